@@ -1,0 +1,351 @@
+/**
+ * The Majordomo broker: ZeroMQ RFC 7/MDP 0.2 with RFC 8/MMI, over one ROUTER socket.
+ * Clients speak MDPC01, workers MDPW01; the broker balances each service's requests over
+ * its idle workers, queues them (bounded) while all are busy, drops workers whose
+ * heartbeats stop, and answers every request it cannot route with a msgpack-RPC error,
+ * so no caller waits for nothing. Malformed traffic is dropped and logged, never fatal.
+ */
+import { Router } from 'zeromq';
+import { AgoraError, type ErrorCode } from '../errors';
+import type { Logger } from '../log';
+import { decodeMeta, pack, peekMsgid, RESPONSE_TYPE } from './codec';
+import {
+  Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
+} from './frames';
+import { SendPump } from './pump';
+
+export interface BrokerOptions {
+  /** Endpoint to bind, e.g. `tcp://127.0.0.1:5555` or `tcp://127.0.0.1:*`. */
+  endpoint: string;
+  heartbeatMs: number;
+  heartbeatLiveness: number;
+  /** Largest body (sum of the frames after the service name / client address). */
+  maxBodyBytes: number;
+  /** Requests waiting per service while all its workers are busy. */
+  queueMax: number;
+  log: Logger;
+}
+
+/** What `mmi.services` reports for one service. */
+export interface ServiceStats {
+  name: string;
+  workers: number;
+  idle: number;
+  queued: number;
+}
+
+interface Job {
+  client: Buffer;
+  /** Body frames: the msgpack-RPC message and, optionally, the metadata frame. */
+  body: Buffer[];
+  deadline: number | undefined;
+  idempotent: boolean;
+}
+
+interface WorkerEntry {
+  id: Buffer;
+  key: string;
+  service: ServiceEntry;
+  expiry: number;
+  job: Job | null;
+}
+
+interface ServiceEntry {
+  name: string;
+  nameFrame: Buffer;
+  workers: Set<WorkerEntry>;
+  idle: WorkerEntry[];
+  queue: Job[];
+}
+
+/** Longest service name accepted (bytes). */
+const MAX_SERVICE_NAME = 255;
+
+export class Broker {
+  private readonly router: Router;
+  private readonly pump: SendPump;
+  private readonly services = new Map<string, ServiceEntry>();
+  private readonly workers = new Map<string, WorkerEntry>();
+  private timer: NodeJS.Timeout | undefined;
+  private endpoint = '';
+  private readonly log: Logger;
+  private dropped = 0;
+  private droppedLogged = 0;
+
+  constructor(private readonly options: BrokerOptions) {
+    this.log = options.log.child({ mod: 'broker' });
+    // libzmq cuts a peer whose message exceeds this; bodies between maxBodyBytes and this
+    // get a clear error reply instead (AGORA_ERR_BUS_TOO_LARGE).
+    this.router = new Router({ mandatory: false, maxMessageSize: options.maxBodyBytes * 2 + 65536, linger: 0 });
+    this.pump = new SendPump(this.router, { max: 1_000_000, onError: (err) => this.log.warn({ err }, 'send failed') });
+  }
+
+  /** Bind, start the loops, and resolve with the bound endpoint (the real port if `*`). */
+  async start(): Promise<string> {
+    await this.router.bind(this.options.endpoint);
+    this.endpoint = this.router.lastEndpoint ?? this.options.endpoint;
+    this.timer = setInterval(() => this.tick(), this.options.heartbeatMs);
+    this.timer.unref();
+    void this.receiveLoop();
+    return this.endpoint;
+  }
+
+  /** Stop: close the socket; queued requests are dropped (their callers' deadlines answer them). */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.pump.clear();
+    this.router.close();
+  }
+
+  /** Every service with its worker counts and queue depth (the `mmi.services` answer). */
+  stats(): ServiceStats[] {
+    return [...this.services.values()].map((s) => ({ name: s.name, workers: s.workers.size, idle: s.idle.length, queued: s.queue.length }));
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.router.receive();
+      } catch (err) {
+        if (this.router.closed) return;
+        this.log.error({ err }, 'receive failed');
+        continue;
+      }
+      try {
+        this.onMessage(frames);
+      } catch (err) {
+        this.log.error({ err }, 'message handling failed');
+      }
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    // Every message starts [sender][empty][header] (RFC 7: REQ-compatible envelope).
+    if (frames.length < 3 || frames[1].length !== 0) return this.drop('no empty delimiter frame', frames);
+    const header = frames[2];
+    if (same(header, MDPC01)) return this.onClient(frames);
+    if (same(header, MDPW01)) return this.onWorker(frames);
+    return this.drop('unknown protocol header', frames);
+  }
+
+  // ---- clients: [client][""][MDPC01][service][body…] ----
+
+  private onClient(frames: Buffer[]): void {
+    if (frames.length < 5) return this.drop('client message without body', frames);
+    const client = frames[0];
+    const serviceFrame = frames[3];
+    const body = frames.slice(4);
+    const name = serviceFrame.toString('utf8');
+    if (serviceFrame.length === 0 || serviceFrame.length > MAX_SERVICE_NAME) {
+      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_BAD_MESSAGE', ['service name must be 1 to 255 bytes']);
+    }
+    const size = bodySize(body);
+    if (size > this.options.maxBodyBytes) {
+      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
+    }
+    if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
+    const service = this.services.get(name);
+    if (service === undefined || service.workers.size === 0) {
+      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_NO_SERVICE', [name]);
+    }
+    const meta = body.length > 1 ? decodeMeta(body[1]) : {};
+    const job: Job = { client, body, deadline: meta.deadline, idempotent: meta.idempotent === true };
+    const worker = service.idle.shift();
+    if (worker !== undefined) return this.assign(worker, job);
+    if (service.queue.length >= this.options.queueMax) {
+      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_QUEUE_FULL', [name]);
+    }
+    service.queue.push(job);
+  }
+
+  /** RFC 8/MMI, and Agora's `mmi.services`. */
+  private onMmi(client: Buffer, name: string, serviceFrame: Buffer, body: Buffer[]): void {
+    let answer: Buffer;
+    if (name === MMI_SERVICE) {
+      const asked = this.services.get(body[0].toString('utf8'));
+      answer = Buffer.from(asked !== undefined && asked.workers.size > 0 ? '200' : '404');
+    } else if (name === MMI_SERVICES) {
+      answer = pack(this.stats());
+    } else {
+      answer = Buffer.from('501');
+    }
+    this.pump.send([client, EMPTY, MDPC01, serviceFrame, answer]);
+  }
+
+  // ---- workers: [worker][""][MDPW01][command][…] ----
+
+  private onWorker(frames: Buffer[]): void {
+    if (frames.length < 4 || frames[3].length !== 1) return this.drop('worker message without command', frames);
+    const id = frames[0];
+    const key = id.toString('latin1');
+    const worker = this.workers.get(key);
+    const command = frames[3][0];
+    if (worker !== undefined) worker.expiry = this.expiry();
+    switch (command) {
+      case Command.READY:
+        return this.onReady(id, key, worker, frames);
+      case Command.REPLY:
+        return this.onReply(id, worker, frames);
+      case Command.HEARTBEAT:
+        if (worker === undefined) this.disconnect(id);
+        return undefined;
+      case Command.DISCONNECT:
+        if (worker !== undefined) this.removeWorker(worker, 'worker said DISCONNECT');
+        return undefined;
+      default:
+        this.drop('unknown worker command', frames);
+        if (worker !== undefined) this.removeWorker(worker, 'protocol error', true);
+        return undefined;
+    }
+  }
+
+  private onReady(id: Buffer, key: string, known: WorkerEntry | undefined, frames: Buffer[]): void {
+    // RFC 7: a READY from a worker that is already registered is a protocol error.
+    if (known !== undefined) return this.removeWorker(known, 'second READY', true);
+    const nameFrame = frames[4];
+    if (frames.length !== 5 || nameFrame.length === 0 || nameFrame.length > MAX_SERVICE_NAME) {
+      this.drop('READY without a valid service name', frames);
+      return this.disconnect(id);
+    }
+    const name = nameFrame.toString('utf8');
+    if (name.startsWith(MMI_PREFIX)) {
+      this.drop('READY for a reserved mmi. service', frames);
+      return this.disconnect(id);
+    }
+    const service = this.service(name, nameFrame);
+    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), job: null };
+    this.workers.set(key, worker);
+    service.workers.add(worker);
+    this.log.info({ service: name, workers: service.workers.size }, 'worker ready');
+    this.idle(worker);
+  }
+
+  private onReply(id: Buffer, worker: WorkerEntry | undefined, frames: Buffer[]): void {
+    if (worker === undefined) return this.disconnect(id);
+    // [worker][""][MDPW01][REPLY][client][""][body…]
+    if (frames.length < 7 || frames[5].length !== 0) {
+      this.drop('REPLY without client envelope or body', frames);
+      return this.removeWorker(worker, 'protocol error', true);
+    }
+    const client = frames[4];
+    const body = frames.slice(6);
+    const size = bodySize(body);
+    if (size > this.options.maxBodyBytes) {
+      const request = worker.job?.body ?? body;
+      this.fail(client, worker.service.nameFrame, request, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
+    } else {
+      this.pump.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
+    }
+    worker.job = null;
+    this.idle(worker);
+  }
+
+  // ---- dispatch ----
+
+  private assign(worker: WorkerEntry, job: Job): void {
+    worker.job = job;
+    this.pump.send([worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, ...job.body]);
+  }
+
+  /** A worker became idle: give it the oldest live request, or park it. */
+  private idle(worker: WorkerEntry): void {
+    const queue = worker.service.queue;
+    const now = Date.now();
+    while (queue.length > 0) {
+      const job = queue.shift() as Job;
+      if (job.deadline !== undefined && job.deadline <= now) continue; // its caller has given up
+      return this.assign(worker, job);
+    }
+    worker.service.idle.push(worker);
+  }
+
+  private removeWorker(worker: WorkerEntry, reason: string, sendDisconnect = false): void {
+    if (sendDisconnect) this.disconnect(worker.id);
+    this.workers.delete(worker.key);
+    const service = worker.service;
+    service.workers.delete(worker);
+    const at = service.idle.indexOf(worker);
+    if (at >= 0) service.idle.splice(at, 1);
+    this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
+    const job = worker.job;
+    worker.job = null;
+    if (job !== null) this.rescue(service, job);
+    if (service.workers.size === 0) this.failQueue(service);
+  }
+
+  /** The worker of `job` is gone: retry an idempotent call elsewhere, fail the others. */
+  private rescue(service: ServiceEntry, job: Job): void {
+    if (job.idempotent && service.workers.size > 0 && !(job.deadline !== undefined && job.deadline <= Date.now())) {
+      const worker = service.idle.shift();
+      if (worker !== undefined) return this.assign(worker, job);
+      service.queue.unshift(job);
+      return undefined;
+    }
+    return this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_WORKER_LOST', [service.name]);
+  }
+
+  /** The last worker of a service is gone: nobody will serve what waits. */
+  private failQueue(service: ServiceEntry): void {
+    const jobs = service.queue.splice(0);
+    for (const job of jobs) this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_NO_SERVICE', [service.name]);
+  }
+
+  /** Heartbeat tick (RFC 7 §Heartbeating): expire silent workers, heartbeat the others, drop stale requests. */
+  private tick(): void {
+    const now = Date.now();
+    for (const worker of this.workers.values()) {
+      if (worker.expiry <= now) this.removeWorker(worker, 'heartbeat expired');
+      else this.pump.send([worker.id, EMPTY, MDPW01, HEARTBEAT]);
+    }
+    for (const service of this.services.values()) {
+      if (service.queue.length > 0) service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
+      if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(service.name);
+    }
+    if (this.dropped > this.droppedLogged) {
+      this.log.warn({ dropped: this.dropped - this.droppedLogged }, 'malformed messages dropped since last report');
+      this.droppedLogged = this.dropped;
+    }
+  }
+
+  // ---- helpers ----
+
+  private service(name: string, nameFrame: Buffer): ServiceEntry {
+    let service = this.services.get(name);
+    if (service === undefined) {
+      service = { name, nameFrame: Buffer.from(nameFrame), workers: new Set(), idle: [], queue: [] };
+      this.services.set(name, service);
+    }
+    return service;
+  }
+
+  private expiry(): number {
+    return Date.now() + this.options.heartbeatMs * this.options.heartbeatLiveness;
+  }
+
+  private disconnect(id: Buffer): void {
+    this.pump.send([id, EMPTY, MDPW01, DISCONNECT]);
+  }
+
+  /** Answer a client with a msgpack-RPC error response carrying its request's msgid. */
+  private fail(client: Buffer, serviceFrame: Buffer, body: Buffer[], code: ErrorCode, args: unknown[]): void {
+    const error = new AgoraError(code, args).toWire();
+    const reply = pack([RESPONSE_TYPE, peekMsgid(body[0]), error, null]);
+    this.pump.send([client, EMPTY, MDPC01, serviceFrame, reply]);
+  }
+
+  /** Log a dropped message: the first few in detail, then a count per heartbeat tick. */
+  private drop(reason: string, frames: Buffer[]): void {
+    this.dropped++;
+    if (this.dropped - this.droppedLogged <= 10) {
+      this.droppedLogged++;
+      this.log.warn({ reason, frames: frames.length, head: frames.slice(1, 4).map((f) => f.subarray(0, 16).toString('hex')) }, 'dropped malformed message');
+    }
+  }
+}
+
+function bodySize(body: Buffer[]): number {
+  let n = 0;
+  for (const frame of body) n += frame.length;
+  return n;
+}

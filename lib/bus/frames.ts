@@ -1,0 +1,38 @@
+/**
+ * Wire constants of ZeroMQ RFC 7/MDP (Majordomo Protocol 0.2) and RFC 8/MMI.
+ * https://rfc.zeromq.org/spec/7/ — every frame layout in this project comes from here.
+ */
+
+/** RFC 7 §"Client protocol": frame 1 of every client message. */
+export const MDPC01 = Buffer.from('MDPC01');
+/** RFC 7 §"Worker protocol": frame 1 of every worker message. */
+export const MDPW01 = Buffer.from('MDPW01');
+/** The empty delimiter frame that REQ sockets add and DEALER peers must add by hand. */
+export const EMPTY = Buffer.alloc(0);
+
+/** RFC 7 worker commands: frame 2 of every worker message, one byte. */
+export const enum Command {
+  READY = 0x01,
+  REQUEST = 0x02,
+  REPLY = 0x03,
+  HEARTBEAT = 0x04,
+  DISCONNECT = 0x05,
+}
+
+export const READY = Buffer.from([Command.READY]);
+export const REQUEST = Buffer.from([Command.REQUEST]);
+export const REPLY = Buffer.from([Command.REPLY]);
+export const HEARTBEAT = Buffer.from([Command.HEARTBEAT]);
+export const DISCONNECT = Buffer.from([Command.DISCONNECT]);
+
+/** RFC 8: service names starting with this are answered by the broker itself. */
+export const MMI_PREFIX = 'mmi.';
+/** RFC 8 §"Service discovery": is a service registered? Reply "200", "404" or "501". */
+export const MMI_SERVICE = 'mmi.service';
+/** Agora's addition (docs/PROTOCOL.md): every service with its worker counts and queue depth. */
+export const MMI_SERVICES = 'mmi.services';
+
+/** Byte-wise equality of a frame and a constant, without allocating. */
+export function same(frame: Buffer | undefined, constant: Buffer): boolean {
+  return frame !== undefined && frame.length === constant.length && frame.equals(constant);
+}

@@ -1,0 +1,137 @@
+/**
+ * The one typed configuration of Agora (STYLE §4). This is the only module that reads
+ * `process.env`. Every variable is declared once in VARIABLES with its parser and
+ * default; `loadConfig` collects every bad value into one error naming each variable.
+ */
+import { readFileSync } from 'node:fs';
+import { AgoraError } from './errors';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Where the broker binds and every other process connects (ZeroMQ endpoint). */
+  busUrl: string;
+  /** Port the HTTP gateway listens on. */
+  httpPort: number;
+  logLevel: LogLevel;
+  /** MDP heartbeat interval (RFC 7 §"Heartbeating"). */
+  heartbeatMs: number;
+  /** Missed heartbeats before a peer is declared dead. */
+  heartbeatLiveness: number;
+  /** Largest request or reply body frame accepted on the bus. */
+  busMaxBodyBytes: number;
+  /** Requests waiting per service when all its workers are busy. */
+  brokerQueueMax: number;
+  /** Default deadline of a bus call. */
+  requestTimeoutMs: number;
+  /** Worker sockets, hence requests in flight, per service per process. */
+  workerConcurrency: number;
+  /** Calls in flight per bus client before new calls are refused. */
+  clientMaxPending: number;
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Variable<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  doc: string;
+  parse: Parser<Config[K]>;
+  def: Config[K];
+}
+
+function int(min: number, max: number): Parser<number> {
+  return (raw) => {
+    if (!/^\s*-?\d+\s*$/.test(raw)) throw new Error(`must be an integer, got ${JSON.stringify(raw)}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) => {
+    const v = raw.trim().toLowerCase();
+    if (!(values as readonly string[]).includes(v)) throw new Error(`must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    return v as T;
+  };
+}
+
+const endpoint: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/.test(v)) {
+    throw new Error(`must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+};
+
+function v<K extends keyof Config>(key: K, env: string, def: Config[K], parse: Parser<Config[K]>, doc: string): Variable<K> {
+  return { key, env, def, parse, doc };
+}
+
+/** Every configuration variable, in the order the README's table lists them. */
+export const VARIABLES: readonly Variable[] = [
+  v('busUrl', 'AGORA_BUS_URL', 'tcp://127.0.0.1:5555', endpoint, 'ZeroMQ endpoint the broker binds and every process connects to (`:0` or `:*` picks a free port).'),
+  v('httpPort', 'AGORA_HTTP_PORT', 8080, int(0, 65535), 'HTTP port of the gateway; when unset, `PORT` is used, then 8080.'),
+  v('logLevel', 'AGORA_LOG_LEVEL', 'info', oneOf(LOG_LEVELS), 'pino level: fatal, error, warn, info, debug, trace or silent.'),
+  v('heartbeatMs', 'AGORA_HEARTBEAT_MS', 2500, int(10, 600_000), 'MDP heartbeat interval, broker and workers.'),
+  v('heartbeatLiveness', 'AGORA_HEARTBEAT_LIVENESS', 3, int(1, 100), 'Heartbeats missed before a peer counts as dead.'),
+  v('busMaxBodyBytes', 'AGORA_BUS_MAX_BODY_BYTES', 1_048_576, int(64, 256 * 1_048_576), 'Largest message body the broker forwards; larger ones are refused.'),
+  v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
+  v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
+  v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (one MDP worker socket each).'),
+  v('clientMaxPending', 'AGORA_CLIENT_MAX_PENDING', 100_000, int(1, 10_000_000), 'Calls in flight per bus client before new calls are refused.'),
+];
+
+/** A fresh object holding every default. */
+export function defaultConfig(): Config {
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  for (const variable of VARIABLES) out[variable.key] = variable.def;
+  return out as Config;
+}
+
+/**
+ * Parse and validate `env` (default `process.env`, with an optional `.env` file under it).
+ * Throws one AGORA_ERR_CONFIG_INVALID naming every bad variable; the result is frozen.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = withDotEnv(process.env)): Readonly<Config> {
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  const source = { ...env };
+  if (source.AGORA_HTTP_PORT === undefined && source.PORT !== undefined && source.PORT !== '') source.AGORA_HTTP_PORT = source.PORT;
+  for (const variable of VARIABLES) {
+    const raw = source[variable.env];
+    if (raw === undefined || raw === '') continue;
+    try {
+      config[variable.key] = variable.parse(raw);
+    } catch (e) {
+      const name = variable.env === 'AGORA_HTTP_PORT' && env.AGORA_HTTP_PORT === undefined ? 'PORT' : variable.env;
+      problems.push(`${name} ${(e as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new AgoraError('AGORA_ERR_CONFIG_INVALID', [problems.join('; ')], { data: { problems } });
+  return Object.freeze(config) as unknown as Readonly<Config>;
+}
+
+/** `env` with the variables of `./.env` added beneath it (the environment wins). */
+export function withDotEnv(env: NodeJS.ProcessEnv, file = '.env'): NodeJS.ProcessEnv {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return env;
+  }
+  const out: NodeJS.ProcessEnv = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m === null) continue;
+    out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return { ...out, ...env };
+}
+
+/** A bus endpoint that ZeroMQ can bind: `:0` means any free port, as `:*` does. */
+export function bindable(endpointUrl: string): string {
+  return endpointUrl.replace(/:0$/, ':*');
+}

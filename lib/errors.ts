@@ -1,0 +1,122 @@
+/**
+ * The one error registry of Agora (STYLE §3). Every failure that crosses a process
+ * boundary carries one of these codes; its HTTP status, Kinto errno and gRPC status
+ * are looked up here, never chosen at the throw site. Codes are never renumbered or reused.
+ */
+
+/** grpc-js `Status` values, repeated here so this leaf imports nothing. */
+export const GRPC = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5,
+  ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9,
+  ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14,
+  DATA_LOSS: 15, UNAUTHENTICATED: 16,
+} as const;
+
+export interface ErrorSpec {
+  /** HTTP status at the edge. */
+  readonly status: number;
+  /** Kinto errno (107 invalid parameters, 111 missing auth, 999 internal, …). */
+  readonly errno: number;
+  /** grpc-js Status. */
+  readonly grpc: number;
+  /** Message template; each `%s` is filled from the throw site's arguments. */
+  readonly message: string;
+}
+
+export const ERRORS = {
+  AGORA_ERR_INTERNAL: { status: 500, errno: 999, grpc: GRPC.INTERNAL, message: 'Internal error' },
+  AGORA_ERR_CONFIG_INVALID: { status: 500, errno: 999, grpc: GRPC.INTERNAL, message: 'Invalid configuration: %s' },
+  AGORA_ERR_BUS_TIMEOUT: { status: 504, errno: 202, grpc: GRPC.DEADLINE_EXCEEDED, message: 'Call to %s.%s passed its deadline' },
+  AGORA_ERR_BUS_DISCONNECTED: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'Lost the connection to the broker' },
+  AGORA_ERR_BUS_CLOSED: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The bus client is closed' },
+  AGORA_ERR_BUS_NO_SERVICE: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'No worker serves %s' },
+  AGORA_ERR_BUS_QUEUE_FULL: { status: 503, errno: 201, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Too many requests waiting for %s' },
+  AGORA_ERR_BUS_TOO_MANY_PENDING: { status: 503, errno: 201, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Too many calls in flight on this client' },
+  AGORA_ERR_BUS_WORKER_LOST: { status: 502, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The worker serving %s went away during the call' },
+  AGORA_ERR_BUS_TOO_LARGE: { status: 413, errno: 104, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Message of %s bytes exceeds the limit of %s' },
+  AGORA_ERR_BUS_BAD_MESSAGE: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Malformed bus message: %s' },
+  AGORA_ERR_BUS_BAD_REPLY: { status: 502, errno: 999, grpc: GRPC.INTERNAL, message: 'Malformed reply from %s' },
+  AGORA_ERR_RPC_NO_METHOD: { status: 404, errno: 111, grpc: GRPC.UNIMPLEMENTED, message: 'Service %s has no method %s' },
+  AGORA_ERR_RPC_BAD_PARAMS: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid parameters: %s' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** Every code of the registry, as a type. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The wire shape of an error on the bus (msgpack-RPC error slot) and in logs. */
+export interface WireError {
+  code: string;
+  message: string;
+  data?: unknown;
+}
+
+/** The only error class Agora throws on purpose. */
+export class AgoraError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errno: number;
+  readonly grpc: number;
+  readonly data?: unknown;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options: { data?: unknown; cause?: unknown; message?: string } = {}) {
+    const spec: ErrorSpec = ERRORS[code];
+    super(options.message ?? formatMessage(spec.message, args), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AgoraError';
+    this.code = code;
+    this.status = spec.status;
+    this.errno = spec.errno;
+    this.grpc = spec.grpc;
+    if (options.data !== undefined) this.data = options.data;
+  }
+
+  /** The shape that travels on the bus: `{ code, message, data? }`. */
+  toWire(): WireError {
+    return this.data === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+/** Fill each `%s` of a template with the next argument. */
+export function formatMessage(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => (i < args.length ? String(args[i++]) : '%s'));
+}
+
+/** Narrowing guard for `catch (e: unknown)`. */
+export function isAgoraError(e: unknown): e is AgoraError {
+  return e instanceof AgoraError;
+}
+
+/** Whether `code` is in the registry. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}
+
+/** A printable message from anything thrown. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return typeof e === 'string' ? e : JSON.stringify(e) ?? String(e);
+}
+
+/**
+ * Rebuild an error received from the bus (moleculer's Regenerator). A code outside the
+ * registry — a worker in another language may invent its own — is kept in `data.code`
+ * under AGORA_ERR_INTERNAL's numbers, and its message is kept.
+ */
+export function fromWire(wire: unknown): AgoraError {
+  if (wire !== null && typeof wire === 'object') {
+    const w = wire as Partial<WireError>;
+    const message = typeof w.message === 'string' ? w.message : 'Remote error';
+    if (isErrorCode(w.code)) return new AgoraError(w.code, [], { message, data: w.data });
+    return new AgoraError('AGORA_ERR_INTERNAL', [], { message, data: { code: w.code, data: w.data } });
+  }
+  return new AgoraError('AGORA_ERR_INTERNAL', [], { message: typeof wire === 'string' ? wire : 'Remote error', data: wire });
+}
+
+/**
+ * The error to send back for anything a handler threw. An AgoraError travels as it is;
+ * anything else becomes AGORA_ERR_INTERNAL and its text is not echoed (grpc-js
+ * serverErrorToStatus): the caller's log must not learn the worker's internals.
+ */
+export function toWire(e: unknown): WireError {
+  return isAgoraError(e) ? e.toWire() : { code: 'AGORA_ERR_INTERNAL', message: ERRORS.AGORA_ERR_INTERNAL.message };
+}

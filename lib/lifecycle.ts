@@ -1,0 +1,61 @@
+/**
+ * What every process's main.ts shares: read the config or exit with a clear message,
+ * announce readiness with one `{"ready":true,"endpoints":…}` log line, and drain on
+ * SIGTERM/SIGINT before exiting.
+ */
+import { loadConfig, type Config } from './config';
+import { errorMessage, isAgoraError } from './errors';
+import type { Logger } from './log';
+
+/** The config, or exit 78 (EX_CONFIG) with every bad variable named on stderr. */
+export function configOrExit(svc: string): Readonly<Config> {
+  try {
+    return loadConfig();
+  } catch (e) {
+    const problems = isAgoraError(e) && Array.isArray((e.data as { problems?: unknown })?.problems)
+      ? ((e.data as { problems: string[] }).problems)
+      : [errorMessage(e)];
+    process.stderr.write(`${svc}: invalid configuration\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    process.exit(78);
+  }
+}
+
+/** The line test helpers and launchers wait for. */
+export function announceReady(log: Logger, endpoints: Record<string, string | number>): void {
+  log.info({ ready: true, endpoints }, 'ready');
+}
+
+/**
+ * On the first SIGTERM/SIGINT run `drain` (stop taking work, finish what is in flight),
+ * then exit 0; a second signal, or `graceMs` passing, exits at once.
+ */
+export function onShutdown(log: Logger, drain: () => Promise<void> | void, graceMs = 10_000): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'draining');
+    const timer = setTimeout(() => {
+      log.warn({ graceMs }, 'drain took too long, exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    Promise.resolve()
+      .then(drain)
+      .then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'drain failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,105 @@
+/**
+ * Start real processes for integration tests, the way the Procfile starts them, and wait
+ * for their `{"ready":true,"endpoints":…}` log line while racing their exit, with a deadline.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** The repository root (this file runs from dist/test/helpers). */
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** `dist/…` entry point of a component, as the Procfile names it. */
+export function entry(relative: string): string {
+  return path.join(ROOT, 'dist', relative);
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** The `endpoints` of the ready line. */
+  endpoints: Record<string, string | number>;
+  /** Every stdout line parsed as JSON so far (non-JSON lines are kept as `{ raw }`). */
+  lines: Array<Record<string, unknown>>;
+  /** Resolve with the first line (already seen or coming) that matches, or reject after `ms`. */
+  waitFor(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  /** Send a signal and wait for the exit; returns the exit code or signal. */
+  stop(signal?: NodeJS.Signals): Promise<number | string | null>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Milliseconds to wait for the ready line. */
+  readyMs?: number;
+  cwd?: string;
+}
+
+/** Spawn `command args…` and wait for its ready line. */
+export async function start(command: string, args: string[], options: StartOptions = {}): Promise<Started> {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const watchers = new Set<(line: Record<string, unknown>) => void>();
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      line = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { raw: text };
+    } catch {
+      line = { raw: text };
+    }
+    lines.push(line);
+    for (const w of watchers) w(line);
+  });
+  const exited = once(child, 'exit');
+
+  const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 15_000): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const seen = lines.find(match);
+      if (seen !== undefined) return resolve(seen);
+      const done = (err: Error | null, line?: Record<string, unknown>): void => {
+        clearTimeout(timer);
+        watchers.delete(watcher);
+        child.off('exit', onExit);
+        if (err !== null) reject(err);
+        else resolve(line!);
+      };
+      const watcher = (line: Record<string, unknown>): void => {
+        if (match(line)) done(null, line);
+      };
+      const onExit = (code: number | null, signal: string | null): void =>
+        done(new Error(`${command} ${args.join(' ')} exited (${code ?? signal}) before the awaited line\n${stderr}`));
+      const timer = setTimeout(() => done(new Error(`timed out after ${ms} ms waiting for a line of ${args.join(' ')}\n${stderr}`)), ms);
+      watchers.add(watcher);
+      child.once('exit', onExit);
+      return undefined;
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
+    child.kill(signal);
+    const [code, sig] = (await exited) as [number | null, string | null];
+    return code ?? sig;
+  };
+
+  const ready = await waitFor((l) => l.ready === true, options.readyMs ?? 15_000);
+  return { child, endpoints: ready.endpoints as Record<string, string | number>, lines, waitFor, stop };
+}
+
+/** Start a compiled Node entry point (e.g. `services/broker/main.js`). */
+export function startNode(relative: string, options: StartOptions = {}): Promise<Started> {
+  return start(process.execPath, [entry(relative)], options);
+}
+
+/** Start the broker on a free port; `endpoints.bus` is where to connect. */
+export function startBroker(env: Record<string, string> = {}): Promise<Started> {
+  return startNode('services/broker/main.js', { env: { AGORA_BUS_URL: 'tcp://127.0.0.1:0', ...env } });
+}
