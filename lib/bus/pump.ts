@@ -18,6 +18,7 @@ export class SendPump {
   private readonly queue: Message[] = [];
   private head = 0;
   private running = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly socket: Writable<Message>, private readonly options: PumpOptions) {}
 
@@ -54,7 +55,16 @@ export class SendPump {
       this.clear();
     } finally {
       this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
     }
+  }
+
+  /** Resolves once every queued message has been handed to the socket. */
+  flush(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private compact(): void {

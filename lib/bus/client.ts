@@ -1,0 +1,235 @@
+/**
+ * The bus client: one DEALER socket speaking MDPC01 (RFC 7) with msgpack-RPC bodies.
+ * Thousands of calls share the socket, correlated by msgid. Every call has a deadline;
+ * losing the broker rejects every pending call at once; ZeroMQ reconnects by itself.
+ */
+import { Dealer } from 'zeromq';
+import { deadlineIn, remaining } from '../deadline';
+import { AgoraError, fromWire } from '../errors';
+import type { Logger } from '../log';
+import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
+import { EMPTY, MDPC01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, same } from './frames';
+import type { ServiceStats } from './broker';
+import { SendPump } from './pump';
+
+export interface ClientOptions {
+  /** Broker endpoint, e.g. `tcp://127.0.0.1:5555`. */
+  endpoint: string;
+  /** Default time a call may take when it names no deadline. */
+  timeoutMs?: number;
+  /** Calls in flight beyond which new calls fail with AGORA_ERR_BUS_TOO_MANY_PENDING. */
+  maxPending?: number;
+  /** Name sent in the metadata frame as `caller`. */
+  caller?: string;
+  log?: Logger;
+}
+
+export interface CallOptions {
+  /** Absolute deadline (ms since the epoch); wins over `timeoutMs`. */
+  deadline?: number;
+  timeoutMs?: number;
+  /** Request id to carry to the worker's logs. */
+  reqId?: string;
+  /** The broker may retry the call on another worker if its worker dies. */
+  idempotent?: boolean;
+}
+
+interface PendingCall {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  service: string;
+  method: string;
+  /** Keeps the caller's stack for a timeout (nats.js asyncTraces). */
+  trace: Error;
+}
+
+interface PendingMmi {
+  resolve: (frame: Buffer) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export class BusClient {
+  private readonly socket: Dealer;
+  private readonly pump: SendPump;
+  private readonly pending = new Map<number, PendingCall>();
+  /** MMI answers carry no msgid: they are matched per service name, first in first out. */
+  private readonly mmiPending = new Map<string, PendingMmi[]>();
+  private nextId = 0;
+  private closed = false;
+  private readonly timeoutMs: number;
+  private readonly maxPending: number;
+  private readonly log: Logger | undefined;
+
+  constructor(private readonly options: ClientOptions) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxPending = options.maxPending ?? 100_000;
+    this.log = options.log?.child({ mod: 'bus-client' });
+    this.socket = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
+    this.pump = new SendPump(this.socket, { max: this.maxPending * 2, onError: (err) => this.log?.warn({ err }, 'send failed') });
+    this.socket.events.on('disconnect', () => this.onDisconnect());
+    this.socket.connect(options.endpoint);
+    void this.receiveLoop();
+  }
+
+  /** Calls waiting for their answer. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Call `service.method(...params)`. Resolves with the result; rejects with the remote
+   * AgoraError, or AGORA_ERR_BUS_TIMEOUT once the deadline passes.
+   */
+  call<T = unknown>(service: string, method: string, params: unknown[] = [], options: CallOptions = {}): Promise<T> {
+    if (this.closed) return Promise.reject(new AgoraError('AGORA_ERR_BUS_CLOSED'));
+    if (this.pending.size >= this.maxPending) return Promise.reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
+    const deadline = options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs);
+    const msgid = this.allocateId();
+    const meta: Meta = { deadline };
+    if (options.reqId !== undefined) meta.reqId = options.reqId;
+    if (this.options.caller !== undefined) meta.caller = this.options.caller;
+    if (options.idempotent === true) meta.idempotent = true;
+    const frames = [EMPTY, MDPC01, Buffer.from(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
+    return new Promise<T>((resolve, reject) => {
+      const trace = new Error();
+      const timer = setTimeout(() => this.timeout(msgid), remaining(deadline));
+      this.pending.set(msgid, { resolve: resolve as (v: unknown) => void, reject, timer, service, method, trace });
+      this.pump.send(frames);
+    });
+  }
+
+  /** Whether the broker knows a worker for `service` (RFC 8 `mmi.service`). */
+  async hasService(service: string, options: CallOptions = {}): Promise<boolean> {
+    const answer = await this.mmi(MMI_SERVICE, Buffer.from(service), options);
+    return answer.toString() === '200';
+  }
+
+  /** Every service the broker knows, with worker counts and queue depth (`mmi.services`). */
+  async services(options: CallOptions = {}): Promise<ServiceStats[]> {
+    const answer = await this.mmi(MMI_SERVICES, EMPTY, options);
+    return unpack(answer) as ServiceStats[];
+  }
+
+  /** A raw MMI request: one body frame in, the broker's one body frame out. */
+  mmi(service: string, body: Buffer, options: CallOptions = {}): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new AgoraError('AGORA_ERR_BUS_CLOSED'));
+    const deadline = options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs);
+    return new Promise<Buffer>((resolve, reject) => {
+      const queue = this.mmiPending.get(service) ?? [];
+      this.mmiPending.set(service, queue);
+      const entry: PendingMmi = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const at = queue.indexOf(entry);
+          if (at >= 0) queue.splice(at, 1);
+          reject(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [service, 'mmi']));
+        }, remaining(deadline)),
+      };
+      queue.push(entry);
+      this.pump.send([EMPTY, MDPC01, Buffer.from(service), body]);
+    });
+  }
+
+  /** Close the socket; pending calls fail with AGORA_ERR_BUS_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_CLOSED'));
+    this.pump.clear();
+    this.socket.close();
+  }
+
+  private allocateId(): number {
+    do {
+      this.nextId = this.nextId >= MAX_MSGID ? 1 : this.nextId + 1;
+    } while (this.pending.has(this.nextId));
+    return this.nextId;
+  }
+
+  private async receiveLoop(): Promise<void> {
+    while (!this.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (err) {
+        if (this.closed || this.socket.closed) return;
+        this.log?.error({ err }, 'receive failed');
+        continue;
+      }
+      this.onMessage(frames);
+    }
+  }
+
+  /** [""][MDPC01][service][body] (RFC 7 §Client protocol). */
+  private onMessage(frames: Buffer[]): void {
+    if (frames.length < 4 || frames[0].length !== 0 || !same(frames[1], MDPC01)) {
+      this.log?.warn({ frames: frames.length }, 'dropped malformed reply');
+      return;
+    }
+    const service = frames[2].toString();
+    if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
+    if (service.startsWith(MMI_PREFIX)) return this.onMmiReply(service, frames[3]);
+    let reply;
+    try {
+      reply = decodeMessage(frames[3]);
+    } catch (err) {
+      this.log?.warn({ err, service }, 'dropped undecodable reply');
+      return;
+    }
+    if (reply.type !== 1) return;
+    const call = this.pending.get(reply.msgid);
+    if (call === undefined) return; // late answer to a call that timed out
+    this.pending.delete(reply.msgid);
+    clearTimeout(call.timer);
+    if (reply.error !== null && reply.error !== undefined) call.reject(fromWire(reply.error));
+    else call.resolve(reply.result);
+  }
+
+  private onMmiReply(service: string, body: Buffer): void {
+    const entry = this.mmiPending.get(service)?.shift();
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    entry.resolve(body);
+  }
+
+  private timeout(msgid: number): void {
+    const call = this.pending.get(msgid);
+    if (call === undefined) return;
+    this.pending.delete(msgid);
+    const err = new AgoraError('AGORA_ERR_BUS_TIMEOUT', [call.service, call.method]);
+    err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+    call.reject(err);
+  }
+
+  /** The broker went away: nothing pending will be answered (RFC 7 has no resume). */
+  private onDisconnect(): void {
+    if (this.closed) return;
+    const n = this.pending.size;
+    this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
+    this.log?.warn({ rejected: n }, 'broker connection lost; reconnecting');
+  }
+
+  private rejectAll(make: () => AgoraError): void {
+    for (const call of this.pending.values()) {
+      clearTimeout(call.timer);
+      call.reject(make());
+    }
+    this.pending.clear();
+    for (const queue of this.mmiPending.values()) {
+      for (const entry of queue.splice(0)) {
+        clearTimeout(entry.timer);
+        entry.reject(make());
+      }
+    }
+  }
+}
+
+/** Connect a bus client (the socket connects in the background; calls wait in its queue). */
+export function createClient(options: ClientOptions): BusClient {
+  return new BusClient(options);
+}

@@ -1,0 +1,229 @@
+/**
+ * Workers: `serve(service, handlers, { concurrency })` opens `concurrency` MDP worker
+ * sockets (RFC 7 MDPW01), each serving one request at a time, so one process serves that
+ * many requests at once. Each socket heartbeats the broker, notices its silence, and
+ * reconnects with a fresh socket and READY (which is also how it re-registers after the
+ * broker restarts: the new broker answers the first HEARTBEAT with DISCONNECT).
+ */
+import { Dealer } from 'zeromq';
+import { expired } from '../deadline';
+import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
+import type { Logger } from '../log';
+import { decodeMessage, decodeMeta, encodeResponse, type Meta } from './codec';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
+import { SendPump } from './pump';
+
+/** What a handler learns about the call besides its params. */
+export interface CallContext {
+  service: string;
+  method: string;
+  meta: Meta;
+  /** Logger carrying the call's `reqId`. */
+  log: Logger;
+}
+
+/** A bus method: params in (the msgpack-RPC params array), result out; throw AgoraError to fail. */
+export type Handler = (params: unknown[], ctx: CallContext) => unknown;
+
+export type Handlers = Readonly<Record<string, Handler>>;
+
+export interface ServeOptions {
+  endpoint: string;
+  /** Requests served at once by this process for this service (one socket each). */
+  concurrency?: number;
+  heartbeatMs?: number;
+  heartbeatLiveness?: number;
+  log: Logger;
+}
+
+/** `concurrency` MDP workers for one service in this process. */
+export class WorkerPool {
+  private readonly sockets: WorkerSocket[] = [];
+
+  constructor(readonly service: string, handlers: Handlers, options: ServeOptions) {
+    const log = options.log.child({ mod: 'bus-worker', service });
+    const settings: SocketSettings = {
+      endpoint: options.endpoint,
+      service,
+      handlers,
+      heartbeatMs: options.heartbeatMs ?? 2500,
+      liveness: options.heartbeatLiveness ?? 3,
+      log,
+    };
+    for (let i = 0; i < (options.concurrency ?? 32); i++) this.sockets.push(new WorkerSocket(settings));
+  }
+
+  /** Resolves once every socket is connected to the broker (its READY is then on the wire). */
+  ready(): Promise<void> {
+    return Promise.all(this.sockets.map((s) => s.connected)).then(() => undefined);
+  }
+
+  /** Requests being served right now. */
+  get inFlight(): number {
+    return this.sockets.filter((s) => s.busy).length;
+  }
+
+  /** Stop taking work, let each socket finish its request and say DISCONNECT, then close. */
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((s) => s.close()));
+  }
+}
+
+/** Serve `handlers` as `service` on the bus. */
+export function serve(service: string, handlers: Handlers, options: ServeOptions): WorkerPool {
+  return new WorkerPool(service, handlers, options);
+}
+
+interface SocketSettings {
+  endpoint: string;
+  service: string;
+  handlers: Handlers;
+  heartbeatMs: number;
+  liveness: number;
+  log: Logger;
+}
+
+class WorkerSocket {
+  private socket!: Dealer;
+  private pump!: SendPump;
+  /** Bumped at each reconnect so a late reply is not sent on a newer socket. */
+  private generation = 0;
+  private expiry = 0;
+  private readonly timer: NodeJS.Timeout;
+  private current: Promise<void> | null = null;
+  private closing = false;
+  /** Resolves at the first TCP connection to the broker. */
+  readonly connected: Promise<void>;
+  private onConnected: () => void = () => undefined;
+
+  constructor(private readonly s: SocketSettings) {
+    this.connected = new Promise((resolve) => (this.onConnected = resolve));
+    this.open();
+    this.timer = setInterval(() => this.tick(), s.heartbeatMs);
+  }
+
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    if (this.current !== null) await this.current;
+    this.pump.send([EMPTY, MDPW01, DISCONNECT]);
+    // linger lets the DISCONNECT (and a last REPLY) leave after the socket closes.
+    await this.pump.flush();
+    this.socket.close();
+  }
+
+  private open(): void {
+    const generation = ++this.generation;
+    this.socket = new Dealer({ linger: 1000, sendHighWaterMark: 1000, receiveHighWaterMark: 1000 });
+    this.pump = new SendPump(this.socket, { max: 1000, onError: (err) => this.s.log.debug({ err }, 'send failed') });
+    this.socket.events.on('connect', () => this.onConnected());
+    this.socket.connect(this.s.endpoint);
+    this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
+    this.pump.send([EMPTY, MDPW01, READY, Buffer.from(this.s.service)]);
+    void this.receiveLoop(this.socket, generation);
+  }
+
+  private reconnect(reason: string): void {
+    this.s.log.info({ reason }, 'reconnecting to broker');
+    this.pump.clear();
+    this.socket.close();
+    this.open();
+  }
+
+  /** RFC 7 §Heartbeating: send ours every interval; a silent broker means reconnect. */
+  private tick(): void {
+    if (Date.now() >= this.expiry) return this.reconnect('broker silent');
+    this.pump.send([EMPTY, MDPW01, HEARTBEAT]);
+  }
+
+  private async receiveLoop(socket: Dealer, generation: number): Promise<void> {
+    while (!socket.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await socket.receive();
+      } catch (err) {
+        if (socket.closed) return;
+        this.s.log.warn({ err }, 'receive failed');
+        continue;
+      }
+      if (generation !== this.generation) return;
+      this.onMessage(frames);
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    if (frames.length < 3 || frames[0].length !== 0 || !same(frames[1], MDPW01) || frames[2].length !== 1) {
+      this.s.log.warn({ frames: frames.length }, 'dropped malformed message from broker');
+      return;
+    }
+    this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
+    switch (frames[2][0]) {
+      case Command.REQUEST:
+        return this.onRequest(frames);
+      case Command.HEARTBEAT:
+        return undefined;
+      case Command.DISCONNECT:
+        if (!this.closing) this.reconnect('broker said DISCONNECT');
+        return undefined;
+      default:
+        this.s.log.warn({ command: frames[2][0] }, 'dropped unknown command from broker');
+        return undefined;
+    }
+  }
+
+  /** [""][MDPW01][REQUEST][client][""][body][meta?] */
+  private onRequest(frames: Buffer[]): void {
+    if (frames.length < 6 || frames[4].length !== 0 || this.current !== null || this.closing) {
+      this.s.log.warn({ frames: frames.length, busy: this.current !== null }, 'dropped request');
+      return;
+    }
+    const client = frames[3];
+    const generation = this.generation;
+    this.current = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+      this.current = null;
+      if (generation === this.generation) this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
+    });
+  }
+
+  /** Run the handler and encode its answer; never throws. */
+  private async handle(body: Buffer, meta: Meta): Promise<Buffer> {
+    let message;
+    try {
+      message = decodeMessage(body);
+    } catch (err) {
+      return encodeResponse(0, new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(), null);
+    }
+    if (message.type === 1) return EMPTY;
+    const msgid = message.type === 0 ? message.msgid : null;
+    const respond = (error: WireError | null, result: unknown): Buffer =>
+      msgid === null ? EMPTY : encodeResponse(msgid, error, result);
+    if (expired(meta.deadline)) return respond(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.s.service, message.method]).toWire(), null);
+    const handler = Object.prototype.hasOwnProperty.call(this.s.handlers, message.method) ? this.s.handlers[message.method] : undefined;
+    if (handler === undefined) return respond(new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.s.service, message.method]).toWire(), null);
+    const ctx = this.context(message.method, meta);
+    try {
+      return respond(null, await handler(message.params, ctx));
+    } catch (err) {
+      if (!isAgoraError(err)) ctx.log.error({ err, method: message.method }, 'handler failed');
+      return respond(toWire(err), null);
+    }
+  }
+
+  private context(method: string, meta: Meta): CallContext {
+    const base = this.s.log;
+    let log: Logger | undefined;
+    return {
+      service: this.s.service,
+      method,
+      meta,
+      get log(): Logger {
+        log ??= meta.reqId === undefined ? base : base.child({ reqId: meta.reqId });
+        return log;
+      },
+    };
+  }
+}

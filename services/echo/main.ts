@@ -1,0 +1,25 @@
+/** The echo service process (Procfile: echo). */
+import { serve } from '../../lib/bus/worker';
+import { announceReady, configOrExit, onShutdown } from '../../lib/lifecycle';
+import { createLogger } from '../../lib/log';
+import { buildEchoHandlers } from './handlers';
+
+async function main(): Promise<void> {
+  const config = configOrExit('echo');
+  const log = createLogger('echo', config.logLevel);
+  const pool = serve('echo', buildEchoHandlers(), {
+    endpoint: config.busUrl,
+    concurrency: config.workerConcurrency,
+    heartbeatMs: config.heartbeatMs,
+    heartbeatLiveness: config.heartbeatLiveness,
+    log,
+  });
+  onShutdown(log, () => pool.close());
+  await pool.ready();
+  announceReady(log, { bus: config.busUrl, service: 'echo' });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`echo: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
