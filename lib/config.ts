@@ -29,6 +29,24 @@ export interface Config {
   workerConcurrency: number;
   /** Calls in flight per bus client before new calls are refused. */
   clientMaxPending: number;
+  /** gRPC addresses (host:port) each service binds and the others dial. */
+  authGrpcUrl: string;
+  channelsGrpcUrl: string;
+  messagesGrpcUrl: string;
+  /** Deadline of typed gRPC calls between services. */
+  grpcTimeoutMs: number;
+  /** Unknown users are created at their first logon. */
+  openRegistration: boolean;
+  /** Sessions end after this long without use. */
+  sessionIdleS: number;
+  /** Wrong passwords allowed per user and per client address in a window before logons are refused. */
+  logonMaxFailures: number;
+  /** The window of logonMaxFailures, and how long a refusal lasts. */
+  logonLockoutS: number;
+  /** Messages kept per channel (the newest). */
+  messagesRetained: number;
+  /** Longest message text, in bytes of UTF-8. */
+  messageMaxBytes: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -58,6 +76,20 @@ function oneOf<T extends string>(values: readonly T[]): Parser<T> {
   };
 }
 
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`must be true or false, got ${JSON.stringify(raw)}`);
+};
+
+const hostPort: Parser<string> = (raw) => {
+  const v = raw.trim();
+  const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(v);
+  if (m === null || Number(m[2]) > 65535) throw new Error(`must be host:port such as 127.0.0.1:50051, got ${JSON.stringify(raw)}`);
+  return v;
+};
+
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
   if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/.test(v)) {
@@ -81,6 +113,16 @@ export const VARIABLES: readonly Variable[] = [
   v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
   v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (one MDP worker socket each).'),
+  v('authGrpcUrl', 'AGORA_AUTH_GRPC_URL', '127.0.0.1:50051', hostPort, 'gRPC address of the auth service (port 0: any free port, for tests).'),
+  v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPort, 'gRPC address of the channels service.'),
+  v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPort, 'gRPC address of the messages service.'),
+  v('grpcTimeoutMs', 'AGORA_GRPC_TIMEOUT_MS', 2000, int(1, 600_000), 'Deadline of typed gRPC calls between services.'),
+  v('openRegistration', 'AGORA_OPEN_REGISTRATION', true, bool, 'Create an unknown user at its first logon (true/false).'),
+  v('sessionIdleS', 'AGORA_SESSION_IDLE_S', 1800, int(1, 31_536_000), 'Seconds without use after which a session expires.'),
+  v('logonMaxFailures', 'AGORA_LOGON_MAX_FAILURES', 5, int(1, 1_000_000), 'Wrong passwords allowed per user, and per client address, within the lockout window.'),
+  v('logonLockoutS', 'AGORA_LOGON_LOCKOUT_S', 60, int(1, 86_400), 'Window for counting wrong passwords, and how long logons are then refused.'),
+  v('messagesRetained', 'AGORA_MESSAGES_RETAINED', 100, int(1, 1_000_000), 'Messages kept per channel (the newest).'),
+  v('messageMaxBytes', 'AGORA_MESSAGE_MAX_BYTES', 4096, int(1, 1_048_576), 'Longest message text, in bytes of UTF-8.'),
   v('clientMaxPending', 'AGORA_CLIENT_MAX_PENDING', 100_000, int(1, 10_000_000), 'Calls in flight per bus client before new calls are refused.'),
 ];
 

@@ -15,7 +15,7 @@ export const GRPC = {
 export interface ErrorSpec {
   /** HTTP status at the edge. */
   readonly status: number;
-  /** Kinto errno (107 invalid parameters, 111 missing auth, 999 internal, …). */
+  /** Kinto errno (105 invalid auth, 107 invalid parameters, 111 missing resource, 113 too large, 117 over capacity, 201 backend, 999 internal, …). */
   readonly errno: number;
   /** grpc-js Status. */
   readonly grpc: number;
@@ -26,18 +26,28 @@ export interface ErrorSpec {
 export const ERRORS = {
   AGORA_ERR_INTERNAL: { status: 500, errno: 999, grpc: GRPC.INTERNAL, message: 'Internal error' },
   AGORA_ERR_CONFIG_INVALID: { status: 500, errno: 999, grpc: GRPC.INTERNAL, message: 'Invalid configuration: %s' },
-  AGORA_ERR_BUS_TIMEOUT: { status: 504, errno: 202, grpc: GRPC.DEADLINE_EXCEEDED, message: 'Call to %s.%s passed its deadline' },
+  AGORA_ERR_BUS_TIMEOUT: { status: 504, errno: 201, grpc: GRPC.DEADLINE_EXCEEDED, message: 'Call to %s.%s passed its deadline' },
   AGORA_ERR_BUS_DISCONNECTED: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'Lost the connection to the broker' },
   AGORA_ERR_BUS_CLOSED: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The bus client is closed' },
   AGORA_ERR_BUS_NO_SERVICE: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'No worker serves %s' },
   AGORA_ERR_BUS_QUEUE_FULL: { status: 503, errno: 201, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Too many requests waiting for %s' },
   AGORA_ERR_BUS_TOO_MANY_PENDING: { status: 503, errno: 201, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Too many calls in flight on this client' },
   AGORA_ERR_BUS_WORKER_LOST: { status: 502, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The worker serving %s went away during the call' },
-  AGORA_ERR_BUS_TOO_LARGE: { status: 413, errno: 104, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Message of %s bytes exceeds the limit of %s' },
+  AGORA_ERR_BUS_TOO_LARGE: { status: 413, errno: 113, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Message of %s bytes exceeds the limit of %s' },
   AGORA_ERR_BUS_BAD_MESSAGE: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Malformed bus message: %s' },
   AGORA_ERR_BUS_BAD_REPLY: { status: 502, errno: 999, grpc: GRPC.INTERNAL, message: 'Malformed reply from %s' },
   AGORA_ERR_RPC_NO_METHOD: { status: 404, errno: 111, grpc: GRPC.UNIMPLEMENTED, message: 'Service %s has no method %s' },
   AGORA_ERR_RPC_BAD_PARAMS: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid parameters: %s' },
+  AGORA_ERR_RPC_UNAVAILABLE: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'Service %s is unavailable' },
+  AGORA_ERR_RPC_TIMEOUT: { status: 504, errno: 201, grpc: GRPC.DEADLINE_EXCEEDED, message: 'Call to %s passed its deadline' },
+  AGORA_ERR_AUTH_BAD_CREDENTIALS: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Wrong username or password' },
+  AGORA_ERR_AUTH_UNKNOWN_USER: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Unknown user %s and registration is closed' },
+  AGORA_ERR_AUTH_THROTTLED: { status: 429, errno: 117, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Too many failed logons; try again in %s seconds' },
+  AGORA_ERR_AUTH_BAD_SESSION: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Invalid or expired session key' },
+  AGORA_ERR_CHANNEL_INVALID_NAME: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid channel name: %s' },
+  AGORA_ERR_CHANNEL_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No channel named %s' },
+  AGORA_ERR_MESSAGE_TOO_LONG: { status: 413, errno: 113, grpc: GRPC.INVALID_ARGUMENT, message: 'Message of %s bytes exceeds the limit of %s' },
+  AGORA_ERR_MESSAGE_INVALID: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid message: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

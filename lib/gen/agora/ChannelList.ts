@@ -1,0 +1,10 @@
+// Original file: proto/channels.proto
+
+
+export interface ChannelList {
+  'channels'?: (string)[];
+}
+
+export interface ChannelList__Output {
+  'channels': (string)[];
+}

@@ -1,0 +1,10 @@
+// Original file: proto/channels.proto
+
+
+export interface ChannelRef {
+  'channel'?: (string);
+}
+
+export interface ChannelRef__Output {
+  'channel': (string);
+}

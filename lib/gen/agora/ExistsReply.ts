@@ -1,0 +1,10 @@
+// Original file: proto/channels.proto
+
+
+export interface ExistsReply {
+  'exists'?: (boolean);
+}
+
+export interface ExistsReply__Output {
+  'exists': (boolean);
+}

@@ -1,0 +1,118 @@
+/**
+ * The gRPC transport of a service, and typed gRPC calls to other services. Errors travel
+ * as `{ code: <grpc Status>, details: message }` plus metadata `agora-error-code`, and come
+ * back as the same AgoraError (STYLE §3). `x-request-id` metadata carries the request id.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/proto-loader';
+import { AgoraError, errorMessage, GRPC, isAgoraError, isErrorCode } from '../errors';
+import type { Logger } from '../log';
+import type { RpcContext, ServiceImpl } from './service';
+
+export const ERROR_CODE_KEY = 'agora-error-code';
+export const REQUEST_ID_KEY = 'x-request-id';
+
+type AnyMethod = MethodDefinition<any, any, any, any>;
+
+/** The grpc-js implementation object of a service's unary handlers plus its gRPC-only ones. */
+export function grpcImplementation<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>, log: Logger): grpc.UntypedServiceImplementation {
+  const out: grpc.UntypedServiceImplementation = { ...(impl.grpcOnly ?? {}) };
+  for (const name of Object.keys(impl.definition)) {
+    const method = impl.definition[name] as AnyMethod;
+    if (method.requestStream || method.responseStream) continue;
+    const handler = (impl.handlers as Record<string, (req: unknown, ctx: RpcContext) => unknown>)[name];
+    out[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const reqId = firstString(call.metadata.get(REQUEST_ID_KEY));
+      const deadline = call.getDeadline();
+      const ctx: RpcContext = {
+        service: impl.name,
+        method: name,
+        reqId,
+        deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined,
+        log: reqId === undefined ? log : log.child({ reqId }),
+      };
+      Promise.resolve()
+        .then(() => handler(call.request, ctx))
+        .then(
+          (reply) => callback(null, reply),
+          (err: unknown) => {
+            if (!isAgoraError(err)) ctx.log.error({ err, method: name }, 'handler failed');
+            callback(toServiceError(err));
+          },
+        );
+    };
+  }
+  return out;
+}
+
+/** An error as grpc-js sends it: status, details, and our code in metadata. */
+export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
+  const e = isAgoraError(err) ? err : new AgoraError('AGORA_ERR_INTERNAL');
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_KEY, e.code);
+  return { code: e.grpc, details: e.message, metadata };
+}
+
+/** The AgoraError a failed gRPC call stands for. */
+export function fromServiceError(err: unknown, target: string): AgoraError {
+  const status = err as Partial<grpc.ServiceError>;
+  const code = status.metadata ? firstString(status.metadata.get(ERROR_CODE_KEY)) : undefined;
+  if (isErrorCode(code)) return new AgoraError(code, [], { message: status.details ?? errorMessage(err) });
+  if (status.code === GRPC.DEADLINE_EXCEEDED) return new AgoraError('AGORA_ERR_RPC_TIMEOUT', [target]);
+  if (status.code === GRPC.UNAVAILABLE || status.code === GRPC.CANCELLED) return new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [target], { cause: err });
+  return new AgoraError('AGORA_ERR_INTERNAL', [], { cause: err });
+}
+
+export interface UnaryOptions {
+  /** Absolute deadline; default now + the client's timeoutMs. */
+  deadline?: number;
+  reqId?: string;
+}
+
+/** A promise-returning unary call on a generated grpc-js client, with a deadline always. */
+export function unary<Req, Res>(
+  client: grpc.Client,
+  method: string,
+  request: Req,
+  options: UnaryOptions & { timeoutMs: number },
+): Promise<Res> {
+  const metadata = new grpc.Metadata();
+  if (options.reqId !== undefined) metadata.set(REQUEST_ID_KEY, options.reqId);
+  const deadline = options.deadline ?? Date.now() + options.timeoutMs;
+  const fn = (client as unknown as Record<string, Function>)[method];
+  const trace = new Error();
+  return new Promise<Res>((resolve, reject) => {
+    fn.call(client, request, metadata, { deadline }, (err: grpc.ServiceError | null, reply: Res) => {
+      if (err === null) return resolve(reply);
+      const e = fromServiceError(err, method);
+      e.stack = `${e.name}: ${e.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+      return reject(e);
+    });
+  });
+}
+
+/** Bind a grpc-js server at `address` (port 0: any free port); resolves with the bound port. */
+export function bindServer(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+/** Stop taking calls, let running ones finish (up to `graceMs`), then force. */
+export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function firstString(values: grpc.MetadataValue[]): string | undefined {
+  const v = values[0];
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,86 @@
+/**
+ * Run a service: its handlers served on the bus and on gRPC, a ready line naming both
+ * endpoints, and a graceful drain on SIGTERM (stop taking work, finish what is in flight).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { serve } from '../bus/worker';
+import type { Config } from '../config';
+import { announceReady, configOrExit, onShutdown } from '../lifecycle';
+import { createLogger, type Logger } from '../log';
+import { bindServer, grpcImplementation, shutdownServer } from './grpc';
+import { busHandlers, type ServiceImpl } from './service';
+
+export interface RunOptions {
+  busUrl: string;
+  /** host:port to bind gRPC on; port 0 picks a free one. */
+  grpcUrl: string;
+  concurrency: number;
+  heartbeatMs: number;
+  heartbeatLiveness: number;
+  log: Logger;
+  /** How long in-flight gRPC calls may take to finish at shutdown. */
+  graceMs?: number;
+}
+
+export interface RunningService {
+  /** The bound gRPC port. */
+  grpcPort: number;
+  close(): Promise<void>;
+}
+
+/** Serve `impl` on the bus and on gRPC. */
+export async function runService(impl: ServiceImpl<any>, options: RunOptions): Promise<RunningService> {
+  const server = new grpc.Server();
+  server.addService(impl.definition, grpcImplementation(impl, options.log.child({ mod: 'grpc' })));
+  const grpcPort = await bindServer(server, options.grpcUrl);
+  const pool = serve(impl.name, busHandlers(impl), {
+    endpoint: options.busUrl,
+    concurrency: options.concurrency,
+    heartbeatMs: options.heartbeatMs,
+    heartbeatLiveness: options.heartbeatLiveness,
+    log: options.log,
+  });
+  await pool.ready();
+  return {
+    grpcPort,
+    close: async () => {
+      await Promise.all([pool.close(), shutdownServer(server, options.graceMs ?? 10_000)]);
+    },
+  };
+}
+
+/** What a service's main builds from the config: the service, and what to close after it. */
+export interface Built {
+  impl: ServiceImpl<any>;
+  /** Closed after the service has drained (clients, stores, timers). */
+  close?: () => Promise<void> | void;
+}
+
+/**
+ * The whole main of a service process: config, logger, build, serve, ready line, drain.
+ * `grpcUrlOf` picks the service's own gRPC address from the config.
+ */
+export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) => string, build: (config: Readonly<Config>, log: Logger) => Promise<Built> | Built): void {
+  const config = configOrExit(svc);
+  const log = createLogger(svc, config.logLevel);
+  (async () => {
+    const built = await build(config, log);
+    const running = await runService(built.impl, {
+      busUrl: config.busUrl,
+      grpcUrl: grpcUrlOf(config),
+      concurrency: config.workerConcurrency,
+      heartbeatMs: config.heartbeatMs,
+      heartbeatLiveness: config.heartbeatLiveness,
+      log,
+    });
+    onShutdown(log, async () => {
+      await running.close();
+      await built.close?.();
+    });
+    const host = grpcUrlOf(config).replace(/:\d+$/, '');
+    announceReady(log, { bus: config.busUrl, grpc: `${host}:${running.grpcPort}`, service: built.impl.name });
+  })().catch((err: unknown) => {
+    log.fatal({ err }, 'failed to start');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * One handler table, two transports (DESIGN "One contract, two transports"). A service
+ * writes each unary method of its .proto once, as `(request, ctx) => reply`, typed from
+ * the generated `*Definition`; `busHandlers` serves it on the bus and `grpcImplementation`
+ * (lib/rpc/grpc.ts) on gRPC. On both, the request reaches the handler in the same shape:
+ * decoded by the method's protobuf type, defaults filled and unknown fields dropped.
+ */
+import type { MethodDefinition } from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import { AgoraError, errorMessage } from '../errors';
+import type { Logger } from '../log';
+import type { CallContext, Handlers } from '../bus/worker';
+
+/** What a handler knows of the call, whichever transport brought it. */
+export interface RpcContext {
+  service: string;
+  method: string;
+  /** Request id born at the edge. */
+  reqId?: string;
+  /** Absolute deadline (ms since the epoch), when the caller set one. */
+  deadline?: number;
+  /** Logger carrying reqId. */
+  log: Logger;
+}
+
+type AnyMethod = MethodDefinition<any, any, any, any>;
+
+/** Names of the unary (non-streaming) methods of a service definition. */
+export type UnaryMethodNames<D> = {
+  [M in keyof D]: D[M] extends AnyMethod ? (D[M]['requestStream'] extends true ? never : M) : never;
+}[keyof D] & string;
+
+/** The decoded request of method M. */
+export type RequestOf<M> = M extends MethodDefinition<any, any, infer Req, any> ? Req : never;
+/** What method M may answer (the permissive input form). */
+export type ReplyOf<M> = M extends MethodDefinition<any, infer Res, any, any> ? Res : never;
+
+/** Handlers for every unary method of definition D. */
+export type Implementation<D> = {
+  [M in UnaryMethodNames<D>]: (request: RequestOf<D[M]>, ctx: RpcContext) => Promise<ReplyOf<D[M]>> | ReplyOf<D[M]>;
+};
+
+/** A service as served: its proto name, definition and handlers. */
+export interface ServiceImpl<D extends grpc.ServiceDefinition = grpc.ServiceDefinition> {
+  /** The .proto service name, which is also its bus service name. */
+  name: string;
+  definition: D;
+  handlers: Implementation<D>;
+  /** Methods served on gRPC only (e.g. streams). */
+  grpcOnly?: grpc.UntypedServiceImplementation;
+  /** Unary methods not offered on the bus (internal-only). */
+  busExclude?: readonly string[];
+}
+
+/**
+ * Bus handlers for a service: params `[request]` → reply. The request object is passed
+ * through the method's protobuf codec, so the handler sees exactly what gRPC would give it.
+ */
+export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>): Handlers {
+  const out: Record<string, (params: unknown[], ctx: CallContext) => Promise<unknown>> = {};
+  for (const name of Object.keys(impl.definition)) {
+    const method = impl.definition[name] as AnyMethod;
+    if (method.requestStream || method.responseStream || impl.busExclude?.includes(name)) continue;
+    const handler = (impl.handlers as Record<string, (req: unknown, ctx: RpcContext) => unknown>)[name];
+    out[name] = async (params, callCtx) => {
+      const request = normalize(method, params[0]);
+      const ctx: RpcContext = { service: impl.name, method: name, reqId: callCtx.meta.reqId, deadline: callCtx.meta.deadline, log: callCtx.log };
+      const reply = await handler(request, ctx);
+      return method.responseDeserialize(method.responseSerialize(reply));
+    };
+  }
+  return out;
+}
+
+/** Decode a bus request the way gRPC would, or fail with AGORA_ERR_RPC_BAD_PARAMS. */
+function normalize(method: AnyMethod, request: unknown): unknown {
+  if (request === undefined || request === null) request = {};
+  if (typeof request !== 'object' || Array.isArray(request)) {
+    throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', ['the request must be a map']);
+  }
+  const problem = method.requestType.type ? checkFields(method, request as Record<string, unknown>) : null;
+  if (problem !== null) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [problem]);
+  try {
+    return method.requestDeserialize(method.requestSerialize(request));
+  } catch (e) {
+    throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [errorMessage(e)]);
+  }
+}
+
+/** Scalar type checks protobuf's encoder would otherwise coerce silently. */
+function checkFields(method: AnyMethod, request: Record<string, unknown>): string | null {
+  const type = method.requestType.type as { field?: Array<{ name: string; type: string; label?: string }> };
+  for (const field of type.field ?? []) {
+    const value = request[field.name];
+    if (value === undefined || value === null) continue;
+    const repeated = field.label === 'LABEL_REPEATED';
+    for (const item of repeated ? (Array.isArray(value) ? value : [Symbol('not an array')]) : [value]) {
+      if (!scalarMatches(field.type, item)) return `field ${field.name} has the wrong type`;
+    }
+  }
+  return null;
+}
+
+function scalarMatches(type: string, value: unknown): boolean {
+  switch (type) {
+    case 'TYPE_STRING':
+      return typeof value === 'string';
+    case 'TYPE_BOOL':
+      return typeof value === 'boolean';
+    case 'TYPE_UINT64': case 'TYPE_UINT32': case 'TYPE_FIXED64': case 'TYPE_FIXED32':
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+    case 'TYPE_INT64': case 'TYPE_INT32': case 'TYPE_SINT64': case 'TYPE_SINT32': case 'TYPE_SFIXED64': case 'TYPE_SFIXED32':
+      return typeof value === 'number' && Number.isSafeInteger(value);
+    case 'TYPE_DOUBLE': case 'TYPE_FLOAT':
+      return typeof value === 'number';
+    default:
+      return typeof value === 'object';
+  }
+}
