@@ -1,0 +1,174 @@
+/**
+ * The legacy API of seed 002 (`../shared/seeds/002_…txt`), byte for byte: POST only, data in
+ * a JSON body, every answer `{"status": true|false, "data": …}`. Each route validates its
+ * body, makes one bus call (service and method named as in proto/) with a deadline, and
+ * turns the reply into the seed's `data`. Failures are thrown and rendered by
+ * plugins/errors.ts. No business logic lives here.
+ */
+import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import type { CallOptions } from '../../lib/bus/client';
+import { AgoraError } from '../../lib/errors';
+
+/** What the routes need of the bus (BusClient satisfies it; tests pass a hand-made fake). */
+export interface BusCaller {
+  call(service: string, method: string, params: unknown[], options: CallOptions): Promise<unknown>;
+}
+
+export interface LegacyOptions {
+  bus: BusCaller;
+  /** Deadline of each bus call, from the moment the route calls. */
+  timeoutMs: number;
+}
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * JSON Schema of every body field (ajv runs without type coercion: `null`, `true` or `"1"`
+ * are never silently turned into numbers). `sesskey` is also accepted as a canonical string
+ * of digits ("123", not "0123" or " 123"), because some clients keep the key they were
+ * given as text; it is turned into the number before the bus call.
+ */
+const FIELDS = {
+  sesskey: { anyOf: [{ type: 'integer', minimum: 1, maximum: SAFE }, { type: 'string', pattern: '^[1-9][0-9]{0,15}$' }] },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  channel: { type: 'string' },
+  message: { type: 'string' },
+  first: { type: 'integer', minimum: -SAFE, maximum: SAFE },
+  last: { type: 'integer', minimum: -SAFE, maximum: SAFE },
+} as const;
+
+type Field = keyof typeof FIELDS;
+
+/** Each field's rule as a client should read it in a failure. */
+export const FIELD_RULES: Readonly<Record<Field, string>> = {
+  sesskey: 'the numeric session key that /logon answered (an integer from 1 to 9007199254740991)',
+  username: 'a string',
+  password: 'a string',
+  channel: 'a string (the channel name)',
+  message: 'a string (the message text)',
+  first: 'an integer message id (from -9007199254740991 to 9007199254740991)',
+  last: 'an integer message id (from -9007199254740991 to 9007199254740991)',
+};
+
+type Reply = Record<string, unknown>;
+
+interface LegacyRoute {
+  path: string;
+  service: 'Auth' | 'Channels' | 'Messages';
+  method: string;
+  fields: readonly Field[];
+  /** The broker may retry the call on another worker if its worker dies (reads, idempotent writes). */
+  idempotent: boolean;
+  /** Logon passes the client's address to Auth, which throttles failed logons by it. */
+  clientAddr?: boolean;
+  /** The seed's `data` from the service's reply; `undefined` when the reply is malformed. */
+  data(reply: Reply): unknown;
+}
+
+/** The seven routes of seed 002 and the proto method each one calls. */
+export const LEGACY_ROUTES: readonly LegacyRoute[] = [
+  { path: '/logon', service: 'Auth', method: 'Logon', fields: ['username', 'password'], idempotent: false, clientAddr: true, data: (r) => safeInt(r.sesskey) },
+  { path: '/logoff', service: 'Auth', method: 'Logoff', fields: ['sesskey'], idempotent: false, data: () => true },
+  { path: '/list', service: 'Channels', method: 'List', fields: ['sesskey'], idempotent: true, data: (r) => (Array.isArray(r.channels) ? r.channels : undefined) },
+  { path: '/create', service: 'Channels', method: 'Create', fields: ['sesskey', 'channel'], idempotent: true, data: () => true },
+  { path: '/post', service: 'Messages', method: 'Post', fields: ['sesskey', 'channel', 'message'], idempotent: false, data: () => true },
+  { path: '/lastmessage', service: 'Messages', method: 'Last', fields: ['sesskey', 'channel'], idempotent: true, data: (r) => safeInt(r.messageid) },
+  { path: '/retrieve', service: 'Messages', method: 'Retrieve', fields: ['sesskey', 'channel', 'first', 'last'], idempotent: true, data: (r) => messages(r.messages) },
+];
+
+function safeInt(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** `[{messageid, username, message}, …]` in the seed's key order, nothing else. */
+function messages(value: unknown): unknown[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.map((m: Reply) => ({ messageid: m.messageid, username: m.username, message: m.message }));
+}
+
+function bodySchema(fields: readonly Field[]): Record<string, unknown> {
+  return { type: 'object', required: [...fields], properties: Object.fromEntries(fields.map((f) => [f, FIELDS[f]])) };
+}
+
+/**
+ * Read any body as JSON, whatever its Content-Type: seed clients send none, text/plain or
+ * form-encoded. A UTF-8 byte order mark is skipped; an empty body reads as no body.
+ */
+function parseJsonBody(_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  const text = String(body).replace(/^\uFEFF/, '');
+  if (text.trim() === '') return done(null, undefined);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return done(new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [`the body is not valid JSON (${(e as Error).message})`]));
+  }
+  return done(null, parsed);
+}
+
+/** "sesskey is required: …" or "first must be …, got a string", from ajv's first error. */
+export function describeValidation(errors: readonly FastifySchemaValidationError[], body: unknown): string {
+  const first = errors[0];
+  if (first === undefined) return 'the body is invalid';
+  const missing = (first.params as { missingProperty?: unknown }).missingProperty;
+  if (first.keyword === 'required' && typeof missing === 'string') return `${missing} is required: ${FIELD_RULES[missing as Field] ?? 'see the API'}`;
+  const field = first.instancePath.split('/')[1];
+  if (field === undefined || field === '') return `the body must be a JSON object, got ${kindOf(body)}`;
+  const value = body !== null && typeof body === 'object' ? (body as Reply)[field] : undefined;
+  return `${field} must be ${FIELD_RULES[field as Field] ?? 'valid'}, got ${kindOf(value)}`;
+}
+
+/** A short description of a JSON value that never echoes a long or secret text. */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : 'a number with a fraction';
+  if (typeof value === 'string') return /^-?\d{1,20}$/.test(value) ? `the string "${value}"` : 'a string';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** The bus request of a route: its fields, the sesskey as a number, the client address for Logon. */
+function paramsOf(route: LegacyRoute, request: FastifyRequest): Reply {
+  const body = request.body as Reply;
+  const params: Reply = {};
+  for (const field of route.fields) params[field] = body[field];
+  if (typeof params.sesskey === 'string') {
+    const key = Number(params.sesskey);
+    if (!Number.isSafeInteger(key)) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [`sesskey must be ${FIELD_RULES.sesskey}, got ${kindOf(params.sesskey)}`]);
+    params.sesskey = key;
+  }
+  if (route.clientAddr === true) params.client_addr = request.ip;
+  return params;
+}
+
+function handlerOf(route: LegacyRoute, options: LegacyOptions) {
+  return async (request: FastifyRequest): Promise<{ status: true; data: unknown }> => {
+    if (request.validationError !== undefined) {
+      const errors = (request.validationError as { validation?: FastifySchemaValidationError[] }).validation ?? [];
+      throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [describeValidation(errors, request.body)]);
+    }
+    const callOptions: CallOptions = { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent: route.idempotent };
+    const reply = await options.bus.call(route.service, route.method, [paramsOf(route, request)], callOptions);
+    const data = reply !== null && typeof reply === 'object' ? route.data(reply as Reply) : undefined;
+    if (data === undefined) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${route.service}.${route.method}`]);
+    return { status: true, data };
+  };
+}
+
+/**
+ * The legacy routes, in their own scope so that their body parser (JSON whatever the
+ * Content-Type) does not leak to other surfaces.
+ */
+export const legacyRoutes: FastifyPluginAsync<LegacyOptions> = async (app, options) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
+  for (const route of LEGACY_ROUTES) {
+    app.post(route.path, {
+      schema: { body: bodySchema(route.fields) },
+      attachValidation: true,
+      config: { surface: 'legacy', service: route.service },
+    }, handlerOf(route, options));
+  }
+};
