@@ -1,0 +1,82 @@
+/**
+ * Child processes for the bus bench: servers are started and awaited on their
+ * `{"ready":true,"endpoints":…}` line (racing their exit, with a deadline); load clients
+ * are run to completion and their `{"results":…}` line is returned. After the ready line
+ * a server's output is drained unparsed, so the bench spends no CPU reading logs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** The repository root (this file runs from dist/bench). */
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  endpoints: Record<string, string>;
+}
+
+/** Spawn `node dist/<entry> args…` and resolve with the first line that `pick` accepts. */
+function spawnUntil<T>(entry: string, args: string[], env: Record<string, string>, nodeArgs: string[], ms: number,
+  pick: (line: string) => T | undefined): { child: ChildProcess; line: Promise<T> } {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', entry), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const line = new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry}: no awaited line within ${ms} ms`)), ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited (${code ?? signal}) before its awaited line`));
+    });
+    lines.on('line', (text) => {
+      const value = pick(text);
+      if (value === undefined) return;
+      clearTimeout(timer);
+      lines.close();
+      child.stdout!.resume();
+      resolve(value);
+    });
+  });
+  return { child, line };
+}
+
+/** Start a server and wait for its ready line; it joins `procs` at once, so a failure still stops it. */
+export async function launch(procs: Proc[], name: string, entry: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Proc> {
+  const { child, line } = spawnUntil(entry, [], env, nodeArgs, 15_000, (text) => {
+    if (!text.includes('"ready":true')) return undefined;
+    return (JSON.parse(text) as { endpoints: Record<string, string> }).endpoints;
+  });
+  const proc: Proc = { name, child, endpoints: {} };
+  procs.push(proc);
+  proc.endpoints = await line;
+  return proc;
+}
+
+/** Run a load client with `plan` (JSON in argv[2]) and resolve with its results line. */
+export async function runClient<T>(procs: Proc[], entry: string, plan: unknown, ms: number, nodeArgs: string[] = []): Promise<T> {
+  const { child, line } = spawnUntil(entry, [JSON.stringify(plan)], {}, nodeArgs, ms, (text) => {
+    if (!text.startsWith('{"results":')) return undefined;
+    return (JSON.parse(text) as { results: T }).results;
+  });
+  procs.push({ name: entry, child, endpoints: {} });
+  const results = await line;
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  return results;
+}
+
+/** SIGTERM every process still running, SIGKILL it after 5 s, and wait for each exit. */
+export async function stopAll(procs: Proc[]): Promise<void> {
+  await Promise.all(procs.splice(0).map(async ({ child }) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }));
+}

@@ -1,0 +1,179 @@
+/**
+ * `npm run bench` (DESIGN "Tests and measurement"): one echo call, side by side in one run,
+ * at 1 and at 64 calls in flight, through
+ *   - raw ZeroMQ DEALER↔ROUTER between two processes: the transport ceiling;
+ *   - Moleculer's TCP transporter between two processes;
+ *   - Agora: client process → broker process → echo service process.
+ * Every server is its own process, started and awaited on its ready line; every load
+ * generator is its own process (bench/load.ts). Prints a Markdown table and writes
+ * docs/PERFORMANCE.md.
+ *
+ * Knobs: BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_IN_FLIGHT ("1,64"),
+ * BENCH_ONLY ("raw,moleculer,agora"), BENCH_PROFILE_DIR (runs Agora's three processes
+ * under `node --cpu-prof` into that folder). Only a full default run writes the doc.
+ * BENCH_HTTP=1 also runs bench/http.ts (HTTP through the mesh against plain Fastify,
+ * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CellResult, LoadPlan } from './load';
+import { launch, ROOT, runClient, stopAll, type Proc } from './procs';
+
+interface System {
+  key: string;
+  label: string;
+  /** Start the servers; resolve with the endpoint the client connects to. */
+  start: (procs: Proc[], nodeArgs: string[]) => Promise<string>;
+  client: string;
+}
+
+interface Row extends CellResult {
+  key: string;
+  label: string;
+}
+
+const SYSTEMS: readonly System[] = [
+  {
+    key: 'raw',
+    label: 'raw ZeroMQ DEALER↔ROUTER (ceiling)',
+    start: async (procs) => (await launch(procs, 'raw-zmq-server', 'bench/raw-zmq-server.js')).endpoints.zmq,
+    client: 'bench/raw-zmq-client.js',
+  },
+  {
+    key: 'moleculer',
+    label: 'Moleculer, TCP transporter',
+    start: async (procs) => (await launch(procs, 'moleculer-server', 'bench/moleculer-server.js')).endpoints.tcp,
+    client: 'bench/moleculer-client.js',
+  },
+  {
+    key: 'agora',
+    label: 'Agora: client → broker → echo',
+    start: async (procs, nodeArgs) => {
+      const broker = await launch(procs, 'broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' }, nodeArgs);
+      await launch(procs, 'echo', 'services/echo/main.js', { AGORA_BUS_URL: broker.endpoints.bus }, nodeArgs);
+      return broker.endpoints.bus; // the client waits for mmi.service('echo') = 200 itself
+    },
+    client: 'bench/agora-client.js',
+  },
+];
+
+function settings(): { plan: Omit<LoadPlan, 'endpoint'>; only: string[]; profileDir: string | undefined; full: boolean } {
+  const env = process.env;
+  const inFlight = (env.BENCH_IN_FLIGHT ?? '1,64').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 4096);
+  const only = (env.BENCH_ONLY ?? SYSTEMS.map((s) => s.key).join(',')).split(',');
+  const plan = { inFlight, warmupMs: Number(env.BENCH_WARMUP_S ?? 1) * 1000, durationMs: Number(env.BENCH_DURATION_S ?? 3) * 1000 };
+  const profileDir = env.BENCH_PROFILE_DIR === undefined || env.BENCH_PROFILE_DIR === '' ? undefined : path.resolve(env.BENCH_PROFILE_DIR);
+  const full = env.BENCH_ONLY === undefined && env.BENCH_IN_FLIGHT === undefined && profileDir === undefined;
+  return { plan, only, profileDir, full };
+}
+
+async function measure(system: System, plan: Omit<LoadPlan, 'endpoint'>, nodeArgs: string[]): Promise<Row[]> {
+  const procs: Proc[] = [];
+  try {
+    const endpoint = await system.start(procs, nodeArgs);
+    const budgetMs = 20_000 + plan.inFlight.length * (plan.warmupMs + plan.durationMs) * 2;
+    const results = await runClient<CellResult[]>(procs, system.client, { ...plan, endpoint }, budgetMs, nodeArgs);
+    return results.map((r) => ({ ...r, key: system.key, label: system.label }));
+  } finally {
+    await stopAll(procs);
+  }
+}
+
+function table(rows: readonly Row[]): string {
+  return [
+    '| system | in flight | calls/s | p50 µs | p99 µs | bad answers |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.label} | ${r.inFlight} | ${r.perSecond} | ${r.p50Us} | ${r.p99Us} | ${r.bad} |`),
+  ].join('\n');
+}
+
+function ratios(rows: readonly Row[], inFlight: number[]): string {
+  const find = (key: string, n: number): Row | undefined => rows.find((r) => r.key === key && r.inFlight === n);
+  const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+  const line = (label: string, base: string): string => {
+    const cells = inFlight.map((n) => {
+      const a = find('agora', n);
+      const b = find(base, n);
+      return a === undefined || b === undefined ? '– | –' : `${fmt(a.perSecond / b.perSecond)} | ${fmt(a.p50Us / b.p50Us)}`;
+    });
+    return `| ${label} | ${cells.join(' | ')} |`;
+  };
+  return [
+    `| ratio | ${inFlight.map((n) => `calls/s at ${n} | p50 at ${n}`).join(' | ')} |`,
+    `|---|${inFlight.map(() => '---:|---:').join('|')}|`,
+    line('Agora / raw ZeroMQ', 'raw'),
+    line('Agora / Moleculer', 'moleculer'),
+  ].join('\n');
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+function moleculerVersion(): string {
+  const file = path.join(ROOT, 'node_modules', 'moleculer', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+function doc(rows: readonly Row[], plan: Omit<LoadPlan, 'endpoint'>, extra: string): string {
+  return `# Performance
+
+What is measured: one echo call carrying the same payload (a msgpack/JSON map of a
+100-character string and a number), by a load process that keeps 1 or 64 calls in flight
+(closed loop) for a ${plan.warmupMs / 1000} s warm-up and then ${plan.durationMs / 1000} s measured. calls/s counts the calls
+answered in the measured window; p50/p99 come from every call's latency on the monotonic
+clock. Every server and every load generator is its own process, on loopback.
+
+- **raw ZeroMQ**: a DEALER sends [id][payload bytes, encoded once], a ROUTER process sends
+  each message back. No encoding, routing or deadlines: the transport ceiling.
+- **Moleculer** ${moleculerVersion()}: two brokers on the TCP transporter (static url, UDP discovery
+  off, default JSON serializer, requestTimeout 5 s), calling ${'`'}echo.echo${'`'}.
+- **Agora**: ${'`'}createClient().call('echo', 'echo', [payload])${'`'} → broker process → echo
+  service process (default config: 32 worker sockets, so at 64 in flight the broker queues
+  the rest). Three processes where the others have two: the broker hop is the design.
+
+Rerun with ${'`'}npm run bench${'`'} (about 30 s; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).
+Numbers are only comparable within one run on one machine; on a shared 2-vCPU VM repeated
+runs moved by about ±20 %, the ratios less.
+
+Run of ${new Date().toISOString().slice(0, 10)} on ${machine()}.
+
+${table(rows)}
+
+${ratios(rows, plan.inFlight)}
+
+calls/s ratio: higher is better (1.00 = as fast as the baseline); p50 ratio: lower is better.
+${extra}`;
+}
+
+/** The HTTP section (bench/http.ts), loaded only when asked for. */
+async function http(): Promise<string> {
+  const { benchHttp, formatHttpTable } = await import('./http');
+  const connections = 64;
+  process.stderr.write('bench: HTTP through the mesh\n');
+  const rows = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 5), connections });
+  return `\n## HTTP\n\n${formatHttpTable(rows, connections)}\n`;
+}
+
+async function main(): Promise<void> {
+  const { plan, only, profileDir, full } = settings();
+  const rows: Row[] = [];
+  for (const system of SYSTEMS.filter((s) => only.includes(s.key))) {
+    process.stderr.write(`bench: ${system.label}, in flight ${plan.inFlight.join(' and ')}\n`);
+    const nodeArgs = profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    rows.push(...(await measure(system, plan, nodeArgs)));
+  }
+  const extra = process.env.BENCH_HTTP === '1' ? await http() : '';
+  process.stdout.write(`\n${machine()}\n\n${table(rows)}\n\n${ratios(rows, plan.inFlight)}\n${extra}`);
+  if (full) {
+    writeFileSync(path.join(ROOT, 'docs', 'PERFORMANCE.md'), doc(rows, plan, extra));
+    process.stderr.write('bench: wrote docs/PERFORMANCE.md\n');
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
