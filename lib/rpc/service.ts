@@ -25,10 +25,17 @@ export interface RpcContext {
 
 type AnyMethod = MethodDefinition<any, any, any, any>;
 
+/**
+ * The declared keys of D, without the `[index: string]` signature that generated
+ * definitions inherit from grpc.ServiceDefinition (indexing a mapped type by `string`
+ * would answer only the signature's type, and no method name).
+ */
+type KnownKeys<D> = keyof { [K in keyof D as string extends K ? never : number extends K ? never : K]: D[K] };
+
 /** Names of the unary (non-streaming) methods of a service definition. */
 export type UnaryMethodNames<D> = {
-  [M in keyof D]: D[M] extends AnyMethod ? (D[M]['requestStream'] extends true ? never : M) : never;
-}[keyof D] & string;
+  [M in KnownKeys<D>]: D[M] extends AnyMethod ? (D[M]['requestStream'] extends true ? never : M) : never;
+}[KnownKeys<D>] & string;
 
 /** The decoded request of method M. */
 export type RequestOf<M> = M extends MethodDefinition<any, any, infer Req, any> ? Req : never;

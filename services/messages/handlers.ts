@@ -1,0 +1,124 @@
+/**
+ * The messages service (seed 002 `/post`, `/lastmessage`, `/retrieve`): handlers for proto
+ * service `Messages`, served on the bus and on gRPC by lib/rpc. Messages are kept through
+ * the MessageStore contract; whether a channel exists is Channels' to say (asked through
+ * `channelExists`, which main.ts backs with a typed gRPC call).
+ */
+import { AgoraError } from '../../lib/errors';
+import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
+import { loadProto } from '../../lib/rpc/proto';
+import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
+import type { SessionResolver } from '../../lib/session-cache';
+import type { MessageStore } from '../../lib/store/store';
+
+/** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
+export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
+
+export interface MessagesDeps {
+  store: MessageStore;
+  sessions: SessionResolver;
+  channelExists: ChannelExists;
+  /** Messages kept per channel (config.messagesRetained). */
+  retain: number;
+  /** Longest message text in UTF-8 bytes (config.messageMaxBytes). */
+  maxBytes: number;
+}
+
+/** Longest part of a channel name echoed in an error message. */
+const NAME_IN_ERROR_MAX = 64;
+
+/**
+ * `check` with its positive answers remembered forever: channels are never deleted (seed
+ * 002), so once one exists it always will. Negative answers are not kept — the channel may
+ * be created a moment later. Concurrent lookups of one name share a single call.
+ */
+export function cachePositive(check: ChannelExists): ChannelExists {
+  const known = new Set<string>();
+  const inFlight = new Map<string, Promise<boolean>>();
+  return (channel, ctx) => {
+    if (known.has(channel)) return Promise.resolve(true);
+    let pending = inFlight.get(channel);
+    if (pending === undefined) {
+      pending = check(channel, ctx).then((exists) => {
+        if (exists) known.add(channel);
+        return exists;
+      });
+      const forget = (): void => void inFlight.delete(channel);
+      pending.then(forget, forget);
+      inFlight.set(channel, pending);
+    }
+    return pending;
+  };
+}
+
+/**
+ * The handler table of `Messages`. Each call checks, in this order: the session, the
+ * arguments, then the channel, so a bad key always reads as a bad key.
+ * - Post: the message must be a string of 1..maxBytes UTF-8 bytes (whitespace counts);
+ *   answers the new id (per channel, from 1, no gaps).
+ * - Last: the last id given in the channel, 0 when it has none.
+ * - Retrieve: the retained messages with first <= id <= last, in id order. Bounds are
+ *   clamped to what is retained, so negative or huge bounds are fine; first > last answers
+ *   an empty list. Bounds must be safe integers (AGORA_ERR_RPC_BAD_PARAMS otherwise).
+ */
+export function buildMessagesHandlers(deps: MessagesDeps): Implementation<MessagesDefinition> {
+  const channel = async (name: string, ctx: RpcContext): Promise<void> => {
+    if (typeof name !== 'string' || name.length === 0 || !(await deps.channelExists(name, ctx))) {
+      throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(name)]);
+    }
+  };
+  return {
+    Post: async (request, ctx) => {
+      const username = await deps.sessions.resolve(request.sesskey, ctx);
+      checkMessage(request.message, deps.maxBytes);
+      await channel(request.channel, ctx);
+      return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
+    },
+    Last: async (request, ctx) => {
+      await deps.sessions.resolve(request.sesskey, ctx);
+      await channel(request.channel, ctx);
+      return { messageid: await deps.store.last(request.channel) };
+    },
+    Retrieve: async (request, ctx) => {
+      await deps.sessions.resolve(request.sesskey, ctx);
+      checkBound('first', request.first);
+      checkBound('last', request.last);
+      await channel(request.channel, ctx);
+      if (request.first > request.last) return { messages: [] };
+      return { messages: await deps.store.range(request.channel, request.first, request.last) };
+    },
+  };
+}
+
+/** The `Messages` service as lib/rpc serves it. */
+export function buildMessagesService(deps: MessagesDeps): ServiceImpl<MessagesDefinition> {
+  return { name: 'Messages', definition: loadProto('messages.proto').agora.Messages.service, handlers: buildMessagesHandlers(deps) };
+}
+
+/** A message is a non-empty string of at most `maxBytes` bytes once UTF-8 encoded. */
+function checkMessage(message: unknown, maxBytes: number): void {
+  if (typeof message !== 'string') throw new AgoraError('AGORA_ERR_MESSAGE_INVALID', ['the message must be a string']);
+  if (message.length === 0) throw new AgoraError('AGORA_ERR_MESSAGE_INVALID', ['the message is empty']);
+  // Counting bytes costs a pass over the text; skip it when even 3 bytes per UTF-16 unit
+  // (the most UTF-8 needs: a surrogate pair takes 4 bytes for 2 units) would fit.
+  if (message.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(message, 'utf8');
+    if (bytes > maxBytes) throw new AgoraError('AGORA_ERR_MESSAGE_TOO_LONG', [bytes, maxBytes]);
+  }
+}
+
+/**
+ * Message ids are integers: the gateway refuses anything else, and the bus's protobuf check
+ * refuses non-integers, but gRPC's int64 decoding turns 1.5 into 1 and a too-large number
+ * into an inexact one — so the handler checks again and says which bound is wrong.
+ */
+function checkBound(name: 'first' | 'last', value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [`${name} must be an integer between -(2^53-1) and 2^53-1`]);
+  }
+}
+
+function quote(name: unknown): string {
+  if (typeof name !== 'string') return String(name);
+  return JSON.stringify(name.length > NAME_IN_ERROR_MAX ? `${name.slice(0, NAME_IN_ERROR_MAX)}…` : name);
+}

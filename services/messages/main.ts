@@ -1,0 +1,38 @@
+/**
+ * The messages process (Procfile: messages): `Messages` on the bus and on gRPC. It asks
+ * Channels whether a channel exists by typed gRPC, with a deadline, remembering the yeses.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
+import { unary } from '../../lib/rpc/grpc';
+import { loadProto } from '../../lib/rpc/proto';
+import { serviceMain } from '../../lib/rpc/run';
+import { createSessionCache } from '../../lib/session-cache';
+import { MemoryMessageStore } from '../../lib/store/store-memory';
+import { buildMessagesService, cachePositive, type ChannelExists } from './handlers';
+
+serviceMain('messages', (config) => config.messagesGrpcUrl, (config, log) => {
+  const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
+  const Channels = loadProto('channels.proto').agora.Channels;
+  const channels = new Channels(config.channelsGrpcUrl, grpc.credentials.createInsecure());
+  // The caller's deadline, but never longer than a typed call between services may take.
+  const exists: ChannelExists = async (channel, ctx) => {
+    const own = Date.now() + config.grpcTimeoutMs;
+    const deadline = ctx.deadline === undefined ? own : Math.min(ctx.deadline, own);
+    const reply = await unary<{ channel: string }, ExistsReply__Output>(channels, 'Exists', { channel }, { deadline, reqId: ctx.reqId, timeoutMs: config.grpcTimeoutMs });
+    return reply.exists;
+  };
+  return {
+    impl: buildMessagesService({
+      store: new MemoryMessageStore(),
+      sessions,
+      channelExists: cachePositive(exists),
+      retain: config.messagesRetained,
+      maxBytes: config.messageMaxBytes,
+    }),
+    close: () => {
+      sessions.close();
+      channels.close();
+    },
+  };
+});

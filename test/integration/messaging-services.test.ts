@@ -1,0 +1,147 @@
+/**
+ * The messaging services as the Procfile runs them — broker, auth, channels, messages, each
+ * its own process on free loopback ports — called through the bus as the gateway calls them.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { createClient, type BusClient } from '../../lib/bus/client';
+import type { LastReply__Output } from '../../lib/gen/agora/LastReply';
+import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
+import { unary } from '../../lib/rpc/grpc';
+import { loadProto } from '../../lib/rpc/proto';
+import { startBroker, startNode, type Started } from '../helpers/proc';
+
+interface LogonReply { sesskey: number; username: string }
+interface Msg { messageid: number; username: string; message: string }
+
+const MAX_BYTES = 64;
+
+/** 1. The mesh: broker, then auth, then the services that dial auth (and channels). */
+async function startMesh(t: { after(fn: () => Promise<unknown>): void }): Promise<Record<string, Started>> {
+  const procs: Record<string, Started> = {};
+  t.after(async () => {
+    await Promise.all(Object.values(procs).map((p) => p.stop()));
+  });
+  procs.broker = await startBroker();
+  const bus = String(procs.broker.endpoints.bus);
+  const common = { AGORA_BUS_URL: bus, AGORA_WORKER_CONCURRENCY: '8', AGORA_GRPC_TIMEOUT_MS: '3000' };
+  procs.auth = await startNode('services/auth/main.js', { env: { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' } });
+  const authGrpc = String(procs.auth.endpoints.grpc);
+  procs.channels = await startNode('services/channels/main.js', {
+    env: { ...common, AGORA_AUTH_GRPC_URL: authGrpc, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' },
+  });
+  procs.messages = await startNode('services/messages/main.js', {
+    env: {
+      ...common,
+      AGORA_AUTH_GRPC_URL: authGrpc,
+      AGORA_CHANNELS_GRPC_URL: String(procs.channels.endpoints.grpc),
+      AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
+      AGORA_MESSAGE_MAX_BYTES: String(MAX_BYTES),
+    },
+  });
+  return procs;
+}
+
+test('auth, channels and messages over the bus', async (t) => {
+  const procs = await startMesh(t);
+  const bus = String(procs.broker.endpoints.bus);
+  const client = createClient({ endpoint: bus, timeoutMs: 10_000, caller: 'test' });
+  t.after(() => client.close());
+  const logon = (c: BusClient, username: string) => c.call<LogonReply>('Auth', 'Logon', [{ username, password: `pw-${username}` }]);
+  const alice = (await logon(client, 'alice')).sesskey;
+  assert.ok(Number.isSafeInteger(alice) && alice > 0);
+
+  await t.test('Channels.Create is idempotent, validates names, and List sorts', async () => {
+    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), { channel: 'general', created: true });
+    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), { channel: 'general', created: false });
+    await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'Announcements' }]);
+    await assert.rejects(client.call('Channels', 'Create', [{ sesskey: alice, channel: 'no spaces' }]), { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 });
+    assert.deepEqual(await client.call('Channels', 'List', [{ sesskey: alice }]), { channels: ['Announcements', 'general'] });
+    assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: true });
+  });
+
+  await t.test('Messages.Post, Last and Retrieve', async () => {
+    assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'general' }]), { messageid: 0 });
+    assert.deepEqual(await client.call('Messages', 'Post', [{ sesskey: alice, channel: 'general', message: 'hello, world' }]), { messageid: 1 });
+    assert.deepEqual(await client.call('Messages', 'Post', [{ sesskey: alice, channel: 'general', message: 'héllo ✓' }]), { messageid: 2 });
+    assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'general' }]), { messageid: 2 });
+    assert.deepEqual(await client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: -10, last: 100 }]), {
+      messages: [
+        { messageid: 1, username: 'alice', message: 'hello, world' },
+        { messageid: 2, username: 'alice', message: 'héllo ✓' },
+      ],
+    });
+    assert.deepEqual(await client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: 2, last: 1 }]), { messages: [] });
+  });
+
+  await t.test('Messages refuses what it must, with registry codes', async () => {
+    const post = (channel: string, message: unknown) => client.call('Messages', 'Post', [{ sesskey: alice, channel, message }]);
+    await assert.rejects(post('nowhere', 'x'), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', errno: 111 });
+    await assert.rejects(client.call('Messages', 'Last', [{ sesskey: alice, channel: 'nowhere' }]), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND' });
+    await assert.rejects(post('general', ''), { code: 'AGORA_ERR_MESSAGE_INVALID', errno: 107 });
+    await assert.rejects(post('general', 'x'.repeat(MAX_BYTES + 1)), { code: 'AGORA_ERR_MESSAGE_TOO_LONG', errno: 113 });
+    assert.deepEqual(await post('general', 'x'.repeat(MAX_BYTES)), { messageid: 3 });
+    await assert.rejects(post('general', 42), { code: 'AGORA_ERR_RPC_BAD_PARAMS' });
+    await assert.rejects(
+      client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: 1.5, last: 3 }]),
+      { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 },
+    );
+    // A "no" from Channels is not remembered: the channel can be created a moment later.
+    await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'nowhere' }]);
+    assert.deepEqual(await post('nowhere', 'now it exists'), { messageid: 1 });
+  });
+
+  await t.test('50 concurrent posters get distinct, gap-free ids and nothing is lost', async () => {
+    // 1. Fifty users, each with its own bus client and session.
+    await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'busy' }]);
+    const posters = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const c = createClient({ endpoint: bus, timeoutMs: 10_000 });
+        t.after(() => c.close());
+        return { c, name: `poster${i}`, sesskey: (await logon(c, `poster${i}`)).sesskey };
+      }),
+    );
+    // 2. All post at once, two messages each.
+    const sent = await Promise.all(
+      posters.flatMap((p) => [0, 1].map(async (k) => {
+        const reply = await p.c.call<{ messageid: number }>('Messages', 'Post', [{ sesskey: p.sesskey, channel: 'busy', message: `${p.name}#${k}` }]);
+        return { id: reply.messageid, username: p.name, message: `${p.name}#${k}` };
+      })),
+    );
+    // 3. Ids are exactly 1..100; each retained message is the one its poster was told.
+    assert.deepEqual(sent.map((s) => s.id).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'busy' }]), { messageid: 100 });
+    const kept = await client.call<{ messages: Msg[] }>('Messages', 'Retrieve', [{ sesskey: alice, channel: 'busy', first: 1, last: 100 }]);
+    assert.deepEqual(kept.messages, [...sent].sort((a, b) => a.id - b.id).map((s) => ({ messageid: s.id, username: s.username, message: s.message })));
+  });
+
+  await t.test('a bad session fails with AGORA_ERR_AUTH_BAD_SESSION, also right after logoff', async () => {
+    const forged = 123_456_789;
+    for (const [service, method, request] of [
+      ['Channels', 'List', { sesskey: forged }],
+      ['Channels', 'Create', { sesskey: forged, channel: 'x' }],
+      ['Messages', 'Post', { sesskey: forged, channel: 'general', message: 'x' }],
+      ['Messages', 'Last', { sesskey: forged, channel: 'general' }],
+      ['Messages', 'Retrieve', { sesskey: forged, channel: 'general', first: 1, last: 2 }],
+    ] as const) {
+      await assert.rejects(client.call(service, method, [request]), { code: 'AGORA_ERR_AUTH_BAD_SESSION', errno: 105 }, `${service}.${method}`);
+    }
+    const bob = (await logon(client, 'bob')).sesskey;
+    assert.deepEqual(await client.call('Messages', 'Post', [{ sesskey: bob, channel: 'general', message: 'bye' }]), { messageid: 4 });
+    await client.call('Auth', 'Logoff', [{ sesskey: bob }]);
+    await assert.rejects(client.call('Messages', 'Post', [{ sesskey: bob, channel: 'general', message: 'ghost' }]), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+    await assert.rejects(client.call('Channels', 'List', [{ sesskey: bob }]), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  });
+
+  await t.test('the same handlers answer typed gRPC calls', async () => {
+    const Channels = loadProto('channels.proto').agora.Channels;
+    const Messages = loadProto('messages.proto').agora.Messages;
+    const channels = new Channels(String(procs.channels.endpoints.grpc), grpc.credentials.createInsecure());
+    const messages = new Messages(String(procs.messages.endpoints.grpc), grpc.credentials.createInsecure());
+    t.after(() => { channels.close(); messages.close(); });
+    assert.deepEqual(await unary<object, ExistsReply__Output>(channels, 'Exists', { channel: 'busy' }, { timeoutMs: 5000 }), { exists: true });
+    assert.deepEqual(await unary<object, LastReply__Output>(messages, 'Last', { sesskey: alice, channel: 'busy' }, { timeoutMs: 5000 }), { messageid: 100 });
+    await assert.rejects(unary(messages, 'Last', { sesskey: alice, channel: 'nope' }, { timeoutMs: 5000 }), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AgoraError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
+import type { RpcContext } from '../../lib/rpc/service';
+import type { SessionResolver } from '../../lib/session-cache';
+import { MemoryChannelStore } from '../../lib/store/store-memory';
+import { buildChannelsHandlers, buildChannelsService, channelNameProblem } from '../../services/channels/handlers';
+
+const ALICE = 42;
+const BOB = 43;
+
+/** A narrow fake: two known keys, every other one refused as auth would. */
+function fakeSessions(): SessionResolver {
+  const users = new Map([[ALICE, 'alice'], [BOB, 'bob']]);
+  return {
+    resolve: async (sesskey) => {
+      const user = users.get(sesskey);
+      if (user === undefined) throw new AgoraError('AGORA_ERR_AUTH_BAD_SESSION');
+      return user;
+    },
+    close: () => undefined,
+  };
+}
+
+const ctx: RpcContext = { service: 'Channels', method: 'test', log: createLogger('test', 'silent') };
+
+function setup() {
+  const store = new MemoryChannelStore();
+  return { store, h: buildChannelsHandlers({ store, sessions: fakeSessions() }) };
+}
+
+test('channel names: what the documented rule accepts and refuses', () => {
+  for (const ok of ['general', 'General', 'a', 'x'.repeat(64), 'dev-ops_2.0', '_private', '-dash', '0', 'a.b.c']) {
+    assert.equal(channelNameProblem(ok), null, ok);
+  }
+  for (const bad of ['', 'x'.repeat(65), '.hidden', 'with space', '#general', 'a/b', 'ünïcode', 'tab\t', 'new\nline', ' lead', 'trail ']) {
+    assert.notEqual(channelNameProblem(bad), null, JSON.stringify(bad));
+  }
+  assert.notEqual(channelNameProblem(undefined), null);
+  assert.notEqual(channelNameProblem(12), null);
+});
+
+test('Create refuses an invalid name with AGORA_ERR_CHANNEL_INVALID_NAME and stores nothing', async () => {
+  const { h, store } = setup();
+  for (const channel of ['', '.dot', 'a b', 'x'.repeat(65)]) {
+    await assert.rejects(Promise.resolve(h.Create({ sesskey: ALICE, channel }, ctx)), { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 });
+  }
+  assert.deepEqual(await store.list(), []);
+});
+
+test('Create is idempotent: the second create of a name succeeds with created=false', async () => {
+  const { h } = setup();
+  assert.deepEqual(await h.Create({ sesskey: ALICE, channel: 'general' }, ctx), { channel: 'general', created: true });
+  assert.deepEqual(await h.Create({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general', created: false });
+  assert.deepEqual(await h.List({ sesskey: BOB }, ctx), { channels: ['general'] });
+});
+
+test('concurrent creates of one name: exactly one reports created', async () => {
+  const { h } = setup();
+  const replies = await Promise.all(Array.from({ length: 50 }, () => h.Create({ sesskey: ALICE, channel: 'race' }, ctx)));
+  assert.equal(replies.filter((r) => r.created).length, 1);
+});
+
+test('List answers every name, sorted, and names are case-sensitive', async () => {
+  const { h } = setup();
+  for (const channel of ['zeta', 'alpha', 'Beta', 'beta', 'alpha']) await h.Create({ sesskey: ALICE, channel }, ctx);
+  assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), { channels: ['Beta', 'alpha', 'beta', 'zeta'] });
+});
+
+test('List and Create need a valid session; Exists does not', async () => {
+  const { h } = setup();
+  await assert.rejects(Promise.resolve(h.List({ sesskey: 7 }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION', errno: 105 });
+  await assert.rejects(Promise.resolve(h.Create({ sesskey: 7, channel: 'x' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  // A bad session wins over a bad name: the caller learns nothing without a session.
+  await assert.rejects(Promise.resolve(h.Create({ sesskey: 7, channel: '.bad' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: false });
+  await h.Create({ sesskey: ALICE, channel: 'x' }, ctx);
+  assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: true });
+  assert.deepEqual(await h.Exists({ channel: '' }, ctx), { exists: false });
+});
+
+test('the service is named and shaped as proto service Channels', () => {
+  const impl = buildChannelsService({ store: new MemoryChannelStore(), sessions: fakeSessions() });
+  assert.equal(impl.name, 'Channels');
+  assert.deepEqual(Object.keys(impl.definition).sort(), ['Create', 'Exists', 'List']);
+  assert.deepEqual(Object.keys(impl.handlers).sort(), ['Create', 'Exists', 'List']);
+  assert.equal(impl.busExclude, undefined);
+});
