@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -32,6 +33,29 @@ export interface StartOptions {
   /** Milliseconds to wait for the ready line. */
   readyMs?: number;
   cwd?: string;
+  /** How a stdout line becomes a record (default: `jsonLine`). */
+  parse?: (text: string) => Record<string, unknown>;
+  /** The ready line (default: `ready === true`). */
+  isReady?: (line: Record<string, unknown>) => boolean;
+}
+
+/** A stdout line parsed as a JSON object, or `{ raw }` when it is not one. */
+export function jsonLine(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { raw: text };
+  } catch {
+    return { raw: text };
+  }
+}
+
+/**
+ * A line of foreman or `agora start` output, `[HH:MM:SS ]name.N | text`: `jsonLine(text)`
+ * plus its `label` (`{ raw }` alone when the line has no label).
+ */
+export function labelledLine(text: string): Record<string, unknown> {
+  const m = /^(?:\d\d:\d\d:\d\d )?(\S+)\s*\| ?(.*)$/.exec(text);
+  return m === null ? { raw: text } : { ...jsonLine(m[2]), label: m[1] };
 }
 
 /** Spawn `command args…` and wait for its ready line. */
@@ -48,14 +72,9 @@ export async function start(command: string, args: string[], options: StartOptio
     stderr += d.toString();
     if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
   });
+  const parse = options.parse ?? jsonLine;
   createInterface({ input: child.stdout! }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      line = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { raw: text };
-    } catch {
-      line = { raw: text };
-    }
+    const line = parse(text);
     lines.push(line);
     for (const w of watchers) w(line);
   });
@@ -90,7 +109,13 @@ export async function start(command: string, args: string[], options: StartOptio
     return code ?? sig;
   };
 
-  const ready = await waitFor((l) => l.ready === true, options.readyMs ?? 15_000);
+  let ready: Record<string, unknown>;
+  try {
+    ready = await waitFor(options.isReady ?? ((l) => l.ready === true), options.readyMs ?? 15_000);
+  } catch (e) {
+    child.kill('SIGTERM'); // nobody else holds the child to stop it
+    throw e;
+  }
   return { child, endpoints: ready.endpoints as Record<string, string | number>, lines, waitFor, stop };
 }
 
@@ -102,4 +127,18 @@ export function startNode(relative: string, options: StartOptions = {}): Promise
 /** Start the broker on a free port; `endpoints.bus` is where to connect. */
 export function startBroker(env: Record<string, string> = {}): Promise<Started> {
   return startNode('services/broker/main.js', { env: { AGORA_BUS_URL: 'tcp://127.0.0.1:0', ...env } });
+}
+
+/**
+ * A loopback TCP port that was free a moment ago, for a child that must be told its port
+ * in advance (a process that can bind port 0 itself should, and report it in its ready line).
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
 }

@@ -1,0 +1,174 @@
+/**
+ * Runs the processes of a Procfile the way foreman does: one `/bin/sh -c` each, every
+ * output line prefixed with its `name.N |` label, one signal forwarded to all, SIGKILL
+ * after a grace period, and everything stopped when one process dies on its own.
+ * Unlike foreman it starts `broker` first and the others only after the broker's ready line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { isReadyLine, labelWidth, prefix, shellScript, SYSTEM_LABEL, type PlannedProcess } from '../lib/procfile';
+
+/** The entry every other process needs first. */
+export const BROKER = 'broker';
+
+export interface LauncherOptions {
+  processes: readonly PlannedProcess[];
+  /** Directory the commands run in (the Procfile's, as foreman does). */
+  cwd: string;
+  /** Where the prefixed lines go. */
+  out: { write(text: string): unknown };
+  /** Colour the labels (only for a terminal). */
+  color: boolean;
+  /** How long stopping processes get before SIGKILL. */
+  graceMs: number;
+  /** How long the broker gets to print its ready line. */
+  readyMs: number;
+}
+
+interface Running {
+  proc: PlannedProcess;
+  child: ChildProcess;
+  slot: number;
+  ready: Promise<void>;
+}
+
+/** Process group of a child: each runs in its own (`detached`), so a signal reaches its whole tree. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-(child.pid ?? 0), signal);
+  } catch {
+    // Already gone: nothing to stop.
+  }
+}
+
+/** Exit status as a shell reports it: the code, or 128 + the signal number. */
+function status(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal === null ? 0 : constants.signals[signal]);
+}
+
+export class Launcher {
+  private readonly running = new Map<string, Running>();
+  private readonly width: number;
+  private spawned = 0;
+  private stopSignal: NodeJS.Signals | undefined;
+  private exitCode = 0;
+  private killTimer: NodeJS.Timeout | undefined;
+  private finish: (code: number) => void = () => undefined;
+  private stopped: () => void = () => undefined;
+  private readonly stopRequested = new Promise<void>((resolve) => (this.stopped = resolve));
+
+  constructor(private readonly options: LauncherOptions) {
+    this.width = labelWidth(options.processes.map((p) => p.label));
+  }
+
+  /** Start everything; resolves with the exit code once every process has exited. */
+  run(): Promise<number> {
+    const done = new Promise<number>((resolve) => (this.finish = resolve));
+    void this.startAll();
+    return done;
+  }
+
+  /**
+   * Stop every process with `signal` (the first call only; later signals, e.g. the
+   * terminal's SIGINT doubled by npm's forwarding, are noted and ignored). `failure`,
+   * when set, becomes the exit code.
+   */
+  stop(signal: NodeJS.Signals, failure?: number): void {
+    if (failure !== undefined && this.exitCode === 0) this.exitCode = failure;
+    if (this.stopSignal !== undefined) return this.system(`${signal} received while stopping, still waiting`);
+    this.stopSignal = signal;
+    this.stopped();
+    this.system(`sending ${signal} to all processes`);
+    for (const r of this.running.values()) signalGroup(r.child, signal);
+    this.killTimer = setTimeout(() => this.killAll(), this.options.graceMs);
+    this.settleIfDone();
+  }
+
+  private async startAll(): Promise<void> {
+    const first = this.options.processes.filter((p) => p.name === BROKER);
+    const rest = this.options.processes.filter((p) => p.name !== BROKER);
+    if (first.length > 0 && !(await this.awaitReady(first.map((p) => this.spawn(p))))) return;
+    if (this.stopSignal === undefined) rest.forEach((p) => this.spawn(p));
+    this.settleIfDone();
+  }
+
+  /** Whether every one of `started` printed its ready line before a stop or the deadline. */
+  private async awaitReady(started: Running[]): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.readyMs)));
+    const ready = Promise.all(started.map((r) => r.ready)).then(() => true, () => false);
+    const ok = await Promise.race([ready, deadline, this.stopRequested.then(() => false)]);
+    clearTimeout(timer);
+    if (!ok && this.stopSignal === undefined) {
+      this.system(`${BROKER} not ready within ${this.options.readyMs} ms`);
+      this.stop('SIGTERM', 1);
+    }
+    return ok;
+  }
+
+  private spawn(proc: PlannedProcess): Running {
+    const child = spawn('/bin/sh', ['-c', shellScript(proc.command)], { cwd: this.options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const slot = this.spawned++;
+    let onReady: () => void = () => undefined;
+    let onGone: (e: Error) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => ((onReady = resolve), (onGone = reject)));
+    ready.catch(() => undefined);
+    const r: Running = { proc, child, slot, ready };
+    this.running.set(proc.label, r);
+    this.pipe(r, child.stdout!, (line) => isReadyLine(line) && onReady());
+    this.pipe(r, child.stderr!);
+    const gone = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (!this.running.has(proc.label)) return;
+      onGone(new Error(`${proc.label} exited`));
+      this.exited(r, code, signal);
+    };
+    child.on('error', (err) => {
+      this.line(r, `failed: ${err.message}`);
+      if (child.pid === undefined) gone(127, null);
+    });
+    child.on('close', gone);
+    this.line(r, `started with pid ${child.pid}`);
+    return r;
+  }
+
+  /** Copy each line of `stream` to the output under the process's label. */
+  private pipe(r: Running, stream: Readable, onLine?: (line: string) => unknown): void {
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+      this.line(r, line);
+      onLine?.(line);
+    });
+  }
+
+  private exited(r: Running, code: number | null, signal: NodeJS.Signals | null): void {
+    this.running.delete(r.proc.label);
+    this.line(r, signal === null ? `exited with code ${code}` : `terminated by ${signal}`);
+    if (this.stopSignal === undefined) {
+      // A process ending on its own is a failure of the whole mesh (foreman stops all, too).
+      this.stop('SIGTERM', status(code, signal) || 1);
+    } else if (code !== 0 && signal !== this.stopSignal && this.exitCode === 0) {
+      this.exitCode = status(code, signal);
+    }
+    this.settleIfDone();
+  }
+
+  private killAll(): void {
+    this.system(`still running after ${this.options.graceMs} ms, sending SIGKILL`);
+    for (const r of this.running.values()) signalGroup(r.child, 'SIGKILL');
+  }
+
+  private settleIfDone(): void {
+    if (this.running.size > 0 || this.stopSignal === undefined) return;
+    clearTimeout(this.killTimer);
+    this.finish(this.exitCode);
+  }
+
+  private line(r: Running, text: string): void {
+    this.options.out.write(`${prefix(r.proc.label, this.width, this.options.color, r.slot)}${text}\n`);
+  }
+
+  private system(text: string): void {
+    this.options.out.write(`${prefix(SYSTEM_LABEL, this.width, false)}${text}\n`);
+  }
+}
