@@ -1,12 +1,303 @@
 /**
- * PLACEHOLDER CONTRACT — being implemented. Resolves a session key to its user for
- * services other than auth, without a gRPC call per request (DESIGN "Keep slow hops off
- * the hot path"): answers from a cache kept coherent by auth's Watch stream.
+ * Resolves a session key to its user for services other than auth, without a gRPC call per
+ * request (DESIGN "Keep slow hops off the hot path"): answers from a cache that auth's
+ * `Watch` stream keeps coherent, so that a key fails on the very next call after Logoff
+ * has answered (issue 3).
+ *
+ * The Watch protocol (proto/auth.proto), as both ends here speak it:
+ * 1. auth opens with `{hello, seq: 0}`; then it sends `{seq, invalidate: [keys]}` messages,
+ *    one at a time: message n+1 leaves only once the watcher has acked n. With no keys to
+ *    send it still sends an empty one every WATCH_PING_MS (a ping).
+ * 2. The watcher drops the keys of a message, then acks `{ack: {seq}}`; it reports the keys
+ *    it answered from its cache in `{touch: {sesskeys}}` batches, so auth keeps them alive.
+ * 3. The lease. Receiving message n proves auth had received ack n−1, which this side sent
+ *    at time a; so it may answer from the cache until a + WATCH_LEASE_MS, and not after.
+ *    auth, for its part, counts a watcher that stops acking (or whose stream breaks) as
+ *    holding the cache until its last ack's arrival + WATCH_LEASE_MS, and only then lets a
+ *    Logoff answer. Hence the guarantee holds even for a watcher that stalls or loses its
+ *    connection silently: it stops serving from the cache before auth stops waiting for it.
+ * 4. A watcher half-closes the stream only after dropping its cache for good (close()):
+ *    auth then stops counting its lease at once.
+ * Any stream failure drops the whole cache; while the stream is down every resolve is a
+ * unary `Resolve` with a deadline: right, only slower.
  */
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import { AgoraError } from './errors';
+import type { AuthClient } from './gen/agora/Auth';
+import type { Identity__Output } from './gen/agora/Identity';
+import type { SessionRequest } from './gen/agora/SessionRequest';
+import type { WatchDown__Output } from './gen/agora/WatchDown';
+import type { WatchUp } from './gen/agora/WatchUp';
+import type { Logger } from './log';
+import { unary } from './rpc/grpc';
+import { loadProto } from './rpc/proto';
 import type { RpcContext } from './rpc/service';
+
+/** How often auth pings each watcher when it has nothing to invalidate. */
+export const WATCH_PING_MS = 250;
+/** How long one ack lets a watcher answer from its cache (see the header, step 3). */
+export const WATCH_LEASE_MS = 1500;
+/** Largest valid session key: keys are integers from 1 to 2^53−1. */
+export const MAX_SESSION_KEY = Number.MAX_SAFE_INTEGER;
+
+/** Whether `key` can be a session key at all (anything else fails without asking auth). */
+export function isSessionKey(key: unknown): key is number {
+  return typeof key === 'number' && Number.isSafeInteger(key) && key >= 1;
+}
 
 export interface SessionResolver {
   /** The username holding `sesskey`, or AgoraError AGORA_ERR_AUTH_BAD_SESSION. */
   resolve(sesskey: number, ctx?: Pick<RpcContext, 'reqId' | 'deadline'>): Promise<string>;
   close(): void;
+}
+
+export interface SessionCacheOptions {
+  /** auth's gRPC address, host:port. */
+  authGrpcUrl: string;
+  /** Deadline of a Resolve call (a caller's earlier deadline wins). */
+  timeoutMs: number;
+  log: Logger;
+  /** Entries kept at most; the oldest goes first. */
+  maxEntries?: number;
+  /** Touch batches leave this often, or as soon as `touchBatch` keys wait. */
+  touchEveryMs?: number;
+  touchBatch?: number;
+  /** Reconnect backoff of the Watch stream, doubling from min to max. */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+}
+
+interface Entry {
+  username: string;
+  /** Last use here, ms since the epoch. */
+  lastUsed: number;
+  idleMs: number;
+}
+
+/** Resolve calls in flight for one key; `tainted` once an invalidation of it arrives meanwhile. */
+interface Miss {
+  count: number;
+  tainted: boolean;
+}
+
+type WatchStream = grpc.ClientDuplexStream<WatchUp, WatchDown__Output>;
+
+/** Counters, for tests and metrics. */
+export interface SessionCacheStats {
+  hits: number;
+  misses: number;
+  /** Times the whole cache was dropped because the stream failed. */
+  drops: number;
+}
+
+/** A SessionResolver backed by a Watch-coherent cache. */
+export class SessionCache implements SessionResolver {
+  readonly stats: SessionCacheStats = { hits: 0, misses: 0, drops: 0 };
+  private readonly client: AuthClient;
+  private readonly log: Logger;
+  private readonly maxEntries: number;
+  private readonly touchBatch: number;
+  private readonly backoffMinMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly entries = new Map<number, Entry>();
+  private readonly inFlight = new Map<number, Miss>();
+  private touches = new Set<number>();
+  private stream: WatchStream | null = null;
+  /** Bumped at every stream open and failure: a Resolve answer from another generation is not cached. */
+  private generation = 0;
+  /** hello received on the current stream. */
+  private healthy = false;
+  /** performance.now() until which the cache may answer (header, step 3). */
+  private leaseEnd = 0;
+  private lastAck = { seq: -1, at: -Infinity };
+  private lastHeard = 0;
+  private failures = 0;
+  private backoffMs: number;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly flushTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: SessionCacheOptions) {
+    this.log = options.log;
+    this.maxEntries = options.maxEntries ?? 100_000;
+    this.touchBatch = options.touchBatch ?? 500;
+    this.backoffMinMs = options.backoffMinMs ?? 100;
+    this.backoffMaxMs = options.backoffMaxMs ?? 2000;
+    this.backoffMs = this.backoffMinMs;
+    const Auth = loadProto('auth.proto').agora.Auth;
+    // grpc-js's own reconnect backoff grows to 120 s by default; auth coming back must be seen soon.
+    this.client = new Auth(options.authGrpcUrl, grpc.credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': this.backoffMinMs,
+      'grpc.max_reconnect_backoff_ms': this.backoffMaxMs,
+    });
+    this.flushTimer = setInterval(() => this.tick(), options.touchEveryMs ?? 1000);
+    this.flushTimer.unref();
+    this.connect();
+  }
+
+  /** Entries held (whether or not they may be served right now). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Whether answers may come from the cache now: stream up, lease valid. */
+  get watching(): boolean {
+    return this.healthy && performance.now() < this.leaseEnd;
+  }
+
+  resolve(sesskey: number, ctx?: Pick<RpcContext, 'reqId' | 'deadline'>): Promise<string> {
+    if (this.closed) return Promise.reject(new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Auth']));
+    if (!isSessionKey(sesskey)) return Promise.reject(new AgoraError('AGORA_ERR_AUTH_BAD_SESSION'));
+    const username = this.lookup(sesskey);
+    if (username !== undefined) {
+      this.stats.hits++;
+      return Promise.resolve(username);
+    }
+    this.stats.misses++;
+    return this.fetch(sesskey, ctx);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    clearTimeout(this.reconnectTimer);
+    const stream = this.stream;
+    this.stream = null;
+    this.dropAll();
+    // A half-close tells auth the cache is gone (so its Logoffs need not wait out our lease);
+    // a cancel would not. The channel closes once the stream has finished.
+    stream?.end();
+    this.client.close();
+  }
+
+  /** A cached answer, only while the lease holds and the session has not gone idle here. */
+  private lookup(sesskey: number): string | undefined {
+    if (!this.watching) return undefined;
+    const entry = this.entries.get(sesskey);
+    if (entry === undefined) return undefined;
+    const now = Date.now();
+    if (now - entry.lastUsed >= entry.idleMs) {
+      this.entries.delete(sesskey);
+      return undefined;
+    }
+    entry.lastUsed = now;
+    this.touches.add(sesskey);
+    if (this.touches.size >= this.touchBatch) this.flushTouches();
+    return entry.username;
+  }
+
+  /**
+   * Ask auth. The answer is cached only if the stream was healthy when the call left and is
+   * the same stream now, and no invalidation of the key arrived meanwhile: otherwise a
+   * Logoff racing this call could leave its key cached after the invalidation was applied.
+   */
+  private async fetch(sesskey: number, ctx?: Pick<RpcContext, 'reqId' | 'deadline'>): Promise<string> {
+    const generation = this.healthy ? this.generation : -1;
+    const miss = this.inFlight.get(sesskey) ?? { count: 0, tainted: false };
+    miss.count++;
+    this.inFlight.set(sesskey, miss);
+    try {
+      const deadline = Math.min(ctx?.deadline ?? Infinity, Date.now() + this.options.timeoutMs);
+      const identity = await unary<SessionRequest, Identity__Output>(this.client, 'Resolve', { sesskey }, {
+        deadline,
+        reqId: ctx?.reqId,
+        timeoutMs: this.options.timeoutMs,
+      });
+      if (!miss.tainted && generation === this.generation && this.healthy) this.store(sesskey, identity);
+      return identity.username;
+    } finally {
+      if (--miss.count === 0) this.inFlight.delete(sesskey);
+    }
+  }
+
+  private store(sesskey: number, identity: Identity__Output): void {
+    if (identity.idle_s <= 0) return;
+    if (!this.entries.has(sesskey) && this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    this.entries.set(sesskey, { username: identity.username, lastUsed: Date.now(), idleMs: identity.idle_s * 1000 });
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.generation++;
+    this.healthy = false;
+    this.leaseEnd = 0;
+    this.lastAck = { seq: -1, at: -Infinity };
+    this.lastHeard = performance.now();
+    const stream = this.client.Watch();
+    this.stream = stream;
+    stream.on('data', (message: WatchDown__Output) => this.onMessage(stream, message));
+    stream.on('error', (err: Error) => this.onDown(stream, err));
+    stream.on('end', () => this.onDown(stream, undefined));
+  }
+
+  private onMessage(stream: WatchStream, message: WatchDown__Output): void {
+    if (stream !== this.stream) return;
+    this.lastHeard = performance.now();
+    if (message.hello) {
+      this.healthy = true;
+      this.failures = 0;
+      this.backoffMs = this.backoffMinMs;
+      this.log.info({ auth: this.options.authGrpcUrl }, 'session cache watching');
+    }
+    for (const key of message.invalidate) {
+      this.entries.delete(key);
+      const miss = this.inFlight.get(key);
+      if (miss !== undefined) miss.tainted = true;
+    }
+    // Step 3: auth sent this message only after receiving our previous ack.
+    if (!message.hello && this.lastAck.seq === message.seq - 1) this.leaseEnd = this.lastAck.at + WATCH_LEASE_MS;
+    this.lastAck = { seq: message.seq, at: performance.now() };
+    stream.write({ ack: { seq: message.seq } });
+  }
+
+  private onDown(stream: WatchStream, err: Error | undefined): void {
+    if (stream !== this.stream) return;
+    this.stream = null;
+    stream.cancel();
+    if (this.healthy || this.entries.size > 0) this.stats.drops++;
+    const dropped = this.entries.size;
+    this.dropAll();
+    if (this.closed) return;
+    const level = this.failures++ === 0 ? 'warn' : 'debug';
+    this.log[level]({ err, dropped, retryInMs: this.backoffMs }, 'session watch stream down; cache dropped');
+    const delay = this.backoffMs * (0.8 + Math.random() * 0.4);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.backoffMaxMs);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer.unref();
+  }
+
+  private dropAll(): void {
+    this.generation++;
+    this.healthy = false;
+    this.leaseEnd = 0;
+    this.entries.clear();
+    this.touches.clear();
+    for (const miss of this.inFlight.values()) miss.tainted = true;
+  }
+
+  /** Periodic work: send pending touches; give up on a stream that has gone silent. */
+  private tick(): void {
+    this.flushTouches();
+    const stream = this.stream;
+    if (stream !== null && performance.now() - this.lastHeard > 4 * WATCH_LEASE_MS) {
+      this.onDown(stream, new Error(`no message from auth in ${4 * WATCH_LEASE_MS} ms`));
+    }
+  }
+
+  private flushTouches(): void {
+    if (this.touches.size === 0) return;
+    const sesskeys = [...this.touches];
+    this.touches = new Set();
+    if (this.stream !== null && this.healthy) this.stream.write({ touch: { sesskeys } });
+  }
+}
+
+/** The session resolver of a service process: a SessionCache dialing auth. */
+export function createSessionCache(options: SessionCacheOptions): SessionCache {
+  return new SessionCache(options);
 }

@@ -52,6 +52,8 @@ export async function runService(impl: ServiceImpl<any>, options: RunOptions): P
 /** What a service's main builds from the config: the service, and what to close after it. */
 export interface Built {
   impl: ServiceImpl<any>;
+  /** Called first at shutdown, before the transports drain: end long-lived streams, which would hold gRPC's graceful shutdown open. */
+  drain?: () => Promise<void> | void;
   /** Closed after the service has drained (clients, stores, timers). */
   close?: () => Promise<void> | void;
 }
@@ -74,6 +76,7 @@ export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) =
       log,
     });
     onShutdown(log, async () => {
+      await built.drain?.();
       await running.close();
       await built.close?.();
     });

@@ -3,7 +3,7 @@
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
  * adapters behind the same contracts (lib/store/store.ts).
  */
-import type { ChannelStore, MessageStore, StoredMessage } from './store';
+import type { ChannelStore, MessageStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -90,5 +90,65 @@ export class MemoryMessageStore implements MessageStore {
       log.ring = ring;
     }
     return log;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Users and sessions (services/auth).
+// ---------------------------------------------------------------------------------------
+
+/** Users by name. Records are copied in and out, as a database adapter would. */
+export class MemoryUserStore implements UserStore {
+  private readonly users = new Map<string, UserRecord>();
+
+  async get(username: string): Promise<UserRecord | undefined> {
+    const user = this.users.get(username);
+    return user === undefined ? undefined : { ...user };
+  }
+
+  /** Check and insert in one synchronous step, so two first logons cannot both create. */
+  async create(user: UserRecord): Promise<{ user: UserRecord; created: boolean }> {
+    const existing = this.users.get(user.username);
+    if (existing !== undefined) return { user: { ...existing }, created: false };
+    this.users.set(user.username, { ...user });
+    return { user: { ...user }, created: true };
+  }
+}
+
+/**
+ * Sessions by key. `expire` scans every session: O(n) per sweep, a few milliseconds per
+ * million sessions, and right even if the clock steps back (an index ordered by lastUsed
+ * would assume it never does).
+ */
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<number, SessionRecord>();
+
+  async create(session: SessionRecord): Promise<boolean> {
+    if (this.sessions.has(session.sesskey)) return false;
+    this.sessions.set(session.sesskey, { ...session });
+    return true;
+  }
+
+  async get(sesskey: number): Promise<SessionRecord | undefined> {
+    const session = this.sessions.get(sesskey);
+    return session === undefined ? undefined : { ...session };
+  }
+
+  async touch(sesskey: number, at: number): Promise<void> {
+    const session = this.sessions.get(sesskey);
+    if (session !== undefined && at > session.lastUsed) session.lastUsed = at;
+  }
+
+  async delete(sesskey: number): Promise<boolean> {
+    return this.sessions.delete(sesskey);
+  }
+
+  async expire(before: number): Promise<number[]> {
+    const gone: number[] = [];
+    for (const [sesskey, session] of this.sessions) {
+      if (session.lastUsed < before) gone.push(sesskey);
+    }
+    for (const sesskey of gone) this.sessions.delete(sesskey);
+    return gone;
   }
 }
