@@ -159,7 +159,9 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     opts.progress(`http: mesh POST /post, ${opts.connections} connections, ${opts.durationS} s`);
     const posts = await load(`${base}/post`, JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }), POST_OK, opts);
     const after = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
-    if (after - before !== posts.requests.total - posts.mismatches - posts.errors - posts.timeouts) {
+    // Requests still in flight when autocannon stops are served but not counted: at most one per connection.
+    const uncounted = after - before - (posts.requests.total - posts.mismatches - posts.errors - posts.timeouts);
+    if (uncounted < 0 || uncounted > opts.connections) {
       opts.progress(`http: warning: ${after - before} ids given for ${posts.requests.total} requests counted`);
     }
     const retrieveBody = JSON.stringify({ sesskey, channel: 'bench', first: 1, last: after });
@@ -178,9 +180,18 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
   }
 }
 
-/** The results as a Markdown table for docs/PERFORMANCE.md. */
+/** The results as a Markdown table for docs/PERFORMANCE.md, with how they were taken. */
 export function formatHttpTable(rows: readonly HttpBenchRow[], connections = 64): string {
   const lines = [
+    `autocannon in the bench process keeps ${connections} HTTP/1.1 keep-alive connections busy (one request`,
+    'in flight each) for the run; requests/s is the mean over the run, p50/p99 the latency',
+    'percentiles. Every answer is compared with the expected body, so "bad answers" counts',
+    'envelopes with `status: false` as well as errors and timeouts. The ceiling is one plain',
+    'Fastify process (no logger) answering /post from an in-memory array; the mesh is broker,',
+    'auth, channels, messages and gateway as the Procfile runs them (default config, log level',
+    'info, so the gateway writes two access-log lines per request). `/post` uses one session',
+    'and one channel; `/retrieve` then asks for the whole channel, i.e. the 100 retained messages.',
+    '',
     `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to ceiling | bad answers |`,
     '|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} |`),
