@@ -228,6 +228,10 @@ export class Broker {
       this.drop('REPLY without client envelope or body', frames);
       return this.removeWorker(worker, 'protocol error', true);
     }
+    // RFC 7: a worker replies to the one request it holds. An idle worker's REPLY answers
+    // nothing; handling it would park the worker among the idle a second time (two requests
+    // at once, and a stale entry left behind once it is removed).
+    if (worker.job === null) return this.drop('REPLY from a worker without a request', frames);
     const client = frames[4];
     const body = frames.slice(6);
     const size = bodySize(body);
