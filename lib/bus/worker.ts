@@ -92,6 +92,10 @@ class WorkerSocket {
   private readonly timer: NodeJS.Timeout;
   private current: Promise<void> | null = null;
   private closing = false;
+  /** DISCONNECT is on its way: a REQUEST arriving now is the broker's to fail, not ours. */
+  private disconnected = false;
+  /** The current socket has a TCP connection to the broker (ZeroMQ reconnects it by itself). */
+  private linked = false;
   /** Resolves at the first TCP connection to the broker. */
   readonly connected: Promise<void>;
   private onConnected: () => void = () => undefined;
@@ -108,8 +112,14 @@ class WorkerSocket {
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.timer);
+    // A REQUEST the broker sent before it hears our DISCONNECT is ours to serve: let the
+    // receive loop take what has already arrived before deciding this socket is idle.
+    await new Promise((resolve) => setImmediate(resolve));
+    // Keep heartbeating while the call in flight finishes: a silent worker is dropped by the
+    // broker (RFC 7 §Heartbeating) and its caller would get AGORA_ERR_BUS_WORKER_LOST.
     if (this.current !== null) await this.current;
+    clearInterval(this.timer);
+    this.disconnected = true;
     this.pump.send([EMPTY, MDPW01, DISCONNECT]);
     // linger lets the DISCONNECT (and a last REPLY) leave after the socket closes.
     await this.pump.flush();
@@ -120,7 +130,19 @@ class WorkerSocket {
     const generation = ++this.generation;
     this.socket = new Dealer({ linger: 1000, sendHighWaterMark: 1000, receiveHighWaterMark: 1000 });
     this.pump = new SendPump(this.socket, { max: 1000, onError: (err) => this.s.log.debug({ err }, 'send failed') });
-    this.socket.events.on('connect', () => this.onConnected());
+    this.linked = false;
+    this.socket.events.on('connect', () => {
+      // The broker's silence counts from when it can hear us: a READY that reaches a broker
+      // just (re)started must not be abandoned before that broker's first HEARTBEAT arrives.
+      if (generation === this.generation) {
+        this.linked = true;
+        this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
+      }
+      this.onConnected();
+    });
+    this.socket.events.on('disconnect', () => {
+      if (generation === this.generation) this.linked = false;
+    });
     this.socket.connect(this.s.endpoint);
     this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
     this.pump.send([EMPTY, MDPW01, READY, Buffer.from(this.s.service)]);
@@ -130,13 +152,23 @@ class WorkerSocket {
   private reconnect(reason: string): void {
     this.s.log.info({ reason }, 'reconnecting to broker');
     this.pump.clear();
+    // linger 0: a READY or HEARTBEAT still queued in the old socket must not reach a broker
+    // that comes up later, which would register a worker that never answers again.
+    this.socket.linger = 0;
     this.socket.close();
+    // A call still running belongs to the old connection: its reply is dropped (generation),
+    // and the new broker will send this socket a REQUEST as soon as it reads READY.
+    this.current = null;
     this.open();
   }
 
-  /** RFC 7 §Heartbeating: send ours every interval; a silent broker means reconnect. */
+  /**
+   * RFC 7 §Heartbeating: send ours every interval; a silent broker means reconnect. Not while
+   * the broker is unreachable: the socket's queued READY would reach it when it comes up and
+   * register a worker we had already abandoned (its requests lost until heartbeat expiry).
+   */
   private tick(): void {
-    if (Date.now() >= this.expiry) return this.reconnect('broker silent');
+    if (Date.now() >= this.expiry && !this.closing && this.linked) return this.reconnect('broker silent');
     this.pump.send([EMPTY, MDPW01, HEARTBEAT]);
   }
 
@@ -177,15 +209,16 @@ class WorkerSocket {
 
   /** [""][MDPW01][REQUEST][client][""][body][meta?] */
   private onRequest(frames: Buffer[]): void {
-    if (frames.length < 6 || frames[4].length !== 0 || this.current !== null || this.closing) {
+    if (frames.length < 6 || frames[4].length !== 0 || this.current !== null || this.disconnected) {
       this.s.log.warn({ frames: frames.length, busy: this.current !== null }, 'dropped request');
       return;
     }
     const client = frames[3];
     const generation = this.generation;
     this.current = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+      if (generation !== this.generation) return;
       this.current = null;
-      if (generation === this.generation) this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
+      this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });
   }
 
