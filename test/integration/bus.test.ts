@@ -1,0 +1,282 @@
+/**
+ * The bus end to end: the broker and the echo service, each its own process started as the
+ * Procfile starts them, on a free loopback port, called by the TypeScript client of this
+ * process. Readiness is always a signal (a ready line, an `mmi.service`/`mmi.services`
+ * answer, a log line, an exit), never a sleep.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { ServiceStats } from '../../lib/bus/broker';
+import { createClient, type BusClient, type ClientOptions } from '../../lib/bus/client';
+import { isAgoraError, type AgoraError, type ErrorCode } from '../../lib/errors';
+import { waitForService } from '../helpers/bus';
+import { startBroker, startNode, type Started } from '../helpers/proc';
+
+/** Short heartbeats so that a dead worker is noticed in 3 x 100 ms (the default is 3 x 2500). */
+const FAST = { AGORA_HEARTBEAT_MS: '100' };
+const REGISTER_MS = 10_000;
+
+interface Mesh {
+  broker: Started;
+  bus: string;
+  client: BusClient;
+  echoes: Started[];
+  startEcho(env?: Record<string, string>): Promise<Started>;
+}
+
+/** 1. A broker; 2. `echoes` echo processes of `concurrency` sockets each, all registered; 3. a client. */
+async function startMesh(t: TestContext, options: { echoes?: number; concurrency?: number; client?: Partial<ClientOptions> } = {}): Promise<Mesh> {
+  const procs: Started[] = [];
+  const clients: BusClient[] = [];
+  t.after(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  });
+  const broker = await startBroker(FAST);
+  procs.push(broker);
+  const bus = String(broker.endpoints.bus);
+  const concurrency = options.concurrency ?? 32;
+  const client = createClient({ endpoint: bus, timeoutMs: 10_000, caller: 'bus.test', ...options.client });
+  clients.push(client);
+  const echoes: Started[] = [];
+  const startEcho = async (env: Record<string, string> = {}): Promise<Started> => {
+    const echo = await startNode('services/echo/main.js', {
+      env: { AGORA_BUS_URL: bus, AGORA_WORKER_CONCURRENCY: String(concurrency), ...FAST, ...env },
+    });
+    procs.push(echo);
+    echoes.push(echo);
+    return echo;
+  };
+  for (let i = 0; i < (options.echoes ?? 1); i++) await startEcho();
+  if (echoes.length > 0) await waitForWorkers(client, 'echo', (s) => s.workers === echoes.length * concurrency);
+  return { broker, bus, client, echoes, startEcho };
+}
+
+/** The broker's `mmi.services` line for `name` (zero counts when it knows none). */
+async function statsOf(client: BusClient, name: string): Promise<ServiceStats> {
+  const all = await client.services({ timeoutMs: 1000 });
+  return all.find((s) => s.name === name) ?? { name, workers: 0, idle: 0, queued: 0 };
+}
+
+/** Poll `mmi.services` until `name`'s counts satisfy `ok`; fail after `ms` with the last counts seen. */
+async function waitForWorkers(client: BusClient, name: string, ok: (s: ServiceStats) => boolean, ms = REGISTER_MS): Promise<ServiceStats> {
+  const deadline = Date.now() + ms;
+  let last: ServiceStats | string = 'no answer';
+  for (;;) {
+    try {
+      const s = await statsOf(client, name);
+      if (ok(s)) return s;
+      last = s;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline) assert.fail(`mmi.services never satisfied the condition within ${ms} ms; last: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Assert that `promise` rejects with an AgoraError of `code`, and return that error. */
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode | ErrorCode[]): Promise<AgoraError> {
+  let caught: unknown;
+  await assert.rejects(promise, (e: unknown) => {
+    caught = e;
+    return true;
+  });
+  assert.ok(isAgoraError(caught), `expected an AgoraError, got ${String(caught)}`);
+  const codes = Array.isArray(code) ? code : [code];
+  assert.ok(codes.includes(caught.code), `expected ${codes.join(' or ')}, got ${caught.code}: ${caught.message}`);
+  return caught;
+}
+
+/** The process of `echoes` that is NOT `pid`. */
+function other(echoes: Started[], pid: number): Started {
+  const found = echoes.filter((e) => e.child.pid !== pid && e.child.exitCode === null && e.child.signalCode === null);
+  assert.equal(found.length, 1, `expected exactly one other live echo process than ${pid}`);
+  return found[0];
+}
+
+test('calls through broker and echo', async (t) => {
+  const { client, echoes } = await startMesh(t);
+
+  await t.test('a round trip answers the value sent, from the echo process', async () => {
+    assert.equal(await client.call('echo', 'echo', ['hi']), 'hi');
+    const value = { text: 'ünïcødé ✓', n: 2 ** 53 - 1, list: [1, null, true, 0.5], nested: { empty: {} } };
+    assert.deepEqual(await client.call('echo', 'echo', [value]), value);
+    assert.equal(await client.call('echo', 'echo', []), null);
+    assert.equal(await client.call('echo', 'pid'), echoes[0].child.pid);
+  });
+
+  await t.test('5000 calls in flight on one client are each answered with their own payload', async () => {
+    const n = 5000;
+    const calls = Array.from({ length: n }, (_, i) => client.call('echo', 'echo', [{ i, tag: `call-${i}`, bytes: 'x'.repeat(i % 97) }]));
+    // Every call was sent before any answer could be read (the answers need this turn of the event loop to end).
+    assert.equal(client.inFlight, n);
+    const answers = await Promise.all(calls);
+    for (let i = 0; i < n; i++) assert.deepEqual(answers[i], { i, tag: `call-${i}`, bytes: 'x'.repeat(i % 97) });
+    assert.equal(client.inFlight, 0);
+  });
+
+  await t.test('a deadline that passes rejects with AGORA_ERR_BUS_TIMEOUT and the caller\'s stack', async () => {
+    async function callThatOutlivesItsDeadline(): Promise<unknown> {
+      return client.call('echo', 'sleep', [1000], { timeoutMs: 100 });
+    }
+    const err = await rejectsWith(callThatOutlivesItsDeadline(), 'AGORA_ERR_BUS_TIMEOUT');
+    assert.equal(err.errno, 201);
+    assert.equal(err.message, 'Call to echo.sleep passed its deadline');
+    const stack = err.stack ?? '';
+    assert.match(stack, /^AgoraError: Call to echo\.sleep passed its deadline\n/);
+    assert.match(stack, /at callThatOutlivesItsDeadline \(.*bus\.test\.[jt]s:\d+:\d+\)/, stack);
+    // The client is still fine after a timeout; the late answer is dropped.
+    assert.equal(await client.call('echo', 'echo', ['after']), 'after');
+  });
+
+  await t.test('handler errors travel by code; other failures become AGORA_ERR_INTERNAL without their text', async () => {
+    const bad = await rejectsWith(client.call('echo', 'fail', ['AGORA_ERR_RPC_BAD_PARAMS', 'n must be even']), 'AGORA_ERR_RPC_BAD_PARAMS');
+    assert.equal(bad.errno, 107);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.message, 'Invalid parameters: n must be even');
+    await rejectsWith(client.call('echo', 'sleep', ['soon']), 'AGORA_ERR_RPC_BAD_PARAMS');
+    const notFound = await rejectsWith(client.call('echo', 'fail', ['AGORA_ERR_CHANNEL_NOT_FOUND', 'general']), 'AGORA_ERR_CHANNEL_NOT_FOUND');
+    assert.equal(notFound.errno, 111);
+
+    const internal = await rejectsWith(client.call('echo', 'fail', ['not a registry code']), 'AGORA_ERR_INTERNAL');
+    assert.equal(internal.errno, 999);
+    assert.equal(internal.message, 'Internal error');
+    const seen = JSON.stringify({ message: internal.message, data: internal.data, stack: internal.stack });
+    assert.doesNotMatch(seen, /unexpected failure|must not leak/);
+
+    const noMethod = await rejectsWith(client.call('echo', 'noSuchMethod'), 'AGORA_ERR_RPC_NO_METHOD');
+    assert.equal(noMethod.errno, 111);
+    assert.equal(noMethod.message, 'Service echo has no method noSuchMethod');
+    // Inherited properties are not methods.
+    await rejectsWith(client.call('echo', 'toString'), 'AGORA_ERR_RPC_NO_METHOD');
+    await rejectsWith(client.call('echo', '__proto__'), 'AGORA_ERR_RPC_NO_METHOD');
+
+    const noService = await rejectsWith(client.call('nobody.serves.this', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+    assert.equal(noService.message, 'No worker serves nobody.serves.this');
+    assert.equal(await client.hasService('nobody.serves.this'), false);
+    assert.equal(await client.hasService('echo'), true);
+    assert.equal(await client.call('echo', 'echo', ['still serving']), 'still serving');
+  });
+});
+
+test('one echo process with AGORA_WORKER_CONCURRENCY=8 serves 8 calls at once', async (t) => {
+  const SLEEP_MS = 1000;
+  const { client, echoes } = await startMesh(t, { concurrency: 8 });
+  const started = Date.now();
+  // 1. Eight long calls: the broker hands all eight to the process's eight sockets, none waits.
+  const sleeps = Array.from({ length: 8 }, () => client.call('echo', 'sleep', [SLEEP_MS]));
+  await waitForWorkers(client, 'echo', (s) => s.workers === 8 && s.idle === 0 && s.queued === 0, SLEEP_MS * 4);
+  // 2. A ninth call finds no free socket: it waits in the broker's queue, so 8 is the limit.
+  const ninth = client.call<number>('echo', 'pid');
+  const full = await waitForWorkers(client, 'echo', (s) => s.queued === 1, SLEEP_MS * 4);
+  assert.deepEqual(full, { name: 'echo', workers: 8, idle: 0, queued: 1 });
+  // 3. All eight answer, overlapping: together they take far less than eight in a row would.
+  assert.deepEqual(await Promise.all(sleeps), Array(8).fill(SLEEP_MS));
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 8 * SLEEP_MS, `8 calls of ${SLEEP_MS} ms took ${elapsed} ms: they did not overlap`);
+  assert.equal(await ninth, echoes[0].child.pid);
+});
+
+test('calls are balanced across two echo processes', async (t) => {
+  const { client, echoes } = await startMesh(t, { echoes: 2, concurrency: 4 });
+  const pids = await Promise.all(Array.from({ length: 200 }, () => client.call<number>('echo', 'pid')));
+  const counts = new Map<number, number>();
+  for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort(), echoes.map((e) => e.child.pid).sort(), `answers per pid: ${JSON.stringify([...counts])}`);
+  // Sequential calls rotate over the idle workers too.
+  const sequential = new Set<number>();
+  for (let i = 0; i < 16; i++) sequential.add(await client.call<number>('echo', 'pid'));
+  assert.equal(sequential.size, 2);
+});
+
+test('a worker SIGKILLed during a call', async (t) => {
+  // Two processes of one socket each: while one serves the long call, `pid` reaches the other.
+  const mesh = await startMesh(t, { echoes: 2, concurrency: 1 });
+  const { client, broker } = mesh;
+
+  /** Start a long call, find which process serves it, SIGKILL that process; resolves with the call. */
+  async function killDuring(call: Promise<unknown>): Promise<{ settled: Promise<unknown>; killed: Started; killedAt: number }> {
+    call.catch(() => undefined); // the caller asserts how it settles
+    await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 1);
+    const idlePid = await client.call<number>('echo', 'pid');
+    const killed = other(mesh.echoes, idlePid);
+    const killedAt = Date.now();
+    assert.equal(await killed.stop('SIGKILL'), 'SIGKILL');
+    return { settled: call, killed, killedAt };
+  }
+
+  await t.test('the caller gets AGORA_ERR_BUS_WORKER_LOST at heartbeat expiry, well before its deadline', async () => {
+    const start = Date.now();
+    const { settled, killed, killedAt } = await killDuring(client.call('echo', 'sleep', [10_000], { timeoutMs: 30_000 }));
+    const err = await rejectsWith(settled, 'AGORA_ERR_BUS_WORKER_LOST');
+    assert.equal(err.errno, 201);
+    assert.ok(killedAt < start + 10_000, 'the worker died while the call was in progress');
+    assert.ok(Date.now() - killedAt < 5000, `WORKER_LOST came ${Date.now() - killedAt} ms after the kill`);
+    const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.reason === 'heartbeat expired', 1000);
+    assert.equal(removed.service, 'echo');
+    assert.equal(killed.child.signalCode, 'SIGKILL');
+    await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.idle === 1);
+  });
+
+  await t.test('an idempotent call is served again by the other worker', async () => {
+    // 1. A second live process again.
+    await mesh.startEcho();
+    await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 2);
+    // 2. Kill the one serving the idempotent call.
+    const start = Date.now();
+    const { settled, killed, killedAt } = await killDuring(client.call('echo', 'sleep', [2000], { timeoutMs: 30_000, idempotent: true }));
+    assert.ok(killedAt < start + 2000, 'the worker died while the call was in progress');
+    const survivor = mesh.echoes.find((e) => e !== killed && e.child.exitCode === null && e.child.signalCode === null);
+    assert.ok(survivor !== undefined);
+    // 3. After the heartbeat expiry the broker hands the call to the survivor, now its only worker and busy.
+    await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.idle === 0);
+    assert.equal(await settled, 2000);
+    assert.equal(await client.call('echo', 'pid'), survivor.child.pid);
+  });
+});
+
+test('the broker restarts on the same endpoint; workers and client carry on', async (t) => {
+  const { broker, bus, client, echoes } = await startMesh(t);
+  const echo = echoes[0];
+  assert.equal(await client.call('echo', 'echo', ['before']), 'before');
+  // 1. A call in flight when the broker goes away is rejected at once (the TCP connection
+  //    closes), not left to its deadline: RFC 7 has no resume, nobody will answer it.
+  const pending = client.call('echo', 'sleep', [3000], { timeoutMs: 8000 });
+  pending.catch(() => undefined);
+  await waitForWorkers(client, 'echo', (s) => s.idle === s.workers - 1);
+  assert.equal(await broker.stop('SIGTERM'), 0);
+  await rejectsWith(pending, 'AGORA_ERR_BUS_DISCONNECTED');
+  // 2. A new broker binds the endpoint the first one printed.
+  const second = await startNode('services/broker/main.js', { env: { AGORA_BUS_URL: bus, ...FAST } });
+  t.after(() => second.stop('SIGKILL'));
+  assert.equal(second.endpoints.bus, bus);
+  // 3. The same echo process registers again (it is told DISCONNECT, or finds the broker silent).
+  await waitForService(client, 'echo', REGISTER_MS);
+  await second.waitFor((l) => l.msg === 'worker ready' && l.service === 'echo', 1000);
+  assert.equal(echo.child.exitCode, null);
+  // 4. The same client object works again, on every one of the process's 32 sockets,
+  //    including the one whose `sleep` was cut off (still running, its answer now dropped).
+  assert.equal(await client.call('echo', 'echo', ['after']), 'after');
+  assert.equal(await client.call('echo', 'pid'), echo.child.pid);
+  await waitForWorkers(client, 'echo', (s) => s.workers === 32 && s.idle === 32);
+  const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => client.call('echo', 'echo', [i])));
+  assert.deepEqual(burst, Array.from({ length: 100 }, (_, i) => i));
+});
+
+test('SIGTERM on echo drains the call in flight, then exits 0', async (t) => {
+  const { broker, client, echoes } = await startMesh(t);
+  const echo = echoes[0];
+  // 1. A call in flight: the broker reports one socket busy.
+  const inFlight = client.call('echo', 'sleep', [800]);
+  await waitForWorkers(client, 'echo', (s) => s.idle === s.workers - 1);
+  // 2. SIGTERM: the call still gets its answer, then the process exits 0.
+  const exited = echo.stop('SIGTERM');
+  assert.equal(await inFlight, 800);
+  assert.equal(await exited, 0);
+  assert.ok(echo.lines.some((l) => l.msg === 'draining'));
+  // 3. Its workers said DISCONNECT: the broker removed them without waiting for heartbeat expiry.
+  const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.workers === 0, 2000);
+  assert.equal(removed.reason, 'worker said DISCONNECT');
+  await rejectsWith(client.call('echo', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+});
