@@ -118,6 +118,11 @@ export class SessionCache implements SessionResolver {
   private readonly flushTimer: NodeJS.Timeout;
   private closed = false;
 
+  private readonly touchEveryMs: number;
+  private lastFlush = 0;
+  /** Shortest idle timeout seen from auth. */
+  private minIdleMs = Infinity;
+
   constructor(private readonly options: SessionCacheOptions) {
     this.log = options.log;
     this.maxEntries = options.maxEntries ?? 100_000;
@@ -131,7 +136,10 @@ export class SessionCache implements SessionResolver {
       'grpc.initial_reconnect_backoff_ms': this.backoffMinMs,
       'grpc.max_reconnect_backoff_ms': this.backoffMaxMs,
     });
-    this.flushTimer = setInterval(() => this.tick(), options.touchEveryMs ?? 1000);
+    // Ticks often; touches leave every touchEveryMs, or every idle/4 when sessions are shorter,
+    // so a session used only through this cache never reaches auth's idle limit.
+    this.touchEveryMs = options.touchEveryMs ?? 1000;
+    this.flushTimer = setInterval(() => this.tick(), Math.min(100, this.touchEveryMs));
     this.flushTimer.unref();
     this.connect();
   }
@@ -218,6 +226,7 @@ export class SessionCache implements SessionResolver {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
+    this.minIdleMs = Math.min(this.minIdleMs, identity.idle_s * 1000);
     this.entries.set(sesskey, { username: identity.username, lastUsed: Date.now(), idleMs: identity.idle_s * 1000 });
   }
 
@@ -282,7 +291,11 @@ export class SessionCache implements SessionResolver {
 
   /** Periodic work: send pending touches; give up on a stream that has gone silent. */
   private tick(): void {
-    this.flushTouches();
+    const now = performance.now();
+    if (now - this.lastFlush >= Math.min(this.touchEveryMs, this.minIdleMs / 4)) {
+      this.lastFlush = now;
+      this.flushTouches();
+    }
     const stream = this.stream;
     if (stream !== null && performance.now() - this.lastHeard > 4 * WATCH_LEASE_MS) {
       this.onDown(stream, new Error(`no message from auth in ${4 * WATCH_LEASE_MS} ms`));

@@ -63,23 +63,37 @@ async function runToEnd(args: string[], env: Record<string, string>): Promise<{ 
   return { code, lines };
 }
 
-test('the Procfile: broker first, then two echo; SIGTERM stops all and exits 0', async (t) => {
+test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; SIGTERM stops all and exits 0', async (t) => {
   const bus = `tcp://127.0.0.1:${await freePort()}`;
+  const env = {
+    AGORA_BUS_URL: bus,
+    AGORA_HTTP_PORT: '0',
+    AGORA_AUTH_GRPC_URL: `127.0.0.1:${await freePort()}`,
+    AGORA_CHANNELS_GRPC_URL: `127.0.0.1:${await freePort()}`,
+    AGORA_MESSAGES_GRPC_URL: `127.0.0.1:${await freePort()}`,
+  };
+  const labels = ['broker.1', 'echo.1', 'echo.2', 'auth.1', 'channels.1', 'messages.1', 'gateway.1'];
   // 1. The launcher is ready when the broker is, on the bus we gave it.
-  const mesh = await launch(t, ['-f', path.join(ROOT, 'Procfile'), '-m', 'all=1,echo=2'], { AGORA_BUS_URL: bus });
+  const mesh = await launch(t, ['-f', path.join(ROOT, 'Procfile'), '-m', 'all=1,echo=2'], env);
   assert.deepEqual(mesh.endpoints, { bus });
-  // 2. Both echo instances come up, each under its own label, started after the broker was ready.
-  const echoes = await Promise.all(['echo.1', 'echo.2'].map((label) => mesh.waitFor(readyOf(label))));
-  assert.deepEqual(echoes.map((l) => (l.endpoints as Line).bus), [bus, bus]);
+  // 2. Every process comes up under its own label, started after the broker was ready.
+  const ready = await Promise.all(labels.slice(1).map((label) => mesh.waitFor(readyOf(label), 30_000)));
+  assert.deepEqual(ready.slice(0, 2).map((l) => (l.endpoints as Line).bus), [bus, bus]);
   const brokerReady = mesh.lines.findIndex(readyOf('broker.1'));
   assert.ok(mesh.lines.findIndex((l) => l.label === 'echo.1') > brokerReady, 'echo started before the broker was ready');
-  // 3. Every line is prefixed, padded to the widest label, uncoloured (stdout is a pipe).
-  assert.ok(mesh.lines.every((l) => ['broker.1', 'echo.1', 'echo.2', 'system'].includes(String(l.label))), 'an unlabelled line');
+  // 3. The mesh answers a seed 002 logon through the gateway.
+  const http = String((ready[ready.length - 1].endpoints as Line).http);
+  const res = await fetch(`${http}/logon`, { method: 'POST', body: JSON.stringify({ username: 'launcher', password: 'pw' }) });
+  const body = (await res.json()) as { status: boolean; data: unknown };
+  assert.equal(body.status, true, JSON.stringify(body));
+  assert.ok(Number.isSafeInteger(body.data) && (body.data as number) > 0);
+  // 4. Every line is prefixed, padded to the widest label, uncoloured (stdout is a pipe).
+  assert.ok(mesh.lines.every((l) => [...labels, 'system'].includes(String(l.label))), 'an unlabelled line');
   const pids = pidsIn(mesh.lines);
-  assert.ok(pids.length >= 3, `pids: ${pids}`);
-  // 4. SIGTERM reaches every process once; each drains and exits 0, then the launcher does.
+  assert.ok(pids.length >= labels.length, `pids: ${pids}`);
+  // 5. SIGTERM reaches every process once; each drains and exits 0, then the launcher does.
   assert.equal(await mesh.stop('SIGTERM'), 0);
-  for (const label of ['broker.1', 'echo.1', 'echo.2']) {
+  for (const label of labels) {
     assert.ok(mesh.lines.some(said(label, 'exited with code 0')), `${label} did not exit 0`);
     assert.equal(mesh.lines.find((l) => l.label === label && l.msg === 'draining')?.signal, 'SIGTERM');
   }
