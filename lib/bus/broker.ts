@@ -191,7 +191,9 @@ export class Broker {
         if (worker === undefined) this.disconnect(id);
         return undefined;
       case Command.DISCONNECT:
-        if (worker !== undefined) this.removeWorker(worker, 'worker said DISCONNECT');
+        // A worker says DISCONNECT only when it holds no request (RFC 7); one the broker still
+        // counts as its own crossed the DISCONNECT on the wire and never ran: serve it elsewhere.
+        if (worker !== undefined) this.removeWorker(worker, 'worker said DISCONNECT', false, true);
         return undefined;
       default:
         this.drop('unknown worker command', frames);
@@ -264,7 +266,7 @@ export class Broker {
     worker.service.idle.push(worker);
   }
 
-  private removeWorker(worker: WorkerEntry, reason: string, sendDisconnect = false): void {
+  private removeWorker(worker: WorkerEntry, reason: string, sendDisconnect = false, neverRan = false): void {
     if (sendDisconnect) this.disconnect(worker.id);
     this.workers.delete(worker.key);
     const service = worker.service;
@@ -274,13 +276,13 @@ export class Broker {
     this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
     const job = worker.job;
     worker.job = null;
-    if (job !== null) this.rescue(service, job);
+    if (job !== null) this.rescue(service, job, neverRan);
     if (service.workers.size === 0) this.failQueue(service);
   }
 
-  /** The worker of `job` is gone: retry an idempotent call elsewhere, fail the others. */
-  private rescue(service: ServiceEntry, job: Job): void {
-    if (job.idempotent && service.workers.size > 0 && !(job.deadline !== undefined && job.deadline <= Date.now())) {
+  /** The worker of `job` is gone: retry an idempotent (or never run) call elsewhere, fail the others. */
+  private rescue(service: ServiceEntry, job: Job, neverRan: boolean): void {
+    if ((job.idempotent || neverRan) && service.workers.size > 0 && !(job.deadline !== undefined && job.deadline <= Date.now())) {
       const worker = service.idle.shift();
       if (worker !== undefined) return this.assign(worker, job);
       service.queue.unshift(job);

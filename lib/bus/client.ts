@@ -60,6 +60,8 @@ export class BusClient {
   private readonly mmiPending = new Map<string, PendingMmi[]>();
   private nextId = 0;
   private closed = false;
+  /** false from a lost connection until ZeroMQ has reconnected (undefined before the first). */
+  private connected: boolean | undefined;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly log: Logger | undefined;
@@ -71,6 +73,9 @@ export class BusClient {
     this.socket = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
     this.pump = new SendPump(this.socket, { max: this.maxPending * 2, onError: (err) => this.log?.warn({ err }, 'send failed') });
     this.socket.events.on('disconnect', () => this.onDisconnect());
+    this.socket.events.on('connect', () => {
+      this.connected = true;
+    });
     this.socket.connect(options.endpoint);
     void this.receiveLoop();
   }
@@ -86,6 +91,8 @@ export class BusClient {
    */
   call<T = unknown>(service: string, method: string, params: unknown[] = [], options: CallOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new AgoraError('AGORA_ERR_BUS_CLOSED'));
+    // While the broker is known to be gone, fail at once instead of waiting out the deadline.
+    if (this.connected === false) return Promise.reject(new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
     if (this.pending.size >= this.maxPending) return Promise.reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
     const deadline = options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs);
     const msgid = this.allocateId();
@@ -209,6 +216,7 @@ export class BusClient {
   /** The broker went away: nothing pending will be answered (RFC 7 has no resume). */
   private onDisconnect(): void {
     if (this.closed) return;
+    this.connected = false;
     const n = this.pending.size;
     this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
     this.log?.warn({ rejected: n }, 'broker connection lost; reconnecting');

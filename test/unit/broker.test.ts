@@ -419,6 +419,25 @@ test('a worker lost during a call', async (t) => {
     });
   }
 
+  await t.test('a request still held by a worker that says DISCONNECT never ran: another worker serves it', async (t) => {
+    const s = await setup(t);
+    const w1 = await s.worker('crossed');
+    const w2 = await s.worker('crossed');
+    const c = s.peer('client');
+    const body = encodeRequest(9, 'post', ['once']); // no idempotent metadata
+    await c.ask('crossed', body);
+    const first = await w1.request();
+    assert.deepEqual(first.body, [body]);
+    // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (PROTOCOL.md §3).
+    await w1.send([EMPTY, MDPW01, DISCONNECT]);
+    // 2. The broker hands the same frames to w2, whose reply reaches the client.
+    const second = await w2.request();
+    assert.deepEqual(second.body, [body]);
+    await w2.reply(second.client, ok(9, 'served'));
+    const res = await c.response('crossed');
+    assert.deepEqual([res.msgid, res.error, res.result], [9, null, 'served']);
+  });
+
   await t.test('an idempotent call with no other worker gets AGORA_ERR_BUS_WORKER_LOST', async (t) => {
     const s = await setup(t);
     const w = await s.worker('alone');
