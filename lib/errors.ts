@@ -48,6 +48,14 @@ export const ERRORS = {
   AGORA_ERR_CHANNEL_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No channel named %s' },
   AGORA_ERR_MESSAGE_TOO_LONG: { status: 413, errno: 113, grpc: GRPC.INVALID_ARGUMENT, message: 'Message of %s bytes exceeds the limit of %s' },
   AGORA_ERR_MESSAGE_INVALID: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid message: %s' },
+  AGORA_ERR_NODE_INVALID: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid node: %s' },
+  AGORA_ERR_NODE_UNKNOWN_IMAGE: { status: 422, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Unknown image %s; known images: %s' },
+  AGORA_ERR_NODE_UNKNOWN_SIZE: { status: 422, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Unknown size %s; known sizes: %s' },
+  AGORA_ERR_NODE_COMMAND_NOT_ALLOWED: { status: 422, errno: 107, grpc: GRPC.PERMISSION_DENIED, message: 'Commands are not allowed by this driver: %s' },
+  AGORA_ERR_NODE_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No node %s' },
+  AGORA_ERR_NODE_CONFLICT: { status: 409, errno: 122, grpc: GRPC.FAILED_PRECONDITION, message: 'Cannot %s a node that is %s' },
+  AGORA_ERR_NODE_LIMIT: { status: 403, errno: 121, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Node limit reached: %s nodes per user' },
+  AGORA_ERR_DRIVER_FAILED: { status: 502, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The driver failed: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as AuthProto } from '../gen/auth';
 import type { ProtoGrpcType as ChannelsProto } from '../gen/channels';
+import type { ProtoGrpcType as DriverProto } from '../gen/driver';
 import type { ProtoGrpcType as MessagesProto } from '../gen/messages';
 
 /** The proto folder (this file runs from dist/lib/rpc or lib/rpc). */
@@ -25,6 +26,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 interface Protos {
   'auth.proto': AuthProto;
   'channels.proto': ChannelsProto;
+  'driver.proto': DriverProto;
   'messages.proto': MessagesProto;
 }
 
