@@ -1,0 +1,300 @@
+/**
+ * One integration suite for the bus SDKs in other languages (workers/python, workers/ruby):
+ * the SDK's example worker called by the TypeScript client, its example client calling the
+ * TypeScript echo service, and the MDP life cycle across languages (heartbeat expiry after
+ * SIGKILL, re-registration after a broker restart). Every process is real, started as the
+ * Procfile would, on free loopback ports. A test file calls `sdkSuite` once per language.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test, type TestContext } from 'node:test';
+import { Dealer } from 'zeromq';
+import { createClient, type BusClient } from '../../lib/bus/client';
+import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
+import { EMPTY, MDPC01 } from '../../lib/bus/frames';
+import { isAgoraError, type ErrorCode } from '../../lib/errors';
+import { waitForService, waitForServiceGone } from './bus';
+import { start, startBroker, startNode, type Started } from './proc';
+
+/** A bus SDK in another language and its two example programs. */
+export interface Sdk {
+  /** Its name in test titles ("Python", "Ruby"). */
+  lang: string;
+  /** The interpreter that has the SDK's Debian packages (the first one on PATH may not). */
+  interpreter: string;
+  /** Interpreter arguments that fail when the packages are missing. */
+  probe: string[];
+  /** The Debian packages CI must install for it. */
+  packages: string;
+  /** The example worker (echo, add, upper, fail, sleep, pid), its service name, the example client. */
+  worker: string;
+  service: string;
+  client: string;
+}
+
+const MAX_SAFE = 2 ** 53 - 1;
+const REGISTER_MS = 10_000;
+
+const problems = new Map<string, Promise<string | null>>();
+
+/** Whether the SDK's interpreter loads its packages; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
+export async function needSdk(t: TestContext, sdk: Sdk): Promise<boolean> {
+  const key = [sdk.interpreter, ...sdk.probe].join(' ');
+  if (!problems.has(key)) {
+    problems.set(key, new Promise((resolve) => {
+      execFile(sdk.interpreter, sdk.probe, { timeout: 10_000 }, (err, _stdout, stderr) =>
+        resolve(err === null ? null : (stderr.trim().split('\n').pop() ?? err.message)));
+    }));
+  }
+  const problem = await problems.get(key);
+  if (problem === null) return true;
+  const why = `skipped: ${key} fails (${problem})`;
+  if (process.env.CI === 'true') assert.fail(`${why}; CI must install ${sdk.packages}`);
+  t.skip(why);
+  return false;
+}
+
+/** Children and clients of one test, all stopped in t.after. */
+function tracker(t: TestContext): { procs: Started[]; clients: BusClient[] } {
+  const held = { procs: [] as Started[], clients: [] as BusClient[] };
+  t.after(async () => {
+    for (const c of held.clients) c.close();
+    await Promise.all(held.procs.map((p) => p.stop()));
+  });
+  return held;
+}
+
+function startWorker(sdk: Sdk, bus: string, env: Record<string, string> = {}): Promise<Started> {
+  return start(sdk.interpreter, [sdk.worker], { env: { AGORA_BUS_URL: bus, ...env } });
+}
+
+/** Assert that `promise` rejects with an AgoraError of `code`; returns it for further checks. */
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Record<string, unknown>> {
+  let caught: unknown;
+  await assert.rejects(promise, (e: unknown) => {
+    caught = e;
+    return true;
+  });
+  assert.ok(isAgoraError(caught), `expected an AgoraError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught as unknown as Record<string, unknown>;
+}
+
+/** Poll `probe` until it answers true, or fail after `ms`. */
+async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) assert.fail(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Run the SDK's example client; never throws on a non-zero exit. */
+function runClient(sdk: Sdk, bus: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(sdk.interpreter, [sdk.client, ...args], { env: { ...process.env, AGORA_BUS_URL: bus }, timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Register the suite's tests for one SDK. */
+export function sdkSuite(sdk: Sdk): void {
+  test(`a TypeScript client calls a ${sdk.lang} worker`, async (t) => {
+    if (!(await needSdk(t, sdk))) return;
+    const held = tracker(t);
+    // 1. Broker, then the worker; its ready line names the service and the bus.
+    const broker = await startBroker();
+    held.procs.push(broker);
+    const bus = String(broker.endpoints.bus);
+    const worker = await startWorker(sdk, bus);
+    held.procs.push(worker);
+    assert.equal(worker.lines.find((l) => l.ready === true)?.service, sdk.service);
+    assert.deepEqual(worker.endpoints, { bus });
+    // 2. The ready line means connected; registered is what the broker says (RFC 8).
+    const client = createClient({ endpoint: bus, timeoutMs: 5000 });
+    held.clients.push(client);
+    await waitForService(client, sdk.service, REGISTER_MS);
+    const call = <T = unknown>(method: string, params: unknown[] = []): Promise<T> => client.call<T>(sdk.service, method, params);
+
+    await t.test('echo round-trips maps, arrays, unicode, binary and integers up to 2^53-1', async () => {
+      const nested = { a: [1, 2, { b: 'ünïcødé ✓ 🎉 中文' }], n: null, yes: true, no: false, f: 1.5, neg: -7, empty: {}, none: [] };
+      assert.deepEqual(await call('echo', [nested]), nested);
+      for (const n of [0, -1, 255, 2 ** 31 - 1, 2 ** 32, 2 ** 32 + 1, MAX_SAFE, -MAX_SAFE, 0.1, 1e300]) {
+        const back = await call('echo', [n]);
+        assert.equal(typeof back, 'number');
+        assert.equal(back, n);
+      }
+      for (const s of ['', 'plain', 'é', '𝄞 outside the BMP', 'a'.repeat(100_000)]) assert.equal(await call('echo', [s]), s);
+      const bytes = Buffer.from([0, 1, 2, 127, 128, 254, 255]);
+      const back = await call<Uint8Array>('echo', [bytes]);
+      assert.ok(back instanceof Uint8Array, 'bin comes back as bin, not as a string');
+      assert.deepEqual(Buffer.from(back), bytes);
+      const inMap = await call<{ bin: Uint8Array; key: number }>('echo', [{ bin: bytes, key: MAX_SAFE }]);
+      assert.deepEqual(Buffer.from(inMap.bin), bytes);
+      assert.equal(inMap.key, MAX_SAFE);
+      assert.equal(await call('echo', []), null);
+    });
+
+    await t.test(`add, upper and pid compute in ${sdk.lang}`, async () => {
+      assert.equal(await call('add', [2, 3]), 5);
+      assert.equal(await call('add', [0.5, 0.25]), 0.75);
+      assert.equal(await call('add', [MAX_SAFE - 1, 1]), MAX_SAFE);
+      assert.equal(await call('add', [-5, 2]), -3);
+      assert.equal(await call('upper', ['straße ünï']), 'STRASSE ÜNÏ');
+      assert.equal(await call('pid'), worker.child.pid);
+    });
+
+    await t.test('failures arrive as AgoraError with the right code', async () => {
+      const bad = await rejectsWith(call('fail'), 'AGORA_ERR_RPC_BAD_PARAMS');
+      assert.equal(bad.errno, 107);
+      assert.deepEqual(bad.data, { kind: 'bad-params' });
+      await rejectsWith(call('add', [1]), 'AGORA_ERR_RPC_BAD_PARAMS'); // wrong arity
+      await rejectsWith(call('add', ['1', 2]), 'AGORA_ERR_RPC_BAD_PARAMS');
+      await rejectsWith(call('upper', [5]), 'AGORA_ERR_RPC_BAD_PARAMS');
+      const internal = await rejectsWith(call('fail', ['internal']), 'AGORA_ERR_INTERNAL');
+      assert.equal(internal.message, 'Internal error', 'the exception text must not leak');
+      assert.equal(internal.errno, 999);
+      const missing = await rejectsWith(call('nope'), 'AGORA_ERR_RPC_NO_METHOD');
+      assert.equal(missing.errno, 111);
+      assert.equal(await call('echo', ['still serving']), 'still serving');
+    });
+
+    await t.test('many calls in flight are each answered with their own result', async () => {
+      const n = 200;
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => call('echo', [{ i }])));
+      assert.deepEqual(answers, Array.from({ length: n }, (_, i) => ({ i })));
+    });
+
+    await t.test('on the wire: uint64 integers, notifications and expired deadlines', async (t2) => {
+      const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+      t2.after(() => socket.close());
+      socket.connect(bus);
+      const exchange = async (frames: Buffer[]): Promise<Buffer[]> => {
+        await socket.send([EMPTY, MDPC01, Buffer.from(sdk.service), ...frames]);
+        const reply = await socket.receive();
+        assert.equal(reply.length, 4);
+        assert.deepEqual([reply[0], reply[1], reply[2].toString()], [EMPTY, MDPC01, sdk.service]);
+        return reply;
+      };
+      // 1. 2^53-1 goes out and comes back as a msgpack uint64 (0xcf), never as a float64 (0xcb).
+      const [, , , body] = await exchange([encodeRequest(7, 'echo', [MAX_SAFE])]);
+      assert.deepEqual(body.subarray(-9), Buffer.from([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+      assert.deepEqual(decodeMessage(body), { type: 1, msgid: 7, error: null, result: MAX_SAFE });
+      // 2. A notification is run and answered with one empty body (MDP needs the REPLY).
+      const [, , , empty] = await exchange([encodeNotification('echo', [1])]);
+      assert.equal(empty.length, 0);
+      // 3. A request whose deadline has passed is not run: it answers AGORA_ERR_BUS_TIMEOUT.
+      const [, , , late] = await exchange([encodeRequest(8, 'echo', [1]), encodeMeta({ deadline: Date.now() - 1000 })]);
+      const reply = decodeMessage(late);
+      assert.equal(reply.type, 1);
+      assert.equal(reply.type === 1 && reply.msgid, 8);
+      assert.equal(reply.type === 1 && (reply.error as { code: string }).code, 'AGORA_ERR_BUS_TIMEOUT');
+      // 4. An undecodable body answers AGORA_ERR_BUS_BAD_MESSAGE and the worker keeps serving.
+      const [, , , junk] = await exchange([Buffer.from([0xc1])]);
+      const bad = decodeMessage(junk);
+      assert.equal(bad.type === 1 && (bad.error as { code: string }).code, 'AGORA_ERR_BUS_BAD_MESSAGE');
+      const [, , , fine] = await exchange([encodeRequest(9, 'upper', ['ok']), encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' })]);
+      assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
+    });
+
+    await t.test('SIGTERM: the worker finishes its call, says DISCONNECT and exits 0', async () => {
+      // 1. A call in flight: the broker reports one of the worker's sockets busy.
+      const inFlight = call('sleep', [300]);
+      await until(async () => (await client.services()).some((s) => s.name === sdk.service && s.idle < s.workers), 5000);
+      // 2. SIGTERM drains it: the caller gets its answer, the process exits 0.
+      const exited = worker.stop('SIGTERM');
+      assert.equal(await inFlight, 300);
+      assert.equal(await exited, 0);
+      // DISCONNECT, not heartbeat expiry (2.5 s x 3 here), removes it.
+      const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
+      assert.equal(removed.reason, 'worker said DISCONNECT');
+      await waitForServiceGone(client, sdk.service, 2000);
+    });
+  });
+
+  test(`a ${sdk.lang} client calls a TypeScript service`, async (t) => {
+    if (!(await needSdk(t, sdk))) return;
+    const held = tracker(t);
+    const broker = await startBroker();
+    held.procs.push(broker);
+    const bus = String(broker.endpoints.bus);
+    held.procs.push(await startNode('services/echo/main.js', { env: { AGORA_BUS_URL: bus } }));
+    const client = createClient({ endpoint: bus });
+    held.clients.push(client);
+    await waitForService(client, 'echo', REGISTER_MS);
+
+    // 1. A result, printed as JSON; 2^53-1 reached the client as an integer (no ".0").
+    const value = { k: [1, 'é', null, true], big: MAX_SAFE, neg: -MAX_SAFE, f: 0.5 };
+    const ok = await runClient(sdk, bus, ['echo', 'echo', JSON.stringify(value)]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout), { result: value });
+    assert.match(ok.stdout, /"big": ?9007199254740991[,}]/);
+    // 2. A failure carries the registry code and the TypeScript side's message.
+    const failed = await runClient(sdk, bus, ['echo', 'fail', '"AGORA_ERR_RPC_BAD_PARAMS"', '"nope"']);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.deepEqual(JSON.parse(failed.stdout), { error: { code: 'AGORA_ERR_RPC_BAD_PARAMS', message: 'Invalid parameters: nope', data: null } });
+    // 3. A non-AgoraError thrown in TypeScript does not leak its text.
+    const internal = JSON.parse((await runClient(sdk, bus, ['echo', 'fail', '"not a code"'])).stdout) as { error: { code: string; message: string } };
+    assert.deepEqual([internal.error.code, internal.error.message], ['AGORA_ERR_INTERNAL', 'Internal error']);
+    // 4. The broker's own errors, and the client's own deadline.
+    const none = JSON.parse((await runClient(sdk, bus, ['nosuchservice', 'x'])).stdout) as { error: { code: string } };
+    assert.equal(none.error.code, 'AGORA_ERR_BUS_NO_SERVICE');
+    const slow = await runClient(sdk, bus, ['--timeout-ms', '200', 'echo', 'sleep', '1000']);
+    assert.equal(slow.code, 1);
+    assert.equal((JSON.parse(slow.stdout) as { error: { code: string } }).error.code, 'AGORA_ERR_BUS_TIMEOUT');
+  });
+
+  test(`a SIGKILLed ${sdk.lang} worker leaves mmi after liveness x heartbeat`, async (t) => {
+    if (!(await needSdk(t, sdk))) return;
+    const held = tracker(t);
+    const fast = { AGORA_HEARTBEAT_MS: '100', AGORA_HEARTBEAT_LIVENESS: '3' };
+    const broker = await startBroker(fast);
+    held.procs.push(broker);
+    const bus = String(broker.endpoints.bus);
+    const worker = await startWorker(sdk, bus, fast);
+    held.procs.push(worker);
+    const client = createClient({ endpoint: bus });
+    held.clients.push(client);
+    await waitForService(client, sdk.service, REGISTER_MS);
+    // 1. Its heartbeats keep it registered: calls over several expiry windows (3 x 100 ms) all succeed.
+    const until = Date.now() + 1000;
+    while (Date.now() < until) assert.equal(await client.call(sdk.service, 'echo', [1]), 1);
+    // A call twice as long as the expiry window: the worker heartbeats while its handler runs.
+    assert.equal(await client.call(sdk.service, 'sleep', [600]), 600);
+    assert.equal(broker.lines.some((l) => l.msg === 'worker removed'), false, 'a live worker was dropped');
+    // 2. SIGKILL says nothing to the broker: only its heartbeat expiry removes the worker.
+    const killedAt = Date.now();
+    await worker.stop('SIGKILL');
+    const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
+    assert.equal(removed.reason, 'heartbeat expired');
+    await waitForServiceGone(client, sdk.service, 2000);
+    const elapsed = Date.now() - killedAt;
+    assert.ok(elapsed < 2500, `took ${elapsed} ms, expected about 3 x 100 ms (the default would be 7500)`);
+    await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+  });
+
+  test(`a ${sdk.lang} worker re-registers after the broker restarts on the same port`, async (t) => {
+    if (!(await needSdk(t, sdk))) return;
+    const held = tracker(t);
+    const fast = { AGORA_HEARTBEAT_MS: '100' };
+    const first = await startBroker(fast);
+    held.procs.push(first);
+    const bus = String(first.endpoints.bus);
+    held.procs.push(await startWorker(sdk, bus, fast));
+    const client = createClient({ endpoint: bus });
+    held.clients.push(client);
+    await waitForService(client, sdk.service, REGISTER_MS);
+    assert.equal(await client.call(sdk.service, 'echo', ['before']), 'before');
+    // 1. The broker goes away; a new one binds the endpoint the first one printed.
+    assert.equal(await first.stop(), 0);
+    const second = await startNode('services/broker/main.js', { env: { AGORA_BUS_URL: bus, ...fast } });
+    held.procs.push(second);
+    assert.equal(second.endpoints.bus, bus);
+    // 2. The worker notices (DISCONNECT in answer to its heartbeat, or broker silence) and says READY again.
+    await waitForService(client, sdk.service, REGISTER_MS);
+    assert.ok(second.lines.some((l) => l.msg === 'worker ready' && l.service === sdk.service));
+    assert.equal(await client.call(sdk.service, 'echo', ['after']), 'after');
+  });
+}

@@ -1,0 +1,18 @@
+/**
+ * Ruby on the bus: workers/ruby's example worker (service `rbecho`) and client against the
+ * real broker and TypeScript services (the shared suite of test/helpers/sdk-suite.ts).
+ */
+import path from 'node:path';
+import { ROOT } from '../helpers/proc';
+import { RUBY, RUBY_PACKAGES, RUBY_PROBE } from '../helpers/ruby';
+import { sdkSuite } from '../helpers/sdk-suite';
+
+sdkSuite({
+  lang: 'Ruby',
+  interpreter: RUBY,
+  probe: RUBY_PROBE,
+  packages: RUBY_PACKAGES,
+  worker: path.join(ROOT, 'workers', 'ruby', 'example_worker.rb'),
+  service: 'rbecho',
+  client: path.join(ROOT, 'workers', 'ruby', 'example_client.rb'),
+});

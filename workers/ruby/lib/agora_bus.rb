@@ -1,0 +1,211 @@
+# frozen_string_literal: true
+
+# Agora bus SDK for Ruby: an MDP worker and client.
+#
+# Framing is ZeroMQ RFC 7/MDP 0.2 (https://rfc.zeromq.org/spec/7/) with RFC 8/MMI; bodies are
+# msgpack-RPC ([0, msgid, method, params] -> [1, msgid, error, result]; [2, method, params]).
+# It needs only ffi-rzmq and msgpack (Debian: ruby-ffi-rzmq, ruby-msgpack); docs/PROTOCOL.md is
+# the wire contract.
+#
+#   AgoraBus::Worker.new(service: 'greeter', handlers: { 'greet' => ->(name) { "hi #{name}" } }).run
+#   AgoraBus::Client.new.call('echo', 'echo', ['hi'])
+#
+# An endpoint, heartbeat_ms or liveness left nil comes from AGORA_BUS_URL, AGORA_HEARTBEAT_MS
+# and AGORA_HEARTBEAT_LIVENESS (defaults tcp://127.0.0.1:5555, 2500, 3).
+
+require 'ffi-rzmq'
+require 'json'
+require 'msgpack'
+require 'socket'
+
+module AgoraBus
+  # RFC 7 frames and commands.
+  MDPC01 = 'MDPC01'.b
+  MDPW01 = 'MDPW01'.b
+  READY = "\x01".b
+  REQUEST = "\x02".b
+  REPLY = "\x03".b
+  HEARTBEAT = "\x04".b
+  DISCONNECT = "\x05".b
+  EMPTY = ''.b
+  MMI_SERVICE = 'mmi.service'.b
+  MAX_MSGID = 0xFFFF_FFFF
+
+  DEFAULT_BUS_URL = 'tcp://127.0.0.1:5555'
+  DEFAULT_HEARTBEAT_MS = 2500
+  DEFAULT_LIVENESS = 3
+
+  # The registry's messages for the codes this SDK raises itself (lib/errors.ts holds them all).
+  MESSAGES = {
+    'AGORA_ERR_INTERNAL' => 'Internal error',
+    'AGORA_ERR_BUS_TIMEOUT' => 'Call passed its deadline',
+    'AGORA_ERR_BUS_DISCONNECTED' => 'Lost the connection to the broker',
+    'AGORA_ERR_BUS_BAD_MESSAGE' => 'Malformed bus message',
+    'AGORA_ERR_RPC_NO_METHOD' => 'Unknown method',
+    'AGORA_ERR_RPC_BAD_PARAMS' => 'Invalid parameters'
+  }.freeze
+
+  # A failure that travels on the bus as {code, message, data?} in the msgpack-RPC error slot
+  # (docs/PROTOCOL.md §8).
+  class AgoraError < StandardError
+    attr_reader :code, :data
+
+    def initialize(code, message = nil, data = nil)
+      @code = code
+      @data = data
+      super(message || MESSAGES.fetch(code, code))
+    end
+
+    def to_wire
+      wire = { 'code' => code, 'message' => message }
+      wire['data'] = data unless data.nil?
+      wire
+    end
+
+    # The error of a response, rebuilt on the caller's side.
+    def self.from_wire(wire)
+      if wire.is_a?(Hash) && wire['code'].is_a?(String)
+        text = wire['message'].is_a?(String) ? wire['message'] : 'Remote error'
+        return new(wire['code'], text, wire['data'])
+      end
+      new('AGORA_ERR_INTERNAL', wire.is_a?(String) ? wire : 'Remote error', wire)
+    end
+  end
+
+  INTERNAL = AgoraError.new('AGORA_ERR_INTERNAL').to_wire.freeze
+
+  module_function
+
+  # msgpack with UTF-8 strings as str and binary (ASCII-8BIT) strings as bin, so both survive
+  # the trip to TypeScript and back; integers stay integers (uint64 up to 2^53-1).
+  def pack(value)
+    MessagePack.pack(value)
+  end
+
+  def unpack(data)
+    MessagePack.unpack(data)
+  end
+
+  def msgid?(value)
+    value.is_a?(Integer) && value >= 0 && value <= MAX_MSGID
+  end
+
+  # [kind, msgid, method, params, error, result] of a msgpack-RPC body; raises ArgumentError.
+  def decode_message(body)
+    m = unpack(body)
+    raise ArgumentError, 'body is not a msgpack-rpc array' unless m.is_a?(Array) && m[0].is_a?(Integer)
+
+    case m
+    in [0, Integer => id, String => method, Array => params] if msgid?(id) then [0, id, method, params, nil, nil]
+    in [1, Integer => id, error, result] if msgid?(id) then [1, id, nil, nil, error, result]
+    in [2, String => method, Array => params] then [2, nil, method, params, nil, nil]
+    else raise ArgumentError, 'not a msgpack-rpc request, response or notification'
+    end
+  rescue MessagePack::UnpackError, EOFError => e
+    raise ArgumentError, "undecodable msgpack: #{e.message}"
+  end
+
+  # The msgid of a body that is not a valid message, when one can be read, else 0.
+  def peek_msgid(body)
+    m = unpack(body)
+    m.is_a?(Array) && msgid?(m[1]) ? m[1] : 0
+  rescue StandardError
+    0
+  end
+
+  # The optional metadata frame (docs/PROTOCOL.md §7) as a Hash; anything unreadable is {}.
+  def decode_meta(frame)
+    return {} if frame.nil? || frame.empty?
+
+    meta = unpack(frame)
+    meta.is_a?(Hash) ? meta : {}
+  rescue StandardError
+    {}
+  end
+
+  # Wall clock in ms since the epoch, for deadlines.
+  def now_ms
+    Process.clock_gettime(Process::CLOCK_REALTIME, :millisecond)
+  end
+
+  # Monotonic seconds, for heartbeats.
+  def monotonic
+    Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+
+  # { endpoint:, heartbeat_ms:, liveness: } from the environment; ArgumentError naming every bad variable.
+  def env_config(env = ENV)
+    problems = []
+    integer = lambda do |name, default, lo, hi|
+      raw = env[name].to_s
+      next default if raw.empty?
+
+      value = Integer(raw, 10, exception: false)
+      next value if value && value >= lo && value <= hi
+
+      problems << "#{name} must be an integer from #{lo} to #{hi}, got #{raw.inspect}"
+      default
+    end
+    config = {
+      endpoint: env['AGORA_BUS_URL'].to_s.empty? ? DEFAULT_BUS_URL : env['AGORA_BUS_URL'],
+      heartbeat_ms: integer.call('AGORA_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, 10, 600_000),
+      liveness: integer.call('AGORA_HEARTBEAT_LIVENESS', DEFAULT_LIVENESS, 1, 100),
+      concurrency: integer.call('AGORA_WORKER_CONCURRENCY', 4, 1, 1024)
+    }
+    raise ArgumentError, "invalid configuration: #{problems.join('; ')}" unless problems.empty?
+
+    config
+  end
+
+  # The metadata frame of the request the calling handler serves ({} outside a handler).
+  def current_meta
+    Thread.current[:agora_bus_meta] || {}
+  end
+
+  # An exception as pino's `err` serializer shapes it, for the process's own log only.
+  def err_fields(error)
+    { 'type' => error.class.name, 'message' => error.message,
+      'stack' => ([error.full_message(highlight: false)] + (error.backtrace || [])).first }
+  end
+
+  # pino-shaped JSON lines ({level, time, pid, hostname, svc, ..., msg}); stderr unless told.
+  class JsonLog
+    LEVELS = { 'trace' => 10, 'debug' => 20, 'info' => 30, 'warn' => 40, 'error' => 50,
+               'fatal' => 60, 'silent' => 100 }.freeze
+
+    def initialize(svc, stream: $stderr, level: nil, base: nil, lock: nil)
+      @stream = stream
+      @min = LEVELS.fetch(level || ENV['AGORA_LOG_LEVEL'].to_s, 30)
+      @base = base || { 'pid' => Process.pid, 'hostname' => Socket.gethostname, 'svc' => svc }
+      @lock = lock || Mutex.new
+    end
+
+    def child(**fields)
+      JsonLog.new(nil, stream: @stream, level: LEVELS.key(@min), base: @base.merge(stringify(fields)), lock: @lock)
+    end
+
+    def log(level, msg, **fields)
+      return if LEVELS.fetch(level) < @min
+
+      line = { 'level' => LEVELS[level], 'time' => AgoraBus.now_ms }.merge(@base, stringify(fields), 'msg' => msg)
+      text = JSON.generate(line)
+      @lock.synchronize do
+        @stream.write("#{text}\n")
+        @stream.flush
+      end
+    rescue StandardError
+      nil # a log line that cannot be written must not fail the caller
+    end
+
+    %w[debug info warn error].each { |level| define_method(level) { |msg, **fields| log(level, msg, **fields) } }
+
+    private
+
+    def stringify(fields)
+      fields.transform_keys(&:to_s)
+    end
+  end
+end
+
+require_relative 'agora_bus/worker'
+require_relative 'agora_bus/client'

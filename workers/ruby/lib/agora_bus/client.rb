@@ -1,0 +1,112 @@
+# frozen_string_literal: true
+
+module AgoraBus
+  # Call services on the bus (docs/PROTOCOL.md §2). One DEALER socket; calls from several
+  # threads are served one after the other.
+  class Client
+    def initialize(endpoint: nil, timeout_ms: 5000, caller: nil)
+      @endpoint = endpoint || AgoraBus.env_config[:endpoint]
+      @timeout_ms = timeout_ms
+      @caller = caller
+      @ctx = ZMQ::Context.new
+      @socket = @ctx.socket(ZMQ::DEALER)
+      @socket.setsockopt(ZMQ::LINGER, 0)
+      @socket.connect(@endpoint)
+      @poller = ZMQ::Poller.new
+      @poller.register_readable(@socket)
+      @next_id = 0
+      @stale_mmi = 0 # MMI answers carry no msgid: count those given up on, to skip them
+      @lock = Mutex.new
+    end
+
+    # service.method(*params): the result, or raises AgoraError (the remote one, or AGORA_ERR_BUS_TIMEOUT).
+    def call(service, method, params = [], timeout_ms: nil, req_id: nil)
+      @lock.synchronize do
+        @next_id = @next_id >= MAX_MSGID ? 1 : @next_id + 1
+        msgid = @next_id
+        deadline = AgoraBus.now_ms + (timeout_ms || @timeout_ms)
+        meta = { 'deadline' => deadline }
+        meta['reqId'] = req_id if req_id
+        meta['caller'] = @caller if @caller
+        send_frames([EMPTY, MDPC01, service.b, AgoraBus.pack([0, msgid, method, params.to_a]), AgoraBus.pack(meta)])
+        await_reply(msgid, deadline, "#{service}.#{method}")
+      end
+    end
+
+    # Whether the broker has a worker for `name` (RFC 8 mmi.service).
+    def service?(name, timeout_ms: nil)
+      @lock.synchronize do
+        deadline = AgoraBus.now_ms + (timeout_ms || @timeout_ms)
+        send_frames([EMPTY, MDPC01, MMI_SERVICE, name.b])
+        frames = receive(deadline, mmi: true)
+        if frames.nil?
+          @stale_mmi += 1
+          raise AgoraError.new('AGORA_ERR_BUS_TIMEOUT', 'Call to mmi.service passed its deadline')
+        end
+        frames[3] == '200'.b
+      end
+    end
+
+    def close
+      @lock.synchronize do
+        return if @socket.nil?
+
+        @socket.close
+        @socket = nil
+        @ctx.terminate
+      end
+    end
+
+    private
+
+    def await_reply(msgid, deadline, what)
+      loop do
+        frames = receive(deadline, mmi: false)
+        raise AgoraError.new('AGORA_ERR_BUS_TIMEOUT', "Call to #{what} passed its deadline") if frames.nil?
+
+        kind, got, _, _, error, result = begin
+          AgoraBus.decode_message(frames[3])
+        rescue ArgumentError
+          next
+        end
+        next if kind != 1 || got != msgid # a late answer to a call that timed out
+        raise AgoraError.from_wire(error) unless error.nil?
+
+        return result
+      end
+    end
+
+    def send_frames(frames)
+      raise AgoraError.new('AGORA_ERR_BUS_CLOSED', 'Call on a closed bus client') if @socket.nil?
+      return if ZMQ::Util.resultcode_ok?(@socket.send_strings(frames, ZMQ::DONTWAIT))
+
+      raise AgoraError.new('AGORA_ERR_BUS_DISCONNECTED', 'Broker unreachable: send queue full')
+    end
+
+    # The next [""][MDPC01][service][body] of the wanted kind (MMI or not), or nil at the deadline.
+    def receive(deadline, mmi:)
+      loop do
+        left = deadline - AgoraBus.now_ms
+        return nil if left <= 0
+        next unless @poller.poll(left.ceil).positive?
+
+        frames = []
+        next unless ZMQ::Util.resultcode_ok?(@socket.recv_strings(frames, ZMQ::DONTWAIT))
+        # Malformed, or the empty REPLY to a notification.
+        next if frames.size < 4 || frames[0] != EMPTY || frames[1] != MDPC01 || frames[3].empty?
+
+        return frames if wanted?(frames, mmi)
+      end
+    end
+
+    def wanted?(frames, mmi)
+      return !mmi unless frames[2].start_with?('mmi.')
+
+      if @stale_mmi.positive?
+        @stale_mmi -= 1
+        return false
+      end
+      mmi
+    end
+  end
+end

@@ -1,0 +1,371 @@
+# frozen_string_literal: true
+
+module AgoraBus
+  # Serve `handlers` (a Hash: method name => callable) as `service` on the bus.
+  #
+  # A handler is called as handlers[method].call(*params) and returns a msgpack-able result;
+  # it fails the call by raising AgoraError.new(code, message, data). Any other exception
+  # answers AGORA_ERR_INTERNAL "Internal error" and is logged with its stack (its text never
+  # travels). Params that do not fit the handler's arity answer AGORA_ERR_RPC_BAD_PARAMS.
+  #
+  # `concurrency` worker sockets (each its own READY, RFC 7) are driven by the thread calling
+  # run; handlers run on `concurrency` threads, so heartbeats keep flowing during a long call.
+  # `on_ready` is called (on the run thread) once every socket has connected to the broker.
+  class Worker
+    # One MDP worker socket: serves one request at a time (RFC 7).
+    Slot = Struct.new(:index, :socket, :monitor, :generation, :busy, :closed, :connected, :expiry)
+
+    attr_reader :service
+
+    def initialize(service:, handlers:, endpoint: nil, heartbeat_ms: nil, liveness: nil, concurrency: 1,
+                   on_ready: nil, log: nil, drain_ms: 10_000)
+      config = AgoraBus.env_config
+      @endpoint = endpoint || config[:endpoint]
+      @service = service
+      @handlers = handlers.transform_keys(&:to_s)
+      @heartbeat_s = (heartbeat_ms || config[:heartbeat_ms]) / 1000.0
+      @liveness = liveness || config[:liveness]
+      @concurrency = [1, Integer(concurrency)].max
+      @on_ready = on_ready
+      @log = (log || JsonLog.new(service)).child(mod: 'bus-worker', service: service)
+      @drain_s = drain_ms / 1000.0
+      @stopping = false
+      @ran = false
+      @announced = false
+      @jobs = Queue.new
+      @done = Queue.new
+      @wake_r, @wake_w = IO.pipe
+    end
+
+    # Stop taking work, finish what is in flight, say DISCONNECT. Safe from trap handlers and threads.
+    def stop
+      @stopping = true
+      wake
+    end
+
+    # Serve until stop; returns once in-flight requests are answered (or drain_ms passed).
+    def run
+      raise 'Worker#run may be called once' if @ran
+
+      @ran = true
+      @ctx = ZMQ::Context.new
+      @poller = ZMQ::Poller.new
+      @poller.register_readable(@wake_r)
+      @sockets = {}
+      @monitors = {}
+      @threads = Array.new(@concurrency) { Thread.new { job_loop } }
+      @slots = Array.new(@concurrency) { |i| Slot.new(i, nil, nil, 0, false, false, false, 0) }
+      @slots.each { |slot| open(slot) }
+      begin
+        loop_until_stopped
+      ensure
+        shutdown
+      end
+    end
+
+    private
+
+    # ---- the I/O loop (owns every socket: ZeroMQ sockets are not thread-safe) ----
+
+    def loop_until_stopped
+      next_tick = AgoraBus.monotonic + @heartbeat_s
+      drain_until = nil
+      loop do
+        if @stopping && drain_until.nil?
+          drain_until = AgoraBus.monotonic + @drain_s
+          begin_stop
+        end
+        return if drain_until && (@slots.all?(&:closed) || AgoraBus.monotonic >= drain_until)
+
+        wait = next_tick - AgoraBus.monotonic
+        wait = [wait, drain_until - AgoraBus.monotonic].min if drain_until
+        poll([wait, 0].max)
+        finish_jobs
+        if AgoraBus.monotonic >= next_tick
+          tick
+          next_tick = AgoraBus.monotonic + @heartbeat_s
+        end
+      end
+    end
+
+    def poll(seconds)
+      # -1 is EINTR (a signal, e.g. the SIGTERM that calls stop): the loop looks again.
+      return if @poller.poll((seconds * 1000).ceil) <= 0
+
+      @poller.readables.dup.each do |readable|
+        if readable.equal?(@wake_r) then drain_wake
+        elsif @monitors.key?(readable) then on_monitor(readable)
+        else receive(readable)
+        end
+      end
+    end
+
+    def open(slot)
+      sock = @ctx.socket(ZMQ::DEALER)
+      sock.setsockopt(ZMQ::LINGER, 0)
+      sock.setsockopt(ZMQ::SNDHWM, 1000)
+      sock.setsockopt(ZMQ::RCVHWM, 1000)
+      watch_connect(slot, sock) unless slot.connected
+      sock.connect(@endpoint)
+      @poller.register_readable(sock)
+      @sockets[sock] = slot
+      slot.socket = sock
+      slot.generation += 1
+      slot.busy = false
+      slot.expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
+      send_frames(slot, [EMPTY, MDPW01, READY, @service.b])
+    end
+
+    def close(slot, linger_ms)
+      drop_monitor(slot)
+      return if slot.socket.nil?
+
+      @poller.delete(slot.socket)
+      @sockets.delete(slot.socket)
+      slot.socket.setsockopt(ZMQ::LINGER, linger_ms)
+      slot.socket.close
+      slot.socket = nil
+    end
+
+    def reconnect(slot, reason)
+      @log.info('reconnecting to broker', reason: reason, slot: slot.index)
+      close(slot, 0)
+      open(slot)
+    end
+
+    def send_frames(slot, frames)
+      return if ZMQ::Util.resultcode_ok?(slot.socket.send_strings(frames, ZMQ::DONTWAIT))
+
+      @log.debug('send dropped: queue to broker full', slot: slot.index)
+    end
+
+    # RFC 7 §Heartbeating: send ours every interval; a broker silent for liveness intervals means reconnect.
+    def tick
+      now = AgoraBus.monotonic
+      @slots.each do |slot|
+        next if slot.closed
+
+        if now >= slot.expiry && !@stopping
+          reconnect(slot, 'broker silent')
+        else
+          send_frames(slot, [EMPTY, MDPW01, HEARTBEAT])
+        end
+      end
+    end
+
+    def receive(sock)
+      slot = @sockets[sock]
+      while slot && slot.socket.equal?(sock)
+        frames = []
+        return unless ZMQ::Util.resultcode_ok?(sock.recv_strings(frames, ZMQ::DONTWAIT))
+
+        on_frames(slot, frames)
+      end
+    end
+
+    def on_frames(slot, frames)
+      if frames.size < 3 || frames[0] != EMPTY || frames[1] != MDPW01 || frames[2].bytesize != 1
+        @log.warn('dropped malformed message from broker', frames: frames.size)
+        return
+      end
+      slot.expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
+      case frames[2]
+      when REQUEST then on_request(slot, frames)
+      when DISCONNECT
+        # While stopping, the broker has forgotten us: nothing more to say.
+        if @stopping then slot.closed = true
+        else reconnect(slot, 'broker said DISCONNECT')
+        end
+      when HEARTBEAT then nil
+      else @log.warn('dropped unknown command from broker', command: frames[2].unpack1('H*'))
+      end
+    end
+
+    # [""][MDPW01][REQUEST][client][""][body][meta?]
+    def on_request(slot, frames)
+      if frames.size < 6 || frames[4] != EMPTY || slot.busy || slot.closed
+        @log.warn('dropped request', frames: frames.size, busy: slot.busy)
+        return
+      end
+      slot.busy = true
+      job = prepare(frames[5], AgoraBus.decode_meta(frames[6]))
+      item = [slot, slot.generation, frames[3], job]
+      job.is_a?(String) ? @done << item : @jobs << item
+    end
+
+    # The reply body when it needs no handler, else a Proc computing it on a job thread.
+    def prepare(body, meta)
+      kind, msgid, method, params, = AgoraBus.decode_message(body)
+      return EMPTY if kind == 1 # a response sent to a worker: nothing to say, but REPLY frees the slot
+
+      # A notification is answered by one empty body: MDP needs the REPLY to make us idle.
+      respond = lambda do |error, result|
+        msgid.nil? ? EMPTY : AgoraBus.pack([1, msgid, error, error.nil? ? result : nil])
+      end
+      deadline = meta['deadline']
+      if deadline.is_a?(Numeric) && deadline <= AgoraBus.now_ms
+        return respond.call(AgoraError.new('AGORA_ERR_BUS_TIMEOUT', "Call to #{@service}.#{method} passed its deadline").to_wire, nil)
+      end
+
+      handler = @handlers[method]
+      return -> { invoke(handler, method, params, meta, respond) } if handler
+
+      respond.call(AgoraError.new('AGORA_ERR_RPC_NO_METHOD', "Service #{@service} has no method #{method}").to_wire, nil)
+    rescue ArgumentError => e
+      error = AgoraError.new('AGORA_ERR_BUS_BAD_MESSAGE', "Malformed bus message: #{e.message}")
+      AgoraBus.pack([1, AgoraBus.peek_msgid(body), error.to_wire, nil])
+    end
+
+    # Runs on a job thread; never raises.
+    def invoke(handler, method, params, meta, respond)
+      req_id = meta['reqId'].is_a?(String) ? meta['reqId'] : nil
+      Thread.current[:agora_bus_meta] = meta
+      begin
+        result = call_handler(handler, method, params)
+        error = nil
+      rescue AgoraError => e
+        result = nil
+        error = e.to_wire
+      rescue StandardError => e
+        @log.error('handler failed', err: AgoraBus.err_fields(e), method: method, reqId: req_id)
+        result = nil
+        error = INTERNAL
+      ensure
+        Thread.current[:agora_bus_meta] = nil
+      end
+      encode_reply(respond, error, result, method, req_id)
+    end
+
+    def encode_reply(respond, error, result, method, req_id)
+      respond.call(error, result)
+    rescue StandardError => e
+      @log.error('reply could not be encoded', err: AgoraBus.err_fields(e), method: method, reqId: req_id)
+      respond.call(INTERNAL, nil)
+    end
+
+    def call_handler(handler, method, params)
+      unless arity_fits?(handler, params.size)
+        raise AgoraError.new('AGORA_ERR_RPC_BAD_PARAMS', "Invalid parameters: #{method} takes #{describe_arity(handler)}, got #{params.size}")
+      end
+
+      handler.call(*params)
+    end
+
+    def arity_fits?(handler, count)
+      return true unless handler.respond_to?(:parameters)
+
+      kinds = handler.parameters.map(&:first)
+      required = kinds.count(:req)
+      optional = kinds.count(:opt)
+      count >= required && (kinds.include?(:rest) || count <= required + optional)
+    end
+
+    def describe_arity(handler)
+      kinds = handler.parameters.map(&:first)
+      low = kinds.count(:req)
+      return "at least #{low} params" if kinds.include?(:rest)
+
+      high = low + kinds.count(:opt)
+      low == high ? "#{low} params" : "#{low} to #{high} params"
+    end
+
+    def job_loop
+      while (item = @jobs.pop)
+        slot, generation, client, job = item
+        body = nil
+        begin
+          body = job.call
+        rescue Exception => e # rubocop:disable Lint/RescueException -- answer, and keep this thread serving
+          @log.error('handler escaped', err: AgoraBus.err_fields(e))
+        ensure
+          @done << [slot, generation, client, body || AgoraBus.pack([1, 0, INTERNAL, nil])]
+          wake
+        end
+      end
+    end
+
+    # Send the REPLY of every finished request whose socket is still the one it came on.
+    def finish_jobs
+      until @done.empty?
+        slot, generation, client, body = @done.pop
+        next if generation != slot.generation || slot.socket.nil? # replaced: the broker already failed that call
+
+        slot.busy = false
+        send_frames(slot, [EMPTY, MDPW01, REPLY, client, EMPTY, body])
+        next unless @stopping && !slot.closed
+
+        send_frames(slot, [EMPTY, MDPW01, DISCONNECT])
+        slot.closed = true
+      end
+    end
+
+    # RFC 7 leaves one race: serve any REQUEST already here before saying DISCONNECT (PROTOCOL.md §3).
+    def begin_stop
+      @slots.each { |slot| receive(slot.socket) if slot.socket }
+      @log.info('draining', busy: @slots.count(&:busy))
+      @slots.each do |slot|
+        next if slot.busy || slot.closed
+
+        send_frames(slot, [EMPTY, MDPW01, DISCONNECT])
+        slot.closed = true
+      end
+    end
+
+    def shutdown
+      @slots.each { |slot| close(slot, 1000) } # linger lets DISCONNECT and the last REPLY leave
+      @jobs.close
+      @ctx.terminate
+      @wake_r.close
+      @wake_w.close
+      @log.info('stopped')
+    end
+
+    def wake
+      @wake_w.write_nonblock('x', exception: false)
+    rescue IOError, SystemCallError
+      nil # closed: the worker has stopped
+    end
+
+    def drain_wake
+      loop { break unless @wake_r.read_nonblock(4096, exception: false).is_a?(String) }
+    end
+
+    # ---- readiness: the socket monitor's CONNECTED event, once per slot ----
+
+    def watch_connect(slot, sock)
+      address = "inproc://agora-monitor-#{object_id}-#{slot.index}-#{slot.generation}"
+      return unless LibZMQ.zmq_socket_monitor(sock.socket, address, ZMQ::EVENT_CONNECTED).zero?
+
+      slot.monitor = @ctx.socket(ZMQ::PAIR)
+      slot.monitor.setsockopt(ZMQ::LINGER, 0)
+      slot.monitor.connect(address)
+      @poller.register_readable(slot.monitor)
+      @monitors[slot.monitor] = slot
+    end
+
+    def on_monitor(monitor)
+      slot = @monitors[monitor]
+      frames = []
+      return unless ZMQ::Util.resultcode_ok?(monitor.recv_strings(frames, ZMQ::DONTWAIT))
+      # libzmq 4 monitor event: frame 0 = uint16 event + uint32 value, frame 1 = endpoint.
+      return unless frames[0].unpack1('S') == ZMQ::EVENT_CONNECTED
+
+      slot.connected = true
+      drop_monitor(slot)
+      return if @announced || !@slots.all?(&:connected)
+
+      @announced = true
+      @on_ready&.call
+    end
+
+    def drop_monitor(slot)
+      return if slot.monitor.nil?
+
+      @poller.delete(slot.monitor)
+      @monitors.delete(slot.monitor)
+      LibZMQ.zmq_socket_monitor(slot.socket.socket, nil, 0) if slot.socket
+      slot.monitor.close
+      slot.monitor = nil
+    end
+  end
+end
