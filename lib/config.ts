@@ -47,6 +47,26 @@ export interface Config {
   messagesRetained: number;
   /** Longest message text, in bytes of UTF-8. */
   messageMaxBytes: number;
+  /** gRPC address of the compute service. */
+  computeGrpcUrl: string;
+  /** Bus service name of the driver compute calls (docs/COMPUTE.md). */
+  computeDriver: string;
+  /** Nodes one user may hold at once. */
+  computeMaxNodesPerUser: number;
+  /** How often compute reads the driver's nodes (state changes, deaths, reconciliation). */
+  computeSyncMs: number;
+  /** Bus service name the TypeScript driver registers. */
+  driverService: string;
+  /** gRPC address of the TypeScript driver. */
+  driverGrpcUrl: string;
+  /** Image `command` (an arbitrary command given at create time) is allowed. */
+  driverAllowCommand: boolean;
+  /** SIGTERM → SIGKILL delay when a node is stopped. */
+  driverStopGraceMs: number;
+  /** Time a starting node has to answer its health check. */
+  driverHealthTimeoutMs: number;
+  /** Output lines kept per node. */
+  driverOutputLines: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -90,6 +110,13 @@ const hostPort: Parser<string> = (raw) => {
   return v;
 };
 
+/** A bus service name: printable ASCII, no spaces, at most 64 characters. */
+const serviceName: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new Error(`must be a bus service name of 1-64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(raw)}`);
+  return v;
+};
+
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
   if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/.test(v)) {
@@ -124,6 +151,16 @@ export const VARIABLES: readonly Variable[] = [
   v('messagesRetained', 'AGORA_MESSAGES_RETAINED', 100, int(1, 1_000_000), 'Messages kept per channel (the newest).'),
   v('messageMaxBytes', 'AGORA_MESSAGE_MAX_BYTES', 4096, int(1, 1_048_576), 'Longest message text, in bytes of UTF-8.'),
   v('clientMaxPending', 'AGORA_CLIENT_MAX_PENDING', 100_000, int(1, 10_000_000), 'Calls in flight per bus client before new calls are refused.'),
+  v('computeGrpcUrl', 'AGORA_COMPUTE_GRPC_URL', '127.0.0.1:50054', hostPort, 'gRPC address of the compute service.'),
+  v('computeDriver', 'AGORA_COMPUTE_DRIVER', 'driver.local', serviceName, 'Bus service name of the driver compute uses (`driver.local`: the TypeScript driver; `driver.ruby`: the Ruby one).'),
+  v('computeMaxNodesPerUser', 'AGORA_COMPUTE_MAX_NODES_PER_USER', 10, int(0, 100_000), 'Nodes one user may hold at once.'),
+  v('computeSyncMs', 'AGORA_COMPUTE_SYNC_MS', 1000, int(50, 600_000), 'How often compute reads the driver\'s nodes (progress, deaths, reconciliation).'),
+  v('driverService', 'AGORA_DRIVER_SERVICE', 'driver.local', serviceName, 'Bus service name the TypeScript driver registers.'),
+  v('driverGrpcUrl', 'AGORA_DRIVER_GRPC_URL', '127.0.0.1:50055', hostPort, 'gRPC address of the TypeScript driver.'),
+  v('driverAllowCommand', 'AGORA_DRIVER_ALLOW_COMMAND', false, bool, 'Allow image `command`: an arbitrary command given at create time (true/false).'),
+  v('driverStopGraceMs', 'AGORA_DRIVER_STOP_GRACE_MS', 5000, int(0, 600_000), 'Time a node has after SIGTERM before SIGKILL.'),
+  v('driverHealthTimeoutMs', 'AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, int(100, 600_000), 'Time a starting node has to answer its health check before it is killed and put in ERROR.'),
+  v('driverOutputLines', 'AGORA_DRIVER_OUTPUT_LINES', 100, int(1, 10_000), 'Output lines kept per node.'),
 ];
 
 /** A fresh object holding every default. */

@@ -1,0 +1,88 @@
+/**
+ * The image and size catalogue of the TypeScript driver (docs/COMPUTE.md "Images and
+ * sizes"), and the checks of a Create request against it.
+ */
+import path from 'node:path';
+import { AgoraError } from '../../lib/errors';
+import { cut, nodeIdProblem, nodeNameProblem } from '../../lib/node-names';
+
+/** How the driver decides that a starting node is running. */
+export type HealthCheck = 'http' | 'tcp';
+
+export interface Image {
+  /** The program and its arguments, for a node of `memoryMb` and (image `command`) its command. */
+  argv(memoryMb: number, command: string): string[];
+  health: HealthCheck;
+  /** The image runs the command given at create time. */
+  takesCommand: boolean;
+}
+
+/** The built-in HTTP server, next to this file (dist/services/driver/http-node.js). */
+export const HTTP_NODE_ENTRY = path.join(__dirname, 'http-node.js');
+
+export const IMAGES: Readonly<Record<string, Image>> = {
+  http: {
+    argv: (memoryMb) => [process.execPath, `--max-old-space-size=${memoryMb}`, HTTP_NODE_ENTRY],
+    health: 'http',
+    takesCommand: false,
+  },
+  command: {
+    argv: (_memoryMb, command) => ['/bin/sh', '-c', command],
+    health: 'tcp',
+    takesCommand: true,
+  },
+};
+
+/** Sizes and the memory (MB) each gives a node as NODE_MEMORY_MB. */
+export const SIZES: Readonly<Record<string, number>> = { small: 64, medium: 128, large: 256 };
+
+export const DEFAULT_SIZE = 'small';
+
+/** Longest command accepted, in characters. */
+export const COMMAND_MAX = 4096;
+
+export interface CreateSpec {
+  id: string;
+  name: string;
+  owner: string;
+  image: string;
+  size: string;
+  command: string;
+}
+
+/** Check a Create request against the catalogue; answers it with the size filled in. */
+export function checkSpec(spec: CreateSpec, allowCommand: boolean): CreateSpec {
+  const problem = nodeIdProblem(spec.id) ?? nodeNameProblem(spec.name);
+  if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
+  const image = imageOf(spec.image);
+  const size = spec.size === '' ? DEFAULT_SIZE : spec.size;
+  memoryOf(size);
+  if (image.takesCommand) {
+    if (!allowCommand) throw new AgoraError('AGORA_ERR_NODE_COMMAND_NOT_ALLOWED', [`image ${cut(spec.image)} is disabled`]);
+    if (spec.command.trim() === '') throw new AgoraError('AGORA_ERR_NODE_INVALID', [`image ${cut(spec.image)} needs a command`]);
+    if (spec.command.length > COMMAND_MAX) throw new AgoraError('AGORA_ERR_NODE_INVALID', [`the command has ${spec.command.length} characters, at most ${COMMAND_MAX} allowed`]);
+  } else if (spec.command !== '') {
+    throw new AgoraError('AGORA_ERR_NODE_INVALID', [`image ${cut(spec.image)} takes no command`]);
+  }
+  return { ...spec, size };
+}
+
+/** The image named `name`, or AGORA_ERR_NODE_UNKNOWN_IMAGE. */
+export function imageOf(name: string): Image {
+  const image = Object.prototype.hasOwnProperty.call(IMAGES, name) ? IMAGES[name] : undefined;
+  if (image === undefined) {
+    const images = Object.keys(IMAGES);
+    throw new AgoraError('AGORA_ERR_NODE_UNKNOWN_IMAGE', [cut(name), images.join(', ')], { data: { images } });
+  }
+  return image;
+}
+
+/** The memory of size `name`, or AGORA_ERR_NODE_UNKNOWN_SIZE. */
+export function memoryOf(name: string): number {
+  const mb = Object.prototype.hasOwnProperty.call(SIZES, name) ? SIZES[name] : undefined;
+  if (mb === undefined) {
+    const sizes = Object.keys(SIZES);
+    throw new AgoraError('AGORA_ERR_NODE_UNKNOWN_SIZE', [cut(name), sizes.join(', ')], { data: { sizes } });
+  }
+  return mb;
+}
