@@ -35,6 +35,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('x-request-id', request.id);
     done();
   });
+  // The session key of a /v1 request, set by plugins/auth.ts requireSession.
+  app.decorateRequest('sesskey', 0);
   installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) });
   // Load balancers' liveness probe (seed 003): the process answers; no dependency is checked.
   app.get('/__lbheartbeat__', async () => ({}));

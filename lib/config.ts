@@ -67,6 +67,10 @@ export interface Config {
   driverHealthTimeoutMs: number;
   /** Output lines kept per node. */
   driverOutputLines: number;
+  /** Most sub-requests one POST /v1/batch may carry. */
+  batchMaxRequests: number;
+  /** Most records one page of a /v1 list answers (a larger _limit is lowered to it). */
+  pageMaxRecords: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -161,6 +165,8 @@ export const VARIABLES: readonly Variable[] = [
   v('driverStopGraceMs', 'AGORA_DRIVER_STOP_GRACE_MS', 5000, int(0, 600_000), 'Time a node has after SIGTERM before SIGKILL.'),
   v('driverHealthTimeoutMs', 'AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, int(100, 600_000), 'Time a starting node has to answer its health check before it is killed and put in ERROR.'),
   v('driverOutputLines', 'AGORA_DRIVER_OUTPUT_LINES', 100, int(1, 10_000), 'Output lines kept per node.'),
+  v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
+  v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),
 ];
 
 /** A fresh object holding every default. */

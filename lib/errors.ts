@@ -56,6 +56,18 @@ export const ERRORS = {
   AGORA_ERR_NODE_CONFLICT: { status: 409, errno: 122, grpc: GRPC.FAILED_PRECONDITION, message: 'Cannot %s a node that is %s' },
   AGORA_ERR_NODE_LIMIT: { status: 403, errno: 121, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Node limit reached: %s nodes per user' },
   AGORA_ERR_DRIVER_FAILED: { status: 502, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The driver failed: %s' },
+  AGORA_ERR_MESSAGE_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No message %s in channel %s (never posted, or no longer retained)' },
+  AGORA_ERR_HTTP_MISSING_AUTH: { status: 401, errno: 104, grpc: GRPC.UNAUTHENTICATED, message: 'Authorization: Bearer <session key> is required' },
+  AGORA_ERR_HTTP_BAD_AUTH: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Malformed Authorization header: %s' },
+  AGORA_ERR_HTTP_BAD_JSON: { status: 400, errno: 106, grpc: GRPC.INVALID_ARGUMENT, message: 'The body is not valid JSON' },
+  AGORA_ERR_HTTP_INVALID_PARAMS: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid parameters: %s' },
+  AGORA_ERR_HTTP_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'Unknown path %s' },
+  AGORA_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, errno: 115, grpc: GRPC.UNIMPLEMENTED, message: '%s %s is not allowed; use %s' },
+  AGORA_ERR_HTTP_NOT_ACCEPTABLE: { status: 406, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'This resource only answers application/json, and Accept excludes it' },
+  AGORA_ERR_HTTP_LENGTH_REQUIRED: { status: 411, errno: 112, grpc: GRPC.INVALID_ARGUMENT, message: 'A %s request needs a Content-Length header' },
+  AGORA_ERR_HTTP_PRECONDITION_FAILED: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'Resource was modified meanwhile (%s)' },
+  AGORA_ERR_HTTP_TOO_LARGE: { status: 413, errno: 113, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'The request body is larger than %s' },
+  AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Unsupported Content-Type %s; send application/json' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -4,12 +4,16 @@
  * a bug — is first reduced to a `Problem` (status and errno from lib/errors.ts ERRORS),
  * then rendered for the surface the route belongs to:
  * - legacy routes (seed 002): `{"status": false, "data": "<reason>"}`, HTTP 200;
- * - everything else (later `/v1`, ops endpoints): the Cliquet body
- *   `{code, errno, error, message, info?}` with the HTTP status of the registry.
+ * - everything else (`/v1`, the utility endpoints): the Cliquet body
+ *   `{code, errno, error, message, info?, details?}` with the HTTP status of the registry,
+ *   `WWW-Authenticate` on a 401 and `Allow` on a 405.
  * No rendering ever carries a stack trace or Fastify's default error body.
+ *
+ * Routes of other files fail by throwing `new AgoraError(code, args)`, or `httpError(...)`
+ * when the client needs `details` (which field, where, why) or an `info` pointer.
  */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../../lib/errors';
 
 declare module 'fastify' {
@@ -19,6 +23,13 @@ declare module 'fastify' {
     /** The bus service the route calls, named in "<service> is unavailable" answers. */
     service?: string;
   }
+}
+
+/** One entry of `details`: where the fault is, which field, and why (Kinto's shape). */
+export interface ErrorDetail {
+  location: 'body' | 'querystring' | 'params' | 'headers' | 'path' | string;
+  name: string;
+  description: string;
 }
 
 /** A failure reduced to what every rendering needs. */
@@ -33,6 +44,8 @@ export interface Problem {
   message: string;
   /** Optional pointer for the client (Cliquet `info`). */
   info?: string;
+  /** Which fields were wrong and why. */
+  details?: ErrorDetail[];
   /** The bus or a service is down or overloaded: worth retrying later. */
   unavailable: boolean;
 }
@@ -44,6 +57,7 @@ export interface CliquetBody {
   error: string;
   message: string;
   info?: string;
+  details?: ErrorDetail[];
 }
 
 /** The seed 002 envelope of a failure. */
@@ -52,6 +66,25 @@ export interface LegacyFailure {
   data: string;
 }
 
+/** JSON Schema of the Cliquet body, for the OpenAPI document's error responses. */
+export const CLIQUET_ERROR_SCHEMA = {
+  $id: 'CliquetError',
+  type: 'object',
+  description: 'The one error body of /v1 and the utility endpoints (docs/ERRORS.md).',
+  required: ['code', 'errno', 'error', 'message'],
+  properties: {
+    code: { type: 'integer', description: 'The HTTP status.' },
+    errno: { type: 'integer', description: 'Stable error number (Kinto\'s table).' },
+    error: { type: 'string', description: 'The status text.' },
+    message: { type: 'string' },
+    info: { type: 'string' },
+    details: {
+      type: 'array',
+      items: { type: 'object', properties: { location: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' } } },
+    },
+  },
+} as const;
+
 /** Codes meaning "the bus or a service cannot answer now", not "your request is wrong". */
 export const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'AGORA_ERR_BUS_NO_SERVICE', 'AGORA_ERR_BUS_TIMEOUT', 'AGORA_ERR_BUS_DISCONNECTED', 'AGORA_ERR_BUS_CLOSED',
@@ -59,12 +92,29 @@ export const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'AGORA_ERR_RPC_UNAVAILABLE', 'AGORA_ERR_RPC_TIMEOUT',
 ]);
 
+/** The `realm` of the Bearer challenge sent with every 401 (RFC 6750 §3). */
+export const AUTH_REALM = 'agora';
+
+/** An AgoraError carrying `details` and `info` for the Cliquet body. */
+export function httpError(code: ErrorCode, args: readonly unknown[], extra: { details?: ErrorDetail[]; info?: string } = {}): AgoraError {
+  return new AgoraError(code, args, { data: { details: extra.details, info: extra.info } });
+}
+
 /**
- * Kinto errnos for the HTTP failures Fastify raises itself (its `FST_ERR_*` codes carry a
- * status but no errno): 107 invalid parameters (also a body that is not JSON, as Kinto
- * answers it), 111 missing resource, 113 request too large, 115 method not allowed.
+ * Fastify's own `FST_ERR_*` failures, mapped onto the registry (they carry a status but no
+ * errno). An unlisted 4xx keeps its status and message, with the errno of ERRNO_OF_STATUS.
  */
-const ERRNO_OF_STATUS: Readonly<Record<number, number>> = { 400: 107, 404: 111, 405: 115, 413: 113, 415: 107 };
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'AGORA_ERR_HTTP_BAD_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'AGORA_ERR_HTTP_BAD_JSON',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
+};
+
+/** Kinto errnos by HTTP status, for 4xx failures that have no code of their own. */
+const ERRNO_OF_STATUS: Readonly<Record<number, number>> = {
+  400: 107, 401: 104, 403: 121, 404: 111, 405: 115, 406: 107, 409: 122, 411: 112, 412: 114, 413: 113, 415: 107, 422: 107, 429: 117,
+};
 
 /**
  * Reduce anything thrown in a request to a Problem. Only AgoraErrors and Fastify's 4xx
@@ -72,33 +122,60 @@ const ERRNO_OF_STATUS: Readonly<Record<number, number>> = { 400: 107, 404: 111, 
  */
 export function toProblem(err: unknown, request?: FastifyRequest): Problem {
   if (isAgoraError(err)) return fromAgora(err);
-  const fe = err as Partial<FastifyError> | null;
-  if (fe !== null && typeof fe === 'object' && Array.isArray(fe.validation)) {
-    // A route that wants its own wording takes `attachValidation` and throws an AgoraError.
-    return fromAgora(new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [String(fe.message)]));
-  }
-  if (fe !== null && typeof fe === 'object' && fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+  const fe = err !== null && typeof err === 'object' ? (err as Partial<FastifyError>) : {};
+  if (Array.isArray(fe.validation)) return fromValidation(fe.validation, fe.validationContext);
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const limit = request?.routeOptions.bodyLimit;
-    return edge(413, fe.code, `The request body is larger than ${limit === undefined ? 'the server accepts' : `the limit of ${limit} bytes`}`);
+    return fromAgora(new AgoraError('AGORA_ERR_HTTP_TOO_LARGE', [limit === undefined ? 'the server accepts' : `the limit of ${limit} bytes`]));
   }
-  const status = fe !== null && typeof fe === 'object' && typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return fromAgora(new AgoraError('AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', [JSON.stringify(String(request?.headers['content-type'] ?? ''))]));
+  }
+  const mapped = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped !== undefined) return fromAgora(new AgoraError(mapped, ['']));
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   // Fastify's own 4xx messages describe the request, not the server (e.g. "Unsupported Media Type: x").
-  if (status >= 400 && status < 500) return edge(status, String(fe?.code ?? 'FST_ERR'), String(fe?.message ?? STATUS_CODES[status]));
+  if (status >= 400 && status < 500) return edge(status, String(fe.code ?? 'FST_ERR'), String(fe.message ?? STATUS_CODES[status]));
   return fromAgora(new AgoraError('AGORA_ERR_INTERNAL'));
 }
 
 function fromAgora(err: AgoraError): Problem {
-  return { status: err.status, errno: err.errno, code: err.code, message: err.message, unavailable: UNAVAILABLE_CODES.has(err.code) };
+  const problem: Problem = { status: err.status, errno: err.errno, code: err.code, message: err.message, unavailable: UNAVAILABLE_CODES.has(err.code) };
+  const data = err.data as { details?: unknown; info?: unknown } | undefined;
+  if (data !== null && typeof data === 'object') {
+    if (Array.isArray(data.details)) problem.details = data.details as ErrorDetail[];
+    if (typeof data.info === 'string') problem.info = data.info;
+  }
+  return problem;
 }
 
 function edge(status: number, code: string, message: string): Problem {
   return { status, errno: ERRNO_OF_STATUS[status] ?? ERRORS.AGORA_ERR_RPC_BAD_PARAMS.errno, code, message, unavailable: false };
 }
 
+/** One detail per ajv error: `querystring` `_limit` "must be <= 200". */
+export function validationDetails(errors: readonly FastifySchemaValidationError[], location = 'body'): ErrorDetail[] {
+  return errors.map((e) => {
+    const params = e.params as { missingProperty?: unknown; additionalProperty?: unknown };
+    const path = e.instancePath.split('/').slice(1).join('.');
+    const extra = params.missingProperty ?? params.additionalProperty;
+    const name = [path, typeof extra === 'string' ? extra : ''].filter((s) => s !== '').join('.');
+    const description = e.keyword === 'additionalProperties' ? 'is not allowed here' : String(e.message ?? 'is invalid');
+    return { location, name: name === '' ? location : name, description };
+  });
+}
+
+function fromValidation(errors: readonly FastifySchemaValidationError[], context: unknown): Problem {
+  const details = validationDetails(errors, typeof context === 'string' ? context : 'body');
+  const summary = details.map((d) => `${d.location === d.name ? d.location : `${d.name} in ${d.location}`} ${d.description}`).join('; ');
+  return fromAgora(httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [summary], { details }));
+}
+
 /** The Cliquet body of a problem. */
 export function renderCliquet(problem: Problem): CliquetBody {
   const body: CliquetBody = { code: problem.status, errno: problem.errno, error: STATUS_CODES[problem.status] ?? 'Error', message: problem.message };
   if (problem.info !== undefined) body.info = problem.info;
+  if (problem.details !== undefined) body.details = problem.details;
   return body;
 }
 
@@ -116,22 +193,51 @@ export function isLegacy(request: FastifyRequest): boolean {
   return request.is404 && request.method === 'POST' && !/^\/(v1([/?#]|$)|__)/.test(request.url);
 }
 
-function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
+/** Send a problem in the rendering of the request's surface. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   if (isLegacy(request)) {
     // Seed clients read only the body: every answer of a legacy route is HTTP 200, except an unknown path.
     return reply.code(problem.status === 404 && request.is404 ? 404 : 200).send(renderLegacy(problem, request.routeOptions.config?.service));
   }
-  return reply.code(problem.status).send(renderCliquet(problem));
+  if (problem.status === 401) reply.header('www-authenticate', `Bearer realm="${AUTH_REALM}"`);
+  return reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
 }
 
-function notFound(app: FastifyInstance, request: FastifyRequest, legacyPaths: readonly string[]): Problem {
+/** The routes registered so far, as method lists per path pattern, to tell 405 from 404. */
+export class RouteTable {
+  private readonly routes: { pattern: RegExp; url: string; methods: Set<string> }[] = [];
+
+  add(url: string, method: string | string[]): void {
+    let entry = this.routes.find((r) => r.url === url);
+    if (entry === undefined) {
+      const source = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      entry = { pattern: new RegExp(`^${source}$`), url, methods: new Set() };
+      this.routes.push(entry);
+    }
+    for (const m of Array.isArray(method) ? method : [method]) entry.methods.add(m);
+  }
+
+  /** The methods some route answers on `path`, HEAD excluded (Fastify adds it to every GET). */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const r of this.routes) if (r.pattern.test(path)) for (const m of r.methods) if (m !== 'HEAD') methods.add(m);
+    return [...methods];
+  }
+
+  /** Every `{method, url}` registered, HEAD excluded. */
+  list(): { method: string; url: string }[] {
+    return this.routes.flatMap((r) => [...r.methods].filter((m) => m !== 'HEAD').map((method) => ({ method, url: r.url })));
+  }
+}
+
+function notFound(routes: RouteTable, request: FastifyRequest, legacyPaths: readonly string[]): Problem {
   const path = request.url.length > 100 ? `${request.url.slice(0, 100)}…` : request.url;
-  const bare = request.url.split('?')[0];
-  if (request.method !== 'POST' && app.hasRoute({ method: 'POST', url: bare })) {
-    return edge(405, 'HTTP_METHOD_NOT_ALLOWED', `${request.method} ${path} is not allowed; use POST`);
+  const allowed = routes.allowed(request.url.split('?')[0]);
+  if (allowed.length > 0 && !allowed.includes(request.method)) {
+    return fromAgora(new AgoraError('AGORA_ERR_HTTP_METHOD_NOT_ALLOWED', [request.method, path, allowed.join(', ')]));
   }
   const hint = request.method === 'POST' && legacyPaths.length > 0 ? `; the API answers POST ${legacyPaths.join(', ')}` : '';
-  return edge(404, 'HTTP_NOT_FOUND', `Unknown path ${request.method === 'POST' ? '' : `${request.method} `}${path}${hint}`);
+  return fromAgora(new AgoraError('AGORA_ERR_HTTP_NOT_FOUND', [`${request.method === 'POST' ? '' : `${request.method} `}${path}${hint}`]));
 }
 
 /** Log what deserves it: bugs with their stack, outages as warnings, the rest quietly. */
@@ -148,18 +254,22 @@ export interface ErrorHandlerOptions {
 
 /**
  * Install the handlers on the root instance, before any route plugin is registered, so
- * every scope inherits them. `Allow: POST` accompanies a 405.
+ * every scope inherits them and every route is seen (405 with `Allow` for a known path
+ * asked with another method). Answers the table of routes, which the OpenAPI test reads.
  */
-export function installErrorHandlers(app: FastifyInstance, options: ErrorHandlerOptions = {}): void {
+export function installErrorHandlers(app: FastifyInstance, options: ErrorHandlerOptions = {}): RouteTable {
   const legacyPaths = options.legacyPaths ?? [];
+  const routes = new RouteTable();
+  app.addHook('onRoute', (route) => routes.add(route.url ?? route.path, route.method));
   app.setErrorHandler((err: unknown, request, reply) => {
-    const problem = request.is404 ? notFound(app, request, legacyPaths) : toProblem(err, request);
+    const problem = request.is404 ? notFound(routes, request, legacyPaths) : toProblem(err, request);
     logProblem(request, err, problem);
     return sendProblem(request, reply, problem);
   });
   app.setNotFoundHandler((request, reply) => {
-    const problem = notFound(app, request, legacyPaths);
-    if (problem.status === 405) reply.header('allow', 'POST');
+    const problem = notFound(routes, request, legacyPaths);
+    if (problem.status === 405) reply.header('allow', routes.allowed(request.url.split('?')[0]).join(', '));
     return sendProblem(request, reply, problem);
   });
+  return routes;
 }
