@@ -67,6 +67,8 @@ export interface Config {
   driverHealthTimeoutMs: number;
   /** Output lines kept per node. */
   driverOutputLines: number;
+  /** Bus service name the Ruby driver (workers/ruby/driver.rb) registers. */
+  rubyDriverService: string;
   /** Most sub-requests one POST /v1/batch may carry. */
   batchMaxRequests: number;
   /** Most records one page of a /v1 list answers (a larger _limit is lowered to it). */
@@ -143,7 +145,7 @@ export const VARIABLES: readonly Variable[] = [
   v('busMaxBodyBytes', 'AGORA_BUS_MAX_BODY_BYTES', 1_048_576, int(64, 256 * 1_048_576), 'Largest message body the broker forwards; larger ones are refused.'),
   v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
-  v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (the slots its worker socket offers the broker).'),
+  v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (one MDP worker socket each).'),
   v('authGrpcUrl', 'AGORA_AUTH_GRPC_URL', '127.0.0.1:50051', hostPort, 'gRPC address of the auth service (port 0: any free port, for tests).'),
   v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPort, 'gRPC address of the channels service.'),
   v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPort, 'gRPC address of the messages service.'),
@@ -165,6 +167,7 @@ export const VARIABLES: readonly Variable[] = [
   v('driverStopGraceMs', 'AGORA_DRIVER_STOP_GRACE_MS', 5000, int(0, 600_000), 'Time a node has after SIGTERM before SIGKILL.'),
   v('driverHealthTimeoutMs', 'AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, int(100, 600_000), 'Time a starting node has to answer its health check before it is killed and put in ERROR.'),
   v('driverOutputLines', 'AGORA_DRIVER_OUTPUT_LINES', 100, int(1, 10_000), 'Output lines kept per node.'),
+  v('rubyDriverService', 'AGORA_RUBY_DRIVER_SERVICE', 'driver.ruby', serviceName, 'Bus service name the Ruby driver registers; it reads the other `AGORA_DRIVER_*` settings too (`workers/ruby/README.md`).'),
   v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
   v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),
 ];

@@ -21,11 +21,6 @@ export interface ClientOptions {
   maxPending?: number;
   /** Name sent in the metadata frame as `caller`. */
   caller?: string;
-  /**
-   * Keep each call's stack so a timeout error shows where the call was made (like nats.js
-   * `asyncTraces`). Off by default: capturing a stack costs more than the rest of a call.
-   */
-  traces?: boolean;
   log?: Logger;
 }
 
@@ -45,8 +40,8 @@ interface PendingCall {
   timer: NodeJS.Timeout;
   service: string;
   method: string;
-  /** The caller's stack, for a timeout (with `traces`). */
-  trace: Error | undefined;
+  /** Keeps the caller's stack for a timeout (nats.js asyncTraces). */
+  trace: Error;
 }
 
 interface PendingMmi {
@@ -70,8 +65,6 @@ export class BusClient {
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly log: Logger | undefined;
-  /** Service name frames, encoded once. */
-  private readonly names = new Map<string, Buffer>();
 
   constructor(private readonly options: ClientOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -107,9 +100,9 @@ export class BusClient {
     if (options.reqId !== undefined) meta.reqId = options.reqId;
     if (this.options.caller !== undefined) meta.caller = this.options.caller;
     if (options.idempotent === true) meta.idempotent = true;
-    const frames = [EMPTY, MDPC01, this.nameFrame(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
+    const frames = [EMPTY, MDPC01, Buffer.from(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
     return new Promise<T>((resolve, reject) => {
-      const trace = this.options.traces === true ? new Error() : undefined;
+      const trace = new Error();
       const timer = setTimeout(() => this.timeout(msgid), remaining(deadline));
       this.pending.set(msgid, { resolve: resolve as (v: unknown) => void, reject, timer, service, method, trace });
       this.pump.send(frames);
@@ -156,15 +149,6 @@ export class BusClient {
     this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_CLOSED'));
     this.pump.clear();
     this.socket.close();
-  }
-
-  private nameFrame(service: string): Buffer {
-    let frame = this.names.get(service);
-    if (frame === undefined) {
-      frame = Buffer.from(service);
-      if (this.names.size < 10_000) this.names.set(service, frame);
-    }
-    return frame;
   }
 
   private allocateId(): number {
@@ -225,7 +209,7 @@ export class BusClient {
     if (call === undefined) return;
     this.pending.delete(msgid);
     const err = new AgoraError('AGORA_ERR_BUS_TIMEOUT', [call.service, call.method]);
-    if (call.trace !== undefined) err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+    err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
     call.reject(err);
   }
 

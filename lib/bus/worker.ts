@@ -1,16 +1,15 @@
 /**
- * Workers: `serve(service, handlers, { concurrency })` opens one MDP worker socket (RFC 7
- * MDPW01) whose READY offers `concurrency` slots (Agora's extension, docs/PROTOCOL.md §3),
- * so the broker hands it that many requests at once over one connection. The socket
- * heartbeats the broker, notices its silence, and reconnects with a fresh socket and READY
- * (which is also how it re-registers after the broker restarts: the new broker answers the
- * first HEARTBEAT with DISCONNECT).
+ * Workers: `serve(service, handlers, { concurrency })` opens `concurrency` MDP worker
+ * sockets (RFC 7 MDPW01), each serving one request at a time, so one process serves that
+ * many requests at once. Each socket heartbeats the broker, notices its silence, and
+ * reconnects with a fresh socket and READY (which is also how it re-registers after the
+ * broker restarts: the new broker answers the first HEARTBEAT with DISCONNECT).
  */
 import { Dealer } from 'zeromq';
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, type Meta } from './codec';
+import { decodeMessage, decodeMeta, encodeResponse, type Meta } from './codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
 import { SendPump } from './pump';
 
@@ -30,44 +29,43 @@ export type Handlers = Readonly<Record<string, Handler>>;
 
 export interface ServeOptions {
   endpoint: string;
-  /** Requests served at once by this process for this service (1..1024, default 32). */
+  /** Requests served at once by this process for this service (one socket each). */
   concurrency?: number;
   heartbeatMs?: number;
   heartbeatLiveness?: number;
   log: Logger;
 }
 
-/** The worker of one service in this process: one socket serving `concurrency` requests at once. */
+/** `concurrency` MDP workers for one service in this process. */
 export class WorkerPool {
-  private readonly socket: WorkerSocket;
+  private readonly sockets: WorkerSocket[] = [];
 
   constructor(readonly service: string, handlers: Handlers, options: ServeOptions) {
-    const slots = options.concurrency ?? 32;
-    if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) throw new RangeError(`concurrency must be an integer from 1 to ${MAX_SLOTS}`);
-    this.socket = new WorkerSocket({
+    const log = options.log.child({ mod: 'bus-worker', service });
+    const settings: SocketSettings = {
       endpoint: options.endpoint,
       service,
       handlers,
-      slots,
       heartbeatMs: options.heartbeatMs ?? 2500,
       liveness: options.heartbeatLiveness ?? 3,
-      log: options.log.child({ mod: 'bus-worker', service }),
-    });
+      log,
+    };
+    for (let i = 0; i < (options.concurrency ?? 32); i++) this.sockets.push(new WorkerSocket(settings));
   }
 
-  /** Resolves once the socket is connected to the broker (its READY is then on the wire). */
+  /** Resolves once every socket is connected to the broker (its READY is then on the wire). */
   ready(): Promise<void> {
-    return this.socket.connected;
+    return Promise.all(this.sockets.map((s) => s.connected)).then(() => undefined);
   }
 
   /** Requests being served right now. */
   get inFlight(): number {
-    return this.socket.inFlight;
+    return this.sockets.filter((s) => s.busy).length;
   }
 
-  /** Stop taking work, finish the requests in flight, say DISCONNECT, then close. */
-  close(): Promise<void> {
-    return this.socket.close();
+  /** Stop taking work, let each socket finish its request and say DISCONNECT, then close. */
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((s) => s.close()));
   }
 }
 
@@ -80,8 +78,6 @@ interface SocketSettings {
   endpoint: string;
   service: string;
   handlers: Handlers;
-  /** Requests held at once; more than 1 is announced in READY's options frame. */
-  slots: number;
   heartbeatMs: number;
   liveness: number;
   log: Logger;
@@ -94,8 +90,7 @@ class WorkerSocket {
   private generation = 0;
   private expiry = 0;
   private readonly timer: NodeJS.Timeout;
-  /** Requests of the current connection being served. */
-  private running = new Set<Promise<void>>();
+  private current: Promise<void> | null = null;
   private closing = false;
   /** DISCONNECT is on its way: a REQUEST arriving now is the broker's to fail, not ours. */
   private disconnected = false;
@@ -111,8 +106,8 @@ class WorkerSocket {
     this.timer = setInterval(() => this.tick(), s.heartbeatMs);
   }
 
-  get inFlight(): number {
-    return this.running.size;
+  get busy(): boolean {
+    return this.current !== null;
   }
 
   async close(): Promise<void> {
@@ -120,9 +115,9 @@ class WorkerSocket {
     // A REQUEST the broker sent before it hears our DISCONNECT is ours to serve: let the
     // receive loop take what has already arrived before deciding this socket is idle.
     await new Promise((resolve) => setImmediate(resolve));
-    // Keep heartbeating while the calls in flight finish: a silent worker is dropped by the
-    // broker (RFC 7 §Heartbeating) and its callers would get AGORA_ERR_BUS_WORKER_LOST.
-    while (this.running.size > 0) await Promise.all(this.running);
+    // Keep heartbeating while the call in flight finishes: a silent worker is dropped by the
+    // broker (RFC 7 §Heartbeating) and its caller would get AGORA_ERR_BUS_WORKER_LOST.
+    if (this.current !== null) await this.current;
     clearInterval(this.timer);
     this.disconnected = true;
     this.pump.send([EMPTY, MDPW01, DISCONNECT]);
@@ -150,9 +145,7 @@ class WorkerSocket {
     });
     this.socket.connect(this.s.endpoint);
     this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
-    const ready: Buffer[] = [EMPTY, MDPW01, READY, Buffer.from(this.s.service)];
-    if (this.s.slots > 1) ready.push(encodeReadyOptions({ slots: this.s.slots }));
-    this.pump.send(ready);
+    this.pump.send([EMPTY, MDPW01, READY, Buffer.from(this.s.service)]);
     void this.receiveLoop(this.socket, generation);
   }
 
@@ -163,9 +156,9 @@ class WorkerSocket {
     // that comes up later, which would register a worker that never answers again.
     this.socket.linger = 0;
     this.socket.close();
-    // Calls still running belong to the old connection: their replies are dropped
-    // (generation), and the new broker hands this socket requests as soon as it reads READY.
-    this.running = new Set();
+    // A call still running belongs to the old connection: its reply is dropped (generation),
+    // and the new broker will send this socket a REQUEST as soon as it reads READY.
+    this.current = null;
     this.open();
   }
 
@@ -216,18 +209,17 @@ class WorkerSocket {
 
   /** [""][MDPW01][REQUEST][client][""][body][meta?] */
   private onRequest(frames: Buffer[]): void {
-    if (frames.length < 6 || frames[4].length !== 0 || this.disconnected) {
-      this.s.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
+    if (frames.length < 6 || frames[4].length !== 0 || this.current !== null || this.disconnected) {
+      this.s.log.warn({ frames: frames.length, busy: this.current !== null }, 'dropped request');
       return;
     }
     const client = frames[3];
     const generation = this.generation;
-    const running = this.running;
-    const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
-      running.delete(call);
-      if (generation === this.generation) this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
+    this.current = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+      if (generation !== this.generation) return;
+      this.current = null;
+      this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });
-    running.add(call);
   }
 
   /** Run the handler and encode its answer; never throws. */

@@ -3,7 +3,9 @@
  * sockets connect, but the broker registers it only when it reads the READY frame; RFC 8
  * `mmi.service` is the broker's own answer, so tests poll it, with a deadline.
  */
+import assert from 'node:assert/strict';
 import type { BusClient } from '../../lib/bus/client';
+import { isAgoraError, type ErrorCode } from '../../lib/errors';
 
 /** How long one `mmi.service` probe may take (the broker may be restarting). */
 const PROBE_MS = 250;
@@ -33,5 +35,26 @@ async function pollService(client: BusClient, name: string, present: boolean, ms
       last = e instanceof Error ? e.message : String(e);
     }
     await new Promise((resolve) => setTimeout(resolve, EVERY_MS));
+  }
+}
+
+/** Assert that `promise` rejects with an AgoraError of `code`; returns it for further checks. */
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Record<string, unknown>> {
+  let caught: unknown;
+  await assert.rejects(promise, (e: unknown) => {
+    caught = e;
+    return true;
+  });
+  assert.ok(isAgoraError(caught), `expected an AgoraError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught as unknown as Record<string, unknown>;
+}
+
+/** Poll `probe` until it answers true, or fail after `ms`. */
+export async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) assert.fail(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

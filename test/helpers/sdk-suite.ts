@@ -12,8 +12,7 @@ import { Dealer } from 'zeromq';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../../lib/bus/frames';
-import { isAgoraError, type ErrorCode } from '../../lib/errors';
-import { waitForService, waitForServiceGone } from './bus';
+import { rejectsWith, until, waitForService, waitForServiceGone } from './bus';
 import { start, startBroker, startNode, type Started } from './proc';
 
 /** A bus SDK in another language and its two example programs. */
@@ -37,8 +36,8 @@ const REGISTER_MS = 10_000;
 
 const problems = new Map<string, Promise<string | null>>();
 
-/** Whether the SDK's interpreter loads its packages; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
-export async function needSdk(t: TestContext, sdk: Sdk): Promise<boolean> {
+/** Whether an SDK's interpreter loads its packages; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
+export async function needSdk(t: TestContext, sdk: Pick<Sdk, 'interpreter' | 'probe' | 'packages'>): Promise<boolean> {
   const key = [sdk.interpreter, ...sdk.probe].join(' ');
   if (!problems.has(key)) {
     problems.set(key, new Promise((resolve) => {
@@ -66,27 +65,6 @@ function tracker(t: TestContext): { procs: Started[]; clients: BusClient[] } {
 
 function startWorker(sdk: Sdk, bus: string, env: Record<string, string> = {}): Promise<Started> {
   return start(sdk.interpreter, [sdk.worker], { env: { AGORA_BUS_URL: bus, ...env } });
-}
-
-/** Assert that `promise` rejects with an AgoraError of `code`; returns it for further checks. */
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Record<string, unknown>> {
-  let caught: unknown;
-  await assert.rejects(promise, (e: unknown) => {
-    caught = e;
-    return true;
-  });
-  assert.ok(isAgoraError(caught), `expected an AgoraError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught as unknown as Record<string, unknown>;
-}
-
-/** Poll `probe` until it answers true, or fail after `ms`. */
-async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Run the SDK's example client; never throws on a non-zero exit. */
@@ -202,7 +180,7 @@ export function sdkSuite(sdk: Sdk): void {
     await t.test('SIGTERM: the worker finishes its call, says DISCONNECT and exits 0', async () => {
       // 1. A call in flight: the broker reports one of the worker's sockets busy.
       const inFlight = call('sleep', [300]);
-      await until(async () => (await client.services()).some((s) => s.name === sdk.service && s.idle < s.slots), 5000);
+      await until(async () => (await client.services()).some((s) => s.name === sdk.service && s.idle < s.workers), 5000);
       // 2. SIGTERM drains it: the caller gets its answer, the process exits 0.
       const exited = worker.stop('SIGTERM');
       assert.equal(await inFlight, 300);

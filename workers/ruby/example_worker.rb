@@ -55,7 +55,12 @@ HANDLERS = {
 }.freeze
 
 def main
-  config = AgoraBus.env_config
+  config = begin
+    AgoraBus.env_config
+  rescue ArgumentError => e
+    warn("#{SERVICE}: #{e.message}")
+    return 78 # EX_CONFIG, as the TypeScript processes
+  end
   log = AgoraBus::JsonLog.new(SERVICE)
   ready = lambda do
     $stdout.puts(JSON.generate({ ready: true, endpoints: { bus: config[:endpoint] }, service: SERVICE }))
@@ -64,12 +69,9 @@ def main
   end
   worker = AgoraBus::Worker.new(service: SERVICE, handlers: HANDLERS, endpoint: config[:endpoint],
                                 concurrency: config[:concurrency], on_ready: ready, log: log)
-  %w[TERM INT].each { |signal| Signal.trap(signal) { worker.stop } }
+  %w[TERM INT].each { |signal| Signal.trap(signal) { worker.stop(signal: "SIG#{signal}") } }
   worker.run
   0
-rescue ArgumentError => e
-  warn("#{SERVICE}: #{e.message}")
-  78 # EX_CONFIG, as the TypeScript processes
 end
 
 exit(main) if $PROGRAM_NAME == __FILE__

@@ -133,28 +133,74 @@ module AgoraBus
     Process.clock_gettime(Process::CLOCK_MONOTONIC)
   end
 
-  # { endpoint:, heartbeat_ms:, liveness: } from the environment; ArgumentError naming every bad variable.
-  def env_config(env = ENV)
-    problems = []
-    integer = lambda do |name, default, lo, hi|
-      raw = env[name].to_s
-      next default if raw.empty?
+  # Reads and checks environment variables, collecting every bad one (as lib/config.ts does).
+  class EnvReader
+    attr_reader :problems
 
-      value = Integer(raw, 10, exception: false)
-      next value if value && value >= lo && value <= hi
+    def initialize(env = ENV)
+      @env = env
+      @problems = []
+    end
 
-      problems << "#{name} must be an integer from #{lo} to #{hi}, got #{raw.inspect}"
+    def string(name, default)
+      raw = @env[name].to_s.strip
+      raw.empty? ? default : raw
+    end
+
+    # A value matching `pattern` (whole), described as `what` when it does not.
+    def matching(name, default, pattern, what)
+      value = string(name, default)
+      return value if pattern.match?(value)
+
+      @problems << "#{name} must be #{what}, got #{@env[name].inspect}"
       default
     end
-    config = {
-      endpoint: env['AGORA_BUS_URL'].to_s.empty? ? DEFAULT_BUS_URL : env['AGORA_BUS_URL'],
-      heartbeat_ms: integer.call('AGORA_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, 10, 600_000),
-      liveness: integer.call('AGORA_HEARTBEAT_LIVENESS', DEFAULT_LIVENESS, 1, 100),
-      concurrency: integer.call('AGORA_WORKER_CONCURRENCY', 4, 1, 1024)
-    }
-    raise ArgumentError, "invalid configuration: #{problems.join('; ')}" unless problems.empty?
 
+    def integer(name, default, low, high)
+      raw = @env[name].to_s
+      return default if raw.strip.empty?
+
+      value = Integer(raw, 10, exception: false)
+      return value if value && value >= low && value <= high
+
+      @problems << "#{name} must be an integer from #{low} to #{high}, got #{raw.inspect}"
+      default
+    end
+
+    def boolean(name, default)
+      raw = @env[name].to_s.strip.downcase
+      return default if raw.empty?
+      return true if %w[1 true yes on].include?(raw)
+      return false if %w[0 false no off].include?(raw)
+
+      @problems << "#{name} must be true or false, got #{@env[name].inspect}"
+      default
+    end
+
+    # Raises one ArgumentError naming every bad variable read so far.
+    def check!
+      raise ArgumentError, "invalid configuration: #{@problems.join('; ')}" unless @problems.empty?
+    end
+  end
+
+  # { endpoint:, heartbeat_ms:, liveness:, concurrency: } from the environment; ArgumentError
+  # naming every bad variable.
+  def env_config(env = ENV)
+    read = EnvReader.new(env)
+    config = read_config(read)
+    read.check!
     config
+  end
+
+  # The bus settings through `read`, which collects the problems (a process reading settings
+  # of its own too checks them all at once).
+  def read_config(read)
+    {
+      endpoint: read.string('AGORA_BUS_URL', DEFAULT_BUS_URL),
+      heartbeat_ms: read.integer('AGORA_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, 10, 600_000),
+      liveness: read.integer('AGORA_HEARTBEAT_LIVENESS', DEFAULT_LIVENESS, 1, 100),
+      concurrency: read.integer('AGORA_WORKER_CONCURRENCY', 4, 1, 1024)
+    }
   end
 
   # The metadata frame of the request the calling handler serves ({} outside a handler).

@@ -30,6 +30,7 @@ module AgoraBus
       @log = (log || JsonLog.new(service)).child(mod: 'bus-worker', service: service)
       @drain_s = drain_ms / 1000.0
       @stopping = false
+      @stop_signal = nil
       @ran = false
       @announced = false
       @jobs = Queue.new
@@ -37,8 +38,10 @@ module AgoraBus
       @wake_r, @wake_w = IO.pipe
     end
 
-    # Stop taking work, finish what is in flight, say DISCONNECT. Safe from trap handlers and threads.
-    def stop
+    # Stop taking work, finish what is in flight, say DISCONNECT. Safe from trap handlers and
+    # threads; `signal` (e.g. "SIGTERM") is logged with the drain.
+    def stop(signal: nil)
+      @stop_signal = signal
       @stopping = true
       wake
     end
@@ -302,7 +305,7 @@ module AgoraBus
     # RFC 7 leaves one race: serve any REQUEST already here before saying DISCONNECT (PROTOCOL.md §3).
     def begin_stop
       @slots.each { |slot| receive(slot.socket) if slot.socket }
-      @log.info('draining', busy: @slots.count(&:busy))
+      @log.info('draining', busy: @slots.count(&:busy), **(@stop_signal ? { signal: @stop_signal } : {}))
       @slots.each do |slot|
         next if slot.busy || slot.closed
 

@@ -1,0 +1,300 @@
+/**
+ * The driver contract (proto/driver.proto, docs/COMPUTE.md "The driver contract"), called over
+ * the bus against every driver of test/helpers/drivers.ts: one suite, each driver must pass it.
+ * Every process is real: the broker, the driver from its Procfile entry point, and the nodes
+ * it spawns (the built-in `http` image and `/bin/sh -c` commands).
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { createClient, type BusClient } from '../../lib/bus/client';
+import type { DriverNode__Output } from '../../lib/gen/agora/DriverNode';
+import { rejectsWith, until, waitForService } from '../helpers/bus';
+import { DRIVERS, type DriverSpec } from '../helpers/drivers';
+import { startBroker, type Started } from '../helpers/proc';
+
+/** A node as the contract answers it, missing keys filled with their defaults (proto/driver.proto). */
+type Node = Omit<DriverNode__Output, 'output'> & { output?: string[] };
+
+const GRACE_MS = 500;
+const HEALTH_MS = 3000;
+const OUTPUT_LINES = 5;
+/** Long enough for a process to start and answer on a loaded 2-core machine. */
+const STATE_MS = 15_000;
+const REGISTER_MS = 10_000;
+const SETTINGS = {
+  AGORA_DRIVER_ALLOW_COMMAND: 'true',
+  AGORA_DRIVER_STOP_GRACE_MS: String(GRACE_MS),
+  AGORA_DRIVER_HEALTH_TIMEOUT_MS: String(HEALTH_MS),
+  AGORA_DRIVER_OUTPUT_LINES: String(OUTPUT_LINES),
+};
+/** A command node that listens on its PORT (a one-line Node.js server), for the TCP health check. */
+function listener(js = ''): string {
+  return `echo starting; exec ${process.execPath} -e "${js} require('http').createServer((q, s) => s.end('up')).listen(process.env.PORT, process.env.HOST)"`;
+}
+const LISTEN = listener();
+
+const DEFAULTS: Node = {
+  id: '', name: '', owner: '', image: '', size: '', command: '', state: '', reason: '', host: '',
+  port: 0, pid: 0, exit_code: 0, signal: '', created_at: 0, updated_at: 0,
+};
+
+/** A driver on its own broker, and the calls of its contract. */
+class Harness {
+  private seq = 0;
+
+  constructor(readonly spec: DriverSpec, readonly client: BusClient, readonly driver: Started) {}
+
+  /** A result map with the defaults of missing keys filled in, as the contract says callers do. */
+  async call(method: string, request: unknown): Promise<Node> {
+    return { ...DEFAULTS, ...(await this.client.call<Partial<Node>>(this.spec.service, method, [request])) };
+  }
+
+  async list(owner = ''): Promise<Node[]> {
+    const reply = await this.client.call<{ nodes?: Array<Partial<Node>> }>(this.spec.service, 'List', [{ owner }]);
+    return (reply.nodes ?? []).map((n) => ({ ...DEFAULTS, ...n }));
+  }
+
+  /** A fresh id, unique in this run. */
+  id(prefix: string): string {
+    this.seq += 1;
+    return `${prefix}-${process.pid}-${this.seq}`;
+  }
+
+  /** Poll Status until the node reaches `state` (failing at once on an unexpected ERROR). */
+  async reach(id: string, state: string): Promise<Node> {
+    let node = await this.call('Status', { id });
+    await until(async () => {
+      node = await this.call('Status', { id });
+      if (node.state === 'ERROR' && state !== 'ERROR') assert.fail(`node ${id} went to ERROR: ${node.reason} ${JSON.stringify(node.output)}`);
+      return node.state === state;
+    }, STATE_MS);
+    return node;
+  }
+
+  async gone(id: string): Promise<void> {
+    await until(async () => {
+      try {
+        await this.call('Status', { id });
+        return false;
+      } catch (e) {
+        return (e as { code?: string }).code === 'AGORA_ERR_NODE_NOT_FOUND';
+      }
+    }, STATE_MS);
+  }
+}
+
+async function setUp(t: TestContext, spec: DriverSpec, env: Record<string, string>): Promise<Harness> {
+  const broker = await startBroker();
+  const bus = String(broker.endpoints.bus);
+  const client = createClient({ endpoint: bus, timeoutMs: 5000 });
+  const procs: Started[] = [broker];
+  t.after(async () => {
+    client.close();
+    for (const p of procs.reverse()) await p.stop();
+  });
+  const driver = await spec.start(bus, env);
+  procs.push(driver);
+  await waitForService(client, spec.service, REGISTER_MS);
+  return new Harness(spec, client, driver);
+}
+
+/** The body of GET / on host:port, or null when nothing answers. */
+async function get(host: string, port: number): Promise<{ status: number; body: string } | null> {
+  try {
+    const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(3000) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return null;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+for (const spec of DRIVERS) {
+  test(`${spec.name} driver: the contract`, async (t) => {
+    if (!(await spec.available(t))) return;
+    const d = await setUp(t, spec, SETTINGS);
+
+    await t.test('an http node: BUILDING, then ACTIVE answering with its name and id', async () => {
+      const id = d.id('web');
+      // 1. Create answers at once, in BUILDING, with the record as given and size defaulted.
+      const made = await d.call('Create', { id, name: 'web-1', owner: 'ann', image: 'http' });
+      assert.deepEqual([made.id, made.name, made.owner, made.image, made.size, made.command], [id, 'web-1', 'ann', 'http', 'small', '']);
+      assert.equal(made.state, 'BUILDING');
+      assert.ok(made.created_at > Date.now() - 60_000 && made.created_at <= made.updated_at);
+      // 2. ACTIVE only once it answers; it serves its identity on its loopback port.
+      const active = await d.reach(id, 'ACTIVE');
+      assert.equal(active.host, '127.0.0.1');
+      assert.ok(active.port > 0 && active.pid > 0);
+      const res = await get(active.host, active.port);
+      assert.equal(res?.status, 200);
+      assert.deepEqual(JSON.parse(res.body), { id, name: 'web-1', image: 'http', size: 'small' });
+      // 3. Its output is kept and read through Status; List has the node without output.
+      const status = await d.call('Status', { id });
+      assert.ok((status.output ?? []).length > 0, 'the http image writes a line when it listens');
+      const listed = (await d.list()).find((n) => n.id === id);
+      assert.equal(listed?.state, 'ACTIVE');
+      assert.deepEqual(listed?.output ?? [], [], 'List leaves output out');
+      assert.deepEqual((await d.list('ann')).map((n) => n.id), [id]);
+      assert.deepEqual(await d.list('nobody'), []);
+      // 4. Create again with the same id (a retry) answers the same node, starting nothing new.
+      const again = await d.call('Create', { id, name: 'other', owner: 'bob', image: 'http' });
+      assert.deepEqual([again.name, again.pid, again.created_at], ['web-1', active.pid, made.created_at]);
+    });
+
+    await t.test('stop, update and start: the port stops answering, the new name is served', async () => {
+      const id = d.id('cycle');
+      await d.call('Create', { id, name: 'before', image: 'http', size: 'medium' });
+      const active = await d.reach(id, 'ACTIVE');
+      // 1. Stop: SIGTERM; the http image exits 0 and the port no longer answers.
+      assert.ok(['STOPPING', 'STOPPED'].includes((await d.call('Stop', { id })).state));
+      const stopped = await d.reach(id, 'STOPPED');
+      assert.deepEqual([stopped.pid, stopped.port, stopped.exit_code, stopped.signal], [0, 0, 0, '']);
+      assert.equal(await get(active.host, active.port), null);
+      assert.equal(processExists(active.pid), false);
+      assert.equal((await d.call('Stop', { id })).state, 'STOPPED', 'Stop on a stopped node answers it unchanged');
+      // 2. Update changes the record at once; the process sees it at its next start.
+      const updated = await d.call('Update', { id, name: 'after', size: 'large' });
+      assert.deepEqual([updated.name, updated.size, updated.state], ['after', 'large', 'STOPPED']);
+      assert.equal((await d.call('Update', { id, name: '', size: '' })).name, 'after', 'empty means unchanged');
+      assert.equal((await d.call('Start', { id })).state, 'BUILDING');
+      const again = await d.reach(id, 'ACTIVE');
+      assert.equal((await d.call('Start', { id })).state, 'ACTIVE', 'Start on an active node answers it unchanged');
+      const res = await get(again.host, again.port);
+      assert.deepEqual(JSON.parse(res?.body ?? '{}'), { id, name: 'after', image: 'http', size: 'large' });
+    });
+
+    await t.test('delete: DELETING, then gone with its process', async () => {
+      const id = d.id('del');
+      await d.call('Create', { id, name: 'gone-soon', image: 'http' });
+      const active = await d.reach(id, 'ACTIVE');
+      assert.equal((await d.call('Delete', { id })).state, 'DELETING');
+      await d.gone(id);
+      assert.equal(processExists(active.pid), false);
+      assert.equal((await d.list()).some((n) => n.id === id), false);
+      await rejectsWith(d.call('Delete', { id }), 'AGORA_ERR_NODE_NOT_FOUND');
+      // A stopped node (no process) goes too.
+      const quiet = d.id('del');
+      await d.call('Create', { id: quiet, name: 'quiet', image: 'http' });
+      await d.reach(quiet, 'ACTIVE');
+      await d.call('Stop', { id: quiet });
+      await d.reach(quiet, 'STOPPED');
+      assert.equal((await d.call('Delete', { id: quiet })).state, 'DELETING');
+      await d.gone(quiet);
+    });
+
+    await t.test('a node killed from outside is ERROR with its signal; Stop and Start recover it', async () => {
+      const id = d.id('killed');
+      await d.call('Create', { id, name: 'victim', image: 'http' });
+      const active = await d.reach(id, 'ACTIVE');
+      process.kill(active.pid, 'SIGKILL');
+      const failed = await d.reach(id, 'ERROR');
+      assert.deepEqual([failed.signal, failed.exit_code, failed.pid, failed.port], ['SIGKILL', -1, 0, 0]);
+      assert.match(failed.reason, /SIGKILL/);
+      // ERROR keeps its output; Start tries again.
+      assert.ok((failed.output ?? []).length > 0);
+      assert.equal((await d.call('Start', { id })).state, 'BUILDING');
+      const back = await d.reach(id, 'ACTIVE');
+      assert.notEqual(back.pid, active.pid);
+      process.kill(back.pid, 'SIGKILL');
+      await d.reach(id, 'ERROR');
+      assert.equal((await d.call('Stop', { id })).state, 'STOPPED', 'Stop on an ERROR node: STOPPED at once');
+    });
+
+    await t.test('command nodes: TCP health check, exit codes, last output lines, failed health', async () => {
+      // 1. A command that listens on PORT turns ACTIVE.
+      const up = d.id('cmd');
+      const made = await d.call('Create', { id: up, name: 'listener', image: 'command', command: LISTEN });
+      assert.equal(made.command, LISTEN);
+      const active = await d.reach(up, 'ACTIVE');
+      assert.equal((await get(active.host, active.port))?.body, 'up');
+      // 2. One that exits on its own is ERROR with its exit code; only the last lines are kept.
+      const quits = d.id('cmd');
+      await d.call('Create', { id: quits, name: 'quitter', image: 'command', command: 'for i in 1 2 3 4 5 6 7 8; do echo line $i; done; exit 3' });
+      const failed = await d.reach(quits, 'ERROR');
+      assert.deepEqual([failed.exit_code, failed.signal], [3, '']);
+      assert.match(failed.reason, /3/);
+      assert.deepEqual(failed.output, ['line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+      // 3. One that never listens is killed after the health timeout and put in ERROR.
+      const deaf = d.id('cmd');
+      const sleeper = await d.call('Create', { id: deaf, name: 'deaf', image: 'command', command: 'echo waiting; exec sleep 60' });
+      const timedOut = await d.reach(deaf, 'ERROR');
+      assert.notEqual(timedOut.reason, '');
+      assert.equal(processExists(sleeper.pid), false);
+      // 4. Its environment: PORT, NODE_* and nothing of the driver's own.
+      const env = d.id('cmd');
+      await d.call('Create', { id: env, name: 'env', image: 'command', size: 'medium', command: 'echo "$NODE_ID $NODE_NAME $NODE_IMAGE $NODE_SIZE $NODE_MEMORY_MB $HOST ${AGORA_BUS_URL:-none}"; exit 0' });
+      const printed = await d.reach(env, 'ERROR');
+      assert.deepEqual(printed.output, [`${env} env command medium 128 127.0.0.1 none`]);
+      assert.equal(printed.exit_code, 0);
+    });
+
+    await t.test('SIGTERM ignored: SIGKILL after the grace period; conflicts while stopping and deleting', async () => {
+      const id = d.id('stubborn');
+      await d.call('Create', { id, name: 'stubborn', image: 'command', command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));") });
+      const active = await d.reach(id, 'ACTIVE');
+      assert.equal((await d.call('Stop', { id })).state, 'STOPPING');
+      await rejectsWith(d.call('Start', { id }), 'AGORA_ERR_NODE_CONFLICT');
+      assert.equal((await d.call('Delete', { id })).state, 'DELETING');
+      assert.equal((await d.call('Delete', { id })).state, 'DELETING', 'Delete on a deleting node answers it unchanged');
+      for (const method of ['Start', 'Stop', 'Update']) {
+        const err = await rejectsWith(d.call(method, { id, name: 'x' }), 'AGORA_ERR_NODE_CONFLICT');
+        assert.equal(err.errno, 122);
+      }
+      await d.gone(id);
+      assert.equal(processExists(active.pid), false);
+    });
+
+    await t.test('bad input: clear errors, and the driver keeps serving', async () => {
+      const id = d.id('bad');
+      await rejectsWith(d.client.call(spec.service, 'Create', ['not a map']), 'AGORA_ERR_RPC_BAD_PARAMS');
+      await rejectsWith(d.client.call(spec.service, 'Status', [[id]]), 'AGORA_ERR_RPC_BAD_PARAMS');
+      await rejectsWith(d.client.call(spec.service, 'Status', []), 'AGORA_ERR_NODE_NOT_FOUND'); // no request: every field at its default
+      await rejectsWith(d.call('Create', { id, name: 5, image: 'http' }), 'AGORA_ERR_RPC_BAD_PARAMS');
+      await rejectsWith(d.call('Create', { id: 'Bad_Id', name: 'n', image: 'http' }), 'AGORA_ERR_NODE_INVALID');
+      await rejectsWith(d.call('Create', { id: 'x'.repeat(65), name: 'n', image: 'http' }), 'AGORA_ERR_NODE_INVALID');
+      await rejectsWith(d.call('Create', { id, name: '.hidden', image: 'http' }), 'AGORA_ERR_NODE_INVALID');
+      await rejectsWith(d.call('Create', { id, name: '', image: 'http' }), 'AGORA_ERR_NODE_INVALID');
+      const image = await rejectsWith(d.call('Create', { id, name: 'n', image: 'vm' }), 'AGORA_ERR_NODE_UNKNOWN_IMAGE');
+      assert.ok(['http', 'command'].every((i) => (image.data as { images: string[] }).images.includes(i)));
+      const size = await rejectsWith(d.call('Create', { id, name: 'n', image: 'http', size: 'huge' }), 'AGORA_ERR_NODE_UNKNOWN_SIZE');
+      assert.deepEqual((size.data as { sizes: string[] }).sizes, ['small', 'medium', 'large']);
+      await rejectsWith(d.call('Create', { id, name: 'n', image: 'http', command: 'true' }), 'AGORA_ERR_NODE_INVALID');
+      await rejectsWith(d.call('Create', { id, name: 'n', image: 'command' }), 'AGORA_ERR_NODE_INVALID');
+      await rejectsWith(d.call('Create', { id, name: 'n', image: 'command', command: `echo ${'x'.repeat(4096)}` }), 'AGORA_ERR_NODE_INVALID');
+      for (const method of ['Start', 'Stop', 'Delete', 'Status', 'Update']) {
+        const err = await rejectsWith(d.call(method, { id: 'no-such-node' }), 'AGORA_ERR_NODE_NOT_FOUND');
+        assert.equal(err.errno, 111);
+      }
+      await rejectsWith(d.client.call(spec.service, 'Reboot', [{ id }]), 'AGORA_ERR_RPC_NO_METHOD');
+      await rejectsWith(d.call('Status', { id }), 'AGORA_ERR_NODE_NOT_FOUND'); // nothing was made
+      assert.equal((await d.call('Create', { id, name: 'fine', image: 'http' })).state, 'BUILDING');
+      await rejectsWith(d.call('Update', { id, size: 'huge' }), 'AGORA_ERR_NODE_UNKNOWN_SIZE');
+      await rejectsWith(d.call('Update', { id, name: '-dash' }), 'AGORA_ERR_NODE_INVALID');
+      assert.deepEqual([(await d.call('Status', { id })).name, (await d.call('Status', { id })).size], ['fine', 'small']);
+    });
+
+    await t.test('SIGTERM to the driver stops every node process and exits 0', async () => {
+      const nodes = (await d.list()).filter((n) => n.pid > 0);
+      assert.ok(nodes.length > 0, 'some nodes still run');
+      assert.equal(await d.driver.stop('SIGTERM'), 0);
+      // Its children are reaped by init once it has gone: a moment, hence a short poll.
+      await until(async () => nodes.every((n) => !processExists(n.pid)), 5000);
+    });
+  });
+
+  test(`${spec.name} driver: commands are refused by default`, async (t) => {
+    if (!(await spec.available(t))) return;
+    const d = await setUp(t, spec, {});
+    const err = await rejectsWith(d.call('Create', { id: d.id('cmd'), name: 'n', image: 'command', command: 'true' }), 'AGORA_ERR_NODE_COMMAND_NOT_ALLOWED');
+    assert.equal(err.errno, 107);
+    assert.deepEqual(await d.list(), []);
+  });
+}

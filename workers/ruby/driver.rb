@@ -1,0 +1,46 @@
+#!/usr/bin/ruby
+# frozen_string_literal: true
+
+# The Ruby compute driver on the bus (Procfile `driver-ruby`): serves the driver contract of
+# proto/driver.proto as AGORA_RUBY_DRIVER_SERVICE (default `driver.ruby`).
+#
+#   AGORA_BUS_URL=tcp://127.0.0.1:5555 /usr/bin/ruby workers/ruby/driver.rb
+#
+# stdout carries one line, {"ready": true, "endpoints": {"bus": …}, "service": …}, once every
+# worker socket has connected to the broker; logs are JSON lines on stderr. A bad setting exits
+# 78 naming every bad variable. SIGTERM or SIGINT: finish in-flight calls, DISCONNECT, stop every
+# node's process (SIGTERM, SIGKILL after the grace period), exit 0.
+
+require_relative 'lib/agora_driver'
+
+def main
+  bus, config = settings
+  return 78 if bus.nil? # EX_CONFIG, as the TypeScript processes
+
+  log = AgoraBus::JsonLog.new('driver-ruby')
+  driver = AgoraDriver::Driver.new(config: config, log: log.child(mod: 'driver'))
+  ready = lambda do
+    $stdout.puts(JSON.generate({ ready: true, endpoints: { bus: bus[:endpoint] }, service: config[:service] }))
+    $stdout.flush
+    log.info('ready', endpoints: { bus: bus[:endpoint] }, service: config[:service])
+  end
+  worker = AgoraBus::Worker.new(service: config[:service], handlers: driver.handlers, endpoint: bus[:endpoint],
+                                concurrency: bus[:concurrency], on_ready: ready, log: log)
+  %w[TERM INT].each { |signal| Signal.trap(signal) { worker.stop(signal: "SIG#{signal}") } }
+  worker.run
+  driver.shutdown
+  0
+end
+
+# [bus settings, driver settings], or nil after naming every bad variable on stderr.
+def settings
+  read = AgoraBus::EnvReader.new
+  settings = [AgoraBus.read_config(read), AgoraDriver.read_config(read)]
+  read.check!
+  settings
+rescue ArgumentError => e
+  warn("driver-ruby: #{e.message}")
+  nil
+end
+
+exit(main) if $PROGRAM_NAME == __FILE__

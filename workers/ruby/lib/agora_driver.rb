@@ -1,0 +1,224 @@
+# frozen_string_literal: true
+
+# The Ruby compute driver: the driver contract of proto/driver.proto (docs/COMPUTE.md "The
+# driver contract") served on the bus with the Ruby SDK. Nodes are real OS processes of this
+# machine (lib/agora_driver/processes.rb).
+
+require_relative 'agora_bus'
+require_relative 'agora_driver/node'
+require_relative 'agora_driver/processes'
+
+module AgoraDriver
+  ID = /\A[a-z0-9][a-z0-9-]{0,63}\z/.freeze
+  NAME = /\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\z/.freeze
+  # Longest command accepted, in characters (as the TypeScript driver).
+  COMMAND_MAX = 4096
+  SERVICE_NAME = /\A[A-Za-z0-9_.:-]{1,64}\z/.freeze
+
+  # The driver's settings (README "Configuration") through an AgoraBus::EnvReader, which
+  # collects the problems.
+  def self.read_config(read)
+    {
+      service: read.matching('AGORA_RUBY_DRIVER_SERVICE', 'driver.ruby', SERVICE_NAME,
+                             'a bus service name of 1-64 letters, digits, "_", ".", ":" or "-"'),
+      allow_command: read.boolean('AGORA_DRIVER_ALLOW_COMMAND', false),
+      stop_grace_ms: read.integer('AGORA_DRIVER_STOP_GRACE_MS', 5000, 0, 600_000),
+      health_timeout_ms: read.integer('AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, 100, 600_000),
+      output_lines: read.integer('AGORA_DRIVER_OUTPUT_LINES', 100, 1, 10_000)
+    }
+  end
+
+  # The contract's methods over a table of nodes. Handlers take one map and answer one map.
+  class Driver
+    def initialize(config:, log:)
+      @config = config
+      @log = log
+      @lock = Mutex.new
+      @nodes = {}
+      @processes = Processes.new(lock: @lock, config: config, log: log, on_exit: method(:exited))
+    end
+
+    # name => callable, for AgoraBus::Worker. As lib/rpc does for the TypeScript services, a
+    # missing (or nil) request is the empty map, every field at its default.
+    def handlers
+      %w[Create Start Stop Delete Status List Update].to_h do |name|
+        [name, ->(request = nil) { public_send(name.downcase, request.nil? ? {} : request) }]
+      end
+    end
+
+    def create(request)
+      fields = create_fields(request)
+      @lock.synchronize do
+        known = @nodes[fields[:id]]
+        next known.to_wire if known # a retry after a lost reply
+
+        node = Node.new(fields, AgoraBus.now_ms)
+        @nodes[node.id] = node
+        @processes.launch(node)
+        @log.info('node created', node: node.id, image: node.image, state: node.state)
+        node.to_wire
+      end
+    end
+
+    def start(request)
+      change(request, 'start') do |node|
+        conflict!('start', node) if [STOPPING, DELETING].include?(node.state)
+        @processes.launch(node) if [STOPPED, ERROR].include?(node.state)
+      end
+    end
+
+    def stop(request)
+      change(request, 'stop') do |node|
+        case node.state
+        when DELETING then conflict!('stop', node)
+        when ERROR then node.state = STOPPED
+        when BUILDING, ACTIVE
+          node.state = STOPPING
+          @processes.terminate(node)
+        end
+      end
+    end
+
+    def delete(request)
+      change(request, 'delete') do |node|
+        next if node.state == DELETING
+
+        @processes.terminate(node) unless node.state == STOPPING
+        node.state = DELETING
+        @nodes.delete(node.id) unless node.process?
+      end
+    end
+
+    def status(request)
+      id = node_id(request)
+      @lock.synchronize { find(id).to_wire(with_output: true) }
+    end
+
+    def list(request)
+      owner = string(map(request), 'owner')
+      @lock.synchronize do
+        { 'nodes' => @nodes.values.select { |n| owner.empty? || n.owner == owner }.map(&:to_wire) }
+      end
+    end
+
+    def update(request)
+      name = string(map(request), 'name')
+      size = string(request, 'size')
+      invalid!("name #{name.inspect} must be 1-64 of A-Z a-z 0-9 _ . -, not starting with . or -") unless name.empty? || NAME.match?(name)
+      unknown_size!(size) unless size.empty? || SIZES.key?(size)
+      change(request, 'update') do |node|
+        conflict!('update', node) if node.state == DELETING
+        node.name = name unless name.empty?
+        node.size = size unless size.empty?
+      end
+    end
+
+    # Stop every node's process (the driver is stopping).
+    def shutdown
+      nodes = @lock.synchronize { @nodes.values }
+      @processes.stop_all(nodes)
+    end
+
+    private
+
+    # Run `block` on the node named by the request, under the lock; answer the node.
+    def change(request, what)
+      id = node_id(request)
+      @lock.synchronize do
+        node = find(id)
+        before = node.state
+        yield node
+        node.updated_at = AgoraBus.now_ms
+        @log.info("node #{what}", node: id, from: before, to: node.state) if before != node.state
+        node.to_wire
+      end
+    end
+
+    # Called by Processes under the lock when the process of the node's current run ends.
+    def exited(node, status)
+      node.exit_code = status.exitstatus || -1
+      node.signal = status.termsig ? "SIG#{Signal.signame(status.termsig)}" : ''
+      node.clear_process
+      node.updated_at = AgoraBus.now_ms
+      case node.state
+      when STOPPING then node.state = STOPPED
+      when DELETING then @nodes.delete(node.id)
+      else
+        node.state = ERROR
+        node.reason = node.kill_reason || died_reason(node)
+      end
+      @log.info('node process ended', node: node.id, state: node.state, exit_code: node.exit_code, signal: node.signal)
+    end
+
+    def died_reason(node)
+      node.signal.empty? ? "exited with code #{node.exit_code}" : "killed by signal #{node.signal}"
+    end
+
+    def find(id)
+      @nodes.fetch(id) { raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_NOT_FOUND', "No node #{id}") }
+    end
+
+    def create_fields(request)
+      fields = %w[id name owner image size command].to_h { |key| [key.to_sym, string(map(request), key)] }
+      fields[:size] = 'small' if fields[:size].empty?
+      check_id(fields[:id])
+      invalid!("name #{fields[:name].inspect} must be 1-64 of A-Z a-z 0-9 _ . -, not starting with . or -") unless NAME.match?(fields[:name])
+      check_image(fields[:image], fields[:command])
+      unknown_size!(fields[:size]) unless SIZES.key?(fields[:size])
+      fields
+    end
+
+    def check_image(image, command)
+      unless IMAGES.include?(image)
+        raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_UNKNOWN_IMAGE', "Unknown image #{image}; known images: #{IMAGES.join(', ')}",
+                                       { 'images' => IMAGES })
+      end
+      return invalid!('command is only for image command') if image != 'command' && !command.empty?
+      return if image != 'command'
+
+      invalid!('image command needs a command') if command.strip.empty?
+      invalid!("the command has #{command.length} characters, at most #{COMMAND_MAX} allowed") if command.length > COMMAND_MAX
+      return if @config[:allow_command]
+
+      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_COMMAND_NOT_ALLOWED',
+                                     'Commands are not allowed by this driver: set AGORA_DRIVER_ALLOW_COMMAND=true')
+    end
+
+    # The id a call names; one no node could have is simply not found.
+    def node_id(request)
+      string(map(request), 'id')
+    end
+
+    def check_id(id)
+      invalid!("id #{id.inspect} must be 1-64 of a-z 0-9 -, not starting with -") unless ID.match?(id)
+    end
+
+    def map(request)
+      return request if request.is_a?(Hash)
+
+      raise AgoraBus::AgoraError.new('AGORA_ERR_RPC_BAD_PARAMS', 'Invalid parameters: the request is one map')
+    end
+
+    # A string field; missing (or nil) is "", another type is refused.
+    def string(request, key)
+      value = request.fetch(key, nil)
+      return '' if value.nil?
+      return value if value.is_a?(String)
+
+      raise AgoraBus::AgoraError.new('AGORA_ERR_RPC_BAD_PARAMS', "Invalid parameters: #{key} must be a string")
+    end
+
+    def invalid!(text)
+      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_INVALID', "Invalid node: #{text}")
+    end
+
+    def unknown_size!(size)
+      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_UNKNOWN_SIZE', "Unknown size #{size}; known sizes: #{SIZES.keys.join(', ')}",
+                                     { 'sizes' => SIZES.keys })
+    end
+
+    def conflict!(what, node)
+      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_CONFLICT', "Cannot #{what} a node that is #{node.state}")
+    end
+  end
+end
