@@ -1,45 +1,102 @@
 /**
  * The gateway application: a Fastify instance that turns HTTP into bus calls (DESIGN
  * "The gateway is thin"). It never listens and never reads the environment; main.ts does.
+ * The protocol of seed 003 comes as one plugin per concern (gateway/plugins/), registered
+ * before the routes so that their hooks apply to every route.
  */
-import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyInstance } from 'fastify';
-import type { Config } from '../lib/config';
+import { defaultConfig, type Config } from '../lib/config';
+import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
+import { readVersion, type VersionInfo } from '../lib/version';
+import { AccessLog } from './plugins/access-log';
+import { cors } from './plugins/cors';
 import { installErrorHandlers } from './plugins/errors';
+import { heartbeat, type BrokerInspector } from './plugins/heartbeat';
+import { hello } from './plugins/hello';
+import { loadShedding } from './plugins/load-shedding';
+import { GatewayMetrics, metrics } from './plugins/metrics';
+import { rateLimit } from './plugins/rate-limit';
+import { genReqId, requestId } from './plugins/request-id';
+import { versionRoute } from './plugins/version';
 import { LEGACY_ROUTES, legacyRoutes, type BusCaller } from './routes/legacy';
 
-export type { BusCaller };
+export type { BusCaller, BrokerInspector };
 
 export interface AppDeps {
   bus: BusCaller;
+  /** The broker's own answers (MMI), for the heartbeat and the queue metrics; BusClient is one. */
+  broker?: BrokerInspector;
   log: Logger;
-  /** busMaxBodyBytes caps request bodies (a body becomes one bus message); requestTimeoutMs is each call's deadline. */
-  config: Pick<Config, 'busMaxBodyBytes' | 'requestTimeoutMs'>;
+  /**
+   * busMaxBodyBytes caps request bodies (a body becomes one bus message); requestTimeoutMs is
+   * each call's deadline. Every other setting defaults to defaultConfig()'s.
+   */
+  config: Pick<Config, 'busMaxBodyBytes' | 'requestTimeoutMs'> & Partial<Config>;
+  /** Checks of the gateway's own backends, reported by /__heartbeat__. */
+  health?: HealthChecks;
+  /** What /__version__ and the hello answer; default: read from package.json and .git. */
+  version?: VersionInfo;
 }
 
 /** Build the gateway; `app.inject()` exercises it without a socket. */
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const config: Config = { ...defaultConfig(), ...deps.config };
+  const version = deps.version ?? readVersion({ commit: config.commit, source: config.sourceUrl });
+  const gauges = new GatewayMetrics({ broker: deps.broker, timeoutMs: config.healthTimeoutMs });
+  const bus = gauges.instrument(deps.bus);
   const app = fastify({
     loggerInstance: deps.log,
-    // Fastify 5 reads no request id header unless told; a caller's id is kept (STYLE §5).
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The X-Request-Id header is read, and checked, by genReqId (plugins/request-id.ts).
+    requestIdHeader: false,
+    genReqId,
+    // One line per request (plugins/access-log.ts) instead of Fastify's two.
+    logController: new AccessLog(),
     bodyLimit: deps.config.busMaxBodyBytes,
     // No type coercion: a legacy client's `null` or `true` must not become the number 0 or 1.
     // (A later surface whose querystrings need coercion can register its own validator compiler.)
     ajv: { customOptions: { coerceTypes: false } },
   }) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
+  void app.register(requestId);
   // The session key of a /v1 request, set by plugins/auth.ts requireSession.
   app.decorateRequest('sesskey', 0);
   installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) });
-  // Load balancers' liveness probe (seed 003): the process answers; no dependency is checked.
-  app.get('/__lbheartbeat__', async () => ({}));
-  void app.register(legacyRoutes, { bus: deps.bus, timeoutMs: deps.config.requestTimeoutMs });
+  // CORS first, so that even a 429 or 503 can be read by a browser.
+  void app.register(cors, { origins: config.corsOrigins });
+  void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
+  void app.register(loadShedding, {
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    maxHeapUsedBytes: config.maxHeapUsedBytes,
+    maxRssBytes: config.maxRssBytes,
+    retryAfterS: config.retryAfterS,
+    backoffS: config.backoffS,
+  });
+  void app.register(hello, { bus, version, publicUrl: config.publicUrl, settings: publicSettings(config), timeoutMs: config.requestTimeoutMs });
+  void app.register(metrics, { metrics: gauges });
+  void app.register(heartbeat, {
+    bus,
+    broker: deps.broker,
+    services: [...new Set(LEGACY_ROUTES.map((route) => route.service))],
+    checks: deps.health,
+    timeoutMs: config.healthTimeoutMs,
+  });
+  void app.register(versionRoute, { version });
+  void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   return app;
+}
+
+/** The settings a client may rely on, as the hello lists them (Kinto's `settings`). */
+function publicSettings(config: Config): Record<string, unknown> {
+  return {
+    max_body_bytes: config.busMaxBodyBytes,
+    request_timeout_ms: config.requestTimeoutMs,
+    open_registration: config.openRegistration,
+    session_idle_s: config.sessionIdleS,
+    messages_retained: config.messagesRetained,
+    message_max_bytes: config.messageMaxBytes,
+    rate_limit_max: config.rateLimitMax,
+    rate_limit_window_ms: config.rateLimitWindowMs,
+    backoff_s: config.backoffS,
+  };
 }

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     caller: 'gateway',
     log,
   });
-  const app = buildApp({ bus: client, log, config });
+  const app = buildApp({ bus: client, broker: client, log, config });
   // app.close() stops accepting and waits for in-flight requests, which still need the bus.
   onShutdown(log, async () => {
     await app.close();

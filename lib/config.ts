@@ -73,6 +73,27 @@ export interface Config {
   batchMaxRequests: number;
   /** Most records one page of a /v1 list answers (a larger _limit is lowered to it). */
   pageMaxRecords: number;
+  /** The gateway's URL as clients reach it; empty: taken from each request. */
+  publicUrl: string;
+  /** Where the source lives, for /__version__; empty: none published. */
+  sourceUrl: string;
+  /** The commit deployed, for /__version__; empty: read from .git. */
+  commit: string;
+  /** Deadline of each dependency check of /__heartbeat__. */
+  healthTimeoutMs: number;
+  /** Origins allowed by CORS; `*` for any. */
+  corsOrigins: readonly string[];
+  /** Requests per client address per window; 0: no rate limit. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** Load shedding thresholds (0: not checked). */
+  maxEventLoopDelayMs: number;
+  maxHeapUsedBytes: number;
+  maxRssBytes: number;
+  /** Retry-After of 503 and overload answers. */
+  retryAfterS: number;
+  /** Backoff sent on every response; 0: none. */
+  backoffS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -131,6 +152,34 @@ const endpoint: Parser<string> = (raw) => {
   return v;
 };
 
+/** `parse`, or the empty string for a blank value (the setting's "none"). */
+function orEmpty(parse: Parser<string>): Parser<string> {
+  return (raw) => (raw.trim() === '' ? '' : parse(raw));
+}
+
+const httpUrl: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v)) throw new Error(`must be an http(s) URL such as https://api.example.com/, got ${JSON.stringify(raw)}`);
+  return v;
+};
+
+const commitHash: Parser<string> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (!/^[0-9a-f]{7,64}$/.test(v)) throw new Error(`must be a commit hash (7 to 64 hex digits), got ${JSON.stringify(raw)}`);
+  return v;
+};
+
+/** `*`, or a comma-separated list of origins such as `https://a.example,http://localhost:3000`. */
+const origins: Parser<readonly string[]> = (raw) => {
+  const list = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  if (list.length === 1 && list[0] === '*') return list;
+  for (const o of list) {
+    if (!/^https?:\/\/[^\s/?#]+$/.test(o)) throw new Error(`must be * or a comma-separated list of origins such as https://app.example.com, got ${JSON.stringify(o)}`);
+  }
+  if (list.length === 0) throw new Error('must be * or at least one origin');
+  return list;
+};
+
 function v<K extends keyof Config>(key: K, env: string, def: Config[K], parse: Parser<Config[K]>, doc: string): Variable<K> {
   return { key, env, def, parse, doc };
 }
@@ -170,6 +219,18 @@ export const VARIABLES: readonly Variable[] = [
   v('rubyDriverService', 'AGORA_RUBY_DRIVER_SERVICE', 'driver.ruby', serviceName, 'Bus service name the Ruby driver registers; it reads the other `AGORA_DRIVER_*` settings too (`workers/ruby/README.md`).'),
   v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
   v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),
+  v('publicUrl', 'AGORA_PUBLIC_URL', '', orEmpty(httpUrl), 'The gateway\'s URL as clients reach it (hello\'s `url`); empty: taken from each request\'s Host.'),
+  v('sourceUrl', 'AGORA_SOURCE_URL', '', orEmpty(httpUrl), 'URL of the source repository, reported by `/__version__`; empty: none.'),
+  v('commit', 'AGORA_COMMIT', '', orEmpty(commitHash), 'Commit reported by `/__version__`; empty: read from the checkout\'s `.git`.'),
+  v('healthTimeoutMs', 'AGORA_HEALTH_TIMEOUT_MS', 1000, int(1, 60_000), 'Deadline of each dependency check of `/__heartbeat__`.'),
+  v('corsOrigins', 'AGORA_CORS_ORIGINS', ['*'], origins, 'Origins allowed by CORS: `*`, or a comma-separated list such as `https://app.example.com`.'),
+  v('rateLimitMax', 'AGORA_RATE_LIMIT_MAX', 0, int(0, 100_000_000), 'Requests allowed per client address per window, then 429; 0: no limit.'),
+  v('rateLimitWindowMs', 'AGORA_RATE_LIMIT_WINDOW_MS', 60_000, int(1, 86_400_000), 'The rate limit\'s window.'),
+  v('maxEventLoopDelayMs', 'AGORA_MAX_EVENT_LOOP_DELAY_MS', 1000, int(0, 600_000), 'Gateway event-loop delay beyond which requests get 503 (load shedding); 0: not checked.'),
+  v('maxHeapUsedBytes', 'AGORA_MAX_HEAP_USED_BYTES', 0, int(0, Number.MAX_SAFE_INTEGER), 'Gateway heap use beyond which requests get 503; 0: not checked.'),
+  v('maxRssBytes', 'AGORA_MAX_RSS_BYTES', 0, int(0, Number.MAX_SAFE_INTEGER), 'Gateway resident memory beyond which requests get 503; 0: not checked.'),
+  v('retryAfterS', 'AGORA_RETRY_AFTER_S', 10, int(1, 86_400), '`Retry-After` seconds of a 503 that names none of its own.'),
+  v('backoffS', 'AGORA_BACKOFF_S', 0, int(0, 86_400), 'When above 0, every response carries `Backoff: <seconds>`, asking clients to slow down.'),
 ];
 
 /** A fresh object holding every default. */

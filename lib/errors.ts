@@ -68,6 +68,8 @@ export const ERRORS = {
   AGORA_ERR_HTTP_PRECONDITION_FAILED: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'Resource was modified meanwhile (%s)' },
   AGORA_ERR_HTTP_TOO_LARGE: { status: 413, errno: 113, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'The request body is larger than %s' },
   AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Unsupported Content-Type %s; send application/json' },
+  AGORA_ERR_HTTP_RATE_LIMITED: { status: 429, errno: 117, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'Too many requests; retry in %s seconds' },
+  AGORA_ERR_HTTP_OVERLOADED: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The server is overloaded; retry in %s seconds' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

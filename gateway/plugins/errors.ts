@@ -260,7 +260,8 @@ export interface ErrorHandlerOptions {
 export function installErrorHandlers(app: FastifyInstance, options: ErrorHandlerOptions = {}): RouteTable {
   const legacyPaths = options.legacyPaths ?? [];
   const routes = new RouteTable();
-  app.addHook('onRoute', (route) => routes.add(route.url ?? route.path, route.method));
+  // The CORS preflight catch-all (`OPTIONS *`, plugins/cors.ts) answers any path: it tells nothing of a path's methods.
+  app.addHook('onRoute', (route) => (route.url === '*' ? undefined : routes.add(route.url ?? route.path, route.method)));
   app.setErrorHandler((err: unknown, request, reply) => {
     const problem = request.is404 ? notFound(routes, request, legacyPaths) : toProblem(err, request);
     logProblem(request, err, problem);

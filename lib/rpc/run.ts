@@ -3,8 +3,9 @@
  * endpoints, and a graceful drain on SIGTERM (stop taking work, finish what is in flight).
  */
 import * as grpc from '@grpc/grpc-js';
-import { serve } from '../bus/worker';
+import { serve, type Handler } from '../bus/worker';
 import type { Config } from '../config';
+import { HEALTH_METHOD, HealthChecks } from '../health';
 import { announceReady, configOrExit, onShutdown } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
 import { bindServer, grpcImplementation, shutdownServer } from './grpc';
@@ -20,6 +21,8 @@ export interface RunOptions {
   log: Logger;
   /** How long in-flight gRPC calls may take to finish at shutdown. */
   graceMs?: number;
+  /** What the service's HEALTH_METHOD reports (its storage backends, …); none by default. */
+  health?: HealthChecks;
 }
 
 export interface RunningService {
@@ -33,7 +36,8 @@ export async function runService(impl: ServiceImpl<any>, options: RunOptions): P
   const server = new grpc.Server();
   server.addService(impl.definition, grpcImplementation(impl, options.log.child({ mod: 'grpc' })));
   const grpcPort = await bindServer(server, options.grpcUrl);
-  const pool = serve(impl.name, busHandlers(impl), {
+  const handlers = { ...busHandlers(impl), [HEALTH_METHOD]: healthHandler(options.health ?? new HealthChecks()) };
+  const pool = serve(impl.name, handlers, {
     endpoint: options.busUrl,
     concurrency: options.concurrency,
     heartbeatMs: options.heartbeatMs,
@@ -49,6 +53,11 @@ export async function runService(impl: ServiceImpl<any>, options: RunOptions): P
   };
 }
 
+/** HEALTH_METHOD: run the checks with the caller's deadline (or a second), answer `{name: bool}`. */
+function healthHandler(checks: HealthChecks): Handler {
+  return (_params, ctx) => checks.run(ctx.meta.deadline ?? Date.now() + 1000, ctx.log);
+}
+
 /** What a service's main builds from the config: the service, and what to close after it. */
 export interface Built {
   impl: ServiceImpl<any>;
@@ -56,6 +65,8 @@ export interface Built {
   drain?: () => Promise<void> | void;
   /** Closed after the service has drained (clients, stores, timers). */
   close?: () => Promise<void> | void;
+  /** Checks of what the service depends on (its storage backends), reported on the bus by HEALTH_METHOD. */
+  health?: HealthChecks;
 }
 
 /**
@@ -74,6 +85,7 @@ export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) =
       heartbeatMs: config.heartbeatMs,
       heartbeatLiveness: config.heartbeatLiveness,
       log,
+      health: built.health,
     });
     onShutdown(log, async () => {
       await built.drain?.();

@@ -11,35 +11,11 @@ import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { AgoraError, type ErrorCode } from '../../lib/errors';
 import { channelNameProblem } from '../../services/channels/handlers';
-import { ROOT, startBroker, startNode, type Started } from '../helpers/proc';
+import { startMesh } from '../helpers/mesh';
+import { ROOT } from '../helpers/proc';
 
 const run = promisify(execFile);
 const MAX_KEY = Number.MAX_SAFE_INTEGER;
-
-interface Mesh {
-  base: string;
-  procs: Record<string, Started>;
-}
-
-/** 1. The mesh as the Procfile starts it: broker, auth, then the services that dial auth, then the gateway. */
-async function startMesh(t: TestContext, env: Record<string, string> = {}): Promise<Mesh> {
-  const procs: Record<string, Started> = {};
-  t.after(async () => {
-    await Promise.all(Object.values(procs).map((p) => p.stop()));
-  });
-  procs.broker = await startBroker();
-  const common = { AGORA_BUS_URL: String(procs.broker.endpoints.bus), ...env };
-  procs.auth = await startNode('services/auth/main.js', { env: { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' } });
-  const auth = String(procs.auth.endpoints.grpc);
-  procs.channels = await startNode('services/channels/main.js', {
-    env: { ...common, AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' },
-  });
-  procs.messages = await startNode('services/messages/main.js', {
-    env: { ...common, AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: String(procs.channels.endpoints.grpc), AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0' },
-  });
-  procs.gateway = await startNode('gateway/main.js', { env: { ...common, AGORA_HTTP_PORT: '0' } });
-  return { base: String(procs.gateway.endpoints.http), procs };
-}
 
 /** POST a body (an object is sent as JSON text, with fetch's default text/plain type); the raw answer. */
 async function post(base: string, route: string, body: unknown, headers: Record<string, string> = {}): Promise<string> {
@@ -208,7 +184,7 @@ test('seed 002 through the whole mesh', async (t) => {
     const res = await fetch(`${base}/list`, { method: 'POST', body: '{"sesskey":1}', headers: { 'x-request-id': 'itest-req-1' } });
     assert.equal(res.headers.get('x-request-id'), 'itest-req-1');
     assert.equal(await res.text(), BAD_SESSION);
-    await procs.gateway.waitFor((l) => l.reqId === 'itest-req-1' && l.msg === 'request completed', 5000);
+    await procs.gateway.waitFor((l) => l.reqId === 'itest-req-1' && l.msg === 'request', 5000);
     const fresh = await fetch(`${base}/list`, { method: 'POST', body: '{}' });
     assert.match(String(fresh.headers.get('x-request-id')), /^[0-9a-f-]{36}$/);
   });

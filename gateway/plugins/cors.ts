@@ -1,0 +1,28 @@
+/**
+ * CORS on every route, preflight included (seed 003; Kinto's `cors_origins`), through
+ * @fastify/cors. Browsers may read the protocol's own headers.
+ */
+import fastifyCors from '@fastify/cors';
+import fp from 'fastify-plugin';
+
+/** Response headers a browser script may read (Kinto exposes the same set). */
+export const EXPOSED_HEADERS = ['Next-Page', 'Total-Records', 'ETag', 'Last-Modified', 'Backoff', 'Retry-After', 'X-Request-Id', 'Location'] as const;
+
+export const ALLOWED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+export interface CorsOptions {
+  /** `['*']` for any origin, or the allowed origins. */
+  origins: readonly string[];
+  /** How long a browser may cache a preflight answer. */
+  maxAgeS?: number;
+}
+
+export const cors = fp<CorsOptions>(async (app, options) => {
+  const any = options.origins.length === 1 && options.origins[0] === '*';
+  await app.register(fastifyCors, {
+    origin: any ? '*' : [...options.origins],
+    methods: [...ALLOWED_METHODS],
+    exposedHeaders: [...EXPOSED_HEADERS],
+    maxAge: options.maxAgeS ?? 3600,
+  });
+}, { name: 'agora-cors' });

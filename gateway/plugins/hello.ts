@@ -1,0 +1,91 @@
+/**
+ * `GET /` hello (seed 003; Kinto's root view): what this server is, which protocol it
+ * speaks, its public settings and capabilities, and, with `Authorization: Bearer <session
+ * key>`, who the caller is. Other plugins add to it through `app.hello`:
+ * `app.hello.capability('batch', {description, url})`, `app.hello.setting('batch_max_requests', 25)`.
+ */
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AgoraError } from '../../lib/errors';
+import type { VersionInfo } from '../../lib/version';
+import type { BusCaller } from '../routes/legacy';
+import { parseBearer } from './auth';
+
+/** The version of the `/v1` protocol (Kinto's `http_api_version`). */
+export const HTTP_API_VERSION = '1.0';
+
+export interface Capability {
+  description: string;
+  url: string;
+}
+
+/** What the hello page lists, filled in by the plugins that provide it. */
+export class HelloRegistry {
+  readonly capabilities: Record<string, Capability> = {};
+  readonly settings: Record<string, unknown> = {};
+
+  capability(name: string, info: Capability): this {
+    this.capabilities[name] = info;
+    return this;
+  }
+
+  setting(name: string, value: unknown): this {
+    this.settings[name] = value;
+    return this;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hello: HelloRegistry;
+  }
+}
+
+export interface HelloOptions {
+  bus: BusCaller;
+  version: VersionInfo;
+  /** The public URL; empty: from the request's protocol and Host. */
+  publicUrl: string;
+  /** Settings clients may rely on. */
+  settings: Record<string, unknown>;
+  /** Deadline of the Auth.Resolve call for the caller's identity. */
+  timeoutMs: number;
+}
+
+/** `https://host/` as the client reached it, or the configured public URL. */
+function baseUrl(request: FastifyRequest, publicUrl: string): string {
+  const base = publicUrl !== '' ? publicUrl : `${request.protocol}://${request.host}`;
+  return base.endsWith('/') ? base : `${base}/`;
+}
+
+export const hello = fp<HelloOptions>(async (app, options) => {
+  const registry = new HelloRegistry();
+  for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
+  app.decorate('hello', registry);
+
+  const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {
+    // Anonymous without the header; a malformed one is refused like on /v1 (plugins/auth.ts).
+    if (request.headers.authorization === undefined) return undefined;
+    const key = parseBearer(request.headers.authorization);
+    if (key instanceof AgoraError) throw key;
+    const identity = await options.bus.call('Auth', 'Resolve', [{ sesskey: key }], { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent: true });
+    const username = (identity as { username?: unknown } | null)?.username;
+    if (typeof username !== 'string') throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', ['Auth.Resolve']);
+    return { id: username };
+  };
+
+  app.get('/', async (request) => {
+    const user = await whoami(request);
+    const url = baseUrl(request, options.publicUrl);
+    return {
+      project_name: options.version.name,
+      project_version: options.version.version,
+      http_api_version: HTTP_API_VERSION,
+      project_docs: `${url}v1/docs`,
+      url,
+      settings: registry.settings,
+      capabilities: registry.capabilities,
+      ...(user === undefined ? {} : { user }),
+    };
+  });
+}, { name: 'agora-hello' });

@@ -1,0 +1,97 @@
+/**
+ * Prometheus metrics at `GET /metrics` (prom-client), on a registry of this app's own:
+ * - `agora_http_requests_total` and `agora_http_request_duration_seconds` by method,
+ *   route (the pattern, `unmatched` for unknown paths) and status;
+ * - `agora_bus_call_duration_seconds` by service, method and outcome (`ok` or the error
+ *   code), measured around every bus call the routes make (`instrument`);
+ * - `agora_broker_workers`, `agora_broker_idle_workers`, `agora_broker_queued` by service
+ *   and `agora_broker_up`, asked of the broker (`mmi.services`) at each scrape;
+ * - the process metrics of prom-client (`agora_gateway_` prefix: CPU, memory, event loop).
+ */
+import fp from 'fastify-plugin';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isAgoraError } from '../../lib/errors';
+import type { BusCaller } from '../routes/legacy';
+import type { BrokerInspector } from './heartbeat';
+
+export interface MetricsOptions {
+  broker?: BrokerInspector;
+  /** Deadline of the broker question at each scrape. */
+  timeoutMs: number;
+}
+
+/** The gateway's metrics and the registry that exposes them. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'agora_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] });
+  readonly requestSeconds = new Histogram({ name: 'agora_http_request_duration_seconds', help: 'Time to answer an HTTP request', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] });
+  readonly busSeconds = new Histogram({
+    name: 'agora_bus_call_duration_seconds',
+    help: 'Bus calls made by the gateway, by outcome (ok or the error code)',
+    labelNames: ['service', 'method', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly brokerUp = new Gauge({ name: 'agora_broker_up', help: '1 when the broker answered mmi.services at this scrape', registers: [this.registry] });
+  private readonly workers = new Gauge({ name: 'agora_broker_workers', help: 'Worker sockets registered per service', labelNames: ['service'] as const, registers: [this.registry] });
+  private readonly idle = new Gauge({ name: 'agora_broker_idle_workers', help: 'Idle worker sockets per service', labelNames: ['service'] as const, registers: [this.registry] });
+  private readonly queued = new Gauge({ name: 'agora_broker_queued', help: 'Requests waiting in the broker per service', labelNames: ['service'] as const, registers: [this.registry] });
+
+  constructor(private readonly options: MetricsOptions) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'agora_gateway_' });
+  }
+
+  /** `bus`, with every call timed into `agora_bus_call_duration_seconds`. */
+  instrument(bus: BusCaller): BusCaller {
+    return {
+      call: async (service, method, params, options) => {
+        const end = this.busSeconds.startTimer({ service, method });
+        try {
+          const result = await bus.call(service, method, params, options);
+          end({ outcome: 'ok' });
+          return result;
+        } catch (e) {
+          end({ outcome: isAgoraError(e) ? e.code : 'error' });
+          throw e;
+        }
+      },
+    };
+  }
+
+  /** Ask the broker for its services' worker counts and queue depths; 0 up when it does not answer. */
+  async refreshBroker(): Promise<void> {
+    this.workers.reset();
+    this.idle.reset();
+    this.queued.reset();
+    try {
+      if (this.options.broker === undefined) throw new Error('no broker to ask');
+      for (const s of await this.options.broker.services({ timeoutMs: this.options.timeoutMs })) {
+        this.workers.set({ service: s.name }, s.workers);
+        this.idle.set({ service: s.name }, s.idle);
+        this.queued.set({ service: s.name }, s.queued);
+      }
+      this.brokerUp.set(1);
+    } catch {
+      this.brokerUp.set(0);
+    }
+  }
+}
+
+export interface MetricsPluginOptions {
+  metrics: GatewayMetrics;
+}
+
+export const metrics = fp<MetricsPluginOptions>(async (app, { metrics: m }) => {
+  app.hello.capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: '/metrics' });
+  app.addHook('onResponse', (request, reply, done) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    m.requests.inc(labels);
+    m.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+    done();
+  });
+  app.get('/metrics', { config: { shed: false, rateLimit: false } }, async (_request, reply) => {
+    await m.refreshBroker();
+    reply.type(m.registry.contentType);
+    return m.registry.metrics();
+  });
+}, { name: 'agora-metrics', dependencies: ['agora-hello'] });

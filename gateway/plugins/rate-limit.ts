@@ -1,0 +1,25 @@
+/**
+ * Rate limiting per client address (@fastify/rate-limit): beyond `max` requests in a
+ * window, 429 with `Retry-After` and the error body of AGORA_ERR_HTTP_RATE_LIMITED.
+ * Off when `max` is 0. Routes opt out with `config: { rateLimit: false }` (the ops endpoints).
+ */
+import fastifyRateLimit from '@fastify/rate-limit';
+import fp from 'fastify-plugin';
+import { AgoraError } from '../../lib/errors';
+
+export interface RateLimitOptions {
+  /** Requests per client address per window; 0: no limit. */
+  max: number;
+  windowMs: number;
+}
+
+export const rateLimit = fp<RateLimitOptions>(async (app, options) => {
+  if (options.max <= 0) return;
+  await app.register(fastifyRateLimit, {
+    global: true,
+    max: options.max,
+    timeWindow: options.windowMs,
+    // The plugin has set Retry-After already; what it throws goes to the one error handler.
+    errorResponseBuilder: (_request, context) => new AgoraError('AGORA_ERR_HTTP_RATE_LIMITED', [Math.max(1, Math.ceil(context.ttl / 1000))]),
+  });
+}, { name: 'agora-rate-limit' });

@@ -1,0 +1,60 @@
+/**
+ * The messaging mesh as the Procfile starts it, for integration tests through the gateway:
+ * broker, auth, then the services that dial auth, then the gateway, each its own process
+ * on free loopback ports. Stopped in `t.after`.
+ */
+import type { TestContext } from 'node:test';
+import { startBroker, startNode, type Started } from './proc';
+
+/** The Procfile's entry points of the mesh's services. */
+const ENTRY = {
+  auth: 'services/auth/main.js',
+  channels: 'services/channels/main.js',
+  messages: 'services/messages/main.js',
+  gateway: 'gateway/main.js',
+} as const;
+
+export type Part = keyof typeof ENTRY;
+
+export interface Mesh {
+  /** The gateway's base URL, `http://127.0.0.1:<port>`. */
+  base: string;
+  /** Every process of the mesh; `restart` and `gateway` add to it. */
+  procs: Record<string, Started>;
+  /** Start `part` again with the environment it had (after stopping it). */
+  restart(part: Part): Promise<Started>;
+  /** One more gateway on the same bus, with `env` over the mesh's; its base URL. */
+  gateway(name: string, env?: Record<string, string>): Promise<{ base: string; proc: Started }>;
+}
+
+/** Start the mesh; `env` goes to every process. */
+export async function startMesh(t: TestContext, env: Record<string, string> = {}): Promise<Mesh> {
+  const procs: Record<string, Started> = {};
+  t.after(async () => {
+    await Promise.all(Object.values(procs).map((p) => p.stop()));
+  });
+  procs.broker = await startBroker();
+  const common = { AGORA_BUS_URL: String(procs.broker.endpoints.bus), ...env };
+  const envs: Partial<Record<Part, Record<string, string>>> = {};
+  const run = async (part: Part, own: Record<string, string>): Promise<Started> => {
+    envs[part] = { ...common, ...own };
+    procs[part] = await startNode(ENTRY[part], { env: envs[part] });
+    return procs[part];
+  };
+  const auth = String((await run('auth', { AGORA_AUTH_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
+  const channels = String((await run('channels', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
+  await run('messages', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: channels, AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0' });
+  await run('gateway', { AGORA_HTTP_PORT: '0' });
+  return {
+    base: String(procs.gateway.endpoints.http),
+    procs,
+    restart: async (part) => {
+      procs[part] = await startNode(ENTRY[part], { env: envs[part] });
+      return procs[part];
+    },
+    gateway: async (name, more = {}) => {
+      procs[name] = await startNode(ENTRY.gateway, { env: { ...common, AGORA_HTTP_PORT: '0', ...more } });
+      return { base: String(procs[name].endpoints.http), proc: procs[name] };
+    },
+  };
+}
