@@ -20,6 +20,7 @@ import { rateLimit } from './plugins/rate-limit';
 import { genReqId, requestId } from './plugins/request-id';
 import { versionRoute } from './plugins/version';
 import { LEGACY_ROUTES, legacyRoutes, type BusCaller } from './routes/legacy';
+import { nodeRoutes } from './routes/nodes';
 
 export type { BusCaller, BrokerInspector };
 
@@ -83,6 +84,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   void app.register(versionRoute, { version });
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
+  void app.register(nodeRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   return app;
 }
 

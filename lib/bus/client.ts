@@ -34,6 +34,11 @@ export interface CallOptions {
   idempotent?: boolean;
 }
 
+/** What a caller needs of the bus (BusClient satisfies it; unit tests pass a hand-made fake). */
+export interface BusCaller {
+  call(service: string, method: string, params: unknown[], options: CallOptions): Promise<unknown>;
+}
+
 interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;

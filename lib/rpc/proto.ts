@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as AuthProto } from '../gen/auth';
 import type { ProtoGrpcType as ChannelsProto } from '../gen/channels';
+import type { ProtoGrpcType as ComputeProto } from '../gen/compute';
 import type { ProtoGrpcType as DriverProto } from '../gen/driver';
 import type { ProtoGrpcType as MessagesProto } from '../gen/messages';
 
@@ -26,6 +27,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 interface Protos {
   'auth.proto': AuthProto;
   'channels.proto': ChannelsProto;
+  'compute.proto': ComputeProto;
   'driver.proto': DriverProto;
   'messages.proto': MessagesProto;
 }

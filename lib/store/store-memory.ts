@@ -3,7 +3,7 @@
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
  * adapters behind the same contracts (lib/store/store.ts).
  */
-import type { ChannelStore, MessageStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
+import type { ChannelStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -150,5 +150,42 @@ export class MemorySessionStore implements SessionStore {
     }
     for (const sesskey of gone) this.sessions.delete(sesskey);
     return gone;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Compute nodes (services/compute).
+// ---------------------------------------------------------------------------------------
+
+/** Node records by id. Records are copied in and out, so callers never share one. */
+export class MemoryNodeStore implements NodeStore {
+  private readonly nodes = new Map<string, NodeRecord>();
+
+  async get(id: string): Promise<NodeRecord | undefined> {
+    const node = this.nodes.get(id);
+    return node === undefined ? undefined : { ...node };
+  }
+
+  async list(owner?: string): Promise<NodeRecord[]> {
+    const out = [...this.nodes.values()].filter((n) => owner === undefined || n.owner === owner).map((n) => ({ ...n }));
+    return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Counted and inserted in one synchronous step: no other create can interleave. */
+  async create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'> {
+    if (this.nodes.has(node.id)) return 'exists';
+    let held = 0;
+    for (const n of this.nodes.values()) if (n.owner === node.owner) held++;
+    if (held >= limit) return 'limit';
+    this.nodes.set(node.id, { ...node });
+    return 'created';
+  }
+
+  async put(node: NodeRecord): Promise<void> {
+    this.nodes.set(node.id, { ...node });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.nodes.delete(id);
   }
 }

@@ -62,3 +62,44 @@ export interface MessageStore {
   /** The retained messages with first <= id <= last, in id order. */
   range(channel: string, first: number, last: number): Promise<StoredMessage[]>;
 }
+
+/** Where a node is in its life (docs/COMPUTE.md "Node states"). */
+export type NodeStatus = 'BUILDING' | 'ACTIVE' | 'STOPPED' | 'DELETING' | 'ERROR';
+
+/** A compute node as services/compute records it (the last state the driver reported). */
+export interface NodeRecord {
+  id: string;
+  owner: string;
+  name: string;
+  image: string;
+  size: string;
+  command: string;
+  status: NodeStatus;
+  /** What is under way: 'stopping' or ''. */
+  task: string;
+  /** Why the node is in ERROR, else ''. */
+  reason: string;
+  host: string;
+  port: number;
+  pid: number;
+  exitCode: number;
+  signal: string;
+  /** ms since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NodeStore {
+  get(id: string): Promise<NodeRecord | undefined>;
+  /** The nodes of `owner` (every node when undefined), oldest first (createdAt, then id). */
+  list(owner?: string): Promise<NodeRecord[]>;
+  /**
+   * Insert a new node unless its owner already holds `limit` nodes or the id is taken;
+   * the check and the insert are one step, so concurrent creates cannot pass the limit.
+   */
+  create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'>;
+  /** Insert or replace. */
+  put(node: NodeRecord): Promise<void>;
+  /** Remove; true if it existed. */
+  delete(id: string): Promise<boolean>;
+}

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { AgoraError } from '../../lib/errors';
+import type { DriverCreateRequest__Output } from '../../lib/gen/agora/DriverCreateRequest';
 import { cut, nodeIdProblem, nodeNameProblem } from '../../lib/node-names';
 
 /** How the driver decides that a starting node is running. */
@@ -41,14 +42,8 @@ export const DEFAULT_SIZE = 'small';
 /** Longest command accepted, in characters. */
 export const COMMAND_MAX = 4096;
 
-export interface CreateSpec {
-  id: string;
-  name: string;
-  owner: string;
-  image: string;
-  size: string;
-  command: string;
-}
+/** A Create request, every field given. */
+export type CreateSpec = DriverCreateRequest__Output;
 
 /** Check a Create request against the catalogue; answers it with the size filled in. */
 export function checkSpec(spec: CreateSpec, allowCommand: boolean): CreateSpec {

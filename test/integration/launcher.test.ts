@@ -72,8 +72,9 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     AGORA_CHANNELS_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_MESSAGES_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_DRIVER_GRPC_URL: `127.0.0.1:${await freePort()}`,
+    AGORA_COMPUTE_GRPC_URL: `127.0.0.1:${await freePort()}`,
   };
-  const labels = ['broker.1', 'echo.1', 'echo.2', 'auth.1', 'channels.1', 'messages.1', 'driver.1', 'driver-ruby.1', 'gateway.1'];
+  const labels = ['broker.1', 'echo.1', 'echo.2', 'auth.1', 'channels.1', 'messages.1', 'driver.1', 'driver-ruby.1', 'compute.1', 'gateway.1'];
   // 1. The launcher is ready when the broker is, on the bus we gave it.
   const mesh = await launch(t, ['-f', path.join(ROOT, 'Procfile'), '-m', 'all=1,echo=2'], env);
   assert.deepEqual(mesh.endpoints, { bus });

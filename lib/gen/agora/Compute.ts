@@ -1,0 +1,146 @@
+// Original file: proto/compute.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CreateNodeRequest as _agora_CreateNodeRequest, CreateNodeRequest__Output as _agora_CreateNodeRequest__Output } from '../agora/CreateNodeRequest';
+import type { ListNodesRequest as _agora_ListNodesRequest, ListNodesRequest__Output as _agora_ListNodesRequest__Output } from '../agora/ListNodesRequest';
+import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from '../agora/Node';
+import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from '../agora/NodeList';
+import type { NodeOutput as _agora_NodeOutput, NodeOutput__Output as _agora_NodeOutput__Output } from '../agora/NodeOutput';
+import type { NodeRequest as _agora_NodeRequest, NodeRequest__Output as _agora_NodeRequest__Output } from '../agora/NodeRequest';
+import type { UpdateNodeRequest as _agora_UpdateNodeRequest, UpdateNodeRequest__Output as _agora_UpdateNodeRequest__Output } from '../agora/UpdateNodeRequest';
+
+export interface ComputeClient extends grpc.Client {
+  /**
+   * Make a node: answers at once with status BUILDING; it turns ACTIVE when it answers.
+   */
+  Create(argument: _agora_CreateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Create(argument: _agora_CreateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Create(argument: _agora_CreateNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Create(argument: _agora_CreateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  /**
+   * Make a node: answers at once with status BUILDING; it turns ACTIVE when it answers.
+   */
+  create(argument: _agora_CreateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  create(argument: _agora_CreateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  create(argument: _agora_CreateNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  create(argument: _agora_CreateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
+   */
+  Delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  /**
+   * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
+   */
+  delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * One of the caller's nodes.
+   */
+  Get(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Get(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Get(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Get(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  /**
+   * One of the caller's nodes.
+   */
+  get(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  get(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  get(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  get(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The caller's nodes, oldest first.
+   */
+  List(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  List(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  List(argument: _agora_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  List(argument: _agora_ListNodesRequest, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  /**
+   * The caller's nodes, oldest first.
+   */
+  list(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  list(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  list(argument: _agora_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  list(argument: _agora_ListNodesRequest, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The last lines the node's process wrote.
+   */
+  Output(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  Output(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  Output(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  Output(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  /**
+   * The last lines the node's process wrote.
+   */
+  output(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  output(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  output(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  output(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
+   */
+  Update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Update(argument: _agora_UpdateNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Update(argument: _agora_UpdateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  /**
+   * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
+   */
+  update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  update(argument: _agora_UpdateNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  update(argument: _agora_UpdateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface ComputeHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Make a node: answers at once with status BUILDING; it turns ACTIVE when it answers.
+   */
+  Create: grpc.handleUnaryCall<_agora_CreateNodeRequest__Output, _agora_Node>;
+  
+  /**
+   * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
+   */
+  Delete: grpc.handleUnaryCall<_agora_NodeRequest__Output, _agora_Node>;
+  
+  /**
+   * One of the caller's nodes.
+   */
+  Get: grpc.handleUnaryCall<_agora_NodeRequest__Output, _agora_Node>;
+  
+  /**
+   * The caller's nodes, oldest first.
+   */
+  List: grpc.handleUnaryCall<_agora_ListNodesRequest__Output, _agora_NodeList>;
+  
+  /**
+   * The last lines the node's process wrote.
+   */
+  Output: grpc.handleUnaryCall<_agora_NodeRequest__Output, _agora_NodeOutput>;
+  
+  /**
+   * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
+   */
+  Update: grpc.handleUnaryCall<_agora_UpdateNodeRequest__Output, _agora_Node>;
+  
+}
+
+export interface ComputeDefinition extends grpc.ServiceDefinition {
+  Create: MethodDefinition<_agora_CreateNodeRequest, _agora_Node, _agora_CreateNodeRequest__Output, _agora_Node__Output>
+  Delete: MethodDefinition<_agora_NodeRequest, _agora_Node, _agora_NodeRequest__Output, _agora_Node__Output>
+  Get: MethodDefinition<_agora_NodeRequest, _agora_Node, _agora_NodeRequest__Output, _agora_Node__Output>
+  List: MethodDefinition<_agora_ListNodesRequest, _agora_NodeList, _agora_ListNodesRequest__Output, _agora_NodeList__Output>
+  Output: MethodDefinition<_agora_NodeRequest, _agora_NodeOutput, _agora_NodeRequest__Output, _agora_NodeOutput__Output>
+  Update: MethodDefinition<_agora_UpdateNodeRequest, _agora_Node, _agora_UpdateNodeRequest__Output, _agora_Node__Output>
+}

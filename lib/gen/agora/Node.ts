@@ -1,0 +1,83 @@
+// Original file: proto/compute.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface Node {
+  'id'?: (string);
+  'name'?: (string);
+  'owner'?: (string);
+  'image'?: (string);
+  'size'?: (string);
+  'command'?: (string);
+  /**
+   * BUILDING, ACTIVE, STOPPED, DELETING or ERROR.
+   */
+  'status'?: (string);
+  /**
+   * What is under way: "stopping" (an ACTIVE node being stopped), else "".
+   */
+  'task'?: (string);
+  /**
+   * Why the node is in ERROR; else "".
+   */
+  'reason'?: (string);
+  /**
+   * Where the node answers while BUILDING or ACTIVE; "" and 0 otherwise.
+   */
+  'host'?: (string);
+  'port'?: (number);
+  /**
+   * How its last process ended: exit code (-1: by a signal, or none yet) and signal name.
+   */
+  'exit_code'?: (number);
+  'signal'?: (string);
+  /**
+   * ms since the epoch.
+   */
+  'created_at'?: (number | string | Long);
+  'updated_at'?: (number | string | Long);
+  /**
+   * OS process id of the node while it has one (TypeScript driver), else 0.
+   */
+  'pid'?: (number);
+}
+
+export interface Node__Output {
+  'id': (string);
+  'name': (string);
+  'owner': (string);
+  'image': (string);
+  'size': (string);
+  'command': (string);
+  /**
+   * BUILDING, ACTIVE, STOPPED, DELETING or ERROR.
+   */
+  'status': (string);
+  /**
+   * What is under way: "stopping" (an ACTIVE node being stopped), else "".
+   */
+  'task': (string);
+  /**
+   * Why the node is in ERROR; else "".
+   */
+  'reason': (string);
+  /**
+   * Where the node answers while BUILDING or ACTIVE; "" and 0 otherwise.
+   */
+  'host': (string);
+  'port': (number);
+  /**
+   * How its last process ended: exit code (-1: by a signal, or none yet) and signal name.
+   */
+  'exit_code': (number);
+  'signal': (string);
+  /**
+   * ms since the epoch.
+   */
+  'created_at': (number);
+  'updated_at': (number);
+  /**
+   * OS process id of the node while it has one (TypeScript driver), else 0.
+   */
+  'pid': (number);
+}

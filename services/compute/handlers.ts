@@ -1,0 +1,44 @@
+/**
+ * The compute service (seed 000): handlers for proto service `Compute`, served on the bus
+ * and on gRPC by lib/rpc. Each call resolves the caller's session to a username, then asks
+ * the core (nodes.ts), which checks and calls the driver.
+ */
+import type { ComputeDefinition } from '../../lib/gen/agora/Compute';
+import type { Node } from '../../lib/gen/agora/Node';
+import { loadProto } from '../../lib/rpc/proto';
+import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
+import type { SessionResolver } from '../../lib/session-cache';
+import type { NodeRecord } from '../../lib/store/store';
+import type { Compute } from './nodes';
+
+export interface ComputeDeps {
+  compute: Compute;
+  sessions: SessionResolver;
+}
+
+/** The wire form of a record. */
+export function nodeOf(record: NodeRecord): Node {
+  return {
+    id: record.id, name: record.name, owner: record.owner, image: record.image, size: record.size, command: record.command,
+    status: record.status, task: record.task, reason: record.reason, host: record.host, port: record.port, pid: record.pid,
+    exit_code: record.exitCode, signal: record.signal, created_at: record.createdAt, updated_at: record.updatedAt,
+  };
+}
+
+export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeDefinition> {
+  const user = (sesskey: number, ctx: RpcContext): Promise<string> => deps.sessions.resolve(sesskey, ctx);
+  const { compute } = deps;
+  return {
+    Create: async (request, ctx) => nodeOf(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId)),
+    List: async (request, ctx) => ({ nodes: (await compute.list(await user(request.sesskey, ctx))).map(nodeOf) }),
+    Get: async (request, ctx) => nodeOf(await compute.get(await user(request.sesskey, ctx), request.id)),
+    Update: async (request, ctx) => nodeOf(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId)),
+    Delete: async (request, ctx) => nodeOf(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId)),
+    Output: async (request, ctx) => compute.output(await user(request.sesskey, ctx), request.id, ctx.reqId),
+  };
+}
+
+/** The `Compute` service as lib/rpc serves it. */
+export function buildComputeService(deps: ComputeDeps): ServiceImpl<ComputeDefinition> {
+  return { name: 'Compute', definition: loadProto('compute.proto').agora.Compute.service, handlers: buildComputeHandlers(deps) };
+}

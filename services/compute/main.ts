@@ -1,0 +1,27 @@
+/**
+ * The compute process (Procfile: compute): `Compute` on the bus and on gRPC, calling the
+ * driver named by AGORA_COMPUTE_DRIVER, reading its nodes every AGORA_COMPUTE_SYNC_MS.
+ */
+import { createClient } from '../../lib/bus/client';
+import { serviceMain } from '../../lib/rpc/run';
+import { createSessionCache } from '../../lib/session-cache';
+import { MemoryNodeStore } from '../../lib/store/store-memory';
+import { createDriverClient } from './driver-client';
+import { buildComputeService } from './handlers';
+import { Compute } from './nodes';
+
+serviceMain('compute', (config) => config.computeGrpcUrl, (config, log) => {
+  const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
+  const bus = createClient({ endpoint: config.busUrl, timeoutMs: config.requestTimeoutMs, maxPending: config.clientMaxPending, caller: 'compute', log });
+  const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
+  const compute = new Compute({ store: new MemoryNodeStore(), driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }) });
+  const stopSync = compute.startSync(config.computeSyncMs);
+  return {
+    impl: buildComputeService({ compute, sessions }),
+    close: () => {
+      stopSync();
+      bus.close();
+      return sessions.close();
+    },
+  };
+});

@@ -1,0 +1,264 @@
+/**
+ * The compute service's core: node records, their owners, limits and legal transitions
+ * (docs/COMPUTE.md "Node states"), over a driver reached through the driver contract.
+ * Compute never provisions: it checks, calls the driver, and records what the driver
+ * answers. A sync loop reads the driver's list every `syncMs`, which brings progress
+ * (BUILDING → ACTIVE), deaths (→ ERROR), the end of deletions, and after a restart every
+ * record back (reconciliation): the driver is the source of truth for what exists.
+ */
+import { randomUUID } from 'node:crypto';
+import { AgoraError, errorMessage } from '../../lib/errors';
+import type { Logger } from '../../lib/log';
+import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
+import type { NodeRecord, NodeStatus, NodeStore } from '../../lib/store/store';
+import type { DriverApi, DriverNodeView } from './driver-client';
+
+export interface ComputeOptions {
+  store: NodeStore;
+  driver: DriverApi;
+  /** Nodes one user may hold. */
+  maxNodesPerUser: number;
+  log: Logger;
+}
+
+export interface CreateInput {
+  name: string;
+  image: string;
+  size: string;
+  command: string;
+}
+
+export interface UpdateInput {
+  name: string;
+  size: string;
+  action: string;
+}
+
+/** PATCH actions and the node states each is allowed from. */
+const ACTIONS = ['start', 'stop'] as const;
+
+/** Compute's view of a driver state: status and task. */
+const STATUS_OF: Readonly<Record<string, [NodeStatus, string]>> = {
+  BUILDING: ['BUILDING', ''],
+  ACTIVE: ['ACTIVE', ''],
+  STOPPING: ['ACTIVE', 'stopping'],
+  STOPPED: ['STOPPED', ''],
+  DELETING: ['DELETING', ''],
+  ERROR: ['ERROR', ''],
+};
+
+export const LOST_REASON = 'the driver no longer has this node';
+
+export class Compute {
+  /** Ids with a driver call in flight: the sync loop leaves their records alone. */
+  private readonly busy = new Set<string>();
+  /** The first successful sync (records rebuilt from the driver); until then calls wait for it. */
+  private firstSync: Promise<void> | undefined;
+  private synced = false;
+
+  constructor(private readonly options: ComputeOptions) {}
+
+  async create(owner: string, input: CreateInput, reqId?: string): Promise<NodeRecord> {
+    const problem = nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
+    if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
+    await this.ready();
+    const now = Date.now();
+    const record: NodeRecord = {
+      id: randomUUID(), owner, name: input.name, image: input.image, size: input.size, command: input.command,
+      status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: now, updatedAt: now,
+    };
+    return this.withDriver(record.id, async () => {
+      const created = await this.options.store.create(record, this.options.maxNodesPerUser);
+      if (created === 'limit') throw new AgoraError('AGORA_ERR_NODE_LIMIT', [this.options.maxNodesPerUser]);
+      if (created === 'exists') throw new AgoraError('AGORA_ERR_INTERNAL');
+      try {
+        const node = await this.options.driver.create({ id: record.id, name: input.name, owner, image: input.image, size: input.size, command: input.command }, reqId);
+        this.options.log.info({ node: record.id, owner, image: input.image }, 'node created');
+        return await this.record(node, record);
+      } catch (e) {
+        await this.options.store.delete(record.id);
+        throw e;
+      }
+    });
+  }
+
+  async list(owner: string): Promise<NodeRecord[]> {
+    await this.ready();
+    return this.options.store.list(owner);
+  }
+
+  async get(owner: string, id: string): Promise<NodeRecord> {
+    await this.ready();
+    return this.owned(owner, id);
+  }
+
+  /** Rename, resize, start or stop; everything is checked before anything is done. */
+  async update(owner: string, id: string, input: UpdateInput, reqId?: string): Promise<NodeRecord> {
+    const problem = updateProblem(input);
+    if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
+    await this.ready();
+    const current = await this.owned(owner, id);
+    const refused = transitionProblem(current, input);
+    if (refused !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refused);
+    return this.withDriver(id, async () => {
+      let node: DriverNodeView | undefined;
+      if (input.name !== '' || input.size !== '') node = await this.options.driver.update(id, input.name, input.size, reqId);
+      if (input.action === 'start') node = await this.options.driver.start(id, reqId);
+      if (input.action === 'stop') node = await this.options.driver.stop(id, reqId);
+      return this.record(node!, current);
+    });
+  }
+
+  /** Start removing a node; answers it in DELETING (again, if it already was). */
+  async delete(owner: string, id: string, reqId?: string): Promise<NodeRecord> {
+    await this.ready();
+    const current = await this.owned(owner, id);
+    if (current.status === 'DELETING') return current;
+    return this.withDriver(id, async () => {
+      try {
+        return await this.record(await this.options.driver.delete(id, reqId), current);
+      } catch (e) {
+        if (!(e instanceof AgoraError && e.code === 'AGORA_ERR_NODE_NOT_FOUND')) throw e;
+        // The driver has no such node any more: there is nothing left to wait for.
+        await this.options.store.delete(id);
+        return { ...current, status: 'DELETING', task: '', updatedAt: Date.now() };
+      }
+    });
+  }
+
+  /** The last lines of the node's output, from the driver. */
+  async output(owner: string, id: string, reqId?: string): Promise<{ id: string; lines: string[] }> {
+    await this.ready();
+    await this.owned(owner, id);
+    const node = await this.options.driver.status(id, reqId);
+    return { id, lines: node.output };
+  }
+
+  /**
+   * Read the driver's nodes and bring the records in line: each driver node updates (or,
+   * after a restart, recreates) its record; a record the driver no longer has is gone if it
+   * was being deleted, and in ERROR otherwise.
+   */
+  async sync(): Promise<void> {
+    const before = Date.now();
+    const nodes = await this.options.driver.list();
+    const seen = new Set<string>();
+    for (const node of nodes) {
+      seen.add(node.id);
+      if (this.busy.has(node.id)) continue;
+      const current = await this.options.store.get(node.id);
+      // A reply older than what a driver call already recorded must not undo it.
+      if (current !== undefined && node.updated_at < current.updatedAt) continue;
+      const next = fromDriver(node, current);
+      if (current === undefined || changed(current, next)) await this.put(next, current);
+    }
+    for (const record of await this.options.store.list()) {
+      if (seen.has(record.id) || this.busy.has(record.id) || record.updatedAt >= before) continue;
+      if (record.status === 'DELETING') {
+        await this.options.store.delete(record.id);
+        this.options.log.info({ node: record.id }, 'node gone');
+      } else if (record.reason !== LOST_REASON) {
+        await this.put({ ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() }, record);
+      }
+    }
+    this.synced = true;
+  }
+
+  /** Resolve once the records have been read from the driver at least once since start. */
+  ready(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    this.firstSync ??= this.sync().catch((e: unknown) => {
+      this.firstSync = undefined;
+      throw new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Compute (its driver has not answered yet)'], { cause: e });
+    });
+    return this.firstSync;
+  }
+
+  /** Run the sync loop every `everyMs` until the returned function is called. */
+  startSync(everyMs: number): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const tick = async (): Promise<void> => {
+      try {
+        await this.sync();
+      } catch (e) {
+        this.options.log.warn({ detail: errorMessage(e) }, 'driver sync failed');
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), everyMs);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  private async owned(owner: string, id: string): Promise<NodeRecord> {
+    const record = typeof id === 'string' && id.length <= NODE_NAME_MAX ? await this.options.store.get(id) : undefined;
+    // Another user's node is as unknown as a node that never was.
+    if (record === undefined || record.owner !== owner) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(String(id))]);
+    return record;
+  }
+
+  private async withDriver<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.busy.add(id);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  /** Record what the driver answered for a node. */
+  private async record(node: DriverNodeView, current: NodeRecord): Promise<NodeRecord> {
+    const next = fromDriver(node, current);
+    await this.put(next, current);
+    return next;
+  }
+
+  private async put(next: NodeRecord, current: NodeRecord | undefined): Promise<void> {
+    await this.options.store.put(next);
+    if (current?.status !== next.status) {
+      this.options.log.info({ node: next.id, from: current?.status, to: next.status, reason: next.reason || undefined }, 'node status');
+    }
+  }
+}
+
+/** A record from a driver node, keeping what compute alone knows (nothing today but the record's age). */
+export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeRecord {
+  const [status, task] = STATUS_OF[node.state] ?? ['ERROR', ''];
+  const reason = STATUS_OF[node.state] === undefined ? `the driver reported an unknown state ${cut(node.state)}` : node.reason;
+  return {
+    id: node.id, owner: node.owner, name: node.name, image: node.image, size: node.size, command: node.command,
+    status, task, reason, host: node.host, port: node.port, pid: node.pid, exitCode: node.exit_code, signal: node.signal,
+    createdAt: node.created_at || current?.createdAt || Date.now(),
+    updatedAt: Math.max(node.updated_at, current?.updatedAt ?? 0),
+  };
+}
+
+function changed(a: NodeRecord, b: NodeRecord): boolean {
+  return (Object.keys(a) as Array<keyof NodeRecord>).some((k) => k !== 'updatedAt' && a[k] !== b[k]);
+}
+
+/** Why an image or size text is not acceptable (the driver judges the catalogue itself). */
+function textProblem(field: string, value: string, required: boolean): string | null {
+  if (value === '') return required ? `an ${field} is required` : null;
+  if (value.length > NODE_NAME_MAX) return `the ${field} has ${value.length} characters, at most ${NODE_NAME_MAX} allowed`;
+  return null;
+}
+
+function updateProblem(input: UpdateInput): string | null {
+  if (input.action !== '' && !(ACTIONS as readonly string[]).includes(input.action)) return `action ${cut(input.action)} must be one of ${ACTIONS.join(', ')}`;
+  if (input.name === '' && input.size === '' && input.action === '') return 'nothing to change: give a name, a size or an action';
+  return (input.name === '' ? null : nodeNameProblem(input.name)) ?? textProblem('size', input.size, false);
+}
+
+/** [verb, state] of a refused change, or null when every part of it is allowed now. */
+export function transitionProblem(node: NodeRecord, input: UpdateInput): [string, string] | null {
+  const state = node.task === '' ? node.status : `${node.status} (${node.task})`;
+  if (node.status === 'DELETING') return [input.action || (input.size !== '' ? 'resize' : 'rename'), state];
+  if (input.size !== '' && input.size !== node.size && node.status !== 'STOPPED') return ['resize', state];
+  if (input.action === 'start' && !(node.status === 'STOPPED' || node.status === 'ERROR')) return ['start', state];
+  if (input.action === 'stop' && !((node.status === 'ACTIVE' && node.task === '') || node.status === 'ERROR')) return ['stop', state];
+  return null;
+}

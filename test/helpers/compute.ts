@@ -1,0 +1,90 @@
+/**
+ * The compute mesh for integration tests, as the Procfile runs it: broker, auth, a driver,
+ * compute and the gateway, each its own process on free loopback ports. The driver is a
+ * parameter (`DriverUnderTest`), so one suite runs against every driver.
+ */
+import { startBroker, startNode, type Started, type StartOptions } from './proc';
+
+/** A driver to run the suites against. */
+export interface DriverUnderTest {
+  /** For test names. */
+  label: string;
+  /** The bus service name it registers (compute's AGORA_COMPUTE_DRIVER). */
+  service: string;
+  /** Start it on the bus at `bus`, with extra environment; resolves on its ready line. */
+  start(bus: string, env: Record<string, string>): Promise<Started>;
+  /** Why it cannot run on this machine, or null (checked before anything starts). */
+  unavailable?(): Promise<string | null>;
+}
+
+/** The TypeScript driver (Procfile: driver). */
+export const TYPESCRIPT_DRIVER: DriverUnderTest = {
+  label: 'TypeScript driver',
+  service: 'driver.local',
+  start: (bus, env) => startNode('services/driver/main.js', {
+    env: { AGORA_BUS_URL: bus, AGORA_DRIVER_GRPC_URL: '127.0.0.1:0', AGORA_DRIVER_SERVICE: 'driver.local', ...env },
+  }),
+};
+
+export interface ComputeMesh {
+  procs: Record<'broker' | 'auth' | 'driver' | 'compute' | 'gateway', Started>;
+  bus: string;
+  /** The gateway's base URL. */
+  http: string;
+  /** Stop compute and start it again with the same settings. */
+  restartCompute(): Promise<void>;
+}
+
+export interface MeshOptions {
+  /** Environment of the driver process. */
+  driverEnv?: Record<string, string>;
+  /** Environment of the compute process. */
+  computeEnv?: Record<string, string>;
+}
+
+/** Start the mesh; every process is stopped in `t.after`. */
+export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): void }, driver: DriverUnderTest, options: MeshOptions = {}): Promise<ComputeMesh> {
+  const procs: Partial<ComputeMesh['procs']> = {};
+  t.after(async () => {
+    // The gateway and compute first, then the driver (which stops its nodes), then the rest.
+    await Promise.all([procs.gateway?.stop(), procs.compute?.stop()]);
+    await procs.driver?.stop();
+    await Promise.all([procs.auth?.stop(), procs.broker?.stop()]);
+  });
+  procs.broker = await startBroker();
+  const bus = String(procs.broker.endpoints.bus);
+  const common = { AGORA_BUS_URL: bus, AGORA_WORKER_CONCURRENCY: '8' };
+  procs.auth = await startNode('services/auth/main.js', { env: { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' } });
+  procs.driver = await driver.start(bus, options.driverEnv ?? {});
+  const computeOptions: StartOptions = {
+    env: {
+      ...common, AGORA_AUTH_GRPC_URL: String(procs.auth.endpoints.grpc), AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
+      AGORA_COMPUTE_DRIVER: driver.service, AGORA_COMPUTE_SYNC_MS: '200', ...options.computeEnv,
+    },
+  };
+  procs.compute = await startNode('services/compute/main.js', computeOptions);
+  procs.gateway = await startNode('gateway/main.js', { env: { ...common, AGORA_HTTP_PORT: '0' } });
+  const mesh: ComputeMesh = {
+    procs: procs as ComputeMesh['procs'],
+    bus,
+    http: String(procs.gateway.endpoints.http),
+    restartCompute: async () => {
+      await mesh.procs.compute.stop();
+      mesh.procs.compute = await startNode('services/compute/main.js', computeOptions);
+      procs.compute = mesh.procs.compute;
+    },
+  };
+  return mesh;
+}
+
+/** Poll `read` every 50 ms until `done(value)` holds; reject with the last value after `ms`. */
+export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    last = await read();
+    if (done(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The whole node lifecycle through the gateway, with real node processes, for one driver
+ * (docs/COMPUTE.md). test/integration/compute-lifecycle.test.ts runs it for each driver.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { startComputeMesh, until, type ComputeMesh, type DriverUnderTest } from './compute';
+
+interface Node {
+  id: string; name: string; owner: string; image: string; size: string; status: string; task: string; reason: string;
+  host: string; port: number; pid: number; exit_code: number; signal: string;
+}
+interface Answer { status: number; headers: Headers; body: any }
+
+const LIMIT = 3;
+/** How long a node may take to become ACTIVE, STOPPED or gone on a loaded 2-core machine. */
+const SETTLE_MS = 20_000;
+
+/** Register the lifecycle test for `driver`. */
+export function nodeLifecycleSuite(driver: DriverUnderTest): void {
+  test(`node lifecycle through the gateway (${driver.label})`, async (t) => {
+    const why = (await driver.unavailable?.()) ?? null;
+    if (why !== null) {
+      if (process.env.CI === 'true') assert.fail(`${why}; CI must provide it`);
+      return t.skip(`skipped: ${why}`);
+    }
+    await lifecycle(t, driver);
+  });
+}
+
+async function lifecycle(t: TestContext, driver: DriverUnderTest): Promise<void> {
+  const mesh = await startComputeMesh(t, driver, { computeEnv: { AGORA_COMPUTE_MAX_NODES_PER_USER: String(LIMIT) } });
+  const api = apiOf(mesh);
+  const alice = await logon(mesh, 'alice');
+  const bob = await logon(mesh, 'bob');
+  const get = (id: string, key = alice) => api('GET', `/v1/nodes/${id}`, key);
+  const settle = (id: string, status: string) => until(() => get(id), (a) => a.status === 200 && a.body.status === status && a.body.task === '', SETTLE_MS, `${id} ${status}`);
+  let web!: Node;
+
+  await t.test('no session or a bad one: 401 in the /v1 error body', async () => {
+    // Kinto errnos: 104 no credentials, 105 credentials that are malformed or not a live session.
+    for (const [key, errno] of [[undefined, 104], ['Bearer nope', 105], ['Basic YWxpY2U6cHc=', 105], ['Bearer 12345', 105]] as const) {
+      const answer = await api('GET', '/v1/nodes', undefined, undefined, key === undefined ? {} : { authorization: key });
+      assert.equal(answer.status, 401, JSON.stringify(answer.body));
+      assert.equal(answer.body.code, 401);
+      assert.equal(answer.body.errno, errno, `${key}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error, 'Unauthorized');
+    }
+    assert.equal((await api('POST', '/v1/nodes', undefined, { name: 'web', image: 'http' })).status, 401);
+  });
+
+  await t.test('bad inputs: 400 for malformed, 422 for what the catalogue does not hold', async () => {
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ image: 'http' }, 400, /required property 'name'/],
+      [{ name: 'web' }, 400, /required property 'image'/],
+      [{ name: 'no spaces', image: 'http' }, 400, /name "no spaces" may only hold/],
+      [{ name: 'x'.repeat(65), image: 'http' }, 400, /at most 64/],
+      [{ name: 'web', image: 'http', colour: 'red' }, 400, /colour in body is not allowed/],
+      [{ name: 'web', image: 42 }, 400, /image in body must be string/],
+      [[1, 2], 400, /body must be object/],
+      [{ name: 'web', image: 'windows' }, 422, /Unknown image "windows"/],
+      [{ name: 'web', image: 'http', size: 'huge' }, 422, /Unknown size "huge"/],
+      [{ name: 'web', image: 'command', command: 'sleep 60' }, 422, /not allowed/],
+    ];
+    for (const [body, status, message] of cases) {
+      const answer = await api('POST', '/v1/nodes', alice, body);
+      assert.equal(answer.status, status, `${JSON.stringify(body)} → ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.errno, 107);
+      assert.match(answer.body.message, message);
+    }
+    const notJson = await api('POST', '/v1/nodes', alice, undefined, { 'content-type': 'application/json' }, '{"name":');
+    assert.equal(notJson.status, 400);
+    assert.equal((await api('GET', '/v1/nodes', alice)).body.data.length, 0, 'a refused create left a node');
+  });
+
+  await t.test('create answers 201 in BUILDING; the node turns ACTIVE and answers on its port', async () => {
+    const created = await api('POST', '/v1/nodes', alice, { name: 'web', image: 'http' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.headers.get('location'), `/v1/nodes/${created.body.id}`);
+    assert.equal(created.body.status, 'BUILDING');
+    assert.deepEqual([created.body.name, created.body.owner, created.body.image, created.body.size], ['web', 'alice', 'http', 'small']);
+    web = (await settle(created.body.id, 'ACTIVE')).body;
+    assert.equal(web.host, '127.0.0.1');
+    assert.deepEqual(await hello(web), { id: web.id, name: 'web', image: 'http', size: 'small' });
+    const list = await api('GET', '/v1/nodes', alice);
+    assert.deepEqual(list.body.data.map((n: Node) => n.id), [web.id]);
+    const output = await api('GET', `/v1/nodes/${web.id}/output`, alice);
+    assert.equal(output.status, 200);
+    assert.ok(output.body.lines.some((l: string) => l.includes('listening')), JSON.stringify(output.body));
+  });
+
+  await t.test('another user can neither see nor touch it: 404', async () => {
+    assert.deepEqual((await api('GET', '/v1/nodes', bob)).body, { data: [] });
+    for (const [method, path, body] of [['GET', '', undefined], ['GET', '/output', undefined], ['PATCH', '', { action: 'stop' }], ['DELETE', '', undefined]] as const) {
+      const answer = await api(method, `/v1/nodes/${web.id}${path}`, bob, body);
+      assert.equal(answer.status, 404, `${method} ${path}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.errno, 111);
+    }
+    assert.equal((await get('00000000-0000-4000-8000-000000000000')).status, 404);
+    assert.equal((await get(web.id)).body.status, 'ACTIVE', "bob's calls changed alice's node");
+  });
+
+  await t.test('illegal transitions: 409; bad PATCH bodies: 400', async () => {
+    const conflicts: Array<[object, RegExp]> = [[{ action: 'start' }, /Cannot start a node that is ACTIVE/], [{ size: 'medium' }, /Cannot resize a node that is ACTIVE/]];
+    for (const [body, message] of conflicts) {
+      const answer = await api('PATCH', `/v1/nodes/${web.id}`, alice, body);
+      assert.equal(answer.status, 409, JSON.stringify(answer.body));
+      assert.equal(answer.body.errno, 122);
+      assert.match(answer.body.message, message);
+    }
+    for (const body of [{}, { action: 'reboot' }, { name: '.hidden' }, { owner: 'bob' }]) {
+      const answer = await api('PATCH', `/v1/nodes/${web.id}`, alice, body);
+      assert.equal(answer.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.errno, 107);
+    }
+  });
+
+  await t.test('stop: the node stops answering; rename and resize while STOPPED; start again', async () => {
+    const stopping = await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'stop' });
+    assert.equal(stopping.status, 200, JSON.stringify(stopping.body));
+    const stopped = (await settle(web.id, 'STOPPED')).body as Node;
+    assert.equal(stopped.port, 0);
+    await assert.rejects(hello(web), 'the stopped node still answers');
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'stop' })).status, 409);
+    const changed = await api('PATCH', `/v1/nodes/${web.id}`, alice, { name: 'web-2', size: 'medium' });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.deepEqual([changed.body.name, changed.body.size, changed.body.status], ['web-2', 'medium', 'STOPPED']);
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' })).status, 200);
+    web = (await settle(web.id, 'ACTIVE')).body;
+    assert.deepEqual(await hello(web), { id: web.id, name: 'web-2', image: 'http', size: 'medium' });
+  });
+
+  await t.test('a node killed from outside is reported in ERROR with how it ended', async () => {
+    assert.ok(web.pid > 0, 'the driver reports no pid');
+    process.kill(web.pid, 'SIGKILL');
+    const dead = (await settle(web.id, 'ERROR')).body as Node;
+    assert.equal(dead.signal, 'SIGKILL');
+    assert.match(dead.reason, /SIGKILL/);
+    // From ERROR it can be started again.
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' })).status, 200);
+    web = (await settle(web.id, 'ACTIVE')).body;
+    assert.equal((await hello(web)).name, 'web-2');
+  });
+
+  await t.test('the per-user limit: 403 beyond it, other users unaffected', async () => {
+    for (let i = 2; i <= LIMIT; i++) assert.equal((await api('POST', '/v1/nodes', alice, { name: `extra-${i}`, image: 'http' })).status, 201);
+    const over = await api('POST', '/v1/nodes', alice, { name: 'one-too-many', image: 'http' });
+    assert.equal(over.status, 403, JSON.stringify(over.body));
+    assert.equal(over.body.errno, 121);
+    assert.equal((await api('GET', '/v1/nodes', alice)).body.data.length, LIMIT);
+    assert.equal((await api('POST', '/v1/nodes', bob, { name: 'bobs', image: 'http' })).status, 201);
+  });
+
+  await t.test('compute restarted mid-way loses nothing', async () => {
+    const before = ((await api('GET', '/v1/nodes', alice)).body.data as Node[]).map((n) => n.id);
+    const extra = before.find((id) => id !== web.id)!;
+    await settle(extra, 'ACTIVE');
+    assert.equal((await api('PATCH', `/v1/nodes/${extra}`, alice, { action: 'stop' })).status, 200);
+    await mesh.restartCompute();
+    const after = await until(() => api('GET', '/v1/nodes', alice), (a) => a.status === 200, SETTLE_MS, 'compute back');
+    assert.deepEqual(after.body.data.map((n: Node) => n.id), before);
+    assert.equal((await get(web.id)).body.status, 'ACTIVE');
+    assert.equal((await hello(web)).id, web.id);
+    await settle(extra, 'STOPPED');
+    assert.equal((await api('GET', '/v1/nodes', bob)).body.data.length, 1);
+    assert.equal((await get(web.id, bob)).status, 404, 'ownership lost in the restart');
+  });
+
+  await t.test('delete answers 202 in DELETING; the process goes and the node with it', async () => {
+    const deleting = await api('DELETE', `/v1/nodes/${web.id}`, alice);
+    assert.equal(deleting.status, 202, JSON.stringify(deleting.body));
+    assert.equal(deleting.body.status, 'DELETING');
+    // While it is DELETING nothing else is allowed (409), and once gone it is unknown (404).
+    const late = await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' });
+    assert.ok([409, 404].includes(late.status), JSON.stringify(late.body));
+    await until(() => get(web.id), (a) => a.status === 404, SETTLE_MS, 'the node gone');
+    await assert.rejects(hello(web), 'the deleted node still answers');
+    assert.throws(() => process.kill(web.pid, 0), { code: 'ESRCH' });
+    assert.equal((await api('DELETE', `/v1/nodes/${web.id}`, alice)).status, 404);
+    assert.equal((await api('GET', '/v1/nodes', alice)).body.data.length, LIMIT - 1);
+  });
+}
+
+/** A JSON call to the gateway; `key` becomes `Authorization: Bearer <key>`. */
+function apiOf(mesh: ComputeMesh) {
+  return async (method: string, path: string, key?: number, body?: unknown, headers: Record<string, string> = {}, raw?: string): Promise<Answer> => {
+    const h: Record<string, string> = { ...headers };
+    if (key !== undefined) h.authorization = `Bearer ${key}`;
+    if (body !== undefined) h['content-type'] = 'application/json';
+    const response = await fetch(`${mesh.http}${path}`, { method, headers: h, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(15_000) });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  };
+}
+
+async function logon(mesh: ComputeMesh, username: string): Promise<number> {
+  const response = await fetch(`${mesh.http}/logon`, { method: 'POST', body: JSON.stringify({ username, password: `pw-${username}` }), signal: AbortSignal.timeout(15_000) });
+  const body = (await response.json()) as { status: boolean; data: number };
+  assert.equal(body.status, true, JSON.stringify(body));
+  return body.data;
+}
+
+/** What the node's own HTTP server answers (it rejects when nothing listens). */
+async function hello(node: Node): Promise<Record<string, unknown>> {
+  const response = await fetch(`http://${node.host}:${node.port}/`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(response.status, 200);
+  return (await response.json()) as Record<string, unknown>;
+}
