@@ -14,7 +14,7 @@ module AgoraDriver
     # Between health probes of a starting process.
     PROBE_EVERY_S = 0.05
     PROBE_TIMEOUT_S = 1.0
-    LINE_MAX_CHARS = 4096
+    LINE_MAX_BYTES = 4096
     OUTPUT_AFTER_EXIT_S = 1.0
 
     # config: { allow_command:, stop_grace_ms:, health_timeout_ms:, output_lines: }.
@@ -106,8 +106,10 @@ module AgoraDriver
     end
 
     def read_output(node, reader)
-      reader.each_line do |line|
-        text = line.chomp.force_encoding(Encoding::UTF_8).scrub[0, LINE_MAX_CHARS]
+      # A line longer than LINE_MAX_BYTES is kept as several: a node writing without newlines
+      # cannot make the driver buffer without bound.
+      reader.each_line(LINE_MAX_BYTES) do |line|
+        text = line.chomp.force_encoding(Encoding::UTF_8).scrub
         @lock.synchronize { node.add_output(text, @config[:output_lines]) }
       end
     rescue IOError, SystemCallError
