@@ -1,0 +1,148 @@
+/**
+ * The gateway's ops plugins in-process with `app.inject()`, a hand-made bus and broker:
+ * hello, heartbeat with each kind of failure, Backoff and Retry-After, the request id,
+ * rate limiting and the bus metrics.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { CallOptions } from '../../lib/bus/client';
+import type { ServiceStats } from '../../lib/bus/broker';
+import type { Config } from '../../lib/config';
+import { AgoraError } from '../../lib/errors';
+import { HEALTH_METHOD, HealthChecks } from '../../lib/health';
+import { createLogger } from '../../lib/log';
+import { buildApp, type BrokerInspector, type BusCaller } from '../../gateway/app';
+
+type Answer = (params: unknown[], options: CallOptions) => unknown;
+
+function fakeBus(answers: Record<string, Answer>): BusCaller & { calls: Array<{ at: string; options: CallOptions }> } {
+  const calls: Array<{ at: string; options: CallOptions }> = [];
+  return {
+    calls,
+    async call(service, method, params, options) {
+      const at = `${service}.${method}`;
+      calls.push({ at, options });
+      const answer = answers[at];
+      if (answer === undefined) throw new AgoraError('AGORA_ERR_RPC_NO_METHOD', [service, method]);
+      return answer(params, options);
+    },
+  };
+}
+
+function fakeBroker(services: string[], up = true): BrokerInspector {
+  return {
+    hasService: async (name) => services.includes(name),
+    services: async (): Promise<ServiceStats[]> => {
+      if (!up) throw new AgoraError('AGORA_ERR_BUS_TIMEOUT', ['mmi.services', '']);
+      return services.map((name) => ({ name, workers: 2, idle: 1, queued: 3 })) as ServiceStats[];
+    },
+  };
+}
+
+function build(t: { after(fn: () => unknown): void }, bus: BusCaller, options: { broker?: BrokerInspector; config?: Partial<Config>; health?: HealthChecks } = {}): FastifyInstance {
+  const app = buildApp({
+    bus,
+    broker: options.broker,
+    health: options.health,
+    log: createLogger('gateway', 'silent'),
+    config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 1000, healthTimeoutMs: 500, ...options.config },
+    version: { name: 'agora', version: '9.9.9', commit: 'c0ffee1', source: null },
+  });
+  t.after(() => app.close());
+  return app;
+}
+
+const ALL = ['Auth', 'Channels', 'Messages'];
+
+test('hello: anonymous, then the caller that Auth.Resolve names, with the request id passed on', async (t) => {
+  const bus = fakeBus({ 'Auth.Resolve': ([req]) => ((req as { sesskey: number }).sesskey === 42 ? { sesskey: 42, username: 'ann' } : Promise.reject(new AgoraError('AGORA_ERR_AUTH_BAD_SESSION'))) });
+  const app = build(t, bus, { config: { publicUrl: 'https://api.example.org' } });
+  const anon = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(anon.statusCode, 200);
+  const body = anon.json();
+  assert.equal(body.url, 'https://api.example.org/');
+  assert.equal(body.project_version, '9.9.9');
+  assert.equal(body.user, undefined);
+  assert.equal(bus.calls.length, 0, 'no call without credentials');
+  const known = await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 42', 'x-request-id': 'hello-1' } });
+  assert.deepEqual(known.json().user, { id: 'ann' });
+  assert.equal(bus.calls[0].options.reqId, 'hello-1');
+  const bad = await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 43' } });
+  assert.equal(bad.statusCode, 401);
+  assert.equal(bad.json().errno, 105);
+  assert.match(String(bad.headers['www-authenticate']), /^Bearer/);
+});
+
+test('heartbeat: 200 when all answer; each failure named; the service checks nested; registered checks included', async (t) => {
+  const answers: Record<string, Answer> = {
+    [`Auth.${HEALTH_METHOD}`]: () => ({}),
+    [`Messages.${HEALTH_METHOD}`]: () => ({ storage: true }),
+    // Channels knows no HEALTH_METHOD: its AGORA_ERR_RPC_NO_METHOD still proves it answers.
+  };
+  const health = new HealthChecks().add('redis', () => true);
+  const app = build(t, fakeBus(answers), { broker: fakeBroker(ALL), health });
+  const up = await app.inject({ method: 'GET', url: '/__heartbeat__' });
+  assert.equal(up.statusCode, 200);
+  assert.deepEqual(up.json(), { broker: true, Auth: true, Channels: true, 'Messages.storage': true, Messages: true, redis: true });
+  assert.equal(up.headers['retry-after'], undefined);
+
+  answers[`Messages.${HEALTH_METHOD}`] = () => ({ storage: false });
+  answers[`Auth.${HEALTH_METHOD}`] = () => Promise.reject(new AgoraError('AGORA_ERR_BUS_TIMEOUT', ['Auth', HEALTH_METHOD]));
+  app.health.add('redis', () => false);
+  app.dependOnService('Compute');
+  const down = await app.inject({ method: 'GET', url: '/__heartbeat__' });
+  assert.equal(down.statusCode, 503);
+  assert.deepEqual(down.json(), { broker: true, Auth: false, Channels: true, 'Messages.storage': false, Messages: false, Compute: false, redis: false });
+  assert.equal(down.headers['retry-after'], '10', 'every 503 carries Retry-After');
+});
+
+test('heartbeat: a silent broker fails the broker check', async (t) => {
+  const app = build(t, fakeBus({}), { broker: fakeBroker(ALL, false) });
+  const res = await app.inject({ method: 'GET', url: '/__heartbeat__' });
+  assert.equal(res.statusCode, 503);
+  assert.equal(res.json().broker, false);
+});
+
+test('Backoff on every answer while configured, errors and ops endpoints included', async (t) => {
+  const app = build(t, fakeBus({}), { config: { backoffS: 45 } });
+  for (const url of ['/', '/__lbheartbeat__', '/__version__', '/nope']) {
+    const res = await app.inject({ method: 'GET', url });
+    assert.equal(res.headers.backoff, '45', url);
+  }
+  const quiet = build(t, fakeBus({}));
+  assert.equal((await quiet.inject({ method: 'GET', url: '/' })).headers.backoff, undefined);
+});
+
+test('request id: a sane one is kept, anything else replaced, on every answer', async (t) => {
+  const app = build(t, fakeBus({}));
+  assert.equal((await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123_x.y:z' } })).headers['x-request-id'], 'abc-123_x.y:z');
+  for (const given of ['', 'a b', 'x'.repeat(129), 'é']) {
+    const res = await app.inject({ method: 'GET', url: '/__lbheartbeat__', headers: { 'x-request-id': given } });
+    assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/, JSON.stringify(given));
+  }
+});
+
+test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints not counted', async (t) => {
+  const app = build(t, fakeBus({}), { config: { rateLimitMax: 2, rateLimitWindowMs: 60_000 } });
+  for (let i = 0; i < 5; i++) assert.equal((await app.inject({ method: 'GET', url: '/__lbheartbeat__' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
+  const over = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(over.statusCode, 429);
+  assert.deepEqual({ code: over.json().code, errno: over.json().errno }, { code: 429, errno: 117 });
+  assert.equal(over.headers['retry-after'], '60');
+});
+
+test('metrics: bus calls by outcome, broker queues, requests by route', async (t) => {
+  const bus = fakeBus({ 'Auth.Resolve': () => ({ username: 'ann' }) });
+  const app = build(t, bus, { broker: fakeBroker(['Auth']) });
+  await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 7' } });
+  await app.inject({ method: 'GET', url: '/__heartbeat__' });
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.match(text, /^agora_bus_call_duration_seconds_count\{service="Auth",method="Resolve",outcome="ok"\} 1$/m);
+  assert.match(text, new RegExp(`^agora_bus_call_duration_seconds_count\\{service="Auth",method="${HEALTH_METHOD}",outcome="AGORA_ERR_RPC_NO_METHOD"\\} 1$`, 'm'));
+  assert.match(text, /^agora_broker_queued\{service="Auth"\} 3$/m);
+  assert.match(text, /^agora_broker_up 1$/m);
+  assert.match(text, /^agora_http_requests_total\{method="GET",route="\/",status="200"\} 1$/m);
+});
