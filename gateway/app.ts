@@ -78,7 +78,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(heartbeat, {
     bus,
     broker: deps.broker,
-    services: [...new Set(LEGACY_ROUTES.map((route) => route.service))],
+    // Every bus service a route calls: the legacy routes' and Compute (routes/nodes.ts).
+    services: [...new Set(LEGACY_ROUTES.map((route) => route.service)), 'Compute'],
     checks: deps.health,
     timeoutMs: config.healthTimeoutMs,
   });

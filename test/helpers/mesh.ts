@@ -11,6 +11,7 @@ const ENTRY = {
   auth: 'services/auth/main.js',
   channels: 'services/channels/main.js',
   messages: 'services/messages/main.js',
+  compute: 'services/compute/main.js',
   gateway: 'gateway/main.js',
 } as const;
 
@@ -27,8 +28,13 @@ export interface Mesh {
   gateway(name: string, env?: Record<string, string>): Promise<{ base: string; proc: Started }>;
 }
 
+export interface MeshOptions {
+  /** Start Compute too (without a driver: enough for the gateway's dependencies to answer). */
+  compute?: boolean;
+}
+
 /** Start the mesh; `env` goes to every process. */
-export async function startMesh(t: TestContext, env: Record<string, string> = {}): Promise<Mesh> {
+export async function startMesh(t: TestContext, env: Record<string, string> = {}, options: MeshOptions = {}): Promise<Mesh> {
   const procs: Record<string, Started> = {};
   t.after(async () => {
     await Promise.all(Object.values(procs).map((p) => p.stop()));
@@ -44,6 +50,7 @@ export async function startMesh(t: TestContext, env: Record<string, string> = {}
   const auth = String((await run('auth', { AGORA_AUTH_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
   const channels = String((await run('channels', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
   await run('messages', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: channels, AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0' });
+  if (options.compute === true) await run('compute', { AGORA_AUTH_GRPC_URL: auth, AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0' });
   await run('gateway', { AGORA_HTTP_PORT: '0' });
   return {
     base: String(procs.gateway.endpoints.http),

@@ -47,7 +47,7 @@ test("a service answers its registered checks on the bus, and the gateway's hear
   t.after(() => app.close());
   const down = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(down.statusCode, 503);
-  assert.deepEqual(down.json(), { broker: true, Auth: false, 'Channels.storage': true, 'Channels.cache': false, Channels: false, Messages: false });
+  assert.deepEqual(down.json(), { broker: true, Auth: false, 'Channels.storage': true, 'Channels.cache': false, Channels: false, Messages: false, Compute: false });
   cacheUp = true;
   const body = (await app.inject({ method: 'GET', url: '/__heartbeat__' })).json();
   assert.equal(body.Channels, true);

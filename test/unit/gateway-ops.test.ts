@@ -53,7 +53,7 @@ function build(t: { after(fn: () => unknown): void }, bus: BusCaller, options: {
   return app;
 }
 
-const ALL = ['Auth', 'Channels', 'Messages'];
+const ALL = ['Auth', 'Channels', 'Messages', 'Compute'];
 
 test('hello: anonymous, then the caller that Auth.Resolve names, with the request id passed on', async (t) => {
   const bus = fakeBus({ 'Auth.Resolve': ([req]) => ((req as { sesskey: number }).sesskey === 42 ? { sesskey: 42, username: 'ann' } : Promise.reject(new AgoraError('AGORA_ERR_AUTH_BAD_SESSION'))) });
@@ -84,16 +84,16 @@ test('heartbeat: 200 when all answer; each failure named; the service checks nes
   const app = build(t, fakeBus(answers), { broker: fakeBroker(ALL), health });
   const up = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(up.statusCode, 200);
-  assert.deepEqual(up.json(), { broker: true, Auth: true, Channels: true, 'Messages.storage': true, Messages: true, redis: true });
+  assert.deepEqual(up.json(), { broker: true, Auth: true, Channels: true, 'Messages.storage': true, Messages: true, Compute: true, redis: true });
   assert.equal(up.headers['retry-after'], undefined);
 
   answers[`Messages.${HEALTH_METHOD}`] = () => ({ storage: false });
   answers[`Auth.${HEALTH_METHOD}`] = () => Promise.reject(new AgoraError('AGORA_ERR_BUS_TIMEOUT', ['Auth', HEALTH_METHOD]));
   app.health.add('redis', () => false);
-  app.dependOnService('Compute');
+  app.dependOnService('Search');
   const down = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(down.statusCode, 503);
-  assert.deepEqual(down.json(), { broker: true, Auth: false, Channels: true, 'Messages.storage': false, Messages: false, Compute: false, redis: false });
+  assert.deepEqual(down.json(), { broker: true, Auth: false, Channels: true, 'Messages.storage': false, Messages: false, Compute: true, Search: false, redis: false });
   assert.equal(down.headers['retry-after'], '10', 'every 503 carries Retry-After');
 });
 
