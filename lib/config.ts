@@ -194,7 +194,7 @@ export const VARIABLES: readonly Variable[] = [
   v('busMaxBodyBytes', 'AGORA_BUS_MAX_BODY_BYTES', 1_048_576, int(64, 256 * 1_048_576), 'Largest message body the broker forwards; larger ones are refused.'),
   v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
-  v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (one MDP worker socket each).'),
+  v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (the slots its worker socket offers the broker).'),
   v('authGrpcUrl', 'AGORA_AUTH_GRPC_URL', '127.0.0.1:50051', hostPort, 'gRPC address of the auth service (port 0: any free port, for tests).'),
   v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPort, 'gRPC address of the channels service.'),
   v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPort, 'gRPC address of the messages service.'),

@@ -8,7 +8,7 @@
 import { Router } from 'zeromq';
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
-import { decodeMeta, pack, peekMsgid, RESPONSE_TYPE } from './codec';
+import { decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, RESPONSE_TYPE } from './codec';
 import {
   Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
 } from './frames';
@@ -29,13 +29,19 @@ export interface BrokerOptions {
 /** What `mmi.services` reports for one service. */
 export interface ServiceStats {
   name: string;
+  /** Registered worker sockets. */
   workers: number;
+  /** Requests the workers can hold at once: one per plain MDP worker, `slots` for one that said so in READY. */
+  slots: number;
+  /** Free slots. */
   idle: number;
   queued: number;
 }
 
 interface Job {
   client: Buffer;
+  /** The request's msgid (null for a notification or a body that is not msgpack-RPC). */
+  msgid: number | null;
   /** Body frames: the msgpack-RPC message and, optionally, the metadata frame. */
   body: Buffer[];
   deadline: number | undefined;
@@ -47,13 +53,17 @@ interface WorkerEntry {
   key: string;
   service: ServiceEntry;
   expiry: number;
-  job: Job | null;
+  /** Requests it may hold at once (READY's `slots`, 1 for plain MDP). */
+  slots: number;
+  /** Requests it holds, oldest first. */
+  jobs: Job[];
 }
 
 interface ServiceEntry {
   name: string;
   nameFrame: Buffer;
   workers: Set<WorkerEntry>;
+  /** One entry per free slot, the longest free first. */
   idle: WorkerEntry[];
   queue: Job[];
 }
@@ -74,9 +84,19 @@ export class Broker {
 
   constructor(private readonly options: BrokerOptions) {
     this.log = options.log.child({ mod: 'broker' });
-    // libzmq cuts a peer whose message exceeds this; bodies between maxBodyBytes and this
-    // get a clear error reply instead (AGORA_ERR_BUS_TOO_LARGE).
-    this.router = new Router({ mandatory: false, maxMessageSize: options.maxBodyBytes * 2 + 65536, linger: 0 });
+    this.router = new Router({
+      mandatory: false,
+      // libzmq cuts a peer whose message exceeds this; bodies between maxBodyBytes and this
+      // get a clear error reply instead (AGORA_ERR_BUS_TOO_LARGE).
+      maxMessageSize: options.maxBodyBytes * 2 + 65536,
+      linger: 0,
+      // A ROUTER never blocks (it drops for a peer over its high-water mark), so sends skip
+      // zeromq.js's writability check, one system call each.
+      sendTimeout: 0,
+      // A client may have thousands of calls in flight: their replies must not be dropped.
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+    });
     this.pump = new SendPump(this.router, { max: 1_000_000, onError: (err) => this.log.warn({ err }, 'send failed') });
   }
 
@@ -99,7 +119,11 @@ export class Broker {
 
   /** Every service with its worker counts and queue depth (the `mmi.services` answer). */
   stats(): ServiceStats[] {
-    return [...this.services.values()].map((s) => ({ name: s.name, workers: s.workers.size, idle: s.idle.length, queued: s.queue.length }));
+    return [...this.services.values()].map((s) => {
+      let slots = 0;
+      for (const w of s.workers) slots += w.slots;
+      return { name: s.name, workers: s.workers.size, slots, idle: s.idle.length, queued: s.queue.length };
+    });
   }
 
   private async receiveLoop(): Promise<void> {
@@ -150,7 +174,7 @@ export class Broker {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_NO_SERVICE', [name]);
     }
     const meta = body.length > 1 ? decodeMeta(body[1]) : {};
-    const job: Job = { client, body, deadline: meta.deadline, idempotent: meta.idempotent === true };
+    const job: Job = { client, msgid: peekId(body[0], REQUEST_TYPE), body, deadline: meta.deadline, idempotent: meta.idempotent === true };
     const worker = service.idle.shift();
     if (worker !== undefined) return this.assign(worker, job);
     if (service.queue.length >= this.options.queueMax) {
@@ -191,8 +215,8 @@ export class Broker {
         if (worker === undefined) this.disconnect(id);
         return undefined;
       case Command.DISCONNECT:
-        // A worker says DISCONNECT only when it holds no request (RFC 7); one the broker still
-        // counts as its own crossed the DISCONNECT on the wire and never ran: serve it elsewhere.
+        // A worker says DISCONNECT only when it holds no request (PROTOCOL.md §3); one the broker
+        // still counts as its own crossed the DISCONNECT on the wire and never ran: serve it elsewhere.
         if (worker !== undefined) this.removeWorker(worker, 'worker said DISCONNECT', false, true);
         return undefined;
       default:
@@ -206,8 +230,14 @@ export class Broker {
     // RFC 7: a READY from a worker that is already registered is a protocol error.
     if (known !== undefined) return this.removeWorker(known, 'second READY', true);
     const nameFrame = frames[4];
-    if (frames.length !== 5 || nameFrame.length === 0 || nameFrame.length > MAX_SERVICE_NAME) {
+    if (frames.length < 5 || frames.length > 6 || nameFrame.length === 0 || nameFrame.length > MAX_SERVICE_NAME) {
       this.drop('READY without a valid service name', frames);
+      return this.disconnect(id);
+    }
+    // Agora's extension (PROTOCOL.md §3): an options frame after the name offers several slots.
+    const options = frames.length === 6 ? decodeReadyOptions(frames[5]) : { slots: 1 };
+    if (options === undefined) {
+      this.drop('READY with an unreadable options frame', frames);
       return this.disconnect(id);
     }
     const name = nameFrame.toString('utf8');
@@ -216,11 +246,11 @@ export class Broker {
       return this.disconnect(id);
     }
     const service = this.service(name, nameFrame);
-    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), job: null };
+    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, jobs: [] };
     this.workers.set(key, worker);
     service.workers.add(worker);
-    this.log.info({ service: name, workers: service.workers.size }, 'worker ready');
-    this.idle(worker);
+    this.log.info({ service: name, workers: service.workers.size, slots: options.slots }, 'worker ready');
+    for (let i = 0; i < options.slots; i++) this.idle(worker);
   }
 
   private onReply(id: Buffer, worker: WorkerEntry | undefined, frames: Buffer[]): void {
@@ -230,31 +260,47 @@ export class Broker {
       this.drop('REPLY without client envelope or body', frames);
       return this.removeWorker(worker, 'protocol error', true);
     }
-    // RFC 7: a worker replies to the one request it holds. An idle worker's REPLY answers
-    // nothing; handling it would park the worker among the idle a second time (two requests
-    // at once, and a stale entry left behind once it is removed).
-    if (worker.job === null) return this.drop('REPLY from a worker without a request', frames);
+    // RFC 7: a worker replies to a request it holds, to the client that sent it. A REPLY that
+    // answers none is dropped: handling it would free a slot twice (two requests on one slot,
+    // and a stale entry left behind once the worker is removed).
     const client = frames[4];
     const body = frames.slice(6);
+    const at = this.jobOf(worker, client, body[0]);
+    if (at < 0) return this.drop('REPLY answering no request the worker holds', frames);
+    const job = worker.jobs[at];
+    worker.jobs.splice(at, 1);
     const size = bodySize(body);
     if (size > this.options.maxBodyBytes) {
-      const request = worker.job?.body ?? body;
-      this.fail(client, worker.service.nameFrame, request, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
+      this.fail(client, worker.service.nameFrame, job.body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
     } else {
       this.pump.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
     }
-    worker.job = null;
     this.idle(worker);
+  }
+
+  /** Index in `worker.jobs` of the request a REPLY answers, or -1. */
+  private jobOf(worker: WorkerEntry, client: Buffer, body: Buffer): number {
+    const jobs = worker.jobs;
+    // A plain MDP worker holds one request, whatever its body's format.
+    if (worker.slots === 1) return jobs.length === 1 && jobs[0].client.equals(client) ? 0 : -1;
+    // A worker with slots speaks msgpack-RPC: the response's msgid names the request; an
+    // empty body answers a notification.
+    const msgid = body.length === 0 ? null : peekId(body, RESPONSE_TYPE);
+    if (msgid === null && body.length !== 0) return -1;
+    for (let i = 0; i < jobs.length; i++) {
+      if (jobs[i].msgid === msgid && jobs[i].client.equals(client)) return i;
+    }
+    return -1;
   }
 
   // ---- dispatch ----
 
   private assign(worker: WorkerEntry, job: Job): void {
-    worker.job = job;
+    worker.jobs.push(job);
     this.pump.send([worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, ...job.body]);
   }
 
-  /** A worker became idle: give it the oldest live request, or park it. */
+  /** A slot of `worker` became free: give it the oldest live request, or park it. */
   private idle(worker: WorkerEntry): void {
     const queue = worker.service.queue;
     const now = Date.now();
@@ -271,12 +317,11 @@ export class Broker {
     this.workers.delete(worker.key);
     const service = worker.service;
     service.workers.delete(worker);
-    const at = service.idle.indexOf(worker);
-    if (at >= 0) service.idle.splice(at, 1);
+    if (service.idle.includes(worker)) service.idle = service.idle.filter((w) => w !== worker);
     this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
-    const job = worker.job;
-    worker.job = null;
-    if (job !== null) this.rescue(service, job, neverRan);
+    const jobs = worker.jobs;
+    worker.jobs = [];
+    for (const job of jobs) this.rescue(service, job, neverRan);
     if (service.workers.size === 0) this.failQueue(service);
   }
 

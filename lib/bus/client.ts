@@ -21,6 +21,11 @@ export interface ClientOptions {
   maxPending?: number;
   /** Name sent in the metadata frame as `caller`. */
   caller?: string;
+  /**
+   * Keep each call's stack so a timeout error shows where the call was made (like nats.js
+   * `asyncTraces`). Off by default: capturing a stack costs more than the rest of a call.
+   */
+  traces?: boolean;
   log?: Logger;
 }
 
@@ -45,8 +50,8 @@ interface PendingCall {
   timer: NodeJS.Timeout;
   service: string;
   method: string;
-  /** Keeps the caller's stack for a timeout (nats.js asyncTraces). */
-  trace: Error;
+  /** The caller's stack, for a timeout (with `traces`). */
+  trace: Error | undefined;
 }
 
 interface PendingMmi {
@@ -70,6 +75,8 @@ export class BusClient {
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly log: Logger | undefined;
+  /** Service name frames, encoded once. */
+  private readonly names = new Map<string, Buffer>();
 
   constructor(private readonly options: ClientOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -105,9 +112,9 @@ export class BusClient {
     if (options.reqId !== undefined) meta.reqId = options.reqId;
     if (this.options.caller !== undefined) meta.caller = this.options.caller;
     if (options.idempotent === true) meta.idempotent = true;
-    const frames = [EMPTY, MDPC01, Buffer.from(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
+    const frames = [EMPTY, MDPC01, this.nameFrame(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
     return new Promise<T>((resolve, reject) => {
-      const trace = new Error();
+      const trace = this.options.traces === true ? new Error() : undefined;
       const timer = setTimeout(() => this.timeout(msgid), remaining(deadline));
       this.pending.set(msgid, { resolve: resolve as (v: unknown) => void, reject, timer, service, method, trace });
       this.pump.send(frames);
@@ -154,6 +161,15 @@ export class BusClient {
     this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_CLOSED'));
     this.pump.clear();
     this.socket.close();
+  }
+
+  private nameFrame(service: string): Buffer {
+    let frame = this.names.get(service);
+    if (frame === undefined) {
+      frame = Buffer.from(service);
+      if (this.names.size < 10_000) this.names.set(service, frame);
+    }
+    return frame;
   }
 
   private allocateId(): number {
@@ -214,7 +230,7 @@ export class BusClient {
     if (call === undefined) return;
     this.pending.delete(msgid);
     const err = new AgoraError('AGORA_ERR_BUS_TIMEOUT', [call.service, call.method]);
-    err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+    if (call.trace !== undefined) err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
     call.reject(err);
   }
 

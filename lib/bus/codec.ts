@@ -104,6 +104,52 @@ export function peekMsgid(frame: Uint8Array | undefined): number | null {
   }
 }
 
+/**
+ * The msgid of a msgpack-RPC request (`type` 0) or response (`type` 1) read from its first
+ * bytes, without decoding the rest: null when the frame does not start that way. The broker
+ * reads every request and every reply from a worker with slots this way, so it stays cheap
+ * whatever the size of the params or the result.
+ */
+export function peekId(frame: Uint8Array | undefined, type: typeof REQUEST_TYPE | typeof RESPONSE_TYPE): number | null {
+  // fixarray of 4 (0x94), the type as a positive fixint, then the msgid.
+  if (frame === undefined || frame.length < 4 || frame[0] !== 0x94 || frame[1] !== type) return null;
+  const tag = frame[2];
+  if (tag < 0x80) return tag; // positive fixint
+  // uint 8/16/32/64 (0xcc..0xcf) or, as some encoders write non-negative ints, int 8/16/32/64 (0xd0..0xd3).
+  const width = tag >= 0xcc && tag <= 0xcf ? 1 << (tag - 0xcc) : tag >= 0xd0 && tag <= 0xd3 ? 1 << (tag - 0xd0) : 0;
+  if (width === 0 || frame.length < 3 + width + 1) return null;
+  if (tag >= 0xd0 && frame[3] >= 0x80) return null; // negative
+  let value = 0;
+  for (let i = 0; i < width; i++) value = value * 256 + frame[3 + i];
+  return value <= MAX_MSGID ? value : null;
+}
+
+/** What a worker offers in READY's optional options frame (docs/PROTOCOL.md §3). */
+export interface ReadyOptions {
+  /** Requests the worker socket holds at once. */
+  slots: number;
+}
+
+/** Largest `slots` a worker may offer. */
+export const MAX_SLOTS = 1024;
+
+export function encodeReadyOptions(options: ReadyOptions): Buffer {
+  return pack(options);
+}
+
+/** Decode READY's options frame: undefined when it is not a map or `slots` is not an integer in 1..MAX_SLOTS. */
+export function decodeReadyOptions(frame: Uint8Array): ReadyOptions | undefined {
+  try {
+    const m = unpack(frame);
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined;
+    const slots = (m as Record<string, unknown>).slots ?? 1;
+    if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) return undefined;
+    return { slots };
+  } catch {
+    return undefined;
+  }
+}
+
 export function encodeMeta(meta: Meta): Buffer {
   return pack(meta);
 }

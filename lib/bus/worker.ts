@@ -1,15 +1,16 @@
 /**
- * Workers: `serve(service, handlers, { concurrency })` opens `concurrency` MDP worker
- * sockets (RFC 7 MDPW01), each serving one request at a time, so one process serves that
- * many requests at once. Each socket heartbeats the broker, notices its silence, and
- * reconnects with a fresh socket and READY (which is also how it re-registers after the
- * broker restarts: the new broker answers the first HEARTBEAT with DISCONNECT).
+ * Workers: `serve(service, handlers, { concurrency })` opens one MDP worker socket (RFC 7
+ * MDPW01) whose READY offers `concurrency` slots (Agora's extension, docs/PROTOCOL.md §3),
+ * so the broker hands it that many requests at once over one connection. The socket
+ * heartbeats the broker, notices its silence, and reconnects with a fresh socket and READY
+ * (which is also how it re-registers after the broker restarts: the new broker answers the
+ * first HEARTBEAT with DISCONNECT).
  */
 import { Dealer } from 'zeromq';
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, decodeMeta, encodeResponse, type Meta } from './codec';
+import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, type Meta } from './codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
 import { SendPump } from './pump';
 
@@ -29,43 +30,44 @@ export type Handlers = Readonly<Record<string, Handler>>;
 
 export interface ServeOptions {
   endpoint: string;
-  /** Requests served at once by this process for this service (one socket each). */
+  /** Requests served at once by this process for this service (1..1024, default 32). */
   concurrency?: number;
   heartbeatMs?: number;
   heartbeatLiveness?: number;
   log: Logger;
 }
 
-/** `concurrency` MDP workers for one service in this process. */
+/** The worker of one service in this process: one socket serving `concurrency` requests at once. */
 export class WorkerPool {
-  private readonly sockets: WorkerSocket[] = [];
+  private readonly socket: WorkerSocket;
 
   constructor(readonly service: string, handlers: Handlers, options: ServeOptions) {
-    const log = options.log.child({ mod: 'bus-worker', service });
-    const settings: SocketSettings = {
+    const slots = options.concurrency ?? 32;
+    if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) throw new RangeError(`concurrency must be an integer from 1 to ${MAX_SLOTS}`);
+    this.socket = new WorkerSocket({
       endpoint: options.endpoint,
       service,
       handlers,
+      slots,
       heartbeatMs: options.heartbeatMs ?? 2500,
       liveness: options.heartbeatLiveness ?? 3,
-      log,
-    };
-    for (let i = 0; i < (options.concurrency ?? 32); i++) this.sockets.push(new WorkerSocket(settings));
+      log: options.log.child({ mod: 'bus-worker', service }),
+    });
   }
 
-  /** Resolves once every socket is connected to the broker (its READY is then on the wire). */
+  /** Resolves once the socket is connected to the broker (its READY is then on the wire). */
   ready(): Promise<void> {
-    return Promise.all(this.sockets.map((s) => s.connected)).then(() => undefined);
+    return this.socket.connected;
   }
 
   /** Requests being served right now. */
   get inFlight(): number {
-    return this.sockets.filter((s) => s.busy).length;
+    return this.socket.inFlight;
   }
 
-  /** Stop taking work, let each socket finish its request and say DISCONNECT, then close. */
-  async close(): Promise<void> {
-    await Promise.all(this.sockets.map((s) => s.close()));
+  /** Stop taking work, finish the requests in flight, say DISCONNECT, then close. */
+  close(): Promise<void> {
+    return this.socket.close();
   }
 }
 
@@ -78,6 +80,8 @@ interface SocketSettings {
   endpoint: string;
   service: string;
   handlers: Handlers;
+  /** Requests held at once; more than 1 is announced in READY's options frame. */
+  slots: number;
   heartbeatMs: number;
   liveness: number;
   log: Logger;
@@ -90,7 +94,8 @@ class WorkerSocket {
   private generation = 0;
   private expiry = 0;
   private readonly timer: NodeJS.Timeout;
-  private current: Promise<void> | null = null;
+  /** Requests of the current connection being served. */
+  private running = new Set<Promise<void>>();
   private closing = false;
   /** DISCONNECT is on its way: a REQUEST arriving now is the broker's to fail, not ours. */
   private disconnected = false;
@@ -106,8 +111,8 @@ class WorkerSocket {
     this.timer = setInterval(() => this.tick(), s.heartbeatMs);
   }
 
-  get busy(): boolean {
-    return this.current !== null;
+  get inFlight(): number {
+    return this.running.size;
   }
 
   async close(): Promise<void> {
@@ -115,9 +120,9 @@ class WorkerSocket {
     // A REQUEST the broker sent before it hears our DISCONNECT is ours to serve: let the
     // receive loop take what has already arrived before deciding this socket is idle.
     await new Promise((resolve) => setImmediate(resolve));
-    // Keep heartbeating while the call in flight finishes: a silent worker is dropped by the
-    // broker (RFC 7 §Heartbeating) and its caller would get AGORA_ERR_BUS_WORKER_LOST.
-    if (this.current !== null) await this.current;
+    // Keep heartbeating while the calls in flight finish: a silent worker is dropped by the
+    // broker (RFC 7 §Heartbeating) and its callers would get AGORA_ERR_BUS_WORKER_LOST.
+    while (this.running.size > 0) await Promise.all(this.running);
     clearInterval(this.timer);
     this.disconnected = true;
     this.pump.send([EMPTY, MDPW01, DISCONNECT]);
@@ -145,7 +150,9 @@ class WorkerSocket {
     });
     this.socket.connect(this.s.endpoint);
     this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
-    this.pump.send([EMPTY, MDPW01, READY, Buffer.from(this.s.service)]);
+    const ready: Buffer[] = [EMPTY, MDPW01, READY, Buffer.from(this.s.service)];
+    if (this.s.slots > 1) ready.push(encodeReadyOptions({ slots: this.s.slots }));
+    this.pump.send(ready);
     void this.receiveLoop(this.socket, generation);
   }
 
@@ -156,9 +163,9 @@ class WorkerSocket {
     // that comes up later, which would register a worker that never answers again.
     this.socket.linger = 0;
     this.socket.close();
-    // A call still running belongs to the old connection: its reply is dropped (generation),
-    // and the new broker will send this socket a REQUEST as soon as it reads READY.
-    this.current = null;
+    // Calls still running belong to the old connection: their replies are dropped
+    // (generation), and the new broker hands this socket requests as soon as it reads READY.
+    this.running = new Set();
     this.open();
   }
 
@@ -209,17 +216,18 @@ class WorkerSocket {
 
   /** [""][MDPW01][REQUEST][client][""][body][meta?] */
   private onRequest(frames: Buffer[]): void {
-    if (frames.length < 6 || frames[4].length !== 0 || this.current !== null || this.disconnected) {
-      this.s.log.warn({ frames: frames.length, busy: this.current !== null }, 'dropped request');
+    if (frames.length < 6 || frames[4].length !== 0 || this.disconnected) {
+      this.s.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
       return;
     }
     const client = frames[3];
     const generation = this.generation;
-    this.current = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
-      if (generation !== this.generation) return;
-      this.current = null;
-      this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
+    const running = this.running;
+    const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+      running.delete(call);
+      if (generation === this.generation) this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });
+    running.add(call);
   }
 
   /** Run the handler and encode its answer; never throws. */

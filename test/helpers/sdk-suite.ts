@@ -180,7 +180,7 @@ export function sdkSuite(sdk: Sdk): void {
     await t.test('SIGTERM: the worker finishes its call, says DISCONNECT and exits 0', async () => {
       // 1. A call in flight: the broker reports one of the worker's sockets busy.
       const inFlight = call('sleep', [300]);
-      await until(async () => (await client.services()).some((s) => s.name === sdk.service && s.idle < s.workers), 5000);
+      await until(async () => (await client.services()).some((s) => s.name === sdk.service && s.idle < s.slots), 5000);
       // 2. SIGTERM drains it: the caller gets its answer, the process exits 0.
       const exited = worker.stop('SIGTERM');
       assert.equal(await inFlight, 300);

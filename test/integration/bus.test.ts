@@ -24,7 +24,7 @@ interface Mesh {
   startEcho(env?: Record<string, string>): Promise<Started>;
 }
 
-/** 1. A broker; 2. `echoes` echo processes of `concurrency` sockets each, all registered; 3. a client. */
+/** 1. A broker; 2. `echoes` echo processes of `concurrency` slots each, all registered; 3. a client. */
 async function startMesh(t: TestContext, options: { echoes?: number; concurrency?: number; client?: Partial<ClientOptions> } = {}): Promise<Mesh> {
   const procs: Started[] = [];
   const clients: BusClient[] = [];
@@ -48,14 +48,14 @@ async function startMesh(t: TestContext, options: { echoes?: number; concurrency
     return echo;
   };
   for (let i = 0; i < (options.echoes ?? 1); i++) await startEcho();
-  if (echoes.length > 0) await waitForWorkers(client, 'echo', (s) => s.workers === echoes.length * concurrency);
+  if (echoes.length > 0) await waitForWorkers(client, 'echo', (s) => s.workers === echoes.length && s.slots === echoes.length * concurrency);
   return { broker, bus, client, echoes, startEcho };
 }
 
 /** The broker's `mmi.services` line for `name` (zero counts when it knows none). */
 async function statsOf(client: BusClient, name: string): Promise<ServiceStats> {
   const all = await client.services({ timeoutMs: 1000 });
-  return all.find((s) => s.name === name) ?? { name, workers: 0, idle: 0, queued: 0 };
+  return all.find((s) => s.name === name) ?? { name, workers: 0, slots: 0, idle: 0, queued: 0 };
 }
 
 /** Poll `mmi.services` until `name`'s counts satisfy `ok`; fail after `ms` with the last counts seen. */
@@ -96,7 +96,7 @@ function other(echoes: Started[], pid: number): Started {
 }
 
 test('calls through broker and echo', async (t) => {
-  const { client, echoes } = await startMesh(t);
+  const { bus, client, echoes } = await startMesh(t);
 
   await t.test('a round trip answers the value sent, from the echo process', async () => {
     assert.equal(await client.call('echo', 'echo', ['hi']), 'hi');
@@ -116,9 +116,11 @@ test('calls through broker and echo', async (t) => {
     assert.equal(client.inFlight, 0);
   });
 
-  await t.test('a deadline that passes rejects with AGORA_ERR_BUS_TIMEOUT and the caller\'s stack', async () => {
+  await t.test('a deadline that passes rejects with AGORA_ERR_BUS_TIMEOUT; with `traces`, the caller\'s stack', async () => {
+    const traced = createClient({ endpoint: bus, traces: true });
+    t.after(() => traced.close());
     async function callThatOutlivesItsDeadline(): Promise<unknown> {
-      return client.call('echo', 'sleep', [1000], { timeoutMs: 100 });
+      return traced.call('echo', 'sleep', [1000], { timeoutMs: 100 });
     }
     const err = await rejectsWith(callThatOutlivesItsDeadline(), 'AGORA_ERR_BUS_TIMEOUT');
     assert.equal(err.errno, 201);
@@ -127,7 +129,10 @@ test('calls through broker and echo', async (t) => {
     assert.match(stack, /^AgoraError: Call to echo\.sleep passed its deadline\n/);
     assert.match(stack, /at callThatOutlivesItsDeadline \(.*bus\.test\.[jt]s:\d+:\d+\)/, stack);
     // The client is still fine after a timeout; the late answer is dropped.
-    assert.equal(await client.call('echo', 'echo', ['after']), 'after');
+    assert.equal(await traced.call('echo', 'echo', ['after']), 'after');
+    // Without `traces` (the default) the error is the same, minus the caller's frames.
+    const plain = await rejectsWith(client.call('echo', 'sleep', [1000], { timeoutMs: 100 }), 'AGORA_ERR_BUS_TIMEOUT');
+    assert.equal(plain.message, 'Call to echo.sleep passed its deadline');
   });
 
   await t.test('handler errors travel by code; other failures become AGORA_ERR_INTERNAL without their text', async () => {
@@ -164,13 +169,14 @@ test('one echo process with AGORA_WORKER_CONCURRENCY=8 serves 8 calls at once', 
   const SLEEP_MS = 1000;
   const { client, echoes } = await startMesh(t, { concurrency: 8 });
   const started = Date.now();
-  // 1. Eight long calls: the broker hands all eight to the process's eight sockets, none waits.
+  // 1. Eight long calls: the broker hands all eight to the process's one socket, which
+  //    offered eight slots in its READY; none waits.
   const sleeps = Array.from({ length: 8 }, () => client.call('echo', 'sleep', [SLEEP_MS]));
-  await waitForWorkers(client, 'echo', (s) => s.workers === 8 && s.idle === 0 && s.queued === 0, SLEEP_MS * 4);
-  // 2. A ninth call finds no free socket: it waits in the broker's queue, so 8 is the limit.
+  await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.slots === 8 && s.idle === 0 && s.queued === 0, SLEEP_MS * 4);
+  // 2. A ninth call finds no free slot: it waits in the broker's queue, so 8 is the limit.
   const ninth = client.call<number>('echo', 'pid');
   const full = await waitForWorkers(client, 'echo', (s) => s.queued === 1, SLEEP_MS * 4);
-  assert.deepEqual(full, { name: 'echo', workers: 8, idle: 0, queued: 1 });
+  assert.deepEqual(full, { name: 'echo', workers: 1, slots: 8, idle: 0, queued: 1 });
   // 3. All eight answer, overlapping: together they take far less than eight in a row would.
   assert.deepEqual(await Promise.all(sleeps), Array(8).fill(SLEEP_MS));
   const elapsed = Date.now() - started;
@@ -244,7 +250,7 @@ test('the broker restarts on the same endpoint; workers and client carry on', as
   //    closes), not left to its deadline: RFC 7 has no resume, nobody will answer it.
   const pending = client.call('echo', 'sleep', [3000], { timeoutMs: 8000 });
   pending.catch(() => undefined);
-  await waitForWorkers(client, 'echo', (s) => s.idle === s.workers - 1);
+  await waitForWorkers(client, 'echo', (s) => s.idle === s.slots - 1);
   assert.equal(await broker.stop('SIGTERM'), 0);
   await rejectsWith(pending, 'AGORA_ERR_BUS_DISCONNECTED');
   // 2. A new broker binds the endpoint the first one printed.
@@ -255,11 +261,11 @@ test('the broker restarts on the same endpoint; workers and client carry on', as
   await waitForService(client, 'echo', REGISTER_MS);
   await second.waitFor((l) => l.msg === 'worker ready' && l.service === 'echo', 1000);
   assert.equal(echo.child.exitCode, null);
-  // 4. The same client object works again, on every one of the process's 32 sockets,
-  //    including the one whose `sleep` was cut off (still running, its answer now dropped).
+  // 4. The same client object works again, on every one of the socket's 32 slots, including
+  //    the one whose `sleep` was cut off (still running, its answer now dropped).
   assert.equal(await client.call('echo', 'echo', ['after']), 'after');
   assert.equal(await client.call('echo', 'pid'), echo.child.pid);
-  await waitForWorkers(client, 'echo', (s) => s.workers === 32 && s.idle === 32);
+  await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.slots === 32 && s.idle === 32);
   const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => client.call('echo', 'echo', [i])));
   assert.deepEqual(burst, Array.from({ length: 100 }, (_, i) => i));
 });
@@ -267,9 +273,9 @@ test('the broker restarts on the same endpoint; workers and client carry on', as
 test('SIGTERM on echo drains the call in flight, then exits 0', async (t) => {
   const { broker, client, echoes } = await startMesh(t);
   const echo = echoes[0];
-  // 1. A call in flight: the broker reports one socket busy.
+  // 1. A call in flight: the broker reports one slot busy.
   const inFlight = client.call('echo', 'sleep', [800]);
-  await waitForWorkers(client, 'echo', (s) => s.idle === s.workers - 1);
+  await waitForWorkers(client, 'echo', (s) => s.idle === s.slots - 1);
   // 2. SIGTERM: the call still gets its answer, then the process exits 0.
   const exited = echo.stop('SIGTERM');
   assert.equal(await inFlight, 800);

@@ -98,7 +98,7 @@ test('random frames from several peers never break the broker', async (t) => {
       await Promise.all(fuzzers.map(probe));
       assert.deepEqual(errors, [], 'the broker logged no handling failure');
       for (const s of broker.stats()) {
-        assert.ok(s.idle <= s.workers, `idle within workers: ${JSON.stringify(s)}`);
+        assert.ok(s.idle <= s.slots, `idle within slots: ${JSON.stringify(s)}`);
         assert.ok(s.idle === 0 || s.queued === 0, `nothing queued while a worker idles: ${JSON.stringify(s)}`);
       }
       // 3. A real worker and client still make a round trip, and the heartbeat timer still runs.

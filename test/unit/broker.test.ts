@@ -51,7 +51,7 @@ async function setup(t: TestContext, options: Partial<BrokerOptions> = {}): Prom
   const until = async (service: string, ok: (s: ServiceStats) => boolean): Promise<ServiceStats> => {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
-      const s = broker.stats().find((x) => x.name === service) ?? { name: service, workers: 0, idle: 0, queued: 0 };
+      const s = broker.stats().find((x) => x.name === service) ?? { name: service, workers: 0, slots: 0, idle: 0, queued: 0 };
       if (ok(s)) return s;
       if (Date.now() > deadline) assert.fail(`broker counts for ${service} never satisfied the condition; last ${JSON.stringify(s)}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -125,6 +125,78 @@ test('two workers of one service both get work', async (t) => {
   await s.until('twin', (x) => x.idle === 2);
 });
 
+test('a worker whose READY offers slots holds that many requests at once (PROTOCOL.md §3)', async (t) => {
+  await t.test('three slots: three requests reach one socket, the fourth queues; replies in any order', async (t) => {
+    const s = await setup(t);
+    const w = s.peer('worker');
+    await w.send([EMPTY, MDPW01, READY, 'multi', pack({ slots: 3 })]);
+    assert.deepEqual(await s.until('multi', (x) => x.workers === 1), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
+    const c = s.peer('client');
+    for (const id of [1, 2, 3, 4]) await c.ask('multi', encodeRequest(id, 'm', [id]));
+    const held = [await w.request(), await w.request(), await w.request()];
+    assert.deepEqual(held.map((r) => msgidOf(r.body)), [1, 2, 3]);
+    assert.deepEqual(await s.until('multi', (x) => x.queued === 1), { name: 'multi', workers: 1, slots: 3, idle: 0, queued: 1 });
+    // 1. The second request is answered first: its slot takes the queued fourth.
+    await w.reply(held[1].client, ok(2, 'two'));
+    assert.deepEqual(await c.response('multi'), { type: 1, msgid: 2, error: null, result: 'two' });
+    const fourth = await w.request();
+    assert.equal(msgidOf(fourth.body), 4);
+    // 2. A REPLY whose msgid the worker does not hold is dropped, and frees nothing.
+    await w.reply(held[1].client, ok(2, 'again'));
+    await w.reply(held[1].client, ok(99, 'never asked'));
+    // 3. The others, out of order; each reaches the client with its own msgid.
+    await w.reply(fourth.client, ok(4, 'four'));
+    await w.reply(held[0].client, ok(1, 'one'));
+    await w.reply(held[2].client, ok(3, 'three'));
+    const rest = [await c.response('multi'), await c.response('multi'), await c.response('multi')];
+    assert.deepEqual(rest.map((r) => [r.msgid, r.result]), [[4, 'four'], [1, 'one'], [3, 'three']]);
+    assert.deepEqual(await s.until('multi', (x) => x.idle === 3), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
+  });
+
+  await t.test('a notification held in a slot is freed by an empty REPLY', async (t) => {
+    const s = await setup(t);
+    const w = s.peer('worker');
+    await w.send([EMPTY, MDPW01, READY, 'note', pack({ slots: 2 })]);
+    await s.until('note', (x) => x.idle === 2);
+    const c = s.peer('client');
+    await c.ask('note', encodeNotification('tick', []));
+    const r = await w.request();
+    await s.until('note', (x) => x.idle === 1);
+    await w.reply(r.client, EMPTY);
+    await s.until('note', (x) => x.idle === 2);
+  });
+
+  await t.test('every request held by a lost worker is rescued or failed', async (t) => {
+    const s = await setup(t);
+    const w = s.peer('worker');
+    w.answerHeartbeats = false;
+    await w.send([EMPTY, MDPW01, READY, 'fragile', pack({ slots: 2 })]);
+    await s.until('fragile', (x) => x.idle === 2);
+    const c = s.peer('client');
+    await c.ask('fragile', encodeRequest(1, 'm', []));
+    await c.ask('fragile', encodeRequest(2, 'm', []));
+    await w.request();
+    await w.request();
+    const lost = [rpcError(await c.answer('fragile', WAIT_MS)), rpcError(await c.answer('fragile', WAIT_MS))];
+    assert.deepEqual(lost.map((e) => [e.msgid, e.code]), [[1, 'AGORA_ERR_BUS_WORKER_LOST'], [2, 'AGORA_ERR_BUS_WORKER_LOST']]);
+  });
+
+  for (const [what, options] of [
+    ['not a msgpack map', Buffer.from('slots=3')],
+    ['slots 0', pack({ slots: 0 })],
+    ['slots over 1024', pack({ slots: 1025 })],
+    ['fractional slots', pack({ slots: 1.5 })],
+  ] as const) {
+    await t.test(`a READY options frame with ${what} gets DISCONNECT and registers nothing`, async (t) => {
+      const s = await setup(t);
+      const w = s.peer('worker');
+      await w.send([EMPTY, MDPW01, READY, 'badopts', options]);
+      assert.ok(isDisconnect(await w.next()));
+      assert.equal(await s.peer('client').mmi('badopts'), '404');
+    });
+  }
+});
+
 test('while every worker is busy requests queue, and are served in order as the worker replies', async (t) => {
   const s = await setup(t);
   const w = await s.worker('one');
@@ -132,7 +204,7 @@ test('while every worker is busy requests queue, and are served in order as the 
   for (const id of [1, 2, 3]) await c.ask('one', encodeRequest(id, 'm', [id]));
   const first = await w.request();
   assert.equal(msgidOf(first.body), 1);
-  assert.deepEqual(await s.until('one', (x) => x.queued === 2), { name: 'one', workers: 1, idle: 0, queued: 2 });
+  assert.deepEqual(await s.until('one', (x) => x.queued === 2), { name: 'one', workers: 1, slots: 1, idle: 0, queued: 2 });
   let current = first;
   for (const id of [1, 2, 3]) {
     assert.equal(msgidOf(current.body), id);
@@ -316,7 +388,7 @@ test('worker commands from unknown or misbehaving workers', async (t) => {
     assert.equal(msgidOf(r2.body), 2);
     await c.ask('mmi.services', '');
     const stats = (unpack((await c.answer('mmi.services'))[0]) as ServiceStats[]).find((x) => x.name === 'stray');
-    assert.deepEqual(stats, { name: 'stray', workers: 1, idle: 0, queued: 1 });
+    assert.deepEqual(stats, { name: 'stray', workers: 1, slots: 1, idle: 0, queued: 1 });
     // 4. The reply to the real client address after a REPLY to a wrong one still arrives.
     await w.reply(r2.client, ok(2));
     assert.equal((await c.response('stray')).msgid, 2);
@@ -520,8 +592,8 @@ test('MMI', async (t) => {
     const list = unpack(body[0]) as ServiceStats[];
     assert.ok(Array.isArray(list));
     const byName = new Map(list.map((x) => [x.name, x]));
-    assert.deepEqual(byName.get('alpha'), { name: 'alpha', workers: 1, idle: 0, queued: 1 });
-    assert.deepEqual(byName.get('beta'), { name: 'beta', workers: 2, idle: 2, queued: 0 });
+    assert.deepEqual(byName.get('alpha'), { name: 'alpha', workers: 1, slots: 1, idle: 0, queued: 1 });
+    assert.deepEqual(byName.get('beta'), { name: 'beta', workers: 2, slots: 2, idle: 2, queued: 0 });
     assert.deepEqual(list.map((x) => x.name).sort(), ['alpha', 'beta']);
     await a.reply(r.client, ok(1));
     assert.equal((await c.response('alpha')).msgid, 1);

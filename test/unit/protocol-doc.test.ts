@@ -34,7 +34,7 @@ const meta = encodeMeta({ deadline: DEADLINE, reqId: 'req-1' });
 const reply = encodeResponse(1, null, 'hi');
 const errorReply = encodeResponse(2, new AgoraError('AGORA_ERR_RPC_NO_METHOD', ['echo', 'nope']).toWire(), null);
 const notification = encodeNotification('echo', ['hi']);
-const services = pack([{ name: 'echo', workers: 32, idle: 31, queued: 0 }]);
+const services = pack([{ name: 'echo', workers: 1, slots: 32, idle: 31, queued: 0 }]);
 
 /** Every multi-frame message the page dumps, as the sending or receiving DEALER sees it. */
 export const FRAMES: Record<string, Buffer[]> = {

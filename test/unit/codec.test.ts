@@ -1,0 +1,76 @@
+/**
+ * lib/bus/codec.ts: the broker reads msgids from the first bytes of a body (peekId) instead
+ * of decoding it; that reading must agree with a full msgpack decode for every encoding of
+ * the msgid a conforming encoder may write, and must never claim a msgid a body lacks.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  decodeMessage, decodeReadyOptions, encodeReadyOptions, encodeRequest, encodeResponse, MAX_MSGID, pack, peekId, REQUEST_TYPE, RESPONSE_TYPE,
+} from '../../lib/bus/codec';
+
+/** The msgid written with the msgpack int family member `tag` (0xcc..0xcf unsigned, 0xd0..0xd3 signed). */
+function intWith(tag: number, value: number): Buffer {
+  const width = 1 << ((tag - (tag >= 0xd0 ? 0xd0 : 0xcc)) & 3);
+  const out = Buffer.alloc(1 + width);
+  out[0] = tag;
+  let v = value;
+  for (let i = width; i >= 1; i--) {
+    out[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return out;
+}
+
+test('peekId reads the msgid of requests and responses as msgpack-javascript writes it', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: MAX_MSGID }), fc.string(), fc.jsonValue(), (msgid, method, value) => {
+      assert.equal(peekId(encodeRequest(msgid, method, [value]), REQUEST_TYPE), msgid);
+      assert.equal(peekId(encodeResponse(msgid, null, value), RESPONSE_TYPE), msgid);
+      // The other type is not mistaken for this one.
+      assert.equal(peekId(encodeRequest(msgid, method, [value]), RESPONSE_TYPE), null);
+    }),
+  );
+});
+
+test('peekId agrees with a full decode for every int encoding wide enough for the msgid', () => {
+  const tags = [0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3];
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: MAX_MSGID }), fc.constantFrom(...tags), (msgid, tag) => {
+      const width = 1 << ((tag - (tag >= 0xd0 ? 0xd0 : 0xcc)) & 3);
+      const max = tag >= 0xd0 ? 2 ** (8 * width - 1) - 1 : 2 ** (8 * width) - 1;
+      fc.pre(msgid <= max);
+      const body = Buffer.concat([Buffer.from([0x94, REQUEST_TYPE]), intWith(tag, msgid), pack('m'), pack([])]);
+      const decoded = decodeMessage(body);
+      assert.equal(decoded.type === REQUEST_TYPE ? decoded.msgid : undefined, msgid);
+      assert.equal(peekId(body, REQUEST_TYPE), msgid);
+    }),
+  );
+});
+
+test('peekId answers null for bodies that carry no valid msgid', () => {
+  const cases: Array<[string, Buffer]> = [
+    ['empty', Buffer.alloc(0)],
+    ['a notification', pack([2, 'm', []])],
+    ['a 3-element array', pack([0, 1, 'm'])],
+    ['a negative msgid', pack([0, -1, 'm', []])],
+    ['a float msgid', pack([0, 1.5, 'm', []])],
+    ['a msgid over 2^32-1', pack([0, 2 ** 32, 'm', []])],
+    ['a string msgid', pack([0, '1', 'm', []])],
+    ['a truncated uint32', Buffer.from([0x94, 0x00, 0xce, 0x00, 0x01])],
+    ['not msgpack at all', Buffer.from('hello world')],
+  ];
+  for (const [what, body] of cases) assert.equal(peekId(body, REQUEST_TYPE), null, what);
+});
+
+test('READY options: slots from 1 to 1024, anything else unreadable', () => {
+  // The bytes docs/PROTOCOL.md §3 shows.
+  assert.equal(encodeReadyOptions({ slots: 32 }).toString('hex'), '81a5736c6f747320');
+  assert.deepEqual(decodeReadyOptions(encodeReadyOptions({ slots: 32 })), { slots: 32 });
+  assert.deepEqual(decodeReadyOptions(pack({})), { slots: 1 });
+  assert.deepEqual(decodeReadyOptions(pack({ slots: 1024, future: 'ignored' })), { slots: 1024 });
+  for (const bad of [pack({ slots: 0 }), pack({ slots: 1025 }), pack({ slots: '3' }), pack([3]), pack(null), Buffer.from([0xc1])]) {
+    assert.equal(decodeReadyOptions(bad), undefined, bad.toString('hex'));
+  }
+});
