@@ -146,8 +146,8 @@ const serviceName: Parser<string> = (raw) => {
 
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
-  if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/.test(v)) {
-    throw new Error(`must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, got ${JSON.stringify(raw)}`);
+  if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+)$/.test(v)) {
+    throw new Error(`must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 or ipc:///path/to/socket, got ${JSON.stringify(raw)}`);
   }
   return v;
 };
@@ -186,7 +186,7 @@ function v<K extends keyof Config>(key: K, env: string, def: Config[K], parse: P
 
 /** Every configuration variable, in the order the README's table lists them. */
 export const VARIABLES: readonly Variable[] = [
-  v('busUrl', 'AGORA_BUS_URL', 'tcp://127.0.0.1:5555', endpoint, 'ZeroMQ endpoint the broker binds and every process connects to (`:0` or `:*` picks a free port).'),
+  v('busUrl', 'AGORA_BUS_URL', 'tcp://127.0.0.1:5555', endpoint, 'ZeroMQ endpoint the broker binds and every process connects to: `tcp://host:port` (`:0` or `:*` picks a free port) or `ipc://path`.'),
   v('httpPort', 'AGORA_HTTP_PORT', 8080, int(0, 65535), 'HTTP port of the gateway; when unset, `PORT` is used, then 8080.'),
   v('logLevel', 'AGORA_LOG_LEVEL', 'info', oneOf(LOG_LEVELS), 'pino level: fatal, error, warn, info, debug, trace or silent.'),
   v('heartbeatMs', 'AGORA_HEARTBEAT_MS', 2500, int(10, 600_000), 'MDP heartbeat interval, broker and workers.'),

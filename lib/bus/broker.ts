@@ -5,14 +5,13 @@
  * heartbeats stop, and answers every request it cannot route with a msgpack-RPC error,
  * so no caller waits for nothing. Malformed traffic is dropped and logged, never fatal.
  */
-import { Router } from 'zeromq';
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, RESPONSE_TYPE } from './codec';
 import {
   Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
 } from './frames';
-import { SendPump } from './pump';
+import { RouterSocket } from './zmtp';
 
 export interface BrokerOptions {
   /** Endpoint to bind, e.g. `tcp://127.0.0.1:5555` or `tcp://127.0.0.1:*`. */
@@ -72,8 +71,7 @@ interface ServiceEntry {
 const MAX_SERVICE_NAME = 255;
 
 export class Broker {
-  private readonly router: Router;
-  private readonly pump: SendPump;
+  private readonly router: RouterSocket;
   private readonly services = new Map<string, ServiceEntry>();
   private readonly workers = new Map<string, WorkerEntry>();
   private timer: NodeJS.Timeout | undefined;
@@ -84,36 +82,30 @@ export class Broker {
 
   constructor(private readonly options: BrokerOptions) {
     this.log = options.log.child({ mod: 'broker' });
-    this.router = new Router({
-      mandatory: false,
-      // libzmq cuts a peer whose message exceeds this; bodies between maxBodyBytes and this
-      // get a clear error reply instead (AGORA_ERR_BUS_TOO_LARGE).
-      maxMessageSize: options.maxBodyBytes * 2 + 65536,
-      linger: 0,
-      // A ROUTER never blocks (it drops for a peer over its high-water mark), so sends skip
-      // zeromq.js's writability check, one system call each.
-      sendTimeout: 0,
-      // A client may have thousands of calls in flight: their replies must not be dropped.
-      sendHighWaterMark: 100_000,
-      receiveHighWaterMark: 100_000,
-    });
-    this.pump = new SendPump(this.router, { max: 1_000_000, onError: (err) => this.log.warn({ err }, 'send failed') });
+    // A frame over this closes its sender's connection (as libzmq's ZMQ_MAXMSGSIZE would);
+    // bodies between maxBodyBytes and this get a clear error reply (AGORA_ERR_BUS_TOO_LARGE).
+    this.router = new RouterSocket({ maxFrameBytes: options.maxBodyBytes * 2 + 65536 });
+    this.router.onMessage = (frames) => {
+      try {
+        this.onMessage(frames);
+      } catch (err) {
+        this.log.error({ err }, 'message handling failed');
+      }
+    };
   }
 
   /** Bind, start the loops, and resolve with the bound endpoint (the real port if `*`). */
   async start(): Promise<string> {
     await this.router.bind(this.options.endpoint);
-    this.endpoint = this.router.lastEndpoint ?? this.options.endpoint;
+    this.endpoint = this.router.lastEndpoint;
     this.timer = setInterval(() => this.tick(), this.options.heartbeatMs);
     this.timer.unref();
-    void this.receiveLoop();
     return this.endpoint;
   }
 
   /** Stop: close the socket; queued requests are dropped (their callers' deadlines answer them). */
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
-    this.pump.clear();
     this.router.close();
   }
 
@@ -124,24 +116,6 @@ export class Broker {
       for (const w of s.workers) slots += w.slots;
       return { name: s.name, workers: s.workers.size, slots, idle: s.idle.length, queued: s.queue.length };
     });
-  }
-
-  private async receiveLoop(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.router.receive();
-      } catch (err) {
-        if (this.router.closed) return;
-        this.log.error({ err }, 'receive failed');
-        continue;
-      }
-      try {
-        this.onMessage(frames);
-      } catch (err) {
-        this.log.error({ err }, 'message handling failed');
-      }
-    }
   }
 
   private onMessage(frames: Buffer[]): void {
@@ -194,7 +168,7 @@ export class Broker {
     } else {
       answer = Buffer.from('501');
     }
-    this.pump.send([client, EMPTY, MDPC01, serviceFrame, answer]);
+    this.router.send([client, EMPTY, MDPC01, serviceFrame, answer]);
   }
 
   // ---- workers: [worker][""][MDPW01][command][…] ----
@@ -273,7 +247,7 @@ export class Broker {
     if (size > this.options.maxBodyBytes) {
       this.fail(client, worker.service.nameFrame, job.body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
     } else {
-      this.pump.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
+      this.router.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
     }
     this.idle(worker);
   }
@@ -297,7 +271,7 @@ export class Broker {
 
   private assign(worker: WorkerEntry, job: Job): void {
     worker.jobs.push(job);
-    this.pump.send([worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, ...job.body]);
+    this.router.send([worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, ...job.body]);
   }
 
   /** A slot of `worker` became free: give it the oldest live request, or park it. */
@@ -347,7 +321,7 @@ export class Broker {
     const now = Date.now();
     for (const worker of this.workers.values()) {
       if (worker.expiry <= now) this.removeWorker(worker, 'heartbeat expired');
-      else this.pump.send([worker.id, EMPTY, MDPW01, HEARTBEAT]);
+      else this.router.send([worker.id, EMPTY, MDPW01, HEARTBEAT]);
     }
     for (const service of this.services.values()) {
       if (service.queue.length > 0) service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
@@ -375,14 +349,14 @@ export class Broker {
   }
 
   private disconnect(id: Buffer): void {
-    this.pump.send([id, EMPTY, MDPW01, DISCONNECT]);
+    this.router.send([id, EMPTY, MDPW01, DISCONNECT]);
   }
 
   /** Answer a client with a msgpack-RPC error response carrying its request's msgid. */
   private fail(client: Buffer, serviceFrame: Buffer, body: Buffer[], code: ErrorCode, args: unknown[]): void {
     const error = new AgoraError(code, args).toWire();
     const reply = pack([RESPONSE_TYPE, peekMsgid(body[0]), error, null]);
-    this.pump.send([client, EMPTY, MDPC01, serviceFrame, reply]);
+    this.router.send([client, EMPTY, MDPC01, serviceFrame, reply]);
   }
 
   /** Log a dropped message: the first few in detail, then a count per heartbeat tick. */

@@ -1,16 +1,15 @@
 /**
  * The bus client: one DEALER socket speaking MDPC01 (RFC 7) with msgpack-RPC bodies.
  * Thousands of calls share the socket, correlated by msgid. Every call has a deadline;
- * losing the broker rejects every pending call at once; ZeroMQ reconnects by itself.
+ * losing the broker rejects every pending call at once; the socket reconnects by itself.
  */
-import { Dealer } from 'zeromq';
 import { deadlineIn, remaining } from '../deadline';
 import { AgoraError, fromWire } from '../errors';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
 import { EMPTY, MDPC01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, same } from './frames';
 import type { ServiceStats } from './broker';
-import { SendPump } from './pump';
+import { DealerSocket } from './zmtp';
 
 export interface ClientOptions {
   /** Broker endpoint, e.g. `tcp://127.0.0.1:5555`. */
@@ -63,8 +62,7 @@ interface PendingMmi {
 const DEFAULT_TIMEOUT_MS = 5000;
 
 export class BusClient {
-  private readonly socket: Dealer;
-  private readonly pump: SendPump;
+  private readonly socket: DealerSocket;
   private readonly pending = new Map<number, PendingCall>();
   /** MMI answers carry no msgid: they are matched per service name, first in first out. */
   private readonly mmiPending = new Map<string, PendingMmi[]>();
@@ -82,14 +80,13 @@ export class BusClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxPending = options.maxPending ?? 100_000;
     this.log = options.log?.child({ mod: 'bus-client' });
-    this.socket = new Dealer({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
-    this.pump = new SendPump(this.socket, { max: this.maxPending * 2, onError: (err) => this.log?.warn({ err }, 'send failed') });
-    this.socket.events.on('disconnect', () => this.onDisconnect());
-    this.socket.events.on('connect', () => {
+    this.socket = new DealerSocket({ queueMax: this.maxPending * 2 });
+    this.socket.onDisconnect = () => this.onDisconnect();
+    this.socket.onConnect = () => {
       this.connected = true;
-    });
+    };
+    this.socket.onMessage = (frames) => this.onMessage(frames);
     this.socket.connect(options.endpoint);
-    void this.receiveLoop();
   }
 
   /** Calls waiting for their answer. */
@@ -117,7 +114,7 @@ export class BusClient {
       const trace = this.options.traces === true ? new Error() : undefined;
       const timer = setTimeout(() => this.timeout(msgid), remaining(deadline));
       this.pending.set(msgid, { resolve: resolve as (v: unknown) => void, reject, timer, service, method, trace });
-      this.pump.send(frames);
+      if (!this.socket.send(frames)) this.settleUnsent(msgid);
     });
   }
 
@@ -150,7 +147,11 @@ export class BusClient {
         }, remaining(deadline)),
       };
       queue.push(entry);
-      this.pump.send([EMPTY, MDPC01, Buffer.from(service), body]);
+      if (!this.socket.send([EMPTY, MDPC01, Buffer.from(service), body])) {
+        queue.splice(queue.indexOf(entry), 1);
+        clearTimeout(entry.timer);
+        reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
+      }
     });
   }
 
@@ -159,8 +160,7 @@ export class BusClient {
     if (this.closed) return;
     this.closed = true;
     this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_CLOSED'));
-    this.pump.clear();
-    this.socket.close();
+    void this.socket.close();
   }
 
   private nameFrame(service: string): Buffer {
@@ -179,18 +179,13 @@ export class BusClient {
     return this.nextId;
   }
 
-  private async receiveLoop(): Promise<void> {
-    while (!this.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await this.socket.receive();
-      } catch (err) {
-        if (this.closed || this.socket.closed) return;
-        this.log?.error({ err }, 'receive failed');
-        continue;
-      }
-      this.onMessage(frames);
-    }
+  /** The socket refused the message (its queue or the connection's backlog is full): fail the call now. */
+  private settleUnsent(msgid: number): void {
+    const call = this.pending.get(msgid);
+    if (call === undefined) return;
+    this.pending.delete(msgid);
+    clearTimeout(call.timer);
+    call.reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
   }
 
   /** [""][MDPC01][service][body] (RFC 7 §Client protocol). */

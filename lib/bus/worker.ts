@@ -6,13 +6,12 @@
  * (which is also how it re-registers after the broker restarts: the new broker answers the
  * first HEARTBEAT with DISCONNECT).
  */
-import { Dealer } from 'zeromq';
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
 import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, type Meta } from './codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
-import { SendPump } from './pump';
+import { DealerSocket } from './zmtp';
 
 /** What a handler learns about the call besides its params. */
 export interface CallContext {
@@ -88,8 +87,7 @@ interface SocketSettings {
 }
 
 class WorkerSocket {
-  private socket!: Dealer;
-  private pump!: SendPump;
+  private socket!: DealerSocket;
   /** Bumped at each reconnect so a late reply is not sent on a newer socket. */
   private generation = 0;
   private expiry = 0;
@@ -99,7 +97,7 @@ class WorkerSocket {
   private closing = false;
   /** DISCONNECT is on its way: a REQUEST arriving now is the broker's to fail, not ours. */
   private disconnected = false;
-  /** The current socket has a TCP connection to the broker (ZeroMQ reconnects it by itself). */
+  /** The current socket has a connection to the broker (it reconnects by itself). */
   private linked = false;
   /** Resolves at the first TCP connection to the broker. */
   readonly connected: Promise<void>;
@@ -125,18 +123,17 @@ class WorkerSocket {
     while (this.running.size > 0) await Promise.all(this.running);
     clearInterval(this.timer);
     this.disconnected = true;
-    this.pump.send([EMPTY, MDPW01, DISCONNECT]);
-    // linger lets the DISCONNECT (and a last REPLY) leave after the socket closes.
-    await this.pump.flush();
-    this.socket.close();
+    this.socket.send([EMPTY, MDPW01, DISCONNECT]);
+    // Linger: the DISCONNECT (and a last REPLY) leave before the connection closes.
+    await this.socket.close(1000);
   }
 
   private open(): void {
     const generation = ++this.generation;
-    this.socket = new Dealer({ linger: 1000, sendHighWaterMark: 1000, receiveHighWaterMark: 1000 });
-    this.pump = new SendPump(this.socket, { max: 1000, onError: (err) => this.s.log.debug({ err }, 'send failed') });
+    const socket = new DealerSocket({ queueMax: 1000 });
+    this.socket = socket;
     this.linked = false;
-    this.socket.events.on('connect', () => {
+    socket.onConnect = () => {
       // The broker's silence counts from when it can hear us: a READY that reaches a broker
       // just (re)started must not be abandoned before that broker's first HEARTBEAT arrives.
       if (generation === this.generation) {
@@ -144,25 +141,25 @@ class WorkerSocket {
         this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
       }
       this.onConnected();
-    });
-    this.socket.events.on('disconnect', () => {
+    };
+    socket.onDisconnect = () => {
       if (generation === this.generation) this.linked = false;
-    });
-    this.socket.connect(this.s.endpoint);
+    };
+    socket.onMessage = (frames) => {
+      if (generation === this.generation) this.onMessage(frames);
+    };
+    socket.connect(this.s.endpoint);
     this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
     const ready: Buffer[] = [EMPTY, MDPW01, READY, Buffer.from(this.s.service)];
     if (this.s.slots > 1) ready.push(encodeReadyOptions({ slots: this.s.slots }));
-    this.pump.send(ready);
-    void this.receiveLoop(this.socket, generation);
+    socket.send(ready);
   }
 
   private reconnect(reason: string): void {
     this.s.log.info({ reason }, 'reconnecting to broker');
-    this.pump.clear();
-    // linger 0: a READY or HEARTBEAT still queued in the old socket must not reach a broker
+    // No linger: a READY or HEARTBEAT still queued in the old socket must not reach a broker
     // that comes up later, which would register a worker that never answers again.
-    this.socket.linger = 0;
-    this.socket.close();
+    void this.socket.close();
     // Calls still running belong to the old connection: their replies are dropped
     // (generation), and the new broker hands this socket requests as soon as it reads READY.
     this.running = new Set();
@@ -176,22 +173,7 @@ class WorkerSocket {
    */
   private tick(): void {
     if (Date.now() >= this.expiry && !this.closing && this.linked) return this.reconnect('broker silent');
-    this.pump.send([EMPTY, MDPW01, HEARTBEAT]);
-  }
-
-  private async receiveLoop(socket: Dealer, generation: number): Promise<void> {
-    while (!socket.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch (err) {
-        if (socket.closed) return;
-        this.s.log.warn({ err }, 'receive failed');
-        continue;
-      }
-      if (generation !== this.generation) return;
-      this.onMessage(frames);
-    }
+    this.socket.send([EMPTY, MDPW01, HEARTBEAT]);
   }
 
   private onMessage(frames: Buffer[]): void {
@@ -225,7 +207,7 @@ class WorkerSocket {
     const running = this.running;
     const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
       running.delete(call);
-      if (generation === this.generation) this.pump.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
+      if (generation === this.generation) this.socket.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });
     running.add(call);
   }
