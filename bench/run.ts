@@ -127,12 +127,25 @@ answered in the measured window; p50/p99 come from every call's latency on the m
 clock. Every server and every load generator is its own process, on loopback.
 
 - **raw ZeroMQ**: a DEALER sends [id][payload bytes, encoded once], a ROUTER process sends
-  each message back. No encoding, routing or deadlines: the transport ceiling.
+  each message back, both with zeromq.js (libzmq). No encoding, routing or deadlines: the
+  transport ceiling.
 - **Moleculer** ${moleculerVersion()}: two brokers on the TCP transporter (static url, UDP discovery
   off, default JSON serializer, requestTimeout 5 s), calling ${'`'}echo.echo${'`'}.
 - **Agora**: ${'`'}createClient().call('echo', 'echo', [payload])${'`'} → broker process → echo
-  service process (default config: 32 worker sockets, so at 64 in flight the broker queues
-  the rest). Three processes where the others have two: the broker hop is the design.
+  service process, default config (the echo process offers 32 slots on one worker socket, so
+  at 64 in flight the broker queues the rest). Every call is a full MDP exchange with
+  msgpack-RPC bodies, a metadata frame and a deadline. Three processes where the others have
+  two: the broker hop is the design.
+
+Why Agora can beat the ceiling it is compared with: its processes speak ZMTP 3.0 through
+${'`'}lib/bus/zmtp.ts${'`'} (TypeScript over node:net, byte-compatible with libzmq) rather than through
+the native binding. Profiling the broker on zeromq.js showed where its time went: one heap
+allocation (an ArrayBuffer backing store, freed on another thread) per received frame, and
+two or three system calls per send and per receive (zeromq.js probes ${'`'}ZMQ_EVENTS${'`'} around
+each); the broker receives 13 frames and sends 14 per call. The TypeScript transport parses
+every message a read returns, copies small frames from Node's pool, and writes everything one
+turn of the event loop sends in one system call. Workers offering slots (PROTOCOL.md §3)
+keep one connection per process instead of one per concurrent request.
 
 Rerun with ${'`'}npm run bench${'`'} (about 30 s; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).
 Numbers are only comparable within one run on one machine; on a shared 2-vCPU VM repeated
