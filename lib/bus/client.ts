@@ -54,6 +54,8 @@ interface PendingCall {
 }
 
 interface PendingMmi {
+  /** Timed out: its answer, when it comes, is dropped. */
+  settled: boolean;
   resolve: (frame: Buffer) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -140,9 +142,11 @@ export class BusClient {
       const entry: PendingMmi = {
         resolve,
         reject,
+        settled: false,
+        // The entry stays queued: the broker answers a client's MMI requests in order, so
+        // the late answer to this one must be taken by it, not by the next request's entry.
         timer: setTimeout(() => {
-          const at = queue.indexOf(entry);
-          if (at >= 0) queue.splice(at, 1);
+          entry.settled = true;
           reject(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [service, 'mmi']));
         }, remaining(deadline)),
       };
@@ -215,7 +219,7 @@ export class BusClient {
 
   private onMmiReply(service: string, body: Buffer): void {
     const entry = this.mmiPending.get(service)?.shift();
-    if (entry === undefined) return;
+    if (entry === undefined || entry.settled) return; // a late answer to a request that timed out
     clearTimeout(entry.timer);
     entry.resolve(body);
   }
