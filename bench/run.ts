@@ -11,8 +11,8 @@
  * Knobs: BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_IN_FLIGHT ("1,64"),
  * BENCH_ONLY ("raw,moleculer,agora"), BENCH_PROFILE_DIR (runs Agora's three processes
  * under `node --cpu-prof` into that folder). Only a full default run writes the doc.
- * BENCH_HTTP=1 also runs bench/http.ts (HTTP through the mesh against plain Fastify,
- * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table.
+ * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
+ * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -64,7 +64,7 @@ function settings(): { plan: Omit<LoadPlan, 'endpoint'>; only: string[]; profile
   const only = (env.BENCH_ONLY ?? SYSTEMS.map((s) => s.key).join(',')).split(',');
   const plan = { inFlight, warmupMs: Number(env.BENCH_WARMUP_S ?? 1) * 1000, durationMs: Number(env.BENCH_DURATION_S ?? 3) * 1000 };
   const profileDir = env.BENCH_PROFILE_DIR === undefined || env.BENCH_PROFILE_DIR === '' ? undefined : path.resolve(env.BENCH_PROFILE_DIR);
-  const full = env.BENCH_ONLY === undefined && env.BENCH_IN_FLIGHT === undefined && profileDir === undefined;
+  const full = env.BENCH_ONLY === undefined && env.BENCH_IN_FLIGHT === undefined && profileDir === undefined && env.BENCH_HTTP !== '0';
   return { plan, only, profileDir, full };
 }
 
@@ -147,7 +147,7 @@ every message a read returns, copies small frames from Node's pool, and writes e
 turn of the event loop sends in one system call. Workers offering slots (PROTOCOL.md §3)
 keep one connection per process instead of one per concurrent request.
 
-Rerun with ${'`'}npm run bench${'`'} (about 30 s; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).
+Rerun with ${'`'}npm run bench${'`'} (about a minute; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).
 Numbers are only comparable within one run on one machine; on a shared 2-vCPU VM repeated
 runs moved by about ±20 %, the ratios less.
 
@@ -161,7 +161,7 @@ calls/s ratio: higher is better (1.00 = as fast as the baseline); p50 ratio: low
 ${extra}`;
 }
 
-/** The HTTP section (bench/http.ts), loaded only when asked for. */
+/** The HTTP section (bench/http.ts), loaded only when it runs. */
 async function http(): Promise<string> {
   const { benchHttp, formatHttpTable } = await import('./http');
   const connections = 64;
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     const nodeArgs = profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     rows.push(...(await measure(system, plan, nodeArgs)));
   }
-  const extra = process.env.BENCH_HTTP === '1' ? await http() : '';
+  const extra = process.env.BENCH_HTTP === '0' ? '' : await http();
   process.stdout.write(`\n${machine()}\n\n${table(rows)}\n\n${ratios(rows, plan.inFlight)}\n${extra}`);
   if (full) {
     writeFileSync(path.join(ROOT, 'docs', 'PERFORMANCE.md'), doc(rows, plan, extra));
