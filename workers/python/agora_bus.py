@@ -217,7 +217,8 @@ class _Slot:
         self.generation = 0
         self.busy = False
         self.closed = False
-        self.connected = False
+        self.connected = False  # has connected at least once (for on_ready)
+        self.linked = False  # the current socket has a TCP connection to the broker
         self.expiry = 0.0
 
 
@@ -312,10 +313,11 @@ class Worker:
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, 1000)
         sock.setsockopt(zmq.RCVHWM, 1000)
-        if not slot.connected:
-            slot.monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED)
-            self._monitors[slot.monitor] = slot
-            self._poller.register(slot.monitor, zmq.POLLIN)
+        # The monitor tells when the broker can hear this socket: its silence only counts then.
+        slot.linked = False
+        slot.monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        self._monitors[slot.monitor] = slot
+        self._poller.register(slot.monitor, zmq.POLLIN)
         sock.connect(self.endpoint)
         self._poller.register(sock, zmq.POLLIN)
         self._sockets[sock] = slot
@@ -350,7 +352,9 @@ class Worker:
         for slot in self._slots:
             if slot.closed:
                 continue
-            if now >= slot.expiry and not self._stopping:
+            # Not while the broker is unreachable: the queued READY reaches it when it is back,
+            # and a socket abandoned just then would stay registered, swallowing requests.
+            if now >= slot.expiry and not self._stopping and slot.linked:
                 self._reconnect(slot, "broker silent")
             else:
                 self._send(slot, [b"", MDPW01, HEARTBEAT])
@@ -509,18 +513,26 @@ class Worker:
         except BlockingIOError:
             pass
 
-    # ---- readiness: the socket monitor's CONNECTED event, once per slot ----
+    # ---- the link to the broker: the socket monitor's CONNECTED and DISCONNECTED events ----
 
     def _on_monitor(self, mon):
         slot = self._monitors[mon]
-        try:
-            event = recv_monitor_message(mon, zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        if event["event"] != zmq.EVENT_CONNECTED:
-            return
-        slot.connected = True
-        self._drop_monitor(slot)
+        while slot.monitor is mon:
+            try:
+                event = recv_monitor_message(mon, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if event["event"] == zmq.EVENT_DISCONNECTED:
+                slot.linked = False
+            elif event["event"] == zmq.EVENT_CONNECTED:
+                # The broker's silence counts from when it can hear us: a READY reaching a broker
+                # just (re)started must not be abandoned before its first HEARTBEAT arrives.
+                slot.linked = True
+                slot.connected = True
+                slot.expiry = time.monotonic() + self.heartbeat_s * self.liveness
+                self._announce()
+
+    def _announce(self):
         if not self._announced and all(s.connected for s in self._slots):
             self._announced = True
             if self.on_ready is not None:
