@@ -35,6 +35,8 @@ export interface Config {
   messagesGrpcUrl: string;
   /** Deadline of typed gRPC calls between services. */
   grpcTimeoutMs: number;
+  /** host:port this service's gRPC binds instead of its AGORA_<NAME>_GRPC_URL (several instances on one host); empty: that URL. */
+  grpcBind: string;
   /** Unknown users are created at their first logon. */
   openRegistration: boolean;
   /** Sessions end after this long without use. */
@@ -94,6 +96,16 @@ export interface Config {
   retryAfterS: number;
   /** Backoff sent on every response; 0: none. */
   backoffS: number;
+  /** PostgreSQL connection URL; empty keeps users, channels and messages in memory. */
+  databaseUrl: string;
+  /** Connections per process in the PostgreSQL pool. */
+  databasePoolMax: number;
+  /** Redis URL; empty keeps sessions in PostgreSQL (when configured) or in memory. */
+  redisUrl: string;
+  /** Prefix of every Redis key (and pub/sub channel) Agora uses. */
+  redisPrefix: string;
+  /** Deadline of one storage call (connect, query, command). */
+  storeTimeoutMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -143,6 +155,38 @@ const serviceName: Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new Error(`must be a bus service name of 1-64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(raw)}`);
   return v;
 };
+
+function url(schemes: readonly string[]): Parser<string> {
+  return (raw) => {
+    const v = raw.trim();
+    if (v === '') return '';
+    let parsed: URL;
+    try {
+      parsed = new URL(v);
+    } catch {
+      throw new Error(`must be a URL such as ${schemes[0]}://127.0.0.1/, got ${JSON.stringify(raw)}`);
+    }
+    if (!schemes.includes(parsed.protocol.slice(0, -1))) throw new Error(`must start with ${schemes.map((x) => `${x}://`).join(' or ')}, got ${JSON.stringify(parsed.protocol)}`);
+    return v;
+  };
+}
+
+const keyPrefix: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error(`must be 1 to 64 characters from letters, digits and _ . : -, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+/** One host:port, or several IPv4 ones separated by commas (several instances, tried in turn). */
+const hostPorts: Parser<string> = (raw) => {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.length === 1) return hostPort(raw);
+  for (const part of parts) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(part)) throw new Error(`a list must hold IPv4 host:port entries such as 10.0.0.1:50051,10.0.0.2:50051, got ${JSON.stringify(part)}`);
+  }
+  return parts.join(',');
+};
+
+const optionalHostPort: Parser<string> = (raw) => (raw.trim() === '' ? '' : hostPort(raw));
 
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
@@ -195,16 +239,22 @@ export const VARIABLES: readonly Variable[] = [
   v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
   v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (the slots its worker socket offers the broker).'),
-  v('authGrpcUrl', 'AGORA_AUTH_GRPC_URL', '127.0.0.1:50051', hostPort, 'gRPC address of the auth service (port 0: any free port, for tests).'),
-  v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPort, 'gRPC address of the channels service.'),
-  v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPort, 'gRPC address of the messages service.'),
+  v('authGrpcUrl', 'AGORA_AUTH_GRPC_URL', '127.0.0.1:50051', hostPorts, 'gRPC address of the auth service (port 0: any free port, for tests); several instances: `ip:port,ip:port`.'),
+  v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPorts, 'gRPC address of the channels service.'),
+  v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPorts, 'gRPC address of the messages service.'),
   v('grpcTimeoutMs', 'AGORA_GRPC_TIMEOUT_MS', 2000, int(1, 600_000), 'Deadline of typed gRPC calls between services.'),
+  v('grpcBind', 'AGORA_GRPC_BIND', '', optionalHostPort, 'host:port a service binds its gRPC on, instead of its own `AGORA_<NAME>_GRPC_URL` (e.g. `127.0.0.1:$PORT` for several instances on one machine). Empty: that URL.'),
   v('openRegistration', 'AGORA_OPEN_REGISTRATION', true, bool, 'Create an unknown user at its first logon (true/false).'),
   v('sessionIdleS', 'AGORA_SESSION_IDLE_S', 1800, int(1, 31_536_000), 'Seconds without use after which a session expires.'),
   v('logonMaxFailures', 'AGORA_LOGON_MAX_FAILURES', 5, int(1, 1_000_000), 'Wrong passwords allowed per user, and per client address, within the lockout window.'),
   v('logonLockoutS', 'AGORA_LOGON_LOCKOUT_S', 60, int(1, 86_400), 'Window for counting wrong passwords, and how long logons are then refused.'),
   v('messagesRetained', 'AGORA_MESSAGES_RETAINED', 100, int(1, 1_000_000), 'Messages kept per channel (the newest).'),
   v('messageMaxBytes', 'AGORA_MESSAGE_MAX_BYTES', 4096, int(1, 1_048_576), 'Longest message text, in bytes of UTF-8.'),
+  v('databaseUrl', 'AGORA_DATABASE_URL', '', url(['postgres', 'postgresql']), 'PostgreSQL URL (`postgres://user:pass@host:5432/db`); when set, users, channels and messages live there. Empty: in memory.'),
+  v('databasePoolMax', 'AGORA_DATABASE_POOL_MAX', 10, int(1, 1000), 'PostgreSQL connections per process.'),
+  v('redisUrl', 'AGORA_REDIS_URL', '', url(['redis', 'rediss']), 'Redis URL (`redis://host:6379/0`); when set, sessions live there. Empty: sessions live in PostgreSQL when it is configured, else in memory.'),
+  v('redisPrefix', 'AGORA_REDIS_PREFIX', 'agora:', keyPrefix, 'Prefix of every Redis key and pub/sub channel, so several meshes can share one Redis.'),
+  v('storeTimeoutMs', 'AGORA_STORE_TIMEOUT_MS', 5000, int(1, 600_000), 'Deadline of one PostgreSQL query or Redis command, and of connecting.'),
   v('clientMaxPending', 'AGORA_CLIENT_MAX_PENDING', 100_000, int(1, 10_000_000), 'Calls in flight per bus client before new calls are refused.'),
   v('computeGrpcUrl', 'AGORA_COMPUTE_GRPC_URL', '127.0.0.1:50054', hostPort, 'gRPC address of the compute service.'),
   v('computeDriver', 'AGORA_COMPUTE_DRIVER', 'driver.local', serviceName, 'Bus service name of the driver compute uses (`driver.local`: the TypeScript driver; `driver.ruby`: the Ruby one).'),
@@ -278,6 +328,11 @@ export function withDotEnv(env: NodeJS.ProcessEnv, file = '.env'): NodeJS.Proces
     out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
   }
   return { ...out, ...env };
+}
+
+/** A gRPC target for a configured address: a comma list becomes grpc-js's `ipv4:` list (pick_first: the next one when one fails). */
+export function grpcTarget(address: string): string {
+  return address.includes(',') ? `ipv4:${address}` : address;
 }
 
 /** A bus endpoint that ZeroMQ can bind: `:0` means any free port, as `:*` does. */

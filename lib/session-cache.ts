@@ -23,6 +23,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
+import { grpcTarget } from './config';
 import { AgoraError } from './errors';
 import type { AuthClient } from './gen/agora/Auth';
 import type { Identity__Output } from './gen/agora/Identity';
@@ -132,7 +133,7 @@ export class SessionCache implements SessionResolver {
     this.backoffMs = this.backoffMinMs;
     const Auth = loadProto('auth.proto').agora.Auth;
     // grpc-js's own reconnect backoff grows to 120 s by default; auth coming back must be seen soon.
-    this.client = new Auth(options.authGrpcUrl, grpc.credentials.createInsecure(), {
+    this.client = new Auth(grpcTarget(options.authGrpcUrl), grpc.credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': this.backoffMinMs,
       'grpc.max_reconnect_backoff_ms': this.backoffMaxMs,
     });

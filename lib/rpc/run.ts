@@ -78,9 +78,11 @@ export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) =
   const log = createLogger(svc, config.logLevel);
   (async () => {
     const built = await build(config, log);
+    const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
+    if (grpcUrl.includes(',')) throw new Error(`${svc}'s gRPC address lists several instances (${grpcUrl}): set AGORA_GRPC_BIND to the one this instance binds`);
     const running = await runService(built.impl, {
       busUrl: config.busUrl,
-      grpcUrl: grpcUrlOf(config),
+      grpcUrl,
       concurrency: config.workerConcurrency,
       heartbeatMs: config.heartbeatMs,
       heartbeatLiveness: config.heartbeatLiveness,
@@ -92,7 +94,7 @@ export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) =
       await running.close();
       await built.close?.();
     });
-    const host = grpcUrlOf(config).replace(/:\d+$/, '');
+    const host = grpcUrl.replace(/:\d+$/, '');
     announceReady(log, { bus: config.busUrl, grpc: `${host}:${running.grpcPort}`, service: built.impl.name });
   })().catch((err: unknown) => {
     log.fatal({ err }, 'failed to start');

@@ -103,3 +103,26 @@ export interface NodeStore {
   /** Remove; true if it existed. */
   delete(id: string): Promise<boolean>;
 }
+
+/** What a backend answers to a health check. */
+export interface BackendHealth {
+  /** 'memory', 'postgres' or 'redis'. */
+  backend: string;
+  ok: boolean;
+  /** Round trip of the check, ms. */
+  ms: number;
+  error?: string;
+}
+
+/**
+ * One topic that every process of a kind subscribes to (auth instances fanning out session
+ * invalidations). Every subscriber, the publisher included, receives the messages in one
+ * order, the backend's (Redis PUBLISH, PostgreSQL NOTIFY at commit). A subscription that
+ * breaks may lose messages: `onGap` says so before delivery resumes.
+ */
+export interface Broadcast {
+  /** Resolves once the backend has accepted the message (and ordered it). */
+  publish(message: string): Promise<void>;
+  subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void>;
+  close(): Promise<void>;
+}

@@ -14,7 +14,8 @@ import type { Logger } from '../../lib/log';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import { isSessionKey } from '../../lib/session-cache';
-import type { SessionStore, UserRecord, UserStore } from '../../lib/store/store';
+import type { Broadcast, SessionStore, UserRecord, UserStore } from '../../lib/store/store';
+import { InvalidationFanout } from './fanout';
 import { FailureThrottle } from './throttle';
 import { WatchHub, type WatchHubOptions } from './watch';
 
@@ -49,6 +50,8 @@ export interface AuthDeps {
   drawKey?: () => number;
   /** Watch stream tuning (tests). */
   watch?: Pick<WatchHubOptions, 'leaseMs' | 'pingMs' | 'clock'>;
+  /** Shared with the other auth instances, when there can be several (./fanout.ts). */
+  broadcast?: Broadcast;
 }
 
 /**
@@ -65,6 +68,8 @@ export interface Auth {
   sweep(): Promise<number>;
   /** Open Watch streams. */
   readonly watchers: number;
+  /** Resolves once the service may answer (with a broadcast: once it hears itself on it). */
+  start(timeoutMs: number): Promise<void>;
   /** Stop the sweep timer and end every Watch stream. */
   close(): void;
 }
@@ -148,6 +153,9 @@ export function buildAuth(deps: AuthDeps): Auth {
   const byAddr = new FailureThrottle(throttleOptions);
   const perUser = keyedQueue();
   const hub = new WatchHub({ ...deps.watch, log: log.child({ mod: 'watch' }), onTouch: (keys) => void touchKeys(keys) });
+  const fanout = deps.broadcast === undefined ? undefined : new InvalidationFanout({ broadcast: deps.broadcast, hub, log: log.child({ mod: 'fanout' }) });
+  /** Empty every cache of `keys`: this instance's watchers, and every other instance's. */
+  const invalidate = (keys: number[]): Promise<void> => (fanout === undefined ? hub.invalidate(keys) : fanout.invalidate(keys));
   const badSession = (): AgoraError => new AgoraError('AGORA_ERR_AUTH_BAD_SESSION');
   const expiredAt = (lastUsed: number, at: number): boolean => at - lastUsed >= idleMs;
 
@@ -155,7 +163,7 @@ export function buildAuth(deps: AuthDeps): Auth {
   async function expireKeys(keys: number[]): Promise<void> {
     const gone: number[] = [];
     for (const key of keys) if (await sessions.delete(key)) gone.push(key);
-    if (gone.length > 0) await hub.invalidate(gone);
+    if (gone.length > 0) await invalidate(gone);
   }
 
   /** Keys a watcher answered from its cache: alive ones are refreshed, expired ones end. */
@@ -239,7 +247,7 @@ export function buildAuth(deps: AuthDeps): Auth {
         throw badSession();
       }
       if (!(await sessions.delete(sesskey))) throw badSession();
-      await hub.invalidate([sesskey]);
+      await invalidate([sesskey]);
       return { ok: true };
     },
     /** Refreshes the session; an expired one fails at once, even before the sweep removes it. */
@@ -269,7 +277,7 @@ export function buildAuth(deps: AuthDeps): Auth {
       const gone = await sessions.expire(at - idleMs + 1);
       if (gone.length > 0) {
         log.info({ expired: gone.length }, 'sessions expired');
-        await hub.invalidate(gone);
+        await invalidate(gone);
       }
       return gone.length;
     } finally {
@@ -290,8 +298,12 @@ export function buildAuth(deps: AuthDeps): Auth {
     get watchers() {
       return hub.size;
     },
+    start: async (timeoutMs) => {
+      await fanout?.start(timeoutMs);
+    },
     close: () => {
       clearInterval(timer);
+      fanout?.close();
       hub.close();
     },
   };

@@ -1,9 +1,20 @@
 /** The auth process (Procfile: auth): `Auth` on the bus and on gRPC, with the Watch stream on gRPC. */
 import { serviceMain } from '../../lib/rpc/run';
-import { MemorySessionStore, MemoryUserStore } from '../../lib/store/store-memory';
+import { openStores } from '../../lib/store/index';
 import { buildAuth } from './handlers';
 
-serviceMain('auth', (config) => config.authGrpcUrl, (config, log) => {
-  const auth = buildAuth({ users: new MemoryUserStore(), sessions: new MemorySessionStore(), config, log: log.child({ mod: 'auth' }) });
-  return { impl: auth.impl, drain: () => auth.close(), close: () => auth.close() };
+serviceMain('auth', (config) => config.authGrpcUrl, async (config, log) => {
+  const stores = await openStores(config, log, ['users', 'sessions']);
+  // Several auth instances can only share state through a backend; that backend then carries
+  // their session invalidations too (./fanout.ts). In memory there is one instance.
+  const auth = buildAuth({ users: stores.users, sessions: stores.sessions, broadcast: stores.broadcast('auth'), config, log: log.child({ mod: 'auth' }) });
+  await auth.start(config.storeTimeoutMs);
+  return {
+    impl: auth.impl,
+    drain: () => auth.close(),
+    close: async () => {
+      auth.close();
+      await stores.close();
+    },
+  };
 });

@@ -60,6 +60,8 @@ export class WatchHub {
   private readonly pinger: NodeJS.Timeout;
   /** Until when a watcher that went away may still answer from its cache. */
   private departedLeaseEnd = -Infinity;
+  /** Why watchers are refused now (./fanout.ts, step 2); undefined when they are served. */
+  private fenced: string | undefined;
 
   constructor(private readonly options: WatchHubOptions) {
     this.leaseMs = options.leaseMs ?? WATCH_LEASE_MS;
@@ -76,6 +78,10 @@ export class WatchHub {
 
   /** Serve one Watch stream (the grpc-js handler of `Watch`). */
   attach(call: WatchCall): void {
+    if (this.fenced !== undefined) {
+      call.emit('error', { code: GRPC.UNAVAILABLE, details: `session watch refused: ${this.fenced}` });
+      return;
+    }
     const w = new Watcher(call, call.getPeer());
     this.watchers.add(w);
     call.on('data', (message: WatchUp__Output) => this.onUp(w, message));
@@ -102,6 +108,21 @@ export class WatchHub {
     const left = this.departedLeaseEnd - this.clock();
     if (left > 0) waits.push(delay(left));
     await Promise.all(waits);
+  }
+
+  /**
+   * While `on`, cut every watcher off and refuse new ones: this instance can no longer
+   * vouch that it hears every invalidation (./fanout.ts, step 2).
+   */
+  fence(on: boolean, reason: string): void {
+    if (!on) {
+      if (this.fenced !== undefined) this.options.log.info('session watch served again');
+      this.fenced = undefined;
+      return;
+    }
+    if (this.fenced === undefined) this.options.log.warn({ reason, watchers: this.watchers.size }, 'session watch fenced');
+    this.fenced = reason;
+    for (const w of [...this.watchers]) this.cut(w, reason);
   }
 
   /** End every stream (shutdown): watchers drop their caches and reconnect elsewhere or later. */

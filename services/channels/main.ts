@@ -1,13 +1,17 @@
 /** The channels process (Procfile: channels): `Channels` on the bus and on gRPC. */
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
-import { MemoryChannelStore } from '../../lib/store/store-memory';
+import { openStores } from '../../lib/store/index';
 import { buildChannelsService } from './handlers';
 
-serviceMain('channels', (config) => config.channelsGrpcUrl, (config, log) => {
+serviceMain('channels', (config) => config.channelsGrpcUrl, async (config, log) => {
+  const stores = await openStores(config, log, ['channels']);
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
   return {
-    impl: buildChannelsService({ store: new MemoryChannelStore(), sessions }),
-    close: () => sessions.close(),
+    impl: buildChannelsService({ store: stores.channels, sessions }),
+    close: async () => {
+      sessions.close();
+      await stores.close();
+    },
   };
 });

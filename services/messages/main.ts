@@ -3,18 +3,20 @@
  * Channels whether a channel exists by typed gRPC, with a deadline, remembering the yeses.
  */
 import * as grpc from '@grpc/grpc-js';
+import { grpcTarget } from '../../lib/config';
 import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
 import { unary } from '../../lib/rpc/grpc';
 import { loadProto } from '../../lib/rpc/proto';
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
-import { MemoryMessageStore } from '../../lib/store/store-memory';
+import { openStores } from '../../lib/store/index';
 import { buildMessagesService, cachePositive, type ChannelExists } from './handlers';
 
-serviceMain('messages', (config) => config.messagesGrpcUrl, (config, log) => {
+serviceMain('messages', (config) => config.messagesGrpcUrl, async (config, log) => {
+  const stores = await openStores(config, log, ['messages']);
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
   const Channels = loadProto('channels.proto').agora.Channels;
-  const channels = new Channels(config.channelsGrpcUrl, grpc.credentials.createInsecure());
+  const channels = new Channels(grpcTarget(config.channelsGrpcUrl), grpc.credentials.createInsecure());
   // The caller's deadline, but never longer than a typed call between services may take.
   const exists: ChannelExists = async (channel, ctx) => {
     const own = Date.now() + config.grpcTimeoutMs;
@@ -24,15 +26,16 @@ serviceMain('messages', (config) => config.messagesGrpcUrl, (config, log) => {
   };
   return {
     impl: buildMessagesService({
-      store: new MemoryMessageStore(),
+      store: stores.messages,
       sessions,
       channelExists: cachePositive(exists),
       retain: config.messagesRetained,
       maxBytes: config.messageMaxBytes,
     }),
-    close: () => {
+    close: async () => {
       sessions.close();
       channels.close();
+      await stores.close();
     },
   };
 });

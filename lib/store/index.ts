@@ -1,0 +1,85 @@
+/**
+ * Picks and opens the storage adapters from the configuration (STYLE §2: no adapter is
+ * imported outside a main.ts or this index). AGORA_DATABASE_URL puts users, channels and
+ * messages in PostgreSQL; AGORA_REDIS_URL puts sessions in Redis, else sessions follow the
+ * database; with neither, everything stays in this process's memory.
+ */
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import type { BackendHealth, Broadcast, ChannelStore, MessageStore, SessionStore, UserStore } from './store';
+import { MemoryChannelStore, MemoryMessageStore, MemorySessionStore, MemoryUserStore } from './store-memory';
+import { PgBroadcast, PgChannelStore, PgDatabase, PgMessageStore, PgSessionStore, PgUserStore } from './store-postgres';
+import { RedisBroadcast, RedisConnection, RedisSessionStore } from './store-redis';
+
+export type Backend = 'memory' | 'postgres' | 'redis';
+
+export interface AllStores {
+  users: UserStore;
+  sessions: SessionStore;
+  channels: ChannelStore;
+  messages: MessageStore;
+}
+
+export type StoreKind = keyof AllStores;
+
+type StoreConfig = Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'redisUrl' | 'redisPrefix' | 'storeTimeoutMs' | 'sessionIdleS'>;
+
+/** The backend that keeps `kind` under `config`. */
+export function resolve(kind: StoreKind, config: StoreConfig): Backend {
+  if (kind === 'sessions' && config.redisUrl !== '') return 'redis';
+  return config.databaseUrl !== '' ? 'postgres' : 'memory';
+}
+
+/** What a process holds open: its stores, a health check per backend, one close. */
+export interface OpenStores {
+  /** The backends in use, each once. */
+  readonly backends: readonly Backend[];
+  /** A topic shared with the other processes (Redis if configured, else PostgreSQL); undefined in memory, where there are no others. */
+  broadcast(topic: string): Broadcast | undefined;
+  /** One answer per backend in use; never throws. */
+  health(): Promise<BackendHealth[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Open the stores of `kinds`, connecting to what they need; PostgreSQL's migrations run
+ * first (several processes starting at once take turns on an advisory lock).
+ */
+export async function openStores<K extends StoreKind>(config: StoreConfig, log: Logger, kinds: readonly K[]): Promise<OpenStores & Pick<AllStores, K>> {
+  const used = new Set(kinds.map((k) => resolve(k, config)));
+  const opts = { timeoutMs: config.storeTimeoutMs, log: log.child({ mod: 'store' }) };
+  const pg = used.has('postgres') ? new PgDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, ...opts }) : undefined;
+  const redis = used.has('redis') ? new RedisConnection({ url: config.redisUrl, prefix: config.redisPrefix, ...opts }) : undefined;
+  const broadcasts: Broadcast[] = [];
+  try {
+    if (pg !== undefined) {
+      const applied = await pg.migrate();
+      if (applied.length > 0) opts.log.info({ applied }, 'database migrated');
+    }
+    const makers: { [P in StoreKind]: () => AllStores[P] } = {
+      users: () => (pg ? new PgUserStore(pg) : new MemoryUserStore()),
+      sessions: () => (redis ? new RedisSessionStore(redis, 2 * config.sessionIdleS * 1000) : pg ? new PgSessionStore(pg) : new MemorySessionStore()),
+      channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
+      messages: () => (pg ? new PgMessageStore(pg) : new MemoryMessageStore()),
+    };
+    const stores = Object.fromEntries(kinds.map((k) => [k, makers[k]()])) as Pick<AllStores, K>;
+    return {
+      ...stores,
+      backends: [...used],
+      broadcast: (topic) => {
+        const b = redis ? new RedisBroadcast(redis, topic) : pg ? new PgBroadcast(pg, `agora_${topic}`) : undefined;
+        if (b !== undefined) broadcasts.push(b);
+        return b;
+      },
+      health: () =>
+        Promise.all([...used].map((b) => (b === 'postgres' ? pg!.ping() : b === 'redis' ? redis!.ping() : Promise.resolve({ backend: 'memory', ok: true, ms: 0 })))),
+      close: async () => {
+        await Promise.all(broadcasts.map((b) => b.close()));
+        await Promise.all([pg?.close(), redis?.close()]);
+      },
+    };
+  } catch (e) {
+    await Promise.all([pg?.close().catch(() => undefined), redis?.close()]);
+    throw e;
+  }
+}

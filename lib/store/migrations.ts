@@ -1,0 +1,87 @@
+/**
+ * The PostgreSQL schema, as versioned migrations run at start by every process that uses
+ * PostgreSQL. A session-level advisory lock makes the run safe when several instances start
+ * at once: the first applies what is missing, the others wait, then find nothing to do.
+ * A migration is never edited once landed; a change is a new version.
+ */
+import type { PoolClient } from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Key of the advisory lock held while migrating ('agora' in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x61676f7261;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, sessions, channels, messages',
+    sql: `
+      CREATE TABLE agora_users (
+        username   text PRIMARY KEY,
+        hash       text NOT NULL,
+        salt       text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE agora_sessions (
+        sesskey   bigint PRIMARY KEY,
+        username  text NOT NULL,
+        last_used bigint NOT NULL
+      );
+      -- The sweep deletes by last_used: an index range, not a scan of every session.
+      CREATE INDEX agora_sessions_last_used ON agora_sessions (last_used);
+      CREATE TABLE agora_channels (
+        name       text COLLATE "C" PRIMARY KEY,
+        created_by text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      -- One row per channel: the last id given and the oldest id retained. Appends take
+      -- this row's lock, so ids are gap-free under concurrent posters in any process.
+      CREATE TABLE agora_message_counters (
+        channel       text COLLATE "C" PRIMARY KEY,
+        last_id       bigint NOT NULL,
+        first_id      bigint NOT NULL,
+        prev_first_id bigint NOT NULL
+      );
+      -- bytea: a message may hold any Unicode text, NUL included, which text columns refuse.
+      CREATE TABLE agora_messages (
+        channel  text COLLATE "C" NOT NULL,
+        id       bigint NOT NULL,
+        username text NOT NULL,
+        message  bytea NOT NULL,
+        PRIMARY KEY (channel, id)
+      );
+    `,
+  },
+];
+
+/** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */
+export async function migrate(client: PoolClient, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS agora_schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM agora_schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO agora_schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+      applied.push(m.version);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+  }
+}

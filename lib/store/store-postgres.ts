@@ -1,0 +1,284 @@
+/**
+ * The PostgreSQL adapters (AGORA_DATABASE_URL): users, sessions, channels and messages in
+ * tables made by ./migrations.ts, shared by every instance of every service. Queries are
+ * parameterised; every one has a deadline (AGORA_STORE_TIMEOUT_MS); a lost or refused
+ * connection surfaces as AGORA_ERR_STORE_UNAVAILABLE and the pool reconnects by itself.
+ */
+import { Client, Pool, type QueryResultRow } from 'pg';
+import { AgoraError, errorMessage } from '../errors';
+import type { Logger } from '../log';
+import { migrate } from './migrations';
+import type { BackendHealth, Broadcast, ChannelStore, MessageStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
+
+export interface PgOptions {
+  url: string;
+  poolMax: number;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** SQLSTATE classes that are the caller's or our bug, not the database being away. */
+const NOT_OUTAGE = /^(22|23|42)/;
+
+/** One pool per process, shared by the stores of that process. */
+export class PgDatabase {
+  readonly pool: Pool;
+
+  constructor(readonly options: PgOptions) {
+    this.pool = new Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      connectionTimeoutMillis: options.timeoutMs,
+      query_timeout: options.timeoutMs,
+      statement_timeout: options.timeoutMs,
+    });
+    // An idle client losing its connection (the server restarted) must not crash the process;
+    // the pool drops it and opens another on the next query.
+    this.pool.on('error', (err) => options.log.warn({ err }, 'postgres idle connection lost'));
+  }
+
+  /** Run one parameterised statement. */
+  async query<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (e) {
+      throw storeError('PostgreSQL', e);
+    }
+  }
+
+  /** Apply the migrations not yet applied (safe when several processes start at once). */
+  async migrate(): Promise<number[]> {
+    let client;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw storeError('PostgreSQL', e);
+    }
+    try {
+      return await migrate(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<BackendHealth> {
+    return timed('postgres', () => this.query('SELECT 1'));
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+/** An outage becomes AGORA_ERR_STORE_UNAVAILABLE; a bug stays what it is (a 500 at the edge). */
+export function storeError(backend: string, e: unknown): Error {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && NOT_OUTAGE.test(code)) return e as Error;
+  return new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', [backend, errorMessage(e)], { cause: e });
+}
+
+/** A health answer from running `check` against the clock. */
+export async function timed(backend: string, check: () => Promise<unknown>): Promise<BackendHealth> {
+  const t0 = performance.now();
+  try {
+    await check();
+    return { backend, ok: true, ms: Math.round(performance.now() - t0) };
+  } catch (e) {
+    return { backend, ok: false, ms: Math.round(performance.now() - t0), error: errorMessage(e) };
+  }
+}
+
+export class PgUserStore implements UserStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async get(username: string): Promise<UserRecord | undefined> {
+    const rows = await this.db.query<UserRow>('SELECT username, hash, salt, created_at FROM agora_users WHERE username = $1', [username]);
+    return rows.length === 0 ? undefined : userOf(rows[0]);
+  }
+
+  /** One statement: the insert, or the row another instance inserted first. */
+  async create(user: UserRecord): Promise<{ user: UserRecord; created: boolean }> {
+    const rows = await this.db.query<UserRow & { created: boolean }>(
+      `WITH ins AS (
+         INSERT INTO agora_users (username, hash, salt, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (username) DO NOTHING RETURNING username, hash, salt, created_at)
+       SELECT *, true AS created FROM ins
+       UNION ALL SELECT username, hash, salt, created_at, false FROM agora_users WHERE username = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
+      [user.username, user.hash, user.salt, user.createdAt],
+    );
+    // Between a conflict and the read, nothing can delete a user, so one row is there.
+    if (rows.length === 0) return this.create(user);
+    return { user: userOf(rows[0]), created: rows[0].created };
+  }
+}
+
+interface UserRow {
+  username: string;
+  hash: string;
+  salt: string;
+  created_at: string;
+}
+
+function userOf(row: UserRow): UserRecord {
+  return { username: row.username, hash: row.hash, salt: row.salt, createdAt: Number(row.created_at) };
+}
+
+export class PgSessionStore implements SessionStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async create(session: SessionRecord): Promise<boolean> {
+    const rows = await this.db.query(
+      'INSERT INTO agora_sessions (sesskey, username, last_used) VALUES ($1, $2, $3) ON CONFLICT (sesskey) DO NOTHING RETURNING sesskey',
+      [session.sesskey, session.username, session.lastUsed],
+    );
+    return rows.length === 1;
+  }
+
+  async get(sesskey: number): Promise<SessionRecord | undefined> {
+    const rows = await this.db.query<{ username: string; last_used: string }>('SELECT username, last_used FROM agora_sessions WHERE sesskey = $1', [sesskey]);
+    return rows.length === 0 ? undefined : { sesskey, username: rows[0].username, lastUsed: Number(rows[0].last_used) };
+  }
+
+  async touch(sesskey: number, at: number): Promise<void> {
+    await this.db.query('UPDATE agora_sessions SET last_used = $2 WHERE sesskey = $1 AND last_used < $2', [sesskey, at]);
+  }
+
+  async delete(sesskey: number): Promise<boolean> {
+    return (await this.db.query('DELETE FROM agora_sessions WHERE sesskey = $1 RETURNING sesskey', [sesskey])).length === 1;
+  }
+
+  /** An index range on last_used; two instances sweeping at once each get the keys they deleted. */
+  async expire(before: number): Promise<number[]> {
+    const rows = await this.db.query<{ sesskey: string }>('DELETE FROM agora_sessions WHERE last_used < $1 RETURNING sesskey', [before]);
+    return rows.map((r) => Number(r.sesskey));
+  }
+}
+
+export class PgChannelStore implements ChannelStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async list(): Promise<string[]> {
+    return (await this.db.query<{ name: string }>('SELECT name FROM agora_channels ORDER BY name')).map((r) => r.name);
+  }
+
+  async create(name: string, createdBy: string): Promise<boolean> {
+    const rows = await this.db.query('INSERT INTO agora_channels (name, created_by, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [name, createdBy, Date.now()]);
+    return rows.length === 1;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM agora_channels WHERE name = $1', [name])).length === 1;
+  }
+}
+
+/**
+ * One statement per append, so one round trip:
+ * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
+ *    row lock until commit, so a concurrent append (any process) waits and then sees the
+ *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
+ *    and prev_first_id remembers where it was;
+ * 2. the message goes in under the new id;
+ * 3. exactly the ids that fell out, [prev_first_id, first_id), are deleted through the
+ *    primary key: retention never scans the table, nor even the channel.
+ */
+const APPEND_SQL = `
+  WITH c AS (
+    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id) VALUES ($1, 1, 1, 1)
+    ON CONFLICT (channel) DO UPDATE
+      SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4)
+    RETURNING last_id, first_id, prev_first_id),
+  ins AS (INSERT INTO agora_messages (channel, id, username, message) SELECT $1, last_id, $2, $3 FROM c),
+  del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
+  SELECT last_id FROM c`;
+
+export class PgMessageStore implements MessageStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async append(channel: string, username: string, message: string, retain: number): Promise<number> {
+    if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
+    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [channel, username, Buffer.from(message, 'utf8'), retain]);
+    return Number(rows[0].last_id);
+  }
+
+  async last(channel: string): Promise<number> {
+    const rows = await this.db.query<{ last_id: string }>('SELECT last_id FROM agora_message_counters WHERE channel = $1', [channel]);
+    return rows.length === 0 ? 0 : Number(rows[0].last_id);
+  }
+
+  async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {
+    if (first > last) return [];
+    const rows = await this.db.query<{ id: string; username: string; message: Buffer }>(
+      'SELECT id, username, message FROM agora_messages WHERE channel = $1 AND id BETWEEN $2 AND $3 ORDER BY id',
+      [channel, first, last],
+    );
+    return rows.map((r) => ({ messageid: Number(r.id), username: r.username, message: r.message.toString('utf8') }));
+  }
+}
+
+/**
+ * A Broadcast on LISTEN/NOTIFY: notifications reach listeners in commit order, the same
+ * order for all. The listening connection is its own (not the pool's); when it breaks,
+ * `onGap` fires and it reconnects with a doubling backoff.
+ */
+export class PgBroadcast implements Broadcast {
+  private listener: Client | undefined;
+  private handlers: { onMessage(message: string): void; onGap(reason: string): void } | undefined;
+  private closed = false;
+  private backoffMs = 100;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: PgDatabase,
+    /** A PostgreSQL identifier, e.g. agora_auth. */
+    private readonly channel: string,
+  ) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`bad channel name ${channel}`);
+  }
+
+  async publish(message: string): Promise<void> {
+    await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+  }
+
+  async subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void> {
+    this.handlers = handlers;
+    await this.listen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.db.options.url, connectionTimeoutMillis: this.db.options.timeoutMs, query_timeout: this.db.options.timeoutMs });
+    const down = (err: unknown): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      this.handlers?.onGap(`listen connection lost: ${errorMessage(err)}`);
+      this.retry();
+    };
+    client.on('error', down);
+    client.on('end', () => down(new Error('connection ended')));
+    client.on('notification', (n) => {
+      if (this.listener === client && n.channel === this.channel) this.handlers?.onMessage(n.payload ?? '');
+    });
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+      this.backoffMs = 100;
+    } catch (e) {
+      down(e);
+      throw storeError('PostgreSQL', e);
+    }
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => void this.listen().catch(() => undefined), this.backoffMs);
+    this.timer.unref();
+    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+  }
+}

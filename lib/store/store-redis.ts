@@ -1,0 +1,193 @@
+/**
+ * The Redis adapters (AGORA_REDIS_URL): sessions, and the Broadcast that auth instances fan
+ * session invalidations out on. Every key starts with AGORA_REDIS_PREFIX.
+ *
+ * A session is a hash `<prefix>session:<key>` {u: username, t: last use} whose TTL is
+ * refreshed on every use, plus a member of the sorted set `<prefix>sessions` scored by last
+ * use. The TTL is the safety net (nothing outlives it even if no auth runs); the sweep of
+ * auth reads the sorted set's low end (O(log n + expired)), so that it learns which keys
+ * ended and can tell the session caches. Each multi-key change is one Lua script, atomic
+ * in Redis (the keys share no hash tag: a single Redis or a primary, not a cluster).
+ */
+import Redis from 'ioredis';
+import { AgoraError, errorMessage } from '../errors';
+import type { Logger } from '../log';
+import { timed } from './store-postgres';
+import type { BackendHealth, Broadcast, SessionRecord, SessionStore } from './store';
+
+export interface RedisOptions {
+  url: string;
+  prefix: string;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Keys handled by one expire script run; more are taken by the next run. */
+const EXPIRE_BATCH = 1000;
+
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'u', ARGV[1], 't', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+return 1`;
+
+const TOUCH = `
+local t = redis.call('HGET', KEYS[1], 't')
+if not t or tonumber(t) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 't', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+return 1`;
+
+const DELETE = `
+local n = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return n`;
+
+/** Members below the cut whose hash says otherwise (touched meanwhile) are rescored, not removed. */
+const EXPIRE = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local k = ARGV[2] .. id
+  local t = redis.call('HGET', k, 't')
+  if t and tonumber(t) >= tonumber(ARGV[1]) then
+    redis.call('ZADD', KEYS[1], t, id)
+  else
+    redis.call('DEL', k)
+    redis.call('ZREM', KEYS[1], id)
+    table.insert(out, id)
+  end
+end
+return {out, #ids}`;
+
+/** The connection of a process, shared by its Redis stores. */
+export class RedisConnection {
+  readonly redis: Redis;
+
+  constructor(readonly options: RedisOptions) {
+    this.redis = connect(options);
+  }
+
+  /** Run a Lua script; an outage becomes AGORA_ERR_STORE_UNAVAILABLE. */
+  async script<T>(lua: string, keys: string[], args: Array<string | number>): Promise<T> {
+    return guard(() => this.redis.eval(lua, keys.length, ...keys, ...args) as Promise<T>);
+  }
+
+  async ping(): Promise<BackendHealth> {
+    return timed('redis', () => guard(() => this.redis.ping()));
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+function connect(options: RedisOptions): Redis {
+  const redis = new Redis(options.url, {
+    connectTimeout: options.timeoutMs,
+    commandTimeout: options.timeoutMs,
+    // Fail a command after one reconnect attempt rather than queueing it for long.
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  });
+  // Without a listener an outage would be an unhandled 'error' event; the commands fail on their own.
+  let warned = false;
+  redis.on('error', (err) => {
+    if (!warned) options.log.warn({ err }, 'redis connection error');
+    warned = true;
+  });
+  redis.on('ready', () => {
+    warned = false;
+  });
+  return redis;
+}
+
+async function guard<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    // A ReplyError is Redis refusing a command we sent: a bug, not an outage.
+    if ((e as Error).name === 'ReplyError') throw e;
+    throw new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['Redis', errorMessage(e)], { cause: e });
+  }
+}
+
+export class RedisSessionStore implements SessionStore {
+  private readonly index: string;
+
+  constructor(
+    private readonly conn: RedisConnection,
+    /** TTL of a session key, refreshed on every use: longer than the idle limit, so that the sweep normally ends sessions first. */
+    private readonly ttlMs: number,
+  ) {
+    this.index = `${conn.options.prefix}sessions`;
+  }
+
+  private key(sesskey: number): string {
+    return `${this.conn.options.prefix}session:${sesskey}`;
+  }
+
+  async create(session: SessionRecord): Promise<boolean> {
+    const n = await this.conn.script<number>(CREATE, [this.key(session.sesskey), this.index], [session.username, session.lastUsed, this.ttlMs, session.sesskey]);
+    return n === 1;
+  }
+
+  async get(sesskey: number): Promise<SessionRecord | undefined> {
+    const [u, t] = await guard(() => this.conn.redis.hmget(this.key(sesskey), 'u', 't'));
+    return u === null || t === null ? undefined : { sesskey, username: u, lastUsed: Number(t) };
+  }
+
+  async touch(sesskey: number, at: number): Promise<void> {
+    await this.conn.script(TOUCH, [this.key(sesskey), this.index], [at, this.ttlMs, sesskey]);
+  }
+
+  async delete(sesskey: number): Promise<boolean> {
+    return (await this.conn.script<number>(DELETE, [this.key(sesskey), this.index], [sesskey])) === 1;
+  }
+
+  async expire(before: number): Promise<number[]> {
+    const gone: number[] = [];
+    for (;;) {
+      const [out, seen] = await this.conn.script<[string[], number]>(EXPIRE, [this.index], [before, `${this.conn.options.prefix}session:`, EXPIRE_BATCH]);
+      gone.push(...out.map(Number));
+      if (seen < EXPIRE_BATCH) return gone;
+    }
+  }
+}
+
+/**
+ * A Broadcast on Redis PUBLISH/SUBSCRIBE: one order for all subscribers. The subscribing
+ * connection is its own; when it closes, `onGap` fires (what was published meanwhile is
+ * lost) and ioredis reconnects and subscribes again.
+ */
+export class RedisBroadcast implements Broadcast {
+  private subscriber: Redis | undefined;
+  private readonly channel: string;
+
+  constructor(
+    private readonly conn: RedisConnection,
+    topic: string,
+  ) {
+    this.channel = `${conn.options.prefix}${topic}`;
+  }
+
+  async publish(message: string): Promise<void> {
+    await guard(() => this.conn.redis.publish(this.channel, message));
+  }
+
+  async subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void> {
+    const sub = connect(this.conn.options);
+    this.subscriber = sub;
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) handlers.onMessage(message);
+    });
+    sub.on('close', () => handlers.onGap('subscription connection closed'));
+    await guard(() => sub.subscribe(this.channel));
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
+}

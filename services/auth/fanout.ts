@@ -1,0 +1,201 @@
+/**
+ * Session invalidations across several auth instances. Each instance keeps its own watchers
+ * (./watch.ts); a Logoff served by one must empty the caches fed by all of them before it
+ * answers. The instances share a Broadcast topic (Redis pub/sub or PostgreSQL NOTIFY),
+ * which delivers every message to every subscriber in one order, the publisher included.
+ *
+ * 1. Every instance publishes a heartbeat `{t:'hb', from, at}` every HEARTBEAT_MS. Hearing
+ *    its own heartbeat back proves its subscription is live up to that heartbeat. An
+ *    instance is *fresh* until its last heard-back heartbeat's send time + FENCE_MS.
+ * 2. Only a fresh instance serves watchers. When it stops being fresh, or its subscription
+ *    breaks (`onGap`: messages may have been lost), it cuts every watcher off and refuses
+ *    new ones (WatchHub.fence): their caches drop, and resolves go to auth by unary calls.
+ * 3. `invalidate(keys)`: invalidate the local watchers; publish `{t:'inv', from, n, keys}`;
+ *    each other instance, on receiving it, invalidates its watchers and publishes
+ *    `{t:'ack', to, n, from}`. The publisher waits for the acks of every peer it had heard
+ *    within PEER_FORGET_MS when its own message came back to it (any peer whose heartbeat
+ *    the topic ordered before the message is then known), or for the bound below.
+ * 4. The bound. A peer that never receives message n has heard back no heartbeat the topic
+ *    ordered after n, so it stops being fresh by (n accepted) + FENCE_MS, cuts its watchers
+ *    within FENCE_CHECK_MS, and their leases end at most WATCH_LEASE_MS later. So once
+ *    BOUND_MS has passed since the publish was accepted, no cache anywhere can still answer
+ *    for the keys: the wait never exceeds it, even with a peer dead or partitioned.
+ */
+import { randomBytes } from 'node:crypto';
+import { AgoraError, errorMessage } from '../../lib/errors';
+import type { Logger } from '../../lib/log';
+import { WATCH_LEASE_MS } from '../../lib/session-cache';
+import type { Broadcast } from '../../lib/store/store';
+
+export const HEARTBEAT_MS = 200;
+export const FENCE_MS = 1000;
+export const FENCE_CHECK_MS = 50;
+const PEER_FORGET_MS = FENCE_MS + 2 * HEARTBEAT_MS;
+const MARGIN_MS = 100;
+/** Longest wait of an invalidation (header, step 4). */
+export const BOUND_MS = FENCE_MS + FENCE_CHECK_MS + WATCH_LEASE_MS + MARGIN_MS;
+/** Keys per message: PostgreSQL's NOTIFY payload holds under 8000 bytes. */
+const KEYS_PER_MESSAGE = 400;
+
+type Message =
+  | { t: 'hb'; from: string; at: number }
+  | { t: 'inv'; from: string; n: number; keys: number[] }
+  | { t: 'ack'; from: string; to: string; n: number };
+
+interface Pending {
+  expect?: string[];
+  acked: Set<string>;
+  done(): void;
+}
+
+/** What the fan-out needs of the local WatchHub. */
+export interface LocalWatchers {
+  invalidate(keys: readonly number[]): Promise<void>;
+  fence(on: boolean, reason: string): void;
+}
+
+export interface FanoutOptions {
+  broadcast: Broadcast;
+  hub: LocalWatchers;
+  log: Logger;
+  /** Monotonic ms (tests inject one). */
+  clock?: () => number;
+}
+
+export class InvalidationFanout {
+  readonly id = randomBytes(6).toString('hex');
+  private readonly peers = new Map<string, number>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly clock: () => number;
+  private lastEcho = -Infinity;
+  private n = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private firstEcho: (() => void) | undefined;
+
+  constructor(private readonly options: FanoutOptions) {
+    this.clock = options.clock ?? (() => performance.now());
+  }
+
+  /** Subscribe and resolve once this instance hears itself (it is fresh), within `timeoutMs`. */
+  async start(timeoutMs: number): Promise<void> {
+    this.options.hub.fence(true, 'not yet subscribed');
+    const heard = new Promise<void>((resolve) => (this.firstEcho = resolve));
+    await this.options.broadcast.subscribe({ onMessage: (m) => this.onMessage(m), onGap: (reason) => this.onGap(reason) });
+    this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_MS), setInterval(() => this.checkFence(), FENCE_CHECK_MS));
+    for (const timer of this.timers) timer.unref();
+    this.heartbeat();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['broadcast', `own heartbeat not heard back in ${timeoutMs} ms`])), timeoutMs);
+    });
+    await Promise.race([heard, late]).finally(() => clearTimeout(timer));
+    this.checkFence();
+  }
+
+  /** Whether this instance may serve watchers now (header, step 1). */
+  get fresh(): boolean {
+    return this.clock() < this.lastEcho + FENCE_MS;
+  }
+
+  /** Other instances heard from lately. */
+  get livePeers(): string[] {
+    const now = this.clock();
+    return [...this.peers].filter(([, at]) => now - at < PEER_FORGET_MS).map(([id]) => id);
+  }
+
+  /** Empty every cache, of every instance, of `keys` (header, step 3). */
+  async invalidate(keys: readonly number[]): Promise<void> {
+    const waits: Array<Promise<void>> = [this.options.hub.invalidate(keys)];
+    for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE) waits.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
+    await Promise.all(waits);
+  }
+
+  close(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    for (const p of this.pending.values()) p.done();
+  }
+
+  private async remote(keys: number[]): Promise<void> {
+    const n = ++this.n;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let bound: NodeJS.Timeout | undefined;
+    this.pending.set(n, { acked: new Set(), done: finish });
+    try {
+      await this.publish({ t: 'inv', from: this.id, n, keys });
+      bound = setTimeout(finish, BOUND_MS);
+      await finished;
+    } finally {
+      clearTimeout(bound);
+      this.pending.delete(n);
+    }
+  }
+
+  private publish(message: Message): Promise<void> {
+    return this.options.broadcast.publish(JSON.stringify(message));
+  }
+
+  private heartbeat(): void {
+    this.publish({ t: 'hb', from: this.id, at: this.clock() }).catch((err: unknown) => this.options.log.debug({ err: errorMessage(err) }, 'heartbeat not published'));
+  }
+
+  private checkFence(): void {
+    if (this.fresh) this.options.hub.fence(false, '');
+    else this.options.hub.fence(true, `no heartbeat heard back in ${FENCE_MS} ms`);
+  }
+
+  private onGap(reason: string): void {
+    this.lastEcho = -Infinity;
+    this.options.hub.fence(true, reason);
+  }
+
+  private onMessage(text: string): void {
+    let m: Message;
+    try {
+      m = JSON.parse(text) as Message;
+    } catch {
+      this.options.log.warn({ length: text.length }, 'unreadable broadcast message ignored');
+      return;
+    }
+    if (m.t === 'hb') this.onHeartbeat(m);
+    else if (m.t === 'inv') this.onInvalidate(m);
+    else if (m.t === 'ack' && m.to === this.id) this.onAck(m.from, m.n);
+  }
+
+  private onHeartbeat(m: Extract<Message, { t: 'hb' }>): void {
+    if (m.from !== this.id) {
+      this.peers.set(m.from, this.clock());
+      return;
+    }
+    this.lastEcho = Math.max(this.lastEcho, m.at);
+    this.firstEcho?.();
+    this.firstEcho = undefined;
+  }
+
+  private onInvalidate(m: Extract<Message, { t: 'inv' }>): void {
+    if (m.from === this.id) {
+      const p = this.pending.get(m.n);
+      if (p === undefined) return;
+      p.expect = this.livePeers;
+      this.check(p);
+      return;
+    }
+    this.peers.set(m.from, this.clock());
+    const keys = Array.isArray(m.keys) ? m.keys.filter((k) => Number.isSafeInteger(k)) : [];
+    this.options.hub
+      .invalidate(keys)
+      .then(() => this.publish({ t: 'ack', from: this.id, to: m.from, n: m.n }))
+      .catch((err: unknown) => this.options.log.warn({ err: errorMessage(err) }, 'invalidation ack not published'));
+  }
+
+  private onAck(from: string, n: number): void {
+    const p = this.pending.get(n);
+    if (p === undefined) return;
+    p.acked.add(from);
+    this.check(p);
+  }
+
+  private check(p: Pending): void {
+    if (p.expect !== undefined && p.expect.every((peer) => p.acked.has(peer))) p.done();
+  }
+}

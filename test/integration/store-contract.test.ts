@@ -1,0 +1,190 @@
+/**
+ * One contract suite for every storage adapter (lib/store/store.ts), run against memory,
+ * a throwaway PostgreSQL and a throwaway Redis. Then what only the shared backends must
+ * do: two "instances" (two pools) posting to one channel at once stay gap-free, migrations
+ * started by several processes at once apply once, and an outage is AGORA_ERR_STORE_UNAVAILABLE
+ * that heals when the server comes back.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { defaultConfig } from '../../lib/config';
+import { isAgoraError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
+import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
+import { MIGRATIONS } from '../../lib/store/migrations';
+import { PgDatabase } from '../../lib/store/store-postgres';
+import { startPostgres, startRedis, until } from '../helpers/backends';
+
+const log = createLogger('test', 'silent');
+type Opened = OpenStores & AllStores;
+
+/** Every contract check, against one set of stores. */
+async function contract(t: TestContext, open: () => Promise<Opened>): Promise<void> {
+  const s = await open();
+  t.after(() => s.close());
+
+  await t.test('users: insert if absent, the first insert wins, one winner among concurrent creates', async () => {
+    assert.equal(await s.users.get('ann'), undefined);
+    const ann = { username: 'ann', hash: 'h1', salt: 's1', createdAt: 1_700_000_000_000 };
+    assert.deepEqual(await s.users.create(ann), { user: ann, created: true });
+    assert.deepEqual(await s.users.create({ ...ann, hash: 'h2' }), { user: ann, created: false });
+    assert.deepEqual(await s.users.get('ann'), ann);
+    assert.equal(await s.users.get('Ann'), undefined, 'names are case-sensitive');
+    const racers = await Promise.all(Array.from({ length: 8 }, (_, i) => s.users.create({ username: 'bo', hash: `h${i}`, salt: 's', createdAt: i })));
+    assert.equal(racers.filter((r) => r.created).length, 1);
+    assert.equal(new Set(racers.map((r) => r.user.hash)).size, 1, 'everyone answers the stored record');
+  });
+
+  await t.test('sessions: create once per key, touch never goes back, delete, expire answers what it removed', async () => {
+    const key = Number.MAX_SAFE_INTEGER;
+    assert.equal(await s.sessions.create({ sesskey: key, username: 'ann', lastUsed: 1000 }), true);
+    assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), false);
+    assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000 });
+    await s.sessions.touch(key, 5000);
+    await s.sessions.touch(key, 3000);
+    await s.sessions.touch(12345, 3000); // absent: nothing happens
+    assert.equal((await s.sessions.get(key))?.lastUsed, 5000);
+    assert.equal(await s.sessions.get(12345), undefined);
+    await s.sessions.create({ sesskey: 1, username: 'old', lastUsed: 100 });
+    await s.sessions.create({ sesskey: 2, username: 'old', lastUsed: 4999 });
+    assert.deepEqual((await s.sessions.expire(5000)).sort((a, b) => a - b), [1, 2]);
+    assert.deepEqual(await s.sessions.expire(5000), [], 'an expired session is gone');
+    assert.equal((await s.sessions.get(key))?.username, 'ann', 'lastUsed == before stays');
+    assert.equal(await s.sessions.delete(key), true);
+    assert.equal(await s.sessions.delete(key), false);
+    assert.equal(await s.sessions.get(key), undefined);
+  });
+
+  await t.test('channels: insert if absent, listed in code-unit order', async () => {
+    for (const name of ['general', 'Zeta', '_x', '-a', 'a.b']) assert.equal(await s.channels.create(name, 'ann'), true);
+    assert.equal(await s.channels.create('general', 'bo'), false);
+    assert.deepEqual(await s.channels.list(), ['-a', 'Zeta', '_x', 'a.b', 'general']);
+    assert.equal(await s.channels.exists('general'), true);
+    assert.equal(await s.channels.exists('General'), false);
+  });
+
+  await t.test('messages: ids from 1 without gaps, retention of the newest, any text kept exactly', async () => {
+    assert.equal(await s.messages.last('c1'), 0);
+    assert.deepEqual(await s.messages.range('c1', 1, 10), []);
+    const texts = ['hello', 'nul \u0000 inside', '😀 é 中文', ' spaces ', 'x'.repeat(4096)];
+    for (const [i, text] of texts.entries()) assert.equal(await s.messages.append('c1', 'ann', text, 3), i + 1);
+    assert.equal(await s.messages.last('c1'), 5);
+    assert.deepEqual(await s.messages.range('c1', 1, 100), texts.slice(2).map((message, i) => ({ messageid: i + 3, username: 'ann', message })));
+    assert.deepEqual(await s.messages.range('c1', 4, 4), [{ messageid: 4, username: 'ann', message: ' spaces ' }]);
+    assert.deepEqual(await s.messages.range('c1', 5, 4), []);
+    assert.equal(await s.messages.last('c2'), 0, 'channels are independent');
+    // Growing the retention cannot bring back what fell out; shrinking drops the oldest.
+    assert.equal(await s.messages.append('c1', 'bo', 'six', 5), 6);
+    assert.deepEqual((await s.messages.range('c1', 1, 100)).map((m) => m.messageid), [3, 4, 5, 6]);
+    assert.equal(await s.messages.append('c1', 'bo', 'seven', 2), 7);
+    assert.deepEqual((await s.messages.range('c1', 1, 100)).map((m) => m.messageid), [6, 7]);
+    await assert.rejects(s.messages.append('c1', 'bo', 'bad', 0), RangeError);
+  });
+
+  await t.test('messages: 60 concurrent appends to one channel get 1..60 exactly once', async () => {
+    const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => s.messages.append('busy', 'ann', `m${i}`, 100)));
+    assert.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1));
+    const stored = await s.messages.range('busy', 1, 60);
+    for (const m of stored) assert.equal(m.message, `m${ids.indexOf(m.messageid)}`, 'each text under the id its append answered');
+  });
+
+  await t.test('health: every backend in use answers', async () => {
+    const health = await s.health();
+    assert.equal(health.length, s.backends.length);
+    for (const h of health) assert.equal(h.ok, true, JSON.stringify(h));
+  });
+}
+
+const KINDS = ['users', 'sessions', 'channels', 'messages'] as const;
+
+test('memory adapters keep the contract', async (t) => {
+  await contract(t, () => openStores(defaultConfig(), log, KINDS));
+});
+
+test('PostgreSQL adapters keep the contract; several instances at once; outages', async (t) => {
+  const pg = await startPostgres(t);
+  if (pg === undefined) return;
+  const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), databasePoolMax: 4, storeTimeoutMs: 2000 };
+  assert.equal(resolve('sessions', config), 'postgres', 'sessions follow the database when Redis is not configured');
+  await contract(t, () => openStores(config, log, KINDS));
+
+  await t.test('migrations started by five processes at once apply once', async () => {
+    const url = await pg.newDatabase();
+    const dbs = Array.from({ length: 5 }, () => new PgDatabase({ url, poolMax: 2, timeoutMs: 5000, log }));
+    try {
+      const applied = await Promise.all(dbs.map((db) => db.migrate()));
+      assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version).sort());
+      const rows = await dbs[0].query<{ version: number }>('SELECT version FROM agora_schema_migrations ORDER BY version');
+      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+    }
+  });
+
+  await t.test('two instances posting to one channel at once: ids gap-free and unique, retention holds', async () => {
+    const a = await openStores(config, log, ['messages']);
+    const b = await openStores(config, log, ['messages']);
+    try {
+      const posts = Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).messages.append('shared', i % 2 === 0 ? 'a' : 'b', `p${i}`, 150));
+      const ids = await Promise.all(posts);
+      assert.deepEqual([...ids].sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1));
+      const kept = await a.messages.range('shared', 1, 200);
+      assert.deepEqual(kept.map((m) => m.messageid), Array.from({ length: 150 }, (_, i) => i + 51));
+      const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
+      t.after(() => db.close());
+      const rows = await db.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'shared'");
+      assert.equal(Number(rows[0].n), 150, 'nothing beyond the retention stays in the table');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  await t.test('PostgreSQL down: calls fail with AGORA_ERR_STORE_UNAVAILABLE, health says so; back up: calls succeed again', async () => {
+    const s = await openStores(config, log, ['channels']);
+    t.after(() => s.close());
+    assert.equal(await s.channels.exists('general'), true);
+    await pg.stop();
+    await assert.rejects(s.channels.exists('general'), (e: unknown) => isAgoraError(e) && e.code === 'AGORA_ERR_STORE_UNAVAILABLE' && e.status === 503);
+    const [health] = await s.health();
+    assert.equal(health.ok, false);
+    assert.equal(health.backend, 'postgres');
+    await pg.restart();
+    await until(() => s.channels.exists('general'), 'the pool to reconnect');
+  });
+});
+
+test('Redis session adapter keeps the contract; outages', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const config = { ...defaultConfig(), redisUrl: redis.url, redisPrefix: 'test1:', storeTimeoutMs: 2000 };
+  assert.equal(resolve('sessions', config), 'redis');
+  assert.equal(resolve('users', config), 'memory', 'Redis holds sessions only');
+  await contract(t, () => openStores(config, log, KINDS));
+
+  await t.test('keys carry the prefix and a TTL refreshed on use', async () => {
+    const s = await openStores({ ...config, redisPrefix: 'pfx:', sessionIdleS: 60 }, log, ['sessions']);
+    const IORedis = (await import('ioredis')).default;
+    const raw = new IORedis(redis.url);
+    try {
+      await s.sessions.create({ sesskey: 77, username: 'ann', lastUsed: Date.now() });
+      const ttl = await raw.pttl('pfx:session:77');
+      assert.ok(ttl > 60_000 && ttl <= 120_000, `TTL ${ttl}`);
+      await raw.pexpire('pfx:session:77', 10_000);
+      await s.sessions.touch(77, Date.now() + 1);
+      assert.ok((await raw.pttl('pfx:session:77')) > 60_000, 'a touch refreshes the TTL');
+      assert.deepEqual((await raw.keys('*')).filter((k) => !k.startsWith('test1:')).sort(), ['pfx:session:77', 'pfx:sessions']);
+    } finally {
+      raw.disconnect();
+      await s.close();
+    }
+  });
+
+  await t.test('Redis down: AGORA_ERR_STORE_UNAVAILABLE within the deadline, health says so', async () => {
+    const s = await openStores(config, log, ['sessions']);
+    t.after(() => s.close());
+    await redis.stop();
+    await assert.rejects(s.sessions.get(1), (e: unknown) => isAgoraError(e) && e.code === 'AGORA_ERR_STORE_UNAVAILABLE');
+    const [health] = await s.health();
+    assert.equal(health.ok, false);
+  });
+});
