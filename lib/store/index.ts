@@ -6,9 +6,10 @@
  */
 import type { Config } from '../config';
 import type { Logger } from '../log';
-import type { BackendHealth, Broadcast, ChannelStore, MessageStore, SessionStore, UserStore } from './store';
-import { MemoryChannelStore, MemoryMessageStore, MemorySessionStore, MemoryUserStore } from './store-memory';
-import { PgBroadcast, PgChannelStore, PgDatabase, PgMessageStore, PgSessionStore, PgUserStore } from './store-postgres';
+import { HealthChecks } from '../health';
+import type { BackendHealth, Broadcast, ChannelStore, MessageStore, NodeStore, SessionStore, UserStore } from './store';
+import { MemoryChannelStore, MemoryMessageStore, MemoryNodeStore, MemorySessionStore, MemoryUserStore } from './store-memory';
+import { PgBroadcast, PgChannelStore, PgDatabase, PgMessageStore, PgNodeStore, PgSessionStore, PgUserStore } from './store-postgres';
 import { RedisBroadcast, RedisConnection, RedisSessionStore } from './store-redis';
 
 export type Backend = 'memory' | 'postgres' | 'redis';
@@ -18,6 +19,7 @@ export interface AllStores {
   sessions: SessionStore;
   channels: ChannelStore;
   messages: MessageStore;
+  nodes: NodeStore;
 }
 
 export type StoreKind = keyof AllStores;
@@ -38,6 +40,8 @@ export interface OpenStores {
   broadcast(topic: string): Broadcast | undefined;
   /** One answer per backend in use; never throws. */
   health(): Promise<BackendHealth[]>;
+  /** The same, as checks named after each backend (what a service reports on HEALTH_METHOD). */
+  checks(): HealthChecks;
   close(): Promise<void>;
 }
 
@@ -61,6 +65,7 @@ export async function openStores<K extends StoreKind>(config: StoreConfig, log: 
       sessions: () => (redis ? new RedisSessionStore(redis, 2 * config.sessionIdleS * 1000) : pg ? new PgSessionStore(pg) : new MemorySessionStore()),
       channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
       messages: () => (pg ? new PgMessageStore(pg) : new MemoryMessageStore()),
+      nodes: () => (pg ? new PgNodeStore(pg) : new MemoryNodeStore()),
     };
     const stores = Object.fromEntries(kinds.map((k) => [k, makers[k]()])) as Pick<AllStores, K>;
     return {
@@ -73,6 +78,16 @@ export async function openStores<K extends StoreKind>(config: StoreConfig, log: 
       },
       health: () =>
         Promise.all([...used].map((b) => (b === 'postgres' ? pg!.ping() : b === 'redis' ? redis!.ping() : Promise.resolve({ backend: 'memory', ok: true, ms: 0 })))),
+      checks: () => {
+        const checks = new HealthChecks();
+        for (const b of used) {
+          checks.add(b, async () => {
+            const h = b === 'postgres' ? await pg!.ping() : b === 'redis' ? await redis!.ping() : { ok: true, error: undefined };
+            if (!h.ok) throw new Error(h.error);
+          });
+        }
+        return checks;
+      },
       close: async () => {
         await Promise.all(broadcasts.map((b) => b.close()));
         await Promise.all([pg?.close(), redis?.close()]);

@@ -56,6 +56,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'compute nodes',
+    sql: `
+      -- The record as services/compute keeps it; owner and created_at also as columns, for
+      -- the per-owner count and the oldest-first listing through one index.
+      CREATE TABLE agora_nodes (
+        id         text COLLATE "C" PRIMARY KEY,
+        owner      text NOT NULL,
+        created_at bigint NOT NULL,
+        record     jsonb NOT NULL
+      );
+      CREATE INDEX agora_nodes_owner ON agora_nodes (owner, created_at, id);
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

@@ -4,11 +4,11 @@
  * parameterised; every one has a deadline (AGORA_STORE_TIMEOUT_MS); a lost or refused
  * connection surfaces as AGORA_ERR_STORE_UNAVAILABLE and the pool reconnects by itself.
  */
-import { Client, Pool, type QueryResultRow } from 'pg';
+import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import type { BackendHealth, Broadcast, ChannelStore, MessageStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
+import type { BackendHealth, Broadcast, ChannelStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
 
 export interface PgOptions {
   url: string;
@@ -43,6 +43,36 @@ export class PgDatabase {
       return (await this.pool.query<R>(sql, params)).rows;
     } catch (e) {
       throw storeError('PostgreSQL', e);
+    }
+  }
+
+  /** Run `fn` in one transaction on one connection (committed when it resolves, rolled back when it throws). */
+  async transaction<T>(fn: (query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw storeError('PostgreSQL', e);
+    }
+    const query = async <R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
+      try {
+        return (await client.query<R>(sql, params)).rows;
+      } catch (e) {
+        throw storeError('PostgreSQL', e);
+      }
+    };
+    let broken = false;
+    try {
+      await query('BEGIN');
+      const out = await fn(query);
+      await query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw e;
+    } finally {
+      // A connection that could not even roll back is dropped, not reused.
+      client.release(broken);
     }
   }
 
@@ -212,6 +242,52 @@ export class PgMessageStore implements MessageStore {
       [channel, first, last],
     );
     return rows.map((r) => ({ messageid: Number(r.id), username: r.username, message: r.message.toString('utf8') }));
+  }
+}
+
+/** Compute nodes (services/compute), shared by every compute instance. */
+export class PgNodeStore implements NodeStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async get(id: string): Promise<NodeRecord | undefined> {
+    const rows = await this.db.query<{ record: NodeRecord }>('SELECT record FROM agora_nodes WHERE id = $1', [id]);
+    return rows[0]?.record;
+  }
+
+  async list(owner?: string): Promise<NodeRecord[]> {
+    const rows =
+      owner === undefined
+        ? await this.db.query<{ record: NodeRecord }>('SELECT record FROM agora_nodes ORDER BY created_at, id')
+        : await this.db.query<{ record: NodeRecord }>('SELECT record FROM agora_nodes WHERE owner = $1 ORDER BY created_at, id', [owner]);
+    return rows.map((r) => r.record);
+  }
+
+  /**
+   * A transaction-scoped advisory lock per owner serialises the creates of one owner in
+   * every instance; the count and the insert then run on a snapshot taken after the lock,
+   * so concurrent creates cannot pass the limit.
+   */
+  async create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'> {
+    return this.db.transaction(async (query) => {
+      await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [node.owner]);
+      if ((await query('SELECT 1 FROM agora_nodes WHERE id = $1', [node.id])).length > 0) return 'exists';
+      const [{ n }] = await query<{ n: string }>('SELECT count(*) AS n FROM agora_nodes WHERE owner = $1', [node.owner]);
+      if (Number(n) >= limit) return 'limit';
+      const rows = await query('INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id', [node.id, node.owner, node.createdAt, node]);
+      return rows.length === 1 ? 'created' : 'exists';
+    });
+  }
+
+  async put(node: NodeRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, created_at = EXCLUDED.created_at, record = EXCLUDED.record`,
+      [node.id, node.owner, node.createdAt, node],
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.db.query('DELETE FROM agora_nodes WHERE id = $1 RETURNING id', [id])).length === 1;
   }
 }
 

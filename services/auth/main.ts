@@ -11,6 +11,7 @@ serviceMain('auth', (config) => config.authGrpcUrl, async (config, log) => {
   await auth.start(config.storeTimeoutMs);
   return {
     impl: auth.impl,
+    health: stores.checks(),
     drain: () => auth.close(),
     close: async () => {
       auth.close();

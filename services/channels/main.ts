@@ -9,6 +9,7 @@ serviceMain('channels', (config) => config.channelsGrpcUrl, async (config, log) 
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
   return {
     impl: buildChannelsService({ store: stores.channels, sessions }),
+    health: stores.checks(),
     close: async () => {
       sessions.close();
       await stores.close();

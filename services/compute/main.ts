@@ -5,23 +5,26 @@
 import { createClient } from '../../lib/bus/client';
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
-import { MemoryNodeStore } from '../../lib/store/store-memory';
+import { openStores } from '../../lib/store/index';
 import { createDriverClient } from './driver-client';
 import { buildComputeService } from './handlers';
 import { Compute } from './nodes';
 
-serviceMain('compute', (config) => config.computeGrpcUrl, (config, log) => {
+serviceMain('compute', (config) => config.computeGrpcUrl, async (config, log) => {
+  const stores = await openStores(config, log, ['nodes']);
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
   const bus = createClient({ endpoint: config.busUrl, timeoutMs: config.requestTimeoutMs, maxPending: config.clientMaxPending, caller: 'compute', log });
   const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
-  const compute = new Compute({ store: new MemoryNodeStore(), driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }) });
+  const compute = new Compute({ store: stores.nodes, driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }) });
   const stopSync = compute.startSync(config.computeSyncMs);
   return {
     impl: buildComputeService({ compute, sessions }),
-    close: () => {
+    health: stores.checks(),
+    close: async () => {
       stopSync();
       bus.close();
-      return sessions.close();
+      sessions.close();
+      await stores.close();
     },
   };
 });

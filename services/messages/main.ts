@@ -32,6 +32,7 @@ serviceMain('messages', (config) => config.messagesGrpcUrl, async (config, log) 
       retain: config.messagesRetained,
       maxBytes: config.messageMaxBytes,
     }),
+    health: stores.checks(),
     close: async () => {
       sessions.close();
       channels.close();

@@ -13,6 +13,7 @@ import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
 import { MIGRATIONS } from '../../lib/store/migrations';
 import { PgDatabase } from '../../lib/store/store-postgres';
+import type { NodeRecord } from '../../lib/store/store';
 import { startPostgres, startRedis, until } from '../helpers/backends';
 
 const log = createLogger('test', 'silent');
@@ -88,14 +89,37 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     for (const m of stored) assert.equal(m.message, `m${ids.indexOf(m.messageid)}`, 'each text under the id its append answered');
   });
 
+  await t.test('nodes: create under a per-owner limit (also when concurrent), list oldest first, put, delete', async () => {
+    const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
+      id, owner, name: `n-${id}`, image: 'echo', size: 'small', command: '', status: 'BUILDING', task: '', reason: '',
+      host: '127.0.0.1', port: 0, pid: 0, exitCode: 0, signal: '', createdAt, updatedAt: createdAt,
+    });
+    assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'created');
+    assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'exists');
+    assert.equal(await s.nodes.create(node('a', 'ann', 20), 2), 'created');
+    assert.equal(await s.nodes.create(node('c', 'ann', 10), 2), 'limit');
+    assert.deepEqual((await s.nodes.list('ann')).map((n) => n.id), ['a', 'b']);
+    const racers = await Promise.all(Array.from({ length: 10 }, (_, i) => s.nodes.create(node(`r${i}`, 'bo', 100 + i), 3)));
+    assert.equal(racers.filter((r) => r === 'created').length, 3);
+    assert.equal(racers.filter((r) => r === 'limit').length, 7);
+    assert.equal((await s.nodes.list()).length, 5);
+    const active = { ...node('a', 'ann', 20), status: 'ACTIVE' as const, port: 8123, pid: 99, updatedAt: 30 };
+    await s.nodes.put(active);
+    assert.deepEqual(await s.nodes.get('a'), active);
+    assert.equal(await s.nodes.delete('a'), true);
+    assert.equal(await s.nodes.delete('a'), false);
+    assert.equal(await s.nodes.get('a'), undefined);
+  });
+
   await t.test('health: every backend in use answers', async () => {
     const health = await s.health();
     assert.equal(health.length, s.backends.length);
     for (const h of health) assert.equal(h.ok, true, JSON.stringify(h));
+    assert.deepEqual(await s.checks().run(Date.now() + 2000), Object.fromEntries(s.backends.map((b) => [b, true])));
   });
 }
 
-const KINDS = ['users', 'sessions', 'channels', 'messages'] as const;
+const KINDS = ['users', 'sessions', 'channels', 'messages', 'nodes'] as const;
 
 test('memory adapters keep the contract', async (t) => {
   await contract(t, () => openStores(defaultConfig(), log, KINDS));
@@ -148,6 +172,7 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     const [health] = await s.health();
     assert.equal(health.ok, false);
     assert.equal(health.backend, 'postgres');
+    assert.deepEqual(await s.checks().run(Date.now() + 3000), { postgres: false });
     await pg.restart();
     await until(() => s.channels.exists('general'), 'the pool to reconnect');
   });
