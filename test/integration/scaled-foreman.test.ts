@@ -1,0 +1,84 @@
+/**
+ * The documented several-instances invocation (README "Several instances"): foreman runs
+ * Procfile.scaled with two instances of auth, channels and messages on shared PostgreSQL
+ * and Redis, each binding its gRPC on foreman's PORT; a user logs on and posts through the
+ * gateway on foreman's PORT for it.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { skipOrFail, startPostgres, startRedis } from '../helpers/backends';
+import { freePort, labelledLine, ROOT, start } from '../helpers/proc';
+import { legacy, logon } from '../helpers/scaled-mesh';
+
+/** Whether `port` can be bound on loopback now. */
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  server.listen(port, '127.0.0.1');
+  const ok = await Promise.race([once(server, 'listening').then(() => true), once(server, 'error').then(() => false)]);
+  if (ok) {
+    server.close();
+    await once(server, 'close');
+  }
+  return ok;
+}
+
+/** A foreman base port whose instance ports (base + 100 n + i) are free. */
+async function freeBase(ports: number[]): Promise<number> {
+  for (;;) {
+    const base = 20_000 + 100 * Math.floor(Math.random() * 300);
+    if ((await Promise.all(ports.map((p) => isFree(base + p)))).every(Boolean)) return base;
+  }
+}
+
+test('foreman runs Procfile.scaled: two instances of auth, channels and messages on PostgreSQL and Redis', async (t) => {
+  try {
+    execFileSync('foreman', ['version'], { timeout: 10_000, stdio: 'ignore' });
+  } catch (e) {
+    skipOrFail(t, `foreman is not usable here (${(e as Error).message.split('\n')[0]})`, 'ruby-foreman');
+    return;
+  }
+  const pg = await startPostgres(t);
+  const redis = await startRedis(t);
+  if (pg === undefined || redis === undefined) return;
+  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500]);
+  // 1. scaled.env with this run's ports and servers.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-scaled-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const envFile = path.join(dir, 'scaled.env');
+  const shipped = readFileSync(path.join(ROOT, 'scaled.env'), 'utf8');
+  const text = shipped
+    .replace(/127\.0\.0\.1:5(\d)0(\d)/g, (_, n: string, i: string) => `127.0.0.1:${base + 100 * Number(n) + Number(i)}`)
+    .replace(/^AGORA_DATABASE_URL=.*$/m, `AGORA_DATABASE_URL=${await pg.newDatabase()}`)
+    .replace(/^AGORA_REDIS_URL=.*$/m, `AGORA_REDIS_URL=${redis.url}`);
+  writeFileSync(envFile, `${text}AGORA_BUS_URL=tcp://127.0.0.1:${await freePort()}\n`);
+
+  // 2. foreman, as the README says, with this run's base port; ready once every instance is.
+  const expected = ['broker.1', 'auth.1', 'auth.2', 'channels.1', 'channels.2', 'messages.1', 'messages.2', 'compute.1', 'gateway.1'];
+  const seen = new Set<string>();
+  const foreman = await start('foreman', ['start', '-f', 'Procfile.scaled', '-e', envFile, '-p', String(base), '-m', 'all=1,auth=2,channels=2,messages=2'], {
+    parse: labelledLine,
+    isReady: (l) => {
+      if (l.ready === true && typeof l.label === 'string') seen.add(l.label);
+      return expected.every((label) => seen.has(label));
+    },
+    readyMs: 60_000,
+  });
+  t.after(() => foreman.stop());
+  const grpcOf = (label: string): unknown => (foreman.lines.find((l) => l.label === label && l.ready === true)?.endpoints as Record<string, unknown>).grpc;
+  assert.equal(grpcOf('auth.2'), `127.0.0.1:${base + 101}`);
+  assert.equal(grpcOf('messages.1'), `127.0.0.1:${base + 300}`);
+
+  // 3. Through the gateway on its foreman PORT.
+  const gateway = `http://127.0.0.1:${base + 500}`;
+  const key = await logon(gateway, 'ann');
+  assert.equal((await legacy(gateway, '/create', { sesskey: key, channel: 'general' })).status, true);
+  for (let i = 0; i < 6; i++) assert.equal((await legacy(gateway, '/post', { sesskey: key, channel: 'general', message: `m${i}` })).status, true);
+  assert.deepEqual(await legacy(gateway, '/lastmessage', { sesskey: key, channel: 'general' }), { status: true, data: 6 });
+  assert.equal(await foreman.stop(), 0);
+});
