@@ -2,7 +2,8 @@
  * HTTP through the whole mesh (DESIGN "Tests and measurement"): POST /post and POST
  * /retrieve at 64 connections with autocannon, against broker + auth + channels + messages
  * + gateway as the Procfile starts them, beside the ceiling: one plain Fastify process that
- * answers the same /post from memory. Every answer is checked (`expectBody`): a run whose
+ * answers the same /post from memory; then /post again with the mesh on a throwaway
+ * PostgreSQL server (skipped, with a note, where PostgreSQL is not installed). Every answer is checked (`expectBody`): a run whose
  * answers are failures would measure nothing.
  *
  * `benchHttp()` is what bench/run.ts calls; `node dist/bench/http.js` runs it alone and
@@ -15,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import fastify from 'fastify';
+import { launchPostgres, postgresProblem } from '../test/helpers/backends';
 
 // autocannon ships no types; this is the part used here.
 interface AutocannonResult {
@@ -89,11 +91,11 @@ async function stopAll(procs: Proc[]): Promise<void> {
   }));
 }
 
-/** broker, auth, channels, messages, gateway: the Procfile's processes on free loopback ports. */
-async function startMesh(procs: Proc[]): Promise<string> {
+/** broker, auth, channels, messages, gateway: the Procfile's processes on free loopback ports; `env` goes to every one. */
+async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promise<string> {
   const broker = await launch('services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
   procs.push(broker);
-  const common = { AGORA_BUS_URL: broker.endpoints.bus };
+  const common = { ...env, AGORA_BUS_URL: broker.endpoints.bus };
   const auth = await launch('services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
   procs.push(auth);
   const channels = await launch('services/channels/main.js', { ...common, AGORA_AUTH_GRPC_URL: auth.endpoints.grpc, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' });
@@ -169,14 +171,39 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     const retrieved = (JSON.parse(expected) as { data: unknown[] }).data.length;
     opts.progress(`http: mesh POST /retrieve (${retrieved} messages per answer)`);
     const retrieves = await load(`${base}/retrieve`, retrieveBody, expected, opts);
+    await stopAll(procs.splice(0));
     const ceilingRps = ceiling.requests.average;
-    return [
+    const rows = [
       row('ceiling: plain Fastify, POST /post from memory (1 process)', ceiling, ceilingRps),
       row('mesh: POST /post (gateway → broker → messages, session cached)', posts, ceilingRps),
       row(`mesh: POST /retrieve (${retrieved} messages per answer)`, retrieves, ceilingRps),
     ];
+    // 3. The same /post with PostgreSQL holding users, sessions, channels and messages.
+    const onPostgres = await postOnPostgres(procs, opts);
+    if (onPostgres !== undefined) rows.push(row('mesh on PostgreSQL: POST /post (one statement per post)', onPostgres, ceilingRps));
+    return rows;
   } finally {
     await stopAll(procs);
+  }
+}
+
+/** POST /post through a mesh on a throwaway PostgreSQL server; undefined (said on progress) when it cannot run here. */
+async function postOnPostgres(procs: Proc[], opts: Required<HttpBenchOptions>): Promise<AutocannonResult | undefined> {
+  const problem = postgresProblem();
+  if (problem !== undefined) {
+    opts.progress(`http: PostgreSQL row skipped: ${problem}`);
+    return undefined;
+  }
+  const pg = await launchPostgres();
+  try {
+    const base = await startMesh(procs, { AGORA_DATABASE_URL: await pg.newDatabase() });
+    const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
+    await call(base, '/create', { sesskey, channel: 'bench' });
+    opts.progress(`http: mesh on PostgreSQL POST /post, ${opts.connections} connections, ${opts.durationS} s`);
+    return await load(`${base}/post`, JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }), POST_OK, opts);
+  } finally {
+    await stopAll(procs.splice(0));
+    await pg.close();
   }
 }
 
@@ -191,11 +218,22 @@ export function formatHttpTable(rows: readonly HttpBenchRow[], connections = 64)
     'auth, channels, messages and gateway as the Procfile runs them (default config, log level',
     'info, so the gateway writes two access-log lines per request). `/post` uses one session',
     'and one channel; `/retrieve` then asks for the whole channel, i.e. the 100 retained messages.',
+    'The PostgreSQL row is the same `/post` with `AGORA_DATABASE_URL` set (users, sessions, channels',
+    'and messages in a throwaway PostgreSQL server on loopback, started from the Debian package',
+    'with fsync off, default pool of 10 per process): each post is one statement that takes the',
+    "channel's counter row lock, so posts to one channel are serialised in the database.",
     '',
     `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to ceiling | bad answers |`,
     '|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} |`),
   ];
+  const memory = rows.find((r) => r.name.startsWith('mesh: POST /post'));
+  const pg = rows.find((r) => r.name.startsWith('mesh on PostgreSQL'));
+  if (memory !== undefined && pg !== undefined) {
+    lines.push('', `POST /post on PostgreSQL runs at ${(pg.rps / memory.rps).toFixed(2)} of the in-memory mesh in this run. Every request posts to the`,
+      "same channel, so the appends queue on that channel's counter row, and PostgreSQL shares the",
+      'two cores with the five processes of the mesh and the load generator.');
+  }
   return lines.join('\n');
 }
 

@@ -56,7 +56,7 @@ export interface Postgres {
 }
 
 /** Why PostgreSQL cannot run here, or undefined when it can. */
-function postgresProblem(): string | undefined {
+export function postgresProblem(): string | undefined {
   if (postgresBin() === undefined) return 'PostgreSQL is not installed (no /usr/lib/postgresql/<ver>/bin/postgres)';
   if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) return 'running as root and there is no postgres user to run PostgreSQL as';
   return undefined;
@@ -76,6 +76,13 @@ export async function startPostgres(t: TestContext): Promise<Postgres | undefine
     skipOrFail(t, problem, 'postgresql');
     return undefined;
   }
+  const pg = await launchPostgres();
+  t.after(() => pg.close());
+  return pg;
+}
+
+/** A PostgreSQL server in a new temporary folder, until `close()` stops it and removes the folder. */
+export async function launchPostgres(): Promise<Postgres & { close(): Promise<void> }> {
   const bin = postgresBin()!;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-pg-'));
   const user = asPostgres();
@@ -117,11 +124,11 @@ export async function startPostgres(t: TestContext): Promise<Postgres | undefine
     await exited;
   };
   await launch();
-  t.after(async () => {
-    await stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
   return {
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
     port,
     stop,
     restart: launch,
