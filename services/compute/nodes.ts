@@ -224,7 +224,7 @@ export class Compute {
   }
 }
 
-/** A record from a driver node, keeping what compute alone knows (nothing today but the record's age). */
+/** A record from what the driver answered of a node. */
 export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeRecord {
   const [status, task] = STATUS_OF[node.state] ?? ['ERROR', ''];
   const reason = STATUS_OF[node.state] === undefined ? `the driver reported an unknown state ${cut(node.state)}` : node.reason;
@@ -232,7 +232,8 @@ export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeReco
     id: node.id, owner: node.owner, name: node.name, image: node.image, size: node.size, command: node.command,
     status, task, reason, host: node.host, port: node.port, pid: node.pid, exitCode: node.exit_code, signal: node.signal,
     createdAt: node.created_at || current?.createdAt || Date.now(),
-    updatedAt: Math.max(node.updated_at, current?.updatedAt ?? 0),
+    // The driver's clock, so that the sync loop compares like with like (stale replies).
+    updatedAt: node.updated_at || current?.updatedAt || Date.now(),
   };
 }
 

@@ -1,30 +1,10 @@
 /**
  * The compute mesh for integration tests, as the Procfile runs it: broker, auth, a driver,
  * compute and the gateway, each its own process on free loopback ports. The driver is a
- * parameter (`DriverUnderTest`), so one suite runs against every driver.
+ * parameter (test/helpers/drivers.ts), so one suite runs against every driver.
  */
+import type { DriverSpec } from './drivers';
 import { startBroker, startNode, type Started, type StartOptions } from './proc';
-
-/** A driver to run the suites against. */
-export interface DriverUnderTest {
-  /** For test names. */
-  label: string;
-  /** The bus service name it registers (compute's AGORA_COMPUTE_DRIVER). */
-  service: string;
-  /** Start it on the bus at `bus`, with extra environment; resolves on its ready line. */
-  start(bus: string, env: Record<string, string>): Promise<Started>;
-  /** Why it cannot run on this machine, or null (checked before anything starts). */
-  unavailable?(): Promise<string | null>;
-}
-
-/** The TypeScript driver (Procfile: driver). */
-export const TYPESCRIPT_DRIVER: DriverUnderTest = {
-  label: 'TypeScript driver',
-  service: 'driver.local',
-  start: (bus, env) => startNode('services/driver/main.js', {
-    env: { AGORA_BUS_URL: bus, AGORA_DRIVER_GRPC_URL: '127.0.0.1:0', AGORA_DRIVER_SERVICE: 'driver.local', ...env },
-  }),
-};
 
 export interface ComputeMesh {
   procs: Record<'broker' | 'auth' | 'driver' | 'compute' | 'gateway', Started>;
@@ -43,7 +23,7 @@ export interface MeshOptions {
 }
 
 /** Start the mesh; every process is stopped in `t.after`. */
-export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): void }, driver: DriverUnderTest, options: MeshOptions = {}): Promise<ComputeMesh> {
+export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): void }, driver: DriverSpec, options: MeshOptions = {}): Promise<ComputeMesh> {
   const procs: Partial<ComputeMesh['procs']> = {};
   t.after(async () => {
     // The gateway and compute first, then the driver (which stops its nodes), then the rest.
@@ -75,16 +55,4 @@ export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): v
     },
   };
   return mesh;
-}
-
-/** Poll `read` every 50 ms until `done(value)` holds; reject with the last value after `ms`. */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    last = await read();
-    if (done(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -1,9 +1,9 @@
 /**
- * The node lifecycle through the gateway (issue: compute), once per driver: broker, auth,
- * the driver, compute and the gateway as the Procfile runs them, with real node processes.
- * A driver in another language adds its DriverUnderTest here.
+ * The node lifecycle through the gateway, once per driver of test/helpers/drivers.ts:
+ * broker, auth, the driver, compute and the gateway as the Procfile runs them, with real
+ * node processes.
  */
-import { TYPESCRIPT_DRIVER } from '../helpers/compute';
+import { DRIVERS } from '../helpers/drivers';
 import { nodeLifecycleSuite } from '../helpers/lifecycle-suite';
 
-nodeLifecycleSuite(TYPESCRIPT_DRIVER);
+for (const driver of DRIVERS) nodeLifecycleSuite(driver);

@@ -1,0 +1,230 @@
+/**
+ * services/compute/nodes.ts over a hand-made fake driver and the memory store: validation,
+ * ownership, the per-user limit, legal transitions, and the sync loop's reconciliation.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AgoraError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
+import { MemoryNodeStore } from '../../lib/store/store-memory';
+import type { NodeRecord } from '../../lib/store/store';
+import type { DriverApi, DriverNodeView, DriverSpec } from '../../services/compute/driver-client';
+import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/nodes';
+
+const log = createLogger('test', 'silent');
+
+/** A driver holding nodes in a map; `fail` makes every call fail; `tick` is its clock. */
+class FakeDriver implements DriverApi {
+  nodes = new Map<string, DriverNodeView>();
+  fail: AgoraError | null = null;
+  clock = 1000;
+  calls: string[] = [];
+
+  private touch(node: DriverNodeView, change: Partial<DriverNodeView>): DriverNodeView {
+    Object.assign(node, change, { updated_at: ++this.clock });
+    return { ...node };
+  }
+
+  private get(id: string): DriverNodeView {
+    if (this.fail) throw this.fail;
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [id]);
+    return node;
+  }
+
+  async create(spec: DriverSpec): Promise<DriverNodeView> {
+    this.calls.push(`Create ${spec.name}`);
+    if (this.fail) throw this.fail;
+    if (spec.image !== 'http') throw new AgoraError('AGORA_ERR_NODE_UNKNOWN_IMAGE', [spec.image, 'http']);
+    const node: DriverNodeView = {
+      ...spec, size: spec.size || 'small', state: 'BUILDING', reason: '', host: '127.0.0.1', port: 4000, pid: 42,
+      exit_code: -1, signal: '', created_at: ++this.clock, updated_at: this.clock, output: [],
+    };
+    this.nodes.set(spec.id, node);
+    return { ...node };
+  }
+
+  async start(id: string) { this.calls.push(`Start ${id}`); return this.touch(this.get(id), { state: 'BUILDING' }); }
+  async stop(id: string) { this.calls.push(`Stop ${id}`); return this.touch(this.get(id), { state: 'STOPPING' }); }
+  async delete(id: string) { this.calls.push(`Delete ${id}`); return this.touch(this.get(id), { state: 'DELETING' }); }
+  async status(id: string) { return { ...this.get(id), output: ['hello'] }; }
+  async update(id: string, name: string, size: string) {
+    const node = this.get(id);
+    return this.touch(node, { name: name || node.name, size: size || node.size });
+  }
+
+  async list(): Promise<DriverNodeView[]> {
+    if (this.fail) throw this.fail;
+    return [...this.nodes.values()].map((n) => ({ ...n }));
+  }
+
+  /** What the driver does on its own: progress and deaths. */
+  set(id: string, change: Partial<DriverNodeView>): void {
+    this.touch(this.nodes.get(id)!, change);
+  }
+}
+
+function setUp(limit = 3): { driver: FakeDriver; store: MemoryNodeStore; compute: Compute } {
+  const driver = new FakeDriver();
+  const store = new MemoryNodeStore();
+  return { driver, store, compute: new Compute({ store, driver, maxNodesPerUser: limit, log }) };
+}
+
+async function rejectsCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => e instanceof AgoraError && e.code === code);
+}
+
+const HTTP = { name: 'web', image: 'http', size: '', command: '' };
+
+test('create: checked before the driver is called; the driver judges the catalogue; nothing is left of a refusal', async () => {
+  const { driver, compute } = setUp();
+  await rejectsCode(compute.create('alice', { ...HTTP, name: 'no spaces' }), 'AGORA_ERR_NODE_INVALID');
+  await rejectsCode(compute.create('alice', { ...HTTP, image: '' }), 'AGORA_ERR_NODE_INVALID');
+  await rejectsCode(compute.create('alice', { ...HTTP, size: 'x'.repeat(65) }), 'AGORA_ERR_NODE_INVALID');
+  assert.deepEqual(driver.calls, []);
+  await rejectsCode(compute.create('alice', { ...HTTP, image: 'windows' }), 'AGORA_ERR_NODE_UNKNOWN_IMAGE');
+  assert.deepEqual(await compute.list('alice'), []);
+  const node = await compute.create('alice', HTTP);
+  assert.deepEqual([node.status, node.owner, node.size], ['BUILDING', 'alice', 'small']);
+  assert.equal((await compute.get('alice', node.id)).id, node.id);
+});
+
+test('the per-user limit holds under concurrent creates; other users are not counted', async () => {
+  const { compute } = setUp(3);
+  const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => compute.create('alice', { ...HTTP, name: `n${i}` })));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
+  for (const r of results.filter((r) => r.status === 'rejected')) assert.equal(((r as PromiseRejectedResult).reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
+  assert.equal((await compute.create('bob', HTTP)).owner, 'bob');
+});
+
+test("another user's node is as unknown as a node that never was", async () => {
+  const { compute } = setUp();
+  const node = await compute.create('alice', HTTP);
+  for (const call of [
+    compute.get('bob', node.id), compute.update('bob', node.id, { name: 'x', size: '', action: '' }),
+    compute.delete('bob', node.id), compute.output('bob', node.id), compute.get('alice', 'nope'), compute.get('alice', 'x'.repeat(1000)),
+  ]) await rejectsCode(call, 'AGORA_ERR_NODE_NOT_FOUND');
+  assert.deepEqual(await compute.list('bob'), []);
+});
+
+test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the rest', async () => {
+  const at = (status: NodeRecord['status'], task = ''): NodeRecord => ({
+    id: 'a', owner: 'o', name: 'n', image: 'http', size: 'small', command: '', status, task, reason: '', host: '', port: 0, pid: 0,
+    exitCode: -1, signal: '', createdAt: 1, updatedAt: 1,
+  });
+  const start = { name: '', size: '', action: 'start' };
+  const stop = { name: '', size: '', action: 'stop' };
+  const resize = { name: '', size: 'large', action: '' };
+  const rename = { name: 'm', size: '', action: '' };
+  assert.deepEqual(transitionProblem(at('ACTIVE'), start), ['start', 'ACTIVE']);
+  assert.deepEqual(transitionProblem(at('ACTIVE', 'stopping'), stop), ['stop', 'ACTIVE (stopping)']);
+  assert.deepEqual(transitionProblem(at('BUILDING'), stop), ['stop', 'BUILDING']);
+  assert.deepEqual(transitionProblem(at('STOPPED'), stop), ['stop', 'STOPPED']);
+  assert.deepEqual(transitionProblem(at('ACTIVE'), resize), ['resize', 'ACTIVE']);
+  assert.deepEqual(transitionProblem(at('DELETING'), rename), ['rename', 'DELETING']);
+  assert.equal(transitionProblem(at('ACTIVE'), { ...resize, size: 'small' }), null, 'the same size is no change');
+  for (const [status, input] of [['STOPPED', start], ['ERROR', start], ['ACTIVE', stop], ['ERROR', stop], ['STOPPED', resize], ['BUILDING', rename]] as const) {
+    assert.equal(transitionProblem(at(status), input), null, `${input.action || 'change'} from ${status}`);
+  }
+});
+
+test('update: everything is checked before anything is done; start and stop reach the driver', async () => {
+  const { driver, compute } = setUp();
+  const node = await compute.create('alice', HTTP);
+  driver.set(node.id, { state: 'ACTIVE' });
+  await compute.sync();
+  driver.calls = [];
+  await rejectsCode(compute.update('alice', node.id, { name: 'ok', size: 'large', action: '' }), 'AGORA_ERR_NODE_CONFLICT');
+  await rejectsCode(compute.update('alice', node.id, { name: '', size: '', action: 'reboot' }), 'AGORA_ERR_NODE_INVALID');
+  await rejectsCode(compute.update('alice', node.id, { name: '', size: '', action: '' }), 'AGORA_ERR_NODE_INVALID');
+  assert.deepEqual(driver.calls, [], 'a refused change reached the driver');
+  assert.equal((await compute.get('alice', node.id)).name, 'web');
+  const stopping = await compute.update('alice', node.id, { name: 'web-2', size: '', action: 'stop' });
+  assert.deepEqual([stopping.name, stopping.status, stopping.task], ['web-2', 'ACTIVE', 'stopping']);
+  driver.set(node.id, { state: 'STOPPED', port: 0 });
+  await compute.sync();
+  const resized = await compute.update('alice', node.id, { name: '', size: 'large', action: 'start' });
+  assert.deepEqual([resized.size, resized.status], ['large', 'BUILDING']);
+  assert.deepEqual(driver.calls, [`Stop ${node.id}`, `Start ${node.id}`]);
+});
+
+test('sync: progress and deaths are recorded; a stale reply does not undo a newer one', async () => {
+  const { driver, compute } = setUp();
+  const node = await compute.create('alice', HTTP);
+  driver.set(node.id, { state: 'ACTIVE' });
+  await compute.sync();
+  assert.equal((await compute.get('alice', node.id)).status, 'ACTIVE');
+  const stale = await driver.list();
+  await compute.update('alice', node.id, { name: '', size: '', action: 'stop' });
+  // A List answered before the Stop, arriving after it, must not bring ACTIVE back.
+  const realList = driver.list.bind(driver);
+  driver.list = async () => stale;
+  await compute.sync();
+  assert.equal((await compute.get('alice', node.id)).task, 'stopping');
+  driver.list = realList;
+  driver.set(node.id, { state: 'ERROR', reason: 'killed by signal SIGKILL', signal: 'SIGKILL', exit_code: -1 });
+  await compute.sync();
+  const dead = await compute.get('alice', node.id);
+  assert.deepEqual([dead.status, dead.reason, dead.signal], ['ERROR', 'killed by signal SIGKILL', 'SIGKILL']);
+});
+
+test('reconciliation: a new compute rebuilds every record from the driver; lost nodes turn ERROR; deleted ones go', async () => {
+  const first = setUp();
+  const a = await first.compute.create('alice', HTTP);
+  const b = await first.compute.create('bob', { ...HTTP, name: 'other' });
+  first.driver.set(a.id, { state: 'ACTIVE' });
+  // 1. A new compute over the same driver, with an empty store: records come back, owners too.
+  const compute = new Compute({ store: new MemoryNodeStore(), driver: first.driver, maxNodesPerUser: 3, log });
+  assert.deepEqual((await compute.list('alice')).map((n) => [n.id, n.status, n.owner]), [[a.id, 'ACTIVE', 'alice']]);
+  assert.deepEqual((await compute.list('bob')).map((n) => n.id), [b.id]);
+  // 2. The driver loses a node: ERROR with the reason; a DELETING node it no longer has is gone.
+  await compute.delete('alice', a.id);
+  first.driver.nodes.clear();
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  await compute.sync();
+  await rejectsCode(compute.get('alice', a.id), 'AGORA_ERR_NODE_NOT_FOUND');
+  const lost = await compute.get('bob', b.id);
+  assert.deepEqual([lost.status, lost.reason], ['ERROR', LOST_REASON]);
+});
+
+test('calls wait for the first sync, and fail with 503 while the driver does not answer', async () => {
+  const { driver, compute } = setUp();
+  driver.fail = new AgoraError('AGORA_ERR_BUS_NO_SERVICE', ['driver.local']);
+  await rejectsCode(compute.list('alice'), 'AGORA_ERR_RPC_UNAVAILABLE');
+  await rejectsCode(compute.create('alice', HTTP), 'AGORA_ERR_RPC_UNAVAILABLE');
+  driver.fail = null;
+  assert.deepEqual(await compute.list('alice'), []);
+});
+
+test('delete: DELETING, again on a second call; a node the driver no longer has goes at once', async () => {
+  const { driver, compute } = setUp();
+  const node = await compute.create('alice', HTTP);
+  assert.equal((await compute.delete('alice', node.id)).status, 'DELETING');
+  assert.equal((await compute.delete('alice', node.id)).status, 'DELETING');
+  assert.deepEqual(driver.calls.filter((c) => c.startsWith('Delete')), [`Delete ${node.id}`]);
+  await rejectsCode(compute.update('alice', node.id, { name: '', size: '', action: 'start' }), 'AGORA_ERR_NODE_CONFLICT');
+  const other = await compute.create('alice', { ...HTTP, name: 'other' });
+  driver.nodes.delete(other.id);
+  assert.equal((await compute.delete('alice', other.id)).status, 'DELETING');
+  await rejectsCode(compute.get('alice', other.id), 'AGORA_ERR_NODE_NOT_FOUND');
+});
+
+test('MemoryNodeStore: oldest first, copies in and out, ids unique', async () => {
+  const store = new MemoryNodeStore();
+  const rec = (id: string, owner: string, createdAt: number): NodeRecord => ({
+    id, owner, name: id, image: 'http', size: 'small', command: '', status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0,
+    exitCode: -1, signal: '', createdAt, updatedAt: createdAt,
+  });
+  assert.equal(await store.create(rec('b', 'alice', 2), 5), 'created');
+  assert.equal(await store.create(rec('a', 'alice', 2), 5), 'created');
+  assert.equal(await store.create(rec('c', 'bob', 1), 5), 'created');
+  assert.equal(await store.create(rec('c', 'bob', 1), 5), 'exists');
+  assert.equal(await store.create(rec('d', 'alice', 3), 2), 'limit');
+  assert.deepEqual((await store.list()).map((n) => n.id), ['c', 'a', 'b']);
+  assert.deepEqual((await store.list('alice')).map((n) => n.id), ['a', 'b']);
+  const got = (await store.get('a'))!;
+  got.name = 'changed';
+  assert.equal((await store.get('a'))!.name, 'a');
+  assert.equal(await store.delete('a'), true);
+  assert.equal(await store.delete('a'), false);
+});
