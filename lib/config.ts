@@ -181,7 +181,7 @@ const hostPorts: Parser<string> = (raw) => {
   const parts = raw.split(',').map((p) => p.trim());
   if (parts.length === 1) return hostPort(raw);
   for (const part of parts) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(part)) throw new Error(`a list must hold IPv4 host:port entries such as 10.0.0.1:50051,10.0.0.2:50051, got ${JSON.stringify(part)}`);
+    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(part)) throw new Error(`must list IPv4 host:port entries, such as 10.0.0.1:50051,10.0.0.2:50051; got ${JSON.stringify(part)}`);
   }
   return parts.join(',');
 };

@@ -40,9 +40,14 @@ export interface OpenStores {
   broadcast(topic: string): Broadcast | undefined;
   /** One answer per backend in use; never throws. */
   health(): Promise<BackendHealth[]>;
-  /** The same, as checks named after each backend (what a service reports on HEALTH_METHOD). */
+  /** The same for the shared backends (not memory), as checks named after each (what a service reports on HEALTH_METHOD). */
   checks(): HealthChecks;
   close(): Promise<void>;
+}
+
+/** A health answer as a check: a failure throws its reason. */
+function failed(h: BackendHealth): void {
+  if (!h.ok) throw new Error(h.error);
 }
 
 /**
@@ -80,12 +85,9 @@ export async function openStores<K extends StoreKind>(config: StoreConfig, log: 
         Promise.all([...used].map((b) => (b === 'postgres' ? pg!.ping() : b === 'redis' ? redis!.ping() : Promise.resolve({ backend: 'memory', ok: true, ms: 0 })))),
       checks: () => {
         const checks = new HealthChecks();
-        for (const b of used) {
-          checks.add(b, async () => {
-            const h = b === 'postgres' ? await pg!.ping() : b === 'redis' ? await redis!.ping() : { ok: true, error: undefined };
-            if (!h.ok) throw new Error(h.error);
-          });
-        }
+        // Memory is part of the process: it works whenever the process answers at all.
+        if (pg !== undefined) checks.add('postgres', () => pg.ping().then(failed));
+        if (redis !== undefined) checks.add('redis', () => redis.ping().then(failed));
         return checks;
       },
       close: async () => {

@@ -327,7 +327,8 @@ export class PgBroadcast implements Broadcast {
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.db.options.url, connectionTimeoutMillis: this.db.options.timeoutMs, query_timeout: this.db.options.timeoutMs });
+    // TCP keep-alive: a listener whose server vanished without a word must notice, reconnect and resubscribe.
+    const client = new Client({ connectionString: this.db.options.url, connectionTimeoutMillis: this.db.options.timeoutMs, query_timeout: this.db.options.timeoutMs, keepAlive: true, keepAliveInitialDelayMillis: 5000 });
     const down = (err: unknown): void => {
       if (this.listener !== client) return;
       this.listener = undefined;

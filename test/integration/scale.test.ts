@@ -14,76 +14,81 @@ import { startPostgres, startRedis, until } from '../helpers/backends';
 import { legacy, logon, startScaledMesh } from '../helpers/scaled-mesh';
 import { startNode } from '../helpers/proc';
 
-test('two instances of auth, channels and messages on PostgreSQL and Redis', async (t) => {
-  const pg = await startPostgres(t);
-  const redis = await startRedis(t);
-  if (pg === undefined || redis === undefined) return;
-  const env = { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_REDIS_URL: redis.url, AGORA_MESSAGES_RETAINED: '1000' };
-  const mesh = await startScaledMesh(2, env);
-  t.after(() => mesh.stop());
-  const { base } = mesh;
+// Sessions and the auth fan-out on Redis (pub/sub), then on PostgreSQL alone (LISTEN/NOTIFY).
+for (const withRedis of [true, false]) {
+  test(`two instances of auth, channels and messages on PostgreSQL${withRedis ? ' and Redis' : ' alone'}`, async (t) => {
+    const pg = await startPostgres(t);
+    const redis = withRedis ? await startRedis(t) : undefined;
+    if (pg === undefined || (withRedis && redis === undefined)) return;
+    const env: Record<string, string> = { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_MESSAGES_RETAINED: '1000' };
+    if (redis !== undefined) env.AGORA_REDIS_URL = redis.url;
+    const mesh = await startScaledMesh(2, env);
+    t.after(() => mesh.stop());
+    const { base } = mesh;
 
-  await t.test('1. a session made through one instance works through all; a channel made once is seen by all', async () => {
-    const key = await logon(base, 'ann');
-    assert.deepEqual(await legacy(base, '/create', { sesskey: key, channel: 'general' }), { status: true, data: true });
-    // The broker hands calls to the instances in turn: 8 calls reach both of each service.
-    for (let i = 0; i < 8; i++) {
-      assert.deepEqual(await legacy(base, '/list', { sesskey: key }), { status: true, data: ['general'] });
-      assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: `hello ${i}` })).status, true);
-    }
-    assert.deepEqual(await legacy(base, '/lastmessage', { sesskey: key, channel: 'general' }), { status: true, data: 8 });
-  });
-
-  await t.test('2. a logoff through either auth instance fails the key everywhere as soon as it has answered', async () => {
-    const Auth = loadProto('auth.proto').agora.Auth;
-    for (const auth of mesh.auth) {
-      const key = await logon(base, 'bo');
-      // Warm every cache: posts through both messages instances, lists through both channels instances.
-      for (let i = 0; i < 6; i++) {
-        assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'warm' })).status, true);
-        assert.equal((await legacy(base, '/list', { sesskey: key })).status, true);
+    await t.test('1. a session made through one instance works through all; a channel made once is seen by all', async () => {
+      const key = await logon(base, 'ann');
+      assert.deepEqual(await legacy(base, '/create', { sesskey: key, channel: 'general' }), { status: true, data: true });
+      // The broker hands calls to the instances in turn: 8 calls reach both of each service.
+      for (let i = 0; i < 8; i++) {
+        assert.deepEqual(await legacy(base, '/list', { sesskey: key }), { status: true, data: ['general'] });
+        assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: `hello ${i}` })).status, true);
       }
-      const client = new Auth(String(auth.endpoints.grpc), grpc.credentials.createInsecure());
-      try {
-        await unary(client, 'Logoff', { sesskey: key }, { timeoutMs: 10_000 });
-      } finally {
-        client.close();
+      assert.deepEqual(await legacy(base, '/lastmessage', { sesskey: key, channel: 'general' }), { status: true, data: 8 });
+    });
+
+    await t.test('2. a logoff through either auth instance fails the key everywhere as soon as it has answered', async () => {
+      const Auth = loadProto('auth.proto').agora.Auth;
+      for (const auth of mesh.auth) {
+        const key = await logon(base, 'bo');
+        // Warm every cache: posts through both messages instances, lists through both channels instances.
+        for (let i = 0; i < 6; i++) {
+          assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'warm' })).status, true);
+          assert.equal((await legacy(base, '/list', { sesskey: key })).status, true);
+        }
+        const client = new Auth(String(auth.endpoints.grpc), grpc.credentials.createInsecure());
+        try {
+          await unary(client, 'Logoff', { sesskey: key }, { timeoutMs: 10_000 });
+        } finally {
+          client.close();
+        }
+        for (let i = 0; i < 6; i++) {
+          const post = await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'after logoff' });
+          assert.equal(post.status, false, `post ${i} after the logoff through ${auth.endpoints.grpc} was accepted`);
+          assert.equal((await legacy(base, '/list', { sesskey: key })).status, false);
+        }
       }
-      for (let i = 0; i < 6; i++) {
-        const post = await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'after logoff' });
-        assert.equal(post.status, false, `post ${i} after the logoff through ${auth.endpoints.grpc} was accepted`);
-        assert.equal((await legacy(base, '/list', { sesskey: key })).status, false);
-      }
-    }
-  });
+    });
 
-  await t.test('3. 200 concurrent posts from 4 users through both messages instances: ids 1..n once each, every text kept', async () => {
-    const keys = await Promise.all(['u1', 'u2', 'u3', 'u4'].map((u) => logon(base, u)));
-    await legacy(base, '/create', { sesskey: keys[0], channel: 'busy' });
-    const texts = Array.from({ length: 200 }, (_, i) => `m${i}`);
-    const answers = await Promise.all(texts.map((message, i) => legacy(base, '/post', { sesskey: keys[i % 4], channel: 'busy', message })));
-    assert.ok(answers.every((a) => a.status), JSON.stringify(answers.find((a) => !a.status)));
-    const got = (await legacy(base, '/retrieve', { sesskey: keys[0], channel: 'busy', first: 1, last: 1000 })).data as Array<{ messageid: number; message: string }>;
-    assert.deepEqual(got.map((m) => m.messageid), Array.from({ length: 200 }, (_, i) => i + 1));
-    assert.deepEqual(got.map((m) => m.message).sort(), [...texts].sort());
-  });
+    await t.test('3. 200 concurrent posts from 4 users through both messages instances: ids 1..n once each, every text kept', async () => {
+      const keys = await Promise.all(['u1', 'u2', 'u3', 'u4'].map((u) => logon(base, u)));
+      await legacy(base, '/create', { sesskey: keys[0], channel: 'busy' });
+      const texts = Array.from({ length: 200 }, (_, i) => `m${i}`);
+      const answers = await Promise.all(texts.map((message, i) => legacy(base, '/post', { sesskey: keys[i % 4], channel: 'busy', message })));
+      assert.ok(answers.every((a) => a.status), JSON.stringify(answers.find((a) => !a.status)));
+      const got = (await legacy(base, '/retrieve', { sesskey: keys[0], channel: 'busy', first: 1, last: 1000 })).data as Array<{ messageid: number; message: string }>;
+      assert.deepEqual(got.map((m) => m.messageid), Array.from({ length: 200 }, (_, i) => i + 1));
+      assert.deepEqual(got.map((m) => m.message).sort(), [...texts].sort());
+    });
 
-  await t.test('4. /__heartbeat__ reports the backends of every service', async () => {
-    const res = await fetch(`${base}/__heartbeat__`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as Record<string, boolean>;
-    assert.equal(res.status, 200, JSON.stringify(body));
-    for (const check of ['Auth.postgres', 'Auth.redis', 'Channels.postgres', 'Messages.postgres', 'Compute.postgres']) assert.equal(body[check], true, `${check} in ${JSON.stringify(body)}`);
-  });
+    await t.test('4. /__heartbeat__ reports the backends of every service', async () => {
+      const res = await fetch(`${base}/__heartbeat__`, { signal: AbortSignal.timeout(10_000) });
+      const body = (await res.json()) as Record<string, boolean>;
+      assert.equal(res.status, 200, JSON.stringify(body));
+      for (const check of ['Auth.postgres', 'Channels.postgres', 'Messages.postgres', 'Compute.postgres']) assert.equal(body[check], true, `${check} in ${JSON.stringify(body)}`);
+      assert.equal(body['Auth.redis'], withRedis ? true : undefined);
+    });
 
-  await t.test('5. sessions stored in Redis outlive a restart of every auth instance', async () => {
-    const key = await logon(base, 'cy');
-    const ports = mesh.auth.map((a) => String(a.endpoints.grpc));
-    for (const a of mesh.auth) assert.equal(await a.stop(), 0);
-    const common = { ...env, AGORA_BUS_URL: String(mesh.broker.endpoints.bus) };
-    // The same addresses, so that the other services' lists still name them.
-    mesh.auth = [];
-    for (const bind of ports) mesh.auth.push(await startNode('services/auth/main.js', { env: { ...common, AGORA_GRPC_BIND: bind } }));
-    await until(async () => (await legacy(base, '/list', { sesskey: key })).status, 'the old key to be accepted again');
-    assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'still me' })).status, true);
+    await t.test(`5. sessions stored in ${withRedis ? 'Redis' : 'PostgreSQL'} outlive a restart of every auth instance`, async () => {
+      const key = await logon(base, 'cy');
+      const ports = mesh.auth.map((a) => String(a.endpoints.grpc));
+      for (const a of mesh.auth) assert.equal(await a.stop(), 0);
+      const common = { ...env, AGORA_BUS_URL: String(mesh.broker.endpoints.bus) };
+      // The same addresses, so that the other services' lists still name them.
+      mesh.auth = [];
+      for (const bind of ports) mesh.auth.push(await startNode('services/auth/main.js', { env: { ...common, AGORA_GRPC_BIND: bind } }));
+      await until(async () => (await legacy(base, '/list', { sesskey: key })).status, 'the old key to be accepted again');
+      assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'still me' })).status, true);
+    });
   });
-});
+}

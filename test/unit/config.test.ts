@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { bindable, defaultConfig, loadConfig, VARIABLES, withDotEnv, type Config } from '../../lib/config';
+import { bindable, defaultConfig, grpcTarget, loadConfig, VARIABLES, withDotEnv, type Config } from '../../lib/config';
 import { isAgoraError, type AgoraError } from '../../lib/errors';
 
 /** The AgoraError loadConfig throws for `env`. */
@@ -179,4 +179,24 @@ test('bindable turns port 0 into ZeroMQ\'s "any port" and leaves other endpoints
   assert.equal(bindable('tcp://127.0.0.1:10'), 'tcp://127.0.0.1:10');
   assert.equal(bindable('tcp://127.0.0.1:1000'), 'tcp://127.0.0.1:1000');
   assert.equal(bindable('ipc:///tmp/agora.sock'), 'ipc:///tmp/agora.sock');
+});
+
+test('storage and several-instance settings: database and Redis URLs, key prefix, gRPC address lists and bind', () => {
+  const c = loadConfig({ AGORA_DATABASE_URL: 'postgres://agora:pw@db:5432/agora', AGORA_REDIS_URL: 'redis://cache:6379/2', AGORA_DATABASE_POOL_MAX: '4', AGORA_GRPC_BIND: '0.0.0.0:6000' });
+  assert.equal(c.databaseUrl, 'postgres://agora:pw@db:5432/agora');
+  assert.equal(c.redisUrl, 'redis://cache:6379/2');
+  assert.equal(c.databasePoolMax, 4);
+  assert.equal(c.grpcBind, '0.0.0.0:6000');
+  assert.equal(loadConfig({ AGORA_DATABASE_URL: 'postgresql://h/db' }).databaseUrl, 'postgresql://h/db');
+  assert.match(problems({ AGORA_DATABASE_URL: 'mysql://h/db' })[0], /^AGORA_DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//);
+  assert.match(problems({ AGORA_DATABASE_URL: 'not a url' })[0], /^AGORA_DATABASE_URL must be a URL/);
+  assert.match(problems({ AGORA_REDIS_URL: 'http://cache' })[0], /^AGORA_REDIS_URL must start with redis:\/\/ or rediss:\/\//);
+  assert.match(problems({ AGORA_REDIS_PREFIX: 'has space' })[0], /^AGORA_REDIS_PREFIX must be 1 to 64 characters/);
+  assert.match(problems({ AGORA_GRPC_BIND: 'nohost' })[0], /^AGORA_GRPC_BIND must be host:port/);
+
+  const list = loadConfig({ AGORA_AUTH_GRPC_URL: '10.0.0.1:50051, 10.0.0.2:50051' }).authGrpcUrl;
+  assert.equal(list, '10.0.0.1:50051,10.0.0.2:50051');
+  assert.equal(grpcTarget(list), 'ipv4:10.0.0.1:50051,10.0.0.2:50051');
+  assert.equal(grpcTarget('auth.internal:50051'), 'auth.internal:50051', 'a single address is dialled as it is');
+  assert.match(problems({ AGORA_AUTH_GRPC_URL: 'auth1:50051,auth2:50051' })[0], /^AGORA_AUTH_GRPC_URL must list IPv4 host:port entries/);
 });
