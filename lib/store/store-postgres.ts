@@ -298,6 +298,8 @@ export class PgNodeStore implements NodeStore {
  */
 export class PgBroadcast implements Broadcast {
   private listener: Client | undefined;
+  /** The listener once its LISTEN has succeeded. */
+  private listening: Client | undefined;
   private handlers: { onMessage(message: string): void; onGap(reason: string): void } | undefined;
   private closed = false;
   private backoffMs = 100;
@@ -311,8 +313,21 @@ export class PgBroadcast implements Broadcast {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`bad channel name ${channel}`);
   }
 
+  /**
+   * On the listening connection when it is up: a busy pool must not delay heartbeats (which
+   * would fence auth instances under load for nothing), and this connection serves nothing else.
+   */
   async publish(message: string): Promise<void> {
-    await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+    const listener = this.listening;
+    if (listener === undefined) {
+      await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+      return;
+    }
+    try {
+      await listener.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+    } catch (e) {
+      throw storeError('PostgreSQL', e);
+    }
   }
 
   async subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void> {
@@ -323,7 +338,10 @@ export class PgBroadcast implements Broadcast {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await this.listener?.end().catch(() => undefined);
+    const listener = this.listener;
+    this.listener = undefined;
+    this.listening = undefined;
+    await listener?.end().catch(() => undefined);
   }
 
   private async listen(): Promise<void> {
@@ -332,6 +350,7 @@ export class PgBroadcast implements Broadcast {
     const down = (err: unknown): void => {
       if (this.listener !== client) return;
       this.listener = undefined;
+      this.listening = undefined;
       client.end().catch(() => undefined);
       this.handlers?.onGap(`listen connection lost: ${errorMessage(err)}`);
       this.retry();
@@ -345,6 +364,7 @@ export class PgBroadcast implements Broadcast {
     try {
       await client.connect();
       await client.query(`LISTEN ${this.channel}`);
+      if (this.listener === client) this.listening = client;
       this.backoffMs = 100;
     } catch (e) {
       down(e);

@@ -84,7 +84,9 @@ export async function startPostgres(t: TestContext): Promise<Postgres | undefine
 /** A PostgreSQL server in a new temporary folder, until `close()` stops it and removes the folder. */
 export async function launchPostgres(): Promise<Postgres & { close(): Promise<void> }> {
   const bin = postgresBin()!;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-pg-'));
+  // As root the folder goes under /tmp, which the postgres user can reach whatever TMPDIR says
+  // (and the socket path stays short).
+  const dir = mkdtempSync(path.join(process.getuid?.() === 0 ? '/tmp' : os.tmpdir(), 'agora-pg-'));
   const user = asPostgres();
   if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
   const data = path.join(dir, 'data');
