@@ -1,0 +1,102 @@
+/**
+ * gateway/routes/nodes.ts in-process with inject() and a hand-made bus: what reaches
+ * Compute, status codes, the /v1 error body, and what never reaches the bus.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BusCaller, CallOptions } from '../../lib/bus/client';
+import { AgoraError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
+import { buildApp } from '../../gateway/app';
+
+interface Call { method: string; params: Record<string, unknown>; options: CallOptions }
+
+const NODE = { id: 'n-1', name: 'web', owner: 'ann', image: 'http', size: 'small', command: '', status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exit_code: -1, signal: '', created_at: 1, updated_at: 1 };
+
+/** A Compute that answers `answer(method, params)` and records each call. */
+function setUp(answer: (method: string, params: Record<string, unknown>) => unknown = () => NODE) {
+  const calls: Call[] = [];
+  const bus: BusCaller = {
+    async call(service, method, params, options) {
+      assert.equal(service, 'Compute');
+      calls.push({ method, params: params[0] as Record<string, unknown>, options });
+      return answer(method, params[0] as Record<string, unknown>);
+    },
+  };
+  const app = buildApp({ bus, log: createLogger('gateway', 'silent'), config: { busMaxBodyBytes: 65_536, requestTimeoutMs: 3000 } });
+  const inject = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, auth: string | null = 'Bearer 77') => {
+    const headers: Record<string, string> = auth === null ? {} : { authorization: auth };
+    const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : res.json() };
+  };
+  return { calls, inject };
+}
+
+test('each route makes one Compute call with the session key and its fields, and answers its status', async () => {
+  const { calls, inject } = setUp((method) => (method === 'List' ? { nodes: [NODE] } : method === 'Output' ? { id: 'n-1', lines: ['a'] } : NODE));
+  const created = await inject('POST', '/v1/nodes', { name: 'web', image: 'http', size: 'small' });
+  assert.equal(created.status, 201);
+  assert.equal(created.headers.location, '/v1/nodes/n-1');
+  assert.deepEqual(created.body, NODE);
+  assert.deepEqual((await inject('GET', '/v1/nodes')).body, { data: [NODE] });
+  assert.equal((await inject('GET', '/v1/nodes/n-1')).status, 200);
+  assert.deepEqual((await inject('GET', '/v1/nodes/n-1/output')).body, { id: 'n-1', lines: ['a'] });
+  assert.equal((await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' })).status, 200);
+  assert.equal((await inject('DELETE', '/v1/nodes/n-1')).status, 202);
+  assert.deepEqual(calls.map((c) => [c.method, c.params]), [
+    ['Create', { name: 'web', image: 'http', size: 'small', sesskey: 77 }],
+    ['List', { sesskey: 77 }],
+    ['Get', { sesskey: 77, id: 'n-1' }],
+    ['Output', { sesskey: 77, id: 'n-1' }],
+    ['Update', { action: 'stop', sesskey: 77, id: 'n-1' }],
+    ['Delete', { sesskey: 77, id: 'n-1' }],
+  ]);
+  // Writes that are not idempotent are not retried by the broker; every call has a deadline.
+  assert.deepEqual(calls.map((c) => c.options.idempotent), [false, true, true, true, false, true]);
+  assert.ok(calls.every((c) => typeof c.options.deadline === 'number'));
+});
+
+test('refused at the edge, before any bus call: no session, bad bodies, unknown fields', async () => {
+  const { calls, inject } = setUp();
+  const missing = await inject('GET', '/v1/nodes', undefined, null);
+  assert.deepEqual([missing.status, missing.body.errno, missing.headers['www-authenticate'] !== undefined], [401, 104, true]);
+  assert.equal((await inject('DELETE', '/v1/nodes/x', undefined, 'Bearer 0')).status, 401);
+  for (const [method, url, body, field] of [
+    ['POST', '/v1/nodes', { image: 'http' }, 'name'],
+    ['POST', '/v1/nodes', { name: 'web', image: 'http', sesskey: 1 }, 'sesskey'],
+    ['POST', '/v1/nodes', { name: 'web', image: ['http'] }, 'image'],
+    ['PATCH', '/v1/nodes/x', { action: 'reboot' }, 'action'],
+    ['PATCH', '/v1/nodes/x', { id: 'y' }, 'id'],
+  ] as const) {
+    const answer = await inject(method, url, body);
+    assert.equal(answer.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.errno, 107);
+    assert.equal(answer.body.details?.[0]?.name, field, JSON.stringify(answer.body));
+  }
+  assert.equal((await inject('PATCH', '/v1/nodes/x', {})).status, 400);
+  assert.deepEqual(calls, []);
+});
+
+test("Compute's failures keep their status and errno; a malformed reply is a 502", async () => {
+  const codes: Record<string, AgoraError> = {
+    Get: new AgoraError('AGORA_ERR_NODE_NOT_FOUND', ['"x"']),
+    Update: new AgoraError('AGORA_ERR_NODE_CONFLICT', ['start', 'ACTIVE']),
+    Create: new AgoraError('AGORA_ERR_NODE_LIMIT', [3]),
+    Delete: new AgoraError('AGORA_ERR_BUS_NO_SERVICE', ['Compute']),
+  };
+  const { inject } = setUp((method) => {
+    if (method === 'List') return 'not a map';
+    throw codes[method];
+  });
+  const expect: Array<[Promise<{ status: number; body: any }>, number, number]> = [
+    [inject('GET', '/v1/nodes/x'), 404, 111],
+    [inject('PATCH', '/v1/nodes/x', { action: 'start' }), 409, 122],
+    [inject('POST', '/v1/nodes', { name: 'web', image: 'http' }), 403, 121],
+    [inject('DELETE', '/v1/nodes/x'), 503, 201],
+    [inject('GET', '/v1/nodes'), 502, 999],
+  ];
+  for (const [promise, status, errno] of expect) {
+    const answer = await promise;
+    assert.deepEqual([answer.status, answer.body.code, answer.body.errno], [status, status, errno], JSON.stringify(answer.body));
+  }
+});
