@@ -13,6 +13,12 @@ import { startPostgres, until } from '../helpers/backends';
 import { legacy, logon, startScaledMesh, type ScaledMesh } from '../helpers/scaled-mesh';
 
 const CLIENTS = 8;
+
+/** The gateway's /__heartbeat__ map (503 when a check fails). */
+async function heartbeat(base: string): Promise<Record<string, boolean>> {
+  const res = await fetch(`${base}/__heartbeat__`, { signal: AbortSignal.timeout(10_000) });
+  return (await res.json()) as Record<string, boolean>;
+}
 const PER_CLIENT = 125;
 
 test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of everything, PostgreSQL restarted under load', async (t) => {
@@ -80,10 +86,12 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   await pg.stop();
   down = true;
   await until(async () => outcomes.filter((o) => o.during && !o.ok).length >= 4, 'posts refused during the outage');
+  await until(async () => (await heartbeat(base))['Messages.postgres'] === false, '/__heartbeat__ to name the database as failing');
   await pg.restart();
   down = false;
   const before = outcomes.length;
   await until(async () => outcomes.slice(before).filter((o) => o.ok).length >= 20, 'posts accepted again after the outage', 30_000);
+  await until(async () => (await heartbeat(base))['Messages.postgres'] === true, '/__heartbeat__ to find the database again');
   stop = true;
   await Promise.all(loaders);
   assert.deepEqual(mesh.all().map((p) => p.child.pid), pids);

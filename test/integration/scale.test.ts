@@ -90,5 +90,21 @@ for (const withRedis of [true, false]) {
       await until(async () => (await legacy(base, '/list', { sesskey: key })).status, 'the old key to be accepted again');
       assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'still me' })).status, true);
     });
+
+    await t.test('6. one auth instance SIGKILLed: the other serves the caches, and its logoffs still take effect everywhere at once', async () => {
+      const key = await logon(base, 'dee');
+      for (let i = 0; i < 4; i++) assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'before' })).status, true);
+      assert.equal(await mesh.auth[0].stop('SIGKILL'), 'SIGKILL');
+      // Calls the broker still hands to the dead instance fail until it stops counting it; the key itself stays good.
+      await until(async () => (await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'after the kill' })).status, 'posts to succeed after the kill');
+      const Auth = loadProto('auth.proto').agora.Auth;
+      const client = new Auth(String(mesh.auth[1].endpoints.grpc), grpc.credentials.createInsecure());
+      try {
+        await unary(client, 'Logoff', { sesskey: key }, { timeoutMs: 10_000 });
+      } finally {
+        client.close();
+      }
+      for (let i = 0; i < 4; i++) assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'after logoff' })).status, false);
+    });
   });
 }
