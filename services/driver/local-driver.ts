@@ -34,6 +34,8 @@ export interface LocalDriverOptions {
   stopGraceMs: number;
   healthTimeoutMs: number;
   outputLines: number;
+  /** Nodes held at most (each one a process of this machine). */
+  maxNodes: number;
   log: Logger;
 }
 
@@ -58,6 +60,7 @@ export class LocalDriver {
     const known = this.entries.get(request.id);
     if (known !== undefined) return this.view(known, false);
     const spec = checkSpec(request, this.options.allowCommand);
+    if (this.entries.size >= this.options.maxNodes) throw new AgoraError('AGORA_ERR_DRIVER_FULL', [this.options.maxNodes]);
     const now = Date.now();
     const entry: Entry = {
       node: { ...spec, state: 'BUILDING', reason: '', host: '', port: 0, pid: 0, exit_code: -1, signal: '', created_at: now, updated_at: now, output: [] },

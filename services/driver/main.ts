@@ -13,6 +13,7 @@ serviceMain('driver', (config) => config.driverGrpcUrl, (config, log) => {
     stopGraceMs: config.driverStopGraceMs,
     healthTimeoutMs: config.driverHealthTimeoutMs,
     outputLines: config.driverOutputLines,
+    maxNodes: config.driverMaxNodes,
     log: log.child({ mod: 'nodes' }),
   });
   return { impl: buildDriverService(driver, config.driverService), close: () => driver.close() };

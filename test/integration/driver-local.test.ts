@@ -1,0 +1,61 @@
+/**
+ * What the TypeScript driver does beyond the shared contract suite (driver-conformance):
+ * its cap on nodes, and stopping a command node's whole process group. The LocalDriver runs
+ * in-process here; its nodes are real processes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AgoraError } from '../../lib/errors';
+import { createLogger } from '../../lib/log';
+import { LocalDriver, type NodeView } from '../../services/driver/local-driver';
+import { until } from '../helpers/bus';
+
+const STATE_MS = 15_000;
+
+function driverOf(t: { after(fn: () => Promise<unknown>): void }, maxNodes: number): LocalDriver {
+  const driver = new LocalDriver({ allowCommand: true, stopGraceMs: 500, healthTimeoutMs: 10_000, outputLines: 20, maxNodes, log: createLogger('test', 'silent') });
+  t.after(() => driver.close());
+  return driver;
+}
+
+async function reach(driver: LocalDriver, id: string, state: string): Promise<NodeView> {
+  await until(async () => driver.status(id).state === state, STATE_MS);
+  return driver.status(id);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A command node that starts a background child, prints its pid, then listens on PORT. */
+const WITH_CHILD = `sleep 300 & echo "child $!"; exec ${process.execPath} -e "require('http').createServer((q, s) => s.end('up')).listen(process.env.PORT, process.env.HOST)"`;
+
+test('the cap on nodes: Create beyond it answers AGORA_ERR_DRIVER_FULL; a retried Create of a held id still answers', async (t) => {
+  const driver = driverOf(t, 1);
+  const spec = { id: 'one', name: 'one', owner: 'ann', image: 'http', size: '', command: '' };
+  await driver.create(spec);
+  await assert.rejects(driver.create({ ...spec, id: 'two' }), (e: unknown) => e instanceof AgoraError && e.code === 'AGORA_ERR_DRIVER_FULL' && e.status === 503);
+  assert.equal((await driver.create(spec)).id, 'one');
+  driver.delete('one');
+  await until(async () => driver.list('').length === 0, STATE_MS);
+  assert.equal((await driver.create({ ...spec, id: 'two' })).id, 'two', 'a deleted node still counted');
+});
+
+test("stopping a command node stops what its shell started too (the node's process group)", async (t) => {
+  const driver = driverOf(t, 10);
+  await driver.create({ id: 'grp', name: 'grp', owner: 'ann', image: 'command', size: '', command: WITH_CHILD });
+  const active = await reach(driver, 'grp', 'ACTIVE');
+  const line = active.output.find((l) => l.startsWith('child '));
+  assert.ok(line !== undefined, JSON.stringify(active.output));
+  const child = Number(line.slice('child '.length));
+  assert.ok(alive(child), 'the background child is not running');
+  driver.stop('grp');
+  const stopped = await reach(driver, 'grp', 'STOPPED');
+  assert.equal(stopped.pid, 0);
+  await until(async () => !alive(child), STATE_MS);
+});
