@@ -6,6 +6,7 @@
  * that heals when the server comes back.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import { defaultConfig } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
@@ -15,6 +16,7 @@ import { MIGRATIONS } from '../../lib/store/migrations';
 import { PgDatabase } from '../../lib/store/store-postgres';
 import type { NodeRecord } from '../../lib/store/store';
 import { startPostgres, startRedis, until } from '../helpers/backends';
+import { entry, freePort } from '../helpers/proc';
 
 const log = createLogger('test', 'silent');
 type Opened = OpenStores & AllStores;
@@ -212,4 +214,18 @@ test('Redis session adapter keeps the contract; outages', async (t) => {
     const [health] = await s.health();
     assert.equal(health.ok, false);
   });
+});
+
+test('a service whose database cannot be reached exits 1 at start, naming AGORA_ERR_STORE_UNAVAILABLE', async () => {
+  const port = await freePort(); // nothing listens there
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = execFile(process.execPath, [entry('services/channels/main.js')], {
+      env: { ...process.env, AGORA_DATABASE_URL: `postgres://agora@127.0.0.1:${port}/agora`, AGORA_STORE_TIMEOUT_MS: '2000', AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0', AGORA_BUS_URL: 'tcp://127.0.0.1:1' },
+      timeout: 30_000,
+    }, (_err, out) => resolve({ code: child.exitCode, stdout: out }));
+  });
+  assert.equal(code, 1);
+  const fatal = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; err?: { code?: string } }).find((l) => l.level === 60);
+  assert.equal(fatal?.msg, 'failed to start');
+  assert.equal(fatal?.err?.code, 'AGORA_ERR_STORE_UNAVAILABLE');
 });
