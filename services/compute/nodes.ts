@@ -100,12 +100,33 @@ export class Compute {
     const current = await this.owned(owner, id);
     const refused = transitionProblem(current, input);
     if (refused !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refused);
+    if (current.reason === LOST_REASON) return this.updateLost(current, input, reqId);
     return this.withDriver(id, async () => {
       let node: DriverNodeView | undefined;
       if (input.name !== '' || input.size !== '') node = await this.options.driver.update(id, input.name, input.size, reqId);
       if (input.action === 'start') node = await this.options.driver.start(id, reqId);
       if (input.action === 'stop') node = await this.options.driver.stop(id, reqId);
       return this.record(node!, current);
+    });
+  }
+
+  /**
+   * A change to a node its driver lost (e.g. the driver restarted): a start makes it again
+   * at the driver, same id and owner, with the recorded (or the new) name and size; a rename
+   * or resize is recorded for that start. There is nothing to stop.
+   */
+  private async updateLost(current: NodeRecord, input: UpdateInput, reqId?: string): Promise<NodeRecord> {
+    if (input.action === 'stop') throw new AgoraError('AGORA_ERR_NODE_CONFLICT', ['stop', `ERROR (${LOST_REASON}); start it again or delete it`]);
+    const next = { ...current, name: input.name || current.name, size: input.size || current.size };
+    if (input.action !== 'start') {
+      const renamed = { ...next, updatedAt: Date.now() };
+      await this.put(renamed, current);
+      return renamed;
+    }
+    return this.withDriver(current.id, async () => {
+      const spec = { id: next.id, name: next.name, owner: next.owner, image: next.image, size: next.size, command: next.command };
+      this.options.log.info({ node: current.id }, 'node made again at the driver');
+      return this.record(await this.options.driver.create(spec, reqId), next);
     });
   }
 

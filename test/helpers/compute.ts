@@ -13,6 +13,8 @@ export interface ComputeMesh {
   http: string;
   /** Stop compute and start it again with the same settings. */
   restartCompute(): Promise<void>;
+  /** Stop the driver (which stops its nodes) and start it again with the same settings. */
+  restartDriver(): Promise<void>;
 }
 
 export interface MeshOptions {
@@ -35,7 +37,8 @@ export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): v
   const bus = String(procs.broker.endpoints.bus);
   const common = { AGORA_BUS_URL: bus, AGORA_WORKER_CONCURRENCY: '8' };
   procs.auth = await startNode('services/auth/main.js', { env: { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' } });
-  procs.driver = await driver.start(bus, options.driverEnv ?? {});
+  const startDriver = (): Promise<Started> => driver.start(bus, options.driverEnv ?? {});
+  procs.driver = await startDriver();
   const computeOptions: StartOptions = {
     env: {
       ...common, AGORA_AUTH_GRPC_URL: String(procs.auth.endpoints.grpc), AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
@@ -52,6 +55,11 @@ export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): v
       await mesh.procs.compute.stop();
       mesh.procs.compute = await startNode('services/compute/main.js', computeOptions);
       procs.compute = mesh.procs.compute;
+    },
+    restartDriver: async () => {
+      await mesh.procs.driver.stop();
+      mesh.procs.driver = await startDriver();
+      procs.driver = mesh.procs.driver;
     },
   };
   return mesh;

@@ -170,6 +170,17 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
     assert.equal((await get(web.id, bob)).status, 404, 'ownership lost in the restart');
   });
 
+  await t.test('the driver restarted: its nodes are reported lost (ERROR), and start makes them again', async () => {
+    await mesh.restartDriver();
+    const lost = (await settle(web.id, 'ERROR')).body as Node;
+    assert.equal(lost.reason, 'the driver no longer has this node');
+    await assert.rejects(hello(web), 'a node of the stopped driver still answers');
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'stop' })).status, 409);
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' })).status, 200);
+    web = (await settle(web.id, 'ACTIVE')).body;
+    assert.deepEqual(await hello(web), { id: web.id, name: 'web-2', image: 'http', size: 'medium' });
+  });
+
   await t.test('delete answers 202 in DELETING; the process goes and the node with it', async () => {
     const deleting = await api('DELETE', `/v1/nodes/${web.id}`, alice);
     assert.equal(deleting.status, 202, JSON.stringify(deleting.body));

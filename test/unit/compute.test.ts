@@ -185,6 +185,14 @@ test('reconciliation: a new compute rebuilds every record from the driver; lost 
   await rejectsCode(compute.get('alice', a.id), 'AGORA_ERR_NODE_NOT_FOUND');
   const lost = await compute.get('bob', b.id);
   assert.deepEqual([lost.status, lost.reason], ['ERROR', LOST_REASON]);
+  // 3. A lost node cannot be stopped; renamed, it waits; started, it is made again at the driver.
+  await rejectsCode(compute.update('bob', b.id, { name: '', size: '', action: 'stop' }), 'AGORA_ERR_NODE_CONFLICT');
+  assert.equal((await compute.update('bob', b.id, { name: 'again', size: '', action: '' })).name, 'again');
+  assert.equal(first.driver.nodes.size, 0);
+  await rejectsCode(compute.update('bob', b.id, { name: '', size: 'large', action: 'start' }), 'AGORA_ERR_NODE_CONFLICT');
+  const remade = await compute.update('bob', b.id, { name: '', size: '', action: 'start' });
+  assert.deepEqual([remade.id, remade.status, remade.reason, remade.name, remade.size], [b.id, 'BUILDING', '', 'again', 'small']);
+  assert.deepEqual([first.driver.nodes.get(b.id)?.owner, first.driver.nodes.get(b.id)?.name], ['bob', 'again']);
 });
 
 test('calls wait for the first sync, and fail with 503 while the driver does not answer', async () => {
