@@ -151,6 +151,8 @@ export async function launchPostgres(): Promise<Postgres & { close(): Promise<vo
 export interface RedisServer {
   url: string;
   stop(): Promise<void>;
+  /** Start again on the same port (empty: nothing is persisted). */
+  restart(): Promise<void>;
 }
 
 /** A Redis server (no persistence) for the duration of `t`, or undefined (skipped). */
@@ -162,26 +164,33 @@ export async function startRedis(t: TestContext): Promise<RedisServer | undefine
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-redis-'));
   const port = await freePort();
-  const proc = spawn(which.stdout.trim(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out = (out + d.toString()).slice(-5000);
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-  });
+  let proc: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const child = spawn(which.stdout.trim(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = child;
+    let out = '';
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out = (out + d.toString()).slice(-5000);
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+      timer = setTimeout(() => reject(new Error(`redis-server not ready in 15 s: ${out}`)), 15_000);
+    }).finally(() => clearTimeout(timer));
+  };
   const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
+    const child = proc;
+    proc = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
     await exited;
   };
   t.after(async () => {
     await stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([ready, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`redis-server not ready in 15 s: ${out}`)), 15_000)))]).finally(() => clearTimeout(timer));
-  return { url: `redis://127.0.0.1:${port}/0`, stop };
+  await launch();
+  return { url: `redis://127.0.0.1:${port}/0`, stop, restart: launch };
 }

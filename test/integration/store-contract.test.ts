@@ -13,7 +13,9 @@ import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
 import { MIGRATIONS } from '../../lib/store/migrations';
-import { PgDatabase } from '../../lib/store/store-postgres';
+import { PgBroadcast, PgDatabase } from '../../lib/store/store-postgres';
+import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
+import type { Broadcast } from '../../lib/store/store';
 import type { NodeRecord } from '../../lib/store/store';
 import { startPostgres, startRedis, until } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
@@ -228,4 +230,43 @@ test('a service whose database cannot be reached exits 1 at start, naming AGORA_
   const fatal = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; err?: { code?: string } }).find((l) => l.level === 60);
   assert.equal(fatal?.msg, 'failed to start');
   assert.equal(fatal?.err?.code, 'AGORA_ERR_STORE_UNAVAILABLE');
+});
+
+/**
+ * What the auth fan-out relies on (services/auth/fanout.ts): one order for every subscriber,
+ * the publisher included; `onGap` when the subscription breaks; delivery again once the
+ * server is back, without help.
+ */
+async function broadcastContract(open: () => Broadcast, outage: { stop(): Promise<void>; restart(): Promise<void> }): Promise<void> {
+  const [a, b] = [open(), open()];
+  const got: Record<'a' | 'b', string[]> = { a: [], b: [] };
+  const gaps: string[] = [];
+  try {
+    await a.subscribe({ onMessage: (m) => got.a.push(m), onGap: () => gaps.push('a') });
+    await b.subscribe({ onMessage: (m) => got.b.push(m), onGap: () => gaps.push('b') });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).publish(`m${i}`)));
+    await until(async () => got.a.length === 20 && got.b.length === 20, 'every message at both subscribers');
+    assert.deepEqual(got.a, got.b, 'one order for all');
+    await outage.stop();
+    await until(async () => gaps.includes('a') && gaps.includes('b'), 'both subscribers to report the gap');
+    await outage.restart();
+    await until(async () => {
+      await a.publish('again').catch(() => undefined);
+      return got.b.includes('again') && got.a.includes('again');
+    }, 'delivery to resume after the restart', 30_000, 200);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+test('PostgreSQL and Redis broadcasts: one order for all, a gap reported on an outage, delivery again after', async (t) => {
+  const pg = await startPostgres(t);
+  const redis = await startRedis(t);
+  if (pg === undefined || redis === undefined) return;
+  const db = new PgDatabase({ url: await pg.newDatabase(), poolMax: 2, timeoutMs: 2000, log });
+  t.after(() => db.close());
+  await broadcastContract(() => new PgBroadcast(db, 'agora_test'), pg);
+  const conn = new RedisConnection({ url: redis.url, prefix: 'bc:', timeoutMs: 2000, log });
+  t.after(() => conn.close());
+  await broadcastContract(() => new RedisBroadcast(conn, 'test'), redis);
 });
