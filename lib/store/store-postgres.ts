@@ -8,7 +8,7 @@ import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import type { BackendHealth, Broadcast, ChannelStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
+import { timed, type BackendHealth, type Broadcast, type ChannelStore, type MessageStore, type NodeRecord, type NodeStore, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore } from './store';
 
 export interface PgOptions {
   url: string;
@@ -105,17 +105,6 @@ export function storeError(backend: string, e: unknown): Error {
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && NOT_OUTAGE.test(code)) return e as Error;
   return new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', [backend, errorMessage(e)], { cause: e });
-}
-
-/** A health answer from running `check` against the clock. */
-export async function timed(backend: string, check: () => Promise<unknown>): Promise<BackendHealth> {
-  const t0 = performance.now();
-  try {
-    await check();
-    return { backend, ok: true, ms: Math.round(performance.now() - t0) };
-  } catch (e) {
-    return { backend, ok: false, ms: Math.round(performance.now() - t0), error: errorMessage(e) };
-  }
 }
 
 export class PgUserStore implements UserStore {

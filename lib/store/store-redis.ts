@@ -12,8 +12,7 @@
 import Redis from 'ioredis';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
-import { timed } from './store-postgres';
-import type { BackendHealth, Broadcast, SessionRecord, SessionStore } from './store';
+import { timed, type BackendHealth, type Broadcast, type SessionRecord, type SessionStore } from './store';
 
 export interface RedisOptions {
   url: string;

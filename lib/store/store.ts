@@ -3,6 +3,7 @@
  * adapters (the embedded default) and the PostgreSQL/Redis ones are interchangeable.
  * Services reach state only through these.
  */
+import { errorMessage } from '../errors';
 
 export interface UserRecord {
   username: string;
@@ -125,4 +126,15 @@ export interface Broadcast {
   publish(message: string): Promise<void>;
   subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A health answer from running `check` against the clock (never throws). */
+export async function timed(backend: string, check: () => Promise<unknown>): Promise<BackendHealth> {
+  const t0 = performance.now();
+  try {
+    await check();
+    return { backend, ok: true, ms: Math.round(performance.now() - t0) };
+  } catch (e) {
+    return { backend, ok: false, ms: Math.round(performance.now() - t0), error: errorMessage(e) };
+  }
 }
