@@ -1,0 +1,44 @@
+/**
+ * The dependency direction of STYLE §2, by reading the imports: lib/ uses neither the
+ * gateway nor the services, and a storage adapter is imported only by its family's index
+ * (lib/store/index.ts), which main.ts files use to pick one from the configuration.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from '../helpers/proc';
+
+/** Every .ts file below `dir` (relative to the repository root), generated code excepted. */
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(path.join(ROOT, dir))) {
+    const rel = path.join(dir, name);
+    if (statSync(path.join(ROOT, rel)).isDirectory()) {
+      if (rel !== path.join('lib', 'gen')) out.push(...sources(rel));
+    } else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) {
+      out.push(rel);
+    }
+  }
+  return out;
+}
+
+/** The files `file` imports, resolved to repository paths (packages left out). */
+function imports(file: string): string[] {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(/^import\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) => path.normalize(path.join(path.dirname(file), m[1])));
+}
+
+const CODE = ['lib', 'services', 'gateway', 'bin'].flatMap(sources);
+
+test('lib/ imports neither gateway/ nor services/', () => {
+  for (const file of CODE.filter((f) => f.startsWith(`lib${path.sep}`))) {
+    for (const dep of imports(file)) assert.ok(!/^(gateway|services)\//.test(dep), `${file} imports ${dep}`);
+  }
+});
+
+test('storage adapters are imported only by lib/store/index.ts', () => {
+  const adapters = /^lib\/store\/store-(memory|postgres|redis)$/;
+  const users = CODE.filter((file) => imports(file).some((dep) => adapters.test(dep)));
+  assert.deepEqual(users.sort(), ['lib/store/index.ts']);
+});
