@@ -101,13 +101,22 @@ export class Compute {
     const refused = transitionProblem(current, input);
     if (refused !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refused);
     if (current.reason === LOST_REASON) return this.updateLost(current, input, reqId);
-    return this.withDriver(id, async () => {
-      let node: DriverNodeView | undefined;
-      if (input.name !== '' || input.size !== '') node = await this.options.driver.update(id, input.name, input.size, reqId);
-      if (input.action === 'start') node = await this.options.driver.start(id, reqId);
-      if (input.action === 'stop') node = await this.options.driver.stop(id, reqId);
-      return this.record(node!, current);
-    });
+    try {
+      return await this.withDriver(id, async () => {
+        let node: DriverNodeView | undefined;
+        if (input.name !== '' || input.size !== '') node = await this.options.driver.update(id, input.name, input.size, reqId);
+        if (input.action === 'start') node = await this.options.driver.start(id, reqId);
+        if (input.action === 'stop') node = await this.options.driver.stop(id, reqId);
+        return this.record(node!, current);
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      // The driver lost the node before the sync loop noticed: the change is one to a lost node.
+      const lost = await this.markLost(current);
+      const refusedNow = transitionProblem(lost, input);
+      if (refusedNow !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refusedNow);
+      return this.updateLost(lost, input, reqId);
+    }
   }
 
   /**
@@ -139,7 +148,7 @@ export class Compute {
       try {
         return await this.record(await this.options.driver.delete(id, reqId), current);
       } catch (e) {
-        if (!(e instanceof AgoraError && e.code === 'AGORA_ERR_NODE_NOT_FOUND')) throw e;
+        if (!isNotFound(e)) throw e;
         // The driver has no such node any more: there is nothing left to wait for.
         await this.options.store.delete(id);
         return { ...current, status: 'DELETING', task: '', updatedAt: Date.now() };
@@ -150,9 +159,15 @@ export class Compute {
   /** The last lines of the node's output, from the driver. */
   async output(owner: string, id: string, reqId?: string): Promise<{ id: string; lines: string[] }> {
     await this.ready();
-    await this.owned(owner, id);
-    const node = await this.options.driver.status(id, reqId);
-    return { id, lines: node.output };
+    const record = await this.owned(owner, id);
+    if (record.reason === LOST_REASON) return { id, lines: [] };
+    try {
+      return { id, lines: (await this.options.driver.status(id, reqId)).output };
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.markLost(record);
+      return { id, lines: [] };
+    }
   }
 
   /**
@@ -179,7 +194,7 @@ export class Compute {
         await this.options.store.delete(record.id);
         this.options.log.info({ node: record.id }, 'node gone');
       } else if (record.reason !== LOST_REASON) {
-        await this.put({ ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() }, record);
+        await this.markLost(record);
       }
     }
     this.synced = true;
@@ -221,6 +236,13 @@ export class Compute {
     return record;
   }
 
+  /** Record that the driver no longer has this node (ERROR, LOST_REASON). */
+  private async markLost(record: NodeRecord): Promise<NodeRecord> {
+    const lost: NodeRecord = { ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() };
+    await this.put(lost, record);
+    return lost;
+  }
+
   private async withDriver<T>(id: string, work: () => Promise<T>): Promise<T> {
     this.busy.add(id);
     try {
@@ -256,6 +278,10 @@ export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeReco
     // The driver's clock, so that the sync loop compares like with like (stale replies).
     updatedAt: node.updated_at || current?.updatedAt || Date.now(),
   };
+}
+
+function isNotFound(e: unknown): boolean {
+  return e instanceof AgoraError && e.code === 'AGORA_ERR_NODE_NOT_FOUND';
 }
 
 function changed(a: NodeRecord, b: NodeRecord): boolean {

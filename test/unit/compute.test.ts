@@ -195,6 +195,24 @@ test('reconciliation: a new compute rebuilds every record from the driver; lost 
   assert.deepEqual([first.driver.nodes.get(b.id)?.owner, first.driver.nodes.get(b.id)?.name], ['bob', 'again']);
 });
 
+test('a node the driver lost before the sync noticed: a start makes it again, its output is empty', async () => {
+  const { driver, compute } = setUp();
+  const node = await compute.create('alice', HTTP);
+  driver.set(node.id, { state: 'STOPPED' });
+  await compute.sync();
+  driver.nodes.clear();
+  assert.deepEqual(await compute.output('alice', node.id), { id: node.id, lines: [] });
+  assert.equal((await compute.get('alice', node.id)).reason, LOST_REASON);
+  const again = await compute.update('alice', node.id, { name: '', size: '', action: 'start' });
+  assert.deepEqual([again.status, driver.nodes.has(node.id)], ['BUILDING', true]);
+  // The same, found by the start itself.
+  driver.set(node.id, { state: 'STOPPED' });
+  await compute.sync();
+  driver.nodes.clear();
+  assert.equal((await compute.update('alice', node.id, { name: '', size: '', action: 'start' })).status, 'BUILDING');
+  assert.deepEqual(driver.calls.filter((c) => c.startsWith('Create')), ['Create web', 'Create web', 'Create web']);
+});
+
 test('calls wait for the first sync, and fail with 503 while the driver does not answer', async () => {
   const { driver, compute } = setUp();
   driver.fail = new AgoraError('AGORA_ERR_BUS_NO_SERVICE', ['driver.local']);
