@@ -333,9 +333,18 @@ export function withDotEnv(env: NodeJS.ProcessEnv, file = '.env'): NodeJS.Proces
   return { ...out, ...env };
 }
 
-/** A gRPC target for a configured address: a comma list becomes grpc-js's `ipv4:` list (pick_first: the next one when one fails). */
+/** A gRPC target for a configured address: a comma list becomes grpc-js's `ipv4:` list. */
 export function grpcTarget(address: string): string {
   return address.includes(',') ? `ipv4:${address}` : address;
+}
+
+/**
+ * Channel options for that target: with several instances, calls and streams go round the
+ * ready ones (round_robin), so that no instance is the only one dialled, and a stream an
+ * instance refuses is retried on the next one.
+ */
+export function grpcChannelOptions(address: string): Record<string, string> {
+  return address.includes(',') ? { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {};
 }
 
 /** A bus endpoint that ZeroMQ can bind: `:0` means any free port, as `:*` does. */

@@ -23,7 +23,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { grpcTarget } from './config';
+import { grpcChannelOptions, grpcTarget } from './config';
 import { AgoraError } from './errors';
 import type { AuthClient } from './gen/agora/Auth';
 import type { Identity__Output } from './gen/agora/Identity';
@@ -134,6 +134,7 @@ export class SessionCache implements SessionResolver {
     const Auth = loadProto('auth.proto').agora.Auth;
     // grpc-js's own reconnect backoff grows to 120 s by default; auth coming back must be seen soon.
     this.client = new Auth(grpcTarget(options.authGrpcUrl), grpc.credentials.createInsecure(), {
+      ...grpcChannelOptions(options.authGrpcUrl),
       'grpc.initial_reconnect_backoff_ms': this.backoffMinMs,
       'grpc.max_reconnect_backoff_ms': this.backoffMaxMs,
     });

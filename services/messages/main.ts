@@ -3,7 +3,7 @@
  * Channels whether a channel exists by typed gRPC, with a deadline, remembering the yeses.
  */
 import * as grpc from '@grpc/grpc-js';
-import { grpcTarget } from '../../lib/config';
+import { grpcChannelOptions, grpcTarget } from '../../lib/config';
 import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
 import { unary } from '../../lib/rpc/grpc';
 import { loadProto } from '../../lib/rpc/proto';
@@ -16,7 +16,7 @@ serviceMain('messages', (config) => config.messagesGrpcUrl, async (config, log) 
   const stores = await openStores(config, log, ['messages']);
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
   const Channels = loadProto('channels.proto').agora.Channels;
-  const channels = new Channels(grpcTarget(config.channelsGrpcUrl), grpc.credentials.createInsecure());
+  const channels = new Channels(grpcTarget(config.channelsGrpcUrl), grpc.credentials.createInsecure(), grpcChannelOptions(config.channelsGrpcUrl));
   // The caller's deadline, but never longer than a typed call between services may take.
   const exists: ChannelExists = async (channel, ctx) => {
     const own = Date.now() + config.grpcTimeoutMs;

@@ -20,7 +20,8 @@ import { legacy, logon } from '../helpers/scaled-mesh';
 async function isFree(port: number): Promise<boolean> {
   const server = createServer();
   server.listen(port, '127.0.0.1');
-  const ok = await Promise.race([once(server, 'listening').then(() => true), once(server, 'error').then(() => false)]);
+  // events.once rejects when 'error' comes first: the port is taken.
+  const ok = await once(server, 'listening').then(() => true, () => false);
   if (ok) {
     server.close();
     await once(server, 'close');

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { bindable, defaultConfig, grpcTarget, loadConfig, VARIABLES, withDotEnv, type Config } from '../../lib/config';
+import { bindable, defaultConfig, grpcChannelOptions, grpcTarget, loadConfig, VARIABLES, withDotEnv, type Config } from '../../lib/config';
 import { isAgoraError, type AgoraError } from '../../lib/errors';
 
 /** The AgoraError loadConfig throws for `env`. */
@@ -198,5 +198,7 @@ test('storage and several-instance settings: database and Redis URLs, key prefix
   assert.equal(list, '10.0.0.1:50051,10.0.0.2:50051');
   assert.equal(grpcTarget(list), 'ipv4:10.0.0.1:50051,10.0.0.2:50051');
   assert.equal(grpcTarget('auth.internal:50051'), 'auth.internal:50051', 'a single address is dialled as it is');
+  assert.deepEqual(JSON.parse(grpcChannelOptions(list)['grpc.service_config']), { loadBalancingConfig: [{ round_robin: {} }] });
+  assert.deepEqual(grpcChannelOptions('auth.internal:50051'), {});
   assert.match(problems({ AGORA_AUTH_GRPC_URL: 'auth1:50051,auth2:50051' })[0], /^AGORA_AUTH_GRPC_URL must list IPv4 host:port entries/);
 });
