@@ -268,7 +268,7 @@ export const VARIABLES: readonly Variable[] = [
   v('driverStopGraceMs', 'AGORA_DRIVER_STOP_GRACE_MS', 5000, int(0, 600_000), 'Time a node has after SIGTERM before SIGKILL.'),
   v('driverHealthTimeoutMs', 'AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, int(100, 600_000), 'Time a starting node has to answer its health check before it is killed and put in ERROR.'),
   v('driverOutputLines', 'AGORA_DRIVER_OUTPUT_LINES', 100, int(1, 10_000), 'Output lines kept per node.'),
-  v('driverMaxNodes', 'AGORA_DRIVER_MAX_NODES', 100, int(1, 100_000), 'Nodes the TypeScript driver holds at most, all owners together (each is a process of this machine).'),
+  v('driverMaxNodes', 'AGORA_DRIVER_MAX_NODES', 100, int(1, 100_000), 'Nodes a driver (TypeScript or Ruby) holds at most, all owners together (each is a process of this machine).'),
   v('rubyDriverService', 'AGORA_RUBY_DRIVER_SERVICE', 'driver.ruby', serviceName, 'Bus service name the Ruby driver registers; it reads the other `AGORA_DRIVER_*` settings too (`workers/ruby/README.md`).'),
   v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
   v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),

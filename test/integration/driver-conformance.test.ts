@@ -290,11 +290,17 @@ for (const spec of DRIVERS) {
     });
   });
 
-  test(`${spec.name} driver: commands are refused by default`, async (t) => {
+  test(`${spec.name} driver: commands are refused by default; AGORA_DRIVER_MAX_NODES caps the nodes`, async (t) => {
     if (!(await spec.available(t))) return;
-    const d = await setUp(t, spec, {});
+    const d = await setUp(t, spec, { AGORA_DRIVER_MAX_NODES: '1' });
     const err = await rejectsWith(d.call('Create', { id: d.id('cmd'), name: 'n', image: 'command', command: 'true' }), 'AGORA_ERR_NODE_COMMAND_NOT_ALLOWED');
     assert.equal(err.errno, 107);
     assert.deepEqual(await d.list(), []);
+    // One node fits; a second is refused, while a retry of the first still answers it.
+    const id = d.id('only');
+    const made = await d.call('Create', { id, name: 'only', image: 'http' });
+    await rejectsWith(d.call('Create', { id: d.id('more'), name: 'more', image: 'http' }), 'AGORA_ERR_DRIVER_FULL');
+    assert.equal((await d.call('Create', { id, name: 'only', image: 'http' })).created_at, made.created_at);
+    assert.deepEqual((await d.list()).map((n) => n.id), [id]);
   });
 }

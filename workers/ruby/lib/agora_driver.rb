@@ -24,8 +24,34 @@ module AgoraDriver
       allow_command: read.boolean('AGORA_DRIVER_ALLOW_COMMAND', false),
       stop_grace_ms: read.integer('AGORA_DRIVER_STOP_GRACE_MS', 5000, 0, 600_000),
       health_timeout_ms: read.integer('AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, 100, 600_000),
-      output_lines: read.integer('AGORA_DRIVER_OUTPUT_LINES', 100, 1, 10_000)
+      output_lines: read.integer('AGORA_DRIVER_OUTPUT_LINES', 100, 1, 10_000),
+      max_nodes: read.integer('AGORA_DRIVER_MAX_NODES', 100, 1, 100_000)
     }
+  end
+
+  # The rules and messages of lib/node-names.ts, so both drivers answer alike.
+  NAME_MAX = 64
+
+  # Why `name` is not a valid node name, or nil.
+  def self.name_problem(name)
+    return 'a name is required' if name.empty?
+    return "the name has #{name.length} characters, at most #{NAME_MAX} allowed" if name.length > NAME_MAX
+    return nil if NAME.match?(name)
+
+    "name #{cut(name)} may only hold letters, digits, \"_\", \".\" and \"-\", and may not start with \".\" or \"-\""
+  end
+
+  # Why `id` is not a valid node id, or nil.
+  def self.id_problem(id)
+    return 'an id is required' if id.empty?
+    return nil if ID.match?(id)
+
+    "id #{cut(id)} must be 1-64 of a-z, 0-9 and \"-\", not starting with \"-\""
+  end
+
+  # A value for an error message: JSON-quoted and cut, so odd input stays readable.
+  def self.cut(text)
+    JSON.generate(text.length > NAME_MAX ? "#{text[0, NAME_MAX]}…" : text)
   end
 
   # The contract's methods over a table of nodes. Handlers take one map and answer one map.
@@ -51,6 +77,9 @@ module AgoraDriver
       @lock.synchronize do
         known = @nodes[fields[:id]]
         next known.to_wire if known # a retry after a lost reply
+        if @nodes.size >= @config[:max_nodes]
+          raise AgoraBus::AgoraError.new('AGORA_ERR_DRIVER_FULL', "The driver already holds its maximum of #{@config[:max_nodes]} nodes")
+        end
 
         node = Node.new(fields, AgoraBus.now_ms)
         @nodes[node.id] = node
@@ -104,7 +133,8 @@ module AgoraDriver
     def update(request)
       name = string(map(request), 'name')
       size = string(request, 'size')
-      invalid!("name #{name.inspect} must be 1-64 of A-Z a-z 0-9 _ . -, not starting with . or -") unless name.empty? || NAME.match?(name)
+      problem = name.empty? ? nil : AgoraDriver.name_problem(name)
+      invalid!(problem) if problem
       unknown_size!(size) unless size.empty? || SIZES.key?(size)
       change(request, 'update') do |node|
         conflict!('update', node) if node.state == DELETING
@@ -161,8 +191,8 @@ module AgoraDriver
     def create_fields(request)
       fields = %w[id name owner image size command].to_h { |key| [key.to_sym, string(map(request), key)] }
       fields[:size] = 'small' if fields[:size].empty?
-      check_id(fields[:id])
-      invalid!("name #{fields[:name].inspect} must be 1-64 of A-Z a-z 0-9 _ . -, not starting with . or -") unless NAME.match?(fields[:name])
+      problem = AgoraDriver.id_problem(fields[:id]) || AgoraDriver.name_problem(fields[:name])
+      invalid!(problem) if problem
       check_image(fields[:image], fields[:command])
       unknown_size!(fields[:size]) unless SIZES.key?(fields[:size])
       fields
@@ -170,27 +200,24 @@ module AgoraDriver
 
     def check_image(image, command)
       unless IMAGES.include?(image)
-        raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_UNKNOWN_IMAGE', "Unknown image #{image}; known images: #{IMAGES.join(', ')}",
+        raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_UNKNOWN_IMAGE', "Unknown image #{AgoraDriver.cut(image)}; known images: #{IMAGES.join(', ')}",
                                        { 'images' => IMAGES })
       end
-      return invalid!('command is only for image command') if image != 'command' && !command.empty?
-      return if image != 'command'
-
-      invalid!('image command needs a command') if command.strip.empty?
+      if image != 'command'
+        invalid!("image #{AgoraDriver.cut(image)} takes no command") unless command.empty?
+        return
+      end
+      unless @config[:allow_command]
+        raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_COMMAND_NOT_ALLOWED',
+                                       "Commands are not allowed by this driver: image #{AgoraDriver.cut(image)} is disabled")
+      end
+      invalid!("image #{AgoraDriver.cut(image)} needs a command") if command.strip.empty?
       invalid!("the command has #{command.length} characters, at most #{COMMAND_MAX} allowed") if command.length > COMMAND_MAX
-      return if @config[:allow_command]
-
-      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_COMMAND_NOT_ALLOWED',
-                                     'Commands are not allowed by this driver: set AGORA_DRIVER_ALLOW_COMMAND=true')
     end
 
     # The id a call names; one no node could have is simply not found.
     def node_id(request)
       string(map(request), 'id')
-    end
-
-    def check_id(id)
-      invalid!("id #{id.inspect} must be 1-64 of a-z 0-9 -, not starting with -") unless ID.match?(id)
     end
 
     def map(request)
@@ -213,7 +240,7 @@ module AgoraDriver
     end
 
     def unknown_size!(size)
-      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_UNKNOWN_SIZE', "Unknown size #{size}; known sizes: #{SIZES.keys.join(', ')}",
+      raise AgoraBus::AgoraError.new('AGORA_ERR_NODE_UNKNOWN_SIZE', "Unknown size #{AgoraDriver.cut(size)}; known sizes: #{SIZES.keys.join(', ')}",
                                      { 'sizes' => SIZES.keys })
     end
 
