@@ -31,6 +31,8 @@ export function grpcImplementation<D extends grpc.ServiceDefinition>(impl: Servi
         deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined,
         log: reqId === undefined ? log : log.child({ reqId }),
       };
+      // At debug level, each call leaves a line with the caller's request id.
+      ctx.log.debug({ method: name, caller: 'grpc' }, 'call');
       Promise.resolve()
         .then(() => handler(call.request, ctx))
         .then(

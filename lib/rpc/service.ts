@@ -72,6 +72,7 @@ export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<
     out[name] = async (params, callCtx) => {
       const request = normalize(method, params[0]);
       const ctx: RpcContext = { service: impl.name, method: name, reqId: callCtx.meta.reqId, deadline: callCtx.meta.deadline, log: callCtx.log };
+      ctx.log.debug({ method: name, caller: callCtx.meta.caller ?? 'bus' }, 'call');
       const reply = await handler(request, ctx);
       return method.responseDeserialize(method.responseSerialize(reply));
     };

@@ -31,6 +31,8 @@ export interface Mesh {
 export interface MeshOptions {
   /** Start Compute too (without a driver: enough for the gateway's dependencies to answer). */
   compute?: boolean;
+  /** More environment for one part (e.g. `{ channels: { AGORA_LOG_LEVEL: 'debug' } }`). */
+  envOf?: Partial<Record<Part, Record<string, string>>>;
 }
 
 /** Start the mesh; `env` goes to every process. */
@@ -43,7 +45,7 @@ export async function startMesh(t: TestContext, env: Record<string, string> = {}
   const common = { AGORA_BUS_URL: String(procs.broker.endpoints.bus), ...env };
   const envs: Partial<Record<Part, Record<string, string>>> = {};
   const run = async (part: Part, own: Record<string, string>): Promise<Started> => {
-    envs[part] = { ...common, ...own };
+    envs[part] = { ...common, ...own, ...options.envOf?.[part] };
     procs[part] = await startNode(ENTRY[part], { env: envs[part] });
     return procs[part];
   };

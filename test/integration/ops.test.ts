@@ -63,7 +63,7 @@ async function metrics(base: string): Promise<string> {
 }
 
 test('the ops endpoints and protocol headers through the mesh', async (t) => {
-  const mesh = await startMesh(t, {}, { compute: true });
+  const mesh = await startMesh(t, {}, { compute: true, envOf: { channels: { AGORA_LOG_LEVEL: 'debug' } } });
   const { base, procs } = mesh;
 
   await t.test('hello without and with a session, and with a bad one', async () => {
@@ -134,7 +134,17 @@ test('the ops endpoints and protocol headers through the mesh', async (t) => {
     assert.equal(procs.gateway.lines.filter((l) => l.reqId === reqId && l.msg === 'request').length, 1, 'one line per request');
     const served = await procs.auth.waitFor((l) => l.reqId === reqId, 5000);
     assert.equal(served.msg, 'logon');
-    // An id that is not a sane token is replaced by a fresh one.
+    // 2. Over gRPC: Messages asks Channels whether a channel exists, with the request id in metadata.
+    const key = await logon(base, 'traced-poster');
+    const create = await fetch(`${base}/create`, { method: 'POST', body: JSON.stringify({ sesskey: key, channel: 'traced' }) });
+    assert.equal(((await create.json()) as { status: boolean }).status, true);
+    const postId = `ops-${process.pid}-2`;
+    const posted = await fetch(`${base}/post`, { method: 'POST', body: JSON.stringify({ sesskey: key, channel: 'traced', message: 'hi' }), headers: { 'x-request-id': postId } });
+    assert.equal(((await posted.json()) as { status: boolean }).status, true);
+    const grpcLine = await procs.channels.waitFor((l) => l.reqId === postId && l.caller === 'grpc', 5000);
+    assert.equal(grpcLine.method, 'Exists');
+    await procs.gateway.waitFor((l) => l.reqId === postId && l.msg === 'request' && l.path === '/post', 5000);
+    // 3. An id that is not a sane token is replaced by a fresh one.
     const odd = await fetch(`${base}/`, { headers: { 'x-request-id': 'has spaces and "quotes"' } });
     assert.match(String(odd.headers.get('x-request-id')), /^[0-9a-f-]{36}$/);
   });
