@@ -11,16 +11,22 @@ import type { Logger } from '../lib/log';
 import { readVersion, type VersionInfo } from '../lib/version';
 import { AccessLog } from './plugins/access-log';
 import { cors } from './plugins/cors';
-import { installErrorHandlers } from './plugins/errors';
+import { installErrorHandlers, type RouteTable } from './plugins/errors';
 import { heartbeat, type BrokerInspector } from './plugins/heartbeat';
 import { hello } from './plugins/hello';
 import { loadShedding } from './plugins/load-shedding';
 import { GatewayMetrics, metrics } from './plugins/metrics';
+import { openApi } from './plugins/openapi';
 import { rateLimit } from './plugins/rate-limit';
 import { genReqId, requestId } from './plugins/request-id';
+import type { V1Options } from './plugins/v1';
 import { versionRoute } from './plugins/version';
+import { batchRoutes } from './routes/batch';
+import { channelRoutes } from './routes/channels';
 import { LEGACY_ROUTES, legacyRoutes, type BusCaller } from './routes/legacy';
 import { nodeRoutes } from './routes/nodes';
+import { messageRoutes } from './routes/messages';
+import { sessionRoutes } from './routes/sessions';
 
 export type { BusCaller, BrokerInspector };
 
@@ -38,6 +44,13 @@ export interface AppDeps {
   health?: HealthChecks;
   /** What /__version__ and the hello answer; default: read from package.json and .git. */
   version?: VersionInfo;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered (plugins/errors.ts), which the OpenAPI document's test compares. */
+    routeTable: RouteTable;
+  }
 }
 
 /** Build the gateway; `app.inject()` exercises it without a socket. */
@@ -62,7 +75,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(requestId);
   // The session key of a /v1 request, set by plugins/auth.ts requireSession.
   app.decorateRequest('sesskey', 0);
-  installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) });
+  app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
+  // Before every route, so that the OpenAPI document sees them all.
+  void app.register(openApi, { version: version.version });
   // CORS first, so that even a 429 or 503 can be read by a browser.
   void app.register(cors, { origins: config.corsOrigins });
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
@@ -86,6 +101,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(versionRoute, { version });
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   void app.register(nodeRoutes, { bus, timeoutMs: config.requestTimeoutMs });
+  const v1: V1Options = { bus, timeoutMs: config.requestTimeoutMs, pageMaxRecords: config.pageMaxRecords, batchMaxRequests: config.batchMaxRequests };
+  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, batchRoutes]) void app.register(routes, { ...v1, prefix: '/v1' });
   return app;
 }
 

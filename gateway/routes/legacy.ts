@@ -8,11 +8,9 @@
 import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
+import type { BusCaller } from '../plugins/v1';
 
-/** What the routes need of the bus (BusClient satisfies it; tests pass a hand-made fake). */
-export interface BusCaller {
-  call(service: string, method: string, params: unknown[], options: CallOptions): Promise<unknown>;
-}
+export type { BusCaller };
 
 export interface LegacyOptions {
   bus: BusCaller;

@@ -45,6 +45,8 @@ export interface ChannelsDeps {
  * - List: every channel name, sorted.
  * - Create: idempotent — creating a channel that exists succeeds with `created: false`
  *   (several clients of the seed may create "general" at start-up; none should fail).
+ * - Get: the channel, for a session; AGORA_ERR_CHANNEL_NOT_FOUND when there is none (an
+ *   invalid name included: it names no channel).
  * - Exists: no session; internal (Messages asks it over gRPC), also left on the bus because
  *   it tells no more than List does to anyone who can log on. An invalid name never exists.
  */
@@ -62,6 +64,12 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
       const created = await deps.store.create(request.channel, username);
       if (created) ctx.log.info({ channel: request.channel, username }, 'channel created');
       return { channel: request.channel, created };
+    },
+    Get: async (request, ctx) => {
+      await user(request.sesskey, ctx);
+      const found = channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel));
+      if (!found) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(request.channel ?? '')]);
+      return { channel: request.channel };
     },
     Exists: async (request) => ({
       exists: channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel)),

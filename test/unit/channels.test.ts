@@ -83,7 +83,17 @@ test('List and Create need a valid session; Exists does not', async () => {
 test('the service is named and shaped as proto service Channels', () => {
   const impl = buildChannelsService({ store: new MemoryChannelStore(), sessions: fakeSessions() });
   assert.equal(impl.name, 'Channels');
-  assert.deepEqual(Object.keys(impl.definition).sort(), ['Create', 'Exists', 'List']);
-  assert.deepEqual(Object.keys(impl.handlers).sort(), ['Create', 'Exists', 'List']);
+  assert.deepEqual(Object.keys(impl.definition).sort(), ['Create', 'Exists', 'Get', 'List']);
+  assert.deepEqual(Object.keys(impl.handlers).sort(), ['Create', 'Exists', 'Get', 'List']);
   assert.equal(impl.busExclude, undefined);
+});
+
+test('Get answers an existing channel for a session, CHANNEL_NOT_FOUND otherwise, a bad key first', async () => {
+  const { h } = setup();
+  await h.Create({ sesskey: ALICE, channel: 'general' }, ctx);
+  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general' });
+  for (const channel of ['General', 'nope', '', '.dot']) {
+    await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel }, ctx)), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', errno: 111 });
+  }
+  await assert.rejects(Promise.resolve(h.Get({ sesskey: 7, channel: 'general' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
 });

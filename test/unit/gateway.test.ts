@@ -44,7 +44,7 @@ const HAPPY: Record<string, Answer> = {
 };
 
 function build(bus: BusCaller, busMaxBodyBytes = 1_048_576): FastifyInstance {
-  return buildApp({ bus, log: createLogger('gateway', 'silent'), config: { busMaxBodyBytes, requestTimeoutMs: TIMEOUT_MS } });
+  return buildApp({ bus, log: createLogger('gateway', 'silent'), config: { busMaxBodyBytes, requestTimeoutMs: TIMEOUT_MS, batchMaxRequests: 25, pageMaxRecords: 100 } });
 }
 
 /** Every body the tests saw, checked at the end for stack traces. */

@@ -7,6 +7,7 @@ import type { ChannelRef as _agora_ChannelRef, ChannelRef__Output as _agora_Chan
 import type { CreateChannelReply as _agora_CreateChannelReply, CreateChannelReply__Output as _agora_CreateChannelReply__Output } from '../agora/CreateChannelReply';
 import type { CreateChannelRequest as _agora_CreateChannelRequest, CreateChannelRequest__Output as _agora_CreateChannelRequest__Output } from '../agora/CreateChannelRequest';
 import type { ExistsReply as _agora_ExistsReply, ExistsReply__Output as _agora_ExistsReply__Output } from '../agora/ExistsReply';
+import type { GetChannelRequest as _agora_GetChannelRequest, GetChannelRequest__Output as _agora_GetChannelRequest__Output } from '../agora/GetChannelRequest';
 import type { ListChannelsRequest as _agora_ListChannelsRequest, ListChannelsRequest__Output as _agora_ListChannelsRequest__Output } from '../agora/ListChannelsRequest';
 
 export interface ChannelsClient extends grpc.Client {
@@ -40,6 +41,21 @@ export interface ChannelsClient extends grpc.Client {
   exists(argument: _agora_ChannelRef, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
   exists(argument: _agora_ChannelRef, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * One channel, for a session (GET /v1/channels/{name}); AGORA_ERR_CHANNEL_NOT_FOUND when absent.
+   */
+  Get(argument: _agora_GetChannelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  Get(argument: _agora_GetChannelRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  Get(argument: _agora_GetChannelRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  Get(argument: _agora_GetChannelRequest, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  /**
+   * One channel, for a session (GET /v1/channels/{name}); AGORA_ERR_CHANNEL_NOT_FOUND when absent.
+   */
+  get(argument: _agora_GetChannelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  get(argument: _agora_GetChannelRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  get(argument: _agora_GetChannelRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  get(argument: _agora_GetChannelRequest, callback: grpc.requestCallback<_agora_ChannelRef__Output>): grpc.ClientUnaryCall;
+  
   List(argument: _agora_ListChannelsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ChannelList__Output>): grpc.ClientUnaryCall;
   List(argument: _agora_ListChannelsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ChannelList__Output>): grpc.ClientUnaryCall;
   List(argument: _agora_ListChannelsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ChannelList__Output>): grpc.ClientUnaryCall;
@@ -62,6 +78,11 @@ export interface ChannelsHandlers extends grpc.UntypedServiceImplementation {
    */
   Exists: grpc.handleUnaryCall<_agora_ChannelRef__Output, _agora_ExistsReply>;
   
+  /**
+   * One channel, for a session (GET /v1/channels/{name}); AGORA_ERR_CHANNEL_NOT_FOUND when absent.
+   */
+  Get: grpc.handleUnaryCall<_agora_GetChannelRequest__Output, _agora_ChannelRef>;
+  
   List: grpc.handleUnaryCall<_agora_ListChannelsRequest__Output, _agora_ChannelList>;
   
 }
@@ -69,5 +90,6 @@ export interface ChannelsHandlers extends grpc.UntypedServiceImplementation {
 export interface ChannelsDefinition extends grpc.ServiceDefinition {
   Create: MethodDefinition<_agora_CreateChannelRequest, _agora_CreateChannelReply, _agora_CreateChannelRequest__Output, _agora_CreateChannelReply__Output>
   Exists: MethodDefinition<_agora_ChannelRef, _agora_ExistsReply, _agora_ChannelRef__Output, _agora_ExistsReply__Output>
+  Get: MethodDefinition<_agora_GetChannelRequest, _agora_ChannelRef, _agora_GetChannelRequest__Output, _agora_ChannelRef__Output>
   List: MethodDefinition<_agora_ListChannelsRequest, _agora_ChannelList, _agora_ListChannelsRequest__Output, _agora_ChannelList__Output>
 }

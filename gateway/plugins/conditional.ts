@@ -1,0 +1,83 @@
+/**
+ * Concurrency control of the /v1 resources (seed 003; RFC 9110 §13): every resource and
+ * list answers an `ETag`; a read whose `If-None-Match` matches answers 304; a write whose
+ * `If-Match` does not match the current version, or whose `If-None-Match` matches it
+ * (`*`: "create only, it must not exist"), answers 412 with errno 114.
+ *
+ * ETags are strong and opaque: a version number where the resource has one (a channel's
+ * last message id), otherwise a digest of the representation.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpError } from './errors';
+
+/** The request headers of conditional requests, for the schemas and the OpenAPI document. */
+export const CONDITIONAL_HEADERS = {
+  'if-match': { type: 'string', description: 'Write only if the resource\'s current ETag is one of these (or any, for *); else 412.' },
+  'if-none-match': { type: 'string', description: 'Reads: 304 when the ETag matches. Writes: 412 when it matches (* : when the resource exists).' },
+} as const;
+
+/** A strong ETag from a version number. */
+export function versionTag(version: number): string {
+  return `"${version}"`;
+}
+
+/** A strong ETag from a representation (JSON digest). */
+export function etagOf(value: unknown): string {
+  return `"${createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 22)}"`;
+}
+
+/** Whether an If-Match / If-None-Match header names `etag` (`*` names any existing one). */
+export function tagMatches(header: string, etag: string | undefined): boolean {
+  if (etag === undefined) return false;
+  if (header.trim() === '*') return true;
+  // Weak comparison for If-None-Match is allowed (RFC 9110 §13.1.2); our tags are strong.
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+function header(request: FastifyRequest, name: 'if-match' | 'if-none-match'): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/**
+ * Set the ETag of what a read answers; true when `If-None-Match` matches it, in which case
+ * 304 has been sent and the caller returns `reply`.
+ */
+export function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  reply.header('etag', etag);
+  const ifNoneMatch = header(request, 'if-none-match');
+  if (ifNoneMatch === undefined || !tagMatches(ifNoneMatch, etag)) return false;
+  void reply.code(304).send();
+  return true;
+}
+
+/** Whether the write carries a precondition (so the caller fetches the current version first). */
+export function hasPrecondition(request: FastifyRequest): boolean {
+  return header(request, 'if-match') !== undefined || header(request, 'if-none-match') !== undefined;
+}
+
+function failed(why: string, current: string | undefined): never {
+  throw httpError('AGORA_ERR_HTTP_PRECONDITION_FAILED', [why], current === undefined ? {} : { info: `current ETag: ${current}` });
+}
+
+/** 412 unless `If-Match` (when sent) names `current` (`undefined`: the target does not exist). */
+export function checkIfMatch(request: FastifyRequest, current: string | undefined): void {
+  const ifMatch = header(request, 'if-match');
+  if (ifMatch !== undefined && !tagMatches(ifMatch, current)) failed(current === undefined ? 'If-Match, and it does not exist' : 'If-Match does not name the current ETag', current);
+}
+
+/** 412 when `If-None-Match` (when sent) names `current`, or is `*` and the target exists. */
+export function checkIfNoneMatch(request: FastifyRequest, current: string | undefined): void {
+  const ifNoneMatch = header(request, 'if-none-match');
+  if (ifNoneMatch !== undefined && tagMatches(ifNoneMatch, current)) failed(ifNoneMatch.trim() === '*' ? 'If-None-Match: *, and it exists' : 'If-None-Match names the current ETag', current);
+}
+
+/**
+ * Check a write's preconditions against the target's current ETag (`undefined`: the target
+ * does not exist). Throws AGORA_ERR_HTTP_PRECONDITION_FAILED, naming the current ETag in `info`.
+ */
+export function checkPreconditions(request: FastifyRequest, current: string | undefined): void {
+  checkIfMatch(request, current);
+  checkIfNoneMatch(request, current);
+}

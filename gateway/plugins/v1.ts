@@ -1,0 +1,104 @@
+/**
+ * What every /v1 route shares: its own validator compiler (query strings, path parameters
+ * and headers are coerced from text; bodies are not, so `"1"` never becomes 1), the
+ * `Accept` (406) and `Content-Length` (411) checks, one way to call the bus with a deadline,
+ * and the schemas of common answers. Register a resource's routes inside `v1Scope` so they
+ * get all of it; see routes/channels.ts for the shape of a route.
+ */
+import Ajv from 'ajv';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { CallOptions } from '../../lib/bus/client';
+import { AgoraError } from '../../lib/errors';
+import { BEARER_HEADERS } from './auth';
+import { CONDITIONAL_HEADERS } from './conditional';
+
+/** What the routes need of the bus (BusClient satisfies it; tests pass a hand-made fake). */
+export interface BusCaller {
+  call(service: string, method: string, params: unknown[], options: CallOptions): Promise<unknown>;
+}
+
+/** Options of every /v1 route plugin. */
+export interface V1Options {
+  bus: BusCaller;
+  /** Deadline of each bus call, from the moment the route calls. */
+  timeoutMs: number;
+  /** Most records per page (config.pageMaxRecords). */
+  pageMaxRecords: number;
+  /** Most sub-requests per batch (config.batchMaxRequests). */
+  batchMaxRequests: number;
+}
+
+export type Rec = Record<string, unknown>;
+
+// allErrors: `details` names every faulty field at once; strict off: OpenAPI keywords
+// such as `example` sit in the same schemas.
+const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+const textAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+
+/** The validator compiler of the /v1 scope. */
+export function v1ValidatorCompiler({ schema, httpPart }: { schema: object; httpPart?: string }): (data: unknown) => boolean {
+  return (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+}
+
+/** Whether an Accept header admits a JSON answer (absent, *\/*, application/*, application/json or +json). */
+export function acceptsJson(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.trim().toLowerCase().split(';');
+    if (params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p))) return false;
+    return type === '*/*' || type === 'application/*' || type === 'application/json' || type.endsWith('+json');
+  });
+}
+
+async function checkAccept(request: FastifyRequest): Promise<void> {
+  if (!acceptsJson(request.headers.accept)) throw new AgoraError('AGORA_ERR_HTTP_NOT_ACCEPTABLE');
+}
+
+async function checkLength(request: FastifyRequest): Promise<void> {
+  if (!['POST', 'PUT', 'PATCH'].includes(request.method)) return;
+  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
+    throw new AgoraError('AGORA_ERR_HTTP_LENGTH_REQUIRED', [request.method]);
+  }
+}
+
+/**
+ * Prepare a /v1 scope (call it first in the plugin): the validator compiler, JSON bodies
+ * only, and the Accept / Content-Length hooks.
+ */
+export function v1Scope(app: FastifyInstance): void {
+  app.setValidatorCompiler(v1ValidatorCompiler);
+  // Bodies are JSON only: any other Content-Type answers 415.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', checkAccept);
+  app.addHook('onRequest', checkLength);
+}
+
+/** One bus call for a request: its deadline, its request id, the route's idempotence. */
+export async function callBus(options: V1Options, request: FastifyRequest, service: string, method: string, params: Rec, idempotent: boolean): Promise<Rec> {
+  const callOptions: CallOptions = { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent };
+  const reply = await options.bus.call(service, method, [params], callOptions);
+  if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${service}.${method}`]);
+  return reply as Rec;
+}
+
+/** Error answers of a route, for the OpenAPI document: each status → the Cliquet body. */
+export function errorResponses(...statuses: number[]): Record<number, unknown> {
+  const common = [400, 401, 406, 429, 500, 503, 504];
+  return Object.fromEntries([...new Set([...common, ...statuses])].sort().map((s) => [s, { $ref: 'CliquetError#', description: 'The Cliquet error body (docs/ERRORS.md).' }]));
+}
+
+/** Header schema of an authenticated route, with the conditional headers when it uses them. */
+export function authHeaders(conditional = true): Rec {
+  return { type: 'object', properties: { ...BEARER_HEADERS.properties, ...(conditional ? CONDITIONAL_HEADERS : {}) } };
+}
+
+/** A schema with the tag and security of an authenticated /v1 route. */
+export function authed(tag: string, schema: FastifySchema & Rec): FastifySchema {
+  return { tags: [tag], security: [{ bearer: [] }], ...schema };
+}
+
+/** Answer 201 with `Location`, or 200 when nothing was created. */
+export function created(reply: FastifyReply, isNew: boolean, location: string): FastifyReply {
+  if (isNew) reply.header('location', location);
+  return reply.code(isNew ? 201 : 200);
+}

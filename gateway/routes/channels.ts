@@ -1,0 +1,77 @@
+/**
+ * /v1/channels: list (Channels.List), create (Channels.Create: 201, or 200 when it existed)
+ * and read one (Channels.Get). The list is filtered, sorted and paged by plugins/listing.ts.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { requireSession } from '../plugins/auth';
+import { checkIfMatch, checkIfNoneMatch, etagOf, notModified } from '../plugins/conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
+import { authHeaders, authed, callBus, created, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+
+/** A channel as /v1 shows it. */
+const CHANNEL = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+
+/** The rule of services/channels (CHANNEL_NAME), repeated as a schema so 400 comes before any call. */
+const NAME = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-][A-Za-z0-9_.-]*$', description: 'Letters, digits, _ - and . (not first).' } as const;
+
+export const CHANNELS_LIST: ListSpec = { fields: { name: 'string' }, id: 'name', defaultSort: ['name'] };
+
+const channelOf = (name: string): Rec => ({ name });
+
+export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
+  v1Scope(app);
+
+  const all = async (request: FastifyRequest): Promise<string[]> => {
+    const reply = await callBus(options, request, 'Channels', 'List', { sesskey: request.sesskey }, true);
+    return Array.isArray(reply.channels) ? reply.channels.map(String) : [];
+  };
+
+  app.get('/channels', {
+    onRequest: requireSession,
+    schema: authed('channels', {
+      summary: 'List channels',
+      headers: authHeaders(),
+      querystring: listQuerySchema(CHANNELS_LIST, options.pageMaxRecords),
+      response: { 200: listResponse(CHANNEL), ...errorResponses() },
+    }),
+  }, async (request, reply) => {
+    const names = await all(request);
+    return answerList(request, reply, names.map(channelOf), CHANNELS_LIST, options.pageMaxRecords, etagOf(names));
+  });
+
+  app.post('/channels', {
+    onRequest: requireSession,
+    schema: authed('channels', {
+      summary: 'Create a channel (200 when it exists already)',
+      headers: authHeaders(),
+      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME } },
+      response: { 200: CHANNEL, 201: CHANNEL, ...errorResponses(412, 413, 415) },
+    }),
+  }, async (request, reply) => {
+    const { name } = request.body as { name: string };
+    // If-Match names a version of the list (the collection this creates into); If-None-Match the channel.
+    if (request.headers['if-match'] !== undefined) checkIfMatch(request, etagOf(await all(request)));
+    const r = await callBus(options, request, 'Channels', 'Create', { sesskey: request.sesskey, channel: name }, true);
+    const etag = etagOf(channelOf(name));
+    // The create changed nothing when the channel existed, so refusing it afterwards is exact.
+    if (r.created !== true) checkIfNoneMatch(request, etag);
+    reply.header('etag', etag);
+    return created(reply, r.created === true, `/v1/channels/${name}`).send(channelOf(name));
+  });
+
+  app.get('/channels/:name', {
+    onRequest: requireSession,
+    schema: authed('channels', {
+      summary: 'One channel',
+      headers: authHeaders(),
+      params: { type: 'object', required: ['name'], properties: { name: NAME } },
+      response: { 200: CHANNEL, ...errorResponses(404) },
+    }),
+  }, async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const r = await callBus(options, request, 'Channels', 'Get', { sesskey: request.sesskey, channel: name }, true);
+    const channel = channelOf(String(r.channel));
+    if (notModified(request, reply, etagOf(channel))) return reply;
+    return channel;
+  });
+};

@@ -1,0 +1,91 @@
+/**
+ * /v1/channels/{name}/messages: list (Messages.Retrieve over everything retained, then
+ * filtered, sorted and paged by plugins/listing.ts, `_since`/`_before` on messageid), post
+ * (Messages.Post → 201) and read one (Messages.Retrieve of [id, id]). A list's ETag is the
+ * channel's last message id, so `If-Match` on a post means "nobody posted since I read".
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AgoraError } from '../../lib/errors';
+import { requireSession } from '../plugins/auth';
+import { checkIfMatch, notModified, versionTag } from '../plugins/conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
+import { authHeaders, authed, callBus, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+const MESSAGE = {
+  type: 'object',
+  required: ['messageid', 'message'],
+  properties: { messageid: { type: 'integer' }, username: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+const CHANNEL_PARAM = { name: { type: 'string', minLength: 1, maxLength: 64 } } as const;
+
+export const MESSAGES_LIST: ListSpec = { fields: { messageid: 'integer', username: 'string', message: 'string' }, id: 'messageid', defaultSort: ['messageid'], since: 'messageid' };
+
+function messageOf(m: Rec): Rec {
+  return { messageid: Number(m.messageid), username: String(m.username), message: String(m.message) };
+}
+
+export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
+  v1Scope(app);
+
+  const retrieve = async (request: FastifyRequest, channel: string, first: number, last: number): Promise<Rec[]> => {
+    const r = await callBus(options, request, 'Messages', 'Retrieve', { sesskey: request.sesskey, channel, first, last }, true);
+    return Array.isArray(r.messages) ? (r.messages as Rec[]).map(messageOf) : [];
+  };
+
+  app.get('/channels/:name/messages', {
+    onRequest: requireSession,
+    schema: authed('messages', {
+      summary: 'List the retained messages of a channel',
+      headers: authHeaders(),
+      params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
+      querystring: listQuerySchema(MESSAGES_LIST, options.pageMaxRecords),
+      response: { 200: listResponse(MESSAGE), ...errorResponses(404) },
+    }),
+  }, async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const all = await retrieve(request, name, 1, SAFE);
+    const last = all.length === 0 ? 0 : Number(all[all.length - 1].messageid);
+    return answerList(request, reply, all, MESSAGES_LIST, options.pageMaxRecords, versionTag(last));
+  });
+
+  app.post('/channels/:name/messages', {
+    onRequest: requireSession,
+    schema: authed('messages', {
+      summary: 'Post a message',
+      headers: authHeaders(),
+      params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
+      body: { type: 'object', required: ['message'], additionalProperties: false, properties: { message: { type: 'string', minLength: 1 } } },
+      response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
+    }),
+  }, async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const { message } = request.body as { message: string };
+    if (request.headers['if-match'] !== undefined) {
+      const r = await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true);
+      checkIfMatch(request, versionTag(Number(r.messageid)));
+    }
+    const r = await callBus(options, request, 'Messages', 'Post', { sesskey: request.sesskey, channel: name, message }, false);
+    const id = Number(r.messageid);
+    reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
+    return reply.code(201).send({ messageid: id, message });
+  });
+
+  app.get('/channels/:name/messages/:id', {
+    onRequest: requireSession,
+    schema: authed('messages', {
+      summary: 'One message',
+      headers: authHeaders(),
+      params: { type: 'object', required: ['name', 'id'], properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } } },
+      response: { 200: MESSAGE, ...errorResponses(404) },
+    }),
+  }, async (request, reply) => {
+    const { name, id } = request.params as { name: string; id: number };
+    const [found] = await retrieve(request, name, id, id);
+    if (found === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_NOT_FOUND', [id, JSON.stringify(name)]);
+    if (notModified(request, reply, versionTag(id))) return reply;
+    return found;
+  });
+};
