@@ -160,7 +160,7 @@ export function validationDetails(errors: readonly FastifySchemaValidationError[
     const path = e.instancePath.split('/').slice(1).join('.');
     const extra = params.missingProperty ?? params.additionalProperty;
     const name = [path, typeof extra === 'string' ? extra : ''].filter((s) => s !== '').join('.');
-    const description = e.keyword === 'additionalProperties' ? 'is not allowed here' : e.keyword === 'required' ? 'is required' : String(e.message ?? 'is invalid');
+    const description = e.keyword === 'additionalProperties' ? 'is not allowed here' : String(e.message ?? 'is invalid');
     return { location, name: name === '' ? location : name, description };
   });
 }
