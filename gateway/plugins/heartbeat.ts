@@ -80,7 +80,9 @@ export const heartbeat = fp<HeartbeatOptions>(async (app, options) => {
   app.decorate('dependOnService', (service: string) => void services.add(service));
   const ops = { shed: false, rateLimit: false } as const;
 
-  app.get('/__heartbeat__', { config: ops }, async (request, reply) => {
+  const report = { type: 'object', additionalProperties: { type: 'boolean' }, description: 'Each check by name: true when it passed' } as const;
+  const heartbeatSchema = { tags: ['ops'], summary: 'Every dependency checked (200 when all pass, 503 naming what failed)', response: { 200: report, 503: report } };
+  app.get('/__heartbeat__', { config: ops, schema: heartbeatSchema }, async (request, reply) => {
     const report = await runHeartbeat(app, options, [...services], request);
     if (!healthy(report)) {
       request.log.warn({ failed: Object.keys(report).filter((k) => !report[k]) }, 'heartbeat failed');
@@ -88,7 +90,8 @@ export const heartbeat = fp<HeartbeatOptions>(async (app, options) => {
     }
     return report;
   });
-  app.get('/__lbheartbeat__', { config: ops }, async () => ({}));
+  const lbSchema = { tags: ['ops'], summary: 'Liveness for load balancers: 200 while the process serves', response: { 200: { type: 'object' } } };
+  app.get('/__lbheartbeat__', { config: ops, schema: lbSchema }, async () => ({}));
 }, { name: 'agora-heartbeat' });
 
 /** Every check at once, the broker's and each service's included, under one deadline. */

@@ -58,6 +58,28 @@ function baseUrl(request: FastifyRequest, publicUrl: string): string {
   return base.endsWith('/') ? base : `${base}/`;
 }
 
+const HELLO_SCHEMA = {
+  tags: ['ops'],
+  summary: 'What this server is, its settings and capabilities, and who the caller is',
+  headers: { type: 'object', properties: { authorization: { type: 'string', description: 'Bearer <session key> (optional): adds `user`' } } },
+  response: {
+    200: {
+      type: 'object',
+      required: ['project_name', 'project_version', 'http_api_version', 'project_docs', 'url', 'settings', 'capabilities'],
+      properties: {
+        project_name: { type: 'string' },
+        project_version: { type: 'string' },
+        http_api_version: { type: 'string' },
+        project_docs: { type: 'string' },
+        url: { type: 'string' },
+        settings: { type: 'object', additionalProperties: true },
+        capabilities: { type: 'object', additionalProperties: { type: 'object', properties: { description: { type: 'string' }, url: { type: 'string' } } } },
+        user: { type: 'object', properties: { id: { type: 'string' } } },
+      },
+    },
+  },
+} as const;
+
 export const hello = fp<HelloOptions>(async (app, options) => {
   const registry = new HelloRegistry();
   for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
@@ -74,7 +96,7 @@ export const hello = fp<HelloOptions>(async (app, options) => {
     return { id: username };
   };
 
-  app.get('/', async (request) => {
+  app.get('/', { schema: HELLO_SCHEMA }, async (request) => {
     const user = await whoami(request);
     const url = baseUrl(request, options.publicUrl);
     return {

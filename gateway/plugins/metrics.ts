@@ -8,6 +8,7 @@
  *   and `agora_broker_up`, asked of the broker (`mmi.services`) at each scrape;
  * - the process metrics of prom-client (`agora_gateway_` prefix: CPU, memory, event loop).
  */
+import type { FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isAgoraError } from '../../lib/errors';
@@ -89,7 +90,9 @@ export const metrics = fp<MetricsPluginOptions>(async (app, { metrics: m }) => {
     m.requestSeconds.observe(labels, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { config: { shed: false, rateLimit: false } }, async (_request, reply) => {
+  // tags and summary are read by the OpenAPI generator; no response schema, the body is text.
+  const schema: FastifySchema & Record<string, unknown> = { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)' };
+  app.get('/metrics', { config: { shed: false, rateLimit: false }, schema }, async (_request, reply) => {
     await m.refreshBroker();
     reply.type(m.registry.contentType);
     return m.registry.metrics();

@@ -6,7 +6,19 @@ export interface VersionOptions {
   version: VersionInfo;
 }
 
+const VERSION_SCHEMA = {
+  tags: ['ops'],
+  summary: 'Name, version, commit and source of the running code',
+  response: {
+    200: {
+      type: 'object',
+      required: ['name', 'version', 'commit', 'source'],
+      properties: { name: { type: 'string' }, version: { type: 'string' }, commit: { type: 'string' }, source: { type: ['string', 'null'] } },
+    },
+  },
+} as const;
+
 export const versionRoute = fp<VersionOptions>(async (app, options) => {
   const body = Object.freeze({ ...options.version });
-  app.get('/__version__', { config: { shed: false, rateLimit: false } }, async () => body);
+  app.get('/__version__', { config: { shed: false, rateLimit: false }, schema: VERSION_SCHEMA }, async () => body);
 }, { name: 'agora-version' });
