@@ -166,18 +166,26 @@ export function buildAuth(deps: AuthDeps): Auth {
     if (gone.length > 0) await invalidate(gone);
   }
 
-  /** Keys a watcher answered from its cache: alive ones are refreshed, expired ones end. */
+  /**
+   * Keys a watcher answered from its cache: alive ones are refreshed, expired ones end, and
+   * gone ones are invalidated again. A cache can only hold a gone key if an invalidation
+   * never reached it (with several instances: a publish lost between two of them), so this
+   * heals it within one touch period of its next use.
+   */
   async function touchKeys(keys: number[]): Promise<void> {
     try {
       const at = now();
       const expired: number[] = [];
+      const gone: number[] = [];
       for (const key of keys) {
         const session = isSessionKey(key) ? await sessions.get(key) : undefined;
-        if (session === undefined) continue;
-        if (expiredAt(session.lastUsed, at)) expired.push(key);
+        if (session === undefined) {
+          if (isSessionKey(key)) gone.push(key);
+        } else if (expiredAt(session.lastUsed, at)) expired.push(key);
         else await sessions.touch(key, at);
       }
       if (expired.length > 0) await expireKeys(expired);
+      if (gone.length > 0) await invalidate(gone);
     } catch (err) {
       log.error({ err }, 'touch failed');
     }

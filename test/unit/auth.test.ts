@@ -337,3 +337,20 @@ test('Watch hub: a watcher that half-closes (cache dropped) is not waited for', 
   assert.equal(done, true);
   assert.equal(call.ended, true, 'auth ends its side too');
 });
+
+test('a watcher that touches a key auth no longer holds (an invalidation it missed) is told to drop it', async (t) => {
+  const { auth, sessions, logon } = setup(t);
+  const { sesskey } = await logon('zed', 'pw');
+  const call = new FakeCall();
+  (auth.impl.grpcOnly as { Watch(call: WatchCall): void }).Watch(call as unknown as WatchCall);
+  call.ack(0);
+  assert.deepEqual(call.last(), { seq: 1, invalidate: [] }, 'the first ping, right after the hello');
+  call.ack(1);
+  // 1. The session goes without this watcher hearing of it.
+  assert.equal(await sessions.delete(sesskey), true);
+  // 2. Its cache answered for the key meanwhile, and says so.
+  call.emit('data', { touch: { sesskeys: [sesskey] }, kind: 'touch' });
+  for (let i = 0; i < 50 && call.written.length < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(call.last(), { seq: 2, invalidate: [sesskey] });
+  call.ack(2);
+});
