@@ -11,7 +11,7 @@ import type { Logger } from '../lib/log';
 import { readVersion, type VersionInfo } from '../lib/version';
 import { AccessLog } from './plugins/access-log';
 import { cors } from './plugins/cors';
-import { installErrorHandlers, type RouteTable } from './plugins/errors';
+import { frameworkErrors, installErrorHandlers, type RouteTable } from './plugins/errors';
 import { heartbeat, type BrokerInspector } from './plugins/heartbeat';
 import { hello } from './plugins/hello';
 import { loadShedding } from './plugins/load-shedding';
@@ -67,6 +67,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // One line per request (plugins/access-log.ts) instead of Fastify's two.
     logController: new AccessLog(),
     bodyLimit: deps.config.busMaxBodyBytes,
+    // A malformed path answers the Cliquet body too, not Fastify's own (plugins/errors.ts).
+    frameworkErrors,
     // No type coercion: a legacy client's `null` or `true` must not become the number 0 or 1.
     // (A later surface whose querystrings need coercion can register its own validator compiler.)
     ajv: { customOptions: { coerceTypes: false } },

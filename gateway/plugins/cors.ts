@@ -24,5 +24,8 @@ export const cors = fp<CorsOptions>(async (app, options) => {
     methods: [...ALLOWED_METHODS],
     exposedHeaders: [...EXPOSED_HEADERS],
     maxAge: options.maxAgeS ?? 3600,
+    // An OPTIONS without Origin or Access-Control-Request-Method gets the preflight answer too,
+    // not @fastify/cors's text/plain 400 outside the error format.
+    strictPreflight: false,
   });
 }, { name: 'agora-cors' });

@@ -203,6 +203,20 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
   return reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
 }
 
+/**
+ * Fastify's `frameworkErrors` option: failures found before any route is chosen (a path
+ * with bad percent-encoding, a path parameter over the length limit), which Fastify would
+ * otherwise answer with its own body. Always the Cliquet body: no route, so no surface.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const why = err.code === 'FST_ERR_BAD_URL' ? 'is not a valid URL path (bad percent-encoding)' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'has a part longer than the server accepts' : undefined;
+  const problem = why === undefined
+    ? toProblem(new AgoraError('AGORA_ERR_INTERNAL'))
+    : toProblem(httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`the path ${why}`], { details: [{ location: 'path', name: 'path', description: why }] }));
+  if (problem.status >= 500) request.log.error({ err }, 'request failed');
+  void reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
+}
+
 /** The routes registered so far, as method lists per path pattern, to tell 405 from 404. */
 export class RouteTable {
   private readonly routes: { pattern: RegExp; url: string; methods: Set<string> }[] = [];
