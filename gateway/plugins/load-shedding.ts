@@ -1,7 +1,8 @@
 /**
  * Load shedding (seed 003: "Backoff", Kinto's `backoff` setting and 503 + Retry-After):
  * - while the process is overloaded (event-loop delay, heap or resident memory beyond the
- *   configured thresholds, sampled by @fastify/under-pressure), requests get 503 with
+ *   configured thresholds, sampled by @fastify/under-pressure; the event-loop delay of the
+ *   first samples after the start excepted), requests get 503 with
  *   `Retry-After` and the error body of AGORA_ERR_HTTP_OVERLOADED; routes with
  *   `config: { shed: false }` (the ops endpoints) are still served;
  * - every response carries `Backoff: <seconds>` while a backoff is configured, or while the
@@ -33,8 +34,31 @@ export interface LoadSheddingOptions {
   sampleIntervalMs?: number;
 }
 
+/**
+ * Samples of event-loop delay that may still cover the start (compiling every route's
+ * schemas can block the loop for a second on a busy machine): that is not load, and is not
+ * answered with 503. under-pressure resets its histogram at each sample, so the delay is
+ * the start's for at most the first two samples after ready.
+ */
+const STARTUP_SAMPLES = 3;
+const DEFAULT_SAMPLE_MS = 1000;
+
 export const loadShedding = fp<LoadSheddingOptions>(async (app, options) => {
   const retryAfter = String(options.retryAfterS);
+  let settledAt = Infinity;
+  app.addHook('onReady', (done) => {
+    settledAt = Date.now() + STARTUP_SAMPLES * (options.sampleIntervalMs ?? DEFAULT_SAMPLE_MS);
+    done();
+  });
+  /** Whether a pressure of `type` counts now (event-loop delay only once the start is behind). */
+  const counts = (type: string): boolean => type !== underPressure.TYPE_EVENT_LOOP_DELAY || Date.now() >= settledAt;
+  /** The thresholds, as under-pressure checks them, with the start's delay left out. */
+  const overloaded = (): boolean => {
+    const usage = app.memoryUsage();
+    return (options.maxEventLoopDelayMs > 0 && usage.eventLoopDelay > options.maxEventLoopDelayMs && counts(underPressure.TYPE_EVENT_LOOP_DELAY))
+      || (options.maxHeapUsedBytes > 0 && usage.heapUsed > options.maxHeapUsedBytes)
+      || (options.maxRssBytes > 0 && usage.rssBytes > options.maxRssBytes);
+  };
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,
     maxHeapUsedBytes: options.maxHeapUsedBytes,
@@ -42,7 +66,7 @@ export const loadShedding = fp<LoadSheddingOptions>(async (app, options) => {
     retryAfter: options.retryAfterS,
     sampleInterval: options.sampleIntervalMs,
     pressureHandler: (request, reply, type, value) => {
-      if (request.routeOptions.config?.shed === false) return undefined;
+      if (request.routeOptions.config?.shed === false || !counts(type)) return undefined;
       request.log.warn({ pressure: type, value }, 'overloaded: request shed');
       reply.header('retry-after', retryAfter);
       // A rejection goes to next(err), hence to the one error handler.
@@ -50,7 +74,7 @@ export const loadShedding = fp<LoadSheddingOptions>(async (app, options) => {
     },
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
-    addBackoff(reply, options.backoffS > 0 ? options.backoffS : app.isUnderPressure() ? options.retryAfterS : 0);
+    addBackoff(reply, options.backoffS > 0 ? options.backoffS : overloaded() ? options.retryAfterS : 0);
     if ((reply.statusCode === 503 || reply.statusCode === 429) && !reply.hasHeader('retry-after')) reply.header('retry-after', retryAfter);
     done(null, payload);
   });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import fastify, { type FastifyInstance } from 'fastify';
 import type { CallOptions } from '../../lib/bus/client';
 import type { ServiceStats } from '../../lib/bus/broker';
 import type { Config } from '../../lib/config';
@@ -13,6 +13,7 @@ import { AgoraError } from '../../lib/errors';
 import { HEALTH_METHOD, HealthChecks } from '../../lib/health';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BrokerInspector, type BusCaller } from '../../gateway/app';
+import { loadShedding } from '../../gateway/plugins/load-shedding';
 
 type Answer = (params: unknown[], options: CallOptions) => unknown;
 
@@ -145,4 +146,36 @@ test('metrics: bus calls by outcome, broker queues, requests by route', async (t
   assert.match(text, /^agora_broker_queued\{service="Auth"\} 3$/m);
   assert.match(text, /^agora_broker_up 1$/m);
   assert.match(text, /^agora_http_requests_total\{method="GET",route="\/",status="200"\} 1$/m);
+});
+
+test('load shedding: the event-loop delay of the start is not load; the same delay later is', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  const app = fastify();
+  t.after(() => app.close());
+  await app.register(loadShedding, { maxEventLoopDelayMs: 20, maxHeapUsedBytes: 0, maxRssBytes: 0, retryAfterS: 5, backoffS: 0, sampleIntervalMs: 1000 });
+  app.get('/', async () => ({}));
+  await app.ready();
+  // 1. The loop is blocked right after the start; the next sample records it.
+  const block = (): void => {
+    const until = performance.now() + 100;
+    while (performance.now() < until);
+  };
+  const sample = async (): Promise<void> => {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    t.mock.timers.tick(1000);
+  };
+  block();
+  await sample();
+  assert.ok(app.memoryUsage().eventLoopDelay > 20, `delay sampled: ${app.memoryUsage().eventLoopDelay}`);
+  const early = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(early.statusCode, 200, 'within the first samples after ready: served');
+  assert.equal(early.headers.backoff, undefined);
+  // 2. Past those samples, the same delay sheds requests.
+  t.mock.timers.tick(2000);
+  block();
+  await sample();
+  const late = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(late.statusCode, 503);
+  assert.equal(late.headers['retry-after'], '5');
+  assert.equal(late.headers.backoff, '5');
 });
