@@ -13,7 +13,9 @@ module AgoraBus
   # `on_ready` is called (on the run thread) once every socket has connected to the broker.
   class Worker
     # One MDP worker socket: serves one request at a time (RFC 7).
-    Slot = Struct.new(:index, :socket, :monitor, :generation, :busy, :closed, :connected, :expiry)
+    # connected: has connected at least once (for on_ready); linked: the current socket has a
+    # TCP connection to the broker (the broker's silence only counts then).
+    Slot = Struct.new(:index, :socket, :monitor, :generation, :busy, :closed, :connected, :linked, :expiry)
 
     attr_reader :service
 
@@ -108,7 +110,8 @@ module AgoraBus
       sock.setsockopt(ZMQ::LINGER, 0)
       sock.setsockopt(ZMQ::SNDHWM, 1000)
       sock.setsockopt(ZMQ::RCVHWM, 1000)
-      watch_connect(slot, sock) unless slot.connected
+      slot.linked = false
+      watch_link(slot, sock)
       sock.connect(@endpoint)
       @poller.register_readable(sock)
       @sockets[sock] = slot
@@ -148,7 +151,9 @@ module AgoraBus
       @slots.each do |slot|
         next if slot.closed
 
-        if now >= slot.expiry && !@stopping
+        # Not while the broker is unreachable: the queued READY reaches it when it is back, and
+        # a socket abandoned just then would stay registered, swallowing requests.
+        if now >= slot.expiry && !@stopping && slot.linked
           reconnect(slot, 'broker silent')
         else
           send_frames(slot, [EMPTY, MDPW01, HEARTBEAT])
@@ -333,11 +338,12 @@ module AgoraBus
       loop { break unless @wake_r.read_nonblock(4096, exception: false).is_a?(String) }
     end
 
-    # ---- readiness: the socket monitor's CONNECTED event, once per slot ----
+    # ---- the link to the broker: the socket monitor's CONNECTED and DISCONNECTED events ----
 
-    def watch_connect(slot, sock)
+    def watch_link(slot, sock)
       address = "inproc://agora-monitor-#{object_id}-#{slot.index}-#{slot.generation}"
-      return unless LibZMQ.zmq_socket_monitor(sock.socket, address, ZMQ::EVENT_CONNECTED).zero?
+      events = ZMQ::EVENT_CONNECTED | ZMQ::EVENT_DISCONNECTED
+      return unless LibZMQ.zmq_socket_monitor(sock.socket, address, events).zero?
 
       slot.monitor = @ctx.socket(ZMQ::PAIR)
       slot.monitor.setsockopt(ZMQ::LINGER, 0)
@@ -348,13 +354,26 @@ module AgoraBus
 
     def on_monitor(monitor)
       slot = @monitors[monitor]
-      frames = []
-      return unless ZMQ::Util.resultcode_ok?(monitor.recv_strings(frames, ZMQ::DONTWAIT))
-      # libzmq 4 monitor event: frame 0 = uint16 event + uint32 value, frame 1 = endpoint.
-      return unless frames[0].unpack1('S') == ZMQ::EVENT_CONNECTED
+      while slot.monitor.equal?(monitor)
+        frames = []
+        return unless ZMQ::Util.resultcode_ok?(monitor.recv_strings(frames, ZMQ::DONTWAIT))
 
-      slot.connected = true
-      drop_monitor(slot)
+        # libzmq 4 monitor event: frame 0 = uint16 event + uint32 value, frame 1 = endpoint.
+        case frames[0].unpack1('S')
+        when ZMQ::EVENT_DISCONNECTED
+          slot.linked = false
+        when ZMQ::EVENT_CONNECTED
+          # The broker's silence counts from when it can hear us: a READY reaching a broker
+          # just (re)started must not be abandoned before its first HEARTBEAT arrives.
+          slot.linked = true
+          slot.connected = true
+          slot.expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
+          announce
+        end
+      end
+    end
+
+    def announce
       return if @announced || !@slots.all?(&:connected)
 
       @announced = true
