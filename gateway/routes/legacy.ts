@@ -164,7 +164,7 @@ export const legacyRoutes: FastifyPluginAsync<LegacyOptions> = async (app, optio
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   for (const route of LEGACY_ROUTES) {
     app.post(route.path, {
-      schema: { body: bodySchema(route.fields) },
+      schema: { tags: ['legacy'], summary: `Seed 002: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`, body: bodySchema(route.fields) },
       attachValidation: true,
       config: { surface: 'legacy', service: route.service },
     }, handlerOf(route, options));
