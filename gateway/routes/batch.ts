@@ -107,7 +107,8 @@ export const batchRoutes: FastifyPluginAsync<V1Options> = async (app, options) =
     const responses: Rec[] = [];
     // In order, one at a time: a later request may depend on an earlier one (create, then post).
     for (const [i, sub] of subs.entries()) {
-      const inject: InjectOptions = { method: sub.method, url: sub.path, headers: { ...inherited(request, i), ...lower(sub.headers) } };
+      // The client's address, not inject's 127.0.0.1: rate limits and logon throttling count per client.
+      const inject: InjectOptions = { method: sub.method, url: sub.path, headers: { ...inherited(request, i), ...lower(sub.headers) }, remoteAddress: request.ip };
       if (sub.body !== undefined) inject.payload = sub.body as InjectOptions['payload'];
       responses.push(answerOf(sub.path, await app.inject(inject)));
     }

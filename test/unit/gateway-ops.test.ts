@@ -135,6 +135,20 @@ test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints n
   assert.equal(over.headers['retry-after'], '60');
 });
 
+test("rate limit: a batch's sub-requests count for the batch's client, not for the gateway's own address", async (t) => {
+  const app = build(t, fakeBus({}), { config: { rateLimitMax: 4, rateLimitWindowMs: 60_000 } });
+  const batch = await app.inject({
+    method: 'POST', url: '/v1/batch', remoteAddress: '10.0.0.1',
+    payload: { requests: [{ method: 'GET', path: '/channels' }, { method: 'GET', path: '/channels' }] },
+  });
+  assert.equal(batch.statusCode, 200);
+  assert.deepEqual(batch.json().responses.map((r: { status: number }) => r.status), [401, 401]);
+  // 3 of the 4 are used (the batch and its two sub-requests): one more, then 429.
+  assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1' })).statusCode, 429);
+  assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.2' })).statusCode, 200, 'another client has its own count');
+});
+
 test('metrics: bus calls by outcome, broker queues, requests by route', async (t) => {
   const bus = fakeBus({ 'Auth.Resolve': () => ({ username: 'ann' }) });
   const app = build(t, bus, { broker: fakeBroker(['Auth']) });
