@@ -102,9 +102,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   void app.register(versionRoute, { version });
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
-  void app.register(nodeRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   const v1: V1Options = { bus, timeoutMs: config.requestTimeoutMs, pageMaxRecords: config.pageMaxRecords, batchMaxRequests: config.batchMaxRequests };
-  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, batchRoutes]) void app.register(routes, { ...v1, prefix: '/v1' });
+  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, batchRoutes]) void app.register(routes, { ...v1, prefix: '/v1' });
   return app;
 }
 

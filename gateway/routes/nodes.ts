@@ -1,21 +1,18 @@
 /**
  * `/v1/nodes` (seed 000, docs/COMPUTE.md "The HTTP API"): each route takes the session key
- * (plugins/auth.ts) and a body valid against its schema, makes one call to the `Compute`
- * service with a deadline, and answers its reply. Failures are rendered in the `/v1` error
- * body by plugins/errors.ts. No business logic lives here: whether the session is live,
- * the node the caller's, the change allowed, is Compute's to say.
+ * (plugins/auth.ts) and a body valid against its schema (unknown fields refused), makes one
+ * call to the `Compute` service with a deadline, and answers its reply, in the /v1 protocol
+ * every resource shares (plugins/v1.ts): the list filtered, sorted and paged
+ * (plugins/listing.ts), an ETag on every answer, `If-None-Match` → 304 on reads, `If-Match` /
+ * `If-None-Match` → 412 on writes (plugins/conditional.ts). Failures are rendered in the
+ * /v1 error body by plugins/errors.ts. No business logic lives here: whether the session
+ * is live, the node the caller's, the change allowed, is Compute's to say.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { BusCaller, CallOptions } from '../../lib/bus/client';
-import { AgoraError } from '../../lib/errors';
-import { BEARER_HEADERS, requireSession } from '../plugins/auth';
-import { httpError } from '../plugins/errors';
-
-export interface NodeRoutesOptions {
-  bus: BusCaller;
-  /** Deadline of each bus call, from the moment the route calls. */
-  timeoutMs: number;
-}
+import { requireSession } from '../plugins/auth';
+import { checkIfMatch, checkPreconditions, etagOf, hasPrecondition, notModified } from '../plugins/conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
+import { authHeaders, authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
 
 type Body = Record<string, unknown>;
 
@@ -24,27 +21,16 @@ const TEXT = { type: 'string', maxLength: 4096 } as const;
 const CREATE_BODY = {
   type: 'object',
   required: ['name', 'image'],
+  additionalProperties: false,
   properties: { name: TEXT, image: TEXT, size: TEXT, command: TEXT },
 } as const;
 
 const PATCH_BODY = {
   type: 'object',
   minProperties: 1,
+  additionalProperties: false,
   properties: { name: TEXT, size: TEXT, action: { type: 'string', enum: ['start', 'stop'] } },
 } as const;
-
-/**
- * The body, holding no field the route's schema does not name. (Unknown fields are refused
- * here, not by `additionalProperties: false`, which Fastify's ajv would silently strip.)
- */
-function knownFields(request: FastifyRequest, schema: { properties: object }): Body {
-  const body = request.body as Body;
-  const unknown = Object.keys(body).find((key) => !Object.prototype.hasOwnProperty.call(schema.properties, key));
-  if (unknown === undefined) return body;
-  const name = unknown.length > 64 ? `${unknown.slice(0, 64)}…` : unknown;
-  const description = `is not allowed here; known fields: ${Object.keys(schema.properties).join(', ')}`;
-  throw httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`${name} in body ${description}`], { details: [{ location: 'body', name, description }] });
-}
 
 const STR = { type: 'string' } as const;
 const INT = { type: 'integer' } as const;
@@ -64,50 +50,89 @@ export const NODE_SCHEMA = {
 } as const;
 
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: STR } } as const;
-const TAGS = ['nodes'];
 
-/** The reply of a Compute call, which must be a map. */
-function mapOf(reply: unknown, method: string): Body {
-  if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`Compute.${method}`]);
-  return reply as Body;
-}
+/** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `updated_at`. */
+export const NODES_LIST: ListSpec = {
+  fields: { id: 'string', name: 'string', image: 'string', size: 'string', status: 'string', port: 'integer', created_at: 'integer', updated_at: 'integer' },
+  id: 'id',
+  defaultSort: ['created_at'],
+  since: 'updated_at',
+};
 
-export const nodeRoutes: FastifyPluginAsync<NodeRoutesOptions> = async (app, options) => {
-  const call = async (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> => {
-    const callOptions: CallOptions = { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent };
-    return mapOf(await options.bus.call('Compute', method, [params], callOptions), method);
+export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
+  v1Scope(app);
+  const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
+    callBus(options, request, 'Compute', method, { ...params, sesskey: request.sesskey }, idempotent);
+  const list = async (request: FastifyRequest): Promise<Body[]> => {
+    const nodes = (await call(request, 'List', {}, true)).nodes;
+    return Array.isArray(nodes) ? (nodes as Body[]) : [];
+  };
+  /** A write's preconditions (`If-Match` / `If-None-Match`) against the node as it is now. */
+  const preconditions = async (request: FastifyRequest, id: string): Promise<void> => {
+    if (hasPrecondition(request)) checkPreconditions(request, etagOf(await call(request, 'Get', { id }, true)));
   };
   const config = { service: 'Compute' };
-  const headers = BEARER_HEADERS;
-  const schema = (summary: string, extra: Record<string, unknown>) => ({ tags: TAGS, summary, headers, ...extra });
+  const schema = (summary: string, extra: Record<string, unknown>) => authed('nodes', { summary, headers: authHeaders(), ...extra });
   type WithId = { Params: { id: string } };
 
-  app.post('/v1/nodes', {
+  app.post('/nodes', {
     onRequest: requireSession, config,
-    schema: schema('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', { body: CREATE_BODY, response: { 201: NODE_SCHEMA } }),
-  }, async (request, reply) => {
-    const node = await call(request, 'Create', { ...knownFields(request, CREATE_BODY), sesskey: request.sesskey }, false);
-    return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).send(node);
-  });
-  app.get('/v1/nodes', {
-    onRequest: requireSession, config,
-    schema: schema("The caller's nodes, oldest first", { response: { 200: { type: 'object', properties: { data: { type: 'array', items: NODE_SCHEMA } } } } }),
-  }, async (request) => ({ data: (await call(request, 'List', { sesskey: request.sesskey }, true)).nodes }));
-  app.get<WithId>('/v1/nodes/:id', {
-    onRequest: requireSession, config, schema: schema('One of the caller\'s nodes', { params: ID_PARAMS, response: { 200: NODE_SCHEMA } }),
-  }, async (request) => call(request, 'Get', { sesskey: request.sesskey, id: request.params.id }, true));
-  app.get<WithId>('/v1/nodes/:id/output', {
-    onRequest: requireSession, config,
-    schema: schema('The last lines the node\'s process wrote', {
-      params: ID_PARAMS, response: { 200: { type: 'object', properties: { id: STR, lines: { type: 'array', items: STR } } } },
+    schema: schema('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
+      body: CREATE_BODY, response: { 201: NODE_SCHEMA, ...errorResponses(403, 412, 413, 415, 422) },
     }),
-  }, async (request) => call(request, 'Output', { sesskey: request.sesskey, id: request.params.id }, true));
-  app.patch<WithId>('/v1/nodes/:id', {
+  }, async (request, reply) => {
+    const fields = request.body as Body;
+    // If-Match names a version of the caller's list, the collection this creates into.
+    if (request.headers['if-match'] !== undefined) checkIfMatch(request, etagOf(await list(request)));
+    const node = await call(request, 'Create', fields, false);
+    return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).header('etag', etagOf(node)).send(node);
+  });
+  app.get('/nodes', {
     onRequest: requireSession, config,
-    schema: schema('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', { params: ID_PARAMS, body: PATCH_BODY, response: { 200: NODE_SCHEMA } }),
-  }, async (request) => call(request, 'Update', { ...knownFields(request, PATCH_BODY), sesskey: request.sesskey, id: request.params.id }, false));
-  app.delete<WithId>('/v1/nodes/:id', {
+    schema: schema("The caller's nodes (oldest first unless sorted), filtered and paged like every /v1 list", {
+      querystring: listQuerySchema(NODES_LIST, options.pageMaxRecords), response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
+    }),
+  }, async (request, reply) => {
+    const nodes = await list(request);
+    return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, etagOf(nodes));
+  });
+  app.get<WithId>('/nodes/:id', {
     onRequest: requireSession, config,
-    schema: schema('Delete a node: answers it in DELETING; it is gone (404) once its process is', { params: ID_PARAMS, response: { 202: NODE_SCHEMA } }),
-  }, async (request, reply) => reply.code(202).send(await call(request, 'Delete', { sesskey: request.sesskey, id: request.params.id }, true)));
+    schema: schema("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }),
+  }, async (request, reply) => {
+    const node = await call(request, 'Get', { id: request.params.id }, true);
+    if (notModified(request, reply, etagOf(node))) return reply;
+    return node;
+  });
+  app.get<WithId>('/nodes/:id/output', {
+    onRequest: requireSession, config,
+    schema: schema("The last lines the node's process wrote", {
+      params: ID_PARAMS, response: { 200: { type: 'object', properties: { id: STR, lines: { type: 'array', items: STR } } }, ...errorResponses(404) },
+    }),
+  }, async (request, reply) => {
+    const output = await call(request, 'Output', { id: request.params.id }, true);
+    if (notModified(request, reply, etagOf(output))) return reply;
+    return output;
+  });
+  app.patch<WithId>('/nodes/:id', {
+    onRequest: requireSession, config,
+    schema: schema('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
+      params: ID_PARAMS, body: PATCH_BODY, response: { 200: NODE_SCHEMA, ...errorResponses(404, 409, 412, 413, 415, 422) },
+    }),
+  }, async (request, reply) => {
+    const fields = request.body as Body;
+    await preconditions(request, request.params.id);
+    const node = await call(request, 'Update', { ...fields, id: request.params.id }, false);
+    return reply.header('etag', etagOf(node)).send(node);
+  });
+  app.delete<WithId>('/nodes/:id', {
+    onRequest: requireSession, config,
+    schema: schema('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
+      params: ID_PARAMS, response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
+    }),
+  }, async (request, reply) => {
+    await preconditions(request, request.params.id);
+    const node = await call(request, 'Delete', { id: request.params.id }, true);
+    return reply.code(202).header('etag', etagOf(node)).send(node);
+  });
 };

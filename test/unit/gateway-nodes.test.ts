@@ -24,8 +24,8 @@ function setUp(answer: (method: string, params: Record<string, unknown>) => unkn
     },
   };
   const app = buildApp({ bus, log: createLogger('gateway', 'silent'), config: { busMaxBodyBytes: 65_536, requestTimeoutMs: 3000 } });
-  const inject = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, auth: string | null = 'Bearer 77') => {
-    const headers: Record<string, string> = auth === null ? {} : { authorization: auth };
+  const inject = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, auth: string | null = 'Bearer 77', extra: Record<string, string> = {}) => {
+    const headers: Record<string, string> = auth === null ? { ...extra } : { authorization: auth, ...extra };
     const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
     return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : res.json() };
   };
@@ -99,4 +99,48 @@ test("Compute's failures keep their status and errno; a malformed reply is a 502
     const answer = await promise;
     assert.deepEqual([answer.status, answer.body.code, answer.body.errno], [status, status, errno], JSON.stringify(answer.body));
   }
+});
+
+test('the node list follows the /v1 list protocol: filters, sort, pages, Total-Records, unknown filters refused', async () => {
+  const nodes = [1, 2, 3].map((i) => ({ ...NODE, id: `n-${i}`, name: `web-${i}`, status: i === 2 ? 'STOPPED' : 'ACTIVE', created_at: i, updated_at: 10 * i }));
+  const { inject } = setUp((method) => (method === 'List' ? { nodes } : NODE));
+  const active = await inject('GET', '/v1/nodes?status=ACTIVE&_sort=-created_at');
+  assert.deepEqual(active.body.data.map((n: { id: string }) => n.id), ['n-3', 'n-1']);
+  assert.equal(active.headers['total-records'], '2');
+  assert.equal((await inject('GET', '/v1/nodes?_since=15')).body.data.length, 2);
+  // Page by page: each page names the next in Next-Page until the last.
+  const seen: string[] = [];
+  let url: string | undefined = '/v1/nodes?_limit=2';
+  while (url !== undefined) {
+    const page = await inject('GET', url);
+    assert.equal(page.status, 200);
+    seen.push(...page.body.data.map((n: { id: string }) => n.id));
+    const next = page.headers['next-page'];
+    url = typeof next === 'string' ? new URL(next).pathname + new URL(next).search : undefined;
+  }
+  assert.deepEqual(seen, ['n-1', 'n-2', 'n-3']);
+  const unknown = await inject('GET', '/v1/nodes?colour=red');
+  assert.deepEqual([unknown.status, unknown.body.errno], [400, 107]);
+});
+
+test('ETags on nodes: 304 on an unchanged read, 412 on a write with a stale If-Match (and no call to change it)', async () => {
+  let current = { ...NODE, status: 'ACTIVE' };
+  const { calls, inject } = setUp((method) => (method === 'Update' ? (current = { ...current, status: 'STOPPED', updated_at: 2 }) : current));
+  const first = await inject('GET', '/v1/nodes/n-1');
+  const etag = String(first.headers.etag);
+  assert.match(etag, /^"/);
+  const unchanged = await inject('GET', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-none-match': etag });
+  assert.deepEqual([unchanged.status, unchanged.body, unchanged.headers.etag], [304, undefined, etag]);
+  // A write naming the current version goes through and answers the new ETag…
+  const stopped = await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' }, 'Bearer 77', { 'if-match': etag });
+  assert.equal(stopped.status, 200);
+  assert.notEqual(stopped.headers.etag, etag);
+  // …then the old version is stale: 412, and Compute is not asked to change anything.
+  const updates = calls.filter((c) => c.method === 'Update').length;
+  const stale = await inject('PATCH', '/v1/nodes/n-1', { action: 'start' }, 'Bearer 77', { 'if-match': etag });
+  assert.deepEqual([stale.status, stale.body.errno], [412, 114]);
+  assert.equal(calls.filter((c) => c.method === 'Update').length, updates);
+  const staleDelete = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': etag });
+  assert.equal(staleDelete.status, 412);
+  assert.equal(calls.filter((c) => c.method === 'Delete').length, 0);
 });
