@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AgoraError } from '../../lib/errors';
 import type { VersionInfo } from '../../lib/version';
-import type { BusCaller } from '../routes/legacy';
+import type { BusCaller } from '../../lib/bus/client';
 import { parseBearer } from './auth';
 
 /** The version of the `/v1` protocol (Kinto's `http_api_version`). */

@@ -12,7 +12,7 @@ import type { FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isAgoraError } from '../../lib/errors';
-import type { BusCaller } from '../routes/legacy';
+import type { BusCaller } from '../../lib/bus/client';
 import type { BrokerInspector } from './heartbeat';
 
 export interface MetricsOptions {

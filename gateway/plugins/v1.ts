@@ -7,15 +7,11 @@
  */
 import Ajv from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import type { CallOptions } from '../../lib/bus/client';
+import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
 import { BEARER_HEADERS } from './auth';
 import { CONDITIONAL_HEADERS } from './conditional';
 
-/** What the routes need of the bus (BusClient satisfies it; tests pass a hand-made fake). */
-export interface BusCaller {
-  call(service: string, method: string, params: unknown[], options: CallOptions): Promise<unknown>;
-}
 
 /** Options of every /v1 route plugin. */
 export interface V1Options {

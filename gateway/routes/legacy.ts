@@ -8,9 +8,8 @@
 import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
-import type { BusCaller } from '../plugins/v1';
+import type { BusCaller } from '../../lib/bus/client';
 
-export type { BusCaller };
 
 export interface LegacyOptions {
   bus: BusCaller;
