@@ -91,7 +91,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterS: config.retryAfterS,
     backoffS: config.backoffS,
   });
-  void app.register(hello, { bus, version, publicUrl: config.publicUrl, settings: publicSettings(config), timeoutMs: config.requestTimeoutMs });
+  void app.register(hello, { bus, version, publicUrl: config.publicUrl, settings: publicSettings(config), capabilities: CAPABILITIES, timeoutMs: config.requestTimeoutMs });
   void app.register(metrics, { metrics: gauges });
   void app.register(heartbeat, {
     bus,
@@ -108,6 +108,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
+/** What the app serves besides its resources, as the hello lists it (Kinto's `capabilities`). */
+const CAPABILITIES = {
+  batch: { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' },
+  openapi: { description: 'OpenAPI 3 document of every route, and Swagger UI at /v1/docs', url: '/v1/openapi.json' },
+  legacy: { description: 'The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve', url: '/v1/docs' },
+};
+
 /** The settings a client may rely on, as the hello lists them (Kinto's `settings`). */
 function publicSettings(config: Config): Record<string, unknown> {
   return {
@@ -120,5 +127,7 @@ function publicSettings(config: Config): Record<string, unknown> {
     rate_limit_max: config.rateLimitMax,
     rate_limit_window_ms: config.rateLimitWindowMs,
     backoff_s: config.backoffS,
+    batch_max_requests: config.batchMaxRequests,
+    page_max_records: config.pageMaxRecords,
   };
 }

@@ -48,6 +48,8 @@ export interface HelloOptions {
   publicUrl: string;
   /** Settings clients may rely on. */
   settings: Record<string, unknown>;
+  /** Capabilities known when the app is built (plugins add theirs through `app.hello`). */
+  capabilities?: Record<string, Capability>;
   /** Deadline of the Auth.Resolve call for the caller's identity. */
   timeoutMs: number;
 }
@@ -83,6 +85,7 @@ const HELLO_SCHEMA = {
 export const hello = fp<HelloOptions>(async (app, options) => {
   const registry = new HelloRegistry();
   for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
+  for (const [name, info] of Object.entries(options.capabilities ?? {})) registry.capability(name, info);
   app.decorate('hello', registry);
 
   const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {

@@ -76,6 +76,14 @@ test('the ops endpoints and protocol headers through the mesh', async (t) => {
     assert.equal(anon.body.project_docs, `${base}/v1/docs`);
     assert.equal((anon.body.settings as Json).messages_retained, 100);
     assert.equal(((anon.body.capabilities as Json).metrics as Json).url, '/metrics');
+    assert.equal(((anon.body.capabilities as Json).batch as Json).url, '/v1/batch');
+    assert.equal((anon.body.settings as Json).batch_max_requests, 25);
+    // Each capability's url answers.
+    for (const [name, info] of Object.entries(anon.body.capabilities as Record<string, { url: string }>)) {
+      const res = await fetch(new URL(info.url, `${base}/`), { method: name === 'batch' ? 'POST' : 'GET', body: name === 'batch' ? '{"requests":[{"method":"GET","path":"/channels"}]}' : undefined, headers: { 'content-type': 'application/json' } });
+      assert.equal(res.status, 200, `${name}: ${info.url}`);
+      await res.arrayBuffer();
+    }
     assert.equal(anon.body.user, undefined);
 
     const key = await logon(base, 'hello-ann');
