@@ -216,7 +216,7 @@ export function formatHttpTable(rows: readonly HttpBenchRow[], connections = 64)
     'envelopes with `status: false` as well as errors and timeouts. The ceiling is one plain',
     'Fastify process (no logger) answering /post from an in-memory array; the mesh is broker,',
     'auth, channels, messages and gateway as the Procfile runs them (default config, log level',
-    'info, so the gateway writes two access-log lines per request). `/post` uses one session',
+    'info, so the gateway writes one access-log line per request). `/post` uses one session',
     'and one channel; `/retrieve` then asks for the whole channel, i.e. the 100 retained messages.',
     'The PostgreSQL row is the same `/post` with `AGORA_DATABASE_URL` set (users, sessions, channels',
     'and messages in a throwaway PostgreSQL server on loopback, started from the Debian package',
