@@ -58,6 +58,7 @@ export const ERRORS = {
   AGORA_ERR_STORE_UNAVAILABLE: { status: 503, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The %s backend is unavailable: %s' },
   AGORA_ERR_DRIVER_FAILED: { status: 502, errno: 201, grpc: GRPC.UNAVAILABLE, message: 'The driver failed: %s' },
   AGORA_ERR_DRIVER_FULL: { status: 503, errno: 201, grpc: GRPC.RESOURCE_EXHAUSTED, message: 'The driver already holds its maximum of %s nodes' },
+  AGORA_ERR_MESSAGE_STALE: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'Channel %s has moved on from message %s: nothing was posted' },
   AGORA_ERR_MESSAGE_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No message %s in channel %s (never posted, or no longer retained)' },
   AGORA_ERR_HTTP_MISSING_AUTH: { status: 401, errno: 104, grpc: GRPC.UNAUTHENTICATED, message: 'Authorization: Bearer <session key> is required' },
   AGORA_ERR_HTTP_BAD_AUTH: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Malformed Authorization header: %s' },

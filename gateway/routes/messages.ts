@@ -63,11 +63,16 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
   }, async (request, reply) => {
     const { name } = request.params as { name: string };
     const { message } = request.body as { message: string };
-    if (request.headers['if-match'] !== undefined) {
-      const r = await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true);
-      checkIfMatch(request, versionTag(Number(r.messageid)));
+    const post: Record<string, unknown> = { sesskey: request.sesskey, channel: name, message };
+    const ifMatch = request.headers['if-match'];
+    if (ifMatch !== undefined) {
+      const last = Number((await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true)).messageid);
+      checkIfMatch(request, versionTag(last));
+      // Messages re-checks it as it appends, atomically: a post landing in between makes
+      // this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past the check.
+      if (ifMatch.trim() !== '*') Object.assign(post, { check_last: true, expected_last: last });
     }
-    const r = await callBus(options, request, 'Messages', 'Post', { sesskey: request.sesskey, channel: name, message }, false);
+    const r = await callBus(options, request, 'Messages', 'Post', post, false);
     const id = Number(r.messageid);
     reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
     return reply.code(201).send({ messageid: id, message });

@@ -49,6 +49,12 @@ export class MemoryMessageStore implements MessageStore {
    * between: in one Node process no other append can interleave, so ids are 1, 2, 3, …
    * with no gap and no duplicate however many posters call at once.
    */
+  async appendIfLast(channel: string, username: string, message: string, retain: number, expectedLast: number): Promise<number | undefined> {
+    // Checked and appended with no `await` in between: nothing can interleave.
+    if ((this.logs.get(channel)?.lastId ?? 0) !== expectedLast) return undefined;
+    return this.append(channel, username, message, retain);
+  }
+
   async append(channel: string, username: string, message: string, retain: number): Promise<number> {
     if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
     const log = this.logOf(channel, retain);

@@ -199,12 +199,18 @@ export class PgChannelStore implements ChannelStore {
  * 2. the message goes in under the new id;
  * 3. exactly the ids that fell out, [prev_first_id, first_id), are deleted through the
  *    primary key: retention never scans the table, nor even the channel.
+ * With an expected last id ($5, NULL for none) step 1 happens only if the counter is still
+ * at it (under the same row lock; a channel without a counter row is at 0): otherwise no row
+ * comes back, nothing is inserted, and the append answers undefined.
  */
 const APPEND_SQL = `
   WITH c AS (
-    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id) VALUES ($1, 1, 1, 1)
+    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
+      SELECT $1, 1, 1, 1
+      WHERE $5::bigint IS NULL OR $5::bigint = 0 OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
     ON CONFLICT (channel) DO UPDATE
       SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4)
+      WHERE $5::bigint IS NULL OR k.last_id = $5::bigint
     RETURNING last_id, first_id, prev_first_id),
   ins AS (INSERT INTO agora_messages (channel, id, username, message) SELECT $1, last_id, $2, $3 FROM c),
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
@@ -214,9 +220,19 @@ export class PgMessageStore implements MessageStore {
   constructor(private readonly db: PgDatabase) {}
 
   async append(channel: string, username: string, message: string, retain: number): Promise<number> {
+    const id = await this.appendWhere(channel, username, message, retain, null);
+    if (id === undefined) throw new Error('append without a condition stored nothing');
+    return id;
+  }
+
+  appendIfLast(channel: string, username: string, message: string, retain: number, expectedLast: number): Promise<number | undefined> {
+    return this.appendWhere(channel, username, message, retain, expectedLast);
+  }
+
+  private async appendWhere(channel: string, username: string, message: string, retain: number, expectedLast: number | null): Promise<number | undefined> {
     if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
-    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [channel, username, Buffer.from(message, 'utf8'), retain]);
-    return Number(rows[0].last_id);
+    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [channel, username, Buffer.from(message, 'utf8'), retain, expectedLast]);
+    return rows.length === 0 ? undefined : Number(rows[0].last_id);
   }
 
   async last(channel: string): Promise<number> {

@@ -58,6 +58,11 @@ export interface MessageStore {
    * concurrent posters), then only the newest `retain` messages are kept.
    */
   append(channel: string, username: string, message: string, retain: number): Promise<number>;
+  /**
+   * `append`, only if the channel's last id is still `expectedLast` (0: no message yet), the
+   * check and the append being one atomic step; undefined (and nothing stored) otherwise.
+   */
+  appendIfLast(channel: string, username: string, message: string, retain: number, expectedLast: number): Promise<number | undefined>;
   /** The last id given in `channel`, 0 if none. */
   last(channel: string): Promise<number>;
   /** The retained messages with first <= id <= last, in id order. */

@@ -72,7 +72,10 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
       const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkMessage(request.message, deps.maxBytes);
       await channel(request.channel, ctx);
-      return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
+      if (!request.check_last) return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
+      const messageid = await deps.store.appendIfLast(request.channel, username, request.message, deps.retain, request.expected_last);
+      if (messageid === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_STALE', [quote(request.channel), request.expected_last]);
+      return { messageid };
     },
     Last: async (request, ctx) => {
       await deps.sessions.resolve(request.sesskey, ctx);

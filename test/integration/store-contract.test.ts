@@ -93,6 +93,22 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     for (const m of stored) assert.equal(m.message, `m${ids.indexOf(m.messageid)}`, 'each text under the id its append answered');
   });
 
+  await t.test('messages: appendIfLast appends only at the expected last id, atomically under 20 racers', async () => {
+    assert.equal(await s.messages.appendIfLast('cond', 'ann', 'not at 3', 100, 3), undefined, 'an empty channel is at 0');
+    assert.equal(await s.messages.last('cond'), 0);
+    assert.equal(await s.messages.appendIfLast('cond', 'ann', 'first', 100, 0), 1);
+    assert.equal(await s.messages.appendIfLast('cond', 'ann', 'again at 0', 100, 0), undefined);
+    const racers = await Promise.all(Array.from({ length: 20 }, (_, i) => s.messages.appendIfLast('cond', 'bo', `racer ${i}`, 100, 1)));
+    const won = racers.filter((id) => id !== undefined);
+    assert.deepEqual(won, [2], 'exactly one racer appended');
+    assert.equal(await s.messages.last('cond'), 2);
+    const stored = await s.messages.range('cond', 1, 10);
+    assert.deepEqual(stored.map((m) => m.messageid), [1, 2]);
+    assert.equal(stored[1].message, `racer ${racers.indexOf(2)}`);
+    // Unconditional appends carry on from there.
+    assert.equal(await s.messages.append('cond', 'ann', 'plain', 100), 3);
+  });
+
   await t.test('nodes: create under a per-owner limit (also when concurrent), list oldest first, put, delete', async () => {
     const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
       id, owner, name: `n-${id}`, image: 'echo', size: 'small', command: '', status: 'BUILDING', task: '', reason: '',

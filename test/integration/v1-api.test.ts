@@ -261,6 +261,18 @@ test('the /v1 API through the running mesh', async (t: TestContext) => {
     assertError(await call(base, 'GET', '/v1/channels/fresher', { key: ann }), 404, 111, 'a refused create created nothing');
   });
 
+  await t.test('If-Match on a post is exact: of 12 posters naming the same version, one posts and 11 get 412', async () => {
+    assert.equal((await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'race' } })).status, 201);
+    const seed = await call(base, 'POST', '/v1/channels/race/messages', { key: ann, body: { message: 'seed' } });
+    const version = String(seed.headers.get('etag'));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      call(base, 'POST', '/v1/channels/race/messages', { key: i % 2 === 0 ? ann : bob, body: { message: `racer ${i}` }, headers: { 'if-match': version } })));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, ...Array(11).fill(412)], answers.map((a) => a.text).join('\n'));
+    for (const refused of answers.filter((a) => a.status === 412)) assertError(refused, 412, 114, 'a racer that lost');
+    const list = await call(base, 'GET', '/v1/channels/race/messages', { key: ann });
+    assert.deepEqual((list.body as { data: Json[] }).data.map((m) => m.messageid), [1, 2], 'one racer posted, the others nothing');
+  });
+
   await t.test('a batch runs good and bad sub-requests in order, through the same checks', async () => {
     const res = await call(base, 'POST', '/v1/batch', {
       key: bob,

@@ -39,7 +39,7 @@ function setup(options: Partial<MessagesDeps> = {}) {
 }
 
 const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE, channel = 'general') =>
-  Promise.resolve(h.Post({ sesskey, channel, message }, ctx)).then((r) => Number(r.messageid));
+  Promise.resolve(h.Post({ sesskey, channel, message, check_last: false, expected_last: 0 }, ctx)).then((r) => Number(r.messageid));
 const retrieve = (h: ReturnType<typeof setup>['h'], first: number, last: number, channel = 'general') =>
   Promise.resolve(h.Retrieve({ sesskey: ALICE, channel, first, last }, ctx)).then((r) => r.messages ?? []);
 
@@ -136,7 +136,7 @@ test('message size: empty is invalid, maxBytes of UTF-8 is fine, one byte more i
   await assert.rejects(post(h, '€€€€'), { code: 'AGORA_ERR_MESSAGE_TOO_LONG' });
   assert.equal(await post(h, '😀😀xx'), 5);
   await assert.rejects(post(h, '😀😀😀'), { code: 'AGORA_ERR_MESSAGE_TOO_LONG' });
-  await assert.rejects(Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message: 42 as never }, ctx)), { code: 'AGORA_ERR_MESSAGE_INVALID' });
+  await assert.rejects(Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message: 42 as never, check_last: false, expected_last: 0 }, ctx)), { code: 'AGORA_ERR_MESSAGE_INVALID' });
   assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 5 }, 'refused posts took no id');
 });
 
@@ -209,4 +209,17 @@ test('the store resizes a channel ring when retain changes, keeping the newest',
   assert.deepEqual(await store.range('none', 1, 10), []);
   assert.equal(await store.last('none'), 0);
   await assert.rejects(store.append('c', 'u', 'x', 0), RangeError);
+});
+
+test('Post with check_last appends only while the channel is still at expected_last', async () => {
+  const { h } = setup();
+  const ifLast = (expected_last: number, message: string) =>
+    Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message, check_last: true, expected_last }, ctx)).then((r) => Number(r.messageid));
+  assert.equal(await ifLast(0, 'first on an empty channel'), 1);
+  await assert.rejects(ifLast(0, 'also first?'), { code: 'AGORA_ERR_MESSAGE_STALE', errno: 114 });
+  assert.equal(await ifLast(1, 'second'), 2);
+  // Ten posters that all read last = 2: exactly one gets in.
+  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ifLast(2, `racer ${i}`)));
+  assert.deepEqual(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value), [3]);
+  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 3 }, 'refused posts took no id');
 });
