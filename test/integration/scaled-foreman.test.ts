@@ -81,5 +81,20 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   assert.equal((await legacy(gateway, '/create', { sesskey: key, channel: 'general' })).status, true);
   for (let i = 0; i < 6; i++) assert.equal((await legacy(gateway, '/post', { sesskey: key, channel: 'general', message: `m${i}` })).status, true);
   assert.deepEqual(await legacy(gateway, '/lastmessage', { sesskey: key, channel: 'general' }), { status: true, data: 6 });
+  // 4. foreman's SIGTERM reaches every instance itself (the Procfile `exec`s node after its
+  //    assignment, else the shell would die and leave node running), so none outlives it.
+  const pids = foreman.lines.filter((l) => l.msg === 'ready' && typeof l.pid === 'number').map((l) => l.pid as number);
+  assert.equal(pids.length, expected.length, 'one logged ready line, with its pid, per instance');
   assert.equal(await foreman.stop(), 0);
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 5000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(pids.filter(alive), [], 'instances still running after foreman stopped');
 });
