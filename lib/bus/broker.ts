@@ -56,13 +56,15 @@ interface WorkerEntry {
   slots: number;
   /** Requests it holds, oldest first. */
   jobs: Job[];
+  /** Slots free (slots − jobs, once READY has been handled). */
+  free: number;
 }
 
 interface ServiceEntry {
   name: string;
   nameFrame: Buffer;
   workers: Set<WorkerEntry>;
-  /** One entry per free slot, the longest free first. */
+  /** The workers with a free slot, each once, in turn: the next request goes to the head, which then moves to the back while it has slots left. */
   idle: WorkerEntry[];
   queue: Job[];
 }
@@ -113,8 +115,12 @@ export class Broker {
   stats(): ServiceStats[] {
     return [...this.services.values()].map((s) => {
       let slots = 0;
-      for (const w of s.workers) slots += w.slots;
-      return { name: s.name, workers: s.workers.size, slots, idle: s.idle.length, queued: s.queue.length };
+      let idle = 0;
+      for (const w of s.workers) {
+        slots += w.slots;
+        idle += w.free;
+      }
+      return { name: s.name, workers: s.workers.size, slots, idle, queued: s.queue.length };
     });
   }
 
@@ -149,7 +155,7 @@ export class Broker {
     }
     const meta = body.length > 1 ? decodeMeta(body[1]) : {};
     const job: Job = { client, msgid: peekId(body[0], REQUEST_TYPE), body, deadline: meta.deadline, idempotent: meta.idempotent === true };
-    const worker = service.idle.shift();
+    const worker = this.takeIdle(service);
     if (worker !== undefined) return this.assign(worker, job);
     if (service.queue.length >= this.options.queueMax) {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_QUEUE_FULL', [name]);
@@ -220,7 +226,7 @@ export class Broker {
       return this.disconnect(id);
     }
     const service = this.service(name, nameFrame);
-    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, jobs: [] };
+    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, jobs: [], free: 0 };
     this.workers.set(key, worker);
     service.workers.add(worker);
     this.log.info({ service: name, workers: service.workers.size, slots: options.slots }, 'worker ready');
@@ -283,7 +289,17 @@ export class Broker {
       if (job.deadline !== undefined && job.deadline <= now) continue; // its caller has given up
       return this.assign(worker, job);
     }
-    worker.service.idle.push(worker);
+    worker.free++;
+    if (worker.free === 1) worker.service.idle.push(worker);
+  }
+
+  /** A free slot, from the workers in turn (so that consecutive requests spread over them), or undefined. */
+  private takeIdle(service: ServiceEntry): WorkerEntry | undefined {
+    const worker = service.idle.shift();
+    if (worker === undefined) return undefined;
+    worker.free--;
+    if (worker.free > 0) service.idle.push(worker);
+    return worker;
   }
 
   private removeWorker(worker: WorkerEntry, reason: string, sendDisconnect = false, neverRan = false): void {
@@ -291,7 +307,8 @@ export class Broker {
     this.workers.delete(worker.key);
     const service = worker.service;
     service.workers.delete(worker);
-    if (service.idle.includes(worker)) service.idle = service.idle.filter((w) => w !== worker);
+    if (worker.free > 0) service.idle = service.idle.filter((w) => w !== worker);
+    worker.free = 0;
     this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
     const jobs = worker.jobs;
     worker.jobs = [];
@@ -302,7 +319,7 @@ export class Broker {
   /** The worker of `job` is gone: retry an idempotent (or never run) call elsewhere, fail the others. */
   private rescue(service: ServiceEntry, job: Job, neverRan: boolean): void {
     if ((job.idempotent || neverRan) && service.workers.size > 0 && !(job.deadline !== undefined && job.deadline <= Date.now())) {
-      const worker = service.idle.shift();
+      const worker = this.takeIdle(service);
       if (worker !== undefined) return this.assign(worker, job);
       service.queue.unshift(job);
       return undefined;

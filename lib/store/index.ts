@@ -7,10 +7,10 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { HealthChecks } from '../health';
-import type { BackendHealth, Broadcast, ChannelStore, MessageStore, NodeStore, SessionStore, UserStore } from './store';
-import { MemoryChannelStore, MemoryMessageStore, MemoryNodeStore, MemorySessionStore, MemoryUserStore } from './store-memory';
-import { PgBroadcast, PgChannelStore, PgDatabase, PgMessageStore, PgNodeStore, PgSessionStore, PgUserStore } from './store-postgres';
-import { RedisBroadcast, RedisConnection, RedisSessionStore } from './store-redis';
+import type { BackendHealth, Broadcast, ChannelStore, FailureStore, MessageStore, NodeStore, SessionStore, UserStore } from './store';
+import { MemoryChannelStore, MemoryFailureStore, MemoryMessageStore, MemoryNodeStore, MemorySessionStore, MemoryUserStore } from './store-memory';
+import { PgBroadcast, PgChannelStore, PgDatabase, PgFailureStore, PgMessageStore, PgNodeStore, PgSessionStore, PgUserStore } from './store-postgres';
+import { RedisBroadcast, RedisConnection, RedisFailureStore, RedisSessionStore } from './store-redis';
 
 export type Backend = 'memory' | 'postgres' | 'redis';
 
@@ -20,15 +20,17 @@ export interface AllStores {
   channels: ChannelStore;
   messages: MessageStore;
   nodes: NodeStore;
+  /** Failed logons (auth's throttle): with the sessions, so that every auth instance counts them together. */
+  failures: FailureStore;
 }
 
 export type StoreKind = keyof AllStores;
 
-type StoreConfig = Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'redisUrl' | 'redisPrefix' | 'storeTimeoutMs' | 'sessionIdleS'>;
+type StoreConfig = Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'redisUrl' | 'redisPrefix' | 'storeTimeoutMs' | 'sessionIdleS' | 'logonMaxFailures' | 'logonLockoutS'>;
 
 /** The backend that keeps `kind` under `config`. */
 export function resolve(kind: StoreKind, config: StoreConfig): Backend {
-  if (kind === 'sessions' && config.redisUrl !== '') return 'redis';
+  if ((kind === 'sessions' || kind === 'failures') && config.redisUrl !== '') return 'redis';
   return config.databaseUrl !== '' ? 'postgres' : 'memory';
 }
 
@@ -71,6 +73,10 @@ export async function openStores<K extends StoreKind>(config: StoreConfig, log: 
       channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
       messages: () => (pg ? new PgMessageStore(pg) : new MemoryMessageStore()),
       nodes: () => (pg ? new PgNodeStore(pg) : new MemoryNodeStore()),
+      failures: () => {
+        const rule = { maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 };
+        return redis ? new RedisFailureStore(redis, rule) : pg ? new PgFailureStore(pg, rule) : new MemoryFailureStore(rule);
+      },
     };
     const stores = Object.fromEntries(kinds.map((k) => [k, makers[k]()])) as Pick<AllStores, K>;
     return {

@@ -71,6 +71,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agora_nodes_owner ON agora_nodes (owner, created_at, id);
     `,
   },
+  {
+    version: 3,
+    name: 'logon failures',
+    sql: `
+      -- Failed logons per username or client address (services/auth), shared by every auth
+      -- instance; times in ms since the epoch, locked_until 0 while not locked.
+      CREATE TABLE agora_logon_failures (
+        key          text COLLATE "C" PRIMARY KEY,
+        failures     integer NOT NULL,
+        window_start bigint NOT NULL,
+        locked_until bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

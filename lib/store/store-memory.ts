@@ -3,7 +3,7 @@
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
  * adapters behind the same contracts (lib/store/store.ts).
  */
-import type { ChannelStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
+import type { ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -193,5 +193,58 @@ export class MemoryNodeStore implements NodeStore {
 
   async delete(id: string): Promise<boolean> {
     return this.nodes.delete(id);
+  }
+}
+
+interface FailureEntry {
+  failures: number;
+  windowStart: number;
+  /** 0 while not locked. */
+  lockedUntil: number;
+}
+
+/** Whether a new window starts at `now`: no window, or the window (unlocked) or the lock is over. */
+function windowOver(e: FailureEntry | undefined, now: number, windowMs: number): boolean {
+  if (e === undefined) return true;
+  return e.lockedUntil === 0 ? now - e.windowStart >= windowMs : e.lockedUntil <= now;
+}
+
+/**
+ * Failed logons in this process (one auth instance). The table is bounded: past
+ * `maxEntries` the least recently failed key is forgotten first.
+ */
+export class MemoryFailureStore implements FailureStore {
+  private readonly entries = new Map<string, FailureEntry>();
+
+  constructor(private readonly rule: FailureRule, private readonly maxEntries = 100_000) {}
+
+  /** Keys remembered. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async retryAfterMs(key: string, now: number): Promise<number> {
+    const e = this.entries.get(key);
+    return e !== undefined && e.lockedUntil > now ? e.lockedUntil - now : 0;
+  }
+
+  async fail(key: string, now: number): Promise<void> {
+    let e = this.entries.get(key);
+    if (windowOver(e, now, this.rule.windowMs)) e = { failures: 0, windowStart: now, lockedUntil: 0 };
+    const entry = e as FailureEntry;
+    entry.failures++;
+    if (entry.failures >= this.rule.maxFailures && entry.lockedUntil === 0) entry.lockedUntil = now + this.rule.windowMs;
+    // Re-inserted, so that the Map's order is the order of last failure (oldest first).
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  async reset(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
+  async prune(now: number): Promise<void> {
+    for (const [key, e] of this.entries) if (windowOver(e, now, this.rule.windowMs)) this.entries.delete(key);
   }
 }

@@ -8,7 +8,7 @@ import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import { timed, type BackendHealth, type Broadcast, type ChannelStore, type MessageStore, type NodeRecord, type NodeStore, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore } from './store';
+import { timed, type BackendHealth, type Broadcast, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore } from './store';
 
 export interface PgOptions {
   url: string;
@@ -382,5 +382,44 @@ export class PgBroadcast implements Broadcast {
     this.timer = setTimeout(() => void this.listen().catch(() => undefined), this.backoffMs);
     this.timer.unref();
     this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+  }
+}
+
+/** A new window starts: the old one (unlocked) is over, or the lock is. */
+const FRESH = '((f.locked_until = 0 AND $2::bigint - f.window_start >= $3::bigint) OR (f.locked_until <> 0 AND f.locked_until <= $2::bigint))';
+
+/** One failure, the rule of FailureStore in one statement under the key's row lock ($2 now, $3 window ms, $4 failures that lock). */
+const FAIL_SQL = `
+  INSERT INTO agora_logon_failures AS f (key, failures, window_start, locked_until)
+  VALUES ($1, 1, $2::bigint, CASE WHEN 1 >= $4::integer THEN $2::bigint + $3::bigint ELSE 0 END)
+  ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN ${FRESH} THEN 1 ELSE f.failures + 1 END,
+    window_start = CASE WHEN ${FRESH} THEN $2::bigint ELSE f.window_start END,
+    locked_until = CASE
+      WHEN ${FRESH} THEN (CASE WHEN 1 >= $4::integer THEN $2::bigint + $3::bigint ELSE 0 END)
+      WHEN f.locked_until = 0 AND f.failures + 1 >= $4::integer THEN $2::bigint + $3::bigint
+      ELSE f.locked_until END`;
+
+/** Failed logons in PostgreSQL, shared by every auth instance; `prune` drops what is over. */
+export class PgFailureStore implements FailureStore {
+  constructor(private readonly db: PgDatabase, private readonly rule: FailureRule) {}
+
+  async retryAfterMs(key: string, now: number): Promise<number> {
+    const rows = await this.db.query<{ locked_until: string }>('SELECT locked_until FROM agora_logon_failures WHERE key = $1', [key]);
+    const locked = rows.length === 0 ? 0 : Number(rows[0].locked_until);
+    return locked > now ? locked - now : 0;
+  }
+
+  async fail(key: string, now: number): Promise<void> {
+    await this.db.query(FAIL_SQL, [key, now, this.rule.windowMs, this.rule.maxFailures]);
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.db.query('DELETE FROM agora_logon_failures WHERE key = $1', [key]);
+  }
+
+  /** Delete the keys whose window and lock are both over. */
+  async prune(now: number): Promise<void> {
+    await this.db.query('DELETE FROM agora_logon_failures WHERE locked_until <= $1::bigint AND window_start <= $1::bigint - $2::bigint', [now, this.rule.windowMs]);
   }
 }

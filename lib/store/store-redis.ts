@@ -12,7 +12,7 @@
 import Redis from 'ioredis';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
-import { timed, type BackendHealth, type Broadcast, type SessionRecord, type SessionStore } from './store';
+import { timed, type BackendHealth, type Broadcast, type FailureRule, type FailureStore, type SessionRecord, type SessionStore } from './store';
 
 export interface RedisOptions {
   url: string;
@@ -189,4 +189,44 @@ export class RedisBroadcast implements Broadcast {
   async close(): Promise<void> {
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
   }
+}
+
+/**
+ * One failure of KEYS[1] at ARGV[1] (window ARGV[2] ms, lock at ARGV[3] failures), the rule
+ * of FailureStore in one atomic step; the hash expires once its window and lock are over.
+ */
+const FAIL = `
+  local now, win, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+  local h = redis.call('HMGET', KEYS[1], 'n', 's', 'l')
+  local n, s, l = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
+  if n == nil or (l == 0 and now - s >= win) or (l ~= 0 and l <= now) then n, s, l = 0, now, 0 end
+  n = n + 1
+  if n >= max and l == 0 then l = now + win end
+  redis.call('HSET', KEYS[1], 'n', n, 's', s, 'l', l)
+  redis.call('PEXPIRE', KEYS[1], math.max(s + win, l) - now + 1000)
+  return n`;
+
+/** Failed logons in Redis, shared by every auth instance; keys expire by themselves. */
+export class RedisFailureStore implements FailureStore {
+  constructor(private readonly conn: RedisConnection, private readonly rule: FailureRule) {}
+
+  private key(key: string): string {
+    return `${this.conn.options.prefix}logon-failures:${key}`;
+  }
+
+  async retryAfterMs(key: string, now: number): Promise<number> {
+    const locked = Number((await guard(() => this.conn.redis.hget(this.key(key), 'l'))) ?? 0);
+    return locked > now ? locked - now : 0;
+  }
+
+  async fail(key: string, now: number): Promise<void> {
+    await this.conn.script(FAIL, [this.key(key)], [now, this.rule.windowMs, this.rule.maxFailures]);
+  }
+
+  async reset(key: string): Promise<void> {
+    await guard(() => this.conn.redis.del(this.key(key)));
+  }
+
+  /** Nothing to do: each key expires once its window and lock are over. */
+  async prune(): Promise<void> {}
 }

@@ -143,3 +143,25 @@ export async function timed(backend: string, check: () => Promise<unknown>): Pro
     return { backend, ok: false, ms: Math.round(performance.now() - t0), error: errorMessage(e) };
   }
 }
+
+/**
+ * Failed logons per key (a username, or a client address), shared by every auth instance so
+ * that n instances do not allow n times the failures. A key's window opens at its first
+ * failure and lasts `windowMs`; the `maxFailures`-th failure inside it locks the key for
+ * `windowMs` from then; a failure after the window or the lock is over opens a new window.
+ */
+export interface FailureStore {
+  /** Milliseconds until `key` may try again; 0 if it may now. */
+  retryAfterMs(key: string, now: number): Promise<number>;
+  /** Count one failure of `key` at `now`. */
+  fail(key: string, now: number): Promise<void>;
+  /** Forget `key` (a user who just logged on). */
+  reset(key: string): Promise<void>;
+  /** Drop the keys whose window and lock are both over (where nothing expires them by itself). */
+  prune(now: number): Promise<void>;
+}
+
+export interface FailureRule {
+  maxFailures: number;
+  windowMs: number;
+}

@@ -14,9 +14,8 @@ import type { Logger } from '../../lib/log';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import { isSessionKey } from '../../lib/session-cache';
-import type { Broadcast, SessionStore, UserRecord, UserStore } from '../../lib/store/store';
+import type { Broadcast, FailureStore, SessionStore, UserRecord, UserStore } from '../../lib/store/store';
 import { InvalidationFanout } from './fanout';
-import { FailureThrottle } from './throttle';
 import { WatchHub, type WatchHubOptions } from './watch';
 
 /** Longest username, in characters. */
@@ -52,6 +51,8 @@ export interface AuthDeps {
   watch?: Pick<WatchHubOptions, 'leaseMs' | 'pingMs' | 'clock'>;
   /** Shared with the other auth instances, when there can be several (./fanout.ts). */
   broadcast?: Broadcast;
+  /** Failed logons, per user and per client address: shared with the other auth instances when there can be several. */
+  failures: FailureStore;
 }
 
 /**
@@ -148,9 +149,9 @@ export function buildAuth(deps: AuthDeps): Auth {
   const now = deps.now ?? Date.now;
   const drawKey = deps.drawKey ?? drawSessionKey;
   const idleMs = config.sessionIdleS * 1000;
-  const throttleOptions = { maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 };
-  const byUser = new FailureThrottle(throttleOptions);
-  const byAddr = new FailureThrottle(throttleOptions);
+  const { failures } = deps;
+  const userKey = (username: string): string => `user:${username}`;
+  const addrKey = (addr: string): string => `addr:${addr}`;
   const perUser = keyedQueue();
   const hub = new WatchHub({ ...deps.watch, log: log.child({ mod: 'watch' }), onTouch: (keys) => void touchKeys(keys) });
   const fanout = deps.broadcast === undefined ? undefined : new InvalidationFanout({ broadcast: deps.broadcast, hub, log: log.child({ mod: 'fanout' }) });
@@ -192,15 +193,15 @@ export function buildAuth(deps: AuthDeps): Auth {
   }
 
   /** Refuse with AGORA_ERR_AUTH_THROTTLED while the user or the address is locked. */
-  function checkThrottle(username: string, addr: string, at: number): void {
-    const waitMs = Math.max(byUser.retryAfterMs(username, at), addr === '' ? 0 : byAddr.retryAfterMs(addr, at));
+  async function checkThrottle(username: string, addr: string, at: number): Promise<void> {
+    const [byUser, byAddr] = await Promise.all([failures.retryAfterMs(userKey(username), at), addr === '' ? 0 : failures.retryAfterMs(addrKey(addr), at)]);
+    const waitMs = Math.max(byUser, byAddr);
     if (waitMs > 0) throw new AgoraError('AGORA_ERR_AUTH_THROTTLED', [Math.ceil(waitMs / 1000)], { data: { retryAfterS: Math.ceil(waitMs / 1000) } });
   }
 
-  function failed(username: string | undefined, addr: string): void {
+  async function failed(username: string | undefined, addr: string): Promise<void> {
     const at = now();
-    if (username !== undefined) byUser.fail(username, at);
-    if (addr !== '') byAddr.fail(addr, at);
+    await Promise.all([username === undefined ? undefined : failures.fail(userKey(username), at), addr === '' ? undefined : failures.fail(addrKey(addr), at)]);
   }
 
   /** A new session for `username` under a fresh random key, redrawn on collision. */
@@ -217,7 +218,7 @@ export function buildAuth(deps: AuthDeps): Auth {
     const existing = await users.get(request.username);
     if (existing !== undefined) return { user: existing, created: false };
     if (!config.openRegistration) {
-      failed(undefined, addr);
+      await failed(undefined, addr);
       throw new AgoraError('AGORA_ERR_AUTH_UNKNOWN_USER', [request.username]);
     }
     return users.create(await newUser(request.username, request.password, now()));
@@ -228,15 +229,15 @@ export function buildAuth(deps: AuthDeps): Auth {
     if (problem !== null) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [problem]);
     const addr = request.client_addr.slice(0, CLIENT_ADDR_MAX);
     return perUser(request.username, async () => {
-      checkThrottle(request.username, addr, now());
+      await checkThrottle(request.username, addr, now());
       const { user, created } = await findOrCreate(request, addr);
       // `created` false with a fresh record means another instance created it first: verify anyway.
       if (!created && !(await verifyPassword(request.password, user))) {
-        failed(user.username, addr);
+        await failed(user.username, addr);
         ctx.log.info({ username: user.username, clientAddr: addr }, 'logon refused: wrong password');
         throw new AgoraError('AGORA_ERR_AUTH_BAD_CREDENTIALS');
       }
-      byUser.reset(user.username);
+      await failures.reset(userKey(user.username));
       const sesskey = await openSession(user.username);
       ctx.log.info({ username: user.username, created, clientAddr: addr }, 'logon');
       return { sesskey, username: user.username, created };
@@ -279,8 +280,7 @@ export function buildAuth(deps: AuthDeps): Auth {
     sweeping = true;
     try {
       const at = now();
-      byUser.prune(at);
-      byAddr.prune(at);
+      await failures.prune(at).catch((err: unknown) => log.warn({ err }, 'pruning failed logons failed'));
       // expire() removes lastUsed < before; a session is expired once at − lastUsed >= idleMs.
       const gone = await sessions.expire(at - idleMs + 1);
       if (gone.length > 0) {

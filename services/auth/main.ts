@@ -4,10 +4,10 @@ import { openStores } from '../../lib/store/index';
 import { buildAuth } from './handlers';
 
 serviceMain('auth', (config) => config.authGrpcUrl, async (config, log) => {
-  const stores = await openStores(config, log, ['users', 'sessions']);
+  const stores = await openStores(config, log, ['users', 'sessions', 'failures']);
   // Several auth instances can only share state through a backend; that backend then carries
   // their session invalidations too (./fanout.ts). In memory there is one instance.
-  const auth = buildAuth({ users: stores.users, sessions: stores.sessions, broadcast: stores.broadcast('auth'), config, log: log.child({ mod: 'auth' }) });
+  const auth = buildAuth({ users: stores.users, sessions: stores.sessions, failures: stores.failures, broadcast: stores.broadcast('auth'), config, log: log.child({ mod: 'auth' }) });
   await auth.start(config.storeTimeoutMs);
   return {
     impl: auth.impl,

@@ -20,7 +20,8 @@ for (const withRedis of [true, false]) {
     const pg = await startPostgres(t);
     const redis = withRedis ? await startRedis(t) : undefined;
     if (pg === undefined || (withRedis && redis === undefined)) return;
-    const env: Record<string, string> = { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_MESSAGES_RETAINED: '1000' };
+    // A short lockout, so that test 5b's lock on this client address is over before test 6 logs on.
+    const env: Record<string, string> = { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_MESSAGES_RETAINED: '1000', AGORA_LOGON_LOCKOUT_S: '3' };
     if (redis !== undefined) env.AGORA_REDIS_URL = redis.url;
     const mesh = await startScaledMesh(2, env);
     t.after(() => mesh.stop());
@@ -89,6 +90,23 @@ for (const withRedis of [true, false]) {
       for (const bind of ports) mesh.auth.push(await startNode('services/auth/main.js', { env: { ...common, AGORA_GRPC_BIND: bind } }));
       await until(async () => (await legacy(base, '/list', { sesskey: key })).status, 'the old key to be accepted again');
       assert.equal((await legacy(base, '/post', { sesskey: key, channel: 'general', message: 'still me' })).status, true);
+    });
+
+    await t.test('5b. wrong passwords count across both auth instances: five lock the user out through either', async () => {
+      await logon(base, 'eve');
+      // The broker hands consecutive logons to the two instances in turn.
+      for (let i = 0; i < 5; i++) {
+        const refused = await legacy(base, '/logon', { username: 'eve', password: 'wrong' });
+        assert.equal(refused.status, false);
+        assert.match(String(refused.data), /Wrong username or password/);
+      }
+      for (let i = 0; i < 4; i++) {
+        const locked = await legacy(base, '/logon', { username: 'eve', password: 'pw-eve' });
+        assert.equal(locked.status, false, 'the right password during the lock');
+        assert.match(String(locked.data), /Too many failed logons; try again in \d+ seconds/);
+      }
+      // The lock (of the user and of this client address) ends with its window.
+      await until(async () => (await legacy(base, '/logon', { username: 'eve', password: 'pw-eve' })).status, 'the lock to end');
     });
 
     await t.test('6. one auth instance SIGKILLed: the other serves the caches, and its logoffs still take effect everywhere at once', async () => {

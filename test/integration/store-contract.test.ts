@@ -131,6 +131,29 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     assert.equal(await s.nodes.get('a'), undefined);
   });
 
+  await t.test('failures: the Nth failure in the window locks for the window; a new window after; reset; 30 racers all counted', async () => {
+    // defaultConfig: 5 failures within 60 s lock for 60 s.
+    const t0 = 1_800_000_000_000;
+    for (let i = 0; i < 4; i++) await s.failures.fail('ann', t0 + i);
+    assert.equal(await s.failures.retryAfterMs('ann', t0 + 10), 0, 'four failures: not locked');
+    await s.failures.fail('ann', t0 + 20);
+    assert.equal(await s.failures.retryAfterMs('ann', t0 + 20), 60_000, 'the fifth locks for the window');
+    assert.equal(await s.failures.retryAfterMs('ann', t0 + 50_020), 10_000);
+    assert.equal(await s.failures.retryAfterMs('ann', t0 + 60_020), 0, 'the lock is over');
+    await s.failures.fail('ann', t0 + 60_030);
+    assert.equal(await s.failures.retryAfterMs('ann', t0 + 60_030), 0, 'a failure after the lock opens a new window');
+    // Failures spread over more than a window never lock.
+    for (let i = 0; i < 8; i++) await s.failures.fail('slow', t0 + i * 20_000);
+    assert.equal(await s.failures.retryAfterMs('slow', t0 + 160_000), 0);
+    await s.failures.reset('ann');
+    for (let i = 0; i < 4; i++) await s.failures.fail('ann', t0 + 70_000);
+    assert.equal(await s.failures.retryAfterMs('ann', t0 + 70_000), 0, 'reset forgot the earlier failure');
+    // Concurrent failures are each counted: 30 at once lock the key.
+    await Promise.all(Array.from({ length: 30 }, () => s.failures.fail('10.0.0.9', t0)));
+    assert.equal(await s.failures.retryAfterMs('10.0.0.9', t0 + 1), 59_999);
+    assert.equal(await s.failures.retryAfterMs('nobody', t0), 0);
+  });
+
   await t.test('health: every backend in use answers', async () => {
     const health = await s.health();
     assert.equal(health.length, s.backends.length);
@@ -139,7 +162,7 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
   });
 }
 
-const KINDS = ['users', 'sessions', 'channels', 'messages', 'nodes'] as const;
+const KINDS = ['users', 'sessions', 'channels', 'messages', 'nodes', 'failures'] as const;
 
 test('memory adapters keep the contract', async (t) => {
   await contract(t, () => openStores(defaultConfig(), log, KINDS));
@@ -203,7 +226,8 @@ test('Redis session adapter keeps the contract; outages', async (t) => {
   if (redis === undefined) return;
   const config = { ...defaultConfig(), redisUrl: redis.url, redisPrefix: 'test1:', storeTimeoutMs: 2000 };
   assert.equal(resolve('sessions', config), 'redis');
-  assert.equal(resolve('users', config), 'memory', 'Redis holds sessions only');
+  assert.equal(resolve('failures', config), 'redis', 'failed logons go with the sessions');
+  assert.equal(resolve('users', config), 'memory', 'Redis holds sessions and failed logons only');
   await contract(t, () => openStores(config, log, KINDS));
 
   await t.test('keys carry the prefix and a TTL refreshed on use', async () => {

@@ -11,9 +11,8 @@ import type { WatchDown } from '../../lib/gen/agora/WatchDown';
 import { createLogger } from '../../lib/log';
 import type { RpcContext } from '../../lib/rpc/service';
 import { MAX_SESSION_KEY } from '../../lib/session-cache';
-import { MemorySessionStore, MemoryUserStore } from '../../lib/store/store-memory';
+import { MemoryFailureStore, MemorySessionStore, MemoryUserStore } from '../../lib/store/store-memory';
 import { buildAuth, drawSessionKey, passwordProblem, usernameProblem, type AuthConfig, type AuthDeps } from '../../services/auth/handlers';
-import { FailureThrottle } from '../../services/auth/throttle';
 import { WatchHub, type WatchCall } from '../../services/auth/watch';
 
 const log = createLogger('test', 'silent');
@@ -30,7 +29,9 @@ function setup(t: TestContext, overrides: Partial<AuthConfig> = {}, extra: Parti
   const clock = manualClock();
   const users = new MemoryUserStore();
   const sessions = new MemorySessionStore();
-  const auth = buildAuth({ users, sessions, config: { ...CONFIG, ...overrides }, log, now: clock.now, ...extra });
+  const config = { ...CONFIG, ...overrides };
+  const failures = new MemoryFailureStore({ maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 });
+  const auth = buildAuth({ users, sessions, failures, config, log, now: clock.now, ...extra });
   t.after(() => auth.close());
   const h = auth.impl.handlers;
   const logon = (username: string, password: string, client_addr = '') =>
@@ -62,7 +63,8 @@ test('a wrong password fails with AGORA_ERR_AUTH_BAD_CREDENTIALS', async (t) => 
 test('closed registration refuses unknown users but lets known ones in', async (t) => {
   const open = setup(t);
   await open.logon('known', 'pw');
-  const closed = buildAuth({ users: open.users, sessions: open.sessions, config: { ...CONFIG, openRegistration: false }, log });
+  const failures = new MemoryFailureStore({ maxFailures: CONFIG.logonMaxFailures, windowMs: CONFIG.logonLockoutS * 1000 });
+  const closed = buildAuth({ users: open.users, sessions: open.sessions, failures, config: { ...CONFIG, openRegistration: false }, log });
   t.after(() => closed.close());
   const logon = async (username: string, password: string) => closed.impl.handlers.Logon({ username, password, client_addr: '' }, ctx);
   await assert.rejects(logon('stranger', 'pw'), (err: Error & { code?: string; errno?: number }) => {
@@ -166,16 +168,16 @@ test('concurrent wrong guesses for one user cannot outrun the lock', async (t) =
   assert.deepEqual(codes.filter((c) => c === 'AGORA_ERR_AUTH_THROTTLED').length, 7);
 });
 
-test('the throttle table is bounded and prunes what is over', () => {
-  const throttle = new FailureThrottle({ maxFailures: 2, windowMs: 1000, maxEntries: 3 });
-  for (const key of ['a', 'b', 'c', 'd', 'e']) throttle.fail(key, 0);
+test('the in-memory failure table is bounded and prunes what is over', async () => {
+  const throttle = new MemoryFailureStore({ maxFailures: 2, windowMs: 1000 }, 3);
+  for (const key of ['a', 'b', 'c', 'd', 'e']) await throttle.fail(key, 0);
   assert.equal(throttle.size, 3);
-  throttle.fail('e', 10);
-  assert.equal(throttle.retryAfterMs('e', 10), 1000);
-  assert.equal(throttle.retryAfterMs('a', 10), 0, 'evicted first: the oldest');
-  throttle.prune(1000);
+  await throttle.fail('e', 10);
+  assert.equal(await throttle.retryAfterMs('e', 10), 1000);
+  assert.equal(await throttle.retryAfterMs('a', 10), 0, 'evicted first: the oldest');
+  await throttle.prune(1000);
   assert.equal(throttle.size, 1, 'only the locked key is left');
-  throttle.prune(1010);
+  await throttle.prune(1010);
   assert.equal(throttle.size, 0);
 });
 
