@@ -6,7 +6,6 @@
  * run under its uid. A machine without them makes the test say
  * "skipped: <why>"; with CI=true that fails instead.
  */
-import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -14,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { Client } from 'pg';
-import { freePort } from './proc';
+import { freePort, skipOrFail } from './proc';
 
 /** Resolve once `probe` answers true (asked every `everyMs`), or throw naming `what` at the deadline. */
 export async function until(probe: () => Promise<boolean>, what: string, deadlineMs = 15_000, everyMs = 50): Promise<void> {
@@ -27,10 +26,7 @@ export async function until(probe: () => Promise<boolean>, what: string, deadlin
 }
 
 /** Skip (or, with CI=true, fail) the test with `why`. */
-export function skipOrFail(t: TestContext, why: string, packages: string): void {
-  if (process.env.CI === 'true') assert.fail(`skipped: ${why}; CI must install ${packages}`);
-  t.skip(`skipped: ${why}`);
-}
+export { skipOrFail };
 
 /** The directory holding initdb and postgres: the newest /usr/lib/postgresql/<ver>/bin, else pg_config's. */
 export function postgresBin(): string | undefined {

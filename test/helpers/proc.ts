@@ -142,3 +142,14 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+/**
+ * A test that lacks something the machine should have: skipped with the reason, but failed
+ * under CI=true, where .ci/run must have installed it (DESIGN "Tests and measurement").
+ * Answers false, for `if (!ok) return skipOrFail(...)`.
+ */
+export function skipOrFail(t: { skip(message?: string): void }, why: string, packages: string): false {
+  if (process.env.CI === 'true') throw new Error(`skipped: ${why}; CI must install ${packages}`);
+  t.skip(`skipped: ${why}`);
+  return false;
+}

@@ -13,7 +13,7 @@ import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../../lib/bus/frames';
 import { rejectsWith, until, waitForService, waitForServiceGone } from './bus';
-import { start, startBroker, startNode, type Started } from './proc';
+import { skipOrFail, start, startBroker, startNode, type Started } from './proc';
 
 /** A bus SDK in another language and its two example programs. */
 export interface Sdk {
@@ -47,10 +47,7 @@ export async function needSdk(t: TestContext, sdk: Pick<Sdk, 'interpreter' | 'pr
   }
   const problem = await problems.get(key);
   if (problem === null) return true;
-  const why = `skipped: ${key} fails (${problem})`;
-  if (process.env.CI === 'true') assert.fail(`${why}; CI must install ${sdk.packages}`);
-  t.skip(why);
-  return false;
+  return skipOrFail(t, `${key} fails (${problem})`, sdk.packages);
 }
 
 /** Children and clients of one test, all stopped in t.after. */

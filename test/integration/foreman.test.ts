@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
-import { freePort, labelledLine, start } from '../helpers/proc';
+import { freePort, labelledLine, skipOrFail, start } from '../helpers/proc';
 
 const FOREMAN = 'foreman';
 
@@ -18,10 +18,7 @@ async function needForeman(t: TestContext): Promise<boolean> {
   });
   const problem = await foremanProblem;
   if (problem === null) return true;
-  const why = `skipped: ${FOREMAN} is not usable here (${problem})`;
-  if (process.env.CI === 'true') assert.fail(`${why}; CI must install ruby-foreman`);
-  t.skip(why);
-  return false;
+  return skipOrFail(t, `${FOREMAN} is not usable here (${problem})`, 'ruby-foreman');
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { AgoraError, type ErrorCode } from '../../lib/errors';
 import { channelNameProblem } from '../../services/channels/handlers';
 import { startMesh } from '../helpers/mesh';
-import { ROOT } from '../helpers/proc';
+import { ROOT, skipOrFail } from '../helpers/proc';
 
 const run = promisify(execFile);
 const MAX_KEY = Number.MAX_SAFE_INTEGER;
@@ -63,10 +63,7 @@ async function need(t: TestContext, command: string, args: string[]): Promise<bo
     await run(command, args, { timeout: 10_000 });
     return true;
   } catch (e) {
-    const why = `skipped: ${command} is not usable here (${(e as Error).message.split('\n')[0]})`;
-    if (process.env.CI === 'true') assert.fail(`${why}; CI must have it`);
-    t.skip(why);
-    return false;
+    return skipOrFail(t, `${command} is not usable here (${(e as Error).message.split('\n')[0]})`, command);
   }
 }
 
