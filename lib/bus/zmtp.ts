@@ -32,8 +32,15 @@ const GREETING_BYTES = 64;
 const MORE = 0x01;
 const LONG = 0x02;
 const COMMAND = 0x04;
-/** Frames up to this size are copied out of the read chunk (from Node's pool): cheaper than a view that pins the chunk. */
+/** Frames up to this size are copied into the one buffer of their message's headers when sent. */
 const COPY_BELOW = 4096;
+/**
+ * Received frames up to this size are copied out of the read chunk (from Node's pool when
+ * small): a view would pin the whole chunk's memory for as long as the frame lives, e.g. a
+ * request waiting in the broker's queue. Larger frames span chunks anyway and are views of
+ * the buffer they were joined into.
+ */
+const RECEIVE_COPY_BELOW = 65_536;
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
 const MAX_FRAMES = 1024;
 /** A peer that has not finished its greeting and handshake in this time is cut. */
@@ -295,7 +302,7 @@ export class Connection {
       }
       if (this.phase !== 'ready') return this.fail(at);
       let frame: Buffer;
-      if (size <= COPY_BELOW) {
+      if (size <= RECEIVE_COPY_BELOW) {
         frame = Buffer.allocUnsafe(size);
         buf.copy(frame, 0, start, at);
       } else {
