@@ -19,7 +19,8 @@ serviceMain('compute', (config) => config.computeGrpcUrl, async (config, log) =>
   const stopSync = compute.startSync(config.computeSyncMs);
   return {
     impl: buildComputeService({ compute, sessions }),
-    health: stores.checks(),
+    // The driver is Compute's own dependency: /__heartbeat__ names it `Compute.driver`.
+    health: stores.checks().add('driver', (deadline) => bus.hasService(config.computeDriver, { deadline })),
     close: async () => {
       stopSync();
       bus.close();

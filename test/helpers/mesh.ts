@@ -12,6 +12,7 @@ const ENTRY = {
   channels: 'services/channels/main.js',
   messages: 'services/messages/main.js',
   compute: 'services/compute/main.js',
+  driver: 'services/driver/main.js',
   gateway: 'gateway/main.js',
 } as const;
 
@@ -29,7 +30,7 @@ export interface Mesh {
 }
 
 export interface MeshOptions {
-  /** Start Compute too (without a driver: enough for the gateway's dependencies to answer). */
+  /** Start Compute and the TypeScript driver too. */
   compute?: boolean;
   /** More environment for one part (e.g. `{ channels: { AGORA_LOG_LEVEL: 'debug' } }`). */
   envOf?: Partial<Record<Part, Record<string, string>>>;
@@ -52,7 +53,10 @@ export async function startMesh(t: TestContext, env: Record<string, string> = {}
   const auth = String((await run('auth', { AGORA_AUTH_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
   const channels = String((await run('channels', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
   await run('messages', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: channels, AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0' });
-  if (options.compute === true) await run('compute', { AGORA_AUTH_GRPC_URL: auth, AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0' });
+  if (options.compute === true) {
+    await run('driver', { AGORA_DRIVER_GRPC_URL: '127.0.0.1:0' });
+    await run('compute', { AGORA_AUTH_GRPC_URL: auth, AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0' });
+  }
   await run('gateway', { AGORA_HTTP_PORT: '0' });
   return {
     base: String(procs.gateway.endpoints.http),

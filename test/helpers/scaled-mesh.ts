@@ -43,6 +43,8 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
     procs.push(...channels);
     const messages = await instances('messages', n, { ...withAuth, AGORA_CHANNELS_GRPC_URL: channels.map(grpcOf).join(',') });
     procs.push(...messages);
+    const driver = await startNode('services/driver/main.js', { env: { ...common, AGORA_GRPC_BIND: '127.0.0.1:0' } });
+    procs.push(driver);
     const compute = await startNode('services/compute/main.js', { env: { ...withAuth, AGORA_GRPC_BIND: '127.0.0.1:0' } });
     procs.push(compute);
     const gateway = await startNode('gateway/main.js', { env: { ...common, AGORA_HTTP_PORT: '0' } });
@@ -50,7 +52,7 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
     const mesh: ScaledMesh = {
       base: String(gateway.endpoints.http),
       broker, auth, channels, messages, compute, gateway,
-      all: () => [mesh.gateway, mesh.compute, ...mesh.messages, ...mesh.channels, ...mesh.auth, mesh.broker],
+      all: () => [mesh.gateway, mesh.compute, driver, ...mesh.messages, ...mesh.channels, ...mesh.auth, mesh.broker],
       stop: async () => {
         for (const p of mesh.all()) await p.stop();
       },

@@ -174,14 +174,20 @@ test('the ops endpoints and protocol headers through the mesh', async (t) => {
   await t.test('heartbeat: 503 naming a stopped service, 200 again once it is back', async () => {
     const up = await getJson(`${base}/__heartbeat__`);
     assert.equal(up.status, 200, JSON.stringify(up.body));
-    assert.deepEqual(up.body, { broker: true, Auth: true, Channels: true, Messages: true, Compute: true });
+    assert.deepEqual(up.body, { broker: true, Auth: true, Channels: true, Messages: true, Compute: true, 'Compute.driver': true });
     assert.equal(await procs.messages.stop('SIGTERM'), 0);
     const down = await until(`${base}/__heartbeat__`, 503, 15_000);
-    assert.deepEqual(down.body, { broker: true, Auth: true, Channels: true, Messages: false, Compute: true });
+    assert.deepEqual(down.body, { broker: true, Auth: true, Channels: true, Messages: false, Compute: true, 'Compute.driver': true });
     assert.ok(Number(down.headers.get('retry-after')) > 0, 'a 503 carries Retry-After');
     await mesh.restart('messages');
     const back = await until(`${base}/__heartbeat__`, 200, 15_000);
-    assert.deepEqual(back.body, { broker: true, Auth: true, Channels: true, Messages: true, Compute: true });
+    assert.deepEqual(back.body, { broker: true, Auth: true, Channels: true, Messages: true, Compute: true, 'Compute.driver': true });
+    // Compute's own dependency: its driver stopped, Compute answers but names it failing.
+    assert.equal(await procs.driver.stop('SIGTERM'), 0);
+    const noDriver = await until(`${base}/__heartbeat__`, 503, 15_000);
+    assert.deepEqual(noDriver.body, { broker: true, Auth: true, Channels: true, Messages: true, Compute: false, 'Compute.driver': false });
+    await mesh.restart('driver');
+    await until(`${base}/__heartbeat__`, 200, 15_000);
   });
 
   await t.test('rate limit: 429 with Retry-After past the limit; ops endpoints are not limited; configured origins', async () => {

@@ -47,7 +47,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
   if (pg === undefined || redis === undefined) return;
-  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500]);
+  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600]);
   // 1. scaled.env with this run's ports and servers.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-scaled-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +60,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   writeFileSync(envFile, `${text}AGORA_BUS_URL=tcp://127.0.0.1:${await freePort()}\n`);
 
   // 2. foreman, as the README says, with this run's base port; ready once every instance is.
-  const expected = ['broker.1', 'auth.1', 'auth.2', 'channels.1', 'channels.2', 'messages.1', 'messages.2', 'compute.1', 'gateway.1'];
+  const expected = ['broker.1', 'auth.1', 'auth.2', 'channels.1', 'channels.2', 'messages.1', 'messages.2', 'compute.1', 'gateway.1', 'driver.1'];
   const seen = new Set<string>();
   const foreman = await start('foreman', ['start', '-f', 'Procfile.scaled', '-e', envFile, '-p', String(base), '-m', 'all=1,auth=2,channels=2,messages=2'], {
     parse: labelledLine,
