@@ -1,27 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import type { RpcContext } from '../../lib/rpc/service';
-import type { SessionResolver } from '../../lib/session-cache';
+import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryChannelStore } from '../../lib/store/store-memory';
 import { buildChannelsHandlers, buildChannelsService, channelNameProblem } from '../../services/channels/handlers';
-
-const ALICE = 42;
-const BOB = 43;
-
-/** A narrow fake: two known keys, every other one refused as auth would. */
-function fakeSessions(): SessionResolver {
-  const users = new Map([[ALICE, 'alice'], [BOB, 'bob']]);
-  return {
-    resolve: async (sesskey) => {
-      const user = users.get(sesskey);
-      if (user === undefined) throw new AgoraError('AGORA_ERR_AUTH_BAD_SESSION');
-      return user;
-    },
-    close: () => undefined,
-  };
-}
 
 const ctx: RpcContext = { service: 'Channels', method: 'test', log: createLogger('test', 'silent') };
 

@@ -3,27 +3,12 @@ import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { busHandlers, type RpcContext } from '../../lib/rpc/service';
-import type { SessionResolver } from '../../lib/session-cache';
+import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
 import { buildMessagesHandlers, buildMessagesService, cachePositive, type ChannelExists, type MessagesDeps } from '../../services/messages/handlers';
 
-const ALICE = 42;
-const BOB = 43;
 const log = createLogger('test', 'silent');
 const ctx: RpcContext = { service: 'Messages', method: 'test', log };
-
-/** A narrow fake: two known keys, every other one refused as auth would. */
-function fakeSessions(): SessionResolver {
-  const users = new Map([[ALICE, 'alice'], [BOB, 'bob']]);
-  return {
-    resolve: async (sesskey) => {
-      const user = users.get(sesskey);
-      if (user === undefined) throw new AgoraError('AGORA_ERR_AUTH_BAD_SESSION');
-      return user;
-    },
-    close: () => undefined,
-  };
-}
 
 function setup(options: Partial<MessagesDeps> = {}) {
   const channels = new Set(['general', 'empty']);
