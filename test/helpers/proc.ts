@@ -20,7 +20,7 @@ export interface Started {
   child: ChildProcess;
   /** The `endpoints` of the ready line. */
   endpoints: Record<string, string | number>;
-  /** Every stdout line parsed as JSON so far (non-JSON lines are kept as `{ raw }`). */
+  /** Every stdout line (and stderr line, with `stderrLines`) parsed as JSON so far (non-JSON lines are kept as `{ raw }`). */
   lines: Array<Record<string, unknown>>;
   /** Resolve with the first line (already seen or coming) that matches, or reject after `ms`. */
   waitFor(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
@@ -37,6 +37,8 @@ export interface StartOptions {
   parse?: (text: string) => Record<string, unknown>;
   /** The ready line (default: `ready === true`). */
   isReady?: (line: Record<string, unknown>) => boolean;
+  /** Also parse stderr lines into `lines` (for processes that log there, as the Python and Ruby SDKs do). */
+  stderrLines?: boolean;
 }
 
 /** A stdout line parsed as a JSON object, or `{ raw }` when it is not one. */
@@ -73,11 +75,13 @@ export async function start(command: string, args: string[], options: StartOptio
     if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
   });
   const parse = options.parse ?? jsonLine;
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  const onLine = (text: string): void => {
     const line = parse(text);
     lines.push(line);
     for (const w of watchers) w(line);
-  });
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  if (options.stderrLines === true) createInterface({ input: child.stderr! }).on('line', onLine);
   const exited = once(child, 'exit');
 
   const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 15_000): Promise<Record<string, unknown>> =>

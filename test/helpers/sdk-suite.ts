@@ -12,7 +12,7 @@ import { Dealer } from 'zeromq';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../../lib/bus/frames';
-import { rejectsWith, until, waitForService, waitForServiceGone } from './bus';
+import { rejectsWith, waitForService, waitForServiceGone } from './bus';
 import { skipOrFail, start, startBroker, startNode, type Started } from './proc';
 
 /** A bus SDK in another language and its two example programs. */
@@ -61,7 +61,7 @@ function tracker(t: TestContext): { procs: Started[]; clients: BusClient[] } {
 }
 
 function startWorker(sdk: Sdk, bus: string, env: Record<string, string> = {}): Promise<Started> {
-  return start(sdk.interpreter, [sdk.worker], { env: { AGORA_BUS_URL: bus, ...env } });
+  return start(sdk.interpreter, [sdk.worker], { env: { AGORA_BUS_URL: bus, ...env }, stderrLines: true });
 }
 
 /** Run the SDK's example client; never throws on a non-zero exit. */
@@ -83,7 +83,7 @@ export function sdkSuite(sdk: Sdk): void {
     const broker = await startBroker();
     held.procs.push(broker);
     const bus = String(broker.endpoints.bus);
-    const worker = await startWorker(sdk, bus);
+    const worker = await startWorker(sdk, bus, { AGORA_LOG_LEVEL: 'debug' }); // a 'call' line per request
     held.procs.push(worker);
     assert.equal(worker.lines.find((l) => l.ready === true)?.service, sdk.service);
     assert.deepEqual(worker.endpoints, { bus });
@@ -175,9 +175,12 @@ export function sdkSuite(sdk: Sdk): void {
     });
 
     await t.test('SIGTERM: the worker finishes its call, says DISCONNECT and exits 0', async () => {
-      // 1. A call in flight: the broker reports one of the worker's sockets busy.
+      // 1. A call in flight, and running: the worker logged it. (Only "the broker sent it" would
+      // leave MDP's race open: a REQUEST still on the wire when the worker says DISCONNECT never
+      // ran, and with no other worker it fails with AGORA_ERR_BUS_WORKER_LOST, PROTOCOL.md §3.)
       const inFlight = call('sleep', [300]);
-      await until(async () => (await client.services()).some((s) => s.name === sdk.service && s.idle < s.slots), 5000);
+      await worker.waitFor((l) => l.msg === 'call' && l.method === 'sleep', 5000);
+      assert.ok((await client.services()).some((s) => s.name === sdk.service && s.idle < s.slots), 'the broker sees the worker busy');
       // 2. SIGTERM drains it: the caller gets its answer, the process exits 0.
       const exited = worker.stop('SIGTERM');
       assert.equal(await inFlight, 300);

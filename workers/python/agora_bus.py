@@ -424,6 +424,7 @@ class Worker:
         """Runs on a job thread; never raises."""
         req_id = meta.get("reqId") if isinstance(meta.get("reqId"), str) else None
         _call.meta = meta
+        self.log.debug("call", method=method, reqId=req_id, caller=meta["caller"] if isinstance(meta.get("caller"), str) else "bus")
         try:
             result, error = self._call_handler(handler, method, params), None
         except AgoraError as e:

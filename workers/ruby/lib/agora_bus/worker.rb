@@ -228,6 +228,7 @@ module AgoraBus
     def invoke(handler, method, params, meta, respond)
       req_id = meta['reqId'].is_a?(String) ? meta['reqId'] : nil
       Thread.current[:agora_bus_meta] = meta
+      @log.debug('call', method: method, reqId: req_id, caller: meta['caller'].is_a?(String) ? meta['caller'] : 'bus')
       begin
         result = call_handler(handler, method, params)
         error = nil
