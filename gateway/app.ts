@@ -92,7 +92,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     backoffS: config.backoffS,
   });
   void app.register(hello, { bus, version, publicUrl: config.publicUrl, settings: publicSettings(config), capabilities: CAPABILITIES, timeoutMs: config.requestTimeoutMs });
-  void app.register(metrics, { metrics: gauges });
+  void app.register(metrics, { metrics: gauges, token: config.metricsToken });
   void app.register(heartbeat, {
     bus,
     broker: deps.broker,

@@ -79,6 +79,8 @@ export interface Config {
   pageMaxRecords: number;
   /** The gateway's URL as clients reach it; empty: taken from each request. */
   publicUrl: string;
+  /** Bearer token `GET /metrics` requires; empty: open. */
+  metricsToken: string;
   /** Where the source lives, for /__version__; empty: none published. */
   sourceUrl: string;
   /** The commit deployed, for /__version__; empty: read from .git. */
@@ -209,6 +211,12 @@ const httpUrl: Parser<string> = (raw) => {
   return v;
 };
 
+/** A secret: 16 to 256 visible ASCII characters; never echoed in the error. */
+const token: Parser<string> = (raw) => {
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new Error('must be 16 to 256 visible ASCII characters, no spaces (the value is not shown)');
+  return raw;
+};
+
 const commitHash: Parser<string> = (raw) => {
   const v = raw.trim().toLowerCase();
   if (!/^[0-9a-f]{7,64}$/.test(v)) throw new Error(`must be a commit hash (7 to 64 hex digits), got ${JSON.stringify(raw)}`);
@@ -273,6 +281,7 @@ export const VARIABLES: readonly Variable[] = [
   v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
   v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),
   v('publicUrl', 'AGORA_PUBLIC_URL', '', orEmpty(httpUrl), 'The gateway\'s URL as clients reach it (hello\'s `url`); empty: taken from each request\'s Host.'),
+  v('metricsToken', 'AGORA_METRICS_TOKEN', '', orEmpty(token), '`GET /metrics` then requires `Authorization: Bearer <this token>` (16 to 256 visible ASCII characters); empty: open to anyone who reaches the gateway.'),
   v('sourceUrl', 'AGORA_SOURCE_URL', '', orEmpty(httpUrl), 'URL of the source repository, reported by `/__version__`; empty: none.'),
   v('commit', 'AGORA_COMMIT', '', orEmpty(commitHash), 'Commit reported by `/__version__`; empty: read from the checkout\'s `.git`.'),
   v('healthTimeoutMs', 'AGORA_HEALTH_TIMEOUT_MS', 1000, int(1, 60_000), 'Deadline of each dependency check of `/__heartbeat__`.'),
@@ -301,14 +310,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = withDotEnv(process.env)): Re
   const config = defaultConfig() as unknown as Record<string, unknown>;
   const problems: string[] = [];
   const source = { ...env };
-  if (source.AGORA_HTTP_PORT === undefined && source.PORT !== undefined && source.PORT !== '') source.AGORA_HTTP_PORT = source.PORT;
+  // Empty means unset, for AGORA_HTTP_PORT as for every variable: then PORT applies.
+  const portFromPORT = (source.AGORA_HTTP_PORT ?? '') === '' && (source.PORT ?? '') !== '';
+  if (portFromPORT) source.AGORA_HTTP_PORT = source.PORT;
   for (const variable of VARIABLES) {
     const raw = source[variable.env];
     if (raw === undefined || raw === '') continue;
     try {
       config[variable.key] = variable.parse(raw);
     } catch (e) {
-      const name = variable.env === 'AGORA_HTTP_PORT' && env.AGORA_HTTP_PORT === undefined ? 'PORT' : variable.env;
+      const name = variable.env === 'AGORA_HTTP_PORT' && portFromPORT ? 'PORT' : variable.env;
       problems.push(`${name} ${(e as Error).message}`);
     }
   }

@@ -62,6 +62,7 @@ export const ERRORS = {
   AGORA_ERR_MESSAGE_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No message %s in channel %s (never posted, or no longer retained)' },
   AGORA_ERR_HTTP_MISSING_AUTH: { status: 401, errno: 104, grpc: GRPC.UNAUTHENTICATED, message: 'Authorization: Bearer <session key> is required' },
   AGORA_ERR_HTTP_BAD_AUTH: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Malformed Authorization header: %s' },
+  AGORA_ERR_HTTP_METRICS_AUTH: { status: 401, errno: 104, grpc: GRPC.UNAUTHENTICATED, message: 'GET /metrics requires Authorization: Bearer <the metrics token>' },
   AGORA_ERR_HTTP_BAD_JSON: { status: 400, errno: 106, grpc: GRPC.INVALID_ARGUMENT, message: 'The body is not valid JSON' },
   AGORA_ERR_HTTP_INVALID_PARAMS: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid parameters: %s' },
   AGORA_ERR_HTTP_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'Unknown path %s' },

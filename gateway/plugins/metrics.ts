@@ -7,11 +7,14 @@
  * - `agora_broker_workers`, `agora_broker_idle_workers`, `agora_broker_queued` by service
  *   and `agora_broker_up`, asked of the broker (`mmi.services`) at each scrape;
  * - the process metrics of prom-client (`agora_gateway_` prefix: CPU, memory, event loop).
+ * With a token configured (AGORA_METRICS_TOKEN), a scrape must send `Authorization: Bearer
+ * <token>` (Prometheus' `authorization` scrape setting); anything else answers 401.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { isAgoraError } from '../../lib/errors';
+import { AgoraError, isAgoraError } from '../../lib/errors';
 import type { BusCaller } from '../../lib/bus/client';
 import type { BrokerInspector } from './heartbeat';
 
@@ -80,9 +83,19 @@ export class GatewayMetrics {
 
 export interface MetricsPluginOptions {
   metrics: GatewayMetrics;
+  /** The Bearer token a scrape must send; empty: none needed. */
+  token: string;
 }
 
-export const metrics = fp<MetricsPluginOptions>(async (app, { metrics: m }) => {
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Whether `header` is `Bearer <token>`, compared in constant time (whatever the lengths). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
+}
+
+export const metrics = fp<MetricsPluginOptions>(async (app, { metrics: m, token }) => {
   app.hello.capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: '/metrics' });
   app.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
@@ -92,7 +105,8 @@ export const metrics = fp<MetricsPluginOptions>(async (app, { metrics: m }) => {
   });
   // tags and summary are read by the OpenAPI generator; no response schema, the body is text.
   const schema: FastifySchema & Record<string, unknown> = { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)' };
-  app.get('/metrics', { config: { shed: false, rateLimit: false }, schema }, async (_request, reply) => {
+  app.get('/metrics', { config: { shed: false, rateLimit: false }, schema }, async (request, reply) => {
+    if (token !== '' && !bearerMatches(request.headers.authorization, token)) throw new AgoraError('AGORA_ERR_HTTP_METRICS_AUTH');
     await m.refreshBroker();
     reply.type(m.registry.contentType);
     return m.registry.metrics();

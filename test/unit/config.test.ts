@@ -120,10 +120,23 @@ test('every bad variable is named in one error, in one problem each', () => {
   assert.match(err.message, /^Invalid configuration: /);
 });
 
+test('the metrics token: empty is none; a short or spaced one is refused without being shown', () => {
+  assert.equal(loadConfig({}).metricsToken, '');
+  assert.equal(loadConfig({ AGORA_METRICS_TOKEN: 'abcdefghijklmnop' }).metricsToken, 'abcdefghijklmnop');
+  for (const bad of ['short-secret', 'sixteen chars ok!', 'é'.repeat(16)]) {
+    const found = problems({ AGORA_METRICS_TOKEN: bad });
+    assert.equal(found.length, 1);
+    assert.match(found[0], /^AGORA_METRICS_TOKEN must be 16 to 256 visible ASCII characters/);
+    assert.equal(found[0].includes(bad), false, 'the secret is not echoed');
+  }
+});
+
 test('the gateway port: AGORA_HTTP_PORT, else PORT, else 8080; a bad PORT is named PORT', () => {
   assert.equal(loadConfig({ PORT: '3000' }).httpPort, 3000);
   assert.equal(loadConfig({ PORT: '3000', AGORA_HTTP_PORT: '4000' }).httpPort, 4000);
   assert.equal(loadConfig({ PORT: '' }).httpPort, 8080);
+  assert.equal(loadConfig({ PORT: '3000', AGORA_HTTP_PORT: '' }).httpPort, 3000, 'an empty AGORA_HTTP_PORT is unset');
+  assert.deepEqual(problems({ PORT: 'web', AGORA_HTTP_PORT: '' }), ['PORT must be an integer, got "web"']);
   assert.deepEqual(problems({ PORT: 'web' }), ['PORT must be an integer, got "web"']);
   assert.deepEqual(problems({ PORT: '3000', AGORA_HTTP_PORT: '70000' }), ['AGORA_HTTP_PORT must be between 0 and 65535, got 70000']);
   // The caller's env object is not changed.

@@ -162,6 +162,24 @@ test('metrics: bus calls by outcome, broker queues, requests by route', async (t
   assert.match(text, /^agora_http_requests_total\{method="GET",route="\/",status="200"\} 1$/m);
 });
 
+test('metrics with a token: 401 in the error format without it or with another, the text with it', async (t) => {
+  const token = 'scrape-3f9a1c77e2b4d6';
+  const app = build(t, fakeBus({}), { broker: fakeBroker(['Auth']), config: { metricsToken: token } });
+  for (const authorization of [undefined, '', `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, token, `Bearer ${token} more`]) {
+    const res = await app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+    assert.equal(res.statusCode, 401, String(authorization));
+    assert.equal(res.headers['www-authenticate']?.toString().startsWith('Bearer '), true);
+    assert.deepEqual(res.json(), { code: 401, errno: 104, error: 'Unauthorized', message: 'GET /metrics requires Authorization: Bearer <the metrics token>' });
+  }
+  for (const authorization of [`Bearer ${token}`, `bearer  ${token} `]) {
+    const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization } });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /^agora_broker_up 1$/m);
+  }
+  // The token guards /metrics only.
+  assert.equal((await app.inject({ method: 'GET', url: '/__lbheartbeat__' })).statusCode, 200);
+});
+
 test('load shedding: the event-loop delay of the start is not load; the same delay later is', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   const app = fastify();
