@@ -5,7 +5,7 @@
  */
 import { loadConfig, type Config } from './config';
 import { errorMessage, isAgoraError } from './errors';
-import type { Logger } from './log';
+import { afterLogsWritten, type Logger } from './log';
 
 /** The config, or exit 78 (EX_CONFIG) with every bad variable named on stderr. */
 export function configOrExit(svc: string): Readonly<Config> {
@@ -18,6 +18,12 @@ export function configOrExit(svc: string): Readonly<Config> {
     process.stderr.write(`${svc}: invalid configuration\n${problems.map((p) => `  ${p}\n`).join('')}`);
     process.exit(78);
   }
+}
+
+/** Exit once `log`'s lines are written (in order; `afterLogsWritten`), or after `ms` at most. */
+export function exitFlushed(log: Logger, code: number, ms = 1000): void {
+  setTimeout(() => process.exit(code), ms).unref();
+  afterLogsWritten(log, () => process.exit(code));
 }
 
 /** The line test helpers and launchers wait for. */
@@ -48,11 +54,11 @@ export function onShutdown(log: Logger, drain: () => Promise<void> | void, grace
       .then(
         () => {
           log.info('stopped');
-          process.exit(0);
+          exitFlushed(log, 0);
         },
         (err: unknown) => {
           log.error({ err }, 'drain failed');
-          process.exit(1);
+          exitFlushed(log, 1);
         },
       );
   };

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serve, type Handler } from '../bus/worker';
 import type { Config } from '../config';
 import { HEALTH_METHOD, HealthChecks } from '../health';
-import { announceReady, configOrExit, onShutdown } from '../lifecycle';
+import { announceReady, configOrExit, exitFlushed, onShutdown } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
 import { bindServer, grpcImplementation, shutdownServer } from './grpc';
 import { busHandlers, type ServiceImpl } from './service';
@@ -98,6 +98,6 @@ export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) =
     announceReady(log, { bus: config.busUrl, grpc: `${host}:${running.grpcPort}`, service: built.impl.name });
   })().catch((err: unknown) => {
     log.fatal({ err }, 'failed to start');
-    process.exit(1);
+    exitFlushed(log, 1);
   });
 }

@@ -98,6 +98,11 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
   for (const label of labels) {
     assert.ok(mesh.lines.some(said(label, 'exited with code 0')), `${label} did not exit 0`);
     assert.equal(mesh.lines.find((l) => l.label === label && l.msg === 'draining')?.signal, 'SIGTERM');
+    // Each process's lines arrive in the order it wrote them, the last ones at exit included.
+    const times = mesh.lines.filter((l) => l.label === label && typeof l.time === 'number').map((l) => l.time as number);
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), `${label} lines out of order`);
+    const msgs = mesh.lines.filter((l) => l.label === label).map((l) => l.msg);
+    assert.ok(msgs.indexOf('draining') < msgs.indexOf('stopped'), `${label}: ${msgs.join(', ')}`);
   }
   assert.deepEqual(pids.filter(alive), [], 'processes left behind');
 });
