@@ -11,6 +11,7 @@ import { decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, 
 import {
   Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
 } from './frames';
+import { HeldRequests, type HeldRequest } from './held';
 import { RouterSocket } from './zmtp';
 
 export interface BrokerOptions {
@@ -37,10 +38,8 @@ export interface ServiceStats {
   queued: number;
 }
 
-interface Job {
-  client: Buffer;
-  /** The request's msgid (null for a notification or a body that is not msgpack-RPC). */
-  msgid: number | null;
+/** A request; its msgid is null for a notification or a body that is not msgpack-RPC. */
+interface Job extends HeldRequest {
   /** Body frames: the msgpack-RPC message and, optionally, the metadata frame. */
   body: Buffer[];
   deadline: number | undefined;
@@ -54,9 +53,9 @@ interface WorkerEntry {
   expiry: number;
   /** Requests it may hold at once (READY's `slots`, 1 for plain MDP). */
   slots: number;
-  /** Requests it holds, oldest first. */
-  jobs: Job[];
-  /** Slots free (slots − jobs, once READY has been handled). */
+  /** Requests it holds, by client and msgid, so a REPLY finds its own in O(1) whatever the slots. */
+  held: HeldRequests<Job>;
+  /** Slots free (slots − requests held, once READY has been handled). */
   free: number;
 }
 
@@ -154,7 +153,8 @@ export class Broker {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_NO_SERVICE', [name]);
     }
     const meta = body.length > 1 ? decodeMeta(body[1]) : {};
-    const job: Job = { client, msgid: peekId(body[0], REQUEST_TYPE), body, deadline: meta.deadline, idempotent: meta.idempotent === true };
+    const msgid = peekId(body[0], REQUEST_TYPE);
+    const job: Job = { client, msgid, next: undefined, body, deadline: meta.deadline, idempotent: meta.idempotent === true };
     const worker = this.takeIdle(service);
     if (worker !== undefined) return this.assign(worker, job);
     if (service.queue.length >= this.options.queueMax) {
@@ -226,7 +226,7 @@ export class Broker {
       return this.disconnect(id);
     }
     const service = this.service(name, nameFrame);
-    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, jobs: [], free: 0 };
+    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, held: new HeldRequests(), free: 0 };
     this.workers.set(key, worker);
     service.workers.add(worker);
     this.log.info({ service: name, workers: service.workers.size, slots: options.slots }, 'worker ready');
@@ -245,10 +245,8 @@ export class Broker {
     // and a stale entry left behind once the worker is removed).
     const client = frames[4];
     const body = frames.slice(6);
-    const at = this.jobOf(worker, client, body[0]);
-    if (at < 0) return this.drop('REPLY answering no request the worker holds', frames);
-    const job = worker.jobs[at];
-    worker.jobs.splice(at, 1);
+    const job = this.answered(worker, client, body[0]);
+    if (job === undefined) return this.drop('REPLY answering no request the worker holds', frames);
     const size = bodySize(body);
     if (size > this.options.maxBodyBytes) {
       this.fail(client, worker.service.nameFrame, job.body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
@@ -258,25 +256,26 @@ export class Broker {
     this.idle(worker);
   }
 
-  /** Index in `worker.jobs` of the request a REPLY answers, or -1. */
-  private jobOf(worker: WorkerEntry, client: Buffer, body: Buffer): number {
-    const jobs = worker.jobs;
+  /** The request a REPLY answers, taken from those `worker` holds; undefined when none. */
+  private answered(worker: WorkerEntry, client: Buffer, body: Buffer): Job | undefined {
     // A plain MDP worker holds one request, whatever its body's format.
-    if (worker.slots === 1) return jobs.length === 1 && jobs[0].client.equals(client) ? 0 : -1;
-    // A worker with slots speaks msgpack-RPC: the response's msgid names the request; an
-    // empty body answers a notification.
-    const msgid = body.length === 0 ? null : peekId(body, RESPONSE_TYPE);
-    if (msgid === null && body.length !== 0) return -1;
-    for (let i = 0; i < jobs.length; i++) {
-      if (jobs[i].msgid === msgid && jobs[i].client.equals(client)) return i;
+    if (worker.slots === 1) {
+      const only = worker.held.only();
+      return only !== undefined && only.client.equals(client) ? worker.held.take(client, only.msgid) : undefined;
     }
-    return -1;
+    // A worker with slots speaks msgpack-RPC: the response's msgid names the request; an
+    // empty body answers a notification. A request without a msgid the broker could read
+    // (a notification, or a body that is not msgpack-RPC) is answered by a REPLY to its
+    // client naming no request held (PROTOCOL.md §3).
+    const msgid = body.length === 0 ? null : peekId(body, RESPONSE_TYPE);
+    const job = worker.held.take(client, msgid);
+    return job !== undefined || msgid === null ? job : worker.held.take(client, null);
   }
 
   // ---- dispatch ----
 
   private assign(worker: WorkerEntry, job: Job): void {
-    worker.jobs.push(job);
+    worker.held.add(job);
     this.router.send([worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, ...job.body]);
   }
 
@@ -310,9 +309,7 @@ export class Broker {
     if (worker.free > 0) service.idle = service.idle.filter((w) => w !== worker);
     worker.free = 0;
     this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
-    const jobs = worker.jobs;
-    worker.jobs = [];
-    for (const job of jobs) this.rescue(service, job, neverRan);
+    for (const job of worker.held.takeAll()) this.rescue(service, job, neverRan);
     if (service.workers.size === 0) this.failQueue(service);
   }
 

@@ -9,7 +9,7 @@
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, type Meta } from './codec';
+import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, peekId, REQUEST_TYPE, type Meta } from './codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
 import { DealerSocket } from './zmtp';
 
@@ -218,7 +218,8 @@ class WorkerSocket {
     try {
       message = decodeMessage(body);
     } catch (err) {
-      return encodeResponse(0, new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(), null);
+      // The msgid as the broker read it, so that it matches this REPLY to the request (PROTOCOL.md §3).
+      return encodeResponse(peekId(body, REQUEST_TYPE) ?? 0, new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(), null);
     }
     if (message.type === 1) return EMPTY;
     const msgid = message.type === 0 ? message.msgid : null;

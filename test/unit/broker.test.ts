@@ -166,6 +166,40 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
     await s.until('note', (x) => x.idle === 2);
   });
 
+  await t.test('each REPLY frees its own slot: one msgid from two clients, notifications and unreadable bodies of one client', async (t) => {
+    const s = await setup(t);
+    const w = s.peer('worker');
+    await w.send([EMPTY, MDPW01, READY, 'keys', pack({ slots: 5 })]);
+    await s.until('keys', (x) => x.idle === 5);
+    const a = s.peer('client');
+    const b = s.peer('client');
+    // 1. Five requests held at once: msgid 1 from each client; from `a` two notifications and a
+    //    body with no msgid to read (the SDK workers answer it AGORA_ERR_BUS_BAD_MESSAGE, msgid 0).
+    await a.ask('keys', encodeRequest(1, 'm', ['a']));
+    await b.ask('keys', encodeRequest(1, 'm', ['b']));
+    await a.ask('keys', encodeNotification('n', []));
+    await a.ask('keys', encodeNotification('n', []));
+    await a.ask('keys', Buffer.from([0xc1]));
+    const held = await Promise.all(Array.from({ length: 5 }, () => w.request()));
+    await s.until('keys', (x) => x.idle === 0);
+    const aId = held.find((r) => r.body[0][0] === 0xc1)?.client ?? assert.fail('the unreadable body was not held');
+    const bId = held.find((r) => !r.client.equals(aId))?.client ?? assert.fail('b held nothing');
+    // 2. The answers, in an order unlike the requests'; each reaches its own client.
+    await w.reply(bId, ok(1, 'b'));
+    await w.reply(aId, encodeResponse(0, { code: 'AGORA_ERR_BUS_BAD_MESSAGE', message: 'Malformed bus message' }, null));
+    await w.reply(aId, EMPTY);
+    await w.reply(aId, ok(1, 'a'));
+    await w.reply(aId, EMPTY);
+    assert.deepEqual(await b.response('keys'), { type: 1, msgid: 1, error: null, result: 'b' });
+    const bad = await a.response('keys');
+    assert.equal(bad.msgid, 0);
+    assert.deepEqual((await a.answer('keys')).map((f) => f.length), [0]);
+    assert.deepEqual(await a.response('keys'), { type: 1, msgid: 1, error: null, result: 'a' });
+    assert.deepEqual((await a.answer('keys')).map((f) => f.length), [0]);
+    // 3. Every slot is free again: nothing was freed twice or left behind.
+    assert.deepEqual(await s.until('keys', (x) => x.idle === 5), { name: 'keys', workers: 1, slots: 5, idle: 5, queued: 0 });
+  });
+
   await t.test('every request held by a lost worker is rescued or failed', async (t) => {
     const s = await setup(t);
     const w = s.peer('worker');
