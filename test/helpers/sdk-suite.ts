@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import { Dealer } from 'zeromq';
+import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../../lib/bus/frames';
@@ -33,6 +34,8 @@ export interface Sdk {
 
 const MAX_SAFE = 2 ** 53 - 1;
 const REGISTER_MS = 10_000;
+/** Requests the example worker serves at once, on its one socket (AGORA_WORKER_CONCURRENCY). */
+const SLOTS = 3;
 
 const problems = new Map<string, Promise<string | null>>();
 
@@ -83,7 +86,8 @@ export function sdkSuite(sdk: Sdk): void {
     const broker = await startBroker();
     held.procs.push(broker);
     const bus = String(broker.endpoints.bus);
-    const worker = await startWorker(sdk, bus, { AGORA_LOG_LEVEL: 'debug' }); // a 'call' line per request
+    // Debug: a 'call' line as each handler starts, a 'call done' line as it ends.
+    const worker = await startWorker(sdk, bus, { AGORA_LOG_LEVEL: 'debug', AGORA_WORKER_CONCURRENCY: String(SLOTS) });
     held.procs.push(worker);
     assert.equal(worker.lines.find((l) => l.ready === true)?.service, sdk.service);
     assert.deepEqual(worker.endpoints, { bus });
@@ -91,7 +95,31 @@ export function sdkSuite(sdk: Sdk): void {
     const client = createClient({ endpoint: bus, timeoutMs: 5000 });
     held.clients.push(client);
     await waitForService(client, sdk.service, REGISTER_MS);
-    const call = <T = unknown>(method: string, params: unknown[] = []): Promise<T> => client.call<T>(sdk.service, method, params);
+    const call = <T = unknown>(method: string, params: unknown[] = [], reqId?: string): Promise<T> =>
+      client.call<T>(sdk.service, method, params, { reqId });
+    const stats = async (): Promise<ServiceStats | undefined> => (await client.services()).find((s) => s.name === sdk.service);
+    /** The worker's own log lines `msg` for the calls whose reqId is in `reqIds`, in the order it wrote them. */
+    const logged = (msg: string, reqIds: string[]): number[] =>
+      worker.lines.flatMap((l, i) => (l.msg === msg && reqIds.includes(String(l.reqId)) ? [i] : []));
+
+    await t.test(`one socket: its READY offers ${SLOTS} slots (PROTOCOL.md §3)`, async () => {
+      assert.deepEqual(await stats(), { name: sdk.service, workers: 1, slots: SLOTS, idle: SLOTS, queued: 0 });
+    });
+
+    await t.test(`${SLOTS} calls sent at once run at once on that socket`, async () => {
+      // 1. Calls that each sleep; each carries its own reqId, which the worker logs.
+      const reqIds = Array.from({ length: SLOTS }, (_, i) => `overlap-${i}`);
+      const calls = reqIds.map((id) => call('sleep', [1000], id));
+      // 2. Every handler has started before any ended: the worker wrote every 'call' line before
+      //    its first 'call done' (one at a time, each 'call' would follow the previous 'call done').
+      await worker.waitFor(() => logged('call', reqIds).length === SLOTS, 10_000);
+      assert.deepEqual(await stats(), { name: sdk.service, workers: 1, slots: SLOTS, idle: 0, queued: 0 }, 'one worker holds them all');
+      assert.deepEqual(await Promise.all(calls), reqIds.map(() => 1000));
+      await worker.waitFor(() => logged('call done', reqIds).length === SLOTS, 5000);
+      const started = logged('call', reqIds);
+      const ended = logged('call done', reqIds);
+      assert.ok(Math.max(...started) < Math.min(...ended), `calls ran one after another: starts at lines ${started}, ends at ${ended}`);
+    });
 
     await t.test('echo round-trips maps, arrays, unicode, binary and integers up to 2^53-1', async () => {
       const nested = { a: [1, 2, { b: 'ünïcødé ✓ 🎉 中文' }], n: null, yes: true, no: false, f: 1.5, neg: -7, empty: {}, none: [] };
@@ -174,16 +202,18 @@ export function sdkSuite(sdk: Sdk): void {
       assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
     });
 
-    await t.test('SIGTERM: the worker finishes its call, says DISCONNECT and exits 0', async () => {
-      // 1. A call in flight, and running: the worker logged it. (Only "the broker sent it" would
-      // leave MDP's race open: a REQUEST still on the wire when the worker says DISCONNECT never
-      // ran, and with no other worker it fails with AGORA_ERR_BUS_WORKER_LOST, PROTOCOL.md §3.)
-      const inFlight = call('sleep', [300]);
-      await worker.waitFor((l) => l.msg === 'call' && l.method === 'sleep', 5000);
-      assert.ok((await client.services()).some((s) => s.name === sdk.service && s.idle < s.slots), 'the broker sees the worker busy');
-      // 2. SIGTERM drains it: the caller gets its answer, the process exits 0.
+    await t.test('SIGTERM: the worker finishes its calls, says DISCONNECT and exits 0', async () => {
+      // 1. Two calls in flight on the one socket, and running: the worker logged them. (Only "the
+      // broker sent them" would leave MDP's race open: a REQUEST still on the wire when the worker
+      // says DISCONNECT never ran, and with no other worker it fails with
+      // AGORA_ERR_BUS_WORKER_LOST, PROTOCOL.md §3.)
+      const reqIds = ['term-0', 'term-1'];
+      const inFlight = reqIds.map((id) => call('sleep', [300], id));
+      await worker.waitFor(() => logged('call', reqIds).length === reqIds.length, 5000);
+      assert.equal((await stats())?.idle, SLOTS - reqIds.length, 'the broker sees two slots busy');
+      // 2. SIGTERM drains it: each caller gets its answer, the process exits 0.
       const exited = worker.stop('SIGTERM');
-      assert.equal(await inFlight, 300);
+      assert.deepEqual(await Promise.all(inFlight), [300, 300]);
       assert.equal(await exited, 0);
       // DISCONNECT, not heartbeat expiry (2.5 s x 3 here), removes it.
       const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
@@ -260,10 +290,12 @@ export function sdkSuite(sdk: Sdk): void {
     const first = await startBroker(fast);
     held.procs.push(first);
     const bus = String(first.endpoints.bus);
-    held.procs.push(await startWorker(sdk, bus, fast));
+    // Concurrency 1: a plain RFC 7 worker, whose READY has no options frame (one slot).
+    held.procs.push(await startWorker(sdk, bus, { ...fast, AGORA_WORKER_CONCURRENCY: '1' }));
     const client = createClient({ endpoint: bus });
     held.clients.push(client);
     await waitForService(client, sdk.service, REGISTER_MS);
+    assert.equal((await first.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, 1);
     assert.equal(await client.call(sdk.service, 'echo', ['before']), 'before');
     // 1. The broker goes away; a new one binds the endpoint the first one printed.
     assert.equal(await first.stop(), 0);
@@ -272,7 +304,7 @@ export function sdkSuite(sdk: Sdk): void {
     assert.equal(second.endpoints.bus, bus);
     // 2. The worker notices (DISCONNECT in answer to its heartbeat, or broker silence) and says READY again.
     await waitForService(client, sdk.service, REGISTER_MS);
-    assert.ok(second.lines.some((l) => l.msg === 'worker ready' && l.service === sdk.service));
+    assert.equal((await second.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, 1);
     assert.equal(await client.call(sdk.service, 'echo', ['after']), 'after');
   });
 }

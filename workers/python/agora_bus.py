@@ -30,10 +30,12 @@ MDPW01 = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 MMI_SERVICE = b"mmi.service"
 MAX_MSGID = 0xFFFFFFFF
+MAX_SLOTS = 1024  # most requests one worker socket may offer to hold (READY options, PROTOCOL.md §3)
 
 DEFAULT_BUS_URL = "tcp://127.0.0.1:5555"
 DEFAULT_HEARTBEAT_MS = 2500
 DEFAULT_LIVENESS = 3
+DEFAULT_CONCURRENCY = 4
 
 # The registry's messages for the codes this module raises itself (lib/errors.ts holds them all).
 MESSAGES = {
@@ -104,11 +106,19 @@ def decode_message(body):
 
 
 def _peek_msgid(body):
+    """The msgid of a request body that does not decode, read from its first items as the broker
+    reads it (PROTOCOL.md §3: a worker with slots is matched by it), else 0."""
     try:
-        m = unpack(body)
-        return m[1] if isinstance(m, list) and len(m) > 1 and _is_msgid(m[1]) else 0
+        items = msgpack.Unpacker(raw=False, strict_map_key=False)
+        items.feed(body)
+        if items.read_array_header() == 4:
+            kind = items.unpack()
+            if type(kind) is int and kind == 0:
+                msgid = items.unpack()
+                return msgid if _is_msgid(msgid) else 0
     except Exception:
-        return 0
+        pass
+    return 0
 
 
 def decode_meta(frame):
@@ -127,7 +137,7 @@ def _now_ms():
 
 
 def env_config(env=None):
-    """endpoint, heartbeat_ms, liveness from the environment; ValueError naming every bad variable."""
+    """endpoint, heartbeat_ms, liveness, concurrency from the environment; ValueError naming every bad variable."""
     env = os.environ if env is None else env
     problems = []
 
@@ -148,6 +158,7 @@ def env_config(env=None):
         "endpoint": env.get("AGORA_BUS_URL") or DEFAULT_BUS_URL,
         "heartbeat_ms": integer("AGORA_HEARTBEAT_MS", DEFAULT_HEARTBEAT_MS, 10, 600000),
         "liveness": integer("AGORA_HEARTBEAT_LIVENESS", DEFAULT_LIVENESS, 1, 100),
+        "concurrency": integer("AGORA_WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, 1, MAX_SLOTS),
     }
     if problems:
         raise ValueError("invalid configuration: " + "; ".join(problems))
@@ -207,21 +218,6 @@ def current_meta():
     return getattr(_call, "meta", None) or {}
 
 
-class _Slot:
-    """One MDP worker socket: serves one request at a time (RFC 7)."""
-
-    def __init__(self, index):
-        self.index = index
-        self.socket = None
-        self.monitor = None
-        self.generation = 0
-        self.busy = False
-        self.closed = False
-        self.connected = False  # has connected at least once (for on_ready)
-        self.linked = False  # the current socket has a TCP connection to the broker
-        self.expiry = 0.0
-
-
 class Worker:
     """Serve `handlers` (a dict: method name -> function) as `service` on the bus.
 
@@ -230,29 +226,38 @@ class Worker:
     AGORA_ERR_INTERNAL "Internal error" and is logged with its stack (its text never travels).
     Params that do not fit the handler's signature answer AGORA_ERR_RPC_BAD_PARAMS.
 
-    `concurrency` worker sockets (each its own READY) are driven by the thread calling run();
-    handlers run on `concurrency` daemon threads, so heartbeats keep flowing during a long call.
-    `on_ready()` is called (on the run() thread) once every socket has connected to the broker.
+    One worker socket, driven by the thread calling run(), serves `concurrency` requests at
+    once (1 to 1024): above 1 its READY offers that many slots (docs/PROTOCOL.md §3, Agora's
+    extension), and with 1 it is a plain RFC 7 worker. Handlers run on `concurrency` daemon
+    threads, so heartbeats keep flowing during a long call. `on_ready()` is called (on the
+    run() thread) once the socket has connected to the broker.
     """
 
     def __init__(self, endpoint, service, handlers, heartbeat_ms=None, liveness=None, concurrency=1,
                  on_ready=None, log=None, drain_ms=10000):
         config = env_config()
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_SLOTS:
+            raise ValueError("concurrency must be an integer from 1 to %d, got %r" % (MAX_SLOTS, concurrency))
         self.endpoint = endpoint or config["endpoint"]
         self.service = service
         self.handlers = dict(handlers)
         self.heartbeat_s = (heartbeat_ms or config["heartbeat_ms"]) / 1000.0
         self.liveness = liveness or config["liveness"]
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = concurrency
         self.on_ready = on_ready
         self.log = (log or JsonLog(service)).child(mod="bus-worker", service=service)
         self.drain_s = drain_ms / 1000.0
         self._stopping = False
+        self._draining = False  # the I/O loop has begun the stop (stop() only asks for it)
         self._ran = False
         self._announced = False
-        self._slots = []
-        self._sockets = {}
-        self._monitors = {}
+        self._socket = None
+        self._monitor = None
+        self._generation = 0  # bumped at each new socket: a late reply is not sent on a newer one
+        self._in_flight = 0  # requests of the current socket not answered yet
+        self._disconnected = False  # DISCONNECT said (or heard while stopping): nothing more to send
+        self._linked = False  # the socket has a TCP connection to the broker
+        self._expiry = 0.0
         self._jobs = queue.SimpleQueue()
         self._done = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
@@ -274,15 +279,13 @@ class Worker:
         self._poller.register(self._wake_r, zmq.POLLIN)
         for i in range(self.concurrency):
             threading.Thread(target=self._job_loop, name="agora-%s-%d" % (self.service, i), daemon=True).start()
-        self._slots = [_Slot(i) for i in range(self.concurrency)]
-        for slot in self._slots:
-            self._open(slot)
+        self._open()
         try:
             self._loop()
         finally:
             self._shutdown()
 
-    # ---- the I/O loop (owns every socket: zmq sockets are not thread-safe) ----
+    # ---- the I/O loop (owns the socket: zmq sockets are not thread-safe) ----
 
     def _loop(self):
         next_tick = time.monotonic() + self.heartbeat_s
@@ -291,7 +294,7 @@ class Worker:
             if self._stopping and drain_until is None:
                 drain_until = time.monotonic() + self.drain_s
                 self._begin_stop()
-            if drain_until is not None and (all(s.closed for s in self._slots) or time.monotonic() >= drain_until):
+            if drain_until is not None and (self._disconnected or time.monotonic() >= drain_until):
                 return
             wait = next_tick - time.monotonic()
             if drain_until is not None:
@@ -299,104 +302,104 @@ class Worker:
             for sock, _ in self._poller.poll(max(0, int(wait * 1000))):
                 if sock == self._wake_r:
                     self._drain_wake()
-                elif sock in self._monitors:
+                elif sock is self._monitor:
                     self._on_monitor(sock)
-                else:
-                    self._receive(sock)
+                elif sock is self._socket:
+                    self._receive()
             self._finish_jobs()
             if time.monotonic() >= next_tick:
                 self._tick()
                 next_tick = time.monotonic() + self.heartbeat_s
 
-    def _open(self, slot):
+    def _open(self):
         sock = self._ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, 1000)
         sock.setsockopt(zmq.RCVHWM, 1000)
         # The monitor tells when the broker can hear this socket: its silence only counts then.
-        slot.linked = False
-        slot.monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
-        self._monitors[slot.monitor] = slot
-        self._poller.register(slot.monitor, zmq.POLLIN)
+        self._linked = False
+        self._monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        self._poller.register(self._monitor, zmq.POLLIN)
         sock.connect(self.endpoint)
         self._poller.register(sock, zmq.POLLIN)
-        self._sockets[sock] = slot
-        slot.socket = sock
-        slot.generation += 1
-        slot.busy = False
-        slot.expiry = time.monotonic() + self.heartbeat_s * self.liveness
-        self._send(slot, [b"", MDPW01, READY, self.service.encode()])
+        self._socket = sock
+        self._generation += 1
+        self._in_flight = 0  # the calls of the old socket were failed by the broker that held them
+        self._expiry = time.monotonic() + self.heartbeat_s * self.liveness
+        ready = [b"", MDPW01, READY, self.service.encode()]
+        if self.concurrency > 1:
+            ready.append(pack({"slots": self.concurrency}))  # Agora's READY options (PROTOCOL.md §3)
+        self._send(ready)
 
-    def _close(self, slot, linger_ms):
-        self._drop_monitor(slot)
-        if slot.socket is not None:
-            self._poller.unregister(slot.socket)
-            del self._sockets[slot.socket]
-            slot.socket.close(linger=linger_ms)
-            slot.socket = None
+    def _close(self, linger_ms):
+        self._drop_monitor()
+        if self._socket is not None:
+            self._poller.unregister(self._socket)
+            self._socket.close(linger=linger_ms)
+            self._socket = None
 
-    def _reconnect(self, slot, reason):
-        self.log.info("reconnecting to broker", reason=reason, slot=slot.index)
-        self._close(slot, 0)
-        self._open(slot)
+    def _reconnect(self, reason):
+        self.log.info("reconnecting to broker", reason=reason)
+        # No linger: a READY or HEARTBEAT still queued in the old socket must not reach a broker
+        # that comes up later, which would register a worker that never answers.
+        self._close(0)
+        self._open()
 
-    def _send(self, slot, frames):
+    def _send(self, frames):
         try:
-            slot.socket.send_multipart(frames, flags=zmq.NOBLOCK)
+            self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
         except zmq.Again:
-            self.log.debug("send dropped: queue to broker full", slot=slot.index)
+            self.log.debug("send dropped: queue to broker full")
 
     def _tick(self):
         """RFC 7 §Heartbeating: send ours every interval; a broker silent for liveness intervals means reconnect."""
-        now = time.monotonic()
-        for slot in self._slots:
-            if slot.closed:
-                continue
-            # Not while the broker is unreachable: the queued READY reaches it when it is back,
-            # and a socket abandoned just then would stay registered, swallowing requests.
-            if now >= slot.expiry and not self._stopping and slot.linked:
-                self._reconnect(slot, "broker silent")
-            else:
-                self._send(slot, [b"", MDPW01, HEARTBEAT])
+        if self._disconnected:
+            return
+        # Not while the broker is unreachable: the queued READY reaches it when it is back,
+        # and a socket abandoned just then would stay registered, swallowing requests.
+        if time.monotonic() >= self._expiry and not self._stopping and self._linked:
+            self._reconnect("broker silent")
+        else:
+            self._send([b"", MDPW01, HEARTBEAT])
 
-    def _receive(self, sock):
-        slot = self._sockets.get(sock)
-        while slot is not None and slot.socket is sock:
+    def _receive(self):
+        sock = self._socket
+        while sock is not None and self._socket is sock:
             try:
                 frames = sock.recv_multipart(flags=zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self._on_frames(slot, frames)
+            self._on_frames(frames)
 
-    def _on_frames(self, slot, frames):
+    def _on_frames(self, frames):
         if len(frames) < 3 or frames[0] != b"" or frames[1] != MDPW01 or len(frames[2]) != 1:
             self.log.warn("dropped malformed message from broker", frames=len(frames))
             return
-        slot.expiry = time.monotonic() + self.heartbeat_s * self.liveness
+        self._expiry = time.monotonic() + self.heartbeat_s * self.liveness
         command = frames[2]
         if command == REQUEST:
-            self._on_request(slot, frames)
+            self._on_request(frames)
         elif command == DISCONNECT:
             if self._stopping:
-                slot.closed = True  # the broker has forgotten us: nothing more to say
+                self._disconnected = True  # the broker has forgotten us: nothing more to say
             else:
-                self._reconnect(slot, "broker said DISCONNECT")
+                self._reconnect("broker said DISCONNECT")
         elif command != HEARTBEAT:
             self.log.warn("dropped unknown command from broker", command=command.hex())
 
-    def _on_request(self, slot, frames):
+    def _on_request(self, frames):
         """[""][MDPW01][REQUEST][client][""][body][meta?]"""
-        if len(frames) < 6 or frames[4] != b"" or slot.busy or slot.closed:
-            self.log.warn("dropped request", frames=len(frames), busy=slot.busy)
+        if len(frames) < 6 or frames[4] != b"" or self._disconnected or self._in_flight >= self.concurrency:
+            self.log.warn("dropped request", frames=len(frames), in_flight=self._in_flight, disconnected=self._disconnected)
             return
         client, body = frames[3], frames[5]
         meta = decode_meta(frames[6] if len(frames) > 6 else None)
-        slot.busy = True
+        self._in_flight += 1
         job = self._prepare(body, meta)
         if isinstance(job, bytes):
-            self._done.put((slot, slot.generation, client, job))
+            self._done.put((self._generation, client, job))
         else:
-            self._jobs.put((slot, slot.generation, client, job))
+            self._jobs.put((self._generation, client, job))
 
     def _prepare(self, body, meta):
         """The reply body when it needs no handler, else a function computing it on a job thread."""
@@ -409,7 +412,7 @@ class Worker:
             return b""  # a response sent to a worker: nothing to answer, but REPLY frees the slot
 
         def respond(error, result):
-            # A notification is answered by one empty body: MDP needs the REPLY to make us idle.
+            # A notification is answered by one empty body: MDP needs the REPLY to free the slot.
             return b"" if msgid is None else pack([1, msgid, error, None if error is not None else result])
 
         deadline = meta.get("deadline")
@@ -434,6 +437,7 @@ class Worker:
             result, error = None, _INTERNAL
         finally:
             _call.meta = None
+        self.log.debug("call done", method=method, reqId=req_id, ok=error is None)
         try:
             return respond(error, result)
         except Exception as e:
@@ -454,7 +458,7 @@ class Worker:
             item = self._jobs.get()
             if item is None:
                 return
-            slot, generation, client, job = item
+            generation, client, job = item
             body = None
             try:
                 body = job()
@@ -463,37 +467,38 @@ class Worker:
             finally:
                 if body is None:
                     body = pack([1, 0, _INTERNAL, None])
-                self._done.put((slot, generation, client, body))
+                self._done.put((generation, client, body))
                 self._wake()
 
     def _finish_jobs(self):
         """Send the REPLY of every finished request whose socket is still the one it came on."""
         while True:
             try:
-                slot, generation, client, body = self._done.get_nowait()
+                generation, client, body = self._done.get_nowait()
             except queue.Empty:
                 return
-            if generation != slot.generation or slot.socket is None:
-                continue  # the socket was replaced: the broker already failed that call
-            slot.busy = False
-            self._send(slot, [b"", MDPW01, REPLY, client, b"", body])
-            if self._stopping and not slot.closed:
-                self._send(slot, [b"", MDPW01, DISCONNECT])
-                slot.closed = True
+            if generation != self._generation or self._socket is None or self._disconnected:
+                continue  # the socket was replaced, or the broker forgot us: it already failed that call
+            self._in_flight -= 1
+            # With slots, the broker matches the REPLY by client address and the response's msgid.
+            self._send([b"", MDPW01, REPLY, client, b"", body])
+            if self._draining and self._in_flight == 0:
+                self._say_disconnect()
 
     def _begin_stop(self):
-        for slot in self._slots:
-            if slot.socket is not None:
-                self._receive(slot.socket)  # a REQUEST already here is served, not lost to our DISCONNECT
-        self.log.info("draining", busy=sum(1 for s in self._slots if s.busy))
-        for slot in self._slots:
-            if not slot.busy and not slot.closed:
-                self._send(slot, [b"", MDPW01, DISCONNECT])
-                slot.closed = True
+        self._draining = True
+        self._receive()  # a REQUEST already here is served, not lost to our DISCONNECT (PROTOCOL.md §3)
+        self.log.info("draining", busy=self._in_flight)
+        if self._in_flight == 0 and not self._disconnected:
+            self._say_disconnect()
+
+    def _say_disconnect(self):
+        """RFC 7: only once nothing is held, so the broker serves elsewhere only what never ran."""
+        self._send([b"", MDPW01, DISCONNECT])
+        self._disconnected = True
 
     def _shutdown(self):
-        for slot in self._slots:
-            self._close(slot, 1000)  # linger lets DISCONNECT and the last REPLY leave
+        self._close(1000)  # linger lets DISCONNECT and the last REPLY leave
         for _ in range(self.concurrency):
             self._jobs.put(None)
         self._ctx.term()
@@ -517,39 +522,33 @@ class Worker:
     # ---- the link to the broker: the socket monitor's CONNECTED and DISCONNECTED events ----
 
     def _on_monitor(self, mon):
-        slot = self._monitors[mon]
-        while slot.monitor is mon:
+        while self._monitor is mon:
             try:
                 event = recv_monitor_message(mon, zmq.NOBLOCK)
             except zmq.Again:
                 return
             if event["event"] == zmq.EVENT_DISCONNECTED:
-                slot.linked = False
+                self._linked = False
             elif event["event"] == zmq.EVENT_CONNECTED:
                 # The broker's silence counts from when it can hear us: a READY reaching a broker
                 # just (re)started must not be abandoned before its first HEARTBEAT arrives.
-                slot.linked = True
-                slot.connected = True
-                slot.expiry = time.monotonic() + self.heartbeat_s * self.liveness
-                self._announce()
+                self._linked = True
+                self._expiry = time.monotonic() + self.heartbeat_s * self.liveness
+                if not self._announced:
+                    self._announced = True
+                    if self.on_ready is not None:
+                        self.on_ready()
 
-    def _announce(self):
-        if not self._announced and all(s.connected for s in self._slots):
-            self._announced = True
-            if self.on_ready is not None:
-                self.on_ready()
-
-    def _drop_monitor(self, slot):
-        if slot.monitor is None:
+    def _drop_monitor(self):
+        if self._monitor is None:
             return
-        self._poller.unregister(slot.monitor)
-        del self._monitors[slot.monitor]
+        self._poller.unregister(self._monitor)
         try:
-            slot.socket.disable_monitor()
+            self._socket.disable_monitor()
         except zmq.ZMQError:
             pass
-        slot.monitor.close(linger=0)
-        slot.monitor = None
+        self._monitor.close(linger=0)
+        self._monitor = None
 
 
 class Client:

@@ -4,8 +4,9 @@
 Run: AGORA_BUS_URL=tcp://127.0.0.1:5555 /usr/bin/python3 workers/python/example_worker.py
 
 stdout carries one line, {"ready": true, "endpoints": {"bus": …}, "service": "pyecho"}, printed
-when every worker socket has connected to the broker (the ZeroMQ socket monitor's CONNECTED
-event, so the READY frames are leaving; the broker registers us as soon as it reads them).
+when the worker socket has connected to the broker (the ZeroMQ socket monitor's CONNECTED
+event, so the READY frame is leaving; the broker registers us as soon as it reads it). It
+serves AGORA_WORKER_CONCURRENCY (default 4) calls at once on that one socket.
 Logs are JSON lines on stderr. SIGTERM or SIGINT: finish in-flight calls, DISCONNECT, exit 0.
 """
 import json
@@ -65,7 +66,6 @@ def pid():
 def main():
     try:
         config = env_config()
-        concurrency = int(os.environ.get("AGORA_WORKER_CONCURRENCY") or "4")
     except ValueError as e:
         sys.stderr.write("%s: %s\n" % (SERVICE, e))
         return 78  # EX_CONFIG, as the TypeScript processes
@@ -79,7 +79,7 @@ def main():
         log.info("ready", endpoints={"bus": endpoint})
 
     handlers = {"echo": echo, "add": add, "upper": upper, "fail": fail, "sleep": sleep, "pid": pid}
-    worker = Worker(endpoint, SERVICE, handlers, concurrency=concurrency, on_ready=ready, log=log)
+    worker = Worker(endpoint, SERVICE, handlers, concurrency=config["concurrency"], on_ready=ready, log=log)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     worker.run()

@@ -30,6 +30,8 @@ module AgoraBus
   EMPTY = ''.b
   MMI_SERVICE = 'mmi.service'.b
   MAX_MSGID = 0xFFFF_FFFF
+  # Most requests one worker socket may offer to hold (READY options, docs/PROTOCOL.md §3).
+  MAX_SLOTS = 1024
 
   DEFAULT_BUS_URL = 'tcp://127.0.0.1:5555'
   DEFAULT_HEARTBEAT_MS = 2500
@@ -105,10 +107,15 @@ module AgoraBus
     raise ArgumentError, "undecodable msgpack: #{e.message}"
   end
 
-  # The msgid of a body that is not a valid message, when one can be read, else 0.
+  # The msgid of a request body that does not decode, read from its first items as the broker
+  # reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else 0.
   def peek_msgid(body)
-    m = unpack(body)
-    m.is_a?(Array) && msgid?(m[1]) ? m[1] : 0
+    items = MessagePack::Unpacker.new
+    items.feed(body)
+    return 0 unless items.read_array_header == 4 && items.read.eql?(0)
+
+    id = items.read
+    msgid?(id) ? id : 0
   rescue StandardError
     0
   end
@@ -199,7 +206,7 @@ module AgoraBus
       endpoint: read.string('AGORA_BUS_URL', DEFAULT_BUS_URL),
       heartbeat_ms: read.integer('AGORA_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, 10, 600_000),
       liveness: read.integer('AGORA_HEARTBEAT_LIVENESS', DEFAULT_LIVENESS, 1, 100),
-      concurrency: read.integer('AGORA_WORKER_CONCURRENCY', 4, 1, 1024)
+      concurrency: read.integer('AGORA_WORKER_CONCURRENCY', 4, 1, MAX_SLOTS)
     }
   end
 

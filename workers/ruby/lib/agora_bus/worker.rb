@@ -8,33 +8,42 @@ module AgoraBus
   # answers AGORA_ERR_INTERNAL "Internal error" and is logged with its stack (its text never
   # travels). Params that do not fit the handler's arity answer AGORA_ERR_RPC_BAD_PARAMS.
   #
-  # `concurrency` worker sockets (each its own READY, RFC 7) are driven by the thread calling
-  # run; handlers run on `concurrency` threads, so heartbeats keep flowing during a long call.
-  # `on_ready` is called (on the run thread) once every socket has connected to the broker.
+  # One worker socket, driven by the thread calling run, serves `concurrency` requests at once
+  # (1 to 1024): above 1 its READY offers that many slots (docs/PROTOCOL.md §3, Agora's
+  # extension), and with 1 it is a plain RFC 7 worker. Handlers run on `concurrency` threads, so
+  # heartbeats keep flowing during a long call. `on_ready` is called (on the run thread) once
+  # the socket has connected to the broker.
   class Worker
-    # One MDP worker socket: serves one request at a time (RFC 7).
-    # connected: has connected at least once (for on_ready); linked: the current socket has a
-    # TCP connection to the broker (the broker's silence only counts then).
-    Slot = Struct.new(:index, :socket, :monitor, :generation, :busy, :closed, :connected, :linked, :expiry)
-
     attr_reader :service
 
     def initialize(service:, handlers:, endpoint: nil, heartbeat_ms: nil, liveness: nil, concurrency: 1,
                    on_ready: nil, log: nil, drain_ms: 10_000)
       config = AgoraBus.env_config
+      unless concurrency.is_a?(Integer) && concurrency.between?(1, MAX_SLOTS)
+        raise ArgumentError, "concurrency must be an integer from 1 to #{MAX_SLOTS}, got #{concurrency.inspect}"
+      end
+
       @endpoint = endpoint || config[:endpoint]
       @service = service
       @handlers = handlers.transform_keys(&:to_s)
       @heartbeat_s = (heartbeat_ms || config[:heartbeat_ms]) / 1000.0
       @liveness = liveness || config[:liveness]
-      @concurrency = [1, Integer(concurrency)].max
+      @concurrency = concurrency
       @on_ready = on_ready
       @log = (log || JsonLog.new(service)).child(mod: 'bus-worker', service: service)
       @drain_s = drain_ms / 1000.0
       @stopping = false
+      @draining = false # the I/O loop has begun the stop (stop only asks for it)
       @stop_signal = nil
       @ran = false
       @announced = false
+      @socket = nil
+      @monitor = nil
+      @generation = 0 # bumped at each new socket: a late reply is not sent on a newer one
+      @in_flight = 0 # requests of the current socket not answered yet
+      @disconnected = false # DISCONNECT said (or heard while stopping): nothing more to send
+      @linked = false # the socket has a TCP connection to the broker
+      @expiry = 0
       @jobs = Queue.new
       @done = Queue.new
       @wake_r, @wake_w = IO.pipe
@@ -56,11 +65,8 @@ module AgoraBus
       @ctx = ZMQ::Context.new
       @poller = ZMQ::Poller.new
       @poller.register_readable(@wake_r)
-      @sockets = {}
-      @monitors = {}
       @threads = Array.new(@concurrency) { Thread.new { job_loop } }
-      @slots = Array.new(@concurrency) { |i| Slot.new(i, nil, nil, 0, false, false, false, 0) }
-      @slots.each { |slot| open(slot) }
+      open
       begin
         loop_until_stopped
       ensure
@@ -70,7 +76,7 @@ module AgoraBus
 
     private
 
-    # ---- the I/O loop (owns every socket: ZeroMQ sockets are not thread-safe) ----
+    # ---- the I/O loop (owns the socket: ZeroMQ sockets are not thread-safe) ----
 
     def loop_until_stopped
       next_tick = AgoraBus.monotonic + @heartbeat_s
@@ -80,7 +86,7 @@ module AgoraBus
           drain_until = AgoraBus.monotonic + @drain_s
           begin_stop
         end
-        return if drain_until && (@slots.all?(&:closed) || AgoraBus.monotonic >= drain_until)
+        return if drain_until && (@disconnected || AgoraBus.monotonic >= drain_until)
 
         wait = next_tick - AgoraBus.monotonic
         wait = [wait, drain_until - AgoraBus.monotonic].min if drain_until
@@ -99,90 +105,89 @@ module AgoraBus
 
       @poller.readables.dup.each do |readable|
         if readable.equal?(@wake_r) then drain_wake
-        elsif @monitors.key?(readable) then on_monitor(readable)
-        else receive(readable)
+        elsif readable.equal?(@monitor) then on_monitor(readable)
+        elsif readable.equal?(@socket) then receive
         end
       end
     end
 
-    def open(slot)
+    def open
       sock = @ctx.socket(ZMQ::DEALER)
       sock.setsockopt(ZMQ::LINGER, 0)
       sock.setsockopt(ZMQ::SNDHWM, 1000)
       sock.setsockopt(ZMQ::RCVHWM, 1000)
-      slot.linked = false
-      watch_link(slot, sock)
+      @linked = false
+      @generation += 1
+      watch_link(sock)
       sock.connect(@endpoint)
       @poller.register_readable(sock)
-      @sockets[sock] = slot
-      slot.socket = sock
-      slot.generation += 1
-      slot.busy = false
-      slot.expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
-      send_frames(slot, [EMPTY, MDPW01, READY, @service.b])
+      @socket = sock
+      @in_flight = 0 # the calls of the old socket were failed by the broker that held them
+      @expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
+      ready = [EMPTY, MDPW01, READY, @service.b]
+      ready << AgoraBus.pack({ 'slots' => @concurrency }) if @concurrency > 1 # Agora's READY options (PROTOCOL.md §3)
+      send_frames(ready)
     end
 
-    def close(slot, linger_ms)
-      drop_monitor(slot)
-      return if slot.socket.nil?
+    def close(linger_ms)
+      drop_monitor
+      return if @socket.nil?
 
-      @poller.delete(slot.socket)
-      @sockets.delete(slot.socket)
-      slot.socket.setsockopt(ZMQ::LINGER, linger_ms)
-      slot.socket.close
-      slot.socket = nil
+      @poller.delete(@socket)
+      @socket.setsockopt(ZMQ::LINGER, linger_ms)
+      @socket.close
+      @socket = nil
     end
 
-    def reconnect(slot, reason)
-      @log.info('reconnecting to broker', reason: reason, slot: slot.index)
-      close(slot, 0)
-      open(slot)
+    # No linger: a READY or HEARTBEAT still queued in the old socket must not reach a broker
+    # that comes up later, which would register a worker that never answers.
+    def reconnect(reason)
+      @log.info('reconnecting to broker', reason: reason)
+      close(0)
+      open
     end
 
-    def send_frames(slot, frames)
-      return if ZMQ::Util.resultcode_ok?(slot.socket.send_strings(frames, ZMQ::DONTWAIT))
+    def send_frames(frames)
+      return if ZMQ::Util.resultcode_ok?(@socket.send_strings(frames, ZMQ::DONTWAIT))
 
-      @log.debug('send dropped: queue to broker full', slot: slot.index)
+      @log.debug('send dropped: queue to broker full')
     end
 
     # RFC 7 §Heartbeating: send ours every interval; a broker silent for liveness intervals means reconnect.
     def tick
-      now = AgoraBus.monotonic
-      @slots.each do |slot|
-        next if slot.closed
+      return if @disconnected
 
-        # Not while the broker is unreachable: the queued READY reaches it when it is back, and
-        # a socket abandoned just then would stay registered, swallowing requests.
-        if now >= slot.expiry && !@stopping && slot.linked
-          reconnect(slot, 'broker silent')
-        else
-          send_frames(slot, [EMPTY, MDPW01, HEARTBEAT])
-        end
+      # Not while the broker is unreachable: the queued READY reaches it when it is back, and a
+      # socket abandoned just then would stay registered, swallowing requests.
+      if AgoraBus.monotonic >= @expiry && !@stopping && @linked
+        reconnect('broker silent')
+      else
+        send_frames([EMPTY, MDPW01, HEARTBEAT])
       end
     end
 
-    def receive(sock)
-      slot = @sockets[sock]
-      while slot && slot.socket.equal?(sock)
+    def receive
+      sock = @socket
+      while sock && @socket.equal?(sock)
         frames = []
         return unless ZMQ::Util.resultcode_ok?(sock.recv_strings(frames, ZMQ::DONTWAIT))
 
-        on_frames(slot, frames)
+        on_frames(frames)
       end
     end
 
-    def on_frames(slot, frames)
+    def on_frames(frames)
       if frames.size < 3 || frames[0] != EMPTY || frames[1] != MDPW01 || frames[2].bytesize != 1
         @log.warn('dropped malformed message from broker', frames: frames.size)
         return
       end
-      slot.expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
+      @expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
       case frames[2]
-      when REQUEST then on_request(slot, frames)
+      when REQUEST then on_request(frames)
       when DISCONNECT
         # While stopping, the broker has forgotten us: nothing more to say.
-        if @stopping then slot.closed = true
-        else reconnect(slot, 'broker said DISCONNECT')
+        if @stopping then @disconnected = true
+        else reconnect('broker said DISCONNECT')
         end
       when HEARTBEAT then nil
       else @log.warn('dropped unknown command from broker', command: frames[2].unpack1('H*'))
@@ -190,14 +195,14 @@ module AgoraBus
     end
 
     # [""][MDPW01][REQUEST][client][""][body][meta?]
-    def on_request(slot, frames)
-      if frames.size < 6 || frames[4] != EMPTY || slot.busy || slot.closed
-        @log.warn('dropped request', frames: frames.size, busy: slot.busy)
+    def on_request(frames)
+      if frames.size < 6 || frames[4] != EMPTY || @disconnected || @in_flight >= @concurrency
+        @log.warn('dropped request', frames: frames.size, in_flight: @in_flight, disconnected: @disconnected)
         return
       end
-      slot.busy = true
+      @in_flight += 1
       job = prepare(frames[5], AgoraBus.decode_meta(frames[6]))
-      item = [slot, slot.generation, frames[3], job]
+      item = [@generation, frames[3], job]
       job.is_a?(String) ? @done << item : @jobs << item
     end
 
@@ -206,7 +211,7 @@ module AgoraBus
       kind, msgid, method, params, = AgoraBus.decode_message(body)
       return EMPTY if kind == 1 # a response sent to a worker: nothing to say, but REPLY frees the slot
 
-      # A notification is answered by one empty body: MDP needs the REPLY to make us idle.
+      # A notification is answered by one empty body: MDP needs the REPLY to free the slot.
       respond = lambda do |error, result|
         msgid.nil? ? EMPTY : AgoraBus.pack([1, msgid, error, error.nil? ? result : nil])
       end
@@ -242,6 +247,7 @@ module AgoraBus
       ensure
         Thread.current[:agora_bus_meta] = nil
       end
+      @log.debug('call done', method: method, reqId: req_id, ok: error.nil?)
       encode_reply(respond, error, result, method, req_id)
     end
 
@@ -280,14 +286,14 @@ module AgoraBus
 
     def job_loop
       while (item = @jobs.pop)
-        slot, generation, client, job = item
+        generation, client, job = item
         body = nil
         begin
           body = job.call
         rescue Exception => e # rubocop:disable Lint/RescueException -- answer, and keep this thread serving
           @log.error('handler escaped', err: AgoraBus.err_fields(e))
         ensure
-          @done << [slot, generation, client, body || AgoraBus.pack([1, 0, INTERNAL, nil])]
+          @done << [generation, client, body || AgoraBus.pack([1, 0, INTERNAL, nil])]
           wake
         end
       end
@@ -296,32 +302,33 @@ module AgoraBus
     # Send the REPLY of every finished request whose socket is still the one it came on.
     def finish_jobs
       until @done.empty?
-        slot, generation, client, body = @done.pop
-        next if generation != slot.generation || slot.socket.nil? # replaced: the broker already failed that call
+        generation, client, body = @done.pop
+        # Replaced, or forgotten by the broker: it already failed that call.
+        next if generation != @generation || @socket.nil? || @disconnected
 
-        slot.busy = false
-        send_frames(slot, [EMPTY, MDPW01, REPLY, client, EMPTY, body])
-        next unless @stopping && !slot.closed
-
-        send_frames(slot, [EMPTY, MDPW01, DISCONNECT])
-        slot.closed = true
+        @in_flight -= 1
+        # With slots, the broker matches the REPLY by client address and the response's msgid.
+        send_frames([EMPTY, MDPW01, REPLY, client, EMPTY, body])
+        say_disconnect if @draining && @in_flight.zero?
       end
     end
 
     # RFC 7 leaves one race: serve any REQUEST already here before saying DISCONNECT (PROTOCOL.md §3).
     def begin_stop
-      @slots.each { |slot| receive(slot.socket) if slot.socket }
-      @log.info('draining', busy: @slots.count(&:busy), **(@stop_signal ? { signal: @stop_signal } : {}))
-      @slots.each do |slot|
-        next if slot.busy || slot.closed
+      @draining = true
+      receive if @socket
+      @log.info('draining', busy: @in_flight, **(@stop_signal ? { signal: @stop_signal } : {}))
+      say_disconnect if @in_flight.zero? && !@disconnected
+    end
 
-        send_frames(slot, [EMPTY, MDPW01, DISCONNECT])
-        slot.closed = true
-      end
+    # Only once nothing is held, so the broker serves elsewhere only what never ran.
+    def say_disconnect
+      send_frames([EMPTY, MDPW01, DISCONNECT])
+      @disconnected = true
     end
 
     def shutdown
-      @slots.each { |slot| close(slot, 1000) } # linger lets DISCONNECT and the last REPLY leave
+      close(1000) # linger lets DISCONNECT and the last REPLY leave
       @jobs.close
       @ctx.terminate
       @wake_r.close
@@ -341,54 +348,48 @@ module AgoraBus
 
     # ---- the link to the broker: the socket monitor's CONNECTED and DISCONNECTED events ----
 
-    def watch_link(slot, sock)
-      address = "inproc://agora-monitor-#{object_id}-#{slot.index}-#{slot.generation}"
+    def watch_link(sock)
+      address = "inproc://agora-monitor-#{object_id}-#{@generation}"
       events = ZMQ::EVENT_CONNECTED | ZMQ::EVENT_DISCONNECTED
       return unless LibZMQ.zmq_socket_monitor(sock.socket, address, events).zero?
 
-      slot.monitor = @ctx.socket(ZMQ::PAIR)
-      slot.monitor.setsockopt(ZMQ::LINGER, 0)
-      slot.monitor.connect(address)
-      @poller.register_readable(slot.monitor)
-      @monitors[slot.monitor] = slot
+      @monitor = @ctx.socket(ZMQ::PAIR)
+      @monitor.setsockopt(ZMQ::LINGER, 0)
+      @monitor.connect(address)
+      @poller.register_readable(@monitor)
     end
 
     def on_monitor(monitor)
-      slot = @monitors[monitor]
-      while slot.monitor.equal?(monitor)
+      while @monitor.equal?(monitor)
         frames = []
         return unless ZMQ::Util.resultcode_ok?(monitor.recv_strings(frames, ZMQ::DONTWAIT))
 
         # libzmq 4 monitor event: frame 0 = uint16 event + uint32 value, frame 1 = endpoint.
         case frames[0].unpack1('S')
-        when ZMQ::EVENT_DISCONNECTED
-          slot.linked = false
-        when ZMQ::EVENT_CONNECTED
-          # The broker's silence counts from when it can hear us: a READY reaching a broker
-          # just (re)started must not be abandoned before its first HEARTBEAT arrives.
-          slot.linked = true
-          slot.connected = true
-          slot.expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
-          announce
+        when ZMQ::EVENT_DISCONNECTED then @linked = false
+        when ZMQ::EVENT_CONNECTED then on_connected
         end
       end
     end
 
-    def announce
-      return if @announced || !@slots.all?(&:connected)
+    # The broker's silence counts from when it can hear us: a READY reaching a broker just
+    # (re)started must not be abandoned before its first HEARTBEAT arrives.
+    def on_connected
+      @linked = true
+      @expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
+      return if @announced
 
       @announced = true
       @on_ready&.call
     end
 
-    def drop_monitor(slot)
-      return if slot.monitor.nil?
+    def drop_monitor
+      return if @monitor.nil?
 
-      @poller.delete(slot.monitor)
-      @monitors.delete(slot.monitor)
-      LibZMQ.zmq_socket_monitor(slot.socket.socket, nil, 0) if slot.socket
-      slot.monitor.close
-      slot.monitor = nil
+      @poller.delete(@monitor)
+      LibZMQ.zmq_socket_monitor(@socket.socket, nil, 0) if @socket
+      @monitor.close
+      @monitor = nil
     end
   end
 end
