@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     timeoutMs: config.requestTimeoutMs,
     maxPending: config.clientMaxPending,
     caller: 'gateway',
+    handshakeMs: config.zmtpHandshakeMs,
     log,
   });
   const app = buildApp({ bus: client, broker: client, log, config });

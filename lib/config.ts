@@ -21,6 +21,8 @@ export interface Config {
   heartbeatLiveness: number;
   /** Largest request or reply body frame accepted on the bus. */
   busMaxBodyBytes: number;
+  /** Time a bus peer has to finish its ZMTP greeting and handshake. */
+  zmtpHandshakeMs: number;
   /** Requests waiting per service when all its workers are busy. */
   brokerQueueMax: number;
   /** Default deadline of a bus call. */
@@ -246,6 +248,7 @@ export const VARIABLES: readonly Variable[] = [
   v('heartbeatMs', 'AGORA_HEARTBEAT_MS', 2500, int(10, 600_000), 'MDP heartbeat interval, broker and workers.'),
   v('heartbeatLiveness', 'AGORA_HEARTBEAT_LIVENESS', 3, int(1, 100), 'Heartbeats missed before a peer counts as dead.'),
   v('busMaxBodyBytes', 'AGORA_BUS_MAX_BODY_BYTES', 1_048_576, int(64, 256 * 1_048_576), 'Largest message body the broker forwards; larger ones are refused.'),
+  v('zmtpHandshakeMs', 'AGORA_ZMTP_HANDSHAKE_MS', 10_000, int(10, 600_000), 'Time a bus peer has to finish its ZMTP greeting and handshake before its connection is cut (broker, workers and clients).'),
   v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
   v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (the slots its worker socket offers the broker).'),

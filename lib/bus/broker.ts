@@ -23,6 +23,8 @@ export interface BrokerOptions {
   maxBodyBytes: number;
   /** Requests waiting per service while all its workers are busy. */
   queueMax: number;
+  /** Time a peer has to finish the ZMTP handshake before it is cut (AGORA_ZMTP_HANDSHAKE_MS). */
+  handshakeMs?: number;
   log: Logger;
 }
 
@@ -85,7 +87,7 @@ export class Broker {
     this.log = options.log.child({ mod: 'broker' });
     // A frame over this closes its sender's connection (as libzmq's ZMQ_MAXMSGSIZE would);
     // bodies between maxBodyBytes and this get a clear error reply (AGORA_ERR_BUS_TOO_LARGE).
-    this.router = new RouterSocket({ maxFrameBytes: options.maxBodyBytes * 2 + 65536 });
+    this.router = new RouterSocket({ maxFrameBytes: options.maxBodyBytes * 2 + 65536, handshakeMs: options.handshakeMs });
     this.router.onMessage = (frames) => {
       try {
         this.onMessage(frames);

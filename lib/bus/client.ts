@@ -25,6 +25,8 @@ export interface ClientOptions {
    * `asyncTraces`). Off by default: capturing a stack costs more than the rest of a call.
    */
   traces?: boolean;
+  /** Time the broker has to finish the ZMTP handshake (AGORA_ZMTP_HANDSHAKE_MS). */
+  handshakeMs?: number;
   log?: Logger;
 }
 
@@ -82,7 +84,7 @@ export class BusClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxPending = options.maxPending ?? 100_000;
     this.log = options.log?.child({ mod: 'bus-client' });
-    this.socket = new DealerSocket({ queueMax: this.maxPending * 2 });
+    this.socket = new DealerSocket({ queueMax: this.maxPending * 2, handshakeMs: options.handshakeMs });
     this.socket.onDisconnect = () => this.onDisconnect();
     this.socket.onConnect = () => {
       this.connected = true;

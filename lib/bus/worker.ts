@@ -33,6 +33,8 @@ export interface ServeOptions {
   concurrency?: number;
   heartbeatMs?: number;
   heartbeatLiveness?: number;
+  /** Time the broker has to finish the ZMTP handshake (AGORA_ZMTP_HANDSHAKE_MS). */
+  handshakeMs?: number;
   log: Logger;
 }
 
@@ -50,6 +52,7 @@ export class WorkerPool {
       slots,
       heartbeatMs: options.heartbeatMs ?? 2500,
       liveness: options.heartbeatLiveness ?? 3,
+      handshakeMs: options.handshakeMs,
       log: options.log.child({ mod: 'bus-worker', service }),
     });
   }
@@ -83,6 +86,7 @@ interface SocketSettings {
   slots: number;
   heartbeatMs: number;
   liveness: number;
+  handshakeMs: number | undefined;
   log: Logger;
 }
 
@@ -130,7 +134,7 @@ class WorkerSocket {
 
   private open(): void {
     const generation = ++this.generation;
-    const socket = new DealerSocket({ queueMax: 1000 });
+    const socket = new DealerSocket({ queueMax: 1000, handshakeMs: this.s.handshakeMs });
     this.socket = socket;
     this.linked = false;
     socket.onConnect = () => {

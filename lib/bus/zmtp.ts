@@ -43,8 +43,8 @@ const COPY_BELOW = 4096;
 const RECEIVE_COPY_BELOW = 65_536;
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
 const MAX_FRAMES = 1024;
-/** A peer that has not finished its greeting and handshake in this time is cut. */
-const HANDSHAKE_MS = 10_000;
+/** A peer that has not finished its greeting and handshake in this time is cut (`handshakeMs` by default). */
+const DEFAULT_HANDSHAKE_MS = 10_000;
 
 function greeting(): Buffer {
   const g = Buffer.alloc(GREETING_BYTES);
@@ -141,6 +141,8 @@ export interface ConnectionOptions {
   /** Our Identity property (empty: let a ROUTER peer choose). */
   routingId: Buffer;
   maxFrameBytes: number;
+  /** Time the peer has to finish its greeting and handshake before it is cut. */
+  handshakeMs: number;
   onReady: (conn: Connection, identity: Buffer) => boolean;
   onMessage: (conn: Connection, frames: Frames) => void;
   onClose: (conn: Connection, handshaken: boolean) => void;
@@ -171,7 +173,7 @@ export class Connection {
     stream.on('close', () => this.onClosed());
     this.timer = setTimeout(() => {
       if (this.phase !== 'ready') this.destroy();
-    }, HANDSHAKE_MS);
+    }, o.handshakeMs);
     this.timer.unref();
     const ready = properties({ 'Socket-Type': Buffer.from(o.type), Identity: o.routingId });
     stream.write(Buffer.concat([GREETING, command('READY', ready)]));
@@ -360,6 +362,11 @@ export interface SocketOptions {
   maxFrameBytes?: number;
   /** Bytes waiting to be written to one peer beyond which messages to it are dropped. */
   highWaterBytes?: number;
+  /**
+   * Time a peer has to finish its greeting and handshake (RFC 23) before its connection is cut,
+   * so that a peer that connects and says nothing holds no resources for long (default 10 s).
+   */
+  handshakeMs?: number;
 }
 
 const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
@@ -401,10 +408,12 @@ export class RouterSocket {
   onMessage: (frames: Frames) => void = () => undefined;
   private readonly maxFrameBytes: number;
   private readonly highWaterBytes: number;
+  private readonly handshakeMs: number;
 
   constructor(options: SocketOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
+    this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
   }
 
   /** Bind; resolves with the bound endpoint (the real port when it was `*` or 0). */
@@ -455,6 +464,7 @@ export class RouterSocket {
       type: 'ROUTER',
       routingId: Buffer.alloc(0),
       maxFrameBytes: this.maxFrameBytes,
+      handshakeMs: this.handshakeMs,
       onReady: (c, identity) => this.identify(c, identity),
       onMessage: (c, frames) => {
         frames.unshift(c.identity);
@@ -514,6 +524,7 @@ export class DealerSocket {
   private readonly queueMax: number;
   private readonly maxFrameBytes: number;
   private readonly highWaterBytes: number;
+  private readonly handshakeMs: number;
 
   constructor(options: DealerOptions = {}) {
     this.routingId = options.routingId ?? Buffer.alloc(0);
@@ -521,6 +532,7 @@ export class DealerSocket {
     this.queueMax = options.queueMax ?? 100_000;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
+    this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
   }
 
   connect(endpoint: string): void {
@@ -573,6 +585,7 @@ export class DealerSocket {
       type: 'DEALER',
       routingId: this.routingId,
       maxFrameBytes: this.maxFrameBytes,
+      handshakeMs: this.handshakeMs,
       onReady: () => {
         if (this.closed) return false;
         const queued = this.queue;

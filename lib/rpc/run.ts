@@ -18,6 +18,8 @@ export interface RunOptions {
   concurrency: number;
   heartbeatMs: number;
   heartbeatLiveness: number;
+  /** Time the broker has to finish the ZMTP handshake. */
+  handshakeMs?: number;
   log: Logger;
   /** How long in-flight gRPC calls may take to finish at shutdown. */
   graceMs?: number;
@@ -42,6 +44,7 @@ export async function runService(impl: ServiceImpl<any>, options: RunOptions): P
     concurrency: options.concurrency,
     heartbeatMs: options.heartbeatMs,
     heartbeatLiveness: options.heartbeatLiveness,
+    handshakeMs: options.handshakeMs,
     log: options.log,
   });
   await pool.ready();
@@ -86,6 +89,7 @@ export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) =
       concurrency: config.workerConcurrency,
       heartbeatMs: config.heartbeatMs,
       heartbeatLiveness: config.heartbeatLiveness,
+      handshakeMs: config.zmtpHandshakeMs,
       log,
       health: built.health,
     });

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     heartbeatLiveness: config.heartbeatLiveness,
     maxBodyBytes: config.busMaxBodyBytes,
     queueMax: config.brokerQueueMax,
+    handshakeMs: config.zmtpHandshakeMs,
     log,
   });
   const endpoint = await broker.start();

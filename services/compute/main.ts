@@ -13,7 +13,7 @@ import { Compute } from './nodes';
 serviceMain('compute', (config) => config.computeGrpcUrl, async (config, log) => {
   const stores = await openStores(config, log, ['nodes']);
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
-  const bus = createClient({ endpoint: config.busUrl, timeoutMs: config.requestTimeoutMs, maxPending: config.clientMaxPending, caller: 'compute', log });
+  const bus = createClient({ endpoint: config.busUrl, timeoutMs: config.requestTimeoutMs, maxPending: config.clientMaxPending, caller: 'compute', handshakeMs: config.zmtpHandshakeMs, log });
   const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
   const compute = new Compute({ store: stores.nodes, driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }) });
   const stopSync = compute.startSync(config.computeSyncMs);

@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     concurrency: config.workerConcurrency,
     heartbeatMs: config.heartbeatMs,
     heartbeatLiveness: config.heartbeatLiveness,
+    handshakeMs: config.zmtpHandshakeMs,
     log,
   });
   onShutdown(log, () => pool.close());

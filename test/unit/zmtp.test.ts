@@ -289,3 +289,40 @@ test('close with linger delivers what was sent last; close without it does not w
   assert.deepEqual(got.slice(1), [b('last words'), Buffer.alloc(200_000, 7)]);
   assert.equal(d.send([b('after close')]), false);
 });
+
+test('a peer that never finishes its greeting is cut once handshakeMs has passed; one that finished in time is not', { timeout: WAIT_MS }, async (t) => {
+  // Only setTimeout is mocked: the handshake clock. Sockets and their events are real.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const HANDSHAKE_MS = 250;
+  const { inbox, endpoint } = await router(t, { handshakeMs: HANDSHAKE_MS });
+  // 1. Two peers connect; each hears the ROUTER's greeting, so its handshake clock runs.
+  const greeted = (p: { s: net.Socket; received: () => Buffer }): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (p.received().length < GREETING.length) return;
+        p.s.off('data', check);
+        resolve();
+      };
+      p.s.on('data', check);
+      check();
+    });
+  const silent = await rawPeer(t, endpoint);
+  const prompt = await rawPeer(t, endpoint);
+  await Promise.all([greeted(silent), greeted(prompt)]);
+  let silentCut = false;
+  void silent.closed.then(() => (silentCut = true));
+  // 2. One tick short of the limit: `silent` sends half a greeting and stops; `prompt` finishes
+  //    its handshake and its message arrives.
+  t.mock.timers.tick(HANDSHAKE_MS - 1);
+  silent.s.write(GREETING.subarray(0, 32));
+  prompt.s.write(Buffer.concat([GREETING, readyCommand({ 'Socket-Type': 'DEALER', Identity: 'prompt' }), frameBytes([b('in time')])]));
+  assert.deepEqual(await inbox.next(), [b('prompt'), b('in time')]);
+  assert.equal(silentCut, false, 'cut before its time');
+  // 3. The limit: the silent peer's connection is closed by the ROUTER (the real close event).
+  t.mock.timers.tick(1);
+  await silent.closed;
+  // 4. The handshaken one is never cut by that clock: it is still served long after.
+  t.mock.timers.tick(60_000);
+  prompt.s.write(frameBytes([b('later')]));
+  assert.deepEqual(await inbox.next(), [b('prompt'), b('later')]);
+});
