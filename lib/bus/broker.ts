@@ -11,6 +11,7 @@ import { decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, 
 import {
   Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
 } from './frames';
+import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
 import { RouterSocket } from './zmtp';
 
@@ -78,6 +79,7 @@ export class Broker {
   private readonly services = new Map<string, ServiceEntry>();
   private readonly workers = new Map<string, WorkerEntry>();
   private timer: NodeJS.Timeout | undefined;
+  private clock = new HeartbeatClock(0);
   private endpoint = '';
   private readonly log: Logger;
   private dropped = 0;
@@ -101,6 +103,7 @@ export class Broker {
   async start(): Promise<string> {
     await this.router.bind(this.options.endpoint);
     this.endpoint = this.router.lastEndpoint;
+    this.clock = new HeartbeatClock(this.options.heartbeatMs);
     this.timer = setInterval(() => this.tick(), this.options.heartbeatMs);
     this.timer.unref();
     return this.endpoint;
@@ -335,7 +338,10 @@ export class Broker {
   /** Heartbeat tick (RFC 7 §Heartbeating): expire silent workers, heartbeat the others, drop stale requests. */
   private tick(): void {
     const now = Date.now();
+    // A late tick (this process stalled) comes before the messages that arrived meanwhile are read.
+    const late = this.clock.late(now);
     for (const worker of this.workers.values()) {
+      worker.expiry += late;
       if (worker.expiry <= now) this.removeWorker(worker, 'heartbeat expired');
       else this.router.send([worker.id, EMPTY, MDPW01, HEARTBEAT]);
     }

@@ -10,6 +10,7 @@ import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
 import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, peekId, REQUEST_TYPE, type Meta } from './codec';
+import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
 import { DealerSocket } from './zmtp';
 
@@ -96,6 +97,7 @@ class WorkerSocket {
   private generation = 0;
   private expiry = 0;
   private readonly timer: NodeJS.Timeout;
+  private readonly clock: HeartbeatClock;
   /** Requests of the current connection being served. */
   private running = new Set<Promise<void>>();
   private closing = false;
@@ -110,6 +112,7 @@ class WorkerSocket {
   constructor(private readonly s: SocketSettings) {
     this.connected = new Promise((resolve) => (this.onConnected = resolve));
     this.open();
+    this.clock = new HeartbeatClock(s.heartbeatMs);
     this.timer = setInterval(() => this.tick(), s.heartbeatMs);
   }
 
@@ -176,6 +179,8 @@ class WorkerSocket {
    * register a worker we had already abandoned (its requests lost until heartbeat expiry).
    */
   private tick(): void {
+    // A late tick (this process stalled) comes before the broker's messages that arrived meanwhile are read.
+    this.expiry += this.clock.late(Date.now());
     if (Date.now() >= this.expiry && !this.closing && this.linked) return this.reconnect('broker silent');
     this.socket.send([EMPTY, MDPW01, HEARTBEAT]);
   }

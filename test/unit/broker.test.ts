@@ -346,6 +346,24 @@ test('heartbeats', async (t) => {
     assert.equal(await c.mmi('beating'), '200');
   });
 
+  await t.test('a stall of the broker is not the workers\' silence: only silence it was awake for counts', async (t) => {
+    // The heartbeat clock is mocked (setInterval and Date); sockets are real. Node runs a late
+    // timer before reading the sockets, so a tick coming after a stall has not yet read what
+    // the workers sent meanwhile.
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
+    const s = await setup(t);
+    await s.worker('stalled', { answerHeartbeats: false });
+    // 1. The broker's loop stalls for ten liveness windows, then its tick runs: the worker stays.
+    t.mock.timers.setTime(Date.now() + 10 * HEARTBEAT_MS * LIVENESS);
+    t.mock.timers.tick(HEARTBEAT_MS);
+    assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers, 1, 'dropped for the broker\'s own stall');
+    // 2. Silence the broker is awake for still counts: liveness intervals on, the worker is gone.
+    t.mock.timers.tick(HEARTBEAT_MS * (LIVENESS - 1));
+    assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers, 1, 'dropped before liveness x interval');
+    t.mock.timers.tick(HEARTBEAT_MS);
+    assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers ?? 0, 0, 'a silent worker was kept');
+  });
+
   await t.test('a worker that only answers the broker\'s heartbeats stays registered', async (t) => {
     const s = await setup(t);
     const c = s.peer('client');
