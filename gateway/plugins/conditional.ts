@@ -4,23 +4,24 @@
  * `If-Match` does not match the current version, or whose `If-None-Match` matches it
  * (`*`: "create only, it must not exist"), answers 412 with errno 114.
  *
- * ETags are strong and opaque: a version number where the resource has one (a channel's
- * last message id), otherwise a digest of the representation.
+ * ETags are strong and opaque: a version number where the resource has one (a session, a
+ * node, the channel list, a channel's last message id; lib/versions.ts), otherwise a digest
+ * of the representation. A write whose `If-Match` names a version hands that version to the
+ * service (`ifMatchVersion`), whose store compares it in the same atomic step as the write:
+ * the edge does not check it first, so two writers racing cannot both pass.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { currentTagInfo, versionOf, versionTag } from '../../lib/versions';
 import { httpError } from './errors';
+
+export { versionTag };
 
 /** The request headers of conditional requests, for the schemas and the OpenAPI document. */
 export const CONDITIONAL_HEADERS = {
   'if-match': { type: 'string', description: 'Write only if the resource\'s current ETag is one of these (or any, for *); else 412.' },
   'if-none-match': { type: 'string', description: 'Reads: 304 when the ETag matches. Writes: 412 when it matches (* : when the resource exists).' },
 } as const;
-
-/** A strong ETag from a version number. */
-export function versionTag(version: number): string {
-  return `"${version}"`;
-}
 
 /** A strong ETag from a representation (JSON digest). */
 export function etagOf(value: unknown): string {
@@ -58,7 +59,7 @@ export function hasPrecondition(request: FastifyRequest): boolean {
 }
 
 function failed(why: string, current: string | undefined): never {
-  throw httpError('AGORA_ERR_HTTP_PRECONDITION_FAILED', [why], current === undefined ? {} : { info: `current ETag: ${current}` });
+  throw httpError('AGORA_ERR_HTTP_PRECONDITION_FAILED', [why], { info: currentTagInfo(current) });
 }
 
 /** 412 unless `If-Match` (when sent) names `current` (`undefined`: the target does not exist). */
@@ -80,4 +81,40 @@ export function checkIfNoneMatch(request: FastifyRequest, current: string | unde
 export function checkPreconditions(request: FastifyRequest, current: string | undefined): void {
   checkIfMatch(request, current);
   checkIfNoneMatch(request, current);
+}
+
+/**
+ * The version a write's `If-Match` names, for the service to compare as it writes:
+ * - none, or `*`: undefined (nothing to compare; the write itself finds whether the target exists);
+ * - one strong tag of a version, `"n"`: n, with no call (the usual case: the ETag a read answered);
+ * - anything else (several tags, weak or foreign ones): `current()` is read; 412 unless a tag
+ *   names it, and then that version is what the write compares, so a change in between is
+ *   still refused (at worst a tag it changed to is refused too: never a lost update).
+ */
+export async function ifMatchVersion(request: FastifyRequest, current: () => Promise<number | undefined>): Promise<number | undefined> {
+  const ifMatch = header(request, 'if-match');
+  if (ifMatch === undefined || ifMatch.trim() === '*') return undefined;
+  const named = versionOf(ifMatch);
+  if (named !== undefined) return named;
+  const found = await current();
+  checkIfMatch(request, found === undefined ? undefined : versionTag(found));
+  return found;
+}
+
+/**
+ * A write to a versioned resource: `If-None-Match` (when sent) is checked against the current
+ * version — exact, since versions only grow: one the resource has left never comes back —
+ * and the version `If-Match` names is answered as `ifMatchVersion` does.
+ */
+export async function writeVersion(request: FastifyRequest, current: () => Promise<number | undefined>): Promise<number | undefined> {
+  if (header(request, 'if-none-match') !== undefined) {
+    const found = await current();
+    checkIfNoneMatch(request, found === undefined ? undefined : versionTag(found));
+  }
+  return ifMatchVersion(request, current);
+}
+
+/** The fields of a proto write request that carry a compare-and-write (`check_version`, `expected_version`). */
+export function versionCheck(expected: number | undefined): { check_version?: boolean; expected_version?: number } {
+  return expected === undefined ? {} : { check_version: true, expected_version: expected };
 }

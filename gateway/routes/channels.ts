@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession } from '../plugins/auth';
-import { checkIfMatch, checkIfNoneMatch, etagOf, notModified } from '../plugins/conditional';
+import { checkIfNoneMatch, etagOf, ifMatchVersion, notModified, versionCheck, versionTag } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
 import { authHeaders, authed, callBus, created, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
 
@@ -21,9 +21,10 @@ const channelOf = (name: string): Rec => ({ name });
 export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
   v1Scope(app);
 
-  const all = async (request: FastifyRequest): Promise<string[]> => {
+  /** The channel list and its version (its ETag), read together. */
+  const all = async (request: FastifyRequest): Promise<{ names: string[]; version: number }> => {
     const reply = await callBus(options, request, 'Channels', 'List', { sesskey: request.sesskey }, true);
-    return Array.isArray(reply.channels) ? reply.channels.map(String) : [];
+    return { names: Array.isArray(reply.channels) ? reply.channels.map(String) : [], version: Number(reply.version) };
   };
 
   app.get('/channels', {
@@ -35,8 +36,8 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       response: { 200: listResponse(CHANNEL), ...errorResponses() },
     }),
   }, async (request, reply) => {
-    const names = await all(request);
-    return answerList(request, reply, names.map(channelOf), CHANNELS_LIST, options.pageMaxRecords, etagOf(names));
+    const { names, version } = await all(request);
+    return answerList(request, reply, names.map(channelOf), CHANNELS_LIST, options.pageMaxRecords, versionTag(version));
   });
 
   app.post('/channels', {
@@ -49,9 +50,10 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     }),
   }, async (request, reply) => {
     const { name } = request.body as { name: string };
-    // If-Match names a version of the list (the collection this creates into); If-None-Match the channel.
-    if (request.headers['if-match'] !== undefined) checkIfMatch(request, etagOf(await all(request)));
-    const r = await callBus(options, request, 'Channels', 'Create', { sesskey: request.sesskey, channel: name }, true);
+    // If-Match names a version of the list (the collection this creates into), which Channels
+    // compares in the same atomic step as the insert; If-None-Match names the channel.
+    const expected = await ifMatchVersion(request, async () => (await all(request)).version);
+    const r = await callBus(options, request, 'Channels', 'Create', { sesskey: request.sesskey, channel: name, ...versionCheck(expected) }, expected === undefined);
     const etag = etagOf(channelOf(name));
     // The create changed nothing when the channel existed, so refusing it afterwards is exact.
     if (r.created !== true) checkIfNoneMatch(request, etag);

@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
 import { requireSession } from '../plugins/auth';
-import { checkIfMatch, notModified, versionTag } from '../plugins/conditional';
+import { ifMatchVersion, notModified, versionTag } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
 import { authHeaders, authed, callBus, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
 
@@ -64,14 +64,11 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     const { name } = request.params as { name: string };
     const { message } = request.body as { message: string };
     const post: Record<string, unknown> = { sesskey: request.sesskey, channel: name, message };
-    const ifMatch = request.headers['if-match'];
-    if (ifMatch !== undefined) {
-      const last = Number((await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true)).messageid);
-      checkIfMatch(request, versionTag(last));
-      // Messages re-checks it as it appends, atomically: a post landing in between makes
-      // this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past the check.
-      if (ifMatch.trim() !== '*') Object.assign(post, { check_last: true, expected_last: last });
-    }
+    // Messages compares the last id If-Match names as it appends, atomically: a post landing
+    // first makes this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past a check.
+    const last = async (): Promise<number> => Number((await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true)).messageid);
+    const expected = await ifMatchVersion(request, last);
+    if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
     const r = await callBus(options, request, 'Messages', 'Post', post, false);
     const id = Number(r.messageid);
     reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);

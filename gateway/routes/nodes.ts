@@ -10,7 +10,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession } from '../plugins/auth';
-import { checkIfMatch, checkPreconditions, etagOf, hasPrecondition, notModified } from '../plugins/conditional';
+import { checkIfMatch, etagOf, notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
 import { authHeaders, authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
 
@@ -46,6 +46,7 @@ export const NODE_SCHEMA = {
     host: STR, port: INT, pid: INT,
     exit_code: { type: 'integer', description: 'exit code of its last process; -1 when a signal ended it or none has ended' },
     signal: STR, created_at: INT, updated_at: INT,
+    version: { type: 'integer', description: 'bumped by every change of the node; its ETag is this number, quoted' },
   },
 } as const;
 
@@ -67,10 +68,11 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     const nodes = (await call(request, 'List', {}, true)).nodes;
     return Array.isArray(nodes) ? (nodes as Body[]) : [];
   };
-  /** A write's preconditions (`If-Match` / `If-None-Match`) against the node as it is now. */
-  const preconditions = async (request: FastifyRequest, id: string): Promise<void> => {
-    if (hasPrecondition(request)) checkPreconditions(request, etagOf(await call(request, 'Get', { id }, true)));
-  };
+  /** The compare-and-write fields of a write to node `id`: Compute compares the version If-Match names as it claims the change. */
+  const preconditions = async (request: FastifyRequest, id: string): Promise<Body> =>
+    versionCheck(await writeVersion(request, async () => Number((await call(request, 'Get', { id }, true)).version)));
+  /** A node's ETag: its version. */
+  const tagOf = (node: Body): string => versionTag(Number(node.version));
   const config = { service: 'Compute' };
   const schema = (summary: string, extra: Record<string, unknown>) => authed('nodes', { summary, headers: authHeaders(), ...extra });
   type WithId = { Params: { id: string } };
@@ -85,7 +87,7 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     // If-Match names a version of the caller's list, the collection this creates into.
     if (request.headers['if-match'] !== undefined) checkIfMatch(request, etagOf(await list(request)));
     const node = await call(request, 'Create', fields, false);
-    return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).header('etag', etagOf(node)).send(node);
+    return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).header('etag', tagOf(node)).send(node);
   });
   app.get('/nodes', {
     onRequest: requireSession, config,
@@ -101,7 +103,7 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     schema: schema("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }),
   }, async (request, reply) => {
     const node = await call(request, 'Get', { id: request.params.id }, true);
-    if (notModified(request, reply, etagOf(node))) return reply;
+    if (notModified(request, reply, tagOf(node))) return reply;
     return node;
   });
   app.get<WithId>('/nodes/:id/output', {
@@ -121,9 +123,9 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     }),
   }, async (request, reply) => {
     const fields = request.body as Body;
-    await preconditions(request, request.params.id);
-    const node = await call(request, 'Update', { ...fields, id: request.params.id }, false);
-    return reply.header('etag', etagOf(node)).send(node);
+    const check = await preconditions(request, request.params.id);
+    const node = await call(request, 'Update', { ...fields, ...check, id: request.params.id }, false);
+    return reply.header('etag', tagOf(node)).send(node);
   });
   app.delete<WithId>('/nodes/:id', {
     onRequest: requireSession, config,
@@ -131,8 +133,9 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
       params: ID_PARAMS, response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
     }),
   }, async (request, reply) => {
-    await preconditions(request, request.params.id);
-    const node = await call(request, 'Delete', { id: request.params.id }, true);
-    return reply.code(202).header('etag', etagOf(node)).send(node);
+    const check = await preconditions(request, request.params.id);
+    // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
+    const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
+    return reply.code(202).header('etag', tagOf(node)).send(node);
   });
 };

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession } from '../plugins/auth';
-import { checkPreconditions, etagOf, hasPrecondition, notModified } from '../plugins/conditional';
+import { notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
 import { authHeaders, authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
 
 const SESSION = {
@@ -31,7 +31,7 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
   const current = async (request: FastifyRequest) => {
     const who = await callBus(options, request, 'Auth', 'Resolve', { sesskey: request.sesskey }, true);
     const session = { session: request.sesskey, username: String(who.username), idle_s: Number(who.idle_s) };
-    return { session, etag: etagOf({ session: session.session, username: session.username }) };
+    return { session, version: Number(who.version) };
   };
 
   app.post('/sessions', {
@@ -40,7 +40,7 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     const { username, password } = request.body as { username: string; password: string };
     const r = await callBus(options, request, 'Auth', 'Logon', { username, password, client_addr: request.ip }, false);
     const session = { session: Number(r.sesskey), username: String(r.username), created: r.created === true };
-    reply.header('etag', etagOf({ session: session.session, username: session.username })).header('location', '/v1/sessions/current');
+    reply.header('etag', versionTag(Number(r.version))).header('location', '/v1/sessions/current');
     return reply.code(201).send(session);
   });
 
@@ -48,8 +48,8 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('sessions', { summary: 'The session of the Bearer key', headers: authHeaders(), response: { 200: SESSION, ...errorResponses() } }),
   }, async (request, reply) => {
-    const { session, etag } = await current(request);
-    if (notModified(request, reply, etag)) return reply;
+    const { session, version } = await current(request);
+    if (notModified(request, reply, versionTag(version))) return reply;
     return session;
   });
 
@@ -57,8 +57,9 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('sessions', { summary: 'Log off', headers: authHeaders(), response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) } }),
   }, async (request, reply) => {
-    if (hasPrecondition(request)) checkPreconditions(request, (await current(request)).etag);
-    await callBus(options, request, 'Auth', 'Logoff', { sesskey: request.sesskey }, false);
+    // Auth compares the version If-Match names as it deletes the session (one atomic step).
+    const expected = await writeVersion(request, async () => (await current(request)).version);
+    await callBus(options, request, 'Auth', 'Logoff', { sesskey: request.sesskey, ...versionCheck(expected) }, false);
     return reply.code(204).send();
   });
 };

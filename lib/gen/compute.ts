@@ -3,6 +3,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { ComputeClient as _agora_ComputeClient, ComputeDefinition as _agora_ComputeDefinition } from './agora/Compute';
 import type { CreateNodeRequest as _agora_CreateNodeRequest, CreateNodeRequest__Output as _agora_CreateNodeRequest__Output } from './agora/CreateNodeRequest';
+import type { DeleteNodeRequest as _agora_DeleteNodeRequest, DeleteNodeRequest__Output as _agora_DeleteNodeRequest__Output } from './agora/DeleteNodeRequest';
 import type { ListNodesRequest as _agora_ListNodesRequest, ListNodesRequest__Output as _agora_ListNodesRequest__Output } from './agora/ListNodesRequest';
 import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from './agora/Node';
 import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from './agora/NodeList';
@@ -18,6 +19,7 @@ export interface ProtoGrpcType {
   agora: {
     Compute: SubtypeConstructor<typeof grpc.Client, _agora_ComputeClient> & { service: _agora_ComputeDefinition }
     CreateNodeRequest: MessageTypeDefinition<_agora_CreateNodeRequest, _agora_CreateNodeRequest__Output>
+    DeleteNodeRequest: MessageTypeDefinition<_agora_DeleteNodeRequest, _agora_DeleteNodeRequest__Output>
     ListNodesRequest: MessageTypeDefinition<_agora_ListNodesRequest, _agora_ListNodesRequest__Output>
     Node: MessageTypeDefinition<_agora_Node, _agora_Node__Output>
     NodeList: MessageTypeDefinition<_agora_NodeList, _agora_NodeList__Output>

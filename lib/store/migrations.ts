@@ -85,6 +85,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'versions for compare-and-write',
+    sql: `
+      -- One row: the channel list's version, bumped by each create under this row's lock.
+      CREATE TABLE agora_channel_list (
+        id      integer PRIMARY KEY CHECK (id = 1),
+        version bigint NOT NULL
+      );
+      INSERT INTO agora_channel_list (id, version) SELECT 1, count(*) FROM agora_channels;
+      -- One counter for every session, so no two sessions ever hold the same version.
+      CREATE SEQUENCE agora_session_versions;
+      ALTER TABLE agora_sessions ADD COLUMN version bigint NOT NULL DEFAULT nextval('agora_session_versions');
+      -- Bumped by every write of the record.
+      ALTER TABLE agora_nodes ADD COLUMN version bigint NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

@@ -3,7 +3,7 @@
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
  * adapters behind the same contracts (lib/store/store.ts).
  */
-import type { ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore } from './store';
+import type { ChannelCreate, ChannelList, ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore, Versioned } from './store';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -12,15 +12,18 @@ import type { ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord,
 /** Channel names, sorted by UTF-16 code unit (the same order as PostgreSQL's "C" collation). */
 export class MemoryChannelStore implements ChannelStore {
   private readonly channels = new Map<string, { createdBy: string; createdAt: number }>();
+  private version = 0;
 
-  async list(): Promise<string[]> {
-    return [...this.channels.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  async list(): Promise<ChannelList> {
+    return { names: [...this.channels.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), version: this.version };
   }
 
-  async create(name: string, createdBy: string): Promise<boolean> {
-    if (this.channels.has(name)) return false;
+  /** Checked, inserted and counted in one synchronous step: no other create can interleave. */
+  async create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate> {
+    if (expectedVersion !== undefined && expectedVersion !== this.version) return { created: false, stale: true, version: this.version };
+    if (this.channels.has(name)) return { created: false, stale: false, version: this.version };
     this.channels.set(name, { createdBy, createdAt: Date.now() });
-    return true;
+    return { created: true, stale: false, version: ++this.version };
   }
 
   async exists(name: string): Promise<boolean> {
@@ -128,11 +131,13 @@ export class MemoryUserStore implements UserStore {
  */
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<number, SessionRecord>();
+  private lastVersion = 0;
 
-  async create(session: SessionRecord): Promise<boolean> {
-    if (this.sessions.has(session.sesskey)) return false;
-    this.sessions.set(session.sesskey, { ...session });
-    return true;
+  async create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined> {
+    if (this.sessions.has(session.sesskey)) return undefined;
+    const version = ++this.lastVersion;
+    this.sessions.set(session.sesskey, { ...session, version });
+    return version;
   }
 
   async get(sesskey: number): Promise<SessionRecord | undefined> {
@@ -147,6 +152,14 @@ export class MemorySessionStore implements SessionStore {
 
   async delete(sesskey: number): Promise<boolean> {
     return this.sessions.delete(sesskey);
+  }
+
+  /** Compared and removed in one synchronous step. */
+  async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {
+    const found = this.sessions.get(sesskey)?.version;
+    if (found !== version) return { done: false, version: found };
+    this.sessions.delete(sesskey);
+    return { done: true, version };
   }
 
   async expire(before: number): Promise<number[]> {
@@ -183,12 +196,21 @@ export class MemoryNodeStore implements NodeStore {
     let held = 0;
     for (const n of this.nodes.values()) if (n.owner === node.owner) held++;
     if (held >= limit) return 'limit';
-    this.nodes.set(node.id, { ...node });
+    this.nodes.set(node.id, { ...node, version: 1 });
     return 'created';
   }
 
-  async put(node: NodeRecord): Promise<void> {
-    this.nodes.set(node.id, { ...node });
+  async put(node: NodeRecord): Promise<number> {
+    const version = (this.nodes.get(node.id)?.version ?? 0) + 1;
+    this.nodes.set(node.id, { ...node, version });
+    return version;
+  }
+
+  /** Compared and written in one synchronous step. */
+  async putIfVersion(node: NodeRecord, version: number): Promise<Versioned> {
+    const found = this.nodes.get(node.id)?.version;
+    if (found !== version) return { done: false, version: found };
+    return { done: true, version: await this.put(node) };
   }
 
   async delete(id: string): Promise<boolean> {

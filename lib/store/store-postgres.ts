@@ -8,7 +8,7 @@ import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import { timed, type BackendHealth, type Broadcast, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore } from './store';
+import { timed, type BackendHealth, type Broadcast, type ChannelCreate, type ChannelList, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore, type Versioned } from './store';
 
 export interface PgOptions {
   url: string;
@@ -145,17 +145,17 @@ function userOf(row: UserRow): UserRecord {
 export class PgSessionStore implements SessionStore {
   constructor(private readonly db: PgDatabase) {}
 
-  async create(session: SessionRecord): Promise<boolean> {
-    const rows = await this.db.query(
-      'INSERT INTO agora_sessions (sesskey, username, last_used) VALUES ($1, $2, $3) ON CONFLICT (sesskey) DO NOTHING RETURNING sesskey',
+  async create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined> {
+    const rows = await this.db.query<{ version: string }>(
+      'INSERT INTO agora_sessions (sesskey, username, last_used) VALUES ($1, $2, $3) ON CONFLICT (sesskey) DO NOTHING RETURNING version',
       [session.sesskey, session.username, session.lastUsed],
     );
-    return rows.length === 1;
+    return rows.length === 1 ? Number(rows[0].version) : undefined;
   }
 
   async get(sesskey: number): Promise<SessionRecord | undefined> {
-    const rows = await this.db.query<{ username: string; last_used: string }>('SELECT username, last_used FROM agora_sessions WHERE sesskey = $1', [sesskey]);
-    return rows.length === 0 ? undefined : { sesskey, username: rows[0].username, lastUsed: Number(rows[0].last_used) };
+    const rows = await this.db.query<{ username: string; last_used: string; version: string }>('SELECT username, last_used, version FROM agora_sessions WHERE sesskey = $1', [sesskey]);
+    return rows.length === 0 ? undefined : { sesskey, username: rows[0].username, lastUsed: Number(rows[0].last_used), version: Number(rows[0].version) };
   }
 
   async touch(sesskey: number, at: number): Promise<void> {
@@ -164,6 +164,15 @@ export class PgSessionStore implements SessionStore {
 
   async delete(sesskey: number): Promise<boolean> {
     return (await this.db.query('DELETE FROM agora_sessions WHERE sesskey = $1 RETURNING sesskey', [sesskey])).length === 1;
+  }
+
+  /**
+   * One statement: the DELETE waits for the row lock of a concurrent writer and re-checks the
+   * version on the row as committed, so of several callers naming one version one deletes.
+   */
+  async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {
+    const rows = await this.db.query('DELETE FROM agora_sessions WHERE sesskey = $1 AND version = $2 RETURNING version', [sesskey, version]);
+    return rows.length === 1 ? { done: true, version } : refused(this.db, 'SELECT version FROM agora_sessions WHERE sesskey = $1', sesskey);
   }
 
   /** An index range on last_used; two instances sweeping at once each get the keys they deleted. */
@@ -176,13 +185,27 @@ export class PgSessionStore implements SessionStore {
 export class PgChannelStore implements ChannelStore {
   constructor(private readonly db: PgDatabase) {}
 
-  async list(): Promise<string[]> {
-    return (await this.db.query<{ name: string }>('SELECT name FROM agora_channels ORDER BY name')).map((r) => r.name);
+  /** One statement, so the names and the version come from one snapshot (a null name: no channel yet). */
+  async list(): Promise<ChannelList> {
+    const rows = await this.db.query<{ version: string; name: string | null }>('SELECT v.version, c.name FROM agora_channel_list v LEFT JOIN agora_channels c ON true ORDER BY c.name');
+    return { names: rows.flatMap((r) => (r.name === null ? [] : [r.name])), version: Number(rows[0]?.version ?? 0) };
   }
 
-  async create(name: string, createdBy: string): Promise<boolean> {
-    const rows = await this.db.query('INSERT INTO agora_channels (name, created_by, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [name, createdBy, Date.now()]);
-    return rows.length === 1;
+  /**
+   * Under the lock of the version row (creates from every process take turns; they are
+   * rare): compare, insert if absent, and bump the version only when a row went in, all
+   * in one transaction, so a snapshot sees a create and its version together or neither.
+   */
+  async create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate> {
+    return this.db.transaction(async (query) => {
+      const [row] = await query<{ version: string }>('SELECT version FROM agora_channel_list WHERE id = 1 FOR UPDATE');
+      const version = Number(row.version);
+      if (expectedVersion !== undefined && expectedVersion !== version) return { created: false, stale: true, version };
+      const inserted = await query('INSERT INTO agora_channels (name, created_by, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [name, createdBy, Date.now()]);
+      if (inserted.length === 0) return { created: false, stale: false, version };
+      await query('UPDATE agora_channel_list SET version = version + 1 WHERE id = 1');
+      return { created: true, stale: false, version: version + 1 };
+    });
   }
 
   async exists(name: string): Promise<boolean> {
@@ -255,16 +278,16 @@ export class PgNodeStore implements NodeStore {
   constructor(private readonly db: PgDatabase) {}
 
   async get(id: string): Promise<NodeRecord | undefined> {
-    const rows = await this.db.query<{ record: NodeRecord }>('SELECT record FROM agora_nodes WHERE id = $1', [id]);
-    return rows[0]?.record;
+    const rows = await this.db.query<NodeRow>('SELECT record, version FROM agora_nodes WHERE id = $1', [id]);
+    return rows.length === 0 ? undefined : nodeOf(rows[0]);
   }
 
   async list(owner?: string): Promise<NodeRecord[]> {
     const rows =
       owner === undefined
-        ? await this.db.query<{ record: NodeRecord }>('SELECT record FROM agora_nodes ORDER BY created_at, id')
-        : await this.db.query<{ record: NodeRecord }>('SELECT record FROM agora_nodes WHERE owner = $1 ORDER BY created_at, id', [owner]);
-    return rows.map((r) => r.record);
+        ? await this.db.query<NodeRow>('SELECT record, version FROM agora_nodes ORDER BY created_at, id')
+        : await this.db.query<NodeRow>('SELECT record, version FROM agora_nodes WHERE owner = $1 ORDER BY created_at, id', [owner]);
+    return rows.map(nodeOf);
   }
 
   /**
@@ -283,17 +306,44 @@ export class PgNodeStore implements NodeStore {
     });
   }
 
-  async put(node: NodeRecord): Promise<void> {
-    await this.db.query(
-      `INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, created_at = EXCLUDED.created_at, record = EXCLUDED.record`,
+  async put(node: NodeRecord): Promise<number> {
+    const rows = await this.db.query<{ version: string }>(
+      `INSERT INTO agora_nodes (id, owner, created_at, record, version) VALUES ($1, $2, $3, $4, 1)
+       ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, created_at = EXCLUDED.created_at, record = EXCLUDED.record, version = agora_nodes.version + 1
+       RETURNING version`,
       [node.id, node.owner, node.createdAt, node],
     );
+    return Number(rows[0].version);
+  }
+
+  /** One UPDATE: it waits for a concurrent writer's row lock and re-checks the version on the committed row. */
+  async putIfVersion(node: NodeRecord, version: number): Promise<Versioned> {
+    const rows = await this.db.query<{ version: string }>(
+      'UPDATE agora_nodes SET owner = $2, created_at = $3, record = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING version',
+      [node.id, node.owner, node.createdAt, node, version],
+    );
+    return rows.length === 1 ? { done: true, version: Number(rows[0].version) } : refused(this.db, 'SELECT version FROM agora_nodes WHERE id = $1', node.id);
   }
 
   async delete(id: string): Promise<boolean> {
     return (await this.db.query('DELETE FROM agora_nodes WHERE id = $1 RETURNING id', [id])).length === 1;
   }
+}
+
+/** A refused compare-and-write, with the version `sql` finds now (undefined: the row is gone). */
+async function refused(db: PgDatabase, sql: string, id: unknown): Promise<Versioned> {
+  const found = await db.query<{ version: string }>(sql, [id]);
+  return { done: false, version: found.length === 0 ? undefined : Number(found[0].version) };
+}
+
+interface NodeRow {
+  record: NodeRecord;
+  version: string;
+}
+
+/** The record as stored, with the version of its column (the one compared). */
+function nodeOf(row: NodeRow): NodeRecord {
+  return { ...row.record, version: Number(row.version) };
 }
 
 /**

@@ -2,8 +2,9 @@
  * The Redis adapters (AGORA_REDIS_URL): sessions, and the Broadcast that auth instances fan
  * session invalidations out on. Every key starts with AGORA_REDIS_PREFIX.
  *
- * A session is a hash `<prefix>session:<key>` {u: username, t: last use} whose TTL is
- * refreshed on every use, plus a member of the sorted set `<prefix>sessions` scored by last
+ * A session is a hash `<prefix>session:<key>` {u: username, t: last use, v: version} whose
+ * TTL is refreshed on every use (the version from the counter `<prefix>session-version`,
+ * shared by every session), plus a member of the sorted set `<prefix>sessions` scored by last
  * use. The TTL is the safety net (nothing outlives it even if no auth runs); the sweep of
  * auth reads the sorted set's low end (O(log n + expired)), so that it learns which keys
  * ended and can tell the session caches. Each multi-key change is one Lua script, atomic
@@ -12,7 +13,7 @@
 import Redis from 'ioredis';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
-import { timed, type BackendHealth, type Broadcast, type FailureRule, type FailureStore, type SessionRecord, type SessionStore } from './store';
+import { timed, type BackendHealth, type Broadcast, type FailureRule, type FailureStore, type SessionRecord, type SessionStore, type Versioned } from './store';
 
 export interface RedisOptions {
   url: string;
@@ -24,12 +25,14 @@ export interface RedisOptions {
 /** Keys handled by one expire script run; more are taken by the next run. */
 const EXPIRE_BATCH = 1000;
 
+/** Answers the new session's version (from the shared counter KEYS[3]), or 0 when the key is taken. */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'u', ARGV[1], 't', ARGV[2])
+local v = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], 'u', ARGV[1], 't', ARGV[2], 'v', v)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-return 1`;
+return v`;
 
 const TOUCH = `
 local t = redis.call('HGET', KEYS[1], 't')
@@ -43,6 +46,15 @@ const DELETE = `
 local n = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return n`;
+
+/** {1, version} when deleted; {0, version found} when not at ARGV[2]; {0, -1} when there is no such session. */
+const DELETE_IF_VERSION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, -1} end
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[2]) then return {0, v} end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return {1, v}`;
 
 /** Members below the cut whose hash says otherwise (touched meanwhile) are rescored, not removed. */
 const EXPIRE = `
@@ -115,6 +127,7 @@ async function guard<T>(run: () => Promise<T>): Promise<T> {
 
 export class RedisSessionStore implements SessionStore {
   private readonly index: string;
+  private readonly counter: string;
 
   constructor(
     private readonly conn: RedisConnection,
@@ -122,20 +135,27 @@ export class RedisSessionStore implements SessionStore {
     private readonly ttlMs: number,
   ) {
     this.index = `${conn.options.prefix}sessions`;
+    this.counter = `${conn.options.prefix}session-version`;
   }
 
   private key(sesskey: number): string {
     return `${this.conn.options.prefix}session:${sesskey}`;
   }
 
-  async create(session: SessionRecord): Promise<boolean> {
-    const n = await this.conn.script<number>(CREATE, [this.key(session.sesskey), this.index], [session.username, session.lastUsed, this.ttlMs, session.sesskey]);
-    return n === 1;
+  async create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined> {
+    const v = await this.conn.script<number>(CREATE, [this.key(session.sesskey), this.index, this.counter], [session.username, session.lastUsed, this.ttlMs, session.sesskey]);
+    return v === 0 ? undefined : v;
   }
 
+  /** A session stored before versions existed has none: it reads as version 0. */
   async get(sesskey: number): Promise<SessionRecord | undefined> {
-    const [u, t] = await guard(() => this.conn.redis.hmget(this.key(sesskey), 'u', 't'));
-    return u === null || t === null ? undefined : { sesskey, username: u, lastUsed: Number(t) };
+    const [u, t, v] = await guard(() => this.conn.redis.hmget(this.key(sesskey), 'u', 't', 'v'));
+    return u === null || t === null ? undefined : { sesskey, username: u, lastUsed: Number(t), version: Number(v ?? 0) };
+  }
+
+  async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {
+    const [done, found] = await this.conn.script<[number, number]>(DELETE_IF_VERSION, [this.key(sesskey), this.index], [sesskey, version]);
+    return done === 1 ? { done: true, version: found } : { done: false, version: found < 0 ? undefined : found };
   }
 
   async touch(sesskey: number, at: number): Promise<void> {

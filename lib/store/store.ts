@@ -24,25 +24,60 @@ export interface SessionRecord {
   username: string;
   /** Last use, ms since the epoch. */
   lastUsed: number;
+  /**
+   * The session's version (its ETag at the edge): drawn at creation from a counter shared by
+   * every session of the store, so no two sessions ever hold the same one. Use (touch) does
+   * not change it: it names what a client sees of the session, not when it was last used.
+   */
+  version: number;
 }
 
+/** What a compare-and-write answers: done, or refused with the version found (none: the record is gone). */
+export type Versioned = { done: true; version: number } | { done: false; version: number | undefined };
+
 export interface SessionStore {
-  /** Store a new session; false if the key is taken (the caller draws another). */
-  create(session: SessionRecord): Promise<boolean>;
+  /** Store a new session; answers its version, or undefined if the key is taken (the caller draws another). */
+  create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined>;
   get(sesskey: number): Promise<SessionRecord | undefined>;
   /** Set lastUsed to `at` if the session exists (never moves it backwards). */
   touch(sesskey: number, at: number): Promise<void>;
   /** Remove; true if it existed. */
   delete(sesskey: number): Promise<boolean>;
+  /**
+   * Remove only if the session is still at `version`, the check and the removal one atomic
+   * step; refused, nothing removed, with the version found (undefined: no such session).
+   */
+  deleteIfVersion(sesskey: number, version: number): Promise<Versioned>;
   /** Remove and answer every session last used before `before`. */
   expire(before: number): Promise<number[]>;
 }
 
-export interface ChannelStore {
+/** The channel list at one moment: its names and its version. */
+export interface ChannelList {
   /** Every channel name, sorted. */
-  list(): Promise<string[]>;
-  /** Insert if absent; true if it was created now. */
-  create(name: string, createdBy: string): Promise<boolean>;
+  names: string[];
+  /** How many channels were ever created: bumped by each create, in the same atomic step. */
+  version: number;
+}
+
+export interface ChannelCreate {
+  /** The channel was created now (false: it existed, or the create was refused). */
+  created: boolean;
+  /** Refused: the list was not at the expected version; nothing was created. */
+  stale: boolean;
+  /** The list's version after the create (when refused: the version found). */
+  version: number;
+}
+
+export interface ChannelStore {
+  /** The names and the version, read together (one snapshot). */
+  list(): Promise<ChannelList>;
+  /**
+   * Insert if absent. With `expectedVersion`, only if the list is still at that version,
+   * the check and the insert being one atomic step (concurrent creates naming one version:
+   * at most one passes, whatever the backend and the number of processes).
+   */
+  create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate>;
   exists(name: string): Promise<boolean>;
 }
 
@@ -93,6 +128,8 @@ export interface NodeRecord {
   /** ms since the epoch. */
   createdAt: number;
   updatedAt: number;
+  /** Bumped by every write of the record (1 when created); what the store sets, whatever a caller passes. */
+  version: number;
 }
 
 export interface NodeStore {
@@ -104,8 +141,13 @@ export interface NodeStore {
    * the check and the insert are one step, so concurrent creates cannot pass the limit.
    */
   create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'>;
-  /** Insert or replace. */
-  put(node: NodeRecord): Promise<void>;
+  /** Insert or replace; answers the version stored (the previous one + 1, or 1 for a new record). */
+  put(node: NodeRecord): Promise<number>;
+  /**
+   * Replace only if the record is still at `version`, the check and the write one atomic
+   * step; refused, nothing written, with the version found (undefined: no such node).
+   */
+  putIfVersion(node: NodeRecord, version: number): Promise<Versioned>;
   /** Remove; true if it existed. */
   delete(id: string): Promise<boolean>;
 }

@@ -20,6 +20,13 @@
  *    within FENCE_CHECK_MS, and their leases end at most WATCH_LEASE_MS later. So once
  *    BOUND_MS has passed since the publish was accepted, no cache anywhere can still answer
  *    for the keys: the wait never exceeds it, even with a peer dead or partitioned.
+ * 5. A publish that fails (the topic's backend unreachable from here). The keys are already
+ *    gone from the store, so the logoff (or expiry) has happened and `invalidate` succeeds
+ *    once the local watchers have dropped them. A cache fed by another instance may still
+ *    hold a key; the first time it answers for it, its touch reaches that instance, which
+ *    finds the session gone and invalidates the key again, everywhere (handlers.ts
+ *    touchKeys). If the backend is down for every instance, none hears its heartbeats back,
+ *    and all of them cut their watchers off within the bound of step 4.
  */
 import { randomBytes } from 'node:crypto';
 import { AgoraError, errorMessage } from '../../lib/errors';
@@ -103,11 +110,20 @@ export class InvalidationFanout {
     return [...this.peers].filter(([, at]) => now - at < PEER_FORGET_MS).map(([id]) => id);
   }
 
-  /** Empty every cache, of every instance, of `keys` (header, step 3). */
+  /**
+   * Empty every cache, of every instance, of `keys` (header, step 3). The keys are already
+   * deleted from the store when this is called, so a publish that fails does not fail it:
+   * the local caches are emptied all the same, the failure is logged, and the other
+   * instances' caches heal on their own (step 5).
+   */
   async invalidate(keys: readonly number[]): Promise<void> {
-    const waits: Array<Promise<void>> = [this.options.hub.invalidate(keys)];
-    for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE) waits.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
-    await Promise.all(waits);
+    const remote: Array<Promise<void>> = [];
+    for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE) remote.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
+    const published = Promise.all(remote).then(
+      () => undefined,
+      (err: unknown) => this.options.log.warn({ err: errorMessage(err), keys: keys.length }, 'invalidation not published; other instances heal on their next touch'),
+    );
+    await Promise.all([this.options.hub.invalidate(keys), published]);
   }
 
   close(): void {

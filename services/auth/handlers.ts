@@ -15,6 +15,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import { isSessionKey } from '../../lib/session-cache';
 import type { Broadcast, FailureStore, SessionStore, UserRecord, UserStore } from '../../lib/store/store';
+import { staleError } from '../../lib/versions';
 import { InvalidationFanout } from './fanout';
 import { WatchHub, type WatchHubOptions } from './watch';
 
@@ -205,10 +206,11 @@ export function buildAuth(deps: AuthDeps): Auth {
   }
 
   /** A new session for `username` under a fresh random key, redrawn on collision. */
-  async function openSession(username: string): Promise<number> {
+  async function openSession(username: string): Promise<{ sesskey: number; version: number }> {
     for (let i = 0; i < KEY_DRAWS; i++) {
       const sesskey = drawKey();
-      if (await sessions.create({ sesskey, username, lastUsed: now() })) return sesskey;
+      const version = await sessions.create({ sesskey, username, lastUsed: now() });
+      if (version !== undefined) return { sesskey, version };
     }
     throw new AgoraError('AGORA_ERR_INTERNAL', [], { message: `no free session key after ${KEY_DRAWS} draws` });
   }
@@ -224,7 +226,7 @@ export function buildAuth(deps: AuthDeps): Auth {
     return users.create(await newUser(request.username, request.password, now()));
   }
 
-  async function logon(request: LogonRequest__Output, ctx: RpcContext): Promise<{ sesskey: number; username: string; created: boolean }> {
+  async function logon(request: LogonRequest__Output, ctx: RpcContext): Promise<{ sesskey: number; username: string; created: boolean; version: number }> {
     const problem = usernameProblem(request.username) ?? passwordProblem(request.password);
     if (problem !== null) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [problem]);
     const addr = request.client_addr.slice(0, CLIENT_ADDR_MAX);
@@ -238,15 +240,22 @@ export function buildAuth(deps: AuthDeps): Auth {
         throw new AgoraError('AGORA_ERR_AUTH_BAD_CREDENTIALS');
       }
       await failures.reset(userKey(user.username));
-      const sesskey = await openSession(user.username);
+      const { sesskey, version } = await openSession(user.username);
       ctx.log.info({ username: user.username, created, clientAddr: addr }, 'logon');
-      return { sesskey, username: user.username, created };
+      return { sesskey, username: user.username, created, version };
     });
   }
 
   const handlers: UnaryHandlers = {
     Logon: (request, ctx) => logon(request, ctx),
-    /** Answers only once no watcher can answer for the key any more (./watch.ts). */
+    /**
+     * Answers once no watcher of this instance can answer for the key any more, and no
+     * watcher of another instance either unless the invalidation could not be published
+     * (./fanout.ts: the logoff still succeeds, the session being gone; those caches heal).
+     * With `check_version`, the session ends only if still at `expected_version`, checked
+     * and deleted in one atomic step of the store (AGORA_ERR_SESSION_STALE otherwise); of
+     * several such logoffs one ends it and the others find the key dead.
+     */
     Logoff: async (request) => {
       const sesskey = request.sesskey;
       const session = isSessionKey(sesskey) ? await sessions.get(sesskey) : undefined;
@@ -255,7 +264,11 @@ export function buildAuth(deps: AuthDeps): Auth {
         await expireKeys([sesskey]);
         throw badSession();
       }
-      if (!(await sessions.delete(sesskey))) throw badSession();
+      if (request.check_version) {
+        const ended = await sessions.deleteIfVersion(sesskey, request.expected_version);
+        if (!ended.done && ended.version === undefined) throw badSession();
+        if (!ended.done) throw staleError('AGORA_ERR_SESSION_STALE', [request.expected_version], ended.version);
+      } else if (!(await sessions.delete(sesskey))) throw badSession();
       await invalidate([sesskey]);
       return { ok: true };
     },
@@ -270,7 +283,7 @@ export function buildAuth(deps: AuthDeps): Auth {
         throw badSession();
       }
       await sessions.touch(sesskey, at);
-      return { sesskey, username: session.username, idle_s: config.sessionIdleS };
+      return { sesskey, username: session.username, idle_s: config.sessionIdleS, version: session.version };
     },
   };
 

@@ -9,6 +9,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { ChannelStore } from '../../lib/store/store';
+import { staleError } from '../../lib/versions';
 
 /** Longest channel name, in characters. */
 export const CHANNEL_NAME_MAX = 64;
@@ -45,6 +46,9 @@ export interface ChannelsDeps {
  * - List: every channel name, sorted.
  * - Create: idempotent — creating a channel that exists succeeds with `created: false`
  *   (several clients of the seed may create "general" at start-up; none should fail).
+ *   With `check_version`, the store creates only if the list is still at `expected_version`,
+ *   in the same atomic step as the insert; else AGORA_ERR_CHANNEL_LIST_STALE (412), naming
+ *   the version it found.
  * - Get: the channel, for a session; AGORA_ERR_CHANNEL_NOT_FOUND when there is none (an
  *   invalid name included: it names no channel).
  * - Exists: no session; internal (Messages asks it over gRPC), also left on the bus because
@@ -55,15 +59,18 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
   return {
     List: async (request, ctx) => {
       await user(request.sesskey, ctx);
-      return { channels: await deps.store.list() };
+      const { names, version } = await deps.store.list();
+      return { channels: names, version };
     },
     Create: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
       const problem = channelNameProblem(request.channel);
       if (problem !== null) throw new AgoraError('AGORA_ERR_CHANNEL_INVALID_NAME', [problem]);
-      const created = await deps.store.create(request.channel, username);
+      const expected = request.check_version ? request.expected_version : undefined;
+      const { created, stale, version } = await deps.store.create(request.channel, username, expected);
+      if (stale) throw staleError('AGORA_ERR_CHANNEL_LIST_STALE', [expected], version);
       if (created) ctx.log.info({ channel: request.channel, username }, 'channel created');
-      return { channel: request.channel, created };
+      return { channel: request.channel, created, version };
     },
     Get: async (request, ctx) => {
       await user(request.sesskey, ctx);

@@ -21,8 +21,13 @@ export function nodeOf(record: NodeRecord): Node {
   return {
     id: record.id, name: record.name, owner: record.owner, image: record.image, size: record.size, command: record.command,
     status: record.status, task: record.task, reason: record.reason, host: record.host, port: record.port, pid: record.pid,
-    exit_code: record.exitCode, signal: record.signal, created_at: record.createdAt, updated_at: record.updatedAt,
+    exit_code: record.exitCode, signal: record.signal, created_at: record.createdAt, updated_at: record.updatedAt, version: record.version,
   };
+}
+
+/** The version a write names for its compare-and-write, if any. */
+function expected(request: { check_version: boolean; expected_version: number }): number | undefined {
+  return request.check_version ? request.expected_version : undefined;
 }
 
 export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeDefinition> {
@@ -32,8 +37,8 @@ export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeD
     Create: async (request, ctx) => nodeOf(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId)),
     List: async (request, ctx) => ({ nodes: (await compute.list(await user(request.sesskey, ctx))).map(nodeOf) }),
     Get: async (request, ctx) => nodeOf(await compute.get(await user(request.sesskey, ctx), request.id)),
-    Update: async (request, ctx) => nodeOf(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId)),
-    Delete: async (request, ctx) => nodeOf(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId)),
+    Update: async (request, ctx) => nodeOf(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId, expected(request))),
+    Delete: async (request, ctx) => nodeOf(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId, expected(request))),
     Output: async (request, ctx) => compute.output(await user(request.sesskey, ctx), request.id, ctx.reqId),
   };
 }

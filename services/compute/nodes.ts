@@ -11,6 +11,7 @@ import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
 import type { NodeRecord, NodeStatus, NodeStore } from '../../lib/store/store';
+import { staleError } from '../../lib/versions';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
 export interface ComputeOptions {
@@ -65,7 +66,7 @@ export class Compute {
     const now = Date.now();
     const record: NodeRecord = {
       id: randomUUID(), owner, name: input.name, image: input.image, size: input.size, command: input.command,
-      status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: now, updatedAt: now,
+      status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: now, updatedAt: now, version: 1,
     };
     return this.withDriver(record.id, async () => {
       const created = await this.options.store.create(record, this.options.maxNodesPerUser);
@@ -92,14 +93,20 @@ export class Compute {
     return this.owned(owner, id);
   }
 
-  /** Rename, resize, start or stop; everything is checked before anything is done. */
-  async update(owner: string, id: string, input: UpdateInput, reqId?: string): Promise<NodeRecord> {
+  /**
+   * Rename, resize, start or stop; everything is checked before anything is done. With
+   * `expected` (a version), the change goes ahead only if the node is still at it: the
+   * record is claimed by a compare-and-write before the driver is asked (see `claim`).
+   */
+  async update(owner: string, id: string, input: UpdateInput, reqId?: string, expected?: number): Promise<NodeRecord> {
     const problem = updateProblem(input);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
     await this.ready();
-    const current = await this.owned(owner, id);
-    const refused = transitionProblem(current, input);
+    const read = await this.owned(owner, id);
+    checkVersion(read, expected);
+    const refused = transitionProblem(read, input);
     if (refused !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refused);
+    const current = await this.claim(read, expected);
     if (current.reason === LOST_REASON) return this.updateLost(current, input, reqId);
     try {
       return await this.withDriver(id, async () => {
@@ -127,11 +134,7 @@ export class Compute {
   private async updateLost(current: NodeRecord, input: UpdateInput, reqId?: string): Promise<NodeRecord> {
     if (input.action === 'stop') throw new AgoraError('AGORA_ERR_NODE_CONFLICT', ['stop', `ERROR (${LOST_REASON}); start it again or delete it`]);
     const next = { ...current, name: input.name || current.name, size: input.size || current.size };
-    if (input.action !== 'start') {
-      const renamed = { ...next, updatedAt: Date.now() };
-      await this.put(renamed, current);
-      return renamed;
-    }
+    if (input.action !== 'start') return this.put({ ...next, updatedAt: Date.now() }, current);
     return this.withDriver(current.id, async () => {
       const spec = { id: next.id, name: next.name, owner: next.owner, image: next.image, size: next.size, command: next.command };
       this.options.log.info({ node: current.id }, 'node made again at the driver');
@@ -139,11 +142,13 @@ export class Compute {
     });
   }
 
-  /** Start removing a node; answers it in DELETING (again, if it already was). */
-  async delete(owner: string, id: string, reqId?: string): Promise<NodeRecord> {
+  /** Start removing a node; answers it in DELETING (again, if it already was). `expected` as for update. */
+  async delete(owner: string, id: string, reqId?: string, expected?: number): Promise<NodeRecord> {
     await this.ready();
-    const current = await this.owned(owner, id);
-    if (current.status === 'DELETING') return current;
+    const read = await this.owned(owner, id);
+    checkVersion(read, expected);
+    if (read.status === 'DELETING') return read;
+    const current = await this.claim(read, expected);
     return this.withDriver(id, async () => {
       try {
         return await this.record(await this.options.driver.delete(id, reqId), current);
@@ -236,11 +241,23 @@ export class Compute {
     return record;
   }
 
+  /**
+   * Take the right to change `read` for a caller who named version `expected`: write the
+   * record back unchanged but for its version, only if it is still at `expected` (one atomic
+   * step in the store, whichever compute instance calls). Of several writers naming one
+   * version exactly one passes; the others get AGORA_ERR_NODE_STALE with the version found,
+   * and none of them has reached the driver.
+   */
+  private async claim(read: NodeRecord, expected: number | undefined): Promise<NodeRecord> {
+    if (expected === undefined) return read;
+    const claimed = await this.options.store.putIfVersion(read, expected);
+    if (!claimed.done) throw staleError('AGORA_ERR_NODE_STALE', [cut(read.id), expected], claimed.version);
+    return { ...read, version: claimed.version };
+  }
+
   /** Record that the driver no longer has this node (ERROR, LOST_REASON). */
-  private async markLost(record: NodeRecord): Promise<NodeRecord> {
-    const lost: NodeRecord = { ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() };
-    await this.put(lost, record);
-    return lost;
+  private markLost(record: NodeRecord): Promise<NodeRecord> {
+    return this.put({ ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() }, record);
   }
 
   private async withDriver<T>(id: string, work: () => Promise<T>): Promise<T> {
@@ -253,17 +270,17 @@ export class Compute {
   }
 
   /** Record what the driver answered for a node. */
-  private async record(node: DriverNodeView, current: NodeRecord): Promise<NodeRecord> {
-    const next = fromDriver(node, current);
-    await this.put(next, current);
-    return next;
+  private record(node: DriverNodeView, current: NodeRecord): Promise<NodeRecord> {
+    return this.put(fromDriver(node, current), current);
   }
 
-  private async put(next: NodeRecord, current: NodeRecord | undefined): Promise<void> {
-    await this.options.store.put(next);
+  /** Store `next`; answers it with the version the store gave it. */
+  private async put(next: NodeRecord, current: NodeRecord | undefined): Promise<NodeRecord> {
+    const version = await this.options.store.put(next);
     if (current?.status !== next.status) {
       this.options.log.info({ node: next.id, from: current?.status, to: next.status, reason: next.reason || undefined }, 'node status');
     }
+    return { ...next, version };
   }
 }
 
@@ -277,7 +294,13 @@ export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeReco
     createdAt: node.created_at || current?.createdAt || Date.now(),
     // The driver's clock, so that the sync loop compares like with like (stale replies).
     updatedAt: node.updated_at || current?.updatedAt || Date.now(),
+    version: current?.version ?? 0,
   };
+}
+
+/** AGORA_ERR_NODE_STALE when the caller named a version (`expected`) the node is not at. */
+function checkVersion(node: NodeRecord, expected: number | undefined): void {
+  if (expected !== undefined && node.version !== expected) throw staleError('AGORA_ERR_NODE_STALE', [cut(node.id), expected], node.version);
 }
 
 function isNotFound(e: unknown): boolean {
@@ -285,7 +308,7 @@ function isNotFound(e: unknown): boolean {
 }
 
 function changed(a: NodeRecord, b: NodeRecord): boolean {
-  return (Object.keys(a) as Array<keyof NodeRecord>).some((k) => k !== 'updatedAt' && a[k] !== b[k]);
+  return (Object.keys(a) as Array<keyof NodeRecord>).some((k) => k !== 'updatedAt' && k !== 'version' && a[k] !== b[k]);
 }
 
 /** Why an image or size text is not acceptable (the driver judges the catalogue itself). */

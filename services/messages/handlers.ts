@@ -10,6 +10,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStore } from '../../lib/store/store';
+import { staleError } from '../../lib/versions';
 
 /** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
 export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
@@ -74,7 +75,7 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
       await channel(request.channel, ctx);
       if (!request.check_last) return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
       const messageid = await deps.store.appendIfLast(request.channel, username, request.message, deps.retain, request.expected_last);
-      if (messageid === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_STALE', [quote(request.channel), request.expected_last]);
+      if (messageid === undefined) throw staleError('AGORA_ERR_MESSAGE_STALE', [quote(request.channel), request.expected_last], await deps.store.last(request.channel));
       return { messageid };
     },
     Last: async (request, ctx) => {

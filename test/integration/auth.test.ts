@@ -13,12 +13,9 @@ import { loadProto } from '../../lib/rpc/proto';
 import { createSessionCache, MAX_SESSION_KEY, WATCH_LEASE_MS, type SessionCache } from '../../lib/session-cache';
 import { waitForService, waitForServiceGone } from '../helpers/bus';
 import { startBroker, startNode, type Started } from '../helpers/proc';
+import type { LogonReply__Output } from '../../lib/gen/agora/LogonReply';
 
-interface LogonReply {
-  sesskey: number;
-  username: string;
-  created: boolean;
-}
+type LogonReply = LogonReply__Output;
 
 const IDLE_S = 2;
 const log = createLogger('test', 'silent');
@@ -154,7 +151,7 @@ test('auth over the bus and through session caches', async (t) => {
 
   await t.test('a session used only through a cache does not expire (touches reach auth)', async (t) => {
     const cache = await watchingCache(t, authGrpc);
-    const { sesskey } = await logon('grace');
+    const { sesskey, version } = await logon('grace');
     assert.equal(await cache.resolve(sesskey), 'grace');
     const misses = cache.stats.misses;
     // 1. Use it through the cache for 2.5 idle times, every 200 ms.
@@ -165,7 +162,7 @@ test('auth over the bus and through session caches', async (t) => {
     }
     assert.equal(cache.stats.misses, misses, 'every use was a cache hit: only touches kept it alive at auth');
     // 2. auth itself still knows it.
-    assert.deepEqual(await client.call('Auth', 'Resolve', [{ sesskey }]), { sesskey, username: 'grace', idle_s: IDLE_S });
+    assert.deepEqual(await client.call('Auth', 'Resolve', [{ sesskey }]), { sesskey, username: 'grace', idle_s: IDLE_S, version }, 'the version of its logon');
     await logoff(sesskey);
   });
 

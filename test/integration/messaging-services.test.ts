@@ -53,11 +53,11 @@ test('auth, channels and messages over the bus', async (t) => {
   assert.ok(Number.isSafeInteger(alice) && alice > 0);
 
   await t.test('Channels.Create is idempotent, validates names, and List sorts', async () => {
-    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), { channel: 'general', created: true });
-    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), { channel: 'general', created: false });
+    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), { channel: 'general', created: true, version: 1 });
+    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), { channel: 'general', created: false, version: 1 });
     await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'Announcements' }]);
     await assert.rejects(client.call('Channels', 'Create', [{ sesskey: alice, channel: 'no spaces' }]), { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 });
-    assert.deepEqual(await client.call('Channels', 'List', [{ sesskey: alice }]), { channels: ['Announcements', 'general'] });
+    assert.deepEqual(await client.call('Channels', 'List', [{ sesskey: alice }]), { channels: ['Announcements', 'general'], version: 2 });
     assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: true });
   });
 

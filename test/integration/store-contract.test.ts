@@ -42,13 +42,14 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
 
   await t.test('sessions: create once per key, touch never goes back, delete, expire answers what it removed', async () => {
     const key = Number.MAX_SAFE_INTEGER;
-    assert.equal(await s.sessions.create({ sesskey: key, username: 'ann', lastUsed: 1000 }), true);
-    assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), false);
-    assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000 });
+    const version = await s.sessions.create({ sesskey: key, username: 'ann', lastUsed: 1000 });
+    assert.ok(version !== undefined && Number.isSafeInteger(version) && version > 0, `a version: ${version}`);
+    assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), undefined);
+    assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000, version });
     await s.sessions.touch(key, 5000);
     await s.sessions.touch(key, 3000);
     await s.sessions.touch(12345, 3000); // absent: nothing happens
-    assert.equal((await s.sessions.get(key))?.lastUsed, 5000);
+    assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 5000, version }, 'use changes no version');
     assert.equal(await s.sessions.get(12345), undefined);
     await s.sessions.create({ sesskey: 1, username: 'old', lastUsed: 100 });
     await s.sessions.create({ sesskey: 2, username: 'old', lastUsed: 4999 });
@@ -60,12 +61,48 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     assert.equal(await s.sessions.get(key), undefined);
   });
 
-  await t.test('channels: insert if absent, listed in code-unit order', async () => {
-    for (const name of ['general', 'Zeta', '_x', '-a', 'a.b']) assert.equal(await s.channels.create(name, 'ann'), true);
-    assert.equal(await s.channels.create('general', 'bo'), false);
-    assert.deepEqual(await s.channels.list(), ['-a', 'Zeta', '_x', 'a.b', 'general']);
+  await t.test('sessions: deleteIfVersion removes only at the version, atomically under 12 racers; versions are never shared', async () => {
+    const v1 = (await s.sessions.create({ sesskey: 501, username: 'ann', lastUsed: Date.now() }))!;
+    const v2 = (await s.sessions.create({ sesskey: 502, username: 'ann', lastUsed: Date.now() }))!;
+    assert.notEqual(v1, v2, 'two sessions, two versions');
+    assert.deepEqual(await s.sessions.deleteIfVersion(501, v2), { done: false, version: v1 }, 'another version: kept, the one found answered');
+    assert.equal((await s.sessions.get(501))?.version, v1);
+    assert.deepEqual(await s.sessions.deleteIfVersion(999_001, v1), { done: false, version: undefined }, 'no such session');
+    const racers = await Promise.all(Array.from({ length: 12 }, () => s.sessions.deleteIfVersion(501, v1)));
+    assert.equal(racers.filter((r) => r.done).length, 1, 'exactly one racer deleted');
+    for (const r of racers.filter((x) => !x.done)) assert.equal(r.version, undefined, 'the others found it gone');
+    assert.equal(await s.sessions.get(501), undefined);
+    assert.equal((await s.sessions.expire(Date.now() + 60_000)).includes(501), false, 'gone from the expiry index too');
+    const v3 = (await s.sessions.create({ sesskey: 501, username: 'bo', lastUsed: Date.now() }))!;
+    assert.ok(v3 !== v1 && v3 !== v2, 'a key used again gets a new version');
+    await s.sessions.delete(501);
+    await s.sessions.delete(502);
+  });
+
+  await t.test('channels: insert if absent, listed in code-unit order; each create bumps the version', async () => {
+    assert.deepEqual(await s.channels.list(), { names: [], version: 0 });
+    for (const [i, name] of ['general', 'Zeta', '_x', '-a', 'a.b'].entries()) {
+      assert.deepEqual(await s.channels.create(name, 'ann'), { created: true, stale: false, version: i + 1 });
+    }
+    assert.deepEqual(await s.channels.create('general', 'bo'), { created: false, stale: false, version: 5 }, 'an existing one changes nothing');
+    assert.deepEqual(await s.channels.list(), { names: ['-a', 'Zeta', '_x', 'a.b', 'general'], version: 5 });
     assert.equal(await s.channels.exists('general'), true);
     assert.equal(await s.channels.exists('General'), false);
+  });
+
+  await t.test('channels: create at an expected version, atomically under 12 racers', async () => {
+    const { version } = await s.channels.list();
+    assert.deepEqual(await s.channels.create('late', 'ann', version - 1), { created: false, stale: true, version }, 'an old version: refused');
+    assert.equal(await s.channels.exists('late'), false);
+    const racers = await Promise.all(Array.from({ length: 12 }, (_, i) => s.channels.create(`racer-${i}`, 'bo', version)));
+    const won = racers.filter((r) => r.created);
+    assert.equal(won.length, 1, 'exactly one racer created');
+    assert.deepEqual(won[0], { created: true, stale: false, version: version + 1 });
+    for (const r of racers.filter((x) => !x.created)) assert.deepEqual(r, { created: false, stale: true, version: version + 1 });
+    const after = await s.channels.list();
+    assert.equal(after.version, version + 1);
+    assert.equal(after.names.filter((n) => n.startsWith('racer-')).length, 1);
+    assert.deepEqual(await s.channels.create('general', 'bo', version + 1), { created: false, stale: false, version: version + 1 }, 'at the version, existing: nothing to do');
   });
 
   await t.test('messages: ids from 1 without gaps, retention of the newest, any text kept exactly', async () => {
@@ -112,7 +149,7 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
   await t.test('nodes: create under a per-owner limit (also when concurrent), list oldest first, put, delete', async () => {
     const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
       id, owner, name: `n-${id}`, image: 'echo', size: 'small', command: '', status: 'BUILDING', task: '', reason: '',
-      host: '127.0.0.1', port: 0, pid: 0, exitCode: 0, signal: '', createdAt, updatedAt: createdAt,
+      host: '127.0.0.1', port: 0, pid: 0, exitCode: 0, signal: '', createdAt, updatedAt: createdAt, version: 1,
     });
     assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'created');
     assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'exists');
@@ -124,11 +161,30 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     assert.equal(racers.filter((r) => r === 'limit').length, 7);
     assert.equal((await s.nodes.list()).length, 5);
     const active = { ...node('a', 'ann', 20), status: 'ACTIVE' as const, port: 8123, pid: 99, updatedAt: 30 };
-    await s.nodes.put(active);
-    assert.deepEqual(await s.nodes.get('a'), active);
+    assert.equal(await s.nodes.put({ ...active, version: 77 }), 2, 'the store sets the version, whatever it is given');
+    assert.deepEqual(await s.nodes.get('a'), { ...active, version: 2 });
     assert.equal(await s.nodes.delete('a'), true);
     assert.equal(await s.nodes.delete('a'), false);
     assert.equal(await s.nodes.get('a'), undefined);
+  });
+
+  await t.test('nodes: putIfVersion writes only at the version, atomically under 12 racers', async () => {
+    const base: NodeRecord = {
+      id: 'cas', owner: 'cy', name: 'cas', image: 'echo', size: 'small', command: '', status: 'ACTIVE', task: '', reason: '',
+      host: '127.0.0.1', port: 9000, pid: 1, exitCode: -1, signal: '', createdAt: 5, updatedAt: 5, version: 0,
+    };
+    assert.deepEqual(await s.nodes.putIfVersion(base, 1), { done: false, version: undefined }, 'no such node');
+    assert.equal(await s.nodes.create(base, 10), 'created');
+    assert.equal((await s.nodes.get('cas'))?.version, 1, 'a new node is at 1');
+    assert.deepEqual(await s.nodes.putIfVersion({ ...base, name: 'old' }, 7), { done: false, version: 1 });
+    const racers = await Promise.all(Array.from({ length: 12 }, (_, i) => s.nodes.putIfVersion({ ...base, name: `racer-${i}` }, 1)));
+    const won = racers.findIndex((r) => r.done);
+    assert.equal(racers.filter((r) => r.done).length, 1, 'exactly one racer wrote');
+    assert.deepEqual(racers[won], { done: true, version: 2 });
+    for (const r of racers.filter((x) => !x.done)) assert.deepEqual(r, { done: false, version: 2 });
+    assert.deepEqual(await s.nodes.get('cas'), { ...base, name: `racer-${won}`, version: 2 }, "the winner's record, nobody else's");
+    assert.equal(await s.nodes.put(base), 3, 'a plain put bumps it too');
+    await s.nodes.delete('cas');
   });
 
   await t.test('failures: the Nth failure in the window locks for the window; a new window after; reset; 30 racers all counted', async () => {
@@ -206,6 +262,29 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     }
   });
 
+  await t.test('two instances comparing and writing at one version at once: one write each time, in every kind', async () => {
+    const a = await openStores(config, log, ['channels', 'sessions', 'nodes']);
+    const b = await openStores(config, log, ['channels', 'sessions', 'nodes']);
+    try {
+      const both = <T>(n: number, run: (s: typeof a, i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => run(i % 2 === 0 ? a : b, i)));
+      const { version } = await a.channels.list();
+      const creates = await both(10, (s, i) => s.channels.create(`two-${i}`, 'ann', version));
+      assert.equal(creates.filter((r) => r.created).length, 1, 'one channel created');
+      assert.equal((await b.channels.list()).version, version + 1);
+      const v = (await a.sessions.create({ sesskey: 4242, username: 'ann', lastUsed: Date.now() }))!;
+      assert.equal((await both(10, (s) => s.sessions.deleteIfVersion(4242, v))).filter((r) => r.done).length, 1, 'one session delete');
+      const node: NodeRecord = {
+        id: 'two', owner: 'ann', name: 'two', image: 'echo', size: 'small', command: '', status: 'ACTIVE', task: '', reason: '',
+        host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: 1, updatedAt: 1, version: 0,
+      };
+      assert.equal(await a.nodes.create(node, 10), 'created');
+      assert.equal((await both(10, (s, i) => s.nodes.putIfVersion({ ...node, name: `n${i}` }, 1))).filter((r) => r.done).length, 1, 'one node write');
+      assert.equal((await b.nodes.get('two'))?.version, 2);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   await t.test('PostgreSQL down: calls fail with AGORA_ERR_STORE_UNAVAILABLE, health says so; back up: calls succeed again', async () => {
     const s = await openStores(config, log, ['channels']);
     t.after(() => s.close());
@@ -241,7 +320,7 @@ test('Redis session adapter keeps the contract; outages', async (t) => {
       await raw.pexpire('pfx:session:77', 10_000);
       await s.sessions.touch(77, Date.now() + 1);
       assert.ok((await raw.pttl('pfx:session:77')) > 60_000, 'a touch refreshes the TTL');
-      assert.deepEqual((await raw.keys('*')).filter((k) => !k.startsWith('test1:')).sort(), ['pfx:session:77', 'pfx:sessions']);
+      assert.deepEqual((await raw.keys('*')).filter((k) => !k.startsWith('test1:')).sort(), ['pfx:session-version', 'pfx:session:77', 'pfx:sessions']);
     } finally {
       raw.disconnect();
       await s.close();

@@ -9,51 +9,7 @@ import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { startMesh } from '../helpers/mesh';
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: unknown;
-  text: string;
-}
-
-type Json = Record<string, unknown>;
-
-const ERROR_KEYS = new Set(['code', 'errno', 'error', 'message', 'info', 'details']);
-
-/** One HTTP call; an object body is sent as JSON. */
-async function call(base: string, method: string, path: string, options: { key?: number; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  if (options.key !== undefined) headers.authorization = `Bearer ${options.key}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(path.startsWith('http') ? path : base + path, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text === '' ? null : JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
-
-/** Assert the Cliquet error body: status, errno, only the documented keys, no stack. */
-function assertError(answer: Answer, status: number, errno: number, what: string): Json {
-  assert.equal(answer.status, status, `${what}: ${answer.text}`);
-  const body = answer.body as Json;
-  assert.equal(body.code, status, what);
-  assert.equal(body.errno, errno, `${what}: ${answer.text}`);
-  assert.equal(typeof body.error, 'string', what);
-  assert.equal(typeof body.message, 'string', what);
-  for (const key of Object.keys(body)) assert.ok(ERROR_KEYS.has(key), `${what}: unexpected key ${key}`);
-  assert.doesNotMatch(answer.text, /\n\s+at |\.js:\d+|"stack"|FST_ERR/, what);
-  assert.match(String(answer.headers.get('content-type')), /^application\/json/, what);
-  return body;
-}
+import { assertError, call, logon, type Answer, type Json } from '../helpers/v1';
 
 /** Send raw bytes and parse the HTTP/1.1 answer (status, headers, JSON body). */
 async function rawRequest(base: string, bytes: string): Promise<Answer> {
@@ -74,14 +30,6 @@ async function rawRequest(base: string, bytes: string): Promise<Answer> {
 
 function detailNames(body: Json): string[] {
   return (body.details as { name: string }[]).map((d) => d.name);
-}
-
-async function logon(base: string, username: string): Promise<number> {
-  const res = await call(base, 'POST', '/v1/sessions', { body: { username, password: `pw-${username}` } });
-  assert.equal(res.status, 201, res.text);
-  const key = (res.body as Json).session;
-  assert.ok(typeof key === 'number' && Number.isSafeInteger(key) && key > 0);
-  return key;
 }
 
 /** Post `count` messages, `parallel` at a time, alternating two users; answers the ids. */

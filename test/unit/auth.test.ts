@@ -35,9 +35,9 @@ function setup(t: TestContext, overrides: Partial<AuthConfig> = {}, extra: Parti
   t.after(() => auth.close());
   const h = auth.impl.handlers;
   const logon = (username: string, password: string, client_addr = '') =>
-    h.Logon({ username, password, client_addr } as LogonRequest__Output, ctx) as Promise<{ sesskey: number; username: string; created: boolean }>;
-  const resolve = (sesskey: number) => h.Resolve({ sesskey }, ctx) as Promise<{ sesskey: number; username: string; idle_s: number }>;
-  const logoff = async (sesskey: number) => h.Logoff({ sesskey }, ctx);
+    h.Logon({ username, password, client_addr } as LogonRequest__Output, ctx) as Promise<{ sesskey: number; username: string; created: boolean; version: number }>;
+  const resolve = (sesskey: number) => h.Resolve({ sesskey }, ctx) as Promise<{ sesskey: number; username: string; idle_s: number; version: number }>;
+  const logoff = async (sesskey: number) => h.Logoff({ sesskey, check_version: false, expected_version: 0 }, ctx);
   return { auth, users, sessions, clock, logon, resolve, logoff };
 }
 
@@ -49,8 +49,21 @@ test('logon creates the user, then the right password logs on again with a new k
   const second = await logon('ann', 's3cret');
   assert.equal(second.created, false);
   assert.notEqual(second.sesskey, first.sesskey);
-  assert.deepEqual(await resolve(first.sesskey), { sesskey: first.sesskey, username: 'ann', idle_s: 60 });
-  assert.deepEqual(await resolve(second.sesskey), { sesskey: second.sesskey, username: 'ann', idle_s: 60 });
+  assert.notEqual(second.version, first.version, 'each session its own version');
+  assert.deepEqual(await resolve(first.sesskey), { sesskey: first.sesskey, username: 'ann', idle_s: 60, version: first.version });
+  assert.deepEqual(await resolve(second.sesskey), { sesskey: second.sesskey, username: 'ann', idle_s: 60, version: second.version });
+});
+
+test('Logoff with check_version ends the session only at its version; racers: one ends it, the others find the key dead', async (t) => {
+  const { logon, resolve, auth } = setup(t);
+  const { sesskey, version } = await logon('ann', 's3cret');
+  const at = (expected_version: number) => Promise.resolve(auth.impl.handlers.Logoff({ sesskey, check_version: true, expected_version }, ctx));
+  await assert.rejects(at(version + 1), { code: 'AGORA_ERR_SESSION_STALE', errno: 114, status: 412, data: { info: `current ETag: "${version}"` } });
+  assert.equal((await resolve(sesskey)).username, 'ann', 'a stale logoff ends nothing');
+  const answers = await Promise.allSettled(Array.from({ length: 8 }, () => at(version)));
+  assert.equal(answers.filter((a) => a.status === 'fulfilled').length, 1, 'exactly one logoff');
+  for (const a of answers) if (a.status === 'rejected') assert.equal((a.reason as { code: string }).code, 'AGORA_ERR_AUTH_BAD_SESSION');
+  await assert.rejects(resolve(sesskey), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
 });
 
 test('a wrong password fails with AGORA_ERR_AUTH_BAD_CREDENTIALS', async (t) => {
@@ -355,4 +368,22 @@ test('a watcher that touches a key auth no longer holds (an invalidation it miss
   for (let i = 0; i < 50 && call.written.length < 3; i++) await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(call.last(), { seq: 2, invalidate: [sesskey] });
   call.ack(2);
+});
+
+test('Logoff succeeds once the session is deleted even when the invalidation cannot be published to the other instances', async (t) => {
+  let published = 0;
+  const broadcast = {
+    publish: async () => {
+      published++;
+      throw new Error('broadcast backend unreachable');
+    },
+    subscribe: async () => undefined,
+    close: async () => undefined,
+  };
+  const { logon, logoff, sessions } = setup(t, {}, { broadcast });
+  const { sesskey } = await logon('ann', 's3cret');
+  assert.deepEqual(await logoff(sesskey), { ok: true }, 'the session is gone: the logoff happened');
+  assert.ok(published >= 1, 'the invalidation was tried');
+  assert.equal(await sessions.get(sesskey), undefined);
+  await assert.rejects(Promise.resolve(logoff(sesskey)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
 });

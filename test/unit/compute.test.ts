@@ -110,7 +110,7 @@ test("another user's node is as unknown as a node that never was", async () => {
 test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the rest', async () => {
   const at = (status: NodeRecord['status'], task = ''): NodeRecord => ({
     id: 'a', owner: 'o', name: 'n', image: 'http', size: 'small', command: '', status, task, reason: '', host: '', port: 0, pid: 0,
-    exitCode: -1, signal: '', createdAt: 1, updatedAt: 1,
+    exitCode: -1, signal: '', createdAt: 1, updatedAt: 1, version: 1,
   });
   const start = { name: '', size: '', action: 'start' };
   const stop = { name: '', size: '', action: 'stop' };
@@ -239,7 +239,7 @@ test('MemoryNodeStore: oldest first, copies in and out, ids unique', async () =>
   const store = new MemoryNodeStore();
   const rec = (id: string, owner: string, createdAt: number): NodeRecord => ({
     id, owner, name: id, image: 'http', size: 'small', command: '', status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0,
-    exitCode: -1, signal: '', createdAt, updatedAt: createdAt,
+    exitCode: -1, signal: '', createdAt, updatedAt: createdAt, version: 1,
   });
   assert.equal(await store.create(rec('b', 'alice', 2), 5), 'created');
   assert.equal(await store.create(rec('a', 'alice', 2), 5), 'created');

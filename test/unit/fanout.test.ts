@@ -133,3 +133,27 @@ test('fan-out: a broken subscription fences at once; hearing itself again lifts 
   await a.fanout.invalidate([1]);
   assert.deepEqual(a.hub.invalidated, [[1]]);
 });
+
+test('fan-out: a publish that fails does not fail the invalidation: local watchers are emptied first, the others heal later', async (t) => {
+  const { nodes, tick } = await setup(t, 2);
+  const [a, b] = nodes;
+  // 1. a's topic refuses invalidations (as a Redis unreachable from a would), heartbeats still pass.
+  const publish = a.broadcast.publish.bind(a.broadcast);
+  a.broadcast.publish = async (message: string) => {
+    if (JSON.parse(message).t === 'inv') throw new Error('publish refused');
+    return publish(message);
+  };
+  a.hub.hold = true;
+  let done = false;
+  const pending = a.fanout.invalidate([5, 6]).then(() => (done = true));
+  await tick(20);
+  // 2. It waits for its own watchers all the same…
+  assert.deepEqual(a.hub.invalidated, [[5, 6]]);
+  assert.equal(done, false, 'the local watchers have not dropped the keys yet');
+  a.hub.release();
+  await tick(20);
+  // 3. …then resolves, though b never heard of the keys (its caches heal on their next touch).
+  assert.equal(done, true);
+  await pending;
+  assert.deepEqual(b.hub.invalidated, []);
+});

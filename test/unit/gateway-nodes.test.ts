@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
+import { staleError } from '../../lib/versions';
 import { createLogger } from '../../lib/log';
 import { buildApp } from '../../gateway/app';
 
@@ -123,24 +124,39 @@ test('the node list follows the /v1 list protocol: filters, sort, pages, Total-R
   assert.deepEqual([unknown.status, unknown.body.errno], [400, 107]);
 });
 
-test('ETags on nodes: 304 on an unchanged read, 412 on a write with a stale If-Match (and no call to change it)', async () => {
-  let current = { ...NODE, status: 'ACTIVE' };
-  const { calls, inject } = setUp((method) => (method === 'Update' ? (current = { ...current, status: 'STOPPED', updated_at: 2 }) : current));
+test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to Compute, whose 412 is rendered with the current ETag', async () => {
+  let current: Record<string, unknown> = { ...NODE, status: 'ACTIVE', version: 4 };
+  const { calls, inject } = setUp((method, params) => {
+    if (method === 'Get') return current;
+    // A Compute comparing the version as it writes (services/compute claims the record in one step).
+    if (params.check_version === true && params.expected_version !== current.version) {
+      throw staleError('AGORA_ERR_NODE_STALE', ['n-1', params.expected_version], Number(current.version));
+    }
+    current = { ...current, status: method === 'Update' ? 'STOPPED' : 'DELETING', version: Number(current.version) + 1 };
+    return current;
+  });
   const first = await inject('GET', '/v1/nodes/n-1');
-  const etag = String(first.headers.etag);
-  assert.match(etag, /^"/);
-  const unchanged = await inject('GET', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-none-match': etag });
-  assert.deepEqual([unchanged.status, unchanged.body, unchanged.headers.etag], [304, undefined, etag]);
-  // A write naming the current version goes through and answers the new ETag…
-  const stopped = await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' }, 'Bearer 77', { 'if-match': etag });
-  assert.equal(stopped.status, 200);
-  assert.notEqual(stopped.headers.etag, etag);
-  // …then the old version is stale: 412, and Compute is not asked to change anything.
-  const updates = calls.filter((c) => c.method === 'Update').length;
-  const stale = await inject('PATCH', '/v1/nodes/n-1', { action: 'start' }, 'Bearer 77', { 'if-match': etag });
-  assert.deepEqual([stale.status, stale.body.errno], [412, 114]);
-  assert.equal(calls.filter((c) => c.method === 'Update').length, updates);
-  const staleDelete = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': etag });
-  assert.equal(staleDelete.status, 412);
-  assert.equal(calls.filter((c) => c.method === 'Delete').length, 0);
+  assert.equal(first.headers.etag, '"4"');
+  const unchanged = await inject('GET', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-none-match': '"4"' });
+  assert.deepEqual([unchanged.status, unchanged.body, unchanged.headers.etag], [304, undefined, '"4"']);
+  // 1. A write naming the current version: Compute is asked to compare it, and answers the new one.
+  const stopped = await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' }, 'Bearer 77', { 'if-match': '"4"' });
+  assert.deepEqual([stopped.status, stopped.headers.etag, stopped.body.version], [200, '"5"', 5]);
+  assert.deepEqual(calls.at(-1)?.params, { action: 'stop', check_version: true, expected_version: 4, sesskey: 77, id: 'n-1' });
+  assert.equal(calls.filter((c) => c.method === 'Get').length, 2, 'a single version tag needs no read first');
+  // 2. The old version again: Compute refuses; 412, errno 114, the current ETag in info.
+  const stale = await inject('PATCH', '/v1/nodes/n-1', { action: 'start' }, 'Bearer 77', { 'if-match': '"4"' });
+  assert.deepEqual([stale.status, stale.body.errno, stale.body.info], [412, 114, 'current ETag: "5"']);
+  const staleDelete = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"4"' });
+  assert.deepEqual([staleDelete.status, staleDelete.body.info], [412, 'current ETag: "5"']);
+  assert.equal(calls.at(-1)?.options.idempotent, false, 'a compared delete is not retried');
+  // 3. A tag that names no version is refused at the edge against a fresh read, before any write.
+  const writes = calls.filter((c) => c.method !== 'Get').length;
+  const foreign = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"abc"' });
+  assert.deepEqual([foreign.status, foreign.body.info], [412, 'current ETag: "5"']);
+  assert.equal(calls.filter((c) => c.method !== 'Get').length, writes);
+  // 4. Several tags, one of them current: the version read is the one compared at the write.
+  const deleted = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"3", "5"' });
+  assert.deepEqual([deleted.status, deleted.headers.etag], [202, '"6"']);
+  assert.deepEqual(calls.at(-1)?.params, { id: 'n-1', check_version: true, expected_version: 5, sesskey: 77 });
 });

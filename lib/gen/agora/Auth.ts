@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { Identity as _agora_Identity, Identity__Output as _agora_Identity__Output } from '../agora/Identity';
 import type { LogoffReply as _agora_LogoffReply, LogoffReply__Output as _agora_LogoffReply__Output } from '../agora/LogoffReply';
+import type { LogoffRequest as _agora_LogoffRequest, LogoffRequest__Output as _agora_LogoffRequest__Output } from '../agora/LogoffRequest';
 import type { LogonReply as _agora_LogonReply, LogonReply__Output as _agora_LogonReply__Output } from '../agora/LogonReply';
 import type { LogonRequest as _agora_LogonRequest, LogonRequest__Output as _agora_LogonRequest__Output } from '../agora/LogonRequest';
 import type { SessionRequest as _agora_SessionRequest, SessionRequest__Output as _agora_SessionRequest__Output } from '../agora/SessionRequest';
@@ -14,17 +15,17 @@ export interface AuthClient extends grpc.Client {
   /**
    * End a session. Answers only once every watcher has dropped the key.
    */
-  Logoff(argument: _agora_SessionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
-  Logoff(argument: _agora_SessionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
-  Logoff(argument: _agora_SessionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
-  Logoff(argument: _agora_SessionRequest, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  Logoff(argument: _agora_LogoffRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  Logoff(argument: _agora_LogoffRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  Logoff(argument: _agora_LogoffRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  Logoff(argument: _agora_LogoffRequest, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
   /**
    * End a session. Answers only once every watcher has dropped the key.
    */
-  logoff(argument: _agora_SessionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
-  logoff(argument: _agora_SessionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
-  logoff(argument: _agora_SessionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
-  logoff(argument: _agora_SessionRequest, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  logoff(argument: _agora_LogoffRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  logoff(argument: _agora_LogoffRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  logoff(argument: _agora_LogoffRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
+  logoff(argument: _agora_LogoffRequest, callback: grpc.requestCallback<_agora_LogoffReply__Output>): grpc.ClientUnaryCall;
   
   /**
    * Log a user on; creates the user on first logon while open registration is on.
@@ -75,7 +76,7 @@ export interface AuthHandlers extends grpc.UntypedServiceImplementation {
   /**
    * End a session. Answers only once every watcher has dropped the key.
    */
-  Logoff: grpc.handleUnaryCall<_agora_SessionRequest__Output, _agora_LogoffReply>;
+  Logoff: grpc.handleUnaryCall<_agora_LogoffRequest__Output, _agora_LogoffReply>;
   
   /**
    * Log a user on; creates the user on first logon while open registration is on.
@@ -96,7 +97,7 @@ export interface AuthHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface AuthDefinition extends grpc.ServiceDefinition {
-  Logoff: MethodDefinition<_agora_SessionRequest, _agora_LogoffReply, _agora_SessionRequest__Output, _agora_LogoffReply__Output>
+  Logoff: MethodDefinition<_agora_LogoffRequest, _agora_LogoffReply, _agora_LogoffRequest__Output, _agora_LogoffReply__Output>
   Logon: MethodDefinition<_agora_LogonRequest, _agora_LogonReply, _agora_LogonRequest__Output, _agora_LogonReply__Output>
   Resolve: MethodDefinition<_agora_SessionRequest, _agora_Identity, _agora_SessionRequest__Output, _agora_Identity__Output>
   Watch: MethodDefinition<_agora_WatchUp, _agora_WatchDown, _agora_WatchUp__Output, _agora_WatchDown__Output>

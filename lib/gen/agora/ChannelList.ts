@@ -1,10 +1,19 @@
 // Original file: proto/channels.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface ChannelList {
   'channels'?: (string)[];
+  /**
+   * The list's version: how many channels were ever created (the ETag of GET /v1/channels).
+   */
+  'version'?: (number | string | Long);
 }
 
 export interface ChannelList__Output {
   'channels': (string)[];
+  /**
+   * The list's version: how many channels were ever created (the ETag of GET /v1/channels).
+   */
+  'version': (number);
 }

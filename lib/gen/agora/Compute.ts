@@ -3,6 +3,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CreateNodeRequest as _agora_CreateNodeRequest, CreateNodeRequest__Output as _agora_CreateNodeRequest__Output } from '../agora/CreateNodeRequest';
+import type { DeleteNodeRequest as _agora_DeleteNodeRequest, DeleteNodeRequest__Output as _agora_DeleteNodeRequest__Output } from '../agora/DeleteNodeRequest';
 import type { ListNodesRequest as _agora_ListNodesRequest, ListNodesRequest__Output as _agora_ListNodesRequest__Output } from '../agora/ListNodesRequest';
 import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from '../agora/Node';
 import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from '../agora/NodeList';
@@ -29,17 +30,17 @@ export interface ComputeClient extends grpc.Client {
   /**
    * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
    */
-  Delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
-  Delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
-  Delete(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
-  Delete(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_DeleteNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _agora_DeleteNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   /**
    * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
    */
-  delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
-  delete(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
-  delete(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
-  delete(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_DeleteNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  delete(argument: _agora_DeleteNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   
   /**
    * One of the caller's nodes.
@@ -112,7 +113,7 @@ export interface ComputeHandlers extends grpc.UntypedServiceImplementation {
   /**
    * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
    */
-  Delete: grpc.handleUnaryCall<_agora_NodeRequest__Output, _agora_Node>;
+  Delete: grpc.handleUnaryCall<_agora_DeleteNodeRequest__Output, _agora_Node>;
   
   /**
    * One of the caller's nodes.
@@ -138,7 +139,7 @@ export interface ComputeHandlers extends grpc.UntypedServiceImplementation {
 
 export interface ComputeDefinition extends grpc.ServiceDefinition {
   Create: MethodDefinition<_agora_CreateNodeRequest, _agora_Node, _agora_CreateNodeRequest__Output, _agora_Node__Output>
-  Delete: MethodDefinition<_agora_NodeRequest, _agora_Node, _agora_NodeRequest__Output, _agora_Node__Output>
+  Delete: MethodDefinition<_agora_DeleteNodeRequest, _agora_Node, _agora_DeleteNodeRequest__Output, _agora_Node__Output>
   Get: MethodDefinition<_agora_NodeRequest, _agora_Node, _agora_NodeRequest__Output, _agora_Node__Output>
   List: MethodDefinition<_agora_ListNodesRequest, _agora_NodeList, _agora_ListNodesRequest__Output, _agora_NodeList__Output>
   Output: MethodDefinition<_agora_NodeRequest, _agora_NodeOutput, _agora_NodeRequest__Output, _agora_NodeOutput__Output>

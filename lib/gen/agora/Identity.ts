@@ -9,6 +9,10 @@ export interface Identity {
    * Idle timeout of sessions, so a cache can expire entries on its own.
    */
   'idle_s'?: (number);
+  /**
+   * The session's version (as in LogonReply).
+   */
+  'version'?: (number | string | Long);
 }
 
 export interface Identity__Output {
@@ -18,4 +22,8 @@ export interface Identity__Output {
    * Idle timeout of sessions, so a cache can expire entries on its own.
    */
   'idle_s': (number);
+  /**
+   * The session's version (as in LogonReply).
+   */
+  'version': (number);
 }

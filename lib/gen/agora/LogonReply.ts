@@ -6,10 +6,18 @@ export interface LogonReply {
   'sesskey'?: (number | string | Long);
   'username'?: (string);
   'created'?: (boolean);
+  /**
+   * The session's version (its ETag at the edge); no two sessions share one.
+   */
+  'version'?: (number | string | Long);
 }
 
 export interface LogonReply__Output {
   'sesskey': (number);
   'username': (string);
   'created': (boolean);
+  /**
+   * The session's version (its ETag at the edge); no two sessions share one.
+   */
+  'version': (number);
 }

@@ -40,6 +40,10 @@ export interface Node {
    * OS process id of the node while it has one (TypeScript driver), else 0.
    */
   'pid'?: (number);
+  /**
+   * Bumped by every write of the record: the node's ETag at the edge.
+   */
+  'version'?: (number | string | Long);
 }
 
 export interface Node__Output {
@@ -80,4 +84,8 @@ export interface Node__Output {
    * OS process id of the node while it has one (TypeScript driver), else 0.
    */
   'pid': (number);
+  /**
+   * Bumped by every write of the record: the node's ETag at the edge.
+   */
+  'version': (number);
 }

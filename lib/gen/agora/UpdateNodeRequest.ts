@@ -14,6 +14,13 @@ export interface UpdateNodeRequest {
    * "", "start" or "stop".
    */
   'action'?: (string);
+  /**
+   * With check_version, change the node only if it is still at expected_version; otherwise
+   * AGORA_ERR_NODE_STALE and nothing is done. The check and the claim of the change are one
+   * step in the store, before the driver is asked, so two writers cannot both pass it.
+   */
+  'check_version'?: (boolean);
+  'expected_version'?: (number | string | Long);
 }
 
 export interface UpdateNodeRequest__Output {
@@ -28,4 +35,11 @@ export interface UpdateNodeRequest__Output {
    * "", "start" or "stop".
    */
   'action': (string);
+  /**
+   * With check_version, change the node only if it is still at expected_version; otherwise
+   * AGORA_ERR_NODE_STALE and nothing is done. The check and the claim of the change are one
+   * step in the store, before the driver is asked, so two writers cannot both pass it.
+   */
+  'check_version': (boolean);
+  'expected_version': (number);
 }

@@ -1,0 +1,116 @@
+/**
+ * `If-Match` is exact on every /v1 write (docs/API-V1.md "Versions"): through the running
+ * mesh, N writers naming one version at once — exactly one writes, every other gets 412
+ * errno 114 with the current ETag in `info`, and nothing of theirs is stored. Run on the
+ * embedded mesh (memory), then on two instances of every service over PostgreSQL and Redis,
+ * where the racers reach different processes and only the store can tell them apart.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { startPostgres, startRedis, until } from '../helpers/backends';
+import { startMesh } from '../helpers/mesh';
+import { startScaledMesh } from '../helpers/scaled-mesh';
+import { assertError, call, logon, type Answer, type Json } from '../helpers/v1';
+
+const RACERS = 10;
+
+/** The number a version ETag names (`"12"` → 12). */
+function versionOf(etag: string | null): number {
+  const m = /^"(\d+)"$/.exec(String(etag));
+  assert.ok(m !== null, `a version ETag: ${etag}`);
+  return Number(m[1]);
+}
+
+/** `RACERS` calls at once, racer i made by `run(i)`. */
+function race(run: (i: number) => Promise<Answer>): Promise<Answer[]> {
+  return Promise.all(Array.from({ length: RACERS }, (_, i) => run(i)));
+}
+
+/** Exactly one answer has status `won`; each other is 412 errno 114 naming a current ETag after `version`. Answers the winner. */
+function oneWinner(answers: Answer[], won: number, version: number, what: string): Answer {
+  assert.deepEqual(answers.map((a) => a.status).sort(), [won, ...Array(RACERS - 1).fill(412)].sort(), `${what}:\n${answers.map((a) => a.text).join('\n')}`);
+  for (const lost of answers.filter((a) => a.status === 412)) {
+    const info = String(assertError(lost, 412, 114, `${what}: a racer that lost`).info);
+    assert.match(info, /^current ETag: "\d+"$/, what);
+    assert.ok(versionOf(info.slice('current ETag: '.length)) > version, `${what}: ${info} is after ${version}`);
+  }
+  return answers.find((a) => a.status === won)!;
+}
+
+/** The races, against a gateway at `base` (every part of the mesh running). */
+async function races(t: TestContext, base: string): Promise<void> {
+  const ann = await logon(base, 'ann');
+  const bob = await logon(base, 'bob');
+  const keyOf = (i: number): number => (i % 2 === 0 ? ann : bob);
+
+  await t.test('POST /v1/channels with If-Match: the list version; one racer creates, the others create nothing', async () => {
+    const before = await call(base, 'GET', '/v1/channels', { key: ann });
+    const version = versionOf(before.headers.get('etag'));
+    const answers = await race((i) => call(base, 'POST', '/v1/channels', { key: keyOf(i), body: { name: `racer-${i}` }, headers: { 'if-match': `"${version}"` } }));
+    const won = oneWinner(answers, 201, version, 'channel creates');
+    const after = await call(base, 'GET', '/v1/channels', { key: bob });
+    assert.equal(after.headers.get('etag'), `"${version + 1}"`, 'one create, one version');
+    const names = ((after.body as { data: Json[] }).data).map((c) => c.name);
+    assert.deepEqual(names.filter((n) => String(n).startsWith('racer-')), [(won.body as Json).name]);
+    for (const lost of answers.filter((a) => a.status === 412)) assert.equal(assertError(lost, 412, 114, 'loser').info, `current ETag: "${version + 1}"`);
+    // A batch sub-request goes through the same route, and the same store check.
+    const batch = await call(base, 'POST', '/v1/batch', { key: ann, body: { requests: [{ method: 'POST', path: '/channels', body: { name: 'batched-late' }, headers: { 'If-Match': `"${version}"` } }] } });
+    const [sub] = (batch.body as { responses: Array<{ status: number; body: Json }> }).responses;
+    assert.deepEqual([sub.status, sub.body.errno, sub.body.info], [412, 114, `current ETag: "${version + 1}"`]);
+  });
+
+  await t.test('POST /v1/channels with If-None-Match: *: of racers creating one name, one creates', async () => {
+    const answers = await race((i) => call(base, 'POST', '/v1/channels', { key: keyOf(i), body: { name: 'only-once' }, headers: { 'if-none-match': '*' } }));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, ...Array(RACERS - 1).fill(412)], answers.map((a) => a.text).join('\n'));
+    for (const lost of answers.filter((a) => a.status === 412)) assertError(lost, 412, 114, 'create-only racer');
+  });
+
+  await t.test('DELETE /v1/sessions/current with If-Match: the session version; stale is 412, one racer logs off', async () => {
+    const key = await logon(base, 'carol');
+    const me = await call(base, 'GET', '/v1/sessions/current', { key });
+    const version = versionOf(me.headers.get('etag'));
+    const stale = assertError(await call(base, 'DELETE', '/v1/sessions/current', { key, headers: { 'if-match': `"${version + 1000}"` } }), 412, 114, 'another version');
+    assert.equal(stale.info, `current ETag: "${version}"`);
+    assert.equal((await call(base, 'GET', '/v1/sessions/current', { key })).status, 200, 'a refused logoff ends nothing');
+    const answers = await race(() => call(base, 'DELETE', '/v1/sessions/current', { key, headers: { 'if-match': `"${version}"` } }));
+    // The losers find their key dead: a session that is gone has no version to report, and
+    // its key authenticates nothing any more (401, as any call with it).
+    assert.deepEqual(answers.map((a) => a.status).sort(), [204, ...Array(RACERS - 1).fill(401)], answers.map((a) => a.text).join('\n'));
+    for (const lost of answers.filter((a) => a.status === 401)) assertError(lost, 401, 105, 'a logoff racer that lost');
+    assertError(await call(base, 'GET', '/v1/sessions/current', { key }), 401, 105, 'the key after the logoff');
+  });
+
+  await t.test('PATCH and DELETE /v1/nodes/{id} with If-Match: the node version; one racer changes it, the others change nothing', async () => {
+    const made = await call(base, 'POST', '/v1/nodes', { key: ann, body: { name: 'contested', image: 'http' } });
+    assert.equal(made.status, 201, made.text);
+    const id = String((made.body as Json).id);
+    let node!: Answer;
+    // Wait until the node stops moving (ACTIVE): the sync loop's own writes bump the version too.
+    await until(async () => (node = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 200 && (node.body as Json).status === 'ACTIVE', 'the node ACTIVE', 20_000);
+    const version = versionOf(node.headers.get('etag'));
+    assert.equal((node.body as Json).version, version, 'the ETag is the version in the body');
+    const renames = await race((i) => call(base, 'PATCH', `/v1/nodes/${id}`, { key: ann, body: { name: `renamed-${i}` }, headers: { 'if-match': `"${version}"` } }));
+    const renamed = oneWinner(renames, 200, version, 'node renames');
+    const now = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann });
+    assert.equal((now.body as Json).name, (renamed.body as Json).name, "the winner's name, nobody else's");
+    const current = versionOf(now.headers.get('etag'));
+    const deletes = await race(() => call(base, 'DELETE', `/v1/nodes/${id}`, { key: ann, headers: { 'if-match': `"${current}"` } }));
+    const deleted = oneWinner(deletes, 202, current, 'node deletes');
+    assert.equal((deleted.body as Json).status, 'DELETING');
+    await until(async () => (await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 404, 'the node gone', 20_000);
+  });
+}
+
+test('If-Match is exact on every write: the embedded mesh', async (t) => {
+  const { base } = await startMesh(t, {}, { compute: true });
+  await races(t, base);
+});
+
+test('If-Match is exact on every write: two instances of each service over PostgreSQL and Redis', async (t) => {
+  const pg = await startPostgres(t);
+  const redis = await startRedis(t);
+  if (pg === undefined || redis === undefined) return;
+  const mesh = await startScaledMesh(2, { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_REDIS_URL: redis.url });
+  t.after(() => mesh.stop());
+  await races(t, mesh.base);
+});
