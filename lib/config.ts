@@ -73,6 +73,10 @@ export interface Config {
   driverOutputLines: number;
   /** Nodes the TypeScript driver holds at most, all owners together. */
   driverMaxNodes: number;
+  /** Root of the drivers' state directories (node records, output logs); empty: the OS temp dir's `agora-driver-<uid>`. */
+  driverStateDir: string;
+  /** On SIGTERM, leave node processes running for the next driver start to adopt, instead of stopping them. */
+  driverKeepNodes: boolean;
   /** Bus service name the Ruby driver (workers/ruby/driver.rb) registers. */
   rubyDriverService: string;
   /** Most sub-requests one POST /v1/batch may carry. */
@@ -202,6 +206,12 @@ const endpoint: Parser<string> = (raw) => {
   return v;
 };
 
+const absolutePath: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!v.startsWith('/') || v.includes('\0')) throw new Error(`must be an absolute path such as /var/lib/agora, got ${JSON.stringify(raw)}`);
+  return v;
+};
+
 /** `parse`, or the empty string for a blank value (the setting's "none"). */
 function orEmpty(parse: Parser<string>): Parser<string> {
   return (raw) => (raw.trim() === '' ? '' : parse(raw));
@@ -280,6 +290,8 @@ export const VARIABLES: readonly Variable[] = [
   v('driverHealthTimeoutMs', 'AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, int(100, 600_000), 'Time a starting node has to answer its health check before it is killed and put in ERROR.'),
   v('driverOutputLines', 'AGORA_DRIVER_OUTPUT_LINES', 100, int(1, 10_000), 'Output lines kept per node.'),
   v('driverMaxNodes', 'AGORA_DRIVER_MAX_NODES', 100, int(1, 100_000), 'Nodes a driver (TypeScript or Ruby) holds at most, all owners together (each is a process of this machine).'),
+  v('driverStateDir', 'AGORA_DRIVER_STATE_DIR', '', orEmpty(absolutePath), 'Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`).'),
+  v('driverKeepNodes', 'AGORA_DRIVER_KEEP_NODES', false, bool, 'On SIGTERM a driver leaves its node processes running for its next start to adopt (true), or stops them (false).'),
   v('rubyDriverService', 'AGORA_RUBY_DRIVER_SERVICE', 'driver.ruby', serviceName, 'Bus service name the Ruby driver registers; it reads the other `AGORA_DRIVER_*` settings too (`workers/ruby/README.md`).'),
   v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
   v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),

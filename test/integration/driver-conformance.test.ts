@@ -5,10 +5,14 @@
  * it spawns (the built-in `http` image and `/bin/sh -c` commands).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import type { DriverNode__Output } from '../../lib/gen/agora/DriverNode';
-import { rejectsWith, until, waitForService } from '../helpers/bus';
+import { processStart } from '../../services/driver/state-dir';
+import { rejectsWith, until, waitForService, waitForServiceGone } from '../helpers/bus';
 import { DRIVERS, type DriverSpec } from '../helpers/drivers';
 import { startBroker, type Started } from '../helpers/proc';
 
@@ -42,7 +46,20 @@ const DEFAULTS: Node = {
 class Harness {
   private seq = 0;
 
-  constructor(readonly spec: DriverSpec, readonly client: BusClient, readonly driver: Started) {}
+  constructor(readonly spec: DriverSpec, readonly client: BusClient, public driver: Started, private readonly bus: string, private readonly procs: Started[]) {}
+
+  /** Start the driver again (the last one has ended), with `env`; resolves once it is registered. */
+  async restart(env: Record<string, string>): Promise<void> {
+    this.driver = await this.start(env);
+    await waitForService(this.client, this.spec.service, REGISTER_MS);
+  }
+
+  /** Start one more driver process on this bus, stopped with the test. */
+  async start(env: Record<string, string>): Promise<Started> {
+    const driver = await this.spec.start(this.bus, env);
+    this.procs.push(driver);
+    return driver;
+  }
 
   /** A result map with the defaults of missing keys filled in, as the contract says callers do. */
   async call(method: string, request: unknown): Promise<Node> {
@@ -83,8 +100,8 @@ class Harness {
   }
 }
 
-async function setUp(t: TestContext, spec: DriverSpec, env: Record<string, string>): Promise<Harness> {
-  const broker = await startBroker();
+async function setUp(t: TestContext, spec: DriverSpec, env: Record<string, string>, brokerEnv: Record<string, string> = {}): Promise<Harness> {
+  const broker = await startBroker(brokerEnv);
   const bus = String(broker.endpoints.bus);
   const client = createClient({ endpoint: bus, timeoutMs: 5000 });
   const procs: Started[] = [broker];
@@ -95,7 +112,7 @@ async function setUp(t: TestContext, spec: DriverSpec, env: Record<string, strin
   const driver = await spec.start(bus, env);
   procs.push(driver);
   await waitForService(client, spec.service, REGISTER_MS);
-  return new Harness(spec, client, driver);
+  return new Harness(spec, client, driver, bus, procs);
 }
 
 /** The body of GET / on host:port, or null when nothing answers. */
@@ -106,6 +123,11 @@ async function get(host: string, port: number): Promise<{ status: number; body: 
   } catch {
     return null;
   }
+}
+
+/** Whether process `pid` has ended (its zombie counts: a node a killed driver left is not reaped by it). */
+function ended(pid: number): boolean {
+  return processStart(pid) === null;
 }
 
 function processExists(pid: number): boolean {
@@ -136,6 +158,8 @@ for (const spec of DRIVERS) {
       const res = await get(active.host, active.port);
       assert.equal(res?.status, 200);
       assert.deepEqual(JSON.parse(res.body), { id, name: 'web-1', image: 'http', size: 'small' });
+      // Its size's memory (64 MiB) is its data segment limit.
+      assert.match(readFileSync(`/proc/${active.pid}/limits`, 'utf8'), /^Max data size\s+67108864\s+67108864\s+bytes/m);
       // 3. Its output is kept and read through Status; List has the node without output.
       const status = await d.call('Status', { id });
       assert.ok((status.output ?? []).length > 0, 'the http image writes a line when it listens');
@@ -236,6 +260,16 @@ for (const spec of DRIVERS) {
       assert.equal(printed.exit_code, 0);
     });
 
+    await t.test("a node gets its size's memory and no more", async () => {
+      const alloc = `exec ${process.execPath} -e "try { Buffer.alloc(100 * 2 ** 20); console.log('allocated') } catch { console.log('refused') }"`;
+      const small = d.id('mem');
+      const large = d.id('mem');
+      await d.call('Create', { id: small, name: 'small', image: 'command', size: 'small', command: alloc });
+      await d.call('Create', { id: large, name: 'large', image: 'command', size: 'large', command: alloc });
+      assert.deepEqual((await d.reach(small, 'ERROR')).output, ['refused'], '100 MiB in a 64 MiB node');
+      assert.deepEqual((await d.reach(large, 'ERROR')).output, ['allocated'], '100 MiB in a 256 MiB node');
+    });
+
     await t.test('SIGTERM ignored: SIGKILL after the grace period; conflicts while stopping and deleting', async () => {
       const id = d.id('stubborn');
       await d.call('Create', { id, name: 'stubborn', image: 'command', command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));") });
@@ -302,5 +336,80 @@ for (const spec of DRIVERS) {
     await rejectsWith(d.call('Create', { id: d.id('more'), name: 'more', image: 'http' }), 'AGORA_ERR_DRIVER_FULL');
     assert.equal((await d.call('Create', { id, name: 'only', image: 'http' })).created_at, made.created_at);
     assert.deepEqual((await d.list()).map((n) => n.id), [id]);
+  });
+}
+
+for (const spec of DRIVERS) {
+  test(`${spec.name} driver: killed with SIGKILL and started again, it adopts the nodes still running`, async (t) => {
+    if (!(await spec.available(t))) return;
+    const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
+    // A fast heartbeat, so that the broker drops the killed driver soon.
+    const env = { ...SETTINGS, AGORA_DRIVER_STATE_DIR: root, AGORA_DRIVER_KEEP_NODES: 'true', AGORA_HEARTBEAT_MS: '250' };
+    const pids: number[] = [];
+    t.after(() => {
+      for (const pid of pids.filter((p) => !ended(p))) process.kill(-pid, 'SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    });
+    const d = await setUp(t, spec, env, { AGORA_HEARTBEAT_MS: '250' });
+
+    // 1. An http node and a command node that ignores SIGTERM, both ACTIVE, and a stopped node.
+    const web = d.id('web');
+    await d.call('Create', { id: web, name: 'web', owner: 'ann', image: 'http' });
+    const stubborn = d.id('stubborn');
+    await d.call('Create', { id: stubborn, name: 'stubborn', owner: 'ann', image: 'command', command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));") });
+    const quiet = d.id('quiet');
+    await d.call('Create', { id: quiet, name: 'quiet', owner: 'bob', image: 'http' });
+    const before = [await d.reach(web, 'ACTIVE'), await d.reach(stubborn, 'ACTIVE'), await d.reach(quiet, 'ACTIVE')];
+    pids.push(...before.map((n) => n.pid));
+    await d.call('Stop', { id: quiet });
+    await d.reach(quiet, 'STOPPED');
+    const [active, held] = before;
+
+    // 2. The driver killed: its nodes run on, answering on their ports.
+    assert.equal(await d.driver.stop('SIGKILL'), 'SIGKILL');
+    await waitForServiceGone(d.client, spec.service, REGISTER_MS);
+    assert.equal((await get(active.host, active.port))?.status, 200);
+
+    // 3. Started again: every node listed as it was, the running ones with the same process and port.
+    await d.restart(env);
+    const listed = new Map((await d.list()).map((n) => [n.id, n]));
+    assert.deepEqual([web, stubborn, quiet].map((id) => listed.get(id)?.state), ['ACTIVE', 'ACTIVE', 'STOPPED']);
+    assert.deepEqual([listed.get(web)?.pid, listed.get(web)?.port, listed.get(web)?.owner], [active.pid, active.port, 'ann']);
+    assert.equal(listed.get(stubborn)?.pid, held.pid);
+    const res = await get(active.host, active.port);
+    assert.equal(JSON.parse(res?.body ?? '{}').id, web);
+    // The output from before the restart is kept (the node writes it to its log itself), and goes on.
+    const output = (await d.call('Status', { id: web })).output ?? [];
+    assert.ok(output.some((l) => l.includes('listening')), JSON.stringify(output));
+    assert.match(output[output.length - 1], /^GET \//, `the request just served is there too: ${JSON.stringify(output)}`);
+
+    // 4. Another driver on the same state directory refuses to start while this one holds it.
+    await assert.rejects(d.start(env), /exited/);
+
+    // 5. Stopped as ever: SIGTERM, then SIGKILL after the grace period (it ignores SIGTERM).
+    assert.equal((await d.call('Stop', { id: stubborn })).state, 'STOPPING');
+    await d.reach(stubborn, 'STOPPED');
+    await until(async () => ended(held.pid), STATE_MS);
+
+    // 6. A death is noticed without an exit status: the process is not the driver's child.
+    process.kill(active.pid, 'SIGKILL');
+    const failed = await d.reach(web, 'ERROR');
+    assert.deepEqual([failed.exit_code, failed.signal, failed.pid], [-1, '', 0]);
+    assert.match(failed.reason, /exit status unknown/);
+
+    // 7. Started again, it is this driver's child; a restart with SIGTERM and AGORA_DRIVER_KEEP_NODES leaves it running too.
+    await d.call('Start', { id: web });
+    const again = await d.reach(web, 'ACTIVE');
+    pids.push(again.pid);
+    assert.equal(await d.driver.stop('SIGTERM'), 0);
+    await d.restart(env);
+    assert.deepEqual([(await d.call('Status', { id: web })).state, (await d.call('Status', { id: web })).pid], ['ACTIVE', again.pid]);
+
+    // 8. Deleted, every node goes with its process, and nothing is left of it in the state directory.
+    for (const id of [web, stubborn, quiet]) await d.call('Delete', { id });
+    for (const id of [web, stubborn, quiet]) await d.gone(id);
+    assert.deepEqual(pids.filter((p) => !ended(p)), []);
+    const [dir] = readdirSync(root);
+    assert.deepEqual(readdirSync(path.join(root, dir)), ['driver.lock']);
   });
 }

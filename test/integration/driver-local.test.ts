@@ -4,22 +4,32 @@
  * in-process here; its nodes are real processes.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { LocalDriver, type NodeView } from '../../services/driver/local-driver';
+import { StateDir } from '../../services/driver/state-dir';
 import { until } from '../helpers/bus';
 
 const STATE_MS = 15_000;
 
 function driverOf(t: { after(fn: () => Promise<unknown>): void }, maxNodes: number): LocalDriver {
-  const driver = new LocalDriver({ allowCommand: true, stopGraceMs: 500, healthTimeoutMs: 10_000, outputLines: 20, maxNodes, log: createLogger('test', 'silent') });
-  t.after(() => driver.close());
+  const log = createLogger('test', 'silent');
+  const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
+  const state = StateDir.open(path.join(root, 'driver'), log);
+  const driver = new LocalDriver({ allowCommand: true, stopGraceMs: 500, healthTimeoutMs: 10_000, outputLines: 20, maxNodes, state, keepNodes: false, log });
+  t.after(async () => {
+    await driver.close();
+    rmSync(root, { recursive: true, force: true });
+  });
   return driver;
 }
 
 async function reach(driver: LocalDriver, id: string, state: string): Promise<NodeView> {
-  await until(async () => driver.status(id).state === state, STATE_MS);
+  await until(async () => (await driver.status(id)).state === state, STATE_MS);
   return driver.status(id);
 }
 

@@ -8,8 +8,10 @@
 #
 # stdout carries one line, {"ready": true, "endpoints": {"bus": …}, "service": …}, once every
 # worker socket has connected to the broker; logs are JSON lines on stderr. A bad setting exits
-# 78 naming every bad variable. SIGTERM or SIGINT: finish in-flight calls, DISCONNECT, stop every
-# node's process (SIGTERM, SIGKILL after the grace period), exit 0.
+# 78 naming every bad variable; a state directory held by another running driver exits 1. It
+# first adopts the nodes a driver before it left running (docs/COMPUTE.md "Driver restarts").
+# SIGTERM or SIGINT: finish in-flight calls, DISCONNECT, stop every node's process (SIGTERM,
+# SIGKILL after the grace period) unless AGORA_DRIVER_KEEP_NODES, exit 0.
 
 require_relative 'lib/agora_driver'
 
@@ -18,7 +20,10 @@ def main
   return 78 if bus.nil? # EX_CONFIG, as the TypeScript processes
 
   log = AgoraBus::JsonLog.new('driver-ruby')
-  driver = AgoraDriver::Driver.new(config: config, log: log.child(mod: 'driver'))
+  store = state_dir(bus, config, log)
+  return 1 if store.nil?
+
+  driver = AgoraDriver::Driver.new(config: config, log: log.child(mod: 'driver'), store: store)
   ready = lambda do
     $stdout.puts(JSON.generate({ ready: true, endpoints: { bus: bus[:endpoint] }, service: config[:service] }))
     $stdout.flush
@@ -30,6 +35,15 @@ def main
   worker.run
   driver.shutdown
   0
+end
+
+# The driver's state directory, locked; nil after saying why it cannot be had.
+def state_dir(bus, config, log)
+  AgoraDriver::StateDir.new(AgoraDriver::StateDir.path_of(config[:state_dir], config[:service], bus[:endpoint]),
+                            log.child(mod: 'state'))
+rescue RuntimeError, SystemCallError => e
+  log.error('failed to start', err: AgoraBus.err_fields(e))
+  nil
 end
 
 # [bus settings, driver settings], or nil after naming every bad variable on stderr.

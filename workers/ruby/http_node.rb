@@ -12,24 +12,12 @@ require 'socket'
 # How long a client may take to send its request head.
 HEAD_TIMEOUT_S = 5
 MAX_HEAD_BYTES = 16_384
+# Connections served at once; more wait in the listen backlog.
+MAX_CLIENTS = 256
 
 def body
   @body ||= JSON.generate({ id: ENV['NODE_ID'].to_s, name: ENV['NODE_NAME'].to_s, image: 'http',
                             size: ENV['NODE_SIZE'].to_s })
-end
-
-# The request line, once the head has been read; nil when the client sent none in time.
-def read_head(client)
-  head = +''
-  until head.include?("\r\n\r\n") || head.include?("\n\n")
-    return nil if head.bytesize > MAX_HEAD_BYTES || !client.wait_readable(HEAD_TIMEOUT_S)
-
-    chunk = client.read_nonblock(4096, exception: false)
-    return nil if chunk.nil?
-
-    head << chunk if chunk.is_a?(String)
-  end
-  head.lines.first.to_s.strip
 end
 
 def respond(client, status, text)
@@ -39,10 +27,9 @@ def respond(client, status, text)
                "Content-Length: #{payload.bytesize}\r\nConnection: close\r\n\r\n#{payload}")
 end
 
-def serve(client)
-  line = read_head(client)
-  return if line.nil?
-
+# Answer the request whose head is `head` (its first line names it).
+def serve(client, head)
+  line = head.lines.first.to_s.strip
   method, path = line.split(' ', 3)
   status = if path.nil? then 400
            elsif %w[GET HEAD].include?(method) then 200
@@ -52,8 +39,44 @@ def serve(client)
   $stdout.puts("#{method} #{path} #{status}")
 rescue IOError, SystemCallError
   nil # the client went away
-ensure
-  client.close
+end
+
+# Read what `client` sent; true once it is done with (answered, gone, or its head too long).
+def read_from(client, head)
+  chunk = client.read_nonblock(4096, exception: false)
+  return false if chunk == :wait_readable
+  return true if chunk.nil? # closed before a whole head
+
+  head << chunk
+  return false unless head.include?("\r\n\r\n") || head.include?("\n\n")
+
+  serve(client, head)
+  true
+rescue IOError, SystemCallError
+  true
+end
+
+def monotonic
+  Process.clock_gettime(Process::CLOCK_MONOTONIC)
+end
+
+# One thread and one loop for every connection: the node holds to its size's memory (its data
+# segment limit) however many clients connect, which a thread per connection would not.
+def run(server)
+  clients = {} # socket => [head so far, deadline]
+  loop do
+    watched = clients.size < MAX_CLIENTS ? [server, *clients.keys] : clients.keys
+    (IO.select(watched, nil, nil, 1)&.first || []).each do |io|
+      if io == server
+        client = server.accept_nonblock(exception: false)
+        clients[client] = [+'', monotonic + HEAD_TIMEOUT_S] unless client == :wait_readable
+      elsif read_from(io, clients[io][0]) || clients[io][0].bytesize > MAX_HEAD_BYTES
+        clients.delete(io).then { io.close }
+      end
+    end
+    now = monotonic
+    clients.select { |_, (_, deadline)| deadline < now }.each_key { |late| clients.delete(late).then { late.close } }
+  end
 end
 
 def main
@@ -64,7 +87,7 @@ def main
   server = TCPServer.new(host, port)
   %w[TERM INT].each { |signal| Signal.trap(signal) { exit(0) } }
   $stdout.puts("listening on #{host}:#{port} as #{ENV['NODE_NAME']} (#{ENV['NODE_ID']})")
-  loop { Thread.new(server.accept) { |client| serve(client) } }
+  run(server)
 end
 
 main if $PROGRAM_NAME == __FILE__

@@ -7,6 +7,7 @@
 require_relative 'agora_bus'
 require_relative 'agora_driver/node'
 require_relative 'agora_driver/processes'
+require_relative 'agora_driver/state_dir'
 
 module AgoraDriver
   ID = /\A[a-z0-9][a-z0-9-]{0,63}\z/.freeze
@@ -14,6 +15,12 @@ module AgoraDriver
   # Longest command accepted, in characters (as the TypeScript driver).
   COMMAND_MAX = 4096
   SERVICE_NAME = /\A[A-Za-z0-9_.:-]{1,64}\z/.freeze
+  # Longest output line answered, in characters (as the TypeScript driver).
+  LINE_MAX = 2000
+  # How often adopted processes are checked (they send no exit status) and logs cut.
+  POLL_S = 0.5
+  ENDED_UNWATCHED = 'ended while the driver was not running (exit status unknown)'
+  ENDED_ADOPTED = 'ended (exit status unknown: its process was adopted after a driver restart)'
 
   # The driver's settings (README "Configuration") through an AgoraBus::EnvReader, which
   # collects the problems.
@@ -25,7 +32,9 @@ module AgoraDriver
       stop_grace_ms: read.integer('AGORA_DRIVER_STOP_GRACE_MS', 5000, 0, 600_000),
       health_timeout_ms: read.integer('AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, 100, 600_000),
       output_lines: read.integer('AGORA_DRIVER_OUTPUT_LINES', 100, 1, 10_000),
-      max_nodes: read.integer('AGORA_DRIVER_MAX_NODES', 100, 1, 100_000)
+      max_nodes: read.integer('AGORA_DRIVER_MAX_NODES', 100, 1, 100_000),
+      state_dir: read.matching('AGORA_DRIVER_STATE_DIR', '', %r{\A(/[^\0]*)?\z}, 'an absolute path'),
+      keep_nodes: read.boolean('AGORA_DRIVER_KEEP_NODES', false)
     }
   end
 
@@ -55,13 +64,20 @@ module AgoraDriver
   end
 
   # The contract's methods over a table of nodes. Handlers take one map and answer one map.
+  # Every node is recorded in the state directory `store` (a StateDir), and the nodes recorded
+  # there by a driver before this one are adopted (docs/COMPUTE.md "Driver restarts").
   class Driver
-    def initialize(config:, log:)
+    def initialize(config:, log:, store:)
       @config = config
       @log = log
+      @store = store
       @lock = Mutex.new
       @nodes = {}
-      @processes = Processes.new(lock: @lock, config: config, log: log, on_exit: method(:exited))
+      @closed = false
+      @processes = Processes.new(lock: @lock, config: config, log: log, store: store, on_exit: method(:exited),
+                                 on_change: method(:persist))
+      @lock.synchronize { store.load.each { |record| adopt(record) } }
+      @poller = Thread.new { poll }
     end
 
     # name => callable, for AgoraBus::Worker. As lib/rpc does for the TypeScript services, a
@@ -84,6 +100,7 @@ module AgoraDriver
         node = Node.new(fields, AgoraBus.now_ms)
         @nodes[node.id] = node
         @processes.launch(node)
+        persist(node)
         @log.info('node created', node: node.id, image: node.image, state: node.state)
         node.to_wire
       end
@@ -118,9 +135,12 @@ module AgoraDriver
       end
     end
 
+    # The node, with the last lines of its output (read from its log).
     def status(request)
       id = node_id(request)
-      @lock.synchronize { find(id).to_wire(with_output: true) }
+      @lock.synchronize do
+        find(id).to_wire.merge('output' => @store.output(id, @config[:output_lines], LINE_MAX))
+      end
     end
 
     def list(request)
@@ -143,10 +163,20 @@ module AgoraDriver
       end
     end
 
-    # Stop every node's process (the driver is stopping).
+    # The driver is stopping. With keep_nodes, leave every process running, recorded for the
+    # next driver; else stop them all (SIGTERM, SIGKILL after the grace period) and forget every
+    # node. Then give the state directory up.
     def shutdown
-      nodes = @lock.synchronize { @nodes.values }
-      @processes.stop_all(nodes)
+      unless @config[:keep_nodes]
+        @processes.stop_all(@lock.synchronize { @nodes.values })
+        @lock.synchronize do
+          @nodes.each_key { |id| @store.remove(id) }
+          @nodes.clear
+        end
+      end
+      @lock.synchronize { @closed = true }
+      @poller.kill
+      @store.release
     end
 
     private
@@ -159,25 +189,69 @@ module AgoraDriver
         before = node.state
         yield node
         node.updated_at = AgoraBus.now_ms
+        persist(node)
         @log.info("node #{what}", node: id, from: before, to: node.state) if before != node.state
         node.to_wire
       end
     end
 
-    # Called by Processes under the lock when the process of the node's current run ends.
+    # Record the node as it now is, or forget it once it has left the table. Under the lock.
+    def persist(node)
+      return if @closed
+      return @store.remove(node.id) unless @nodes[node.id].equal?(node)
+
+      @store.save(node.to_record)
+    end
+
+    # Take over a recorded node: its process, when it still runs, is watched again; one that
+    # ended meanwhile settles the node as if it had been seen ending, its exit status unknown.
+    def adopt(record)
+      node = Node.from_wire(record['node'])
+      process = record['process']
+      @nodes[node.id] = node
+      if process.is_a?(Hash) && StateDir.same_process?(process['pid'], process['start'])
+        node.start = process['start']
+        @processes.adopt(node)
+        @log.info('node process adopted', node: node.id, pid: node.pid, state: node.state)
+      elsif ![STOPPED, ERROR].include?(node.state)
+        node.clear_process
+        settle(node, nil, ENDED_UNWATCHED)
+      end
+    rescue KeyError, NoMethodError, TypeError => e
+      @nodes.delete(record.dig('node', 'id'))
+      @log.warn('unreadable node record left alone', err: AgoraBus.err_fields(e))
+    end
+
+    # Adopted processes send no exit status: Processes#poll checks them, under the lock.
+    def poll
+      loop do
+        sleep(POLL_S)
+        @lock.synchronize { @nodes.values.each { |node| @processes.poll(node) } }
+      end
+    end
+
+    # Called by Processes under the lock when the process of the node's current run ends
+    # (status nil: an adopted process, whose exit status is unknown).
     def exited(node, status)
-      node.exit_code = status.exitstatus || -1
-      node.signal = status.termsig ? "SIG#{Signal.signame(status.termsig)}" : ''
       node.clear_process
+      settle(node, status, ENDED_ADOPTED)
+      @log.info('node process ended', node: node.id, state: node.state, exit_code: node.exit_code, signal: node.signal)
+    end
+
+    # No process left: STOPPED, gone or ERROR as the node's state says; `unknown` is the reason
+    # of an ERROR whose exit status is unknown.
+    def settle(node, status, unknown)
+      node.exit_code = status&.exitstatus || -1
+      node.signal = status&.termsig ? "SIG#{Signal.signame(status.termsig)}" : ''
       node.updated_at = AgoraBus.now_ms
       case node.state
       when STOPPING then node.state = STOPPED
       when DELETING then @nodes.delete(node.id)
       else
         node.state = ERROR
-        node.reason = node.kill_reason || died_reason(node)
+        node.reason = node.kill_reason || (status ? died_reason(node) : unknown)
       end
-      @log.info('node process ended', node: node.id, state: node.state, exit_code: node.exit_code, signal: node.signal)
+      persist(node)
     end
 
     def died_reason(node)

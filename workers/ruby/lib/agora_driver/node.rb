@@ -20,8 +20,10 @@ module AgoraDriver
                 created_at updated_at].freeze
 
     attr_accessor(*RECORD)
-    # The last lines of output, oldest first.
-    attr_reader :output
+    # The start time of its process (StateDir.process_start), which a reused pid does not share.
+    attr_accessor :start
+    # Its process was adopted from a driver before this one: it is not our child.
+    attr_accessor :adopted
     # Counts the node's starts: a thread watching an earlier process leaves the node alone.
     attr_accessor :run
     # Why the driver itself killed the process (a failed health check), for the ERROR reason.
@@ -35,9 +37,15 @@ module AgoraDriver
       @signal = ''
       @created_at = now_ms
       @updated_at = now_ms
-      @output = []
       @run = 0
       clear_process
+    end
+
+    # A node as a state record holds it (its wire map), with its process as recorded.
+    def self.from_wire(wire)
+      node = new({}, 0)
+      RECORD.each { |key| node.public_send(:"#{key}=", wire.fetch(key.to_s)) }
+      node
     end
 
     def process?
@@ -48,19 +56,18 @@ module AgoraDriver
       @host = ''
       @port = 0
       @pid = 0
-    end
-
-    # Keep `line` among the last `max` lines.
-    def add_output(line, max)
-      @output << line
-      @output.shift while @output.size > max
+      @start = ''
+      @adopted = false
     end
 
     # The node as it travels on the bus (keys are the proto field names).
-    def to_wire(with_output: false)
-      wire = RECORD.to_h { |key| [key.to_s, public_send(key)] }
-      wire['output'] = @output.dup if with_output
-      wire
+    def to_wire
+      RECORD.to_h { |key| [key.to_s, public_send(key)] }
+    end
+
+    # What the state directory keeps of the node.
+    def to_record
+      { 'node' => to_wire, 'process' => process? ? { 'pid' => pid, 'start' => start } : nil }
     end
   end
 end

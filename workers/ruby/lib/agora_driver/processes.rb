@@ -5,25 +5,27 @@ require 'rbconfig'
 require 'socket'
 
 module AgoraDriver
-  # The OS side of nodes: spawn a node's process on a free loopback port, keep its last output
-  # lines, health-check it, stop it with SIGTERM then SIGKILL, and notice its exit at once (the
-  # driver is its parent). Every method is called, and every callback runs, under `lock`.
+  # The OS side of nodes: spawn a node's process on a free loopback port with its size's memory
+  # limit and its output appended to its log, health-check it, stop it with SIGTERM then
+  # SIGKILL, and notice its exit: at once for a child, by polling for a process adopted from a
+  # driver before this one. Every method is called, and every callback runs, under `lock`.
   class Processes
     HOST = '127.0.0.1'
     HTTP_NODE = File.expand_path('../../http_node.rb', __dir__)
     # Between health probes of a starting process.
     PROBE_EVERY_S = 0.05
     PROBE_TIMEOUT_S = 1.0
-    LINE_MAX_BYTES = 4096
-    OUTPUT_AFTER_EXIT_S = 1.0
 
-    # config: { allow_command:, stop_grace_ms:, health_timeout_ms:, output_lines: }.
-    # on_exit.call(node, status) runs under the lock when the process of the node's current run ends.
-    def initialize(lock:, config:, log:, on_exit:)
+    # config: { allow_command:, stop_grace_ms:, health_timeout_ms: }. on_exit.call(node, status)
+    # runs under the lock when the process of the node's current run ends (status nil: unknown,
+    # the process was adopted); on_change.call(node) when the node turns ACTIVE.
+    def initialize(lock:, config:, log:, store:, on_exit:, on_change:)
       @lock = lock
       @config = config
       @log = log
+      @store = store
       @on_exit = on_exit
+      @on_change = on_change
     end
 
     # Start the node's process (state BUILDING), or put the node in ERROR when it cannot start.
@@ -33,46 +35,70 @@ module AgoraDriver
       node.reason = ''
       node.state = BUILDING
       port = free_port
-      reader, writer = IO.pipe
-      pid = Process.spawn(node_env(node, port), *argv(node), unsetenv_others: true, pgroup: true,
-                                                               in: File::NULL, %i[out err] => writer, close_others: true)
-      writer.close
+      pid = @store.open_log(node.id) { |log| spawn(node, port, log) }
       node.pid = pid
+      node.start = StateDir.process_start(pid).to_s
       node.port = port
       node.host = HOST
-      watch(node, node.run, pid, reader)
+      watch(node, node.run, pid)
     rescue SystemCallError, IOError => e
-      [reader, writer].each { |io| io&.close unless io&.closed? }
       node.state = ERROR
       node.reason = "could not start its process: #{e.message}"
       @log.warn('node did not start', node: node.id, err: AgoraBus.err_fields(e))
+    end
+
+    # Watch again the process of a node adopted from an earlier driver, whose process still
+    # runs: a starting one is health-checked, one being stopped or deleted is signalled again.
+    def adopt(node)
+      node.adopted = true
+      case node.state
+      when BUILDING then Thread.new { health_check(node, node.run, node.port, node.image) }
+      when STOPPING, DELETING then terminate(node)
+      end
+    end
+
+    # An adopted process that has ended is reported (no wait status comes for it); a long log is cut.
+    def poll(node)
+      return unless node.process?
+      return @on_exit.call(node, nil) if node.adopted && !StateDir.same_process?(node.pid, node.start)
+
+      @store.trim_log(node.id)
     end
 
     # SIGTERM to the node's process group, SIGKILL after the grace period if it is still there.
     def terminate(node)
       return unless node.process?
 
-      signal_group(node.pid, 'TERM')
+      signal_group(node.pid, node.start, 'TERM')
       run = node.run
       pid = node.pid
       Thread.new do
         sleep(@config[:stop_grace_ms] / 1000.0)
-        @lock.synchronize { signal_group(pid, 'KILL') if node.run == run && node.pid == pid }
+        @lock.synchronize { signal_group(pid, node.start, 'KILL') if node.run == run && node.pid == pid }
       end
     end
 
     # At shutdown: SIGTERM to every process, SIGKILL to those left after the grace period.
     def stop_all(nodes)
-      pids = nodes.select(&:process?).map(&:pid)
-      pids.each { |pid| signal_group(pid, 'TERM') }
+      procs = nodes.select(&:process?).map { |node| [node.pid, node.start] }
+      procs.each { |pid, start| signal_group(pid, start, 'TERM') }
       deadline = AgoraBus.monotonic + @config[:stop_grace_ms] / 1000.0
-      pids.each do |pid|
-        sleep(0.02) while alive?(pid) && AgoraBus.monotonic < deadline
-        signal_group(pid, 'KILL') if alive?(pid)
+      procs.each do |pid, start|
+        sleep(0.02) while StateDir.same_process?(pid, start) && AgoraBus.monotonic < deadline
+        signal_group(pid, start, 'KILL')
       end
     end
 
     private
+
+    # The node's own process group (pgroup: true): `/bin/sh -c` children are signalled with it,
+    # and it does not share the driver's, so it outlives a driver that is killed. Its size's
+    # memory is its data segment limit (RLIMIT_DATA).
+    def spawn(node, port, log)
+      Process.spawn(node_env(node, port), *argv(node), unsetenv_others: true, pgroup: true, in: File::NULL,
+                                                       %i[out err] => log, close_others: true,
+                                                       rlimit_data: SIZES.fetch(node.size) * 1024 * 1024)
+    end
 
     def argv(node)
       node.image == 'http' ? [RbConfig.ruby, HTTP_NODE] : ['/bin/sh', '-c', node.command]
@@ -92,30 +118,13 @@ module AgoraDriver
       server&.close
     end
 
-    # Three threads per run: one reads the output, one waits for the exit, one health-checks.
-    def watch(node, run, pid, reader)
-      output = Thread.new { read_output(node, reader) }
+    # Two threads per run: one waits for the exit, one health-checks.
+    def watch(node, run, pid)
       Thread.new do
         _, status = Process.wait2(pid)
-        # The last lines are read before the exit is reported (a child the process left behind
-        # may hold the pipe open: then it is not waited for).
-        output.join(OUTPUT_AFTER_EXIT_S)
         @lock.synchronize { @on_exit.call(node, status) if node.run == run }
       end
       Thread.new { health_check(node, run, node.port, node.image) }
-    end
-
-    def read_output(node, reader)
-      # A line longer than LINE_MAX_BYTES is kept as several: a node writing without newlines
-      # cannot make the driver buffer without bound.
-      reader.each_line(LINE_MAX_BYTES) do |line|
-        text = line.chomp.force_encoding(Encoding::UTF_8).scrub
-        @lock.synchronize { node.add_output(text, @config[:output_lines]) }
-      end
-    rescue IOError, SystemCallError
-      nil
-    ensure
-      reader.close
     end
 
     # ACTIVE once healthy; killed, and ERROR by its exit, when not healthy in time.
@@ -132,7 +141,7 @@ module AgoraDriver
         next unless node.run == run && node.state == BUILDING && node.process?
 
         node.kill_reason = "did not pass its health check within #{@config[:health_timeout_ms]} ms"
-        signal_group(node.pid, 'KILL')
+        signal_group(node.pid, node.start, 'KILL')
       end
     end
 
@@ -142,6 +151,7 @@ module AgoraDriver
 
         node.state = ACTIVE
         node.updated_at = AgoraBus.now_ms
+        @on_change.call(node)
       end
     end
 
@@ -160,18 +170,11 @@ module AgoraDriver
       false
     end
 
-    # The node runs in its own process group (pgroup: true), so `/bin/sh -c` children go too.
-    def signal_group(pid, signal)
-      Process.kill(signal, -pid)
+    # Signal the node's process group, never a process that has ended nor one that merely reuses its pid.
+    def signal_group(pid, start, signal)
+      Process.kill(signal, -pid) if StateDir.same_process?(pid, start)
     rescue Errno::ESRCH, Errno::EPERM
       nil
-    end
-
-    def alive?(pid)
-      Process.kill(0, -pid)
-      true
-    rescue Errno::ESRCH, Errno::EPERM
-      false
     end
   end
 end
