@@ -63,6 +63,7 @@ export const ERRORS = {
   AGORA_ERR_CHANNEL_LIST_STALE: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'The channel list has moved on from version %s: nothing was created' },
   AGORA_ERR_SESSION_STALE: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'The session is not at version %s: it was not ended' },
   AGORA_ERR_NODE_STALE: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'Node %s has moved on from version %s: nothing was changed' },
+  AGORA_ERR_NODE_LIST_STALE: { status: 412, errno: 114, grpc: GRPC.FAILED_PRECONDITION, message: 'Your node list has moved on from version %s: no node was created' },
   AGORA_ERR_HTTP_MISSING_AUTH: { status: 401, errno: 104, grpc: GRPC.UNAUTHENTICATED, message: 'Authorization: Bearer <session key> is required' },
   AGORA_ERR_HTTP_BAD_AUTH: { status: 401, errno: 105, grpc: GRPC.UNAUTHENTICATED, message: 'Malformed Authorization header: %s' },
   AGORA_ERR_HTTP_METRICS_AUTH: { status: 401, errno: 104, grpc: GRPC.UNAUTHENTICATED, message: 'GET /metrics requires Authorization: Bearer <the metrics token>' },

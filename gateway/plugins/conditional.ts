@@ -53,11 +53,6 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, etag: 
   return true;
 }
 
-/** Whether the write carries a precondition (so the caller fetches the current version first). */
-export function hasPrecondition(request: FastifyRequest): boolean {
-  return header(request, 'if-match') !== undefined || header(request, 'if-none-match') !== undefined;
-}
-
 function failed(why: string, current: string | undefined): never {
   throw httpError('AGORA_ERR_HTTP_PRECONDITION_FAILED', [why], { info: currentTagInfo(current) });
 }
@@ -75,15 +70,6 @@ export function checkIfNoneMatch(request: FastifyRequest, current: string | unde
 }
 
 /**
- * Check a write's preconditions against the target's current ETag (`undefined`: the target
- * does not exist). Throws AGORA_ERR_HTTP_PRECONDITION_FAILED, naming the current ETag in `info`.
- */
-export function checkPreconditions(request: FastifyRequest, current: string | undefined): void {
-  checkIfMatch(request, current);
-  checkIfNoneMatch(request, current);
-}
-
-/**
  * The version a write's `If-Match` names, for the service to compare as it writes:
  * - none, or `*`: undefined (nothing to compare; the write itself finds whether the target exists);
  * - one strong tag of a version, `"n"`: n, with no call (the usual case: the ETag a read answered);
@@ -97,21 +83,23 @@ export async function ifMatchVersion(request: FastifyRequest, current: () => Pro
   const named = versionOf(ifMatch);
   if (named !== undefined) return named;
   const found = await current();
-  checkIfMatch(request, found === undefined ? undefined : versionTag(found));
+  checkIfMatch(request, tagOrNone(found));
   return found;
 }
 
 /**
- * A write to a versioned resource: `If-None-Match` (when sent) is checked against the current
- * version — exact, since versions only grow: one the resource has left never comes back —
- * and the version `If-Match` names is answered as `ifMatchVersion` does.
+ * A write to a versioned resource: `If-None-Match` (when sent) is checked against the version
+ * read now — which stays true for every version the client has seen, since versions only grow
+ * and one the resource has left never comes back — and the version `If-Match` names is
+ * answered as `ifMatchVersion` does.
  */
 export async function writeVersion(request: FastifyRequest, current: () => Promise<number | undefined>): Promise<number | undefined> {
-  if (header(request, 'if-none-match') !== undefined) {
-    const found = await current();
-    checkIfNoneMatch(request, found === undefined ? undefined : versionTag(found));
-  }
+  if (header(request, 'if-none-match') !== undefined) checkIfNoneMatch(request, tagOrNone(await current()));
   return ifMatchVersion(request, current);
+}
+
+function tagOrNone(version: number | undefined): string | undefined {
+  return version === undefined ? undefined : versionTag(version);
 }
 
 /** The fields of a proto write request that carry a compare-and-write (`check_version`, `expected_version`). */

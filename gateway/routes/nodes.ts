@@ -10,7 +10,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession } from '../plugins/auth';
-import { checkIfMatch, etagOf, notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
+import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
 import { authHeaders, authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
 
@@ -64,9 +64,10 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
   v1Scope(app);
   const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
     callBus(options, request, 'Compute', method, { ...params, sesskey: request.sesskey }, idempotent);
-  const list = async (request: FastifyRequest): Promise<Body[]> => {
-    const nodes = (await call(request, 'List', {}, true)).nodes;
-    return Array.isArray(nodes) ? (nodes as Body[]) : [];
+  /** The caller's nodes and the version of that list (its ETag), read together. */
+  const list = async (request: FastifyRequest): Promise<{ nodes: Body[]; version: number }> => {
+    const reply = await call(request, 'List', {}, true);
+    return { nodes: Array.isArray(reply.nodes) ? (reply.nodes as Body[]) : [], version: Number(reply.version) };
   };
   /** The compare-and-write fields of a write to node `id`: Compute compares the version If-Match names as it claims the change. */
   const preconditions = async (request: FastifyRequest, id: string): Promise<Body> =>
@@ -84,9 +85,9 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     }),
   }, async (request, reply) => {
     const fields = request.body as Body;
-    // If-Match names a version of the caller's list, the collection this creates into.
-    if (request.headers['if-match'] !== undefined) checkIfMatch(request, etagOf(await list(request)));
-    const node = await call(request, 'Create', fields, false);
+    // If-Match names a version of the caller's list, the collection this creates into; Compute compares it as it inserts.
+    const expected = await ifMatchVersion(request, async () => (await list(request)).version);
+    const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
     return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).header('etag', tagOf(node)).send(node);
   });
   app.get('/nodes', {
@@ -95,8 +96,8 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
       querystring: listQuerySchema(NODES_LIST, options.pageMaxRecords), response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
     }),
   }, async (request, reply) => {
-    const nodes = await list(request);
-    return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, etagOf(nodes));
+    const { nodes, version } = await list(request);
+    return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, versionTag(version));
   });
   app.get<WithId>('/nodes/:id', {
     onRequest: requireSession, config,

@@ -102,6 +102,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE agora_nodes ADD COLUMN version bigint NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 5,
+    name: 'node list versions',
+    sql: `
+      -- The version of each owner's node list, bumped by a trigger on every write of one of
+      -- its nodes: the trigger runs after the node row is written and locked, so every writer
+      -- takes the node row, then the owner row (a create takes the owner row first, but its
+      -- node row is new: nobody else can hold it), and no two writers wait on each other in a circle.
+      CREATE TABLE agora_node_lists (
+        owner   text COLLATE "C" PRIMARY KEY,
+        version bigint NOT NULL
+      );
+      INSERT INTO agora_node_lists (owner, version) SELECT owner, count(*) FROM agora_nodes GROUP BY owner;
+      CREATE FUNCTION agora_node_list_bump() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        INSERT INTO agora_node_lists AS l (owner, version) VALUES (COALESCE(NEW.owner, OLD.owner), 1)
+          ON CONFLICT (owner) DO UPDATE SET version = l.version + 1;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER agora_nodes_list_bump AFTER INSERT OR UPDATE OR DELETE ON agora_nodes
+        FOR EACH ROW EXECUTE FUNCTION agora_node_list_bump();
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

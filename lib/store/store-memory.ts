@@ -3,7 +3,7 @@
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
  * adapters behind the same contracts (lib/store/store.ts).
  */
-import type { ChannelCreate, ChannelList, ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore, Versioned } from './store';
+import type { ChannelCreate, ChannelList, ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, OwnedNodes, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore, Versioned } from './store';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -179,6 +179,8 @@ export class MemorySessionStore implements SessionStore {
 /** Node records by id. Records are copied in and out, so callers never share one. */
 export class MemoryNodeStore implements NodeStore {
   private readonly nodes = new Map<string, NodeRecord>();
+  /** The version of each owner's list. */
+  private readonly lists = new Map<string, number>();
 
   async get(id: string): Promise<NodeRecord | undefined> {
     const node = this.nodes.get(id);
@@ -190,19 +192,26 @@ export class MemoryNodeStore implements NodeStore {
     return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /** Counted and inserted in one synchronous step: no other create can interleave. */
-  async create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'> {
+  async owned(owner: string): Promise<OwnedNodes> {
+    return { nodes: await this.list(owner), version: this.lists.get(owner) ?? 0 };
+  }
+
+  /** Compared, counted and inserted in one synchronous step: no other write can interleave. */
+  async create(node: NodeRecord, limit: number, expectedListVersion?: number): Promise<'created' | 'limit' | 'exists' | 'stale'> {
+    if (expectedListVersion !== undefined && expectedListVersion !== (this.lists.get(node.owner) ?? 0)) return 'stale';
     if (this.nodes.has(node.id)) return 'exists';
     let held = 0;
     for (const n of this.nodes.values()) if (n.owner === node.owner) held++;
     if (held >= limit) return 'limit';
     this.nodes.set(node.id, { ...node, version: 1 });
+    this.bump(node.owner);
     return 'created';
   }
 
   async put(node: NodeRecord): Promise<number> {
     const version = (this.nodes.get(node.id)?.version ?? 0) + 1;
     this.nodes.set(node.id, { ...node, version });
+    this.bump(node.owner);
     return version;
   }
 
@@ -214,7 +223,15 @@ export class MemoryNodeStore implements NodeStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.nodes.delete(id);
+    const owner = this.nodes.get(id)?.owner;
+    if (owner === undefined) return false;
+    this.nodes.delete(id);
+    this.bump(owner);
+    return true;
+  }
+
+  private bump(owner: string): void {
+    this.lists.set(owner, (this.lists.get(owner) ?? 0) + 1);
   }
 }
 

@@ -8,7 +8,7 @@ import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import { timed, type BackendHealth, type Broadcast, type ChannelCreate, type ChannelList, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore, type Versioned } from './store';
+import { timed, type BackendHealth, type Broadcast, type ChannelCreate, type ChannelList, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type OwnedNodes, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore, type Versioned } from './store';
 
 export interface PgOptions {
   url: string;
@@ -290,14 +290,33 @@ export class PgNodeStore implements NodeStore {
     return rows.map(nodeOf);
   }
 
+  /** One statement, so the nodes and the version come from one snapshot (a null record: no node). */
+  async owned(owner: string): Promise<OwnedNodes> {
+    const rows = await this.db.query<{ list: string | null; record: NodeRecord | null; version: string | null }>(
+      `SELECT l.version AS list, n.record, n.version FROM (SELECT $1::text AS owner) o
+       LEFT JOIN agora_node_lists l ON l.owner = o.owner LEFT JOIN agora_nodes n ON n.owner = o.owner
+       ORDER BY n.created_at, n.id`,
+      [owner],
+    );
+    const nodes = rows.flatMap((r) => (r.record === null ? [] : [nodeOf({ record: r.record, version: String(r.version) })]));
+    return { nodes, version: Number(rows[0]?.list ?? 0) };
+  }
+
   /**
    * A transaction-scoped advisory lock per owner serialises the creates of one owner in
-   * every instance; the count and the insert then run on a snapshot taken after the lock,
-   * so concurrent creates cannot pass the limit.
+   * every instance; with an expected list version, the owner's list row is then locked and
+   * compared (the other writes of that owner's nodes bump it under that lock, through the
+   * trigger of migration 5). The count and the insert run on snapshots taken after the
+   * locks, so concurrent creates can pass neither the limit nor the version.
    */
-  async create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'> {
+  async create(node: NodeRecord, limit: number, expectedListVersion?: number): Promise<'created' | 'limit' | 'exists' | 'stale'> {
     return this.db.transaction(async (query) => {
       await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [node.owner]);
+      if (expectedListVersion !== undefined) {
+        await query('INSERT INTO agora_node_lists (owner, version) VALUES ($1, 0) ON CONFLICT (owner) DO NOTHING', [node.owner]);
+        const [list] = await query<{ version: string }>('SELECT version FROM agora_node_lists WHERE owner = $1 FOR UPDATE', [node.owner]);
+        if (Number(list.version) !== expectedListVersion) return 'stale';
+      }
       if ((await query('SELECT 1 FROM agora_nodes WHERE id = $1', [node.id])).length > 0) return 'exists';
       const [{ n }] = await query<{ n: string }>('SELECT count(*) AS n FROM agora_nodes WHERE owner = $1', [node.owner]);
       if (Number(n) >= limit) return 'limit';

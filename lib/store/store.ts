@@ -132,15 +132,27 @@ export interface NodeRecord {
   version: number;
 }
 
+/** One owner's nodes at one moment, and the version of that list. */
+export interface OwnedNodes {
+  /** Oldest first (createdAt, then id). */
+  nodes: NodeRecord[];
+  /** Bumped by every write of any of the owner's nodes (create, put, delete); 0 before the first. */
+  version: number;
+}
+
 export interface NodeStore {
   get(id: string): Promise<NodeRecord | undefined>;
   /** The nodes of `owner` (every node when undefined), oldest first (createdAt, then id). */
   list(owner?: string): Promise<NodeRecord[]>;
+  /** The nodes of `owner` and their list's version, read together (one snapshot). */
+  owned(owner: string): Promise<OwnedNodes>;
   /**
-   * Insert a new node unless its owner already holds `limit` nodes or the id is taken;
-   * the check and the insert are one step, so concurrent creates cannot pass the limit.
+   * Insert a new node unless its owner already holds `limit` nodes or the id is taken, and,
+   * with `expectedListVersion`, only if the owner's list is still at that version ('stale'
+   * otherwise); the checks and the insert are one step, so concurrent creates can pass
+   * neither the limit nor the version.
    */
-  create(node: NodeRecord, limit: number): Promise<'created' | 'limit' | 'exists'>;
+  create(node: NodeRecord, limit: number, expectedListVersion?: number): Promise<'created' | 'limit' | 'exists' | 'stale'>;
   /** Insert or replace; answers the version stored (the previous one + 1, or 1 for a new record). */
   put(node: NodeRecord): Promise<number>;
   /**

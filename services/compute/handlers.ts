@@ -34,8 +34,11 @@ export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeD
   const user = (sesskey: number, ctx: RpcContext): Promise<string> => deps.sessions.resolve(sesskey, ctx);
   const { compute } = deps;
   return {
-    Create: async (request, ctx) => nodeOf(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId)),
-    List: async (request, ctx) => ({ nodes: (await compute.list(await user(request.sesskey, ctx))).map(nodeOf) }),
+    Create: async (request, ctx) => nodeOf(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId, expected(request))),
+    List: async (request, ctx) => {
+      const { nodes, version } = await compute.list(await user(request.sesskey, ctx));
+      return { nodes: nodes.map(nodeOf), version };
+    },
     Get: async (request, ctx) => nodeOf(await compute.get(await user(request.sesskey, ctx), request.id)),
     Update: async (request, ctx) => nodeOf(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId, expected(request))),
     Delete: async (request, ctx) => nodeOf(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId, expected(request))),

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
-import type { NodeRecord, NodeStatus, NodeStore } from '../../lib/store/store';
+import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/store';
 import { staleError } from '../../lib/versions';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
@@ -59,7 +59,8 @@ export class Compute {
 
   constructor(private readonly options: ComputeOptions) {}
 
-  async create(owner: string, input: CreateInput, reqId?: string): Promise<NodeRecord> {
+  /** Make a node; with `expectedList`, only if the owner's node list is still at that version (AGORA_ERR_NODE_LIST_STALE). */
+  async create(owner: string, input: CreateInput, reqId?: string, expectedList?: number): Promise<NodeRecord> {
     const problem = nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
     await this.ready();
@@ -69,7 +70,8 @@ export class Compute {
       status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: now, updatedAt: now, version: 1,
     };
     return this.withDriver(record.id, async () => {
-      const created = await this.options.store.create(record, this.options.maxNodesPerUser);
+      const created = await this.options.store.create(record, this.options.maxNodesPerUser, expectedList);
+      if (created === 'stale') throw staleError('AGORA_ERR_NODE_LIST_STALE', [expectedList], (await this.options.store.owned(owner)).version);
       if (created === 'limit') throw new AgoraError('AGORA_ERR_NODE_LIMIT', [this.options.maxNodesPerUser]);
       if (created === 'exists') throw new AgoraError('AGORA_ERR_INTERNAL');
       try {
@@ -83,9 +85,10 @@ export class Compute {
     });
   }
 
-  async list(owner: string): Promise<NodeRecord[]> {
+  /** The owner's nodes and the version of that list. */
+  async list(owner: string): Promise<OwnedNodes> {
     await this.ready();
-    return this.options.store.list(owner);
+    return this.options.store.owned(owner);
   }
 
   async get(owner: string, id: string): Promise<NodeRecord> {

@@ -80,10 +80,14 @@ async function races(t: TestContext, base: string): Promise<void> {
     assertError(await call(base, 'GET', '/v1/sessions/current', { key }), 401, 105, 'the key after the logoff');
   });
 
-  await t.test('PATCH and DELETE /v1/nodes/{id} with If-Match: the node version; one racer changes it, the others change nothing', async () => {
-    const made = await call(base, 'POST', '/v1/nodes', { key: ann, body: { name: 'contested', image: 'http' } });
-    assert.equal(made.status, 201, made.text);
+  await t.test('POST, PATCH and DELETE /v1/nodes with If-Match: the list version, then the node version; one racer writes, the others nothing', async () => {
+    const empty = await call(base, 'GET', '/v1/nodes', { key: ann });
+    const listVersion = versionOf(empty.headers.get('etag'));
+    const creates = await race((i) => call(base, 'POST', '/v1/nodes', { key: ann, body: { name: `contested-${i}`, image: 'http' }, headers: { 'if-match': `"${listVersion}"` } }));
+    const made = oneWinner(creates, 201, listVersion, 'node creates');
     const id = String((made.body as Json).id);
+    const listed = await call(base, 'GET', '/v1/nodes', { key: ann });
+    assert.deepEqual(((listed.body as { data: Json[] }).data).map((n) => n.id), [id], 'one node, the winner\'s');
     let node!: Answer;
     // Wait until the node stops moving (ACTIVE): the sync loop's own writes bump the version too.
     await until(async () => (node = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 200 && (node.body as Json).status === 'ACTIVE', 'the node ACTIVE', 20_000);

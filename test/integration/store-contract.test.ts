@@ -187,6 +187,31 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     await s.nodes.delete('cas');
   });
 
+  await t.test("nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers", async () => {
+    const rec = (id: string, owner: string): NodeRecord => ({
+      id, owner, name: id, image: 'echo', size: 'small', command: '', status: 'BUILDING', task: '', reason: '',
+      host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: 7, updatedAt: 7, version: 0,
+    });
+    assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], version: 0 });
+    assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, 0), 'created');
+    assert.equal((await s.nodes.owned('dee')).version, 1);
+    await s.nodes.put({ ...rec('d1', 'dee'), status: 'ACTIVE' });
+    assert.equal((await s.nodes.putIfVersion(rec('d1', 'dee'), 2)).done, true);
+    const owned = await s.nodes.owned('dee');
+    assert.deepEqual([owned.version, owned.nodes.map((n) => [n.id, n.version])], [3, [['d1', 3]]], 'a put and a compared put: two more');
+    assert.equal((await s.nodes.owned('eve')).version, 0, "another owner's list is its own");
+    assert.equal(await s.nodes.create(rec('d2', 'dee'), 10, 1), 'stale', 'an old list version');
+    assert.equal(await s.nodes.get('d2'), undefined);
+    const racers = await Promise.all(Array.from({ length: 12 }, (_, i) => s.nodes.create(rec(`dr${i}`, 'dee'), 10, 3)));
+    assert.deepEqual(racers.filter((r) => r === 'created').length, 1, 'exactly one racer created');
+    assert.deepEqual(racers.filter((r) => r !== 'created'), Array(11).fill('stale'));
+    assert.equal(await s.nodes.delete('d1'), true);
+    const after = await s.nodes.owned('dee');
+    assert.deepEqual([after.version, after.nodes.length], [5, 1], 'the create and the delete');
+    assert.equal(await s.nodes.create(rec('d3', 'dee'), 2), 'created', 'without a version: as before');
+    assert.equal(await s.nodes.create(rec('d4', 'dee'), 2, 6), 'limit', 'at the version, the limit still holds');
+  });
+
   await t.test('failures: the Nth failure in the window locks for the window; a new window after; reset; 30 racers all counted', async () => {
     // defaultConfig: 5 failures within 60 s lock for 60 s.
     const t0 = 1_800_000_000_000;
@@ -280,6 +305,9 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
       assert.equal(await a.nodes.create(node, 10), 'created');
       assert.equal((await both(10, (s, i) => s.nodes.putIfVersion({ ...node, name: `n${i}` }, 1))).filter((r) => r.done).length, 1, 'one node write');
       assert.equal((await b.nodes.get('two'))?.version, 2);
+      const list = (await a.nodes.owned('ann')).version;
+      const creates2 = await both(10, (s, i) => s.nodes.create({ ...node, id: `two-${i}` }, 100, list));
+      assert.equal(creates2.filter((r) => r === 'created').length, 1, 'one node created at one list version');
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -83,7 +83,7 @@ test('create: checked before the driver is called; the driver judges the catalog
   await rejectsCode(compute.create('alice', { ...HTTP, size: 'x'.repeat(65) }), 'AGORA_ERR_NODE_INVALID');
   assert.deepEqual(driver.calls, []);
   await rejectsCode(compute.create('alice', { ...HTTP, image: 'windows' }), 'AGORA_ERR_NODE_UNKNOWN_IMAGE');
-  assert.deepEqual(await compute.list('alice'), []);
+  assert.deepEqual((await compute.list('alice')).nodes, []);
   const node = await compute.create('alice', HTTP);
   assert.deepEqual([node.status, node.owner, node.size], ['BUILDING', 'alice', 'small']);
   assert.equal((await compute.get('alice', node.id)).id, node.id);
@@ -104,7 +104,7 @@ test("another user's node is as unknown as a node that never was", async () => {
     compute.get('bob', node.id), compute.update('bob', node.id, { name: 'x', size: '', action: '' }),
     compute.delete('bob', node.id), compute.output('bob', node.id), compute.get('alice', 'nope'), compute.get('alice', 'x'.repeat(1000)),
   ]) await rejectsCode(call, 'AGORA_ERR_NODE_NOT_FOUND');
-  assert.deepEqual(await compute.list('bob'), []);
+  assert.deepEqual((await compute.list('bob')).nodes, []);
 });
 
 test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the rest', async () => {
@@ -175,8 +175,8 @@ test('reconciliation: a new compute rebuilds every record from the driver; lost 
   first.driver.set(a.id, { state: 'ACTIVE' });
   // 1. A new compute over the same driver, with an empty store: records come back, owners too.
   const compute = new Compute({ store: new MemoryNodeStore(), driver: first.driver, maxNodesPerUser: 3, log });
-  assert.deepEqual((await compute.list('alice')).map((n) => [n.id, n.status, n.owner]), [[a.id, 'ACTIVE', 'alice']]);
-  assert.deepEqual((await compute.list('bob')).map((n) => n.id), [b.id]);
+  assert.deepEqual((await compute.list('alice')).nodes.map((n) => [n.id, n.status, n.owner]), [[a.id, 'ACTIVE', 'alice']]);
+  assert.deepEqual((await compute.list('bob')).nodes.map((n) => n.id), [b.id]);
   // 2. The driver loses a node: ERROR with the reason; a DELETING node it no longer has is gone.
   await compute.delete('alice', a.id);
   first.driver.nodes.clear();
@@ -219,7 +219,7 @@ test('calls wait for the first sync, and fail with 503 while the driver does not
   await rejectsCode(compute.list('alice'), 'AGORA_ERR_RPC_UNAVAILABLE');
   await rejectsCode(compute.create('alice', HTTP), 'AGORA_ERR_RPC_UNAVAILABLE');
   driver.fail = null;
-  assert.deepEqual(await compute.list('alice'), []);
+  assert.deepEqual((await compute.list('alice')).nodes, []);
 });
 
 test('delete: DELETING, again on a second call; a node the driver no longer has goes at once', async () => {

@@ -34,12 +34,13 @@ function setUp(answer: (method: string, params: Record<string, unknown>) => unkn
 }
 
 test('each route makes one Compute call with the session key and its fields, and answers its status', async () => {
-  const { calls, inject } = setUp((method) => (method === 'List' ? { nodes: [NODE] } : method === 'Output' ? { id: 'n-1', lines: ['a'] } : NODE));
+  const { calls, inject } = setUp((method) => (method === 'List' ? { nodes: [NODE], version: 3 } : method === 'Output' ? { id: 'n-1', lines: ['a'] } : NODE));
   const created = await inject('POST', '/v1/nodes', { name: 'web', image: 'http', size: 'small' });
   assert.equal(created.status, 201);
   assert.equal(created.headers.location, '/v1/nodes/n-1');
   assert.deepEqual(created.body, NODE);
-  assert.deepEqual((await inject('GET', '/v1/nodes')).body, { data: [NODE] });
+  const listed = await inject('GET', '/v1/nodes');
+  assert.deepEqual([listed.body, listed.headers.etag], [{ data: [NODE] }, '"3"'], "the list's ETag is its version");
   assert.equal((await inject('GET', '/v1/nodes/n-1')).status, 200);
   assert.deepEqual((await inject('GET', '/v1/nodes/n-1/output')).body, { id: 'n-1', lines: ['a'] });
   assert.equal((await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' })).status, 200);
@@ -104,7 +105,7 @@ test("Compute's failures keep their status and errno; a malformed reply is a 502
 
 test('the node list follows the /v1 list protocol: filters, sort, pages, Total-Records, unknown filters refused', async () => {
   const nodes = [1, 2, 3].map((i) => ({ ...NODE, id: `n-${i}`, name: `web-${i}`, status: i === 2 ? 'STOPPED' : 'ACTIVE', created_at: i, updated_at: 10 * i }));
-  const { inject } = setUp((method) => (method === 'List' ? { nodes } : NODE));
+  const { inject } = setUp((method) => (method === 'List' ? { nodes, version: 1 } : NODE));
   const active = await inject('GET', '/v1/nodes?status=ACTIVE&_sort=-created_at');
   assert.deepEqual(active.body.data.map((n: { id: string }) => n.id), ['n-3', 'n-1']);
   assert.equal(active.headers['total-records'], '2');

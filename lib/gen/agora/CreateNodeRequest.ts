@@ -14,6 +14,13 @@ export interface CreateNodeRequest {
    * For image "command" only.
    */
   'command'?: (string);
+  /**
+   * With check_version, create only if the caller's node list is still at expected_version
+   * (NodeList.version); otherwise AGORA_ERR_NODE_LIST_STALE and nothing is created. The
+   * check and the insert are one step in the store.
+   */
+  'check_version'?: (boolean);
+  'expected_version'?: (number | string | Long);
 }
 
 export interface CreateNodeRequest__Output {
@@ -28,4 +35,11 @@ export interface CreateNodeRequest__Output {
    * For image "command" only.
    */
   'command': (string);
+  /**
+   * With check_version, create only if the caller's node list is still at expected_version
+   * (NodeList.version); otherwise AGORA_ERR_NODE_LIST_STALE and nothing is created. The
+   * check and the insert are one step in the store.
+   */
+  'check_version': (boolean);
+  'expected_version': (number);
 }
