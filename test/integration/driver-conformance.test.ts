@@ -5,13 +5,13 @@
  * it spawns (the built-in `http` image and `/bin/sh -c` commands).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import type { DriverNode__Output } from '../../lib/gen/agora/DriverNode';
-import { processStart } from '../../services/driver/state-dir';
+import { LOG_MAX_BYTES, processStart } from '../../services/driver/state-dir';
 import { rejectsWith, until, waitForService, waitForServiceGone } from '../helpers/bus';
 import { DRIVERS, type DriverSpec } from '../helpers/drivers';
 import { startBroker, type Started } from '../helpers/proc';
@@ -365,10 +365,13 @@ for (const spec of DRIVERS) {
     await d.reach(quiet, 'STOPPED');
     const [active, held] = before;
 
-    // 2. The driver killed: its nodes run on, answering on their ports.
+    // 2. The driver killed: its nodes run on, answering on their ports. A record it cannot read does not stop the next one.
     assert.equal(await d.driver.stop('SIGKILL'), 'SIGKILL');
     await waitForServiceGone(d.client, spec.service, REGISTER_MS);
     assert.equal((await get(active.host, active.port))?.status, 200);
+    const [dir] = readdirSync(root);
+    const state = path.join(root, dir);
+    writeFileSync(path.join(state, 'garbage.json'), '{');
 
     // 3. Started again: every node listed as it was, the running ones with the same process and port.
     await d.restart(env);
@@ -405,11 +408,19 @@ for (const spec of DRIVERS) {
     await d.restart(env);
     assert.deepEqual([(await d.call('Status', { id: web })).state, (await d.call('Status', { id: web })).pid], ['ACTIVE', again.pid]);
 
-    // 8. Deleted, every node goes with its process, and nothing is left of it in the state directory.
-    for (const id of [web, stubborn, quiet]) await d.call('Delete', { id });
-    for (const id of [web, stubborn, quiet]) await d.gone(id);
+    // 8. A node writing more than the log holds: the log is cut, its last lines are still answered.
+    const chatty = d.id('chatty');
+    await d.call('Create', { id: chatty, name: 'chatty', image: 'command', command: `yes ${'x'.repeat(20)} | head -n ${Math.ceil(LOG_MAX_BYTES / 21) + 5000}; echo written; ${LISTEN}` });
+    pids.push((await d.reach(chatty, 'ACTIVE')).pid);
+    await until(async () => statSync(path.join(state, `${chatty}.log`)).size < LOG_MAX_BYTES, STATE_MS);
+    assert.ok(statSync(path.join(state, `${chatty}.log.1`)).size > 0);
+    assert.deepEqual((await d.call('Status', { id: chatty })).output?.slice(-3), ['x'.repeat(20), 'written', 'starting']);
+
+    // 9. Deleted, every node goes with its process, and nothing is left of it in the state directory.
+    const all = [web, stubborn, quiet, chatty];
+    for (const id of all) await d.call('Delete', { id });
+    for (const id of all) await d.gone(id);
     assert.deepEqual(pids.filter((p) => !ended(p)), []);
-    const [dir] = readdirSync(root);
-    assert.deepEqual(readdirSync(path.join(root, dir)), ['driver.lock']);
+    assert.deepEqual(readdirSync(state).sort(), ['driver.lock', 'garbage.json']);
   });
 }
