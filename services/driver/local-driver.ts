@@ -9,19 +9,16 @@
  * restarts").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { closeSync } from 'node:fs';
-import http from 'node:http';
-import { connect, createServer } from 'node:net';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { DriverNode__Output } from '../../lib/gen/agora/DriverNode';
 import type { Logger } from '../../lib/log';
 import { cut, nodeNameProblem } from '../../lib/node-names';
 import { checkSpec, imageOf, memoryOf, type CreateSpec } from './catalogue';
+import { freePort, NODE_HOST, probe } from './node-net';
 import { processStart, sameProcess, type NodeRecord, type ProcessId, type StateDir } from './state-dir';
 
-/** Where nodes listen. */
-export const NODE_HOST = '127.0.0.1';
 /** Pause between two health probes of a starting node, and the longest one probe may take. */
 const PROBE_EVERY_MS = 100;
 const PROBE_TIMEOUT_MS = 1000;
@@ -380,35 +377,4 @@ function kill(proc: NodeProcess, signal: NodeJS.Signals): void {
       // gone meanwhile
     }
   }
-}
-
-/** A loopback port that was free a moment ago (the node binds it itself). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, NODE_HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** One health probe: `GET /` answers 200 (http), or a TCP connection is accepted (tcp). */
-export function probe(check: 'http' | 'tcp', port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (check === 'tcp') {
-      const socket = connect({ host: NODE_HOST, port, timeout: timeoutMs });
-      const done = (ok: boolean): void => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.once('connect', () => done(true)).once('error', () => done(false)).once('timeout', () => done(false));
-      return;
-    }
-    const request = http.get({ host: NODE_HOST, port, path: '/', timeout: timeoutMs, agent: false }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
-    request.once('error', () => resolve(false)).once('timeout', () => request.destroy());
-  });
 }
