@@ -261,11 +261,13 @@ export function sdkSuite(sdk: Sdk): void {
     const broker = await startBroker(fast);
     held.procs.push(broker);
     const bus = String(broker.endpoints.bus);
-    const worker = await startWorker(sdk, bus, fast);
+    // Concurrency 1: a plain RFC 7 worker, whose READY has no options frame (one slot).
+    const worker = await startWorker(sdk, bus, { ...fast, AGORA_WORKER_CONCURRENCY: '1' });
     held.procs.push(worker);
     const client = createClient({ endpoint: bus });
     held.clients.push(client);
     await waitForService(client, sdk.service, REGISTER_MS);
+    assert.equal((await broker.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, 1);
     // 1. Its heartbeats keep it registered: calls over several expiry windows (3 x 100 ms) all succeed.
     const until = Date.now() + 1000;
     while (Date.now() < until) assert.equal(await client.call(sdk.service, 'echo', [1]), 1);
@@ -290,12 +292,11 @@ export function sdkSuite(sdk: Sdk): void {
     const first = await startBroker(fast);
     held.procs.push(first);
     const bus = String(first.endpoints.bus);
-    // Concurrency 1: a plain RFC 7 worker, whose READY has no options frame (one slot).
-    held.procs.push(await startWorker(sdk, bus, { ...fast, AGORA_WORKER_CONCURRENCY: '1' }));
+    held.procs.push(await startWorker(sdk, bus, { ...fast, AGORA_WORKER_CONCURRENCY: String(SLOTS) }));
     const client = createClient({ endpoint: bus });
     held.clients.push(client);
     await waitForService(client, sdk.service, REGISTER_MS);
-    assert.equal((await first.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, 1);
+    assert.equal((await first.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, SLOTS);
     assert.equal(await client.call(sdk.service, 'echo', ['before']), 'before');
     // 1. The broker goes away; a new one binds the endpoint the first one printed.
     assert.equal(await first.stop(), 0);
@@ -304,7 +305,8 @@ export function sdkSuite(sdk: Sdk): void {
     assert.equal(second.endpoints.bus, bus);
     // 2. The worker notices (DISCONNECT in answer to its heartbeat, or broker silence) and says READY again.
     await waitForService(client, sdk.service, REGISTER_MS);
-    assert.equal((await second.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, 1);
+    // A new socket's READY, offering the same slots.
+    assert.equal((await second.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, SLOTS);
     assert.equal(await client.call(sdk.service, 'echo', ['after']), 'after');
   });
 }
