@@ -254,3 +254,30 @@ test('MemoryNodeStore: oldest first, copies in and out, ids unique', async () =>
   assert.equal(await store.delete('a'), true);
   assert.equal(await store.delete('a'), false);
 });
+
+test('a write naming a version: of concurrent stops one reaches the driver; the others are NODE_STALE and call nothing', async () => {
+  const { compute, driver } = setUp();
+  const node = await compute.create('alice', HTTP);
+  driver.set(node.id, { state: 'ACTIVE' });
+  await compute.sync();
+  const active = await compute.get('alice', node.id);
+  assert.equal(active.status, 'ACTIVE');
+  // 1. A version it is not at: refused before anything is asked of the driver.
+  const before = driver.calls.length;
+  await assert.rejects(compute.update('alice', node.id, { name: '', size: '', action: 'stop' }, undefined, active.version - 1), {
+    code: 'AGORA_ERR_NODE_STALE', status: 412, errno: 114, data: { info: `current ETag: "${active.version}"` },
+  });
+  assert.equal(driver.calls.length, before);
+  // 2. Eight stops at the current version at once: one claims the node and stops it.
+  const answers = await Promise.allSettled(Array.from({ length: 8 }, () => compute.update('alice', node.id, { name: '', size: '', action: 'stop' }, undefined, active.version)));
+  const stopped = answers.filter((a) => a.status === 'fulfilled');
+  assert.equal(stopped.length, 1);
+  for (const a of answers) if (a.status === 'rejected') assert.equal((a.reason as AgoraError).code, 'AGORA_ERR_NODE_STALE');
+  assert.deepEqual(driver.calls.slice(before), [`Stop ${node.id}`], 'the driver was asked once');
+  const [won] = stopped as PromiseFulfilledResult<NodeRecord>[];
+  assert.ok(won.value.version > active.version + 1, 'the claim and the recorded answer are two writes');
+  assert.deepEqual(await compute.get('alice', node.id), won.value);
+  // 3. A delete naming the version before the stop: refused, nothing deleted.
+  await rejectsCode(compute.delete('alice', node.id, undefined, active.version), 'AGORA_ERR_NODE_STALE');
+  assert.equal(driver.calls.filter((c) => c.startsWith('Delete')).length, 0);
+});
