@@ -343,8 +343,9 @@ for (const spec of DRIVERS) {
   test(`${spec.name} driver: killed with SIGKILL and started again, it adopts the nodes still running`, async (t) => {
     if (!(await spec.available(t))) return;
     const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
-    // A fast heartbeat, so that the broker drops the killed driver soon.
-    const env = { ...SETTINGS, AGORA_DRIVER_STATE_DIR: root, AGORA_DRIVER_KEEP_NODES: 'true', AGORA_HEARTBEAT_MS: '250' };
+    // A fast heartbeat, so that the broker drops the killed driver soon; time for a node to stay BUILDING across the restart.
+    const env = { ...SETTINGS, AGORA_DRIVER_STATE_DIR: root, AGORA_DRIVER_KEEP_NODES: 'true', AGORA_HEARTBEAT_MS: '250', AGORA_DRIVER_HEALTH_TIMEOUT_MS: '60000' };
+    const go = path.join(root, 'go');
     const pids: number[] = [];
     t.after(() => {
       for (const pid of pids.filter((p) => !ended(p))) process.kill(-pid, 'SIGKILL');
@@ -364,12 +365,18 @@ for (const spec of DRIVERS) {
     await d.call('Stop', { id: quiet });
     await d.reach(quiet, 'STOPPED');
     const [active, held] = before;
+    // One more that listens only once the file `go` exists: BUILDING when the driver is killed.
+    const late = d.id('late');
+    await d.call('Create', { id: late, name: 'late', image: 'command', command: `while [ ! -e ${go} ]; do sleep 0.05; done; ${LISTEN}` });
+    const building = await d.call('Status', { id: late });
+    assert.equal(building.state, 'BUILDING');
+    pids.push(building.pid);
 
     // 2. The driver killed: its nodes run on, answering on their ports. A record it cannot read does not stop the next one.
     assert.equal(await d.driver.stop('SIGKILL'), 'SIGKILL');
     await waitForServiceGone(d.client, spec.service, REGISTER_MS);
     assert.equal((await get(active.host, active.port))?.status, 200);
-    const [dir] = readdirSync(root);
+    const [dir] = readdirSync(root).filter((name) => name.includes('@'));
     const state = path.join(root, dir);
     writeFileSync(path.join(state, 'garbage.json'), '{');
 
@@ -379,6 +386,10 @@ for (const spec of DRIVERS) {
     assert.deepEqual([web, stubborn, quiet].map((id) => listed.get(id)?.state), ['ACTIVE', 'ACTIVE', 'STOPPED']);
     assert.deepEqual([listed.get(web)?.pid, listed.get(web)?.port, listed.get(web)?.owner], [active.pid, active.port, 'ann']);
     assert.equal(listed.get(stubborn)?.pid, held.pid);
+    // The starting one is health-checked again: ACTIVE once it listens.
+    assert.deepEqual([listed.get(late)?.state, listed.get(late)?.pid], ['BUILDING', building.pid]);
+    writeFileSync(go, '');
+    assert.equal((await get('127.0.0.1', (await d.reach(late, 'ACTIVE')).port))?.body, 'up');
     const res = await get(active.host, active.port);
     assert.equal(JSON.parse(res?.body ?? '{}').id, web);
     // The output from before the restart is kept (the node writes it to its log itself), and goes on.
@@ -417,7 +428,7 @@ for (const spec of DRIVERS) {
     assert.deepEqual((await d.call('Status', { id: chatty })).output?.slice(-3), ['x'.repeat(20), 'written', 'starting']);
 
     // 9. Deleted, every node goes with its process, and nothing is left of it in the state directory.
-    const all = [web, stubborn, quiet, chatty];
+    const all = [web, stubborn, quiet, late, chatty];
     for (const id of all) await d.call('Delete', { id });
     for (const id of all) await d.gone(id);
     assert.deepEqual(pids.filter((p) => !ended(p)), []);
