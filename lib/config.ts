@@ -365,12 +365,16 @@ export function grpcTarget(address: string): string {
 }
 
 /**
- * Channel options for that target: with several instances, calls and streams go round the
- * ready ones (round_robin), so that no instance is the only one dialled, and a stream an
- * instance refuses is retried on the next one.
+ * Channel options for that target:
+ * - a service coming back is dialled again within 2 s: grpc-js's own reconnect backoff grows
+ *   to 120 s, so a caller would otherwise fail for minutes after a restart of its callee;
+ * - with several instances, calls and streams go round the ready ones (round_robin), so that
+ *   no instance is the only one dialled, and a stream an instance refuses is retried on the next.
  */
-export function grpcChannelOptions(address: string): Record<string, string> {
-  return address.includes(',') ? { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {};
+export function grpcChannelOptions(address: string): Record<string, string | number> {
+  const backoff = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 };
+  if (!address.includes(',')) return backoff;
+  return { ...backoff, 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) };
 }
 
 /** A bus endpoint that ZeroMQ can bind: `:0` means any free port, as `:*` does. */

@@ -71,14 +71,20 @@ export interface UnaryOptions {
   reqId?: string;
 }
 
-/** A promise-returning unary call on a generated grpc-js client, with a deadline always. */
+/**
+ * A promise-returning unary call on a generated grpc-js client, with a deadline always.
+ * It waits for a connection until that deadline (gRPC's wait-for-ready) rather than failing
+ * at once while the channel reconnects, so a callee restarting (a rolling restart, several
+ * instances coming back) costs callers a short wait, not errors; a callee still unreachable
+ * at the deadline is AGORA_ERR_RPC_UNAVAILABLE, not a timeout.
+ */
 export function unary<Req, Res>(
   client: grpc.Client,
   method: string,
   request: Req,
   options: UnaryOptions & { timeoutMs: number },
 ): Promise<Res> {
-  const metadata = new grpc.Metadata();
+  const metadata = new grpc.Metadata({ waitForReady: true });
   if (options.reqId !== undefined) metadata.set(REQUEST_ID_KEY, options.reqId);
   const deadline = options.deadline ?? Date.now() + options.timeoutMs;
   const fn = (client as unknown as Record<string, Function>)[method];
@@ -86,7 +92,8 @@ export function unary<Req, Res>(
   return new Promise<Res>((resolve, reject) => {
     fn.call(client, request, metadata, { deadline }, (err: grpc.ServiceError | null, reply: Res) => {
       if (err === null) return resolve(reply);
-      const e = fromServiceError(err, method);
+      const unreachable = err.code === grpc.status.DEADLINE_EXCEEDED && client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
+      const e = unreachable ? new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [method], { cause: err }) : fromServiceError(err, method);
       e.stack = `${e.name}: ${e.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
       return reject(e);
     });

@@ -211,7 +211,9 @@ test('storage and several-instance settings: database and Redis URLs, key prefix
   assert.equal(list, '10.0.0.1:50051,10.0.0.2:50051');
   assert.equal(grpcTarget(list), 'ipv4:10.0.0.1:50051,10.0.0.2:50051');
   assert.equal(grpcTarget('auth.internal:50051'), 'auth.internal:50051', 'a single address is dialled as it is');
-  assert.deepEqual(JSON.parse(grpcChannelOptions(list)['grpc.service_config']), { loadBalancingConfig: [{ round_robin: {} }] });
-  assert.deepEqual(grpcChannelOptions('auth.internal:50051'), {});
+  assert.deepEqual(JSON.parse(String(grpcChannelOptions(list)['grpc.service_config'])), { loadBalancingConfig: [{ round_robin: {} }] });
+  const backoff = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 };
+  assert.deepEqual(grpcChannelOptions('auth.internal:50051'), backoff, 'one address: no balancer, a short reconnect backoff');
+  assert.equal(grpcChannelOptions(list)['grpc.max_reconnect_backoff_ms'], 2000);
   assert.match(problems({ AGORA_AUTH_GRPC_URL: 'auth1:50051,auth2:50051' })[0], /^AGORA_AUTH_GRPC_URL must list IPv4 host:port entries/);
 });

@@ -13,8 +13,10 @@ if [ "${AGORA_COMPUTE_DRIVER:-}" = "${AGORA_RUBY_DRIVER_SERVICE:-driver.ruby}" ]
   echo "driver-ruby: cannot start: $need, and AGORA_COMPUTE_DRIVER names it" >&2
   exit 1
 fi
+# The trap comes before the line that tells the launcher (or a test) this entry is up.
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; exit 0' TERM INT
 echo "driver-ruby: not started: $need; compute uses ${AGORA_COMPUTE_DRIVER:-driver.local}" >&2
-trap 'kill "$pid" 2>/dev/null; exit 0' TERM INT
 while :; do
   sleep 3600 </dev/null >/dev/null 2>&1 &
   pid=$!
