@@ -15,7 +15,7 @@ serviceMain('compute', (config) => config.computeGrpcUrl, async (config, log) =>
   const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
   const bus = createClient({ endpoint: config.busUrl, timeoutMs: config.requestTimeoutMs, maxPending: config.clientMaxPending, caller: 'compute', handshakeMs: config.zmtpHandshakeMs, log });
   const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
-  const compute = new Compute({ store: stores.nodes, driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }) });
+  const compute = new Compute({ store: stores.nodes, driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }), settleMs: config.requestTimeoutMs });
   const stopSync = compute.startSync(config.computeSyncMs);
   return {
     impl: buildComputeService({ compute, sessions }),

@@ -20,6 +20,12 @@ export interface ComputeOptions {
   /** Nodes one user may hold. */
   maxNodesPerUser: number;
   log: Logger;
+  /**
+   * How long after its last write a record the driver does not list is left alone by the
+   * sync: another compute instance may have written it and still be waiting for the driver
+   * (a create). The deadline of a driver call; default 0 (one instance).
+   */
+  settleMs?: number;
 }
 
 export interface CreateInput {
@@ -182,9 +188,15 @@ export class Compute {
    * Read the driver's nodes and bring the records in line: each driver node updates (or,
    * after a restart, recreates) its record; a record the driver no longer has is gone if it
    * was being deleted, and in ERROR otherwise.
+   *
+   * Several compute instances may sync at once, beside each other's driver calls: every
+   * write here is a compare-and-write on the version read (a record another instance wrote
+   * meanwhile is left for the next sync, never overwritten with older news), and a record
+   * written less than `settleMs` ago is not judged lost (its create may still be on its way
+   * to the driver from another instance).
    */
   async sync(): Promise<void> {
-    const before = Date.now();
+    const before = Date.now() - (this.options.settleMs ?? 0);
     const nodes = await this.options.driver.list();
     const seen = new Set<string>();
     for (const node of nodes) {
@@ -194,7 +206,8 @@ export class Compute {
       // A reply older than what a driver call already recorded must not undo it.
       if (current !== undefined && node.updated_at < current.updatedAt) continue;
       const next = fromDriver(node, current);
-      if (current === undefined || changed(current, next)) await this.put(next, current);
+      if (current === undefined) await this.put(next, current);
+      else if (changed(current, next)) await this.putIfUnchanged(next, current);
     }
     for (const record of await this.options.store.list()) {
       if (seen.has(record.id) || this.busy.has(record.id) || record.updatedAt >= before) continue;
@@ -202,7 +215,7 @@ export class Compute {
         await this.options.store.delete(record.id);
         this.options.log.info({ node: record.id }, 'node gone');
       } else if (record.reason !== LOST_REASON) {
-        await this.markLost(record);
+        await this.putIfUnchanged(lostRecord(record), record);
       }
     }
     this.synced = true;
@@ -260,7 +273,7 @@ export class Compute {
 
   /** Record that the driver no longer has this node (ERROR, LOST_REASON). */
   private markLost(record: NodeRecord): Promise<NodeRecord> {
-    return this.put({ ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() }, record);
+    return this.put(lostRecord(record), record);
   }
 
   private async withDriver<T>(id: string, work: () => Promise<T>): Promise<T> {
@@ -280,11 +293,25 @@ export class Compute {
   /** Store `next`; answers it with the version the store gave it. */
   private async put(next: NodeRecord, current: NodeRecord | undefined): Promise<NodeRecord> {
     const version = await this.options.store.put(next);
+    this.logStatus(next, current);
+    return { ...next, version };
+  }
+
+  /** Store `next` only if the record is still at `current`'s version (else another writer came first). */
+  private async putIfUnchanged(next: NodeRecord, current: NodeRecord): Promise<void> {
+    if ((await this.options.store.putIfVersion(next, current.version)).done) this.logStatus(next, current);
+  }
+
+  private logStatus(next: NodeRecord, current: NodeRecord | undefined): void {
     if (current?.status !== next.status) {
       this.options.log.info({ node: next.id, from: current?.status, to: next.status, reason: next.reason || undefined }, 'node status');
     }
-    return { ...next, version };
   }
+}
+
+/** `record` as the driver no longer having it: ERROR, LOST_REASON. */
+function lostRecord(record: NodeRecord): NodeRecord {
+  return { ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() };
 }
 
 /** A record from what the driver answered of a node. */

@@ -281,3 +281,66 @@ test('a write naming a version: of concurrent stops one reaches the driver; the 
   await rejectsCode(compute.delete('alice', node.id, undefined, active.version), 'AGORA_ERR_NODE_STALE');
   assert.equal(driver.calls.filter((c) => c.startsWith('Delete')).length, 0);
 });
+
+test('two compute instances: a create in flight on one is not judged lost by the other\'s sync', async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  const driver = new FakeDriver();
+  const store = new MemoryNodeStore();
+  const a = new Compute({ store, driver, maxNodesPerUser: 3, log, settleMs: 5000 });
+  const b = new Compute({ store, driver, maxNodesPerUser: 3, log, settleMs: 5000 });
+  await Promise.all([a.ready(), b.ready()]);
+  // 1. A's create is recorded (BUILDING), then waits at the driver.
+  let arrive!: () => void;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const create = driver.create.bind(driver);
+  driver.create = async (spec) => {
+    arrive();
+    await gate;
+    return create(spec);
+  };
+  const creating = a.create('alice', HTTP);
+  await arrived;
+  const [pending] = await store.list();
+  assert.equal(pending.status, 'BUILDING');
+  // 2. B syncs a second later: the driver does not list the node yet, but it is too fresh to be lost.
+  t.mock.timers.tick(1000);
+  await b.sync();
+  assert.deepEqual(await store.get(pending.id), pending);
+  // 3. The driver answers A: the node is recorded, never lost.
+  release();
+  const made = await creating;
+  assert.deepEqual([made.status, made.reason], ['BUILDING', '']);
+  // 4. Past settleMs, a record the driver does not have is lost, as with one instance.
+  driver.nodes.clear();
+  t.mock.timers.tick(6000);
+  await b.sync();
+  assert.deepEqual([(await store.get(made.id))?.status, (await store.get(made.id))?.reason], ['ERROR', LOST_REASON]);
+});
+
+test('two compute instances: a sync never overwrites what the other wrote after it read', async () => {
+  const driver = new FakeDriver();
+  const store = new MemoryNodeStore();
+  const a = new Compute({ store, driver, maxNodesPerUser: 3, log });
+  const node = await a.create('alice', HTTP);
+  driver.set(node.id, { state: 'ACTIVE' });
+  // B reads the record and the driver's list; A renames the node before B writes.
+  let interleave: (() => Promise<void>) | undefined;
+  const bStore = Object.create(store) as MemoryNodeStore;
+  bStore.get = async (id) => {
+    const read = await store.get(id);
+    const hook = interleave;
+    interleave = undefined;
+    await hook?.();
+    return read;
+  };
+  const b = new Compute({ store: bStore, driver, maxNodesPerUser: 3, log });
+  interleave = async () => void (await a.update('alice', node.id, { name: 'renamed', size: '', action: '' }));
+  await b.sync();
+  const now = await a.get('alice', node.id);
+  assert.equal(now.name, 'renamed', 'the rename survives the older news of the sync');
+  // The next sync brings the driver's progress in.
+  await b.sync();
+  assert.deepEqual([(await a.get('alice', node.id)).name, (await a.get('alice', node.id)).status], ['renamed', 'ACTIVE']);
+});
