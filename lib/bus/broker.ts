@@ -97,6 +97,13 @@ export class Broker {
         this.log.error({ err }, 'message handling failed');
       }
     };
+    // A worker whose connection closed is gone (killed, crashed, or restarted with a new
+    // connection): forget it now rather than after heartbeat expiry, so nothing more is sent
+    // to it and what it held is served elsewhere or failed at once (PROTOCOL.md §9).
+    this.router.onPeerGone = (id) => {
+      const worker = this.workers.get(id.toString('latin1'));
+      if (worker !== undefined) this.removeWorker(worker, 'connection closed');
+    };
   }
 
   /** Bind, start the loops, and resolve with the bound endpoint (the real port if `*`). */

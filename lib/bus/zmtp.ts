@@ -406,6 +406,12 @@ export class RouterSocket {
   closed = false;
   /** Called for every message: [routing id, …frames]. */
   onMessage: (frames: Frames) => void = () => undefined;
+  /**
+   * Called when the connection of a peer that had a routing id closes (the peer exited, was
+   * killed, or broke the protocol), not when this socket is closed. libzmq's ROUTER does not
+   * say so; knowing it lets the broker forget a dead worker at once.
+   */
+  onPeerGone: (routingId: Buffer) => void = () => undefined;
   private readonly maxFrameBytes: number;
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
@@ -472,7 +478,9 @@ export class RouterSocket {
       },
       onClose: (c) => {
         this.connections.delete(c);
-        if (this.peers.get(c.key) === c) this.peers.delete(c.key);
+        if (this.peers.get(c.key) !== c) return;
+        this.peers.delete(c.key);
+        if (!this.closed) this.onPeerGone(c.identity);
       },
     });
     this.connections.add(conn);

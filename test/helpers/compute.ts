@@ -13,8 +13,11 @@ export interface ComputeMesh {
   http: string;
   /** Stop compute and start it again with the same settings. */
   restartCompute(): Promise<void>;
-  /** Stop the driver (which stops its nodes) and start it again with the same settings. */
-  restartDriver(): Promise<void>;
+  /**
+   * Stop the driver and start it again with the same settings: SIGTERM (the default) stops
+   * its nodes with it; after SIGKILL the next driver adopts them (docs/COMPUTE.md "Driver restarts").
+   */
+  restartDriver(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface MeshOptions {
@@ -56,8 +59,8 @@ export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): v
       mesh.procs.compute = await startNode('services/compute/main.js', computeOptions);
       procs.compute = mesh.procs.compute;
     },
-    restartDriver: async () => {
-      await mesh.procs.driver.stop();
+    restartDriver: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      await mesh.procs.driver.stop(signal);
       mesh.procs.driver = await startDriver();
       procs.driver = mesh.procs.driver;
     },

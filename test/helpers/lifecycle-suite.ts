@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { until } from './bus';
 import { startComputeMesh, type ComputeMesh } from './compute';
+import { ended } from './proc';
 import type { DriverSpec } from './drivers';
 
 interface Node {
@@ -168,6 +169,24 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
     await settle(extra, 'STOPPED');
     assert.equal((await api('GET', '/v1/nodes', bob)).body.data.length, 1);
     assert.equal((await get(web.id, bob)).status, 404, 'ownership lost in the restart');
+  });
+
+  await t.test('the driver killed (SIGKILL) and started again: its node stays ACTIVE, the same process, answering', async () => {
+    const running = (await get(web.id)).body as Node;
+    assert.equal(running.status, 'ACTIVE');
+    await mesh.restartDriver('SIGKILL');
+    // The new driver is registered (compute's own check of it), and has the node: same process.
+    await poll(() => api('GET', '/__heartbeat__'), (a) => a.body?.['Compute.driver'] === true, SETTLE_MS);
+    const after = (await get(web.id)).body as Node;
+    assert.deepEqual([after.status, after.reason, after.pid, after.port], ['ACTIVE', '', running.pid, running.port]);
+    assert.equal((await hello(after)).id, web.id);
+    // The adopted node obeys the new driver: stop, then start again.
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'stop' })).status, 200);
+    await settle(web.id, 'STOPPED');
+    await until(async () => ended(running.pid), SETTLE_MS); // the adopted process is stopped too
+    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' })).status, 200);
+    web = (await settle(web.id, 'ACTIVE')).body;
+    assert.equal((await hello(web)).id, web.id);
   });
 
   await t.test('the driver restarted: its nodes are reported lost (ERROR), and start makes them again', async () => {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { processStart } from '../../services/driver/state-dir';
 import { createInterface } from 'node:readline';
 
 /** The repository root (this file runs from dist/test/helpers). */
@@ -156,4 +157,22 @@ export function skipOrFail(t: { skip(message?: string): void }, why: string, pac
   if (process.env.CI === 'true') throw new Error(`skipped: ${why}; CI must install ${packages}`);
   t.skip(`skipped: ${why}`);
   return false;
+}
+
+/** Whether process `pid` exists (its zombie included). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Whether process `pid` has ended: gone, or a zombie not reaped yet (a node whose driver was
+ * killed is re-parented, and its new parent reaps it when it will).
+ */
+export function ended(pid: number): boolean {
+  return processStart(pid) === null;
 }

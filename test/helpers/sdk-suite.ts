@@ -254,7 +254,7 @@ export function sdkSuite(sdk: Sdk): void {
     assert.equal((JSON.parse(slow.stdout) as { error: { code: string } }).error.code, 'AGORA_ERR_BUS_TIMEOUT');
   });
 
-  test(`a SIGKILLed ${sdk.lang} worker leaves mmi after liveness x heartbeat`, async (t) => {
+  test(`a ${sdk.lang} worker frozen (SIGSTOP) leaves mmi after liveness x heartbeat, woken registers again, killed leaves at once`, async (t) => {
     if (!(await needSdk(t, sdk))) return;
     const held = tracker(t);
     const fast = { AGORA_HEARTBEAT_MS: '100', AGORA_HEARTBEAT_LIVENESS: '3' };
@@ -264,6 +264,7 @@ export function sdkSuite(sdk: Sdk): void {
     // Concurrency 1: a plain RFC 7 worker, whose READY has no options frame (one slot).
     const worker = await startWorker(sdk, bus, { ...fast, AGORA_WORKER_CONCURRENCY: '1' });
     held.procs.push(worker);
+    t.after(() => worker.child.kill('SIGCONT')); // a frozen process would not die of SIGTERM
     const client = createClient({ endpoint: bus });
     held.clients.push(client);
     await waitForService(client, sdk.service, REGISTER_MS);
@@ -274,14 +275,23 @@ export function sdkSuite(sdk: Sdk): void {
     // A call twice as long as the expiry window: the worker heartbeats while its handler runs.
     assert.equal(await client.call(sdk.service, 'sleep', [600]), 600);
     assert.equal(broker.lines.some((l) => l.msg === 'worker removed'), false, 'a live worker was dropped');
-    // 2. SIGKILL says nothing to the broker: only its heartbeat expiry removes the worker.
-    const killedAt = Date.now();
-    await worker.stop('SIGKILL');
-    const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
-    assert.equal(removed.reason, 'heartbeat expired');
+    // 2. Frozen, its connection stays open and silent: only its heartbeat expiry removes it.
+    const frozenAt = Date.now();
+    worker.child.kill('SIGSTOP');
+    const expired = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
+    assert.equal(expired.reason, 'heartbeat expired');
     await waitForServiceGone(client, sdk.service, 2000);
-    const elapsed = Date.now() - killedAt;
+    const elapsed = Date.now() - frozenAt;
     assert.ok(elapsed < 2500, `took ${elapsed} ms, expected about 3 x 100 ms (the default would be 7500)`);
+    await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+    // 3. Woken, its next HEARTBEAT gets DISCONNECT from a broker that forgot it, and it registers again.
+    worker.child.kill('SIGCONT');
+    await waitForService(client, sdk.service, REGISTER_MS);
+    assert.equal(await client.call(sdk.service, 'echo', ['back']), 'back');
+    // 4. SIGKILL closes its connection: the broker forgets it at once, not after expiry.
+    await worker.stop('SIGKILL');
+    const closed = await broker.waitFor((l) => l.msg === 'worker removed' && l.reason === 'connection closed' && l.service === sdk.service, 5000);
+    assert.equal(closed.workers, 0);
     await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
   });
 

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import type { DriverNode__Output } from '../../lib/gen/agora/DriverNode';
-import { LOG_MAX_BYTES, processStart } from '../../services/driver/state-dir';
+import { LOG_MAX_BYTES } from '../../services/driver/state-dir';
 import { rejectsWith, until, waitForService, waitForServiceGone } from '../helpers/bus';
 import { DRIVERS, type DriverSpec } from '../helpers/drivers';
-import { startBroker, type Started } from '../helpers/proc';
+import { alive, ended, startBroker, type Started } from '../helpers/proc';
 
 /** A node as the contract answers it, missing keys filled with their defaults (proto/driver.proto). */
 type Node = Omit<DriverNode__Output, 'output'> & { output?: string[] };
@@ -125,19 +125,6 @@ async function get(host: string, port: number): Promise<{ status: number; body: 
   }
 }
 
-/** Whether process `pid` has ended (its zombie counts: a node a killed driver left is not reaped by it). */
-function ended(pid: number): boolean {
-  return processStart(pid) === null;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 for (const spec of DRIVERS) {
   test(`${spec.name} driver: the contract`, async (t) => {
@@ -182,7 +169,7 @@ for (const spec of DRIVERS) {
       const stopped = await d.reach(id, 'STOPPED');
       assert.deepEqual([stopped.pid, stopped.port, stopped.exit_code, stopped.signal], [0, 0, 0, '']);
       assert.equal(await get(active.host, active.port), null);
-      assert.equal(processExists(active.pid), false);
+      assert.equal(alive(active.pid), false);
       assert.equal((await d.call('Stop', { id })).state, 'STOPPED', 'Stop on a stopped node answers it unchanged');
       // 2. Update changes the record at once; the process sees it at its next start.
       const updated = await d.call('Update', { id, name: 'after', size: 'large' });
@@ -201,7 +188,7 @@ for (const spec of DRIVERS) {
       const active = await d.reach(id, 'ACTIVE');
       assert.equal((await d.call('Delete', { id })).state, 'DELETING');
       await d.gone(id);
-      assert.equal(processExists(active.pid), false);
+      assert.equal(alive(active.pid), false);
       assert.equal((await d.list()).some((n) => n.id === id), false);
       await rejectsWith(d.call('Delete', { id }), 'AGORA_ERR_NODE_NOT_FOUND');
       // A stopped node (no process) goes too.
@@ -251,7 +238,7 @@ for (const spec of DRIVERS) {
       const sleeper = await d.call('Create', { id: deaf, name: 'deaf', image: 'command', command: 'echo waiting; exec sleep 60' });
       const timedOut = await d.reach(deaf, 'ERROR');
       assert.notEqual(timedOut.reason, '');
-      assert.equal(processExists(sleeper.pid), false);
+      assert.equal(alive(sleeper.pid), false);
       // 4. Its environment: PORT, NODE_* and nothing of the driver's own.
       const env = d.id('cmd');
       await d.call('Create', { id: env, name: 'env', image: 'command', size: 'medium', command: 'echo "$NODE_ID $NODE_NAME $NODE_IMAGE $NODE_SIZE $NODE_MEMORY_MB $HOST ${AGORA_BUS_URL:-none}"; exit 0' });
@@ -283,7 +270,7 @@ for (const spec of DRIVERS) {
         assert.equal(err.errno, 122);
       }
       await d.gone(id);
-      assert.equal(processExists(active.pid), false);
+      assert.equal(alive(active.pid), false);
     });
 
     await t.test('bad input: clear errors, and the driver keeps serving', async () => {
@@ -320,7 +307,7 @@ for (const spec of DRIVERS) {
       assert.ok(nodes.length > 0, 'some nodes still run');
       assert.equal(await d.driver.stop('SIGTERM'), 0);
       // Its children are reaped by init once it has gone: a moment, hence a short poll.
-      await until(async () => nodes.every((n) => !processExists(n.pid)), 5000);
+      await until(async () => nodes.every((n) => !alive(n.pid)), 5000);
     });
   });
 

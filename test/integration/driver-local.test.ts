@@ -13,6 +13,7 @@ import { createLogger } from '../../lib/log';
 import { LocalDriver, type NodeView } from '../../services/driver/local-driver';
 import { StateDir } from '../../services/driver/state-dir';
 import { until } from '../helpers/bus';
+import { alive } from '../helpers/proc';
 
 const STATE_MS = 15_000;
 
@@ -33,14 +34,6 @@ async function reach(driver: LocalDriver, id: string, state: string): Promise<No
   return driver.status(id);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A command node that starts a background child, prints its pid, then listens on PORT. */
 const WITH_CHILD = `sleep 300 & echo "child $!"; exec ${process.execPath} -e "require('http').createServer((q, s) => s.end('up')).listen(process.env.PORT, process.env.HOST)"`;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
-import { entry, freePort, labelledLine, ROOT, start, type Started } from '../helpers/proc';
+import { alive, entry, freePort, labelledLine, ROOT, start, type Started } from '../helpers/proc';
 
 const AGORA = entry('bin/agora.js');
 const BROKER = `node ${path.join(ROOT, 'dist', 'services', 'broker', 'main.js')}`;
@@ -28,14 +28,6 @@ function pidsIn(lines: Line[]): number[] {
   return [...new Set([...started, ...logged])];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** A directory holding `files`, removed after the test. */
 function tempDir(t: TestContext, files: Record<string, string>): string {
