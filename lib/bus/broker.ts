@@ -7,7 +7,7 @@
  */
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
-import { decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, RESPONSE_TYPE } from './codec';
+import { decodeHeartbeatOptions, decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, RESPONSE_TYPE } from './codec';
 import {
   Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
 } from './frames';
@@ -34,7 +34,7 @@ export interface ServiceStats {
   name: string;
   /** Registered worker sockets. */
   workers: number;
-  /** Requests the workers can hold at once: one per plain MDP worker, `slots` for one that said so in READY. */
+  /** Requests the workers can hold at once: one per plain MDP worker, `slots` for one that said so in READY, 0 for one draining. */
   slots: number;
   /** Free slots. */
   idle: number;
@@ -60,6 +60,8 @@ interface WorkerEntry {
   held: HeldRequests<Job>;
   /** Slots free (slots − requests held, once READY has been handled). */
   free: number;
+  /** It said it drains (PROTOCOL.md §3): out of rotation, it answers what it holds, then says DISCONNECT. */
+  draining: boolean;
 }
 
 interface ServiceEntry {
@@ -128,7 +130,7 @@ export class Broker {
       let slots = 0;
       let idle = 0;
       for (const w of s.workers) {
-        slots += w.slots;
+        if (!w.draining) slots += w.slots;
         idle += w.free;
       }
       return { name: s.name, workers: s.workers.size, slots, idle, queued: s.queue.length };
@@ -205,6 +207,7 @@ export class Broker {
         return this.onReply(id, worker, frames);
       case Command.HEARTBEAT:
         if (worker === undefined) this.disconnect(id);
+        else if (frames.length > 4) this.onHeartbeatOptions(worker, frames);
         return undefined;
       case Command.DISCONNECT:
         // A worker says DISCONNECT only when it holds no request (PROTOCOL.md §3); one the broker
@@ -238,11 +241,31 @@ export class Broker {
       return this.disconnect(id);
     }
     const service = this.service(name, nameFrame);
-    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, held: new HeldRequests(), free: 0 };
+    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, held: new HeldRequests(), free: 0, draining: false };
     this.workers.set(key, worker);
     service.workers.add(worker);
     this.log.info({ service: name, workers: service.workers.size, slots: options.slots }, 'worker ready');
     for (let i = 0; i < options.slots; i++) this.idle(worker);
+  }
+
+  /**
+   * Agora's extension (PROTOCOL.md §3): a HEARTBEAT may carry one options frame; `{"slots": 0}`
+   * takes the worker out of rotation for good. It has counted as a heartbeat already; an options
+   * frame this broker cannot read is dropped, never held against the worker (RFC 7 brokers
+   * ignore what follows a HEARTBEAT's command).
+   */
+  private onHeartbeatOptions(worker: WorkerEntry, frames: Buffer[]): void {
+    const asks = frames.length === 5 ? decodeHeartbeatOptions(frames[4]) : undefined;
+    if (asks === undefined) return this.drop('HEARTBEAT options frame unreadable', frames);
+    if (asks === 'drain' && !worker.draining) this.drain(worker);
+  }
+
+  /** No new request for `worker`: its free slots leave the rotation; what it holds is still answered and routed. */
+  private drain(worker: WorkerEntry): void {
+    worker.draining = true;
+    if (worker.free > 0) worker.service.idle = worker.service.idle.filter((w) => w !== worker);
+    worker.free = 0;
+    this.log.info({ service: worker.service.name, held: worker.held.size }, 'worker draining');
   }
 
   private onReply(id: Buffer, worker: WorkerEntry | undefined, frames: Buffer[]): void {
@@ -293,6 +316,7 @@ export class Broker {
 
   /** A slot of `worker` became free: give it the oldest live request, or park it. */
   private idle(worker: WorkerEntry): void {
+    if (worker.draining) return;
     const queue = worker.service.queue;
     const now = Date.now();
     while (queue.length > 0) {

@@ -139,12 +139,36 @@ export function encodeReadyOptions(options: ReadyOptions): Buffer {
 
 /** Decode READY's options frame: undefined when it is not a map or `slots` is not an integer in 1..MAX_SLOTS. */
 export function decodeReadyOptions(frame: Uint8Array): ReadyOptions | undefined {
+  const m = decodeOptionsMap(frame);
+  if (m === undefined) return undefined;
+  const slots = m.slots ?? 1;
+  if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) return undefined;
+  return { slots };
+}
+
+/**
+ * The options frame a draining worker sends after HEARTBEAT, `{"slots": 0}` (Agora's
+ * extension, docs/PROTOCOL.md §3): send this socket no more requests; it answers what it holds,
+ * then says DISCONNECT.
+ */
+export const DRAIN_OPTIONS = pack({ slots: 0 });
+
+/**
+ * What a HEARTBEAT's options frame asks: 'drain' for `slots` 0, 'none' for a map that asks
+ * nothing known today (other keys and values are reserved and ignored), undefined when the
+ * frame is not a msgpack map.
+ */
+export function decodeHeartbeatOptions(frame: Uint8Array): 'drain' | 'none' | undefined {
+  const m = decodeOptionsMap(frame);
+  if (m === undefined) return undefined;
+  return m.slots === 0 ? 'drain' : 'none';
+}
+
+/** A worker's options frame as a map; undefined when it is not a msgpack map. */
+function decodeOptionsMap(frame: Uint8Array): Record<string, unknown> | undefined {
   try {
     const m = unpack(frame);
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined;
-    const slots = (m as Record<string, unknown>).slots ?? 1;
-    if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) return undefined;
-    return { slots };
+    return m === null || typeof m !== 'object' || Array.isArray(m) || m instanceof Uint8Array ? undefined : (m as Record<string, unknown>);
   } catch {
     return undefined;
   }

@@ -9,7 +9,7 @@
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, decodeMeta, encodeReadyOptions, encodeResponse, MAX_SLOTS, peekId, REQUEST_TYPE, type Meta } from './codec';
+import { decodeMessage, decodeMeta, DRAIN_OPTIONS, encodeReadyOptions, encodeResponse, MAX_SLOTS, peekId, REQUEST_TYPE, type Meta } from './codec';
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
 import { DealerSocket } from './zmtp';
@@ -68,7 +68,11 @@ export class WorkerPool {
     return this.socket.inFlight;
   }
 
-  /** Stop taking work, finish the requests in flight, say DISCONNECT, then close. */
+  /**
+   * Stop taking work, finish the requests in flight, say DISCONNECT, then close. With slots,
+   * the broker is first told to send no more (PROTOCOL.md §3, drain), so a busy service's
+   * worker gets to hold nothing and leave.
+   */
   close(): Promise<void> {
     return this.socket.close();
   }
@@ -101,6 +105,8 @@ class WorkerSocket {
   /** Requests of the current connection being served. */
   private running = new Set<Promise<void>>();
   private closing = false;
+  /** Our heartbeats ask the broker to send no more requests (PROTOCOL.md §3, drain). */
+  private draining = false;
   /** DISCONNECT is on its way: a REQUEST arriving now is the broker's to fail, not ours. */
   private disconnected = false;
   /** The current socket has a connection to the broker (it reconnects by itself). */
@@ -125,6 +131,14 @@ class WorkerSocket {
     // A REQUEST the broker sent before it hears our DISCONNECT is ours to serve: let the
     // receive loop take what has already arrived before deciding this socket is idle.
     await new Promise((resolve) => setImmediate(resolve));
+    // Under load, each REPLY frees a slot that the broker fills at once: a worker with slots
+    // would never hold nothing. Ask for no more; requests it sent before reading this are still
+    // ours to serve. A plain RFC 7 worker holds nothing right after each REPLY: it needs no ask.
+    if (this.running.size > 0 && this.s.slots > 1) {
+      this.draining = true;
+      this.s.log.info({ inFlight: this.running.size }, 'draining: asked the broker for no more requests');
+      this.heartbeat();
+    }
     // Keep heartbeating while the calls in flight finish: a silent worker is dropped by the
     // broker (RFC 7 §Heartbeating) and its callers would get AGORA_ERR_BUS_WORKER_LOST.
     while (this.running.size > 0) await Promise.all(this.running);
@@ -182,7 +196,12 @@ class WorkerSocket {
     // A late tick (this process stalled) comes before the broker's messages that arrived meanwhile are read.
     this.expiry += this.clock.late(Date.now());
     if (Date.now() >= this.expiry && !this.closing && this.linked) return this.reconnect('broker silent');
-    this.socket.send([EMPTY, MDPW01, HEARTBEAT]);
+    this.heartbeat();
+  }
+
+  /** While draining, every HEARTBEAT repeats the ask: it states what the worker is, so a send lost to a full queue is made good at the next beat. */
+  private heartbeat(): void {
+    this.socket.send(this.draining ? [EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS] : [EMPTY, MDPW01, HEARTBEAT]);
   }
 
   private onMessage(frames: Buffer[]): void {

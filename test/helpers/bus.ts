@@ -58,3 +58,50 @@ export async function until(probe: () => Promise<boolean>, ms: number): Promise<
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** A steady load: `callers` loops, each making its next call as soon as its last one settles. */
+export interface Load {
+  /** Calls made so far. */
+  readonly made: number;
+  /** Calls that failed, or answered something else than `check` accepts, with what they got. */
+  readonly failures: unknown[];
+  /** Resolve once `n` calls in all have been answered correctly; reject after `ms`. */
+  answered(n: number, ms: number): Promise<void>;
+  /** Stop making calls; resolves once every call made has settled. */
+  stop(): Promise<void>;
+}
+
+/** Start `callers` loops, loop i calling `call(i)`; an answer is correct when `check(result, i)` accepts it. A loop ends at its first failure. */
+export function keepCalling(callers: number, call: (caller: number) => Promise<unknown>, check: (result: unknown, caller: number) => boolean): Load {
+  let stopped = false;
+  let made = 0;
+  let good = 0;
+  const failures: unknown[] = [];
+  const loop = async (_: unknown, caller: number): Promise<void> => {
+    while (!stopped) {
+      made++;
+      try {
+        const result = await call(caller);
+        if (check(result, caller)) good++;
+        else failures.push({ wrongAnswer: result });
+      } catch (e) {
+        // A caller stops at its first failure: a call failing at once (a closed client) must
+        // not spin this loop on microtasks, starving the event loop.
+        failures.push(e);
+        return;
+      }
+    }
+  };
+  const loops = Array.from({ length: callers }, loop);
+  return {
+    get made() {
+      return made;
+    },
+    failures,
+    answered: (n, ms) => until(async () => good >= n, ms),
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient, type ClientOptions } from '../../lib/bus/client';
 import { isAgoraError, type AgoraError, type ErrorCode } from '../../lib/errors';
-import { waitForService } from '../helpers/bus';
+import { keepCalling, waitForService } from '../helpers/bus';
 import { startBroker, startNode, type Started } from '../helpers/proc';
 
 /** Short heartbeats so that a dead worker is noticed in 3 x 100 ms (the default is 3 x 2500). */
@@ -285,4 +285,34 @@ test('SIGTERM on echo drains the call in flight, then exits 0', async (t) => {
   const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.workers === 0, 2000);
   assert.equal(removed.reason, 'worker said DISCONNECT');
   await rejectsWith(client.call('echo', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+});
+
+test('SIGTERM under constant load: the worker asks the broker for no more, finishes what it holds, exits 0; no call is lost', async (t) => {
+  const { broker, client, echoes } = await startMesh(t, { echoes: 2, concurrency: 8 });
+  const [leaving, staying] = echoes;
+  // 1. Three callers per slot keep calling: every slot of both workers is busy and requests
+  //    wait in the broker's queue, so a slot freed by a REPLY is filled again at once. Calls of
+  //    different lengths end at different times: the slots of a worker are never all free at once.
+  const ms = (caller: number): number => 5 + (caller % 7) * 6;
+  const load = keepCalling(48, (i) => client.call('echo', 'sleep', [ms(i)]), (r, i) => r === ms(i));
+  t.after(() => load.stop());
+  await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 0 && s.queued > 0);
+  // 2. SIGTERM one: it asks for no more requests while it holds some (PROTOCOL.md §3, drain)...
+  const exited = leaving.stop('SIGTERM');
+  const asked = await leaving.waitFor((l) => l.msg === 'draining: asked the broker for no more requests');
+  assert.ok(Number(asked.inFlight) > 0, 'it held calls when it began to drain');
+  const withdrawn = await broker.waitFor((l) => l.msg === 'worker draining' && l.service === 'echo');
+  assert.ok(Number(withdrawn.held) > 0);
+  // 3. ...and leaves by DISCONNECT holding nothing, exit 0 after 'stopped': not the grace timeout (exit 1).
+  assert.equal(await exited, 0);
+  assert.ok(leaving.lines.some((l) => l.msg === 'stopped'), 'it logged stopped');
+  assert.ok(!leaving.lines.some((l) => l.msg === 'drain took too long, exiting'));
+  const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === 'echo');
+  assert.deepEqual([removed.reason, removed.workers], ['worker said DISCONNECT', 1]);
+  // 4. The load goes on, served by the other worker alone; then every call made has its answer.
+  await load.answered(load.made + 100, 20_000);
+  assert.equal(staying.child.exitCode, null);
+  await load.stop();
+  assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.made} calls failed`);
+  assert.equal(await client.call('echo', 'pid'), staying.child.pid);
 });

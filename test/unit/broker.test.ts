@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { Broker, type BrokerOptions, type ServiceStats } from '../../lib/bus/broker';
-import { encodeMeta, encodeNotification, encodeRequest, encodeResponse, pack, unpack } from '../../lib/bus/codec';
+import { DRAIN_OPTIONS, encodeMeta, encodeNotification, encodeRequest, encodeResponse, pack, unpack } from '../../lib/bus/codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
 import { createLogger } from '../../lib/log';
 import { describe, isDisconnect, Peer, uniqueId, WAIT_MS, waitMmi, type Frames } from '../helpers/mdp-peer';
@@ -571,6 +571,86 @@ test('a worker lost during a call', async (t) => {
     await w.send([EMPTY, MDPW01, DISCONNECT]);
     const e = rpcError(await c.answer('alone'));
     assert.deepEqual([e.msgid, e.code], [3, 'AGORA_ERR_BUS_WORKER_LOST']);
+  });
+});
+
+test('a worker that drains: HEARTBEAT with {"slots": 0} (PROTOCOL.md §3)', async (t) => {
+  const drain = (w: Peer): Promise<void> => w.send([EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS]);
+
+  await t.test('it gets no new request while another worker of the service does; what it holds is still routed; DISCONNECT then removes it', async (t) => {
+    const s = await setup(t);
+    // 1. w1 (two slots) holds requests 1 and 2; then w2 (one slot) registers.
+    const w1 = s.peer('worker');
+    w1.answerHeartbeats = true;
+    await w1.send([EMPTY, MDPW01, READY, 'busy', pack({ slots: 2 })]);
+    await s.until('busy', (x) => x.workers === 1);
+    const c = s.peer('client');
+    await c.ask('busy', encodeRequest(1, 'm', []));
+    await c.ask('busy', encodeRequest(2, 'm', []));
+    const held = [await w1.request(), await w1.request()];
+    assert.deepEqual(held.map((r) => msgidOf(r.body)), [1, 2]);
+    const w2 = await s.worker('busy');
+    // 2. w1 drains: its slots leave the counts, it stays registered.
+    await drain(w1);
+    assert.deepEqual(await s.until('busy', (x) => x.slots === 1), { name: 'busy', workers: 2, slots: 1, idle: 1, queued: 0 });
+    // 3. New requests go to w2 only; beyond its one slot they queue rather than reach w1.
+    for (const id of [3, 4, 5]) await c.ask('busy', encodeRequest(id, 'm', []));
+    const third = await w2.request();
+    assert.equal(msgidOf(third.body), 3);
+    await s.until('busy', (x) => x.queued === 2);
+    // 4. w1's answer to a request it holds reaches the client, and its freed slot takes nothing.
+    await w1.reply(held[0].client, ok(1, 'one'));
+    const r1 = await c.response('busy');
+    assert.deepEqual([r1.msgid, r1.result], [1, 'one']);
+    assert.deepEqual(s.broker.stats().find((x) => x.name === 'busy'), { name: 'busy', workers: 2, slots: 1, idle: 0, queued: 2 });
+    // 5. Its heartbeats still count: it outlives several expiry windows while holding request 2.
+    await w1.waitHeartbeats(w1.heartbeats + LIVENESS * 3);
+    assert.equal((await s.until('busy', () => true)).workers, 2);
+    await w1.reply(held[1].client, ok(2, 'two'));
+    const r2 = await c.response('busy');
+    assert.deepEqual([r2.msgid, r2.result], [2, 'two']);
+    // 6. Holding nothing, it says DISCONNECT: removed, nothing re-served, nothing failed.
+    await w1.send([EMPTY, MDPW01, DISCONNECT]);
+    assert.deepEqual(await s.until('busy', (x) => x.workers === 1), { name: 'busy', workers: 1, slots: 1, idle: 0, queued: 2 });
+    // 7. w2 serves the rest in order; w1 was never handed any of them.
+    await w2.reply(third.client, ok(3));
+    for (const id of [4, 5]) {
+      const r = await w2.request();
+      assert.equal(msgidOf(r.body), id);
+      await w2.reply(r.client, ok(id));
+    }
+    assert.deepEqual((await Promise.all([3, 4, 5].map(() => c.response('busy')))).map((r) => [r.msgid, r.error]), [[3, null], [4, null], [5, null]]);
+    assert.equal(w1.pending, 0, 'the draining worker got a request');
+  });
+
+  await t.test('while every worker drains, requests wait; the last one leaving fails them with AGORA_ERR_BUS_NO_SERVICE', async (t) => {
+    const s = await setup(t);
+    const w = await s.worker('last');
+    await drain(w);
+    await s.until('last', (x) => x.slots === 0);
+    const c = s.peer('client');
+    assert.equal(await c.mmi('last'), '200', 'a draining worker is still registered');
+    await c.ask('last', encodeRequest(6, 'm', []));
+    await s.until('last', (x) => x.queued === 1);
+    await w.send([EMPTY, MDPW01, DISCONNECT]);
+    const e = rpcError(await c.answer('last'));
+    assert.deepEqual([e.msgid, e.code], [6, 'AGORA_ERR_BUS_NO_SERVICE']);
+    assert.equal(w.pending, 0);
+  });
+
+  await t.test('options it cannot read, or that ask nothing known, leave the worker in rotation', async (t) => {
+    const s = await setup(t);
+    const w = await s.worker('steady');
+    for (const frames of [[pack({ slots: 5 })], [pack({ future: true })], [pack([0])], [Buffer.from([0xc1])], [DRAIN_OPTIONS, DRAIN_OPTIONS]]) {
+      await w.send([EMPTY, MDPW01, HEARTBEAT, ...frames]);
+    }
+    const c = s.peer('client');
+    assert.equal(await c.mmi('steady'), '200'); // read after the heartbeats: the broker handled them
+    assert.deepEqual(s.broker.stats().find((x) => x.name === 'steady'), { name: 'steady', workers: 1, slots: 1, idle: 1, queued: 0 });
+    await c.ask('steady', encodeRequest(7, 'm', []));
+    const r = await w.request();
+    await w.reply(r.client, ok(7));
+    assert.equal((await c.response('steady')).msgid, 7);
   });
 });
 
