@@ -13,7 +13,7 @@ import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../../lib/bus/frames';
-import { rejectsWith, waitForService, waitForServiceGone } from './bus';
+import { keepCalling, rejectsWith, until, waitForService, waitForServiceGone } from './bus';
 import { skipOrFail, start, startBroker, startNode, type Started } from './proc';
 
 /** A bus SDK in another language and its two example programs. */
@@ -220,6 +220,47 @@ export function sdkSuite(sdk: Sdk): void {
       assert.equal(removed.reason, 'worker said DISCONNECT');
       await waitForServiceGone(client, sdk.service, 2000);
     });
+  });
+
+  test(`two ${sdk.lang} workers under constant load: one SIGTERMed asks the broker for no more, finishes what it holds, exits 0; no call is lost`, async (t) => {
+    if (!(await needSdk(t, sdk))) return;
+    const held = tracker(t);
+    const broker = await startBroker({ AGORA_HEARTBEAT_MS: '100' });
+    held.procs.push(broker);
+    const bus = String(broker.endpoints.bus);
+    const slots = 8;
+    const env = { AGORA_HEARTBEAT_MS: '100', AGORA_WORKER_CONCURRENCY: String(slots) };
+    const [leaving, staying] = [await startWorker(sdk, bus, env), await startWorker(sdk, bus, env)];
+    held.procs.push(leaving, staying);
+    const client = createClient({ endpoint: bus, timeoutMs: 10_000 });
+    held.clients.push(client);
+    const stats = async (): Promise<ServiceStats | undefined> => (await client.services()).find((s) => s.name === sdk.service);
+    await until(async () => (await stats())?.slots === 2 * slots, REGISTER_MS);
+    // 1. Three callers per slot, calls of different lengths: every slot busy, requests queued, so
+    //    each slot a REPLY frees is filled again at once and a worker never holds nothing by itself.
+    const ms = (caller: number): number => 5 + (caller % 7) * 6;
+    const load = keepCalling(3 * 2 * slots, (i) => client.call(sdk.service, 'sleep', [ms(i)]), (r, i) => r === ms(i));
+    t.after(() => load.stop());
+    await until(async () => {
+      const s = await stats();
+      return s !== undefined && s.idle === 0 && s.queued > 0;
+    }, 10_000);
+    // 2. SIGTERM one: holding calls, it asks the broker for no more (PROTOCOL.md §3, drain)...
+    const exited = leaving.stop('SIGTERM');
+    const asked = await leaving.waitFor((l) => l.msg === 'draining: asked the broker for no more requests');
+    assert.ok(Number(asked.inFlight) > 0, 'it held calls when it began to drain');
+    assert.ok(Number((await broker.waitFor((l) => l.msg === 'worker draining' && l.service === sdk.service)).held) > 0);
+    // 3. ...then says DISCONNECT holding nothing and exits 0 ('drain timed out' would exit 1).
+    assert.equal(await exited, 0);
+    assert.ok(leaving.lines.some((l) => l.msg === 'stopped'));
+    assert.ok(!leaving.lines.some((l) => l.msg === 'drain timed out'));
+    const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service);
+    assert.deepEqual([removed.reason, removed.workers], ['worker said DISCONNECT', 1]);
+    // 4. The other worker carries the load on; every call made is answered, none failed.
+    await load.answered(load.made + 100, 20_000);
+    await load.stop();
+    assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.made} calls failed`);
+    assert.equal(await client.call(sdk.service, 'pid'), staying.child.pid);
   });
 
   test(`a ${sdk.lang} client calls a TypeScript service`, async (t) => {

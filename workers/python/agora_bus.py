@@ -31,6 +31,8 @@ READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04
 MMI_SERVICE = b"mmi.service"
 MAX_MSGID = 0xFFFFFFFF
 MAX_SLOTS = 1024  # most requests one worker socket may offer to hold (READY options, PROTOCOL.md §3)
+# HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (PROTOCOL.md §3).
+DRAIN = b"\x81\xa5slots\x00"
 
 DEFAULT_BUS_URL = "tcp://127.0.0.1:5555"
 DEFAULT_HEARTBEAT_MS = 2500
@@ -256,6 +258,7 @@ class Worker:
         self._generation = 0  # bumped at each new socket: a late reply is not sent on a newer one
         self._in_flight = 0  # requests of the current socket not answered yet
         self._disconnected = False  # DISCONNECT said (or heard while stopping): nothing more to send
+        self._asked = False  # our heartbeats ask the broker for no more requests (drain, PROTOCOL.md §3)
         self._linked = False  # the socket has a TCP connection to the broker
         self._expiry = 0.0
         self._jobs = queue.SimpleQueue()
@@ -270,7 +273,8 @@ class Worker:
         self._wake()
 
     def run(self):
-        """Serve until stop(); returns once in-flight requests are answered (or drain_ms passed)."""
+        """Serve until stop(); returns True once in-flight requests are answered and DISCONNECT said,
+        False when drain_ms passed first (the calls still held are lost)."""
         if self._ran:
             raise RuntimeError("Worker.run() may be called once")
         self._ran = True
@@ -281,7 +285,7 @@ class Worker:
             threading.Thread(target=self._job_loop, name="agora-%s-%d" % (self.service, i), daemon=True).start()
         self._open()
         try:
-            self._loop()
+            return self._loop()
         finally:
             self._shutdown()
 
@@ -294,8 +298,11 @@ class Worker:
             if self._stopping and drain_until is None:
                 drain_until = time.monotonic() + self.drain_s
                 self._begin_stop()
-            if drain_until is not None and (self._disconnected or time.monotonic() >= drain_until):
-                return
+            if drain_until is not None and self._disconnected:
+                return True
+            if drain_until is not None and time.monotonic() >= drain_until:
+                self.log.warn("drain timed out", busy=self._in_flight, drain_ms=int(self.drain_s * 1000))
+                return False
             wait = next_tick - time.monotonic()
             if drain_until is not None:
                 wait = min(wait, drain_until - time.monotonic())
@@ -360,7 +367,11 @@ class Worker:
         if time.monotonic() >= self._expiry and not self._stopping and self._linked:
             self._reconnect("broker silent")
         else:
-            self._send([b"", MDPW01, HEARTBEAT])
+            self._heartbeat()
+
+    def _heartbeat(self):
+        # While draining every HEARTBEAT repeats the ask: a send lost to a full queue is made good.
+        self._send([b"", MDPW01, HEARTBEAT, DRAIN] if self._asked else [b"", MDPW01, HEARTBEAT])
 
     def _receive(self):
         sock = self._socket
@@ -491,6 +502,12 @@ class Worker:
         self.log.info("draining", busy=self._in_flight)
         if self._in_flight == 0 and not self._disconnected:
             self._say_disconnect()
+        elif self.concurrency > 1 and not self._disconnected:
+            # Under load the broker fills each slot a REPLY frees, so a worker with slots would
+            # never hold nothing: ask for no more. A plain worker holds nothing after each REPLY.
+            self._asked = True
+            self.log.info("draining: asked the broker for no more requests", inFlight=self._in_flight)
+            self._heartbeat()
 
     def _say_disconnect(self):
         """RFC 7: only once nothing is held, so the broker serves elsewhere only what never ran."""

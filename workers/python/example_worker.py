@@ -7,7 +7,8 @@ stdout carries one line, {"ready": true, "endpoints": {"bus": …}, "service": "
 when the worker socket has connected to the broker (the ZeroMQ socket monitor's CONNECTED
 event, so the READY frame is leaving; the broker registers us as soon as it reads it). It
 serves AGORA_WORKER_CONCURRENCY (default 4) calls at once on that one socket.
-Logs are JSON lines on stderr. SIGTERM or SIGINT: finish in-flight calls, DISCONNECT, exit 0.
+Logs are JSON lines on stderr. SIGTERM or SIGINT: ask the broker for no more requests, finish
+in-flight calls, DISCONNECT, exit 0 (1 when the drain outlasts 10 s and calls are lost).
 """
 import json
 import os
@@ -82,8 +83,7 @@ def main():
     worker = Worker(endpoint, SERVICE, handlers, concurrency=config["concurrency"], on_ready=ready, log=log)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
-    worker.run()
-    return 0
+    return 0 if worker.run() else 1  # 1: drain_ms passed with calls still held
 
 
 if __name__ == "__main__":

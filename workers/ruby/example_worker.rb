@@ -7,7 +7,8 @@
 #
 # stdout carries one line, {"ready": true, "endpoints": {"bus": …}, "service": "rbecho"}, printed
 # when every worker socket has connected to the broker. Logs are JSON lines on stderr.
-# SIGTERM or SIGINT: finish in-flight calls, DISCONNECT, exit 0.
+# SIGTERM or SIGINT: ask the broker for no more requests, finish in-flight calls, DISCONNECT,
+# exit 0 (1 when the drain outlasts 10 s and calls are lost).
 
 require_relative 'lib/agora_bus'
 
@@ -70,8 +71,7 @@ def main
   worker = AgoraBus::Worker.new(service: SERVICE, handlers: HANDLERS, endpoint: config[:endpoint],
                                 concurrency: config[:concurrency], on_ready: ready, log: log)
   %w[TERM INT].each { |signal| Signal.trap(signal) { worker.stop(signal: "SIG#{signal}") } }
-  worker.run
-  0
+  worker.run ? 0 : 1 # 1: the drain outlasted drain_ms and calls still held are lost
 end
 
 exit(main) if $PROGRAM_NAME == __FILE__

@@ -42,6 +42,7 @@ module AgoraBus
       @generation = 0 # bumped at each new socket: a late reply is not sent on a newer one
       @in_flight = 0 # requests of the current socket not answered yet
       @disconnected = false # DISCONNECT said (or heard while stopping): nothing more to send
+      @asked = false # our heartbeats ask the broker for no more requests (drain, PROTOCOL.md §3)
       @linked = false # the socket has a TCP connection to the broker
       @expiry = 0
       @jobs = Queue.new
@@ -57,7 +58,8 @@ module AgoraBus
       wake
     end
 
-    # Serve until stop; returns once in-flight requests are answered (or drain_ms passed).
+    # Serve until stop; returns true once in-flight requests are answered and DISCONNECT said,
+    # false when drain_ms passed first (the calls still held are lost).
     def run
       raise 'Worker#run may be called once' if @ran
 
@@ -86,7 +88,8 @@ module AgoraBus
           drain_until = AgoraBus.monotonic + @drain_s
           begin_stop
         end
-        return if drain_until && (@disconnected || AgoraBus.monotonic >= drain_until)
+        return true if drain_until && @disconnected
+        return drain_timed_out if drain_until && AgoraBus.monotonic >= drain_until
 
         wait = next_tick - AgoraBus.monotonic
         wait = [wait, drain_until - AgoraBus.monotonic].min if drain_until
@@ -97,6 +100,11 @@ module AgoraBus
           next_tick = AgoraBus.monotonic + @heartbeat_s
         end
       end
+    end
+
+    def drain_timed_out
+      @log.warn('drain timed out', busy: @in_flight, drain_ms: (@drain_s * 1000).round)
+      false
     end
 
     def poll(seconds)
@@ -162,8 +170,13 @@ module AgoraBus
       if AgoraBus.monotonic >= @expiry && !@stopping && @linked
         reconnect('broker silent')
       else
-        send_frames([EMPTY, MDPW01, HEARTBEAT])
+        heartbeat
       end
+    end
+
+    # While draining every HEARTBEAT repeats the ask: a send lost to a full queue is made good.
+    def heartbeat
+      send_frames(@asked ? [EMPTY, MDPW01, HEARTBEAT, DRAIN] : [EMPTY, MDPW01, HEARTBEAT])
     end
 
     def receive
@@ -318,7 +331,19 @@ module AgoraBus
       @draining = true
       receive if @socket
       @log.info('draining', busy: @in_flight, **(@stop_signal ? { signal: @stop_signal } : {}))
-      say_disconnect if @in_flight.zero? && !@disconnected
+      return if @disconnected
+
+      if @in_flight.zero? then say_disconnect
+      elsif @concurrency > 1 then ask_for_no_more
+      end
+    end
+
+    # Under load the broker fills each slot a REPLY frees, so a worker with slots would never hold
+    # nothing: ask for no more (PROTOCOL.md §3). A plain worker holds nothing after each REPLY.
+    def ask_for_no_more
+      @asked = true
+      @log.info('draining: asked the broker for no more requests', inFlight: @in_flight)
+      heartbeat
     end
 
     # Only once nothing is held, so the broker serves elsewhere only what never ran.
