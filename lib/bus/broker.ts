@@ -1,9 +1,10 @@
 /**
  * The Majordomo broker: ZeroMQ RFC 7/MDP 0.2 with RFC 8/MMI, over one ROUTER socket.
  * Clients speak MDPC01, workers MDPW01; the broker balances each service's requests over
- * its idle workers, queues them (bounded) while all are busy, drops workers whose
- * heartbeats stop, and answers every request it cannot route with a msgpack-RPC error,
- * so no caller waits for nothing. Malformed traffic is dropped and logged, never fatal.
+ * its idle workers, queues them (bounded) while all are busy, sends a draining worker no
+ * more (Agora's extension, docs/PROTOCOL.md §3), drops workers whose heartbeats stop, and
+ * answers every request it cannot route with a msgpack-RPC error, so no caller waits for
+ * nothing. Malformed traffic is dropped and logged, never fatal.
  */
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
@@ -263,8 +264,7 @@ export class Broker {
   /** No new request for `worker`: its free slots leave the rotation; what it holds is still answered and routed. */
   private drain(worker: WorkerEntry): void {
     worker.draining = true;
-    if (worker.free > 0) worker.service.idle = worker.service.idle.filter((w) => w !== worker);
-    worker.free = 0;
+    this.withdrawSlots(worker);
     this.log.info({ service: worker.service.name, held: worker.held.size }, 'worker draining');
   }
 
@@ -342,11 +342,16 @@ export class Broker {
     this.workers.delete(worker.key);
     const service = worker.service;
     service.workers.delete(worker);
-    if (worker.free > 0) service.idle = service.idle.filter((w) => w !== worker);
-    worker.free = 0;
+    this.withdrawSlots(worker);
     this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
     for (const job of worker.held.takeAll()) this.rescue(service, job, neverRan);
     if (service.workers.size === 0) this.failQueue(service);
+  }
+
+  /** Take the free slots of `worker` out of its service's turn. */
+  private withdrawSlots(worker: WorkerEntry): void {
+    if (worker.free > 0) worker.service.idle = worker.service.idle.filter((w) => w !== worker);
+    worker.free = 0;
   }
 
   /** The worker of `job` is gone: retry an idempotent (or never run) call elsewhere, fail the others. */

@@ -4,7 +4,8 @@
  * so the broker hands it that many requests at once over one connection. The socket
  * heartbeats the broker, notices its silence, and reconnects with a fresh socket and READY
  * (which is also how it re-registers after the broker restarts: the new broker answers the
- * first HEARTBEAT with DISCONNECT).
+ * first HEARTBEAT with DISCONNECT). Closing drains: with slots, it first asks the broker for no
+ * more requests (HEARTBEAT options `{"slots": 0}`, PROTOCOL.md §3), then answers what it holds.
  */
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';

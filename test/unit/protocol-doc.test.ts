@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { encodeMeta, encodeNotification, encodeRequest, encodeResponse, pack } from '../../lib/bus/codec';
+import { DRAIN_OPTIONS, encodeMeta, encodeNotification, encodeRequest, encodeResponse, pack } from '../../lib/bus/codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
 import { VARIABLES } from '../../lib/config';
 import { AgoraError, ERRORS } from '../../lib/errors';
@@ -44,6 +44,7 @@ export const FRAMES: Record<string, Buffer[]> = {
   'worker-reply': [EMPTY, MDPW01, REPLY, CLIENT_ADDRESS, EMPTY, reply],
   'client-reply': [EMPTY, MDPC01, SERVICE, reply],
   heartbeat: [EMPTY, MDPW01, HEARTBEAT],
+  drain: [EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS],
   disconnect: [EMPTY, MDPW01, DISCONNECT],
   'mmi-request': [EMPTY, MDPC01, Buffer.from('mmi.service'), SERVICE],
   'mmi-reply': [EMPTY, MDPC01, Buffer.from('mmi.service'), Buffer.from('200')],
