@@ -220,9 +220,8 @@ test('auth over the bus and through session caches', async (t) => {
   await t.test('SIGTERM: auth ends the Watch streams, drains and exits 0', async (t) => {
     const cache = await watchingCache(t, authGrpc);
     const drops = cache.stats.drops;
-    const started = Date.now();
+    // Exit 0: a drain cut short by the grace timeout would exit 1.
     assert.equal(await procs.auth.stop('SIGTERM'), 0);
-    assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`);
     await waitUntil('the cache to see the stream end', 5000, () => cache.stats.drops > drops);
     assert.equal(cache.watching, false);
   });
