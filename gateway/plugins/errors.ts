@@ -277,7 +277,9 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorHandler
   // The CORS preflight catch-all (`OPTIONS *`, plugins/cors.ts) answers any path: it tells nothing of a path's methods.
   app.addHook('onRoute', (route) => (route.url === '*' ? undefined : routes.add(route.url ?? route.path, route.method)));
   app.setErrorHandler((err: unknown, request, reply) => {
-    const problem = request.is404 ? notFound(routes, request, legacyPaths) : toProblem(err, request);
+    // An unknown path whose body Fastify could not parse is still a 404; an AgoraError thrown
+    // by a root hook (429 of the rate limit, 503 of load shedding) is answered as it is.
+    const problem = request.is404 && !isAgoraError(err) ? notFound(routes, request, legacyPaths) : toProblem(err, request);
     logProblem(request, err, problem);
     return sendProblem(request, reply, problem);
   });

@@ -133,6 +133,8 @@ test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints n
   assert.equal(over.statusCode, 429);
   assert.deepEqual({ code: over.json().code, errno: over.json().errno }, { code: 429, errno: 117 });
   assert.equal(over.headers['retry-after'], '60');
+  const unknown = await app.inject({ method: 'GET', url: '/nope' });
+  assert.deepEqual({ status: unknown.statusCode, errno: unknown.json().errno }, { status: 429, errno: 117 }, 'an unknown path past the limit is refused as such, not answered 404');
 });
 
 test("rate limit: a batch's sub-requests count for the batch's client, not for the gateway's own address", async (t) => {
