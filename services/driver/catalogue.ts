@@ -3,7 +3,7 @@
  * sizes"), and the checks of a Create request against it.
  */
 import path from 'node:path';
-import { AgoraError } from '../../lib/errors';
+import { AgoraError, type ErrorCode } from '../../lib/errors';
 import type { DriverCreateRequest__Output } from '../../lib/gen/agora/DriverCreateRequest';
 import { cut, nodeIdProblem, nodeNameProblem } from '../../lib/node-names';
 
@@ -64,20 +64,20 @@ export function checkSpec(spec: CreateSpec, allowCommand: boolean): CreateSpec {
 
 /** The image named `name`, or AGORA_ERR_NODE_UNKNOWN_IMAGE. */
 export function imageOf(name: string): Image {
-  const image = Object.prototype.hasOwnProperty.call(IMAGES, name) ? IMAGES[name] : undefined;
-  if (image === undefined) {
-    const images = Object.keys(IMAGES);
-    throw new AgoraError('AGORA_ERR_NODE_UNKNOWN_IMAGE', [cut(name), images.join(', ')], { data: { images } });
-  }
-  return image;
+  return entryOf(IMAGES, name, 'AGORA_ERR_NODE_UNKNOWN_IMAGE', 'images');
 }
 
 /** The memory of size `name`, or AGORA_ERR_NODE_UNKNOWN_SIZE. */
 export function memoryOf(name: string): number {
-  const mb = Object.prototype.hasOwnProperty.call(SIZES, name) ? SIZES[name] : undefined;
-  if (mb === undefined) {
-    const sizes = Object.keys(SIZES);
-    throw new AgoraError('AGORA_ERR_NODE_UNKNOWN_SIZE', [cut(name), sizes.join(', ')], { data: { sizes } });
+  return entryOf(SIZES, name, 'AGORA_ERR_NODE_UNKNOWN_SIZE', 'sizes');
+}
+
+/** `table[name]`, or error `code` naming the known names (its data: `{[key]: names}`). */
+function entryOf<T>(table: Readonly<Record<string, T>>, name: string, code: ErrorCode, key: string): T {
+  const entry = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+  if (entry === undefined) {
+    const names = Object.keys(table);
+    throw new AgoraError(code, [cut(name), names.join(', ')], { data: { [key]: names } });
   }
-  return mb;
+  return entry;
 }
