@@ -180,7 +180,6 @@ test('reconciliation: a new compute rebuilds every record from the driver; lost 
   // 2. The driver loses a node: ERROR with the reason; a DELETING node it no longer has is gone.
   await compute.delete('alice', a.id);
   first.driver.nodes.clear();
-  await new Promise((resolve) => setTimeout(resolve, 2));
   await compute.sync();
   await rejectsCode(compute.get('alice', a.id), 'AGORA_ERR_NODE_NOT_FOUND');
   const lost = await compute.get('bob', b.id);
