@@ -10,6 +10,7 @@ import { AgoraError } from '../../lib/errors';
 import type { VersionInfo } from '../../lib/version';
 import type { BusCaller } from '../../lib/bus/client';
 import { parseBearer } from './auth';
+import { callBus } from './v1';
 
 /** The version of the `/v1` protocol (Kinto's `http_api_version`). */
 export const HTTP_API_VERSION = '1.0';
@@ -93,8 +94,7 @@ export const hello = fp<HelloOptions>(async (app, options) => {
     if (request.headers.authorization === undefined) return undefined;
     const key = parseBearer(request.headers.authorization);
     if (key instanceof AgoraError) throw key;
-    const identity = await options.bus.call('Auth', 'Resolve', [{ sesskey: key }], { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent: true });
-    const username = (identity as { username?: unknown } | null)?.username;
+    const { username } = await callBus(options, request, 'Auth', 'Resolve', { sesskey: key }, true);
     if (typeof username !== 'string') throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', ['Auth.Resolve']);
     return { id: username };
   };

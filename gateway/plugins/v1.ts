@@ -70,7 +70,7 @@ export function v1Scope(app: FastifyInstance): void {
 }
 
 /** One bus call for a request: its deadline, its request id, the route's idempotence. */
-export async function callBus(options: V1Options, request: FastifyRequest, service: string, method: string, params: Rec, idempotent: boolean): Promise<Rec> {
+export async function callBus(options: Pick<V1Options, 'bus' | 'timeoutMs'>, request: FastifyRequest, service: string, method: string, params: Rec, idempotent: boolean): Promise<Rec> {
   const callOptions: CallOptions = { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent };
   const reply = await options.bus.call(service, method, [params], callOptions);
   if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${service}.${method}`]);
