@@ -145,9 +145,12 @@ export class MemorySessionStore implements SessionStore {
     return session === undefined ? undefined : { ...session };
   }
 
-  async touch(sesskey: number, at: number): Promise<void> {
+  async touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined> {
     const session = this.sessions.get(sesskey);
-    if (session !== undefined && at > session.lastUsed) session.lastUsed = at;
+    if (session === undefined) return undefined;
+    const found = { ...session };
+    if (at > session.lastUsed && at - session.lastUsed < idleMs) session.lastUsed = at;
+    return found;
   }
 
   async delete(sesskey: number): Promise<boolean> {

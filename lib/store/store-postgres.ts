@@ -154,12 +154,18 @@ export class PgSessionStore implements SessionStore {
   }
 
   async get(sesskey: number): Promise<SessionRecord | undefined> {
-    const rows = await this.db.query<{ username: string; last_used: string; version: string }>('SELECT username, last_used, version FROM agora_sessions WHERE sesskey = $1', [sesskey]);
-    return rows.length === 0 ? undefined : { sesskey, username: rows[0].username, lastUsed: Number(rows[0].last_used), version: Number(rows[0].version) };
+    return sessionOf(sesskey, await this.db.query<SessionRow>('SELECT username, last_used, version FROM agora_sessions WHERE sesskey = $1', [sesskey]));
   }
 
-  async touch(sesskey: number, at: number): Promise<void> {
-    await this.db.query('UPDATE agora_sessions SET last_used = $2 WHERE sesskey = $1 AND last_used < $2', [sesskey, at]);
+  /** One statement: the row as the statement's snapshot saw it, and the update (which re-checks on the committed row). */
+  async touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined> {
+    const rows = await this.db.query<SessionRow>(
+      `WITH found AS (SELECT username, last_used, version FROM agora_sessions WHERE sesskey = $1),
+       used AS (UPDATE agora_sessions SET last_used = $2 WHERE sesskey = $1 AND last_used < $2 AND $2::bigint - last_used < $3::bigint)
+       SELECT * FROM found`,
+      [sesskey, at, idleMs],
+    );
+    return sessionOf(sesskey, rows);
   }
 
   async delete(sesskey: number): Promise<boolean> {
@@ -180,6 +186,16 @@ export class PgSessionStore implements SessionStore {
     const rows = await this.db.query<{ sesskey: string }>('DELETE FROM agora_sessions WHERE last_used < $1 RETURNING sesskey', [before]);
     return rows.map((r) => Number(r.sesskey));
   }
+}
+
+interface SessionRow {
+  username: string;
+  last_used: string;
+  version: string;
+}
+
+function sessionOf(sesskey: number, rows: SessionRow[]): SessionRecord | undefined {
+  return rows.length === 0 ? undefined : { sesskey, username: rows[0].username, lastUsed: Number(rows[0].last_used), version: Number(rows[0].version) };
 }
 
 export class PgChannelStore implements ChannelStore {

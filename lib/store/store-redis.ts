@@ -34,13 +34,17 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return v`;
 
+/** Answers {u, t, v} as found (nil: no session); uses it at ARGV[1] unless idle ARGV[4] ms or more by then. */
 const TOUCH = `
-local t = redis.call('HGET', KEYS[1], 't')
-if not t or tonumber(t) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 't', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
-return 1`;
+local h = redis.call('HMGET', KEYS[1], 'u', 't', 'v')
+if not h[1] or not h[2] then return nil end
+local t, at = tonumber(h[2]), tonumber(ARGV[1])
+if t < at and at - t < tonumber(ARGV[4]) then
+  redis.call('HSET', KEYS[1], 't', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+end
+return {h[1], h[2], h[3] or '0'}`;
 
 const DELETE = `
 local n = redis.call('DEL', KEYS[1])
@@ -153,13 +157,14 @@ export class RedisSessionStore implements SessionStore {
     return u === null || t === null ? undefined : { sesskey, username: u, lastUsed: Number(t), version: Number(v ?? 0) };
   }
 
+  async touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined> {
+    const found = await this.conn.script<[string, string, string] | null>(TOUCH, [this.key(sesskey), this.index], [at, this.ttlMs, sesskey, idleMs]);
+    return found === null ? undefined : { sesskey, username: found[0], lastUsed: Number(found[1]), version: Number(found[2]) };
+  }
+
   async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {
     const [done, found] = await this.conn.script<[number, number]>(DELETE_IF_VERSION, [this.key(sesskey), this.index], [sesskey, version]);
     return done === 1 ? { done: true, version: found } : { done: false, version: found < 0 ? undefined : found };
-  }
-
-  async touch(sesskey: number, at: number): Promise<void> {
-    await this.conn.script(TOUCH, [this.key(sesskey), this.index], [at, this.ttlMs, sesskey]);
   }
 
   async delete(sesskey: number): Promise<boolean> {

@@ -39,8 +39,12 @@ export interface SessionStore {
   /** Store a new session; answers its version, or undefined if the key is taken (the caller draws another). */
   create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined>;
   get(sesskey: number): Promise<SessionRecord | undefined>;
-  /** Set lastUsed to `at` if the session exists (never moves it backwards). */
-  touch(sesskey: number, at: number): Promise<void>;
+  /**
+   * Use the session at `at`, in one round trip: answers it as found before this use
+   * (undefined: no such session), and moves its lastUsed to `at` (never backwards) unless it
+   * had been idle `idleMs` or longer by then, in which case it is left for the caller to end.
+   */
+  touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined>;
   /** Remove; true if it existed. */
   delete(sesskey: number): Promise<boolean>;
   /**

@@ -180,11 +180,10 @@ export function buildAuth(deps: AuthDeps): Auth {
       const expired: number[] = [];
       const gone: number[] = [];
       for (const key of keys) {
-        const session = isSessionKey(key) ? await sessions.get(key) : undefined;
-        if (session === undefined) {
-          if (isSessionKey(key)) gone.push(key);
-        } else if (expiredAt(session.lastUsed, at)) expired.push(key);
-        else await sessions.touch(key, at);
+        if (!isSessionKey(key)) continue;
+        const session = await sessions.touch(key, at, idleMs);
+        if (session === undefined) gone.push(key);
+        else if (expiredAt(session.lastUsed, at)) expired.push(key);
       }
       if (expired.length > 0) await expireKeys(expired);
       if (gone.length > 0) await invalidate(gone);
@@ -275,14 +274,13 @@ export function buildAuth(deps: AuthDeps): Auth {
     /** Refreshes the session; an expired one fails at once, even before the sweep removes it. */
     Resolve: async (request) => {
       const sesskey = request.sesskey;
-      const session = isSessionKey(sesskey) ? await sessions.get(sesskey) : undefined;
-      if (session === undefined) throw badSession();
       const at = now();
+      const session = isSessionKey(sesskey) ? await sessions.touch(sesskey, at, idleMs) : undefined;
+      if (session === undefined) throw badSession();
       if (expiredAt(session.lastUsed, at)) {
         void expireKeys([sesskey]).catch((err: unknown) => log.error({ err }, 'expiry failed'));
         throw badSession();
       }
-      await sessions.touch(sesskey, at);
       return { sesskey, username: session.username, idle_s: config.sessionIdleS, version: session.version };
     },
   };

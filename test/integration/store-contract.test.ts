@@ -46,10 +46,12 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     assert.ok(version !== undefined && Number.isSafeInteger(version) && version > 0, `a version: ${version}`);
     assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), undefined);
     assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000, version });
-    await s.sessions.touch(key, 5000);
-    await s.sessions.touch(key, 3000);
-    await s.sessions.touch(12345, 3000); // absent: nothing happens
+    assert.deepEqual(await s.sessions.touch(key, 5000, 60_000), { sesskey: key, username: 'ann', lastUsed: 1000, version }, 'a touch answers the session as found');
+    assert.deepEqual(await s.sessions.touch(key, 3000, 60_000), { sesskey: key, username: 'ann', lastUsed: 5000, version });
+    assert.equal(await s.sessions.touch(12345, 3000, 60_000), undefined, 'absent: nothing happens');
     assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 5000, version }, 'use changes no version');
+    assert.deepEqual(await s.sessions.touch(key, 9000, 4000), { sesskey: key, username: 'ann', lastUsed: 5000, version }, 'idle 4000 ms by then: found');
+    assert.equal((await s.sessions.get(key))?.lastUsed, 5000, 'an idle session is left as it is, for the caller to end');
     assert.equal(await s.sessions.get(12345), undefined);
     await s.sessions.create({ sesskey: 1, username: 'old', lastUsed: 100 });
     await s.sessions.create({ sesskey: 2, username: 'old', lastUsed: 4999 });
@@ -346,7 +348,7 @@ test('Redis session adapter keeps the contract; outages', async (t) => {
       const ttl = await raw.pttl('pfx:session:77');
       assert.ok(ttl > 60_000 && ttl <= 120_000, `TTL ${ttl}`);
       await raw.pexpire('pfx:session:77', 10_000);
-      await s.sessions.touch(77, Date.now() + 1);
+      await s.sessions.touch(77, Date.now() + 1, 60_000);
       assert.ok((await raw.pttl('pfx:session:77')) > 60_000, 'a touch refreshes the TTL');
       assert.deepEqual((await raw.keys('*')).filter((k) => !k.startsWith('test1:')).sort(), ['pfx:session-version', 'pfx:session:77', 'pfx:sessions']);
     } finally {
