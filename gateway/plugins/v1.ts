@@ -83,14 +83,14 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
   return Object.fromEntries([...new Set([...common, ...statuses])].sort().map((s) => [s, { $ref: 'CliquetError#', description: 'The Cliquet error body (docs/ERRORS.md).' }]));
 }
 
-/** Header schema of an authenticated route, with the conditional headers when it uses them. */
-export function authHeaders(conditional = true): Rec {
-  return { type: 'object', properties: { ...BEARER_HEADERS.properties, ...(conditional ? CONDITIONAL_HEADERS : {}) } };
+/** Header schema of an authenticated route: the Bearer key and the conditional headers. */
+export function authHeaders(): Rec {
+  return { type: 'object', properties: { ...BEARER_HEADERS.properties, ...CONDITIONAL_HEADERS } };
 }
 
-/** A schema with the tag and security of an authenticated /v1 route. */
+/** A schema with the tag, security and headers (authHeaders) of an authenticated /v1 route. */
 export function authed(tag: string, schema: FastifySchema & Rec): FastifySchema {
-  return { tags: [tag], security: [{ bearer: [] }], ...schema };
+  return { tags: [tag], security: [{ bearer: [] }], headers: authHeaders(), ...schema };
 }
 
 /** Answer 201 with `Location`, or 200 when nothing was created. */

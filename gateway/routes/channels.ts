@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession } from '../plugins/auth';
 import { checkIfNoneMatch, etagOf, ifMatchVersion, notModified, versionCheck, versionTag } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { authHeaders, authed, callBus, created, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { authed, callBus, created, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
 
 /** A channel as /v1 shows it. */
 const CHANNEL = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
@@ -31,7 +31,6 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('channels', {
       summary: 'List channels',
-      headers: authHeaders(),
       querystring: listQuerySchema(CHANNELS_LIST, options.pageMaxRecords),
       response: { 200: listResponse(CHANNEL), ...errorResponses() },
     }),
@@ -44,7 +43,6 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('channels', {
       summary: 'Create a channel (200 when it exists already)',
-      headers: authHeaders(),
       body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME } },
       response: { 200: CHANNEL, 201: CHANNEL, ...errorResponses(412, 413, 415) },
     }),
@@ -65,7 +63,6 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('channels', {
       summary: 'One channel',
-      headers: authHeaders(),
       params: { type: 'object', required: ['name'], properties: { name: NAME } },
       response: { 200: CHANNEL, ...errorResponses(404) },
     }),

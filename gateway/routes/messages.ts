@@ -9,7 +9,7 @@ import { AgoraError } from '../../lib/errors';
 import { requireSession } from '../plugins/auth';
 import { ifMatchVersion, notModified, versionTag } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { authHeaders, authed, callBus, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { authed, callBus, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -39,7 +39,6 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('messages', {
       summary: 'List the retained messages of a channel',
-      headers: authHeaders(),
       params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
       querystring: listQuerySchema(MESSAGES_LIST, options.pageMaxRecords),
       response: { 200: listResponse(MESSAGE), ...errorResponses(404) },
@@ -55,7 +54,6 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('messages', {
       summary: 'Post a message',
-      headers: authHeaders(),
       params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
       body: { type: 'object', required: ['message'], additionalProperties: false, properties: { message: { type: 'string', minLength: 1 } } },
       response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
@@ -79,7 +77,6 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     onRequest: requireSession,
     schema: authed('messages', {
       summary: 'One message',
-      headers: authHeaders(),
       params: { type: 'object', required: ['name', 'id'], properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } } },
       response: { 200: MESSAGE, ...errorResponses(404) },
     }),

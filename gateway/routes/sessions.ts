@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession } from '../plugins/auth';
 import { notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
-import { authHeaders, authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
+import { authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
 
 const SESSION = {
   type: 'object',
@@ -46,7 +46,7 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
 
   app.get('/sessions/current', {
     onRequest: requireSession,
-    schema: authed('sessions', { summary: 'The session of the Bearer key', headers: authHeaders(), response: { 200: SESSION, ...errorResponses() } }),
+    schema: authed('sessions', { summary: 'The session of the Bearer key', response: { 200: SESSION, ...errorResponses() } }),
   }, async (request, reply) => {
     const { session, version } = await current(request);
     if (notModified(request, reply, versionTag(version))) return reply;
@@ -55,7 +55,7 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
 
   app.delete('/sessions/current', {
     onRequest: requireSession,
-    schema: authed('sessions', { summary: 'Log off', headers: authHeaders(), response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) } }),
+    schema: authed('sessions', { summary: 'Log off', response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) } }),
   }, async (request, reply) => {
     // Auth compares the version If-Match names as it deletes the session (one atomic step).
     const expected = await writeVersion(request, async () => (await current(request)).version);
