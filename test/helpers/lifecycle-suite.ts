@@ -8,6 +8,7 @@ import { until } from './bus';
 import { startComputeMesh, type ComputeMesh } from './compute';
 import { ended } from './proc';
 import type { DriverSpec } from './drivers';
+import { call, logon } from './v1';
 
 interface Node {
   id: string; name: string; owner: string; image: string; size: string; status: string; task: string; reason: string;
@@ -36,8 +37,8 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: 
 async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
   const mesh = await startComputeMesh(t, driver, { computeEnv: { AGORA_COMPUTE_MAX_NODES_PER_USER: String(LIMIT) } });
   const api = apiOf(mesh);
-  const alice = await logon(mesh, 'alice');
-  const bob = await logon(mesh, 'bob');
+  const alice = await logon(mesh.http, 'alice');
+  const bob = await logon(mesh.http, 'bob');
   const get = (id: string, key = alice) => api('GET', `/v1/nodes/${id}`, key);
   const settle = (id: string, status: string) => poll(() => get(id), (a) => a.status === 200 && a.body.status === status && a.body.task === '', SETTLE_MS);
   let web!: Node;
@@ -73,7 +74,7 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
       assert.equal(answer.body.errno, 107);
       assert.match(answer.body.message, message);
     }
-    const notJson = await api('POST', '/v1/nodes', alice, undefined, { 'content-type': 'application/json' }, '{"name":');
+    const notJson = await api('POST', '/v1/nodes', alice, '{"name":');
     assert.equal(notJson.status, 400);
     assert.equal((await api('GET', '/v1/nodes', alice)).body.data.length, 0, 'a refused create left a node');
   });
@@ -215,23 +216,10 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
   });
 }
 
-/** A JSON call to the gateway; `key` becomes `Authorization: Bearer <key>`. */
+/** A call to the gateway (a string body is sent as it is); `key` becomes `Authorization: Bearer <key>`. */
 function apiOf(mesh: ComputeMesh) {
-  return async (method: string, path: string, key?: number, body?: unknown, headers: Record<string, string> = {}, raw?: string): Promise<Answer> => {
-    const h: Record<string, string> = { ...headers };
-    if (key !== undefined) h.authorization = `Bearer ${key}`;
-    if (body !== undefined) h['content-type'] = 'application/json';
-    const response = await fetch(`${mesh.http}${path}`, { method, headers: h, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(15_000) });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
-  };
-}
-
-async function logon(mesh: ComputeMesh, username: string): Promise<number> {
-  const response = await fetch(`${mesh.http}/logon`, { method: 'POST', body: JSON.stringify({ username, password: `pw-${username}` }), signal: AbortSignal.timeout(15_000) });
-  const body = (await response.json()) as { status: boolean; data: number };
-  assert.equal(body.status, true, JSON.stringify(body));
-  return body.data;
+  return async (method: string, path: string, key?: number, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
+    (await call(mesh.http, method, path, { key, body, headers })) as Answer;
 }
 
 /** What the node's own HTTP server answers (it rejects when nothing listens). */
