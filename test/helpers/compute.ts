@@ -57,12 +57,10 @@ export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): v
     restartCompute: async () => {
       await mesh.procs.compute.stop();
       mesh.procs.compute = await startNode('services/compute/main.js', computeOptions);
-      procs.compute = mesh.procs.compute;
     },
     restartDriver: async (signal: NodeJS.Signals = 'SIGTERM') => {
       await mesh.procs.driver.stop(signal);
       mesh.procs.driver = await startDriver();
-      procs.driver = mesh.procs.driver;
     },
   };
   return mesh;
