@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { Client } from 'pg';
-import { freePort, skipOrFail } from './proc';
+import { freePort, skipOrFail, start, type Started } from './proc';
 
 /** Resolve once `probe` answers true (asked every `everyMs`), or throw naming `what` at the deadline. */
 export async function until(probe: () => Promise<boolean>, what: string, deadlineMs = 15_000, everyMs = 50): Promise<void> {
@@ -160,28 +160,15 @@ export async function startRedis(t: TestContext): Promise<RedisServer | undefine
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-redis-'));
   const port = await freePort();
-  let proc: ChildProcess | undefined;
+  let proc: Started | undefined;
   const launch = async (): Promise<void> => {
-    const child = spawn(which.stdout.trim(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc = child;
-    let out = '';
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out = (out + d.toString()).slice(-5000);
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-      timer = setTimeout(() => reject(new Error(`redis-server not ready in 15 s: ${out}`)), 15_000);
-    }).finally(() => clearTimeout(timer));
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    proc = await start(which.stdout.trim(), args, { parse: (raw) => ({ raw }), isReady: (l) => String(l.raw).includes('Ready to accept connections') });
   };
   const stop = async (): Promise<void> => {
-    const child = proc;
+    const started = proc;
     proc = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    await started?.stop('SIGTERM');
   };
   t.after(async () => {
     await stop();
