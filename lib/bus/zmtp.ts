@@ -102,17 +102,20 @@ function parseProperties(data: Buffer): Map<string, Buffer> | undefined {
 }
 
 /**
- * Encode one message into `out`: headers and small frames copied into one buffer, large
- * frames by reference. Answers the bytes it adds.
+ * Encode one message, `frames` from index `from`, into `out`: headers and small frames copied
+ * into one buffer, large frames by reference. Answers the bytes it adds.
  */
-function encode(frames: Frames, out: Buffer[]): number {
+function encode(frames: Frames, from: number, out: Buffer[]): number {
   let copied = 0;
-  for (const f of frames) copied += (f.length <= 255 ? 2 : 9) + (f.length <= COPY_BELOW ? f.length : 0);
+  for (let i = from; i < frames.length; i++) {
+    const n = frames[i].length;
+    copied += (n <= 255 ? 2 : 9) + (n <= COPY_BELOW ? n : 0);
+  }
   const head = Buffer.allocUnsafe(copied);
   let at = 0;
   let start = 0;
   let referenced = 0;
-  for (let i = 0; i < frames.length; i++) {
+  for (let i = from; i < frames.length; i++) {
     const f = frames[i];
     const flags = i < frames.length - 1 ? MORE : 0;
     if (f.length <= 255) {
@@ -188,9 +191,9 @@ export class Connection {
     return this.stream.writableLength + this.outBytes;
   }
 
-  /** Queue a message; everything queued in one turn of the event loop leaves in one write. */
-  send(frames: Frames): void {
-    this.outBytes += encode(frames, this.out);
+  /** Queue a message (`frames` from index `from`); everything queued in one turn of the event loop leaves in one write. */
+  send(frames: Frames, from = 0): void {
+    this.outBytes += encode(frames, from, this.out);
     if (!this.flushing) {
       this.flushing = true;
       process.nextTick(() => this.flush());
@@ -452,7 +455,7 @@ export class RouterSocket {
   send(frames: Frames): boolean {
     const peer = this.peers.get(frames[0].toString('latin1'));
     if (peer === undefined || peer.backlog > this.highWaterBytes) return false;
-    peer.send(frames.length === 1 ? [] : frames.slice(1));
+    peer.send(frames, 1);
     return true;
   }
 
