@@ -7,7 +7,7 @@ import { deadlineIn, remaining } from '../deadline';
 import { AgoraError, fromWire } from '../errors';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
-import { EMPTY, MDPC01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, same } from './frames';
+import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './frames';
 import type { ServiceStats } from './broker';
 import { DealerSocket } from './zmtp';
 
@@ -200,14 +200,13 @@ export class BusClient {
       this.log?.warn({ frames: frames.length }, 'dropped malformed reply');
       return;
     }
-    const service = frames[2].toString();
     if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
-    if (service.startsWith(MMI_PREFIX)) return this.onMmiReply(service, frames[3]);
+    if (isMmi(frames[2])) return this.onMmiReply(frames[2].toString(), frames[3]);
     let reply;
     try {
       reply = decodeMessage(frames[3]);
     } catch (err) {
-      this.log?.warn({ err, service }, 'dropped undecodable reply');
+      this.log?.warn({ err, service: frames[2].toString() }, 'dropped undecodable reply');
       return;
     }
     if (reply.type !== 1) return;
