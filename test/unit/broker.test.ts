@@ -21,8 +21,8 @@ interface Setup {
   endpoint: string;
   /** A new DEALER, closed after the test. */
   peer(prefix?: string): Peer;
-  /** A worker that sent READY for `service` and that the broker has registered. */
-  worker(service: string, options?: { answerHeartbeats?: boolean }): Promise<Peer>;
+  /** A worker that sent READY for `service` (offering `slots`, when given) and that the broker has registered. */
+  worker(service: string, options?: { answerHeartbeats?: boolean; slots?: number }): Promise<Peer>;
   /** Poll the broker's counts until `ok` holds, within WAIT_MS. */
   until(service: string, ok: (s: ServiceStats) => boolean): Promise<ServiceStats>;
 }
@@ -57,11 +57,12 @@ async function setup(t: TestContext, options: Partial<BrokerOptions> = {}): Prom
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   };
-  const worker = async (service: string, opts: { answerHeartbeats?: boolean } = {}): Promise<Peer> => {
+  const worker = async (service: string, opts: { answerHeartbeats?: boolean; slots?: number } = {}): Promise<Peer> => {
     const w = peer('worker');
     w.answerHeartbeats = opts.answerHeartbeats ?? true;
     const before = broker.stats().find((x) => x.name === service)?.workers ?? 0;
-    await w.ready(service);
+    if (opts.slots === undefined) await w.ready(service);
+    else await w.send([EMPTY, MDPW01, READY, service, pack({ slots: opts.slots })]);
     await until(service, (s) => s.workers > before);
     return w;
   };
@@ -128,9 +129,8 @@ test('two workers of one service both get work', async (t) => {
 test('a worker whose READY offers slots holds that many requests at once (PROTOCOL.md §3)', async (t) => {
   await t.test('three slots: three requests reach one socket, the fourth queues; replies in any order', async (t) => {
     const s = await setup(t);
-    const w = s.peer('worker');
-    await w.send([EMPTY, MDPW01, READY, 'multi', pack({ slots: 3 })]);
-    assert.deepEqual(await s.until('multi', (x) => x.workers === 1), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
+    const w = await s.worker('multi', { slots: 3 });
+    assert.deepEqual(await s.until('multi', () => true), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
     const c = s.peer('client');
     for (const id of [1, 2, 3, 4]) await c.ask('multi', encodeRequest(id, 'm', [id]));
     const held = [await w.request(), await w.request(), await w.request()];
@@ -155,8 +155,7 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
 
   await t.test('a notification held in a slot is freed by an empty REPLY', async (t) => {
     const s = await setup(t);
-    const w = s.peer('worker');
-    await w.send([EMPTY, MDPW01, READY, 'note', pack({ slots: 2 })]);
+    const w = await s.worker('note', { slots: 2 });
     await s.until('note', (x) => x.idle === 2);
     const c = s.peer('client');
     await c.ask('note', encodeNotification('tick', []));
@@ -168,8 +167,7 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
 
   await t.test('each REPLY frees its own slot: one msgid from two clients, notifications and unreadable bodies of one client', async (t) => {
     const s = await setup(t);
-    const w = s.peer('worker');
-    await w.send([EMPTY, MDPW01, READY, 'keys', pack({ slots: 5 })]);
+    const w = await s.worker('keys', { slots: 5 });
     await s.until('keys', (x) => x.idle === 5);
     const a = s.peer('client');
     const b = s.peer('client');
@@ -202,9 +200,7 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
 
   await t.test('every request held by a lost worker is rescued or failed', async (t) => {
     const s = await setup(t);
-    const w = s.peer('worker');
-    w.answerHeartbeats = false;
-    await w.send([EMPTY, MDPW01, READY, 'fragile', pack({ slots: 2 })]);
+    const w = await s.worker('fragile', { slots: 2, answerHeartbeats: false });
     await s.until('fragile', (x) => x.idle === 2);
     const c = s.peer('client');
     await c.ask('fragile', encodeRequest(1, 'm', []));
@@ -580,10 +576,7 @@ test('a worker that drains: HEARTBEAT with {"slots": 0} (PROTOCOL.md §3)', asyn
   await t.test('it gets no new request while another worker of the service does; what it holds is still routed; DISCONNECT then removes it', async (t) => {
     const s = await setup(t);
     // 1. w1 (two slots) holds requests 1 and 2; then w2 (one slot) registers.
-    const w1 = s.peer('worker');
-    w1.answerHeartbeats = true;
-    await w1.send([EMPTY, MDPW01, READY, 'busy', pack({ slots: 2 })]);
-    await s.until('busy', (x) => x.workers === 1);
+    const w1 = await s.worker('busy', { slots: 2 });
     const c = s.peer('client');
     await c.ask('busy', encodeRequest(1, 'm', []));
     await c.ask('busy', encodeRequest(2, 'm', []));
