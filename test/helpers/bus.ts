@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { BusClient } from '../../lib/bus/client';
-import { isAgoraError, type ErrorCode } from '../../lib/errors';
+import { isAgoraError, type AgoraError, type ErrorCode } from '../../lib/errors';
 
 /** How long one `mmi.service` probe may take (the broker may be restarting). */
 const PROBE_MS = 250;
@@ -39,7 +39,7 @@ async function pollService(client: BusClient, name: string, present: boolean, ms
 }
 
 /** Assert that `promise` rejects with an AgoraError of `code`; returns it for further checks. */
-export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<Record<string, unknown>> {
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<AgoraError> {
   let caught: unknown;
   await assert.rejects(promise, (e: unknown) => {
     caught = e;
@@ -47,7 +47,7 @@ export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): P
   });
   assert.ok(isAgoraError(caught), `expected an AgoraError, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
-  return caught as unknown as Record<string, unknown>;
+  return caught;
 }
 
 /** Poll `probe` until it answers true, or fail after `ms`. */

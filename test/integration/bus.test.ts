@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient, type ClientOptions } from '../../lib/bus/client';
-import { isAgoraError, type AgoraError, type ErrorCode } from '../../lib/errors';
-import { keepCalling, waitForService } from '../helpers/bus';
+import { keepCalling, rejectsWith, waitForService } from '../helpers/bus';
 import { startBroker, startNode, type Started } from '../helpers/proc';
 
 /** Short heartbeats so that a dead worker is noticed in 3 x 100 ms (the default is 3 x 2500). */
@@ -73,19 +72,6 @@ async function waitForWorkers(client: BusClient, name: string, ok: (s: ServiceSt
     if (Date.now() > deadline) assert.fail(`mmi.services never satisfied the condition within ${ms} ms; last: ${JSON.stringify(last)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** Assert that `promise` rejects with an AgoraError of `code`, and return that error. */
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode | ErrorCode[]): Promise<AgoraError> {
-  let caught: unknown;
-  await assert.rejects(promise, (e: unknown) => {
-    caught = e;
-    return true;
-  });
-  assert.ok(isAgoraError(caught), `expected an AgoraError, got ${String(caught)}`);
-  const codes = Array.isArray(code) ? code : [code];
-  assert.ok(codes.includes(caught.code), `expected ${codes.join(' or ')}, got ${caught.code}: ${caught.message}`);
-  return caught;
 }
 
 /** The process of `echoes` that is NOT `pid`. */
