@@ -244,10 +244,12 @@ export class RouteTable {
   }
 }
 
-function notFound(routes: RouteTable, request: FastifyRequest, legacyPaths: readonly string[]): Problem {
+/** 405 (with `Allow`) for a known path asked with another method, else 404. */
+function notFound(routes: RouteTable, request: FastifyRequest, reply: FastifyReply, legacyPaths: readonly string[]): Problem {
   const path = request.url.length > 100 ? `${request.url.slice(0, 100)}…` : request.url;
   const allowed = routes.allowed(request.url.split('?')[0]);
   if (allowed.length > 0 && !allowed.includes(request.method)) {
+    reply.header('allow', allowed.join(', '));
     return fromAgora(new AgoraError('AGORA_ERR_HTTP_METHOD_NOT_ALLOWED', [request.method, path, allowed.join(', ')]));
   }
   const hint = request.method === 'POST' && legacyPaths.length > 0 ? `; the API answers POST ${legacyPaths.join(', ')}` : '';
@@ -279,14 +281,12 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorHandler
   app.setErrorHandler((err: unknown, request, reply) => {
     // An unknown path whose body Fastify could not parse is still a 404; an AgoraError thrown
     // by a root hook (429 of the rate limit, 503 of load shedding) is answered as it is.
-    const problem = request.is404 && !isAgoraError(err) ? notFound(routes, request, legacyPaths) : toProblem(err, request);
+    const problem = request.is404 && !isAgoraError(err) ? notFound(routes, request, reply, legacyPaths) : toProblem(err, request);
     logProblem(request, err, problem);
     return sendProblem(request, reply, problem);
   });
   app.setNotFoundHandler((request, reply) => {
-    const problem = notFound(routes, request, legacyPaths);
-    if (problem.status === 405) reply.header('allow', routes.allowed(request.url.split('?')[0]).join(', '));
-    return sendProblem(request, reply, problem);
+    return sendProblem(request, reply, notFound(routes, request, reply, legacyPaths));
   });
   return routes;
 }

@@ -203,6 +203,9 @@ test('unknown paths: the envelope for POST, the Cliquet body otherwise', async (
   assert.equal(wrongMethod.statusCode, 405);
   assert.equal(wrongMethod.headers.allow, 'POST');
   assert.deepEqual(JSON.parse(wrongMethod.body), { code: 405, errno: 115, error: 'Method Not Allowed', message: 'GET /logon is not allowed; use POST' });
+  // A body Fastify cannot parse sends the request through the error handler: 405 and Allow all the same.
+  const unparsed = await app.inject({ method: 'PUT', url: '/logon', headers: { 'content-type': 'application/json' }, payload: '{' });
+  assert.deepEqual({ status: unparsed.statusCode, allow: unparsed.headers.allow, errno: JSON.parse(unparsed.body).errno }, { status: 405, allow: 'POST', errno: 115 });
   const v1 = await post(app, '/v1/nope', {});
   assert.equal(v1.statusCode, 404);
   assert.equal(JSON.parse(v1.body).errno, 111, 'POST under /v1 is not the legacy surface');
