@@ -3,6 +3,7 @@
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
  * adapters behind the same contracts (lib/store/store.ts).
  */
+import { checkRetain } from './store';
 import type { ChannelCreate, ChannelList, ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, OwnedNodes, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore, Versioned } from './store';
 
 // ---------------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async append(channel: string, username: string, message: string, retain: number): Promise<number> {
-    if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
+    checkRetain(retain);
     const log = this.logOf(channel, retain);
     const messageid = ++log.lastId;
     log.ring[(messageid - 1) % log.capacity] = { messageid, username, message };

@@ -8,7 +8,7 @@ import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import { timed, type BackendHealth, type Broadcast, type ChannelCreate, type ChannelList, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type OwnedNodes, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore, type Versioned } from './store';
+import { checkRetain, timed, type BackendHealth, type Broadcast, type ChannelCreate, type ChannelList, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type OwnedNodes, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore, type Versioned } from './store';
 
 export interface PgOptions {
   url: string;
@@ -269,7 +269,7 @@ export class PgMessageStore implements MessageStore {
   }
 
   private async appendWhere(channel: string, username: string, message: string, retain: number, expectedLast: number | null): Promise<number | undefined> {
-    if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
+    checkRetain(retain);
     const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [channel, username, Buffer.from(message, 'utf8'), retain, expectedLast]);
     return rows.length === 0 ? undefined : Number(rows[0].last_id);
   }

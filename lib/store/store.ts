@@ -91,6 +91,11 @@ export interface StoredMessage {
   message: string;
 }
 
+/** What a MessageStore's append takes as `retain`: a positive integer (a RangeError otherwise, a caller's bug). */
+export function checkRetain(retain: number): void {
+  if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
+}
+
 export interface MessageStore {
   /**
    * Append to `channel`: the id is the channel's last id + 1 (from 1, no gaps, also under
