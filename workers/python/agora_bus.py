@@ -212,6 +212,23 @@ def err_fields(e):
             "stack": "".join(traceback.format_exception(type(e), e, e.__traceback__))}
 
 
+def _signature(handler):
+    """The handler's signature, read once; None when it has none to read (some builtins): the call decides."""
+    try:
+        return inspect.signature(handler)
+    except (TypeError, ValueError):
+        return None
+
+
+def _call_handler(handler, signature, method, params):
+    if signature is not None:
+        try:
+            signature.bind(*params)
+        except TypeError as e:
+            raise AgoraError("AGORA_ERR_RPC_BAD_PARAMS", "Invalid parameters: %s: %s" % (method, e))
+    return handler(*params)
+
+
 _call = threading.local()
 
 
@@ -243,6 +260,7 @@ class Worker:
         self.endpoint = endpoint or config["endpoint"]
         self.service = service
         self.handlers = dict(handlers)
+        self._signatures = {method: _signature(handler) for method, handler in self.handlers.items()}
         self.heartbeat_s = (heartbeat_ms or config["heartbeat_ms"]) / 1000.0
         self.liveness = liveness or config["liveness"]
         self.concurrency = concurrency
@@ -432,15 +450,15 @@ class Worker:
         handler = self.handlers.get(method)
         if handler is None:
             return respond(AgoraError("AGORA_ERR_RPC_NO_METHOD", "Service %s has no method %s" % (self.service, method)).to_wire(), None)
-        return lambda: self._invoke(handler, method, params, meta, respond)
+        return lambda: self._invoke(handler, self._signatures[method], method, params, meta, respond)
 
-    def _invoke(self, handler, method, params, meta, respond):
+    def _invoke(self, handler, signature, method, params, meta, respond):
         """Runs on a job thread; never raises."""
         req_id = meta.get("reqId") if isinstance(meta.get("reqId"), str) else None
         _call.meta = meta
         self.log.debug("call", method=method, reqId=req_id, caller=meta["caller"] if isinstance(meta.get("caller"), str) else "bus")
         try:
-            result, error = self._call_handler(handler, method, params), None
+            result, error = _call_handler(handler, signature, method, params), None
         except AgoraError as e:
             result, error = None, e.to_wire()
         except Exception as e:
@@ -454,15 +472,6 @@ class Worker:
         except Exception as e:
             self.log.error("reply could not be encoded", err=err_fields(e), method=method, reqId=req_id)
             return respond(_INTERNAL, None)
-
-    def _call_handler(self, handler, method, params):
-        try:
-            inspect.signature(handler).bind(*params)
-        except TypeError as e:
-            raise AgoraError("AGORA_ERR_RPC_BAD_PARAMS", "Invalid parameters: %s: %s" % (method, e))
-        except ValueError:
-            pass  # no introspectable signature (some builtins): let the call decide
-        return handler(*params)
 
     def _job_loop(self):
         while True:
