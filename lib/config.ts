@@ -169,7 +169,6 @@ const serviceName: Parser<string> = (raw) => {
 function url(schemes: readonly string[]): Parser<string> {
   return (raw) => {
     const v = raw.trim();
-    if (v === '') return '';
     let parsed: URL;
     try {
       parsed = new URL(v);
@@ -195,8 +194,6 @@ const hostPorts: Parser<string> = (raw) => {
   }
   return parts.join(',');
 };
-
-const optionalHostPort: Parser<string> = (raw) => (raw.trim() === '' ? '' : hostPort(raw));
 
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
@@ -266,16 +263,16 @@ export const VARIABLES: readonly Variable[] = [
   v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPorts, 'gRPC address of the channels service.'),
   v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPorts, 'gRPC address of the messages service.'),
   v('grpcTimeoutMs', 'AGORA_GRPC_TIMEOUT_MS', 2000, int(1, 600_000), 'Deadline of typed gRPC calls between services.'),
-  v('grpcBind', 'AGORA_GRPC_BIND', '', optionalHostPort, 'host:port a service binds its gRPC on, instead of its own `AGORA_<NAME>_GRPC_URL` (e.g. `127.0.0.1:$PORT` for several instances on one machine). Empty: that URL.'),
+  v('grpcBind', 'AGORA_GRPC_BIND', '', orEmpty(hostPort), 'host:port a service binds its gRPC on, instead of its own `AGORA_<NAME>_GRPC_URL` (e.g. `127.0.0.1:$PORT` for several instances on one machine). Empty: that URL.'),
   v('openRegistration', 'AGORA_OPEN_REGISTRATION', true, bool, 'Create an unknown user at its first logon (true/false).'),
   v('sessionIdleS', 'AGORA_SESSION_IDLE_S', 1800, int(1, 31_536_000), 'Seconds without use after which a session expires.'),
   v('logonMaxFailures', 'AGORA_LOGON_MAX_FAILURES', 5, int(1, 1_000_000), 'Wrong passwords allowed per user, and per client address, within the lockout window.'),
   v('logonLockoutS', 'AGORA_LOGON_LOCKOUT_S', 60, int(1, 86_400), 'Window for counting wrong passwords, and how long logons are then refused.'),
   v('messagesRetained', 'AGORA_MESSAGES_RETAINED', 100, int(1, 1_000_000), 'Messages kept per channel (the newest).'),
   v('messageMaxBytes', 'AGORA_MESSAGE_MAX_BYTES', 4096, int(1, 1_048_576), 'Longest message text, in bytes of UTF-8.'),
-  v('databaseUrl', 'AGORA_DATABASE_URL', '', url(['postgres', 'postgresql']), 'PostgreSQL URL (`postgres://user:pass@host:5432/db`); when set, users, channels and messages live there. Empty: in memory.'),
+  v('databaseUrl', 'AGORA_DATABASE_URL', '', orEmpty(url(['postgres', 'postgresql'])), 'PostgreSQL URL (`postgres://user:pass@host:5432/db`); when set, users, channels and messages live there. Empty: in memory.'),
   v('databasePoolMax', 'AGORA_DATABASE_POOL_MAX', 10, int(1, 1000), 'PostgreSQL connections per process.'),
-  v('redisUrl', 'AGORA_REDIS_URL', '', url(['redis', 'rediss']), 'Redis URL (`redis://host:6379/0`); when set, sessions live there. Empty: sessions live in PostgreSQL when it is configured, else in memory.'),
+  v('redisUrl', 'AGORA_REDIS_URL', '', orEmpty(url(['redis', 'rediss'])), 'Redis URL (`redis://host:6379/0`); when set, sessions live there. Empty: sessions live in PostgreSQL when it is configured, else in memory.'),
   v('redisPrefix', 'AGORA_REDIS_PREFIX', 'agora:', keyPrefix, 'Prefix of every Redis key and pub/sub channel, so several meshes can share one Redis.'),
   v('storeTimeoutMs', 'AGORA_STORE_TIMEOUT_MS', 5000, int(1, 600_000), 'Deadline of one PostgreSQL query or Redis command, and of connecting.'),
   v('clientMaxPending', 'AGORA_CLIENT_MAX_PENDING', 100_000, int(1, 10_000_000), 'Calls in flight per bus client before new calls are refused.'),

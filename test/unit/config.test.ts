@@ -206,6 +206,8 @@ test('storage and several-instance settings: database and Redis URLs, key prefix
   assert.match(problems({ AGORA_REDIS_URL: 'http://cache' })[0], /^AGORA_REDIS_URL must start with redis:\/\/ or rediss:\/\//);
   assert.match(problems({ AGORA_REDIS_PREFIX: 'has space' })[0], /^AGORA_REDIS_PREFIX must be 1 to 64 characters/);
   assert.match(problems({ AGORA_GRPC_BIND: 'nohost' })[0], /^AGORA_GRPC_BIND must be host:port/);
+  const blank = loadConfig({ AGORA_DATABASE_URL: ' ', AGORA_REDIS_URL: ' ', AGORA_GRPC_BIND: ' ' });
+  assert.deepEqual([blank.databaseUrl, blank.redisUrl, blank.grpcBind], ['', '', ''], 'a blank value means none');
 
   const list = loadConfig({ AGORA_AUTH_GRPC_URL: '10.0.0.1:50051, 10.0.0.2:50051' }).authGrpcUrl;
   assert.equal(list, '10.0.0.1:50051,10.0.0.2:50051');
