@@ -26,6 +26,7 @@ module AgoraBus
       @endpoint = endpoint || config[:endpoint]
       @service = service
       @handlers = handlers.transform_keys(&:to_s)
+      @arities = @handlers.transform_values { |handler| arity_of(handler) }
       @heartbeat_s = (heartbeat_ms || config[:heartbeat_ms]) / 1000.0
       @liveness = liveness || config[:liveness]
       @concurrency = concurrency
@@ -272,28 +273,26 @@ module AgoraBus
     end
 
     def call_handler(handler, method, params)
-      unless arity_fits?(handler, params.size)
-        raise AgoraError.new('AGORA_ERR_RPC_BAD_PARAMS', "Invalid parameters: #{method} takes #{describe_arity(handler)}, got #{params.size}")
+      low, high = @arities[method]
+      if low && (params.size < low || (high && params.size > high))
+        raise AgoraError.new('AGORA_ERR_RPC_BAD_PARAMS', "Invalid parameters: #{method} takes #{describe_arity(low, high)}, got #{params.size}")
       end
 
       handler.call(*params)
     end
 
-    def arity_fits?(handler, count)
-      return true unless handler.respond_to?(:parameters)
+    # [fewest, most (nil: no limit)] params the handler takes, read once; nil when it cannot say.
+    def arity_of(handler)
+      return nil unless handler.respond_to?(:parameters)
 
-      kinds = handler.parameters.map(&:first)
-      required = kinds.count(:req)
-      optional = kinds.count(:opt)
-      count >= required && (kinds.include?(:rest) || count <= required + optional)
-    end
-
-    def describe_arity(handler)
       kinds = handler.parameters.map(&:first)
       low = kinds.count(:req)
-      return "at least #{low} params" if kinds.include?(:rest)
+      [low, kinds.include?(:rest) ? nil : low + kinds.count(:opt)]
+    end
 
-      high = low + kinds.count(:opt)
+    def describe_arity(low, high)
+      return "at least #{low} params" if high.nil?
+
       low == high ? "#{low} params" : "#{low} to #{high} params"
     end
 
