@@ -251,9 +251,9 @@ export class Compute {
   }
 
   private async owned(owner: string, id: string): Promise<NodeRecord> {
-    const record = typeof id === 'string' && id.length <= NODE_NAME_MAX ? await this.options.store.get(id) : undefined;
+    const record = id.length <= NODE_NAME_MAX ? await this.options.store.get(id) : undefined;
     // Another user's node is as unknown as a node that never was.
-    if (record === undefined || record.owner !== owner) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(String(id))]);
+    if (record === undefined || record.owner !== owner) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(id)]);
     return record;
   }
 

@@ -213,8 +213,8 @@ export class LocalDriver {
   }
 
   private get(id: string): Entry {
-    const entry = typeof id === 'string' ? this.entries.get(id) : undefined;
-    if (entry === undefined) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(String(id))]);
+    const entry = this.entries.get(id);
+    if (entry === undefined) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(id)]);
     return entry;
   }
 
