@@ -220,7 +220,7 @@ module AgoraBus
   # An exception as pino's `err` serializer shapes it, for the process's own log only.
   def err_fields(error)
     { 'type' => error.class.name, 'message' => error.message,
-      'stack' => ([error.full_message(highlight: false)] + (error.backtrace || [])).first }
+      'stack' => error.full_message(highlight: false) }
   end
 
   # pino-shaped JSON lines ({level, time, pid, hostname, svc, ..., msg}); stderr unless told.
