@@ -46,27 +46,25 @@ export function acceptsJson(accept: string | undefined): boolean {
   });
 }
 
-async function checkAccept(request: FastifyRequest): Promise<void> {
-  if (!acceptsJson(request.headers.accept)) throw new AgoraError('AGORA_ERR_HTTP_NOT_ACCEPTABLE');
-}
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
-async function checkLength(request: FastifyRequest): Promise<void> {
-  if (!['POST', 'PUT', 'PATCH'].includes(request.method)) return;
-  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
-    throw new AgoraError('AGORA_ERR_HTTP_LENGTH_REQUIRED', [request.method]);
-  }
+/** onRequest of every /v1 route: 406 unless Accept admits JSON, then 411 for a body of unknown length. */
+function checkHeaders(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  const { accept, 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+  if (!acceptsJson(accept)) return done(new AgoraError('AGORA_ERR_HTTP_NOT_ACCEPTABLE'));
+  if (BODY_METHODS.has(request.method) && length === undefined && encoding === undefined) return done(new AgoraError('AGORA_ERR_HTTP_LENGTH_REQUIRED', [request.method]));
+  done();
 }
 
 /**
  * Prepare a /v1 scope (call it first in the plugin): the validator compiler, JSON bodies
- * only, and the Accept / Content-Length hooks.
+ * only, and the Accept / Content-Length hook.
  */
 export function v1Scope(app: FastifyInstance): void {
   app.setValidatorCompiler(v1ValidatorCompiler);
   // Bodies are JSON only: any other Content-Type answers 415.
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', checkAccept);
-  app.addHook('onRequest', checkLength);
+  app.addHook('onRequest', checkHeaders);
 }
 
 /** One bus call for a request: its deadline, its request id, the route's idempotence. */
