@@ -12,8 +12,8 @@ import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { skipOrFail, startPostgres, startRedis } from '../helpers/backends';
-import { freePort, labelledLine, ROOT, start } from '../helpers/proc';
+import { skipOrFail, startPostgres, startRedis, until } from '../helpers/backends';
+import { ended, freePort, labelledLine, ROOT, start } from '../helpers/proc';
 import { legacy, logon } from '../helpers/scaled-mesh';
 
 /** Whether `port` can be bound on loopback now. */
@@ -86,15 +86,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const pids = foreman.lines.filter((l) => l.msg === 'ready' && typeof l.pid === 'number').map((l) => l.pid as number);
   assert.equal(pids.length, expected.length, 'one logged ready line, with its pid, per instance');
   assert.equal(await foreman.stop(), 0);
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const deadline = Date.now() + 5000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(pids.filter(alive), [], 'instances still running after foreman stopped');
+  const running = (): number[] => pids.filter((pid) => !ended(pid));
+  await until(async () => running().length === 0, 'the instances to exit', 5000).catch(() => undefined);
+  assert.deepEqual(running(), [], 'instances still running after foreman stopped');
 });
