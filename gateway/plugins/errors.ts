@@ -107,8 +107,6 @@ export function httpError(code: ErrorCode, args: readonly unknown[], extra: { de
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'AGORA_ERR_HTTP_BAD_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'AGORA_ERR_HTTP_BAD_JSON',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_TYPE: 'AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE',
 };
 
 /** Kinto errnos by HTTP status, for 4xx failures that have no code of their own. */
