@@ -8,17 +8,18 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startPostgres, startRedis, until } from '../helpers/backends';
+import { versionOf as versionOfTag } from '../../lib/versions';
 import { startMesh } from '../helpers/mesh';
 import { startScaledMesh } from '../helpers/scaled-mesh';
 import { assertError, call, logon, type Answer, type Json } from '../helpers/v1';
 
 const RACERS = 10;
 
-/** The number a version ETag names (`"12"` → 12). */
+/** The number a version ETag names (`"12"` → 12), read as the edge reads an If-Match. */
 function versionOf(etag: string | null): number {
-  const m = /^"(\d+)"$/.exec(String(etag));
-  assert.ok(m !== null, `a version ETag: ${etag}`);
-  return Number(m[1]);
+  const version = etag === null ? undefined : versionOfTag(etag);
+  assert.ok(version !== undefined, `a version ETag: ${etag}`);
+  return version;
 }
 
 /** `RACERS` calls at once, racer i made by `run(i)`. */
