@@ -9,7 +9,7 @@ import Ajv from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
-import { BEARER_HEADERS } from './auth';
+import { BEARER_HEADERS, requireSession } from './auth';
 import { CONDITIONAL_HEADERS } from './conditional';
 
 
@@ -89,6 +89,14 @@ export function authHeaders(): Rec {
 /** A schema with the tag, security and headers (authHeaders) of an authenticated /v1 route. */
 export function authed(tag: string, schema: FastifySchema & Rec): FastifySchema {
   return { tags: [tag], security: [{ bearer: [] }], headers: authHeaders(), ...schema };
+}
+
+/**
+ * The options of an authenticated /v1 route: the requireSession hook, and the schema that
+ * says so (authed), together so the OpenAPI document's security is what the route enforces.
+ */
+export function sessionRoute(tag: string, schema: FastifySchema & Rec): { onRequest: typeof requireSession; schema: FastifySchema } {
+  return { onRequest: requireSession, schema: authed(tag, schema) };
 }
 
 /** Answer 201 with `Location`, or 200 when nothing was created. */

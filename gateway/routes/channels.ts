@@ -3,10 +3,9 @@
  * and read one (Channels.Get). The list is filtered, sorted and paged by plugins/listing.ts.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requireSession } from '../plugins/auth';
 import { checkIfNoneMatch, etagOf, ifMatchVersion, notModified, versionCheck, versionTag } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { authed, callBus, created, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { callBus, created, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from '../plugins/v1';
 
 /** A channel as /v1 shows it. */
 const CHANNEL = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
@@ -27,26 +26,20 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     return { names: Array.isArray(reply.channels) ? reply.channels.map(String) : [], version: Number(reply.version) };
   };
 
-  app.get('/channels', {
-    onRequest: requireSession,
-    schema: authed('channels', {
-      summary: 'List channels',
-      querystring: listQuerySchema(CHANNELS_LIST, options.pageMaxRecords),
-      response: { 200: listResponse(CHANNEL), ...errorResponses() },
-    }),
-  }, async (request, reply) => {
+  app.get('/channels', sessionRoute('channels', {
+    summary: 'List channels',
+    querystring: listQuerySchema(CHANNELS_LIST, options.pageMaxRecords),
+    response: { 200: listResponse(CHANNEL), ...errorResponses() },
+  }), async (request, reply) => {
     const { names, version } = await all(request);
     return answerList(request, reply, names.map(channelOf), CHANNELS_LIST, options.pageMaxRecords, versionTag(version));
   });
 
-  app.post('/channels', {
-    onRequest: requireSession,
-    schema: authed('channels', {
-      summary: 'Create a channel (200 when it exists already)',
-      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME } },
-      response: { 200: CHANNEL, 201: CHANNEL, ...errorResponses(412, 413, 415) },
-    }),
-  }, async (request, reply) => {
+  app.post('/channels', sessionRoute('channels', {
+    summary: 'Create a channel (200 when it exists already)',
+    body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME } },
+    response: { 200: CHANNEL, 201: CHANNEL, ...errorResponses(412, 413, 415) },
+  }), async (request, reply) => {
     const { name } = request.body as { name: string };
     // If-Match names a version of the list (the collection this creates into), which Channels
     // compares in the same atomic step as the insert; If-None-Match names the channel.
@@ -59,14 +52,11 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     return created(reply, r.created === true, `/v1/channels/${name}`).send(channelOf(name));
   });
 
-  app.get('/channels/:name', {
-    onRequest: requireSession,
-    schema: authed('channels', {
-      summary: 'One channel',
-      params: { type: 'object', required: ['name'], properties: { name: NAME } },
-      response: { 200: CHANNEL, ...errorResponses(404) },
-    }),
-  }, async (request, reply) => {
+  app.get('/channels/:name', sessionRoute('channels', {
+    summary: 'One channel',
+    params: { type: 'object', required: ['name'], properties: { name: NAME } },
+    response: { 200: CHANNEL, ...errorResponses(404) },
+  }), async (request, reply) => {
     const { name } = request.params as { name: string };
     const r = await callBus(options, request, 'Channels', 'Get', { sesskey: request.sesskey, channel: name }, true);
     const channel = channelOf(String(r.channel));

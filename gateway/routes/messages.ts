@@ -6,10 +6,9 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
-import { requireSession } from '../plugins/auth';
 import { ifMatchVersion, notModified, versionTag } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { authed, callBus, errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from '../plugins/v1';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -35,30 +34,24 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     return Array.isArray(r.messages) ? (r.messages as Rec[]).map(messageOf) : [];
   };
 
-  app.get('/channels/:name/messages', {
-    onRequest: requireSession,
-    schema: authed('messages', {
-      summary: 'List the retained messages of a channel',
-      params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
-      querystring: listQuerySchema(MESSAGES_LIST, options.pageMaxRecords),
-      response: { 200: listResponse(MESSAGE), ...errorResponses(404) },
-    }),
-  }, async (request, reply) => {
+  app.get('/channels/:name/messages', sessionRoute('messages', {
+    summary: 'List the retained messages of a channel',
+    params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
+    querystring: listQuerySchema(MESSAGES_LIST, options.pageMaxRecords),
+    response: { 200: listResponse(MESSAGE), ...errorResponses(404) },
+  }), async (request, reply) => {
     const { name } = request.params as { name: string };
     const all = await retrieve(request, name, 1, SAFE);
     const last = all.length === 0 ? 0 : Number(all[all.length - 1].messageid);
     return answerList(request, reply, all, MESSAGES_LIST, options.pageMaxRecords, versionTag(last));
   });
 
-  app.post('/channels/:name/messages', {
-    onRequest: requireSession,
-    schema: authed('messages', {
-      summary: 'Post a message',
-      params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
-      body: { type: 'object', required: ['message'], additionalProperties: false, properties: { message: { type: 'string', minLength: 1 } } },
-      response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
-    }),
-  }, async (request, reply) => {
+  app.post('/channels/:name/messages', sessionRoute('messages', {
+    summary: 'Post a message',
+    params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
+    body: { type: 'object', required: ['message'], additionalProperties: false, properties: { message: { type: 'string', minLength: 1 } } },
+    response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
+  }), async (request, reply) => {
     const { name } = request.params as { name: string };
     const { message } = request.body as { message: string };
     const post: Record<string, unknown> = { sesskey: request.sesskey, channel: name, message };
@@ -73,14 +66,11 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     return reply.code(201).send({ messageid: id, message });
   });
 
-  app.get('/channels/:name/messages/:id', {
-    onRequest: requireSession,
-    schema: authed('messages', {
-      summary: 'One message',
-      params: { type: 'object', required: ['name', 'id'], properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } } },
-      response: { 200: MESSAGE, ...errorResponses(404) },
-    }),
-  }, async (request, reply) => {
+  app.get('/channels/:name/messages/:id', sessionRoute('messages', {
+    summary: 'One message',
+    params: { type: 'object', required: ['name', 'id'], properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } } },
+    response: { 200: MESSAGE, ...errorResponses(404) },
+  }), async (request, reply) => {
     const { name, id } = request.params as { name: string; id: number };
     const [found] = await retrieve(request, name, id, id);
     if (found === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_NOT_FOUND', [id, JSON.stringify(name)]);

@@ -3,9 +3,8 @@
  * log off (Auth.Logoff → 204). The same bus methods as the legacy /logon and /logoff.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requireSession } from '../plugins/auth';
 import { notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
-import { authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
+import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from '../plugins/v1';
 
 const SESSION = {
   type: 'object',
@@ -44,19 +43,19 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     return reply.code(201).send(session);
   });
 
-  app.get('/sessions/current', {
-    onRequest: requireSession,
-    schema: authed('sessions', { summary: 'The session of the Bearer key', response: { 200: SESSION, ...errorResponses() } }),
-  }, async (request, reply) => {
+  app.get('/sessions/current', sessionRoute('sessions', {
+    summary: 'The session of the Bearer key',
+    response: { 200: SESSION, ...errorResponses() },
+  }), async (request, reply) => {
     const { session, version } = await current(request);
     if (notModified(request, reply, versionTag(version))) return reply;
     return session;
   });
 
-  app.delete('/sessions/current', {
-    onRequest: requireSession,
-    schema: authed('sessions', { summary: 'Log off', response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) } }),
-  }, async (request, reply) => {
+  app.delete('/sessions/current', sessionRoute('sessions', {
+    summary: 'Log off',
+    response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) },
+  }), async (request, reply) => {
     // Auth compares the version If-Match names as it deletes the session (one atomic step).
     const expected = await writeVersion(request, async () => (await current(request)).version);
     await callBus(options, request, 'Auth', 'Logoff', { sesskey: request.sesskey, ...versionCheck(expected) }, false);
