@@ -394,6 +394,8 @@ export class PgBroadcast implements Broadcast {
   private closed = false;
   private backoffMs = 100;
   private timer: NodeJS.Timeout | undefined;
+  /** The last notify sent on the listener (settled once it has answered). */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: PgDatabase,
@@ -406,6 +408,7 @@ export class PgBroadcast implements Broadcast {
   /**
    * On the listening connection when it is up: a busy pool must not delay heartbeats (which
    * would fence auth instances under load for nothing), and this connection serves nothing else.
+   * One notify at a time: a pg Client must not be handed a query while it runs another.
    */
   async publish(message: string): Promise<void> {
     const listener = this.listening;
@@ -413,8 +416,10 @@ export class PgBroadcast implements Broadcast {
       await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
       return;
     }
+    const sent = this.sending.then(() => listener.query('SELECT pg_notify($1, $2)', [this.channel, message]));
+    this.sending = sent.catch(() => undefined);
     try {
-      await listener.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+      await sent;
     } catch (e) {
       throw storeError('PostgreSQL', e);
     }
