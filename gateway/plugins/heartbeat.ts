@@ -10,11 +10,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { CallOptions } from '../../lib/bus/client';
+import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { isAgoraError } from '../../lib/errors';
 import { HEALTH_METHOD, HealthChecks, healthy, type HealthCheck, type HealthReport } from '../../lib/health';
-import type { BusCaller } from '../../lib/bus/client';
 
 /** What the ops endpoints ask the broker itself (RFC 8 MMI; BusClient satisfies it). */
 export interface BrokerInspector {

@@ -6,10 +6,8 @@
  * plugins/errors.ts. No business logic lives here.
  */
 import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import type { CallOptions } from '../../lib/bus/client';
+import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
-import type { BusCaller } from '../../lib/bus/client';
-
 
 export interface LegacyOptions {
   bus: BusCaller;
