@@ -209,9 +209,8 @@ export class SessionCache implements SessionResolver {
     miss.count++;
     this.inFlight.set(sesskey, miss);
     try {
-      const deadline = Math.min(ctx?.deadline ?? Infinity, Date.now() + this.options.timeoutMs);
       const identity = await unary<SessionRequest, Identity__Output>(this.client, 'Resolve', { sesskey }, {
-        deadline,
+        deadline: ctx?.deadline,
         reqId: ctx?.reqId,
         timeoutMs: this.options.timeoutMs,
       });

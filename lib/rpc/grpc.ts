@@ -66,7 +66,7 @@ export function fromServiceError(err: unknown, target: string): AgoraError {
 }
 
 export interface UnaryOptions {
-  /** Absolute deadline; default now + the client's timeoutMs. */
+  /** The caller's absolute deadline: the call ends at it, or after timeoutMs if that comes first. */
   deadline?: number;
   reqId?: string;
 }
@@ -86,7 +86,7 @@ export function unary<Req, Res>(
 ): Promise<Res> {
   const metadata = new grpc.Metadata({ waitForReady: true });
   if (options.reqId !== undefined) metadata.set(REQUEST_ID_KEY, options.reqId);
-  const deadline = options.deadline ?? Date.now() + options.timeoutMs;
+  const deadline = Math.min(options.deadline ?? Infinity, Date.now() + options.timeoutMs);
   const fn = (client as unknown as Record<string, Function>)[method];
   const trace = new Error();
   return new Promise<Res>((resolve, reject) => {

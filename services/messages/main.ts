@@ -19,9 +19,7 @@ serviceMain('messages', (config) => config.messagesGrpcUrl, async (config, log) 
   const channels = new Channels(grpcTarget(config.channelsGrpcUrl), grpc.credentials.createInsecure(), grpcChannelOptions(config.channelsGrpcUrl));
   // The caller's deadline, but never longer than a typed call between services may take.
   const exists: ChannelExists = async (channel, ctx) => {
-    const own = Date.now() + config.grpcTimeoutMs;
-    const deadline = ctx.deadline === undefined ? own : Math.min(ctx.deadline, own);
-    const reply = await unary<{ channel: string }, ExistsReply__Output>(channels, 'Exists', { channel }, { deadline, reqId: ctx.reqId, timeoutMs: config.grpcTimeoutMs });
+    const reply = await unary<{ channel: string }, ExistsReply__Output>(channels, 'Exists', { channel }, { deadline: ctx.deadline, reqId: ctx.reqId, timeoutMs: config.grpcTimeoutMs });
     return reply.exists;
   };
   return {
