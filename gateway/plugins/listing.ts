@@ -162,20 +162,21 @@ function decodeToken(token: string, hash: string, keys: readonly SortKey[]): unk
 export function applyQuery<T extends Rec>(records: readonly T[], query: Rec, spec: ListSpec, pageMax: number): Page<T> {
   const tests = Object.entries(query).map(([name, value]) => filterOf(name, value, spec)).filter((t): t is Test => t !== undefined);
   const keys = sortOf(query, spec);
-  const keyOf = (r: Rec): unknown[] => keys.map((k) => r[k.field]);
-  const matching = records.filter((r) => tests.every((t) => t(r))).sort((a, b) => compareKeys(keyOf(a), keyOf(b), keys));
+  // Each record's sort key is read once, not at every comparison.
+  const matching = records.filter((r) => tests.every((t) => t(r))).map((record) => ({ record, key: keys.map((k) => record[k.field]) }));
+  matching.sort((a, b) => compareKeys(a.key, b.key, keys));
   const hash = queryHash(query);
   let from = 0;
   if (typeof query._token === 'string') {
     const after = decodeToken(query._token, hash, keys);
-    from = matching.findIndex((r) => compareKeys(keyOf(r), after, keys) > 0);
+    from = matching.findIndex((m) => compareKeys(m.key, after, keys) > 0);
     if (from < 0) from = matching.length;
   }
   const limit = Math.min(typeof query._limit === 'number' ? query._limit : pageMax, pageMax);
   const page = matching.slice(from, from + limit);
   const last = page[page.length - 1];
-  const next = from + limit < matching.length && last !== undefined ? encodeToken(keyOf(last), hash) : undefined;
-  return { records: page, total: matching.length, next };
+  const next = from + limit < matching.length && last !== undefined ? encodeToken(last.key, hash) : undefined;
+  return { records: page.map((m) => m.record), total: matching.length, next };
 }
 
 /** The full URL of the next page: this request's, with `_token` replaced. */
