@@ -198,19 +198,20 @@ export class Compute {
   async sync(): Promise<void> {
     const before = Date.now() - (this.options.settleMs ?? 0);
     const nodes = await this.options.driver.list();
-    const seen = new Set<string>();
+    // Every record, read once after the driver's list; those the driver does not list are left in `unseen`.
+    const unseen = new Map((await this.options.store.list()).map((record) => [record.id, record]));
     for (const node of nodes) {
-      seen.add(node.id);
+      const current = unseen.get(node.id);
+      unseen.delete(node.id);
       if (this.busy.has(node.id)) continue;
-      const current = await this.options.store.get(node.id);
       // A reply older than what a driver call already recorded must not undo it.
       if (current !== undefined && node.updated_at < current.updatedAt) continue;
       const next = fromDriver(node, current);
       if (current === undefined) await this.put(next, current);
       else if (changed(current, next)) await this.putIfUnchanged(next, current);
     }
-    for (const record of await this.options.store.list()) {
-      if (seen.has(record.id) || this.busy.has(record.id) || record.updatedAt >= before) continue;
+    for (const record of unseen.values()) {
+      if (this.busy.has(record.id) || record.updatedAt >= before) continue;
       if (record.status === 'DELETING') {
         await this.options.store.delete(record.id);
         this.options.log.info({ node: record.id }, 'node gone');

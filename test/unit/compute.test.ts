@@ -327,8 +327,8 @@ test('two compute instances: a sync never overwrites what the other wrote after 
   // B reads the record and the driver's list; A renames the node before B writes.
   let interleave: (() => Promise<void>) | undefined;
   const bStore = Object.create(store) as MemoryNodeStore;
-  bStore.get = async (id) => {
-    const read = await store.get(id);
+  bStore.list = async (owner) => {
+    const read = await store.list(owner);
     const hook = interleave;
     interleave = undefined;
     await hook?.();
