@@ -46,19 +46,19 @@ const HOP_BY_HOP = new Set(['connection', 'content-length', 'date', 'keep-alive'
 /** The batch's headers that every sub-request inherits. */
 const INHERITED = ['authorization', 'accept', 'host'] as const;
 
+/** 400 naming field `field` of sub-request `index`. */
+function invalid(index: number, field: string, description: string): Error {
+  const name = `requests.${index}.${field}`;
+  return httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`${name} ${description}`], { details: [{ location: 'body', name, description }] });
+}
+
 function merged(defaults: SubRequest, sub: SubRequest, index: number): { method: Method; path: string; headers: Record<string, string>; body?: unknown } {
   const method = sub.method ?? defaults.method;
   const path = sub.path ?? defaults.path;
   const missing = method === undefined ? 'method' : path === undefined ? 'path' : undefined;
-  if (missing !== undefined) {
-    const description = `is required (in the request or in defaults)`;
-    throw httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`requests.${index}.${missing} ${description}`], { details: [{ location: 'body', name: `requests.${index}.${missing}`, description }] });
-  }
+  if (missing !== undefined) throw invalid(index, missing, 'is required (in the request or in defaults)');
   const full = (path as string).startsWith('/v1/') ? (path as string) : `/v1${path as string}`;
-  if (/^\/v1\/batch([/?#]|$)/.test(full)) {
-    const description = 'may not be a batch itself';
-    throw httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`requests.${index}.path ${description}`], { details: [{ location: 'body', name: `requests.${index}.path`, description }] });
-  }
+  if (/^\/v1\/batch([/?#]|$)/.test(full)) throw invalid(index, 'path', 'may not be a batch itself');
   const headers = { ...(defaults.headers ?? {}), ...(sub.headers ?? {}) };
   const body = sub.body ?? defaults.body;
   return { method: method as Method, path: full, headers, body };

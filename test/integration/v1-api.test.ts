@@ -249,8 +249,10 @@ test('the /v1 API through the running mesh', async (t: TestContext) => {
 
     const tooMany = assertError(await call(base, 'POST', '/v1/batch', { key: bob, body: { requests: Array.from({ length: 7 }, () => ({ method: 'GET', path: '/channels' })) } }), 400, 107, 'over the batch limit');
     assert.deepEqual(detailNames(tooMany), ['requests']);
-    assertError(await call(base, 'POST', '/v1/batch', { key: bob, body: { requests: [{ method: 'POST', path: '/batch', body: { requests: [] } }] } }), 400, 107, 'a batch in a batch');
-    assertError(await call(base, 'POST', '/v1/batch', { key: bob, body: { requests: [{ path: '/channels' }] } }), 400, 107, 'no method anywhere');
+    const nested = assertError(await call(base, 'POST', '/v1/batch', { key: bob, body: { requests: [{ method: 'POST', path: '/batch', body: { requests: [] } }] } }), 400, 107, 'a batch in a batch');
+    assert.deepEqual(nested.details, [{ location: 'body', name: 'requests.0.path', description: 'may not be a batch itself' }]);
+    const noMethod = assertError(await call(base, 'POST', '/v1/batch', { key: bob, body: { requests: [{ path: '/channels' }] } }), 400, 107, 'no method anywhere');
+    assert.deepEqual(noMethod.details, [{ location: 'body', name: 'requests.0.method', description: 'is required (in the request or in defaults)' }]);
     const anonymous = await call(base, 'POST', '/v1/batch', { body: { requests: [{ method: 'GET', path: '/channels' }] } });
     assert.equal((anonymous.body as { responses: Json[] }).responses[0].status, 401, 'a batch without Authorization gives none to its sub-requests');
   });
