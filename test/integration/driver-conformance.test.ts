@@ -79,7 +79,7 @@ class Harness {
 
   /** Poll Status until the node reaches `state` (failing at once on an unexpected ERROR). */
   async reach(id: string, state: string): Promise<Node> {
-    let node = await this.call('Status', { id });
+    let node!: Node;
     await until(async () => {
       node = await this.call('Status', { id });
       if (node.state === 'ERROR' && state !== 'ERROR') assert.fail(`node ${id} went to ERROR: ${node.reason} ${JSON.stringify(node.output)}`);
