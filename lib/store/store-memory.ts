@@ -146,11 +146,14 @@ export class MemorySessionStore implements SessionStore {
     return session === undefined ? undefined : { ...session };
   }
 
-  async touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined> {
-    const session = this.sessions.get(sesskey);
-    if (session === undefined) return undefined;
-    const found = { ...session };
-    if (at > session.lastUsed && at - session.lastUsed < idleMs) session.lastUsed = at;
+  async touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]> {
+    const found: SessionRecord[] = [];
+    for (const sesskey of sesskeys) {
+      const session = this.sessions.get(sesskey);
+      if (session === undefined) continue;
+      found.push({ ...session });
+      if (at > session.lastUsed && at - session.lastUsed < idleMs) session.lastUsed = at;
+    }
     return found;
   }
 

@@ -154,18 +154,20 @@ export class PgSessionStore implements SessionStore {
   }
 
   async get(sesskey: number): Promise<SessionRecord | undefined> {
-    return sessionOf(sesskey, await this.db.query<SessionRow>('SELECT username, last_used, version FROM agora_sessions WHERE sesskey = $1', [sesskey]));
+    const rows = await this.db.query<SessionRow>('SELECT sesskey, username, last_used, version FROM agora_sessions WHERE sesskey = $1', [sesskey]);
+    return rows.length === 0 ? undefined : sessionOf(rows[0]);
   }
 
-  /** One statement: the row as the statement's snapshot saw it, and the update (which re-checks on the committed row). */
-  async touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined> {
+  /** One statement: the rows as the statement's snapshot saw them, and the update (which re-checks each committed row). */
+  async touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]> {
+    if (sesskeys.length === 0) return [];
     const rows = await this.db.query<SessionRow>(
-      `WITH found AS (SELECT username, last_used, version FROM agora_sessions WHERE sesskey = $1),
-       used AS (UPDATE agora_sessions SET last_used = $2 WHERE sesskey = $1 AND last_used < $2 AND $2::bigint - last_used < $3::bigint)
+      `WITH found AS (SELECT sesskey, username, last_used, version FROM agora_sessions WHERE sesskey = ANY($1::bigint[])),
+       used AS (UPDATE agora_sessions SET last_used = $2 WHERE sesskey = ANY($1::bigint[]) AND last_used < $2 AND $2::bigint - last_used < $3::bigint)
        SELECT * FROM found`,
-      [sesskey, at, idleMs],
+      [sesskeys, at, idleMs],
     );
-    return sessionOf(sesskey, rows);
+    return rows.map(sessionOf);
   }
 
   async delete(sesskey: number): Promise<boolean> {
@@ -189,13 +191,14 @@ export class PgSessionStore implements SessionStore {
 }
 
 interface SessionRow {
+  sesskey: string;
   username: string;
   last_used: string;
   version: string;
 }
 
-function sessionOf(sesskey: number, rows: SessionRow[]): SessionRecord | undefined {
-  return rows.length === 0 ? undefined : { sesskey, username: rows[0].username, lastUsed: Number(rows[0].last_used), version: Number(rows[0].version) };
+function sessionOf(row: SessionRow): SessionRecord {
+  return { sesskey: Number(row.sesskey), username: row.username, lastUsed: Number(row.last_used), version: Number(row.version) };
 }
 
 export class PgChannelStore implements ChannelStore {

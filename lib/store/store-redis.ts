@@ -34,17 +34,26 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return v`;
 
-/** Answers {u, t, v} as found (nil: no session); uses it at ARGV[1] unless idle ARGV[4] ms or more by then. */
+/**
+ * Sessions KEYS[2..] (their ids ARGV[4..]): answers {id, u, t, v} of each one found, as
+ * found, and uses it at ARGV[1] unless idle ARGV[3] ms or more by then.
+ */
 const TOUCH = `
-local h = redis.call('HMGET', KEYS[1], 'u', 't', 'v')
-if not h[1] or not h[2] then return nil end
-local t, at = tonumber(h[2]), tonumber(ARGV[1])
-if t < at and at - t < tonumber(ARGV[4]) then
-  redis.call('HSET', KEYS[1], 't', ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+local at, ttl, idle = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local out = {}
+for i = 2, #KEYS do
+  local h = redis.call('HMGET', KEYS[i], 'u', 't', 'v')
+  if h[1] and h[2] then
+    local t = tonumber(h[2])
+    if t < at and at - t < idle then
+      redis.call('HSET', KEYS[i], 't', ARGV[1])
+      redis.call('PEXPIRE', KEYS[i], ttl)
+      redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i + 2])
+    end
+    table.insert(out, {ARGV[i + 2], h[1], h[2], h[3] or '0'})
+  end
 end
-return {h[1], h[2], h[3] or '0'}`;
+return out`;
 
 const DELETE = `
 local n = redis.call('DEL', KEYS[1])
@@ -157,9 +166,10 @@ export class RedisSessionStore implements SessionStore {
     return u === null || t === null ? undefined : { sesskey, username: u, lastUsed: Number(t), version: Number(v ?? 0) };
   }
 
-  async touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined> {
-    const found = await this.conn.script<[string, string, string] | null>(TOUCH, [this.key(sesskey), this.index], [at, this.ttlMs, sesskey, idleMs]);
-    return found === null ? undefined : { sesskey, username: found[0], lastUsed: Number(found[1]), version: Number(found[2]) };
+  async touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]> {
+    if (sesskeys.length === 0) return [];
+    const found = await this.conn.script<Array<[string, string, string, string]>>(TOUCH, [this.index, ...sesskeys.map((k) => this.key(k))], [at, this.ttlMs, idleMs, ...sesskeys]);
+    return found.map(([sesskey, u, t, v]) => ({ sesskey: Number(sesskey), username: u, lastUsed: Number(t), version: Number(v) }));
   }
 
   async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {

@@ -40,11 +40,12 @@ export interface SessionStore {
   create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined>;
   get(sesskey: number): Promise<SessionRecord | undefined>;
   /**
-   * Use the session at `at`, in one round trip: answers it as found before this use
-   * (undefined: no such session), and moves its lastUsed to `at` (never backwards) unless it
-   * had been idle `idleMs` or longer by then, in which case it is left for the caller to end.
+   * Use the sessions of `sesskeys` at `at`, in one round trip: answers those that exist, as
+   * found before this use (in no particular order), and moves each one's lastUsed to `at`
+   * (never backwards) unless it had been idle `idleMs` or longer by then, in which case it
+   * is left for the caller to end.
    */
-  touch(sesskey: number, at: number, idleMs: number): Promise<SessionRecord | undefined>;
+  touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]>;
   /** Remove; true if it existed. */
   delete(sesskey: number): Promise<boolean>;
   /**

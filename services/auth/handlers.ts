@@ -179,9 +179,10 @@ export function buildAuth(deps: AuthDeps): Auth {
       const at = now();
       const expired: number[] = [];
       const gone: number[] = [];
-      for (const key of keys) {
-        if (!isSessionKey(key)) continue;
-        const session = await sessions.touch(key, at, idleMs);
+      const asked = keys.filter(isSessionKey);
+      const found = new Map((await sessions.touch(asked, at, idleMs)).map((s) => [s.sesskey, s]));
+      for (const key of asked) {
+        const session = found.get(key);
         if (session === undefined) gone.push(key);
         else if (expiredAt(session.lastUsed, at)) expired.push(key);
       }
@@ -275,7 +276,7 @@ export function buildAuth(deps: AuthDeps): Auth {
     Resolve: async (request) => {
       const sesskey = request.sesskey;
       const at = now();
-      const session = isSessionKey(sesskey) ? await sessions.touch(sesskey, at, idleMs) : undefined;
+      const [session] = isSessionKey(sesskey) ? await sessions.touch([sesskey], at, idleMs) : [];
       if (session === undefined) throw badSession();
       if (expiredAt(session.lastUsed, at)) {
         void expireKeys([sesskey]).catch((err: unknown) => log.error({ err }, 'expiry failed'));

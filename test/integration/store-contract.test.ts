@@ -46,12 +46,22 @@ async function contract(t: TestContext, open: () => Promise<Opened>): Promise<vo
     assert.ok(version !== undefined && Number.isSafeInteger(version) && version > 0, `a version: ${version}`);
     assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), undefined);
     assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000, version });
-    assert.deepEqual(await s.sessions.touch(key, 5000, 60_000), { sesskey: key, username: 'ann', lastUsed: 1000, version }, 'a touch answers the session as found');
-    assert.deepEqual(await s.sessions.touch(key, 3000, 60_000), { sesskey: key, username: 'ann', lastUsed: 5000, version });
-    assert.equal(await s.sessions.touch(12345, 3000, 60_000), undefined, 'absent: nothing happens');
+    assert.deepEqual(await s.sessions.touch([key], 5000, 60_000), [{ sesskey: key, username: 'ann', lastUsed: 1000, version }], 'a touch answers the session as found');
+    assert.deepEqual(await s.sessions.touch([key], 3000, 60_000), [{ sesskey: key, username: 'ann', lastUsed: 5000, version }]);
+    assert.deepEqual(await s.sessions.touch([12345], 3000, 60_000), [], 'absent: nothing happens');
+    assert.deepEqual(await s.sessions.touch([], 3000, 60_000), []);
     assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 5000, version }, 'use changes no version');
-    assert.deepEqual(await s.sessions.touch(key, 9000, 4000), { sesskey: key, username: 'ann', lastUsed: 5000, version }, 'idle 4000 ms by then: found');
+    assert.deepEqual(await s.sessions.touch([key], 9000, 4000), [{ sesskey: key, username: 'ann', lastUsed: 5000, version }], 'idle 4000 ms by then: found');
     assert.equal((await s.sessions.get(key))?.lastUsed, 5000, 'an idle session is left as it is, for the caller to end');
+    // Several keys in one call: each used or left by its own idle time; the absent one not answered.
+    const vc = (await s.sessions.create({ sesskey: 601, username: 'cy', lastUsed: 8000 }))!;
+    const vd = (await s.sessions.create({ sesskey: 602, username: 'di', lastUsed: 1000 }))!;
+    const many = await s.sessions.touch([601, 12345, 602], 9000, 4000);
+    assert.deepEqual(many.sort((a, b) => a.sesskey - b.sesskey), [{ sesskey: 601, username: 'cy', lastUsed: 8000, version: vc }, { sesskey: 602, username: 'di', lastUsed: 1000, version: vd }]);
+    assert.equal((await s.sessions.get(601))?.lastUsed, 9000, 'used');
+    assert.equal((await s.sessions.get(602))?.lastUsed, 1000, 'idle: left');
+    assert.equal(await s.sessions.delete(601), true);
+    assert.equal(await s.sessions.delete(602), true);
     assert.equal(await s.sessions.get(12345), undefined);
     await s.sessions.create({ sesskey: 1, username: 'old', lastUsed: 100 });
     await s.sessions.create({ sesskey: 2, username: 'old', lastUsed: 4999 });
@@ -348,7 +358,7 @@ test('Redis session adapter keeps the contract; outages', async (t) => {
       const ttl = await raw.pttl('pfx:session:77');
       assert.ok(ttl > 60_000 && ttl <= 120_000, `TTL ${ttl}`);
       await raw.pexpire('pfx:session:77', 10_000);
-      await s.sessions.touch(77, Date.now() + 1, 60_000);
+      await s.sessions.touch([77], Date.now() + 1, 60_000);
       assert.ok((await raw.pttl('pfx:session:77')) > 60_000, 'a touch refreshes the TTL');
       assert.deepEqual((await raw.keys('*')).filter((k) => !k.startsWith('test1:')).sort(), ['pfx:session-version', 'pfx:session:77', 'pfx:sessions']);
     } finally {
