@@ -83,9 +83,9 @@ test('random frames from several peers never break the broker', async (t) => {
       // A fresh broker per run, so that a counterexample replays (and shrinks) on its own.
       stop();
       run++;
+      errors.length = 0;
       // Heartbeats fast enough to run within the test, with room for a loaded machine (the
       // real worker below must not be dropped for answering late).
-      errors.length = 0;
       broker = new Broker({ endpoint: 'tcp://127.0.0.1:*', heartbeatMs: 100, heartbeatLiveness: 5, maxBodyBytes: 256, queueMax: 4, log });
       const endpoint = await broker.start();
       const peer = (prefix: string): Peer => {
