@@ -13,7 +13,7 @@ import { createClient, type BusClient } from '../../lib/bus/client';
 import type { DriverNode__Output } from '../../lib/gen/agora/DriverNode';
 import { LOG_MAX_BYTES } from '../../services/driver/state-dir';
 import { rejectsWith, until, waitForService, waitForServiceGone } from '../helpers/bus';
-import { DRIVERS, type DriverSpec } from '../helpers/drivers';
+import { DRIVERS, RUBY_DRIVER, TS_DRIVER, type DriverSpec } from '../helpers/drivers';
 import { alive, ended, startBroker, type Started } from '../helpers/proc';
 
 /** A node as the contract answers it, missing keys filled with their defaults (proto/driver.proto). */
@@ -48,15 +48,15 @@ class Harness {
 
   constructor(readonly spec: DriverSpec, readonly client: BusClient, public driver: Started, private readonly bus: string, private readonly procs: Started[]) {}
 
-  /** Start the driver again (the last one has ended), with `env`; resolves once it is registered. */
-  async restart(env: Record<string, string>): Promise<void> {
-    this.driver = await this.start(env);
+  /** Start the driver (or `next`, serving the same bus name) again (the last one has ended), with `env`; resolves once it is registered. */
+  async restart(env: Record<string, string>, next = this.spec): Promise<void> {
+    this.driver = await this.start(env, next);
     await waitForService(this.client, this.spec.service, REGISTER_MS);
   }
 
   /** Start one more driver process on this bus, stopped with the test. */
-  async start(env: Record<string, string>): Promise<Started> {
-    const driver = await this.spec.start(this.bus, env);
+  async start(env: Record<string, string>, spec = this.spec): Promise<Started> {
+    const driver = await spec.start(this.bus, env);
     this.procs.push(driver);
     return driver;
   }
@@ -422,3 +422,52 @@ for (const spec of DRIVERS) {
     assert.deepEqual(readdirSync(state).sort(), ['driver.lock', 'garbage.json']);
   });
 }
+
+test('one state directory format: each driver adopts the nodes the other left (TypeScript, then Ruby, then TypeScript)', async (t) => {
+  if (!(await RUBY_DRIVER.available(t))) return;
+  // Both drivers serve one bus name, so that they share the directory `<service>@<bus>`.
+  const service = 'driver.shared';
+  const ts: DriverSpec = { ...TS_DRIVER, service, start: (bus, env = {}) => TS_DRIVER.start(bus, { ...env, AGORA_DRIVER_SERVICE: service }) };
+  const ruby: DriverSpec = { ...RUBY_DRIVER, service, start: (bus, env = {}) => RUBY_DRIVER.start(bus, { ...env, AGORA_RUBY_DRIVER_SERVICE: service }) };
+  const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
+  const pids: number[] = [];
+  t.after(() => {
+    for (const pid of pids.filter((p) => !ended(p))) process.kill(-pid, 'SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  });
+  const env = { ...SETTINGS, AGORA_DRIVER_STATE_DIR: root, AGORA_HEARTBEAT_MS: '250' };
+  const d = await setUp(t, ts, env, { AGORA_HEARTBEAT_MS: '250' });
+  /** Kill the running driver and start `next` on its state directory (and its lock, left by a dead process). */
+  const handOver = async (next: DriverSpec): Promise<void> => {
+    assert.equal(await d.driver.stop('SIGKILL'), 'SIGKILL');
+    await waitForServiceGone(d.client, service, REGISTER_MS);
+    await d.restart(env, next);
+  };
+  const running = (nodes: Node[]) => nodes.map((n) => [n.id, n.state, n.pid, n.port, n.owner]);
+
+  // 1. The TypeScript driver's node, adopted by the Ruby driver as it was, its output with it.
+  const first = d.id('ts');
+  await d.call('Create', { id: first, name: 'from-ts', owner: 'ann', image: 'http' });
+  const a = await d.reach(first, 'ACTIVE');
+  pids.push(a.pid);
+  await handOver(ruby);
+  assert.deepEqual(running(await d.list()), [[first, 'ACTIVE', a.pid, a.port, 'ann']]);
+  const output = (await d.call('Status', { id: first })).output ?? [];
+  assert.ok(output.some((l) => l.includes('listening')), JSON.stringify(output));
+
+  // 2. The Ruby driver's node and the one it adopted, adopted back by the TypeScript driver.
+  const second = d.id('rb');
+  await d.call('Create', { id: second, name: 'from-ruby', owner: 'bob', image: 'http' });
+  const b = await d.reach(second, 'ACTIVE');
+  pids.push(b.pid);
+  await handOver(ts);
+  assert.deepEqual(running(await d.list()), [[first, 'ACTIVE', a.pid, a.port, 'ann'], [second, 'ACTIVE', b.pid, b.port, 'bob']]);
+  assert.equal(JSON.parse((await get(b.host, b.port))?.body ?? '{}').id, second);
+
+  // 3. Deleted by the TypeScript driver: both processes end, and only the lock is left.
+  for (const id of [first, second]) await d.call('Delete', { id });
+  for (const id of [first, second]) await d.gone(id);
+  assert.deepEqual(pids.filter((p) => !ended(p)), []);
+  const [dir] = readdirSync(root).filter((name) => name.includes('@'));
+  assert.deepEqual(readdirSync(path.join(root, dir)), ['driver.lock']);
+});
