@@ -14,7 +14,7 @@ import {
 } from './frames';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
-import { RouterSocket } from './zmtp';
+import { RouterSocket, routingKey, type RoutingKey } from './zmtp';
 
 export interface BrokerOptions {
   /** Endpoint to bind, e.g. `tcp://127.0.0.1:5555` or `tcp://127.0.0.1:*`. */
@@ -52,7 +52,7 @@ interface Job extends HeldRequest {
 
 interface WorkerEntry {
   id: Buffer;
-  key: string;
+  key: RoutingKey;
   service: ServiceEntry;
   expiry: number;
   /** Requests it may hold at once (READY's `slots`, 1 for plain MDP). */
@@ -80,7 +80,7 @@ const MAX_SERVICE_NAME = 255;
 export class Broker {
   private readonly router: RouterSocket;
   private readonly services = new Map<string, ServiceEntry>();
-  private readonly workers = new Map<string, WorkerEntry>();
+  private readonly workers = new Map<RoutingKey, WorkerEntry>();
   private timer: NodeJS.Timeout | undefined;
   private clock = new HeartbeatClock(0);
   private endpoint = '';
@@ -104,7 +104,7 @@ export class Broker {
     // connection): forget it now rather than after heartbeat expiry, so nothing more is sent
     // to it and what it held is served elsewhere or failed at once (PROTOCOL.md §9).
     this.router.onPeerGone = (id) => {
-      const worker = this.workers.get(id.toString('latin1'));
+      const worker = this.workers.get(routingKey(id));
       if (worker !== undefined) this.removeWorker(worker, 'connection closed');
     };
   }
@@ -197,7 +197,7 @@ export class Broker {
   private onWorker(frames: Buffer[]): void {
     if (frames.length < 4 || frames[3].length !== 1) return this.drop('worker message without command', frames);
     const id = frames[0];
-    const key = id.toString('latin1');
+    const key = routingKey(id);
     const worker = this.workers.get(key);
     const command = frames[3][0];
     if (worker !== undefined) worker.expiry = this.expiry();
@@ -222,7 +222,7 @@ export class Broker {
     }
   }
 
-  private onReady(id: Buffer, key: string, known: WorkerEntry | undefined, frames: Buffer[]): void {
+  private onReady(id: Buffer, key: RoutingKey, known: WorkerEntry | undefined, frames: Buffer[]): void {
     // RFC 7: a READY from a worker that is already registered is a protocol error.
     if (known !== undefined) return this.removeWorker(known, 'second READY', true);
     const nameFrame = frames[4];

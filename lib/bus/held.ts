@@ -1,12 +1,10 @@
 /**
  * The requests one worker holds, found by (client, msgid) in O(1): the broker matches each
  * REPLY of a worker with slots to the request it answers this way (docs/PROTOCOL.md §3), and
- * a worker may hold up to 1,024 of them.
- *
- * Keys cost no allocation on the hot path: a routing id as the ROUTER makes it (`00` then 4
- * bytes, RFC 23 / libzmq) becomes the number those 4 bytes spell; only an Identity the peer
- * chose itself becomes a string.
+ * a worker may hold up to 1,024 of them. Clients are keyed by `routingKey`, which costs no
+ * allocation for the routing ids a ROUTER generates.
  */
+import { routingKey, type RoutingKey } from './zmtp';
 
 /** What is held: a request of `client`, with the msgid the broker read from it (null: none). */
 export interface HeldRequest {
@@ -20,7 +18,7 @@ export interface HeldRequest {
 const NO_MSGID = -1;
 
 export class HeldRequests<T extends HeldRequest> {
-  private readonly byClient = new Map<number | string, Map<number, T>>();
+  private readonly byClient = new Map<RoutingKey, Map<number, T>>();
   private count = 0;
 
   get size(): number {
@@ -28,7 +26,7 @@ export class HeldRequests<T extends HeldRequest> {
   }
 
   add(request: T): void {
-    const client = clientKey(request.client);
+    const client = routingKey(request.client);
     let mine = this.byClient.get(client);
     if (mine === undefined) {
       mine = new Map();
@@ -42,7 +40,7 @@ export class HeldRequests<T extends HeldRequest> {
 
   /** Take the request of `client` with `msgid` (the newest, when several share it); undefined when none. */
   take(client: Buffer, msgid: number | null): T | undefined {
-    const key = clientKey(client);
+    const key = routingKey(client);
     const mine = this.byClient.get(key);
     const request = mine?.get(msgid ?? NO_MSGID);
     if (mine === undefined || request === undefined) return undefined;
@@ -74,8 +72,4 @@ export class HeldRequests<T extends HeldRequest> {
     this.count = 0;
     return all;
   }
-}
-
-function clientKey(id: Buffer): number | string {
-  return id.length === 5 && id[0] === 0 ? id.readUInt32BE(1) : id.toString('latin1');
 }

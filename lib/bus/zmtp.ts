@@ -19,6 +19,18 @@ import net from 'node:net';
 
 export type Frames = Buffer[];
 
+/** A routing id as a Map key (see `routingKey`). */
+export type RoutingKey = number | string;
+
+/**
+ * A routing id as a Map key, with no allocation for the ids a ROUTER generates (`00` then 4
+ * bytes, RFC 23 / libzmq): the number those 4 bytes spell. An Identity a peer chose itself
+ * (never starting with `00`) is its bytes as a string.
+ */
+export function routingKey(id: Buffer): RoutingKey {
+  return id.length === 5 && id[0] === 0 ? id.readUInt32BE(1) : id.toString('latin1');
+}
+
 type SocketType = 'ROUTER' | 'DEALER';
 
 /** Which peer types each of ours may talk to (RFC 23 §"Socket types"). */
@@ -167,7 +179,7 @@ export class Connection {
   private readonly timer: NodeJS.Timeout;
   /** The peer's routing id (ROUTER side), set once the handshake is done. */
   identity: Buffer = Buffer.alloc(0);
-  key = '';
+  key: RoutingKey = '';
 
   constructor(readonly stream: net.Socket, private readonly o: ConnectionOptions) {
     stream.setNoDelay(true);
@@ -401,7 +413,7 @@ export function parseEndpoint(endpoint: string): Address {
  */
 export class RouterSocket {
   private server: net.Server | undefined;
-  private readonly peers = new Map<string, Connection>();
+  private readonly peers = new Map<RoutingKey, Connection>();
   private readonly connections = new Set<Connection>();
   private nextId = (randomBytes(4).readUInt32BE(0) & 0x7fffffff) + 1;
   private ipcPath: string | undefined;
@@ -453,7 +465,7 @@ export class RouterSocket {
 
   /** Send [routing id, …frames]; false when dropped. */
   send(frames: Frames): boolean {
-    const peer = this.peers.get(frames[0].toString('latin1'));
+    const peer = this.peers.get(routingKey(frames[0]));
     if (peer === undefined || peer.backlog > this.highWaterBytes) return false;
     peer.send(frames, 1);
     return true;
@@ -493,7 +505,7 @@ export class RouterSocket {
   private identify(conn: Connection, wanted: Buffer): boolean {
     let identity = wanted;
     if (identity.length > 0) {
-      if (identity[0] === 0 || this.peers.has(identity.toString('latin1'))) return false;
+      if (identity[0] === 0 || this.peers.has(routingKey(identity))) return false;
     } else {
       identity = Buffer.allocUnsafe(5);
       identity[0] = 0;
@@ -501,7 +513,7 @@ export class RouterSocket {
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     }
     conn.identity = identity;
-    conn.key = identity.toString('latin1');
+    conn.key = routingKey(identity);
     this.peers.set(conn.key, conn);
     return true;
   }
