@@ -238,7 +238,9 @@ export function sdkSuite(sdk: Sdk): void {
     await until(async () => (await stats())?.slots === 2 * slots, REGISTER_MS);
     // 1. Three callers per slot, calls of different lengths: every slot busy, requests queued, so
     //    each slot a REPLY frees is filled again at once and a worker never holds nothing by itself.
-    const ms = (caller: number): number => 5 + (caller % 7) * 6;
+    //    Calls of 40 ms and more: with shorter ones a worker stalled by a loaded machine could
+    //    answer all it held before it heard the SIGTERM, and rightly go straight to DISCONNECT.
+    const ms = (caller: number): number => 40 + (caller % 7) * 20;
     const load = keepCalling(3 * 2 * slots, (i) => client.call(sdk.service, 'sleep', [ms(i)]), (r, i) => r === ms(i));
     t.after(() => load.stop());
     await until(async () => {

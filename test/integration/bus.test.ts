@@ -279,7 +279,7 @@ test('SIGTERM under constant load: the worker asks the broker for no more, finis
   // 1. Three callers per slot keep calling: every slot of both workers is busy and requests
   //    wait in the broker's queue, so a slot freed by a REPLY is filled again at once. Calls of
   //    different lengths end at different times: the slots of a worker are never all free at once.
-  const ms = (caller: number): number => 5 + (caller % 7) * 6;
+  const ms = (caller: number): number => 40 + (caller % 7) * 20;
   const load = keepCalling(48, (i) => client.call('echo', 'sleep', [ms(i)]), (r, i) => r === ms(i));
   t.after(() => load.stop());
   await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 0 && s.queued > 0);
