@@ -12,6 +12,7 @@ import path from 'node:path';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { nodeIdProblem } from '../../lib/node-names';
+import { loadProto } from '../../lib/rpc/proto';
 import type { NodeView } from './local-driver';
 
 /** A process as the driver knows it: its pid and its start time (`/proc/<pid>/stat` field 22), which a reused pid does not share. */
@@ -31,6 +32,8 @@ export const LOG_MAX_BYTES = 1_048_576;
 /** What is kept of a cut log, and read from the end of each log for a node's output. */
 const TAIL_BYTES = 65_536;
 const LOCK = 'driver.lock';
+/** The keys of a record's node map: DriverNode's fields (proto/driver.proto) but output. */
+const NODE_KEYS = (loadProto('driver.proto').agora.DriverNode.type as { field: Array<{ name: string }> }).field.map((f) => f.name).filter((name) => name !== 'output');
 
 /** The directory of driver `service` on bus `busUrl` under `root` (empty: the OS temp dir's `agora-driver-<uid>`). */
 export function stateDirOf(root: string, service: string, busUrl: string): string {
@@ -96,13 +99,13 @@ export class StateDir {
     }
   }
 
-  /** Every well-formed node record; others are logged and left alone. */
+  /** Every well-formed node record (its node map holding every key, as the Ruby driver requires too); others are logged and left alone. */
   load(): NodeRecord[] {
     const records: NodeRecord[] = [];
     for (const name of readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort()) {
       const record = this.readJson(path.join(this.dir, name)) as NodeRecord | null;
       const id = name.slice(0, -'.json'.length);
-      if (record?.node?.id === id && nodeIdProblem(id) === null) records.push(record);
+      if (record?.node?.id === id && nodeIdProblem(id) === null && NODE_KEYS.every((key) => key in record.node)) records.push(record);
       else this.log.warn({ file: name }, 'unreadable node record left alone');
     }
     return records;

@@ -64,9 +64,14 @@ test("the lock: a live driver holds the directory, a dead one's lock is taken ov
 test('records: saved whole, loaded back; one that is not a record is left alone', (t) => {
   const dir = path.join(scratch(t), 'd');
   const state = StateDir.open(dir, log);
-  const node = { id: 'web-1', name: 'web', state: 'ACTIVE' } as never;
+  const node = {
+    id: 'web-1', name: 'web', owner: 'ann', image: 'http', size: 'small', command: '', state: 'ACTIVE', reason: '', host: '127.0.0.1',
+    port: 4000, pid: 12, exit_code: -1, signal: '', created_at: 1, updated_at: 2,
+  } as const;
   state.save({ node, process: { pid: 12, start: '34' } });
   writeFileSync(path.join(dir, 'broken.json'), '{');
+  const { state: _missing, ...partial } = { ...node, id: 'partial' };
+  writeFileSync(path.join(dir, 'partial.json'), JSON.stringify({ node: partial, process: null }));
   writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ node: { id: 'not-other' } }));
   writeFileSync(path.join(dir, 'Bad_Id.json'), JSON.stringify({ node: { id: 'Bad_Id' } }));
   assert.deepEqual(state.load(), [{ node, process: { pid: 12, start: '34' } }]);
