@@ -13,16 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { Client } from 'pg';
+import { until as pollUntil } from './bus';
 import { freePort, skipOrFail, start, type Started } from './proc';
 
-/** Resolve once `probe` answers true (asked every `everyMs`), or throw naming `what` at the deadline. */
-export async function until(probe: () => Promise<boolean>, what: string, deadlineMs = 15_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
+/** Resolve once `probe` answers true (asked every `everyMs`; a probe that throws counts as false), or fail naming `what` at the deadline. */
+export function until(probe: () => Promise<boolean>, what: string, deadlineMs = 15_000, everyMs = 50): Promise<void> {
+  return pollUntil(() => probe().catch(() => false), deadlineMs, what, everyMs);
 }
 
 /** Skip (or, with CI=true, fail) the test with `why`. */

@@ -50,12 +50,12 @@ export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): P
   return caught;
 }
 
-/** Poll `probe` until it answers true, or fail after `ms`. */
-export async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
+/** Poll `probe` every `everyMs` until it answers true, or fail naming `what` after `ms`. */
+export async function until(probe: () => Promise<boolean>, ms: number, what = 'condition', everyMs = 10): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await probe())) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (Date.now() > deadline) assert.fail(`${what} not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 

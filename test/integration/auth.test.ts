@@ -11,7 +11,7 @@ import type { WatchDown__Output } from '../../lib/gen/agora/WatchDown';
 import { createLogger } from '../../lib/log';
 import { loadProto } from '../../lib/rpc/proto';
 import { createSessionCache, MAX_SESSION_KEY, WATCH_LEASE_MS, type SessionCache } from '../../lib/session-cache';
-import { waitForService, waitForServiceGone } from '../helpers/bus';
+import { until, waitForService, waitForServiceGone } from '../helpers/bus';
 import { startBroker, startNode, type Started } from '../helpers/proc';
 import type { LogonReply__Output } from '../../lib/gen/agora/LogonReply';
 
@@ -22,13 +22,9 @@ const log = createLogger('test', 'silent');
 /** Short heartbeats so that the broker forgets a killed auth quickly. */
 const HEARTBEAT = { AGORA_HEARTBEAT_MS: '200', AGORA_HEARTBEAT_LIVENESS: '3' };
 
-/** Poll `ready` every 20 ms until it holds; fail after `ms` naming `what`. */
-async function waitUntil(what: string, ms: number, ready: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Poll `ready` until it holds; fail after `ms` naming `what` (the helpers' `until`, with its subject first). */
+function waitUntil(what: string, ms: number, ready: () => boolean | Promise<boolean>): Promise<void> {
+  return until(async () => ready(), ms, what, 20);
 }
 
 function startAuth(bus: string, grpcUrl: string): Promise<Started> {
