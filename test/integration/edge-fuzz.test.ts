@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { startMesh } from '../helpers/mesh';
 
+/** Every request's deadline: a hang is a failure of its own, not the whole test's timeout. */
+const DEADLINE_MS = 10_000;
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /** Path shapes the gateway knows, with their variable parts drawn at random, and random ones. */
@@ -71,18 +73,18 @@ function formatProblem(method: string, path: string, status: number, text: strin
 
 test('random requests at the edge: no undesigned 5xx, always the error format, the gateway keeps serving', async (t) => {
   const { base } = await startMesh(t, { AGORA_RATE_LIMIT_MAX: '0' });
-  const logon = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'fuzz', password: 'pw-fuzz' }) });
+  const logon = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'fuzz', password: 'pw-fuzz' }), signal: AbortSignal.timeout(DEADLINE_MS) });
   assert.equal(logon.status, 201);
   const key = ((await logon.json()) as { session: number }).session;
   const channel = 'fuzzed';
-  const made = await fetch(`${base}/v1/channels`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ name: channel }) });
+  const made = await fetch(`${base}/v1/channels`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ name: channel }), signal: AbortSignal.timeout(DEADLINE_MS) });
   assert.equal(made.status, 201);
 
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...METHODS), pathArb(channel), queryArb(), headersArb(key), bodyArb(),
     async (method, path, query, headers, body) => {
       const withBody = body !== undefined && method !== 'GET' && method !== 'OPTIONS';
-      const res = await fetch(base + path + query, { method, headers, body: withBody ? body : undefined });
+      const res = await fetch(base + path + query, { method, headers, body: withBody ? body : undefined, signal: AbortSignal.timeout(DEADLINE_MS) });
       const text = await res.text();
       assert.ok(res.status < 500 || res.status === 503, `${method} ${path}${query} answered ${res.status}: ${text.slice(0, 200)}`);
       assert.doesNotMatch(text, /\n\s+at |\.js:\d+|"stack"|FST_ERR/, `${method} ${path}${query}`);
@@ -93,8 +95,8 @@ test('random requests at the edge: no undesigned 5xx, always the error format, t
     },
   ), { numRuns: 300 });
 
-  const alive = await fetch(`${base}/__lbheartbeat__`);
+  const alive = await fetch(`${base}/__lbheartbeat__`, { signal: AbortSignal.timeout(DEADLINE_MS) });
   assert.equal(alive.status, 200);
-  const channels = await fetch(`${base}/v1/channels/${channel}`, { headers: { authorization: `Bearer ${key}` } });
+  const channels = await fetch(`${base}/v1/channels/${channel}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(DEADLINE_MS) });
   assert.ok([200, 401].includes(channels.status), 'still serving /v1 (401 if a random DELETE logged the key off)');
 });
