@@ -9,10 +9,9 @@
  * is live, the node the caller's, the change allowed, is Compute's to say.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requireSession } from '../plugins/auth';
 import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { authHeaders, authed, callBus, errorResponses, v1Scope, type V1Options } from '../plugins/v1';
+import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from '../plugins/v1';
 
 type Body = Record<string, unknown>;
 
@@ -74,66 +73,48 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     versionCheck(await writeVersion(request, async () => Number((await call(request, 'Get', { id }, true)).version)));
   /** A node's ETag: its version. */
   const tagOf = (node: Body): string => versionTag(Number(node.version));
-  const config = { service: 'Compute' };
-  const schema = (summary: string, extra: Record<string, unknown>) => authed('nodes', { summary, headers: authHeaders(), ...extra });
+  /** An authenticated nodes route: the session check, its documented security and schema, Compute as its service. */
+  const route = (summary: string, extra: Record<string, unknown>) => ({ ...sessionRoute('nodes', { summary, ...extra }), config: { service: 'Compute' } });
   type WithId = { Params: { id: string } };
 
-  app.post('/nodes', {
-    onRequest: requireSession, config,
-    schema: schema('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
+  app.post('/nodes', route('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
       body: CREATE_BODY, response: { 201: NODE_SCHEMA, ...errorResponses(403, 412, 413, 415, 422) },
-    }),
-  }, async (request, reply) => {
+    }), async (request, reply) => {
     const fields = request.body as Body;
     // If-Match names a version of the caller's list, the collection this creates into; Compute compares it as it inserts.
     const expected = await ifMatchVersion(request, async () => (await list(request)).version);
     const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
     return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).header('etag', tagOf(node)).send(node);
   });
-  app.get('/nodes', {
-    onRequest: requireSession, config,
-    schema: schema("The caller's nodes (oldest first unless sorted), filtered and paged like every /v1 list", {
+  app.get('/nodes', route("The caller's nodes (oldest first unless sorted), filtered and paged like every /v1 list", {
       querystring: listQuerySchema(NODES_LIST, options.pageMaxRecords), response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
-    }),
-  }, async (request, reply) => {
+    }), async (request, reply) => {
     const { nodes, version } = await list(request);
     return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, versionTag(version));
   });
-  app.get<WithId>('/nodes/:id', {
-    onRequest: requireSession, config,
-    schema: schema("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }),
-  }, async (request, reply) => {
+  app.get<WithId>('/nodes/:id', route("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }), async (request, reply) => {
     const node = await call(request, 'Get', { id: request.params.id }, true);
     if (notModified(request, reply, tagOf(node))) return reply;
     return node;
   });
-  app.get<WithId>('/nodes/:id/output', {
-    onRequest: requireSession, config,
-    schema: schema("The last lines the node's process wrote", {
+  app.get<WithId>('/nodes/:id/output', route("The last lines the node's process wrote", {
       params: ID_PARAMS, response: { 200: { type: 'object', properties: { id: STR, lines: { type: 'array', items: STR } } }, ...errorResponses(404) },
-    }),
-  }, async (request, reply) => {
+    }), async (request, reply) => {
     const output = await call(request, 'Output', { id: request.params.id }, true);
     if (notModified(request, reply, etagOf(output))) return reply;
     return output;
   });
-  app.patch<WithId>('/nodes/:id', {
-    onRequest: requireSession, config,
-    schema: schema('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
+  app.patch<WithId>('/nodes/:id', route('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
       params: ID_PARAMS, body: PATCH_BODY, response: { 200: NODE_SCHEMA, ...errorResponses(404, 409, 412, 413, 415, 422) },
-    }),
-  }, async (request, reply) => {
+    }), async (request, reply) => {
     const fields = request.body as Body;
     const check = await preconditions(request, request.params.id);
     const node = await call(request, 'Update', { ...fields, ...check, id: request.params.id }, false);
     return reply.header('etag', tagOf(node)).send(node);
   });
-  app.delete<WithId>('/nodes/:id', {
-    onRequest: requireSession, config,
-    schema: schema('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
+  app.delete<WithId>('/nodes/:id', route('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
       params: ID_PARAMS, response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
-    }),
-  }, async (request, reply) => {
+    }), async (request, reply) => {
     const check = await preconditions(request, request.params.id);
     // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
     const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
