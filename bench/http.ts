@@ -84,11 +84,13 @@ async function launch(entry: string, env: Record<string, string>, args: string[]
 }
 
 async function stopAll(procs: Proc[]): Promise<void> {
-  await Promise.all(procs.map(async ({ child }) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }));
+  await Promise.all(
+    procs.map(async ({ child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }),
+  );
 }
 
 /** broker, auth, channels, messages, gateway: the Procfile's processes on free loopback ports; `env` goes to every one. */
@@ -98,11 +100,20 @@ async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promi
   const common = { ...env, AGORA_BUS_URL: broker.endpoints.bus };
   const auth = await launch('services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
   procs.push(auth);
-  const channels = await launch('services/channels/main.js', { ...common, AGORA_AUTH_GRPC_URL: auth.endpoints.grpc, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' });
+  const channels = await launch('services/channels/main.js', {
+    ...common,
+    AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
+    AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0',
+  });
   procs.push(channels);
-  procs.push(await launch('services/messages/main.js', {
-    ...common, AGORA_AUTH_GRPC_URL: auth.endpoints.grpc, AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc, AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
-  }));
+  procs.push(
+    await launch('services/messages/main.js', {
+      ...common,
+      AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
+      AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
+      AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
+    }),
+  );
   const gateway = await launch('gateway/main.js', { ...common, AGORA_HTTP_PORT: '0' });
   procs.push(gateway);
   return gateway.endpoints.http;
@@ -113,7 +124,12 @@ async function call(base: string, route: string, body: unknown): Promise<{ statu
   return (await res.json()) as { status: boolean; data: unknown };
 }
 
-async function load(url: string, body: string, expectBody: string, options: Required<HttpBenchOptions>): Promise<AutocannonResult> {
+async function load(
+  url: string,
+  body: string,
+  expectBody: string,
+  options: Required<HttpBenchOptions>,
+): Promise<AutocannonResult> {
   return autocannon({
     url,
     method: 'POST',
@@ -159,7 +175,12 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     await call(base, '/create', { sesskey, channel: 'bench' });
     const before = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
     opts.progress(`http: mesh POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const posts = await load(`${base}/post`, JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }), POST_OK, opts);
+    const posts = await load(
+      `${base}/post`,
+      JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }),
+      POST_OK,
+      opts,
+    );
     const after = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
     // Requests still in flight when autocannon stops are served but not counted: at most one per connection.
     const uncounted = after - before - (posts.requests.total - posts.mismatches - posts.errors - posts.timeouts);
@@ -180,7 +201,8 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     ];
     // 3. The same /post with PostgreSQL holding users, sessions, channels and messages.
     const onPostgres = await postOnPostgres(procs, opts);
-    if (onPostgres !== undefined) rows.push(row('mesh on PostgreSQL: POST /post (one statement per post)', onPostgres, ceilingRps));
+    if (onPostgres !== undefined)
+      rows.push(row('mesh on PostgreSQL: POST /post (one statement per post)', onPostgres, ceilingRps));
     return rows;
   } finally {
     await stopAll(procs);
@@ -200,7 +222,12 @@ async function postOnPostgres(procs: Proc[], opts: Required<HttpBenchOptions>): 
     const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
     await call(base, '/create', { sesskey, channel: 'bench' });
     opts.progress(`http: mesh on PostgreSQL POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    return await load(`${base}/post`, JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }), POST_OK, opts);
+    return await load(
+      `${base}/post`,
+      JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }),
+      POST_OK,
+      opts,
+    );
   } finally {
     await stopAll(procs.splice(0));
     await pg.close();
@@ -230,9 +257,12 @@ export function formatHttpTable(rows: readonly HttpBenchRow[], connections = 64)
   const memory = rows.find((r) => r.name.startsWith('mesh: POST /post'));
   const pg = rows.find((r) => r.name.startsWith('mesh on PostgreSQL'));
   if (memory !== undefined && pg !== undefined) {
-    lines.push('', `POST /post on PostgreSQL runs at ${(pg.rps / memory.rps).toFixed(2)} of the in-memory mesh in this run. Every request posts to the`,
+    lines.push(
+      '',
+      `POST /post on PostgreSQL runs at ${(pg.rps / memory.rps).toFixed(2)} of the in-memory mesh in this run. Every request posts to the`,
       "same channel, so the appends queue on that channel's counter row, and PostgreSQL shares the",
-      'two cores with the five processes of the mesh and the load generator.');
+      'two cores with the five processes of the mesh and the load generator.',
+    );
   }
   return lines.join('\n');
 }
@@ -243,7 +273,13 @@ async function ceilingServer(): Promise<void> {
   const channels = new Map<string, Array<{ messageid: number; message: string }>>();
   app.post('/post', async (request) => {
     const body = request.body as { sesskey?: unknown; channel?: unknown; message?: unknown } | null;
-    if (body === null || typeof body !== 'object' || typeof body.sesskey !== 'number' || typeof body.channel !== 'string' || typeof body.message !== 'string') {
+    if (
+      body === null ||
+      typeof body !== 'object' ||
+      typeof body.sesskey !== 'number' ||
+      typeof body.channel !== 'string' ||
+      typeof body.message !== 'string'
+    ) {
       return { status: false, data: 'Invalid parameters' };
     }
     const list = channels.get(body.channel) ?? [];

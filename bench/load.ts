@@ -43,7 +43,13 @@ export type Call = () => Promise<unknown>;
 const MAX_SAMPLES = 2_000_000;
 
 /** Keep `inFlight` calls going for `warmupMs`, then measure for `durationMs`. */
-export async function runCell(call: Call, check: (answer: unknown) => boolean, inFlight: number, warmupMs: number, durationMs: number): Promise<CellResult> {
+export async function runCell(
+  call: Call,
+  check: (answer: unknown) => boolean,
+  inFlight: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<CellResult> {
   const ms = 1_000_000n;
   const start = process.hrtime.bigint();
   const measureFrom = start + BigInt(warmupMs) * ms;

@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   broker.createService({ name: 'echo', actions: { echo: (ctx) => ctx.params } });
   await broker.start();
   process.on('SIGTERM', () => void broker.stop().finally(() => process.exit(0)));
-  process.stdout.write(`${JSON.stringify({ ready: true, endpoints: { tcp: `127.0.0.1:${transporter.opts.port}/bench-server` } })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, endpoints: { tcp: `127.0.0.1:${transporter.opts.port}/bench-server` } })}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

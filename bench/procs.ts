@@ -19,8 +19,14 @@ export interface Proc {
 }
 
 /** Spawn `node dist/<entry> args…` and resolve with the first line that `pick` accepts. */
-function spawnUntil<T>(entry: string, args: string[], env: Record<string, string>, nodeArgs: string[], ms: number,
-  pick: (line: string) => T | undefined): { child: ChildProcess; line: Promise<T> } {
+function spawnUntil<T>(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[],
+  ms: number,
+  pick: (line: string) => T | undefined,
+): { child: ChildProcess; line: Promise<T> } {
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
@@ -46,7 +52,13 @@ function spawnUntil<T>(entry: string, args: string[], env: Record<string, string
 }
 
 /** Start a server and wait for its ready line; it joins `procs` at once, so a failure still stops it. */
-export async function launch(procs: Proc[], name: string, entry: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Proc> {
+export async function launch(
+  procs: Proc[],
+  name: string,
+  entry: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Proc> {
   const { child, line } = spawnUntil(entry, [], env, nodeArgs, 15_000, (text) => {
     if (!text.includes('"ready":true')) return undefined;
     return (JSON.parse(text) as { endpoints: Record<string, string> }).endpoints;
@@ -58,7 +70,13 @@ export async function launch(procs: Proc[], name: string, entry: string, env: Re
 }
 
 /** Run a load client with `plan` (JSON in argv[2]) and resolve with its results line. */
-export async function runClient<T>(procs: Proc[], entry: string, plan: unknown, ms: number, nodeArgs: string[] = []): Promise<T> {
+export async function runClient<T>(
+  procs: Proc[],
+  entry: string,
+  plan: unknown,
+  ms: number,
+  nodeArgs: string[] = [],
+): Promise<T> {
   const { child, line } = spawnUntil(entry, [JSON.stringify(plan)], {}, nodeArgs, ms, (text) => {
     if (!text.startsWith('{"results":')) return undefined;
     return (JSON.parse(text) as { results: T }).results;
@@ -71,12 +89,14 @@ export async function runClient<T>(procs: Proc[], entry: string, plan: unknown, 
 
 /** SIGTERM every process still running, SIGKILL it after 5 s, and wait for each exit. */
 export async function stopAll(procs: Proc[]): Promise<void> {
-  await Promise.all(procs.splice(0).map(async ({ child }) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }));
+  await Promise.all(
+    procs.splice(0).map(async ({ child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
 }

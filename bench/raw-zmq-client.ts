@@ -32,16 +32,20 @@ async function connect(plan: LoadPlan): Promise<Connected> {
   };
   void receive().catch(() => undefined);
 
-  const call = (): Promise<Buffer> => new Promise((resolve) => {
-    nextId = (nextId + 1) >>> 0;
-    const id = Buffer.allocUnsafe(4);
-    id.writeUInt32LE(nextId, 0);
-    waiting.set(nextId, resolve);
-    outbox.push([id, body]);
-    if (!sending) void pump();
-  });
+  const call = (): Promise<Buffer> =>
+    new Promise((resolve) => {
+      nextId = (nextId + 1) >>> 0;
+      const id = Buffer.allocUnsafe(4);
+      id.writeUInt32LE(nextId, 0);
+      waiting.set(nextId, resolve);
+      outbox.push([id, body]);
+      if (!sending) void pump();
+    });
   // Ready when the server has answered once.
-  const first = await Promise.race([call(), new Promise((_, reject) => setTimeout(() => reject(new Error('no echo in 10 s')), 10_000).unref())]);
+  const first = await Promise.race([
+    call(),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('no echo in 10 s')), 10_000).unref()),
+  ]);
   if (!(first as Buffer).equals(body)) throw new Error('the first echo differs from what was sent');
   return { call, check: (answer) => body.equals(answer as Buffer), close: () => dealer.close() };
 }

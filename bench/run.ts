@@ -50,7 +50,13 @@ const SYSTEMS: readonly System[] = [
     key: 'agora',
     label: 'Agora: client → broker → echo',
     start: async (procs, nodeArgs) => {
-      const broker = await launch(procs, 'broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' }, nodeArgs);
+      const broker = await launch(
+        procs,
+        'broker',
+        'services/broker/main.js',
+        { AGORA_BUS_URL: 'tcp://127.0.0.1:0' },
+        nodeArgs,
+      );
       await launch(procs, 'echo', 'services/echo/main.js', { AGORA_BUS_URL: broker.endpoints.bus }, nodeArgs);
       return broker.endpoints.bus; // the client waits for mmi.service('echo') = 200 itself
     },
@@ -58,13 +64,32 @@ const SYSTEMS: readonly System[] = [
   },
 ];
 
-function settings(): { plan: Omit<LoadPlan, 'endpoint'>; only: string[]; profileDir: string | undefined; full: boolean } {
+function settings(): {
+  plan: Omit<LoadPlan, 'endpoint'>;
+  only: string[];
+  profileDir: string | undefined;
+  full: boolean;
+} {
   const env = process.env;
-  const inFlight = (env.BENCH_IN_FLIGHT ?? '1,64').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 4096);
+  const inFlight = (env.BENCH_IN_FLIGHT ?? '1,64')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0 && n <= 4096);
   const only = (env.BENCH_ONLY ?? SYSTEMS.map((s) => s.key).join(',')).split(',');
-  const plan = { inFlight, warmupMs: Number(env.BENCH_WARMUP_S ?? 1) * 1000, durationMs: Number(env.BENCH_DURATION_S ?? 3) * 1000 };
-  const profileDir = env.BENCH_PROFILE_DIR === undefined || env.BENCH_PROFILE_DIR === '' ? undefined : path.resolve(env.BENCH_PROFILE_DIR);
-  const full = env.BENCH_ONLY === undefined && env.BENCH_IN_FLIGHT === undefined && profileDir === undefined && env.BENCH_HTTP !== '0';
+  const plan = {
+    inFlight,
+    warmupMs: Number(env.BENCH_WARMUP_S ?? 1) * 1000,
+    durationMs: Number(env.BENCH_DURATION_S ?? 3) * 1000,
+  };
+  const profileDir =
+    env.BENCH_PROFILE_DIR === undefined || env.BENCH_PROFILE_DIR === ''
+      ? undefined
+      : path.resolve(env.BENCH_PROFILE_DIR);
+  const full =
+    env.BENCH_ONLY === undefined &&
+    env.BENCH_IN_FLIGHT === undefined &&
+    profileDir === undefined &&
+    env.BENCH_HTTP !== '0';
   return { plan, only, profileDir, full };
 }
 
@@ -95,7 +120,9 @@ function ratios(rows: readonly Row[], inFlight: number[]): string {
     const cells = inFlight.map((n) => {
       const a = find('agora', n);
       const b = find(base, n);
-      return a === undefined || b === undefined ? '– | –' : `${fmt(a.perSecond / b.perSecond)} | ${fmt(a.p50Us / b.p50Us)}`;
+      return a === undefined || b === undefined
+        ? '– | –'
+        : `${fmt(a.perSecond / b.perSecond)} | ${fmt(a.p50Us / b.p50Us)}`;
     });
     return `| ${label} | ${cells.join(' | ')} |`;
   };
@@ -176,7 +203,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const system of SYSTEMS.filter((s) => only.includes(s.key))) {
     process.stderr.write(`bench: ${system.label}, in flight ${plan.inFlight.join(' and ')}\n`);
-    const nodeArgs = profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const nodeArgs =
+      profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     rows.push(...(await measure(system, plan, nodeArgs)));
   }
   const extra = process.env.BENCH_HTTP === '0' ? '' : await http();

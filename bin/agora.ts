@@ -35,10 +35,14 @@ function parseStartArgs(argv: string[]): StartArgs {
     },
   });
   if (positionals.length !== 1 || positionals[0] !== 'start') throw new Error(`expected the command "start"`);
-  if (!/^\d+(\.\d+)?$/.test(values.timeout)) throw new Error(`--timeout must be a number of seconds, got ${JSON.stringify(values.timeout)}`);
+  if (!/^\d+(\.\d+)?$/.test(values.timeout))
+    throw new Error(`--timeout must be a number of seconds, got ${JSON.stringify(values.timeout)}`);
   const procfile = path.resolve(values.procfile);
   const entries = parseProcfile(readFileSync(procfile, 'utf8'));
-  const formation = parseFormation(values.formation, entries.map((e) => e.name));
+  const formation = parseFormation(
+    values.formation,
+    entries.map((e) => e.name),
+  );
   const processes = planProcesses(entries, formation);
   if (processes.length === 0) throw new Error(`nothing to run in ${procfile} with this formation`);
   return { procfile, processes, graceMs: Number(values.timeout) * 1000 };

@@ -97,8 +97,13 @@ export class Launcher {
   /** Whether every one of `started` printed its ready line before a stop or the deadline. */
   private async awaitReady(started: Running[]): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.readyMs)));
-    const ready = Promise.all(started.map((r) => r.ready)).then(() => true, () => false);
+    const deadline = new Promise<boolean>(
+      (resolve) => (timer = setTimeout(() => resolve(false), this.options.readyMs)),
+    );
+    const ready = Promise.all(started.map((r) => r.ready)).then(
+      () => true,
+      () => false,
+    );
     const ok = await Promise.race([ready, deadline, this.stopRequested.then(() => false)]);
     clearTimeout(timer);
     if (!ok && this.stopSignal === undefined) {
@@ -109,7 +114,11 @@ export class Launcher {
   }
 
   private spawn(proc: PlannedProcess): Running {
-    const child = spawn('/bin/sh', ['-c', shellScript(proc.command)], { cwd: this.options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', shellScript(proc.command)], {
+      cwd: this.options.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const slot = this.spawned++;
     let onReady: () => void = () => undefined;
     let onGone: (e: Error) => void = () => undefined;

@@ -91,7 +91,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterS: config.retryAfterS,
     backoffS: config.backoffS,
   });
-  void app.register(hello, { bus, version, publicUrl: config.publicUrl, settings: publicSettings(config), capabilities: CAPABILITIES, timeoutMs: config.requestTimeoutMs });
+  void app.register(hello, {
+    bus,
+    version,
+    publicUrl: config.publicUrl,
+    settings: publicSettings(config),
+    capabilities: CAPABILITIES,
+    timeoutMs: config.requestTimeoutMs,
+  });
   void app.register(metrics, { metrics: gauges, token: config.metricsToken });
   void app.register(heartbeat, {
     bus,
@@ -103,8 +110,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   void app.register(versionRoute, { version });
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
-  const v1: V1Options = { bus, timeoutMs: config.requestTimeoutMs, pageMaxRecords: config.pageMaxRecords, batchMaxRequests: config.batchMaxRequests };
-  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, batchRoutes]) void app.register(routes, { ...v1, prefix: '/v1' });
+  const v1: V1Options = {
+    bus,
+    timeoutMs: config.requestTimeoutMs,
+    pageMaxRecords: config.pageMaxRecords,
+    batchMaxRequests: config.batchMaxRequests,
+  };
+  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, batchRoutes])
+    void app.register(routes, { ...v1, prefix: '/v1' });
   return app;
 }
 
@@ -112,7 +125,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 const CAPABILITIES = {
   batch: { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' },
   openapi: { description: 'OpenAPI 3 document of every route, and Swagger UI at /v1/docs', url: '/v1/openapi.json' },
-  legacy: { description: 'The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve', url: '/v1/docs' },
+  legacy: {
+    description: 'The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve',
+    url: '/v1/docs',
+  },
 };
 
 /** The settings a client may rely on, as the hello lists them (Kinto's `settings`). */

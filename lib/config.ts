@@ -140,7 +140,8 @@ function int(min: number, max: number): Parser<number> {
 function oneOf<T extends string>(values: readonly T[]): Parser<T> {
   return (raw) => {
     const v = raw.trim().toLowerCase();
-    if (!(values as readonly string[]).includes(v)) throw new Error(`must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    if (!(values as readonly string[]).includes(v))
+      throw new Error(`must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
     return v as T;
   };
 }
@@ -155,14 +156,18 @@ const bool: Parser<boolean> = (raw) => {
 const hostPort: Parser<string> = (raw) => {
   const v = raw.trim();
   const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(v);
-  if (m === null || Number(m[2]) > 65535) throw new Error(`must be host:port such as 127.0.0.1:50051, got ${JSON.stringify(raw)}`);
+  if (m === null || Number(m[2]) > 65535)
+    throw new Error(`must be host:port such as 127.0.0.1:50051, got ${JSON.stringify(raw)}`);
   return v;
 };
 
 /** A bus service name: printable ASCII, no spaces, at most 64 characters. */
 const serviceName: Parser<string> = (raw) => {
   const v = raw.trim();
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new Error(`must be a bus service name of 1-64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(raw)}`);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v))
+    throw new Error(
+      `must be a bus service name of 1-64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(raw)}`,
+    );
   return v;
 };
 
@@ -175,13 +180,17 @@ function url(schemes: readonly string[]): Parser<string> {
     } catch {
       throw new Error(`must be a URL such as ${schemes[0]}://127.0.0.1/, got ${JSON.stringify(raw)}`);
     }
-    if (!schemes.includes(parsed.protocol.slice(0, -1))) throw new Error(`must start with ${schemes.map((x) => `${x}://`).join(' or ')}, got ${JSON.stringify(parsed.protocol)}`);
+    if (!schemes.includes(parsed.protocol.slice(0, -1)))
+      throw new Error(
+        `must start with ${schemes.map((x) => `${x}://`).join(' or ')}, got ${JSON.stringify(parsed.protocol)}`,
+      );
     return v;
   };
 }
 
 const keyPrefix: Parser<string> = (raw) => {
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error(`must be 1 to 64 characters from letters, digits and _ . : -, got ${JSON.stringify(raw)}`);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw))
+    throw new Error(`must be 1 to 64 characters from letters, digits and _ . : -, got ${JSON.stringify(raw)}`);
   return raw;
 };
 
@@ -190,7 +199,10 @@ const hostPorts: Parser<string> = (raw) => {
   const parts = raw.split(',').map((p) => p.trim());
   if (parts.length === 1) return hostPort(raw);
   for (const part of parts) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(part)) throw new Error(`must list IPv4 host:port entries, such as 10.0.0.1:50051,10.0.0.2:50051; got ${JSON.stringify(part)}`);
+    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(part))
+      throw new Error(
+        `must list IPv4 host:port entries, such as 10.0.0.1:50051,10.0.0.2:50051; got ${JSON.stringify(part)}`,
+      );
   }
   return parts.join(',');
 };
@@ -198,14 +210,17 @@ const hostPorts: Parser<string> = (raw) => {
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
   if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+)$/.test(v)) {
-    throw new Error(`must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 or ipc:///path/to/socket, got ${JSON.stringify(raw)}`);
+    throw new Error(
+      `must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 or ipc:///path/to/socket, got ${JSON.stringify(raw)}`,
+    );
   }
   return v;
 };
 
 const absolutePath: Parser<string> = (raw) => {
   const v = raw.trim();
-  if (!v.startsWith('/') || v.includes('\0')) throw new Error(`must be an absolute path such as /var/lib/agora, got ${JSON.stringify(raw)}`);
+  if (!v.startsWith('/') || v.includes('\0'))
+    throw new Error(`must be an absolute path such as /var/lib/agora, got ${JSON.stringify(raw)}`);
   return v;
 };
 
@@ -216,95 +231,380 @@ function orEmpty(parse: Parser<string>): Parser<string> {
 
 const httpUrl: Parser<string> = (raw) => {
   const v = raw.trim();
-  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v)) throw new Error(`must be an http(s) URL such as https://api.example.com/, got ${JSON.stringify(raw)}`);
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v))
+    throw new Error(`must be an http(s) URL such as https://api.example.com/, got ${JSON.stringify(raw)}`);
   return v;
 };
 
 /** A secret: 16 to 256 visible ASCII characters; never echoed in the error. */
 const token: Parser<string> = (raw) => {
-  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new Error('must be 16 to 256 visible ASCII characters, no spaces (the value is not shown)');
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw))
+    throw new Error('must be 16 to 256 visible ASCII characters, no spaces (the value is not shown)');
   return raw;
 };
 
 const commitHash: Parser<string> = (raw) => {
   const v = raw.trim().toLowerCase();
-  if (!/^[0-9a-f]{7,64}$/.test(v)) throw new Error(`must be a commit hash (7 to 64 hex digits), got ${JSON.stringify(raw)}`);
+  if (!/^[0-9a-f]{7,64}$/.test(v))
+    throw new Error(`must be a commit hash (7 to 64 hex digits), got ${JSON.stringify(raw)}`);
   return v;
 };
 
 /** `*`, or a comma-separated list of origins such as `https://a.example,http://localhost:3000`. */
 const origins: Parser<readonly string[]> = (raw) => {
-  const list = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const list = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
   if (list.length === 1 && list[0] === '*') return list;
   for (const o of list) {
-    if (!/^https?:\/\/[^\s/?#]+$/.test(o)) throw new Error(`must be * or a comma-separated list of origins such as https://app.example.com, got ${JSON.stringify(o)}`);
+    if (!/^https?:\/\/[^\s/?#]+$/.test(o))
+      throw new Error(
+        `must be * or a comma-separated list of origins such as https://app.example.com, got ${JSON.stringify(o)}`,
+      );
   }
   if (list.length === 0) throw new Error('must be * or at least one origin');
   return list;
 };
 
-function v<K extends keyof Config>(key: K, env: string, def: Config[K], parse: Parser<Config[K]>, doc: string): Variable<K> {
+function v<K extends keyof Config>(
+  key: K,
+  env: string,
+  def: Config[K],
+  parse: Parser<Config[K]>,
+  doc: string,
+): Variable<K> {
   return { key, env, def, parse, doc };
 }
 
 /** Every configuration variable, in the order the README's table lists them. */
 export const VARIABLES: readonly Variable[] = [
-  v('busUrl', 'AGORA_BUS_URL', 'tcp://127.0.0.1:5555', endpoint, 'ZeroMQ endpoint the broker binds and every process connects to: `tcp://host:port` (`:0` or `:*` picks a free port) or `ipc://path`.'),
-  v('httpPort', 'AGORA_HTTP_PORT', 8080, int(0, 65535), 'HTTP port of the gateway; when unset, `PORT` is used, then 8080.'),
-  v('logLevel', 'AGORA_LOG_LEVEL', 'info', oneOf(LOG_LEVELS), 'pino level: fatal, error, warn, info, debug, trace or silent.'),
+  v(
+    'busUrl',
+    'AGORA_BUS_URL',
+    'tcp://127.0.0.1:5555',
+    endpoint,
+    'ZeroMQ endpoint the broker binds and every process connects to: `tcp://host:port` (`:0` or `:*` picks a free port) or `ipc://path`.',
+  ),
+  v(
+    'httpPort',
+    'AGORA_HTTP_PORT',
+    8080,
+    int(0, 65535),
+    'HTTP port of the gateway; when unset, `PORT` is used, then 8080.',
+  ),
+  v(
+    'logLevel',
+    'AGORA_LOG_LEVEL',
+    'info',
+    oneOf(LOG_LEVELS),
+    'pino level: fatal, error, warn, info, debug, trace or silent.',
+  ),
   v('heartbeatMs', 'AGORA_HEARTBEAT_MS', 2500, int(10, 600_000), 'MDP heartbeat interval, broker and workers.'),
   v('heartbeatLiveness', 'AGORA_HEARTBEAT_LIVENESS', 3, int(1, 100), 'Heartbeats missed before a peer counts as dead.'),
-  v('busMaxBodyBytes', 'AGORA_BUS_MAX_BODY_BYTES', 1_048_576, int(64, 256 * 1_048_576), 'Largest message body the broker forwards; larger ones are refused.'),
-  v('zmtpHandshakeMs', 'AGORA_ZMTP_HANDSHAKE_MS', 10_000, int(10, 600_000), 'Time a bus peer has to finish its ZMTP greeting and handshake before its connection is cut (broker, workers and clients).'),
-  v('brokerQueueMax', 'AGORA_BROKER_QUEUE_MAX', 10_000, int(0, 10_000_000), 'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.'),
+  v(
+    'busMaxBodyBytes',
+    'AGORA_BUS_MAX_BODY_BYTES',
+    1_048_576,
+    int(64, 256 * 1_048_576),
+    'Largest message body the broker forwards; larger ones are refused.',
+  ),
+  v(
+    'zmtpHandshakeMs',
+    'AGORA_ZMTP_HANDSHAKE_MS',
+    10_000,
+    int(10, 600_000),
+    'Time a bus peer has to finish its ZMTP greeting and handshake before its connection is cut (broker, workers and clients).',
+  ),
+  v(
+    'brokerQueueMax',
+    'AGORA_BROKER_QUEUE_MAX',
+    10_000,
+    int(0, 10_000_000),
+    'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.',
+  ),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
-  v('workerConcurrency', 'AGORA_WORKER_CONCURRENCY', 32, int(1, 1024), 'Requests one worker process serves at once per service (the slots its worker socket offers the broker).'),
-  v('authGrpcUrl', 'AGORA_AUTH_GRPC_URL', '127.0.0.1:50051', hostPorts, 'gRPC address of the auth service (port 0: any free port, for tests); several instances: `ip:port,ip:port`.'),
-  v('channelsGrpcUrl', 'AGORA_CHANNELS_GRPC_URL', '127.0.0.1:50052', hostPorts, 'gRPC address of the channels service.'),
-  v('messagesGrpcUrl', 'AGORA_MESSAGES_GRPC_URL', '127.0.0.1:50053', hostPorts, 'gRPC address of the messages service.'),
+  v(
+    'workerConcurrency',
+    'AGORA_WORKER_CONCURRENCY',
+    32,
+    int(1, 1024),
+    'Requests one worker process serves at once per service (the slots its worker socket offers the broker).',
+  ),
+  v(
+    'authGrpcUrl',
+    'AGORA_AUTH_GRPC_URL',
+    '127.0.0.1:50051',
+    hostPorts,
+    'gRPC address of the auth service (port 0: any free port, for tests); several instances: `ip:port,ip:port`.',
+  ),
+  v(
+    'channelsGrpcUrl',
+    'AGORA_CHANNELS_GRPC_URL',
+    '127.0.0.1:50052',
+    hostPorts,
+    'gRPC address of the channels service.',
+  ),
+  v(
+    'messagesGrpcUrl',
+    'AGORA_MESSAGES_GRPC_URL',
+    '127.0.0.1:50053',
+    hostPorts,
+    'gRPC address of the messages service.',
+  ),
   v('grpcTimeoutMs', 'AGORA_GRPC_TIMEOUT_MS', 2000, int(1, 600_000), 'Deadline of typed gRPC calls between services.'),
-  v('grpcBind', 'AGORA_GRPC_BIND', '', orEmpty(hostPort), 'host:port a service binds its gRPC on, instead of its own `AGORA_<NAME>_GRPC_URL` (e.g. `127.0.0.1:$PORT` for several instances on one machine). Empty: that URL.'),
-  v('openRegistration', 'AGORA_OPEN_REGISTRATION', true, bool, 'Create an unknown user at its first logon (true/false).'),
-  v('sessionIdleS', 'AGORA_SESSION_IDLE_S', 1800, int(1, 31_536_000), 'Seconds without use after which a session expires.'),
-  v('logonMaxFailures', 'AGORA_LOGON_MAX_FAILURES', 5, int(1, 1_000_000), 'Wrong passwords allowed per user, and per client address, within the lockout window.'),
-  v('logonLockoutS', 'AGORA_LOGON_LOCKOUT_S', 60, int(1, 86_400), 'Window for counting wrong passwords, and how long logons are then refused.'),
+  v(
+    'grpcBind',
+    'AGORA_GRPC_BIND',
+    '',
+    orEmpty(hostPort),
+    'host:port a service binds its gRPC on, instead of its own `AGORA_<NAME>_GRPC_URL` (e.g. `127.0.0.1:$PORT` for several instances on one machine). Empty: that URL.',
+  ),
+  v(
+    'openRegistration',
+    'AGORA_OPEN_REGISTRATION',
+    true,
+    bool,
+    'Create an unknown user at its first logon (true/false).',
+  ),
+  v(
+    'sessionIdleS',
+    'AGORA_SESSION_IDLE_S',
+    1800,
+    int(1, 31_536_000),
+    'Seconds without use after which a session expires.',
+  ),
+  v(
+    'logonMaxFailures',
+    'AGORA_LOGON_MAX_FAILURES',
+    5,
+    int(1, 1_000_000),
+    'Wrong passwords allowed per user, and per client address, within the lockout window.',
+  ),
+  v(
+    'logonLockoutS',
+    'AGORA_LOGON_LOCKOUT_S',
+    60,
+    int(1, 86_400),
+    'Window for counting wrong passwords, and how long logons are then refused.',
+  ),
   v('messagesRetained', 'AGORA_MESSAGES_RETAINED', 100, int(1, 1_000_000), 'Messages kept per channel (the newest).'),
   v('messageMaxBytes', 'AGORA_MESSAGE_MAX_BYTES', 4096, int(1, 1_048_576), 'Longest message text, in bytes of UTF-8.'),
-  v('databaseUrl', 'AGORA_DATABASE_URL', '', orEmpty(url(['postgres', 'postgresql'])), 'PostgreSQL URL (`postgres://user:pass@host:5432/db`); when set, users, channels and messages live there. Empty: in memory.'),
+  v(
+    'databaseUrl',
+    'AGORA_DATABASE_URL',
+    '',
+    orEmpty(url(['postgres', 'postgresql'])),
+    'PostgreSQL URL (`postgres://user:pass@host:5432/db`); when set, users, channels and messages live there. Empty: in memory.',
+  ),
   v('databasePoolMax', 'AGORA_DATABASE_POOL_MAX', 10, int(1, 1000), 'PostgreSQL connections per process.'),
-  v('redisUrl', 'AGORA_REDIS_URL', '', orEmpty(url(['redis', 'rediss'])), 'Redis URL (`redis://host:6379/0`); when set, sessions live there. Empty: sessions live in PostgreSQL when it is configured, else in memory.'),
-  v('redisPrefix', 'AGORA_REDIS_PREFIX', 'agora:', keyPrefix, 'Prefix of every Redis key and pub/sub channel, so several meshes can share one Redis.'),
-  v('storeTimeoutMs', 'AGORA_STORE_TIMEOUT_MS', 5000, int(1, 600_000), 'Deadline of one PostgreSQL query or Redis command, and of connecting.'),
-  v('clientMaxPending', 'AGORA_CLIENT_MAX_PENDING', 100_000, int(1, 10_000_000), 'Calls in flight per bus client before new calls are refused.'),
+  v(
+    'redisUrl',
+    'AGORA_REDIS_URL',
+    '',
+    orEmpty(url(['redis', 'rediss'])),
+    'Redis URL (`redis://host:6379/0`); when set, sessions live there. Empty: sessions live in PostgreSQL when it is configured, else in memory.',
+  ),
+  v(
+    'redisPrefix',
+    'AGORA_REDIS_PREFIX',
+    'agora:',
+    keyPrefix,
+    'Prefix of every Redis key and pub/sub channel, so several meshes can share one Redis.',
+  ),
+  v(
+    'storeTimeoutMs',
+    'AGORA_STORE_TIMEOUT_MS',
+    5000,
+    int(1, 600_000),
+    'Deadline of one PostgreSQL query or Redis command, and of connecting.',
+  ),
+  v(
+    'clientMaxPending',
+    'AGORA_CLIENT_MAX_PENDING',
+    100_000,
+    int(1, 10_000_000),
+    'Calls in flight per bus client before new calls are refused.',
+  ),
   v('computeGrpcUrl', 'AGORA_COMPUTE_GRPC_URL', '127.0.0.1:50054', hostPort, 'gRPC address of the compute service.'),
-  v('computeDriver', 'AGORA_COMPUTE_DRIVER', 'driver.local', serviceName, 'Bus service name of the driver compute uses (`driver.local`: the TypeScript driver; `driver.ruby`: the Ruby one).'),
-  v('computeMaxNodesPerUser', 'AGORA_COMPUTE_MAX_NODES_PER_USER', 10, int(0, 100_000), 'Nodes one user may hold at once.'),
-  v('computeSyncMs', 'AGORA_COMPUTE_SYNC_MS', 1000, int(50, 600_000), 'How often compute reads the driver\'s nodes (progress, deaths, reconciliation).'),
-  v('driverService', 'AGORA_DRIVER_SERVICE', 'driver.local', serviceName, 'Bus service name the TypeScript driver registers.'),
+  v(
+    'computeDriver',
+    'AGORA_COMPUTE_DRIVER',
+    'driver.local',
+    serviceName,
+    'Bus service name of the driver compute uses (`driver.local`: the TypeScript driver; `driver.ruby`: the Ruby one).',
+  ),
+  v(
+    'computeMaxNodesPerUser',
+    'AGORA_COMPUTE_MAX_NODES_PER_USER',
+    10,
+    int(0, 100_000),
+    'Nodes one user may hold at once.',
+  ),
+  v(
+    'computeSyncMs',
+    'AGORA_COMPUTE_SYNC_MS',
+    1000,
+    int(50, 600_000),
+    "How often compute reads the driver's nodes (progress, deaths, reconciliation).",
+  ),
+  v(
+    'driverService',
+    'AGORA_DRIVER_SERVICE',
+    'driver.local',
+    serviceName,
+    'Bus service name the TypeScript driver registers.',
+  ),
   v('driverGrpcUrl', 'AGORA_DRIVER_GRPC_URL', '127.0.0.1:50055', hostPort, 'gRPC address of the TypeScript driver.'),
-  v('driverAllowCommand', 'AGORA_DRIVER_ALLOW_COMMAND', false, bool, 'Allow image `command`: an arbitrary command given at create time (true/false).'),
-  v('driverStopGraceMs', 'AGORA_DRIVER_STOP_GRACE_MS', 5000, int(0, 600_000), 'Time a node has after SIGTERM before SIGKILL.'),
-  v('driverHealthTimeoutMs', 'AGORA_DRIVER_HEALTH_TIMEOUT_MS', 10_000, int(100, 600_000), 'Time a starting node has to answer its health check before it is killed and put in ERROR.'),
+  v(
+    'driverAllowCommand',
+    'AGORA_DRIVER_ALLOW_COMMAND',
+    false,
+    bool,
+    'Allow image `command`: an arbitrary command given at create time (true/false).',
+  ),
+  v(
+    'driverStopGraceMs',
+    'AGORA_DRIVER_STOP_GRACE_MS',
+    5000,
+    int(0, 600_000),
+    'Time a node has after SIGTERM before SIGKILL.',
+  ),
+  v(
+    'driverHealthTimeoutMs',
+    'AGORA_DRIVER_HEALTH_TIMEOUT_MS',
+    10_000,
+    int(100, 600_000),
+    'Time a starting node has to answer its health check before it is killed and put in ERROR.',
+  ),
   v('driverOutputLines', 'AGORA_DRIVER_OUTPUT_LINES', 100, int(1, 10_000), 'Output lines kept per node.'),
-  v('driverMaxNodes', 'AGORA_DRIVER_MAX_NODES', 100, int(1, 100_000), 'Nodes a driver (TypeScript or Ruby) holds at most, all owners together (each is a process of this machine).'),
-  v('driverStateDir', 'AGORA_DRIVER_STATE_DIR', '', orEmpty(absolutePath), 'Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`).'),
-  v('driverKeepNodes', 'AGORA_DRIVER_KEEP_NODES', false, bool, 'On SIGTERM a driver leaves its node processes running for its next start to adopt (true), or stops them (false).'),
-  v('rubyDriverService', 'AGORA_RUBY_DRIVER_SERVICE', 'driver.ruby', serviceName, 'Bus service name the Ruby driver registers; it reads the other `AGORA_DRIVER_*` settings too (`workers/ruby/README.md`).'),
-  v('batchMaxRequests', 'AGORA_BATCH_MAX_REQUESTS', 25, int(1, 1000), 'Most sub-requests one `POST /v1/batch` may carry.'),
-  v('pageMaxRecords', 'AGORA_PAGE_MAX_RECORDS', 100, int(1, 10_000), 'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.'),
-  v('publicUrl', 'AGORA_PUBLIC_URL', '', orEmpty(httpUrl), 'The gateway\'s URL as clients reach it (hello\'s `url`); empty: taken from each request\'s Host.'),
-  v('metricsToken', 'AGORA_METRICS_TOKEN', '', orEmpty(token), '`GET /metrics` then requires `Authorization: Bearer <this token>` (16 to 256 visible ASCII characters); empty: open to anyone who reaches the gateway.'),
-  v('sourceUrl', 'AGORA_SOURCE_URL', '', orEmpty(httpUrl), 'URL of the source repository, reported by `/__version__`; empty: none.'),
-  v('commit', 'AGORA_COMMIT', '', orEmpty(commitHash), 'Commit reported by `/__version__`; empty: read from the checkout\'s `.git`.'),
-  v('healthTimeoutMs', 'AGORA_HEALTH_TIMEOUT_MS', 1000, int(1, 60_000), 'Deadline of each dependency check of `/__heartbeat__`.'),
-  v('corsOrigins', 'AGORA_CORS_ORIGINS', ['*'], origins, 'Origins allowed by CORS: `*`, or a comma-separated list such as `https://app.example.com`.'),
-  v('rateLimitMax', 'AGORA_RATE_LIMIT_MAX', 0, int(0, 100_000_000), 'Requests allowed per client address per window, then 429; 0: no limit.'),
-  v('rateLimitWindowMs', 'AGORA_RATE_LIMIT_WINDOW_MS', 60_000, int(1, 86_400_000), 'The rate limit\'s window.'),
-  v('maxEventLoopDelayMs', 'AGORA_MAX_EVENT_LOOP_DELAY_MS', 1000, int(0, 600_000), 'Gateway event-loop delay beyond which requests get 503 (load shedding); 0: not checked.'),
-  v('maxHeapUsedBytes', 'AGORA_MAX_HEAP_USED_BYTES', 0, int(0, Number.MAX_SAFE_INTEGER), 'Gateway heap use beyond which requests get 503; 0: not checked.'),
-  v('maxRssBytes', 'AGORA_MAX_RSS_BYTES', 0, int(0, Number.MAX_SAFE_INTEGER), 'Gateway resident memory beyond which requests get 503; 0: not checked.'),
-  v('retryAfterS', 'AGORA_RETRY_AFTER_S', 10, int(1, 86_400), '`Retry-After` seconds of a 503 that names none of its own.'),
-  v('backoffS', 'AGORA_BACKOFF_S', 0, int(0, 86_400), 'When above 0, every response carries `Backoff: <seconds>`, asking clients to slow down.'),
+  v(
+    'driverMaxNodes',
+    'AGORA_DRIVER_MAX_NODES',
+    100,
+    int(1, 100_000),
+    'Nodes a driver (TypeScript or Ruby) holds at most, all owners together (each is a process of this machine).',
+  ),
+  v(
+    'driverStateDir',
+    'AGORA_DRIVER_STATE_DIR',
+    '',
+    orEmpty(absolutePath),
+    'Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`).',
+  ),
+  v(
+    'driverKeepNodes',
+    'AGORA_DRIVER_KEEP_NODES',
+    false,
+    bool,
+    'On SIGTERM a driver leaves its node processes running for its next start to adopt (true), or stops them (false).',
+  ),
+  v(
+    'rubyDriverService',
+    'AGORA_RUBY_DRIVER_SERVICE',
+    'driver.ruby',
+    serviceName,
+    'Bus service name the Ruby driver registers; it reads the other `AGORA_DRIVER_*` settings too (`workers/ruby/README.md`).',
+  ),
+  v(
+    'batchMaxRequests',
+    'AGORA_BATCH_MAX_REQUESTS',
+    25,
+    int(1, 1000),
+    'Most sub-requests one `POST /v1/batch` may carry.',
+  ),
+  v(
+    'pageMaxRecords',
+    'AGORA_PAGE_MAX_RECORDS',
+    100,
+    int(1, 10_000),
+    'Most records one page of a `/v1` list answers; a larger `_limit` is lowered to it.',
+  ),
+  v(
+    'publicUrl',
+    'AGORA_PUBLIC_URL',
+    '',
+    orEmpty(httpUrl),
+    "The gateway's URL as clients reach it (hello's `url`); empty: taken from each request's Host.",
+  ),
+  v(
+    'metricsToken',
+    'AGORA_METRICS_TOKEN',
+    '',
+    orEmpty(token),
+    '`GET /metrics` then requires `Authorization: Bearer <this token>` (16 to 256 visible ASCII characters); empty: open to anyone who reaches the gateway.',
+  ),
+  v(
+    'sourceUrl',
+    'AGORA_SOURCE_URL',
+    '',
+    orEmpty(httpUrl),
+    'URL of the source repository, reported by `/__version__`; empty: none.',
+  ),
+  v(
+    'commit',
+    'AGORA_COMMIT',
+    '',
+    orEmpty(commitHash),
+    "Commit reported by `/__version__`; empty: read from the checkout's `.git`.",
+  ),
+  v(
+    'healthTimeoutMs',
+    'AGORA_HEALTH_TIMEOUT_MS',
+    1000,
+    int(1, 60_000),
+    'Deadline of each dependency check of `/__heartbeat__`.',
+  ),
+  v(
+    'corsOrigins',
+    'AGORA_CORS_ORIGINS',
+    ['*'],
+    origins,
+    'Origins allowed by CORS: `*`, or a comma-separated list such as `https://app.example.com`.',
+  ),
+  v(
+    'rateLimitMax',
+    'AGORA_RATE_LIMIT_MAX',
+    0,
+    int(0, 100_000_000),
+    'Requests allowed per client address per window, then 429; 0: no limit.',
+  ),
+  v('rateLimitWindowMs', 'AGORA_RATE_LIMIT_WINDOW_MS', 60_000, int(1, 86_400_000), "The rate limit's window."),
+  v(
+    'maxEventLoopDelayMs',
+    'AGORA_MAX_EVENT_LOOP_DELAY_MS',
+    1000,
+    int(0, 600_000),
+    'Gateway event-loop delay beyond which requests get 503 (load shedding); 0: not checked.',
+  ),
+  v(
+    'maxHeapUsedBytes',
+    'AGORA_MAX_HEAP_USED_BYTES',
+    0,
+    int(0, Number.MAX_SAFE_INTEGER),
+    'Gateway heap use beyond which requests get 503; 0: not checked.',
+  ),
+  v(
+    'maxRssBytes',
+    'AGORA_MAX_RSS_BYTES',
+    0,
+    int(0, Number.MAX_SAFE_INTEGER),
+    'Gateway resident memory beyond which requests get 503; 0: not checked.',
+  ),
+  v(
+    'retryAfterS',
+    'AGORA_RETRY_AFTER_S',
+    10,
+    int(1, 86_400),
+    '`Retry-After` seconds of a 503 that names none of its own.',
+  ),
+  v(
+    'backoffS',
+    'AGORA_BACKOFF_S',
+    0,
+    int(0, 86_400),
+    'When above 0, every response carries `Backoff: <seconds>`, asking clients to slow down.',
+  ),
 ];
 
 /** A fresh object holding every default. */
@@ -335,7 +635,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = withDotEnv(process.env)): Re
       problems.push(`${name} ${(e as Error).message}`);
     }
   }
-  if (problems.length > 0) throw new AgoraError('AGORA_ERR_CONFIG_INVALID', [problems.join('; ')], { data: { problems } });
+  if (problems.length > 0)
+    throw new AgoraError('AGORA_ERR_CONFIG_INVALID', [problems.join('; ')], { data: { problems } });
   return Object.freeze(config) as unknown as Readonly<Config>;
 }
 

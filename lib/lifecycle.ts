@@ -12,9 +12,10 @@ export function configOrExit(svc: string): Readonly<Config> {
   try {
     return loadConfig();
   } catch (e) {
-    const problems = isAgoraError(e) && Array.isArray((e.data as { problems?: unknown })?.problems)
-      ? ((e.data as { problems: string[] }).problems)
-      : [errorMessage(e)];
+    const problems =
+      isAgoraError(e) && Array.isArray((e.data as { problems?: unknown })?.problems)
+        ? (e.data as { problems: string[] }).problems
+        : [errorMessage(e)];
     process.stderr.write(`${svc}: invalid configuration\n${problems.map((p) => `  ${p}\n`).join('')}`);
     process.exit(78);
   }

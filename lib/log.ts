@@ -5,7 +5,15 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /** Paths whose values never reach a log line. */
-export const REDACT = ['password', '*.password', 'sesskey', '*.sesskey', 'session', '*.session', 'req.headers.authorization'];
+export const REDACT = [
+  'password',
+  '*.password',
+  'sesskey',
+  '*.sesskey',
+  'session',
+  '*.session',
+  'req.headers.authorization',
+];
 
 /** The root logger of a process: JSON to stdout, tagged with its service name. */
 export function createLogger(svc: string, level: string, destination?: pino.DestinationStream): Logger {
@@ -23,7 +31,8 @@ export function createLogger(svc: string, level: string, destination?: pino.Dest
  * while it is writing (its `_writing` flag: no public accessor says so).
  */
 export function afterLogsWritten(log: Logger, then: () => void): void {
-  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { _writing?: unknown; once?: (event: string, fn: () => void) => void } | undefined;
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { _writing?: unknown; once?: (event: string, fn: () => void) => void } | undefined;
   if (stream?._writing === true && typeof stream.once === 'function') stream.once('drain', then);
   else then();
 }

@@ -17,7 +17,8 @@ export const NODE_NAME_MAX = 64;
 export function nodeNameProblem(name: unknown): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'a name is required';
   if (name.length > NODE_NAME_MAX) return `the name has ${name.length} characters, at most ${NODE_NAME_MAX} allowed`;
-  if (!NODE_NAME.test(name)) return `name ${cut(name)} may only hold letters, digits, "_", "." and "-", and may not start with "." or "-"`;
+  if (!NODE_NAME.test(name))
+    return `name ${cut(name)} may only hold letters, digits, "_", "." and "-", and may not start with "." or "-"`;
   return null;
 }
 

@@ -47,7 +47,10 @@ export function parseProcfile(text: string): ProcfileEntry[] {
 export function parseFormation(spec: string | undefined, names: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   let all = spec === undefined ? 1 : 0;
-  for (const pair of (spec ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const pair of (spec ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const m = /^([A-Za-z0-9_-]+)=(\d+)$/.exec(pair);
     if (m === null) throw new Error(`formation: expected name=N, got ${JSON.stringify(pair)}`);
     if (m[1] === 'all') all = Number(m[2]);
@@ -58,9 +61,16 @@ export function parseFormation(spec: string | undefined, names: readonly string[
 }
 
 /** Every process to run, entry by entry in Procfile order, instances numbered from 1. */
-export function planProcesses(entries: readonly ProcfileEntry[], formation: ReadonlyMap<string, number>): PlannedProcess[] {
+export function planProcesses(
+  entries: readonly ProcfileEntry[],
+  formation: ReadonlyMap<string, number>,
+): PlannedProcess[] {
   return entries.flatMap((entry) =>
-    Array.from({ length: formation.get(entry.name) ?? 0 }, (_, i) => ({ ...entry, index: i + 1, label: `${entry.name}.${i + 1}` })),
+    Array.from({ length: formation.get(entry.name) ?? 0 }, (_, i) => ({
+      ...entry,
+      index: i + 1,
+      label: `${entry.name}.${i + 1}`,
+    })),
   );
 }
 

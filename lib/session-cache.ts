@@ -209,11 +209,16 @@ export class SessionCache implements SessionResolver {
     miss.count++;
     this.inFlight.set(sesskey, miss);
     try {
-      const identity = await unary<SessionRequest, Identity__Output>(this.client, 'Resolve', { sesskey }, {
-        deadline: ctx?.deadline,
-        reqId: ctx?.reqId,
-        timeoutMs: this.options.timeoutMs,
-      });
+      const identity = await unary<SessionRequest, Identity__Output>(
+        this.client,
+        'Resolve',
+        { sesskey },
+        {
+          deadline: ctx?.deadline,
+          reqId: ctx?.reqId,
+          timeoutMs: this.options.timeoutMs,
+        },
+      );
       if (!miss.tainted && generation === this.generation && this.healthy) this.store(sesskey, identity);
       return identity.username;
     } finally {

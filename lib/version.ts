@@ -35,7 +35,7 @@ export function readVersion(options: VersionOptions = {}): VersionInfo {
   return {
     name: typeof pkg.name === 'string' ? pkg.name : 'unknown',
     version: typeof pkg.version === 'string' ? pkg.version : 'unknown',
-    commit: options.commit !== undefined && options.commit !== '' ? options.commit : gitCommit(root) ?? 'unknown',
+    commit: options.commit !== undefined && options.commit !== '' ? options.commit : (gitCommit(root) ?? 'unknown'),
     source: options.source !== undefined && options.source !== '' ? options.source : null,
   };
 }
@@ -76,7 +76,9 @@ export function gitCommit(root: string): string | undefined {
   for (const dir of dirs) {
     const loose = readText(path.join(dir, ref))?.trim();
     if (loose !== undefined && /^[0-9a-f]{40}$/.test(loose)) return loose;
-    const packed = readText(path.join(dir, 'packed-refs'))?.split('\n').find((line) => line.endsWith(` ${ref}`));
+    const packed = readText(path.join(dir, 'packed-refs'))
+      ?.split('\n')
+      .find((line) => line.endsWith(` ${ref}`));
     if (packed !== undefined) return packed.slice(0, 40);
   }
   return undefined;

@@ -26,5 +26,7 @@ export function currentTagInfo(etag: string | undefined): string {
 
 /** A refused compare-and-write: `code` (a 412) with the version found (undefined: gone) in `info`. */
 export function staleError(code: ErrorCode, args: readonly unknown[], found: number | undefined): AgoraError {
-  return new AgoraError(code, args, { data: { info: currentTagInfo(found === undefined ? undefined : versionTag(found)) } });
+  return new AgoraError(code, args, {
+    data: { info: currentTagInfo(found === undefined ? undefined : versionTag(found)) },
+  });
 }

@@ -32,7 +32,10 @@ export const BEARER_HEADERS = {
 export function parseBearer(header: string | undefined): number | AgoraError {
   if (header === undefined || header.trim() === '') return new AgoraError('AGORA_ERR_HTTP_MISSING_AUTH');
   const [scheme, key, ...rest] = header.trim().split(/\s+/);
-  const detail = (why: string): AgoraError => httpError('AGORA_ERR_HTTP_BAD_AUTH', [why], { details: [{ location: 'headers', name: 'authorization', description: why }] });
+  const detail = (why: string): AgoraError =>
+    httpError('AGORA_ERR_HTTP_BAD_AUTH', [why], {
+      details: [{ location: 'headers', name: 'authorization', description: why }],
+    });
   if (scheme.toLowerCase() !== 'bearer') return detail('the scheme must be Bearer');
   if (key === undefined || rest.length > 0 || !KEY.test(key) || !Number.isSafeInteger(Number(key))) {
     return detail('the credentials must be the numeric session key that POST /v1/sessions answered');

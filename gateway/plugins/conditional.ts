@@ -19,8 +19,14 @@ export { versionTag };
 
 /** The request headers of conditional requests, for the schemas and the OpenAPI document. */
 export const CONDITIONAL_HEADERS = {
-  'if-match': { type: 'string', description: 'Write only if the resource\'s current ETag is one of these (or any, for *); else 412.' },
-  'if-none-match': { type: 'string', description: 'Reads: 304 when the ETag matches. Writes: 412 when it matches (* : when the resource exists).' },
+  'if-match': {
+    type: 'string',
+    description: "Write only if the resource's current ETag is one of these (or any, for *); else 412.",
+  },
+  'if-none-match': {
+    type: 'string',
+    description: 'Reads: 304 when the ETag matches. Writes: 412 when it matches (* : when the resource exists).',
+  },
 } as const;
 
 /** A strong ETag from a representation (JSON digest). */
@@ -60,13 +66,21 @@ function failed(why: string, current: string | undefined): never {
 /** 412 unless `If-Match` (when sent) names `current` (`undefined`: the target does not exist). */
 export function checkIfMatch(request: FastifyRequest, current: string | undefined): void {
   const ifMatch = header(request, 'if-match');
-  if (ifMatch !== undefined && !tagMatches(ifMatch, current)) failed(current === undefined ? 'If-Match, and it does not exist' : 'If-Match does not name the current ETag', current);
+  if (ifMatch !== undefined && !tagMatches(ifMatch, current))
+    failed(
+      current === undefined ? 'If-Match, and it does not exist' : 'If-Match does not name the current ETag',
+      current,
+    );
 }
 
 /** 412 when `If-None-Match` (when sent) names `current`, or is `*` and the target exists. */
 export function checkIfNoneMatch(request: FastifyRequest, current: string | undefined): void {
   const ifNoneMatch = header(request, 'if-none-match');
-  if (ifNoneMatch !== undefined && tagMatches(ifNoneMatch, current)) failed(ifNoneMatch.trim() === '*' ? 'If-None-Match: *, and it exists' : 'If-None-Match names the current ETag', current);
+  if (ifNoneMatch !== undefined && tagMatches(ifNoneMatch, current))
+    failed(
+      ifNoneMatch.trim() === '*' ? 'If-None-Match: *, and it exists' : 'If-None-Match names the current ETag',
+      current,
+    );
 }
 
 /**
@@ -77,7 +91,10 @@ export function checkIfNoneMatch(request: FastifyRequest, current: string | unde
  *   names it, and then that version is what the write compares, so a change in between is
  *   still refused (at worst a tag it changed to is refused too: never a lost update).
  */
-export async function ifMatchVersion(request: FastifyRequest, current: () => Promise<number | undefined>): Promise<number | undefined> {
+export async function ifMatchVersion(
+  request: FastifyRequest,
+  current: () => Promise<number | undefined>,
+): Promise<number | undefined> {
   const ifMatch = header(request, 'if-match');
   if (ifMatch === undefined || ifMatch.trim() === '*') return undefined;
   const named = versionOf(ifMatch);
@@ -93,7 +110,10 @@ export async function ifMatchVersion(request: FastifyRequest, current: () => Pro
  * and one the resource has left never comes back — and the version `If-Match` names is
  * answered as `ifMatchVersion` does.
  */
-export async function writeVersion(request: FastifyRequest, current: () => Promise<number | undefined>): Promise<number | undefined> {
+export async function writeVersion(
+  request: FastifyRequest,
+  current: () => Promise<number | undefined>,
+): Promise<number | undefined> {
   if (header(request, 'if-none-match') !== undefined) checkIfNoneMatch(request, tagOrNone(await current()));
   return ifMatchVersion(request, current);
 }

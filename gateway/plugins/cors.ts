@@ -6,7 +6,16 @@ import fastifyCors from '@fastify/cors';
 import fp from 'fastify-plugin';
 
 /** Response headers a browser script may read (Kinto exposes the same set). */
-export const EXPOSED_HEADERS = ['Next-Page', 'Total-Records', 'ETag', 'Last-Modified', 'Backoff', 'Retry-After', 'X-Request-Id', 'Location'] as const;
+export const EXPOSED_HEADERS = [
+  'Next-Page',
+  'Total-Records',
+  'ETag',
+  'Last-Modified',
+  'Backoff',
+  'Retry-After',
+  'X-Request-Id',
+  'Location',
+] as const;
 
 export const ALLOWED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -17,15 +26,18 @@ export interface CorsOptions {
   maxAgeS?: number;
 }
 
-export const cors = fp<CorsOptions>(async (app, options) => {
-  const any = options.origins.length === 1 && options.origins[0] === '*';
-  await app.register(fastifyCors, {
-    origin: any ? '*' : [...options.origins],
-    methods: [...ALLOWED_METHODS],
-    exposedHeaders: [...EXPOSED_HEADERS],
-    maxAge: options.maxAgeS ?? 3600,
-    // An OPTIONS without Origin or Access-Control-Request-Method gets the preflight answer too,
-    // not @fastify/cors's text/plain 400 outside the error format.
-    strictPreflight: false,
-  });
-}, { name: 'agora-cors' });
+export const cors = fp<CorsOptions>(
+  async (app, options) => {
+    const any = options.origins.length === 1 && options.origins[0] === '*';
+    await app.register(fastifyCors, {
+      origin: any ? '*' : [...options.origins],
+      methods: [...ALLOWED_METHODS],
+      exposedHeaders: [...EXPOSED_HEADERS],
+      maxAge: options.maxAgeS ?? 3600,
+      // An OPTIONS without Origin or Access-Control-Request-Method gets the preflight answer too,
+      // not @fastify/cors's text/plain 400 outside the error format.
+      strictPreflight: false,
+    });
+  },
+  { name: 'agora-cors' },
+);

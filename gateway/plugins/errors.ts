@@ -13,7 +13,13 @@
  * when the client needs `details` (which field, where, why) or an `info` pointer.
  */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify';
 import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../../lib/errors';
 
 declare module 'fastify' {
@@ -74,29 +80,42 @@ export const CLIQUET_ERROR_SCHEMA = {
   required: ['code', 'errno', 'error', 'message'],
   properties: {
     code: { type: 'integer', description: 'The HTTP status.' },
-    errno: { type: 'integer', description: 'Stable error number (Kinto\'s table).' },
+    errno: { type: 'integer', description: "Stable error number (Kinto's table)." },
     error: { type: 'string', description: 'The status text.' },
     message: { type: 'string' },
     info: { type: 'string' },
     details: {
       type: 'array',
-      items: { type: 'object', properties: { location: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' } } },
+      items: {
+        type: 'object',
+        properties: { location: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' } },
+      },
     },
   },
 } as const;
 
 /** Codes meaning "the bus or a service cannot answer now", not "your request is wrong". */
 export const UNAVAILABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'AGORA_ERR_BUS_NO_SERVICE', 'AGORA_ERR_BUS_TIMEOUT', 'AGORA_ERR_BUS_DISCONNECTED', 'AGORA_ERR_BUS_CLOSED',
-  'AGORA_ERR_BUS_QUEUE_FULL', 'AGORA_ERR_BUS_TOO_MANY_PENDING', 'AGORA_ERR_BUS_WORKER_LOST',
-  'AGORA_ERR_RPC_UNAVAILABLE', 'AGORA_ERR_RPC_TIMEOUT',
+  'AGORA_ERR_BUS_NO_SERVICE',
+  'AGORA_ERR_BUS_TIMEOUT',
+  'AGORA_ERR_BUS_DISCONNECTED',
+  'AGORA_ERR_BUS_CLOSED',
+  'AGORA_ERR_BUS_QUEUE_FULL',
+  'AGORA_ERR_BUS_TOO_MANY_PENDING',
+  'AGORA_ERR_BUS_WORKER_LOST',
+  'AGORA_ERR_RPC_UNAVAILABLE',
+  'AGORA_ERR_RPC_TIMEOUT',
 ]);
 
 /** The `realm` of the Bearer challenge sent with every 401 (RFC 6750 §3). */
 export const AUTH_REALM = 'agora';
 
 /** An AgoraError carrying `details` and `info` for the Cliquet body. */
-export function httpError(code: ErrorCode, args: readonly unknown[], extra: { details?: ErrorDetail[]; info?: string } = {}): AgoraError {
+export function httpError(
+  code: ErrorCode,
+  args: readonly unknown[],
+  extra: { details?: ErrorDetail[]; info?: string } = {},
+): AgoraError {
   return new AgoraError(code, args, { data: { details: extra.details, info: extra.info } });
 }
 
@@ -111,7 +130,19 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
 
 /** Kinto errnos by HTTP status, for 4xx failures that have no code of their own. */
 const ERRNO_OF_STATUS: Readonly<Record<number, number>> = {
-  400: 107, 401: 104, 403: 121, 404: 111, 405: 115, 406: 107, 409: 122, 411: 112, 412: 114, 413: 113, 415: 107, 422: 107, 429: 117,
+  400: 107,
+  401: 104,
+  403: 121,
+  404: 111,
+  405: 115,
+  406: 107,
+  409: 122,
+  411: 112,
+  412: 114,
+  413: 113,
+  415: 107,
+  422: 107,
+  429: 117,
 };
 
 /**
@@ -124,21 +155,36 @@ export function toProblem(err: unknown, request?: FastifyRequest): Problem {
   if (Array.isArray(fe.validation)) return fromValidation(fe.validation, fe.validationContext);
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const limit = request?.routeOptions.bodyLimit;
-    return fromAgora(new AgoraError('AGORA_ERR_HTTP_TOO_LARGE', [limit === undefined ? 'the server accepts' : `the limit of ${limit} bytes`]));
+    return fromAgora(
+      new AgoraError('AGORA_ERR_HTTP_TOO_LARGE', [
+        limit === undefined ? 'the server accepts' : `the limit of ${limit} bytes`,
+      ]),
+    );
   }
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return fromAgora(new AgoraError('AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', [JSON.stringify(String(request?.headers['content-type'] ?? ''))]));
+    return fromAgora(
+      new AgoraError('AGORA_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', [
+        JSON.stringify(String(request?.headers['content-type'] ?? '')),
+      ]),
+    );
   }
   const mapped = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped !== undefined) return fromAgora(new AgoraError(mapped, ['']));
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   // Fastify's own 4xx messages describe the request, not the server (e.g. "Unsupported Media Type: x").
-  if (status >= 400 && status < 500) return edge(status, String(fe.code ?? 'FST_ERR'), String(fe.message ?? STATUS_CODES[status]));
+  if (status >= 400 && status < 500)
+    return edge(status, String(fe.code ?? 'FST_ERR'), String(fe.message ?? STATUS_CODES[status]));
   return fromAgora(new AgoraError('AGORA_ERR_INTERNAL'));
 }
 
 function fromAgora(err: AgoraError): Problem {
-  const problem: Problem = { status: err.status, errno: err.errno, code: err.code, message: err.message, unavailable: UNAVAILABLE_CODES.has(err.code) };
+  const problem: Problem = {
+    status: err.status,
+    errno: err.errno,
+    code: err.code,
+    message: err.message,
+    unavailable: UNAVAILABLE_CODES.has(err.code),
+  };
   const data = err.data as { details?: unknown; info?: unknown } | undefined;
   if (data !== null && typeof data === 'object') {
     if (Array.isArray(data.details)) problem.details = data.details as ErrorDetail[];
@@ -148,7 +194,13 @@ function fromAgora(err: AgoraError): Problem {
 }
 
 function edge(status: number, code: string, message: string): Problem {
-  return { status, errno: ERRNO_OF_STATUS[status] ?? ERRORS.AGORA_ERR_RPC_BAD_PARAMS.errno, code, message, unavailable: false };
+  return {
+    status,
+    errno: ERRNO_OF_STATUS[status] ?? ERRORS.AGORA_ERR_RPC_BAD_PARAMS.errno,
+    code,
+    message,
+    unavailable: false,
+  };
 }
 
 /** One detail per ajv error: `querystring` `_limit` "must be <= 200". */
@@ -158,20 +210,28 @@ export function validationDetails(errors: readonly FastifySchemaValidationError[
     const path = e.instancePath.split('/').slice(1).join('.');
     const extra = params.missingProperty ?? params.additionalProperty;
     const name = [path, typeof extra === 'string' ? extra : ''].filter((s) => s !== '').join('.');
-    const description = e.keyword === 'additionalProperties' ? 'is not allowed here' : String(e.message ?? 'is invalid');
+    const description =
+      e.keyword === 'additionalProperties' ? 'is not allowed here' : String(e.message ?? 'is invalid');
     return { location, name: name === '' ? location : name, description };
   });
 }
 
 function fromValidation(errors: readonly FastifySchemaValidationError[], context: unknown): Problem {
   const details = validationDetails(errors, typeof context === 'string' ? context : 'body');
-  const summary = details.map((d) => `${d.location === d.name ? d.location : `${d.name} in ${d.location}`} ${d.description}`).join('; ');
+  const summary = details
+    .map((d) => `${d.location === d.name ? d.location : `${d.name} in ${d.location}`} ${d.description}`)
+    .join('; ');
   return fromAgora(httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [summary], { details }));
 }
 
 /** The Cliquet body of a problem. */
 export function renderCliquet(problem: Problem): CliquetBody {
-  const body: CliquetBody = { code: problem.status, errno: problem.errno, error: STATUS_CODES[problem.status] ?? 'Error', message: problem.message };
+  const body: CliquetBody = {
+    code: problem.status,
+    errno: problem.errno,
+    error: STATUS_CODES[problem.status] ?? 'Error',
+    message: problem.message,
+  };
   if (problem.info !== undefined) body.info = problem.info;
   if (problem.details !== undefined) body.details = problem.details;
   return body;
@@ -195,7 +255,9 @@ export function isLegacy(request: FastifyRequest): boolean {
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   if (isLegacy(request)) {
     // Seed clients read only the body: every answer of a legacy route is HTTP 200, except an unknown path.
-    return reply.code(problem.status === 404 && request.is404 ? 404 : 200).send(renderLegacy(problem, request.routeOptions.config?.service));
+    return reply
+      .code(problem.status === 404 && request.is404 ? 404 : 200)
+      .send(renderLegacy(problem, request.routeOptions.config?.service));
   }
   if (problem.status === 401) reply.header('www-authenticate', `Bearer realm="${AUTH_REALM}"`);
   return reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
@@ -207,10 +269,20 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
  * otherwise answer with its own body. Always the Cliquet body: no route, so no surface.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const why = err.code === 'FST_ERR_BAD_URL' ? 'is not a valid URL path (bad percent-encoding)' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'has a part longer than the server accepts' : undefined;
-  const problem = why === undefined
-    ? toProblem(new AgoraError('AGORA_ERR_INTERNAL'))
-    : toProblem(httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`the path ${why}`], { details: [{ location: 'path', name: 'path', description: why }] }));
+  const why =
+    err.code === 'FST_ERR_BAD_URL'
+      ? 'is not a valid URL path (bad percent-encoding)'
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'has a part longer than the server accepts'
+        : undefined;
+  const problem =
+    why === undefined
+      ? toProblem(new AgoraError('AGORA_ERR_INTERNAL'))
+      : toProblem(
+          httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`the path ${why}`], {
+            details: [{ location: 'path', name: 'path', description: why }],
+          }),
+        );
   if (problem.status >= 500) request.log.error({ err }, 'request failed');
   void reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
 }
@@ -222,7 +294,12 @@ export class RouteTable {
   add(url: string, method: string | string[]): void {
     let entry = this.routes.find((r) => r.url === url);
     if (entry === undefined) {
-      const source = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      const source = url
+        .split('/')
+        .map((part) =>
+          part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/');
       entry = { pattern: new RegExp(`^${source}$`), url, methods: new Set() };
       this.routes.push(entry);
     }
@@ -238,26 +315,39 @@ export class RouteTable {
 
   /** Every `{method, url}` registered, HEAD excluded. */
   list(): { method: string; url: string }[] {
-    return this.routes.flatMap((r) => [...r.methods].filter((m) => m !== 'HEAD').map((method) => ({ method, url: r.url })));
+    return this.routes.flatMap((r) =>
+      [...r.methods].filter((m) => m !== 'HEAD').map((method) => ({ method, url: r.url })),
+    );
   }
 }
 
 /** 405 (with `Allow`) for a known path asked with another method, else 404. */
-function notFound(routes: RouteTable, request: FastifyRequest, reply: FastifyReply, legacyPaths: readonly string[]): Problem {
+function notFound(
+  routes: RouteTable,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  legacyPaths: readonly string[],
+): Problem {
   const path = request.url.length > 100 ? `${request.url.slice(0, 100)}…` : request.url;
   const allowed = routes.allowed(request.url.split('?')[0]);
   if (allowed.length > 0 && !allowed.includes(request.method)) {
     reply.header('allow', allowed.join(', '));
     return fromAgora(new AgoraError('AGORA_ERR_HTTP_METHOD_NOT_ALLOWED', [request.method, path, allowed.join(', ')]));
   }
-  const hint = request.method === 'POST' && legacyPaths.length > 0 ? `; the API answers POST ${legacyPaths.join(', ')}` : '';
-  return fromAgora(new AgoraError('AGORA_ERR_HTTP_NOT_FOUND', [`${request.method === 'POST' ? '' : `${request.method} `}${path}${hint}`]));
+  const hint =
+    request.method === 'POST' && legacyPaths.length > 0 ? `; the API answers POST ${legacyPaths.join(', ')}` : '';
+  return fromAgora(
+    new AgoraError('AGORA_ERR_HTTP_NOT_FOUND', [
+      `${request.method === 'POST' ? '' : `${request.method} `}${path}${hint}`,
+    ]),
+  );
 }
 
 /** Log what deserves it: bugs with their stack, outages as warnings, the rest quietly. */
 function logProblem(request: FastifyRequest, err: unknown, problem: Problem): void {
   if (problem.status >= 500 && !problem.unavailable) request.log.error({ err }, 'request failed');
-  else if (problem.unavailable) request.log.warn({ code: problem.code, detail: problem.message }, 'service unavailable');
+  else if (problem.unavailable)
+    request.log.warn({ code: problem.code, detail: problem.message }, 'service unavailable');
   else request.log.info({ code: problem.code }, 'request refused');
 }
 
@@ -275,11 +365,14 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorHandler
   const legacyPaths = options.legacyPaths ?? [];
   const routes = new RouteTable();
   // The CORS preflight catch-all (`OPTIONS *`, plugins/cors.ts) answers any path: it tells nothing of a path's methods.
-  app.addHook('onRoute', (route) => (route.url === '*' ? undefined : routes.add(route.url ?? route.path, route.method)));
+  app.addHook('onRoute', (route) =>
+    route.url === '*' ? undefined : routes.add(route.url ?? route.path, route.method),
+  );
   app.setErrorHandler((err: unknown, request, reply) => {
     // An unknown path whose body Fastify could not parse is still a 404; an AgoraError thrown
     // by a root hook (429 of the rate limit, 503 of load shedding) is answered as it is.
-    const problem = request.is404 && !isAgoraError(err) ? notFound(routes, request, reply, legacyPaths) : toProblem(err, request);
+    const problem =
+      request.is404 && !isAgoraError(err) ? notFound(routes, request, reply, legacyPaths) : toProblem(err, request);
     logProblem(request, err, problem);
     return sendProblem(request, reply, problem);
   });

@@ -56,7 +56,12 @@ export function brokerCheck(broker: BrokerInspector | undefined): HealthCheck {
  * answered. A worker that does not know HEALTH_METHOD answers AGORA_ERR_RPC_NO_METHOD, which
  * proves as much; one that knows it answers its own checks.
  */
-export function serviceCheck(bus: BusCaller, broker: BrokerInspector | undefined, service: string, reqId?: string): HealthCheck {
+export function serviceCheck(
+  bus: BusCaller,
+  broker: BrokerInspector | undefined,
+  service: string,
+  reqId?: string,
+): HealthCheck {
   return async (deadline) => {
     if (broker !== undefined && !(await broker.hasService(service, { deadline }))) return false;
     try {
@@ -70,31 +75,56 @@ export function serviceCheck(bus: BusCaller, broker: BrokerInspector | undefined
 }
 
 function isReport(value: unknown): value is HealthReport {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'boolean');
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'boolean')
+  );
 }
 
-export const heartbeat = fp<HeartbeatOptions>(async (app, options) => {
-  const services = new Set(options.services);
-  app.decorate('health', options.checks ?? new HealthChecks());
-  app.decorate('dependOnService', (service: string) => void services.add(service));
-  const ops = { shed: false, rateLimit: false } as const;
+export const heartbeat = fp<HeartbeatOptions>(
+  async (app, options) => {
+    const services = new Set(options.services);
+    app.decorate('health', options.checks ?? new HealthChecks());
+    app.decorate('dependOnService', (service: string) => void services.add(service));
+    const ops = { shed: false, rateLimit: false } as const;
 
-  const report = { type: 'object', additionalProperties: { type: 'boolean' }, description: 'Each check by name: true when it passed' } as const;
-  const heartbeatSchema = { tags: ['ops'], summary: 'Every dependency checked (200 when all pass, 503 naming what failed)', response: { 200: report, 503: report } };
-  app.get('/__heartbeat__', { config: ops, schema: heartbeatSchema }, async (request, reply) => {
-    const report = await runHeartbeat(app, options, [...services], request);
-    if (!healthy(report)) {
-      request.log.warn({ failed: Object.keys(report).filter((k) => !report[k]) }, 'heartbeat failed');
-      reply.code(503);
-    }
-    return report;
-  });
-  const lbSchema = { tags: ['ops'], summary: 'Liveness for load balancers: 200 while the process serves', response: { 200: { type: 'object' } } };
-  app.get('/__lbheartbeat__', { config: ops, schema: lbSchema }, async () => ({}));
-}, { name: 'agora-heartbeat' });
+    const report = {
+      type: 'object',
+      additionalProperties: { type: 'boolean' },
+      description: 'Each check by name: true when it passed',
+    } as const;
+    const heartbeatSchema = {
+      tags: ['ops'],
+      summary: 'Every dependency checked (200 when all pass, 503 naming what failed)',
+      response: { 200: report, 503: report },
+    };
+    app.get('/__heartbeat__', { config: ops, schema: heartbeatSchema }, async (request, reply) => {
+      const report = await runHeartbeat(app, options, [...services], request);
+      if (!healthy(report)) {
+        request.log.warn({ failed: Object.keys(report).filter((k) => !report[k]) }, 'heartbeat failed');
+        reply.code(503);
+      }
+      return report;
+    });
+    const lbSchema = {
+      tags: ['ops'],
+      summary: 'Liveness for load balancers: 200 while the process serves',
+      response: { 200: { type: 'object' } },
+    };
+    app.get('/__lbheartbeat__', { config: ops, schema: lbSchema }, async () => ({}));
+  },
+  { name: 'agora-heartbeat' },
+);
 
 /** Every check at once, the broker's and each service's included, under one deadline. */
-function runHeartbeat(app: FastifyInstance, options: HeartbeatOptions, services: string[], request: FastifyRequest): Promise<HealthReport> {
+function runHeartbeat(
+  app: FastifyInstance,
+  options: HeartbeatOptions,
+  services: string[],
+  request: FastifyRequest,
+): Promise<HealthReport> {
   const checks = new HealthChecks().add('broker', brokerCheck(options.broker));
   for (const service of services) checks.add(service, serviceCheck(options.bus, options.broker, service, request.id));
   for (const name of app.health.names) checks.add(name, app.health.get(name)!);

@@ -64,11 +64,22 @@ function baseUrl(request: FastifyRequest, publicUrl: string): string {
 const HELLO_SCHEMA = {
   tags: ['ops'],
   summary: 'What this server is, its settings and capabilities, and who the caller is',
-  headers: { type: 'object', properties: { authorization: { type: 'string', description: 'Bearer <session key> (optional): adds `user`' } } },
+  headers: {
+    type: 'object',
+    properties: { authorization: { type: 'string', description: 'Bearer <session key> (optional): adds `user`' } },
+  },
   response: {
     200: {
       type: 'object',
-      required: ['project_name', 'project_version', 'http_api_version', 'project_docs', 'url', 'settings', 'capabilities'],
+      required: [
+        'project_name',
+        'project_version',
+        'http_api_version',
+        'project_docs',
+        'url',
+        'settings',
+        'capabilities',
+      ],
       properties: {
         project_name: { type: 'string' },
         project_version: { type: 'string' },
@@ -76,41 +87,50 @@ const HELLO_SCHEMA = {
         project_docs: { type: 'string' },
         url: { type: 'string' },
         settings: { type: 'object', additionalProperties: true },
-        capabilities: { type: 'object', additionalProperties: { type: 'object', properties: { description: { type: 'string' }, url: { type: 'string' } } } },
+        capabilities: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            properties: { description: { type: 'string' }, url: { type: 'string' } },
+          },
+        },
         user: { type: 'object', properties: { id: { type: 'string' } } },
       },
     },
   },
 } as const;
 
-export const hello = fp<HelloOptions>(async (app, options) => {
-  const registry = new HelloRegistry();
-  for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
-  for (const [name, info] of Object.entries(options.capabilities ?? {})) registry.capability(name, info);
-  app.decorate('hello', registry);
+export const hello = fp<HelloOptions>(
+  async (app, options) => {
+    const registry = new HelloRegistry();
+    for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
+    for (const [name, info] of Object.entries(options.capabilities ?? {})) registry.capability(name, info);
+    app.decorate('hello', registry);
 
-  const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {
-    // Anonymous without the header; a malformed one is refused like on /v1 (plugins/auth.ts).
-    if (request.headers.authorization === undefined) return undefined;
-    const key = parseBearer(request.headers.authorization);
-    if (key instanceof AgoraError) throw key;
-    const { username } = await callBus(options, request, 'Auth', 'Resolve', { sesskey: key }, true);
-    if (typeof username !== 'string') throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', ['Auth.Resolve']);
-    return { id: username };
-  };
-
-  app.get('/', { schema: HELLO_SCHEMA }, async (request) => {
-    const user = await whoami(request);
-    const url = baseUrl(request, options.publicUrl);
-    return {
-      project_name: options.version.name,
-      project_version: options.version.version,
-      http_api_version: HTTP_API_VERSION,
-      project_docs: `${url}v1/docs`,
-      url,
-      settings: registry.settings,
-      capabilities: registry.capabilities,
-      ...(user === undefined ? {} : { user }),
+    const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {
+      // Anonymous without the header; a malformed one is refused like on /v1 (plugins/auth.ts).
+      if (request.headers.authorization === undefined) return undefined;
+      const key = parseBearer(request.headers.authorization);
+      if (key instanceof AgoraError) throw key;
+      const { username } = await callBus(options, request, 'Auth', 'Resolve', { sesskey: key }, true);
+      if (typeof username !== 'string') throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', ['Auth.Resolve']);
+      return { id: username };
     };
-  });
-}, { name: 'agora-hello' });
+
+    app.get('/', { schema: HELLO_SCHEMA }, async (request) => {
+      const user = await whoami(request);
+      const url = baseUrl(request, options.publicUrl);
+      return {
+        project_name: options.version.name,
+        project_version: options.version.version,
+        http_api_version: HTTP_API_VERSION,
+        project_docs: `${url}v1/docs`,
+        url,
+        settings: registry.settings,
+        capabilities: registry.capabilities,
+        ...(user === undefined ? {} : { user }),
+      };
+    });
+  },
+  { name: 'agora-hello' },
+);

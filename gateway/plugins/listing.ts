@@ -48,9 +48,21 @@ const SORT = '^-?[A-Za-z_][A-Za-z0-9_]*(,-?[A-Za-z_][A-Za-z0-9_]*)*$';
 /** The querystring schema of a list: every filter of every field, and nothing else. */
 export function listQuerySchema(spec: ListSpec, pageMax: number): Record<string, unknown> {
   const properties: Record<string, unknown> = {
-    _limit: { type: 'integer', minimum: 1, description: `Records per page (at most ${pageMax}; a larger value is lowered).` },
-    _token: { type: 'string', maxLength: 2048, description: 'The cursor of the next page (from the Next-Page header).' },
-    _sort: { type: 'string', pattern: SORT, description: `Comma-separated fields, - for descending: ${Object.keys(spec.fields).join(', ')}.` },
+    _limit: {
+      type: 'integer',
+      minimum: 1,
+      description: `Records per page (at most ${pageMax}; a larger value is lowered).`,
+    },
+    _token: {
+      type: 'string',
+      maxLength: 2048,
+      description: 'The cursor of the next page (from the Next-Page header).',
+    },
+    _sort: {
+      type: 'string',
+      pattern: SORT,
+      description: `Comma-separated fields, - for descending: ${Object.keys(spec.fields).join(', ')}.`,
+    },
   };
   if (spec.since !== undefined) {
     properties._since = { type: 'integer', description: `Only records whose ${spec.since} is greater.` };
@@ -61,21 +73,39 @@ export function listQuerySchema(spec: ListSpec, pageMax: number): Record<string,
     properties[field] = { ...value, description: `Records whose ${field} equals this.` };
     properties[`min_${field}`] = { ...value, description: `Records whose ${field} is at least this.` };
     properties[`max_${field}`] = { ...value, description: `Records whose ${field} is at most this.` };
-    properties[`in_${field}`] = { type: 'string', maxLength: 4096, description: `Records whose ${field} is one of these (comma-separated).` };
-    properties[`has_${field}`] = { type: 'boolean', description: `Records that have (true) or lack (false) a non-empty ${field}.` };
-    if (type === 'string') properties[`like_${field}`] = { type: 'string', maxLength: 1024, description: `Records whose ${field} contains this (case folded; * matches anything).` };
+    properties[`in_${field}`] = {
+      type: 'string',
+      maxLength: 4096,
+      description: `Records whose ${field} is one of these (comma-separated).`,
+    };
+    properties[`has_${field}`] = {
+      type: 'boolean',
+      description: `Records that have (true) or lack (false) a non-empty ${field}.`,
+    };
+    if (type === 'string')
+      properties[`like_${field}`] = {
+        type: 'string',
+        maxLength: 1024,
+        description: `Records whose ${field} contains this (case folded; * matches anything).`,
+      };
   }
   return { type: 'object', additionalProperties: false, properties };
 }
 
 function invalid(name: string, description: string): Error {
-  return httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`${name} in querystring ${description}`], { details: [{ location: 'querystring', name, description }] });
+  return httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`${name} in querystring ${description}`], {
+    details: [{ location: 'querystring', name, description }],
+  });
 }
 
 type Test = (record: Rec) => boolean;
 
 function likeTest(field: string, pattern: string): Test {
-  const source = pattern.toLowerCase().split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const source = pattern
+    .toLowerCase()
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   const re = new RegExp(source, 's');
   return (r) => typeof r[field] === 'string' && re.test((r[field] as string).toLowerCase());
 }
@@ -83,7 +113,8 @@ function likeTest(field: string, pattern: string): Test {
 function inTest(field: string, type: FieldType, list: string, name: string): Test {
   const values = list.split(',').map((v) => {
     if (type === 'string') return v;
-    if (!/^-?\d{1,16}$/.test(v.trim())) throw invalid(name, `must be comma-separated integers, got ${JSON.stringify(v.slice(0, 40))}`);
+    if (!/^-?\d{1,16}$/.test(v.trim()))
+      throw invalid(name, `must be comma-separated integers, got ${JSON.stringify(v.slice(0, 40))}`);
     return Number(v);
   });
   const set = new Set<unknown>(values);
@@ -93,20 +124,28 @@ function inTest(field: string, type: FieldType, list: string, name: string): Tes
 /** The filter of one querystring parameter, or undefined for the paging parameters. */
 function filterOf(name: string, value: unknown, spec: ListSpec): Test | undefined {
   if (name === '_limit' || name === '_token' || name === '_sort') return undefined;
-  if (name === '_since' && spec.since !== undefined) return (r) => (r[spec.since as string] as number) > (value as number);
-  if (name === '_before' && spec.since !== undefined) return (r) => (r[spec.since as string] as number) < (value as number);
+  if (name === '_since' && spec.since !== undefined)
+    return (r) => (r[spec.since as string] as number) > (value as number);
+  if (name === '_before' && spec.since !== undefined)
+    return (r) => (r[spec.since as string] as number) < (value as number);
   const m = /^(min_|max_|in_|has_|like_)?(.+)$/.exec(name) as RegExpExecArray;
   const [, op, field] = m;
   const type = spec.fields[field];
   if (type === undefined) throw invalid(name, 'is not a filter of this list');
   const get = (r: Rec): unknown => r[field];
   switch (op) {
-    case 'min_': return (r) => (get(r) as number | string) >= (value as number | string);
-    case 'max_': return (r) => (get(r) as number | string) <= (value as number | string);
-    case 'in_': return inTest(field, type, String(value), name);
-    case 'has_': return (r) => (get(r) !== undefined && get(r) !== null && get(r) !== '') === value;
-    case 'like_': return likeTest(field, String(value));
-    default: return (r) => get(r) === value;
+    case 'min_':
+      return (r) => (get(r) as number | string) >= (value as number | string);
+    case 'max_':
+      return (r) => (get(r) as number | string) <= (value as number | string);
+    case 'in_':
+      return inTest(field, type, String(value), name);
+    case 'has_':
+      return (r) => (get(r) !== undefined && get(r) !== null && get(r) !== '') === value;
+    case 'like_':
+      return likeTest(field, String(value));
+    default:
+      return (r) => get(r) === value;
   }
 }
 
@@ -118,7 +157,9 @@ interface SortKey {
 function sortOf(query: Rec, spec: ListSpec): SortKey[] {
   const names = typeof query._sort === 'string' ? query._sort.split(',') : [...spec.defaultSort];
   const keys = names.map((n) => ({ field: n.replace(/^-/, ''), desc: n.startsWith('-') }));
-  for (const k of keys) if (spec.fields[k.field] === undefined) throw invalid('_sort', `names ${JSON.stringify(k.field)}, not a field of this list`);
+  for (const k of keys)
+    if (spec.fields[k.field] === undefined)
+      throw invalid('_sort', `names ${JSON.stringify(k.field)}, not a field of this list`);
   if (!keys.some((k) => k.field === spec.id)) keys.push({ field: spec.id, desc: false });
   return keys;
 }
@@ -136,7 +177,9 @@ function compareKeys(a: readonly unknown[], b: readonly unknown[], keys: readonl
 
 /** The fingerprint of what a cursor is valid for: the filters and the sort, not the paging. */
 function queryHash(query: Rec): string {
-  const kept = Object.entries(query).filter(([k]) => k !== '_limit' && k !== '_token').sort(([a], [b]) => (a < b ? -1 : 1));
+  const kept = Object.entries(query)
+    .filter(([k]) => k !== '_limit' && k !== '_token')
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   return createHash('sha256').update(JSON.stringify(kept)).digest('base64url').slice(0, 12);
 }
 
@@ -160,10 +203,14 @@ function decodeToken(token: string, hash: string, keys: readonly SortKey[]): unk
 
 /** Filter, sort and cut one page of `records` as `query` asks. */
 export function applyQuery<T extends Rec>(records: readonly T[], query: Rec, spec: ListSpec, pageMax: number): Page<T> {
-  const tests = Object.entries(query).map(([name, value]) => filterOf(name, value, spec)).filter((t): t is Test => t !== undefined);
+  const tests = Object.entries(query)
+    .map(([name, value]) => filterOf(name, value, spec))
+    .filter((t): t is Test => t !== undefined);
   const keys = sortOf(query, spec);
   // Each record's sort key is read once, not at every comparison.
-  const matching = records.filter((r) => tests.every((t) => t(r))).map((record) => ({ record, key: keys.map((k) => record[k.field]) }));
+  const matching = records
+    .filter((r) => tests.every((t) => t(r)))
+    .map((record) => ({ record, key: keys.map((k) => record[k.field]) }));
   matching.sort((a, b) => compareKeys(a.key, b.key, keys));
   const hash = queryHash(query);
   let from = 0;
@@ -198,7 +245,14 @@ export function sendPage<T>(request: FastifyRequest, reply: FastifyReply, page: 
  * as the querystring asks, with its headers. The query is checked first, so a bad filter
  * is a 400 even when the list did not change.
  */
-export function answerList<T extends Rec>(request: FastifyRequest, reply: FastifyReply, records: readonly T[], spec: ListSpec, pageMax: number, etag: string): FastifyReply | { data: T[] } {
+export function answerList<T extends Rec>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  records: readonly T[],
+  spec: ListSpec,
+  pageMax: number,
+  etag: string,
+): FastifyReply | { data: T[] } {
   const page = applyQuery(records, request.query as Rec, spec, pageMax);
   if (notModified(request, reply, etag)) return reply;
   return sendPage(request, reply, page);

@@ -43,42 +43,50 @@ export interface LoadSheddingOptions {
 const STARTUP_SAMPLES = 3;
 const DEFAULT_SAMPLE_MS = 1000;
 
-export const loadShedding = fp<LoadSheddingOptions>(async (app, options) => {
-  const retryAfter = String(options.retryAfterS);
-  let settledAt = Infinity;
-  app.addHook('onReady', (done) => {
-    settledAt = Date.now() + STARTUP_SAMPLES * (options.sampleIntervalMs ?? DEFAULT_SAMPLE_MS);
-    done();
-  });
-  /** Whether a pressure of `type` counts now (event-loop delay only once the start is behind). */
-  const counts = (type: string): boolean => type !== underPressure.TYPE_EVENT_LOOP_DELAY || Date.now() >= settledAt;
-  /** The thresholds, as under-pressure checks them, with the start's delay left out. */
-  const overloaded = (): boolean => {
-    const usage = app.memoryUsage();
-    return (options.maxEventLoopDelayMs > 0 && usage.eventLoopDelay > options.maxEventLoopDelayMs && counts(underPressure.TYPE_EVENT_LOOP_DELAY))
-      || (options.maxHeapUsedBytes > 0 && usage.heapUsed > options.maxHeapUsedBytes)
-      || (options.maxRssBytes > 0 && usage.rssBytes > options.maxRssBytes);
-  };
-  await app.register(underPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelayMs,
-    maxHeapUsedBytes: options.maxHeapUsedBytes,
-    maxRssBytes: options.maxRssBytes,
-    retryAfter: options.retryAfterS,
-    sampleInterval: options.sampleIntervalMs,
-    pressureHandler: (request, reply, type, value) => {
-      if (request.routeOptions.config?.shed === false || !counts(type)) return undefined;
-      request.log.warn({ pressure: type, value }, 'overloaded: request shed');
-      reply.header('retry-after', retryAfter);
-      // A rejection goes to next(err), hence to the one error handler.
-      return Promise.reject(new AgoraError('AGORA_ERR_HTTP_OVERLOADED', [options.retryAfterS]));
-    },
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    addBackoff(reply, options.backoffS > 0 ? options.backoffS : overloaded() ? options.retryAfterS : 0);
-    if ((reply.statusCode === 503 || reply.statusCode === 429) && !reply.hasHeader('retry-after')) reply.header('retry-after', retryAfter);
-    done(null, payload);
-  });
-}, { name: 'agora-load-shedding' });
+export const loadShedding = fp<LoadSheddingOptions>(
+  async (app, options) => {
+    const retryAfter = String(options.retryAfterS);
+    let settledAt = Infinity;
+    app.addHook('onReady', (done) => {
+      settledAt = Date.now() + STARTUP_SAMPLES * (options.sampleIntervalMs ?? DEFAULT_SAMPLE_MS);
+      done();
+    });
+    /** Whether a pressure of `type` counts now (event-loop delay only once the start is behind). */
+    const counts = (type: string): boolean => type !== underPressure.TYPE_EVENT_LOOP_DELAY || Date.now() >= settledAt;
+    /** The thresholds, as under-pressure checks them, with the start's delay left out. */
+    const overloaded = (): boolean => {
+      const usage = app.memoryUsage();
+      return (
+        (options.maxEventLoopDelayMs > 0 &&
+          usage.eventLoopDelay > options.maxEventLoopDelayMs &&
+          counts(underPressure.TYPE_EVENT_LOOP_DELAY)) ||
+        (options.maxHeapUsedBytes > 0 && usage.heapUsed > options.maxHeapUsedBytes) ||
+        (options.maxRssBytes > 0 && usage.rssBytes > options.maxRssBytes)
+      );
+    };
+    await app.register(underPressure, {
+      maxEventLoopDelay: options.maxEventLoopDelayMs,
+      maxHeapUsedBytes: options.maxHeapUsedBytes,
+      maxRssBytes: options.maxRssBytes,
+      retryAfter: options.retryAfterS,
+      sampleInterval: options.sampleIntervalMs,
+      pressureHandler: (request, reply, type, value) => {
+        if (request.routeOptions.config?.shed === false || !counts(type)) return undefined;
+        request.log.warn({ pressure: type, value }, 'overloaded: request shed');
+        reply.header('retry-after', retryAfter);
+        // A rejection goes to next(err), hence to the one error handler.
+        return Promise.reject(new AgoraError('AGORA_ERR_HTTP_OVERLOADED', [options.retryAfterS]));
+      },
+    });
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      addBackoff(reply, options.backoffS > 0 ? options.backoffS : overloaded() ? options.retryAfterS : 0);
+      if ((reply.statusCode === 503 || reply.statusCode === 429) && !reply.hasHeader('retry-after'))
+        reply.header('retry-after', retryAfter);
+      done(null, payload);
+    });
+  },
+  { name: 'agora-load-shedding' },
+);
 
 function addBackoff(reply: FastifyReply, seconds: number): void {
   if (seconds > 0) reply.header('backoff', String(seconds));

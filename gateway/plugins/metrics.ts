@@ -27,8 +27,18 @@ export interface MetricsOptions {
 /** The gateway's metrics and the registry that exposes them. */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'agora_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] });
-  readonly requestSeconds = new Histogram({ name: 'agora_http_request_duration_seconds', help: 'Time to answer an HTTP request', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'agora_http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'agora_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
   readonly busSeconds = new Histogram({
     name: 'agora_bus_call_duration_seconds',
     help: 'Bus calls made by the gateway, by outcome (ok or the error code)',
@@ -36,10 +46,29 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  private readonly brokerUp = new Gauge({ name: 'agora_broker_up', help: '1 when the broker answered mmi.services at this scrape', registers: [this.registry] });
-  private readonly workers = new Gauge({ name: 'agora_broker_workers', help: 'Worker sockets registered per service', labelNames: ['service'] as const, registers: [this.registry] });
-  private readonly idle = new Gauge({ name: 'agora_broker_idle_workers', help: 'Idle worker sockets per service', labelNames: ['service'] as const, registers: [this.registry] });
-  private readonly queued = new Gauge({ name: 'agora_broker_queued', help: 'Requests waiting in the broker per service', labelNames: ['service'] as const, registers: [this.registry] });
+  private readonly brokerUp = new Gauge({
+    name: 'agora_broker_up',
+    help: '1 when the broker answered mmi.services at this scrape',
+    registers: [this.registry],
+  });
+  private readonly workers = new Gauge({
+    name: 'agora_broker_workers',
+    help: 'Worker sockets registered per service',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+  private readonly idle = new Gauge({
+    name: 'agora_broker_idle_workers',
+    help: 'Idle worker sockets per service',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+  private readonly queued = new Gauge({
+    name: 'agora_broker_queued',
+    help: 'Requests waiting in the broker per service',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
 
   constructor(private readonly options: MetricsOptions) {
     collectDefaultMetrics({ register: this.registry, prefix: 'agora_gateway_' });
@@ -95,20 +124,34 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
 }
 
-export const metrics = fp<MetricsPluginOptions>(async (app, { metrics: m, token }) => {
-  app.hello.capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: '/metrics' });
-  app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-    m.requests.inc(labels);
-    m.requestSeconds.observe(labels, reply.elapsedTime / 1000);
-    done();
-  });
-  // tags and summary are read by the OpenAPI generator; no response schema, the body is text.
-  const schema: FastifySchema & Record<string, unknown> = { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)' };
-  app.get('/metrics', { config: { shed: false, rateLimit: false }, schema }, async (request, reply) => {
-    if (token !== '' && !bearerMatches(request.headers.authorization, token)) throw new AgoraError('AGORA_ERR_HTTP_METRICS_AUTH');
-    await m.refreshBroker();
-    reply.type(m.registry.contentType);
-    return m.registry.metrics();
-  });
-}, { name: 'agora-metrics', dependencies: ['agora-hello'] });
+export const metrics = fp<MetricsPluginOptions>(
+  async (app, { metrics: m, token }) => {
+    app.hello.capability('metrics', {
+      description: 'Prometheus metrics of the gateway and the broker',
+      url: '/metrics',
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      };
+      m.requests.inc(labels);
+      m.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+      done();
+    });
+    // tags and summary are read by the OpenAPI generator; no response schema, the body is text.
+    const schema: FastifySchema & Record<string, unknown> = {
+      tags: ['ops'],
+      summary: 'Prometheus metrics (text exposition format)',
+    };
+    app.get('/metrics', { config: { shed: false, rateLimit: false }, schema }, async (request, reply) => {
+      if (token !== '' && !bearerMatches(request.headers.authorization, token))
+        throw new AgoraError('AGORA_ERR_HTTP_METRICS_AUTH');
+      await m.refreshBroker();
+      reply.type(m.registry.contentType);
+      return m.registry.metrics();
+    });
+  },
+  { name: 'agora-metrics', dependencies: ['agora-hello'] },
+);

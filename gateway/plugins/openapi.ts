@@ -20,25 +20,40 @@ export const OPENAPI_PATH = '/v1/openapi.json';
 export const DOCS_PREFIX = '/v1/docs';
 
 /** The document's generator, its route and the UI, on the instance it is registered in (not encapsulated). */
-export const openApi = fp(async (app: FastifyInstance, options: OpenApiOptions): Promise<void> => {
-  app.addSchema(CLIQUET_ERROR_SCHEMA);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Agora',
-        version: options.version,
-        description: 'The legacy messaging API (seed 002: POST, {status, data}) and the /v1 REST API with the Cliquet protocol. Errors: docs/ERRORS.md.',
+export const openApi = fp(
+  async (app: FastifyInstance, options: OpenApiOptions): Promise<void> => {
+    app.addSchema(CLIQUET_ERROR_SCHEMA);
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'Agora',
+          version: options.version,
+          description:
+            'The legacy messaging API (seed 002: POST, {status, data}) and the /v1 REST API with the Cliquet protocol. Errors: docs/ERRORS.md.',
+        },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', description: 'The session key from POST /v1/sessions.' },
+          },
+        },
+        tags: [
+          { name: 'legacy', description: 'Seed 002, byte for byte' },
+          { name: 'sessions' },
+          { name: 'channels' },
+          { name: 'messages' },
+          { name: 'utilities' },
+        ],
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The session key from POST /v1/sessions.' } } },
-      tags: [
-        { name: 'legacy', description: 'Seed 002, byte for byte' },
-        { name: 'sessions' }, { name: 'channels' }, { name: 'messages' }, { name: 'utilities' },
-      ],
-    },
-    // Shared schemas keep their $id as their name under components.schemas.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
-  app.get(OPENAPI_PATH, { schema: { tags: ['utilities'], summary: 'This OpenAPI 3 document' } }, async () => app.swagger());
-}, { name: 'agora-openapi' });
+      // Shared schemas keep their $id as their name under components.schemas.
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+    app.get(OPENAPI_PATH, { schema: { tags: ['utilities'], summary: 'This OpenAPI 3 document' } }, async () =>
+      app.swagger(),
+    );
+  },
+  { name: 'agora-openapi' },
+);

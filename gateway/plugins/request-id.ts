@@ -22,9 +22,12 @@ export function genReqId(req: IncomingMessage): string {
 }
 
 /** Answer the request id on every response, errors and preflights included. */
-export const requestId = fp(async (app) => {
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
-}, { name: 'agora-request-id' });
+export const requestId = fp(
+  async (app) => {
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      done();
+    });
+  },
+  { name: 'agora-request-id' },
+);

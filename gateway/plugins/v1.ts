@@ -12,7 +12,6 @@ import { AgoraError } from '../../lib/errors';
 import { BEARER_HEADERS, requireSession } from './auth';
 import { CONDITIONAL_HEADERS } from './conditional';
 
-
 /** Options of every /v1 route plugin. */
 export interface V1Options {
   bus: BusCaller;
@@ -28,11 +27,29 @@ export type Rec = Record<string, unknown>;
 
 // allErrors: `details` names every faulty field at once; strict off: OpenAPI keywords
 // such as `example` sit in the same schemas.
-const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
-const textAjv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+const bodyAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: true,
+  strict: false,
+});
+const textAjv = new Ajv({
+  coerceTypes: true,
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: true,
+  strict: false,
+});
 
 /** The validator compiler of the /v1 scope. */
-export function v1ValidatorCompiler({ schema, httpPart }: { schema: object; httpPart?: string }): (data: unknown) => boolean {
+export function v1ValidatorCompiler({
+  schema,
+  httpPart,
+}: {
+  schema: object;
+  httpPart?: string;
+}): (data: unknown) => boolean {
   return (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
 }
 
@@ -52,7 +69,8 @@ const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 function checkHeaders(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
   const { accept, 'content-length': length, 'transfer-encoding': encoding } = request.headers;
   if (!acceptsJson(accept)) return done(new AgoraError('AGORA_ERR_HTTP_NOT_ACCEPTABLE'));
-  if (BODY_METHODS.has(request.method) && length === undefined && encoding === undefined) return done(new AgoraError('AGORA_ERR_HTTP_LENGTH_REQUIRED', [request.method]));
+  if (BODY_METHODS.has(request.method) && length === undefined && encoding === undefined)
+    return done(new AgoraError('AGORA_ERR_HTTP_LENGTH_REQUIRED', [request.method]));
   done();
 }
 
@@ -68,17 +86,29 @@ export function v1Scope(app: FastifyInstance): void {
 }
 
 /** One bus call for a request: its deadline, its request id, the route's idempotence. */
-export async function callBus(options: Pick<V1Options, 'bus' | 'timeoutMs'>, request: FastifyRequest, service: string, method: string, params: Rec, idempotent: boolean): Promise<Rec> {
+export async function callBus(
+  options: Pick<V1Options, 'bus' | 'timeoutMs'>,
+  request: FastifyRequest,
+  service: string,
+  method: string,
+  params: Rec,
+  idempotent: boolean,
+): Promise<Rec> {
   const callOptions: CallOptions = { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent };
   const reply = await options.bus.call(service, method, [params], callOptions);
-  if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${service}.${method}`]);
+  if (reply === null || typeof reply !== 'object' || Array.isArray(reply))
+    throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${service}.${method}`]);
   return reply as Rec;
 }
 
 /** Error answers of a route, for the OpenAPI document: each status → the Cliquet body. */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
   const common = [400, 401, 406, 429, 500, 503, 504];
-  return Object.fromEntries([...new Set([...common, ...statuses])].sort().map((s) => [s, { $ref: 'CliquetError#', description: 'The Cliquet error body (docs/ERRORS.md).' }]));
+  return Object.fromEntries(
+    [...new Set([...common, ...statuses])]
+      .sort()
+      .map((s) => [s, { $ref: 'CliquetError#', description: 'The Cliquet error body (docs/ERRORS.md).' }]),
+  );
 }
 
 /** Header schema of an authenticated route: the Bearer key and the conditional headers. */
@@ -95,7 +125,10 @@ export function authed(tag: string, schema: FastifySchema & Rec): FastifySchema 
  * The options of an authenticated /v1 route: the requireSession hook, and the schema that
  * says so (authed), together so the OpenAPI document's security is what the route enforces.
  */
-export function sessionRoute(tag: string, schema: FastifySchema & Rec): { onRequest: typeof requireSession; schema: FastifySchema } {
+export function sessionRoute(
+  tag: string,
+  schema: FastifySchema & Rec,
+): { onRequest: typeof requireSession; schema: FastifySchema } {
   return { onRequest: requireSession, schema: authed(tag, schema) };
 }
 

@@ -13,12 +13,20 @@ const VERSION_SCHEMA = {
     200: {
       type: 'object',
       required: ['name', 'version', 'commit', 'source'],
-      properties: { name: { type: 'string' }, version: { type: 'string' }, commit: { type: 'string' }, source: { type: ['string', 'null'] } },
+      properties: {
+        name: { type: 'string' },
+        version: { type: 'string' },
+        commit: { type: 'string' },
+        source: { type: ['string', 'null'] },
+      },
     },
   },
 } as const;
 
-export const versionRoute = fp<VersionOptions>(async (app, options) => {
-  const body = Object.freeze({ ...options.version });
-  app.get('/__version__', { config: { shed: false, rateLimit: false }, schema: VERSION_SCHEMA }, async () => body);
-}, { name: 'agora-version' });
+export const versionRoute = fp<VersionOptions>(
+  async (app, options) => {
+    const body = Object.freeze({ ...options.version });
+    app.get('/__version__', { config: { shed: false, rateLimit: false }, schema: VERSION_SCHEMA }, async () => body);
+  },
+  { name: 'agora-version' },
+);

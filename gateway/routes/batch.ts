@@ -24,7 +24,12 @@ const HEADERS = { type: 'object', additionalProperties: { type: 'string' } } as 
 const SUB_REQUEST = {
   type: 'object',
   additionalProperties: false,
-  properties: { method: { type: 'string', enum: METHODS }, path: { type: 'string', pattern: '^/', maxLength: 2048 }, headers: HEADERS, body: {} },
+  properties: {
+    method: { type: 'string', enum: METHODS },
+    path: { type: 'string', pattern: '^/', maxLength: 2048 },
+    headers: HEADERS,
+    body: {},
+  },
 } as const;
 
 const BATCH_RESPONSE = {
@@ -34,7 +39,12 @@ const BATCH_RESPONSE = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { status: { type: 'integer' }, path: { type: 'string' }, headers: { type: 'object', additionalProperties: { type: 'string' } }, body: {} },
+        properties: {
+          status: { type: 'integer' },
+          path: { type: 'string' },
+          headers: { type: 'object', additionalProperties: { type: 'string' } },
+          body: {},
+        },
       },
     },
   },
@@ -49,10 +59,16 @@ const INHERITED = ['authorization', 'accept', 'host'] as const;
 /** 400 naming field `field` of sub-request `index`. */
 function invalid(index: number, field: string, description: string): Error {
   const name = `requests.${index}.${field}`;
-  return httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`${name} ${description}`], { details: [{ location: 'body', name, description }] });
+  return httpError('AGORA_ERR_HTTP_INVALID_PARAMS', [`${name} ${description}`], {
+    details: [{ location: 'body', name, description }],
+  });
 }
 
-function merged(defaults: SubRequest, sub: SubRequest, index: number): { method: Method; path: string; headers: Record<string, string>; body?: unknown } {
+function merged(
+  defaults: SubRequest,
+  sub: SubRequest,
+  index: number,
+): { method: Method; path: string; headers: Record<string, string>; body?: unknown } {
   const method = sub.method ?? defaults.method;
   const path = sub.path ?? defaults.path;
   const missing = method === undefined ? 'method' : path === undefined ? 'path' : undefined;
@@ -66,7 +82,8 @@ function merged(defaults: SubRequest, sub: SubRequest, index: number): { method:
 
 function answerOf(path: string, res: Response): Rec {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = String(value);
+  for (const [name, value] of Object.entries(res.headers))
+    if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = String(value);
   let body: unknown = null;
   if (res.body !== '') {
     try {
@@ -89,31 +106,43 @@ function inherited(request: FastifyRequest, index: number): Record<string, strin
 
 export const batchRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
   v1Scope(app);
-  app.post('/batch', {
-    schema: {
-      tags: ['utilities'],
-      summary: 'Run several requests in one (Kinto batch)',
-      body: {
-        type: 'object',
-        required: ['requests'],
-        additionalProperties: false,
-        properties: { defaults: SUB_REQUEST, requests: { type: 'array', minItems: 1, maxItems: options.batchMaxRequests, items: SUB_REQUEST } },
+  app.post(
+    '/batch',
+    {
+      schema: {
+        tags: ['utilities'],
+        summary: 'Run several requests in one (Kinto batch)',
+        body: {
+          type: 'object',
+          required: ['requests'],
+          additionalProperties: false,
+          properties: {
+            defaults: SUB_REQUEST,
+            requests: { type: 'array', minItems: 1, maxItems: options.batchMaxRequests, items: SUB_REQUEST },
+          },
+        },
+        response: { 200: BATCH_RESPONSE, ...errorResponses(413, 415) },
       },
-      response: { 200: BATCH_RESPONSE, ...errorResponses(413, 415) },
     },
-  }, async (request) => {
-    const { defaults = {}, requests } = request.body as { defaults?: SubRequest; requests: SubRequest[] };
-    const subs = requests.map((sub, i) => merged(defaults, sub, i));
-    const responses: Rec[] = [];
-    // In order, one at a time: a later request may depend on an earlier one (create, then post).
-    for (const [i, sub] of subs.entries()) {
-      // The client's address, not inject's 127.0.0.1: rate limits and logon throttling count per client.
-      const inject: InjectOptions = { method: sub.method, url: sub.path, headers: { ...inherited(request, i), ...lower(sub.headers) }, remoteAddress: request.ip };
-      if (sub.body !== undefined) inject.payload = sub.body as InjectOptions['payload'];
-      responses.push(answerOf(sub.path, await app.inject(inject)));
-    }
-    return { responses };
-  });
+    async (request) => {
+      const { defaults = {}, requests } = request.body as { defaults?: SubRequest; requests: SubRequest[] };
+      const subs = requests.map((sub, i) => merged(defaults, sub, i));
+      const responses: Rec[] = [];
+      // In order, one at a time: a later request may depend on an earlier one (create, then post).
+      for (const [i, sub] of subs.entries()) {
+        // The client's address, not inject's 127.0.0.1: rate limits and logon throttling count per client.
+        const inject: InjectOptions = {
+          method: sub.method,
+          url: sub.path,
+          headers: { ...inherited(request, i), ...lower(sub.headers) },
+          remoteAddress: request.ip,
+        };
+        if (sub.body !== undefined) inject.payload = sub.body as InjectOptions['payload'];
+        responses.push(answerOf(sub.path, await app.inject(inject)));
+      }
+      return { responses };
+    },
+  );
 };
 
 function lower(headers: Record<string, string>): Record<string, string> {

@@ -24,7 +24,12 @@ const SAFE = Number.MAX_SAFE_INTEGER;
  * given as text; it is turned into the number before the bus call.
  */
 const FIELDS = {
-  sesskey: { anyOf: [{ type: 'integer', minimum: 1, maximum: SAFE }, { type: 'string', pattern: '^[1-9][0-9]{0,15}$' }] },
+  sesskey: {
+    anyOf: [
+      { type: 'integer', minimum: 1, maximum: SAFE },
+      { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
+    ],
+  },
   username: { type: 'string' },
   password: { type: 'string' },
   channel: { type: 'string' },
@@ -63,13 +68,56 @@ interface LegacyRoute {
 
 /** The seven routes of seed 002 and the proto method each one calls. */
 export const LEGACY_ROUTES: readonly LegacyRoute[] = [
-  { path: '/logon', service: 'Auth', method: 'Logon', fields: ['username', 'password'], idempotent: false, clientAddr: true, data: (r) => safeInt(r.sesskey) },
+  {
+    path: '/logon',
+    service: 'Auth',
+    method: 'Logon',
+    fields: ['username', 'password'],
+    idempotent: false,
+    clientAddr: true,
+    data: (r) => safeInt(r.sesskey),
+  },
   { path: '/logoff', service: 'Auth', method: 'Logoff', fields: ['sesskey'], idempotent: false, data: () => true },
-  { path: '/list', service: 'Channels', method: 'List', fields: ['sesskey'], idempotent: true, data: (r) => (Array.isArray(r.channels) ? r.channels : undefined) },
-  { path: '/create', service: 'Channels', method: 'Create', fields: ['sesskey', 'channel'], idempotent: true, data: () => true },
-  { path: '/post', service: 'Messages', method: 'Post', fields: ['sesskey', 'channel', 'message'], idempotent: false, data: () => true },
-  { path: '/lastmessage', service: 'Messages', method: 'Last', fields: ['sesskey', 'channel'], idempotent: true, data: (r) => safeInt(r.messageid) },
-  { path: '/retrieve', service: 'Messages', method: 'Retrieve', fields: ['sesskey', 'channel', 'first', 'last'], idempotent: true, data: (r) => messages(r.messages) },
+  {
+    path: '/list',
+    service: 'Channels',
+    method: 'List',
+    fields: ['sesskey'],
+    idempotent: true,
+    data: (r) => (Array.isArray(r.channels) ? r.channels : undefined),
+  },
+  {
+    path: '/create',
+    service: 'Channels',
+    method: 'Create',
+    fields: ['sesskey', 'channel'],
+    idempotent: true,
+    data: () => true,
+  },
+  {
+    path: '/post',
+    service: 'Messages',
+    method: 'Post',
+    fields: ['sesskey', 'channel', 'message'],
+    idempotent: false,
+    data: () => true,
+  },
+  {
+    path: '/lastmessage',
+    service: 'Messages',
+    method: 'Last',
+    fields: ['sesskey', 'channel'],
+    idempotent: true,
+    data: (r) => safeInt(r.messageid),
+  },
+  {
+    path: '/retrieve',
+    service: 'Messages',
+    method: 'Retrieve',
+    fields: ['sesskey', 'channel', 'first', 'last'],
+    idempotent: true,
+    data: (r) => messages(r.messages),
+  },
 ];
 
 function safeInt(value: unknown): number | undefined {
@@ -90,7 +138,11 @@ function bodySchema(fields: readonly Field[]): Record<string, unknown> {
  * Read any body as JSON, whatever its Content-Type: seed clients send none, text/plain or
  * form-encoded. A UTF-8 byte order mark is skipped; an empty body reads as no body.
  */
-function parseJsonBody(_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+function parseJsonBody(
+  _request: FastifyRequest,
+  body: string | Buffer,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
   const text = String(body).replace(/^\uFEFF/, '');
   if (text.trim() === '') return done(null, undefined);
   let parsed: unknown;
@@ -107,7 +159,8 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
   const first = errors[0];
   if (first === undefined) return 'the body is invalid';
   const missing = (first.params as { missingProperty?: unknown }).missingProperty;
-  if (first.keyword === 'required' && typeof missing === 'string') return `${missing} is required: ${FIELD_RULES[missing as Field] ?? 'see the API'}`;
+  if (first.keyword === 'required' && typeof missing === 'string')
+    return `${missing} is required: ${FIELD_RULES[missing as Field] ?? 'see the API'}`;
   const field = first.instancePath.split('/')[1];
   if (field === undefined || field === '') return `the body must be a JSON object, got ${kindOf(body)}`;
   const value = body !== null && typeof body === 'object' ? (body as Reply)[field] : undefined;
@@ -131,7 +184,10 @@ function paramsOf(route: LegacyRoute, request: FastifyRequest): Reply {
   for (const field of route.fields) params[field] = body[field];
   if (typeof params.sesskey === 'string') {
     const key = Number(params.sesskey);
-    if (!Number.isSafeInteger(key)) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [`sesskey must be ${FIELD_RULES.sesskey}, got ${kindOf(params.sesskey)}`]);
+    if (!Number.isSafeInteger(key))
+      throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [
+        `sesskey must be ${FIELD_RULES.sesskey}, got ${kindOf(params.sesskey)}`,
+      ]);
     params.sesskey = key;
   }
   if (route.clientAddr === true) params.client_addr = request.ip;
@@ -144,7 +200,11 @@ function handlerOf(route: LegacyRoute, options: LegacyOptions) {
       const errors = (request.validationError as { validation?: FastifySchemaValidationError[] }).validation ?? [];
       throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [describeValidation(errors, request.body)]);
     }
-    const callOptions: CallOptions = { deadline: Date.now() + options.timeoutMs, reqId: request.id, idempotent: route.idempotent };
+    const callOptions: CallOptions = {
+      deadline: Date.now() + options.timeoutMs,
+      reqId: request.id,
+      idempotent: route.idempotent,
+    };
     const reply = await options.bus.call(route.service, route.method, [paramsOf(route, request)], callOptions);
     const data = reply !== null && typeof reply === 'object' ? route.data(reply as Reply) : undefined;
     if (data === undefined) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${route.service}.${route.method}`]);
@@ -160,10 +220,18 @@ export const legacyRoutes: FastifyPluginAsync<LegacyOptions> = async (app, optio
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   for (const route of LEGACY_ROUTES) {
-    app.post(route.path, {
-      schema: { tags: ['legacy'], summary: `Seed 002: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`, body: bodySchema(route.fields) },
-      attachValidation: true,
-      config: { surface: 'legacy', service: route.service },
-    }, handlerOf(route, options));
+    app.post(
+      route.path,
+      {
+        schema: {
+          tags: ['legacy'],
+          summary: `Seed 002: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`,
+          body: bodySchema(route.fields),
+        },
+        attachValidation: true,
+        config: { surface: 'legacy', service: route.service },
+      },
+      handlerOf(route, options),
+    );
   }
 };

@@ -20,7 +20,12 @@ const MESSAGE = {
 
 const CHANNEL_PARAM = { name: { type: 'string', minLength: 1, maxLength: 64 } } as const;
 
-export const MESSAGES_LIST: ListSpec = { fields: { messageid: 'integer', username: 'string', message: 'string' }, id: 'messageid', defaultSort: ['messageid'], since: 'messageid' };
+export const MESSAGES_LIST: ListSpec = {
+  fields: { messageid: 'integer', username: 'string', message: 'string' },
+  id: 'messageid',
+  defaultSort: ['messageid'],
+  since: 'messageid',
+};
 
 function messageOf(m: Rec): Rec {
   return { messageid: Number(m.messageid), username: String(m.username), message: String(m.message) };
@@ -30,51 +35,83 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
   v1Scope(app);
 
   const retrieve = async (request: FastifyRequest, channel: string, first: number, last: number): Promise<Rec[]> => {
-    const r = await callBus(options, request, 'Messages', 'Retrieve', { sesskey: request.sesskey, channel, first, last }, true);
+    const r = await callBus(
+      options,
+      request,
+      'Messages',
+      'Retrieve',
+      { sesskey: request.sesskey, channel, first, last },
+      true,
+    );
     return Array.isArray(r.messages) ? (r.messages as Rec[]).map(messageOf) : [];
   };
 
-  app.get('/channels/:name/messages', sessionRoute('messages', {
-    summary: 'List the retained messages of a channel',
-    params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
-    querystring: listQuerySchema(MESSAGES_LIST, options.pageMaxRecords),
-    response: { 200: listResponse(MESSAGE), ...errorResponses(404) },
-  }), async (request, reply) => {
-    const { name } = request.params as { name: string };
-    const all = await retrieve(request, name, 1, SAFE);
-    const last = all.length === 0 ? 0 : Number(all[all.length - 1].messageid);
-    return answerList(request, reply, all, MESSAGES_LIST, options.pageMaxRecords, versionTag(last));
-  });
+  app.get(
+    '/channels/:name/messages',
+    sessionRoute('messages', {
+      summary: 'List the retained messages of a channel',
+      params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
+      querystring: listQuerySchema(MESSAGES_LIST, options.pageMaxRecords),
+      response: { 200: listResponse(MESSAGE), ...errorResponses(404) },
+    }),
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const all = await retrieve(request, name, 1, SAFE);
+      const last = all.length === 0 ? 0 : Number(all[all.length - 1].messageid);
+      return answerList(request, reply, all, MESSAGES_LIST, options.pageMaxRecords, versionTag(last));
+    },
+  );
 
-  app.post('/channels/:name/messages', sessionRoute('messages', {
-    summary: 'Post a message',
-    params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
-    body: { type: 'object', required: ['message'], additionalProperties: false, properties: { message: { type: 'string', minLength: 1 } } },
-    response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
-  }), async (request, reply) => {
-    const { name } = request.params as { name: string };
-    const { message } = request.body as { message: string };
-    const post: Record<string, unknown> = { sesskey: request.sesskey, channel: name, message };
-    // Messages compares the last id If-Match names as it appends, atomically: a post landing
-    // first makes this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past a check.
-    const last = async (): Promise<number> => Number((await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true)).messageid);
-    const expected = await ifMatchVersion(request, last);
-    if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
-    const r = await callBus(options, request, 'Messages', 'Post', post, false);
-    const id = Number(r.messageid);
-    reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
-    return reply.code(201).send({ messageid: id, message });
-  });
+  app.post(
+    '/channels/:name/messages',
+    sessionRoute('messages', {
+      summary: 'Post a message',
+      params: { type: 'object', required: ['name'], properties: CHANNEL_PARAM },
+      body: {
+        type: 'object',
+        required: ['message'],
+        additionalProperties: false,
+        properties: { message: { type: 'string', minLength: 1 } },
+      },
+      response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
+    }),
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const { message } = request.body as { message: string };
+      const post: Record<string, unknown> = { sesskey: request.sesskey, channel: name, message };
+      // Messages compares the last id If-Match names as it appends, atomically: a post landing
+      // first makes this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past a check.
+      const last = async (): Promise<number> =>
+        Number(
+          (await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true))
+            .messageid,
+        );
+      const expected = await ifMatchVersion(request, last);
+      if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
+      const r = await callBus(options, request, 'Messages', 'Post', post, false);
+      const id = Number(r.messageid);
+      reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
+      return reply.code(201).send({ messageid: id, message });
+    },
+  );
 
-  app.get('/channels/:name/messages/:id', sessionRoute('messages', {
-    summary: 'One message',
-    params: { type: 'object', required: ['name', 'id'], properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } } },
-    response: { 200: MESSAGE, ...errorResponses(404) },
-  }), async (request, reply) => {
-    const { name, id } = request.params as { name: string; id: number };
-    const [found] = await retrieve(request, name, id, id);
-    if (found === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_NOT_FOUND', [id, JSON.stringify(name)]);
-    if (notModified(request, reply, versionTag(id))) return reply;
-    return found;
-  });
+  app.get(
+    '/channels/:name/messages/:id',
+    sessionRoute('messages', {
+      summary: 'One message',
+      params: {
+        type: 'object',
+        required: ['name', 'id'],
+        properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } },
+      },
+      response: { 200: MESSAGE, ...errorResponses(404) },
+    }),
+    async (request, reply) => {
+      const { name, id } = request.params as { name: string; id: number };
+      const [found] = await retrieve(request, name, id, id);
+      if (found === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_NOT_FOUND', [id, JSON.stringify(name)]);
+      if (notModified(request, reply, versionTag(id))) return reply;
+      return found;
+    },
+  );
 };

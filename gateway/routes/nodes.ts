@@ -38,13 +38,25 @@ const INT = { type: 'integer' } as const;
 export const NODE_SCHEMA = {
   type: 'object',
   properties: {
-    id: STR, name: STR, owner: STR, image: STR, size: STR, command: STR,
+    id: STR,
+    name: STR,
+    owner: STR,
+    image: STR,
+    size: STR,
+    command: STR,
     status: { type: 'string', enum: ['BUILDING', 'ACTIVE', 'STOPPED', 'DELETING', 'ERROR'] },
     task: { type: 'string', description: '"stopping" while an ACTIVE node is being stopped, else ""' },
     reason: { type: 'string', description: 'why the node is in ERROR, else ""' },
-    host: STR, port: INT, pid: INT,
-    exit_code: { type: 'integer', description: 'exit code of its last process; -1 when a signal ended it or none has ended' },
-    signal: STR, created_at: INT, updated_at: INT,
+    host: STR,
+    port: INT,
+    pid: INT,
+    exit_code: {
+      type: 'integer',
+      description: 'exit code of its last process; -1 when a signal ended it or none has ended',
+    },
+    signal: STR,
+    created_at: INT,
+    updated_at: INT,
     version: { type: 'integer', description: 'bumped by every change of the node; its ETag is this number, quoted' },
   },
 } as const;
@@ -53,7 +65,16 @@ const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: STR } } 
 
 /** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `updated_at`. */
 export const NODES_LIST: ListSpec = {
-  fields: { id: 'string', name: 'string', image: 'string', size: 'string', status: 'string', port: 'integer', created_at: 'integer', updated_at: 'integer' },
+  fields: {
+    id: 'string',
+    name: 'string',
+    image: 'string',
+    size: 'string',
+    status: 'string',
+    port: 'integer',
+    created_at: 'integer',
+    updated_at: 'integer',
+  },
   id: 'id',
   defaultSort: ['created_at'],
   since: 'updated_at',
@@ -74,50 +95,90 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
   /** A node's ETag: its version. */
   const tagOf = (node: Body): string => versionTag(Number(node.version));
   /** An authenticated nodes route: the session check, its documented security and schema, Compute as its service. */
-  const route = (summary: string, extra: Record<string, unknown>) => ({ ...sessionRoute('nodes', { summary, ...extra }), config: { service: 'Compute' } });
+  const route = (summary: string, extra: Record<string, unknown>) => ({
+    ...sessionRoute('nodes', { summary, ...extra }),
+    config: { service: 'Compute' },
+  });
   type WithId = { Params: { id: string } };
 
-  app.post('/nodes', route('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
-      body: CREATE_BODY, response: { 201: NODE_SCHEMA, ...errorResponses(403, 412, 413, 415, 422) },
-    }), async (request, reply) => {
-    const fields = request.body as Body;
-    // If-Match names a version of the caller's list, the collection this creates into; Compute compares it as it inserts.
-    const expected = await ifMatchVersion(request, async () => (await list(request)).version);
-    const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
-    return reply.code(201).header('location', `/v1/nodes/${String(node.id)}`).header('etag', tagOf(node)).send(node);
-  });
-  app.get('/nodes', route("The caller's nodes (oldest first unless sorted), filtered and paged like every /v1 list", {
-      querystring: listQuerySchema(NODES_LIST, options.pageMaxRecords), response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
-    }), async (request, reply) => {
-    const { nodes, version } = await list(request);
-    return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, versionTag(version));
-  });
-  app.get<WithId>('/nodes/:id', route("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }), async (request, reply) => {
-    const node = await call(request, 'Get', { id: request.params.id }, true);
-    if (notModified(request, reply, tagOf(node))) return reply;
-    return node;
-  });
-  app.get<WithId>('/nodes/:id/output', route("The last lines the node's process wrote", {
-      params: ID_PARAMS, response: { 200: { type: 'object', properties: { id: STR, lines: { type: 'array', items: STR } } }, ...errorResponses(404) },
-    }), async (request, reply) => {
-    const output = await call(request, 'Output', { id: request.params.id }, true);
-    if (notModified(request, reply, etagOf(output))) return reply;
-    return output;
-  });
-  app.patch<WithId>('/nodes/:id', route('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
-      params: ID_PARAMS, body: PATCH_BODY, response: { 200: NODE_SCHEMA, ...errorResponses(404, 409, 412, 413, 415, 422) },
-    }), async (request, reply) => {
-    const fields = request.body as Body;
-    const check = await preconditions(request, request.params.id);
-    const node = await call(request, 'Update', { ...fields, ...check, id: request.params.id }, false);
-    return reply.header('etag', tagOf(node)).send(node);
-  });
-  app.delete<WithId>('/nodes/:id', route('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
-      params: ID_PARAMS, response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
-    }), async (request, reply) => {
-    const check = await preconditions(request, request.params.id);
-    // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
-    const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
-    return reply.code(202).header('etag', tagOf(node)).send(node);
-  });
+  app.post(
+    '/nodes',
+    route('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
+      body: CREATE_BODY,
+      response: { 201: NODE_SCHEMA, ...errorResponses(403, 412, 413, 415, 422) },
+    }),
+    async (request, reply) => {
+      const fields = request.body as Body;
+      // If-Match names a version of the caller's list, the collection this creates into; Compute compares it as it inserts.
+      const expected = await ifMatchVersion(request, async () => (await list(request)).version);
+      const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
+      return reply
+        .code(201)
+        .header('location', `/v1/nodes/${String(node.id)}`)
+        .header('etag', tagOf(node))
+        .send(node);
+    },
+  );
+  app.get(
+    '/nodes',
+    route("The caller's nodes (oldest first unless sorted), filtered and paged like every /v1 list", {
+      querystring: listQuerySchema(NODES_LIST, options.pageMaxRecords),
+      response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
+    }),
+    async (request, reply) => {
+      const { nodes, version } = await list(request);
+      return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, versionTag(version));
+    },
+  );
+  app.get<WithId>(
+    '/nodes/:id',
+    route("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }),
+    async (request, reply) => {
+      const node = await call(request, 'Get', { id: request.params.id }, true);
+      if (notModified(request, reply, tagOf(node))) return reply;
+      return node;
+    },
+  );
+  app.get<WithId>(
+    '/nodes/:id/output',
+    route("The last lines the node's process wrote", {
+      params: ID_PARAMS,
+      response: {
+        200: { type: 'object', properties: { id: STR, lines: { type: 'array', items: STR } } },
+        ...errorResponses(404),
+      },
+    }),
+    async (request, reply) => {
+      const output = await call(request, 'Output', { id: request.params.id }, true);
+      if (notModified(request, reply, etagOf(output))) return reply;
+      return output;
+    },
+  );
+  app.patch<WithId>(
+    '/nodes/:id',
+    route('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
+      params: ID_PARAMS,
+      body: PATCH_BODY,
+      response: { 200: NODE_SCHEMA, ...errorResponses(404, 409, 412, 413, 415, 422) },
+    }),
+    async (request, reply) => {
+      const fields = request.body as Body;
+      const check = await preconditions(request, request.params.id);
+      const node = await call(request, 'Update', { ...fields, ...check, id: request.params.id }, false);
+      return reply.header('etag', tagOf(node)).send(node);
+    },
+  );
+  app.delete<WithId>(
+    '/nodes/:id',
+    route('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
+      params: ID_PARAMS,
+      response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
+    }),
+    async (request, reply) => {
+      const check = await preconditions(request, request.params.id);
+      // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
+      const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
+      return reply.code(202).header('etag', tagOf(node)).send(node);
+    },
+  );
 };

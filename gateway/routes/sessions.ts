@@ -21,7 +21,10 @@ const LOGON_BODY = {
   type: 'object',
   required: ['username', 'password'],
   additionalProperties: false,
-  properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+  properties: {
+    username: { type: 'string', minLength: 1, maxLength: 256 },
+    password: { type: 'string', minLength: 1, maxLength: 1024 },
+  },
 } as const;
 
 export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
@@ -33,32 +36,56 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     return { session, version: Number(who.version) };
   };
 
-  app.post('/sessions', {
-    schema: { tags: ['sessions'], summary: 'Log on', body: LOGON_BODY, response: { 201: SESSION, ...errorResponses(413, 415) } },
-  }, async (request, reply) => {
-    const { username, password } = request.body as { username: string; password: string };
-    const r = await callBus(options, request, 'Auth', 'Logon', { username, password, client_addr: request.ip }, false);
-    const session = { session: Number(r.sesskey), username: String(r.username), created: r.created === true };
-    reply.header('etag', versionTag(Number(r.version))).header('location', '/v1/sessions/current');
-    return reply.code(201).send(session);
-  });
+  app.post(
+    '/sessions',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Log on',
+        body: LOGON_BODY,
+        response: { 201: SESSION, ...errorResponses(413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body as { username: string; password: string };
+      const r = await callBus(
+        options,
+        request,
+        'Auth',
+        'Logon',
+        { username, password, client_addr: request.ip },
+        false,
+      );
+      const session = { session: Number(r.sesskey), username: String(r.username), created: r.created === true };
+      reply.header('etag', versionTag(Number(r.version))).header('location', '/v1/sessions/current');
+      return reply.code(201).send(session);
+    },
+  );
 
-  app.get('/sessions/current', sessionRoute('sessions', {
-    summary: 'The session of the Bearer key',
-    response: { 200: SESSION, ...errorResponses() },
-  }), async (request, reply) => {
-    const { session, version } = await current(request);
-    if (notModified(request, reply, versionTag(version))) return reply;
-    return session;
-  });
+  app.get(
+    '/sessions/current',
+    sessionRoute('sessions', {
+      summary: 'The session of the Bearer key',
+      response: { 200: SESSION, ...errorResponses() },
+    }),
+    async (request, reply) => {
+      const { session, version } = await current(request);
+      if (notModified(request, reply, versionTag(version))) return reply;
+      return session;
+    },
+  );
 
-  app.delete('/sessions/current', sessionRoute('sessions', {
-    summary: 'Log off',
-    response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) },
-  }), async (request, reply) => {
-    // Auth compares the version If-Match names as it deletes the session (one atomic step).
-    const expected = await writeVersion(request, async () => (await current(request)).version);
-    await callBus(options, request, 'Auth', 'Logoff', { sesskey: request.sesskey, ...versionCheck(expected) }, false);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/sessions/current',
+    sessionRoute('sessions', {
+      summary: 'Log off',
+      response: { 204: { type: 'null', description: 'Logged off.' }, ...errorResponses(412) },
+    }),
+    async (request, reply) => {
+      // Auth compares the version If-Match names as it deletes the session (one atomic step).
+      const expected = await writeVersion(request, async () => (await current(request)).version);
+      await callBus(options, request, 'Auth', 'Logoff', { sesskey: request.sesskey, ...versionCheck(expected) }, false);
+      return reply.code(204).send();
+    },
+  );
 };

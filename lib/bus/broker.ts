@@ -8,9 +8,28 @@
  */
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
-import { decodeHeartbeatOptions, decodeMeta, decodeReadyOptions, pack, peekId, peekMsgid, REQUEST_TYPE, RESPONSE_TYPE } from './codec';
 import {
-  Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_PREFIX, MMI_SERVICE, MMI_SERVICES, REQUEST, same,
+  decodeHeartbeatOptions,
+  decodeMeta,
+  decodeReadyOptions,
+  pack,
+  peekId,
+  peekMsgid,
+  REQUEST_TYPE,
+  RESPONSE_TYPE,
+} from './codec';
+import {
+  Command,
+  DISCONNECT,
+  EMPTY,
+  HEARTBEAT,
+  MDPC01,
+  MDPW01,
+  MMI_PREFIX,
+  MMI_SERVICE,
+  MMI_SERVICES,
+  REQUEST,
+  same,
 } from './frames';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
@@ -92,7 +111,10 @@ export class Broker {
     this.log = options.log.child({ mod: 'broker' });
     // A frame over this closes its sender's connection (as libzmq's ZMQ_MAXMSGSIZE would);
     // bodies between maxBodyBytes and this get a clear error reply (AGORA_ERR_BUS_TOO_LARGE).
-    this.router = new RouterSocket({ maxFrameBytes: options.maxBodyBytes * 2 + 65536, handshakeMs: options.handshakeMs });
+    this.router = new RouterSocket({
+      maxFrameBytes: options.maxBodyBytes * 2 + 65536,
+      handshakeMs: options.handshakeMs,
+    });
     this.router.onMessage = (frames) => {
       try {
         this.onMessage(frames);
@@ -156,7 +178,9 @@ export class Broker {
     const body = frames.slice(4);
     const name = serviceFrame.toString('utf8');
     if (serviceFrame.length === 0 || serviceFrame.length > MAX_SERVICE_NAME) {
-      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_BAD_MESSAGE', ['service name must be 1 to 255 bytes']);
+      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_BAD_MESSAGE', [
+        'service name must be 1 to 255 bytes',
+      ]);
     }
     const size = bodySize(body);
     if (size > this.options.maxBodyBytes) {
@@ -169,7 +193,14 @@ export class Broker {
     }
     const meta = body.length > 1 ? decodeMeta(body[1]) : {};
     const msgid = peekId(body[0], REQUEST_TYPE);
-    const job: Job = { client, msgid, next: undefined, body, deadline: meta.deadline, idempotent: meta.idempotent === true };
+    const job: Job = {
+      client,
+      msgid,
+      next: undefined,
+      body,
+      deadline: meta.deadline,
+      idempotent: meta.idempotent === true,
+    };
     const worker = this.takeIdle(service);
     if (worker !== undefined) return this.assign(worker, job);
     if (service.queue.length >= this.options.queueMax) {
@@ -242,7 +273,16 @@ export class Broker {
       return this.disconnect(id);
     }
     const service = this.service(name, nameFrame);
-    const worker: WorkerEntry = { id, key, service, expiry: this.expiry(), slots: options.slots, held: new HeldRequests(), free: 0, draining: false };
+    const worker: WorkerEntry = {
+      id,
+      key,
+      service,
+      expiry: this.expiry(),
+      slots: options.slots,
+      held: new HeldRequests(),
+      free: 0,
+      draining: false,
+    };
     this.workers.set(key, worker);
     service.workers.add(worker);
     this.log.info({ service: name, workers: service.workers.size, slots: options.slots }, 'worker ready');
@@ -284,7 +324,10 @@ export class Broker {
     if (job === undefined) return this.drop('REPLY answering no request the worker holds', frames);
     const size = bodySize(body);
     if (size > this.options.maxBodyBytes) {
-      this.fail(client, worker.service.nameFrame, job.body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
+      this.fail(client, worker.service.nameFrame, job.body, 'AGORA_ERR_BUS_TOO_LARGE', [
+        size,
+        this.options.maxBodyBytes,
+      ]);
     } else {
       this.router.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
     }
@@ -356,7 +399,11 @@ export class Broker {
 
   /** The worker of `job` is gone: retry an idempotent (or never run) call elsewhere, fail the others. */
   private rescue(service: ServiceEntry, job: Job, neverRan: boolean): void {
-    if ((job.idempotent || neverRan) && service.workers.size > 0 && !(job.deadline !== undefined && job.deadline <= Date.now())) {
+    if (
+      (job.idempotent || neverRan) &&
+      service.workers.size > 0 &&
+      !(job.deadline !== undefined && job.deadline <= Date.now())
+    ) {
       const worker = this.takeIdle(service);
       if (worker !== undefined) return this.assign(worker, job);
       service.queue.unshift(job);
@@ -368,7 +415,8 @@ export class Broker {
   /** The last worker of a service is gone: nobody will serve what waits. */
   private failQueue(service: ServiceEntry): void {
     const jobs = service.queue.splice(0);
-    for (const job of jobs) this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_NO_SERVICE', [service.name]);
+    for (const job of jobs)
+      this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_NO_SERVICE', [service.name]);
   }
 
   /** Heartbeat tick (RFC 7 §Heartbeating): expire silent workers, heartbeat the others, drop stale requests. */
@@ -382,7 +430,8 @@ export class Broker {
       else this.router.send([worker.id, EMPTY, MDPW01, HEARTBEAT]);
     }
     for (const service of this.services.values()) {
-      if (service.queue.length > 0) service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
+      if (service.queue.length > 0)
+        service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
       if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(service.name);
     }
     if (this.dropped > this.droppedLogged) {
@@ -422,7 +471,10 @@ export class Broker {
     this.dropped++;
     if (this.dropped - this.droppedLogged <= 10) {
       this.droppedLogged++;
-      this.log.warn({ reason, frames: frames.length, head: frames.slice(1, 4).map((f) => f.subarray(0, 16).toString('hex')) }, 'dropped malformed message');
+      this.log.warn(
+        { reason, frames: frames.length, head: frames.slice(1, 4).map((f) => f.subarray(0, 16).toString('hex')) },
+        'dropped malformed message',
+      );
     }
   }
 }

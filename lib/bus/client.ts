@@ -230,7 +230,8 @@ export class BusClient {
     if (call === undefined) return;
     this.pending.delete(msgid);
     const err = new AgoraError('AGORA_ERR_BUS_TIMEOUT', [call.service, call.method]);
-    if (call.trace !== undefined) err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
+    if (call.trace !== undefined)
+      err.stack = `${err.name}: ${err.message}\n${(call.trace.stack ?? '').split('\n').slice(1).join('\n')}`;
     call.reject(err);
   }
 

@@ -80,13 +80,15 @@ export function decodeMessage(frame: Uint8Array): RpcMessage {
   if (!Array.isArray(m)) throw new Error('body is not a msgpack array');
   switch (m[0]) {
     case REQUEST_TYPE:
-      if (m.length !== 4 || !isMsgid(m[1]) || typeof m[2] !== 'string' || !Array.isArray(m[3])) throw new Error('request must be [0, msgid, method, params]');
+      if (m.length !== 4 || !isMsgid(m[1]) || typeof m[2] !== 'string' || !Array.isArray(m[3]))
+        throw new Error('request must be [0, msgid, method, params]');
       return { type: 0, msgid: m[1], method: m[2], params: m[3] };
     case RESPONSE_TYPE:
       if (m.length !== 4 || !isMsgid(m[1])) throw new Error('response must be [1, msgid, error, result]');
       return { type: 1, msgid: m[1], error: m[2], result: m[3] };
     case NOTIFICATION_TYPE:
-      if (m.length !== 3 || typeof m[1] !== 'string' || !Array.isArray(m[2])) throw new Error('notification must be [2, method, params]');
+      if (m.length !== 3 || typeof m[1] !== 'string' || !Array.isArray(m[2]))
+        throw new Error('notification must be [2, method, params]');
       return { type: 2, method: m[1], params: m[2] };
     default:
       throw new Error('unknown msgpack-rpc message type');
@@ -168,7 +170,9 @@ export function decodeHeartbeatOptions(frame: Uint8Array): 'drain' | 'none' | un
 function decodeOptionsMap(frame: Uint8Array): Record<string, unknown> | undefined {
   try {
     const m = unpack(frame);
-    return m === null || typeof m !== 'object' || Array.isArray(m) || m instanceof Uint8Array ? undefined : (m as Record<string, unknown>);
+    return m === null || typeof m !== 'object' || Array.isArray(m) || m instanceof Uint8Array
+      ? undefined
+      : (m as Record<string, unknown>);
   } catch {
     return undefined;
   }

@@ -41,5 +41,8 @@ const MMI_PREFIX_BYTES = Buffer.from(MMI_PREFIX);
 
 /** Whether a service name frame starts with `mmi.`, without decoding it. */
 export function isMmi(frame: Buffer): boolean {
-  return frame.length >= MMI_PREFIX_BYTES.length && frame.compare(MMI_PREFIX_BYTES, 0, MMI_PREFIX_BYTES.length, 0, MMI_PREFIX_BYTES.length) === 0;
+  return (
+    frame.length >= MMI_PREFIX_BYTES.length &&
+    frame.compare(MMI_PREFIX_BYTES, 0, MMI_PREFIX_BYTES.length, 0, MMI_PREFIX_BYTES.length) === 0
+  );
 }

@@ -10,7 +10,10 @@
 export class HeartbeatClock {
   private last: number;
 
-  constructor(private readonly intervalMs: number, now = Date.now()) {
+  constructor(
+    private readonly intervalMs: number,
+    now = Date.now(),
+  ) {
     this.last = now;
   }
 

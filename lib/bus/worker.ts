@@ -10,7 +10,17 @@
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, decodeMeta, DRAIN_OPTIONS, encodeReadyOptions, encodeResponse, MAX_SLOTS, peekId, REQUEST_TYPE, type Meta } from './codec';
+import {
+  decodeMessage,
+  decodeMeta,
+  DRAIN_OPTIONS,
+  encodeReadyOptions,
+  encodeResponse,
+  MAX_SLOTS,
+  peekId,
+  REQUEST_TYPE,
+  type Meta,
+} from './codec';
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
 import { DealerSocket } from './zmtp';
@@ -44,9 +54,14 @@ export interface ServeOptions {
 export class WorkerPool {
   private readonly socket: WorkerSocket;
 
-  constructor(readonly service: string, handlers: Handlers, options: ServeOptions) {
+  constructor(
+    readonly service: string,
+    handlers: Handlers,
+    options: ServeOptions,
+  ) {
     const slots = options.concurrency ?? 32;
-    if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) throw new RangeError(`concurrency must be an integer from 1 to ${MAX_SLOTS}`);
+    if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS)
+      throw new RangeError(`concurrency must be an integer from 1 to ${MAX_SLOTS}`);
     this.socket = new WorkerSocket({
       endpoint: options.endpoint,
       service,
@@ -248,15 +263,23 @@ class WorkerSocket {
       message = decodeMessage(body);
     } catch (err) {
       // The msgid as the broker read it, so that it matches this REPLY to the request (PROTOCOL.md §3).
-      return encodeResponse(peekId(body, REQUEST_TYPE) ?? 0, new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(), null);
+      return encodeResponse(
+        peekId(body, REQUEST_TYPE) ?? 0,
+        new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(),
+        null,
+      );
     }
     if (message.type === 1) return EMPTY;
     const msgid = message.type === 0 ? message.msgid : null;
     const respond = (error: WireError | null, result: unknown): Buffer =>
       msgid === null ? EMPTY : encodeResponse(msgid, error, result);
-    if (expired(meta.deadline)) return respond(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.s.service, message.method]).toWire(), null);
-    const handler = Object.prototype.hasOwnProperty.call(this.s.handlers, message.method) ? this.s.handlers[message.method] : undefined;
-    if (handler === undefined) return respond(new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.s.service, message.method]).toWire(), null);
+    if (expired(meta.deadline))
+      return respond(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.s.service, message.method]).toWire(), null);
+    const handler = Object.prototype.hasOwnProperty.call(this.s.handlers, message.method)
+      ? this.s.handlers[message.method]
+      : undefined;
+    if (handler === undefined)
+      return respond(new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.s.service, message.method]).toWire(), null);
     const ctx = this.context(message.method, meta);
     try {
       return respond(null, await handler(message.params, ctx));

@@ -181,7 +181,10 @@ export class Connection {
   identity: Buffer = Buffer.alloc(0);
   key: RoutingKey = '';
 
-  constructor(readonly stream: net.Socket, private readonly o: ConnectionOptions) {
+  constructor(
+    readonly stream: net.Socket,
+    private readonly o: ConnectionOptions,
+  ) {
     stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', () => undefined); // 'close' follows
@@ -356,7 +359,8 @@ export class Connection {
       if (name !== 'READY') return void this.fail(0);
       const props = parseProperties(data);
       const type = props?.get('socket-type')?.toString('latin1');
-      if (props === undefined || type === undefined || !COMPATIBLE[this.o.type].includes(type)) return void this.fail(0);
+      if (props === undefined || type === undefined || !COMPATIBLE[this.o.type].includes(type))
+        return void this.fail(0);
       this.phase = 'ready';
       clearTimeout(this.timer);
       if (!this.o.onReady(this, props.get('identity') ?? Buffer.alloc(0))) this.fail(0);

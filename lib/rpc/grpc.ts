@@ -15,7 +15,10 @@ export const REQUEST_ID_KEY = 'x-request-id';
 type AnyMethod = MethodDefinition<any, any, any, any>;
 
 /** The grpc-js implementation object of a service's unary handlers plus its gRPC-only ones. */
-export function grpcImplementation<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>, log: Logger): grpc.UntypedServiceImplementation {
+export function grpcImplementation<D extends grpc.ServiceDefinition>(
+  impl: ServiceImpl<D>,
+  log: Logger,
+): grpc.UntypedServiceImplementation {
   const out: grpc.UntypedServiceImplementation = { ...(impl.grpcOnly ?? {}) };
   for (const name of Object.keys(impl.definition)) {
     const method = impl.definition[name] as AnyMethod;
@@ -28,7 +31,8 @@ export function grpcImplementation<D extends grpc.ServiceDefinition>(impl: Servi
         service: impl.name,
         method: name,
         reqId,
-        deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined,
+        deadline:
+          deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined,
         log: reqId === undefined ? log : log.child({ reqId }),
       };
       // At debug level, each call leaves a line with the caller's request id.
@@ -61,7 +65,8 @@ export function fromServiceError(err: unknown, target: string): AgoraError {
   const code = status.metadata ? firstString(status.metadata.get(ERROR_CODE_KEY)) : undefined;
   if (isErrorCode(code)) return new AgoraError(code, [], { message: status.details ?? errorMessage(err) });
   if (status.code === GRPC.DEADLINE_EXCEEDED) return new AgoraError('AGORA_ERR_RPC_TIMEOUT', [target]);
-  if (status.code === GRPC.UNAVAILABLE || status.code === GRPC.CANCELLED) return new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [target], { cause: err });
+  if (status.code === GRPC.UNAVAILABLE || status.code === GRPC.CANCELLED)
+    return new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [target], { cause: err });
   return new AgoraError('AGORA_ERR_INTERNAL', [], { cause: err });
 }
 
@@ -92,8 +97,12 @@ export function unary<Req, Res>(
   return new Promise<Res>((resolve, reject) => {
     fn.call(client, request, metadata, { deadline }, (err: grpc.ServiceError | null, reply: Res) => {
       if (err === null) return resolve(reply);
-      const unreachable = err.code === grpc.status.DEADLINE_EXCEEDED && client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
-      const e = unreachable ? new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [method], { cause: err }) : fromServiceError(err, method);
+      const unreachable =
+        err.code === grpc.status.DEADLINE_EXCEEDED &&
+        client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY;
+      const e = unreachable
+        ? new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [method], { cause: err })
+        : fromServiceError(err, method);
       e.stack = `${e.name}: ${e.message}\n${(trace.stack ?? '').split('\n').slice(1).join('\n')}`;
       return reject(e);
     });
@@ -103,7 +112,9 @@ export function unary<Req, Res>(
 /** Bind a grpc-js server at `address` (port 0: any free port); resolves with the bound port. */
 export function bindServer(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    );
   });
 }
 

@@ -13,7 +13,11 @@ import type { ProtoGrpcType as DriverProto } from '../gen/driver';
 import type { ProtoGrpcType as MessagesProto } from '../gen/messages';
 
 /** The proto folder (this file runs from dist/lib/rpc or lib/rpc). */
-export const PROTO_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..', 'proto');
+export const PROTO_DIR = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..',
+  'proto',
+);
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,

@@ -76,13 +76,20 @@ export interface Built {
  * The whole main of a service process: config, logger, build, serve, ready line, drain.
  * `grpcUrlOf` picks the service's own gRPC address from the config.
  */
-export function serviceMain(svc: string, grpcUrlOf: (config: Readonly<Config>) => string, build: (config: Readonly<Config>, log: Logger) => Promise<Built> | Built): void {
+export function serviceMain(
+  svc: string,
+  grpcUrlOf: (config: Readonly<Config>) => string,
+  build: (config: Readonly<Config>, log: Logger) => Promise<Built> | Built,
+): void {
   const config = configOrExit(svc);
   const log = createLogger(svc, config.logLevel);
   (async () => {
     const built = await build(config, log);
     const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
-    if (grpcUrl.includes(',')) throw new Error(`${svc}'s gRPC address lists several instances (${grpcUrl}): set AGORA_GRPC_BIND to the one this instance binds`);
+    if (grpcUrl.includes(','))
+      throw new Error(
+        `${svc}'s gRPC address lists several instances (${grpcUrl}): set AGORA_GRPC_BIND to the one this instance binds`,
+      );
     const running = await runService(built.impl, {
       busUrl: config.busUrl,
       grpcUrl,

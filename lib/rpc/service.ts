@@ -35,7 +35,8 @@ type KnownKeys<D> = keyof { [K in keyof D as string extends K ? never : number e
 /** Names of the unary (non-streaming) methods of a service definition. */
 export type UnaryMethodNames<D> = {
   [M in KnownKeys<D>]: D[M] extends AnyMethod ? (D[M]['requestStream'] extends true ? never : M) : never;
-}[KnownKeys<D>] & string;
+}[KnownKeys<D>] &
+  string;
 
 /** The decoded request of method M. */
 export type RequestOf<M> = M extends MethodDefinition<any, any, infer Req, any> ? Req : never;
@@ -71,7 +72,13 @@ export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<
     const handler = (impl.handlers as Record<string, (req: unknown, ctx: RpcContext) => unknown>)[name];
     out[name] = async (params, callCtx) => {
       const request = normalize(method, params[0]);
-      const ctx: RpcContext = { service: impl.name, method: name, reqId: callCtx.meta.reqId, deadline: callCtx.meta.deadline, log: callCtx.log };
+      const ctx: RpcContext = {
+        service: impl.name,
+        method: name,
+        reqId: callCtx.meta.reqId,
+        deadline: callCtx.meta.deadline,
+        log: callCtx.log,
+      };
       ctx.log.debug({ method: name, caller: callCtx.meta.caller ?? 'bus' }, 'call');
       const reply = await handler(request, ctx);
       return method.responseDeserialize(method.responseSerialize(reply));
@@ -115,11 +122,20 @@ function scalarMatches(type: string, value: unknown): boolean {
       return typeof value === 'string';
     case 'TYPE_BOOL':
       return typeof value === 'boolean';
-    case 'TYPE_UINT64': case 'TYPE_UINT32': case 'TYPE_FIXED64': case 'TYPE_FIXED32':
+    case 'TYPE_UINT64':
+    case 'TYPE_UINT32':
+    case 'TYPE_FIXED64':
+    case 'TYPE_FIXED32':
       return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-    case 'TYPE_INT64': case 'TYPE_INT32': case 'TYPE_SINT64': case 'TYPE_SINT32': case 'TYPE_SFIXED64': case 'TYPE_SFIXED32':
+    case 'TYPE_INT64':
+    case 'TYPE_INT32':
+    case 'TYPE_SINT64':
+    case 'TYPE_SINT32':
+    case 'TYPE_SFIXED64':
+    case 'TYPE_SFIXED32':
       return typeof value === 'number' && Number.isSafeInteger(value);
-    case 'TYPE_DOUBLE': case 'TYPE_FLOAT':
+    case 'TYPE_DOUBLE':
+    case 'TYPE_FLOAT':
       return typeof value === 'number';
     default:
       return typeof value === 'object';

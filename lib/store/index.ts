@@ -7,9 +7,34 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { HealthChecks } from '../health';
-import type { BackendHealth, Broadcast, ChannelStore, FailureStore, MessageStore, NodeStore, SessionStore, UserStore } from './store';
-import { MemoryChannelStore, MemoryFailureStore, MemoryMessageStore, MemoryNodeStore, MemorySessionStore, MemoryUserStore } from './store-memory';
-import { PgBroadcast, PgChannelStore, PgDatabase, PgFailureStore, PgMessageStore, PgNodeStore, PgSessionStore, PgUserStore } from './store-postgres';
+import type {
+  BackendHealth,
+  Broadcast,
+  ChannelStore,
+  FailureStore,
+  MessageStore,
+  NodeStore,
+  SessionStore,
+  UserStore,
+} from './store';
+import {
+  MemoryChannelStore,
+  MemoryFailureStore,
+  MemoryMessageStore,
+  MemoryNodeStore,
+  MemorySessionStore,
+  MemoryUserStore,
+} from './store-memory';
+import {
+  PgBroadcast,
+  PgChannelStore,
+  PgDatabase,
+  PgFailureStore,
+  PgMessageStore,
+  PgNodeStore,
+  PgSessionStore,
+  PgUserStore,
+} from './store-postgres';
 import { RedisBroadcast, RedisConnection, RedisFailureStore, RedisSessionStore } from './store-redis';
 
 export type Backend = 'memory' | 'postgres' | 'redis';
@@ -26,7 +51,17 @@ export interface AllStores {
 
 export type StoreKind = keyof AllStores;
 
-type StoreConfig = Pick<Config, 'databaseUrl' | 'databasePoolMax' | 'redisUrl' | 'redisPrefix' | 'storeTimeoutMs' | 'sessionIdleS' | 'logonMaxFailures' | 'logonLockoutS'>;
+type StoreConfig = Pick<
+  Config,
+  | 'databaseUrl'
+  | 'databasePoolMax'
+  | 'redisUrl'
+  | 'redisPrefix'
+  | 'storeTimeoutMs'
+  | 'sessionIdleS'
+  | 'logonMaxFailures'
+  | 'logonLockoutS'
+>;
 
 /** The backend that keeps `kind` under `config`. */
 export function resolve(kind: StoreKind, config: StoreConfig): Backend {
@@ -56,11 +91,19 @@ function failed(h: BackendHealth): void {
  * Open the stores of `kinds`, connecting to what they need; PostgreSQL's migrations run
  * first (several processes starting at once take turns on an advisory lock).
  */
-export async function openStores<K extends StoreKind>(config: StoreConfig, log: Logger, kinds: readonly K[]): Promise<OpenStores & Pick<AllStores, K>> {
+export async function openStores<K extends StoreKind>(
+  config: StoreConfig,
+  log: Logger,
+  kinds: readonly K[],
+): Promise<OpenStores & Pick<AllStores, K>> {
   const used = new Set(kinds.map((k) => resolve(k, config)));
   const opts = { timeoutMs: config.storeTimeoutMs, log: log.child({ mod: 'store' }) };
-  const pg = used.has('postgres') ? new PgDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, ...opts }) : undefined;
-  const redis = used.has('redis') ? new RedisConnection({ url: config.redisUrl, prefix: config.redisPrefix, ...opts }) : undefined;
+  const pg = used.has('postgres')
+    ? new PgDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, ...opts })
+    : undefined;
+  const redis = used.has('redis')
+    ? new RedisConnection({ url: config.redisUrl, prefix: config.redisPrefix, ...opts })
+    : undefined;
   const broadcasts: Broadcast[] = [];
   try {
     if (pg !== undefined) {
@@ -69,13 +112,22 @@ export async function openStores<K extends StoreKind>(config: StoreConfig, log: 
     }
     const makers: { [P in StoreKind]: () => AllStores[P] } = {
       users: () => (pg ? new PgUserStore(pg) : new MemoryUserStore()),
-      sessions: () => (redis ? new RedisSessionStore(redis, 2 * config.sessionIdleS * 1000) : pg ? new PgSessionStore(pg) : new MemorySessionStore()),
+      sessions: () =>
+        redis
+          ? new RedisSessionStore(redis, 2 * config.sessionIdleS * 1000)
+          : pg
+            ? new PgSessionStore(pg)
+            : new MemorySessionStore(),
       channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
       messages: () => (pg ? new PgMessageStore(pg) : new MemoryMessageStore()),
       nodes: () => (pg ? new PgNodeStore(pg) : new MemoryNodeStore()),
       failures: () => {
         const rule = { maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 };
-        return redis ? new RedisFailureStore(redis, rule) : pg ? new PgFailureStore(pg, rule) : new MemoryFailureStore(rule);
+        return redis
+          ? new RedisFailureStore(redis, rule)
+          : pg
+            ? new PgFailureStore(pg, rule)
+            : new MemoryFailureStore(rule);
       },
     };
     const stores = Object.fromEntries(kinds.map((k) => [k, makers[k]()])) as Pick<AllStores, K>;
@@ -88,7 +140,15 @@ export async function openStores<K extends StoreKind>(config: StoreConfig, log: 
         return b;
       },
       health: () =>
-        Promise.all([...used].map((b) => (b === 'postgres' ? pg!.ping() : b === 'redis' ? redis!.ping() : Promise.resolve({ backend: 'memory', ok: true, ms: 0 })))),
+        Promise.all(
+          [...used].map((b) =>
+            b === 'postgres'
+              ? pg!.ping()
+              : b === 'redis'
+                ? redis!.ping()
+                : Promise.resolve({ backend: 'memory', ok: true, ms: 0 }),
+          ),
+        ),
       checks: () => {
         const checks = new HealthChecks();
         // Memory is part of the process: it works whenever the process answers at all.

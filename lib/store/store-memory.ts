@@ -4,7 +4,23 @@
  * adapters behind the same contracts (lib/store/store.ts).
  */
 import { checkRetain } from './store';
-import type { ChannelCreate, ChannelList, ChannelStore, FailureRule, FailureStore, MessageStore, NodeRecord, NodeStore, OwnedNodes, SessionRecord, SessionStore, StoredMessage, UserRecord, UserStore, Versioned } from './store';
+import type {
+  ChannelCreate,
+  ChannelList,
+  ChannelStore,
+  FailureRule,
+  FailureStore,
+  MessageStore,
+  NodeRecord,
+  NodeStore,
+  OwnedNodes,
+  SessionRecord,
+  SessionStore,
+  StoredMessage,
+  UserRecord,
+  UserStore,
+  Versioned,
+} from './store';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -21,7 +37,8 @@ export class MemoryChannelStore implements ChannelStore {
 
   /** Checked, inserted and counted in one synchronous step: no other create can interleave. */
   async create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate> {
-    if (expectedVersion !== undefined && expectedVersion !== this.version) return { created: false, stale: true, version: this.version };
+    if (expectedVersion !== undefined && expectedVersion !== this.version)
+      return { created: false, stale: true, version: this.version };
     if (this.channels.has(name)) return { created: false, stale: false, version: this.version };
     this.channels.set(name, { createdBy, createdAt: Date.now() });
     return { created: true, stale: false, version: ++this.version };
@@ -53,7 +70,13 @@ export class MemoryMessageStore implements MessageStore {
    * between: in one Node process no other append can interleave, so ids are 1, 2, 3, …
    * with no gap and no duplicate however many posters call at once.
    */
-  async appendIfLast(channel: string, username: string, message: string, retain: number, expectedLast: number): Promise<number | undefined> {
+  async appendIfLast(
+    channel: string,
+    username: string,
+    message: string,
+    retain: number,
+    expectedLast: number,
+  ): Promise<number | undefined> {
     // Checked and appended with no `await` in between: nothing can interleave.
     if ((this.logs.get(channel)?.lastId ?? 0) !== expectedLast) return undefined;
     return this.append(channel, username, message, retain);
@@ -204,7 +227,11 @@ export class MemoryNodeStore implements NodeStore {
   }
 
   /** Compared, counted and inserted in one synchronous step: no other write can interleave. */
-  async create(node: NodeRecord, limit: number, expectedListVersion?: number): Promise<'created' | 'limit' | 'exists' | 'stale'> {
+  async create(
+    node: NodeRecord,
+    limit: number,
+    expectedListVersion?: number,
+  ): Promise<'created' | 'limit' | 'exists' | 'stale'> {
     if (expectedListVersion !== undefined && expectedListVersion !== (this.lists.get(node.owner) ?? 0)) return 'stale';
     if (this.nodes.has(node.id)) return 'exists';
     let held = 0;
@@ -262,7 +289,10 @@ function windowOver(e: FailureEntry | undefined, now: number, windowMs: number):
 export class MemoryFailureStore implements FailureStore {
   private readonly entries = new Map<string, FailureEntry>();
 
-  constructor(private readonly rule: FailureRule, private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly rule: FailureRule,
+    private readonly maxEntries = 100_000,
+  ) {}
 
   /** Keys remembered. */
   get size(): number {
@@ -279,7 +309,8 @@ export class MemoryFailureStore implements FailureStore {
     if (windowOver(e, now, this.rule.windowMs)) e = { failures: 0, windowStart: now, lockedUntil: 0 };
     const entry = e as FailureEntry;
     entry.failures++;
-    if (entry.failures >= this.rule.maxFailures && entry.lockedUntil === 0) entry.lockedUntil = now + this.rule.windowMs;
+    if (entry.failures >= this.rule.maxFailures && entry.lockedUntil === 0)
+      entry.lockedUntil = now + this.rule.windowMs;
     // Re-inserted, so that the Map's order is the order of last failure (oldest first).
     this.entries.delete(key);
     this.entries.set(key, entry);

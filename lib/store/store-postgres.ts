@@ -8,7 +8,27 @@ import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { migrate } from './migrations';
-import { checkRetain, timed, type BackendHealth, type Broadcast, type ChannelCreate, type ChannelList, type ChannelStore, type FailureRule, type FailureStore, type MessageStore, type NodeRecord, type NodeStore, type OwnedNodes, type SessionRecord, type SessionStore, type StoredMessage, type UserRecord, type UserStore, type Versioned } from './store';
+import {
+  checkRetain,
+  timed,
+  type BackendHealth,
+  type Broadcast,
+  type ChannelCreate,
+  type ChannelList,
+  type ChannelStore,
+  type FailureRule,
+  type FailureStore,
+  type MessageStore,
+  type NodeRecord,
+  type NodeStore,
+  type OwnedNodes,
+  type SessionRecord,
+  type SessionStore,
+  type StoredMessage,
+  type UserRecord,
+  type UserStore,
+  type Versioned,
+} from './store';
 
 export interface PgOptions {
   url: string;
@@ -47,7 +67,9 @@ export class PgDatabase {
   }
 
   /** Run `fn` in one transaction on one connection (committed when it resolves, rolled back when it throws). */
-  async transaction<T>(fn: (query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+  async transaction<T>(
+    fn: (query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>,
+  ): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -111,7 +133,10 @@ export class PgUserStore implements UserStore {
   constructor(private readonly db: PgDatabase) {}
 
   async get(username: string): Promise<UserRecord | undefined> {
-    const rows = await this.db.query<UserRow>('SELECT username, hash, salt, created_at FROM agora_users WHERE username = $1', [username]);
+    const rows = await this.db.query<UserRow>(
+      'SELECT username, hash, salt, created_at FROM agora_users WHERE username = $1',
+      [username],
+    );
     return rows.length === 0 ? undefined : userOf(rows[0]);
   }
 
@@ -154,7 +179,10 @@ export class PgSessionStore implements SessionStore {
   }
 
   async get(sesskey: number): Promise<SessionRecord | undefined> {
-    const rows = await this.db.query<SessionRow>('SELECT sesskey, username, last_used, version FROM agora_sessions WHERE sesskey = $1', [sesskey]);
+    const rows = await this.db.query<SessionRow>(
+      'SELECT sesskey, username, last_used, version FROM agora_sessions WHERE sesskey = $1',
+      [sesskey],
+    );
     return rows.length === 0 ? undefined : sessionOf(rows[0]);
   }
 
@@ -171,7 +199,9 @@ export class PgSessionStore implements SessionStore {
   }
 
   async delete(sesskey: number): Promise<boolean> {
-    return (await this.db.query('DELETE FROM agora_sessions WHERE sesskey = $1 RETURNING sesskey', [sesskey])).length === 1;
+    return (
+      (await this.db.query('DELETE FROM agora_sessions WHERE sesskey = $1 RETURNING sesskey', [sesskey])).length === 1
+    );
   }
 
   /**
@@ -179,13 +209,21 @@ export class PgSessionStore implements SessionStore {
    * version on the row as committed, so of several callers naming one version one deletes.
    */
   async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {
-    const rows = await this.db.query('DELETE FROM agora_sessions WHERE sesskey = $1 AND version = $2 RETURNING version', [sesskey, version]);
-    return rows.length === 1 ? { done: true, version } : refused(this.db, 'SELECT version FROM agora_sessions WHERE sesskey = $1', sesskey);
+    const rows = await this.db.query(
+      'DELETE FROM agora_sessions WHERE sesskey = $1 AND version = $2 RETURNING version',
+      [sesskey, version],
+    );
+    return rows.length === 1
+      ? { done: true, version }
+      : refused(this.db, 'SELECT version FROM agora_sessions WHERE sesskey = $1', sesskey);
   }
 
   /** An index range on last_used; two instances sweeping at once each get the keys they deleted. */
   async expire(before: number): Promise<number[]> {
-    const rows = await this.db.query<{ sesskey: string }>('DELETE FROM agora_sessions WHERE last_used < $1 RETURNING sesskey', [before]);
+    const rows = await this.db.query<{ sesskey: string }>(
+      'DELETE FROM agora_sessions WHERE last_used < $1 RETURNING sesskey',
+      [before],
+    );
     return rows.map((r) => Number(r.sesskey));
   }
 }
@@ -198,7 +236,12 @@ interface SessionRow {
 }
 
 function sessionOf(row: SessionRow): SessionRecord {
-  return { sesskey: Number(row.sesskey), username: row.username, lastUsed: Number(row.last_used), version: Number(row.version) };
+  return {
+    sesskey: Number(row.sesskey),
+    username: row.username,
+    lastUsed: Number(row.last_used),
+    version: Number(row.version),
+  };
 }
 
 export class PgChannelStore implements ChannelStore {
@@ -206,7 +249,9 @@ export class PgChannelStore implements ChannelStore {
 
   /** One statement, so the names and the version come from one snapshot (a null name: no channel yet). */
   async list(): Promise<ChannelList> {
-    const rows = await this.db.query<{ version: string; name: string | null }>('SELECT v.version, c.name FROM agora_channel_list v LEFT JOIN agora_channels c ON true ORDER BY c.name');
+    const rows = await this.db.query<{ version: string; name: string | null }>(
+      'SELECT v.version, c.name FROM agora_channel_list v LEFT JOIN agora_channels c ON true ORDER BY c.name',
+    );
     return { names: rows.flatMap((r) => (r.name === null ? [] : [r.name])), version: Number(rows[0]?.version ?? 0) };
   }
 
@@ -220,7 +265,10 @@ export class PgChannelStore implements ChannelStore {
       const [row] = await query<{ version: string }>('SELECT version FROM agora_channel_list WHERE id = 1 FOR UPDATE');
       const version = Number(row.version);
       if (expectedVersion !== undefined && expectedVersion !== version) return { created: false, stale: true, version };
-      const inserted = await query('INSERT INTO agora_channels (name, created_by, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [name, createdBy, Date.now()]);
+      const inserted = await query(
+        'INSERT INTO agora_channels (name, created_by, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name',
+        [name, createdBy, Date.now()],
+      );
       if (inserted.length === 0) return { created: false, stale: false, version };
       await query('UPDATE agora_channel_list SET version = version + 1 WHERE id = 1');
       return { created: true, stale: false, version: version + 1 };
@@ -267,18 +315,39 @@ export class PgMessageStore implements MessageStore {
     return id;
   }
 
-  appendIfLast(channel: string, username: string, message: string, retain: number, expectedLast: number): Promise<number | undefined> {
+  appendIfLast(
+    channel: string,
+    username: string,
+    message: string,
+    retain: number,
+    expectedLast: number,
+  ): Promise<number | undefined> {
     return this.appendWhere(channel, username, message, retain, expectedLast);
   }
 
-  private async appendWhere(channel: string, username: string, message: string, retain: number, expectedLast: number | null): Promise<number | undefined> {
+  private async appendWhere(
+    channel: string,
+    username: string,
+    message: string,
+    retain: number,
+    expectedLast: number | null,
+  ): Promise<number | undefined> {
     checkRetain(retain);
-    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [channel, username, Buffer.from(message, 'utf8'), retain, expectedLast]);
+    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [
+      channel,
+      username,
+      Buffer.from(message, 'utf8'),
+      retain,
+      expectedLast,
+    ]);
     return rows.length === 0 ? undefined : Number(rows[0].last_id);
   }
 
   async last(channel: string): Promise<number> {
-    const rows = await this.db.query<{ last_id: string }>('SELECT last_id FROM agora_message_counters WHERE channel = $1', [channel]);
+    const rows = await this.db.query<{ last_id: string }>(
+      'SELECT last_id FROM agora_message_counters WHERE channel = $1',
+      [channel],
+    );
     return rows.length === 0 ? 0 : Number(rows[0].last_id);
   }
 
@@ -305,7 +374,10 @@ export class PgNodeStore implements NodeStore {
     const rows =
       owner === undefined
         ? await this.db.query<NodeRow>('SELECT record, version FROM agora_nodes ORDER BY created_at, id')
-        : await this.db.query<NodeRow>('SELECT record, version FROM agora_nodes WHERE owner = $1 ORDER BY created_at, id', [owner]);
+        : await this.db.query<NodeRow>(
+            'SELECT record, version FROM agora_nodes WHERE owner = $1 ORDER BY created_at, id',
+            [owner],
+          );
     return rows.map(nodeOf);
   }
 
@@ -317,7 +389,9 @@ export class PgNodeStore implements NodeStore {
        ORDER BY n.created_at, n.id`,
       [owner],
     );
-    const nodes = rows.flatMap((r) => (r.record === null ? [] : [nodeOf({ record: r.record, version: String(r.version) })]));
+    const nodes = rows.flatMap((r) =>
+      r.record === null ? [] : [nodeOf({ record: r.record, version: String(r.version) })],
+    );
     return { nodes, version: Number(rows[0]?.list ?? 0) };
   }
 
@@ -328,18 +402,32 @@ export class PgNodeStore implements NodeStore {
    * trigger of migration 5). The count and the insert run on snapshots taken after the
    * locks, so concurrent creates can pass neither the limit nor the version.
    */
-  async create(node: NodeRecord, limit: number, expectedListVersion?: number): Promise<'created' | 'limit' | 'exists' | 'stale'> {
+  async create(
+    node: NodeRecord,
+    limit: number,
+    expectedListVersion?: number,
+  ): Promise<'created' | 'limit' | 'exists' | 'stale'> {
     return this.db.transaction(async (query) => {
       await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [node.owner]);
       if (expectedListVersion !== undefined) {
-        await query('INSERT INTO agora_node_lists (owner, version) VALUES ($1, 0) ON CONFLICT (owner) DO NOTHING', [node.owner]);
-        const [list] = await query<{ version: string }>('SELECT version FROM agora_node_lists WHERE owner = $1 FOR UPDATE', [node.owner]);
+        await query('INSERT INTO agora_node_lists (owner, version) VALUES ($1, 0) ON CONFLICT (owner) DO NOTHING', [
+          node.owner,
+        ]);
+        const [list] = await query<{ version: string }>(
+          'SELECT version FROM agora_node_lists WHERE owner = $1 FOR UPDATE',
+          [node.owner],
+        );
         if (Number(list.version) !== expectedListVersion) return 'stale';
       }
       if ((await query('SELECT 1 FROM agora_nodes WHERE id = $1', [node.id])).length > 0) return 'exists';
-      const [{ n }] = await query<{ n: string }>('SELECT count(*) AS n FROM agora_nodes WHERE owner = $1', [node.owner]);
+      const [{ n }] = await query<{ n: string }>('SELECT count(*) AS n FROM agora_nodes WHERE owner = $1', [
+        node.owner,
+      ]);
       if (Number(n) >= limit) return 'limit';
-      const rows = await query('INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id', [node.id, node.owner, node.createdAt, node]);
+      const rows = await query(
+        'INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id',
+        [node.id, node.owner, node.createdAt, node],
+      );
       return rows.length === 1 ? 'created' : 'exists';
     });
   }
@@ -360,7 +448,9 @@ export class PgNodeStore implements NodeStore {
       'UPDATE agora_nodes SET owner = $2, created_at = $3, record = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING version',
       [node.id, node.owner, node.createdAt, node, version],
     );
-    return rows.length === 1 ? { done: true, version: Number(rows[0].version) } : refused(this.db, 'SELECT version FROM agora_nodes WHERE id = $1', node.id);
+    return rows.length === 1
+      ? { done: true, version: Number(rows[0].version) }
+      : refused(this.db, 'SELECT version FROM agora_nodes WHERE id = $1', node.id);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -444,7 +534,13 @@ export class PgBroadcast implements Broadcast {
 
   private async listen(): Promise<void> {
     // TCP keep-alive: a listener whose server vanished without a word must notice, reconnect and resubscribe.
-    const client = new Client({ connectionString: this.db.options.url, connectionTimeoutMillis: this.db.options.timeoutMs, query_timeout: this.db.options.timeoutMs, keepAlive: true, keepAliveInitialDelayMillis: 5000 });
+    const client = new Client({
+      connectionString: this.db.options.url,
+      connectionTimeoutMillis: this.db.options.timeoutMs,
+      query_timeout: this.db.options.timeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
+    });
     const down = (err: unknown): void => {
       if (this.listener !== client) return;
       this.listener = undefined;
@@ -479,7 +575,8 @@ export class PgBroadcast implements Broadcast {
 }
 
 /** A new window starts: the old one (unlocked) is over, or the lock is. */
-const FRESH = '((f.locked_until = 0 AND $2::bigint - f.window_start >= $3::bigint) OR (f.locked_until <> 0 AND f.locked_until <= $2::bigint))';
+const FRESH =
+  '((f.locked_until = 0 AND $2::bigint - f.window_start >= $3::bigint) OR (f.locked_until <> 0 AND f.locked_until <= $2::bigint))';
 
 /** One failure, the rule of FailureStore in one statement under the key's row lock ($2 now, $3 window ms, $4 failures that lock). */
 const FAIL_SQL = `
@@ -495,10 +592,16 @@ const FAIL_SQL = `
 
 /** Failed logons in PostgreSQL, shared by every auth instance; `prune` drops what is over. */
 export class PgFailureStore implements FailureStore {
-  constructor(private readonly db: PgDatabase, private readonly rule: FailureRule) {}
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly rule: FailureRule,
+  ) {}
 
   async retryAfterMs(key: string, now: number): Promise<number> {
-    const rows = await this.db.query<{ locked_until: string }>('SELECT locked_until FROM agora_logon_failures WHERE key = $1', [key]);
+    const rows = await this.db.query<{ locked_until: string }>(
+      'SELECT locked_until FROM agora_logon_failures WHERE key = $1',
+      [key],
+    );
     const locked = rows.length === 0 ? 0 : Number(rows[0].locked_until);
     return locked > now ? locked - now : 0;
   }
@@ -513,6 +616,9 @@ export class PgFailureStore implements FailureStore {
 
   /** Delete the keys whose window and lock are both over. */
   async prune(now: number): Promise<void> {
-    await this.db.query('DELETE FROM agora_logon_failures WHERE locked_until <= $1::bigint AND window_start <= $1::bigint - $2::bigint', [now, this.rule.windowMs]);
+    await this.db.query(
+      'DELETE FROM agora_logon_failures WHERE locked_until <= $1::bigint AND window_start <= $1::bigint - $2::bigint',
+      [now, this.rule.windowMs],
+    );
   }
 }

@@ -13,7 +13,16 @@
 import Redis from 'ioredis';
 import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
-import { timed, type BackendHealth, type Broadcast, type FailureRule, type FailureStore, type SessionRecord, type SessionStore, type Versioned } from './store';
+import {
+  timed,
+  type BackendHealth,
+  type Broadcast,
+  type FailureRule,
+  type FailureStore,
+  type SessionRecord,
+  type SessionStore,
+  type Versioned,
+} from './store';
 
 export interface RedisOptions {
   url: string;
@@ -156,24 +165,43 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create(session: Omit<SessionRecord, 'version'>): Promise<number | undefined> {
-    const v = await this.conn.script<number>(CREATE, [this.key(session.sesskey), this.index, this.counter], [session.username, session.lastUsed, this.ttlMs, session.sesskey]);
+    const v = await this.conn.script<number>(
+      CREATE,
+      [this.key(session.sesskey), this.index, this.counter],
+      [session.username, session.lastUsed, this.ttlMs, session.sesskey],
+    );
     return v === 0 ? undefined : v;
   }
 
   /** A session stored before versions existed has none: it reads as version 0. */
   async get(sesskey: number): Promise<SessionRecord | undefined> {
     const [u, t, v] = await guard(() => this.conn.redis.hmget(this.key(sesskey), 'u', 't', 'v'));
-    return u === null || t === null ? undefined : { sesskey, username: u, lastUsed: Number(t), version: Number(v ?? 0) };
+    return u === null || t === null
+      ? undefined
+      : { sesskey, username: u, lastUsed: Number(t), version: Number(v ?? 0) };
   }
 
   async touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]> {
     if (sesskeys.length === 0) return [];
-    const found = await this.conn.script<Array<[string, string, string, string]>>(TOUCH, [this.index, ...sesskeys.map((k) => this.key(k))], [at, this.ttlMs, idleMs, ...sesskeys]);
-    return found.map(([sesskey, u, t, v]) => ({ sesskey: Number(sesskey), username: u, lastUsed: Number(t), version: Number(v) }));
+    const found = await this.conn.script<Array<[string, string, string, string]>>(
+      TOUCH,
+      [this.index, ...sesskeys.map((k) => this.key(k))],
+      [at, this.ttlMs, idleMs, ...sesskeys],
+    );
+    return found.map(([sesskey, u, t, v]) => ({
+      sesskey: Number(sesskey),
+      username: u,
+      lastUsed: Number(t),
+      version: Number(v),
+    }));
   }
 
   async deleteIfVersion(sesskey: number, version: number): Promise<Versioned> {
-    const [done, found] = await this.conn.script<[number, number]>(DELETE_IF_VERSION, [this.key(sesskey), this.index], [sesskey, version]);
+    const [done, found] = await this.conn.script<[number, number]>(
+      DELETE_IF_VERSION,
+      [this.key(sesskey), this.index],
+      [sesskey, version],
+    );
     return done === 1 ? { done: true, version: found } : { done: false, version: found < 0 ? undefined : found };
   }
 
@@ -184,7 +212,11 @@ export class RedisSessionStore implements SessionStore {
   async expire(before: number): Promise<number[]> {
     const gone: number[] = [];
     for (;;) {
-      const [out, seen] = await this.conn.script<[string[], number]>(EXPIRE, [this.index], [before, `${this.conn.options.prefix}session:`, EXPIRE_BATCH]);
+      const [out, seen] = await this.conn.script<[string[], number]>(
+        EXPIRE,
+        [this.index],
+        [before, `${this.conn.options.prefix}session:`, EXPIRE_BATCH],
+      );
       gone.push(...out.map(Number));
       if (seen < EXPIRE_BATCH) return gone;
     }
@@ -243,7 +275,10 @@ const FAIL = `
 
 /** Failed logons in Redis, shared by every auth instance; keys expire by themselves. */
 export class RedisFailureStore implements FailureStore {
-  constructor(private readonly conn: RedisConnection, private readonly rule: FailureRule) {}
+  constructor(
+    private readonly conn: RedisConnection,
+    private readonly rule: FailureRule,
+  ) {}
 
   private key(key: string): string {
     return `${this.conn.options.prefix}logon-failures:${key}`;

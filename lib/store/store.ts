@@ -94,7 +94,8 @@ export interface StoredMessage {
 
 /** What a MessageStore's append takes as `retain`: a positive integer (a RangeError otherwise, a caller's bug). */
 export function checkRetain(retain: number): void {
-  if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`retain must be a positive integer, got ${retain}`);
+  if (!Number.isSafeInteger(retain) || retain < 1)
+    throw new RangeError(`retain must be a positive integer, got ${retain}`);
 }
 
 export interface MessageStore {
@@ -107,7 +108,13 @@ export interface MessageStore {
    * `append`, only if the channel's last id is still `expectedLast` (0: no message yet), the
    * check and the append being one atomic step; undefined (and nothing stored) otherwise.
    */
-  appendIfLast(channel: string, username: string, message: string, retain: number, expectedLast: number): Promise<number | undefined>;
+  appendIfLast(
+    channel: string,
+    username: string,
+    message: string,
+    retain: number,
+    expectedLast: number,
+  ): Promise<number | undefined>;
   /** The last id given in `channel`, 0 if none. */
   last(channel: string): Promise<number>;
   /** The retained messages with first <= id <= last, in id order. */
@@ -162,7 +169,11 @@ export interface NodeStore {
    * otherwise); the checks and the insert are one step, so concurrent creates can pass
    * neither the limit nor the version.
    */
-  create(node: NodeRecord, limit: number, expectedListVersion?: number): Promise<'created' | 'limit' | 'exists' | 'stale'>;
+  create(
+    node: NodeRecord,
+    limit: number,
+    expectedListVersion?: number,
+  ): Promise<'created' | 'limit' | 'exists' | 'stale'>;
   /** Insert or replace; answers the version stored (the previous one + 1, or 1 for a new record). */
   put(node: NodeRecord): Promise<number>;
   /**

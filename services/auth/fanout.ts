@@ -87,13 +87,28 @@ export class InvalidationFanout {
   async start(timeoutMs: number): Promise<void> {
     this.options.hub.fence(true, 'not yet subscribed');
     const heard = new Promise<void>((resolve) => (this.firstEcho = resolve));
-    await this.options.broadcast.subscribe({ onMessage: (m) => this.onMessage(m), onGap: (reason) => this.onGap(reason) });
-    this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_MS), setInterval(() => this.checkFence(), FENCE_CHECK_MS));
+    await this.options.broadcast.subscribe({
+      onMessage: (m) => this.onMessage(m),
+      onGap: (reason) => this.onGap(reason),
+    });
+    this.timers.push(
+      setInterval(() => this.heartbeat(), HEARTBEAT_MS),
+      setInterval(() => this.checkFence(), FENCE_CHECK_MS),
+    );
     for (const timer of this.timers) timer.unref();
     this.heartbeat();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['broadcast', `own heartbeat not heard back in ${timeoutMs} ms`])), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', [
+              'broadcast',
+              `own heartbeat not heard back in ${timeoutMs} ms`,
+            ]),
+          ),
+        timeoutMs,
+      );
     });
     await Promise.race([heard, late]).finally(() => clearTimeout(timer));
     this.checkFence();
@@ -118,10 +133,15 @@ export class InvalidationFanout {
    */
   async invalidate(keys: readonly number[]): Promise<void> {
     const remote: Array<Promise<void>> = [];
-    for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE) remote.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
+    for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE)
+      remote.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
     const published = Promise.all(remote).then(
       () => undefined,
-      (err: unknown) => this.options.log.warn({ err: errorMessage(err), keys: keys.length }, 'invalidation not published; other instances heal on their next touch'),
+      (err: unknown) =>
+        this.options.log.warn(
+          { err: errorMessage(err), keys: keys.length },
+          'invalidation not published; other instances heal on their next touch',
+        ),
     );
     await Promise.all([this.options.hub.invalidate(keys), published]);
   }
@@ -152,7 +172,9 @@ export class InvalidationFanout {
   }
 
   private heartbeat(): void {
-    this.publish({ t: 'hb', from: this.id, at: this.clock() }).catch((err: unknown) => this.options.log.debug({ err: errorMessage(err) }, 'heartbeat not published'));
+    this.publish({ t: 'hb', from: this.id, at: this.clock() }).catch((err: unknown) =>
+      this.options.log.debug({ err: errorMessage(err) }, 'heartbeat not published'),
+    );
   }
 
   private checkFence(): void {

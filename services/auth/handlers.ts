@@ -88,7 +88,8 @@ export function drawSessionKey(): number {
 /** Why `username` is not acceptable, or null. */
 export function usernameProblem(username: string): string | null {
   if (username.length === 0) return 'username must not be empty';
-  if (username.length > USERNAME_MAX) return `username has ${username.length} characters, at most ${USERNAME_MAX} allowed`;
+  if (username.length > USERNAME_MAX)
+    return `username has ${username.length} characters, at most ${USERNAME_MAX} allowed`;
   if (!USERNAME.test(username)) return 'username may only hold letters A-Z a-z, digits and "_", ".", "-", "@"';
   return null;
 }
@@ -154,10 +155,18 @@ export function buildAuth(deps: AuthDeps): Auth {
   const userKey = (username: string): string => `user:${username}`;
   const addrKey = (addr: string): string => `addr:${addr}`;
   const perUser = keyedQueue();
-  const hub = new WatchHub({ ...deps.watch, log: log.child({ mod: 'watch' }), onTouch: (keys) => void touchKeys(keys) });
-  const fanout = deps.broadcast === undefined ? undefined : new InvalidationFanout({ broadcast: deps.broadcast, hub, log: log.child({ mod: 'fanout' }) });
+  const hub = new WatchHub({
+    ...deps.watch,
+    log: log.child({ mod: 'watch' }),
+    onTouch: (keys) => void touchKeys(keys),
+  });
+  const fanout =
+    deps.broadcast === undefined
+      ? undefined
+      : new InvalidationFanout({ broadcast: deps.broadcast, hub, log: log.child({ mod: 'fanout' }) });
   /** Empty every cache of `keys`: this instance's watchers, and every other instance's. */
-  const invalidate = (keys: number[]): Promise<void> => (fanout === undefined ? hub.invalidate(keys) : fanout.invalidate(keys));
+  const invalidate = (keys: number[]): Promise<void> =>
+    fanout === undefined ? hub.invalidate(keys) : fanout.invalidate(keys);
   const badSession = (): AgoraError => new AgoraError('AGORA_ERR_AUTH_BAD_SESSION');
   const expiredAt = (lastUsed: number, at: number): boolean => at - lastUsed >= idleMs;
 
@@ -195,14 +204,23 @@ export function buildAuth(deps: AuthDeps): Auth {
 
   /** Refuse with AGORA_ERR_AUTH_THROTTLED while the user or the address is locked. */
   async function checkThrottle(username: string, addr: string, at: number): Promise<void> {
-    const [byUser, byAddr] = await Promise.all([failures.retryAfterMs(userKey(username), at), addr === '' ? 0 : failures.retryAfterMs(addrKey(addr), at)]);
+    const [byUser, byAddr] = await Promise.all([
+      failures.retryAfterMs(userKey(username), at),
+      addr === '' ? 0 : failures.retryAfterMs(addrKey(addr), at),
+    ]);
     const waitMs = Math.max(byUser, byAddr);
-    if (waitMs > 0) throw new AgoraError('AGORA_ERR_AUTH_THROTTLED', [Math.ceil(waitMs / 1000)], { data: { retryAfterS: Math.ceil(waitMs / 1000) } });
+    if (waitMs > 0)
+      throw new AgoraError('AGORA_ERR_AUTH_THROTTLED', [Math.ceil(waitMs / 1000)], {
+        data: { retryAfterS: Math.ceil(waitMs / 1000) },
+      });
   }
 
   async function failed(username: string | undefined, addr: string): Promise<void> {
     const at = now();
-    await Promise.all([username === undefined ? undefined : failures.fail(userKey(username), at), addr === '' ? undefined : failures.fail(addrKey(addr), at)]);
+    await Promise.all([
+      username === undefined ? undefined : failures.fail(userKey(username), at),
+      addr === '' ? undefined : failures.fail(addrKey(addr), at),
+    ]);
   }
 
   /** A new session for `username` under a fresh random key, redrawn on collision. */
@@ -216,7 +234,10 @@ export function buildAuth(deps: AuthDeps): Auth {
   }
 
   /** The user, created now (with this password) if unknown and registration is open. */
-  async function findOrCreate(request: LogonRequest__Output, addr: string): Promise<{ user: UserRecord; created: boolean }> {
+  async function findOrCreate(
+    request: LogonRequest__Output,
+    addr: string,
+  ): Promise<{ user: UserRecord; created: boolean }> {
     const existing = await users.get(request.username);
     if (existing !== undefined) return { user: existing, created: false };
     if (!config.openRegistration) {
@@ -226,7 +247,10 @@ export function buildAuth(deps: AuthDeps): Auth {
     return users.create(await newUser(request.username, request.password, now()));
   }
 
-  async function logon(request: LogonRequest__Output, ctx: RpcContext): Promise<{ sesskey: number; username: string; created: boolean; version: number }> {
+  async function logon(
+    request: LogonRequest__Output,
+    ctx: RpcContext,
+  ): Promise<{ sesskey: number; username: string; created: boolean; version: number }> {
     const problem = usernameProblem(request.username) ?? passwordProblem(request.password);
     if (problem !== null) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [problem]);
     const addr = request.client_addr.slice(0, CLIENT_ADDR_MAX);
@@ -304,7 +328,10 @@ export function buildAuth(deps: AuthDeps): Auth {
       sweeping = false;
     }
   }
-  const timer = setInterval(() => void sweep().catch((err: unknown) => log.error({ err }, 'sweep failed')), Math.min(idleMs / 4, 5000));
+  const timer = setInterval(
+    () => void sweep().catch((err: unknown) => log.error({ err }, 'sweep failed')),
+    Math.min(idleMs / 4, 5000),
+  );
   timer.unref();
 
   return {

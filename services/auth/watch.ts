@@ -120,7 +120,8 @@ export class WatchHub {
       this.fenced = undefined;
       return;
     }
-    if (this.fenced === undefined) this.options.log.warn({ reason, watchers: this.watchers.size }, 'session watch fenced');
+    if (this.fenced === undefined)
+      this.options.log.warn({ reason, watchers: this.watchers.size }, 'session watch fenced');
     this.fenced = reason;
     for (const w of [...this.watchers]) this.cut(w, reason);
   }
@@ -167,7 +168,10 @@ export class WatchHub {
     w.outstanding = { seq: w.seq, waiters };
     w.lastSentAt = now;
     const cutAt = (w.lastAckAt ?? now) + this.leaseMs + LEASE_MARGIN_MS;
-    w.timer = setTimeout(() => this.cut(w, `no ack of message ${w.seq} within ${this.leaseMs} ms`), Math.max(0, cutAt - now));
+    w.timer = setTimeout(
+      () => this.cut(w, `no ack of message ${w.seq} within ${this.leaseMs} ms`),
+      Math.max(0, cutAt - now),
+    );
     w.timer.unref();
     w.call.write(message);
   }

@@ -86,5 +86,9 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
 
 /** The `Channels` service as lib/rpc serves it (every method on both transports). */
 export function buildChannelsService(deps: ChannelsDeps): ServiceImpl<ChannelsDefinition> {
-  return { name: 'Channels', definition: loadProto('channels.proto').agora.Channels.service, handlers: buildChannelsHandlers(deps) };
+  return {
+    name: 'Channels',
+    definition: loadProto('channels.proto').agora.Channels.service,
+    handlers: buildChannelsHandlers(deps),
+  };
 }

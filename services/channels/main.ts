@@ -4,15 +4,23 @@ import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { buildChannelsService } from './handlers';
 
-serviceMain('channels', (config) => config.channelsGrpcUrl, async (config, log) => {
-  const stores = await openStores(config, log, ['channels']);
-  const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
-  return {
-    impl: buildChannelsService({ store: stores.channels, sessions }),
-    health: stores.checks(),
-    close: async () => {
-      sessions.close();
-      await stores.close();
-    },
-  };
-});
+serviceMain(
+  'channels',
+  (config) => config.channelsGrpcUrl,
+  async (config, log) => {
+    const stores = await openStores(config, log, ['channels']);
+    const sessions = createSessionCache({
+      authGrpcUrl: config.authGrpcUrl,
+      timeoutMs: config.grpcTimeoutMs,
+      log: log.child({ mod: 'sessions' }),
+    });
+    return {
+      impl: buildChannelsService({ store: stores.channels, sessions }),
+      health: stores.checks(),
+      close: async () => {
+        sessions.close();
+        await stores.close();
+      },
+    };
+  },
+);

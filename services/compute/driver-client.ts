@@ -40,8 +40,13 @@ export function createDriverClient(options: DriverClientOptions): DriverApi {
   const definition = loadProto('driver.proto').agora.Driver.service;
   // Every driver method is idempotent (docs/COMPUTE.md), so the broker may retry it.
   const call = async <T>(method: Method, request: object, reqId?: string): Promise<T> => {
-    const reply = await options.bus.call(options.service, method, [request], { timeoutMs: options.timeoutMs, reqId, idempotent: true });
-    if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${options.service}.${method}`]);
+    const reply = await options.bus.call(options.service, method, [request], {
+      timeoutMs: options.timeoutMs,
+      reqId,
+      idempotent: true,
+    });
+    if (reply === null || typeof reply !== 'object' || Array.isArray(reply))
+      throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${options.service}.${method}`]);
     const codec = definition[method];
     try {
       return codec.responseDeserialize(codec.responseSerialize(reply as never)) as T;

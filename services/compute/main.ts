@@ -10,22 +10,43 @@ import { createDriverClient } from './driver-client';
 import { buildComputeService } from './handlers';
 import { Compute } from './nodes';
 
-serviceMain('compute', (config) => config.computeGrpcUrl, async (config, log) => {
-  const stores = await openStores(config, log, ['nodes']);
-  const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
-  const bus = createClient({ endpoint: config.busUrl, timeoutMs: config.requestTimeoutMs, maxPending: config.clientMaxPending, caller: 'compute', handshakeMs: config.zmtpHandshakeMs, log });
-  const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
-  const compute = new Compute({ store: stores.nodes, driver, maxNodesPerUser: config.computeMaxNodesPerUser, log: log.child({ mod: 'nodes' }), settleMs: config.requestTimeoutMs });
-  const stopSync = compute.startSync(config.computeSyncMs);
-  return {
-    impl: buildComputeService({ compute, sessions }),
-    // The driver is Compute's own dependency: /__heartbeat__ names it `Compute.driver`.
-    health: stores.checks().add('driver', (deadline) => bus.hasService(config.computeDriver, { deadline })),
-    close: async () => {
-      stopSync();
-      bus.close();
-      sessions.close();
-      await stores.close();
-    },
-  };
-});
+serviceMain(
+  'compute',
+  (config) => config.computeGrpcUrl,
+  async (config, log) => {
+    const stores = await openStores(config, log, ['nodes']);
+    const sessions = createSessionCache({
+      authGrpcUrl: config.authGrpcUrl,
+      timeoutMs: config.grpcTimeoutMs,
+      log: log.child({ mod: 'sessions' }),
+    });
+    const bus = createClient({
+      endpoint: config.busUrl,
+      timeoutMs: config.requestTimeoutMs,
+      maxPending: config.clientMaxPending,
+      caller: 'compute',
+      handshakeMs: config.zmtpHandshakeMs,
+      log,
+    });
+    const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
+    const compute = new Compute({
+      store: stores.nodes,
+      driver,
+      maxNodesPerUser: config.computeMaxNodesPerUser,
+      log: log.child({ mod: 'nodes' }),
+      settleMs: config.requestTimeoutMs,
+    });
+    const stopSync = compute.startSync(config.computeSyncMs);
+    return {
+      impl: buildComputeService({ compute, sessions }),
+      // The driver is Compute's own dependency: /__heartbeat__ names it `Compute.driver`.
+      health: stores.checks().add('driver', (deadline) => bus.hasService(config.computeDriver, { deadline })),
+      close: async () => {
+        stopSync();
+        bus.close();
+        sessions.close();
+        await stores.close();
+      },
+    };
+  },
+);

@@ -67,21 +67,41 @@ export class Compute {
 
   /** Make a node; with `expectedList`, only if the owner's node list is still at that version (AGORA_ERR_NODE_LIST_STALE). */
   async create(owner: string, input: CreateInput, reqId?: string, expectedList?: number): Promise<NodeRecord> {
-    const problem = nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
+    const problem =
+      nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
     await this.ready();
     const now = Date.now();
     const record: NodeRecord = {
-      id: randomUUID(), owner, name: input.name, image: input.image, size: input.size, command: input.command,
-      status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exitCode: -1, signal: '', createdAt: now, updatedAt: now, version: 1,
+      id: randomUUID(),
+      owner,
+      name: input.name,
+      image: input.image,
+      size: input.size,
+      command: input.command,
+      status: 'BUILDING',
+      task: '',
+      reason: '',
+      host: '',
+      port: 0,
+      pid: 0,
+      exitCode: -1,
+      signal: '',
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
     };
     return this.withDriver(record.id, async () => {
       const created = await this.options.store.create(record, this.options.maxNodesPerUser, expectedList);
-      if (created === 'stale') throw staleError('AGORA_ERR_NODE_LIST_STALE', [expectedList], (await this.options.store.owned(owner)).version);
+      if (created === 'stale')
+        throw staleError('AGORA_ERR_NODE_LIST_STALE', [expectedList], (await this.options.store.owned(owner)).version);
       if (created === 'limit') throw new AgoraError('AGORA_ERR_NODE_LIMIT', [this.options.maxNodesPerUser]);
       if (created === 'exists') throw new AgoraError('AGORA_ERR_INTERNAL');
       try {
-        const node = await this.options.driver.create({ id: record.id, name: input.name, owner, image: input.image, size: input.size, command: input.command }, reqId);
+        const node = await this.options.driver.create(
+          { id: record.id, name: input.name, owner, image: input.image, size: input.size, command: input.command },
+          reqId,
+        );
         this.options.log.info({ node: record.id, owner, image: input.image }, 'node created');
         return await this.record(node, record);
       } catch (e) {
@@ -120,7 +140,8 @@ export class Compute {
     try {
       return await this.withDriver(id, async () => {
         let node: DriverNodeView | undefined;
-        if (input.name !== '' || input.size !== '') node = await this.options.driver.update(id, input.name, input.size, reqId);
+        if (input.name !== '' || input.size !== '')
+          node = await this.options.driver.update(id, input.name, input.size, reqId);
         if (input.action === 'start') node = await this.options.driver.start(id, reqId);
         if (input.action === 'stop') node = await this.options.driver.stop(id, reqId);
         return this.record(node!, current);
@@ -141,11 +162,19 @@ export class Compute {
    * or resize is recorded for that start. There is nothing to stop.
    */
   private async updateLost(current: NodeRecord, input: UpdateInput, reqId?: string): Promise<NodeRecord> {
-    if (input.action === 'stop') throw new AgoraError('AGORA_ERR_NODE_CONFLICT', ['stop', `ERROR (${LOST_REASON}); start it again or delete it`]);
+    if (input.action === 'stop')
+      throw new AgoraError('AGORA_ERR_NODE_CONFLICT', ['stop', `ERROR (${LOST_REASON}); start it again or delete it`]);
     const next = { ...current, name: input.name || current.name, size: input.size || current.size };
     if (input.action !== 'start') return this.put({ ...next, updatedAt: Date.now() }, current);
     return this.withDriver(current.id, async () => {
-      const spec = { id: next.id, name: next.name, owner: next.owner, image: next.image, size: next.size, command: next.command };
+      const spec = {
+        id: next.id,
+        name: next.name,
+        owner: next.owner,
+        image: next.image,
+        size: next.size,
+        command: next.command,
+      };
       this.options.log.info({ node: current.id }, 'node made again at the driver');
       return this.record(await this.options.driver.create(spec, reqId), next);
     });
@@ -305,23 +334,48 @@ export class Compute {
 
   private logStatus(next: NodeRecord, current: NodeRecord | undefined): void {
     if (current?.status !== next.status) {
-      this.options.log.info({ node: next.id, from: current?.status, to: next.status, reason: next.reason || undefined }, 'node status');
+      this.options.log.info(
+        { node: next.id, from: current?.status, to: next.status, reason: next.reason || undefined },
+        'node status',
+      );
     }
   }
 }
 
 /** `record` as the driver no longer having it: ERROR, LOST_REASON. */
 function lostRecord(record: NodeRecord): NodeRecord {
-  return { ...record, status: 'ERROR', task: '', reason: LOST_REASON, host: '', port: 0, pid: 0, updatedAt: Date.now() };
+  return {
+    ...record,
+    status: 'ERROR',
+    task: '',
+    reason: LOST_REASON,
+    host: '',
+    port: 0,
+    pid: 0,
+    updatedAt: Date.now(),
+  };
 }
 
 /** A record from what the driver answered of a node. */
 export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeRecord {
   const [status, task] = STATUS_OF[node.state] ?? ['ERROR', ''];
-  const reason = STATUS_OF[node.state] === undefined ? `the driver reported an unknown state ${cut(node.state)}` : node.reason;
+  const reason =
+    STATUS_OF[node.state] === undefined ? `the driver reported an unknown state ${cut(node.state)}` : node.reason;
   return {
-    id: node.id, owner: node.owner, name: node.name, image: node.image, size: node.size, command: node.command,
-    status, task, reason, host: node.host, port: node.port, pid: node.pid, exitCode: node.exit_code, signal: node.signal,
+    id: node.id,
+    owner: node.owner,
+    name: node.name,
+    image: node.image,
+    size: node.size,
+    command: node.command,
+    status,
+    task,
+    reason,
+    host: node.host,
+    port: node.port,
+    pid: node.pid,
+    exitCode: node.exit_code,
+    signal: node.signal,
     createdAt: node.created_at || current?.createdAt || Date.now(),
     // The driver's clock, so that the sync loop compares like with like (stale replies).
     updatedAt: node.updated_at || current?.updatedAt || Date.now(),
@@ -331,7 +385,8 @@ export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeReco
 
 /** AGORA_ERR_NODE_STALE when the caller named a version (`expected`) the node is not at. */
 function checkVersion(node: NodeRecord, expected: number | undefined): void {
-  if (expected !== undefined && node.version !== expected) throw staleError('AGORA_ERR_NODE_STALE', [cut(node.id), expected], node.version);
+  if (expected !== undefined && node.version !== expected)
+    throw staleError('AGORA_ERR_NODE_STALE', [cut(node.id), expected], node.version);
 }
 
 function isNotFound(e: unknown): boolean {
@@ -345,13 +400,16 @@ function changed(a: NodeRecord, b: NodeRecord): boolean {
 /** Why an image or size text is not acceptable (the driver judges the catalogue itself). */
 function textProblem(field: string, value: string, required: boolean): string | null {
   if (value === '') return required ? `an ${field} is required` : null;
-  if (value.length > NODE_NAME_MAX) return `the ${field} has ${value.length} characters, at most ${NODE_NAME_MAX} allowed`;
+  if (value.length > NODE_NAME_MAX)
+    return `the ${field} has ${value.length} characters, at most ${NODE_NAME_MAX} allowed`;
   return null;
 }
 
 function updateProblem(input: UpdateInput): string | null {
-  if (input.action !== '' && !(ACTIONS as readonly string[]).includes(input.action)) return `action ${cut(input.action)} must be one of ${ACTIONS.join(', ')}`;
-  if (input.name === '' && input.size === '' && input.action === '') return 'nothing to change: give a name, a size or an action';
+  if (input.action !== '' && !(ACTIONS as readonly string[]).includes(input.action))
+    return `action ${cut(input.action)} must be one of ${ACTIONS.join(', ')}`;
+  if (input.name === '' && input.size === '' && input.action === '')
+    return 'nothing to change: give a name, a size or an action';
   return (input.name === '' ? null : nodeNameProblem(input.name)) ?? textProblem('size', input.size, false);
 }
 
@@ -361,6 +419,7 @@ export function transitionProblem(node: NodeRecord, input: UpdateInput): [string
   if (node.status === 'DELETING') return [input.action || (input.size !== '' ? 'resize' : 'rename'), state];
   if (input.size !== '' && input.size !== node.size && node.status !== 'STOPPED') return ['resize', state];
   if (input.action === 'start' && !(node.status === 'STOPPED' || node.status === 'ERROR')) return ['start', state];
-  if (input.action === 'stop' && !((node.status === 'ACTIVE' && node.task === '') || node.status === 'ERROR')) return ['stop', state];
+  if (input.action === 'stop' && !((node.status === 'ACTIVE' && node.task === '') || node.status === 'ERROR'))
+    return ['stop', state];
   return null;
 }

@@ -53,9 +53,14 @@ export function checkSpec(spec: CreateSpec, allowCommand: boolean): CreateSpec {
   const size = spec.size === '' ? DEFAULT_SIZE : spec.size;
   memoryOf(size);
   if (image.takesCommand) {
-    if (!allowCommand) throw new AgoraError('AGORA_ERR_NODE_COMMAND_NOT_ALLOWED', [`image ${cut(spec.image)} is disabled`]);
-    if (spec.command.trim() === '') throw new AgoraError('AGORA_ERR_NODE_INVALID', [`image ${cut(spec.image)} needs a command`]);
-    if (spec.command.length > COMMAND_MAX) throw new AgoraError('AGORA_ERR_NODE_INVALID', [`the command has ${spec.command.length} characters, at most ${COMMAND_MAX} allowed`]);
+    if (!allowCommand)
+      throw new AgoraError('AGORA_ERR_NODE_COMMAND_NOT_ALLOWED', [`image ${cut(spec.image)} is disabled`]);
+    if (spec.command.trim() === '')
+      throw new AgoraError('AGORA_ERR_NODE_INVALID', [`image ${cut(spec.image)} needs a command`]);
+    if (spec.command.length > COMMAND_MAX)
+      throw new AgoraError('AGORA_ERR_NODE_INVALID', [
+        `the command has ${spec.command.length} characters, at most ${COMMAND_MAX} allowed`,
+      ]);
   } else if (spec.command !== '') {
     throw new AgoraError('AGORA_ERR_NODE_INVALID', [`image ${cut(spec.image)} takes no command`]);
   }

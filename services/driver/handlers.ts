@@ -23,5 +23,9 @@ export function buildDriverHandlers(driver: LocalDriver): Implementation<DriverD
 
 /** The driver service as lib/rpc serves it, under bus name `busName`. */
 export function buildDriverService(driver: LocalDriver, busName: string): ServiceImpl<DriverDefinition> {
-  return { name: busName, definition: loadProto('driver.proto').agora.Driver.service, handlers: buildDriverHandlers(driver) };
+  return {
+    name: busName,
+    definition: loadProto('driver.proto').agora.Driver.service,
+    handlers: buildDriverHandlers(driver),
+  };
 }

@@ -8,7 +8,12 @@ import http from 'node:http';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT);
-const body = JSON.stringify({ id: process.env.NODE_ID ?? '', name: process.env.NODE_NAME ?? '', image: 'http', size: process.env.NODE_SIZE ?? '' });
+const body = JSON.stringify({
+  id: process.env.NODE_ID ?? '',
+  name: process.env.NODE_NAME ?? '',
+  image: 'http',
+  size: process.env.NODE_SIZE ?? '',
+});
 
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   process.stderr.write(`http-node: PORT must be a TCP port, got ${JSON.stringify(process.env.PORT)}\n`);

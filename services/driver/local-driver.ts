@@ -88,10 +88,22 @@ export class LocalDriver {
     const known = this.entries.get(request.id);
     if (known !== undefined) return this.view(known);
     const spec = checkSpec(request, this.options.allowCommand);
-    if (this.entries.size >= this.options.maxNodes) throw new AgoraError('AGORA_ERR_DRIVER_FULL', [this.options.maxNodes]);
+    if (this.entries.size >= this.options.maxNodes)
+      throw new AgoraError('AGORA_ERR_DRIVER_FULL', [this.options.maxNodes]);
     const now = Date.now();
     const entry: Entry = {
-      node: { ...spec, state: 'BUILDING', reason: '', host: '', port: 0, pid: 0, exit_code: -1, signal: '', created_at: now, updated_at: now },
+      node: {
+        ...spec,
+        state: 'BUILDING',
+        reason: '',
+        host: '',
+        port: 0,
+        pid: 0,
+        exit_code: -1,
+        signal: '',
+        created_at: now,
+        updated_at: now,
+      },
       generation: 0,
     };
     this.entries.set(spec.id, entry);
@@ -157,7 +169,8 @@ export class LocalDriver {
   async close(): Promise<void> {
     if (!this.options.keepNodes) {
       const ended = this.allEnded();
-      for (const entry of this.entries.values()) if (entry.node.state !== 'DELETING') this.end(entry, { kind: 'delete' }, 'DELETING');
+      for (const entry of this.entries.values())
+        if (entry.node.state !== 'DELETING') this.end(entry, { kind: 'delete' }, 'DELETING');
       await ended;
     }
     clearInterval(this.poller);
@@ -198,7 +211,12 @@ export class LocalDriver {
     }
     if (state === 'STOPPED' || state === 'ERROR') return;
     this.set(entry, { pid: 0, port: 0, host: '', exit_code: -1, signal: '' });
-    entry.ending = state === 'STOPPING' ? { kind: 'stop' } : state === 'DELETING' ? { kind: 'delete' } : { kind: 'fail', reason: ENDED_UNWATCHED };
+    entry.ending =
+      state === 'STOPPING'
+        ? { kind: 'stop' }
+        : state === 'DELETING'
+          ? { kind: 'delete' }
+          : { kind: 'fail', reason: ENDED_UNWATCHED };
     this.settle(entry);
   }
 
@@ -227,7 +245,10 @@ export class LocalDriver {
   private persist(entry: Entry): void {
     if (this.closed) return;
     const proc = entry.proc;
-    this.options.state.save({ node: entry.node, process: proc === undefined ? null : { pid: proc.pid, start: proc.start } });
+    this.options.state.save({
+      node: entry.node,
+      process: proc === undefined ? null : { pid: proc.pid, start: proc.start },
+    });
   }
 
   private view(entry: Entry): NodeView {
@@ -258,7 +279,11 @@ export class LocalDriver {
     } finally {
       if (log !== undefined) closeSync(log);
     }
-    const proc: NodeProcess = { pid: child.pid ?? 0, start: child.pid === undefined ? '' : (processStart(child.pid) ?? ''), child };
+    const proc: NodeProcess = {
+      pid: child.pid ?? 0,
+      start: child.pid === undefined ? '' : (processStart(child.pid) ?? ''),
+      child,
+    };
     entry.proc = proc;
     this.set(entry, { host: NODE_HOST, port, pid: proc.pid });
     // 'error' without a pid: the process never started, and no 'exit' follows.
@@ -278,12 +303,22 @@ export class LocalDriver {
     const memoryMb = memoryOf(node.size);
     const argv = imageOf(node.image).argv(memoryMb, node.command);
     const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: NODE_HOST, PORT: String(port),
-      NODE_ID: node.id, NODE_NAME: node.name, NODE_IMAGE: node.image, NODE_SIZE: node.size, NODE_MEMORY_MB: String(memoryMb),
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOST: NODE_HOST,
+      PORT: String(port),
+      NODE_ID: node.id,
+      NODE_NAME: node.name,
+      NODE_IMAGE: node.image,
+      NODE_SIZE: node.size,
+      NODE_MEMORY_MB: String(memoryMb),
     };
     // detached: the node leads its own process group, so a signal reaches whatever its shell
     // started, and it does not share the driver's: it outlives a driver that is killed.
-    return spawn('/bin/sh', ['-c', MEMORY_LIMIT_SCRIPT, 'agora-node', String(memoryMb * 1024), ...argv], { env, stdio: ['ignore', log, log], detached: true });
+    return spawn('/bin/sh', ['-c', MEMORY_LIMIT_SCRIPT, 'agora-node', String(memoryMb * 1024), ...argv], {
+      env,
+      stdio: ['ignore', log, log],
+      detached: true,
+    });
   }
 
   /** The node could not be started: ERROR with `reason`. */
@@ -296,7 +331,8 @@ export class LocalDriver {
   private async healthCheck(entry: Entry, generation: number, port: number): Promise<void> {
     const deadline = Date.now() + this.options.healthTimeoutMs;
     const check = imageOf(entry.node.image).health;
-    const current = (): boolean => generation === entry.generation && entry.node.state === 'BUILDING' && entry.proc !== undefined;
+    const current = (): boolean =>
+      generation === entry.generation && entry.node.state === 'BUILDING' && entry.proc !== undefined;
     while (current()) {
       if (await probe(check, port, Math.min(PROBE_TIMEOUT_MS, Math.max(1, deadline - Date.now())))) {
         if (current()) {
@@ -306,7 +342,13 @@ export class LocalDriver {
         return;
       }
       if (Date.now() >= deadline) {
-        if (current()) this.end(entry, { kind: 'fail', reason: `did not answer its health check within ${this.options.healthTimeoutMs} ms` }, 'BUILDING', 'SIGKILL');
+        if (current())
+          this.end(
+            entry,
+            { kind: 'fail', reason: `did not answer its health check within ${this.options.healthTimeoutMs} ms` },
+            'BUILDING',
+            'SIGKILL',
+          );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
@@ -317,7 +359,12 @@ export class LocalDriver {
    * End the node's process for `ending`: SIGTERM (or `signal`) to its group, SIGKILL after
    * the grace period. Without a process, the ending completes at once.
    */
-  private end(entry: Entry, ending: NonNullable<Entry['ending']>, state: DriverState, signal: NodeJS.Signals = 'SIGTERM'): void {
+  private end(
+    entry: Entry,
+    ending: NonNullable<Entry['ending']>,
+    state: DriverState,
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): void {
     entry.ending = ending;
     entry.generation++; // a launch or health check in progress stops by itself
     this.set(entry, { state });
@@ -329,7 +376,13 @@ export class LocalDriver {
   }
 
   /** The process is gone: record how it ended, then settle the node's state. */
-  private exited(entry: Entry, proc: NodeProcess, code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
+  private exited(
+    entry: Entry,
+    proc: NodeProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    failure?: string,
+  ): void {
     if (entry.proc !== proc) return; // 'error' and 'exit' may both come
     clearTimeout(entry.killTimer);
     entry.proc = undefined;
@@ -337,7 +390,10 @@ export class LocalDriver {
     this.set(entry, { pid: 0, port: 0, host: '', exit_code: code ?? -1, signal: signal ?? '' });
     if (entry.ending === undefined) {
       // Nobody asked it to end: it died on its own (or could not start).
-      entry.ending = { kind: 'fail', reason: entry.node.state === 'BUILDING' ? `${how} before answering its health check` : how };
+      entry.ending = {
+        kind: 'fail',
+        reason: entry.node.state === 'BUILDING' ? `${how} before answering its health check` : how,
+      };
     }
     this.options.log.info({ node: entry.node.id, code, signal, ending: entry.ending.kind }, 'node process ended');
     this.settle(entry);
@@ -357,7 +413,6 @@ export class LocalDriver {
       this.set(entry, { state: 'ERROR', reason: ending?.reason ?? 'stopped unexpectedly' });
     }
   }
-
 }
 
 /**

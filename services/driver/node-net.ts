@@ -30,7 +30,10 @@ export function probe(check: 'http' | 'tcp', port: number, timeoutMs: number): P
         socket.destroy();
         resolve(ok);
       };
-      socket.once('connect', () => done(true)).once('error', () => done(false)).once('timeout', () => done(false));
+      socket
+        .once('connect', () => done(true))
+        .once('error', () => done(false))
+        .once('timeout', () => done(false));
       return;
     }
     const request = http.get({ host: NODE_HOST, port, path: '/', timeout: timeoutMs, agent: false }, (response) => {

@@ -5,7 +5,20 @@
  * process itself, so that they outlive the driver), plus `driver.lock`, naming the driver
  * process that holds the directory. The Ruby driver keeps the same layout.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,12 +46,17 @@ export const LOG_MAX_BYTES = 1_048_576;
 const TAIL_BYTES = 65_536;
 const LOCK = 'driver.lock';
 /** The keys of a record's node map: DriverNode's fields (proto/driver.proto) but output. */
-const NODE_KEYS = (loadProto('driver.proto').agora.DriverNode.type as { field: Array<{ name: string }> }).field.map((f) => f.name).filter((name) => name !== 'output');
+const NODE_KEYS = (loadProto('driver.proto').agora.DriverNode.type as { field: Array<{ name: string }> }).field
+  .map((f) => f.name)
+  .filter((name) => name !== 'output');
 
 /** The directory of driver `service` on bus `busUrl` under `root` (empty: the OS temp dir's `agora-driver-<uid>`). */
 export function stateDirOf(root: string, service: string, busUrl: string): string {
   const bus = busUrl.replace(/^tcp:\/\//, '').replace(/[^A-Za-z0-9._-]/g, '_');
-  return path.join(root === '' ? path.join(tmpdir(), `agora-driver-${process.getuid?.() ?? 0}`) : root, `${service}@${bus}`);
+  return path.join(
+    root === '' ? path.join(tmpdir(), `agora-driver-${process.getuid?.() ?? 0}`) : root,
+    `${service}@${bus}`,
+  );
 }
 
 /**
@@ -62,7 +80,10 @@ export function sameProcess(id: ProcessId): boolean {
 }
 
 export class StateDir {
-  private constructor(readonly dir: string, private readonly log: Logger) {}
+  private constructor(
+    readonly dir: string,
+    private readonly log: Logger,
+  ) {}
 
   /** Make the directory and take its lock; fails when a live driver process holds it. */
   static open(dir: string, log: Logger): StateDir {
@@ -86,7 +107,9 @@ export class StateDir {
       if (holder !== null && holder.pid !== process.pid && sameProcess(holder)) break;
       unlinkSync(file); // left by a driver that is gone
     }
-    throw new Error(`the driver state directory ${this.dir} is held by another running driver (${LOCK}); give each driver its own AGORA_DRIVER_STATE_DIR or service name`);
+    throw new Error(
+      `the driver state directory ${this.dir} is held by another running driver (${LOCK}); give each driver its own AGORA_DRIVER_STATE_DIR or service name`,
+    );
   }
 
   /** Give the directory up; it is removed when nothing is left in it. */
@@ -102,10 +125,13 @@ export class StateDir {
   /** Every well-formed node record (its node map holding every key, as the Ruby driver requires too); others are logged and left alone. */
   load(): NodeRecord[] {
     const records: NodeRecord[] = [];
-    for (const name of readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort()) {
+    for (const name of readdirSync(this.dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       const record = this.readJson(path.join(this.dir, name)) as NodeRecord | null;
       const id = name.slice(0, -'.json'.length);
-      if (record?.node?.id === id && nodeIdProblem(id) === null && NODE_KEYS.every((key) => key in record.node)) records.push(record);
+      if (record?.node?.id === id && nodeIdProblem(id) === null && NODE_KEYS.every((key) => key in record.node))
+        records.push(record);
       else this.log.warn({ file: name }, 'unreadable node record left alone');
     }
     return records;

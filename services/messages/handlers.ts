@@ -73,9 +73,21 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
       const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkMessage(request.message, deps.maxBytes);
       await channel(request.channel, ctx);
-      if (!request.check_last) return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
-      const messageid = await deps.store.appendIfLast(request.channel, username, request.message, deps.retain, request.expected_last);
-      if (messageid === undefined) throw staleError('AGORA_ERR_MESSAGE_STALE', [quote(request.channel), request.expected_last], await deps.store.last(request.channel));
+      if (!request.check_last)
+        return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
+      const messageid = await deps.store.appendIfLast(
+        request.channel,
+        username,
+        request.message,
+        deps.retain,
+        request.expected_last,
+      );
+      if (messageid === undefined)
+        throw staleError(
+          'AGORA_ERR_MESSAGE_STALE',
+          [quote(request.channel), request.expected_last],
+          await deps.store.last(request.channel),
+        );
       return { messageid };
     },
     Last: async (request, ctx) => {
@@ -96,7 +108,11 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
 
 /** The `Messages` service as lib/rpc serves it. */
 export function buildMessagesService(deps: MessagesDeps): ServiceImpl<MessagesDefinition> {
-  return { name: 'Messages', definition: loadProto('messages.proto').agora.Messages.service, handlers: buildMessagesHandlers(deps) };
+  return {
+    name: 'Messages',
+    definition: loadProto('messages.proto').agora.Messages.service,
+    handlers: buildMessagesHandlers(deps),
+  };
 }
 
 /** A message is a non-empty string of at most `maxBytes` bytes once UTF-8 encoded. */

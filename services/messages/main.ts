@@ -12,29 +12,46 @@ import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { buildMessagesService, cachePositive, type ChannelExists } from './handlers';
 
-serviceMain('messages', (config) => config.messagesGrpcUrl, async (config, log) => {
-  const stores = await openStores(config, log, ['messages']);
-  const sessions = createSessionCache({ authGrpcUrl: config.authGrpcUrl, timeoutMs: config.grpcTimeoutMs, log: log.child({ mod: 'sessions' }) });
-  const Channels = loadProto('channels.proto').agora.Channels;
-  const channels = new Channels(grpcTarget(config.channelsGrpcUrl), grpc.credentials.createInsecure(), grpcChannelOptions(config.channelsGrpcUrl));
-  // The caller's deadline, but never longer than a typed call between services may take.
-  const exists: ChannelExists = async (channel, ctx) => {
-    const reply = await unary<{ channel: string }, ExistsReply__Output>(channels, 'Exists', { channel }, { deadline: ctx.deadline, reqId: ctx.reqId, timeoutMs: config.grpcTimeoutMs });
-    return reply.exists;
-  };
-  return {
-    impl: buildMessagesService({
-      store: stores.messages,
-      sessions,
-      channelExists: cachePositive(exists),
-      retain: config.messagesRetained,
-      maxBytes: config.messageMaxBytes,
-    }),
-    health: stores.checks(),
-    close: async () => {
-      sessions.close();
-      channels.close();
-      await stores.close();
-    },
-  };
-});
+serviceMain(
+  'messages',
+  (config) => config.messagesGrpcUrl,
+  async (config, log) => {
+    const stores = await openStores(config, log, ['messages']);
+    const sessions = createSessionCache({
+      authGrpcUrl: config.authGrpcUrl,
+      timeoutMs: config.grpcTimeoutMs,
+      log: log.child({ mod: 'sessions' }),
+    });
+    const Channels = loadProto('channels.proto').agora.Channels;
+    const channels = new Channels(
+      grpcTarget(config.channelsGrpcUrl),
+      grpc.credentials.createInsecure(),
+      grpcChannelOptions(config.channelsGrpcUrl),
+    );
+    // The caller's deadline, but never longer than a typed call between services may take.
+    const exists: ChannelExists = async (channel, ctx) => {
+      const reply = await unary<{ channel: string }, ExistsReply__Output>(
+        channels,
+        'Exists',
+        { channel },
+        { deadline: ctx.deadline, reqId: ctx.reqId, timeoutMs: config.grpcTimeoutMs },
+      );
+      return reply.exists;
+    };
+    return {
+      impl: buildMessagesService({
+        store: stores.messages,
+        sessions,
+        channelExists: cachePositive(exists),
+        retain: config.messagesRetained,
+        maxBytes: config.messageMaxBytes,
+      }),
+      health: stores.checks(),
+      close: async () => {
+        sessions.close();
+        channels.close();
+        await stores.close();
+      },
+    };
+  },
+);

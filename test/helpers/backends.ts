@@ -27,7 +27,11 @@ export { skipOrFail };
 /** The directory holding initdb and postgres: the newest /usr/lib/postgresql/<ver>/bin, else pg_config's. */
 export function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const v of versions) {
     const dir = path.join(root, v, 'bin');
     if (existsSync(path.join(dir, 'postgres')) && existsSync(path.join(dir, 'initdb'))) return dir;
@@ -50,7 +54,8 @@ export interface Postgres {
 /** Why PostgreSQL cannot run here, or undefined when it can. */
 export function postgresProblem(): string | undefined {
   if (postgresBin() === undefined) return 'PostgreSQL is not installed (no /usr/lib/postgresql/<ver>/bin/postgres)';
-  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) return 'running as root and there is no postgres user to run PostgreSQL as';
+  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0)
+    return 'running as root and there is no postgres user to run PostgreSQL as';
   return undefined;
 }
 
@@ -82,7 +87,11 @@ export async function launchPostgres(): Promise<Postgres & { close(): Promise<vo
   const user = asPostgres();
   if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
   const data = path.join(dir, 'data');
-  const init = spawnSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'agora', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], { encoding: 'utf8', cwd: dir, ...user });
+  const init = spawnSync(
+    path.join(bin, 'initdb'),
+    ['-D', data, '-U', 'agora', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
+    { encoding: 'utf8', cwd: dir, ...user },
+  );
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -91,7 +100,20 @@ export async function launchPostgres(): Promise<Postgres & { close(): Promise<vo
 
   const launch = async (): Promise<void> => {
     // fsync off: a throwaway server; a clean stop still writes everything out.
-    const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'];
+    const args = [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
+    ];
     const proc = spawn(path.join(bin, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, ...user });
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-5000)));
@@ -159,7 +181,10 @@ export async function startRedis(t: TestContext): Promise<RedisServer | undefine
   let proc: Started | undefined;
   const launch = async (): Promise<void> => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-    proc = await start(which.stdout.trim(), args, { parse: (raw) => ({ raw }), isReady: (l) => String(l.raw).includes('Ready to accept connections') });
+    proc = await start(which.stdout.trim(), args, {
+      parse: (raw) => ({ raw }),
+      isReady: (l) => String(l.raw).includes('Ready to accept connections'),
+    });
   };
   const stop = async (): Promise<void> => {
     const started = proc;

@@ -27,7 +27,10 @@ async function pollService(client: BusClient, name: string, present: boolean, ms
   let last = 'no answer yet';
   for (;;) {
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${name} to be ${present ? 'registered' : 'gone'} (${last})`);
+    if (left <= 0)
+      throw new Error(
+        `timed out after ${ms} ms waiting for ${name} to be ${present ? 'registered' : 'gone'} (${last})`,
+      );
     try {
       if ((await client.hasService(name, { timeoutMs: Math.min(PROBE_MS, left) })) === present) return;
       last = present ? 'mmi.service said 404' : 'mmi.service said 200';
@@ -51,7 +54,12 @@ export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): P
 }
 
 /** Poll `probe` every `everyMs` until it answers true, or fail naming `what` after `ms`. */
-export async function until(probe: () => Promise<boolean>, ms: number, what = 'condition', everyMs = 10): Promise<void> {
+export async function until(
+  probe: () => Promise<boolean>,
+  ms: number,
+  what = 'condition',
+  everyMs = 10,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await probe())) {
     if (Date.now() > deadline) assert.fail(`${what} not met within ${ms} ms`);
@@ -72,7 +80,11 @@ export interface Load {
 }
 
 /** Start `callers` loops, loop i calling `call(i)`; an answer is correct when `check(result, i)` accepts it. A loop ends at its first failure. */
-export function keepCalling(callers: number, call: (caller: number) => Promise<unknown>, check: (result: unknown, caller: number) => boolean): Load {
+export function keepCalling(
+  callers: number,
+  call: (caller: number) => Promise<unknown>,
+  check: (result: unknown, caller: number) => boolean,
+): Load {
   let stopped = false;
   let made = 0;
   let good = 0;

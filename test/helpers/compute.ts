@@ -28,7 +28,11 @@ export interface MeshOptions {
 }
 
 /** Start the mesh; every process is stopped in `t.after`. */
-export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): void }, driver: DriverSpec, options: MeshOptions = {}): Promise<ComputeMesh> {
+export async function startComputeMesh(
+  t: { after(fn: () => Promise<unknown>): void },
+  driver: DriverSpec,
+  options: MeshOptions = {},
+): Promise<ComputeMesh> {
   const procs: Partial<ComputeMesh['procs']> = {};
   t.after(async () => {
     // The gateway and compute first, then the driver (which stops its nodes), then the rest.
@@ -44,8 +48,12 @@ export async function startComputeMesh(t: { after(fn: () => Promise<unknown>): v
   procs.driver = await startDriver();
   const computeOptions: StartOptions = {
     env: {
-      ...common, AGORA_AUTH_GRPC_URL: String(procs.auth.endpoints.grpc), AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
-      AGORA_COMPUTE_DRIVER: driver.service, AGORA_COMPUTE_SYNC_MS: '200', ...options.computeEnv,
+      ...common,
+      AGORA_AUTH_GRPC_URL: String(procs.auth.endpoints.grpc),
+      AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
+      AGORA_COMPUTE_DRIVER: driver.service,
+      AGORA_COMPUTE_SYNC_MS: '200',
+      ...options.computeEnv,
     },
   };
   procs.compute = await startNode('services/compute/main.js', computeOptions);

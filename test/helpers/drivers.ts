@@ -22,14 +22,16 @@ export interface DriverSpec {
 export const RUBY_DRIVER: DriverSpec = {
   name: 'Ruby',
   service: 'driver.ruby',
-  start: (bus, env = {}) => start(RUBY, [path.join(ROOT, 'workers', 'ruby', 'driver.rb')], { env: { AGORA_BUS_URL: bus, ...env } }),
+  start: (bus, env = {}) =>
+    start(RUBY, [path.join(ROOT, 'workers', 'ruby', 'driver.rb')], { env: { AGORA_BUS_URL: bus, ...env } }),
   available: (t) => needSdk(t, { interpreter: RUBY, probe: RUBY_PROBE, packages: RUBY_PACKAGES }),
 };
 
 export const TS_DRIVER: DriverSpec = {
   name: 'TypeScript',
   service: 'driver.local',
-  start: (bus, env = {}) => startNode('services/driver/main.js', { env: { AGORA_BUS_URL: bus, AGORA_DRIVER_GRPC_URL: '127.0.0.1:0', ...env } }),
+  start: (bus, env = {}) =>
+    startNode('services/driver/main.js', { env: { AGORA_BUS_URL: bus, AGORA_DRIVER_GRPC_URL: '127.0.0.1:0', ...env } }),
   available: async () => true,
 };
 

@@ -11,10 +11,25 @@ import type { DriverSpec } from './drivers';
 import { call, logon } from './v1';
 
 interface Node {
-  id: string; name: string; owner: string; image: string; size: string; status: string; task: string; reason: string;
-  host: string; port: number; pid: number; exit_code: number; signal: string;
+  id: string;
+  name: string;
+  owner: string;
+  image: string;
+  size: string;
+  status: string;
+  task: string;
+  reason: string;
+  host: string;
+  port: number;
+  pid: number;
+  exit_code: number;
+  signal: string;
 }
-interface Answer { status: number; headers: Headers; body: any }
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
 
 const LIMIT = 3;
 /** How long a node may take to become ACTIVE, STOPPED or gone on a loaded 2-core machine. */
@@ -40,13 +55,29 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
   const alice = await logon(mesh.http, 'alice');
   const bob = await logon(mesh.http, 'bob');
   const get = (id: string, key = alice) => api('GET', `/v1/nodes/${id}`, key);
-  const settle = (id: string, status: string) => poll(() => get(id), (a) => a.status === 200 && a.body.status === status && a.body.task === '', SETTLE_MS);
+  const settle = (id: string, status: string) =>
+    poll(
+      () => get(id),
+      (a) => a.status === 200 && a.body.status === status && a.body.task === '',
+      SETTLE_MS,
+    );
   let web!: Node;
 
   await t.test('no session or a bad one: 401 in the /v1 error body', async () => {
     // Kinto errnos: 104 no credentials, 105 credentials that are malformed or not a live session.
-    for (const [key, errno] of [[undefined, 104], ['Bearer nope', 105], ['Basic YWxpY2U6cHc=', 105], ['Bearer 12345', 105]] as const) {
-      const answer = await api('GET', '/v1/nodes', undefined, undefined, key === undefined ? {} : { authorization: key });
+    for (const [key, errno] of [
+      [undefined, 104],
+      ['Bearer nope', 105],
+      ['Basic YWxpY2U6cHc=', 105],
+      ['Bearer 12345', 105],
+    ] as const) {
+      const answer = await api(
+        'GET',
+        '/v1/nodes',
+        undefined,
+        undefined,
+        key === undefined ? {} : { authorization: key },
+      );
       assert.equal(answer.status, 401, JSON.stringify(answer.body));
       assert.equal(answer.body.code, 401);
       assert.equal(answer.body.errno, errno, `${key}: ${JSON.stringify(answer.body)}`);
@@ -84,20 +115,34 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.headers.get('location'), `/v1/nodes/${created.body.id}`);
     assert.equal(created.body.status, 'BUILDING');
-    assert.deepEqual([created.body.name, created.body.owner, created.body.image, created.body.size], ['web', 'alice', 'http', 'small']);
+    assert.deepEqual(
+      [created.body.name, created.body.owner, created.body.image, created.body.size],
+      ['web', 'alice', 'http', 'small'],
+    );
     web = (await settle(created.body.id, 'ACTIVE')).body;
     assert.equal(web.host, '127.0.0.1');
     assert.deepEqual(await hello(web), { id: web.id, name: 'web', image: 'http', size: 'small' });
     const list = await api('GET', '/v1/nodes', alice);
-    assert.deepEqual(list.body.data.map((n: Node) => n.id), [web.id]);
+    assert.deepEqual(
+      list.body.data.map((n: Node) => n.id),
+      [web.id],
+    );
     const output = await api('GET', `/v1/nodes/${web.id}/output`, alice);
     assert.equal(output.status, 200);
-    assert.ok(output.body.lines.some((l: string) => l.includes('listening')), JSON.stringify(output.body));
+    assert.ok(
+      output.body.lines.some((l: string) => l.includes('listening')),
+      JSON.stringify(output.body),
+    );
   });
 
   await t.test('another user can neither see nor touch it: 404', async () => {
     assert.deepEqual((await api('GET', '/v1/nodes', bob)).body, { data: [] });
-    for (const [method, path, body] of [['GET', '', undefined], ['GET', '/output', undefined], ['PATCH', '', { action: 'stop' }], ['DELETE', '', undefined]] as const) {
+    for (const [method, path, body] of [
+      ['GET', '', undefined],
+      ['GET', '/output', undefined],
+      ['PATCH', '', { action: 'stop' }],
+      ['DELETE', '', undefined],
+    ] as const) {
       const answer = await api(method, `/v1/nodes/${web.id}${path}`, bob, body);
       assert.equal(answer.status, 404, `${method} ${path}: ${JSON.stringify(answer.body)}`);
       assert.equal(answer.body.errno, 111);
@@ -107,7 +152,10 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
   });
 
   await t.test('illegal transitions: 409; bad PATCH bodies: 400', async () => {
-    const conflicts: Array<[object, RegExp]> = [[{ action: 'start' }, /Cannot start a node that is ACTIVE/], [{ size: 'medium' }, /Cannot resize a node that is ACTIVE/]];
+    const conflicts: Array<[object, RegExp]> = [
+      [{ action: 'start' }, /Cannot start a node that is ACTIVE/],
+      [{ size: 'medium' }, /Cannot resize a node that is ACTIVE/],
+    ];
     for (const [body, message] of conflicts) {
       const answer = await api('PATCH', `/v1/nodes/${web.id}`, alice, body);
       assert.equal(answer.status, 409, JSON.stringify(answer.body));
@@ -149,7 +197,8 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
   });
 
   await t.test('the per-user limit: 403 beyond it, other users unaffected', async () => {
-    for (let i = 2; i <= LIMIT; i++) assert.equal((await api('POST', '/v1/nodes', alice, { name: `extra-${i}`, image: 'http' })).status, 201);
+    for (let i = 2; i <= LIMIT; i++)
+      assert.equal((await api('POST', '/v1/nodes', alice, { name: `extra-${i}`, image: 'http' })).status, 201);
     const over = await api('POST', '/v1/nodes', alice, { name: 'one-too-many', image: 'http' });
     assert.equal(over.status, 403, JSON.stringify(over.body));
     assert.equal(over.body.errno, 121);
@@ -163,8 +212,15 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
     await settle(extra, 'ACTIVE');
     assert.equal((await api('PATCH', `/v1/nodes/${extra}`, alice, { action: 'stop' })).status, 200);
     await mesh.restartCompute();
-    const after = await poll(() => api('GET', '/v1/nodes', alice), (a) => a.status === 200, SETTLE_MS);
-    assert.deepEqual(after.body.data.map((n: Node) => n.id), before);
+    const after = await poll(
+      () => api('GET', '/v1/nodes', alice),
+      (a) => a.status === 200,
+      SETTLE_MS,
+    );
+    assert.deepEqual(
+      after.body.data.map((n: Node) => n.id),
+      before,
+    );
     assert.equal((await get(web.id)).body.status, 'ACTIVE');
     assert.equal((await hello(web)).id, web.id);
     await settle(extra, 'STOPPED');
@@ -172,23 +228,30 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
     assert.equal((await get(web.id, bob)).status, 404, 'ownership lost in the restart');
   });
 
-  await t.test('the driver killed (SIGKILL) and started again: its node stays ACTIVE, the same process, answering', async () => {
-    const running = (await get(web.id)).body as Node;
-    assert.equal(running.status, 'ACTIVE');
-    await mesh.restartDriver('SIGKILL');
-    // The new driver is registered (compute's own check of it), and has the node: same process.
-    await poll(() => api('GET', '/__heartbeat__'), (a) => a.body?.['Compute.driver'] === true, SETTLE_MS);
-    const after = (await get(web.id)).body as Node;
-    assert.deepEqual([after.status, after.reason, after.pid, after.port], ['ACTIVE', '', running.pid, running.port]);
-    assert.equal((await hello(after)).id, web.id);
-    // The adopted node obeys the new driver: stop, then start again.
-    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'stop' })).status, 200);
-    await settle(web.id, 'STOPPED');
-    await until(async () => ended(running.pid), SETTLE_MS); // the adopted process is stopped too
-    assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' })).status, 200);
-    web = (await settle(web.id, 'ACTIVE')).body;
-    assert.equal((await hello(web)).id, web.id);
-  });
+  await t.test(
+    'the driver killed (SIGKILL) and started again: its node stays ACTIVE, the same process, answering',
+    async () => {
+      const running = (await get(web.id)).body as Node;
+      assert.equal(running.status, 'ACTIVE');
+      await mesh.restartDriver('SIGKILL');
+      // The new driver is registered (compute's own check of it), and has the node: same process.
+      await poll(
+        () => api('GET', '/__heartbeat__'),
+        (a) => a.body?.['Compute.driver'] === true,
+        SETTLE_MS,
+      );
+      const after = (await get(web.id)).body as Node;
+      assert.deepEqual([after.status, after.reason, after.pid, after.port], ['ACTIVE', '', running.pid, running.port]);
+      assert.equal((await hello(after)).id, web.id);
+      // The adopted node obeys the new driver: stop, then start again.
+      assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'stop' })).status, 200);
+      await settle(web.id, 'STOPPED');
+      await until(async () => ended(running.pid), SETTLE_MS); // the adopted process is stopped too
+      assert.equal((await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' })).status, 200);
+      web = (await settle(web.id, 'ACTIVE')).body;
+      assert.equal((await hello(web)).id, web.id);
+    },
+  );
 
   await t.test('the driver restarted: its nodes are reported lost (ERROR), and start makes them again', async () => {
     await mesh.restartDriver();
@@ -208,7 +271,11 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
     // While it is DELETING nothing else is allowed (409), and once gone it is unknown (404).
     const late = await api('PATCH', `/v1/nodes/${web.id}`, alice, { action: 'start' });
     assert.ok([409, 404].includes(late.status), JSON.stringify(late.body));
-    await poll(() => get(web.id), (a) => a.status === 404, SETTLE_MS);
+    await poll(
+      () => get(web.id),
+      (a) => a.status === 404,
+      SETTLE_MS,
+    );
     await assert.rejects(hello(web), 'the deleted node still answers');
     assert.throws(() => process.kill(web.pid, 0), { code: 'ESRCH' });
     assert.equal((await api('DELETE', `/v1/nodes/${web.id}`, alice)).status, 404);
@@ -218,8 +285,13 @@ async function lifecycle(t: TestContext, driver: DriverSpec): Promise<void> {
 
 /** A call to the gateway (a string body is sent as it is); `key` becomes `Authorization: Bearer <key>`. */
 function apiOf(mesh: ComputeMesh) {
-  return async (method: string, path: string, key?: number, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
-    (await call(mesh.http, method, path, { key, body, headers })) as Answer;
+  return async (
+    method: string,
+    path: string,
+    key?: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> => (await call(mesh.http, method, path, { key, body, headers })) as Answer;
 }
 
 /** What the node's own HTTP server answers (it rejects when nothing listens). */

@@ -41,7 +41,13 @@ export function isHeartbeat(frames: Frames): boolean {
 
 /** Whether a message is a broker DISCONNECT: [""][MDPW01][0x05]. */
 export function isDisconnect(frames: Frames): boolean {
-  return frames.length === 3 && frames[0].length === 0 && same(frames[1], MDPW01) && frames[2].length === 1 && frames[2][0] === Command.DISCONNECT;
+  return (
+    frames.length === 3 &&
+    frames[0].length === 0 &&
+    same(frames[1], MDPW01) &&
+    frames[2].length === 1 &&
+    frames[2][0] === Command.DISCONNECT
+  );
 }
 
 export class Peer {
@@ -110,7 +116,11 @@ export class Peer {
   async waitHeartbeats(n: number, ms = WAIT_MS): Promise<void> {
     const deadline = Date.now() + ms;
     while (this.heartbeats < n) {
-      await within(this.changed(), Math.max(1, deadline - Date.now()), `${n} heartbeats on ${this.id} (got ${this.heartbeats})`);
+      await within(
+        this.changed(),
+        Math.max(1, deadline - Date.now()),
+        `${n} heartbeats on ${this.id} (got ${this.heartbeats})`,
+      );
     }
   }
 

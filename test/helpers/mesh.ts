@@ -37,7 +37,11 @@ export interface MeshOptions {
 }
 
 /** Start the mesh; `env` goes to every process. */
-export async function startMesh(t: TestContext, env: Record<string, string> = {}, options: MeshOptions = {}): Promise<Mesh> {
+export async function startMesh(
+  t: TestContext,
+  env: Record<string, string> = {},
+  options: MeshOptions = {},
+): Promise<Mesh> {
   const procs: Record<string, Started> = {};
   t.after(async () => {
     await Promise.all(Object.values(procs).map((p) => p.stop()));
@@ -51,8 +55,14 @@ export async function startMesh(t: TestContext, env: Record<string, string> = {}
     return procs[part];
   };
   const auth = String((await run('auth', { AGORA_AUTH_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
-  const channels = String((await run('channels', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc);
-  await run('messages', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: channels, AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0' });
+  const channels = String(
+    (await run('channels', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc,
+  );
+  await run('messages', {
+    AGORA_AUTH_GRPC_URL: auth,
+    AGORA_CHANNELS_GRPC_URL: channels,
+    AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
+  });
   if (options.compute === true) {
     await run('driver', { AGORA_DRIVER_GRPC_URL: '127.0.0.1:0' });
     await run('compute', { AGORA_AUTH_GRPC_URL: auth, AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0' });

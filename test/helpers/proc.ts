@@ -101,7 +101,10 @@ export async function start(command: string, args: string[], options: StartOptio
       };
       const onExit = (code: number | null, signal: string | null): void =>
         done(new Error(`${command} ${args.join(' ')} exited (${code ?? signal}) before the awaited line\n${stderr}`));
-      const timer = setTimeout(() => done(new Error(`timed out after ${ms} ms waiting for a line of ${args.join(' ')}\n${stderr}`)), ms);
+      const timer = setTimeout(
+        () => done(new Error(`timed out after ${ms} ms waiting for a line of ${args.join(' ')}\n${stderr}`)),
+        ms,
+      );
       watchers.add(watcher);
       child.once('exit', onExit);
       return undefined;

@@ -26,7 +26,8 @@ const grpcOf = (p: Started): string => String(p.endpoints.grpc);
 /** Start `n` instances of `svc`, one at a time (each one's ready line before the next). */
 async function instances(svc: string, n: number, env: Record<string, string>): Promise<Started[]> {
   const out: Started[] = [];
-  for (let i = 0; i < n; i++) out.push(await startNode(`services/${svc}/main.js`, { env: { ...env, AGORA_GRPC_BIND: '127.0.0.1:0' } }));
+  for (let i = 0; i < n; i++)
+    out.push(await startNode(`services/${svc}/main.js`, { env: { ...env, AGORA_GRPC_BIND: '127.0.0.1:0' } }));
   return out;
 }
 
@@ -41,17 +42,27 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
     const withAuth = { ...common, AGORA_AUTH_GRPC_URL: auth.map(grpcOf).join(',') };
     const channels = await instances('channels', n, withAuth);
     procs.push(...channels);
-    const messages = await instances('messages', n, { ...withAuth, AGORA_CHANNELS_GRPC_URL: channels.map(grpcOf).join(',') });
+    const messages = await instances('messages', n, {
+      ...withAuth,
+      AGORA_CHANNELS_GRPC_URL: channels.map(grpcOf).join(','),
+    });
     procs.push(...messages);
     const driver = await startNode('services/driver/main.js', { env: { ...common, AGORA_GRPC_BIND: '127.0.0.1:0' } });
     procs.push(driver);
-    const compute = await startNode('services/compute/main.js', { env: { ...withAuth, AGORA_GRPC_BIND: '127.0.0.1:0' } });
+    const compute = await startNode('services/compute/main.js', {
+      env: { ...withAuth, AGORA_GRPC_BIND: '127.0.0.1:0' },
+    });
     procs.push(compute);
     const gateway = await startNode('gateway/main.js', { env: { ...common, AGORA_HTTP_PORT: '0' } });
     procs.push(gateway);
     const mesh: ScaledMesh = {
       base: String(gateway.endpoints.http),
-      broker, auth, channels, messages, compute, gateway,
+      broker,
+      auth,
+      channels,
+      messages,
+      compute,
+      gateway,
       all: () => [mesh.gateway, mesh.compute, driver, ...mesh.messages, ...mesh.channels, ...mesh.auth, mesh.broker],
       stop: async () => {
         for (const p of mesh.all()) await p.stop();
@@ -66,7 +77,11 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
 
 /** POST a legacy call through the gateway; the parsed `{status, data}`. */
 export async function legacy(base: string, route: string, body: unknown): Promise<{ status: boolean; data: unknown }> {
-  const res = await fetch(base + route, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(base + route, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   assert.equal(res.status, 200, `${route} answered HTTP ${res.status}`);
   return (await res.json()) as { status: boolean; data: unknown };
 }

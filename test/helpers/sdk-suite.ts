@@ -43,10 +43,14 @@ const problems = new Map<string, Promise<string | null>>();
 export async function needSdk(t: TestContext, sdk: Pick<Sdk, 'interpreter' | 'probe' | 'packages'>): Promise<boolean> {
   const key = [sdk.interpreter, ...sdk.probe].join(' ');
   if (!problems.has(key)) {
-    problems.set(key, new Promise((resolve) => {
-      execFile(sdk.interpreter, sdk.probe, { timeout: 10_000 }, (err, _stdout, stderr) =>
-        resolve(err === null ? null : (stderr.trim().split('\n').pop() ?? err.message)));
-    }));
+    problems.set(
+      key,
+      new Promise((resolve) => {
+        execFile(sdk.interpreter, sdk.probe, { timeout: 10_000 }, (err, _stdout, stderr) =>
+          resolve(err === null ? null : (stderr.trim().split('\n').pop() ?? err.message)),
+        );
+      }),
+    );
   }
   const problem = await problems.get(key);
   if (problem === null) return true;
@@ -70,10 +74,15 @@ function startWorker(sdk: Sdk, bus: string, env: Record<string, string> = {}): P
 /** Run the SDK's example client; never throws on a non-zero exit. */
 function runClient(sdk: Sdk, bus: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(sdk.interpreter, [sdk.client, ...args], { env: { ...process.env, AGORA_BUS_URL: bus }, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      sdk.interpreter,
+      [sdk.client, ...args],
+      { env: { ...process.env, AGORA_BUS_URL: bus }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -97,7 +106,8 @@ export function sdkSuite(sdk: Sdk): void {
     await waitForService(client, sdk.service, REGISTER_MS);
     const call = <T = unknown>(method: string, params: unknown[] = [], reqId?: string): Promise<T> =>
       client.call<T>(sdk.service, method, params, { reqId });
-    const stats = async (): Promise<ServiceStats | undefined> => (await client.services()).find((s) => s.name === sdk.service);
+    const stats = async (): Promise<ServiceStats | undefined> =>
+      (await client.services()).find((s) => s.name === sdk.service);
     /** The worker's own log lines `msg` for the calls whose reqId is in `reqIds`, in the order it wrote them. */
     const logged = (msg: string, reqIds: string[]): number[] =>
       worker.lines.flatMap((l, i) => (l.msg === msg && reqIds.includes(String(l.reqId)) ? [i] : []));
@@ -113,23 +123,43 @@ export function sdkSuite(sdk: Sdk): void {
       // 2. Every handler has started before any ended: the worker wrote every 'call' line before
       //    its first 'call done' (one at a time, each 'call' would follow the previous 'call done').
       await worker.waitFor(() => logged('call', reqIds).length === SLOTS, 10_000);
-      assert.deepEqual(await stats(), { name: sdk.service, workers: 1, slots: SLOTS, idle: 0, queued: 0 }, 'one worker holds them all');
-      assert.deepEqual(await Promise.all(calls), reqIds.map(() => 1000));
+      assert.deepEqual(
+        await stats(),
+        { name: sdk.service, workers: 1, slots: SLOTS, idle: 0, queued: 0 },
+        'one worker holds them all',
+      );
+      assert.deepEqual(
+        await Promise.all(calls),
+        reqIds.map(() => 1000),
+      );
       await worker.waitFor(() => logged('call done', reqIds).length === SLOTS, 5000);
       const started = logged('call', reqIds);
       const ended = logged('call done', reqIds);
-      assert.ok(Math.max(...started) < Math.min(...ended), `calls ran one after another: starts at lines ${started}, ends at ${ended}`);
+      assert.ok(
+        Math.max(...started) < Math.min(...ended),
+        `calls ran one after another: starts at lines ${started}, ends at ${ended}`,
+      );
     });
 
     await t.test('echo round-trips maps, arrays, unicode, binary and integers up to 2^53-1', async () => {
-      const nested = { a: [1, 2, { b: 'ünïcødé ✓ 🎉 中文' }], n: null, yes: true, no: false, f: 1.5, neg: -7, empty: {}, none: [] };
+      const nested = {
+        a: [1, 2, { b: 'ünïcødé ✓ 🎉 中文' }],
+        n: null,
+        yes: true,
+        no: false,
+        f: 1.5,
+        neg: -7,
+        empty: {},
+        none: [],
+      };
       assert.deepEqual(await call('echo', [nested]), nested);
       for (const n of [0, -1, 255, 2 ** 31 - 1, 2 ** 32, 2 ** 32 + 1, MAX_SAFE, -MAX_SAFE, 0.1, 1e300]) {
         const back = await call('echo', [n]);
         assert.equal(typeof back, 'number');
         assert.equal(back, n);
       }
-      for (const s of ['', 'plain', 'é', '𝄞 outside the BMP', 'a'.repeat(100_000)]) assert.equal(await call('echo', [s]), s);
+      for (const s of ['', 'plain', 'é', '𝄞 outside the BMP', 'a'.repeat(100_000)])
+        assert.equal(await call('echo', [s]), s);
       const bytes = Buffer.from([0, 1, 2, 127, 128, 254, 255]);
       const back = await call<Uint8Array>('echo', [bytes]);
       assert.ok(back instanceof Uint8Array, 'bin comes back as bin, not as a string');
@@ -167,7 +197,10 @@ export function sdkSuite(sdk: Sdk): void {
     await t.test('many calls in flight are each answered with their own result', async () => {
       const n = 200;
       const answers = await Promise.all(Array.from({ length: n }, (_, i) => call('echo', [{ i }])));
-      assert.deepEqual(answers, Array.from({ length: n }, (_, i) => ({ i })));
+      assert.deepEqual(
+        answers,
+        Array.from({ length: n }, (_, i) => ({ i })),
+      );
     });
 
     await t.test('on the wire: uint64 integers, notifications and expired deadlines', async (t2) => {
@@ -198,7 +231,10 @@ export function sdkSuite(sdk: Sdk): void {
       const [, , , junk] = await exchange([Buffer.from([0xc1])]);
       const bad = decodeMessage(junk);
       assert.equal(bad.type === 1 && (bad.error as { code: string }).code, 'AGORA_ERR_BUS_BAD_MESSAGE');
-      const [, , , fine] = await exchange([encodeRequest(9, 'upper', ['ok']), encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' })]);
+      const [, , , fine] = await exchange([
+        encodeRequest(9, 'upper', ['ok']),
+        encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' }),
+      ]);
       assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
     });
 
@@ -216,7 +252,10 @@ export function sdkSuite(sdk: Sdk): void {
       assert.deepEqual(await Promise.all(inFlight), [300, 300]);
       assert.equal(await exited, 0);
       // DISCONNECT, not heartbeat expiry (2.5 s x 3 here), removes it.
-      const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
+      const removed = await broker.waitFor(
+        (l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0,
+        5000,
+      );
       assert.equal(removed.reason, 'worker said DISCONNECT');
       await waitForServiceGone(client, sdk.service, 2000);
     });
@@ -234,14 +273,19 @@ export function sdkSuite(sdk: Sdk): void {
     held.procs.push(leaving, staying);
     const client = createClient({ endpoint: bus, timeoutMs: 10_000 });
     held.clients.push(client);
-    const stats = async (): Promise<ServiceStats | undefined> => (await client.services()).find((s) => s.name === sdk.service);
+    const stats = async (): Promise<ServiceStats | undefined> =>
+      (await client.services()).find((s) => s.name === sdk.service);
     await until(async () => (await stats())?.slots === 2 * slots, REGISTER_MS);
     // 1. Three callers per slot, calls of different lengths: every slot busy, requests queued, so
     //    each slot a REPLY frees is filled again at once and a worker never holds nothing by itself.
     //    Calls of 40 ms and more: with shorter ones a worker stalled by a loaded machine could
     //    answer all it held before it heard the SIGTERM, and rightly go straight to DISCONNECT.
     const ms = (caller: number): number => 40 + (caller % 7) * 20;
-    const load = keepCalling(3 * 2 * slots, (i) => client.call(sdk.service, 'sleep', [ms(i)]), (r, i) => r === ms(i));
+    const load = keepCalling(
+      3 * 2 * slots,
+      (i) => client.call(sdk.service, 'sleep', [ms(i)]),
+      (r, i) => r === ms(i),
+    );
     t.after(() => load.stop());
     await until(async () => {
       const s = await stats();
@@ -285,9 +329,13 @@ export function sdkSuite(sdk: Sdk): void {
     // 2. A failure carries the registry code and the TypeScript side's message.
     const failed = await runClient(sdk, bus, ['echo', 'fail', '"AGORA_ERR_RPC_BAD_PARAMS"', '"nope"']);
     assert.equal(failed.code, 1, failed.stderr);
-    assert.deepEqual(JSON.parse(failed.stdout), { error: { code: 'AGORA_ERR_RPC_BAD_PARAMS', message: 'Invalid parameters: nope', data: null } });
+    assert.deepEqual(JSON.parse(failed.stdout), {
+      error: { code: 'AGORA_ERR_RPC_BAD_PARAMS', message: 'Invalid parameters: nope', data: null },
+    });
     // 3. A non-AgoraError thrown in TypeScript does not leak its text.
-    const internal = JSON.parse((await runClient(sdk, bus, ['echo', 'fail', '"not a code"'])).stdout) as { error: { code: string; message: string } };
+    const internal = JSON.parse((await runClient(sdk, bus, ['echo', 'fail', '"not a code"'])).stdout) as {
+      error: { code: string; message: string };
+    };
     assert.deepEqual([internal.error.code, internal.error.message], ['AGORA_ERR_INTERNAL', 'Internal error']);
     // 4. The broker's own errors, and the client's own deadline.
     const none = JSON.parse((await runClient(sdk, bus, ['nosuchservice', 'x'])).stdout) as { error: { code: string } };
@@ -317,11 +365,18 @@ export function sdkSuite(sdk: Sdk): void {
     while (Date.now() < until) assert.equal(await client.call(sdk.service, 'echo', [1]), 1);
     // A call twice as long as the expiry window: the worker heartbeats while its handler runs.
     assert.equal(await client.call(sdk.service, 'sleep', [600]), 600);
-    assert.equal(broker.lines.some((l) => l.msg === 'worker removed'), false, 'a live worker was dropped');
+    assert.equal(
+      broker.lines.some((l) => l.msg === 'worker removed'),
+      false,
+      'a live worker was dropped',
+    );
     // 2. Frozen, its connection stays open and silent: only its heartbeat expiry removes it.
     // (The configured 3 x 100 ms applies: the default expiry, 7.5 s, would not come within the wait.)
     worker.child.kill('SIGSTOP');
-    const expired = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0, 5000);
+    const expired = await broker.waitFor(
+      (l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0,
+      5000,
+    );
     assert.equal(expired.reason, 'heartbeat expired');
     await waitForServiceGone(client, sdk.service, 2000);
     await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
@@ -331,7 +386,10 @@ export function sdkSuite(sdk: Sdk): void {
     assert.equal(await client.call(sdk.service, 'echo', ['back']), 'back');
     // 4. SIGKILL closes its connection: the broker forgets it at once, not after expiry.
     await worker.stop('SIGKILL');
-    const closed = await broker.waitFor((l) => l.msg === 'worker removed' && l.reason === 'connection closed' && l.service === sdk.service, 5000);
+    const closed = await broker.waitFor(
+      (l) => l.msg === 'worker removed' && l.reason === 'connection closed' && l.service === sdk.service,
+      5000,
+    );
     assert.equal(closed.workers, 0);
     await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
   });
@@ -347,7 +405,10 @@ export function sdkSuite(sdk: Sdk): void {
     const client = createClient({ endpoint: bus });
     held.clients.push(client);
     await waitForService(client, sdk.service, REGISTER_MS);
-    assert.equal((await first.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, SLOTS);
+    assert.equal(
+      (await first.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots,
+      SLOTS,
+    );
     assert.equal(await client.call(sdk.service, 'echo', ['before']), 'before');
     // 1. The broker goes away; a new one binds the endpoint the first one printed.
     assert.equal(await first.stop(), 0);
@@ -357,7 +418,10 @@ export function sdkSuite(sdk: Sdk): void {
     // 2. The worker notices (DISCONNECT in answer to its heartbeat, or broker silence) and says READY again.
     await waitForService(client, sdk.service, REGISTER_MS);
     // A new socket's READY, offering the same slots.
-    assert.equal((await second.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots, SLOTS);
+    assert.equal(
+      (await second.waitFor((l) => l.msg === 'worker ready' && l.service === sdk.service, 5000)).slots,
+      SLOTS,
+    );
     assert.equal(await client.call(sdk.service, 'echo', ['after']), 'after');
   });
 }

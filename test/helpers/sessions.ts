@@ -9,7 +9,10 @@ export const ALICE = 42;
 export const BOB = 43;
 
 export function fakeSessions(): SessionResolver {
-  const users = new Map([[ALICE, 'alice'], [BOB, 'bob']]);
+  const users = new Map([
+    [ALICE, 'alice'],
+    [BOB, 'bob'],
+  ]);
   return {
     resolve: async (sesskey) => {
       const user = users.get(sesskey);

@@ -16,7 +16,12 @@ export type Json = Record<string, unknown>;
 const ERROR_KEYS = new Set(['code', 'errno', 'error', 'message', 'info', 'details']);
 
 /** One HTTP call; an object body is sent as JSON. */
-export async function call(base: string, method: string, path: string, options: { key?: number; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { key?: number; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.key !== undefined) headers.authorization = `Bearer ${options.key}`;
   let body: string | undefined;
@@ -24,7 +29,12 @@ export async function call(base: string, method: string, path: string, options: 
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(path.startsWith('http') ? path : base + path, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(path.startsWith('http') ? path : base + path, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await res.text();
   let parsed: unknown = null;
   try {
@@ -57,4 +67,3 @@ export async function logon(base: string, username: string): Promise<number> {
   assert.ok(typeof key === 'number' && Number.isSafeInteger(key) && key > 0);
   return key;
 }
-

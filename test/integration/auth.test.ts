@@ -72,7 +72,9 @@ test('auth over the bus and through session caches', async (t) => {
   t.after(() => client.close());
   await waitForService(client, 'Auth', 5000);
   const logon = (username: string, password = `pw-${username}`, client_addr?: string) =>
-    client.call<LogonReply>('Auth', 'Logon', [client_addr === undefined ? { username, password } : { username, password, client_addr }]);
+    client.call<LogonReply>('Auth', 'Logon', [
+      client_addr === undefined ? { username, password } : { username, password, client_addr },
+    ]);
   const logoff = (sesskey: number) => client.call('Auth', 'Logoff', [{ sesskey }]);
 
   await t.test('Logon over the bus: created, then again; bad input, wrong password, throttling', async () => {
@@ -87,8 +89,13 @@ test('auth over the bus and through session caches', async (t) => {
     await assert.rejects(logon('no spaces please'), { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 });
     await assert.rejects(logon('bob', ''), { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 });
     await logon('mallory', 'real');
-    for (let i = 0; i < 3; i++) await assert.rejects(logon('mallory', 'guess', '203.0.113.9'), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS' });
-    await assert.rejects(logon('mallory', 'real', '203.0.113.10'), { code: 'AGORA_ERR_AUTH_THROTTLED', errno: 117, message: /try again in 60 seconds/ });
+    for (let i = 0; i < 3; i++)
+      await assert.rejects(logon('mallory', 'guess', '203.0.113.9'), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS' });
+    await assert.rejects(logon('mallory', 'real', '203.0.113.10'), {
+      code: 'AGORA_ERR_AUTH_THROTTLED',
+      errno: 117,
+      message: /try again in 60 seconds/,
+    });
   });
 
   await t.test('resolve through a cache: a miss, then hits; a forged key fails', async (t) => {
@@ -103,7 +110,10 @@ test('auth over the bus and through session caches', async (t) => {
     for (const forged of [sesskey === MAX_SESSION_KEY ? 1 : sesskey + 1, 0, -5, 1.5, MAX_SESSION_KEY + 2]) {
       assert.equal(await codeOf(cache.resolve(forged)), 'AGORA_ERR_AUTH_BAD_SESSION', String(forged));
     }
-    assert.equal(await codeOf(client.call('Auth', 'Resolve', [{ sesskey: sesskey + 1 }])), 'AGORA_ERR_AUTH_BAD_SESSION');
+    assert.equal(
+      await codeOf(client.call('Auth', 'Resolve', [{ sesskey: sesskey + 1 }])),
+      'AGORA_ERR_AUTH_BAD_SESSION',
+    );
   });
 
   await t.test('after Logoff has answered, the next resolve fails in every watcher', async (t) => {
@@ -118,7 +128,8 @@ test('auth over the bus and through session caches', async (t) => {
         assert.equal(cache.stats.hits, hits + 1, 'answered from the cache');
       }
       assert.deepEqual(await logoff(sesskey), { ok: true });
-      for (const cache of caches) assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION', `round ${round}`);
+      for (const cache of caches)
+        assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION', `round ${round}`);
     }
     // 2. Also when the logoff races resolves in flight (misses whose answers arrive around the invalidation).
     for (let round = 0; round < 25; round++) {
@@ -126,7 +137,8 @@ test('auth over the bus and through session caches', async (t) => {
       const racing = caches.map((c) => c.resolve(sesskey).catch(() => 'failed'));
       await logoff(sesskey);
       await Promise.all(racing);
-      for (const cache of caches) assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION', `racing round ${round}`);
+      for (const cache of caches)
+        assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION', `racing round ${round}`);
     }
     await assert.rejects(logoff(1), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
   });
@@ -139,7 +151,10 @@ test('auth over the bus and through session caches', async (t) => {
     assert.equal(cache.size, 1);
     // 1. The signal: auth's invalidation reaches the cache and removes the entry (no lookup touches it).
     await waitUntil('the expiry to reach the cache', IDLE_S * 1000 + 10_000, () => cache.size === 0);
-    assert.ok(Date.now() - lastUse >= IDLE_S * 1000 - 50, `expired after ${Date.now() - lastUse} ms, not before the idle time`);
+    assert.ok(
+      Date.now() - lastUse >= IDLE_S * 1000 - 50,
+      `expired after ${Date.now() - lastUse} ms, not before the idle time`,
+    );
     assert.equal(cache.stats.drops, 0, 'removed by invalidation, not by a stream failure');
     assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION');
     assert.equal(await codeOf(client.call('Auth', 'Resolve', [{ sesskey }])), 'AGORA_ERR_AUTH_BAD_SESSION');
@@ -158,7 +173,11 @@ test('auth over the bus and through session caches', async (t) => {
     }
     assert.equal(cache.stats.misses, misses, 'every use was a cache hit: only touches kept it alive at auth');
     // 2. auth itself still knows it.
-    assert.deepEqual(await client.call('Auth', 'Resolve', [{ sesskey }]), { sesskey, username: 'grace', idle_s: IDLE_S, version }, 'the version of its logon');
+    assert.deepEqual(
+      await client.call('Auth', 'Resolve', [{ sesskey }]),
+      { sesskey, username: 'grace', idle_s: IDLE_S, version },
+      'the version of its logon',
+    );
     await logoff(sesskey);
   });
 
@@ -186,32 +205,39 @@ test('auth over the bus and through session caches', async (t) => {
     raw.close();
   });
 
-  await t.test('auth killed: caches drop everything and fail; auth back on the same port: they work again', async (t) => {
-    const cache = await watchingCache(t, authGrpc);
-    const { sesskey } = await logon('ivan');
-    assert.equal(await cache.resolve(sesskey), 'ivan');
-    assert.equal(await cache.resolve(sesskey), 'ivan');
-    // 1. SIGKILL: no goodbye. The cache must stop answering from memory.
-    await procs.auth.stop('SIGKILL');
-    await waitUntil('the cache to notice auth is gone', WATCH_LEASE_MS + 3000, async () => (await codeOf(cache.resolve(sesskey))) !== 'resolved');
-    assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_RPC_UNAVAILABLE');
-    assert.equal(cache.size, 0);
-    assert.equal(cache.watching, false);
-    assert.ok(cache.stats.drops >= 1);
-    // 2. auth back on the same address; the broker has forgotten the dead worker first.
-    await waitForServiceGone(client, 'Auth', 5000);
-    procs.auth = await startAuth(bus, authGrpc);
-    assert.equal(String(procs.auth.endpoints.grpc), authGrpc);
-    await waitForService(client, 'Auth', 5000);
-    await waitUntil('the cache to watch the new auth', 10_000, () => cache.watching);
-    // 3. The old key died with the old process's memory; new logons resolve.
-    assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION');
-    const fresh = await logon('ivan');
-    assert.equal(await cache.resolve(fresh.sesskey), 'ivan');
-    const hits = cache.stats.hits;
-    assert.equal(await cache.resolve(fresh.sesskey), 'ivan');
-    assert.equal(cache.stats.hits, hits + 1);
-  });
+  await t.test(
+    'auth killed: caches drop everything and fail; auth back on the same port: they work again',
+    async (t) => {
+      const cache = await watchingCache(t, authGrpc);
+      const { sesskey } = await logon('ivan');
+      assert.equal(await cache.resolve(sesskey), 'ivan');
+      assert.equal(await cache.resolve(sesskey), 'ivan');
+      // 1. SIGKILL: no goodbye. The cache must stop answering from memory.
+      await procs.auth.stop('SIGKILL');
+      await waitUntil(
+        'the cache to notice auth is gone',
+        WATCH_LEASE_MS + 3000,
+        async () => (await codeOf(cache.resolve(sesskey))) !== 'resolved',
+      );
+      assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_RPC_UNAVAILABLE');
+      assert.equal(cache.size, 0);
+      assert.equal(cache.watching, false);
+      assert.ok(cache.stats.drops >= 1);
+      // 2. auth back on the same address; the broker has forgotten the dead worker first.
+      await waitForServiceGone(client, 'Auth', 5000);
+      procs.auth = await startAuth(bus, authGrpc);
+      assert.equal(String(procs.auth.endpoints.grpc), authGrpc);
+      await waitForService(client, 'Auth', 5000);
+      await waitUntil('the cache to watch the new auth', 10_000, () => cache.watching);
+      // 3. The old key died with the old process's memory; new logons resolve.
+      assert.equal(await codeOf(cache.resolve(sesskey)), 'AGORA_ERR_AUTH_BAD_SESSION');
+      const fresh = await logon('ivan');
+      assert.equal(await cache.resolve(fresh.sesskey), 'ivan');
+      const hits = cache.stats.hits;
+      assert.equal(await cache.resolve(fresh.sesskey), 'ivan');
+      assert.equal(cache.stats.hits, hits + 1);
+    },
+  );
 
   await t.test('SIGTERM: auth ends the Watch streams, drains and exits 0', async (t) => {
     const cache = await watchingCache(t, authGrpc);

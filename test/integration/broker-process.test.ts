@@ -44,7 +44,12 @@ test('a raw DEALER worker and client make a round trip through the broker proces
 test('a bad configuration value exits 78 and names the variable on stderr', async () => {
   const child = spawn(process.execPath, [entry('services/broker/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, AGORA_BUS_URL: 'tcp://127.0.0.1:0', AGORA_HEARTBEAT_MS: 'abc', AGORA_HEARTBEAT_LIVENESS: '0' },
+    env: {
+      ...process.env,
+      AGORA_BUS_URL: 'tcp://127.0.0.1:0',
+      AGORA_HEARTBEAT_MS: 'abc',
+      AGORA_HEARTBEAT_LIVENESS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

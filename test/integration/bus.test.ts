@@ -24,7 +24,10 @@ interface Mesh {
 }
 
 /** 1. A broker; 2. `echoes` echo processes of `concurrency` slots each, all registered; 3. a client. */
-async function startMesh(t: TestContext, options: { echoes?: number; concurrency?: number; client?: Partial<ClientOptions> } = {}): Promise<Mesh> {
+async function startMesh(
+  t: TestContext,
+  options: { echoes?: number; concurrency?: number; client?: Partial<ClientOptions> } = {},
+): Promise<Mesh> {
   const procs: Started[] = [];
   const clients: BusClient[] = [];
   t.after(async () => {
@@ -47,7 +50,8 @@ async function startMesh(t: TestContext, options: { echoes?: number; concurrency
     return echo;
   };
   for (let i = 0; i < (options.echoes ?? 1); i++) await startEcho();
-  if (echoes.length > 0) await waitForWorkers(client, 'echo', (s) => s.workers === echoes.length && s.slots === echoes.length * concurrency);
+  if (echoes.length > 0)
+    await waitForWorkers(client, 'echo', (s) => s.workers === echoes.length && s.slots === echoes.length * concurrency);
   return { broker, bus, client, echoes, startEcho };
 }
 
@@ -58,7 +62,12 @@ async function statsOf(client: BusClient, name: string): Promise<ServiceStats> {
 }
 
 /** Poll `mmi.services` until `name`'s counts satisfy `ok`; fail after `ms` with the last counts seen. */
-async function waitForWorkers(client: BusClient, name: string, ok: (s: ServiceStats) => boolean, ms = REGISTER_MS): Promise<ServiceStats> {
+async function waitForWorkers(
+  client: BusClient,
+  name: string,
+  ok: (s: ServiceStats) => boolean,
+  ms = REGISTER_MS,
+): Promise<ServiceStats> {
   const deadline = Date.now() + ms;
   let last: ServiceStats | string = 'no answer';
   for (;;) {
@@ -69,7 +78,8 @@ async function waitForWorkers(client: BusClient, name: string, ok: (s: ServiceSt
     } catch (e) {
       last = e instanceof Error ? e.message : String(e);
     }
-    if (Date.now() > deadline) assert.fail(`mmi.services never satisfied the condition within ${ms} ms; last: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      assert.fail(`mmi.services never satisfied the condition within ${ms} ms; last: ${JSON.stringify(last)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -94,7 +104,9 @@ test('calls through broker and echo', async (t) => {
 
   await t.test('5000 calls in flight on one client are each answered with their own payload', async () => {
     const n = 5000;
-    const calls = Array.from({ length: n }, (_, i) => client.call('echo', 'echo', [{ i, tag: `call-${i}`, bytes: 'x'.repeat(i % 97) }]));
+    const calls = Array.from({ length: n }, (_, i) =>
+      client.call('echo', 'echo', [{ i, tag: `call-${i}`, bytes: 'x'.repeat(i % 97) }]),
+    );
     // Every call was sent before any answer could be read (the answers need this turn of the event loop to end).
     assert.equal(client.inFlight, n);
     const answers = await Promise.all(calls);
@@ -102,53 +114,68 @@ test('calls through broker and echo', async (t) => {
     assert.equal(client.inFlight, 0);
   });
 
-  await t.test('a deadline that passes rejects with AGORA_ERR_BUS_TIMEOUT; with `traces`, the caller\'s stack', async () => {
-    const traced = createClient({ endpoint: bus, traces: true });
-    t.after(() => traced.close());
-    async function callThatOutlivesItsDeadline(): Promise<unknown> {
-      return traced.call('echo', 'sleep', [1000], { timeoutMs: 100 });
-    }
-    const err = await rejectsWith(callThatOutlivesItsDeadline(), 'AGORA_ERR_BUS_TIMEOUT');
-    assert.equal(err.errno, 201);
-    assert.equal(err.message, 'Call to echo.sleep passed its deadline');
-    const stack = err.stack ?? '';
-    assert.match(stack, /^AgoraError: Call to echo\.sleep passed its deadline\n/);
-    assert.match(stack, /at callThatOutlivesItsDeadline \(.*bus\.test\.[jt]s:\d+:\d+\)/, stack);
-    // The client is still fine after a timeout; the late answer is dropped.
-    assert.equal(await traced.call('echo', 'echo', ['after']), 'after');
-    // Without `traces` (the default) the error is the same, minus the caller's frames.
-    const plain = await rejectsWith(client.call('echo', 'sleep', [1000], { timeoutMs: 100 }), 'AGORA_ERR_BUS_TIMEOUT');
-    assert.equal(plain.message, 'Call to echo.sleep passed its deadline');
-  });
+  await t.test(
+    "a deadline that passes rejects with AGORA_ERR_BUS_TIMEOUT; with `traces`, the caller's stack",
+    async () => {
+      const traced = createClient({ endpoint: bus, traces: true });
+      t.after(() => traced.close());
+      async function callThatOutlivesItsDeadline(): Promise<unknown> {
+        return traced.call('echo', 'sleep', [1000], { timeoutMs: 100 });
+      }
+      const err = await rejectsWith(callThatOutlivesItsDeadline(), 'AGORA_ERR_BUS_TIMEOUT');
+      assert.equal(err.errno, 201);
+      assert.equal(err.message, 'Call to echo.sleep passed its deadline');
+      const stack = err.stack ?? '';
+      assert.match(stack, /^AgoraError: Call to echo\.sleep passed its deadline\n/);
+      assert.match(stack, /at callThatOutlivesItsDeadline \(.*bus\.test\.[jt]s:\d+:\d+\)/, stack);
+      // The client is still fine after a timeout; the late answer is dropped.
+      assert.equal(await traced.call('echo', 'echo', ['after']), 'after');
+      // Without `traces` (the default) the error is the same, minus the caller's frames.
+      const plain = await rejectsWith(
+        client.call('echo', 'sleep', [1000], { timeoutMs: 100 }),
+        'AGORA_ERR_BUS_TIMEOUT',
+      );
+      assert.equal(plain.message, 'Call to echo.sleep passed its deadline');
+    },
+  );
 
-  await t.test('handler errors travel by code; other failures become AGORA_ERR_INTERNAL without their text', async () => {
-    const bad = await rejectsWith(client.call('echo', 'fail', ['AGORA_ERR_RPC_BAD_PARAMS', 'n must be even']), 'AGORA_ERR_RPC_BAD_PARAMS');
-    assert.equal(bad.errno, 107);
-    assert.equal(bad.status, 400);
-    assert.equal(bad.message, 'Invalid parameters: n must be even');
-    await rejectsWith(client.call('echo', 'sleep', ['soon']), 'AGORA_ERR_RPC_BAD_PARAMS');
-    const notFound = await rejectsWith(client.call('echo', 'fail', ['AGORA_ERR_CHANNEL_NOT_FOUND', 'general']), 'AGORA_ERR_CHANNEL_NOT_FOUND');
-    assert.equal(notFound.errno, 111);
+  await t.test(
+    'handler errors travel by code; other failures become AGORA_ERR_INTERNAL without their text',
+    async () => {
+      const bad = await rejectsWith(
+        client.call('echo', 'fail', ['AGORA_ERR_RPC_BAD_PARAMS', 'n must be even']),
+        'AGORA_ERR_RPC_BAD_PARAMS',
+      );
+      assert.equal(bad.errno, 107);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.message, 'Invalid parameters: n must be even');
+      await rejectsWith(client.call('echo', 'sleep', ['soon']), 'AGORA_ERR_RPC_BAD_PARAMS');
+      const notFound = await rejectsWith(
+        client.call('echo', 'fail', ['AGORA_ERR_CHANNEL_NOT_FOUND', 'general']),
+        'AGORA_ERR_CHANNEL_NOT_FOUND',
+      );
+      assert.equal(notFound.errno, 111);
 
-    const internal = await rejectsWith(client.call('echo', 'fail', ['not a registry code']), 'AGORA_ERR_INTERNAL');
-    assert.equal(internal.errno, 999);
-    assert.equal(internal.message, 'Internal error');
-    const seen = JSON.stringify({ message: internal.message, data: internal.data, stack: internal.stack });
-    assert.doesNotMatch(seen, /unexpected failure|must not leak/);
+      const internal = await rejectsWith(client.call('echo', 'fail', ['not a registry code']), 'AGORA_ERR_INTERNAL');
+      assert.equal(internal.errno, 999);
+      assert.equal(internal.message, 'Internal error');
+      const seen = JSON.stringify({ message: internal.message, data: internal.data, stack: internal.stack });
+      assert.doesNotMatch(seen, /unexpected failure|must not leak/);
 
-    const noMethod = await rejectsWith(client.call('echo', 'noSuchMethod'), 'AGORA_ERR_RPC_NO_METHOD');
-    assert.equal(noMethod.errno, 111);
-    assert.equal(noMethod.message, 'Service echo has no method noSuchMethod');
-    // Inherited properties are not methods.
-    await rejectsWith(client.call('echo', 'toString'), 'AGORA_ERR_RPC_NO_METHOD');
-    await rejectsWith(client.call('echo', '__proto__'), 'AGORA_ERR_RPC_NO_METHOD');
+      const noMethod = await rejectsWith(client.call('echo', 'noSuchMethod'), 'AGORA_ERR_RPC_NO_METHOD');
+      assert.equal(noMethod.errno, 111);
+      assert.equal(noMethod.message, 'Service echo has no method noSuchMethod');
+      // Inherited properties are not methods.
+      await rejectsWith(client.call('echo', 'toString'), 'AGORA_ERR_RPC_NO_METHOD');
+      await rejectsWith(client.call('echo', '__proto__'), 'AGORA_ERR_RPC_NO_METHOD');
 
-    const noService = await rejectsWith(client.call('nobody.serves.this', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
-    assert.equal(noService.message, 'No worker serves nobody.serves.this');
-    assert.equal(await client.hasService('nobody.serves.this'), false);
-    assert.equal(await client.hasService('echo'), true);
-    assert.equal(await client.call('echo', 'echo', ['still serving']), 'still serving');
-  });
+      const noService = await rejectsWith(client.call('nobody.serves.this', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+      assert.equal(noService.message, 'No worker serves nobody.serves.this');
+      assert.equal(await client.hasService('nobody.serves.this'), false);
+      assert.equal(await client.hasService('echo'), true);
+      assert.equal(await client.call('echo', 'echo', ['still serving']), 'still serving');
+    },
+  );
 });
 
 test('one echo process with AGORA_WORKER_CONCURRENCY=8 serves 8 calls at once', async (t) => {
@@ -158,7 +185,12 @@ test('one echo process with AGORA_WORKER_CONCURRENCY=8 serves 8 calls at once', 
   // 1. Eight long calls: the broker hands all eight to the process's one socket, which
   //    offered eight slots in its READY; none waits.
   const sleeps = Array.from({ length: 8 }, () => client.call('echo', 'sleep', [SLEEP_MS]));
-  await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.slots === 8 && s.idle === 0 && s.queued === 0, SLEEP_MS * 4);
+  await waitForWorkers(
+    client,
+    'echo',
+    (s) => s.workers === 1 && s.slots === 8 && s.idle === 0 && s.queued === 0,
+    SLEEP_MS * 4,
+  );
   // 2. A ninth call finds no free slot: it waits in the broker's queue, so 8 is the limit.
   const ninth = client.call<number>('echo', 'pid');
   const full = await waitForWorkers(client, 'echo', (s) => s.queued === 1, SLEEP_MS * 4);
@@ -175,11 +207,16 @@ test('calls are balanced across two echo processes', async (t) => {
   const pids = await Promise.all(Array.from({ length: 200 }, () => client.call<number>('echo', 'pid')));
   const counts = new Map<number, number>();
   for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
-  assert.deepEqual([...counts.keys()].sort(), echoes.map((e) => e.child.pid).sort(), `answers per pid: ${JSON.stringify([...counts])}`);
+  assert.deepEqual(
+    [...counts.keys()].sort(),
+    echoes.map((e) => e.child.pid).sort(),
+    `answers per pid: ${JSON.stringify([...counts])}`,
+  );
   // Sequential calls alternate between the processes, though each offers 4 slots.
   const sequential: number[] = [];
   for (let i = 0; i < 8; i++) sequential.push(await client.call<number>('echo', 'pid'));
-  for (let i = 1; i < sequential.length; i++) assert.notEqual(sequential[i], sequential[i - 1], `in turn: ${sequential.join(' ')}`);
+  for (let i = 1; i < sequential.length; i++)
+    assert.notEqual(sequential[i], sequential[i - 1], `in turn: ${sequential.join(' ')}`);
 });
 
 test('a worker SIGKILLed during a call', async (t) => {
@@ -188,7 +225,9 @@ test('a worker SIGKILLed during a call', async (t) => {
   const { client, broker } = mesh;
 
   /** Start a long call, find which process serves it, SIGKILL that process; resolves with the call. */
-  async function killDuring(call: Promise<unknown>): Promise<{ settled: Promise<unknown>; killed: Started; killedAt: number }> {
+  async function killDuring(
+    call: Promise<unknown>,
+  ): Promise<{ settled: Promise<unknown>; killed: Started; killedAt: number }> {
     call.catch(() => undefined); // the caller asserts how it settles
     await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 1);
     const idlePid = await client.call<number>('echo', 'pid');
@@ -198,18 +237,23 @@ test('a worker SIGKILLed during a call', async (t) => {
     return { settled: call, killed, killedAt };
   }
 
-  await t.test('the caller gets AGORA_ERR_BUS_WORKER_LOST once the worker\'s connection closes, well before its deadline', async () => {
-    const start = Date.now();
-    const { settled, killed, killedAt } = await killDuring(client.call('echo', 'sleep', [10_000], { timeoutMs: 30_000 }));
-    const err = await rejectsWith(settled, 'AGORA_ERR_BUS_WORKER_LOST');
-    assert.equal(err.errno, 201);
-    assert.ok(killedAt < start + 10_000, 'the worker died while the call was in progress');
-    // WORKER_LOST, not AGORA_ERR_BUS_TIMEOUT: the call failed when the worker went, not at its deadline.
-    const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.reason === 'connection closed', 1000);
-    assert.equal(removed.service, 'echo');
-    assert.equal(killed.child.signalCode, 'SIGKILL');
-    await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.idle === 1);
-  });
+  await t.test(
+    "the caller gets AGORA_ERR_BUS_WORKER_LOST once the worker's connection closes, well before its deadline",
+    async () => {
+      const start = Date.now();
+      const { settled, killed, killedAt } = await killDuring(
+        client.call('echo', 'sleep', [10_000], { timeoutMs: 30_000 }),
+      );
+      const err = await rejectsWith(settled, 'AGORA_ERR_BUS_WORKER_LOST');
+      assert.equal(err.errno, 201);
+      assert.ok(killedAt < start + 10_000, 'the worker died while the call was in progress');
+      // WORKER_LOST, not AGORA_ERR_BUS_TIMEOUT: the call failed when the worker went, not at its deadline.
+      const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.reason === 'connection closed', 1000);
+      assert.equal(removed.service, 'echo');
+      assert.equal(killed.child.signalCode, 'SIGKILL');
+      await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.idle === 1);
+    },
+  );
 
   await t.test('an idempotent call is served again by the other worker', async () => {
     // 1. A second live process again.
@@ -217,7 +261,9 @@ test('a worker SIGKILLed during a call', async (t) => {
     await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 2);
     // 2. Kill the one serving the idempotent call.
     const start = Date.now();
-    const { settled, killed, killedAt } = await killDuring(client.call('echo', 'sleep', [2000], { timeoutMs: 30_000, idempotent: true }));
+    const { settled, killed, killedAt } = await killDuring(
+      client.call('echo', 'sleep', [2000], { timeoutMs: 30_000, idempotent: true }),
+    );
     assert.ok(killedAt < start + 2000, 'the worker died while the call was in progress');
     const survivor = mesh.echoes.find((e) => e !== killed && e.child.exitCode === null && e.child.signalCode === null);
     assert.ok(survivor !== undefined);
@@ -253,7 +299,10 @@ test('the broker restarts on the same endpoint; workers and client carry on', as
   assert.equal(await client.call('echo', 'pid'), echo.child.pid);
   await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.slots === 32 && s.idle === 32);
   const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => client.call('echo', 'echo', [i])));
-  assert.deepEqual(burst, Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    burst,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });
 
 test('SIGTERM on echo drains the call in flight, then exits 0', async (t) => {
@@ -280,7 +329,11 @@ test('SIGTERM under constant load: the worker asks the broker for no more, finis
   //    wait in the broker's queue, so a slot freed by a REPLY is filled again at once. Calls of
   //    different lengths end at different times: the slots of a worker are never all free at once.
   const ms = (caller: number): number => 40 + (caller % 7) * 20;
-  const load = keepCalling(48, (i) => client.call('echo', 'sleep', [ms(i)]), (r, i) => r === ms(i));
+  const load = keepCalling(
+    48,
+    (i) => client.call('echo', 'sleep', [ms(i)]),
+    (r, i) => r === ms(i),
+  );
   t.after(() => load.stop());
   await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 0 && s.queued > 0);
   // 2. SIGTERM one: it asks for no more requests while it holds some (PROTOCOL.md §3, drain)...
@@ -291,7 +344,10 @@ test('SIGTERM under constant load: the worker asks the broker for no more, finis
   assert.ok(Number(withdrawn.held) > 0);
   // 3. ...and leaves by DISCONNECT holding nothing, exit 0 after 'stopped': not the grace timeout (exit 1).
   assert.equal(await exited, 0);
-  assert.ok(leaving.lines.some((l) => l.msg === 'stopped'), 'it logged stopped');
+  assert.ok(
+    leaving.lines.some((l) => l.msg === 'stopped'),
+    'it logged stopped',
+  );
   assert.ok(!leaving.lines.some((l) => l.msg === 'drain took too long, exiting'));
   const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.service === 'echo');
   assert.deepEqual([removed.reason, removed.workers], ['worker said DISCONNECT', 1]);

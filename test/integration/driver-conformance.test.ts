@@ -38,15 +38,34 @@ function listener(js = ''): string {
 const LISTEN = listener();
 
 const DEFAULTS: Node = {
-  id: '', name: '', owner: '', image: '', size: '', command: '', state: '', reason: '', host: '',
-  port: 0, pid: 0, exit_code: 0, signal: '', created_at: 0, updated_at: 0,
+  id: '',
+  name: '',
+  owner: '',
+  image: '',
+  size: '',
+  command: '',
+  state: '',
+  reason: '',
+  host: '',
+  port: 0,
+  pid: 0,
+  exit_code: 0,
+  signal: '',
+  created_at: 0,
+  updated_at: 0,
 };
 
 /** A driver on its own broker, and the calls of its contract. */
 class Harness {
   private seq = 0;
 
-  constructor(readonly spec: DriverSpec, readonly client: BusClient, public driver: Started, private readonly bus: string, private readonly procs: Started[]) {}
+  constructor(
+    readonly spec: DriverSpec,
+    readonly client: BusClient,
+    public driver: Started,
+    private readonly bus: string,
+    private readonly procs: Started[],
+  ) {}
 
   /** Start the driver (or `next`, serving the same bus name) again (the last one has ended), with `env`; resolves once it is registered. */
   async restart(env: Record<string, string>, next = this.spec): Promise<void> {
@@ -82,7 +101,8 @@ class Harness {
     let node!: Node;
     await until(async () => {
       node = await this.call('Status', { id });
-      if (node.state === 'ERROR' && state !== 'ERROR') assert.fail(`node ${id} went to ERROR: ${node.reason} ${JSON.stringify(node.output)}`);
+      if (node.state === 'ERROR' && state !== 'ERROR')
+        assert.fail(`node ${id} went to ERROR: ${node.reason} ${JSON.stringify(node.output)}`);
       return node.state === state;
     }, STATE_MS);
     return node;
@@ -100,7 +120,12 @@ class Harness {
   }
 }
 
-async function setUp(t: TestContext, spec: DriverSpec, env: Record<string, string>, brokerEnv: Record<string, string> = {}): Promise<Harness> {
+async function setUp(
+  t: TestContext,
+  spec: DriverSpec,
+  env: Record<string, string>,
+  brokerEnv: Record<string, string> = {},
+): Promise<Harness> {
   const broker = await startBroker(brokerEnv);
   const bus = String(broker.endpoints.bus);
   const client = createClient({ endpoint: bus, timeoutMs: 5000 });
@@ -125,7 +150,6 @@ async function get(host: string, port: number): Promise<{ status: number; body: 
   }
 }
 
-
 for (const spec of DRIVERS) {
   test(`${spec.name} driver: the contract`, async (t) => {
     if (!(await spec.available(t))) return;
@@ -135,7 +159,10 @@ for (const spec of DRIVERS) {
       const id = d.id('web');
       // 1. Create answers at once, in BUILDING, with the record as given and size defaulted.
       const made = await d.call('Create', { id, name: 'web-1', owner: 'ann', image: 'http' });
-      assert.deepEqual([made.id, made.name, made.owner, made.image, made.size, made.command], [id, 'web-1', 'ann', 'http', 'small', '']);
+      assert.deepEqual(
+        [made.id, made.name, made.owner, made.image, made.size, made.command],
+        [id, 'web-1', 'ann', 'http', 'small', ''],
+      );
       assert.equal(made.state, 'BUILDING');
       assert.ok(made.created_at > Date.now() - 60_000 && made.created_at <= made.updated_at);
       // 2. ACTIVE only once it answers; it serves its identity on its loopback port.
@@ -153,7 +180,10 @@ for (const spec of DRIVERS) {
       const listed = (await d.list()).find((n) => n.id === id);
       assert.equal(listed?.state, 'ACTIVE');
       assert.deepEqual(listed?.output ?? [], [], 'List leaves output out');
-      assert.deepEqual((await d.list('ann')).map((n) => n.id), [id]);
+      assert.deepEqual(
+        (await d.list('ann')).map((n) => n.id),
+        [id],
+      );
       assert.deepEqual(await d.list('nobody'), []);
       // 4. Create again with the same id (a retry) answers the same node, starting nothing new.
       const again = await d.call('Create', { id, name: 'other', owner: 'bob', image: 'http' });
@@ -189,7 +219,10 @@ for (const spec of DRIVERS) {
       assert.equal((await d.call('Delete', { id })).state, 'DELETING');
       await d.gone(id);
       assert.equal(alive(active.pid), false);
-      assert.equal((await d.list()).some((n) => n.id === id), false);
+      assert.equal(
+        (await d.list()).some((n) => n.id === id),
+        false,
+      );
       await rejectsWith(d.call('Delete', { id }), 'AGORA_ERR_NODE_NOT_FOUND');
       // A stopped node (no process) goes too.
       const quiet = d.id('del');
@@ -228,20 +261,37 @@ for (const spec of DRIVERS) {
       assert.equal((await get(active.host, active.port))?.body, 'up');
       // 2. One that exits on its own is ERROR with its exit code; only the last lines are kept.
       const quits = d.id('cmd');
-      await d.call('Create', { id: quits, name: 'quitter', image: 'command', command: 'for i in 1 2 3 4 5 6 7 8; do echo line $i; done; exit 3' });
+      await d.call('Create', {
+        id: quits,
+        name: 'quitter',
+        image: 'command',
+        command: 'for i in 1 2 3 4 5 6 7 8; do echo line $i; done; exit 3',
+      });
       const failed = await d.reach(quits, 'ERROR');
       assert.deepEqual([failed.exit_code, failed.signal], [3, '']);
       assert.match(failed.reason, /3/);
       assert.deepEqual(failed.output, ['line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
       // 3. One that never listens is killed after the health timeout and put in ERROR.
       const deaf = d.id('cmd');
-      const sleeper = await d.call('Create', { id: deaf, name: 'deaf', image: 'command', command: 'echo waiting; exec sleep 60' });
+      const sleeper = await d.call('Create', {
+        id: deaf,
+        name: 'deaf',
+        image: 'command',
+        command: 'echo waiting; exec sleep 60',
+      });
       const timedOut = await d.reach(deaf, 'ERROR');
       assert.notEqual(timedOut.reason, '');
       assert.equal(alive(sleeper.pid), false);
       // 4. Its environment: PORT, NODE_* and nothing of the driver's own.
       const env = d.id('cmd');
-      await d.call('Create', { id: env, name: 'env', image: 'command', size: 'medium', command: 'echo "$NODE_ID $NODE_NAME $NODE_IMAGE $NODE_SIZE $NODE_MEMORY_MB $HOST ${AGORA_BUS_URL:-none}"; exit 0' });
+      await d.call('Create', {
+        id: env,
+        name: 'env',
+        image: 'command',
+        size: 'medium',
+        command:
+          'echo "$NODE_ID $NODE_NAME $NODE_IMAGE $NODE_SIZE $NODE_MEMORY_MB $HOST ${AGORA_BUS_URL:-none}"; exit 0',
+      });
       const printed = await d.reach(env, 'ERROR');
       assert.deepEqual(printed.output, [`${env} env command medium 128 127.0.0.1 none`]);
       assert.equal(printed.exit_code, 0);
@@ -259,12 +309,21 @@ for (const spec of DRIVERS) {
 
     await t.test('SIGTERM ignored: SIGKILL after the grace period; conflicts while stopping and deleting', async () => {
       const id = d.id('stubborn');
-      await d.call('Create', { id, name: 'stubborn', image: 'command', command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));") });
+      await d.call('Create', {
+        id,
+        name: 'stubborn',
+        image: 'command',
+        command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));"),
+      });
       const active = await d.reach(id, 'ACTIVE');
       assert.equal((await d.call('Stop', { id })).state, 'STOPPING');
       await rejectsWith(d.call('Start', { id }), 'AGORA_ERR_NODE_CONFLICT');
       assert.equal((await d.call('Delete', { id })).state, 'DELETING');
-      assert.equal((await d.call('Delete', { id })).state, 'DELETING', 'Delete on a deleting node answers it unchanged');
+      assert.equal(
+        (await d.call('Delete', { id })).state,
+        'DELETING',
+        'Delete on a deleting node answers it unchanged',
+      );
       for (const method of ['Start', 'Stop', 'Update']) {
         const err = await rejectsWith(d.call(method, { id, name: 'x' }), 'AGORA_ERR_NODE_CONFLICT');
         assert.equal(err.errno, 122);
@@ -285,11 +344,17 @@ for (const spec of DRIVERS) {
       await rejectsWith(d.call('Create', { id, name: '', image: 'http' }), 'AGORA_ERR_NODE_INVALID');
       const image = await rejectsWith(d.call('Create', { id, name: 'n', image: 'vm' }), 'AGORA_ERR_NODE_UNKNOWN_IMAGE');
       assert.ok(['http', 'command'].every((i) => (image.data as { images: string[] }).images.includes(i)));
-      const size = await rejectsWith(d.call('Create', { id, name: 'n', image: 'http', size: 'huge' }), 'AGORA_ERR_NODE_UNKNOWN_SIZE');
+      const size = await rejectsWith(
+        d.call('Create', { id, name: 'n', image: 'http', size: 'huge' }),
+        'AGORA_ERR_NODE_UNKNOWN_SIZE',
+      );
       assert.deepEqual((size.data as { sizes: string[] }).sizes, ['small', 'medium', 'large']);
       await rejectsWith(d.call('Create', { id, name: 'n', image: 'http', command: 'true' }), 'AGORA_ERR_NODE_INVALID');
       await rejectsWith(d.call('Create', { id, name: 'n', image: 'command' }), 'AGORA_ERR_NODE_INVALID');
-      await rejectsWith(d.call('Create', { id, name: 'n', image: 'command', command: `echo ${'x'.repeat(4096)}` }), 'AGORA_ERR_NODE_INVALID');
+      await rejectsWith(
+        d.call('Create', { id, name: 'n', image: 'command', command: `echo ${'x'.repeat(4096)}` }),
+        'AGORA_ERR_NODE_INVALID',
+      );
       for (const method of ['Start', 'Stop', 'Delete', 'Status', 'Update']) {
         const err = await rejectsWith(d.call(method, { id: 'no-such-node' }), 'AGORA_ERR_NODE_NOT_FOUND');
         assert.equal(err.errno, 111);
@@ -299,7 +364,10 @@ for (const spec of DRIVERS) {
       assert.equal((await d.call('Create', { id, name: 'fine', image: 'http' })).state, 'BUILDING');
       await rejectsWith(d.call('Update', { id, size: 'huge' }), 'AGORA_ERR_NODE_UNKNOWN_SIZE');
       await rejectsWith(d.call('Update', { id, name: '-dash' }), 'AGORA_ERR_NODE_INVALID');
-      assert.deepEqual([(await d.call('Status', { id })).name, (await d.call('Status', { id })).size], ['fine', 'small']);
+      assert.deepEqual(
+        [(await d.call('Status', { id })).name, (await d.call('Status', { id })).size],
+        ['fine', 'small'],
+      );
     });
 
     await t.test('SIGTERM to the driver stops every node process and exits 0', async () => {
@@ -314,7 +382,10 @@ for (const spec of DRIVERS) {
   test(`${spec.name} driver: commands are refused by default; AGORA_DRIVER_MAX_NODES caps the nodes`, async (t) => {
     if (!(await spec.available(t))) return;
     const d = await setUp(t, spec, { AGORA_DRIVER_MAX_NODES: '1' });
-    const err = await rejectsWith(d.call('Create', { id: d.id('cmd'), name: 'n', image: 'command', command: 'true' }), 'AGORA_ERR_NODE_COMMAND_NOT_ALLOWED');
+    const err = await rejectsWith(
+      d.call('Create', { id: d.id('cmd'), name: 'n', image: 'command', command: 'true' }),
+      'AGORA_ERR_NODE_COMMAND_NOT_ALLOWED',
+    );
     assert.equal(err.errno, 107);
     assert.deepEqual(await d.list(), []);
     // One node fits; a second is refused, while a retry of the first still answers it.
@@ -322,7 +393,10 @@ for (const spec of DRIVERS) {
     const made = await d.call('Create', { id, name: 'only', image: 'http' });
     await rejectsWith(d.call('Create', { id: d.id('more'), name: 'more', image: 'http' }), 'AGORA_ERR_DRIVER_FULL');
     assert.equal((await d.call('Create', { id, name: 'only', image: 'http' })).created_at, made.created_at);
-    assert.deepEqual((await d.list()).map((n) => n.id), [id]);
+    assert.deepEqual(
+      (await d.list()).map((n) => n.id),
+      [id],
+    );
   });
 }
 
@@ -331,7 +405,13 @@ for (const spec of DRIVERS) {
     if (!(await spec.available(t))) return;
     const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
     // A fast heartbeat, so that the broker drops the killed driver soon; time for a node to stay BUILDING across the restart.
-    const env = { ...SETTINGS, AGORA_DRIVER_STATE_DIR: root, AGORA_DRIVER_KEEP_NODES: 'true', AGORA_HEARTBEAT_MS: '250', AGORA_DRIVER_HEALTH_TIMEOUT_MS: '60000' };
+    const env = {
+      ...SETTINGS,
+      AGORA_DRIVER_STATE_DIR: root,
+      AGORA_DRIVER_KEEP_NODES: 'true',
+      AGORA_HEARTBEAT_MS: '250',
+      AGORA_DRIVER_HEALTH_TIMEOUT_MS: '60000',
+    };
     const go = path.join(root, 'go');
     const pids: number[] = [];
     t.after(() => {
@@ -344,7 +424,13 @@ for (const spec of DRIVERS) {
     const web = d.id('web');
     await d.call('Create', { id: web, name: 'web', owner: 'ann', image: 'http' });
     const stubborn = d.id('stubborn');
-    await d.call('Create', { id: stubborn, name: 'stubborn', owner: 'ann', image: 'command', command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));") });
+    await d.call('Create', {
+      id: stubborn,
+      name: 'stubborn',
+      owner: 'ann',
+      image: 'command',
+      command: listener("process.on('SIGTERM', () => console.log('SIGTERM ignored'));"),
+    });
     const quiet = d.id('quiet');
     await d.call('Create', { id: quiet, name: 'quiet', owner: 'bob', image: 'http' });
     const before = [await d.reach(web, 'ACTIVE'), await d.reach(stubborn, 'ACTIVE'), await d.reach(quiet, 'ACTIVE')];
@@ -354,7 +440,12 @@ for (const spec of DRIVERS) {
     const [active, held] = before;
     // One more that listens only once the file `go` exists: BUILDING when the driver is killed.
     const late = d.id('late');
-    await d.call('Create', { id: late, name: 'late', image: 'command', command: `while [ ! -e ${go} ]; do sleep 0.05; done; ${LISTEN}` });
+    await d.call('Create', {
+      id: late,
+      name: 'late',
+      image: 'command',
+      command: `while [ ! -e ${go} ]; do sleep 0.05; done; ${LISTEN}`,
+    });
     const building = await d.call('Status', { id: late });
     assert.equal(building.state, 'BUILDING');
     pids.push(building.pid);
@@ -370,8 +461,14 @@ for (const spec of DRIVERS) {
     // 3. Started again: every node listed as it was, the running ones with the same process and port.
     await d.restart(env);
     const listed = new Map((await d.list()).map((n) => [n.id, n]));
-    assert.deepEqual([web, stubborn, quiet].map((id) => listed.get(id)?.state), ['ACTIVE', 'ACTIVE', 'STOPPED']);
-    assert.deepEqual([listed.get(web)?.pid, listed.get(web)?.port, listed.get(web)?.owner], [active.pid, active.port, 'ann']);
+    assert.deepEqual(
+      [web, stubborn, quiet].map((id) => listed.get(id)?.state),
+      ['ACTIVE', 'ACTIVE', 'STOPPED'],
+    );
+    assert.deepEqual(
+      [listed.get(web)?.pid, listed.get(web)?.port, listed.get(web)?.owner],
+      [active.pid, active.port, 'ann'],
+    );
     assert.equal(listed.get(stubborn)?.pid, held.pid);
     // The starting one is health-checked again: ACTIVE once it listens.
     assert.deepEqual([listed.get(late)?.state, listed.get(late)?.pid], ['BUILDING', building.pid]);
@@ -381,8 +478,15 @@ for (const spec of DRIVERS) {
     assert.equal(JSON.parse(res?.body ?? '{}').id, web);
     // The output from before the restart is kept (the node writes it to its log itself), and goes on.
     const output = (await d.call('Status', { id: web })).output ?? [];
-    assert.ok(output.some((l) => l.includes('listening')), JSON.stringify(output));
-    assert.match(output[output.length - 1], /^GET \//, `the request just served is there too: ${JSON.stringify(output)}`);
+    assert.ok(
+      output.some((l) => l.includes('listening')),
+      JSON.stringify(output),
+    );
+    assert.match(
+      output[output.length - 1],
+      /^GET \//,
+      `the request just served is there too: ${JSON.stringify(output)}`,
+    );
 
     // 4. Another driver on the same state directory refuses to start while this one holds it.
     await assert.rejects(d.start(env), /exited/);
@@ -404,21 +508,36 @@ for (const spec of DRIVERS) {
     pids.push(again.pid);
     assert.equal(await d.driver.stop('SIGTERM'), 0);
     await d.restart(env);
-    assert.deepEqual([(await d.call('Status', { id: web })).state, (await d.call('Status', { id: web })).pid], ['ACTIVE', again.pid]);
+    assert.deepEqual(
+      [(await d.call('Status', { id: web })).state, (await d.call('Status', { id: web })).pid],
+      ['ACTIVE', again.pid],
+    );
 
     // 8. A node writing more than the log holds: the log is cut, its last lines are still answered.
     const chatty = d.id('chatty');
-    await d.call('Create', { id: chatty, name: 'chatty', image: 'command', command: `yes ${'x'.repeat(20)} | head -n ${Math.ceil(LOG_MAX_BYTES / 21) + 5000}; echo written; ${LISTEN}` });
+    await d.call('Create', {
+      id: chatty,
+      name: 'chatty',
+      image: 'command',
+      command: `yes ${'x'.repeat(20)} | head -n ${Math.ceil(LOG_MAX_BYTES / 21) + 5000}; echo written; ${LISTEN}`,
+    });
     pids.push((await d.reach(chatty, 'ACTIVE')).pid);
     await until(async () => statSync(path.join(state, `${chatty}.log`)).size < LOG_MAX_BYTES, STATE_MS);
     assert.ok(statSync(path.join(state, `${chatty}.log.1`)).size > 0);
-    assert.deepEqual((await d.call('Status', { id: chatty })).output?.slice(-3), ['x'.repeat(20), 'written', 'starting']);
+    assert.deepEqual((await d.call('Status', { id: chatty })).output?.slice(-3), [
+      'x'.repeat(20),
+      'written',
+      'starting',
+    ]);
 
     // 9. Deleted, every node goes with its process, and nothing is left of it in the state directory.
     const all = [web, stubborn, quiet, late, chatty];
     for (const id of all) await d.call('Delete', { id });
     for (const id of all) await d.gone(id);
-    assert.deepEqual(pids.filter((p) => !ended(p)), []);
+    assert.deepEqual(
+      pids.filter((p) => !ended(p)),
+      [],
+    );
     assert.deepEqual(readdirSync(state).sort(), ['driver.lock', 'garbage.json']);
   });
 }
@@ -427,8 +546,16 @@ test('one state directory format: each driver adopts the nodes the other left (T
   if (!(await RUBY_DRIVER.available(t))) return;
   // Both drivers serve one bus name, so that they share the directory `<service>@<bus>`.
   const service = 'driver.shared';
-  const ts: DriverSpec = { ...TS_DRIVER, service, start: (bus, env = {}) => TS_DRIVER.start(bus, { ...env, AGORA_DRIVER_SERVICE: service }) };
-  const ruby: DriverSpec = { ...RUBY_DRIVER, service, start: (bus, env = {}) => RUBY_DRIVER.start(bus, { ...env, AGORA_RUBY_DRIVER_SERVICE: service }) };
+  const ts: DriverSpec = {
+    ...TS_DRIVER,
+    service,
+    start: (bus, env = {}) => TS_DRIVER.start(bus, { ...env, AGORA_DRIVER_SERVICE: service }),
+  };
+  const ruby: DriverSpec = {
+    ...RUBY_DRIVER,
+    service,
+    start: (bus, env = {}) => RUBY_DRIVER.start(bus, { ...env, AGORA_RUBY_DRIVER_SERVICE: service }),
+  };
   const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
   const pids: number[] = [];
   t.after(() => {
@@ -453,7 +580,10 @@ test('one state directory format: each driver adopts the nodes the other left (T
   await handOver(ruby);
   assert.deepEqual(running(await d.list()), [[first, 'ACTIVE', a.pid, a.port, 'ann']]);
   const output = (await d.call('Status', { id: first })).output ?? [];
-  assert.ok(output.some((l) => l.includes('listening')), JSON.stringify(output));
+  assert.ok(
+    output.some((l) => l.includes('listening')),
+    JSON.stringify(output),
+  );
 
   // 2. The Ruby driver's node and the one it adopted, adopted back by the TypeScript driver.
   const second = d.id('rb');
@@ -461,13 +591,19 @@ test('one state directory format: each driver adopts the nodes the other left (T
   const b = await d.reach(second, 'ACTIVE');
   pids.push(b.pid);
   await handOver(ts);
-  assert.deepEqual(running(await d.list()), [[first, 'ACTIVE', a.pid, a.port, 'ann'], [second, 'ACTIVE', b.pid, b.port, 'bob']]);
+  assert.deepEqual(running(await d.list()), [
+    [first, 'ACTIVE', a.pid, a.port, 'ann'],
+    [second, 'ACTIVE', b.pid, b.port, 'bob'],
+  ]);
   assert.equal(JSON.parse((await get(b.host, b.port))?.body ?? '{}').id, second);
 
   // 3. Deleted by the TypeScript driver: both processes end, and only the lock is left.
   for (const id of [first, second]) await d.call('Delete', { id });
   for (const id of [first, second]) await d.gone(id);
-  assert.deepEqual(pids.filter((p) => !ended(p)), []);
+  assert.deepEqual(
+    pids.filter((p) => !ended(p)),
+    [],
+  );
   const [dir] = readdirSync(root).filter((name) => name.includes('@'));
   assert.deepEqual(readdirSync(path.join(root, dir)), ['driver.lock']);
 });

@@ -21,7 +21,16 @@ function driverOf(t: { after(fn: () => Promise<unknown>): void }, maxNodes: numb
   const log = createLogger('test', 'silent');
   const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
   const state = StateDir.open(path.join(root, 'driver'), log);
-  const driver = new LocalDriver({ allowCommand: true, stopGraceMs: 500, healthTimeoutMs: 10_000, outputLines: 20, maxNodes, state, keepNodes: false, log });
+  const driver = new LocalDriver({
+    allowCommand: true,
+    stopGraceMs: 500,
+    healthTimeoutMs: 10_000,
+    outputLines: 20,
+    maxNodes,
+    state,
+    keepNodes: false,
+    log,
+  });
   t.after(async () => {
     await driver.close();
     rmSync(root, { recursive: true, force: true });
@@ -34,7 +43,6 @@ async function reach(driver: LocalDriver, id: string, state: string): Promise<No
   return driver.status(id);
 }
 
-
 /** A command node that starts a background child, prints its pid, then listens on PORT. */
 const WITH_CHILD = `sleep 300 & echo "child $!"; exec ${process.execPath} -e "require('http').createServer((q, s) => s.end('up')).listen(process.env.PORT, process.env.HOST)"`;
 
@@ -42,7 +50,10 @@ test('the cap on nodes: Create beyond it answers AGORA_ERR_DRIVER_FULL; a retrie
   const driver = driverOf(t, 1);
   const spec = { id: 'one', name: 'one', owner: 'ann', image: 'http', size: '', command: '' };
   await driver.create(spec);
-  await assert.rejects(driver.create({ ...spec, id: 'two' }), (e: unknown) => e instanceof AgoraError && e.code === 'AGORA_ERR_DRIVER_FULL' && e.status === 503);
+  await assert.rejects(
+    driver.create({ ...spec, id: 'two' }),
+    (e: unknown) => e instanceof AgoraError && e.code === 'AGORA_ERR_DRIVER_FULL' && e.status === 503,
+  );
   assert.equal((await driver.create(spec)).id, 'one');
   driver.delete('one');
   await until(async () => driver.list('').length === 0, STATE_MS);

@@ -25,7 +25,11 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   const pg = await startPostgres(t);
   if (pg === undefined) return;
   // Short heartbeats: the broker drops the killed worker soon, so the test stays short.
-  const env = { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_MESSAGES_RETAINED: '2000', AGORA_HEARTBEAT_MS: '1000' };
+  const env = {
+    AGORA_DATABASE_URL: await pg.newDatabase(),
+    AGORA_MESSAGES_RETAINED: '2000',
+    AGORA_HEARTBEAT_MS: '1000',
+  };
   let mesh: ScaledMesh | undefined = await startScaledMesh(2, env);
   t.after(() => mesh?.stop());
   const keys: number[] = [];
@@ -39,7 +43,9 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   const client = async (c: number): Promise<void> => {
     for (let j = 0; j < PER_CLIENT; j++) {
       const text = `c${c}-${j}`;
-      const answer = await legacy(mesh!.base, '/post', { sesskey: keys[c], channel: 'log', message: text }).catch(() => ({ status: false }));
+      const answer = await legacy(mesh!.base, '/post', { sesskey: keys[c], channel: 'log', message: text }).catch(
+        () => ({ status: false }),
+      );
       if (answer.status) acked.push(text);
       if (acked.length >= 300 && killed === undefined) killed = victim.stop('SIGKILL');
     }
@@ -59,7 +65,11 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   const got = await legacy(base, '/retrieve', { sesskey: keys[0], channel: 'log', first: 1, last: 5000 });
   assert.equal(got.status, true, JSON.stringify(got));
   const stored = got.data as Array<{ messageid: number; username: string; message: string }>;
-  assert.deepEqual(stored.map((m) => m.messageid), Array.from({ length: stored.length }, (_, i) => i + 1), 'ids are gap-free from 1');
+  assert.deepEqual(
+    stored.map((m) => m.messageid),
+    Array.from({ length: stored.length }, (_, i) => i + 1),
+    'ids are gap-free from 1',
+  );
   const texts = stored.map((m) => m.message);
   assert.equal(new Set(texts).size, texts.length, 'no message is stored twice');
   const kept = new Set(texts);
@@ -86,17 +96,37 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   await pg.stop();
   down = true;
   await until(async () => outcomes.filter((o) => o.during && !o.ok).length >= 4, 'posts refused during the outage');
-  await until(async () => (await heartbeat(base))['Messages.postgres'] === false, '/__heartbeat__ to name the database as failing');
+  await until(
+    async () => (await heartbeat(base))['Messages.postgres'] === false,
+    '/__heartbeat__ to name the database as failing',
+  );
   await pg.restart();
   down = false;
   const before = outcomes.length;
-  await until(async () => outcomes.slice(before).filter((o) => o.ok).length >= 20, 'posts accepted again after the outage', 30_000);
-  await until(async () => (await heartbeat(base))['Messages.postgres'] === true, '/__heartbeat__ to find the database again');
+  await until(
+    async () => outcomes.slice(before).filter((o) => o.ok).length >= 20,
+    'posts accepted again after the outage',
+    30_000,
+  );
+  await until(
+    async () => (await heartbeat(base))['Messages.postgres'] === true,
+    '/__heartbeat__ to find the database again',
+  );
   stop = true;
   await Promise.all(loaders);
-  assert.deepEqual(mesh.all().map((p) => p.child.pid), pids);
-  assert.ok(mesh.all().every((p) => p.child.exitCode === null && p.child.signalCode === null), 'no process died');
+  assert.deepEqual(
+    mesh.all().map((p) => p.child.pid),
+    pids,
+  );
+  assert.ok(
+    mesh.all().every((p) => p.child.exitCode === null && p.child.signalCode === null),
+    'no process died',
+  );
   const after = await legacy(base, '/retrieve', { sesskey: keys[0], channel: 'log', first: 1, last: 1_000_000 });
   const ids = (after.data as Array<{ messageid: number }>).map((m) => m.messageid);
-  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => i + 1), 'ids stay gap-free across the outage');
+  assert.deepEqual(
+    ids,
+    Array.from({ length: ids.length }, (_, i) => i + 1),
+    'ids stay gap-free across the outage',
+  );
 });

@@ -14,7 +14,9 @@ let foremanProblem: Promise<string | null> | undefined;
 /** Whether foreman runs here; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
 async function needForeman(t: TestContext): Promise<boolean> {
   foremanProblem ??= new Promise((resolve) => {
-    execFile(FOREMAN, ['version'], { timeout: 10_000 }, (err) => resolve(err === null ? null : err.message.split('\n')[0]));
+    execFile(FOREMAN, ['version'], { timeout: 10_000 }, (err) =>
+      resolve(err === null ? null : err.message.split('\n')[0]),
+    );
   });
   const problem = await foremanProblem;
   if (problem === null) return true;
@@ -41,7 +43,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // Exit 0, as foreman saw it (not "terminated by SIGTERM"): the broker drained. Its own last
     // line may be missing: foreman exits once its children are reaped, without reading their
     // pipes to the end (foreman 0.87 Engine#terminate_gracefully).
-    assert.ok(foreman.lines.some((l) => l.label === 'broker.1' && l.raw === 'exited with code 0'), 'the broker did not drain');
+    assert.ok(
+      foreman.lines.some((l) => l.label === 'broker.1' && l.raw === 'exited with code 0'),
+      'the broker did not drain',
+    );
     assert.throws(() => process.kill(pid as number, 0), { code: 'ESRCH' }, 'the broker outlived foreman');
   });
 }

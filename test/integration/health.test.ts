@@ -27,7 +27,13 @@ test("a service answers its registered checks on the bus, and the gateway's hear
   const health = new HealthChecks().add('storage', () => true).add('cache', () => cacheUp);
   const sessions = createSessionCache({ authGrpcUrl: '127.0.0.1:1', timeoutMs: 500, log });
   const running = await runService(buildChannelsService({ store: new MemoryChannelStore(), sessions }), {
-    busUrl, grpcUrl: '127.0.0.1:0', concurrency: 2, heartbeatMs: 2500, heartbeatLiveness: 3, log, health,
+    busUrl,
+    grpcUrl: '127.0.0.1:0',
+    concurrency: 2,
+    heartbeatMs: 2500,
+    heartbeatLiveness: 3,
+    log,
+    health,
   });
   const client = createClient({ endpoint: busUrl, timeoutMs: 5000, caller: 'test' });
   t.after(async () => {
@@ -43,11 +49,24 @@ test("a service answers its registered checks on the bus, and the gateway's hear
   assert.deepEqual(await client.call('Channels', HEALTH_METHOD, []), { storage: true, cache: false });
 
   // 3. Through the gateway: the failing check is named; services with no worker fail.
-  const app = buildApp({ bus: client, broker: client, log, config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 5000, healthTimeoutMs: 2000 } });
+  const app = buildApp({
+    bus: client,
+    broker: client,
+    log,
+    config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 5000, healthTimeoutMs: 2000 },
+  });
   t.after(() => app.close());
   const down = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(down.statusCode, 503);
-  assert.deepEqual(down.json(), { broker: true, Auth: false, 'Channels.storage': true, 'Channels.cache': false, Channels: false, Messages: false, Compute: false });
+  assert.deepEqual(down.json(), {
+    broker: true,
+    Auth: false,
+    'Channels.storage': true,
+    'Channels.cache': false,
+    Channels: false,
+    Messages: false,
+    Compute: false,
+  });
   cacheUp = true;
   const body = (await app.inject({ method: 'GET', url: '/__heartbeat__' })).json();
   assert.equal(body.Channels, true);

@@ -28,7 +28,6 @@ function pidsIn(lines: Line[]): number[] {
   return [...new Set([...started, ...logged])];
 }
 
-
 /** A directory holding `files`, removed after the test. */
 function tempDir(t: TestContext, files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'agora-launcher-'));
@@ -39,14 +38,21 @@ function tempDir(t: TestContext, files: Record<string, string>): string {
 
 /** `agora start args…` until the broker's ready line, stopped (SIGTERM) after the test. */
 async function launch(t: TestContext, args: string[], env: Record<string, string>): Promise<Started> {
-  const launched = await start(process.execPath, [AGORA, 'start', ...args], { env, parse: labelledLine, isReady: readyOf('broker.1') });
+  const launched = await start(process.execPath, [AGORA, 'start', ...args], {
+    env,
+    parse: labelledLine,
+    isReady: readyOf('broker.1'),
+  });
   t.after(() => launched.stop());
   return launched;
 }
 
 /** `agora start args…` run to its own end: its exit code and every output line. */
 async function runToEnd(args: string[], env: Record<string, string>): Promise<{ code: number | null; lines: Line[] }> {
-  const child = spawn(process.execPath, [AGORA, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [AGORA, 'start', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines: Line[] = [];
   createInterface({ input: child.stdout }).on('line', (text) => lines.push(labelledLine(text)));
   const timer = setTimeout(() => child.kill('SIGTERM'), EXIT_MS);
@@ -66,23 +72,46 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     AGORA_DRIVER_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_COMPUTE_GRPC_URL: `127.0.0.1:${await freePort()}`,
   };
-  const labels = ['broker.1', 'echo.1', 'echo.2', 'auth.1', 'channels.1', 'messages.1', 'driver.1', 'driver-ruby.1', 'compute.1', 'gateway.1'];
+  const labels = [
+    'broker.1',
+    'echo.1',
+    'echo.2',
+    'auth.1',
+    'channels.1',
+    'messages.1',
+    'driver.1',
+    'driver-ruby.1',
+    'compute.1',
+    'gateway.1',
+  ];
   // 1. The launcher is ready when the broker is, on the bus we gave it.
   const mesh = await launch(t, ['-f', path.join(ROOT, 'Procfile'), '-m', 'all=1,echo=2'], env);
   assert.deepEqual(mesh.endpoints, { bus });
   // 2. Every process comes up under its own label, started after the broker was ready.
   const ready = await Promise.all(labels.slice(1).map((label) => mesh.waitFor(readyOf(label), 30_000)));
-  assert.deepEqual(ready.slice(0, 2).map((l) => (l.endpoints as Line).bus), [bus, bus]);
+  assert.deepEqual(
+    ready.slice(0, 2).map((l) => (l.endpoints as Line).bus),
+    [bus, bus],
+  );
   const brokerReady = mesh.lines.findIndex(readyOf('broker.1'));
-  assert.ok(mesh.lines.findIndex((l) => l.label === 'echo.1') > brokerReady, 'echo started before the broker was ready');
+  assert.ok(
+    mesh.lines.findIndex((l) => l.label === 'echo.1') > brokerReady,
+    'echo started before the broker was ready',
+  );
   // 3. The mesh answers a seed 002 logon through the gateway.
   const http = String((ready[ready.length - 1].endpoints as Line).http);
-  const res = await fetch(`${http}/logon`, { method: 'POST', body: JSON.stringify({ username: 'launcher', password: 'pw' }) });
+  const res = await fetch(`${http}/logon`, {
+    method: 'POST',
+    body: JSON.stringify({ username: 'launcher', password: 'pw' }),
+  });
   const body = (await res.json()) as { status: boolean; data: unknown };
   assert.equal(body.status, true, JSON.stringify(body));
   assert.ok(Number.isSafeInteger(body.data) && (body.data as number) > 0);
   // 4. Every line is prefixed, padded to the widest label, uncoloured (stdout is a pipe).
-  assert.ok(mesh.lines.every((l) => [...labels, 'system'].includes(String(l.label))), 'an unlabelled line');
+  assert.ok(
+    mesh.lines.every((l) => [...labels, 'system'].includes(String(l.label))),
+    'an unlabelled line',
+  );
   const pids = pidsIn(mesh.lines);
   assert.ok(pids.length >= labels.length, `pids: ${pids}`);
   // 5. SIGTERM reaches every process once; each drains and exits 0, then the launcher does.
@@ -91,8 +120,14 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     assert.ok(mesh.lines.some(said(label, 'exited with code 0')), `${label} did not exit 0`);
     assert.equal(mesh.lines.find((l) => l.label === label && l.msg === 'draining')?.signal, 'SIGTERM');
     // Each process's lines arrive in the order it wrote them, the last ones at exit included.
-    const times = mesh.lines.filter((l) => l.label === label && typeof l.time === 'number').map((l) => l.time as number);
-    assert.deepEqual(times, [...times].sort((a, b) => a - b), `${label} lines out of order`);
+    const times = mesh.lines
+      .filter((l) => l.label === label && typeof l.time === 'number')
+      .map((l) => l.time as number);
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      `${label} lines out of order`,
+    );
     const msgs = mesh.lines.filter((l) => l.label === label).map((l) => l.msg);
     assert.ok(msgs.indexOf('draining') < msgs.indexOf('stopped'), `${label}: ${msgs.join(', ')}`);
   }
@@ -101,7 +136,9 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
 
 test('a process that dies on its own stops the others, and the launcher exits with its code', async (t) => {
   const dir = tempDir(t, { Procfile: `broker: ${BROKER}\ncrash: echo going; exit 3\n` });
-  const { code, lines } = await runToEnd(['-f', path.join(dir, 'Procfile')], { AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}` });
+  const { code, lines } = await runToEnd(['-f', path.join(dir, 'Procfile')], {
+    AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}`,
+  });
   assert.equal(code, 3);
   assert.ok(lines.some(said('crash.1', 'going')));
   assert.ok(lines.some(said('crash.1', 'exited with code 3')));
@@ -120,9 +157,12 @@ test('a broker that dies before its ready line: nothing else starts, non-zero ex
 
 test('a second signal while stopping is ignored; SIGKILL after the grace period', async (t) => {
   // stubborn.js ignores SIGTERM and SIGINT; it says ready only once it does.
-  const stubborn = "process.on('SIGTERM', () => {}); process.on('SIGINT', () => {}); setInterval(() => {}, 60_000); console.log(JSON.stringify({ ready: true }));\n";
+  const stubborn =
+    "process.on('SIGTERM', () => {}); process.on('SIGINT', () => {}); setInterval(() => {}, 60_000); console.log(JSON.stringify({ ready: true }));\n";
   const dir = tempDir(t, { Procfile: `broker: ${BROKER}\nstubborn: node stubborn.js\n`, 'stubborn.js': stubborn });
-  const mesh = await launch(t, ['-f', path.join(dir, 'Procfile'), '-t', '1'], { AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}` });
+  const mesh = await launch(t, ['-f', path.join(dir, 'Procfile'), '-t', '1'], {
+    AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}`,
+  });
   await mesh.waitFor(readyOf('stubborn.1'));
   // 1. The first SIGINT is forwarded; the broker drains and exits 0.
   mesh.child.kill('SIGINT');

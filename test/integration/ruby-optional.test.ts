@@ -15,7 +15,10 @@ const SCRIPT = path.join(ROOT, 'workers', 'ruby', 'procfile-driver.sh');
 const NO_RUBY = { RUBY: path.join(ROOT, 'no-such-ruby') };
 
 function run(env: Record<string, string>): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
-  const child = spawn('sh', [SCRIPT], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('sh', [SCRIPT], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const lines = createInterface({ input: child.stderr! });
   const firstLine = new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
@@ -27,7 +30,10 @@ function run(env: Record<string, string>): { child: ReturnType<typeof spawn>; fi
 test('without Ruby the entry says why, stays up, and exits 0 on SIGTERM', async (t) => {
   const { child, firstLine } = run(NO_RUBY);
   t.after(() => child.kill('SIGKILL'));
-  assert.match(await firstLine, /^driver-ruby: not started: it needs Debian's ruby, ruby-ffi-rzmq and ruby-msgpack .*; compute uses driver\.local$/);
+  assert.match(
+    await firstLine,
+    /^driver-ruby: not started: it needs Debian's ruby, ruby-ffi-rzmq and ruby-msgpack .*; compute uses driver\.local$/,
+  );
   assert.equal(child.exitCode, null);
   const closed = once(child, 'close');
   child.kill('SIGTERM');

@@ -21,7 +21,10 @@ async function isFree(port: number): Promise<boolean> {
   const server = createServer();
   server.listen(port, '127.0.0.1');
   // events.once rejects when 'error' comes first: the port is taken.
-  const ok = await once(server, 'listening').then(() => true, () => false);
+  const ok = await once(server, 'listening').then(
+    () => true,
+    () => false,
+  );
   if (ok) {
     server.close();
     await once(server, 'close');
@@ -60,18 +63,34 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   writeFileSync(envFile, `${text}AGORA_BUS_URL=tcp://127.0.0.1:${await freePort()}\n`);
 
   // 2. foreman, as the README says, with this run's base port; ready once every instance is.
-  const expected = ['broker.1', 'auth.1', 'auth.2', 'channels.1', 'channels.2', 'messages.1', 'messages.2', 'compute.1', 'gateway.1', 'driver.1'];
+  const expected = [
+    'broker.1',
+    'auth.1',
+    'auth.2',
+    'channels.1',
+    'channels.2',
+    'messages.1',
+    'messages.2',
+    'compute.1',
+    'gateway.1',
+    'driver.1',
+  ];
   const seen = new Set<string>();
-  const foreman = await start('foreman', ['start', '-f', 'Procfile.scaled', '-e', envFile, '-p', String(base), '-m', 'all=1,auth=2,channels=2,messages=2'], {
-    parse: labelledLine,
-    isReady: (l) => {
-      if (l.ready === true && typeof l.label === 'string') seen.add(l.label);
-      return expected.every((label) => seen.has(label));
+  const foreman = await start(
+    'foreman',
+    ['start', '-f', 'Procfile.scaled', '-e', envFile, '-p', String(base), '-m', 'all=1,auth=2,channels=2,messages=2'],
+    {
+      parse: labelledLine,
+      isReady: (l) => {
+        if (l.ready === true && typeof l.label === 'string') seen.add(l.label);
+        return expected.every((label) => seen.has(label));
+      },
+      readyMs: 60_000,
     },
-    readyMs: 60_000,
-  });
+  );
   t.after(() => foreman.stop());
-  const grpcOf = (label: string): unknown => (foreman.lines.find((l) => l.label === label && l.ready === true)?.endpoints as Record<string, unknown>).grpc;
+  const grpcOf = (label: string): unknown =>
+    (foreman.lines.find((l) => l.label === label && l.ready === true)?.endpoints as Record<string, unknown>).grpc;
   assert.equal(grpcOf('auth.2'), `127.0.0.1:${base + 101}`);
   assert.equal(grpcOf('messages.1'), `127.0.0.1:${base + 300}`);
 
@@ -79,8 +98,12 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const gateway = `http://127.0.0.1:${base + 500}`;
   const key = await logon(gateway, 'ann');
   assert.equal((await legacy(gateway, '/create', { sesskey: key, channel: 'general' })).status, true);
-  for (let i = 0; i < 6; i++) assert.equal((await legacy(gateway, '/post', { sesskey: key, channel: 'general', message: `m${i}` })).status, true);
-  assert.deepEqual(await legacy(gateway, '/lastmessage', { sesskey: key, channel: 'general' }), { status: true, data: 6 });
+  for (let i = 0; i < 6; i++)
+    assert.equal((await legacy(gateway, '/post', { sesskey: key, channel: 'general', message: `m${i}` })).status, true);
+  assert.deepEqual(await legacy(gateway, '/lastmessage', { sesskey: key, channel: 'general' }), {
+    status: true,
+    data: 6,
+  });
   // 4. foreman's SIGTERM reaches every instance itself (the Procfile `exec`s node after its
   //    assignment, else the shell would die and leave node running), so none outlives it.
   const pids = foreman.lines.filter((l) => l.msg === 'ready' && typeof l.pid === 'number').map((l) => l.pid as number);

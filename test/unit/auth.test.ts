@@ -12,7 +12,14 @@ import { createLogger } from '../../lib/log';
 import type { RpcContext } from '../../lib/rpc/service';
 import { MAX_SESSION_KEY } from '../../lib/session-cache';
 import { MemoryFailureStore, MemorySessionStore, MemoryUserStore } from '../../lib/store/store-memory';
-import { buildAuth, drawSessionKey, passwordProblem, usernameProblem, type AuthConfig, type AuthDeps } from '../../services/auth/handlers';
+import {
+  buildAuth,
+  drawSessionKey,
+  passwordProblem,
+  usernameProblem,
+  type AuthConfig,
+  type AuthDeps,
+} from '../../services/auth/handlers';
 import { WatchHub, type WatchCall } from '../../services/auth/watch';
 
 const log = createLogger('test', 'silent');
@@ -30,13 +37,22 @@ function setup(t: TestContext, overrides: Partial<AuthConfig> = {}, extra: Parti
   const users = new MemoryUserStore();
   const sessions = new MemorySessionStore();
   const config = { ...CONFIG, ...overrides };
-  const failures = new MemoryFailureStore({ maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 });
+  const failures = new MemoryFailureStore({
+    maxFailures: config.logonMaxFailures,
+    windowMs: config.logonLockoutS * 1000,
+  });
   const auth = buildAuth({ users, sessions, failures, config, log, now: clock.now, ...extra });
   t.after(() => auth.close());
   const h = auth.impl.handlers;
   const logon = (username: string, password: string, client_addr = '') =>
-    h.Logon({ username, password, client_addr } as LogonRequest__Output, ctx) as Promise<{ sesskey: number; username: string; created: boolean; version: number }>;
-  const resolve = (sesskey: number) => h.Resolve({ sesskey }, ctx) as Promise<{ sesskey: number; username: string; idle_s: number; version: number }>;
+    h.Logon({ username, password, client_addr } as LogonRequest__Output, ctx) as Promise<{
+      sesskey: number;
+      username: string;
+      created: boolean;
+      version: number;
+    }>;
+  const resolve = (sesskey: number) =>
+    h.Resolve({ sesskey }, ctx) as Promise<{ sesskey: number; username: string; idle_s: number; version: number }>;
   const logoff = async (sesskey: number) => h.Logoff({ sesskey, check_version: false, expected_version: 0 }, ctx);
   return { auth, users, sessions, clock, logon, resolve, logoff };
 }
@@ -50,19 +66,36 @@ test('logon creates the user, then the right password logs on again with a new k
   assert.equal(second.created, false);
   assert.notEqual(second.sesskey, first.sesskey);
   assert.notEqual(second.version, first.version, 'each session its own version');
-  assert.deepEqual(await resolve(first.sesskey), { sesskey: first.sesskey, username: 'ann', idle_s: 60, version: first.version });
-  assert.deepEqual(await resolve(second.sesskey), { sesskey: second.sesskey, username: 'ann', idle_s: 60, version: second.version });
+  assert.deepEqual(await resolve(first.sesskey), {
+    sesskey: first.sesskey,
+    username: 'ann',
+    idle_s: 60,
+    version: first.version,
+  });
+  assert.deepEqual(await resolve(second.sesskey), {
+    sesskey: second.sesskey,
+    username: 'ann',
+    idle_s: 60,
+    version: second.version,
+  });
 });
 
 test('Logoff with check_version ends the session only at its version; racers: one ends it, the others find the key dead', async (t) => {
   const { logon, resolve, auth } = setup(t);
   const { sesskey, version } = await logon('ann', 's3cret');
-  const at = (expected_version: number) => Promise.resolve(auth.impl.handlers.Logoff({ sesskey, check_version: true, expected_version }, ctx));
-  await assert.rejects(at(version + 1), { code: 'AGORA_ERR_SESSION_STALE', errno: 114, status: 412, data: { info: `current ETag: "${version}"` } });
+  const at = (expected_version: number) =>
+    Promise.resolve(auth.impl.handlers.Logoff({ sesskey, check_version: true, expected_version }, ctx));
+  await assert.rejects(at(version + 1), {
+    code: 'AGORA_ERR_SESSION_STALE',
+    errno: 114,
+    status: 412,
+    data: { info: `current ETag: "${version}"` },
+  });
   assert.equal((await resolve(sesskey)).username, 'ann', 'a stale logoff ends nothing');
   const answers = await Promise.allSettled(Array.from({ length: 8 }, () => at(version)));
   assert.equal(answers.filter((a) => a.status === 'fulfilled').length, 1, 'exactly one logoff');
-  for (const a of answers) if (a.status === 'rejected') assert.equal((a.reason as { code: string }).code, 'AGORA_ERR_AUTH_BAD_SESSION');
+  for (const a of answers)
+    if (a.status === 'rejected') assert.equal((a.reason as { code: string }).code, 'AGORA_ERR_AUTH_BAD_SESSION');
   await assert.rejects(resolve(sesskey), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
 });
 
@@ -76,10 +109,20 @@ test('a wrong password fails with AGORA_ERR_AUTH_BAD_CREDENTIALS', async (t) => 
 test('closed registration refuses unknown users but lets known ones in', async (t) => {
   const open = setup(t);
   await open.logon('known', 'pw');
-  const failures = new MemoryFailureStore({ maxFailures: CONFIG.logonMaxFailures, windowMs: CONFIG.logonLockoutS * 1000 });
-  const closed = buildAuth({ users: open.users, sessions: open.sessions, failures, config: { ...CONFIG, openRegistration: false }, log });
+  const failures = new MemoryFailureStore({
+    maxFailures: CONFIG.logonMaxFailures,
+    windowMs: CONFIG.logonLockoutS * 1000,
+  });
+  const closed = buildAuth({
+    users: open.users,
+    sessions: open.sessions,
+    failures,
+    config: { ...CONFIG, openRegistration: false },
+    log,
+  });
   t.after(() => closed.close());
-  const logon = async (username: string, password: string) => closed.impl.handlers.Logon({ username, password, client_addr: '' }, ctx);
+  const logon = async (username: string, password: string) =>
+    closed.impl.handlers.Logon({ username, password, client_addr: '' }, ctx);
   await assert.rejects(logon('stranger', 'pw'), (err: Error & { code?: string; errno?: number }) => {
     assert.equal(err.code, 'AGORA_ERR_AUTH_UNKNOWN_USER');
     assert.equal(err.errno, 105);
@@ -99,7 +142,10 @@ test('usernames and passwords are validated with AGORA_ERR_RPC_BAD_PARAMS', asyn
   }
   assert.equal(passwordProblem('😀'.repeat(256)), null, '256 characters, counted as code points');
   assert.notEqual(passwordProblem('x'.repeat(257)), null);
-  await assert.rejects(logon('ann', ''), { code: 'AGORA_ERR_RPC_BAD_PARAMS', message: 'Invalid parameters: password must not be empty' });
+  await assert.rejects(logon('ann', ''), {
+    code: 'AGORA_ERR_RPC_BAD_PARAMS',
+    message: 'Invalid parameters: password must not be empty',
+  });
   await assert.rejects(logon('ann', 'x'.repeat(257)), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'AGORA_ERR_RPC_BAD_PARAMS');
     assert.doesNotMatch(err.message, /xxx/, 'the password is never echoed');
@@ -130,8 +176,14 @@ test('throttling per user: locked after N failures, for the window, reset by a s
   await assert.rejects(logon('carl', 'bad'), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS' });
   await logon('carl', 'good');
   // 2. Three failures within the window lock the user, even from other addresses and with the right password.
-  for (let i = 0; i < 3; i++) await assert.rejects(logon('carl', 'bad', `10.0.0.${i}`), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS' });
-  await assert.rejects(logon('carl', 'good', '10.0.0.9'), { code: 'AGORA_ERR_AUTH_THROTTLED', errno: 117, status: 429, message: 'Too many failed logons; try again in 30 seconds' });
+  for (let i = 0; i < 3; i++)
+    await assert.rejects(logon('carl', 'bad', `10.0.0.${i}`), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS' });
+  await assert.rejects(logon('carl', 'good', '10.0.0.9'), {
+    code: 'AGORA_ERR_AUTH_THROTTLED',
+    errno: 117,
+    status: 429,
+    message: 'Too many failed logons; try again in 30 seconds',
+  });
   clock.advance(20_000);
   await assert.rejects(logon('carl', 'good'), { message: 'Too many failed logons; try again in 10 seconds' });
   // 3. Once the window has passed, the right password works again.
@@ -155,7 +207,10 @@ test('throttling per client address, across users', async (t) => {
   await assert.rejects(logon('nobody1', 'x', '198.51.100.7'), { code: 'AGORA_ERR_AUTH_UNKNOWN_USER' });
   await assert.rejects(logon('nobody2', 'x', '198.51.100.7'), { code: 'AGORA_ERR_AUTH_UNKNOWN_USER' });
   await assert.rejects(logon('nobody3', 'x', '198.51.100.7'), { code: 'AGORA_ERR_AUTH_UNKNOWN_USER' });
-  await assert.rejects(logon('nobody4', 'x', '198.51.100.7'), { code: 'AGORA_ERR_AUTH_THROTTLED', message: /30 seconds/ });
+  await assert.rejects(logon('nobody4', 'x', '198.51.100.7'), {
+    code: 'AGORA_ERR_AUTH_THROTTLED',
+    message: /30 seconds/,
+  });
   // Another address is not affected; after the window this one may try again.
   await assert.rejects(logon('nobody4', 'x', '198.51.100.8'), { code: 'AGORA_ERR_AUTH_UNKNOWN_USER' });
   clock.advance(30_000);
@@ -277,7 +332,13 @@ test('Watch hub: hello, lease pings, invalidation waits for the ack, a silent wa
     t.mock.timers.tick(ms);
   };
   const touched: number[][] = [];
-  const hub = new WatchHub({ log, onTouch: (keys) => touched.push(keys), leaseMs: 1500, pingMs: 250, clock: () => now });
+  const hub = new WatchHub({
+    log,
+    onTouch: (keys) => touched.push(keys),
+    leaseMs: 1500,
+    pingMs: 250,
+    clock: () => now,
+  });
   t.after(() => hub.close());
   const call = new FakeCall();
   hub.attach(call as unknown as WatchCall);

@@ -18,11 +18,23 @@ const RUNS = 40;
 const PEERS = 3;
 
 const VOCABULARY: Buffer[] = [
-  EMPTY, MDPC01, MDPW01, Buffer.from('MDPC02'), Buffer.from('MDPW0'),
-  Buffer.from('fuzz'), Buffer.from('mmi.service'), Buffer.from('mmi.services'), Buffer.from('mmi.x'),
-  encodeRequest(1, 'm', []), encodeRequest(0xffffffff, 'm', [null]), encodeResponse(1, null, 1),
-  encodeMeta({ idempotent: true }), encodeMeta({ deadline: 0 }), encodeMeta({ deadline: Date.now() + 60_000 }),
-  Buffer.from([0xc1]), Buffer.alloc(300, 0x61),
+  EMPTY,
+  MDPC01,
+  MDPW01,
+  Buffer.from('MDPC02'),
+  Buffer.from('MDPW0'),
+  Buffer.from('fuzz'),
+  Buffer.from('mmi.service'),
+  Buffer.from('mmi.services'),
+  Buffer.from('mmi.x'),
+  encodeRequest(1, 'm', []),
+  encodeRequest(0xffffffff, 'm', [null]),
+  encodeResponse(1, null, 1),
+  encodeMeta({ idempotent: true }),
+  encodeMeta({ deadline: 0 }),
+  encodeMeta({ deadline: Date.now() + 60_000 }),
+  Buffer.from([0xc1]),
+  Buffer.alloc(300, 0x61),
 ];
 
 const byteFrame = fc.uint8Array({ maxLength: 48 }).map((b) => Buffer.from(b));
@@ -53,7 +65,10 @@ const message: fc.Arbitrary<Frames> = fc.oneof(
   ),
 );
 
-const scenario = fc.array(fc.record({ from: fc.integer({ min: 0, max: PEERS - 1 }), frames: message }), { minLength: 1, maxLength: 30 });
+const scenario = fc.array(fc.record({ from: fc.integer({ min: 0, max: PEERS - 1 }), frames: message }), {
+  minLength: 1,
+  maxLength: 30,
+});
 
 /** Read until the answer to this peer's `mmi.service` probe, skipping whatever the broker sent before. */
 async function probe(p: Peer): Promise<void> {
@@ -86,7 +101,14 @@ test('random frames from several peers never break the broker', async (t) => {
       errors.length = 0;
       // Heartbeats fast enough to run within the test, with room for a loaded machine (the
       // real worker below must not be dropped for answering late).
-      broker = new Broker({ endpoint: 'tcp://127.0.0.1:*', heartbeatMs: 100, heartbeatLiveness: 5, maxBodyBytes: 256, queueMax: 4, log });
+      broker = new Broker({
+        endpoint: 'tcp://127.0.0.1:*',
+        heartbeatMs: 100,
+        heartbeatLiveness: 5,
+        maxBodyBytes: 256,
+        queueMax: 4,
+        log,
+      });
       const endpoint = await broker.start();
       const peer = (prefix: string): Peer => {
         const p = new Peer(endpoint, uniqueId(prefix));

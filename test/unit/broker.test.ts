@@ -8,7 +8,15 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { Broker, type BrokerOptions, type ServiceStats } from '../../lib/bus/broker';
-import { DRAIN_OPTIONS, encodeMeta, encodeNotification, encodeRequest, encodeResponse, pack, unpack } from '../../lib/bus/codec';
+import {
+  DRAIN_OPTIONS,
+  encodeMeta,
+  encodeNotification,
+  encodeRequest,
+  encodeResponse,
+  pack,
+  unpack,
+} from '../../lib/bus/codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
 import { createLogger } from '../../lib/log';
 import { describe, isDisconnect, Peer, uniqueId, WAIT_MS, waitMmi, type Frames } from '../helpers/mdp-peer';
@@ -51,9 +59,16 @@ async function setup(t: TestContext, options: Partial<BrokerOptions> = {}): Prom
   const until = async (service: string, ok: (s: ServiceStats) => boolean): Promise<ServiceStats> => {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
-      const s = broker.stats().find((x) => x.name === service) ?? { name: service, workers: 0, slots: 0, idle: 0, queued: 0 };
+      const s = broker.stats().find((x) => x.name === service) ?? {
+        name: service,
+        workers: 0,
+        slots: 0,
+        idle: 0,
+        queued: 0,
+      };
       if (ok(s)) return s;
-      if (Date.now() > deadline) assert.fail(`broker counts for ${service} never satisfied the condition; last ${JSON.stringify(s)}`);
+      if (Date.now() > deadline)
+        assert.fail(`broker counts for ${service} never satisfied the condition; last ${JSON.stringify(s)}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   };
@@ -134,8 +149,17 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
     const c = s.peer('client');
     for (const id of [1, 2, 3, 4]) await c.ask('multi', encodeRequest(id, 'm', [id]));
     const held = [await w.request(), await w.request(), await w.request()];
-    assert.deepEqual(held.map((r) => msgidOf(r.body)), [1, 2, 3]);
-    assert.deepEqual(await s.until('multi', (x) => x.queued === 1), { name: 'multi', workers: 1, slots: 3, idle: 0, queued: 1 });
+    assert.deepEqual(
+      held.map((r) => msgidOf(r.body)),
+      [1, 2, 3],
+    );
+    assert.deepEqual(await s.until('multi', (x) => x.queued === 1), {
+      name: 'multi',
+      workers: 1,
+      slots: 3,
+      idle: 0,
+      queued: 1,
+    });
     // 1. The second request is answered first: its slot takes the queued fourth.
     await w.reply(held[1].client, ok(2, 'two'));
     assert.deepEqual(await c.response('multi'), { type: 1, msgid: 2, error: null, result: 'two' });
@@ -149,8 +173,21 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
     await w.reply(held[0].client, ok(1, 'one'));
     await w.reply(held[2].client, ok(3, 'three'));
     const rest = [await c.response('multi'), await c.response('multi'), await c.response('multi')];
-    assert.deepEqual(rest.map((r) => [r.msgid, r.result]), [[4, 'four'], [1, 'one'], [3, 'three']]);
-    assert.deepEqual(await s.until('multi', (x) => x.idle === 3), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
+    assert.deepEqual(
+      rest.map((r) => [r.msgid, r.result]),
+      [
+        [4, 'four'],
+        [1, 'one'],
+        [3, 'three'],
+      ],
+    );
+    assert.deepEqual(await s.until('multi', (x) => x.idle === 3), {
+      name: 'multi',
+      workers: 1,
+      slots: 3,
+      idle: 3,
+      queued: 0,
+    });
   });
 
   await t.test('a notification held in a slot is freed by an empty REPLY', async (t) => {
@@ -165,38 +202,56 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
     await s.until('note', (x) => x.idle === 2);
   });
 
-  await t.test('each REPLY frees its own slot: one msgid from two clients, notifications and unreadable bodies of one client', async (t) => {
-    const s = await setup(t);
-    const w = await s.worker('keys', { slots: 5 });
-    await s.until('keys', (x) => x.idle === 5);
-    const a = s.peer('client');
-    const b = s.peer('client');
-    // 1. Five requests held at once: msgid 1 from each client; from `a` two notifications and a
-    //    body with no msgid to read (the SDK workers answer it AGORA_ERR_BUS_BAD_MESSAGE, msgid 0).
-    await a.ask('keys', encodeRequest(1, 'm', ['a']));
-    await b.ask('keys', encodeRequest(1, 'm', ['b']));
-    await a.ask('keys', encodeNotification('n', []));
-    await a.ask('keys', encodeNotification('n', []));
-    await a.ask('keys', Buffer.from([0xc1]));
-    const held = await Promise.all(Array.from({ length: 5 }, () => w.request()));
-    await s.until('keys', (x) => x.idle === 0);
-    const aId = held.find((r) => r.body[0][0] === 0xc1)?.client ?? assert.fail('the unreadable body was not held');
-    const bId = held.find((r) => !r.client.equals(aId))?.client ?? assert.fail('b held nothing');
-    // 2. The answers, in an order unlike the requests'; each reaches its own client.
-    await w.reply(bId, ok(1, 'b'));
-    await w.reply(aId, encodeResponse(0, { code: 'AGORA_ERR_BUS_BAD_MESSAGE', message: 'Malformed bus message' }, null));
-    await w.reply(aId, EMPTY);
-    await w.reply(aId, ok(1, 'a'));
-    await w.reply(aId, EMPTY);
-    assert.deepEqual(await b.response('keys'), { type: 1, msgid: 1, error: null, result: 'b' });
-    const bad = await a.response('keys');
-    assert.equal(bad.msgid, 0);
-    assert.deepEqual((await a.answer('keys')).map((f) => f.length), [0]);
-    assert.deepEqual(await a.response('keys'), { type: 1, msgid: 1, error: null, result: 'a' });
-    assert.deepEqual((await a.answer('keys')).map((f) => f.length), [0]);
-    // 3. Every slot is free again: nothing was freed twice or left behind.
-    assert.deepEqual(await s.until('keys', (x) => x.idle === 5), { name: 'keys', workers: 1, slots: 5, idle: 5, queued: 0 });
-  });
+  await t.test(
+    'each REPLY frees its own slot: one msgid from two clients, notifications and unreadable bodies of one client',
+    async (t) => {
+      const s = await setup(t);
+      const w = await s.worker('keys', { slots: 5 });
+      await s.until('keys', (x) => x.idle === 5);
+      const a = s.peer('client');
+      const b = s.peer('client');
+      // 1. Five requests held at once: msgid 1 from each client; from `a` two notifications and a
+      //    body with no msgid to read (the SDK workers answer it AGORA_ERR_BUS_BAD_MESSAGE, msgid 0).
+      await a.ask('keys', encodeRequest(1, 'm', ['a']));
+      await b.ask('keys', encodeRequest(1, 'm', ['b']));
+      await a.ask('keys', encodeNotification('n', []));
+      await a.ask('keys', encodeNotification('n', []));
+      await a.ask('keys', Buffer.from([0xc1]));
+      const held = await Promise.all(Array.from({ length: 5 }, () => w.request()));
+      await s.until('keys', (x) => x.idle === 0);
+      const aId = held.find((r) => r.body[0][0] === 0xc1)?.client ?? assert.fail('the unreadable body was not held');
+      const bId = held.find((r) => !r.client.equals(aId))?.client ?? assert.fail('b held nothing');
+      // 2. The answers, in an order unlike the requests'; each reaches its own client.
+      await w.reply(bId, ok(1, 'b'));
+      await w.reply(
+        aId,
+        encodeResponse(0, { code: 'AGORA_ERR_BUS_BAD_MESSAGE', message: 'Malformed bus message' }, null),
+      );
+      await w.reply(aId, EMPTY);
+      await w.reply(aId, ok(1, 'a'));
+      await w.reply(aId, EMPTY);
+      assert.deepEqual(await b.response('keys'), { type: 1, msgid: 1, error: null, result: 'b' });
+      const bad = await a.response('keys');
+      assert.equal(bad.msgid, 0);
+      assert.deepEqual(
+        (await a.answer('keys')).map((f) => f.length),
+        [0],
+      );
+      assert.deepEqual(await a.response('keys'), { type: 1, msgid: 1, error: null, result: 'a' });
+      assert.deepEqual(
+        (await a.answer('keys')).map((f) => f.length),
+        [0],
+      );
+      // 3. Every slot is free again: nothing was freed twice or left behind.
+      assert.deepEqual(await s.until('keys', (x) => x.idle === 5), {
+        name: 'keys',
+        workers: 1,
+        slots: 5,
+        idle: 5,
+        queued: 0,
+      });
+    },
+  );
 
   await t.test('every request held by a lost worker is rescued or failed', async (t) => {
     const s = await setup(t);
@@ -208,7 +263,13 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
     await w.request();
     await w.request();
     const lost = [rpcError(await c.answer('fragile', WAIT_MS)), rpcError(await c.answer('fragile', WAIT_MS))];
-    assert.deepEqual(lost.map((e) => [e.msgid, e.code]), [[1, 'AGORA_ERR_BUS_WORKER_LOST'], [2, 'AGORA_ERR_BUS_WORKER_LOST']]);
+    assert.deepEqual(
+      lost.map((e) => [e.msgid, e.code]),
+      [
+        [1, 'AGORA_ERR_BUS_WORKER_LOST'],
+        [2, 'AGORA_ERR_BUS_WORKER_LOST'],
+      ],
+    );
   });
 
   for (const [what, options] of [
@@ -234,7 +295,13 @@ test('while every worker is busy requests queue, and are served in order as the 
   for (const id of [1, 2, 3]) await c.ask('one', encodeRequest(id, 'm', [id]));
   const first = await w.request();
   assert.equal(msgidOf(first.body), 1);
-  assert.deepEqual(await s.until('one', (x) => x.queued === 2), { name: 'one', workers: 1, slots: 1, idle: 0, queued: 2 });
+  assert.deepEqual(await s.until('one', (x) => x.queued === 2), {
+    name: 'one',
+    workers: 1,
+    slots: 1,
+    idle: 0,
+    queued: 2,
+  });
   let current = first;
   for (const id of [1, 2, 3]) {
     assert.equal(msgidOf(current.body), id);
@@ -246,7 +313,7 @@ test('while every worker is busy requests queue, and are served in order as the 
   await s.until('one', (x) => x.idle === 1 && x.queued === 0);
 });
 
-test('a full queue answers AGORA_ERR_BUS_QUEUE_FULL with the request\'s own msgid', async (t) => {
+test("a full queue answers AGORA_ERR_BUS_QUEUE_FULL with the request's own msgid", async (t) => {
   const s = await setup(t, { queueMax: 1 });
   const w = await s.worker('small');
   const c = s.peer('client');
@@ -272,7 +339,13 @@ test('a service without workers answers AGORA_ERR_BUS_NO_SERVICE at once; a body
   const e = rpcError(await c.answer('nobody'));
   assert.deepEqual([e.msgid, e.code, e.message], [42, 'AGORA_ERR_BUS_NO_SERVICE', 'No worker serves nobody']);
 
-  for (const body of [Buffer.from('not msgpack at all'), pack({ a: 1 }), encodeNotification('m', []), pack([0, -1, 'm', []]), Buffer.from([0xc1])]) {
+  for (const body of [
+    Buffer.from('not msgpack at all'),
+    pack({ a: 1 }),
+    encodeNotification('m', []),
+    pack([0, -1, 'm', []]),
+    Buffer.from([0xc1]),
+  ]) {
     await c.ask('nobody', body);
     const n = rpcError(await c.answer('nobody'));
     assert.equal(n.msgid, null, `body 0x${body.toString('hex')}`);
@@ -342,7 +415,7 @@ test('heartbeats', async (t) => {
     assert.equal(await c.mmi('beating'), '200');
   });
 
-  await t.test('a stall of the broker is not the workers\' silence: only silence it was awake for counts', async (t) => {
+  await t.test("a stall of the broker is not the workers' silence: only silence it was awake for counts", async (t) => {
     // The heartbeat clock is mocked (setInterval and Date); sockets are real. Node runs a late
     // timer before reading the sockets, so a tick coming after a stall has not yet read what
     // the workers sent meanwhile.
@@ -352,7 +425,7 @@ test('heartbeats', async (t) => {
     // 1. The broker's loop stalls for ten liveness windows, then its tick runs: the worker stays.
     t.mock.timers.setTime(Date.now() + 10 * HEARTBEAT_MS * LIVENESS);
     t.mock.timers.tick(HEARTBEAT_MS);
-    assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers, 1, 'dropped for the broker\'s own stall');
+    assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers, 1, "dropped for the broker's own stall");
     // 2. Silence the broker is awake for still counts: liveness intervals on, the worker is gone.
     t.mock.timers.tick(HEARTBEAT_MS * (LIVENESS - 1));
     assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers, 1, 'dropped before liveness x interval');
@@ -360,7 +433,7 @@ test('heartbeats', async (t) => {
     assert.equal(s.broker.stats().find((x) => x.name === 'stalled')?.workers ?? 0, 0, 'a silent worker was kept');
   });
 
-  await t.test('a worker that only answers the broker\'s heartbeats stays registered', async (t) => {
+  await t.test("a worker that only answers the broker's heartbeats stays registered", async (t) => {
     const s = await setup(t);
     const c = s.peer('client');
     const w = await s.worker('answering', { answerHeartbeats: true });
@@ -444,34 +517,40 @@ test('worker commands from unknown or misbehaving workers', async (t) => {
     assert.equal(msgidOf(r3.body), 3);
   });
 
-  await t.test('after an unsolicited REPLY and a DISCONNECT, the removed worker is never handed a request', async (t) => {
-    const s = await setup(t);
-    const gone = await s.worker('stale');
-    // 1. An idle worker replies to nothing, then leaves.
-    await gone.reply(Buffer.from('nobody'), ok(1));
-    await gone.send([EMPTY, MDPW01, DISCONNECT]);
-    assert.equal(await gone.mmi('stale'), '404');
-    // 2. A new worker registers; the call must reach it, not the departed one.
-    const fresh = await s.worker('stale');
-    const c = s.peer('client');
-    await c.ask('stale', encodeRequest(2, 'm', []));
-    const r = await fresh.request();
-    await fresh.reply(r.client, ok(2));
-    assert.equal((await c.response('stale')).msgid, 2);
-    assert.equal(gone.pending, 0);
-  });
+  await t.test(
+    'after an unsolicited REPLY and a DISCONNECT, the removed worker is never handed a request',
+    async (t) => {
+      const s = await setup(t);
+      const gone = await s.worker('stale');
+      // 1. An idle worker replies to nothing, then leaves.
+      await gone.reply(Buffer.from('nobody'), ok(1));
+      await gone.send([EMPTY, MDPW01, DISCONNECT]);
+      assert.equal(await gone.mmi('stale'), '404');
+      // 2. A new worker registers; the call must reach it, not the departed one.
+      const fresh = await s.worker('stale');
+      const c = s.peer('client');
+      await c.ask('stale', encodeRequest(2, 'm', []));
+      const r = await fresh.request();
+      await fresh.reply(r.client, ok(2));
+      assert.equal((await c.response('stale')).msgid, 2);
+      assert.equal(gone.pending, 0);
+    },
+  );
 
-  await t.test('a malformed REPLY from a busy worker removes it and the client gets AGORA_ERR_BUS_WORKER_LOST', async (t) => {
-    const s = await setup(t);
-    const w = await s.worker('sloppy');
-    const c = s.peer('client');
-    await c.ask('sloppy', encodeRequest(5, 'm', []));
-    const r = await w.request();
-    await w.send([EMPTY, MDPW01, REPLY, r.client, 'not-empty', ok(5)]);
-    assert.ok(isDisconnect(await w.next()));
-    const e = rpcError(await c.answer('sloppy'));
-    assert.deepEqual([e.msgid, e.code], [5, 'AGORA_ERR_BUS_WORKER_LOST']);
-  });
+  await t.test(
+    'a malformed REPLY from a busy worker removes it and the client gets AGORA_ERR_BUS_WORKER_LOST',
+    async (t) => {
+      const s = await setup(t);
+      const w = await s.worker('sloppy');
+      const c = s.peer('client');
+      await c.ask('sloppy', encodeRequest(5, 'm', []));
+      const r = await w.request();
+      await w.send([EMPTY, MDPW01, REPLY, r.client, 'not-empty', ok(5)]);
+      assert.ok(isDisconnect(await w.next()));
+      const e = rpcError(await c.answer('sloppy'));
+      assert.deepEqual([e.msgid, e.code], [5, 'AGORA_ERR_BUS_WORKER_LOST']);
+    },
+  );
 });
 
 test('a worker lost during a call', async (t) => {
@@ -483,7 +562,10 @@ test('a worker lost during a call', async (t) => {
     await w.request();
     await w.send([EMPTY, MDPW01, DISCONNECT]);
     const e = rpcError(await c.answer('fragile'));
-    assert.deepEqual([e.msgid, e.code, e.message], [5, 'AGORA_ERR_BUS_WORKER_LOST', 'The worker serving fragile went away during the call']);
+    assert.deepEqual(
+      [e.msgid, e.code, e.message],
+      [5, 'AGORA_ERR_BUS_WORKER_LOST', 'The worker serving fragile went away during the call'],
+    );
   });
 
   await t.test('by heartbeat expiry: the client gets AGORA_ERR_BUS_WORKER_LOST', async (t) => {
@@ -514,49 +596,55 @@ test('a worker lost during a call', async (t) => {
   });
 
   for (const how of ['DISCONNECT', 'heartbeat expiry'] as const) {
-    await t.test(`an idempotent call is re-sent to the second worker after ${how}, and the client gets its reply`, async (t) => {
-      const s = await setup(t);
-      const w1 = await s.worker('retry');
-      const w2 = await s.worker('retry');
-      const c = s.peer('client');
-      const body = encodeRequest(8, 'm', ['again']);
-      const meta = encodeMeta({ idempotent: true, reqId: 'r-8' });
-      await c.ask('retry', body, meta);
-      // 1. The oldest idle worker gets it.
-      const first = await w1.request();
-      assert.deepEqual(first.body, [body, meta]);
-      // 2. It dies.
-      if (how === 'DISCONNECT') await w1.send([EMPTY, MDPW01, DISCONNECT]);
-      else w1.answerHeartbeats = false;
-      // 3. The second worker gets the same frames, and its reply reaches the client.
-      const second = await w2.request();
-      assert.deepEqual(second.client, Buffer.from(c.id));
-      assert.deepEqual(second.body, [body, meta]);
-      await w2.reply(second.client, ok(8, 'again'));
-      const res = await c.response('retry');
-      assert.deepEqual([res.msgid, res.error, res.result], [8, null, 'again']);
-      assert.equal(w1.pending, 0);
-    });
+    await t.test(
+      `an idempotent call is re-sent to the second worker after ${how}, and the client gets its reply`,
+      async (t) => {
+        const s = await setup(t);
+        const w1 = await s.worker('retry');
+        const w2 = await s.worker('retry');
+        const c = s.peer('client');
+        const body = encodeRequest(8, 'm', ['again']);
+        const meta = encodeMeta({ idempotent: true, reqId: 'r-8' });
+        await c.ask('retry', body, meta);
+        // 1. The oldest idle worker gets it.
+        const first = await w1.request();
+        assert.deepEqual(first.body, [body, meta]);
+        // 2. It dies.
+        if (how === 'DISCONNECT') await w1.send([EMPTY, MDPW01, DISCONNECT]);
+        else w1.answerHeartbeats = false;
+        // 3. The second worker gets the same frames, and its reply reaches the client.
+        const second = await w2.request();
+        assert.deepEqual(second.client, Buffer.from(c.id));
+        assert.deepEqual(second.body, [body, meta]);
+        await w2.reply(second.client, ok(8, 'again'));
+        const res = await c.response('retry');
+        assert.deepEqual([res.msgid, res.error, res.result], [8, null, 'again']);
+        assert.equal(w1.pending, 0);
+      },
+    );
   }
 
-  await t.test('a request still held by a worker that says DISCONNECT never ran: another worker serves it', async (t) => {
-    const s = await setup(t);
-    const w1 = await s.worker('crossed');
-    const w2 = await s.worker('crossed');
-    const c = s.peer('client');
-    const body = encodeRequest(9, 'post', ['once']); // no idempotent metadata
-    await c.ask('crossed', body);
-    const first = await w1.request();
-    assert.deepEqual(first.body, [body]);
-    // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (PROTOCOL.md §3).
-    await w1.send([EMPTY, MDPW01, DISCONNECT]);
-    // 2. The broker hands the same frames to w2, whose reply reaches the client.
-    const second = await w2.request();
-    assert.deepEqual(second.body, [body]);
-    await w2.reply(second.client, ok(9, 'served'));
-    const res = await c.response('crossed');
-    assert.deepEqual([res.msgid, res.error, res.result], [9, null, 'served']);
-  });
+  await t.test(
+    'a request still held by a worker that says DISCONNECT never ran: another worker serves it',
+    async (t) => {
+      const s = await setup(t);
+      const w1 = await s.worker('crossed');
+      const w2 = await s.worker('crossed');
+      const c = s.peer('client');
+      const body = encodeRequest(9, 'post', ['once']); // no idempotent metadata
+      await c.ask('crossed', body);
+      const first = await w1.request();
+      assert.deepEqual(first.body, [body]);
+      // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (PROTOCOL.md §3).
+      await w1.send([EMPTY, MDPW01, DISCONNECT]);
+      // 2. The broker hands the same frames to w2, whose reply reaches the client.
+      const second = await w2.request();
+      assert.deepEqual(second.body, [body]);
+      await w2.reply(second.client, ok(9, 'served'));
+      const res = await c.response('crossed');
+      assert.deepEqual([res.msgid, res.error, res.result], [9, null, 'served']);
+    },
+  );
 
   await t.test('an idempotent call with no other worker gets AGORA_ERR_BUS_WORKER_LOST', async (t) => {
     const s = await setup(t);
@@ -573,73 +661,113 @@ test('a worker lost during a call', async (t) => {
 test('a worker that drains: HEARTBEAT with {"slots": 0} (PROTOCOL.md §3)', async (t) => {
   const drain = (w: Peer): Promise<void> => w.send([EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS]);
 
-  await t.test('it gets no new request while another worker of the service does; what it holds is still routed; DISCONNECT then removes it', async (t) => {
-    const s = await setup(t);
-    // 1. w1 (two slots) holds requests 1 and 2; then w2 (one slot) registers.
-    const w1 = await s.worker('busy', { slots: 2 });
-    const c = s.peer('client');
-    await c.ask('busy', encodeRequest(1, 'm', []));
-    await c.ask('busy', encodeRequest(2, 'm', []));
-    const held = [await w1.request(), await w1.request()];
-    assert.deepEqual(held.map((r) => msgidOf(r.body)), [1, 2]);
-    const w2 = await s.worker('busy');
-    // 2. w1 drains: its slots leave the counts, it stays registered.
-    await drain(w1);
-    assert.deepEqual(await s.until('busy', (x) => x.slots === 1), { name: 'busy', workers: 2, slots: 1, idle: 1, queued: 0 });
-    // 3. New requests go to w2 only; beyond its one slot they queue rather than reach w1.
-    for (const id of [3, 4, 5]) await c.ask('busy', encodeRequest(id, 'm', []));
-    const third = await w2.request();
-    assert.equal(msgidOf(third.body), 3);
-    await s.until('busy', (x) => x.queued === 2);
-    // 4. w1's answer to a request it holds reaches the client, and its freed slot takes nothing.
-    await w1.reply(held[0].client, ok(1, 'one'));
-    const r1 = await c.response('busy');
-    assert.deepEqual([r1.msgid, r1.result], [1, 'one']);
-    assert.deepEqual(s.broker.stats().find((x) => x.name === 'busy'), { name: 'busy', workers: 2, slots: 1, idle: 0, queued: 2 });
-    // 5. Its heartbeats still count: it outlives several expiry windows while holding request 2.
-    await w1.waitHeartbeats(w1.heartbeats + LIVENESS * 3);
-    assert.equal((await s.until('busy', () => true)).workers, 2);
-    await w1.reply(held[1].client, ok(2, 'two'));
-    const r2 = await c.response('busy');
-    assert.deepEqual([r2.msgid, r2.result], [2, 'two']);
-    // 6. Holding nothing, it says DISCONNECT: removed, nothing re-served, nothing failed.
-    await w1.send([EMPTY, MDPW01, DISCONNECT]);
-    assert.deepEqual(await s.until('busy', (x) => x.workers === 1), { name: 'busy', workers: 1, slots: 1, idle: 0, queued: 2 });
-    // 7. w2 serves the rest in order; w1 was never handed any of them.
-    await w2.reply(third.client, ok(3));
-    for (const id of [4, 5]) {
-      const r = await w2.request();
-      assert.equal(msgidOf(r.body), id);
-      await w2.reply(r.client, ok(id));
-    }
-    assert.deepEqual((await Promise.all([3, 4, 5].map(() => c.response('busy')))).map((r) => [r.msgid, r.error]), [[3, null], [4, null], [5, null]]);
-    assert.equal(w1.pending, 0, 'the draining worker got a request');
-  });
+  await t.test(
+    'it gets no new request while another worker of the service does; what it holds is still routed; DISCONNECT then removes it',
+    async (t) => {
+      const s = await setup(t);
+      // 1. w1 (two slots) holds requests 1 and 2; then w2 (one slot) registers.
+      const w1 = await s.worker('busy', { slots: 2 });
+      const c = s.peer('client');
+      await c.ask('busy', encodeRequest(1, 'm', []));
+      await c.ask('busy', encodeRequest(2, 'm', []));
+      const held = [await w1.request(), await w1.request()];
+      assert.deepEqual(
+        held.map((r) => msgidOf(r.body)),
+        [1, 2],
+      );
+      const w2 = await s.worker('busy');
+      // 2. w1 drains: its slots leave the counts, it stays registered.
+      await drain(w1);
+      assert.deepEqual(await s.until('busy', (x) => x.slots === 1), {
+        name: 'busy',
+        workers: 2,
+        slots: 1,
+        idle: 1,
+        queued: 0,
+      });
+      // 3. New requests go to w2 only; beyond its one slot they queue rather than reach w1.
+      for (const id of [3, 4, 5]) await c.ask('busy', encodeRequest(id, 'm', []));
+      const third = await w2.request();
+      assert.equal(msgidOf(third.body), 3);
+      await s.until('busy', (x) => x.queued === 2);
+      // 4. w1's answer to a request it holds reaches the client, and its freed slot takes nothing.
+      await w1.reply(held[0].client, ok(1, 'one'));
+      const r1 = await c.response('busy');
+      assert.deepEqual([r1.msgid, r1.result], [1, 'one']);
+      assert.deepEqual(
+        s.broker.stats().find((x) => x.name === 'busy'),
+        { name: 'busy', workers: 2, slots: 1, idle: 0, queued: 2 },
+      );
+      // 5. Its heartbeats still count: it outlives several expiry windows while holding request 2.
+      await w1.waitHeartbeats(w1.heartbeats + LIVENESS * 3);
+      assert.equal((await s.until('busy', () => true)).workers, 2);
+      await w1.reply(held[1].client, ok(2, 'two'));
+      const r2 = await c.response('busy');
+      assert.deepEqual([r2.msgid, r2.result], [2, 'two']);
+      // 6. Holding nothing, it says DISCONNECT: removed, nothing re-served, nothing failed.
+      await w1.send([EMPTY, MDPW01, DISCONNECT]);
+      assert.deepEqual(await s.until('busy', (x) => x.workers === 1), {
+        name: 'busy',
+        workers: 1,
+        slots: 1,
+        idle: 0,
+        queued: 2,
+      });
+      // 7. w2 serves the rest in order; w1 was never handed any of them.
+      await w2.reply(third.client, ok(3));
+      for (const id of [4, 5]) {
+        const r = await w2.request();
+        assert.equal(msgidOf(r.body), id);
+        await w2.reply(r.client, ok(id));
+      }
+      assert.deepEqual(
+        (await Promise.all([3, 4, 5].map(() => c.response('busy')))).map((r) => [r.msgid, r.error]),
+        [
+          [3, null],
+          [4, null],
+          [5, null],
+        ],
+      );
+      assert.equal(w1.pending, 0, 'the draining worker got a request');
+    },
+  );
 
-  await t.test('while every worker drains, requests wait; the last one leaving fails them with AGORA_ERR_BUS_NO_SERVICE', async (t) => {
-    const s = await setup(t);
-    const w = await s.worker('last');
-    await drain(w);
-    await s.until('last', (x) => x.slots === 0);
-    const c = s.peer('client');
-    assert.equal(await c.mmi('last'), '200', 'a draining worker is still registered');
-    await c.ask('last', encodeRequest(6, 'm', []));
-    await s.until('last', (x) => x.queued === 1);
-    await w.send([EMPTY, MDPW01, DISCONNECT]);
-    const e = rpcError(await c.answer('last'));
-    assert.deepEqual([e.msgid, e.code], [6, 'AGORA_ERR_BUS_NO_SERVICE']);
-    assert.equal(w.pending, 0);
-  });
+  await t.test(
+    'while every worker drains, requests wait; the last one leaving fails them with AGORA_ERR_BUS_NO_SERVICE',
+    async (t) => {
+      const s = await setup(t);
+      const w = await s.worker('last');
+      await drain(w);
+      await s.until('last', (x) => x.slots === 0);
+      const c = s.peer('client');
+      assert.equal(await c.mmi('last'), '200', 'a draining worker is still registered');
+      await c.ask('last', encodeRequest(6, 'm', []));
+      await s.until('last', (x) => x.queued === 1);
+      await w.send([EMPTY, MDPW01, DISCONNECT]);
+      const e = rpcError(await c.answer('last'));
+      assert.deepEqual([e.msgid, e.code], [6, 'AGORA_ERR_BUS_NO_SERVICE']);
+      assert.equal(w.pending, 0);
+    },
+  );
 
   await t.test('options it cannot read, or that ask nothing known, leave the worker in rotation', async (t) => {
     const s = await setup(t);
     const w = await s.worker('steady');
-    for (const frames of [[pack({ slots: 5 })], [pack({ future: true })], [pack([0])], [Buffer.from([0xc1])], [DRAIN_OPTIONS, DRAIN_OPTIONS]]) {
+    for (const frames of [
+      [pack({ slots: 5 })],
+      [pack({ future: true })],
+      [pack([0])],
+      [Buffer.from([0xc1])],
+      [DRAIN_OPTIONS, DRAIN_OPTIONS],
+    ]) {
       await w.send([EMPTY, MDPW01, HEARTBEAT, ...frames]);
     }
     const c = s.peer('client');
     assert.equal(await c.mmi('steady'), '200'); // read after the heartbeats: the broker handled them
-    assert.deepEqual(s.broker.stats().find((x) => x.name === 'steady'), { name: 'steady', workers: 1, slots: 1, idle: 1, queued: 0 });
+    assert.deepEqual(
+      s.broker.stats().find((x) => x.name === 'steady'),
+      { name: 'steady', workers: 1, slots: 1, idle: 1, queued: 0 },
+    );
     await c.ask('steady', encodeRequest(7, 'm', []));
     const r = await w.request();
     await w.reply(r.client, ok(7));
@@ -752,7 +880,11 @@ const MALFORMED: Array<{ name: string; frames: Array<Buffer | string>; expect: E
   { name: 'READY with service over 255 bytes', frames: [EMPTY, MDPW01, READY, TOO_LONG_NAME], expect: 'disconnect' },
   { name: 'READY with extra frames', frames: [EMPTY, MDPW01, READY, 'svc', 'extra'], expect: 'disconnect' },
   { name: 'REPLY without envelope from a stranger', frames: [EMPTY, MDPW01, REPLY], expect: 'disconnect' },
-  { name: 'HEARTBEAT with extra frames from a stranger', frames: [EMPTY, MDPW01, HEARTBEAT, 'x'], expect: 'disconnect' },
+  {
+    name: 'HEARTBEAT with extra frames from a stranger',
+    frames: [EMPTY, MDPW01, HEARTBEAT, 'x'],
+    expect: 'disconnect',
+  },
   { name: 'DISCONNECT from a stranger', frames: [EMPTY, MDPW01, DISCONNECT], expect: 'nothing' },
 ];
 
@@ -769,12 +901,19 @@ test('malformed messages are dropped (or answered as documented) and the broker 
     if (m.expect === 'disconnect') {
       assert.ok(isDisconnect(first), `${m.name}: expected DISCONNECT, got ${describe(first)}`);
     } else if (m.expect === 'bad-message') {
-      assert.ok(first.length === 4 && first[0].length === 0 && first[1].equals(MDPC01), `${m.name}: got ${describe(first)}`);
+      assert.ok(
+        first.length === 4 && first[0].length === 0 && first[1].equals(MDPC01),
+        `${m.name}: got ${describe(first)}`,
+      );
       const e = rpcError(first.slice(3));
       assert.deepEqual([e.code, e.msgid], ['AGORA_ERR_BUS_BAD_MESSAGE', 1], m.name);
     }
     const answer = m.expect === 'nothing' ? first : await p.next();
-    assert.deepEqual(answer, [EMPTY, MDPC01, Buffer.from('mmi.service'), Buffer.from('200')], `${m.name}: got ${describe(answer)}`);
+    assert.deepEqual(
+      answer,
+      [EMPTY, MDPC01, Buffer.from('mmi.service'), Buffer.from('200')],
+      `${m.name}: got ${describe(answer)}`,
+    );
     p.close();
   }
   // A correct call still goes through the same worker.

@@ -17,7 +17,19 @@ test('channel names: what the documented rule accepts and refuses', () => {
   for (const ok of ['general', 'General', 'a', 'x'.repeat(64), 'dev-ops_2.0', '_private', '-dash', '0', 'a.b.c']) {
     assert.equal(channelNameProblem(ok), null, ok);
   }
-  for (const bad of ['', 'x'.repeat(65), '.hidden', 'with space', '#general', 'a/b', 'ünïcode', 'tab\t', 'new\nline', ' lead', 'trail ']) {
+  for (const bad of [
+    '',
+    'x'.repeat(65),
+    '.hidden',
+    'with space',
+    '#general',
+    'a/b',
+    'ünïcode',
+    'tab\t',
+    'new\nline',
+    ' lead',
+    'trail ',
+  ]) {
     assert.notEqual(channelNameProblem(bad), null, JSON.stringify(bad));
   }
   assert.notEqual(channelNameProblem(undefined), null);
@@ -27,46 +39,82 @@ test('channel names: what the documented rule accepts and refuses', () => {
 test('Create refuses an invalid name with AGORA_ERR_CHANNEL_INVALID_NAME and stores nothing', async () => {
   const { h, store } = setup();
   for (const channel of ['', '.dot', 'a b', 'x'.repeat(65)]) {
-    await assert.rejects(Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx)), { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 });
+    await assert.rejects(
+      Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx)),
+      { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 },
+    );
   }
   assert.deepEqual(await store.list(), { names: [], version: 0 });
 });
 
 test('Create is idempotent: the second create of a name succeeds with created=false', async () => {
   const { h } = setup();
-  assert.deepEqual(await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx), { channel: 'general', created: true, version: 1 });
-  assert.deepEqual(await h.Create({ check_version: false, expected_version: 0, sesskey: BOB, channel: 'general' }, ctx), { channel: 'general', created: false, version: 1 });
+  assert.deepEqual(
+    await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx),
+    { channel: 'general', created: true, version: 1 },
+  );
+  assert.deepEqual(
+    await h.Create({ check_version: false, expected_version: 0, sesskey: BOB, channel: 'general' }, ctx),
+    { channel: 'general', created: false, version: 1 },
+  );
   assert.deepEqual(await h.List({ sesskey: BOB }, ctx), { channels: ['general'], version: 1 });
 });
 
 test('concurrent creates of one name: exactly one reports created', async () => {
   const { h } = setup();
-  const replies = await Promise.all(Array.from({ length: 50 }, () => h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'race' }, ctx)));
+  const replies = await Promise.all(
+    Array.from({ length: 50 }, () =>
+      h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'race' }, ctx),
+    ),
+  );
   assert.equal(replies.filter((r) => r.created).length, 1);
 });
 
 test('Create with check_version: only at the list version, else CHANNEL_LIST_STALE naming the current one', async () => {
   const { h } = setup();
-  const at = (expected_version: number, channel: string) => h.Create({ check_version: true, expected_version, sesskey: ALICE, channel }, ctx);
+  const at = (expected_version: number, channel: string) =>
+    h.Create({ check_version: true, expected_version, sesskey: ALICE, channel }, ctx);
   assert.deepEqual(await at(0, 'first'), { channel: 'first', created: true, version: 1 });
-  await assert.rejects(Promise.resolve(at(0, 'second')), { code: 'AGORA_ERR_CHANNEL_LIST_STALE', errno: 114, status: 412, data: { info: 'current ETag: "1"' } });
-  const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => Promise.resolve(at(1, `racer${i}`)).then((r) => r, (e: unknown) => e)));
+  await assert.rejects(Promise.resolve(at(0, 'second')), {
+    code: 'AGORA_ERR_CHANNEL_LIST_STALE',
+    errno: 114,
+    status: 412,
+    data: { info: 'current ETag: "1"' },
+  });
+  const replies = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      Promise.resolve(at(1, `racer${i}`)).then(
+        (r) => r,
+        (e: unknown) => e,
+      ),
+    ),
+  );
   assert.equal(replies.filter((r) => !(r instanceof Error)).length, 1, 'one racer created');
   assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).version, 2);
 });
 
 test('List answers every name, sorted, and names are case-sensitive', async () => {
   const { h } = setup();
-  for (const channel of ['zeta', 'alpha', 'Beta', 'beta', 'alpha']) await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx);
+  for (const channel of ['zeta', 'alpha', 'Beta', 'beta', 'alpha'])
+    await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx);
   assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), { channels: ['Beta', 'alpha', 'beta', 'zeta'], version: 4 });
 });
 
 test('List and Create need a valid session; Exists does not', async () => {
   const { h } = setup();
-  await assert.rejects(Promise.resolve(h.List({ sesskey: 7 }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION', errno: 105 });
-  await assert.rejects(Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: 7, channel: 'x' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  await assert.rejects(Promise.resolve(h.List({ sesskey: 7 }, ctx)), {
+    code: 'AGORA_ERR_AUTH_BAD_SESSION',
+    errno: 105,
+  });
+  await assert.rejects(
+    Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: 7, channel: 'x' }, ctx)),
+    { code: 'AGORA_ERR_AUTH_BAD_SESSION' },
+  );
   // A bad session wins over a bad name: the caller learns nothing without a session.
-  await assert.rejects(Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: 7, channel: '.bad' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  await assert.rejects(
+    Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: 7, channel: '.bad' }, ctx)),
+    { code: 'AGORA_ERR_AUTH_BAD_SESSION' },
+  );
   assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: false });
   await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'x' }, ctx);
   assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: true });
@@ -86,7 +134,12 @@ test('Get answers an existing channel for a session, CHANNEL_NOT_FOUND otherwise
   await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx);
   assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general' });
   for (const channel of ['General', 'nope', '', '.dot']) {
-    await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel }, ctx)), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', errno: 111 });
+    await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel }, ctx)), {
+      code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+      errno: 111,
+    });
   }
-  await assert.rejects(Promise.resolve(h.Get({ sesskey: 7, channel: 'general' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  await assert.rejects(Promise.resolve(h.Get({ sesskey: 7, channel: 'general' }, ctx)), {
+    code: 'AGORA_ERR_AUTH_BAD_SESSION',
+  });
 });

@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
-  decodeHeartbeatOptions, decodeMessage, decodeReadyOptions, DRAIN_OPTIONS, encodeReadyOptions, encodeRequest, encodeResponse, MAX_MSGID, pack, peekId, REQUEST_TYPE, RESPONSE_TYPE,
+  decodeHeartbeatOptions,
+  decodeMessage,
+  decodeReadyOptions,
+  DRAIN_OPTIONS,
+  encodeReadyOptions,
+  encodeRequest,
+  encodeResponse,
+  MAX_MSGID,
+  pack,
+  peekId,
+  REQUEST_TYPE,
+  RESPONSE_TYPE,
 } from '../../lib/bus/codec';
 
 /** The msgid written with the msgpack int family member `tag` (0xcc..0xcf unsigned, 0xd0..0xd3 signed). */
@@ -70,7 +81,15 @@ test('READY options: slots from 1 to 1024, anything else unreadable', () => {
   assert.deepEqual(decodeReadyOptions(encodeReadyOptions({ slots: 32 })), { slots: 32 });
   assert.deepEqual(decodeReadyOptions(pack({})), { slots: 1 });
   assert.deepEqual(decodeReadyOptions(pack({ slots: 1024, future: 'ignored' })), { slots: 1024 });
-  for (const bad of [pack({ slots: 0 }), pack({ slots: 1025 }), pack({ slots: '3' }), pack([3]), pack(null), pack(Buffer.from([0x81])), Buffer.from([0xc1])]) {
+  for (const bad of [
+    pack({ slots: 0 }),
+    pack({ slots: 1025 }),
+    pack({ slots: '3' }),
+    pack([3]),
+    pack(null),
+    pack(Buffer.from([0x81])),
+    Buffer.from([0xc1]),
+  ]) {
     assert.equal(decodeReadyOptions(bad), undefined, bad.toString('hex'));
   }
 });
@@ -83,7 +102,14 @@ test('HEARTBEAT options: {"slots": 0} asks to drain; other maps ask nothing; any
   for (const none of [pack({}), pack({ slots: 4 }), pack({ slots: '0' }), pack({ draining: true })]) {
     assert.equal(decodeHeartbeatOptions(none), 'none', none.toString('hex'));
   }
-  for (const bad of [pack([0]), pack(null), pack(0), pack(Buffer.from(DRAIN_OPTIONS)), Buffer.from([0xc1]), Buffer.alloc(0)]) {
+  for (const bad of [
+    pack([0]),
+    pack(null),
+    pack(0),
+    pack(Buffer.from(DRAIN_OPTIONS)),
+    Buffer.from([0xc1]),
+    Buffer.alloc(0),
+  ]) {
     assert.equal(decodeHeartbeatOptions(bad), undefined, bad.toString('hex'));
   }
 });

@@ -37,17 +37,38 @@ class FakeDriver implements DriverApi {
     if (this.fail) throw this.fail;
     if (spec.image !== 'http') throw new AgoraError('AGORA_ERR_NODE_UNKNOWN_IMAGE', [spec.image, 'http']);
     const node: DriverNodeView = {
-      ...spec, size: spec.size || 'small', state: 'BUILDING', reason: '', host: '127.0.0.1', port: 4000, pid: 42,
-      exit_code: -1, signal: '', created_at: ++this.clock, updated_at: this.clock, output: [],
+      ...spec,
+      size: spec.size || 'small',
+      state: 'BUILDING',
+      reason: '',
+      host: '127.0.0.1',
+      port: 4000,
+      pid: 42,
+      exit_code: -1,
+      signal: '',
+      created_at: ++this.clock,
+      updated_at: this.clock,
+      output: [],
     };
     this.nodes.set(spec.id, node);
     return { ...node };
   }
 
-  async start(id: string) { this.calls.push(`Start ${id}`); return this.touch(this.get(id), { state: 'BUILDING' }); }
-  async stop(id: string) { this.calls.push(`Stop ${id}`); return this.touch(this.get(id), { state: 'STOPPING' }); }
-  async delete(id: string) { this.calls.push(`Delete ${id}`); return this.touch(this.get(id), { state: 'DELETING' }); }
-  async status(id: string) { return { ...this.get(id), output: ['hello'] }; }
+  async start(id: string) {
+    this.calls.push(`Start ${id}`);
+    return this.touch(this.get(id), { state: 'BUILDING' });
+  }
+  async stop(id: string) {
+    this.calls.push(`Stop ${id}`);
+    return this.touch(this.get(id), { state: 'STOPPING' });
+  }
+  async delete(id: string) {
+    this.calls.push(`Delete ${id}`);
+    return this.touch(this.get(id), { state: 'DELETING' });
+  }
+  async status(id: string) {
+    return { ...this.get(id), output: ['hello'] };
+  }
   async update(id: string, name: string, size: string) {
     const node = this.get(id);
     return this.touch(node, { name: name || node.name, size: size || node.size });
@@ -91,9 +112,12 @@ test('create: checked before the driver is called; the driver judges the catalog
 
 test('the per-user limit holds under concurrent creates; other users are not counted', async () => {
   const { compute } = setUp(3);
-  const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => compute.create('alice', { ...HTTP, name: `n${i}` })));
+  const results = await Promise.allSettled(
+    Array.from({ length: 6 }, (_, i) => compute.create('alice', { ...HTTP, name: `n${i}` })),
+  );
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
-  for (const r of results.filter((r) => r.status === 'rejected')) assert.equal(((r as PromiseRejectedResult).reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
+  for (const r of results.filter((r) => r.status === 'rejected'))
+    assert.equal(((r as PromiseRejectedResult).reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
   assert.equal((await compute.create('bob', HTTP)).owner, 'bob');
 });
 
@@ -101,16 +125,36 @@ test("another user's node is as unknown as a node that never was", async () => {
   const { compute } = setUp();
   const node = await compute.create('alice', HTTP);
   for (const call of [
-    compute.get('bob', node.id), compute.update('bob', node.id, { name: 'x', size: '', action: '' }),
-    compute.delete('bob', node.id), compute.output('bob', node.id), compute.get('alice', 'nope'), compute.get('alice', 'x'.repeat(1000)),
-  ]) await rejectsCode(call, 'AGORA_ERR_NODE_NOT_FOUND');
+    compute.get('bob', node.id),
+    compute.update('bob', node.id, { name: 'x', size: '', action: '' }),
+    compute.delete('bob', node.id),
+    compute.output('bob', node.id),
+    compute.get('alice', 'nope'),
+    compute.get('alice', 'x'.repeat(1000)),
+  ])
+    await rejectsCode(call, 'AGORA_ERR_NODE_NOT_FOUND');
   assert.deepEqual((await compute.list('bob')).nodes, []);
 });
 
 test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the rest', async () => {
   const at = (status: NodeRecord['status'], task = ''): NodeRecord => ({
-    id: 'a', owner: 'o', name: 'n', image: 'http', size: 'small', command: '', status, task, reason: '', host: '', port: 0, pid: 0,
-    exitCode: -1, signal: '', createdAt: 1, updatedAt: 1, version: 1,
+    id: 'a',
+    owner: 'o',
+    name: 'n',
+    image: 'http',
+    size: 'small',
+    command: '',
+    status,
+    task,
+    reason: '',
+    host: '',
+    port: 0,
+    pid: 0,
+    exitCode: -1,
+    signal: '',
+    createdAt: 1,
+    updatedAt: 1,
+    version: 1,
   });
   const start = { name: '', size: '', action: 'start' };
   const stop = { name: '', size: '', action: 'stop' };
@@ -123,7 +167,14 @@ test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the r
   assert.deepEqual(transitionProblem(at('ACTIVE'), resize), ['resize', 'ACTIVE']);
   assert.deepEqual(transitionProblem(at('DELETING'), rename), ['rename', 'DELETING']);
   assert.equal(transitionProblem(at('ACTIVE'), { ...resize, size: 'small' }), null, 'the same size is no change');
-  for (const [status, input] of [['STOPPED', start], ['ERROR', start], ['ACTIVE', stop], ['ERROR', stop], ['STOPPED', resize], ['BUILDING', rename]] as const) {
+  for (const [status, input] of [
+    ['STOPPED', start],
+    ['ERROR', start],
+    ['ACTIVE', stop],
+    ['ERROR', stop],
+    ['STOPPED', resize],
+    ['BUILDING', rename],
+  ] as const) {
     assert.equal(transitionProblem(at(status), input), null, `${input.action || 'change'} from ${status}`);
   }
 });
@@ -134,8 +185,14 @@ test('update: everything is checked before anything is done; start and stop reac
   driver.set(node.id, { state: 'ACTIVE' });
   await compute.sync();
   driver.calls = [];
-  await rejectsCode(compute.update('alice', node.id, { name: 'ok', size: 'large', action: '' }), 'AGORA_ERR_NODE_CONFLICT');
-  await rejectsCode(compute.update('alice', node.id, { name: '', size: '', action: 'reboot' }), 'AGORA_ERR_NODE_INVALID');
+  await rejectsCode(
+    compute.update('alice', node.id, { name: 'ok', size: 'large', action: '' }),
+    'AGORA_ERR_NODE_CONFLICT',
+  );
+  await rejectsCode(
+    compute.update('alice', node.id, { name: '', size: '', action: 'reboot' }),
+    'AGORA_ERR_NODE_INVALID',
+  );
   await rejectsCode(compute.update('alice', node.id, { name: '', size: '', action: '' }), 'AGORA_ERR_NODE_INVALID');
   assert.deepEqual(driver.calls, [], 'a refused change reached the driver');
   assert.equal((await compute.get('alice', node.id)).name, 'web');
@@ -175,8 +232,14 @@ test('reconciliation: a new compute rebuilds every record from the driver; lost 
   first.driver.set(a.id, { state: 'ACTIVE' });
   // 1. A new compute over the same driver, with an empty store: records come back, owners too.
   const compute = new Compute({ store: new MemoryNodeStore(), driver: first.driver, maxNodesPerUser: 3, log });
-  assert.deepEqual((await compute.list('alice')).nodes.map((n) => [n.id, n.status, n.owner]), [[a.id, 'ACTIVE', 'alice']]);
-  assert.deepEqual((await compute.list('bob')).nodes.map((n) => n.id), [b.id]);
+  assert.deepEqual(
+    (await compute.list('alice')).nodes.map((n) => [n.id, n.status, n.owner]),
+    [[a.id, 'ACTIVE', 'alice']],
+  );
+  assert.deepEqual(
+    (await compute.list('bob')).nodes.map((n) => n.id),
+    [b.id],
+  );
   // 2. The driver loses a node: ERROR with the reason; a DELETING node it no longer has is gone.
   await compute.delete('alice', a.id);
   first.driver.nodes.clear();
@@ -188,9 +251,15 @@ test('reconciliation: a new compute rebuilds every record from the driver; lost 
   await rejectsCode(compute.update('bob', b.id, { name: '', size: '', action: 'stop' }), 'AGORA_ERR_NODE_CONFLICT');
   assert.equal((await compute.update('bob', b.id, { name: 'again', size: '', action: '' })).name, 'again');
   assert.equal(first.driver.nodes.size, 0);
-  await rejectsCode(compute.update('bob', b.id, { name: '', size: 'large', action: 'start' }), 'AGORA_ERR_NODE_CONFLICT');
+  await rejectsCode(
+    compute.update('bob', b.id, { name: '', size: 'large', action: 'start' }),
+    'AGORA_ERR_NODE_CONFLICT',
+  );
   const remade = await compute.update('bob', b.id, { name: '', size: '', action: 'start' });
-  assert.deepEqual([remade.id, remade.status, remade.reason, remade.name, remade.size], [b.id, 'BUILDING', '', 'again', 'small']);
+  assert.deepEqual(
+    [remade.id, remade.status, remade.reason, remade.name, remade.size],
+    [b.id, 'BUILDING', '', 'again', 'small'],
+  );
   assert.deepEqual([first.driver.nodes.get(b.id)?.owner, first.driver.nodes.get(b.id)?.name], ['bob', 'again']);
 });
 
@@ -209,7 +278,10 @@ test('a node the driver lost before the sync noticed: a start makes it again, it
   await compute.sync();
   driver.nodes.clear();
   assert.equal((await compute.update('alice', node.id, { name: '', size: '', action: 'start' })).status, 'BUILDING');
-  assert.deepEqual(driver.calls.filter((c) => c.startsWith('Create')), ['Create web', 'Create web', 'Create web']);
+  assert.deepEqual(
+    driver.calls.filter((c) => c.startsWith('Create')),
+    ['Create web', 'Create web', 'Create web'],
+  );
 });
 
 test('calls wait for the first sync, and fail with 503 while the driver does not answer', async () => {
@@ -226,8 +298,14 @@ test('delete: DELETING, again on a second call; a node the driver no longer has 
   const node = await compute.create('alice', HTTP);
   assert.equal((await compute.delete('alice', node.id)).status, 'DELETING');
   assert.equal((await compute.delete('alice', node.id)).status, 'DELETING');
-  assert.deepEqual(driver.calls.filter((c) => c.startsWith('Delete')), [`Delete ${node.id}`]);
-  await rejectsCode(compute.update('alice', node.id, { name: '', size: '', action: 'start' }), 'AGORA_ERR_NODE_CONFLICT');
+  assert.deepEqual(
+    driver.calls.filter((c) => c.startsWith('Delete')),
+    [`Delete ${node.id}`],
+  );
+  await rejectsCode(
+    compute.update('alice', node.id, { name: '', size: '', action: 'start' }),
+    'AGORA_ERR_NODE_CONFLICT',
+  );
   const other = await compute.create('alice', { ...HTTP, name: 'other' });
   driver.nodes.delete(other.id);
   assert.equal((await compute.delete('alice', other.id)).status, 'DELETING');
@@ -237,16 +315,37 @@ test('delete: DELETING, again on a second call; a node the driver no longer has 
 test('MemoryNodeStore: oldest first, copies in and out, ids unique', async () => {
   const store = new MemoryNodeStore();
   const rec = (id: string, owner: string, createdAt: number): NodeRecord => ({
-    id, owner, name: id, image: 'http', size: 'small', command: '', status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0,
-    exitCode: -1, signal: '', createdAt, updatedAt: createdAt, version: 1,
+    id,
+    owner,
+    name: id,
+    image: 'http',
+    size: 'small',
+    command: '',
+    status: 'BUILDING',
+    task: '',
+    reason: '',
+    host: '',
+    port: 0,
+    pid: 0,
+    exitCode: -1,
+    signal: '',
+    createdAt,
+    updatedAt: createdAt,
+    version: 1,
   });
   assert.equal(await store.create(rec('b', 'alice', 2), 5), 'created');
   assert.equal(await store.create(rec('a', 'alice', 2), 5), 'created');
   assert.equal(await store.create(rec('c', 'bob', 1), 5), 'created');
   assert.equal(await store.create(rec('c', 'bob', 1), 5), 'exists');
   assert.equal(await store.create(rec('d', 'alice', 3), 2), 'limit');
-  assert.deepEqual((await store.list()).map((n) => n.id), ['c', 'a', 'b']);
-  assert.deepEqual((await store.list('alice')).map((n) => n.id), ['a', 'b']);
+  assert.deepEqual(
+    (await store.list()).map((n) => n.id),
+    ['c', 'a', 'b'],
+  );
+  assert.deepEqual(
+    (await store.list('alice')).map((n) => n.id),
+    ['a', 'b'],
+  );
   const got = (await store.get('a'))!;
   got.name = 'changed';
   assert.equal((await store.get('a'))!.name, 'a');
@@ -263,15 +362,26 @@ test('a write naming a version: of concurrent stops one reaches the driver; the 
   assert.equal(active.status, 'ACTIVE');
   // 1. A version it is not at: refused before anything is asked of the driver.
   const before = driver.calls.length;
-  await assert.rejects(compute.update('alice', node.id, { name: '', size: '', action: 'stop' }, undefined, active.version - 1), {
-    code: 'AGORA_ERR_NODE_STALE', status: 412, errno: 114, data: { info: `current ETag: "${active.version}"` },
-  });
+  await assert.rejects(
+    compute.update('alice', node.id, { name: '', size: '', action: 'stop' }, undefined, active.version - 1),
+    {
+      code: 'AGORA_ERR_NODE_STALE',
+      status: 412,
+      errno: 114,
+      data: { info: `current ETag: "${active.version}"` },
+    },
+  );
   assert.equal(driver.calls.length, before);
   // 2. Eight stops at the current version at once: one claims the node and stops it.
-  const answers = await Promise.allSettled(Array.from({ length: 8 }, () => compute.update('alice', node.id, { name: '', size: '', action: 'stop' }, undefined, active.version)));
+  const answers = await Promise.allSettled(
+    Array.from({ length: 8 }, () =>
+      compute.update('alice', node.id, { name: '', size: '', action: 'stop' }, undefined, active.version),
+    ),
+  );
   const stopped = answers.filter((a) => a.status === 'fulfilled');
   assert.equal(stopped.length, 1);
-  for (const a of answers) if (a.status === 'rejected') assert.equal((a.reason as AgoraError).code, 'AGORA_ERR_NODE_STALE');
+  for (const a of answers)
+    if (a.status === 'rejected') assert.equal((a.reason as AgoraError).code, 'AGORA_ERR_NODE_STALE');
   assert.deepEqual(driver.calls.slice(before), [`Stop ${node.id}`], 'the driver was asked once');
   const [won] = stopped as PromiseFulfilledResult<NodeRecord>[];
   assert.ok(won.value.version > active.version + 1, 'the claim and the recorded answer are two writes');
@@ -281,7 +391,7 @@ test('a write naming a version: of concurrent stops one reaches the driver; the 
   assert.equal(driver.calls.filter((c) => c.startsWith('Delete')).length, 0);
 });
 
-test('two compute instances: a create in flight on one is not judged lost by the other\'s sync', async (t) => {
+test("two compute instances: a create in flight on one is not judged lost by the other's sync", async (t) => {
   t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
   const driver = new FakeDriver();
   const store = new MemoryNodeStore();
@@ -341,5 +451,8 @@ test('two compute instances: a sync never overwrites what the other wrote after 
   assert.equal(now.name, 'renamed', 'the rename survives the older news of the sync');
   // The next sync brings the driver's progress in.
   await b.sync();
-  assert.deepEqual([(await a.get('alice', node.id)).name, (await a.get('alice', node.id)).status], ['renamed', 'ACTIVE']);
+  assert.deepEqual(
+    [(await a.get('alice', node.id)).name, (await a.get('alice', node.id)).status],
+    ['renamed', 'ACTIVE'],
+  );
 });

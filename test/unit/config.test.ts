@@ -7,16 +7,28 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { bindable, defaultConfig, grpcChannelOptions, grpcTarget, loadConfig, VARIABLES, withDotEnv, type Config } from '../../lib/config';
+import {
+  bindable,
+  defaultConfig,
+  grpcChannelOptions,
+  grpcTarget,
+  loadConfig,
+  VARIABLES,
+  withDotEnv,
+  type Config,
+} from '../../lib/config';
 import { isAgoraError, type AgoraError } from '../../lib/errors';
 
 /** The AgoraError loadConfig throws for `env`. */
 function invalid(env: NodeJS.ProcessEnv): AgoraError {
   let caught: unknown;
-  assert.throws(() => loadConfig(env), (e: unknown) => {
-    caught = e;
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(env),
+    (e: unknown) => {
+      caught = e;
+      return true;
+    },
+  );
   assert.ok(isAgoraError(caught), `an AgoraError, got ${String(caught)}`);
   assert.equal(caught.code, 'AGORA_ERR_CONFIG_INVALID');
   assert.equal(caught.errno, 999);
@@ -72,11 +84,17 @@ test('integers: trimmed, bounded, and nothing but digits', () => {
   assert.equal(loadConfig({ AGORA_HEARTBEAT_MS: '600000' }).heartbeatMs, 600_000);
   assert.equal(loadConfig({ AGORA_BROKER_QUEUE_MAX: '0' }).brokerQueueMax, 0);
   for (const bad of ['abc', '1.5', '1e3', '0x10', '12abc', '-']) {
-    assert.deepEqual(problems({ AGORA_HEARTBEAT_MS: bad }), [`AGORA_HEARTBEAT_MS must be an integer, got ${JSON.stringify(bad)}`]);
+    assert.deepEqual(problems({ AGORA_HEARTBEAT_MS: bad }), [
+      `AGORA_HEARTBEAT_MS must be an integer, got ${JSON.stringify(bad)}`,
+    ]);
   }
   assert.deepEqual(problems({ AGORA_HEARTBEAT_MS: '9' }), ['AGORA_HEARTBEAT_MS must be between 10 and 600000, got 9']);
-  assert.deepEqual(problems({ AGORA_HEARTBEAT_MS: '600001' }), ['AGORA_HEARTBEAT_MS must be between 10 and 600000, got 600001']);
-  assert.deepEqual(problems({ AGORA_HEARTBEAT_LIVENESS: '-1' }), ['AGORA_HEARTBEAT_LIVENESS must be between 1 and 100, got -1']);
+  assert.deepEqual(problems({ AGORA_HEARTBEAT_MS: '600001' }), [
+    'AGORA_HEARTBEAT_MS must be between 10 and 600000, got 600001',
+  ]);
+  assert.deepEqual(problems({ AGORA_HEARTBEAT_LIVENESS: '-1' }), [
+    'AGORA_HEARTBEAT_LIVENESS must be between 1 and 100, got -1',
+  ]);
 });
 
 test('an empty value counts as unset', () => {
@@ -87,11 +105,18 @@ test('an empty value counts as unset', () => {
 test('log levels, booleans, host:port and ZeroMQ endpoints', () => {
   assert.equal(loadConfig({ AGORA_LOG_LEVEL: ' DEBUG ' }).logLevel, 'debug');
   assert.equal(loadConfig({ AGORA_LOG_LEVEL: 'silent' }).logLevel, 'silent');
-  assert.match(problems({ AGORA_LOG_LEVEL: 'loud' })[0], /^AGORA_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/);
+  assert.match(
+    problems({ AGORA_LOG_LEVEL: 'loud' })[0],
+    /^AGORA_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/,
+  );
 
-  for (const yes of ['1', 'true', 'TRUE', 'yes', 'on', ' On ']) assert.equal(loadConfig({ AGORA_OPEN_REGISTRATION: yes }).openRegistration, true, yes);
-  for (const no of ['0', 'false', 'no', 'off', 'OFF']) assert.equal(loadConfig({ AGORA_OPEN_REGISTRATION: no }).openRegistration, false, no);
-  assert.deepEqual(problems({ AGORA_OPEN_REGISTRATION: 'maybe' }), ['AGORA_OPEN_REGISTRATION must be true or false, got "maybe"']);
+  for (const yes of ['1', 'true', 'TRUE', 'yes', 'on', ' On '])
+    assert.equal(loadConfig({ AGORA_OPEN_REGISTRATION: yes }).openRegistration, true, yes);
+  for (const no of ['0', 'false', 'no', 'off', 'OFF'])
+    assert.equal(loadConfig({ AGORA_OPEN_REGISTRATION: no }).openRegistration, false, no);
+  assert.deepEqual(problems({ AGORA_OPEN_REGISTRATION: 'maybe' }), [
+    'AGORA_OPEN_REGISTRATION must be true or false, got "maybe"',
+  ]);
 
   for (const good of ['127.0.0.1:0', 'localhost:50051', 'auth.internal:65535', '[::1]:50051']) {
     assert.equal(loadConfig({ AGORA_AUTH_GRPC_URL: good }).authGrpcUrl, good);
@@ -103,13 +128,24 @@ test('log levels, booleans, host:port and ZeroMQ endpoints', () => {
   for (const good of ['tcp://127.0.0.1:0', 'tcp://127.0.0.1:*', 'tcp://broker:5555', 'ipc:///tmp/agora.sock']) {
     assert.equal(loadConfig({ AGORA_BUS_URL: good }).busUrl, good);
   }
-  for (const bad of ['http://127.0.0.1:5555', 'tcp://127.0.0.1', '127.0.0.1:5555', 'tcp://127.0.0.1:port', 'inproc://bus']) {
+  for (const bad of [
+    'http://127.0.0.1:5555',
+    'tcp://127.0.0.1',
+    '127.0.0.1:5555',
+    'tcp://127.0.0.1:port',
+    'inproc://bus',
+  ]) {
     assert.match(problems({ AGORA_BUS_URL: bad })[0], /^AGORA_BUS_URL must be a ZeroMQ endpoint/, bad);
   }
 });
 
 test('every bad variable is named in one error, in one problem each', () => {
-  const err = invalid({ AGORA_HEARTBEAT_MS: 'abc', AGORA_LOG_LEVEL: 'loud', AGORA_BUS_URL: 'nope', AGORA_HEARTBEAT_LIVENESS: '3' });
+  const err = invalid({
+    AGORA_HEARTBEAT_MS: 'abc',
+    AGORA_LOG_LEVEL: 'loud',
+    AGORA_BUS_URL: 'nope',
+    AGORA_HEARTBEAT_LIVENESS: '3',
+  });
   const list = (err.data as { problems: string[] }).problems;
   assert.equal(list.length, 3);
   for (const name of ['AGORA_HEARTBEAT_MS', 'AGORA_LOG_LEVEL', 'AGORA_BUS_URL']) {
@@ -138,7 +174,9 @@ test('the gateway port: AGORA_HTTP_PORT, else PORT, else 8080; a bad PORT is nam
   assert.equal(loadConfig({ PORT: '3000', AGORA_HTTP_PORT: '' }).httpPort, 3000, 'an empty AGORA_HTTP_PORT is unset');
   assert.deepEqual(problems({ PORT: 'web', AGORA_HTTP_PORT: '' }), ['PORT must be an integer, got "web"']);
   assert.deepEqual(problems({ PORT: 'web' }), ['PORT must be an integer, got "web"']);
-  assert.deepEqual(problems({ PORT: '3000', AGORA_HTTP_PORT: '70000' }), ['AGORA_HTTP_PORT must be between 0 and 65535, got 70000']);
+  assert.deepEqual(problems({ PORT: '3000', AGORA_HTTP_PORT: '70000' }), [
+    'AGORA_HTTP_PORT must be between 0 and 65535, got 70000',
+  ]);
   // The caller's env object is not changed.
   const env = { PORT: '3000' };
   loadConfig(env);
@@ -195,15 +233,26 @@ test('bindable turns port 0 into ZeroMQ\'s "any port" and leaves other endpoints
 });
 
 test('storage and several-instance settings: database and Redis URLs, key prefix, gRPC address lists and bind', () => {
-  const c = loadConfig({ AGORA_DATABASE_URL: 'postgres://agora:pw@db:5432/agora', AGORA_REDIS_URL: 'redis://cache:6379/2', AGORA_DATABASE_POOL_MAX: '4', AGORA_GRPC_BIND: '0.0.0.0:6000' });
+  const c = loadConfig({
+    AGORA_DATABASE_URL: 'postgres://agora:pw@db:5432/agora',
+    AGORA_REDIS_URL: 'redis://cache:6379/2',
+    AGORA_DATABASE_POOL_MAX: '4',
+    AGORA_GRPC_BIND: '0.0.0.0:6000',
+  });
   assert.equal(c.databaseUrl, 'postgres://agora:pw@db:5432/agora');
   assert.equal(c.redisUrl, 'redis://cache:6379/2');
   assert.equal(c.databasePoolMax, 4);
   assert.equal(c.grpcBind, '0.0.0.0:6000');
   assert.equal(loadConfig({ AGORA_DATABASE_URL: 'postgresql://h/db' }).databaseUrl, 'postgresql://h/db');
-  assert.match(problems({ AGORA_DATABASE_URL: 'mysql://h/db' })[0], /^AGORA_DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//);
+  assert.match(
+    problems({ AGORA_DATABASE_URL: 'mysql://h/db' })[0],
+    /^AGORA_DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//,
+  );
   assert.match(problems({ AGORA_DATABASE_URL: 'not a url' })[0], /^AGORA_DATABASE_URL must be a URL/);
-  assert.match(problems({ AGORA_REDIS_URL: 'http://cache' })[0], /^AGORA_REDIS_URL must start with redis:\/\/ or rediss:\/\//);
+  assert.match(
+    problems({ AGORA_REDIS_URL: 'http://cache' })[0],
+    /^AGORA_REDIS_URL must start with redis:\/\/ or rediss:\/\//,
+  );
   assert.match(problems({ AGORA_REDIS_PREFIX: 'has space' })[0], /^AGORA_REDIS_PREFIX must be 1 to 64 characters/);
   assert.match(problems({ AGORA_GRPC_BIND: 'nohost' })[0], /^AGORA_GRPC_BIND must be host:port/);
   const blank = loadConfig({ AGORA_DATABASE_URL: ' ', AGORA_REDIS_URL: ' ', AGORA_GRPC_BIND: ' ' });
@@ -213,9 +262,18 @@ test('storage and several-instance settings: database and Redis URLs, key prefix
   assert.equal(list, '10.0.0.1:50051,10.0.0.2:50051');
   assert.equal(grpcTarget(list), 'ipv4:10.0.0.1:50051,10.0.0.2:50051');
   assert.equal(grpcTarget('auth.internal:50051'), 'auth.internal:50051', 'a single address is dialled as it is');
-  assert.deepEqual(JSON.parse(String(grpcChannelOptions(list)['grpc.service_config'])), { loadBalancingConfig: [{ round_robin: {} }] });
+  assert.deepEqual(JSON.parse(String(grpcChannelOptions(list)['grpc.service_config'])), {
+    loadBalancingConfig: [{ round_robin: {} }],
+  });
   const backoff = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 };
-  assert.deepEqual(grpcChannelOptions('auth.internal:50051'), backoff, 'one address: no balancer, a short reconnect backoff');
+  assert.deepEqual(
+    grpcChannelOptions('auth.internal:50051'),
+    backoff,
+    'one address: no balancer, a short reconnect backoff',
+  );
   assert.equal(grpcChannelOptions(list)['grpc.max_reconnect_backoff_ms'], 2000);
-  assert.match(problems({ AGORA_AUTH_GRPC_URL: 'auth1:50051,auth2:50051' })[0], /^AGORA_AUTH_GRPC_URL must list IPv4 host:port entries/);
+  assert.match(
+    problems({ AGORA_AUTH_GRPC_URL: 'auth1:50051,auth2:50051' })[0],
+    /^AGORA_AUTH_GRPC_URL must list IPv4 host:port entries/,
+  );
 });

@@ -27,9 +27,18 @@ function deadPid(): number {
 }
 
 test('the directory of a driver: <service>@<bus> under the root, or under the temp dir', () => {
-  assert.equal(stateDirOf('/var/lib/agora', 'driver.local', 'tcp://127.0.0.1:5555'), '/var/lib/agora/driver.local@127.0.0.1_5555');
-  assert.equal(path.basename(stateDirOf('/x', 'driver.ruby', 'ipc:///run/agora.sock')), 'driver.ruby@ipc____run_agora.sock');
-  assert.equal(stateDirOf('', 'driver.local', 'tcp://127.0.0.1:5555'), path.join(tmpdir(), `agora-driver-${process.getuid?.() ?? 0}`, 'driver.local@127.0.0.1_5555'));
+  assert.equal(
+    stateDirOf('/var/lib/agora', 'driver.local', 'tcp://127.0.0.1:5555'),
+    '/var/lib/agora/driver.local@127.0.0.1_5555',
+  );
+  assert.equal(
+    path.basename(stateDirOf('/x', 'driver.ruby', 'ipc:///run/agora.sock')),
+    'driver.ruby@ipc____run_agora.sock',
+  );
+  assert.equal(
+    stateDirOf('', 'driver.local', 'tcp://127.0.0.1:5555'),
+    path.join(tmpdir(), `agora-driver-${process.getuid?.() ?? 0}`, 'driver.local@127.0.0.1_5555'),
+  );
 });
 
 test('a process is known by its pid and start time: a live one is itself, an ended one is not', () => {
@@ -45,7 +54,10 @@ test("the lock: a live driver holds the directory, a dead one's lock is taken ov
   const dir = path.join(scratch(t), 'driver.local@127.0.0.1_5555');
   // 1. Held by a live process (this test's parent stands for another driver).
   StateDir.open(dir, log);
-  writeFileSync(path.join(dir, 'driver.lock'), JSON.stringify({ pid: process.ppid, start: processStart(process.ppid) }));
+  writeFileSync(
+    path.join(dir, 'driver.lock'),
+    JSON.stringify({ pid: process.ppid, start: processStart(process.ppid) }),
+  );
   assert.throws(() => StateDir.open(dir, log), /held by another running driver/);
   // 2. Left by a process that has ended: taken over.
   writeFileSync(path.join(dir, 'driver.lock'), JSON.stringify({ pid: deadPid(), start: '1' }));
@@ -65,8 +77,21 @@ test('records: saved whole, loaded back; one that is not a record is left alone'
   const dir = path.join(scratch(t), 'd');
   const state = StateDir.open(dir, log);
   const node = {
-    id: 'web-1', name: 'web', owner: 'ann', image: 'http', size: 'small', command: '', state: 'ACTIVE', reason: '', host: '127.0.0.1',
-    port: 4000, pid: 12, exit_code: -1, signal: '', created_at: 1, updated_at: 2,
+    id: 'web-1',
+    name: 'web',
+    owner: 'ann',
+    image: 'http',
+    size: 'small',
+    command: '',
+    state: 'ACTIVE',
+    reason: '',
+    host: '127.0.0.1',
+    port: 4000,
+    pid: 12,
+    exit_code: -1,
+    signal: '',
+    created_at: 1,
+    updated_at: 2,
   } as const;
   state.save({ node, process: { pid: 12, start: '34' } });
   writeFileSync(path.join(dir, 'broken.json'), '{');

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  AgoraError, ERRORS, GRPC, errorMessage, formatMessage, fromWire, isAgoraError, isErrorCode, toWire, type ErrorCode,
+  AgoraError,
+  ERRORS,
+  GRPC,
+  errorMessage,
+  formatMessage,
+  fromWire,
+  isAgoraError,
+  isErrorCode,
+  toWire,
+  type ErrorCode,
 } from '../../lib/errors';
 
 test('the registry: AGORA_ERR_ names, HTTP error statuses, known gRPC statuses, templates', () => {
@@ -18,15 +27,31 @@ test('the registry: AGORA_ERR_ names, HTTP error statuses, known gRPC statuses, 
     assert.ok(spec.message.length > 0);
   }
   // The codes the protocol names for workers in other languages exist.
-  for (const code of ['AGORA_ERR_RPC_NO_METHOD', 'AGORA_ERR_RPC_BAD_PARAMS', 'AGORA_ERR_INTERNAL', 'AGORA_ERR_BUS_NO_SERVICE', 'AGORA_ERR_BUS_QUEUE_FULL',
-    'AGORA_ERR_BUS_TOO_LARGE', 'AGORA_ERR_BUS_WORKER_LOST', 'AGORA_ERR_BUS_BAD_MESSAGE']) {
+  for (const code of [
+    'AGORA_ERR_RPC_NO_METHOD',
+    'AGORA_ERR_RPC_BAD_PARAMS',
+    'AGORA_ERR_INTERNAL',
+    'AGORA_ERR_BUS_NO_SERVICE',
+    'AGORA_ERR_BUS_QUEUE_FULL',
+    'AGORA_ERR_BUS_TOO_LARGE',
+    'AGORA_ERR_BUS_WORKER_LOST',
+    'AGORA_ERR_BUS_BAD_MESSAGE',
+  ]) {
     assert.ok(isErrorCode(code), code);
   }
-  assert.deepEqual(ERRORS.AGORA_ERR_INTERNAL, { status: 500, errno: 999, grpc: GRPC.INTERNAL, message: 'Internal error' });
+  assert.deepEqual(ERRORS.AGORA_ERR_INTERNAL, {
+    status: 500,
+    errno: 999,
+    grpc: GRPC.INTERNAL,
+    message: 'Internal error',
+  });
 });
 
 test('formatMessage fills each %s in order, keeps missing ones, ignores extra arguments', () => {
-  assert.equal(formatMessage('Call to %s.%s passed its deadline', ['echo', 'sleep']), 'Call to echo.sleep passed its deadline');
+  assert.equal(
+    formatMessage('Call to %s.%s passed its deadline', ['echo', 'sleep']),
+    'Call to echo.sleep passed its deadline',
+  );
   assert.equal(formatMessage('%s and %s', ['one']), 'one and %s');
   assert.equal(formatMessage('no placeholder', ['x']), 'no placeholder');
   assert.equal(formatMessage('%s', [42]), '42');
@@ -59,11 +84,24 @@ test('AgoraError carries the registry numbers of its code', () => {
 });
 
 test('toWire: an AgoraError travels as {code, message, data?}; anything else as AGORA_ERR_INTERNAL without its text', () => {
-  assert.deepEqual(new AgoraError('AGORA_ERR_RPC_NO_METHOD', ['echo', 'x']).toWire(), { code: 'AGORA_ERR_RPC_NO_METHOD', message: 'Service echo has no method x' });
-  assert.deepEqual(toWire(new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', ['n'], { data: { field: 'n' } })), {
-    code: 'AGORA_ERR_RPC_BAD_PARAMS', message: 'Invalid parameters: n', data: { field: 'n' },
+  assert.deepEqual(new AgoraError('AGORA_ERR_RPC_NO_METHOD', ['echo', 'x']).toWire(), {
+    code: 'AGORA_ERR_RPC_NO_METHOD',
+    message: 'Service echo has no method x',
   });
-  for (const thrown of [new Error('password=hunter2 leaked'), new TypeError('x is undefined'), 'a string', 42, null, undefined, { code: 'AGORA_ERR_RPC_BAD_PARAMS' }]) {
+  assert.deepEqual(toWire(new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', ['n'], { data: { field: 'n' } })), {
+    code: 'AGORA_ERR_RPC_BAD_PARAMS',
+    message: 'Invalid parameters: n',
+    data: { field: 'n' },
+  });
+  for (const thrown of [
+    new Error('password=hunter2 leaked'),
+    new TypeError('x is undefined'),
+    'a string',
+    42,
+    null,
+    undefined,
+    { code: 'AGORA_ERR_RPC_BAD_PARAMS' },
+  ]) {
     const wire = toWire(thrown);
     assert.deepEqual(wire, { code: 'AGORA_ERR_INTERNAL', message: 'Internal error' });
   }
@@ -97,7 +135,10 @@ test('fromWire keeps an unknown code in data under AGORA_ERR_INTERNAL, and survi
   assert.equal(fromWire({ code: '__proto__', message: 'm' }).code, 'AGORA_ERR_INTERNAL');
 
   const text = fromWire('plain text error');
-  assert.deepEqual([text.code, text.message, text.data], ['AGORA_ERR_INTERNAL', 'plain text error', 'plain text error']);
+  assert.deepEqual(
+    [text.code, text.message, text.data],
+    ['AGORA_ERR_INTERNAL', 'plain text error', 'plain text error'],
+  );
   for (const odd of [null, 42, true, [1, 2], { message: 7 }, {}]) {
     const e = fromWire(odd);
     assert.ok(isAgoraError(e), JSON.stringify(odd));

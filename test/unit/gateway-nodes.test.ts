@@ -10,9 +10,30 @@ import { staleError } from '../../lib/versions';
 import { createLogger } from '../../lib/log';
 import { buildApp } from '../../gateway/app';
 
-interface Call { method: string; params: Record<string, unknown>; options: CallOptions }
+interface Call {
+  method: string;
+  params: Record<string, unknown>;
+  options: CallOptions;
+}
 
-const NODE = { id: 'n-1', name: 'web', owner: 'ann', image: 'http', size: 'small', command: '', status: 'BUILDING', task: '', reason: '', host: '', port: 0, pid: 0, exit_code: -1, signal: '', created_at: 1, updated_at: 1 };
+const NODE = {
+  id: 'n-1',
+  name: 'web',
+  owner: 'ann',
+  image: 'http',
+  size: 'small',
+  command: '',
+  status: 'BUILDING',
+  task: '',
+  reason: '',
+  host: '',
+  port: 0,
+  pid: 0,
+  exit_code: -1,
+  signal: '',
+  created_at: 1,
+  updated_at: 1,
+};
 
 /** A Compute that answers `answer(method, params)` and records each call. */
 function setUp(answer: (method: string, params: Record<string, unknown>) => unknown = () => NODE) {
@@ -24,17 +45,34 @@ function setUp(answer: (method: string, params: Record<string, unknown>) => unkn
       return answer(method, params[0] as Record<string, unknown>);
     },
   };
-  const app = buildApp({ bus, log: createLogger('gateway', 'silent'), config: { busMaxBodyBytes: 65_536, requestTimeoutMs: 3000 } });
-  const inject = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, auth: string | null = 'Bearer 77', extra: Record<string, string> = {}) => {
+  const app = buildApp({
+    bus,
+    log: createLogger('gateway', 'silent'),
+    config: { busMaxBodyBytes: 65_536, requestTimeoutMs: 3000 },
+  });
+  const inject = async (
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    auth: string | null = 'Bearer 77',
+    extra: Record<string, string> = {},
+  ) => {
     const headers: Record<string, string> = auth === null ? { ...extra } : { authorization: auth, ...extra };
-    const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const res = await app.inject({
+      method,
+      url,
+      headers,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
     return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : res.json() };
   };
   return { calls, inject };
 }
 
 test('each route makes one Compute call with the session key and its fields, and answers its status', async () => {
-  const { calls, inject } = setUp((method) => (method === 'List' ? { nodes: [NODE], version: 3 } : method === 'Output' ? { id: 'n-1', lines: ['a'] } : NODE));
+  const { calls, inject } = setUp((method) =>
+    method === 'List' ? { nodes: [NODE], version: 3 } : method === 'Output' ? { id: 'n-1', lines: ['a'] } : NODE,
+  );
   const created = await inject('POST', '/v1/nodes', { name: 'web', image: 'http', size: 'small' });
   assert.equal(created.status, 201);
   assert.equal(created.headers.location, '/v1/nodes/n-1');
@@ -45,23 +83,32 @@ test('each route makes one Compute call with the session key and its fields, and
   assert.deepEqual((await inject('GET', '/v1/nodes/n-1/output')).body, { id: 'n-1', lines: ['a'] });
   assert.equal((await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' })).status, 200);
   assert.equal((await inject('DELETE', '/v1/nodes/n-1')).status, 202);
-  assert.deepEqual(calls.map((c) => [c.method, c.params]), [
-    ['Create', { name: 'web', image: 'http', size: 'small', sesskey: 77 }],
-    ['List', { sesskey: 77 }],
-    ['Get', { sesskey: 77, id: 'n-1' }],
-    ['Output', { sesskey: 77, id: 'n-1' }],
-    ['Update', { action: 'stop', sesskey: 77, id: 'n-1' }],
-    ['Delete', { sesskey: 77, id: 'n-1' }],
-  ]);
+  assert.deepEqual(
+    calls.map((c) => [c.method, c.params]),
+    [
+      ['Create', { name: 'web', image: 'http', size: 'small', sesskey: 77 }],
+      ['List', { sesskey: 77 }],
+      ['Get', { sesskey: 77, id: 'n-1' }],
+      ['Output', { sesskey: 77, id: 'n-1' }],
+      ['Update', { action: 'stop', sesskey: 77, id: 'n-1' }],
+      ['Delete', { sesskey: 77, id: 'n-1' }],
+    ],
+  );
   // Writes that are not idempotent are not retried by the broker; every call has a deadline.
-  assert.deepEqual(calls.map((c) => c.options.idempotent), [false, true, true, true, false, true]);
+  assert.deepEqual(
+    calls.map((c) => c.options.idempotent),
+    [false, true, true, true, false, true],
+  );
   assert.ok(calls.every((c) => typeof c.options.deadline === 'number'));
 });
 
 test('refused at the edge, before any bus call: no session, bad bodies, unknown fields', async () => {
   const { calls, inject } = setUp();
   const missing = await inject('GET', '/v1/nodes', undefined, null);
-  assert.deepEqual([missing.status, missing.body.errno, missing.headers['www-authenticate'] !== undefined], [401, 104, true]);
+  assert.deepEqual(
+    [missing.status, missing.body.errno, missing.headers['www-authenticate'] !== undefined],
+    [401, 104, true],
+  );
   assert.equal((await inject('DELETE', '/v1/nodes/x', undefined, 'Bearer 0')).status, 401);
   for (const [method, url, body, field] of [
     ['POST', '/v1/nodes', { image: 'http' }, 'name'],
@@ -99,15 +146,29 @@ test("Compute's failures keep their status and errno; a malformed reply is a 502
   ];
   for (const [promise, status, errno] of expect) {
     const answer = await promise;
-    assert.deepEqual([answer.status, answer.body.code, answer.body.errno], [status, status, errno], JSON.stringify(answer.body));
+    assert.deepEqual(
+      [answer.status, answer.body.code, answer.body.errno],
+      [status, status, errno],
+      JSON.stringify(answer.body),
+    );
   }
 });
 
 test('the node list follows the /v1 list protocol: filters, sort, pages, Total-Records, unknown filters refused', async () => {
-  const nodes = [1, 2, 3].map((i) => ({ ...NODE, id: `n-${i}`, name: `web-${i}`, status: i === 2 ? 'STOPPED' : 'ACTIVE', created_at: i, updated_at: 10 * i }));
+  const nodes = [1, 2, 3].map((i) => ({
+    ...NODE,
+    id: `n-${i}`,
+    name: `web-${i}`,
+    status: i === 2 ? 'STOPPED' : 'ACTIVE',
+    created_at: i,
+    updated_at: 10 * i,
+  }));
   const { inject } = setUp((method) => (method === 'List' ? { nodes, version: 1 } : NODE));
   const active = await inject('GET', '/v1/nodes?status=ACTIVE&_sort=-created_at');
-  assert.deepEqual(active.body.data.map((n: { id: string }) => n.id), ['n-3', 'n-1']);
+  assert.deepEqual(
+    active.body.data.map((n: { id: string }) => n.id),
+    ['n-3', 'n-1'],
+  );
   assert.equal(active.headers['total-records'], '2');
   assert.equal((await inject('GET', '/v1/nodes?_since=15')).body.data.length, 2);
   // Page by page: each page names the next in Next-Page until the last.
@@ -133,7 +194,11 @@ test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to
     if (params.check_version === true && params.expected_version !== current.version) {
       throw staleError('AGORA_ERR_NODE_STALE', ['n-1', params.expected_version], Number(current.version));
     }
-    current = { ...current, status: method === 'Update' ? 'STOPPED' : 'DELETING', version: Number(current.version) + 1 };
+    current = {
+      ...current,
+      status: method === 'Update' ? 'STOPPED' : 'DELETING',
+      version: Number(current.version) + 1,
+    };
     return current;
   });
   const first = await inject('GET', '/v1/nodes/n-1');
@@ -143,7 +208,13 @@ test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to
   // 1. A write naming the current version: Compute is asked to compare it, and answers the new one.
   const stopped = await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' }, 'Bearer 77', { 'if-match': '"4"' });
   assert.deepEqual([stopped.status, stopped.headers.etag, stopped.body.version], [200, '"5"', 5]);
-  assert.deepEqual(calls.at(-1)?.params, { action: 'stop', check_version: true, expected_version: 4, sesskey: 77, id: 'n-1' });
+  assert.deepEqual(calls.at(-1)?.params, {
+    action: 'stop',
+    check_version: true,
+    expected_version: 4,
+    sesskey: 77,
+    id: 'n-1',
+  });
   assert.equal(calls.filter((c) => c.method === 'Get').length, 2, 'a single version tag needs no read first');
   // 2. The old version again: Compute refuses; 412, errno 114, the current ETag in info.
   const stale = await inject('PATCH', '/v1/nodes/n-1', { action: 'start' }, 'Bearer 77', { 'if-match': '"4"' });

@@ -41,7 +41,11 @@ function fakeBroker(services: string[], up = true): BrokerInspector {
   };
 }
 
-function build(t: { after(fn: () => unknown): void }, bus: BusCaller, options: { broker?: BrokerInspector; config?: Partial<Config>; health?: HealthChecks } = {}): FastifyInstance {
+function build(
+  t: { after(fn: () => unknown): void },
+  bus: BusCaller,
+  options: { broker?: BrokerInspector; config?: Partial<Config>; health?: HealthChecks } = {},
+): FastifyInstance {
   const app = buildApp({
     bus,
     broker: options.broker,
@@ -57,7 +61,12 @@ function build(t: { after(fn: () => unknown): void }, bus: BusCaller, options: {
 const ALL = ['Auth', 'Channels', 'Messages', 'Compute'];
 
 test('hello: anonymous, then the caller that Auth.Resolve names, with the request id passed on', async (t) => {
-  const bus = fakeBus({ 'Auth.Resolve': ([req]) => ((req as { sesskey: number }).sesskey === 42 ? { sesskey: 42, username: 'ann' } : Promise.reject(new AgoraError('AGORA_ERR_AUTH_BAD_SESSION'))) });
+  const bus = fakeBus({
+    'Auth.Resolve': ([req]) =>
+      (req as { sesskey: number }).sesskey === 42
+        ? { sesskey: 42, username: 'ann' }
+        : Promise.reject(new AgoraError('AGORA_ERR_AUTH_BAD_SESSION')),
+  });
   const app = build(t, bus, { config: { publicUrl: 'https://api.example.org' } });
   const anon = await app.inject({ method: 'GET', url: '/' });
   assert.equal(anon.statusCode, 200);
@@ -66,7 +75,11 @@ test('hello: anonymous, then the caller that Auth.Resolve names, with the reques
   assert.equal(body.project_version, '9.9.9');
   assert.equal(body.user, undefined);
   assert.equal(bus.calls.length, 0, 'no call without credentials');
-  const known = await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 42', 'x-request-id': 'hello-1' } });
+  const known = await app.inject({
+    method: 'GET',
+    url: '/',
+    headers: { authorization: 'Bearer 42', 'x-request-id': 'hello-1' },
+  });
   assert.deepEqual(known.json().user, { id: 'ann' });
   assert.equal(bus.calls[0].options.reqId, 'hello-1');
   const bad = await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 43' } });
@@ -85,16 +98,34 @@ test('heartbeat: 200 when all answer; each failure named; the service checks nes
   const app = build(t, fakeBus(answers), { broker: fakeBroker(ALL), health });
   const up = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(up.statusCode, 200);
-  assert.deepEqual(up.json(), { broker: true, Auth: true, Channels: true, 'Messages.storage': true, Messages: true, Compute: true, redis: true });
+  assert.deepEqual(up.json(), {
+    broker: true,
+    Auth: true,
+    Channels: true,
+    'Messages.storage': true,
+    Messages: true,
+    Compute: true,
+    redis: true,
+  });
   assert.equal(up.headers['retry-after'], undefined);
 
   answers[`Messages.${HEALTH_METHOD}`] = () => ({ storage: false });
-  answers[`Auth.${HEALTH_METHOD}`] = () => Promise.reject(new AgoraError('AGORA_ERR_BUS_TIMEOUT', ['Auth', HEALTH_METHOD]));
+  answers[`Auth.${HEALTH_METHOD}`] = () =>
+    Promise.reject(new AgoraError('AGORA_ERR_BUS_TIMEOUT', ['Auth', HEALTH_METHOD]));
   app.health.add('redis', () => false);
   app.dependOnService('Search');
   const down = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(down.statusCode, 503);
-  assert.deepEqual(down.json(), { broker: true, Auth: false, Channels: true, 'Messages.storage': false, Messages: false, Compute: true, Search: false, redis: false });
+  assert.deepEqual(down.json(), {
+    broker: true,
+    Auth: false,
+    Channels: true,
+    'Messages.storage': false,
+    Messages: false,
+    Compute: true,
+    Search: false,
+    redis: false,
+  });
   assert.equal(down.headers['retry-after'], '10', 'every 503 carries Retry-After');
 });
 
@@ -117,7 +148,12 @@ test('Backoff on every answer while configured, errors and ops endpoints include
 
 test('request id: a sane one is kept, anything else replaced, on every answer', async (t) => {
   const app = build(t, fakeBus({}));
-  assert.equal((await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123_x.y:z' } })).headers['x-request-id'], 'abc-123_x.y:z');
+  assert.equal(
+    (await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123_x.y:z' } })).headers[
+      'x-request-id'
+    ],
+    'abc-123_x.y:z',
+  );
   for (const given of ['', 'a b', 'x'.repeat(129), 'é']) {
     const res = await app.inject({ method: 'GET', url: '/__lbheartbeat__', headers: { 'x-request-id': given } });
     assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/, JSON.stringify(given));
@@ -126,7 +162,8 @@ test('request id: a sane one is kept, anything else replaced, on every answer', 
 
 test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints not counted', async (t) => {
   const app = build(t, fakeBus({}), { config: { rateLimitMax: 2, rateLimitWindowMs: 60_000 } });
-  for (let i = 0; i < 5; i++) assert.equal((await app.inject({ method: 'GET', url: '/__lbheartbeat__' })).statusCode, 200);
+  for (let i = 0; i < 5; i++)
+    assert.equal((await app.inject({ method: 'GET', url: '/__lbheartbeat__' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
   const over = await app.inject({ method: 'GET', url: '/' });
@@ -134,21 +171,39 @@ test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints n
   assert.deepEqual({ code: over.json().code, errno: over.json().errno }, { code: 429, errno: 117 });
   assert.equal(over.headers['retry-after'], '60');
   const unknown = await app.inject({ method: 'GET', url: '/nope' });
-  assert.deepEqual({ status: unknown.statusCode, errno: unknown.json().errno }, { status: 429, errno: 117 }, 'an unknown path past the limit is refused as such, not answered 404');
+  assert.deepEqual(
+    { status: unknown.statusCode, errno: unknown.json().errno },
+    { status: 429, errno: 117 },
+    'an unknown path past the limit is refused as such, not answered 404',
+  );
 });
 
 test("rate limit: a batch's sub-requests count for the batch's client, not for the gateway's own address", async (t) => {
   const app = build(t, fakeBus({}), { config: { rateLimitMax: 4, rateLimitWindowMs: 60_000 } });
   const batch = await app.inject({
-    method: 'POST', url: '/v1/batch', remoteAddress: '10.0.0.1',
-    payload: { requests: [{ method: 'GET', path: '/channels' }, { method: 'GET', path: '/channels' }] },
+    method: 'POST',
+    url: '/v1/batch',
+    remoteAddress: '10.0.0.1',
+    payload: {
+      requests: [
+        { method: 'GET', path: '/channels' },
+        { method: 'GET', path: '/channels' },
+      ],
+    },
   });
   assert.equal(batch.statusCode, 200);
-  assert.deepEqual(batch.json().responses.map((r: { status: number }) => r.status), [401, 401]);
+  assert.deepEqual(
+    batch.json().responses.map((r: { status: number }) => r.status),
+    [401, 401],
+  );
   // 3 of the 4 are used (the batch and its two sub-requests): one more, then 429.
   assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1' })).statusCode, 429);
-  assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.2' })).statusCode, 200, 'another client has its own count');
+  assert.equal(
+    (await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.2' })).statusCode,
+    200,
+    'another client has its own count',
+  );
 });
 
 test('metrics: bus calls by outcome, broker queues, requests by route', async (t) => {
@@ -158,7 +213,13 @@ test('metrics: bus calls by outcome, broker queues, requests by route', async (t
   await app.inject({ method: 'GET', url: '/__heartbeat__' });
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(text, /^agora_bus_call_duration_seconds_count\{service="Auth",method="Resolve",outcome="ok"\} 1$/m);
-  assert.match(text, new RegExp(`^agora_bus_call_duration_seconds_count\\{service="Auth",method="${HEALTH_METHOD}",outcome="AGORA_ERR_RPC_NO_METHOD"\\} 1$`, 'm'));
+  assert.match(
+    text,
+    new RegExp(
+      `^agora_bus_call_duration_seconds_count\\{service="Auth",method="${HEALTH_METHOD}",outcome="AGORA_ERR_RPC_NO_METHOD"\\} 1$`,
+      'm',
+    ),
+  );
   assert.match(text, /^agora_broker_queued\{service="Auth"\} 3$/m);
   assert.match(text, /^agora_broker_up 1$/m);
   assert.match(text, /^agora_http_requests_total\{method="GET",route="\/",status="200"\} 1$/m);
@@ -167,11 +228,28 @@ test('metrics: bus calls by outcome, broker queues, requests by route', async (t
 test('metrics with a token: 401 in the error format without it or with another, the text with it', async (t) => {
   const token = 'scrape-3f9a1c77e2b4d6';
   const app = build(t, fakeBus({}), { broker: fakeBroker(['Auth']), config: { metricsToken: token } });
-  for (const authorization of [undefined, '', `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, `Basic ${token}`, token, `Bearer ${token} more`]) {
-    const res = await app.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
+  for (const authorization of [
+    undefined,
+    '',
+    `Bearer ${token}x`,
+    `Bearer ${token.slice(0, -1)}`,
+    `Basic ${token}`,
+    token,
+    `Bearer ${token} more`,
+  ]) {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: authorization === undefined ? {} : { authorization },
+    });
     assert.equal(res.statusCode, 401, String(authorization));
     assert.equal(res.headers['www-authenticate']?.toString().startsWith('Bearer '), true);
-    assert.deepEqual(res.json(), { code: 401, errno: 104, error: 'Unauthorized', message: 'GET /metrics requires Authorization: Bearer <the metrics token>' });
+    assert.deepEqual(res.json(), {
+      code: 401,
+      errno: 104,
+      error: 'Unauthorized',
+      message: 'GET /metrics requires Authorization: Bearer <the metrics token>',
+    });
   }
   for (const authorization of [`Bearer ${token}`, `bearer  ${token} `]) {
     const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization } });
@@ -186,7 +264,14 @@ test('load shedding: the event-loop delay of the start is not load; the same del
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   const app = fastify();
   t.after(() => app.close());
-  await app.register(loadShedding, { maxEventLoopDelayMs: 20, maxHeapUsedBytes: 0, maxRssBytes: 0, retryAfterS: 5, backoffS: 0, sampleIntervalMs: 1000 });
+  await app.register(loadShedding, {
+    maxEventLoopDelayMs: 20,
+    maxHeapUsedBytes: 0,
+    maxRssBytes: 0,
+    retryAfterS: 5,
+    backoffS: 0,
+    sampleIntervalMs: 1000,
+  });
   app.get('/', async () => ({}));
   await app.ready();
   // 1. The loop is blocked right after the start; the next sample records it.

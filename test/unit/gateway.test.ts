@@ -12,7 +12,12 @@ import { createLogger } from '../../lib/log';
 import { buildApp, type BusCaller } from '../../gateway/app';
 import { renderCliquet, toProblem } from '../../gateway/plugins/errors';
 
-interface Call { service: string; method: string; params: unknown[]; options: CallOptions }
+interface Call {
+  service: string;
+  method: string;
+  params: unknown[];
+  options: CallOptions;
+}
 type Answer = (params: Record<string, unknown>) => unknown;
 
 const TIMEOUT_MS = 3000;
@@ -39,12 +44,19 @@ const HAPPY: Record<string, Answer> = {
   'Messages.Post': () => ({ messageid: 7 }),
   'Messages.Last': () => ({ messageid: 0 }),
   'Messages.Retrieve': () => ({
-    messages: [{ message: 'hi', username: 'ann', messageid: 1 }, { messageid: 2, username: 'bob', message: 'yo "x"' }],
+    messages: [
+      { message: 'hi', username: 'ann', messageid: 1 },
+      { messageid: 2, username: 'bob', message: 'yo "x"' },
+    ],
   }),
 };
 
 function build(bus: BusCaller, busMaxBodyBytes = 1_048_576): FastifyInstance {
-  return buildApp({ bus, log: createLogger('gateway', 'silent'), config: { busMaxBodyBytes, requestTimeoutMs: TIMEOUT_MS, batchMaxRequests: 25, pageMaxRecords: 100 } });
+  return buildApp({
+    bus,
+    log: createLogger('gateway', 'silent'),
+    config: { busMaxBodyBytes, requestTimeoutMs: TIMEOUT_MS, batchMaxRequests: 25, pageMaxRecords: 100 },
+  });
 }
 
 /** Every body the tests saw, checked at the end for stack traces. */
@@ -65,20 +77,48 @@ function failure(data: string): string {
   return JSON.stringify({ status: false, data });
 }
 
-test('each seed 002 route: one bus call, the seed\'s exact answer', async (t) => {
+test("each seed 002 route: one bus call, the seed's exact answer", async (t) => {
   const bus = fakeBus(HAPPY);
   const app = build(bus);
   t.after(() => app.close());
   const cases: Array<[string, unknown, string, string, Record<string, unknown>]> = [
-    ['/logon', { username: 'ann', password: 'pw' }, '{"status":true,"data":4503599627370497}', 'Auth.Logon', { username: 'ann', password: 'pw', client_addr: '127.0.0.1' }],
+    [
+      '/logon',
+      { username: 'ann', password: 'pw' },
+      '{"status":true,"data":4503599627370497}',
+      'Auth.Logon',
+      { username: 'ann', password: 'pw', client_addr: '127.0.0.1' },
+    ],
     ['/logoff', { sesskey: 42 }, '{"status":true,"data":true}', 'Auth.Logoff', { sesskey: 42 }],
     ['/list', { sesskey: 42 }, '{"status":true,"data":["Zeta","general"]}', 'Channels.List', { sesskey: 42 }],
-    ['/create', { sesskey: 42, channel: 'general' }, '{"status":true,"data":true}', 'Channels.Create', { sesskey: 42, channel: 'general' }],
-    ['/post', { sesskey: 42, channel: 'general', message: 'hello' }, '{"status":true,"data":true}', 'Messages.Post', { sesskey: 42, channel: 'general', message: 'hello' }],
-    ['/lastmessage', { sesskey: 42, channel: 'general' }, '{"status":true,"data":0}', 'Messages.Last', { sesskey: 42, channel: 'general' }],
-    ['/retrieve', { sesskey: 42, channel: 'general', first: 1, last: 2 },
+    [
+      '/create',
+      { sesskey: 42, channel: 'general' },
+      '{"status":true,"data":true}',
+      'Channels.Create',
+      { sesskey: 42, channel: 'general' },
+    ],
+    [
+      '/post',
+      { sesskey: 42, channel: 'general', message: 'hello' },
+      '{"status":true,"data":true}',
+      'Messages.Post',
+      { sesskey: 42, channel: 'general', message: 'hello' },
+    ],
+    [
+      '/lastmessage',
+      { sesskey: 42, channel: 'general' },
+      '{"status":true,"data":0}',
+      'Messages.Last',
+      { sesskey: 42, channel: 'general' },
+    ],
+    [
+      '/retrieve',
+      { sesskey: 42, channel: 'general', first: 1, last: 2 },
       '{"status":true,"data":[{"messageid":1,"username":"ann","message":"hi"},{"messageid":2,"username":"bob","message":"yo \\"x\\""}]}',
-      'Messages.Retrieve', { sesskey: 42, channel: 'general', first: 1, last: 2 }],
+      'Messages.Retrieve',
+      { sesskey: 42, channel: 'general', first: 1, last: 2 },
+    ],
   ];
   for (const [url, body, expected, target, params] of cases) {
     const before = Date.now();
@@ -90,9 +130,15 @@ test('each seed 002 route: one bus call, the seed\'s exact answer', async (t) =>
     assert.equal(`${call.service}.${call.method}`, target);
     assert.deepEqual(call.params, [params], url);
     assert.equal(call.options.reqId, res.headers['x-request-id']);
-    assert.ok(call.options.deadline! >= before + TIMEOUT_MS && call.options.deadline! <= Date.now() + TIMEOUT_MS, 'deadline = now + requestTimeoutMs');
+    assert.ok(
+      call.options.deadline! >= before + TIMEOUT_MS && call.options.deadline! <= Date.now() + TIMEOUT_MS,
+      'deadline = now + requestTimeoutMs',
+    );
   }
-  assert.deepEqual(bus.calls.map((c) => c.options.idempotent), [false, false, true, true, false, true, true]);
+  assert.deepEqual(
+    bus.calls.map((c) => c.options.idempotent),
+    [false, false, true, true, false, true, true],
+  );
 });
 
 test('the body is read as JSON whatever the Content-Type', async (t) => {
@@ -100,10 +146,22 @@ test('the body is read as JSON whatever the Content-Type', async (t) => {
   const app = build(bus);
   t.after(() => app.close());
   const body = JSON.stringify({ sesskey: 42 });
-  for (const type of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8', 'application/octet-stream']) {
-    const res = await app.inject({ method: 'POST', url: '/list', payload: body, headers: type === undefined ? {} : { 'content-type': type } });
+  for (const type of [
+    undefined,
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=utf-8',
+    'application/octet-stream',
+  ]) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/list',
+      payload: body,
+      headers: type === undefined ? {} : { 'content-type': type },
+    });
     bodies.push(res.body);
-    if (type === undefined) assert.equal(res.raw.req.headers['content-type'], undefined, 'really sent without a content type');
+    if (type === undefined)
+      assert.equal(res.raw.req.headers['content-type'], undefined, 'really sent without a content type');
     assert.equal(res.body, '{"status":true,"data":["Zeta","general"]}', String(type));
   }
   const bom = await post(app, '/list', `\uFEFF${body}`, { 'content-type': 'text/plain' });
@@ -114,7 +172,10 @@ test('sesskey may be a canonical string of digits; it reaches the bus as a numbe
   const bus = fakeBus(HAPPY);
   const app = build(bus);
   t.after(() => app.close());
-  assert.equal((await post(app, '/list', { sesskey: '9007199254740991' })).body, '{"status":true,"data":["Zeta","general"]}');
+  assert.equal(
+    (await post(app, '/list', { sesskey: '9007199254740991' })).body,
+    '{"status":true,"data":["Zeta","general"]}',
+  );
   assert.deepEqual(bus.calls[0].params, [{ sesskey: 9007199254740991 }]);
   for (const bad of ['0123', ' 1', '1e3', '9007199254740992', '-1', '']) {
     const res = await post(app, '/list', { sesskey: bad });
@@ -132,7 +193,11 @@ test('wrong types and missing fields: HTTP 200, status false, the field and the 
   const KEY = 'sesskey must be the numeric session key that /logon answered (an integer from 1 to 9007199254740991)';
   const ID = 'an integer message id (from -9007199254740991 to 9007199254740991)';
   const cases: Array<[string, unknown, string]> = [
-    ['/list', {}, 'Invalid parameters: sesskey is required: the numeric session key that /logon answered (an integer from 1 to 9007199254740991)'],
+    [
+      '/list',
+      {},
+      'Invalid parameters: sesskey is required: the numeric session key that /logon answered (an integer from 1 to 9007199254740991)',
+    ],
     ['/list', { sesskey: null }, `Invalid parameters: ${KEY}, got null`],
     ['/list', { sesskey: true }, `Invalid parameters: ${KEY}, got a boolean`],
     ['/list', { sesskey: 1.5 }, `Invalid parameters: ${KEY}, got a number with a fraction`],
@@ -143,12 +208,32 @@ test('wrong types and missing fields: HTTP 200, status false, the field and the 
     ['/list', { sesskey: [1] }, `Invalid parameters: ${KEY}, got an array`],
     ['/logon', { username: 'ann' }, 'Invalid parameters: password is required: a string'],
     ['/logon', { username: 5, password: 'x' }, 'Invalid parameters: username must be a string, got 5'],
-    ['/create', { sesskey: 1, channel: { name: 'x' } }, 'Invalid parameters: channel must be a string (the channel name), got an object'],
+    [
+      '/create',
+      { sesskey: 1, channel: { name: 'x' } },
+      'Invalid parameters: channel must be a string (the channel name), got an object',
+    ],
     ['/post', { sesskey: 1, channel: 'c' }, 'Invalid parameters: message is required: a string (the message text)'],
-    ['/post', { sesskey: 1, channel: 'c', message: 12 }, 'Invalid parameters: message must be a string (the message text), got 12'],
-    ['/retrieve', { sesskey: 1, channel: 'c', first: 1.5, last: 2 }, `Invalid parameters: first must be ${ID}, got a number with a fraction`],
-    ['/retrieve', { sesskey: 1, channel: 'c', first: '3', last: 2 }, `Invalid parameters: first must be ${ID}, got the string "3"`],
-    ['/retrieve', { sesskey: 1, channel: 'c', first: 1, last: 1e300 }, `Invalid parameters: last must be ${ID}, got 1e+300`],
+    [
+      '/post',
+      { sesskey: 1, channel: 'c', message: 12 },
+      'Invalid parameters: message must be a string (the message text), got 12',
+    ],
+    [
+      '/retrieve',
+      { sesskey: 1, channel: 'c', first: 1.5, last: 2 },
+      `Invalid parameters: first must be ${ID}, got a number with a fraction`,
+    ],
+    [
+      '/retrieve',
+      { sesskey: 1, channel: 'c', first: '3', last: 2 },
+      `Invalid parameters: first must be ${ID}, got the string "3"`,
+    ],
+    [
+      '/retrieve',
+      { sesskey: 1, channel: 'c', first: 1, last: 1e300 },
+      `Invalid parameters: last must be ${ID}, got 1e+300`,
+    ],
     ['/retrieve', { sesskey: 1, channel: 'c', first: 1 }, `Invalid parameters: last is required: ${ID}`],
     ['/list', [], 'Invalid parameters: the body must be a JSON object, got an array'],
     ['/list', '"text"', 'Invalid parameters: the body must be a JSON object, got a string'],
@@ -178,11 +263,16 @@ test('malformed JSON, under any Content-Type, answers the envelope', async (t) =
   }
 });
 
-test('an oversized body answers the envelope, not 413 and not Fastify\'s body', async (t) => {
+test("an oversized body answers the envelope, not 413 and not Fastify's body", async (t) => {
   const bus = fakeBus(HAPPY);
   const app = build(bus, 1024);
   t.after(() => app.close());
-  const res = await post(app, '/post', { sesskey: 1, channel: 'c', message: 'x'.repeat(2000) }, { 'content-type': 'text/plain' });
+  const res = await post(
+    app,
+    '/post',
+    { sesskey: 1, channel: 'c', message: 'x'.repeat(2000) },
+    { 'content-type': 'text/plain' },
+  );
   assert.equal(res.statusCode, 200);
   assert.equal(res.body, failure('The request body is larger than the limit of 1024 bytes'));
   assert.equal(bus.calls.length, 0);
@@ -193,45 +283,86 @@ test('unknown paths: the envelope for POST, the Cliquet body otherwise', async (
   t.after(() => app.close());
   const res = await post(app, '/nope', { sesskey: 1 }, { 'content-type': 'application/x-www-form-urlencoded' });
   assert.equal(res.statusCode, 404);
-  assert.equal(res.body, failure('Unknown path /nope; the API answers POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve'));
+  assert.equal(
+    res.body,
+    failure('Unknown path /nope; the API answers POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve'),
+  );
   const get = await app.inject({ method: 'GET', url: '/nope' });
   bodies.push(get.body);
   assert.equal(get.statusCode, 404);
-  assert.deepEqual(JSON.parse(get.body), { code: 404, errno: 111, error: 'Not Found', message: 'Unknown path GET /nope' });
+  assert.deepEqual(JSON.parse(get.body), {
+    code: 404,
+    errno: 111,
+    error: 'Not Found',
+    message: 'Unknown path GET /nope',
+  });
   const wrongMethod = await app.inject({ method: 'GET', url: '/logon' });
   bodies.push(wrongMethod.body);
   assert.equal(wrongMethod.statusCode, 405);
   assert.equal(wrongMethod.headers.allow, 'POST');
-  assert.deepEqual(JSON.parse(wrongMethod.body), { code: 405, errno: 115, error: 'Method Not Allowed', message: 'GET /logon is not allowed; use POST' });
+  assert.deepEqual(JSON.parse(wrongMethod.body), {
+    code: 405,
+    errno: 115,
+    error: 'Method Not Allowed',
+    message: 'GET /logon is not allowed; use POST',
+  });
   // A body Fastify cannot parse sends the request through the error handler: 405 and Allow all the same.
-  const unparsed = await app.inject({ method: 'PUT', url: '/logon', headers: { 'content-type': 'application/json' }, payload: '{' });
-  assert.deepEqual({ status: unparsed.statusCode, allow: unparsed.headers.allow, errno: JSON.parse(unparsed.body).errno }, { status: 405, allow: 'POST', errno: 115 });
+  const unparsed = await app.inject({
+    method: 'PUT',
+    url: '/logon',
+    headers: { 'content-type': 'application/json' },
+    payload: '{',
+  });
+  assert.deepEqual(
+    { status: unparsed.statusCode, allow: unparsed.headers.allow, errno: JSON.parse(unparsed.body).errno },
+    { status: 405, allow: 'POST', errno: 115 },
+  );
   const v1 = await post(app, '/v1/nope', {});
   assert.equal(v1.statusCode, 404);
   assert.equal(JSON.parse(v1.body).errno, 111, 'POST under /v1 is not the legacy surface');
 });
 
-test('application failures from the bus: HTTP 200 and the service\'s reason', async (t) => {
-  const fail = (code: ErrorCode, args: unknown[] = []) => () => {
-    throw new AgoraError(code, args);
-  };
-  const app = build(fakeBus({
-    'Channels.List': fail('AGORA_ERR_AUTH_BAD_SESSION'),
-    'Messages.Post': fail('AGORA_ERR_CHANNEL_NOT_FOUND', ['"nowhere"']),
-    'Auth.Logon': fail('AGORA_ERR_AUTH_THROTTLED', [60]),
-  }));
+test("application failures from the bus: HTTP 200 and the service's reason", async (t) => {
+  const fail =
+    (code: ErrorCode, args: unknown[] = []) =>
+    () => {
+      throw new AgoraError(code, args);
+    };
+  const app = build(
+    fakeBus({
+      'Channels.List': fail('AGORA_ERR_AUTH_BAD_SESSION'),
+      'Messages.Post': fail('AGORA_ERR_CHANNEL_NOT_FOUND', ['"nowhere"']),
+      'Auth.Logon': fail('AGORA_ERR_AUTH_THROTTLED', [60]),
+    }),
+  );
   t.after(() => app.close());
-  assert.equal((await post(app, '/list', { sesskey: 5 })).body, '{"status":false,"data":"Invalid or expired session key"}');
-  assert.equal((await post(app, '/post', { sesskey: 5, channel: 'nowhere', message: 'm' })).body, failure('No channel named "nowhere"'));
+  assert.equal(
+    (await post(app, '/list', { sesskey: 5 })).body,
+    '{"status":false,"data":"Invalid or expired session key"}',
+  );
+  assert.equal(
+    (await post(app, '/post', { sesskey: 5, channel: 'nowhere', message: 'm' })).body,
+    failure('No channel named "nowhere"'),
+  );
   const throttled = await post(app, '/logon', { username: 'a', password: 'b' });
   assert.equal(throttled.statusCode, 200);
   assert.equal(throttled.body, failure('Too many failed logons; try again in 60 seconds'));
 });
 
 test('bus or service down: a prompt "<service> is unavailable, try again"', async (t) => {
-  const codes: ErrorCode[] = ['AGORA_ERR_BUS_NO_SERVICE', 'AGORA_ERR_BUS_TIMEOUT', 'AGORA_ERR_BUS_DISCONNECTED', 'AGORA_ERR_RPC_UNAVAILABLE', 'AGORA_ERR_BUS_QUEUE_FULL'];
+  const codes: ErrorCode[] = [
+    'AGORA_ERR_BUS_NO_SERVICE',
+    'AGORA_ERR_BUS_TIMEOUT',
+    'AGORA_ERR_BUS_DISCONNECTED',
+    'AGORA_ERR_RPC_UNAVAILABLE',
+    'AGORA_ERR_BUS_QUEUE_FULL',
+  ];
   for (const code of codes) {
-    const app = build({ call: async () => { throw new AgoraError(code, ['X', 'Y']); } });
+    const app = build({
+      call: async () => {
+        throw new AgoraError(code, ['X', 'Y']);
+      },
+    });
     const res = await post(app, '/post', { sesskey: 5, channel: 'c', message: 'm' });
     await app.close();
     assert.equal(res.statusCode, 200, code);
@@ -239,27 +370,41 @@ test('bus or service down: a prompt "<service> is unavailable, try again"', asyn
   }
   const app = build(fakeBus({}));
   t.after(() => app.close());
-  assert.equal((await post(app, '/logon', { username: 'a', password: 'b' })).body, failure('Auth is unavailable, try again'));
-  assert.equal((await post(app, '/create', { sesskey: 1, channel: 'c' })).body, failure('Channels is unavailable, try again'));
+  assert.equal(
+    (await post(app, '/logon', { username: 'a', password: 'b' })).body,
+    failure('Auth is unavailable, try again'),
+  );
+  assert.equal(
+    (await post(app, '/create', { sesskey: 1, channel: 'c' })).body,
+    failure('Channels is unavailable, try again'),
+  );
 });
 
 test('a bug or a malformed reply is an internal failure whose text is not echoed', async (t) => {
-  const app = build(fakeBus({
-    'Channels.List': () => {
-      throw new TypeError('secret internals at /srv/x.js:1');
-    },
-    'Auth.Logon': () => ({ nokey: true }),
-    'Messages.Retrieve': () => 'not a map',
-  }));
+  const app = build(
+    fakeBus({
+      'Channels.List': () => {
+        throw new TypeError('secret internals at /srv/x.js:1');
+      },
+      'Auth.Logon': () => ({ nokey: true }),
+      'Messages.Retrieve': () => 'not a map',
+    }),
+  );
   t.after(() => app.close());
   const bug = await post(app, '/list', { sesskey: 1 });
   assert.equal(bug.statusCode, 200);
   assert.equal(bug.body, failure('Internal error'));
-  assert.equal((await post(app, '/logon', { username: 'a', password: 'b' })).body, failure('Malformed reply from Auth.Logon'));
-  assert.equal((await post(app, '/retrieve', { sesskey: 1, channel: 'c', first: 1, last: 2 })).body, failure('Malformed reply from Messages.Retrieve'));
+  assert.equal(
+    (await post(app, '/logon', { username: 'a', password: 'b' })).body,
+    failure('Malformed reply from Auth.Logon'),
+  );
+  assert.equal(
+    (await post(app, '/retrieve', { sesskey: 1, channel: 'c', first: 1, last: 2 })).body,
+    failure('Malformed reply from Messages.Retrieve'),
+  );
 });
 
-test('X-Request-Id on every response; a caller\'s id is kept and carried to the bus', async (t) => {
+test("X-Request-Id on every response; a caller's id is kept and carried to the bus", async (t) => {
   const bus = fakeBus(HAPPY);
   const app = build(bus);
   t.after(() => app.close());
@@ -288,12 +433,23 @@ test('GET /__lbheartbeat__ answers 200 {}', async (t) => {
 
 test('the Cliquet renderer takes status and errno from the registry', () => {
   assert.deepEqual(renderCliquet(toProblem(new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', ['"x"']))), {
-    code: 404, errno: 111, error: 'Not Found', message: 'No channel named "x"',
+    code: 404,
+    errno: 111,
+    error: 'Not Found',
+    message: 'No channel named "x"',
   });
   assert.deepEqual(renderCliquet(toProblem(new AgoraError('AGORA_ERR_BUS_NO_SERVICE', ['Auth']))), {
-    code: 503, errno: 201, error: 'Service Unavailable', message: 'No worker serves Auth',
+    code: 503,
+    errno: 201,
+    error: 'Service Unavailable',
+    message: 'No worker serves Auth',
   });
-  assert.deepEqual(renderCliquet(toProblem(new Error('boom'))), { code: 500, errno: 999, error: 'Internal Server Error', message: 'Internal error' });
+  assert.deepEqual(renderCliquet(toProblem(new Error('boom'))), {
+    code: 500,
+    errno: 999,
+    error: 'Internal Server Error',
+    message: 'Internal error',
+  });
 });
 
 test('no body seen in these tests carries a stack trace', () => {

@@ -38,14 +38,21 @@ test('a call made before its callee listens waits for it, and is answered once i
   const client = channelsClient(address);
   t.after(() => client.close());
   // 1. The call leaves while nothing listens; the channel fails its first connection.
-  const call = unary<{ channel: string }, { exists: boolean }>(client, 'Exists', { channel: 'general' }, { timeoutMs: 10_000 });
+  const call = unary<{ channel: string }, { exists: boolean }>(
+    client,
+    'Exists',
+    { channel: 'general' },
+    { timeoutMs: 10_000 },
+  );
   await reaches(client, grpc.connectivityState.TRANSIENT_FAILURE, Date.now() + 5000);
   // 2. Without waiting for ready, the call would have failed there. Now the callee comes up.
   const server = new grpc.Server();
   t.after(() => server.forceShutdown());
   server.addService(Channels.service, {
-    Exists: (call: grpc.ServerUnaryCall<{ channel: string }, unknown>, callback: grpc.sendUnaryData<{ exists: boolean }>) =>
-      callback(null, { exists: call.request.channel === 'general' }),
+    Exists: (
+      call: grpc.ServerUnaryCall<{ channel: string }, unknown>,
+      callback: grpc.sendUnaryData<{ exists: boolean }>,
+    ) => callback(null, { exists: call.request.channel === 'general' }),
   });
   await bindServer(server, address);
   assert.deepEqual(await call, { exists: true });

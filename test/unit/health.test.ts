@@ -13,7 +13,9 @@ test('every check runs; true or nothing passes, false, a throw or a rejection fa
       throw new Error('boom');
     })
     .add('rejects', () => Promise.reject(new Error('down')));
-  const report = await checks.run(Date.now() + 1000, { warn: (obj) => void warned.push((obj as { check: string }).check) });
+  const report = await checks.run(Date.now() + 1000, {
+    warn: (obj) => void warned.push((obj as { check: string }).check),
+  });
   assert.deepEqual(report, { ok: true, silent: true, no: false, throws: false, rejects: false });
   assert.deepEqual(warned.sort(), ['no', 'rejects', 'throws']);
   assert.equal(healthy(report), false);
@@ -26,18 +28,23 @@ test('a nested report is listed as name.check, and the name passes only when all
     .add('Messages', () => ({ storage: true, cache: false }))
     .add('Channels', () => ({ storage: true }));
   assert.deepEqual(await checks.run(Date.now() + 1000), {
-    'Messages.storage': true, 'Messages.cache': false, Messages: false,
-    'Channels.storage': true, Channels: true,
+    'Messages.storage': true,
+    'Messages.cache': false,
+    Messages: false,
+    'Channels.storage': true,
+    Channels: true,
   });
 });
 
 test('a check that has not answered by the deadline fails then, and gets the deadline', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   let given = 0;
-  const checks = new HealthChecks().add('hangs', (deadline) => {
-    given = deadline;
-    return new Promise(() => undefined);
-  }).add('fast', () => true);
+  const checks = new HealthChecks()
+    .add('hangs', (deadline) => {
+      given = deadline;
+      return new Promise(() => undefined);
+    })
+    .add('fast', () => true);
   let report: Record<string, boolean> | undefined;
   const running = checks.run(1_000_500).then((r) => (report = r));
   await Promise.resolve();

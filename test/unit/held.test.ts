@@ -31,11 +31,13 @@ test('a request is found by its client and msgid, from a copy of the client id, 
   assert.equal(held.only()?.tag, 'a7');
 });
 
-test('requests sharing a key (a client\'s notifications) are each taken once', () => {
+test("requests sharing a key (a client's notifications) are each taken once", () => {
   const held = new HeldRequests<Req>();
   for (const tag of ['n1', 'n2', 'n3']) held.add(req(generated(1), null, tag));
   held.add(req(generated(1), 0, 'zero'));
-  const taken = [held.take(generated(1), null), held.take(generated(1), null), held.take(generated(1), null)].map((r) => r?.tag);
+  const taken = [held.take(generated(1), null), held.take(generated(1), null), held.take(generated(1), null)].map(
+    (r) => r?.tag,
+  );
   assert.deepEqual([...taken].sort(), ['n1', 'n2', 'n3']);
   assert.equal(held.take(generated(1), null), undefined);
   assert.equal(held.take(generated(1), 0)?.tag, 'zero', 'msgid 0 is not "no msgid"');

@@ -26,7 +26,9 @@ function sources(dir: string): string[] {
 /** The files `file` imports, resolved to repository paths (packages left out). */
 function imports(file: string): string[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/^import\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) => path.normalize(path.join(path.dirname(file), m[1])));
+  return [...text.matchAll(/^import\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) =>
+    path.normalize(path.join(path.dirname(file), m[1])),
+  );
 }
 
 const CODE = ['lib', 'services', 'gateway', 'bin'].flatMap(sources);

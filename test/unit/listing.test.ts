@@ -7,10 +7,20 @@ import { test } from 'node:test';
 import { etagOf, tagMatches, versionTag } from '../../gateway/plugins/conditional';
 import { applyQuery, type ListSpec } from '../../gateway/plugins/listing';
 
-const SPEC: ListSpec = { fields: { id: 'integer', who: 'string', text: 'string' }, id: 'id', defaultSort: ['id'], since: 'id' };
-const RECORDS = Array.from({ length: 23 }, (_, i) => ({ id: i + 1, who: ['ann', 'bob', 'cy'][i % 3], text: i % 4 === 0 ? `Hello ${i}` : `bye ${i}` }));
+const SPEC: ListSpec = {
+  fields: { id: 'integer', who: 'string', text: 'string' },
+  id: 'id',
+  defaultSort: ['id'],
+  since: 'id',
+};
+const RECORDS = Array.from({ length: 23 }, (_, i) => ({
+  id: i + 1,
+  who: ['ann', 'bob', 'cy'][i % 3],
+  text: i % 4 === 0 ? `Hello ${i}` : `bye ${i}`,
+}));
 
-const ids = (query: Record<string, unknown>, max = 100): number[] => applyQuery(RECORDS, query, SPEC, max).records.map((r) => r.id);
+const ids = (query: Record<string, unknown>, max = 100): number[] =>
+  applyQuery(RECORDS, query, SPEC, max).records.map((r) => r.id);
 
 test('filters: equal, bounds, in, has, like with * and case folding, since/before', () => {
   assert.deepEqual(ids({ who: 'cy', max_id: 9 }), [3, 6, 9]);
@@ -46,7 +56,9 @@ test('pages: the cursor walks every record once; the limit is capped; a foreign 
   assert.equal(applyQuery(RECORDS, { _limit: 50 }, SPEC, 7).records.length, 7);
   assert.equal(applyQuery(RECORDS, { who: 'ann' }, SPEC, 7).total, 8);
   const next = applyQuery(RECORDS, { _limit: 2, who: 'ann' }, SPEC, 100).next as string;
-  assert.throws(() => applyQuery(RECORDS, { _limit: 2, who: 'bob', _token: next }, SPEC, 100), { code: 'AGORA_ERR_HTTP_INVALID_PARAMS' });
+  assert.throws(() => applyQuery(RECORDS, { _limit: 2, who: 'bob', _token: next }, SPEC, 100), {
+    code: 'AGORA_ERR_HTTP_INVALID_PARAMS',
+  });
   assert.throws(() => applyQuery(RECORDS, { _token: 'bm9wZQ' }, SPEC, 100), { code: 'AGORA_ERR_HTTP_INVALID_PARAMS' });
 });
 

@@ -5,7 +5,13 @@ import { createLogger } from '../../lib/log';
 import { busHandlers, type RpcContext } from '../../lib/rpc/service';
 import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
-import { buildMessagesHandlers, buildMessagesService, cachePositive, type ChannelExists, type MessagesDeps } from '../../services/messages/handlers';
+import {
+  buildMessagesHandlers,
+  buildMessagesService,
+  cachePositive,
+  type ChannelExists,
+  type MessagesDeps,
+} from '../../services/messages/handlers';
 
 const log = createLogger('test', 'silent');
 const ctx: RpcContext = { service: 'Messages', method: 'test', log };
@@ -24,7 +30,9 @@ function setup(options: Partial<MessagesDeps> = {}) {
 }
 
 const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE, channel = 'general') =>
-  Promise.resolve(h.Post({ sesskey, channel, message, check_last: false, expected_last: 0 }, ctx)).then((r) => Number(r.messageid));
+  Promise.resolve(h.Post({ sesskey, channel, message, check_last: false, expected_last: 0 }, ctx)).then((r) =>
+    Number(r.messageid),
+  );
 const retrieve = (h: ReturnType<typeof setup>['h'], first: number, last: number, channel = 'general') =>
   Promise.resolve(h.Retrieve({ sesskey: ALICE, channel, first, last }, ctx)).then((r) => r.messages ?? []);
 
@@ -44,7 +52,10 @@ test('ids start at 1, Last answers 0 on an empty channel, Retrieve answers {mess
 test('500 concurrent appends get ids 1..500, each once, and every message is kept', async () => {
   const { h } = setup({ retain: 1000 });
   const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => post(h, `m${i}`, i % 2 === 0 ? ALICE : BOB)));
-  assert.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: 500 }, (_, i) => i + 1));
+  assert.deepEqual(
+    [...ids].sort((a, b) => a - b),
+    Array.from({ length: 500 }, (_, i) => i + 1),
+  );
   const kept = await retrieve(h, 1, 500);
   assert.equal(kept.length, 500);
   // Each message carries the id its poster was told.
@@ -57,7 +68,10 @@ test('the store alone: concurrent appends over several channels stay gap-free pe
   const ids = await Promise.all(calls);
   for (const c of [0, 1, 2]) {
     const mine = ids.filter((_, i) => i % 3 === c).sort((a, b) => a - b);
-    assert.deepEqual(mine, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(
+      mine,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
     assert.equal(await store.last(`c${c}`), 200);
   }
 });
@@ -66,7 +80,10 @@ test('retention: after 250 posts exactly ids 151..250 are retained', async () =>
   const { h } = setup({ retain: 100 });
   for (let i = 1; i <= 250; i++) await post(h, `message ${i}`);
   const kept = await retrieve(h, 1, 250);
-  assert.deepEqual(kept.map((m) => m.messageid), Array.from({ length: 100 }, (_, i) => 151 + i));
+  assert.deepEqual(
+    kept.map((m) => m.messageid),
+    Array.from({ length: 100 }, (_, i) => 151 + i),
+  );
   assert.equal(kept[0].message, 'message 151');
   assert.equal(kept[99].message, 'message 250');
   assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 250 });
@@ -92,19 +109,41 @@ test('retrieve bounds: first > last, negative, huge, a window, a single id', asy
 
 test('retrieve refuses non-integer and unsafe bounds with AGORA_ERR_RPC_BAD_PARAMS', async () => {
   const { h } = setup();
-  for (const [first, last] of [[1.5, 3], [1, 2.5], [NaN, 1], [1, Infinity], [2 ** 53, 2 ** 53 + 2], [-(2 ** 60), 1]]) {
-    await assert.rejects(retrieve(h, first, last), { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 }, `${first}..${last}`);
+  for (const [first, last] of [
+    [1.5, 3],
+    [1, 2.5],
+    [NaN, 1],
+    [1, Infinity],
+    [2 ** 53, 2 ** 53 + 2],
+    [-(2 ** 60), 1],
+  ]) {
+    await assert.rejects(
+      retrieve(h, first, last),
+      { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 },
+      `${first}..${last}`,
+    );
   }
-  await assert.rejects(Promise.resolve(h.Retrieve({ sesskey: ALICE, channel: 'general', first: '1' as never, last: 2 }, ctx)), { code: 'AGORA_ERR_RPC_BAD_PARAMS' });
+  await assert.rejects(
+    Promise.resolve(h.Retrieve({ sesskey: ALICE, channel: 'general', first: '1' as never, last: 2 }, ctx)),
+    { code: 'AGORA_ERR_RPC_BAD_PARAMS' },
+  );
 });
 
 test('on the bus a non-integer bound is refused before the handler runs', async () => {
   const { deps } = setup();
   const handlers = busHandlers(buildMessagesService(deps));
   const call = { service: 'Messages', method: 'Retrieve', meta: {}, log };
-  await assert.rejects(Promise.resolve(handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: 1.5, last: 3 }], call)), { code: 'AGORA_ERR_RPC_BAD_PARAMS' });
-  await assert.rejects(Promise.resolve(handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: '1', last: 3 }], call)), { code: 'AGORA_ERR_RPC_BAD_PARAMS' });
-  assert.deepEqual(await handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: -3, last: 3 }], call), { messages: [] });
+  await assert.rejects(
+    Promise.resolve(handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: 1.5, last: 3 }], call)),
+    { code: 'AGORA_ERR_RPC_BAD_PARAMS' },
+  );
+  await assert.rejects(
+    Promise.resolve(handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: '1', last: 3 }], call)),
+    { code: 'AGORA_ERR_RPC_BAD_PARAMS' },
+  );
+  assert.deepEqual(await handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: -3, last: 3 }], call), {
+    messages: [],
+  });
   assert.deepEqual(await handlers.Post([{ sesskey: ALICE, channel: 'general', message: 'x' }], call), { messageid: 1 });
 });
 
@@ -113,35 +152,65 @@ test('message size: empty is invalid, maxBytes of UTF-8 is fine, one byte more i
   await assert.rejects(post(h, ''), { code: 'AGORA_ERR_MESSAGE_INVALID', errno: 107 });
   assert.equal(await post(h, 'x'.repeat(10)), 1);
   assert.equal(await post(h, ' '), 2, 'whitespace is a message');
-  await assert.rejects(post(h, 'x'.repeat(11)), { code: 'AGORA_ERR_MESSAGE_TOO_LONG', errno: 113, message: 'Message of 11 bytes exceeds the limit of 10' });
+  await assert.rejects(post(h, 'x'.repeat(11)), {
+    code: 'AGORA_ERR_MESSAGE_TOO_LONG',
+    errno: 113,
+    message: 'Message of 11 bytes exceeds the limit of 10',
+  });
   // Bytes, not characters: 'é' is 2 bytes, '€' 3, '😀' 4 (two UTF-16 units).
   assert.equal(await post(h, 'é'.repeat(5)), 3);
-  await assert.rejects(post(h, 'é'.repeat(6)), { code: 'AGORA_ERR_MESSAGE_TOO_LONG', message: 'Message of 12 bytes exceeds the limit of 10' });
+  await assert.rejects(post(h, 'é'.repeat(6)), {
+    code: 'AGORA_ERR_MESSAGE_TOO_LONG',
+    message: 'Message of 12 bytes exceeds the limit of 10',
+  });
   assert.equal(await post(h, '€€€x'), 4);
   await assert.rejects(post(h, '€€€€'), { code: 'AGORA_ERR_MESSAGE_TOO_LONG' });
   assert.equal(await post(h, '😀😀xx'), 5);
   await assert.rejects(post(h, '😀😀😀'), { code: 'AGORA_ERR_MESSAGE_TOO_LONG' });
-  await assert.rejects(Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message: 42 as never, check_last: false, expected_last: 0 }, ctx)), { code: 'AGORA_ERR_MESSAGE_INVALID' });
-  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 5 }, 'refused posts took no id');
+  await assert.rejects(
+    Promise.resolve(
+      h.Post({ sesskey: ALICE, channel: 'general', message: 42 as never, check_last: false, expected_last: 0 }, ctx),
+    ),
+    { code: 'AGORA_ERR_MESSAGE_INVALID' },
+  );
+  assert.deepEqual(
+    await h.Last({ sesskey: ALICE, channel: 'general' }, ctx),
+    { messageid: 5 },
+    'refused posts took no id',
+  );
 });
 
 test('an unknown channel fails with AGORA_ERR_CHANNEL_NOT_FOUND on every method', async () => {
   const { h } = setup();
-  await assert.rejects(post(h, 'x', ALICE, 'nowhere'), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', errno: 111, message: 'No channel named "nowhere"' });
+  await assert.rejects(post(h, 'x', ALICE, 'nowhere'), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+    errno: 111,
+    message: 'No channel named "nowhere"',
+  });
   await assert.rejects(post(h, 'x', ALICE, ''), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND' });
-  await assert.rejects(Promise.resolve(h.Last({ sesskey: ALICE, channel: 'nowhere' }, ctx)), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND' });
+  await assert.rejects(Promise.resolve(h.Last({ sesskey: ALICE, channel: 'nowhere' }, ctx)), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+  });
   await assert.rejects(retrieve(h, 1, 10, 'nowhere'), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND' });
 });
 
 test('a bad session fails first, with AGORA_ERR_AUTH_BAD_SESSION, on every method', async () => {
   const { h } = setup();
   await assert.rejects(post(h, '', 999, 'nowhere'), { code: 'AGORA_ERR_AUTH_BAD_SESSION', errno: 105 });
-  await assert.rejects(Promise.resolve(h.Last({ sesskey: 0, channel: 'general' }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
-  await assert.rejects(Promise.resolve(h.Retrieve({ sesskey: 1, channel: 'general', first: 1.5, last: 1 }, ctx)), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+  await assert.rejects(Promise.resolve(h.Last({ sesskey: 0, channel: 'general' }, ctx)), {
+    code: 'AGORA_ERR_AUTH_BAD_SESSION',
+  });
+  await assert.rejects(Promise.resolve(h.Retrieve({ sesskey: 1, channel: 'general', first: 1.5, last: 1 }, ctx)), {
+    code: 'AGORA_ERR_AUTH_BAD_SESSION',
+  });
 });
 
 test('a failing channel check reaches the caller as it is (e.g. Channels unavailable)', async () => {
-  const { h } = setup({ channelExists: async () => { throw new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Exists']); } });
+  const { h } = setup({
+    channelExists: async () => {
+      throw new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Exists']);
+    },
+  });
   await assert.rejects(post(h, 'x'), { code: 'AGORA_ERR_RPC_UNAVAILABLE' });
 });
 
@@ -186,11 +255,20 @@ test('cachePositive: a yes is remembered forever, a no is asked again, concurren
 test('the store resizes a channel ring when retain changes, keeping the newest', async () => {
   const store = new MemoryMessageStore();
   for (let i = 0; i < 10; i++) await store.append('c', 'u', `m${i + 1}`, 5);
-  assert.deepEqual((await store.range('c', 1, 100)).map((m) => m.messageid), [6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    (await store.range('c', 1, 100)).map((m) => m.messageid),
+    [6, 7, 8, 9, 10],
+  );
   await store.append('c', 'u', 'm11', 8);
-  assert.deepEqual((await store.range('c', 1, 100)).map((m) => m.messageid), [6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(
+    (await store.range('c', 1, 100)).map((m) => m.messageid),
+    [6, 7, 8, 9, 10, 11],
+  );
   await store.append('c', 'u', 'm12', 3);
-  assert.deepEqual((await store.range('c', 1, 100)).map((m) => m.message), ['m10', 'm11', 'm12']);
+  assert.deepEqual(
+    (await store.range('c', 1, 100)).map((m) => m.message),
+    ['m10', 'm11', 'm12'],
+  );
   assert.deepEqual(await store.range('none', 1, 10), []);
   assert.equal(await store.last('none'), 0);
   await assert.rejects(store.append('c', 'u', 'x', 0), RangeError);
@@ -199,12 +277,21 @@ test('the store resizes a channel ring when retain changes, keeping the newest',
 test('Post with check_last appends only while the channel is still at expected_last', async () => {
   const { h } = setup();
   const ifLast = (expected_last: number, message: string) =>
-    Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message, check_last: true, expected_last }, ctx)).then((r) => Number(r.messageid));
+    Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message, check_last: true, expected_last }, ctx)).then(
+      (r) => Number(r.messageid),
+    );
   assert.equal(await ifLast(0, 'first on an empty channel'), 1);
   await assert.rejects(ifLast(0, 'also first?'), { code: 'AGORA_ERR_MESSAGE_STALE', errno: 114 });
   assert.equal(await ifLast(1, 'second'), 2);
   // Ten posters that all read last = 2: exactly one gets in.
   const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ifLast(2, `racer ${i}`)));
-  assert.deepEqual(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value), [3]);
-  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 3 }, 'refused posts took no id');
+  assert.deepEqual(
+    results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value),
+    [3],
+  );
+  assert.deepEqual(
+    await h.Last({ sesskey: ALICE, channel: 'general' }, ctx),
+    { messageid: 3 },
+    'refused posts took no id',
+  );
 });

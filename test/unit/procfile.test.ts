@@ -14,7 +14,8 @@ import {
 import { ROOT } from '../helpers/proc';
 
 test('parseProcfile reads entries in order, skipping blanks and comments', () => {
-  const text = '# the mesh\r\nbroker: node dist/services/broker/main.js\n\n  # indented comment\necho:node a.js --x=1 \nweb-2_b:   sh -c "a: b"\n';
+  const text =
+    '# the mesh\r\nbroker: node dist/services/broker/main.js\n\n  # indented comment\necho:node a.js --x=1 \nweb-2_b:   sh -c "a: b"\n';
   assert.deepEqual(parseProcfile(text), [
     { name: 'broker', command: 'node dist/services/broker/main.js' },
     { name: 'echo', command: 'node a.js --x=1' },
@@ -38,13 +39,37 @@ test("the repository's Procfile starts the broker and echo from dist/", () => {
 });
 
 test('parseFormation: none means one of each', () => {
-  assert.deepEqual([...parseFormation(undefined, ['broker', 'echo'])], [['broker', 1], ['echo', 1]]);
+  assert.deepEqual(
+    [...parseFormation(undefined, ['broker', 'echo'])],
+    [
+      ['broker', 1],
+      ['echo', 1],
+    ],
+  );
 });
 
-test("parseFormation follows foreman: unlisted entries run `all` times, 0 when `all` is unset", () => {
-  assert.deepEqual([...parseFormation('echo=2', ['broker', 'echo'])], [['broker', 0], ['echo', 2]]);
-  assert.deepEqual([...parseFormation(' all=1, echo=3 ', ['broker', 'echo'])], [['broker', 1], ['echo', 3]]);
-  assert.deepEqual([...parseFormation('echo=0,all=2', ['broker', 'echo'])], [['broker', 2], ['echo', 0]]);
+test('parseFormation follows foreman: unlisted entries run `all` times, 0 when `all` is unset', () => {
+  assert.deepEqual(
+    [...parseFormation('echo=2', ['broker', 'echo'])],
+    [
+      ['broker', 0],
+      ['echo', 2],
+    ],
+  );
+  assert.deepEqual(
+    [...parseFormation(' all=1, echo=3 ', ['broker', 'echo'])],
+    [
+      ['broker', 1],
+      ['echo', 3],
+    ],
+  );
+  assert.deepEqual(
+    [...parseFormation('echo=0,all=2', ['broker', 'echo'])],
+    [
+      ['broker', 2],
+      ['echo', 0],
+    ],
+  );
 });
 
 test('parseFormation refuses unknown names and bad counts', () => {
@@ -56,11 +81,14 @@ test('parseFormation refuses unknown names and bad counts', () => {
 test('planProcesses numbers instances from 1 in Procfile order', () => {
   const entries = parseProcfile('broker: b\necho: e\nidle: i\n');
   const plan = planProcesses(entries, parseFormation('all=1,echo=2,idle=0', ['broker', 'echo', 'idle']));
-  assert.deepEqual(plan.map((p) => [p.label, p.name, p.index, p.command]), [
-    ['broker.1', 'broker', 1, 'b'],
-    ['echo.1', 'echo', 1, 'e'],
-    ['echo.2', 'echo', 2, 'e'],
-  ]);
+  assert.deepEqual(
+    plan.map((p) => [p.label, p.name, p.index, p.command]),
+    [
+      ['broker.1', 'broker', 1, 'b'],
+      ['echo.1', 'echo', 1, 'e'],
+      ['echo.2', 'echo', 2, 'e'],
+    ],
+  );
 });
 
 test('labels are padded to the widest, the launcher\'s own "system" included', () => {
@@ -80,7 +108,16 @@ test('prefix colours the label only when asked, cycling by slot', () => {
 test('shellScript execs a simple command and leaves shell syntax to the shell', () => {
   assert.equal(shellScript('node dist/services/broker/main.js'), 'exec node dist/services/broker/main.js');
   assert.equal(shellScript(' node a.js --port=5 -x '), 'exec node a.js --port=5 -x');
-  for (const command of ['A=1 node a.js', 'node a.js > log', 'a; b', 'a && b', 'echo "$PORT"', 'echo $PORT', "echo 'x'", 'a | b']) {
+  for (const command of [
+    'A=1 node a.js',
+    'node a.js > log',
+    'a; b',
+    'a && b',
+    'echo "$PORT"',
+    'echo $PORT',
+    "echo 'x'",
+    'a | b',
+  ]) {
     assert.equal(shellScript(command), command);
   }
 });

@@ -13,7 +13,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DRAIN_OPTIONS, encodeMeta, encodeNotification, encodeRequest, encodeResponse, pack } from '../../lib/bus/codec';
+import {
+  DRAIN_OPTIONS,
+  encodeMeta,
+  encodeNotification,
+  encodeRequest,
+  encodeResponse,
+  pack,
+} from '../../lib/bus/codec';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
 import { VARIABLES } from '../../lib/config';
 import { AgoraError, ERRORS } from '../../lib/errors';
@@ -68,7 +75,10 @@ export function renderFrames(frames: Buffer[]): string {
     if (frame.length === 0) lines.push(`${label}(empty)`);
     for (let at = 0; at < frame.length; at += 16) {
       const chunk = [...frame.subarray(at, at + 16)];
-      const hex = chunk.map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(47);
+      const hex = chunk
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join(' ')
+        .padEnd(47);
       const ascii = chunk.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
       lines.push(`${at === 0 ? label : ' '.repeat(9)}${hex}  |${ascii}|`);
     }
@@ -121,8 +131,11 @@ test('every byte-by-byte explanation of docs/PROTOCOL.md adds up to the encoded 
 
 test('the command table gives every RFC 7 command its byte', () => {
   const commands: Array<[string, number]> = [
-    ['READY', Command.READY], ['REQUEST', Command.REQUEST], ['REPLY', Command.REPLY],
-    ['HEARTBEAT', Command.HEARTBEAT], ['DISCONNECT', Command.DISCONNECT],
+    ['READY', Command.READY],
+    ['REQUEST', Command.REQUEST],
+    ['REPLY', Command.REPLY],
+    ['HEARTBEAT', Command.HEARTBEAT],
+    ['DISCONNECT', Command.DISCONNECT],
   ];
   for (const [name, byte] of commands) {
     const cell = `0x${byte.toString(16).padStart(2, '0')}`;
@@ -136,14 +149,20 @@ test('the error table lists every bus and rpc code of lib/errors.ts with its err
   const busCodes = Object.keys(ERRORS).filter((c) => /^AGORA_ERR_(BUS|RPC)_/.test(c) || c === 'AGORA_ERR_INTERNAL');
   for (const code of busCodes) {
     const spec = ERRORS[code as keyof typeof ERRORS];
-    assert.match(DOC, new RegExp(`^\\| \`${code}\` \\| ${spec.errno} \\| ${spec.status} \\|`, 'm'), `error table row for ${code}`);
+    assert.match(
+      DOC,
+      new RegExp(`^\\| \`${code}\` \\| ${spec.errno} \\| ${spec.status} \\|`, 'm'),
+      `error table row for ${code}`,
+    );
   }
-  for (const [named] of DOC.matchAll(/AGORA_ERR_[A-Z_]+/g)) assert.ok(named in ERRORS, `docs/PROTOCOL.md names ${named}, which lib/errors.ts lacks`);
+  for (const [named] of DOC.matchAll(/AGORA_ERR_[A-Z_]+/g))
+    assert.ok(named in ERRORS, `docs/PROTOCOL.md names ${named}, which lib/errors.ts lacks`);
 });
 
 test('every variable the page names exists, with the default it states', () => {
   const byEnv = new Map(VARIABLES.map((v) => [v.env, v]));
-  for (const [named] of DOC.matchAll(/AGORA_(?!ERR_)[A-Z_]+/g)) assert.ok(byEnv.has(named), `docs/PROTOCOL.md names ${named}, which lib/config.ts lacks`);
+  for (const [named] of DOC.matchAll(/AGORA_(?!ERR_)[A-Z_]+/g))
+    assert.ok(byEnv.has(named), `docs/PROTOCOL.md names ${named}, which lib/config.ts lacks`);
   for (const m of DOC.matchAll(/`(AGORA_(?!ERR_)[A-Z_]+)` \(default `([^`]*)`\)/g)) {
     assert.equal(m[2], String(byEnv.get(m[1])?.def), `default of ${m[1]}`);
   }

@@ -21,5 +21,8 @@ test("the README's configuration table lists every variable of lib/config.ts wit
 });
 
 test('the README table has no other rows, in the order of VARIABLES', () => {
-  assert.deepEqual([...readmeTable().keys()], VARIABLES.map((v) => v.env));
+  assert.deepEqual(
+    [...readmeTable().keys()],
+    VARIABLES.map((v) => v.env),
+  );
 });

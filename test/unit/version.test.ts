@@ -40,8 +40,16 @@ test('readVersion: package.json, the configured commit and source win, nothing k
   const root = tree(t, { 'package.json': '{"name":"agora","version":"1.2.3"}', '.git/HEAD': `${A}\n` });
   assert.deepEqual(readVersion({ root }), { name: 'agora', version: '1.2.3', commit: A, source: null });
   assert.deepEqual(readVersion({ root, commit: 'abcdef1', source: 'https://example.org/agora' }), {
-    name: 'agora', version: '1.2.3', commit: 'abcdef1', source: 'https://example.org/agora',
+    name: 'agora',
+    version: '1.2.3',
+    commit: 'abcdef1',
+    source: 'https://example.org/agora',
   });
   const empty = tree(t, { 'package.json': 'not json', '.git/HEAD': 'ref: refs/heads/gone\n' });
-  assert.deepEqual(readVersion({ root: empty }), { name: 'unknown', version: 'unknown', commit: 'unknown', source: null });
+  assert.deepEqual(readVersion({ root: empty }), {
+    name: 'unknown',
+    version: 'unknown',
+    commit: 'unknown',
+    source: null,
+  });
 });

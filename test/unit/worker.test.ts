@@ -13,7 +13,7 @@ import { RouterSocket, type Frames } from '../../lib/bus/zmtp';
 const HEARTBEAT_MS = 100;
 const LIVENESS = 3;
 
-test('a stall of the worker is not the broker\'s silence: only silence it was awake for counts', async (t) => {
+test("a stall of the worker is not the broker's silence: only silence it was awake for counts", async (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
   // 1. A ROUTER for a broker that never speaks; the worker's READY reaches it.
   const broker = new RouterSocket();
@@ -30,7 +30,11 @@ test('a stall of the worker is not the broker\'s silence: only silence it was aw
   const endpoint = await broker.bind('tcp://127.0.0.1:*');
   const lines: Array<{ msg: string; reason?: string }> = [];
   const log = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const pool = serve('late', {}, { endpoint, concurrency: 2, heartbeatMs: HEARTBEAT_MS, heartbeatLiveness: LIVENESS, log });
+  const pool = serve(
+    'late',
+    {},
+    { endpoint, concurrency: 2, heartbeatMs: HEARTBEAT_MS, heartbeatLiveness: LIVENESS, log },
+  );
   t.after(async () => {
     await pool.close();
     broker.close();
@@ -50,5 +54,8 @@ test('a stall of the worker is not the broker\'s silence: only silence it was aw
   t.mock.timers.tick(HEARTBEAT_MS * (LIVENESS - 1));
   assert.equal(reconnects(), 0, 'gave the broker up before liveness x interval');
   t.mock.timers.tick(HEARTBEAT_MS);
-  assert.deepEqual(lines.filter((l) => l.msg === 'reconnecting to broker').map((l) => l.reason), ['broker silent']);
+  assert.deepEqual(
+    lines.filter((l) => l.msg === 'reconnecting to broker').map((l) => l.reason),
+    ['broker silent'],
+  );
 });

@@ -40,7 +40,11 @@ class Inbox<T> {
   }
 }
 
-async function router(t: TestContext, options: ConstructorParameters<typeof RouterSocket>[0] = {}, endpoint = 'tcp://127.0.0.1:*'): Promise<{ r: RouterSocket; inbox: Inbox<Frames>; endpoint: string }> {
+async function router(
+  t: TestContext,
+  options: ConstructorParameters<typeof RouterSocket>[0] = {},
+  endpoint = 'tcp://127.0.0.1:*',
+): Promise<{ r: RouterSocket; inbox: Inbox<Frames>; endpoint: string }> {
   const r = new RouterSocket(options);
   const inbox = new Inbox<Frames>();
   r.onMessage = inbox.push;
@@ -49,7 +53,11 @@ async function router(t: TestContext, options: ConstructorParameters<typeof Rout
   return { r, inbox, endpoint: bound };
 }
 
-function dealer(t: TestContext, endpoint: string, options: ConstructorParameters<typeof DealerSocket>[0] = {}): { d: DealerSocket; inbox: Inbox<Frames>; connected: Inbox<true>; lost: Inbox<true> } {
+function dealer(
+  t: TestContext,
+  endpoint: string,
+  options: ConstructorParameters<typeof DealerSocket>[0] = {},
+): { d: DealerSocket; inbox: Inbox<Frames>; connected: Inbox<true>; lost: Inbox<true> } {
   const d = new DealerSocket(options);
   const inbox = new Inbox<Frames>();
   const connected = new Inbox<true>();
@@ -68,7 +76,11 @@ const payloads = (): Frames => sizes.map((n, i) => Buffer.alloc(n, i + 1));
 
 // ---- raw bytes, as RFC 23 writes them ----
 
-const GREETING = Buffer.concat([Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0]), Buffer.from('NULL'.padEnd(20, '\0')), Buffer.alloc(32)]);
+const GREETING = Buffer.concat([
+  Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0]),
+  Buffer.from('NULL'.padEnd(20, '\0')),
+  Buffer.alloc(32),
+]);
 
 function readyCommand(props: Record<string, string>): Buffer {
   const parts: Buffer[] = [Buffer.from([5]), b('READY')];
@@ -98,7 +110,10 @@ function frameBytes(frames: Frames): Buffer {
 }
 
 /** A raw TCP peer: resolves once connected; `closed` resolves when the other side cuts it. */
-async function rawPeer(t: TestContext, endpoint: string): Promise<{ s: net.Socket; received: () => Buffer; closed: Promise<void> }> {
+async function rawPeer(
+  t: TestContext,
+  endpoint: string,
+): Promise<{ s: net.Socket; received: () => Buffer; closed: Promise<void> }> {
   const m = /^tcp:\/\/(.+):(\d+)$/.exec(endpoint);
   assert.ok(m !== null);
   const s = net.connect(Number(m[2]), m[1]);
@@ -184,7 +199,10 @@ test('a message split at any byte boundary arrives whole, in order', async (t) =
   peer.s.write(Buffer.concat([GREETING, readyCommand({ 'Socket-Type': 'DEALER', Identity: 'splitter' })]));
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 4 }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
       fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 20 }),
       async (messages, cuts) => {
         const frames = messages.map((m) => m.map((f) => Buffer.from(f)));
@@ -222,11 +240,15 @@ test('our greeting and READY are what RFC 23 specifies, and PING gets PONG with 
 
 test('peers that break the protocol are cut; the ROUTER keeps serving', async (t) => {
   const { r, inbox, endpoint } = await router(t, { maxFrameBytes: 1000 });
-  const ok = (props: Record<string, string> = { 'Socket-Type': 'DEALER' }): Buffer => Buffer.concat([GREETING, readyCommand(props)]);
+  const ok = (props: Record<string, string> = { 'Socket-Type': 'DEALER' }): Buffer =>
+    Buffer.concat([GREETING, readyCommand(props)]);
   const cases: Array<[string, Buffer]> = [
     ['a bad signature', Buffer.concat([Buffer.from([0x00]), GREETING.subarray(1)])],
     ['ZMTP 2', Buffer.concat([GREETING.subarray(0, 10), Buffer.from([2]), GREETING.subarray(11)])],
-    ['the PLAIN mechanism', Buffer.concat([GREETING.subarray(0, 12), Buffer.from('PLAIN'.padEnd(20, '\0')), GREETING.subarray(32)])],
+    [
+      'the PLAIN mechanism',
+      Buffer.concat([GREETING.subarray(0, 12), Buffer.from('PLAIN'.padEnd(20, '\0')), GREETING.subarray(32)]),
+    ],
     ['an incompatible socket type', ok({ 'Socket-Type': 'PUB' })],
     ['no socket type', ok({ Identity: 'x' })],
     ['a message before READY', Buffer.concat([GREETING, frameBytes([b('early')])])],
@@ -234,12 +256,18 @@ test('peers that break the protocol are cut; the ROUTER keeps serving', async (t
     ['a 64-bit size over 2^32', Buffer.concat([ok(), Buffer.from([0x02, 0, 0, 0, 1, 0, 0, 0, 0])])],
     ['reserved flag bits', Buffer.concat([ok(), Buffer.from([0x10, 1, 0x41])])],
     ['an Identity starting with a zero byte', ok({ 'Socket-Type': 'DEALER', Identity: '\0abc' })],
-    ['truncated READY properties', Buffer.concat([GREETING, Buffer.from([0x04, 8, 5]), b('READY'), Buffer.from([11, 0x53])])],
+    [
+      'truncated READY properties',
+      Buffer.concat([GREETING, Buffer.from([0x04, 8, 5]), b('READY'), Buffer.from([11, 0x53])]),
+    ],
   ];
   for (const [what, bytes] of cases) {
     const peer = await rawPeer(t, endpoint);
     peer.s.write(bytes);
-    await Promise.race([peer.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: not cut`)), WAIT_MS))]);
+    await Promise.race([
+      peer.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: not cut`)), WAIT_MS)),
+    ]);
   }
   // A second connection claiming an Identity in use is refused (libzmq does the same).
   const first = await rawPeer(t, endpoint);
@@ -290,39 +318,49 @@ test('close with linger delivers what was sent last; close without it does not w
   assert.equal(d.send([b('after close')]), false);
 });
 
-test('a peer that never finishes its greeting is cut once handshakeMs has passed; one that finished in time is not', { timeout: WAIT_MS }, async (t) => {
-  // Only setTimeout is mocked: the handshake clock. Sockets and their events are real.
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  const HANDSHAKE_MS = 250;
-  const { inbox, endpoint } = await router(t, { handshakeMs: HANDSHAKE_MS });
-  // 1. Two peers connect; each hears the ROUTER's greeting, so its handshake clock runs.
-  const greeted = (p: { s: net.Socket; received: () => Buffer }): Promise<void> =>
-    new Promise((resolve) => {
-      const check = (): void => {
-        if (p.received().length < GREETING.length) return;
-        p.s.off('data', check);
-        resolve();
-      };
-      p.s.on('data', check);
-      check();
-    });
-  const silent = await rawPeer(t, endpoint);
-  const prompt = await rawPeer(t, endpoint);
-  await Promise.all([greeted(silent), greeted(prompt)]);
-  let silentCut = false;
-  void silent.closed.then(() => (silentCut = true));
-  // 2. One tick short of the limit: `silent` sends half a greeting and stops; `prompt` finishes
-  //    its handshake and its message arrives.
-  t.mock.timers.tick(HANDSHAKE_MS - 1);
-  silent.s.write(GREETING.subarray(0, 32));
-  prompt.s.write(Buffer.concat([GREETING, readyCommand({ 'Socket-Type': 'DEALER', Identity: 'prompt' }), frameBytes([b('in time')])]));
-  assert.deepEqual(await inbox.next(), [b('prompt'), b('in time')]);
-  assert.equal(silentCut, false, 'cut before its time');
-  // 3. The limit: the silent peer's connection is closed by the ROUTER (the real close event).
-  t.mock.timers.tick(1);
-  await silent.closed;
-  // 4. The handshaken one is never cut by that clock: it is still served long after.
-  t.mock.timers.tick(60_000);
-  prompt.s.write(frameBytes([b('later')]));
-  assert.deepEqual(await inbox.next(), [b('prompt'), b('later')]);
-});
+test(
+  'a peer that never finishes its greeting is cut once handshakeMs has passed; one that finished in time is not',
+  { timeout: WAIT_MS },
+  async (t) => {
+    // Only setTimeout is mocked: the handshake clock. Sockets and their events are real.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const HANDSHAKE_MS = 250;
+    const { inbox, endpoint } = await router(t, { handshakeMs: HANDSHAKE_MS });
+    // 1. Two peers connect; each hears the ROUTER's greeting, so its handshake clock runs.
+    const greeted = (p: { s: net.Socket; received: () => Buffer }): Promise<void> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          if (p.received().length < GREETING.length) return;
+          p.s.off('data', check);
+          resolve();
+        };
+        p.s.on('data', check);
+        check();
+      });
+    const silent = await rawPeer(t, endpoint);
+    const prompt = await rawPeer(t, endpoint);
+    await Promise.all([greeted(silent), greeted(prompt)]);
+    let silentCut = false;
+    void silent.closed.then(() => (silentCut = true));
+    // 2. One tick short of the limit: `silent` sends half a greeting and stops; `prompt` finishes
+    //    its handshake and its message arrives.
+    t.mock.timers.tick(HANDSHAKE_MS - 1);
+    silent.s.write(GREETING.subarray(0, 32));
+    prompt.s.write(
+      Buffer.concat([
+        GREETING,
+        readyCommand({ 'Socket-Type': 'DEALER', Identity: 'prompt' }),
+        frameBytes([b('in time')]),
+      ]),
+    );
+    assert.deepEqual(await inbox.next(), [b('prompt'), b('in time')]);
+    assert.equal(silentCut, false, 'cut before its time');
+    // 3. The limit: the silent peer's connection is closed by the ROUTER (the real close event).
+    t.mock.timers.tick(1);
+    await silent.closed;
+    // 4. The handshaken one is never cut by that clock: it is still served long after.
+    t.mock.timers.tick(60_000);
+    prompt.s.write(frameBytes([b('later')]));
+    assert.deepEqual(await inbox.next(), [b('prompt'), b('later')]);
+  },
+);
