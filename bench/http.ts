@@ -3,8 +3,8 @@
  * /retrieve at 64 connections with autocannon, against broker + auth + channels + messages
  * + gateway as the Procfile starts them, beside the ceiling: one plain Fastify process that
  * answers the same /post from memory; then /post again with the mesh on a throwaway
- * PostgreSQL server (skipped, with a note, where PostgreSQL is not installed). Every answer is checked (`expectBody`): a run whose
- * answers are failures would measure nothing.
+ * PostgreSQL server (skipped, with a note, where PostgreSQL is not installed). Every answer is
+ * checked (`expectBody`): a run whose answers are failures would measure nothing.
  *
  * `benchHttp()` is what bench/run.ts calls; `node dist/bench/http.js` runs it alone and
  * prints a Markdown table. `node dist/bench/http.js --ceiling` is the ceiling server itself.
@@ -15,20 +15,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
 
-// autocannon ships no types; this is the part used here.
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-}
-type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = require('autocannon') as Autocannon;
+type AutocannonResult = autocannon.Result;
 
 export interface HttpBenchOptions {
   durationS?: number;
@@ -67,7 +58,7 @@ async function launch(entry: string, env: Record<string, string>, args: string[]
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const ready = new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready in 15 s`)), 15_000);
     child.once('exit', (code) => reject(new Error(`${entry} exited (${code}) before it was ready`)));
@@ -79,7 +70,7 @@ async function launch(entry: string, env: Record<string, string>, args: string[]
   });
   const endpoints = await ready;
   lines.close();
-  child.stdout!.resume();
+  child.stdout.resume();
   return { child, endpoints };
 }
 
@@ -93,7 +84,10 @@ async function stopAll(procs: Proc[]): Promise<void> {
   );
 }
 
-/** broker, auth, channels, messages, gateway: the Procfile's processes on free loopback ports; `env` goes to every one. */
+/**
+ * broker, auth, channels, messages, gateway: the Procfile's processes on free loopback ports; `env` goes to
+ * every one.
+ */
 async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promise<string> {
   const broker = await launch('services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
   procs.push(broker);

@@ -4,12 +4,12 @@
  * its static `urls`), default JSON serializer, no logger. The ready line carries the TCP
  * port the transporter was given by the system (port 0).
  */
-import { ServiceBroker, Transporters } from 'moleculer';
+import { ServiceBroker, Transporters, type Context } from 'moleculer';
 
 async function main(): Promise<void> {
   const transporter = new Transporters.TCP({ udpDiscovery: false, port: 0 });
   const broker = new ServiceBroker({ nodeID: 'bench-server', logger: false, transporter, requestTimeout: 5000 });
-  broker.createService({ name: 'echo', actions: { echo: (ctx) => ctx.params } });
+  broker.createService({ name: 'echo', actions: { echo: (ctx: Context) => ctx.params } });
   await broker.start();
   process.on('SIGTERM', () => void broker.stop().finally(() => process.exit(0)));
   process.stdout.write(

@@ -32,7 +32,7 @@ function spawnUntil<T>(
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const line = new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry}: no awaited line within ${ms} ms`)), ms);
     child.once('exit', (code, signal) => {
@@ -44,7 +44,7 @@ function spawnUntil<T>(
       if (value === undefined) return;
       clearTimeout(timer);
       lines.close();
-      child.stdout!.resume();
+      child.stdout.resume();
       resolve(value);
     });
   });

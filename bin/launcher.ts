@@ -126,8 +126,8 @@ export class Launcher {
     ready.catch(() => undefined);
     const r: Running = { proc, child, slot, ready };
     this.running.set(proc.label, r);
-    this.pipe(r, child.stdout!, (line) => isReadyLine(line) && onReady());
-    this.pipe(r, child.stderr!);
+    this.pipe(r, child.stdout, (line) => isReadyLine(line) && onReady());
+    this.pipe(r, child.stderr);
     const gone = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (!this.running.has(proc.label)) return;
       onGone(new Error(`${proc.label} exited`));

@@ -37,7 +37,10 @@ export interface Config {
   messagesGrpcUrl: string;
   /** Deadline of typed gRPC calls between services. */
   grpcTimeoutMs: number;
-  /** host:port this service's gRPC binds instead of its AGORA_<NAME>_GRPC_URL (several instances on one host); empty: that URL. */
+  /**
+   * host:port this service's gRPC binds instead of its AGORA_<NAME>_GRPC_URL (several instances on one host);
+   * empty: that URL.
+   */
   grpcBind: string;
   /** Unknown users are created at their first logon. */
   openRegistration: boolean;
@@ -73,7 +76,10 @@ export interface Config {
   driverOutputLines: number;
   /** Nodes the TypeScript driver holds at most, all owners together. */
   driverMaxNodes: number;
-  /** Root of the drivers' state directories (node records, output logs); empty: the OS temp dir's `agora-driver-<uid>`. */
+  /**
+   * Root of the drivers' state directories (node records, output logs); empty: the OS temp dir's
+   * `agora-driver-<uid>`.
+   */
   driverStateDir: string;
   /** On SIGTERM, leave node processes running for the next driver start to adopt, instead of stopping them. */
   driverKeepNodes: boolean;

@@ -28,7 +28,10 @@ export const GRPC = {
 export interface ErrorSpec {
   /** HTTP status at the edge. */
   readonly status: number;
-  /** Kinto errno (105 invalid auth, 107 invalid parameters, 111 missing resource, 113 too large, 117 over capacity, 201 backend, 999 internal, …). */
+  /**
+   * Kinto errno (105 invalid auth, 107 invalid parameters, 111 missing resource, 113 too large, 117 over capacity,
+   * 201 backend, 999 internal, …).
+   */
   readonly errno: number;
   /** grpc-js Status. */
   readonly grpc: number;

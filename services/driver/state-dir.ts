@@ -28,7 +28,10 @@ import { nodeIdProblem } from '../../lib/node-names';
 import { loadProto } from '../../lib/rpc/proto';
 import type { NodeView } from './local-driver';
 
-/** A process as the driver knows it: its pid and its start time (`/proc/<pid>/stat` field 22), which a reused pid does not share. */
+/**
+ * A process as the driver knows it: its pid and its start time (`/proc/<pid>/stat` field 22), which a reused pid
+ * does not share.
+ */
 export interface ProcessId {
   pid: number;
   start: string;
@@ -122,7 +125,10 @@ export class StateDir {
     }
   }
 
-  /** Every well-formed node record (its node map holding every key, as the Ruby driver requires too); others are logged and left alone. */
+  /**
+   * Every well-formed node record (its node map holding every key, as the Ruby driver requires too); others are
+   * logged and left alone.
+   */
   load(): NodeRecord[] {
     const records: NodeRecord[] = [];
     for (const name of readdirSync(this.dir)

@@ -16,7 +16,10 @@ import { Client } from 'pg';
 import { until as pollUntil } from './bus';
 import { freePort, skipOrFail, start, type Started } from './proc';
 
-/** Resolve once `probe` answers true (asked every `everyMs`; a probe that throws counts as false), or fail naming `what` at the deadline. */
+/**
+ * Resolve once `probe` answers true (asked every `everyMs`; a probe that throws counts as false), or fail naming
+ * `what` at the deadline.
+ */
 export function until(probe: () => Promise<boolean>, what: string, deadlineMs = 15_000, everyMs = 50): Promise<void> {
   return pollUntil(() => probe().catch(() => false), deadlineMs, what, everyMs);
 }
@@ -116,7 +119,7 @@ export async function launchPostgres(): Promise<Postgres & { close(): Promise<vo
     ];
     const proc = spawn(path.join(bin, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, ...user });
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-5000)));
+    proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-5000)));
     child = proc;
     await until(async () => {
       if (proc.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);

@@ -21,7 +21,10 @@ export interface Started {
   child: ChildProcess;
   /** The `endpoints` of the ready line. */
   endpoints: Record<string, string | number>;
-  /** Every stdout line (and stderr line, with `stderrLines`) parsed as JSON so far (non-JSON lines are kept as `{ raw }`). */
+  /**
+   * Every stdout line (and stderr line, with `stderrLines`) parsed as JSON so far (non-JSON lines are kept as
+   * `{ raw }`).
+   */
   lines: Array<Record<string, unknown>>;
   /** Resolve with the first line (already seen or coming) that matches, or reject after `ms`. */
   waitFor(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
@@ -81,8 +84,8 @@ export async function start(command: string, args: string[], options: StartOptio
     lines.push(line);
     for (const w of watchers) w(line);
   };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  if (options.stderrLines === true) createInterface({ input: child.stderr! }).on('line', onLine);
+  createInterface({ input: child.stdout }).on('line', onLine);
+  if (options.stderrLines === true) createInterface({ input: child.stderr }).on('line', onLine);
   const exited = once(child, 'exit');
 
   const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 15_000): Promise<Record<string, unknown>> =>

@@ -113,7 +113,7 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     'an unlabelled line',
   );
   const pids = pidsIn(mesh.lines);
-  assert.ok(pids.length >= labels.length, `pids: ${pids}`);
+  assert.ok(pids.length >= labels.length, `pids: ${pids.join(',')}`);
   // 5. SIGTERM reaches every process once; each drains and exits 0, then the launcher does.
   assert.equal(await mesh.stop('SIGTERM'), 0);
   for (const label of labels) {

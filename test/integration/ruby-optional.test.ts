@@ -19,7 +19,7 @@ function run(env: Record<string, string>): { child: ReturnType<typeof spawn>; fi
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const lines = createInterface({ input: child.stderr! });
+  const lines = createInterface({ input: child.stderr });
   const firstLine = new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
     child.once('close', () => reject(new Error('exited before saying anything')));

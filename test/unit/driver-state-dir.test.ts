@@ -62,7 +62,8 @@ test("the lock: a live driver holds the directory, a dead one's lock is taken ov
   // 2. Left by a process that has ended: taken over.
   writeFileSync(path.join(dir, 'driver.lock'), JSON.stringify({ pid: deadPid(), start: '1' }));
   const state = StateDir.open(dir, log);
-  assert.equal(JSON.parse(readFileSync(path.join(dir, 'driver.lock'), 'utf8')).pid, process.pid);
+  const lock = JSON.parse(readFileSync(path.join(dir, 'driver.lock'), 'utf8')) as { pid: unknown };
+  assert.equal(lock.pid, process.pid);
   // 3. Released with a record in it: the record stays for the next driver; without, the directory goes.
   state.save({ node: { id: 'n1' } as never, process: null });
   state.release();
