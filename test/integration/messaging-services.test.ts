@@ -3,7 +3,7 @@
  * its own process on free loopback ports — called through the bus as the gateway calls them.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import type { LastReply__Output } from '../../lib/gen/agora/LastReply';
@@ -23,6 +23,19 @@ interface Msg {
 }
 
 const MAX_BYTES = 64;
+
+/** What the steps share: the test (whose `after` closes what they open), the processes, the bus, alice's session. */
+interface Mesh {
+  t: TestContext;
+  procs: Record<string, Started>;
+  bus: string;
+  client: BusClient;
+  alice: number;
+}
+
+function logon(c: BusClient, username: string): Promise<LogonReply> {
+  return c.call<LogonReply>('Auth', 'Logon', [{ username, password: `pw-${username}` }]);
+}
 
 /** 1. The mesh: broker, then auth, then the services that dial auth (and channels). */
 async function startMesh(t: { after(fn: () => Promise<unknown>): void }): Promise<Record<string, Started>> {
@@ -55,169 +68,169 @@ test('auth, channels and messages over the bus', async (t) => {
   const bus = String(procs.broker.endpoints.bus);
   const client = createClient({ endpoint: bus, timeoutMs: 10_000, caller: 'test' });
   t.after(() => client.close());
-  const logon = (c: BusClient, username: string) =>
-    c.call<LogonReply>('Auth', 'Logon', [{ username, password: `pw-${username}` }]);
   const alice = (await logon(client, 'alice')).sesskey;
   assert.ok(Number.isSafeInteger(alice) && alice > 0);
-
-  await t.test('Channels.Create is idempotent, validates names, and List sorts', async () => {
-    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
-      channel: 'general',
-      created: true,
-      version: 1,
-    });
-    assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
-      channel: 'general',
-      created: false,
-      version: 1,
-    });
-    await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'Announcements' }]);
-    await assert.rejects(client.call('Channels', 'Create', [{ sesskey: alice, channel: 'no spaces' }]), {
-      code: 'AGORA_ERR_CHANNEL_INVALID_NAME',
-      errno: 107,
-    });
-    assert.deepEqual(await client.call('Channels', 'List', [{ sesskey: alice }]), {
-      channels: ['Announcements', 'general'],
-      version: 2,
-    });
-    assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: true });
-  });
-
-  await t.test('Messages.Post, Last and Retrieve', async () => {
-    assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'general' }]), { messageid: 0 });
-    assert.deepEqual(
-      await client.call('Messages', 'Post', [{ sesskey: alice, channel: 'general', message: 'hello, world' }]),
-      { messageid: 1 },
-    );
-    assert.deepEqual(
-      await client.call('Messages', 'Post', [{ sesskey: alice, channel: 'general', message: 'héllo ✓' }]),
-      { messageid: 2 },
-    );
-    assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'general' }]), { messageid: 2 });
-    assert.deepEqual(
-      await client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: -10, last: 100 }]),
-      {
-        messages: [
-          { messageid: 1, username: 'alice', message: 'hello, world' },
-          { messageid: 2, username: 'alice', message: 'héllo ✓' },
-        ],
-      },
-    );
-    assert.deepEqual(
-      await client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: 2, last: 1 }]),
-      { messages: [] },
-    );
-  });
-
-  await t.test('Messages refuses what it must, with registry codes', async () => {
-    const post = (channel: string, message: unknown) =>
-      client.call('Messages', 'Post', [{ sesskey: alice, channel, message }]);
-    await assert.rejects(post('nowhere', 'x'), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', errno: 111 });
-    await assert.rejects(client.call('Messages', 'Last', [{ sesskey: alice, channel: 'nowhere' }]), {
-      code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
-    });
-    await assert.rejects(post('general', ''), { code: 'AGORA_ERR_MESSAGE_INVALID', errno: 107 });
-    await assert.rejects(post('general', 'x'.repeat(MAX_BYTES + 1)), {
-      code: 'AGORA_ERR_MESSAGE_TOO_LONG',
-      errno: 113,
-    });
-    assert.deepEqual(await post('general', 'x'.repeat(MAX_BYTES)), { messageid: 3 });
-    await assert.rejects(post('general', 42), { code: 'AGORA_ERR_RPC_BAD_PARAMS' });
-    await assert.rejects(
-      client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: 1.5, last: 3 }]),
-      { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 },
-    );
-    // A "no" from Channels is not remembered: the channel can be created a moment later.
-    await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'nowhere' }]);
-    assert.deepEqual(await post('nowhere', 'now it exists'), { messageid: 1 });
-  });
-
-  await t.test('50 concurrent posters get distinct, gap-free ids and nothing is lost', async () => {
-    // 1. Fifty users, each with its own bus client and session.
-    await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'busy' }]);
-    const posters = await Promise.all(
-      Array.from({ length: 50 }, async (_, i) => {
-        const c = createClient({ endpoint: bus, timeoutMs: 10_000 });
-        t.after(() => c.close());
-        return { c, name: `poster${i}`, sesskey: (await logon(c, `poster${i}`)).sesskey };
-      }),
-    );
-    // 2. All post at once, two messages each.
-    const sent = await Promise.all(
-      posters.flatMap((p) =>
-        [0, 1].map(async (k) => {
-          const reply = await p.c.call<{ messageid: number }>('Messages', 'Post', [
-            { sesskey: p.sesskey, channel: 'busy', message: `${p.name}#${k}` },
-          ]);
-          return { id: reply.messageid, username: p.name, message: `${p.name}#${k}` };
-        }),
-      ),
-    );
-    // 3. Ids are exactly 1..100; each retained message is the one its poster was told.
-    assert.deepEqual(
-      sent.map((s) => s.id).sort((a, b) => a - b),
-      Array.from({ length: 100 }, (_, i) => i + 1),
-    );
-    assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'busy' }]), { messageid: 100 });
-    const kept = await client.call<{ messages: Msg[] }>('Messages', 'Retrieve', [
-      { sesskey: alice, channel: 'busy', first: 1, last: 100 },
-    ]);
-    assert.deepEqual(
-      kept.messages,
-      [...sent].sort((a, b) => a.id - b.id).map((s) => ({ messageid: s.id, username: s.username, message: s.message })),
-    );
-  });
-
-  await t.test('a bad session fails with AGORA_ERR_AUTH_BAD_SESSION, also right after logoff', async () => {
-    const forged = 123_456_789;
-    for (const [service, method, request] of [
-      ['Channels', 'List', { sesskey: forged }],
-      ['Channels', 'Create', { sesskey: forged, channel: 'x' }],
-      ['Messages', 'Post', { sesskey: forged, channel: 'general', message: 'x' }],
-      ['Messages', 'Last', { sesskey: forged, channel: 'general' }],
-      ['Messages', 'Retrieve', { sesskey: forged, channel: 'general', first: 1, last: 2 }],
-    ] as const) {
-      await assert.rejects(
-        client.call(service, method, [request]),
-        { code: 'AGORA_ERR_AUTH_BAD_SESSION', errno: 105 },
-        `${service}.${method}`,
-      );
-    }
-    const bob = (await logon(client, 'bob')).sesskey;
-    assert.deepEqual(await client.call('Messages', 'Post', [{ sesskey: bob, channel: 'general', message: 'bye' }]), {
-      messageid: 4,
-    });
-    await client.call('Auth', 'Logoff', [{ sesskey: bob }]);
-    await assert.rejects(client.call('Messages', 'Post', [{ sesskey: bob, channel: 'general', message: 'ghost' }]), {
-      code: 'AGORA_ERR_AUTH_BAD_SESSION',
-    });
-    await assert.rejects(client.call('Channels', 'List', [{ sesskey: bob }]), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
-  });
-
-  await t.test('the same handlers answer typed gRPC calls', async () => {
-    const Channels = loadProto('channels.proto').agora.Channels;
-    const Messages = loadProto('messages.proto').agora.Messages;
-    const channels = new Channels(String(procs.channels.endpoints.grpc), grpc.credentials.createInsecure());
-    const messages = new Messages(String(procs.messages.endpoints.grpc), grpc.credentials.createInsecure());
-    t.after(() => {
-      channels.close();
-      messages.close();
-    });
-    assert.deepEqual(
-      await unary<object, ExistsReply__Output>(channels, 'Exists', { channel: 'busy' }, { timeoutMs: 5000 }),
-      { exists: true },
-    );
-    assert.deepEqual(
-      await unary<object, LastReply__Output>(
-        messages,
-        'Last',
-        { sesskey: alice, channel: 'busy' },
-        { timeoutMs: 5000 },
-      ),
-      { messageid: 100 },
-    );
-    await assert.rejects(unary(messages, 'Last', { sesskey: alice, channel: 'nope' }, { timeoutMs: 5000 }), {
-      code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
-    });
-  });
+  const m: Mesh = { t, procs, bus, client, alice };
+  await t.test('Channels.Create is idempotent, validates names, and List sorts', () => channelsCreateAndList(m));
+  await t.test('Messages.Post, Last and Retrieve', () => postLastRetrieve(m));
+  await t.test('Messages refuses what it must, with registry codes', () => messagesRefusals(m));
+  await t.test('50 concurrent posters get distinct, gap-free ids and nothing is lost', () => concurrentPosters(m));
+  await t.test('a bad session fails with AGORA_ERR_AUTH_BAD_SESSION, also right after logoff', () => badSessions(m));
+  await t.test('the same handlers answer typed gRPC calls', () => grpcCalls(m));
 });
+
+async function channelsCreateAndList({ client, alice }: Mesh): Promise<void> {
+  assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
+    channel: 'general',
+    created: true,
+    version: 1,
+  });
+  assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
+    channel: 'general',
+    created: false,
+    version: 1,
+  });
+  await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'Announcements' }]);
+  await assert.rejects(client.call('Channels', 'Create', [{ sesskey: alice, channel: 'no spaces' }]), {
+    code: 'AGORA_ERR_CHANNEL_INVALID_NAME',
+    errno: 107,
+  });
+  assert.deepEqual(await client.call('Channels', 'List', [{ sesskey: alice }]), {
+    channels: ['Announcements', 'general'],
+    version: 2,
+  });
+  assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: true });
+}
+
+async function postLastRetrieve({ client, alice }: Mesh): Promise<void> {
+  assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'general' }]), { messageid: 0 });
+  assert.deepEqual(
+    await client.call('Messages', 'Post', [{ sesskey: alice, channel: 'general', message: 'hello, world' }]),
+    { messageid: 1 },
+  );
+  assert.deepEqual(
+    await client.call('Messages', 'Post', [{ sesskey: alice, channel: 'general', message: 'héllo ✓' }]),
+    { messageid: 2 },
+  );
+  assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'general' }]), { messageid: 2 });
+  assert.deepEqual(
+    await client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: -10, last: 100 }]),
+    {
+      messages: [
+        { messageid: 1, username: 'alice', message: 'hello, world' },
+        { messageid: 2, username: 'alice', message: 'héllo ✓' },
+      ],
+    },
+  );
+  assert.deepEqual(
+    await client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: 2, last: 1 }]),
+    { messages: [] },
+  );
+}
+
+async function messagesRefusals({ client, alice }: Mesh): Promise<void> {
+  const post = (channel: string, message: unknown) =>
+    client.call('Messages', 'Post', [{ sesskey: alice, channel, message }]);
+  await assert.rejects(post('nowhere', 'x'), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', errno: 111 });
+  await assert.rejects(client.call('Messages', 'Last', [{ sesskey: alice, channel: 'nowhere' }]), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+  });
+  await assert.rejects(post('general', ''), { code: 'AGORA_ERR_MESSAGE_INVALID', errno: 107 });
+  await assert.rejects(post('general', 'x'.repeat(MAX_BYTES + 1)), {
+    code: 'AGORA_ERR_MESSAGE_TOO_LONG',
+    errno: 113,
+  });
+  assert.deepEqual(await post('general', 'x'.repeat(MAX_BYTES)), { messageid: 3 });
+  await assert.rejects(post('general', 42), { code: 'AGORA_ERR_RPC_BAD_PARAMS' });
+  await assert.rejects(
+    client.call('Messages', 'Retrieve', [{ sesskey: alice, channel: 'general', first: 1.5, last: 3 }]),
+    { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 },
+  );
+  // A "no" from Channels is not remembered: the channel can be created a moment later.
+  await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'nowhere' }]);
+  assert.deepEqual(await post('nowhere', 'now it exists'), { messageid: 1 });
+}
+
+async function concurrentPosters({ t, bus, client, alice }: Mesh): Promise<void> {
+  // 1. Fifty users, each with its own bus client and session.
+  await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'busy' }]);
+  const posters = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const c = createClient({ endpoint: bus, timeoutMs: 10_000 });
+      t.after(() => c.close());
+      return { c, name: `poster${i}`, sesskey: (await logon(c, `poster${i}`)).sesskey };
+    }),
+  );
+  // 2. All post at once, two messages each.
+  const sent = await Promise.all(
+    posters.flatMap((p) =>
+      [0, 1].map(async (k) => {
+        const reply = await p.c.call<{ messageid: number }>('Messages', 'Post', [
+          { sesskey: p.sesskey, channel: 'busy', message: `${p.name}#${k}` },
+        ]);
+        return { id: reply.messageid, username: p.name, message: `${p.name}#${k}` };
+      }),
+    ),
+  );
+  // 3. Ids are exactly 1..100; each retained message is the one its poster was told.
+  assert.deepEqual(
+    sent.map((s) => s.id).sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(await client.call('Messages', 'Last', [{ sesskey: alice, channel: 'busy' }]), { messageid: 100 });
+  const kept = await client.call<{ messages: Msg[] }>('Messages', 'Retrieve', [
+    { sesskey: alice, channel: 'busy', first: 1, last: 100 },
+  ]);
+  assert.deepEqual(
+    kept.messages,
+    [...sent].sort((a, b) => a.id - b.id).map((s) => ({ messageid: s.id, username: s.username, message: s.message })),
+  );
+}
+
+async function badSessions({ client }: Mesh): Promise<void> {
+  const forged = 123_456_789;
+  for (const [service, method, request] of [
+    ['Channels', 'List', { sesskey: forged }],
+    ['Channels', 'Create', { sesskey: forged, channel: 'x' }],
+    ['Messages', 'Post', { sesskey: forged, channel: 'general', message: 'x' }],
+    ['Messages', 'Last', { sesskey: forged, channel: 'general' }],
+    ['Messages', 'Retrieve', { sesskey: forged, channel: 'general', first: 1, last: 2 }],
+  ] as const) {
+    await assert.rejects(
+      client.call(service, method, [request]),
+      { code: 'AGORA_ERR_AUTH_BAD_SESSION', errno: 105 },
+      `${service}.${method}`,
+    );
+  }
+  const bob = (await logon(client, 'bob')).sesskey;
+  assert.deepEqual(await client.call('Messages', 'Post', [{ sesskey: bob, channel: 'general', message: 'bye' }]), {
+    messageid: 4,
+  });
+  await client.call('Auth', 'Logoff', [{ sesskey: bob }]);
+  await assert.rejects(client.call('Messages', 'Post', [{ sesskey: bob, channel: 'general', message: 'ghost' }]), {
+    code: 'AGORA_ERR_AUTH_BAD_SESSION',
+  });
+  await assert.rejects(client.call('Channels', 'List', [{ sesskey: bob }]), { code: 'AGORA_ERR_AUTH_BAD_SESSION' });
+}
+
+async function grpcCalls({ t, procs, alice }: Mesh): Promise<void> {
+  const Channels = loadProto('channels.proto').agora.Channels;
+  const Messages = loadProto('messages.proto').agora.Messages;
+  const channels = new Channels(String(procs.channels.endpoints.grpc), grpc.credentials.createInsecure());
+  const messages = new Messages(String(procs.messages.endpoints.grpc), grpc.credentials.createInsecure());
+  t.after(() => {
+    channels.close();
+    messages.close();
+  });
+  assert.deepEqual(
+    await unary<object, ExistsReply__Output>(channels, 'Exists', { channel: 'busy' }, { timeoutMs: 5000 }),
+    { exists: true },
+  );
+  assert.deepEqual(
+    await unary<object, LastReply__Output>(messages, 'Last', { sesskey: alice, channel: 'busy' }, { timeoutMs: 5000 }),
+    { messageid: 100 },
+  );
+  await assert.rejects(unary(messages, 'Last', { sesskey: alice, channel: 'nope' }, { timeoutMs: 5000 }), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+  });
+}
