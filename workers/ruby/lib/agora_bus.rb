@@ -32,7 +32,7 @@ module AgoraBus
   MAX_MSGID = 0xFFFF_FFFF
   # Most requests one worker socket may offer to hold (READY options, docs/PROTOCOL.md §3).
   MAX_SLOTS = 1024
-  # HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (PROTOCOL.md §3).
+  # HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (docs/PROTOCOL.md §3).
   DRAIN = "\x81\xa5slots\x00".b
 
   DEFAULT_BUS_URL = 'tcp://127.0.0.1:5555'
