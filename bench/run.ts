@@ -165,8 +165,8 @@ clock. Every server and every load generator is its own process, on loopback.
   two: the broker hop is the design.
 
 Why Agora, with three processes and a broker hop, comes close to the two-process ceiling (and
-in some runs passes it and Moleculer): its processes speak ZMTP 3.0 through
-${'`'}lib/bus/zmtp.ts${'`'} (TypeScript over node:net, byte-compatible with libzmq) rather than through
+in some runs passes it and Moleculer): its processes speak ZMTP 3.0 through their own
+transport in ${'`'}lib/bus/${'`'} (TypeScript over node:net, byte-compatible with libzmq) rather than through
 the native binding. Profiling the broker on zeromq.js showed where its time went: one heap
 allocation (an ArrayBuffer backing store, freed on another thread) per received frame, and
 two or three system calls per send and per receive (zeromq.js probes ${'`'}ZMQ_EVENTS${'`'} around
