@@ -1,5 +1,5 @@
 /**
- * HTTP through the whole mesh (DESIGN "Tests and measurement"): POST /post and POST
+ * HTTP through the whole mesh (docs/ARCHITECTURE.md "Tests and measurement"): POST /post and POST
  * /retrieve at 64 connections with autocannon, against broker + auth + channels + messages
  * + gateway as the Procfile starts them, beside the ceiling: one plain Fastify process that
  * answers the same /post from memory; then /post again with the mesh on a throwaway

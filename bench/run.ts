@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (DESIGN "Tests and measurement"): one echo call, side by side in one run,
+ * `npm run bench` (docs/ARCHITECTURE.md "Tests and measurement"): one echo call, side by side in one run,
  * at 1 and at 64 calls in flight, through
  *   - raw ZeroMQ DEALER↔ROUTER between two processes: the transport ceiling;
  *   - Moleculer's TCP transporter between two processes;
@@ -165,14 +165,14 @@ clock. Every server and every load generator is its own process, on loopback.
   two: the broker hop is the design.
 
 Why Agora, with three processes and a broker hop, comes close to the two-process ceiling (and
-in some runs passes it and Moleculer): its processes speak ZMTP 3.0 through
-${'`'}lib/bus/zmtp.ts${'`'} (TypeScript over node:net, byte-compatible with libzmq) rather than through
+in some runs passes it and Moleculer): its processes speak ZMTP 3.0 through their own
+transport in ${'`'}lib/bus/${'`'} (TypeScript over node:net, byte-compatible with libzmq) rather than through
 the native binding. Profiling the broker on zeromq.js showed where its time went: one heap
 allocation (an ArrayBuffer backing store, freed on another thread) per received frame, and
 two or three system calls per send and per receive (zeromq.js probes ${'`'}ZMQ_EVENTS${'`'} around
 each); the broker receives 13 frames and sends 14 per call. The TypeScript transport parses
 every message a read returns, copies small frames from Node's pool, and writes everything one
-turn of the event loop sends in one system call. Workers offering slots (PROTOCOL.md §3)
+turn of the event loop sends in one system call. Workers offering slots (docs/PROTOCOL.md §3)
 keep one connection per process instead of one per concurrent request.
 
 Rerun with ${'`'}npm run bench${'`'} (about a minute; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).

@@ -1,6 +1,7 @@
 #!/bin/sh
-# A seed 002 client with plain curl, as a shell user would write it: `curl -d` sends the
-# JSON with curl's default Content-Type (application/x-www-form-urlencoded).
+# A client of the legacy messaging API (docs/API-LEGACY.md) with plain curl, as a shell
+# user would write it: `curl -d` sends the JSON with curl's default Content-Type
+# (application/x-www-form-urlencoded).
 #
 # Usage: legacy-curl.sh BASE_URL USERNAME CHANNEL
 # Prints one line per call, "<step> <the server's answer>", so the caller can check every

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A seed 002 client in Python, standard library only, as a client of the seed would be
-written: urllib's POST with a JSON body and urllib's default Content-Type (form-encoded).
+"""A client of the legacy messaging API (docs/API-LEGACY.md) in Python, standard library only,
+as its clients are written: urllib's POST with a JSON body and urllib's default Content-Type
+(form-encoded).
 
 Usage: legacy_client.py BASE_URL USERNAME CHANNEL
 Runs the whole scenario (logon, create, list, post, lastmessage, retrieve, a forged key,
 logoff, the key refused after logoff) and prints one JSON line per call:
 {"step": ..., "answer": <the server's JSON>}; a last line {"ok": true} or {"ok": false, "why": ...}.
-Exits 0 only when every answer is the one the seed specifies.
+Exits 0 only when every answer is the one docs/API-LEGACY.md specifies.
 """
 import json
 import sys

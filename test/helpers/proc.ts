@@ -156,7 +156,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * A test that lacks something the machine should have: skipped with the reason, but failed
- * under CI=true, where .ci/run must have installed it (DESIGN "Tests and measurement").
+ * under CI=true, where .ci/run must have installed it (CONTRIBUTING.md "Test").
  * Answers false, for `if (!ok) return skipOrFail(...)`.
  */
 export function skipOrFail(t: { skip(message?: string): void }, why: string, packages: string): false {

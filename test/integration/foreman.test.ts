@@ -11,7 +11,7 @@ const FOREMAN = 'foreman';
 
 let foremanProblem: Promise<string | null> | undefined;
 
-/** Whether foreman runs here; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
+/** Whether foreman runs here; otherwise skip, or fail under CI (CONTRIBUTING.md "Test"). */
 async function needForeman(t: TestContext): Promise<boolean> {
   foremanProblem ??= new Promise((resolve) => {
     execFile(FOREMAN, ['version'], { timeout: 10_000 }, (err) =>

@@ -98,7 +98,7 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     mesh.lines.findIndex((l) => l.label === 'echo.1') > brokerReady,
     'echo started before the broker was ready',
   );
-  // 3. The mesh answers a seed 002 logon through the gateway.
+  // 3. The mesh answers a logon of the legacy messaging API through the gateway.
   const http = String((ready[ready.length - 1].endpoints as Line).http);
   const res = await fetch(`${http}/logon`, {
     method: 'POST',

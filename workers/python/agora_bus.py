@@ -30,8 +30,8 @@ MDPW01 = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 MMI_SERVICE = b"mmi.service"
 MAX_MSGID = 0xFFFFFFFF
-MAX_SLOTS = 1024  # most requests one worker socket may offer to hold (READY options, PROTOCOL.md §3)
-# HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (PROTOCOL.md §3).
+MAX_SLOTS = 1024  # most requests one worker socket may offer to hold (READY options, docs/PROTOCOL.md §3)
+# HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (docs/PROTOCOL.md §3).
 DRAIN = b"\x81\xa5slots\x00"
 
 DEFAULT_BUS_URL = "tcp://127.0.0.1:5555"
@@ -39,14 +39,16 @@ DEFAULT_HEARTBEAT_MS = 2500
 DEFAULT_LIVENESS = 3
 DEFAULT_CONCURRENCY = 4
 
-# The registry's messages for the codes this module raises itself (lib/errors.ts holds them all).
+# The codes of lib/errors.ts this module raises itself, with the registry's message templates:
+# a raise site fills each %s; AgoraError(code) without a message keeps them, as lib/errors.ts
+# does (test/unit/sdk-errors.test.ts compares this table with the registry).
 MESSAGES = {
     "AGORA_ERR_INTERNAL": "Internal error",
-    "AGORA_ERR_BUS_TIMEOUT": "Call passed its deadline",
+    "AGORA_ERR_BUS_TIMEOUT": "Call to %s.%s passed its deadline",
     "AGORA_ERR_BUS_DISCONNECTED": "Lost the connection to the broker",
-    "AGORA_ERR_BUS_BAD_MESSAGE": "Malformed bus message",
-    "AGORA_ERR_RPC_NO_METHOD": "Unknown method",
-    "AGORA_ERR_RPC_BAD_PARAMS": "Invalid parameters",
+    "AGORA_ERR_BUS_BAD_MESSAGE": "Malformed bus message: %s",
+    "AGORA_ERR_RPC_NO_METHOD": "Service %s has no method %s",
+    "AGORA_ERR_RPC_BAD_PARAMS": "Invalid parameters: %s",
 }
 
 
@@ -109,7 +111,7 @@ def decode_message(body):
 
 def _peek_msgid(body):
     """The msgid of a request body that does not decode, read from its first items as the broker
-    reads it (PROTOCOL.md §3: a worker with slots is matched by it), else 0."""
+    reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else 0."""
     try:
         items = msgpack.Unpacker(raw=False, strict_map_key=False)
         items.feed(body)
@@ -276,7 +278,7 @@ class Worker:
         self._generation = 0  # bumped at each new socket: a late reply is not sent on a newer one
         self._in_flight = 0  # requests of the current socket not answered yet
         self._disconnected = False  # DISCONNECT said (or heard while stopping): nothing more to send
-        self._asked = False  # our heartbeats ask the broker for no more requests (drain, PROTOCOL.md §3)
+        self._asked = False  # our heartbeats ask the broker for no more requests (drain, docs/PROTOCOL.md §3)
         self._linked = False  # the socket has a TCP connection to the broker
         self._expiry = 0.0
         self._jobs = queue.SimpleQueue()
@@ -353,7 +355,7 @@ class Worker:
         self._expiry = time.monotonic() + self.heartbeat_s * self.liveness
         ready = [b"", MDPW01, READY, self.service.encode()]
         if self.concurrency > 1:
-            ready.append(pack({"slots": self.concurrency}))  # Agora's READY options (PROTOCOL.md §3)
+            ready.append(pack({"slots": self.concurrency}))  # Agora's READY options (docs/PROTOCOL.md §3)
         self._send(ready)
 
     def _close(self, linger_ms):
@@ -507,7 +509,7 @@ class Worker:
 
     def _begin_stop(self):
         self._draining = True
-        self._receive()  # a REQUEST already here is served, not lost to our DISCONNECT (PROTOCOL.md §3)
+        self._receive()  # a REQUEST already here is served, not lost to our DISCONNECT (docs/PROTOCOL.md §3)
         self.log.info("draining", busy=self._in_flight)
         if self._in_flight == 0 and not self._disconnected:
             self._say_disconnect()

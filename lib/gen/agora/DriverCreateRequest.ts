@@ -16,7 +16,7 @@ export interface DriverCreateRequest {
    */
   'owner'?: (string);
   /**
-   * An image of the driver's catalogue (docs/COMPUTE.md "Images"), e.g. "http".
+   * An image of the driver's catalogue (docs/COMPUTE.md "Images and sizes"), e.g. "http".
    */
   'image'?: (string);
   /**
@@ -46,7 +46,7 @@ export interface DriverCreateRequest__Output {
    */
   'owner': (string);
   /**
-   * An image of the driver's catalogue (docs/COMPUTE.md "Images"), e.g. "http".
+   * An image of the driver's catalogue (docs/COMPUTE.md "Images and sizes"), e.g. "http".
    */
   'image': (string);
   /**

@@ -32,21 +32,23 @@ module AgoraBus
   MAX_MSGID = 0xFFFF_FFFF
   # Most requests one worker socket may offer to hold (READY options, docs/PROTOCOL.md §3).
   MAX_SLOTS = 1024
-  # HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (PROTOCOL.md §3).
+  # HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (docs/PROTOCOL.md §3).
   DRAIN = "\x81\xa5slots\x00".b
 
   DEFAULT_BUS_URL = 'tcp://127.0.0.1:5555'
   DEFAULT_HEARTBEAT_MS = 2500
   DEFAULT_LIVENESS = 3
 
-  # The registry's messages for the codes this SDK raises itself (lib/errors.ts holds them all).
+  # The codes of lib/errors.ts this SDK raises itself, with the registry's message templates:
+  # a raise site fills each %s; AgoraError.new(code) without a message keeps them, as
+  # lib/errors.ts does (test/unit/sdk-errors.test.ts compares this table with the registry).
   MESSAGES = {
     'AGORA_ERR_INTERNAL' => 'Internal error',
-    'AGORA_ERR_BUS_TIMEOUT' => 'Call passed its deadline',
+    'AGORA_ERR_BUS_TIMEOUT' => 'Call to %s.%s passed its deadline',
     'AGORA_ERR_BUS_DISCONNECTED' => 'Lost the connection to the broker',
-    'AGORA_ERR_BUS_BAD_MESSAGE' => 'Malformed bus message',
-    'AGORA_ERR_RPC_NO_METHOD' => 'Unknown method',
-    'AGORA_ERR_RPC_BAD_PARAMS' => 'Invalid parameters'
+    'AGORA_ERR_BUS_BAD_MESSAGE' => 'Malformed bus message: %s',
+    'AGORA_ERR_RPC_NO_METHOD' => 'Service %s has no method %s',
+    'AGORA_ERR_RPC_BAD_PARAMS' => 'Invalid parameters: %s'
   }.freeze
 
   # A failure that travels on the bus as {code, message, data?} in the msgpack-RPC error slot

@@ -2,7 +2,7 @@
 
 # The Ruby compute driver: the driver contract of proto/driver.proto (docs/COMPUTE.md "The
 # driver contract") served on the bus with the Ruby SDK. Nodes are real OS processes of this
-# machine (lib/agora_driver/processes.rb).
+# machine (workers/ruby/lib/agora_driver/processes.rb).
 
 require_relative 'agora_bus'
 require_relative 'agora_driver/node'

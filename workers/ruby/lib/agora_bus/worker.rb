@@ -43,7 +43,7 @@ module AgoraBus
       @generation = 0 # bumped at each new socket: a late reply is not sent on a newer one
       @in_flight = 0 # requests of the current socket not answered yet
       @disconnected = false # DISCONNECT said (or heard while stopping): nothing more to send
-      @asked = false # our heartbeats ask the broker for no more requests (drain, PROTOCOL.md §3)
+      @asked = false # our heartbeats ask the broker for no more requests (drain, docs/PROTOCOL.md §3)
       @linked = false # the socket has a TCP connection to the broker
       @expiry = 0
       @jobs = Queue.new
@@ -134,7 +134,8 @@ module AgoraBus
       @in_flight = 0 # the calls of the old socket were failed by the broker that held them
       @expiry = AgoraBus.monotonic + @heartbeat_s * @liveness
       ready = [EMPTY, MDPW01, READY, @service.b]
-      ready << AgoraBus.pack({ 'slots' => @concurrency }) if @concurrency > 1 # Agora's READY options (PROTOCOL.md §3)
+      # Agora's READY options (docs/PROTOCOL.md §3).
+      ready << AgoraBus.pack({ 'slots' => @concurrency }) if @concurrency > 1
       send_frames(ready)
     end
 
@@ -325,7 +326,7 @@ module AgoraBus
       end
     end
 
-    # RFC 7 leaves one race: serve any REQUEST already here before saying DISCONNECT (PROTOCOL.md §3).
+    # RFC 7 leaves one race: serve any REQUEST already here before saying DISCONNECT (docs/PROTOCOL.md §3).
     def begin_stop
       @draining = true
       receive if @socket
@@ -338,7 +339,7 @@ module AgoraBus
     end
 
     # Under load the broker fills each slot a REPLY frees, so a worker with slots would never hold
-    # nothing: ask for no more (PROTOCOL.md §3). A plain worker holds nothing after each REPLY.
+    # nothing: ask for no more (docs/PROTOCOL.md §3). A plain worker holds nothing after each REPLY.
     def ask_for_no_more
       @asked = true
       @log.info('draining: asked the broker for no more requests', inFlight: @in_flight)
