@@ -16,7 +16,7 @@ import type {
   NodeStore,
   SessionStore,
   UserStore,
-} from './store';
+} from './contracts';
 import {
   MemoryChannelStore,
   MemoryFailureStore,

@@ -1,9 +1,9 @@
 /**
  * The in-memory storage adapters: the embedded default (DESIGN "state: memory"). State lives
  * in this process only; every method is async so these stand in for the PostgreSQL and Redis
- * adapters behind the same contracts (lib/store/store.ts).
+ * adapters behind the same contracts (lib/store/contracts.ts).
  */
-import { checkRetain } from './store';
+import { checkRetain } from './contracts';
 import type {
   ChannelCreate,
   ChannelList,
@@ -20,7 +20,7 @@ import type {
   UserRecord,
   UserStore,
   Versioned,
-} from './store';
+} from './contracts';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).

@@ -28,7 +28,7 @@ import {
   type UserRecord,
   type UserStore,
   type Versioned,
-} from './store';
+} from './contracts';
 
 export interface PgOptions {
   url: string;

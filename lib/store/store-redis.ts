@@ -22,7 +22,7 @@ import {
   type SessionRecord,
   type SessionStore,
   type Versioned,
-} from './store';
+} from './contracts';
 
 export interface RedisOptions {
   url: string;

@@ -32,7 +32,7 @@ import { randomBytes } from 'node:crypto';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { WATCH_LEASE_MS } from '../../lib/session-cache';
-import type { Broadcast } from '../../lib/store/store';
+import type { Broadcast } from '../../lib/store/contracts';
 
 export const HEARTBEAT_MS = 200;
 export const FENCE_MS = 1000;

@@ -14,8 +14,8 @@ import type { Logger } from '../../lib/log';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import { isSessionKey } from '../../lib/session-cache';
-import type { Broadcast, FailureStore, SessionStore, UserRecord, UserStore } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { Broadcast, FailureStore, SessionStore, UserRecord, UserStore } from '../../lib/store/contracts';
+import { staleError } from '../../lib/etag';
 import { InvalidationFanout } from './fanout';
 import { WatchHub, type WatchHubOptions } from './watch';
 

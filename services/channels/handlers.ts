@@ -8,8 +8,8 @@ import type { ChannelsDefinition } from '../../lib/gen/agora/Channels';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { ChannelStore } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { ChannelStore } from '../../lib/store/contracts';
+import { staleError } from '../../lib/etag';
 
 /** Longest channel name, in characters. */
 export const CHANNEL_NAME_MAX = 64;

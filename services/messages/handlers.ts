@@ -9,8 +9,8 @@ import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { MessageStore } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { MessageStore } from '../../lib/store/contracts';
+import { staleError } from '../../lib/etag';
 
 /** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
 export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;

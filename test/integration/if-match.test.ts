@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startPostgres, startRedis, until } from '../helpers/backends';
-import { versionOf as versionOfTag } from '../../lib/versions';
+import { versionOf as versionOfTag } from '../../lib/etag';
 import { startMesh } from '../helpers/mesh';
 import { startScaledMesh } from '../helpers/scaled-mesh';
 import { assertError, call, logon, type Answer, type Json } from '../helpers/v1';

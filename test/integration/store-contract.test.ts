@@ -1,5 +1,5 @@
 /**
- * One contract suite for every storage adapter (lib/store/store.ts), run against memory,
+ * One contract suite for every storage adapter (lib/store/contracts.ts), run against memory,
  * a throwaway PostgreSQL and a throwaway Redis. Then what only the shared backends must
  * do: two "instances" (two pools) posting to one channel at once stay gap-free, migrations
  * started by several processes at once apply once, and an outage is AGORA_ERR_STORE_UNAVAILABLE
@@ -15,8 +15,8 @@ import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/
 import { MIGRATIONS } from '../../lib/store/migrations';
 import { PgBroadcast, PgDatabase } from '../../lib/store/store-postgres';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
-import type { Broadcast } from '../../lib/store/store';
-import type { NodeRecord } from '../../lib/store/store';
+import type { Broadcast } from '../../lib/store/contracts';
+import type { NodeRecord } from '../../lib/store/contracts';
 import { startPostgres, startRedis, until } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
 

@@ -1,5 +1,5 @@
 /**
- * services/compute/nodes.ts over a hand-made fake driver and the memory store: validation,
+ * services/compute/compute.ts over a hand-made fake driver and the memory store: validation,
  * ownership, the per-user limit, legal transitions, and the sync loop's reconciliation.
  */
 import assert from 'node:assert/strict';
@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { MemoryNodeStore } from '../../lib/store/store-memory';
-import type { NodeRecord } from '../../lib/store/store';
+import type { NodeRecord } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView, DriverSpec } from '../../services/compute/driver-client';
-import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/nodes';
+import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/compute';
 
 const log = createLogger('test', 'silent');
 

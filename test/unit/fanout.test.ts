@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createLogger } from '../../lib/log';
-import type { Broadcast } from '../../lib/store/store';
+import type { Broadcast } from '../../lib/store/contracts';
 import { BOUND_MS, FENCE_CHECK_MS, FENCE_MS, InvalidationFanout, type LocalWatchers } from '../../services/auth/fanout';
 
 const log = createLogger('test', 'silent');

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
-import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/contracts';
+import { staleError } from '../../lib/etag';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
 export interface ComputeOptions {
