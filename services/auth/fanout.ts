@@ -31,7 +31,7 @@
 import { randomBytes } from 'node:crypto';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { WATCH_LEASE_MS } from '../../lib/session-cache';
+import { WATCH_LEASE_MS } from '../../lib/session-watch';
 import type { Broadcast } from '../../lib/store/contracts';
 
 export const HEARTBEAT_MS = 200;

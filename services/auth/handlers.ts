@@ -13,7 +13,7 @@ import type { LogonRequest__Output } from '../../lib/gen/agora/LogonRequest';
 import type { Logger } from '../../lib/log';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
-import { isSessionKey } from '../../lib/session-cache';
+import { isSessionKey } from '../../lib/session-watch';
 import type { Broadcast, FailureStore, SessionStore, UserRecord, UserStore } from '../../lib/store/contracts';
 import { staleError } from '../../lib/etag';
 import { InvalidationFanout } from './fanout';

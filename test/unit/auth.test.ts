@@ -10,7 +10,7 @@ import type { LogonRequest__Output } from '../../lib/gen/agora/LogonRequest';
 import type { WatchDown } from '../../lib/gen/agora/WatchDown';
 import { createLogger } from '../../lib/log';
 import type { RpcContext } from '../../lib/rpc/service';
-import { MAX_SESSION_KEY } from '../../lib/session-cache';
+import { MAX_SESSION_KEY } from '../../lib/session-watch';
 import { MemoryFailureStore, MemorySessionStore, MemoryUserStore } from '../../lib/store/store-memory';
 import {
   buildAuth,
