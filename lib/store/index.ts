@@ -25,10 +25,10 @@ import {
   MemorySessionStore,
   MemoryUserStore,
 } from './store-memory';
+import { PgBroadcast } from './postgres-broadcast';
+import { PgDatabase } from './postgres-pool';
 import {
-  PgBroadcast,
   PgChannelStore,
-  PgDatabase,
   PgFailureStore,
   PgMessageStore,
   PgNodeStore,
