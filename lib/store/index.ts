@@ -1,8 +1,9 @@
 /**
- * Picks and opens the storage adapters from the configuration (STYLE §2: no adapter is
- * imported outside a main.ts or this index). AGORA_DATABASE_URL puts users, channels and
- * messages in PostgreSQL; AGORA_REDIS_URL puts sessions in Redis, else sessions follow the
- * database; with neither, everything stays in this process's memory.
+ * Picks and opens the storage adapters from the configuration (no adapter is imported
+ * outside a main.ts or this index: CONTRIBUTING.md "Dependency direction").
+ * AGORA_DATABASE_URL puts users, channels, messages and compute nodes in PostgreSQL;
+ * AGORA_REDIS_URL puts sessions and failed logons in Redis, else they follow the database;
+ * with neither, everything stays in this process's memory.
  */
 import type { Config } from '../config';
 import type { Logger } from '../log';

@@ -1,7 +1,7 @@
 /**
- * The in-memory storage adapters: the embedded default (DESIGN "state: memory"). State lives
- * in this process only; every method is async so these stand in for the PostgreSQL and Redis
- * adapters behind the same contracts (lib/store/contracts.ts).
+ * The in-memory storage adapters: the embedded default (docs/ARCHITECTURE.md "The parts").
+ * State lives in this process only; every method is async so these stand in for the
+ * PostgreSQL and Redis adapters behind the same contracts (lib/store/contracts.ts).
  */
 import { checkRetain } from './contracts';
 import type {

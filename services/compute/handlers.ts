@@ -1,7 +1,8 @@
 /**
- * The compute service (seed 000): handlers for proto service `Compute`, served on the bus
- * and on gRPC by lib/rpc. Each call resolves the caller's session to a username, then asks
- * the core (./compute.ts), which checks and calls the driver.
+ * The compute service (docs/COMPUTE.md "The compute service"): handlers for proto service
+ * `Compute`, served on the bus and on gRPC by lib/rpc. Each call resolves the caller's
+ * session to a username, then asks the core (./compute.ts), which checks and calls the
+ * driver.
  */
 import type { ComputeDefinition } from '../../lib/gen/agora/Compute';
 import type { Node } from '../../lib/gen/agora/Node';
