@@ -74,11 +74,17 @@ export function resolve(kind: StoreKind, config: StoreConfig): Backend {
 export interface OpenStores {
   /** The backends in use, each once. */
   readonly backends: readonly Backend[];
-  /** A topic shared with the other processes (Redis if configured, else PostgreSQL); undefined in memory, where there are no others. */
+  /**
+   * A topic shared with the other processes (Redis if configured, else PostgreSQL);
+   * undefined in memory, where there are no others.
+   */
   broadcast(topic: string): Broadcast | undefined;
   /** One answer per backend in use; never throws. */
   health(): Promise<BackendHealth[]>;
-  /** The same for the shared backends (not memory), as checks named after each (what a service reports on HEALTH_METHOD). */
+  /**
+   * The same for the shared backends (not memory), as checks named after each (what a
+   * service reports on HEALTH_METHOD).
+   */
   checks(): HealthChecks;
   close(): Promise<void>;
 }

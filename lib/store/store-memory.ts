@@ -112,7 +112,7 @@ export class MemoryMessageStore implements MessageStore {
   private logOf(channel: string, retain: number): ChannelLog {
     let log = this.logs.get(channel);
     if (log === undefined) {
-      log = { lastId: 0, oldestId: 1, capacity: retain, ring: new Array(retain) };
+      log = { lastId: 0, oldestId: 1, capacity: retain, ring: new Array<StoredMessage | undefined>(retain) };
       this.logs.set(channel, log);
     } else if (log.capacity !== retain) {
       // Growing cannot bring back what already fell out; shrinking drops the oldest.

@@ -81,7 +81,10 @@ export class PgSessionStore implements SessionStore {
     return rows.length === 0 ? undefined : sessionOf(rows[0]);
   }
 
-  /** One statement: the rows as the statement's snapshot saw them, and the update (which re-checks each committed row). */
+  /**
+   * One statement: the rows as the statement's snapshot saw them, and the update (which
+   * re-checks each committed row).
+   */
   async touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]> {
     if (sesskeys.length === 0) return [];
     const rows = await this.db.query<SessionRow>(
@@ -373,7 +376,10 @@ function nodeOf(row: NodeRow): NodeRecord {
 const FRESH =
   '((f.locked_until = 0 AND $2::bigint - f.window_start >= $3::bigint) OR (f.locked_until <> 0 AND f.locked_until <= $2::bigint))';
 
-/** One failure, the rule of FailureStore in one statement under the key's row lock ($2 now, $3 window ms, $4 failures that lock). */
+/**
+ * One failure, the rule of FailureStore in one statement under the key's row lock ($2 now,
+ * $3 window ms, $4 failures that lock).
+ */
 const FAIL_SQL = `
   INSERT INTO agora_logon_failures AS f (key, failures, window_start, locked_until)
   VALUES ($1, 1, $2::bigint, CASE WHEN 1 >= $4::integer THEN $2::bigint + $3::bigint ELSE 0 END)

@@ -65,7 +65,10 @@ export class Compute {
 
   constructor(private readonly options: ComputeOptions) {}
 
-  /** Make a node; with `expectedList`, only if the owner's node list is still at that version (AGORA_ERR_NODE_LIST_STALE). */
+  /**
+   * Make a node; with `expectedList`, only if the owner's node list is still at that version
+   * (AGORA_ERR_NODE_LIST_STALE).
+   */
   async create(owner: string, input: CreateInput, reqId?: string, expectedList?: number): Promise<NodeRecord> {
     const problem =
       nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);

@@ -49,7 +49,7 @@ export function createDriverClient(options: DriverClientOptions): DriverApi {
       throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${options.service}.${method}`]);
     const codec = definition[method];
     try {
-      return codec.responseDeserialize(codec.responseSerialize(reply as never)) as T;
+      return codec.responseDeserialize(codec.responseSerialize(reply)) as T;
     } catch {
       throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${options.service}.${method}`]);
     }
