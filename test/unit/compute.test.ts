@@ -117,7 +117,7 @@ test('the per-user limit holds under concurrent creates; other users are not cou
   );
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
   for (const r of results.filter((r) => r.status === 'rejected'))
-    assert.equal(((r as PromiseRejectedResult).reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
+    assert.equal((r.reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
   assert.equal((await compute.create('bob', HTTP)).owner, 'bob');
 });
 
@@ -383,7 +383,7 @@ test('a write naming a version: of concurrent stops one reaches the driver; the 
   for (const a of answers)
     if (a.status === 'rejected') assert.equal((a.reason as AgoraError).code, 'AGORA_ERR_NODE_STALE');
   assert.deepEqual(driver.calls.slice(before), [`Stop ${node.id}`], 'the driver was asked once');
-  const [won] = stopped as PromiseFulfilledResult<NodeRecord>[];
+  const [won] = stopped;
   assert.ok(won.value.version > active.version + 1, 'the claim and the recorded answer are two writes');
   assert.deepEqual(await compute.get('alice', node.id), won.value);
   // 3. A delete naming the version before the stop: refused, nothing deleted.
