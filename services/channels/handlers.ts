@@ -4,13 +4,13 @@
  * and on gRPC by lib/rpc. State is reached only through the ChannelStore contract; sessions
  * only through a SessionResolver.
  */
+import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { ChannelsDefinition } from '../../lib/gen/agora/Channels';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { ChannelStore } from '../../lib/store/contracts';
-import { staleError } from '../../lib/etag';
 
 /** Longest channel name, in characters. */
 export const CHANNEL_NAME_MAX = 64;

@@ -7,11 +7,11 @@
  * record back (reconciliation): the driver is the source of truth for what exists.
  */
 import { randomUUID } from 'node:crypto';
+import { staleError } from '../../lib/etag';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
 import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/contracts';
-import { staleError } from '../../lib/etag';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
 export interface ComputeOptions {

@@ -5,13 +5,13 @@
  * channel exists is Channels' to say (asked through `channelExists`, which main.ts backs
  * with a typed gRPC call).
  */
+import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStore } from '../../lib/store/contracts';
-import { staleError } from '../../lib/etag';
 
 /** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
 export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
