@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { currentTagInfo, versionOf, versionTag } from '../../lib/versions';
+import { currentTagInfo, versionOf, versionTag } from '../../lib/etag';
 import { httpError } from './errors';
 
 export { versionTag };

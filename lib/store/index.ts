@@ -1,8 +1,9 @@
 /**
- * Picks and opens the storage adapters from the configuration (STYLE §2: no adapter is
- * imported outside a main.ts or this index). AGORA_DATABASE_URL puts users, channels and
- * messages in PostgreSQL; AGORA_REDIS_URL puts sessions in Redis, else sessions follow the
- * database; with neither, everything stays in this process's memory.
+ * Picks and opens the storage adapters from the configuration (no adapter is imported
+ * outside a main.ts or this index: CONTRIBUTING.md "Dependency direction").
+ * AGORA_DATABASE_URL puts users, channels, messages and compute nodes in PostgreSQL;
+ * AGORA_REDIS_URL puts sessions and failed logons in Redis, else they follow the database;
+ * with neither, everything stays in this process's memory.
  */
 import type { Config } from '../config';
 import type { Logger } from '../log';
@@ -16,7 +17,7 @@ import type {
   NodeStore,
   SessionStore,
   UserStore,
-} from './store';
+} from './contracts';
 import {
   MemoryChannelStore,
   MemoryFailureStore,
@@ -25,10 +26,10 @@ import {
   MemorySessionStore,
   MemoryUserStore,
 } from './store-memory';
+import { PgBroadcast } from './postgres-broadcast';
+import { PgDatabase } from './postgres-pool';
 import {
-  PgBroadcast,
   PgChannelStore,
-  PgDatabase,
   PgFailureStore,
   PgMessageStore,
   PgNodeStore,
@@ -73,11 +74,17 @@ export function resolve(kind: StoreKind, config: StoreConfig): Backend {
 export interface OpenStores {
   /** The backends in use, each once. */
   readonly backends: readonly Backend[];
-  /** A topic shared with the other processes (Redis if configured, else PostgreSQL); undefined in memory, where there are no others. */
+  /**
+   * A topic shared with the other processes (Redis if configured, else PostgreSQL);
+   * undefined in memory, where there are no others.
+   */
   broadcast(topic: string): Broadcast | undefined;
   /** One answer per backend in use; never throws. */
   health(): Promise<BackendHealth[]>;
-  /** The same for the shared backends (not memory), as checks named after each (what a service reports on HEALTH_METHOD). */
+  /**
+   * The same for the shared backends (not memory), as checks named after each (what a
+   * service reports on HEALTH_METHOD).
+   */
   checks(): HealthChecks;
   close(): Promise<void>;
 }

@@ -1,9 +1,9 @@
 /**
- * The in-memory storage adapters: the embedded default (DESIGN "state: memory"). State lives
- * in this process only; every method is async so these stand in for the PostgreSQL and Redis
- * adapters behind the same contracts (lib/store/store.ts).
+ * The in-memory storage adapters: the embedded default (docs/ARCHITECTURE.md "The parts").
+ * State lives in this process only; every method is async so these stand in for the
+ * PostgreSQL and Redis adapters behind the same contracts (lib/store/contracts.ts).
  */
-import { checkRetain } from './store';
+import { checkRetain } from './contracts';
 import type {
   ChannelCreate,
   ChannelList,
@@ -20,7 +20,7 @@ import type {
   UserRecord,
   UserStore,
   Versioned,
-} from './store';
+} from './contracts';
 
 // ---------------------------------------------------------------------------------------
 // Channels and messages (services/channels, services/messages).
@@ -112,7 +112,7 @@ export class MemoryMessageStore implements MessageStore {
   private logOf(channel: string, retain: number): ChannelLog {
     let log = this.logs.get(channel);
     if (log === undefined) {
-      log = { lastId: 0, oldestId: 1, capacity: retain, ring: new Array(retain) };
+      log = { lastId: 0, oldestId: 1, capacity: retain, ring: new Array<StoredMessage | undefined>(retain) };
       this.logs.set(channel, log);
     } else if (log.capacity !== retain) {
       // Growing cannot bring back what already fell out; shrinking drops the oldest.

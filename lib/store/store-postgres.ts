@@ -1,18 +1,11 @@
 /**
- * The PostgreSQL adapters (AGORA_DATABASE_URL): users, sessions, channels and messages in
- * tables made by ./migrations.ts, shared by every instance of every service. Queries are
- * parameterised; every one has a deadline (AGORA_STORE_TIMEOUT_MS); a lost or refused
- * connection surfaces as AGORA_ERR_STORE_UNAVAILABLE and the pool reconnects by itself.
+ * The PostgreSQL adapters (AGORA_DATABASE_URL): users, sessions, channels, messages, compute
+ * nodes and failed logons in tables made by ./migrations.ts, shared by every instance of
+ * every service, reached through the pool of ./postgres-pool.ts (which gives every query
+ * its deadline and turns an outage into AGORA_ERR_STORE_UNAVAILABLE).
  */
-import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
-import { AgoraError, errorMessage } from '../errors';
-import type { Logger } from '../log';
-import { migrate } from './migrations';
 import {
   checkRetain,
-  timed,
-  type BackendHealth,
-  type Broadcast,
   type ChannelCreate,
   type ChannelList,
   type ChannelStore,
@@ -28,106 +21,8 @@ import {
   type UserRecord,
   type UserStore,
   type Versioned,
-} from './store';
-
-export interface PgOptions {
-  url: string;
-  poolMax: number;
-  timeoutMs: number;
-  log: Logger;
-}
-
-/** SQLSTATE classes that are the caller's or our bug, not the database being away. */
-const NOT_OUTAGE = /^(22|23|42)/;
-
-/** One pool per process, shared by the stores of that process. */
-export class PgDatabase {
-  readonly pool: Pool;
-
-  constructor(readonly options: PgOptions) {
-    this.pool = new Pool({
-      connectionString: options.url,
-      max: options.poolMax,
-      connectionTimeoutMillis: options.timeoutMs,
-      query_timeout: options.timeoutMs,
-      statement_timeout: options.timeoutMs,
-    });
-    // An idle client losing its connection (the server restarted) must not crash the process;
-    // the pool drops it and opens another on the next query.
-    this.pool.on('error', (err) => options.log.warn({ err }, 'postgres idle connection lost'));
-  }
-
-  /** Run one parameterised statement. */
-  async query<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-    try {
-      return (await this.pool.query<R>(sql, params)).rows;
-    } catch (e) {
-      throw storeError('PostgreSQL', e);
-    }
-  }
-
-  /** Run `fn` in one transaction on one connection (committed when it resolves, rolled back when it throws). */
-  async transaction<T>(
-    fn: (query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>,
-  ): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw storeError('PostgreSQL', e);
-    }
-    const query = async <R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
-      try {
-        return (await client.query<R>(sql, params)).rows;
-      } catch (e) {
-        throw storeError('PostgreSQL', e);
-      }
-    };
-    let broken = false;
-    try {
-      await query('BEGIN');
-      const out = await fn(query);
-      await query('COMMIT');
-      return out;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw e;
-    } finally {
-      // A connection that could not even roll back is dropped, not reused.
-      client.release(broken);
-    }
-  }
-
-  /** Apply the migrations not yet applied (safe when several processes start at once). */
-  async migrate(): Promise<number[]> {
-    let client;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw storeError('PostgreSQL', e);
-    }
-    try {
-      return await migrate(client);
-    } finally {
-      client.release();
-    }
-  }
-
-  async ping(): Promise<BackendHealth> {
-    return timed('postgres', () => this.query('SELECT 1'));
-  }
-
-  close(): Promise<void> {
-    return this.pool.end();
-  }
-}
-
-/** An outage becomes AGORA_ERR_STORE_UNAVAILABLE; a bug stays what it is (a 500 at the edge). */
-export function storeError(backend: string, e: unknown): Error {
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === 'string' && NOT_OUTAGE.test(code)) return e as Error;
-  return new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', [backend, errorMessage(e)], { cause: e });
-}
+} from './contracts';
+import type { PgDatabase } from './postgres-pool';
 
 export class PgUserStore implements UserStore {
   constructor(private readonly db: PgDatabase) {}
@@ -186,7 +81,10 @@ export class PgSessionStore implements SessionStore {
     return rows.length === 0 ? undefined : sessionOf(rows[0]);
   }
 
-  /** One statement: the rows as the statement's snapshot saw them, and the update (which re-checks each committed row). */
+  /**
+   * One statement: the rows as the statement's snapshot saw them, and the update (which
+   * re-checks each committed row).
+   */
   async touch(sesskeys: readonly number[], at: number, idleMs: number): Promise<SessionRecord[]> {
     if (sesskeys.length === 0) return [];
     const rows = await this.db.query<SessionRow>(
@@ -474,111 +372,14 @@ function nodeOf(row: NodeRow): NodeRecord {
   return { ...row.record, version: Number(row.version) };
 }
 
-/**
- * A Broadcast on LISTEN/NOTIFY: notifications reach listeners in commit order, the same
- * order for all. The listening connection is its own (not the pool's); when it breaks,
- * `onGap` fires and it reconnects with a doubling backoff.
- */
-export class PgBroadcast implements Broadcast {
-  private listener: Client | undefined;
-  /** The listener once its LISTEN has succeeded. */
-  private listening: Client | undefined;
-  private handlers: { onMessage(message: string): void; onGap(reason: string): void } | undefined;
-  private closed = false;
-  private backoffMs = 100;
-  private timer: NodeJS.Timeout | undefined;
-  /** The last notify sent on the listener (settled once it has answered). */
-  private sending: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    private readonly db: PgDatabase,
-    /** A PostgreSQL identifier, e.g. agora_auth. */
-    private readonly channel: string,
-  ) {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`bad channel name ${channel}`);
-  }
-
-  /**
-   * On the listening connection when it is up: a busy pool must not delay heartbeats (which
-   * would fence auth instances under load for nothing), and this connection serves nothing else.
-   * One notify at a time: a pg Client must not be handed a query while it runs another.
-   */
-  async publish(message: string): Promise<void> {
-    const listener = this.listening;
-    if (listener === undefined) {
-      await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
-      return;
-    }
-    const sent = this.sending.then(() => listener.query('SELECT pg_notify($1, $2)', [this.channel, message]));
-    this.sending = sent.catch(() => undefined);
-    try {
-      await sent;
-    } catch (e) {
-      throw storeError('PostgreSQL', e);
-    }
-  }
-
-  async subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void> {
-    this.handlers = handlers;
-    await this.listen();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    const listener = this.listener;
-    this.listener = undefined;
-    this.listening = undefined;
-    await listener?.end().catch(() => undefined);
-  }
-
-  private async listen(): Promise<void> {
-    // TCP keep-alive: a listener whose server vanished without a word must notice, reconnect and resubscribe.
-    const client = new Client({
-      connectionString: this.db.options.url,
-      connectionTimeoutMillis: this.db.options.timeoutMs,
-      query_timeout: this.db.options.timeoutMs,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 5000,
-    });
-    const down = (err: unknown): void => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      this.listening = undefined;
-      client.end().catch(() => undefined);
-      this.handlers?.onGap(`listen connection lost: ${errorMessage(err)}`);
-      this.retry();
-    };
-    client.on('error', down);
-    client.on('end', () => down(new Error('connection ended')));
-    client.on('notification', (n) => {
-      if (this.listener === client && n.channel === this.channel) this.handlers?.onMessage(n.payload ?? '');
-    });
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${this.channel}`);
-      if (this.listener === client) this.listening = client;
-      this.backoffMs = 100;
-    } catch (e) {
-      down(e);
-      throw storeError('PostgreSQL', e);
-    }
-  }
-
-  private retry(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => void this.listen().catch(() => undefined), this.backoffMs);
-    this.timer.unref();
-    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
-  }
-}
-
 /** A new window starts: the old one (unlocked) is over, or the lock is. */
 const FRESH =
   '((f.locked_until = 0 AND $2::bigint - f.window_start >= $3::bigint) OR (f.locked_until <> 0 AND f.locked_until <= $2::bigint))';
 
-/** One failure, the rule of FailureStore in one statement under the key's row lock ($2 now, $3 window ms, $4 failures that lock). */
+/**
+ * One failure, the rule of FailureStore in one statement under the key's row lock ($2 now,
+ * $3 window ms, $4 failures that lock).
+ */
 const FAIL_SQL = `
   INSERT INTO agora_logon_failures AS f (key, failures, window_start, locked_until)
   VALUES ($1, 1, $2::bigint, CASE WHEN 1 >= $4::integer THEN $2::bigint + $3::bigint ELSE 0 END)

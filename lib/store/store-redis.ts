@@ -22,7 +22,7 @@ import {
   type SessionRecord,
   type SessionStore,
   type Versioned,
-} from './store';
+} from './contracts';
 
 export interface RedisOptions {
   url: string;
@@ -153,7 +153,10 @@ export class RedisSessionStore implements SessionStore {
 
   constructor(
     private readonly conn: RedisConnection,
-    /** TTL of a session key, refreshed on every use: longer than the idle limit, so that the sweep normally ends sessions first. */
+    /**
+     * TTL of a session key, refreshed on every use: longer than the idle limit, so that the
+     * sweep normally ends sessions first.
+     */
     private readonly ttlMs: number,
   ) {
     this.index = `${conn.options.prefix}sessions`;

@@ -24,15 +24,15 @@
  *    gone from the store, so the logoff (or expiry) has happened and `invalidate` succeeds
  *    once the local watchers have dropped them. A cache fed by another instance may still
  *    hold a key; the first time it answers for it, its touch reaches that instance, which
- *    finds the session gone and invalidates the key again, everywhere (handlers.ts
- *    touchKeys). If the backend is down for every instance, none hears its heartbeats back,
+ *    finds the session gone and invalidates the key again, everywhere (./sessions.ts
+ *    touch()). If the backend is down for every instance, none hears its heartbeats back,
  *    and all of them cut their watchers off within the bound of step 4.
  */
 import { randomBytes } from 'node:crypto';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { WATCH_LEASE_MS } from '../../lib/session-cache';
-import type { Broadcast } from '../../lib/store/store';
+import { WATCH_LEASE_MS } from '../../lib/session-watch';
+import type { Broadcast } from '../../lib/store/contracts';
 
 export const HEARTBEAT_MS = 200;
 export const FENCE_MS = 1000;

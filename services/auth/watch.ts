@@ -1,5 +1,5 @@
 /**
- * auth's end of the `Watch` stream (protocol and lease: lib/session-cache.ts header). The
+ * auth's end of the `Watch` stream (protocol and lease: lib/session-watch.ts). The
  * hub sends invalidations to every watcher, one message in flight per watcher, and answers
  * `invalidate()` only once each watcher has acked them or can no longer serve from its
  * cache (its lease has run out); a watcher that stops acking is cut off with an error.
@@ -10,7 +10,7 @@ import { GRPC } from '../../lib/errors';
 import type { WatchDown } from '../../lib/gen/agora/WatchDown';
 import type { WatchUp__Output } from '../../lib/gen/agora/WatchUp';
 import type { Logger } from '../../lib/log';
-import { WATCH_LEASE_MS, WATCH_PING_MS } from '../../lib/session-cache';
+import { WATCH_LEASE_MS, WATCH_PING_MS } from '../../lib/session-watch';
 
 export type WatchCall = grpc.ServerDuplexStream<WatchUp__Output, WatchDown>;
 

@@ -1,15 +1,16 @@
 /**
- * The channels service (seed 002 `/list`, `/create`): handlers for proto service
- * `Channels`, served on the bus and on gRPC by lib/rpc. State is reached only through
- * the ChannelStore contract; sessions only through a SessionResolver.
+ * The channels service (the legacy messaging API's `/list` and `/create`,
+ * docs/API-LEGACY.md "Channels"): handlers for proto service `Channels`, served on the bus
+ * and on gRPC by lib/rpc. State is reached only through the ChannelStore contract; sessions
+ * only through a SessionResolver.
  */
+import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { ChannelsDefinition } from '../../lib/gen/agora/Channels';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { ChannelStore } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { ChannelStore } from '../../lib/store/contracts';
 
 /** Longest channel name, in characters. */
 export const CHANNEL_NAME_MAX = 64;
@@ -45,7 +46,8 @@ export interface ChannelsDeps {
  * The handler table of `Channels`.
  * - List: every channel name, sorted.
  * - Create: idempotent — creating a channel that exists succeeds with `created: false`
- *   (several clients of the seed may create "general" at start-up; none should fail).
+ *   (several clients may create "general" at start-up; none should fail: docs/API-LEGACY.md
+ *   "Channels").
  *   With `check_version`, the store creates only if the list is still at `expected_version`,
  *   in the same atomic step as the insert; else AGORA_ERR_CHANNEL_LIST_STALE (412), naming
  *   the version it found.

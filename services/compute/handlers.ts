@@ -1,15 +1,16 @@
 /**
- * The compute service (seed 000): handlers for proto service `Compute`, served on the bus
- * and on gRPC by lib/rpc. Each call resolves the caller's session to a username, then asks
- * the core (nodes.ts), which checks and calls the driver.
+ * The compute service (docs/COMPUTE.md "The compute service"): handlers for proto service
+ * `Compute`, served on the bus and on gRPC by lib/rpc. Each call resolves the caller's
+ * session to a username, then asks the core (./compute.ts), which checks and calls the
+ * driver.
  */
 import type { ComputeDefinition } from '../../lib/gen/agora/Compute';
 import type { Node } from '../../lib/gen/agora/Node';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { NodeRecord } from '../../lib/store/store';
-import type { Compute } from './nodes';
+import type { NodeRecord } from '../../lib/store/contracts';
+import type { Compute } from './compute';
 
 export interface ComputeDeps {
   compute: Compute;

@@ -8,7 +8,7 @@ import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { createDriverClient } from './driver-client';
 import { buildComputeService } from './handlers';
-import { Compute } from './nodes';
+import { Compute } from './compute';
 
 serviceMain(
   'compute',

@@ -1,16 +1,17 @@
 /**
- * The messages service (seed 002 `/post`, `/lastmessage`, `/retrieve`): handlers for proto
- * service `Messages`, served on the bus and on gRPC by lib/rpc. Messages are kept through
- * the MessageStore contract; whether a channel exists is Channels' to say (asked through
- * `channelExists`, which main.ts backs with a typed gRPC call).
+ * The messages service (the legacy messaging API's `/post`, `/lastmessage` and `/retrieve`,
+ * docs/API-LEGACY.md "Messages"): handlers for proto service `Messages`, served on the bus
+ * and on gRPC by lib/rpc. Messages are kept through the MessageStore contract; whether a
+ * channel exists is Channels' to say (asked through `channelExists`, which main.ts backs
+ * with a typed gRPC call).
  */
+import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { MessageStore } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { MessageStore } from '../../lib/store/contracts';
 
 /** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
 export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
@@ -29,8 +30,8 @@ export interface MessagesDeps {
 const NAME_IN_ERROR_MAX = 64;
 
 /**
- * `check` with its positive answers remembered forever: channels are never deleted (seed
- * 002), so once one exists it always will. Negative answers are not kept — the channel may
+ * `check` with its positive answers remembered forever: channels are never deleted
+ * (docs/API-LEGACY.md "Channels"), so once one exists it always will. Negative answers are not kept — the channel may
  * be created a moment later. Concurrent lookups of one name share a single call.
  */
 export function cachePositive(check: ChannelExists): ChannelExists {

@@ -9,17 +9,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startPostgres, until } from '../helpers/backends';
+import { startPostgres, until, type Postgres } from '../helpers/backends';
 import { legacy, logon, startScaledMesh, type ScaledMesh } from '../helpers/scaled-mesh';
 
 const CLIENTS = 8;
+const PER_CLIENT = 125;
 
 /** The gateway's /__heartbeat__ map (503 when a check fails). */
 async function heartbeat(base: string): Promise<Record<string, boolean>> {
   const res = await fetch(`${base}/__heartbeat__`, { signal: AbortSignal.timeout(10_000) });
   return (await res.json()) as Record<string, boolean>;
 }
-const PER_CLIENT = 125;
 
 test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of everything, PostgreSQL restarted under load', async (t) => {
   const pg = await startPostgres(t);
@@ -37,13 +37,29 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   assert.equal((await legacy(mesh.base, '/create', { sesskey: keys[0], channel: 'log' })).status, true);
 
   // 1. Post; SIGKILL messages.1 once 300 posts are acknowledged.
+  const acked = await postThroughKill(mesh, keys);
+
+  // 2. Restart everything, PostgreSQL included.
+  await mesh.stop();
+  mesh = undefined;
+  await pg.stop();
+  await pg.restart();
+  mesh = await startScaledMesh(2, env);
+  await assertAllStored(mesh.base, keys, acked);
+
+  // 3. PostgreSQL down under load: every call answers (status false) promptly; back up: calls succeed, same processes.
+  await outageUnderLoad(pg, mesh, keys);
+});
+
+/** Every client posts PER_CLIENT messages; messages.1 is SIGKILLed on the way. Answers the acknowledged texts. */
+async function postThroughKill(mesh: ScaledMesh, keys: number[]): Promise<string[]> {
   const acked: string[] = [];
   let killed: Promise<unknown> | undefined;
   const victim = mesh.messages[0];
   const client = async (c: number): Promise<void> => {
     for (let j = 0; j < PER_CLIENT; j++) {
       const text = `c${c}-${j}`;
-      const answer = await legacy(mesh!.base, '/post', { sesskey: keys[c], channel: 'log', message: text }).catch(
+      const answer = await legacy(mesh.base, '/post', { sesskey: keys[c], channel: 'log', message: text }).catch(
         () => ({ status: false }),
       );
       if (answer.status) acked.push(text);
@@ -53,14 +69,11 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
   assert.equal(await killed, 'SIGKILL', 'the messages instance was killed during the run');
   assert.ok(acked.length >= 900, `most posts are acknowledged (${acked.length})`);
+  return acked;
+}
 
-  // 2. Restart everything, PostgreSQL included.
-  await mesh.stop();
-  mesh = undefined;
-  await pg.stop();
-  await pg.restart();
-  mesh = await startScaledMesh(2, env);
-  const base = mesh.base;
+/** Every acknowledged message is stored, once, under gap-free ids, with its text and poster. */
+async function assertAllStored(base: string, keys: number[], acked: string[]): Promise<void> {
   // The session made before the restarts still works: sessions are in PostgreSQL too.
   const got = await legacy(base, '/retrieve', { sesskey: keys[0], channel: 'log', first: 1, last: 5000 });
   assert.equal(got.status, true, JSON.stringify(got));
@@ -78,8 +91,11 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
   for (const m of stored) assert.equal(m.username, `poster${m.message.slice(1, m.message.indexOf('-'))}`);
   const last = await legacy(base, '/lastmessage', { sesskey: keys[0], channel: 'log' });
   assert.equal(last.data, stored.length);
+}
 
-  // 3. PostgreSQL down under load: every call answers (status false) promptly; back up: calls succeed, same processes.
+/** PostgreSQL stopped while four clients post, then started again: clean failures, then success, same processes. */
+async function outageUnderLoad(pg: Postgres, mesh: ScaledMesh, keys: number[]): Promise<void> {
+  const base = mesh.base;
   const pids = mesh.all().map((p) => p.child.pid);
   let stop = false;
   const outcomes: Array<{ ok: boolean; during: boolean }> = [];
@@ -129,4 +145,4 @@ test('nothing acknowledged is lost: SIGKILL of a messages instance, restart of e
     Array.from({ length: ids.length }, (_, i) => i + 1),
     'ids stay gap-free across the outage',
   );
-});
+}

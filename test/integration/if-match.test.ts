@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startPostgres, startRedis, until } from '../helpers/backends';
-import { versionOf as versionOfTag } from '../../lib/versions';
+import { versionOf as versionOfTag } from '../../lib/etag';
 import { startMesh } from '../helpers/mesh';
 import { startScaledMesh } from '../helpers/scaled-mesh';
 import { assertError, call, logon, type Answer, type Json } from '../helpers/v1';
@@ -27,11 +27,19 @@ function race(run: (i: number) => Promise<Answer>): Promise<Answer[]> {
   return Promise.all(Array.from({ length: RACERS }, (_, i) => run(i)));
 }
 
-/** Exactly one answer has status `won`; each other is 412 errno 114 naming a current ETag after `version`. Answers the winner. */
+/** `RACERS` − 1 times `status`: what every racer but the winner answers. */
+function losers(status: number): number[] {
+  return Array<number>(RACERS - 1).fill(status);
+}
+
+/**
+ * Exactly one answer has status `won`; each other is 412 errno 114 naming a current ETag
+ * after `version`. Answers the winner.
+ */
 function oneWinner(answers: Answer[], won: number, version: number, what: string): Answer {
   assert.deepEqual(
     answers.map((a) => a.status).sort(),
-    [won, ...Array(RACERS - 1).fill(412)].sort(),
+    [won, ...losers(412)].sort(),
     `${what}:\n${answers.map((a) => a.text).join('\n')}`,
   );
   for (const lost of answers.filter((a) => a.status === 412)) {
@@ -46,152 +54,151 @@ function oneWinner(answers: Answer[], won: number, version: number, what: string
 async function races(t: TestContext, base: string): Promise<void> {
   const ann = await logon(base, 'ann');
   const bob = await logon(base, 'bob');
-  const keyOf = (i: number): number => (i % 2 === 0 ? ann : bob);
-
-  await t.test(
-    'POST /v1/channels with If-Match: the list version; one racer creates, the others create nothing',
-    async () => {
-      const before = await call(base, 'GET', '/v1/channels', { key: ann });
-      const version = versionOf(before.headers.get('etag'));
-      const answers = await race((i) =>
-        call(base, 'POST', '/v1/channels', {
-          key: keyOf(i),
-          body: { name: `racer-${i}` },
-          headers: { 'if-match': `"${version}"` },
-        }),
-      );
-      const won = oneWinner(answers, 201, version, 'channel creates');
-      const after = await call(base, 'GET', '/v1/channels', { key: bob });
-      assert.equal(after.headers.get('etag'), `"${version + 1}"`, 'one create, one version');
-      const names = (after.body as { data: Json[] }).data.map((c) => c.name);
-      assert.deepEqual(
-        names.filter((n) => String(n).startsWith('racer-')),
-        [(won.body as Json).name],
-      );
-      for (const lost of answers.filter((a) => a.status === 412))
-        assert.equal(assertError(lost, 412, 114, 'loser').info, `current ETag: "${version + 1}"`);
-      // A batch sub-request goes through the same route, and the same store check.
-      const batch = await call(base, 'POST', '/v1/batch', {
-        key: ann,
-        body: {
-          requests: [
-            {
-              method: 'POST',
-              path: '/channels',
-              body: { name: 'batched-late' },
-              headers: { 'If-Match': `"${version}"` },
-            },
-          ],
-        },
-      });
-      const [sub] = (batch.body as { responses: Array<{ status: number; body: Json }> }).responses;
-      assert.deepEqual([sub.status, sub.body.errno, sub.body.info], [412, 114, `current ETag: "${version + 1}"`]);
-    },
+  const racers: Racers = { base, ann, bob, keyOf: (i) => (i % 2 === 0 ? ann : bob) };
+  await t.test('POST /v1/channels with If-Match: the list version; one racer creates, the others create nothing', () =>
+    channelCreates(racers),
   );
-
-  await t.test('POST /v1/channels with If-None-Match: *: of racers creating one name, one creates', async () => {
-    const answers = await race((i) =>
-      call(base, 'POST', '/v1/channels', {
-        key: keyOf(i),
-        body: { name: 'only-once' },
-        headers: { 'if-none-match': '*' },
-      }),
-    );
-    assert.deepEqual(
-      answers.map((a) => a.status).sort(),
-      [201, ...Array(RACERS - 1).fill(412)],
-      answers.map((a) => a.text).join('\n'),
-    );
-    for (const lost of answers.filter((a) => a.status === 412)) assertError(lost, 412, 114, 'create-only racer');
-  });
-
-  await t.test(
-    'DELETE /v1/sessions/current with If-Match: the session version; stale is 412, one racer logs off',
-    async () => {
-      const key = await logon(base, 'carol');
-      const me = await call(base, 'GET', '/v1/sessions/current', { key });
-      const version = versionOf(me.headers.get('etag'));
-      const stale = assertError(
-        await call(base, 'DELETE', '/v1/sessions/current', { key, headers: { 'if-match': `"${version + 1000}"` } }),
-        412,
-        114,
-        'another version',
-      );
-      assert.equal(stale.info, `current ETag: "${version}"`);
-      assert.equal(
-        (await call(base, 'GET', '/v1/sessions/current', { key })).status,
-        200,
-        'a refused logoff ends nothing',
-      );
-      const answers = await race(() =>
-        call(base, 'DELETE', '/v1/sessions/current', { key, headers: { 'if-match': `"${version}"` } }),
-      );
-      // The losers find their key dead: a session that is gone has no version to report, and
-      // its key authenticates nothing any more (401, as any call with it).
-      assert.deepEqual(
-        answers.map((a) => a.status).sort(),
-        [204, ...Array(RACERS - 1).fill(401)],
-        answers.map((a) => a.text).join('\n'),
-      );
-      for (const lost of answers.filter((a) => a.status === 401))
-        assertError(lost, 401, 105, 'a logoff racer that lost');
-      assertError(await call(base, 'GET', '/v1/sessions/current', { key }), 401, 105, 'the key after the logoff');
-    },
+  await t.test('POST /v1/channels with If-None-Match: *: of racers creating one name, one creates', () =>
+    createOnce(racers),
   );
-
+  await t.test('DELETE /v1/sessions/current with If-Match: the session version; stale is 412, one racer logs off', () =>
+    logoffs(racers),
+  );
   await t.test(
     'POST, PATCH and DELETE /v1/nodes with If-Match: the list version, then the node version; one racer writes, the others nothing',
-    async () => {
-      const empty = await call(base, 'GET', '/v1/nodes', { key: ann });
-      const listVersion = versionOf(empty.headers.get('etag'));
-      const creates = await race((i) =>
-        call(base, 'POST', '/v1/nodes', {
-          key: ann,
-          body: { name: `contested-${i}`, image: 'http' },
-          headers: { 'if-match': `"${listVersion}"` },
-        }),
-      );
-      const made = oneWinner(creates, 201, listVersion, 'node creates');
-      const id = String((made.body as Json).id);
-      const listed = await call(base, 'GET', '/v1/nodes', { key: ann });
-      assert.deepEqual(
-        (listed.body as { data: Json[] }).data.map((n) => n.id),
-        [id],
-        "one node, the winner's",
-      );
-      let node!: Answer;
-      // Wait until the node stops moving (ACTIVE): the sync loop's own writes bump the version too.
-      await until(
-        async () =>
-          (node = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 200 &&
-          (node.body as Json).status === 'ACTIVE',
-        'the node ACTIVE',
-        20_000,
-      );
-      const version = versionOf(node.headers.get('etag'));
-      assert.equal((node.body as Json).version, version, 'the ETag is the version in the body');
-      const renames = await race((i) =>
-        call(base, 'PATCH', `/v1/nodes/${id}`, {
-          key: ann,
-          body: { name: `renamed-${i}` },
-          headers: { 'if-match': `"${version}"` },
-        }),
-      );
-      const renamed = oneWinner(renames, 200, version, 'node renames');
-      const now = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann });
-      assert.equal((now.body as Json).name, (renamed.body as Json).name, "the winner's name, nobody else's");
-      const current = versionOf(now.headers.get('etag'));
-      const deletes = await race(() =>
-        call(base, 'DELETE', `/v1/nodes/${id}`, { key: ann, headers: { 'if-match': `"${current}"` } }),
-      );
-      const deleted = oneWinner(deletes, 202, current, 'node deletes');
-      assert.equal((deleted.body as Json).status, 'DELETING');
-      await until(
-        async () => (await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 404,
-        'the node gone',
-        20_000,
-      );
+    () => nodeWrites(racers),
+  );
+}
+
+/** The gateway, and the sessions the races act as: ann's, bob's, and racer i's. */
+interface Racers {
+  base: string;
+  ann: number;
+  bob: number;
+  keyOf: (i: number) => number;
+}
+
+async function channelCreates({ base, ann, bob, keyOf }: Racers): Promise<void> {
+  const before = await call(base, 'GET', '/v1/channels', { key: ann });
+  const version = versionOf(before.headers.get('etag'));
+  const answers = await race((i) =>
+    call(base, 'POST', '/v1/channels', {
+      key: keyOf(i),
+      body: { name: `racer-${i}` },
+      headers: { 'if-match': `"${version}"` },
+    }),
+  );
+  const won = oneWinner(answers, 201, version, 'channel creates');
+  const after = await call(base, 'GET', '/v1/channels', { key: bob });
+  assert.equal(after.headers.get('etag'), `"${version + 1}"`, 'one create, one version');
+  const names = (after.body as { data: Json[] }).data.map((c) => c.name);
+  assert.deepEqual(
+    names.filter((n) => String(n).startsWith('racer-')),
+    [(won.body as Json).name],
+  );
+  for (const lost of answers.filter((a) => a.status === 412))
+    assert.equal(assertError(lost, 412, 114, 'loser').info, `current ETag: "${version + 1}"`);
+  // A batch sub-request goes through the same route, and the same store check.
+  const batch = await call(base, 'POST', '/v1/batch', {
+    key: ann,
+    body: {
+      requests: [
+        {
+          method: 'POST',
+          path: '/channels',
+          body: { name: 'batched-late' },
+          headers: { 'If-Match': `"${version}"` },
+        },
+      ],
     },
+  });
+  const [sub] = (batch.body as { responses: Array<{ status: number; body: Json }> }).responses;
+  assert.deepEqual([sub.status, sub.body.errno, sub.body.info], [412, 114, `current ETag: "${version + 1}"`]);
+}
+
+async function createOnce({ base, keyOf }: Racers): Promise<void> {
+  const answers = await race((i) =>
+    call(base, 'POST', '/v1/channels', {
+      key: keyOf(i),
+      body: { name: 'only-once' },
+      headers: { 'if-none-match': '*' },
+    }),
+  );
+  assert.deepEqual(answers.map((a) => a.status).sort(), [201, ...losers(412)], answers.map((a) => a.text).join('\n'));
+  for (const lost of answers.filter((a) => a.status === 412)) assertError(lost, 412, 114, 'create-only racer');
+}
+
+async function logoffs({ base }: Racers): Promise<void> {
+  const key = await logon(base, 'carol');
+  const me = await call(base, 'GET', '/v1/sessions/current', { key });
+  const version = versionOf(me.headers.get('etag'));
+  const stale = assertError(
+    await call(base, 'DELETE', '/v1/sessions/current', { key, headers: { 'if-match': `"${version + 1000}"` } }),
+    412,
+    114,
+    'another version',
+  );
+  assert.equal(stale.info, `current ETag: "${version}"`);
+  assert.equal((await call(base, 'GET', '/v1/sessions/current', { key })).status, 200, 'a refused logoff ends nothing');
+  const answers = await race(() =>
+    call(base, 'DELETE', '/v1/sessions/current', { key, headers: { 'if-match': `"${version}"` } }),
+  );
+  // The losers find their key dead: a session that is gone has no version to report, and
+  // its key authenticates nothing any more (401, as any call with it).
+  assert.deepEqual(answers.map((a) => a.status).sort(), [204, ...losers(401)], answers.map((a) => a.text).join('\n'));
+  for (const lost of answers.filter((a) => a.status === 401)) assertError(lost, 401, 105, 'a logoff racer that lost');
+  assertError(await call(base, 'GET', '/v1/sessions/current', { key }), 401, 105, 'the key after the logoff');
+}
+
+async function nodeWrites({ base, ann }: Racers): Promise<void> {
+  const empty = await call(base, 'GET', '/v1/nodes', { key: ann });
+  const listVersion = versionOf(empty.headers.get('etag'));
+  const creates = await race((i) =>
+    call(base, 'POST', '/v1/nodes', {
+      key: ann,
+      body: { name: `contested-${i}`, image: 'http' },
+      headers: { 'if-match': `"${listVersion}"` },
+    }),
+  );
+  const made = oneWinner(creates, 201, listVersion, 'node creates');
+  const id = String((made.body as Json).id);
+  const listed = await call(base, 'GET', '/v1/nodes', { key: ann });
+  assert.deepEqual(
+    (listed.body as { data: Json[] }).data.map((n) => n.id),
+    [id],
+    "one node, the winner's",
+  );
+  let node!: Answer;
+  // Wait until the node stops moving (ACTIVE): the sync loop's own writes bump the version too.
+  await until(
+    async () =>
+      (node = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 200 &&
+      (node.body as Json).status === 'ACTIVE',
+    'the node ACTIVE',
+    20_000,
+  );
+  const version = versionOf(node.headers.get('etag'));
+  assert.equal((node.body as Json).version, version, 'the ETag is the version in the body');
+  const renames = await race((i) =>
+    call(base, 'PATCH', `/v1/nodes/${id}`, {
+      key: ann,
+      body: { name: `renamed-${i}` },
+      headers: { 'if-match': `"${version}"` },
+    }),
+  );
+  const renamed = oneWinner(renames, 200, version, 'node renames');
+  const now = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann });
+  assert.equal((now.body as Json).name, (renamed.body as Json).name, "the winner's name, nobody else's");
+  const current = versionOf(now.headers.get('etag'));
+  const deletes = await race(() =>
+    call(base, 'DELETE', `/v1/nodes/${id}`, { key: ann, headers: { 'if-match': `"${current}"` } }),
+  );
+  const deleted = oneWinner(deletes, 202, current, 'node deletes');
+  assert.equal((deleted.body as Json).status, 'DELETING');
+  await until(
+    async () => (await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 404,
+    'the node gone',
+    20_000,
   );
 }
 

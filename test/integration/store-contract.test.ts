@@ -1,5 +1,5 @@
 /**
- * One contract suite for every storage adapter (lib/store/store.ts), run against memory,
+ * One contract suite for every storage adapter (lib/store/contracts.ts), run against memory,
  * a throwaway PostgreSQL and a throwaway Redis. Then what only the shared backends must
  * do: two "instances" (two pools) posting to one channel at once stay gap-free, migrations
  * started by several processes at once apply once, and an outage is AGORA_ERR_STORE_UNAVAILABLE
@@ -8,16 +8,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
-import { defaultConfig } from '../../lib/config';
+import { defaultConfig, type Config } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
 import { MIGRATIONS } from '../../lib/store/migrations';
-import { PgBroadcast, PgDatabase } from '../../lib/store/store-postgres';
+import { PgBroadcast } from '../../lib/store/postgres-broadcast';
+import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
-import type { Broadcast } from '../../lib/store/store';
-import type { NodeRecord } from '../../lib/store/store';
-import { startPostgres, startRedis, until } from '../helpers/backends';
+import type { Broadcast, NodeRecord } from '../../lib/store/contracts';
+import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
 
 const log = createLogger('test', 'silent');
@@ -27,398 +27,392 @@ type Opened = OpenStores & AllStores;
 async function contract(t: TestContext, open: () => Promise<Opened>): Promise<void> {
   const s = await open();
   t.after(() => s.close());
-
-  await t.test('users: insert if absent, the first insert wins, one winner among concurrent creates', async () => {
-    assert.equal(await s.users.get('ann'), undefined);
-    const ann = { username: 'ann', hash: 'h1', salt: 's1', createdAt: 1_700_000_000_000 };
-    assert.deepEqual(await s.users.create(ann), { user: ann, created: true });
-    assert.deepEqual(await s.users.create({ ...ann, hash: 'h2' }), { user: ann, created: false });
-    assert.deepEqual(await s.users.get('ann'), ann);
-    assert.equal(await s.users.get('Ann'), undefined, 'names are case-sensitive');
-    const racers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => s.users.create({ username: 'bo', hash: `h${i}`, salt: 's', createdAt: i })),
-    );
-    assert.equal(racers.filter((r) => r.created).length, 1);
-    assert.equal(new Set(racers.map((r) => r.user.hash)).size, 1, 'everyone answers the stored record');
-  });
-
-  await t.test(
-    'sessions: create once per key, touch never goes back, delete, expire answers what it removed',
-    async () => {
-      const key = Number.MAX_SAFE_INTEGER;
-      const version = await s.sessions.create({ sesskey: key, username: 'ann', lastUsed: 1000 });
-      assert.ok(version !== undefined && Number.isSafeInteger(version) && version > 0, `a version: ${version}`);
-      assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), undefined);
-      assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000, version });
-      assert.deepEqual(
-        await s.sessions.touch([key], 5000, 60_000),
-        [{ sesskey: key, username: 'ann', lastUsed: 1000, version }],
-        'a touch answers the session as found',
-      );
-      assert.deepEqual(await s.sessions.touch([key], 3000, 60_000), [
-        { sesskey: key, username: 'ann', lastUsed: 5000, version },
-      ]);
-      assert.deepEqual(await s.sessions.touch([12345], 3000, 60_000), [], 'absent: nothing happens');
-      assert.deepEqual(await s.sessions.touch([], 3000, 60_000), []);
-      assert.deepEqual(
-        await s.sessions.get(key),
-        { sesskey: key, username: 'ann', lastUsed: 5000, version },
-        'use changes no version',
-      );
-      assert.deepEqual(
-        await s.sessions.touch([key], 9000, 4000),
-        [{ sesskey: key, username: 'ann', lastUsed: 5000, version }],
-        'idle 4000 ms by then: found',
-      );
-      assert.equal(
-        (await s.sessions.get(key))?.lastUsed,
-        5000,
-        'an idle session is left as it is, for the caller to end',
-      );
-      // Several keys in one call: each used or left by its own idle time; the absent one not answered.
-      const vc = (await s.sessions.create({ sesskey: 601, username: 'cy', lastUsed: 8000 }))!;
-      const vd = (await s.sessions.create({ sesskey: 602, username: 'di', lastUsed: 1000 }))!;
-      const many = await s.sessions.touch([601, 12345, 602], 9000, 4000);
-      assert.deepEqual(
-        many.sort((a, b) => a.sesskey - b.sesskey),
-        [
-          { sesskey: 601, username: 'cy', lastUsed: 8000, version: vc },
-          { sesskey: 602, username: 'di', lastUsed: 1000, version: vd },
-        ],
-      );
-      assert.equal((await s.sessions.get(601))?.lastUsed, 9000, 'used');
-      assert.equal((await s.sessions.get(602))?.lastUsed, 1000, 'idle: left');
-      assert.equal(await s.sessions.delete(601), true);
-      assert.equal(await s.sessions.delete(602), true);
-      assert.equal(await s.sessions.get(12345), undefined);
-      await s.sessions.create({ sesskey: 1, username: 'old', lastUsed: 100 });
-      await s.sessions.create({ sesskey: 2, username: 'old', lastUsed: 4999 });
-      assert.deepEqual(
-        (await s.sessions.expire(5000)).sort((a, b) => a - b),
-        [1, 2],
-      );
-      assert.deepEqual(await s.sessions.expire(5000), [], 'an expired session is gone');
-      assert.equal((await s.sessions.get(key))?.username, 'ann', 'lastUsed == before stays');
-      assert.equal(await s.sessions.delete(key), true);
-      assert.equal(await s.sessions.delete(key), false);
-      assert.equal(await s.sessions.get(key), undefined);
-    },
-  );
-
-  await t.test(
-    'sessions: deleteIfVersion removes only at the version, atomically under 12 racers; versions are never shared',
-    async () => {
-      const v1 = (await s.sessions.create({ sesskey: 501, username: 'ann', lastUsed: Date.now() }))!;
-      const v2 = (await s.sessions.create({ sesskey: 502, username: 'ann', lastUsed: Date.now() }))!;
-      assert.notEqual(v1, v2, 'two sessions, two versions');
-      assert.deepEqual(
-        await s.sessions.deleteIfVersion(501, v2),
-        { done: false, version: v1 },
-        'another version: kept, the one found answered',
-      );
-      assert.equal((await s.sessions.get(501))?.version, v1);
-      assert.deepEqual(
-        await s.sessions.deleteIfVersion(999_001, v1),
-        { done: false, version: undefined },
-        'no such session',
-      );
-      const racers = await Promise.all(Array.from({ length: 12 }, () => s.sessions.deleteIfVersion(501, v1)));
-      assert.equal(racers.filter((r) => r.done).length, 1, 'exactly one racer deleted');
-      for (const r of racers.filter((x) => !x.done)) assert.equal(r.version, undefined, 'the others found it gone');
-      assert.equal(await s.sessions.get(501), undefined);
-      assert.equal(
-        (await s.sessions.expire(Date.now() + 60_000)).includes(501),
-        false,
-        'gone from the expiry index too',
-      );
-      const v3 = (await s.sessions.create({ sesskey: 501, username: 'bo', lastUsed: Date.now() }))!;
-      assert.ok(v3 !== v1 && v3 !== v2, 'a key used again gets a new version');
-      await s.sessions.delete(501);
-      await s.sessions.delete(502);
-    },
-  );
-
-  await t.test('channels: insert if absent, listed in code-unit order; each create bumps the version', async () => {
-    assert.deepEqual(await s.channels.list(), { names: [], version: 0 });
-    for (const [i, name] of ['general', 'Zeta', '_x', '-a', 'a.b'].entries()) {
-      assert.deepEqual(await s.channels.create(name, 'ann'), { created: true, stale: false, version: i + 1 });
-    }
-    assert.deepEqual(
-      await s.channels.create('general', 'bo'),
-      { created: false, stale: false, version: 5 },
-      'an existing one changes nothing',
-    );
-    assert.deepEqual(await s.channels.list(), { names: ['-a', 'Zeta', '_x', 'a.b', 'general'], version: 5 });
-    assert.equal(await s.channels.exists('general'), true);
-    assert.equal(await s.channels.exists('General'), false);
-  });
-
-  await t.test('channels: create at an expected version, atomically under 12 racers', async () => {
-    const { version } = await s.channels.list();
-    assert.deepEqual(
-      await s.channels.create('late', 'ann', version - 1),
-      { created: false, stale: true, version },
-      'an old version: refused',
-    );
-    assert.equal(await s.channels.exists('late'), false);
-    const racers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => s.channels.create(`racer-${i}`, 'bo', version)),
-    );
-    const won = racers.filter((r) => r.created);
-    assert.equal(won.length, 1, 'exactly one racer created');
-    assert.deepEqual(won[0], { created: true, stale: false, version: version + 1 });
-    for (const r of racers.filter((x) => !x.created))
-      assert.deepEqual(r, { created: false, stale: true, version: version + 1 });
-    const after = await s.channels.list();
-    assert.equal(after.version, version + 1);
-    assert.equal(after.names.filter((n) => n.startsWith('racer-')).length, 1);
-    assert.deepEqual(
-      await s.channels.create('general', 'bo', version + 1),
-      { created: false, stale: false, version: version + 1 },
-      'at the version, existing: nothing to do',
-    );
-  });
-
-  await t.test('messages: ids from 1 without gaps, retention of the newest, any text kept exactly', async () => {
-    assert.equal(await s.messages.last('c1'), 0);
-    assert.deepEqual(await s.messages.range('c1', 1, 10), []);
-    const texts = ['hello', 'nul \u0000 inside', '😀 é 中文', ' spaces ', 'x'.repeat(4096)];
-    for (const [i, text] of texts.entries()) assert.equal(await s.messages.append('c1', 'ann', text, 3), i + 1);
-    assert.equal(await s.messages.last('c1'), 5);
-    assert.deepEqual(
-      await s.messages.range('c1', 1, 100),
-      texts.slice(2).map((message, i) => ({ messageid: i + 3, username: 'ann', message })),
-    );
-    assert.deepEqual(await s.messages.range('c1', 4, 4), [{ messageid: 4, username: 'ann', message: ' spaces ' }]);
-    assert.deepEqual(await s.messages.range('c1', 5, 4), []);
-    assert.equal(await s.messages.last('c2'), 0, 'channels are independent');
-    // Growing the retention cannot bring back what fell out; shrinking drops the oldest.
-    assert.equal(await s.messages.append('c1', 'bo', 'six', 5), 6);
-    assert.deepEqual(
-      (await s.messages.range('c1', 1, 100)).map((m) => m.messageid),
-      [3, 4, 5, 6],
-    );
-    assert.equal(await s.messages.append('c1', 'bo', 'seven', 2), 7);
-    assert.deepEqual(
-      (await s.messages.range('c1', 1, 100)).map((m) => m.messageid),
-      [6, 7],
-    );
-    await assert.rejects(s.messages.append('c1', 'bo', 'bad', 0), RangeError);
-  });
-
-  await t.test('messages: 60 concurrent appends to one channel get 1..60 exactly once', async () => {
-    const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => s.messages.append('busy', 'ann', `m${i}`, 100)));
-    assert.deepEqual(
-      [...ids].sort((a, b) => a - b),
-      Array.from({ length: 60 }, (_, i) => i + 1),
-    );
-    const stored = await s.messages.range('busy', 1, 60);
-    for (const m of stored)
-      assert.equal(m.message, `m${ids.indexOf(m.messageid)}`, 'each text under the id its append answered');
-  });
-
-  await t.test('messages: appendIfLast appends only at the expected last id, atomically under 20 racers', async () => {
-    assert.equal(
-      await s.messages.appendIfLast('cond', 'ann', 'not at 3', 100, 3),
-      undefined,
-      'an empty channel is at 0',
-    );
-    assert.equal(await s.messages.last('cond'), 0);
-    assert.equal(await s.messages.appendIfLast('cond', 'ann', 'first', 100, 0), 1);
-    assert.equal(await s.messages.appendIfLast('cond', 'ann', 'again at 0', 100, 0), undefined);
-    const racers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => s.messages.appendIfLast('cond', 'bo', `racer ${i}`, 100, 1)),
-    );
-    const won = racers.filter((id) => id !== undefined);
-    assert.deepEqual(won, [2], 'exactly one racer appended');
-    assert.equal(await s.messages.last('cond'), 2);
-    const stored = await s.messages.range('cond', 1, 10);
-    assert.deepEqual(
-      stored.map((m) => m.messageid),
-      [1, 2],
-    );
-    assert.equal(stored[1].message, `racer ${racers.indexOf(2)}`);
-    // Unconditional appends carry on from there.
-    assert.equal(await s.messages.append('cond', 'ann', 'plain', 100), 3);
-  });
-
-  await t.test(
-    'nodes: create under a per-owner limit (also when concurrent), list oldest first, put, delete',
-    async () => {
-      const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
-        id,
-        owner,
-        name: `n-${id}`,
-        image: 'echo',
-        size: 'small',
-        command: '',
-        status: 'BUILDING',
-        task: '',
-        reason: '',
-        host: '127.0.0.1',
-        port: 0,
-        pid: 0,
-        exitCode: 0,
-        signal: '',
-        createdAt,
-        updatedAt: createdAt,
-        version: 1,
-      });
-      assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'created');
-      assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'exists');
-      assert.equal(await s.nodes.create(node('a', 'ann', 20), 2), 'created');
-      assert.equal(await s.nodes.create(node('c', 'ann', 10), 2), 'limit');
-      assert.deepEqual(
-        (await s.nodes.list('ann')).map((n) => n.id),
-        ['a', 'b'],
-      );
-      const racers = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => s.nodes.create(node(`r${i}`, 'bo', 100 + i), 3)),
-      );
-      assert.equal(racers.filter((r) => r === 'created').length, 3);
-      assert.equal(racers.filter((r) => r === 'limit').length, 7);
-      assert.equal((await s.nodes.list()).length, 5);
-      const active = { ...node('a', 'ann', 20), status: 'ACTIVE' as const, port: 8123, pid: 99, updatedAt: 30 };
-      assert.equal(
-        await s.nodes.put({ ...active, version: 77 }),
-        2,
-        'the store sets the version, whatever it is given',
-      );
-      assert.deepEqual(await s.nodes.get('a'), { ...active, version: 2 });
-      assert.equal(await s.nodes.delete('a'), true);
-      assert.equal(await s.nodes.delete('a'), false);
-      assert.equal(await s.nodes.get('a'), undefined);
-    },
-  );
-
-  await t.test('nodes: putIfVersion writes only at the version, atomically under 12 racers', async () => {
-    const base: NodeRecord = {
-      id: 'cas',
-      owner: 'cy',
-      name: 'cas',
-      image: 'echo',
-      size: 'small',
-      command: '',
-      status: 'ACTIVE',
-      task: '',
-      reason: '',
-      host: '127.0.0.1',
-      port: 9000,
-      pid: 1,
-      exitCode: -1,
-      signal: '',
-      createdAt: 5,
-      updatedAt: 5,
-      version: 0,
-    };
-    assert.deepEqual(await s.nodes.putIfVersion(base, 1), { done: false, version: undefined }, 'no such node');
-    assert.equal(await s.nodes.create(base, 10), 'created');
-    assert.equal((await s.nodes.get('cas'))?.version, 1, 'a new node is at 1');
-    assert.deepEqual(await s.nodes.putIfVersion({ ...base, name: 'old' }, 7), { done: false, version: 1 });
-    const racers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => s.nodes.putIfVersion({ ...base, name: `racer-${i}` }, 1)),
-    );
-    const won = racers.findIndex((r) => r.done);
-    assert.equal(racers.filter((r) => r.done).length, 1, 'exactly one racer wrote');
-    assert.deepEqual(racers[won], { done: true, version: 2 });
-    for (const r of racers.filter((x) => !x.done)) assert.deepEqual(r, { done: false, version: 2 });
-    assert.deepEqual(
-      await s.nodes.get('cas'),
-      { ...base, name: `racer-${won}`, version: 2 },
-      "the winner's record, nobody else's",
-    );
-    assert.equal(await s.nodes.put(base), 3, 'a plain put bumps it too');
-    await s.nodes.delete('cas');
-  });
-
-  await t.test(
-    "nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers",
-    async () => {
-      const rec = (id: string, owner: string): NodeRecord => ({
-        id,
-        owner,
-        name: id,
-        image: 'echo',
-        size: 'small',
-        command: '',
-        status: 'BUILDING',
-        task: '',
-        reason: '',
-        host: '',
-        port: 0,
-        pid: 0,
-        exitCode: -1,
-        signal: '',
-        createdAt: 7,
-        updatedAt: 7,
-        version: 0,
-      });
-      assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], version: 0 });
-      assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, 0), 'created');
-      assert.equal((await s.nodes.owned('dee')).version, 1);
-      await s.nodes.put({ ...rec('d1', 'dee'), status: 'ACTIVE' });
-      assert.equal((await s.nodes.putIfVersion(rec('d1', 'dee'), 2)).done, true);
-      const owned = await s.nodes.owned('dee');
-      assert.deepEqual(
-        [owned.version, owned.nodes.map((n) => [n.id, n.version])],
-        [3, [['d1', 3]]],
-        'a put and a compared put: two more',
-      );
-      assert.equal((await s.nodes.owned('eve')).version, 0, "another owner's list is its own");
-      assert.equal(await s.nodes.create(rec('d2', 'dee'), 10, 1), 'stale', 'an old list version');
-      assert.equal(await s.nodes.get('d2'), undefined);
-      const racers = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => s.nodes.create(rec(`dr${i}`, 'dee'), 10, 3)),
-      );
-      assert.deepEqual(racers.filter((r) => r === 'created').length, 1, 'exactly one racer created');
-      assert.deepEqual(
-        racers.filter((r) => r !== 'created'),
-        Array(11).fill('stale'),
-      );
-      assert.equal(await s.nodes.delete('d1'), true);
-      const after = await s.nodes.owned('dee');
-      assert.deepEqual([after.version, after.nodes.length], [5, 1], 'the create and the delete');
-      assert.equal(await s.nodes.create(rec('d3', 'dee'), 2), 'created', 'without a version: as before');
-      assert.equal(await s.nodes.create(rec('d4', 'dee'), 2, 6), 'limit', 'at the version, the limit still holds');
-    },
-  );
-
-  await t.test(
-    'failures: the Nth failure in the window locks for the window; a new window after; reset; 30 racers all counted',
-    async () => {
-      // defaultConfig: 5 failures within 60 s lock for 60 s.
-      const t0 = 1_800_000_000_000;
-      for (let i = 0; i < 4; i++) await s.failures.fail('ann', t0 + i);
-      assert.equal(await s.failures.retryAfterMs('ann', t0 + 10), 0, 'four failures: not locked');
-      await s.failures.fail('ann', t0 + 20);
-      assert.equal(await s.failures.retryAfterMs('ann', t0 + 20), 60_000, 'the fifth locks for the window');
-      assert.equal(await s.failures.retryAfterMs('ann', t0 + 50_020), 10_000);
-      assert.equal(await s.failures.retryAfterMs('ann', t0 + 60_020), 0, 'the lock is over');
-      await s.failures.fail('ann', t0 + 60_030);
-      assert.equal(await s.failures.retryAfterMs('ann', t0 + 60_030), 0, 'a failure after the lock opens a new window');
-      // Failures spread over more than a window never lock.
-      for (let i = 0; i < 8; i++) await s.failures.fail('slow', t0 + i * 20_000);
-      assert.equal(await s.failures.retryAfterMs('slow', t0 + 160_000), 0);
-      await s.failures.reset('ann');
-      for (let i = 0; i < 4; i++) await s.failures.fail('ann', t0 + 70_000);
-      assert.equal(await s.failures.retryAfterMs('ann', t0 + 70_000), 0, 'reset forgot the earlier failure');
-      // Concurrent failures are each counted: 30 at once lock the key.
-      await Promise.all(Array.from({ length: 30 }, () => s.failures.fail('10.0.0.9', t0)));
-      assert.equal(await s.failures.retryAfterMs('10.0.0.9', t0 + 1), 59_999);
-      assert.equal(await s.failures.retryAfterMs('nobody', t0), 0);
-    },
-  );
-
-  await t.test('health: every backend in use answers', async () => {
-    const health = await s.health();
-    assert.equal(health.length, s.backends.length);
-    for (const h of health) assert.equal(h.ok, true, JSON.stringify(h));
-    assert.deepEqual(
-      await s.checks().run(Date.now() + 2000),
-      Object.fromEntries(s.backends.filter((b) => b !== 'memory').map((b) => [b, true])),
-    );
-  });
+  for (const [name, check] of CONTRACT) await t.test(name, () => check(s));
 }
+
+async function checkUsers(s: Opened): Promise<void> {
+  assert.equal(await s.users.get('ann'), undefined);
+  const ann = { username: 'ann', hash: 'h1', salt: 's1', createdAt: 1_700_000_000_000 };
+  assert.deepEqual(await s.users.create(ann), { user: ann, created: true });
+  assert.deepEqual(await s.users.create({ ...ann, hash: 'h2' }), { user: ann, created: false });
+  assert.deepEqual(await s.users.get('ann'), ann);
+  assert.equal(await s.users.get('Ann'), undefined, 'names are case-sensitive');
+  const racers = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => s.users.create({ username: 'bo', hash: `h${i}`, salt: 's', createdAt: i })),
+  );
+  assert.equal(racers.filter((r) => r.created).length, 1);
+  assert.equal(new Set(racers.map((r) => r.user.hash)).size, 1, 'everyone answers the stored record');
+}
+
+async function checkSessions(s: Opened): Promise<void> {
+  const key = Number.MAX_SAFE_INTEGER;
+  const version = await s.sessions.create({ sesskey: key, username: 'ann', lastUsed: 1000 });
+  assert.ok(version !== undefined && Number.isSafeInteger(version) && version > 0, `a version: ${version}`);
+  assert.equal(await s.sessions.create({ sesskey: key, username: 'bo', lastUsed: 1000 }), undefined);
+  assert.deepEqual(await s.sessions.get(key), { sesskey: key, username: 'ann', lastUsed: 1000, version });
+  assert.deepEqual(
+    await s.sessions.touch([key], 5000, 60_000),
+    [{ sesskey: key, username: 'ann', lastUsed: 1000, version }],
+    'a touch answers the session as found',
+  );
+  assert.deepEqual(await s.sessions.touch([key], 3000, 60_000), [
+    { sesskey: key, username: 'ann', lastUsed: 5000, version },
+  ]);
+  assert.deepEqual(await s.sessions.touch([12345], 3000, 60_000), [], 'absent: nothing happens');
+  assert.deepEqual(await s.sessions.touch([], 3000, 60_000), []);
+  assert.deepEqual(
+    await s.sessions.get(key),
+    { sesskey: key, username: 'ann', lastUsed: 5000, version },
+    'use changes no version',
+  );
+  assert.deepEqual(
+    await s.sessions.touch([key], 9000, 4000),
+    [{ sesskey: key, username: 'ann', lastUsed: 5000, version }],
+    'idle 4000 ms by then: found',
+  );
+  assert.equal((await s.sessions.get(key))?.lastUsed, 5000, 'an idle session is left as it is, for the caller to end');
+  // Several keys in one call: each used or left by its own idle time; the absent one not answered.
+  const vc = (await s.sessions.create({ sesskey: 601, username: 'cy', lastUsed: 8000 }))!;
+  const vd = (await s.sessions.create({ sesskey: 602, username: 'di', lastUsed: 1000 }))!;
+  const many = await s.sessions.touch([601, 12345, 602], 9000, 4000);
+  assert.deepEqual(
+    many.sort((a, b) => a.sesskey - b.sesskey),
+    [
+      { sesskey: 601, username: 'cy', lastUsed: 8000, version: vc },
+      { sesskey: 602, username: 'di', lastUsed: 1000, version: vd },
+    ],
+  );
+  assert.equal((await s.sessions.get(601))?.lastUsed, 9000, 'used');
+  assert.equal((await s.sessions.get(602))?.lastUsed, 1000, 'idle: left');
+  assert.equal(await s.sessions.delete(601), true);
+  assert.equal(await s.sessions.delete(602), true);
+  assert.equal(await s.sessions.get(12345), undefined);
+  await s.sessions.create({ sesskey: 1, username: 'old', lastUsed: 100 });
+  await s.sessions.create({ sesskey: 2, username: 'old', lastUsed: 4999 });
+  assert.deepEqual(
+    (await s.sessions.expire(5000)).sort((a, b) => a - b),
+    [1, 2],
+  );
+  assert.deepEqual(await s.sessions.expire(5000), [], 'an expired session is gone');
+  assert.equal((await s.sessions.get(key))?.username, 'ann', 'lastUsed == before stays');
+  assert.equal(await s.sessions.delete(key), true);
+  assert.equal(await s.sessions.delete(key), false);
+  assert.equal(await s.sessions.get(key), undefined);
+}
+
+async function checkSessionVersions(s: Opened): Promise<void> {
+  const v1 = (await s.sessions.create({ sesskey: 501, username: 'ann', lastUsed: Date.now() }))!;
+  const v2 = (await s.sessions.create({ sesskey: 502, username: 'ann', lastUsed: Date.now() }))!;
+  assert.notEqual(v1, v2, 'two sessions, two versions');
+  assert.deepEqual(
+    await s.sessions.deleteIfVersion(501, v2),
+    { done: false, version: v1 },
+    'another version: kept, the one found answered',
+  );
+  assert.equal((await s.sessions.get(501))?.version, v1);
+  assert.deepEqual(
+    await s.sessions.deleteIfVersion(999_001, v1),
+    { done: false, version: undefined },
+    'no such session',
+  );
+  const racers = await Promise.all(Array.from({ length: 12 }, () => s.sessions.deleteIfVersion(501, v1)));
+  assert.equal(racers.filter((r) => r.done).length, 1, 'exactly one racer deleted');
+  for (const r of racers.filter((x) => !x.done)) assert.equal(r.version, undefined, 'the others found it gone');
+  assert.equal(await s.sessions.get(501), undefined);
+  assert.equal((await s.sessions.expire(Date.now() + 60_000)).includes(501), false, 'gone from the expiry index too');
+  const v3 = (await s.sessions.create({ sesskey: 501, username: 'bo', lastUsed: Date.now() }))!;
+  assert.ok(v3 !== v1 && v3 !== v2, 'a key used again gets a new version');
+  await s.sessions.delete(501);
+  await s.sessions.delete(502);
+}
+
+async function checkChannels(s: Opened): Promise<void> {
+  assert.deepEqual(await s.channels.list(), { names: [], version: 0 });
+  for (const [i, name] of ['general', 'Zeta', '_x', '-a', 'a.b'].entries()) {
+    assert.deepEqual(await s.channels.create(name, 'ann'), { created: true, stale: false, version: i + 1 });
+  }
+  assert.deepEqual(
+    await s.channels.create('general', 'bo'),
+    { created: false, stale: false, version: 5 },
+    'an existing one changes nothing',
+  );
+  assert.deepEqual(await s.channels.list(), { names: ['-a', 'Zeta', '_x', 'a.b', 'general'], version: 5 });
+  assert.equal(await s.channels.exists('general'), true);
+  assert.equal(await s.channels.exists('General'), false);
+}
+
+async function checkChannelVersions(s: Opened): Promise<void> {
+  const { version } = await s.channels.list();
+  assert.deepEqual(
+    await s.channels.create('late', 'ann', version - 1),
+    { created: false, stale: true, version },
+    'an old version: refused',
+  );
+  assert.equal(await s.channels.exists('late'), false);
+  const racers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => s.channels.create(`racer-${i}`, 'bo', version)),
+  );
+  const won = racers.filter((r) => r.created);
+  assert.equal(won.length, 1, 'exactly one racer created');
+  assert.deepEqual(won[0], { created: true, stale: false, version: version + 1 });
+  for (const r of racers.filter((x) => !x.created))
+    assert.deepEqual(r, { created: false, stale: true, version: version + 1 });
+  const after = await s.channels.list();
+  assert.equal(after.version, version + 1);
+  assert.equal(after.names.filter((n) => n.startsWith('racer-')).length, 1);
+  assert.deepEqual(
+    await s.channels.create('general', 'bo', version + 1),
+    { created: false, stale: false, version: version + 1 },
+    'at the version, existing: nothing to do',
+  );
+}
+
+async function checkMessages(s: Opened): Promise<void> {
+  assert.equal(await s.messages.last('c1'), 0);
+  assert.deepEqual(await s.messages.range('c1', 1, 10), []);
+  const texts = ['hello', 'nul \u0000 inside', '😀 é 中文', ' spaces ', 'x'.repeat(4096)];
+  for (const [i, text] of texts.entries()) assert.equal(await s.messages.append('c1', 'ann', text, 3), i + 1);
+  assert.equal(await s.messages.last('c1'), 5);
+  assert.deepEqual(
+    await s.messages.range('c1', 1, 100),
+    texts.slice(2).map((message, i) => ({ messageid: i + 3, username: 'ann', message })),
+  );
+  assert.deepEqual(await s.messages.range('c1', 4, 4), [{ messageid: 4, username: 'ann', message: ' spaces ' }]);
+  assert.deepEqual(await s.messages.range('c1', 5, 4), []);
+  assert.equal(await s.messages.last('c2'), 0, 'channels are independent');
+  // Growing the retention cannot bring back what fell out; shrinking drops the oldest.
+  assert.equal(await s.messages.append('c1', 'bo', 'six', 5), 6);
+  assert.deepEqual(
+    (await s.messages.range('c1', 1, 100)).map((m) => m.messageid),
+    [3, 4, 5, 6],
+  );
+  assert.equal(await s.messages.append('c1', 'bo', 'seven', 2), 7);
+  assert.deepEqual(
+    (await s.messages.range('c1', 1, 100)).map((m) => m.messageid),
+    [6, 7],
+  );
+  await assert.rejects(s.messages.append('c1', 'bo', 'bad', 0), RangeError);
+}
+
+async function checkConcurrentAppends(s: Opened): Promise<void> {
+  const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => s.messages.append('busy', 'ann', `m${i}`, 100)));
+  assert.deepEqual(
+    [...ids].sort((a, b) => a - b),
+    Array.from({ length: 60 }, (_, i) => i + 1),
+  );
+  const stored = await s.messages.range('busy', 1, 60);
+  for (const m of stored)
+    assert.equal(m.message, `m${ids.indexOf(m.messageid)}`, 'each text under the id its append answered');
+}
+
+async function checkAppendIfLast(s: Opened): Promise<void> {
+  assert.equal(await s.messages.appendIfLast('cond', 'ann', 'not at 3', 100, 3), undefined, 'an empty channel is at 0');
+  assert.equal(await s.messages.last('cond'), 0);
+  assert.equal(await s.messages.appendIfLast('cond', 'ann', 'first', 100, 0), 1);
+  assert.equal(await s.messages.appendIfLast('cond', 'ann', 'again at 0', 100, 0), undefined);
+  const racers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => s.messages.appendIfLast('cond', 'bo', `racer ${i}`, 100, 1)),
+  );
+  const won = racers.filter((id) => id !== undefined);
+  assert.deepEqual(won, [2], 'exactly one racer appended');
+  assert.equal(await s.messages.last('cond'), 2);
+  const stored = await s.messages.range('cond', 1, 10);
+  assert.deepEqual(
+    stored.map((m) => m.messageid),
+    [1, 2],
+  );
+  assert.equal(stored[1].message, `racer ${racers.indexOf(2)}`);
+  // Unconditional appends carry on from there.
+  assert.equal(await s.messages.append('cond', 'ann', 'plain', 100), 3);
+}
+
+async function checkNodes(s: Opened): Promise<void> {
+  const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
+    id,
+    owner,
+    name: `n-${id}`,
+    image: 'echo',
+    size: 'small',
+    command: '',
+    status: 'BUILDING',
+    task: '',
+    reason: '',
+    host: '127.0.0.1',
+    port: 0,
+    pid: 0,
+    exitCode: 0,
+    signal: '',
+    createdAt,
+    updatedAt: createdAt,
+    version: 1,
+  });
+  assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'created');
+  assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'exists');
+  assert.equal(await s.nodes.create(node('a', 'ann', 20), 2), 'created');
+  assert.equal(await s.nodes.create(node('c', 'ann', 10), 2), 'limit');
+  assert.deepEqual(
+    (await s.nodes.list('ann')).map((n) => n.id),
+    ['a', 'b'],
+  );
+  const racers = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => s.nodes.create(node(`r${i}`, 'bo', 100 + i), 3)),
+  );
+  assert.equal(racers.filter((r) => r === 'created').length, 3);
+  assert.equal(racers.filter((r) => r === 'limit').length, 7);
+  assert.equal((await s.nodes.list()).length, 5);
+  const active = { ...node('a', 'ann', 20), status: 'ACTIVE' as const, port: 8123, pid: 99, updatedAt: 30 };
+  assert.equal(await s.nodes.put({ ...active, version: 77 }), 2, 'the store sets the version, whatever it is given');
+  assert.deepEqual(await s.nodes.get('a'), { ...active, version: 2 });
+  assert.equal(await s.nodes.delete('a'), true);
+  assert.equal(await s.nodes.delete('a'), false);
+  assert.equal(await s.nodes.get('a'), undefined);
+}
+
+async function checkNodeVersions(s: Opened): Promise<void> {
+  const base: NodeRecord = {
+    id: 'cas',
+    owner: 'cy',
+    name: 'cas',
+    image: 'echo',
+    size: 'small',
+    command: '',
+    status: 'ACTIVE',
+    task: '',
+    reason: '',
+    host: '127.0.0.1',
+    port: 9000,
+    pid: 1,
+    exitCode: -1,
+    signal: '',
+    createdAt: 5,
+    updatedAt: 5,
+    version: 0,
+  };
+  assert.deepEqual(await s.nodes.putIfVersion(base, 1), { done: false, version: undefined }, 'no such node');
+  assert.equal(await s.nodes.create(base, 10), 'created');
+  assert.equal((await s.nodes.get('cas'))?.version, 1, 'a new node is at 1');
+  assert.deepEqual(await s.nodes.putIfVersion({ ...base, name: 'old' }, 7), { done: false, version: 1 });
+  const racers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => s.nodes.putIfVersion({ ...base, name: `racer-${i}` }, 1)),
+  );
+  const won = racers.findIndex((r) => r.done);
+  assert.equal(racers.filter((r) => r.done).length, 1, 'exactly one racer wrote');
+  assert.deepEqual(racers[won], { done: true, version: 2 });
+  for (const r of racers.filter((x) => !x.done)) assert.deepEqual(r, { done: false, version: 2 });
+  assert.deepEqual(
+    await s.nodes.get('cas'),
+    { ...base, name: `racer-${won}`, version: 2 },
+    "the winner's record, nobody else's",
+  );
+  assert.equal(await s.nodes.put(base), 3, 'a plain put bumps it too');
+  await s.nodes.delete('cas');
+}
+
+async function checkNodeListVersions(s: Opened): Promise<void> {
+  const rec = (id: string, owner: string): NodeRecord => ({
+    id,
+    owner,
+    name: id,
+    image: 'echo',
+    size: 'small',
+    command: '',
+    status: 'BUILDING',
+    task: '',
+    reason: '',
+    host: '',
+    port: 0,
+    pid: 0,
+    exitCode: -1,
+    signal: '',
+    createdAt: 7,
+    updatedAt: 7,
+    version: 0,
+  });
+  assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], version: 0 });
+  assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, 0), 'created');
+  assert.equal((await s.nodes.owned('dee')).version, 1);
+  await s.nodes.put({ ...rec('d1', 'dee'), status: 'ACTIVE' });
+  assert.equal((await s.nodes.putIfVersion(rec('d1', 'dee'), 2)).done, true);
+  const owned = await s.nodes.owned('dee');
+  assert.deepEqual(
+    [owned.version, owned.nodes.map((n) => [n.id, n.version])],
+    [3, [['d1', 3]]],
+    'a put and a compared put: two more',
+  );
+  assert.equal((await s.nodes.owned('eve')).version, 0, "another owner's list is its own");
+  assert.equal(await s.nodes.create(rec('d2', 'dee'), 10, 1), 'stale', 'an old list version');
+  assert.equal(await s.nodes.get('d2'), undefined);
+  const racers = await Promise.all(Array.from({ length: 12 }, (_, i) => s.nodes.create(rec(`dr${i}`, 'dee'), 10, 3)));
+  assert.deepEqual(racers.filter((r) => r === 'created').length, 1, 'exactly one racer created');
+  assert.deepEqual(
+    racers.filter((r) => r !== 'created'),
+    Array(11).fill('stale'),
+  );
+  assert.equal(await s.nodes.delete('d1'), true);
+  const after = await s.nodes.owned('dee');
+  assert.deepEqual([after.version, after.nodes.length], [5, 1], 'the create and the delete');
+  assert.equal(await s.nodes.create(rec('d3', 'dee'), 2), 'created', 'without a version: as before');
+  assert.equal(await s.nodes.create(rec('d4', 'dee'), 2, 6), 'limit', 'at the version, the limit still holds');
+}
+
+async function checkFailures(s: Opened): Promise<void> {
+  // defaultConfig: 5 failures within 60 s lock for 60 s.
+  const t0 = 1_800_000_000_000;
+  for (let i = 0; i < 4; i++) await s.failures.fail('ann', t0 + i);
+  assert.equal(await s.failures.retryAfterMs('ann', t0 + 10), 0, 'four failures: not locked');
+  await s.failures.fail('ann', t0 + 20);
+  assert.equal(await s.failures.retryAfterMs('ann', t0 + 20), 60_000, 'the fifth locks for the window');
+  assert.equal(await s.failures.retryAfterMs('ann', t0 + 50_020), 10_000);
+  assert.equal(await s.failures.retryAfterMs('ann', t0 + 60_020), 0, 'the lock is over');
+  await s.failures.fail('ann', t0 + 60_030);
+  assert.equal(await s.failures.retryAfterMs('ann', t0 + 60_030), 0, 'a failure after the lock opens a new window');
+  // Failures spread over more than a window never lock.
+  for (let i = 0; i < 8; i++) await s.failures.fail('slow', t0 + i * 20_000);
+  assert.equal(await s.failures.retryAfterMs('slow', t0 + 160_000), 0);
+  await s.failures.reset('ann');
+  for (let i = 0; i < 4; i++) await s.failures.fail('ann', t0 + 70_000);
+  assert.equal(await s.failures.retryAfterMs('ann', t0 + 70_000), 0, 'reset forgot the earlier failure');
+  // Concurrent failures are each counted: 30 at once lock the key.
+  await Promise.all(Array.from({ length: 30 }, () => s.failures.fail('10.0.0.9', t0)));
+  assert.equal(await s.failures.retryAfterMs('10.0.0.9', t0 + 1), 59_999);
+  assert.equal(await s.failures.retryAfterMs('nobody', t0), 0);
+}
+
+async function checkHealth(s: Opened): Promise<void> {
+  const health = await s.health();
+  assert.equal(health.length, s.backends.length);
+  for (const h of health) assert.equal(h.ok, true, JSON.stringify(h));
+  assert.deepEqual(
+    await s.checks().run(Date.now() + 2000),
+    Object.fromEntries(s.backends.filter((b) => b !== 'memory').map((b) => [b, true])),
+  );
+}
+
+/** The contract, check by check, in the order they run (each leaves the stores as the next expects them). */
+const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
+  ['users: insert if absent, the first insert wins, one winner among concurrent creates', checkUsers],
+  ['sessions: create once per key, touch never goes back, delete, expire answers what it removed', checkSessions],
+  [
+    'sessions: deleteIfVersion removes only at the version, atomically under 12 racers; versions are never shared',
+    checkSessionVersions,
+  ],
+  ['channels: insert if absent, listed in code-unit order; each create bumps the version', checkChannels],
+  ['channels: create at an expected version, atomically under 12 racers', checkChannelVersions],
+  ['messages: ids from 1 without gaps, retention of the newest, any text kept exactly', checkMessages],
+  ['messages: 60 concurrent appends to one channel get 1..60 exactly once', checkConcurrentAppends],
+  ['messages: appendIfLast appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
+  ['nodes: create under a per-owner limit (also when concurrent), list oldest first, put, delete', checkNodes],
+  ['nodes: putIfVersion writes only at the version, atomically under 12 racers', checkNodeVersions],
+  [
+    "nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers",
+    checkNodeListVersions,
+  ],
+  [
+    'failures: the Nth failure in the window locks for the window; a new window after; reset; 30 racers all counted',
+    checkFailures,
+  ],
+  ['health: every backend in use answers', checkHealth],
+];
 
 const KINDS = ['users', 'sessions', 'channels', 'messages', 'nodes', 'failures'] as const;
 
@@ -433,123 +427,129 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   assert.equal(resolve('sessions', config), 'postgres', 'sessions follow the database when Redis is not configured');
   await contract(t, () => openStores(config, log, KINDS));
 
-  await t.test('migrations started by five processes at once apply once', async () => {
-    const url = await pg.newDatabase();
-    const dbs = Array.from({ length: 5 }, () => new PgDatabase({ url, poolMax: 2, timeoutMs: 5000, log }));
-    try {
-      const applied = await Promise.all(dbs.map((db) => db.migrate()));
-      assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version).sort());
-      const rows = await dbs[0].query<{ version: number }>(
-        'SELECT version FROM agora_schema_migrations ORDER BY version',
-      );
-      assert.deepEqual(
-        rows.map((r) => r.version),
-        MIGRATIONS.map((m) => m.version),
-      );
-    } finally {
-      await Promise.all(dbs.map((db) => db.close()));
-    }
-  });
-
-  await t.test('two instances posting to one channel at once: ids gap-free and unique, retention holds', async () => {
-    const a = await openStores(config, log, ['messages']);
-    const b = await openStores(config, log, ['messages']);
-    try {
-      const posts = Array.from({ length: 200 }, (_, i) =>
-        (i % 2 === 0 ? a : b).messages.append('shared', i % 2 === 0 ? 'a' : 'b', `p${i}`, 150),
-      );
-      const ids = await Promise.all(posts);
-      assert.deepEqual(
-        [...ids].sort((x, y) => x - y),
-        Array.from({ length: 200 }, (_, i) => i + 1),
-      );
-      const kept = await a.messages.range('shared', 1, 200);
-      assert.deepEqual(
-        kept.map((m) => m.messageid),
-        Array.from({ length: 150 }, (_, i) => i + 51),
-      );
-      const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
-      t.after(() => db.close());
-      const rows = await db.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'shared'");
-      assert.equal(Number(rows[0].n), 150, 'nothing beyond the retention stays in the table');
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
-
-  await t.test(
-    'two instances comparing and writing at one version at once: one write each time, in every kind',
-    async () => {
-      const a = await openStores(config, log, ['channels', 'sessions', 'nodes']);
-      const b = await openStores(config, log, ['channels', 'sessions', 'nodes']);
-      try {
-        const both = <T>(n: number, run: (s: typeof a, i: number) => Promise<T>): Promise<T[]> =>
-          Promise.all(Array.from({ length: n }, (_, i) => run(i % 2 === 0 ? a : b, i)));
-        const { version } = await a.channels.list();
-        const creates = await both(10, (s, i) => s.channels.create(`two-${i}`, 'ann', version));
-        assert.equal(creates.filter((r) => r.created).length, 1, 'one channel created');
-        assert.equal((await b.channels.list()).version, version + 1);
-        const v = (await a.sessions.create({ sesskey: 4242, username: 'ann', lastUsed: Date.now() }))!;
-        assert.equal(
-          (await both(10, (s) => s.sessions.deleteIfVersion(4242, v))).filter((r) => r.done).length,
-          1,
-          'one session delete',
-        );
-        const node: NodeRecord = {
-          id: 'two',
-          owner: 'ann',
-          name: 'two',
-          image: 'echo',
-          size: 'small',
-          command: '',
-          status: 'ACTIVE',
-          task: '',
-          reason: '',
-          host: '',
-          port: 0,
-          pid: 0,
-          exitCode: -1,
-          signal: '',
-          createdAt: 1,
-          updatedAt: 1,
-          version: 0,
-        };
-        assert.equal(await a.nodes.create(node, 10), 'created');
-        assert.equal(
-          (await both(10, (s, i) => s.nodes.putIfVersion({ ...node, name: `n${i}` }, 1))).filter((r) => r.done).length,
-          1,
-          'one node write',
-        );
-        assert.equal((await b.nodes.get('two'))?.version, 2);
-        const list = (await a.nodes.owned('ann')).version;
-        const creates2 = await both(10, (s, i) => s.nodes.create({ ...node, id: `two-${i}` }, 100, list));
-        assert.equal(creates2.filter((r) => r === 'created').length, 1, 'one node created at one list version');
-      } finally {
-        await Promise.all([a.close(), b.close()]);
-      }
-    },
+  await t.test('migrations started by five processes at once apply once', () => concurrentMigrations(pg));
+  await t.test('two instances posting to one channel at once: ids gap-free and unique, retention holds', () =>
+    twoInstancesAppend(t, config),
   );
-
+  await t.test('two instances comparing and writing at one version at once: one write each time, in every kind', () =>
+    twoInstancesCompare(config),
+  );
   await t.test(
     'PostgreSQL down: calls fail with AGORA_ERR_STORE_UNAVAILABLE, health says so; back up: calls succeed again',
-    async () => {
-      const s = await openStores(config, log, ['channels']);
-      t.after(() => s.close());
-      assert.equal(await s.channels.exists('general'), true);
-      await pg.stop();
-      await assert.rejects(
-        s.channels.exists('general'),
-        (e: unknown) => isAgoraError(e) && e.code === 'AGORA_ERR_STORE_UNAVAILABLE' && e.status === 503,
-      );
-      const [health] = await s.health();
-      assert.equal(health.ok, false);
-      assert.equal(health.backend, 'postgres');
-      assert.deepEqual(await s.checks().run(Date.now() + 3000), { postgres: false });
-      await pg.restart();
-      await until(() => s.channels.exists('general'), 'the pool to reconnect');
-    },
+    () => postgresOutage(t, pg, config),
   );
 });
+
+async function concurrentMigrations(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const dbs = Array.from({ length: 5 }, () => new PgDatabase({ url, poolMax: 2, timeoutMs: 5000, log }));
+  try {
+    const applied = await Promise.all(dbs.map((db) => db.migrate()));
+    assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version).sort());
+    const rows = await dbs[0].query<{ version: number }>(
+      'SELECT version FROM agora_schema_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      MIGRATIONS.map((m) => m.version),
+    );
+  } finally {
+    await Promise.all(dbs.map((db) => db.close()));
+  }
+}
+
+async function twoInstancesAppend(t: TestContext, config: Config): Promise<void> {
+  const a = await openStores(config, log, ['messages']);
+  const b = await openStores(config, log, ['messages']);
+  try {
+    const posts = Array.from({ length: 200 }, (_, i) =>
+      (i % 2 === 0 ? a : b).messages.append('shared', i % 2 === 0 ? 'a' : 'b', `p${i}`, 150),
+    );
+    const ids = await Promise.all(posts);
+    assert.deepEqual(
+      [...ids].sort((x, y) => x - y),
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+    const kept = await a.messages.range('shared', 1, 200);
+    assert.deepEqual(
+      kept.map((m) => m.messageid),
+      Array.from({ length: 150 }, (_, i) => i + 51),
+    );
+    const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
+    t.after(() => db.close());
+    const rows = await db.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'shared'");
+    assert.equal(Number(rows[0].n), 150, 'nothing beyond the retention stays in the table');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+async function twoInstancesCompare(config: Config): Promise<void> {
+  const a = await openStores(config, log, ['channels', 'sessions', 'nodes']);
+  const b = await openStores(config, log, ['channels', 'sessions', 'nodes']);
+  try {
+    const both = <T>(n: number, run: (s: typeof a, i: number) => Promise<T>): Promise<T[]> =>
+      Promise.all(Array.from({ length: n }, (_, i) => run(i % 2 === 0 ? a : b, i)));
+    const { version } = await a.channels.list();
+    const creates = await both(10, (s, i) => s.channels.create(`two-${i}`, 'ann', version));
+    assert.equal(creates.filter((r) => r.created).length, 1, 'one channel created');
+    assert.equal((await b.channels.list()).version, version + 1);
+    const v = (await a.sessions.create({ sesskey: 4242, username: 'ann', lastUsed: Date.now() }))!;
+    assert.equal(
+      (await both(10, (s) => s.sessions.deleteIfVersion(4242, v))).filter((r) => r.done).length,
+      1,
+      'one session delete',
+    );
+    const node: NodeRecord = {
+      id: 'two',
+      owner: 'ann',
+      name: 'two',
+      image: 'echo',
+      size: 'small',
+      command: '',
+      status: 'ACTIVE',
+      task: '',
+      reason: '',
+      host: '',
+      port: 0,
+      pid: 0,
+      exitCode: -1,
+      signal: '',
+      createdAt: 1,
+      updatedAt: 1,
+      version: 0,
+    };
+    assert.equal(await a.nodes.create(node, 10), 'created');
+    assert.equal(
+      (await both(10, (s, i) => s.nodes.putIfVersion({ ...node, name: `n${i}` }, 1))).filter((r) => r.done).length,
+      1,
+      'one node write',
+    );
+    assert.equal((await b.nodes.get('two'))?.version, 2);
+    const list = (await a.nodes.owned('ann')).version;
+    const creates2 = await both(10, (s, i) => s.nodes.create({ ...node, id: `two-${i}` }, 100, list));
+    assert.equal(creates2.filter((r) => r === 'created').length, 1, 'one node created at one list version');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+async function postgresOutage(t: TestContext, pg: Postgres, config: Config): Promise<void> {
+  const s = await openStores(config, log, ['channels']);
+  t.after(() => s.close());
+  assert.equal(await s.channels.exists('general'), true);
+  await pg.stop();
+  await assert.rejects(
+    s.channels.exists('general'),
+    (e: unknown) => isAgoraError(e) && e.code === 'AGORA_ERR_STORE_UNAVAILABLE' && e.status === 503,
+  );
+  const [health] = await s.health();
+  assert.equal(health.ok, false);
+  assert.equal(health.backend, 'postgres');
+  assert.deepEqual(await s.checks().run(Date.now() + 3000), { postgres: false });
+  await pg.restart();
+  await until(() => s.channels.exists('general'), 'the pool to reconnect');
+}
 
 test('Redis session adapter keeps the contract; outages', async (t) => {
   const redis = await startRedis(t);

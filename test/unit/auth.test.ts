@@ -6,20 +6,14 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test, type TestContext } from 'node:test';
-import type { LogonRequest__Output } from '../../lib/gen/agora/LogonRequest';
 import type { WatchDown } from '../../lib/gen/agora/WatchDown';
 import { createLogger } from '../../lib/log';
 import type { RpcContext } from '../../lib/rpc/service';
-import { MAX_SESSION_KEY } from '../../lib/session-cache';
+import { MAX_SESSION_KEY } from '../../lib/session-watch';
 import { MemoryFailureStore, MemorySessionStore, MemoryUserStore } from '../../lib/store/store-memory';
-import {
-  buildAuth,
-  drawSessionKey,
-  passwordProblem,
-  usernameProblem,
-  type AuthConfig,
-  type AuthDeps,
-} from '../../services/auth/handlers';
+import { passwordProblem, usernameProblem } from '../../services/auth/credentials';
+import { buildAuth, type AuthConfig, type AuthDeps } from '../../services/auth/handlers';
+import { drawSessionKey } from '../../services/auth/sessions';
 import { WatchHub, type WatchCall } from '../../services/auth/watch';
 
 const log = createLogger('test', 'silent');
@@ -45,7 +39,7 @@ function setup(t: TestContext, overrides: Partial<AuthConfig> = {}, extra: Parti
   t.after(() => auth.close());
   const h = auth.impl.handlers;
   const logon = (username: string, password: string, client_addr = '') =>
-    h.Logon({ username, password, client_addr } as LogonRequest__Output, ctx) as Promise<{
+    h.Logon({ username, password, client_addr }, ctx) as Promise<{
       sesskey: number;
       username: string;
       created: boolean;

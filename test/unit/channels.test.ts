@@ -63,7 +63,7 @@ test('Create is idempotent: the second create of a name succeeds with created=fa
 test('concurrent creates of one name: exactly one reports created', async () => {
   const { h } = setup();
   const replies = await Promise.all(
-    Array.from({ length: 50 }, () =>
+    Array.from({ length: 50 }, async () =>
       h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'race' }, ctx),
     ),
   );

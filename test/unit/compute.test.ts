@@ -1,5 +1,5 @@
 /**
- * services/compute/nodes.ts over a hand-made fake driver and the memory store: validation,
+ * services/compute/compute.ts over a hand-made fake driver and the memory store: validation,
  * ownership, the per-user limit, legal transitions, and the sync loop's reconciliation.
  */
 import assert from 'node:assert/strict';
@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { MemoryNodeStore } from '../../lib/store/store-memory';
-import type { NodeRecord } from '../../lib/store/store';
+import type { NodeRecord } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView, DriverSpec } from '../../services/compute/driver-client';
-import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/nodes';
+import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/compute';
 
 const log = createLogger('test', 'silent');
 
@@ -117,7 +117,7 @@ test('the per-user limit holds under concurrent creates; other users are not cou
   );
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
   for (const r of results.filter((r) => r.status === 'rejected'))
-    assert.equal(((r as PromiseRejectedResult).reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
+    assert.equal((r.reason as AgoraError).code, 'AGORA_ERR_NODE_LIMIT');
   assert.equal((await compute.create('bob', HTTP)).owner, 'bob');
 });
 
@@ -383,7 +383,7 @@ test('a write naming a version: of concurrent stops one reaches the driver; the 
   for (const a of answers)
     if (a.status === 'rejected') assert.equal((a.reason as AgoraError).code, 'AGORA_ERR_NODE_STALE');
   assert.deepEqual(driver.calls.slice(before), [`Stop ${node.id}`], 'the driver was asked once');
-  const [won] = stopped as PromiseFulfilledResult<NodeRecord>[];
+  const [won] = stopped;
   assert.ok(won.value.version > active.version + 1, 'the claim and the recorded answer are two writes');
   assert.deepEqual(await compute.get('alice', node.id), won.value);
   // 3. A delete naming the version before the stop: refused, nothing deleted.

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createLogger } from '../../lib/log';
-import type { Broadcast } from '../../lib/store/store';
+import type { Broadcast } from '../../lib/store/contracts';
 import { BOUND_MS, FENCE_CHECK_MS, FENCE_MS, InvalidationFanout, type LocalWatchers } from '../../services/auth/fanout';
 
 const log = createLogger('test', 'silent');
@@ -140,7 +140,7 @@ test('fan-out: a publish that fails does not fail the invalidation: local watche
   // 1. a's topic refuses invalidations (as a Redis unreachable from a would), heartbeats still pass.
   const publish = a.broadcast.publish.bind(a.broadcast);
   a.broadcast.publish = async (message: string) => {
-    if (JSON.parse(message).t === 'inv') throw new Error('publish refused');
+    if ((JSON.parse(message) as { t?: unknown }).t === 'inv') throw new Error('publish refused');
     return publish(message);
   };
   a.hub.hold = true;

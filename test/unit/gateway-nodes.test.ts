@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
-import { staleError } from '../../lib/versions';
+import { staleError } from '../../lib/etag';
 import { createLogger } from '../../lib/log';
 import { buildApp } from '../../gateway/app';
 

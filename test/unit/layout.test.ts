@@ -1,7 +1,8 @@
 /**
- * The dependency direction of STYLE §2, by reading the imports: lib/ uses neither the
- * gateway nor the services, and a storage adapter is imported only by its family's index
- * (lib/store/index.ts), which main.ts files use to pick one from the configuration.
+ * The dependency direction (CONTRIBUTING.md "Dependency direction"), by reading the imports:
+ * lib/ uses neither the gateway nor the services, and a storage adapter is imported only by
+ * its family's index (lib/store/index.ts), which main.ts files use to pick one from the
+ * configuration; what the adapters share (the PostgreSQL pool) stays inside lib/store/.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -39,8 +40,24 @@ test('lib/ imports neither gateway/ nor services/', () => {
   }
 });
 
+/** What the adapters share: imported by them and by the index, by nothing outside lib/store/. */
+const SHARED = ['lib/store/migrations', 'lib/store/postgres-pool'];
+/** The files of lib/store/ that are not adapters: the contracts, the index, and what the adapters share. */
+const NOT_ADAPTERS = ['lib/store/contracts', 'lib/store/index', ...SHARED];
+
 test('storage adapters are imported only by lib/store/index.ts', () => {
-  const adapters = /^lib\/store\/store-(memory|postgres|redis)$/;
-  const users = CODE.filter((file) => imports(file).some((dep) => adapters.test(dep)));
+  const adapters = new Set(
+    CODE.filter((file) => file.startsWith('lib/store/'))
+      .map((file) => file.replace(/\.ts$/, ''))
+      .filter((file) => !NOT_ADAPTERS.includes(file)),
+  );
+  assert.ok(adapters.has('lib/store/store-postgres') && adapters.has('lib/store/postgres-broadcast'));
+  const users = CODE.filter((file) => imports(file).some((dep) => adapters.has(dep)));
   assert.deepEqual(users.sort(), ['lib/store/index.ts']);
+});
+
+test('what the storage adapters share is imported only inside lib/store/', () => {
+  for (const file of CODE.filter((f) => !f.startsWith('lib/store/'))) {
+    for (const dep of imports(file)) assert.ok(!SHARED.includes(dep), `${file} imports ${dep}`);
+  }
 });

@@ -286,7 +286,7 @@ test('Post with check_last appends only while the channel is still at expected_l
   // Ten posters that all read last = 2: exactly one gets in.
   const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ifLast(2, `racer ${i}`)));
   assert.deepEqual(
-    results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value),
+    results.filter((r) => r.status === 'fulfilled').map((r) => r.value),
     [3],
   );
   assert.deepEqual(

@@ -7,11 +7,11 @@
  * record back (reconciliation): the driver is the source of truth for what exists.
  */
 import { randomUUID } from 'node:crypto';
+import { staleError } from '../../lib/etag';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
-import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/store';
-import { staleError } from '../../lib/versions';
+import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
 export interface ComputeOptions {
@@ -65,7 +65,10 @@ export class Compute {
 
   constructor(private readonly options: ComputeOptions) {}
 
-  /** Make a node; with `expectedList`, only if the owner's node list is still at that version (AGORA_ERR_NODE_LIST_STALE). */
+  /**
+   * Make a node; with `expectedList`, only if the owner's node list is still at that version
+   * (AGORA_ERR_NODE_LIST_STALE).
+   */
   async create(owner: string, input: CreateInput, reqId?: string, expectedList?: number): Promise<NodeRecord> {
     const problem =
       nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);

@@ -1,0 +1,108 @@
+/**
+ * A Broadcast (./contracts.ts) on PostgreSQL's LISTEN/NOTIFY, for processes that share a
+ * database: what auth instances fan session invalidations out on when Redis is not set.
+ */
+import { Client } from 'pg';
+import { errorMessage } from '../errors';
+import type { Broadcast } from './contracts';
+import { storeError, type PgDatabase } from './postgres-pool';
+
+/**
+ * A Broadcast on LISTEN/NOTIFY: notifications reach listeners in commit order, the same
+ * order for all. The listening connection is its own (not the pool's); when it breaks,
+ * `onGap` fires and it reconnects with a doubling backoff.
+ */
+export class PgBroadcast implements Broadcast {
+  private listener: Client | undefined;
+  /** The listener once its LISTEN has succeeded. */
+  private listening: Client | undefined;
+  private handlers: { onMessage(message: string): void; onGap(reason: string): void } | undefined;
+  private closed = false;
+  private backoffMs = 100;
+  private timer: NodeJS.Timeout | undefined;
+  /** The last notify sent on the listener (settled once it has answered). */
+  private sending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: PgDatabase,
+    /** A PostgreSQL identifier, e.g. agora_auth. */
+    private readonly channel: string,
+  ) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`bad channel name ${channel}`);
+  }
+
+  /**
+   * On the listening connection when it is up: a busy pool must not delay heartbeats (which
+   * would fence auth instances under load for nothing), and this connection serves nothing else.
+   * One notify at a time: a pg Client must not be handed a query while it runs another.
+   */
+  async publish(message: string): Promise<void> {
+    const listener = this.listening;
+    if (listener === undefined) {
+      await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+      return;
+    }
+    const sent = this.sending.then(() => listener.query('SELECT pg_notify($1, $2)', [this.channel, message]));
+    this.sending = sent.catch(() => undefined);
+    try {
+      await sent;
+    } catch (e) {
+      throw storeError('PostgreSQL', e);
+    }
+  }
+
+  async subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void> {
+    this.handlers = handlers;
+    await this.listen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const listener = this.listener;
+    this.listener = undefined;
+    this.listening = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  private async listen(): Promise<void> {
+    // TCP keep-alive: a listener whose server vanished without a word must notice, reconnect and resubscribe.
+    const client = new Client({
+      connectionString: this.db.options.url,
+      connectionTimeoutMillis: this.db.options.timeoutMs,
+      query_timeout: this.db.options.timeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
+    });
+    const down = (err: unknown): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      this.listening = undefined;
+      client.end().catch(() => undefined);
+      this.handlers?.onGap(`listen connection lost: ${errorMessage(err)}`);
+      this.retry();
+    };
+    client.on('error', down);
+    client.on('end', () => down(new Error('connection ended')));
+    client.on('notification', (n) => {
+      if (this.listener === client && n.channel === this.channel) this.handlers?.onMessage(n.payload ?? '');
+    });
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+      if (this.listener === client) this.listening = client;
+      this.backoffMs = 100;
+    } catch (e) {
+      down(e);
+      throw storeError('PostgreSQL', e);
+    }
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => void this.listen().catch(() => undefined), this.backoffMs);
+    this.timer.unref();
+    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+  }
+}
