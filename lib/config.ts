@@ -1,5 +1,5 @@
 /**
- * The one typed configuration of Agora (STYLE §4). This is the only module that reads
+ * The one typed configuration of Agora (CONTRIBUTING.md "Configuration"). This is the only module that reads
  * `process.env`. Every variable is declared once in VARIABLES with its parser and
  * default; `loadConfig` collects every bad value into one error naming each variable.
  */

@@ -1,5 +1,5 @@
 /**
- * The one error registry of Agora (STYLE §3). Every failure that crosses a process
+ * The one error registry of Agora (docs/ARCHITECTURE.md "One error registry"). Every failure that crosses a process
  * boundary carries one of these codes; its HTTP status, Kinto errno and gRPC status
  * are looked up here, never chosen at the throw site. Codes are never renumbered or reused.
  */

@@ -1,5 +1,5 @@
 /**
- * Health checks, as the `/__heartbeat__` endpoint reports them (seed 003; Kinto's
+ * Health checks, as the `/__heartbeat__` endpoint reports them (docs/API-V1.md; Kinto's
  * `kinto/core/views/heartbeat.py`): a registry of named checks, run together, each with
  * the same deadline. A check answers whether its dependency works: it resolves true (or
  * nothing), and anything else — false, a rejection, no answer by the deadline — is a

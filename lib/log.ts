@@ -1,4 +1,4 @@
-/** pino, the one logger of every process (STYLE §5). */
+/** pino, the one logger of every process (CONTRIBUTING.md "Logging"). */
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 
