@@ -9,25 +9,25 @@ import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
 import { readVersion, type VersionInfo } from '../lib/version';
-import { AccessLog } from './plugins/access-log';
-import { cors } from './plugins/cors';
-import { frameworkErrors, installErrorHandlers, type RouteTable } from './plugins/errors';
-import { heartbeat, type BrokerInspector } from './plugins/heartbeat';
-import { hello } from './plugins/hello';
-import { loadShedding } from './plugins/load-shedding';
-import { GatewayMetrics, metrics } from './plugins/metrics';
-import { openApi } from './plugins/openapi';
-import { rateLimit } from './plugins/rate-limit';
-import { genReqId, requestId } from './plugins/request-id';
-import type { V1Options } from './plugins/v1';
-import { versionRoute } from './plugins/version';
-import { batchRoutes } from './routes/batch';
-import { channelRoutes } from './routes/channels';
+import { AccessLog } from './hooks/access-log';
+import { cors } from './hooks/cors';
+import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
+import { heartbeat, type BrokerInspector } from './ops/heartbeat';
+import { hello } from './ops/hello';
+import { loadShedding } from './hooks/load-shedding';
+import { GatewayMetrics, metrics } from './ops/metrics';
+import { openApi } from './ops/openapi';
+import { rateLimit } from './hooks/rate-limit';
+import { genReqId, requestId } from './hooks/request-id';
+import type { V1Options } from './v1/scope';
+import { versionRoute } from './ops/version';
+import { batchRoutes } from './v1/batch';
+import { channelRoutes } from './v1/channels';
 import type { BusCaller } from '../lib/bus/client';
-import { LEGACY_ROUTES, legacyRoutes } from './routes/legacy';
-import { nodeRoutes } from './routes/nodes';
-import { messageRoutes } from './routes/messages';
-import { sessionRoutes } from './routes/sessions';
+import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
+import { nodeRoutes } from './v1/nodes';
+import { messageRoutes } from './v1/messages';
+import { sessionRoutes } from './v1/sessions';
 
 export type { BusCaller, BrokerInspector };
 
@@ -49,7 +49,7 @@ export interface AppDeps {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Every route registered (plugins/errors.ts), which the OpenAPI document's test compares. */
+    /** Every route registered (gateway/errors.ts), which the OpenAPI document's test compares. */
     routeTable: RouteTable;
   }
 }
@@ -62,13 +62,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const bus = gauges.instrument(deps.bus);
   const app = fastify({
     loggerInstance: deps.log,
-    // The X-Request-Id header is read, and checked, by genReqId (plugins/request-id.ts).
+    // The X-Request-Id header is read, and checked, by genReqId (hooks/request-id.ts).
     requestIdHeader: false,
     genReqId,
-    // One line per request (plugins/access-log.ts) instead of Fastify's two.
+    // One line per request (hooks/access-log.ts) instead of Fastify's two.
     logController: new AccessLog(),
     bodyLimit: deps.config.busMaxBodyBytes,
-    // A malformed path answers the Cliquet body too, not Fastify's own (plugins/errors.ts).
+    // A malformed path answers the Cliquet body too, not Fastify's own (gateway/errors.ts).
     frameworkErrors,
     // No type coercion: a legacy client's `null` or `true` must not become the number 0 or 1.
     // (A later surface whose querystrings need coercion can register its own validator compiler.)
@@ -76,7 +76,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   void app.register(requestId);
-  // The session key of a /v1 request, set by plugins/auth.ts requireSession.
+  // The session key of a /v1 request, set by hooks/auth.ts requireSession.
   app.decorateRequest('sesskey', 0);
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
   // Before every route, so that the OpenAPI document sees them all.
@@ -103,7 +103,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(heartbeat, {
     bus,
     broker: deps.broker,
-    // Every bus service a route calls: the legacy routes' and Compute (routes/nodes.ts).
+    // Every bus service a route calls: the legacy routes' and Compute (v1/nodes.ts).
     services: [...new Set(LEGACY_ROUTES.map((route) => route.service)), 'Compute'],
     checks: deps.health,
     timeoutMs: config.healthTimeoutMs,

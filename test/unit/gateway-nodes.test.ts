@@ -1,5 +1,5 @@
 /**
- * gateway/routes/nodes.ts in-process with inject() and a hand-made bus: what reaches
+ * gateway/v1/nodes.ts in-process with inject() and a hand-made bus: what reaches
  * Compute, status codes, the /v1 error body, and what never reaches the bus.
  */
 import assert from 'node:assert/strict';

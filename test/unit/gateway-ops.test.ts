@@ -13,7 +13,7 @@ import { AgoraError } from '../../lib/errors';
 import { HEALTH_METHOD, HealthChecks } from '../../lib/health';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BrokerInspector, type BusCaller } from '../../gateway/app';
-import { loadShedding } from '../../gateway/plugins/load-shedding';
+import { loadShedding } from '../../gateway/hooks/load-shedding';
 
 type Answer = (params: unknown[], options: CallOptions) => unknown;
 

@@ -10,7 +10,7 @@ import type { CallOptions } from '../../lib/bus/client';
 import { AgoraError, type ErrorCode } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BusCaller } from '../../gateway/app';
-import { renderCliquet, toProblem } from '../../gateway/plugins/errors';
+import { renderCliquet, toProblem } from '../../gateway/errors';
 
 interface Call {
   service: string;

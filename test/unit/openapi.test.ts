@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { buildApp } from '../../gateway/app';
-import { DOCS_PREFIX } from '../../gateway/plugins/openapi';
+import { DOCS_PREFIX } from '../../gateway/ops/openapi';
 import { createLogger } from '../../lib/log';
 
 const CONFIG = { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 1000, batchMaxRequests: 25, pageMaxRecords: 100 };

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { currentTagInfo, versionOf, versionTag } from '../../lib/versions';
-import { httpError } from './errors';
+import { httpError } from '../errors';
 
 export { versionTag };
 

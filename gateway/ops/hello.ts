@@ -9,8 +9,8 @@ import fp from 'fastify-plugin';
 import { AgoraError } from '../../lib/errors';
 import type { VersionInfo } from '../../lib/version';
 import type { BusCaller } from '../../lib/bus/client';
-import { parseBearer } from './auth';
-import { callBus } from './v1';
+import { parseBearer } from '../hooks/auth';
+import { callBus } from '../v1/scope';
 
 /** The version of the `/v1` protocol (Kinto's `http_api_version`). */
 export const HTTP_API_VERSION = '1.0';
@@ -108,7 +108,7 @@ export const hello = fp<HelloOptions>(
     app.decorate('hello', registry);
 
     const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {
-      // Anonymous without the header; a malformed one is refused like on /v1 (plugins/auth.ts).
+      // Anonymous without the header; a malformed one is refused like on /v1 (hooks/auth.ts).
       if (request.headers.authorization === undefined) return undefined;
       const key = parseBearer(request.headers.authorization);
       if (key instanceof AgoraError) throw key;

@@ -20,7 +20,7 @@ import type {
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify';
-import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../../lib/errors';
+import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../lib/errors';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -364,7 +364,7 @@ export interface ErrorHandlerOptions {
 export function installErrorHandlers(app: FastifyInstance, options: ErrorHandlerOptions = {}): RouteTable {
   const legacyPaths = options.legacyPaths ?? [];
   const routes = new RouteTable();
-  // The CORS preflight catch-all (`OPTIONS *`, plugins/cors.ts) answers any path: it tells nothing of a path's methods.
+  // The CORS preflight catch-all (`OPTIONS *`, hooks/cors.ts) answers any path: it tells nothing of a path's methods.
   app.addHook('onRoute', (route) =>
     route.url === '*' ? undefined : routes.add(route.url ?? route.path, route.method),
   );

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notModified } from './conditional';
-import { httpError } from './errors';
+import { httpError } from '../errors';
 
 export type FieldType = 'integer' | 'string';
 

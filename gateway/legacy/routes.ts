@@ -3,7 +3,7 @@
  * a JSON body, every answer `{"status": true|false, "data": …}`. Each route validates its
  * body, makes one bus call (service and method named as in proto/) with a deadline, and
  * turns the reply into the seed's `data`. Failures are thrown and rendered by
- * plugins/errors.ts. No business logic lives here.
+ * gateway/errors.ts. No business logic lives here.
  */
 import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';

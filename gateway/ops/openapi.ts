@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { CLIQUET_ERROR_SCHEMA } from './errors';
+import { CLIQUET_ERROR_SCHEMA } from '../errors';
 
 export interface OpenApiOptions {
   /** The package version, shown as the API's version. */
