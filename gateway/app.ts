@@ -8,7 +8,7 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
-import { readVersion, type VersionInfo } from '../lib/version';
+import { readBuildInfo, type BuildInfo } from '../lib/build-info';
 import { AccessLog } from './hooks/access-log';
 import { cors } from './hooks/cors';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
@@ -44,7 +44,7 @@ export interface AppDeps {
   /** Checks of the gateway's own backends, reported by /__heartbeat__. */
   health?: HealthChecks;
   /** What /__version__ and the hello answer; default: read from package.json and .git. */
-  version?: VersionInfo;
+  build?: BuildInfo;
 }
 
 declare module 'fastify' {
@@ -57,7 +57,7 @@ declare module 'fastify' {
 /** Build the gateway; `app.inject()` exercises it without a socket. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const config: Config = { ...defaultConfig(), ...deps.config };
-  const version = deps.version ?? readVersion({ commit: config.commit, source: config.sourceUrl });
+  const build = deps.build ?? readBuildInfo({ commit: config.commit, source: config.sourceUrl });
   const gauges = new GatewayMetrics({ broker: deps.broker, timeoutMs: config.healthTimeoutMs });
   const bus = gauges.instrument(deps.bus);
   const app = fastify({
@@ -80,7 +80,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('sesskey', 0);
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
   // Before every route, so that the OpenAPI document sees them all.
-  void app.register(openApi, { version: version.version });
+  void app.register(openApi, { version: build.version });
   // CORS first, so that even a 429 or 503 can be read by a browser.
   void app.register(cors, { origins: config.corsOrigins });
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
@@ -93,7 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   void app.register(hello, {
     bus,
-    version,
+    build,
     publicUrl: config.publicUrl,
     settings: publicSettings(config),
     capabilities: CAPABILITIES,
@@ -108,7 +108,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     checks: deps.health,
     timeoutMs: config.healthTimeoutMs,
   });
-  void app.register(versionRoute, { version });
+  void app.register(versionRoute, { build });
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   const v1: V1Options = {
     bus,

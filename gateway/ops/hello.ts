@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AgoraError } from '../../lib/errors';
-import type { VersionInfo } from '../../lib/version';
+import type { BuildInfo } from '../../lib/build-info';
 import type { BusCaller } from '../../lib/bus/client';
 import { parseBearer } from '../hooks/auth';
 import { callBus } from '../v1/scope';
@@ -44,7 +44,7 @@ declare module 'fastify' {
 
 export interface HelloOptions {
   bus: BusCaller;
-  version: VersionInfo;
+  build: BuildInfo;
   /** The public URL; empty: from the request's protocol and Host. */
   publicUrl: string;
   /** Settings clients may rely on. */
@@ -121,8 +121,8 @@ export const hello = fp<HelloOptions>(
       const user = await whoami(request);
       const url = baseUrl(request, options.publicUrl);
       return {
-        project_name: options.version.name,
-        project_version: options.version.version,
+        project_name: options.build.name,
+        project_version: options.build.version,
         http_api_version: HTTP_API_VERSION,
         project_docs: `${url}v1/docs`,
         url,

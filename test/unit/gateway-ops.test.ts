@@ -52,7 +52,7 @@ function build(
     health: options.health,
     log: createLogger('gateway', 'silent'),
     config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 1000, healthTimeoutMs: 500, ...options.config },
-    version: { name: 'agora', version: '9.9.9', commit: 'c0ffee1', source: null },
+    build: { name: 'agora', version: '9.9.9', commit: 'c0ffee1', source: null },
   });
   t.after(() => app.close());
   return app;

@@ -17,7 +17,7 @@ function build() {
     bus,
     log: createLogger('gateway', 'silent'),
     config: CONFIG,
-    version: { name: 'agora', version: '1.2.3', commit: 'unknown', source: null },
+    build: { name: 'agora', version: '1.2.3', commit: 'unknown', source: null },
   });
 }
 
