@@ -13,10 +13,10 @@ import { AccessLog } from './hooks/access-log';
 import { cors } from './hooks/cors';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
 import { heartbeat, type BrokerInspector } from './ops/heartbeat';
-import { hello } from './ops/hello';
+import { hello, HelloRegistry } from './ops/hello';
 import { loadShedding } from './hooks/load-shedding';
-import { GatewayMetrics, metrics } from './ops/metrics';
-import { openApi } from './ops/openapi';
+import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
+import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
 import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
 import type { V1Options } from './v1/scope';
@@ -79,6 +79,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // The session key of a /v1 request, set by hooks/auth.ts requireSession.
   app.decorateRequest('sesskey', 0);
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
+  // Before any plugin loads, so that what the app registers is listed first and any plugin may add to it.
+  app.decorate('hello', helloRegistry(config));
   // Before every route, so that the OpenAPI document sees them all.
   void app.register(openApi, { version: build.version });
   // CORS first, so that even a 429 or 503 can be read by a browser.
@@ -91,14 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterS: config.retryAfterS,
     backoffS: config.backoffS,
   });
-  void app.register(hello, {
-    bus,
-    build,
-    publicUrl: config.publicUrl,
-    settings: publicSettings(config),
-    capabilities: CAPABILITIES,
-    timeoutMs: config.requestTimeoutMs,
-  });
+  void app.register(hello, { bus, build, publicUrl: config.publicUrl, timeoutMs: config.requestTimeoutMs });
   void app.register(metrics, { metrics: gauges, token: config.metricsToken });
   void app.register(heartbeat, {
     bus,
@@ -121,29 +116,31 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
-/** What the app serves besides its resources, as the hello lists it (Kinto's `capabilities`). */
-const CAPABILITIES = {
-  batch: { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' },
-  openapi: { description: 'OpenAPI 3 document of every route, and Swagger UI at /v1/docs', url: '/v1/openapi.json' },
-  legacy: {
-    description: 'The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve',
-    url: '/v1/docs',
-  },
-};
-
-/** The settings a client may rely on, as the hello lists them (Kinto's `settings`). */
-function publicSettings(config: Config): Record<string, unknown> {
-  return {
-    max_body_bytes: config.busMaxBodyBytes,
-    request_timeout_ms: config.requestTimeoutMs,
-    open_registration: config.openRegistration,
-    session_idle_s: config.sessionIdleS,
-    messages_retained: config.messagesRetained,
-    message_max_bytes: config.messageMaxBytes,
-    rate_limit_max: config.rateLimitMax,
-    rate_limit_window_ms: config.rateLimitWindowMs,
-    backoff_s: config.backoffS,
-    batch_max_requests: config.batchMaxRequests,
-    page_max_records: config.pageMaxRecords,
-  };
+/**
+ * What the hello lists (Kinto's `settings` and `capabilities`), registered in the order it
+ * lists them: the settings a client may rely on, then what the app serves besides its resources.
+ */
+function helloRegistry(config: Config): HelloRegistry {
+  return new HelloRegistry()
+    .setting('max_body_bytes', config.busMaxBodyBytes)
+    .setting('request_timeout_ms', config.requestTimeoutMs)
+    .setting('open_registration', config.openRegistration)
+    .setting('session_idle_s', config.sessionIdleS)
+    .setting('messages_retained', config.messagesRetained)
+    .setting('message_max_bytes', config.messageMaxBytes)
+    .setting('rate_limit_max', config.rateLimitMax)
+    .setting('rate_limit_window_ms', config.rateLimitWindowMs)
+    .setting('backoff_s', config.backoffS)
+    .setting('batch_max_requests', config.batchMaxRequests)
+    .setting('page_max_records', config.pageMaxRecords)
+    .capability('batch', { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' })
+    .capability('openapi', {
+      description: `OpenAPI 3 document of every route, and Swagger UI at ${DOCS_PREFIX}`,
+      url: OPENAPI_PATH,
+    })
+    .capability('legacy', {
+      description: `The messaging API of seed 002: POST ${LEGACY_ROUTES.map((route) => route.path).join(', ')}`,
+      url: DOCS_PREFIX,
+    })
+    .capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: METRICS_PATH });
 }

@@ -1,7 +1,8 @@
 /**
  * `GET /` hello (seed 003; Kinto's root view): what this server is, which protocol it
  * speaks, its public settings and capabilities, and, with `Authorization: Bearer <session
- * key>`, who the caller is. Other plugins add to it through `app.hello`:
+ * key>`, who the caller is. Settings and capabilities are registered, in the order the hello
+ * lists them, on the instance's registry `app.hello` (gateway/app.ts registers them):
  * `app.hello.capability('batch', {description, url})`, `app.hello.setting('batch_max_requests', 25)`.
  */
 import type { FastifyRequest } from 'fastify';
@@ -20,7 +21,7 @@ export interface Capability {
   url: string;
 }
 
-/** What the hello page lists, filled in by the plugins that provide it. */
+/** The hello's settings and capabilities, listed in the order they were registered. */
 export class HelloRegistry {
   readonly capabilities: Record<string, Capability> = {};
   readonly settings: Record<string, unknown> = {};
@@ -38,6 +39,7 @@ export class HelloRegistry {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** What the hello lists: decorated by gateway/app.ts before any plugin loads, so every plugin may add to it. */
     hello: HelloRegistry;
   }
 }
@@ -47,10 +49,6 @@ export interface HelloOptions {
   build: BuildInfo;
   /** The public URL; empty: from the request's protocol and Host. */
   publicUrl: string;
-  /** Settings clients may rely on. */
-  settings: Record<string, unknown>;
-  /** Capabilities known when the app is built (plugins add theirs through `app.hello`). */
-  capabilities?: Record<string, Capability>;
   /** Deadline of the Auth.Resolve call for the caller's identity. */
   timeoutMs: number;
 }
@@ -102,11 +100,7 @@ const HELLO_SCHEMA = {
 
 export const hello = fp<HelloOptions>(
   async (app, options) => {
-    const registry = new HelloRegistry();
-    for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
-    for (const [name, info] of Object.entries(options.capabilities ?? {})) registry.capability(name, info);
-    app.decorate('hello', registry);
-
+    const registry = app.hello;
     const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {
       // Anonymous without the header; a malformed one is refused like on /v1 (hooks/auth.ts).
       if (request.headers.authorization === undefined) return undefined;
@@ -132,5 +126,5 @@ export const hello = fp<HelloOptions>(
       };
     });
   },
-  { name: 'agora-hello' },
+  { name: 'agora-hello', decorators: { fastify: ['hello'] } },
 );

@@ -88,6 +88,39 @@ test('hello: anonymous, then the caller that Auth.Resolve names, with the reques
   assert.match(String(bad.headers['www-authenticate']), /^Bearer/);
 });
 
+test('hello: the JSON byte for byte, every setting from the configuration and every capability, in order', async (t) => {
+  const app = build(t, fakeBus({}), {
+    config: { rateLimitMax: 50, backoffS: 7, pageMaxRecords: 40, publicUrl: 'https://api.example.org' },
+  });
+  const res = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(res.statusCode, 200);
+  const settings = [
+    '"max_body_bytes":1048576',
+    '"request_timeout_ms":1000',
+    '"open_registration":true',
+    '"session_idle_s":1800',
+    '"messages_retained":100',
+    '"message_max_bytes":4096',
+    '"rate_limit_max":50',
+    '"rate_limit_window_ms":60000',
+    '"backoff_s":7',
+    '"batch_max_requests":25',
+    '"page_max_records":40',
+  ];
+  const capabilities = [
+    '"batch":{"description":"Several requests in one: POST /v1/batch","url":"/v1/batch"}',
+    '"openapi":{"description":"OpenAPI 3 document of every route, and Swagger UI at /v1/docs","url":"/v1/openapi.json"}',
+    '"legacy":{"description":"The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve","url":"/v1/docs"}',
+    '"metrics":{"description":"Prometheus metrics of the gateway and the broker","url":"/metrics"}',
+  ];
+  assert.equal(
+    res.body,
+    '{"project_name":"agora","project_version":"9.9.9","http_api_version":"1.0",' +
+      '"project_docs":"https://api.example.org/v1/docs","url":"https://api.example.org/",' +
+      `"settings":{${settings.join(',')}},"capabilities":{${capabilities.join(',')}}}`,
+  );
+});
+
 test('heartbeat: 200 when all answer; each failure named; the service checks nested; registered checks included', async (t) => {
   const answers: Record<string, Answer> = {
     [`Auth.${HEALTH_METHOD}`]: () => ({}),
