@@ -139,7 +139,7 @@ function helloRegistry(config: Config): HelloRegistry {
       url: OPENAPI_PATH,
     })
     .capability('legacy', {
-      description: `The messaging API of seed 002: POST ${LEGACY_ROUTES.map((route) => route.path).join(', ')}`,
+      description: `The legacy messaging API: POST ${LEGACY_ROUTES.map((route) => route.path).join(', ')}`,
       url: DOCS_PREFIX,
     })
     .capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: METRICS_PATH });

@@ -225,7 +225,7 @@ export const legacyRoutes: FastifyPluginAsync<LegacyOptions> = async (app, optio
       {
         schema: {
           tags: ['legacy'],
-          summary: `Seed 002: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`,
+          summary: `Legacy messaging API: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`,
           body: bodySchema(route.fields),
         },
         attachValidation: true,

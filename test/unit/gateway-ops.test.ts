@@ -110,7 +110,7 @@ test('hello: the JSON byte for byte, every setting from the configuration and ev
   const capabilities = [
     '"batch":{"description":"Several requests in one: POST /v1/batch","url":"/v1/batch"}',
     '"openapi":{"description":"OpenAPI 3 document of every route, and Swagger UI at /v1/docs","url":"/v1/openapi.json"}',
-    '"legacy":{"description":"The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve","url":"/v1/docs"}',
+    '"legacy":{"description":"The legacy messaging API: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve","url":"/v1/docs"}',
     '"metrics":{"description":"Prometheus metrics of the gateway and the broker","url":"/metrics"}',
   ];
   assert.equal(
