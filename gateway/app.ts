@@ -1,8 +1,11 @@
 /**
- * The gateway application: a Fastify instance that turns HTTP into bus calls (DESIGN
- * "The gateway is thin"). It never listens and never reads the environment; main.ts does.
- * The protocol of seed 003 comes as one plugin per concern (gateway/plugins/), registered
- * before the routes so that their hooks apply to every route.
+ * The gateway application: a Fastify instance that turns HTTP into bus calls
+ * (docs/ARCHITECTURE.md "The gateway holds no logic"). It never listens and never reads the
+ * environment; main.ts does. This file registers everything, in order: the request hooks
+ * (hooks/, one plugin per concern, registered before the routes so that they apply to every
+ * route), the ops endpoints (ops/), then the routes of the legacy messaging API (legacy/)
+ * and of the /v1 protocol (v1/, beside the helpers they share). The error handler
+ * (errors.ts) and the hello's registry (ops/hello.ts) are installed on the root first.
  */
 import fastify, { type FastifyInstance } from 'fastify';
 import { defaultConfig, type Config } from '../lib/config';

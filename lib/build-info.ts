@@ -1,7 +1,7 @@
 /**
- * What `/__version__` answers (seed 003; Kinto and the Dockerflow convention of a
- * `version.json`): the package's name and version, the commit it was built from and where
- * its source lives. The commit is the configured one (AGORA_COMMIT, set by a deployment that
+ * What `/__version__` answers (the Cliquet/Kinto protocol and the Dockerflow convention of
+ * a `version.json`): the build, that is the package's name and version, the commit it was
+ * built from and where its source lives. The commit is the configured one (AGORA_COMMIT, set by a deployment that
  * ships no `.git`) or read from the checkout's `.git` without running git.
  */
 import { readFileSync } from 'node:fs';

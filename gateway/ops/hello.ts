@@ -1,5 +1,5 @@
 /**
- * `GET /` hello (seed 003; Kinto's root view): what this server is, which protocol it
+ * `GET /` hello (the Cliquet/Kinto protocol's root view): what this server is, which protocol it
  * speaks, its public settings and capabilities, and, with `Authorization: Bearer <session
  * key>`, who the caller is. Settings and capabilities are registered, in the order the hello
  * lists them, on the instance's registry `app.hello` (gateway/app.ts registers them):

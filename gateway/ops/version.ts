@@ -1,4 +1,4 @@
-/** `GET /__version__` (seed 003; Kinto, Dockerflow): name, version, commit, source. */
+/** `GET /__version__` (the Cliquet/Kinto protocol, Dockerflow): name, version, commit, source. */
 import fp from 'fastify-plugin';
 import type { BuildInfo } from '../../lib/build-info';
 

@@ -1,5 +1,5 @@
 /**
- * Concurrency control of the /v1 resources (seed 003; RFC 9110 §13): every resource and
+ * Concurrency control of the /v1 resources (docs/API-V1.md; RFC 9110 §13): every resource and
  * list answers an `ETag`; a read whose `If-None-Match` matches answers 304; a write whose
  * `If-Match` does not match the current version, or whose `If-None-Match` matches it
  * (`*`: "create only, it must not exist"), answers 412 with errno 114.

@@ -1,6 +1,6 @@
 /**
- * Lists under /v1 (seed 003; Kinto's querystring): filters, sorting and pagination over the
- * records a service answered.
+ * Lists under /v1 (docs/API-V1.md "Lists: filters, sorting, pages"; Kinto's querystring):
+ * filters, sorting and pagination over the records a service answered.
  *
  * - Filters, per field: `f=v` (equal), `min_f=v` / `max_f=v` (inclusive bounds), `in_f=a,b`,
  *   `has_f=true|false` (present and non-empty), `like_f=text` (strings: contains, case

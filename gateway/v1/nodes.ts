@@ -1,5 +1,5 @@
 /**
- * `/v1/nodes` (seed 000, docs/COMPUTE.md "The HTTP API"): each route takes the session key
+ * `/v1/nodes` (docs/COMPUTE.md "The HTTP API"): each route takes the session key
  * (hooks/auth.ts) and a body valid against its schema (unknown fields refused), makes one
  * call to the `Compute` service with a deadline, and answers its reply, in the /v1 protocol
  * every resource shares (v1/scope.ts): the list filtered, sorted and paged

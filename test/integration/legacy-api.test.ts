@@ -1,5 +1,5 @@
 /**
- * Seed 002 end to end: broker, auth, channels, messages and the gateway, each its own
+ * The legacy messaging API end to end: broker, auth, channels, messages and the gateway, each its own
  * process started from the Procfile's entry point on free loopback ports, called over
  * HTTP with fetch, a Python client (standard library only) and a curl script.
  */
@@ -66,7 +66,7 @@ async function until(
   }
 }
 
-/** A tool the test needs, or a skip that fails under CI (DESIGN "Tests and measurement"). */
+/** A tool the test needs, or a skip that fails under CI (docs/ARCHITECTURE.md "Tests and measurement"). */
 async function need(t: TestContext, command: string, args: string[]): Promise<boolean> {
   try {
     await run(command, args, { timeout: 10_000 });
@@ -76,7 +76,7 @@ async function need(t: TestContext, command: string, args: string[]): Promise<bo
   }
 }
 
-test('seed 002 through the whole mesh', async (t) => {
+test('the legacy messaging API through the whole mesh', async (t) => {
   const { base, procs } = await startMesh(t, { AGORA_REQUEST_TIMEOUT_MS: '10000' });
 
   await t.test('every call, in its success and failure cases, answers the exact body', async () => {

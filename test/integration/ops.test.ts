@@ -1,5 +1,5 @@
 /**
- * The ops side of seed 003 through the running mesh (broker, auth, channels, messages and
+ * The ops endpoints of the /v1 protocol through the running mesh (broker, auth, channels, messages and
  * gateways, each its own process): hello, version, lbheartbeat, heartbeat following a
  * service that stops and returns, CORS, 429 and 503 with Retry-After, Backoff, the request
  * id in the logs of the gateway and of a service, and /metrics counting requests.

@@ -1,5 +1,5 @@
 /**
- * The /v1 REST API of seed 003 through the running mesh (broker, auth, channels, messages,
+ * The /v1 REST API (docs/API-V1.md) through the running mesh (broker, auth, channels, messages,
  * gateway: real processes from the Procfile's entry points): the error body and errno of
  * each failure kind, Bearer sessions, pagination over 250 messages, sorting and filters,
  * ETag round trips, batches, and the OpenAPI document.

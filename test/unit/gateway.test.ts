@@ -1,6 +1,6 @@
 /**
- * The gateway in-process with `app.inject()` and a hand-made bus: each seed 002 route's
- * translation, the exact bodies the seed fixes, and the envelope of every failure a
+ * The gateway in-process with `app.inject()` and a hand-made bus: each legacy route's
+ * translation, the exact bodies docs/API-LEGACY.md fixes, and the envelope of every failure a
  * client can provoke (no stack trace, no Fastify default body).
  */
 import assert from 'node:assert/strict';
@@ -77,7 +77,7 @@ function failure(data: string): string {
   return JSON.stringify({ status: false, data });
 }
 
-test("each seed 002 route: one bus call, the seed's exact answer", async (t) => {
+test('each legacy route: one bus call, the exact answer of docs/API-LEGACY.md', async (t) => {
   const bus = fakeBus(HAPPY);
   const app = build(bus);
   t.after(() => app.close());
