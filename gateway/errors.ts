@@ -33,7 +33,8 @@ declare module 'fastify' {
 
 /** One entry of `details`: where the fault is, which field, and why (Kinto's shape). */
 export interface ErrorDetail {
-  location: 'body' | 'querystring' | 'params' | 'headers' | 'path' | string;
+  /** `body`, `querystring`, `params`, `headers`, `path`, … */
+  location: string;
   name: string;
   description: string;
 }

@@ -107,7 +107,7 @@ function likeTest(field: string, pattern: string): Test {
     .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('.*');
   const re = new RegExp(source, 's');
-  return (r) => typeof r[field] === 'string' && re.test((r[field] as string).toLowerCase());
+  return (r) => typeof r[field] === 'string' && re.test(r[field].toLowerCase());
 }
 
 function inTest(field: string, type: FieldType, list: string, name: string): Test {

@@ -89,7 +89,10 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     const reply = await call(request, 'List', {}, true);
     return { nodes: Array.isArray(reply.nodes) ? (reply.nodes as Body[]) : [], version: Number(reply.version) };
   };
-  /** The compare-and-write fields of a write to node `id`: Compute compares the version If-Match names as it claims the change. */
+  /**
+   * The compare-and-write fields of a write to node `id`: Compute compares the version
+   * If-Match names as it claims the change.
+   */
   const preconditions = async (request: FastifyRequest, id: string): Promise<Body> =>
     versionCheck(await writeVersion(request, async () => Number((await call(request, 'Get', { id }, true)).version)));
   /** A node's ETag: its version. */
@@ -109,7 +112,8 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     }),
     async (request, reply) => {
       const fields = request.body as Body;
-      // If-Match names a version of the caller's list, the collection this creates into; Compute compares it as it inserts.
+      // If-Match names a version of the caller's list, the collection this creates into;
+      // Compute compares it as it inserts.
       const expected = await ifMatchVersion(request, async () => (await list(request)).version);
       const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
       return reply
