@@ -8,28 +8,28 @@
  * (errors.ts) and the hello's registry (ops/hello.ts) are installed on the root first.
  */
 import fastify, { type FastifyInstance } from 'fastify';
+import { readBuildInfo, type BuildInfo } from '../lib/build-info';
+import type { BusCaller } from '../lib/bus/client';
 import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
-import { readBuildInfo, type BuildInfo } from '../lib/build-info';
+import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
 import { AccessLog } from './hooks/access-log';
 import { cors } from './hooks/cors';
-import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
-import { heartbeat, type BrokerInspector } from './ops/heartbeat';
-import { hello, HelloRegistry } from './ops/hello';
 import { loadShedding } from './hooks/load-shedding';
-import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
-import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
 import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
-import type { V1Options } from './v1/scope';
+import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
+import { heartbeat, type BrokerInspector } from './ops/heartbeat';
+import { hello, HelloRegistry } from './ops/hello';
+import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
+import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
 import { versionRoute } from './ops/version';
 import { batchRoutes } from './v1/batch';
 import { channelRoutes } from './v1/channels';
-import type { BusCaller } from '../lib/bus/client';
-import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
-import { nodeRoutes } from './v1/nodes';
 import { messageRoutes } from './v1/messages';
+import { nodeRoutes } from './v1/nodes';
+import type { V1Options } from './v1/scope';
 import { sessionRoutes } from './v1/sessions';
 
 export type { BusCaller, BrokerInspector };
