@@ -1,33 +1,36 @@
 /**
- * The gateway application: a Fastify instance that turns HTTP into bus calls (DESIGN
- * "The gateway is thin"). It never listens and never reads the environment; main.ts does.
- * The protocol of seed 003 comes as one plugin per concern (gateway/plugins/), registered
- * before the routes so that their hooks apply to every route.
+ * The gateway application: a Fastify instance that turns HTTP into bus calls
+ * (docs/ARCHITECTURE.md "The gateway holds no logic"). It never listens and never reads the
+ * environment; main.ts does. This file registers everything, in order: the request hooks
+ * (hooks/, one plugin per concern, registered before the routes so that they apply to every
+ * route), the ops endpoints (ops/), then the routes of the legacy messaging API (legacy/)
+ * and of the /v1 protocol (v1/, beside the helpers they share). The error handler
+ * (errors.ts) and the hello's registry (ops/hello.ts) are installed on the root first.
  */
 import fastify, { type FastifyInstance } from 'fastify';
+import { readBuildInfo, type BuildInfo } from '../lib/build-info';
+import type { BusCaller } from '../lib/bus/client';
 import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
-import { readVersion, type VersionInfo } from '../lib/version';
-import { AccessLog } from './plugins/access-log';
-import { cors } from './plugins/cors';
-import { frameworkErrors, installErrorHandlers, type RouteTable } from './plugins/errors';
-import { heartbeat, type BrokerInspector } from './plugins/heartbeat';
-import { hello } from './plugins/hello';
-import { loadShedding } from './plugins/load-shedding';
-import { GatewayMetrics, metrics } from './plugins/metrics';
-import { openApi } from './plugins/openapi';
-import { rateLimit } from './plugins/rate-limit';
-import { genReqId, requestId } from './plugins/request-id';
-import type { V1Options } from './plugins/v1';
-import { versionRoute } from './plugins/version';
-import { batchRoutes } from './routes/batch';
-import { channelRoutes } from './routes/channels';
-import type { BusCaller } from '../lib/bus/client';
-import { LEGACY_ROUTES, legacyRoutes } from './routes/legacy';
-import { nodeRoutes } from './routes/nodes';
-import { messageRoutes } from './routes/messages';
-import { sessionRoutes } from './routes/sessions';
+import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
+import { AccessLog } from './hooks/access-log';
+import { cors } from './hooks/cors';
+import { loadShedding } from './hooks/load-shedding';
+import { rateLimit } from './hooks/rate-limit';
+import { genReqId, requestId } from './hooks/request-id';
+import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
+import { heartbeat, type BrokerInspector } from './ops/heartbeat';
+import { hello, HelloRegistry } from './ops/hello';
+import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
+import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
+import { versionRoute } from './ops/version';
+import { batchRoutes } from './v1/batch';
+import { channelRoutes } from './v1/channels';
+import { messageRoutes } from './v1/messages';
+import { nodeRoutes } from './v1/nodes';
+import type { V1Options } from './v1/scope';
+import { sessionRoutes } from './v1/sessions';
 
 export type { BusCaller, BrokerInspector };
 
@@ -44,12 +47,12 @@ export interface AppDeps {
   /** Checks of the gateway's own backends, reported by /__heartbeat__. */
   health?: HealthChecks;
   /** What /__version__ and the hello answer; default: read from package.json and .git. */
-  version?: VersionInfo;
+  build?: BuildInfo;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Every route registered (plugins/errors.ts), which the OpenAPI document's test compares. */
+    /** Every route registered (gateway/errors.ts), which the OpenAPI document's test compares. */
     routeTable: RouteTable;
   }
 }
@@ -57,18 +60,18 @@ declare module 'fastify' {
 /** Build the gateway; `app.inject()` exercises it without a socket. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const config: Config = { ...defaultConfig(), ...deps.config };
-  const version = deps.version ?? readVersion({ commit: config.commit, source: config.sourceUrl });
+  const build = deps.build ?? readBuildInfo({ commit: config.commit, source: config.sourceUrl });
   const gauges = new GatewayMetrics({ broker: deps.broker, timeoutMs: config.healthTimeoutMs });
   const bus = gauges.instrument(deps.bus);
   const app = fastify({
     loggerInstance: deps.log,
-    // The X-Request-Id header is read, and checked, by genReqId (plugins/request-id.ts).
+    // The X-Request-Id header is read, and checked, by genReqId (hooks/request-id.ts).
     requestIdHeader: false,
     genReqId,
-    // One line per request (plugins/access-log.ts) instead of Fastify's two.
+    // One line per request (hooks/access-log.ts) instead of Fastify's two.
     logController: new AccessLog(),
     bodyLimit: deps.config.busMaxBodyBytes,
-    // A malformed path answers the Cliquet body too, not Fastify's own (plugins/errors.ts).
+    // A malformed path answers the Cliquet body too, not Fastify's own (gateway/errors.ts).
     frameworkErrors,
     // No type coercion: a legacy client's `null` or `true` must not become the number 0 or 1.
     // (A later surface whose querystrings need coercion can register its own validator compiler.)
@@ -76,11 +79,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   void app.register(requestId);
-  // The session key of a /v1 request, set by plugins/auth.ts requireSession.
+  // The session key of a /v1 request, set by hooks/auth.ts requireSession.
   app.decorateRequest('sesskey', 0);
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
+  // Before any plugin loads, so that what the app registers is listed first and any plugin may add to it.
+  app.decorate('hello', helloRegistry(config));
   // Before every route, so that the OpenAPI document sees them all.
-  void app.register(openApi, { version: version.version });
+  void app.register(openApi, { version: build.version });
   // CORS first, so that even a 429 or 503 can be read by a browser.
   void app.register(cors, { origins: config.corsOrigins });
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
@@ -91,24 +96,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterS: config.retryAfterS,
     backoffS: config.backoffS,
   });
-  void app.register(hello, {
-    bus,
-    version,
-    publicUrl: config.publicUrl,
-    settings: publicSettings(config),
-    capabilities: CAPABILITIES,
-    timeoutMs: config.requestTimeoutMs,
-  });
+  void app.register(hello, { bus, build, publicUrl: config.publicUrl, timeoutMs: config.requestTimeoutMs });
   void app.register(metrics, { metrics: gauges, token: config.metricsToken });
   void app.register(heartbeat, {
     bus,
     broker: deps.broker,
-    // Every bus service a route calls: the legacy routes' and Compute (routes/nodes.ts).
+    // Every bus service a route calls: the legacy routes' and Compute (v1/nodes.ts).
     services: [...new Set(LEGACY_ROUTES.map((route) => route.service)), 'Compute'],
     checks: deps.health,
     timeoutMs: config.healthTimeoutMs,
   });
-  void app.register(versionRoute, { version });
+  void app.register(versionRoute, { build });
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   const v1: V1Options = {
     bus,
@@ -121,29 +119,31 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
-/** What the app serves besides its resources, as the hello lists it (Kinto's `capabilities`). */
-const CAPABILITIES = {
-  batch: { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' },
-  openapi: { description: 'OpenAPI 3 document of every route, and Swagger UI at /v1/docs', url: '/v1/openapi.json' },
-  legacy: {
-    description: 'The messaging API of seed 002: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve',
-    url: '/v1/docs',
-  },
-};
-
-/** The settings a client may rely on, as the hello lists them (Kinto's `settings`). */
-function publicSettings(config: Config): Record<string, unknown> {
-  return {
-    max_body_bytes: config.busMaxBodyBytes,
-    request_timeout_ms: config.requestTimeoutMs,
-    open_registration: config.openRegistration,
-    session_idle_s: config.sessionIdleS,
-    messages_retained: config.messagesRetained,
-    message_max_bytes: config.messageMaxBytes,
-    rate_limit_max: config.rateLimitMax,
-    rate_limit_window_ms: config.rateLimitWindowMs,
-    backoff_s: config.backoffS,
-    batch_max_requests: config.batchMaxRequests,
-    page_max_records: config.pageMaxRecords,
-  };
+/**
+ * What the hello lists (Kinto's `settings` and `capabilities`), registered in the order it
+ * lists them: the settings a client may rely on, then what the app serves besides its resources.
+ */
+function helloRegistry(config: Config): HelloRegistry {
+  return new HelloRegistry()
+    .setting('max_body_bytes', config.busMaxBodyBytes)
+    .setting('request_timeout_ms', config.requestTimeoutMs)
+    .setting('open_registration', config.openRegistration)
+    .setting('session_idle_s', config.sessionIdleS)
+    .setting('messages_retained', config.messagesRetained)
+    .setting('message_max_bytes', config.messageMaxBytes)
+    .setting('rate_limit_max', config.rateLimitMax)
+    .setting('rate_limit_window_ms', config.rateLimitWindowMs)
+    .setting('backoff_s', config.backoffS)
+    .setting('batch_max_requests', config.batchMaxRequests)
+    .setting('page_max_records', config.pageMaxRecords)
+    .capability('batch', { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' })
+    .capability('openapi', {
+      description: `OpenAPI 3 document of every route, and Swagger UI at ${DOCS_PREFIX}`,
+      url: OPENAPI_PATH,
+    })
+    .capability('legacy', {
+      description: `The legacy messaging API: POST ${LEGACY_ROUTES.map((route) => route.path).join(', ')}`,
+      url: DOCS_PREFIX,
+    })
+    .capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: METRICS_PATH });
 }

@@ -2,8 +2,8 @@
  * Property-based: random methods, paths, query strings, headers and bodies thrown at the
  * running gateway (the mesh as the Procfile starts it). Whatever arrives, the answer is
  * never a 5xx other than a designed 503 (a service or the bus unavailable, load shedding),
- * every failure is in the documented format (the Cliquet body; the seed 002 envelope on the
- * legacy surface), no body carries a stack trace, and the gateway keeps serving.
+ * every failure is in the documented format (the Cliquet body; the legacy messaging API's
+ * envelope on the legacy surface), no body carries a stack trace, and the gateway keeps serving.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -68,7 +68,7 @@ test("a service answers its registered checks on the bus, and the gateway's hear
     Compute: false,
   });
   cacheUp = true;
-  const body = (await app.inject({ method: 'GET', url: '/__heartbeat__' })).json();
+  const body = (await app.inject({ method: 'GET', url: '/__heartbeat__' })).json<Record<string, boolean>>();
   assert.equal(body.Channels, true);
   assert.equal(body['Channels.cache'], true);
 });

@@ -1,5 +1,5 @@
 /**
- * gateway/routes/nodes.ts in-process with inject() and a hand-made bus: what reaches
+ * gateway/v1/nodes.ts in-process with inject() and a hand-made bus: what reaches
  * Compute, status codes, the /v1 error body, and what never reaches the bus.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +14,16 @@ interface Call {
   method: string;
   params: Record<string, unknown>;
   options: CallOptions;
+}
+
+/** What the tests read of an answer's body: a node, a page of nodes, or the /v1 error body. */
+interface Body {
+  code?: number;
+  errno?: number;
+  info?: string;
+  details?: { name: string }[];
+  data?: { id: string }[];
+  version?: number;
 }
 
 const NODE = {
@@ -64,7 +74,7 @@ function setUp(answer: (method: string, params: Record<string, unknown>) => unkn
       headers,
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
-    return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : res.json() };
+    return { status: res.statusCode, headers: res.headers, body: res.body === '' ? undefined : res.json<Body>() };
   };
   return { calls, inject };
 }
@@ -106,7 +116,7 @@ test('refused at the edge, before any bus call: no session, bad bodies, unknown 
   const { calls, inject } = setUp();
   const missing = await inject('GET', '/v1/nodes', undefined, null);
   assert.deepEqual(
-    [missing.status, missing.body.errno, missing.headers['www-authenticate'] !== undefined],
+    [missing.status, missing.body?.errno, missing.headers['www-authenticate'] !== undefined],
     [401, 104, true],
   );
   assert.equal((await inject('DELETE', '/v1/nodes/x', undefined, 'Bearer 0')).status, 401);
@@ -119,7 +129,7 @@ test('refused at the edge, before any bus call: no session, bad bodies, unknown 
   ] as const) {
     const answer = await inject(method, url, body);
     assert.equal(answer.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(answer.body)}`);
-    assert.equal(answer.body.errno, 107);
+    assert.equal(answer.body?.errno, 107);
     assert.equal(answer.body.details?.[0]?.name, field, JSON.stringify(answer.body));
   }
   assert.equal((await inject('PATCH', '/v1/nodes/x', {})).status, 400);
@@ -137,7 +147,7 @@ test("Compute's failures keep their status and errno; a malformed reply is a 502
     if (method === 'List') return 'not a map';
     throw codes[method];
   });
-  const expect: Array<[Promise<{ status: number; body: any }>, number, number]> = [
+  const expect: Array<[Promise<{ status: number; body?: Body }>, number, number]> = [
     [inject('GET', '/v1/nodes/x'), 404, 111],
     [inject('PATCH', '/v1/nodes/x', { action: 'start' }), 409, 122],
     [inject('POST', '/v1/nodes', { name: 'web', image: 'http' }), 403, 121],
@@ -147,7 +157,7 @@ test("Compute's failures keep their status and errno; a malformed reply is a 502
   for (const [promise, status, errno] of expect) {
     const answer = await promise;
     assert.deepEqual(
-      [answer.status, answer.body.code, answer.body.errno],
+      [answer.status, answer.body?.code, answer.body?.errno],
       [status, status, errno],
       JSON.stringify(answer.body),
     );
@@ -166,24 +176,26 @@ test('the node list follows the /v1 list protocol: filters, sort, pages, Total-R
   const { inject } = setUp((method) => (method === 'List' ? { nodes, version: 1 } : NODE));
   const active = await inject('GET', '/v1/nodes?status=ACTIVE&_sort=-created_at');
   assert.deepEqual(
-    active.body.data.map((n: { id: string }) => n.id),
+    active.body?.data?.map((n) => n.id),
     ['n-3', 'n-1'],
   );
   assert.equal(active.headers['total-records'], '2');
-  assert.equal((await inject('GET', '/v1/nodes?_since=15')).body.data.length, 2);
+  assert.equal((await inject('GET', '/v1/nodes?_since=15')).body?.data?.length, 2);
   // Page by page: each page names the next in Next-Page until the last.
   const seen: string[] = [];
   let url: string | undefined = '/v1/nodes?_limit=2';
   while (url !== undefined) {
     const page = await inject('GET', url);
     assert.equal(page.status, 200);
-    seen.push(...page.body.data.map((n: { id: string }) => n.id));
+    const data = page.body?.data;
+    assert.ok(data !== undefined, url);
+    seen.push(...data.map((n) => n.id));
     const next = page.headers['next-page'];
     url = typeof next === 'string' ? new URL(next).pathname + new URL(next).search : undefined;
   }
   assert.deepEqual(seen, ['n-1', 'n-2', 'n-3']);
   const unknown = await inject('GET', '/v1/nodes?colour=red');
-  assert.deepEqual([unknown.status, unknown.body.errno], [400, 107]);
+  assert.deepEqual([unknown.status, unknown.body?.errno], [400, 107]);
 });
 
 test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to Compute, whose 412 is rendered with the current ETag', async () => {
@@ -207,7 +219,7 @@ test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to
   assert.deepEqual([unchanged.status, unchanged.body, unchanged.headers.etag], [304, undefined, '"4"']);
   // 1. A write naming the current version: Compute is asked to compare it, and answers the new one.
   const stopped = await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' }, 'Bearer 77', { 'if-match': '"4"' });
-  assert.deepEqual([stopped.status, stopped.headers.etag, stopped.body.version], [200, '"5"', 5]);
+  assert.deepEqual([stopped.status, stopped.headers.etag, stopped.body?.version], [200, '"5"', 5]);
   assert.deepEqual(calls.at(-1)?.params, {
     action: 'stop',
     check_version: true,
@@ -218,14 +230,14 @@ test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to
   assert.equal(calls.filter((c) => c.method === 'Get').length, 2, 'a single version tag needs no read first');
   // 2. The old version again: Compute refuses; 412, errno 114, the current ETag in info.
   const stale = await inject('PATCH', '/v1/nodes/n-1', { action: 'start' }, 'Bearer 77', { 'if-match': '"4"' });
-  assert.deepEqual([stale.status, stale.body.errno, stale.body.info], [412, 114, 'current ETag: "5"']);
+  assert.deepEqual([stale.status, stale.body?.errno, stale.body?.info], [412, 114, 'current ETag: "5"']);
   const staleDelete = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"4"' });
-  assert.deepEqual([staleDelete.status, staleDelete.body.info], [412, 'current ETag: "5"']);
+  assert.deepEqual([staleDelete.status, staleDelete.body?.info], [412, 'current ETag: "5"']);
   assert.equal(calls.at(-1)?.options.idempotent, false, 'a compared delete is not retried');
   // 3. A tag that names no version is refused at the edge against a fresh read, before any write.
   const writes = calls.filter((c) => c.method !== 'Get').length;
   const foreign = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"abc"' });
-  assert.deepEqual([foreign.status, foreign.body.info], [412, 'current ETag: "5"']);
+  assert.deepEqual([foreign.status, foreign.body?.info], [412, 'current ETag: "5"']);
   assert.equal(calls.filter((c) => c.method !== 'Get').length, writes);
   // 4. Several tags, one of them current: the version read is the one compared at the write.
   const deleted = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"3", "5"' });

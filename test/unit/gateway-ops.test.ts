@@ -13,7 +13,7 @@ import { AgoraError } from '../../lib/errors';
 import { HEALTH_METHOD, HealthChecks } from '../../lib/health';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BrokerInspector, type BusCaller } from '../../gateway/app';
-import { loadShedding } from '../../gateway/plugins/load-shedding';
+import { loadShedding } from '../../gateway/hooks/load-shedding';
 
 type Answer = (params: unknown[], options: CallOptions) => unknown;
 
@@ -52,13 +52,22 @@ function build(
     health: options.health,
     log: createLogger('gateway', 'silent'),
     config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 1000, healthTimeoutMs: 500, ...options.config },
-    version: { name: 'agora', version: '9.9.9', commit: 'c0ffee1', source: null },
+    build: { name: 'agora', version: '9.9.9', commit: 'c0ffee1', source: null },
   });
   t.after(() => app.close());
   return app;
 }
 
 const ALL = ['Auth', 'Channels', 'Messages', 'Compute'];
+
+/** The fields these tests read of the hello and of the error body. */
+interface Json {
+  url?: string;
+  project_version?: string;
+  user?: { id: string };
+  code?: number;
+  errno?: number;
+}
 
 test('hello: anonymous, then the caller that Auth.Resolve names, with the request id passed on', async (t) => {
   const bus = fakeBus({
@@ -70,7 +79,7 @@ test('hello: anonymous, then the caller that Auth.Resolve names, with the reques
   const app = build(t, bus, { config: { publicUrl: 'https://api.example.org' } });
   const anon = await app.inject({ method: 'GET', url: '/' });
   assert.equal(anon.statusCode, 200);
-  const body = anon.json();
+  const body = anon.json<Json>();
   assert.equal(body.url, 'https://api.example.org/');
   assert.equal(body.project_version, '9.9.9');
   assert.equal(body.user, undefined);
@@ -80,12 +89,45 @@ test('hello: anonymous, then the caller that Auth.Resolve names, with the reques
     url: '/',
     headers: { authorization: 'Bearer 42', 'x-request-id': 'hello-1' },
   });
-  assert.deepEqual(known.json().user, { id: 'ann' });
+  assert.deepEqual(known.json<Json>().user, { id: 'ann' });
   assert.equal(bus.calls[0].options.reqId, 'hello-1');
   const bad = await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 43' } });
   assert.equal(bad.statusCode, 401);
-  assert.equal(bad.json().errno, 105);
+  assert.equal(bad.json<Json>().errno, 105);
   assert.match(String(bad.headers['www-authenticate']), /^Bearer/);
+});
+
+test('hello: the JSON byte for byte, every setting from the configuration and every capability, in order', async (t) => {
+  const app = build(t, fakeBus({}), {
+    config: { rateLimitMax: 50, backoffS: 7, pageMaxRecords: 40, publicUrl: 'https://api.example.org' },
+  });
+  const res = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(res.statusCode, 200);
+  const settings = [
+    '"max_body_bytes":1048576',
+    '"request_timeout_ms":1000',
+    '"open_registration":true',
+    '"session_idle_s":1800',
+    '"messages_retained":100',
+    '"message_max_bytes":4096',
+    '"rate_limit_max":50',
+    '"rate_limit_window_ms":60000',
+    '"backoff_s":7',
+    '"batch_max_requests":25',
+    '"page_max_records":40',
+  ];
+  const capabilities = [
+    '"batch":{"description":"Several requests in one: POST /v1/batch","url":"/v1/batch"}',
+    '"openapi":{"description":"OpenAPI 3 document of every route, and Swagger UI at /v1/docs","url":"/v1/openapi.json"}',
+    '"legacy":{"description":"The legacy messaging API: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve","url":"/v1/docs"}',
+    '"metrics":{"description":"Prometheus metrics of the gateway and the broker","url":"/metrics"}',
+  ];
+  assert.equal(
+    res.body,
+    '{"project_name":"agora","project_version":"9.9.9","http_api_version":"1.0",' +
+      '"project_docs":"https://api.example.org/v1/docs","url":"https://api.example.org/",' +
+      `"settings":{${settings.join(',')}},"capabilities":{${capabilities.join(',')}}}`,
+  );
 });
 
 test('heartbeat: 200 when all answer; each failure named; the service checks nested; registered checks included', async (t) => {
@@ -133,7 +175,7 @@ test('heartbeat: a silent broker fails the broker check', async (t) => {
   const app = build(t, fakeBus({}), { broker: fakeBroker(ALL, false) });
   const res = await app.inject({ method: 'GET', url: '/__heartbeat__' });
   assert.equal(res.statusCode, 503);
-  assert.equal(res.json().broker, false);
+  assert.equal(res.json<Record<string, boolean>>().broker, false);
 });
 
 test('Backoff on every answer while configured, errors and ops endpoints included', async (t) => {
@@ -168,11 +210,12 @@ test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints n
   assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
   const over = await app.inject({ method: 'GET', url: '/' });
   assert.equal(over.statusCode, 429);
-  assert.deepEqual({ code: over.json().code, errno: over.json().errno }, { code: 429, errno: 117 });
+  const { code, errno } = over.json<Json>();
+  assert.deepEqual({ code, errno }, { code: 429, errno: 117 });
   assert.equal(over.headers['retry-after'], '60');
   const unknown = await app.inject({ method: 'GET', url: '/nope' });
   assert.deepEqual(
-    { status: unknown.statusCode, errno: unknown.json().errno },
+    { status: unknown.statusCode, errno: unknown.json<Json>().errno },
     { status: 429, errno: 117 },
     'an unknown path past the limit is refused as such, not answered 404',
   );
@@ -193,7 +236,7 @@ test("rate limit: a batch's sub-requests count for the batch's client, not for t
   });
   assert.equal(batch.statusCode, 200);
   assert.deepEqual(
-    batch.json().responses.map((r: { status: number }) => r.status),
+    batch.json<{ responses: { status: number }[] }>().responses.map((r) => r.status),
     [401, 401],
   );
   // 3 of the 4 are used (the batch and its two sub-requests): one more, then 429.

@@ -1,6 +1,6 @@
 /**
- * The gateway in-process with `app.inject()` and a hand-made bus: each seed 002 route's
- * translation, the exact bodies the seed fixes, and the envelope of every failure a
+ * The gateway in-process with `app.inject()` and a hand-made bus: each legacy route's
+ * translation, the exact bodies docs/API-LEGACY.md fixes, and the envelope of every failure a
  * client can provoke (no stack trace, no Fastify default body).
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import type { CallOptions } from '../../lib/bus/client';
 import { AgoraError, type ErrorCode } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BusCaller } from '../../gateway/app';
-import { renderCliquet, toProblem } from '../../gateway/plugins/errors';
+import { renderCliquet, toProblem } from '../../gateway/errors';
 
 interface Call {
   service: string;
@@ -77,7 +77,7 @@ function failure(data: string): string {
   return JSON.stringify({ status: false, data });
 }
 
-test("each seed 002 route: one bus call, the seed's exact answer", async (t) => {
+test('each legacy route: one bus call, the exact answer of docs/API-LEGACY.md', async (t) => {
   const bus = fakeBus(HAPPY);
   const app = build(bus);
   t.after(() => app.close());
@@ -180,8 +180,9 @@ test('sesskey may be a canonical string of digits; it reaches the bus as a numbe
   for (const bad of ['0123', ' 1', '1e3', '9007199254740992', '-1', '']) {
     const res = await post(app, '/list', { sesskey: bad });
     assert.equal(res.statusCode, 200);
-    assert.equal(JSON.parse(res.body).status, false, JSON.stringify(bad));
-    assert.match(JSON.parse(res.body).data, /^Invalid parameters: sesskey must be the numeric session key/);
+    const body = res.json<{ status: boolean; data: string }>();
+    assert.equal(body.status, false, JSON.stringify(bad));
+    assert.match(body.data, /^Invalid parameters: sesskey must be the numeric session key/);
   }
   assert.equal(bus.calls.length, 1, 'no invalid key reached the bus');
 });
@@ -314,12 +315,12 @@ test('unknown paths: the envelope for POST, the Cliquet body otherwise', async (
     payload: '{',
   });
   assert.deepEqual(
-    { status: unparsed.statusCode, allow: unparsed.headers.allow, errno: JSON.parse(unparsed.body).errno },
+    { status: unparsed.statusCode, allow: unparsed.headers.allow, errno: unparsed.json<{ errno: number }>().errno },
     { status: 405, allow: 'POST', errno: 115 },
   );
   const v1 = await post(app, '/v1/nope', {});
   assert.equal(v1.statusCode, 404);
-  assert.equal(JSON.parse(v1.body).errno, 111, 'POST under /v1 is not the legacy surface');
+  assert.equal(v1.json<{ errno: number }>().errno, 111, 'POST under /v1 is not the legacy surface');
 });
 
 test("application failures from the bus: HTTP 200 and the service's reason", async (t) => {

@@ -1,11 +1,11 @@
 /**
- * gateway/plugins/listing.ts and conditional.ts: the pure parts of lists and versions
+ * gateway/v1/listing.ts and conditional.ts: the pure parts of lists and versions
  * (filters, sort, cursors, ETag matching), with hand-made records.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { etagOf, tagMatches, versionTag } from '../../gateway/plugins/conditional';
-import { applyQuery, type ListSpec } from '../../gateway/plugins/listing';
+import { etagOf, tagMatches, versionTag } from '../../gateway/v1/conditional';
+import { applyQuery, type ListSpec } from '../../gateway/v1/listing';
 
 const SPEC: ListSpec = {
   fields: { id: 'integer', who: 'string', text: 'string' },

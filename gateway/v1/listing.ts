@@ -1,6 +1,6 @@
 /**
- * Lists under /v1 (seed 003; Kinto's querystring): filters, sorting and pagination over the
- * records a service answered.
+ * Lists under /v1 (docs/API-V1.md "Lists: filters, sorting, pages"; Kinto's querystring):
+ * filters, sorting and pagination over the records a service answered.
  *
  * - Filters, per field: `f=v` (equal), `min_f=v` / `max_f=v` (inclusive bounds), `in_f=a,b`,
  *   `has_f=true|false` (present and non-empty), `like_f=text` (strings: contains, case
@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { notModified } from './conditional';
-import { httpError } from './errors';
+import { httpError } from '../errors';
 
 export type FieldType = 'integer' | 'string';
 
@@ -107,7 +107,7 @@ function likeTest(field: string, pattern: string): Test {
     .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('.*');
   const re = new RegExp(source, 's');
-  return (r) => typeof r[field] === 'string' && re.test((r[field] as string).toLowerCase());
+  return (r) => typeof r[field] === 'string' && re.test(r[field].toLowerCase());
 }
 
 function inTest(field: string, type: FieldType, list: string, name: string): Test {

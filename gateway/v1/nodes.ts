@@ -1,17 +1,17 @@
 /**
- * `/v1/nodes` (seed 000, docs/COMPUTE.md "The HTTP API"): each route takes the session key
- * (plugins/auth.ts) and a body valid against its schema (unknown fields refused), makes one
+ * `/v1/nodes` (docs/COMPUTE.md "The HTTP API"): each route takes the session key
+ * (hooks/auth.ts) and a body valid against its schema (unknown fields refused), makes one
  * call to the `Compute` service with a deadline, and answers its reply, in the /v1 protocol
- * every resource shares (plugins/v1.ts): the list filtered, sorted and paged
- * (plugins/listing.ts), an ETag on every answer, `If-None-Match` → 304 on reads, `If-Match` /
- * `If-None-Match` → 412 on writes (plugins/conditional.ts). Failures are rendered in the
- * /v1 error body by plugins/errors.ts. No business logic lives here: whether the session
+ * every resource shares (v1/scope.ts): the list filtered, sorted and paged
+ * (v1/listing.ts), an ETag on every answer, `If-None-Match` → 304 on reads, `If-Match` /
+ * `If-None-Match` → 412 on writes (v1/conditional.ts). Failures are rendered in the
+ * /v1 error body by gateway/errors.ts. No business logic lives here: whether the session
  * is live, the node the caller's, the change allowed, is Compute's to say.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
-import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from '../plugins/v1';
+import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from './conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
 type Body = Record<string, unknown>;
 
@@ -89,7 +89,10 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     const reply = await call(request, 'List', {}, true);
     return { nodes: Array.isArray(reply.nodes) ? (reply.nodes as Body[]) : [], version: Number(reply.version) };
   };
-  /** The compare-and-write fields of a write to node `id`: Compute compares the version If-Match names as it claims the change. */
+  /**
+   * The compare-and-write fields of a write to node `id`: Compute compares the version
+   * If-Match names as it claims the change.
+   */
   const preconditions = async (request: FastifyRequest, id: string): Promise<Body> =>
     versionCheck(await writeVersion(request, async () => Number((await call(request, 'Get', { id }, true)).version)));
   /** A node's ETag: its version. */
@@ -109,7 +112,8 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     }),
     async (request, reply) => {
       const fields = request.body as Body;
-      // If-Match names a version of the caller's list, the collection this creates into; Compute compares it as it inserts.
+      // If-Match names a version of the caller's list, the collection this creates into;
+      // Compute compares it as it inserts.
       const expected = await ifMatchVersion(request, async () => (await list(request)).version);
       const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
       return reply

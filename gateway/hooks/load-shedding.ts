@@ -1,10 +1,11 @@
 /**
- * Load shedding (seed 003: "Backoff", Kinto's `backoff` setting and 503 + Retry-After):
+ * Load shedding (the Cliquet/Kinto protocol's `Backoff` header and `backoff` setting, 503
+ * with Retry-After):
  * - while the process is overloaded (event-loop delay, heap or resident memory beyond the
  *   configured thresholds, sampled by @fastify/under-pressure; the event-loop delay of the
- *   first samples after the start excepted), requests get 503 with
- *   `Retry-After` and the error body of AGORA_ERR_HTTP_OVERLOADED; routes with
- *   `config: { shed: false }` (the ops endpoints) are still served;
+ *   first samples after the start excepted), requests get 503 with `Retry-After` and the
+ *   error body of AGORA_ERR_HTTP_OVERLOADED; routes with `config: { shed: false }` (the ops
+ *   endpoints) are still served;
  * - every response carries `Backoff: <seconds>` while a backoff is configured, or while the
  *   process is overloaded (then with the Retry-After delay);
  * - every 503 or 429 carries `Retry-After`, whoever produced it.

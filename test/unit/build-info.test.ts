@@ -1,16 +1,16 @@
-/** lib/version.ts: the package's name and version, and the commit read from `.git` without git. */
+/** lib/build-info.ts: the package's name and version, and the commit read from `.git` without git. */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { gitCommit, readVersion } from '../../lib/version';
+import { gitCommit, readBuildInfo } from '../../lib/build-info';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
 function tree(t: TestContext, files: Record<string, string>): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'agora-version-'));
+  const root = mkdtempSync(path.join(tmpdir(), 'agora-build-info-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
@@ -36,17 +36,17 @@ test('a linked worktree: .git names the git dir, whose commondir holds the refs'
   assert.equal(gitCommit(path.join(root, 'wt')), A);
 });
 
-test('readVersion: package.json, the configured commit and source win, nothing known is "unknown"', (t) => {
+test('readBuildInfo: package.json, the configured commit and source win, nothing known is "unknown"', (t) => {
   const root = tree(t, { 'package.json': '{"name":"agora","version":"1.2.3"}', '.git/HEAD': `${A}\n` });
-  assert.deepEqual(readVersion({ root }), { name: 'agora', version: '1.2.3', commit: A, source: null });
-  assert.deepEqual(readVersion({ root, commit: 'abcdef1', source: 'https://example.org/agora' }), {
+  assert.deepEqual(readBuildInfo({ root }), { name: 'agora', version: '1.2.3', commit: A, source: null });
+  assert.deepEqual(readBuildInfo({ root, commit: 'abcdef1', source: 'https://example.org/agora' }), {
     name: 'agora',
     version: '1.2.3',
     commit: 'abcdef1',
     source: 'https://example.org/agora',
   });
   const empty = tree(t, { 'package.json': 'not json', '.git/HEAD': 'ref: refs/heads/gone\n' });
-  assert.deepEqual(readVersion({ root: empty }), {
+  assert.deepEqual(readBuildInfo({ root: empty }), {
     name: 'unknown',
     version: 'unknown',
     commit: 'unknown',

@@ -1,13 +1,13 @@
 /**
- * What `/__version__` answers (seed 003; Kinto and the Dockerflow convention of a
- * `version.json`): the package's name and version, the commit it was built from and where
- * its source lives. The commit is the configured one (AGORA_COMMIT, set by a deployment that
+ * What `/__version__` answers (the Cliquet/Kinto protocol and the Dockerflow convention of
+ * a `version.json`): the build, that is the package's name and version, the commit it was
+ * built from and where its source lives. The commit is the configured one (AGORA_COMMIT, set by a deployment that
  * ships no `.git`) or read from the checkout's `.git` without running git.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export interface VersionInfo {
+export interface BuildInfo {
   name: string;
   version: string;
   /** 40 hex digits, or "unknown". */
@@ -16,10 +16,10 @@ export interface VersionInfo {
   source: string | null;
 }
 
-/** The repository root: this module is lib/version.ts, run from dist/lib/version.js. */
+/** The repository root: this module is lib/build-info.ts, run from dist/lib/build-info.js. */
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export interface VersionOptions {
+export interface BuildInfoOptions {
   /** AGORA_COMMIT; empty: read `.git`. */
   commit?: string;
   /** AGORA_SOURCE_URL; empty: none published. */
@@ -28,8 +28,8 @@ export interface VersionOptions {
   root?: string;
 }
 
-/** Read the version once; nothing here throws (a missing file reads as "unknown"). */
-export function readVersion(options: VersionOptions = {}): VersionInfo {
+/** Read the build's description once; nothing here throws (a missing file reads as "unknown"). */
+export function readBuildInfo(options: BuildInfoOptions = {}): BuildInfo {
   const root = options.root ?? ROOT;
   const pkg = readJson(path.join(root, 'package.json'));
   return {

@@ -1,9 +1,9 @@
-/** `GET /__version__` (seed 003; Kinto, Dockerflow): name, version, commit, source. */
+/** `GET /__version__` (the Cliquet/Kinto protocol, Dockerflow): name, version, commit, source. */
 import fp from 'fastify-plugin';
-import type { VersionInfo } from '../../lib/version';
+import type { BuildInfo } from '../../lib/build-info';
 
 export interface VersionOptions {
-  version: VersionInfo;
+  build: BuildInfo;
 }
 
 const VERSION_SCHEMA = {
@@ -25,7 +25,7 @@ const VERSION_SCHEMA = {
 
 export const versionRoute = fp<VersionOptions>(
   async (app, options) => {
-    const body = Object.freeze({ ...options.version });
+    const body = Object.freeze({ ...options.build });
     app.get('/__version__', { config: { shed: false, rateLimit: false }, schema: VERSION_SCHEMA }, async () => body);
   },
   { name: 'agora-version' },

@@ -116,6 +116,9 @@ export interface MetricsPluginOptions {
   token: string;
 }
 
+/** Where the metrics are served. */
+export const METRICS_PATH = '/metrics';
+
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** Whether `header` is `Bearer <token>`, compared in constant time (whatever the lengths). */
@@ -126,10 +129,6 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 
 export const metrics = fp<MetricsPluginOptions>(
   async (app, { metrics: m, token }) => {
-    app.hello.capability('metrics', {
-      description: 'Prometheus metrics of the gateway and the broker',
-      url: '/metrics',
-    });
     app.addHook('onResponse', (request, reply, done) => {
       const labels = {
         method: request.method,
@@ -145,7 +144,7 @@ export const metrics = fp<MetricsPluginOptions>(
       tags: ['ops'],
       summary: 'Prometheus metrics (text exposition format)',
     };
-    app.get('/metrics', { config: { shed: false, rateLimit: false }, schema }, async (request, reply) => {
+    app.get(METRICS_PATH, { config: { shed: false, rateLimit: false }, schema }, async (request, reply) => {
       if (token !== '' && !bearerMatches(request.headers.authorization, token))
         throw new AgoraError('AGORA_ERR_HTTP_METRICS_AUTH');
       await m.refreshBroker();
@@ -153,5 +152,5 @@ export const metrics = fp<MetricsPluginOptions>(
       return m.registry.metrics();
     });
   },
-  { name: 'agora-metrics', dependencies: ['agora-hello'] },
+  { name: 'agora-metrics' },
 );

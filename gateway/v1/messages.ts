@@ -1,14 +1,14 @@
 /**
  * /v1/channels/{name}/messages: list (Messages.Retrieve over everything retained, then
- * filtered, sorted and paged by plugins/listing.ts, `_since`/`_before` on messageid), post
+ * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on messageid), post
  * (Messages.Post → 201) and read one (Messages.Retrieve of [id, id]). A list's ETag is the
  * channel's last message id, so `If-Match` on a post means "nobody posted since I read".
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
-import { ifMatchVersion, notModified, versionTag } from '../plugins/conditional';
-import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { ifMatchVersion, notModified, versionTag } from './conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 

@@ -7,8 +7,8 @@
  * sub-requests unless a sub-request sets its own. A path without the `/v1` prefix gets it.
  */
 import type { FastifyPluginAsync, FastifyRequest, InjectOptions, LightMyRequestResponse as Response } from 'fastify';
-import { httpError } from '../plugins/errors';
-import { errorResponses, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { httpError } from '../errors';
+import { errorResponses, v1Scope, type Rec, type V1Options } from './scope';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 type Method = (typeof METHODS)[number];

@@ -1,11 +1,11 @@
 /**
- * Concurrency control of the /v1 resources (seed 003; RFC 9110 §13): every resource and
+ * Concurrency control of the /v1 resources (docs/API-V1.md; RFC 9110 §13): every resource and
  * list answers an `ETag`; a read whose `If-None-Match` matches answers 304; a write whose
  * `If-Match` does not match the current version, or whose `If-None-Match` matches it
  * (`*`: "create only, it must not exist"), answers 412 with errno 114.
  *
  * ETags are strong and opaque: a version number where the resource has one (a session, a
- * node, the channel list, a channel's last message id; lib/versions.ts), otherwise a digest
+ * node, the channel list, a channel's last message id; lib/etag.ts), otherwise a digest
  * of the representation. A write whose `If-Match` names a version hands that version to the
  * service (`ifMatchVersion`), whose store compares it in the same atomic step as the write:
  * the edge does not check it first, so two writers racing cannot both pass.
@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { currentTagInfo, versionOf, versionTag } from '../../lib/etag';
-import { httpError } from './errors';
+import { httpError } from '../errors';
 
 export { versionTag };
 

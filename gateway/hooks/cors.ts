@@ -1,6 +1,6 @@
 /**
- * CORS on every route, preflight included (seed 003; Kinto's `cors_origins`), through
- * @fastify/cors. Browsers may read the protocol's own headers.
+ * CORS on every route, preflight included (the Cliquet/Kinto protocol; Kinto's
+ * `cors_origins`), through @fastify/cors. Browsers may read the protocol's own headers.
  */
 import fastifyCors from '@fastify/cors';
 import fp from 'fastify-plugin';

@@ -1,16 +1,17 @@
 /**
- * `GET /` hello (seed 003; Kinto's root view): what this server is, which protocol it
+ * `GET /` hello (the Cliquet/Kinto protocol's root view): what this server is, which protocol it
  * speaks, its public settings and capabilities, and, with `Authorization: Bearer <session
- * key>`, who the caller is. Other plugins add to it through `app.hello`:
+ * key>`, who the caller is. Settings and capabilities are registered, in the order the hello
+ * lists them, on the instance's registry `app.hello` (gateway/app.ts registers them):
  * `app.hello.capability('batch', {description, url})`, `app.hello.setting('batch_max_requests', 25)`.
  */
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AgoraError } from '../../lib/errors';
-import type { VersionInfo } from '../../lib/version';
+import type { BuildInfo } from '../../lib/build-info';
 import type { BusCaller } from '../../lib/bus/client';
-import { parseBearer } from './auth';
-import { callBus } from './v1';
+import { parseBearer } from '../hooks/auth';
+import { callBus } from '../v1/scope';
 
 /** The version of the `/v1` protocol (Kinto's `http_api_version`). */
 export const HTTP_API_VERSION = '1.0';
@@ -20,7 +21,7 @@ export interface Capability {
   url: string;
 }
 
-/** What the hello page lists, filled in by the plugins that provide it. */
+/** The hello's settings and capabilities, listed in the order they were registered. */
 export class HelloRegistry {
   readonly capabilities: Record<string, Capability> = {};
   readonly settings: Record<string, unknown> = {};
@@ -38,19 +39,16 @@ export class HelloRegistry {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** What the hello lists: decorated by gateway/app.ts before any plugin loads, so every plugin may add to it. */
     hello: HelloRegistry;
   }
 }
 
 export interface HelloOptions {
   bus: BusCaller;
-  version: VersionInfo;
+  build: BuildInfo;
   /** The public URL; empty: from the request's protocol and Host. */
   publicUrl: string;
-  /** Settings clients may rely on. */
-  settings: Record<string, unknown>;
-  /** Capabilities known when the app is built (plugins add theirs through `app.hello`). */
-  capabilities?: Record<string, Capability>;
   /** Deadline of the Auth.Resolve call for the caller's identity. */
   timeoutMs: number;
 }
@@ -102,13 +100,9 @@ const HELLO_SCHEMA = {
 
 export const hello = fp<HelloOptions>(
   async (app, options) => {
-    const registry = new HelloRegistry();
-    for (const [name, value] of Object.entries(options.settings)) registry.setting(name, value);
-    for (const [name, info] of Object.entries(options.capabilities ?? {})) registry.capability(name, info);
-    app.decorate('hello', registry);
-
+    const registry = app.hello;
     const whoami = async (request: FastifyRequest): Promise<{ id: string } | undefined> => {
-      // Anonymous without the header; a malformed one is refused like on /v1 (plugins/auth.ts).
+      // Anonymous without the header; a malformed one is refused like on /v1 (hooks/auth.ts).
       if (request.headers.authorization === undefined) return undefined;
       const key = parseBearer(request.headers.authorization);
       if (key instanceof AgoraError) throw key;
@@ -121,8 +115,8 @@ export const hello = fp<HelloOptions>(
       const user = await whoami(request);
       const url = baseUrl(request, options.publicUrl);
       return {
-        project_name: options.version.name,
-        project_version: options.version.version,
+        project_name: options.build.name,
+        project_version: options.build.version,
         http_api_version: HTTP_API_VERSION,
         project_docs: `${url}v1/docs`,
         url,
@@ -132,5 +126,5 @@ export const hello = fp<HelloOptions>(
       };
     });
   },
-  { name: 'agora-hello' },
+  { name: 'agora-hello', decorators: { fastify: ['hello'] } },
 );

@@ -1,5 +1,5 @@
 /**
- * The ops endpoints of seed 003 (Kinto's `__heartbeat__` and `__lbheartbeat__`):
+ * The heartbeats of the Cliquet/Kinto protocol's ops endpoints:
  * - `GET /__heartbeat__` checks every dependency of the edge, at once, each with a short
  *   deadline: the broker (it answers MMI), each bus service the routes call (the broker
  *   knows a worker, and a real call of HEALTH_METHOD is answered; the service's own checks,

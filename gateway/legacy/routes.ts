@@ -1,9 +1,9 @@
 /**
- * The legacy API of seed 002 (`../shared/seeds/002_…txt`), byte for byte: POST only, data in
- * a JSON body, every answer `{"status": true|false, "data": …}`. Each route validates its
- * body, makes one bus call (service and method named as in proto/) with a deadline, and
- * turns the reply into the seed's `data`. Failures are thrown and rendered by
- * plugins/errors.ts. No business logic lives here.
+ * The legacy messaging API (docs/API-LEGACY.md), byte for byte: POST only, data in a JSON
+ * body, every answer `{"status": true|false, "data": …}`. Each route validates its body,
+ * makes one bus call (service and method named as in proto/) with a deadline, and turns the
+ * reply into the answer's `data`. Failures are thrown and rendered by
+ * gateway/errors.ts. No business logic lives here.
  */
 import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
@@ -62,11 +62,11 @@ interface LegacyRoute {
   idempotent: boolean;
   /** Logon passes the client's address to Auth, which throttles failed logons by it. */
   clientAddr?: boolean;
-  /** The seed's `data` from the service's reply; `undefined` when the reply is malformed. */
+  /** The answer's `data` from the service's reply; `undefined` when the reply is malformed. */
   data(reply: Reply): unknown;
 }
 
-/** The seven routes of seed 002 and the proto method each one calls. */
+/** The seven routes of the legacy messaging API and the proto method each one calls. */
 export const LEGACY_ROUTES: readonly LegacyRoute[] = [
   {
     path: '/logon',
@@ -124,7 +124,7 @@ function safeInt(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
 }
 
-/** `[{messageid, username, message}, …]` in the seed's key order, nothing else. */
+/** `[{messageid, username, message}, …]` in the key order of docs/API-LEGACY.md, nothing else. */
 function messages(value: unknown): unknown[] | undefined {
   if (!Array.isArray(value)) return undefined;
   return value.map((m: Reply) => ({ messageid: m.messageid, username: m.username, message: m.message }));
@@ -135,7 +135,7 @@ function bodySchema(fields: readonly Field[]): Record<string, unknown> {
 }
 
 /**
- * Read any body as JSON, whatever its Content-Type: seed clients send none, text/plain or
+ * Read any body as JSON, whatever its Content-Type: legacy clients send none, text/plain or
  * form-encoded. A UTF-8 byte order mark is skipped; an empty body reads as no body.
  */
 function parseJsonBody(
@@ -225,7 +225,7 @@ export const legacyRoutes: FastifyPluginAsync<LegacyOptions> = async (app, optio
       {
         schema: {
           tags: ['legacy'],
-          summary: `Seed 002: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`,
+          summary: `Legacy messaging API: ${route.service}.${route.method}; answers {status, data}, always HTTP 200`,
           body: bodySchema(route.fields),
         },
         attachValidation: true,

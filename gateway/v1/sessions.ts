@@ -3,8 +3,8 @@
  * log off (Auth.Logoff → 204). The same bus methods as the legacy /logon and /logoff.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { notModified, versionCheck, versionTag, writeVersion } from '../plugins/conditional';
-import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from '../plugins/v1';
+import { notModified, versionCheck, versionTag, writeVersion } from './conditional';
+import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
 const SESSION = {
   type: 'object',

@@ -1,18 +1,11 @@
 /**
  * /v1/channels: list (Channels.List), create (Channels.Create: 201, or 200 when it existed)
- * and read one (Channels.Get). The list is filtered, sorted and paged by plugins/listing.ts.
+ * and read one (Channels.Get). The list is filtered, sorted and paged by v1/listing.ts.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import {
-  checkIfNoneMatch,
-  etagOf,
-  ifMatchVersion,
-  notModified,
-  versionCheck,
-  versionTag,
-} from '../plugins/conditional';
-import { answerList, listQuerySchema, listResponse, type ListSpec } from '../plugins/listing';
-import { callBus, created, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from '../plugins/v1';
+import { checkIfNoneMatch, etagOf, ifMatchVersion, notModified, versionCheck, versionTag } from './conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { callBus, created, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
 
 /** A channel as /v1 shows it. */
 const CHANNEL = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;

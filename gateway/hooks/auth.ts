@@ -2,15 +2,16 @@
  * Bearer authentication of the /v1 routes (RFC 6750): `Authorization: Bearer <session key>`,
  * the key that `POST /v1/sessions` answered. The hook only reads the key; whether it is a
  * live session is the called service's to say (every service method takes `sesskey` and
- * answers AGORA_ERR_AUTH_BAD_SESSION), so no extra call is made per request (DESIGN "Keep
- * slow hops off the hot path"). Every 401 carries `WWW-Authenticate` (plugins/errors.ts).
+ * answers AGORA_ERR_AUTH_BAD_SESSION), so no extra call is made per request
+ * (docs/ARCHITECTURE.md "Slow hops off the hot path"). Every 401 carries `WWW-Authenticate`
+ * (gateway/errors.ts).
  *
  * Use: `app.get(url, { onRequest: requireSession, schema: { headers: BEARER_HEADERS } }, …)`,
  * then read `request.sesskey`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
-import { httpError } from './errors';
+import { httpError } from '../errors';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,7 +1,8 @@
 /**
- * The request id (STYLE §5): a caller's `X-Request-Id` is kept when it is a sane token,
- * anything else gets a fresh UUID; the id is answered on every response, labels every log
- * line of the request (`reqId`), and the routes pass it on to the bus and gRPC.
+ * The request id (docs/ARCHITECTURE.md "Logs and request ids"): a caller's `X-Request-Id`
+ * is kept when it is a sane token, anything else gets a fresh UUID; the id is answered on
+ * every response, labels every log line of the request (`reqId`), and the routes pass it on
+ * to the bus and gRPC.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

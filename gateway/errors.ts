@@ -1,9 +1,9 @@
 /**
- * The gateway's one error handler and one not-found handler (STYLE §3 "three renderings").
- * Every failure — an AgoraError from the bus, a schema violation, a body Fastify refused,
- * a bug — is first reduced to a `Problem` (status and errno from lib/errors.ts ERRORS),
- * then rendered for the surface the route belongs to:
- * - legacy routes (seed 002): `{"status": false, "data": "<reason>"}`, HTTP 200;
+ * The gateway's one error handler and one not-found handler (docs/ARCHITECTURE.md "One error
+ * registry"). Every failure — an AgoraError from the bus, a schema violation, a body Fastify
+ * refused, a bug — is first reduced to a `Problem` (status and errno from lib/errors.ts
+ * ERRORS), then rendered for the surface the route belongs to:
+ * - legacy routes (docs/API-LEGACY.md): `{"status": false, "data": "<reason>"}`, HTTP 200;
  * - everything else (`/v1`, the utility endpoints): the Cliquet body
  *   `{code, errno, error, message, info?, details?}` with the HTTP status of the registry,
  *   `WWW-Authenticate` on a 401 and `Allow` on a 405.
@@ -20,7 +20,7 @@ import type {
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify';
-import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../../lib/errors';
+import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../lib/errors';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,7 +33,8 @@ declare module 'fastify' {
 
 /** One entry of `details`: where the fault is, which field, and why (Kinto's shape). */
 export interface ErrorDetail {
-  location: 'body' | 'querystring' | 'params' | 'headers' | 'path' | string;
+  /** `body`, `querystring`, `params`, `headers`, `path`, … */
+  location: string;
   name: string;
   description: string;
 }
@@ -56,7 +57,7 @@ export interface Problem {
   unavailable: boolean;
 }
 
-/** The Cliquet error body (seed 003, Kinto `kinto/core/errors.py`). */
+/** The Cliquet error body (docs/ERRORS.md; Kinto's `kinto/core/errors.py`). */
 export interface CliquetBody {
   code: number;
   errno: number;
@@ -66,7 +67,7 @@ export interface CliquetBody {
   details?: ErrorDetail[];
 }
 
-/** The seed 002 envelope of a failure. */
+/** The legacy messaging API's envelope of a failure. */
 export interface LegacyFailure {
   status: false;
   data: string;
@@ -238,14 +239,14 @@ export function renderCliquet(problem: Problem): CliquetBody {
 }
 
 /**
- * The seed 002 body of a problem. An outage names the service the route needed rather than
+ * The legacy messaging API's body of a problem. An outage names the service the route needed rather than
  * the bus's internals ("Messages is unavailable, try again").
  */
 export function renderLegacy(problem: Problem, service = 'The service'): LegacyFailure {
   return { status: false, data: problem.unavailable ? `${service} is unavailable, try again` : problem.message };
 }
 
-/** Whether a request belongs to the seed 002 surface: a legacy route, or any POST outside /v1 and /__x__. */
+/** Whether a request belongs to the legacy surface: a legacy route, or any POST outside /v1 and /__x__. */
 export function isLegacy(request: FastifyRequest): boolean {
   if (request.routeOptions.config?.surface === 'legacy') return true;
   return request.is404 && request.method === 'POST' && !/^\/(v1([/?#]|$)|__)/.test(request.url);
@@ -254,7 +255,7 @@ export function isLegacy(request: FastifyRequest): boolean {
 /** Send a problem in the rendering of the request's surface. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   if (isLegacy(request)) {
-    // Seed clients read only the body: every answer of a legacy route is HTTP 200, except an unknown path.
+    // Legacy clients read only the body: every answer of a legacy route is HTTP 200, except an unknown path.
     return reply
       .code(problem.status === 404 && request.is404 ? 404 : 200)
       .send(renderLegacy(problem, request.routeOptions.config?.service));
@@ -352,7 +353,7 @@ function logProblem(request: FastifyRequest, err: unknown, problem: Problem): vo
 }
 
 export interface ErrorHandlerOptions {
-  /** The seed 002 paths, listed to a client that POSTs to an unknown one. */
+  /** The legacy messaging API's paths, listed to a client that POSTs to an unknown one. */
   legacyPaths?: readonly string[];
 }
 
@@ -364,7 +365,7 @@ export interface ErrorHandlerOptions {
 export function installErrorHandlers(app: FastifyInstance, options: ErrorHandlerOptions = {}): RouteTable {
   const legacyPaths = options.legacyPaths ?? [];
   const routes = new RouteTable();
-  // The CORS preflight catch-all (`OPTIONS *`, plugins/cors.ts) answers any path: it tells nothing of a path's methods.
+  // The CORS preflight catch-all (`OPTIONS *`, hooks/cors.ts) answers any path: it tells nothing of a path's methods.
   app.addHook('onRoute', (route) =>
     route.url === '*' ? undefined : routes.add(route.url ?? route.path, route.method),
   );

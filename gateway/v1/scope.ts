@@ -3,13 +3,13 @@
  * and headers are coerced from text; bodies are not, so `"1"` never becomes 1), the
  * `Accept` (406) and `Content-Length` (411) checks, one way to call the bus with a deadline,
  * and the schemas of common answers. Register a resource's routes inside `v1Scope` so they
- * get all of it; see routes/channels.ts for the shape of a route.
+ * get all of it; see v1/channels.ts for the shape of a route.
  */
 import Ajv from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
-import { BEARER_HEADERS, requireSession } from './auth';
+import { BEARER_HEADERS, requireSession } from '../hooks/auth';
 import { CONDITIONAL_HEADERS } from './conditional';
 
 /** Options of every /v1 route plugin. */
