@@ -30,7 +30,7 @@ import {
   MMI_SERVICES,
   REQUEST,
   same,
-} from './frames';
+} from './mdp';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
 import { RouterSocket, routingKey, type RoutingKey } from './zmtp';

@@ -22,7 +22,7 @@ import {
   type Meta,
 } from './codec';
 import { HeartbeatClock } from './heartbeat';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
 import { DealerSocket } from './zmtp';
 
 /** What a handler learns about the call besides its params. */

@@ -12,7 +12,7 @@ import { Dealer } from 'zeromq';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
-import { EMPTY, MDPC01 } from '../../lib/bus/frames';
+import { EMPTY, MDPC01 } from '../../lib/bus/mdp';
 import { keepCalling, rejectsWith, until, waitForService, waitForServiceGone } from './bus';
 import { skipOrFail, start, startBroker, startNode, type Started } from './proc';
 

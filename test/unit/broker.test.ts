@@ -17,7 +17,7 @@ import {
   pack,
   unpack,
 } from '../../lib/bus/codec';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/mdp';
 import { createLogger } from '../../lib/log';
 import { describe, isDisconnect, Peer, uniqueId, WAIT_MS, waitMmi, type Frames } from '../helpers/mdp-peer';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serve } from '../../lib/bus/worker';
-import { Command } from '../../lib/bus/frames';
+import { Command } from '../../lib/bus/mdp';
 import { createLogger } from '../../lib/log';
 import { RouterSocket, type Frames } from '../../lib/bus/zmtp';
 
