@@ -39,7 +39,7 @@ const SLOTS = 3;
 
 const problems = new Map<string, Promise<string | null>>();
 
-/** Whether an SDK's interpreter loads its packages; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
+/** Whether an SDK's interpreter loads its packages; otherwise skip, or fail under CI (docs/ARCHITECTURE.md "Tests and measurement"). */
 export async function needSdk(t: TestContext, sdk: Pick<Sdk, 'interpreter' | 'probe' | 'packages'>): Promise<boolean> {
   const key = [sdk.interpreter, ...sdk.probe].join(' ');
   if (!problems.has(key)) {
@@ -112,7 +112,7 @@ export function sdkSuite(sdk: Sdk): void {
     const logged = (msg: string, reqIds: string[]): number[] =>
       worker.lines.flatMap((l, i) => (l.msg === msg && reqIds.includes(String(l.reqId)) ? [i] : []));
 
-    await t.test(`one socket: its READY offers ${SLOTS} slots (PROTOCOL.md §3)`, async () => {
+    await t.test(`one socket: its READY offers ${SLOTS} slots (docs/PROTOCOL.md §3)`, async () => {
       assert.deepEqual(await stats(), { name: sdk.service, workers: 1, slots: SLOTS, idle: SLOTS, queued: 0 });
     });
 
@@ -242,7 +242,7 @@ export function sdkSuite(sdk: Sdk): void {
       // 1. Two calls in flight on the one socket, and running: the worker logged them. (Only "the
       // broker sent them" would leave MDP's race open: a REQUEST still on the wire when the worker
       // says DISCONNECT never ran, and with no other worker it fails with
-      // AGORA_ERR_BUS_WORKER_LOST, PROTOCOL.md §3.)
+      // AGORA_ERR_BUS_WORKER_LOST, docs/PROTOCOL.md §3.)
       const reqIds = ['term-0', 'term-1'];
       const inFlight = reqIds.map((id) => call('sleep', [300], id));
       await worker.waitFor(() => logged('call', reqIds).length === reqIds.length, 5000);
@@ -291,7 +291,7 @@ export function sdkSuite(sdk: Sdk): void {
       const s = await stats();
       return s !== undefined && s.idle === 0 && s.queued > 0;
     }, 10_000);
-    // 2. SIGTERM one: holding calls, it asks the broker for no more (PROTOCOL.md §3, drain)...
+    // 2. SIGTERM one: holding calls, it asks the broker for no more (docs/PROTOCOL.md §3, drain)...
     const exited = leaving.stop('SIGTERM');
     const asked = await leaving.waitFor((l) => l.msg === 'draining: asked the broker for no more requests');
     assert.ok(Number(asked.inFlight) > 0, 'it held calls when it began to drain');

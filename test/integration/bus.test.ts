@@ -336,7 +336,7 @@ test('SIGTERM under constant load: the worker asks the broker for no more, finis
   );
   t.after(() => load.stop());
   await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 0 && s.queued > 0);
-  // 2. SIGTERM one: it asks for no more requests while it holds some (PROTOCOL.md §3, drain)...
+  // 2. SIGTERM one: it asks for no more requests while it holds some (docs/PROTOCOL.md §3, drain)...
   const exited = leaving.stop('SIGTERM');
   const asked = await leaving.waitFor((l) => l.msg === 'draining: asked the broker for no more requests');
   assert.ok(Number(asked.inFlight) > 0, 'it held calls when it began to drain');

@@ -141,7 +141,7 @@ test('two workers of one service both get work', async (t) => {
   await s.until('twin', (x) => x.idle === 2);
 });
 
-test('a worker whose READY offers slots holds that many requests at once (PROTOCOL.md §3)', async (t) => {
+test('a worker whose READY offers slots holds that many requests at once (docs/PROTOCOL.md §3)', async (t) => {
   await t.test('three slots: three requests reach one socket, the fourth queues; replies in any order', async (t) => {
     const s = await setup(t);
     const w = await s.worker('multi', { slots: 3 });
@@ -635,7 +635,7 @@ test('a worker lost during a call', async (t) => {
       await c.ask('crossed', body);
       const first = await w1.request();
       assert.deepEqual(first.body, [body]);
-      // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (PROTOCOL.md §3).
+      // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (docs/PROTOCOL.md §3).
       await w1.send([EMPTY, MDPW01, DISCONNECT]);
       // 2. The broker hands the same frames to w2, whose reply reaches the client.
       const second = await w2.request();
@@ -658,7 +658,7 @@ test('a worker lost during a call', async (t) => {
   });
 });
 
-test('a worker that drains: HEARTBEAT with {"slots": 0} (PROTOCOL.md §3)', async (t) => {
+test('a worker that drains: HEARTBEAT with {"slots": 0} (docs/PROTOCOL.md §3)', async (t) => {
   const drain = (w: Peer): Promise<void> => w.send([EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS]);
 
   await t.test(
