@@ -267,7 +267,8 @@ test('a worker SIGKILLed during a call', async (t) => {
     assert.ok(killedAt < start + 2000, 'the worker died while the call was in progress');
     const survivor = mesh.echoes.find((e) => e !== killed && e.child.exitCode === null && e.child.signalCode === null);
     assert.ok(survivor !== undefined);
-    // 3. Once the killed one's connection closes the broker hands the call to the survivor, now its only worker and busy.
+    // 3. Once the killed one's connection closes the broker hands the call to the survivor, now
+    //    its only worker and busy.
     await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.idle === 0);
     assert.equal(await settled, 2000);
     assert.equal(await client.call('echo', 'pid'), survivor.child.pid);
