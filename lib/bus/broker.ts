@@ -30,7 +30,7 @@ import {
   MMI_SERVICES,
   REQUEST,
   same,
-} from './frames';
+} from './mdp';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
 import { RouterSocket, routingKey, type RoutingKey } from './zmtp';
@@ -54,7 +54,10 @@ export interface ServiceStats {
   name: string;
   /** Registered worker sockets. */
   workers: number;
-  /** Requests the workers can hold at once: one per plain MDP worker, `slots` for one that said so in READY, 0 for one draining. */
+  /**
+   * Requests the workers can hold at once: one per plain MDP worker, `slots` for one that said
+   * so in READY, 0 for one draining.
+   */
   slots: number;
   /** Free slots. */
   idle: number;
@@ -80,7 +83,7 @@ interface WorkerEntry {
   held: HeldRequests<Job>;
   /** Slots free (slots − requests held, once READY has been handled). */
   free: number;
-  /** It said it drains (PROTOCOL.md §3): out of rotation, it answers what it holds, then says DISCONNECT. */
+  /** It said it drains (docs/PROTOCOL.md §3): out of rotation, it answers what it holds, then says DISCONNECT. */
   draining: boolean;
 }
 
@@ -88,7 +91,10 @@ interface ServiceEntry {
   name: string;
   nameFrame: Buffer;
   workers: Set<WorkerEntry>;
-  /** The workers with a free slot, each once, in turn: the next request goes to the head, which then moves to the back while it has slots left. */
+  /**
+   * The workers with a free slot, each once, in turn: the next request goes to the head, which
+   * then moves to the back while it has slots left.
+   */
   idle: WorkerEntry[];
   queue: Job[];
 }
@@ -124,7 +130,7 @@ export class Broker {
     };
     // A worker whose connection closed is gone (killed, crashed, or restarted with a new
     // connection): forget it now rather than after heartbeat expiry, so nothing more is sent
-    // to it and what it held is served elsewhere or failed at once (PROTOCOL.md §9).
+    // to it and what it held is served elsewhere or failed at once (docs/PROTOCOL.md §9).
     this.router.onPeerGone = (id) => {
       const worker = this.workers.get(routingKey(id));
       if (worker !== undefined) this.removeWorker(worker, 'connection closed');
@@ -242,7 +248,7 @@ export class Broker {
         else if (frames.length > 4) this.onHeartbeatOptions(worker, frames);
         return undefined;
       case Command.DISCONNECT:
-        // A worker says DISCONNECT only when it holds no request (PROTOCOL.md §3); one the broker
+        // A worker says DISCONNECT only when it holds no request (docs/PROTOCOL.md §3); one the broker
         // still counts as its own crossed the DISCONNECT on the wire and never ran: serve it elsewhere.
         if (worker !== undefined) this.removeWorker(worker, 'worker said DISCONNECT', false, true);
         return undefined;
@@ -261,7 +267,7 @@ export class Broker {
       this.drop('READY without a valid service name', frames);
       return this.disconnect(id);
     }
-    // Agora's extension (PROTOCOL.md §3): an options frame after the name offers several slots.
+    // Agora's extension (docs/PROTOCOL.md §3): an options frame after the name offers several slots.
     const options = frames.length === 6 ? decodeReadyOptions(frames[5]) : { slots: 1 };
     if (options === undefined) {
       this.drop('READY with an unreadable options frame', frames);
@@ -290,7 +296,7 @@ export class Broker {
   }
 
   /**
-   * Agora's extension (PROTOCOL.md §3): a HEARTBEAT may carry one options frame; `{"slots": 0}`
+   * Agora's extension (docs/PROTOCOL.md §3): a HEARTBEAT may carry one options frame; `{"slots": 0}`
    * takes the worker out of rotation for good. It has counted as a heartbeat already; an options
    * frame this broker cannot read is dropped, never held against the worker (RFC 7 brokers
    * ignore what follows a HEARTBEAT's command).
@@ -344,7 +350,7 @@ export class Broker {
     // A worker with slots speaks msgpack-RPC: the response's msgid names the request; an
     // empty body answers a notification. A request without a msgid the broker could read
     // (a notification, or a body that is not msgpack-RPC) is answered by a REPLY to its
-    // client naming no request held (PROTOCOL.md §3).
+    // client naming no request held (docs/PROTOCOL.md §3).
     const msgid = body.length === 0 ? null : peekId(body, RESPONSE_TYPE);
     const job = worker.held.take(client, msgid);
     return job !== undefined || msgid === null ? job : worker.held.take(client, null);

@@ -7,7 +7,7 @@ import { deadlineIn, remaining } from '../deadline';
 import { AgoraError, fromWire } from '../errors';
 import type { Logger } from '../log';
 import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
-import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './frames';
+import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './mdp';
 import type { ServiceStats } from './broker';
 import { DealerSocket } from './zmtp';
 

@@ -3,7 +3,7 @@
  *   request      [0, msgid, method, params]
  *   response     [1, msgid, error, result]
  *   notification [2, method, params]
- * and the optional metadata frame that follows it (a msgpack map, docs/PROTOCOL.md).
+ * and the optional metadata frame that follows it (a msgpack map, docs/PROTOCOL.md §7).
  * Integers up to 2^53−1 are written as msgpack integers (uint64/int64), never floats,
  * so a session key reaches a Python or Ruby worker as an integer.
  */

@@ -5,7 +5,7 @@
  * heartbeats the broker, notices its silence, and reconnects with a fresh socket and READY
  * (which is also how it re-registers after the broker restarts: the new broker answers the
  * first HEARTBEAT with DISCONNECT). Closing drains: with slots, it first asks the broker for no
- * more requests (HEARTBEAT options `{"slots": 0}`, PROTOCOL.md §3), then answers what it holds.
+ * more requests (HEARTBEAT options `{"slots": 0}`, docs/PROTOCOL.md §3), then answers what it holds.
  */
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
@@ -22,20 +22,29 @@ import {
   type Meta,
 } from './codec';
 import { HeartbeatClock } from './heartbeat';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './frames';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
 import { DealerSocket } from './zmtp';
 
-/** What a handler learns about the call besides its params. */
-export interface CallContext {
+/**
+ * What a handler knows of the call besides its params, whichever transport brought it: the bus
+ * here (from the request's metadata frame) or gRPC (lib/rpc/grpc.ts). Services import it from
+ * lib/rpc/service.ts, which re-exports it.
+ */
+export interface RpcContext {
   service: string;
   method: string;
-  meta: Meta;
+  /** Request id born at the edge. */
+  reqId?: string;
+  /** Absolute deadline (ms since the epoch), when the caller set one. */
+  deadline?: number;
+  /** Who calls, when the caller said (a service or process name). */
+  caller?: string;
   /** Logger carrying the call's `reqId`. */
   log: Logger;
 }
 
 /** A bus method: params in (the msgpack-RPC params array), result out; throw AgoraError to fail. */
-export type Handler = (params: unknown[], ctx: CallContext) => unknown;
+export type Handler = (params: unknown[], ctx: RpcContext) => unknown;
 
 export type Handlers = Readonly<Record<string, Handler>>;
 
@@ -50,68 +59,16 @@ export interface ServeOptions {
   log: Logger;
 }
 
-/** The worker of one service in this process: one socket serving `concurrency` requests at once. */
-export class WorkerPool {
-  private readonly socket: WorkerSocket;
-
-  constructor(
-    readonly service: string,
-    handlers: Handlers,
-    options: ServeOptions,
-  ) {
-    const slots = options.concurrency ?? 32;
-    if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS)
-      throw new RangeError(`concurrency must be an integer from 1 to ${MAX_SLOTS}`);
-    this.socket = new WorkerSocket({
-      endpoint: options.endpoint,
-      service,
-      handlers,
-      slots,
-      heartbeatMs: options.heartbeatMs ?? 2500,
-      liveness: options.heartbeatLiveness ?? 3,
-      handshakeMs: options.handshakeMs,
-      log: options.log.child({ mod: 'bus-worker', service }),
-    });
-  }
-
-  /** Resolves once the socket is connected to the broker (its READY is then on the wire). */
-  ready(): Promise<void> {
-    return this.socket.connected;
-  }
-
-  /** Requests being served right now. */
-  get inFlight(): number {
-    return this.socket.inFlight;
-  }
-
-  /**
-   * Stop taking work, finish the requests in flight, say DISCONNECT, then close. With slots,
-   * the broker is first told to send no more (PROTOCOL.md §3, drain), so a busy service's
-   * worker gets to hold nothing and leave.
-   */
-  close(): Promise<void> {
-    return this.socket.close();
-  }
-}
-
 /** Serve `handlers` as `service` on the bus. */
-export function serve(service: string, handlers: Handlers, options: ServeOptions): WorkerPool {
-  return new WorkerPool(service, handlers, options);
+export function serve(service: string, handlers: Handlers, options: ServeOptions): BusWorker {
+  return new BusWorker(service, handlers, options);
 }
 
-interface SocketSettings {
-  endpoint: string;
-  service: string;
-  handlers: Handlers;
-  /** Requests held at once; more than 1 is announced in READY's options frame. */
-  slots: number;
-  heartbeatMs: number;
-  liveness: number;
-  handshakeMs: number | undefined;
-  log: Logger;
-}
-
-class WorkerSocket {
+/**
+ * The worker of one service in this process: one DEALER socket to the broker serving
+ * `concurrency` requests at once, replaced by a fresh one at each reconnect.
+ */
+export class BusWorker {
   private socket!: DealerSocket;
   /** Bumped at each reconnect so a late reply is not sent on a newer socket. */
   private generation = 0;
@@ -121,27 +78,54 @@ class WorkerSocket {
   /** Requests of the current connection being served. */
   private running = new Set<Promise<void>>();
   private closing = false;
-  /** Our heartbeats ask the broker to send no more requests (PROTOCOL.md §3, drain). */
+  /** Our heartbeats ask the broker to send no more requests (docs/PROTOCOL.md §3, drain). */
   private draining = false;
   /** DISCONNECT is on its way: a REQUEST arriving now is the broker's to fail, not ours. */
   private disconnected = false;
   /** The current socket has a connection to the broker (it reconnects by itself). */
   private linked = false;
   /** Resolves at the first TCP connection to the broker. */
-  readonly connected: Promise<void>;
+  private readonly connected: Promise<void>;
   private onConnected: () => void = () => undefined;
+  /** Requests held at once; more than 1 is announced in READY's options frame. */
+  private readonly slots: number;
+  private readonly heartbeatMs: number;
+  private readonly liveness: number;
+  private readonly log: Logger;
 
-  constructor(private readonly s: SocketSettings) {
+  constructor(
+    readonly service: string,
+    private readonly handlers: Handlers,
+    private readonly options: ServeOptions,
+  ) {
+    const slots = options.concurrency ?? 32;
+    if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS)
+      throw new RangeError(`concurrency must be an integer from 1 to ${MAX_SLOTS}`);
+    this.slots = slots;
+    this.heartbeatMs = options.heartbeatMs ?? 2500;
+    this.liveness = options.heartbeatLiveness ?? 3;
+    this.log = options.log.child({ mod: 'bus-worker', service });
     this.connected = new Promise((resolve) => (this.onConnected = resolve));
     this.open();
-    this.clock = new HeartbeatClock(s.heartbeatMs);
-    this.timer = setInterval(() => this.tick(), s.heartbeatMs);
+    this.clock = new HeartbeatClock(this.heartbeatMs);
+    this.timer = setInterval(() => this.tick(), this.heartbeatMs);
   }
 
+  /** Resolves once the socket is connected to the broker (its READY is then on the wire). */
+  ready(): Promise<void> {
+    return this.connected;
+  }
+
+  /** Requests being served right now. */
   get inFlight(): number {
     return this.running.size;
   }
 
+  /**
+   * Stop taking work, finish the requests in flight, say DISCONNECT, then close. With slots,
+   * the broker is first told to send no more (docs/PROTOCOL.md §3, drain), so a busy service's
+   * worker gets to hold nothing and leave.
+   */
   async close(): Promise<void> {
     this.closing = true;
     // A REQUEST the broker sent before it hears our DISCONNECT is ours to serve: let the
@@ -150,9 +134,9 @@ class WorkerSocket {
     // Under load, each REPLY frees a slot that the broker fills at once: a worker with slots
     // would never hold nothing. Ask for no more; requests it sent before reading this are still
     // ours to serve. A plain RFC 7 worker holds nothing right after each REPLY: it needs no ask.
-    if (this.running.size > 0 && this.s.slots > 1) {
+    if (this.running.size > 0 && this.slots > 1) {
       this.draining = true;
-      this.s.log.info({ inFlight: this.running.size }, 'draining: asked the broker for no more requests');
+      this.log.info({ inFlight: this.running.size }, 'draining: asked the broker for no more requests');
       this.heartbeat();
     }
     // Keep heartbeating while the calls in flight finish: a silent worker is dropped by the
@@ -167,7 +151,7 @@ class WorkerSocket {
 
   private open(): void {
     const generation = ++this.generation;
-    const socket = new DealerSocket({ queueMax: 1000, handshakeMs: this.s.handshakeMs });
+    const socket = new DealerSocket({ queueMax: 1000, handshakeMs: this.options.handshakeMs });
     this.socket = socket;
     this.linked = false;
     socket.onConnect = () => {
@@ -175,7 +159,7 @@ class WorkerSocket {
       // just (re)started must not be abandoned before that broker's first HEARTBEAT arrives.
       if (generation === this.generation) {
         this.linked = true;
-        this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
+        this.expiry = Date.now() + this.heartbeatMs * this.liveness;
       }
       this.onConnected();
     };
@@ -185,15 +169,15 @@ class WorkerSocket {
     socket.onMessage = (frames) => {
       if (generation === this.generation) this.onMessage(frames);
     };
-    socket.connect(this.s.endpoint);
-    this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
-    const ready: Buffer[] = [EMPTY, MDPW01, READY, Buffer.from(this.s.service)];
-    if (this.s.slots > 1) ready.push(encodeReadyOptions({ slots: this.s.slots }));
+    socket.connect(this.options.endpoint);
+    this.expiry = Date.now() + this.heartbeatMs * this.liveness;
+    const ready: Buffer[] = [EMPTY, MDPW01, READY, Buffer.from(this.service)];
+    if (this.slots > 1) ready.push(encodeReadyOptions({ slots: this.slots }));
     socket.send(ready);
   }
 
   private reconnect(reason: string): void {
-    this.s.log.info({ reason }, 'reconnecting to broker');
+    this.log.info({ reason }, 'reconnecting to broker');
     // No linger: a READY or HEARTBEAT still queued in the old socket must not reach a broker
     // that comes up later, which would register a worker that never answers again.
     void this.socket.close();
@@ -215,17 +199,20 @@ class WorkerSocket {
     this.heartbeat();
   }
 
-  /** While draining, every HEARTBEAT repeats the ask: it states what the worker is, so a send lost to a full queue is made good at the next beat. */
+  /**
+   * While draining, every HEARTBEAT repeats the ask: it states what the worker is, so a send
+   * lost to a full queue is made good at the next beat.
+   */
   private heartbeat(): void {
     this.socket.send(this.draining ? [EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS] : [EMPTY, MDPW01, HEARTBEAT]);
   }
 
   private onMessage(frames: Buffer[]): void {
     if (frames.length < 3 || frames[0].length !== 0 || !same(frames[1], MDPW01) || frames[2].length !== 1) {
-      this.s.log.warn({ frames: frames.length }, 'dropped malformed message from broker');
+      this.log.warn({ frames: frames.length }, 'dropped malformed message from broker');
       return;
     }
-    this.expiry = Date.now() + this.s.heartbeatMs * this.s.liveness;
+    this.expiry = Date.now() + this.heartbeatMs * this.liveness;
     switch (frames[2][0]) {
       case Command.REQUEST:
         return this.onRequest(frames);
@@ -235,7 +222,7 @@ class WorkerSocket {
         if (!this.closing) this.reconnect('broker said DISCONNECT');
         return undefined;
       default:
-        this.s.log.warn({ command: frames[2][0] }, 'dropped unknown command from broker');
+        this.log.warn({ command: frames[2][0] }, 'dropped unknown command from broker');
         return undefined;
     }
   }
@@ -243,7 +230,7 @@ class WorkerSocket {
   /** [""][MDPW01][REQUEST][client][""][body][meta?] */
   private onRequest(frames: Buffer[]): void {
     if (frames.length < 6 || frames[4].length !== 0 || this.disconnected) {
-      this.s.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
+      this.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
       return;
     }
     const client = frames[3];
@@ -262,7 +249,7 @@ class WorkerSocket {
     try {
       message = decodeMessage(body);
     } catch (err) {
-      // The msgid as the broker read it, so that it matches this REPLY to the request (PROTOCOL.md §3).
+      // The msgid as the broker read it, so that it matches this REPLY to the request (docs/PROTOCOL.md §3).
       return encodeResponse(
         peekId(body, REQUEST_TYPE) ?? 0,
         new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(),
@@ -274,12 +261,12 @@ class WorkerSocket {
     const respond = (error: WireError | null, result: unknown): Buffer =>
       msgid === null ? EMPTY : encodeResponse(msgid, error, result);
     if (expired(meta.deadline))
-      return respond(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.s.service, message.method]).toWire(), null);
-    const handler = Object.prototype.hasOwnProperty.call(this.s.handlers, message.method)
-      ? this.s.handlers[message.method]
+      return respond(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.service, message.method]).toWire(), null);
+    const handler = Object.prototype.hasOwnProperty.call(this.handlers, message.method)
+      ? this.handlers[message.method]
       : undefined;
     if (handler === undefined)
-      return respond(new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.s.service, message.method]).toWire(), null);
+      return respond(new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.service, message.method]).toWire(), null);
     const ctx = this.context(message.method, meta);
     try {
       return respond(null, await handler(message.params, ctx));
@@ -289,13 +276,16 @@ class WorkerSocket {
     }
   }
 
-  private context(method: string, meta: Meta): CallContext {
-    const base = this.s.log;
+  /** The handler's context; its logger (a child carrying reqId) is made only if the handler logs. */
+  private context(method: string, meta: Meta): RpcContext {
+    const base = this.log;
     let log: Logger | undefined;
     return {
-      service: this.s.service,
+      service: this.service,
       method,
-      meta,
+      reqId: meta.reqId,
+      deadline: meta.deadline,
+      caller: meta.caller,
       get log(): Logger {
         log ??= meta.reqId === undefined ? base : base.child({ reqId: meta.reqId });
         return log;

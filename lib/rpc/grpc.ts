@@ -1,18 +1,16 @@
 /**
  * The gRPC transport of a service, and typed gRPC calls to other services. Errors travel
  * as `{ code: <grpc Status>, details: message }` plus metadata `agora-error-code`, and come
- * back as the same AgoraError (STYLE §3). `x-request-id` metadata carries the request id.
+ * back as the same AgoraError (docs/ARCHITECTURE.md "One error registry"). `x-request-id`
+ * metadata carries the request id.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { MethodDefinition } from '@grpc/proto-loader';
-import { AgoraError, errorMessage, GRPC, isAgoraError, isErrorCode } from '../errors';
+import { AgoraError, errorMessage, isAgoraError, isErrorCode } from '../errors';
 import type { Logger } from '../log';
-import type { RpcContext, ServiceImpl } from './service';
+import type { RpcContext, ServiceImpl, UntypedHandler, UntypedMethod } from './service';
 
 export const ERROR_CODE_KEY = 'agora-error-code';
 export const REQUEST_ID_KEY = 'x-request-id';
-
-type AnyMethod = MethodDefinition<any, any, any, any>;
 
 /** The grpc-js implementation object of a service's unary handlers plus its gRPC-only ones. */
 export function grpcImplementation<D extends grpc.ServiceDefinition>(
@@ -21,9 +19,9 @@ export function grpcImplementation<D extends grpc.ServiceDefinition>(
 ): grpc.UntypedServiceImplementation {
   const out: grpc.UntypedServiceImplementation = { ...(impl.grpcOnly ?? {}) };
   for (const name of Object.keys(impl.definition)) {
-    const method = impl.definition[name] as AnyMethod;
+    const method = impl.definition[name] as UntypedMethod;
     if (method.requestStream || method.responseStream) continue;
-    const handler = (impl.handlers as Record<string, (req: unknown, ctx: RpcContext) => unknown>)[name];
+    const handler = (impl.handlers as Record<string, UntypedHandler>)[name];
     out[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const reqId = firstString(call.metadata.get(REQUEST_ID_KEY));
       const deadline = call.getDeadline();
@@ -64,11 +62,19 @@ export function fromServiceError(err: unknown, target: string): AgoraError {
   const status = err as Partial<grpc.ServiceError>;
   const code = status.metadata ? firstString(status.metadata.get(ERROR_CODE_KEY)) : undefined;
   if (isErrorCode(code)) return new AgoraError(code, [], { message: status.details ?? errorMessage(err) });
-  if (status.code === GRPC.DEADLINE_EXCEEDED) return new AgoraError('AGORA_ERR_RPC_TIMEOUT', [target]);
-  if (status.code === GRPC.UNAVAILABLE || status.code === GRPC.CANCELLED)
+  if (status.code === grpc.status.DEADLINE_EXCEEDED) return new AgoraError('AGORA_ERR_RPC_TIMEOUT', [target]);
+  if (status.code === grpc.status.UNAVAILABLE || status.code === grpc.status.CANCELLED)
     return new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', [target], { cause: err });
   return new AgoraError('AGORA_ERR_INTERNAL', [], { cause: err });
 }
+
+/** A unary method of a generated grpc-js client, in the overload `unary` calls. */
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, reply: Res) => void,
+) => grpc.ClientUnaryCall;
 
 export interface UnaryOptions {
   /** The caller's absolute deadline: the call ends at it, or after timeoutMs if that comes first. */
@@ -92,7 +98,7 @@ export function unary<Req, Res>(
   const metadata = new grpc.Metadata({ waitForReady: true });
   if (options.reqId !== undefined) metadata.set(REQUEST_ID_KEY, options.reqId);
   const deadline = Math.min(options.deadline ?? Infinity, Date.now() + options.timeoutMs);
-  const fn = (client as unknown as Record<string, Function>)[method];
+  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res>>)[method];
   const trace = new Error();
   return new Promise<Res>((resolve, reject) => {
     fn.call(client, request, metadata, { deadline }, (err: grpc.ServiceError | null, reply: Res) => {

@@ -34,12 +34,12 @@ export interface RunningService {
 }
 
 /** Serve `impl` on the bus and on gRPC. */
-export async function runService(impl: ServiceImpl<any>, options: RunOptions): Promise<RunningService> {
+export async function runService(impl: ServiceImpl, options: RunOptions): Promise<RunningService> {
   const server = new grpc.Server();
   server.addService(impl.definition, grpcImplementation(impl, options.log.child({ mod: 'grpc' })));
   const grpcPort = await bindServer(server, options.grpcUrl);
   const handlers = { ...busHandlers(impl), [HEALTH_METHOD]: healthHandler(options.health ?? new HealthChecks()) };
-  const pool = serve(impl.name, handlers, {
+  const worker = serve(impl.name, handlers, {
     endpoint: options.busUrl,
     concurrency: options.concurrency,
     heartbeatMs: options.heartbeatMs,
@@ -47,24 +47,27 @@ export async function runService(impl: ServiceImpl<any>, options: RunOptions): P
     handshakeMs: options.handshakeMs,
     log: options.log,
   });
-  await pool.ready();
+  await worker.ready();
   return {
     grpcPort,
     close: async () => {
-      await Promise.all([pool.close(), shutdownServer(server, options.graceMs ?? 10_000)]);
+      await Promise.all([worker.close(), shutdownServer(server, options.graceMs ?? 10_000)]);
     },
   };
 }
 
 /** HEALTH_METHOD: run the checks with the caller's deadline (or a second), answer `{name: bool}`. */
 function healthHandler(checks: HealthChecks): Handler {
-  return (_params, ctx) => checks.run(ctx.meta.deadline ?? Date.now() + 1000, ctx.log);
+  return (_params, ctx) => checks.run(ctx.deadline ?? Date.now() + 1000, ctx.log);
 }
 
 /** What a service's main builds from the config: the service, and what to close after it. */
 export interface Built {
-  impl: ServiceImpl<any>;
-  /** Called first at shutdown, before the transports drain: end long-lived streams, which would hold gRPC's graceful shutdown open. */
+  impl: ServiceImpl;
+  /**
+   * Called first at shutdown, before the transports drain: end long-lived streams, which would
+   * hold gRPC's graceful shutdown open.
+   */
   drain?: () => Promise<void> | void;
   /** Closed after the service has drained (clients, stores, timers). */
   close?: () => Promise<void> | void;

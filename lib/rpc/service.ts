@@ -1,29 +1,30 @@
 /**
- * One handler table, two transports (DESIGN "One contract, two transports"). A service
- * writes each unary method of its .proto once, as `(request, ctx) => reply`, typed from
+ * One handler table, two transports (docs/ARCHITECTURE.md "One contract, two transports"). A
+ * service writes each unary method of its .proto once, as `(request, ctx) => reply`, typed from
  * the generated `*Definition`; `busHandlers` serves it on the bus and `grpcImplementation`
  * (lib/rpc/grpc.ts) on gRPC. On both, the request reaches the handler in the same shape:
- * decoded by the method's protobuf type, defaults filled and unknown fields dropped.
+ * decoded by the method's protobuf type, defaults filled and unknown fields dropped, and with
+ * the same context.
  */
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type * as grpc from '@grpc/grpc-js';
 import { AgoraError, errorMessage } from '../errors';
-import type { Logger } from '../log';
-import type { CallContext, Handlers } from '../bus/worker';
+import type { Handlers, RpcContext } from '../bus/worker';
 
-/** What a handler knows of the call, whichever transport brought it. */
-export interface RpcContext {
-  service: string;
-  method: string;
-  /** Request id born at the edge. */
-  reqId?: string;
-  /** Absolute deadline (ms since the epoch), when the caller set one. */
-  deadline?: number;
-  /** Logger carrying reqId. */
-  log: Logger;
-}
+/** What a handler knows of the call, whichever transport brought it (defined with the bus worker). */
+export type { RpcContext } from '../bus/worker';
 
-type AnyMethod = MethodDefinition<any, any, any, any>;
+/**
+ * A method definition, whatever its message types: every method's is assignable to it (the
+ * request types sit where a subtype is expected, the decoded ones where a supertype is).
+ */
+type SomeMethod = MethodDefinition<never, never, unknown, unknown>;
+
+/** A method definition as served at run time, its messages checked by its own codec. */
+export type UntypedMethod = MethodDefinition<unknown, unknown>;
+
+/** A unary handler as served at run time. */
+export type UntypedHandler = (request: unknown, ctx: RpcContext) => unknown;
 
 /**
  * The declared keys of D, without the `[index: string]` signature that generated
@@ -34,14 +35,14 @@ type KnownKeys<D> = keyof { [K in keyof D as string extends K ? never : number e
 
 /** Names of the unary (non-streaming) methods of a service definition. */
 export type UnaryMethodNames<D> = {
-  [M in KnownKeys<D>]: D[M] extends AnyMethod ? (D[M]['requestStream'] extends true ? never : M) : never;
+  [M in KnownKeys<D>]: D[M] extends SomeMethod ? (D[M]['requestStream'] extends true ? never : M) : never;
 }[KnownKeys<D>] &
   string;
 
 /** The decoded request of method M. */
-export type RequestOf<M> = M extends MethodDefinition<any, any, infer Req, any> ? Req : never;
+export type RequestOf<M> = M extends MethodDefinition<never, never, infer Req, unknown> ? Req : never;
 /** What method M may answer (the permissive input form). */
-export type ReplyOf<M> = M extends MethodDefinition<any, infer Res, any, any> ? Res : never;
+export type ReplyOf<M> = M extends MethodDefinition<never, infer Res, unknown, unknown> ? Res : never;
 
 /** Handlers for every unary method of definition D. */
 export type Implementation<D> = {
@@ -65,21 +66,14 @@ export interface ServiceImpl<D extends grpc.ServiceDefinition = grpc.ServiceDefi
  * through the method's protobuf codec, so the handler sees exactly what gRPC would give it.
  */
 export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>): Handlers {
-  const out: Record<string, (params: unknown[], ctx: CallContext) => Promise<unknown>> = {};
+  const out: Record<string, (params: unknown[], ctx: RpcContext) => Promise<unknown>> = {};
   for (const name of Object.keys(impl.definition)) {
-    const method = impl.definition[name] as AnyMethod;
+    const method = impl.definition[name] as UntypedMethod;
     if (method.requestStream || method.responseStream || impl.busExclude?.includes(name)) continue;
-    const handler = (impl.handlers as Record<string, (req: unknown, ctx: RpcContext) => unknown>)[name];
-    out[name] = async (params, callCtx) => {
+    const handler = (impl.handlers as Record<string, UntypedHandler>)[name];
+    out[name] = async (params, ctx) => {
       const request = normalize(method, params[0]);
-      const ctx: RpcContext = {
-        service: impl.name,
-        method: name,
-        reqId: callCtx.meta.reqId,
-        deadline: callCtx.meta.deadline,
-        log: callCtx.log,
-      };
-      ctx.log.debug({ method: name, caller: callCtx.meta.caller ?? 'bus' }, 'call');
+      ctx.log.debug({ method: name, caller: ctx.caller ?? 'bus' }, 'call');
       const reply = await handler(request, ctx);
       return method.responseDeserialize(method.responseSerialize(reply));
     };
@@ -88,7 +82,7 @@ export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<
 }
 
 /** Decode a bus request the way gRPC would, or fail with AGORA_ERR_RPC_BAD_PARAMS. */
-function normalize(method: AnyMethod, request: unknown): unknown {
+function normalize(method: UntypedMethod, request: unknown): unknown {
   if (request === undefined || request === null) request = {};
   if (typeof request !== 'object' || Array.isArray(request)) {
     throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', ['the request must be a map']);
@@ -103,7 +97,7 @@ function normalize(method: AnyMethod, request: unknown): unknown {
 }
 
 /** Scalar type checks protobuf's encoder would otherwise coerce silently. */
-function checkFields(method: AnyMethod, request: Record<string, unknown>): string | null {
+function checkFields(method: UntypedMethod, request: Record<string, unknown>): string | null {
   const type = method.requestType.type as { field?: Array<{ name: string; type: string; label?: string }> };
   for (const field of type.field ?? []) {
     const value = request[field.name];

@@ -79,7 +79,10 @@ export interface Load {
   stop(): Promise<void>;
 }
 
-/** Start `callers` loops, loop i calling `call(i)`; an answer is correct when `check(result, i)` accepts it. A loop ends at its first failure. */
+/**
+ * Start `callers` loops, loop i calling `call(i)`; an answer is correct when `check(result, i)`
+ * accepts it. A loop ends at its first failure.
+ */
 export function keepCalling(
   callers: number,
   call: (caller: number) => Promise<unknown>,

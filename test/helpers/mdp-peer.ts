@@ -6,7 +6,7 @@
  */
 import { Dealer } from 'zeromq';
 import { decodeMessage, encodeRequest, type Response } from '../../lib/bus/codec';
-import { Command, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_SERVICE, READY, REPLY, same } from '../../lib/bus/frames';
+import { Command, EMPTY, HEARTBEAT, MDPC01, MDPW01, MMI_SERVICE, READY, REPLY, same } from '../../lib/bus/mdp';
 
 export type Frames = Buffer[];
 

@@ -12,7 +12,7 @@ import { Dealer } from 'zeromq';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
-import { EMPTY, MDPC01 } from '../../lib/bus/frames';
+import { EMPTY, MDPC01 } from '../../lib/bus/mdp';
 import { keepCalling, rejectsWith, until, waitForService, waitForServiceGone } from './bus';
 import { skipOrFail, start, startBroker, startNode, type Started } from './proc';
 
@@ -39,7 +39,10 @@ const SLOTS = 3;
 
 const problems = new Map<string, Promise<string | null>>();
 
-/** Whether an SDK's interpreter loads its packages; otherwise skip, or fail under CI (DESIGN "Tests and measurement"). */
+/**
+ * Whether an SDK's interpreter loads its packages; otherwise skip, or fail under CI
+ * (docs/ARCHITECTURE.md "Tests and measurement").
+ */
 export async function needSdk(t: TestContext, sdk: Pick<Sdk, 'interpreter' | 'probe' | 'packages'>): Promise<boolean> {
   const key = [sdk.interpreter, ...sdk.probe].join(' ');
   if (!problems.has(key)) {
@@ -86,181 +89,223 @@ function runClient(sdk: Sdk, bus: string, args: string[]): Promise<{ code: numbe
   });
 }
 
+/** The first test's worker of the SDK, with its broker and a client: what its subtests share. */
+interface OneWorker {
+  sdk: Sdk;
+  broker: Started;
+  worker: Started;
+  bus: string;
+  client: BusClient;
+  call: <T = unknown>(method: string, params?: unknown[], reqId?: string) => Promise<T>;
+  stats: () => Promise<ServiceStats | undefined>;
+  /** The worker's own log lines `msg` for the calls whose reqId is in `reqIds`, in the order it wrote them. */
+  logged: (msg: string, reqIds: string[]) => number[];
+}
+
 /** Register the suite's tests for one SDK. */
 export function sdkSuite(sdk: Sdk): void {
   test(`a TypeScript client calls a ${sdk.lang} worker`, async (t) => {
     if (!(await needSdk(t, sdk))) return;
-    const held = tracker(t);
-    // 1. Broker, then the worker; its ready line names the service and the bus.
-    const broker = await startBroker();
-    held.procs.push(broker);
-    const bus = String(broker.endpoints.bus);
-    // Debug: a 'call' line as each handler starts, a 'call done' line as it ends.
-    const worker = await startWorker(sdk, bus, { AGORA_LOG_LEVEL: 'debug', AGORA_WORKER_CONCURRENCY: String(SLOTS) });
-    held.procs.push(worker);
-    assert.equal(worker.lines.find((l) => l.ready === true)?.service, sdk.service);
-    assert.deepEqual(worker.endpoints, { bus });
-    // 2. The ready line means connected; registered is what the broker says (RFC 8).
-    const client = createClient({ endpoint: bus, timeoutMs: 5000 });
-    held.clients.push(client);
-    await waitForService(client, sdk.service, REGISTER_MS);
-    const call = <T = unknown>(method: string, params: unknown[] = [], reqId?: string): Promise<T> =>
-      client.call<T>(sdk.service, method, params, { reqId });
-    const stats = async (): Promise<ServiceStats | undefined> =>
-      (await client.services()).find((s) => s.name === sdk.service);
-    /** The worker's own log lines `msg` for the calls whose reqId is in `reqIds`, in the order it wrote them. */
-    const logged = (msg: string, reqIds: string[]): number[] =>
-      worker.lines.flatMap((l, i) => (l.msg === msg && reqIds.includes(String(l.reqId)) ? [i] : []));
+    const w = await startOneWorker(t, sdk);
+    await slotTests(t, w);
+    await valueTests(t, w);
+    await wireTest(t, w);
+    await sigtermTest(t, w);
+  });
+  drainTest(sdk);
+  clientTest(sdk);
+  frozenTest(sdk);
+  restartTest(sdk);
+}
 
-    await t.test(`one socket: its READY offers ${SLOTS} slots (PROTOCOL.md §3)`, async () => {
-      assert.deepEqual(await stats(), { name: sdk.service, workers: 1, slots: SLOTS, idle: SLOTS, queued: 0 });
-    });
+async function startOneWorker(t: TestContext, sdk: Sdk): Promise<OneWorker> {
+  const held = tracker(t);
+  // 1. Broker, then the worker; its ready line names the service and the bus.
+  const broker = await startBroker();
+  held.procs.push(broker);
+  const bus = String(broker.endpoints.bus);
+  // Debug: a 'call' line as each handler starts, a 'call done' line as it ends.
+  const worker = await startWorker(sdk, bus, { AGORA_LOG_LEVEL: 'debug', AGORA_WORKER_CONCURRENCY: String(SLOTS) });
+  held.procs.push(worker);
+  assert.equal(worker.lines.find((l) => l.ready === true)?.service, sdk.service);
+  assert.deepEqual(worker.endpoints, { bus });
+  // 2. The ready line means connected; registered is what the broker says (RFC 8).
+  const client = createClient({ endpoint: bus, timeoutMs: 5000 });
+  held.clients.push(client);
+  await waitForService(client, sdk.service, REGISTER_MS);
+  const call = <T = unknown>(method: string, params: unknown[] = [], reqId?: string): Promise<T> =>
+    client.call<T>(sdk.service, method, params, { reqId });
+  const stats = async (): Promise<ServiceStats | undefined> =>
+    (await client.services()).find((s) => s.name === sdk.service);
+  const logged = (msg: string, reqIds: string[]): number[] =>
+    worker.lines.flatMap((l, i) => (l.msg === msg && reqIds.includes(String(l.reqId)) ? [i] : []));
+  return { sdk, broker, worker, bus, client, call, stats, logged };
+}
 
-    await t.test(`${SLOTS} calls sent at once run at once on that socket`, async () => {
-      // 1. Calls that each sleep; each carries its own reqId, which the worker logs.
-      const reqIds = Array.from({ length: SLOTS }, (_, i) => `overlap-${i}`);
-      const calls = reqIds.map((id) => call('sleep', [1000], id));
-      // 2. Every handler has started before any ended: the worker wrote every 'call' line before
-      //    its first 'call done' (one at a time, each 'call' would follow the previous 'call done').
-      await worker.waitFor(() => logged('call', reqIds).length === SLOTS, 10_000);
-      assert.deepEqual(
-        await stats(),
-        { name: sdk.service, workers: 1, slots: SLOTS, idle: 0, queued: 0 },
-        'one worker holds them all',
-      );
-      assert.deepEqual(
-        await Promise.all(calls),
-        reqIds.map(() => 1000),
-      );
-      await worker.waitFor(() => logged('call done', reqIds).length === SLOTS, 5000);
-      const started = logged('call', reqIds);
-      const ended = logged('call done', reqIds);
-      assert.ok(
-        Math.max(...started) < Math.min(...ended),
-        `calls ran one after another: starts at lines ${started}, ends at ${ended}`,
-      );
-    });
-
-    await t.test('echo round-trips maps, arrays, unicode, binary and integers up to 2^53-1', async () => {
-      const nested = {
-        a: [1, 2, { b: 'ünïcødé ✓ 🎉 中文' }],
-        n: null,
-        yes: true,
-        no: false,
-        f: 1.5,
-        neg: -7,
-        empty: {},
-        none: [],
-      };
-      assert.deepEqual(await call('echo', [nested]), nested);
-      for (const n of [0, -1, 255, 2 ** 31 - 1, 2 ** 32, 2 ** 32 + 1, MAX_SAFE, -MAX_SAFE, 0.1, 1e300]) {
-        const back = await call('echo', [n]);
-        assert.equal(typeof back, 'number');
-        assert.equal(back, n);
-      }
-      for (const s of ['', 'plain', 'é', '𝄞 outside the BMP', 'a'.repeat(100_000)])
-        assert.equal(await call('echo', [s]), s);
-      const bytes = Buffer.from([0, 1, 2, 127, 128, 254, 255]);
-      const back = await call<Uint8Array>('echo', [bytes]);
-      assert.ok(back instanceof Uint8Array, 'bin comes back as bin, not as a string');
-      assert.deepEqual(Buffer.from(back), bytes);
-      const inMap = await call<{ bin: Uint8Array; key: number }>('echo', [{ bin: bytes, key: MAX_SAFE }]);
-      assert.deepEqual(Buffer.from(inMap.bin), bytes);
-      assert.equal(inMap.key, MAX_SAFE);
-      assert.equal(await call('echo', []), null);
-    });
-
-    await t.test(`add, upper and pid compute in ${sdk.lang}`, async () => {
-      assert.equal(await call('add', [2, 3]), 5);
-      assert.equal(await call('add', [0.5, 0.25]), 0.75);
-      assert.equal(await call('add', [MAX_SAFE - 1, 1]), MAX_SAFE);
-      assert.equal(await call('add', [-5, 2]), -3);
-      assert.equal(await call('upper', ['straße ünï']), 'STRASSE ÜNÏ');
-      assert.equal(await call('pid'), worker.child.pid);
-    });
-
-    await t.test('failures arrive as AgoraError with the right code', async () => {
-      const bad = await rejectsWith(call('fail'), 'AGORA_ERR_RPC_BAD_PARAMS');
-      assert.equal(bad.errno, 107);
-      assert.deepEqual(bad.data, { kind: 'bad-params' });
-      await rejectsWith(call('add', [1]), 'AGORA_ERR_RPC_BAD_PARAMS'); // wrong arity
-      await rejectsWith(call('add', ['1', 2]), 'AGORA_ERR_RPC_BAD_PARAMS');
-      await rejectsWith(call('upper', [5]), 'AGORA_ERR_RPC_BAD_PARAMS');
-      const internal = await rejectsWith(call('fail', ['internal']), 'AGORA_ERR_INTERNAL');
-      assert.equal(internal.message, 'Internal error', 'the exception text must not leak');
-      assert.equal(internal.errno, 999);
-      const missing = await rejectsWith(call('nope'), 'AGORA_ERR_RPC_NO_METHOD');
-      assert.equal(missing.errno, 111);
-      assert.equal(await call('echo', ['still serving']), 'still serving');
-    });
-
-    await t.test('many calls in flight are each answered with their own result', async () => {
-      const n = 200;
-      const answers = await Promise.all(Array.from({ length: n }, (_, i) => call('echo', [{ i }])));
-      assert.deepEqual(
-        answers,
-        Array.from({ length: n }, (_, i) => ({ i })),
-      );
-    });
-
-    await t.test('on the wire: uint64 integers, notifications and expired deadlines', async (t2) => {
-      const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
-      t2.after(() => socket.close());
-      socket.connect(bus);
-      const exchange = async (frames: Buffer[]): Promise<Buffer[]> => {
-        await socket.send([EMPTY, MDPC01, Buffer.from(sdk.service), ...frames]);
-        const reply = await socket.receive();
-        assert.equal(reply.length, 4);
-        assert.deepEqual([reply[0], reply[1], reply[2].toString()], [EMPTY, MDPC01, sdk.service]);
-        return reply;
-      };
-      // 1. 2^53-1 goes out and comes back as a msgpack uint64 (0xcf), never as a float64 (0xcb).
-      const [, , , body] = await exchange([encodeRequest(7, 'echo', [MAX_SAFE])]);
-      assert.deepEqual(body.subarray(-9), Buffer.from([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
-      assert.deepEqual(decodeMessage(body), { type: 1, msgid: 7, error: null, result: MAX_SAFE });
-      // 2. A notification is run and answered with one empty body (MDP needs the REPLY).
-      const [, , , empty] = await exchange([encodeNotification('echo', [1])]);
-      assert.equal(empty.length, 0);
-      // 3. A request whose deadline has passed is not run: it answers AGORA_ERR_BUS_TIMEOUT.
-      const [, , , late] = await exchange([encodeRequest(8, 'echo', [1]), encodeMeta({ deadline: Date.now() - 1000 })]);
-      const reply = decodeMessage(late);
-      assert.equal(reply.type, 1);
-      assert.equal(reply.type === 1 && reply.msgid, 8);
-      assert.equal(reply.type === 1 && (reply.error as { code: string }).code, 'AGORA_ERR_BUS_TIMEOUT');
-      // 4. An undecodable body answers AGORA_ERR_BUS_BAD_MESSAGE and the worker keeps serving.
-      const [, , , junk] = await exchange([Buffer.from([0xc1])]);
-      const bad = decodeMessage(junk);
-      assert.equal(bad.type === 1 && (bad.error as { code: string }).code, 'AGORA_ERR_BUS_BAD_MESSAGE');
-      const [, , , fine] = await exchange([
-        encodeRequest(9, 'upper', ['ok']),
-        encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' }),
-      ]);
-      assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
-    });
-
-    await t.test('SIGTERM: the worker finishes its calls, says DISCONNECT and exits 0', async () => {
-      // 1. Two calls in flight on the one socket, and running: the worker logged them. (Only "the
-      // broker sent them" would leave MDP's race open: a REQUEST still on the wire when the worker
-      // says DISCONNECT never ran, and with no other worker it fails with
-      // AGORA_ERR_BUS_WORKER_LOST, PROTOCOL.md §3.)
-      const reqIds = ['term-0', 'term-1'];
-      const inFlight = reqIds.map((id) => call('sleep', [300], id));
-      await worker.waitFor(() => logged('call', reqIds).length === reqIds.length, 5000);
-      assert.equal((await stats())?.idle, SLOTS - reqIds.length, 'the broker sees two slots busy');
-      // 2. SIGTERM drains it: each caller gets its answer, the process exits 0.
-      const exited = worker.stop('SIGTERM');
-      assert.deepEqual(await Promise.all(inFlight), [300, 300]);
-      assert.equal(await exited, 0);
-      // DISCONNECT, not heartbeat expiry (2.5 s x 3 here), removes it.
-      const removed = await broker.waitFor(
-        (l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0,
-        5000,
-      );
-      assert.equal(removed.reason, 'worker said DISCONNECT');
-      await waitForServiceGone(client, sdk.service, 2000);
-    });
+/** Its READY offers its slots, and calls sent at once run at once. */
+async function slotTests(t: TestContext, w: OneWorker): Promise<void> {
+  const { sdk, worker, call, stats, logged } = w;
+  await t.test(`one socket: its READY offers ${SLOTS} slots (docs/PROTOCOL.md §3)`, async () => {
+    assert.deepEqual(await stats(), { name: sdk.service, workers: 1, slots: SLOTS, idle: SLOTS, queued: 0 });
   });
 
+  await t.test(`${SLOTS} calls sent at once run at once on that socket`, async () => {
+    // 1. Calls that each sleep; each carries its own reqId, which the worker logs.
+    const reqIds = Array.from({ length: SLOTS }, (_, i) => `overlap-${i}`);
+    const calls = reqIds.map((id) => call('sleep', [1000], id));
+    // 2. Every handler has started before any ended: the worker wrote every 'call' line before
+    //    its first 'call done' (one at a time, each 'call' would follow the previous 'call done').
+    await worker.waitFor(() => logged('call', reqIds).length === SLOTS, 10_000);
+    assert.deepEqual(
+      await stats(),
+      { name: sdk.service, workers: 1, slots: SLOTS, idle: 0, queued: 0 },
+      'one worker holds them all',
+    );
+    assert.deepEqual(
+      await Promise.all(calls),
+      reqIds.map(() => 1000),
+    );
+    await worker.waitFor(() => logged('call done', reqIds).length === SLOTS, 5000);
+    const started = logged('call', reqIds);
+    const ended = logged('call done', reqIds);
+    assert.ok(
+      Math.max(...started) < Math.min(...ended),
+      `calls ran one after another: starts at lines ${started.join(',')}, ends at ${ended.join(',')}`,
+    );
+  });
+}
+
+/** Values round-trip, the handlers compute, failures carry their codes, many calls in flight. */
+async function valueTests(t: TestContext, w: OneWorker): Promise<void> {
+  const { sdk, worker, call } = w;
+  await t.test('echo round-trips maps, arrays, unicode, binary and integers up to 2^53-1', async () => {
+    const nested = {
+      a: [1, 2, { b: 'ünïcødé ✓ 🎉 中文' }],
+      n: null,
+      yes: true,
+      no: false,
+      f: 1.5,
+      neg: -7,
+      empty: {},
+      none: [],
+    };
+    assert.deepEqual(await call('echo', [nested]), nested);
+    for (const n of [0, -1, 255, 2 ** 31 - 1, 2 ** 32, 2 ** 32 + 1, MAX_SAFE, -MAX_SAFE, 0.1, 1e300]) {
+      const back = await call('echo', [n]);
+      assert.equal(typeof back, 'number');
+      assert.equal(back, n);
+    }
+    for (const s of ['', 'plain', 'é', '𝄞 outside the BMP', 'a'.repeat(100_000)])
+      assert.equal(await call('echo', [s]), s);
+    const bytes = Buffer.from([0, 1, 2, 127, 128, 254, 255]);
+    const back = await call<Uint8Array>('echo', [bytes]);
+    assert.ok(back instanceof Uint8Array, 'bin comes back as bin, not as a string');
+    assert.deepEqual(Buffer.from(back), bytes);
+    const inMap = await call<{ bin: Uint8Array; key: number }>('echo', [{ bin: bytes, key: MAX_SAFE }]);
+    assert.deepEqual(Buffer.from(inMap.bin), bytes);
+    assert.equal(inMap.key, MAX_SAFE);
+    assert.equal(await call('echo', []), null);
+  });
+  await t.test(`add, upper and pid compute in ${sdk.lang}`, async () => {
+    assert.equal(await call('add', [2, 3]), 5);
+    assert.equal(await call('add', [0.5, 0.25]), 0.75);
+    assert.equal(await call('add', [MAX_SAFE - 1, 1]), MAX_SAFE);
+    assert.equal(await call('add', [-5, 2]), -3);
+    assert.equal(await call('upper', ['straße ünï']), 'STRASSE ÜNÏ');
+    assert.equal(await call('pid'), worker.child.pid);
+  });
+
+  await t.test('failures arrive as AgoraError with the right code', async () => {
+    const bad = await rejectsWith(call('fail'), 'AGORA_ERR_RPC_BAD_PARAMS');
+    assert.equal(bad.errno, 107);
+    assert.deepEqual(bad.data, { kind: 'bad-params' });
+    await rejectsWith(call('add', [1]), 'AGORA_ERR_RPC_BAD_PARAMS'); // wrong arity
+    await rejectsWith(call('add', ['1', 2]), 'AGORA_ERR_RPC_BAD_PARAMS');
+    await rejectsWith(call('upper', [5]), 'AGORA_ERR_RPC_BAD_PARAMS');
+    const internal = await rejectsWith(call('fail', ['internal']), 'AGORA_ERR_INTERNAL');
+    assert.equal(internal.message, 'Internal error', 'the exception text must not leak');
+    assert.equal(internal.errno, 999);
+    const missing = await rejectsWith(call('nope'), 'AGORA_ERR_RPC_NO_METHOD');
+    assert.equal(missing.errno, 111);
+    assert.equal(await call('echo', ['still serving']), 'still serving');
+  });
+
+  await t.test('many calls in flight are each answered with their own result', async () => {
+    const n = 200;
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => call('echo', [{ i }])));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: n }, (_, i) => ({ i })),
+    );
+  });
+}
+
+/** Raw MDP frames: uint64 integers, notifications, expired deadlines, undecodable bodies. */
+async function wireTest(t: TestContext, w: OneWorker): Promise<void> {
+  const { sdk, bus } = w;
+  await t.test('on the wire: uint64 integers, notifications and expired deadlines', async (t2) => {
+    const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+    t2.after(() => socket.close());
+    socket.connect(bus);
+    const exchange = async (frames: Buffer[]): Promise<Buffer[]> => {
+      await socket.send([EMPTY, MDPC01, Buffer.from(sdk.service), ...frames]);
+      const reply = await socket.receive();
+      assert.equal(reply.length, 4);
+      assert.deepEqual([reply[0], reply[1], reply[2].toString()], [EMPTY, MDPC01, sdk.service]);
+      return reply;
+    };
+    // 1. 2^53-1 goes out and comes back as a msgpack uint64 (0xcf), never as a float64 (0xcb).
+    const [, , , body] = await exchange([encodeRequest(7, 'echo', [MAX_SAFE])]);
+    assert.deepEqual(body.subarray(-9), Buffer.from([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+    assert.deepEqual(decodeMessage(body), { type: 1, msgid: 7, error: null, result: MAX_SAFE });
+    // 2. A notification is run and answered with one empty body (MDP needs the REPLY).
+    const [, , , empty] = await exchange([encodeNotification('echo', [1])]);
+    assert.equal(empty.length, 0);
+    // 3. A request whose deadline has passed is not run: it answers AGORA_ERR_BUS_TIMEOUT.
+    const [, , , late] = await exchange([encodeRequest(8, 'echo', [1]), encodeMeta({ deadline: Date.now() - 1000 })]);
+    const reply = decodeMessage(late);
+    assert.equal(reply.type, 1);
+    assert.equal(reply.type === 1 && reply.msgid, 8);
+    assert.equal(reply.type === 1 && (reply.error as { code: string }).code, 'AGORA_ERR_BUS_TIMEOUT');
+    // 4. An undecodable body answers AGORA_ERR_BUS_BAD_MESSAGE and the worker keeps serving.
+    const [, , , junk] = await exchange([Buffer.from([0xc1])]);
+    const bad = decodeMessage(junk);
+    assert.equal(bad.type === 1 && (bad.error as { code: string }).code, 'AGORA_ERR_BUS_BAD_MESSAGE');
+    const [, , , fine] = await exchange([
+      encodeRequest(9, 'upper', ['ok']),
+      encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' }),
+    ]);
+    assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
+  });
+}
+
+/** SIGTERM: the worker finishes its calls, says DISCONNECT and exits 0. */
+async function sigtermTest(t: TestContext, w: OneWorker): Promise<void> {
+  const { sdk, broker, worker, client, call, stats, logged } = w;
+  await t.test('SIGTERM: the worker finishes its calls, says DISCONNECT and exits 0', async () => {
+    // 1. Two calls in flight on the one socket, and running: the worker logged them. (Only "the
+    // broker sent them" would leave MDP's race open: a REQUEST still on the wire when the worker
+    // says DISCONNECT never ran, and with no other worker it fails with
+    // AGORA_ERR_BUS_WORKER_LOST, docs/PROTOCOL.md §3.)
+    const reqIds = ['term-0', 'term-1'];
+    const inFlight = reqIds.map((id) => call('sleep', [300], id));
+    await worker.waitFor(() => logged('call', reqIds).length === reqIds.length, 5000);
+    assert.equal((await stats())?.idle, SLOTS - reqIds.length, 'the broker sees two slots busy');
+    // 2. SIGTERM drains it: each caller gets its answer, the process exits 0.
+    const exited = worker.stop('SIGTERM');
+    assert.deepEqual(await Promise.all(inFlight), [300, 300]);
+    assert.equal(await exited, 0);
+    // DISCONNECT, not heartbeat expiry (2.5 s x 3 here), removes it.
+    const removed = await broker.waitFor(
+      (l) => l.msg === 'worker removed' && l.service === sdk.service && l.workers === 0,
+      5000,
+    );
+    assert.equal(removed.reason, 'worker said DISCONNECT');
+    await waitForServiceGone(client, sdk.service, 2000);
+  });
+}
+
+function drainTest(sdk: Sdk): void {
   test(`two ${sdk.lang} workers under constant load: one SIGTERMed asks the broker for no more, finishes what it holds, exits 0; no call is lost`, async (t) => {
     if (!(await needSdk(t, sdk))) return;
     const held = tracker(t);
@@ -291,7 +336,7 @@ export function sdkSuite(sdk: Sdk): void {
       const s = await stats();
       return s !== undefined && s.idle === 0 && s.queued > 0;
     }, 10_000);
-    // 2. SIGTERM one: holding calls, it asks the broker for no more (PROTOCOL.md §3, drain)...
+    // 2. SIGTERM one: holding calls, it asks the broker for no more (docs/PROTOCOL.md §3, drain)...
     const exited = leaving.stop('SIGTERM');
     const asked = await leaving.waitFor((l) => l.msg === 'draining: asked the broker for no more requests');
     assert.ok(Number(asked.inFlight) > 0, 'it held calls when it began to drain');
@@ -308,7 +353,9 @@ export function sdkSuite(sdk: Sdk): void {
     assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.made} calls failed`);
     assert.equal(await client.call(sdk.service, 'pid'), staying.child.pid);
   });
+}
 
+function clientTest(sdk: Sdk): void {
   test(`a ${sdk.lang} client calls a TypeScript service`, async (t) => {
     if (!(await needSdk(t, sdk))) return;
     const held = tracker(t);
@@ -344,7 +391,9 @@ export function sdkSuite(sdk: Sdk): void {
     assert.equal(slow.code, 1);
     assert.equal((JSON.parse(slow.stdout) as { error: { code: string } }).error.code, 'AGORA_ERR_BUS_TIMEOUT');
   });
+}
 
+function frozenTest(sdk: Sdk): void {
   test(`a ${sdk.lang} worker frozen (SIGSTOP) leaves mmi after liveness x heartbeat, woken registers again, killed leaves at once`, async (t) => {
     if (!(await needSdk(t, sdk))) return;
     const held = tracker(t);
@@ -393,7 +442,9 @@ export function sdkSuite(sdk: Sdk): void {
     assert.equal(closed.workers, 0);
     await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
   });
+}
 
+function restartTest(sdk: Sdk): void {
   test(`a ${sdk.lang} worker re-registers after the broker restarts on the same port`, async (t) => {
     if (!(await needSdk(t, sdk))) return;
     const held = tracker(t);

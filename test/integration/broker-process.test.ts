@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { encodeMeta, encodeRequest, encodeResponse } from '../../lib/bus/codec';
-import { EMPTY, MDPC01, MDPW01, REQUEST } from '../../lib/bus/frames';
+import { EMPTY, MDPC01, MDPW01, REQUEST } from '../../lib/bus/mdp';
 import { Peer, uniqueId, waitMmi, within } from '../helpers/mdp-peer';
 import { entry, ROOT, startBroker } from '../helpers/proc';
 

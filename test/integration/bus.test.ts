@@ -267,7 +267,8 @@ test('a worker SIGKILLed during a call', async (t) => {
     assert.ok(killedAt < start + 2000, 'the worker died while the call was in progress');
     const survivor = mesh.echoes.find((e) => e !== killed && e.child.exitCode === null && e.child.signalCode === null);
     assert.ok(survivor !== undefined);
-    // 3. Once the killed one's connection closes the broker hands the call to the survivor, now its only worker and busy.
+    // 3. Once the killed one's connection closes the broker hands the call to the survivor, now
+    //    its only worker and busy.
     await waitForWorkers(client, 'echo', (s) => s.workers === 1 && s.idle === 0);
     assert.equal(await settled, 2000);
     assert.equal(await client.call('echo', 'pid'), survivor.child.pid);
@@ -336,7 +337,7 @@ test('SIGTERM under constant load: the worker asks the broker for no more, finis
   );
   t.after(() => load.stop());
   await waitForWorkers(client, 'echo', (s) => s.workers === 2 && s.idle === 0 && s.queued > 0);
-  // 2. SIGTERM one: it asks for no more requests while it holds some (PROTOCOL.md §3, drain)...
+  // 2. SIGTERM one: it asks for no more requests while it holds some (docs/PROTOCOL.md §3, drain)...
   const exited = leaving.stop('SIGTERM');
   const asked = await leaving.waitFor((l) => l.msg === 'draining: asked the broker for no more requests');
   assert.ok(Number(asked.inFlight) > 0, 'it held calls when it began to drain');

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Broker } from '../../lib/bus/broker';
 import { encodeMeta, encodeRequest, encodeResponse } from '../../lib/bus/codec';
-import { DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY } from '../../lib/bus/frames';
+import { DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY } from '../../lib/bus/mdp';
 import { createLogger } from '../../lib/log';
 import { Peer, uniqueId, waitMmi, type Frames } from '../helpers/mdp-peer';
 

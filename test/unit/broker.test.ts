@@ -17,7 +17,7 @@ import {
   pack,
   unpack,
 } from '../../lib/bus/codec';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/mdp';
 import { createLogger } from '../../lib/log';
 import { describe, isDisconnect, Peer, uniqueId, WAIT_MS, waitMmi, type Frames } from '../helpers/mdp-peer';
 
@@ -141,54 +141,103 @@ test('two workers of one service both get work', async (t) => {
   await s.until('twin', (x) => x.idle === 2);
 });
 
-test('a worker whose READY offers slots holds that many requests at once (PROTOCOL.md §3)', async (t) => {
-  await t.test('three slots: three requests reach one socket, the fourth queues; replies in any order', async (t) => {
-    const s = await setup(t);
-    const w = await s.worker('multi', { slots: 3 });
-    assert.deepEqual(await s.until('multi', () => true), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
-    const c = s.peer('client');
-    for (const id of [1, 2, 3, 4]) await c.ask('multi', encodeRequest(id, 'm', [id]));
-    const held = [await w.request(), await w.request(), await w.request()];
-    assert.deepEqual(
-      held.map((r) => msgidOf(r.body)),
-      [1, 2, 3],
-    );
-    assert.deepEqual(await s.until('multi', (x) => x.queued === 1), {
-      name: 'multi',
-      workers: 1,
-      slots: 3,
-      idle: 0,
-      queued: 1,
-    });
-    // 1. The second request is answered first: its slot takes the queued fourth.
-    await w.reply(held[1].client, ok(2, 'two'));
-    assert.deepEqual(await c.response('multi'), { type: 1, msgid: 2, error: null, result: 'two' });
-    const fourth = await w.request();
-    assert.equal(msgidOf(fourth.body), 4);
-    // 2. A REPLY whose msgid the worker does not hold is dropped, and frees nothing.
-    await w.reply(held[1].client, ok(2, 'again'));
-    await w.reply(held[1].client, ok(99, 'never asked'));
-    // 3. The others, out of order; each reaches the client with its own msgid.
-    await w.reply(fourth.client, ok(4, 'four'));
-    await w.reply(held[0].client, ok(1, 'one'));
-    await w.reply(held[2].client, ok(3, 'three'));
-    const rest = [await c.response('multi'), await c.response('multi'), await c.response('multi')];
-    assert.deepEqual(
-      rest.map((r) => [r.msgid, r.result]),
-      [
-        [4, 'four'],
-        [1, 'one'],
-        [3, 'three'],
-      ],
-    );
-    assert.deepEqual(await s.until('multi', (x) => x.idle === 3), {
-      name: 'multi',
-      workers: 1,
-      slots: 3,
-      idle: 3,
-      queued: 0,
-    });
+/** Three slots: three requests reach one socket, the fourth queues; replies in any order. */
+async function threeSlots(t: TestContext): Promise<void> {
+  const s = await setup(t);
+  const w = await s.worker('multi', { slots: 3 });
+  assert.deepEqual(await s.until('multi', () => true), { name: 'multi', workers: 1, slots: 3, idle: 3, queued: 0 });
+  const c = s.peer('client');
+  for (const id of [1, 2, 3, 4]) await c.ask('multi', encodeRequest(id, 'm', [id]));
+  const held = [await w.request(), await w.request(), await w.request()];
+  assert.deepEqual(
+    held.map((r) => msgidOf(r.body)),
+    [1, 2, 3],
+  );
+  assert.deepEqual(await s.until('multi', (x) => x.queued === 1), {
+    name: 'multi',
+    workers: 1,
+    slots: 3,
+    idle: 0,
+    queued: 1,
   });
+  // 1. The second request is answered first: its slot takes the queued fourth.
+  await w.reply(held[1].client, ok(2, 'two'));
+  assert.deepEqual(await c.response('multi'), { type: 1, msgid: 2, error: null, result: 'two' });
+  const fourth = await w.request();
+  assert.equal(msgidOf(fourth.body), 4);
+  // 2. A REPLY whose msgid the worker does not hold is dropped, and frees nothing.
+  await w.reply(held[1].client, ok(2, 'again'));
+  await w.reply(held[1].client, ok(99, 'never asked'));
+  // 3. The others, out of order; each reaches the client with its own msgid.
+  await w.reply(fourth.client, ok(4, 'four'));
+  await w.reply(held[0].client, ok(1, 'one'));
+  await w.reply(held[2].client, ok(3, 'three'));
+  const rest = [await c.response('multi'), await c.response('multi'), await c.response('multi')];
+  assert.deepEqual(
+    rest.map((r) => [r.msgid, r.result]),
+    [
+      [4, 'four'],
+      [1, 'one'],
+      [3, 'three'],
+    ],
+  );
+  assert.deepEqual(await s.until('multi', (x) => x.idle === 3), {
+    name: 'multi',
+    workers: 1,
+    slots: 3,
+    idle: 3,
+    queued: 0,
+  });
+}
+
+/** Each REPLY frees its own slot, whichever client and whatever body it answers. */
+async function eachReplyFreesItsSlot(t: TestContext): Promise<void> {
+  const s = await setup(t);
+  const w = await s.worker('keys', { slots: 5 });
+  await s.until('keys', (x) => x.idle === 5);
+  const a = s.peer('client');
+  const b = s.peer('client');
+  // 1. Five requests held at once: msgid 1 from each client; from `a` two notifications and a
+  //    body with no msgid to read (the SDK workers answer it AGORA_ERR_BUS_BAD_MESSAGE, msgid 0).
+  await a.ask('keys', encodeRequest(1, 'm', ['a']));
+  await b.ask('keys', encodeRequest(1, 'm', ['b']));
+  await a.ask('keys', encodeNotification('n', []));
+  await a.ask('keys', encodeNotification('n', []));
+  await a.ask('keys', Buffer.from([0xc1]));
+  const held = await Promise.all(Array.from({ length: 5 }, () => w.request()));
+  await s.until('keys', (x) => x.idle === 0);
+  const aId = held.find((r) => r.body[0][0] === 0xc1)?.client ?? assert.fail('the unreadable body was not held');
+  const bId = held.find((r) => !r.client.equals(aId))?.client ?? assert.fail('b held nothing');
+  // 2. The answers, in an order unlike the requests'; each reaches its own client.
+  await w.reply(bId, ok(1, 'b'));
+  await w.reply(aId, encodeResponse(0, { code: 'AGORA_ERR_BUS_BAD_MESSAGE', message: 'Malformed bus message' }, null));
+  await w.reply(aId, EMPTY);
+  await w.reply(aId, ok(1, 'a'));
+  await w.reply(aId, EMPTY);
+  assert.deepEqual(await b.response('keys'), { type: 1, msgid: 1, error: null, result: 'b' });
+  const bad = await a.response('keys');
+  assert.equal(bad.msgid, 0);
+  assert.deepEqual(
+    (await a.answer('keys')).map((f) => f.length),
+    [0],
+  );
+  assert.deepEqual(await a.response('keys'), { type: 1, msgid: 1, error: null, result: 'a' });
+  assert.deepEqual(
+    (await a.answer('keys')).map((f) => f.length),
+    [0],
+  );
+  // 3. Every slot is free again: nothing was freed twice or left behind.
+  assert.deepEqual(await s.until('keys', (x) => x.idle === 5), {
+    name: 'keys',
+    workers: 1,
+    slots: 5,
+    idle: 5,
+    queued: 0,
+  });
+}
+
+test('a worker whose READY offers slots holds that many requests at once (docs/PROTOCOL.md §3)', async (t) => {
+  await t.test('three slots: three requests reach one socket, the fourth queues; replies in any order', threeSlots);
 
   await t.test('a notification held in a slot is freed by an empty REPLY', async (t) => {
     const s = await setup(t);
@@ -204,53 +253,7 @@ test('a worker whose READY offers slots holds that many requests at once (PROTOC
 
   await t.test(
     'each REPLY frees its own slot: one msgid from two clients, notifications and unreadable bodies of one client',
-    async (t) => {
-      const s = await setup(t);
-      const w = await s.worker('keys', { slots: 5 });
-      await s.until('keys', (x) => x.idle === 5);
-      const a = s.peer('client');
-      const b = s.peer('client');
-      // 1. Five requests held at once: msgid 1 from each client; from `a` two notifications and a
-      //    body with no msgid to read (the SDK workers answer it AGORA_ERR_BUS_BAD_MESSAGE, msgid 0).
-      await a.ask('keys', encodeRequest(1, 'm', ['a']));
-      await b.ask('keys', encodeRequest(1, 'm', ['b']));
-      await a.ask('keys', encodeNotification('n', []));
-      await a.ask('keys', encodeNotification('n', []));
-      await a.ask('keys', Buffer.from([0xc1]));
-      const held = await Promise.all(Array.from({ length: 5 }, () => w.request()));
-      await s.until('keys', (x) => x.idle === 0);
-      const aId = held.find((r) => r.body[0][0] === 0xc1)?.client ?? assert.fail('the unreadable body was not held');
-      const bId = held.find((r) => !r.client.equals(aId))?.client ?? assert.fail('b held nothing');
-      // 2. The answers, in an order unlike the requests'; each reaches its own client.
-      await w.reply(bId, ok(1, 'b'));
-      await w.reply(
-        aId,
-        encodeResponse(0, { code: 'AGORA_ERR_BUS_BAD_MESSAGE', message: 'Malformed bus message' }, null),
-      );
-      await w.reply(aId, EMPTY);
-      await w.reply(aId, ok(1, 'a'));
-      await w.reply(aId, EMPTY);
-      assert.deepEqual(await b.response('keys'), { type: 1, msgid: 1, error: null, result: 'b' });
-      const bad = await a.response('keys');
-      assert.equal(bad.msgid, 0);
-      assert.deepEqual(
-        (await a.answer('keys')).map((f) => f.length),
-        [0],
-      );
-      assert.deepEqual(await a.response('keys'), { type: 1, msgid: 1, error: null, result: 'a' });
-      assert.deepEqual(
-        (await a.answer('keys')).map((f) => f.length),
-        [0],
-      );
-      // 3. Every slot is free again: nothing was freed twice or left behind.
-      assert.deepEqual(await s.until('keys', (x) => x.idle === 5), {
-        name: 'keys',
-        workers: 1,
-        slots: 5,
-        idle: 5,
-        queued: 0,
-      });
-    },
+    eachReplyFreesItsSlot,
   );
 
   await t.test('every request held by a lost worker is rescued or failed', async (t) => {
@@ -635,7 +638,7 @@ test('a worker lost during a call', async (t) => {
       await c.ask('crossed', body);
       const first = await w1.request();
       assert.deepEqual(first.body, [body]);
-      // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (PROTOCOL.md §3).
+      // 1. The REQUEST crossed w1's DISCONNECT on the wire: w1 drops it (docs/PROTOCOL.md §3).
       await w1.send([EMPTY, MDPW01, DISCONNECT]);
       // 2. The broker hands the same frames to w2, whose reply reaches the client.
       const second = await w2.request();
@@ -658,78 +661,82 @@ test('a worker lost during a call', async (t) => {
   });
 });
 
-test('a worker that drains: HEARTBEAT with {"slots": 0} (PROTOCOL.md §3)', async (t) => {
-  const drain = (w: Peer): Promise<void> => w.send([EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS]);
+/** Ask the broker for no more requests (HEARTBEAT options `{"slots": 0}`). */
+const drain = (w: Peer): Promise<void> => w.send([EMPTY, MDPW01, HEARTBEAT, DRAIN_OPTIONS]);
 
+/** A draining worker gets no new request, what it holds is still routed, DISCONNECT removes it. */
+async function drainingWorkerGetsNoRequest(t: TestContext): Promise<void> {
+  const s = await setup(t);
+  // 1. w1 (two slots) holds requests 1 and 2; then w2 (one slot) registers.
+  const w1 = await s.worker('busy', { slots: 2 });
+  const c = s.peer('client');
+  await c.ask('busy', encodeRequest(1, 'm', []));
+  await c.ask('busy', encodeRequest(2, 'm', []));
+  const held = [await w1.request(), await w1.request()];
+  assert.deepEqual(
+    held.map((r) => msgidOf(r.body)),
+    [1, 2],
+  );
+  const w2 = await s.worker('busy');
+  // 2. w1 drains: its slots leave the counts, it stays registered.
+  await drain(w1);
+  assert.deepEqual(await s.until('busy', (x) => x.slots === 1), {
+    name: 'busy',
+    workers: 2,
+    slots: 1,
+    idle: 1,
+    queued: 0,
+  });
+  // 3. New requests go to w2 only; beyond its one slot they queue rather than reach w1.
+  for (const id of [3, 4, 5]) await c.ask('busy', encodeRequest(id, 'm', []));
+  const third = await w2.request();
+  assert.equal(msgidOf(third.body), 3);
+  await s.until('busy', (x) => x.queued === 2);
+  // 4. w1's answer to a request it holds reaches the client, and its freed slot takes nothing.
+  await w1.reply(held[0].client, ok(1, 'one'));
+  const r1 = await c.response('busy');
+  assert.deepEqual([r1.msgid, r1.result], [1, 'one']);
+  assert.deepEqual(
+    s.broker.stats().find((x) => x.name === 'busy'),
+    { name: 'busy', workers: 2, slots: 1, idle: 0, queued: 2 },
+  );
+  // 5. Its heartbeats still count: it outlives several expiry windows while holding request 2.
+  await w1.waitHeartbeats(w1.heartbeats + LIVENESS * 3);
+  assert.equal((await s.until('busy', () => true)).workers, 2);
+  await w1.reply(held[1].client, ok(2, 'two'));
+  const r2 = await c.response('busy');
+  assert.deepEqual([r2.msgid, r2.result], [2, 'two']);
+  // 6. Holding nothing, it says DISCONNECT: removed, nothing re-served, nothing failed.
+  await w1.send([EMPTY, MDPW01, DISCONNECT]);
+  assert.deepEqual(await s.until('busy', (x) => x.workers === 1), {
+    name: 'busy',
+    workers: 1,
+    slots: 1,
+    idle: 0,
+    queued: 2,
+  });
+  // 7. w2 serves the rest in order; w1 was never handed any of them.
+  await w2.reply(third.client, ok(3));
+  for (const id of [4, 5]) {
+    const r = await w2.request();
+    assert.equal(msgidOf(r.body), id);
+    await w2.reply(r.client, ok(id));
+  }
+  assert.deepEqual(
+    (await Promise.all([3, 4, 5].map(() => c.response('busy')))).map((r) => [r.msgid, r.error]),
+    [
+      [3, null],
+      [4, null],
+      [5, null],
+    ],
+  );
+  assert.equal(w1.pending, 0, 'the draining worker got a request');
+}
+
+test('a worker that drains: HEARTBEAT with {"slots": 0} (docs/PROTOCOL.md §3)', async (t) => {
   await t.test(
     'it gets no new request while another worker of the service does; what it holds is still routed; DISCONNECT then removes it',
-    async (t) => {
-      const s = await setup(t);
-      // 1. w1 (two slots) holds requests 1 and 2; then w2 (one slot) registers.
-      const w1 = await s.worker('busy', { slots: 2 });
-      const c = s.peer('client');
-      await c.ask('busy', encodeRequest(1, 'm', []));
-      await c.ask('busy', encodeRequest(2, 'm', []));
-      const held = [await w1.request(), await w1.request()];
-      assert.deepEqual(
-        held.map((r) => msgidOf(r.body)),
-        [1, 2],
-      );
-      const w2 = await s.worker('busy');
-      // 2. w1 drains: its slots leave the counts, it stays registered.
-      await drain(w1);
-      assert.deepEqual(await s.until('busy', (x) => x.slots === 1), {
-        name: 'busy',
-        workers: 2,
-        slots: 1,
-        idle: 1,
-        queued: 0,
-      });
-      // 3. New requests go to w2 only; beyond its one slot they queue rather than reach w1.
-      for (const id of [3, 4, 5]) await c.ask('busy', encodeRequest(id, 'm', []));
-      const third = await w2.request();
-      assert.equal(msgidOf(third.body), 3);
-      await s.until('busy', (x) => x.queued === 2);
-      // 4. w1's answer to a request it holds reaches the client, and its freed slot takes nothing.
-      await w1.reply(held[0].client, ok(1, 'one'));
-      const r1 = await c.response('busy');
-      assert.deepEqual([r1.msgid, r1.result], [1, 'one']);
-      assert.deepEqual(
-        s.broker.stats().find((x) => x.name === 'busy'),
-        { name: 'busy', workers: 2, slots: 1, idle: 0, queued: 2 },
-      );
-      // 5. Its heartbeats still count: it outlives several expiry windows while holding request 2.
-      await w1.waitHeartbeats(w1.heartbeats + LIVENESS * 3);
-      assert.equal((await s.until('busy', () => true)).workers, 2);
-      await w1.reply(held[1].client, ok(2, 'two'));
-      const r2 = await c.response('busy');
-      assert.deepEqual([r2.msgid, r2.result], [2, 'two']);
-      // 6. Holding nothing, it says DISCONNECT: removed, nothing re-served, nothing failed.
-      await w1.send([EMPTY, MDPW01, DISCONNECT]);
-      assert.deepEqual(await s.until('busy', (x) => x.workers === 1), {
-        name: 'busy',
-        workers: 1,
-        slots: 1,
-        idle: 0,
-        queued: 2,
-      });
-      // 7. w2 serves the rest in order; w1 was never handed any of them.
-      await w2.reply(third.client, ok(3));
-      for (const id of [4, 5]) {
-        const r = await w2.request();
-        assert.equal(msgidOf(r.body), id);
-        await w2.reply(r.client, ok(id));
-      }
-      assert.deepEqual(
-        (await Promise.all([3, 4, 5].map(() => c.response('busy')))).map((r) => [r.msgid, r.error]),
-        [
-          [3, null],
-          [4, null],
-          [5, null],
-        ],
-      );
-      assert.equal(w1.pending, 0, 'the draining worker got a request');
-    },
+    drainingWorkerGetsNoRequest,
   );
 
   await t.test(

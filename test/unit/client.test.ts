@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Router } from 'zeromq';
 import { createClient } from '../../lib/bus/client';
-import { EMPTY, MDPC01, MMI_SERVICE } from '../../lib/bus/frames';
+import { EMPTY, MDPC01, MMI_SERVICE } from '../../lib/bus/mdp';
 import { isAgoraError } from '../../lib/errors';
 
 test('a late MMI answer is taken by the request that timed out, not by the next one', async (t) => {

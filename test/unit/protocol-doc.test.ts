@@ -1,6 +1,6 @@
 /**
  * docs/PROTOCOL.md and the code stay in step: every hex dump of the page is re-encoded here
- * with the real encoders (lib/bus/codec.ts) and wire constants (lib/bus/frames.ts), and the
+ * with the real encoders (lib/bus/codec.ts) and wire constants (lib/bus/mdp.ts), and the
  * page's tables of command bytes, error codes and variables are checked against the registry.
  *
  * The page marks each checked block with an HTML comment just before its fence:
@@ -21,7 +21,7 @@ import {
   encodeResponse,
   pack,
 } from '../../lib/bus/codec';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/frames';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPC01, MDPW01, READY, REPLY, REQUEST } from '../../lib/bus/mdp';
 import { VARIABLES } from '../../lib/config';
 import { AgoraError, ERRORS } from '../../lib/errors';
 import { ROOT } from '../helpers/proc';

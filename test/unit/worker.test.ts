@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serve } from '../../lib/bus/worker';
-import { Command } from '../../lib/bus/frames';
+import { Command } from '../../lib/bus/mdp';
 import { createLogger } from '../../lib/log';
 import { RouterSocket, type Frames } from '../../lib/bus/zmtp';
 
@@ -29,7 +29,9 @@ test("a stall of the worker is not the broker's silence: only silence it was awa
   };
   const endpoint = await broker.bind('tcp://127.0.0.1:*');
   const lines: Array<{ msg: string; reason?: string }> = [];
-  const log = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const log = createLogger('test', 'info', {
+    write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; reason?: string }),
+  });
   const pool = serve(
     'late',
     {},

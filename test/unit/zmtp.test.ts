@@ -1,7 +1,8 @@
 /**
  * lib/bus/zmtp.ts against libzmq (through zeromq.js) in both directions, against raw bytes
  * written by hand (ZeroMQ RFC 23), split at every possible point, and against peers that
- * break the protocol: each is cut, and the socket keeps serving the others.
+ * break the protocol: each is cut, and the socket keeps serving the others. Then the seam
+ * for security mechanisms (lib/bus/zmtp-mechanism.ts): a connection driven by a toy one.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,9 @@ import { test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { Dealer, Router } from 'zeromq';
 import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
+import { Connection, type ConnectionOptions } from '../../lib/bus/zmtp-connection';
+import type { HandshakeStep, Mechanism, Unboxed } from '../../lib/bus/zmtp-mechanism';
+import { COMMAND, encodeCommand, parseProperties } from '../../lib/bus/zmtp-wire';
 
 const WAIT_MS = 5000;
 
@@ -364,3 +368,113 @@ test(
     assert.deepEqual(await inbox.next(), [b('prompt'), b('later')]);
   },
 );
+
+// ---- the mechanism seam ----
+
+/**
+ * A toy mechanism (no security: it flips every bit) shaped like CURVE: the client opens with
+ * HELLO, the server answers WELCOME, each carrying its metadata; after that every frame
+ * travels as a BOX command holding [flags][body, bits flipped]. It notes the commands it opens.
+ */
+class FlipMechanism implements Mechanism {
+  readonly name = 'X-FLIP';
+  readonly opened: string[] = [];
+
+  constructor(
+    readonly asServer: boolean,
+    private readonly metadata: Buffer,
+  ) {}
+
+  start(): Buffer {
+    return this.asServer ? Buffer.alloc(0) : encodeCommand('HELLO', this.metadata);
+  }
+
+  handshake(name: string, data: Buffer): HandshakeStep | undefined {
+    if (name !== (this.asServer ? 'HELLO' : 'WELCOME')) return undefined;
+    const peer = parseProperties(data);
+    if (peer === undefined) return undefined;
+    return this.asServer ? { reply: encodeCommand('WELCOME', this.metadata), peer } : { peer };
+  }
+
+  box(frames: Frames, from: number, out: Buffer[]): number {
+    let bytes = 0;
+    for (let i = from; i < frames.length; i++) {
+      const boxed = this.seal(i < frames.length - 1 ? 0x01 : 0, frames[i]);
+      out.push(boxed);
+      bytes += boxed.length;
+    }
+    return bytes;
+  }
+
+  boxCommand(name: string, data: Buffer): Buffer {
+    return this.seal(COMMAND, Buffer.concat([Buffer.from([name.length]), b(name), data]));
+  }
+
+  readonly unbox = (frame: Buffer): Unboxed | undefined => {
+    if (frame.toString('latin1', 1, 4) !== 'BOX' || frame.length < 5) return undefined;
+    const body = flip(frame.subarray(5));
+    if (frame[4] & COMMAND) this.opened.push(body.toString('latin1', 1, 1 + body[0]));
+    return { flags: frame[4], body };
+  };
+
+  private seal(flags: number, body: Buffer): Buffer {
+    return encodeCommand('BOX', Buffer.concat([Buffer.from([flags]), flip(body)]));
+  }
+}
+
+const flip = (bytes: Buffer): Buffer => Buffer.from(bytes.map((x) => x ^ 0xff));
+
+test('a connection runs the handshake and every frame through its mechanism', async (t) => {
+  // 1. A server and a client connection over TCP, each with its own toy mechanism.
+  const mechanisms = new Map<'ROUTER' | 'DEALER', FlipMechanism>();
+  const options = (type: 'ROUTER' | 'DEALER', inbox: Inbox<Frames>, ready: Inbox<Buffer>): ConnectionOptions => ({
+    type,
+    routingId: b(type === 'DEALER' ? 'client' : ''),
+    maxFrameBytes: 1 << 20,
+    handshakeMs: WAIT_MS,
+    mechanism: (metadata) => {
+      const m = new FlipMechanism(type === 'ROUTER', metadata);
+      mechanisms.set(type, m);
+      return m;
+    },
+    onReady: (_c, identity) => {
+      ready.push(identity);
+      return true;
+    },
+    onMessage: (_c, frames) => inbox.push(frames),
+    onClose: () => undefined,
+  });
+  const serverInbox = new Inbox<Frames>();
+  const serverReady = new Inbox<Buffer>();
+  const accepted = new Inbox<Connection>();
+  const server = net.createServer((s) => accepted.push(new Connection(s, options('ROUTER', serverInbox, serverReady))));
+  t.after(() => server.close());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const clientInbox = new Inbox<Frames>();
+  const clientReady = new Inbox<Buffer>();
+  const wire: Buffer[] = [];
+  const stream = net.connect(port, '127.0.0.1');
+  stream.on('data', (chunk: Buffer) => wire.push(chunk));
+  const client = new Connection(stream, options('DEALER', clientInbox, clientReady));
+  t.after(() => client.destroy());
+  // 2. HELLO and WELCOME carried each side's metadata: the server knows the client's Identity.
+  assert.deepEqual(await serverReady.next(), b('client'));
+  assert.deepEqual(await clientReady.next(), b(''));
+  const peer = await accepted.next();
+  t.after(() => peer.destroy());
+  // 3. Messages both ways, boxed and unboxed: frames, their order and their MORE flags survive.
+  const message = [b('one'), Buffer.alloc(300, 7), b('')];
+  client.send(message);
+  assert.deepEqual(await serverInbox.next(), message);
+  peer.send([b('back'), b('again')]);
+  assert.deepEqual(await clientInbox.next(), [b('back'), b('again')]);
+  assert.ok(!Buffer.concat(wire).includes(b('again')), 'a frame crossed the wire unboxed');
+  // 4. A PING boxed by the client is opened by the server, which answers a boxed PONG.
+  const ping = Buffer.concat([Buffer.from([0, 10]), b('ctx')]);
+  const [clientMechanism, serverMechanism] = [mechanisms.get('DEALER'), mechanisms.get('ROUTER')];
+  assert.ok(clientMechanism !== undefined && serverMechanism !== undefined);
+  stream.write(clientMechanism.boxCommand('PING', ping));
+  await until('PONG', () => clientMechanism.opened.includes('PONG'));
+  assert.deepEqual(serverMechanism.opened, ['PING']);
+});

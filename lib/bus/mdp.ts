@@ -10,14 +10,18 @@ export const MDPW01 = Buffer.from('MDPW01');
 /** The empty delimiter frame that REQ sockets add and DEALER peers must add by hand. */
 export const EMPTY = Buffer.alloc(0);
 
-/** RFC 7 worker commands: frame 2 of every worker message, one byte. */
-export const enum Command {
-  READY = 0x01,
-  REQUEST = 0x02,
-  REPLY = 0x03,
-  HEARTBEAT = 0x04,
-  DISCONNECT = 0x05,
-}
+/**
+ * RFC 7 worker commands: frame 2 of every worker message, one byte. Plain numbers (not an
+ * enum), so that a byte read off the wire compares with them as it is.
+ */
+export const Command = {
+  READY: 0x01,
+  REQUEST: 0x02,
+  REPLY: 0x03,
+  HEARTBEAT: 0x04,
+  DISCONNECT: 0x05,
+} as const;
+export type Command = (typeof Command)[keyof typeof Command];
 
 export const READY = Buffer.from([Command.READY]);
 export const REQUEST = Buffer.from([Command.REQUEST]);
@@ -29,7 +33,7 @@ export const DISCONNECT = Buffer.from([Command.DISCONNECT]);
 export const MMI_PREFIX = 'mmi.';
 /** RFC 8 §"Service discovery": is a service registered? Reply "200", "404" or "501". */
 export const MMI_SERVICE = 'mmi.service';
-/** Agora's addition (docs/PROTOCOL.md): every service with its worker counts and queue depth. */
+/** Agora's addition (docs/PROTOCOL.md §11): every service with its worker counts and queue depth. */
 export const MMI_SERVICES = 'mmi.services';
 
 /** Byte-wise equality of a frame and a constant, without allocating. */

@@ -1,0 +1,252 @@
+/**
+ * One ZMTP 3.0 connection (ZeroMQ RFC 23) over one stream socket, for the ROUTER and DEALER
+ * of lib/bus/zmtp.ts: the greeting and the handshake through its security mechanism
+ * (lib/bus/zmtp-mechanism.ts) within a deadline, the peer's socket type checked, messages
+ * assembled from the frames the wire's parser finds (lib/bus/zmtp-wire.ts), PING answered,
+ * and the send queue: the messages sent during one turn of the event loop leave in one write.
+ */
+import type net from 'node:net';
+import type { Mechanism, MechanismFactory, Unboxed } from './zmtp-mechanism';
+import {
+  COMMAND,
+  encodeGreeting,
+  encodeProperties,
+  FrameParser,
+  greetingMechanism,
+  MORE,
+  type Frames,
+  type FrameSink,
+} from './zmtp-wire';
+
+export type SocketType = 'ROUTER' | 'DEALER';
+
+/** Which peer types each of ours may talk to (RFC 23 §"Socket types"). */
+const COMPATIBLE: Record<SocketType, readonly string[]> = {
+  ROUTER: ['DEALER', 'REQ', 'ROUTER'],
+  DEALER: ['ROUTER', 'REP', 'DEALER'],
+};
+
+/**
+ * Received frames up to this size are copied out of the read chunk (from Node's pool when
+ * small): a view would pin the whole chunk's memory for as long as the frame lives, e.g. a
+ * request waiting in the broker's queue. Larger frames span chunks anyway and are views of
+ * the buffer they were joined into.
+ */
+const RECEIVE_COPY_BELOW = 65_536;
+/** More frames than this in one message closes the connection: no MDP message comes near it. */
+const MAX_FRAMES = 1024;
+
+export interface ConnectionOptions {
+  type: SocketType;
+  /** Our Identity property (empty: let a ROUTER peer choose). */
+  routingId: Buffer;
+  maxFrameBytes: number;
+  /** Time the peer has to finish its greeting and handshake before it is cut. */
+  handshakeMs: number;
+  /** Makes this connection's security mechanism. */
+  mechanism: MechanismFactory;
+  /** The handshake is done; `identity` is the peer's Identity property (empty when it sent none). False cuts it. */
+  onReady: (conn: Connection, identity: Buffer) => boolean;
+  onMessage: (conn: Connection, frames: Frames) => void;
+  onClose: (conn: Connection, handshaken: boolean) => void;
+}
+
+/**
+ * One ZMTP connection over one stream socket. It is the sink of its wire parser
+ * (`greeting`, `frame` and `violation` are called by that parser only).
+ */
+export class Connection implements FrameSink {
+  private readonly parser: FrameParser;
+  private readonly mechanism: Mechanism;
+  /** The mechanism's `unbox`, absent when frames travel as they are. */
+  private readonly unbox: ((frame: Buffer) => Unboxed | undefined) | undefined;
+  private phase: 'greeting' | 'handshake' | 'ready' | 'closed' = 'greeting';
+  /** Cut for a protocol violation; 'close' has not come yet. */
+  private dead = false;
+  private message: Frames = [];
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushing = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly stream: net.Socket,
+    private readonly o: ConnectionOptions,
+  ) {
+    this.parser = new FrameParser(o.maxFrameBytes, this);
+    this.mechanism = o.mechanism(encodeProperties({ 'Socket-Type': Buffer.from(o.type), Identity: o.routingId }));
+    this.unbox = this.mechanism.unbox;
+    stream.setNoDelay(true);
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', () => undefined); // 'close' follows
+    stream.on('close', () => this.onClosed());
+    this.timer = setTimeout(() => {
+      if (this.phase !== 'ready') this.destroy();
+    }, o.handshakeMs);
+    this.timer.unref();
+    const m = this.mechanism;
+    stream.write(Buffer.concat([encodeGreeting(m.name, m.asServer), m.start()]));
+  }
+
+  get ready(): boolean {
+    return this.phase === 'ready';
+  }
+
+  /** Bytes handed to the socket and not yet written to the kernel, plus what waits for this turn's flush. */
+  get backlog(): number {
+    return this.stream.writableLength + this.outBytes;
+  }
+
+  /**
+   * Queue a message (`frames` from index `from`) once the handshake is done; everything queued
+   * in one turn of the event loop leaves in one write.
+   */
+  send(frames: Frames, from = 0): void {
+    this.outBytes += this.mechanism.box(frames, from, this.out);
+    this.schedule();
+  }
+
+  /** Write what is queued now. */
+  flush(): void {
+    this.flushing = false;
+    if (this.out.length === 0 || this.phase === 'closed') return;
+    const out = this.out;
+    this.out = [];
+    this.outBytes = 0;
+    if (out.length === 1) this.stream.write(out[0]);
+    else {
+      this.stream.cork();
+      for (const b of out) this.stream.write(b);
+      this.stream.uncork();
+    }
+  }
+
+  /** Resolves once everything queued has been handed to the kernel (or the connection is gone). */
+  drained(): Promise<void> {
+    this.flush();
+    if (this.phase === 'closed' || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+
+  /** FrameSink: the peer's greeting must name our mechanism. */
+  greeting(g: Buffer): boolean {
+    if (greetingMechanism(g) !== this.mechanism.name) return this.fail();
+    this.phase = 'handshake';
+    return true;
+  }
+
+  /** FrameSink: one frame, a command or part of a message. */
+  frame(flags: number, buf: Buffer, start: number, end: number): boolean {
+    if (this.unbox !== undefined && this.phase === 'ready') return this.unboxed(this.unbox(buf.subarray(start, end)));
+    if (flags & COMMAND) return this.command(buf.subarray(start, end));
+    if (this.phase !== 'ready') return this.fail();
+    let frame: Buffer;
+    if (end - start <= RECEIVE_COPY_BELOW) {
+      frame = Buffer.allocUnsafe(end - start);
+      buf.copy(frame, 0, start, end);
+    } else {
+      frame = buf.subarray(start, end);
+    }
+    return this.take(flags, frame);
+  }
+
+  /** FrameSink: a framing violation. */
+  violation(): void {
+    this.fail();
+  }
+
+  private schedule(): void {
+    if (!this.flushing) {
+      this.flushing = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  private onClosed(): void {
+    if (this.phase === 'closed') return;
+    const handshaken = this.phase === 'ready';
+    this.phase = 'closed';
+    clearTimeout(this.timer);
+    this.parser.clear();
+    this.out = [];
+    this.o.onClose(this, handshaken);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.gone()) this.parser.push(chunk);
+  }
+
+  /** Add a frame to the message being received; the last one (no MORE) delivers it. False: stop reading. */
+  private take(flags: number, frame: Buffer): boolean {
+    this.message.push(frame);
+    if (this.message.length > MAX_FRAMES) return this.fail();
+    if ((flags & MORE) !== 0) return true;
+    const message = this.message;
+    this.message = [];
+    this.o.onMessage(this, message);
+    return !this.gone();
+  }
+
+  /** A frame the mechanism opened (or could not open). */
+  private unboxed(frame: Unboxed | undefined): boolean {
+    if (frame === undefined) return this.fail();
+    return frame.flags & COMMAND ? this.command(frame.body) : this.take(frame.flags, frame.body);
+  }
+
+  /** A command: name length, name, data (RFC 23 §"Commands"). False: stop reading. */
+  private command(body: Buffer): boolean {
+    const nameLength = body[0] ?? 0;
+    const name = body.toString('latin1', 1, 1 + nameLength);
+    const data = body.subarray(1 + nameLength);
+    if (this.phase === 'handshake') this.handshake(name, data);
+    // ZMTP 3.1 heartbeat: PONG carries the ping's context (after its 2-byte TTL). It is queued
+    // like a message, so that a mechanism that numbers what it sends sees the order it is written in.
+    else if (name === 'PING') this.queue(this.mechanism.boxCommand('PONG', data.subarray(2)));
+    else if (name === 'ERROR') this.fail();
+    // Other commands (PONG, SUBSCRIBE, …) mean nothing to these socket types.
+    return !this.gone();
+  }
+
+  private handshake(name: string, data: Buffer): void {
+    const step = this.mechanism.handshake(name, data);
+    if (step === undefined) return void this.fail();
+    if (step.reply !== undefined) this.stream.write(step.reply);
+    const peer = step.peer;
+    if (peer === undefined) return;
+    const type = peer.get('socket-type')?.toString('latin1');
+    if (type === undefined || !COMPATIBLE[this.o.type].includes(type)) return void this.fail();
+    this.phase = 'ready';
+    clearTimeout(this.timer);
+    if (!this.o.onReady(this, peer.get('identity') ?? Buffer.alloc(0))) this.fail();
+  }
+
+  private queue(bytes: Buffer): void {
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    this.schedule();
+  }
+
+  /** Closed, possibly by a callback just run (TypeScript cannot see that through the call). */
+  private gone(): boolean {
+    return this.dead || this.phase === 'closed';
+  }
+
+  /** A protocol violation: cut the connection ('close' then reports it) and stop reading. */
+  private fail(): false {
+    this.dead = true;
+    this.destroy();
+    return false;
+  }
+}
