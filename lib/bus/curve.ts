@@ -145,11 +145,18 @@ export abstract class CurveSession {
   protected failed = false;
   private done = false;
 
+  /** The 24-byte nonces of the MESSAGEs we send and receive: the prefix, then each one's short nonce. */
+  private readonly sendNonce: Buffer;
+  private readonly receiveNonce: Buffer;
+
   constructor(
     /** "CurveZMQMESSAGEC" or "CurveZMQMESSAGES": the prefix of the nonces we send MESSAGEs with. */
-    private readonly sendPrefix: string,
-    private readonly receivePrefix: string,
-  ) {}
+    sendPrefix: string,
+    receivePrefix: string,
+  ) {
+    this.sendNonce = nonce(sendPrefix, Buffer.alloc(8));
+    this.receiveNonce = nonce(receivePrefix, Buffer.alloc(8));
+  }
 
   /** Whether the handshake is complete, so that MESSAGEs may flow. */
   get ready(): boolean {
@@ -188,11 +195,13 @@ export abstract class CurveSession {
     const plain = Buffer.allocUnsafe(1 + frame.length);
     plain[0] = flags & (MESSAGE_MORE | MESSAGE_COMMAND);
     frame.copy(plain, 1);
-    const tail = this.takeNonce();
-    const boxed = boxAfter(plain, nonce(this.sendPrefix, tail), this.shared);
+    const n = this.nextNonce++;
+    this.sendNonce.writeUInt32BE(Math.floor(n / TWO_32), 16);
+    this.sendNonce.writeUInt32BE(n >>> 0, 20);
+    const boxed = boxAfter(plain, this.sendNonce, this.shared);
     const out = Buffer.allocUnsafe(MESSAGE_HEAD + boxed.length);
     MESSAGE_NAME.copy(out, 0);
-    tail.copy(out, MESSAGE_NAME.length);
+    this.sendNonce.copy(out, MESSAGE_NAME.length, 16);
     boxed.copy(out, MESSAGE_HEAD);
     return out;
   }
@@ -205,8 +214,8 @@ export abstract class CurveSession {
     if (body.length < MESSAGE_HEAD + MAC_BYTES + 1) throw this.fail('CURVE_MALFORMED', 'MESSAGE is too short');
     const n = readShortNonce(body, MESSAGE_NAME.length);
     if (n <= this.peerNonce) throw this.fail('CURVE_SEQUENCE', `short nonce ${n} does not follow ${this.peerNonce}`);
-    const tail = body.subarray(MESSAGE_NAME.length, MESSAGE_HEAD);
-    const plain = boxOpenAfter(body.subarray(MESSAGE_HEAD), nonce(this.receivePrefix, tail), this.shared);
+    body.copy(this.receiveNonce, 16, MESSAGE_NAME.length, MESSAGE_HEAD);
+    const plain = boxOpenAfter(body.subarray(MESSAGE_HEAD), this.receiveNonce, this.shared);
     if (plain === undefined) throw this.fail('CURVE_CRYPTO', 'MESSAGE box does not open');
     const flags = plain[0];
     if ((flags & ~(MESSAGE_MORE | MESSAGE_COMMAND)) !== 0)
