@@ -3,7 +3,7 @@
  * (keep-alive, node's defaults) that prints `{"ready":true,"endpoints":{"http":…}}` and
  * answers, with `X-Backend: $BACKEND_NAME` on every response:
  *   GET /              a short text (the bench's request)
- *   GET /headers       {method, url, headers} of the request as it arrived
+ *   GET …/headers      {method, url, headers} of the request as it arrived
  *   POST /echo         the request body streamed back as it arrives (chunked)
  *   GET /bytes/<n>     n bytes, written as the socket drains (Content-Length n)
  *   GET /slow/<ms>     a short text after ms
@@ -38,7 +38,7 @@ function bytes(res: ServerResponse, total: number): void {
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '/';
-  if (url === '/headers') {
+  if (url.split('?')[0].endsWith('/headers')) {
     const body = JSON.stringify({ method: req.method, url, headers: req.headers });
     res.writeHead(200, {
       'content-type': 'application/json',
