@@ -47,7 +47,8 @@ class Forward implements UpstreamUser {
   private retried = false;
   private bodySent: boolean;
   private keepAliveMs: number | undefined;
-  private readonly resume = (): void => void this.conn?.socket.resume();
+  /** Resumes reading the target once the client has drained (made at the first backpressure). */
+  private resume: (() => void) | undefined;
 
   constructor(
     private readonly upstreams: Upstreams,
@@ -120,17 +121,18 @@ class Forward implements UpstreamUser {
   onBody(chunk: Buffer): void {
     if (!this.res.write(chunk)) {
       this.conn?.socket.pause();
+      this.resume ??= (): void => void this.conn?.socket.resume();
       this.res.once('drain', this.resume);
     }
   }
 
-  onEnd(reusable: boolean): void {
+  onEnd(reusable: boolean, last?: Buffer): void {
     this.done = true;
     const conn = this.conn!;
     this.conn = undefined;
-    this.res.removeListener('drain', this.resume);
+    if (this.resume !== undefined) this.res.removeListener('drain', this.resume);
     conn.release(reusable && this.bodySent, this.keepAliveMs);
-    this.res.end();
+    this.res.end(last);
   }
 
   onBroken(reason: string, stage: Stage): void {

@@ -135,10 +135,10 @@ class ProxyServer implements Proxy {
     }
     this.wakes.wait(found.wake.id, this.retryAfterS).then(
       (address) => {
-        if (!res.destroyed) this.dispatch(req, res, r, address);
+        if (!req.socket.destroyed) this.dispatch(req, res, r, address);
       },
       (err: AgoraError) => {
-        if (!res.destroyed) this.failed(req, res, r.requestId, err);
+        if (!req.socket.destroyed) this.failed(req, res, r.requestId, err);
       },
     );
   }

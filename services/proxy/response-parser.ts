@@ -48,8 +48,12 @@ export interface ResponseSink {
   onHead(head: ResponseHead): void;
   /** A piece of the body (chunked coding removed); valid only during the call's turn unless copied or written. */
   onBody(chunk: Buffer): void;
-  /** The response is complete; `reusable`: the connection may carry another request. */
-  onEnd(reusable: boolean): void;
+  /**
+   * The response is complete; `reusable`: the connection may carry another request. `last`: the
+   * body's last piece, when it came with the end (a Content-Length body), so that it can be
+   * written with the end in one go.
+   */
+  onEnd(reusable: boolean, last?: Buffer): void;
   /** The target broke the protocol; the connection must be closed. */
   onFail(reason: string): void;
 }
@@ -141,9 +145,9 @@ export class ResponseParser {
   }
 
   /** The response is complete; bytes after it (`rest`) mean the target broke framing: not reusable. */
-  private end(rest: Buffer): undefined {
+  private end(rest: Buffer, last?: Buffer): undefined {
     this.state = State.Done;
-    this.sink.onEnd(this.keepAlive && rest.length === 0);
+    this.sink.onEnd(this.keepAlive && rest.length === 0, last);
     return undefined;
   }
 
@@ -198,12 +202,8 @@ export class ResponseParser {
       return undefined;
     }
     const n = this.remaining;
-    if (n === chunk.length) {
-      this.sink.onBody(chunk);
-      return this.end(EMPTY);
-    }
-    this.sink.onBody(chunk.subarray(0, n));
-    return this.end(chunk.subarray(n));
+    if (n === chunk.length) return this.end(EMPTY, chunk);
+    return this.end(chunk.subarray(n), chunk.subarray(0, n));
   }
 
   private chunkData(chunk: Buffer): Buffer | undefined {

@@ -15,8 +15,8 @@ export type Stage = 'connect' | 'answer' | 'body';
 export interface UpstreamUser {
   onHead(head: ResponseHead): void;
   onBody(chunk: Buffer): void;
-  /** The response is complete. The user then calls `release`. */
-  onEnd(reusable: boolean): void;
+  /** The response is complete (`last`: its body's last piece, not given to onBody). The user then calls `release`. */
+  onEnd(reusable: boolean, last?: Buffer): void;
   /** The exchange broke (refused, reset, closed early, malformed); the connection is gone. */
   onBroken(reason: string, stage: Stage): void;
   /** The target was silent for the timeout; the connection is gone. */
@@ -113,8 +113,8 @@ export class Connection implements ResponseSink {
     this.user?.onBody(chunk);
   }
 
-  onEnd(reusable: boolean): void {
-    this.user?.onEnd(reusable && this.connected);
+  onEnd(reusable: boolean, last?: Buffer): void {
+    this.user?.onEnd(reusable && this.connected, last);
   }
 
   onFail(reason: string): void {

@@ -209,6 +209,54 @@ test('HEAD gets the head alone; keep-alive connections to the target are reused'
   assert.equal(proxy.upstreams.idleCount, 1, 'five requests in turn used one connection');
 });
 
+test('a kept connection the target closed unanswered is retried once on a new one, a request with a body is not', async () => {
+  // A target that answers the first request of each connection and drops the connection at the second.
+  let connections = 0;
+  const flaky = net.createServer((socket) => {
+    connections++;
+    let requests = 0;
+    socket.on('data', (data: Buffer) => {
+      if (!data.includes('\r\n\r\n')) return;
+      if (++requests === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else socket.destroy();
+    });
+  });
+  flaky.listen(0, '127.0.0.1');
+  await once(flaky, 'listening');
+  const flakyPort = (flaky.address() as net.AddressInfo).port;
+  proxy.table.upsert({
+    source: 'flaky.test',
+    target: { node: { id: 'flaky', status: 'ACTIVE', host: '127.0.0.1', port: flakyPort } },
+  });
+  try {
+    assert.equal((await send('flaky.test', '/')).status, 200);
+    const retried = await send('flaky.test', '/');
+    assert.equal(retried.status, 200);
+    assert.equal(retried.body.toString(), 'ok');
+    assert.equal(connections, 2, 'the second request went again on a new connection');
+    assertError(await send('flaky.test', '/', { method: 'POST', body: 'x' }), 502, 201, /flaky\.test failed/);
+    assert.equal(connections, 2, 'a request with a body is not sent twice');
+  } finally {
+    flaky.close();
+  }
+});
+
+test('a client leaving mid-answer costs nothing to the next ones', async () => {
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http
+      .get(
+        { host: '127.0.0.1', port, path: `/bytes/${100 * (1 << 20)}`, headers: { host: 'a.test' }, agent: false },
+        resolve,
+      )
+      .on('error', reject),
+  );
+  await once(res, 'data');
+  res.destroy();
+  await once(res, 'close');
+  const answers = await Promise.all(Array.from({ length: 20 }, () => send('a.test', '/')));
+  assert.deepEqual(new Set(answers.map((x) => x.status)), new Set([200]));
+});
+
 /** Write `total` bytes in 1 MiB blocks, waiting for `firstEcho` after the first block. */
 async function upload(req: http.ClientRequest, total: number, firstEcho: Promise<unknown>): Promise<void> {
   const block = randomBytes(1 << 20);

@@ -20,7 +20,10 @@ function parse(chunks: readonly (string | Buffer)[], options: { noBody?: boolean
   const parser = new ResponseParser({
     onHead: (head) => seen.heads.push(head),
     onBody: (chunk) => (seen.body += chunk.toString('latin1')),
-    onEnd: (reusable) => seen.ends.push(reusable),
+    onEnd: (reusable, last) => {
+      if (last !== undefined) seen.body += last.toString('latin1');
+      seen.ends.push(reusable);
+    },
     onFail: (reason) => seen.fails.push(reason),
   });
   parser.begin(options.noBody ?? false);
@@ -170,13 +173,14 @@ test('one parser reads consecutive responses on a kept connection', () => {
   const parser = new ResponseParser({
     onHead: (head) => seen.push(`head ${head.status}`),
     onBody: (chunk) => seen.push(`body ${chunk.toString()}`),
-    onEnd: (reusable) => seen.push(`end ${reusable}`),
+    onEnd: (reusable, last) => seen.push(`end ${reusable} ${last?.toString() ?? ''}`),
     onFail: (reason) => seen.push(`fail ${reason}`),
   });
   parser.begin(false);
   parser.push(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na'));
   assert.equal(parser.busy, false);
   parser.begin(false);
-  parser.push(Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nb'));
-  assert.deepEqual(seen, ['head 200', 'body a', 'end true', 'head 404', 'body b', 'end true']);
+  parser.push(Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nb'));
+  parser.push(Buffer.from('c'));
+  assert.deepEqual(seen, ['head 200', 'end true a', 'head 404', 'body b', 'end true c']);
 });
