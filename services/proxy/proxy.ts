@@ -90,6 +90,7 @@ class ProxyServer implements Proxy {
       waker: options.waker ?? NO_WAKER,
       timeoutMs: options.wakeTimeoutMs,
       maxWaiting: options.wakeMaxWaiting,
+      retryAfterS: options.retryAfterS,
       onWoken: (nodeId, address) => {
         table.setNode(nodeId, { status: 'ACTIVE', host: address.host, port: address.port });
         log.info({ node: nodeId, host: address.host, port: address.port }, 'node woken');
@@ -133,7 +134,7 @@ class ProxyServer implements Proxy {
       void this.wakes.start(found.wake.id);
       return sendWakingPage(res, r.route.source, this.refreshS, r.requestId);
     }
-    this.wakes.wait(found.wake.id, this.retryAfterS).then(
+    this.wakes.wait(found.wake.id).then(
       (address) => {
         if (!req.socket.destroyed) this.dispatch(req, res, r, address);
       },
@@ -203,7 +204,7 @@ class ProxyServer implements Proxy {
     const found = this.find(r.route);
     if ('address' in found) return connect(found.address);
     if ('error' in found) return refuse(found.error);
-    this.wakes.wait(found.wake.id, this.retryAfterS).then(connect, refuse);
+    this.wakes.wait(found.wake.id).then(connect, refuse);
   }
 }
 

@@ -33,6 +33,8 @@ export interface WakesOptions {
   timeoutMs: number;
   /** Requests waiting at once, all nodes together (AGORA_PROXY_WAKE_MAX_WAITING). */
   maxWaiting: number;
+  /** The Retry-After told to a request refused because `maxWaiting` already wait (AGORA_RETRY_AFTER_S). */
+  retryAfterS: number;
   /** Told once per successful wake, before any waiter goes on (the proxy updates its table). */
   onWoken: (nodeId: string, address: NodeAddress) => void;
   /** Told once per failed wake. */
@@ -94,9 +96,9 @@ export class Wakes {
    * timeout. Rejects with AGORA_ERR_PROXY_WAKE_TIMEOUT, AGORA_ERR_PROXY_WAKE_FAILED, or
    * AGORA_ERR_HTTP_OVERLOADED when `maxWaiting` requests already wait.
    */
-  wait(nodeId: string, retryAfterS: number): Promise<NodeAddress> {
+  wait(nodeId: string): Promise<NodeAddress> {
     if (this.held >= this.options.maxWaiting)
-      return Promise.reject(new AgoraError('AGORA_ERR_HTTP_OVERLOADED', [retryAfterS]));
+      return Promise.reject(new AgoraError('AGORA_ERR_HTTP_OVERLOADED', [this.options.retryAfterS]));
     const wake = this.start(nodeId);
     this.held++;
     return new Promise<NodeAddress>((resolve, reject) => {

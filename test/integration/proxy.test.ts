@@ -137,6 +137,47 @@ test('the target sees X-Forwarded-For/-Proto/-Host and the request id; hop-by-ho
     assert.equal(seen.headers[gone], undefined, `${gone} reached the target`);
 });
 
+test('behind a trusted front, its X-Forwarded-* are kept and For is appended to', async () => {
+  const trusting = createProxy({
+    table: proxy.table,
+    wakeTimeoutMs: 1000,
+    wakeMaxWaiting: 100,
+    retryAfterS: 7,
+    trustForwarded: true,
+    log: createLogger('proxy', 'silent'),
+  });
+  const trustingPort = await trusting.listen(0, '127.0.0.1');
+  try {
+    const headers = {
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'www.example',
+    };
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      http
+        .get(
+          { host: '127.0.0.1', port: trustingPort, path: '/headers', headers: { host: 'secure.test', ...headers } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+            );
+          },
+        )
+        .on('error', reject);
+    });
+    assert.equal(answer.status, 200, 'https said by the front: enforce_https does not redirect');
+    const seen = (json(answer) as { headers: Record<string, string> }).headers;
+    assert.equal(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.equal(seen['x-forwarded-proto'], 'https');
+    assert.equal(seen['x-forwarded-host'], 'www.example');
+    assert.equal(seen.host, 'secure.test');
+  } finally {
+    await trusting.close();
+  }
+});
+
 test('a request without a usable id gets a new one, sent to the target and answered', async () => {
   for (const given of [undefined, 'bad id with spaces']) {
     const answer = await send('a.test', '/headers', given === undefined ? {} : { headers: { 'x-request-id': given } });

@@ -35,16 +35,17 @@ test('concurrent waiters for one node share one wake; the table hears of it befo
     waker,
     timeoutMs: 30_000,
     maxWaiting: 100,
+    retryAfterS: 10,
     onWoken: (id, a) => woken.push(`${id}@${a.port}`),
   });
   const before = Date.now();
   const waiters = Array.from({ length: 50 }, () =>
-    wakes.wait('n1', 10).then((a) => {
+    wakes.wait('n1').then((a) => {
       assert.deepEqual(woken, ['n1@4321'], 'onWoken runs before any waiter goes on');
       return a;
     }),
   );
-  const other = wakes.wait('n2', 10);
+  const other = wakes.wait('n2');
   assert.equal(waker.calls.length, 2);
   assert.deepEqual(
     waker.calls.map((c) => c.nodeId),
@@ -61,17 +62,17 @@ test('concurrent waiters for one node share one wake; the table hears of it befo
   assert.equal(wakes.waiting, 0);
   assert.equal(wakes.nodes, 0);
   // Once settled, the next waiter starts a new wake.
-  void wakes.wait('n1', 10).catch(() => undefined);
+  void wakes.wait('n1').catch(() => undefined);
   assert.equal(waker.calls.length, 3);
 });
 
 test('each waiter gives up at the timeout with AGORA_ERR_PROXY_WAKE_TIMEOUT (503)', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const waker = manualWaker();
-  const wakes = new Wakes({ waker, timeoutMs: 1000, maxWaiting: 10, onWoken: () => undefined });
-  const first = wakes.wait('n1', 10);
+  const wakes = new Wakes({ waker, timeoutMs: 1000, maxWaiting: 10, retryAfterS: 10, onWoken: () => undefined });
+  const first = wakes.wait('n1');
   t.mock.timers.tick(600);
-  const second = wakes.wait('n1', 10);
+  const second = wakes.wait('n1');
   t.mock.timers.tick(400);
   await assert.rejects(
     first,
@@ -85,10 +86,10 @@ test('each waiter gives up at the timeout with AGORA_ERR_PROXY_WAKE_TIMEOUT (503
 
 test('beyond maxWaiting, a waiter is refused at once with AGORA_ERR_HTTP_OVERLOADED', async () => {
   const waker = manualWaker();
-  const wakes = new Wakes({ waker, timeoutMs: 30_000, maxWaiting: 2, onWoken: () => undefined });
-  const held = [wakes.wait('n1', 7), wakes.wait('n2', 7)];
+  const wakes = new Wakes({ waker, timeoutMs: 30_000, maxWaiting: 2, retryAfterS: 7, onWoken: () => undefined });
+  const held = [wakes.wait('n1'), wakes.wait('n2')];
   await assert.rejects(
-    wakes.wait('n3', 7),
+    wakes.wait('n3'),
     (e) => codeOf(e) === 'AGORA_ERR_HTTP_OVERLOADED' && /7 seconds/.test(String(e)),
   );
   assert.equal(waker.calls.length, 2, 'a refused waiter starts no wake');
@@ -99,8 +100,14 @@ test('beyond maxWaiting, a waiter is refused at once with AGORA_ERR_HTTP_OVERLOA
 
 test('a wake answering no usable address, or throwing, fails its waiters', async () => {
   const bad: Waker = { wake: async () => ({ host: '', port: 0 }) };
-  const wakes = new Wakes({ waker: bad, timeoutMs: 1000, maxWaiting: 10, onWoken: () => assert.fail('not woken') });
-  await assert.rejects(wakes.wait('n1', 1), (e) => codeOf(e) === 'AGORA_ERR_PROXY_WAKE_FAILED');
+  const wakes = new Wakes({
+    waker: bad,
+    timeoutMs: 1000,
+    maxWaiting: 10,
+    retryAfterS: 10,
+    onWoken: () => assert.fail('not woken'),
+  });
+  await assert.rejects(wakes.wait('n1'), (e) => codeOf(e) === 'AGORA_ERR_PROXY_WAKE_FAILED');
   const throwing: Waker = {
     wake: () => {
       throw new Error('sync failure');
@@ -111,16 +118,17 @@ test('a wake answering no usable address, or throwing, fails its waiters', async
     waker: throwing,
     timeoutMs: 1000,
     maxWaiting: 10,
+    retryAfterS: 10,
     onWoken: () => undefined,
     onFailed: (id, e) => failures.push(`${id}: ${e.code}`),
   });
-  await assert.rejects(other.wait('n2', 1), (e) => codeOf(e) === 'AGORA_ERR_PROXY_WAKE_FAILED');
+  await assert.rejects(other.wait('n2'), (e) => codeOf(e) === 'AGORA_ERR_PROXY_WAKE_FAILED');
   assert.deepEqual(failures, ['n2: AGORA_ERR_PROXY_WAKE_FAILED']);
 });
 
 test('start without waiting (the browser page) never leaves a rejection unhandled', async () => {
   const waker = manualWaker();
-  const wakes = new Wakes({ waker, timeoutMs: 1000, maxWaiting: 10, onWoken: () => undefined });
+  const wakes = new Wakes({ waker, timeoutMs: 1000, maxWaiting: 10, retryAfterS: 10, onWoken: () => undefined });
   const started = wakes.start('n1');
   assert.equal(wakes.start('n1'), started, 'a second start joins the first');
   waker.settle(0, new Error('down'));
