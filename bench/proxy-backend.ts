@@ -9,6 +9,7 @@
  *   GET /slow/<ms>     a short text after ms
  *   GET /stall         the head and 5 bytes of a 10-byte body, then nothing
  *   GET /drop          the connection closed without an answer
+ *   POST /early        413 at once, before reading the body
  *   upgrade            a WebSocket echo (RFC 6455): each text or binary message sent back
  * PORT (default 0: any free port) and BACKEND_NAME (default "backend") configure it.
  */
@@ -67,6 +68,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return void res.write('12345');
   }
   if (url === '/drop') return void req.socket.destroy();
+  if (url === '/early') {
+    res.writeHead(413, { 'content-type': 'text/plain', 'content-length': 9, 'x-backend': NAME });
+    return void res.end('too much\n');
+  }
   req.resume();
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': HELLO.length, 'x-backend': NAME });
   res.end(HELLO);

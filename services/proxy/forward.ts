@@ -66,9 +66,10 @@ class Forward implements UpstreamUser {
     if (this.spec.body !== 'none') this.pumpBody();
   }
 
-  private connect(): void {
+  /** Take a connection (a new one for a retry) and send the head. */
+  private connect(fresh = false): void {
     const { spec } = this;
-    const conn = this.upstreams.pool(spec.host, spec.port).acquire(spec.connectTimeoutMs);
+    const conn = this.upstreams.pool(spec.host, spec.port).acquire(spec.connectTimeoutMs, fresh);
     this.conn = conn;
     conn.attach(this, spec.readTimeoutMs, this.req.method === 'HEAD');
     conn.socket.write(spec.head, 'latin1');
@@ -118,6 +119,10 @@ class Forward implements UpstreamUser {
     }
   }
 
+  /**
+   * A full client socket pauses the target's. Its read timeout keeps running meanwhile, so a
+   * client that stops reading for that long loses the response (as nginx's send_timeout does).
+   */
   onBody(chunk: Buffer): void {
     if (!this.res.write(chunk)) {
       this.conn?.socket.pause();
@@ -133,6 +138,12 @@ class Forward implements UpstreamUser {
     if (this.resume !== undefined) this.res.removeListener('drain', this.resume);
     conn.release(reusable && this.bodySent, this.keepAliveMs);
     this.res.end(last);
+    this.discardBody();
+  }
+
+  /** A response that ends before the request's body: the rest of the body is read and dropped. */
+  private discardBody(): void {
+    if (!this.bodySent && this.req.isPaused()) this.req.resume();
   }
 
   onBroken(reason: string, stage: Stage): void {
@@ -141,7 +152,7 @@ class Forward implements UpstreamUser {
     // A kept connection the target had already closed: the request never reached it.
     if (stage === 'answer' && conn?.reused === true && !conn.received && this.spec.body === 'none' && !this.retried) {
       this.retried = true;
-      this.connect();
+      this.connect(true);
       return;
     }
     const why = stage === 'connect' ? `connection failed (${reason})` : reason;
@@ -161,6 +172,7 @@ class Forward implements UpstreamUser {
     this.done = true;
     if (this.res.headersSent) this.res.destroy();
     else this.fail(err);
+    this.discardBody();
   }
 
   /** The client closed before the response was complete: so does the target's connection. */

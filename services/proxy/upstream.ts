@@ -73,7 +73,7 @@ export class Connection implements ResponseSink {
     this.socket.on('close', () => this.closed());
   }
 
-  /** Hand the connection to `user` for one exchange; write its request head with `send`. */
+  /** Hand the connection to `user` for one exchange (its request head is then written on `socket`). */
   attach(user: UpstreamUser, readTimeoutMs: number, noResponseBody: boolean): void {
     this.user = user;
     this.received = false;
@@ -163,9 +163,9 @@ export class Pool {
     readonly port: number,
   ) {}
 
-  /** An idle connection (the most recently used), or a new one. */
-  acquire(connectTimeoutMs: number): Connection {
-    const conn = this.idle.pop();
+  /** An idle connection (the most recently used), or a new one (always, when `fresh`). */
+  acquire(connectTimeoutMs: number, fresh = false): Connection {
+    const conn = fresh ? undefined : this.idle.pop();
     if (conn !== undefined) return conn;
     this.live++;
     return new Connection(this, connectTimeoutMs);

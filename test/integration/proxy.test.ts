@@ -282,6 +282,36 @@ test('a kept connection the target closed unanswered is retried once on a new on
   }
 });
 
+test('a target answering before it read the body: the answer arrives, the client connection stays usable', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const early = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/early', headers: { host: 'a.test' }, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        },
+      );
+      req.on('error', reject);
+      req.end(Buffer.alloc(20 * (1 << 20)));
+    });
+    assert.equal(early, 413);
+    const next = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/', headers: { host: 'a.test' }, agent }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    assert.equal(next, 'hello from a\n');
+  } finally {
+    agent.destroy();
+  }
+});
+
 test('a client leaving mid-answer costs nothing to the next ones', async () => {
   const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
     http
