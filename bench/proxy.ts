@@ -6,7 +6,9 @@
  *   - through nginx (Debian's /usr/sbin/nginx, one worker, proxy_pass to an upstream with
  *     keepalive, the same forwarded headers, no access log), from a config written to a
  *     temp dir;
- *   - through the proxy process (services/proxy/main.js, its table from a routes file).
+ *   - through the proxy process (services/proxy/main.js, its table from a routes file);
+ *   - through bench/proxy-agent.ts, the same forwarding on node's http.Agent: the machinery
+ *     services/proxy does not use, measured beside it.
  * Besides requests/s and latency it reads each server's CPU time from /proc and gives it per
  * request, which a machine shared with other work disturbs less than throughput.
  *
@@ -49,7 +51,7 @@ export interface ProxyBenchOptions {
 }
 
 export interface ProxyBenchRow {
-  key: 'direct' | 'nginx' | 'proxy';
+  key: 'direct' | 'nginx' | 'proxy' | 'agent';
   name: string;
   rps: number;
   p50Ms: number;
@@ -183,7 +185,7 @@ function row(
   };
 }
 
-/** Direct, nginx, proxy: one measured run each, in that order, on the same target process. */
+/** Direct, nginx, proxy, http.Agent: one measured run each, in that order, on the same target process. */
 export async function benchProxy(options: ProxyBenchOptions = {}): Promise<ProxyBenchRow[]> {
   const env = process.env;
   const opts = {
@@ -229,6 +231,18 @@ export async function benchProxy(options: ProxyBenchOptions = {}): Promise<Proxy
     const proxyPort = Number(new URL(proxy.endpoints.http).port);
     opts.progress(`proxy bench: through the proxy, ${what}`);
     rows.push(row('proxy', 'through the proxy', await measure(proxyPort, [proxy.child.pid!, targetPid], opts)));
+    await stopAll(procs.filter((p) => p.name === 'proxy'));
+
+    const agent = await launch(procs, 'agent', 'bench/proxy-agent.js', { TARGET_PORT: String(targetPort) });
+    const agentPort = Number(new URL(agent.endpoints.http).port);
+    opts.progress(`proxy bench: through node's http.Agent, ${what}`);
+    rows.push(
+      row(
+        'agent',
+        "through node's http.Agent (not used)",
+        await measure(agentPort, [agent.child.pid!, targetPid], opts),
+      ),
+    );
     return rows;
   } finally {
     await stopAll(procs);
@@ -242,17 +256,22 @@ export function formatProxyTable(rows: readonly ProxyBenchRow[], connections = 6
   const direct = rows.find((r) => r.key === 'direct');
   const ratio = (r: ProxyBenchRow, base: ProxyBenchRow | undefined): string =>
     base === undefined || base.rps === 0 ? '–' : (r.rps / base.rps).toFixed(2);
+  const perCore = (r: ProxyBenchRow): number => Math.round(1_000_000 / Math.max(0.1, r.cpuUsPerRequest));
+  const coreRatio = (r: ProxyBenchRow, base: ProxyBenchRow | undefined): string =>
+    base === undefined ? '–' : (perCore(r) / perCore(base)).toFixed(2);
   const lines = [
     `GET of a ${EXPECTED.length}-byte text, autocannon with ${connections} keep-alive connections, every body checked.`,
     'CPU µs per request: user + system time of the process that proxies (of the target, for the direct row)',
-    'over the measured run, divided by the requests answered; "target CPU" is the target process.',
+    'over the measured run, divided by the requests answered; "target CPU" is the target process. One core',
+    'would serve 1 000 000 / (CPU µs per request) requests/s: throughput on a machine shared with other work',
+    'moves with that work, this much less.',
     '',
-    `| ${connections} connections | requests/s | p50 ms | p99 ms | bad | CPU µs/request | target CPU µs/request | ÷ direct | ÷ nginx |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${connections} connections | requests/s | p50 ms | p99 ms | bad | CPU µs/request | requests/s per core | target CPU µs/request | requests/s ÷ direct | requests/s ÷ nginx | per core ÷ nginx |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.bad} | ${r.cpuUsPerRequest} | ` +
-        `${r.targetCpuUsPerRequest} | ${ratio(r, direct)} | ${ratio(r, nginx)} |`,
+        `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.bad} | ${r.cpuUsPerRequest} | ${perCore(r)} | ` +
+        `${r.targetCpuUsPerRequest} | ${ratio(r, direct)} | ${ratio(r, nginx)} | ${coreRatio(r, nginx)} |`,
     ),
   ];
   return lines.join('\n');
