@@ -190,7 +190,7 @@ class ProxyServer implements Proxy {
     const connect = (address: NodeAddress): void => {
       if (r.route.mode === 'redirect')
         return void socket.end(rawRedirect(307, redirectBase(r.route, address) + r.path, r.requestId));
-      pipeUpgrade(req, socket, head, {
+      pipeUpgrade(socket, head, {
         host: address.host,
         port: address.port,
         connectTimeoutMs: r.route.connectTimeoutMs,

@@ -4,7 +4,6 @@
  * either side closes. Failures before the target answers are written to the client as a
  * raw HTTP response, since node has handed the socket over.
  */
-import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AgoraError } from '../../lib/errors';
@@ -24,7 +23,7 @@ export interface UpgradeSpec {
 }
 
 /** Connect `client` (a socket node gave up with `head`, its first bytes) to the target. */
-export function pipeUpgrade(_req: IncomingMessage, client: Duplex, head: Buffer, spec: UpgradeSpec): void {
+export function pipeUpgrade(client: Duplex, head: Buffer, spec: UpgradeSpec): void {
   const target = net.connect({ host: spec.host, port: spec.port, noDelay: true });
   let connected = false;
   let answered = false;
