@@ -122,6 +122,22 @@ export interface Config {
   redisPrefix: string;
   /** Deadline of one storage call (connect, query, command). */
   storeTimeoutMs: number;
+  /** Port the proxy (services/proxy) listens on. */
+  proxyPort: number;
+  /** Domain of the nodes' static URLs: `<node>.<owner>.<this domain>`. */
+  proxyDomain: string;
+  /** Time the proxy has to connect to a target, unless its route sets one. */
+  proxyConnectTimeoutMs: number;
+  /** Time a target may stay silent while answering, unless its route sets one. */
+  proxyReadTimeoutMs: number;
+  /** Time a request waits for a stopped node to wake. */
+  proxyWakeTimeoutMs: number;
+  /** Requests held at once waiting for nodes to wake; beyond, 503. */
+  proxyWakeMaxWaiting: number;
+  /** Take X-Forwarded-For/-Proto/-Host from the client (a trusted front such as a TLS terminator). */
+  proxyTrustForwarded: boolean;
+  /** JSON file holding the proxy's route table, read at start; empty: none. */
+  proxyRoutesFile: string;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -271,6 +287,14 @@ const origins: Parser<readonly string[]> = (raw) => {
   }
   if (list.length === 0) throw new Error('must be * or at least one origin');
   return list;
+};
+
+/** A DNS name such as `nodes.example.com`: labels of a-z, 0-9 and inner "-", lower-cased. */
+const domainName: Parser<string> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (v.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(v))
+    throw new Error(`must be a domain name such as nodes.example.com, got ${JSON.stringify(raw)}`);
+  return v;
 };
 
 function v<K extends keyof Config>(
@@ -610,6 +634,62 @@ export const VARIABLES: readonly Variable[] = [
     0,
     int(0, 86_400),
     'When above 0, every response carries `Backoff: <seconds>`, asking clients to slow down.',
+  ),
+  v(
+    'proxyPort',
+    'AGORA_PROXY_PORT',
+    8000,
+    int(0, 65535),
+    'HTTP port of the proxy (`services/proxy`), where every node has its static URL.',
+  ),
+  v(
+    'proxyDomain',
+    'AGORA_PROXY_DOMAIN',
+    'nodes.localhost',
+    domainName,
+    'Domain of the static node URLs: node `web` of user `ann` is `http://web.ann.<domain>:<AGORA_PROXY_PORT>/`.',
+  ),
+  v(
+    'proxyConnectTimeoutMs',
+    'AGORA_PROXY_CONNECT_TIMEOUT_MS',
+    5000,
+    int(1, 600_000),
+    'Time the proxy has to connect to a target before it answers 504, unless the route sets its own.',
+  ),
+  v(
+    'proxyReadTimeoutMs',
+    'AGORA_PROXY_READ_TIMEOUT_MS',
+    60_000,
+    int(1, 3_600_000),
+    'Time a target may stay silent while answering (before its headers: 504; later: the answer is cut), unless the route sets its own.',
+  ),
+  v(
+    'proxyWakeTimeoutMs',
+    'AGORA_PROXY_WAKE_TIMEOUT_MS',
+    30_000,
+    int(1, 600_000),
+    'Time a request to a stopped node is held while the node wakes, before it gets 503.',
+  ),
+  v(
+    'proxyWakeMaxWaiting',
+    'AGORA_PROXY_WAKE_MAX_WAITING',
+    10_000,
+    int(0, 1_000_000),
+    'Requests the proxy holds at once waiting for nodes to wake; beyond, 503 at once.',
+  ),
+  v(
+    'proxyTrustForwarded',
+    'AGORA_PROXY_TRUST_FORWARDED',
+    false,
+    bool,
+    "The proxy keeps the client's `X-Forwarded-Proto` and `-Host` and appends to its `X-Forwarded-For` (true: behind a trusted front such as a TLS terminator), or replaces them (false).",
+  ),
+  v(
+    'proxyRoutesFile',
+    'AGORA_PROXY_ROUTES_FILE',
+    '',
+    orEmpty(absolutePath),
+    'Absolute path of a JSON file holding the route table the proxy starts with (an array of routes, `services/proxy/routes.ts`); empty: no routes.',
   ),
 ];
 

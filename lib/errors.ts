@@ -299,6 +299,38 @@ export const ERRORS = {
     grpc: GRPC.UNAVAILABLE,
     message: 'The server is overloaded; retry in %s seconds',
   },
+  AGORA_ERR_PROXY_UNKNOWN_HOST: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No route for host %s' },
+  AGORA_ERR_PROXY_TARGET_FAILED: {
+    status: 502,
+    errno: 201,
+    grpc: GRPC.UNAVAILABLE,
+    message: 'The target of %s failed: %s',
+  },
+  AGORA_ERR_PROXY_TARGET_TIMEOUT: {
+    status: 504,
+    errno: 201,
+    grpc: GRPC.DEADLINE_EXCEEDED,
+    message: 'The target of %s did not %s within %s ms',
+  },
+  AGORA_ERR_PROXY_NODE_UNAVAILABLE: {
+    status: 503,
+    errno: 201,
+    grpc: GRPC.UNAVAILABLE,
+    message: 'Node %s is %s; retry later',
+  },
+  AGORA_ERR_PROXY_WAKE_FAILED: {
+    status: 503,
+    errno: 201,
+    grpc: GRPC.UNAVAILABLE,
+    message: 'Node %s could not be woken: %s',
+  },
+  AGORA_ERR_PROXY_WAKE_TIMEOUT: {
+    status: 503,
+    errno: 201,
+    grpc: GRPC.DEADLINE_EXCEEDED,
+    message: 'Node %s did not wake within %s ms',
+  },
+  AGORA_ERR_PROXY_INVALID_ROUTE: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid route: %s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */
