@@ -122,6 +122,14 @@ export interface Config {
   redisPrefix: string;
   /** Deadline of one storage call (connect, query, command). */
   storeTimeoutMs: number;
+  /** gRPC address of the routes service (docs/ROUTING.md). */
+  routesGrpcUrl: string;
+  /** The domain under which every node has its static host, `<name>.<owner>.<domain>`. */
+  proxyDomain: string;
+  /** The port of the proxy, as it appears in the nodes' static URLs. */
+  proxyPort: number;
+  /** Usernames that may route a host to any URL (not only to their own nodes). */
+  admins: readonly string[];
 }
 
 type Parser<T> = (raw: string) => T;
@@ -228,6 +236,27 @@ const absolutePath: Parser<string> = (raw) => {
   if (!v.startsWith('/') || v.includes('\0'))
     throw new Error(`must be an absolute path such as /var/lib/agora, got ${JSON.stringify(raw)}`);
   return v;
+};
+
+/** A DNS domain such as nodes.example.com: lower-case labels, at most 120 characters (hosts go below it). */
+const domain: Parser<string> = (raw) => {
+  const v = raw.trim().toLowerCase().replace(/\.$/, '');
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+  if (v.length > 120 || !v.split('.').every((l) => label.test(l)))
+    throw new Error(`must be a DNS domain of at most 120 characters such as nodes.example.com, got ${JSON.stringify(raw)}`);
+  return v;
+};
+
+/** A comma-separated list of usernames (each as auth allows them: 1-64 of letters, digits and `_ . @ -`). */
+const usernames: Parser<readonly string[]> = (raw) => {
+  const list = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of list)
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u))
+      throw new Error(`must be comma-separated usernames such as alice,bob; got ${JSON.stringify(u)}`);
+  return list;
 };
 
 /** `parse`, or the empty string for a blank value (the setting's "none"). */
@@ -610,6 +639,34 @@ export const VARIABLES: readonly Variable[] = [
     0,
     int(0, 86_400),
     'When above 0, every response carries `Backoff: <seconds>`, asking clients to slow down.',
+  ),
+  v(
+    'routesGrpcUrl',
+    'AGORA_ROUTES_GRPC_URL',
+    '127.0.0.1:50056',
+    hostPorts,
+    'gRPC address of the routes service (`docs/ROUTING.md`); several instances: `ip:port,ip:port`.',
+  ),
+  v(
+    'proxyDomain',
+    'AGORA_PROXY_DOMAIN',
+    'nodes.localhost',
+    domain,
+    "Domain of the nodes' static URLs, `http://<node name>.<owner>.<domain>:<AGORA_PROXY_PORT>/` (`docs/ROUTING.md`).",
+  ),
+  v(
+    'proxyPort',
+    'AGORA_PROXY_PORT',
+    8000,
+    int(1, 65535),
+    "Port of the proxy, as the nodes' static URLs name it.",
+  ),
+  v(
+    'admins',
+    'AGORA_ADMINS',
+    [],
+    usernames,
+    'Comma-separated usernames that may route a host to any http:// or https:// URL; others route only to their own nodes. Empty: nobody.',
   ),
 ];
 
