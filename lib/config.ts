@@ -243,7 +243,9 @@ const domain: Parser<string> = (raw) => {
   const v = raw.trim().toLowerCase().replace(/\.$/, '');
   const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
   if (v.length > 120 || !v.split('.').every((l) => label.test(l)))
-    throw new Error(`must be a DNS domain of at most 120 characters such as nodes.example.com, got ${JSON.stringify(raw)}`);
+    throw new Error(
+      `must be a DNS domain of at most 120 characters such as nodes.example.com, got ${JSON.stringify(raw)}`,
+    );
   return v;
 };
 
@@ -654,13 +656,7 @@ export const VARIABLES: readonly Variable[] = [
     domain,
     "Domain of the nodes' static URLs, `http://<node name>.<owner>.<domain>:<AGORA_PROXY_PORT>/` (`docs/ROUTING.md`).",
   ),
-  v(
-    'proxyPort',
-    'AGORA_PROXY_PORT',
-    8000,
-    int(1, 65535),
-    "Port of the proxy, as the nodes' static URLs name it.",
-  ),
+  v('proxyPort', 'AGORA_PROXY_PORT', 8000, int(1, 65535), "Port of the proxy, as the nodes' static URLs name it."),
   v(
     'admins',
     'AGORA_ADMINS',

@@ -96,8 +96,7 @@ export function nodeHostParts(host: string, domain: string): { name: string; own
 export function normalizeHost(text: string): { host: string } | { problem: string } {
   const host = text.toLowerCase().replace(/\.$/, '');
   if (host.length === 0) return { problem: 'a host name is required' };
-  if (host.length > HOST_MAX)
-    return { problem: `the host has ${host.length} characters, at most ${HOST_MAX} allowed` };
+  if (host.length > HOST_MAX) return { problem: `the host has ${host.length} characters, at most ${HOST_MAX} allowed` };
   const bad = host.split('.').find((label) => !LABEL.test(label));
   if (bad !== undefined)
     return {

@@ -236,11 +236,13 @@ export interface NodeTargetRecord {
   epoch: string;
 }
 
-/** What a route write answers: the route as written (or as it was, for a delete), or why nothing was written. */
+/**
+ * What a route write answers: the route as written (or as it was, for a delete), or why nothing
+ * was written: `exists`, the source is routed; `absent`, no such route of this owner; `stale`,
+ * not at the version named (`version`: the one found).
+ */
 export type RouteWrite =
-  | { done: true; route: RouteRecord }
-  /** exists: the source is routed; absent: no such route of this owner; stale: not at the version named (`version`: the one found). */
-  | { done: false; reason: 'exists' | 'absent' | 'stale'; version?: number };
+  { done: true; route: RouteRecord } | { done: false; reason: 'exists' | 'absent' | 'stale'; version?: number };
 
 /** What a node sync did: stored (and announced), unchanged (held as it is), stale (older than held, or dropped). */
 export type NodeSync = 'stored' | 'unchanged' | 'stale';

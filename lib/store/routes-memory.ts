@@ -110,7 +110,8 @@ export class MemoryRouteStore implements RouteStore {
     const held = this.targets.get(next.id);
     if (held !== undefined && held.epoch === next.epoch) {
       if (held.goneAt !== undefined ? next.version <= held.version : next.version < held.version) return 'stale';
-      if (held.goneAt === undefined && JSON.stringify(target(held)) === JSON.stringify(target(next))) return 'unchanged';
+      if (held.goneAt === undefined && JSON.stringify(target(held)) === JSON.stringify(target(next)))
+        return 'unchanged';
     }
     const stored = target(next);
     this.targets.set(next.id, stored);
@@ -120,7 +121,8 @@ export class MemoryRouteStore implements RouteStore {
 
   async dropNode(id: string, version: number, epoch: string): Promise<boolean> {
     const now = this.now();
-    for (const [key, t] of this.targets) if (t.goneAt !== undefined && t.goneAt < now - NODE_TOMBSTONE_MS) this.targets.delete(key);
+    for (const [key, t] of this.targets)
+      if (t.goneAt !== undefined && t.goneAt < now - NODE_TOMBSTONE_MS) this.targets.delete(key);
     const held = this.targets.get(id);
     const kept = held !== undefined && held.epoch === epoch ? Math.max(held.version, version) : version;
     this.targets.set(id, { id, name: '', owner: '', status: '', host: '', port: 0, version: kept, epoch, goneAt: now });

@@ -192,17 +192,14 @@ export class PgRouteStore implements RouteStore {
       version: string | null;
       epoch: string | null;
       gone_at: string | null;
-    }>(
-      SYNC_NODE_SQL,
-      [
-        stored.id,
-        stored.version,
-        stored.epoch,
-        targetBody(stored),
-        this.channel,
-        encodeRouteChange({ kind: 'node', node: stored }),
-      ],
-    );
+    }>(SYNC_NODE_SQL, [
+      stored.id,
+      stored.version,
+      stored.epoch,
+      targetBody(stored),
+      this.channel,
+      encodeRouteChange({ kind: 'node', node: stored }),
+    ]);
     if (row.stored === 1) return 'stored';
     const same = row.gone_at === null && row.epoch === stored.epoch && Number(row.version) === stored.version;
     return same ? 'unchanged' : 'stale';

@@ -209,12 +209,7 @@ export class RedisRouteStore implements RouteStore {
   async delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite> {
     const [done, created, version, body] = await this.conn.script<[number, string, number, string]>(
       DELETE,
-      [
-        `${this.p}route:${source}`,
-        `${this.p}routes-of:${owner}`,
-        `${this.p}route-sources`,
-        `${this.p}route-lists`,
-      ],
+      [`${this.p}route:${source}`, `${this.p}routes-of:${owner}`, `${this.p}route-sources`, `${this.p}route-lists`],
       [source, owner, expectedVersion ?? '', this.channel],
     );
     if (done === 1) return { done: true, route: routeOf([String(version), created, body]) };

@@ -295,10 +295,11 @@ export class PgNodeStore implements NodeStore {
 
   /**
    * A transaction-scoped advisory lock per owner serialises the creates of one owner in
-   * every instance (so neither the limit nor a name is passed twice); with an expected list version, the owner's list row is then locked and
-   * compared (the other writes of that owner's nodes bump it under that lock, through the
-   * trigger of migration 5). The count and the insert run on snapshots taken after the
-   * locks, so concurrent creates can pass neither the limit nor the version.
+   * every instance (so neither the limit nor a name is passed twice); with an expected list
+   * version, the owner's list row is then locked and compared (the other writes of that
+   * owner's nodes bump it under that lock, through the trigger of migration 5). The count and
+   * the insert run on snapshots taken after the locks, so concurrent creates can pass neither
+   * the limit nor the version.
    */
   async create(
     node: NodeRecord,

@@ -11,14 +11,7 @@
  * in Redis (the keys share no hash tag: a single Redis or a primary, not a cluster).
  */
 import type Redis from 'ioredis';
-import type {
-  Broadcast,
-  FailureRule,
-  FailureStore,
-  SessionRecord,
-  SessionStore,
-  Versioned,
-} from './contracts';
+import type { Broadcast, FailureRule, FailureStore, SessionRecord, SessionStore, Versioned } from './contracts';
 import { connect, guard, RedisConnection } from './redis-connection';
 
 export { RedisConnection };

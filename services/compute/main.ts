@@ -40,15 +40,15 @@ serviceMain(
     });
     // In memory each compute process starts its versions again: its pushes are an epoch of their own.
     const epoch = stores.backends.includes('memory') ? randomUUID() : 'shared';
-    const pusher = new RoutePusher({
+    const pusher: RoutePusher = new RoutePusher({
       routes,
       store: stores.nodes,
       epoch,
       // Called only once compute exists (at a Watch hello, after start()).
-      ready: () => compute.ready(),
+      ready: (): Promise<void> => compute.ready(),
       log: log.child({ mod: 'routes' }),
     });
-    const compute = new Compute({
+    const compute: Compute = new Compute({
       store: pushingStore(stores.nodes, pusher),
       driver,
       maxNodesPerUser: config.computeMaxNodesPerUser,

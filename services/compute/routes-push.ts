@@ -13,7 +13,7 @@
  *   backend, which starts empty, loses nothing.
  */
 import { errorMessage } from '../../lib/errors';
-import type { NodeTarget } from '../../lib/gen/agora/NodeTarget';
+import type { NodeTarget, NodeTarget__Output } from '../../lib/gen/agora/NodeTarget';
 import type { RouteTable__Output } from '../../lib/gen/agora/RouteTable';
 import type { Logger } from '../../lib/log';
 import type { RouteWatch, RouteWatchHandlers } from '../../lib/routes-client';
@@ -46,7 +46,7 @@ type Push = { kind: 'sync'; target: NodeTarget } | { kind: 'drop'; version: numb
 const CONCURRENCY = 8;
 
 /** What Routes is told of a record: its address only while it is ACTIVE. */
-export function targetOf(record: NodeRecord, epoch: string): NodeTarget {
+export function targetOf(record: NodeRecord, epoch: string): NodeTarget__Output {
   const active = record.status === 'ACTIVE';
   return {
     id: record.id,
@@ -129,10 +129,12 @@ export class RoutePusher {
         if (!ids.has(t.id) && fresh(t.id))
           this.queue(t.id, { kind: 'drop', version: t.epoch === this.options.epoch ? t.version : 0 });
       for (const record of records)
-        if (fresh(record.id))
-          this.queue(record.id, { kind: 'sync', target: targetOf(record, this.options.epoch) });
+        if (fresh(record.id)) this.queue(record.id, { kind: 'sync', target: targetOf(record, this.options.epoch) });
       for (const [id, at] of this.touched) if (at <= since) this.touched.delete(id);
-      this.options.log.info({ nodes: records.length, dropped: held.length - held.filter((t) => ids.has(t.id)).length }, 'routes resynced');
+      this.options.log.info(
+        { nodes: records.length, dropped: held.length - held.filter((t) => ids.has(t.id)).length },
+        'routes resynced',
+      );
       this.pump();
     } catch (e) {
       if (this.closed || hello !== this.hellos) return;
@@ -179,7 +181,8 @@ export class RoutePusher {
       return true;
     } catch (e) {
       if (this.closed) return true;
-      if (!this.failing) this.options.log.warn({ detail: errorMessage(e) }, 'routes unreachable; node changes kept for later');
+      if (!this.failing)
+        this.options.log.warn({ detail: errorMessage(e) }, 'routes unreachable; node changes kept for later');
       this.failing = true;
       return false;
     }
