@@ -29,6 +29,7 @@ import { batchRoutes } from './v1/batch';
 import { channelRoutes } from './v1/channels';
 import { messageRoutes } from './v1/messages';
 import { nodeRoutes } from './v1/nodes';
+import { routeRoutes } from './v1/routes';
 import type { V1Options } from './v1/scope';
 import { sessionRoutes } from './v1/sessions';
 
@@ -101,8 +102,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(heartbeat, {
     bus,
     broker: deps.broker,
-    // Every bus service a route calls: the legacy routes' and Compute (v1/nodes.ts).
-    services: [...new Set(LEGACY_ROUTES.map((route) => route.service)), 'Compute'],
+    // Every bus service a route calls: the legacy routes', Compute (v1/nodes.ts) and Routes (v1/routes.ts).
+    services: [...new Set(LEGACY_ROUTES.map((route) => route.service)), 'Compute', 'Routes'],
     checks: deps.health,
     timeoutMs: config.healthTimeoutMs,
   });
@@ -114,7 +115,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     pageMaxRecords: config.pageMaxRecords,
     batchMaxRequests: config.batchMaxRequests,
   };
-  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, batchRoutes])
+  for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, routeRoutes, batchRoutes])
     void app.register(routes, { ...v1, prefix: '/v1' });
   return app;
 }
@@ -145,5 +146,9 @@ function helloRegistry(config: Config): HelloRegistry {
       description: `The legacy messaging API: POST ${LEGACY_ROUTES.map((route) => route.path).join(', ')}`,
       url: DOCS_PREFIX,
     })
-    .capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: METRICS_PATH });
+    .capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: METRICS_PATH })
+    .capability('routes', {
+      description: `Hosts routed to your nodes by the proxy; every node has its own URL under ${config.proxyDomain}`,
+      url: '/v1/routes',
+    });
 }

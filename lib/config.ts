@@ -138,6 +138,10 @@ export interface Config {
   proxyTrustForwarded: boolean;
   /** JSON file holding the proxy's route table, read at start; empty: none. */
   proxyRoutesFile: string;
+  /** gRPC address of the routes service (docs/ROUTING.md). */
+  routesGrpcUrl: string;
+  /** Usernames that may route a host to any URL (not only to their own nodes). */
+  admins: readonly string[];
 }
 
 type Parser<T> = (raw: string) => T;
@@ -246,6 +250,29 @@ const absolutePath: Parser<string> = (raw) => {
   return v;
 };
 
+/** A DNS domain such as nodes.example.com: lower-case labels, at most 120 characters (hosts go below it). */
+const domain: Parser<string> = (raw) => {
+  const v = raw.trim().toLowerCase().replace(/\.$/, '');
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+  if (v.length > 120 || !v.split('.').every((l) => label.test(l)))
+    throw new Error(
+      `must be a DNS domain of at most 120 characters such as nodes.example.com, got ${JSON.stringify(raw)}`,
+    );
+  return v;
+};
+
+/** A comma-separated list of usernames (each as auth allows them: 1-64 of letters, digits and `_ . @ -`). */
+const usernames: Parser<readonly string[]> = (raw) => {
+  const list = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of list)
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u))
+      throw new Error(`must be comma-separated usernames such as alice,bob; got ${JSON.stringify(u)}`);
+  return list;
+};
+
 /** `parse`, or the empty string for a blank value (the setting's "none"). */
 function orEmpty(parse: Parser<string>): Parser<string> {
   return (raw) => (raw.trim() === '' ? '' : parse(raw));
@@ -287,14 +314,6 @@ const origins: Parser<readonly string[]> = (raw) => {
   }
   if (list.length === 0) throw new Error('must be * or at least one origin');
   return list;
-};
-
-/** A DNS name such as `nodes.example.com`: labels of a-z, 0-9 and inner "-", lower-cased. */
-const domainName: Parser<string> = (raw) => {
-  const v = raw.trim().toLowerCase();
-  if (v.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(v))
-    throw new Error(`must be a domain name such as nodes.example.com, got ${JSON.stringify(raw)}`);
-  return v;
 };
 
 function v<K extends keyof Config>(
@@ -646,8 +665,8 @@ export const VARIABLES: readonly Variable[] = [
     'proxyDomain',
     'AGORA_PROXY_DOMAIN',
     'nodes.localhost',
-    domainName,
-    'Domain of the static node URLs: node `web` of user `ann` is `http://web.ann.<domain>:<AGORA_PROXY_PORT>/`.',
+    domain,
+    'Domain of the static node URLs: node `web` of user `ann` is `http://web.ann.<domain>:<AGORA_PROXY_PORT>/` (`docs/ROUTING.md`).',
   ),
   v(
     'proxyConnectTimeoutMs',
@@ -690,6 +709,20 @@ export const VARIABLES: readonly Variable[] = [
     '',
     orEmpty(absolutePath),
     'Absolute path of a JSON file holding the route table the proxy starts with (an array of routes, `services/proxy/routes.ts`); empty: no routes.',
+  ),
+  v(
+    'routesGrpcUrl',
+    'AGORA_ROUTES_GRPC_URL',
+    '127.0.0.1:50056',
+    hostPorts,
+    'gRPC address of the routes service (`docs/ROUTING.md`); several instances: `ip:port,ip:port`.',
+  ),
+  v(
+    'admins',
+    'AGORA_ADMINS',
+    [],
+    usernames,
+    'Comma-separated usernames that may route a host to any http:// or https:// URL; others route only to their own nodes. Empty: nobody.',
   ),
 ];
 

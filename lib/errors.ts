@@ -331,6 +331,34 @@ export const ERRORS = {
     message: 'Node %s did not wake within %s ms',
   },
   AGORA_ERR_PROXY_INVALID_ROUTE: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid route: %s' },
+  AGORA_ERR_NODE_NAME_TAKEN: {
+    status: 409,
+    errno: 122,
+    grpc: GRPC.ALREADY_EXISTS,
+    message: 'You already have a node named %s (a name is its URL)',
+  },
+  AGORA_ERR_ROUTE_INVALID: { status: 400, errno: 107, grpc: GRPC.INVALID_ARGUMENT, message: 'Invalid route: %s' },
+  AGORA_ERR_ROUTE_FORBIDDEN: { status: 403, errno: 121, grpc: GRPC.PERMISSION_DENIED, message: 'Route refused: %s' },
+  AGORA_ERR_ROUTE_NOT_FOUND: { status: 404, errno: 111, grpc: GRPC.NOT_FOUND, message: 'No route of yours for %s' },
+  AGORA_ERR_ROUTE_NODE_NOT_FOUND: {
+    status: 404,
+    errno: 111,
+    grpc: GRPC.NOT_FOUND,
+    message: 'No node %s of yours to route to',
+  },
+  AGORA_ERR_ROUTE_EXISTS: { status: 409, errno: 122, grpc: GRPC.ALREADY_EXISTS, message: 'Host %s is already routed' },
+  AGORA_ERR_ROUTE_STALE: {
+    status: 412,
+    errno: 114,
+    grpc: GRPC.FAILED_PRECONDITION,
+    message: 'Route %s has moved on from version %s: nothing was changed',
+  },
+  AGORA_ERR_ROUTE_LIST_STALE: {
+    status: 412,
+    errno: 114,
+    grpc: GRPC.FAILED_PRECONDITION,
+    message: 'Your route list has moved on from version %s: no route was created',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

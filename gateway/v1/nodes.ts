@@ -58,6 +58,10 @@ export const NODE_SCHEMA = {
     created_at: INT,
     updated_at: INT,
     version: { type: 'integer', description: 'bumped by every change of the node; its ETag is this number, quoted' },
+    url: {
+      type: 'string',
+      description: 'its static URL through the proxy, http://<name>.<owner>.<proxy domain>:<port>/ (docs/ROUTING.md)',
+    },
   },
 } as const;
 

@@ -11,6 +11,7 @@ import type { ProtoGrpcType as ChannelsProto } from '../gen/channels';
 import type { ProtoGrpcType as ComputeProto } from '../gen/compute';
 import type { ProtoGrpcType as DriverProto } from '../gen/driver';
 import type { ProtoGrpcType as MessagesProto } from '../gen/messages';
+import type { ProtoGrpcType as RoutesProto } from '../gen/routes';
 
 /** The proto folder (this file runs from dist/lib/rpc or lib/rpc). */
 export const PROTO_DIR = path.resolve(
@@ -34,6 +35,7 @@ interface Protos {
   'compute.proto': ComputeProto;
   'driver.proto': DriverProto;
   'messages.proto': MessagesProto;
+  'routes.proto': RoutesProto;
 }
 
 const cache = new Map<string, unknown>();

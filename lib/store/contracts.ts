@@ -164,16 +164,17 @@ export interface NodeStore {
   /** The nodes of `owner` and their list's version, read together (one snapshot). */
   owned(owner: string): Promise<OwnedNodes>;
   /**
-   * Insert a new node unless its owner already holds `limit` nodes or the id is taken, and,
-   * with `expectedListVersion`, only if the owner's list is still at that version ('stale'
-   * otherwise); the checks and the insert are one step, so concurrent creates can pass
-   * neither the limit nor the version.
+   * Insert a new node unless the id is taken ('exists'), its owner already holds a node of that
+   * name ('name': a name is the node's host, docs/ROUTING.md "Static URLs") or `limit` nodes
+   * ('limit'), and, with `expectedListVersion`, only if the owner's list is still at that version
+   * ('stale', checked first); the checks and the insert are one step, so concurrent creates can
+   * pass neither the limit, the name nor the version.
    */
   create(
     node: NodeRecord,
     limit: number,
     expectedListVersion?: number,
-  ): Promise<'created' | 'limit' | 'exists' | 'stale'>;
+  ): Promise<'created' | 'limit' | 'exists' | 'stale' | 'name'>;
   /** Insert or replace; answers the version stored (the previous one + 1, or 1 for a new record). */
   put(node: NodeRecord): Promise<number>;
   /**
@@ -183,6 +184,180 @@ export interface NodeStore {
   putIfVersion(node: NodeRecord, version: number): Promise<Versioned>;
   /** Remove; true if it existed. */
   delete(id: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes (services/routes, docs/ROUTING.md): custom routes, and where each node is.
+// ---------------------------------------------------------------------------------------
+
+/** How a route sends what it matches: forwarded (`proxy`) or answered 307 to the target (`redirect`). */
+export type RouteMode = 'proxy' | 'redirect';
+
+/** A custom route: a source host to one of its owner's nodes or (administrators) a URL. */
+export interface RouteRecord {
+  /** The host matched: lower case, no port; unique across every route. */
+  source: string;
+  owner: string;
+  /** A node id, or '' when the target is a URL. */
+  targetNode: string;
+  /** An http:// or https:// URL, or '' when the target is a node. */
+  targetUrl: string;
+  mode: RouteMode;
+  /** A request that came over plain HTTP is redirected to https:// first. */
+  enforceHttps: boolean;
+  /** 0: the proxy's own. */
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  /** ms since the epoch; a replace keeps createdAt. */
+  createdAt: number;
+  updatedAt: number;
+  /** Bumped by every write of the route (1 when created); what the store sets, whatever a caller passes. */
+  version: number;
+}
+
+/** One owner's routes at one moment, and the version of that list. */
+export interface OwnedRoutes {
+  /** Oldest first (createdAt, then source). */
+  routes: RouteRecord[];
+  /** Bumped by every write of any of the owner's routes; 0 before the first. */
+  version: number;
+}
+
+/** Where a node is, as compute last told Routes (proto/routes.proto `NodeTarget`). */
+export interface NodeTargetRecord {
+  id: string;
+  name: string;
+  owner: string;
+  status: string;
+  host: string;
+  port: number;
+  /** The node record's version in compute's store, in `epoch`'s sequence. */
+  version: number;
+  epoch: string;
+}
+
+/**
+ * What a route write answers: the route as written (or as it was, for a delete), or why nothing
+ * was written: `exists`, the source is routed; `absent`, no such route of this owner; `stale`,
+ * not at the version named (`version`: the one found).
+ */
+export type RouteWrite =
+  { done: true; route: RouteRecord } | { done: false; reason: 'exists' | 'absent' | 'stale'; version?: number };
+
+/** What a node sync did: stored (and announced), unchanged (held as it is), stale (older than held, or dropped). */
+export type NodeSync = 'stored' | 'unchanged' | 'stale';
+
+/** How long a dropped node's tombstone keeps older syncs of it out. */
+export const NODE_TOMBSTONE_MS = 3_600_000;
+
+/** A change of a RouteStore, as its topic announces it. */
+export type RouteChange =
+  | { kind: 'route'; route: RouteRecord }
+  | { kind: 'route_deleted'; source: string }
+  | { kind: 'node'; node: NodeTargetRecord }
+  | { kind: 'node_deleted'; id: string };
+
+/**
+ * Custom routes and node targets (services/routes). Every write that changes something
+ * announces its change on `topic` in the same atomic step (memory: the same synchronous step;
+ * PostgreSQL: NOTIFY in its transaction, delivered at commit; Redis: PUBLISH in its script), so
+ * every subscriber of every process sees the changes in the order they were made.
+ */
+export interface RouteStore {
+  get(source: string): Promise<RouteRecord | undefined>;
+  /** The routes of `owner` and their list's version, read together (one snapshot). */
+  owned(owner: string): Promise<OwnedRoutes>;
+  /** Every route, oldest first. */
+  routes(): Promise<RouteRecord[]>;
+  /**
+   * Insert `route` at version 1 unless its source is routed ('exists'), and, with
+   * `expectedListVersion`, only if its owner's list is still at it ('stale', checked first).
+   */
+  create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite>;
+  /**
+   * Replace the route of `route.source` if it exists and is `route.owner`'s ('absent'
+   * otherwise), with `expectedVersion` only if it is still at it ('stale'); createdAt is kept.
+   */
+  replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite>;
+  /** Remove `owner`'s route of `source` ('absent', 'stale' as replace); answers it as it was. */
+  delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite>;
+  node(id: string): Promise<NodeTargetRecord | undefined>;
+  /** Every node target held (tombstones left out), by id. */
+  nodes(): Promise<NodeTargetRecord[]>;
+  /**
+   * Hold `target` unless one of the same epoch is held at a newer version, or was dropped at
+   * that version or a newer one ('stale'); one equal to what is held is 'unchanged'.
+   */
+  syncNode(target: NodeTargetRecord): Promise<NodeSync>;
+  /**
+   * Forget the node, leaving a tombstone of (`version`, `epoch`) for NODE_TOMBSTONE_MS; true if
+   * it was held (and the drop announced).
+   */
+  dropNode(id: string, version: number, epoch: string): Promise<boolean>;
+  /** The topic the writes announce their changes on (encodeRouteChange), shared by every process of the store. */
+  readonly topic: Broadcast;
+}
+
+/** A node target in its one key order (what the stores compare and announce), nothing else. */
+export function nodeTarget(t: NodeTargetRecord): NodeTargetRecord {
+  return {
+    id: t.id,
+    name: t.name,
+    owner: t.owner,
+    status: t.status,
+    host: t.host,
+    port: t.port,
+    version: t.version,
+    epoch: t.epoch,
+  };
+}
+
+/** A route without what the store sets (version, createdAt): what route messages and records carry as JSON. */
+export function routeBody(route: RouteRecord): Omit<RouteRecord, 'version' | 'createdAt'> {
+  const { version: _version, createdAt: _createdAt, ...body } = route;
+  return body;
+}
+
+/**
+ * A change as one topic message: `r <version> <createdAt> <route body JSON>`, `R <source>`,
+ * `n <node target JSON>`, `N <id>`. The Redis scripts write the first kind themselves, from
+ * the version they give; other messages on the topic (a service's own) start otherwise.
+ */
+export function encodeRouteChange(change: RouteChange): string {
+  switch (change.kind) {
+    case 'route':
+      return `r ${change.route.version} ${change.route.createdAt} ${JSON.stringify(routeBody(change.route))}`;
+    case 'route_deleted':
+      return `R ${change.source}`;
+    case 'node':
+      return `n ${JSON.stringify(change.node)}`;
+    case 'node_deleted':
+      return `N ${change.id}`;
+  }
+}
+
+/** The change a topic message announces, or undefined when it announces none (or is malformed). */
+export function decodeRouteChange(message: string): RouteChange | undefined {
+  try {
+    switch (message.slice(0, 2)) {
+      case 'r ': {
+        const m = /^r (\d+) (\d+) (.*)$/s.exec(message);
+        if (m === null) return undefined;
+        const body = JSON.parse(m[3]) as Omit<RouteRecord, 'version' | 'createdAt'>;
+        return { kind: 'route', route: { ...body, version: Number(m[1]), createdAt: Number(m[2]) } };
+      }
+      case 'R ':
+        return { kind: 'route_deleted', source: message.slice(2) };
+      case 'n ':
+        return { kind: 'node', node: JSON.parse(message.slice(2)) as NodeTargetRecord };
+      case 'N ':
+        return { kind: 'node_deleted', id: message.slice(2) };
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a backend answers to a health check. */

@@ -2,8 +2,8 @@
  * Picks and opens the storage adapters from the configuration (no adapter is imported
  * outside a main.ts or this index: CONTRIBUTING.md "Dependency direction").
  * AGORA_DATABASE_URL puts users, channels, messages and compute nodes in PostgreSQL;
- * AGORA_REDIS_URL puts sessions and failed logons in Redis, else they follow the database;
- * with neither, everything stays in this process's memory.
+ * AGORA_REDIS_URL puts sessions, failed logons and routes in Redis, else they follow the
+ * database; with neither, everything stays in this process's memory.
  */
 import type { Config } from '../config';
 import type { Logger } from '../log';
@@ -15,6 +15,7 @@ import type {
   FailureStore,
   MessageStore,
   NodeStore,
+  RouteStore,
   SessionStore,
   UserStore,
 } from './contracts';
@@ -36,6 +37,9 @@ import {
   PgSessionStore,
   PgUserStore,
 } from './store-postgres';
+import { MemoryRouteStore } from './routes-memory';
+import { PgRouteStore } from './routes-postgres';
+import { RedisRouteStore } from './routes-redis';
 import { RedisBroadcast, RedisConnection, RedisFailureStore, RedisSessionStore } from './store-redis';
 
 export type Backend = 'memory' | 'postgres' | 'redis';
@@ -48,6 +52,8 @@ export interface AllStores {
   nodes: NodeStore;
   /** Failed logons (auth's throttle): with the sessions, so that every auth instance counts them together. */
   failures: FailureStore;
+  /** Custom routes and node targets (services/routes), with their topic of changes. */
+  routes: RouteStore;
 }
 
 export type StoreKind = keyof AllStores;
@@ -66,7 +72,7 @@ type StoreConfig = Pick<
 
 /** The backend that keeps `kind` under `config`. */
 export function resolve(kind: StoreKind, config: StoreConfig): Backend {
-  if ((kind === 'sessions' || kind === 'failures') && config.redisUrl !== '') return 'redis';
+  if ((kind === 'sessions' || kind === 'failures' || kind === 'routes') && config.redisUrl !== '') return 'redis';
   return config.databaseUrl !== '' ? 'postgres' : 'memory';
 }
 
@@ -128,6 +134,19 @@ export async function openStores<K extends StoreKind>(
       channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
       messages: () => (pg ? new PgMessageStore(pg) : new MemoryMessageStore()),
       nodes: () => (pg ? new PgNodeStore(pg) : new MemoryNodeStore()),
+      routes: () => {
+        if (redis !== undefined) {
+          const topic = new RedisBroadcast(redis, 'routes');
+          broadcasts.push(topic);
+          return new RedisRouteStore(redis, topic);
+        }
+        if (pg !== undefined) {
+          const topic = new PgBroadcast(pg, 'agora_routes');
+          broadcasts.push(topic);
+          return new PgRouteStore(pg, topic, 'agora_routes');
+        }
+        return new MemoryRouteStore();
+      },
       failures: () => {
         const rule = { maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 };
         return redis

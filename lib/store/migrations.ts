@@ -126,6 +126,36 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION agora_node_list_bump();
     `,
   },
+  {
+    version: 6,
+    name: 'routes and node targets',
+    sql: `
+      -- Custom routes (services/routes): the record without version and created_at, which are
+      -- columns; owner and created_at also as columns, for each owner's oldest-first list.
+      CREATE TABLE agora_routes (
+        source     text COLLATE "C" PRIMARY KEY,
+        owner      text COLLATE "C" NOT NULL,
+        created_at bigint NOT NULL,
+        version    bigint NOT NULL,
+        record     jsonb NOT NULL
+      );
+      CREATE INDEX agora_routes_owner ON agora_routes (owner, created_at, source);
+      -- The version of each owner's route list; every write of a route locks its owner's row
+      -- first, so the writes of one owner take turns and the version moves with them.
+      CREATE TABLE agora_route_lists (
+        owner   text COLLATE "C" PRIMARY KEY,
+        version bigint NOT NULL
+      );
+      -- Where each node is, as compute last said; gone_at set: the tombstone of a dropped node.
+      CREATE TABLE agora_node_targets (
+        id      text COLLATE "C" PRIMARY KEY,
+        version bigint NOT NULL,
+        epoch   text NOT NULL,
+        gone_at bigint,
+        record  jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

@@ -231,12 +231,12 @@ export class MemoryNodeStore implements NodeStore {
     node: NodeRecord,
     limit: number,
     expectedListVersion?: number,
-  ): Promise<'created' | 'limit' | 'exists' | 'stale'> {
+  ): Promise<'created' | 'limit' | 'exists' | 'stale' | 'name'> {
     if (expectedListVersion !== undefined && expectedListVersion !== (this.lists.get(node.owner) ?? 0)) return 'stale';
     if (this.nodes.has(node.id)) return 'exists';
-    let held = 0;
-    for (const n of this.nodes.values()) if (n.owner === node.owner) held++;
-    if (held >= limit) return 'limit';
+    const held = [...this.nodes.values()].filter((n) => n.owner === node.owner);
+    if (held.some((n) => n.name === node.name)) return 'name';
+    if (held.length >= limit) return 'limit';
     this.nodes.set(node.id, { ...node, version: 1 });
     this.bump(node.owner);
     return 'created';

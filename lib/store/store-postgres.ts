@@ -295,16 +295,17 @@ export class PgNodeStore implements NodeStore {
 
   /**
    * A transaction-scoped advisory lock per owner serialises the creates of one owner in
-   * every instance; with an expected list version, the owner's list row is then locked and
-   * compared (the other writes of that owner's nodes bump it under that lock, through the
-   * trigger of migration 5). The count and the insert run on snapshots taken after the
-   * locks, so concurrent creates can pass neither the limit nor the version.
+   * every instance (so neither the limit nor a name is passed twice); with an expected list
+   * version, the owner's list row is then locked and compared (the other writes of that
+   * owner's nodes bump it under that lock, through the trigger of migration 5). The count and
+   * the insert run on snapshots taken after the locks, so concurrent creates can pass neither
+   * the limit nor the version.
    */
   async create(
     node: NodeRecord,
     limit: number,
     expectedListVersion?: number,
-  ): Promise<'created' | 'limit' | 'exists' | 'stale'> {
+  ): Promise<'created' | 'limit' | 'exists' | 'stale' | 'name'> {
     return this.db.transaction(async (query) => {
       await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [node.owner]);
       if (expectedListVersion !== undefined) {
@@ -318,6 +319,11 @@ export class PgNodeStore implements NodeStore {
         if (Number(list.version) !== expectedListVersion) return 'stale';
       }
       if ((await query('SELECT 1 FROM agora_nodes WHERE id = $1', [node.id])).length > 0) return 'exists';
+      const named = await query("SELECT 1 FROM agora_nodes WHERE owner = $1 AND record->>'name' = $2", [
+        node.owner,
+        node.name,
+      ]);
+      if (named.length > 0) return 'name';
       const [{ n }] = await query<{ n: string }>('SELECT count(*) AS n FROM agora_nodes WHERE owner = $1', [
         node.owner,
       ]);

@@ -10,26 +10,11 @@
  * ended and can tell the session caches. Each multi-key change is one Lua script, atomic
  * in Redis (the keys share no hash tag: a single Redis or a primary, not a cluster).
  */
-import Redis from 'ioredis';
-import { AgoraError, errorMessage } from '../errors';
-import type { Logger } from '../log';
-import {
-  timed,
-  type BackendHealth,
-  type Broadcast,
-  type FailureRule,
-  type FailureStore,
-  type SessionRecord,
-  type SessionStore,
-  type Versioned,
-} from './contracts';
+import type Redis from 'ioredis';
+import type { Broadcast, FailureRule, FailureStore, SessionRecord, SessionStore, Versioned } from './contracts';
+import { connect, guard, RedisConnection } from './redis-connection';
 
-export interface RedisOptions {
-  url: string;
-  prefix: string;
-  timeoutMs: number;
-  log: Logger;
-}
+export { RedisConnection };
 
 /** Keys handled by one expire script run; more are taken by the next run. */
 const EXPIRE_BATCH = 1000;
@@ -94,58 +79,6 @@ for _, id in ipairs(ids) do
   end
 end
 return {out, #ids}`;
-
-/** The connection of a process, shared by its Redis stores. */
-export class RedisConnection {
-  readonly redis: Redis;
-
-  constructor(readonly options: RedisOptions) {
-    this.redis = connect(options);
-  }
-
-  /** Run a Lua script; an outage becomes AGORA_ERR_STORE_UNAVAILABLE. */
-  async script<T>(lua: string, keys: string[], args: Array<string | number>): Promise<T> {
-    return guard(() => this.redis.eval(lua, keys.length, ...keys, ...args) as Promise<T>);
-  }
-
-  async ping(): Promise<BackendHealth> {
-    return timed('redis', () => guard(() => this.redis.ping()));
-  }
-
-  async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-}
-
-function connect(options: RedisOptions): Redis {
-  const redis = new Redis(options.url, {
-    connectTimeout: options.timeoutMs,
-    commandTimeout: options.timeoutMs,
-    // Fail a command after one reconnect attempt rather than queueing it for long.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
-  });
-  // Without a listener an outage would be an unhandled 'error' event; the commands fail on their own.
-  let warned = false;
-  redis.on('error', (err) => {
-    if (!warned) options.log.warn({ err }, 'redis connection error');
-    warned = true;
-  });
-  redis.on('ready', () => {
-    warned = false;
-  });
-  return redis;
-}
-
-async function guard<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    // A ReplyError is Redis refusing a command we sent: a bug, not an outage.
-    if ((e as Error).name === 'ReplyError') throw e;
-    throw new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['Redis', errorMessage(e)], { cause: e });
-  }
-}
 
 export class RedisSessionStore implements SessionStore {
   private readonly index: string;

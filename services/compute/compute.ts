@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { staleError } from '../../lib/etag';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import { cut, NODE_NAME_MAX, nodeNameProblem } from '../../lib/node-names';
+import { nodeLabelProblem } from '../../lib/hosts';
+import { cut, NODE_NAME_MAX } from '../../lib/node-names';
 import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
@@ -71,7 +72,7 @@ export class Compute {
    */
   async create(owner: string, input: CreateInput, reqId?: string, expectedList?: number): Promise<NodeRecord> {
     const problem =
-      nodeNameProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
+      nodeLabelProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
     await this.ready();
     const now = Date.now();
@@ -98,6 +99,7 @@ export class Compute {
       const created = await this.options.store.create(record, this.options.maxNodesPerUser, expectedList);
       if (created === 'stale')
         throw staleError('AGORA_ERR_NODE_LIST_STALE', [expectedList], (await this.options.store.owned(owner)).version);
+      if (created === 'name') throw new AgoraError('AGORA_ERR_NODE_NAME_TAKEN', [cut(input.name)]);
       if (created === 'limit') throw new AgoraError('AGORA_ERR_NODE_LIMIT', [this.options.maxNodesPerUser]);
       if (created === 'exists') throw new AgoraError('AGORA_ERR_INTERNAL');
       try {
@@ -138,6 +140,7 @@ export class Compute {
     checkVersion(read, expected);
     const refused = transitionProblem(read, input);
     if (refused !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refused);
+    if (input.name !== '' && input.name !== read.name) await this.checkNameFree(owner, input.name);
     const current = await this.claim(read, expected);
     if (current.reason === LOST_REASON) return this.updateLost(current, input, reqId);
     try {
@@ -291,6 +294,16 @@ export class Compute {
   }
 
   /**
+   * AGORA_ERR_NODE_NAME_TAKEN when another of the owner's nodes has `name` (a name is the
+   * node's host). Read before the rename rather than in one step with it: two renames of two
+   * nodes to one name at the same moment can both pass (a create cannot: the store checks it).
+   */
+  private async checkNameFree(owner: string, name: string): Promise<void> {
+    const { nodes } = await this.options.store.owned(owner);
+    if (nodes.some((n) => n.name === name)) throw new AgoraError('AGORA_ERR_NODE_NAME_TAKEN', [cut(name)]);
+  }
+
+  /**
    * Take the right to change `read` for a caller who named version `expected`: write the
    * record back unchanged but for its version, only if it is still at `expected` (one atomic
    * step in the store, whichever compute instance calls). Of several writers naming one
@@ -413,7 +426,7 @@ function updateProblem(input: UpdateInput): string | null {
     return `action ${cut(input.action)} must be one of ${ACTIONS.join(', ')}`;
   if (input.name === '' && input.size === '' && input.action === '')
     return 'nothing to change: give a name, a size or an action';
-  return (input.name === '' ? null : nodeNameProblem(input.name)) ?? textProblem('size', input.size, false);
+  return (input.name === '' ? null : nodeLabelProblem(input.name)) ?? textProblem('size', input.size, false);
 }
 
 /** [verb, state] of a refused change, or null when every part of it is allowed now. */

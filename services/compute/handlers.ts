@@ -5,6 +5,7 @@
  * driver.
  */
 import type { ComputeDefinition } from '../../lib/gen/agora/Compute';
+import { nodeUrl } from '../../lib/hosts';
 import type { Node } from '../../lib/gen/agora/Node';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
@@ -12,13 +13,20 @@ import type { SessionResolver } from '../../lib/session-cache';
 import type { NodeRecord } from '../../lib/store/contracts';
 import type { Compute } from './compute';
 
+/** Where the nodes' static URLs point: the proxy's domain and port (AGORA_PROXY_DOMAIN, AGORA_PROXY_PORT). */
+export interface ProxyAddress {
+  domain: string;
+  port: number;
+}
+
 export interface ComputeDeps {
   compute: Compute;
   sessions: SessionResolver;
+  proxy: ProxyAddress;
 }
 
-/** The wire form of a record. */
-export function nodeOf(record: NodeRecord): Node {
+/** The wire form of a record, with its static URL (docs/ROUTING.md "Static URLs"). */
+export function nodeOf(record: NodeRecord, proxy: ProxyAddress): Node {
   return {
     id: record.id,
     name: record.name,
@@ -37,6 +45,7 @@ export function nodeOf(record: NodeRecord): Node {
     created_at: record.createdAt,
     updated_at: record.updatedAt,
     version: record.version,
+    url: nodeUrl(record.name, record.owner, proxy.domain, proxy.port),
   };
 }
 
@@ -48,18 +57,19 @@ function expected(request: { check_version: boolean; expected_version: number })
 export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeDefinition> {
   const user = (sesskey: number, ctx: RpcContext): Promise<string> => deps.sessions.resolve(sesskey, ctx);
   const { compute } = deps;
+  const wire = (record: NodeRecord): Node => nodeOf(record, deps.proxy);
   return {
     Create: async (request, ctx) =>
-      nodeOf(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId, expected(request))),
+      wire(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId, expected(request))),
     List: async (request, ctx) => {
       const { nodes, version } = await compute.list(await user(request.sesskey, ctx));
-      return { nodes: nodes.map(nodeOf), version };
+      return { nodes: nodes.map(wire), version };
     },
-    Get: async (request, ctx) => nodeOf(await compute.get(await user(request.sesskey, ctx), request.id)),
+    Get: async (request, ctx) => wire(await compute.get(await user(request.sesskey, ctx), request.id)),
     Update: async (request, ctx) =>
-      nodeOf(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId, expected(request))),
+      wire(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId, expected(request))),
     Delete: async (request, ctx) =>
-      nodeOf(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId, expected(request))),
+      wire(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId, expected(request))),
     Output: async (request, ctx) => compute.output(await user(request.sesskey, ctx), request.id, ctx.reqId),
   };
 }

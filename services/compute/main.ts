@@ -1,14 +1,18 @@
 /**
  * The compute process (Procfile: compute): `Compute` on the bus and on gRPC, calling the
- * driver named by AGORA_COMPUTE_DRIVER, reading its nodes every AGORA_COMPUTE_SYNC_MS.
+ * driver named by AGORA_COMPUTE_DRIVER, reading its nodes every AGORA_COMPUTE_SYNC_MS, and
+ * pushing every node's target to Routes (AGORA_ROUTES_GRPC_URL, ./routes-push.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { createClient } from '../../lib/bus/client';
+import { RoutesClient } from '../../lib/routes-client';
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { createDriverClient } from './driver-client';
 import { buildComputeService } from './handlers';
 import { Compute } from './compute';
+import { pushingStore, RoutePusher } from './routes-push';
 
 serviceMain(
   'compute',
@@ -29,20 +33,42 @@ serviceMain(
       log,
     });
     const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
-    const compute = new Compute({
+    const routes = new RoutesClient({
+      url: config.routesGrpcUrl,
+      timeoutMs: config.grpcTimeoutMs,
+      log: log.child({ mod: 'routes' }),
+    });
+    // In memory each compute process starts its versions again: its pushes are an epoch of their own.
+    const epoch = stores.backends.includes('memory') ? randomUUID() : 'shared';
+    const pusher: RoutePusher = new RoutePusher({
+      routes,
       store: stores.nodes,
+      epoch,
+      // Called only once compute exists (at a Watch hello, after start()).
+      ready: (): Promise<void> => compute.ready(),
+      log: log.child({ mod: 'routes' }),
+    });
+    const compute: Compute = new Compute({
+      store: pushingStore(stores.nodes, pusher),
       driver,
       maxNodesPerUser: config.computeMaxNodesPerUser,
       log: log.child({ mod: 'nodes' }),
       settleMs: config.requestTimeoutMs,
     });
     const stopSync = compute.startSync(config.computeSyncMs);
+    pusher.start();
     return {
-      impl: buildComputeService({ compute, sessions }),
+      impl: buildComputeService({
+        compute,
+        sessions,
+        proxy: { domain: config.proxyDomain, port: config.proxyPort },
+      }),
       // The driver is Compute's own dependency: /__heartbeat__ names it `Compute.driver`.
       health: stores.checks().add('driver', (deadline) => bus.hasService(config.computeDriver, { deadline })),
       close: async () => {
         stopSync();
+        pusher.close();
+        routes.close();
         bus.close();
         sessions.close();
         await stores.close();

@@ -1,13 +1,13 @@
 /**
  * The compute mesh for integration tests, as the Procfile runs it: broker, auth, a driver,
- * compute and the gateway, each its own process on free loopback ports. The driver is a
+ * Routes, compute and the gateway, each its own process on free loopback ports. The driver is a
  * parameter (test/helpers/drivers.ts), so one suite runs against every driver.
  */
 import type { DriverSpec } from './drivers';
 import { startBroker, startNode, type Started, type StartOptions } from './proc';
 
 export interface ComputeMesh {
-  procs: Record<'broker' | 'auth' | 'driver' | 'compute' | 'gateway', Started>;
+  procs: Record<'broker' | 'auth' | 'driver' | 'routes' | 'compute' | 'gateway', Started>;
   bus: string;
   /** The gateway's base URL. */
   http: string;
@@ -38,7 +38,7 @@ export async function startComputeMesh(
     // The gateway and compute first, then the driver (which stops its nodes), then the rest.
     await Promise.all([procs.gateway?.stop(), procs.compute?.stop()]);
     await procs.driver?.stop();
-    await Promise.all([procs.auth?.stop(), procs.broker?.stop()]);
+    await Promise.all([procs.routes?.stop(), procs.auth?.stop(), procs.broker?.stop()]);
   });
   procs.broker = await startBroker();
   const bus = String(procs.broker.endpoints.bus);
@@ -46,10 +46,15 @@ export async function startComputeMesh(
   procs.auth = await startNode('services/auth/main.js', { env: { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' } });
   const startDriver = (): Promise<Started> => driver.start(bus, options.driverEnv ?? {});
   procs.driver = await startDriver();
+  const auth = String(procs.auth.endpoints.grpc);
+  procs.routes = await startNode('services/routes/main.js', {
+    env: { ...common, AGORA_AUTH_GRPC_URL: auth, AGORA_ROUTES_GRPC_URL: '127.0.0.1:0' },
+  });
   const computeOptions: StartOptions = {
     env: {
       ...common,
-      AGORA_AUTH_GRPC_URL: String(procs.auth.endpoints.grpc),
+      AGORA_AUTH_GRPC_URL: auth,
+      AGORA_ROUTES_GRPC_URL: String(procs.routes.endpoints.grpc),
       AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
       AGORA_COMPUTE_DRIVER: driver.service,
       AGORA_COMPUTE_SYNC_MS: '200',

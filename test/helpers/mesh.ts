@@ -1,7 +1,8 @@
 /**
  * The messaging mesh as the Procfile starts it, for integration tests through the gateway:
- * broker, auth, then the services that dial auth, then the gateway, each its own process
- * on free loopback ports. Stopped in `t.after`.
+ * broker, auth, then the services that dial auth (with `compute`: the driver, Routes and
+ * compute too), then the gateway, each its own process on free loopback ports. Stopped in
+ * `t.after`.
  */
 import type { TestContext } from 'node:test';
 import { startBroker, startNode, type Started } from './proc';
@@ -13,6 +14,7 @@ const ENTRY = {
   messages: 'services/messages/main.js',
   compute: 'services/compute/main.js',
   driver: 'services/driver/main.js',
+  routes: 'services/routes/main.js',
   gateway: 'gateway/main.js',
 } as const;
 
@@ -30,7 +32,7 @@ export interface Mesh {
 }
 
 export interface MeshOptions {
-  /** Start Compute and the TypeScript driver too. */
+  /** Start Compute, the TypeScript driver and Routes too. */
   compute?: boolean;
   /** More environment for one part (e.g. `{ channels: { AGORA_LOG_LEVEL: 'debug' } }`). */
   envOf?: Partial<Record<Part, Record<string, string>>>;
@@ -65,7 +67,14 @@ export async function startMesh(
   });
   if (options.compute === true) {
     await run('driver', { AGORA_DRIVER_GRPC_URL: '127.0.0.1:0' });
-    await run('compute', { AGORA_AUTH_GRPC_URL: auth, AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0' });
+    const routes = String(
+      (await run('routes', { AGORA_AUTH_GRPC_URL: auth, AGORA_ROUTES_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc,
+    );
+    await run('compute', {
+      AGORA_AUTH_GRPC_URL: auth,
+      AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
+      AGORA_ROUTES_GRPC_URL: routes,
+    });
   }
   await run('gateway', { AGORA_HTTP_PORT: '0' });
   return {

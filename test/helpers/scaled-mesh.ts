@@ -1,7 +1,7 @@
 /**
  * The mesh with several instances of each service, as `foreman start -m` runs it:
- * one broker, N auth, N channels, N messages, one compute, one gateway, each its own process from the
- * Procfile's entry point. Every instance binds its gRPC on a free port (AGORA_GRPC_BIND);
+ * one broker, N auth, N channels, N messages, one driver, Routes and compute, one gateway, each
+ * its own process from the Procfile's entry point. Every instance binds its gRPC on a free port (AGORA_GRPC_BIND);
  * the others dial the list of them. Stores come from `env` (AGORA_DATABASE_URL, …).
  */
 import assert from 'node:assert/strict';
@@ -49,8 +49,10 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
     procs.push(...messages);
     const driver = await startNode('services/driver/main.js', { env: { ...common, AGORA_GRPC_BIND: '127.0.0.1:0' } });
     procs.push(driver);
+    const [routes] = await instances('routes', 1, withAuth);
+    procs.push(routes);
     const compute = await startNode('services/compute/main.js', {
-      env: { ...withAuth, AGORA_GRPC_BIND: '127.0.0.1:0' },
+      env: { ...withAuth, AGORA_GRPC_BIND: '127.0.0.1:0', AGORA_ROUTES_GRPC_URL: grpcOf(routes) },
     });
     procs.push(compute);
     const gateway = await startNode('gateway/main.js', { env: { ...common, AGORA_HTTP_PORT: '0' } });
@@ -63,7 +65,16 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
       messages,
       compute,
       gateway,
-      all: () => [mesh.gateway, mesh.compute, driver, ...mesh.messages, ...mesh.channels, ...mesh.auth, mesh.broker],
+      all: () => [
+        mesh.gateway,
+        mesh.compute,
+        routes,
+        driver,
+        ...mesh.messages,
+        ...mesh.channels,
+        ...mesh.auth,
+        mesh.broker,
+      ],
       stop: async () => {
         for (const p of mesh.all()) await p.stop();
       },

@@ -71,6 +71,7 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     AGORA_MESSAGES_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_DRIVER_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_COMPUTE_GRPC_URL: `127.0.0.1:${await freePort()}`,
+    AGORA_ROUTES_GRPC_URL: `127.0.0.1:${await freePort()}`,
   };
   const labels = [
     'broker.1',
@@ -82,6 +83,7 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     'driver.1',
     'driver-ruby.1',
     'compute.1',
+    'routes.1',
     'gateway.1',
   ];
   // 1. The launcher is ready when the broker is, on the bus we gave it.

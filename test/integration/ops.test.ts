@@ -231,6 +231,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: true,
     Compute: true,
     'Compute.driver': true,
+    Routes: true,
   });
   assert.equal(await procs.messages.stop('SIGTERM'), 0);
   const down = await until(`${base}/__heartbeat__`, 503, 15_000);
@@ -241,6 +242,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: false,
     Compute: true,
     'Compute.driver': true,
+    Routes: true,
   });
   assert.ok(Number(down.headers.get('retry-after')) > 0, 'a 503 carries Retry-After');
   await mesh.restart('messages');
@@ -252,6 +254,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: true,
     Compute: true,
     'Compute.driver': true,
+    Routes: true,
   });
   // Compute's own dependency: its driver stopped, Compute answers but names it failing.
   assert.equal(await procs.driver.stop('SIGTERM'), 0);
@@ -263,6 +266,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: true,
     Compute: false,
     'Compute.driver': false,
+    Routes: true,
   });
   await mesh.restart('driver');
   await until(`${base}/__heartbeat__`, 200, 15_000);

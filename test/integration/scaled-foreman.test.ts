@@ -50,7 +50,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
   if (pg === undefined || redis === undefined) return;
-  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600]);
+  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700]);
   // 1. scaled.env with this run's ports and servers.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-scaled-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +74,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     'compute.1',
     'gateway.1',
     'driver.1',
+    'routes.1',
   ];
   const seen = new Set<string>();
   const foreman = await start(

@@ -21,7 +21,7 @@ import { startPostgres, startRedis, until, type Postgres } from '../helpers/back
 import { entry, freePort } from '../helpers/proc';
 
 const log = createLogger('test', 'silent');
-type Opened = OpenStores & AllStores;
+type Opened = OpenStores & Pick<AllStores, (typeof KINDS)[number]>;
 
 /** Every contract check, against one set of stores. */
 async function contract(t: TestContext, open: () => Promise<Opened>): Promise<void> {
@@ -249,6 +249,13 @@ async function checkNodes(s: Opened): Promise<void> {
   assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'created');
   assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'exists');
   assert.equal(await s.nodes.create(node('a', 'ann', 20), 2), 'created');
+  assert.equal(
+    await s.nodes.create({ ...node('c', 'ann', 10), name: 'n-a' }, 2),
+    'name',
+    "a name its owner's nodes hold already",
+  );
+  assert.equal(await s.nodes.create({ ...node('c', 'zed', 10), name: 'n-a' }, 2), 'created', "another owner's");
+  assert.equal(await s.nodes.delete('c'), true);
   assert.equal(await s.nodes.create(node('c', 'ann', 10), 2), 'limit');
   assert.deepEqual(
     (await s.nodes.list('ann')).map((n) => n.id),
@@ -401,7 +408,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
   ['messages: ids from 1 without gaps, retention of the newest, any text kept exactly', checkMessages],
   ['messages: 60 concurrent appends to one channel get 1..60 exactly once', checkConcurrentAppends],
   ['messages: appendIfLast appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
-  ['nodes: create under a per-owner limit (also when concurrent), list oldest first, put, delete', checkNodes],
+  [
+    "nodes: create under a per-owner limit (also when concurrent) and not under a name the owner's nodes hold; list oldest first, put, delete",
+    checkNodes,
+  ],
   ['nodes: putIfVersion writes only at the version, atomically under 12 racers', checkNodeVersions],
   [
     "nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers",

@@ -58,7 +58,7 @@ function build(
   return app;
 }
 
-const ALL = ['Auth', 'Channels', 'Messages', 'Compute'];
+const ALL = ['Auth', 'Channels', 'Messages', 'Compute', 'Routes'];
 
 /** The fields these tests read of the hello and of the error body. */
 interface Json {
@@ -121,6 +121,7 @@ test('hello: the JSON byte for byte, every setting from the configuration and ev
     '"openapi":{"description":"OpenAPI 3 document of every route, and Swagger UI at /v1/docs","url":"/v1/openapi.json"}',
     '"legacy":{"description":"The legacy messaging API: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve","url":"/v1/docs"}',
     '"metrics":{"description":"Prometheus metrics of the gateway and the broker","url":"/metrics"}',
+    '"routes":{"description":"Hosts routed to your nodes by the proxy; every node has its own URL under nodes.localhost","url":"/v1/routes"}',
   ];
   assert.equal(
     res.body,
@@ -147,6 +148,7 @@ test('heartbeat: 200 when all answer; each failure named; the service checks nes
     'Messages.storage': true,
     Messages: true,
     Compute: true,
+    Routes: true,
     redis: true,
   });
   assert.equal(up.headers['retry-after'], undefined);
@@ -165,6 +167,7 @@ test('heartbeat: 200 when all answer; each failure named; the service checks nes
     'Messages.storage': false,
     Messages: false,
     Compute: true,
+    Routes: true,
     Search: false,
     redis: false,
   });

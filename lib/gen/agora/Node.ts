@@ -44,6 +44,11 @@ export interface Node {
    * Bumped by every write of the record: the node's ETag at the edge.
    */
   'version'?: (number | string | Long);
+  /**
+   * The node's static URL, http://<name>.<owner's label>.<AGORA_PROXY_DOMAIN>:<AGORA_PROXY_PORT>/
+   * (docs/ROUTING.md "Static URLs"); "" for a node whose name is not a DNS label.
+   */
+  'url'?: (string);
 }
 
 export interface Node__Output {
@@ -88,4 +93,9 @@ export interface Node__Output {
    * Bumped by every write of the record: the node's ETag at the edge.
    */
   'version': (number);
+  /**
+   * The node's static URL, http://<name>.<owner's label>.<AGORA_PROXY_DOMAIN>:<AGORA_PROXY_PORT>/
+   * (docs/ROUTING.md "Static URLs"); "" for a node whose name is not a DNS label.
+   */
+  'url': (string);
 }

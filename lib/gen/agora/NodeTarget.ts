@@ -19,9 +19,15 @@ export interface NodeTarget {
   'host'?: (string);
   'port'?: (number);
   /**
-   * The node record's version: a sync older than the one held is ignored.
+   * The node record's version: a sync older than the one held (in the same epoch) is ignored.
    */
   'version'?: (number | string | Long);
+  /**
+   * The sequence `version` counts in: compute's shared store (every compute instance alike), or
+   * one compute process on the memory backend, whose versions start again at each start. A sync
+   * in another epoch than the one held replaces it, whatever its version.
+   */
+  'epoch'?: (string);
 }
 
 /**
@@ -41,7 +47,13 @@ export interface NodeTarget__Output {
   'host': (string);
   'port': (number);
   /**
-   * The node record's version: a sync older than the one held is ignored.
+   * The node record's version: a sync older than the one held (in the same epoch) is ignored.
    */
   'version': (number);
+  /**
+   * The sequence `version` counts in: compute's shared store (every compute instance alike), or
+   * one compute process on the memory backend, whose versions start again at each start. A sync
+   * in another epoch than the one held replaces it, whatever its version.
+   */
+  'epoch': (string);
 }

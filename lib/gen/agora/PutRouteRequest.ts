@@ -11,7 +11,8 @@ export interface PutRouteRequest {
   'route'?: (_agora_Route | null);
   /**
    * With check_version, write only if the route (Replace) or the caller's list (Create) is still
-   * at expected_version; otherwise AGORA_ERR_ROUTE_STALE and nothing is written.
+   * at expected_version; otherwise AGORA_ERR_ROUTE_STALE (Replace) or AGORA_ERR_ROUTE_LIST_STALE
+   * (Create) and nothing is written.
    */
   'check_version'?: (boolean);
   'expected_version'?: (number | string | Long);
@@ -25,7 +26,8 @@ export interface PutRouteRequest__Output {
   'route': (_agora_Route__Output | null);
   /**
    * With check_version, write only if the route (Replace) or the caller's list (Create) is still
-   * at expected_version; otherwise AGORA_ERR_ROUTE_STALE and nothing is written.
+   * at expected_version; otherwise AGORA_ERR_ROUTE_STALE (Replace) or AGORA_ERR_ROUTE_LIST_STALE
+   * (Create) and nothing is written.
    */
   'check_version': (boolean);
   'expected_version': (number);

@@ -48,14 +48,14 @@ export interface RoutesClient extends grpc.Client {
   delete(argument: _agora_DeleteRouteRequest, callback: grpc.requestCallback<_agora_Route__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Compute: a node is gone; routes to it stay but answer 404 until it exists again.
+   * Compute: a node is gone; routes to it stay, but lead nowhere.
    */
   DropNode(argument: _agora_DropNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_SyncReply__Output>): grpc.ClientUnaryCall;
   DropNode(argument: _agora_DropNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_SyncReply__Output>): grpc.ClientUnaryCall;
   DropNode(argument: _agora_DropNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_SyncReply__Output>): grpc.ClientUnaryCall;
   DropNode(argument: _agora_DropNodeRequest, callback: grpc.requestCallback<_agora_SyncReply__Output>): grpc.ClientUnaryCall;
   /**
-   * Compute: a node is gone; routes to it stay but answer 404 until it exists again.
+   * Compute: a node is gone; routes to it stay, but lead nowhere.
    */
   dropNode(argument: _agora_DropNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_SyncReply__Output>): grpc.ClientUnaryCall;
   dropNode(argument: _agora_DropNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_SyncReply__Output>): grpc.ClientUnaryCall;
@@ -164,7 +164,7 @@ export interface RoutesHandlers extends grpc.UntypedServiceImplementation {
   Delete: grpc.handleUnaryCall<_agora_DeleteRouteRequest__Output, _agora_Route>;
   
   /**
-   * Compute: a node is gone; routes to it stay but answer 404 until it exists again.
+   * Compute: a node is gone; routes to it stay, but lead nowhere.
    */
   DropNode: grpc.handleUnaryCall<_agora_DropNodeRequest__Output, _agora_SyncReply>;
   

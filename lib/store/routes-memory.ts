@@ -1,0 +1,157 @@
+/**
+ * Routes in memory (the embedded default): custom routes and node targets of one Routes
+ * process, and its topic, delivered in this process only. Each write is checked, made and
+ * announced in one synchronous step, so no other write can come between (lib/store/contracts.ts
+ * `RouteStore`).
+ */
+import {
+  encodeRouteChange,
+  nodeTarget as target,
+  NODE_TOMBSTONE_MS,
+  type Broadcast,
+  type NodeSync,
+  type NodeTargetRecord,
+  type OwnedRoutes,
+  type RouteChange,
+  type RouteRecord,
+  type RouteStore,
+  type RouteWrite,
+} from './contracts';
+
+type Handlers = Parameters<Broadcast['subscribe']>[0];
+
+/** A Broadcast within one process: every subscriber gets every message, in order, a microtask later. */
+export class MemoryTopic implements Broadcast {
+  private readonly subscribers = new Set<Handlers>();
+
+  async publish(message: string): Promise<void> {
+    this.deliver(message);
+  }
+
+  /** Deliver now (in order: each message is queued behind the ones before it). */
+  deliver(message: string): void {
+    for (const handlers of this.subscribers) queueMicrotask(() => handlers.onMessage(message));
+  }
+
+  async subscribe(handlers: Handlers): Promise<void> {
+    this.subscribers.add(handlers);
+  }
+
+  async close(): Promise<void> {
+    this.subscribers.clear();
+  }
+}
+
+/** A node target, or the tombstone of a dropped one (`goneAt`). */
+type Held = NodeTargetRecord & { goneAt?: number };
+
+export class MemoryRouteStore implements RouteStore {
+  readonly topic = new MemoryTopic();
+  private readonly routesBySource = new Map<string, RouteRecord>();
+  /** The version of each owner's list. */
+  private readonly lists = new Map<string, number>();
+  private readonly targets = new Map<string, Held>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async get(source: string): Promise<RouteRecord | undefined> {
+    const route = this.routesBySource.get(source);
+    return route === undefined ? undefined : { ...route };
+  }
+
+  async owned(owner: string): Promise<OwnedRoutes> {
+    return { routes: this.sorted((r) => r.owner === owner), version: this.lists.get(owner) ?? 0 };
+  }
+
+  async routes(): Promise<RouteRecord[]> {
+    return this.sorted(() => true);
+  }
+
+  async create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite> {
+    const list = this.lists.get(route.owner) ?? 0;
+    if (expectedListVersion !== undefined && expectedListVersion !== list)
+      return { done: false, reason: 'stale', version: list };
+    if (this.routesBySource.has(route.source)) return { done: false, reason: 'exists' };
+    return { done: true, route: this.write({ ...route, version: 1 }) };
+  }
+
+  async replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite> {
+    const current = this.routesBySource.get(route.source);
+    if (current === undefined || current.owner !== route.owner) return { done: false, reason: 'absent' };
+    if (expectedVersion !== undefined && expectedVersion !== current.version)
+      return { done: false, reason: 'stale', version: current.version };
+    return { done: true, route: this.write({ ...route, createdAt: current.createdAt, version: current.version + 1 }) };
+  }
+
+  async delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite> {
+    const current = this.routesBySource.get(source);
+    if (current === undefined || current.owner !== owner) return { done: false, reason: 'absent' };
+    if (expectedVersion !== undefined && expectedVersion !== current.version)
+      return { done: false, reason: 'stale', version: current.version };
+    this.routesBySource.delete(source);
+    this.bump(owner);
+    this.announce({ kind: 'route_deleted', source });
+    return { done: true, route: { ...current } };
+  }
+
+  async node(id: string): Promise<NodeTargetRecord | undefined> {
+    const held = this.targets.get(id);
+    return held === undefined || held.goneAt !== undefined ? undefined : target(held);
+  }
+
+  async nodes(): Promise<NodeTargetRecord[]> {
+    return [...this.targets.values()]
+      .filter((t) => t.goneAt === undefined)
+      .map(target)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async syncNode(next: NodeTargetRecord): Promise<NodeSync> {
+    const held = this.targets.get(next.id);
+    if (held !== undefined && held.epoch === next.epoch) {
+      if (held.goneAt !== undefined ? next.version <= held.version : next.version < held.version) return 'stale';
+      if (held.goneAt === undefined && JSON.stringify(target(held)) === JSON.stringify(target(next)))
+        return 'unchanged';
+    }
+    const stored = target(next);
+    this.targets.set(next.id, stored);
+    this.announce({ kind: 'node', node: stored });
+    return 'stored';
+  }
+
+  async dropNode(id: string, version: number, epoch: string): Promise<boolean> {
+    const now = this.now();
+    for (const [key, t] of this.targets)
+      if (t.goneAt !== undefined && t.goneAt < now - NODE_TOMBSTONE_MS) this.targets.delete(key);
+    const held = this.targets.get(id);
+    const kept = held !== undefined && held.epoch === epoch ? Math.max(held.version, version) : version;
+    this.targets.set(id, { id, name: '', owner: '', status: '', host: '', port: 0, version: kept, epoch, goneAt: now });
+    if (held === undefined || held.goneAt !== undefined) return false;
+    this.announce({ kind: 'node_deleted', id });
+    return true;
+  }
+
+  /** Store a route (copied), bump its owner's list, announce it; answers a copy. */
+  private write(route: RouteRecord): RouteRecord {
+    this.routesBySource.set(route.source, { ...route });
+    this.bump(route.owner);
+    this.announce({ kind: 'route', route });
+    return { ...route };
+  }
+
+  private bump(owner: string): void {
+    this.lists.set(owner, (this.lists.get(owner) ?? 0) + 1);
+  }
+
+  private announce(change: RouteChange): void {
+    this.topic.deliver(encodeRouteChange(change));
+  }
+
+  /** Copies of the routes that pass `keep`, oldest first (createdAt, then source). */
+  private sorted(keep: (route: RouteRecord) => boolean): RouteRecord[] {
+    return [...this.routesBySource.values()]
+      .filter(keep)
+      .map((r) => ({ ...r }))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The RouteStore contract (lib/store/contracts.ts) against memory, a throwaway PostgreSQL and a
+ * throwaway Redis: routes with versions and compare-and-write, exact under racers; node targets
+ * with epochs and tombstones; every change announced on the store's topic in the order made;
+ * and, on the shared backends, two instances: what one writes the other's topic announces, and
+ * their racing writes still pass one at a time.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { defaultConfig, type Config } from '../../lib/config';
+import { createLogger } from '../../lib/log';
+import {
+  decodeRouteChange,
+  type NodeTargetRecord,
+  type RouteChange,
+  type RouteRecord,
+  type RouteStore,
+} from '../../lib/store/contracts';
+import { openStores, resolve } from '../../lib/store/index';
+import { startPostgres, startRedis, until } from '../helpers/backends';
+
+const log = createLogger('test', 'silent');
+
+function route(source: string, owner: string, change: Partial<RouteRecord> = {}): RouteRecord {
+  return {
+    source,
+    owner,
+    targetNode: 'n-1',
+    targetUrl: '',
+    mode: 'proxy',
+    enforceHttps: false,
+    connectTimeoutMs: 0,
+    readTimeoutMs: 0,
+    createdAt: 100,
+    updatedAt: 100,
+    version: 0,
+    ...change,
+  };
+}
+
+function target(id: string, change: Partial<NodeTargetRecord> = {}): NodeTargetRecord {
+  return {
+    id,
+    name: id,
+    owner: 'ann',
+    status: 'ACTIVE',
+    host: '127.0.0.1',
+    port: 4000,
+    version: 1,
+    epoch: 'e1',
+    ...change,
+  };
+}
+
+async function checkRoutes(s: RouteStore): Promise<void> {
+  assert.deepEqual(await s.owned('ann'), { routes: [], version: 0 });
+  const a = await s.create(route('a.example.com', 'ann', { createdAt: 200 }));
+  assert.deepEqual(a, { done: true, route: route('a.example.com', 'ann', { createdAt: 200, version: 1 }) });
+  assert.deepEqual(await s.create(route('b.example.com', 'ann')), {
+    done: true,
+    route: route('b.example.com', 'ann', { version: 1 }),
+  });
+  assert.deepEqual(
+    await s.create(route('a.example.com', 'bo')),
+    { done: false, reason: 'exists' },
+    'one source, one route',
+  );
+  assert.deepEqual(await s.get('a.example.com'), route('a.example.com', 'ann', { createdAt: 200, version: 1 }));
+  assert.equal(await s.get('nope.example.com'), undefined);
+  const owned = await s.owned('ann');
+  assert.deepEqual(
+    [owned.version, owned.routes.map((r) => r.source)],
+    [2, ['b.example.com', 'a.example.com']],
+    'oldest first',
+  );
+  assert.deepEqual(await s.create(route('c.example.com', 'ann'), 1), { done: false, reason: 'stale', version: 2 });
+  assert.equal((await s.create(route('c.example.com', 'ann'), 2)).done, true, 'at the list version');
+
+  const next = route('a.example.com', 'ann', {
+    mode: 'redirect',
+    targetNode: '',
+    targetUrl: 'https://x.test/',
+    updatedAt: 300,
+  });
+  assert.deepEqual(await s.replace({ ...next, owner: 'bo' }), { done: false, reason: 'absent' }, "another's route");
+  assert.deepEqual(await s.replace(route('zz.example.com', 'ann')), { done: false, reason: 'absent' });
+  assert.deepEqual(await s.replace(next, 7), { done: false, reason: 'stale', version: 1 });
+  assert.deepEqual(await s.replace({ ...next, createdAt: 1, version: 99 }, 1), {
+    done: true,
+    route: { ...next, createdAt: 200, version: 2 },
+  });
+  assert.deepEqual(
+    await s.get('a.example.com'),
+    { ...next, createdAt: 200, version: 2 },
+    'createdAt kept, version bumped',
+  );
+  assert.deepEqual(await s.delete('a.example.com', 'bo'), { done: false, reason: 'absent' });
+  assert.deepEqual(await s.delete('a.example.com', 'ann', 1), { done: false, reason: 'stale', version: 2 });
+  assert.deepEqual(await s.delete('a.example.com', 'ann', 2), {
+    done: true,
+    route: { ...next, createdAt: 200, version: 2 },
+  });
+  assert.equal(await s.get('a.example.com'), undefined);
+  assert.deepEqual(await s.delete('a.example.com', 'ann'), { done: false, reason: 'absent' });
+  assert.equal((await s.owned('ann')).version, 5, 'three creates, a replace and a delete');
+  assert.equal((await s.owned('bo')).version, 0, "a refused write moved nobody's list");
+  assert.deepEqual(
+    (await s.routes()).map((r) => r.source),
+    ['b.example.com', 'c.example.com'],
+  );
+  for (const source of ['b.example.com', 'c.example.com']) await s.delete(source, 'ann');
+}
+
+async function checkRouteRaces(s: RouteStore): Promise<void> {
+  const creates = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => s.create(route('race.example.com', `owner-${i}`))),
+  );
+  assert.equal(creates.filter((w) => w.done).length, 1, 'one source, one winner among 12 owners');
+  const winner = (await s.get('race.example.com'))!;
+  const replaces = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => s.replace(route('race.example.com', winner.owner, { readTimeoutMs: i }), 1)),
+  );
+  assert.equal(replaces.filter((w) => w.done).length, 1, 'one replace at version 1');
+  for (const w of replaces) if (!w.done) assert.deepEqual(w, { done: false, reason: 'stale', version: 2 });
+  const listCreates = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => s.create(route(`l${i}.example.com`, winner.owner), 2)),
+  );
+  assert.equal(listCreates.filter((w) => w.done).length, 1, 'one create at list version 2');
+  assert.equal((await s.owned(winner.owner)).routes.length, 2);
+  for (const r of (await s.owned(winner.owner)).routes) await s.delete(r.source, winner.owner);
+}
+
+async function checkNodeTargets(s: RouteStore): Promise<void> {
+  assert.equal(await s.syncNode(target('n-2', { version: 3 })), 'stored');
+  assert.equal(await s.syncNode(target('n-2', { version: 3 })), 'unchanged');
+  assert.equal(await s.syncNode(target('n-2', { version: 2, port: 1 })), 'stale', 'older: ignored');
+  assert.equal(await s.syncNode(target('n-2', { version: 4, port: 4001 })), 'stored');
+  assert.equal(await s.syncNode(target('n-1', { version: 1 })), 'stored');
+  assert.deepEqual(await s.node('n-2'), target('n-2', { version: 4, port: 4001 }));
+  assert.deepEqual(
+    (await s.nodes()).map((n) => [n.id, n.version]),
+    [
+      ['n-1', 1],
+      ['n-2', 4],
+    ],
+  );
+  assert.equal(await s.syncNode(target('n-2', { version: 1, epoch: 'e2', port: 5000 })), 'stored', 'a new epoch');
+  assert.equal((await s.node('n-2'))?.port, 5000);
+  assert.equal(await s.dropNode('n-2', 1, 'e2'), true);
+  assert.equal(await s.dropNode('n-2', 1, 'e2'), false, 'dropped already');
+  assert.equal(await s.node('n-2'), undefined);
+  assert.equal(await s.syncNode(target('n-2', { version: 1, epoch: 'e2' })), 'stale', 'a late sync of a dropped node');
+  assert.equal(await s.syncNode(target('n-2', { version: 2, epoch: 'e2' })), 'stored', 'a newer one brings it back');
+  assert.equal(await s.dropNode('n-9', 5, 'e1'), false, 'never held: a tombstone only');
+  assert.equal(await s.syncNode(target('n-9', { version: 5 })), 'stale');
+  assert.deepEqual(
+    (await s.nodes()).map((n) => n.id),
+    ['n-1', 'n-2'],
+  );
+  for (const id of ['n-1', 'n-2']) await s.dropNode(id, 10, 'e1');
+}
+
+/** Writes announce their changes on the topic, in the order made, once each (nothing for a refused or idle write). */
+async function checkTopic(s: RouteStore): Promise<void> {
+  const heard: RouteChange[] = [];
+  await s.topic.subscribe({
+    onMessage: (m) => {
+      const change = decodeRouteChange(m);
+      if (change !== undefined) heard.push(change);
+    },
+    onGap: () => undefined,
+  });
+  const made = await s.create(route('t.example.com', 'ann'));
+  await s.create(route('t.example.com', 'bo'));
+  const replaced = await s.replace(route('t.example.com', 'ann', { mode: 'redirect' }));
+  await s.syncNode(target('t-1'));
+  await s.syncNode(target('t-1'));
+  await s.delete('t.example.com', 'ann');
+  await s.dropNode('t-1', 1, 'e1');
+  await s.dropNode('t-1', 1, 'e1');
+  const expected: RouteChange[] = [
+    { kind: 'route', route: made.done ? made.route : route('', '') },
+    { kind: 'route', route: replaced.done ? replaced.route : route('', '') },
+    { kind: 'node', node: target('t-1') },
+    { kind: 'route_deleted', source: 't.example.com' },
+    { kind: 'node_deleted', id: 't-1' },
+  ];
+  await until(async () => heard.length >= expected.length, 'every change announced');
+  assert.deepEqual(heard, expected);
+}
+
+const CONTRACT: Array<[string, (s: RouteStore) => Promise<void>]> = [
+  ['routes: create, get, owned, replace, delete; versions of each route and each owner list', checkRoutes],
+  ['routes: 12 racers on one source, one version, one list version: one write each time', checkRouteRaces],
+  [
+    'node targets: newer versions win within an epoch, any version in a new one; drops leave tombstones',
+    checkNodeTargets,
+  ],
+  ['the topic: every change, in order, once; refused and idle writes announce nothing', checkTopic],
+];
+
+async function contract(t: TestContext, config: Config): Promise<void> {
+  const stores = await openStores(config, log, ['routes']);
+  t.after(() => stores.close());
+  for (const [name, check] of CONTRACT) await t.test(name, () => check(stores.routes));
+}
+
+/** Two instances on one shared store: each hears the other's writes; racing creates pass one at a time. */
+async function twoInstances(t: TestContext, config: Config): Promise<void> {
+  const [a, b] = await Promise.all([openStores(config, log, ['routes']), openStores(config, log, ['routes'])]);
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const heard: string[] = [];
+  await b.routes.topic.subscribe({ onMessage: (m) => heard.push(m), onGap: () => undefined });
+  await a.routes.create(route('two.example.com', 'ann'));
+  await until(async () => heard.some((m) => m.startsWith('r 1 ')), "a's write announced to b");
+  const races = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).routes.create(route('both.example.com', `o${i}`))),
+  );
+  assert.equal(races.filter((w) => w.done).length, 1);
+}
+
+test('memory route store keeps the contract', async (t) => {
+  assert.equal(resolve('routes', defaultConfig()), 'memory');
+  await contract(t, defaultConfig());
+});
+
+test('PostgreSQL route store keeps the contract; two instances', async (t) => {
+  const pg = await startPostgres(t);
+  if (pg === undefined) return;
+  const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), databasePoolMax: 4, storeTimeoutMs: 2000 };
+  assert.equal(resolve('routes', config), 'postgres');
+  await contract(t, config);
+  await t.test('two instances: one hears the other; racing creates pass one at a time', () => twoInstances(t, config));
+});
+
+test('Redis route store keeps the contract; two instances', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
+  const config = { ...defaultConfig(), redisUrl: redis.url, redisPrefix: 'rt:', storeTimeoutMs: 2000 };
+  assert.equal(resolve('routes', config), 'redis', 'routes go to Redis when it is configured');
+  await contract(t, config);
+  await t.test('two instances: one hears the other; racing creates pass one at a time', () =>
+    twoInstances(t, { ...config, redisPrefix: 'rt2:' }),
+  );
+});
