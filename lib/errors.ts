@@ -299,6 +299,12 @@ export const ERRORS = {
     grpc: GRPC.UNAVAILABLE,
     message: 'The server is overloaded; retry in %s seconds',
   },
+  AGORA_ERR_RPC_NOT_PUBLIC: {
+    status: 404,
+    errno: 111,
+    grpc: GRPC.NOT_FOUND,
+    message: 'No public method %s.%s',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

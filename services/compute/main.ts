@@ -13,12 +13,13 @@ import { Compute } from './compute';
 serviceMain(
   'compute',
   (config) => config.computeGrpcUrl,
-  async (config, log) => {
+  async (config, log, security) => {
     const stores = await openStores(config, log, ['nodes']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,
       log: log.child({ mod: 'sessions' }),
+      credentials: security.client,
     });
     const bus = createClient({
       endpoint: config.busUrl,
