@@ -18,12 +18,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from agora_bus import AgoraError, JsonLog, Worker, env_config  # noqa: E402
+from agora_bus import AgoraError, JsonLog, Worker, env_config, public  # noqa: E402
 
 SERVICE = "pyecho"
 MAX_SLEEP_MS = 60000
 
 
+@public(params={}, result={})
 def echo(x=None):
     """Answers its parameter unchanged."""
     return x
