@@ -24,9 +24,9 @@ SERVICE = "pyecho"
 MAX_SLEEP_MS = 60000
 
 
-@public(params={}, result={})
+@public(params={}, result={}, summary="Answers its parameter unchanged")
 def echo(x=None):
-    """Answers its parameter unchanged."""
+    """Answers its parameter unchanged (public: the gateway may call it for a signed-in user)."""
     return x
 
 
