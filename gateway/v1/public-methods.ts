@@ -17,6 +17,9 @@ export const CACHE_MS = 3000;
 /** Longest a describe call may take, whatever the request's deadline. */
 const DESCRIBE_TIMEOUT_MS = 2000;
 
+/** Services whose answers are kept at most (names asked for that have no worker count too). */
+const ENTRIES_MAX = 10_000;
+
 /** Validators kept by schema text; beyond this many, a fresh ajv starts over (bounded memory). */
 const VALIDATORS_MAX = 1000;
 
@@ -66,7 +69,7 @@ export class PublicMethodsCatalog {
     methods.catch(() => {
       if (this.entries.get(service) === entry) this.entries.delete(service);
     });
-    if (this.entries.size > 10_000) this.prune(at);
+    if (this.entries.size > ENTRIES_MAX) this.prune(at);
     return methods;
   }
 
@@ -134,8 +137,10 @@ export class PublicMethodsCatalog {
     return validate;
   }
 
+  /** Drop what has expired; if that is not enough (many names asked at once), everything. */
   private prune(at: number): void {
     for (const [service, entry] of this.entries) if (at - entry.at >= CACHE_MS) this.entries.delete(service);
+    if (this.entries.size > ENTRIES_MAX) this.entries.clear();
   }
 }
 
