@@ -135,6 +135,30 @@ test('a public method is called for the session user, its params checked by its 
   assert.equal(describes, 1);
 });
 
+test('a batch carries bridge calls like any sub-request, with its Authorization', async (t) => {
+  const app = build(fakeBus(), fakeBroker(['greeter']));
+  t.after(() => app.close());
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/batch',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({
+      defaults: { method: 'POST' },
+      requests: [
+        { path: '/rpc/greeter/greet', body: { name: 'cy' } },
+        { path: '/rpc/greeter/secret', body: {} },
+      ],
+    }),
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const { responses } = res.json<{ responses: { status: number; body: unknown }[] }>();
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    [200, 404],
+  );
+  assert.deepEqual(responses[0].body, { data: { greeting: 'hello cy', user: 'ann' } });
+});
+
 test('no session is 401, a dead one 401 before anything public is looked at', async (t) => {
   const bus = fakeBus();
   const app = build(bus, fakeBroker(['greeter']));
