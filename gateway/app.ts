@@ -30,6 +30,8 @@ import { channelRoutes } from './v1/channels';
 import { messageRoutes } from './v1/messages';
 import { nodeRoutes } from './v1/nodes';
 import { routeRoutes } from './v1/routes';
+import { PublicMethodsCatalog } from './v1/public-methods';
+import { publicMethodPaths, rpcRoutes } from './v1/rpc';
 import type { V1Options } from './v1/scope';
 import { sessionRoutes } from './v1/sessions';
 
@@ -85,8 +87,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
   // Before any plugin loads, so that what the app registers is listed first and any plugin may add to it.
   app.decorate('hello', helloRegistry(config));
+  const catalog = new PublicMethodsCatalog({ bus, broker: deps.broker, log: deps.log.child({ mod: 'rpc' }) });
+  const morePaths = async (): Promise<Record<string, unknown>> => {
+    try {
+      return publicMethodPaths(await catalog.all(Date.now() + config.healthTimeoutMs));
+    } catch (err) {
+      deps.log.warn({ err }, 'the OpenAPI document lists no public method: the broker did not answer');
+      return {};
+    }
+  };
   // Before every route, so that the OpenAPI document sees them all.
-  void app.register(openApi, { version: build.version });
+  void app.register(openApi, { version: build.version, morePaths });
   // CORS first, so that even a 429 or 503 can be read by a browser.
   void app.register(cors, { origins: config.corsOrigins });
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
@@ -117,6 +128,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   };
   for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, routeRoutes, batchRoutes])
     void app.register(routes, { ...v1, prefix: '/v1' });
+  void app.register(rpcRoutes, { ...v1, catalog, prefix: '/v1' });
   return app;
 }
 

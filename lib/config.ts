@@ -142,6 +142,15 @@ export interface Config {
   routesGrpcUrl: string;
   /** Usernames that may route a host to any URL (not only to their own nodes). */
   admins: readonly string[];
+  /**
+   * PEM files of this service's gRPC certificate, its key, and the CA its peers' certificates
+   * are checked against (mutual TLS); empty: no TLS.
+   */
+  grpcTlsCert: string;
+  grpcTlsKey: string;
+  grpcTlsCa: string;
+  /** Allow plaintext gRPC bound on an address other than loopback. */
+  grpcInsecure: boolean;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -723,6 +732,28 @@ export const VARIABLES: readonly Variable[] = [
     [],
     usernames,
     'Comma-separated usernames that may route a host to any http:// or https:// URL; others route only to their own nodes. Empty: nobody.',
+  ),
+  v(
+    'grpcTlsCert',
+    'AGORA_GRPC_TLS_CERT',
+    '',
+    orEmpty(absolutePath),
+    'PEM certificate of this process for gRPC between services (its server certificate, and its client certificate when it dials); with `AGORA_GRPC_TLS_KEY` and `AGORA_GRPC_TLS_CA`, gRPC is mutual TLS. Empty: plaintext.',
+  ),
+  v('grpcTlsKey', 'AGORA_GRPC_TLS_KEY', '', orEmpty(absolutePath), 'PEM private key of `AGORA_GRPC_TLS_CERT`.'),
+  v(
+    'grpcTlsCa',
+    'AGORA_GRPC_TLS_CA',
+    '',
+    orEmpty(absolutePath),
+    'PEM CA certificate(s) that every peer certificate must chain to, client and server alike.',
+  ),
+  v(
+    'grpcInsecure',
+    'AGORA_GRPC_INSECURE',
+    false,
+    bool,
+    'Allow plaintext gRPC bound on an address other than loopback (true/false); otherwise such a service exits 78 unless the three `AGORA_GRPC_TLS_*` are set.',
   ),
 ];
 

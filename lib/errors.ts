@@ -359,6 +359,12 @@ export const ERRORS = {
     grpc: GRPC.FAILED_PRECONDITION,
     message: 'Your route list has moved on from version %s: no route was created',
   },
+  AGORA_ERR_RPC_NOT_PUBLIC: {
+    status: 404,
+    errno: 111,
+    grpc: GRPC.NOT_FOUND,
+    message: 'No public method %s.%s',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

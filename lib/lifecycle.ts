@@ -16,9 +16,14 @@ export function configOrExit(svc: string): Readonly<Config> {
       isAgoraError(e) && Array.isArray((e.data as { problems?: unknown })?.problems)
         ? (e.data as { problems: string[] }).problems
         : [errorMessage(e)];
-    process.stderr.write(`${svc}: invalid configuration\n${problems.map((p) => `  ${p}\n`).join('')}`);
-    process.exit(78);
+    return exitConfig(svc, problems);
   }
+}
+
+/** Exit 78 (EX_CONFIG) with each problem of the configuration on its own line of stderr. */
+export function exitConfig(svc: string, problems: readonly string[]): never {
+  process.stderr.write(`${svc}: invalid configuration\n${problems.map((p) => `  ${p}\n`).join('')}`);
+  process.exit(78);
 }
 
 /** Exit once `log`'s lines are written (in order; `afterLogsWritten`), or after `ms` at most. */

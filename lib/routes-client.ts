@@ -23,6 +23,8 @@ export interface RoutesClientOptions {
   /** Backoff of the Watch stream's reopening, doubling from min to max. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** The channel's credentials (lib/rpc/grpc.ts grpcSecurity); plaintext by default. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 /** What a Watch stream tells its follower. */
@@ -47,7 +49,7 @@ export class RoutesClient {
     const Routes = loadProto('routes.proto').agora.Routes;
     this.client = new Routes(
       grpcTarget(options.url),
-      grpc.credentials.createInsecure(),
+      options.credentials ?? grpc.credentials.createInsecure(),
       grpcChannelOptions(options.url),
     );
   }

@@ -39,6 +39,8 @@ export interface SessionCacheOptions {
   /** Reconnect backoff of the Watch stream, doubling from min to max. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** The channel's credentials (lib/rpc/grpc.ts grpcSecurity); plaintext by default. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 interface Entry {
@@ -105,7 +107,7 @@ export class SessionCache implements SessionResolver {
     this.backoffMs = this.backoffMinMs;
     const Auth = loadProto('auth.proto').agora.Auth;
     // grpc-js's own reconnect backoff grows to 120 s by default; auth coming back must be seen soon.
-    this.client = new Auth(grpcTarget(options.authGrpcUrl), grpc.credentials.createInsecure(), {
+    this.client = new Auth(grpcTarget(options.authGrpcUrl), options.credentials ?? grpc.credentials.createInsecure(), {
       ...grpcChannelOptions(options.authGrpcUrl),
       'grpc.initial_reconnect_backoff_ms': this.backoffMinMs,
       'grpc.max_reconnect_backoff_ms': this.backoffMaxMs,

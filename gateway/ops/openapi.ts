@@ -13,6 +13,11 @@ import { CLIQUET_ERROR_SCHEMA } from '../errors';
 export interface OpenApiOptions {
   /** The package version, shown as the API's version. */
   version: string;
+  /**
+   * More paths for the document as served now (the public methods of the services registered
+   * at this moment, gateway/v1/rpc.ts); the routes' part is generated once and kept.
+   */
+  morePaths?: () => Promise<Record<string, unknown>>;
 }
 
 /** Where the document and the UI are served. */
@@ -54,6 +59,7 @@ export const openApi = fp(
           { name: 'channels' },
           { name: 'messages' },
           { name: 'utilities' },
+          { name: 'rpc', description: 'Public methods of the services on the bus, called for the signed-in user' },
         ],
       },
       // Shared schemas keep their $id as their name under components.schemas.
@@ -69,9 +75,12 @@ export const openApi = fp(
         favicon: [{ filename: 'favicon.svg', rel: 'icon', type: 'image/svg+xml', sizes: 'any', content: FAVICON_SVG }],
       },
     });
-    app.get(OPENAPI_PATH, { schema: { tags: ['utilities'], summary: 'This OpenAPI 3 document' } }, async () =>
-      app.swagger(),
-    );
+    app.get(OPENAPI_PATH, { schema: { tags: ['utilities'], summary: 'This OpenAPI 3 document' } }, async () => {
+      // @fastify/swagger builds the routes' part once and keeps it: copied, never changed.
+      const doc = app.swagger() as unknown as { paths?: Record<string, unknown> };
+      if (options.morePaths === undefined) return doc;
+      return { ...doc, paths: { ...doc.paths, ...(await options.morePaths()) } };
+    });
   },
   { name: 'agora-openapi' },
 );

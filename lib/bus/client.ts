@@ -38,6 +38,8 @@ export interface CallOptions {
   reqId?: string;
   /** The broker may retry the call on another worker if its worker dies. */
   idempotent?: boolean;
+  /** The signed-in user the call is made for (metadata `user`, docs/PROTOCOL.md §14). */
+  user?: string;
 }
 
 /** What a caller needs of the bus (BusClient satisfies it; unit tests pass a hand-made fake). */
@@ -113,6 +115,7 @@ export class BusClient {
     if (options.reqId !== undefined) meta.reqId = options.reqId;
     if (this.options.caller !== undefined) meta.caller = this.options.caller;
     if (options.idempotent === true) meta.idempotent = true;
+    if (options.user !== undefined) meta.user = options.user;
     const frames = [EMPTY, MDPC01, this.nameFrame(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
     return new Promise<T>((resolve, reject) => {
       const trace = this.options.traces === true ? new Error() : undefined;

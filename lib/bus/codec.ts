@@ -46,6 +46,8 @@ export interface Meta {
   caller?: string;
   /** The caller allows the broker to retry this call on another worker. */
   idempotent?: boolean;
+  /** The signed-in user on whose behalf the gateway calls a public method (docs/PROTOCOL.md §14). */
+  user?: string;
 }
 
 const encoder = new Encoder({ ignoreUndefined: true });
@@ -194,6 +196,7 @@ export function decodeMeta(frame: Uint8Array | undefined): Meta {
     if (typeof out.reqId === 'string') meta.reqId = out.reqId;
     if (typeof out.caller === 'string') meta.caller = out.caller;
     if (out.idempotent === true) meta.idempotent = true;
+    if (typeof out.user === 'string') meta.user = out.user;
     return meta;
   } catch {
     return {};

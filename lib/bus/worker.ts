@@ -39,6 +39,8 @@ export interface RpcContext {
   deadline?: number;
   /** Who calls, when the caller said (a service or process name). */
   caller?: string;
+  /** The signed-in user a public method is called for (the gateway's bridge, docs/PROTOCOL.md §14). */
+  user?: string;
   /** Logger carrying the call's `reqId`. */
   log: Logger;
 }
@@ -286,6 +288,7 @@ export class BusWorker {
       reqId: meta.reqId,
       deadline: meta.deadline,
       caller: meta.caller,
+      user: meta.user,
       get log(): Logger {
         log ??= meta.reqId === undefined ? base : base.child({ reqId: meta.reqId });
         return log;

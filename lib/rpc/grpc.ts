@@ -4,7 +4,9 @@
  * back as the same AgoraError (docs/ARCHITECTURE.md "One error registry"). `x-request-id`
  * metadata carries the request id.
  */
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import type { Config } from '../config';
 import { AgoraError, errorMessage, isAgoraError, isErrorCode } from '../errors';
 import type { Logger } from '../log';
 import type { RpcContext, ServiceImpl, UntypedHandler, UntypedMethod } from './service';
@@ -116,12 +118,84 @@ export function unary<Req, Res>(
 }
 
 /** Bind a grpc-js server at `address` (port 0: any free port); resolves with the bound port. */
-export function bindServer(server: grpc.Server, address: string): Promise<number> {
+export function bindServer(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    );
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
+}
+
+/** The credentials of a service's gRPC: its server's, and those of the channels it dials. */
+export interface GrpcSecurity {
+  server: grpc.ServerCredentials;
+  client: grpc.ChannelCredentials;
+  /** Mutual TLS (else plaintext). */
+  tls: boolean;
+}
+
+type TlsConfig = Pick<Config, 'grpcTlsCert' | 'grpcTlsKey' | 'grpcTlsCa' | 'grpcInsecure'>;
+
+const TLS_VARIABLES = 'AGORA_GRPC_TLS_CERT, AGORA_GRPC_TLS_KEY and AGORA_GRPC_TLS_CA';
+
+/**
+ * gRPC between services is mutual TLS when the three AGORA_GRPC_TLS_* files are configured:
+ * the server asks every client for a certificate signed by the CA (checkClientCertificate),
+ * and the clients present theirs and check the server's against the same CA. Without them it
+ * is plaintext, which a service accepts only on a loopback address (`bindAddress`) unless
+ * AGORA_GRPC_INSECURE is true. Answers the problems, one per line, for an exit 78.
+ */
+export function grpcSecurity(config: TlsConfig, bindAddress?: string): GrpcSecurity | { problems: string[] } {
+  const files = [config.grpcTlsCert, config.grpcTlsKey, config.grpcTlsCa];
+  const set = files.filter((f) => f !== '').length;
+  if (set === 0) {
+    if (bindAddress !== undefined && !isLoopback(bindAddress) && !config.grpcInsecure)
+      return {
+        problems: [
+          `gRPC would bind ${bindAddress}, not a loopback address, in plaintext: set ${TLS_VARIABLES} (mutual TLS), or AGORA_GRPC_INSECURE=true`,
+        ],
+      };
+    return {
+      server: grpc.ServerCredentials.createInsecure(),
+      client: grpc.credentials.createInsecure(),
+      tls: false,
+    };
+  }
+  if (set < 3) return { problems: [`${TLS_VARIABLES} must be set together (mutual TLS), or none of them`] };
+  const read = (name: string, file: string): Buffer | string => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      return `${name} cannot be read: ${errorMessage(e)}`;
+    }
+  };
+  const [cert, key, ca] = [
+    read('AGORA_GRPC_TLS_CERT', config.grpcTlsCert),
+    read('AGORA_GRPC_TLS_KEY', config.grpcTlsKey),
+    read('AGORA_GRPC_TLS_CA', config.grpcTlsCa),
+  ];
+  if (typeof cert === 'string' || typeof key === 'string' || typeof ca === 'string')
+    return { problems: [cert, key, ca].filter((p): p is string => typeof p === 'string') };
+  try {
+    return {
+      server: grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true),
+      client: grpc.credentials.createSsl(ca, key, cert),
+      tls: true,
+    };
+  } catch (e) {
+    return { problems: [`${TLS_VARIABLES} do not make TLS credentials: ${errorMessage(e)}`] };
+  }
+}
+
+/** Whether a host:port names this machine's loopback interface (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(address: string): boolean {
+  const host = address
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Stop taking calls, let running ones finish (up to `graceMs`), then force. */

@@ -6,9 +6,10 @@ import * as grpc from '@grpc/grpc-js';
 import { serve, type Handler } from '../bus/worker';
 import type { Config } from '../config';
 import { HEALTH_METHOD, HealthChecks } from '../health';
-import { announceReady, configOrExit, exitFlushed, onShutdown } from '../lifecycle';
+import { announceReady, configOrExit, exitConfig, exitFlushed, onShutdown } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
-import { bindServer, grpcImplementation, shutdownServer } from './grpc';
+import { describeHandler, DESCRIBE_METHOD } from './describe';
+import { bindServer, grpcImplementation, grpcSecurity, shutdownServer, type GrpcSecurity } from './grpc';
 import { busHandlers, type ServiceImpl } from './service';
 
 export interface RunOptions {
@@ -25,6 +26,8 @@ export interface RunOptions {
   graceMs?: number;
   /** What the service's HEALTH_METHOD reports (its storage backends, …); none by default. */
   health?: HealthChecks;
+  /** The gRPC server's credentials (grpcSecurity); plaintext by default. */
+  credentials?: grpc.ServerCredentials;
 }
 
 export interface RunningService {
@@ -37,8 +40,13 @@ export interface RunningService {
 export async function runService(impl: ServiceImpl, options: RunOptions): Promise<RunningService> {
   const server = new grpc.Server();
   server.addService(impl.definition, grpcImplementation(impl, options.log.child({ mod: 'grpc' })));
-  const grpcPort = await bindServer(server, options.grpcUrl);
-  const handlers = { ...busHandlers(impl), [HEALTH_METHOD]: healthHandler(options.health ?? new HealthChecks()) };
+  const grpcPort = await bindServer(server, options.grpcUrl, options.credentials);
+  const served = busHandlers(impl);
+  const handlers = {
+    ...served,
+    [HEALTH_METHOD]: healthHandler(options.health ?? new HealthChecks()),
+    [DESCRIBE_METHOD]: describeHandler(impl.publicMethods ?? {}, Object.keys(served)),
+  };
   const worker = serve(impl.name, handlers, {
     endpoint: options.busUrl,
     concurrency: options.concurrency,
@@ -82,13 +90,16 @@ export interface Built {
 export function serviceMain(
   svc: string,
   grpcUrlOf: (config: Readonly<Config>) => string,
-  build: (config: Readonly<Config>, log: Logger) => Promise<Built> | Built,
+  build: (config: Readonly<Config>, log: Logger, security: GrpcSecurity) => Promise<Built> | Built,
 ): void {
   const config = configOrExit(svc);
+  const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
+  // Plaintext gRPC only on loopback, unless mTLS is configured or AGORA_GRPC_INSECURE says so.
+  const security = grpcSecurity(config, grpcUrl.includes(',') ? undefined : grpcUrl);
+  if (!('server' in security)) return exitConfig(svc, security.problems);
   const log = createLogger(svc, config.logLevel);
   (async () => {
-    const built = await build(config, log);
-    const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
+    const built = await build(config, log, security);
     if (grpcUrl.includes(','))
       throw new Error(
         `${svc}'s gRPC address lists several instances (${grpcUrl}): set AGORA_GRPC_BIND to the one this instance binds`,
@@ -102,6 +113,7 @@ export function serviceMain(
       handshakeMs: config.zmtpHandshakeMs,
       log,
       health: built.health,
+      credentials: security.server,
     });
     onShutdown(log, async () => {
       await built.drain?.();

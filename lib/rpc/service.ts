@@ -10,6 +10,7 @@ import type { MethodDefinition } from '@grpc/proto-loader';
 import type * as grpc from '@grpc/grpc-js';
 import { AgoraError, errorMessage } from '../errors';
 import type { Handlers, RpcContext } from '../bus/worker';
+import type { PublicMethods } from './describe';
 
 /** What a handler knows of the call, whichever transport brought it (defined with the bus worker). */
 export type { RpcContext } from '../bus/worker';
@@ -59,6 +60,11 @@ export interface ServiceImpl<D extends grpc.ServiceDefinition = grpc.ServiceDefi
   grpcOnly?: grpc.UntypedServiceImplementation;
   /** Unary methods not offered on the bus (internal-only). */
   busExclude?: readonly string[];
+  /**
+   * Bus methods the gateway may call on behalf of a signed-in user, with the JSON Schemas of
+   * their one param and result, answered by DESCRIBE_METHOD (lib/rpc/describe.ts). None by default.
+   */
+  publicMethods?: PublicMethods;
 }
 
 /**

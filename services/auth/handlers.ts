@@ -150,16 +150,19 @@ function authHandlers(parts: Parts): UnaryHandlers {
   };
 }
 
-/** Log on, creating the user if unknown and registration is open; throttled per user and per address. */
+/**
+ * Log on, creating the user if unknown and registration is open; throttled per user and per
+ * address (a logon without a client address is refused).
+ */
 async function logon(
   parts: Parts,
   request: LogonRequest__Output,
   ctx: RpcContext,
 ): Promise<{ sesskey: number; username: string; created: boolean; version: number }> {
-  const problem = usernameProblem(request.username) ?? passwordProblem(request.password);
+  const addr = clientAddr(request.client_addr);
+  const problem = usernameProblem(request.username) ?? passwordProblem(request.password) ?? addrProblem(addr);
   if (problem !== null) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [problem]);
   const { throttle, sessions } = parts;
-  const addr = clientAddr(request.client_addr);
   return throttle.oneAtATime(request.username, async () => {
     await throttle.check(request.username, addr);
     const { user, created } = await findOrCreate(parts, request, addr);
@@ -174,6 +177,14 @@ async function logon(
     ctx.log.info({ username: user.username, created, clientAddr: addr }, 'logon');
     return { sesskey, username: user.username, created, version };
   });
+}
+
+/**
+ * A logon names the client's address, so that failures are counted against it too: without
+ * one, guesses spread over many users would never be throttled. The gateway always sends it.
+ */
+function addrProblem(addr: string): string | null {
+  return addr.trim() === '' ? 'client_addr must name the address of the client logging on' : null;
 }
 
 /** The user, created now (with this password) if unknown and registration is open. */

@@ -13,7 +13,7 @@ const CLIENT_ADDR_MAX = 128;
 const userKey = (username: string): string => `user:${username}`;
 const addrKey = (addr: string): string => `addr:${addr}`;
 
-/** The client address as a throttle key holds it ('' when unknown: not counted). */
+/** The client address as a throttle key holds it (a logon must name one; '' is never counted). */
 export function clientAddr(raw: string): string {
   return raw.slice(0, CLIENT_ADDR_MAX);
 }

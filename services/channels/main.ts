@@ -7,12 +7,13 @@ import { buildChannelsService } from './handlers';
 serviceMain(
   'channels',
   (config) => config.channelsGrpcUrl,
-  async (config, log) => {
+  async (config, log, security) => {
     const stores = await openStores(config, log, ['channels']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,
       log: log.child({ mod: 'sessions' }),
+      credentials: security.client,
     });
     return {
       impl: buildChannelsService({ store: stores.channels, sessions }),

@@ -17,12 +17,13 @@ import { pushingStore, RoutePusher } from './routes-push';
 serviceMain(
   'compute',
   (config) => config.computeGrpcUrl,
-  async (config, log) => {
+  async (config, log, security) => {
     const stores = await openStores(config, log, ['nodes']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,
       log: log.child({ mod: 'sessions' }),
+      credentials: security.client,
     });
     const bus = createClient({
       endpoint: config.busUrl,
@@ -37,6 +38,7 @@ serviceMain(
       url: config.routesGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,
       log: log.child({ mod: 'routes' }),
+      credentials: security.client,
     });
     // In memory each compute process starts its versions again: its pushes are an epoch of their own.
     const epoch = stores.backends.includes('memory') ? randomUUID() : 'shared';

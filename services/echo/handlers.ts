@@ -3,13 +3,22 @@
  * and as the example to copy when writing a new one.
  */
 import { AgoraError, isErrorCode } from '../../lib/errors';
-import type { Handlers } from '../../lib/bus/worker';
+import type { Handler, Handlers } from '../../lib/bus/worker';
+import { describeHandler, DESCRIBE_METHOD, type PublicMethods } from '../../lib/rpc/describe';
 
 /** Longest `sleep` accepted, so a caller cannot park a worker forever. */
 export const MAX_SLEEP_MS = 60_000;
 
+/**
+ * `echo` is public: the gateway calls it for a signed-in user (`POST /v1/rpc/echo/echo`, the
+ * body being its one param). The others are for tests and stay on the bus.
+ */
+export const ECHO_PUBLIC: PublicMethods = {
+  echo: { summary: 'Answers its body unchanged', params: {}, result: {} },
+};
+
 export function buildEchoHandlers(): Handlers {
-  return {
+  const handlers: Record<string, Handler> = {
     /** Answers its first parameter unchanged. */
     echo: (params) => (params.length > 0 ? params[0] : null),
     /** Answers after `ms` milliseconds (for deadline and drain tests). */
@@ -30,4 +39,6 @@ export function buildEchoHandlers(): Handlers {
     /** The process id of the worker that served the call. */
     pid: () => process.pid,
   };
+  handlers[DESCRIBE_METHOD] = describeHandler(ECHO_PUBLIC, Object.keys(handlers));
+  return handlers;
 }

@@ -2,7 +2,6 @@
  * The messages process (Procfile: messages): `Messages` on the bus and on gRPC. It asks
  * Channels whether a channel exists by typed gRPC, with a deadline, remembering the yeses.
  */
-import * as grpc from '@grpc/grpc-js';
 import { grpcChannelOptions, grpcTarget } from '../../lib/config';
 import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
 import { unary } from '../../lib/rpc/grpc';
@@ -15,17 +14,18 @@ import { buildMessagesService, cachePositive, type ChannelExists } from './handl
 serviceMain(
   'messages',
   (config) => config.messagesGrpcUrl,
-  async (config, log) => {
+  async (config, log, security) => {
     const stores = await openStores(config, log, ['messages']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,
       log: log.child({ mod: 'sessions' }),
+      credentials: security.client,
     });
     const Channels = loadProto('channels.proto').agora.Channels;
     const channels = new Channels(
       grpcTarget(config.channelsGrpcUrl),
-      grpc.credentials.createInsecure(),
+      security.client,
       grpcChannelOptions(config.channelsGrpcUrl),
     );
     // The caller's deadline, but never longer than a typed call between services may take.

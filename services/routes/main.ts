@@ -11,12 +11,13 @@ import { buildRoutes } from './handlers';
 serviceMain(
   'routes',
   (config) => config.routesGrpcUrl,
-  async (config, log) => {
+  async (config, log, security) => {
     const stores = await openStores(config, log, ['routes']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,
       log: log.child({ mod: 'sessions' }),
+      credentials: security.client,
     });
     const routes = buildRoutes({
       store: stores.routes,

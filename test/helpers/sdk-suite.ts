@@ -214,6 +214,11 @@ async function valueTests(t: TestContext, w: OneWorker): Promise<void> {
     assert.equal(await call('upper', ['straße ünï']), 'STRASSE ÜNÏ');
     assert.equal(await call('pid'), worker.child.pid);
   });
+  await t.test('__describe__ lists echo, the one handler marked public (docs/PROTOCOL.md §14)', async () => {
+    assert.deepEqual(await call('__describe__'), {
+      methods: { echo: { params: {}, result: {}, summary: 'Answers its parameter unchanged' } },
+    });
+  });
 
   await t.test('failures arrive as AgoraError with the right code', async () => {
     const bad = await rejectsWith(call('fail'), 'AGORA_ERR_RPC_BAD_PARAMS');

@@ -82,10 +82,10 @@ test('auth over the bus and through session caches', async (t) => {
   const client: BusClient = createClient({ endpoint: bus, timeoutMs: 5000, caller: 'test' });
   t.after(() => client.close());
   await waitForService(client, 'Auth', 5000);
-  const logon = (username: string, password = `pw-${username}`, client_addr?: string) =>
-    client.call<LogonReply>('Auth', 'Logon', [
-      client_addr === undefined ? { username, password } : { username, password, client_addr },
-    ]);
+  // Each logon from its own address unless the test names one (Auth refuses a logon without).
+  let addrs = 0;
+  const logon = (username: string, password = `pw-${username}`, client_addr = `198.18.0.${(addrs++ % 250) + 1}`) =>
+    client.call<LogonReply>('Auth', 'Logon', [{ username, password, client_addr }]);
   const logoff = (sesskey: number) => client.call('Auth', 'Logoff', [{ sesskey }]);
   const rig: Rig = { procs, bus, authGrpc, client, logon, logoff };
 
@@ -115,6 +115,11 @@ async function logons(rig: Rig): Promise<void> {
   await assert.rejects(logon('alice', 'wrong'), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS', errno: 105 });
   await assert.rejects(logon('no spaces please'), { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 });
   await assert.rejects(logon('bob', ''), { code: 'AGORA_ERR_RPC_BAD_PARAMS', errno: 107 });
+  for (const noAddr of [{}, { client_addr: '' }])
+    await assert.rejects(rig.client.call('Auth', 'Logon', [{ username: 'bob', password: 'pw', ...noAddr }]), {
+      code: 'AGORA_ERR_RPC_BAD_PARAMS',
+      message: /client_addr/,
+    });
   await logon('mallory', 'real');
   for (let i = 0; i < 3; i++)
     await assert.rejects(logon('mallory', 'guess', '203.0.113.9'), { code: 'AGORA_ERR_AUTH_BAD_CREDENTIALS' });

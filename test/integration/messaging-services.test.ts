@@ -34,7 +34,7 @@ interface Mesh {
 }
 
 function logon(c: BusClient, username: string): Promise<LogonReply> {
-  return c.call<LogonReply>('Auth', 'Logon', [{ username, password: `pw-${username}` }]);
+  return c.call<LogonReply>('Auth', 'Logon', [{ username, password: `pw-${username}`, client_addr: '192.0.2.1' }]);
 }
 
 /** 1. The mesh: broker, then auth, then the services that dial auth (and channels). */

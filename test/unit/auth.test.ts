@@ -20,6 +20,10 @@ const log = createLogger('test', 'silent');
 const ctx: RpcContext = { service: 'Auth', method: 'test', log };
 const CONFIG: AuthConfig = { openRegistration: true, sessionIdleS: 60, logonMaxFailures: 3, logonLockoutS: 30 };
 
+/** A fresh client address (a documentation range, RFC 5737) for each logon that names none. */
+let addrs = 0;
+const nextAddr = (): string => `198.18.${Math.floor(addrs / 250) % 250}.${(addrs++ % 250) + 1}`;
+
 /** A clock the test moves by hand. */
 function manualClock(start = 1_700_000_000_000) {
   let now = start;
@@ -38,7 +42,8 @@ function setup(t: TestContext, overrides: Partial<AuthConfig> = {}, extra: Parti
   const auth = buildAuth({ users, sessions, failures, config, log, now: clock.now, ...extra });
   t.after(() => auth.close());
   const h = auth.impl.handlers;
-  const logon = (username: string, password: string, client_addr = '') =>
+  // Each logon from its own address unless the test names one: only the user's failures add up.
+  const logon = (username: string, password: string, client_addr = nextAddr()) =>
     h.Logon({ username, password, client_addr }, ctx) as Promise<{
       sesskey: number;
       username: string;
@@ -116,7 +121,7 @@ test('closed registration refuses unknown users but lets known ones in', async (
   });
   t.after(() => closed.close());
   const logon = async (username: string, password: string) =>
-    closed.impl.handlers.Logon({ username, password, client_addr: '' }, ctx);
+    closed.impl.handlers.Logon({ username, password, client_addr: nextAddr() }, ctx);
   await assert.rejects(logon('stranger', 'pw'), (err: Error & { code?: string; errno?: number }) => {
     assert.equal(err.code, 'AGORA_ERR_AUTH_UNKNOWN_USER');
     assert.equal(err.errno, 105);
@@ -145,6 +150,18 @@ test('usernames and passwords are validated with AGORA_ERR_RPC_BAD_PARAMS', asyn
     assert.doesNotMatch(err.message, /xxx/, 'the password is never echoed');
     return true;
   });
+});
+
+test('a logon without a client address is refused with AGORA_ERR_RPC_BAD_PARAMS, and creates nobody', async (t) => {
+  const { logon, users } = setup(t);
+  for (const addr of ['', '   '])
+    await assert.rejects(logon('newcomer', 'pw', addr), {
+      code: 'AGORA_ERR_RPC_BAD_PARAMS',
+      errno: 107,
+      message: 'Invalid parameters: client_addr must name the address of the client logging on',
+    });
+  assert.equal(await users.get('newcomer'), undefined);
+  assert.equal((await logon('newcomer', 'pw', '192.0.2.1')).created, true);
 });
 
 test('passwords are stored only as salted scrypt hashes', async (t) => {

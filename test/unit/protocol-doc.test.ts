@@ -42,6 +42,9 @@ const reply = encodeResponse(1, null, 'hi');
 const errorReply = encodeResponse(2, new AgoraError('AGORA_ERR_RPC_NO_METHOD', ['echo', 'nope']).toWire(), null);
 const notification = encodeNotification('echo', ['hi']);
 const services = pack([{ name: 'echo', workers: 1, slots: 32, idle: 31, queued: 0 }]);
+const describeRequest = encodeRequest(7, '__describe__', []);
+const describeBody = encodeResponse(7, null, { methods: { echo: { params: {}, result: {} } } });
+const userMeta = encodeMeta({ deadline: DEADLINE, reqId: 'req-1', user: 'ann' });
 
 /** Every multi-frame message the page dumps, as the sending or receiving DEALER sees it. */
 export const FRAMES: Record<string, Buffer[]> = {
@@ -65,6 +68,9 @@ export const BYTES: Record<string, Buffer> = {
   'error-body': errorReply,
   'notification-body': notification,
   'services-body': services,
+  'describe-request': describeRequest,
+  'describe-body': describeBody,
+  'user-meta': userMeta,
 };
 
 /** One line per 16 bytes of each frame: `frame N  hex…  |ascii|`; an empty frame says so. */

@@ -7,6 +7,9 @@ It needs only pyzmq and msgpack (Debian: python3-zmq, python3-msgpack).
     Worker(endpoint, service, handlers).run()     # handlers[method](*params) -> result
     Client(endpoint).call(service, method, params)
 
+    @public(params={"type": "string"})            # callable by the gateway for a signed-in user
+    def greet(name): return "hello %s, from %s" % (name, current_user())
+
 `endpoint`, `heartbeat_ms` and `liveness` left as None come from AGORA_BUS_URL,
 AGORA_HEARTBEAT_MS and AGORA_HEARTBEAT_LIVENESS (defaults tcp://127.0.0.1:5555, 2500, 3).
 """
@@ -29,6 +32,8 @@ MDPC01 = b"MDPC01"
 MDPW01 = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 MMI_SERVICE = b"mmi.service"
+# The reserved method answering which handlers are public (docs/PROTOCOL.md §14).
+DESCRIBE = "__describe__"
 MAX_MSGID = 0xFFFFFFFF
 MAX_SLOTS = 1024  # most requests one worker socket may offer to hold (READY options, docs/PROTOCOL.md §3)
 # HEARTBEAT's options frame while draining, {"slots": 0}: send this socket no more requests (docs/PROTOCOL.md §3).
@@ -239,13 +244,52 @@ def current_meta():
     return getattr(_call, "meta", None) or {}
 
 
+def current_user():
+    """The signed-in user the gateway calls a public method for (metadata `user`), else None."""
+    user = current_meta().get("user")
+    return user if isinstance(user, str) else None
+
+
+def public(fn=None, *, params=None, result=None, summary=None):
+    """Mark a handler public: the gateway may call it for a signed-in user, as
+    POST /v1/rpc/<service>/<method> with the JSON body as its one param (docs/PROTOCOL.md §14).
+    `params` and `result` are JSON Schemas (dicts, draft-07) of that param and of the result;
+    `summary` defaults to the first line of the docstring. Use as @public or @public(params=...).
+    The Worker answers `__describe__` from the marks of its handlers."""
+
+    def mark(handler):
+        spec = {}
+        if params is not None:
+            spec["params"] = params
+        if result is not None:
+            spec["result"] = result
+        doc = summary if summary is not None else (inspect.getdoc(handler) or "").split("\n")[0]
+        if doc:
+            spec["summary"] = doc
+        handler.agora_public = spec
+        return handler
+
+    return mark if fn is None else mark(fn)
+
+
+def describe(handlers):
+    """The answer to `__describe__` for these handlers: {"methods": {name: spec}} of the public ones."""
+    methods = {}
+    for name, handler in handlers.items():
+        spec = getattr(handler, "agora_public", None)
+        if isinstance(spec, dict) and not name.startswith("__"):
+            methods[name] = spec
+    return {"methods": methods}
+
+
 class Worker:
     """Serve `handlers` (a dict: method name -> function) as `service` on the bus.
 
     A handler is called as handlers[method](*params) and returns a msgpack-able result; it
     fails the call by raising AgoraError(code, message, data). Any other exception answers
     AGORA_ERR_INTERNAL "Internal error" and is logged with its stack (its text never travels).
-    Params that do not fit the handler's signature answer AGORA_ERR_RPC_BAD_PARAMS.
+    Params that do not fit the handler's signature answer AGORA_ERR_RPC_BAD_PARAMS. Handlers
+    marked @public are listed by the `__describe__` method the worker adds (docs/PROTOCOL.md §14).
 
     One worker socket, driven by the thread calling run(), serves `concurrency` requests at
     once (1 to 1024): above 1 its READY offers that many slots (docs/PROTOCOL.md §3, Agora's
@@ -262,6 +306,9 @@ class Worker:
         self.endpoint = endpoint or config["endpoint"]
         self.service = service
         self.handlers = dict(handlers)
+        if DESCRIBE not in self.handlers:
+            description = describe(self.handlers)
+            self.handlers[DESCRIBE] = lambda: description
         self._signatures = {method: _signature(handler) for method, handler in self.handlers.items()}
         self.heartbeat_s = (heartbeat_ms or config["heartbeat_ms"]) / 1000.0
         self.liveness = liveness or config["liveness"]

@@ -18,14 +18,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from agora_bus import AgoraError, JsonLog, Worker, env_config  # noqa: E402
+from agora_bus import AgoraError, JsonLog, Worker, env_config, public  # noqa: E402
 
 SERVICE = "pyecho"
 MAX_SLEEP_MS = 60000
 
 
+@public(params={}, result={}, summary="Answers its parameter unchanged")
 def echo(x=None):
-    """Answers its parameter unchanged."""
+    """Answers its parameter unchanged (public: the gateway may call it for a signed-in user)."""
     return x
 
 

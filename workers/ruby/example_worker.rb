@@ -24,8 +24,9 @@ def number?(value)
 end
 
 HANDLERS = {
-  # Answers its parameter unchanged.
-  'echo' => ->(value = nil) { value },
+  # Answers its parameter unchanged; public, so the gateway may call it for a signed-in user.
+  'echo' => AgoraBus.public_handler(->(value = nil) { value }, params: {}, result: {},
+                                                              summary: 'Answers its parameter unchanged'),
   # a + b for two numbers.
   'add' => lambda do |a, b|
     raise bad_params('add takes two numbers') unless number?(a) && number?(b)

@@ -5,7 +5,8 @@ export interface LogonRequest {
   'username'?: (string);
   'password'?: (string);
   /**
-   * Address of the HTTP client, for throttling repeated failures.
+   * Address of the HTTP client, for throttling repeated failures. Required: a logon without it
+   * is refused (AGORA_ERR_RPC_BAD_PARAMS).
    */
   'client_addr'?: (string);
 }
@@ -14,7 +15,8 @@ export interface LogonRequest__Output {
   'username': (string);
   'password': (string);
   /**
-   * Address of the HTTP client, for throttling repeated failures.
+   * Address of the HTTP client, for throttling repeated failures. Required: a logon without it
+   * is refused (AGORA_ERR_RPC_BAD_PARAMS).
    */
   'client_addr': (string);
 }

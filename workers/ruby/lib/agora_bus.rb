@@ -29,6 +29,8 @@ module AgoraBus
   DISCONNECT = "\x05".b
   EMPTY = ''.b
   MMI_SERVICE = 'mmi.service'.b
+  # The reserved method answering which handlers are public (docs/PROTOCOL.md §14).
+  DESCRIBE = '__describe__'
   MAX_MSGID = 0xFFFF_FFFF
   # Most requests one worker socket may offer to hold (READY options, docs/PROTOCOL.md §3).
   MAX_SLOTS = 1024
@@ -217,6 +219,51 @@ module AgoraBus
   # The metadata frame of the request the calling handler serves ({} outside a handler).
   def current_meta
     Thread.current[:agora_bus_meta] || {}
+  end
+
+  # The signed-in user the gateway calls a public method for (metadata `user`), else nil.
+  def current_user
+    user = current_meta['user']
+    user.is_a?(String) ? user : nil
+  end
+
+  # A handler marked public: the gateway may call it for a signed-in user, as
+  # POST /v1/rpc/<service>/<method> with the JSON body as its one param (docs/PROTOCOL.md §14).
+  # It calls and reports its parameters as the handler it wraps.
+  class PublicHandler
+    # What `__describe__` says of it: { 'params' => schema, 'result' => schema, 'summary' => text }.
+    attr_reader :description
+
+    def initialize(handler, description)
+      @handler = handler
+      @description = description.freeze
+    end
+
+    def call(*args)
+      @handler.call(*args)
+    end
+
+    def parameters
+      @handler.respond_to?(:parameters) ? @handler.parameters : [[:rest]]
+    end
+  end
+
+  # Mark `handler` public, with the JSON Schemas (Hashes, draft-07) of its one param and its
+  # result: `'greet' => AgoraBus.public_handler(greet, params: { 'type' => 'string' })`.
+  def public_handler(handler, params: nil, result: nil, summary: nil)
+    description = {}
+    description['params'] = params unless params.nil?
+    description['result'] = result unless result.nil?
+    description['summary'] = summary unless summary.nil?
+    PublicHandler.new(handler, description)
+  end
+
+  # The answer to `__describe__` for these handlers: { 'methods' => { name => description } }.
+  def describe(handlers)
+    methods = handlers.each_with_object({}) do |(name, handler), out|
+      out[name.to_s] = handler.description if handler.is_a?(PublicHandler) && !name.to_s.start_with?('__')
+    end
+    { 'methods' => methods }
   end
 
   # An exception as pino's `err` serializer shapes it, for the process's own log only.

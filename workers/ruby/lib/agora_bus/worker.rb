@@ -7,6 +7,8 @@ module AgoraBus
   # it fails the call by raising AgoraError.new(code, message, data). Any other exception
   # answers AGORA_ERR_INTERNAL "Internal error" and is logged with its stack (its text never
   # travels). Params that do not fit the handler's arity answer AGORA_ERR_RPC_BAD_PARAMS.
+  # Handlers wrapped by AgoraBus.public_handler are listed by the `__describe__` method the
+  # worker adds (docs/PROTOCOL.md §14).
   #
   # One worker socket, driven by the thread calling run, serves `concurrency` requests at once
   # (1 to 1024): above 1 its READY offers that many slots (docs/PROTOCOL.md §3, Agora's
@@ -26,6 +28,10 @@ module AgoraBus
       @endpoint = endpoint || config[:endpoint]
       @service = service
       @handlers = handlers.transform_keys(&:to_s)
+      unless @handlers.key?(DESCRIBE)
+        description = AgoraBus.describe(@handlers)
+        @handlers[DESCRIBE] = -> { description }
+      end
       @arities = @handlers.transform_values { |handler| arity_of(handler) }
       @heartbeat_s = (heartbeat_ms || config[:heartbeat_ms]) / 1000.0
       @liveness = liveness || config[:liveness]
