@@ -668,7 +668,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_PROXY_PORT',
     8000,
     int(0, 65535),
-    'HTTP port of the proxy (`services/proxy`), where every node has its static URL.',
+    'HTTP port of the proxy (`services/proxy`), where every node has its static URL (0: any free port, for tests; the URLs then name no usable port).',
   ),
   v(
     'proxyDomain',
