@@ -299,6 +299,12 @@ export const ERRORS = {
     grpc: GRPC.UNAVAILABLE,
     message: 'The server is overloaded; retry in %s seconds',
   },
+  AGORA_ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    errno: 107,
+    grpc: GRPC.DEADLINE_EXCEEDED,
+    message: 'The request did not arrive in full within %s ms',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */
