@@ -11,7 +11,6 @@
  * in Redis (the keys share no hash tag: a single Redis or a primary, not a cluster).
  */
 import Redis from 'ioredis';
-import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import {
   timed,
@@ -23,6 +22,7 @@ import {
   type SessionStore,
   type Versioned,
 } from './contracts';
+import { unavailable } from './outage';
 
 export interface RedisOptions {
   url: string;
@@ -143,7 +143,7 @@ async function guard<T>(run: () => Promise<T>): Promise<T> {
   } catch (e) {
     // A ReplyError is Redis refusing a command we sent: a bug, not an outage.
     if ((e as Error).name === 'ReplyError') throw e;
-    throw new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['Redis', errorMessage(e)], { cause: e });
+    throw unavailable('Redis', e);
   }
 }
 
