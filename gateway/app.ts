@@ -19,6 +19,7 @@ import { cors } from './hooks/cors';
 import { loadShedding } from './hooks/load-shedding';
 import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
+import { clientErrorHandler, lingeringClose, serverTimeouts, type LingerBounds } from './hooks/slow-clients';
 import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
 import { heartbeat, type BrokerInspector } from './ops/heartbeat';
 import { hello, HelloRegistry } from './ops/hello';
@@ -66,6 +67,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const build = deps.build ?? readBuildInfo({ commit: config.commit, source: config.sourceUrl });
   const gauges = new GatewayMetrics({ broker: deps.broker, timeoutMs: config.healthTimeoutMs });
   const bus = gauges.instrument(deps.bus);
+  // What a client answered before its body arrived may still send (gateway/hooks/slow-clients.ts).
+  const linger: LingerBounds = {
+    maxBytes: 4 * deps.config.busMaxBodyBytes + 65_536,
+    maxMs: Math.min(config.httpRequestTimeoutMs, 30_000),
+  };
   const app = fastify({
     loggerInstance: deps.log,
     // The X-Request-Id header is read, and checked, by genReqId (hooks/request-id.ts).
@@ -74,6 +80,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // One line per request (hooks/access-log.ts) instead of Fastify's two.
     logController: new AccessLog(),
     bodyLimit: deps.config.busMaxBodyBytes,
+    // A request, headers and body, arrives within AGORA_HTTP_REQUEST_TIMEOUT_MS, or gets 408.
+    requestTimeout: config.httpRequestTimeoutMs,
+    http: serverTimeouts(config.httpRequestTimeoutMs),
+    clientErrorHandler: clientErrorHandler(config.httpRequestTimeoutMs, linger),
     // A malformed path answers the Cliquet body too, not Fastify's own (gateway/errors.ts).
     frameworkErrors,
     // No type coercion: a legacy client's `null` or `true` must not become the number 0 or 1.
@@ -82,6 +92,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   void app.register(requestId);
+  void app.register(lingeringClose, linger);
   // The session key of a /v1 request, set by hooks/auth.ts requireSession.
   app.decorateRequest('sesskey', 0);
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));

@@ -151,6 +151,10 @@ export interface Config {
   grpcTlsCa: string;
   /** Allow plaintext gRPC bound on an address other than loopback. */
   grpcInsecure: boolean;
+  /** Time a bus request that names no deadline waits for a worker of a service that has none. */
+  busWaitForWorkerMs: number;
+  /** Time the gateway gives a client to send a whole request, headers and body. */
+  httpRequestTimeoutMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -379,7 +383,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_BROKER_QUEUE_MAX',
     10_000,
     int(0, 10_000_000),
-    'Requests waiting per service while all its workers are busy; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.',
+    'Requests waiting per service while all its workers are busy, or while it has none; beyond, callers get AGORA_ERR_BUS_QUEUE_FULL.',
   ),
   v('requestTimeoutMs', 'AGORA_REQUEST_TIMEOUT_MS', 5000, int(1, 3_600_000), 'Default deadline of a bus call.'),
   v(
@@ -754,6 +758,20 @@ export const VARIABLES: readonly Variable[] = [
     false,
     bool,
     'Allow plaintext gRPC bound on an address other than loopback (true/false); otherwise such a service exits 78 unless the three `AGORA_GRPC_TLS_*` are set.',
+  ),
+  v(
+    'busWaitForWorkerMs',
+    'AGORA_BUS_WAIT_FOR_WORKER_MS',
+    5000,
+    int(0, 3_600_000),
+    'Time a bus request waits for a worker of a service that has none, when it names no deadline of its own (a call with a deadline waits until then); then AGORA_ERR_BUS_NO_SERVICE. 0: no wait.',
+  ),
+  v(
+    'httpRequestTimeoutMs',
+    'AGORA_HTTP_REQUEST_TIMEOUT_MS',
+    30_000,
+    int(1, 3_600_000),
+    'Time a client has to send a whole HTTP request to the gateway, headers and body; then 408 and the connection is closed.',
   ),
 ];
 

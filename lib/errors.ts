@@ -365,6 +365,18 @@ export const ERRORS = {
     grpc: GRPC.NOT_FOUND,
     message: 'No public method %s.%s',
   },
+  AGORA_ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    errno: 107,
+    grpc: GRPC.DEADLINE_EXCEEDED,
+    message: 'The request did not arrive in full within %s ms',
+  },
+  AGORA_ERR_STORE_OUTCOME_UNKNOWN: {
+    status: 503,
+    errno: 201,
+    grpc: GRPC.DEADLINE_EXCEEDED,
+    message: 'The %s backend was lost during a write, which may or may not have been applied: read before retrying',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -5,6 +5,9 @@
  * authentication, validation and error rendering as a direct one; a failing sub-request
  * does not stop the others. The batch's own `Authorization` (and `Accept`) carry over to its
  * sub-requests unless a sub-request sets its own. A path without the `/v1` prefix gets it.
+ * The whole batch is checked before any of it runs (a fault in its last sub-request must not
+ * leave the earlier ones done and the batch answered 400 or 500): method, path, and each
+ * body's nesting depth and serialization.
  */
 import type { FastifyPluginAsync, FastifyRequest, InjectOptions, LightMyRequestResponse as Response } from 'fastify';
 import { httpError } from '../errors';
@@ -56,6 +59,9 @@ const HOP_BY_HOP = new Set(['connection', 'content-length', 'date', 'keep-alive'
 /** The batch's headers that every sub-request inherits. */
 const INHERITED = ['authorization', 'accept', 'host'] as const;
 
+/** Deepest nesting of arrays and objects a sub-request's body may have (docs/API-V1.md "Batch"). */
+export const MAX_BODY_DEPTH = 64;
+
 /** 400 naming field `field` of sub-request `index`. */
 function invalid(index: number, field: string, description: string): Error {
   const name = `requests.${index}.${field}`;
@@ -77,7 +83,20 @@ function merged(
   if (/^\/v1\/batch([/?#]|$)/.test(full)) throw invalid(index, 'path', 'may not be a batch itself');
   const headers = { ...(defaults.headers ?? {}), ...(sub.headers ?? {}) };
   const body = sub.body ?? defaults.body;
+  if (depthOver(body, MAX_BODY_DEPTH)) throw invalid(index, 'body', `is nested deeper than ${MAX_BODY_DEPTH} levels`);
   return { method: method as Method, path: full, headers, body };
+}
+
+/** Whether `value` nests arrays and objects deeper than `max` (iteratively: no recursion to overflow). */
+export function depthOver(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function answerOf(path: string, res: Response): Rec {

@@ -1,10 +1,10 @@
 /**
  * The Majordomo broker: ZeroMQ RFC 7/MDP 0.2 with RFC 8/MMI, over one ROUTER socket.
  * Clients speak MDPC01, workers MDPW01; the broker balances each service's requests over
- * its idle workers, queues them (bounded) while all are busy, sends a draining worker no
- * more (Agora's extension, docs/PROTOCOL.md §3), drops workers whose heartbeats stop, and
- * answers every request it cannot route with a msgpack-RPC error, so no caller waits for
- * nothing. Malformed traffic is dropped and logged, never fatal.
+ * its idle workers, queues them (bounded) while all are busy or none is registered yet,
+ * sends a draining worker no more (Agora's extension, docs/PROTOCOL.md §3), drops workers
+ * whose heartbeats stop, and answers every request it cannot route with a msgpack-RPC error,
+ * so no caller waits for nothing. Malformed traffic is dropped and logged, never fatal.
  */
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
@@ -46,6 +46,11 @@ export interface BrokerOptions {
   queueMax: number;
   /** Time a peer has to finish the ZMTP handshake before it is cut (AGORA_ZMTP_HANDSHAKE_MS). */
   handshakeMs?: number;
+  /**
+   * Time a request that names no deadline waits for a worker of a service that has none
+   * (AGORA_BUS_WAIT_FOR_WORKER_MS, default 5000); a request with a deadline waits until then.
+   */
+  waitForWorkerMs?: number;
   log: Logger;
 }
 
@@ -70,6 +75,8 @@ interface Job extends HeldRequest {
   body: Buffer[];
   deadline: number | undefined;
   idempotent: boolean;
+  /** While its service has no worker: when it is answered AGORA_ERR_BUS_NO_SERVICE (see `waitEnd`). */
+  waitUntil: number;
 }
 
 interface WorkerEntry {
@@ -112,6 +119,11 @@ export class Broker {
   private readonly log: Logger;
   private dropped = 0;
   private droppedLogged = 0;
+  /** The services with no worker and requests waiting for one. */
+  private readonly waiting = new Set<ServiceEntry>();
+  private waitTimer: NodeJS.Timeout | undefined;
+  /** When waitTimer fires (Infinity: not set). */
+  private waitAt = Infinity;
 
   constructor(private readonly options: BrokerOptions) {
     this.log = options.log.child({ mod: 'broker' });
@@ -150,6 +162,7 @@ export class Broker {
   /** Stop: close the socket; queued requests are dropped (their callers' deadlines answer them). */
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
+    clearTimeout(this.waitTimer);
     this.router.close();
   }
 
@@ -193,10 +206,6 @@ export class Broker {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
     }
     if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
-    const service = this.services.get(name);
-    if (service === undefined || service.workers.size === 0) {
-      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_NO_SERVICE', [name]);
-    }
     const meta = body.length > 1 ? decodeMeta(body[1]) : {};
     const msgid = peekId(body[0], REQUEST_TYPE);
     const job: Job = {
@@ -206,13 +215,34 @@ export class Broker {
       body,
       deadline: meta.deadline,
       idempotent: meta.idempotent === true,
+      waitUntil: 0,
     };
+    const service = this.services.get(name);
+    if (service === undefined || service.workers.size === 0) return this.awaitWorker(name, serviceFrame, job);
     const worker = this.takeIdle(service);
     if (worker !== undefined) return this.assign(worker, job);
     if (service.queue.length >= this.options.queueMax) {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_QUEUE_FULL', [name]);
     }
     service.queue.push(job);
+  }
+
+  /**
+   * No worker serves `name` (yet): the request waits for one in the service's queue, within the
+   * same bound as behind busy workers, until `waitEnd`; then AGORA_ERR_BUS_NO_SERVICE
+   * (docs/PROTOCOL.md §9).
+   */
+  private awaitWorker(name: string, serviceFrame: Buffer, job: Job): void {
+    const now = Date.now();
+    job.waitUntil = waitEnd(job.deadline, now, this.options.waitForWorkerMs ?? DEFAULT_WAIT_FOR_WORKER_MS);
+    if (job.waitUntil <= now) return this.fail(job.client, serviceFrame, job.body, 'AGORA_ERR_BUS_NO_SERVICE', [name]);
+    const service = this.service(name, serviceFrame);
+    if (service.queue.length >= this.options.queueMax) {
+      return this.fail(job.client, serviceFrame, job.body, 'AGORA_ERR_BUS_QUEUE_FULL', [name]);
+    }
+    service.queue.push(job);
+    this.waiting.add(service);
+    this.wakeAt(job.waitUntil);
   }
 
   /** RFC 8/MMI, and Agora's `mmi.services`. */
@@ -291,6 +321,7 @@ export class Broker {
     };
     this.workers.set(key, worker);
     service.workers.add(worker);
+    this.waiting.delete(service);
     this.log.info({ service: name, workers: service.workers.size, slots: options.slots }, 'worker ready');
     for (let i = 0; i < options.slots; i++) this.idle(worker);
   }
@@ -394,7 +425,7 @@ export class Broker {
     this.withdrawSlots(worker);
     this.log.info({ service: service.name, workers: service.workers.size, reason }, 'worker removed');
     for (const job of worker.held.takeAll()) this.rescue(service, job, neverRan);
-    if (service.workers.size === 0) this.failQueue(service);
+    if (service.workers.size === 0) this.waitForNextWorker(service);
   }
 
   /** Take the free slots of `worker` out of its service's turn. */
@@ -418,11 +449,47 @@ export class Broker {
     return this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_WORKER_LOST', [service.name]);
   }
 
-  /** The last worker of a service is gone: nobody will serve what waits. */
-  private failQueue(service: ServiceEntry): void {
-    const jobs = service.queue.splice(0);
-    for (const job of jobs)
-      this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_NO_SERVICE', [service.name]);
+  /** The last worker of a service is gone: what waits, waits for the next one as a new request would. */
+  private waitForNextWorker(service: ServiceEntry): void {
+    if (service.queue.length === 0) return;
+    const now = Date.now();
+    const waitMs = this.options.waitForWorkerMs ?? DEFAULT_WAIT_FOR_WORKER_MS;
+    for (const job of service.queue) job.waitUntil = waitEnd(job.deadline, now, waitMs);
+    this.waiting.add(service);
+    this.answerWaiting(now);
+  }
+
+  /** Answer AGORA_ERR_BUS_NO_SERVICE to every request whose wait for a worker is over; set the timer for the next. */
+  private answerWaiting(now: number): void {
+    let next = Infinity;
+    for (const service of this.waiting) {
+      const keep: Job[] = [];
+      for (const job of service.queue) {
+        if (job.waitUntil > now + WAIT_SLACK_MS) {
+          keep.push(job);
+          next = Math.min(next, job.waitUntil);
+        } else this.fail(job.client, service.nameFrame, job.body, 'AGORA_ERR_BUS_NO_SERVICE', [service.name]);
+      }
+      service.queue = keep;
+      if (keep.length === 0) this.waiting.delete(service);
+    }
+    this.wakeAt(next);
+  }
+
+  /** Have the wait timer fire at `at` at the latest. */
+  private wakeAt(at: number): void {
+    if (at >= this.waitAt) return;
+    clearTimeout(this.waitTimer);
+    this.waitAt = at;
+    this.waitTimer = setTimeout(
+      () => {
+        this.waitTimer = undefined;
+        this.waitAt = Infinity;
+        this.answerWaiting(Date.now());
+      },
+      Math.max(0, at - Date.now()),
+    );
+    this.waitTimer.unref();
   }
 
   /** Heartbeat tick (RFC 7 §Heartbeating): expire silent workers, heartbeat the others, drop stale requests. */
@@ -435,6 +502,8 @@ export class Broker {
       if (worker.expiry <= now) this.removeWorker(worker, 'heartbeat expired');
       else this.router.send([worker.id, EMPTY, MDPW01, HEARTBEAT]);
     }
+    // Before the stale requests are dropped below: a request waiting for a first worker gets its answer.
+    if (this.waiting.size > 0) this.answerWaiting(now);
     for (const service of this.services.values()) {
       if (service.queue.length > 0)
         service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
@@ -483,6 +552,21 @@ export class Broker {
       );
     }
   }
+}
+
+/** AGORA_BUS_WAIT_FOR_WORKER_MS's default. */
+export const DEFAULT_WAIT_FOR_WORKER_MS = 5000;
+/** Requests whose wait ends this close together are answered by one timer. */
+const WAIT_SLACK_MS = 5;
+
+/**
+ * When a request waiting for a worker is answered AGORA_ERR_BUS_NO_SERVICE: with a deadline, a
+ * little before it (a tenth of the time left, 20 to 250 ms), so that the answer reaches the
+ * caller before its own timer gives up; without one, `waitMs` from now.
+ */
+export function waitEnd(deadline: number | undefined, now: number, waitMs: number): number {
+  if (deadline === undefined) return now + waitMs;
+  return deadline - Math.min(250, Math.max(20, Math.floor((deadline - now) / 10)));
 }
 
 function bodySize(body: Buffer[]): number {

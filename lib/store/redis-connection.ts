@@ -5,9 +5,9 @@
  * reconnects by itself). Every key starts with AGORA_REDIS_PREFIX.
  */
 import Redis from 'ioredis';
-import { AgoraError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { timed, type BackendHealth } from './contracts';
+import { unavailable } from './outage';
 
 export interface RedisOptions {
   url: string;
@@ -66,6 +66,6 @@ export async function guard<T>(run: () => Promise<T>): Promise<T> {
   } catch (e) {
     // A ReplyError is Redis refusing a command we sent: a bug, not an outage.
     if ((e as Error).name === 'ReplyError') throw e;
-    throw new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['Redis', errorMessage(e)], { cause: e });
+    throw unavailable('Redis', e);
   }
 }

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     heartbeatLiveness: config.heartbeatLiveness,
     maxBodyBytes: config.busMaxBodyBytes,
     queueMax: config.brokerQueueMax,
+    waitForWorkerMs: config.busWaitForWorkerMs,
     handshakeMs: config.zmtpHandshakeMs,
     log,
   });

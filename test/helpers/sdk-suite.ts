@@ -390,7 +390,9 @@ function clientTest(sdk: Sdk): void {
     };
     assert.deepEqual([internal.error.code, internal.error.message], ['AGORA_ERR_INTERNAL', 'Internal error']);
     // 4. The broker's own errors, and the client's own deadline.
-    const none = JSON.parse((await runClient(sdk, bus, ['nosuchservice', 'x'])).stdout) as { error: { code: string } };
+    const none = JSON.parse((await runClient(sdk, bus, ['--timeout-ms', '500', 'nosuchservice', 'x'])).stdout) as {
+      error: { code: string };
+    };
     assert.equal(none.error.code, 'AGORA_ERR_BUS_NO_SERVICE');
     const slow = await runClient(sdk, bus, ['--timeout-ms', '200', 'echo', 'sleep', '1000']);
     assert.equal(slow.code, 1);
@@ -433,7 +435,7 @@ function frozenTest(sdk: Sdk): void {
     );
     assert.equal(expired.reason, 'heartbeat expired');
     await waitForServiceGone(client, sdk.service, 2000);
-    await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+    await rejectsWith(client.call(sdk.service, 'echo', [1], { timeoutMs: 300 }), 'AGORA_ERR_BUS_NO_SERVICE');
     // 3. Woken, its next HEARTBEAT gets DISCONNECT from a broker that forgot it, and it registers again.
     worker.child.kill('SIGCONT');
     await waitForService(client, sdk.service, REGISTER_MS);
@@ -445,7 +447,7 @@ function frozenTest(sdk: Sdk): void {
       5000,
     );
     assert.equal(closed.workers, 0);
-    await rejectsWith(client.call(sdk.service, 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+    await rejectsWith(client.call(sdk.service, 'echo', [1], { timeoutMs: 300 }), 'AGORA_ERR_BUS_NO_SERVICE');
   });
 }
 

@@ -14,6 +14,8 @@ import { startBroker, startNode, type Started } from '../helpers/proc';
 /** Short heartbeats so that a dead worker is noticed in 3 x 100 ms (the default is 3 x 2500). */
 const FAST = { AGORA_HEARTBEAT_MS: '100' };
 const REGISTER_MS = 10_000;
+/** Deadline of a call made while its service has no worker. */
+const NO_WORKER_DEADLINE_MS = 400;
 
 interface Mesh {
   broker: Started;
@@ -169,8 +171,14 @@ test('calls through broker and echo', async (t) => {
       await rejectsWith(client.call('echo', 'toString'), 'AGORA_ERR_RPC_NO_METHOD');
       await rejectsWith(client.call('echo', '__proto__'), 'AGORA_ERR_RPC_NO_METHOD');
 
-      const noService = await rejectsWith(client.call('nobody.serves.this', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+      // No worker: the broker answers just before the call's deadline (docs/PROTOCOL.md §9), not at once.
+      const asked = Date.now();
+      const noService = await rejectsWith(
+        client.call('nobody.serves.this', 'echo', [1], { timeoutMs: NO_WORKER_DEADLINE_MS }),
+        'AGORA_ERR_BUS_NO_SERVICE',
+      );
       assert.equal(noService.message, 'No worker serves nobody.serves.this');
+      assert.ok(Date.now() - asked >= NO_WORKER_DEADLINE_MS * 0.9 - 5, 'answered before the wait for a worker ended');
       assert.equal(await client.hasService('nobody.serves.this'), false);
       assert.equal(await client.hasService('echo'), true);
       assert.equal(await client.call('echo', 'echo', ['still serving']), 'still serving');
@@ -320,7 +328,40 @@ test('SIGTERM on echo drains the call in flight, then exits 0', async (t) => {
   // 3. Its workers said DISCONNECT: the broker removed them without waiting for heartbeat expiry.
   const removed = await broker.waitFor((l) => l.msg === 'worker removed' && l.workers === 0, 2000);
   assert.equal(removed.reason, 'worker said DISCONNECT');
-  await rejectsWith(client.call('echo', 'echo', [1]), 'AGORA_ERR_BUS_NO_SERVICE');
+  const asked = Date.now();
+  await rejectsWith(client.call('echo', 'echo', [1], { timeoutMs: NO_WORKER_DEADLINE_MS }), 'AGORA_ERR_BUS_NO_SERVICE');
+  assert.ok(Date.now() - asked >= NO_WORKER_DEADLINE_MS * 0.9 - 5, 'answered before the wait for a worker ended');
+});
+
+test('a call made before its worker starts waits in the broker and is served once the worker registers', async (t) => {
+  const mesh = await startMesh(t, { echoes: 0 });
+  const client = mesh.client;
+  const early = client.call('echo', 'echo', ['early'], { timeoutMs: 20_000 });
+  await waitForWorkers(client, 'echo', (s) => s.workers === 0 && s.queued === 1);
+  assert.equal(await client.hasService('echo'), false, 'mmi.service answers 404 while the call waits');
+  await mesh.startEcho();
+  assert.equal(await early, 'early');
+});
+
+test('a call with a short deadline and no worker gets AGORA_ERR_BUS_NO_SERVICE at its deadline; the waits are bounded by AGORA_BROKER_QUEUE_MAX', async (t) => {
+  const broker = await startBroker({ ...FAST, AGORA_BROKER_QUEUE_MAX: '2' });
+  const client = createClient({ endpoint: String(broker.endpoints.bus), caller: 'bus.test' });
+  t.after(async () => {
+    client.close();
+    await broker.stop('SIGKILL');
+  });
+  // 1. The deadline: the broker's answer comes first, and just before it.
+  const asked = Date.now();
+  await rejectsWith(client.call('absent', 'm', [], { timeoutMs: NO_WORKER_DEADLINE_MS }), 'AGORA_ERR_BUS_NO_SERVICE');
+  const waited = Date.now() - asked;
+  assert.ok(waited >= NO_WORKER_DEADLINE_MS * 0.9 - 5, `answered after ${waited} ms`);
+  // 2. The bound: two calls wait, the third is refused at once.
+  const waiting = [1, 2].map((i) => client.call('absent', 'm', [i], { timeoutMs: 2000 }));
+  await waitForWorkers(client, 'absent', (s) => s.queued === 2);
+  const refusedAt = Date.now();
+  await rejectsWith(client.call('absent', 'm', [3], { timeoutMs: 2000 }), 'AGORA_ERR_BUS_QUEUE_FULL');
+  assert.ok(Date.now() - refusedAt < 1000, 'the call beyond the bound was not refused at once');
+  for (const call of waiting) await rejectsWith(call, 'AGORA_ERR_BUS_NO_SERVICE');
 });
 
 test('SIGTERM under constant load: the worker asks the broker for no more, finishes what it holds, exits 0; no call is lost', async (t) => {

@@ -372,7 +372,7 @@ function jsonError(text: string): string {
   return '';
 }
 
-test('sessions expire when idle; a dead service or broker is answered promptly', async (t) => {
+test('sessions expire when idle; a dead service or broker is answered within the request deadline', async (t) => {
   const IDLE_MS = 1000;
   const TIMEOUT_MS = 1500;
   const { base, procs } = await startMesh(t, {
@@ -414,24 +414,31 @@ test('sessions expire when idle; a dead service or broker is answered promptly',
     assert.equal(await post(base, '/logoff', { sesskey: key }), BAD_SESSION);
   });
 
-  await t.test('a stopped service: "<service> is unavailable, try again", promptly', async () => {
-    const key = await logon(base, 'survivor');
-    await procs.messages.stop();
-    let took = 0;
-    await until(
-      async () => {
-        const started = Date.now();
-        const answer = await post(base, '/lastmessage', { sesskey: key, channel: 'idle' });
-        took = Date.now() - started;
-        return answer === fail('Messages is unavailable, try again');
-      },
-      () => 100,
-      10_000,
-      'the gateway to report Messages unavailable',
-    );
-    assert.ok(took < TIMEOUT_MS, `answered in ${took} ms`);
-    assert.equal(await post(base, '/list', { sesskey: key }), ok(['idle']), 'the other services still answer');
-  });
+  await t.test(
+    'a stopped service: "<service> is unavailable, try again", once the wait for a worker ends',
+    async () => {
+      const key = await logon(base, 'survivor');
+      await procs.messages.stop();
+      let took = 0;
+      await until(
+        async () => {
+          const started = Date.now();
+          const answer = await post(base, '/lastmessage', { sesskey: key, channel: 'idle' });
+          took = Date.now() - started;
+          return answer === fail('Messages is unavailable, try again');
+        },
+        () => 100,
+        10_000,
+        'the gateway to report Messages unavailable',
+      );
+      // The broker waits for a worker to come (docs/PROTOCOL.md §9), and answers a tenth of the
+      // call's time before its deadline, so that the gateway hears it before giving up.
+      assert.ok(took >= TIMEOUT_MS * 0.9 - 50 && took < TIMEOUT_MS, `answered in ${took} ms`);
+      // The key idled past IDLE_MS meanwhile (Messages, which would have used it, is down): a new one.
+      const again = await logon(base, 'survivor');
+      assert.equal(await post(base, '/list', { sesskey: again }), ok(['idle']), 'the other services still answer');
+    },
+  );
 
   await t.test('a stopped broker: answered within the request deadline', async () => {
     await procs.broker.stop();

@@ -335,24 +335,91 @@ test("a full queue answers AGORA_ERR_BUS_QUEUE_FULL with the request's own msgid
   assert.equal(msgidOf(r2.body), 2);
 });
 
-test('a service without workers answers AGORA_ERR_BUS_NO_SERVICE at once; a body that is not a msgpack-rpc request gets msgid nil', async (t) => {
-  const s = await setup(t);
-  const c = s.peer('client');
-  await c.ask('nobody', encodeRequest(42, 'm', []));
-  const e = rpcError(await c.answer('nobody'));
-  assert.deepEqual([e.msgid, e.code, e.message], [42, 'AGORA_ERR_BUS_NO_SERVICE', 'No worker serves nobody']);
+const WAIT_FOR_WORKER_MS = 200;
 
-  for (const body of [
+test('a request without deadline for a service without workers waits waitForWorkerMs for one, then gets AGORA_ERR_BUS_NO_SERVICE; a body that is not a msgpack-rpc request gets msgid nil', async (t) => {
+  const s = await setup(t, { waitForWorkerMs: WAIT_FOR_WORKER_MS });
+  const c = s.peer('client');
+  const asked = Date.now();
+  await c.ask('nobody', encodeRequest(42, 'm', []));
+  assert.equal(await c.mmi('nobody'), '404', 'mmi.service answers at once while the request waits');
+  const e = rpcError(await c.answer('nobody'));
+  const waited = Date.now() - asked;
+  assert.deepEqual([e.msgid, e.code, e.message], [42, 'AGORA_ERR_BUS_NO_SERVICE', 'No worker serves nobody']);
+  assert.ok(waited >= WAIT_FOR_WORKER_MS - 5, `answered after ${waited} ms, before the wait ended`);
+
+  const bodies = [
     Buffer.from('not msgpack at all'),
     pack({ a: 1 }),
     encodeNotification('m', []),
     pack([0, -1, 'm', []]),
     Buffer.from([0xc1]),
-  ]) {
-    await c.ask('nobody', body);
+  ];
+  for (const body of bodies) await c.ask('nobody', body);
+  await s.until('nobody', (x) => x.queued === bodies.length);
+  for (const body of bodies) {
     const n = rpcError(await c.answer('nobody'));
     assert.equal(n.msgid, null, `body 0x${body.toString('hex')}`);
     assert.equal(n.code, 'AGORA_ERR_BUS_NO_SERVICE');
+  }
+  assert.equal(c.pending, 0);
+});
+
+test('waitForWorkerMs 0: a request without deadline for a service without workers gets AGORA_ERR_BUS_NO_SERVICE at once', async (t) => {
+  const s = await setup(t, { waitForWorkerMs: 0 });
+  const c = s.peer('client');
+  await c.ask('nobody', encodeRequest(1, 'm', []));
+  const e = rpcError(await c.answer('nobody', 1000));
+  assert.deepEqual([e.msgid, e.code], [1, 'AGORA_ERR_BUS_NO_SERVICE']);
+  assert.equal(s.broker.stats().find((x) => x.name === 'nobody')?.queued ?? 0, 0);
+});
+
+test('a request sent before its worker registers is served by it once it does, whatever the wait left', async (t) => {
+  const s = await setup(t, { waitForWorkerMs: 60_000 });
+  const c = s.peer('client');
+  await c.ask('later', encodeRequest(1, 'm', []));
+  await c.ask('later', encodeRequest(2, 'm', []), encodeMeta({ deadline: Date.now() + 60_000 }));
+  await s.until('later', (x) => x.workers === 0 && x.queued === 2);
+  assert.equal(c.pending, 0, 'no answer while no worker is registered');
+  const w = await s.worker('later');
+  for (const msgid of [1, 2]) {
+    const r = await w.request();
+    assert.equal(msgidOf(r.body), msgid);
+    await w.reply(r.client, ok(msgid));
+    assert.equal((await c.response('later')).msgid, msgid);
+  }
+});
+
+test('a request with a deadline for a service without workers gets AGORA_ERR_BUS_NO_SERVICE just before that deadline', async (t) => {
+  const s = await setup(t, { waitForWorkerMs: 60_000 });
+  const c = s.peer('client');
+  const asked = Date.now();
+  const deadline = asked + 400;
+  await c.ask('nobody', encodeRequest(7, 'm', []), encodeMeta({ deadline }));
+  const e = rpcError(await c.answer('nobody'));
+  const answered = Date.now();
+  assert.deepEqual([e.msgid, e.code], [7, 'AGORA_ERR_BUS_NO_SERVICE']);
+  // Answered a tenth of the time left (here 40 ms) before the deadline: not sooner.
+  assert.ok(answered >= deadline - 40 - 5, `answered ${deadline - answered} ms before the deadline`);
+  // A deadline already within that margin is answered at once.
+  await c.ask('nobody', encodeRequest(8, 'm', []), encodeMeta({ deadline: Date.now() + 10 }));
+  assert.deepEqual(rpcError(await c.answer('nobody', 1000)).code, 'AGORA_ERR_BUS_NO_SERVICE');
+});
+
+test('requests waiting for a first worker count against queueMax: beyond it, AGORA_ERR_BUS_QUEUE_FULL at once', async (t) => {
+  const s = await setup(t, { queueMax: 2, waitForWorkerMs: 60_000 });
+  const c = s.peer('client');
+  for (const msgid of [1, 2, 3]) await c.ask('full', encodeRequest(msgid, 'm', []));
+  const e = rpcError(await c.answer('full', 1000));
+  assert.deepEqual([e.msgid, e.code], [3, 'AGORA_ERR_BUS_QUEUE_FULL']);
+  assert.equal((await s.until('full', (x) => x.queued === 2)).workers, 0);
+  // The two that fit are served by the first worker to come.
+  const w = await s.worker('full');
+  for (const msgid of [1, 2]) {
+    const r = await w.request();
+    assert.equal(msgidOf(r.body), msgid);
+    await w.reply(r.client, ok(msgid));
+    assert.equal((await c.response('full')).msgid, msgid);
   }
 });
 
@@ -556,6 +623,26 @@ test('worker commands from unknown or misbehaving workers', async (t) => {
   );
 });
 
+test('queued requests of a service that lost its last worker go to the next worker to register', async (t) => {
+  const s = await setup(t, { waitForWorkerMs: 60_000 });
+  const w = await s.worker('restarted');
+  const c = s.peer('client');
+  await c.ask('restarted', encodeRequest(1, 'm', []));
+  await c.ask('restarted', encodeRequest(2, 'm', []));
+  await w.request();
+  await s.until('restarted', (x) => x.queued === 1);
+  w.close(); // its connection closes while it holds request 1
+  const lost = rpcError(await c.answer('restarted'));
+  assert.deepEqual([lost.msgid, lost.code], [1, 'AGORA_ERR_BUS_WORKER_LOST']);
+  await s.until('restarted', (x) => x.workers === 0 && x.queued === 1);
+  assert.equal(c.pending, 0, 'request 2 waits');
+  const next = await s.worker('restarted');
+  const again = await next.request();
+  assert.equal(msgidOf(again.body), 2);
+  await next.reply(again.client, ok(2));
+  assert.equal((await c.response('restarted')).msgid, 2);
+});
+
 test('a worker lost during a call', async (t) => {
   await t.test('by DISCONNECT: the client gets AGORA_ERR_BUS_WORKER_LOST with its msgid', async (t) => {
     const s = await setup(t);
@@ -583,20 +670,26 @@ test('a worker lost during a call', async (t) => {
     assert.equal(await c.mmi('hung'), '404');
   });
 
-  await t.test('queued requests of a service that lost its last worker get AGORA_ERR_BUS_NO_SERVICE', async (t) => {
-    const s = await setup(t);
-    const w = await s.worker('last');
-    const c = s.peer('client');
-    await c.ask('last', encodeRequest(1, 'm', []));
-    await c.ask('last', encodeRequest(2, 'm', []));
-    await w.request();
-    await s.until('last', (x) => x.queued === 1);
-    await w.send([EMPTY, MDPW01, DISCONNECT]);
-    const lost = rpcError(await c.answer('last'));
-    const queued = rpcError(await c.answer('last'));
-    assert.deepEqual([lost.msgid, lost.code], [1, 'AGORA_ERR_BUS_WORKER_LOST']);
-    assert.deepEqual([queued.msgid, queued.code], [2, 'AGORA_ERR_BUS_NO_SERVICE']);
-  });
+  await t.test(
+    'queued requests of a service that lost its last worker wait for the next one, then get AGORA_ERR_BUS_NO_SERVICE',
+    async (t) => {
+      const s = await setup(t, { waitForWorkerMs: WAIT_FOR_WORKER_MS });
+      const w = await s.worker('last');
+      const c = s.peer('client');
+      await c.ask('last', encodeRequest(1, 'm', []));
+      await c.ask('last', encodeRequest(2, 'm', []));
+      await w.request();
+      await s.until('last', (x) => x.queued === 1);
+      const left = Date.now();
+      await w.send([EMPTY, MDPW01, DISCONNECT]);
+      const lost = rpcError(await c.answer('last'));
+      const queued = rpcError(await c.answer('last'));
+      const waited = Date.now() - left;
+      assert.deepEqual([lost.msgid, lost.code], [1, 'AGORA_ERR_BUS_WORKER_LOST']);
+      assert.deepEqual([queued.msgid, queued.code], [2, 'AGORA_ERR_BUS_NO_SERVICE']);
+      assert.ok(waited >= WAIT_FOR_WORKER_MS - 5, `the queued request was answered after ${waited} ms`);
+    },
+  );
 
   for (const how of ['DISCONNECT', 'heartbeat expiry'] as const) {
     await t.test(
@@ -740,9 +833,9 @@ test('a worker that drains: HEARTBEAT with {"slots": 0} (docs/PROTOCOL.md §3)',
   );
 
   await t.test(
-    'while every worker drains, requests wait; the last one leaving fails them with AGORA_ERR_BUS_NO_SERVICE',
+    'while every worker drains, requests wait; after the last one leaves, they get AGORA_ERR_BUS_NO_SERVICE when the wait ends',
     async (t) => {
-      const s = await setup(t);
+      const s = await setup(t, { waitForWorkerMs: WAIT_FOR_WORKER_MS });
       const w = await s.worker('last');
       await drain(w);
       await s.until('last', (x) => x.slots === 0);
@@ -750,9 +843,11 @@ test('a worker that drains: HEARTBEAT with {"slots": 0} (docs/PROTOCOL.md §3)',
       assert.equal(await c.mmi('last'), '200', 'a draining worker is still registered');
       await c.ask('last', encodeRequest(6, 'm', []));
       await s.until('last', (x) => x.queued === 1);
+      const left = Date.now();
       await w.send([EMPTY, MDPW01, DISCONNECT]);
       const e = rpcError(await c.answer('last'));
       assert.deepEqual([e.msgid, e.code], [6, 'AGORA_ERR_BUS_NO_SERVICE']);
+      assert.ok(Date.now() - left >= WAIT_FOR_WORKER_MS - 5, 'answered before the wait for a worker ended');
       assert.equal(w.pending, 0);
     },
   );
