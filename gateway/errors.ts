@@ -252,6 +252,12 @@ export function isLegacy(request: FastifyRequest): boolean {
   return request.is404 && request.method === 'POST' && !/^\/(v1([/?#]|$)|__)/.test(request.url);
 }
 
+/** The scheme a 401 challenges: Basic to a request that tried Basic (but for the metrics token), else Bearer. */
+function challengeScheme(request: FastifyRequest, problem: Problem): string {
+  const basic = /^\s*basic(\s|$)/i.test(request.headers.authorization ?? '');
+  return basic && problem.code !== 'AGORA_ERR_HTTP_METRICS_AUTH' ? 'Basic' : 'Bearer';
+}
+
 /** Send a problem in the rendering of the request's surface. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   if (isLegacy(request)) {
@@ -260,7 +266,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
       .code(problem.status === 404 && request.is404 ? 404 : 200)
       .send(renderLegacy(problem, request.routeOptions.config?.service));
   }
-  if (problem.status === 401) reply.header('www-authenticate', `Bearer realm="${AUTH_REALM}"`);
+  if (problem.status === 401)
+    reply.header('www-authenticate', `${challengeScheme(request, problem)} realm="${AUTH_REALM}"`);
   return reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
 }
 
@@ -344,6 +351,24 @@ function notFound(
   );
 }
 
+/** The API's root, which keeps its slash (`/v1` is redirected to it). */
+const V1_ROOT = '/v1/';
+
+/**
+ * Where an unknown path ending in `/` is redirected (the Cliquet/Kinto protocol): the same
+ * path without its trailing slashes, query kept; `/v1` to `/v1/`. Leading slashes are folded
+ * to one, so that the Location never names another host (`//host/`). Undefined: no redirect.
+ */
+export function withoutTrailingSlash(url: string): string | undefined {
+  const at = url.indexOf('?');
+  const path = at < 0 ? url : url.slice(0, at);
+  const query = at < 0 ? '' : url.slice(at);
+  if (path === '/v1') return `${V1_ROOT}${query}`;
+  if (!path.endsWith('/') || path === '/' || path === V1_ROOT) return undefined;
+  const bare = `/${path.replace(/^\/+/, '').replace(/\/+$/, '')}`;
+  return `${bare}${query}`;
+}
+
 /** Log what deserves it: bugs with their stack, outages as warnings, the rest quietly. */
 function logProblem(request: FastifyRequest, err: unknown, problem: Problem): void {
   if (problem.status >= 500 && !problem.unavailable) request.log.error({ err }, 'request failed');
@@ -379,6 +404,15 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorHandler
   });
   app.setNotFoundHandler((request, reply) => {
     return sendProblem(request, reply, notFound(routes, request, reply, legacyPaths));
+  });
+  // Before any other hook: a path with a trailing slash that no route answers (an unknown path, or
+  // `/v1/channels/` taken by `/v1/channels/:name` with an empty name) is redirected.
+  app.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    const unanswered = route === undefined || /\/:[^/]*$/.test(route);
+    const location = unanswered && !isLegacy(request) ? withoutTrailingSlash(request.url) : undefined;
+    if (location === undefined) return done();
+    void reply.code(307).header('location', location).send();
   });
   return routes;
 }
