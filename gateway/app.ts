@@ -22,6 +22,7 @@ import { emptyBody } from './hooks/empty-body';
 import { loadShedding } from './hooks/load-shedding';
 import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
+import { trailingSlash } from './hooks/trailing-slash';
 import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
 import { heartbeat, type BrokerInspector } from './ops/heartbeat';
 import { docsUrl, hello, HelloRegistry } from './ops/hello';
@@ -111,6 +112,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     url: config.eosUrl,
     fallbackUrl: (request) => docsUrl(request, config.publicUrl),
   });
+  void app.register(trailingSlash);
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
   void app.register(loadShedding, {
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,

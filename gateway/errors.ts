@@ -351,24 +351,6 @@ function notFound(
   );
 }
 
-/** The API's root, which keeps its slash (`/v1` is redirected to it). */
-const V1_ROOT = '/v1/';
-
-/**
- * Where an unknown path ending in `/` is redirected (the Cliquet/Kinto protocol): the same
- * path without its trailing slashes, query kept; `/v1` to `/v1/`. Leading slashes are folded
- * to one, so that the Location never names another host (`//host/`). Undefined: no redirect.
- */
-export function withoutTrailingSlash(url: string): string | undefined {
-  const at = url.indexOf('?');
-  const path = at < 0 ? url : url.slice(0, at);
-  const query = at < 0 ? '' : url.slice(at);
-  if (path === '/v1') return `${V1_ROOT}${query}`;
-  if (!path.endsWith('/') || path === '/' || path === V1_ROOT) return undefined;
-  const bare = `/${path.replace(/^\/+/, '').replace(/\/+$/, '')}`;
-  return `${bare}${query}`;
-}
-
 /** Log what deserves it: bugs with their stack, outages as warnings, the rest quietly. */
 function logProblem(request: FastifyRequest, err: unknown, problem: Problem): void {
   if (problem.status >= 500 && !problem.unavailable) request.log.error({ err }, 'request failed');
@@ -404,15 +386,6 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorHandler
   });
   app.setNotFoundHandler((request, reply) => {
     return sendProblem(request, reply, notFound(routes, request, reply, legacyPaths));
-  });
-  // Before any other hook: a path with a trailing slash that no route answers (an unknown path, or
-  // `/v1/channels/` taken by `/v1/channels/:name` with an empty name) is redirected.
-  app.addHook('onRequest', (request, reply, done) => {
-    const route = request.routeOptions.url;
-    const unanswered = route === undefined || /\/:[^/]*$/.test(route);
-    const location = unanswered && !isLegacy(request) ? withoutTrailingSlash(request.url) : undefined;
-    if (location === undefined) return done();
-    void reply.code(307).header('location', location).send();
   });
   return routes;
 }

@@ -17,7 +17,7 @@ import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BusCaller } from '../../gateway/app';
 import { Authenticator } from '../../gateway/hooks/auth';
-import { withoutTrailingSlash } from '../../gateway/errors';
+import { withoutTrailingSlash } from '../../gateway/hooks/trailing-slash';
 import { ROOT } from '../helpers/proc';
 
 type Answer = (params: Record<string, unknown>, options: CallOptions) => unknown;
@@ -145,6 +145,7 @@ test('the ops endpoints under /v1, and a trailing slash redirected (307, query k
     const res = await app.inject({ method, url });
     assert.equal(res.statusCode, 307, `${method} ${url}`);
     assert.equal(res.headers.location, location, `${method} ${url}`);
+    assert.ok(res.headers['x-request-id'] !== undefined, 'a redirect carries the request id');
   }
   // A path never names another host.
   assert.equal(withoutTrailingSlash('//evil.example/'), '/evil.example');
