@@ -88,6 +88,11 @@ export interface AuthenticatorOptions {
   basicCacheS: number;
   /** Wall clock, ms since the epoch (tests inject one). */
   now?: () => number;
+  /**
+   * How long a replaced session lives on before its logoff, so that requests still running on
+   * it finish (default: twice the deadline of a call).
+   */
+  logoffDelayMs?: number;
 }
 
 interface Verified {
@@ -190,10 +195,15 @@ export class Authenticator {
   }
 
   private logoff(request: FastifyRequest, sesskey: number): void {
-    const options = { deadline: this.now() + this.options.timeoutMs, reqId: request.id, idempotent: false };
-    this.options.bus.call('Auth', 'Logoff', [{ sesskey }], options).catch((err: unknown) => {
-      request.log.debug({ err }, 'logoff of a replaced Basic session failed');
-    });
+    const run = (): void => {
+      const options = { deadline: this.now() + this.options.timeoutMs, reqId: request.id, idempotent: false };
+      this.options.bus.call('Auth', 'Logoff', [{ sesskey }], options).catch((err: unknown) => {
+        request.log.debug({ err }, 'logoff of a replaced Basic session failed');
+      });
+    };
+    const delay = this.options.logoffDelayMs ?? 2 * this.options.timeoutMs;
+    if (delay <= 0) run();
+    else setTimeout(run, delay).unref();
   }
 }
 

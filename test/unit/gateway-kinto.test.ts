@@ -287,6 +287,7 @@ test('Basic: an expired entry logs on again and ends the session it replaces; ca
     timeoutMs: 1000,
     basicCacheS: 60,
     now: () => now,
+    logoffDelayMs: 0,
   });
   const request = {
     headers: { authorization: basic('ann', 'pw') },
