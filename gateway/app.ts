@@ -15,16 +15,21 @@ import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
 import { AccessLog } from './hooks/access-log';
+import { Authenticator, authStatuses } from './hooks/auth';
 import { cors } from './hooks/cors';
+import { deprecation } from './hooks/deprecation';
+import { emptyBody } from './hooks/empty-body';
 import { loadShedding } from './hooks/load-shedding';
 import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
 import { clientErrorHandler, lingeringClose, serverTimeouts, type LingerBounds } from './hooks/slow-clients';
+import { trailingSlash } from './hooks/trailing-slash';
 import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
 import { heartbeat, type BrokerInspector } from './ops/heartbeat';
-import { hello, HelloRegistry } from './ops/hello';
+import { docsUrl, hello, HelloRegistry } from './ops/hello';
 import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
 import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
+import { documentStatuses } from './ops/statuses';
 import { versionRoute } from './ops/version';
 import { batchRoutes } from './v1/batch';
 import { channelRoutes } from './v1/channels';
@@ -93,8 +98,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   void app.register(requestId);
   void app.register(lingeringClose, linger);
-  // The session key of a /v1 request, set by hooks/auth.ts requireSession.
+  // The session key of a /v1 request, set by hooks/auth.ts requireSession, by the configured policies.
   app.decorateRequest('sesskey', 0);
+  const authenticator = new Authenticator({
+    policies: config.authPolicies,
+    bus,
+    timeoutMs: config.requestTimeoutMs,
+    basicCacheS: config.authBasicCacheS,
+  });
+  app.decorate('authenticator', authenticator);
+  // What every route may answer whatever it does, and what authentication answers where it runs (ops/statuses.ts).
+  documentStatuses(app, (route) => [500, ...authStatuses(route, config.authPolicies)]);
+  // A 401 means the session a cached Basic credential stood for has ended: verify it again next time.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode === 401) authenticator.forget(request);
+    done();
+  });
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
   // Before any plugin loads, so that what the app registers is listed first and any plugin may add to it.
   app.decorate('hello', helloRegistry(config));
@@ -107,10 +126,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return {};
     }
   };
-  // Before every route, so that the OpenAPI document sees them all.
-  void app.register(openApi, { version: build.version, morePaths });
   // CORS first, so that even a 429 or 503 can be read by a browser.
   void app.register(cors, { origins: config.corsOrigins });
+  void app.register(emptyBody);
+  void app.register(deprecation, {
+    eos: config.eos,
+    message: config.eosMessage,
+    url: config.eosUrl,
+    fallbackUrl: (request) => docsUrl(request, config.publicUrl),
+  });
+  void app.register(trailingSlash);
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
   void app.register(loadShedding, {
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
@@ -119,7 +144,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterS: config.retryAfterS,
     backoffS: config.backoffS,
   });
-  void app.register(hello, { bus, build, publicUrl: config.publicUrl, timeoutMs: config.requestTimeoutMs });
+  // Before every route, so that the OpenAPI document sees them all; after the hooks above, so that the
+  // statuses they answer are documented on its own route too (ops/statuses.ts).
+  void app.register(openApi, { version: build.version, morePaths });
+  void app.register(hello, {
+    bus,
+    build,
+    publicUrl: config.publicUrl,
+    timeoutMs: config.requestTimeoutMs,
+    eos: config.eos,
+  });
   void app.register(metrics, { metrics: gauges, token: config.metricsToken });
   void app.register(heartbeat, {
     bus,
@@ -149,6 +183,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
  */
 function helloRegistry(config: Config): HelloRegistry {
   return new HelloRegistry()
+    .setting('readonly', false)
     .setting('max_body_bytes', config.busMaxBodyBytes)
     .setting('request_timeout_ms', config.requestTimeoutMs)
     .setting('open_registration', config.openRegistration)
@@ -160,6 +195,7 @@ function helloRegistry(config: Config): HelloRegistry {
     .setting('backoff_s', config.backoffS)
     .setting('batch_max_requests', config.batchMaxRequests)
     .setting('page_max_records', config.pageMaxRecords)
+    .setting('auth_policies', [...config.authPolicies])
     .capability('batch', { description: 'Several requests in one: POST /v1/batch', url: '/v1/batch' })
     .capability('openapi', {
       description: `OpenAPI 3 document of every route, and Swagger UI at ${DOCS_PREFIX}`,

@@ -252,6 +252,12 @@ export function isLegacy(request: FastifyRequest): boolean {
   return request.is404 && request.method === 'POST' && !/^\/(v1([/?#]|$)|__)/.test(request.url);
 }
 
+/** The scheme a 401 challenges: Basic to a request that tried Basic (but for the metrics token), else Bearer. */
+function challengeScheme(request: FastifyRequest, problem: Problem): string {
+  const basic = /^\s*basic(\s|$)/i.test(request.headers.authorization ?? '');
+  return basic && problem.code !== 'AGORA_ERR_HTTP_METRICS_AUTH' ? 'Basic' : 'Bearer';
+}
+
 /** Send a problem in the rendering of the request's surface. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   if (isLegacy(request)) {
@@ -260,7 +266,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
       .code(problem.status === 404 && request.is404 ? 404 : 200)
       .send(renderLegacy(problem, request.routeOptions.config?.service));
   }
-  if (problem.status === 401) reply.header('www-authenticate', `Bearer realm="${AUTH_REALM}"`);
+  if (problem.status === 401)
+    reply.header('www-authenticate', `${challengeScheme(request, problem)} realm="${AUTH_REALM}"`);
   return reply.code(problem.status).type('application/json; charset=utf-8').send(renderCliquet(problem));
 }
 

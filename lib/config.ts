@@ -9,6 +9,10 @@ import { AgoraError } from './errors';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The authentication policies of /v1 (AGORA_AUTH_POLICIES). */
+export const AUTH_POLICIES = ['session', 'basic'] as const;
+export type AuthPolicy = (typeof AUTH_POLICIES)[number];
+
 export interface Config {
   /** Where the broker binds and every other process connects (ZeroMQ endpoint). */
   busUrl: string;
@@ -155,6 +159,16 @@ export interface Config {
   busWaitForWorkerMs: number;
   /** Time the gateway gives a client to send a whole request, headers and body. */
   httpRequestTimeoutMs: number;
+  /** How a /v1 request may authenticate, in order: Bearer session keys, HTTP Basic (gateway/hooks/auth.ts). */
+  authPolicies: readonly AuthPolicy[];
+  /** Seconds a verified Basic credential stays cached in the gateway (0: verified at every request). */
+  authBasicCacheS: number;
+  /** End of service of the API (a date, `2030-01-01`): soft end-of-life before it, 410 after; empty: none. */
+  eos: string;
+  /** The end-of-service message of the `Alert` header. */
+  eosMessage: string;
+  /** The URL of the `Alert` header; empty: the hello's `project_docs`. */
+  eosUrl: string;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -773,6 +787,35 @@ export const VARIABLES: readonly Variable[] = [
     int(1, 3_600_000),
     'Time a client has to send a whole HTTP request to the gateway, headers and body; then 408 and the connection is closed.',
   ),
+  v(
+    'authPolicies',
+    'AGORA_AUTH_POLICIES',
+    ['session', 'basic'],
+    authPolicies,
+    'How `/v1` requests authenticate, comma-separated: `session` (`Authorization: Bearer <session key>`), `basic` (`Authorization: Basic`, the users of `POST /v1/sessions`, same logon throttling).',
+  ),
+  v(
+    'authBasicCacheS',
+    'AGORA_AUTH_BASIC_CACHE_S',
+    60,
+    int(0, 3600),
+    'Seconds the gateway keeps a verified Basic credential (by a hash of the header) before verifying it again; 0: every request is verified (a logon each).',
+  ),
+  v(
+    'eos',
+    'AGORA_EOS',
+    '',
+    orEmpty(eosDate),
+    'End of service of the API, a date (`2030-01-01`) or UTC date-time: before it every response carries `Alert` (soft-eol), after it the API answers 410 (hard-eol; the ops endpoints still answer); empty: none.',
+  ),
+  v('eosMessage', 'AGORA_EOS_MESSAGE', '', (raw) => raw.trim(), 'The `message` of the end-of-service `Alert`.'),
+  v(
+    'eosUrl',
+    'AGORA_EOS_URL',
+    '',
+    orEmpty(httpUrl),
+    "The `url` of the end-of-service `Alert`; empty: the hello's `project_docs`.",
+  ),
 ];
 
 /** A fresh object holding every default. */
@@ -846,4 +889,23 @@ export function grpcChannelOptions(address: string): Record<string, string | num
 /** A bus endpoint that ZeroMQ can bind: `:0` means any free port, as `:*` does. */
 export function bindable(endpointUrl: string): string {
   return endpointUrl.replace(/:0$/, ':*');
+}
+
+/** A comma-separated list of AUTH_POLICIES, each at most once, at least one. */
+function authPolicies(raw: string): readonly AuthPolicy[] {
+  const list = raw.split(',').map((p) => p.trim().toLowerCase());
+  for (const p of list)
+    if (!(AUTH_POLICIES as readonly string[]).includes(p))
+      throw new Error(`must be a comma-separated list of ${AUTH_POLICIES.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (new Set(list).size !== list.length) throw new Error(`names a policy twice: ${JSON.stringify(raw)}`);
+  return list as AuthPolicy[];
+}
+
+/** A date `YYYY-MM-DD` (midnight UTC) or an ISO date-time with its zone, as written. */
+function eosDate(raw: string): string {
+  const v = raw.trim();
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v);
+  if (!iso || Number.isNaN(Date.parse(v)))
+    throw new Error(`must be a date such as 2030-01-01 or 2030-01-01T12:00:00Z, got ${JSON.stringify(raw)}`);
+  return v;
 }

@@ -267,7 +267,7 @@ export const ERRORS = {
     status: 411,
     errno: 112,
     grpc: GRPC.INVALID_ARGUMENT,
-    message: 'A %s request needs a Content-Length header',
+    message: 'A %s request needs a Content-Length header or Transfer-Encoding: chunked',
   },
   AGORA_ERR_HTTP_PRECONDITION_FAILED: {
     status: 412,
@@ -376,6 +376,12 @@ export const ERRORS = {
     errno: 201,
     grpc: GRPC.DEADLINE_EXCEEDED,
     message: 'The %s backend was lost during a write, which may or may not have been applied: read before retrying',
+  },
+  AGORA_ERR_HTTP_GONE: {
+    status: 410,
+    errno: 202,
+    grpc: GRPC.NOT_FOUND,
+    message: 'The service you are trying to connect no longer exists at this location.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -15,6 +15,7 @@ export const EXPOSED_HEADERS = [
   'Retry-After',
   'X-Request-Id',
   'Location',
+  'Alert',
 ] as const;
 
 export const ALLOWED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

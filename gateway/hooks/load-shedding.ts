@@ -14,6 +14,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { AgoraError } from '../../lib/errors';
+import { documentStatuses } from '../ops/statuses';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,6 +48,8 @@ const DEFAULT_SAMPLE_MS = 1000;
 export const loadShedding = fp<LoadSheddingOptions>(
   async (app, options) => {
     const retryAfter = String(options.retryAfterS);
+    if (options.maxEventLoopDelayMs > 0 || options.maxHeapUsedBytes > 0 || options.maxRssBytes > 0)
+      documentStatuses(app, (route) => (route.config?.shed === false ? [] : [503]));
     let settledAt = Infinity;
     app.addHook('onReady', (done) => {
       settledAt = Date.now() + STARTUP_SAMPLES * (options.sampleIntervalMs ?? DEFAULT_SAMPLE_MS);

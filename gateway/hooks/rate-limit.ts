@@ -6,6 +6,7 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import { AgoraError } from '../../lib/errors';
+import { documentStatuses } from '../ops/statuses';
 
 export interface RateLimitOptions {
   /** Requests per client address per window; 0: no limit. */
@@ -16,6 +17,7 @@ export interface RateLimitOptions {
 export const rateLimit = fp<RateLimitOptions>(
   async (app, options) => {
     if (options.max <= 0) return;
+    documentStatuses(app, (route) => (route.config?.rateLimit === false ? [] : [429]));
     await app.register(fastifyRateLimit, {
       // Not per route (global: true appends the check after a route's own onRequest hooks, so a
       // request refused by authentication would never be counted): one hook on the root below.

@@ -7,6 +7,7 @@
  *   `app.health` (the gateway's own storage backends). 200 `{name: true, …}` when all pass,
  *   503 with the same map naming what failed.
  * - `GET /__lbheartbeat__`: 200 `{}` while the process serves, whatever its dependencies.
+ * Both answer under `/v1` too, where a Kinto client looks for them.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -14,6 +15,7 @@ import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { isAgoraError } from '../../lib/errors';
 import { HEALTH_METHOD, HealthChecks, healthy, type HealthCheck, type HealthReport } from '../../lib/health';
+import { OPS } from './route-config';
 
 /** What the ops endpoints ask the broker itself (RFC 8 MMI; BusClient satisfies it). */
 export interface BrokerInspector {
@@ -88,7 +90,6 @@ export const heartbeat = fp<HeartbeatOptions>(
     const services = new Set(options.services);
     app.decorate('health', options.checks ?? new HealthChecks());
     app.decorate('dependOnService', (service: string) => void services.add(service));
-    const ops = { shed: false, rateLimit: false } as const;
 
     const report = {
       type: 'object',
@@ -100,20 +101,23 @@ export const heartbeat = fp<HeartbeatOptions>(
       summary: 'Every dependency checked (200 when all pass, 503 naming what failed)',
       response: { 200: report, 503: report },
     };
-    app.get('/__heartbeat__', { config: ops, schema: heartbeatSchema }, async (request, reply) => {
-      const report = await runHeartbeat(app, options, [...services], request);
-      if (!healthy(report)) {
-        request.log.warn({ failed: Object.keys(report).filter((k) => !report[k]) }, 'heartbeat failed');
-        reply.code(503);
-      }
-      return report;
-    });
+    for (const path of ['/__heartbeat__', '/v1/__heartbeat__']) {
+      app.get(path, { config: OPS, schema: heartbeatSchema }, async (request, reply) => {
+        const report = await runHeartbeat(app, options, [...services], request);
+        if (!healthy(report)) {
+          request.log.warn({ failed: Object.keys(report).filter((k) => !report[k]) }, 'heartbeat failed');
+          reply.code(503);
+        }
+        return report;
+      });
+    }
     const lbSchema = {
       tags: ['ops'],
       summary: 'Liveness for load balancers: 200 while the process serves',
       response: { 200: { type: 'object' } },
     };
-    app.get('/__lbheartbeat__', { config: ops, schema: lbSchema }, async () => ({}));
+    for (const path of ['/__lbheartbeat__', '/v1/__lbheartbeat__'])
+      app.get(path, { config: OPS, schema: lbSchema }, async () => ({}));
   },
   { name: 'agora-heartbeat' },
 );

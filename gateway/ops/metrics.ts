@@ -17,6 +17,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { AgoraError, isAgoraError } from '../../lib/errors';
 import type { BusCaller } from '../../lib/bus/client';
 import type { BrokerInspector } from './heartbeat';
+import { OPS } from './route-config';
+import { ERROR_RESPONSE } from './statuses';
 
 export interface MetricsOptions {
   broker?: BrokerInspector;
@@ -143,8 +145,9 @@ export const metrics = fp<MetricsPluginOptions>(
     const schema: FastifySchema & Record<string, unknown> = {
       tags: ['ops'],
       summary: 'Prometheus metrics (text exposition format)',
+      ...(token === '' ? {} : { response: { 200: { description: 'The metrics, as text' }, 401: ERROR_RESPONSE } }),
     };
-    app.get(METRICS_PATH, { config: { shed: false, rateLimit: false }, schema }, async (request, reply) => {
+    app.get(METRICS_PATH, { config: OPS, schema }, async (request, reply) => {
       if (token !== '' && !bearerMatches(request.headers.authorization, token))
         throw new AgoraError('AGORA_ERR_HTTP_METRICS_AUTH');
       await m.refreshBroker();

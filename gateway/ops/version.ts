@@ -1,6 +1,10 @@
-/** `GET /__version__` (the Cliquet/Kinto protocol, Dockerflow): name, version, commit, source. */
+/**
+ * `GET /__version__` and `GET /v1/__version__` (the Cliquet/Kinto protocol, Dockerflow): name,
+ * version, commit, source.
+ */
 import fp from 'fastify-plugin';
 import type { BuildInfo } from '../../lib/build-info';
+import { OPS } from './route-config';
 
 export interface VersionOptions {
   build: BuildInfo;
@@ -26,7 +30,8 @@ const VERSION_SCHEMA = {
 export const versionRoute = fp<VersionOptions>(
   async (app, options) => {
     const body = Object.freeze({ ...options.build });
-    app.get('/__version__', { config: { shed: false, rateLimit: false }, schema: VERSION_SCHEMA }, async () => body);
+    for (const path of ['/__version__', '/v1/__version__'])
+      app.get(path, { config: OPS, schema: VERSION_SCHEMA }, async () => body);
   },
   { name: 'agora-version' },
 );

@@ -6,10 +6,11 @@
  * get all of it; see v1/channels.ts for the shape of a route.
  */
 import Ajv from 'ajv';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
 import { BEARER_HEADERS, requireSession } from '../hooks/auth';
+import { answersMethod, declaredHeaders, documentStatuses, ERROR_RESPONSE } from '../ops/statuses';
 import { CONDITIONAL_HEADERS } from './conditional';
 
 /** Options of every /v1 route plugin. */
@@ -83,6 +84,26 @@ export function v1Scope(app: FastifyInstance): void {
   // Bodies are JSON only: any other Content-Type answers 415.
   app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', checkHeaders);
+  documentStatuses(app, v1Statuses);
+}
+
+/**
+ * What the scope answers besides a route's handler: 406 (checkHeaders), 400 where a schema
+ * validates the request, 411, 413 and 415 on a write (its body), 304 on a conditional read
+ * (v1/conditional.ts notModified) and 412 on a conditional write.
+ */
+function v1Statuses(route: RouteOptions): number[] {
+  const schema = (route.schema ?? {}) as Rec;
+  const headers = declaredHeaders(route);
+  const write = [...BODY_METHODS].some((method) => answersMethod(route, method));
+  const validated = ['body', 'querystring', 'params', 'headers'].some((part) => schema[part] !== undefined);
+  return [
+    406,
+    ...(validated || write ? [400] : []),
+    ...(write ? [411, 413, 415] : []),
+    ...(answersMethod(route, 'GET') && headers.includes('if-none-match') ? [304] : []),
+    ...(!answersMethod(route, 'GET') && headers.includes('if-match') ? [412] : []),
+  ];
 }
 
 /** One bus call for a request: its deadline, its request id, the route's idempotence. */
@@ -103,12 +124,8 @@ export async function callBus(
 
 /** Error answers of a route, for the OpenAPI document: each status → the Cliquet body. */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
-  const common = [400, 401, 406, 429, 500, 503, 504];
-  return Object.fromEntries(
-    [...new Set([...common, ...statuses])]
-      .sort()
-      .map((s) => [s, { $ref: 'CliquetError#', description: 'The Cliquet error body (docs/ERRORS.md).' }]),
-  );
+  const common = [400, 401, 406, 429, 500, 502, 503, 504];
+  return Object.fromEntries([...new Set([...common, ...statuses])].sort().map((s) => [s, ERROR_RESPONSE]));
 }
 
 /** Header schema of an authenticated route: the Bearer key and the conditional headers. */

@@ -85,6 +85,8 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       // Auth compares the version If-Match names as it deletes the session (one atomic step).
       const expected = await writeVersion(request, async () => (await current(request)).version);
       await callBus(options, request, 'Auth', 'Logoff', { sesskey: request.sesskey, ...versionCheck(expected) }, false);
+      // A Basic credential's session has ended: the next request with it logs on again.
+      app.authenticator.forget(request);
       return reply.code(204).send();
     },
   );

@@ -116,7 +116,7 @@ async function unauthenticated({ api }: Steps): Promise<void> {
   for (const [key, errno] of [
     [undefined, 104],
     ['Bearer nope', 105],
-    ['Basic YWxpY2U6cHc=', 105],
+    ['Basic YWxpY2U=', 105], // "alice": Basic credentials without the password
     ['Bearer 12345', 105],
   ] as const) {
     const answer = await api('GET', '/v1/nodes', undefined, undefined, key === undefined ? {} : { authorization: key });

@@ -102,16 +102,20 @@ async function helloAnswers(mesh: Mesh): Promise<void> {
   const key = await logon(base, 'hello-ann');
   const known = await getJson(`${base}/`, { authorization: `Bearer ${key}` });
   assert.equal(known.status, 200);
-  assert.deepEqual(known.body.user, { id: 'hello-ann' });
+  assert.deepEqual(known.body.user, {
+    id: 'account:hello-ann',
+    principals: ['account:hello-ann', 'system.Authenticated', 'system.Everyone'],
+  });
 
-  for (const header of [`Bearer ${key + 1}`, 'Bearer nonsense', 'Basic Zm9vOmJhcg==']) {
+  // A Basic header that is not base64 of username:password is refused as malformed.
+  for (const header of [`Bearer ${key + 1}`, 'Bearer nonsense', 'Basic Zm9vYmFy']) {
     const bad = await getJson(`${base}/`, { authorization: header });
     assert.equal(bad.status, 401, header);
     assert.deepEqual(
       { code: bad.body.code, errno: bad.body.errno, error: bad.body.error },
       { code: 401, errno: 105, error: 'Unauthorized' },
     );
-    assert.match(String(bad.headers.get('www-authenticate')), /^Bearer /);
+    assert.match(String(bad.headers.get('www-authenticate')), header.startsWith('Basic') ? /^Basic / : /^Bearer /);
   }
 }
 
@@ -284,9 +288,11 @@ async function rateLimitAndOrigins(mesh: Mesh): Promise<void> {
     AGORA_COMMIT: 'abcdef1',
     AGORA_SOURCE_URL: 'https://example.org/agora',
   });
-  for (let i = 0; i < 3; i++) assert.equal((await getJson(`${limited}/`)).status, 200);
-  const over = await getJson(`${limited}/`, { origin: 'https://app.example' });
+  for (let i = 0; i < 3; i++) assert.equal((await getJson(`${limited}/v1/openapi.json`)).status, 200);
+  const over = await getJson(`${limited}/v1/openapi.json`, { origin: 'https://app.example' });
   assert.equal(over.status, 429);
+  for (const path of ['/', '/v1/', '/v1/__version__'])
+    assert.equal((await getJson(`${limited}${path}`)).status, 200, `${path}: an ops endpoint is not rate limited`);
   assert.deepEqual(
     { code: over.body.code, errno: over.body.errno, error: over.body.error },
     { code: 429, errno: 117, error: 'Too Many Requests' },
@@ -316,7 +322,7 @@ async function loadShedding(mesh: Mesh): Promise<void> {
     AGORA_RETRY_AFTER_S: '7',
     AGORA_BACKOFF_S: '30',
   });
-  const over = await until(`${shed}/`, 503, 15_000);
+  const over = await until(`${shed}/v1/openapi.json`, 503, 15_000);
   assert.deepEqual(
     { code: over.body.code, errno: over.body.errno, error: over.body.error },
     { code: 503, errno: 201, error: 'Service Unavailable' },
@@ -325,6 +331,8 @@ async function loadShedding(mesh: Mesh): Promise<void> {
   assert.equal(over.headers.get('backoff'), '30');
   const lb = await getJson(`${shed}/__lbheartbeat__`);
   assert.equal(lb.status, 200, 'the load balancer still sees the process up');
+  for (const path of ['/', '/v1/', '/__version__', '/v1/__lbheartbeat__'])
+    assert.equal((await getJson(`${shed}${path}`)).status, 200, `${path}: an ops endpoint is not shed`);
   assert.equal(lb.headers.get('backoff'), '30');
   assert.equal(
     (await getJson(`${base}/__lbheartbeat__`)).headers.get('backoff'),

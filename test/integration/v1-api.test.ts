@@ -118,10 +118,10 @@ async function sessions(mesh: V1Mesh): Promise<void> {
   assertError(none, 401, 104, 'no Authorization');
   assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="agora"');
   const basic = assertError(
-    await call(base, 'GET', '/v1/channels', { headers: { authorization: 'Basic YTpi' } }),
+    await call(base, 'GET', '/v1/channels', { headers: { authorization: 'Basic YQ==' } }),
     401,
     105,
-    'Basic scheme',
+    'Basic credentials that are not username:password',
   );
   assert.deepEqual(detailNames(basic), ['authorization']);
   assertError(

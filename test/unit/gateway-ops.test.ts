@@ -14,6 +14,7 @@ import { HEALTH_METHOD, HealthChecks } from '../../lib/health';
 import { createLogger } from '../../lib/log';
 import { buildApp, type BrokerInspector, type BusCaller } from '../../gateway/app';
 import { loadShedding } from '../../gateway/hooks/load-shedding';
+import { OPENAPI_PATH } from '../../gateway/ops/openapi';
 
 type Answer = (params: unknown[], options: CallOptions) => unknown;
 
@@ -64,7 +65,7 @@ const ALL = ['Auth', 'Channels', 'Messages', 'Compute', 'Routes'];
 interface Json {
   url?: string;
   project_version?: string;
-  user?: { id: string };
+  user?: { id: string; principals: string[] };
   code?: number;
   errno?: number;
 }
@@ -89,7 +90,10 @@ test('hello: anonymous, then the caller that Auth.Resolve names, with the reques
     url: '/',
     headers: { authorization: 'Bearer 42', 'x-request-id': 'hello-1' },
   });
-  assert.deepEqual(known.json<Json>().user, { id: 'ann' });
+  assert.deepEqual(known.json<Json>().user, {
+    id: 'account:ann',
+    principals: ['account:ann', 'system.Authenticated', 'system.Everyone'],
+  });
   assert.equal(bus.calls[0].options.reqId, 'hello-1');
   const bad = await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer 43' } });
   assert.equal(bad.statusCode, 401);
@@ -104,6 +108,7 @@ test('hello: the JSON byte for byte, every setting from the configuration and ev
   const res = await app.inject({ method: 'GET', url: '/' });
   assert.equal(res.statusCode, 200);
   const settings = [
+    '"readonly":false',
     '"max_body_bytes":1048576',
     '"request_timeout_ms":1000',
     '"open_registration":true',
@@ -115,6 +120,7 @@ test('hello: the JSON byte for byte, every setting from the configuration and ev
     '"backoff_s":7',
     '"batch_max_requests":25',
     '"page_max_records":40',
+    '"auth_policies":["session","basic"]',
   ];
   const capabilities = [
     '"batch":{"description":"Several requests in one: POST /v1/batch","url":"/v1/batch"}',
@@ -208,10 +214,11 @@ test('request id: a sane one is kept, anything else replaced, on every answer', 
 test('rate limit: 429, errno 117 and Retry-After past the limit; ops endpoints not counted', async (t) => {
   const app = build(t, fakeBus({}), { config: { rateLimitMax: 2, rateLimitWindowMs: 60_000 } });
   for (let i = 0; i < 5; i++)
-    assert.equal((await app.inject({ method: 'GET', url: '/__lbheartbeat__' })).statusCode, 200);
-  assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
-  assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
-  const over = await app.inject({ method: 'GET', url: '/' });
+    for (const url of ['/__lbheartbeat__', '/', '/v1/', '/__version__', '/v1/__lbheartbeat__'])
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
+  assert.equal((await app.inject({ method: 'GET', url: OPENAPI_PATH })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: OPENAPI_PATH })).statusCode, 200);
+  const over = await app.inject({ method: 'GET', url: OPENAPI_PATH });
   assert.equal(over.statusCode, 429);
   const { code, errno } = over.json<Json>();
   assert.deepEqual({ code, errno }, { code: 429, errno: 117 });
@@ -243,13 +250,10 @@ test("rate limit: a batch's sub-requests count for the batch's client, not for t
     [401, 401],
   );
   // 3 of the 4 are used (the batch and its two sub-requests): one more, then 429.
-  assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1' })).statusCode, 200);
-  assert.equal((await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1' })).statusCode, 429);
-  assert.equal(
-    (await app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.2' })).statusCode,
-    200,
-    'another client has its own count',
-  );
+  const get = (remoteAddress: string) => app.inject({ method: 'GET', url: OPENAPI_PATH, remoteAddress });
+  assert.equal((await get('10.0.0.1')).statusCode, 200);
+  assert.equal((await get('10.0.0.1')).statusCode, 429);
+  assert.equal((await get('10.0.0.2')).statusCode, 200, 'another client has its own count');
 });
 
 test('metrics: bus calls by outcome, broker queues, requests by route', async (t) => {
