@@ -299,6 +299,12 @@ export const ERRORS = {
     grpc: GRPC.UNAVAILABLE,
     message: 'The server is overloaded; retry in %s seconds',
   },
+  AGORA_ERR_BUS_FORBIDDEN: {
+    status: 403,
+    errno: 121,
+    grpc: GRPC.PERMISSION_DENIED,
+    message: 'The bus key %s may not call %s',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -24,6 +24,7 @@ import {
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
 import { DealerSocket } from './zmtp';
+import type { MechanismFactory } from './zmtp-mechanism';
 
 /**
  * What a handler knows of the call besides its params, whichever transport brought it: the bus
@@ -37,8 +38,10 @@ export interface RpcContext {
   reqId?: string;
   /** Absolute deadline (ms since the epoch), when the caller set one. */
   deadline?: number;
-  /** Who calls, when the caller said (a service or process name). */
+  /** Who calls: under CURVE the name of the caller's key, vouched for by the broker; else what the caller said. */
   caller?: string;
+  /** The user the call is made for, when the caller said (under CURVE, only a key granted act_for_users can). */
+  user?: string;
   /** Logger carrying the call's `reqId`. */
   log: Logger;
 }
@@ -56,6 +59,8 @@ export interface ServeOptions {
   heartbeatLiveness?: number;
   /** Time the broker has to finish the ZMTP handshake (AGORA_ZMTP_HANDSHAKE_MS). */
   handshakeMs?: number;
+  /** The connection's security mechanism (CURVE: lib/bus/security.ts); default NULL. */
+  mechanism?: MechanismFactory;
   log: Logger;
 }
 
@@ -151,7 +156,11 @@ export class BusWorker {
 
   private open(): void {
     const generation = ++this.generation;
-    const socket = new DealerSocket({ queueMax: 1000, handshakeMs: this.options.handshakeMs });
+    const socket = new DealerSocket({
+      queueMax: 1000,
+      handshakeMs: this.options.handshakeMs,
+      mechanism: this.options.mechanism,
+    });
     this.socket = socket;
     this.linked = false;
     socket.onConnect = () => {
@@ -286,6 +295,7 @@ export class BusWorker {
       reqId: meta.reqId,
       deadline: meta.deadline,
       caller: meta.caller,
+      user: meta.user,
       get log(): Logger {
         log ??= meta.reqId === undefined ? base : base.child({ reqId: meta.reqId });
         return log;

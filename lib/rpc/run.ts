@@ -3,10 +3,12 @@
  * endpoints, and a graceful drain on SIGTERM (stop taking work, finish what is in flight).
  */
 import * as grpc from '@grpc/grpc-js';
+import { peerMechanism } from '../bus/security';
 import { serve, type Handler } from '../bus/worker';
+import type { MechanismFactory } from '../bus/zmtp-mechanism';
 import type { Config } from '../config';
 import { HEALTH_METHOD, HealthChecks } from '../health';
-import { announceReady, configOrExit, exitFlushed, onShutdown } from '../lifecycle';
+import { announceReady, configOrExit, exitFlushed, onShutdown, settingOrExit } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
 import { bindServer, grpcImplementation, shutdownServer } from './grpc';
 import { busHandlers, type ServiceImpl } from './service';
@@ -20,6 +22,8 @@ export interface RunOptions {
   heartbeatLiveness: number;
   /** Time the broker has to finish the ZMTP handshake. */
   handshakeMs?: number;
+  /** The bus connection's security mechanism (CURVE, lib/bus/security.ts); default NULL. */
+  mechanism?: MechanismFactory;
   log: Logger;
   /** How long in-flight gRPC calls may take to finish at shutdown. */
   graceMs?: number;
@@ -45,6 +49,7 @@ export async function runService(impl: ServiceImpl, options: RunOptions): Promis
     heartbeatMs: options.heartbeatMs,
     heartbeatLiveness: options.heartbeatLiveness,
     handshakeMs: options.handshakeMs,
+    mechanism: options.mechanism,
     log: options.log,
   });
   await worker.ready();
@@ -77,17 +82,19 @@ export interface Built {
 
 /**
  * The whole main of a service process: config, logger, build, serve, ready line, drain.
- * `grpcUrlOf` picks the service's own gRPC address from the config.
+ * `grpcUrlOf` picks the service's own gRPC address from the config; `build` gets the bus
+ * mechanism too, for the bus clients it makes.
  */
 export function serviceMain(
   svc: string,
   grpcUrlOf: (config: Readonly<Config>) => string,
-  build: (config: Readonly<Config>, log: Logger) => Promise<Built> | Built,
+  build: (config: Readonly<Config>, log: Logger, mechanism?: MechanismFactory) => Promise<Built> | Built,
 ): void {
   const config = configOrExit(svc);
   const log = createLogger(svc, config.logLevel);
   (async () => {
-    const built = await build(config, log);
+    const mechanism = await settingOrExit(svc, peerMechanism(config));
+    const built = await build(config, log, mechanism);
     const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
     if (grpcUrl.includes(','))
       throw new Error(
@@ -100,6 +107,7 @@ export function serviceMain(
       heartbeatMs: config.heartbeatMs,
       heartbeatLiveness: config.heartbeatLiveness,
       handshakeMs: config.zmtpHandshakeMs,
+      mechanism,
       log,
       health: built.health,
     });

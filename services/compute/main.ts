@@ -13,7 +13,7 @@ import { Compute } from './compute';
 serviceMain(
   'compute',
   (config) => config.computeGrpcUrl,
-  async (config, log) => {
+  async (config, log, mechanism) => {
     const stores = await openStores(config, log, ['nodes']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
@@ -26,6 +26,7 @@ serviceMain(
       maxPending: config.clientMaxPending,
       caller: 'compute',
       handshakeMs: config.zmtpHandshakeMs,
+      mechanism,
       log,
     });
     const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });
