@@ -13,7 +13,7 @@
  * libsodium must be loaded (`await sodiumReady()`, lib/bus/sodium.ts) before a factory made
  * here is first used.
  */
-import { CurveError, MESSAGE_COMMAND, MESSAGE_MORE, CURVE_MECHANISM, type CurveStep } from './curve';
+import { CurveError, CURVE_MECHANISM, MESSAGE_COMMAND, MESSAGE_MORE, messageBytes, type CurveStep } from './curve';
 import { CurveClient } from './curve-client';
 import { CurveServer } from './curve-server';
 import { decodeProperties, type PeerProperties } from './properties';
@@ -75,15 +75,31 @@ class CurveMechanism implements Mechanism {
     return { reply, peer: step.ready.properties, peerKey: step.ready.publicKey };
   }
 
+  /** Every frame of the message boxed into one buffer: a data frame header, then its MESSAGE, for each. */
   box(frames: Frames, from: number, out: Buffer[]): number {
-    let bytes = 0;
     const last = frames.length - 1;
+    let bytes = 0;
     for (let i = from; i <= last; i++) {
-      const body = this.session.encode(frames[i], i < last ? MESSAGE_MORE : 0);
-      const head = dataHeader(body.length);
-      out.push(head, body);
-      bytes += head.length + body.length;
+      const size = messageBytes(frames[i].length);
+      bytes += (size <= 255 ? 2 : 9) + size;
     }
+    const buf = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (let i = from; i <= last; i++) {
+      const size = messageBytes(frames[i].length);
+      if (size <= 255) {
+        buf[at] = 0;
+        buf[at + 1] = size;
+        at += 2;
+      } else {
+        buf[at] = LONG;
+        buf.writeUInt32BE(0, at + 1);
+        buf.writeUInt32BE(size, at + 5);
+        at += 9;
+      }
+      at = this.session.encodeInto(frames[i], i < last ? MESSAGE_MORE : 0, buf, at);
+    }
+    out.push(buf);
     return bytes;
   }
 
