@@ -175,7 +175,8 @@ export class Broker {
 
   /**
    * Under CURVE, admit the keys of `allow` from now on (SIGHUP): a connected peer whose key it
-   * no longer holds is cut; the others' new grants apply from their next message.
+   * no longer holds is cut, a worker whose key may no longer serve its service is removed (and
+   * told DISCONNECT); the others' new grants apply from their next message.
    */
   reload(allow: AllowList): void {
     if (this.allow === undefined) return;
@@ -183,6 +184,11 @@ export class Broker {
     this.grants.clear();
     this.refusals.clear();
     this.router.disconnectWhere((key) => allow.get(key) === undefined);
+    for (const worker of [...this.workers.values()]) {
+      const grant = this.grantOf(worker.id);
+      if (grant !== undefined && !mayServe(grant, worker.service.name))
+        this.removeWorker(worker, 'may no longer serve', true);
+    }
     this.log.info({ keys: allow.size }, 'allow-list reloaded');
   }
 
@@ -226,7 +232,7 @@ export class Broker {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
     }
     if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
-    if (this.allow !== undefined && !this.authorizeCall(client, name, body)) return undefined;
+    if (this.allow !== undefined && !this.authorizeCall(client, name, serviceFrame, body)) return undefined;
     const service = this.services.get(name);
     if (service === undefined || service.workers.size === 0) {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_NO_SERVICE', [name]);
@@ -512,13 +518,13 @@ export class Broker {
    * naming the key's certificate as `caller` (and keeping `user` only for a key granted
    * act_for_users); if not, it is answered AGORA_ERR_BUS_FORBIDDEN.
    */
-  private authorizeCall(client: Buffer, service: string, body: Buffer[]): boolean {
+  private authorizeCall(client: Buffer, service: string, serviceFrame: Buffer, body: Buffer[]): boolean {
     const grant = this.grantOf(client);
     const method = peekMethod(body[0]);
     if (grant === undefined || !mayCall(grant, service, method)) {
       const what = method === undefined ? service : `${service}.${method}`;
       this.refuse(grant, client, `call ${what}`);
-      this.fail(client, Buffer.from(service), body, 'AGORA_ERR_BUS_FORBIDDEN', [grant?.name ?? '?', what]);
+      this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_FORBIDDEN', [grant?.name ?? '?', what]);
       return false;
     }
     body[1] = vouchMeta(body[1], grant.name, grant.actForUsers);

@@ -9,11 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createClient, type BusClient } from '../../lib/bus/client';
 import { MESSAGE_MORE } from '../../lib/bus/curve';
 import { CurveClient } from '../../lib/bus/curve-client';
-import { readCertificate } from '../../lib/bus/curve-cert';
+import { readCertificate, writeCertificate } from '../../lib/bus/curve-cert';
 import { EMPTY, MDPC01 } from '../../lib/bus/mdp';
 import { boxKeyPair } from '../../lib/bus/sodium';
 import { serve } from '../../lib/bus/worker';
@@ -22,7 +24,7 @@ import { curveClient } from '../../lib/bus/zmtp-curve';
 import type { MechanismFactory } from '../../lib/bus/zmtp-mechanism';
 import { encodeRequest } from '../../lib/bus/codec';
 import { createLogger } from '../../lib/log';
-import { rejectsWith, until, waitForService } from '../helpers/bus';
+import { rejectsWith, until, waitForService, waitForServiceGone } from '../helpers/bus';
 import { admit, initKeys, mechanismOf, newKey, peerEnv, startCurveBroker, type Keys } from '../helpers/curve-mesh';
 import { entry, ROOT, startNode, type Started } from '../helpers/proc';
 import { greeting, RawZmtp } from '../helpers/zmtp-raw';
@@ -151,7 +153,7 @@ test('refused: an unknown key, a NULL peer, a rogue Auth worker, a tampered box;
   assert.equal(await good.call('echo', 'echo', ['still serving']), 'still serving');
 });
 
-test('SIGHUP: a key added to the allow-list is admitted without a restart', async (t) => {
+test('SIGHUP: a key added is admitted, a key removed is cut, a withdrawn serve grant removes the worker', async (t) => {
   const keys = initKeys(t);
   newKey(keys, 'late', ['--call', 'echo'], false);
   const broker = await startCurveBroker(t, keys);
@@ -176,6 +178,17 @@ test('SIGHUP: a key added to the allow-list is admitted without a restart', asyn
     10_000,
     'the late key admitted',
   );
+
+  // Reloaded without the client's key, and with echo's grant to serve echo withdrawn.
+  const client2 = client(t, bus, await mechanismOf(keys, 'client'));
+  assert.equal(await client2.call('echo', 'echo', ['before']), 'before');
+  rmSync(path.join(keys.allow, 'client.key'));
+  const echoCert = await readCertificate(path.join(keys.allow, 'echo.key'));
+  await writeCertificate(keys.allow, 'echo', { publicKey: echoCert.publicKey, metadata: { serve: 'other' } });
+  broker.child.kill('SIGHUP');
+  await waitForServiceGone(late, 'echo', 10_000);
+  await broker.waitFor((l) => l.refused === 'serve echo');
+  await rejectsWith(client2.call('echo', 'echo', ['after'], { timeoutMs: 300 }), 'AGORA_ERR_BUS_DISCONNECTED');
 });
 
 test('without CURVE the broker refuses a non-loopback address unless AGORA_BUS_INSECURE; CURVE needs its files', () => {
