@@ -320,10 +320,10 @@ export class Broker {
     }
     if (this.allow !== undefined) {
       const grant = this.grantOf(id);
-      if (grant === undefined || !mayServe(grant, name)) {
-        this.refuse(grant, id, `serve ${name}`);
-        return this.disconnect(id);
-      }
+      // Not registered, and not told at once: its next HEARTBEAT, from a worker the broker does
+      // not know, is answered DISCONNECT. A worker reconnects at DISCONNECT, so answering now
+      // would have it redo its handshake in a loop; this way it retries once per heartbeat.
+      if (grant === undefined || !mayServe(grant, name)) return this.refuse(grant, id, `serve ${name}`);
     }
     const service = this.service(name, nameFrame);
     const worker: WorkerEntry = {
