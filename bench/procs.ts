@@ -76,8 +76,9 @@ export async function runClient<T>(
   plan: unknown,
   ms: number,
   nodeArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<T> {
-  const { child, line } = spawnUntil(entry, [JSON.stringify(plan)], {}, nodeArgs, ms, (text) => {
+  const { child, line } = spawnUntil(entry, [JSON.stringify(plan)], env, nodeArgs, ms, (text) => {
     if (!text.startsWith('{"results":')) return undefined;
     return (JSON.parse(text) as { results: T }).results;
   });

@@ -3,7 +3,8 @@
  * at 1 and at 64 calls in flight, through
  *   - raw ZeroMQ DEALER↔ROUTER between two processes: the transport ceiling;
  *   - Moleculer's TCP transporter between two processes;
- *   - Agora: client process → broker process → echo service process.
+ *   - Agora: client process → broker process → echo service process;
+ *   - the same with CURVE on (docs/SECURITY.md), keys made by `agora keys init` in a temporary directory.
  * Every server is its own process, started and awaited on its ready line; every load
  * generator is its own process (bench/load.ts). Prints a Markdown table and writes
  * docs/PERFORMANCE.md.
@@ -14,7 +15,8 @@
  * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
  * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CellResult, LoadPlan } from './load';
@@ -26,6 +28,8 @@ interface System {
   /** Start the servers; resolve with the endpoint the client connects to. */
   start: (procs: Proc[], nodeArgs: string[]) => Promise<string>;
   client: string;
+  /** The load client's environment. */
+  clientEnv?: () => Record<string, string>;
 }
 
 interface Row extends CellResult {
@@ -62,7 +66,54 @@ const SYSTEMS: readonly System[] = [
     },
     client: 'bench/agora-client.js',
   },
+  {
+    key: 'agora-curve',
+    label: 'Agora with CURVE: client → broker → echo',
+    start: async (procs, nodeArgs) => {
+      const keys = curveKeys();
+      const broker = await launch(
+        procs,
+        'broker',
+        'services/broker/main.js',
+        {
+          AGORA_BUS_URL: 'tcp://127.0.0.1:0',
+          AGORA_BUS_CURVE: 'on',
+          AGORA_BUS_SERVER_CERT: path.join(keys, 'broker.key_secret'),
+          AGORA_BUS_ALLOW: path.join(keys, 'allow'),
+        },
+        nodeArgs,
+      );
+      const echoEnv = { AGORA_BUS_URL: broker.endpoints.bus, ...curvePeer('echo') };
+      await launch(procs, 'echo', 'services/echo/main.js', echoEnv, nodeArgs);
+      return broker.endpoints.bus;
+    },
+    client: 'bench/agora-client.js',
+    clientEnv: () => curvePeer('client'),
+  },
 ];
+
+let keysDir: string | undefined;
+
+/** CURVE keys for the bench, made once by `agora keys init` (removed at exit). */
+function curveKeys(): string {
+  if (keysDir === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-bench-keys-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    execFileSync(process.execPath, [path.join(ROOT, 'dist', 'bin', 'agora.js'), 'keys', 'init', dir], { cwd: ROOT });
+    keysDir = dir;
+  }
+  return keysDir;
+}
+
+/** The CURVE settings of the process holding the key `name`. */
+function curvePeer(name: string): Record<string, string> {
+  const keys = curveKeys();
+  return {
+    AGORA_BUS_CURVE: 'on',
+    AGORA_BUS_CERT: path.join(keys, `${name}.key_secret`),
+    AGORA_BUS_SERVER_KEY: path.join(keys, 'broker.key'),
+  };
+}
 
 function settings(): {
   plan: Omit<LoadPlan, 'endpoint'>;
@@ -98,7 +149,8 @@ async function measure(system: System, plan: Omit<LoadPlan, 'endpoint'>, nodeArg
   try {
     const endpoint = await system.start(procs, nodeArgs);
     const budgetMs = 20_000 + plan.inFlight.length * (plan.warmupMs + plan.durationMs) * 2;
-    const results = await runClient<CellResult[]>(procs, system.client, { ...plan, endpoint }, budgetMs, nodeArgs);
+    const env = system.clientEnv?.() ?? {};
+    const results = await runClient<CellResult[]>(procs, system.client, { ...plan, endpoint }, budgetMs, nodeArgs, env);
     return results.map((r) => ({ ...r, key: system.key, label: system.label }));
   } finally {
     await stopAll(procs);
@@ -116,9 +168,9 @@ function table(rows: readonly Row[]): string {
 function ratios(rows: readonly Row[], inFlight: number[]): string {
   const find = (key: string, n: number): Row | undefined => rows.find((r) => r.key === key && r.inFlight === n);
   const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
-  const line = (label: string, base: string): string => {
+  const line = (label: string, base: string, of = 'agora'): string => {
     const cells = inFlight.map((n) => {
-      const a = find('agora', n);
+      const a = find(of, n);
       const b = find(base, n);
       return a === undefined || b === undefined
         ? '– | –'
@@ -131,6 +183,7 @@ function ratios(rows: readonly Row[], inFlight: number[]): string {
     `|---|${inFlight.map(() => '---:|---:').join('|')}|`,
     line('Agora / raw ZeroMQ', 'raw'),
     line('Agora / Moleculer', 'moleculer'),
+    line('Agora with CURVE / Agora', 'agora', 'agora-curve'),
   ].join('\n');
 }
 
@@ -163,6 +216,11 @@ clock. Every server and every load generator is its own process, on loopback.
   at 64 in flight the broker queues the rest). Every call is a full MDP exchange with
   msgpack-RPC bodies, a metadata frame and a deadline. Three processes where the others have
   two: the broker hop is the design.
+- **Agora with CURVE**: the same three processes with ${'`'}AGORA_BUS_CURVE=on${'`'} (docs/SECURITY.md),
+  keys from ${'`'}agora keys init${'`'}. CURVE boxes every frame on its own (ZeroMQ RFC 26 MESSAGE), and
+  an MDP call crosses 22 frames at the broker and about as many at the client and the worker:
+  some 40 XSalsa20-Poly1305 boxes opened or sealed per call, each from 0.5 µs (an empty frame)
+  to 1.4 µs (the 130-byte body) in libsodium's WebAssembly build (lib/bus/sodium.ts).
 
 Why Agora, with three processes and a broker hop, comes close to the two-process ceiling (and
 in some runs passes it and Moleculer): its processes speak ZMTP 3.0 through their own

@@ -1,11 +1,13 @@
 /**
  * `agora start [-f Procfile] [-m name=N,…] [-t seconds]`: run the mesh from its Procfile,
  * foreman-style, with the broker first (bin/launcher.ts). `npm start` runs this.
+ * `agora keys new|init …`: the bus's CURVE certificates (bin/keys.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseFormation, parseProcfile, planProcesses, type PlannedProcess } from '../lib/procfile';
+import { KEYS_USAGE, keysCommand } from './keys';
 import { Launcher } from './launcher';
 
 const USAGE = `usage: agora start [-f Procfile] [-m name=N,...] [-t seconds]
@@ -49,11 +51,19 @@ function parseStartArgs(argv: string[]): StartArgs {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'keys') {
+    try {
+      return await keysCommand(process.argv.slice(3), process.stdout);
+    } catch (e) {
+      process.stderr.write(`agora: ${e instanceof Error ? e.message : String(e)}\n${KEYS_USAGE}`);
+      return 64; // EX_USAGE
+    }
+  }
   let args: StartArgs;
   try {
     args = parseStartArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`agora: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    process.stderr.write(`agora: ${e instanceof Error ? e.message : String(e)}\n${USAGE}${KEYS_USAGE}`);
     return 64; // EX_USAGE
   }
   const launcher = new Launcher({

@@ -1,7 +1,8 @@
 /** The gateway process (Procfile: gateway): HTTP on 127.0.0.1, one bus client behind it. */
 import type { AddressInfo } from 'node:net';
 import { createClient } from '../lib/bus/client';
-import { announceReady, configOrExit, onShutdown } from '../lib/lifecycle';
+import { peerMechanism } from '../lib/bus/security';
+import { announceReady, configOrExit, onShutdown, settingOrExit } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
 import { buildApp } from './app';
 
@@ -10,12 +11,14 @@ const HOST = '127.0.0.1';
 async function main(): Promise<void> {
   const config = configOrExit('gateway');
   const log = createLogger('gateway', config.logLevel);
+  const mechanism = await settingOrExit('gateway', peerMechanism(config));
   const client = createClient({
     endpoint: config.busUrl,
     timeoutMs: config.requestTimeoutMs,
     maxPending: config.clientMaxPending,
     caller: 'gateway',
     handshakeMs: config.zmtpHandshakeMs,
+    mechanism,
     log,
   });
   const app = buildApp({ bus: client, broker: client, log, config });

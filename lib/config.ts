@@ -27,6 +27,18 @@ export interface Config {
   busMaxBodyBytes: number;
   /** Time a bus peer has to finish its ZMTP greeting and handshake. */
   zmtpHandshakeMs: number;
+  /** The bus runs CURVE (docs/SECURITY.md): `on` or `off`. */
+  busCurve: 'on' | 'off';
+  /** The broker's secret certificate file (CURVE). */
+  busServerCert: string;
+  /** This process's own secret certificate file (CURVE clients and workers). */
+  busCert: string;
+  /** The broker's public key, Z85 or a public certificate file (CURVE clients and workers). */
+  busServerKey: string;
+  /** Directory of the public certificates the broker admits, re-read on SIGHUP (CURVE). */
+  busAllow: string;
+  /** Let a broker without CURVE listen beyond loopback. */
+  busInsecure: boolean;
   /** Requests waiting per service when all its workers are busy. */
   brokerQueueMax: number;
   /** Default deadline of a bus call. */
@@ -300,6 +312,13 @@ const usernames: Parser<readonly string[]> = (raw) => {
   return list;
 };
 
+/** A file or directory path (relative ones from the working directory). */
+const filePath: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (v.includes('\0')) throw new Error('must be a path');
+  return v;
+};
+
 /** `parse`, or the empty string for a blank value (the setting's "none"). */
 function orEmpty(parse: Parser<string>): Parser<string> {
   return (raw) => (raw.trim() === '' ? '' : parse(raw));
@@ -391,6 +410,48 @@ export const VARIABLES: readonly Variable[] = [
     10_000,
     int(10, 600_000),
     'Time a bus peer has to finish its ZMTP greeting and handshake before its connection is cut (broker, workers and clients).',
+  ),
+  v(
+    'busCurve',
+    'AGORA_BUS_CURVE',
+    'off',
+    oneOf(['on', 'off'] as const),
+    'CURVE on the bus (on/off): every connection authenticated and encrypted, the broker admitting only the keys of `AGORA_BUS_ALLOW` (`docs/SECURITY.md`).',
+  ),
+  v(
+    'busServerCert',
+    'AGORA_BUS_SERVER_CERT',
+    '',
+    orEmpty(filePath),
+    "The broker's secret certificate file (`NAME.key_secret`, from `agora keys`), with CURVE on.",
+  ),
+  v(
+    'busCert',
+    'AGORA_BUS_CERT',
+    '',
+    orEmpty(filePath),
+    "Each other process's own secret certificate file, with CURVE on: its name is the caller workers see.",
+  ),
+  v(
+    'busServerKey',
+    'AGORA_BUS_SERVER_KEY',
+    '',
+    orEmpty(filePath),
+    "The broker's public key, with CURVE on: 40 Z85 characters, or its public certificate file (`broker.key`).",
+  ),
+  v(
+    'busAllow',
+    'AGORA_BUS_ALLOW',
+    '',
+    orEmpty(filePath),
+    'Directory of the public certificates the broker admits, each granting `serve`, `call` and `act_for_users` in its metadata; read again on SIGHUP.',
+  ),
+  v(
+    'busInsecure',
+    'AGORA_BUS_INSECURE',
+    false,
+    bool,
+    'Let the broker listen beyond loopback with CURVE off (true/false); otherwise it refuses to start.',
   ),
   v(
     'brokerQueueMax',

@@ -383,6 +383,12 @@ export const ERRORS = {
     grpc: GRPC.NOT_FOUND,
     message: 'The service you are trying to connect no longer exists at this location.',
   },
+  AGORA_ERR_BUS_FORBIDDEN: {
+    status: 403,
+    errno: 121,
+    grpc: GRPC.PERMISSION_DENIED,
+    message: 'The bus key %s may not call %s',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -12,12 +12,28 @@ export function configOrExit(svc: string): Readonly<Config> {
   try {
     return loadConfig();
   } catch (e) {
-    const problems =
-      isAgoraError(e) && Array.isArray((e.data as { problems?: unknown })?.problems)
-        ? (e.data as { problems: string[] }).problems
-        : [errorMessage(e)];
-    return exitConfig(svc, problems);
+    return exitInvalid(svc, e);
   }
+}
+
+/**
+ * What `load` resolves with (settings read from files: the bus's certificates,
+ * lib/bus/security.ts), or exit 78 as configOrExit does when it fails.
+ */
+export async function settingOrExit<T>(svc: string, load: Promise<T>): Promise<T> {
+  try {
+    return await load;
+  } catch (e) {
+    return exitInvalid(svc, e);
+  }
+}
+
+function exitInvalid(svc: string, e: unknown): never {
+  const problems =
+    isAgoraError(e) && Array.isArray((e.data as { problems?: unknown })?.problems)
+      ? (e.data as { problems: string[] }).problems
+      : [errorMessage(e)];
+  return exitConfig(svc, problems);
 }
 
 /** Exit 78 (EX_CONFIG) with each problem of the configuration on its own line of stderr. */

@@ -4,19 +4,24 @@
  * its idle workers, queues them (bounded) while all are busy or none is registered yet,
  * sends a draining worker no more (Agora's extension, docs/PROTOCOL.md §3), drops workers
  * whose heartbeats stop, and answers every request it cannot route with a msgpack-RPC error,
- * so no caller waits for nothing. Malformed traffic is dropped and logged, never fatal.
+ * so no caller waits for nothing. Malformed traffic is dropped and logged, never fatal. Under
+ * CURVE (docs/PROTOCOL.md §15) it admits only the keys of its allow-list (lib/bus/allow-list.ts),
+ * lets each register and call only what its certificate grants, and vouches for the caller.
  */
 import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
+import { mayCall, mayServe, type AllowList, type Grant } from './allow-list';
 import {
   decodeHeartbeatOptions,
   decodeMeta,
   decodeReadyOptions,
   pack,
   peekId,
+  peekMethod,
   peekMsgid,
   REQUEST_TYPE,
   RESPONSE_TYPE,
+  vouchMeta,
 } from './codec';
 import {
   Command,
@@ -33,7 +38,10 @@ import {
 } from './mdp';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
+import { sodiumReady } from './sodium';
+import { z85Encode } from './z85';
 import { RouterSocket, routingKey, type RoutingKey } from './zmtp';
+import { curveServer, type CurveKeys } from './zmtp-curve';
 
 export interface BrokerOptions {
   /** Endpoint to bind, e.g. `tcp://127.0.0.1:5555` or `tcp://127.0.0.1:*`. */
@@ -51,6 +59,8 @@ export interface BrokerOptions {
    * (AGORA_BUS_WAIT_FOR_WORKER_MS, default 5000); a request with a deadline waits until then.
    */
   waitForWorkerMs?: number;
+  /** CURVE (docs/PROTOCOL.md §15): the broker's key pair and the keys it admits; absent: NULL. */
+  curve?: { keys: CurveKeys; allow: AllowList };
   log: Logger;
 }
 
@@ -108,6 +118,8 @@ interface ServiceEntry {
 
 /** Longest service name accepted (bytes). */
 const MAX_SERVICE_NAME = 255;
+/** Refusals remembered so that each (key, what) is logged once; beyond, the memory starts again. */
+const REFUSALS_REMEMBERED = 10_000;
 
 export class Broker {
   private readonly router: RouterSocket;
@@ -124,14 +136,20 @@ export class Broker {
   private waitTimer: NodeJS.Timeout | undefined;
   /** When waitTimer fires (Infinity: not set). */
   private waitAt = Infinity;
+  /** Under CURVE: the keys admitted, and the grant of each connected peer by routing id. */
+  private allow: AllowList | undefined;
+  private readonly grants = new Map<RoutingKey, Grant>();
+  private readonly refusals = new Set<string>();
 
   constructor(private readonly options: BrokerOptions) {
     this.log = options.log.child({ mod: 'broker' });
+    this.allow = options.curve?.allow;
     // A frame over this closes its sender's connection (as libzmq's ZMQ_MAXMSGSIZE would);
     // bodies between maxBodyBytes and this get a clear error reply (AGORA_ERR_BUS_TOO_LARGE).
     this.router = new RouterSocket({
       maxFrameBytes: options.maxBodyBytes * 2 + 65536,
       handshakeMs: options.handshakeMs,
+      mechanism: options.curve === undefined ? undefined : curveServer(options.curve.keys, (key) => this.admit(key)),
     });
     this.router.onMessage = (frames) => {
       try {
@@ -144,6 +162,7 @@ export class Broker {
     // connection): forget it now rather than after heartbeat expiry, so nothing more is sent
     // to it and what it held is served elsewhere or failed at once (docs/PROTOCOL.md §9).
     this.router.onPeerGone = (id) => {
+      this.grants.delete(routingKey(id));
       const worker = this.workers.get(routingKey(id));
       if (worker !== undefined) this.removeWorker(worker, 'connection closed');
     };
@@ -151,6 +170,7 @@ export class Broker {
 
   /** Bind, start the loops, and resolve with the bound endpoint (the real port if `*`). */
   async start(): Promise<string> {
+    if (this.options.curve !== undefined) await sodiumReady();
     await this.router.bind(this.options.endpoint);
     this.endpoint = this.router.lastEndpoint;
     this.clock = new HeartbeatClock(this.options.heartbeatMs);
@@ -164,6 +184,25 @@ export class Broker {
     if (this.timer !== undefined) clearInterval(this.timer);
     clearTimeout(this.waitTimer);
     this.router.close();
+  }
+
+  /**
+   * Under CURVE, admit the keys of `allow` from now on (SIGHUP): a connected peer whose key it
+   * no longer holds is cut, a worker whose key may no longer serve its service is removed (and
+   * told DISCONNECT); the others' new grants apply from their next message.
+   */
+  reload(allow: AllowList): void {
+    if (this.allow === undefined) return;
+    this.allow = allow;
+    this.grants.clear();
+    this.refusals.clear();
+    this.router.disconnectWhere((key) => allow.get(key) === undefined);
+    for (const worker of [...this.workers.values()]) {
+      const grant = this.grantOf(worker.id);
+      if (grant !== undefined && !mayServe(grant, worker.service.name))
+        this.removeWorker(worker, 'may no longer serve', true);
+    }
+    this.log.info({ keys: allow.size }, 'allow-list reloaded');
   }
 
   /** Every service with its worker counts and queue depth (the `mmi.services` answer). */
@@ -206,6 +245,7 @@ export class Broker {
       return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
     }
     if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
+    if (this.allow !== undefined && !this.authorizeCall(client, name, serviceFrame, body)) return undefined;
     const meta = body.length > 1 ? decodeMeta(body[1]) : {};
     const msgid = peekId(body[0], REQUEST_TYPE);
     const job: Job = {
@@ -307,6 +347,13 @@ export class Broker {
     if (name.startsWith(MMI_PREFIX)) {
       this.drop('READY for a reserved mmi. service', frames);
       return this.disconnect(id);
+    }
+    if (this.allow !== undefined) {
+      const grant = this.grantOf(id);
+      // Not registered, and not told at once: its next HEARTBEAT, from a worker the broker does
+      // not know, is answered DISCONNECT. A worker reconnects at DISCONNECT, so answering now
+      // would have it redo its handshake in a loop; this way it retries once per heartbeat.
+      if (grant === undefined || !mayServe(grant, name)) return this.refuse(grant, id, `serve ${name}`);
     }
     const service = this.service(name, nameFrame);
     const worker: WorkerEntry = {
@@ -513,6 +560,56 @@ export class Broker {
       this.log.warn({ dropped: this.dropped - this.droppedLogged }, 'malformed messages dropped since last report');
       this.droppedLogged = this.dropped;
     }
+  }
+
+  // ---- CURVE authorization (docs/PROTOCOL.md §15) ----
+
+  /** The handshake's question: may this key connect at all? */
+  private admit(key: Buffer): boolean {
+    if (this.allow?.get(key) !== undefined) return true;
+    this.refuse(undefined, undefined, 'connect', key);
+    return false;
+  }
+
+  /** The grant of the peer `id` names, from its authenticated key. */
+  private grantOf(id: Buffer): Grant | undefined {
+    const key = routingKey(id);
+    let grant = this.grants.get(key);
+    if (grant === undefined) {
+      grant = this.allow?.get(this.router.peerKey(id));
+      if (grant !== undefined) this.grants.set(key, grant);
+    }
+    return grant;
+  }
+
+  /**
+   * May `client` call `service` with this body? If so its metadata frame is replaced by one
+   * naming the key's certificate as `caller` (and keeping `user` only for a key granted
+   * act_for_users); if not, it is answered AGORA_ERR_BUS_FORBIDDEN.
+   */
+  private authorizeCall(client: Buffer, service: string, serviceFrame: Buffer, body: Buffer[]): boolean {
+    const grant = this.grantOf(client);
+    const method = peekMethod(body[0]);
+    if (grant === undefined || !mayCall(grant, service, method)) {
+      const what = method === undefined ? service : `${service}.${method}`;
+      this.refuse(grant, client, `call ${what}`);
+      this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_FORBIDDEN', [grant?.name ?? '?', what]);
+      return false;
+    }
+    body[1] = vouchMeta(body[1], grant.name, grant.actForUsers);
+    return true;
+  }
+
+  /** Log a refusal, once per key and what it was refused. */
+  private refuse(grant: Grant | undefined, id: Buffer | undefined, what: string, key?: Buffer): void {
+    const z85 = grant?.key ?? (key !== undefined ? z85Encode(key) : undefined);
+    const peerKey = id !== undefined ? this.router.peerKey(id) : undefined;
+    const shown = z85 ?? (peerKey !== undefined ? z85Encode(peerKey) : '?');
+    const memo = `${shown} ${what}`;
+    if (this.refusals.has(memo)) return;
+    if (this.refusals.size >= REFUSALS_REMEMBERED) this.refusals.clear();
+    this.refusals.add(memo);
+    this.log.warn({ key: shown, name: grant?.name, refused: what }, 'bus key refused');
   }
 
   // ---- helpers ----

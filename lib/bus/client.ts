@@ -10,6 +10,7 @@ import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack 
 import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './mdp';
 import type { ServiceStats } from './broker';
 import { DealerSocket } from './zmtp';
+import type { MechanismFactory } from './zmtp-mechanism';
 
 export interface ClientOptions {
   /** Broker endpoint, e.g. `tcp://127.0.0.1:5555`. */
@@ -18,7 +19,7 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Calls in flight beyond which new calls fail with AGORA_ERR_BUS_TOO_MANY_PENDING. */
   maxPending?: number;
-  /** Name sent in the metadata frame as `caller`. */
+  /** Name sent in the metadata frame as `caller` (under CURVE the broker puts its key's name there instead). */
   caller?: string;
   /**
    * Keep each call's stack so a timeout error shows where the call was made (like nats.js
@@ -27,6 +28,8 @@ export interface ClientOptions {
   traces?: boolean;
   /** Time the broker has to finish the ZMTP handshake (AGORA_ZMTP_HANDSHAKE_MS). */
   handshakeMs?: number;
+  /** The connection's security mechanism (CURVE: lib/bus/security.ts); default NULL. */
+  mechanism?: MechanismFactory;
   log?: Logger;
 }
 
@@ -38,7 +41,10 @@ export interface CallOptions {
   reqId?: string;
   /** The broker may retry the call on another worker if its worker dies. */
   idempotent?: boolean;
-  /** The signed-in user the call is made for (metadata `user`, docs/PROTOCOL.md §14). */
+  /**
+   * The user the call is made for (metadata `user`, docs/PROTOCOL.md §14); under CURVE it counts
+   * only from a key granted act_for_users (§15).
+   */
   user?: string;
 }
 
@@ -86,7 +92,11 @@ export class BusClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxPending = options.maxPending ?? 100_000;
     this.log = options.log?.child({ mod: 'bus-client' });
-    this.socket = new DealerSocket({ queueMax: this.maxPending * 2, handshakeMs: options.handshakeMs });
+    this.socket = new DealerSocket({
+      queueMax: this.maxPending * 2,
+      handshakeMs: options.handshakeMs,
+      mechanism: options.mechanism,
+    });
     this.socket.onDisconnect = () => this.onDisconnect();
     this.socket.onConnect = () => {
       this.connected = true;

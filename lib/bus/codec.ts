@@ -46,7 +46,11 @@ export interface Meta {
   caller?: string;
   /** The caller allows the broker to retry this call on another worker. */
   idempotent?: boolean;
-  /** The signed-in user on whose behalf the gateway calls a public method (docs/PROTOCOL.md §14). */
+  /**
+   * The user the call is made for: the signed-in user on whose behalf the gateway calls a public
+   * method (docs/PROTOCOL.md §14). Under CURVE the broker keeps it only from a key granted
+   * act_for_users (docs/PROTOCOL.md §15); without CURVE it is what the caller says.
+   */
   user?: string;
 }
 
@@ -201,6 +205,56 @@ export function decodeMeta(frame: Uint8Array | undefined): Meta {
   } catch {
     return {};
   }
+}
+
+/**
+ * The metadata frame as the broker forwards it under CURVE (docs/PROTOCOL.md §15): `caller`
+ * set to the name of the key that sent the call, `user` dropped unless `keepUser`; every other
+ * key kept as it came. A frame that is absent or not a map becomes a map of these alone.
+ */
+export function vouchMeta(frame: Uint8Array | undefined, caller: string, keepUser: boolean): Buffer {
+  let m: Record<string, unknown> = {};
+  if (frame !== undefined && frame.length > 0) {
+    try {
+      const v = unpack(frame);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array))
+        m = { ...(v as Record<string, unknown>) };
+    } catch {
+      // not msgpack: replaced
+    }
+  }
+  m.caller = caller;
+  if (!keepUser) delete m.user;
+  return pack(m);
+}
+
+/**
+ * The method a msgpack-RPC request `[0, msgid, method, params]` or notification
+ * `[2, method, params]` names, read from its first bytes; undefined when the frame does not
+ * start that way.
+ */
+export function peekMethod(frame: Uint8Array | undefined): string | undefined {
+  if (frame === undefined || frame.length < 3) return undefined;
+  let at: number;
+  if (frame[0] === 0x94 && frame[1] === REQUEST_TYPE) {
+    const tag = frame[2];
+    if (tag < 0x80) at = 3;
+    else if (tag >= 0xcc && tag <= 0xd3) at = 3 + (1 << ((tag - 0xcc) % 4));
+    else return undefined;
+  } else if (frame[0] === 0x93 && frame[1] === NOTIFICATION_TYPE) {
+    at = 2;
+  } else {
+    return undefined;
+  }
+  const tag = frame[at];
+  let length: number;
+  let start: number;
+  if (tag >= 0xa0 && tag <= 0xbf) [length, start] = [tag - 0xa0, at + 1];
+  else if (tag === 0xd9 && frame.length > at + 1) [length, start] = [frame[at + 1], at + 2];
+  else if (tag === 0xda && frame.length > at + 2) [length, start] = [(frame[at + 1] << 8) | frame[at + 2], at + 3];
+  else return undefined;
+  if (start + length > frame.length) return undefined;
+  return Buffer.from(frame.buffer, frame.byteOffset + start, length).toString('utf8');
 }
 
 function isMsgid(v: unknown): v is number {

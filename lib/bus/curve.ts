@@ -7,7 +7,7 @@
  * frame: name length, name, data (RFC 23 "Commands"). The connection writes what it is given
  * and passes on what it reads; it never sees a key. libzmq is the reference for every byte.
  */
-import { boxAfter, boxOpenAfter, KEY_BYTES, MAC_BYTES, NONCE_BYTES } from './sodium';
+import { KEY_BYTES, MAC_BYTES, NONCE_BYTES, openCopy, sealFlagged } from './sodium';
 import type { PeerProperties } from './properties';
 
 /** The greeting's mechanism name (RFC 23 "The greeting"). */
@@ -77,6 +77,11 @@ export interface CurveFrame {
 const MESSAGE_NAME = Buffer.from('\x07MESSAGE', 'latin1');
 const MESSAGE_HEAD = MESSAGE_NAME.length + 8;
 const TWO_32 = 0x1_0000_0000;
+
+/** The size of the MESSAGE command body boxing a frame of `frameBytes` octets. */
+export function messageBytes(frameBytes: number): number {
+  return MESSAGE_HEAD + 1 + frameBytes + MAC_BYTES;
+}
 
 /** `[name.length][name]`, the start of a command body. */
 export function commandName(name: string): Buffer {
@@ -191,19 +196,21 @@ export abstract class CurveSession {
    * with no flags (libzmq's encoding: MORE and COMMAND travel inside the box).
    */
   encode(frame: Buffer, flags = 0): Buffer {
+    const out = Buffer.allocUnsafe(messageBytes(frame.length));
+    this.encodeInto(frame, flags, out, 0);
+    return out;
+  }
+
+  /** `encode`, written into `out` from `at` (messageBytes(frame.length) octets); answers where it ends. */
+  encodeInto(frame: Buffer, flags: number, out: Buffer, at: number): number {
     if (!this.ready || this.shared === undefined) throw new CurveError('CURVE_UNEXPECTED', 'the handshake is not done');
-    const plain = Buffer.allocUnsafe(1 + frame.length);
-    plain[0] = flags & (MESSAGE_MORE | MESSAGE_COMMAND);
-    frame.copy(plain, 1);
     const n = this.nextNonce++;
     this.sendNonce.writeUInt32BE(Math.floor(n / TWO_32), 16);
     this.sendNonce.writeUInt32BE(n >>> 0, 20);
-    const boxed = boxAfter(plain, this.sendNonce, this.shared);
-    const out = Buffer.allocUnsafe(MESSAGE_HEAD + boxed.length);
-    MESSAGE_NAME.copy(out, 0);
-    this.sendNonce.copy(out, MESSAGE_NAME.length, 16);
-    boxed.copy(out, MESSAGE_HEAD);
-    return out;
+    MESSAGE_NAME.copy(out, at);
+    this.sendNonce.copy(out, at + MESSAGE_NAME.length, 16);
+    sealFlagged(flags & (MESSAGE_MORE | MESSAGE_COMMAND), frame, this.sendNonce, this.shared, out, at + MESSAGE_HEAD);
+    return at + messageBytes(frame.length);
   }
 
   /** Open a MESSAGE command body into its frame and flags; throws a CurveError for anything else. */
@@ -215,7 +222,7 @@ export abstract class CurveSession {
     const n = readShortNonce(body, MESSAGE_NAME.length);
     if (n <= this.peerNonce) throw this.fail('CURVE_SEQUENCE', `short nonce ${n} does not follow ${this.peerNonce}`);
     body.copy(this.receiveNonce, 16, MESSAGE_NAME.length, MESSAGE_HEAD);
-    const plain = boxOpenAfter(body.subarray(MESSAGE_HEAD), this.receiveNonce, this.shared);
+    const plain = openCopy(body.subarray(MESSAGE_HEAD), this.receiveNonce, this.shared);
     if (plain === undefined) throw this.fail('CURVE_CRYPTO', 'MESSAGE box does not open');
     const flags = plain[0];
     if ((flags & ~(MESSAGE_MORE | MESSAGE_COMMAND)) !== 0)

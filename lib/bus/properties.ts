@@ -1,7 +1,8 @@
 /**
  * ZMTP metadata properties (ZeroMQ RFC 23 "The READY command", RFC 26 `metadata`): each is a
  * name (1 to 255 octets), then a 4-byte network-order length and that many octets of value.
- * The CURVE handshake carries them inside its INITIATE and READY boxes (Socket-Type, Identity).
+ * NULL's READY carries them as they are, the CURVE handshake inside its INITIATE and READY
+ * boxes (Socket-Type, Identity). Every mechanism of lib/bus/ reads and writes them here.
  */
 
 /** Properties to send, by name (sent in this order). */

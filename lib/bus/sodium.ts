@@ -10,8 +10,10 @@
  * with the key precomputed once per connection (crypto_box_beforenm), which libsodium-wrappers
  * offers (crypto_box_easy_afternm: 1.0 µs for 64 bytes, 9 µs for 4 KB; open the same) and
  * sodium-native 5 does not, leaving it a full crypto_box_easy per message (28 µs for 64 bytes,
- * 31 µs for 4 KB). The WebAssembly module loads asynchronously: `await sodiumReady()` once before
- * anything else here is called.
+ * 31 µs for 4 KB). The MESSAGE codec goes one step further (`sealFlagged`, `openCopy`): it calls
+ * libsodium's WebAssembly exports on a scratch area of its heap, without the wrappers' allocations
+ * (then 0.5 µs for 1 byte, 1.4 µs for 130 bytes: the cipher itself). The WebAssembly module loads
+ * asynchronously: `await sodiumReady()` once before anything else here is called.
  */
 import sodium from 'libsodium-wrappers';
 
@@ -97,6 +99,93 @@ export function boxAfter(message: Uint8Array, nonce: Uint8Array, shared: Uint8Ar
 export function boxOpenAfter(cipher: Uint8Array, nonce: Uint8Array, shared: Uint8Array): Buffer | undefined {
   if (cipher.length < MAC_BYTES) return undefined;
   return attempt(() => lib().crypto_box_open_easy_afternm(cipher, nonce, shared));
+}
+
+/**
+ * libsodium's own WebAssembly exports, for the MESSAGE codec's hot path: what libsodium-wrappers
+ * calls underneath, without its allocation and copies per call. A 64-bit length is passed as
+ * two 32-bit halves, as the wrappers pass it.
+ */
+interface RawSodium {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(address: number): void;
+  _crypto_box_easy_afternm(c: number, m: number, mLow: number, mHigh: number, n: number, k: number): number;
+  _crypto_box_open_easy_afternm(m: number, c: number, cLow: number, cHigh: number, n: number, k: number): number;
+}
+
+/** A scratch area in libsodium's heap: the shared key, the nonce, then the input and the output. */
+let scratch = 0;
+let scratchBytes = 0;
+const SCRATCH_MIN = 16_384;
+
+function raw(): RawSodium {
+  return (lib() as unknown as { libsodium: RawSodium }).libsodium;
+}
+
+/** The scratch area with room for `bytes` of input and `bytes + MAC_BYTES` of output; its address. */
+function scratchFor(sodium: RawSodium, bytes: number): number {
+  if (bytes > scratchBytes) {
+    if (scratch !== 0) sodium._free(scratch);
+    scratchBytes = Math.max(bytes, scratchBytes * 2, SCRATCH_MIN);
+    scratch = sodium._malloc(KEY_BYTES + NONCE_BYTES + 2 * scratchBytes + MAC_BYTES);
+    if (scratch === 0) {
+      scratchBytes = 0;
+      throw new Error('libsodium is out of memory');
+    }
+  }
+  return scratch;
+}
+
+/**
+ * Box [`flag` octet][`body`] under a shared key (crypto_box_easy_afternm), writing the
+ * 1 + body.length + MAC_BYTES octets of the box into `out` from `at`: the MESSAGE codec's
+ * encoder, with no allocation.
+ */
+export function sealFlagged(
+  flag: number,
+  body: Uint8Array,
+  nonce: Uint8Array,
+  shared: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  const sodium = raw();
+  const length = 1 + body.length;
+  const base = scratchFor(sodium, length);
+  const key = base;
+  const n = base + KEY_BYTES;
+  const input = n + NONCE_BYTES;
+  const output = input + scratchBytes;
+  const heap = sodium.HEAPU8;
+  heap.set(shared, key);
+  heap.set(nonce, n);
+  heap[input] = flag;
+  heap.set(body, input + 1);
+  sodium._crypto_box_easy_afternm(output, input, length, 0, n, key);
+  out.set(heap.subarray(output, output + length + MAC_BYTES), at);
+  heap.fill(0, key, key + KEY_BYTES);
+}
+
+/** Open a box under a shared key (crypto_box_open_easy_afternm) into a new Buffer; undefined when it does not open. */
+export function openCopy(cipher: Uint8Array, nonce: Uint8Array, shared: Uint8Array): Buffer | undefined {
+  if (cipher.length < MAC_BYTES) return undefined;
+  const sodium = raw();
+  const base = scratchFor(sodium, cipher.length);
+  const key = base;
+  const n = base + KEY_BYTES;
+  const input = n + NONCE_BYTES;
+  const output = input + scratchBytes;
+  const heap = sodium.HEAPU8;
+  heap.set(shared, key);
+  heap.set(nonce, n);
+  heap.set(cipher, input);
+  const failed = sodium._crypto_box_open_easy_afternm(output, input, cipher.length, 0, n, key) !== 0;
+  heap.fill(0, key, key + KEY_BYTES);
+  if (failed) return undefined;
+  const plain = Buffer.allocUnsafe(cipher.length - MAC_BYTES);
+  plain.set(heap.subarray(output, output + plain.length));
+  return plain;
 }
 
 /** Secret-key box (crypto_secretbox_easy). */

@@ -24,6 +24,7 @@ import {
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
 import { DealerSocket } from './zmtp';
+import type { MechanismFactory } from './zmtp-mechanism';
 
 /**
  * What a handler knows of the call besides its params, whichever transport brought it: the bus
@@ -37,9 +38,12 @@ export interface RpcContext {
   reqId?: string;
   /** Absolute deadline (ms since the epoch), when the caller set one. */
   deadline?: number;
-  /** Who calls, when the caller said (a service or process name). */
+  /** Who calls: under CURVE the name of the caller's key, vouched for by the broker; else what the caller said. */
   caller?: string;
-  /** The signed-in user a public method is called for (the gateway's bridge, docs/PROTOCOL.md §14). */
+  /**
+   * The user the call is made for, when the caller said (docs/PROTOCOL.md §14); under CURVE only a
+   * key granted act_for_users can say (§15).
+   */
   user?: string;
   /** Logger carrying the call's `reqId`. */
   log: Logger;
@@ -58,6 +62,8 @@ export interface ServeOptions {
   heartbeatLiveness?: number;
   /** Time the broker has to finish the ZMTP handshake (AGORA_ZMTP_HANDSHAKE_MS). */
   handshakeMs?: number;
+  /** The connection's security mechanism (CURVE: lib/bus/security.ts); default NULL. */
+  mechanism?: MechanismFactory;
   log: Logger;
 }
 
@@ -153,7 +159,11 @@ export class BusWorker {
 
   private open(): void {
     const generation = ++this.generation;
-    const socket = new DealerSocket({ queueMax: 1000, handshakeMs: this.options.handshakeMs });
+    const socket = new DealerSocket({
+      queueMax: 1000,
+      handshakeMs: this.options.handshakeMs,
+      mechanism: this.options.mechanism,
+    });
     this.socket = socket;
     this.linked = false;
     socket.onConnect = () => {

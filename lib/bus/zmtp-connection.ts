@@ -6,11 +6,11 @@
  * and the send queue: the messages sent during one turn of the event loop leave in one write.
  */
 import type net from 'node:net';
+import { encodeProperties } from './properties';
 import type { Mechanism, MechanismFactory, Unboxed } from './zmtp-mechanism';
 import {
   COMMAND,
   encodeGreeting,
-  encodeProperties,
   FrameParser,
   greetingMechanism,
   MORE,
@@ -68,6 +68,8 @@ export class Connection implements FrameSink {
   private outBytes = 0;
   private flushing = false;
   private readonly timer: NodeJS.Timeout;
+  /** The peer's authenticated long-term public key once the handshake is done (CURVE; NULL: undefined). */
+  peerKey: Buffer | undefined;
 
   constructor(
     readonly stream: net.Socket,
@@ -222,12 +224,19 @@ export class Connection implements FrameSink {
   private handshake(name: string, data: Buffer): void {
     const step = this.mechanism.handshake(name, data);
     if (step === undefined) return void this.fail();
+    if (step.close === true) {
+      // The reply (CURVE's ERROR) leaves before the stream closes; nothing more is read.
+      this.dead = true;
+      this.stream.end(step.reply ?? Buffer.alloc(0));
+      return;
+    }
     if (step.reply !== undefined) this.stream.write(step.reply);
     const peer = step.peer;
     if (peer === undefined) return;
     const type = peer.get('socket-type')?.toString('latin1');
     if (type === undefined || !COMPATIBLE[this.o.type].includes(type)) return void this.fail();
     this.phase = 'ready';
+    this.peerKey = step.peerKey;
     clearTimeout(this.timer);
     if (!this.o.onReady(this, peer.get('identity') ?? Buffer.alloc(0))) this.fail();
   }

@@ -3,13 +3,14 @@
  * mechanism decides during the handshake and does to every frame after it, behind one narrow
  * interface. A connection (lib/bus/zmtp-connection.ts) makes one per stream, names it in its
  * greeting, hands it the handshake's commands, and encodes and decodes through it; it asks
- * nothing else. NULL is the mechanism implemented. CURVE (RFC 25 over RFC 26's CurveZMQ)
- * fits the same shape: the client starts with HELLO, each side answers a handshake command
- * with the next one (WELCOME, INITIATE, READY) until the peer's metadata is known, and after
- * it every frame travels boxed in a MESSAGE, so it brings `box`, `boxCommand` and `unbox` of
- * its own.
+ * nothing else. NULL is the default; CURVE (RFC 25 over RFC 26's CurveZMQ)
+ * (lib/bus/zmtp-curve.ts) fits the same shape: the client starts with HELLO, each side
+ * answers a handshake command with the next one (WELCOME, INITIATE, READY) until the peer's
+ * metadata is known, and after it every frame travels boxed in a MESSAGE, so it brings `box`,
+ * `boxCommand` and `unbox` of its own.
  */
-import { encodeCommand, encodeMessage, parseProperties, type Frames } from './zmtp-wire';
+import { decodeProperties } from './properties';
+import { encodeCommand, encodeMessage, type Frames } from './zmtp-wire';
 
 /** The peer's metadata by lower-cased property name (Socket-Type, Identity, …). */
 export type Metadata = Map<string, Buffer>;
@@ -20,6 +21,10 @@ export interface HandshakeStep {
   reply?: Buffer;
   /** Set once the handshake is complete: the metadata the peer announced. */
   peer?: Metadata;
+  /** With `peer`: the peer's authenticated long-term public key (CURVE; NULL has none). */
+  peerKey?: Buffer;
+  /** Write `reply` (CURVE's ERROR), then cut the connection: the handshake has failed. */
+  close?: boolean;
 }
 
 /** A frame a mechanism opened: its flags (MORE, COMMAND, as in a frame header) and its body. */
@@ -76,7 +81,7 @@ export class NullMechanism implements Mechanism {
 
   handshake(name: string, data: Buffer): HandshakeStep | undefined {
     if (name !== 'READY') return undefined;
-    const peer = parseProperties(data);
+    const peer = decodeProperties(data);
     return peer === undefined ? undefined : { peer };
   }
 }

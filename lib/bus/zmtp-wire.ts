@@ -1,6 +1,6 @@
 /**
  * The ZMTP 3.0 wire (ZeroMQ RFC 23), with no socket and no state but the parser's: the
- * 64-byte greeting, command frames and their metadata properties, message frames, and an
+ * 64-byte greeting, command frames, message frames, and an
  * incremental parser that hands each complete frame to its sink where it lies in the read
  * chunk. One connection (lib/bus/zmtp-connection.ts) drives it; a security mechanism
  * (lib/bus/zmtp-mechanism.ts) encodes its commands and messages with it.
@@ -48,36 +48,6 @@ function frameHeader(flags: number, size: number): Buffer {
 export function encodeCommand(name: string, data: Buffer): Buffer {
   const body = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), data]);
   return Buffer.concat([frameHeader(COMMAND, body.length), body]);
-}
-
-/** Metadata as READY carries it: name length (1 byte), name, value length (4 bytes), value. */
-export function encodeProperties(props: Record<string, Buffer>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(props)) {
-    const head = Buffer.allocUnsafe(1 + name.length + 4);
-    head[0] = name.length;
-    head.write(name, 1, 'latin1');
-    head.writeUInt32BE(value.length, 1 + name.length);
-    parts.push(head, value);
-  }
-  return Buffer.concat(parts);
-}
-
-/** Metadata by lower-cased name (names are case-insensitive), or undefined when it is truncated. */
-export function parseProperties(data: Buffer): Map<string, Buffer> | undefined {
-  const props = new Map<string, Buffer>();
-  let at = 0;
-  while (at < data.length) {
-    const nameLength = data[at];
-    if (at + 1 + nameLength + 4 > data.length) return undefined;
-    const name = data.toString('latin1', at + 1, at + 1 + nameLength).toLowerCase();
-    const valueLength = data.readUInt32BE(at + 1 + nameLength);
-    const start = at + 1 + nameLength + 4;
-    if (start + valueLength > data.length) return undefined;
-    props.set(name, Buffer.from(data.subarray(start, start + valueLength)));
-    at = start + valueLength;
-  }
-  return props;
 }
 
 /**

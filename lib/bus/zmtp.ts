@@ -1,6 +1,6 @@
 /**
  * ZeroMQ's ROUTER and DEALER sockets over node:net, speaking ZMTP 3.0 (ZeroMQ RFC 23) with the
- * NULL mechanism, byte-compatible with libzmq peers (Python's pyzmq, Ruby's ffi-rzmq,
+ * NULL or CURVE mechanism, byte-compatible with libzmq peers (Python's pyzmq, Ruby's ffi-rzmq,
  * zeromq.js). They are written in TypeScript because the native binding's cost per message (a
  * heap allocation per received frame, several system calls per send and per receive) capped
  * the broker far below what the wire allows. Here a read parses every message the chunk holds,
@@ -9,7 +9,8 @@
  *
  * The layers: the wire (greeting, frames, the incremental parser) in lib/bus/zmtp-wire.ts;
  * one connection (handshake, deadline, send queue) in lib/bus/zmtp-connection.ts, secured by
- * a mechanism of lib/bus/zmtp-mechanism.ts (NULL); the sockets here. What the sockets add:
+ * a mechanism of lib/bus/zmtp-mechanism.ts (NULL by default, or CURVE from
+ * lib/bus/zmtp-curve.ts, chosen by the `mechanism` option); the sockets here. What the sockets add:
  * tcp:// and ipc:// endpoints; ROUTER routing ids (the peer's Identity, else a generated one)
  * and silent drops for unknown peers; DEALER reconnection every `reconnectMs` with a bounded
  * queue meanwhile; a frame size limit and a per-peer limit on bytes waiting to be written.
@@ -18,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { Connection } from './zmtp-connection';
-import { nullMechanism } from './zmtp-mechanism';
+import { nullMechanism, type MechanismFactory } from './zmtp-mechanism';
 import type { Frames } from './zmtp-wire';
 
 export type { Frames } from './zmtp-wire';
@@ -45,6 +46,8 @@ export interface SocketOptions {
    * so that a peer that connects and says nothing holds no resources for long (default 10 s).
    */
   handshakeMs?: number;
+  /** Makes each connection's security mechanism (default NULL; CURVE: lib/bus/zmtp-curve.ts). */
+  mechanism?: MechanismFactory;
 }
 
 /** A peer that has not finished its greeting and handshake in this time is cut (`handshakeMs` by default). */
@@ -96,11 +99,23 @@ export class RouterSocket {
   private readonly maxFrameBytes: number;
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
+  private readonly mechanism: MechanismFactory;
 
   constructor(options: SocketOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
+    this.mechanism = options.mechanism ?? nullMechanism;
+  }
+
+  /** The authenticated long-term public key of the peer `routingId` names (CURVE), or undefined. */
+  peerKey(routingId: Buffer): Buffer | undefined {
+    return this.peers.get(routingKey(routingId))?.peerKey;
+  }
+
+  /** Cut the connection of every peer `cut` picks by its public key (an allow-list reloaded without it). */
+  disconnectWhere(cut: (peerKey: Buffer | undefined) => boolean): void {
+    for (const conn of this.peers.values()) if (cut(conn.peerKey)) conn.destroy();
   }
 
   /** Bind; resolves with the bound endpoint (the real port when it was `*` or 0). */
@@ -155,7 +170,7 @@ export class RouterSocket {
       routingId: EMPTY,
       maxFrameBytes: this.maxFrameBytes,
       handshakeMs: this.handshakeMs,
-      mechanism: nullMechanism,
+      mechanism: this.mechanism,
       onReady: (c, wanted) => {
         const id = this.identify(wanted);
         if (id === undefined) return false;
@@ -218,6 +233,7 @@ export class DealerSocket {
   private readonly maxFrameBytes: number;
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
+  private readonly mechanism: MechanismFactory;
 
   constructor(options: DealerOptions = {}) {
     this.routingId = options.routingId ?? EMPTY;
@@ -226,6 +242,7 @@ export class DealerSocket {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
+    this.mechanism = options.mechanism ?? nullMechanism;
   }
 
   connect(endpoint: string): void {
@@ -279,7 +296,7 @@ export class DealerSocket {
       routingId: this.routingId,
       maxFrameBytes: this.maxFrameBytes,
       handshakeMs: this.handshakeMs,
-      mechanism: nullMechanism,
+      mechanism: this.mechanism,
       onReady: () => {
         if (this.closed) return false;
         const queued = this.queue;

@@ -3,10 +3,12 @@
  * endpoints, and a graceful drain on SIGTERM (stop taking work, finish what is in flight).
  */
 import * as grpc from '@grpc/grpc-js';
+import { peerMechanism } from '../bus/security';
 import { serve, type Handler } from '../bus/worker';
+import type { MechanismFactory } from '../bus/zmtp-mechanism';
 import type { Config } from '../config';
 import { HEALTH_METHOD, HealthChecks } from '../health';
-import { announceReady, configOrExit, exitConfig, exitFlushed, onShutdown } from '../lifecycle';
+import { announceReady, configOrExit, exitConfig, exitFlushed, onShutdown, settingOrExit } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
 import { describeHandler, DESCRIBE_METHOD } from './describe';
 import { bindServer, grpcImplementation, grpcSecurity, shutdownServer, type GrpcSecurity } from './grpc';
@@ -21,6 +23,8 @@ export interface RunOptions {
   heartbeatLiveness: number;
   /** Time the broker has to finish the ZMTP handshake. */
   handshakeMs?: number;
+  /** The bus connection's security mechanism (CURVE, lib/bus/security.ts); default NULL. */
+  mechanism?: MechanismFactory;
   log: Logger;
   /** How long in-flight gRPC calls may take to finish at shutdown. */
   graceMs?: number;
@@ -53,6 +57,7 @@ export async function runService(impl: ServiceImpl, options: RunOptions): Promis
     heartbeatMs: options.heartbeatMs,
     heartbeatLiveness: options.heartbeatLiveness,
     handshakeMs: options.handshakeMs,
+    mechanism: options.mechanism,
     log: options.log,
   });
   await worker.ready();
@@ -85,12 +90,18 @@ export interface Built {
 
 /**
  * The whole main of a service process: config, logger, build, serve, ready line, drain.
- * `grpcUrlOf` picks the service's own gRPC address from the config.
+ * `grpcUrlOf` picks the service's own gRPC address from the config; `build` gets the bus
+ * mechanism too, for the bus clients it makes.
  */
 export function serviceMain(
   svc: string,
   grpcUrlOf: (config: Readonly<Config>) => string,
-  build: (config: Readonly<Config>, log: Logger, security: GrpcSecurity) => Promise<Built> | Built,
+  build: (
+    config: Readonly<Config>,
+    log: Logger,
+    security: GrpcSecurity,
+    mechanism?: MechanismFactory,
+  ) => Promise<Built> | Built,
 ): void {
   const config = configOrExit(svc);
   const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
@@ -99,7 +110,8 @@ export function serviceMain(
   if (!('server' in security)) return exitConfig(svc, security.problems);
   const log = createLogger(svc, config.logLevel);
   (async () => {
-    const built = await build(config, log, security);
+    const mechanism = await settingOrExit(svc, peerMechanism(config));
+    const built = await build(config, log, security, mechanism);
     if (grpcUrl.includes(','))
       throw new Error(
         `${svc}'s gRPC address lists several instances (${grpcUrl}): set AGORA_GRPC_BIND to the one this instance binds`,
@@ -111,6 +123,7 @@ export function serviceMain(
       heartbeatMs: config.heartbeatMs,
       heartbeatLiveness: config.heartbeatLiveness,
       handshakeMs: config.zmtpHandshakeMs,
+      mechanism,
       log,
       health: built.health,
       credentials: security.server,

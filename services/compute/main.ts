@@ -17,7 +17,7 @@ import { pushingStore, RoutePusher } from './routes-push';
 serviceMain(
   'compute',
   (config) => config.computeGrpcUrl,
-  async (config, log, security) => {
+  async (config, log, security, mechanism) => {
     const stores = await openStores(config, log, ['nodes']);
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
@@ -31,6 +31,7 @@ serviceMain(
       maxPending: config.clientMaxPending,
       caller: 'compute',
       handshakeMs: config.zmtpHandshakeMs,
+      mechanism,
       log,
     });
     const driver = createDriverClient({ bus, service: config.computeDriver, timeoutMs: config.requestTimeoutMs });

@@ -1,7 +1,8 @@
 /**
  * Python on the bus: workers/python's example worker (service `pyecho`) and client against
- * the real broker and TypeScript services (the shared suite of test/helpers/sdk-suite.ts),
- * and a plain MDP client as the ZeroMQ guide writes them (docs/PROTOCOL.md §9).
+ * the real broker and TypeScript services (the shared suite of test/helpers/sdk-suite.ts), the
+ * same under CURVE (test/helpers/sdk-curve.ts), and a plain MDP client as the ZeroMQ guide writes
+ * them (docs/PROTOCOL.md §9).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { test } from 'node:test';
 import { createClient } from '../../lib/bus/client';
 import { until } from '../helpers/bus';
 import { ROOT, start, startBroker, type Started } from '../helpers/proc';
+import { sdkCurveSuite } from '../helpers/sdk-curve';
 import { needSdk, sdkSuite, type Sdk } from '../helpers/sdk-suite';
 
 const PYTHON: Sdk = {
@@ -24,6 +26,7 @@ const PYTHON: Sdk = {
 };
 
 sdkSuite(PYTHON);
+sdkCurveSuite(PYTHON);
 
 /** A zguide-style MDP client: a REQ socket, [MDPC01][service][body], no metadata frame, one reply. */
 const PLAIN_CLIENT = `

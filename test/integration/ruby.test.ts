@@ -1,13 +1,15 @@
 /**
  * Ruby on the bus: workers/ruby's example worker (service `rbecho`) and client against the
- * real broker and TypeScript services (the shared suite of test/helpers/sdk-suite.ts).
+ * real broker and TypeScript services (the shared suite of test/helpers/sdk-suite.ts), and
+ * the same under CURVE (test/helpers/sdk-curve.ts).
  */
 import path from 'node:path';
 import { ROOT } from '../helpers/proc';
 import { RUBY, RUBY_PACKAGES, RUBY_PROBE } from '../helpers/ruby';
-import { sdkSuite } from '../helpers/sdk-suite';
+import { sdkCurveSuite } from '../helpers/sdk-curve';
+import { sdkSuite, type Sdk } from '../helpers/sdk-suite';
 
-sdkSuite({
+const SDK: Sdk = {
   lang: 'Ruby',
   interpreter: RUBY,
   probe: RUBY_PROBE,
@@ -15,4 +17,7 @@ sdkSuite({
   worker: path.join(ROOT, 'workers', 'ruby', 'example_worker.rb'),
   service: 'rbecho',
   client: path.join(ROOT, 'workers', 'ruby', 'example_client.rb'),
-});
+};
+
+sdkSuite(SDK);
+sdkCurveSuite(SDK);

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { skipOrFail, startPostgres, startRedis, until } from '../helpers/backends';
-import { ended, freePort, labelledLine, ROOT, start } from '../helpers/proc';
+import { ended, entry, freePort, labelledLine, ROOT, start } from '../helpers/proc';
 import { legacy, logon } from '../helpers/scaled-mesh';
 
 /** Whether `port` can be bound on loopback now. */
@@ -60,7 +60,13 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     .replace(/127\.0\.0\.1:5(\d)0(\d)/g, (_, n: string, i: string) => `127.0.0.1:${base + 100 * Number(n) + Number(i)}`)
     .replace(/^AGORA_DATABASE_URL=.*$/m, `AGORA_DATABASE_URL=${await pg.newDatabase()}`)
     .replace(/^AGORA_REDIS_URL=.*$/m, `AGORA_REDIS_URL=${redis.url}`);
-  writeFileSync(envFile, `${text}AGORA_BUS_URL=tcp://127.0.0.1:${await freePort()}\n`);
+  // The bus runs CURVE from keys made as docs/SECURITY.md says, here in this run's directory:
+  // the Procfile's `keys/` paths point there, its commands still run in the repository (-d).
+  const keys = path.join(dir, 'keys') + path.sep;
+  execFileSync(process.execPath, [entry('bin/agora.js'), 'keys', 'init', keys, '-f', 'Procfile.scaled'], { cwd: ROOT });
+  const procfile = path.join(dir, 'Procfile.scaled');
+  writeFileSync(procfile, readFileSync(path.join(ROOT, 'Procfile.scaled'), 'utf8').replaceAll('keys/', keys));
+  writeFileSync(envFile, `${text}AGORA_BUS_URL=tcp://127.0.0.1:${await freePort()}\n`.replaceAll('keys/', keys));
 
   // 2. foreman, as the README says, with this run's base port; ready once every instance is.
   const expected = [
@@ -79,7 +85,11 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const seen = new Set<string>();
   const foreman = await start(
     'foreman',
-    ['start', '-f', 'Procfile.scaled', '-e', envFile, '-p', String(base), '-m', 'all=1,auth=2,channels=2,messages=2'],
+    [
+      'start',
+      ...['-f', procfile, '-d', ROOT, '-e', envFile, '-p', String(base)],
+      ...['-m', 'all=1,auth=2,channels=2,messages=2'],
+    ],
     {
       parse: labelledLine,
       isReady: (l) => {
@@ -92,6 +102,10 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   t.after(() => foreman.stop());
   const grpcOf = (label: string): unknown =>
     (foreman.lines.find((l) => l.label === label && l.ready === true)?.endpoints as Record<string, unknown>).grpc;
+  assert.ok(
+    foreman.lines.some((l) => l.label === 'broker.1' && l.msg === 'CURVE on'),
+    'the broker runs CURVE',
+  );
   assert.equal(grpcOf('auth.2'), `127.0.0.1:${base + 101}`);
   assert.equal(grpcOf('messages.1'), `127.0.0.1:${base + 300}`);
 

@@ -15,7 +15,8 @@ import { Dealer, Router } from 'zeromq';
 import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
 import { Connection, type ConnectionOptions } from '../../lib/bus/zmtp-connection';
 import type { HandshakeStep, Mechanism, Unboxed } from '../../lib/bus/zmtp-mechanism';
-import { COMMAND, encodeCommand, parseProperties } from '../../lib/bus/zmtp-wire';
+import { decodeProperties } from '../../lib/bus/properties';
+import { COMMAND, encodeCommand } from '../../lib/bus/zmtp-wire';
 
 const WAIT_MS = 5000;
 
@@ -391,7 +392,7 @@ class FlipMechanism implements Mechanism {
 
   handshake(name: string, data: Buffer): HandshakeStep | undefined {
     if (name !== (this.asServer ? 'HELLO' : 'WELCOME')) return undefined;
-    const peer = parseProperties(data);
+    const peer = decodeProperties(data);
     if (peer === undefined) return undefined;
     return this.asServer ? { reply: encodeCommand('WELCOME', this.metadata), peer } : { peer };
   }

@@ -12,6 +12,10 @@ It needs only pyzmq and msgpack (Debian: python3-zmq, python3-msgpack).
 
 `endpoint`, `heartbeat_ms` and `liveness` left as None come from AGORA_BUS_URL,
 AGORA_HEARTBEAT_MS and AGORA_HEARTBEAT_LIVENESS (defaults tcp://127.0.0.1:5555, 2500, 3).
+With AGORA_BUS_CURVE=on the socket is a CURVE client (docs/PROTOCOL.md §15): its own key pair
+from AGORA_BUS_CERT (a secret certificate file), the broker's key from AGORA_BUS_SERVER_KEY
+(40 Z85 characters or a certificate file); `curve=` overrides them (a dict of publickey,
+secretkey, serverkey), `curve=False` turns CURVE off.
 """
 import inspect
 import json
@@ -164,6 +168,7 @@ def env_config(env=None):
         return default
 
     config = {
+        "curve": _curve_config(env, problems),
         "endpoint": env.get("AGORA_BUS_URL") or DEFAULT_BUS_URL,
         "heartbeat_ms": integer("AGORA_HEARTBEAT_MS", DEFAULT_HEARTBEAT_MS, 10, 600000),
         "liveness": integer("AGORA_HEARTBEAT_LIVENESS", DEFAULT_LIVENESS, 1, 100),
@@ -172,6 +177,55 @@ def env_config(env=None):
     if problems:
         raise ValueError("invalid configuration: " + "; ".join(problems))
     return config
+
+
+def _curve_config(env, problems):
+    """AGORA_BUS_CURVE, AGORA_BUS_CERT, AGORA_BUS_SERVER_KEY as pyzmq's CURVE options, or None when off."""
+    mode = (env.get("AGORA_BUS_CURVE") or "off").strip().lower()
+    if mode == "off":
+        return None
+    if mode != "on":
+        problems.append("AGORA_BUS_CURVE must be one of on, off, got %r" % mode)
+        return None
+    import zmq.auth  # only needed with CURVE
+
+    curve = {}
+    cert = env.get("AGORA_BUS_CERT", "")
+    try:
+        if cert == "":
+            raise ValueError("must name a secret certificate file when AGORA_BUS_CURVE is on")
+        public, secret = zmq.auth.load_certificate(cert)
+        if secret is None:
+            raise ValueError("%s holds no secret key (a public certificate?)" % cert)
+        curve["publickey"], curve["secretkey"] = public, secret
+    except (OSError, ValueError) as e:
+        problems.append("AGORA_BUS_CERT %s" % e)
+    server = env.get("AGORA_BUS_SERVER_KEY", "")
+    try:
+        if server == "":
+            raise ValueError("must be the broker's public key (Z85) or its certificate file")
+        if len(server) == 40 and not server.endswith(".key"):
+            curve["serverkey"] = server.encode("ascii")
+        else:
+            curve["serverkey"] = zmq.auth.load_certificate(server)[0]
+    except (OSError, ValueError) as e:
+        problems.append("AGORA_BUS_SERVER_KEY %s" % e)
+    return curve
+
+
+def apply_curve(sock, curve):
+    """Make `sock` a CURVE client with `curve` (publickey, secretkey, serverkey; Z85 bytes); None: NULL."""
+    if curve:
+        sock.curve_secretkey = curve["secretkey"]
+        sock.curve_publickey = curve["publickey"]
+        sock.curve_serverkey = curve["serverkey"]
+
+
+def _curve_of(curve):
+    """The `curve=` argument: None takes the environment's (env_config), False is none."""
+    if curve is None:
+        return env_config()["curve"]
+    return curve or None
 
 
 LEVELS = {"trace": 10, "debug": 20, "info": 30, "warn": 40, "error": 50, "fatal": 60, "silent": 100}
@@ -299,8 +353,9 @@ class Worker:
     """
 
     def __init__(self, endpoint, service, handlers, heartbeat_ms=None, liveness=None, concurrency=1,
-                 on_ready=None, log=None, drain_ms=10000):
+                 on_ready=None, log=None, drain_ms=10000, curve=None):
         config = env_config()
+        self.curve = config["curve"] if curve is None else (curve or None)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_SLOTS:
             raise ValueError("concurrency must be an integer from 1 to %d, got %r" % (MAX_SLOTS, concurrency))
         self.endpoint = endpoint or config["endpoint"]
@@ -394,6 +449,7 @@ class Worker:
         self._linked = False
         self._monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
         self._poller.register(self._monitor, zmq.POLLIN)
+        apply_curve(sock, self.curve)
         sock.connect(self.endpoint)
         self._poller.register(sock, zmq.POLLIN)
         self._socket = sock
@@ -629,18 +685,19 @@ class Worker:
 class Client:
     """Call services on the bus. One socket; use a Client from one thread at a time."""
 
-    def __init__(self, endpoint=None, timeout_ms=5000, caller=None):
+    def __init__(self, endpoint=None, timeout_ms=5000, caller=None, curve=None):
         self.endpoint = endpoint or env_config()["endpoint"]
         self.timeout_ms = timeout_ms
         self.caller = caller
         self._ctx = zmq.Context()
         self._socket = self._ctx.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        apply_curve(self._socket, _curve_of(curve))
         self._socket.connect(self.endpoint)
         self._next_id = 0
         self._stale_mmi = 0  # MMI answers carry no msgid: count those we gave up on, to skip them
 
-    def call(self, service, method, params=(), timeout_ms=None, req_id=None):
+    def call(self, service, method, params=(), timeout_ms=None, req_id=None, user=None):
         """service.method(*params): the result, or raises AgoraError (the remote one, or AGORA_ERR_BUS_TIMEOUT)."""
         self._next_id = 1 if self._next_id >= MAX_MSGID else self._next_id + 1
         msgid = self._next_id
@@ -650,6 +707,8 @@ class Client:
             meta["reqId"] = req_id
         if self.caller is not None:
             meta["caller"] = self.caller
+        if user is not None:
+            meta["user"] = user  # counts under CURVE only from a key granted act_for_users
         self._send([b"", MDPC01, service.encode(), pack([0, msgid, method, list(params)]), pack(meta)])
         while True:
             frames = self._receive(deadline)

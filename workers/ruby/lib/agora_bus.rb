@@ -209,11 +209,64 @@ module AgoraBus
   # of its own too checks them all at once).
   def read_config(read)
     {
+      curve: read_curve(read),
       endpoint: read.string('AGORA_BUS_URL', DEFAULT_BUS_URL),
       heartbeat_ms: read.integer('AGORA_HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, 10, 600_000),
       liveness: read.integer('AGORA_HEARTBEAT_LIVENESS', DEFAULT_LIVENESS, 1, 100),
       concurrency: read.integer('AGORA_WORKER_CONCURRENCY', 4, 1, MAX_SLOTS)
     }
+  end
+
+  # AGORA_BUS_CURVE, AGORA_BUS_CERT and AGORA_BUS_SERVER_KEY as the socket's CURVE options
+  # ({ public_key:, secret_key:, server_key: }, Z85), or nil when CURVE is off (docs/PROTOCOL.md §15).
+  def read_curve(read)
+    mode = read.matching('AGORA_BUS_CURVE', 'off', /\A(on|off)\z/i, 'one of on, off').downcase
+    return nil if mode == 'off'
+
+    curve = {}
+    begin
+      cert = read.string('AGORA_BUS_CERT', '')
+      raise ArgumentError, 'must name a secret certificate file when AGORA_BUS_CURVE is on' if cert.empty?
+
+      keys = load_certificate(cert)
+      raise ArgumentError, "#{cert} holds no secret key (a public certificate?)" unless keys[:secret]
+
+      curve[:public_key] = keys[:public]
+      curve[:secret_key] = keys[:secret]
+    rescue ArgumentError, SystemCallError => e
+      read.problems << "AGORA_BUS_CERT #{e.message}"
+    end
+    begin
+      server = read.string('AGORA_BUS_SERVER_KEY', '')
+      raise ArgumentError, "must be the broker's public key (Z85) or its certificate file" if server.empty?
+
+      curve[:server_key] = server.length == 40 && !server.end_with?('.key') ? server : load_certificate(server)[:public]
+    rescue ArgumentError, SystemCallError => e
+      read.problems << "AGORA_BUS_SERVER_KEY #{e.message}"
+    end
+    curve
+  end
+
+  # The Z85 keys of a czmq / pyzmq certificate file (public-key, secret-key under `curve`).
+  def load_certificate(file)
+    keys = {}
+    File.foreach(file) do |line|
+      next unless (m = /\A\s+(public|secret)-key\s*=\s*"?([^"\s]{40})"?\s*\z/.match(line))
+
+      keys[m[1].to_sym] = m[2]
+    end
+    raise ArgumentError, "#{file} has no curve public-key" unless keys[:public]
+
+    keys
+  end
+
+  # Make `socket` a CURVE client with `curve` (from read_curve); nil leaves it NULL.
+  def apply_curve(socket, curve)
+    return unless curve
+
+    socket.setsockopt(ZMQ::CURVE_SERVERKEY, curve[:server_key])
+    socket.setsockopt(ZMQ::CURVE_PUBLICKEY, curve[:public_key])
+    socket.setsockopt(ZMQ::CURVE_SECRETKEY, curve[:secret_key])
   end
 
   # The metadata frame of the request the calling handler serves ({} outside a handler).

@@ -4,13 +4,16 @@ module AgoraBus
   # Call services on the bus (docs/PROTOCOL.md §2). One DEALER socket; calls from several
   # threads are served one after the other.
   class Client
-    def initialize(endpoint: nil, timeout_ms: 5000, caller: nil)
-      @endpoint = endpoint || AgoraBus.env_config[:endpoint]
+    # `curve`: CURVE options as AgoraBus.read_curve gives them; nil takes the environment's, false none.
+    def initialize(endpoint: nil, timeout_ms: 5000, caller: nil, curve: nil)
+      config = AgoraBus.env_config
+      @endpoint = endpoint || config[:endpoint]
       @timeout_ms = timeout_ms
       @caller = caller
       @ctx = ZMQ::Context.new
       @socket = @ctx.socket(ZMQ::DEALER)
       @socket.setsockopt(ZMQ::LINGER, 0)
+      AgoraBus.apply_curve(@socket, curve.nil? ? config[:curve] : curve || nil)
       @socket.connect(@endpoint)
       @poller = ZMQ::Poller.new
       @poller.register_readable(@socket)
@@ -20,7 +23,7 @@ module AgoraBus
     end
 
     # service.method(*params): the result, or raises AgoraError (the remote one, or AGORA_ERR_BUS_TIMEOUT).
-    def call(service, method, params = [], timeout_ms: nil, req_id: nil)
+    def call(service, method, params = [], timeout_ms: nil, req_id: nil, user: nil)
       @lock.synchronize do
         @next_id = @next_id >= MAX_MSGID ? 1 : @next_id + 1
         msgid = @next_id
@@ -28,6 +31,7 @@ module AgoraBus
         meta = { 'deadline' => deadline }
         meta['reqId'] = req_id if req_id
         meta['caller'] = @caller if @caller
+        meta['user'] = user if user # counts under CURVE only from a key granted act_for_users
         send_frames([EMPTY, MDPC01, service.b, AgoraBus.pack([0, msgid, method, params.to_a]), AgoraBus.pack(meta)])
         await_reply(msgid, deadline, "#{service}.#{method}")
       end

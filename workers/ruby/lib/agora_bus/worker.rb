@@ -19,8 +19,9 @@ module AgoraBus
     attr_reader :service
 
     def initialize(service:, handlers:, endpoint: nil, heartbeat_ms: nil, liveness: nil, concurrency: 1,
-                   on_ready: nil, log: nil, drain_ms: 10_000)
+                   on_ready: nil, log: nil, drain_ms: 10_000, curve: nil)
       config = AgoraBus.env_config
+      @curve = curve.nil? ? config[:curve] : curve || nil
       unless concurrency.is_a?(Integer) && concurrency.between?(1, MAX_SLOTS)
         raise ArgumentError, "concurrency must be an integer from 1 to #{MAX_SLOTS}, got #{concurrency.inspect}"
       end
@@ -134,6 +135,7 @@ module AgoraBus
       @linked = false
       @generation += 1
       watch_link(sock)
+      AgoraBus.apply_curve(sock, @curve)
       sock.connect(@endpoint)
       @poller.register_readable(sock)
       @socket = sock
