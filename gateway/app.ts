@@ -13,6 +13,7 @@ import type { BusCaller } from '../lib/bus/client';
 import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
+import type { MessageFeeds } from '../lib/messages-feed';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
 import { AccessLog } from './hooks/access-log';
 import { cors } from './hooks/cors';
@@ -34,6 +35,7 @@ import { PublicMethodsCatalog } from './v1/public-methods';
 import { publicMethodPaths, rpcRoutes } from './v1/rpc';
 import type { V1Options } from './v1/scope';
 import { sessionRoutes } from './v1/sessions';
+import { streamRoutes } from './v1/stream';
 
 export type { BusCaller, BrokerInspector };
 
@@ -51,6 +53,8 @@ export interface AppDeps {
   health?: HealthChecks;
   /** What /__version__ and the hello answer; default: read from package.json and .git. */
   build?: BuildInfo;
+  /** The Messages streams behind /v1/channels/{name}/messages/stream (v1/stream.ts); without it, 503. */
+  feeds?: MessageFeeds;
 }
 
 declare module 'fastify' {
@@ -129,6 +133,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, routeRoutes, batchRoutes])
     void app.register(routes, { ...v1, prefix: '/v1' });
   void app.register(rpcRoutes, { ...v1, catalog, prefix: '/v1' });
+  void app.register(streamRoutes, { ...v1, feeds: deps.feeds, heartbeatMs: config.sseHeartbeatMs, prefix: '/v1' });
   return app;
 }
 

@@ -151,6 +151,8 @@ export interface Config {
   grpcTlsCa: string;
   /** Allow plaintext gRPC bound on an address other than loopback. */
   grpcInsecure: boolean;
+  /** Interval of a message stream's heartbeat comment and session check (gateway). */
+  sseHeartbeatMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -754,6 +756,13 @@ export const VARIABLES: readonly Variable[] = [
     false,
     bool,
     'Allow plaintext gRPC bound on an address other than loopback (true/false); otherwise such a service exits 78 unless the three `AGORA_GRPC_TLS_*` are set.',
+  ),
+  v(
+    'sseHeartbeatMs',
+    'AGORA_SSE_HEARTBEAT_MS',
+    15_000,
+    int(100, 300_000),
+    'How often the gateway sends a heartbeat comment on each open `/v1/channels/{name}/messages/stream` and checks its session again (a logoff ends the stream within this time).',
   ),
 ];
 
