@@ -3,7 +3,7 @@
  * (docs/ARCHITECTURE.md "The gateway holds no logic"). It never listens and never reads the
  * environment; main.ts does. This file registers everything, in order: the request hooks
  * (hooks/, one plugin per concern, registered before the routes so that they apply to every
- * route), the ops endpoints (ops/), then the routes of the legacy messaging API (legacy/)
+ * route), the ops endpoints and the web console's files (ops/), then the routes of the legacy messaging API (legacy/)
  * and of the /v1 protocol (v1/, beside the helpers they share). The error handler
  * (errors.ts) and the hello's registry (ops/hello.ts) are installed on the root first.
  */
@@ -26,6 +26,7 @@ import { hello, HelloRegistry } from './ops/hello';
 import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
 import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
 import { versionRoute } from './ops/version';
+import { consoleRoutes } from './ops/console';
 import { batchRoutes } from './v1/batch';
 import { channelRoutes } from './v1/channels';
 import { messageRoutes } from './v1/messages';
@@ -123,6 +124,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     timeoutMs: config.healthTimeoutMs,
   });
   void app.register(versionRoute, { build });
+  // The web console's static files (console/), a client of the routes below like any other.
+  void app.register(consoleRoutes);
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   const v1: V1Options = {
     bus,
