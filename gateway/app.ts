@@ -55,7 +55,7 @@ export interface AppDeps {
   /** What /__version__ and the hello answer; default: read from package.json and .git. */
   build?: BuildInfo;
   /** The Messages streams behind /v1/channels/{name}/messages/stream (v1/stream.ts); without it, 503. */
-  feeds?: MessageFeeds;
+  feeds?: Pick<MessageFeeds, 'listen'>;
 }
 
 declare module 'fastify' {

@@ -24,8 +24,8 @@ import { requireSession } from '../hooks/auth';
 import { authed, callBus, errorResponses, v1ValidatorCompiler, type Rec, type V1Options } from './scope';
 
 export interface StreamOptions extends Pick<V1Options, 'bus' | 'timeoutMs'> {
-  /** The Messages streams this gateway follows; without it the route answers 503. */
-  feeds?: MessageFeeds;
+  /** The Messages streams this gateway follows (lib/messages-feed.ts); without it the route answers 503. */
+  feeds?: Pick<MessageFeeds, 'listen'>;
   heartbeatMs: number;
 }
 

@@ -1,7 +1,8 @@
 /**
- * A Server-Sent Events reader for integration tests: opens a stream with fetch (as a browser
- * client that sends `Authorization` must), parses its events and hands them out in order.
+ * A Server-Sent Events reader for tests: opens a stream on its own connection (node:http, so
+ * that `close()` closes the socket at once), parses its events and hands them out in order.
  */
+import http from 'node:http';
 export interface SseEvent {
   /** `message` unless the event names another. */
   event: string;
@@ -24,19 +25,27 @@ export interface SseStream {
 }
 
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
-  const abort = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  let req!: http.ClientRequest;
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    req = http.get(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, resolve);
+    req.on('error', reject);
+  });
+  req.on('error', () => undefined);
   const queue: SseEvent[] = [];
   const waiting: Array<() => void> = [];
   let done = false;
   let endedResolve!: () => void;
   const ended = new Promise<void>((resolve) => (endedResolve = resolve));
   const stream: SseStream = {
-    status: res.status,
-    headers: res.headers,
+    status: res.statusCode ?? 0,
+    headers: new Headers(
+      Object.entries(res.headers).flatMap(([k, v]): Array<[string, string]> =>
+        v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v]],
+      ),
+    ),
     comments: 0,
     ended,
-    close: () => abort.abort(),
+    close: () => req.destroy(),
     next: async (ms = 10_000) => {
       const deadline = Date.now() + ms;
       while (queue.length === 0) {
@@ -53,8 +62,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       return queue.shift()!;
     },
   };
-  if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-    stream.text = await res.text();
+  if (!(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    res.setEncoding('utf8');
+    let text = '';
+    for await (const chunk of res) text += String(chunk);
+    stream.text = text;
     done = true;
     endedResolve();
     return stream;
@@ -64,7 +76,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     const decoder = new TextDecoder();
     let buffer = '';
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
         buffer += decoder.decode(chunk, { stream: true });
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
