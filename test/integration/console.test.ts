@@ -2,8 +2,9 @@
  * The web console (/console) in a real browser (Debian's chromium, driven by playwright-core)
  * through the real mesh, compute included: a wrong password shows the gateway's message, two
  * users in two browser contexts chat live, a node is created, stopped and started from the page
- * and its output shown, and the bus panel shows the heartbeat. Screenshots go to docs/img/.
- * Without chromium the test is skipped (failed under CI=true).
+ * and its output shown, and the bus panel shows the heartbeat. The screenshots are taken on
+ * every run, and saved to docs/img/ (those README shows) with UPDATE_SCREENSHOTS=1, else to a
+ * temporary folder. Without chromium the test is skipped (failed under CI=true).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,10 @@ import { ROOT, skipOrFail } from '../helpers/proc';
 import { call, logon, type Json } from '../helpers/v1';
 
 const CHROMIUM = '/usr/bin/chromium';
-const IMG = path.join(ROOT, 'docs', 'img');
+const IMG =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? path.join(ROOT, 'docs', 'img')
+    : path.join(os.tmpdir(), `agora-console-screenshots-${process.pid}`);
 const TIMEOUT = 20_000;
 
 async function launch(): Promise<{ browser: Browser; dir: string }> {
@@ -60,6 +64,7 @@ test('the web console in chromium: sign-in errors, live chat between two users, 
   t.after(async () => {
     await browser.close();
     rmSync(dir, { recursive: true, force: true });
+    if (process.env.UPDATE_SCREENSHOTS !== '1') rmSync(IMG, { recursive: true, force: true });
   });
   mkdirSync(IMG, { recursive: true });
   const ctxAnn = await browser.newContext({ viewport: { width: 1000, height: 700 } });
