@@ -3,7 +3,7 @@
  * (docs/ARCHITECTURE.md "The gateway holds no logic"). It never listens and never reads the
  * environment; main.ts does. This file registers everything, in order: the request hooks
  * (hooks/, one plugin per concern, registered before the routes so that they apply to every
- * route), the ops endpoints (ops/), then the routes of the legacy messaging API (legacy/)
+ * route), the ops endpoints and the web console's files (ops/), then the routes of the legacy messaging API (legacy/)
  * and of the /v1 protocol (v1/, beside the helpers they share). The error handler
  * (errors.ts) and the hello's registry (ops/hello.ts) are installed on the root first.
  */
@@ -13,6 +13,7 @@ import type { BusCaller } from '../lib/bus/client';
 import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
+import type { MessageFeeds } from '../lib/messages-feed';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
 import { AccessLog } from './hooks/access-log';
 import { Authenticator, authStatuses } from './hooks/auth';
@@ -31,6 +32,7 @@ import { GatewayMetrics, METRICS_PATH, metrics } from './ops/metrics';
 import { DOCS_PREFIX, OPENAPI_PATH, openApi } from './ops/openapi';
 import { documentStatuses } from './ops/statuses';
 import { versionRoute } from './ops/version';
+import { consoleRoutes } from './ops/console';
 import { batchRoutes } from './v1/batch';
 import { channelRoutes } from './v1/channels';
 import { messageRoutes } from './v1/messages';
@@ -40,6 +42,7 @@ import { PublicMethodsCatalog } from './v1/public-methods';
 import { publicMethodPaths, rpcRoutes } from './v1/rpc';
 import type { V1Options } from './v1/scope';
 import { sessionRoutes } from './v1/sessions';
+import { streamRoutes } from './v1/stream';
 
 export type { BusCaller, BrokerInspector };
 
@@ -57,6 +60,8 @@ export interface AppDeps {
   health?: HealthChecks;
   /** What /__version__ and the hello answer; default: read from package.json and .git. */
   build?: BuildInfo;
+  /** The Messages streams behind /v1/channels/{name}/messages/stream (v1/stream.ts); without it, 503. */
+  feeds?: Pick<MessageFeeds, 'listen'>;
 }
 
 declare module 'fastify' {
@@ -164,6 +169,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     timeoutMs: config.healthTimeoutMs,
   });
   void app.register(versionRoute, { build });
+  // The web console's static files (console/), a client of the routes below like any other.
+  void app.register(consoleRoutes);
   void app.register(legacyRoutes, { bus, timeoutMs: config.requestTimeoutMs });
   const v1: V1Options = {
     bus,
@@ -174,6 +181,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, routeRoutes, batchRoutes])
     void app.register(routes, { ...v1, prefix: '/v1' });
   void app.register(rpcRoutes, { ...v1, catalog, prefix: '/v1' });
+  void app.register(streamRoutes, { ...v1, feeds: deps.feeds, heartbeatMs: config.sseHeartbeatMs, prefix: '/v1' });
   return app;
 }
 

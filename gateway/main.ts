@@ -1,9 +1,14 @@
-/** The gateway process (Procfile: gateway): HTTP on 127.0.0.1, one bus client behind it. */
+/**
+ * The gateway process (Procfile: gateway): HTTP on 127.0.0.1, one bus client behind it, and a
+ * gRPC client of Messages for the message streams (lib/messages-feed.ts).
+ */
 import type { AddressInfo } from 'node:net';
 import { createClient } from '../lib/bus/client';
 import { peerMechanism } from '../lib/bus/security';
-import { announceReady, configOrExit, onShutdown, settingOrExit } from '../lib/lifecycle';
+import { announceReady, configOrExit, exitConfig, onShutdown, settingOrExit } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
+import { MessageFeeds } from '../lib/messages-feed';
+import { grpcSecurity } from '../lib/rpc/grpc';
 import { buildApp } from './app';
 
 const HOST = '127.0.0.1';
@@ -21,10 +26,21 @@ async function main(): Promise<void> {
     mechanism,
     log,
   });
-  const app = buildApp({ bus: client, broker: client, log, config });
-  // app.close() stops accepting and waits for in-flight requests, which still need the bus.
+  // The gateway binds no gRPC: the TLS files, when set, are its client certificate.
+  const security = grpcSecurity(config);
+  if (!('client' in security)) return exitConfig('gateway', security.problems);
+  const feeds = new MessageFeeds({
+    url: config.messagesGrpcUrl,
+    timeoutMs: config.grpcTimeoutMs,
+    log: log.child({ mod: 'feeds' }),
+    credentials: security.client,
+  });
+  const app = buildApp({ bus: client, broker: client, log, config, feeds });
+  // app.close() ends the message streams, stops accepting and waits for in-flight requests,
+  // which still need the bus.
   onShutdown(log, async () => {
     await app.close();
+    feeds.close();
     client.close();
   });
   await app.listen({ host: HOST, port: config.httpPort });

@@ -181,6 +181,8 @@ export interface Config {
   eosMessage: string;
   /** The URL of the `Alert` header; empty: the hello's `project_docs`. */
   eosUrl: string;
+  /** Interval of a message stream's heartbeat comment and session check (gateway). */
+  sseHeartbeatMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -876,6 +878,13 @@ export const VARIABLES: readonly Variable[] = [
     '',
     orEmpty(httpUrl),
     "The `url` of the end-of-service `Alert`; empty: the hello's `project_docs`.",
+  ),
+  v(
+    'sseHeartbeatMs',
+    'AGORA_SSE_HEARTBEAT_MS',
+    15_000,
+    int(100, 300_000),
+    'How often the gateway sends a heartbeat comment on each open `/v1/channels/{name}/messages/stream` and checks its session again (a logoff ends the stream within this time).',
   ),
 ];
 

@@ -9,6 +9,8 @@ import type { MessagesClient as _agora_MessagesClient, MessagesDefinition as _ag
 import type { PostReply as _agora_PostReply, PostReply__Output as _agora_PostReply__Output } from './agora/PostReply';
 import type { PostRequest as _agora_PostRequest, PostRequest__Output as _agora_PostRequest__Output } from './agora/PostRequest';
 import type { RetrieveRequest as _agora_RetrieveRequest, RetrieveRequest__Output as _agora_RetrieveRequest__Output } from './agora/RetrieveRequest';
+import type { StreamEvent as _agora_StreamEvent, StreamEvent__Output as _agora_StreamEvent__Output } from './agora/StreamEvent';
+import type { StreamRequest as _agora_StreamRequest, StreamRequest__Output as _agora_StreamRequest__Output } from './agora/StreamRequest';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -24,6 +26,8 @@ export interface ProtoGrpcType {
     PostReply: MessageTypeDefinition<_agora_PostReply, _agora_PostReply__Output>
     PostRequest: MessageTypeDefinition<_agora_PostRequest, _agora_PostRequest__Output>
     RetrieveRequest: MessageTypeDefinition<_agora_RetrieveRequest, _agora_RetrieveRequest__Output>
+    StreamEvent: MessageTypeDefinition<_agora_StreamEvent, _agora_StreamEvent__Output>
+    StreamRequest: MessageTypeDefinition<_agora_StreamRequest, _agora_StreamRequest__Output>
   }
 }
 

@@ -11,7 +11,8 @@ import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { MessageStore } from '../../lib/store/contracts';
+import type { MessageStreamHub, StreamCall } from './stream';
+import type { MessageStore, StoredMessage } from '../../lib/store/contracts';
 
 /** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
 export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
@@ -24,6 +25,8 @@ export interface MessagesDeps {
   retain: number;
   /** Longest message text in UTF-8 bytes (config.messageMaxBytes). */
   maxBytes: number;
+  /** Told of every message stored here, to announce it to the streams of every instance (./stream.ts). */
+  onPosted?: (channel: string, message: StoredMessage) => void;
 }
 
 /** Longest part of a channel name echoed in an error message. */
@@ -63,7 +66,7 @@ export function cachePositive(check: ChannelExists): ChannelExists {
  *   clamped to what is retained, so negative or huge bounds are fine; first > last answers
  *   an empty list. Bounds must be safe integers (AGORA_ERR_RPC_BAD_PARAMS otherwise).
  */
-export function buildMessagesHandlers(deps: MessagesDeps): Implementation<MessagesDefinition> {
+export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<MessagesDefinition>, 'Stream'> {
   const channel = async (name: string, ctx: RpcContext): Promise<void> => {
     if (typeof name !== 'string' || name.length === 0 || !(await deps.channelExists(name, ctx))) {
       throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(name)]);
@@ -74,8 +77,12 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
       const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkMessage(request.message, deps.maxBytes);
       await channel(request.channel, ctx);
+      const posted = (messageid: number): { messageid: number } => {
+        deps.onPosted?.(request.channel, { messageid, username, message: request.message });
+        return { messageid };
+      };
       if (!request.check_last)
-        return { messageid: await deps.store.append(request.channel, username, request.message, deps.retain) };
+        return posted(await deps.store.append(request.channel, username, request.message, deps.retain));
       const messageid = await deps.store.appendIfLast(
         request.channel,
         username,
@@ -89,7 +96,7 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
           [quote(request.channel), request.expected_last],
           await deps.store.last(request.channel),
         );
-      return { messageid };
+      return posted(messageid);
     },
     Last: async (request, ctx) => {
       await deps.sessions.resolve(request.sesskey, ctx);
@@ -107,12 +114,19 @@ export function buildMessagesHandlers(deps: MessagesDeps): Implementation<Messag
   };
 }
 
-/** The `Messages` service as lib/rpc serves it. */
-export function buildMessagesService(deps: MessagesDeps): ServiceImpl<MessagesDefinition> {
+/**
+ * The `Messages` service as lib/rpc serves it; with `hub`, its posts are announced to it and
+ * its gRPC-only `Stream` is served (./stream.ts).
+ */
+export function buildMessagesService(deps: MessagesDeps, hub?: MessageStreamHub): ServiceImpl<MessagesDefinition> {
+  const onPosted =
+    deps.onPosted ?? (hub === undefined ? undefined : (channel: string, m: StoredMessage) => hub.announce(channel, m));
   return {
     name: 'Messages',
     definition: loadProto('messages.proto').agora.Messages.service,
-    handlers: buildMessagesHandlers(deps),
+    // Stream, a server stream, is gRPC's only (grpcOnly), as Routes' Watch is.
+    handlers: buildMessagesHandlers({ ...deps, onPosted }) as Implementation<MessagesDefinition>,
+    grpcOnly: hub === undefined ? undefined : { Stream: (call: StreamCall) => hub.attach(call) },
   };
 }
 

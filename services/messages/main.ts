@@ -1,6 +1,8 @@
 /**
- * The messages process (Procfile: messages): `Messages` on the bus and on gRPC. It asks
- * Channels whether a channel exists by typed gRPC, with a deadline, remembering the yeses.
+ * The messages process (Procfile: messages): `Messages` on the bus and on gRPC, with the
+ * `Stream` of posted messages on gRPC (./stream.ts: fed by the store's topic, so that a stream
+ * on any instance hears the posts of every instance). It asks Channels whether a channel
+ * exists by typed gRPC, with a deadline, remembering the yeses.
  */
 import { grpcChannelOptions, grpcTarget } from '../../lib/config';
 import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
@@ -10,6 +12,7 @@ import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { buildMessagesService, cachePositive, type ChannelExists } from './handlers';
+import { MessageStreamHub } from './stream';
 
 serviceMain(
   'messages',
@@ -38,16 +41,24 @@ serviceMain(
       );
       return reply.exists;
     };
+    // In memory (no broadcast) there is no other instance: the hub announces to itself.
+    const hub = new MessageStreamHub(stores.broadcast('messages'), log.child({ mod: 'stream' }));
+    await hub.start();
     return {
-      impl: buildMessagesService({
-        store: stores.messages,
-        sessions,
-        channelExists: cachePositive(exists),
-        retain: config.messagesRetained,
-        maxBytes: config.messageMaxBytes,
-      }),
+      impl: buildMessagesService(
+        {
+          store: stores.messages,
+          sessions,
+          channelExists: cachePositive(exists),
+          retain: config.messagesRetained,
+          maxBytes: config.messageMaxBytes,
+        },
+        hub,
+      ),
       health: stores.checks(),
+      drain: () => hub.close(),
       close: async () => {
+        hub.close();
         sessions.close();
         channels.close();
         await stores.close();

@@ -27,6 +27,8 @@ export interface Mesh {
   procs: Record<string, Started>;
   /** Start `part` again with the environment it had (after stopping it). */
   restart(part: Part): Promise<Started>;
+  /** The messages service's gRPC address (the gateways follow its message streams there). */
+  messagesGrpc: string;
   /** One more gateway on the same bus, with `env` over the mesh's; its base URL. */
   gateway(name: string, env?: Record<string, string>): Promise<{ base: string; proc: Started }>;
 }
@@ -60,11 +62,15 @@ export async function startMesh(
   const channels = String(
     (await run('channels', { AGORA_AUTH_GRPC_URL: auth, AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc,
   );
-  await run('messages', {
-    AGORA_AUTH_GRPC_URL: auth,
-    AGORA_CHANNELS_GRPC_URL: channels,
-    AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
-  });
+  const messages = String(
+    (
+      await run('messages', {
+        AGORA_AUTH_GRPC_URL: auth,
+        AGORA_CHANNELS_GRPC_URL: channels,
+        AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
+      })
+    ).endpoints.grpc,
+  );
   if (options.compute === true) {
     await run('driver', { AGORA_DRIVER_GRPC_URL: '127.0.0.1:0' });
     const routes = String(
@@ -76,16 +82,19 @@ export async function startMesh(
       AGORA_ROUTES_GRPC_URL: routes,
     });
   }
-  await run('gateway', { AGORA_HTTP_PORT: '0' });
+  // The gateway follows Messages' streams (GET /v1/channels/{name}/messages/stream) over gRPC.
+  await run('gateway', { AGORA_HTTP_PORT: '0', AGORA_MESSAGES_GRPC_URL: messages });
   return {
     base: String(procs.gateway.endpoints.http),
     procs,
+    messagesGrpc: messages,
     restart: async (part) => {
       procs[part] = await startNode(ENTRY[part], { env: envs[part] });
       return procs[part];
     },
     gateway: async (name, more = {}) => {
-      procs[name] = await startNode(ENTRY.gateway, { env: { ...common, AGORA_HTTP_PORT: '0', ...more } });
+      const own = { AGORA_HTTP_PORT: '0', AGORA_MESSAGES_GRPC_URL: messages };
+      procs[name] = await startNode(ENTRY.gateway, { env: { ...common, ...own, ...more } });
       return { base: String(procs[name].endpoints.http), proc: procs[name] };
     },
   };

@@ -55,7 +55,9 @@ export async function startScaledMesh(n: number, env: Record<string, string>): P
       env: { ...withAuth, AGORA_GRPC_BIND: '127.0.0.1:0', AGORA_ROUTES_GRPC_URL: grpcOf(routes) },
     });
     procs.push(compute);
-    const gateway = await startNode('gateway/main.js', { env: { ...common, AGORA_HTTP_PORT: '0' } });
+    const gateway = await startNode('gateway/main.js', {
+      env: { ...common, AGORA_HTTP_PORT: '0', AGORA_MESSAGES_GRPC_URL: messages.map(grpcOf).join(',') },
+    });
     procs.push(gateway);
     const mesh: ScaledMesh = {
       base: String(gateway.endpoints.http),

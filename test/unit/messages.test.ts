@@ -12,6 +12,7 @@ import {
   type ChannelExists,
   type MessagesDeps,
 } from '../../services/messages/handlers';
+import { decodeAnnounce, encodeAnnounce, MAX_TOPIC_BYTES } from '../../services/messages/stream';
 
 const log = createLogger('test', 'silent');
 const ctx: RpcContext = { service: 'Messages', method: 'test', log };
@@ -294,4 +295,13 @@ test('Post with check_last appends only while the channel is still at expected_l
     { messageid: 3 },
     'refused posts took no id',
   );
+});
+
+test('a posted message is announced whole, or by its id alone when too long for a NOTIFY payload', () => {
+  const short = encodeAnnounce('general', { messageid: 3, username: 'ann', message: 'hi' });
+  assert.deepEqual(decodeAnnounce(short), { c: 'general', i: 3, u: 'ann', m: 'hi' });
+  const long = encodeAnnounce('general', { messageid: 4, username: 'ann', message: '\u0001'.repeat(4096) });
+  assert.ok(Buffer.byteLength(long) <= MAX_TOPIC_BYTES);
+  assert.deepEqual(decodeAnnounce(long), { c: 'general', i: 4 });
+  assert.equal(decodeAnnounce('p probe 1'), undefined);
 });
