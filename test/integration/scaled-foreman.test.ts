@@ -50,7 +50,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
   if (pg === undefined || redis === undefined) return;
-  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700]);
+  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700, 900, 1000]);
   // 1. scaled.env with this run's ports and servers.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-scaled-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,6 +75,8 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     'gateway.1',
     'driver.1',
     'routes.1',
+    'wake.1',
+    'proxy.1',
   ];
   const seen = new Set<string>();
   const foreman = await start(
