@@ -21,6 +21,8 @@ export interface ProxyMeshOptions {
   env?: Record<string, string>;
   /** Proxies to start (default 1). */
   proxies?: number;
+  /** Wake instances to start (default 1; several need a shared backend). */
+  wakes?: number;
 }
 
 /** Start the mesh; every process is stopped in `t.after`. */
@@ -29,7 +31,8 @@ export async function startProxyMesh(t: TestContext, options: ProxyMeshOptions =
   t.after(async () => {
     const first = Object.keys(procs).filter((name) => name.startsWith('proxy') || name === 'gateway');
     await Promise.all(first.map((name) => procs[name].stop()));
-    await Promise.all(['wake', 'compute'].map((name) => procs[name]?.stop()));
+    const middle = Object.keys(procs).filter((name) => name.startsWith('wake') || name === 'compute');
+    await Promise.all(middle.map((name) => procs[name].stop()));
     await procs.driver?.stop();
     await Promise.all(Object.values(procs).map((p) => p.stop()));
   });
@@ -60,7 +63,11 @@ export async function startProxyMesh(t: TestContext, options: ProxyMeshOptions =
     AGORA_COMPUTE_GRPC_URL: '127.0.0.1:0',
     AGORA_COMPUTE_SYNC_MS: '200',
   });
-  await run('wake', 'services/wake/main.js', { AGORA_ROUTES_GRPC_URL: routes, AGORA_WAKE_GRPC_URL: '127.0.0.1:0' });
+  for (let i = 0; i < (options.wakes ?? 1); i++)
+    await run(i === 0 ? 'wake' : `wake${i}`, 'services/wake/main.js', {
+      AGORA_ROUTES_GRPC_URL: routes,
+      AGORA_WAKE_GRPC_URL: '127.0.0.1:0',
+    });
   await run('gateway', 'gateway/main.js', { AGORA_HTTP_PORT: '0' });
   const proxies: number[] = [];
   for (let i = 0; i < (options.proxies ?? 1); i++) {

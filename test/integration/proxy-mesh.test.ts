@@ -6,7 +6,8 @@
  * within a second; a stopped node is woken by its first request. In memory also: a stop and
  * start under a steady load loses no request; 50 requests to a stopped node make one start;
  * a browser gets the waking page; a WebSocket is piped to an admin's URL route (the node
- * images do not speak WebSocket); and an idle node is stopped, then woken again.
+ * images do not speak WebSocket); and an idle node is stopped, then woken again, which in
+ * Redis holds with two wake instances too.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -112,11 +113,34 @@ async function core(t: TestContext, mesh: ProxyMesh): Promise<void> {
   assert.notEqual(now.pid, node.pid);
 }
 
+/** A node used through the second proxy is never stopped; left alone, it is; its next request wakes it. */
+async function idle(mesh: ProxyMesh, alice: number): Promise<void> {
+  const [p0, p1] = mesh.proxies;
+  const node = await activeNode(mesh.http, alice, 'idle');
+  const id = String(node.id);
+  const host = `idle.alice.${DOMAIN}`;
+  assert.equal((await get(p0, host)).status, 200);
+  // Used through the other proxy for 1.5 idle periods: never stopped meanwhile.
+  const starts = wakeStarts(mesh);
+  const until = Date.now() + 3000;
+  while (Date.now() < until) {
+    assert.equal((await get(p1, host)).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(wakeStarts(mesh), starts);
+  assert.equal((await nodeOf(mesh.http, alice, id)).pid, node.pid);
+  // Then left alone: stopped.
+  await waitNode(mesh.http, alice, id, (n) => n.status === 'STOPPED', 'the idle node stopped', 20_000);
+  const again = await get(p0, host);
+  assert.equal(again.status, 200, again.body);
+  assert.equal((await nodeOf(mesh.http, alice, id)).status, 'ACTIVE');
+}
+
 test('the proxy mesh in memory: static URLs, route changes, wakes, load, idle stop', async (t) => {
   const mesh = await startProxyMesh(t, { proxies: 2, env: { AGORA_NODE_IDLE_S: '2' } });
   await t.test('core', (st) => core(st, mesh));
   const alice = await logon(mesh.http, 'alice');
-  const [p0, p1] = mesh.proxies;
+  const [p0] = mesh.proxies;
 
   await t.test('stop and start under a steady load: no request fails', async () => {
     const node = await activeNode(mesh.http, alice, 'busy');
@@ -201,25 +225,7 @@ test('the proxy mesh in memory: static URLs, route changes, wakes, load, idle st
     assert.match(got, /^HTTP\/1\.1 101 /);
   });
 
-  await t.test('an idle node is stopped, and woken again by its next request', async () => {
-    const node = await activeNode(mesh.http, alice, 'idle');
-    const id = String(node.id);
-    const host = `idle.alice.${DOMAIN}`;
-    // Used through the other proxy for 1.5 idle periods: never stopped meanwhile.
-    const starts = wakeStarts(mesh);
-    const until = Date.now() + 3000;
-    while (Date.now() < until) {
-      assert.equal((await get(p1, host)).status, 200);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.equal(wakeStarts(mesh), starts);
-    assert.equal((await nodeOf(mesh.http, alice, id)).pid, node.pid);
-    // Then left alone: stopped.
-    await waitNode(mesh.http, alice, id, (n) => n.status === 'STOPPED', 'the idle node stopped', 20_000);
-    const again = await get(p0, host);
-    assert.equal(again.status, 200, again.body);
-    assert.equal((await nodeOf(mesh.http, alice, id)).status, 'ACTIVE');
-  });
+  await t.test('an idle node is stopped, and woken again by its next request', () => idle(mesh, alice));
 });
 
 test('the proxy mesh with the routes in PostgreSQL', async (t) => {
@@ -232,6 +238,9 @@ test('the proxy mesh with the routes in PostgreSQL', async (t) => {
 test('the proxy mesh with the routes in Redis', async (t) => {
   const redis = await startRedis(t);
   if (redis === undefined) return;
-  const mesh = await startProxyMesh(t, { proxies: 2, env: { AGORA_REDIS_URL: redis.url } });
-  await core(t, mesh);
+  // Two wake instances hear each other's activity reports through Redis.
+  const env = { AGORA_REDIS_URL: redis.url, AGORA_NODE_IDLE_S: '2' };
+  const mesh = await startProxyMesh(t, { proxies: 2, wakes: 2, env });
+  await t.test('core', (st) => core(st, mesh));
+  await t.test('idle stop with two wake instances', async () => idle(mesh, await logon(mesh.http, 'alice')));
 });
