@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { TestContext } from 'node:test';
-import { startBroker, startNode, type Started } from './proc';
+import { freePort, startBroker, startNode, type Started } from './proc';
 import { call, type Json } from './v1';
 
 export interface ProxyMesh {
@@ -14,6 +14,8 @@ export interface ProxyMesh {
   procs: Record<string, Started>;
   /** Each proxy's port. */
   proxies: number[];
+  /** Stop Routes, run `meanwhile`, start it again on its address. */
+  restartRoutes(meanwhile: () => Promise<void>): Promise<void>;
 }
 
 export interface ProxyMeshOptions {
@@ -49,14 +51,10 @@ export async function startProxyMesh(t: TestContext, options: ProxyMeshOptions =
     (await run('auth', 'services/auth/main.js', { AGORA_AUTH_GRPC_URL: '127.0.0.1:0' })).endpoints.grpc,
   );
   await run('driver', 'services/driver/main.js', { AGORA_DRIVER_GRPC_URL: '127.0.0.1:0' });
-  const routes = String(
-    (
-      await run('routes', 'services/routes/main.js', {
-        AGORA_AUTH_GRPC_URL: auth,
-        AGORA_ROUTES_GRPC_URL: '127.0.0.1:0',
-      })
-    ).endpoints.grpc,
-  );
+  // A fixed port, so that compute, wake and the proxies dial it again after a restart.
+  const routes = `127.0.0.1:${await freePort()}`;
+  const routesEnv = { AGORA_AUTH_GRPC_URL: auth, AGORA_ROUTES_GRPC_URL: routes };
+  await run('routes', 'services/routes/main.js', routesEnv);
   await run('compute', 'services/compute/main.js', {
     AGORA_AUTH_GRPC_URL: auth,
     AGORA_ROUTES_GRPC_URL: routes,
@@ -77,7 +75,16 @@ export async function startProxyMesh(t: TestContext, options: ProxyMeshOptions =
     });
     proxies.push(Number(new URL(String(proxy.endpoints.http)).port));
   }
-  return { http: String(procs.gateway.endpoints.http), procs, proxies };
+  return {
+    http: String(procs.gateway.endpoints.http),
+    procs,
+    proxies,
+    restartRoutes: async (meanwhile) => {
+      await procs.routes.stop();
+      await meanwhile();
+      await run('routes', 'services/routes/main.js', routesEnv);
+    },
+  };
 }
 
 export interface Reply {

@@ -3,7 +3,8 @@
  * nodes"): broker, auth, driver, Routes, compute, wake, the gateway and proxies as the Procfile
  * runs them. The core, with the routes in memory, PostgreSQL and Redis: a node's static URL
  * answers through the proxy; a route changed through the gateway is served by two proxies
- * within a second; a stopped node is woken by its first request. In memory also: a stop and
+ * within a second; a stopped node is woken by its first request; with Routes restarted, the
+ * proxies serve on meanwhile and follow the new instance. In memory also: a stop and
  * start under a steady load loses no request; 50 requests to a stopped node make one start;
  * a browser gets the waking page; a WebSocket is piped to an admin's URL route (the node
  * images do not speak WebSocket); and an idle node is stopped, then woken again, which in
@@ -111,6 +112,19 @@ async function core(t: TestContext, mesh: ProxyMesh): Promise<void> {
   assert.equal(wakeStarts(mesh) - before, 1);
   const now = await waitNode(mesh.http, alice, id, (n) => n.status === 'ACTIVE', 'node ACTIVE again');
   assert.notEqual(now.pid, node.pid);
+
+  // 4. Routes down: the proxies serve on from their tables; back: they load it again and follow it.
+  await mesh.restartRoutes(async () => {
+    for (const port of mesh.proxies) assert.equal((await get(port, host)).status, 200);
+  });
+  const after = await call(mesh.http, 'POST', '/v1/routes', {
+    key: root,
+    body: { source: 'after.example.com', target_url: `http://127.0.0.1:${one}` },
+  });
+  assert.equal(after.status, 201, after.text);
+  // Within the Watch stream's reconnection backoff (at most 2 s) and a second.
+  for (const port of [p0, p1]) await servedWithin(port, 'after.example.com', (r) => r.body === 'one', 5000);
+  for (const port of [p0, p1]) await servedWithin(port, host, (r) => r.status === 200, 5000);
 }
 
 /** A node used through the second proxy is never stopped; left alone, it is; its next request wakes it. */
