@@ -140,7 +140,9 @@ export class WakeService {
         (e: unknown) => {
           node.sleeping = false;
           node.lastUsed = Date.now(); // try again after another idle period, not at once
-          this.options.log.warn({ node: id, detail: errorMessage(e) }, 'idle node not stopped');
+          // A node compute does not know (any more): nothing to stop, nothing to watch.
+          if (isAgoraError(e) && e.code === 'AGORA_ERR_NODE_NOT_FOUND') this.nodes.delete(id);
+          else this.options.log.warn({ node: id, detail: errorMessage(e) }, 'idle node not stopped');
         },
       );
     }
