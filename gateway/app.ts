@@ -160,7 +160,7 @@ function helloRegistry(config: Config): HelloRegistry {
     })
     .capability('metrics', { description: 'Prometheus metrics of the gateway and the broker', url: METRICS_PATH })
     .capability('routes', {
-      description: `Hosts routed to your nodes by the proxy; every node has its own URL under ${config.proxyDomain}`,
-      url: '/v1/routes',
+      description: `Hosts routed to your nodes by the proxy (/v1/routes); every node has its own URL under ${config.proxyDomain}`,
+      url: DOCS_PREFIX,
     });
 }

@@ -1,7 +1,8 @@
 /**
- * Names of compute nodes, shared by services/compute (which checks them before calling a
- * driver) and the TypeScript driver (which checks them again: anyone may call it on the
- * bus). docs/COMPUTE.md states the same rules for drivers in other languages.
+ * Names of compute nodes as the driver contract allows them, checked by the TypeScript driver
+ * (anyone may call it on the bus); docs/COMPUTE.md states the same rules for drivers in other
+ * languages. Compute asks more of a name, a DNS label (lib/hosts.ts `nodeLabelProblem`), since
+ * a name is part of the node's URL.
  */
 
 /** A node id: chosen by compute (a UUID), 1-64 of `a-z 0-9 -`, not starting with `-`. */

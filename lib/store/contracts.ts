@@ -372,9 +372,10 @@ export interface BackendHealth {
 
 /**
  * One topic that every process of a kind subscribes to (auth instances fanning out session
- * invalidations). Every subscriber, the publisher included, receives the messages in one
- * order, the backend's (Redis PUBLISH, PostgreSQL NOTIFY at commit). A subscription that
- * breaks may lose messages: `onGap` says so before delivery resumes.
+ * invalidations; Routes instances hearing the changes of their store, `RouteStore.topic`).
+ * Every subscriber, the publisher included, receives the messages in one order, the backend's
+ * (Redis PUBLISH, PostgreSQL NOTIFY at commit). A subscription that breaks may lose messages:
+ * `onGap` says so before delivery resumes.
  */
 export interface Broadcast {
   /** Resolves once the backend has accepted the message (and ordered it). */

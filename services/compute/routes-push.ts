@@ -73,6 +73,7 @@ export class RoutePusher {
   private backoffMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private failing = false;
+  private resyncFailing = false;
   private watch: RouteWatch | undefined;
   /** Bumped by every hello: a resync that a newer one superseded stops retrying. */
   private hellos = 0;
@@ -136,9 +137,12 @@ export class RoutePusher {
         'routes resynced',
       );
       this.pump();
+      this.resyncFailing = false;
     } catch (e) {
       if (this.closed || hello !== this.hellos) return;
-      this.options.log.warn({ detail: errorMessage(e) }, 'routes resync failed; retrying');
+      const level = this.resyncFailing ? 'debug' : 'warn';
+      this.resyncFailing = true;
+      this.options.log[level]({ detail: errorMessage(e) }, 'routes resync failed; retrying');
       setTimeout(() => void this.resync(hello), this.backoffMaxMs).unref();
     }
   }

@@ -28,7 +28,8 @@ serviceMain(
     await routes.start(config.storeTimeoutMs);
     return {
       impl: routes.impl,
-      health: stores.checks(),
+      // Whether this instance hears the store's changes (./relay.ts): `Routes.changes` in /__heartbeat__.
+      health: stores.checks().add('changes', () => routes.relay.hearing),
       drain: () => routes.close(),
       close: async () => {
         routes.close();

@@ -66,6 +66,7 @@ test("a service answers its registered checks on the bus, and the gateway's hear
     Channels: false,
     Messages: false,
     Compute: false,
+    Routes: false,
   });
   cacheUp = true;
   const body = (await app.inject({ method: 'GET', url: '/__heartbeat__' })).json<Record<string, boolean>>();

@@ -231,6 +231,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: true,
     Compute: true,
     'Compute.driver': true,
+    'Routes.changes': true,
     Routes: true,
   });
   assert.equal(await procs.messages.stop('SIGTERM'), 0);
@@ -242,6 +243,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: false,
     Compute: true,
     'Compute.driver': true,
+    'Routes.changes': true,
     Routes: true,
   });
   assert.ok(Number(down.headers.get('retry-after')) > 0, 'a 503 carries Retry-After');
@@ -254,6 +256,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: true,
     Compute: true,
     'Compute.driver': true,
+    'Routes.changes': true,
     Routes: true,
   });
   // Compute's own dependency: its driver stopped, Compute answers but names it failing.
@@ -266,6 +269,7 @@ async function heartbeatFollowsServices(mesh: Mesh): Promise<void> {
     Messages: true,
     Compute: false,
     'Compute.driver': false,
+    'Routes.changes': true,
     Routes: true,
   });
   await mesh.restart('driver');

@@ -10,6 +10,7 @@ import { MemoryNodeStore } from '../../lib/store/store-memory';
 import type { NodeRecord } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView, DriverSpec } from '../../services/compute/driver-client';
 import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/compute';
+import { nodeOf } from '../../services/compute/handlers';
 
 const log = createLogger('test', 'silent');
 
@@ -455,4 +456,25 @@ test('two compute instances: a sync never overwrites what the other wrote after 
     [(await a.get('alice', node.id)).name, (await a.get('alice', node.id)).status],
     ['renamed', 'ACTIVE'],
   );
+});
+
+test("names: a DNS label, one per owner, at create and at rename; each node's static URL", async () => {
+  const { compute } = setUp(5);
+  for (const name of ['Web', 'web_1', 'web.1', '-web', 'a'.repeat(64)])
+    await rejectsCode(compute.create('alice', { ...HTTP, name }), 'AGORA_ERR_NODE_INVALID');
+  const web = await compute.create('alice', HTTP);
+  await rejectsCode(compute.create('alice', HTTP), 'AGORA_ERR_NODE_NAME_TAKEN');
+  assert.equal((await compute.create('bob', HTTP)).name, 'web', "another owner's name is no matter");
+  const api = await compute.create('alice', { ...HTTP, name: 'api' });
+  await rejectsCode(
+    compute.update('alice', api.id, { name: 'web', size: '', action: '' }),
+    'AGORA_ERR_NODE_NAME_TAKEN',
+  );
+  await rejectsCode(compute.update('alice', api.id, { name: 'Web', size: '', action: '' }), 'AGORA_ERR_NODE_INVALID');
+  assert.equal((await compute.update('alice', api.id, { name: 'api', size: '', action: '' })).name, 'api');
+  assert.equal((await compute.update('alice', web.id, { name: 'www', size: '', action: '' })).name, 'www');
+  assert.equal((await compute.update('alice', api.id, { name: 'web', size: '', action: '' })).name, 'web', 'freed');
+  const proxy = { domain: 'nodes.localhost', port: 8000 };
+  assert.equal(nodeOf(await compute.get('alice', api.id), proxy).url, 'http://web.alice.nodes.localhost:8000/');
+  assert.equal(nodeOf({ ...web, name: 'Old_Name' }, proxy).url, '', 'a name from before the rule has no URL');
 });

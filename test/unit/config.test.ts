@@ -277,3 +277,25 @@ test('storage and several-instance settings: database and Redis URLs, key prefix
     /^AGORA_AUTH_GRPC_URL must list IPv4 host:port entries/,
   );
 });
+
+test('routing settings: the proxy domain in lower case, its port, the administrators as a list', () => {
+  const config = loadConfig({
+    AGORA_PROXY_DOMAIN: ' Nodes.Example.COM. ',
+    AGORA_PROXY_PORT: '443',
+    AGORA_ADMINS: ' root , ann@example.com,,',
+    AGORA_ROUTES_GRPC_URL: '10.0.0.1:50056,10.0.0.2:50056',
+  });
+  assert.equal(config.proxyDomain, 'nodes.example.com');
+  assert.equal(config.proxyPort, 443);
+  assert.deepEqual(config.admins, ['root', 'ann@example.com']);
+  assert.equal(config.routesGrpcUrl, '10.0.0.1:50056,10.0.0.2:50056');
+  assert.deepEqual(loadConfig({}).admins, [], 'nobody by default');
+  for (const [env, value] of [
+    ['AGORA_PROXY_DOMAIN', 'no spaces.example'],
+    ['AGORA_PROXY_DOMAIN', `${'a'.repeat(60)}.${'b'.repeat(60)}.com`],
+    ['AGORA_PROXY_DOMAIN', 'under_score.example'],
+    ['AGORA_PROXY_PORT', '65536'], // 0 is allowed: the proxy then picks a free port (tests)
+    ['AGORA_ADMINS', 'root,not a name'],
+  ])
+    assert.match(invalid({ [env]: value }).message, new RegExp(env), `${env}=${value}`);
+});

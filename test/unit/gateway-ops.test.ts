@@ -121,7 +121,7 @@ test('hello: the JSON byte for byte, every setting from the configuration and ev
     '"openapi":{"description":"OpenAPI 3 document of every route, and Swagger UI at /v1/docs","url":"/v1/openapi.json"}',
     '"legacy":{"description":"The legacy messaging API: POST /logon, /logoff, /list, /create, /post, /lastmessage, /retrieve","url":"/v1/docs"}',
     '"metrics":{"description":"Prometheus metrics of the gateway and the broker","url":"/metrics"}',
-    '"routes":{"description":"Hosts routed to your nodes by the proxy; every node has its own URL under nodes.localhost","url":"/v1/routes"}',
+    '"routes":{"description":"Hosts routed to your nodes by the proxy (/v1/routes); every node has its own URL under nodes.localhost","url":"/v1/docs"}',
   ];
   assert.equal(
     res.body,
