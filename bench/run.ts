@@ -14,6 +14,8 @@
  * under `node --cpu-prof` into that folder). Only a full default run writes the doc.
  * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
  * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
+ * Last bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
+ * BENCH_PROXY_DURATION_S seconds per run, default 5) and adds its table; BENCH_PROXY=0 skips it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,7 +142,8 @@ function settings(): {
     env.BENCH_ONLY === undefined &&
     env.BENCH_IN_FLIGHT === undefined &&
     profileDir === undefined &&
-    env.BENCH_HTTP !== '0';
+    env.BENCH_HTTP !== '0' &&
+    env.BENCH_PROXY !== '0';
   return { plan, only, profileDir, full };
 }
 
@@ -256,6 +259,28 @@ async function http(): Promise<string> {
   return `\n## HTTP\n\n${formatHttpTable(rows, connections)}\n`;
 }
 
+/** The proxy section (bench/proxy.ts), loaded only when it runs. */
+async function proxy(): Promise<string> {
+  const { benchProxy, formatProxyTable } = await import('./proxy');
+  const connections = 64;
+  process.stderr.write('bench: the proxy\n');
+  const rows = await benchProxy({
+    durationS: Number(process.env.BENCH_PROXY_DURATION_S ?? 5),
+    warmupS: 1,
+    connections,
+  });
+  const intro = [
+    'A GET of a short text from one target process (bench/proxy-backend.ts), direct, through nginx (one',
+    'worker, upstream keep-alive) and through the proxy process (services/proxy, the target a node route',
+    "of its table), and through the same forwarding on node's http.Agent for comparison. The proxy's",
+    'table here is a fixed file (AGORA_PROXY_ROUTES_FILE): a request whose route is known and whose node',
+    'is ACTIVE costs the proxy no call to Routes, the bus or a store, so following Routes changes nothing',
+    "on this path. On a shared 2-core machine throughput moves with the machine's other work; the CPU",
+    'time per request moves less.',
+  ].join('\n');
+  return `\n## The proxy\n\n${intro}\n\n${formatProxyTable(rows, connections)}\n`;
+}
+
 async function main(): Promise<void> {
   const { plan, only, profileDir, full } = settings();
   const rows: Row[] = [];
@@ -265,7 +290,8 @@ async function main(): Promise<void> {
       profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     rows.push(...(await measure(system, plan, nodeArgs)));
   }
-  const extra = process.env.BENCH_HTTP === '0' ? '' : await http();
+  const extra =
+    (process.env.BENCH_HTTP === '0' ? '' : await http()) + (process.env.BENCH_PROXY === '0' ? '' : await proxy());
   process.stdout.write(`\n${machine()}\n\n${table(rows)}\n\n${ratios(rows, plan.inFlight)}\n${extra}`);
   if (full) {
     writeFileSync(path.join(ROOT, 'docs', 'PERFORMANCE.md'), doc(rows, plan, extra));

@@ -32,7 +32,13 @@ export const GRANTS: Readonly<Record<string, Record<string, string>>> = {
   driver: { serve: 'driver.local' },
   'driver-ruby': { serve: 'driver.ruby' },
   routes: { serve: 'Routes' },
-  gateway: { call: 'Auth,Channels,Messages,Compute,Routes,echo', act_for_users: 'true' },
+  wake: { serve: 'Wake', call: 'Compute.Wake,Compute.Sleep,Compute.__heartbeat__' },
+  proxy: { call: 'Wake.Wake,Wake.Activity' },
+  // Compute by method: Compute.Wake and Compute.Sleep act on any user's node and are the wake service's.
+  gateway: {
+    call: 'Auth,Channels,Messages,Routes,echo,Compute.Create,Compute.List,Compute.Get,Compute.Update,Compute.Delete,Compute.Output,Compute.__heartbeat__,Compute.__describe__',
+    act_for_users: 'true',
+  },
   client: { call: 'echo' },
 };
 

@@ -156,6 +156,10 @@ export interface Config {
   proxyRoutesFile: string;
   /** gRPC address of the routes service (docs/ROUTING.md). */
   routesGrpcUrl: string;
+  /** gRPC address of the wake service (services/wake). */
+  wakeGrpcUrl: string;
+  /** Seconds without a proxied request after which a node is stopped; 0: never. */
+  nodeIdleS: number;
   /** Usernames that may route a host to any URL (not only to their own nodes). */
   admins: readonly string[];
   /**
@@ -798,7 +802,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_PROXY_ROUTES_FILE',
     '',
     orEmpty(absolutePath),
-    'Absolute path of a JSON file holding the route table the proxy starts with (an array of routes, `services/proxy/routes.ts`); empty: no routes.',
+    'Absolute path of a JSON file holding a fixed route table (an array of routes, `services/proxy/routes.ts`): the proxy then serves it alone, following no Routes service and waking no node (for benchmarks and tests). Empty: the proxy follows Routes.',
   ),
   v(
     'routesGrpcUrl',
@@ -806,6 +810,20 @@ export const VARIABLES: readonly Variable[] = [
     '127.0.0.1:50056',
     hostPorts,
     'gRPC address of the routes service (`docs/ROUTING.md`); several instances: `ip:port,ip:port`.',
+  ),
+  v(
+    'wakeGrpcUrl',
+    'AGORA_WAKE_GRPC_URL',
+    '127.0.0.1:50057',
+    hostPort,
+    'gRPC address of the wake service (`services/wake`), which starts stopped nodes for the proxies; the proxies call it on the bus.',
+  ),
+  v(
+    'nodeIdleS',
+    'AGORA_NODE_IDLE_S',
+    0,
+    int(0, 31_536_000),
+    'Seconds a node may serve no request through the proxy before the wake service stops it (its next request wakes it); 0: never.',
   ),
   v(
     'admins',

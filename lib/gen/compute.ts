@@ -6,6 +6,7 @@ import type { CreateNodeRequest as _agora_CreateNodeRequest, CreateNodeRequest__
 import type { DeleteNodeRequest as _agora_DeleteNodeRequest, DeleteNodeRequest__Output as _agora_DeleteNodeRequest__Output } from './agora/DeleteNodeRequest';
 import type { ListNodesRequest as _agora_ListNodesRequest, ListNodesRequest__Output as _agora_ListNodesRequest__Output } from './agora/ListNodesRequest';
 import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from './agora/Node';
+import type { NodeIdRequest as _agora_NodeIdRequest, NodeIdRequest__Output as _agora_NodeIdRequest__Output } from './agora/NodeIdRequest';
 import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from './agora/NodeList';
 import type { NodeOutput as _agora_NodeOutput, NodeOutput__Output as _agora_NodeOutput__Output } from './agora/NodeOutput';
 import type { NodeRequest as _agora_NodeRequest, NodeRequest__Output as _agora_NodeRequest__Output } from './agora/NodeRequest';
@@ -22,6 +23,7 @@ export interface ProtoGrpcType {
     DeleteNodeRequest: MessageTypeDefinition<_agora_DeleteNodeRequest, _agora_DeleteNodeRequest__Output>
     ListNodesRequest: MessageTypeDefinition<_agora_ListNodesRequest, _agora_ListNodesRequest__Output>
     Node: MessageTypeDefinition<_agora_Node, _agora_Node__Output>
+    NodeIdRequest: MessageTypeDefinition<_agora_NodeIdRequest, _agora_NodeIdRequest__Output>
     NodeList: MessageTypeDefinition<_agora_NodeList, _agora_NodeList__Output>
     NodeOutput: MessageTypeDefinition<_agora_NodeOutput, _agora_NodeOutput__Output>
     NodeRequest: MessageTypeDefinition<_agora_NodeRequest, _agora_NodeRequest__Output>

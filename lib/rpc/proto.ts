@@ -12,6 +12,7 @@ import type { ProtoGrpcType as ComputeProto } from '../gen/compute';
 import type { ProtoGrpcType as DriverProto } from '../gen/driver';
 import type { ProtoGrpcType as MessagesProto } from '../gen/messages';
 import type { ProtoGrpcType as RoutesProto } from '../gen/routes';
+import type { ProtoGrpcType as WakeProto } from '../gen/wake';
 
 /** The proto folder (this file runs from dist/lib/rpc or lib/rpc). */
 export const PROTO_DIR = path.resolve(
@@ -36,6 +37,7 @@ interface Protos {
   'driver.proto': DriverProto;
   'messages.proto': MessagesProto;
   'routes.proto': RoutesProto;
+  'wake.proto': WakeProto;
 }
 
 const cache = new Map<string, unknown>();

@@ -55,6 +55,9 @@ const STATUS_OF: Readonly<Record<string, [NodeStatus, string]>> = {
   ERROR: ['ERROR', ''],
 };
 
+/** How often a wake asks the driver whether its node is ACTIVE yet. */
+const WAKE_POLL_MS = 50;
+
 export const LOST_REASON = 'the driver no longer has this node';
 
 export class Compute {
@@ -63,6 +66,8 @@ export class Compute {
   /** The first successful sync (records rebuilt from the driver); until then calls wait for it. */
   private firstSync: Promise<void> | undefined;
   private synced = false;
+  /** Wakes under way in this process, by node id. */
+  private readonly waking = new Map<string, Promise<NodeRecord>>();
 
   constructor(private readonly options: ComputeOptions) {}
 
@@ -217,6 +222,61 @@ export class Compute {
       await this.markLost(record);
       return { id, lines: [] };
     }
+  }
+
+  /**
+   * Internal (the wake service's): start node `id` whoever owns it, and answer its record once
+   * the driver reports it ACTIVE (which it does only once the node answers its health check).
+   * A node starting is waited for, one being stopped too and then started; ERROR and DELETING
+   * fail with AGORA_ERR_NODE_CONFLICT, and `deadline` passed with AGORA_ERR_RPC_TIMEOUT.
+   * Concurrent wakes of one node in this process share one.
+   */
+  wake(id: string, deadline: number, reqId?: string): Promise<NodeRecord> {
+    const current = this.waking.get(id);
+    if (current !== undefined) return current;
+    const woken = this.wakeOnce(id, deadline, reqId).finally(() => this.waking.delete(id));
+    this.waking.set(id, woken);
+    return woken;
+  }
+
+  private async wakeOnce(id: string, deadline: number, reqId?: string): Promise<NodeRecord> {
+    await this.ready();
+    let started = false;
+    for (;;) {
+      const record = id.length <= NODE_NAME_MAX ? await this.options.store.get(id) : undefined;
+      if (record === undefined) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(id)]);
+      let node: DriverNodeView;
+      try {
+        node = await this.options.driver.status(id, reqId);
+      } catch (e) {
+        if (isNotFound(e)) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', ['wake', `ERROR (${LOST_REASON})`]);
+        throw e;
+      }
+      if (node.state === 'ACTIVE') return this.record(node, record);
+      if (node.state === 'ERROR' && started) await this.record(node, record);
+      if (node.state === 'ERROR' || node.state === 'DELETING')
+        throw new AgoraError('AGORA_ERR_NODE_CONFLICT', [
+          'wake',
+          node.reason ? `${node.state} (${node.reason})` : node.state,
+        ]);
+      if (node.state === 'STOPPED') {
+        await this.withDriver(id, async () => this.record(await this.options.driver.start(id, reqId), record));
+        this.options.log.info({ node: id }, 'node woken');
+        started = true;
+      }
+      if (Date.now() + WAKE_POLL_MS >= deadline) throw new AgoraError('AGORA_ERR_RPC_TIMEOUT', ['Compute.Wake']);
+      await new Promise((resolve) => setTimeout(resolve, WAKE_POLL_MS));
+    }
+  }
+
+  /** Internal (the wake service's): stop node `id` if it is ACTIVE and not already stopping; answers its record. */
+  async sleep(id: string, reqId?: string): Promise<NodeRecord> {
+    await this.ready();
+    const record = id.length <= NODE_NAME_MAX ? await this.options.store.get(id) : undefined;
+    if (record === undefined) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(id)]);
+    if (record.status !== 'ACTIVE' || record.task !== '') return record;
+    this.options.log.info({ node: id }, 'idle node stopped');
+    return this.withDriver(id, async () => this.record(await this.options.driver.stop(id, reqId), record));
   }
 
   /**

@@ -49,6 +49,9 @@ export function nodeOf(record: NodeRecord, proxy: ProxyAddress): Node {
   };
 }
 
+/** A wake's deadline when the call names none. */
+const WAKE_DEFAULT_MS = 30_000;
+
 /** The version a write names for its compare-and-write, if any. */
 function expected(request: { check_version: boolean; expected_version: number }): number | undefined {
   return request.check_version ? request.expected_version : undefined;
@@ -71,6 +74,10 @@ export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeD
     Delete: async (request, ctx) =>
       wire(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId, expected(request))),
     Output: async (request, ctx) => compute.output(await user(request.sesskey, ctx), request.id, ctx.reqId),
+    // Internal: the wake service's, by node id and without a session (proto/compute.proto).
+    Wake: async (request, ctx) =>
+      wire(await compute.wake(request.id, ctx.deadline ?? Date.now() + WAKE_DEFAULT_MS, ctx.reqId)),
+    Sleep: async (request, ctx) => wire(await compute.sleep(request.id, ctx.reqId)),
   };
 }
 

@@ -22,6 +22,12 @@ export interface ForwardSpec {
   requestId: string;
   /** The route's source, named in errors. */
   label: string;
+  /**
+   * A body-less request whose target refused or dropped it before answering anything (a node
+   * that stopped or moved): answers true when it takes the request over (to wake the node and
+   * send it there), false to answer 502 as usual.
+   */
+  onLost?: () => boolean;
 }
 
 /** How a forward that failed before its response began is answered. */
@@ -153,6 +159,11 @@ class Forward implements UpstreamUser {
     if (stage === 'answer' && conn?.reused === true && !conn.received && this.spec.body === 'none' && !this.retried) {
       this.retried = true;
       this.connect(true);
+      return;
+    }
+    const unanswered = stage === 'connect' || (stage === 'answer' && conn?.received !== true);
+    if (unanswered && this.spec.body === 'none' && !this.res.headersSent && this.spec.onLost?.() === true) {
+      this.done = true;
       return;
     }
     const why = stage === 'connect' ? `connection failed (${reason})` : reason;

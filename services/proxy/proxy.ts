@@ -38,6 +38,11 @@ export interface ProxyOptions {
   idleTimeoutMs?: number;
   /** Idle connections kept per target (default 256). */
   maxIdlePerTarget?: number;
+  /**
+   * Told the node id of every request routed to a node (kept cheap: the activity report's
+   * set, sent off the request path).
+   */
+  seen?: (nodeId: string) => void;
 }
 
 export interface Proxy {
@@ -127,6 +132,7 @@ class ProxyServer implements Proxy {
     const r = resolveRequest(req, this.table, this.options.trustForwarded);
     if ('error' in r) return this.failed(req, res, r.requestId, r.error);
     if (r.redirect !== undefined) return sendRedirect(res, r.redirect.status, r.redirect.location, r.requestId);
+    if (r.route.node !== undefined) this.options.seen?.(r.route.node.id);
     const found = this.find(r.route);
     if ('address' in found) return this.dispatch(req, res, r, found.address);
     if ('error' in found) return this.failed(req, res, r.requestId, found.error);
@@ -154,8 +160,12 @@ class ProxyServer implements Proxy {
     return { error: unavailable(route.source, node.status) };
   }
 
-  /** Forward (or redirect) to a resolved address. */
-  private dispatch(req: IncomingMessage, res: ServerResponse, r: Resolved, address: NodeAddress): void {
+  /**
+   * Forward (or redirect) to a resolved address. A node that refuses or drops a body-less
+   * request unanswered (it was just stopped, or moved) is woken (or found at its new address)
+   * and the request sent there, once.
+   */
+  private dispatch(req: IncomingMessage, res: ServerResponse, r: Resolved, address: NodeAddress, again = false): void {
     const { route, requestId } = r;
     if (route.mode === 'redirect') return sendRedirect(res, 307, redirectBase(route, address) + r.path, requestId);
     const body = bodyModeOf(req);
@@ -168,8 +178,26 @@ class ProxyServer implements Proxy {
       body,
       requestId,
       label: route.source,
+      onLost:
+        route.node === undefined || again || this.options.waker === undefined
+          ? undefined
+          : () => this.retryLost(req, res, r, route.node!),
     };
     forward(this.upstreams, req, res, spec, (err) => this.failed(req, res, requestId, err));
+  }
+
+  /** The node of a lost request: woken (or found where it moved), then the request sent there. */
+  private retryLost(req: IncomingMessage, res: ServerResponse, r: Resolved, node: NodeState): boolean {
+    this.log.debug({ reqId: r.requestId, node: node.id }, 'node lost a request; waking it');
+    this.wakes.wait(node.id).then(
+      (address) => {
+        if (!req.socket.destroyed) this.dispatch(req, res, r, address, true);
+      },
+      (err: AgoraError) => {
+        if (!req.socket.destroyed) this.failed(req, res, r.requestId, err);
+      },
+    );
+    return true;
   }
 
   private failed(req: IncomingMessage, res: ServerResponse, requestId: string, err: AgoraError): void {
@@ -185,6 +213,7 @@ class ProxyServer implements Proxy {
     const r = resolveRequest(req, this.table, this.options.trustForwarded);
     const refuse = (err: AgoraError): void => void socket.end(rawError(err, r.requestId, this.retryAfterS));
     if ('error' in r) return refuse(r.error);
+    if (r.route.node !== undefined) this.options.seen?.(r.route.node.id);
     if (r.redirect !== undefined)
       return void socket.end(rawRedirect(r.redirect.status, r.redirect.location, r.requestId));
     const connect = (address: NodeAddress): void => {

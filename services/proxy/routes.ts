@@ -96,11 +96,6 @@ export function normalizeHost(host: string): string {
   return h.toLowerCase();
 }
 
-/** The host of a node's static URL: `<node>.<owner>.<domain>`, lower-cased. */
-export function nodeHost(name: string, owner: string, domain: string): string {
-  return `${name}.${owner}.${domain}`.toLowerCase();
-}
-
 function invalid(why: string): AgoraError {
   return new AgoraError('AGORA_ERR_PROXY_INVALID_ROUTE', [why]);
 }

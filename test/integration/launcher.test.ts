@@ -72,6 +72,8 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     AGORA_DRIVER_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_COMPUTE_GRPC_URL: `127.0.0.1:${await freePort()}`,
     AGORA_ROUTES_GRPC_URL: `127.0.0.1:${await freePort()}`,
+    AGORA_WAKE_GRPC_URL: `127.0.0.1:${await freePort()}`,
+    AGORA_PROXY_PORT: '0',
   };
   const labels = [
     'broker.1',
@@ -84,6 +86,8 @@ test('the Procfile: broker first, then the mesh with two echo; it serves HTTP; S
     'driver-ruby.1',
     'compute.1',
     'routes.1',
+    'wake.1',
+    'proxy.1',
     'gateway.1',
   ];
   // 1. The launcher is ready when the broker is, on the bus we gave it.

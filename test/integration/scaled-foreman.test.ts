@@ -50,7 +50,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
   if (pg === undefined || redis === undefined) return;
-  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700]);
+  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700, 900, 1000]);
   // 1. scaled.env with this run's ports and servers.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-scaled-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,7 +59,8 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const text = shipped
     .replace(/127\.0\.0\.1:5(\d)0(\d)/g, (_, n: string, i: string) => `127.0.0.1:${base + 100 * Number(n) + Number(i)}`)
     .replace(/^AGORA_DATABASE_URL=.*$/m, `AGORA_DATABASE_URL=${await pg.newDatabase()}`)
-    .replace(/^AGORA_REDIS_URL=.*$/m, `AGORA_REDIS_URL=${redis.url}`);
+    .replace(/^AGORA_REDIS_URL=.*$/m, `AGORA_REDIS_URL=${redis.url}`)
+    .replace(/^AGORA_PROXY_PORT=6000$/m, `AGORA_PROXY_PORT=${base + 1000}`);
   // The bus runs CURVE from keys made as docs/SECURITY.md says, here in this run's directory:
   // the Procfile's `keys/` paths point there, its commands still run in the repository (-d).
   const keys = path.join(dir, 'keys') + path.sep;
@@ -81,6 +82,8 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     'gateway.1',
     'driver.1',
     'routes.1',
+    'wake.1',
+    'proxy.1',
   ];
   const seen = new Set<string>();
   const foreman = await start(

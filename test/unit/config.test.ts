@@ -294,7 +294,7 @@ test('routing settings: the proxy domain in lower case, its port, the administra
     ['AGORA_PROXY_DOMAIN', 'no spaces.example'],
     ['AGORA_PROXY_DOMAIN', `${'a'.repeat(60)}.${'b'.repeat(60)}.com`],
     ['AGORA_PROXY_DOMAIN', 'under_score.example'],
-    ['AGORA_PROXY_PORT', '65536'],
+    ['AGORA_PROXY_PORT', '65536'], // 0 is allowed: the proxy then picks a free port (tests)
     ['AGORA_ADMINS', 'root,not a name'],
   ])
     assert.match(invalid({ [env]: value }).message, new RegExp(env), `${env}=${value}`);

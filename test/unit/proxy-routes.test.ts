@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAgoraError } from '../../lib/errors';
-import { checkEntry, nodeHost, normalizeHost, parseTargetUrl, RouteTable } from '../../services/proxy/routes';
+import { nodeHost } from '../../lib/hosts';
+import { checkEntry, normalizeHost, parseTargetUrl, RouteTable } from '../../services/proxy/routes';
 
 const DEFAULTS = { connectTimeoutMs: 5000, readTimeoutMs: 60_000 };
 
@@ -14,7 +15,7 @@ test('normalizeHost: lower case, no port, no final dot; IPv6 literals keep their
   assert.equal(normalizeHost('Web.Ann.Nodes.Localhost:8000'), 'web.ann.nodes.localhost');
   assert.equal(normalizeHost('example.com.'), 'example.com');
   assert.equal(normalizeHost('[::1]:8000'), '[::1]');
-  assert.equal(nodeHost('Web', 'ann', 'nodes.localhost'), 'web.ann.nodes.localhost');
+  assert.equal(normalizeHost(nodeHost('web', 'ann', 'nodes.localhost')!), 'web.ann.nodes.localhost');
 });
 
 test('lookup by Host, whatever its case and port; unknown hosts and no Host find nothing', () => {

@@ -6,6 +6,7 @@ import type { CreateNodeRequest as _agora_CreateNodeRequest, CreateNodeRequest__
 import type { DeleteNodeRequest as _agora_DeleteNodeRequest, DeleteNodeRequest__Output as _agora_DeleteNodeRequest__Output } from '../agora/DeleteNodeRequest';
 import type { ListNodesRequest as _agora_ListNodesRequest, ListNodesRequest__Output as _agora_ListNodesRequest__Output } from '../agora/ListNodesRequest';
 import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from '../agora/Node';
+import type { NodeIdRequest as _agora_NodeIdRequest, NodeIdRequest__Output as _agora_NodeIdRequest__Output } from '../agora/NodeIdRequest';
 import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from '../agora/NodeList';
 import type { NodeOutput as _agora_NodeOutput, NodeOutput__Output as _agora_NodeOutput__Output } from '../agora/NodeOutput';
 import type { NodeRequest as _agora_NodeRequest, NodeRequest__Output as _agora_NodeRequest__Output } from '../agora/NodeRequest';
@@ -88,6 +89,23 @@ export interface ComputeClient extends grpc.Client {
   output(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_NodeOutput__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Internal (the wake service's, as Wake): stop an ACTIVE node by id (an idle one); a node
+   * in any other state is answered as it is.
+   */
+  Sleep(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Sleep(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Sleep(argument: _agora_NodeIdRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Sleep(argument: _agora_NodeIdRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  /**
+   * Internal (the wake service's, as Wake): stop an ACTIVE node by id (an idle one); a node
+   * in any other state is answered as it is.
+   */
+  sleep(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  sleep(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  sleep(argument: _agora_NodeIdRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  sleep(argument: _agora_NodeIdRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
    */
   Update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
@@ -101,6 +119,31 @@ export interface ComputeClient extends grpc.Client {
   update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   update(argument: _agora_UpdateNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   update(argument: _agora_UpdateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Internal (the wake service's, services/wake; no session, so the bus must grant it to that
+   * service alone): start a STOPPED node by id, whoever owns it, and answer once it is ACTIVE
+   * (the driver reports ACTIVE only once the node answers its health check). A node already
+   * starting is waited for; one being stopped is waited for, then started. Fails with
+   * AGORA_ERR_NODE_NOT_FOUND, AGORA_ERR_NODE_CONFLICT (ERROR, DELETING) or
+   * AGORA_ERR_RPC_TIMEOUT at the call's deadline.
+   */
+  Wake(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Wake(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Wake(argument: _agora_NodeIdRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  Wake(argument: _agora_NodeIdRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  /**
+   * Internal (the wake service's, services/wake; no session, so the bus must grant it to that
+   * service alone): start a STOPPED node by id, whoever owns it, and answer once it is ACTIVE
+   * (the driver reports ACTIVE only once the node answers its health check). A node already
+   * starting is waited for; one being stopped is waited for, then started. Fails with
+   * AGORA_ERR_NODE_NOT_FOUND, AGORA_ERR_NODE_CONFLICT (ERROR, DELETING) or
+   * AGORA_ERR_RPC_TIMEOUT at the call's deadline.
+   */
+  wake(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  wake(argument: _agora_NodeIdRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  wake(argument: _agora_NodeIdRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
+  wake(argument: _agora_NodeIdRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   
 }
 
@@ -131,9 +174,25 @@ export interface ComputeHandlers extends grpc.UntypedServiceImplementation {
   Output: grpc.handleUnaryCall<_agora_NodeRequest__Output, _agora_NodeOutput>;
   
   /**
+   * Internal (the wake service's, as Wake): stop an ACTIVE node by id (an idle one); a node
+   * in any other state is answered as it is.
+   */
+  Sleep: grpc.handleUnaryCall<_agora_NodeIdRequest__Output, _agora_Node>;
+  
+  /**
    * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
    */
   Update: grpc.handleUnaryCall<_agora_UpdateNodeRequest__Output, _agora_Node>;
+  
+  /**
+   * Internal (the wake service's, services/wake; no session, so the bus must grant it to that
+   * service alone): start a STOPPED node by id, whoever owns it, and answer once it is ACTIVE
+   * (the driver reports ACTIVE only once the node answers its health check). A node already
+   * starting is waited for; one being stopped is waited for, then started. Fails with
+   * AGORA_ERR_NODE_NOT_FOUND, AGORA_ERR_NODE_CONFLICT (ERROR, DELETING) or
+   * AGORA_ERR_RPC_TIMEOUT at the call's deadline.
+   */
+  Wake: grpc.handleUnaryCall<_agora_NodeIdRequest__Output, _agora_Node>;
   
 }
 
@@ -143,5 +202,7 @@ export interface ComputeDefinition extends grpc.ServiceDefinition {
   Get: MethodDefinition<_agora_NodeRequest, _agora_Node, _agora_NodeRequest__Output, _agora_Node__Output>
   List: MethodDefinition<_agora_ListNodesRequest, _agora_NodeList, _agora_ListNodesRequest__Output, _agora_NodeList__Output>
   Output: MethodDefinition<_agora_NodeRequest, _agora_NodeOutput, _agora_NodeRequest__Output, _agora_NodeOutput__Output>
+  Sleep: MethodDefinition<_agora_NodeIdRequest, _agora_Node, _agora_NodeIdRequest__Output, _agora_Node__Output>
   Update: MethodDefinition<_agora_UpdateNodeRequest, _agora_Node, _agora_UpdateNodeRequest__Output, _agora_Node__Output>
+  Wake: MethodDefinition<_agora_NodeIdRequest, _agora_Node, _agora_NodeIdRequest__Output, _agora_Node__Output>
 }

@@ -1,0 +1,10 @@
+// Original file: proto/compute.proto
+
+
+export interface NodeIdRequest {
+  'id'?: (string);
+}
+
+export interface NodeIdRequest__Output {
+  'id': (string);
+}
