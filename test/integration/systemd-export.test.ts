@@ -33,7 +33,7 @@ function exportUnits(t: TestContext, procfile: string, envFile: string, formatio
     'foreman',
     [
       ...['export', 'systemd', dir, '-f', procfile, '-e', envFile, '-m', formation],
-      ...['-a', 'agora', '-u', 'root', '-d', ROOT, '-t', path.join(ROOT, 'deploy', 'systemd')],
+      ...['-a', 'agora', '-u', 'root', '-d', ROOT, '--template', path.join(ROOT, 'deploy', 'systemd')],
     ],
     { cwd: ROOT, timeout: 30_000, stdio: 'pipe' },
   );
