@@ -196,6 +196,11 @@ module AgoraBus
     end
   end
 
+  # The brokers of an endpoint list: "tcp://a:5555,tcp://b:5555" names two.
+  def endpoints_of(endpoint)
+    endpoint.split(',').map(&:strip).reject(&:empty?)
+  end
+
   # { endpoint:, heartbeat_ms:, liveness:, concurrency: } from the environment; ArgumentError
   # naming every bad variable.
   def env_config(env = ENV)
