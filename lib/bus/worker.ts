@@ -305,9 +305,10 @@ class BrokerWorker {
     try {
       message = decodeMessage(body);
     } catch (err) {
-      // The msgid as the broker read it, so that it matches this REPLY to the request (docs/PROTOCOL.md §3).
+      // The msgid as the broker read it, so that it matches this REPLY to the request, else nil:
+      // never 0, which could name another request of the same client (docs/PROTOCOL.md §6).
       return encodeResponse(
-        peekId(body, REQUEST_TYPE) ?? 0,
+        peekId(body, REQUEST_TYPE),
         new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(),
         null,
       );

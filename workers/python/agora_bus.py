@@ -124,7 +124,8 @@ def decode_message(body):
 
 def _peek_msgid(body):
     """The msgid of a request body that does not decode, read from its first items as the broker
-    reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else 0."""
+    reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else None: never 0,
+    which could name another request of the same client (docs/PROTOCOL.md §6)."""
     try:
         items = msgpack.Unpacker(raw=False, strict_map_key=False)
         items.feed(body)
@@ -132,10 +133,10 @@ def _peek_msgid(body):
             kind = items.unpack()
             if type(kind) is int and kind == 0:
                 msgid = items.unpack()
-                return msgid if _is_msgid(msgid) else 0
+                return msgid if _is_msgid(msgid) else None
     except Exception:
         pass
-    return 0
+    return None
 
 
 def endpoints_of(endpoint):
