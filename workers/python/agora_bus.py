@@ -489,9 +489,14 @@ class Worker:
                 elif sock is self._socket:
                     self._receive()
             self._finish_jobs()
-            if time.monotonic() >= next_tick:
+            now = time.monotonic()
+            if now >= next_tick:
+                # A late tick is our own stall, not the broker's silence: push the expiry back by it.
+                # Reading first is not enough: libzmq may not have moved what arrived meanwhile
+                # into the socket yet (docs/PROTOCOL.md §5).
+                self._expiry += now - next_tick
                 self._tick()
-                next_tick = time.monotonic() + self.heartbeat_s
+                next_tick = now + self.heartbeat_s
 
     def _open(self):
         sock = self._ctx.socket(zmq.DEALER)

@@ -141,10 +141,15 @@ module AgoraBus
         wait = [wait, drain_until - AgoraBus.monotonic].min if drain_until
         poll([wait, 0].max)
         finish_jobs
-        if AgoraBus.monotonic >= next_tick
-          tick
-          next_tick = AgoraBus.monotonic + @heartbeat_s
-        end
+        now = AgoraBus.monotonic
+        next unless now >= next_tick
+
+        # A late tick is our own stall, not the broker's silence: push the expiry back by it.
+        # Reading first is not enough: libzmq may not have moved what arrived meanwhile into the
+        # socket yet (docs/PROTOCOL.md §5).
+        @expiry += now - next_tick
+        tick
+        next_tick = now + @heartbeat_s
       end
     end
 
