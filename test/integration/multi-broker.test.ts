@@ -123,3 +123,19 @@ test('calls held by a killed broker fail with AGORA_ERR_BUS_DISCONNECTED; none h
   // New calls go to the broker left, at once.
   assert.equal(await m.client.call('echo', 'echo', ['still']), 'still');
 });
+
+test('a broker that stops answering (SIGSTOP) takes no new calls; woken, it takes them again', async (t) => {
+  const m = await mesh(t);
+  t.after(() => m.brokers[0].child.kill('SIGCONT')); // a frozen process would not die of SIGTERM
+  m.brokers[0].child.kill('SIGSTOP');
+  // Its connection stays up: only the client's probes (each 200 ms, 3 missed) tell it is silent.
+  await until(async () => m.client.brokersUp.length === 1, 5000, 'the client to leave the silent broker');
+  assert.deepEqual(m.client.brokersUp, [m.urls[1]]);
+  const during = await Promise.all(Array.from({ length: 10 }, (_, i) => m.client.call('echo', 'echo', [i])));
+  assert.deepEqual(during, [...Array(10).keys()]);
+  m.brokers[0].child.kill('SIGCONT');
+  await until(async () => m.client.brokersUp.length === 2, 5000, 'the client to take the woken broker back');
+  await waitForService(m.single[0], 'echo', REGISTER_MS);
+  const after = await Promise.all(Array.from({ length: 10 }, (_, i) => m.client.call('echo', 'echo', [i])));
+  assert.deepEqual(after, [...Array(10).keys()]);
+});
