@@ -187,6 +187,8 @@ export interface Config {
   eosUrl: string;
   /** Interval of a message stream's heartbeat comment and session check (gateway). */
   sseHeartbeatMs: number;
+  /** The endpoint this broker binds; empty: AGORA_BUS_URL, which must then name one broker. */
+  brokerBind: string;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -280,13 +282,29 @@ const hostPorts: Parser<string> = (raw) => {
 
 const endpoint: Parser<string> = (raw) => {
   const v = raw.trim();
-  if (!/^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/\S+)$/.test(v)) {
+  if (!/^(tcp:\/\/[^\s:,]+:(\d+|\*)|ipc:\/\/[^\s,]+)$/.test(v)) {
     throw new Error(
       `must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 or ipc:///path/to/socket, got ${JSON.stringify(raw)}`,
     );
   }
   return v;
 };
+
+/** One broker endpoint, or several comma-separated (each a broker of its own: README "Several brokers"). */
+const endpoints: Parser<string> = (raw) => {
+  const list = raw.split(',').map((e) => e.trim());
+  if (list.length === 1) return endpoint(raw);
+  for (const e of list)
+    if (e === '' || !/^(tcp:\/\/[^\s:,]+:[1-9]\d*|ipc:\/\/[^\s,]+)$/.test(e))
+      throw new Error(
+        `must list ZeroMQ endpoints with fixed ports, such as tcp://10.0.0.1:5555,tcp://10.0.0.2:5555; got ${JSON.stringify(e)}`,
+      );
+  if (new Set(list).size !== list.length) throw new Error(`names a broker twice: ${JSON.stringify(raw)}`);
+  return list.join(',');
+};
+
+/** A bus endpoint, or empty. */
+const optionalEndpoint: Parser<string> = (raw) => (raw.trim() === '' ? '' : endpoint(raw));
 
 const absolutePath: Parser<string> = (raw) => {
   const v = raw.trim();
@@ -384,8 +402,8 @@ export const VARIABLES: readonly Variable[] = [
     'busUrl',
     'AGORA_BUS_URL',
     'tcp://127.0.0.1:5555',
-    endpoint,
-    'ZeroMQ endpoint the broker binds and every process connects to: `tcp://host:port` (`:0` or `:*` picks a free port) or `ipc://path`.',
+    endpoints,
+    'ZeroMQ endpoint the broker binds and every process connects to: `tcp://host:port` (`:0` or `:*` picks a free port) or `ipc://path`; several brokers: `tcp://a:5555,tcp://b:5555` (every worker registers with each, clients spread their calls), and each broker then binds its own `AGORA_BROKER_BIND`.',
   ),
   v(
     'httpPort',
@@ -904,6 +922,13 @@ export const VARIABLES: readonly Variable[] = [
     int(100, 300_000),
     'How often the gateway sends a heartbeat comment on each open `/v1/channels/{name}/messages/stream` and checks its session again (a logoff ends the stream within this time).',
   ),
+  v(
+    'brokerBind',
+    'AGORA_BROKER_BIND',
+    '',
+    optionalEndpoint,
+    'The endpoint a broker binds, when `AGORA_BUS_URL` lists several brokers (each broker process binds exactly one); empty: `AGORA_BUS_URL`, which must then name one.',
+  ),
 ];
 
 /** A fresh object holding every default. */
@@ -972,6 +997,19 @@ export function grpcChannelOptions(address: string): Record<string, string | num
   const backoff = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 };
   if (!address.includes(',')) return backoff;
   return { ...backoff, 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) };
+}
+
+/**
+ * The one endpoint a broker binds: AGORA_BROKER_BIND, else AGORA_BUS_URL when it names one broker.
+ * Throws AGORA_ERR_CONFIG_INVALID when it lists several and AGORA_BROKER_BIND is empty.
+ */
+export function brokerEndpoint(config: Pick<Config, 'busUrl' | 'brokerBind'>): string {
+  if (config.brokerBind !== '') return bindable(config.brokerBind);
+  if (!config.busUrl.includes(',')) return bindable(config.busUrl);
+  const problem =
+    `AGORA_BUS_URL lists several brokers (${config.busUrl}) and a broker binds one: set AGORA_BROKER_BIND ` +
+    'to the endpoint of this one (README "Several brokers")';
+  throw new AgoraError('AGORA_ERR_CONFIG_INVALID', [problem], { data: { problems: [problem] } });
 }
 
 /** A bus endpoint that ZeroMQ can bind: `:0` means any free port, as `:*` does. */

@@ -1,7 +1,10 @@
 /**
- * The bus client: one DEALER socket speaking MDPC01 (RFC 7) with msgpack-RPC bodies.
- * Thousands of calls share the socket, correlated by msgid. Every call has a deadline;
- * losing the broker rejects every pending call at once; the socket reconnects by itself.
+ * The bus client: one DEALER socket per broker speaking MDPC01 (RFC 7) with msgpack-RPC bodies.
+ * Thousands of calls share the sockets, correlated by msgid. Every call has a deadline. With
+ * several brokers (`tcp://a:5555,tcp://b:5555`) calls go round the brokers that are up; losing
+ * one fails the calls it held (AGORA_ERR_BUS_DISCONNECTED), except idempotent ones, which are sent
+ * again through another broker; its socket reconnects by itself and takes calls again once up
+ * (docs/PROTOCOL.md §9, "Several brokers").
  */
 import { deadlineIn, remaining } from '../deadline';
 import { AgoraError, fromWire } from '../errors';
@@ -9,12 +12,20 @@ import type { Logger } from '../log';
 import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
 import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './mdp';
 import type { ServiceStats } from './broker';
-import { DealerSocket } from './zmtp';
+
 import type { MechanismFactory } from './zmtp-mechanism';
+import { busEndpoints, DealerSocket } from './zmtp';
 
 export interface ClientOptions {
-  /** Broker endpoint, e.g. `tcp://127.0.0.1:5555`. */
+  /** Broker endpoint, e.g. `tcp://127.0.0.1:5555`, or several, comma-separated. */
   endpoint: string;
+  /**
+   * With several brokers, a broker silent for `heartbeatLiveness` intervals of this (while asked
+   * something: each idle interval it is sent an `mmi.service` probe) takes no new calls until it
+   * answers again (AGORA_HEARTBEAT_MS).
+   */
+  heartbeatMs?: number;
+  heartbeatLiveness?: number;
   /** Default time a call may take when it names no deadline. */
   timeoutMs?: number;
   /** Calls in flight beyond which new calls fail with AGORA_ERR_BUS_TOO_MANY_PENDING. */
@@ -39,7 +50,10 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Request id to carry to the worker's logs. */
   reqId?: string;
-  /** The broker may retry the call on another worker if its worker dies. */
+  /**
+   * The call may run twice: the broker may retry it on another worker if its worker dies, and
+   * with several brokers the client sends it again through another one if its broker is lost.
+   */
   idempotent?: boolean;
   /**
    * The user the call is made for (metadata `user`, docs/PROTOCOL.md §14); under CURVE it counts
@@ -61,6 +75,10 @@ interface PendingCall {
   method: string;
   /** The caller's stack, for a timeout (with `traces`). */
   trace: Error | undefined;
+  /** The broker holding it. */
+  link: Link;
+  /** Its frames, kept for an idempotent call: sent again through another broker if `link` is lost. */
+  frames: Buffer[] | undefined;
 }
 
 interface PendingMmi {
@@ -71,17 +89,30 @@ interface PendingMmi {
   timer: NodeJS.Timeout;
 }
 
+/** One broker of the list: its socket and what the client knows of it. */
+interface Link {
+  endpoint: string;
+  socket: DealerSocket;
+  /** false from a lost connection until it is back (undefined before the first). */
+  connected: boolean | undefined;
+  /** Heard from within liveness x heartbeat (always true with one broker: nothing probes it). */
+  alive: boolean;
+  /** When it last sent us anything. */
+  heardAt: number;
+  /** MMI answers carry no msgid: they are matched per service name, first in first out. */
+  mmiPending: Map<string, PendingMmi[]>;
+}
+
 const DEFAULT_TIMEOUT_MS = 5000;
 
 export class BusClient {
-  private readonly socket: DealerSocket;
+  private readonly links: Link[];
   private readonly pending = new Map<number, PendingCall>();
-  /** MMI answers carry no msgid: they are matched per service name, first in first out. */
-  private readonly mmiPending = new Map<string, PendingMmi[]>();
   private nextId = 0;
+  /** Round robin over the brokers. */
+  private turn = 0;
   private closed = false;
-  /** false from a lost connection until ZeroMQ has reconnected (undefined before the first). */
-  private connected: boolean | undefined;
+  private readonly probe: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly log: Logger | undefined;
@@ -92,22 +123,22 @@ export class BusClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxPending = options.maxPending ?? 100_000;
     this.log = options.log?.child({ mod: 'bus-client' });
-    this.socket = new DealerSocket({
-      queueMax: this.maxPending * 2,
-      handshakeMs: options.handshakeMs,
-      mechanism: options.mechanism,
-    });
-    this.socket.onDisconnect = () => this.onDisconnect();
-    this.socket.onConnect = () => {
-      this.connected = true;
-    };
-    this.socket.onMessage = (frames) => this.onMessage(frames);
-    this.socket.connect(options.endpoint);
+    this.links = busEndpoints(options.endpoint).map((endpoint) => this.openLink(endpoint));
+    if (this.links.length > 1) {
+      const interval = options.heartbeatMs ?? 2500;
+      this.probe = setInterval(() => this.heartbeat(interval, options.heartbeatLiveness ?? 3), interval);
+      this.probe.unref();
+    }
   }
 
   /** Calls waiting for their answer. */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** The brokers taking new calls now. */
+  get brokersUp(): string[] {
+    return this.links.filter((l) => l.connected === true && l.alive).map((l) => l.endpoint);
   }
 
   /**
@@ -116,8 +147,9 @@ export class BusClient {
    */
   call<T = unknown>(service: string, method: string, params: unknown[] = [], options: CallOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new AgoraError('AGORA_ERR_BUS_CLOSED'));
-    // While the broker is known to be gone, fail at once instead of waiting out the deadline.
-    if (this.connected === false) return Promise.reject(new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
+    const link = this.pick();
+    // While every broker is known to be gone, fail at once instead of waiting out the deadline.
+    if (link === undefined) return Promise.reject(new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
     if (this.pending.size >= this.maxPending) return Promise.reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
     const deadline = options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs);
     const msgid = this.allocateId();
@@ -130,30 +162,116 @@ export class BusClient {
     return new Promise<T>((resolve, reject) => {
       const trace = this.options.traces === true ? new Error() : undefined;
       const timer = setTimeout(() => this.timeout(msgid), remaining(deadline));
-      this.pending.set(msgid, { resolve: resolve as (v: unknown) => void, reject, timer, service, method, trace });
-      if (!this.socket.send(frames)) this.settleUnsent(msgid);
+      const keep = options.idempotent === true && this.links.length > 1 ? frames : undefined;
+      const call = {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+        service,
+        method,
+        trace,
+        link,
+        frames: keep,
+      };
+      this.pending.set(msgid, call);
+      if (!link.socket.send(frames)) this.settleUnsent(msgid);
     });
   }
 
-  /** Whether the broker knows a worker for `service` (RFC 8 `mmi.service`). */
+  /** Whether the broker knows a worker for `service` (RFC 8 `mmi.service`); with several, any of them. */
   async hasService(service: string, options: CallOptions = {}): Promise<boolean> {
     const answer = await this.mmi(MMI_SERVICE, Buffer.from(service), options);
     return answer.toString() === '200';
   }
 
-  /** Every service the broker knows, with worker counts and queue depth (`mmi.services`). */
+  /** Every service the broker knows, with worker counts and queue depth (`mmi.services`); with several, one of them. */
   async services(options: CallOptions = {}): Promise<ServiceStats[]> {
     const answer = await this.mmi(MMI_SERVICES, EMPTY, options);
     return unpack(answer) as ServiceStats[];
   }
 
-  /** A raw MMI request: one body frame in, the broker's one body frame out. */
+  /** A raw MMI request: one body frame in, the broker's one body frame out (the next broker in turn). */
   mmi(service: string, body: Buffer, options: CallOptions = {}): Promise<Buffer> {
     if (this.closed) return Promise.reject(new AgoraError('AGORA_ERR_BUS_CLOSED'));
-    const deadline = options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs);
+    const link = this.pick() ?? this.links[0];
+    return this.mmiOn(link, service, body, options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs));
+  }
+
+  /** Close the sockets; pending calls fail with AGORA_ERR_BUS_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.probe);
+    this.rejectAll(undefined, () => new AgoraError('AGORA_ERR_BUS_CLOSED'));
+    for (const link of this.links) void link.socket.close();
+  }
+
+  private openLink(endpoint: string): Link {
+    const socket = new DealerSocket({
+      queueMax: this.maxPending * 2,
+      handshakeMs: this.options.handshakeMs,
+      mechanism: this.options.mechanism,
+    });
+    const link: Link = {
+      endpoint,
+      socket,
+      connected: undefined,
+      alive: true,
+      heardAt: Date.now(),
+      mmiPending: new Map(),
+    };
+    socket.onDisconnect = () => this.onDisconnect(link);
+    socket.onConnect = () => {
+      link.connected = true;
+      link.alive = true;
+      link.heardAt = Date.now();
+    };
+    socket.onMessage = (frames) => this.onMessage(link, frames);
+    socket.connect(endpoint);
+    return link;
+  }
+
+  /**
+   * The broker for the next call: in turn among those up; before any has connected, in turn among
+   * those not known to be down (the socket keeps the call until connected); none: undefined.
+   */
+  private pick(): Link | undefined {
+    const n = this.links.length;
+    if (n === 1) return this.links[0].connected === false ? undefined : this.links[0];
+    let fallback: Link | undefined;
+    for (let i = 0; i < n; i++) {
+      const link = this.links[(this.turn + i) % n];
+      if (link.connected === true && link.alive) {
+        this.turn = (this.turn + i + 1) % n;
+        return link;
+      }
+      if (link.connected === undefined) fallback ??= link;
+    }
+    return fallback;
+  }
+
+  /**
+   * Client heartbeat over MMI (several brokers only): a broker not heard from for an interval is
+   * sent an `mmi.service` probe; one silent for `liveness` intervals takes no new calls until it
+   * answers. Its connection may still be up (a stalled process): its calls keep their deadlines.
+   */
+  private heartbeat(interval: number, liveness: number): void {
+    const now = Date.now();
+    for (const link of this.links) {
+      if (link.connected !== true) continue;
+      const silent = now - link.heardAt;
+      if (silent >= interval * liveness && link.alive) {
+        link.alive = false;
+        this.log?.warn({ broker: link.endpoint, silentMs: silent }, 'broker silent: no new calls to it');
+      }
+      if (silent >= interval) this.mmiOn(link, MMI_SERVICE, Buffer.from(MMI_SERVICE), now + interval).catch(() => 0);
+    }
+  }
+
+  private mmiOn(link: Link, service: string, body: Buffer, deadline: number): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
-      const queue = this.mmiPending.get(service) ?? [];
-      this.mmiPending.set(service, queue);
+      const queue = link.mmiPending.get(service) ?? [];
+      link.mmiPending.set(service, queue);
       const entry: PendingMmi = {
         resolve,
         reject,
@@ -166,20 +284,12 @@ export class BusClient {
         }, remaining(deadline)),
       };
       queue.push(entry);
-      if (!this.socket.send([EMPTY, MDPC01, Buffer.from(service), body])) {
+      if (!link.socket.send([EMPTY, MDPC01, Buffer.from(service), body])) {
         queue.splice(queue.indexOf(entry), 1);
         clearTimeout(entry.timer);
         reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
       }
     });
-  }
-
-  /** Close the socket; pending calls fail with AGORA_ERR_BUS_CLOSED. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_CLOSED'));
-    void this.socket.close();
   }
 
   private nameFrame(service: string): Buffer {
@@ -208,13 +318,18 @@ export class BusClient {
   }
 
   /** [""][MDPC01][service][body] (RFC 7 §Client protocol). */
-  private onMessage(frames: Buffer[]): void {
+  private onMessage(link: Link, frames: Buffer[]): void {
+    link.heardAt = Date.now();
+    if (!link.alive) {
+      link.alive = true;
+      this.log?.info({ broker: link.endpoint }, 'broker answers again');
+    }
     if (frames.length < 4 || frames[0].length !== 0 || !same(frames[1], MDPC01)) {
       this.log?.warn({ frames: frames.length }, 'dropped malformed reply');
       return;
     }
     if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
-    if (isMmi(frames[2])) return this.onMmiReply(frames[2].toString(), frames[3]);
+    if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), frames[3]);
     let reply;
     try {
       reply = decodeMessage(frames[3]);
@@ -224,15 +339,16 @@ export class BusClient {
     }
     if (reply.type !== 1) return;
     const call = this.pending.get(reply.msgid);
-    if (call === undefined) return; // late answer to a call that timed out
+    // A late answer to a call that timed out, or one held by a broker it was taken from.
+    if (call === undefined || call.link !== link) return;
     this.pending.delete(reply.msgid);
     clearTimeout(call.timer);
     if (reply.error !== null && reply.error !== undefined) call.reject(fromWire(reply.error));
     else call.resolve(reply.result);
   }
 
-  private onMmiReply(service: string, body: Buffer): void {
-    const entry = this.mmiPending.get(service)?.shift();
+  private onMmiReply(link: Link, service: string, body: Buffer): void {
+    const entry = link.mmiPending.get(service)?.shift();
     if (entry === undefined || entry.settled) return; // a late answer to a request that timed out
     clearTimeout(entry.timer);
     entry.resolve(body);
@@ -248,27 +364,46 @@ export class BusClient {
     call.reject(err);
   }
 
-  /** The broker went away: nothing pending will be answered (RFC 7 has no resume). */
-  private onDisconnect(): void {
+  /**
+   * A broker went away: nothing it held will be answered (RFC 7 has no resume). Its idempotent
+   * calls go again through another broker that is up; the others fail.
+   */
+  private onDisconnect(link: Link): void {
     if (this.closed) return;
-    this.connected = false;
-    const n = this.pending.size;
-    this.rejectAll(() => new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
-    this.log?.warn({ rejected: n }, 'broker connection lost; reconnecting');
+    link.connected = false;
+    let retried = 0;
+    for (const [msgid, call] of this.pending) {
+      if (call.link !== link || call.frames === undefined) continue;
+      const other = this.pick();
+      if (other === undefined || other === link) continue;
+      call.link = other;
+      if (other.socket.send(call.frames)) retried++;
+      else this.settleUnsent(msgid);
+    }
+    const n = this.rejectAll(link, () => new AgoraError('AGORA_ERR_BUS_DISCONNECTED'));
+    this.log?.warn({ broker: link.endpoint, rejected: n, retried }, 'broker connection lost; reconnecting');
   }
 
-  private rejectAll(make: () => AgoraError): void {
-    for (const call of this.pending.values()) {
+  /** Fail the calls held by `link` (every call when undefined); the number failed. */
+  private rejectAll(link: Link | undefined, make: () => AgoraError): number {
+    let n = 0;
+    for (const [msgid, call] of this.pending) {
+      if (link !== undefined && call.link !== link) continue;
       clearTimeout(call.timer);
+      this.pending.delete(msgid);
       call.reject(make());
+      n++;
     }
-    this.pending.clear();
-    for (const queue of this.mmiPending.values()) {
-      for (const entry of queue.splice(0)) {
-        clearTimeout(entry.timer);
-        entry.reject(make());
+    for (const l of this.links) {
+      if (link !== undefined && l !== link) continue;
+      for (const queue of l.mmiPending.values()) {
+        for (const entry of queue.splice(0)) {
+          clearTimeout(entry.timer);
+          entry.reject(make());
+        }
       }
     }
+    return n;
   }
 }
 

@@ -72,7 +72,8 @@ export function encodeRequest(msgid: number, method: string, params: unknown[]):
   return pack([REQUEST_TYPE, msgid, method, params]);
 }
 
-export function encodeResponse(msgid: number, error: WireError | null, result: unknown): Buffer {
+/** A response; msgid null only for an error answering a request whose msgid cannot be read (docs/PROTOCOL.md §6). */
+export function encodeResponse(msgid: number | null, error: WireError | null, result: unknown): Buffer {
   return pack([RESPONSE_TYPE, msgid, error, error === null ? (result === undefined ? null : result) : null]);
 }
 

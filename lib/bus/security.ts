@@ -2,7 +2,9 @@
  * The bus's security settings (AGORA_BUS_CURVE and the variables beside it, README
  * "Configuration") turned into what the sockets take: the mechanism a client or worker
  * connects with, the broker's key pair and allow-list, and the broker's refusal to listen
- * beyond this machine without CURVE. docs/SECURITY.md tells how they fit together.
+ * beyond this machine without CURVE. With several brokers (AGORA_BUS_URL a list) the same
+ * settings apply to each: one AGORA_BUS_SERVER_KEY, so every broker runs with the same server
+ * certificate. docs/SECURITY.md tells how they fit together.
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config';
@@ -11,7 +13,7 @@ import { AllowList } from './allow-list';
 import { parseCertificate } from './curve-cert';
 import { sodiumReady } from './sodium';
 import { z85Decode } from './z85';
-import { parseEndpoint } from './zmtp';
+import { busEndpoints, parseEndpoint } from './zmtp';
 import { curveClient, type CurveKeys } from './zmtp-curve';
 import type { MechanismFactory } from './zmtp-mechanism';
 
@@ -19,7 +21,8 @@ import type { MechanismFactory } from './zmtp-mechanism';
 export type BusSecurityConfig = Pick<
   Config,
   'busUrl' | 'busCurve' | 'busCert' | 'busServerKey' | 'busServerCert' | 'busAllow' | 'busInsecure'
->;
+> &
+  Partial<Pick<Config, 'brokerBind'>>;
 
 /** What the broker needs under CURVE. */
 export interface BrokerCurve {
@@ -104,9 +107,11 @@ export function loopbackOnly(endpoint: string): boolean {
  */
 export async function brokerCurve(config: BusSecurityConfig): Promise<BrokerCurve | undefined> {
   if (config.busCurve !== 'on') {
-    if (!config.busInsecure && !loopbackOnly(config.busUrl))
+    const bind = config.brokerBind !== undefined && config.brokerBind !== '' ? config.brokerBind : config.busUrl;
+    const variable = bind === config.busUrl ? 'AGORA_BUS_URL' : 'AGORA_BROKER_BIND';
+    if (!config.busInsecure && !busEndpoints(bind).every(loopbackOnly))
       throw invalid(
-        `AGORA_BUS_URL ${config.busUrl} listens beyond this machine without CURVE: set AGORA_BUS_CURVE=on ` +
+        `${variable} ${bind} listens beyond this machine without CURVE: set AGORA_BUS_CURVE=on ` +
           '(docs/SECURITY.md), or AGORA_BUS_INSECURE=true to accept an unauthenticated, unencrypted bus',
       );
     return undefined;

@@ -6,6 +6,8 @@
  * (which is also how it re-registers after the broker restarts: the new broker answers the
  * first HEARTBEAT with DISCONNECT). Closing drains: with slots, it first asks the broker for no
  * more requests (HEARTBEAT options `{"slots": 0}`, docs/PROTOCOL.md §3), then answers what it holds.
+ * With several brokers (`endpoint` a comma-separated list) it registers with each, one socket per
+ * broker, and serves whatever any of them hands it; the brokers share nothing.
  */
 import { expired } from '../deadline';
 import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
@@ -23,7 +25,7 @@ import {
 } from './codec';
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
-import { DealerSocket } from './zmtp';
+import { busEndpoints, DealerSocket } from './zmtp';
 import type { MechanismFactory } from './zmtp-mechanism';
 
 /**
@@ -55,8 +57,9 @@ export type Handler = (params: unknown[], ctx: RpcContext) => unknown;
 export type Handlers = Readonly<Record<string, Handler>>;
 
 export interface ServeOptions {
+  /** The broker, or several comma-separated: the worker registers with each. */
   endpoint: string;
-  /** Requests served at once by this process for this service (1..1024, default 32). */
+  /** Requests served at once by this process for this service, per broker (1..1024, default 32). */
   concurrency?: number;
   heartbeatMs?: number;
   heartbeatLiveness?: number;
@@ -67,16 +70,57 @@ export interface ServeOptions {
   log: Logger;
 }
 
-/** Serve `handlers` as `service` on the bus. */
+/** Serve `handlers` as `service` on the bus: on each broker the endpoint lists. */
 export function serve(service: string, handlers: Handlers, options: ServeOptions): BusWorker {
   return new BusWorker(service, handlers, options);
 }
 
-/**
- * The worker of one service in this process: one DEALER socket to the broker serving
- * `concurrency` requests at once, replaced by a fresh one at each reconnect.
- */
+/** The worker of one service in this process, registered with every broker of its endpoint list. */
 export class BusWorker {
+  private readonly links: BrokerWorker[];
+
+  constructor(
+    readonly service: string,
+    handlers: Handlers,
+    options: ServeOptions,
+  ) {
+    const endpoints = busEndpoints(options.endpoint);
+    this.links = endpoints.map(
+      (endpoint) =>
+        new BrokerWorker(service, handlers, {
+          ...options,
+          endpoint,
+          log: endpoints.length > 1 ? options.log.child({ broker: endpoint }) : options.log,
+        }),
+    );
+  }
+
+  /** Resolves once connected to one broker (its READY is then on the wire); the others follow by themselves. */
+  ready(): Promise<void> {
+    return Promise.race(this.links.map((l) => l.ready()));
+  }
+
+  /** Resolves once connected to every broker. */
+  readyAll(): Promise<void> {
+    return Promise.all(this.links.map((l) => l.ready())).then(() => undefined);
+  }
+
+  /** Requests being served right now, all brokers together. */
+  get inFlight(): number {
+    return this.links.reduce((n, l) => n + l.inFlight, 0);
+  }
+
+  /** Drain on every broker at once (BrokerWorker.close), then close. */
+  async close(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.close()));
+  }
+}
+
+/**
+ * The worker of one service on one broker: one DEALER socket serving `concurrency` requests at
+ * once, replaced by a fresh one at each reconnect.
+ */
+class BrokerWorker {
   private socket!: DealerSocket;
   /** Bumped at each reconnect so a late reply is not sent on a newer socket. */
   private generation = 0;
@@ -261,9 +305,10 @@ export class BusWorker {
     try {
       message = decodeMessage(body);
     } catch (err) {
-      // The msgid as the broker read it, so that it matches this REPLY to the request (docs/PROTOCOL.md §3).
+      // The msgid as the broker read it, so that it matches this REPLY to the request, else nil:
+      // never 0, which could name another request of the same client (docs/PROTOCOL.md §6).
       return encodeResponse(
-        peekId(body, REQUEST_TYPE) ?? 0,
+        peekId(body, REQUEST_TYPE),
         new AgoraError('AGORA_ERR_BUS_BAD_MESSAGE', [(err as Error).message]).toWire(),
         null,
       );

@@ -74,6 +74,14 @@ export function parseEndpoint(endpoint: string): Address {
   throw new Error(`unsupported endpoint ${JSON.stringify(endpoint)}: use tcp://host:port or ipc://path`);
 }
 
+/** The brokers of a bus URL: `tcp://a:5555,tcp://b:5555` lists several (AGORA_BUS_URL). */
+export function busEndpoints(url: string): string[] {
+  return url
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+}
+
 /**
  * A ROUTER: binds, accepts DEALER/REQ/ROUTER peers, prefixes every message it receives with
  * the sender's routing id, and sends each message to the peer its first frame names

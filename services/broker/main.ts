@@ -1,21 +1,26 @@
 /**
  * The broker process (Procfile: broker). With AGORA_BUS_CURVE on it admits the keys of
  * AGORA_BUS_ALLOW, read again on SIGHUP (docs/SECURITY.md); with it off it listens on
- * loopback only, unless AGORA_BUS_INSECURE says otherwise.
+ * loopback only, unless AGORA_BUS_INSECURE says otherwise. It binds one endpoint: AGORA_BROKER_BIND,
+ * else AGORA_BUS_URL, which must then name one broker (README "Several brokers").
  */
 import { AllowList } from '../../lib/bus/allow-list';
 import { Broker } from '../../lib/bus/broker';
 import { brokerCurve } from '../../lib/bus/security';
-import { bindable } from '../../lib/config';
+import { brokerEndpoint } from '../../lib/config';
 import { announceReady, configOrExit, onShutdown, settingOrExit } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/log';
 
 async function main(): Promise<void> {
   const config = configOrExit('broker');
   const log = createLogger('broker', config.logLevel);
+  const bind = await settingOrExit(
+    'broker',
+    Promise.resolve().then(() => brokerEndpoint(config)),
+  );
   const curve = await settingOrExit('broker', brokerCurve(config));
   const broker = new Broker({
-    endpoint: bindable(config.busUrl),
+    endpoint: bind,
     heartbeatMs: config.heartbeatMs,
     heartbeatLiveness: config.heartbeatLiveness,
     maxBodyBytes: config.busMaxBodyBytes,

@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { Dealer } from 'zeromq';
 import type { ServiceStats } from '../../lib/bus/broker';
 import { createClient, type BusClient } from '../../lib/bus/client';
-import { decodeMessage, encodeMeta, encodeNotification, encodeRequest } from '../../lib/bus/codec';
+import { decodeMessage, encodeMeta, encodeNotification, encodeRequest, pack, unpack } from '../../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../../lib/bus/mdp';
 import { keepCalling, rejectsWith, until, waitForService, waitForServiceGone } from './bus';
 import { skipOrFail, start, startBroker, startNode, type Started } from './proc';
@@ -248,40 +248,65 @@ async function valueTests(t: TestContext, w: OneWorker): Promise<void> {
 /** Raw MDP frames: uint64 integers, notifications, expired deadlines, undecodable bodies. */
 async function wireTest(t: TestContext, w: OneWorker): Promise<void> {
   const { sdk, bus } = w;
-  await t.test('on the wire: uint64 integers, notifications and expired deadlines', async (t2) => {
-    const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
-    t2.after(() => socket.close());
-    socket.connect(bus);
-    const exchange = async (frames: Buffer[]): Promise<Buffer[]> => {
-      await socket.send([EMPTY, MDPC01, Buffer.from(sdk.service), ...frames]);
-      const reply = await socket.receive();
-      assert.equal(reply.length, 4);
-      assert.deepEqual([reply[0], reply[1], reply[2].toString()], [EMPTY, MDPC01, sdk.service]);
-      return reply;
-    };
-    // 1. 2^53-1 goes out and comes back as a msgpack uint64 (0xcf), never as a float64 (0xcb).
-    const [, , , body] = await exchange([encodeRequest(7, 'echo', [MAX_SAFE])]);
-    assert.deepEqual(body.subarray(-9), Buffer.from([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
-    assert.deepEqual(decodeMessage(body), { type: 1, msgid: 7, error: null, result: MAX_SAFE });
-    // 2. A notification is run and answered with one empty body (MDP needs the REPLY).
-    const [, , , empty] = await exchange([encodeNotification('echo', [1])]);
-    assert.equal(empty.length, 0);
-    // 3. A request whose deadline has passed is not run: it answers AGORA_ERR_BUS_TIMEOUT.
-    const [, , , late] = await exchange([encodeRequest(8, 'echo', [1]), encodeMeta({ deadline: Date.now() - 1000 })]);
-    const reply = decodeMessage(late);
-    assert.equal(reply.type, 1);
-    assert.equal(reply.type === 1 && reply.msgid, 8);
-    assert.equal(reply.type === 1 && (reply.error as { code: string }).code, 'AGORA_ERR_BUS_TIMEOUT');
-    // 4. An undecodable body answers AGORA_ERR_BUS_BAD_MESSAGE and the worker keeps serving.
-    const [, , , junk] = await exchange([Buffer.from([0xc1])]);
-    const bad = decodeMessage(junk);
-    assert.equal(bad.type === 1 && (bad.error as { code: string }).code, 'AGORA_ERR_BUS_BAD_MESSAGE');
-    const [, , , fine] = await exchange([
-      encodeRequest(9, 'upper', ['ok']),
-      encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' }),
-    ]);
-    assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
-  });
+  await t.test(
+    'on the wire: uint64 integers, notifications, expired deadlines, malformed bodies, wrong arity',
+    async (t2) => {
+      const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
+      t2.after(() => socket.close());
+      socket.connect(bus);
+      const exchange = async (frames: Buffer[]): Promise<Buffer[]> => {
+        await socket.send([EMPTY, MDPC01, Buffer.from(sdk.service), ...frames]);
+        const reply = await socket.receive();
+        assert.equal(reply.length, 4);
+        assert.deepEqual([reply[0], reply[1], reply[2].toString()], [EMPTY, MDPC01, sdk.service]);
+        return reply;
+      };
+      // 1. 2^53-1 goes out and comes back as a msgpack uint64 (0xcf), never as a float64 (0xcb).
+      const [, , , body] = await exchange([encodeRequest(7, 'echo', [MAX_SAFE])]);
+      assert.deepEqual(body.subarray(-9), Buffer.from([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+      assert.deepEqual(decodeMessage(body), { type: 1, msgid: 7, error: null, result: MAX_SAFE });
+      // 2. A notification is run and answered with one empty body (MDP needs the REPLY).
+      const [, , , empty] = await exchange([encodeNotification('echo', [1])]);
+      assert.equal(empty.length, 0);
+      // 3. A request whose deadline has passed is not run: it answers AGORA_ERR_BUS_TIMEOUT.
+      const [, , , late] = await exchange([encodeRequest(8, 'echo', [1]), encodeMeta({ deadline: Date.now() - 1000 })]);
+      const reply = decodeMessage(late);
+      assert.equal(reply.type, 1);
+      assert.equal(reply.type === 1 && reply.msgid, 8);
+      assert.equal(reply.type === 1 && (reply.error as { code: string }).code, 'AGORA_ERR_BUS_TIMEOUT');
+      // 4. An undecodable body answers AGORA_ERR_BUS_BAD_MESSAGE and the worker keeps serving.
+      const [, , , junk] = await exchange([Buffer.from([0xc1])]);
+      const bad = unpack(junk) as unknown[];
+      assert.deepEqual([bad[0], bad[1], (bad[2] as { code: string }).code], [1, null, 'AGORA_ERR_BUS_BAD_MESSAGE']);
+      // 5. Valid msgpack that is not msgpack-RPC, or trailing bytes: AGORA_ERR_BUS_BAD_MESSAGE with the
+      //    msgid read as the broker reads it (`94 00` then an integer), else nil, never 0 (docs/PROTOCOL.md §6).
+      const malformed: Array<[Buffer, number | null]> = [
+        [pack({}), null],
+        [pack([0, 1]), null],
+        [pack([7, 1, 'echo', []]), null],
+        [Buffer.concat([encodeRequest(11, 'echo', [1]), Buffer.from([0xc0])]), 11],
+      ];
+      for (const [frame, msgid] of malformed) {
+        const [, , , answer] = await exchange([frame]);
+        const m = unpack(answer) as unknown[];
+        assert.deepEqual(
+          [m[0], m[1], (m[2] as { code: string }).code, m[3]],
+          [1, msgid, 'AGORA_ERR_BUS_BAD_MESSAGE', null],
+          frame.toString('hex'),
+        );
+      }
+      // 6. Params the method does not take: AGORA_ERR_RPC_BAD_PARAMS, not INTERNAL.
+      const [, , , arity] = await exchange([encodeRequest(12, 'upper', ['a', 'b'])]);
+      const wrong = decodeMessage(arity);
+      assert.equal(wrong.type === 1 && wrong.msgid, 12);
+      assert.equal(wrong.type === 1 && (wrong.error as { code: string }).code, 'AGORA_ERR_RPC_BAD_PARAMS');
+      const [, , , fine] = await exchange([
+        encodeRequest(9, 'upper', ['ok']),
+        encodeMeta({ deadline: Date.now() + 5000, reqId: 'r-1' }),
+      ]);
+      assert.deepEqual(decodeMessage(fine), { type: 1, msgid: 9, error: null, result: 'OK' });
+    },
+  );
 }
 
 /** SIGTERM: the worker finishes its calls, says DISCONNECT and exits 0. */

@@ -12,6 +12,7 @@ import { createClient } from '../../lib/bus/client';
 import { until } from '../helpers/bus';
 import { ROOT, start, startBroker, type Started } from '../helpers/proc';
 import { sdkCurveSuite } from '../helpers/sdk-curve';
+import { sdkMultiSuite } from '../helpers/sdk-multi';
 import { needSdk, sdkSuite, type Sdk } from '../helpers/sdk-suite';
 
 const PYTHON: Sdk = {
@@ -26,6 +27,7 @@ const PYTHON: Sdk = {
 };
 
 sdkSuite(PYTHON);
+sdkMultiSuite(PYTHON);
 sdkCurveSuite(PYTHON);
 
 /** A zguide-style MDP client: a REQ socket, [MDPC01][service][body], no metadata frame, one reply. */

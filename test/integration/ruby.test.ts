@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ROOT } from '../helpers/proc';
 import { RUBY, RUBY_PACKAGES, RUBY_PROBE } from '../helpers/ruby';
 import { sdkCurveSuite } from '../helpers/sdk-curve';
+import { sdkMultiSuite } from '../helpers/sdk-multi';
 import { sdkSuite, type Sdk } from '../helpers/sdk-suite';
 
 const SDK: Sdk = {
@@ -20,4 +21,5 @@ const SDK: Sdk = {
 };
 
 sdkSuite(SDK);
+sdkMultiSuite(SDK);
 sdkCurveSuite(SDK);

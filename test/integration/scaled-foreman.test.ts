@@ -1,8 +1,8 @@
 /**
  * The documented several-instances invocation (README "Several instances"): foreman runs
- * Procfile.scaled with two instances of auth, channels and messages on shared PostgreSQL
- * and Redis, each binding its gRPC on foreman's PORT; a user logs on and posts through the
- * gateway on foreman's PORT for it.
+ * Procfile.scaled with two brokers and two instances of auth, channels and messages on shared
+ * PostgreSQL and Redis, each binding its gRPC on foreman's PORT; every worker registers with both
+ * brokers; a user logs on and posts through the gateway on foreman's PORT for it.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +15,9 @@ import { test } from 'node:test';
 import { skipOrFail, startPostgres, startRedis, until } from '../helpers/backends';
 import { ended, entry, freePort, labelledLine, ROOT, start } from '../helpers/proc';
 import { legacy, logon } from '../helpers/scaled-mesh';
+import { createClient } from '../../lib/bus/client';
+import { peerMechanism } from '../../lib/bus/security';
+import { defaultConfig } from '../../lib/config';
 
 /** Whether `port` can be bound on loopback now. */
 async function isFree(port: number): Promise<boolean> {
@@ -30,6 +33,41 @@ async function isFree(port: number): Promise<boolean> {
     await once(server, 'close');
   }
   return ok;
+}
+
+/** Two bus endpoints on distinct free ports (freePort alone may answer the same port twice). */
+async function brokerUrls(): Promise<string[]> {
+  for (;;) {
+    const ports = [await freePort(), await freePort()];
+    if (ports[0] !== ports[1]) return ports.map((p) => `tcp://127.0.0.1:${p}`);
+  }
+}
+
+/** Every worker registers with both brokers: each knows the same services, with their instances. */
+async function registeredWithBoth(busUrls: string[], keys: string): Promise<void> {
+  const mechanism = await peerMechanism({
+    ...defaultConfig(),
+    busCurve: 'on',
+    busCert: `${keys}client.key_secret`,
+    busServerKey: `${keys}broker.key`,
+  });
+  const wanted = ['Auth', 'Channels', 'Messages', 'Compute', 'Routes', 'driver.local'];
+  const names = await Promise.all(
+    busUrls.map(async (endpoint) => {
+      const client = createClient({ endpoint, mechanism, timeoutMs: 5000 });
+      try {
+        await until(async () => {
+          const known = (await client.services()).filter((s) => s.workers > 0).map((s) => s.name);
+          return wanted.every((n) => known.includes(n));
+        }, `every service registered with ${endpoint}`);
+        return (await client.services()).map((s) => `${s.name}:${s.workers}`).sort();
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  assert.deepEqual(names[0], names[1]);
+  assert.ok(names[0].includes('Auth:2'), names[0].join(' '));
 }
 
 /** A foreman base port whose instance ports (base + 100 n + i) are free. */
@@ -50,7 +88,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
   if (pg === undefined || redis === undefined) return;
-  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700, 900, 1000]);
+  const base = await freeBase([100, 101, 200, 201, 300, 301, 400, 500, 600, 700, 800, 900]);
   // 1. scaled.env with this run's ports and servers.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-scaled-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,14 +98,19 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     .replace(/127\.0\.0\.1:5(\d)0(\d)/g, (_, n: string, i: string) => `127.0.0.1:${base + 100 * Number(n) + Number(i)}`)
     .replace(/^AGORA_DATABASE_URL=.*$/m, `AGORA_DATABASE_URL=${await pg.newDatabase()}`)
     .replace(/^AGORA_REDIS_URL=.*$/m, `AGORA_REDIS_URL=${redis.url}`)
-    .replace(/^AGORA_PROXY_PORT=6000$/m, `AGORA_PROXY_PORT=${base + 1000}`);
+    .replace(/^AGORA_PROXY_PORT=5900$/m, `AGORA_PROXY_PORT=${base + 900}`);
   // The bus runs CURVE from keys made as docs/SECURITY.md says, here in this run's directory:
   // the Procfile's `keys/` paths point there, its commands still run in the repository (-d).
   const keys = path.join(dir, 'keys') + path.sep;
   execFileSync(process.execPath, [entry('bin/agora.js'), 'keys', 'init', keys, '-f', 'Procfile.scaled'], { cwd: ROOT });
   const procfile = path.join(dir, 'Procfile.scaled');
   writeFileSync(procfile, readFileSync(path.join(ROOT, 'Procfile.scaled'), 'utf8').replaceAll('keys/', keys));
-  writeFileSync(envFile, `${text}AGORA_BUS_URL=tcp://127.0.0.1:${await freePort()}\n`.replaceAll('keys/', keys));
+  const busUrls = await brokerUrls();
+  assert.match(text, /^AGORA_BUS_URL=tcp:\/\/[^,\n]+,tcp:\/\/[^,\n]+$/m, 'scaled.env lists two brokers');
+  writeFileSync(
+    envFile,
+    text.replace(/^AGORA_BUS_URL=.*$/m, `AGORA_BUS_URL=${busUrls.join(',')}`).replaceAll('keys/', keys),
+  );
 
   // 2. foreman, as the README says, with this run's base port; ready once every instance is.
   const expected = [
@@ -84,6 +127,7 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     'routes.1',
     'wake.1',
     'proxy.1',
+    'broker2.1',
   ];
   const seen = new Set<string>();
   const foreman = await start(
@@ -103,12 +147,16 @@ test('foreman runs Procfile.scaled: two instances of auth, channels and messages
     },
   );
   t.after(() => foreman.stop());
-  const grpcOf = (label: string): unknown =>
-    (foreman.lines.find((l) => l.label === label && l.ready === true)?.endpoints as Record<string, unknown>).grpc;
-  assert.ok(
-    foreman.lines.some((l) => l.label === 'broker.1' && l.msg === 'CURVE on'),
-    'the broker runs CURVE',
-  );
+  const grpcOf = (label: string, name = 'grpc'): unknown =>
+    (foreman.lines.find((l) => l.label === label && l.ready === true)?.endpoints as Record<string, unknown>)[name];
+  for (const [i, label] of ['broker.1', 'broker2.1'].entries()) {
+    assert.ok(
+      foreman.lines.some((l) => l.label === label && l.msg === 'CURVE on'),
+      `${label} runs CURVE`,
+    );
+    assert.equal(grpcOf(label, 'bus'), busUrls[i], `${label} binds its own endpoint of the list`);
+  }
+  await registeredWithBoth(busUrls, keys);
   assert.equal(grpcOf('auth.2'), `127.0.0.1:${base + 101}`);
   assert.equal(grpcOf('messages.1'), `127.0.0.1:${base + 300}`);
 

@@ -10,6 +10,10 @@ It needs only pyzmq and msgpack (Debian: python3-zmq, python3-msgpack).
     @public(params={"type": "string"})            # callable by the gateway for a signed-in user
     def greet(name): return "hello %s, from %s" % (name, current_user())
 
+Several brokers: an endpoint listing them (`tcp://a:5555,tcp://b:5555`, as AGORA_BUS_URL may) makes
+the Worker register with each (one socket and I/O thread per broker) and the Client spread its
+calls over those connected (README "Several brokers").
+
 `endpoint`, `heartbeat_ms` and `liveness` left as None come from AGORA_BUS_URL,
 AGORA_HEARTBEAT_MS and AGORA_HEARTBEAT_LIVENESS (defaults tcp://127.0.0.1:5555, 2500, 3).
 With AGORA_BUS_CURVE=on the socket is a CURVE client (docs/PROTOCOL.md §15): its own key pair
@@ -120,7 +124,8 @@ def decode_message(body):
 
 def _peek_msgid(body):
     """The msgid of a request body that does not decode, read from its first items as the broker
-    reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else 0."""
+    reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else None: never 0,
+    which could name another request of the same client (docs/PROTOCOL.md §6)."""
     try:
         items = msgpack.Unpacker(raw=False, strict_map_key=False)
         items.feed(body)
@@ -128,10 +133,15 @@ def _peek_msgid(body):
             kind = items.unpack()
             if type(kind) is int and kind == 0:
                 msgid = items.unpack()
-                return msgid if _is_msgid(msgid) else 0
+                return msgid if _is_msgid(msgid) else None
     except Exception:
         pass
-    return 0
+    return None
+
+
+def endpoints_of(endpoint):
+    """The brokers of an endpoint list: "tcp://a:5555,tcp://b:5555" names two."""
+    return [e.strip() for e in endpoint.split(",") if e.strip()]
 
 
 def decode_meta(frame):
@@ -371,6 +381,16 @@ class Worker:
         self.on_ready = on_ready
         self.log = (log or JsonLog(service)).child(mod="bus-worker", service=service)
         self.drain_s = drain_ms / 1000.0
+        # Several brokers: one Worker per broker, each with its own socket, run on its own thread.
+        self._links = None
+        if len(endpoints_of(self.endpoint)) > 1:
+            self._ready_lock = threading.Lock()
+            base = log or JsonLog(service)
+            self._links = [
+                Worker(e, service, handlers, heartbeat_ms=heartbeat_ms, liveness=liveness, concurrency=concurrency,
+                       on_ready=self._link_ready, log=base.child(broker=e), drain_ms=drain_ms, curve=self.curve or False)
+                for e in endpoints_of(self.endpoint)
+            ]
         self._stopping = False
         self._draining = False  # the I/O loop has begun the stop (stop() only asks for it)
         self._ran = False
@@ -392,14 +412,21 @@ class Worker:
     def stop(self):
         """Stop taking work, finish what is in flight, say DISCONNECT. Safe from signal handlers and threads."""
         self._stopping = True
+        if self._links is not None:
+            for link in self._links:
+                link.stop()
+            return
         self._wake()
 
     def run(self):
         """Serve until stop(); returns True once in-flight requests are answered and DISCONNECT said,
-        False when drain_ms passed first (the calls still held are lost)."""
+        False when drain_ms passed first (the calls still held are lost). With several brokers: on
+        each, and True only when every one drained in time."""
         if self._ran:
             raise RuntimeError("Worker.run() may be called once")
         self._ran = True
+        if self._links is not None:
+            return self._run_links()
         self._ctx = zmq.Context()
         self._poller = zmq.Poller()
         self._poller.register(self._wake_r, zmq.POLLIN)
@@ -410,6 +437,32 @@ class Worker:
             return self._loop()
         finally:
             self._shutdown()
+
+    def _run_links(self):
+        results = [None] * len(self._links)
+
+        def serve(i, link):
+            results[i] = link.run()
+
+        threads = [threading.Thread(target=serve, args=(i, link), name="agora-%s-broker-%d" % (self.service, i),
+                                    daemon=True) for i, link in enumerate(self._links)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # a timed join lets the main thread run its signal handlers
+        os.close(self._wake_r)  # each link has its own; this one served nothing
+        os.close(self._wake_w)
+        return all(r is True for r in results)
+
+    def _link_ready(self):
+        """The first broker connected: the worker serves (the others register by themselves)."""
+        with self._ready_lock:
+            if self._announced:
+                return
+            self._announced = True
+        if self.on_ready is not None:
+            self.on_ready()
 
     # ---- the I/O loop (owns the socket: zmq sockets are not thread-safe) ----
 
@@ -436,9 +489,14 @@ class Worker:
                 elif sock is self._socket:
                     self._receive()
             self._finish_jobs()
-            if time.monotonic() >= next_tick:
+            now = time.monotonic()
+            if now >= next_tick:
+                # A late tick is our own stall, not the broker's silence: push the expiry back by it.
+                # Reading first is not enough: libzmq may not have moved what arrived meanwhile
+                # into the socket yet (docs/PROTOCOL.md §5).
+                self._expiry += now - next_tick
                 self._tick()
-                next_tick = time.monotonic() + self.heartbeat_s
+                next_tick = now + self.heartbeat_s
 
     def _open(self):
         sock = self._ctx.socket(zmq.DEALER)
@@ -683,7 +741,13 @@ class Worker:
 
 
 class Client:
-    """Call services on the bus. One socket; use a Client from one thread at a time."""
+    """Call services on the bus. One socket; use a Client from one thread at a time.
+
+    With several brokers the socket connects to each and libzmq hands each call to the next one
+    connected (ZMQ_IMMEDIATE: a broker whose connection is down gets none, and a call made while
+    none is connected waits for one until its deadline). A call held by a broker lost meanwhile
+    gets no answer: it fails at its deadline with AGORA_ERR_BUS_TIMEOUT (libzmq does not say
+    which broker took a message, so the TypeScript client's fail-fast is not offered here)."""
 
     def __init__(self, endpoint=None, timeout_ms=5000, caller=None, curve=None):
         self.endpoint = endpoint or env_config()["endpoint"]
@@ -692,8 +756,12 @@ class Client:
         self._ctx = zmq.Context()
         self._socket = self._ctx.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        self._several = len(endpoints_of(self.endpoint)) > 1
+        if self._several:
+            self._socket.setsockopt(zmq.IMMEDIATE, 1)  # queue only to brokers whose connection is up
         apply_curve(self._socket, _curve_of(curve))
-        self._socket.connect(self.endpoint)
+        for endpoint in endpoints_of(self.endpoint):
+            self._socket.connect(endpoint)
         self._next_id = 0
         self._stale_mmi = 0  # MMI answers carry no msgid: count those we gave up on, to skip them
 
@@ -709,7 +777,7 @@ class Client:
             meta["caller"] = self.caller
         if user is not None:
             meta["user"] = user  # counts under CURVE only from a key granted act_for_users
-        self._send([b"", MDPC01, service.encode(), pack([0, msgid, method, list(params)]), pack(meta)])
+        self._send([b"", MDPC01, service.encode(), pack([0, msgid, method, list(params)]), pack(meta)], deadline)
         while True:
             frames = self._receive(deadline)
             if frames is None:
@@ -727,7 +795,7 @@ class Client:
     def has_service(self, name, timeout_ms=None):
         """Whether the broker has a worker for `name` (RFC 8 mmi.service)."""
         deadline = int(_now_ms() + (self.timeout_ms if timeout_ms is None else timeout_ms))
-        self._send([b"", MDPC01, MMI_SERVICE, name.encode()])
+        self._send([b"", MDPC01, MMI_SERVICE, name.encode()], deadline)
         while True:
             frames = self._receive(deadline, mmi=True)
             if frames is None:
@@ -745,11 +813,16 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
-    def _send(self, frames):
-        try:
-            self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
-        except zmq.Again:
-            raise AgoraError("AGORA_ERR_BUS_DISCONNECTED", "Broker unreachable: send queue full")
+    def _send(self, frames, deadline):
+        while True:
+            try:
+                self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
+                return
+            except zmq.Again:
+                left = deadline - _now_ms()
+                # Several brokers (ZMQ_IMMEDIATE): none connected yet or now; wait for one.
+                if not self._several or left <= 0 or not self._socket.poll(max(1, int(left)), zmq.POLLOUT):
+                    raise AgoraError("AGORA_ERR_BUS_DISCONNECTED", "Broker unreachable: send queue full")
 
     def _receive(self, deadline, mmi=False):
         """The next [""][MDPC01][service][body] of the wanted kind (MMI or not), or None at the deadline."""

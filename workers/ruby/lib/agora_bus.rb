@@ -114,16 +114,17 @@ module AgoraBus
   end
 
   # The msgid of a request body that does not decode, read from its first items as the broker
-  # reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else 0.
+  # reads it (docs/PROTOCOL.md §3: a worker with slots is matched by it), else nil: never 0,
+  # which could name another request of the same client (docs/PROTOCOL.md §6).
   def peek_msgid(body)
     items = MessagePack::Unpacker.new
     items.feed(body)
-    return 0 unless items.read_array_header == 4 && items.read.eql?(0)
+    return nil unless items.read_array_header == 4 && items.read.eql?(0)
 
     id = items.read
-    msgid?(id) ? id : 0
+    msgid?(id) ? id : nil
   rescue StandardError
-    0
+    nil
   end
 
   # The optional metadata frame (docs/PROTOCOL.md §7) as a Hash; anything unreadable is {}.
@@ -194,6 +195,11 @@ module AgoraBus
     def check!
       raise ArgumentError, "invalid configuration: #{@problems.join('; ')}" unless @problems.empty?
     end
+  end
+
+  # The brokers of an endpoint list: "tcp://a:5555,tcp://b:5555" names two.
+  def endpoints_of(endpoint)
+    endpoint.split(',').map(&:strip).reject(&:empty?)
   end
 
   # { endpoint:, heartbeat_ms:, liveness:, concurrency: } from the environment; ArgumentError

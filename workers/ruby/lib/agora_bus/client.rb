@@ -3,6 +3,11 @@
 module AgoraBus
   # Call services on the bus (docs/PROTOCOL.md §2). One DEALER socket; calls from several
   # threads are served one after the other.
+  #
+  # Several brokers: the socket connects to each and libzmq hands each call to the next one
+  # connected (ZMQ_IMMEDIATE: a broker whose connection is down gets none; a call made while none
+  # is connected waits for one until its deadline). A call held by a broker lost meanwhile gets
+  # no answer: it fails at its deadline with AGORA_ERR_BUS_TIMEOUT.
   class Client
     # `curve`: CURVE options as AgoraBus.read_curve gives them; nil takes the environment's, false none.
     def initialize(endpoint: nil, timeout_ms: 5000, caller: nil, curve: nil)
@@ -13,8 +18,10 @@ module AgoraBus
       @ctx = ZMQ::Context.new
       @socket = @ctx.socket(ZMQ::DEALER)
       @socket.setsockopt(ZMQ::LINGER, 0)
+      @several = AgoraBus.endpoints_of(@endpoint).size > 1
+      @socket.setsockopt(ZMQ::IMMEDIATE, 1) if @several # queue only to brokers whose connection is up
       AgoraBus.apply_curve(@socket, curve.nil? ? config[:curve] : curve || nil)
-      @socket.connect(@endpoint)
+      AgoraBus.endpoints_of(@endpoint).each { |e| @socket.connect(e) }
       @poller = ZMQ::Poller.new
       @poller.register_readable(@socket)
       @next_id = 0
@@ -32,7 +39,8 @@ module AgoraBus
         meta['reqId'] = req_id if req_id
         meta['caller'] = @caller if @caller
         meta['user'] = user if user # counts under CURVE only from a key granted act_for_users
-        send_frames([EMPTY, MDPC01, service.b, AgoraBus.pack([0, msgid, method, params.to_a]), AgoraBus.pack(meta)])
+        send_frames([EMPTY, MDPC01, service.b, AgoraBus.pack([0, msgid, method, params.to_a]), AgoraBus.pack(meta)],
+                    deadline)
         await_reply(msgid, deadline, "#{service}.#{method}")
       end
     end
@@ -41,7 +49,7 @@ module AgoraBus
     def service?(name, timeout_ms: nil)
       @lock.synchronize do
         deadline = AgoraBus.now_ms + (timeout_ms || @timeout_ms)
-        send_frames([EMPTY, MDPC01, MMI_SERVICE, name.b])
+        send_frames([EMPTY, MDPC01, MMI_SERVICE, name.b], deadline)
         frames = receive(deadline, mmi: true)
         if frames.nil?
           @stale_mmi += 1
@@ -80,11 +88,24 @@ module AgoraBus
       end
     end
 
-    def send_frames(frames)
+    def send_frames(frames, deadline)
       raise AgoraError.new('AGORA_ERR_BUS_CLOSED', 'Call on a closed bus client') if @socket.nil?
-      return if ZMQ::Util.resultcode_ok?(@socket.send_strings(frames, ZMQ::DONTWAIT))
 
-      raise AgoraError.new('AGORA_ERR_BUS_DISCONNECTED', 'Broker unreachable: send queue full')
+      loop do
+        return if ZMQ::Util.resultcode_ok?(@socket.send_strings(frames, ZMQ::DONTWAIT))
+
+        # Several brokers (ZMQ_IMMEDIATE): none is connected yet, or now; wait for one.
+        left = deadline - AgoraBus.now_ms
+        unless @several && left.positive? && writable(left)
+          raise AgoraError.new('AGORA_ERR_BUS_DISCONNECTED', 'Broker unreachable: send queue full')
+        end
+      end
+    end
+
+    def writable(left_ms)
+      poller = ZMQ::Poller.new
+      poller.register_writable(@socket)
+      poller.poll(left_ms.ceil).positive?
     end
 
     # The next [""][MDPC01][service][body] of the wanted kind (MMI or not), or nil at the deadline.

@@ -15,6 +15,10 @@ module AgoraBus
   # extension), and with 1 it is a plain RFC 7 worker. Handlers run on `concurrency` threads, so
   # heartbeats keep flowing during a long call. `on_ready` is called (on the run thread) once
   # the socket has connected to the broker.
+  #
+  # Several brokers (`endpoint` listing them, "tcp://a:5555,tcp://b:5555"): one Worker per
+  # broker, each with its socket on its own thread, so the service registers with each; on_ready
+  # is called once, when the first has connected (README "Several brokers").
   class Worker
     attr_reader :service
 
@@ -56,6 +60,7 @@ module AgoraBus
       @jobs = Queue.new
       @done = Queue.new
       @wake_r, @wake_w = IO.pipe
+      @links = link_workers(handlers, heartbeat_ms, liveness, log, drain_ms)
     end
 
     # Stop taking work, finish what is in flight, say DISCONNECT. Safe from trap handlers and
@@ -63,15 +68,19 @@ module AgoraBus
     def stop(signal: nil)
       @stop_signal = signal
       @stopping = true
+      @links&.each { |link| link.stop(signal: signal) }
       wake
     end
 
     # Serve until stop; returns true once in-flight requests are answered and DISCONNECT said,
-    # false when drain_ms passed first (the calls still held are lost).
+    # false when drain_ms passed first (the calls still held are lost). Several brokers: on each,
+    # true only when every one drained in time.
     def run
       raise 'Worker#run may be called once' if @ran
 
       @ran = true
+      return run_links if @links
+
       @ctx = ZMQ::Context.new
       @poller = ZMQ::Poller.new
       @poller.register_readable(@wake_r)
@@ -85,6 +94,35 @@ module AgoraBus
     end
 
     private
+
+    def link_workers(handlers, heartbeat_ms, liveness, log, drain_ms)
+      endpoints = AgoraBus.endpoints_of(@endpoint)
+      return nil if endpoints.size < 2
+
+      ready = Mutex.new
+      base = log || JsonLog.new(@service)
+      endpoints.map do |endpoint|
+        Worker.new(service: @service, handlers: handlers, endpoint: endpoint, heartbeat_ms: heartbeat_ms,
+                   liveness: liveness, concurrency: @concurrency, log: base.child(broker: endpoint),
+                   drain_ms: drain_ms, curve: @curve || false,
+                   on_ready: -> { ready.synchronize { first_ready } })
+      end
+    end
+
+    def first_ready
+      return if @announced
+
+      @announced = true
+      @on_ready&.call
+    end
+
+    def run_links
+      threads = @links.map { |link| Thread.new { link.run } }
+      results = threads.map(&:value)
+      @wake_r.close # each link has its own; this one served nothing
+      @wake_w.close
+      results.all?(true)
+    end
 
     # ---- the I/O loop (owns the socket: ZeroMQ sockets are not thread-safe) ----
 
@@ -103,10 +141,15 @@ module AgoraBus
         wait = [wait, drain_until - AgoraBus.monotonic].min if drain_until
         poll([wait, 0].max)
         finish_jobs
-        if AgoraBus.monotonic >= next_tick
-          tick
-          next_tick = AgoraBus.monotonic + @heartbeat_s
-        end
+        now = AgoraBus.monotonic
+        next unless now >= next_tick
+
+        # A late tick is our own stall, not the broker's silence: push the expiry back by it.
+        # Reading first is not enough: libzmq may not have moved what arrived meanwhile into the
+        # socket yet (docs/PROTOCOL.md §5).
+        @expiry += now - next_tick
+        tick
+        next_tick = now + @heartbeat_s
       end
     end
 
