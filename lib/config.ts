@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AgoraError } from './errors';
+import { LOG_FORMATS, type LogFormat } from './pretty-log';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -181,6 +182,8 @@ export interface Config {
   eosMessage: string;
   /** The URL of the `Alert` header; empty: the hello's `project_docs`. */
   eosUrl: string;
+  /** How `agora start` prints its processes' log lines. */
+  logFormat: LogFormat;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -876,6 +879,13 @@ export const VARIABLES: readonly Variable[] = [
     '',
     orEmpty(httpUrl),
     "The `url` of the end-of-service `Alert`; empty: the hello's `project_docs`.",
+  ),
+  v(
+    'logFormat',
+    'AGORA_LOG_FORMAT',
+    'auto',
+    oneOf(LOG_FORMATS),
+    '`agora start` prints the JSON log lines of its processes as they are (`json`), in a readable form (`pretty`: time, level, message, the fields that matter), or pretty on a terminal only (`auto`).',
   ),
 ];
 
