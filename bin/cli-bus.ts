@@ -120,8 +120,6 @@ export interface TailOptions {
   json: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Called once the broker has said it tails (tests). */
-  onTailing?: () => void;
 }
 
 /**
@@ -162,7 +160,7 @@ export async function tailCommand(
         if (!acknowledged) {
           acknowledged = true;
           clearTimeout(noAnswer);
-          o.onTailing?.();
+          io.err.write(`agora: tailing ${service ?? 'every service'} at ${config.busUrl}\n`);
         }
         return undefined;
       }
