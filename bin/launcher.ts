@@ -79,6 +79,10 @@ export class Launcher {
   /** With `restart`: restarts so far and failures in a row per label, and the restarts waiting for their delay. */
   private readonly restarts = new Map<string, { total: number; inRow: number }>();
   private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
+  /** The labels that printed their ready line, and the HTTP endpoints they named, for the line saying all are. */
+  private readonly readyLabels = new Set<string>();
+  private readonly httpEndpoints: string[] = [];
+  private readonly startedAt = Date.now();
 
   constructor(private readonly options: LauncherOptions) {
     this.width = labelWidth(options.processes.map((p) => p.label));
@@ -149,7 +153,11 @@ export class Launcher {
     ready.catch(() => undefined);
     const r: Running = { proc, child, slot, ready, startedAt: Date.now() };
     this.running.set(proc.label, r);
-    this.pipe(r, child.stdout, (line) => isReadyLine(line) && onReady());
+    this.pipe(r, child.stdout, (line) => {
+      if (!isReadyLine(line)) return;
+      onReady();
+      this.noteReady(proc.label, line);
+    });
     this.pipe(r, child.stderr);
     const gone = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (!this.running.has(proc.label)) return;
@@ -185,6 +193,18 @@ export class Launcher {
       this.exitCode = status(code, signal);
     }
     this.settleIfDone();
+  }
+
+  /** One more process is ready: once all are, say so (once), with where HTTP is served. */
+  private noteReady(label: string, line: string): void {
+    if (this.readyLabels.has(label) || this.stopSignal !== undefined) return;
+    this.readyLabels.add(label);
+    const endpoints = (JSON.parse(line) as { endpoints?: Record<string, unknown> }).endpoints;
+    if (typeof endpoints?.http === 'string') this.httpEndpoints.push(endpoints.http);
+    if (this.readyLabels.size !== this.options.processes.length) return;
+    const s = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    const http = this.httpEndpoints.length === 0 ? '' : `; HTTP at ${this.httpEndpoints.join(', ')}`;
+    this.system(`all ${this.readyLabels.size} processes ready in ${s} s${http}`);
   }
 
   /** `r` exited on its own under `restart`: start it again after its backoff. */

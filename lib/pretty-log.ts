@@ -44,7 +44,14 @@ export function prettyLine(line: string, color: boolean): string {
   const time = typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 23) : '';
   const fields: string[] = [];
   const keys = [...FIRST.filter((k) => k in o), ...Object.keys(o).filter((k) => !FIRST.includes(k) && !HIDDEN.has(k))];
-  for (const key of keys) if (o[key] !== undefined) fields.push(`${c(2, `${key}=`)}${shown(o[key])}`);
+  for (const key of keys) {
+    const value = o[key];
+    if (value === undefined) continue;
+    // The ready line's endpoints read better as their own fields: bus=… grpc=… http=…
+    if (key === 'endpoints' && value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) fields.push(`${c(2, `${k}=`)}${shown(v)}`);
+    } else fields.push(`${c(2, `${key}=`)}${shown(value)}`);
+  }
   const err = o.err as { message?: unknown; code?: unknown } | undefined;
   if (err !== null && typeof err === 'object') {
     const code = typeof err.code === 'string' || typeof err.code === 'number' ? ` (${err.code})` : '';

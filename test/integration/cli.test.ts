@@ -178,10 +178,12 @@ test('log lines: pretty when asked, time level message fields; JSON as it is oth
   const pretty = await start(process.execPath, [AGORA, 'start', '-f', procfile(t)], {
     env: { AGORA_BUS_URL: bus, AGORA_LOG_FORMAT: 'pretty', NO_COLOR: '1' },
     parse: labelledLine,
-    isReady: (l) => l.label === 'echo.1' && /^\d\d:\d\d:\d\d\.\d{3} INFO {2}ready endpoints=/.test(String(l.raw)),
+    isReady: (l) =>
+      l.label === 'echo.1' && /^\d\d:\d\d:\d\d\.\d{3} INFO {2}ready bus=tcp:\/\/\S+ service=echo$/.test(String(l.raw)),
   });
   const worker = await pretty.waitFor((l) => l.label === 'broker.1' && /INFO {2}worker ready/.test(String(l.raw)));
   assert.match(String(worker.raw), /service=echo workers=1 slots=\d+$/);
+  await pretty.waitFor((l) => l.label === 'system' && /^all 2 processes ready in \d+\.\d s$/.test(String(l.raw)));
   assert.ok(!pretty.lines.some((l) => String(l.raw).includes('"level"')), 'no JSON line in pretty mode');
   assert.ok(!pretty.lines.some((l) => String(l.raw).includes('\x1b[')), 'NO_COLOR: no escape');
   assert.equal(await pretty.stop(), 0);
