@@ -63,13 +63,15 @@ export interface StatusOptions {
 /** `agora status`: once, or every `intervalMs` with `watch` (the screen cleared on a terminal). */
 export async function statusCommand(config: Readonly<Config>, o: StatusOptions, io: Output): Promise<number> {
   const client = await connect(config, o.timeoutMs);
+  let shown = 0;
   try {
     for (;;) {
       const status = await fetchStatus(client, o.timeoutMs);
       const text = o.json
         ? `${JSON.stringify(status, null, o.watch ? undefined : 2)}\n`
         : statusTable(status, io.color);
-      const clear = o.watch && !o.json && io.out.isTTY === true ? '\x1b[H\x1b[2J' : '';
+      // On a terminal the screen is redrawn; elsewhere each refresh follows a blank line.
+      const clear = !o.watch || o.json ? '' : io.out.isTTY === true ? '\x1b[H\x1b[2J' : shown++ > 0 ? '\n' : '';
       io.out.write(`${clear}${text}`);
       if (!o.watch) return EXIT.OK;
       await sleep(o.intervalMs, o.signal);
