@@ -29,8 +29,8 @@ export interface LauncherOptions {
   readyMs: number;
   /** Start a process that exits on its own again (the others keep running) instead of stopping all. */
   restart?: boolean;
-  /** What each output line of a process is shown as (e.g. lib/pretty-log.ts); default: as it is. */
-  format?: (line: string) => string;
+  /** How each output line of a process is shown (e.g. lib/pretty-log.ts); undefined: not at all. Default: as it is. */
+  format?: (line: string) => string | undefined;
 }
 
 /** The first restart's delay; it doubles up to RESTART_MAX_MS. */
@@ -176,7 +176,8 @@ export class Launcher {
   /** Copy each line of `stream` to the output under the process's label. */
   private pipe(r: Running, stream: Readable, onLine?: (line: string) => unknown): void {
     createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      this.line(r, this.options.format === undefined ? line : this.options.format(line));
+      const shown = this.options.format === undefined ? line : this.options.format(line);
+      if (shown !== undefined) this.line(r, shown);
       onLine?.(line);
     });
   }

@@ -29,8 +29,11 @@ function shown(value: unknown): string {
   return quoted.length > MAX_VALUE ? `${quoted.slice(0, MAX_VALUE - 1)}…` : quoted;
 }
 
-/** The readable form of one output line; `color` adds ANSI colours (a terminal only). */
-export function prettyLine(line: string, color: boolean): string {
+/**
+ * The readable form of one output line; `color` adds ANSI colours (a terminal only). Undefined:
+ * a line for programs only, not shown.
+ */
+export function prettyLine(line: string, color: boolean): string | undefined {
   if (!line.startsWith('{')) return line;
   let o: Record<string, unknown>;
   try {
@@ -38,6 +41,8 @@ export function prettyLine(line: string, color: boolean): string {
   } catch {
     return line;
   }
+  // The bare readiness line of the Python and Ruby SDKs is for the launcher; their logger says it too.
+  if (o.ready === true && o.level === undefined && o.msg === undefined) return undefined;
   if (typeof o.level !== 'number' || typeof o.msg !== 'string') return line;
   const c = (code: number, text: string): string => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const level = LEVELS[o.level] ?? { name: String(o.level).padEnd(5), color: 0 };
