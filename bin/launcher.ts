@@ -2,7 +2,9 @@
  * Runs the processes of a Procfile the way foreman does: one `/bin/sh -c` each, every
  * output line prefixed with its `name.N |` label, one signal forwarded to all, SIGKILL
  * after a grace period, and everything stopped when one process dies on its own.
- * Unlike foreman it starts `broker` first and the others only after the broker's ready line.
+ * Unlike foreman it starts `broker` first and the others only after the broker's ready line,
+ * may show the JSON log lines in a readable form, and with `restart` starts a process that
+ * exited on its own again, after a capped exponential backoff, while the others keep serving.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
@@ -25,6 +27,21 @@ export interface LauncherOptions {
   graceMs: number;
   /** How long the broker gets to print its ready line. */
   readyMs: number;
+  /** Start a process that exits on its own again (the others keep running) instead of stopping all. */
+  restart?: boolean;
+  /** How each output line of a process is shown (e.g. lib/pretty-log.ts); undefined: not at all. Default: as it is. */
+  format?: (line: string) => string | undefined;
+}
+
+/** The first restart's delay; it doubles up to RESTART_MAX_MS. */
+export const RESTART_MIN_MS = 500;
+export const RESTART_MAX_MS = 30_000;
+/** A process that stayed up this long starts its next restart at RESTART_MIN_MS again. */
+export const RESTART_RESET_MS = 10_000;
+
+/** The delay before restart number `failures` (1, 2, …) in a row: 0.5 s doubling, at most 30 s. */
+export function restartDelay(failures: number): number {
+  return Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.max(0, failures - 1));
 }
 
 interface Running {
@@ -32,6 +49,7 @@ interface Running {
   child: ChildProcess;
   slot: number;
   ready: Promise<void>;
+  startedAt: number;
 }
 
 /** Process group of a child: each runs in its own (`detached`), so a signal reaches its whole tree. */
@@ -58,6 +76,13 @@ export class Launcher {
   private finish: (code: number) => void = () => undefined;
   private stopped: () => void = () => undefined;
   private readonly stopRequested = new Promise<void>((resolve) => (this.stopped = resolve));
+  /** With `restart`: restarts so far and failures in a row per label, and the restarts waiting for their delay. */
+  private readonly restarts = new Map<string, { total: number; inRow: number }>();
+  private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
+  /** The labels that printed their ready line, and the HTTP endpoints they named, for the line saying all are. */
+  private readonly readyLabels = new Set<string>();
+  private readonly httpEndpoints: string[] = [];
+  private readonly startedAt = Date.now();
 
   constructor(private readonly options: LauncherOptions) {
     this.width = labelWidth(options.processes.map((p) => p.label));
@@ -80,6 +105,8 @@ export class Launcher {
     if (this.stopSignal !== undefined) return this.system(`${signal} received while stopping, still waiting`);
     this.stopSignal = signal;
     this.stopped();
+    for (const timer of this.pendingRestarts.values()) clearTimeout(timer);
+    this.pendingRestarts.clear();
     this.system(`sending ${signal} to all processes`);
     for (const r of this.running.values()) signalGroup(r.child, signal);
     this.killTimer = setTimeout(() => this.killAll(), this.options.graceMs);
@@ -113,20 +140,24 @@ export class Launcher {
     return ok;
   }
 
-  private spawn(proc: PlannedProcess): Running {
+  private spawn(proc: PlannedProcess, reuseSlot?: number): Running {
     const child = spawn('/bin/sh', ['-c', shellScript(proc.command)], {
       cwd: this.options.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const slot = this.spawned++;
+    const slot = reuseSlot ?? this.spawned++;
     let onReady: () => void = () => undefined;
     let onGone: (e: Error) => void = () => undefined;
     const ready = new Promise<void>((resolve, reject) => ((onReady = resolve), (onGone = reject)));
     ready.catch(() => undefined);
-    const r: Running = { proc, child, slot, ready };
+    const r: Running = { proc, child, slot, ready, startedAt: Date.now() };
     this.running.set(proc.label, r);
-    this.pipe(r, child.stdout, (line) => isReadyLine(line) && onReady());
+    this.pipe(r, child.stdout, (line) => {
+      if (!isReadyLine(line)) return;
+      onReady();
+      this.noteReady(proc.label, line);
+    });
     this.pipe(r, child.stderr);
     const gone = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (!this.running.has(proc.label)) return;
@@ -145,7 +176,8 @@ export class Launcher {
   /** Copy each line of `stream` to the output under the process's label. */
   private pipe(r: Running, stream: Readable, onLine?: (line: string) => unknown): void {
     createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      this.line(r, line);
+      const shown = this.options.format === undefined ? line : this.options.format(line);
+      if (shown !== undefined) this.line(r, shown);
       onLine?.(line);
     });
   }
@@ -153,13 +185,43 @@ export class Launcher {
   private exited(r: Running, code: number | null, signal: NodeJS.Signals | null): void {
     this.running.delete(r.proc.label);
     this.line(r, signal === null ? `exited with code ${code}` : `terminated by ${signal}`);
-    if (this.stopSignal === undefined) {
+    if (this.stopSignal === undefined && this.options.restart === true) {
+      this.scheduleRestart(r);
+    } else if (this.stopSignal === undefined) {
       // A process ending on its own is a failure of the whole mesh (foreman stops all, too).
       this.stop('SIGTERM', status(code, signal) || 1);
     } else if (code !== 0 && signal !== this.stopSignal && this.exitCode === 0) {
       this.exitCode = status(code, signal);
     }
     this.settleIfDone();
+  }
+
+  /** One more process is ready: once all are, say so (once), with where HTTP is served. */
+  private noteReady(label: string, line: string): void {
+    if (this.readyLabels.has(label) || this.stopSignal !== undefined) return;
+    this.readyLabels.add(label);
+    const endpoints = (JSON.parse(line) as { endpoints?: Record<string, unknown> }).endpoints;
+    if (typeof endpoints?.http === 'string') this.httpEndpoints.push(endpoints.http);
+    if (this.readyLabels.size !== this.options.processes.length) return;
+    const s = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    const http = this.httpEndpoints.length === 0 ? '' : `; HTTP at ${this.httpEndpoints.join(', ')}`;
+    this.system(`all ${this.readyLabels.size} processes ready in ${s} s${http}`);
+  }
+
+  /** `r` exited on its own under `restart`: start it again after its backoff. */
+  private scheduleRestart(r: Running): void {
+    const label = r.proc.label;
+    const count = this.restarts.get(label) ?? { total: 0, inRow: 0 };
+    count.inRow = Date.now() - r.startedAt >= RESTART_RESET_MS ? 1 : count.inRow + 1;
+    count.total++;
+    this.restarts.set(label, count);
+    const delay = restartDelay(count.inRow);
+    this.system(`${label} exited unexpectedly: restart #${count.total} in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(label);
+      if (this.stopSignal === undefined) this.spawn(r.proc, r.slot);
+    }, delay);
+    this.pendingRestarts.set(label, timer);
   }
 
   private killAll(): void {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AgoraError } from './errors';
+import { LOG_FORMATS, type LogFormat } from './pretty-log';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -189,6 +190,8 @@ export interface Config {
   sseHeartbeatMs: number;
   /** The endpoint this broker binds; empty: AGORA_BUS_URL, which must then name one broker. */
   brokerBind: string;
+  /** How `agora start` prints its processes' log lines. */
+  logFormat: LogFormat;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -928,6 +931,13 @@ export const VARIABLES: readonly Variable[] = [
     '',
     optionalEndpoint,
     'The endpoint a broker binds, when `AGORA_BUS_URL` lists several brokers (each broker process binds exactly one); empty: `AGORA_BUS_URL`, which must then name one.',
+  ),
+  v(
+    'logFormat',
+    'AGORA_LOG_FORMAT',
+    'auto',
+    oneOf(LOG_FORMATS),
+    '`agora start` prints the JSON log lines of its processes as they are (`json`), in a readable form (`pretty`: time, level, message, the fields that matter), or pretty on a terminal only (`auto`).',
   ),
 ];
 

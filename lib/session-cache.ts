@@ -88,6 +88,8 @@ export class SessionCache implements SessionResolver {
   private lastAck = { seq: -1, at: -Infinity };
   private lastHeard = 0;
   private failures = 0;
+  /** Whether a watch stream ever said hello (before that, auth being down is expected at start). */
+  private watchedOnce = false;
   private backoffMs: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly flushTimer: NodeJS.Timeout;
@@ -231,6 +233,7 @@ export class SessionCache implements SessionResolver {
       this.healthy = true;
       this.failures = 0;
       this.backoffMs = this.backoffMinMs;
+      this.watchedOnce = true;
       this.log.info({ auth: this.options.authGrpcUrl }, 'session cache watching');
     }
     for (const key of message.invalidate) {
@@ -252,8 +255,16 @@ export class SessionCache implements SessionResolver {
     const dropped = this.entries.size;
     this.dropAll();
     if (this.closed) return;
-    const level = this.failures++ === 0 ? 'warn' : 'debug';
-    this.log[level]({ err, dropped, retryInMs: this.backoffMs }, 'session watch stream down; cache dropped');
+    const first = this.failures++ === 0;
+    if (first && !this.watchedOnce && (err as { code?: unknown } | undefined)?.code === grpc.status.UNAVAILABLE) {
+      // Auth is not up yet (it starts after this process): one line now, one when connected.
+      this.log.info({ auth: this.options.authGrpcUrl }, 'session cache waiting for auth');
+    } else {
+      this.log[first ? 'warn' : 'debug'](
+        { err, dropped, retryInMs: this.backoffMs },
+        'session watch stream down; cache dropped',
+      );
+    }
     const delay = this.backoffMs * (0.8 + Math.random() * 0.4);
     this.backoffMs = Math.min(this.backoffMs * 2, this.backoffMaxMs);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);

@@ -12,6 +12,18 @@ import { AgoraError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { mayCall, mayServe, type AllowList, type Grant } from './allow-list';
 import {
+  finite,
+  MAX_TAILERS,
+  MMI_STATUS,
+  MMI_TAIL,
+  responseFailed,
+  ServiceMetrics,
+  TAIL_LEASE_MS,
+  tailEvent,
+  type BrokerStatus,
+  type Tailer,
+} from './broker-stats';
+import {
   decodeHeartbeatOptions,
   decodeMeta,
   decodeReadyOptions,
@@ -87,6 +99,8 @@ interface Job extends HeldRequest {
   idempotent: boolean;
   /** While its service has no worker: when it is answered AGORA_ERR_BUS_NO_SERVICE (see `waitEnd`). */
   waitUntil: number;
+  /** When the broker read it (performance.now()), for the service's latency. */
+  at: number;
 }
 
 interface WorkerEntry {
@@ -114,6 +128,7 @@ interface ServiceEntry {
    */
   idle: WorkerEntry[];
   queue: Job[];
+  metrics: ServiceMetrics;
 }
 
 /** Longest service name accepted (bytes). */
@@ -140,6 +155,9 @@ export class Broker {
   private allow: AllowList | undefined;
   private readonly grants = new Map<RoutingKey, Grant>();
   private readonly refusals = new Set<string>();
+  /** Clients tailing the calls (`mmi.tail`, docs/PROTOCOL.md §16); empty, the tail costs one size check per call. */
+  private readonly tailers = new Map<RoutingKey, Tailer>();
+  private readonly startedAt = Date.now();
 
   constructor(private readonly options: BrokerOptions) {
     this.log = options.log.child({ mod: 'broker' });
@@ -163,6 +181,7 @@ export class Broker {
     // to it and what it held is served elsewhere or failed at once (docs/PROTOCOL.md §9).
     this.router.onPeerGone = (id) => {
       this.grants.delete(routingKey(id));
+      this.tailers.delete(routingKey(id));
       const worker = this.workers.get(routingKey(id));
       if (worker !== undefined) this.removeWorker(worker, 'connection closed');
     };
@@ -218,6 +237,54 @@ export class Broker {
     });
   }
 
+  /** Every service with its counters (the `mmi.status` answer, docs/PROTOCOL.md §16). */
+  status(): BrokerStatus {
+    const now = Date.now();
+    const services = this.stats().map((s) => {
+      const m = (this.services.get(s.name) as ServiceEntry).metrics;
+      return {
+        name: s.name,
+        workers: s.workers,
+        slots: s.slots,
+        busy: s.slots - s.idle,
+        queued: s.queued,
+        calls: m.calls,
+        errors: m.errors,
+        rate: m.rate(now),
+        p50: finite(m.quantile(0.5)),
+        p99: finite(m.quantile(0.99)),
+      };
+    });
+    return { uptimeMs: now - this.startedAt, tailers: this.tailers.size, services };
+  }
+
+  /**
+   * `mmi.tail`: `client` receives an event per call (of the service its body names, or of all for
+   * an empty body) for TAIL_LEASE_MS, or until it asks `mmi.tail` with body `stop`.
+   */
+  private tail(client: Buffer, body: Buffer): Buffer {
+    const key = routingKey(client);
+    const asked = body.toString('utf8');
+    if (asked === 'stop') {
+      this.tailers.delete(key);
+      return pack({ tailing: false });
+    }
+    if (!this.tailers.has(key) && this.tailers.size >= MAX_TAILERS) return Buffer.from('503');
+    const service = asked === '' ? undefined : asked;
+    this.tailers.set(key, { id: Buffer.from(client), service, until: Date.now() + TAIL_LEASE_MS });
+    return pack({ tailing: true, service: service ?? null, leaseMs: TAIL_LEASE_MS });
+  }
+
+  /** Send the tail event of one call to every client tailing its service. */
+  private publish(service: string, body: Buffer[], ms: number | null, outcome: string): void {
+    let frame: Buffer | undefined;
+    for (const tailer of this.tailers.values()) {
+      if (tailer.service !== undefined && tailer.service !== service) continue;
+      frame ??= pack(tailEvent(service, body, ms, outcome));
+      this.router.send([tailer.id, EMPTY, MDPC01, TAIL_FRAME, frame]);
+    }
+  }
+
   private onMessage(frames: Buffer[]): void {
     // Every message starts [sender][empty][header] (RFC 7: REQ-compatible envelope).
     if (frames.length < 3 || frames[1].length !== 0) return this.drop('no empty delimiter frame', frames);
@@ -256,6 +323,7 @@ export class Broker {
       deadline: meta.deadline,
       idempotent: meta.idempotent === true,
       waitUntil: 0,
+      at: performance.now(),
     };
     const service = this.services.get(name);
     if (service === undefined || service.workers.size === 0) return this.awaitWorker(name, serviceFrame, job);
@@ -293,6 +361,10 @@ export class Broker {
       answer = Buffer.from(asked !== undefined && asked.workers.size > 0 ? '200' : '404');
     } else if (name === MMI_SERVICES) {
       answer = pack(this.stats());
+    } else if (name === MMI_STATUS) {
+      answer = pack(this.status());
+    } else if (name === MMI_TAIL) {
+      answer = this.tail(client, body[0]);
     } else {
       answer = Buffer.from('501');
     }
@@ -415,6 +487,10 @@ export class Broker {
     } else {
       this.router.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
     }
+    const failed = responseFailed(body[0]);
+    const ms = performance.now() - job.at;
+    worker.service.metrics.record(ms, failed);
+    if (this.tailers.size > 0) this.publish(worker.service.name, job.body, ms, failed ? 'error' : 'ok');
     this.idle(worker);
   }
 
@@ -555,7 +631,9 @@ export class Broker {
       if (service.queue.length > 0)
         service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
       if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(service.name);
+      else service.metrics.roll(now);
     }
+    for (const [key, tailer] of this.tailers) if (tailer.until <= now) this.tailers.delete(key);
     if (this.dropped > this.droppedLogged) {
       this.log.warn({ dropped: this.dropped - this.droppedLogged }, 'malformed messages dropped since last report');
       this.droppedLogged = this.dropped;
@@ -617,7 +695,14 @@ export class Broker {
   private service(name: string, nameFrame: Buffer): ServiceEntry {
     let service = this.services.get(name);
     if (service === undefined) {
-      service = { name, nameFrame: Buffer.from(nameFrame), workers: new Set(), idle: [], queue: [] };
+      service = {
+        name,
+        nameFrame: Buffer.from(nameFrame),
+        workers: new Set(),
+        idle: [],
+        queue: [],
+        metrics: new ServiceMetrics(Date.now()),
+      };
       this.services.set(name, service);
     }
     return service;
@@ -633,6 +718,7 @@ export class Broker {
 
   /** Answer a client with a msgpack-RPC error response carrying its request's msgid. */
   private fail(client: Buffer, serviceFrame: Buffer, body: Buffer[], code: ErrorCode, args: unknown[]): void {
+    if (this.tailers.size > 0) this.publish(serviceFrame.toString('utf8'), body, null, code);
     const error = new AgoraError(code, args).toWire();
     const reply = pack([RESPONSE_TYPE, peekMsgid(body[0]), error, null]);
     this.router.send([client, EMPTY, MDPC01, serviceFrame, reply]);
@@ -650,6 +736,9 @@ export class Broker {
     }
   }
 }
+
+/** The service frame of every `mmi.tail` reply. */
+const TAIL_FRAME = Buffer.from(MMI_TAIL);
 
 /** AGORA_BUS_WAIT_FOR_WORKER_MS's default. */
 export const DEFAULT_WAIT_FOR_WORKER_MS = 5000;

@@ -331,11 +331,15 @@ export class Compute {
   startSync(everyMs: number): () => void {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
+    let failing = 0;
     const tick = async (): Promise<void> => {
       try {
         await this.sync();
+        if (failing > 0) this.options.log.info({ failed: failing }, 'driver sync ok again');
+        failing = 0;
       } catch (e) {
-        this.options.log.warn({ detail: errorMessage(e) }, 'driver sync failed');
+        // One line while the driver is away (e.g. starting after compute), not one per tick.
+        this.options.log[failing++ === 0 ? 'warn' : 'debug']({ detail: errorMessage(e) }, 'driver sync failed');
       }
       if (!stopped) timer = setTimeout(() => void tick(), everyMs);
     };

@@ -1,0 +1,197 @@
+/**
+ * `agora status`, `call` and `tail` against a real broker and echo run by `agora start`; `start
+ * --restart` bringing a killed worker back, and without it stopping all; the log formats.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { entry, freePort, labelledLine, ROOT, start, type Started } from '../helpers/proc';
+
+const AGORA = entry('bin/agora.js');
+const node = (relative: string): string => `node ${path.join(ROOT, 'dist', relative)}`;
+const PROCFILE = `broker: ${node('services/broker/main.js')}\necho: ${node('services/echo/main.js')}\n`;
+
+type Line = Record<string, unknown>;
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `agora args…` run to its end (killed after 20 s). */
+async function agora(args: string[], env: Record<string, string>): Promise<Ran> {
+  const child = spawn(process.execPath, [AGORA, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** A Procfile of broker and echo in a temporary directory. */
+function procfile(t: TestContext): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'agora-cli-'));
+  writeFileSync(path.join(dir, 'Procfile'), PROCFILE);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return path.join(dir, 'Procfile');
+}
+
+/** `agora start -f … args…` until echo is ready, stopped after the test. */
+async function mesh(t: TestContext, args: string[], env: Record<string, string>): Promise<Started> {
+  const launched = await start(process.execPath, [AGORA, 'start', '-f', procfile(t), ...args], {
+    env,
+    parse: labelledLine,
+    isReady: (l) => l.label === 'broker.1' && l.ready === true,
+  });
+  t.after(() => launched.stop());
+  await launched.waitFor((l) => l.label === 'broker.1' && l.msg === 'worker ready');
+  return launched;
+}
+
+/** The pid the launcher reported for `label`, the latest start. */
+function pidOf(lines: Line[], label: string): number {
+  const pids = lines.flatMap((l) =>
+    l.label === label ? (/^started with pid (\d+)$/.exec(String(l.raw))?.slice(1) ?? []) : [],
+  );
+  assert.ok(pids.length > 0, `no pid for ${label}`);
+  return Number(pids[pids.length - 1]);
+}
+
+test('status, call and tail against broker and echo; --restart brings a killed worker back', async (t) => {
+  const env = { AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}`, AGORA_LOG_FORMAT: 'json' };
+  const launched = await mesh(t, ['--restart'], env);
+
+  await t.test('call returns the echo and exits 0', async () => {
+    const ran = await agora(['call', 'echo', 'echo', '"hi"', '{"a":[1,2]}'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(JSON.parse(ran.stdout), 'hi');
+  });
+
+  await t.test('status shows echo with its worker, its slots and the call made', async () => {
+    const ran = await agora(['status', '--json'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    const status = JSON.parse(ran.stdout) as { services: Array<Record<string, unknown>> };
+    const echo = status.services.find((s) => s.name === 'echo');
+    assert.ok(echo !== undefined, ran.stdout);
+    assert.equal(echo.workers, 1);
+    assert.ok(Number(echo.slots) >= 1);
+    assert.ok(Number(echo.calls) >= 1);
+    assert.equal(echo.errors, 0);
+    assert.equal(typeof echo.p50, 'number');
+    const table = await agora(['status'], env);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, /^SERVICE\s+WORKERS\s+BUSY\/SLOTS/m);
+    assert.match(table.stdout, /^echo\s+1\s+0\/\d+/m);
+  });
+
+  await t.test('a service nobody serves: the error JSON on stderr, exit 69', async () => {
+    const ran = await agora(['call', 'nosuch', 'x', '--timeout', '1s'], env);
+    assert.equal(ran.code, 69);
+    assert.equal(ran.stdout, '');
+    const error = JSON.parse(ran.stderr) as Record<string, unknown>;
+    assert.equal(error.code, 503);
+    assert.equal(error.errno, 201);
+    assert.equal(error.agoraCode, 'AGORA_ERR_BUS_NO_SERVICE');
+    assert.match(String(error.message), /nosuch/);
+  });
+
+  await t.test('a remote error keeps its class: bad parameters exit 65', async () => {
+    const ran = await agora(['call', 'echo', 'nosuchmethod'], env);
+    assert.ok(ran.code === 65 || ran.code === 70, `exit ${ran.code}: ${ran.stderr}`);
+    assert.ok(typeof (JSON.parse(ran.stderr) as Record<string, unknown>).errno === 'number');
+  });
+
+  await t.test('tail shows a call made while tailing', async () => {
+    const tail = await start(process.execPath, [AGORA, 'tail', 'echo', '--json'], {
+      env,
+      stderrLines: true,
+      isReady: (l) => String(l.raw).startsWith('agora: tailing echo'),
+    });
+    try {
+      const ran = await agora(['call', 'echo', 'echo', '"tailed"', '--req-id', 'req-tail-1'], env);
+      assert.equal(ran.code, 0, ran.stderr);
+      const event = await tail.waitFor((l) => l.reqId === 'req-tail-1');
+      assert.equal(event.service, 'echo');
+      assert.equal(event.method, 'echo');
+      assert.equal(event.caller, 'agora-cli');
+      assert.equal(event.outcome, 'ok');
+      assert.equal(typeof event.ms, 'number');
+    } finally {
+      assert.equal(await tail.stop('SIGINT'), 0);
+    }
+  });
+
+  await t.test('SIGKILL a worker under --restart: it comes back, counted, and calls succeed again', async () => {
+    const before = pidOf(launched.lines, 'echo.1');
+    process.kill(before, 'SIGKILL');
+    await launched.waitFor(
+      (l) => l.label === 'system' && /^echo\.1 exited unexpectedly: restart #1 in/.test(String(l.raw)),
+    );
+    await launched.waitFor((l) => l.label === 'echo.1' && l.ready === true && l.pid !== before);
+    assert.notEqual(pidOf(launched.lines, 'echo.1'), before);
+    const ran = await agora(['call', 'echo', 'echo', '"again"'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(JSON.parse(ran.stdout), 'again');
+    assert.ok(launched.lines.some((l) => l.label === 'broker.1' && l.ready === true));
+  });
+});
+
+test('without --restart, a worker killed stops the whole mesh, non-zero', async (t) => {
+  const env = { AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}`, AGORA_LOG_FORMAT: 'json' };
+  const launched = await mesh(t, [], env);
+  process.kill(pidOf(launched.lines, 'echo.1'), 'SIGKILL');
+  const [code] = (await once(launched.child, 'exit')) as [number | null];
+  assert.equal(code, 137);
+  assert.ok(launched.lines.some((l) => l.label === 'broker.1' && l.raw === 'exited with code 0'));
+  assert.ok(!launched.lines.some((l) => /restart #/.test(String(l.raw))));
+});
+
+test('the broker unreachable: call and status exit 69; usage errors exit 64', async () => {
+  const env = { AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}` };
+  const call = await agora(['call', 'echo', 'echo', '"x"', '--timeout', '500ms'], env);
+  assert.equal(call.code, 69, call.stderr);
+  assert.match(String((JSON.parse(call.stderr) as Record<string, unknown>).message), /Cannot reach the broker/);
+  const status = await agora(['status', '--timeout', '500ms'], env);
+  assert.equal(status.code, 69);
+  assert.equal((await agora(['call', 'echo'], env)).code, 64);
+  assert.equal((await agora(['call', 'echo', 'echo', '{bad'], env)).code, 64);
+  assert.equal((await agora(['nosuch'], env)).code, 64);
+  const help = await agora(['--help'], env);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Exit codes:[\s\S]*69\s+unavailable/);
+  assert.equal((await agora(['status'], { AGORA_BUS_URL: 'nonsense' })).code, 78);
+});
+
+test('log lines: pretty when asked, time level message fields; JSON as it is otherwise', async (t) => {
+  const bus = `tcp://127.0.0.1:${await freePort()}`;
+  const pretty = await start(process.execPath, [AGORA, 'start', '-f', procfile(t)], {
+    env: { AGORA_BUS_URL: bus, AGORA_LOG_FORMAT: 'pretty', NO_COLOR: '1' },
+    parse: labelledLine,
+    isReady: (l) =>
+      l.label === 'echo.1' && /^\d\d:\d\d:\d\d\.\d{3} INFO {2}ready bus=tcp:\/\/\S+ service=echo$/.test(String(l.raw)),
+  });
+  const worker = await pretty.waitFor((l) => l.label === 'broker.1' && /INFO {2}worker ready/.test(String(l.raw)));
+  assert.match(String(worker.raw), /service=echo workers=1 slots=\d+$/);
+  await pretty.waitFor((l) => l.label === 'system' && /^all 2 processes ready in \d+\.\d s$/.test(String(l.raw)));
+  assert.ok(!pretty.lines.some((l) => String(l.raw).includes('"level"')), 'no JSON line in pretty mode');
+  assert.ok(!pretty.lines.some((l) => String(l.raw).includes('\x1b[')), 'NO_COLOR: no escape');
+  assert.equal(await pretty.stop(), 0);
+
+  const json = await start(process.execPath, [AGORA, 'start', '-f', procfile(t)], {
+    env: { AGORA_BUS_URL: `tcp://127.0.0.1:${await freePort()}` },
+    parse: labelledLine,
+    isReady: (l) => l.label === 'echo.1' && l.ready === true && l.level === 30,
+  });
+  assert.equal(await json.stop(), 0);
+});
