@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BrokerStatus, TailEvent } from '../lib/bus/broker-stats';
-import { MMI_STATUS, MMI_TAIL, TAIL_LEASE_MS } from '../lib/bus/broker-stats';
+import { MMI_TAIL, TAIL_LEASE_MS } from '../lib/bus/broker-stats';
 import { createClient, type BusClient } from '../lib/bus/client';
 import { unpack } from '../lib/bus/codec';
 import { EMPTY, MDPC01 } from '../lib/bus/mdp';
@@ -45,10 +45,8 @@ function report(err: unknown, io: Output): number {
 }
 
 /** The broker's `mmi.status` answer. */
-export async function fetchStatus(client: BusClient, timeoutMs: number): Promise<BrokerStatus> {
-  const answer = await client.mmi(MMI_STATUS, EMPTY, { timeoutMs });
-  if (answer.toString() === '501') throw new AgoraError('AGORA_ERR_INTERNAL', [], { message: 'broker too old' });
-  return unpack(answer) as BrokerStatus;
+export function fetchStatus(client: BusClient, timeoutMs: number): Promise<BrokerStatus> {
+  return client.status({ timeoutMs });
 }
 
 export interface StatusOptions {

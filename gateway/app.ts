@@ -34,6 +34,7 @@ import { documentStatuses } from './ops/statuses';
 import { versionRoute } from './ops/version';
 import { consoleRoutes } from './ops/console';
 import { batchRoutes } from './v1/batch';
+import { busRoutes } from './v1/bus';
 import { channelRoutes } from './v1/channels';
 import { messageRoutes } from './v1/messages';
 import { nodeRoutes } from './v1/nodes';
@@ -181,6 +182,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const routes of [sessionRoutes, channelRoutes, messageRoutes, nodeRoutes, routeRoutes, batchRoutes])
     void app.register(routes, { ...v1, prefix: '/v1' });
   void app.register(rpcRoutes, { ...v1, catalog, prefix: '/v1' });
+  void app.register(busRoutes, { ...v1, broker: deps.broker, prefix: '/v1' });
   void app.register(streamRoutes, { ...v1, feeds: deps.feeds, heartbeatMs: config.sseHeartbeatMs, prefix: '/v1' });
   return app;
 }

@@ -1,9 +1,10 @@
 /**
- * The bus panel: what GET /__heartbeat__ reports of every dependency of the gateway (the broker,
- * each bus service the routes call, the storage backends), and the hello's version. The
- * services' workers and queues are not told by any endpoint yet; this panel shows them once one does.
+ * The bus panel: what `agora status` shows — each service's workers, slots in use, queue, calls per
+ * second and latency (GET /v1/bus), refreshed every 2 s — and what GET /__heartbeat__ reports of
+ * every dependency of the gateway (the broker, each bus service the routes call, the storage
+ * backends), with the hello's version.
  */
-import { ApiError, type Json } from './api.js';
+import { api, ApiError, type Json } from './api.js';
 import { attempt, h } from './dom.js';
 
 async function getJson(path: string): Promise<{ status: number; body: Json }> {
@@ -23,7 +24,59 @@ async function getJson(path: string): Promise<{ status: number; body: Json }> {
   return { status: res.status, body };
 }
 
+interface ServiceStatus {
+  name: string;
+  workers: number;
+  slots: number;
+  busy: number;
+  queued: number;
+  calls: number;
+  errors: number;
+  rate: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+const ms = (v: number | null): string => (v === null ? '—' : `≤ ${v} ms`);
+
+/** One row per service, as `agora status` prints them. */
+function serviceRows(services: ServiceStatus[]): HTMLTableRowElement[] {
+  return services.map((s) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, s.name),
+      h('td', {}, String(s.workers)),
+      h('td', {}, `${s.busy} / ${s.slots}`),
+      h('td', {}, String(s.queued)),
+      h('td', {}, s.rate.toFixed(1)),
+      h('td', {}, ms(s.p50)),
+      h('td', {}, ms(s.p99)),
+      h('td', { class: s.errors > 0 ? 'bad' : '' }, `${s.errors} / ${s.calls}`),
+    ),
+  );
+}
+
+function servicesTable(): { table: HTMLTableElement; load: () => Promise<void> } {
+  const body = h('tbody', {});
+  const head = h(
+    'tr',
+    {},
+    ...['Service', 'Workers', 'Slots in use', 'Queued', 'Calls/s', 'p50', 'p99', 'Errors / calls'].map((t) =>
+      h('th', { scope: 'col' }, t),
+    ),
+  );
+  const table = h('table', {}, h('caption', {}, 'Services (GET /v1/bus)'), h('thead', {}, head), body);
+  const load = async (): Promise<void> => {
+    const answer = await api('GET', '/v1/bus');
+    const data = (answer?.data ?? {}) as { services?: ServiceStatus[] };
+    body.replaceChildren(...serviceRows(data.services ?? []));
+  };
+  return { table, load };
+}
+
 export function busPanel(): { el: HTMLElement; stop(): void } {
+  const services = servicesTable();
   const rows = h('tbody', {});
   const summary = h('p', { class: 'state' }, 'checking…');
   const version = h('p', {}, '');
@@ -50,17 +103,30 @@ export function busPanel(): { el: HTMLElement; stop(): void } {
     version.textContent = `${String(hello.body.project_name)} ${String(hello.body.project_version)}, API ${String(hello.body.http_api_version)}`;
   };
   const refresh = h('button', { type: 'button' }, 'Check again');
-  refresh.addEventListener('click', () => void attempt(refresh, load));
+  refresh.addEventListener(
+    'click',
+    () => void attempt(refresh, () => Promise.all([load(), services.load()]).then(() => undefined)),
+  );
   const el = h(
     'div',
     { class: 'bus' },
     h('h2', {}, 'Bus'),
     version,
     summary,
+    services.table,
     h('table', {}, h('caption', {}, 'Dependencies (GET /__heartbeat__)'), rows),
     refresh,
   );
   void attempt(null, load);
+  void attempt(null, services.load);
   const timer = setInterval(() => void attempt(null, load), 10_000);
-  return { el, stop: () => clearInterval(timer) };
+  // The counters move with every call: refreshed live, as `agora status --watch` does.
+  const live = setInterval(() => void attempt(null, services.load), 2_000);
+  return {
+    el,
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(live);
+    },
+  };
 }

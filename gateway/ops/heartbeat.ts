@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import type { ServiceStats } from '../../lib/bus/broker';
+import type { BrokerStatus } from '../../lib/bus/broker-stats';
 import { isAgoraError } from '../../lib/errors';
 import { HEALTH_METHOD, HealthChecks, healthy, type HealthCheck, type HealthReport } from '../../lib/health';
 import { OPS } from './route-config';
@@ -21,6 +22,8 @@ import { OPS } from './route-config';
 export interface BrokerInspector {
   hasService(service: string, options?: CallOptions): Promise<boolean>;
   services(options?: CallOptions): Promise<ServiceStats[]>;
+  /** The broker's counters per service (`mmi.status`), for GET /v1/bus; a gateway without it answers 503 there. */
+  status?(options?: CallOptions): Promise<BrokerStatus>;
 }
 
 declare module 'fastify' {

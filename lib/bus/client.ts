@@ -12,6 +12,7 @@ import type { Logger } from '../log';
 import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
 import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './mdp';
 import type { ServiceStats } from './broker';
+import { MMI_STATUS, type BrokerStatus } from './broker-stats';
 
 import type { MechanismFactory } from './zmtp-mechanism';
 import { busEndpoints, DealerSocket } from './zmtp';
@@ -188,6 +189,16 @@ export class BusClient {
   async services(options: CallOptions = {}): Promise<ServiceStats[]> {
     const answer = await this.mmi(MMI_SERVICES, EMPTY, options);
     return unpack(answer) as ServiceStats[];
+  }
+
+  /**
+   * The broker's counters per service (`mmi.status`, docs/PROTOCOL.md §16); with several, one of
+   * them. A broker that does not know the request answers 501: AGORA_ERR_BUS_BAD_REPLY.
+   */
+  async status(options: CallOptions = {}): Promise<BrokerStatus> {
+    const answer = await this.mmi(MMI_STATUS, EMPTY, options);
+    if (answer.toString() === '501') throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [MMI_STATUS]);
+    return unpack(answer) as BrokerStatus;
   }
 
   /** A raw MMI request: one body frame in, the broker's one body frame out (the next broker in turn). */

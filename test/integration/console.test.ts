@@ -105,10 +105,16 @@ test('the web console in chromium: sign-in errors, live chat between two users, 
     nodesFromThePage(base, ann),
   );
 
-  await t.test('the bus panel shows what /__heartbeat__ reports', async () => {
+  await t.test("the bus panel shows the broker's services (GET /v1/bus) and /__heartbeat__", async () => {
     await ann.getByRole('tab', { name: 'Bus' }).click();
     await ann.getByRole('row', { name: /broker up/ }).waitFor();
     await ann.getByRole('row', { name: /Messages up/ }).waitFor();
+    // Messages has served this test's posts: its row counts calls (errors / calls, the last cell).
+    const messages = ann.getByRole('row', { name: /^Messages 1 \d+ \/ \d+/ });
+    await messages.waitFor();
+    const cells = await messages.getByRole('cell').allTextContents();
+    const calls = Number(/\/ (\d+)$/.exec(cells.at(-1) ?? '')?.[1]);
+    assert.ok(calls > 0, `Messages calls: ${cells.join(' | ')}`);
   });
 
   await t.test('signing out ends the session; the page asks to sign in again', async () => {
