@@ -252,8 +252,8 @@ async function http(): Promise<string> {
   const { benchHttp, formatHttpTable } = await import('./http');
   const connections = 64;
   process.stderr.write('bench: HTTP through the mesh\n');
-  const rows = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 5), connections });
-  return `\n## HTTP\n\n${formatHttpTable(rows, connections)}\n`;
+  const bench = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 5), connections });
+  return `\n## HTTP\n\n${formatHttpTable(bench, connections)}\n`;
 }
 
 async function main(): Promise<void> {
