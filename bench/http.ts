@@ -55,7 +55,10 @@ interface Proc {
  * drained unparsed, so that the bench process spends its CPU on load, not on logs.
  */
 async function launch(name: string, entry: string, env: Record<string, string>, args: string[] = []): Promise<Proc> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', entry), ...args], {
+  // BENCH_PROFILE_DIR: every process under `node --cpu-prof`, its profile written there when it stops.
+  const dir = process.env.BENCH_PROFILE_DIR;
+  const prof = dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`];
+  const child = spawn(process.execPath, [...prof, path.join(ROOT, 'dist', entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -156,6 +156,36 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'appends to one channel in one statement',
+    sql: `
+      -- Appends that arrive together for one channel (lib/store/store-postgres.ts "PgMessageStore"):
+      -- the counter moves by their number under its row lock, so the ids stay gap-free and in order;
+      -- ids that retention already drops are given but not inserted. A VOLATILE function's statements
+      -- each take a fresh snapshot, so the delete sees the messages of the appends that held the lock
+      -- before this one, even those committed after the call began.
+      CREATE FUNCTION agora_append_messages(p_channel text, p_usernames text[], p_messages bytea[], p_retain bigint)
+        RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        n bigint := cardinality(p_usernames);
+        c record;
+      BEGIN
+        INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
+          VALUES (p_channel, n, GREATEST(1, n + 1 - p_retain), 1)
+        ON CONFLICT (channel) DO UPDATE
+          SET last_id = k.last_id + n, prev_first_id = k.first_id,
+              first_id = GREATEST(k.first_id, k.last_id + n + 1 - p_retain)
+        RETURNING last_id, first_id, prev_first_id INTO c;
+        INSERT INTO agora_messages (channel, id, username, message)
+          SELECT p_channel, c.last_id - n + m.ord, m.username, m.message
+          FROM unnest(p_usernames, p_messages) WITH ORDINALITY AS m(username, message, ord)
+          WHERE c.last_id - n + m.ord >= c.first_id;
+        DELETE FROM agora_messages WHERE channel = p_channel AND id >= c.prev_first_id AND id < c.first_id;
+        RETURN c.last_id;
+      END $$;
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

@@ -179,7 +179,7 @@ export class PgChannelStore implements ChannelStore {
 }
 
 /**
- * One statement per append, so one round trip:
+ * One statement per conditional append (appendIfLast), so one round trip:
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
  *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
@@ -204,13 +204,73 @@ const APPEND_SQL = `
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
   SELECT last_id FROM c`;
 
+/** Appends that arrive together for one channel, as one call (migration 7 in ./migrations.ts). */
+const APPEND_BATCH_SQL = 'SELECT agora_append_messages($1, $2::text[], $3::bytea[], $4) AS last_id';
+
+/** The most appends one statement carries. */
+const MAX_BATCH = 256;
+
+interface PendingAppend {
+  username: string;
+  message: Buffer;
+  retain: number;
+  resolve: (id: number) => void;
+  reject: (err: unknown) => void;
+}
+
 export class PgMessageStore implements MessageStore {
+  /** Per channel, the appends waiting for the statement in flight to end (present: one is in flight). */
+  private readonly waiting = new Map<string, PendingAppend[]>();
+
   constructor(private readonly db: PgDatabase) {}
 
-  async append(channel: string, username: string, message: string, retain: number): Promise<number> {
-    const id = await this.appendWhere(channel, username, message, retain, null);
-    if (id === undefined) throw new Error('append without a condition stored nothing');
-    return id;
+  /**
+   * One statement in flight per channel: an append that finds none sends its own at once; appends that
+   * arrive meanwhile go together in the next one (of the same retain), each answered when its row is
+   * committed.
+   */
+  append(channel: string, username: string, message: string, retain: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      checkRetain(retain); // a throw here rejects
+      const pending = { username, message: Buffer.from(message, 'utf8'), retain, resolve, reject };
+      const queue = this.waiting.get(channel);
+      if (queue !== undefined) {
+        queue.push(pending);
+        return;
+      }
+      this.waiting.set(channel, []);
+      this.flush(channel, [pending]);
+    });
+  }
+
+  private flush(channel: string, batch: PendingAppend[]): void {
+    void this.appendBatch(channel, batch).finally(() => {
+      const queue = this.waiting.get(channel) ?? [];
+      if (queue.length === 0) {
+        this.waiting.delete(channel);
+        return;
+      }
+      const retain = queue[0].retain;
+      let n = 0;
+      while (n < queue.length && n < MAX_BATCH && queue[n].retain === retain) n++;
+      this.flush(channel, queue.splice(0, n));
+    });
+  }
+
+  private async appendBatch(channel: string, batch: PendingAppend[]): Promise<void> {
+    try {
+      const rows = await this.db.query<{ last_id: string }>(APPEND_BATCH_SQL, [
+        channel,
+        batch.map((p) => p.username),
+        batch.map((p) => p.message),
+        batch[0].retain,
+      ]);
+      if (rows.length === 0) throw new Error('append without a condition stored nothing');
+      const last = Number(rows[0].last_id);
+      batch.forEach((p, i) => p.resolve(last - batch.length + 1 + i));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   appendIfLast(
