@@ -158,31 +158,44 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
-    name: 'appends to one channel in one statement',
+    name: 'appends that arrive together in one call',
     sql: `
-      -- Appends that arrive together for one channel (lib/store/store-postgres.ts "PgMessageStore"):
-      -- the counter moves by their number under its row lock, so the ids stay gap-free and in order;
-      -- ids that retention already drops are given but not inserted. A VOLATILE function's statements
-      -- each take a fresh snapshot, so the delete sees the messages of the appends that held the lock
-      -- before this one, even those committed after the call began.
-      CREATE FUNCTION agora_append_messages(p_channel text, p_usernames text[], p_messages bytea[], p_retain bigint)
-        RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+      -- Appends that arrive together, to any channels (lib/store/store-postgres.ts "PgMessageStore"):
+      -- each channel's counter moves by its number of messages under its row lock, the rows locked in
+      -- one order (by name), so the ids stay gap-free and in order and two calls never deadlock; ids
+      -- that retention already drops are given but not inserted. A VOLATILE function's statements each
+      -- take a fresh snapshot, so the delete sees the messages of the calls that held a lock before
+      -- this one, even those committed after this call began. Answers each channel's new last id.
+      CREATE FUNCTION agora_append_messages(p_channels text[], p_usernames text[], p_messages bytea[], p_retain bigint)
+        RETURNS TABLE (out_channel text, out_last_id bigint) LANGUAGE plpgsql VOLATILE AS $$
       DECLARE
-        n bigint := cardinality(p_usernames);
-        c record;
+        a_channel text[];
+        a_prev bigint[];
+        a_first bigint[];
+        a_last bigint[];
       BEGIN
-        INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
-          VALUES (p_channel, n, GREATEST(1, n + 1 - p_retain), 1)
-        ON CONFLICT (channel) DO UPDATE
-          SET last_id = k.last_id + n, prev_first_id = k.first_id,
-              first_id = GREATEST(k.first_id, k.last_id + n + 1 - p_retain)
-        RETURNING last_id, first_id, prev_first_id INTO c;
-        INSERT INTO agora_messages (channel, id, username, message)
-          SELECT p_channel, c.last_id - n + m.ord, m.username, m.message
-          FROM unnest(p_usernames, p_messages) WITH ORDINALITY AS m(username, message, ord)
-          WHERE c.last_id - n + m.ord >= c.first_id;
-        DELETE FROM agora_messages WHERE channel = p_channel AND id >= c.prev_first_id AND id < c.first_id;
-        RETURN c.last_id;
+        WITH b AS (
+          SELECT u.ch, count(*) AS n FROM unnest(p_channels) AS u(ch) GROUP BY u.ch),
+        c AS (
+          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
+            SELECT b.ch, b.n, GREATEST(1, b.n + 1 - p_retain), 1 FROM b ORDER BY b.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id, prev_first_id = k.first_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain)
+          RETURNING k.channel, k.last_id, k.first_id, k.prev_first_id),
+        m AS (
+          SELECT u.ch, u.username, u.message, row_number() OVER (PARTITION BY u.ch ORDER BY u.ord) AS rank
+          FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)),
+        ins AS (
+          INSERT INTO agora_messages (channel, id, username, message)
+            SELECT m.ch, c.last_id - b.n + m.rank, m.username, m.message
+            FROM m JOIN b ON b.ch = m.ch JOIN c ON c.channel = m.ch
+            WHERE c.last_id - b.n + m.rank >= c.first_id)
+        SELECT array_agg(c.channel), array_agg(c.prev_first_id), array_agg(c.first_id), array_agg(c.last_id)
+          INTO a_channel, a_prev, a_first, a_last FROM c;
+        DELETE FROM agora_messages AS g USING unnest(a_channel, a_prev, a_first) AS d(ch, prev, first)
+          WHERE g.channel = d.ch AND g.id >= d.prev AND g.id < d.first;
+        RETURN QUERY SELECT * FROM unnest(a_channel, a_last);
       END $$;
     `,
   },

@@ -204,13 +204,16 @@ const APPEND_SQL = `
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
   SELECT last_id FROM c`;
 
-/** Appends that arrive together for one channel, as one call (migration 7 in ./migrations.ts). */
-const APPEND_BATCH_SQL = 'SELECT agora_append_messages($1, $2::text[], $3::bytea[], $4) AS last_id';
+/** Appends that arrive together, as one call (migration 7 in ./migrations.ts). */
+const APPEND_BATCH_SQL =
+  'SELECT out_channel, out_last_id FROM agora_append_messages($1::text[], $2::text[], $3::bytea[], $4)';
 
-/** The most appends one statement carries. */
+/** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
 const MAX_BATCH = 256;
+const MAX_IN_FLIGHT = 4;
 
 interface PendingAppend {
+  channel: string;
   username: string;
   message: Buffer;
   retain: number;
@@ -219,55 +222,72 @@ interface PendingAppend {
 }
 
 export class PgMessageStore implements MessageStore {
-  /** Per channel, the appends waiting for the statement in flight to end (present: one is in flight). */
-  private readonly waiting = new Map<string, PendingAppend[]>();
+  /** Appends waiting for a call to carry them, in arrival order. */
+  private readonly waiting: PendingAppend[] = [];
+  private inFlight = 0;
+  /** The channels of the calls in flight. */
+  private readonly busy = new Set<string>();
 
   constructor(private readonly db: PgDatabase) {}
 
   /**
-   * One statement in flight per channel: an append that finds none sends its own at once; appends that
-   * arrive meanwhile go together in the next one (of the same retain), each answered when its row is
-   * committed.
+   * Group commit: an append goes at once in a call of its own unless MAX_IN_FLIGHT calls are in flight
+   * or one of them carries its channel; appends that wait go together in the next call (those of one
+   * retain), whatever their channels. Each is answered once its row is committed, with its own id.
    */
   append(channel: string, username: string, message: string, retain: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       checkRetain(retain); // a throw here rejects
-      const pending = { username, message: Buffer.from(message, 'utf8'), retain, resolve, reject };
-      const queue = this.waiting.get(channel);
-      if (queue !== undefined) {
-        queue.push(pending);
-        return;
-      }
-      this.waiting.set(channel, []);
-      this.flush(channel, [pending]);
+      this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, resolve, reject });
+      this.next();
     });
   }
 
-  private flush(channel: string, batch: PendingAppend[]): void {
-    void this.appendBatch(channel, batch).finally(() => {
-      const queue = this.waiting.get(channel) ?? [];
-      if (queue.length === 0) {
-        this.waiting.delete(channel);
-        return;
+  private next(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
+      // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
+      const batch: PendingAppend[] = [];
+      const retain = this.waiting.find((p) => !this.busy.has(p.channel))?.retain;
+      if (retain === undefined) return;
+      const rest: PendingAppend[] = [];
+      for (const p of this.waiting) {
+        if (batch.length < MAX_BATCH && p.retain === retain && !this.busy.has(p.channel)) batch.push(p);
+        else rest.push(p);
       }
-      const retain = queue[0].retain;
-      let n = 0;
-      while (n < queue.length && n < MAX_BATCH && queue[n].retain === retain) n++;
-      this.flush(channel, queue.splice(0, n));
-    });
+      const channels = new Set(batch.map((p) => p.channel));
+      this.waiting.splice(0, this.waiting.length, ...rest);
+      for (const c of channels) this.busy.add(c);
+      this.inFlight++;
+      void this.appendBatch(batch).finally(() => {
+        this.inFlight--;
+        for (const c of channels) this.busy.delete(c);
+        this.next();
+      });
+    }
   }
 
-  private async appendBatch(channel: string, batch: PendingAppend[]): Promise<void> {
+  private async appendBatch(batch: PendingAppend[]): Promise<void> {
     try {
-      const rows = await this.db.query<{ last_id: string }>(APPEND_BATCH_SQL, [
-        channel,
+      const rows = await this.db.query<{ out_channel: string; out_last_id: string }>(APPEND_BATCH_SQL, [
+        batch.map((p) => p.channel),
         batch.map((p) => p.username),
         batch.map((p) => p.message),
         batch[0].retain,
       ]);
-      if (rows.length === 0) throw new Error('append without a condition stored nothing');
-      const last = Number(rows[0].last_id);
-      batch.forEach((p, i) => p.resolve(last - batch.length + 1 + i));
+      // Each channel's ids end at its new last id, given in the batch's order.
+      const count = new Map<string, number>();
+      for (const p of batch) count.set(p.channel, (count.get(p.channel) ?? 0) + 1);
+      const next = new Map<string, number>();
+      for (const r of rows) next.set(r.out_channel, Number(r.out_last_id) - (count.get(r.out_channel) ?? 0) + 1);
+      for (const p of batch) {
+        const id = next.get(p.channel);
+        if (id === undefined) {
+          p.reject(new Error('append without a condition stored nothing'));
+          continue;
+        }
+        p.resolve(id);
+        next.set(p.channel, id + 1);
+      }
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
