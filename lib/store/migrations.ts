@@ -193,8 +193,10 @@ export const MIGRATIONS: readonly Migration[] = [
             WHERE c.last_id - b.n + m.rank >= c.first_id)
         SELECT array_agg(c.channel), array_agg(c.prev_first_id), array_agg(c.first_id), array_agg(c.last_id)
           INTO a_channel, a_prev, a_first, a_last FROM c;
-        DELETE FROM agora_messages AS g USING unnest(a_channel, a_prev, a_first) AS d(ch, prev, first)
-          WHERE g.channel = d.ch AND g.id >= d.prev AND g.id < d.first;
+        -- One range of the primary key per channel, never a join the planner could turn into a scan.
+        FOR i IN 1 .. coalesce(cardinality(a_channel), 0) LOOP
+          DELETE FROM agora_messages WHERE channel = a_channel[i] AND id >= a_prev[i] AND id < a_first[i];
+        END LOOP;
         RETURN QUERY SELECT * FROM unnest(a_channel, a_last);
       END $$;
     `,

@@ -204,9 +204,13 @@ const APPEND_SQL = `
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
   SELECT last_id FROM c`;
 
-/** Appends that arrive together, as one call (migration 7 in ./migrations.ts). */
-const APPEND_BATCH_SQL =
-  'SELECT out_channel, out_last_id FROM agora_append_messages($1::text[], $2::text[], $3::bytea[], $4)';
+/**
+ * Appends that arrive together, as one call (migration 7 in ./migrations.ts). The leading comment
+ * says what the call writes: `isWrite` (./postgres-pool.ts) then counts it as the write it is (a lost
+ * answer is AGORA_ERR_STORE_OUTCOME_UNKNOWN), and pg_stat_activity shows which tables it holds.
+ */
+const APPEND_BATCH_SQL = `/* writes agora_message_counters and agora_messages */
+  SELECT out_channel, out_last_id FROM agora_append_messages($1::text[], $2::text[], $3::bytea[], $4)`;
 
 /** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
 const MAX_BATCH = 256;
