@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
+import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
 type AutocannonResult = autocannon.Result;
 
@@ -44,6 +45,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const POST_OK = '{"status":true,"data":true}';
 
 interface Proc {
+  name: string;
   child: ChildProcess;
   endpoints: Record<string, string>;
 }
@@ -52,8 +54,11 @@ interface Proc {
  * Start a compiled entry point and wait for its ready line; afterwards its output is
  * drained unparsed, so that the bench process spends its CPU on load, not on logs.
  */
-async function launch(entry: string, env: Record<string, string>, args: string[] = []): Promise<Proc> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', entry), ...args], {
+async function launch(name: string, entry: string, env: Record<string, string>, args: string[] = []): Promise<Proc> {
+  // BENCH_PROFILE_DIR: every process under `node --cpu-prof`, its profile written there when it stops.
+  const dir = process.env.BENCH_PROFILE_DIR;
+  const prof = dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`];
+  const child = spawn(process.execPath, [...prof, path.join(ROOT, 'dist', entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -71,7 +76,7 @@ async function launch(entry: string, env: Record<string, string>, args: string[]
   const endpoints = await ready;
   lines.close();
   child.stdout.resume();
-  return { child, endpoints };
+  return { name, child, endpoints };
 }
 
 async function stopAll(procs: Proc[]): Promise<void> {
@@ -89,65 +94,164 @@ async function stopAll(procs: Proc[]): Promise<void> {
  * every one.
  */
 async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promise<string> {
-  const broker = await launch('services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
+  const broker = await launch('broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
   procs.push(broker);
   const common = { ...env, AGORA_BUS_URL: broker.endpoints.bus };
-  const auth = await launch('services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
+  const auth = await launch('auth', 'services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
   procs.push(auth);
-  const channels = await launch('services/channels/main.js', {
+  const channels = await launch('channels', 'services/channels/main.js', {
     ...common,
     AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
     AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0',
   });
   procs.push(channels);
   procs.push(
-    await launch('services/messages/main.js', {
+    await launch('messages', 'services/messages/main.js', {
       ...common,
       AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
       AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
       AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
     }),
   );
-  const gateway = await launch('gateway/main.js', { ...common, AGORA_HTTP_PORT: '0' });
+  const gateway = await launch('gateway', 'gateway/main.js', { ...common, AGORA_HTTP_PORT: '0' });
   procs.push(gateway);
   return gateway.endpoints.http;
 }
 
 async function call(base: string, route: string, body: unknown): Promise<{ status: boolean; data: unknown }> {
-  const res = await fetch(base + route, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(base + route, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return (await res.json()) as { status: boolean; data: unknown };
 }
 
+/** One body, or a different body for each request in turn (e.g. one per channel). */
+type Bodies = string | readonly string[];
+
 async function load(
   url: string,
-  body: string,
+  bodies: Bodies,
   expectBody: string,
   options: Required<HttpBenchOptions>,
 ): Promise<AutocannonResult> {
-  return autocannon({
+  if (typeof bodies === 'string') {
+    return autocannon({
+      url,
+      method: 'POST',
+      body: bodies,
+      headers: { 'content-type': 'application/json' },
+      connections: options.connections,
+      duration: options.durationS,
+      expectBody,
+    });
+  }
+  // autocannon refuses expectBody beside requests: each answer is compared here instead.
+  let next = 0;
+  let mismatches = 0;
+  const result = await autocannon({
     url,
     method: 'POST',
-    body,
     headers: { 'content-type': 'application/json' },
     connections: options.connections,
     duration: options.durationS,
-    expectBody,
+    requests: [
+      {
+        setupRequest: (req: object) => ({ ...req, body: bodies[next++ % bodies.length] }),
+        onResponse: (_status: number, body: string) => {
+          if (body !== expectBody) mismatches++;
+        },
+      },
+    ],
   });
+  return { ...result, mismatches: result.mismatches + mismatches };
 }
 
-function row(name: string, r: AutocannonResult, ceilingRps: number): HttpBenchRow {
+/** The CPU time one server process spent per request of a run. */
+export interface CpuRow {
+  name: string;
+  /** µs of CPU (user + system) per request answered; undefined where /proc cannot say. */
+  usPerRequest: number | undefined;
+}
+
+/** `load` while reading the CPU time every process of `procs` spends on it. */
+async function loadMeasured(
+  procs: readonly Proc[],
+  url: string,
+  bodies: Bodies,
+  expectBody: string,
+  options: Required<HttpBenchOptions>,
+): Promise<{ result: AutocannonResult; cpu: CpuRow[] }> {
+  const before = procs.map((p) => cpuMicros(p.child.pid));
+  const result = await load(url, bodies, expectBody, options);
+  const answered = Math.max(1, result.requests.total);
+  const cpu = procs.map((p, i) => {
+    const now = cpuMicros(p.child.pid);
+    const then = before[i];
+    return {
+      name: p.name,
+      usPerRequest: now === undefined || then === undefined ? undefined : (now - then) / answered,
+    };
+  });
+  return { result, cpu };
+}
+
+function row(name: string, r: AutocannonResult, baselineRps: number): HttpBenchRow {
   return {
     name,
     rps: Math.round(r.requests.average),
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
-    ratio: ceilingRps > 0 ? r.requests.average / ceilingRps : 1,
+    ratio: baselineRps > 0 ? r.requests.average / baselineRps : 1,
     bad: r.mismatches + r.errors + r.timeouts + r.non2xx,
   };
 }
 
-/** Run the three measurements, one after the other on the same machine. */
-export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBenchRow[]> {
+/** Everything bench/http.ts measures. */
+export interface HttpBench {
+  rows: HttpBenchRow[];
+  /** CPU per request of POST /post: plain Fastify's first, then each mesh process's. */
+  cpu: CpuRow[];
+  /** The target ratios, by name. */
+  ratios: Array<{ name: string; value: number }>;
+  startup: Startup | undefined;
+}
+
+const CHANNELS = 64;
+const channelName = (i: number): string => `bench-${i}`;
+
+/** Log on and make the bench's channels (`bench`, and bench-0… for the many-channel runs) on a mesh. */
+async function prepare(base: string): Promise<{ sesskey: number; one: string; many: string[] }> {
+  const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
+  await call(base, '/create', { sesskey, channel: 'bench' });
+  for (let i = 0; i < CHANNELS; i++) await call(base, '/create', { sesskey, channel: channelName(i) });
+  const post = (channel: string): string => JSON.stringify({ sesskey, channel, message: 'hello, bench' });
+  return { sesskey, one: post('bench'), many: Array.from({ length: CHANNELS }, (_, i) => post(channelName(i))) };
+}
+
+/** The ceiling: plain Fastify answering /post, then /retrieve of its last 100 messages, in its own process. */
+async function ceilingRuns(
+  procs: Proc[],
+  opts: Required<HttpBenchOptions>,
+): Promise<{ post: AutocannonResult; retrieve: AutocannonResult; cpu: CpuRow[] }> {
+  const ceilingProc = await launch('plain Fastify', 'bench/http.js', {}, ['--ceiling']);
+  procs.push(ceilingProc);
+  const base = ceilingProc.endpoints.http;
+  const body = JSON.stringify({ sesskey: 1, channel: 'bench', message: 'hello, bench' });
+  opts.progress(`http: ceiling POST /post, ${opts.connections} connections, ${opts.durationS} s`);
+  const post = await loadMeasured(procs, `${base}/post`, body, POST_OK, opts);
+  const retrieveBody = JSON.stringify({ sesskey: 1, channel: 'bench', first: 1, last: Number.MAX_SAFE_INTEGER });
+  const expected = JSON.stringify(await call(base, '/retrieve', JSON.parse(retrieveBody)));
+  if (!expected.startsWith('{"status":true')) throw new Error(`the ceiling's /retrieve answered ${expected}`);
+  opts.progress(`http: ceiling POST /retrieve, ${opts.connections} connections, ${opts.durationS} s`);
+  const retrieve = await load(`${base}/retrieve`, retrieveBody, expected, opts);
+  await stopAll(procs.splice(0));
+  return { post: post.result, retrieve, cpu: post.cpu };
+}
+
+/** Run every measurement, one after the other on the same machine. */
+export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBench> {
   const opts: Required<HttpBenchOptions> = {
     durationS: options.durationS ?? Number(process.env.BENCH_DURATION_S ?? 10),
     connections: options.connections ?? Number(process.env.BENCH_CONNECTIONS ?? 64),
@@ -155,116 +259,149 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
   };
   const procs: Proc[] = [];
   try {
-    // 1. The ceiling: plain Fastify answering /post from memory, in its own process.
-    const ceilingProc = await launch('bench/http.js', {}, ['--ceiling']);
-    procs.push(ceilingProc);
-    const body = JSON.stringify({ sesskey: 1, channel: 'bench', message: 'hello, bench' });
-    opts.progress(`http: ceiling POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const ceiling = await load(`${ceilingProc.endpoints.http}/post`, body, POST_OK, opts);
-    await stopAll(procs.splice(0));
-
-    // 2. The mesh: a real session and channel, then /post and /retrieve.
+    // 1. The ceiling.
+    const ceiling = await ceilingRuns(procs, opts);
+    // 2. The mesh: a real session and channels, then /post (one channel), /retrieve, /post (64 channels).
     const base = await startMesh(procs);
-    const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
-    await call(base, '/create', { sesskey, channel: 'bench' });
+    const { sesskey, one, many } = await prepare(base);
     const before = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
     opts.progress(`http: mesh POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const posts = await load(
-      `${base}/post`,
-      JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }),
-      POST_OK,
-      opts,
-    );
+    const posts = await loadMeasured(procs, `${base}/post`, one, POST_OK, opts);
     const after = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
     // Requests still in flight when autocannon stops are served but not counted: at most one per connection.
-    const uncounted = after - before - (posts.requests.total - posts.mismatches - posts.errors - posts.timeouts);
+    const p = posts.result;
+    const uncounted = after - before - (p.requests.total - p.mismatches - p.errors - p.timeouts);
     if (uncounted < 0 || uncounted > opts.connections) {
-      opts.progress(`http: warning: ${after - before} ids given for ${posts.requests.total} requests counted`);
+      opts.progress(`http: warning: ${after - before} ids given for ${p.requests.total} requests counted`);
     }
     const retrieveBody = JSON.stringify({ sesskey, channel: 'bench', first: 1, last: after });
     const expected = JSON.stringify(await call(base, '/retrieve', JSON.parse(retrieveBody)));
     const retrieved = (JSON.parse(expected) as { data: unknown[] }).data.length;
     opts.progress(`http: mesh POST /retrieve (${retrieved} messages per answer)`);
     const retrieves = await load(`${base}/retrieve`, retrieveBody, expected, opts);
+    opts.progress(`http: mesh POST /post to ${CHANNELS} channels`);
+    const spread = await load(`${base}/post`, many, POST_OK, opts);
     await stopAll(procs.splice(0));
-    const ceilingRps = ceiling.requests.average;
+    const ceilingRps = ceiling.post.requests.average;
     const rows = [
-      row('ceiling: plain Fastify, POST /post from memory (1 process)', ceiling, ceilingRps),
-      row('mesh: POST /post (gateway → broker → messages, session cached)', posts, ceilingRps),
+      row('ceiling: plain Fastify, POST /post from memory (1 process)', ceiling.post, ceilingRps),
+      row(`ceiling: plain Fastify, POST /retrieve (${retrieved} messages from memory)`, ceiling.retrieve, ceilingRps),
+      row('mesh: POST /post (gateway → broker → messages, session cached)', p, ceilingRps),
       row(`mesh: POST /retrieve (${retrieved} messages per answer)`, retrieves, ceilingRps),
+      row(`mesh: POST /post to ${CHANNELS} channels in turn`, spread, ceilingRps),
     ];
-    // 3. The same /post with PostgreSQL holding users, sessions, channels and messages.
+    const ratios = [
+      { name: 'mesh POST /post / plain Fastify', value: p.requests.average / ceilingRps },
+      {
+        name: `mesh POST /retrieve / plain Fastify answering the same ${retrieved}`,
+        value: retrieves.requests.average / ceiling.retrieve.requests.average,
+      },
+    ];
+    // 3. The same posts with PostgreSQL holding users, sessions, channels and messages.
     const onPostgres = await postOnPostgres(procs, opts);
-    if (onPostgres !== undefined)
-      rows.push(row('mesh on PostgreSQL: POST /post (one statement per post)', onPostgres, ceilingRps));
-    return rows;
+    if (onPostgres !== undefined) {
+      rows.push(row('mesh on PostgreSQL: POST /post (one channel)', onPostgres.one, ceilingRps));
+      rows.push(row(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, onPostgres.many, ceilingRps));
+      ratios.push(
+        {
+          name: 'PostgreSQL POST /post / in-memory mesh, one channel',
+          value: onPostgres.one.requests.average / p.requests.average,
+        },
+        {
+          name: `PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`,
+          value: onPostgres.many.requests.average / spread.requests.average,
+        },
+      );
+    }
+    const cpu = [...ceiling.cpu, ...posts.cpu];
+    const meshCpu = posts.cpu.reduce((sum, c) => sum + (c.usPerRequest ?? NaN), 0);
+    const ceilingCpu = ceiling.cpu[0]?.usPerRequest ?? NaN;
+    ratios.push({
+      name: 'CPU per request, all mesh processes / plain Fastify (POST /post)',
+      value: meshCpu / ceilingCpu,
+    });
+    opts.progress('http: npm start readiness and memory at rest');
+    const startup = await measureStartup().catch((err: unknown) => {
+      opts.progress(`http: npm start not measured: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
+    return { rows, cpu, ratios, startup };
   } finally {
     await stopAll(procs);
   }
 }
 
-/** POST /post through a mesh on a throwaway PostgreSQL server; undefined (said on progress) when it cannot run here. */
-async function postOnPostgres(procs: Proc[], opts: Required<HttpBenchOptions>): Promise<AutocannonResult | undefined> {
+/**
+ * POST /post through a mesh on a throwaway PostgreSQL server, to one channel then to many; undefined (said
+ * on progress) when it cannot run here.
+ */
+async function postOnPostgres(
+  procs: Proc[],
+  opts: Required<HttpBenchOptions>,
+): Promise<{ one: AutocannonResult; many: AutocannonResult } | undefined> {
   const problem = postgresProblem();
   if (problem !== undefined) {
-    opts.progress(`http: PostgreSQL row skipped: ${problem}`);
+    opts.progress(`http: PostgreSQL rows skipped: ${problem}`);
     return undefined;
   }
   const pg = await launchPostgres();
   try {
     const base = await startMesh(procs, { AGORA_DATABASE_URL: await pg.newDatabase() });
-    const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
-    await call(base, '/create', { sesskey, channel: 'bench' });
+    const { one, many } = await prepare(base);
     opts.progress(`http: mesh on PostgreSQL POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    return await load(
-      `${base}/post`,
-      JSON.stringify({ sesskey, channel: 'bench', message: 'hello, bench' }),
-      POST_OK,
-      opts,
-    );
+    const oneResult = await load(`${base}/post`, one, POST_OK, opts);
+    opts.progress(`http: mesh on PostgreSQL POST /post to ${CHANNELS} channels`);
+    const manyResult = await load(`${base}/post`, many, POST_OK, opts);
+    return { one: oneResult, many: manyResult };
   } finally {
     await stopAll(procs.splice(0));
     await pg.close();
   }
 }
 
-/** The results as a Markdown table for docs/PERFORMANCE.md, with how they were taken. */
-export function formatHttpTable(rows: readonly HttpBenchRow[], connections = 64): string {
+/** The results as Markdown for docs/PERFORMANCE.md, with how they were taken. */
+export function formatHttpTable(bench: HttpBench, connections = 64): string {
+  const { rows } = bench;
   const lines = [
     `autocannon in the bench process keeps ${connections} HTTP/1.1 keep-alive connections busy (one request`,
     'in flight each) for the run; requests/s is the mean over the run, p50/p99 the latency',
     'percentiles. Every answer is compared with the expected body, so "bad answers" counts',
     'envelopes with `status: false` as well as errors and timeouts. The ceiling is one plain',
-    'Fastify process (no logger) answering /post from an in-memory array; the mesh is broker,',
-    'auth, channels, messages and gateway as the Procfile runs them (default config, log level',
-    'info, so the gateway writes one access-log line per request). `/post` uses one session',
-    'and one channel; `/retrieve` then asks for the whole channel, i.e. the 100 retained messages.',
-    'The PostgreSQL row is the same `/post` with `AGORA_DATABASE_URL` set (users, sessions, channels',
-    'and messages in a throwaway PostgreSQL server on loopback, started from the Debian package',
-    'with fsync off, default pool of 10 per process): each post is one statement that takes the',
-    "channel's counter row lock, so posts to one channel are serialised in the database.",
+    'Fastify process (no logger) answering /post from an in-memory array, and /retrieve with the last',
+    '100 of those messages; the mesh is broker, auth, channels, messages and gateway as the Procfile runs',
+    'them (default config, log level info, so the gateway writes one access-log line per request). `/post`',
+    'uses one session and one channel; `/retrieve` then asks for the whole channel, i.e. the 100 retained',
+    `messages; the ${CHANNELS}-channel rows post to ${CHANNELS} channels in turn. The PostgreSQL rows are the same`,
+    'posts with `AGORA_DATABASE_URL` set (users, sessions, channels and messages in a throwaway PostgreSQL',
+    'server on loopback, started from the Debian package with fsync off, default pool of 10 per process);',
+    'the appends that wait in a messages process go to PostgreSQL together, one call for any number of',
+    'channels (docs/STORAGE.md), so posts to one channel no longer take turns on its counter row one by one.',
     '',
-    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to ceiling | bad answers |`,
+    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to the /post ceiling | bad answers |`,
     '|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} |`),
+    '',
+    '| ratio | value |',
+    '|---|---:|',
+    ...bench.ratios.map((r) => `| ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(2) : '–'} |`),
+    '',
+    "CPU time per request of `POST /post` (one channel, in memory), from each process's utime + stime in",
+    '`/proc/<pid>/stat` before and after the run, divided by the requests answered; steadier than',
+    'requests/s on a loaded machine:',
+    '',
+    '| process | CPU µs per request |',
+    '|---|---:|',
+    ...bench.cpu.map((c) => `| ${c.name} | ${c.usPerRequest === undefined ? '–' : c.usPerRequest.toFixed(1)} |`),
   ];
-  const memory = rows.find((r) => r.name.startsWith('mesh: POST /post'));
-  const pg = rows.find((r) => r.name.startsWith('mesh on PostgreSQL'));
-  if (memory !== undefined && pg !== undefined) {
-    lines.push(
-      '',
-      `POST /post on PostgreSQL runs at ${(pg.rps / memory.rps).toFixed(2)} of the in-memory mesh in this run. Every request posts to the`,
-      "same channel, so the appends queue on that channel's counter row, and PostgreSQL shares the",
-      'two cores with the five processes of the mesh and the load generator.',
-    );
-  }
+  if (bench.startup !== undefined) lines.push('', formatStartup(bench.startup));
   return lines.join('\n');
 }
 
 /** The ceiling server: the same /post contract, answered from an in-memory array. */
 async function ceilingServer(): Promise<void> {
   const app = fastify();
-  const channels = new Map<string, Array<{ messageid: number; message: string }>>();
+  const channels = new Map<string, Array<{ messageid: number; username: string; message: string }>>();
+  let last = 0;
   app.post('/post', async (request) => {
     const body = request.body as { sesskey?: unknown; channel?: unknown; message?: unknown } | null;
     if (
@@ -278,9 +415,25 @@ async function ceilingServer(): Promise<void> {
     }
     const list = channels.get(body.channel) ?? [];
     channels.set(body.channel, list);
-    list.push({ messageid: list.length + 1, message: body.message });
+    list.push({ messageid: ++last, username: 'bench', message: body.message });
     if (list.length > 100) list.shift();
     return { status: true, data: true };
+  });
+  app.post('/retrieve', async (request) => {
+    const body = request.body as { sesskey?: unknown; channel?: unknown; first?: unknown; last?: unknown } | null;
+    if (
+      body === null ||
+      typeof body !== 'object' ||
+      typeof body.sesskey !== 'number' ||
+      typeof body.channel !== 'string' ||
+      typeof body.first !== 'number' ||
+      typeof body.last !== 'number'
+    ) {
+      return { status: false, data: 'Invalid parameters' };
+    }
+    const { first, last: upTo } = body;
+    const list = (channels.get(body.channel) ?? []).filter((m) => m.messageid >= first && m.messageid <= upTo);
+    return { status: true, data: list };
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
@@ -294,7 +447,7 @@ if (require.main === module) {
   } else {
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
     benchHttp({ connections }).then(
-      (rows) => process.stdout.write(`${formatHttpTable(rows, connections)}\n`),
+      (bench) => process.stdout.write(`${formatHttpTable(bench, connections)}\n`),
       (err: unknown) => {
         process.stderr.write(`bench/http: ${err instanceof Error ? err.stack : String(err)}\n`);
         process.exit(1);

@@ -200,6 +200,15 @@ function moleculerVersion(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
+/** The load average when the run began, and whether other work shared the machine. */
+function loadNote(load: number): string {
+  const cores = os.cpus().length;
+  const shared = load > cores / 2 ? 'the machine was loaded by other work, so throughput moved a lot' : 'no other load';
+  return `load average ${load.toFixed(1)} on ${cores} cores when the run began (${shared})`;
+}
+
+const loadAtStart = os.loadavg()[0];
+
 function doc(rows: readonly Row[], plan: Omit<LoadPlan, 'endpoint'>, extra: string): string {
   return `# Performance
 
@@ -236,11 +245,12 @@ every message a read returns, copies small frames from Node's pool, and writes e
 turn of the event loop sends in one system call. Workers offering slots (docs/PROTOCOL.md §3)
 keep one connection per process instead of one per concurrent request.
 
-Rerun with ${'`'}npm run bench${'`'} (about a minute; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).
+Rerun with ${'`'}npm run bench${'`'} (about two minutes; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).
 Numbers are only comparable within one run on one machine; on a shared 2-vCPU VM repeated
-runs moved by about ±20 %, the ratios less.
+runs moved by about ±20 %, the ratios less, and on a loaded machine far more: there the CPU
+time per request (in the HTTP section) is the steadier measure.
 
-Run of ${new Date().toISOString().slice(0, 10)} on ${machine()}.
+Run of ${new Date().toISOString().slice(0, 10)} on ${machine()}; ${loadNote(loadAtStart)}.
 
 ${table(rows)}
 
@@ -255,8 +265,8 @@ async function http(): Promise<string> {
   const { benchHttp, formatHttpTable } = await import('./http');
   const connections = 64;
   process.stderr.write('bench: HTTP through the mesh\n');
-  const rows = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 5), connections });
-  return `\n## HTTP\n\n${formatHttpTable(rows, connections)}\n`;
+  const bench = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 5), connections });
+  return `\n## HTTP\n\n${formatHttpTable(bench, connections)}\n`;
 }
 
 /** The proxy section (bench/proxy.ts), loaded only when it runs. */

@@ -101,7 +101,7 @@ export class Connection implements FrameSink {
 
   /**
    * Queue a message (`frames` from index `from`) once the handshake is done; everything queued
-   * in one turn of the event loop leaves in one write.
+   * in one turn of the event loop (every callback of its poll phase) leaves in one write.
    */
   send(frames: Frames, from = 0): void {
     this.outBytes += this.mechanism.box(frames, from, this.out);
@@ -172,7 +172,7 @@ export class Connection implements FrameSink {
   private schedule(): void {
     if (!this.flushing) {
       this.flushing = true;
-      process.nextTick(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { registerMessageTypes } from './shape';
 import type { ProtoGrpcType as AuthProto } from '../gen/auth';
 import type { ProtoGrpcType as ChannelsProto } from '../gen/channels';
 import type { ProtoGrpcType as ComputeProto } from '../gen/compute';
@@ -46,7 +47,9 @@ const cache = new Map<string, unknown>();
 export function loadProto<F extends keyof Protos>(file: F): Protos[F] {
   let loaded = cache.get(file);
   if (loaded === undefined) {
-    loaded = grpc.loadPackageDefinition(protoLoader.loadSync(file, LOADER_OPTIONS));
+    const definition = protoLoader.loadSync(file, LOADER_OPTIONS);
+    registerMessageTypes(definition);
+    loaded = grpc.loadPackageDefinition(definition);
     cache.set(file, loaded);
   }
   return loaded as Protos[F];

@@ -11,6 +11,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { AgoraError, errorMessage } from '../errors';
 import type { Handlers, RpcContext } from '../bus/worker';
 import type { PublicMethods } from './describe';
+import { shapeOf, UNSURE, type MessageDescriptor, type Shape } from './shape';
 
 /** What a handler knows of the call, whichever transport brought it (defined with the bus worker). */
 export type { RpcContext } from '../bus/worker';
@@ -68,8 +69,9 @@ export interface ServiceImpl<D extends grpc.ServiceDefinition = grpc.ServiceDefi
 }
 
 /**
- * Bus handlers for a service: params `[request]` → reply. The request object is passed
- * through the method's protobuf codec, so the handler sees exactly what gRPC would give it.
+ * Bus handlers for a service: params `[request]` → reply. The request and the reply take the shape the
+ * method's protobuf codec would give them (lib/rpc/shape.ts, or the codec round trip itself where a shape
+ * cannot be sure), so the handler sees exactly what gRPC would give it.
  */
 export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>): Handlers {
   const out: Record<string, (params: unknown[], ctx: RpcContext) => Promise<unknown>> = {};
@@ -77,22 +79,31 @@ export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<
     const method = impl.definition[name] as UntypedMethod;
     if (method.requestStream || method.responseStream || impl.busExclude?.includes(name)) continue;
     const handler = (impl.handlers as Record<string, UntypedHandler>)[name];
+    const requestShape = shapeFor(method.requestType);
+    const replyShape = shapeFor(method.responseType);
     out[name] = async (params, ctx) => {
-      const request = normalize(method, params[0]);
+      const request = normalize(method, params[0], requestShape);
       ctx.log.debug({ method: name, caller: ctx.caller ?? 'bus' }, 'call');
       const reply = await handler(request, ctx);
-      return method.responseDeserialize(method.responseSerialize(reply));
+      const shaped = replyShape === undefined ? UNSURE : replyShape(reply);
+      return shaped !== UNSURE ? shaped : method.responseDeserialize(method.responseSerialize(reply));
     };
   }
   return out;
 }
 
+function shapeFor(type: { type?: unknown } | undefined): Shape | undefined {
+  return type?.type === undefined ? undefined : shapeOf(type.type as MessageDescriptor);
+}
+
 /** Decode a bus request the way gRPC would, or fail with AGORA_ERR_RPC_BAD_PARAMS. */
-function normalize(method: UntypedMethod, request: unknown): unknown {
+function normalize(method: UntypedMethod, request: unknown, shape: Shape | undefined): unknown {
   if (request === undefined || request === null) request = {};
   if (typeof request !== 'object' || Array.isArray(request)) {
     throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', ['the request must be a map']);
   }
+  const shaped = shape === undefined ? UNSURE : shape(request);
+  if (shaped !== UNSURE) return shaped;
   const problem = method.requestType.type ? checkFields(method, request as Record<string, unknown>) : null;
   if (problem !== null) throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [problem]);
   try {

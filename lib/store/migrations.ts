@@ -156,6 +156,51 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'appends that arrive together in one call',
+    sql: `
+      -- Appends that arrive together, to any channels (lib/store/store-postgres.ts "PgMessageStore"):
+      -- each channel's counter moves by its number of messages under its row lock, the rows locked in
+      -- one order (by name), so the ids stay gap-free and in order and two calls never deadlock; ids
+      -- that retention already drops are given but not inserted. A VOLATILE function's statements each
+      -- take a fresh snapshot, so the delete sees the messages of the calls that held a lock before
+      -- this one, even those committed after this call began. Answers each channel's new last id.
+      CREATE FUNCTION agora_append_messages(p_channels text[], p_usernames text[], p_messages bytea[], p_retain bigint)
+        RETURNS TABLE (out_channel text, out_last_id bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_channel text[];
+        a_prev bigint[];
+        a_first bigint[];
+        a_last bigint[];
+      BEGIN
+        WITH b AS (
+          SELECT u.ch, count(*) AS n FROM unnest(p_channels) AS u(ch) GROUP BY u.ch),
+        c AS (
+          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
+            SELECT b.ch, b.n, GREATEST(1, b.n + 1 - p_retain), 1 FROM b ORDER BY b.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id, prev_first_id = k.first_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain)
+          RETURNING k.channel, k.last_id, k.first_id, k.prev_first_id),
+        m AS (
+          SELECT u.ch, u.username, u.message, row_number() OVER (PARTITION BY u.ch ORDER BY u.ord) AS rank
+          FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)),
+        ins AS (
+          INSERT INTO agora_messages (channel, id, username, message)
+            SELECT m.ch, c.last_id - b.n + m.rank, m.username, m.message
+            FROM m JOIN b ON b.ch = m.ch JOIN c ON c.channel = m.ch
+            WHERE c.last_id - b.n + m.rank >= c.first_id)
+        SELECT array_agg(c.channel), array_agg(c.prev_first_id), array_agg(c.first_id), array_agg(c.last_id)
+          INTO a_channel, a_prev, a_first, a_last FROM c;
+        -- One range of the primary key per channel, never a join the planner could turn into a scan.
+        FOR i IN 1 .. coalesce(cardinality(a_channel), 0) LOOP
+          DELETE FROM agora_messages WHERE channel = a_channel[i] AND id >= a_prev[i] AND id < a_first[i];
+        END LOOP;
+        RETURN QUERY SELECT * FROM unnest(a_channel, a_last);
+      END $$;
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

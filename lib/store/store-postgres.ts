@@ -179,7 +179,7 @@ export class PgChannelStore implements ChannelStore {
 }
 
 /**
- * One statement per append, so one round trip:
+ * One statement per conditional append (appendIfLast), so one round trip:
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
  *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
@@ -204,13 +204,97 @@ const APPEND_SQL = `
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
   SELECT last_id FROM c`;
 
+/**
+ * Appends that arrive together, as one call (migration 7 in ./migrations.ts). The leading comment
+ * says what the call writes: `isWrite` (./postgres-pool.ts) then counts it as the write it is (a lost
+ * answer is AGORA_ERR_STORE_OUTCOME_UNKNOWN), and pg_stat_activity shows which tables it holds.
+ */
+const APPEND_BATCH_SQL = `/* writes agora_message_counters and agora_messages */
+  SELECT out_channel, out_last_id FROM agora_append_messages($1::text[], $2::text[], $3::bytea[], $4)`;
+
+/** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
+const MAX_BATCH = 256;
+const MAX_IN_FLIGHT = 4;
+
+interface PendingAppend {
+  channel: string;
+  username: string;
+  message: Buffer;
+  retain: number;
+  resolve: (id: number) => void;
+  reject: (err: unknown) => void;
+}
+
 export class PgMessageStore implements MessageStore {
+  /** Appends waiting for a call to carry them, in arrival order. */
+  private readonly waiting: PendingAppend[] = [];
+  private inFlight = 0;
+  /** The channels of the calls in flight. */
+  private readonly busy = new Set<string>();
+
   constructor(private readonly db: PgDatabase) {}
 
-  async append(channel: string, username: string, message: string, retain: number): Promise<number> {
-    const id = await this.appendWhere(channel, username, message, retain, null);
-    if (id === undefined) throw new Error('append without a condition stored nothing');
-    return id;
+  /**
+   * Group commit: an append goes at once in a call of its own unless MAX_IN_FLIGHT calls are in flight
+   * or one of them carries its channel; appends that wait go together in the next call (those of one
+   * retain), whatever their channels. Each is answered once its row is committed, with its own id.
+   */
+  append(channel: string, username: string, message: string, retain: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      checkRetain(retain); // a throw here rejects
+      this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
+      // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
+      const batch: PendingAppend[] = [];
+      const retain = this.waiting.find((p) => !this.busy.has(p.channel))?.retain;
+      if (retain === undefined) return;
+      const rest: PendingAppend[] = [];
+      for (const p of this.waiting) {
+        if (batch.length < MAX_BATCH && p.retain === retain && !this.busy.has(p.channel)) batch.push(p);
+        else rest.push(p);
+      }
+      const channels = new Set(batch.map((p) => p.channel));
+      this.waiting.splice(0, this.waiting.length, ...rest);
+      for (const c of channels) this.busy.add(c);
+      this.inFlight++;
+      void this.appendBatch(batch).finally(() => {
+        this.inFlight--;
+        for (const c of channels) this.busy.delete(c);
+        this.next();
+      });
+    }
+  }
+
+  private async appendBatch(batch: PendingAppend[]): Promise<void> {
+    try {
+      const rows = await this.db.query<{ out_channel: string; out_last_id: string }>(APPEND_BATCH_SQL, [
+        batch.map((p) => p.channel),
+        batch.map((p) => p.username),
+        batch.map((p) => p.message),
+        batch[0].retain,
+      ]);
+      // Each channel's ids end at its new last id, given in the batch's order.
+      const count = new Map<string, number>();
+      for (const p of batch) count.set(p.channel, (count.get(p.channel) ?? 0) + 1);
+      const next = new Map<string, number>();
+      for (const r of rows) next.set(r.out_channel, Number(r.out_last_id) - (count.get(r.out_channel) ?? 0) + 1);
+      for (const p of batch) {
+        const id = next.get(p.channel);
+        if (id === undefined) {
+          p.reject(new Error('append without a condition stored nothing'));
+          continue;
+        }
+        p.resolve(id);
+        next.set(p.channel, id + 1);
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   appendIfLast(

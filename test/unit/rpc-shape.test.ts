@@ -1,0 +1,126 @@
+/**
+ * Shapes (lib/rpc/shape.ts) against the protobuf codec they stand in for: for every method of every
+ * proto, requests and replies of many kinds, each value the shape answers is deep-equal to the codec
+ * round trip's, keys in the same order; values only the codec can judge answer UNSURE.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MethodDefinition } from '@grpc/proto-loader';
+import { loadProto } from '../../lib/rpc/proto';
+import { shapeOf, UNSURE, type MessageDescriptor } from '../../lib/rpc/shape';
+
+type Method = MethodDefinition<unknown, unknown>;
+
+const FILES = [
+  'auth.proto',
+  'channels.proto',
+  'compute.proto',
+  'driver.proto',
+  'messages.proto',
+  'routes.proto',
+] as const;
+
+function methods(): Array<[string, Method]> {
+  const out: Array<[string, Method]> = [];
+  for (const file of FILES) {
+    const pkg = loadProto(file).agora as unknown as Record<string, { service?: Record<string, Method> }>;
+    for (const [name, ctor] of Object.entries(pkg)) {
+      for (const [m, def] of Object.entries(ctor.service ?? {})) out.push([`${name}.${m}`, def]);
+    }
+  }
+  return out;
+}
+
+const SAMPLES: unknown[] = [
+  '',
+  'hello',
+  'é中😀',
+  '\uD800',
+  0,
+  -0,
+  1,
+  -1,
+  7.5,
+  2 ** 31,
+  2 ** 32,
+  -(2 ** 31) - 1,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER,
+  NaN,
+  true,
+  false,
+  null,
+  undefined,
+  [],
+  ['a', 'b'],
+  [1, 2],
+  [{ messageid: 3, username: 'u', message: 'm' }, { message: 'x' }],
+  {},
+  { source: 'a.example', version: 2 },
+];
+
+/** A pseudo-random object over a descriptor's fields (plus one unknown field), from a seed. */
+function sample(type: MessageDescriptor, seed: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { unknown_field: seed };
+  let n = seed;
+  for (const field of [...(type.field ?? [])].reverse()) {
+    n = (n * 1103515245 + 12345) % 2147483648;
+    const value = SAMPLES[n % SAMPLES.length];
+    if (value !== undefined) out[field.name] = value;
+  }
+  return out;
+}
+
+function roundTrip(serialize: (v: unknown) => Buffer, deserialize: (b: Buffer) => unknown, v: unknown): unknown {
+  try {
+    return deserialize(serialize(v));
+  } catch {
+    return UNSURE;
+  }
+}
+
+test('a shape answers what the codec round trip answers, keys in the same order, or UNSURE', () => {
+  let shaped = 0;
+  let unsure = 0;
+  for (const [name, method] of methods()) {
+    if (method.requestStream || method.responseStream) continue;
+    const sides = [
+      [method.requestType.type, method.requestSerialize, method.requestDeserialize],
+      [method.responseType.type, method.responseSerialize, method.responseDeserialize],
+    ] as const;
+    for (const [type, serialize, deserialize] of sides) {
+      const shape = shapeOf(type);
+      if (shape === undefined) continue;
+      for (let seed = 1; seed <= 300; seed++) {
+        const value = seed === 1 ? {} : sample(type, seed);
+        const got: unknown = shape(value);
+        if (got === UNSURE) {
+          unsure++;
+          continue;
+        }
+        shaped++;
+        const want = roundTrip(serialize, deserialize, value);
+        assert.notEqual(want, UNSURE, `${name}: the codec refused what the shape accepted`);
+        assert.deepEqual(got, want, `${name} ${JSON.stringify(value)}`);
+        assert.equal(JSON.stringify(got), JSON.stringify(want), `${name}: key order`);
+      }
+    }
+  }
+  assert.ok(shaped > 1000, `only ${shaped} values shaped`);
+  assert.ok(unsure > 100, `only ${unsure} values left to the codec`);
+});
+
+test('the shapes of the hot methods exist (the messages service and sessions never take the codec round trip)', () => {
+  const messages = loadProto('messages.proto').agora.Messages.service;
+  for (const m of [messages.Post, messages.Retrieve, messages.Last]) {
+    assert.notEqual(shapeOf(m.requestType.type), undefined);
+    assert.notEqual(shapeOf(m.responseType.type), undefined);
+  }
+  const list = shapeOf(messages.Retrieve.responseType.type);
+  assert.deepEqual(list?.({ messages: [{ messageid: 1, message: 'a', extra: 1 }] }), {
+    messages: [{ messageid: 1, username: '', message: 'a' }],
+  });
+  const post = shapeOf(messages.Post.requestType.type);
+  assert.equal(post?.({ sesskey: '1' }), UNSURE);
+  assert.equal(post?.({ sesskey: -1 }), UNSURE);
+});
