@@ -1,6 +1,7 @@
 /**
  * `agora status`, `call` and `tail` against a real broker and echo run by `agora start`; `start
- * --restart` bringing a killed worker back, and without it stopping all; the log formats.
+ * --restart` bringing a killed worker back, and without it stopping all; the log formats; `agora
+ * routes` and `agora nodes` through a real gateway.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,7 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { startMesh } from '../helpers/mesh';
 import { entry, freePort, labelledLine, ROOT, start, type Started } from '../helpers/proc';
+import { call, logon } from '../helpers/v1';
 
 const AGORA = entry('bin/agora.js');
 const node = (relative: string): string => `node ${path.join(ROOT, 'dist', relative)}`;
@@ -194,4 +197,40 @@ test('log lines: pretty when asked, time level message fields; JSON as it is oth
     isReady: (l) => l.label === 'echo.1' && l.ready === true && l.level === 30,
   });
   assert.equal(await json.stop(), 0);
+});
+
+test("agora routes and agora nodes list and show the caller's own through the gateway", async (t) => {
+  const mesh = await startMesh(t, { AGORA_ADMINS: 'ann' }, { compute: true });
+  const key = await logon(mesh.base, 'ann');
+  // 1. A route of ann's, to a URL (she is an administrator).
+  const source = 'docs.example.test';
+  const made = await call(mesh.base, 'POST', '/v1/routes', {
+    key,
+    body: { source, target_url: 'http://127.0.0.1:9/' },
+  });
+  assert.equal(made.status, 201, made.text);
+  const env = { AGORA_SESSION: String(key) };
+  // 2. The list as JSON, then as a table, then the one route.
+  const listed = await agora(['routes', '--url', mesh.base, '--json'], env);
+  assert.equal(listed.code, 0, listed.stderr);
+  const sources = (JSON.parse(listed.stdout) as { data: Array<{ source: string }> }).data.map((r) => r.source);
+  assert.deepEqual(sources, [source]);
+  const table = await agora(['routes', '--url', mesh.base], env);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^SOURCE\s+MODE/m);
+  assert.match(table.stdout, new RegExp(`^${source.replaceAll('.', '\\.')}\\s+proxy`, 'm'));
+  const one = await agora(['routes', source, '--url', mesh.base], env);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal((JSON.parse(one.stdout) as { target_url: string }).target_url, 'http://127.0.0.1:9/');
+  // 3. Nodes: none yet; an unknown one is the gateway's 404, on stderr, exit 65.
+  const nodes = await agora(['nodes', '--url', mesh.base, '--json'], env);
+  assert.equal(nodes.code, 0, nodes.stderr);
+  assert.deepEqual((JSON.parse(nodes.stdout) as { data: unknown[] }).data, []);
+  const missing = await agora(['nodes', 'no-such-node', '--url', mesh.base], env);
+  assert.equal(missing.code, 65, missing.stdout);
+  assert.equal((JSON.parse(missing.stderr) as { code: number }).code, 404);
+  // 4. Without a session: a usage error that says how to get one.
+  const anonymous = await agora(['nodes', '--url', mesh.base], {});
+  assert.equal(anonymous.code, 64);
+  assert.match(anonymous.stderr, /--key KEY or AGORA_SESSION/);
 });
