@@ -14,8 +14,10 @@
  * under `node --cpu-prof` into that folder). Only a full default run writes the doc.
  * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
  * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
- * Last bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
+ * Then bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
  * BENCH_PROXY_DURATION_S seconds per run, default 5) and adds its table; BENCH_PROXY=0 skips it.
+ * Last bench/sse.ts opens 1,000 message streams on one gateway and adds what they cost; BENCH_SSE=0
+ * skips it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -143,7 +145,8 @@ function settings(): {
     env.BENCH_IN_FLIGHT === undefined &&
     profileDir === undefined &&
     env.BENCH_HTTP !== '0' &&
-    env.BENCH_PROXY !== '0';
+    env.BENCH_PROXY !== '0' &&
+    env.BENCH_SSE !== '0';
   return { plan, only, profileDir, full };
 }
 
@@ -291,6 +294,18 @@ async function proxy(): Promise<string> {
   return `\n## The proxy\n\n${intro}\n\n${formatProxyTable(rows, connections)}\n`;
 }
 
+/** The live messages section (bench/sse.ts), loaded only when it runs. */
+async function sse(): Promise<string> {
+  const { benchSse } = await import('./sse');
+  process.stderr.write('bench: open message streams\n');
+  const intro = [
+    'What open message streams (GET /v1/channels/{name}/messages/stream) cost the gateway: its resident',
+    'memory before and after opening them (bar: 1,000 streams within 30 MB), and the time from a post',
+    'to its delivery on the last of them. Memory backend, one gateway, the streams opened by the bench.',
+  ].join('\n');
+  return `\n## Live messages\n\n${intro}\n\n${await benchSse()}`;
+}
+
 async function main(): Promise<void> {
   const { plan, only, profileDir, full } = settings();
   const rows: Row[] = [];
@@ -301,7 +316,9 @@ async function main(): Promise<void> {
     rows.push(...(await measure(system, plan, nodeArgs)));
   }
   const extra =
-    (process.env.BENCH_HTTP === '0' ? '' : await http()) + (process.env.BENCH_PROXY === '0' ? '' : await proxy());
+    (process.env.BENCH_HTTP === '0' ? '' : await http()) +
+    (process.env.BENCH_PROXY === '0' ? '' : await proxy()) +
+    (process.env.BENCH_SSE === '0' ? '' : await sse());
   process.stdout.write(`\n${machine()}\n\n${table(rows)}\n\n${ratios(rows, plan.inFlight)}\n${extra}`);
   if (full) {
     writeFileSync(path.join(ROOT, 'docs', 'PERFORMANCE.md'), doc(rows, plan, extra));

@@ -66,7 +66,8 @@ function open(base: string, key: number, channel: string): Promise<Stream> {
   });
 }
 
-async function main(): Promise<void> {
+/** Open the streams, post, and answer the table of what they cost the gateway. */
+export async function benchSse(): Promise<string> {
   const procs: Proc[] = [];
   try {
     const broker = await launch(procs, 'broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
@@ -124,14 +125,18 @@ async function main(): Promise<void> {
       `| ${STREAMS} | ${CHANNELS} | ${before.toFixed(1)} MiB | ${after.toFixed(1)} MiB | ${growth.toFixed(1)} MiB | ` +
         `${((growth * 1024) / STREAMS).toFixed(1)} KiB | ${(last - t0).toFixed(0)} ms |`,
     ];
-    process.stdout.write(`${lines.join('\n')}\n`);
     streams.forEach((s) => s.req.destroy());
+    return `${lines.join('\n')}\n`;
   } finally {
     await stopAll(procs);
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/sse: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module)
+  benchSse().then(
+    (table) => process.stdout.write(table),
+    (err: unknown) => {
+      process.stderr.write(`bench/sse: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
