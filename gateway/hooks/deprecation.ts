@@ -22,18 +22,15 @@ export interface DeprecationOptions {
   now?: () => number;
 }
 
-/** The Alert's code at `now`: soft-eol before the end of service, hard-eol from it on. */
-export function eolCode(eos: string, now: number): 'soft-eol' | 'hard-eol' {
-  return now < Date.parse(eos) ? 'soft-eol' : 'hard-eol';
-}
-
 export const deprecation = fp<DeprecationOptions>(
   async (app, options) => {
     if (options.eos === '') return;
     const now = options.now ?? Date.now;
+    // The Alert's code: soft-eol before the end of service, hard-eol from it on.
+    const eosAt = Date.parse(options.eos);
     documentStatuses(app, (route) => (route.config?.ops === true || answersMethod(route, 'OPTIONS') ? [] : [410]));
     app.addHook('onRequest', (request, reply, done) => {
-      const code = eolCode(options.eos, now());
+      const code = now() < eosAt ? 'soft-eol' : 'hard-eol';
       const url = options.url !== '' ? options.url : options.fallbackUrl(request);
       reply.header('alert', asciiJson({ code, message: options.message, url }));
       const ops = request.routeOptions.config?.ops === true || request.method === 'OPTIONS';
