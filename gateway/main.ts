@@ -17,6 +17,9 @@ async function main(): Promise<void> {
   const config = configOrExit('gateway');
   const log = createLogger('gateway', config.logLevel);
   const mechanism = await settingOrExit('gateway', peerMechanism(config));
+  // The gateway binds no gRPC: the TLS files, when set, are its client certificate.
+  const security = grpcSecurity(config);
+  if (!('client' in security)) return exitConfig('gateway', security.problems);
   const client = createClient({
     endpoint: config.busUrl,
     timeoutMs: config.requestTimeoutMs,
@@ -26,9 +29,6 @@ async function main(): Promise<void> {
     mechanism,
     log,
   });
-  // The gateway binds no gRPC: the TLS files, when set, are its client certificate.
-  const security = grpcSecurity(config);
-  if (!('client' in security)) return exitConfig('gateway', security.problems);
   const feeds = new MessageFeeds({
     url: config.messagesGrpcUrl,
     timeoutMs: config.grpcTimeoutMs,
