@@ -116,10 +116,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // What every route may answer whatever it does, and what authentication answers where it runs (ops/statuses.ts).
   documentStatuses(app, (route) => [500, ...authStatuses(route, config.authPolicies)]);
   // A 401 means the session a cached Basic credential stood for has ended: verify it again next time.
-  app.addHook('onResponse', (request, reply, done) => {
-    if (reply.statusCode === 401) authenticator.forget(request);
-    done();
-  });
+  // Without the Basic policy nothing is cached, and no request needs the hook.
+  if (authenticator.allows('basic'))
+    app.addHook('onResponse', (request, reply, done) => {
+      if (reply.statusCode === 401) authenticator.forget(request);
+      done();
+    });
   app.decorate('routeTable', installErrorHandlers(app, { legacyPaths: LEGACY_ROUTES.map((route) => route.path) }));
   // Before any plugin loads, so that what the app registers is listed first and any plugin may add to it.
   app.decorate('hello', helloRegistry(config));
