@@ -149,6 +149,27 @@ export interface NodeRecord {
   version: number;
 }
 
+/** What a caller chooses of a new node; the rest starts as `newNode` sets it. */
+export type NewNodeFields = Pick<NodeRecord, 'id' | 'owner' | 'name' | 'image' | 'size' | 'command'>;
+
+/** A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms), version 1. */
+export function newNode(fields: NewNodeFields, at: number): NodeRecord {
+  return {
+    ...fields,
+    status: 'BUILDING',
+    task: '',
+    reason: '',
+    host: '',
+    port: 0,
+    pid: 0,
+    exitCode: -1,
+    signal: '',
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
+}
+
 /** One owner's nodes at one moment, and the version of that list. */
 export interface OwnedNodes {
   /** Oldest first (createdAt, then id). */
