@@ -319,6 +319,16 @@ export interface RouteStore {
   readonly topic: Broadcast;
 }
 
+/** The order a RouteStore answers routes in: oldest first (createdAt, then source). */
+export function byRouteAge(a: RouteRecord, b: RouteRecord): number {
+  return a.createdAt - b.createdAt || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
+}
+
+/** The order a RouteStore answers node targets in: by id. */
+export function byTargetId(a: NodeTargetRecord, b: NodeTargetRecord): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** A node target in its one key order (what the stores compare and announce), nothing else. */
 export function nodeTarget(t: NodeTargetRecord): NodeTargetRecord {
   return {
