@@ -149,6 +149,27 @@ export interface NodeRecord {
   version: number;
 }
 
+/** What a caller chooses of a new node; the rest starts as `newNode` sets it. */
+export type NewNodeFields = Pick<NodeRecord, 'id' | 'owner' | 'name' | 'image' | 'size' | 'command'>;
+
+/** A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms), version 1. */
+export function newNode(fields: NewNodeFields, at: number): NodeRecord {
+  return {
+    ...fields,
+    status: 'BUILDING',
+    task: '',
+    reason: '',
+    host: '',
+    port: 0,
+    pid: 0,
+    exitCode: -1,
+    signal: '',
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
+}
+
 /** One owner's nodes at one moment, and the version of that list. */
 export interface OwnedNodes {
   /** Oldest first (createdAt, then id). */
@@ -296,6 +317,16 @@ export interface RouteStore {
   dropNode(id: string, version: number, epoch: string): Promise<boolean>;
   /** The topic the writes announce their changes on (encodeRouteChange), shared by every process of the store. */
   readonly topic: Broadcast;
+}
+
+/** The order a RouteStore answers routes in: oldest first (createdAt, then source). */
+export function byRouteAge(a: RouteRecord, b: RouteRecord): number {
+  return a.createdAt - b.createdAt || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
+}
+
+/** The order a RouteStore answers node targets in: by id. */
+export function byTargetId(a: NodeTargetRecord, b: NodeTargetRecord): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** A node target in its one key order (what the stores compare and announce), nothing else. */

@@ -5,6 +5,8 @@
  * `RouteStore`).
  */
 import {
+  byRouteAge,
+  byTargetId,
   encodeRouteChange,
   nodeTarget as target,
   NODE_TOMBSTONE_MS,
@@ -103,7 +105,7 @@ export class MemoryRouteStore implements RouteStore {
     return [...this.targets.values()]
       .filter((t) => t.goneAt === undefined)
       .map(target)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      .sort(byTargetId);
   }
 
   async syncNode(next: NodeTargetRecord): Promise<NodeSync> {
@@ -152,6 +154,6 @@ export class MemoryRouteStore implements RouteStore {
     return [...this.routesBySource.values()]
       .filter(keep)
       .map((r) => ({ ...r }))
-      .sort((a, b) => a.createdAt - b.createdAt || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+      .sort(byRouteAge);
   }
 }

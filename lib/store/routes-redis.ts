@@ -12,6 +12,8 @@
  * `topic` is the SUBSCRIBE side, made by lib/store/index.ts on that channel.
  */
 import {
+  byRouteAge,
+  byTargetId,
   encodeRouteChange,
   NODE_TOMBSTONE_MS,
   nodeTarget,
@@ -128,10 +130,6 @@ function routeOf([v, c, r]: Row): RouteRecord {
   return { ...(JSON.parse(r) as Omit<RouteRecord, 'version' | 'createdAt'>), createdAt: Number(c), version: Number(v) };
 }
 
-function byAge(a: RouteRecord, b: RouteRecord): number {
-  return a.createdAt - b.createdAt || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
-}
-
 export class RedisRouteStore implements RouteStore {
   private readonly p: string;
   private readonly channel: string;
@@ -162,7 +160,7 @@ export class RedisRouteStore implements RouteStore {
       [`${this.p}routes-of:${owner}`, `${this.p}route-lists`],
       [owner, `${this.p}route:`],
     );
-    return { routes: rows.map(routeOf).sort(byAge), version: Number(list) };
+    return { routes: rows.map(routeOf).sort(byRouteAge), version: Number(list) };
   }
 
   async routes(): Promise<RouteRecord[]> {
@@ -171,7 +169,7 @@ export class RedisRouteStore implements RouteStore {
       [`${this.p}route-sources`, `${this.p}route-lists`],
       ['', `${this.p}route:`],
     );
-    return rows.map(routeOf).sort(byAge);
+    return rows.map(routeOf).sort(byRouteAge);
   }
 
   async create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite> {
@@ -227,9 +225,7 @@ export class RedisRouteStore implements RouteStore {
 
   async nodes(): Promise<NodeTargetRecord[]> {
     const rows = await this.conn.script<string[]>(NODES, [`${this.p}node-targets`], [`${this.p}node-target:`]);
-    return rows
-      .map((r) => nodeTarget(JSON.parse(r) as NodeTargetRecord))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows.map((r) => nodeTarget(JSON.parse(r) as NodeTargetRecord)).sort(byTargetId);
   }
 
   async syncNode(next: NodeTargetRecord): Promise<NodeSync> {

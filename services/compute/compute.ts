@@ -12,7 +12,7 @@ import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { nodeLabelProblem } from '../../lib/hosts';
 import { cut, NODE_NAME_MAX } from '../../lib/node-names';
-import type { NodeRecord, NodeStatus, NodeStore, OwnedNodes } from '../../lib/store/contracts';
+import { newNode, type NodeRecord, type NodeStatus, type NodeStore, type OwnedNodes } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
 export interface ComputeOptions {
@@ -80,26 +80,8 @@ export class Compute {
       nodeLabelProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
     await this.ready();
-    const now = Date.now();
-    const record: NodeRecord = {
-      id: randomUUID(),
-      owner,
-      name: input.name,
-      image: input.image,
-      size: input.size,
-      command: input.command,
-      status: 'BUILDING',
-      task: '',
-      reason: '',
-      host: '',
-      port: 0,
-      pid: 0,
-      exitCode: -1,
-      signal: '',
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
+    const { name, image, size, command } = input;
+    const record = newNode({ id: randomUUID(), owner, name, image, size, command }, Date.now());
     return this.withDriver(record.id, async () => {
       const created = await this.options.store.create(record, this.options.maxNodesPerUser, expectedList);
       if (created === 'stale')

@@ -16,7 +16,7 @@ import { MIGRATIONS } from '../../lib/store/migrations';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
-import type { Broadcast, NodeRecord } from '../../lib/store/contracts';
+import { newNode, type Broadcast, type NodeRecord } from '../../lib/store/contracts';
 import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
 
@@ -228,23 +228,9 @@ async function checkAppendIfLast(s: Opened): Promise<void> {
 
 async function checkNodes(s: Opened): Promise<void> {
   const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
-    id,
-    owner,
-    name: `n-${id}`,
-    image: 'echo',
-    size: 'small',
-    command: '',
-    status: 'BUILDING',
-    task: '',
-    reason: '',
+    ...newNode({ id, owner, name: `n-${id}`, image: 'echo', size: 'small', command: '' }, createdAt),
     host: '127.0.0.1',
-    port: 0,
-    pid: 0,
     exitCode: 0,
-    signal: '',
-    createdAt,
-    updatedAt: createdAt,
-    version: 1,
   });
   assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'created');
   assert.equal(await s.nodes.create(node('b', 'ann', 20), 2), 'exists');
@@ -317,22 +303,7 @@ async function checkNodeVersions(s: Opened): Promise<void> {
 
 async function checkNodeListVersions(s: Opened): Promise<void> {
   const rec = (id: string, owner: string): NodeRecord => ({
-    id,
-    owner,
-    name: id,
-    image: 'echo',
-    size: 'small',
-    command: '',
-    status: 'BUILDING',
-    task: '',
-    reason: '',
-    host: '',
-    port: 0,
-    pid: 0,
-    exitCode: -1,
-    signal: '',
-    createdAt: 7,
-    updatedAt: 7,
+    ...newNode({ id, owner, name: id, image: 'echo', size: 'small', command: '' }, 7),
     version: 0,
   });
   assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], version: 0 });

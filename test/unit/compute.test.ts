@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { MemoryNodeStore } from '../../lib/store/store-memory';
-import type { NodeRecord } from '../../lib/store/contracts';
+import { newNode, type NodeRecord } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView, DriverSpec } from '../../services/compute/driver-client';
 import { Compute, LOST_REASON, transitionProblem } from '../../services/compute/compute';
 import { nodeOf } from '../../services/compute/handlers';
@@ -315,25 +315,8 @@ test('delete: DELETING, again on a second call; a node the driver no longer has 
 
 test('MemoryNodeStore: oldest first, copies in and out, ids unique', async () => {
   const store = new MemoryNodeStore();
-  const rec = (id: string, owner: string, createdAt: number): NodeRecord => ({
-    id,
-    owner,
-    name: id,
-    image: 'http',
-    size: 'small',
-    command: '',
-    status: 'BUILDING',
-    task: '',
-    reason: '',
-    host: '',
-    port: 0,
-    pid: 0,
-    exitCode: -1,
-    signal: '',
-    createdAt,
-    updatedAt: createdAt,
-    version: 1,
-  });
+  const rec = (id: string, owner: string, createdAt: number): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'http', size: 'small', command: '' }, createdAt);
   assert.equal(await store.create(rec('b', 'alice', 2), 5), 'created');
   assert.equal(await store.create(rec('a', 'alice', 2), 5), 'created');
   assert.equal(await store.create(rec('c', 'bob', 1), 5), 'created');
