@@ -12,7 +12,7 @@ import { peerMechanism } from '../lib/bus/security';
 import type { Config } from '../lib/config';
 import { AgoraError } from '../lib/errors';
 import { DealerSocket } from '../lib/bus/zmtp';
-import { errorJson, exitCodeFor, EXIT, statusTable, tailLine, unavailable } from './cli-format';
+import { EXIT, reportError, statusTable, tailLine, unavailable } from './cli-format';
 
 /** Where a command writes, and whether it may colour. */
 export interface Output {
@@ -37,11 +37,6 @@ async function connect(config: Readonly<Config>, timeoutMs: number): Promise<Bus
 /** An error from the broker's side: a timeout of an MMI request means nobody answered. */
 function brokerError(err: unknown, config: Readonly<Config>): unknown {
   return err instanceof AgoraError && err.code === 'AGORA_ERR_BUS_TIMEOUT' ? unavailable(config.busUrl) : err;
-}
-
-function report(err: unknown, io: Output): number {
-  io.err.write(`${JSON.stringify(errorJson(err), null, 2)}\n`);
-  return exitCodeFor(err);
 }
 
 /** The broker's `mmi.status` answer. */
@@ -76,7 +71,7 @@ export async function statusCommand(config: Readonly<Config>, o: StatusOptions, 
       if (o.signal?.aborted === true) return EXIT.OK;
     }
   } catch (err) {
-    return report(brokerError(err, config), io);
+    return reportError(brokerError(err, config), io.err);
   } finally {
     client.close();
   }
@@ -110,7 +105,7 @@ export async function callCommand(
     io.out.write(`${o.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
     return EXIT.OK;
   } catch (err) {
-    return report(err, io);
+    return reportError(err, io.err);
   } finally {
     client.close();
   }
@@ -146,15 +141,15 @@ export async function tailCommand(
       resolve(code);
     };
     const onAbort = (): void => finish(EXIT.OK);
-    const noAnswer = setTimeout(() => finish(report(unavailable(config.busUrl), io)), o.timeoutMs);
+    const noAnswer = setTimeout(() => finish(reportError(unavailable(config.busUrl), io.err)), o.timeoutMs);
     const renew = setInterval(() => ask(service ?? ''), TAIL_LEASE_MS / 3);
     o.signal?.addEventListener('abort', onAbort);
     socket.onMessage = (frames) => {
       if (frames.length < 4) return;
       const body = frames[3];
-      if (body.toString() === '503') return finish(report(tooMany(), io));
+      if (body.toString() === '503') return finish(reportError(tooMany(), io.err));
       if (body.toString() === '501')
-        return finish(report(new AgoraError('AGORA_ERR_INTERNAL', [], { message: 'broker too old' }), io));
+        return finish(reportError(new AgoraError('AGORA_ERR_INTERNAL', [], { message: 'broker too old' }), io.err));
       const message = unpack(body) as TailEvent | { tailing: boolean };
       if ('tailing' in message) {
         if (!acknowledged) {
