@@ -3,7 +3,7 @@
  * (`mmi.status`), `call` (one bus call) and `tail` (`mmi.tail`), per docs/PROTOCOL.md §16.
  */
 import { randomUUID } from 'node:crypto';
-import type { BrokerStatus, TailEvent } from '../lib/bus/broker-stats';
+import type { TailEvent } from '../lib/bus/broker-stats';
 import { MMI_TAIL, TAIL_LEASE_MS } from '../lib/bus/broker-stats';
 import { createClient, type BusClient } from '../lib/bus/client';
 import { unpack } from '../lib/bus/codec';
@@ -39,11 +39,6 @@ function brokerError(err: unknown, config: Readonly<Config>): unknown {
   return err instanceof AgoraError && err.code === 'AGORA_ERR_BUS_TIMEOUT' ? unavailable(config.busUrl) : err;
 }
 
-/** The broker's `mmi.status` answer. */
-export function fetchStatus(client: BusClient, timeoutMs: number): Promise<BrokerStatus> {
-  return client.status({ timeoutMs });
-}
-
 export interface StatusOptions {
   json: boolean;
   watch: boolean;
@@ -59,7 +54,7 @@ export async function statusCommand(config: Readonly<Config>, o: StatusOptions, 
   let shown = 0;
   try {
     for (;;) {
-      const status = await fetchStatus(client, o.timeoutMs);
+      const status = await client.status({ timeoutMs: o.timeoutMs });
       const text = o.json
         ? `${JSON.stringify(status, null, o.watch ? undefined : 2)}\n`
         : statusTable(status, io.color);
