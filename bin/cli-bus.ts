@@ -3,7 +3,7 @@
  * (`mmi.status`), `call` (one bus call) and `tail` (`mmi.tail`), per docs/PROTOCOL.md §16.
  */
 import { randomUUID } from 'node:crypto';
-import type { BrokerStatus, TailEvent } from '../lib/bus/broker-stats';
+import type { TailEvent } from '../lib/bus/broker-stats';
 import { MMI_TAIL, TAIL_LEASE_MS } from '../lib/bus/broker-stats';
 import { createClient, type BusClient } from '../lib/bus/client';
 import { unpack } from '../lib/bus/codec';
@@ -12,7 +12,7 @@ import { peerMechanism } from '../lib/bus/security';
 import type { Config } from '../lib/config';
 import { AgoraError } from '../lib/errors';
 import { DealerSocket } from '../lib/bus/zmtp';
-import { errorJson, exitCodeFor, EXIT, statusTable, tailLine, unavailable } from './cli-format';
+import { EXIT, reportError, statusTable, tailLine, unavailable } from './cli-format';
 
 /** Where a command writes, and whether it may colour. */
 export interface Output {
@@ -39,16 +39,6 @@ function brokerError(err: unknown, config: Readonly<Config>): unknown {
   return err instanceof AgoraError && err.code === 'AGORA_ERR_BUS_TIMEOUT' ? unavailable(config.busUrl) : err;
 }
 
-function report(err: unknown, io: Output): number {
-  io.err.write(`${JSON.stringify(errorJson(err), null, 2)}\n`);
-  return exitCodeFor(err);
-}
-
-/** The broker's `mmi.status` answer. */
-export function fetchStatus(client: BusClient, timeoutMs: number): Promise<BrokerStatus> {
-  return client.status({ timeoutMs });
-}
-
 export interface StatusOptions {
   json: boolean;
   watch: boolean;
@@ -64,7 +54,7 @@ export async function statusCommand(config: Readonly<Config>, o: StatusOptions, 
   let shown = 0;
   try {
     for (;;) {
-      const status = await fetchStatus(client, o.timeoutMs);
+      const status = await client.status({ timeoutMs: o.timeoutMs });
       const text = o.json
         ? `${JSON.stringify(status, null, o.watch ? undefined : 2)}\n`
         : statusTable(status, io.color);
@@ -76,7 +66,7 @@ export async function statusCommand(config: Readonly<Config>, o: StatusOptions, 
       if (o.signal?.aborted === true) return EXIT.OK;
     }
   } catch (err) {
-    return report(brokerError(err, config), io);
+    return reportError(brokerError(err, config), io.err);
   } finally {
     client.close();
   }
@@ -110,7 +100,7 @@ export async function callCommand(
     io.out.write(`${o.json ? JSON.stringify(result) : JSON.stringify(result, null, 2)}\n`);
     return EXIT.OK;
   } catch (err) {
-    return report(err, io);
+    return reportError(err, io.err);
   } finally {
     client.close();
   }
@@ -146,15 +136,15 @@ export async function tailCommand(
       resolve(code);
     };
     const onAbort = (): void => finish(EXIT.OK);
-    const noAnswer = setTimeout(() => finish(report(unavailable(config.busUrl), io)), o.timeoutMs);
+    const noAnswer = setTimeout(() => finish(reportError(unavailable(config.busUrl), io.err)), o.timeoutMs);
     const renew = setInterval(() => ask(service ?? ''), TAIL_LEASE_MS / 3);
     o.signal?.addEventListener('abort', onAbort);
     socket.onMessage = (frames) => {
       if (frames.length < 4) return;
       const body = frames[3];
-      if (body.toString() === '503') return finish(report(tooMany(), io));
+      if (body.toString() === '503') return finish(reportError(tooMany(), io.err));
       if (body.toString() === '501')
-        return finish(report(new AgoraError('AGORA_ERR_INTERNAL', [], { message: 'broker too old' }), io));
+        return finish(reportError(new AgoraError('AGORA_ERR_INTERNAL', [], { message: 'broker too old' }), io.err));
       const message = unpack(body) as TailEvent | { tailing: boolean };
       if ('tailing' in message) {
         if (!acknowledged) {

@@ -50,6 +50,12 @@ export function exitCodeFor(err: unknown): number {
   return EXIT.SOFTWARE;
 }
 
+/** Write `err` on `stderr` in its documented shape (errorJson); its exit code. */
+export function reportError(err: unknown, stderr: { write(text: string): unknown }): number {
+  stderr.write(`${JSON.stringify(errorJson(err), null, 2)}\n`);
+  return exitCodeFor(err);
+}
+
 /**
  * An error in its documented shape (docs/ERRORS.md): `{code, errno, error, message}` as the gateway
  * would answer it, plus `agoraCode`, its name in lib/errors.ts, and its `data` if any.

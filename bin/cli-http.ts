@@ -4,7 +4,7 @@
  */
 import { AgoraError } from '../lib/errors';
 import type { Output } from './cli-bus';
-import { errorJson, EXIT, exitCodeFor, paint } from './cli-format';
+import { EXIT, exitCodeFor, paint, reportError } from './cli-format';
 
 export interface HttpOptions {
   url: string;
@@ -59,8 +59,7 @@ export async function httpListCommand(
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const e = new AgoraError('AGORA_ERR_BUS_DISCONNECTED', [], { message: `Cannot reach ${o.url}: ${reason}` });
-    io.err.write(`${JSON.stringify(errorJson(e), null, 2)}\n`);
-    return EXIT.UNAVAILABLE;
+    return reportError(e, io.err);
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok) {

@@ -180,9 +180,10 @@ export class Broker {
     // connection): forget it now rather than after heartbeat expiry, so nothing more is sent
     // to it and what it held is served elsewhere or failed at once (docs/PROTOCOL.md §9).
     this.router.onPeerGone = (id) => {
-      this.grants.delete(routingKey(id));
-      this.tailers.delete(routingKey(id));
-      const worker = this.workers.get(routingKey(id));
+      const key = routingKey(id);
+      this.grants.delete(key);
+      this.tailers.delete(key);
+      const worker = this.workers.get(key);
       if (worker !== undefined) this.removeWorker(worker, 'connection closed');
     };
   }

@@ -138,6 +138,18 @@ function scratchFor(sodium: RawSodium, bytes: number): number {
 }
 
 /**
+ * The shared key and the nonce staged at the start of the scratch area, with room for `bytes` of
+ * input; the input's address (the output's is `scratchBytes` further on).
+ */
+function stage(sodium: RawSodium, bytes: number, nonce: Uint8Array, shared: Uint8Array): number {
+  const key = scratchFor(sodium, bytes);
+  // Read HEAPU8 after scratchFor: a malloc that grows the heap replaces it.
+  sodium.HEAPU8.set(shared, key);
+  sodium.HEAPU8.set(nonce, key + KEY_BYTES);
+  return key + KEY_BYTES + NONCE_BYTES;
+}
+
+/**
  * Box [`flag` octet][`body`] under a shared key (crypto_box_easy_afternm), writing the
  * 1 + body.length + MAC_BYTES octets of the box into `out` from `at`: the MESSAGE codec's
  * encoder, with no allocation.
@@ -152,36 +164,27 @@ export function sealFlagged(
 ): void {
   const sodium = raw();
   const length = 1 + body.length;
-  const base = scratchFor(sodium, length);
-  const key = base;
-  const n = base + KEY_BYTES;
-  const input = n + NONCE_BYTES;
+  const input = stage(sodium, length, nonce, shared);
   const output = input + scratchBytes;
   const heap = sodium.HEAPU8;
-  heap.set(shared, key);
-  heap.set(nonce, n);
   heap[input] = flag;
   heap.set(body, input + 1);
-  sodium._crypto_box_easy_afternm(output, input, length, 0, n, key);
+  sodium._crypto_box_easy_afternm(output, input, length, 0, scratch + KEY_BYTES, scratch);
   out.set(heap.subarray(output, output + length + MAC_BYTES), at);
-  heap.fill(0, key, key + KEY_BYTES);
+  heap.fill(0, scratch, scratch + KEY_BYTES);
 }
 
 /** Open a box under a shared key (crypto_box_open_easy_afternm) into a new Buffer; undefined when it does not open. */
 export function openCopy(cipher: Uint8Array, nonce: Uint8Array, shared: Uint8Array): Buffer | undefined {
   if (cipher.length < MAC_BYTES) return undefined;
   const sodium = raw();
-  const base = scratchFor(sodium, cipher.length);
-  const key = base;
-  const n = base + KEY_BYTES;
-  const input = n + NONCE_BYTES;
+  const input = stage(sodium, cipher.length, nonce, shared);
   const output = input + scratchBytes;
   const heap = sodium.HEAPU8;
-  heap.set(shared, key);
-  heap.set(nonce, n);
   heap.set(cipher, input);
-  const failed = sodium._crypto_box_open_easy_afternm(output, input, cipher.length, 0, n, key) !== 0;
-  heap.fill(0, key, key + KEY_BYTES);
+  const failed =
+    sodium._crypto_box_open_easy_afternm(output, input, cipher.length, 0, scratch + KEY_BYTES, scratch) !== 0;
+  heap.fill(0, scratch, scratch + KEY_BYTES);
   if (failed) return undefined;
   const plain = Buffer.allocUnsafe(cipher.length - MAC_BYTES);
   plain.set(heap.subarray(output, output + plain.length));
