@@ -24,6 +24,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/proc';
 import { launch, stopAll, type Proc } from './procs';
+import { cpuMicros } from './startup';
 
 type AutocannonResult = autocannon.Result;
 
@@ -55,12 +56,8 @@ export interface ProxyBenchRow {
   targetCpuUsPerRequest: number;
 }
 
-/** CPU time (user + system) of process `pid` so far, in µs (Linux /proc). */
-function cpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of stat(5); here counted from the state, field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
-}
+/** CPU time (user + system) of process `pid` so far, in µs; NaN where /proc cannot say. */
+const cpuUs = (pid: number): number => cpuMicros(pid) ?? NaN;
 
 /** Resolve once `port` accepts a connection; reject after `ms`. */
 async function accepting(port: number, ms: number): Promise<void> {
