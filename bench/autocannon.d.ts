@@ -1,4 +1,4 @@
-// autocannon ships no types; this is the part bench/http.ts uses.
+// autocannon ships no types; this is the part bench/http.ts and bench/proxy.ts use.
 declare module 'autocannon' {
   namespace autocannon {
     interface Result {

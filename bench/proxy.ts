@@ -18,23 +18,15 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import autocannon from 'autocannon';
+import { freePort } from '../test/helpers/proc';
 import { launch, stopAll, type Proc } from './procs';
+import { cpuMicros } from './startup';
 
-// autocannon ships no types; this is the part used here.
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-}
-type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(__filename)('autocannon') as Autocannon;
+type AutocannonResult = autocannon.Result;
 
 const NGINX = '/usr/sbin/nginx';
 /** The Host every request names: a node's static URL. */
@@ -64,20 +56,8 @@ export interface ProxyBenchRow {
   targetCpuUsPerRequest: number;
 }
 
-/** CPU time (user + system) of process `pid` so far, in µs (Linux /proc). */
-function cpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of stat(5); here counted from the state, field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** CPU time (user + system) of process `pid` so far, in µs; NaN where /proc cannot say. */
+const cpuUs = (pid: number): number => cpuMicros(pid) ?? NaN;
 
 /** Resolve once `port` accepts a connection; reject after `ms`. */
 async function accepting(port: number, ms: number): Promise<void> {

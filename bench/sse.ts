@@ -5,18 +5,15 @@
  * channels (10) from this process, checks that a post reaches every one of them, and reports the
  * gateway's resident memory (VmRSS) before and after, and the time from a post to its last delivery.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launch, stopAll, type Proc } from './procs';
+import { rssMb } from './startup';
 
 const STREAMS = Number(process.env.BENCH_SSE_STREAMS ?? 1000);
 const CHANNELS = Number(process.env.BENCH_SSE_CHANNELS ?? 10);
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? NaN : Number(m[1]) / 1024;
-}
+const rssMiB = (pid: number): number => rssMb(pid) ?? NaN;
 
 async function json(base: string, method: string, path: string, key?: number, body?: unknown): Promise<unknown> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };

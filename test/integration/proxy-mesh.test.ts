@@ -162,12 +162,15 @@ test('the proxy mesh in memory: static URLs, route changes, wakes, load, idle st
     const host = `busy.alice.${DOMAIN}`;
     const failures: string[] = [];
     let served = 0;
+    let onServed = (): void => {};
     let done = false;
     const worker = async (): Promise<void> => {
       while (!done) {
         const r = await get(p0, host).catch((e: Error) => ({ status: 0, body: e.message }) as Reply);
-        if (r.status === 200) served++;
-        else failures.push(`${r.status} ${r.body}`);
+        if (r.status === 200) {
+          served++;
+          onServed();
+        } else failures.push(`${r.status} ${r.body}`);
       }
     };
     const workers = [worker(), worker(), worker(), worker()];
@@ -178,7 +181,11 @@ test('the proxy mesh in memory: static URLs, route changes, wakes, load, idle st
     assert.ok([200, 409].includes(start.status), start.text);
     await waitNode(mesh.http, alice, id, (n) => n.status === 'ACTIVE' && n.port !== node.port, 'a new port');
     const after = served;
-    while (served < after + 50) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise<void>((resolve) => {
+      onServed = () => {
+        if (served >= after + 50) resolve();
+      };
+    });
     done = true;
     await Promise.all(workers);
     assert.deepEqual(failures, []);
