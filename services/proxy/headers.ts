@@ -5,20 +5,14 @@
  * The client's `X-Forwarded-*` are kept (and For appended to) only from a trusted front
  * (AGORA_PROXY_TRUST_FORWARDED); otherwise the proxy states what it saw itself.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { requestIdOf } from '../../lib/request-id';
 
 /** How a request's body goes to the target. */
 export type BodyMode = 'none' | 'length' | 'chunked';
 
-/** A caller's request id is kept when it is such a token, as the gateway does; else a new one is made. */
-const VALID_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
-
-/** The request id of `req`: the client's `X-Request-Id` when sane, else a new UUID. */
-export function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && VALID_ID.test(given) ? given : randomUUID();
-}
+/** The request id of `req`, as the gateway names it (lib/request-id.ts). */
+export { requestIdOf };
 
 /** What was said to the proxy about the original request (its own view, or a trusted front's). */
 export interface Forwarded {
