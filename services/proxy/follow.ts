@@ -49,6 +49,9 @@ export class RouteFollower {
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   private loadedOnce: Promise<void>;
+  /** The stream is down and this outage has been told once (the next drops go to debug). */
+  private downTold = false;
+  private loaded = false;
   private markLoaded: () => void = () => undefined;
 
   constructor(private readonly options: FollowOptions) {
@@ -60,9 +63,21 @@ export class RouteFollower {
     this.watch = this.options.routes.watch({
       onReload: () => this.reload(),
       onChange: (change) => (this.pending !== undefined ? this.pending.push(change) : this.apply(change)),
-      onDown: (err) => this.options.log.warn({ detail: err?.message ?? 'ended' }, 'route stream down; reopening'),
+      onDown: (err) => this.down(err),
     });
     return this.loadedOnce;
+  }
+
+  /**
+   * The Watch stream dropped and is being reopened: one line per outage, not one per attempt. Before
+   * the first table, Routes is most likely still starting (it may start after the proxy): say so.
+   */
+  private down(err: Error | undefined): void {
+    const detail = err?.message ?? 'ended';
+    if (this.downTold) this.options.log.debug({ detail }, 'route stream down; reopening');
+    else if (!this.loaded) this.options.log.info('waiting for Routes');
+    else this.options.log.warn({ detail }, 'route stream down; reopening');
+    this.downTold = true;
   }
 
   close(): void {
@@ -87,6 +102,9 @@ export class RouteFollower {
         const changes = this.pending ?? [];
         this.pending = undefined;
         for (const change of changes) this.apply(change);
+        if (this.downTold && this.loaded) this.options.log.info('following Routes again');
+        this.downTold = false;
+        this.loaded = true;
         this.markLoaded();
         this.options.onUpdate?.();
       },
