@@ -21,6 +21,7 @@ import type {
   FastifySchemaValidationError,
 } from 'fastify';
 import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../lib/errors';
+import { errorBody, type ErrorBody } from '../lib/error-body';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -58,14 +59,7 @@ export interface Problem {
 }
 
 /** The Cliquet error body (docs/ERRORS.md; Kinto's `kinto/core/errors.py`). */
-export interface CliquetBody {
-  code: number;
-  errno: number;
-  error: string;
-  message: string;
-  info?: string;
-  details?: ErrorDetail[];
-}
+export type CliquetBody = ErrorBody<ErrorDetail>;
 
 /** The legacy messaging API's envelope of a failure. */
 export interface LegacyFailure {
@@ -227,15 +221,7 @@ function fromValidation(errors: readonly FastifySchemaValidationError[], context
 
 /** The Cliquet body of a problem. */
 export function renderCliquet(problem: Problem): CliquetBody {
-  const body: CliquetBody = {
-    code: problem.status,
-    errno: problem.errno,
-    error: STATUS_CODES[problem.status] ?? 'Error',
-    message: problem.message,
-  };
-  if (problem.info !== undefined) body.info = problem.info;
-  if (problem.details !== undefined) body.details = problem.details;
-  return body;
+  return errorBody(problem);
 }
 
 /**

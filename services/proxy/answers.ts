@@ -5,17 +5,11 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { AgoraError } from '../../lib/errors';
+import { errorBody as renderErrorBody } from '../../lib/error-body';
 
 /** The /v1 error body of `err`. */
 export function errorBody(err: AgoraError, info?: string): string {
-  const body: Record<string, unknown> = {
-    code: err.status,
-    errno: err.errno,
-    error: STATUS_CODES[err.status] ?? 'Error',
-    message: err.message,
-  };
-  if (info !== undefined) body.info = info;
-  return JSON.stringify(body);
+  return JSON.stringify(renderErrorBody({ status: err.status, errno: err.errno, message: err.message, info }));
 }
 
 /** Answer `err`; a 503 says when to retry. A response already begun is cut instead. */
