@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { processStart } from '../../services/driver/state-dir';
@@ -87,6 +88,12 @@ export async function start(command: string, args: string[], options: StartOptio
   createInterface({ input: child.stdout }).on('line', onLine);
   if (options.stderrLines === true) createInterface({ input: child.stderr }).on('line', onLine);
   const exited = once(child, 'exit');
+  /** The last stdout lines, for an error that must say what the process said before it failed. */
+  const tail = (): string =>
+    lines
+      .slice(-30)
+      .map((l) => `${JSON.stringify(l)}\n`)
+      .join('');
 
   const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 15_000): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
@@ -103,9 +110,13 @@ export async function start(command: string, args: string[], options: StartOptio
         if (match(line)) done(null, line);
       };
       const onExit = (code: number | null, signal: string | null): void =>
-        done(new Error(`${command} ${args.join(' ')} exited (${code ?? signal}) before the awaited line\n${stderr}`));
+        done(
+          new Error(
+            `${command} ${args.join(' ')} exited (${code ?? signal}) before the awaited line\n${tail()}${stderr}`,
+          ),
+        );
       const timer = setTimeout(
-        () => done(new Error(`timed out after ${ms} ms waiting for a line of ${args.join(' ')}\n${stderr}`)),
+        () => done(new Error(`timed out after ${ms} ms waiting for a line of ${args.join(' ')}\n${tail()}${stderr}`)),
         ms,
       );
       watchers.add(watcher);
@@ -144,14 +155,35 @@ export function startBroker(env: Record<string, string> = {}): Promise<Started> 
  * A loopback TCP port that was free a moment ago, for a child that must be told its port
  * in advance (a process that can bind port 0 itself should, and report it in its ready line).
  */
+/**
+ * A TCP port free on 127.0.0.1 for a process to bind next. It is drawn below the kernel's ephemeral
+ * range, which the OS hands out for `listen(0)` and for the local end of every outgoing connection:
+ * a port taken from that range and released could be reused by any connection in between.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+  const low = ephemeralLow() - 1;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
+}
+
+/** The first port of the kernel's ephemeral range (32768 where it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /**
