@@ -14,12 +14,14 @@ import { defaultConfig, type Config } from '../lib/config';
 import type { HealthChecks } from '../lib/health';
 import type { Logger } from '../lib/log';
 import type { MessageFeeds } from '../lib/messages-feed';
+import type { IdempotencyStore } from '../lib/store/contracts';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
 import { AccessLog } from './hooks/access-log';
 import { Authenticator, authStatuses } from './hooks/auth';
 import { cors } from './hooks/cors';
 import { deprecation } from './hooks/deprecation';
 import { emptyBody } from './hooks/empty-body';
+import { idempotency } from './hooks/idempotency';
 import { loadShedding } from './hooks/load-shedding';
 import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
@@ -63,6 +65,11 @@ export interface AppDeps {
   build?: BuildInfo;
   /** The Messages streams behind /v1/channels/{name}/messages/stream (v1/stream.ts); without it, 503. */
   feeds?: Pick<MessageFeeds, 'listen'>;
+  /**
+   * Where the answers of POSTs with an Idempotency-Key are kept (hooks/idempotency.ts); main.ts opens
+   * it through lib/store. Without it the header is not looked at (an app built for a test).
+   */
+  idempotency?: IdempotencyStore;
 }
 
 declare module 'fastify' {
@@ -145,6 +152,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   void app.register(trailingSlash);
   void app.register(rateLimit, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs });
+  // Before the routes, whose POSTs it hooks as they are registered.
+  if (deps.idempotency !== undefined) void app.register(idempotency, { store: deps.idempotency, bus, config });
   void app.register(loadShedding, {
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.maxHeapUsedBytes,

@@ -1,6 +1,7 @@
 /**
- * The gateway process (Procfile: gateway): HTTP on 127.0.0.1, one bus client behind it, and a
- * gRPC client of Messages for the message streams (lib/messages-feed.ts).
+ * The gateway process (Procfile: gateway): HTTP on 127.0.0.1, one bus client behind it, a
+ * gRPC client of Messages for the message streams (lib/messages-feed.ts), and the store of
+ * idempotency keys (hooks/idempotency.ts).
  */
 import type { AddressInfo } from 'node:net';
 import { createClient } from '../lib/bus/client';
@@ -8,6 +9,7 @@ import { peerMechanism } from '../lib/bus/security';
 import { announceReady, configOrExit, exitConfig, onShutdown, settingOrExit } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
 import { MessageFeeds } from '../lib/messages-feed';
+import { openStores } from '../lib/store/index';
 import { grpcSecurity } from '../lib/rpc/grpc';
 import { buildApp } from './app';
 
@@ -35,13 +37,24 @@ async function main(): Promise<void> {
     log: log.child({ mod: 'feeds' }),
     credentials: security.client,
   });
-  const app = buildApp({ bus: client, broker: client, log, config, feeds });
+  // Idempotency keys: in Redis, else PostgreSQL, else this process's memory (hooks/idempotency.ts).
+  const stores = await openStores(config, log, ['idempotency']);
+  const app = buildApp({
+    bus: client,
+    broker: client,
+    log,
+    config,
+    feeds,
+    idempotency: stores.idempotency,
+    health: stores.checks(),
+  });
   // app.close() ends the message streams, stops accepting and waits for in-flight requests,
   // which still need the bus.
   onShutdown(log, async () => {
     await app.close();
     feeds.close();
     client.close();
+    await stores.close();
   });
   await app.listen({ host: HOST, port: config.httpPort });
   const { port } = app.server.address() as AddressInfo;

@@ -192,6 +192,8 @@ export interface Config {
   brokerBind: string;
   /** How `agora start` prints its processes' log lines. */
   logFormat: LogFormat;
+  /** Seconds the answer of a POST with an Idempotency-Key is kept for replay (gateway). */
+  idempotencyTtlS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -938,6 +940,13 @@ export const VARIABLES: readonly Variable[] = [
     'auto',
     oneOf(LOG_FORMATS),
     '`agora start` prints the JSON log lines of its processes as they are (`json`), in a readable form (`pretty`: time, level, message, the fields that matter), or pretty on a terminal only (`auto`).',
+  ),
+  v(
+    'idempotencyTtlS',
+    'AGORA_IDEMPOTENCY_TTL_S',
+    86_400,
+    int(1, 31_536_000),
+    'Seconds the answer of a `/v1` POST sent with an `Idempotency-Key` is kept: the same request with the same key within this time gets that answer again instead of running again (`docs/API-V1.md` "Idempotency-Key"). Kept in Redis, else PostgreSQL, else the gateway\'s memory.',
   ),
 ];
 

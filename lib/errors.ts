@@ -389,6 +389,30 @@ export const ERRORS = {
     grpc: GRPC.PERMISSION_DENIED,
     message: 'The bus key %s may not call %s',
   },
+  AGORA_ERR_IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    errno: 107,
+    grpc: GRPC.INVALID_ARGUMENT,
+    message: 'Invalid Idempotency-Key: %s',
+  },
+  AGORA_ERR_IDEMPOTENCY_NOT_TAKEN: {
+    status: 400,
+    errno: 107,
+    grpc: GRPC.INVALID_ARGUMENT,
+    message: '%s takes no Idempotency-Key: %s',
+  },
+  AGORA_ERR_IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    errno: 107,
+    grpc: GRPC.FAILED_PRECONDITION,
+    message: 'This Idempotency-Key was first sent with another %s: use a new key for a new request',
+  },
+  AGORA_ERR_IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    errno: 122,
+    grpc: GRPC.ABORTED,
+    message: 'A request with this Idempotency-Key is still running; retry in %s seconds',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

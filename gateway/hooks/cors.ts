@@ -1,6 +1,9 @@
 /**
  * CORS on every route, preflight included (the Cliquet/Kinto protocol; Kinto's
- * `cors_origins`), through @fastify/cors. Browsers may read the protocol's own headers.
+ * `cors_origins`), through @fastify/cors. Browsers may read the protocol's own headers. A
+ * preflight allows the request headers it asks for (@fastify/cors reflects
+ * Access-Control-Request-Headers when no list is set): Authorization, If-Match, Idempotency-Key
+ * (hooks/idempotency.ts) and any other the routes read.
  */
 import fastifyCors from '@fastify/cors';
 import fp from 'fastify-plugin';
@@ -16,6 +19,7 @@ export const EXPOSED_HEADERS = [
   'X-Request-Id',
   'Location',
   'Alert',
+  'Idempotent-Replayed',
 ] as const;
 
 export const ALLOWED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

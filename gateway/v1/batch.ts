@@ -128,6 +128,8 @@ export const batchRoutes: FastifyPluginAsync<V1Options> = async (app, options) =
   app.post(
     '/batch',
     {
+      // A batch answers 200 whatever its sub-requests answered: kept whole, a retry could not rerun a failed one.
+      config: { noIdempotency: 'send an Idempotency-Key on each sub-request instead' },
       schema: {
         tags: ['utilities'],
         summary: 'Run several requests in one (Kinto batch)',

@@ -39,6 +39,8 @@ export const sessionRoutes: FastifyPluginAsync<V1Options> = async (app, options)
   app.post(
     '/sessions',
     {
+      // Anonymous, and its answer is a session key, which no store should keep (docs/API-V1.md "Idempotency-Key").
+      config: { noIdempotency: 'a logon is anonymous; retry it without a key (a second session is harmless)' },
       schema: {
         tags: ['sessions'],
         summary: 'Log on',

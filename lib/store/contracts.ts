@@ -447,3 +447,55 @@ export interface FailureRule {
   maxFailures: number;
   windowMs: number;
 }
+
+// ---------------------------------------------------------------------------------------
+// Idempotency keys (gateway/hooks/idempotency.ts, docs/API-V1.md "Idempotency-Key").
+// ---------------------------------------------------------------------------------------
+
+/** The final answer of a request, as replayed: its status, the headers that matter, its body as sent. */
+export interface IdempotentResponse {
+  status: number;
+  /** Lower-case names: `content-type`, `location`, `etag` (those the answer had). */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * What claiming a key answers: `claimed`, the caller runs the request and then completes or
+ * releases the claim with `token`; `running`, another request holds it (for `retryAfterMs` at
+ * most); `done`, its final answer is stored. `fingerprint` is the one the first request gave.
+ */
+export type IdempotencyClaim =
+  | { state: 'claimed'; token: string }
+  | { state: 'running'; fingerprint: string; retryAfterMs: number }
+  | { state: 'done'; fingerprint: string; response: IdempotentResponse };
+
+/**
+ * Idempotency keys and the answers they stand for, shared by every gateway instance. An entry is
+ * `(scope, key)`: claimed by one request at a time for a lease, then completed with its answer
+ * (kept `ttlMs`) or released (gone at once). An entry past its expiry is as if absent, whether or
+ * not `prune` has removed it yet.
+ */
+export interface IdempotencyStore {
+  /**
+   * Claim `(scope, key)` for `leaseMs` from `now`, unless an unexpired entry holds it; the check
+   * and the claim are one atomic step, so of concurrent claims exactly one is `claimed`.
+   */
+  claim(scope: string, key: string, fingerprint: string, now: number, leaseMs: number): Promise<IdempotencyClaim>;
+  /**
+   * Store the answer of the claim `token`, kept until `now + ttlMs`; false (nothing stored) when
+   * the claim is no longer held (its lease ran out and another request claimed the key).
+   */
+  complete(
+    scope: string,
+    key: string,
+    token: string,
+    response: IdempotentResponse,
+    now: number,
+    ttlMs: number,
+  ): Promise<boolean>;
+  /** Give the claim `token` up: the key is free at once (a no-op when it is no longer held). */
+  release(scope: string, key: string, token: string): Promise<void>;
+  /** Remove the entries expired by `now` (where nothing expires them by itself); answers how many. */
+  prune(now: number): Promise<number>;
+}

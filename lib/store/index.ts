@@ -2,8 +2,8 @@
  * Picks and opens the storage adapters from the configuration (no adapter is imported
  * outside a main.ts or this index: CONTRIBUTING.md "Dependency direction").
  * AGORA_DATABASE_URL puts users, channels, messages and compute nodes in PostgreSQL;
- * AGORA_REDIS_URL puts sessions, failed logons and routes in Redis, else they follow the
- * database; with neither, everything stays in this process's memory.
+ * AGORA_REDIS_URL puts sessions, failed logons, routes and idempotency keys in Redis, else they
+ * follow the database; with neither, everything stays in this process's memory.
  */
 import type { Config } from '../config';
 import type { Logger } from '../log';
@@ -13,6 +13,7 @@ import type {
   Broadcast,
   ChannelStore,
   FailureStore,
+  IdempotencyStore,
   MessageStore,
   NodeStore,
   RouteStore,
@@ -27,6 +28,9 @@ import {
   MemorySessionStore,
   MemoryUserStore,
 } from './store-memory';
+import { MemoryIdempotencyStore } from './idempotency-memory';
+import { PgIdempotencyStore } from './idempotency-postgres';
+import { RedisIdempotencyStore } from './idempotency-redis';
 import { PgBroadcast } from './postgres-broadcast';
 import { PgDatabase } from './postgres-pool';
 import {
@@ -54,6 +58,8 @@ export interface AllStores {
   failures: FailureStore;
   /** Custom routes and node targets (services/routes), with their topic of changes. */
   routes: RouteStore;
+  /** Idempotency keys and the answers they stand for (the gateway's, gateway/hooks/idempotency.ts). */
+  idempotency: IdempotencyStore;
 }
 
 export type StoreKind = keyof AllStores;
@@ -70,9 +76,12 @@ type StoreConfig = Pick<
   | 'logonLockoutS'
 >;
 
+/** The kinds that Redis keeps when it is configured. */
+const REDIS_KINDS: ReadonlySet<StoreKind> = new Set<StoreKind>(['sessions', 'failures', 'routes', 'idempotency']);
+
 /** The backend that keeps `kind` under `config`. */
 export function resolve(kind: StoreKind, config: StoreConfig): Backend {
-  if ((kind === 'sessions' || kind === 'failures' || kind === 'routes') && config.redisUrl !== '') return 'redis';
+  if (REDIS_KINDS.has(kind) && config.redisUrl !== '') return 'redis';
   return config.databaseUrl !== '' ? 'postgres' : 'memory';
 }
 
@@ -147,6 +156,8 @@ export async function openStores<K extends StoreKind>(
         }
         return new MemoryRouteStore();
       },
+      idempotency: () =>
+        redis ? new RedisIdempotencyStore(redis) : pg ? new PgIdempotencyStore(pg) : new MemoryIdempotencyStore(),
       failures: () => {
         const rule = { maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 };
         return redis

@@ -201,6 +201,28 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 10,
+    name: 'idempotency keys',
+    sql: `
+      -- Idempotency keys (gateway/hooks/idempotency.ts): per caller and key, the request's
+      -- fingerprint; while it runs, its claim's token; once done, its answer (status, the headers
+      -- replayed, the body as sent). An entry past expires_at is as if absent: a claim takes it
+      -- over, and the gateways' sweep deletes it through the index.
+      CREATE TABLE agora_idempotency (
+        scope       text COLLATE "C" NOT NULL,
+        key         text COLLATE "C" NOT NULL,
+        fingerprint text NOT NULL,
+        token       text,
+        expires_at  bigint NOT NULL,
+        status      integer,
+        headers     jsonb,
+        body        bytea,
+        PRIMARY KEY (scope, key)
+      );
+      CREATE INDEX agora_idempotency_expires_at ON agora_idempotency (expires_at);
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */
