@@ -20,7 +20,7 @@
  * - A request without the header costs one header lookup: no store call, no bus call.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { BusCaller } from '../../lib/bus/client';
 import type { Config } from '../../lib/config';
@@ -176,6 +176,7 @@ export const idempotency = fp<IdempotencyOptions>(
       route.preHandler = [...hooks(route.preHandler), begin];
       route.onSend = [...hooks(route.onSend), finish];
       addStatuses(route, [409, 422]);
+      declareHeader(route);
     });
 
     const sweepMs = options.sweepMs ?? 60_000;
@@ -211,6 +212,24 @@ function refuse(why: string) {
 /** `POST /v1/…` as the route names it. */
 function path(request: FastifyRequest): string {
   return `POST ${request.routeOptions.url ?? request.url}`;
+}
+
+/**
+ * The header in the route's schema, for the OpenAPI document: a string, checked by `parseKey` (a
+ * schema check would answer another error). A new schema object: schemas may be shared by routes.
+ */
+function declareHeader(route: RouteOptions): void {
+  type Headers = { type?: string; properties?: Record<string, unknown> };
+  const schema = route.schema as ({ headers?: Headers } & object) | undefined;
+  if (schema === undefined) return;
+  const headers: Headers = schema.headers ?? { type: 'object' };
+  const description =
+    'Any 1 to 255 visible ASCII characters, new for each operation: the same request again with it answers ' +
+    'the first answer, without running again (docs/API-V1.md "Idempotency-Key")';
+  route.schema = {
+    ...schema,
+    headers: { ...headers, properties: { ...headers.properties, [KEY_HEADER]: { type: 'string', description } } },
+  };
 }
 
 /** A route's hooks of one kind as an array. */

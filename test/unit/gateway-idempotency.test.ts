@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
@@ -261,7 +262,7 @@ test('POST /v1/sessions and /v1/batch take no key (400); a batch sub-request tak
   assert.equal(count(calls, 'Messages.Post'), 1);
 });
 
-test('POST /v1/channels takes a key too, and the OpenAPI document lists 409 and 422 for it', async (t) => {
+test('POST /v1/channels takes a key too, and the OpenAPI document lists the header, 409 and 422 for it, still valid', async (t) => {
   const { app, calls } = setUp();
   t.after(() => app.close());
   const create = () => post(app, { key: 'c1', path: '/v1/channels', body: { name: 'fresh' } });
@@ -270,10 +271,20 @@ test('POST /v1/channels takes a key too, and the OpenAPI document lists 409 and 
   assert.equal((await create()).body, first.body);
   assert.equal(count(calls, 'Channels.Create'), 1);
   const doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<{
-    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    paths: Record<
+      string,
+      Record<string, { responses: Record<string, unknown>; parameters?: Array<{ name: string; in: string }> }>
+    >;
   }>();
   for (const path of ['/v1/channels', '/v1/channels/{name}/messages'])
     for (const status of ['409', '422']) assert.ok(status in doc.paths[path].post.responses, `${path} ${status}`);
+  const header = doc.paths['/v1/channels'].post.parameters?.find((p) => p.name === 'idempotency-key');
+  assert.equal(header?.in, 'header');
+  assert.equal(
+    doc.paths['/v1/channels'].get.parameters?.find((p) => p.name === 'idempotency-key'),
+    undefined,
+  );
+  await SwaggerParser.validate(structuredClone(doc) as never);
 });
 
 test('an answer kept past its time to live is gone: the request runs again', async () => {
