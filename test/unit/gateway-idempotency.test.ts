@@ -8,13 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import type { IdempotencyStore } from '../../lib/store/contracts';
 import { MemoryIdempotencyStore } from '../../lib/store/idempotency-memory';
 import { buildApp, type BusCaller } from '../../gateway/app';
-import { parseKey } from '../../gateway/hooks/idempotency';
+import { idempotency, parseKey } from '../../gateway/hooks/idempotency';
+import { until } from '../helpers/backends';
 
 const USERS: Record<number, string> = { 11: 'ann', 12: 'ann', 21: 'bo' };
 
@@ -26,6 +27,8 @@ interface Setup {
   storeCalls: string[];
   /** What the next Messages.Post does instead of answering (once). */
   next: { post?: () => Promise<unknown> };
+  /** Store methods that fail as an unreachable backend does, while set. */
+  broken: Set<'claim' | 'complete'>;
 }
 
 function setUp(ttlS = 86_400): Setup {
@@ -53,9 +56,11 @@ function setUp(ttlS = 86_400): Setup {
     },
   };
   const memory = new MemoryIdempotencyStore();
+  const broken = new Set<'claim' | 'complete'>();
+  const down = () => Promise.reject(new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['Redis', 'connection refused']));
   const store: IdempotencyStore = {
-    claim: (...args) => (storeCalls.push('claim'), memory.claim(...args)),
-    complete: (...args) => (storeCalls.push('complete'), memory.complete(...args)),
+    claim: (...args) => (storeCalls.push('claim'), broken.has('claim') ? down() : memory.claim(...args)),
+    complete: (...args) => (storeCalls.push('complete'), broken.has('complete') ? down() : memory.complete(...args)),
     release: (...args) => (storeCalls.push('release'), memory.release(...args)),
     prune: (...args) => (storeCalls.push('prune'), memory.prune(...args)),
   };
@@ -65,7 +70,7 @@ function setUp(ttlS = 86_400): Setup {
     config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 3000, idempotencyTtlS: ttlS },
     idempotency: store,
   });
-  return { app, calls, storeCalls, next };
+  return { app, calls, storeCalls, next, broken };
 }
 
 function post(
@@ -315,4 +320,46 @@ test('CORS: a preflight allows Idempotency-Key; a browser may read Idempotent-Re
   const res = await post(app, { key: 'cors' });
   const exposed = String(res.headers['access-control-expose-headers']).split(/,\s*/);
   assert.ok(exposed.includes('Idempotent-Replayed'), String(exposed));
+});
+
+test('the store down: a keyed request answers 503 and runs nothing; an answer it cannot keep still goes out', async (t) => {
+  const { app, calls, broken } = setUp();
+  t.after(() => app.close());
+  broken.add('claim');
+  assertError(await post(app, { key: 'down' }), 503, 201, 'no claim');
+  assert.equal(count(calls, 'Messages.Post'), 0);
+  assert.equal((await post(app, {})).statusCode, 201, 'without the header the store is not needed');
+  broken.clear();
+  broken.add('complete');
+  const first = await post(app, { key: 'down' });
+  assert.equal(first.statusCode, 201, first.body);
+  broken.clear();
+  // The key stays claimed until its lease ends: a retry meanwhile is told to wait, and runs nothing.
+  assertError(await post(app, { key: 'down' }), 409, 122, 'claimed, not completed');
+  assert.equal(count(calls, 'Messages.Post'), 2);
+});
+
+test('expired entries are swept from the store while the app runs, and no more once it is closed', async () => {
+  const pruned: number[] = [];
+  const memory = new MemoryIdempotencyStore();
+  const store: IdempotencyStore = {
+    claim: (...args) => memory.claim(...args),
+    complete: (...args) => memory.complete(...args),
+    release: (...args) => memory.release(...args),
+    prune: (now) => (pruned.push(now), memory.prune(now)),
+  };
+  const app = fastify();
+  const bus: BusCaller = { call: () => Promise.reject(new Error('no bus in this test')) };
+  await app.register(idempotency, {
+    store,
+    bus,
+    config: { idempotencyTtlS: 1, requestTimeoutMs: 1000 },
+    sweepMs: 10,
+  });
+  await app.ready();
+  await until(async () => pruned.length >= 2, 'two sweeps');
+  await app.close();
+  const after = pruned.length;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(pruned.length, after, 'no sweep after close');
 });
