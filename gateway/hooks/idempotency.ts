@@ -130,7 +130,11 @@ export const idempotency = fp<IdempotencyOptions>(
 
     /** The username of the request's session, which scopes its keys. */
     const usernameOf = async (request: FastifyRequest): Promise<string> => {
-      if (request.sesskey === 0) throw new AgoraError('AGORA_ERR_IDEMPOTENCY_NOT_TAKEN', [path(request), 'anonymous']);
+      if (request.sesskey === 0)
+        throw new AgoraError('AGORA_ERR_IDEMPOTENCY_NOT_TAKEN', [
+          path(request),
+          'keys are kept per user, and it names none',
+        ]);
       const who = (await options.bus.call('Auth', 'Resolve', [{ sesskey: request.sesskey }], {
         deadline: Date.now() + timeoutMs,
         reqId: request.id,
@@ -147,21 +151,16 @@ export const idempotency = fp<IdempotencyOptions>(
       if (claim === undefined) return payload;
       claims.delete(request);
       const { scope, key, token } = claim;
+      // A 5xx is no final answer (nor is a body streamed, which is not kept): the key is freed for a retry.
+      const keep = reply.statusCode < 500 && (payload === null || payload === undefined || typeof payload === 'string');
       try {
-        if (reply.statusCode >= 500 || (payload !== null && payload !== undefined && typeof payload !== 'string')) {
-          await options.store.release(scope, key, token);
-          return payload;
-        }
-        const response: IdempotentResponse = { status: reply.statusCode, headers: {}, body: payload ?? '' };
-        for (const name of REPLAYED_HEADERS) {
-          const value = reply.getHeader(name);
-          if (value !== undefined) response.headers[name] = String(value);
-        }
-        if (!(await options.store.complete(scope, key, token, response, Date.now(), ttlMs)))
+        if (!keep) await options.store.release(scope, key, token);
+        else if (!(await options.store.complete(scope, key, token, answerOf(reply, payload), Date.now(), ttlMs)))
           request.log.warn('the claim of an Idempotency-Key ran out before its answer: the answer is not kept');
       } catch (err) {
         // The answer still goes out; the key stays claimed until its lease ends (docs/API-V1.md "Idempotency-Key").
-        request.log.warn({ err }, 'the answer of an Idempotency-Key could not be kept');
+        const what = keep ? 'the answer of an Idempotency-Key could not be kept' : 'an Idempotency-Key was not freed';
+        request.log.warn({ err }, what);
       }
       return payload;
     };
@@ -192,6 +191,16 @@ export const idempotency = fp<IdempotencyOptions>(
   },
   { name: 'agora-idempotency' },
 );
+
+/** What is kept of an answer: its status, the headers replayed, its body as sent. */
+function answerOf(reply: FastifyReply, payload: string | null | undefined): IdempotentResponse {
+  const response: IdempotentResponse = { status: reply.statusCode, headers: {}, body: payload ?? '' };
+  for (const name of REPLAYED_HEADERS) {
+    const value = reply.getHeader(name);
+    if (value !== undefined) response.headers[name] = String(value);
+  }
+  return response;
+}
 
 /** The stored answer, as it was, marked as replayed. */
 function replay(reply: FastifyReply, response: IdempotentResponse): FastifyReply {
