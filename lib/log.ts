@@ -15,12 +15,70 @@ export const REDACT = [
   'req.headers.authorization',
 ];
 
+const CENSOR = '[redacted]';
+
+/**
+ * The keys of REDACT's `*.key` paths. pino would run a wildcard path's redactor on every field of every
+ * line, a clone and a JSON.stringify per field even of a string or a number; `censorNested` does the
+ * same redaction with one look at each field, and pino keeps the other paths (each runs only on its own
+ * key), so a line costs what it costs without redaction.
+ */
+const NESTED: readonly string[] = REDACT.filter((p) => p.startsWith('*.')).map((p) => p.slice(2));
+const PINO_PATHS = REDACT.filter((p) => !p.startsWith('*.'));
+
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
+/**
+ * `fields` with every `*.key` path of REDACT censored: a field that is an object (an error included) holding
+ * one of those keys as its own is replaced by a copy (same prototype, same properties) that holds
+ * `[redacted]` there. Nothing is changed in place; `fields` itself comes back when nothing is censored.
+ */
+export function censorNested<T extends object>(fields: T): T {
+  let out: Record<string, unknown> | undefined;
+  for (const key in fields) {
+    if (!hasOwn(fields, key)) continue;
+    const value: unknown = fields[key];
+    if (value === null || typeof value !== 'object' || !NESTED.some((k) => hasOwn(value, k))) continue;
+    out ??= { ...fields } as Record<string, unknown>;
+    out[key] = censored(value);
+  }
+  return (out ?? fields) as T;
+}
+
+/** A copy of `value` with its own secret keys censored (each as enumerable as it was). */
+function censored(value: object): object {
+  if (Array.isArray(value)) {
+    const copy: unknown[] = value.slice();
+    for (const k of NESTED) if (hasOwn(value, k)) (copy as unknown as Record<string, unknown>)[k] = CENSOR;
+    return copy;
+  }
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  for (const k of NESTED) {
+    const d = descriptors[k];
+    if (d !== undefined)
+      descriptors[k] = { value: CENSOR, enumerable: d.enumerable, writable: true, configurable: true };
+  }
+  return Object.create(Object.getPrototypeOf(value) as object | null, descriptors) as object;
+}
+
 /** The root logger of a process: JSON to stdout, tagged with its service name. */
 export function createLogger(svc: string, level: string, destination?: pino.DestinationStream): Logger {
-  return pino(
-    { level, base: { pid: process.pid, hostname: hostname(), svc }, redact: { paths: REDACT, censor: '[redacted]' } },
+  const log = pino(
+    {
+      level,
+      base: { pid: process.pid, hostname: hostname(), svc },
+      redact: { paths: PINO_PATHS, censor: CENSOR },
+      formatters: { log: censorNested },
+    },
     destination,
   );
+  // pino formats no child's bindings: they are censored on their way in, by this `child`, which every
+  // child inherits from the root.
+  const proto = Object.getPrototypeOf(log) as Pick<Logger, 'child'>;
+  log.child = function (this: Logger, bindings, options) {
+    return proto.child.call(this, censorNested(bindings), options);
+  } as Logger['child'];
+  return log;
 }
 
 /**
