@@ -3,6 +3,8 @@
  * (CONTRIBUTING.md "Logging": passwords, session keys and `Authorization` are redacted).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { test } from 'node:test';
 import { createLogger, type Logger } from '../../lib/log';
 
@@ -86,4 +88,40 @@ test("a child's bindings are redacted too, and the Authorization header of a log
   assert.equal(line.reqId, 'r-2');
   assert.deepEqual(line.user, { name: 'ann', password: '[redacted]' });
   assert.deepEqual(line.req, { method: 'GET', headers: { authorization: '[redacted]', host: 'example' } });
+});
+
+/** What a node process running `body` (with `log`, a logger on stdout, and `afterLogsWritten` in scope) prints. */
+function stdoutOf(body: string): string {
+  const module = JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'log.js'));
+  const script = `const { createLogger, afterLogsWritten } = require(${module}); const log = createLogger('t', 'info'); ${body}`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.error, undefined);
+  return run.stdout;
+}
+
+const ids = (out: string): unknown[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { i: unknown }).i);
+
+test('stdout gets every line in order, bursts and lulls, before an exit that waits for them', () => {
+  const out = stdoutOf(`
+    for (let i = 0; i < 2000; i++) log.info({ i }, 'line');
+    setTimeout(() => {
+      for (let i = 2000; i < 3000; i++) log.info({ i }, 'line');
+      afterLogsWritten(log, () => process.exit(0));
+    }, 20);`);
+  assert.deepEqual(
+    ids(out),
+    Array.from({ length: 3000 }, (_, i) => i),
+  );
+});
+
+test('a line that waits for its turn is written without any line after it, nor an exit', () => {
+  const out = stdoutOf(`
+    log.info({ i: 1 }, 'line');
+    log.info({ i: 2 }, 'line');
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`);
+  assert.deepEqual(ids(out), [1, 2]);
 });
