@@ -8,7 +8,9 @@
  *
  * `benchHttp()` is what bench/run.ts calls; `node dist/bench/http.js` runs it alone and
  * prints a Markdown table. `node dist/bench/http.js --ceiling` is the ceiling server itself.
- * BENCH_DURATION_S (default 10) and BENCH_CONNECTIONS (default 64) tune a run.
+ * BENCH_DURATION_S (default 10) and BENCH_CONNECTIONS (default 64) tune a run; BENCH_HTTP_QUICK=1 measures
+ * only /post and /retrieve (no many-channel run, no PostgreSQL, no `npm start`), for comparing changes to the
+ * hot path; BENCH_PROFILE_DIR runs every process under `node --cpu-prof`, its profile written there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -175,6 +177,22 @@ export interface CpuRow {
   usPerRequest: number | undefined;
 }
 
+/** The CPU time one server process spent per request of POST /post and of POST /retrieve. */
+export interface CpuRows {
+  name: string;
+  post: number | undefined;
+  retrieve: number | undefined;
+}
+
+function cpuRows(post: readonly CpuRow[], retrieve: readonly CpuRow[]): CpuRows[] {
+  return post.map((c, i) => ({ name: c.name, post: c.usPerRequest, retrieve: retrieve[i]?.usPerRequest }));
+}
+
+/** The sum over the mesh's processes / the ceiling's, or NaN where one is unknown. */
+function cpuRatio(mesh: readonly CpuRow[], ceiling: readonly CpuRow[]): number {
+  return mesh.reduce((sum, c) => sum + (c.usPerRequest ?? NaN), 0) / (ceiling[0]?.usPerRequest ?? NaN);
+}
+
 /** `load` while reading the CPU time every process of `procs` spends on it. */
 async function loadMeasured(
   procs: readonly Proc[],
@@ -211,8 +229,8 @@ function row(name: string, r: AutocannonResult, baselineRps: number): HttpBenchR
 /** Everything bench/http.ts measures. */
 export interface HttpBench {
   rows: HttpBenchRow[];
-  /** CPU per request of POST /post: plain Fastify's first, then each mesh process's. */
-  cpu: CpuRow[];
+  /** CPU per request of POST /post and /retrieve: plain Fastify's first, then each mesh process's. */
+  cpu: CpuRows[];
   /** The target ratios, by name. */
   ratios: Array<{ name: string; value: number }>;
   startup: Startup | undefined;
@@ -234,7 +252,7 @@ async function prepare(base: string): Promise<{ sesskey: number; one: string; ma
 async function ceilingRuns(
   procs: Proc[],
   opts: Required<HttpBenchOptions>,
-): Promise<{ post: AutocannonResult; retrieve: AutocannonResult; cpu: CpuRow[] }> {
+): Promise<{ post: AutocannonResult; retrieve: AutocannonResult; cpu: CpuRow[]; retrieveCpu: CpuRow[] }> {
   const ceilingProc = await launch('plain Fastify', 'bench/http.js', {}, ['--ceiling']);
   procs.push(ceilingProc);
   const base = ceilingProc.endpoints.http;
@@ -245,9 +263,9 @@ async function ceilingRuns(
   const expected = JSON.stringify(await call(base, '/retrieve', JSON.parse(retrieveBody)));
   if (!expected.startsWith('{"status":true')) throw new Error(`the ceiling's /retrieve answered ${expected}`);
   opts.progress(`http: ceiling POST /retrieve, ${opts.connections} connections, ${opts.durationS} s`);
-  const retrieve = await load(`${base}/retrieve`, retrieveBody, expected, opts);
+  const retrieve = await loadMeasured(procs, `${base}/retrieve`, retrieveBody, expected, opts);
   await stopAll(procs.splice(0));
-  return { post: post.result, retrieve, cpu: post.cpu };
+  return { post: post.result, retrieve: retrieve.result, cpu: post.cpu, retrieveCpu: retrieve.cpu };
 }
 
 /** Run every measurement, one after the other on the same machine. */
@@ -278,9 +296,11 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     const expected = JSON.stringify(await call(base, '/retrieve', JSON.parse(retrieveBody)));
     const retrieved = (JSON.parse(expected) as { data: unknown[] }).data.length;
     opts.progress(`http: mesh POST /retrieve (${retrieved} messages per answer)`);
-    const retrieves = await load(`${base}/retrieve`, retrieveBody, expected, opts);
-    opts.progress(`http: mesh POST /post to ${CHANNELS} channels`);
-    const spread = await load(`${base}/post`, many, POST_OK, opts);
+    const retrievals = await loadMeasured(procs, `${base}/retrieve`, retrieveBody, expected, opts);
+    const retrieves = retrievals.result;
+    const quick = process.env.BENCH_HTTP_QUICK === '1';
+    if (!quick) opts.progress(`http: mesh POST /post to ${CHANNELS} channels`);
+    const spread = quick ? undefined : await load(`${base}/post`, many, POST_OK, opts);
     await stopAll(procs.splice(0));
     const ceilingRps = ceiling.post.requests.average;
     const rows = [
@@ -288,8 +308,8 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
       row(`ceiling: plain Fastify, POST /retrieve (${retrieved} messages from memory)`, ceiling.retrieve, ceilingRps),
       row('mesh: POST /post (gateway → broker → messages, session cached)', p, ceilingRps),
       row(`mesh: POST /retrieve (${retrieved} messages per answer)`, retrieves, ceilingRps),
-      row(`mesh: POST /post to ${CHANNELS} channels in turn`, spread, ceilingRps),
     ];
+    if (spread !== undefined) rows.push(row(`mesh: POST /post to ${CHANNELS} channels in turn`, spread, ceilingRps));
     const ratios = [
       { name: 'mesh POST /post / plain Fastify', value: p.requests.average / ceilingRps },
       {
@@ -298,8 +318,8 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
       },
     ];
     // 3. The same posts with PostgreSQL holding users, sessions, channels and messages.
-    const onPostgres = await postOnPostgres(procs, opts);
-    if (onPostgres !== undefined) {
+    const onPostgres = spread === undefined ? undefined : await postOnPostgres(procs, opts);
+    if (spread !== undefined && onPostgres !== undefined) {
       rows.push(row('mesh on PostgreSQL: POST /post (one channel)', onPostgres.one, ceilingRps));
       rows.push(row(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, onPostgres.many, ceilingRps));
       ratios.push(
@@ -313,18 +333,24 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
         },
       );
     }
-    const cpu = [...ceiling.cpu, ...posts.cpu];
-    const meshCpu = posts.cpu.reduce((sum, c) => sum + (c.usPerRequest ?? NaN), 0);
-    const ceilingCpu = ceiling.cpu[0]?.usPerRequest ?? NaN;
-    ratios.push({
-      name: 'CPU per request, all mesh processes / plain Fastify (POST /post)',
-      value: meshCpu / ceilingCpu,
-    });
-    opts.progress('http: npm start readiness and memory at rest');
-    const startup = await measureStartup().catch((err: unknown) => {
-      opts.progress(`http: npm start not measured: ${err instanceof Error ? err.message : String(err)}`);
-      return undefined;
-    });
+    const cpu = cpuRows([...ceiling.cpu, ...posts.cpu], [...ceiling.retrieveCpu, ...retrievals.cpu]);
+    ratios.push(
+      {
+        name: 'CPU per request, all mesh processes / plain Fastify (POST /post)',
+        value: cpuRatio(posts.cpu, ceiling.cpu),
+      },
+      {
+        name: 'CPU per request, all mesh processes / plain Fastify (POST /retrieve)',
+        value: cpuRatio(retrievals.cpu, ceiling.retrieveCpu),
+      },
+    );
+    if (!quick) opts.progress('http: npm start readiness and memory at rest');
+    const startup = quick
+      ? undefined
+      : await measureStartup().catch((err: unknown) => {
+          opts.progress(`http: npm start not measured: ${err instanceof Error ? err.message : String(err)}`);
+          return undefined;
+        });
     return { rows, cpu, ratios, startup };
   } finally {
     await stopAll(procs);
@@ -385,16 +411,20 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     '|---|---:|',
     ...bench.ratios.map((r) => `| ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(2) : '–'} |`),
     '',
-    "CPU time per request of `POST /post` (one channel, in memory), from each process's utime + stime in",
-    '`/proc/<pid>/stat` before and after the run, divided by the requests answered; steadier than',
-    'requests/s on a loaded machine:',
+    "CPU time per request of `POST /post` (one channel, in memory) and of `POST /retrieve`, from each process's",
+    'utime + stime in `/proc/<pid>/stat` before and after the run, divided by the requests answered; steadier',
+    'than requests/s on a loaded machine:',
     '',
-    '| process | CPU µs per request |',
-    '|---|---:|',
-    ...bench.cpu.map((c) => `| ${c.name} | ${c.usPerRequest === undefined ? '–' : c.usPerRequest.toFixed(1)} |`),
+    '| process | CPU µs per POST /post | CPU µs per POST /retrieve |',
+    '|---|---:|---:|',
+    ...bench.cpu.map((c) => `| ${c.name} | ${micros(c.post)} | ${micros(c.retrieve)} |`),
   ];
   if (bench.startup !== undefined) lines.push('', formatStartup(bench.startup));
   return lines.join('\n');
+}
+
+function micros(us: number | undefined): string {
+  return us === undefined ? '–' : us.toFixed(1);
 }
 
 /** The ceiling server: the same /post contract, answered from an in-memory array. */

@@ -22,6 +22,9 @@ export interface DeprecationOptions {
   now?: () => number;
 }
 
+/** Alerts kept per code: one per url the documentation is reached at (a request's Host names it). */
+const MAX_ALERTS = 64;
+
 export const deprecation = fp<DeprecationOptions>(
   async (app, options) => {
     if (options.eos === '') return;
@@ -29,10 +32,20 @@ export const deprecation = fp<DeprecationOptions>(
     // The Alert's code: soft-eol before the end of service, hard-eol from it on.
     const eosAt = Date.parse(options.eos);
     documentStatuses(app, (route) => (route.config?.ops === true || answersMethod(route, 'OPTIONS') ? [] : [410]));
+    // The Alert of each code and url, made once (the url is the request's only without AGORA_EOS_URL).
+    const alerts = { 'soft-eol': new Map<string, string>(), 'hard-eol': new Map<string, string>() };
+    const alertOf = (code: keyof typeof alerts, url: string): string => {
+      let alert = alerts[code].get(url);
+      if (alert === undefined) {
+        alert = asciiJson({ code, message: options.message, url });
+        if (alerts[code].size < MAX_ALERTS) alerts[code].set(url, alert);
+      }
+      return alert;
+    };
     app.addHook('onRequest', (request, reply, done) => {
       const code = now() < eosAt ? 'soft-eol' : 'hard-eol';
       const url = options.url !== '' ? options.url : options.fallbackUrl(request);
-      reply.header('alert', asciiJson({ code, message: options.message, url }));
+      reply.header('alert', alertOf(code, url));
       const ops = request.routeOptions.config?.ops === true || request.method === 'OPTIONS';
       done(code === 'hard-eol' && !ops ? new AgoraError('AGORA_ERR_HTTP_GONE') : undefined);
     });

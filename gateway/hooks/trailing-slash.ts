@@ -26,11 +26,16 @@ export function withoutTrailingSlash(url: string): string | undefined {
   return `${bare}${query}`;
 }
 
+/** Whether a route's last segment is a parameter (`/v1/channels/:name`), which an empty value may have matched. */
+function endsWithParameter(route: string): boolean {
+  return route.charCodeAt(route.lastIndexOf('/') + 1) === 0x3a; // ':'
+}
+
 export const trailingSlash = fp(
   async (app) => {
     app.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url;
-      const unanswered = route === undefined || /\/:[^/]*$/.test(route);
+      const unanswered = route === undefined || endsWithParameter(route);
       const location = unanswered && !isLegacy(request) ? withoutTrailingSlash(request.url) : undefined;
       if (location === undefined) return done();
       void reply.code(307).header('location', location).send();

@@ -143,8 +143,10 @@ function parseJsonBody(
   body: string | Buffer,
   done: (err: Error | null, body?: unknown) => void,
 ): void {
-  const text = String(body).replace(/^\uFEFF/, '');
-  if (text.trim() === '') return done(null, undefined);
+  let text = String(body);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // Blank: nothing, or whitespace only (trim's whitespace is \s's: a body starting otherwise is not blank).
+  if (text.length === 0 || (/^\s/.test(text) && text.trim() === '')) return done(null, undefined);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -57,10 +57,16 @@ export interface Meta {
 const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
 
-/** msgpack-encode any value into a Buffer that shares no memory with the encoder. */
+/**
+ * msgpack-encode any value into a Buffer that shares no memory with the encoder: copied out of the
+ * encoder's own buffer into one of Node's pool when small (the encoder's `encode` would make a new
+ * ArrayBuffer for every message).
+ */
 export function pack(value: unknown): Buffer {
-  const bytes = encoder.encode(value);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bytes = encoder.encodeSharedRef(value);
+  const out = Buffer.allocUnsafe(bytes.length);
+  out.set(bytes);
+  return out;
 }
 
 /** msgpack-decode; throws on malformed input or trailing bytes. */

@@ -33,6 +33,8 @@ const COMPATIBLE: Record<SocketType, readonly string[]> = {
  * the buffer they were joined into.
  */
 const RECEIVE_COPY_BELOW = 65_536;
+/** What one turn queues is joined into one buffer up to this size (the copy costs less than a vector). */
+const JOIN_BELOW = 65_536;
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
 const MAX_FRAMES = 1024;
 
@@ -108,14 +110,19 @@ export class Connection implements FrameSink {
     this.schedule();
   }
 
-  /** Write what is queued now. */
+  /**
+   * Write what is queued now: joined into one buffer when small (one write, where a corked socket would
+   * keep a request per buffer and hand the kernel a vector of them), else as they are.
+   */
   flush(): void {
     this.flushing = false;
     if (this.out.length === 0 || this.phase === 'closed') return;
     const out = this.out;
+    const bytes = this.outBytes;
     this.out = [];
     this.outBytes = 0;
     if (out.length === 1) this.stream.write(out[0]);
+    else if (bytes <= JOIN_BELOW) this.stream.write(Buffer.concat(out));
     else {
       this.stream.cork();
       for (const b of out) this.stream.write(b);

@@ -45,7 +45,7 @@ export async function runService(impl: ServiceImpl, options: RunOptions): Promis
   const server = new grpc.Server();
   server.addService(impl.definition, grpcImplementation(impl, options.log.child({ mod: 'grpc' })));
   const grpcPort = await bindServer(server, options.grpcUrl, options.credentials);
-  const served = busHandlers(impl);
+  const served = busHandlers(impl, options.log);
   const handlers = {
     ...served,
     [HEALTH_METHOD]: healthHandler(options.health ?? new HealthChecks()),

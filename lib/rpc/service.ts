@@ -10,6 +10,7 @@ import type { MethodDefinition } from '@grpc/proto-loader';
 import type * as grpc from '@grpc/grpc-js';
 import { AgoraError, errorMessage } from '../errors';
 import type { Handlers, RpcContext } from '../bus/worker';
+import type { Logger } from '../log';
 import type { PublicMethods } from './describe';
 import { shapeOf, UNSURE, type MessageDescriptor, type Shape } from './shape';
 
@@ -71,9 +72,12 @@ export interface ServiceImpl<D extends grpc.ServiceDefinition = grpc.ServiceDefi
 /**
  * Bus handlers for a service: params `[request]` → reply. The request and the reply take the shape the
  * method's protobuf codec would give them (lib/rpc/shape.ts, or the codec round trip itself where a shape
- * cannot be sure), so the handler sees exactly what gRPC would give it.
+ * cannot be sure), so the handler sees exactly what gRPC would give it. Each call writes a debug line
+ * through its own logger (`ctx.log`, made on first use) when `log`, the process's, logs at debug (without
+ * `log`: always, at the level of the call's logger).
  */
-export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>): Handlers {
+export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<D>, log?: Logger): Handlers {
+  const debug = log === undefined || log.isLevelEnabled('debug');
   const out: Record<string, (params: unknown[], ctx: RpcContext) => Promise<unknown>> = {};
   for (const name of Object.keys(impl.definition)) {
     const method = impl.definition[name] as UntypedMethod;
@@ -83,7 +87,7 @@ export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<
     const replyShape = shapeFor(method.responseType);
     out[name] = async (params, ctx) => {
       const request = normalize(method, params[0], requestShape);
-      ctx.log.debug({ method: name, caller: ctx.caller ?? 'bus' }, 'call');
+      if (debug) ctx.log.debug({ method: name, caller: ctx.caller ?? 'bus' }, 'call');
       const reply = await handler(request, ctx);
       const shaped = replyShape === undefined ? UNSURE : replyShape(reply);
       return shaped !== UNSURE ? shaped : method.responseDeserialize(method.responseSerialize(reply));

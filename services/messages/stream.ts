@@ -79,8 +79,13 @@ export class MessageStreamHub {
 
   /** Announce a message stored now (never throws: a lost announce is caught up by the followers). */
   announce(channel: string, message: StoredMessage): void {
+    if (this.topic === undefined) {
+      // The only instance hears only itself: with no stream of the channel here, no one is told.
+      if (!this.streams.has(channel)) return;
+      const text = encodeAnnounce(channel, message);
+      return queueMicrotask(() => this.onMessage(text));
+    }
     const text = encodeAnnounce(channel, message);
-    if (this.topic === undefined) return queueMicrotask(() => this.onMessage(text));
     this.topic
       .publish(text)
       .catch((err: unknown) => this.log.warn({ detail: errorMessage(err), channel }, 'message not announced'));

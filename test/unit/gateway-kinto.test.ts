@@ -185,6 +185,9 @@ test('end of service: Alert on every answer before the date, 410 (errno 202) aft
     message: 'Gone to v2',
     url: 'http://localhost:80/v1/docs',
   });
+  // The documentation's url is the request's: each host gets its own.
+  const elsewhere = await hard.inject({ method: 'GET', url: '/', headers: { host: 'api.example:8080' } });
+  assert.equal((JSON.parse(String(elsewhere.headers.alert)) as { url: string }).url, 'http://api.example:8080/v1/docs');
   for (const url of ['/', '/v1/', '/__lbheartbeat__', '/v1/__version__', '/metrics']) {
     const res = await hard.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 200, url);

@@ -166,6 +166,11 @@ test('the body is read as JSON whatever the Content-Type', async (t) => {
   }
   const bom = await post(app, '/list', `\uFEFF${body}`, { 'content-type': 'text/plain' });
   assert.equal(bom.body, '{"status":true,"data":["Zeta","general"]}', 'a byte order mark is skipped');
+  // A blank body, with or without a byte order mark, is no body.
+  const none = (await post(app, '/list', '', { 'content-type': 'text/plain' })).body;
+  assert.match(none, /^\{"status":false,"data":".+"\}$/);
+  for (const blank of [' \n\t ', '\uFEFF', '\uFEFF \u00a0\u2028 '])
+    assert.equal((await post(app, '/list', blank, { 'content-type': 'text/plain' })).body, none, JSON.stringify(blank));
 });
 
 test('sesskey may be a canonical string of digits; it reaches the bus as a number', async (t) => {

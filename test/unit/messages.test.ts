@@ -305,3 +305,26 @@ test('a posted message is announced whole, or by its id alone when too long for 
   assert.deepEqual(decodeAnnounce(long), { c: 'general', i: 4 });
   assert.equal(decodeAnnounce('p probe 1'), undefined);
 });
+
+test("on the bus a call's own logger is made only when the process logs at debug, for the call's line", async () => {
+  const { deps } = setup();
+  const lines: string[] = [];
+  const debugLog = createLogger('test', 'debug', { write: (line: string) => void lines.push(line) });
+  let made = 0;
+  const call = (): RpcContext => ({
+    service: 'Messages',
+    method: 'Last',
+    reqId: 'r-9',
+    get log() {
+      made++;
+      return debugLog.child({ reqId: 'r-9' });
+    },
+  });
+  const request = [{ sesskey: ALICE, channel: 'general' }];
+  assert.deepEqual(await busHandlers(buildMessagesService(deps), log).Last(request, call()), { messageid: 0 });
+  assert.equal(made, 0);
+  assert.deepEqual(lines, []);
+  assert.deepEqual(await busHandlers(buildMessagesService(deps), debugLog).Last(request, call()), { messageid: 0 });
+  assert.equal(made, 1);
+  assert.match(lines.join(''), /"reqId":"r-9".*"method":"Last","caller":"bus","msg":"call"/);
+});

@@ -1,0 +1,127 @@
+/**
+ * lib/log.ts: what every line of every process carries, and that secrets never reach one
+ * (CONTRIBUTING.md "Logging": passwords, session keys and `Authorization` are redacted).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createLogger, type Logger } from '../../lib/log';
+
+/** A logger whose lines are collected, parsed, in `lines`. */
+function capture(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createLogger('test', 'info', {
+    write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+  });
+  return { log, lines };
+}
+
+test('a line carries level, time, pid, hostname, svc, the bindings, the fields and msg, in that order', () => {
+  const { log, lines } = capture();
+  log.child({ reqId: 'r-1' }).info({ method: 'POST', path: '/post', route: '/post', status: 200, ms: 1.5 }, 'request');
+  assert.equal(lines.length, 1);
+  const line = lines[0];
+  assert.deepEqual(Object.keys(line), [
+    'level',
+    'time',
+    'pid',
+    'hostname',
+    'svc',
+    'reqId',
+    'method',
+    'path',
+    'route',
+    'status',
+    'ms',
+    'msg',
+  ]);
+  assert.equal(line.level, 30);
+  assert.equal(typeof line.time, 'number');
+  assert.equal(line.pid, process.pid);
+  assert.deepEqual(
+    { svc: line.svc, reqId: line.reqId, status: line.status, ms: line.ms, msg: line.msg },
+    { svc: 'test', reqId: 'r-1', status: 200, ms: 1.5, msg: 'request' },
+  );
+});
+
+test('passwords, session keys and sessions are redacted as fields and one level down', () => {
+  const { log, lines } = capture();
+  const body = { username: 'ann', password: 'hunter2', sesskey: 123, session: 'abc' };
+  log.info({ password: 'p', sesskey: 42, session: { id: 1 }, body, list: [1, 2], note: 'kept' }, 'logon');
+  const line = lines[0];
+  assert.equal(line.password, '[redacted]');
+  assert.equal(line.sesskey, '[redacted]');
+  assert.equal(line.session, '[redacted]');
+  assert.deepEqual(line.body, {
+    username: 'ann',
+    password: '[redacted]',
+    sesskey: '[redacted]',
+    session: '[redacted]',
+  });
+  assert.deepEqual(line.list, [1, 2]);
+  assert.equal(line.note, 'kept');
+  // The object logged is left as it was.
+  assert.deepEqual(body, { username: 'ann', password: 'hunter2', sesskey: 123, session: 'abc' });
+  assert.ok(!JSON.stringify(lines).includes('hunter2'));
+});
+
+test('an error holding a session is logged whole, its session redacted, the error left as it was', () => {
+  const { log, lines } = capture();
+  const err = Object.assign(new Error('boom'), { session: 'secret-session', code: 'E_X' });
+  log.error({ err }, 'failed');
+  const logged = lines[0].err as Record<string, unknown>;
+  assert.equal(logged.type, 'Error');
+  assert.equal(logged.message, 'boom');
+  assert.equal(logged.code, 'E_X');
+  assert.match(String(logged.stack), /boom/);
+  assert.equal(logged.session, '[redacted]');
+  assert.equal(err.session, 'secret-session');
+});
+
+test("a child's bindings are redacted too, and the Authorization header of a logged request", () => {
+  const { log, lines } = capture();
+  log
+    .child({ reqId: 'r-2', user: { name: 'ann', password: 'pw' } })
+    .info({ req: { method: 'GET', headers: { authorization: 'Bearer 123', host: 'example' } } }, 'seen');
+  const line = lines[0];
+  assert.equal(line.reqId, 'r-2');
+  assert.deepEqual(line.user, { name: 'ann', password: '[redacted]' });
+  assert.deepEqual(line.req, { method: 'GET', headers: { authorization: '[redacted]', host: 'example' } });
+});
+
+/** What a node process running `body` (with `log`, a logger on stdout, and `afterLogsWritten` in scope) prints. */
+function stdoutOf(body: string): string {
+  const module = JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'log.js'));
+  const script = `const { createLogger, afterLogsWritten } = require(${module}); const log = createLogger('t', 'info'); ${body}`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.error, undefined);
+  return run.stdout;
+}
+
+const ids = (out: string): unknown[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { i: unknown }).i);
+
+test('stdout gets every line in order, bursts and lulls, before an exit that waits for them', () => {
+  const out = stdoutOf(`
+    for (let i = 0; i < 2000; i++) log.info({ i }, 'line');
+    setTimeout(() => {
+      for (let i = 2000; i < 3000; i++) log.info({ i }, 'line');
+      afterLogsWritten(log, () => process.exit(0));
+    }, 20);`);
+  assert.deepEqual(
+    ids(out),
+    Array.from({ length: 3000 }, (_, i) => i),
+  );
+});
+
+test('a line that waits for its turn is written without any line after it, nor an exit', () => {
+  const out = stdoutOf(`
+    log.info({ i: 1 }, 'line');
+    log.info({ i: 2 }, 'line');
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`);
+  assert.deepEqual(ids(out), [1, 2]);
+});
