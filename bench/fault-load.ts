@@ -253,9 +253,10 @@ export class MixedLoad {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (!(res instanceof Response)) return res;
-    const json = (await res.json().catch(() => undefined)) as { errno?: unknown } | undefined;
+    const json = (await res.json().catch(() => undefined)) as { errno?: unknown; message?: unknown } | undefined;
     if (res.ok) return { code: null, body: json };
-    return { code: `v1 HTTP ${res.status} errno ${String(json?.errno)}`, badSession: res.status === 401 };
+    const code = `v1 HTTP ${res.status} errno ${String(json?.errno)} "${String(json?.message).slice(0, 60)}"`;
+    return { code, badSession: res.status === 401 };
   }
 
   private async logon(): Promise<void> {

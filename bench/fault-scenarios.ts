@@ -61,6 +61,7 @@ export interface ScenarioResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const n = (x: number): string => x.toLocaleString('en-US');
 
 /** SIGKILL `name`, then start it again at once, as a supervisor would. */
 async function killAndRestart(mesh: FaultMesh, name: string): Promise<string> {
@@ -200,17 +201,17 @@ async function vanish(mesh: FaultMesh, sizes: Sizes): Promise<string> {
   const grown = fdsAfter.some((n, i) => n !== undefined && fdsBefore[i] !== undefined && n > fdsBefore[i] + 2);
   if (grown) throw new Error(`the brokers' open files grew: ${fdsBefore.join(',')} → ${fdsAfter.join(',')}`);
   return (
-    `${sizes.vanishCalls} calls sent, the client SIGKILLed; the brokers answered ${held.calls - before.calls} ` +
+    `${n(sizes.vanishCalls)} calls sent, the client SIGKILLed; the brokers answered ${n(held.calls - before.calls)} ` +
     `echo calls meanwhile, then held none queued; their open files ${fdsBefore.join(', ')} → ${fdsAfter.join(', ')}`
   );
 }
 
-/** What the mesh serves; its gateways also check Compute and Routes, which it does not run. */
-const SERVED = ['Auth', 'Channels', 'Messages', 'echo'];
+/** The workers of each service the mesh runs (its gateways also check Compute and Routes, which it does not). */
+const SERVED: Record<string, number> = { Auth: 2, Channels: 1, Messages: 2, echo: 1 };
 
 /**
- * Resolve once every broker knows a worker of each service the mesh runs and every gateway's
- * `/__heartbeat__` finds the broker, those services and the stores up.
+ * Resolve once every broker has every worker of the mesh registered (a restarted or continued worker
+ * included) and every gateway's `/__heartbeat__` finds the broker, the services and the stores up.
  */
 export async function healthy(mesh: FaultMesh, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -225,8 +226,13 @@ export async function healthy(mesh: FaultMesh, ms = 60_000): Promise<void> {
   for (const endpoint of mesh.busUrl.split(',')) {
     const client = createClient({ endpoint, timeoutMs: 1000 });
     try {
-      for (const name of SERVED)
-        await check(`${name} on ${endpoint}`, async () => (await client.hasService(name)) || 'mmi.service said 404');
+      await check(`the workers on ${endpoint}`, async () => {
+        const services = (await client.status()).services;
+        const short = Object.entries(SERVED).filter(
+          ([name, n]) => (services.find((s) => s.name === name)?.workers ?? 0) < n,
+        );
+        return short.length === 0 || `too few workers of ${short.map(([name]) => name).join(', ')}`;
+      });
     } finally {
       client.close();
     }

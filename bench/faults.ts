@@ -26,7 +26,7 @@ export function faultsTable(results: readonly ScenarioResult[]): string {
       const f = r.figures;
       return (
         `| ${i + 1} | ${r.title} | ${f.sent} | ${f.failed} | ${f.hung} | ${f.duplicated} | ${f.acknowledgedPosts} | ` +
-        `${f.lost} | ${f.writtenAfterFailure} | ${f.failed + f.hung === 0 ? '–' : `${f.recoveryS} s`} |`
+        `${f.lost} | ${f.writtenAfterFailure} | ${f.failed + f.hung === 0 ? '–' : `${f.recoveryS.toFixed(1)} s`} |`
       );
     }),
   ].join('\n');
