@@ -75,11 +75,19 @@ export interface Figures {
   writtenAfterFailure: number;
   /** Seconds from the fault to the end of the last failed or hung request (0: none failed). */
   recoveryS: number;
+  /** Failures answered only at about the bus deadline (`AT_DEADLINE_MS` or later after their start). */
+  atDeadline: number;
   /** Requests a refused connection sent to the other gateway. */
   rerouted: number;
 }
 
 const HANG = Symbol('hung');
+
+/**
+ * A failure this long after its request started came at the call's deadline (the default bus
+ * deadline, AGORA_REQUEST_TIMEOUT_MS, is 5 s), not at once.
+ */
+export const AT_DEADLINE_MS = 4500;
 
 /** `promise`, or HANG if it has not settled within `ms`. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof HANG> {
@@ -337,11 +345,13 @@ export function figuresOf(
   let failed = 0;
   let hung = 0;
   let lastEnd = faultAt;
+  let atDeadline = 0;
   for (const o of outcomes) {
     if (o.code === null) continue;
     if (o.hung) hung++;
     else {
       failed++;
+      if (o.end - o.start >= AT_DEADLINE_MS) atDeadline++;
       const key = `${o.op}: ${o.code}`;
       codes[key] = (codes[key] ?? 0) + 1;
     }
@@ -357,6 +367,7 @@ export function figuresOf(
     lost: readBack.lost,
     writtenAfterFailure: readBack.writtenAfterFailure,
     recoveryS: Math.round((lastEnd - faultAt) / 100) / 10,
+    atDeadline,
     rerouted,
   };
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { figuresOf, MixedLoad, type Op } from '../../bench/fault-load';
 import { withSection } from '../../bench/reliability-doc';
+import { soakTables } from '../../bench/soak';
 import { growth, slopePerMinute } from '../../bench/soak-stats';
 import { freePort } from '../helpers/proc';
 
@@ -102,11 +103,11 @@ test('a refused connection goes to the next gateway, as a load balancer sends it
   assert.deepEqual([f.failed, f.hung, f.lost], [0, 0, 0]);
 });
 
-test('figuresOf counts failures by request and code, and recovery from the fault to the last failure', () => {
+test('figuresOf counts failures by request and code, those at the deadline, and the recovery time', () => {
   const f = figuresOf(
     [
       { op: 'v1-post', start: 1000, end: 1100, code: null, hung: false },
-      { op: 'v1-post', start: 1100, end: 2500, code: 'v1 HTTP 503 errno 201', hung: false },
+      { op: 'v1-post', start: 1100, end: 6500, code: 'v1 HTTP 503 errno 201', hung: false },
       { op: 'bus-echo', start: 1200, end: 1400, code: 'AGORA_ERR_BUS_DISCONNECTED', hung: false },
       { op: 'v1-post', start: 1300, end: 1400, code: 'v1 HTTP 503 errno 201', hung: false },
     ],
@@ -115,7 +116,8 @@ test('figuresOf counts failures by request and code, and recovery from the fault
     2,
   );
   assert.deepEqual(f.codes, { 'v1-post: v1 HTTP 503 errno 201': 2, 'bus-echo: AGORA_ERR_BUS_DISCONNECTED': 1 });
-  assert.deepEqual([f.sent, f.failed, f.hung, f.recoveryS, f.writtenAfterFailure], [4, 3, 0, 1.5, 1]);
+  assert.deepEqual([f.sent, f.failed, f.hung, f.recoveryS, f.writtenAfterFailure], [4, 3, 0, 5.5, 1]);
+  assert.equal(f.atDeadline, 1);
 });
 
 test('growth compares the last three samples with the first three from the mark; slope is per minute', () => {
@@ -133,4 +135,12 @@ test('a script rewrites its own section of docs/RELIABILITY.md and keeps the res
   assert.match(twice, /^# Reliability\n\nIntro by hand\.\n/);
   assert.ok(twice.includes('F2') && twice.includes('S1') && !twice.includes('F1'), twice);
   assert.ok(twice.indexOf('F2') < twice.indexOf('S1'));
+});
+
+test("the soak's tables: a row per process, its value at each whole minute, slope and growth", () => {
+  const samples = Array.from({ length: 19 }, (_, i) => ({ t: i * 10_000, value: 100 + i }));
+  const table = soakTables(new Map([['broker.1 · rss', samples]]), 3, 1);
+  const row = table.split('\n').find((line) => line.startsWith('| broker.1 '));
+  assert.equal(row, '| broker.1 | 100.0 | 106.0 | 112.0 | 118.0 | 6.00 | 9.3 % |');
+  assert.ok(table.startsWith('| Resident memory, MB | 0 min | 1 min | 2 min | 3 min |'), table);
 });
