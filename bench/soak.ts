@@ -16,6 +16,7 @@ import { runHeader, writeSection } from './reliability-doc';
 import { growth, slopePerMinute, type Sample } from './soak-stats';
 
 const EVERY_MS = 10_000;
+const n = (x: number): string => x.toLocaleString('en-US');
 /** The bar: growth of resident memory from minute 2 to the end. */
 const MAX_GROWTH = 0.1;
 
@@ -127,8 +128,8 @@ brokers and echo export no metrics, so of them only /proc's figures are known. "
 the last three samples with the mean of the three from minute ${from} on; "slope" is the least-squares slope
 from minute ${from} to the end. Bar: no process's resident memory grows by more than ${MAX_GROWTH * 100} %.
 
-The load: ${f.sent} requests, ${f.failed} failed${failures === '' ? '' : ` (${failures})`}, ${f.hung} hung,
-${f.acknowledgedPosts} posts acknowledged, ${f.lost} of them lost, ${f.duplicated} duplicated.
+The load: ${n(f.sent)} requests, ${n(f.failed)} failed${failures === '' ? '' : ` (${failures})`}, ${n(f.hung)} hung,
+${n(f.acknowledgedPosts)} posts acknowledged, ${n(f.lost)} of them lost, ${n(f.duplicated)} duplicated.
 ${over.length === 0 ? 'Every process stayed within the bar.' : `Over the bar: ${over.join(', ')}.`}
 
 ${tables}
