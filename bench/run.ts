@@ -10,8 +10,9 @@
  * docs/PERFORMANCE.md.
  *
  * Knobs: BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_IN_FLIGHT ("1,64"),
- * BENCH_ONLY ("raw,moleculer,agora"), BENCH_PROFILE_DIR (runs Agora's three processes
- * under `node --cpu-prof` into that folder). Only a full default run writes the doc.
+ * BENCH_ONLY ("raw,moleculer,agora,agora-curve"), BENCH_PROFILE_DIR (runs Agora's three
+ * processes, with and without CURVE, under `node --cpu-prof` into that folder's agora/ and
+ * agora-curve/). Only a full default run writes the doc.
  * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
  * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
  * Then bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
@@ -312,7 +313,9 @@ async function main(): Promise<void> {
   for (const system of SYSTEMS.filter((s) => only.includes(s.key))) {
     process.stderr.write(`bench: ${system.label}, in flight ${plan.inFlight.join(' and ')}\n`);
     const nodeArgs =
-      profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      profileDir !== undefined && system.key.startsWith('agora')
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, system.key)}`]
+        : [];
     rows.push(...(await measure(system, plan, nodeArgs)));
   }
   const extra =
