@@ -14,9 +14,16 @@
  * and its checks of four typed arrays cost more than the cipher), so it is not used.
  *
  * The MESSAGE codec (lib/bus/curve.ts) calls those exports in place in a scratch area of the
- * heap (`heapArea`, `sealInPlace`, `openInPlace`), with no allocation or copy per box beyond
- * the frame in and the box out. The WebAssembly module loads asynchronously: `await
- * sodiumReady()` once before anything else here is called.
+ * heap (`heapArea`, `sealInPlace`, `openInPlace`). A 7-frame MDP message costs 2.6 µs of CPU
+ * to seal (its 7 boxes alone: 1.9 µs) and 3.8 µs to open (boxes alone: 2.7 µs: libsodium's
+ * open runs the stream cipher's first block twice), where staging and copying each box on its
+ * own cost 3.8 and 6.5 µs. In `npm run bench`, 64 calls in flight, the broker, echo and client
+ * processes together then spent 40 µs of CPU per call with CURVE instead of 56, against 18 µs
+ * without; CURVE/NULL calls/s went from 0.31-0.32 to 0.36-0.42 (about 0.68 at 1 in flight).
+ * Some 14 µs of those 40 are the cipher of the call's 44 boxes, which no codec can save.
+ *
+ * The WebAssembly module loads asynchronously: `await sodiumReady()` once before anything else
+ * here is called.
  */
 import sodium from 'libsodium-wrappers';
 
