@@ -10,8 +10,9 @@
  * docs/PERFORMANCE.md.
  *
  * Knobs: BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_IN_FLIGHT ("1,64"),
- * BENCH_ONLY ("raw,moleculer,agora"), BENCH_PROFILE_DIR (runs Agora's three processes
- * under `node --cpu-prof` into that folder). Only a full default run writes the doc.
+ * BENCH_ONLY ("raw,moleculer,agora,agora-curve"), BENCH_PROFILE_DIR (runs Agora's three
+ * processes, with and without CURVE, under `node --cpu-prof` into that folder's agora/ and
+ * agora-curve/). Only a full default run writes the doc.
  * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
  * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
  * Then bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
@@ -232,10 +233,16 @@ clock. Every server and every load generator is its own process, on loopback.
   msgpack-RPC bodies, a metadata frame and a deadline. Three processes where the others have
   two: the broker hop is the design.
 - **Agora with CURVE**: the same three processes with ${'`'}AGORA_BUS_CURVE=on${'`'} (docs/SECURITY.md),
-  keys from ${'`'}agora keys init${'`'}. CURVE boxes every frame on its own (ZeroMQ RFC 26 MESSAGE), and
-  an MDP call crosses 22 frames at the broker and about as many at the client and the worker:
-  some 40 XSalsa20-Poly1305 boxes opened or sealed per call, each from 0.5 µs (an empty frame)
-  to 1.4 µs (the 130-byte body) in libsodium's WebAssembly build (lib/bus/sodium.ts).
+  keys from ${'`'}agora keys init${'`'}. CURVE boxes every frame on its own (ZeroMQ RFC 26 MESSAGE): an
+  MDP call is 22 boxes sealed or opened at the broker, 9 at the client and 13 at the worker, 44
+  XSalsa20-Poly1305 boxes in all, each 0.2 to 0.5 µs in libsodium's WebAssembly build
+  (lib/bus/sodium.ts; opening costs more than sealing, the body more than an empty frame). That
+  cipher alone, some 14 µs of CPU per call, is about what the three processes spend on
+  everything else for a call without CURVE (16 to 18 µs), so where the CPU is the limit, at 64
+  in flight, CURVE cannot pass about half the calls/s; measured, the three processes spent
+  40 µs per call with CURVE and 18 µs without. The codec around the cipher
+  (lib/bus/curve.ts) seals a whole message in one pass over libsodium's heap and opens each
+  frame in place there, with one copy in and one copy out.
 
 Why Agora, with three processes and a broker hop, comes close to the two-process ceiling (and
 in some runs passes it and Moleculer): its processes speak ZMTP 3.0 through their own
@@ -312,7 +319,9 @@ async function main(): Promise<void> {
   for (const system of SYSTEMS.filter((s) => only.includes(s.key))) {
     process.stderr.write(`bench: ${system.label}, in flight ${plan.inFlight.join(' and ')}\n`);
     const nodeArgs =
-      profileDir !== undefined && system.key === 'agora' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      profileDir !== undefined && system.key.startsWith('agora')
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, system.key)}`]
+        : [];
     rows.push(...(await measure(system, plan, nodeArgs)));
   }
   const extra =

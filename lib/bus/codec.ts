@@ -224,8 +224,14 @@ export function vouchMeta(frame: Uint8Array | undefined, caller: string, keepUse
   if (frame !== undefined && frame.length > 0) {
     try {
       const v = unpack(frame);
-      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array))
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)) {
+        // The usual frame, a small map (fixmap) with no caller and no user to drop: its bytes as
+        // they came with the caller entry appended, instead of the map decoded and encoded again.
+        const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(v, key);
+        if (frame[0] >= FIXMAP && frame[0] < FIXMAP_LAST && !has('caller') && (keepUser || !has('user')))
+          return withCaller(frame, caller);
         m = { ...(v as Record<string, unknown>) };
+      }
     } catch {
       // not msgpack: replaced
     }
@@ -233,6 +239,26 @@ export function vouchMeta(frame: Uint8Array | undefined, caller: string, keepUse
   m.caller = caller;
   if (!keepUser) delete m.user;
   return pack(m);
+}
+
+/** msgpack fixmap: 0x80 | its number of entries (at most 15). */
+const FIXMAP = 0x80;
+const FIXMAP_LAST = 0x8f;
+/** The `caller` entry (key, then value) encoded, by caller name: as many as the allow-list has names. */
+const callerEntries = new Map<string, Buffer>();
+
+/** The fixmap `frame` with one more entry, `caller`: its count plus one, its entries, then that entry. */
+function withCaller(frame: Uint8Array, caller: string): Buffer {
+  let entry = callerEntries.get(caller);
+  if (entry === undefined) {
+    entry = Buffer.concat([pack('caller'), pack(caller)]);
+    callerEntries.set(caller, entry);
+  }
+  const out = Buffer.allocUnsafe(frame.length + entry.length);
+  out[0] = frame[0] + 1;
+  out.set(frame.subarray(1), 1);
+  out.set(entry, frame.length);
+  return out;
 }
 
 /**

@@ -7,13 +7,23 @@
  *
  * The library is libsodium-wrappers (libsodium compiled to WebAssembly) rather than the native
  * binding sodium-native, by measurement on Node 20 (x86-64): a connection boxes every message
- * with the key precomputed once per connection (crypto_box_beforenm), which libsodium-wrappers
- * offers (crypto_box_easy_afternm: 1.0 µs for 64 bytes, 9 µs for 4 KB; open the same) and
- * sodium-native 5 does not, leaving it a full crypto_box_easy per message (28 µs for 64 bytes,
- * 31 µs for 4 KB). The MESSAGE codec goes one step further (`sealFlagged`, `openCopy`): it calls
- * libsodium's WebAssembly exports on a scratch area of its heap, without the wrappers' allocations
- * (then 0.5 µs for 1 byte, 1.4 µs for 130 bytes: the cipher itself). The WebAssembly module loads
- * asynchronously: `await sodiumReady()` once before anything else here is called.
+ * with the key precomputed once per connection (crypto_box_beforenm). sodium-native 5.1 has no
+ * crypto_box_*_afternm, but its crypto_secretbox_easy with that key makes the same bytes; it
+ * costs 0.39 µs for 1 byte and 0.72 µs for 131 (open: 0.56 and 0.91), more than the
+ * WebAssembly export called on libsodium's heap (0.22 and 0.49 µs: the call into native code
+ * and its checks of four typed arrays cost more than the cipher), so it is not used.
+ *
+ * The MESSAGE codec (lib/bus/curve.ts) calls those exports in place in a scratch area of the
+ * heap (`heapArea`, `sealInPlace`, `openInPlace`). A 7-frame MDP message costs 2.6 µs of CPU
+ * to seal (its 7 boxes alone: 1.9 µs) and 3.8 µs to open (boxes alone: 2.7 µs: libsodium's
+ * open runs the stream cipher's first block twice), where staging and copying each box on its
+ * own cost 3.8 and 6.5 µs. In `npm run bench`, 64 calls in flight, the broker, echo and client
+ * processes together then spent 40 µs of CPU per call with CURVE instead of 56, against 18 µs
+ * without; CURVE/NULL calls/s went from 0.31-0.32 to 0.36-0.42 (about 0.68 at 1 in flight).
+ * Some 14 µs of those 40 are the cipher of the call's 44 boxes, which no codec can save.
+ *
+ * The WebAssembly module loads asynchronously: `await sodiumReady()` once before anything else
+ * here is called.
  */
 import sodium from 'libsodium-wrappers';
 
@@ -110,25 +120,52 @@ interface RawSodium {
   HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
   _free(address: number): void;
-  _crypto_box_easy_afternm(c: number, m: number, mLow: number, mHigh: number, n: number, k: number): number;
-  _crypto_box_open_easy_afternm(m: number, c: number, cLow: number, cHigh: number, n: number, k: number): number;
+  /** WebAssembly exports, which never use `this`. */
+  _crypto_box_easy_afternm: (c: number, m: number, mLow: number, mHigh: number, n: number, k: number) => number;
+  _crypto_box_open_easy_afternm: (m: number, c: number, cLow: number, cHigh: number, n: number, k: number) => number;
 }
 
-/** A scratch area in libsodium's heap: the shared key, the nonce, then the input and the output. */
+/** One scratch area in libsodium's heap, reused by every caller. */
 let scratch = 0;
 let scratchBytes = 0;
 const SCRATCH_MIN = 16_384;
 
+/**
+ * The exports, looked up once: the wrappers' module object has hundreds of properties, and a
+ * lookup on it per box cost as much as the copies around the box.
+ */
+let wasm: RawSodium | undefined;
+let heap: Uint8Array = new Uint8Array(0);
+let seal: RawSodium['_crypto_box_easy_afternm'] = () => -1;
+let open: RawSodium['_crypto_box_open_easy_afternm'] = () => -1;
+
 function raw(): RawSodium {
-  return (lib() as unknown as { libsodium: RawSodium }).libsodium;
+  if (wasm === undefined) {
+    const sodium = (lib() as unknown as { libsodium: RawSodium }).libsodium;
+    seal = sodium._crypto_box_easy_afternm;
+    open = sodium._crypto_box_open_easy_afternm;
+    heap = sodium.HEAPU8;
+    wasm = sodium;
+  }
+  return wasm;
 }
 
-/** The scratch area with room for `bytes` of input and `bytes + MAC_BYTES` of output; its address. */
-function scratchFor(sodium: RawSodium, bytes: number): number {
+/**
+ * A scratch area of at least `bytes` octets in libsodium's heap, for a caller that lays out a
+ * key, a nonce and its boxes there and then calls `sealInPlace` / `openInPlace` on them: its
+ * address. It is the same area for every caller, valid until the next call of `heapArea`; read
+ * `heapBytes()` after this call, since growing the area may replace the heap's buffer.
+ */
+export function heapArea(bytes: number): number {
   if (bytes > scratchBytes) {
-    if (scratch !== 0) sodium._free(scratch);
+    const sodium = raw();
+    if (scratch !== 0) {
+      // What a caller left there (a staged key) does not outlive the area.
+      heapBytes().fill(0, scratch, scratch + scratchBytes);
+      sodium._free(scratch);
+    }
     scratchBytes = Math.max(bytes, scratchBytes * 2, SCRATCH_MIN);
-    scratch = sodium._malloc(KEY_BYTES + NONCE_BYTES + 2 * scratchBytes + MAC_BYTES);
+    scratch = sodium._malloc(scratchBytes);
     if (scratch === 0) {
       scratchBytes = 0;
       throw new Error('libsodium is out of memory');
@@ -137,58 +174,34 @@ function scratchFor(sodium: RawSodium, bytes: number): number {
   return scratch;
 }
 
-/**
- * The shared key and the nonce staged at the start of the scratch area, with room for `bytes` of
- * input; the input's address (the output's is `scratchBytes` further on).
- */
-function stage(sodium: RawSodium, bytes: number, nonce: Uint8Array, shared: Uint8Array): number {
-  const key = scratchFor(sodium, bytes);
-  // Read HEAPU8 after scratchFor: a malloc that grows the heap replaces it.
-  sodium.HEAPU8.set(shared, key);
-  sodium.HEAPU8.set(nonce, key + KEY_BYTES);
-  return key + KEY_BYTES + NONCE_BYTES;
+/** The size of the area `heapArea` answers now (0 before its first call): a larger request replaces it. */
+export function heapAreaBytes(): number {
+  return scratchBytes;
+}
+
+/** libsodium's heap, the memory `heapArea` addresses point into. */
+export function heapBytes(): Uint8Array {
+  // A heap that grew (any libsodium call may grow it) left the old view detached, with no bytes.
+  if (heap.byteLength === 0) heap = raw().HEAPU8;
+  return heap;
 }
 
 /**
- * Box [`flag` octet][`body`] under a shared key (crypto_box_easy_afternm), writing the
- * 1 + body.length + MAC_BYTES octets of the box into `out` from `at`: the MESSAGE codec's
- * encoder, with no allocation.
+ * crypto_box_easy_afternm in place in libsodium's heap: the `length` octets at `at + MAC_BYTES`
+ * become their box, `length + MAC_BYTES` octets at `at`, under the 24-byte nonce at `nonce` and
+ * the shared key at `key` (heap addresses).
  */
-export function sealFlagged(
-  flag: number,
-  body: Uint8Array,
-  nonce: Uint8Array,
-  shared: Uint8Array,
-  out: Uint8Array,
-  at: number,
-): void {
-  const sodium = raw();
-  const length = 1 + body.length;
-  const input = stage(sodium, length, nonce, shared);
-  const output = input + scratchBytes;
-  const heap = sodium.HEAPU8;
-  heap[input] = flag;
-  heap.set(body, input + 1);
-  sodium._crypto_box_easy_afternm(output, input, length, 0, scratch + KEY_BYTES, scratch);
-  out.set(heap.subarray(output, output + length + MAC_BYTES), at);
-  heap.fill(0, scratch, scratch + KEY_BYTES);
+export function sealInPlace(at: number, length: number, nonce: number, key: number): void {
+  seal(at, at + MAC_BYTES, length, 0, nonce, key);
 }
 
-/** Open a box under a shared key (crypto_box_open_easy_afternm) into a new Buffer; undefined when it does not open. */
-export function openCopy(cipher: Uint8Array, nonce: Uint8Array, shared: Uint8Array): Buffer | undefined {
-  if (cipher.length < MAC_BYTES) return undefined;
-  const sodium = raw();
-  const input = stage(sodium, cipher.length, nonce, shared);
-  const output = input + scratchBytes;
-  const heap = sodium.HEAPU8;
-  heap.set(cipher, input);
-  const failed =
-    sodium._crypto_box_open_easy_afternm(output, input, cipher.length, 0, scratch + KEY_BYTES, scratch) !== 0;
-  heap.fill(0, scratch, scratch + KEY_BYTES);
-  if (failed) return undefined;
-  const plain = Buffer.allocUnsafe(cipher.length - MAC_BYTES);
-  plain.set(heap.subarray(output, output + plain.length));
-  return plain;
+/**
+ * crypto_box_open_easy_afternm in place in libsodium's heap: the box of `length` octets at `at`
+ * becomes its plain text, `length - MAC_BYTES` octets at `at + MAC_BYTES`; false when it does
+ * not open (then the plain text is not written).
+ */
+export function openInPlace(at: number, length: number, nonce: number, key: number): boolean {
+  return length >= MAC_BYTES && open(at + MAC_BYTES, at, length, 0, nonce, key) === 0;
 }
 
 /** Secret-key box (crypto_secretbox_easy). */

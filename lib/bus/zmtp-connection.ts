@@ -61,7 +61,7 @@ export class Connection implements FrameSink {
   private readonly parser: FrameParser;
   private readonly mechanism: Mechanism;
   /** The mechanism's `unbox`, absent when frames travel as they are. */
-  private readonly unbox: ((frame: Buffer) => Unboxed | undefined) | undefined;
+  private readonly unbox: ((buf: Buffer, start: number, end: number) => Unboxed | undefined) | undefined;
   private phase: 'greeting' | 'handshake' | 'ready' | 'closed' = 'greeting';
   /** Cut for a protocol violation; 'close' has not come yet. */
   private dead = false;
@@ -158,7 +158,7 @@ export class Connection implements FrameSink {
 
   /** FrameSink: one frame, a command or part of a message. */
   frame(flags: number, buf: Buffer, start: number, end: number): boolean {
-    if (this.unbox !== undefined && this.phase === 'ready') return this.unboxed(this.unbox(buf.subarray(start, end)));
+    if (this.unbox !== undefined && this.phase === 'ready') return this.unboxed(this.unbox(buf, start, end));
     if (flags & COMMAND) return this.command(buf.subarray(start, end));
     if (this.phase !== 'ready') return this.fail();
     let frame: Buffer;

@@ -13,7 +13,7 @@
  * libsodium must be loaded (`await sodiumReady()`, lib/bus/sodium.ts) before a factory made
  * here is first used.
  */
-import { CurveError, CURVE_MECHANISM, MESSAGE_COMMAND, MESSAGE_MORE, messageBytes, type CurveStep } from './curve';
+import { CurveError, CURVE_MECHANISM, MESSAGE_COMMAND, MESSAGE_MORE, type CurveStep } from './curve';
 import { CurveClient } from './curve-client';
 import { CurveServer } from './curve-server';
 import { decodeProperties, type PeerProperties } from './properties';
@@ -24,15 +24,6 @@ import { COMMAND, LONG, MORE, type Frames } from './zmtp-wire';
 export interface CurveKeys {
   publicKey: Buffer;
   secretKey: Buffer;
-}
-
-/** The header of a data frame with no flags, `size` bytes long. */
-function dataHeader(size: number): Buffer {
-  if (size <= 255) return Buffer.from([0, size]);
-  const h = Buffer.alloc(9);
-  h[0] = LONG;
-  h.writeUInt32BE(size, 5);
-  return h;
 }
 
 /** A command frame holding `body` (name length, name, data). */
@@ -75,43 +66,21 @@ class CurveMechanism implements Mechanism {
     return { reply, peer: step.ready.properties, peerKey: step.ready.publicKey };
   }
 
-  /** Every frame of the message boxed into one buffer: a data frame header, then its MESSAGE, for each. */
+  /** Every frame of the message boxed, with its data frame header, into one buffer. */
   box(frames: Frames, from: number, out: Buffer[]): number {
-    const last = frames.length - 1;
-    let bytes = 0;
-    for (let i = from; i <= last; i++) {
-      const size = messageBytes(frames[i].length);
-      bytes += (size <= 255 ? 2 : 9) + size;
-    }
-    const buf = Buffer.allocUnsafe(bytes);
-    let at = 0;
-    for (let i = from; i <= last; i++) {
-      const size = messageBytes(frames[i].length);
-      if (size <= 255) {
-        buf[at] = 0;
-        buf[at + 1] = size;
-        at += 2;
-      } else {
-        buf[at] = LONG;
-        buf.writeUInt32BE(0, at + 1);
-        buf.writeUInt32BE(size, at + 5);
-        at += 9;
-      }
-      at = this.session.encodeInto(frames[i], i < last ? MESSAGE_MORE : 0, buf, at);
-    }
-    out.push(buf);
-    return bytes;
+    const wire = this.session.sealFrames(frames, from);
+    out.push(wire);
+    return wire.length;
   }
 
   boxCommand(name: string, data: Buffer): Buffer {
     const command = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), data]);
-    const body = this.session.encode(command, MESSAGE_COMMAND);
-    return Buffer.concat([dataHeader(body.length), body]);
+    return this.session.sealFrames([command], 0, MESSAGE_COMMAND);
   }
 
-  readonly unbox = (frame: Buffer): Unboxed | undefined => {
+  readonly unbox = (buf: Buffer, start: number, end: number): Unboxed | undefined => {
     try {
-      const { frame: body, flags } = this.session.decode(frame);
+      const { frame: body, flags } = this.session.open(buf, start, end);
       return { body, flags: (flags & MESSAGE_MORE ? MORE : 0) | (flags & MESSAGE_COMMAND ? COMMAND : 0) };
     } catch {
       return undefined;

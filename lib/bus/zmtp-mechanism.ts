@@ -51,12 +51,12 @@ export interface Mechanism {
   /** Encode a command sent after the handshake (PONG) the way `box` encodes frames. */
   boxCommand(name: string, data: Buffer): Buffer;
   /**
-   * Open a frame received after the handshake (its body, valid during the call only);
-   * undefined when it does not open, which cuts the connection. Absent when frames travel as
-   * they are (NULL): the connection then takes each where it lies in the read chunk, with no
-   * call per frame.
+   * Open a frame received after the handshake, its body `buf[start, end)` where it lies in the
+   * read chunk (valid during the call only); undefined when it does not open, which cuts the
+   * connection. Absent when frames travel as they are (NULL): the connection then takes each
+   * where it lies in the read chunk, with no call per frame.
    */
-  readonly unbox?: (frame: Buffer) => Unboxed | undefined;
+  readonly unbox?: (buf: Buffer, start: number, end: number) => Unboxed | undefined;
 }
 
 /** Makes the mechanism of one connection from the metadata it announces (encoded properties). */

@@ -104,6 +104,23 @@ test('vouchMeta names the caller, keeps user only when asked, keeps every other 
   assert.deepEqual(unpack(vouchMeta(pack([1, 2]), 'x', true)), { caller: 'x' });
 });
 
+test('vouchMeta forwards a small map without caller as it came, the caller entry appended; others are re-encoded', () => {
+  // deadline as a uint64 (0xcf) where msgpack would pick a shorter integer: kept as it came.
+  const deadline = Buffer.from([0xa8, ...Buffer.from('deadline'), 0xcf, 0, 0, 0, 0, 0, 0, 0, 5]);
+  const claimed = Buffer.concat([Buffer.from([0x81]), deadline]);
+  const vouched = vouchMeta(claimed, 'echo', false);
+  assert.deepEqual(vouched, Buffer.concat([Buffer.from([0x82]), deadline, pack('caller'), pack('echo')]));
+  assert.deepEqual(unpack(vouched), { deadline: 5, caller: 'echo' });
+  // With a user to drop, a caller to replace, or 15 entries (no room in a fixmap): decoded and encoded again.
+  const withUser = Buffer.concat([Buffer.from([0x82]), deadline, pack('user'), pack('alice')]);
+  assert.deepEqual(unpack(vouchMeta(withUser, 'echo', false)), { deadline: 5, caller: 'echo' });
+  assert.deepEqual(unpack(vouchMeta(withUser, 'gw', true)), { deadline: 5, user: 'alice', caller: 'gw' });
+  const withCaller = Buffer.concat([Buffer.from([0x82]), pack('caller'), pack('gateway'), deadline]);
+  assert.deepEqual(unpack(vouchMeta(withCaller, 'echo', true)), { caller: 'echo', deadline: 5 });
+  const fifteen = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, i]));
+  assert.deepEqual(unpack(vouchMeta(pack(fifteen), 'echo', true)), { ...fifteen, caller: 'echo' });
+});
+
 test('loopbackOnly: 127/8, ::1, localhost and ipc:// are this machine; anything else is not', () => {
   for (const e of [
     'tcp://127.0.0.1:5555',

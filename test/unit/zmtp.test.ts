@@ -411,7 +411,8 @@ class FlipMechanism implements Mechanism {
     return this.seal(COMMAND, Buffer.concat([Buffer.from([name.length]), b(name), data]));
   }
 
-  readonly unbox = (frame: Buffer): Unboxed | undefined => {
+  readonly unbox = (buf: Buffer, start: number, end: number): Unboxed | undefined => {
+    const frame = buf.subarray(start, end);
     if (frame.toString('latin1', 1, 4) !== 'BOX' || frame.length < 5) return undefined;
     const body = flip(frame.subarray(5));
     if (frame[4] & COMMAND) this.opened.push(body.toString('latin1', 1, 1 + body[0]));
