@@ -389,6 +389,13 @@ export const ERRORS = {
     grpc: GRPC.PERMISSION_DENIED,
     message: 'The bus key %s may not call %s',
   },
+  AGORA_ERR_FORBIDDEN: { status: 403, errno: 121, grpc: GRPC.PERMISSION_DENIED, message: 'You may not %s %s' },
+  AGORA_ERR_PERMISSIONS_INVALID: {
+    status: 400,
+    errno: 107,
+    grpc: GRPC.INVALID_ARGUMENT,
+    message: 'Invalid permissions: %s',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -48,6 +48,7 @@ function target(id: string, change: Partial<NodeTargetRecord> = {}): NodeTargetR
     port: 4000,
     version: 1,
     epoch: 'e1',
+    write: ['account:ann'],
     ...change,
   };
 }

@@ -16,6 +16,7 @@ import { MIGRATIONS } from '../../lib/store/migrations';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
+import { ownerOnly } from '../../lib/permissions';
 import { newNode, type Broadcast, type NodeRecord } from '../../lib/store/contracts';
 import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
@@ -280,6 +281,7 @@ async function checkNodeVersions(s: Opened): Promise<void> {
     createdAt: 5,
     updatedAt: 5,
     version: 0,
+    permissions: ownerOnly('cy'),
   };
   assert.deepEqual(await s.nodes.putIfVersion(base, 1), { done: false, version: undefined }, 'no such node');
   assert.equal(await s.nodes.create(base, 10), 'created');
@@ -499,6 +501,7 @@ async function twoInstancesCompare(config: Config): Promise<void> {
       createdAt: 1,
       updatedAt: 1,
       version: 0,
+      permissions: ownerOnly('ann'),
     };
     assert.equal(await a.nodes.create(node, 10), 'created');
     assert.equal(

@@ -29,6 +29,7 @@ function node(over: Partial<NodeTarget__Output> = {}): NodeTarget__Output {
     port: 4000,
     version: 1,
     epoch: 'e',
+    write: ['account:ann'],
     ...over,
   };
 }
