@@ -114,6 +114,16 @@ export function patched(
   return normalized(next, keeper);
 }
 
+/**
+ * The writers of a node as a node target carries them (proto/routes.proto `NodeTarget.write`): a
+ * node's writers always include its owner, so none at all is a target from before permissions
+ * existed, its owner's alone.
+ */
+export function targetWriters(write: readonly string[] | undefined, owner: string): string[] {
+  if (write !== undefined && write.length > 0) return [...write];
+  return owner === '' ? [] : [accountOf(owner)];
+}
+
 /** Whether two permissions are the same, once normalized. */
 export function samePermissions(a: Permissions, b: Permissions): boolean {
   return a.read.join('\n') === b.read.join('\n') && a.write.join('\n') === b.write.join('\n');

@@ -4,7 +4,7 @@
  * Services reach state only through these.
  */
 import { errorMessage } from '../errors';
-import { accountOf, ownerOnly, type Permissions } from '../permissions';
+import { ownerOnly, targetWriters, type Permissions } from '../permissions';
 
 export interface UserRecord {
   username: string;
@@ -368,9 +368,8 @@ export function nodeTarget(t: NodeTargetRecord): NodeTargetRecord {
     port: t.port,
     version: t.version,
     epoch: t.epoch,
-    // A node's writers always include its owner: none at all is a target from before permissions
-    // existed (held, or pushed by an older compute), which is its owner's alone.
-    write: Array.isArray(t.write) && t.write.length > 0 ? [...t.write] : t.owner === '' ? [] : [accountOf(t.owner)],
+    // None at all: a target from before permissions existed (held, or pushed by an older compute).
+    write: targetWriters(t.write, t.owner),
   };
 }
 
