@@ -62,7 +62,10 @@ export interface SessionStore {
 export interface ChannelList {
   /** Every channel name, sorted. */
   names: string[];
-  /** How many channels were ever created: bumped by each create, in the same atomic step. */
+  /**
+   * Bumped by each create and each change of a channel's permissions (which may change who sees
+   * it listed), in the same atomic step.
+   */
   version: number;
 }
 
@@ -99,7 +102,7 @@ export interface ChannelStore {
   exists(name: string): Promise<boolean>;
   /** The channel, or undefined when there is none. */
   get(name: string): Promise<ChannelRecord | undefined>;
-  /** Replace the channel's permissions; false when there is no such channel. */
+  /** Replace the channel's permissions and bump the list's version; false (nothing bumped) when there is none. */
   setPermissions(name: string, permissions: Permissions): Promise<boolean>;
 }
 

@@ -69,6 +69,7 @@ export class MemoryChannelStore implements ChannelStore {
     const channel = this.channels.get(name);
     if (channel === undefined) return false;
     channel.permissions = copyPermissions(permissions);
+    this.version++;
     return true;
   }
 }

@@ -202,9 +202,12 @@ export class PgChannelStore implements ChannelStore {
     return { name, createdBy: row.created_by, permissions: { read: row.read_principals, write: row.write_principals } };
   }
 
+  /** One statement: the channel's row and the list's version row, written together or neither. */
   async setPermissions(name: string, permissions: Permissions): Promise<boolean> {
     const rows = await this.db.query(
-      'UPDATE agora_channels SET read_principals = $2, write_principals = $3 WHERE name = $1 RETURNING name',
+      `WITH c AS (UPDATE agora_channels SET read_principals = $2, write_principals = $3 WHERE name = $1 RETURNING name),
+       v AS (UPDATE agora_channel_list SET version = version + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM c))
+       SELECT name FROM c`,
       [name, permissions.read, permissions.write],
     );
     return rows.length === 1;

@@ -224,7 +224,11 @@ test('a private channel: listed, read and changed by its creator only; absent fo
   const shared = await setPermissions(h, ALICE, 'secret', { read: ['account:bob'] });
   assert.deepEqual(shared.permissions, { read: ['account:bob'], write: ['account:alice'] });
   assert.deepEqual((await h.Get({ sesskey: BOB, channel: 'secret' }, ctx)).permissions, shared.permissions);
-  assert.deepEqual((await h.List({ sesskey: BOB }, ctx)).channels, ['general', 'secret']);
+  assert.deepEqual(
+    await h.List({ sesskey: BOB }, ctx),
+    { channels: ['general', 'secret'], version: 3 },
+    'a change of permissions moves the version: a list read before no longer matches',
+  );
   await assert.rejects(setPermissions(h, BOB, 'secret', { write: ['account:bob'] }), {
     code: 'AGORA_ERR_FORBIDDEN',
     status: 403,
