@@ -71,10 +71,11 @@ async function privateChannel({ base, ann, bob }: Ctx): Promise<void> {
 }
 
 async function sharedForReading({ base, ann, bob, cy }: Ctx): Promise<void> {
-  const shared = await call(base, 'PATCH', '/v1/channels/secret', {
-    key: ann,
-    body: { permissions: { read: ['account:bob'] } },
-  });
+  const before = String((await call(base, 'GET', '/v1/channels/secret', { key: ann })).headers.get('etag'));
+  const body = { permissions: { read: ['account:bob'] } };
+  const stale = await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': '"x"' } });
+  assertError(stale, 412, 114, 'If-Match naming another ETag');
+  const shared = await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': before } });
   assert.equal(shared.status, 200, shared.text);
   assert.deepEqual(shared.body, { name: 'secret', permissions: { read: ['account:bob'], write: ['account:ann'] } });
   assert.equal(
