@@ -413,6 +413,13 @@ export const ERRORS = {
     grpc: GRPC.ABORTED,
     message: 'A request with this Idempotency-Key is still running; retry in %s seconds',
   },
+  AGORA_ERR_FORBIDDEN: { status: 403, errno: 121, grpc: GRPC.PERMISSION_DENIED, message: 'You may not %s %s' },
+  AGORA_ERR_PERMISSIONS_INVALID: {
+    status: 400,
+    errno: 107,
+    grpc: GRPC.INVALID_ARGUMENT,
+    message: 'Invalid permissions: %s',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -10,7 +10,12 @@ import { field, form, h, showError } from './dom.js';
 import { nodesPanel } from './nodes.js';
 
 type Panel = { el: HTMLElement; stop(): void };
-const PANELS: Record<string, () => Panel> = { Channels: chatPanel, Nodes: nodesPanel, Bus: busPanel };
+/** Each panel, made for the signed-in user. */
+const PANELS: Record<string, (username: string) => Panel> = {
+  Channels: chatPanel,
+  Nodes: nodesPanel,
+  Bus: busPanel,
+};
 
 const app = document.getElementById('app')!;
 const who = document.getElementById('who')!;
@@ -42,7 +47,8 @@ function signInPage(): void {
 
 async function mainPage(): Promise<void> {
   const me = (await api('GET', '/v1/sessions/current')) as Json;
-  who.textContent = `Signed in as ${String(me.username)}`;
+  const username = String(me.username);
+  who.textContent = `Signed in as ${username}`;
   who.hidden = false;
   signout.hidden = false;
   const area = h('div', { class: 'panel', role: 'tabpanel', tabindex: -1 });
@@ -53,7 +59,7 @@ async function mainPage(): Promise<void> {
   });
   const show = (name: string): void => {
     current?.stop();
-    current = PANELS[name]();
+    current = PANELS[name](username);
     area.replaceChildren(current.el);
     for (const t of tabs) t.setAttribute('aria-selected', String(t.textContent === name));
   };

@@ -1,7 +1,9 @@
 /**
  * The nodes panel (docs/COMPUTE.md "The HTTP API"): create, then per node its status and the
  * actions its status allows (start, stop, resize, delete), its output, and its static URL
- * through the proxy. The list is read again every two seconds while the panel is shown.
+ * through the proxy. The list is read again every two seconds while the panel is shown; it
+ * holds the user's nodes and those other users shared with them (docs/API-V1.md "Permissions"),
+ * each of the latter marked with its owner.
  */
 import { api, type Json } from './api.js';
 import { attempt, field, form, h, showError } from './dom.js';
@@ -21,8 +23,8 @@ interface RowActions {
 
 const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
 
-/** One node's row: name, image, status, and its actions. */
-function row(n: Json, actions: RowActions): HTMLTableRowElement {
+/** One node's row: name (and its owner, when it is another user's), image, status, and its actions. */
+function row(n: Json, actions: RowActions, username: string): HTMLTableRowElement {
   const id = String(n.id);
   const name = String(n.name);
   const status = text(n.status) + (text(n.task) === '' ? '' : ` (${text(n.task)})`);
@@ -38,7 +40,7 @@ function row(n: Json, actions: RowActions): HTMLTableRowElement {
   const tr = h(
     'tr',
     { 'data-id': id, 'data-status': String(n.status) },
-    h('th', { scope: 'row' }, name),
+    h('th', { scope: 'row' }, name, text(n.owner) !== username ? h('small', {}, ` (${text(n.owner)}'s)`) : null),
     h('td', {}, String(n.image)),
     h('td', { class: 'status' }, status, text(n.reason) !== '' ? h('small', {}, ` ${text(n.reason)}`) : null),
     h(
@@ -56,7 +58,7 @@ function row(n: Json, actions: RowActions): HTMLTableRowElement {
   return tr;
 }
 
-export function nodesPanel(): { el: HTMLElement; stop(): void } {
+export function nodesPanel(username: string): { el: HTMLElement; stop(): void } {
   const table = h('tbody', {});
   const output = h('pre', { class: 'output', 'aria-label': 'Node output', tabindex: 0 });
   const outputTitle = h('h3', {}, 'Output');
@@ -75,7 +77,7 @@ export function nodesPanel(): { el: HTMLElement; stop(): void } {
       }
     for (const n of nodes) {
       const id = String(n.id);
-      const fresh = row(n, actions);
+      const fresh = row(n, actions, username);
       const old = rows.get(id);
       // Keep a row whose control has the focus, so that keyboard users do not lose their place.
       if (old !== undefined && old.contains(document.activeElement) && old.dataset.status === fresh.dataset.status)
@@ -132,7 +134,7 @@ export function nodesPanel(): { el: HTMLElement; stop(): void } {
       h(
         'table',
         {},
-        h('caption', {}, 'Your nodes'),
+        h('caption', {}, 'Your nodes, and those shared with you'),
         h(
           'thead',
           {},

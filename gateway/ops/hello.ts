@@ -13,6 +13,7 @@ import type { BuildInfo } from '../../lib/build-info';
 import type { BusCaller } from '../../lib/bus/client';
 import { callBus } from '../v1/scope';
 import { OPS } from './route-config';
+import { accountOf, principalsOf } from '../../lib/permissions';
 
 /** The version of the `/v1` protocol (Kinto's `http_api_version`). */
 export const HTTP_API_VERSION = '1.0';
@@ -76,9 +77,9 @@ export interface HelloUser {
   principals: string[];
 }
 
+/** The principals are those the services judge permissions with (lib/permissions.ts). */
 export function helloUser(username: string): HelloUser {
-  const id = `account:${username}`;
-  return { id, principals: [id, 'system.Authenticated', 'system.Everyone'] };
+  return { id: accountOf(username), principals: principalsOf(username) };
 }
 
 const HELLO_SCHEMA = {

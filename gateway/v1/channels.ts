@@ -1,10 +1,28 @@
 /**
- * /v1/channels: list (Channels.List), create (Channels.Create: 201, or 200 when it existed)
- * and read one (Channels.Get). The list is filtered, sorted and paged by v1/listing.ts.
+ * /v1/channels: list (Channels.List: those the caller may read), create (Channels.Create: 201,
+ * or 200 when it existed), read one (Channels.Get) and change its permissions (PATCH,
+ * Channels.SetPermissions). The list is filtered, sorted and paged by v1/listing.ts; a single
+ * channel is answered with its permissions (v1/permissions.ts).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { checkIfNoneMatch, etagOf, ifMatchVersion, notModified, versionCheck, versionTag } from './conditional';
+import {
+  checkIfMatch,
+  checkIfNoneMatch,
+  etagOf,
+  ifMatchVersion,
+  notModified,
+  versionCheck,
+  versionTag,
+} from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import {
+  createPermissions,
+  PATCH_PERMISSIONS_BODY,
+  PERMISSIONS_BODY,
+  patchPermissions,
+  withPermissions,
+  withPermissionsSchema,
+} from './permissions';
 import { callBus, created, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
 
 /** A channel as /v1 shows it. */
@@ -22,6 +40,14 @@ const NAME = {
 export const CHANNELS_LIST: ListSpec = { fields: { name: 'string' }, id: 'name', defaultSort: ['name'] };
 
 const channelOf = (name: string): Rec => ({ name });
+
+/** A channel as a single-record answer shows it: with its permissions. */
+const ONE_CHANNEL = withPermissionsSchema(CHANNEL);
+
+/** The single-record answer of a Channels reply (`{channel, permissions}`). */
+const oneChannel = (reply: Rec): Rec => withPermissions(channelOf(String(reply.channel)), reply.permissions);
+
+const NAME_PARAMS = { type: 'object', required: ['name'], properties: { name: NAME } } as const;
 
 export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
   v1Scope(app);
@@ -55,12 +81,17 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
   app.post(
     '/channels',
     sessionRoute('channels', {
-      summary: 'Create a channel (200 when it exists already)',
-      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME } },
-      response: { 200: CHANNEL, 201: CHANNEL, ...errorResponses(412, 413, 415) },
+      summary: 'Create a channel (200 when it exists already); without permissions it is public',
+      body: {
+        type: 'object',
+        required: ['name'],
+        additionalProperties: false,
+        properties: { name: NAME, permissions: PERMISSIONS_BODY },
+      },
+      response: { 200: ONE_CHANNEL, 201: ONE_CHANNEL, ...errorResponses(403, 412, 413, 415) },
     }),
     async (request, reply) => {
-      const { name } = request.body as { name: string };
+      const { name, permissions } = request.body as { name: string; permissions?: Record<'read' | 'write', string[]> };
       // If-Match names a version of the list (the collection this creates into), which Channels
       // compares in the same atomic step as the insert; If-None-Match names the channel.
       const expected = await ifMatchVersion(request, async () => (await all(request)).version);
@@ -69,30 +100,62 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
         request,
         'Channels',
         'Create',
-        { sesskey: request.sesskey, channel: name, ...versionCheck(expected) },
+        { sesskey: request.sesskey, channel: name, ...versionCheck(expected), ...createPermissions(permissions) },
         expected === undefined,
       );
-      const etag = etagOf(channelOf(name));
+      const body = oneChannel({ ...r, channel: name });
+      const etag = etagOf(body);
       // The create changed nothing when the channel existed, so refusing it afterwards is exact.
       if (r.created !== true) checkIfNoneMatch(request, etag);
       reply.header('etag', etag);
-      return created(reply, r.created === true, `/v1/channels/${name}`).send(channelOf(name));
+      return created(reply, r.created === true, `/v1/channels/${name}`).send(body);
     },
   );
 
   app.get(
     '/channels/:name',
     sessionRoute('channels', {
-      summary: 'One channel',
-      params: { type: 'object', required: ['name'], properties: { name: NAME } },
-      response: { 200: CHANNEL, ...errorResponses(404) },
+      summary: 'One channel the caller may read, with its permissions',
+      params: NAME_PARAMS,
+      response: { 200: ONE_CHANNEL, ...errorResponses(404) },
     }),
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const r = await callBus(options, request, 'Channels', 'Get', { sesskey: request.sesskey, channel: name }, true);
-      const channel = channelOf(String(r.channel));
+      const channel = oneChannel(r);
       if (notModified(request, reply, etagOf(channel))) return reply;
       return channel;
+    },
+  );
+
+  app.patch(
+    '/channels/:name',
+    sessionRoute('channels', {
+      summary: "Change a channel's permissions (each kind given is replaced); write on it required",
+      params: NAME_PARAMS,
+      body: PATCH_PERMISSIONS_BODY,
+      response: { 200: ONE_CHANNEL, ...errorResponses(403, 404, 412, 413, 415) },
+    }),
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const { permissions } = request.body as { permissions: Record<'read' | 'write', string[]> };
+      const ask = (method: string, params: Rec, idempotent: boolean): Promise<Rec> =>
+        callBus(
+          options,
+          request,
+          'Channels',
+          method,
+          { sesskey: request.sesskey, channel: name, ...params },
+          idempotent,
+        );
+      // A channel has no version to compare as it is written: the conditions are checked on what is read first.
+      if (request.headers['if-match'] !== undefined || request.headers['if-none-match'] !== undefined) {
+        const current = etagOf(oneChannel(await ask('Get', {}, true)));
+        checkIfMatch(request, current);
+        checkIfNoneMatch(request, current);
+      }
+      const channel = oneChannel(await ask('SetPermissions', patchPermissions(permissions), true));
+      return reply.header('etag', etagOf(channel)).send(channel);
     },
   );
 };

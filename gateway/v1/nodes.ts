@@ -6,11 +6,20 @@
  * (v1/listing.ts), an ETag on every answer, `If-None-Match` → 304 on reads, `If-Match` /
  * `If-None-Match` → 412 on writes (v1/conditional.ts). Failures are rendered in the
  * /v1 error body by gateway/errors.ts. No business logic lives here: whether the session
- * is live, the node the caller's, the change allowed, is Compute's to say.
+ * is live, the node readable or writable by the caller, the change allowed, is Compute's to
+ * say. A single node is answered with its permissions (v1/permissions.ts); a list without.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import {
+  createPermissions,
+  patchPermissions,
+  PERMISSIONS_BODY,
+  splitPermissions,
+  withPermissions,
+  withPermissionsSchema,
+} from './permissions';
 import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
 type Body = Record<string, unknown>;
@@ -21,14 +30,19 @@ const CREATE_BODY = {
   type: 'object',
   required: ['name', 'image'],
   additionalProperties: false,
-  properties: { name: TEXT, image: TEXT, size: TEXT, command: TEXT },
+  properties: { name: TEXT, image: TEXT, size: TEXT, command: TEXT, permissions: PERMISSIONS_BODY },
 } as const;
 
 const PATCH_BODY = {
   type: 'object',
   minProperties: 1,
   additionalProperties: false,
-  properties: { name: TEXT, size: TEXT, action: { type: 'string', enum: ['start', 'stop'] } },
+  properties: {
+    name: TEXT,
+    size: TEXT,
+    action: { type: 'string', enum: ['start', 'stop'] },
+    permissions: PERMISSIONS_BODY,
+  },
 } as const;
 
 const STR = { type: 'string' } as const;
@@ -65,6 +79,35 @@ export const NODE_SCHEMA = {
   },
 } as const;
 
+/** A single node as the routes answer it: with its permissions. */
+const ONE_NODE = withPermissionsSchema(NODE_SCHEMA);
+
+/** The single-record answer of a Compute reply (a `Node`). */
+function oneNode(reply: Body): Body {
+  const { record, permissions } = splitPermissions(reply);
+  return withPermissions(record, permissions);
+}
+
+type Asked = { permissions?: Record<'read' | 'write', string[]> } & Body;
+
+interface NodeList {
+  nodes: Body[];
+  version: number;
+  etag: string;
+}
+
+/**
+ * Compute's List reply as the route answers it: the nodes the caller may read (without their
+ * permissions: a list keeps its shape), the version of the caller's own list, and the list's
+ * ETag: that version, or a digest of the list when another user's node is in it (`shared`: that
+ * user's writes do not move the version).
+ */
+function listOf(reply: Body): NodeList {
+  const nodes = Array.isArray(reply.nodes) ? (reply.nodes as Body[]).map((n) => splitPermissions(n).record) : [];
+  const version = Number(reply.version);
+  return { nodes, version, etag: reply.shared === true ? etagOf({ version, nodes }) : versionTag(version) };
+}
+
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: STR } } as const;
 
 /** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `updated_at`. */
@@ -88,11 +131,7 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
   v1Scope(app);
   const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
     callBus(options, request, 'Compute', method, { ...params, sesskey: request.sesskey }, idempotent);
-  /** The caller's nodes and the version of that list (its ETag), read together. */
-  const list = async (request: FastifyRequest): Promise<{ nodes: Body[]; version: number }> => {
-    const reply = await call(request, 'List', {}, true);
-    return { nodes: Array.isArray(reply.nodes) ? (reply.nodes as Body[]) : [], version: Number(reply.version) };
-  };
+  const list = async (request: FastifyRequest): Promise<NodeList> => listOf(await call(request, 'List', {}, true));
   /**
    * The compare-and-write fields of a write to node `id`: Compute compares the version
    * If-Match names as it claims the change.
@@ -112,39 +151,43 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     '/nodes',
     route('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
       body: CREATE_BODY,
-      response: { 201: NODE_SCHEMA, ...errorResponses(403, 412, 413, 415, 422) },
+      response: { 201: ONE_NODE, ...errorResponses(403, 412, 413, 415, 422) },
     }),
     async (request, reply) => {
-      const fields = request.body as Body;
+      const { permissions, ...fields } = request.body as Asked;
       // If-Match names a version of the caller's list, the collection this creates into;
       // Compute compares it as it inserts.
       const expected = await ifMatchVersion(request, async () => (await list(request)).version);
-      const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
+      const params = { ...fields, ...versionCheck(expected), ...createPermissions(permissions) };
+      const node = await call(request, 'Create', params, false);
       return reply
         .code(201)
         .header('location', `/v1/nodes/${String(node.id)}`)
         .header('etag', tagOf(node))
-        .send(node);
+        .send(oneNode(node));
     },
   );
   app.get(
     '/nodes',
-    route("The caller's nodes (oldest first unless sorted), filtered and paged like every /v1 list", {
+    route('The nodes the caller may read (oldest first unless sorted), filtered and paged like every /v1 list', {
       querystring: listQuerySchema(NODES_LIST, options.pageMaxRecords),
       response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
     }),
     async (request, reply) => {
-      const { nodes, version } = await list(request);
-      return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, versionTag(version));
+      const { nodes, etag } = await list(request);
+      return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, etag);
     },
   );
   app.get<WithId>(
     '/nodes/:id',
-    route("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }),
+    route('One node the caller may read, with its permissions', {
+      params: ID_PARAMS,
+      response: { 200: ONE_NODE, ...errorResponses(404) },
+    }),
     async (request, reply) => {
       const node = await call(request, 'Get', { id: request.params.id }, true);
       if (notModified(request, reply, tagOf(node))) return reply;
-      return node;
+      return oneNode(node);
     },
   );
   app.get<WithId>(
@@ -164,29 +207,30 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
   );
   app.patch<WithId>(
     '/nodes/:id',
-    route('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
+    route('Rename, resize (STOPPED only), start or stop a node, or change its permissions; write on it required', {
       params: ID_PARAMS,
       body: PATCH_BODY,
-      response: { 200: NODE_SCHEMA, ...errorResponses(404, 409, 412, 413, 415, 422) },
+      response: { 200: ONE_NODE, ...errorResponses(403, 404, 409, 412, 413, 415, 422) },
     }),
     async (request, reply) => {
-      const fields = request.body as Body;
+      const { permissions, ...fields } = request.body as Asked;
       const check = await preconditions(request, request.params.id);
-      const node = await call(request, 'Update', { ...fields, ...check, id: request.params.id }, false);
-      return reply.header('etag', tagOf(node)).send(node);
+      const params = { ...fields, ...patchPermissions(permissions), ...check, id: request.params.id };
+      const node = await call(request, 'Update', params, false);
+      return reply.header('etag', tagOf(node)).send(oneNode(node));
     },
   );
   app.delete<WithId>(
     '/nodes/:id',
     route('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
       params: ID_PARAMS,
-      response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
+      response: { 202: ONE_NODE, ...errorResponses(403, 404, 409, 412) },
     }),
     async (request, reply) => {
       const check = await preconditions(request, request.params.id);
       // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
       const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
-      return reply.code(202).header('etag', tagOf(node)).send(node);
+      return reply.code(202).header('etag', tagOf(node)).send(oneNode(node));
     },
   );
 };

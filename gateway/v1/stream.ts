@@ -15,6 +15,8 @@
  *   stream, with an `end` event carrying the 401 error body, within one interval; Messages
  *   answers from its session cache, which auth's Watch keeps coherent, so the check costs no
  *   store read of the session. A message the live feed missed is fetched at that check too.
+ *   A channel the caller may no longer read (its permissions changed, docs/API-V1.md
+ *   "Permissions") answers that check 404, which ends the stream the same way.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AgoraError, isAgoraError } from '../../lib/errors';
@@ -30,6 +32,9 @@ export interface StreamOptions extends Pick<V1Options, 'bus' | 'timeoutMs'> {
 }
 
 const SAFE = Number.MAX_SAFE_INTEGER;
+
+/** What a check answers that ends a stream: the session is gone, or the channel is no longer readable. */
+const ENDING: ReadonlySet<string> = new Set(['AGORA_ERR_AUTH_BAD_SESSION', 'AGORA_ERR_CHANNEL_NOT_FOUND']);
 
 /** Bytes a client may leave unread before its stream is ended (it reconnects with Last-Event-ID). */
 export const MAX_UNSENT_BYTES = 1 << 20;
@@ -99,7 +104,7 @@ class StreamClient implements FeedListener {
         if (!this.closed) await task();
       })
       .catch((err: unknown) => {
-        if (isAgoraError(err) && err.code === 'AGORA_ERR_AUTH_BAD_SESSION') return this.end(err);
+        if (isAgoraError(err) && ENDING.has(err.code)) return this.end(err);
         // Anything else (a timeout, an outage) is tried again at the next heartbeat.
         this.request.log.warn({ err, channel: this.channel }, 'message stream: catch-up failed');
       });

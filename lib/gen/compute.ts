@@ -9,6 +9,7 @@ import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from '.
 import type { NodeIdRequest as _agora_NodeIdRequest, NodeIdRequest__Output as _agora_NodeIdRequest__Output } from './agora/NodeIdRequest';
 import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from './agora/NodeList';
 import type { NodeOutput as _agora_NodeOutput, NodeOutput__Output as _agora_NodeOutput__Output } from './agora/NodeOutput';
+import type { NodePermissions as _agora_NodePermissions, NodePermissions__Output as _agora_NodePermissions__Output } from './agora/NodePermissions';
 import type { NodeRequest as _agora_NodeRequest, NodeRequest__Output as _agora_NodeRequest__Output } from './agora/NodeRequest';
 import type { UpdateNodeRequest as _agora_UpdateNodeRequest, UpdateNodeRequest__Output as _agora_UpdateNodeRequest__Output } from './agora/UpdateNodeRequest';
 
@@ -26,6 +27,7 @@ export interface ProtoGrpcType {
     NodeIdRequest: MessageTypeDefinition<_agora_NodeIdRequest, _agora_NodeIdRequest__Output>
     NodeList: MessageTypeDefinition<_agora_NodeList, _agora_NodeList__Output>
     NodeOutput: MessageTypeDefinition<_agora_NodeOutput, _agora_NodeOutput__Output>
+    NodePermissions: MessageTypeDefinition<_agora_NodePermissions, _agora_NodePermissions__Output>
     NodeRequest: MessageTypeDefinition<_agora_NodeRequest, _agora_NodeRequest__Output>
     UpdateNodeRequest: MessageTypeDefinition<_agora_UpdateNodeRequest, _agora_UpdateNodeRequest__Output>
   }

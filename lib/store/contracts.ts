@@ -4,6 +4,7 @@
  * Services reach state only through these.
  */
 import { errorMessage } from '../errors';
+import { ownerOnly, targetWriters, type Permissions } from '../permissions';
 
 export interface UserRecord {
   username: string;
@@ -61,7 +62,10 @@ export interface SessionStore {
 export interface ChannelList {
   /** Every channel name, sorted. */
   names: string[];
-  /** How many channels were ever created: bumped by each create, in the same atomic step. */
+  /**
+   * Bumped by each create and each change of a channel's permissions (which may change who sees
+   * it listed), in the same atomic step.
+   */
   version: number;
 }
 
@@ -74,16 +78,32 @@ export interface ChannelCreate {
   version: number;
 }
 
+/** One channel as stored. */
+export interface ChannelRecord {
+  name: string;
+  createdBy: string;
+  /** Who may read it and who may post to it (lib/permissions.ts). */
+  permissions: Permissions;
+}
+
 export interface ChannelStore {
-  /** The names and the version, read together (one snapshot). */
-  list(): Promise<ChannelList>;
   /**
-   * Insert if absent. With `expectedVersion`, only if the list is still at that version,
+   * The names and the version, read together (one snapshot); with `principals`, only the
+   * channels one of them may read (lib/permissions.ts `canRead`), the version still the whole list's.
+   */
+  list(principals?: readonly string[]): Promise<ChannelList>;
+  /**
+   * Insert if absent, with `permissions` (without: public, lib/permissions.ts `publicChannel`).
+   * With `expectedVersion`, only if the list is still at that version,
    * the check and the insert being one atomic step (concurrent creates naming one version:
    * at most one passes, whatever the backend and the number of processes).
    */
-  create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate>;
+  create(name: string, createdBy: string, expectedVersion?: number, permissions?: Permissions): Promise<ChannelCreate>;
   exists(name: string): Promise<boolean>;
+  /** The channel, or undefined when there is none. */
+  get(name: string): Promise<ChannelRecord | undefined>;
+  /** Replace the channel's permissions and bump the list's version; false (nothing bumped) when there is none. */
+  setPermissions(name: string, permissions: Permissions): Promise<boolean>;
 }
 
 export interface StoredMessage {
@@ -147,15 +167,22 @@ export interface NodeRecord {
   updatedAt: number;
   /** Bumped by every write of the record (1 when created); what the store sets, whatever a caller passes. */
   version: number;
+  /** Who may see it (read) and control it (write): lib/permissions.ts. */
+  permissions: Permissions;
 }
 
 /** What a caller chooses of a new node; the rest starts as `newNode` sets it. */
-export type NewNodeFields = Pick<NodeRecord, 'id' | 'owner' | 'name' | 'image' | 'size' | 'command'>;
+export type NewNodeFields = Pick<NodeRecord, 'id' | 'owner' | 'name' | 'image' | 'size' | 'command'> &
+  Partial<Pick<NodeRecord, 'permissions'>>;
 
-/** A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms), version 1. */
+/**
+ * A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms), version 1;
+ * its owner's alone unless `fields` gives permissions.
+ */
 export function newNode(fields: NewNodeFields, at: number): NodeRecord {
   return {
     ...fields,
+    permissions: fields.permissions ?? ownerOnly(fields.owner),
     status: 'BUILDING',
     task: '',
     reason: '',
@@ -182,6 +209,8 @@ export interface NodeStore {
   get(id: string): Promise<NodeRecord | undefined>;
   /** The nodes of `owner` (every node when undefined), oldest first (createdAt, then id). */
   list(owner?: string): Promise<NodeRecord[]>;
+  /** The nodes one of `principals` may read (lib/permissions.ts `canRead`), whoever owns them, oldest first. */
+  readable(principals: readonly string[]): Promise<NodeRecord[]>;
   /** The nodes of `owner` and their list's version, read together (one snapshot). */
   owned(owner: string): Promise<OwnedNodes>;
   /**
@@ -255,6 +284,8 @@ export interface NodeTargetRecord {
   /** The node record's version in compute's store, in `epoch`'s sequence. */
   version: number;
   epoch: string;
+  /** Who may control the node, so route to it (its permissions' `write`). */
+  write: string[];
 }
 
 /**
@@ -340,6 +371,8 @@ export function nodeTarget(t: NodeTargetRecord): NodeTargetRecord {
     port: t.port,
     version: t.version,
     epoch: t.epoch,
+    // None at all: a target from before permissions existed (held, or pushed by an older compute).
+    write: targetWriters(t.write, t.owner),
   };
 }
 

@@ -202,6 +202,24 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 9,
+    name: 'permissions of channels and nodes',
+    sql: `
+      -- Who may read a channel and who may post to it (lib/permissions.ts), as principals; the
+      -- channels made before are public, as they were: every signed-in user reads and posts, and
+      -- the creator holds write.
+      ALTER TABLE agora_channels
+        ADD COLUMN read_principals text[] NOT NULL DEFAULT '{system.Authenticated}',
+        ADD COLUMN write_principals text[] NOT NULL DEFAULT '{system.Authenticated}';
+      UPDATE agora_channels SET write_principals = ARRAY['system.Authenticated', 'account:' || created_by];
+      -- A node's permissions live in its record; the nodes made before are their owner's alone. The
+      -- version moves, since the record's representation does.
+      UPDATE agora_nodes SET version = version + 1, record = record || jsonb_build_object('permissions',
+          jsonb_build_object('read', '[]'::jsonb, 'write', jsonb_build_array('account:' || owner)))
+        WHERE NOT record ? 'permissions';
+    `,
+  },
+  {
     version: 10,
     name: 'idempotency keys',
     sql: `

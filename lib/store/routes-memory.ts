@@ -127,7 +127,18 @@ export class MemoryRouteStore implements RouteStore {
       if (t.goneAt !== undefined && t.goneAt < now - NODE_TOMBSTONE_MS) this.targets.delete(key);
     const held = this.targets.get(id);
     const kept = held !== undefined && held.epoch === epoch ? Math.max(held.version, version) : version;
-    this.targets.set(id, { id, name: '', owner: '', status: '', host: '', port: 0, version: kept, epoch, goneAt: now });
+    this.targets.set(id, {
+      id,
+      name: '',
+      owner: '',
+      status: '',
+      host: '',
+      port: 0,
+      version: kept,
+      epoch,
+      write: [],
+      goneAt: now,
+    });
     if (held === undefined || held.goneAt !== undefined) return false;
     this.announce({ kind: 'node_deleted', id });
     return true;

@@ -43,7 +43,7 @@ function targetOf(row: TargetRow): NodeTargetRecord {
 
 /** The part of a node target kept as JSON (version and epoch are columns). */
 function targetBody(t: NodeTargetRecord): Omit<NodeTargetRecord, 'version' | 'epoch'> {
-  return { id: t.id, name: t.name, owner: t.owner, status: t.status, host: t.host, port: t.port };
+  return { id: t.id, name: t.name, owner: t.owner, status: t.status, host: t.host, port: t.port, write: t.write };
 }
 
 /**

@@ -3,10 +3,12 @@
  * State lives in this process only; every method is async so these stand in for the
  * PostgreSQL and Redis adapters behind the same contracts (lib/store/contracts.ts).
  */
+import { canRead, copyPermissions, publicChannel, type Permissions } from '../permissions';
 import { checkRetain } from './contracts';
 import type {
   ChannelCreate,
   ChannelList,
+  ChannelRecord,
   ChannelStore,
   FailureRule,
   FailureStore,
@@ -28,24 +30,47 @@ import type {
 
 /** Channel names, sorted by UTF-16 code unit (the same order as PostgreSQL's "C" collation). */
 export class MemoryChannelStore implements ChannelStore {
-  private readonly channels = new Map<string, { createdBy: string; createdAt: number }>();
+  private readonly channels = new Map<string, { createdBy: string; createdAt: number; permissions: Permissions }>();
   private version = 0;
 
-  async list(): Promise<ChannelList> {
-    return { names: [...this.channels.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), version: this.version };
+  async list(principals?: readonly string[]): Promise<ChannelList> {
+    const names = [...this.channels]
+      .filter(([, c]) => principals === undefined || canRead(c.permissions, principals))
+      .map(([name]) => name);
+    return { names: names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), version: this.version };
   }
 
   /** Checked, inserted and counted in one synchronous step: no other create can interleave. */
-  async create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate> {
+  async create(
+    name: string,
+    createdBy: string,
+    expectedVersion?: number,
+    permissions?: Permissions,
+  ): Promise<ChannelCreate> {
     if (expectedVersion !== undefined && expectedVersion !== this.version)
       return { created: false, stale: true, version: this.version };
     if (this.channels.has(name)) return { created: false, stale: false, version: this.version };
-    this.channels.set(name, { createdBy, createdAt: Date.now() });
+    const granted = copyPermissions(permissions ?? publicChannel(createdBy));
+    this.channels.set(name, { createdBy, createdAt: Date.now(), permissions: granted });
     return { created: true, stale: false, version: ++this.version };
   }
 
   async exists(name: string): Promise<boolean> {
     return this.channels.has(name);
+  }
+
+  async get(name: string): Promise<ChannelRecord | undefined> {
+    const channel = this.channels.get(name);
+    if (channel === undefined) return undefined;
+    return { name, createdBy: channel.createdBy, permissions: copyPermissions(channel.permissions) };
+  }
+
+  async setPermissions(name: string, permissions: Permissions): Promise<boolean> {
+    const channel = this.channels.get(name);
+    if (channel === undefined) return false;
+    channel.permissions = copyPermissions(permissions);
+    this.version++;
+    return true;
   }
 }
 
@@ -214,11 +239,20 @@ export class MemoryNodeStore implements NodeStore {
 
   async get(id: string): Promise<NodeRecord | undefined> {
     const node = this.nodes.get(id);
-    return node === undefined ? undefined : { ...node };
+    return node === undefined ? undefined : copy(node);
   }
 
   async list(owner?: string): Promise<NodeRecord[]> {
-    const out = [...this.nodes.values()].filter((n) => owner === undefined || n.owner === owner).map((n) => ({ ...n }));
+    return this.where((n) => owner === undefined || n.owner === owner);
+  }
+
+  async readable(principals: readonly string[]): Promise<NodeRecord[]> {
+    return this.where((n) => canRead(n.permissions, principals));
+  }
+
+  /** Copies of the nodes that pass `keep`, oldest first (createdAt, then id). */
+  private where(keep: (node: NodeRecord) => boolean): NodeRecord[] {
+    const out = [...this.nodes.values()].filter(keep).map(copy);
     return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -237,14 +271,14 @@ export class MemoryNodeStore implements NodeStore {
     const held = [...this.nodes.values()].filter((n) => n.owner === node.owner);
     if (held.some((n) => n.name === node.name)) return 'name';
     if (held.length >= limit) return 'limit';
-    this.nodes.set(node.id, { ...node, version: 1 });
+    this.nodes.set(node.id, { ...copy(node), version: 1 });
     this.bump(node.owner);
     return 'created';
   }
 
   async put(node: NodeRecord): Promise<number> {
     const version = (this.nodes.get(node.id)?.version ?? 0) + 1;
-    this.nodes.set(node.id, { ...node, version });
+    this.nodes.set(node.id, { ...copy(node), version });
     this.bump(node.owner);
     return version;
   }
@@ -267,6 +301,11 @@ export class MemoryNodeStore implements NodeStore {
   private bump(owner: string): void {
     this.lists.set(owner, (this.lists.get(owner) ?? 0) + 1);
   }
+}
+
+/** A record with lists of its own. */
+function copy(node: NodeRecord): NodeRecord {
+  return { ...node, permissions: copyPermissions(node.permissions) };
 }
 
 interface FailureEntry {

@@ -4,10 +4,12 @@
  * every service, reached through the pool of ./postgres-pool.ts (which gives every query
  * its deadline and turns an outage into AGORA_ERR_STORE_UNAVAILABLE).
  */
+import { ownerOnly, publicChannel, type Permissions } from '../permissions';
 import {
   checkRetain,
   type ChannelCreate,
   type ChannelList,
+  type ChannelRecord,
   type ChannelStore,
   type FailureRule,
   type FailureStore,
@@ -145,10 +147,16 @@ function sessionOf(row: SessionRow): SessionRecord {
 export class PgChannelStore implements ChannelStore {
   constructor(private readonly db: PgDatabase) {}
 
-  /** One statement, so the names and the version come from one snapshot (a null name: no channel yet). */
-  async list(): Promise<ChannelList> {
+  /**
+   * One statement, so the names and the version come from one snapshot (a null name: no channel
+   * yet, or none readable); with principals, a channel is listed when its readers or writers hold one.
+   */
+  async list(principals?: readonly string[]): Promise<ChannelList> {
     const rows = await this.db.query<{ version: string; name: string | null }>(
-      'SELECT v.version, c.name FROM agora_channel_list v LEFT JOIN agora_channels c ON true ORDER BY c.name',
+      `SELECT v.version, c.name FROM agora_channel_list v LEFT JOIN agora_channels c
+         ON $1::text[] IS NULL OR c.read_principals && $1::text[] OR c.write_principals && $1::text[]
+       ORDER BY c.name`,
+      [principals ?? null],
     );
     return { names: rows.flatMap((r) => (r.name === null ? [] : [r.name])), version: Number(rows[0]?.version ?? 0) };
   }
@@ -158,14 +166,21 @@ export class PgChannelStore implements ChannelStore {
    * rare): compare, insert if absent, and bump the version only when a row went in, all
    * in one transaction, so a snapshot sees a create and its version together or neither.
    */
-  async create(name: string, createdBy: string, expectedVersion?: number): Promise<ChannelCreate> {
+  async create(
+    name: string,
+    createdBy: string,
+    expectedVersion?: number,
+    permissions?: Permissions,
+  ): Promise<ChannelCreate> {
+    const granted = permissions ?? publicChannel(createdBy);
     return this.db.transaction(async (query) => {
       const [row] = await query<{ version: string }>('SELECT version FROM agora_channel_list WHERE id = 1 FOR UPDATE');
       const version = Number(row.version);
       if (expectedVersion !== undefined && expectedVersion !== version) return { created: false, stale: true, version };
       const inserted = await query(
-        'INSERT INTO agora_channels (name, created_by, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name',
-        [name, createdBy, Date.now()],
+        `INSERT INTO agora_channels (name, created_by, created_at, read_principals, write_principals)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING name`,
+        [name, createdBy, Date.now(), granted.read, granted.write],
       );
       if (inserted.length === 0) return { created: false, stale: false, version };
       await query('UPDATE agora_channel_list SET version = version + 1 WHERE id = 1');
@@ -175,6 +190,27 @@ export class PgChannelStore implements ChannelStore {
 
   async exists(name: string): Promise<boolean> {
     return (await this.db.query('SELECT 1 FROM agora_channels WHERE name = $1', [name])).length === 1;
+  }
+
+  async get(name: string): Promise<ChannelRecord | undefined> {
+    const rows = await this.db.query<{ created_by: string; read_principals: string[]; write_principals: string[] }>(
+      'SELECT created_by, read_principals, write_principals FROM agora_channels WHERE name = $1',
+      [name],
+    );
+    if (rows.length === 0) return undefined;
+    const [row] = rows;
+    return { name, createdBy: row.created_by, permissions: { read: row.read_principals, write: row.write_principals } };
+  }
+
+  /** One statement: the channel's row and the list's version row, written together or neither. */
+  async setPermissions(name: string, permissions: Permissions): Promise<boolean> {
+    const rows = await this.db.query(
+      `WITH c AS (UPDATE agora_channels SET read_principals = $2, write_principals = $3 WHERE name = $1 RETURNING name),
+       v AS (UPDATE agora_channel_list SET version = version + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM c))
+       SELECT name FROM c`,
+      [name, permissions.read, permissions.write],
+    );
+    return rows.length === 1;
   }
 }
 
@@ -363,6 +399,17 @@ export class PgNodeStore implements NodeStore {
     return rows.map(nodeOf);
   }
 
+  /** Through the jsonb of the record: `?|` holds when the list has one of the principals. */
+  async readable(principals: readonly string[]): Promise<NodeRecord[]> {
+    const rows = await this.db.query<NodeRow>(
+      `SELECT record, version FROM agora_nodes
+       WHERE record->'permissions'->'read' ?| $1::text[] OR record->'permissions'->'write' ?| $1::text[]
+       ORDER BY created_at, id`,
+      [principals],
+    );
+    return rows.map(nodeOf);
+  }
+
   /** One statement, so the nodes and the version come from one snapshot (a null record: no node). */
   async owned(owner: string): Promise<OwnedNodes> {
     const rows = await this.db.query<{ list: string | null; record: NodeRecord | null; version: string | null }>(
@@ -457,9 +504,16 @@ interface NodeRow {
   version: string;
 }
 
-/** The record as stored, with the version of its column (the one compared). */
+/**
+ * The record as stored, with the version of its column (the one compared); one written without
+ * permissions (by a process from before them, after migration 9 ran) is its owner's alone.
+ */
 function nodeOf(row: NodeRow): NodeRecord {
-  return { ...row.record, version: Number(row.version) };
+  return {
+    ...row.record,
+    version: Number(row.version),
+    permissions: row.record.permissions ?? ownerOnly(row.record.owner),
+  };
 }
 
 /** A new window starts: the old one (unlocked) is over, or the lock is. */

@@ -6,11 +6,22 @@
  */
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
+import type { ChannelPermissions__Output } from '../../lib/gen/agora/ChannelPermissions';
 import type { ChannelsDefinition } from '../../lib/gen/agora/Channels';
+import {
+  canRead,
+  canWrite,
+  normalized,
+  patched,
+  permissionsProblem,
+  principalsOf,
+  publicChannel,
+  type Permissions,
+} from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
-import type { ChannelStore } from '../../lib/store/contracts';
+import type { ChannelRecord, ChannelStore } from '../../lib/store/contracts';
 
 /** Longest channel name, in characters. */
 export const CHANNEL_NAME_MAX = 64;
@@ -43,46 +54,100 @@ export interface ChannelsDeps {
 }
 
 /**
- * The handler table of `Channels`.
- * - List: every channel name, sorted.
+ * The permissions a request names (`set_read`, `set_write` say which kinds; a create names both
+ * when it names any), checked: AGORA_ERR_PERMISSIONS_INVALID for an unknown principal or too many.
+ */
+export function requestedPermissions(
+  given: ChannelPermissions__Output | null | undefined,
+  kinds: { read: boolean; write: boolean },
+): Partial<Permissions> {
+  const change: Partial<Permissions> = {};
+  if (kinds.read) change.read = given?.read ?? [];
+  if (kinds.write) change.write = given?.write ?? [];
+  const problem = permissionsProblem(change);
+  if (problem !== null) throw new AgoraError('AGORA_ERR_PERMISSIONS_INVALID', [problem]);
+  return change;
+}
+
+/**
+ * The handler table of `Channels`. Who may do what is lib/permissions.ts's rule on the channel's
+ * permissions (docs/API-V1.md "Permissions"): a channel one may not read is answered as absent.
+ * - List: the names of the channels the caller may read, sorted; the version is the whole list's.
  * - Create: idempotent — creating a channel that exists succeeds with `created: false`
  *   (several clients may create "general" at start-up; none should fail: docs/API-LEGACY.md
  *   "Channels").
  *   With `check_version`, the store creates only if the list is still at `expected_version`,
  *   in the same atomic step as the insert; else AGORA_ERR_CHANNEL_LIST_STALE (412), naming
  *   the version it found.
- * - Get: the channel, for a session; AGORA_ERR_CHANNEL_NOT_FOUND when there is none (an
- *   invalid name included: it names no channel).
- * - Exists: no session; internal (Messages asks it over gRPC), also left on the bus because
- *   it tells no more than List does to anyone who can log on. An invalid name never exists.
+ * - Get: the channel and its permissions, for a session that may read it;
+ *   AGORA_ERR_CHANNEL_NOT_FOUND when there is none (an invalid name included: it names no
+ *   channel) or the caller may not read it.
+ * - SetPermissions: for a writer (AGORA_ERR_FORBIDDEN for a reader): each kind named replaced,
+ *   the creator and the caller kept among the writers (lib/permissions.ts `patched`).
+ * - Create: with the permissions asked for (the creator always among the writers), else public.
+ * - Exists: no session; an invalid name never exists.
+ * - Access: no session, gRPC only: whether it exists and its permissions, for Messages to judge.
  */
 export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<ChannelsDefinition> {
   const user = (sesskey: number, ctx: RpcContext): Promise<string> => deps.sessions.resolve(sesskey, ctx);
+  /** The channel `username` may read; absent (or unreadable): AGORA_ERR_CHANNEL_NOT_FOUND. */
+  const readable = async (name: string, username: string): Promise<ChannelRecord> => {
+    const found = channelNameProblem(name) === null ? await deps.store.get(name) : undefined;
+    if (found === undefined || !canRead(found.permissions, principalsOf(username)))
+      throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(name ?? '')]);
+    return found;
+  };
   return {
     List: async (request, ctx) => {
-      await user(request.sesskey, ctx);
-      const { names, version } = await deps.store.list();
+      const username = await user(request.sesskey, ctx);
+      const { names, version } = await deps.store.list(principalsOf(username));
       return { channels: names, version };
     },
     Create: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
       const problem = channelNameProblem(request.channel);
       if (problem !== null) throw new AgoraError('AGORA_ERR_CHANNEL_INVALID_NAME', [problem]);
+      const asked = request.permissions ?? undefined;
+      const permissions =
+        asked === undefined
+          ? publicChannel(username)
+          : normalized(requestedPermissions(asked, { read: true, write: true }), username);
       const expected = request.check_version ? request.expected_version : undefined;
-      const { created, stale, version } = await deps.store.create(request.channel, username, expected);
+      const { created, stale, version } = await deps.store.create(request.channel, username, expected, permissions);
       if (stale) throw staleError('AGORA_ERR_CHANNEL_LIST_STALE', [expected], version);
-      if (created) ctx.log.info({ channel: request.channel, username }, 'channel created');
-      return { channel: request.channel, created, version };
+      if (created) {
+        ctx.log.info({ channel: request.channel, username }, 'channel created');
+        return { channel: request.channel, created, version, permissions };
+      }
+      // It existed: creating it again changes nothing, and tells nothing to whom may not read it.
+      const existing = await deps.store.get(request.channel);
+      if (existing !== undefined && !canRead(existing.permissions, principalsOf(username)))
+        throw new AgoraError('AGORA_ERR_FORBIDDEN', ['create channel', quote(request.channel)]);
+      return { channel: request.channel, created, version, permissions: existing?.permissions ?? permissions };
     },
     Get: async (request, ctx) => {
-      await user(request.sesskey, ctx);
-      const found = channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel));
-      if (!found) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(request.channel ?? '')]);
-      return { channel: request.channel };
+      const found = await readable(request.channel, await user(request.sesskey, ctx));
+      return { channel: found.name, permissions: found.permissions };
+    },
+    SetPermissions: async (request, ctx) => {
+      const username = await user(request.sesskey, ctx);
+      const found = await readable(request.channel, username);
+      if (!canWrite(found.permissions, principalsOf(username)))
+        throw new AgoraError('AGORA_ERR_FORBIDDEN', ['change the permissions of channel', quote(found.name)]);
+      const change = requestedPermissions(request.permissions, { read: request.set_read, write: request.set_write });
+      const permissions = patched(found.permissions, change, found.createdBy, username);
+      if (!(await deps.store.setPermissions(found.name, permissions)))
+        throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(found.name)]);
+      ctx.log.info({ channel: found.name, username, permissions }, 'channel permissions changed');
+      return { channel: found.name, permissions };
     },
     Exists: async (request) => ({
       exists: channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel)),
     }),
+    Access: async (request) => {
+      const found = channelNameProblem(request.channel) === null ? await deps.store.get(request.channel) : undefined;
+      return { exists: found !== undefined, permissions: found?.permissions ?? null };
+    },
   };
 }
 
@@ -92,5 +157,7 @@ export function buildChannelsService(deps: ChannelsDeps): ServiceImpl<ChannelsDe
     name: 'Channels',
     definition: loadProto('channels.proto').agora.Channels.service,
     handlers: buildChannelsHandlers(deps),
+    // Messages': no session guards it, so only the mesh's gRPC reaches it.
+    busExclude: ['Access'],
   };
 }

@@ -12,6 +12,16 @@ import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { nodeLabelProblem } from '../../lib/hosts';
 import { cut, NODE_NAME_MAX } from '../../lib/node-names';
+import {
+  canRead,
+  canWrite,
+  normalized,
+  ownerOnly,
+  patched,
+  permissionsProblem,
+  principalsOf,
+  type Permissions,
+} from '../../lib/permissions';
 import { newNode, type NodeRecord, type NodeStatus, type NodeStore, type OwnedNodes } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
@@ -34,13 +44,23 @@ export interface CreateInput {
   image: string;
   size: string;
   command: string;
+  /** Who else may read or write it; absent: the owner's alone (the owner always writes). */
+  permissions?: Partial<Permissions>;
 }
 
 export interface UpdateInput {
   name: string;
   size: string;
   action: string;
+  /** The kinds of permission to replace (Kinto's PATCH), if any. */
+  permissions?: Partial<Permissions>;
 }
+
+/** What a caller needs of a node: to see it, or to control it. */
+type Need = 'read' | 'write';
+
+/** How often a change of permissions alone reads the node again when a sync wrote it meanwhile. */
+const PERMISSIONS_TRIES = 5;
 
 /** PATCH actions and the node states each is allowed from. */
 const ACTIONS = ['start', 'stop'] as const;
@@ -79,9 +99,11 @@ export class Compute {
     const problem =
       nodeLabelProblem(input.name) ?? textProblem('image', input.image, true) ?? textProblem('size', input.size, false);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
+    const permissions =
+      input.permissions === undefined ? ownerOnly(owner) : normalized(checked(input.permissions), owner);
     await this.ready();
     const { name, image, size, command } = input;
-    const record = newNode({ id: randomUUID(), owner, name, image, size, command }, Date.now());
+    const record = newNode({ id: randomUUID(), owner, name, image, size, command, permissions }, Date.now());
     return this.withDriver(record.id, async () => {
       const created = await this.options.store.create(record, this.options.maxNodesPerUser, expectedList);
       if (created === 'stale')
@@ -103,15 +125,22 @@ export class Compute {
     });
   }
 
-  /** The owner's nodes and the version of that list. */
-  async list(owner: string): Promise<OwnedNodes> {
+  /**
+   * The nodes `user` may read (its own and those shared with it), and the version of its own list
+   * (what a create compares); `shared` when another user's node is among them.
+   */
+  async list(user: string): Promise<OwnedNodes & { shared: boolean }> {
     await this.ready();
-    return this.options.store.owned(owner);
+    const [nodes, { version }] = await Promise.all([
+      this.options.store.readable(principalsOf(user)),
+      this.options.store.owned(user),
+    ]);
+    return { nodes, version, shared: nodes.some((n) => n.owner !== user) };
   }
 
-  async get(owner: string, id: string): Promise<NodeRecord> {
+  async get(user: string, id: string): Promise<NodeRecord> {
     await this.ready();
-    return this.owned(owner, id);
+    return this.visible(user, id, 'read');
   }
 
   /**
@@ -119,16 +148,24 @@ export class Compute {
    * `expected` (a version), the change goes ahead only if the node is still at it: the
    * record is claimed by a compare-and-write before the driver is asked (see `claim`).
    */
-  async update(owner: string, id: string, input: UpdateInput, reqId?: string, expected?: number): Promise<NodeRecord> {
+  async update(user: string, id: string, input: UpdateInput, reqId?: string, expected?: number): Promise<NodeRecord> {
     const problem = updateProblem(input);
     if (problem !== null) throw new AgoraError('AGORA_ERR_NODE_INVALID', [problem]);
+    const change = input.permissions === undefined ? undefined : checked(input.permissions);
     await this.ready();
-    const read = await this.owned(owner, id);
+    const read = await this.visible(user, id, 'write');
     checkVersion(read, expected);
+    if (!changesNode(input))
+      return this.setPermissions(read, patched(read.permissions, change!, read.owner, user), expected);
     const refused = transitionProblem(read, input);
     if (refused !== null) throw new AgoraError('AGORA_ERR_NODE_CONFLICT', refused);
-    if (input.name !== '' && input.name !== read.name) await this.checkNameFree(owner, input.name);
-    const current = await this.claim(read, expected);
+    if (input.name !== '' && input.name !== read.name) await this.checkNameFree(read.owner, input.name);
+    const claimed = await this.claim(read, expected);
+    // New permissions ride with the change: every record written from here on carries them.
+    const current =
+      change === undefined
+        ? claimed
+        : { ...claimed, permissions: patched(claimed.permissions, change, read.owner, user) };
     if (current.reason === LOST_REASON) return this.updateLost(current, input, reqId);
     try {
       return await this.withDriver(id, async () => {
@@ -173,10 +210,31 @@ export class Compute {
     });
   }
 
+  /**
+   * Change a node's permissions alone: written at the version read (or `expected`), read again when
+   * another writer (the sync loop) came first, so that nothing it wrote is undone.
+   */
+  private async setPermissions(read: NodeRecord, next: Permissions, expected?: number): Promise<NodeRecord> {
+    let current = read;
+    for (let tries = 1; ; tries++) {
+      const written = await this.options.store.putIfVersion({ ...current, permissions: next }, current.version);
+      if (written.done) {
+        this.options.log.info({ node: current.id, permissions: next }, 'node permissions changed');
+        return { ...current, permissions: next, version: written.version };
+      }
+      if (expected !== undefined) throw staleError('AGORA_ERR_NODE_STALE', [cut(read.id), expected], written.version);
+      const again = written.version === undefined ? undefined : await this.options.store.get(read.id);
+      if (again === undefined) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(read.id)]);
+      if (tries >= PERMISSIONS_TRIES)
+        throw staleError('AGORA_ERR_NODE_STALE', [cut(read.id), read.version], again.version);
+      current = again;
+    }
+  }
+
   /** Start removing a node; answers it in DELETING (again, if it already was). `expected` as for update. */
-  async delete(owner: string, id: string, reqId?: string, expected?: number): Promise<NodeRecord> {
+  async delete(user: string, id: string, reqId?: string, expected?: number): Promise<NodeRecord> {
     await this.ready();
-    const read = await this.owned(owner, id);
+    const read = await this.visible(user, id, 'write');
     checkVersion(read, expected);
     if (read.status === 'DELETING') return read;
     const current = await this.claim(read, expected);
@@ -193,9 +251,9 @@ export class Compute {
   }
 
   /** The last lines of the node's output, from the driver. */
-  async output(owner: string, id: string, reqId?: string): Promise<{ id: string; lines: string[] }> {
+  async output(user: string, id: string, reqId?: string): Promise<{ id: string; lines: string[] }> {
     await this.ready();
-    const record = await this.owned(owner, id);
+    const record = await this.visible(user, id, 'read');
     if (record.reason === LOST_REASON) return { id, lines: [] };
     try {
       return { id, lines: (await this.options.driver.status(id, reqId)).output };
@@ -332,10 +390,18 @@ export class Compute {
     };
   }
 
-  private async owned(owner: string, id: string): Promise<NodeRecord> {
+  /**
+   * Node `id` if `user` may do what `need` says with it: a node it may not read is as unknown as
+   * a node that never was (AGORA_ERR_NODE_NOT_FOUND); one it may read but not write, to be
+   * changed, is AGORA_ERR_FORBIDDEN.
+   */
+  private async visible(user: string, id: string, need: Need): Promise<NodeRecord> {
     const record = id.length <= NODE_NAME_MAX ? await this.options.store.get(id) : undefined;
-    // Another user's node is as unknown as a node that never was.
-    if (record === undefined || record.owner !== owner) throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(id)]);
+    const principals = principalsOf(user);
+    if (record === undefined || !canRead(record.permissions, principals))
+      throw new AgoraError('AGORA_ERR_NODE_NOT_FOUND', [cut(id)]);
+    if (need === 'write' && !canWrite(record.permissions, principals))
+      throw new AgoraError('AGORA_ERR_FORBIDDEN', ['change node', cut(id)]);
     return record;
   }
 
@@ -442,7 +508,21 @@ export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeReco
     // The driver's clock, so that the sync loop compares like with like (stale replies).
     updatedAt: node.updated_at || current?.updatedAt || Date.now(),
     version: current?.version ?? 0,
+    // The driver knows nothing of permissions: the record's stay; one rebuilt from the driver is its owner's.
+    permissions: current?.permissions ?? ownerOnly(node.owner),
   };
+}
+
+/** The permissions a request names, checked (AGORA_ERR_PERMISSIONS_INVALID). */
+function checked(permissions: Partial<Permissions>): Partial<Permissions> {
+  const problem = permissionsProblem(permissions);
+  if (problem !== null) throw new AgoraError('AGORA_ERR_PERMISSIONS_INVALID', [problem]);
+  return permissions;
+}
+
+/** Whether an update changes the node itself (a name, a size, an action), not only its permissions. */
+function changesNode(input: UpdateInput): boolean {
+  return input.name !== '' || input.size !== '' || input.action !== '';
 }
 
 /** AGORA_ERR_NODE_STALE when the caller named a version (`expected`) the node is not at. */
@@ -455,6 +535,7 @@ function isNotFound(e: unknown): boolean {
   return e instanceof AgoraError && e.code === 'AGORA_ERR_NODE_NOT_FOUND';
 }
 
+/** Whether the sync loop has news of a record (permissions are the record's, never the driver's). */
 function changed(a: NodeRecord, b: NodeRecord): boolean {
   return (Object.keys(a) as Array<keyof NodeRecord>).some((k) => k !== 'updatedAt' && k !== 'version' && a[k] !== b[k]);
 }
@@ -470,8 +551,8 @@ function textProblem(field: string, value: string, required: boolean): string | 
 function updateProblem(input: UpdateInput): string | null {
   if (input.action !== '' && !(ACTIONS as readonly string[]).includes(input.action))
     return `action ${cut(input.action)} must be one of ${ACTIONS.join(', ')}`;
-  if (input.name === '' && input.size === '' && input.action === '')
-    return 'nothing to change: give a name, a size or an action';
+  if (!changesNode(input) && input.permissions === undefined)
+    return 'nothing to change: give a name, a size, an action or permissions';
   return (input.name === '' ? null : nodeLabelProblem(input.name)) ?? textProblem('size', input.size, false);
 }
 

@@ -5,11 +5,13 @@
  * driver.
  */
 import type { ComputeDefinition } from '../../lib/gen/agora/Compute';
+import type { NodePermissions__Output } from '../../lib/gen/agora/NodePermissions';
 import { nodeUrl } from '../../lib/hosts';
 import type { Node } from '../../lib/gen/agora/Node';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
+import type { Permissions } from '../../lib/permissions';
 import type { NodeRecord } from '../../lib/store/contracts';
 import type { Compute } from './compute';
 
@@ -46,7 +48,17 @@ export function nodeOf(record: NodeRecord, proxy: ProxyAddress): Node {
     updated_at: record.updatedAt,
     version: record.version,
     url: nodeUrl(record.name, record.owner, proxy.domain, proxy.port),
+    permissions: { read: [...record.permissions.read], write: [...record.permissions.write] },
   };
+}
+
+/** The kinds of permission a request names: those its flags set (a create: both, when it names any). */
+function asked(
+  given: NodePermissions__Output | null,
+  kinds: { read: boolean; write: boolean },
+): Partial<Permissions> | undefined {
+  if (given === null || (!kinds.read && !kinds.write)) return undefined;
+  return { ...(kinds.read ? { read: given.read } : {}), ...(kinds.write ? { write: given.write } : {}) };
 }
 
 /** A wake's deadline when the call names none. */
@@ -62,15 +74,26 @@ export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeD
   const { compute } = deps;
   const wire = (record: NodeRecord): Node => nodeOf(record, deps.proxy);
   return {
-    Create: async (request, ctx) =>
-      wire(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId, expected(request))),
+    Create: async (request, ctx) => {
+      const permissions = asked(request.permissions, { read: true, write: true });
+      const input = { ...request, permissions };
+      return wire(await compute.create(await user(request.sesskey, ctx), input, ctx.reqId, expected(request)));
+    },
     List: async (request, ctx) => {
-      const { nodes, version } = await compute.list(await user(request.sesskey, ctx));
-      return { nodes: nodes.map(wire), version };
+      const { nodes, version, shared } = await compute.list(await user(request.sesskey, ctx));
+      return { nodes: nodes.map(wire), version, shared };
     },
     Get: async (request, ctx) => wire(await compute.get(await user(request.sesskey, ctx), request.id)),
-    Update: async (request, ctx) =>
-      wire(await compute.update(await user(request.sesskey, ctx), request.id, request, ctx.reqId, expected(request))),
+    Update: async (request, ctx) => {
+      const permissions = asked(request.permissions ?? { read: [], write: [] }, {
+        read: request.set_read,
+        write: request.set_write,
+      });
+      const input = { ...request, permissions };
+      return wire(
+        await compute.update(await user(request.sesskey, ctx), request.id, input, ctx.reqId, expected(request)),
+      );
+    },
     Delete: async (request, ctx) =>
       wire(await compute.delete(await user(request.sesskey, ctx), request.id, ctx.reqId, expected(request))),
     Output: async (request, ctx) => compute.output(await user(request.sesskey, ctx), request.id, ctx.reqId),

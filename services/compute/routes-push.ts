@@ -45,7 +45,7 @@ type Push = { kind: 'sync'; target: NodeTarget } | { kind: 'drop'; version: numb
 /** Calls to Routes in flight at once. */
 const CONCURRENCY = 8;
 
-/** What Routes is told of a record: its address only while it is ACTIVE. */
+/** What Routes is told of a record: its address only while it is ACTIVE, and who may route to it (its writers). */
 export function targetOf(record: NodeRecord, epoch: string): NodeTarget__Output {
   const active = record.status === 'ACTIVE';
   return {
@@ -57,6 +57,7 @@ export function targetOf(record: NodeRecord, epoch: string): NodeTarget__Output 
     port: active ? record.port : 0,
     version: record.version,
     epoch,
+    write: [...record.permissions.write],
   };
 }
 
@@ -208,6 +209,7 @@ export function pushingStore(store: NodeStore, pusher: RoutePusher): NodeStore {
   return {
     get: (id) => store.get(id),
     list: (owner) => store.list(owner),
+    readable: (principals) => store.readable(principals),
     owned: (owner) => store.owned(owner),
     create: async (node, limit, expectedListVersion) => {
       const created = await store.create(node, limit, expectedListVersion);

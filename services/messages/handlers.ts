@@ -2,25 +2,29 @@
  * The messages service (the legacy messaging API's `/post`, `/lastmessage` and `/retrieve`,
  * docs/API-LEGACY.md "Messages"): handlers for proto service `Messages`, served on the bus
  * and on gRPC by lib/rpc. Messages are kept through the MessageStore contract; whether a
- * channel exists is Channels' to say (asked through `channelExists`, which main.ts backs
- * with a typed gRPC call).
+ * channel exists, and its permissions, are Channels' to say (asked through `channelAccess`,
+ * which main.ts backs with a typed gRPC call); who may read or post is lib/permissions.ts's rule.
  */
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
+import { canRead, canWrite, principalsOf, type Permissions } from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStreamHub, StreamCall } from './stream';
 import type { MessageStore, StoredMessage } from '../../lib/store/contracts';
 
-/** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
-export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
+/** Answers a channel's permissions, undefined when it does not exist; may fail (e.g. Channels unreachable). */
+export type ChannelAccess = (
+  channel: string,
+  ctx: Pick<RpcContext, 'reqId' | 'deadline'>,
+) => Promise<Permissions | undefined>;
 
 export interface MessagesDeps {
   store: MessageStore;
   sessions: SessionResolver;
-  channelExists: ChannelExists;
+  channelAccess: ChannelAccess;
   /** Messages kept per channel (config.messagesRetained). */
   retain: number;
   /** Longest message text in UTF-8 bytes (config.messageMaxBytes). */
@@ -32,21 +36,27 @@ export interface MessagesDeps {
 /** Longest part of a channel name echoed in an error message. */
 const NAME_IN_ERROR_MAX = 64;
 
+/** How long Messages keeps a channel's permissions: a change reaches every instance within it. */
+export const ACCESS_CACHE_MS = 1000;
+
 /**
- * `check` with its positive answers remembered forever: channels are never deleted
- * (docs/API-LEGACY.md "Channels"), so once one exists it always will. Negative answers are not kept — the channel may
- * be created a moment later. Concurrent lookups of one name share a single call.
+ * `check` with the permissions of the channels it found remembered `ttlMs` (channels are never
+ * deleted, docs/API-LEGACY.md "Channels", but their permissions change: a change is seen within
+ * `ttlMs`). Absent channels are not kept — one may be created a moment later. Concurrent lookups
+ * of one name share a single call.
  */
-export function cachePositive(check: ChannelExists): ChannelExists {
-  const known = new Set<string>();
-  const inFlight = new Map<string, Promise<boolean>>();
+export function cacheAccess(check: ChannelAccess, ttlMs = ACCESS_CACHE_MS, now = Date.now): ChannelAccess {
+  const known = new Map<string, { permissions: Permissions; until: number }>();
+  const inFlight = new Map<string, Promise<Permissions | undefined>>();
   return (channel, ctx) => {
-    if (known.has(channel)) return Promise.resolve(true);
+    const hit = known.get(channel);
+    if (hit !== undefined && hit.until > now()) return Promise.resolve(hit.permissions);
     let pending = inFlight.get(channel);
     if (pending === undefined) {
-      pending = check(channel, ctx).then((exists) => {
-        if (exists) known.add(channel);
-        return exists;
+      pending = check(channel, ctx).then((permissions) => {
+        if (permissions !== undefined) known.set(channel, { permissions, until: now() + ttlMs });
+        else known.delete(channel);
+        return permissions;
       });
       const forget = (): void => void inFlight.delete(channel);
       pending.then(forget, forget);
@@ -58,7 +68,9 @@ export function cachePositive(check: ChannelExists): ChannelExists {
 
 /**
  * The handler table of `Messages`. Each call checks, in this order: the session, the
- * arguments, then the channel, so a bad key always reads as a bad key.
+ * arguments, then the channel, so a bad key always reads as a bad key. A channel the caller
+ * may not read is answered as absent (AGORA_ERR_CHANNEL_NOT_FOUND); a post to one it may read
+ * but not write is AGORA_ERR_FORBIDDEN.
  * - Post: the message must be a string of 1..maxBytes UTF-8 bytes (whitespace counts);
  *   answers the new id (per channel, from 1, no gaps).
  * - Last: the last id given in the channel, 0 when it has none.
@@ -67,16 +79,20 @@ export function cachePositive(check: ChannelExists): ChannelExists {
  *   an empty list. Bounds must be safe integers (AGORA_ERR_RPC_BAD_PARAMS otherwise).
  */
 export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<MessagesDefinition>, 'Stream'> {
-  const channel = async (name: string, ctx: RpcContext): Promise<void> => {
-    if (typeof name !== 'string' || name.length === 0 || !(await deps.channelExists(name, ctx))) {
+  /** The permissions of channel `name`, which `username` may read (else as absent). */
+  const channel = async (name: string, username: string, ctx: RpcContext): Promise<Permissions> => {
+    const permissions = typeof name !== 'string' || name.length === 0 ? undefined : await deps.channelAccess(name, ctx);
+    if (permissions === undefined || !canRead(permissions, principalsOf(username)))
       throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(name)]);
-    }
+    return permissions;
   };
   return {
     Post: async (request, ctx) => {
       const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkMessage(request.message, deps.maxBytes);
-      await channel(request.channel, ctx);
+      const permissions = await channel(request.channel, username, ctx);
+      if (!canWrite(permissions, principalsOf(username)))
+        throw new AgoraError('AGORA_ERR_FORBIDDEN', ['post to channel', quote(request.channel)]);
       const posted = (messageid: number): { messageid: number } => {
         deps.onPosted?.(request.channel, { messageid, username, message: request.message });
         return { messageid };
@@ -99,15 +115,14 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
       return posted(messageid);
     },
     Last: async (request, ctx) => {
-      await deps.sessions.resolve(request.sesskey, ctx);
-      await channel(request.channel, ctx);
+      await channel(request.channel, await deps.sessions.resolve(request.sesskey, ctx), ctx);
       return { messageid: await deps.store.last(request.channel) };
     },
     Retrieve: async (request, ctx) => {
-      await deps.sessions.resolve(request.sesskey, ctx);
+      const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkBound('first', request.first);
       checkBound('last', request.last);
-      await channel(request.channel, ctx);
+      await channel(request.channel, username, ctx);
       if (request.first > request.last) return { messages: [] };
       return { messages: await deps.store.range(request.channel, request.first, request.last) };
     },

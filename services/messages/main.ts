@@ -2,16 +2,17 @@
  * The messages process (Procfile: messages): `Messages` on the bus and on gRPC, with the
  * `Stream` of posted messages on gRPC (./stream.ts: fed by the store's topic, so that a stream
  * on any instance hears the posts of every instance). It asks Channels whether a channel
- * exists by typed gRPC, with a deadline, remembering the yeses.
+ * exists, and its permissions, by typed gRPC (Channels.Access), with a deadline, remembering
+ * each answer for a second (./handlers.ts `cacheAccess`).
  */
 import { grpcChannelOptions, grpcTarget } from '../../lib/config';
-import type { ExistsReply__Output } from '../../lib/gen/agora/ExistsReply';
+import type { ChannelAccess__Output } from '../../lib/gen/agora/ChannelAccess';
 import { unary } from '../../lib/rpc/grpc';
 import { loadProto } from '../../lib/rpc/proto';
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
-import { buildMessagesService, cachePositive, type ChannelExists } from './handlers';
+import { buildMessagesService, cacheAccess, type ChannelAccess } from './handlers';
 import { MessageStreamHub } from './stream';
 
 serviceMain(
@@ -32,14 +33,14 @@ serviceMain(
       grpcChannelOptions(config.channelsGrpcUrl),
     );
     // The caller's deadline, but never longer than a typed call between services may take.
-    const exists: ChannelExists = async (channel, ctx) => {
-      const reply = await unary<{ channel: string }, ExistsReply__Output>(
+    const access: ChannelAccess = async (channel, ctx) => {
+      const reply = await unary<{ channel: string }, ChannelAccess__Output>(
         channels,
-        'Exists',
+        'Access',
         { channel },
         { deadline: ctx.deadline, reqId: ctx.reqId, timeoutMs: config.grpcTimeoutMs },
       );
-      return reply.exists;
+      return reply.exists ? { read: reply.permissions?.read ?? [], write: reply.permissions?.write ?? [] } : undefined;
     };
     // In memory (no broadcast) there is no other instance: the hub announces to itself.
     const hub = new MessageStreamHub(stores.broadcast('messages'), log.child({ mod: 'stream' }));
@@ -49,7 +50,7 @@ serviceMain(
         {
           store: stores.messages,
           sessions,
-          channelExists: cachePositive(exists),
+          channelAccess: cacheAccess(access),
           retain: config.messagesRetained,
           maxBytes: config.messageMaxBytes,
         },

@@ -16,6 +16,7 @@ import { nodeHost } from '../../lib/hosts';
 import type { Logger } from '../../lib/log';
 import type { RouteWatch, RouteWatchHandlers } from '../../lib/routes-client';
 import { checkEntry, normalizeHost, type NodeRef, type NodeStatus, type RouteEntry, type RouteTable } from './routes';
+import { canWrite, principalsOf, targetWriters } from '../../lib/permissions';
 
 /** What the follower needs of Routes (lib/routes-client.ts `RoutesClient` is one). */
 export interface RoutesFeed {
@@ -208,10 +209,23 @@ export class RouteFollower {
     }
   }
 
-  /** The table entry of `host`: its custom route, else the node it is the implicit host of. */
+  /**
+   * Whether `route` may lead where it does: a URL (Routes allowed it), a node Routes does not know
+   * (it answers 503), or a node its owner may still write (docs/ROUTING.md "Ownership").
+   */
+  private allowed(route: Route__Output): boolean {
+    const node = route.target_node === '' ? undefined : this.nodes.get(route.target_node);
+    if (node === undefined) return true;
+    return canWrite({ read: [], write: targetWriters(node.write, node.owner) }, principalsOf(route.owner));
+  }
+
+  /**
+   * The table entry of `host`: its custom route, else the node it is the implicit host of. A
+   * route to a node its owner may no longer write is left out, as if it were not there.
+   */
   private entryOf(host: string): RouteEntry | undefined {
     const route = this.routes.get(host);
-    if (route !== undefined) {
+    if (route !== undefined && this.allowed(route)) {
       const entry: Record<string, unknown> = {
         source: route.source,
         target: route.target_node !== '' ? { node: this.refOf(route.target_node) } : { url: route.target_url },

@@ -2,8 +2,9 @@
  * The routes service (docs/ROUTING.md): handlers for proto service `Routes`, served on the bus
  * and on gRPC by lib/rpc, plus the gRPC-only `Watch` stream (./watch.ts) fed by ./relay.ts.
  * The user methods resolve the caller's session and keep the rules of ./rules.ts; a route to a
- * node needs the node to be the caller's, as compute last said (SyncNode). State is reached only
- * through the RouteStore contract. This file reads no environment and listens on nothing.
+ * node needs the caller to hold write on the node (lib/permissions.ts), as compute last said
+ * (SyncNode). State is reached only through the RouteStore contract. This file reads no
+ * environment and listens on nothing.
  */
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
@@ -14,6 +15,7 @@ import type { Route__Output } from '../../lib/gen/agora/Route';
 import type { RoutesDefinition } from '../../lib/gen/agora/Routes';
 import type { Logger } from '../../lib/log';
 import { cut, nodeIdProblem } from '../../lib/node-names';
+import { canWrite, principalsOf } from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
@@ -91,10 +93,15 @@ export function buildRoutesHandlers(deps: RoutesDeps): UnaryHandlers {
   const { store, rules } = deps;
   const now = deps.now ?? Date.now;
   const user = (sesskey: number, ctx: RpcContext): Promise<string> => deps.sessions.resolve(sesskey, ctx);
-  /** The route asked for, checked; a node target must be the caller's (another's is as absent). */
+  /**
+   * The route asked for, checked; the caller must hold write on a node target (docs/ROUTING.md
+   * "Ownership"): any other node is as absent.
+   */
   const wanted = async (route: Route__Output | null, owner: string): Promise<RouteRecord> => {
     const record = checkRoute(route ?? emptyRoute(), owner, rules, now());
-    if (record.targetNode !== '' && (await store.node(record.targetNode))?.owner !== owner)
+    if (record.targetNode === '') return record;
+    const target = await store.node(record.targetNode);
+    if (target === undefined || !canWrite({ read: [], write: target.write }, principalsOf(owner)))
       throw new AgoraError('AGORA_ERR_ROUTE_NODE_NOT_FOUND', [cut(record.targetNode)]);
     return record;
   };

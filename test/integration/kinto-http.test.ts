@@ -3,8 +3,8 @@
  * adapter between them: the server's info, settings, capabilities and user; a batch; a list
  * walked page by page; ETags (If-None-Match, a safe write and a safe delete as kinto-http builds
  * them from `last_modified`); HTTP Basic with Auth's lockout; the end of service as the client's
- * `deprecated` event and a 410. Our resources are not Kinto's buckets and collections, so the
- * client's own `execute` and `paginatedList` reach them.
+ * `deprecated` event and a 410; permissions sent and read as Kinto's. Our resources are not
+ * Kinto's buckets and collections, so the client's own `execute` and `paginatedList` reach them.
  *
  * kinto-http's Node entry point needs node-fetch and friends; its UMD bundle uses the global
  * fetch of Node 20, as a browser would, and is what this test loads.
@@ -153,6 +153,38 @@ async function bearerSafeDelete({ remote, kinto }: Ctx): Promise<void> {
   assert.deepEqual(await refusal(gone.fetchUser()), { status: 401, errno: 105 });
 }
 
+/** Permissions as kinto-http sends and reads them: in the body of a POST and of a PATCH, beside the record. */
+async function permissions({ kinto, ann }: Ctx): Promise<void> {
+  type Channel = { name: string; permissions: { read: string[]; write: string[] } };
+  const made = (await kinto.execute<Channel>({
+    method: 'POST',
+    path: '/channels',
+    headers: { Authorization: ann },
+    body: { name: 'kinto-private', permissions: { read: [] } },
+  })) as Channel;
+  assert.deepEqual(made, { name: 'kinto-private', permissions: { read: [], write: ['account:kinto-ann'] } });
+  // bob by a session key (his Basic header would stay cached past the lockout step below).
+  const { session } = (await kinto.execute<{ session: number }>({
+    method: 'POST',
+    path: '/sessions',
+    headers: {},
+    body: { username: 'kinto-bob', password: 'secret-2' },
+  })) as { session: number };
+  const bobs = { Authorization: `Bearer ${session}` };
+  const read = async () =>
+    (await kinto.execute<Channel>({ path: '/channels/kinto-private', headers: bobs })) as Channel;
+  assert.deepEqual(await refusal(read()), { status: 404, errno: 111 }, 'a channel bob may not read is absent');
+  const patch = async (headers: Record<string, string>, body: unknown) =>
+    (await kinto.execute<Channel>({ method: 'PATCH', path: '/channels/kinto-private', headers, body })) as Channel;
+  const shared = await patch({ Authorization: ann }, { permissions: { read: ['account:kinto-bob'] } });
+  assert.deepEqual(shared.permissions, { read: ['account:kinto-bob'], write: ['account:kinto-ann'] });
+  assert.deepEqual(await read(), shared);
+  assert.deepEqual(await refusal(patch(bobs, { permissions: { write: ['account:kinto-bob'] } })), {
+    status: 403,
+    errno: 121,
+  });
+}
+
 async function endOfService({ mesh, ann }: Ctx): Promise<void> {
   const env = { AGORA_EOS_MESSAGE: 'Moving to v2', AGORA_EOS_URL: 'https://example.org/eos' };
   const soon = await mesh.gateway('eos-soft', { ...env, AGORA_EOS: '2999-01-01' });
@@ -196,6 +228,9 @@ test('kinto-http against /v1 through the mesh', async (t) => {
   await t.test('a batch, then the list page by page, with ETags and a safe write', () => batchAndPages(ctx));
   await t.test('a session key as Bearer; a safe delete, sent with Content-Type and no body', () =>
     bearerSafeDelete(ctx),
+  );
+  await t.test('permissions: sent with a create and a PATCH, read beside the record, 404 and 403', () =>
+    permissions(ctx),
   );
   await t.test('end of service: the deprecated event before the date, 410 after it', () => endOfService(ctx));
   // Last: the lockout it provokes holds the test's address for the lockout window.

@@ -80,15 +80,19 @@ test('auth, channels and messages over the bus', async (t) => {
 });
 
 async function channelsCreateAndList({ client, alice }: Mesh): Promise<void> {
+  // Created without permissions: public, its creator a writer (lib/permissions.ts publicChannel).
+  const permissions = { read: ['system.Authenticated'], write: ['system.Authenticated', 'account:alice'] };
   assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
     channel: 'general',
     created: true,
     version: 1,
+    permissions,
   });
   assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
     channel: 'general',
     created: false,
     version: 1,
+    permissions,
   });
   await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'Announcements' }]);
   await assert.rejects(client.call('Channels', 'Create', [{ sesskey: alice, channel: 'no spaces' }]), {

@@ -196,7 +196,7 @@ async function requestIdTravels(mesh: Mesh): Promise<void> {
   });
   assert.equal(((await posted.json()) as { status: boolean }).status, true);
   const grpcLine = await procs.channels.waitFor((l) => l.reqId === postId && l.caller === 'grpc', 5000);
-  assert.equal(grpcLine.method, 'Exists');
+  assert.equal(grpcLine.method, 'Access', 'Messages asks Channels for the channel and its permissions');
   await procs.gateway.waitFor((l) => l.reqId === postId && l.msg === 'request' && l.path === '/post', 5000);
   // 3. An id that is not a sane token is replaced by a fresh one.
   const odd = await fetch(`${base}/`, { headers: { 'x-request-id': 'has spaces and "quotes"' } });

@@ -48,6 +48,7 @@ function target(id: string, change: Partial<NodeTargetRecord> = {}): NodeTargetR
     port: 4000,
     version: 1,
     epoch: 'e1',
+    write: ['account:ann'],
     ...change,
   };
 }
@@ -158,6 +159,15 @@ async function checkNodeTargets(s: RouteStore): Promise<void> {
     ['n-1', 'n-2'],
   );
   for (const id of ['n-1', 'n-2']) await s.dropNode(id, 10, 'e1');
+  // The node's writers (who may route to it) are kept with it; none listed is its owner alone.
+  const writers = ['system.Authenticated', 'account:ann', 'account:bob'];
+  assert.equal(await s.syncNode(target('n-3', { write: writers })), 'stored');
+  assert.deepEqual((await s.node('n-3'))?.write, writers);
+  assert.equal(await s.syncNode(target('n-3', { version: 2, write: ['account:ann'] })), 'stored', 'withdrawn');
+  assert.deepEqual((await s.nodes()).find((n) => n.id === 'n-3')?.write, ['account:ann']);
+  assert.equal(await s.syncNode(target('n-4', { write: [] })), 'stored');
+  assert.deepEqual((await s.node('n-4'))?.write, ['account:ann'], 'from before permissions: its owner alone');
+  for (const id of ['n-3', 'n-4']) await s.dropNode(id, 10, 'e1');
 }
 
 /** Writes announce their changes on the topic, in the order made, once each (nothing for a refused or idle write). */

@@ -8,14 +8,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
+import { Pool } from 'pg';
 import { defaultConfig, type Config } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
-import { MIGRATIONS } from '../../lib/store/migrations';
+import { migrate, MIGRATIONS } from '../../lib/store/migrations';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
+import { EVERYONE, ownerOnly, principalsOf, publicChannel, type Permissions } from '../../lib/permissions';
 import { newNode, type Broadcast, type NodeRecord } from '../../lib/store/contracts';
 import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
@@ -167,6 +169,37 @@ async function checkChannelVersions(s: Opened): Promise<void> {
   );
 }
 
+async function checkChannelPermissions(s: Opened): Promise<void> {
+  const { version } = await s.channels.list();
+  assert.equal((await s.channels.create('p-public', 'ann')).created, true);
+  const secret: Permissions = { read: [], write: ['account:ann'] };
+  const shared: Permissions = { read: ['account:bo'], write: ['account:ann'] };
+  assert.equal((await s.channels.create('p-secret', 'ann', undefined, secret)).created, true);
+  assert.equal((await s.channels.create('p-shared', 'ann', version + 2, shared)).created, true, 'at a version too');
+  assert.deepEqual(await s.channels.get('p-public'), {
+    name: 'p-public',
+    createdBy: 'ann',
+    permissions: publicChannel('ann'),
+  });
+  assert.deepEqual(await s.channels.get('p-secret'), { name: 'p-secret', createdBy: 'ann', permissions: secret });
+  assert.equal(await s.channels.get('p-none'), undefined);
+  const ours = async (principals: string[]) =>
+    (await s.channels.list(principals)).names.filter((n) => n.startsWith('p-'));
+  assert.deepEqual(await ours(principalsOf('ann')), ['p-public', 'p-secret', 'p-shared'], 'a writer reads');
+  assert.deepEqual(await ours(principalsOf('bo')), ['p-public', 'p-shared']);
+  assert.deepEqual(await ours(principalsOf('cy')), ['p-public']);
+  assert.deepEqual(await ours([EVERYONE]), [], 'public is for signed-in users');
+  assert.equal((await s.channels.list(principalsOf('cy'))).version, version + 3, "the version is the whole list's");
+  assert.equal((await s.channels.list([])).names.length, 0, 'no principal, nothing');
+  const opened: Permissions = { read: [EVERYONE], write: ['account:ann'] };
+  assert.equal(await s.channels.setPermissions('p-secret', opened), true);
+  assert.deepEqual((await s.channels.get('p-secret'))?.permissions, opened);
+  assert.deepEqual(await ours([EVERYONE]), ['p-secret']);
+  assert.equal(await s.channels.setPermissions('p-none', opened), false, 'no such channel');
+  assert.equal(await s.channels.exists('p-none'), false, 'nor made by it');
+  assert.equal((await s.channels.list()).version, version + 4, 'a change of permissions bumps the version only');
+}
+
 async function checkMessages(s: Opened): Promise<void> {
   assert.equal(await s.messages.last('c1'), 0);
   assert.deepEqual(await s.messages.range('c1', 1, 10), []);
@@ -280,6 +313,7 @@ async function checkNodeVersions(s: Opened): Promise<void> {
     createdAt: 5,
     updatedAt: 5,
     version: 0,
+    permissions: ownerOnly('cy'),
   };
   assert.deepEqual(await s.nodes.putIfVersion(base, 1), { done: false, version: undefined }, 'no such node');
   assert.equal(await s.nodes.create(base, 10), 'created');
@@ -333,6 +367,30 @@ async function checkNodeListVersions(s: Opened): Promise<void> {
   assert.equal(await s.nodes.create(rec('d4', 'dee'), 2, 6), 'limit', 'at the version, the limit still holds');
 }
 
+async function checkNodePermissions(s: Opened): Promise<void> {
+  const rec = (id: string, owner: string, createdAt: number, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'echo', size: 'small', command: '', permissions }, createdAt);
+  const shared: Permissions = { read: ['account:pb'], write: ['account:pa'] };
+  assert.equal(await s.nodes.create(rec('pn1', 'pa', 1, shared), 10), 'created');
+  assert.equal(await s.nodes.create(rec('pn2', 'pa', 2), 10), 'created');
+  assert.equal(await s.nodes.create(rec('pn3', 'pc', 3, { read: [], write: ['system.Authenticated'] }), 10), 'created');
+  assert.deepEqual((await s.nodes.get('pn1'))?.permissions, shared);
+  assert.deepEqual((await s.nodes.get('pn2'))?.permissions, ownerOnly('pa'), 'newNode: its owner alone by default');
+  const readable = async (principals: string[]) =>
+    (await s.nodes.readable(principals)).map((n) => n.id).filter((id) => id.startsWith('pn'));
+  assert.deepEqual(await readable(principalsOf('pa')), ['pn1', 'pn2', 'pn3'], 'oldest first, a writer reads');
+  assert.deepEqual(await readable(principalsOf('pb')), ['pn1', 'pn3']);
+  assert.deepEqual(await readable([EVERYONE]), []);
+  const current = (await s.nodes.get('pn2'))!;
+  const opened: Permissions = { read: [EVERYONE], write: ['account:pa', 'account:pb'] };
+  assert.equal((await s.nodes.putIfVersion({ ...current, permissions: opened }, current.version)).done, true);
+  assert.deepEqual((await s.nodes.get('pn2'))?.permissions, opened, 'written with the record');
+  assert.deepEqual(await readable([EVERYONE]), ['pn2']);
+  await s.nodes.put({ ...current, permissions: ownerOnly('pa') });
+  assert.deepEqual(await readable(principalsOf('pb')), ['pn1', 'pn3']);
+  for (const id of ['pn1', 'pn2', 'pn3']) assert.equal(await s.nodes.delete(id), true);
+}
+
 async function checkFailures(s: Opened): Promise<void> {
   // defaultConfig: 5 failures within 60 s lock for 60 s.
   const t0 = 1_800_000_000_000;
@@ -376,6 +434,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
   ],
   ['channels: insert if absent, listed in code-unit order; each create bumps the version', checkChannels],
   ['channels: create at an expected version, atomically under 12 racers', checkChannelVersions],
+  [
+    'channels: permissions kept with the channel (public by default), a list for principals, setPermissions',
+    checkChannelPermissions,
+  ],
   ['messages: ids from 1 without gaps, retention of the newest, any text kept exactly', checkMessages],
   ['messages: 60 concurrent appends to one channel get 1..60 exactly once', checkConcurrentAppends],
   ['messages: appendIfLast appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
@@ -387,6 +449,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
   [
     "nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers",
     checkNodeListVersions,
+  ],
+  [
+    'nodes: permissions kept with the record; readable(principals) whoever owns them, oldest first',
+    checkNodePermissions,
   ],
   [
     'failures: the Nth failure in the window locks for the window; a new window after; reset; 30 racers all counted',
@@ -409,6 +475,9 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   await contract(t, () => openStores(config, log, KINDS));
 
   await t.test('migrations started by five processes at once apply once', () => concurrentMigrations(pg));
+  await t.test("migration 9: existing channels stay public, existing nodes become their owner's alone", () =>
+    permissionsMigration(pg),
+  );
   await t.test('two instances posting to one channel at once: ids gap-free and unique, retention holds', () =>
     twoInstancesAppend(t, config),
   );
@@ -436,6 +505,43 @@ async function concurrentMigrations(pg: Postgres): Promise<void> {
     );
   } finally {
     await Promise.all(dbs.map((db) => db.close()));
+  }
+}
+
+async function permissionsMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < 9),
+    );
+    await client.query("INSERT INTO agora_channels (name, created_by, created_at) VALUES ('old', 'ann', 1)");
+    const record = { ...newNode({ id: 'old', owner: 'bo', name: 'old', image: 'echo', size: '', command: '' }, 1) };
+    delete (record as Partial<NodeRecord>).permissions;
+    await client.query("INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ('old', 'bo', 1, $1)", [record]);
+    assert.deepEqual(await migrate(client), [9, ...MIGRATIONS.filter((m) => m.version > 9).map((m) => m.version)]);
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, [
+    'channels',
+    'nodes',
+  ]);
+  try {
+    assert.deepEqual((await s.channels.get('old'))?.permissions, publicChannel('ann'), 'public, as it was');
+    assert.deepEqual((await s.channels.list(principalsOf('cy'))).names, ['old']);
+    const node = await s.nodes.get('old');
+    assert.deepEqual([node?.permissions, node?.version], [ownerOnly('bo'), 2], "its owner's alone, a new version");
+    assert.deepEqual(
+      (await s.nodes.readable(principalsOf('bo'))).map((n) => n.id),
+      ['old'],
+    );
+    assert.deepEqual(await s.nodes.readable(principalsOf('cy')), []);
+  } finally {
+    await s.close();
   }
 }
 
@@ -499,6 +605,7 @@ async function twoInstancesCompare(config: Config): Promise<void> {
       createdAt: 1,
       updatedAt: 1,
       version: 0,
+      permissions: ownerOnly('ann'),
     };
     assert.equal(await a.nodes.create(node, 10), 'created');
     assert.equal(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '../../lib/log';
+import { publicChannel } from '../../lib/permissions';
 import type { RpcContext } from '../../lib/rpc/service';
 import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryChannelStore } from '../../lib/store/store-memory';
@@ -40,7 +41,9 @@ test('Create refuses an invalid name with AGORA_ERR_CHANNEL_INVALID_NAME and sto
   const { h, store } = setup();
   for (const channel of ['', '.dot', 'a b', 'x'.repeat(65)]) {
     await assert.rejects(
-      Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx)),
+      Promise.resolve(
+        h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx),
+      ),
       { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 },
     );
   }
@@ -50,12 +53,18 @@ test('Create refuses an invalid name with AGORA_ERR_CHANNEL_INVALID_NAME and sto
 test('Create is idempotent: the second create of a name succeeds with created=false', async () => {
   const { h } = setup();
   assert.deepEqual(
-    await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx),
-    { channel: 'general', created: true, version: 1 },
+    await h.Create(
+      { permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' },
+      ctx,
+    ),
+    { channel: 'general', created: true, version: 1, permissions: publicChannel('alice') },
   );
   assert.deepEqual(
-    await h.Create({ check_version: false, expected_version: 0, sesskey: BOB, channel: 'general' }, ctx),
-    { channel: 'general', created: false, version: 1 },
+    await h.Create(
+      { permissions: null, check_version: false, expected_version: 0, sesskey: BOB, channel: 'general' },
+      ctx,
+    ),
+    { channel: 'general', created: false, version: 1, permissions: publicChannel('alice') },
   );
   assert.deepEqual(await h.List({ sesskey: BOB }, ctx), { channels: ['general'], version: 1 });
 });
@@ -64,7 +73,7 @@ test('concurrent creates of one name: exactly one reports created', async () => 
   const { h } = setup();
   const replies = await Promise.all(
     Array.from({ length: 50 }, async () =>
-      h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'race' }, ctx),
+      h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'race' }, ctx),
     ),
   );
   assert.equal(replies.filter((r) => r.created).length, 1);
@@ -73,8 +82,13 @@ test('concurrent creates of one name: exactly one reports created', async () => 
 test('Create with check_version: only at the list version, else CHANNEL_LIST_STALE naming the current one', async () => {
   const { h } = setup();
   const at = (expected_version: number, channel: string) =>
-    h.Create({ check_version: true, expected_version, sesskey: ALICE, channel }, ctx);
-  assert.deepEqual(await at(0, 'first'), { channel: 'first', created: true, version: 1 });
+    h.Create({ permissions: null, check_version: true, expected_version, sesskey: ALICE, channel }, ctx);
+  assert.deepEqual(await at(0, 'first'), {
+    channel: 'first',
+    created: true,
+    version: 1,
+    permissions: publicChannel('alice'),
+  });
   await assert.rejects(Promise.resolve(at(0, 'second')), {
     code: 'AGORA_ERR_CHANNEL_LIST_STALE',
     errno: 114,
@@ -96,7 +110,7 @@ test('Create with check_version: only at the list version, else CHANNEL_LIST_STA
 test('List answers every name, sorted, and names are case-sensitive', async () => {
   const { h } = setup();
   for (const channel of ['zeta', 'alpha', 'Beta', 'beta', 'alpha'])
-    await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx);
+    await h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx);
   assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), { channels: ['Beta', 'alpha', 'beta', 'zeta'], version: 4 });
 });
 
@@ -107,16 +121,20 @@ test('List and Create need a valid session; Exists does not', async () => {
     errno: 105,
   });
   await assert.rejects(
-    Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: 7, channel: 'x' }, ctx)),
+    Promise.resolve(
+      h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: 7, channel: 'x' }, ctx),
+    ),
     { code: 'AGORA_ERR_AUTH_BAD_SESSION' },
   );
   // A bad session wins over a bad name: the caller learns nothing without a session.
   await assert.rejects(
-    Promise.resolve(h.Create({ check_version: false, expected_version: 0, sesskey: 7, channel: '.bad' }, ctx)),
+    Promise.resolve(
+      h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: 7, channel: '.bad' }, ctx),
+    ),
     { code: 'AGORA_ERR_AUTH_BAD_SESSION' },
   );
   assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: false });
-  await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'x' }, ctx);
+  await h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'x' }, ctx);
   assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: true });
   assert.deepEqual(await h.Exists({ channel: '' }, ctx), { exists: false });
 });
@@ -124,15 +142,22 @@ test('List and Create need a valid session; Exists does not', async () => {
 test('the service is named and shaped as proto service Channels', () => {
   const impl = buildChannelsService({ store: new MemoryChannelStore(), sessions: fakeSessions() });
   assert.equal(impl.name, 'Channels');
-  assert.deepEqual(Object.keys(impl.definition).sort(), ['Create', 'Exists', 'Get', 'List']);
-  assert.deepEqual(Object.keys(impl.handlers).sort(), ['Create', 'Exists', 'Get', 'List']);
-  assert.equal(impl.busExclude, undefined);
+  const methods = ['Access', 'Create', 'Exists', 'Get', 'List', 'SetPermissions'];
+  assert.deepEqual(Object.keys(impl.definition).sort(), methods);
+  assert.deepEqual(Object.keys(impl.handlers).sort(), methods);
+  assert.deepEqual(impl.busExclude, ['Access'], 'Access needs no session: gRPC only');
 });
 
 test('Get answers an existing channel for a session, CHANNEL_NOT_FOUND otherwise, a bad key first', async () => {
   const { h } = setup();
-  await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx);
-  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general' });
+  await h.Create(
+    { permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' },
+    ctx,
+  );
+  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), {
+    channel: 'general',
+    permissions: publicChannel('alice'),
+  });
   for (const channel of ['General', 'nope', '', '.dot']) {
     await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel }, ctx)), {
       code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
@@ -141,5 +166,114 @@ test('Get answers an existing channel for a session, CHANNEL_NOT_FOUND otherwise
   }
   await assert.rejects(Promise.resolve(h.Get({ sesskey: 7, channel: 'general' }, ctx)), {
     code: 'AGORA_ERR_AUTH_BAD_SESSION',
+  });
+});
+
+const create = (h: ReturnType<typeof setup>['h'], sesskey: number, channel: string, permissions: unknown = null) =>
+  Promise.resolve(
+    h.Create(
+      {
+        permissions: permissions as { read: string[]; write: string[] } | null,
+        check_version: false,
+        expected_version: 0,
+        sesskey,
+        channel,
+      },
+      ctx,
+    ),
+  );
+const setPermissions = (
+  h: ReturnType<typeof setup>['h'],
+  sesskey: number,
+  channel: string,
+  permissions: { read?: string[]; write?: string[] },
+) =>
+  Promise.resolve(
+    h.SetPermissions(
+      {
+        sesskey,
+        channel,
+        permissions: { read: permissions.read ?? [], write: permissions.write ?? [] },
+        set_read: permissions.read !== undefined,
+        set_write: permissions.write !== undefined,
+      },
+      ctx,
+    ),
+  );
+
+test('a private channel: listed, read and changed by its creator only; absent for the others', async () => {
+  const { h } = setup();
+  await create(h, ALICE, 'general');
+  const made = await create(h, ALICE, 'secret', { read: [], write: [] });
+  assert.deepEqual(made.permissions, { read: [], write: ['account:alice'] }, 'the creator gets write');
+  assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).channels, ['general', 'secret']);
+  assert.deepEqual(
+    await h.List({ sesskey: BOB }, ctx),
+    { channels: ['general'], version: 2 },
+    'the version is the list',
+  );
+  await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel: 'secret' }, ctx)), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+    status: 404,
+  });
+  await assert.rejects(setPermissions(h, BOB, 'secret', { read: ['system.Authenticated'] }), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+  });
+  await assert.rejects(create(h, BOB, 'secret'), { code: 'AGORA_ERR_FORBIDDEN', status: 403, errno: 121 });
+  // Shared for reading: bob reads it, may not change it.
+  const shared = await setPermissions(h, ALICE, 'secret', { read: ['account:bob'] });
+  assert.deepEqual(shared.permissions, { read: ['account:bob'], write: ['account:alice'] });
+  assert.deepEqual((await h.Get({ sesskey: BOB, channel: 'secret' }, ctx)).permissions, shared.permissions);
+  assert.deepEqual(
+    await h.List({ sesskey: BOB }, ctx),
+    { channels: ['general', 'secret'], version: 3 },
+    'a change of permissions moves the version: a list read before no longer matches',
+  );
+  await assert.rejects(setPermissions(h, BOB, 'secret', { write: ['account:bob'] }), {
+    code: 'AGORA_ERR_FORBIDDEN',
+    status: 403,
+    errno: 121,
+  });
+  // Kinto's PATCH: the kind given is replaced, the other kept; the creator stays a writer.
+  const opened = await setPermissions(h, ALICE, 'secret', { write: ['system.Authenticated'] });
+  assert.deepEqual(opened.permissions, {
+    read: ['account:bob'],
+    write: ['system.Authenticated', 'account:alice'],
+  });
+  const editedByBob = await setPermissions(h, BOB, 'secret', { write: [] });
+  assert.deepEqual(editedByBob.permissions?.write, ['account:alice', 'account:bob'], 'creator and editor kept');
+});
+
+test('permissions: unknown principals and kinds are refused with AGORA_ERR_PERMISSIONS_INVALID, nothing made', async () => {
+  const { h, store } = setup();
+  for (const bad of [
+    { read: ['bob'], write: [] },
+    { read: [], write: ['account:'] },
+    { read: ['system.Nobody'], write: [] },
+    { read: ['account:a b'], write: [] },
+    { read: Array.from({ length: 65 }, (_, i) => `account:u${i}`), write: [] },
+  ]) {
+    await assert.rejects(create(h, ALICE, 'c', bad), {
+      code: 'AGORA_ERR_PERMISSIONS_INVALID',
+      status: 400,
+      errno: 107,
+    });
+  }
+  assert.equal(await store.exists('c'), false);
+  await create(h, ALICE, 'c');
+  await assert.rejects(setPermissions(h, ALICE, 'c', { read: ['everyone'] }), {
+    code: 'AGORA_ERR_PERMISSIONS_INVALID',
+  });
+  assert.deepEqual((await store.get('c'))?.permissions, publicChannel('alice'), 'unchanged');
+});
+
+test('Access: whether a channel exists and its permissions, without a session', async () => {
+  const { h } = setup();
+  assert.deepEqual(await h.Access({ channel: 'x' }, ctx), { exists: false, permissions: null });
+  assert.deepEqual(await h.Access({ channel: '.bad' }, ctx), { exists: false, permissions: null });
+  await create(h, ALICE, 'x', { read: ['account:bob'], write: [] });
+  assert.deepEqual(await h.Access({ channel: 'x' }, ctx), {
+    exists: true,
+    permissions: { read: ['account:bob'], write: ['account:alice'] },
   });
 });

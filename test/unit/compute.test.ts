@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
+import { ownerOnly } from '../../lib/permissions';
 import { MemoryNodeStore } from '../../lib/store/store-memory';
 import { newNode, type NodeRecord } from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView, DriverSpec } from '../../services/compute/driver-client';
@@ -137,6 +138,62 @@ test("another user's node is as unknown as a node that never was", async () => {
   assert.deepEqual((await compute.list('bob')).nodes, []);
 });
 
+test('a node shared for reading is seen, listed and read; changing it is AGORA_ERR_FORBIDDEN', async () => {
+  const { compute, driver } = setUp();
+  const node = await compute.create('alice', { ...HTTP, permissions: { read: ['account:bob'] } });
+  assert.deepEqual(node.permissions, { read: ['account:bob'], write: ['account:alice'] }, 'the owner gets write');
+  assert.equal((await compute.get('bob', node.id)).id, node.id);
+  assert.deepEqual((await compute.output('bob', node.id)).lines, ['hello']);
+  const listed = await compute.list('bob');
+  assert.deepEqual([listed.nodes.map((n) => n.id), listed.shared], [[node.id], true]);
+  assert.equal((await compute.list('alice')).shared, false, "one's own nodes only");
+  driver.calls.length = 0;
+  for (const call of [
+    compute.update('bob', node.id, { name: '', size: '', action: 'stop' }),
+    compute.update('bob', node.id, { name: '', size: '', action: '', permissions: { write: ['account:bob'] } }),
+    compute.delete('bob', node.id),
+  ])
+    await rejectsCode(call, 'AGORA_ERR_FORBIDDEN');
+  assert.deepEqual(driver.calls, [], 'nothing reached the driver');
+  await rejectsCode(compute.get('cy', node.id), 'AGORA_ERR_NODE_NOT_FOUND');
+  assert.deepEqual((await compute.list('cy')).nodes, []);
+});
+
+test('a node shared for control: its writer stops, renames and deletes it; permissions change alone', async () => {
+  const { compute, driver } = setUp();
+  const node = await compute.create('alice', HTTP);
+  await rejectsCode(compute.get('bob', node.id), 'AGORA_ERR_NODE_NOT_FOUND');
+  // A change of permissions alone: no driver call, a new version; the kind not given is kept.
+  const shared = await compute.update('alice', node.id, {
+    name: '',
+    size: '',
+    action: '',
+    permissions: { write: ['account:bob'] },
+  });
+  assert.deepEqual(shared.permissions, { read: [], write: ['account:alice', 'account:bob'] });
+  assert.equal(shared.version, node.version + 1);
+  assert.deepEqual(driver.calls, ['Create web']);
+  driver.set(node.id, { state: 'ACTIVE' });
+  await compute.sync();
+  assert.deepEqual((await compute.get('alice', node.id)).permissions, shared.permissions, 'the sync keeps them');
+  const stopped = await compute.update('bob', node.id, { name: 'www', size: '', action: 'stop' });
+  assert.deepEqual([stopped.name, stopped.task, stopped.owner], ['www', 'stopping', 'alice']);
+  // Permissions ride with another change; the owner stays a writer whatever is asked.
+  const narrowed = await compute.update('bob', node.id, {
+    name: 'web2',
+    size: '',
+    action: '',
+    permissions: { read: ['system.Authenticated'], write: [] },
+  });
+  assert.deepEqual(narrowed.permissions, { read: ['system.Authenticated'], write: ['account:alice', 'account:bob'] });
+  assert.deepEqual((await compute.get('cy', node.id)).name, 'web2', 'every signed-in user reads it now');
+  await rejectsCode(
+    compute.update('alice', node.id, { name: '', size: '', action: '', permissions: { read: ['nobody'] } }),
+    'AGORA_ERR_PERMISSIONS_INVALID',
+  );
+  assert.equal((await compute.delete('bob', node.id)).status, 'DELETING');
+});
+
 test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the rest', async () => {
   const at = (status: NodeRecord['status'], task = ''): NodeRecord => ({
     id: 'a',
@@ -156,6 +213,7 @@ test('transitions: what docs/COMPUTE.md allows in each status, and 409 for the r
     createdAt: 1,
     updatedAt: 1,
     version: 1,
+    permissions: ownerOnly('o'),
   });
   const start = { name: '', size: '', action: 'start' };
   const stop = { name: '', size: '', action: 'stop' };

@@ -22,13 +22,14 @@ interface Msg {
   message: string;
 }
 
-/** Messages over an array, the session good while `live.ok`. */
-function fakeBus(stored: Msg[], live: { ok: boolean }): BusCaller {
+/** Messages over an array, the session good while `live.ok`, the channel readable unless `live.readable` is false. */
+function fakeBus(stored: Msg[], live: { ok: boolean; readable?: boolean }): BusCaller {
   return {
     call: async (service, method, params) => {
       const p = params[0] as { sesskey: number; channel: string; first?: number; last?: number };
       if (!live.ok || p.sesskey !== KEY) throw new AgoraError('AGORA_ERR_AUTH_BAD_SESSION');
-      if (p.channel !== 'general') throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [JSON.stringify(p.channel)]);
+      if (p.channel !== 'general' || live.readable === false)
+        throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [JSON.stringify(p.channel)]);
       if (method === 'Last') return { messageid: stored.length === 0 ? 0 : stored[stored.length - 1].messageid };
       if (method === 'Retrieve')
         return { messages: stored.filter((m) => m.messageid >= p.first! && m.messageid <= p.last!) };
@@ -106,6 +107,20 @@ test('Last-Event-ID replays after the id; a session gone at a heartbeat ends the
     { code: (JSON.parse(end.data) as { code: number }).code, errno: (JSON.parse(end.data) as { errno: number }).errno },
     { code: 401, errno: 105 },
   );
+  await s.ended;
+});
+
+test('a channel no longer readable at a heartbeat (its permissions changed) ends the stream with its 404 body', async (t) => {
+  const live = { ok: true, readable: true };
+  const feeds = { listeners: [] as FeedListener[] };
+  const base = await serve(t, fakeBus([msg(1)], live), feeds);
+  const s = await openSse(`${base}/v1/channels/general/messages/stream`, { authorization: `Bearer ${KEY}` });
+  assert.equal(s.status, 200);
+  live.readable = false;
+  const end = await s.next(2000);
+  assert.equal(end.event, 'end');
+  const body = JSON.parse(end.data) as { code: number; errno: number };
+  assert.deepEqual([body.code, body.errno], [404, 111]);
   await s.ended;
 });
 

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
+import { publicChannel } from '../../lib/permissions';
 import { busHandlers, type RpcContext } from '../../lib/rpc/service';
 import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
 import {
   buildMessagesHandlers,
   buildMessagesService,
-  cachePositive,
-  type ChannelExists,
+  cacheAccess,
+  type ChannelAccess,
   type MessagesDeps,
 } from '../../services/messages/handlers';
 import { decodeAnnounce, encodeAnnounce, MAX_TOPIC_BYTES } from '../../services/messages/stream';
@@ -22,7 +23,7 @@ function setup(options: Partial<MessagesDeps> = {}) {
   const deps: MessagesDeps = {
     store: new MemoryMessageStore(),
     sessions: fakeSessions(),
-    channelExists: async (name) => channels.has(name),
+    channelAccess: async (name) => (channels.has(name) ? publicChannel('ann') : undefined),
     retain: 100,
     maxBytes: 4096,
     ...options,
@@ -208,49 +209,56 @@ test('a bad session fails first, with AGORA_ERR_AUTH_BAD_SESSION, on every metho
 
 test('a failing channel check reaches the caller as it is (e.g. Channels unavailable)', async () => {
   const { h } = setup({
-    channelExists: async () => {
-      throw new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Exists']);
+    channelAccess: async () => {
+      throw new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Access']);
     },
   });
   await assert.rejects(post(h, 'x'), { code: 'AGORA_ERR_RPC_UNAVAILABLE' });
 });
 
-test('cachePositive: a yes is remembered forever, a no is asked again, concurrent asks share one call', async () => {
+test('cacheAccess: a found channel is remembered for its time, an absent one asked again, concurrent asks share one call', async () => {
   // 1. A channel that does not exist yet: every ask reaches the check.
-  const exists = new Set<string>();
+  const found = new Map<string, ReturnType<typeof publicChannel>>();
   const asked: string[] = [];
   let release: () => void = () => undefined;
   let gate = Promise.resolve();
-  const check: ChannelExists = async (name) => {
+  let clock = 1000;
+  const check: ChannelAccess = async (name) => {
     asked.push(name);
     await gate;
-    return exists.has(name);
+    return found.get(name);
   };
-  const cached = cachePositive(check);
-  assert.equal(await cached('c', {}), false);
-  assert.equal(await cached('c', {}), false);
+  const cached = cacheAccess(check, 500, () => clock);
+  assert.equal(await cached('c', {}), undefined);
+  assert.equal(await cached('c', {}), undefined);
   assert.equal(asked.length, 2);
-  // 2. Once it exists, one ask, then none.
-  exists.add('c');
-  assert.equal(await cached('c', {}), true);
-  assert.equal(await cached('c', {}), true);
+  // 2. Once it exists, one ask, then none for the time given.
+  found.set('c', publicChannel('ann'));
+  assert.deepEqual(await cached('c', {}), publicChannel('ann'));
+  found.set('c', { read: [], write: ['account:ann'] });
+  clock += 499;
+  assert.deepEqual(await cached('c', {}), publicChannel('ann'), 'still remembered');
   assert.equal(asked.length, 3);
-  // 3. Twenty concurrent asks about a new name make one call.
-  exists.add('d');
+  // 3. Past it, asked again: a change of permissions is seen.
+  clock += 1;
+  assert.deepEqual(await cached('c', {}), { read: [], write: ['account:ann'] });
+  assert.equal(asked.length, 4);
+  // 4. Twenty concurrent asks about a new name make one call.
+  found.set('d', publicChannel('bob'));
   gate = new Promise((resolve) => (release = resolve));
   const answers = Promise.all(Array.from({ length: 20 }, () => cached('d', {})));
   release();
-  assert.deepEqual(await answers, Array(20).fill(true));
+  assert.deepEqual(await answers, Array(20).fill(publicChannel('bob')));
   assert.equal(asked.filter((n) => n === 'd').length, 1);
-  // 4. A failed ask is not remembered either.
+  // 5. A failed ask is not remembered either.
   let fail = true;
-  const flaky = cachePositive(async () => {
-    if (fail) throw new AgoraError('AGORA_ERR_RPC_TIMEOUT', ['Exists']);
-    return true;
+  const flaky = cacheAccess(async () => {
+    if (fail) throw new AgoraError('AGORA_ERR_RPC_TIMEOUT', ['Access']);
+    return publicChannel('ann');
   });
   await assert.rejects(flaky('e', {}), { code: 'AGORA_ERR_RPC_TIMEOUT' });
   fail = false;
-  assert.equal(await flaky('e', {}), true);
+  assert.deepEqual(await flaky('e', {}), publicChannel('ann'));
 });
 
 test('the store resizes a channel ring when retain changes, keeping the newest', async () => {
@@ -327,4 +335,28 @@ test("on the bus a call's own logger is made only when the process logs at debug
   assert.deepEqual(await busHandlers(buildMessagesService(deps), debugLog).Last(request, call()), { messageid: 0 });
   assert.equal(made, 1);
   assert.match(lines.join(''), /"reqId":"r-9".*"method":"Last","caller":"bus","msg":"call"/);
+});
+
+test('a private channel: absent for whom may not read it, a post refused with FORBIDDEN for a reader', async () => {
+  const access = new Map([
+    ['secret', { read: [], write: ['account:alice'] }],
+    ['readonly', { read: ['account:bob'], write: ['account:alice'] }],
+  ]);
+  const { h } = setup({ channelAccess: async (name) => access.get(name) });
+  assert.equal(await post(h, 'mine', ALICE, 'secret'), 1);
+  assert.equal(await post(h, 'for bob to read', ALICE, 'readonly'), 1);
+  await assert.rejects(post(h, 'x', BOB, 'secret'), { code: 'AGORA_ERR_CHANNEL_NOT_FOUND', status: 404 });
+  await assert.rejects(Promise.resolve(h.Last({ sesskey: BOB, channel: 'secret' }, ctx)), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+  });
+  await assert.rejects(Promise.resolve(h.Retrieve({ sesskey: BOB, channel: 'secret', first: 1, last: 10 }, ctx)), {
+    code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
+  });
+  await assert.rejects(post(h, 'x', BOB, 'readonly'), { code: 'AGORA_ERR_FORBIDDEN', status: 403, errno: 121 });
+  assert.equal((await h.Last({ sesskey: BOB, channel: 'readonly' }, ctx)).messageid, 1, 'bob reads it');
+  const read = await h.Retrieve({ sesskey: BOB, channel: 'readonly', first: 1, last: 10 }, ctx);
+  assert.deepEqual(
+    read.messages?.map((m) => m.message),
+    ['for bob to read'],
+  );
 });

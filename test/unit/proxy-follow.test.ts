@@ -29,6 +29,7 @@ function node(over: Partial<NodeTarget__Output> = {}): NodeTarget__Output {
     port: 4000,
     version: 1,
     epoch: 'e',
+    write: ['account:ann'],
     ...over,
   };
 }
@@ -157,4 +158,26 @@ test('a failed load is tried again; a reload replaces everything', async () => {
   feed.answer({ nodes: [], routes: [] });
   await tick();
   assert.equal(table.size, 0);
+});
+
+test("a custom route leads to a node while its owner may write it: another's node shared, then withdrawn", async () => {
+  const { feed, table, started } = setup();
+  feed.handlers!.onReload();
+  const shared = node({ write: ['account:ann', 'account:bob'] });
+  feed.answer({ nodes: [shared], routes: [route({ source: 'bob.example.com', owner: 'bob' })] });
+  await started;
+  assert.equal(table.lookup('bob.example.com')?.node?.id, ID, "bob may write ann's node: routed");
+  // ann withdraws bob's write: his route leads nowhere, her node's own host still serves.
+  feed.change({ node: node({ version: 2, write: ['account:ann'] }) });
+  assert.equal(table.lookup('bob.example.com'), undefined);
+  assert.equal(table.lookup(`web.ann.${DOMAIN}`)?.node?.id, ID);
+  // Every signed-in user may write it: routed again.
+  feed.change({ node: node({ version: 3, write: ['system.Authenticated', 'account:ann'] }) });
+  assert.equal(table.lookup('bob.example.com')?.node?.id, ID);
+  // A target without writers (from before permissions) is its owner's alone.
+  feed.change({ node: node({ version: 4, write: [] }) });
+  assert.equal(table.lookup('bob.example.com'), undefined);
+  assert.equal(table.lookup('www.example.com'), undefined, 'no route of ann there');
+  feed.change({ route: route({ version: 2 }) });
+  assert.equal(table.lookup('www.example.com')?.node?.id, ID, "ann's own route");
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeTarget, NodeTarget__Output } from '../../lib/gen/agora/NodeTarget';
 import { createLogger } from '../../lib/log';
+import { ownerOnly } from '../../lib/permissions';
 import type { RouteWatchHandlers } from '../../lib/routes-client';
 import type { NodeRecord } from '../../lib/store/contracts';
 import { MemoryNodeStore } from '../../lib/store/store-memory';
@@ -35,6 +36,7 @@ function record(id: string, change: Partial<NodeRecord> = {}): NodeRecord {
     createdAt: 1,
     updatedAt: 1,
     version: 0,
+    permissions: ownerOnly('alice'),
     ...change,
   };
 }
@@ -82,8 +84,9 @@ function setUp() {
   return { routes, store, pusher, pushing: pushingStore(store, pusher) };
 }
 
-test('a node target carries its address only while ACTIVE, and the epoch', () => {
-  assert.deepEqual(targetOf(record('a', { status: 'ACTIVE', version: 3 }), 'e1'), {
+test('a node target carries its address only while ACTIVE, the epoch, and who may route to it', () => {
+  const permissions = { read: ['account:cy'], write: ['account:alice', 'account:bob'] };
+  assert.deepEqual(targetOf(record('a', { status: 'ACTIVE', version: 3, permissions }), 'e1'), {
     id: 'a',
     name: 'a',
     owner: 'alice',
@@ -92,6 +95,7 @@ test('a node target carries its address only while ACTIVE, and the epoch', () =>
     port: 4000,
     version: 3,
     epoch: 'e1',
+    write: ['account:alice', 'account:bob'],
   });
   const stopped = targetOf(record('a', { status: 'STOPPED' }), 'e1');
   assert.deepEqual([stopped.host, stopped.port], ['', 0]);

@@ -57,7 +57,17 @@ test('a Watch stream: hello first, then every change in order; shutdown ends it'
   const call = new FakeCall();
   routes.hub.attach(call as unknown as WatchCall);
   assert.deepEqual(call.written, [{ hello: true }]);
-  const node = { id: 'n-1', name: 'web', owner: 'alice', status: 'ACTIVE', host: 'h', port: 1, version: 1, epoch: 'e' };
+  const node = {
+    id: 'n-1',
+    name: 'web',
+    owner: 'alice',
+    status: 'ACTIVE',
+    host: 'h',
+    port: 1,
+    version: 1,
+    epoch: 'e',
+    write: ['account:alice'],
+  };
   await store.syncNode(node);
   await store.create(ROUTE);
   await store.replace({ ...ROUTE, mode: 'redirect' });

@@ -29,8 +29,8 @@ const sessions: SessionResolver = {
   close: () => undefined,
 };
 
-function target(id: string, owner: string): NodeTargetRecord {
-  return { id, name: id, owner, status: 'ACTIVE', host: '127.0.0.1', port: 4000, version: 1, epoch: 'e' };
+function target(id: string, owner: string, write = [`account:${owner}`]): NodeTargetRecord {
+  return { id, name: id, owner, status: 'ACTIVE', host: '127.0.0.1', port: 4000, version: 1, epoch: 'e', write };
 }
 
 interface Json {
@@ -227,4 +227,21 @@ test('Table, SyncNode and DropNode: compute keeps the targets; a stale sync is i
   assert.equal(await store.node('alice-1'), undefined);
   assert.deepEqual(await impl.SyncNode(moved, ctx), { ok: false }, 'a late sync of a dropped node stays dropped');
   assert.deepEqual(await impl.SyncNode({ ...moved, version: 1, epoch: 'restarted' }, ctx), { ok: true }, 'a new epoch');
+});
+
+test('a route may lead to any node the caller may write: its own, or one shared with it for control', async (t) => {
+  const { api, app, store } = await setUp();
+  t.after(() => app.close());
+  const post = async (key: number, source: string, node: string) =>
+    (await api('POST', '/v1/routes', key, { source, target_node: node })).status;
+  assert.equal(await post(ALICE, 'a.example.com', 'bob-1'), 404, "bob's node, not shared");
+  await store.syncNode(target('bob-2', 'bob', ['account:alice', 'account:bob']));
+  assert.equal(await post(ALICE, 'b.example.com', 'bob-2'), 201, 'shared with alice for control');
+  await store.syncNode(target('bob-3', 'bob', ['system.Authenticated', 'account:bob']));
+  assert.equal(await post(ANN, 'c.example.com', 'bob-3'), 201, 'every signed-in user writes it');
+  // A target held from before permissions (no writers listed) is its owner's alone.
+  await store.syncNode({ ...target('bob-4', 'bob'), write: [] });
+  assert.deepEqual((await store.node('bob-4'))?.write, ['account:bob']);
+  assert.equal(await post(ALICE, 'd.example.com', 'bob-4'), 404);
+  assert.equal(await post(BOB, 'bob.example.com', 'bob-4'), 201);
 });

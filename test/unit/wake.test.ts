@@ -16,7 +16,17 @@ import { WakeService, type ComputeWaker } from '../../services/wake/wake';
 const log = createLogger('test', 'silent');
 
 function target(id: string, status = 'ACTIVE'): NodeTarget__Output {
-  return { id, name: id, owner: 'ann', status, host: '127.0.0.1', port: 4000, version: 1, epoch: 'e' };
+  return {
+    id,
+    name: id,
+    owner: 'ann',
+    status,
+    host: '127.0.0.1',
+    port: 4000,
+    version: 1,
+    epoch: 'e',
+    write: ['account:ann'],
+  };
 }
 
 class FakeCompute implements ComputeWaker {

@@ -5,7 +5,8 @@ import type { Long } from '@grpc/proto-loader';
 export interface ChannelList {
   'channels'?: (string)[];
   /**
-   * The list's version: how many channels were ever created (the ETag of GET /v1/channels).
+   * The list's version: bumped by each create and each change of a channel's permissions (the
+   * ETag of GET /v1/channels).
    */
   'version'?: (number | string | Long);
 }
@@ -13,7 +14,8 @@ export interface ChannelList {
 export interface ChannelList__Output {
   'channels': (string)[];
   /**
-   * The list's version: how many channels were ever created (the ETag of GET /v1/channels).
+   * The list's version: bumped by each create and each change of a channel's permissions (the
+   * ETag of GET /v1/channels).
    */
   'version': (number);
 }

@@ -29,14 +29,14 @@ export interface ComputeClient extends grpc.Client {
   create(argument: _agora_CreateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
+   * Remove a node the caller may write: answers it in DELETING; it is gone once its process is.
    */
   Delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Delete(argument: _agora_DeleteNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Delete(argument: _agora_DeleteNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   /**
-   * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
+   * Remove a node the caller may write: answers it in DELETING; it is gone once its process is.
    */
   delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   delete(argument: _agora_DeleteNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
@@ -44,14 +44,14 @@ export interface ComputeClient extends grpc.Client {
   delete(argument: _agora_DeleteNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   
   /**
-   * One of the caller's nodes.
+   * One node the caller may read.
    */
   Get(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Get(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Get(argument: _agora_NodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Get(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   /**
-   * One of the caller's nodes.
+   * One node the caller may read.
    */
   get(argument: _agora_NodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   get(argument: _agora_NodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
@@ -59,14 +59,14 @@ export interface ComputeClient extends grpc.Client {
   get(argument: _agora_NodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   
   /**
-   * The caller's nodes, oldest first.
+   * The nodes the caller may read (its own and those shared with it), oldest first.
    */
   List(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
   List(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
   List(argument: _agora_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
   List(argument: _agora_ListNodesRequest, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
   /**
-   * The caller's nodes, oldest first.
+   * The nodes the caller may read (its own and those shared with it), oldest first.
    */
   list(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
   list(argument: _agora_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_NodeList__Output>): grpc.ClientUnaryCall;
@@ -106,14 +106,14 @@ export interface ComputeClient extends grpc.Client {
   sleep(argument: _agora_NodeIdRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
+   * Rename, resize (STOPPED only), start or stop, or change the permissions of a node the caller may write.
    */
   Update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Update(argument: _agora_UpdateNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   Update(argument: _agora_UpdateNodeRequest, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   /**
-   * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
+   * Rename, resize (STOPPED only), start or stop, or change the permissions of a node the caller may write.
    */
   update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
   update(argument: _agora_UpdateNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_Node__Output>): grpc.ClientUnaryCall;
@@ -154,17 +154,17 @@ export interface ComputeHandlers extends grpc.UntypedServiceImplementation {
   Create: grpc.handleUnaryCall<_agora_CreateNodeRequest__Output, _agora_Node>;
   
   /**
-   * Remove one of the caller's nodes: answers it in DELETING; it is gone once its process is.
+   * Remove a node the caller may write: answers it in DELETING; it is gone once its process is.
    */
   Delete: grpc.handleUnaryCall<_agora_DeleteNodeRequest__Output, _agora_Node>;
   
   /**
-   * One of the caller's nodes.
+   * One node the caller may read.
    */
   Get: grpc.handleUnaryCall<_agora_NodeRequest__Output, _agora_Node>;
   
   /**
-   * The caller's nodes, oldest first.
+   * The nodes the caller may read (its own and those shared with it), oldest first.
    */
   List: grpc.handleUnaryCall<_agora_ListNodesRequest__Output, _agora_NodeList>;
   
@@ -180,7 +180,7 @@ export interface ComputeHandlers extends grpc.UntypedServiceImplementation {
   Sleep: grpc.handleUnaryCall<_agora_NodeIdRequest__Output, _agora_Node>;
   
   /**
-   * Rename, resize (STOPPED only), start or stop one of the caller's nodes.
+   * Rename, resize (STOPPED only), start or stop, or change the permissions of a node the caller may write.
    */
   Update: grpc.handleUnaryCall<_agora_UpdateNodeRequest__Output, _agora_Node>;
   

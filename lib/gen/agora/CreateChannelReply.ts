@@ -1,5 +1,6 @@
 // Original file: proto/channels.proto
 
+import type { ChannelPermissions as _agora_ChannelPermissions, ChannelPermissions__Output as _agora_ChannelPermissions__Output } from '../agora/ChannelPermissions';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CreateChannelReply {
@@ -9,6 +10,10 @@ export interface CreateChannelReply {
    * The list's version after the create.
    */
   'version'?: (number | string | Long);
+  /**
+   * The channel's permissions (as they were, when it existed).
+   */
+  'permissions'?: (_agora_ChannelPermissions | null);
 }
 
 export interface CreateChannelReply__Output {
@@ -18,4 +23,8 @@ export interface CreateChannelReply__Output {
    * The list's version after the create.
    */
   'version': (number);
+  /**
+   * The channel's permissions (as they were, when it existed).
+   */
+  'permissions': (_agora_ChannelPermissions__Output | null);
 }

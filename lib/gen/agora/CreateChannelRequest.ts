@@ -1,5 +1,6 @@
 // Original file: proto/channels.proto
 
+import type { ChannelPermissions as _agora_ChannelPermissions, ChannelPermissions__Output as _agora_ChannelPermissions__Output } from '../agora/ChannelPermissions';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CreateChannelRequest {
@@ -12,6 +13,10 @@ export interface CreateChannelRequest {
    */
   'check_version'?: (boolean);
   'expected_version'?: (number | string | Long);
+  /**
+   * Absent: public (read and write for system.Authenticated). The creator always gets write.
+   */
+  'permissions'?: (_agora_ChannelPermissions | null);
 }
 
 export interface CreateChannelRequest__Output {
@@ -24,4 +29,8 @@ export interface CreateChannelRequest__Output {
    */
   'check_version': (boolean);
   'expected_version': (number);
+  /**
+   * Absent: public (read and write for system.Authenticated). The creator always gets write.
+   */
+  'permissions': (_agora_ChannelPermissions__Output | null);
 }

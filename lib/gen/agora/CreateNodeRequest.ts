@@ -1,5 +1,6 @@
 // Original file: proto/compute.proto
 
+import type { NodePermissions as _agora_NodePermissions, NodePermissions__Output as _agora_NodePermissions__Output } from '../agora/NodePermissions';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CreateNodeRequest {
@@ -21,6 +22,10 @@ export interface CreateNodeRequest {
    */
   'check_version'?: (boolean);
   'expected_version'?: (number | string | Long);
+  /**
+   * Absent: the owner's alone. The owner always gets write.
+   */
+  'permissions'?: (_agora_NodePermissions | null);
 }
 
 export interface CreateNodeRequest__Output {
@@ -42,4 +47,8 @@ export interface CreateNodeRequest__Output {
    */
   'check_version': (boolean);
   'expected_version': (number);
+  /**
+   * Absent: the owner's alone. The owner always gets write.
+   */
+  'permissions': (_agora_NodePermissions__Output | null);
 }

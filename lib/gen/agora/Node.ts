@@ -1,5 +1,6 @@
 // Original file: proto/compute.proto
 
+import type { NodePermissions as _agora_NodePermissions, NodePermissions__Output as _agora_NodePermissions__Output } from '../agora/NodePermissions';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Node {
@@ -49,6 +50,7 @@ export interface Node {
    * (docs/ROUTING.md "Static URLs"); "" for a node whose name is not a DNS label.
    */
   'url'?: (string);
+  'permissions'?: (_agora_NodePermissions | null);
 }
 
 export interface Node__Output {
@@ -98,4 +100,5 @@ export interface Node__Output {
    * (docs/ROUTING.md "Static URLs"); "" for a node whose name is not a DNS label.
    */
   'url': (string);
+  'permissions': (_agora_NodePermissions__Output | null);
 }

@@ -28,6 +28,11 @@ export interface NodeTarget {
    * in another epoch than the one held replaces it, whatever its version.
    */
   'epoch'?: (string);
+  /**
+   * Who may control the node (its permissions' write, lib/permissions.ts): a user holding one of
+   * these may route to it. Empty (a compute from before permissions): its owner alone.
+   */
+  'write'?: (string)[];
 }
 
 /**
@@ -56,4 +61,9 @@ export interface NodeTarget__Output {
    * in another epoch than the one held replaces it, whatever its version.
    */
   'epoch': (string);
+  /**
+   * Who may control the node (its permissions' write, lib/permissions.ts): a user holding one of
+   * these may route to it. Empty (a compute from before permissions): its owner alone.
+   */
+  'write': (string)[];
 }

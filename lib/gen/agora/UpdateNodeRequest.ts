@@ -1,5 +1,6 @@
 // Original file: proto/compute.proto
 
+import type { NodePermissions as _agora_NodePermissions, NodePermissions__Output as _agora_NodePermissions__Output } from '../agora/NodePermissions';
 import type { Long } from '@grpc/proto-loader';
 
 export interface UpdateNodeRequest {
@@ -21,6 +22,13 @@ export interface UpdateNodeRequest {
    */
   'check_version'?: (boolean);
   'expected_version'?: (number | string | Long);
+  /**
+   * New permissions: each of read and write replaced only when its set_ flag is true, the other
+   * kept (Kinto's PATCH); the caller and the owner stay among the writers.
+   */
+  'permissions'?: (_agora_NodePermissions | null);
+  'set_read'?: (boolean);
+  'set_write'?: (boolean);
 }
 
 export interface UpdateNodeRequest__Output {
@@ -42,4 +50,11 @@ export interface UpdateNodeRequest__Output {
    */
   'check_version': (boolean);
   'expected_version': (number);
+  /**
+   * New permissions: each of read and write replaced only when its set_ flag is true, the other
+   * kept (Kinto's PATCH); the caller and the owner stay among the writers.
+   */
+  'permissions': (_agora_NodePermissions__Output | null);
+  'set_read': (boolean);
+  'set_write': (boolean);
 }

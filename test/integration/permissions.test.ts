@@ -1,0 +1,218 @@
+/**
+ * Permissions through the whole mesh (docs/API-V1.md "Permissions"): broker, auth, channels,
+ * messages, the driver, Routes, compute and the gateway, each its own process. A private channel
+ * is invisible to others in /v1 and in the legacy /list, a legacy post to a channel one may read
+ * but not write answers `status: false`; a node shared for reading is seen and not controlled,
+ * shared for control is stopped and routed to by its new writer; refusals are 403 errno 121,
+ * unreadable records 404, malformed permissions 400.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { until } from '../helpers/bus';
+import { startMesh } from '../helpers/mesh';
+import { assertError, call, logon, type Json } from '../helpers/v1';
+
+/** One call of the legacy messaging API; its parsed answer. */
+async function legacy(base: string, path: string, body: Json): Promise<{ status: boolean; data: unknown }> {
+  const res = await fetch(base + path, { method: 'POST', body: JSON.stringify(body) });
+  assert.equal(res.status, 200, path);
+  return (await res.json()) as { status: boolean; data: unknown };
+}
+
+/** The gateway and the sessions of ann, bob and cy. */
+interface Ctx {
+  base: string;
+  ann: number;
+  bob: number;
+  cy: number;
+}
+
+async function hello({ base, bob }: Ctx): Promise<void> {
+  const hello = await call(base, 'GET', '/v1/', { key: bob });
+  assert.deepEqual((hello.body as Json).user, {
+    id: 'account:bob',
+    principals: ['account:bob', 'system.Authenticated', 'system.Everyone'],
+  });
+}
+
+async function privateChannel({ base, ann, bob }: Ctx): Promise<void> {
+  const made = await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'secret', permissions: {} } });
+  assert.equal(made.status, 201, made.text);
+  assert.deepEqual(made.body, { name: 'secret', permissions: { read: [], write: ['account:ann'] } });
+  const open = await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'lobby' } });
+  assert.deepEqual((open.body as Json).permissions, {
+    read: ['system.Authenticated'],
+    write: ['system.Authenticated', 'account:ann'],
+  });
+  const names = async (key: number) =>
+    ((await call(base, 'GET', '/v1/channels', { key })).body as { data: Json[] }).data.map((c) => c.name);
+  assert.deepEqual(await names(ann), ['lobby', 'secret']);
+  assert.deepEqual(await names(bob), ['lobby']);
+  assert.deepEqual(await legacy(base, '/list', { sesskey: bob }), { status: true, data: ['lobby'] });
+  assert.deepEqual(await legacy(base, '/list', { sesskey: ann }), { status: true, data: ['lobby', 'secret'] });
+  assertError(await call(base, 'GET', '/v1/channels/secret', { key: bob }), 404, 111, 'unreadable: absent');
+  assertError(await call(base, 'GET', '/v1/channels/secret/messages', { key: bob }), 404, 111, 'its messages');
+  assertError(
+    await call(base, 'POST', '/v1/channels/secret/messages', { key: bob, body: { message: 'hi' } }),
+    404,
+    111,
+    'a post to it',
+  );
+  const retrieve = await legacy(base, '/retrieve', { sesskey: bob, channel: 'secret', first: 1, last: 9 });
+  assert.equal(retrieve.status, false);
+  assertError(
+    await call(base, 'PATCH', '/v1/channels/secret', { key: bob, body: { permissions: { read: ['account:bob'] } } }),
+    404,
+    111,
+    'a PATCH of it',
+  );
+  // Creating it again: refused to whom may not read it, as nothing may be learnt of it.
+  assertError(await call(base, 'POST', '/v1/channels', { key: bob, body: { name: 'secret' } }), 403, 121, 'create');
+}
+
+async function sharedForReading({ base, ann, bob, cy }: Ctx): Promise<void> {
+  const before = String((await call(base, 'GET', '/v1/channels/secret', { key: ann })).headers.get('etag'));
+  const body = { permissions: { read: ['account:bob'] } };
+  const stale = await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': '"x"' } });
+  assertError(stale, 412, 114, 'If-Match naming another ETag');
+  const shared = await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': before } });
+  assert.equal(shared.status, 200, shared.text);
+  assert.deepEqual(shared.body, { name: 'secret', permissions: { read: ['account:bob'], write: ['account:ann'] } });
+  assert.equal(
+    shared.headers.get('etag'),
+    (await call(base, 'GET', '/v1/channels/secret', { key: ann })).headers.get('etag'),
+  );
+  assert.equal(
+    (await call(base, 'POST', '/v1/channels/secret/messages', { key: ann, body: { message: 'for bob' } })).status,
+    201,
+  );
+  // Messages keeps a channel's permissions a second: bob's read is granted within it.
+  await until(
+    async () => (await call(base, 'GET', '/v1/channels/secret/messages', { key: bob })).status === 200,
+    5000,
+    'bob reads the channel shared with him',
+  );
+  const read = await call(base, 'GET', '/v1/channels/secret/messages', { key: bob });
+  assert.deepEqual(
+    (read.body as { data: Json[] }).data.map((m) => m.message),
+    ['for bob'],
+  );
+  assert.deepEqual(await legacy(base, '/list', { sesskey: bob }), { status: true, data: ['lobby', 'secret'] });
+  assertError(
+    await call(base, 'POST', '/v1/channels/secret/messages', { key: bob, body: { message: 'me too' } }),
+    403,
+    121,
+    'a reader posts',
+  );
+  assert.deepEqual(await legacy(base, '/post', { sesskey: bob, channel: 'secret', message: 'me too' }), {
+    status: false,
+    data: 'You may not post to channel "secret"',
+  });
+  assertError(
+    await call(base, 'PATCH', '/v1/channels/secret', { key: bob, body: { permissions: { write: ['account:bob'] } } }),
+    403,
+    121,
+    'a reader changes permissions',
+  );
+  // The public channel: every signed-in user posts, through either API, as always.
+  assert.deepEqual(await legacy(base, '/post', { sesskey: cy, channel: 'lobby', message: 'hello' }), {
+    status: true,
+    data: true,
+  });
+}
+
+async function malformed({ base, ann }: Ctx): Promise<void> {
+  for (const permissions of [{ read: ['bob'] }, { read: ['system.Nobody'] }, { admin: ['account:ann'] }, { read: 'x' }])
+    assertError(
+      await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'bad', permissions } }),
+      400,
+      107,
+      JSON.stringify(permissions),
+    );
+  assertError(await call(base, 'GET', '/v1/channels/bad', { key: ann }), 404, 111, 'nothing was created');
+  assertError(
+    await call(base, 'PATCH', '/v1/channels/lobby', { key: ann, body: { permissions: { write: ['account:'] } } }),
+    400,
+    107,
+    'a PATCH',
+  );
+  assertError(await call(base, 'PATCH', '/v1/channels/lobby', { key: ann, body: {} }), 400, 107, 'no permissions');
+}
+
+async function sharedNode({ base, ann, bob, cy }: Ctx): Promise<void> {
+  const made = await call(base, 'POST', '/v1/nodes', {
+    key: ann,
+    body: { name: 'web', image: 'http', permissions: { read: ['account:bob'] } },
+  });
+  assert.equal(made.status, 201, made.text);
+  const node = made.body as Json;
+  const id = String(node.id);
+  assert.deepEqual(node.permissions, { read: ['account:bob'], write: ['account:ann'] });
+  const path = `/v1/nodes/${id}`;
+  await until(
+    async () => ((await call(base, 'GET', path, { key: ann })).body as Json).status === 'ACTIVE',
+    20_000,
+    'the node ACTIVE',
+  );
+  // bob reads it: the record, its output, and in his own list (without permissions: a list keeps its shape).
+  const seen = await call(base, 'GET', path, { key: bob });
+  assert.equal(seen.status, 200, seen.text);
+  assert.deepEqual((seen.body as Json).permissions, { read: ['account:bob'], write: ['account:ann'] });
+  assert.equal((await call(base, 'GET', `${path}/output`, { key: bob })).status, 200);
+  const listed = await call(base, 'GET', '/v1/nodes', { key: bob });
+  const items = (listed.body as { data: Json[] }).data;
+  assert.deepEqual(
+    items.map((n) => [n.id, 'permissions' in n]),
+    [[id, false]],
+  );
+  assert.doesNotMatch(String(listed.headers.get('etag')), /^"\d+"$/, "a list with another's node: a digest");
+  assertError(await call(base, 'GET', path, { key: cy }), 404, 111, 'cy may not read it');
+  assert.deepEqual(((await call(base, 'GET', '/v1/nodes', { key: cy })).body as { data: Json[] }).data, []);
+  // ...and controls nothing of it.
+  for (const body of [{ action: 'stop' }, { name: 'mine' }, { permissions: { write: ['account:bob'] } }])
+    assertError(await call(base, 'PATCH', path, { key: bob, body }), 403, 121, `bob PATCHes ${JSON.stringify(body)}`);
+  assertError(await call(base, 'DELETE', path, { key: bob }), 403, 121, 'bob deletes');
+  assertError(
+    await call(base, 'POST', '/v1/routes', { key: bob, body: { source: 'bob.example.com', target_node: id } }),
+    404,
+    111,
+    'bob routes to it',
+  );
+  // Shared for control: bob stops it and may route to it.
+  const granted = await call(base, 'PATCH', path, { key: ann, body: { permissions: { write: ['account:bob'] } } });
+  assert.equal(granted.status, 200, granted.text);
+  assert.deepEqual((granted.body as Json).permissions, {
+    read: ['account:bob'],
+    write: ['account:ann', 'account:bob'],
+  });
+  assert.equal(granted.headers.get('etag'), `"${String((granted.body as Json).version)}"`);
+  const stopped = await call(base, 'PATCH', path, { key: bob, body: { action: 'stop' } });
+  assert.equal(stopped.status, 200, stopped.text);
+  assert.equal((stopped.body as Json).owner, 'ann', "the node stays ann's");
+  // Routes hears of the new writer from compute a moment later.
+  await until(
+    async () =>
+      (await call(base, 'POST', '/v1/routes', { key: bob, body: { source: 'bob.example.com', target_node: id } }))
+        .status === 201,
+    10_000,
+    'bob routes to the node shared with him',
+  );
+  // Withdrawn: bob reads it again only.
+  await call(base, 'PATCH', path, { key: ann, body: { permissions: { write: [] } } });
+  assertError(await call(base, 'PATCH', path, { key: bob, body: { action: 'start' } }), 403, 121, 'withdrawn');
+  assert.equal((await call(base, 'DELETE', path, { key: ann })).status, 202);
+}
+
+test('permissions of channels and nodes, through the gateway and the legacy messaging API', async (t) => {
+  const { base } = await startMesh(t, {}, { compute: true });
+  const ctx: Ctx = { base, ann: await logon(base, 'ann'), bob: await logon(base, 'bob'), cy: await logon(base, 'cy') };
+  await t.test('the hello lists the principals permissions are judged with', () => hello(ctx));
+  await t.test('a private channel is invisible to others in /v1 and in the legacy /list', () => privateChannel(ctx));
+  await t.test('shared for reading: read, listed, a post refused (403; legacy status false)', () =>
+    sharedForReading(ctx),
+  );
+  await t.test('malformed permissions are 400 errno 107, nothing created', () => malformed(ctx));
+  await t.test('a node shared for reading is seen; shared for control, its new writer stops and routes to it', () =>
+    sharedNode(ctx),
+  );
+});
