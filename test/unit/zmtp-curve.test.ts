@@ -2,9 +2,11 @@
  * CURVE on the sockets (lib/bus/zmtp-curve.ts through lib/bus/zmtp.ts): our DEALER and ROUTER
  * with CURVE talk to each other and to libzmq's (zeromq.js) both ways, multipart and large
  * frames, through libzmq's heartbeat PINGs; the ROUTER reports each peer's authenticated key;
- * a refused key and a NULL peer never get a connection.
+ * a refused key and a NULL peer never get a connection; the messages of one turn of the event
+ * loop leave in one write, as NULL's do.
  */
 import assert from 'node:assert/strict';
+import type net from 'node:net';
 import { before, test, type TestContext } from 'node:test';
 import { curveKeyPair, Dealer, Router } from 'zeromq';
 import { boxKeyPair, sodiumReady, type KeyPair } from '../../lib/bus/sodium';
@@ -126,4 +128,38 @@ test('a refused key gets ERROR and no connection; a NULL peer is cut at its gree
   while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.deepEqual(asked, [z85Encode(client.publicKey)]);
   assert.equal(connected, false);
+});
+
+test('CURVE messages sent in one turn of the event loop leave in one write, as NULL ones do', async (t) => {
+  const server = boxKeyPair();
+  const client = boxKeyPair();
+  const endpoint = await ourRouter(t, server, () => true);
+  const dealer = await ourDealer(t, endpoint, server.publicKey, client);
+  const stream = (dealer as unknown as { conn: { stream: net.Socket } }).conn.stream;
+  let writes = 0;
+  const write = stream._write.bind(stream);
+  const writev = stream._writev?.bind(stream);
+  stream._write = (chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void): void => {
+    writes++;
+    write(chunk, encoding, done);
+  };
+  if (writev !== undefined) {
+    stream._writev = (chunks, done): void => {
+      writes++;
+      writev(chunks, done);
+    };
+  }
+  const replies: Buffer[][] = [];
+  const all = new Promise<void>((resolve) => {
+    dealer.onMessage = (frames) => {
+      if (replies.push(frames) === 20) resolve();
+    };
+  });
+  for (let i = 0; i < 20; i++) assert.ok(dealer.send([b(`call ${i}`), Buffer.alloc(i * 10)]));
+  await all;
+  assert.equal(writes, 1, 'the 20 messages of one turn left in one write');
+  assert.deepEqual(
+    replies.map((frames) => frames[0].toString()),
+    Array.from({ length: 20 }, (_, i) => `call ${i}`),
+  );
 });
