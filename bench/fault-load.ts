@@ -167,7 +167,7 @@ export class MixedLoad {
     this.bus.close();
   }
 
-  /** Whether any request failed or hung. */
+  /** When the last failed or hung request ended (undefined: none did). */
   lastFailureEnd(): number | undefined {
     let last: number | undefined;
     for (const o of this.outcomes) if (o.code !== null && (last === undefined || o.end > last)) last = o.end;
@@ -181,7 +181,7 @@ export class MixedLoad {
       const op = ops[(lane + seq) % ops.length];
       const start = Date.now();
       const text = `${this.options.prefix}-${lane}-${seq}`;
-      const answer = await within(this.request(op, channel, text), this.options.hangMs);
+      const answer = await within(this.settled(op, channel, text), this.options.hangMs);
       const hung = answer === HANG;
       const code = hung ? 'hung' : answer.code;
       this.outcomes.push({ op, start, end: Date.now(), code, hung });
@@ -189,6 +189,11 @@ export class MixedLoad {
       if (!hung && answer.badSession === true) await this.logonAgain();
       if (this.options.paceMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.paceMs));
     }
+  }
+
+  /** The request's answer; a body cut off mid-way (a gateway killed while answering) is a failure too. */
+  private settled(op: Op, channel: string, text: string): Promise<Answer> {
+    return this.request(op, channel, text).catch((e: unknown) => ({ code: fetchCode(e) }));
   }
 
   private request(op: Op, channel: string, text: string): Promise<Answer> {
@@ -309,7 +314,7 @@ export class MixedLoad {
         '/retrieve',
         { sesskey: this.session, channel, first: -1, last: Number.MAX_SAFE_INTEGER },
         Array.isArray,
-      );
+      ).catch((e: unknown): Answer => ({ code: fetchCode(e) }));
       if (answer.code === null) return answer.body as Array<{ message: string }>;
       if (Date.now() > deadline) throw new Error(`reading ${channel} back: ${answer.code}`);
       if (answer.badSession === true) await this.logonAgain();

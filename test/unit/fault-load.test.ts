@@ -14,7 +14,7 @@ import { soakTables } from '../../bench/soak';
 import { growth, slopePerMinute } from '../../bench/soak-stats';
 import { freePort } from '../helpers/proc';
 
-type Fault = 'none' | 'lose' | 'duplicate' | 'hang';
+type Fault = 'none' | 'lose' | 'duplicate' | 'hang' | 'cut';
 
 /** A legacy gateway keeping posts in memory, with `fault` applied to every other post. */
 async function fakeGateway(t: TestContext, fault: Fault): Promise<string> {
@@ -31,6 +31,13 @@ async function fakeGateway(t: TestContext, fault: Fault): Promise<string> {
       if (req.url !== '/post') return answer(true);
       const odd = posts++ % 2 === 1;
       if (odd && fault === 'hang') return undefined; // never answers
+      if (odd && fault === 'cut') {
+        // stored, then the answer is cut off mid-body, as by a gateway killed while answering
+        stored.push({ messageid: stored.length + 1, username: 'u', message: json.message! });
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('{"status":');
+        return void setImmediate(() => res.destroy());
+      }
       const copies = odd && fault === 'lose' ? 0 : odd && fault === 'duplicate' ? 2 : 1;
       for (let i = 0; i < copies; i++)
         stored.push({ messageid: stored.length + 1, username: 'u', message: json.message! });
@@ -93,6 +100,13 @@ test('a request with no answer within hangMs counts as hung, not as failed', asy
   assert.ok(f.hung > 0, JSON.stringify(f));
   assert.equal(f.failed, 0);
   assert.ok(f.recoveryS >= 0.2, JSON.stringify(f));
+});
+
+test('an answer cut off mid-body is a failure, and its post counts as failed, yet written', async (t) => {
+  const load = await run([await fakeGateway(t, 'cut')]);
+  const f = load.figures(Date.now(), await load.readBack());
+  assert.ok(f.failed > 0 && f.writtenAfterFailure === f.failed, JSON.stringify(f));
+  assert.deepEqual([f.hung, f.lost], [0, 0]);
 });
 
 test('a refused connection goes to the next gateway, as a load balancer sends it', async (t) => {
