@@ -10,7 +10,8 @@
  * prints a Markdown table. `node dist/bench/http.js --ceiling` is the ceiling server itself.
  * BENCH_DURATION_S (default 10) and BENCH_CONNECTIONS (default 64) tune a run; BENCH_HTTP_QUICK=1 measures
  * only /post and /retrieve (no many-channel run, no PostgreSQL, no `npm start`), for comparing changes to the
- * hot path; BENCH_PROFILE_DIR runs every process under `node --cpu-prof`, its profile written there.
+ * hot path; BENCH_HTTP_RATE fixes the requests per second; BENCH_PROFILE_DIR runs every process under
+ * `node --cpu-prof`, its profile written there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -129,6 +130,15 @@ async function call(base: string, route: string, body: unknown): Promise<{ statu
   return (await res.json()) as { status: boolean; data: unknown };
 }
 
+/**
+ * BENCH_HTTP_RATE: requests per second over all connections instead of as many as they can, so that runs
+ * compared on a busy machine batch alike (the CPU per request moves with how many requests share a read).
+ */
+function rate(): { overallRate?: number } {
+  const perSecond = Number(process.env.BENCH_HTTP_RATE ?? 0);
+  return perSecond > 0 ? { overallRate: perSecond } : {};
+}
+
 /** One body, or a different body for each request in turn (e.g. one per channel). */
 type Bodies = string | readonly string[];
 
@@ -147,6 +157,7 @@ async function load(
       connections: options.connections,
       duration: options.durationS,
       expectBody,
+      ...rate(),
     });
   }
   // autocannon refuses expectBody beside requests: each answer is compared here instead.
@@ -158,6 +169,7 @@ async function load(
     headers: { 'content-type': 'application/json' },
     connections: options.connections,
     duration: options.durationS,
+    ...rate(),
     requests: [
       {
         setupRequest: (req: object) => ({ ...req, body: bodies[next++ % bodies.length] }),

@@ -14,7 +14,9 @@
  * processes, with and without CURVE, under `node --cpu-prof` into that folder's agora/ and
  * agora-curve/). Only a full default run writes the doc.
  * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
- * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it.
+ * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it,
+ * BENCH_HTTP_QUICK=1 keeps only its /post and /retrieve runs, BENCH_HTTP_RATE fixes their requests per
+ * second (bench/http.ts runs alone too: `node dist/bench/http.js`).
  * Then bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
  * BENCH_PROXY_DURATION_S seconds per run, default 5) and adds its table; BENCH_PROXY=0 skips it.
  * Last bench/sse.ts opens 1,000 message streams on one gateway and adds what they cost; BENCH_SSE=0
@@ -146,6 +148,8 @@ function settings(): {
     env.BENCH_IN_FLIGHT === undefined &&
     profileDir === undefined &&
     env.BENCH_HTTP !== '0' &&
+    env.BENCH_HTTP_QUICK === undefined &&
+    env.BENCH_HTTP_RATE === undefined &&
     env.BENCH_PROXY !== '0' &&
     env.BENCH_SSE !== '0';
   return { plan, only, profileDir, full };
