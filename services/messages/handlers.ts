@@ -12,7 +12,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStreamHub, StreamCall } from './stream';
-import type { MessageStore, StoredMessage } from '../../lib/store/contracts';
+import type { AppendKey, MessageStore, StoredMessage } from '../../lib/store/contracts';
 
 /** Answers whether a channel exists; may fail (e.g. Channels unreachable). */
 export type ChannelExists = (channel: string, ctx: Pick<RpcContext, 'reqId' | 'deadline'>) => Promise<boolean>;
@@ -25,12 +25,16 @@ export interface MessagesDeps {
   retain: number;
   /** Longest message text in UTF-8 bytes (config.messageMaxBytes). */
   maxBytes: number;
+  /** How long a post's idempotency key is kept, in ms (config.idempotencyTtlS). */
+  keyTtlMs: number;
   /** Told of every message stored here, to announce it to the streams of every instance (./stream.ts). */
   onPosted?: (channel: string, message: StoredMessage) => void;
 }
 
 /** Longest part of a channel name echoed in an error message. */
 const NAME_IN_ERROR_MAX = 64;
+/** An idempotency key: 1 to 255 visible ASCII characters (as the gateway's Idempotency-Key). */
+const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * `check` with its positive answers remembered forever: channels are never deleted
@@ -60,7 +64,9 @@ export function cachePositive(check: ChannelExists): ChannelExists {
  * The handler table of `Messages`. Each call checks, in this order: the session, the
  * arguments, then the channel, so a bad key always reads as a bad key.
  * - Post: the message must be a string of 1..maxBytes UTF-8 bytes (whitespace counts);
- *   answers the new id (per channel, from 1, no gaps).
+ *   answers the new id (per channel, from 1, no gaps). With an idempotency key, a key the
+ *   store already holds for the channel and the caller's username answers the id it was given,
+ *   and nothing is stored (a retry after AGORA_ERR_STORE_OUTCOME_UNKNOWN posts once).
  * - Last: the last id given in the channel, 0 when it has none.
  * - Retrieve: the retained messages with first <= id <= last, in id order. Bounds are
  *   clamped to what is retained, so negative or huge bounds are fine; first > last answers
@@ -76,19 +82,21 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
     Post: async (request, ctx) => {
       const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkMessage(request.message, deps.maxBytes);
+      const key = keyOf(request.idempotency_key, deps.keyTtlMs);
       await channel(request.channel, ctx);
       const posted = (messageid: number): { messageid: number } => {
         deps.onPosted?.(request.channel, { messageid, username, message: request.message });
         return { messageid };
       };
       if (!request.check_last)
-        return posted(await deps.store.append(request.channel, username, request.message, deps.retain));
+        return posted(await deps.store.append(request.channel, username, request.message, deps.retain, key));
       const messageid = await deps.store.appendIfLast(
         request.channel,
         username,
         request.message,
         deps.retain,
         request.expected_last,
+        key,
       );
       if (messageid === undefined)
         throw staleError(
@@ -140,6 +148,16 @@ function checkMessage(message: unknown, maxBytes: number): void {
     const bytes = Buffer.byteLength(message, 'utf8');
     if (bytes > maxBytes) throw new AgoraError('AGORA_ERR_MESSAGE_TOO_LONG', [bytes, maxBytes]);
   }
+}
+
+/** The store's key of a post's `idempotency_key` (empty or absent: none); AGORA_ERR_IDEMPOTENCY_KEY_INVALID if bad. */
+function keyOf(key: unknown, ttlMs: number): AppendKey | undefined {
+  if (key === undefined || key === '') return undefined;
+  if (typeof key !== 'string' || !KEY.test(key))
+    throw new AgoraError('AGORA_ERR_IDEMPOTENCY_KEY_INVALID', [
+      'a key is 1 to 255 visible ASCII characters (no spaces)',
+    ]);
+  return { key, now: Date.now(), ttlMs };
 }
 
 /**
