@@ -946,7 +946,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_IDEMPOTENCY_TTL_S',
     86_400,
     int(1, 31_536_000),
-    'Seconds the answer of a `/v1` POST sent with an `Idempotency-Key` is kept: the same request with the same key within this time gets that answer again instead of running again (`docs/API-V1.md` "Idempotency-Key"). Kept in Redis, else PostgreSQL, else the gateway\'s memory.',
+    'Seconds the answer of a `/v1` POST sent with an `Idempotency-Key` is kept: the same request with the same key within this time gets that answer again instead of running again (`docs/API-V1.md` "Idempotency-Key"). Kept in Redis, else PostgreSQL, else the gateway\'s memory. Messages keeps a post\'s key as long, with the message (PostgreSQL, else its memory), so that a post sent again after an unknown outcome is stored once.',
   ),
 ];
 

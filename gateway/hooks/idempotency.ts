@@ -16,7 +16,8 @@
  * - The first request claims the key for a lease (LEASE_CALLS bus deadlines); its answer is kept
  *   AGORA_IDEMPOTENCY_TTL_S when its status is below 500, and otherwise the claim is released, so
  *   that a retry runs again and gets a real outcome (a 5xx, AGORA_ERR_STORE_OUTCOME_UNKNOWN
- *   included, is no final answer).
+ *   included, is no final answer). A post of a message also hands its key to Messages, whose
+ *   store records it with the message (gateway/v1/messages.ts): that retry posts nothing twice.
  * - A request without the header costs one header lookup: no store call, no bus call.
  */
 import { createHash } from 'node:crypto';

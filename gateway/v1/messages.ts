@@ -2,10 +2,13 @@
  * /v1/channels/{name}/messages: list (Messages.Retrieve over everything retained, then
  * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on messageid), post
  * (Messages.Post → 201) and read one (Messages.Retrieve of [id, id]). A list's ETag is the
- * channel's last message id, so `If-Match` on a post means "nobody posted since I read".
+ * channel's last message id, so `If-Match` on a post means "nobody posted since I read". A post's
+ * Idempotency-Key goes to Messages too, whose store records it with the message: a retry after an
+ * unknown outcome (a 5xx the idempotency hook does not keep) answers the id already given.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
+import { KEY_HEADER, parseKey } from '../hooks/idempotency';
 import { ifMatchVersion, notModified, versionTag } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
 import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
@@ -88,6 +91,12 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
         );
       const expected = await ifMatchVersion(request, last);
       if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
+      const header = request.headers[KEY_HEADER];
+      if (header !== undefined) {
+        const key = parseKey(header);
+        if (key instanceof AgoraError) throw key;
+        post.idempotency_key = key;
+      }
       const r = await callBus(options, request, 'Messages', 'Post', post, false);
       const id = Number(r.messageid);
       reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);

@@ -118,15 +118,29 @@ export function checkRetain(retain: number): void {
     throw new RangeError(`retain must be a positive integer, got ${retain}`);
 }
 
+/**
+ * The idempotency key of an append: recorded for (channel, username, `key`) with the id the
+ * message gets, in the same atomic step as the message, and kept until `now + ttlMs` whatever
+ * the channel's retention; an append whose key is recorded and unexpired stores nothing and
+ * answers the id recorded.
+ */
+export interface AppendKey {
+  key: string;
+  /** ms since the epoch. */
+  now: number;
+  ttlMs: number;
+}
+
 export interface MessageStore {
   /**
    * Append to `channel`: the id is the channel's last id + 1 (from 1, no gaps, also under
-   * concurrent posters), then only the newest `retain` messages are kept.
+   * concurrent posters), then only the newest `retain` messages are kept. With `key`, see AppendKey.
    */
-  append(channel: string, username: string, message: string, retain: number): Promise<number>;
+  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number>;
   /**
    * `append`, only if the channel's last id is still `expectedLast` (0: no message yet), the
-   * check and the append being one atomic step; undefined (and nothing stored) otherwise.
+   * check and the append being one atomic step; undefined (and nothing stored) otherwise. A key
+   * already recorded answers its id, whatever the last id (the key is looked at first).
    */
   appendIfLast(
     channel: string,
@@ -134,7 +148,10 @@ export interface MessageStore {
     message: string,
     retain: number,
     expectedLast: number,
+    key?: AppendKey,
   ): Promise<number | undefined>;
+  /** Forget the append keys expired by `now` (where nothing expires them by itself); answers how many. */
+  pruneKeys(now: number): Promise<number>;
   /** The last id given in `channel`, 0 if none. */
   last(channel: string): Promise<number>;
   /** The retained messages with first <= id <= last, in id order. */

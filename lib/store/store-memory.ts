@@ -6,6 +6,7 @@
 import { canRead, copyPermissions, publicChannel, type Permissions } from '../permissions';
 import { checkRetain } from './contracts';
 import type {
+  AppendKey,
   ChannelCreate,
   ChannelList,
   ChannelRecord,
@@ -86,9 +87,17 @@ interface ChannelLog {
   ring: Array<StoredMessage | undefined>;
 }
 
+/** An append key recorded: the id its post was given, and when it expires (ms since the epoch). */
+interface KeyEntry {
+  messageid: number;
+  expiresAt: number;
+}
+
 /** Messages per channel, each channel a ring of its newest `retain` messages. */
 export class MemoryMessageStore implements MessageStore {
   private readonly logs = new Map<string, ChannelLog>();
+  /** The append keys recorded: by channel, then by `[username, key]` as JSON. */
+  private readonly keys = new Map<string, Map<string, KeyEntry>>();
 
   /**
    * The id is taken and the message stored in one synchronous step, with no `await` in
@@ -101,19 +110,49 @@ export class MemoryMessageStore implements MessageStore {
     message: string,
     retain: number,
     expectedLast: number,
+    key?: AppendKey,
   ): Promise<number | undefined> {
     // Checked and appended with no `await` in between: nothing can interleave.
+    const known = this.keyed(channel, username, key);
+    if (known !== undefined) return known;
     if ((this.logs.get(channel)?.lastId ?? 0) !== expectedLast) return undefined;
-    return this.append(channel, username, message, retain);
+    return this.append(channel, username, message, retain, key);
   }
 
-  async append(channel: string, username: string, message: string, retain: number): Promise<number> {
+  async append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number> {
     checkRetain(retain);
+    const known = this.keyed(channel, username, key);
+    if (known !== undefined) return known;
     const log = this.logOf(channel, retain);
     const messageid = ++log.lastId;
     log.ring[(messageid - 1) % log.capacity] = { messageid, username, message };
     log.oldestId = Math.max(log.oldestId, messageid - log.capacity + 1);
+    if (key !== undefined) {
+      let keys = this.keys.get(channel);
+      if (keys === undefined) this.keys.set(channel, (keys = new Map<string, KeyEntry>()));
+      keys.set(JSON.stringify([username, key.key]), { messageid, expiresAt: key.now + key.ttlMs });
+    }
     return messageid;
+  }
+
+  /** The id recorded for `key` in the channel, if it is there and unexpired. */
+  private keyed(channel: string, username: string, key: AppendKey | undefined): number | undefined {
+    if (key === undefined) return undefined;
+    const found = this.keys.get(channel)?.get(JSON.stringify([username, key.key]));
+    return found !== undefined && found.expiresAt > key.now ? found.messageid : undefined;
+  }
+
+  async pruneKeys(now: number): Promise<number> {
+    let pruned = 0;
+    for (const [channel, keys] of this.keys) {
+      for (const [id, entry] of keys)
+        if (entry.expiresAt <= now) {
+          keys.delete(id);
+          pruned++;
+        }
+      if (keys.size === 0) this.keys.delete(channel);
+    }
+    return pruned;
   }
 
   async last(channel: string): Promise<number> {

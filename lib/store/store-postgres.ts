@@ -7,6 +7,7 @@
 import { ownerOnly, publicChannel, type Permissions } from '../permissions';
 import {
   checkRetain,
+  type AppendKey,
   type ChannelCreate,
   type ChannelList,
   type ChannelRecord,
@@ -241,12 +242,21 @@ const APPEND_SQL = `
   SELECT last_id FROM c`;
 
 /**
- * Appends that arrive together, as one call (migration 7 in ./migrations.ts). The leading comment
+ * Appends that arrive together, as one call (migrations 7 and 11 in ./migrations.ts), with their
+ * keys (NULL: none); it answers each append's id by its place in the call. The leading comment
  * says what the call writes: `isWrite` (./postgres-pool.ts) then counts it as the write it is (a lost
  * answer is AGORA_ERR_STORE_OUTCOME_UNKNOWN), and pg_stat_activity shows which tables it holds.
  */
-const APPEND_BATCH_SQL = `/* writes agora_message_counters and agora_messages */
-  SELECT out_channel, out_last_id FROM agora_append_messages($1::text[], $2::text[], $3::bytea[], $4)`;
+const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters and agora_messages */
+  SELECT out_ord, out_id FROM agora_append_keyed_messages($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
+
+/** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
+const TAKE_KEY_SQL = `
+  INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
+    VALUES ($1, $2, $3, 0, $4::bigint + $5::bigint)
+  ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
+    WHERE k.expires_at <= $4::bigint
+  RETURNING 1 AS taken`;
 
 /** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
 const MAX_BATCH = 256;
@@ -257,9 +267,13 @@ interface PendingAppend {
   username: string;
   message: Buffer;
   retain: number;
+  key: AppendKey | undefined;
   resolve: (id: number) => void;
   reject: (err: unknown) => void;
 }
+
+/** Refuses a conditional append inside its transaction, so that the key it took is rolled back. */
+class NotAtLast extends Error {}
 
 export class PgMessageStore implements MessageStore {
   /** Appends waiting for a call to carry them, in arrival order. */
@@ -273,12 +287,13 @@ export class PgMessageStore implements MessageStore {
   /**
    * Group commit: an append goes at once in a call of its own unless MAX_IN_FLIGHT calls are in flight
    * or one of them carries its channel; appends that wait go together in the next call (those of one
-   * retain), whatever their channels. Each is answered once its row is committed, with its own id.
+   * retain), whatever their channels. Each is answered once
+   * its row is committed, with its own id; its key, if any, is committed with it.
    */
-  append(channel: string, username: string, message: string, retain: number): Promise<number> {
+  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       checkRetain(retain); // a throw here rejects
-      this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, resolve, reject });
+      this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, key, resolve, reject });
       this.next();
     });
   }
@@ -287,12 +302,18 @@ export class PgMessageStore implements MessageStore {
     while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
       // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
       const batch: PendingAppend[] = [];
-      const retain = this.waiting.find((p) => !this.busy.has(p.channel))?.retain;
-      if (retain === undefined) return;
+      const head = this.waiting.find((p) => !this.busy.has(p.channel));
+      if (head === undefined) return;
+      const keys = new Set<string>();
       const rest: PendingAppend[] = [];
       for (const p of this.waiting) {
-        if (batch.length < MAX_BATCH && p.retain === retain && !this.busy.has(p.channel)) batch.push(p);
-        else rest.push(p);
+        // A key sent twice waits for the next call, which finds it recorded.
+        const id = p.key === undefined ? undefined : JSON.stringify([p.channel, p.username, p.key.key]);
+        const fits = p.retain === head.retain && !(id !== undefined && keys.has(id));
+        if (batch.length < MAX_BATCH && fits && !this.busy.has(p.channel)) {
+          batch.push(p);
+          if (id !== undefined) keys.add(id);
+        } else rest.push(p);
       }
       const channels = new Set(batch.map((p) => p.channel));
       this.waiting.splice(0, this.waiting.length, ...rest);
@@ -308,25 +329,20 @@ export class PgMessageStore implements MessageStore {
 
   private async appendBatch(batch: PendingAppend[]): Promise<void> {
     try {
-      const rows = await this.db.query<{ out_channel: string; out_last_id: string }>(APPEND_BATCH_SQL, [
+      const rows = await this.db.query<{ out_ord: string; out_id: string | null }>(APPEND_BATCH_SQL, [
         batch.map((p) => p.channel),
         batch.map((p) => p.username),
         batch.map((p) => p.message),
+        batch.map((p) => p.key?.key ?? null),
         batch[0].retain,
+        batch.map((p) => p.key?.now ?? 0),
+        batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
       ]);
-      // Each channel's ids end at its new last id, given in the batch's order.
-      const count = new Map<string, number>();
-      for (const p of batch) count.set(p.channel, (count.get(p.channel) ?? 0) + 1);
-      const next = new Map<string, number>();
-      for (const r of rows) next.set(r.out_channel, Number(r.out_last_id) - (count.get(r.out_channel) ?? 0) + 1);
-      for (const p of batch) {
-        const id = next.get(p.channel);
-        if (id === undefined) {
-          p.reject(new Error('append without a condition stored nothing'));
-          continue;
-        }
-        p.resolve(id);
-        next.set(p.channel, id + 1);
+      const ids = new Map(rows.map((r) => [Number(r.out_ord), r.out_id === null ? undefined : Number(r.out_id)]));
+      for (const [i, p] of batch.entries()) {
+        const id = ids.get(i + 1);
+        if (id === undefined) p.reject(new Error('append without a condition stored nothing'));
+        else p.resolve(id);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -339,8 +355,58 @@ export class PgMessageStore implements MessageStore {
     message: string,
     retain: number,
     expectedLast: number,
+    key?: AppendKey,
   ): Promise<number | undefined> {
-    return this.appendWhere(channel, username, message, retain, expectedLast);
+    if (key === undefined) return this.appendWhere(channel, username, message, retain, expectedLast);
+    return this.appendIfLastKeyed(channel, username, message, retain, expectedLast, key);
+  }
+
+  /**
+   * One transaction, taking the key first and then the counter, as the calls of `append` do: the key
+   * held answers its id; else the conditional append, and the key gets the id (a refusal rolls the
+   * key back).
+   */
+  private async appendIfLastKeyed(
+    channel: string,
+    username: string,
+    message: string,
+    retain: number,
+    expectedLast: number,
+    key: AppendKey,
+  ): Promise<number | undefined> {
+    checkRetain(retain);
+    try {
+      return await this.db.transaction(async (query) => {
+        for (;;) {
+          if ((await query(TAKE_KEY_SQL, [channel, username, key.key, key.now, key.ttlMs])).length === 1) break;
+          const [held] = await query<{ message_id: string }>(
+            'SELECT message_id FROM agora_message_keys WHERE channel = $1 AND username = $2 AND key = $3',
+            [channel, username, key.key],
+          );
+          // Gone between the two statements (swept): take it on the next turn.
+          if (held !== undefined) return Number(held.message_id);
+        }
+        const rows = await query<{ last_id: string }>(APPEND_SQL, [
+          channel,
+          username,
+          Buffer.from(message, 'utf8'),
+          retain,
+          expectedLast,
+        ]);
+        if (rows.length === 0) throw new NotAtLast();
+        const id = Number(rows[0].last_id);
+        await query('UPDATE agora_message_keys SET message_id = $4 WHERE channel = $1 AND username = $2 AND key = $3', [
+          channel,
+          username,
+          key.key,
+          id,
+        ]);
+        return id;
+      });
+    } catch (err) {
+      if (err instanceof NotAtLast) return undefined;
+      throw err;
+    }
   }
 
   private async appendWhere(
@@ -359,6 +425,14 @@ export class PgMessageStore implements MessageStore {
       expectedLast,
     ]);
     return rows.length === 0 ? undefined : Number(rows[0].last_id);
+  }
+
+  async pruneKeys(now: number): Promise<number> {
+    const [row] = await this.db.query<{ n: number }>(
+      'WITH gone AS (DELETE FROM agora_message_keys WHERE expires_at <= $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
+      [now],
+    );
+    return row.n;
   }
 
   async last(channel: string): Promise<number> {

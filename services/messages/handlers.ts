@@ -13,7 +13,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStreamHub, StreamCall } from './stream';
-import type { MessageStore, StoredMessage } from '../../lib/store/contracts';
+import type { AppendKey, MessageStore, StoredMessage } from '../../lib/store/contracts';
 
 /** Answers a channel's permissions, undefined when it does not exist; may fail (e.g. Channels unreachable). */
 export type ChannelAccess = (
@@ -29,12 +29,16 @@ export interface MessagesDeps {
   retain: number;
   /** Longest message text in UTF-8 bytes (config.messageMaxBytes). */
   maxBytes: number;
+  /** How long a post's idempotency key is kept, in ms (config.idempotencyTtlS). */
+  keyTtlMs: number;
   /** Told of every message stored here, to announce it to the streams of every instance (./stream.ts). */
   onPosted?: (channel: string, message: StoredMessage) => void;
 }
 
 /** Longest part of a channel name echoed in an error message. */
 const NAME_IN_ERROR_MAX = 64;
+/** An idempotency key: 1 to 255 visible ASCII characters (as the gateway's Idempotency-Key). */
+const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** How long Messages keeps a channel's permissions: a change reaches every instance within it. */
 export const ACCESS_CACHE_MS = 1000;
@@ -72,7 +76,9 @@ export function cacheAccess(check: ChannelAccess, ttlMs = ACCESS_CACHE_MS, now =
  * may not read is answered as absent (AGORA_ERR_CHANNEL_NOT_FOUND); a post to one it may read
  * but not write is AGORA_ERR_FORBIDDEN.
  * - Post: the message must be a string of 1..maxBytes UTF-8 bytes (whitespace counts);
- *   answers the new id (per channel, from 1, no gaps).
+ *   answers the new id (per channel, from 1, no gaps). With an idempotency key, a key the
+ *   store already holds for the channel and the caller's username answers the id it was given,
+ *   and nothing is stored (a retry after AGORA_ERR_STORE_OUTCOME_UNKNOWN posts once).
  * - Last: the last id given in the channel, 0 when it has none.
  * - Retrieve: the retained messages with first <= id <= last, in id order. Bounds are
  *   clamped to what is retained, so negative or huge bounds are fine; first > last answers
@@ -90,6 +96,7 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
     Post: async (request, ctx) => {
       const username = await deps.sessions.resolve(request.sesskey, ctx);
       checkMessage(request.message, deps.maxBytes);
+      const key = keyOf(request.idempotency_key, deps.keyTtlMs);
       const permissions = await channel(request.channel, username, ctx);
       if (!canWrite(permissions, principalsOf(username)))
         throw new AgoraError('AGORA_ERR_FORBIDDEN', ['post to channel', quote(request.channel)]);
@@ -98,13 +105,14 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
         return { messageid };
       };
       if (!request.check_last)
-        return posted(await deps.store.append(request.channel, username, request.message, deps.retain));
+        return posted(await deps.store.append(request.channel, username, request.message, deps.retain, key));
       const messageid = await deps.store.appendIfLast(
         request.channel,
         username,
         request.message,
         deps.retain,
         request.expected_last,
+        key,
       );
       if (messageid === undefined)
         throw staleError(
@@ -155,6 +163,16 @@ function checkMessage(message: unknown, maxBytes: number): void {
     const bytes = Buffer.byteLength(message, 'utf8');
     if (bytes > maxBytes) throw new AgoraError('AGORA_ERR_MESSAGE_TOO_LONG', [bytes, maxBytes]);
   }
+}
+
+/** The store's key of a post's `idempotency_key` (empty or absent: none); AGORA_ERR_IDEMPOTENCY_KEY_INVALID if bad. */
+function keyOf(key: unknown, ttlMs: number): AppendKey | undefined {
+  if (key === undefined || key === '') return undefined;
+  if (typeof key !== 'string' || !KEY.test(key))
+    throw new AgoraError('AGORA_ERR_IDEMPOTENCY_KEY_INVALID', [
+      'a key is 1 to 255 visible ASCII characters (no spaces)',
+    ]);
+  return { key, now: Date.now(), ttlMs };
 }
 
 /**

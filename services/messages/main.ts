@@ -15,6 +15,9 @@ import { openStores } from '../../lib/store/index';
 import { buildMessagesService, cacheAccess, type ChannelAccess } from './handlers';
 import { MessageStreamHub } from './stream';
 
+/** How often expired idempotency keys of posts are removed from the store. */
+const KEY_SWEEP_MS = 60_000;
+
 serviceMain(
   'messages',
   (config) => config.messagesGrpcUrl,
@@ -45,6 +48,10 @@ serviceMain(
     // In memory (no broadcast) there is no other instance: the hub announces to itself.
     const hub = new MessageStreamHub(stores.broadcast('messages'), log.child({ mod: 'stream' }));
     await hub.start();
+    // Posts' idempotency keys are kept AGORA_IDEMPOTENCY_TTL_S, then swept (by every instance: a delete is idempotent).
+    const sweep = setInterval(() => {
+      stores.messages.pruneKeys(Date.now()).catch((err: unknown) => log.warn({ err }, 'post key sweep failed'));
+    }, KEY_SWEEP_MS).unref();
     return {
       impl: buildMessagesService(
         {
@@ -53,12 +60,14 @@ serviceMain(
           channelAccess: cacheAccess(access),
           retain: config.messagesRetained,
           maxBytes: config.messageMaxBytes,
+          keyTtlMs: config.idempotencyTtlS * 1000,
         },
         hub,
       ),
       health: stores.checks(),
       drain: () => hub.close(),
       close: async () => {
+        clearInterval(sweep);
         hub.close();
         sessions.close();
         channels.close();

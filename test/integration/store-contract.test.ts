@@ -259,6 +259,65 @@ async function checkAppendIfLast(s: Opened): Promise<void> {
   assert.equal(await s.messages.append('cond', 'ann', 'plain', 100), 3);
 }
 
+async function checkAppendKeys(s: Opened): Promise<void> {
+  const now = Date.now();
+  const key = (k: string, at = now) => ({ key: k, now: at, ttlMs: 60_000 });
+  const count = async (channel: string) => (await s.messages.range(channel, 1, 1000)).length;
+  assert.equal(await s.messages.append('keyed', 'ann', 'once', 100, key('k1')), 1);
+  assert.equal(await s.messages.append('keyed', 'ann', 'once', 100, key('k1')), 1, 'the same key: the same id');
+  assert.equal(await count('keyed'), 1, 'and nothing stored');
+  assert.equal(await s.messages.append('keyed', 'ann', 'other', 100, key('k2')), 2, 'another key: another message');
+  assert.equal(await s.messages.append('keyed', 'bo', 'bo', 100, key('k1')), 3, "another user's key is independent");
+  assert.equal(await s.messages.append('keyed-2', 'ann', 'there', 100, key('k1')), 1, "another channel's too");
+  assert.equal(await s.messages.append('keyed', 'ann', 'plain', 100), 4);
+  assert.equal(await s.messages.append('keyed', 'bo', 'bo', 100, key('k1')), 3);
+  assert.deepEqual(
+    (await s.messages.range('keyed', 1, 10)).map((m) => [m.username, m.message]),
+    [
+      ['ann', 'once'],
+      ['ann', 'other'],
+      ['bo', 'bo'],
+      ['ann', 'plain'],
+    ],
+  );
+  // Concurrent appends with one key (and others without): one message for the key, every caller its id.
+  const racers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0
+        ? s.messages.append('keyed', 'cy', 'raced', 100, key('race'))
+        : s.messages.append('keyed', 'cy', `plain ${i}`, 100),
+    ),
+  );
+  const keyedIds = racers.filter((_, i) => i % 2 === 0);
+  assert.equal(new Set(keyedIds).size, 1, `one id for the key: ${keyedIds.join(',')}`);
+  assert.deepEqual(
+    [...new Set(racers)].sort((a, b) => a - b),
+    Array.from({ length: 11 }, (_, i) => i + 5),
+    'gap-free',
+  );
+  assert.equal((await s.messages.range('keyed', 1, 100)).filter((m) => m.message === 'raced').length, 1);
+  // appendIfLast: a key held answers its id whatever the last id; a new key is checked and kept.
+  const last = await s.messages.last('keyed');
+  assert.equal(await s.messages.appendIfLast('keyed', 'ann', 'once', 100, 0, key('k1')), 1);
+  assert.equal(await s.messages.appendIfLast('keyed', 'ann', 'stale', 100, 0, key('k3')), undefined);
+  assert.equal(
+    await s.messages.appendIfLast('keyed', 'ann', 'at last', 100, last, key('k3')),
+    last + 1,
+    'refused: key not kept',
+  );
+  assert.equal(await s.messages.appendIfLast('keyed', 'ann', 'at last', 100, last, key('k3')), last + 1);
+  assert.equal(await s.messages.append('keyed', 'ann', 'at last', 100, key('k3')), last + 1, 'one key for both kinds');
+  // Kept their time to live whatever the retention (a retain of 1 drops message 1), then a new key.
+  assert.equal(await s.messages.append('keyed', 'ann', 'drops the rest', 1), last + 2);
+  assert.deepEqual(await s.messages.range('keyed', 1, 1), [], 'message 1 is no longer retained');
+  assert.equal(await s.messages.append('keyed', 'ann', 'x', 1, key('k1', now + 59_999)), 1);
+  assert.equal(await s.messages.append('keyed', 'ann', 'new', 1, key('k1', now + 60_000)), last + 3, 'expired');
+  assert.equal(await s.messages.pruneKeys(now + 59_999), 0);
+  assert.equal(await s.messages.pruneKeys(now + 60_000), 5, 'every key but the one taken again');
+  assert.equal(await s.messages.pruneKeys(now + 60_000), 0);
+  assert.equal(await s.messages.append('keyed', 'bo', 'bo again', 1, key('k1', now + 60_001)), last + 4, 'pruned');
+}
+
 async function checkNodes(s: Opened): Promise<void> {
   const node = (id: string, owner: string, createdAt: number): NodeRecord => ({
     ...newNode({ id, owner, name: `n-${id}`, image: 'echo', size: 'small', command: '' }, createdAt),
@@ -442,6 +501,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
   ['messages: 60 concurrent appends to one channel get 1..60 exactly once', checkConcurrentAppends],
   ['messages: appendIfLast appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
   [
+    'messages: a key recorded with its append answers its id and stores nothing, per channel and user, under racers; kept its time to live',
+    checkAppendKeys,
+  ],
+  [
     "nodes: create under a per-owner limit (also when concurrent) and not under a name the owner's nodes hold; list oldest first, put, delete",
     checkNodes,
   ],
@@ -480,6 +543,9 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   );
   await t.test('two instances posting to one channel at once: ids gap-free and unique, retention holds', () =>
     twoInstancesAppend(t, config),
+  );
+  await t.test('two instances posting with the same keys at once: one message per key, every caller its id', () =>
+    twoInstancesKeyed(config),
   );
   await t.test('two instances comparing and writing at one version at once: one write each time, in every kind', () =>
     twoInstancesCompare(config),
@@ -566,6 +632,40 @@ async function twoInstancesAppend(t: TestContext, config: Config): Promise<void>
     t.after(() => db.close());
     const rows = await db.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'shared'");
     assert.equal(Number(rows[0].n), 150, 'nothing beyond the retention stays in the table');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+async function twoInstancesKeyed(config: Config): Promise<void> {
+  const a = await openStores(config, log, ['messages']);
+  const b = await openStores(config, log, ['messages']);
+  try {
+    const now = Date.now();
+    // Ten keys, each sent six times by each instance, interleaved, some of them conditional (at 0:
+    // refused unless the key is held), with keyless appends between.
+    const posts = Array.from({ length: 140 }, (_, i) => {
+      const s = i % 2 === 0 ? a : b;
+      if (i % 7 === 6) return s.messages.append('two-keyed', 'ann', `plain ${i}`, 1000);
+      const key = { key: `k${i % 10}`, now, ttlMs: 60_000 };
+      return i % 3 === 0
+        ? s.messages.appendIfLast('two-keyed', 'ann', `keyed ${i % 10}`, 1000, 0, key)
+        : s.messages.append('two-keyed', 'ann', `keyed ${i % 10}`, 1000, key);
+    });
+    const ids = await Promise.all(posts);
+    const stored = await a.messages.range('two-keyed', 1, 1000);
+    assert.deepEqual(
+      stored.map((m) => m.messageid),
+      Array.from({ length: stored.length }, (_, i) => i + 1),
+      'gap-free',
+    );
+    for (let k = 0; k < 10; k++) {
+      const mine = stored.filter((m) => m.message === `keyed ${k}`);
+      assert.equal(mine.length, 1, `one message for k${k}`);
+      for (const [i, id] of ids.entries())
+        if (i % 7 !== 6 && i % 10 === k && id !== undefined) assert.equal(id, mine[0].messageid, `post ${i}`);
+    }
+    assert.equal(stored.filter((m) => m.message.startsWith('plain')).length, 20);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -3,8 +3,10 @@
  * error never names the backend's address, and a write whose connection is cut after it was
  * sent says its outcome is unknown (AGORA_ERR_STORE_OUTCOME_UNKNOWN) — PostgreSQL may well
  * have committed it, as the test then reads. The cut is made by a TCP proxy between the
- * pool and a real PostgreSQL server.
+ * pool and a real PostgreSQL server. A post sent again with its idempotency key after such an
+ * outcome is stored once, whether the first attempt was (docs/API-V1.md "Idempotency-Key").
  */
+import { publicChannel } from '../../lib/permissions';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
@@ -14,6 +16,9 @@ import { createLogger } from '../../lib/log';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisConnection } from '../../lib/store/store-redis';
 import { PgMessageStore } from '../../lib/store/store-postgres';
+import type { RpcContext } from '../../lib/rpc/service';
+import { buildMessagesHandlers } from '../../services/messages/handlers';
+import { ALICE, fakeSessions } from '../helpers/sessions';
 import { startPostgres, until } from '../helpers/backends';
 import { freePort } from '../helpers/proc';
 
@@ -129,4 +134,74 @@ test('a write cut off after it was sent: AGORA_ERR_STORE_OUTCOME_UNKNOWN, and it
   assert.equal(r.message, 'The PostgreSQL backend is unavailable: connection lost');
   // 5. The pool connects again by itself.
   assert.equal(await messages.last('c'), 2);
+});
+
+test('a post with an Idempotency-Key whose outcome is unknown, sent again with its key: one message, the same answer, stored or not', async (t) => {
+  const pg = await startPostgres(t);
+  if (pg === undefined) return;
+  const url = await pg.newDatabase();
+  const direct = database(t, url, 2);
+  await direct.migrate();
+  const cutter = await proxy(t, pg.port);
+  // Messages as it serves Post, over the store through the proxy (pool of 2: the retry needs a connection).
+  const messages = buildMessagesHandlers({
+    store: new PgMessageStore(database(t, url.replace(`:${pg.port}/`, `:${cutter.port}/`), 2)),
+    sessions: fakeSessions(),
+    channelAccess: async () => publicChannel('alice'),
+    retain: 100,
+    maxBytes: 4096,
+    keyTtlMs: 60_000,
+  });
+  const ctx: RpcContext = { service: 'Messages', method: 'Post', log };
+  const post = (message: string, key: string) =>
+    Promise.resolve(
+      messages.Post(
+        { sesskey: ALICE, channel: 'c', message, check_last: false, expected_last: 0, idempotency_key: key },
+        ctx,
+      ),
+    );
+  const texts = async () => (await new PgMessageStore(direct).range('c', 1, 100)).map((m) => m.message);
+  assert.deepEqual(await post('first', 'k-0'), { messageid: 1 });
+
+  const locker = new Client({ connectionString: url });
+  locker.on('error', () => undefined);
+  await locker.connect();
+  t.after(() => locker.end());
+  /** A post of `message` with `key` sent, held on the channel's counter row, its connection then cut. */
+  const unknownOutcome = async (message: string, key: string): Promise<number> => {
+    await locker.query('BEGIN');
+    await locker.query("UPDATE agora_message_counters SET last_id = last_id WHERE channel = 'c'");
+    const first = post(message, key);
+    let waiting: Array<{ pid: number }> = [];
+    await until(async () => {
+      waiting = await direct.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%agora_message_counters%'",
+      );
+      return waiting.length === 1;
+    }, 'the post waiting on the row lock');
+    cutter.cut();
+    const e = await failure(first);
+    assert.equal(e.code, 'AGORA_ERR_STORE_OUTCOME_UNKNOWN');
+    return waiting[0].pid;
+  };
+
+  // 1. The first attempt was stored: the retry, sent while it still waits to commit, waits for its key
+  //    and answers its id.
+  await unknownOutcome('second', 'k-1');
+  const retry = post('second', 'k-1');
+  await locker.query('COMMIT');
+  assert.deepEqual(await retry, { messageid: 2 }, 'the id the first attempt was given');
+  assert.deepEqual(await texts(), ['first', 'second'], 'posted once');
+  assert.deepEqual(await post('second', 'k-1'), { messageid: 2 });
+
+  // 2. The first attempt was not stored (its server process ended before it committed): the retry posts it.
+  const pid = await unknownOutcome('third', 'k-2');
+  await direct.query('SELECT pg_terminate_backend($1)', [pid]);
+  await locker.query('COMMIT');
+  assert.deepEqual(await texts(), ['first', 'second'], 'the first attempt left nothing');
+  assert.deepEqual(await post('third', 'k-2'), { messageid: 3 });
+  assert.deepEqual(await post('third', 'k-2'), { messageid: 3 });
+  assert.deepEqual(await texts(), ['first', 'second', 'third'], 'posted once');
+  const [keys] = await direct.query<{ n: number }>('SELECT count(*)::int AS n FROM agora_message_keys');
+  assert.equal(keys.n, 3, 'one key per post');
 });

@@ -23,6 +23,8 @@ interface Setup {
   app: FastifyInstance;
   /** Every bus call, `Service.Method`. */
   calls: string[];
+  /** The param of every Messages.Post. */
+  posts: Array<Record<string, unknown>>;
   /** Every store call, by method name. */
   storeCalls: string[];
   /** What the next Messages.Post does instead of answering (once). */
@@ -33,6 +35,7 @@ interface Setup {
 
 function setUp(ttlS = 86_400): Setup {
   const calls: string[] = [];
+  const posts: Array<Record<string, unknown>> = [];
   const storeCalls: string[] = [];
   const next: Setup['next'] = {};
   let id = 0;
@@ -46,6 +49,7 @@ function setUp(ttlS = 86_400): Setup {
         return { sesskey: p.sesskey, username, idle_s: 1800, version: 1 };
       }
       if (`${service}.${method}` === 'Messages.Post') {
+        posts.push(p);
         const instead = next.post;
         next.post = undefined;
         if (instead !== undefined) await instead();
@@ -70,7 +74,7 @@ function setUp(ttlS = 86_400): Setup {
     config: { busMaxBodyBytes: 1_048_576, requestTimeoutMs: 3000, idempotencyTtlS: ttlS },
     idempotency: store,
   });
-  return { app, calls, storeCalls, next, broken };
+  return { app, calls, posts, storeCalls, next, broken };
 }
 
 function post(
@@ -228,6 +232,20 @@ test('a 5xx (outcome unknown) is not kept: the retry runs; a 4xx is kept', async
   assert.equal(again.body, missing.body);
   assert.equal(again.headers['idempotent-replayed'], 'true');
   assert.equal(count(calls, 'Messages.Post'), 3);
+});
+
+test('a post hands its key to Messages, whose store answers the id already given: so does the retry of a 5xx', async (t) => {
+  const { app, posts, next } = setUp();
+  t.after(() => app.close());
+  next.post = () => Promise.reject(new AgoraError('AGORA_ERR_STORE_OUTCOME_UNKNOWN', ['PostgreSQL']));
+  assertError(await post(app, { key: '"k\\\\7"' }), 503, 201, 'outcome unknown');
+  assert.equal((await post(app, { key: 'k\\7' })).statusCode, 201, 'the same key, bare');
+  assert.equal((await post(app, {})).statusCode, 201);
+  assert.deepEqual(
+    posts.map((p) => p.idempotency_key),
+    ['k\\7', 'k\\7', undefined],
+    'the key as parsed; none without the header',
+  );
 });
 
 test('a dead session: 401 before anything is claimed', async (t) => {

@@ -26,15 +26,16 @@ function setup(options: Partial<MessagesDeps> = {}) {
     channelAccess: async (name) => (channels.has(name) ? publicChannel('ann') : undefined),
     retain: 100,
     maxBytes: 4096,
+    keyTtlMs: 60_000,
     ...options,
   };
   return { channels, deps, h: buildMessagesHandlers(deps) };
 }
 
 const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE, channel = 'general') =>
-  Promise.resolve(h.Post({ sesskey, channel, message, check_last: false, expected_last: 0 }, ctx)).then((r) =>
-    Number(r.messageid),
-  );
+  Promise.resolve(
+    h.Post({ sesskey, channel, message, check_last: false, expected_last: 0, idempotency_key: '' }, ctx),
+  ).then((r) => Number(r.messageid));
 const retrieve = (h: ReturnType<typeof setup>['h'], first: number, last: number, channel = 'general') =>
   Promise.resolve(h.Retrieve({ sesskey: ALICE, channel, first, last }, ctx)).then((r) => r.messages ?? []);
 
@@ -171,7 +172,17 @@ test('message size: empty is invalid, maxBytes of UTF-8 is fine, one byte more i
   await assert.rejects(post(h, '😀😀😀'), { code: 'AGORA_ERR_MESSAGE_TOO_LONG' });
   await assert.rejects(
     Promise.resolve(
-      h.Post({ sesskey: ALICE, channel: 'general', message: 42 as never, check_last: false, expected_last: 0 }, ctx),
+      h.Post(
+        {
+          sesskey: ALICE,
+          channel: 'general',
+          message: 42 as never,
+          check_last: false,
+          expected_last: 0,
+          idempotency_key: '',
+        },
+        ctx,
+      ),
     ),
     { code: 'AGORA_ERR_MESSAGE_INVALID' },
   );
@@ -286,9 +297,12 @@ test('the store resizes a channel ring when retain changes, keeping the newest',
 test('Post with check_last appends only while the channel is still at expected_last', async () => {
   const { h } = setup();
   const ifLast = (expected_last: number, message: string) =>
-    Promise.resolve(h.Post({ sesskey: ALICE, channel: 'general', message, check_last: true, expected_last }, ctx)).then(
-      (r) => Number(r.messageid),
-    );
+    Promise.resolve(
+      h.Post(
+        { sesskey: ALICE, channel: 'general', message, check_last: true, expected_last, idempotency_key: '' },
+        ctx,
+      ),
+    ).then((r) => Number(r.messageid));
   assert.equal(await ifLast(0, 'first on an empty channel'), 1);
   await assert.rejects(ifLast(0, 'also first?'), { code: 'AGORA_ERR_MESSAGE_STALE', errno: 114 });
   assert.equal(await ifLast(1, 'second'), 2);
@@ -359,4 +373,54 @@ test('a private channel: absent for whom may not read it, a post refused with FO
     read.messages?.map((m) => m.message),
     ['for bob to read'],
   );
+});
+test('Post with an idempotency key: the key again answers the id it was given and posts nothing, per channel and user', async () => {
+  const { h } = setup();
+  const keyed = (message: string, idempotency_key: string, sesskey = ALICE, channel = 'general') =>
+    Promise.resolve(
+      h.Post({ sesskey, channel, message, check_last: false, expected_last: 0, idempotency_key }, ctx),
+    ).then((r) => Number(r.messageid));
+  assert.equal(await keyed('once', 'k-1'), 1);
+  assert.equal(await keyed('once', 'k-1'), 1, 'the same key: the same id');
+  assert.equal(await keyed('twice', 'k-2'), 2, 'another key: another post');
+  assert.equal(await keyed('bob too', 'k-1', BOB), 3, "another user's key is another key");
+  assert.equal(await keyed('elsewhere', 'k-1', ALICE, 'empty'), 1, "another channel's key is another key");
+  assert.equal(await post(h, 'no key'), 4);
+  assert.deepEqual(
+    (await retrieve(h, 1, 10)).map((m) => m.message),
+    ['once', 'twice', 'bob too', 'no key'],
+  );
+  // With check_last: a key already held answers its id, though the channel moved on since.
+  const ifLast = (expected_last: number, idempotency_key: string) =>
+    Promise.resolve(
+      h.Post(
+        { sesskey: ALICE, channel: 'general', message: 'm', check_last: true, expected_last, idempotency_key },
+        ctx,
+      ),
+    ).then((r) => Number(r.messageid));
+  assert.equal(await ifLast(4, 'k-3'), 5);
+  assert.equal(await ifLast(4, 'k-3'), 5, 'held: the id, no AGORA_ERR_MESSAGE_STALE');
+  assert.equal(await ifLast(4, 'k-1'), 1);
+  await assert.rejects(ifLast(4, 'k-4'), { code: 'AGORA_ERR_MESSAGE_STALE' }, 'a new key is still checked');
+  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 5 });
+  for (const bad of ['has space', 'x'.repeat(256), 'é'])
+    await assert.rejects(keyed('bad', bad), { code: 'AGORA_ERR_IDEMPOTENCY_KEY_INVALID', status: 400 }, bad);
+  assert.deepEqual(
+    await h.Last({ sesskey: ALICE, channel: 'general' }, ctx),
+    { messageid: 5 },
+    'a bad key posts nothing',
+  );
+});
+
+test('the store keeps a post key its time to live, whatever the retention; then it is a new key, and pruned', async () => {
+  const store = new MemoryMessageStore();
+  const key = (now: number) => ({ key: 'k', now, ttlMs: 1000 });
+  assert.equal(await store.append('c', 'u', 'a', 1, key(0)), 1);
+  assert.equal(await store.append('c', 'u', 'b', 1), 2, 'message 1 falls out of retention');
+  assert.equal(await store.append('c', 'u', 'a', 1, key(999)), 1, 'its key still answers');
+  assert.equal(await store.pruneKeys(999), 0);
+  assert.equal(await store.append('c', 'u', 'a', 1, key(1000)), 3, 'expired: a new post');
+  assert.equal(await store.append('c', 'u', 'a', 1, key(1500)), 3);
+  assert.equal(await store.pruneKeys(2000), 1);
+  assert.equal(await store.pruneKeys(2000), 0);
 });

@@ -13,6 +13,14 @@ export interface PostRequest {
    */
   'check_last'?: (boolean);
   'expected_last'?: (number | string | Long);
+  /**
+   * An idempotency key (1 to 255 visible ASCII characters; empty: none), kept per channel and
+   * username: the store records it with the message, in the same atomic step, and a post whose
+   * key it already holds stores nothing and answers the id that key was given (the gateway's
+   * Idempotency-Key, docs/API-V1.md "Idempotency-Key"). Keys are kept AGORA_IDEMPOTENCY_TTL_S,
+   * whatever the channel's retention.
+   */
+  'idempotency_key'?: (string);
 }
 
 export interface PostRequest__Output {
@@ -26,4 +34,12 @@ export interface PostRequest__Output {
    */
   'check_last': (boolean);
   'expected_last': (number);
+  /**
+   * An idempotency key (1 to 255 visible ASCII characters; empty: none), kept per channel and
+   * username: the store records it with the message, in the same atomic step, and a post whose
+   * key it already holds stores nothing and answers the id that key was given (the gateway's
+   * Idempotency-Key, docs/API-V1.md "Idempotency-Key"). Keys are kept AGORA_IDEMPOTENCY_TTL_S,
+   * whatever the channel's retention.
+   */
+  'idempotency_key': (string);
 }
