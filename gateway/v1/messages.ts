@@ -1,6 +1,7 @@
 /**
  * /v1/channels/{name}/messages: list (Messages.Retrieve over everything retained, then
- * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on messageid), post
+ * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on messageid; each item carries
+ * the store's `last_modified`), post
  * (Messages.Post → 201) and read one (Messages.Retrieve of [id, id]). A list's ETag is the
  * channel's last message id, so `If-Match` on a post means "nobody posted since I read". A post's
  * Idempotency-Key goes to Messages too, whose store records it with the message: a retry after an
@@ -18,20 +19,31 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 const MESSAGE = {
   type: 'object',
   required: ['messageid', 'message'],
-  properties: { messageid: { type: 'integer' }, username: { type: 'string' }, message: { type: 'string' } },
+  properties: {
+    messageid: { type: 'integer' },
+    username: { type: 'string' },
+    message: { type: 'string' },
+    last_modified: { type: 'integer' },
+  },
 } as const;
 
 const CHANNEL_PARAM = { name: { type: 'string', minLength: 1, maxLength: 64 } } as const;
 
 export const MESSAGES_LIST: ListSpec = {
-  fields: { messageid: 'integer', username: 'string', message: 'string' },
+  fields: { messageid: 'integer', username: 'string', message: 'string', last_modified: 'integer' },
   id: 'messageid',
   defaultSort: ['messageid'],
   since: 'messageid',
 };
 
+/** A stored message as the /v1 protocol answers it, with the store's `last_modified` (ms since the epoch). */
 function messageOf(m: Rec): Rec {
-  return { messageid: Number(m.messageid), username: String(m.username), message: String(m.message) };
+  return {
+    messageid: Number(m.messageid),
+    username: String(m.username),
+    message: String(m.message),
+    last_modified: Number(m.last_modified),
+  };
 }
 
 export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {

@@ -110,7 +110,16 @@ export interface StoredMessage {
   messageid: number;
   username: string;
   message: string;
+  /**
+   * When it was stored, ms since the epoch: max(now, the channel's previous message's + 1), decided in
+   * the atomic step that gives its id, so strictly increasing in id order within a channel (the /v1
+   * protocol's `last_modified`, docs/API-V1.md).
+   */
+  lastModified: number;
 }
+
+/** A message as a post announces it (services/messages/stream.ts): what the poster knows, without the store's stamp. */
+export type PostedMessage = Omit<StoredMessage, 'lastModified'>;
 
 /** What a MessageStore's append takes as `retain`: a positive integer (a RangeError otherwise, a caller's bug). */
 export function checkRetain(retain: number): void {

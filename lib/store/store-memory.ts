@@ -76,12 +76,13 @@ export class MemoryChannelStore implements ChannelStore {
 }
 
 /**
- * One channel's messages: the last id given, and a ring of the newest `capacity` messages
- * where the message with id `n` sits in slot `(n - 1) % capacity`. Ids oldestId..lastId
- * are retained (none when oldestId > lastId).
+ * One channel's messages: the last id given and the last stamp (lastModified), and a ring of
+ * the newest `capacity` messages where the message with id `n` sits in slot `(n - 1) % capacity`.
+ * Ids oldestId..lastId are retained (none when oldestId > lastId).
  */
 interface ChannelLog {
   lastId: number;
+  lastModified: number;
   oldestId: number;
   capacity: number;
   ring: Array<StoredMessage | undefined>;
@@ -102,7 +103,8 @@ export class MemoryMessageStore implements MessageStore {
   /**
    * The id is taken and the message stored in one synchronous step, with no `await` in
    * between: in one Node process no other append can interleave, so ids are 1, 2, 3, …
-   * with no gap and no duplicate however many posters call at once.
+   * with no gap and no duplicate however many posters call at once, and each stamp is
+   * max(now, the previous one + 1).
    */
   async appendIfLast(
     channel: string,
@@ -125,7 +127,8 @@ export class MemoryMessageStore implements MessageStore {
     if (known !== undefined) return known;
     const log = this.logOf(channel, retain);
     const messageid = ++log.lastId;
-    log.ring[(messageid - 1) % log.capacity] = { messageid, username, message };
+    const lastModified = (log.lastModified = Math.max(Date.now(), log.lastModified + 1));
+    log.ring[(messageid - 1) % log.capacity] = { messageid, username, message, lastModified };
     log.oldestId = Math.max(log.oldestId, messageid - log.capacity + 1);
     if (key !== undefined) {
       let keys = this.keys.get(channel);
@@ -167,7 +170,7 @@ export class MemoryMessageStore implements MessageStore {
     const out: StoredMessage[] = [];
     for (let id = lo; id <= hi; id++) {
       const m = log.ring[(id - 1) % log.capacity]!;
-      out.push({ messageid: m.messageid, username: m.username, message: m.message });
+      out.push({ messageid: m.messageid, username: m.username, message: m.message, lastModified: m.lastModified });
     }
     return out;
   }
@@ -176,7 +179,13 @@ export class MemoryMessageStore implements MessageStore {
   private logOf(channel: string, retain: number): ChannelLog {
     let log = this.logs.get(channel);
     if (log === undefined) {
-      log = { lastId: 0, oldestId: 1, capacity: retain, ring: new Array<StoredMessage | undefined>(retain) };
+      log = {
+        lastId: 0,
+        lastModified: 0,
+        oldestId: 1,
+        capacity: retain,
+        ring: new Array<StoredMessage | undefined>(retain),
+      };
       this.logs.set(channel, log);
     } else if (log.capacity !== retain) {
       // Growing cannot bring back what already fell out; shrinking drops the oldest.

@@ -220,8 +220,9 @@ export class PgChannelStore implements ChannelStore {
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
  *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
- *    and prev_first_id remembers where it was;
- * 2. the message goes in under the new id;
+ *    and prev_first_id remembers where it was; last_modified moves to max(now, itself + 1)
+ *    (migration 12 in ./migrations.ts);
+ * 2. the message goes in under the new id and that stamp;
  * 3. exactly the ids that fell out, [prev_first_id, first_id), are deleted through the
  *    primary key: retention never scans the table, nor even the channel.
  * With an expected last id ($5, NULL for none) step 1 happens only if the counter is still
@@ -230,25 +231,28 @@ export class PgChannelStore implements ChannelStore {
  */
 const APPEND_SQL = `
   WITH c AS (
-    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
-      SELECT $1, 1, 1, 1
+    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, last_modified)
+      SELECT $1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
       WHERE $5::bigint IS NULL OR $5::bigint = 0 OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
     ON CONFLICT (channel) DO UPDATE
-      SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4)
+      SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4),
+          last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
       WHERE $5::bigint IS NULL OR k.last_id = $5::bigint
-    RETURNING last_id, first_id, prev_first_id),
-  ins AS (INSERT INTO agora_messages (channel, id, username, message) SELECT $1, last_id, $2, $3 FROM c),
+    RETURNING last_id, first_id, prev_first_id, last_modified),
+  ins AS (
+    INSERT INTO agora_messages (channel, id, username, message, last_modified)
+      SELECT $1, last_id, $2, $3, last_modified FROM c),
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
   SELECT last_id FROM c`;
 
 /**
- * Appends that arrive together, as one call (migrations 7 and 11 in ./migrations.ts), with their
+ * Appends that arrive together, as one call (migrations 7, 11 and 12 in ./migrations.ts), with their
  * keys (NULL: none); it answers each append's id by its place in the call. The leading comment
  * says what the call writes: `isWrite` (./postgres-pool.ts) then counts it as the write it is (a lost
  * answer is AGORA_ERR_STORE_OUTCOME_UNKNOWN), and pg_stat_activity shows which tables it holds.
  */
 const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters and agora_messages */
-  SELECT out_ord, out_id FROM agora_append_keyed_messages($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
+  SELECT out_ord, out_id FROM agora_append_stamped_messages($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
@@ -445,11 +449,17 @@ export class PgMessageStore implements MessageStore {
 
   async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {
     if (first > last) return [];
-    const rows = await this.db.query<{ id: string; username: string; message: Buffer }>(
-      'SELECT id, username, message FROM agora_messages WHERE channel = $1 AND id BETWEEN $2 AND $3 ORDER BY id',
+    const rows = await this.db.query<{ id: string; username: string; message: Buffer; last_modified: string }>(
+      `SELECT id, username, message, last_modified FROM agora_messages
+       WHERE channel = $1 AND id BETWEEN $2 AND $3 ORDER BY id`,
       [channel, first, last],
     );
-    return rows.map((r) => ({ messageid: Number(r.id), username: r.username, message: r.message.toString('utf8') }));
+    return rows.map((r) => ({
+      messageid: Number(r.id),
+      username: r.username,
+      message: r.message.toString('utf8'),
+      lastModified: Number(r.last_modified),
+    }));
   }
 }
 

@@ -13,7 +13,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStreamHub, StreamCall } from './stream';
-import type { AppendKey, MessageStore, StoredMessage } from '../../lib/store/contracts';
+import type { AppendKey, MessageStore, PostedMessage } from '../../lib/store/contracts';
 
 /** Answers a channel's permissions, undefined when it does not exist; may fail (e.g. Channels unreachable). */
 export type ChannelAccess = (
@@ -32,7 +32,7 @@ export interface MessagesDeps {
   /** How long a post's idempotency key is kept, in ms (config.idempotencyTtlS). */
   keyTtlMs: number;
   /** Told of every message stored here, to announce it to the streams of every instance (./stream.ts). */
-  onPosted?: (channel: string, message: StoredMessage) => void;
+  onPosted?: (channel: string, message: PostedMessage) => void;
 }
 
 /** Longest part of a channel name echoed in an error message. */
@@ -132,7 +132,15 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
       checkBound('last', request.last);
       await channel(request.channel, username, ctx);
       if (request.first > request.last) return { messages: [] };
-      return { messages: await deps.store.range(request.channel, request.first, request.last) };
+      const stored = await deps.store.range(request.channel, request.first, request.last);
+      return {
+        messages: stored.map((m) => ({
+          messageid: m.messageid,
+          username: m.username,
+          message: m.message,
+          last_modified: m.lastModified,
+        })),
+      };
     },
   };
 }
@@ -143,7 +151,7 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
  */
 export function buildMessagesService(deps: MessagesDeps, hub?: MessageStreamHub): ServiceImpl<MessagesDefinition> {
   const onPosted =
-    deps.onPosted ?? (hub === undefined ? undefined : (channel: string, m: StoredMessage) => hub.announce(channel, m));
+    deps.onPosted ?? (hub === undefined ? undefined : (channel: string, m: PostedMessage) => hub.announce(channel, m));
   return {
     name: 'Messages',
     definition: loadProto('messages.proto').agora.Messages.service,

@@ -12,7 +12,7 @@ import { GRPC, errorMessage } from '../../lib/errors';
 import type { StreamEvent } from '../../lib/gen/agora/StreamEvent';
 import type { StreamRequest__Output } from '../../lib/gen/agora/StreamRequest';
 import type { Logger } from '../../lib/log';
-import type { Broadcast, StoredMessage } from '../../lib/store/contracts';
+import type { Broadcast, PostedMessage } from '../../lib/store/contracts';
 
 export type StreamCall = grpc.ServerWritableStream<StreamRequest__Output, StreamEvent>;
 
@@ -34,7 +34,7 @@ interface Announce {
 }
 
 /** The topic message announcing `message` posted to `channel`. */
-export function encodeAnnounce(channel: string, message: StoredMessage): string {
+export function encodeAnnounce(channel: string, message: PostedMessage): string {
   const full = JSON.stringify({ c: channel, i: message.messageid, u: message.username, m: message.message });
   if (Buffer.byteLength(full, 'utf8') <= MAX_TOPIC_BYTES) return full;
   return JSON.stringify({ c: channel, i: message.messageid });
@@ -78,7 +78,7 @@ export class MessageStreamHub {
   }
 
   /** Announce a message stored now (never throws: a lost announce is caught up by the followers). */
-  announce(channel: string, message: StoredMessage): void {
+  announce(channel: string, message: PostedMessage): void {
     if (this.topic === undefined) {
       // The only instance hears only itself: with no stream of the channel here, no one is told.
       if (!this.streams.has(channel)) return;

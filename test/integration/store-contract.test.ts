@@ -18,7 +18,7 @@ import { PgBroadcast } from '../../lib/store/postgres-broadcast';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
 import { EVERYONE, ownerOnly, principalsOf, publicChannel, type Permissions } from '../../lib/permissions';
-import { newNode, type Broadcast, type NodeRecord } from '../../lib/store/contracts';
+import { newNode, type Broadcast, type NodeRecord, type StoredMessage } from '../../lib/store/contracts';
 import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
 
@@ -206,11 +206,14 @@ async function checkMessages(s: Opened): Promise<void> {
   const texts = ['hello', 'nul \u0000 inside', '😀 é 中文', ' spaces ', 'x'.repeat(4096)];
   for (const [i, text] of texts.entries()) assert.equal(await s.messages.append('c1', 'ann', text, 3), i + 1);
   assert.equal(await s.messages.last('c1'), 5);
+  // Their stamps (lastModified) are checkMessageStamps' concern.
   assert.deepEqual(
-    await s.messages.range('c1', 1, 100),
+    unstamped(await s.messages.range('c1', 1, 100)),
     texts.slice(2).map((message, i) => ({ messageid: i + 3, username: 'ann', message })),
   );
-  assert.deepEqual(await s.messages.range('c1', 4, 4), [{ messageid: 4, username: 'ann', message: ' spaces ' }]);
+  assert.deepEqual(unstamped(await s.messages.range('c1', 4, 4)), [
+    { messageid: 4, username: 'ann', message: ' spaces ' },
+  ]);
   assert.deepEqual(await s.messages.range('c1', 5, 4), []);
   assert.equal(await s.messages.last('c2'), 0, 'channels are independent');
   // Growing the retention cannot bring back what fell out; shrinking drops the oldest.
@@ -225,6 +228,58 @@ async function checkMessages(s: Opened): Promise<void> {
     [6, 7],
   );
   await assert.rejects(s.messages.append('c1', 'bo', 'bad', 0), RangeError);
+}
+
+/** Stored messages without their stamps. */
+function unstamped(messages: StoredMessage[]): Array<Omit<StoredMessage, 'lastModified'>> {
+  return messages.map(({ lastModified: _, ...m }) => m);
+}
+
+/** Every message's lastModified is a safe integer, greater than the one before it in the list (one channel's). */
+function assertStampsIncrease(messages: StoredMessage[], what: string): void {
+  for (const [i, m] of messages.entries()) {
+    assert.ok(Number.isSafeInteger(m.lastModified), `${what}: message ${m.messageid} stamped ${m.lastModified}`);
+    if (i > 0)
+      assert.ok(
+        m.lastModified > messages[i - 1].lastModified,
+        `${what}: message ${m.messageid} at ${m.lastModified}, after ${messages[i - 1].lastModified}`,
+      );
+  }
+}
+
+async function checkMessageStamps(s: Opened): Promise<void> {
+  const t0 = Date.now();
+  // Many appends within a few ms: max(now, the last + 1) keeps them apart, whatever the kind of append.
+  const ids = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => s.messages.append('stamped', 'ann', `m${i}`, 100)),
+  );
+  // Kept longer than checkAppendKeys prunes up to.
+  const key = { key: 'k', now: t0, ttlMs: 3_600_000 };
+  assert.equal(await s.messages.appendIfLast('stamped', 'bo', 'at 40', 100, 40), 41);
+  assert.equal(await s.messages.append('stamped', 'bo', 'keyed', 100, key), 42);
+  await Promise.all(Array.from({ length: 10 }, (_, i) => s.messages.append('stamped-other', 'cy', `o${i}`, 100)));
+  const t1 = Date.now();
+  assert.equal(ids.length, 40);
+  const stored = await s.messages.range('stamped', 1, 100);
+  assert.equal(stored.length, 42);
+  assertStampsIncrease(stored, 'one channel');
+  // One machine's clock, the database's or ours: the first within a second of the appends, none far beyond.
+  assert.ok(stored[0].lastModified >= t0 - 1000, `${stored[0].lastModified} not before ${t0}`);
+  assert.ok(stored[41].lastModified <= t1 + 1000 + 42, `${stored[41].lastModified} not after ${t1}`);
+  assertStampsIncrease(await s.messages.range('stamped-other', 1, 100), 'another channel');
+  // A replayed key and a refused condition store nothing and stamp nothing.
+  assert.equal(await s.messages.append('stamped', 'bo', 'keyed', 100, key), 42);
+  assert.equal(await s.messages.appendIfLast('stamped', 'bo', 'stale', 100, 40), undefined);
+  assert.deepEqual(await s.messages.range('stamped', 1, 100), stored, 'the same messages, the same stamps');
+  // Retention drops the oldest; what follows is stamped after what is kept.
+  assert.equal(await s.messages.append('stamped', 'ann', 'last', 5), 43);
+  const kept = await s.messages.range('stamped', 1, 100);
+  assert.deepEqual(
+    kept.map((m) => m.messageid),
+    [39, 40, 41, 42, 43],
+  );
+  assert.deepEqual(kept.slice(0, 4), stored.slice(38), 'kept as they were');
+  assertStampsIncrease(kept, 'after retention');
 }
 
 async function checkConcurrentAppends(s: Opened): Promise<void> {
@@ -499,6 +554,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
   ],
   ['messages: ids from 1 without gaps, retention of the newest, any text kept exactly', checkMessages],
   ['messages: 60 concurrent appends to one channel get 1..60 exactly once', checkConcurrentAppends],
+  [
+    'messages: every message stamped lastModified, strictly increasing in id order per channel, near now',
+    checkMessageStamps,
+  ],
   ['messages: appendIfLast appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
   [
     'messages: a key recorded with its append answers its id and stores nothing, per channel and user, under racers; kept its time to live',
@@ -541,8 +600,12 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   await t.test("migration 9: existing channels stay public, existing nodes become their owner's alone", () =>
     permissionsMigration(pg),
   );
-  await t.test('two instances posting to one channel at once: ids gap-free and unique, retention holds', () =>
-    twoInstancesAppend(t, config),
+  await t.test('migration 12: the messages stored before get increasing stamps, and new ones come after', () =>
+    stampsMigration(pg),
+  );
+  await t.test(
+    'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
+    () => twoInstancesAppend(t, config),
   );
   await t.test('two instances posting with the same keys at once: one message per key, every caller its id', () =>
     twoInstancesKeyed(config),
@@ -611,6 +674,48 @@ async function permissionsMigration(pg: Postgres): Promise<void> {
   }
 }
 
+async function stampsMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  const t0 = Date.now();
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < 12),
+    );
+    // Stored as the processes before migration 12 store them (retention 3: messages 3..5 kept).
+    await client.query(
+      "SELECT agora_append_messages(ARRAY['old','old','old','old','old','other'], ARRAY['ann','ann','bo','bo','ann','cy'], $1, 3)",
+      [['m1', 'm2', 'm3', 'm4', 'm5', 'o1'].map((m) => Buffer.from(m))],
+    );
+    assert.deepEqual(
+      await migrate(client),
+      MIGRATIONS.filter((m) => m.version >= 12).map((m) => m.version),
+    );
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['messages']);
+  try {
+    const old = await s.messages.range('old', 1, 10);
+    assert.deepEqual(unstamped(old), [
+      { messageid: 3, username: 'bo', message: 'm3' },
+      { messageid: 4, username: 'bo', message: 'm4' },
+      { messageid: 5, username: 'ann', message: 'm5' },
+    ]);
+    assertStampsIncrease(old, 'back-filled');
+    assert.ok(old[0].lastModified >= t0 - 1000 && old[2].lastModified <= Date.now() + 1000, 'at the migration');
+    assert.equal((await s.messages.range('other', 1, 10)).length, 1);
+    assert.equal(await s.messages.append('old', 'ann', 'new', 3), 6);
+    assert.equal(await s.messages.appendIfLast('old', 'ann', 'newer', 3, 6), 7);
+    assertStampsIncrease(await s.messages.range('old', 1, 10), 'back-filled, then new');
+  } finally {
+    await s.close();
+  }
+}
+
 async function twoInstancesAppend(t: TestContext, config: Config): Promise<void> {
   const a = await openStores(config, log, ['messages']);
   const b = await openStores(config, log, ['messages']);
@@ -628,6 +733,7 @@ async function twoInstancesAppend(t: TestContext, config: Config): Promise<void>
       kept.map((m) => m.messageid),
       Array.from({ length: 150 }, (_, i) => i + 51),
     );
+    assertStampsIncrease(kept, 'two instances');
     const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
     t.after(() => db.close());
     const rows = await db.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'shared'");
@@ -666,6 +772,7 @@ async function twoInstancesKeyed(config: Config): Promise<void> {
         if (i % 7 !== 6 && i % 10 === k && id !== undefined) assert.equal(id, mine[0].messageid, `post ${i}`);
     }
     assert.equal(stored.filter((m) => m.message.startsWith('plain')).length, 20);
+    assertStampsIncrease(stored, 'two instances, keyed and conditional');
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -252,6 +252,12 @@ async function pagination(mesh: V1Mesh): Promise<void> {
     up.totals.every((n) => n === '250'),
     up.totals.join(),
   );
+  // Each item carries the store's last_modified (ms since the epoch), strictly increasing in id order.
+  const stamps = up.pages.flat().map((m) => m.last_modified as number);
+  assert.ok(
+    stamps.every((t, i) => Number.isSafeInteger(t) && t > 1e12 && (i === 0 || t > stamps[i - 1])),
+    stamps.join(),
+  );
 
   const down = await walk(base, ann, '/v1/channels/busy/messages?_limit=64&_sort=-messageid');
   assert.deepEqual(
@@ -299,6 +305,16 @@ async function sortingAndFilters(mesh: V1Mesh): Promise<void> {
   assert.deepEqual(
     (await get('_before=4')).map((m) => m.messageid),
     [1, 2, 3],
+  );
+  // last_modified is a field like the others: filtered and sorted on.
+  const [at248] = await get('messageid=248');
+  assert.deepEqual(
+    (await get(`min_last_modified=${String(at248.last_modified)}`)).map((m) => m.messageid),
+    [248, 249, 250, 251],
+  );
+  assert.deepEqual(
+    (await get('_sort=-last_modified&_limit=3')).map((m) => m.messageid),
+    [251, 250, 249],
   );
   const tenths = await get('like_message=tenth&max_messageid=60');
   assert.deepEqual(
@@ -390,6 +406,13 @@ async function refusedQueries(mesh: V1Mesh): Promise<void> {
   assertError(await call(base, 'GET', '/v1/channels/busy/messages?_limit=0', { key: bob }), 400, 107, '_limit 0');
 }
 
+/** A record's last_modified, checked to be ms since the epoch. */
+function stampOf(record: unknown): number {
+  const stamp = (record as Json).last_modified;
+  assert.ok(Number.isSafeInteger(stamp) && (stamp as number) > 1e12, `last_modified ${String(stamp)}`);
+  return stamp as number;
+}
+
 async function versions(mesh: V1Mesh): Promise<void> {
   const { base, ann, bob } = mesh;
   const list = await call(base, 'GET', '/v1/channels/busy/messages?_limit=1', { key: ann });
@@ -418,7 +441,7 @@ async function versions(mesh: V1Mesh): Promise<void> {
   assert.equal(posted.headers.get('etag'), '"252"');
   assert.equal(posted.headers.get('location'), '/v1/channels/busy/messages/252');
   const one = await call(base, 'GET', '/v1/channels/busy/messages/252', { key: bob });
-  assert.deepEqual(one.body, { messageid: 252, username: 'ann', message: 'on time' });
+  assert.deepEqual(one.body, { messageid: 252, username: 'ann', message: 'on time', last_modified: stampOf(one.body) });
   assert.equal(
     (
       await call(base, 'GET', '/v1/channels/busy/messages/252', {
@@ -552,8 +575,9 @@ async function batches(mesh: V1Mesh): Promise<void> {
       '/v1/channels',
     ],
   );
-  assert.deepEqual((responses[2].body as { data: Json[] }).data, [
-    { messageid: 1, username: 'bob', message: 'from a batch' },
+  const batched = (responses[2].body as { data: Json[] }).data;
+  assert.deepEqual(batched, [
+    { messageid: 1, username: 'bob', message: 'from a batch', last_modified: stampOf(batched[0]) },
   ]);
   assert.equal((responses[2].headers as Json).etag, '"1"');
   assert.equal((responses[3].body as Json).errno, 107);

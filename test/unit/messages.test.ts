@@ -39,15 +39,19 @@ const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE
 const retrieve = (h: ReturnType<typeof setup>['h'], first: number, last: number, channel = 'general') =>
   Promise.resolve(h.Retrieve({ sesskey: ALICE, channel, first, last }, ctx)).then((r) => r.messages ?? []);
 
-test('ids start at 1, Last answers 0 on an empty channel, Retrieve answers {messageid, username, message}', async () => {
+test('ids start at 1, Last answers 0 on an empty channel, Retrieve answers {messageid, username, message, last_modified}', async () => {
   const { h } = setup();
   assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 0 });
+  const t0 = Date.now();
   assert.equal(await post(h, 'hello'), 1);
   assert.equal(await post(h, 'hi alice', BOB), 2);
   assert.deepEqual(await h.Last({ sesskey: BOB, channel: 'general' }, ctx), { messageid: 2 });
-  assert.deepEqual(await retrieve(h, 1, 2), [
-    { messageid: 1, username: 'alice', message: 'hello' },
-    { messageid: 2, username: 'bob', message: 'hi alice' },
+  const got = await retrieve(h, 1, 2);
+  const [first, second] = got.map((m) => Number(m.last_modified));
+  assert.ok(first >= t0 && second > first, `stamped ${first}, then ${second}, from ${t0}`);
+  assert.deepEqual(got, [
+    { messageid: 1, username: 'alice', message: 'hello', last_modified: first },
+    { messageid: 2, username: 'bob', message: 'hi alice', last_modified: second },
   ]);
   assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'empty' }, ctx), { messageid: 0 }, 'ids are per channel');
 });

@@ -118,7 +118,7 @@ test('the shapes of the hot methods exist (the messages service and sessions nev
   }
   const list = shapeOf(messages.Retrieve.responseType.type);
   assert.deepEqual(list?.({ messages: [{ messageid: 1, message: 'a', extra: 1 }] }), {
-    messages: [{ messageid: 1, username: '', message: 'a' }],
+    messages: [{ messageid: 1, username: '', message: 'a', last_modified: 0 }],
   });
   const post = shapeOf(messages.Post.requestType.type);
   assert.equal(post?.({ sesskey: '1' }), UNSURE);
