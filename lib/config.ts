@@ -192,6 +192,8 @@ export interface Config {
   brokerBind: string;
   /** How `agora start` prints its processes' log lines. */
   logFormat: LogFormat;
+  /** Seconds a deleted node is kept as a tombstone for `_since` readers. */
+  tombstoneTtlS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -938,6 +940,13 @@ export const VARIABLES: readonly Variable[] = [
     'auto',
     oneOf(LOG_FORMATS),
     '`agora start` prints the JSON log lines of its processes as they are (`json`), in a readable form (`pretty`: time, level, message, the fields that matter), or pretty on a terminal only (`auto`).',
+  ),
+  v(
+    'tombstoneTtlS',
+    'AGORA_TOMBSTONE_TTL_S',
+    86_400,
+    int(0, 31_536_000),
+    'Seconds a deleted node stays in `GET /v1/nodes?_since=…` as a tombstone `{id, last_modified, deleted: true}` (`docs/API-V1.md`); 0: none is kept.',
   ),
 ];
 

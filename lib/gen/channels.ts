@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { ChannelList as _agora_ChannelList, ChannelList__Output as _agora_ChannelList__Output } from './agora/ChannelList';
+import type { ChannelRecord as _agora_ChannelRecord, ChannelRecord__Output as _agora_ChannelRecord__Output } from './agora/ChannelRecord';
 import type { ChannelRef as _agora_ChannelRef, ChannelRef__Output as _agora_ChannelRef__Output } from './agora/ChannelRef';
 import type { ChannelsClient as _agora_ChannelsClient, ChannelsDefinition as _agora_ChannelsDefinition } from './agora/Channels';
 import type { CreateChannelReply as _agora_CreateChannelReply, CreateChannelReply__Output as _agora_CreateChannelReply__Output } from './agora/CreateChannelReply';
@@ -17,6 +18,7 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   agora: {
     ChannelList: MessageTypeDefinition<_agora_ChannelList, _agora_ChannelList__Output>
+    ChannelRecord: MessageTypeDefinition<_agora_ChannelRecord, _agora_ChannelRecord__Output>
     ChannelRef: MessageTypeDefinition<_agora_ChannelRef, _agora_ChannelRef__Output>
     Channels: SubtypeConstructor<typeof grpc.Client, _agora_ChannelsClient> & { service: _agora_ChannelsDefinition }
     CreateChannelReply: MessageTypeDefinition<_agora_CreateChannelReply, _agora_CreateChannelReply__Output>

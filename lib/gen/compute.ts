@@ -10,6 +10,7 @@ import type { NodeIdRequest as _agora_NodeIdRequest, NodeIdRequest__Output as _a
 import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__Output } from './agora/NodeList';
 import type { NodeOutput as _agora_NodeOutput, NodeOutput__Output as _agora_NodeOutput__Output } from './agora/NodeOutput';
 import type { NodeRequest as _agora_NodeRequest, NodeRequest__Output as _agora_NodeRequest__Output } from './agora/NodeRequest';
+import type { NodeTombstone as _agora_NodeTombstone, NodeTombstone__Output as _agora_NodeTombstone__Output } from './agora/NodeTombstone';
 import type { UpdateNodeRequest as _agora_UpdateNodeRequest, UpdateNodeRequest__Output as _agora_UpdateNodeRequest__Output } from './agora/UpdateNodeRequest';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -27,6 +28,7 @@ export interface ProtoGrpcType {
     NodeList: MessageTypeDefinition<_agora_NodeList, _agora_NodeList__Output>
     NodeOutput: MessageTypeDefinition<_agora_NodeOutput, _agora_NodeOutput__Output>
     NodeRequest: MessageTypeDefinition<_agora_NodeRequest, _agora_NodeRequest__Output>
+    NodeTombstone: MessageTypeDefinition<_agora_NodeTombstone, _agora_NodeTombstone__Output>
     UpdateNodeRequest: MessageTypeDefinition<_agora_UpdateNodeRequest, _agora_UpdateNodeRequest__Output>
   }
 }

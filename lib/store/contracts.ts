@@ -57,11 +57,32 @@ export interface SessionStore {
   expire(before: number): Promise<number[]>;
 }
 
+/**
+ * The timestamp of a write to a collection whose last one was `last`: the clock, or one more
+ * than `last` when the clock has not passed it (two writes in one millisecond, or a clock that
+ * stepped back), so that a collection's timestamps only ever grow. Each store takes it in the
+ * same atomic step as the write, against the collection's last timestamp.
+ */
+export function stamp(now: number, last: number): number {
+  return Math.max(Math.floor(now), last + 1);
+}
+
+/** A channel and its last_modified (ms since the epoch: the timestamp of its create). */
+export interface ChannelEntry {
+  name: string;
+  lastModified: number;
+}
+
 /** The channel list at one moment: its names and its version. */
 export interface ChannelList {
   /** Every channel name, sorted. */
   names: string[];
-  /** How many channels were ever created: bumped by each create, in the same atomic step. */
+  /** Every channel with its timestamp, in the order of `names`. */
+  channels: ChannelEntry[];
+  /**
+   * The list's timestamp: that of its last create (0 before the first), strictly increasing
+   * (`stamp`); what a compare-and-create compares.
+   */
   version: number;
 }
 
@@ -72,11 +93,15 @@ export interface ChannelCreate {
   stale: boolean;
   /** The list's version after the create (when refused: the version found). */
   version: number;
+  /** The channel's timestamp, when it exists (created now or before). */
+  lastModified?: number;
 }
 
 export interface ChannelStore {
   /** The names and the version, read together (one snapshot). */
   list(): Promise<ChannelList>;
+  /** One channel, or undefined when there is none. */
+  get(name: string): Promise<ChannelEntry | undefined>;
   /**
    * Insert if absent. With `expectedVersion`, only if the list is still at that version,
    * the check and the insert being one atomic step (concurrent creates naming one version:
@@ -145,14 +170,27 @@ export interface NodeRecord {
   /** ms since the epoch. */
   createdAt: number;
   updatedAt: number;
-  /** Bumped by every write of the record (1 when created); what the store sets, whatever a caller passes. */
+  /**
+   * The record's last_modified: the timestamp (`stamp`, ms) of its last write, strictly
+   * increasing across the writes of its owner's nodes; what the store sets, whatever a caller
+   * passes, and what a compare-and-write compares.
+   */
   version: number;
+}
+
+/** What is left of a deleted node for a while: its id and the timestamp of its deletion. */
+export interface NodeTombstone {
+  id: string;
+  lastModified: number;
 }
 
 /** What a caller chooses of a new node; the rest starts as `newNode` sets it. */
 export type NewNodeFields = Pick<NodeRecord, 'id' | 'owner' | 'name' | 'image' | 'size' | 'command'>;
 
-/** A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms), version 1. */
+/**
+ * A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms); the
+ * store stamps its version.
+ */
 export function newNode(fields: NewNodeFields, at: number): NodeRecord {
   return {
     ...fields,
@@ -174,7 +212,13 @@ export function newNode(fields: NewNodeFields, at: number): NodeRecord {
 export interface OwnedNodes {
   /** Oldest first (createdAt, then id). */
   nodes: NodeRecord[];
-  /** Bumped by every write of any of the owner's nodes (create, put, delete); 0 before the first. */
+  /** The owner's deleted nodes not yet pruned (`pruneTombstones`), by timestamp. */
+  deleted: NodeTombstone[];
+  /**
+   * The timestamp of the last write of any of the owner's nodes (create, put, delete): each
+   * write takes `stamp(now, version)` as its own and the list's, in the same atomic step; 0
+   * before the first.
+   */
   version: number;
 }
 
@@ -203,8 +247,10 @@ export interface NodeStore {
    * step; refused, nothing written, with the version found (undefined: no such node).
    */
   putIfVersion(node: NodeRecord, version: number): Promise<Versioned>;
-  /** Remove; true if it existed. */
+  /** Remove, leaving a tombstone stamped as any write; true if it existed. */
   delete(id: string): Promise<boolean>;
+  /** Forget the tombstones stamped before `before`; answers how many. */
+  pruneTombstones(before: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -232,7 +278,11 @@ export interface RouteRecord {
   /** ms since the epoch; a replace keeps createdAt. */
   createdAt: number;
   updatedAt: number;
-  /** Bumped by every write of the route (1 when created); what the store sets, whatever a caller passes. */
+  /**
+   * The route's last_modified: the timestamp (`stamp`, ms) of its last write, strictly
+   * increasing across the writes of its owner's routes; what the store sets, whatever a caller
+   * passes.
+   */
   version: number;
 }
 
@@ -240,7 +290,7 @@ export interface RouteRecord {
 export interface OwnedRoutes {
   /** Oldest first (createdAt, then source). */
   routes: RouteRecord[];
-  /** Bumped by every write of any of the owner's routes; 0 before the first. */
+  /** The timestamp of the last write of any of the owner's routes (as `OwnedNodes`); 0 before the first. */
   version: number;
 }
 
@@ -291,7 +341,7 @@ export interface RouteStore {
   /** Every route, oldest first. */
   routes(): Promise<RouteRecord[]>;
   /**
-   * Insert `route` at version 1 unless its source is routed ('exists'), and, with
+   * Insert `route`, stamped, unless its source is routed ('exists'), and, with
    * `expectedListVersion`, only if its owner's list is still at it ('stale', checked first).
    */
   create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite>;

@@ -44,7 +44,7 @@ export interface ChannelsDeps {
 
 /**
  * The handler table of `Channels`.
- * - List: every channel name, sorted.
+ * - List: every channel name, sorted, with its timestamp (last_modified), and the list's.
  * - Create: idempotent — creating a channel that exists succeeds with `created: false`
  *   (several clients may create "general" at start-up; none should fail: docs/API-LEGACY.md
  *   "Channels").
@@ -61,24 +61,24 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
   return {
     List: async (request, ctx) => {
       await user(request.sesskey, ctx);
-      const { names, version } = await deps.store.list();
-      return { channels: names, version };
+      const { channels, version } = await deps.store.list();
+      return { channels: channels.map((c) => c.name), version, last_modified: channels.map((c) => c.lastModified) };
     },
     Create: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
       const problem = channelNameProblem(request.channel);
       if (problem !== null) throw new AgoraError('AGORA_ERR_CHANNEL_INVALID_NAME', [problem]);
       const expected = request.check_version ? request.expected_version : undefined;
-      const { created, stale, version } = await deps.store.create(request.channel, username, expected);
+      const { created, stale, version, lastModified } = await deps.store.create(request.channel, username, expected);
       if (stale) throw staleError('AGORA_ERR_CHANNEL_LIST_STALE', [expected], version);
       if (created) ctx.log.info({ channel: request.channel, username }, 'channel created');
-      return { channel: request.channel, created, version };
+      return { channel: request.channel, created, version, last_modified: lastModified ?? 0 };
     },
     Get: async (request, ctx) => {
       await user(request.sesskey, ctx);
-      const found = channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel));
-      if (!found) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(request.channel ?? '')]);
-      return { channel: request.channel };
+      const found = channelNameProblem(request.channel) === null ? await deps.store.get(request.channel) : undefined;
+      if (found === undefined) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(request.channel ?? '')]);
+      return { channel: request.channel, last_modified: found.lastModified };
     },
     Exists: async (request) => ({
       exists: channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel)),

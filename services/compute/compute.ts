@@ -27,7 +27,12 @@ export interface ComputeOptions {
    * (a create). The deadline of a driver call; default 0 (one instance).
    */
   settleMs?: number;
+  /** How long a deleted node is listed as a tombstone (AGORA_TOMBSTONE_TTL_S); default a day. */
+  tombstoneTtlMs?: number;
 }
+
+/** How often the sync loop forgets the tombstones past their time, at most. */
+const PRUNE_EVERY_MS = 60_000;
 
 export interface CreateInput {
   name: string;
@@ -68,6 +73,8 @@ export class Compute {
   private synced = false;
   /** Wakes under way in this process, by node id. */
   private readonly waking = new Map<string, Promise<NodeRecord>>();
+  /** When the sync loop last pruned tombstones. */
+  private prunedAt = 0;
 
   constructor(private readonly options: ComputeOptions) {}
 
@@ -103,10 +110,16 @@ export class Compute {
     });
   }
 
-  /** The owner's nodes and the version of that list. */
+  /** The owner's nodes, those deleted within the tombstones' time, and the version of that list. */
   async list(owner: string): Promise<OwnedNodes> {
     await this.ready();
-    return this.options.store.owned(owner);
+    const owned = await this.options.store.owned(owner);
+    const since = Date.now() - this.tombstoneTtlMs();
+    return { ...owned, deleted: owned.deleted.filter((t) => t.lastModified >= since) };
+  }
+
+  private tombstoneTtlMs(): number {
+    return this.options.tombstoneTtlMs ?? 86_400_000;
   }
 
   async get(owner: string, id: string): Promise<NodeRecord> {
@@ -297,6 +310,10 @@ export class Compute {
       }
     }
     this.synced = true;
+    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await this.options.store.pruneTombstones(this.prunedAt - this.tombstoneTtlMs());
+    }
   }
 
   /** Resolve once the records have been read from the driver at least once since start. */

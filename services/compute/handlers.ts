@@ -65,8 +65,12 @@ export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeD
     Create: async (request, ctx) =>
       wire(await compute.create(await user(request.sesskey, ctx), request, ctx.reqId, expected(request))),
     List: async (request, ctx) => {
-      const { nodes, version } = await compute.list(await user(request.sesskey, ctx));
-      return { nodes: nodes.map(wire), version };
+      const { nodes, deleted, version } = await compute.list(await user(request.sesskey, ctx));
+      return {
+        nodes: nodes.map(wire),
+        version,
+        deleted: deleted.map((t) => ({ id: t.id, last_modified: t.lastModified })),
+      };
     },
     Get: async (request, ctx) => wire(await compute.get(await user(request.sesskey, ctx), request.id)),
     Update: async (request, ctx) =>

@@ -9,7 +9,8 @@ import { buildChannelsHandlers, buildChannelsService, channelNameProblem } from 
 const ctx: RpcContext = { service: 'Channels', method: 'test', log: createLogger('test', 'silent') };
 
 function setup() {
-  const store = new MemoryChannelStore();
+  // A clock stopped at 1000: the creates are stamped 1000, 1001, … (one more than the last).
+  const store = new MemoryChannelStore(() => 1000);
   return { store, h: buildChannelsHandlers({ store, sessions: fakeSessions() }) };
 }
 
@@ -44,20 +45,25 @@ test('Create refuses an invalid name with AGORA_ERR_CHANNEL_INVALID_NAME and sto
       { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 },
     );
   }
-  assert.deepEqual(await store.list(), { names: [], version: 0 });
+  assert.deepEqual(await store.list(), { names: [], channels: [], version: 0 });
 });
 
 test('Create is idempotent: the second create of a name succeeds with created=false', async () => {
   const { h } = setup();
   assert.deepEqual(
     await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx),
-    { channel: 'general', created: true, version: 1 },
+    { channel: 'general', created: true, version: 1000, last_modified: 1000 },
   );
   assert.deepEqual(
     await h.Create({ check_version: false, expected_version: 0, sesskey: BOB, channel: 'general' }, ctx),
-    { channel: 'general', created: false, version: 1 },
+    { channel: 'general', created: false, version: 1000, last_modified: 1000 },
   );
-  assert.deepEqual(await h.List({ sesskey: BOB }, ctx), { channels: ['general'], version: 1 });
+  assert.deepEqual(await h.List({ sesskey: BOB }, ctx), {
+    channels: ['general'],
+    version: 1000,
+    last_modified: [1000],
+  });
+  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general', last_modified: 1000 });
 });
 
 test('concurrent creates of one name: exactly one reports created', async () => {
@@ -74,30 +80,34 @@ test('Create with check_version: only at the list version, else CHANNEL_LIST_STA
   const { h } = setup();
   const at = (expected_version: number, channel: string) =>
     h.Create({ check_version: true, expected_version, sesskey: ALICE, channel }, ctx);
-  assert.deepEqual(await at(0, 'first'), { channel: 'first', created: true, version: 1 });
+  assert.deepEqual(await at(0, 'first'), { channel: 'first', created: true, version: 1000, last_modified: 1000 });
   await assert.rejects(Promise.resolve(at(0, 'second')), {
     code: 'AGORA_ERR_CHANNEL_LIST_STALE',
     errno: 114,
     status: 412,
-    data: { info: 'current ETag: "1"' },
+    data: { info: 'current ETag: "1000"' },
   });
   const replies = await Promise.all(
     Array.from({ length: 10 }, (_, i) =>
-      Promise.resolve(at(1, `racer${i}`)).then(
+      Promise.resolve(at(1000, `racer${i}`)).then(
         (r) => r,
         (e: unknown) => e,
       ),
     ),
   );
   assert.equal(replies.filter((r) => !(r instanceof Error)).length, 1, 'one racer created');
-  assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).version, 2);
+  assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).version, 1001);
 });
 
 test('List answers every name, sorted, and names are case-sensitive', async () => {
   const { h } = setup();
   for (const channel of ['zeta', 'alpha', 'Beta', 'beta', 'alpha'])
     await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx);
-  assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), { channels: ['Beta', 'alpha', 'beta', 'zeta'], version: 4 });
+  assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), {
+    channels: ['Beta', 'alpha', 'beta', 'zeta'],
+    version: 1003,
+    last_modified: [1002, 1001, 1003, 1000],
+  });
 });
 
 test('List and Create need a valid session; Exists does not', async () => {
@@ -132,7 +142,7 @@ test('the service is named and shaped as proto service Channels', () => {
 test('Get answers an existing channel for a session, CHANNEL_NOT_FOUND otherwise, a bad key first', async () => {
   const { h } = setup();
   await h.Create({ check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' }, ctx);
-  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general' });
+  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), { channel: 'general', last_modified: 1000 });
   for (const channel of ['General', 'nope', '', '.dot']) {
     await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel }, ctx)), {
       code: 'AGORA_ERR_CHANNEL_NOT_FOUND',

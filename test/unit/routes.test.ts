@@ -40,7 +40,8 @@ interface Json {
 }
 
 async function setUp() {
-  const store = new MemoryRouteStore();
+  // A clock stopped at 0: each write's timestamp is its owner's count of writes (1, 2, …).
+  const store = new MemoryRouteStore(() => 0);
   const service = buildRoutes({
     store,
     sessions,

@@ -9,6 +9,10 @@ export interface CreateChannelReply {
    * The list's version after the create.
    */
   'version'?: (number | string | Long);
+  /**
+   * The channel's last_modified (ms), created now or before.
+   */
+  'last_modified'?: (number | string | Long);
 }
 
 export interface CreateChannelReply__Output {
@@ -18,4 +22,8 @@ export interface CreateChannelReply__Output {
    * The list's version after the create.
    */
   'version': (number);
+  /**
+   * The channel's last_modified (ms), created now or before.
+   */
+  'last_modified': (number);
 }

@@ -1,20 +1,29 @@
 // Original file: proto/compute.proto
 
 import type { Node as _agora_Node, Node__Output as _agora_Node__Output } from '../agora/Node';
+import type { NodeTombstone as _agora_NodeTombstone, NodeTombstone__Output as _agora_NodeTombstone__Output } from '../agora/NodeTombstone';
 import type { Long } from '@grpc/proto-loader';
 
 export interface NodeList {
   'nodes'?: (_agora_Node)[];
   /**
-   * The list's version: bumped by every write of any of the caller's nodes.
+   * The list's version: the timestamp (ms) of the last write of any of the caller's nodes.
    */
   'version'?: (number | string | Long);
+  /**
+   * The caller's nodes deleted within AGORA_TOMBSTONE_TTL_S, by timestamp.
+   */
+  'deleted'?: (_agora_NodeTombstone)[];
 }
 
 export interface NodeList__Output {
   'nodes': (_agora_Node__Output)[];
   /**
-   * The list's version: bumped by every write of any of the caller's nodes.
+   * The list's version: the timestamp (ms) of the last write of any of the caller's nodes.
    */
   'version': (number);
+  /**
+   * The caller's nodes deleted within AGORA_TOMBSTONE_TTL_S, by timestamp.
+   */
+  'deleted': (_agora_NodeTombstone__Output)[];
 }
