@@ -2,15 +2,18 @@
  * `/v1/nodes` (docs/COMPUTE.md "The HTTP API"): each route takes the session key
  * (hooks/auth.ts) and a body valid against its schema (unknown fields refused), makes one
  * call to the `Compute` service with a deadline, and answers its reply, in the /v1 protocol
- * every resource shares (v1/scope.ts): the list filtered, sorted and paged
- * (v1/listing.ts), an ETag on every answer, `If-None-Match` → 304 on reads, `If-Match` /
+ * every resource shares (v1/scope.ts): a node is a record `{data, permissions}` (v1/record.ts)
+ * whose `last_modified` is the version Compute's store stamped, the list filtered, sorted and
+ * paged with the tombstones of deleted nodes for `_since` readers (v1/listing.ts), an ETag
+ * and Last-Modified on every answer, `If-None-Match` → 304 on reads, `If-Match` /
  * `If-None-Match` → 412 on writes (v1/conditional.ts). Failures are rendered in the
  * /v1 error body by gateway/errors.ts. No business logic lives here: whether the session
  * is live, the node the caller's, the change allowed, is Compute's to say.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from './conditional';
-import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { etagOf, ifMatchVersion, notModified, versionCheck, writeVersion } from './conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec, type Tombstone } from './listing';
+import { answerRecord, RECORD_QUERY, recordResponse, sendRecord, withExisting } from './record';
 import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
 type Body = Record<string, unknown>;
@@ -57,7 +60,11 @@ export const NODE_SCHEMA = {
     signal: STR,
     created_at: INT,
     updated_at: INT,
-    version: { type: 'integer', description: 'bumped by every change of the node; its ETag is this number, quoted' },
+    last_modified: {
+      type: 'integer',
+      description: 'ms since the epoch: the timestamp of its last change; its ETag is this number, quoted',
+    },
+    deleted: { type: 'boolean', description: 'true on a tombstone (a deleted node, listed to _since readers)' },
     url: {
       type: 'string',
       description: 'its static URL through the proxy, http://<name>.<owner>.<proxy domain>:<port>/ (docs/ROUTING.md)',
@@ -67,7 +74,7 @@ export const NODE_SCHEMA = {
 
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: STR } } as const;
 
-/** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `updated_at`. */
+/** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `last_modified`. */
 export const NODES_LIST: ListSpec = {
   fields: {
     id: 'string',
@@ -78,53 +85,77 @@ export const NODES_LIST: ListSpec = {
     port: 'integer',
     created_at: 'integer',
     updated_at: 'integer',
+    last_modified: 'integer',
   },
   id: 'id',
   defaultSort: ['created_at'],
-  since: 'updated_at',
+  since: 'last_modified',
 };
 
-export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
-  v1Scope(app);
+/** A node of Compute (proto/compute.proto `Node`) as a record: its version is its last_modified. */
+export function nodeRecord(node: Body): Body {
+  const { version, ...fields } = node;
+  return { ...fields, last_modified: Number(version) };
+}
+
+/** Compute's tombstones (`NodeList.deleted`) as the list shows them. */
+function tombstonesOf(deleted: unknown): Tombstone[] {
+  if (!Array.isArray(deleted)) return [];
+  return (deleted as Body[]).map((t) => ({ id: String(t.id), last_modified: Number(t.last_modified), deleted: true }));
+}
+
+/** The calls of the nodes routes to Compute, each with the caller's session. */
+function computeCalls(options: V1Options) {
   const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
     callBus(options, request, 'Compute', method, { ...params, sesskey: request.sesskey }, idempotent);
-  /** The caller's nodes and the version of that list (its ETag), read together. */
-  const list = async (request: FastifyRequest): Promise<{ nodes: Body[]; version: number }> => {
+  /** The caller's nodes, the tombstones of those deleted, and the version of that list (its ETag), read together. */
+  const list = async (request: FastifyRequest): Promise<{ nodes: Body[]; version: number; deleted: Tombstone[] }> => {
     const reply = await call(request, 'List', {}, true);
-    return { nodes: Array.isArray(reply.nodes) ? (reply.nodes as Body[]) : [], version: Number(reply.version) };
+    const nodes = Array.isArray(reply.nodes) ? (reply.nodes as Body[]).map(nodeRecord) : [];
+    return { nodes, version: Number(reply.version), deleted: tombstonesOf(reply.deleted) };
   };
+  /** The node `id` as a record, or undefined when the caller has none (for a 412's details.existing). */
+  const existing = (request: FastifyRequest, id: string) => async (): Promise<Body | undefined> =>
+    nodeRecord(await call(request, 'Get', { id }, true));
   /**
    * The compare-and-write fields of a write to node `id`: Compute compares the version
    * If-Match names as it claims the change.
    */
   const preconditions = async (request: FastifyRequest, id: string): Promise<Body> =>
     versionCheck(await writeVersion(request, async () => Number((await call(request, 'Get', { id }, true)).version)));
-  /** A node's ETag: its version. */
-  const tagOf = (node: Body): string => versionTag(Number(node.version));
-  /** An authenticated nodes route: the session check, its documented security and schema, Compute as its service. */
-  const route = (summary: string, extra: Record<string, unknown>) => ({
-    ...sessionRoute('nodes', { summary, ...extra }),
-    config: { service: 'Compute' },
-  });
-  type WithId = { Params: { id: string } };
+  return { call, list, existing, preconditions };
+}
+
+/** An authenticated nodes route: the session check, its documented security and schema, Compute as its service. */
+const route = (summary: string, extra: Record<string, unknown>) => ({
+  ...sessionRoute('nodes', { summary, ...extra }),
+  config: { service: 'Compute' },
+});
+
+type WithId = { Params: { id: string } };
+
+export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
+  v1Scope(app);
+  const { call, list, existing, preconditions } = computeCalls(options);
 
   app.post(
     '/nodes',
     route('Create a node: answers at once in BUILDING; it turns ACTIVE once it answers its health check', {
       body: CREATE_BODY,
-      response: { 201: NODE_SCHEMA, ...errorResponses(403, 412, 413, 415, 422) },
+      response: { 201: recordResponse(NODE_SCHEMA), ...errorResponses(403, 412, 413, 415, 422) },
     }),
     async (request, reply) => {
       const fields = request.body as Body;
       // If-Match names a version of the caller's list, the collection this creates into;
-      // Compute compares it as it inserts.
-      const expected = await ifMatchVersion(request, async () => (await list(request)).version);
-      const node = await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false);
-      return reply
-        .code(201)
-        .header('location', `/v1/nodes/${String(node.id)}`)
-        .header('etag', tagOf(node))
-        .send(node);
+      // Compute compares it as it inserts. Nothing exists yet to show in a 412.
+      return withExisting(
+        async () => {
+          const expected = await ifMatchVersion(request, async () => (await list(request)).version);
+          const node = nodeRecord(await call(request, 'Create', { ...fields, ...versionCheck(expected) }, false));
+          return sendRecord(reply.header('location', `/v1/nodes/${String(node.id)}`), 201, node);
+        },
+        async () => undefined,
+      );
     },
   );
   app.get(
@@ -134,18 +165,20 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
       response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
     }),
     async (request, reply) => {
-      const { nodes, version } = await list(request);
-      return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, versionTag(version));
+      const { nodes, version, deleted } = await list(request);
+      const state = { records: nodes, lastModified: version, tombstones: deleted };
+      return answerList(request, reply, state, NODES_LIST, options.pageMaxRecords);
     },
   );
   app.get<WithId>(
     '/nodes/:id',
-    route("One of the caller's nodes", { params: ID_PARAMS, response: { 200: NODE_SCHEMA, ...errorResponses(404) } }),
-    async (request, reply) => {
-      const node = await call(request, 'Get', { id: request.params.id }, true);
-      if (notModified(request, reply, tagOf(node))) return reply;
-      return node;
-    },
+    route("One of the caller's nodes", {
+      params: ID_PARAMS,
+      querystring: RECORD_QUERY,
+      response: { 200: recordResponse(NODE_SCHEMA), ...errorResponses(404) },
+    }),
+    async (request, reply) =>
+      answerRecord(request, reply, nodeRecord(await call(request, 'Get', { id: request.params.id }, true))),
   );
   app.get<WithId>(
     '/nodes/:id/output',
@@ -167,26 +200,37 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     route('Rename, resize (STOPPED only), start or stop a node; 409 when not allowed in its status', {
       params: ID_PARAMS,
       body: PATCH_BODY,
-      response: { 200: NODE_SCHEMA, ...errorResponses(404, 409, 412, 413, 415, 422) },
+      response: { 200: recordResponse(NODE_SCHEMA), ...errorResponses(404, 409, 412, 413, 415, 422) },
     }),
     async (request, reply) => {
       const fields = request.body as Body;
-      const check = await preconditions(request, request.params.id);
-      const node = await call(request, 'Update', { ...fields, ...check, id: request.params.id }, false);
-      return reply.header('etag', tagOf(node)).send(node);
+      const { id } = request.params;
+      return withExisting(
+        async () => {
+          const check = await preconditions(request, id);
+          return sendRecord(reply, 200, nodeRecord(await call(request, 'Update', { ...fields, ...check, id }, false)));
+        },
+        existing(request, id),
+      );
     },
   );
   app.delete<WithId>(
     '/nodes/:id',
     route('Delete a node: answers it in DELETING; it is gone (404) once its process is', {
       params: ID_PARAMS,
-      response: { 202: NODE_SCHEMA, ...errorResponses(404, 409, 412) },
+      response: { 202: recordResponse(NODE_SCHEMA), ...errorResponses(404, 409, 412) },
     }),
     async (request, reply) => {
-      const check = await preconditions(request, request.params.id);
-      // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
-      const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
-      return reply.code(202).header('etag', tagOf(node)).send(node);
+      const { id } = request.params;
+      return withExisting(
+        async () => {
+          const check = await preconditions(request, id);
+          // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
+          const node = await call(request, 'Delete', { id, ...check }, check.check_version !== true);
+          return sendRecord(reply, 202, nodeRecord(node));
+        },
+        existing(request, id),
+      );
     },
   );
 };
