@@ -126,13 +126,16 @@ export function checkIfNoneMatch(request: FastifyRequest, current: string | unde
  * - anything else (several tags, weak or foreign ones): `current()` is read; 412 unless a tag
  *   names it, and then that version is what the write compares, so a change in between is
  *   still refused (at worst a tag it changed to is refused too: never a lost update).
+ * Without `If-Match`, `If-Unmodified-Since` is heeded where versions are timestamps (`dated`;
+ * not a message post nor a logoff, whose versions are counters).
  */
 export async function ifMatchVersion(
   request: FastifyRequest,
   current: () => Promise<number | undefined>,
+  dated = true,
 ): Promise<number | undefined> {
   const ifMatch = header(request, 'if-match');
-  if (ifMatch === undefined) return ifUnmodifiedVersion(request, current);
+  if (ifMatch === undefined) return dated ? ifUnmodifiedVersion(request, current) : undefined;
   if (ifMatch.trim() === '*') return undefined;
   const named = versionOf(ifMatch);
   if (named !== undefined) return named;
@@ -150,9 +153,10 @@ export async function ifMatchVersion(
 export async function writeVersion(
   request: FastifyRequest,
   current: () => Promise<number | undefined>,
+  dated = true,
 ): Promise<number | undefined> {
   if (header(request, 'if-none-match') !== undefined) checkIfNoneMatch(request, tagOrNone(await current()));
-  return ifMatchVersion(request, current);
+  return ifMatchVersion(request, current, dated);
 }
 
 /**

@@ -98,7 +98,8 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       // Nothing is overwritten by a post: a 412 shows no existing record.
       return withExisting(
         async () => {
-          const expected = await ifMatchVersion(request, last);
+          // A message list's version is its last id, not a timestamp: If-Unmodified-Since does not apply.
+          const expected = await ifMatchVersion(request, last, false);
           if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
           const r = await callBus(options, request, 'Messages', 'Post', post, false);
           const id = Number(r.messageid);

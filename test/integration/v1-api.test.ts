@@ -531,6 +531,12 @@ async function channelVersions({ base, ann }: V1Mesh): Promise<void> {
     });
   assertError(await unmodified(stamp - 1000, 'too-late'), 412, 114, 'the list changed after that date');
   assert.equal((await unmodified(Date.now() + 5000, 'in-time')).status, 201);
+  const post = await call(base, 'POST', '/v1/channels/busy/messages', {
+    key: ann,
+    body: { message: 'undated' },
+    headers: { 'if-unmodified-since': new Date(0).toUTCString() },
+  });
+  assert.equal(post.status, 201, 'a message list is versioned by ids, not dates: If-Unmodified-Since does not apply');
 }
 
 async function ifMatchRace(mesh: V1Mesh): Promise<void> {
