@@ -108,6 +108,17 @@ async function sharedForReading({ base, ann, bob, cy }: Ctx): Promise<void> {
     114,
     'If-Match naming the ETag from before the change',
   );
+  const unmodified = assertError(
+    await call(base, 'PATCH', '/v1/channels/secret', {
+      key: ann,
+      body,
+      headers: { 'if-unmodified-since': new Date(stamp - 1000).toUTCString() },
+    }),
+    412,
+    114,
+    'If-Unmodified-Since a second before the change',
+  );
+  assert.deepEqual(unmodified.details, { existing: shared.rec }, 'the 412 shows the channel as it is');
   assert.equal(
     (await call(base, 'POST', '/v1/channels/secret/messages', { key: ann, body: { message: 'for bob' } })).status,
     201,
