@@ -203,7 +203,8 @@ export class MixedLoad {
         return this.legacy('/post', { sesskey, channel, message: text }, (data) => data === true);
       case 'v1-post':
         return this.v1('POST', `/v1/channels/${channel}/messages`, { message: text }).then((a) => {
-          const id = (a.body as { messageid?: unknown } | undefined)?.messageid;
+          // One record's answer: {data: {id, messageid, message}, permissions} (docs/API-V1.md "Records").
+          const id = (a.body as { data?: { messageid?: unknown } } | undefined)?.data?.messageid;
           if (a.code === null && typeof id !== 'number') return { code: 'v1 post without messageid' };
           if (typeof id === 'number') this.newest.set(channel, Math.max(id, this.newest.get(channel) ?? 0));
           return a;

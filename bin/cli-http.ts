@@ -1,6 +1,7 @@
 /**
  * `agora routes` and `agora nodes` (README.md "The agora command"): the caller's routes or nodes
- * through the gateway's /v1 API (docs/ROUTING.md, docs/COMPUTE.md), listed or one shown.
+ * through the gateway's /v1 API (docs/ROUTING.md, docs/COMPUTE.md), listed or one shown (its
+ * record: the `data` of the gateway's `{data, permissions}`).
  */
 import { AgoraError } from '../lib/errors';
 import type { Output } from './cli-bus';
@@ -66,7 +67,9 @@ export async function httpListCommand(
     io.err.write(`${JSON.stringify(body, null, 2)}\n`);
     return exitCodeFor(Object.assign(new AgoraError('AGORA_ERR_INTERNAL'), { status: res.status }));
   }
-  if (o.json || id !== undefined) io.out.write(`${JSON.stringify(body, null, 2)}\n`);
+  // One record is shown as its data (`{data, permissions}` carries it); a list as the table or, with --json, whole.
+  if (id !== undefined) io.out.write(`${JSON.stringify(body.data ?? body, null, 2)}\n`);
+  else if (o.json) io.out.write(`${JSON.stringify(body, null, 2)}\n`);
   else io.out.write(listTable((body.data ?? []) as Record<string, unknown>[], COLUMNS[what], io.color));
   return EXIT.OK;
 }

@@ -21,7 +21,7 @@ import type {
   FastifySchemaValidationError,
 } from 'fastify';
 import { AgoraError, ERRORS, isAgoraError, type ErrorCode } from '../lib/errors';
-import { errorBody, type ErrorBody } from '../lib/error-body';
+import { errorBody, type ErrorBody, type PreconditionDetails } from '../lib/error-body';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,8 +52,8 @@ export interface Problem {
   message: string;
   /** Optional pointer for the client (Cliquet `info`). */
   info?: string;
-  /** Which fields were wrong and why. */
-  details?: ErrorDetail[];
+  /** Which fields were wrong and why; for a 412, the record as it is now (`{existing}`). */
+  details?: ErrorDetail[] | PreconditionDetails;
   /** The bus or a service is down or overloaded: worth retrying later. */
   unavailable: boolean;
 }
@@ -80,11 +80,21 @@ export const CLIQUET_ERROR_SCHEMA = {
     message: { type: 'string' },
     info: { type: 'string' },
     details: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { location: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' } },
-      },
+      description: 'Which inputs were wrong (an array), or for a 412 the record as it is now ({existing}).',
+      anyOf: [
+        {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { location: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' } },
+          },
+        },
+        {
+          type: 'object',
+          required: ['existing'],
+          properties: { existing: { type: ['object', 'null'], additionalProperties: true } },
+        },
+      ],
     },
   },
 } as const;
@@ -183,6 +193,8 @@ function fromAgora(err: AgoraError): Problem {
   const data = err.data as { details?: unknown; info?: unknown } | undefined;
   if (data !== null && typeof data === 'object') {
     if (Array.isArray(data.details)) problem.details = data.details as ErrorDetail[];
+    else if (data.details !== null && typeof data.details === 'object' && 'existing' in data.details)
+      problem.details = { existing: data.details.existing };
     if (typeof data.info === 'string') problem.info = data.info;
   }
   return problem;

@@ -194,6 +194,8 @@ export interface Config {
   logFormat: LogFormat;
   /** Seconds the answer of a POST with an Idempotency-Key is kept for replay (gateway). */
   idempotencyTtlS: number;
+  /** Seconds a deleted node is kept as a tombstone for `_since` readers. */
+  tombstoneTtlS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -947,6 +949,13 @@ export const VARIABLES: readonly Variable[] = [
     86_400,
     int(1, 31_536_000),
     'Seconds the answer of a `/v1` POST sent with an `Idempotency-Key` is kept: the same request with the same key within this time gets that answer again instead of running again (`docs/API-V1.md` "Idempotency-Key"). Kept in Redis, else PostgreSQL, else the gateway\'s memory. Messages keeps a post\'s key as long, with the message (PostgreSQL, else its memory), so that a post sent again after an unknown outcome is stored once.',
+  ),
+  v(
+    'tombstoneTtlS',
+    'AGORA_TOMBSTONE_TTL_S',
+    86_400,
+    int(0, 31_536_000),
+    'Seconds a deleted node stays in `GET /v1/nodes?_since=…` as a tombstone `{id, last_modified, deleted: true}` (`docs/API-V1.md`); 0: none is kept.',
   ),
 ];
 

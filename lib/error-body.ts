@@ -4,13 +4,19 @@
  */
 import { STATUS_CODES } from 'node:http';
 
+/** The `details` of a refused precondition (412), as Kinto's: the record as it is now, or null. */
+export interface PreconditionDetails {
+  existing: unknown;
+}
+
 export interface ErrorBody<Detail = unknown> {
   code: number;
   errno: number;
   error: string;
   message: string;
   info?: string;
-  details?: Detail[];
+  /** One entry per faulty input; a 412's is `{existing}` instead. */
+  details?: Detail[] | PreconditionDetails;
 }
 
 /** The body of a failure with this HTTP status, Kinto errno and message. */
@@ -19,7 +25,7 @@ export function errorBody<Detail>(problem: {
   errno: number;
   message: string;
   info?: string;
-  details?: Detail[];
+  details?: Detail[] | PreconditionDetails;
 }): ErrorBody<Detail> {
   const body: ErrorBody<Detail> = {
     code: problem.status,

@@ -1,32 +1,36 @@
 /**
  * /v1/channels: list (Channels.List: those the caller may read), create (Channels.Create: 201,
  * or 200 when it existed), read one (Channels.Get) and change its permissions (PATCH,
- * Channels.SetPermissions). The list is filtered, sorted and paged by v1/listing.ts; a single
- * channel is answered with its permissions (v1/permissions.ts).
+ * Channels.SetPermissions). A channel is a record `{id, name, last_modified}` (v1/record.ts), its
+ * id its name, answered with its permissions (v1/permissions.ts) and stamped at its create and at
+ * each change of its permissions; the list is filtered, sorted and paged by v1/listing.ts, its
+ * ETag the timestamp of its last write.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import {
-  checkIfMatch,
-  checkIfNoneMatch,
-  etagOf,
-  ifMatchVersion,
-  notModified,
-  versionCheck,
-  versionTag,
-} from './conditional';
+import { checkIfMatch, checkIfNoneMatch, ifMatchVersion, versionCheck, versionTag } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
 import {
   createPermissions,
   PATCH_PERMISSIONS_BODY,
   PERMISSIONS_BODY,
+  PERMISSIONS_SCHEMA,
   patchPermissions,
-  withPermissions,
-  withPermissionsSchema,
+  permissionsOf,
 } from './permissions';
-import { callBus, created, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
+import { answerRecord, type Permissions, RECORD_QUERY, recordResponse, sendRecord, withExisting } from './record';
+import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
+
+const TIMESTAMP = {
+  type: 'integer',
+  description: 'ms since the epoch: the timestamp of its last write; its ETag is this number, quoted',
+} as const;
 
 /** A channel as /v1 shows it. */
-const CHANNEL = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+const CHANNEL = {
+  type: 'object',
+  // Nothing required: `_fields` may leave any field out.
+  properties: { id: { type: 'string' }, name: { type: 'string' }, last_modified: TIMESTAMP },
+} as const;
 
 /** The rule of services/channels (CHANNEL_NAME), repeated as a schema so 400 comes before any call. */
 const NAME = {
@@ -37,26 +41,57 @@ const NAME = {
   description: 'Letters, digits, _ - and . (not first).',
 } as const;
 
-export const CHANNELS_LIST: ListSpec = { fields: { name: 'string' }, id: 'name', defaultSort: ['name'] };
+export const CHANNELS_LIST: ListSpec = {
+  fields: { id: 'string', name: 'string', last_modified: 'integer' },
+  id: 'name',
+  defaultSort: ['name'],
+  since: 'last_modified',
+};
 
-const channelOf = (name: string): Rec => ({ name });
+const channelOf = (name: string, lastModified: number): Rec => ({ id: name, name, last_modified: lastModified });
 
-/** A channel as a single-record answer shows it: with its permissions. */
-const ONE_CHANNEL = withPermissionsSchema(CHANNEL);
+/** A channel as a single-record answer shows it: `{data, permissions}`. */
+const ONE_CHANNEL = recordResponse(CHANNEL, PERMISSIONS_SCHEMA);
 
-/** The single-record answer of a Channels reply (`{channel, permissions}`). */
-const oneChannel = (reply: Rec): Rec => withPermissions(channelOf(String(reply.channel)), reply.permissions);
+/** A Channels reply (`{channel, permissions, last_modified}`) as a record and its permissions. */
+const oneChannel = (reply: Rec): { data: Rec; permissions: Permissions } => ({
+  data: channelOf(String(reply.channel), Number(reply.last_modified)),
+  permissions: permissionsOf(reply),
+});
 
 const NAME_PARAMS = { type: 'object', required: ['name'], properties: { name: NAME } } as const;
 
+/** The reads of the channels routes from Channels, each with the caller's session. */
+function channelReads(options: V1Options) {
+  /** The channel list and its version (its timestamp, the ETag), read together. */
+  const all = async (request: FastifyRequest): Promise<{ channels: Rec[]; version: number }> => {
+    const reply = await callBus(options, request, 'Channels', 'List', { sesskey: request.sesskey }, true);
+    const names = Array.isArray(reply.channels) ? reply.channels.map(String) : [];
+    const stamps = Array.isArray(reply.last_modified) ? reply.last_modified.map(Number) : [];
+    return { channels: names.map((n, i) => channelOf(n, stamps[i] ?? 0)), version: Number(reply.version) };
+  };
+  const one = async (request: FastifyRequest, name: string): Promise<{ data: Rec; permissions: Permissions }> =>
+    oneChannel(await callBus(options, request, 'Channels', 'Get', { sesskey: request.sesskey, channel: name }, true));
+  return { all, one };
+}
+
+/**
+ * The conditions of a change of a channel's permissions, which Channels does not compare as it
+ * writes: checked here against the channel's timestamp `current`, read first (its ETag).
+ */
+async function checkConditions(request: FastifyRequest, current: number): Promise<void> {
+  checkIfMatch(request, versionTag(current));
+  checkIfNoneMatch(request, versionTag(current));
+  await ifMatchVersion(request, async () => current);
+}
+
+/** Whether a request sends any condition on the record it writes. */
+const conditional = (request: FastifyRequest): boolean =>
+  ['if-match', 'if-none-match', 'if-unmodified-since'].some((h) => h in request.headers);
+
 export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
   v1Scope(app);
-
-  /** The channel list and its version (its ETag), read together. */
-  const all = async (request: FastifyRequest): Promise<{ names: string[]; version: number }> => {
-    const reply = await callBus(options, request, 'Channels', 'List', { sesskey: request.sesskey }, true);
-    return { names: Array.isArray(reply.channels) ? reply.channels.map(String) : [], version: Number(reply.version) };
-  };
+  const { all, one } = channelReads(options);
 
   app.get(
     '/channels',
@@ -66,14 +101,13 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       response: { 200: listResponse(CHANNEL), ...errorResponses() },
     }),
     async (request, reply) => {
-      const { names, version } = await all(request);
+      const { channels, version } = await all(request);
       return answerList(
         request,
         reply,
-        names.map(channelOf),
+        { records: channels, lastModified: version },
         CHANNELS_LIST,
         options.pageMaxRecords,
-        versionTag(version),
       );
     },
   );
@@ -92,23 +126,25 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     }),
     async (request, reply) => {
       const { name, permissions } = request.body as { name: string; permissions?: Record<'read' | 'write', string[]> };
-      // If-Match names a version of the list (the collection this creates into), which Channels
-      // compares in the same atomic step as the insert; If-None-Match names the channel.
-      const expected = await ifMatchVersion(request, async () => (await all(request)).version);
-      const r = await callBus(
-        options,
-        request,
-        'Channels',
-        'Create',
-        { sesskey: request.sesskey, channel: name, ...versionCheck(expected), ...createPermissions(permissions) },
-        expected === undefined,
-      );
-      const body = oneChannel({ ...r, channel: name });
-      const etag = etagOf(body);
-      // The create changed nothing when the channel existed, so refusing it afterwards is exact.
-      if (r.created !== true) checkIfNoneMatch(request, etag);
-      reply.header('etag', etag);
-      return created(reply, r.created === true, `/v1/channels/${name}`).send(body);
+      const existing = async (): Promise<Rec | undefined> => (await one(request, name).catch(() => undefined))?.data;
+      return withExisting(async () => {
+        // If-Match names a version of the list (the collection this creates into), which Channels
+        // compares in the same atomic step as the insert; If-None-Match names the channel.
+        const expected = await ifMatchVersion(request, async () => (await all(request)).version);
+        const r = await callBus(
+          options,
+          request,
+          'Channels',
+          'Create',
+          { sesskey: request.sesskey, channel: name, ...versionCheck(expected), ...createPermissions(permissions) },
+          expected === undefined,
+        );
+        const channel = oneChannel({ ...r, channel: name });
+        // The create changed nothing when the channel existed, so refusing it afterwards is exact.
+        if (r.created !== true) checkIfNoneMatch(request, versionTag(Number(r.last_modified)));
+        if (r.created === true) reply.header('location', `/v1/channels/${name}`);
+        return sendRecord(reply, r.created === true ? 201 : 200, channel.data, channel.permissions);
+      }, existing);
     },
   );
 
@@ -117,14 +153,12 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     sessionRoute('channels', {
       summary: 'One channel the caller may read, with its permissions',
       params: NAME_PARAMS,
+      querystring: RECORD_QUERY,
       response: { 200: ONE_CHANNEL, ...errorResponses(404) },
     }),
     async (request, reply) => {
-      const { name } = request.params as { name: string };
-      const r = await callBus(options, request, 'Channels', 'Get', { sesskey: request.sesskey, channel: name }, true);
-      const channel = oneChannel(r);
-      if (notModified(request, reply, etagOf(channel))) return reply;
-      return channel;
+      const { data, permissions } = await one(request, (request.params as { name: string }).name);
+      return answerRecord(request, reply, data, permissions);
     },
   );
 
@@ -139,23 +173,13 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const { permissions } = request.body as { permissions: Record<'read' | 'write', string[]> };
-      const ask = (method: string, params: Rec, idempotent: boolean): Promise<Rec> =>
-        callBus(
-          options,
-          request,
-          'Channels',
-          method,
-          { sesskey: request.sesskey, channel: name, ...params },
-          idempotent,
-        );
-      // A channel has no version to compare as it is written: the conditions are checked on what is read first.
-      if (request.headers['if-match'] !== undefined || request.headers['if-none-match'] !== undefined) {
-        const current = etagOf(oneChannel(await ask('Get', {}, true)));
-        checkIfMatch(request, current);
-        checkIfNoneMatch(request, current);
-      }
-      const channel = oneChannel(await ask('SetPermissions', patchPermissions(permissions), true));
-      return reply.header('etag', etagOf(channel)).send(channel);
+      const existing = async (): Promise<Rec | undefined> => (await one(request, name)).data;
+      return withExisting(async () => {
+        if (conditional(request)) await checkConditions(request, Number((await existing())?.last_modified));
+        const params = { sesskey: request.sesskey, channel: name, ...patchPermissions(permissions) };
+        const channel = oneChannel(await callBus(options, request, 'Channels', 'SetPermissions', params, true));
+        return sendRecord(reply, 200, channel.data, channel.permissions);
+      }, existing);
     },
   );
 };

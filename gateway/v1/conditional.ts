@@ -1,13 +1,15 @@
 /**
  * Concurrency control of the /v1 resources (docs/API-V1.md; RFC 9110 §13): every resource and
- * list answers an `ETag`; a read whose `If-None-Match` matches answers 304; a write whose
- * `If-Match` does not match the current version, or whose `If-None-Match` matches it
- * (`*`: "create only, it must not exist"), answers 412 with errno 114.
+ * list answers an `ETag`; a read whose `If-None-Match` matches (or, without it, whose
+ * `If-Modified-Since` is not older than its `Last-Modified`) answers 304; a write whose
+ * `If-Match` does not match the current version, whose `If-None-Match` matches it (`*`:
+ * "create only, it must not exist"), or (without `If-Match`) whose `If-Unmodified-Since` is
+ * older than the resource's last change, answers 412 with errno 114.
  *
- * ETags are strong and opaque: a version number where the resource has one (a session, a
- * node, the channel list, a channel's last message id; lib/etag.ts), otherwise a digest
- * of the representation. A write whose `If-Match` names a version hands that version to the
- * service (`ifMatchVersion`), whose store compares it in the same atomic step as the write:
+ * ETags are strong: a record's and a list's is its timestamp (last_modified, ms), quoted, as
+ * Kinto's; a session's and a message list's a version number (lib/etag.ts); a node's output a
+ * digest of the representation. A write whose `If-Match` names a version hands that version to
+ * the service (`ifMatchVersion`), whose store compares it in the same atomic step as the write:
  * the edge does not check it first, so two writers racing cannot both pass.
  */
 import { createHash } from 'node:crypto';
@@ -27,6 +29,15 @@ export const CONDITIONAL_HEADERS = {
     type: 'string',
     description: 'Reads: 304 when the ETag matches. Writes: 412 when it matches (* : when the resource exists).',
   },
+  'if-modified-since': {
+    type: 'string',
+    description: 'Reads without If-None-Match: 304 unless the resource changed after this HTTP date.',
+  },
+  'if-unmodified-since': {
+    type: 'string',
+    description:
+      'Writes without If-Match: 412 when the resource (or the list created into) changed after this HTTP date.',
+  },
 } as const;
 
 /** A strong ETag from a representation (JSON digest). */
@@ -42,19 +53,44 @@ export function tagMatches(header: string, etag: string | undefined): boolean {
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
-function header(request: FastifyRequest, name: 'if-match' | 'if-none-match'): string | undefined {
+type ConditionalHeader = 'if-match' | 'if-none-match' | 'if-modified-since' | 'if-unmodified-since';
+
+function header(request: FastifyRequest, name: ConditionalHeader): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
+/** An HTTP date header, in ms; undefined when absent or not a date (then ignored, RFC 9110 §13.1.3). */
+function dateHeader(request: FastifyRequest, name: 'if-modified-since' | 'if-unmodified-since'): number | undefined {
+  const value = header(request, name);
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Whether a resource stamped `lastModified` (ms) changed after the date `since`, to the second dates carry. */
+function modifiedAfter(lastModified: number, since: number): boolean {
+  return Math.floor(lastModified / 1000) > Math.floor(since / 1000);
+}
+
 /**
- * Set the ETag of what a read answers; true when `If-None-Match` matches it, in which case
- * 304 has been sent and the caller returns `reply`.
+ * Set the ETag of what a read answers; true when `If-None-Match` matches it, or, without
+ * `If-None-Match`, when `If-Modified-Since` is given and the resource (stamped `lastModified`)
+ * did not change after it. Then 304 has been sent and the caller returns `reply`.
  */
-export function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+export function notModified(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  etag: string,
+  lastModified?: number,
+): boolean {
   reply.header('etag', etag);
   const ifNoneMatch = header(request, 'if-none-match');
-  if (ifNoneMatch === undefined || !tagMatches(ifNoneMatch, etag)) return false;
+  const since = dateHeader(request, 'if-modified-since');
+  const fresh =
+    ifNoneMatch !== undefined
+      ? tagMatches(ifNoneMatch, etag)
+      : since !== undefined && lastModified !== undefined && !modifiedAfter(lastModified, since);
+  if (!fresh) return false;
   void reply.code(304).send();
   return true;
 }
@@ -90,13 +126,17 @@ export function checkIfNoneMatch(request: FastifyRequest, current: string | unde
  * - anything else (several tags, weak or foreign ones): `current()` is read; 412 unless a tag
  *   names it, and then that version is what the write compares, so a change in between is
  *   still refused (at worst a tag it changed to is refused too: never a lost update).
+ * Without `If-Match`, `If-Unmodified-Since` is heeded where versions are timestamps (`dated`;
+ * not a message post nor a logoff, whose versions are counters).
  */
 export async function ifMatchVersion(
   request: FastifyRequest,
   current: () => Promise<number | undefined>,
+  dated = true,
 ): Promise<number | undefined> {
   const ifMatch = header(request, 'if-match');
-  if (ifMatch === undefined || ifMatch.trim() === '*') return undefined;
+  if (ifMatch === undefined) return dated ? ifUnmodifiedVersion(request, current) : undefined;
+  if (ifMatch.trim() === '*') return undefined;
   const named = versionOf(ifMatch);
   if (named !== undefined) return named;
   const found = await current();
@@ -113,9 +153,28 @@ export async function ifMatchVersion(
 export async function writeVersion(
   request: FastifyRequest,
   current: () => Promise<number | undefined>,
+  dated = true,
 ): Promise<number | undefined> {
   if (header(request, 'if-none-match') !== undefined) checkIfNoneMatch(request, tagOrNone(await current()));
-  return ifMatchVersion(request, current);
+  return ifMatchVersion(request, current, dated);
+}
+
+/**
+ * `If-Unmodified-Since` (heeded only without `If-Match`, RFC 9110 §13.2.2): the current version
+ * is read; 412 when it is a timestamp after the date, and otherwise it is the version the write
+ * compares, so a change in between is refused too. Nothing to compare without the header, or
+ * when there is nothing yet (the write then finds that by itself).
+ */
+async function ifUnmodifiedVersion(
+  request: FastifyRequest,
+  current: () => Promise<number | undefined>,
+): Promise<number | undefined> {
+  const since = dateHeader(request, 'if-unmodified-since');
+  if (since === undefined) return undefined;
+  const found = await current();
+  if (found !== undefined && modifiedAfter(found, since))
+    failed('If-Unmodified-Since, and it changed after that date', tagOrNone(found));
+  return found;
 }
 
 function tagOrNone(version: number | undefined): string | undefined {

@@ -2,11 +2,15 @@
  * Lists under /v1 (docs/API-V1.md "Lists: filters, sorting, pages"; Kinto's querystring):
  * filters, sorting and pagination over the records a service answered.
  *
- * - Filters, per field: `f=v` (equal), `min_f=v` / `max_f=v` (inclusive bounds), `in_f=a,b`,
- *   `has_f=true|false` (present and non-empty), `like_f=text` (strings: contains, case
- *   folded, `*` any run of characters). `_since=n` / `_before=n` (exclusive) on the list's
- *   version field. Any other parameter is refused with 400 (the schema has
+ * - Filters, per field: `f=v` (equal), `not_f=v`, `min_f=v` / `max_f=v` (inclusive bounds),
+ *   `lt_f=v` / `gt_f=v` (exclusive), `in_f=a,b`, `exclude_f=a,b`, `has_f=true|false` (present
+ *   and non-empty), `like_f=text` (strings: contains, case folded, `*` any run of characters),
+ *   `contains_f=a,b` / `contains_any_f=a,b` (strings: holds every / any of the texts, case
+ *   kept). `_since=n` / `_before=n` (exclusive; `"n"`, an ETag, too) on the list's timestamp
+ *   field, with the tombstones of deleted records (`{id, last_modified, deleted: true}`) after
+ *   `_since`. Any other parameter is refused with 400 (the schema has
  *   `additionalProperties: false`).
+ * - `_fields=a,b`: only those fields of each record, besides the id and `last_modified`.
  * - `_sort=f,-g`: ascending by f, then descending by g; the id field always breaks ties.
  * - `_limit=n`: at most n records (lowered to the server maximum); `_token`: the opaque
  *   cursor of the next page, carried in `Next-Page` (the full URL) while more records
@@ -16,7 +20,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { notModified } from './conditional';
+import { notModified, versionTag } from './conditional';
+import { FIELDS_PARAM, httpDate, pickFields } from './record';
 import { httpError } from '../errors';
 
 export type FieldType = 'integer' | 'string';
@@ -29,9 +34,12 @@ export interface ListSpec {
   id: string;
   /** Sort without `_sort`. */
   defaultSort: readonly string[];
-  /** The integer field that `_since` / `_before` compare (a list's version, e.g. an id). */
+  /** The integer field that `_since` / `_before` compare (`last_modified`, or a message's id). */
   since?: string;
 }
+
+/** What is left of a deleted record: shown to `_since` readers. */
+export type Tombstone = { id: string; last_modified: number; deleted: true };
 
 type Rec = Record<string, unknown>;
 
@@ -64,30 +72,51 @@ export function listQuerySchema(spec: ListSpec, pageMax: number): Record<string,
       description: `Comma-separated fields, - for descending: ${Object.keys(spec.fields).join(', ')}.`,
     },
   };
+  properties._fields = FIELDS_PARAM;
   if (spec.since !== undefined) {
-    properties._since = { type: 'integer', description: `Only records whose ${spec.since} is greater.` };
-    properties._before = { type: 'integer', description: `Only records whose ${spec.since} is smaller.` };
+    const stamp = { type: 'string', pattern: '^"?[0-9]{1,16}"?$' };
+    properties._since = { ...stamp, description: `Only records whose ${spec.since} is greater (and tombstones).` };
+    properties._before = { ...stamp, description: `Only records whose ${spec.since} is smaller.` };
   }
   for (const [field, type] of Object.entries(spec.fields)) {
     const value = type === 'integer' ? { type: 'integer' } : { type: 'string', maxLength: 1024 };
     properties[field] = { ...value, description: `Records whose ${field} equals this.` };
+    properties[`not_${field}`] = { ...value, description: `Records whose ${field} differs from this.` };
     properties[`min_${field}`] = { ...value, description: `Records whose ${field} is at least this.` };
     properties[`max_${field}`] = { ...value, description: `Records whose ${field} is at most this.` };
+    properties[`gt_${field}`] = { ...value, description: `Records whose ${field} is greater than this.` };
+    properties[`lt_${field}`] = { ...value, description: `Records whose ${field} is less than this.` };
     properties[`in_${field}`] = {
       type: 'string',
       maxLength: 4096,
       description: `Records whose ${field} is one of these (comma-separated).`,
     };
+    properties[`exclude_${field}`] = {
+      type: 'string',
+      maxLength: 4096,
+      description: `Records whose ${field} is none of these (comma-separated).`,
+    };
     properties[`has_${field}`] = {
       type: 'boolean',
       description: `Records that have (true) or lack (false) a non-empty ${field}.`,
     };
-    if (type === 'string')
+    if (type === 'string') {
       properties[`like_${field}`] = {
         type: 'string',
         maxLength: 1024,
         description: `Records whose ${field} contains this (case folded; * matches anything).`,
       };
+      properties[`contains_${field}`] = {
+        type: 'string',
+        maxLength: 4096,
+        description: `Records whose ${field} contains each of these texts (comma-separated, case kept).`,
+      };
+      properties[`contains_any_${field}`] = {
+        type: 'string',
+        maxLength: 4096,
+        description: `Records whose ${field} contains one of these texts at least (comma-separated, case kept).`,
+      };
+    }
   }
   return { type: 'object', additionalProperties: false, properties };
 }
@@ -121,31 +150,63 @@ function inTest(field: string, type: FieldType, list: string, name: string): Tes
   return (r) => set.has(r[field]);
 }
 
-/** The filter of one querystring parameter, or undefined for the paging parameters. */
+/** `_since` / `_before` as a number: `123` or the ETag `"123"`. */
+export function stampParam(value: unknown): number {
+  return Number(String(value).replace(/"/g, ''));
+}
+
+/** Whether a record's text field holds every (`all`) or any of the comma-separated texts. */
+function containsTest(field: string, list: string, all: boolean): Test {
+  const texts = list.split(',').filter((t) => t !== '');
+  return (r) => {
+    const v = r[field];
+    if (typeof v !== 'string') return false;
+    return all ? texts.every((t) => v.includes(t)) : texts.some((t) => v.includes(t));
+  };
+}
+
+const OPS = /^(not_|min_|max_|lt_|gt_|in_|exclude_|has_|like_|contains_any_|contains_)?(.+)$/;
+
+/** The filter of one querystring parameter, or undefined for the paging and projection parameters. */
 function filterOf(name: string, value: unknown, spec: ListSpec): Test | undefined {
-  if (name === '_limit' || name === '_token' || name === '_sort') return undefined;
-  if (name === '_since' && spec.since !== undefined)
-    return (r) => (r[spec.since as string] as number) > (value as number);
-  if (name === '_before' && spec.since !== undefined)
-    return (r) => (r[spec.since as string] as number) < (value as number);
-  const m = /^(min_|max_|in_|has_|like_)?(.+)$/.exec(name) as RegExpExecArray;
-  const [, op, field] = m;
+  if (name === '_limit' || name === '_token' || name === '_sort' || name === '_fields') return undefined;
+  if ((name === '_since' || name === '_before') && spec.since !== undefined) {
+    const field = spec.since;
+    const at = stampParam(value);
+    return name === '_since' ? (r) => (r[field] as number) > at : (r) => (r[field] as number) < at;
+  }
+  const [, op, field] = OPS.exec(name) as RegExpExecArray;
   const type = spec.fields[field];
   if (type === undefined) throw invalid(name, 'is not a filter of this list');
-  const get = (r: Rec): unknown => r[field];
+  const get = (r: Rec): number | string => r[field] as number | string;
+  const v = value as number | string;
   switch (op) {
+    case 'not_':
+      return (r) => get(r) !== v;
     case 'min_':
-      return (r) => (get(r) as number | string) >= (value as number | string);
+      return (r) => get(r) >= v;
     case 'max_':
-      return (r) => (get(r) as number | string) <= (value as number | string);
+      return (r) => get(r) <= v;
+    case 'gt_':
+      return (r) => get(r) > v;
+    case 'lt_':
+      return (r) => get(r) < v;
     case 'in_':
       return inTest(field, type, String(value), name);
+    case 'exclude_': {
+      const among = inTest(field, type, String(value), name);
+      return (r) => !among(r);
+    }
     case 'has_':
       return (r) => (get(r) !== undefined && get(r) !== null && get(r) !== '') === value;
     case 'like_':
       return likeTest(field, String(value));
+    case 'contains_':
+      return containsTest(field, String(value), true);
+    case 'contains_any_':
+      return containsTest(field, String(value), false);
     default:
-      return (r) => get(r) === value;
+      return (r) => get(r) === v;
   }
 }
 
@@ -164,12 +225,13 @@ function sortOf(query: Rec, spec: ListSpec): SortKey[] {
   return keys;
 }
 
+/** Sort keys compared; a field a record lacks (a tombstone's) sorts before any value. */
 function compareKeys(a: readonly unknown[], b: readonly unknown[], keys: readonly SortKey[]): number {
   for (let i = 0; i < keys.length; i++) {
-    const x = a[i] as number | string;
-    const y = b[i] as number | string;
-    if (x === y) continue;
-    const order = x < y ? -1 : 1;
+    const x = a[i] as number | string | undefined | null;
+    const y = b[i] as number | string | undefined | null;
+    if (x === y || (x == null && y == null)) continue;
+    const order = x == null ? -1 : y == null ? 1 : x < y ? -1 : 1;
     return keys[i].desc ? -order : order;
   }
   return 0;
@@ -233,28 +295,47 @@ export function nextPageUrl(request: FastifyRequest, token: string): string {
   return url.toString();
 }
 
-/** Set `Total-Records` and `Next-Page`, and answer the Kinto list body `{data: [...]}`. */
-export function sendPage<T>(request: FastifyRequest, reply: FastifyReply, page: Page<T>): { data: T[] } {
+/** Set `Total-Records` and `Next-Page`, and answer the Kinto list body `{data: [...]}` (with `_fields` applied). */
+export function sendPage<T extends Rec>(request: FastifyRequest, reply: FastifyReply, page: Page<T>): { data: Rec[] } {
   reply.header('total-records', String(page.total));
   if (page.next !== undefined) reply.header('next-page', nextPageUrl(request, page.next));
-  return { data: page.records };
+  const fields = (request.query as Rec)._fields;
+  return { data: page.records.map((r) => pickFields(r, fields)) };
+}
+
+/** What a list is at one moment: its records, its version, and the tombstones of what it lost. */
+export interface ListState<T> {
+  records: readonly T[];
+  /**
+   * The list's timestamp (its ETag, `"<ms>"`, and `Last-Modified`); for a list without
+   * timestamps (messages), `etag` names its version instead.
+   */
+  lastModified: number;
+  etag?: string;
+  tombstones?: readonly Tombstone[];
 }
 
 /**
- * Answer a list read: 304 when `If-None-Match` names `etag`, else one page of `records`
- * as the querystring asks, with its headers. The query is checked first, so a bad filter
- * is a 400 even when the list did not change.
+ * Answer a list read: 304 when `If-None-Match` names its ETag (or `If-Modified-Since` is not
+ * older than its `Last-Modified`), else one page of the records as the querystring asks, with
+ * its headers; the tombstones join the records for a `_since` reader. The query is checked
+ * first, so a bad filter is a 400 even when the list did not change.
  */
 export function answerList<T extends Rec>(
   request: FastifyRequest,
   reply: FastifyReply,
-  records: readonly T[],
+  list: ListState<T>,
   spec: ListSpec,
   pageMax: number,
-  etag: string,
-): FastifyReply | { data: T[] } {
-  const page = applyQuery(records, request.query as Rec, spec, pageMax);
-  if (notModified(request, reply, etag)) return reply;
+): FastifyReply | { data: Rec[] } {
+  const query = request.query as Rec;
+  const all: readonly Rec[] =
+    query._since !== undefined && list.tombstones !== undefined ? [...list.records, ...list.tombstones] : list.records;
+  const page = applyQuery(all, query, spec, pageMax);
+  const timestamped = list.etag === undefined;
+  if (timestamped && list.lastModified > 0) reply.header('last-modified', httpDate(list.lastModified));
+  const etag = list.etag ?? versionTag(list.lastModified);
+  if (notModified(request, reply, etag, timestamped ? list.lastModified : undefined)) return reply;
   return sendPage(request, reply, page);
 }
 
@@ -267,5 +348,6 @@ export function listResponse(item: object): Rec {
 export const LIST_RESPONSE_HEADERS = {
   'Total-Records': { type: 'integer', description: 'How many records match the filters.' },
   'Next-Page': { type: 'string', description: 'The full URL of the next page, while records follow.' },
-  ETag: { type: 'string', description: 'The version of the list.' },
+  ETag: { type: 'string', description: "The list's timestamp (the last_modified of its last change), quoted." },
+  'Last-Modified': { type: 'string', description: "The HTTP date of the list's timestamp." },
 } as const;

@@ -1,25 +1,28 @@
 /**
  * /v1/channels/{name}/messages: list (Messages.Retrieve over everything retained, then
  * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on messageid; each item carries
- * the store's `last_modified`), post
- * (Messages.Post → 201) and read one (Messages.Retrieve of [id, id]). A list's ETag is the
- * channel's last message id, so `If-Match` on a post means "nobody posted since I read". A post's
- * Idempotency-Key goes to Messages too, whose store records it with the message: a retry after an
- * unknown outcome (a 5xx the idempotency hook does not keep) answers the id already given.
+ * the store's `last_modified`), post (Messages.Post → 201) and read one (Messages.Retrieve of
+ * [id, id]). A message is a record `{data, permissions}` (v1/record.ts) whose id is its messageid;
+ * a list's ETag is the channel's last message id, so `If-Match` on a post means "nobody posted
+ * since I read". A post's Idempotency-Key goes to Messages too, whose store records it with the
+ * message: a retry after an unknown outcome (a 5xx the idempotency hook does not keep) answers
+ * the id already given.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
 import { KEY_HEADER, parseKey } from '../hooks/idempotency';
 import { ifMatchVersion, notModified, versionTag } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { pickFields, RECORD_QUERY, recordBody, recordResponse, withExisting } from './record';
 import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 
 const MESSAGE = {
   type: 'object',
-  required: ['messageid', 'message'],
+  // Nothing required: `_fields` may leave any field out.
   properties: {
+    id: { type: 'string', description: 'its messageid, as text' },
     messageid: { type: 'integer' },
     username: { type: 'string' },
     message: { type: 'string' },
@@ -30,7 +33,7 @@ const MESSAGE = {
 const CHANNEL_PARAM = { name: { type: 'string', minLength: 1, maxLength: 64 } } as const;
 
 export const MESSAGES_LIST: ListSpec = {
-  fields: { messageid: 'integer', username: 'string', message: 'string', last_modified: 'integer' },
+  fields: { id: 'string', messageid: 'integer', username: 'string', message: 'string', last_modified: 'integer' },
   id: 'messageid',
   defaultSort: ['messageid'],
   since: 'messageid',
@@ -38,8 +41,10 @@ export const MESSAGES_LIST: ListSpec = {
 
 /** A stored message as the /v1 protocol answers it, with the store's `last_modified` (ms since the epoch). */
 function messageOf(m: Rec): Rec {
+  const messageid = Number(m.messageid);
   return {
-    messageid: Number(m.messageid),
+    id: String(messageid),
+    messageid,
     username: String(m.username),
     message: String(m.message),
     last_modified: Number(m.last_modified),
@@ -73,7 +78,8 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       const { name } = request.params as { name: string };
       const all = await retrieve(request, name, 1, SAFE);
       const last = all.length === 0 ? 0 : Number(all[all.length - 1].messageid);
-      return answerList(request, reply, all, MESSAGES_LIST, options.pageMaxRecords, versionTag(last));
+      const state = { records: all, lastModified: 0, etag: versionTag(last) };
+      return answerList(request, reply, state, MESSAGES_LIST, options.pageMaxRecords);
     },
   );
 
@@ -88,7 +94,7 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
         additionalProperties: false,
         properties: { message: { type: 'string', minLength: 1 } },
       },
-      response: { 201: MESSAGE, ...errorResponses(404, 412, 413, 415) },
+      response: { 201: recordResponse(MESSAGE), ...errorResponses(404, 412, 413, 415) },
     }),
     async (request, reply) => {
       const { name } = request.params as { name: string };
@@ -101,18 +107,25 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
           (await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true))
             .messageid,
         );
-      const expected = await ifMatchVersion(request, last);
-      if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
-      const header = request.headers[KEY_HEADER];
-      if (header !== undefined) {
-        const key = parseKey(header);
-        if (key instanceof AgoraError) throw key;
-        post.idempotency_key = key;
-      }
-      const r = await callBus(options, request, 'Messages', 'Post', post, false);
-      const id = Number(r.messageid);
-      reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
-      return reply.code(201).send({ messageid: id, message });
+      // Nothing is overwritten by a post: a 412 shows no existing record.
+      return withExisting(
+        async () => {
+          // A message list's version is its last id, not a timestamp: If-Unmodified-Since does not apply.
+          const expected = await ifMatchVersion(request, last, false);
+          if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
+          const header = request.headers[KEY_HEADER];
+          if (header !== undefined) {
+            const key = parseKey(header);
+            if (key instanceof AgoraError) throw key;
+            post.idempotency_key = key;
+          }
+          const r = await callBus(options, request, 'Messages', 'Post', post, false);
+          const id = Number(r.messageid);
+          reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
+          return reply.code(201).send(recordBody({ id: String(id), messageid: id, message }));
+        },
+        async () => undefined,
+      );
     },
   );
 
@@ -125,14 +138,15 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
         required: ['name', 'id'],
         properties: { ...CHANNEL_PARAM, id: { type: 'integer', minimum: 1, maximum: SAFE } },
       },
-      response: { 200: MESSAGE, ...errorResponses(404) },
+      querystring: RECORD_QUERY,
+      response: { 200: recordResponse(MESSAGE), ...errorResponses(404) },
     }),
     async (request, reply) => {
       const { name, id } = request.params as { name: string; id: number };
       const [found] = await retrieve(request, name, id, id);
       if (found === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_NOT_FOUND', [id, JSON.stringify(name)]);
       if (notModified(request, reply, versionTag(id))) return reply;
-      return found;
+      return recordBody(pickFields(found, (request.query as Rec)._fields));
     },
   );
 };

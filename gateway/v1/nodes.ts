@@ -2,24 +2,26 @@
  * `/v1/nodes` (docs/COMPUTE.md "The HTTP API"): each route takes the session key
  * (hooks/auth.ts) and a body valid against its schema (unknown fields refused), makes one
  * call to the `Compute` service with a deadline, and answers its reply, in the /v1 protocol
- * every resource shares (v1/scope.ts): the list filtered, sorted and paged
- * (v1/listing.ts), an ETag on every answer, `If-None-Match` → 304 on reads, `If-Match` /
+ * every resource shares (v1/scope.ts): a node is a record `{data, permissions}` (v1/record.ts)
+ * whose `last_modified` is the version Compute's store stamped, the list filtered, sorted and
+ * paged with the tombstones of deleted nodes for `_since` readers (v1/listing.ts), an ETag
+ * and Last-Modified on every answer, `If-None-Match` → 304 on reads, `If-Match` /
  * `If-None-Match` → 412 on writes (v1/conditional.ts). Failures are rendered in the
  * /v1 error body by gateway/errors.ts. No business logic lives here: whether the session
  * is live, the node readable or writable by the caller, the change allowed, is Compute's to
  * say. A single node is answered with its permissions (v1/permissions.ts); a list without.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { etagOf, ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from './conditional';
-import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { etagOf, ifMatchVersion, notModified, versionCheck, writeVersion } from './conditional';
+import { answerList, listQuerySchema, listResponse, type ListSpec, type Tombstone } from './listing';
 import {
   createPermissions,
   patchPermissions,
   PERMISSIONS_BODY,
+  PERMISSIONS_SCHEMA,
   splitPermissions,
-  withPermissions,
-  withPermissionsSchema,
 } from './permissions';
+import { answerRecord, RECORD_QUERY, recordResponse, sendRecord, withExisting } from './record';
 import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
 type Body = Record<string, unknown>;
@@ -71,7 +73,11 @@ export const NODE_SCHEMA = {
     signal: STR,
     created_at: INT,
     updated_at: INT,
-    version: { type: 'integer', description: 'bumped by every change of the node; its ETag is this number, quoted' },
+    last_modified: {
+      type: 'integer',
+      description: 'ms since the epoch: the timestamp of its last change; its ETag is this number, quoted',
+    },
+    deleted: { type: 'boolean', description: 'true on a tombstone (a deleted node, listed to _since readers)' },
     url: {
       type: 'string',
       description: 'its static URL through the proxy, http://<name>.<owner>.<proxy domain>:<port>/ (docs/ROUTING.md)',
@@ -79,13 +85,19 @@ export const NODE_SCHEMA = {
   },
 } as const;
 
-/** A single node as the routes answer it: with its permissions. */
-const ONE_NODE = withPermissionsSchema(NODE_SCHEMA);
+/** A single node as the routes answer it: `{data, permissions}`. */
+const ONE_NODE = recordResponse(NODE_SCHEMA, PERMISSIONS_SCHEMA);
 
-/** The single-record answer of a Compute reply (a `Node`). */
-function oneNode(reply: Body): Body {
+/** Compute's reply (a `Node`) as one record's answer takes it: the record and its permissions. */
+function oneNode(reply: Body): { data: Body; permissions: Record<string, string[]> } {
   const { record, permissions } = splitPermissions(reply);
-  return withPermissions(record, permissions);
+  return { data: nodeRecord(record), permissions };
+}
+
+/** Answer a write of a node with `status`: Compute's reply as one record. */
+function sendNode(reply: FastifyReply, status: number, node: Body): FastifyReply {
+  const { data, permissions } = oneNode(node);
+  return sendRecord(reply, status, data, permissions);
 }
 
 type Asked = { permissions?: Record<'read' | 'write', string[]> } & Body;
@@ -93,24 +105,30 @@ type Asked = { permissions?: Record<'read' | 'write', string[]> } & Body;
 interface NodeList {
   nodes: Body[];
   version: number;
-  etag: string;
+  deleted: Tombstone[];
+  /** Set when the list's ETag is not its timestamp. */
+  etag?: string;
 }
 
 /**
- * Compute's List reply as the route answers it: the nodes the caller may read (without their
- * permissions: a list keeps its shape), the version of the caller's own list, and the list's
- * ETag: that version, or a digest of the list when another user's node is in it (`shared`: that
- * user's writes do not move the version).
+ * Compute's List reply as the route answers it: the nodes the caller may read (as records,
+ * without their permissions: a list keeps its shape), the tombstones of the caller's nodes
+ * deleted, and the version of the caller's own list: its timestamp, the list's ETag, unless
+ * another user's node is in it (`shared`: that user's writes do not move the version), when the
+ * ETag is a digest of the list.
  */
 function listOf(reply: Body): NodeList {
-  const nodes = Array.isArray(reply.nodes) ? (reply.nodes as Body[]).map((n) => splitPermissions(n).record) : [];
+  const nodes = Array.isArray(reply.nodes)
+    ? (reply.nodes as Body[]).map((n) => nodeRecord(splitPermissions(n).record))
+    : [];
   const version = Number(reply.version);
-  return { nodes, version, etag: reply.shared === true ? etagOf({ version, nodes }) : versionTag(version) };
+  const deleted = tombstonesOf(reply.deleted);
+  return { nodes, version, deleted, ...(reply.shared === true ? { etag: etagOf({ version, nodes }) } : {}) };
 }
 
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: STR } } as const;
 
-/** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `updated_at`. */
+/** What `GET /v1/nodes` filters and sorts on; `_since`/`_before` compare `last_modified`. */
 export const NODES_LIST: ListSpec = {
   fields: {
     id: 'string',
@@ -121,31 +139,54 @@ export const NODES_LIST: ListSpec = {
     port: 'integer',
     created_at: 'integer',
     updated_at: 'integer',
+    last_modified: 'integer',
   },
   id: 'id',
   defaultSort: ['created_at'],
-  since: 'updated_at',
+  since: 'last_modified',
 };
 
-export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
-  v1Scope(app);
+/** A node of Compute (proto/compute.proto `Node`) as a record: its version is its last_modified. */
+export function nodeRecord(node: Body): Body {
+  const { version, ...fields } = node;
+  return { ...fields, last_modified: Number(version) };
+}
+
+/** Compute's tombstones (`NodeList.deleted`) as the list shows them. */
+function tombstonesOf(deleted: unknown): Tombstone[] {
+  if (!Array.isArray(deleted)) return [];
+  return (deleted as Body[]).map((t) => ({ id: String(t.id), last_modified: Number(t.last_modified), deleted: true }));
+}
+
+/** The calls of the nodes routes to Compute, each with the caller's session. */
+function computeCalls(options: V1Options) {
   const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
     callBus(options, request, 'Compute', method, { ...params, sesskey: request.sesskey }, idempotent);
+  /** The nodes the caller may read, the tombstones of its own deleted, and its list's version, read together. */
   const list = async (request: FastifyRequest): Promise<NodeList> => listOf(await call(request, 'List', {}, true));
+  /** The node `id` as a record, or undefined when the caller has none (for a 412's details.existing). */
+  const existing = (request: FastifyRequest, id: string) => async (): Promise<Body | undefined> =>
+    oneNode(await call(request, 'Get', { id }, true)).data;
   /**
    * The compare-and-write fields of a write to node `id`: Compute compares the version
    * If-Match names as it claims the change.
    */
   const preconditions = async (request: FastifyRequest, id: string): Promise<Body> =>
     versionCheck(await writeVersion(request, async () => Number((await call(request, 'Get', { id }, true)).version)));
-  /** A node's ETag: its version. */
-  const tagOf = (node: Body): string => versionTag(Number(node.version));
-  /** An authenticated nodes route: the session check, its documented security and schema, Compute as its service. */
-  const route = (summary: string, extra: Record<string, unknown>) => ({
-    ...sessionRoute('nodes', { summary, ...extra }),
-    config: { service: 'Compute' },
-  });
-  type WithId = { Params: { id: string } };
+  return { call, list, existing, preconditions };
+}
+
+/** An authenticated nodes route: the session check, its documented security and schema, Compute as its service. */
+const route = (summary: string, extra: Record<string, unknown>) => ({
+  ...sessionRoute('nodes', { summary, ...extra }),
+  config: { service: 'Compute' },
+});
+
+type WithId = { Params: { id: string } };
+
+export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
+  v1Scope(app);
+  const { call, list, existing, preconditions } = computeCalls(options);
 
   app.post(
     '/nodes',
@@ -156,15 +197,16 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     async (request, reply) => {
       const { permissions, ...fields } = request.body as Asked;
       // If-Match names a version of the caller's list, the collection this creates into;
-      // Compute compares it as it inserts.
-      const expected = await ifMatchVersion(request, async () => (await list(request)).version);
-      const params = { ...fields, ...versionCheck(expected), ...createPermissions(permissions) };
-      const node = await call(request, 'Create', params, false);
-      return reply
-        .code(201)
-        .header('location', `/v1/nodes/${String(node.id)}`)
-        .header('etag', tagOf(node))
-        .send(oneNode(node));
+      // Compute compares it as it inserts. Nothing exists yet to show in a 412.
+      return withExisting(
+        async () => {
+          const expected = await ifMatchVersion(request, async () => (await list(request)).version);
+          const params = { ...fields, ...versionCheck(expected), ...createPermissions(permissions) };
+          const node = await call(request, 'Create', params, false);
+          return sendNode(reply.header('location', `/v1/nodes/${String(node.id)}`), 201, node);
+        },
+        async () => undefined,
+      );
     },
   );
   app.get(
@@ -174,20 +216,21 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
       response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
     }),
     async (request, reply) => {
-      const { nodes, etag } = await list(request);
-      return answerList(request, reply, nodes, NODES_LIST, options.pageMaxRecords, etag);
+      const { nodes, version, deleted, etag } = await list(request);
+      const state = { records: nodes, lastModified: version, tombstones: deleted, etag };
+      return answerList(request, reply, state, NODES_LIST, options.pageMaxRecords);
     },
   );
   app.get<WithId>(
     '/nodes/:id',
     route('One node the caller may read, with its permissions', {
       params: ID_PARAMS,
+      querystring: RECORD_QUERY,
       response: { 200: ONE_NODE, ...errorResponses(404) },
     }),
     async (request, reply) => {
-      const node = await call(request, 'Get', { id: request.params.id }, true);
-      if (notModified(request, reply, tagOf(node))) return reply;
-      return oneNode(node);
+      const node = oneNode(await call(request, 'Get', { id: request.params.id }, true));
+      return answerRecord(request, reply, node.data, node.permissions);
     },
   );
   app.get<WithId>(
@@ -214,10 +257,15 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     }),
     async (request, reply) => {
       const { permissions, ...fields } = request.body as Asked;
-      const check = await preconditions(request, request.params.id);
-      const params = { ...fields, ...patchPermissions(permissions), ...check, id: request.params.id };
-      const node = await call(request, 'Update', params, false);
-      return reply.header('etag', tagOf(node)).send(oneNode(node));
+      const { id } = request.params;
+      return withExisting(
+        async () => {
+          const check = await preconditions(request, id);
+          const params = { ...fields, ...patchPermissions(permissions), ...check, id };
+          return sendNode(reply, 200, await call(request, 'Update', params, false));
+        },
+        existing(request, id),
+      );
     },
   );
   app.delete<WithId>(
@@ -227,10 +275,16 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
       response: { 202: ONE_NODE, ...errorResponses(403, 404, 409, 412) },
     }),
     async (request, reply) => {
-      const check = await preconditions(request, request.params.id);
-      // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
-      const node = await call(request, 'Delete', { id: request.params.id, ...check }, check.check_version !== true);
-      return reply.code(202).header('etag', tagOf(node)).send(oneNode(node));
+      const { id } = request.params;
+      return withExisting(
+        async () => {
+          const check = await preconditions(request, id);
+          // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
+          const node = await call(request, 'Delete', { id, ...check }, check.check_version !== true);
+          return sendNode(reply, 202, node);
+        },
+        existing(request, id),
+      );
     },
   );
 };

@@ -1,9 +1,11 @@
 /**
  * The permissions of a /v1 record as the edge shows and takes them (docs/API-V1.md
  * "Permissions"): `{"read": [...], "write": [...]}` of principals. Who may do what is the
- * services' to say (lib/permissions.ts); here is only their shape on the wire: the schemas,
- * the one function that puts them in a single-record answer, and the fields of a request.
+ * services' to say (lib/permissions.ts); here is only their shape on the wire: the schemas, a
+ * reply's permissions as a single-record answer carries them (v1/record.ts `recordBody`), and the
+ * fields of a request.
  */
+import type { Permissions } from './record';
 import type { Rec } from './scope';
 
 const PRINCIPALS = {
@@ -20,7 +22,7 @@ export const PERMISSIONS_BODY = {
   properties: { read: PRINCIPALS, write: PRINCIPALS },
 } as const;
 
-/** What a single-record answer carries as `permissions`. */
+/** What a single-record answer carries as `permissions` (v1/record.ts `recordResponse`). */
 export const PERMISSIONS_SCHEMA = {
   type: 'object',
   required: ['read', 'write'],
@@ -35,20 +37,17 @@ export const PATCH_PERMISSIONS_BODY = {
   properties: { permissions: PERMISSIONS_BODY },
 } as const;
 
-/** A single-record answer: the record, and its permissions beside it. */
-export function withPermissions(body: Rec, permissions: unknown): Rec {
-  return { ...body, permissions };
-}
-
-/** The schema of a single-record answer (`withPermissions`), from the record's. */
-export function withPermissionsSchema<S extends { properties: Rec }>(schema: S): S {
-  return { ...schema, properties: { ...schema.properties, permissions: PERMISSIONS_SCHEMA } };
+/** The permissions of a service's reply (`{read, write}`), as a record's answer carries them (v1/record.ts). */
+export function permissionsOf(reply: Rec): Permissions {
+  const given = (reply.permissions ?? {}) as Partial<Record<'read' | 'write', unknown>>;
+  const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+  return { read: list(given.read), write: list(given.write) };
 }
 
 /** A service's reply split into the record and its permissions. */
-export function splitPermissions(reply: Rec): { record: Rec; permissions: unknown } {
+export function splitPermissions(reply: Rec): { record: Rec; permissions: Permissions } {
   const { permissions, ...record } = reply;
-  return { record, permissions };
+  return { record, permissions: permissionsOf({ permissions }) };
 }
 
 /** The permissions of a create, as the proto request carries them (none: the service's default). */

@@ -1,14 +1,17 @@
 /**
  * `/v1/routes` (docs/ROUTING.md "Routes"): the caller's custom routes, each route one call to
  * the `Routes` service with a deadline, in the /v1 protocol every resource shares (v1/scope.ts):
- * the list filtered, sorted and paged (v1/listing.ts), an ETag on every answer (a route's
- * version; the list's), `If-None-Match` → 304 on reads, `If-Match` handed to Routes, which
- * compares it as it writes (v1/conditional.ts). Whether a host may be routed, the node the
+ * a route is a record `{data, permissions}` (v1/record.ts), its id its source, its
+ * `last_modified` the version Routes' store stamped; the list filtered, sorted and paged
+ * (v1/listing.ts), an ETag and Last-Modified on every answer (the route's timestamp; the
+ * list's), `If-None-Match` → 304 on reads, `If-Match` handed to Routes, which compares it as
+ * it writes (v1/conditional.ts). Whether a host may be routed, the node the
  * caller's, the caller an administrator, is Routes' to say.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ifMatchVersion, notModified, versionCheck, versionTag, writeVersion } from './conditional';
+import { ifMatchVersion, versionCheck, writeVersion } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { answerRecord, RECORD_QUERY, recordResponse, sendRecord, withExisting } from './record';
 import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
 type Body = Record<string, unknown>;
@@ -50,6 +53,7 @@ const PUT_BODY = { type: 'object', additionalProperties: false, properties: SETT
 export const ROUTE_SCHEMA = {
   type: 'object',
   properties: {
+    id: { type: 'string', description: 'its source' },
     source: STR,
     owner: STR,
     target_node: STR,
@@ -60,13 +64,16 @@ export const ROUTE_SCHEMA = {
     read_timeout_ms: INT,
     created_at: INT,
     updated_at: INT,
-    version: { type: 'integer', description: 'bumped by every change of the route; its ETag is this number, quoted' },
+    last_modified: {
+      type: 'integer',
+      description: 'ms since the epoch: the timestamp of its last change; its ETag is this number, quoted',
+    },
   },
 } as const;
 
 const SOURCE_PARAMS = { type: 'object', required: ['source'], properties: { source: SOURCE } } as const;
 
-/** What `GET /v1/routes` filters and sorts on; `_since`/`_before` compare `updated_at`. */
+/** What `GET /v1/routes` filters and sorts on; `_since`/`_before` compare `last_modified`. */
 export const ROUTES_LIST: ListSpec = {
   fields: {
     source: 'string',
@@ -77,48 +84,70 @@ export const ROUTES_LIST: ListSpec = {
     read_timeout_ms: 'integer',
     created_at: 'integer',
     updated_at: 'integer',
+    last_modified: 'integer',
   },
   id: 'source',
   defaultSort: ['created_at'],
-  since: 'updated_at',
+  since: 'last_modified',
 };
 
-export const routeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
-  v1Scope(app);
+/** A route of Routes (proto/routes.proto `Route`) as a record: its source is its id, its version its last_modified. */
+export function routeRecord(route: Body): Body {
+  const { version, ...fields } = route;
+  return { id: fields.source, ...fields, last_modified: Number(version) };
+}
+
+/** The calls of the routes routes to Routes, each with the caller's session. */
+function routesCalls(options: V1Options) {
   const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
     callBus(options, request, 'Routes', method, { ...params, sesskey: request.sesskey }, idempotent);
   /** The caller's routes and the version of that list (its ETag), read together. */
   const list = async (request: FastifyRequest): Promise<{ routes: Body[]; version: number }> => {
     const reply = await call(request, 'List', {}, true);
-    return { routes: Array.isArray(reply.routes) ? (reply.routes as Body[]) : [], version: Number(reply.version) };
+    const routes = Array.isArray(reply.routes) ? (reply.routes as Body[]).map(routeRecord) : [];
+    return { routes, version: Number(reply.version) };
   };
+  /** The route of `source` as a record, or undefined when the caller has none (for a 412's details.existing). */
+  const existing = (request: FastifyRequest, source: string) => async (): Promise<Body | undefined> =>
+    routeRecord(await call(request, 'Get', { source }, true));
   /** The compare-and-write fields of a write to the route of `source`: Routes compares as it writes. */
   const preconditions = async (request: FastifyRequest, source: string): Promise<Body> =>
     versionCheck(
       await writeVersion(request, async () => Number((await call(request, 'Get', { source }, true)).version)),
     );
-  const tagOf = (route: Body): string => versionTag(Number(route.version));
-  const route = (summary: string, extra: Record<string, unknown>) => ({
-    ...sessionRoute('routes', { summary, ...extra }),
-    config: { service: 'Routes' },
-  });
-  type WithSource = { Params: { source: string } };
+  return { call, list, existing, preconditions };
+}
+
+const route = (summary: string, extra: Record<string, unknown>) => ({
+  ...sessionRoute('routes', { summary, ...extra }),
+  config: { service: 'Routes' },
+});
+
+type WithSource = { Params: { source: string } };
+
+export const routeRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
+  v1Scope(app);
+  const { call, list, existing, preconditions } = routesCalls(options);
 
   app.post(
     '/routes',
     route('Route a host to one of your nodes (or, administrators, to a URL); 409 when the host is routed', {
       body: CREATE_BODY,
-      response: { 201: ROUTE_SCHEMA, ...errorResponses(403, 404, 409, 412, 413, 415) },
+      response: { 201: recordResponse(ROUTE_SCHEMA), ...errorResponses(403, 404, 409, 412, 413, 415) },
     }),
     async (request, reply) => {
-      // If-Match names a version of the caller's list, which Routes compares as it inserts.
-      const expected = await ifMatchVersion(request, async () => (await list(request)).version);
-      const made = await call(request, 'Create', { route: request.body, ...versionCheck(expected) }, false);
-      return reply
-        .code(201)
-        .header('location', `/v1/routes/${String(made.source)}`)
-        .header('etag', tagOf(made))
-        .send(made);
+      const source = String((request.body as Body).source).toLowerCase();
+      return withExisting(
+        async () => {
+          // If-Match names a version of the caller's list, which Routes compares as it inserts.
+          const expected = await ifMatchVersion(request, async () => (await list(request)).version);
+          const made = routeRecord(
+            await call(request, 'Create', { route: request.body, ...versionCheck(expected) }, false),
+          );
+          return sendRecord(reply.header('location', `/v1/routes/${String(made.source)}`), 201, made);
+        },
+        existing(request, source),
+      );
     },
   );
   app.get(
@@ -129,46 +158,60 @@ export const routeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =
     }),
     async (request, reply) => {
       const { routes, version } = await list(request);
-      return answerList(request, reply, routes, ROUTES_LIST, options.pageMaxRecords, versionTag(version));
+      return answerList(
+        request,
+        reply,
+        { records: routes, lastModified: version },
+        ROUTES_LIST,
+        options.pageMaxRecords,
+      );
     },
   );
   app.get<WithSource>(
     '/routes/:source',
     route("One of the caller's routes", {
       params: SOURCE_PARAMS,
-      response: { 200: ROUTE_SCHEMA, ...errorResponses(404) },
+      querystring: RECORD_QUERY,
+      response: { 200: recordResponse(ROUTE_SCHEMA), ...errorResponses(404) },
     }),
-    async (request, reply) => {
-      const found = await call(request, 'Get', { source: request.params.source }, true);
-      if (notModified(request, reply, tagOf(found))) return reply;
-      return found;
-    },
+    async (request, reply) =>
+      answerRecord(request, reply, routeRecord(await call(request, 'Get', { source: request.params.source }, true))),
   );
   app.put<WithSource>(
     '/routes/:source',
     route("Replace the target and settings of one of the caller's routes (404 when there is none)", {
       params: SOURCE_PARAMS,
       body: PUT_BODY,
-      response: { 200: ROUTE_SCHEMA, ...errorResponses(403, 404, 412, 413, 415) },
+      response: { 200: recordResponse(ROUTE_SCHEMA), ...errorResponses(403, 404, 412, 413, 415) },
     }),
     async (request, reply) => {
       const { source } = request.params;
-      const check = await preconditions(request, source);
-      const body = { ...(request.body as Body), source };
-      const replaced = await call(request, 'Replace', { route: body, ...check }, check.check_version !== true);
-      return reply.header('etag', tagOf(replaced)).send(replaced);
+      return withExisting(
+        async () => {
+          const check = await preconditions(request, source);
+          const body = { ...(request.body as Body), source };
+          const replaced = await call(request, 'Replace', { route: body, ...check }, check.check_version !== true);
+          return sendRecord(reply, 200, routeRecord(replaced));
+        },
+        existing(request, source),
+      );
     },
   );
   app.delete<WithSource>(
     '/routes/:source',
     route("Remove one of the caller's routes; answers it as it was", {
       params: SOURCE_PARAMS,
-      response: { 200: ROUTE_SCHEMA, ...errorResponses(404, 412) },
+      response: { 200: recordResponse(ROUTE_SCHEMA), ...errorResponses(404, 412) },
     }),
     async (request, reply) => {
-      const check = await preconditions(request, request.params.source);
-      const gone = await call(request, 'Delete', { source: request.params.source, ...check }, false);
-      return reply.header('etag', tagOf(gone)).send(gone);
+      const { source } = request.params;
+      return withExisting(
+        async () => {
+          const check = await preconditions(request, source);
+          return sendRecord(reply, 200, routeRecord(await call(request, 'Delete', { source, ...check }, false)));
+        },
+        existing(request, source),
+      );
     },
   );
 };

@@ -148,9 +148,3 @@ export function sessionRoute(
 ): { onRequest: typeof requireSession; schema: FastifySchema } {
   return { onRequest: requireSession, schema: authed(tag, schema) };
 }
-
-/** Answer 201 with `Location`, or 200 when nothing was created. */
-export function created(reply: FastifyReply, isNew: boolean, location: string): FastifyReply {
-  if (isNew) reply.header('location', location);
-  return reply.code(isNew ? 201 : 200);
-}

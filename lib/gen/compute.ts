@@ -11,6 +11,7 @@ import type { NodeList as _agora_NodeList, NodeList__Output as _agora_NodeList__
 import type { NodeOutput as _agora_NodeOutput, NodeOutput__Output as _agora_NodeOutput__Output } from './agora/NodeOutput';
 import type { NodePermissions as _agora_NodePermissions, NodePermissions__Output as _agora_NodePermissions__Output } from './agora/NodePermissions';
 import type { NodeRequest as _agora_NodeRequest, NodeRequest__Output as _agora_NodeRequest__Output } from './agora/NodeRequest';
+import type { NodeTombstone as _agora_NodeTombstone, NodeTombstone__Output as _agora_NodeTombstone__Output } from './agora/NodeTombstone';
 import type { UpdateNodeRequest as _agora_UpdateNodeRequest, UpdateNodeRequest__Output as _agora_UpdateNodeRequest__Output } from './agora/UpdateNodeRequest';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -29,6 +30,7 @@ export interface ProtoGrpcType {
     NodeOutput: MessageTypeDefinition<_agora_NodeOutput, _agora_NodeOutput__Output>
     NodePermissions: MessageTypeDefinition<_agora_NodePermissions, _agora_NodePermissions__Output>
     NodeRequest: MessageTypeDefinition<_agora_NodeRequest, _agora_NodeRequest__Output>
+    NodeTombstone: MessageTypeDefinition<_agora_NodeTombstone, _agora_NodeTombstone__Output>
     UpdateNodeRequest: MessageTypeDefinition<_agora_UpdateNodeRequest, _agora_UpdateNodeRequest__Output>
   }
 }

@@ -58,13 +58,32 @@ export interface SessionStore {
   expire(before: number): Promise<number[]>;
 }
 
+/**
+ * The timestamp of a write to a collection whose last one was `last`: the clock, or one more
+ * than `last` when the clock has not passed it (two writes in one millisecond, or a clock that
+ * stepped back), so that a collection's timestamps only ever grow. Each store takes it in the
+ * same atomic step as the write, against the collection's last timestamp.
+ */
+export function stamp(now: number, last: number): number {
+  return Math.max(Math.floor(now), last + 1);
+}
+
+/** A channel and its last_modified (ms since the epoch: the timestamp of its last write). */
+export interface ChannelEntry {
+  name: string;
+  lastModified: number;
+}
+
 /** The channel list at one moment: its names and its version. */
 export interface ChannelList {
   /** Every channel name, sorted. */
   names: string[];
+  /** Every channel with its timestamp, in the order of `names`. */
+  channels: ChannelEntry[];
   /**
-   * Bumped by each create and each change of a channel's permissions (which may change who sees
-   * it listed), in the same atomic step.
+   * The list's timestamp: that of its last write (0 before the first), strictly increasing
+   * (`stamp`): a create or a change of a channel's permissions (which may change who sees it
+   * listed), stamped in the same atomic step; what a compare-and-create compares.
    */
   version: number;
 }
@@ -76,11 +95,12 @@ export interface ChannelCreate {
   stale: boolean;
   /** The list's version after the create (when refused: the version found). */
   version: number;
+  /** The channel's timestamp, when it exists (created now or before). */
+  lastModified?: number;
 }
 
 /** One channel as stored. */
-export interface ChannelRecord {
-  name: string;
+export interface ChannelRecord extends ChannelEntry {
   createdBy: string;
   /** Who may read it and who may post to it (lib/permissions.ts). */
   permissions: Permissions;
@@ -102,8 +122,12 @@ export interface ChannelStore {
   exists(name: string): Promise<boolean>;
   /** The channel, or undefined when there is none. */
   get(name: string): Promise<ChannelRecord | undefined>;
-  /** Replace the channel's permissions and bump the list's version; false (nothing bumped) when there is none. */
-  setPermissions(name: string, permissions: Permissions): Promise<boolean>;
+  /**
+   * Replace the channel's permissions, a write: stamped (`stamp`) as the channel's last_modified
+   * and the list's version in the same atomic step. Answers the new timestamp; undefined (nothing
+   * stamped) when there is no such channel.
+   */
+  setPermissions(name: string, permissions: Permissions): Promise<number | undefined>;
 }
 
 export interface StoredMessage {
@@ -191,10 +215,20 @@ export interface NodeRecord {
   /** ms since the epoch. */
   createdAt: number;
   updatedAt: number;
-  /** Bumped by every write of the record (1 when created); what the store sets, whatever a caller passes. */
+  /**
+   * The record's last_modified: the timestamp (`stamp`, ms) of its last write, strictly
+   * increasing across the writes of its owner's nodes; what the store sets, whatever a caller
+   * passes, and what a compare-and-write compares.
+   */
   version: number;
   /** Who may see it (read) and control it (write): lib/permissions.ts. */
   permissions: Permissions;
+}
+
+/** What is left of a deleted node for a while: its id and the timestamp of its deletion. */
+export interface NodeTombstone {
+  id: string;
+  lastModified: number;
 }
 
 /** What a caller chooses of a new node; the rest starts as `newNode` sets it. */
@@ -202,8 +236,8 @@ export type NewNodeFields = Pick<NodeRecord, 'id' | 'owner' | 'name' | 'image' |
   Partial<Pick<NodeRecord, 'permissions'>>;
 
 /**
- * A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms), version 1;
- * its owner's alone unless `fields` gives permissions.
+ * A node record as it is first written: BUILDING, not yet placed, made and updated `at` (ms); the
+ * store stamps its version. Its owner's alone unless `fields` gives permissions.
  */
 export function newNode(fields: NewNodeFields, at: number): NodeRecord {
   return {
@@ -227,7 +261,13 @@ export function newNode(fields: NewNodeFields, at: number): NodeRecord {
 export interface OwnedNodes {
   /** Oldest first (createdAt, then id). */
   nodes: NodeRecord[];
-  /** Bumped by every write of any of the owner's nodes (create, put, delete); 0 before the first. */
+  /** The owner's deleted nodes not yet pruned (`pruneTombstones`), by timestamp. */
+  deleted: NodeTombstone[];
+  /**
+   * The timestamp of the last write of any of the owner's nodes (create, put, delete): each
+   * write takes `stamp(now, version)` as its own and the list's, in the same atomic step; 0
+   * before the first.
+   */
   version: number;
 }
 
@@ -251,15 +291,17 @@ export interface NodeStore {
     limit: number,
     expectedListVersion?: number,
   ): Promise<'created' | 'limit' | 'exists' | 'stale' | 'name'>;
-  /** Insert or replace; answers the version stored (the previous one + 1, or 1 for a new record). */
+  /** Insert or replace; answers the version stored (the write's timestamp, `stamp`). */
   put(node: NodeRecord): Promise<number>;
   /**
    * Replace only if the record is still at `version`, the check and the write one atomic
    * step; refused, nothing written, with the version found (undefined: no such node).
    */
   putIfVersion(node: NodeRecord, version: number): Promise<Versioned>;
-  /** Remove; true if it existed. */
+  /** Remove, leaving a tombstone stamped as any write; true if it existed. */
   delete(id: string): Promise<boolean>;
+  /** Forget the tombstones stamped before `before`; answers how many. */
+  pruneTombstones(before: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -287,7 +329,11 @@ export interface RouteRecord {
   /** ms since the epoch; a replace keeps createdAt. */
   createdAt: number;
   updatedAt: number;
-  /** Bumped by every write of the route (1 when created); what the store sets, whatever a caller passes. */
+  /**
+   * The route's last_modified: the timestamp (`stamp`, ms) of its last write, strictly
+   * increasing across the writes of its owner's routes; what the store sets, whatever a caller
+   * passes.
+   */
   version: number;
 }
 
@@ -295,7 +341,7 @@ export interface RouteRecord {
 export interface OwnedRoutes {
   /** Oldest first (createdAt, then source). */
   routes: RouteRecord[];
-  /** Bumped by every write of any of the owner's routes; 0 before the first. */
+  /** The timestamp of the last write of any of the owner's routes (as `OwnedNodes`); 0 before the first. */
   version: number;
 }
 
@@ -348,7 +394,7 @@ export interface RouteStore {
   /** Every route, oldest first. */
   routes(): Promise<RouteRecord[]>;
   /**
-   * Insert `route` at version 1 unless its source is routed ('exists'), and, with
+   * Insert `route`, stamped, unless its source is routed ('exists'), and, with
    * `expectedListVersion`, only if its owner's list is still at it ('stale', checked first).
    */
   create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite>;

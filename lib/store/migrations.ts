@@ -202,6 +202,70 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 8,
+    name: 'record timestamps and node tombstones',
+    sql: `
+      -- The timestamps of the /v1 protocol (lib/store/contracts.ts "stamp"): a write of a record takes
+      -- GREATEST(now, its collection's last timestamp + 1), under its collection's row lock, as the
+      -- record's version and the collection's; now is the database's clock, one for every process.
+      CREATE FUNCTION agora_now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS $$
+        SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+      -- Channels: each keeps the timestamp of its create; the list's version is the last of them.
+      ALTER TABLE agora_channels ADD COLUMN last_modified bigint;
+      UPDATE agora_channels c SET last_modified = s.ts
+        FROM (SELECT name, agora_now_ms() + row_number() OVER (ORDER BY created_at, name) AS ts FROM agora_channels) s
+        WHERE c.name = s.name;
+      ALTER TABLE agora_channels ALTER COLUMN last_modified SET NOT NULL;
+      UPDATE agora_channel_list SET version = GREATEST(version, (SELECT max(last_modified) FROM agora_channels));
+      -- Nodes: versions become timestamps, stamped by a trigger before each write under the owner's
+      -- list row (taken after the node row, as the trigger of migration 5 did); a delete leaves a
+      -- tombstone stamped the same way.
+      DROP TRIGGER agora_nodes_list_bump ON agora_nodes;
+      DROP FUNCTION agora_node_list_bump();
+      CREATE TABLE agora_node_tombstones (
+        id            text COLLATE "C" PRIMARY KEY,
+        owner         text NOT NULL,
+        last_modified bigint NOT NULL
+      );
+      CREATE INDEX agora_node_tombstones_owner ON agora_node_tombstones (owner, last_modified);
+      CREATE INDEX agora_node_tombstones_age ON agora_node_tombstones (last_modified);
+      UPDATE agora_nodes n SET version = s.ts
+        FROM (SELECT id, agora_now_ms() + row_number() OVER (PARTITION BY owner ORDER BY created_at, id) AS ts
+              FROM agora_nodes) s
+        WHERE n.id = s.id;
+      UPDATE agora_node_lists l SET version = GREATEST(l.version, s.ts)
+        FROM (SELECT owner, max(version) AS ts FROM agora_nodes GROUP BY owner) s WHERE l.owner = s.owner;
+      CREATE FUNCTION agora_node_stamp() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE ts bigint;
+      BEGIN
+        INSERT INTO agora_node_lists AS l (owner, version) VALUES (COALESCE(NEW.owner, OLD.owner), agora_now_ms())
+          ON CONFLICT (owner) DO UPDATE SET version = GREATEST(agora_now_ms(), l.version + 1)
+          RETURNING version INTO ts;
+        IF TG_OP = 'DELETE' THEN
+          INSERT INTO agora_node_tombstones AS t (id, owner, last_modified) VALUES (OLD.id, OLD.owner, ts)
+            ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, last_modified = EXCLUDED.last_modified;
+          RETURN OLD;
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+          DELETE FROM agora_node_tombstones WHERE id = NEW.id;
+        END IF;
+        NEW.version := ts;
+        RETURN NEW;
+      END
+      $fn$;
+      CREATE TRIGGER agora_nodes_stamp BEFORE INSERT OR UPDATE OR DELETE ON agora_nodes
+        FOR EACH ROW EXECUTE FUNCTION agora_node_stamp();
+      -- Routes: versions become timestamps too (stamped by lib/store/routes-postgres.ts under the
+      -- owner's list row lock it already takes).
+      UPDATE agora_routes r SET version = s.ts
+        FROM (SELECT source, agora_now_ms() + row_number() OVER (PARTITION BY owner ORDER BY created_at, source) AS ts
+              FROM agora_routes) s
+        WHERE r.source = s.source;
+      UPDATE agora_route_lists l SET version = GREATEST(l.version, s.ts)
+        FROM (SELECT owner, max(version) AS ts FROM agora_routes GROUP BY owner) s WHERE l.owner = s.owner;
+    `,
+  },
+  {
     version: 9,
     name: 'permissions of channels and nodes',
     sql: `
@@ -213,8 +277,8 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN write_principals text[] NOT NULL DEFAULT '{system.Authenticated}';
       UPDATE agora_channels SET write_principals = ARRAY['system.Authenticated', 'account:' || created_by];
       -- A node's permissions live in its record; the nodes made before are their owner's alone. The
-      -- version moves, since the record's representation does.
-      UPDATE agora_nodes SET version = version + 1, record = record || jsonb_build_object('permissions',
+      -- version moves (the trigger of migration 8 stamps the write), since the record's representation does.
+      UPDATE agora_nodes SET record = record || jsonb_build_object('permissions',
           jsonb_build_object('read', '[]'::jsonb, 'write', jsonb_build_array('account:' || owner)))
         WHERE NOT record ? 'permissions';
     `,

@@ -10,6 +10,7 @@ import {
   encodeRouteChange,
   nodeTarget as target,
   NODE_TOMBSTONE_MS,
+  stamp,
   type Broadcast,
   type NodeSync,
   type NodeTargetRecord,
@@ -74,7 +75,7 @@ export class MemoryRouteStore implements RouteStore {
     if (expectedListVersion !== undefined && expectedListVersion !== list)
       return { done: false, reason: 'stale', version: list };
     if (this.routesBySource.has(route.source)) return { done: false, reason: 'exists' };
-    return { done: true, route: this.write({ ...route, version: 1 }) };
+    return { done: true, route: this.write(route) };
   }
 
   async replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite> {
@@ -82,7 +83,7 @@ export class MemoryRouteStore implements RouteStore {
     if (current === undefined || current.owner !== route.owner) return { done: false, reason: 'absent' };
     if (expectedVersion !== undefined && expectedVersion !== current.version)
       return { done: false, reason: 'stale', version: current.version };
-    return { done: true, route: this.write({ ...route, createdAt: current.createdAt, version: current.version + 1 }) };
+    return { done: true, route: this.write({ ...route, createdAt: current.createdAt }) };
   }
 
   async delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite> {
@@ -144,16 +145,19 @@ export class MemoryRouteStore implements RouteStore {
     return true;
   }
 
-  /** Store a route (copied), bump its owner's list, announce it; answers a copy. */
-  private write(route: RouteRecord): RouteRecord {
+  /** Store a route (copied) stamped as its owner's list's new timestamp, announce it; answers a copy. */
+  private write(given: RouteRecord): RouteRecord {
+    const route = { ...given, version: this.bump(given.owner) };
     this.routesBySource.set(route.source, { ...route });
-    this.bump(route.owner);
     this.announce({ kind: 'route', route });
     return { ...route };
   }
 
-  private bump(owner: string): void {
-    this.lists.set(owner, (this.lists.get(owner) ?? 0) + 1);
+  /** Stamp a write of one of `owner`'s routes: the list's new timestamp, answered. */
+  private bump(owner: string): number {
+    const version = stamp(this.now(), this.lists.get(owner) ?? 0);
+    this.lists.set(owner, version);
+    return version;
   }
 
   private announce(change: RouteChange): void {

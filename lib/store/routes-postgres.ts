@@ -124,17 +124,17 @@ export class PgRouteStore implements RouteStore {
    */
   async create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite> {
     return this.db.transaction(async (query) => {
-      const list = await lockList(query, route.owner);
+      const { version: list, next } = await lockList(query, route.owner);
       if (expectedListVersion !== undefined && expectedListVersion !== list)
         return { done: false, reason: 'stale', version: list };
       const inserted = await query(
-        `INSERT INTO agora_routes (source, owner, created_at, version, record) VALUES ($1, $2, $3, 1, $4)
+        `INSERT INTO agora_routes (source, owner, created_at, version, record) VALUES ($1, $2, $3, $5, $4)
          ON CONFLICT (source) DO NOTHING RETURNING source`,
-        [route.source, route.owner, route.createdAt, routeBody(route)],
+        [route.source, route.owner, route.createdAt, routeBody(route), next],
       );
       if (inserted.length === 0) return { done: false, reason: 'exists' };
-      const stored = { ...route, version: 1 };
-      await this.bumpAndAnnounce(query, route.owner, encodeRouteChange({ kind: 'route', route: stored }));
+      const stored = { ...route, version: next };
+      await this.bumpAndAnnounce(query, route.owner, next, encodeRouteChange({ kind: 'route', route: stored }));
       return { done: true, route: stored };
     });
   }
@@ -142,29 +142,29 @@ export class PgRouteStore implements RouteStore {
   /** Under the owner's list row lock: one compared UPDATE (it re-checks on a row a concurrent writer committed). */
   async replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite> {
     return this.db.transaction(async (query) => {
-      await lockList(query, route.owner);
+      const { next } = await lockList(query, route.owner);
       const rows = await query<{ version: string; created_at: string }>(
-        `UPDATE agora_routes SET record = $3, version = version + 1
+        `UPDATE agora_routes SET record = $3, version = $5
          WHERE source = $1 AND owner = $2 AND ($4::bigint IS NULL OR version = $4) RETURNING version, created_at`,
-        [route.source, route.owner, routeBody(route), expectedVersion ?? null],
+        [route.source, route.owner, routeBody(route), expectedVersion ?? null, next],
       );
       if (rows.length === 0) return refusal(query, route.source, route.owner);
       const stored = { ...route, createdAt: Number(rows[0].created_at), version: Number(rows[0].version) };
-      await this.bumpAndAnnounce(query, route.owner, encodeRouteChange({ kind: 'route', route: stored }));
+      await this.bumpAndAnnounce(query, route.owner, next, encodeRouteChange({ kind: 'route', route: stored }));
       return { done: true, route: stored };
     });
   }
 
   async delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite> {
     return this.db.transaction(async (query) => {
-      await lockList(query, owner);
+      const { next } = await lockList(query, owner);
       const rows = await query<RouteRow>(
         `DELETE FROM agora_routes WHERE source = $1 AND owner = $2 AND ($3::bigint IS NULL OR version = $3)
          RETURNING record, version, created_at`,
         [source, owner, expectedVersion ?? null],
       );
       if (rows.length === 0) return refusal(query, source, owner);
-      await this.bumpAndAnnounce(query, owner, encodeRouteChange({ kind: 'route_deleted', source }));
+      await this.bumpAndAnnounce(query, owner, next, encodeRouteChange({ kind: 'route_deleted', source }));
       return { done: true, route: routeOf(rows[0]) };
     });
   }
@@ -219,20 +219,24 @@ export class PgRouteStore implements RouteStore {
     return row.held === 1;
   }
 
-  private async bumpAndAnnounce(query: Query, owner: string, message: string): Promise<void> {
-    await query('UPDATE agora_route_lists SET version = version + 1 WHERE owner = $1', [owner]);
+  /** Move `owner`'s list to the timestamp `next` (its row locked by lockList) and announce the change. */
+  private async bumpAndAnnounce(query: Query, owner: string, next: number, message: string): Promise<void> {
+    await query('UPDATE agora_route_lists SET version = $2 WHERE owner = $1', [owner, next]);
     await query('SELECT pg_notify($1, $2)', [this.channel, message]);
   }
 }
 
-/** Lock `owner`'s list row (made at 0 if new) and answer its version. */
-async function lockList(query: Query, owner: string): Promise<number> {
-  const [row] = await query<{ version: string }>(
+/**
+ * Lock `owner`'s list row (made at 0 if new) and answer its version and the timestamp a write
+ * under this lock takes: GREATEST(now, version + 1) (lib/store/contracts.ts "stamp").
+ */
+async function lockList(query: Query, owner: string): Promise<{ version: number; next: number }> {
+  const [row] = await query<{ version: string; next: string }>(
     `INSERT INTO agora_route_lists AS l (owner, version) VALUES ($1, 0)
-     ON CONFLICT (owner) DO UPDATE SET version = l.version RETURNING version`,
+     ON CONFLICT (owner) DO UPDATE SET version = l.version RETURNING version, GREATEST(agora_now_ms(), version + 1) AS next`,
     [owner],
   );
-  return Number(row.version);
+  return { version: Number(row.version), next: Number(row.next) };
 }
 
 /** Why a compared write of `owner`'s route of `source` matched no row: absent (or another's), or stale. */

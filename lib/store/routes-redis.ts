@@ -28,32 +28,47 @@ import {
 } from './contracts';
 import type { RedisConnection } from './redis-connection';
 
-/** KEYS route, owner's set, every source, lists; ARGV source, owner, created_at, body, expected ('' none), channel. */
-const CREATE = `
+/**
+ * `stamp(lists, owner, now)`: the timestamp of a write to `owner`'s list in the hash `lists`, set
+ * there: max(now, last + 1) (lib/store/contracts.ts "stamp"), as a decimal string (a Lua number
+ * would print in exponent form).
+ */
+const STAMP = `
+local function stamp(lists, owner, now)
+  local ts = math.max(tonumber(now), tonumber(redis.call('HGET', lists, owner) or '0') + 1)
+  ts = string.format('%.0f', ts)
+  redis.call('HSET', lists, owner, ts)
+  return ts
+end`;
+
+/**
+ * KEYS route, owner's set, every source, lists; ARGV source, owner, created_at, body, expected ('' none),
+ * channel, now.
+ */
+const CREATE = `${STAMP}
 local list = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
 if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= list then return {0, 'stale', list} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'exists', 0} end
-redis.call('HSET', KEYS[1], 'o', ARGV[2], 'v', 1, 'c', ARGV[3], 'r', ARGV[4])
+local v = stamp(KEYS[4], ARGV[2], ARGV[7])
+redis.call('HSET', KEYS[1], 'o', ARGV[2], 'v', v, 'c', ARGV[3], 'r', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
-redis.call('PUBLISH', ARGV[6], 'r 1 ' .. ARGV[3] .. ' ' .. ARGV[4])
-return {1, ARGV[3], 1}`;
+redis.call('PUBLISH', ARGV[6], 'r ' .. v .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
+return {1, ARGV[3], v}`;
 
-/** KEYS route, lists; ARGV owner, body, expected ('' none), channel. */
-const REPLACE = `
+/** KEYS route, lists; ARGV owner, body, expected ('' none), channel, now. */
+const REPLACE = `${STAMP}
 if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then return {0, 'absent', 0} end
 local v = tonumber(redis.call('HGET', KEYS[1], 'v'))
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= v then return {0, 'stale', v} end
-v = v + 1
-redis.call('HSET', KEYS[1], 'v', v, 'r', ARGV[2])
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local ts = stamp(KEYS[2], ARGV[1], ARGV[5])
+redis.call('HSET', KEYS[1], 'v', ts, 'r', ARGV[2])
 local c = redis.call('HGET', KEYS[1], 'c')
-redis.call('PUBLISH', ARGV[4], 'r ' .. v .. ' ' .. c .. ' ' .. ARGV[2])
-return {1, c, v}`;
+redis.call('PUBLISH', ARGV[4], 'r ' .. ts .. ' ' .. c .. ' ' .. ARGV[2])
+return {1, c, ts}`;
 
-/** KEYS route, owner's set, every source, lists; ARGV source, owner, expected ('' none), channel. */
-const DELETE = `
+/** KEYS route, owner's set, every source, lists; ARGV source, owner, expected ('' none), channel, now. */
+const DELETE = `${STAMP}
 if redis.call('HGET', KEYS[1], 'o') ~= ARGV[2] then return {0, 'absent', 0} end
 local h = redis.call('HMGET', KEYS[1], 'v', 'c', 'r')
 local v = tonumber(h[1])
@@ -61,9 +76,9 @@ if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= v then return {0, 'stale', v} end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
-redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+stamp(KEYS[4], ARGV[2], ARGV[5])
 redis.call('PUBLISH', ARGV[4], 'R ' .. ARGV[1])
-return {1, h[2], v, h[3]}`;
+return {1, h[2], h[1], h[3]}`;
 
 /** KEYS a set of sources, lists; ARGV owner ('' none), route key prefix: {list version, {v, c, r}...}. */
 const READ = `
@@ -173,7 +188,7 @@ export class RedisRouteStore implements RouteStore {
   }
 
   async create(route: RouteRecord, expectedListVersion?: number): Promise<RouteWrite> {
-    const [done, why, version] = await this.conn.script<[number, string, number]>(
+    const [done, why, version] = await this.conn.script<[number, string, number | string]>(
       CREATE,
       [
         `${this.p}route:${route.source}`,
@@ -188,30 +203,37 @@ export class RedisRouteStore implements RouteStore {
         JSON.stringify(routeBody(route)),
         expectedListVersion ?? '',
         this.channel,
+        this.now(),
       ],
     );
-    if (done === 1) return { done: true, route: { ...route, version: 1 } };
-    return why === 'stale' ? { done: false, reason: 'stale', version } : { done: false, reason: 'exists' };
+    if (done === 1) return { done: true, route: { ...route, version: Number(version) } };
+    return why === 'stale'
+      ? { done: false, reason: 'stale', version: Number(version) }
+      : { done: false, reason: 'exists' };
   }
 
   async replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite> {
-    const [done, created, version] = await this.conn.script<[number, string, number]>(
+    const [done, created, version] = await this.conn.script<[number, string, number | string]>(
       REPLACE,
       [`${this.p}route:${route.source}`, `${this.p}route-lists`],
-      [route.owner, JSON.stringify(routeBody(route)), expectedVersion ?? '', this.channel],
+      [route.owner, JSON.stringify(routeBody(route)), expectedVersion ?? '', this.channel, this.now()],
     );
-    if (done === 1) return { done: true, route: { ...route, createdAt: Number(created), version } };
-    return created === 'stale' ? { done: false, reason: 'stale', version } : { done: false, reason: 'absent' };
+    if (done === 1) return { done: true, route: { ...route, createdAt: Number(created), version: Number(version) } };
+    return created === 'stale'
+      ? { done: false, reason: 'stale', version: Number(version) }
+      : { done: false, reason: 'absent' };
   }
 
   async delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite> {
-    const [done, created, version, body] = await this.conn.script<[number, string, number, string]>(
+    const [done, created, version, body] = await this.conn.script<[number, string, number | string, string]>(
       DELETE,
       [`${this.p}route:${source}`, `${this.p}routes-of:${owner}`, `${this.p}route-sources`, `${this.p}route-lists`],
-      [source, owner, expectedVersion ?? '', this.channel],
+      [source, owner, expectedVersion ?? '', this.channel, this.now()],
     );
     if (done === 1) return { done: true, route: routeOf([String(version), created, body]) };
-    return created === 'stale' ? { done: false, reason: 'stale', version } : { done: false, reason: 'absent' };
+    return created === 'stale'
+      ? { done: false, reason: 'stale', version: Number(version) }
+      : { done: false, reason: 'absent' };
   }
 
   async node(id: string): Promise<NodeTargetRecord | undefined> {

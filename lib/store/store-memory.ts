@@ -4,7 +4,7 @@
  * PostgreSQL and Redis adapters behind the same contracts (lib/store/contracts.ts).
  */
 import { canRead, copyPermissions, publicChannel, type Permissions } from '../permissions';
-import { checkRetain } from './contracts';
+import { checkRetain, stamp } from './contracts';
 import type {
   AppendKey,
   ChannelCreate,
@@ -16,6 +16,7 @@ import type {
   MessageStore,
   NodeRecord,
   NodeStore,
+  NodeTombstone,
   OwnedNodes,
   SessionRecord,
   SessionStore,
@@ -31,29 +32,37 @@ import type {
 
 /** Channel names, sorted by UTF-16 code unit (the same order as PostgreSQL's "C" collation). */
 export class MemoryChannelStore implements ChannelStore {
-  private readonly channels = new Map<string, { createdBy: string; createdAt: number; permissions: Permissions }>();
+  private readonly channels = new Map<
+    string,
+    { createdBy: string; createdAt: number; permissions: Permissions; lastModified: number }
+  >();
   private version = 0;
 
+  constructor(private readonly now: () => number = Date.now) {}
+
   async list(principals?: readonly string[]): Promise<ChannelList> {
-    const names = [...this.channels]
+    const channels = [...this.channels]
       .filter(([, c]) => principals === undefined || canRead(c.permissions, principals))
-      .map(([name]) => name);
-    return { names: names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), version: this.version };
+      .map(([name, c]) => ({ name, lastModified: c.lastModified }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { names: channels.map((c) => c.name), channels, version: this.version };
   }
 
-  /** Checked, inserted and counted in one synchronous step: no other create can interleave. */
+  /** Checked, inserted and stamped in one synchronous step: no other create can interleave. */
   async create(
     name: string,
     createdBy: string,
     expectedVersion?: number,
     permissions?: Permissions,
   ): Promise<ChannelCreate> {
+    const existing = this.channels.get(name)?.lastModified;
     if (expectedVersion !== undefined && expectedVersion !== this.version)
-      return { created: false, stale: true, version: this.version };
-    if (this.channels.has(name)) return { created: false, stale: false, version: this.version };
+      return { created: false, stale: true, version: this.version, lastModified: existing };
+    if (existing !== undefined) return { created: false, stale: false, version: this.version, lastModified: existing };
     const granted = copyPermissions(permissions ?? publicChannel(createdBy));
-    this.channels.set(name, { createdBy, createdAt: Date.now(), permissions: granted });
-    return { created: true, stale: false, version: ++this.version };
+    this.version = stamp(this.now(), this.version);
+    this.channels.set(name, { createdBy, createdAt: Date.now(), permissions: granted, lastModified: this.version });
+    return { created: true, stale: false, version: this.version, lastModified: this.version };
   }
 
   async exists(name: string): Promise<boolean> {
@@ -63,15 +72,18 @@ export class MemoryChannelStore implements ChannelStore {
   async get(name: string): Promise<ChannelRecord | undefined> {
     const channel = this.channels.get(name);
     if (channel === undefined) return undefined;
-    return { name, createdBy: channel.createdBy, permissions: copyPermissions(channel.permissions) };
+    const { createdBy, lastModified } = channel;
+    return { name, createdBy, permissions: copyPermissions(channel.permissions), lastModified };
   }
 
-  async setPermissions(name: string, permissions: Permissions): Promise<boolean> {
+  /** Replaced and stamped in one synchronous step. */
+  async setPermissions(name: string, permissions: Permissions): Promise<number | undefined> {
     const channel = this.channels.get(name);
-    if (channel === undefined) return false;
+    if (channel === undefined) return undefined;
     channel.permissions = copyPermissions(permissions);
-    this.version++;
-    return true;
+    this.version = stamp(this.now(), this.version);
+    channel.lastModified = this.version;
+    return this.version;
   }
 }
 
@@ -282,8 +294,12 @@ export class MemorySessionStore implements SessionStore {
 /** Node records by id. Records are copied in and out, so callers never share one. */
 export class MemoryNodeStore implements NodeStore {
   private readonly nodes = new Map<string, NodeRecord>();
-  /** The version of each owner's list. */
+  /** The version (last timestamp) of each owner's list. */
   private readonly lists = new Map<string, number>();
+  /** Deleted nodes, by id, with their owner. */
+  private readonly tombstones = new Map<string, NodeTombstone & { owner: string }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   async get(id: string): Promise<NodeRecord | undefined> {
     const node = this.nodes.get(id);
@@ -305,7 +321,11 @@ export class MemoryNodeStore implements NodeStore {
   }
 
   async owned(owner: string): Promise<OwnedNodes> {
-    return { nodes: await this.list(owner), version: this.lists.get(owner) ?? 0 };
+    const deleted = [...this.tombstones.values()]
+      .filter((t) => t.owner === owner)
+      .map((t) => ({ id: t.id, lastModified: t.lastModified }))
+      .sort((a, b) => a.lastModified - b.lastModified);
+    return { nodes: await this.list(owner), deleted, version: this.lists.get(owner) ?? 0 };
   }
 
   /** Compared, counted and inserted in one synchronous step: no other write can interleave. */
@@ -319,15 +339,15 @@ export class MemoryNodeStore implements NodeStore {
     const held = [...this.nodes.values()].filter((n) => n.owner === node.owner);
     if (held.some((n) => n.name === node.name)) return 'name';
     if (held.length >= limit) return 'limit';
-    this.nodes.set(node.id, { ...copy(node), version: 1 });
-    this.bump(node.owner);
+    this.tombstones.delete(node.id);
+    this.nodes.set(node.id, { ...copy(node), version: this.bump(node.owner) });
     return 'created';
   }
 
   async put(node: NodeRecord): Promise<number> {
-    const version = (this.nodes.get(node.id)?.version ?? 0) + 1;
+    const version = this.bump(node.owner);
+    this.tombstones.delete(node.id);
     this.nodes.set(node.id, { ...copy(node), version });
-    this.bump(node.owner);
     return version;
   }
 
@@ -342,12 +362,21 @@ export class MemoryNodeStore implements NodeStore {
     const owner = this.nodes.get(id)?.owner;
     if (owner === undefined) return false;
     this.nodes.delete(id);
-    this.bump(owner);
+    this.tombstones.set(id, { id, owner, lastModified: this.bump(owner) });
     return true;
   }
 
-  private bump(owner: string): void {
-    this.lists.set(owner, (this.lists.get(owner) ?? 0) + 1);
+  async pruneTombstones(before: number): Promise<number> {
+    let n = 0;
+    for (const [id, t] of this.tombstones) if (t.lastModified < before && this.tombstones.delete(id)) n++;
+    return n;
+  }
+
+  /** Stamp a write of one of `owner`'s nodes: the list's new timestamp, answered. */
+  private bump(owner: string): number {
+    const version = stamp(this.now(), this.lists.get(owner) ?? 0);
+    this.lists.set(owner, version);
+    return version;
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type MessageStore,
   type NodeRecord,
   type NodeStore,
+  type NodeTombstone,
   type OwnedNodes,
   type SessionRecord,
   type SessionStore,
@@ -153,19 +154,23 @@ export class PgChannelStore implements ChannelStore {
    * yet, or none readable); with principals, a channel is listed when its readers or writers hold one.
    */
   async list(principals?: readonly string[]): Promise<ChannelList> {
-    const rows = await this.db.query<{ version: string; name: string | null }>(
-      `SELECT v.version, c.name FROM agora_channel_list v LEFT JOIN agora_channels c
+    const rows = await this.db.query<{ version: string; name: string | null; last_modified: string | null }>(
+      `SELECT v.version, c.name, c.last_modified FROM agora_channel_list v LEFT JOIN agora_channels c
          ON $1::text[] IS NULL OR c.read_principals && $1::text[] OR c.write_principals && $1::text[]
        ORDER BY c.name`,
       [principals ?? null],
     );
-    return { names: rows.flatMap((r) => (r.name === null ? [] : [r.name])), version: Number(rows[0]?.version ?? 0) };
+    const channels = rows.flatMap((r) =>
+      r.name === null ? [] : [{ name: r.name, lastModified: Number(r.last_modified) }],
+    );
+    return { names: channels.map((c) => c.name), channels, version: Number(rows[0]?.version ?? 0) };
   }
 
   /**
    * Under the lock of the version row (creates from every process take turns; they are
-   * rare): compare, insert if absent, and bump the version only when a row went in, all
-   * in one transaction, so a snapshot sees a create and its version together or neither.
+   * rare): compare, insert if absent stamped GREATEST(now, version + 1), and move the version
+   * to that stamp only when a row went in, all in one transaction, so a snapshot sees a create
+   * and its version together or neither.
    */
   async create(
     name: string,
@@ -175,17 +180,27 @@ export class PgChannelStore implements ChannelStore {
   ): Promise<ChannelCreate> {
     const granted = permissions ?? publicChannel(createdBy);
     return this.db.transaction(async (query) => {
-      const [row] = await query<{ version: string }>('SELECT version FROM agora_channel_list WHERE id = 1 FOR UPDATE');
-      const version = Number(row.version);
-      if (expectedVersion !== undefined && expectedVersion !== version) return { created: false, stale: true, version };
-      const inserted = await query(
-        `INSERT INTO agora_channels (name, created_by, created_at, read_principals, write_principals)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING name`,
-        [name, createdBy, Date.now(), granted.read, granted.write],
+      const [row] = await query<{ version: string; next: string }>(
+        'SELECT version, GREATEST(agora_now_ms(), version + 1) AS next FROM agora_channel_list WHERE id = 1 FOR UPDATE',
       );
-      if (inserted.length === 0) return { created: false, stale: false, version };
-      await query('UPDATE agora_channel_list SET version = version + 1 WHERE id = 1');
-      return { created: true, stale: false, version: version + 1 };
+      const version = Number(row.version);
+      const existing = async (): Promise<number | undefined> => {
+        const found = await query<{ last_modified: string }>(
+          'SELECT last_modified FROM agora_channels WHERE name = $1',
+          [name],
+        );
+        return found.length === 0 ? undefined : Number(found[0].last_modified);
+      };
+      if (expectedVersion !== undefined && expectedVersion !== version)
+        return { created: false, stale: true, version, lastModified: await existing() };
+      const inserted = await query(
+        `INSERT INTO agora_channels (name, created_by, created_at, last_modified, read_principals, write_principals)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING RETURNING name`,
+        [name, createdBy, Date.now(), row.next, granted.read, granted.write],
+      );
+      if (inserted.length === 0) return { created: false, stale: false, version, lastModified: await existing() };
+      await query('UPDATE agora_channel_list SET version = $1 WHERE id = 1', [row.next]);
+      return { created: true, stale: false, version: Number(row.next), lastModified: Number(row.next) };
     });
   }
 
@@ -194,24 +209,39 @@ export class PgChannelStore implements ChannelStore {
   }
 
   async get(name: string): Promise<ChannelRecord | undefined> {
-    const rows = await this.db.query<{ created_by: string; read_principals: string[]; write_principals: string[] }>(
-      'SELECT created_by, read_principals, write_principals FROM agora_channels WHERE name = $1',
-      [name],
-    );
+    const rows = await this.db.query<{
+      created_by: string;
+      read_principals: string[];
+      write_principals: string[];
+      last_modified: string;
+    }>('SELECT created_by, read_principals, write_principals, last_modified FROM agora_channels WHERE name = $1', [
+      name,
+    ]);
     if (rows.length === 0) return undefined;
     const [row] = rows;
-    return { name, createdBy: row.created_by, permissions: { read: row.read_principals, write: row.write_principals } };
+    const permissions = { read: row.read_principals, write: row.write_principals };
+    return { name, createdBy: row.created_by, permissions, lastModified: Number(row.last_modified) };
   }
 
-  /** One statement: the channel's row and the list's version row, written together or neither. */
-  async setPermissions(name: string, permissions: Permissions): Promise<boolean> {
-    const rows = await this.db.query(
-      `WITH c AS (UPDATE agora_channels SET read_principals = $2, write_principals = $3 WHERE name = $1 RETURNING name),
-       v AS (UPDATE agora_channel_list SET version = version + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM c))
-       SELECT name FROM c`,
-      [name, permissions.read, permissions.write],
-    );
-    return rows.length === 1;
+  /**
+   * Under the lock of the version row, as a create: the channel's row stamped
+   * GREATEST(now, version + 1) and the version moved to that stamp, in one transaction (neither
+   * when there is no such channel).
+   */
+  async setPermissions(name: string, permissions: Permissions): Promise<number | undefined> {
+    return this.db.transaction(async (query) => {
+      const [row] = await query<{ next: string }>(
+        'SELECT GREATEST(agora_now_ms(), version + 1) AS next FROM agora_channel_list WHERE id = 1 FOR UPDATE',
+      );
+      const updated = await query(
+        `UPDATE agora_channels SET read_principals = $2, write_principals = $3, last_modified = $4
+         WHERE name = $1 RETURNING name`,
+        [name, permissions.read, permissions.write, row.next],
+      );
+      if (updated.length === 0) return undefined;
+      await query('UPDATE agora_channel_list SET version = $1 WHERE id = 1', [row.next]);
+      return Number(row.next);
+    });
   }
 }
 
@@ -494,18 +524,34 @@ export class PgNodeStore implements NodeStore {
     return rows.map(nodeOf);
   }
 
-  /** One statement, so the nodes and the version come from one snapshot (a null record: no node). */
+  /**
+   * One statement, so the nodes, the tombstones and the version come from one snapshot (a null
+   * record: no node; a null tombstone: none).
+   */
   async owned(owner: string): Promise<OwnedNodes> {
-    const rows = await this.db.query<{ list: string | null; record: NodeRecord | null; version: string | null }>(
-      `SELECT l.version AS list, n.record, n.version FROM (SELECT $1::text AS owner) o
+    const rows = await this.db.query<{
+      list: string | null;
+      record: NodeRecord | null;
+      version: string | null;
+      gone: string | null;
+      gone_at: string | null;
+    }>(
+      `SELECT l.version AS list, n.record, n.version, NULL AS gone, NULL AS gone_at FROM (SELECT $1::text AS owner) o
        LEFT JOIN agora_node_lists l ON l.owner = o.owner LEFT JOIN agora_nodes n ON n.owner = o.owner
-       ORDER BY n.created_at, n.id`,
+       UNION ALL
+       SELECT NULL, NULL, NULL, t.id, t.last_modified FROM agora_node_tombstones t WHERE t.owner = $1
+       ORDER BY 4 NULLS FIRST, 5`,
       [owner],
     );
-    const nodes = rows.flatMap((r) =>
-      r.record === null ? [] : [nodeOf({ record: r.record, version: String(r.version) })],
-    );
-    return { nodes, version: Number(rows[0]?.list ?? 0) };
+    const live = rows.filter((r) => r.gone === null);
+    const nodes = live
+      .flatMap((r) => (r.record === null ? [] : [nodeOf({ record: r.record, version: String(r.version) })]))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const deleted: NodeTombstone[] = rows
+      .filter((r) => r.gone !== null)
+      .map((r) => ({ id: String(r.gone), lastModified: Number(r.gone_at) }))
+      .sort((a, b) => a.lastModified - b.lastModified);
+    return { nodes, deleted, version: Number(live[0]?.list ?? 0) };
   }
 
   /**
@@ -551,20 +597,31 @@ export class PgNodeStore implements NodeStore {
     });
   }
 
+  /**
+   * An UPDATE, else an INSERT (not one upsert: its insert trigger would take the owner's row
+   * before the node's, the reverse of every other write, and two writers could deadlock); the
+   * trigger of migration 8 stamps the version.
+   */
   async put(node: NodeRecord): Promise<number> {
-    const rows = await this.db.query<{ version: string }>(
-      `INSERT INTO agora_nodes (id, owner, created_at, record, version) VALUES ($1, $2, $3, $4, 1)
-       ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, created_at = EXCLUDED.created_at, record = EXCLUDED.record, version = agora_nodes.version + 1
-       RETURNING version`,
-      [node.id, node.owner, node.createdAt, node],
-    );
-    return Number(rows[0].version);
+    for (;;) {
+      const updated = await this.db.query<{ version: string }>(
+        'UPDATE agora_nodes SET owner = $2, created_at = $3, record = $4 WHERE id = $1 RETURNING version',
+        [node.id, node.owner, node.createdAt, node],
+      );
+      if (updated.length === 1) return Number(updated[0].version);
+      const inserted = await this.db.query<{ version: string }>(
+        `INSERT INTO agora_nodes (id, owner, created_at, record, version) VALUES ($1, $2, $3, $4, 0)
+         ON CONFLICT (id) DO NOTHING RETURNING version`,
+        [node.id, node.owner, node.createdAt, node],
+      );
+      if (inserted.length === 1) return Number(inserted[0].version);
+    }
   }
 
   /** One UPDATE: it waits for a concurrent writer's row lock and re-checks the version on the committed row. */
   async putIfVersion(node: NodeRecord, version: number): Promise<Versioned> {
     const rows = await this.db.query<{ version: string }>(
-      'UPDATE agora_nodes SET owner = $2, created_at = $3, record = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING version',
+      'UPDATE agora_nodes SET owner = $2, created_at = $3, record = $4 WHERE id = $1 AND version = $5 RETURNING version',
       [node.id, node.owner, node.createdAt, node, version],
     );
     return rows.length === 1
@@ -572,8 +629,14 @@ export class PgNodeStore implements NodeStore {
       : refused(this.db, 'SELECT version FROM agora_nodes WHERE id = $1', node.id);
   }
 
+  /** The trigger of migration 8 leaves the tombstone, stamped, in the same statement. */
   async delete(id: string): Promise<boolean> {
     return (await this.db.query('DELETE FROM agora_nodes WHERE id = $1 RETURNING id', [id])).length === 1;
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    return (await this.db.query('DELETE FROM agora_node_tombstones WHERE last_modified < $1 RETURNING id', [before]))
+      .length;
   }
 }
 

@@ -72,14 +72,15 @@ export function requestedPermissions(
 /**
  * The handler table of `Channels`. Who may do what is lib/permissions.ts's rule on the channel's
  * permissions (docs/API-V1.md "Permissions"): a channel one may not read is answered as absent.
- * - List: the names of the channels the caller may read, sorted; the version is the whole list's.
+ * - List: the names of the channels the caller may read, sorted, each with its timestamp
+ *   (last_modified); the version is the whole list's timestamp.
  * - Create: idempotent — creating a channel that exists succeeds with `created: false`
  *   (several clients may create "general" at start-up; none should fail: docs/API-LEGACY.md
  *   "Channels").
  *   With `check_version`, the store creates only if the list is still at `expected_version`,
  *   in the same atomic step as the insert; else AGORA_ERR_CHANNEL_LIST_STALE (412), naming
  *   the version it found.
- * - Get: the channel and its permissions, for a session that may read it;
+ * - Get: the channel, its permissions and its last_modified, for a session that may read it;
  *   AGORA_ERR_CHANNEL_NOT_FOUND when there is none (an invalid name included: it names no
  *   channel) or the caller may not read it.
  * - SetPermissions: for a writer (AGORA_ERR_FORBIDDEN for a reader): each kind named replaced,
@@ -100,8 +101,8 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
   return {
     List: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
-      const { names, version } = await deps.store.list(principalsOf(username));
-      return { channels: names, version };
+      const { channels, version } = await deps.store.list(principalsOf(username));
+      return { channels: channels.map((c) => c.name), version, last_modified: channels.map((c) => c.lastModified) };
     },
     Create: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
@@ -113,21 +114,32 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
           ? publicChannel(username)
           : normalized(requestedPermissions(asked, { read: true, write: true }), username);
       const expected = request.check_version ? request.expected_version : undefined;
-      const { created, stale, version } = await deps.store.create(request.channel, username, expected, permissions);
+      const { created, stale, version, lastModified } = await deps.store.create(
+        request.channel,
+        username,
+        expected,
+        permissions,
+      );
       if (stale) throw staleError('AGORA_ERR_CHANNEL_LIST_STALE', [expected], version);
       if (created) {
         ctx.log.info({ channel: request.channel, username }, 'channel created');
-        return { channel: request.channel, created, version, permissions };
+        return { channel: request.channel, created, version, permissions, last_modified: lastModified ?? 0 };
       }
       // It existed: creating it again changes nothing, and tells nothing to whom may not read it.
       const existing = await deps.store.get(request.channel);
       if (existing !== undefined && !canRead(existing.permissions, principalsOf(username)))
         throw new AgoraError('AGORA_ERR_FORBIDDEN', ['create channel', quote(request.channel)]);
-      return { channel: request.channel, created, version, permissions: existing?.permissions ?? permissions };
+      return {
+        channel: request.channel,
+        created,
+        version,
+        permissions: existing?.permissions ?? permissions,
+        last_modified: existing?.lastModified ?? lastModified ?? 0,
+      };
     },
     Get: async (request, ctx) => {
       const found = await readable(request.channel, await user(request.sesskey, ctx));
-      return { channel: found.name, permissions: found.permissions };
+      return { channel: found.name, permissions: found.permissions, last_modified: found.lastModified };
     },
     SetPermissions: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
@@ -136,10 +148,10 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
         throw new AgoraError('AGORA_ERR_FORBIDDEN', ['change the permissions of channel', quote(found.name)]);
       const change = requestedPermissions(request.permissions, { read: request.set_read, write: request.set_write });
       const permissions = patched(found.permissions, change, found.createdBy, username);
-      if (!(await deps.store.setPermissions(found.name, permissions)))
-        throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(found.name)]);
+      const lastModified = await deps.store.setPermissions(found.name, permissions);
+      if (lastModified === undefined) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(found.name)]);
       ctx.log.info({ channel: found.name, username, permissions }, 'channel permissions changed');
-      return { channel: found.name, permissions };
+      return { channel: found.name, permissions, last_modified: lastModified };
     },
     Exists: async (request) => ({
       exists: channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel)),

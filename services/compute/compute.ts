@@ -37,7 +37,12 @@ export interface ComputeOptions {
    * (a create). The deadline of a driver call; default 0 (one instance).
    */
   settleMs?: number;
+  /** How long a deleted node is listed as a tombstone (AGORA_TOMBSTONE_TTL_S); default a day. */
+  tombstoneTtlMs?: number;
 }
+
+/** How often the sync loop forgets the tombstones past their time, at most. */
+const PRUNE_EVERY_MS = 60_000;
 
 export interface CreateInput {
   name: string;
@@ -88,6 +93,8 @@ export class Compute {
   private synced = false;
   /** Wakes under way in this process, by node id. */
   private readonly waking = new Map<string, Promise<NodeRecord>>();
+  /** When the sync loop last pruned tombstones. */
+  private prunedAt = 0;
 
   constructor(private readonly options: ComputeOptions) {}
 
@@ -126,16 +133,23 @@ export class Compute {
   }
 
   /**
-   * The nodes `user` may read (its own and those shared with it), and the version of its own list
-   * (what a create compares); `shared` when another user's node is among them.
+   * The nodes `user` may read (its own and those shared with it), its own deleted within the
+   * tombstones' time, and the version of its own list (what a create compares); `shared` when
+   * another user's node is among them.
    */
   async list(user: string): Promise<OwnedNodes & { shared: boolean }> {
     await this.ready();
-    const [nodes, { version }] = await Promise.all([
+    const [nodes, owned] = await Promise.all([
       this.options.store.readable(principalsOf(user)),
       this.options.store.owned(user),
     ]);
-    return { nodes, version, shared: nodes.some((n) => n.owner !== user) };
+    const since = Date.now() - this.tombstoneTtlMs();
+    const deleted = owned.deleted.filter((t) => t.lastModified >= since);
+    return { nodes, deleted, version: owned.version, shared: nodes.some((n) => n.owner !== user) };
+  }
+
+  private tombstoneTtlMs(): number {
+    return this.options.tombstoneTtlMs ?? 86_400_000;
   }
 
   async get(user: string, id: string): Promise<NodeRecord> {
@@ -355,6 +369,10 @@ export class Compute {
       }
     }
     this.synced = true;
+    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await this.options.store.pruneTombstones(this.prunedAt - this.tombstoneTtlMs());
+    }
   }
 
   /** Resolve once the records have been read from the driver at least once since start. */

@@ -80,8 +80,13 @@ export function buildComputeHandlers(deps: ComputeDeps): Implementation<ComputeD
       return wire(await compute.create(await user(request.sesskey, ctx), input, ctx.reqId, expected(request)));
     },
     List: async (request, ctx) => {
-      const { nodes, version, shared } = await compute.list(await user(request.sesskey, ctx));
-      return { nodes: nodes.map(wire), version, shared };
+      const { nodes, deleted, version, shared } = await compute.list(await user(request.sesskey, ctx));
+      return {
+        nodes: nodes.map(wire),
+        version,
+        shared,
+        deleted: deleted.map((t) => ({ id: t.id, last_modified: t.lastModified })),
+      };
     },
     Get: async (request, ctx) => wire(await compute.get(await user(request.sesskey, ctx), request.id)),
     Update: async (request, ctx) => {

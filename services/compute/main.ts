@@ -57,6 +57,7 @@ serviceMain(
       maxNodesPerUser: config.computeMaxNodesPerUser,
       log: log.child({ mod: 'nodes' }),
       settleMs: config.requestTimeoutMs,
+      tombstoneTtlMs: config.tombstoneTtlS * 1000,
     });
     const stopSync = compute.startSync(config.computeSyncMs);
     pusher.start();

@@ -213,7 +213,7 @@ export function pushingStore(store: NodeStore, pusher: RoutePusher): NodeStore {
     owned: (owner) => store.owned(owner),
     create: async (node, limit, expectedListVersion) => {
       const created = await store.create(node, limit, expectedListVersion);
-      if (created === 'created') pusher.synced({ ...node, version: 1 });
+      if (created === 'created') pusher.synced((await store.get(node.id)) ?? node);
       return created;
     },
     put: async (node) => {
@@ -232,5 +232,6 @@ export function pushingStore(store: NodeStore, pusher: RoutePusher): NodeStore {
       if (deleted) pusher.dropped(id, last?.version ?? 0);
       return deleted;
     },
+    pruneTombstones: (before) => store.pruneTombstones(before),
   };
 }

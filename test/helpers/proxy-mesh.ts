@@ -116,7 +116,7 @@ export function get(port: number, host: string, headers: Record<string, string> 
 export async function nodeOf(base: string, key: number, id: string): Promise<Json> {
   const answer = await call(base, 'GET', `/v1/nodes/${id}`, { key });
   if (answer.status !== 200) throw new Error(`GET /v1/nodes/${id}: ${answer.text}`);
-  return answer.body as Json;
+  return answer.rec;
 }
 
 /** Read the node until `done` holds (every 100 ms, within `ms`); answers it. */
@@ -141,7 +141,7 @@ export async function waitNode(
 export async function activeNode(base: string, key: number, name: string): Promise<Json> {
   const made = await call(base, 'POST', '/v1/nodes', { key, body: { name, image: 'http' } });
   if (made.status !== 201) throw new Error(`POST /v1/nodes: ${made.text}`);
-  const id = String((made.body as Json).id);
+  const id = String(made.rec.id);
   return waitNode(base, key, id, (n) => n.status === 'ACTIVE', `node ${name} ACTIVE`);
 }
 

@@ -4,14 +4,23 @@
  */
 import assert from 'node:assert/strict';
 
+export type Json = Record<string, unknown>;
+
 export interface Answer {
   status: number;
   headers: Headers;
   body: unknown;
   text: string;
+  /** The record of a one-record answer, the `data` of `{data: {…}, permissions}`; else `{}`. */
+  rec: Json;
 }
 
-export type Json = Record<string, unknown>;
+/** The record of a one-record body (docs/API-V1.md "Records"), or `{}` for any other body. */
+export function recordOf(body: unknown): Json {
+  if (body === null || typeof body !== 'object' || !('permissions' in body) || !('data' in body)) return {};
+  const { data } = body as { data: unknown };
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Json) : {};
+}
 
 const ERROR_KEYS = new Set(['code', 'errno', 'error', 'message', 'info', 'details']);
 
@@ -42,7 +51,7 @@ export async function call(
   } catch {
     parsed = text;
   }
-  return { status: res.status, headers: res.headers, body: parsed, text };
+  return { status: res.status, headers: res.headers, body: parsed, text, rec: recordOf(parsed) };
 }
 
 /** Assert the Cliquet error body: status, errno, only the documented keys, no stack. */

@@ -221,7 +221,9 @@ test("agora routes and agora nodes list and show the caller's own through the ga
   assert.match(table.stdout, new RegExp(`^${source.replaceAll('.', '\\.')}\\s+proxy`, 'm'));
   const one = await agora(['routes', source, '--url', mesh.base], env);
   assert.equal(one.code, 0, one.stderr);
-  assert.equal((JSON.parse(one.stdout) as { target_url: string }).target_url, 'http://127.0.0.1:9/');
+  const shown = JSON.parse(one.stdout) as { id: string; target_url: string; last_modified: number };
+  assert.deepEqual([shown.id, shown.target_url], [source, 'http://127.0.0.1:9/'], 'the record, not its envelope');
+  assert.ok(Number.isSafeInteger(shown.last_modified));
   // 3. Nodes: none yet; an unknown one is the gateway's 404, on stderr, exit 65.
   const nodes = await agora(['nodes', '--url', mesh.base, '--json'], env);
   assert.equal(nodes.code, 0, nodes.stderr);

@@ -90,14 +90,19 @@ async function channelCreates({ base, ann, bob, keyOf }: Racers): Promise<void> 
   );
   const won = oneWinner(answers, 201, version, 'channel creates');
   const after = await call(base, 'GET', '/v1/channels', { key: bob });
-  assert.equal(after.headers.get('etag'), `"${version + 1}"`, 'one create, one version');
+  const next = Number(won.rec.last_modified);
+  assert.ok(next > version, 'the create stamped the list later');
+  assert.equal(after.headers.get('etag'), `"${next}"`, "one create: the list's timestamp is its channel's");
   const names = (after.body as { data: Json[] }).data.map((c) => c.name);
   assert.deepEqual(
     names.filter((n) => String(n).startsWith('racer-')),
-    [(won.body as Json).name],
+    [won.rec.name],
   );
-  for (const lost of answers.filter((a) => a.status === 412))
-    assert.equal(assertError(lost, 412, 114, 'loser').info, `current ETag: "${version + 1}"`);
+  for (const lost of answers.filter((a) => a.status === 412)) {
+    const body = assertError(lost, 412, 114, 'loser');
+    assert.equal(body.info, `current ETag: "${next}"`);
+    assert.deepEqual(body.details, { existing: null }, 'a loser had no channel of its name: nothing existing');
+  }
   // A batch sub-request goes through the same route, and the same store check.
   const batch = await call(base, 'POST', '/v1/batch', {
     key: ann,
@@ -113,7 +118,7 @@ async function channelCreates({ base, ann, bob, keyOf }: Racers): Promise<void> 
     },
   });
   const [sub] = (batch.body as { responses: Array<{ status: number; body: Json }> }).responses;
-  assert.deepEqual([sub.status, sub.body.errno, sub.body.info], [412, 114, `current ETag: "${version + 1}"`]);
+  assert.deepEqual([sub.status, sub.body.errno, sub.body.info], [412, 114, `current ETag: "${next}"`]);
 }
 
 async function createOnce({ base, keyOf }: Racers): Promise<void> {
@@ -161,7 +166,7 @@ async function nodeWrites({ base, ann }: Racers): Promise<void> {
     }),
   );
   const made = oneWinner(creates, 201, listVersion, 'node creates');
-  const id = String((made.body as Json).id);
+  const id = String(made.rec.id);
   const listed = await call(base, 'GET', '/v1/nodes', { key: ann });
   assert.deepEqual(
     (listed.body as { data: Json[] }).data.map((n) => n.id),
@@ -172,13 +177,13 @@ async function nodeWrites({ base, ann }: Racers): Promise<void> {
   // Wait until the node stops moving (ACTIVE): the sync loop's own writes bump the version too.
   await until(
     async () =>
-      (node = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 200 &&
-      (node.body as Json).status === 'ACTIVE',
+      (node = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 200 && node.rec.status === 'ACTIVE',
     'the node ACTIVE',
     20_000,
   );
   const version = versionOf(node.headers.get('etag'));
-  assert.equal((node.body as Json).version, version, 'the ETag is the version in the body');
+  assert.equal(node.rec.last_modified, version, 'the ETag is the last_modified in the body');
+  assert.equal(node.headers.get('last-modified'), new Date(version).toUTCString());
   const renames = await race((i) =>
     call(base, 'PATCH', `/v1/nodes/${id}`, {
       key: ann,
@@ -188,13 +193,17 @@ async function nodeWrites({ base, ann }: Racers): Promise<void> {
   );
   const renamed = oneWinner(renames, 200, version, 'node renames');
   const now = await call(base, 'GET', `/v1/nodes/${id}`, { key: ann });
-  assert.equal((now.body as Json).name, (renamed.body as Json).name, "the winner's name, nobody else's");
+  assert.equal(now.rec.name, renamed.rec.name, "the winner's name, nobody else's");
+  for (const lost of renames.filter((a) => a.status === 412)) {
+    const existing = (assertError(lost, 412, 114, 'a rename that lost').details as { existing: Json }).existing;
+    assert.deepEqual([existing.id, typeof existing.name], [id, 'string'], 'the node as it was after the winner');
+  }
   const current = versionOf(now.headers.get('etag'));
   const deletes = await race(() =>
     call(base, 'DELETE', `/v1/nodes/${id}`, { key: ann, headers: { 'if-match': `"${current}"` } }),
   );
   const deleted = oneWinner(deletes, 202, current, 'node deletes');
-  assert.equal((deleted.body as Json).status, 'DELETING');
+  assert.equal(deleted.rec.status, 'DELETING');
   await until(
     async () => (await call(base, 'GET', `/v1/nodes/${id}`, { key: ann })).status === 404,
     'the node gone',

@@ -2,9 +2,11 @@
  * The official Kinto JavaScript client, kinto-http, against `/v1` through the real mesh, with no
  * adapter between them: the server's info, settings, capabilities and user; a batch; a list
  * walked page by page; ETags (If-None-Match, a safe write and a safe delete as kinto-http builds
- * them from `last_modified`); HTTP Basic with Auth's lockout; the end of service as the client's
- * `deprecated` event and a 410; permissions sent and read as Kinto's. Our resources are not
- * Kinto's buckets and collections, so the client's own `execute` and `paginatedList` reach them.
+ * them from `last_modified`); records `{data, permissions}` with their timestamps, read whole or
+ * with `_fields`, and what changed `_since` a list's ETag walked page by page; a refused safe
+ * create with the record that exists; HTTP Basic with Auth's lockout; the end of service as the
+ * client's `deprecated` event and a 410; permissions sent and read as Kinto's. Our resources are
+ * not Kinto's buckets and collections, so the client's own `execute` and `paginatedList` reach them.
  *
  * kinto-http's Node entry point needs node-fetch and friends; its UMD bundle uses the global
  * fetch of Node 20, as a browser would, and is what this test loads.
@@ -26,7 +28,14 @@ interface Alert {
 }
 interface Failure {
   response?: { status: number };
-  data?: { errno: number };
+  data?: { errno: number; details?: unknown };
+}
+
+type Json = Record<string, unknown>;
+/** One record's answer. */
+interface Record1 {
+  data: Json & { id: string; last_modified: number };
+  permissions: Json;
 }
 
 const basic = (user: string, password: string): string =>
@@ -124,8 +133,75 @@ async function batchAndPages({ ann, kinto }: Ctx): Promise<void> {
       headers: { ...auth, 'If-Match': `"${all.last_modified}"` },
       body,
     });
-  assert.deepEqual(await post({ message: 'safe' }), { messageid: 6, message: 'safe' });
+  assert.deepEqual(await post({ message: 'safe' }), {
+    data: { id: '6', messageid: 6, message: 'safe' },
+    permissions: {},
+  });
   assert.deepEqual(await refusal(post({ message: 'stale' })), { status: 412, errno: 114 });
+}
+
+async function recordsSince({ ann, kinto }: Ctx): Promise<void> {
+  const auth = { Authorization: ann };
+  const create = (name: string): Promise<Record1> =>
+    kinto.execute<Record1>({ method: 'POST', path: '/channels', headers: auth, body: { name } }) as Promise<Record1>;
+  const first = await create('kinto-r1');
+  assert.deepEqual(
+    [first.data.id, first.data.name, first.permissions],
+    ['kinto-r1', 'kinto-r1', { read: ['system.Authenticated'], write: ['system.Authenticated', 'account:kinto-ann'] }],
+  );
+  const before = await kinto.paginatedList<Json>('/channels', { sort: '-last_modified', limit: 1 }, { headers: auth });
+  assert.equal(before.last_modified, String(first.data.last_modified), "the list's ETag: its last create's timestamp");
+  const made: Record1[] = [];
+  for (const name of ['kinto-r2', 'kinto-r3', 'kinto-r4']) made.push(await create(name));
+  const stamps = [first, ...made].map((r) => r.data.last_modified);
+  for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] > stamps[i - 1], `strictly increasing: ${stamps.join()}`);
+  // What changed since the ETag read before, one record a page, the latest first, names only.
+  const since = await kinto.paginatedList<Json>(
+    '/channels',
+    { since: before.last_modified, sort: '-last_modified', limit: 1, pages: Infinity, fields: ['name'] },
+    { headers: auth },
+  );
+  assert.deepEqual(
+    since.data,
+    [...made].reverse().map((r) => ({ id: r.data.id, name: r.data.name, last_modified: r.data.last_modified })),
+  );
+  assert.equal(since.last_modified, String(stamps[3]));
+  const older = await kinto.paginatedList<Json>(
+    '/channels',
+    { sort: 'last_modified', filters: { _before: String(stamps[2]), like_name: 'kinto-r' } },
+    { headers: auth },
+  );
+  assert.deepEqual(
+    older.data.map((c) => c.id),
+    ['kinto-r1', 'kinto-r2'],
+  );
+  // One record, read as getRecord would (our paths are not a bucket's): data, permissions, its ETag.
+  const raw = (await kinto.execute({ path: '/channels/kinto-r2', headers: auth }, { raw: true })) as {
+    status: number;
+    json: Record1;
+    headers: Headers;
+  };
+  assert.deepEqual([raw.status, raw.json], [200, made[0]]);
+  assert.equal(raw.headers.get('ETag'), `"${made[0].data.last_modified}"`);
+  assert.equal(raw.headers.get('Last-Modified'), new Date(made[0].data.last_modified).toUTCString());
+  const cut = (await kinto.execute<Record1>({ path: '/channels/kinto-r2?_fields=id', headers: auth })) as Record1;
+  assert.deepEqual(cut.data, { id: 'kinto-r2', last_modified: made[0].data.last_modified });
+  // A safe create as kinto-http sends one (If-None-Match: *): refused, with the record that exists.
+  try {
+    await kinto.execute({
+      method: 'POST',
+      path: '/channels',
+      headers: { ...auth, 'If-None-Match': '*' },
+      body: { name: 'kinto-r3' },
+    });
+    assert.fail('a safe create of an existing record');
+  } catch (e) {
+    const failure = e as Failure;
+    assert.deepEqual(
+      [failure.response?.status, failure.data?.errno, failure.data?.details],
+      [412, 114, { existing: made[1].data }],
+    );
+  }
 }
 
 async function bearerSafeDelete({ remote, kinto }: Ctx): Promise<void> {
@@ -155,14 +231,20 @@ async function bearerSafeDelete({ remote, kinto }: Ctx): Promise<void> {
 
 /** Permissions as kinto-http sends and reads them: in the body of a POST and of a PATCH, beside the record. */
 async function permissions({ kinto, ann }: Ctx): Promise<void> {
-  type Channel = { name: string; permissions: { read: string[]; write: string[] } };
+  type Channel = {
+    data: { id: string; name: string; last_modified: number };
+    permissions: { read: string[]; write: string[] };
+  };
   const made = (await kinto.execute<Channel>({
     method: 'POST',
     path: '/channels',
     headers: { Authorization: ann },
     body: { name: 'kinto-private', permissions: { read: [] } },
   })) as Channel;
-  assert.deepEqual(made, { name: 'kinto-private', permissions: { read: [], write: ['account:kinto-ann'] } });
+  assert.deepEqual(made, {
+    data: { id: 'kinto-private', name: 'kinto-private', last_modified: made.data.last_modified },
+    permissions: { read: [], write: ['account:kinto-ann'] },
+  });
   // bob by a session key (his Basic header would stay cached past the lockout step below).
   const { session } = (await kinto.execute<{ session: number }>({
     method: 'POST',
@@ -178,6 +260,7 @@ async function permissions({ kinto, ann }: Ctx): Promise<void> {
     (await kinto.execute<Channel>({ method: 'PATCH', path: '/channels/kinto-private', headers, body })) as Channel;
   const shared = await patch({ Authorization: ann }, { permissions: { read: ['account:kinto-bob'] } });
   assert.deepEqual(shared.permissions, { read: ['account:kinto-bob'], write: ['account:kinto-ann'] });
+  assert.ok(shared.data.last_modified > made.data.last_modified, 'a change of permissions is a write: stamped');
   assert.deepEqual(await read(), shared);
   assert.deepEqual(await refusal(patch(bobs, { permissions: { write: ['account:kinto-bob'] } })), {
     status: 403,
@@ -226,6 +309,9 @@ test('kinto-http against /v1 through the mesh', async (t) => {
   const ctx: Ctx = { mesh, remote, ann, kinto, alerts };
   await t.test('server info, settings, capabilities, user (Basic)', () => serverInfo(ctx));
   await t.test('a batch, then the list page by page, with ETags and a safe write', () => batchAndPages(ctx));
+  await t.test('records with timestamps: _since pages, _fields, one record raw, a refused safe create', () =>
+    recordsSince(ctx),
+  );
   await t.test('a session key as Bearer; a safe delete, sent with Content-Type and no body', () =>
     bearerSafeDelete(ctx),
   );

@@ -18,7 +18,7 @@ const HEARTBEAT_MS = 300;
 async function post(base: string, key: number, channel: string, message: string): Promise<number> {
   const res = await call(base, 'POST', `/v1/channels/${channel}/messages`, { key, body: { message } });
   assert.equal(res.status, 201, res.text);
-  return Number((res.body as Json).messageid);
+  return Number(res.rec.messageid);
 }
 
 function stream(base: string, key: number, channel: string, headers: Record<string, string> = {}): Promise<SseStream> {
@@ -80,7 +80,7 @@ test('message streams through the mesh (memory)', async (t) => {
   await t.test('a bad or missing session is 401 in the error body; an unknown channel 404', async () => {
     const bad = await openSse(`${base}/v1/channels/live/messages/stream`, { authorization: 'Bearer 12345' });
     assertError(
-      { status: bad.status, headers: bad.headers, body: JSON.parse(bad.text!), text: bad.text! },
+      { status: bad.status, headers: bad.headers, body: JSON.parse(bad.text!), text: bad.text!, rec: {} },
       401,
       105,
       'bad',

@@ -95,26 +95,35 @@ test('auth, channels and messages over the bus', async (t) => {
 async function channelsCreateAndList({ client, alice }: Mesh): Promise<void> {
   // Created without permissions: public, its creator a writer (lib/permissions.ts publicChannel).
   const permissions = { read: ['system.Authenticated'], write: ['system.Authenticated', 'account:alice'] };
-  assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
+  const made = await client.call<{ version: number }>('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]);
+  // The list's version is the timestamp of its last create, the channel's last_modified.
+  assert.ok(Number.isSafeInteger(made.version) && made.version > 1_600_000_000_000, JSON.stringify(made));
+  assert.deepEqual(made, {
     channel: 'general',
     created: true,
-    version: 1,
+    version: made.version,
     permissions,
+    last_modified: made.version,
   });
   assert.deepEqual(await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'general' }]), {
     channel: 'general',
     created: false,
-    version: 1,
+    version: made.version,
     permissions,
+    last_modified: made.version,
   });
-  await client.call('Channels', 'Create', [{ sesskey: alice, channel: 'Announcements' }]);
+  const second = await client.call<{ version: number }>('Channels', 'Create', [
+    { sesskey: alice, channel: 'Announcements' },
+  ]);
+  assert.ok(second.version > made.version);
   await assert.rejects(client.call('Channels', 'Create', [{ sesskey: alice, channel: 'no spaces' }]), {
     code: 'AGORA_ERR_CHANNEL_INVALID_NAME',
     errno: 107,
   });
   assert.deepEqual(await client.call('Channels', 'List', [{ sesskey: alice }]), {
     channels: ['Announcements', 'general'],
-    version: 2,
+    version: second.version,
+    last_modified: [second.version, made.version],
   });
   assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: true });
 }

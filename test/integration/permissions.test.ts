@@ -38,7 +38,10 @@ async function hello({ base, bob }: Ctx): Promise<void> {
 async function privateChannel({ base, ann, bob }: Ctx): Promise<void> {
   const made = await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'secret', permissions: {} } });
   assert.equal(made.status, 201, made.text);
-  assert.deepEqual(made.body, { name: 'secret', permissions: { read: [], write: ['account:ann'] } });
+  assert.deepEqual(made.body, {
+    data: { id: 'secret', name: 'secret', last_modified: made.rec.last_modified },
+    permissions: { read: [], write: ['account:ann'] },
+  });
   const open = await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'lobby' } });
   assert.deepEqual((open.body as Json).permissions, {
     read: ['system.Authenticated'],
@@ -71,17 +74,51 @@ async function privateChannel({ base, ann, bob }: Ctx): Promise<void> {
 }
 
 async function sharedForReading({ base, ann, bob, cy }: Ctx): Promise<void> {
-  const before = String((await call(base, 'GET', '/v1/channels/secret', { key: ann })).headers.get('etag'));
+  const current = await call(base, 'GET', '/v1/channels/secret', { key: ann });
+  const before = String(current.headers.get('etag'));
+  const listBefore = String((await call(base, 'GET', '/v1/channels', { key: ann })).headers.get('etag'));
   const body = { permissions: { read: ['account:bob'] } };
   const stale = await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': '"x"' } });
   assertError(stale, 412, 114, 'If-Match naming another ETag');
   const shared = await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': before } });
   assert.equal(shared.status, 200, shared.text);
-  assert.deepEqual(shared.body, { name: 'secret', permissions: { read: ['account:bob'], write: ['account:ann'] } });
+  const stamp = Number(shared.rec.last_modified);
+  assert.ok(stamp > Number(current.rec.last_modified), 'a change of permissions is a write: stamped');
+  assert.deepEqual(shared.body, {
+    data: { id: 'secret', name: 'secret', last_modified: stamp },
+    permissions: { read: ['account:bob'], write: ['account:ann'] },
+  });
+  assert.deepEqual(
+    [shared.headers.get('etag'), shared.headers.get('last-modified')],
+    [`"${stamp}"`, new Date(stamp).toUTCString()],
+  );
   assert.equal(
     shared.headers.get('etag'),
     (await call(base, 'GET', '/v1/channels/secret', { key: ann })).headers.get('etag'),
   );
+  const list = await call(base, 'GET', '/v1/channels', { key: ann });
+  assert.deepEqual(
+    [list.headers.get('etag') !== listBefore, list.headers.get('etag')],
+    [true, `"${stamp}"`],
+    "the channel list's ETag: the stamp of the change",
+  );
+  assertError(
+    await call(base, 'PATCH', '/v1/channels/secret', { key: ann, body, headers: { 'if-match': before } }),
+    412,
+    114,
+    'If-Match naming the ETag from before the change',
+  );
+  const unmodified = assertError(
+    await call(base, 'PATCH', '/v1/channels/secret', {
+      key: ann,
+      body,
+      headers: { 'if-unmodified-since': new Date(stamp - 1000).toUTCString() },
+    }),
+    412,
+    114,
+    'If-Unmodified-Since a second before the change',
+  );
+  assert.deepEqual(unmodified.details, { existing: shared.rec }, 'the 412 shows the channel as it is');
   assert.equal(
     (await call(base, 'POST', '/v1/channels/secret/messages', { key: ann, body: { message: 'for bob' } })).status,
     201,
@@ -145,12 +182,12 @@ async function sharedNode({ base, ann, bob, cy }: Ctx): Promise<void> {
     body: { name: 'web', image: 'http', permissions: { read: ['account:bob'] } },
   });
   assert.equal(made.status, 201, made.text);
-  const node = made.body as Json;
-  const id = String(node.id);
-  assert.deepEqual(node.permissions, { read: ['account:bob'], write: ['account:ann'] });
+  const id = String(made.rec.id);
+  assert.deepEqual((made.body as Json).permissions, { read: ['account:bob'], write: ['account:ann'] });
+  assert.equal('permissions' in made.rec, false, 'beside the record, not in it');
   const path = `/v1/nodes/${id}`;
   await until(
-    async () => ((await call(base, 'GET', path, { key: ann })).body as Json).status === 'ACTIVE',
+    async () => (await call(base, 'GET', path, { key: ann })).rec.status === 'ACTIVE',
     20_000,
     'the node ACTIVE',
   );
@@ -185,10 +222,11 @@ async function sharedNode({ base, ann, bob, cy }: Ctx): Promise<void> {
     read: ['account:bob'],
     write: ['account:ann', 'account:bob'],
   });
-  assert.equal(granted.headers.get('etag'), `"${String((granted.body as Json).version)}"`);
+  assert.ok(Number(granted.rec.last_modified) > Number(made.rec.last_modified), 'a change of permissions stamps it');
+  assert.equal(granted.headers.get('etag'), `"${String(granted.rec.last_modified)}"`);
   const stopped = await call(base, 'PATCH', path, { key: bob, body: { action: 'stop' } });
   assert.equal(stopped.status, 200, stopped.text);
-  assert.equal((stopped.body as Json).owner, 'ann', "the node stays ann's");
+  assert.equal(stopped.rec.owner, 'ann', "the node stays ann's");
   // Routes hears of the new writer from compute a moment later.
   await until(
     async () =>

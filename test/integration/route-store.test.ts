@@ -15,6 +15,7 @@ import {
   type RouteChange,
   type RouteRecord,
   type RouteStore,
+  type RouteWrite,
 } from '../../lib/store/contracts';
 import { openStores, resolve } from '../../lib/store/index';
 import { startPostgres, startRedis, until } from '../helpers/backends';
@@ -53,29 +54,39 @@ function target(id: string, change: Partial<NodeTargetRecord> = {}): NodeTargetR
   };
 }
 
+/** The version a write answered (a timestamp the store stamped). */
+function stampOf(w: RouteWrite): number {
+  assert.ok(w.done, JSON.stringify(w));
+  return w.route.version;
+}
+
 async function checkRoutes(s: RouteStore): Promise<void> {
   assert.deepEqual(await s.owned('ann'), { routes: [], version: 0 });
+  const t0 = Date.now() - 1000; // the database's clock may lag this one a little
   const a = await s.create(route('a.example.com', 'ann', { createdAt: 200 }));
-  assert.deepEqual(a, { done: true, route: route('a.example.com', 'ann', { createdAt: 200, version: 1 }) });
-  assert.deepEqual(await s.create(route('b.example.com', 'ann')), {
-    done: true,
-    route: route('b.example.com', 'ann', { version: 1 }),
-  });
+  const va = stampOf(a);
+  assert.ok(va >= t0 && va <= Date.now() + 1000, `a timestamp: ${va}`);
+  assert.deepEqual(a, { done: true, route: route('a.example.com', 'ann', { createdAt: 200, version: va }) });
+  const b = await s.create(route('b.example.com', 'ann'));
+  const vb = stampOf(b);
+  assert.ok(vb > va, 'strictly increasing, even within one millisecond');
+  assert.deepEqual(b, { done: true, route: route('b.example.com', 'ann', { version: vb }) });
   assert.deepEqual(
     await s.create(route('a.example.com', 'bo')),
     { done: false, reason: 'exists' },
     'one source, one route',
   );
-  assert.deepEqual(await s.get('a.example.com'), route('a.example.com', 'ann', { createdAt: 200, version: 1 }));
+  assert.deepEqual(await s.get('a.example.com'), route('a.example.com', 'ann', { createdAt: 200, version: va }));
   assert.equal(await s.get('nope.example.com'), undefined);
   const owned = await s.owned('ann');
   assert.deepEqual(
     [owned.version, owned.routes.map((r) => r.source)],
-    [2, ['b.example.com', 'a.example.com']],
-    'oldest first',
+    [vb, ['b.example.com', 'a.example.com']],
+    "oldest first; the list's version is its last write's",
   );
-  assert.deepEqual(await s.create(route('c.example.com', 'ann'), 1), { done: false, reason: 'stale', version: 2 });
-  assert.equal((await s.create(route('c.example.com', 'ann'), 2)).done, true, 'at the list version');
+  assert.deepEqual(await s.create(route('c.example.com', 'ann'), va), { done: false, reason: 'stale', version: vb });
+  const vc = stampOf(await s.create(route('c.example.com', 'ann'), vb));
+  assert.ok(vc > vb, 'at the list version');
 
   const next = route('a.example.com', 'ann', {
     mode: 'redirect',
@@ -85,25 +96,25 @@ async function checkRoutes(s: RouteStore): Promise<void> {
   });
   assert.deepEqual(await s.replace({ ...next, owner: 'bo' }), { done: false, reason: 'absent' }, "another's route");
   assert.deepEqual(await s.replace(route('zz.example.com', 'ann')), { done: false, reason: 'absent' });
-  assert.deepEqual(await s.replace(next, 7), { done: false, reason: 'stale', version: 1 });
-  assert.deepEqual(await s.replace({ ...next, createdAt: 1, version: 99 }, 1), {
-    done: true,
-    route: { ...next, createdAt: 200, version: 2 },
-  });
+  assert.deepEqual(await s.replace(next, 7), { done: false, reason: 'stale', version: va });
+  const replaced = await s.replace({ ...next, createdAt: 1, version: 99 }, va);
+  const vr = stampOf(replaced);
+  assert.ok(vr > vc, 'stamped after every earlier write of the list');
+  assert.deepEqual(replaced, { done: true, route: { ...next, createdAt: 200, version: vr } });
   assert.deepEqual(
     await s.get('a.example.com'),
-    { ...next, createdAt: 200, version: 2 },
-    'createdAt kept, version bumped',
+    { ...next, createdAt: 200, version: vr },
+    'createdAt kept, version stamped',
   );
   assert.deepEqual(await s.delete('a.example.com', 'bo'), { done: false, reason: 'absent' });
-  assert.deepEqual(await s.delete('a.example.com', 'ann', 1), { done: false, reason: 'stale', version: 2 });
-  assert.deepEqual(await s.delete('a.example.com', 'ann', 2), {
+  assert.deepEqual(await s.delete('a.example.com', 'ann', va), { done: false, reason: 'stale', version: vr });
+  assert.deepEqual(await s.delete('a.example.com', 'ann', vr), {
     done: true,
-    route: { ...next, createdAt: 200, version: 2 },
+    route: { ...next, createdAt: 200, version: vr },
   });
   assert.equal(await s.get('a.example.com'), undefined);
   assert.deepEqual(await s.delete('a.example.com', 'ann'), { done: false, reason: 'absent' });
-  assert.equal((await s.owned('ann')).version, 5, 'three creates, a replace and a delete');
+  assert.ok((await s.owned('ann')).version > vr, 'the delete stamps the list');
   assert.equal((await s.owned('bo')).version, 0, "a refused write moved nobody's list");
   assert.deepEqual(
     (await s.routes()).map((r) => r.source),
@@ -119,14 +130,17 @@ async function checkRouteRaces(s: RouteStore): Promise<void> {
   assert.equal(creates.filter((w) => w.done).length, 1, 'one source, one winner among 12 owners');
   const winner = (await s.get('race.example.com'))!;
   const replaces = await Promise.all(
-    Array.from({ length: 12 }, (_, i) => s.replace(route('race.example.com', winner.owner, { readTimeoutMs: i }), 1)),
+    Array.from({ length: 12 }, (_, i) =>
+      s.replace(route('race.example.com', winner.owner, { readTimeoutMs: i }), winner.version),
+    ),
   );
-  assert.equal(replaces.filter((w) => w.done).length, 1, 'one replace at version 1');
-  for (const w of replaces) if (!w.done) assert.deepEqual(w, { done: false, reason: 'stale', version: 2 });
+  assert.equal(replaces.filter((w) => w.done).length, 1, 'one replace at one version');
+  const won = stampOf(replaces.find((w) => w.done)!);
+  for (const w of replaces) if (!w.done) assert.deepEqual(w, { done: false, reason: 'stale', version: won });
   const listCreates = await Promise.all(
-    Array.from({ length: 12 }, (_, i) => s.create(route(`l${i}.example.com`, winner.owner), 2)),
+    Array.from({ length: 12 }, (_, i) => s.create(route(`l${i}.example.com`, winner.owner), won)),
   );
-  assert.equal(listCreates.filter((w) => w.done).length, 1, 'one create at list version 2');
+  assert.equal(listCreates.filter((w) => w.done).length, 1, 'one create at one list version');
   assert.equal((await s.owned(winner.owner)).routes.length, 2);
   for (const r of (await s.owned(winner.owner)).routes) await s.delete(r.source, winner.owner);
 }
@@ -222,7 +236,7 @@ async function twoInstances(t: TestContext, config: Config): Promise<void> {
   const heard: string[] = [];
   await b.routes.topic.subscribe({ onMessage: (m) => heard.push(m), onGap: () => undefined });
   await a.routes.create(route('two.example.com', 'ann'));
-  await until(async () => heard.some((m) => m.startsWith('r 1 ')), "a's write announced to b");
+  await until(async () => heard.some((m) => m.startsWith('r ')), "a's write announced to b");
   const races = await Promise.all(
     Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).routes.create(route('both.example.com', `o${i}`))),
   );

@@ -29,7 +29,7 @@ async function rawRequest(base: string, bytes: string): Promise<Answer> {
   const headers = new Headers(
     lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]),
   );
-  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body), text: body };
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body), text: body, rec: {} };
 }
 
 function detailNames(body: Json): string[] {
@@ -57,7 +57,7 @@ async function postMany(
     );
     for (const a of answers) {
       assert.equal(a.status, 201, a.text);
-      ids.push((a.body as Json).messageid as number);
+      ids.push(a.rec.messageid as number);
     }
   }
   return ids;
@@ -349,7 +349,12 @@ async function sortingAndFilters(mesh: V1Mesh): Promise<void> {
   );
   assert.deepEqual(new Set(sorted.map((m) => m.username)), new Set(['ann', 'bob']));
   const channels = await call(base, 'GET', '/v1/channels?like_name=bus&_sort=-name', { key: bob });
-  assert.deepEqual(channels.body, { data: [{ name: 'busy' }] });
+  const [busy] = (channels.body as { data: Json[] }).data;
+  assert.deepEqual(channels.body, { data: [{ id: 'busy', name: 'busy', last_modified: busy.last_modified }] });
+  const stamp = Number(busy.last_modified);
+  assert.ok(Number.isSafeInteger(stamp) && stamp > 1_600_000_000_000, `a timestamp: ${stamp}`);
+  const named = await call(base, 'GET', '/v1/channels?_fields=name&like_name=bus', { key: bob });
+  assert.deepEqual(named.body, { data: [{ id: 'busy', name: 'busy', last_modified: stamp }] }, '_fields keeps id');
 }
 
 /** Unknown filters and sort fields, bad bounds, forged or foreign tokens: 400 naming the parameter. */
@@ -432,6 +437,7 @@ async function versions(mesh: V1Mesh): Promise<void> {
     'stale If-Match',
   );
   assert.equal(stale.info, 'current ETag: "251"');
+  assert.deepEqual(stale.details, { existing: null }, 'a post overwrites nothing: no existing record');
   const posted = await call(base, 'POST', '/v1/channels/busy/messages', {
     key: ann,
     body: { message: 'on time' },
@@ -441,7 +447,22 @@ async function versions(mesh: V1Mesh): Promise<void> {
   assert.equal(posted.headers.get('etag'), '"252"');
   assert.equal(posted.headers.get('location'), '/v1/channels/busy/messages/252');
   const one = await call(base, 'GET', '/v1/channels/busy/messages/252', { key: bob });
-  assert.deepEqual(one.body, { messageid: 252, username: 'ann', message: 'on time', last_modified: stampOf(one.body) });
+  assert.deepEqual(one.body, {
+    data: {
+      id: '252',
+      messageid: 252,
+      username: 'ann',
+      message: 'on time',
+      last_modified: stampOf((one.body as { data: unknown }).data),
+    },
+    permissions: {},
+  });
+  const cut = await call(base, 'GET', '/v1/channels/busy/messages/252?_fields=message', { key: bob });
+  assert.deepEqual(
+    cut.rec,
+    { id: '252', message: 'on time', last_modified: stampOf(cut.rec) },
+    '_fields on one record',
+  );
   assert.equal(
     (
       await call(base, 'GET', '/v1/channels/busy/messages/252', {
@@ -461,7 +482,11 @@ async function versions(mesh: V1Mesh): Promise<void> {
     200,
     'a new message changes the list ETag',
   );
+  await channelVersions(mesh);
+}
 
+/** A channel and the channel list: ETag, Last-Modified, If-None-Match, If-Match, If-(Un)Modified-Since. */
+async function channelVersions({ base, ann }: V1Mesh): Promise<void> {
   const channels = await call(base, 'GET', '/v1/channels', { key: ann });
   const listTag = String(channels.headers.get('etag'));
   assert.equal(
@@ -469,6 +494,19 @@ async function versions(mesh: V1Mesh): Promise<void> {
     304,
   );
   const channel = await call(base, 'GET', '/v1/channels/busy', { key: ann });
+  const stamp = Number(channel.rec.last_modified);
+  assert.deepEqual(
+    [channel.headers.get('etag'), channel.headers.get('last-modified'), channel.body],
+    [
+      `"${stamp}"`,
+      new Date(stamp).toUTCString(),
+      {
+        data: { id: 'busy', name: 'busy', last_modified: stamp },
+        permissions: { read: ['system.Authenticated'], write: ['system.Authenticated', 'account:ann'] },
+      },
+    ],
+    'a channel is a record: its ETag and Last-Modified are its timestamp',
+  );
   assert.equal(
     (
       await call(base, 'GET', '/v1/channels/busy', {
@@ -478,12 +516,20 @@ async function versions(mesh: V1Mesh): Promise<void> {
     ).status,
     304,
   );
-  assertError(
+  // If-Modified-Since (without If-None-Match): 304 from the second of Last-Modified on, 200 before it.
+  const at = (ms: number): Record<string, string> => ({ 'if-modified-since': new Date(ms).toUTCString() });
+  const since = (ms: number) => call(base, 'GET', '/v1/channels/busy', { key: ann, headers: at(ms) });
+  assert.equal((await since(stamp)).status, 304);
+  assert.equal((await since(stamp - 1000)).status, 200);
+  assert.equal((await since(Number.NaN)).status, 200, 'a date that is not one is ignored');
+  assert.equal((await call(base, 'GET', '/v1/channels', { key: ann, headers: at(Date.now() + 5000) })).status, 304);
+  const existing = assertError(
     await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'busy' }, headers: { 'if-none-match': '*' } }),
     412,
     114,
     'create-only on an existing channel',
   );
+  assert.deepEqual(existing.details, { existing: { id: 'busy', name: 'busy', last_modified: stamp } });
   const again = await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'busy' } });
   assert.equal(again.status, 200, 'creating an existing channel without a precondition is a no-op');
   assert.equal(
@@ -512,6 +558,21 @@ async function versions(mesh: V1Mesh): Promise<void> {
     111,
     'a refused create created nothing',
   );
+  // If-Unmodified-Since (without If-Match): 412 once the list changed after the date.
+  const unmodified = (ms: number, name: string) =>
+    call(base, 'POST', '/v1/channels', {
+      key: ann,
+      body: { name },
+      headers: { 'if-unmodified-since': new Date(ms).toUTCString() },
+    });
+  assertError(await unmodified(stamp - 1000, 'too-late'), 412, 114, 'the list changed after that date');
+  assert.equal((await unmodified(Date.now() + 5000, 'in-time')).status, 201);
+  const post = await call(base, 'POST', '/v1/channels/busy/messages', {
+    key: ann,
+    body: { message: 'undated' },
+    headers: { 'if-unmodified-since': new Date(0).toUTCString() },
+  });
+  assert.equal(post.status, 201, 'a message list is versioned by ids, not dates: If-Unmodified-Since does not apply');
 }
 
 async function ifMatchRace(mesh: V1Mesh): Promise<void> {
@@ -577,7 +638,7 @@ async function batches(mesh: V1Mesh): Promise<void> {
   );
   const batched = (responses[2].body as { data: Json[] }).data;
   assert.deepEqual(batched, [
-    { messageid: 1, username: 'bob', message: 'from a batch', last_modified: stampOf(batched[0]) },
+    { id: '1', messageid: 1, username: 'bob', message: 'from a batch', last_modified: stampOf(batched[0]) },
   ]);
   assert.equal((responses[2].headers as Json).etag, '"1"');
   assert.equal((responses[3].body as Json).errno, 107);

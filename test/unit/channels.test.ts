@@ -10,7 +10,8 @@ import { buildChannelsHandlers, buildChannelsService, channelNameProblem } from 
 const ctx: RpcContext = { service: 'Channels', method: 'test', log: createLogger('test', 'silent') };
 
 function setup() {
-  const store = new MemoryChannelStore();
+  // A clock stopped at 1000: the creates are stamped 1000, 1001, … (one more than the last).
+  const store = new MemoryChannelStore(() => 1000);
   return { store, h: buildChannelsHandlers({ store, sessions: fakeSessions() }) };
 }
 
@@ -47,7 +48,7 @@ test('Create refuses an invalid name with AGORA_ERR_CHANNEL_INVALID_NAME and sto
       { code: 'AGORA_ERR_CHANNEL_INVALID_NAME', errno: 107 },
     );
   }
-  assert.deepEqual(await store.list(), { names: [], version: 0 });
+  assert.deepEqual(await store.list(), { names: [], channels: [], version: 0 });
 });
 
 test('Create is idempotent: the second create of a name succeeds with created=false', async () => {
@@ -57,16 +58,25 @@ test('Create is idempotent: the second create of a name succeeds with created=fa
       { permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'general' },
       ctx,
     ),
-    { channel: 'general', created: true, version: 1, permissions: publicChannel('alice') },
+    { channel: 'general', created: true, version: 1000, permissions: publicChannel('alice'), last_modified: 1000 },
   );
   assert.deepEqual(
     await h.Create(
       { permissions: null, check_version: false, expected_version: 0, sesskey: BOB, channel: 'general' },
       ctx,
     ),
-    { channel: 'general', created: false, version: 1, permissions: publicChannel('alice') },
+    { channel: 'general', created: false, version: 1000, permissions: publicChannel('alice'), last_modified: 1000 },
   );
-  assert.deepEqual(await h.List({ sesskey: BOB }, ctx), { channels: ['general'], version: 1 });
+  assert.deepEqual(await h.List({ sesskey: BOB }, ctx), {
+    channels: ['general'],
+    version: 1000,
+    last_modified: [1000],
+  });
+  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), {
+    channel: 'general',
+    permissions: publicChannel('alice'),
+    last_modified: 1000,
+  });
 });
 
 test('concurrent creates of one name: exactly one reports created', async () => {
@@ -86,32 +96,37 @@ test('Create with check_version: only at the list version, else CHANNEL_LIST_STA
   assert.deepEqual(await at(0, 'first'), {
     channel: 'first',
     created: true,
-    version: 1,
+    version: 1000,
     permissions: publicChannel('alice'),
+    last_modified: 1000,
   });
   await assert.rejects(Promise.resolve(at(0, 'second')), {
     code: 'AGORA_ERR_CHANNEL_LIST_STALE',
     errno: 114,
     status: 412,
-    data: { info: 'current ETag: "1"' },
+    data: { info: 'current ETag: "1000"' },
   });
   const replies = await Promise.all(
     Array.from({ length: 10 }, (_, i) =>
-      Promise.resolve(at(1, `racer${i}`)).then(
+      Promise.resolve(at(1000, `racer${i}`)).then(
         (r) => r,
         (e: unknown) => e,
       ),
     ),
   );
   assert.equal(replies.filter((r) => !(r instanceof Error)).length, 1, 'one racer created');
-  assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).version, 2);
+  assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).version, 1001);
 });
 
 test('List answers every name, sorted, and names are case-sensitive', async () => {
   const { h } = setup();
   for (const channel of ['zeta', 'alpha', 'Beta', 'beta', 'alpha'])
     await h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel }, ctx);
-  assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), { channels: ['Beta', 'alpha', 'beta', 'zeta'], version: 4 });
+  assert.deepEqual(await h.List({ sesskey: ALICE }, ctx), {
+    channels: ['Beta', 'alpha', 'beta', 'zeta'],
+    version: 1003,
+    last_modified: [1002, 1001, 1003, 1000],
+  });
 });
 
 test('List and Create need a valid session; Exists does not', async () => {
@@ -157,6 +172,7 @@ test('Get answers an existing channel for a session, CHANNEL_NOT_FOUND otherwise
   assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'general' }, ctx), {
     channel: 'general',
     permissions: publicChannel('alice'),
+    last_modified: 1000,
   });
   for (const channel of ['General', 'nope', '', '.dot']) {
     await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel }, ctx)), {
@@ -209,8 +225,8 @@ test('a private channel: listed, read and changed by its creator only; absent fo
   assert.deepEqual((await h.List({ sesskey: ALICE }, ctx)).channels, ['general', 'secret']);
   assert.deepEqual(
     await h.List({ sesskey: BOB }, ctx),
-    { channels: ['general'], version: 2 },
-    'the version is the list',
+    { channels: ['general'], version: 1001, last_modified: [1000] },
+    "the version is the whole list's",
   );
   await assert.rejects(Promise.resolve(h.Get({ sesskey: BOB, channel: 'secret' }, ctx)), {
     code: 'AGORA_ERR_CHANNEL_NOT_FOUND',
@@ -223,10 +239,11 @@ test('a private channel: listed, read and changed by its creator only; absent fo
   // Shared for reading: bob reads it, may not change it.
   const shared = await setPermissions(h, ALICE, 'secret', { read: ['account:bob'] });
   assert.deepEqual(shared.permissions, { read: ['account:bob'], write: ['account:alice'] });
-  assert.deepEqual((await h.Get({ sesskey: BOB, channel: 'secret' }, ctx)).permissions, shared.permissions);
+  assert.equal(shared.last_modified, 1002, 'a change of permissions is a write: stamped');
+  assert.deepEqual(await h.Get({ sesskey: BOB, channel: 'secret' }, ctx), shared);
   assert.deepEqual(
     await h.List({ sesskey: BOB }, ctx),
-    { channels: ['general', 'secret'], version: 3 },
+    { channels: ['general', 'secret'], version: 1002, last_modified: [1000, 1002] },
     'a change of permissions moves the version: a list read before no longer matches',
   );
   await assert.rejects(setPermissions(h, BOB, 'secret', { write: ['account:bob'] }), {

@@ -371,6 +371,28 @@ test('delete: DELETING, again on a second call; a node the driver no longer has 
   await rejectsCode(compute.get('alice', other.id), 'AGORA_ERR_NODE_NOT_FOUND');
 });
 
+test('a deleted node is listed as a tombstone for the time configured, then pruned by the sync', async () => {
+  const driver = new FakeDriver();
+  const store = new MemoryNodeStore();
+  const compute = new Compute({ store, driver, maxNodesPerUser: 3, log, tombstoneTtlMs: 60_000 });
+  const node = await compute.create('alice', HTTP);
+  driver.nodes.delete(node.id);
+  await compute.delete('alice', node.id);
+  const { deleted, version } = await compute.list('alice');
+  assert.deepEqual(deleted, [{ id: node.id, lastModified: version }], 'stamped as the last write of the list');
+  assert.deepEqual((await compute.list('bob')).deleted, []);
+  // Past its time: no longer listed, and the sync forgets it.
+  const real = Date.now;
+  Date.now = () => real() + 61_000;
+  try {
+    assert.deepEqual((await compute.list('alice')).deleted, []);
+    await compute.sync();
+  } finally {
+    Date.now = real;
+  }
+  assert.deepEqual((await store.owned('alice')).deleted, [], 'pruned from the store');
+});
+
 test('MemoryNodeStore: oldest first, copies in and out, ids unique', async () => {
   const store = new MemoryNodeStore();
   const rec = (id: string, owner: string, createdAt: number): NodeRecord =>

@@ -15,7 +15,7 @@ function setUp(): { app: FastifyInstance; calls: string[] } {
   const bus: BusCaller = {
     call(service, method) {
       calls.push(`${service}.${method}`);
-      return Promise.resolve({ channel: 'general', created: true });
+      return Promise.resolve({ channel: 'general', created: true, version: 7, last_modified: 7 });
     },
   };
   const app = buildApp({

@@ -55,7 +55,10 @@ function setUp(ttlS = 86_400): Setup {
         if (instead !== undefined) await instead();
         return { messageid: ++id };
       }
-      if (`${service}.${method}` === 'Channels.Create') return { channel: p.channel, created: true };
+      if (`${service}.${method}` === 'Channels.Create') {
+        const permissions = { read: ['system.Authenticated'], write: ['system.Authenticated'] };
+        return { channel: p.channel, created: true, version: 1000 + id, last_modified: 1000 + id, permissions };
+      }
       throw new AgoraError('AGORA_ERR_BUS_NO_SERVICE', [service]);
     },
   };

@@ -21,10 +21,13 @@ interface Body {
   code?: number;
   errno?: number;
   info?: string;
-  details?: { name: string }[];
+  details?: { name: string }[] | { existing: Record<string, unknown> | null };
   data?: { id: string }[];
-  version?: number;
+  permissions?: Record<string, string[]>;
 }
+
+/** The record a single answer carries (`data` of `{data, permissions}`). */
+const one = (body: Body | undefined): Record<string, unknown> => body?.data as unknown as Record<string, unknown>;
 
 const NODE = {
   id: 'n-1',
@@ -43,7 +46,13 @@ const NODE = {
   signal: '',
   created_at: 1,
   updated_at: 1,
+  version: 5,
+  permissions: { read: ['account:bo'], write: ['account:ann'] },
 };
+
+/** NODE as /v1 shows it: a record whose last_modified is its version, its permissions beside it. */
+const { version: _version, permissions: PERMISSIONS, ...FIELDS } = NODE;
+const RECORD = { ...FIELDS, last_modified: 5 };
 
 /** A Compute that answers `answer(method, params)` and records each call. */
 function setUp(answer: (method: string, params: Record<string, unknown>) => unknown = () => NODE) {
@@ -86,9 +95,10 @@ test('each route makes one Compute call with the session key and its fields, and
   const created = await inject('POST', '/v1/nodes', { name: 'web', image: 'http', size: 'small' });
   assert.equal(created.status, 201);
   assert.equal(created.headers.location, '/v1/nodes/n-1');
-  assert.deepEqual(created.body, NODE);
+  assert.deepEqual(created.body, { data: RECORD, permissions: PERMISSIONS });
+  assert.deepEqual([created.headers.etag, created.headers['last-modified']], ['"5"', new Date(5).toUTCString()]);
   const listed = await inject('GET', '/v1/nodes');
-  assert.deepEqual([listed.body, listed.headers.etag], [{ data: [NODE] }, '"3"'], "the list's ETag is its version");
+  assert.deepEqual([listed.body, listed.headers.etag], [{ data: [RECORD] }, '"3"'], "the list's ETag is its version");
   assert.equal((await inject('GET', '/v1/nodes/n-1')).status, 200);
   assert.deepEqual((await inject('GET', '/v1/nodes/n-1/output')).body, { id: 'n-1', lines: ['a'] });
   assert.equal((await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' })).status, 200);
@@ -130,7 +140,11 @@ test('refused at the edge, before any bus call: no session, bad bodies, unknown 
     const answer = await inject(method, url, body);
     assert.equal(answer.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(answer.body)}`);
     assert.equal(answer.body?.errno, 107);
-    assert.equal(answer.body.details?.[0]?.name, field, JSON.stringify(answer.body));
+    assert.equal(
+      (answer.body.details as { name: string }[] | undefined)?.[0]?.name,
+      field,
+      JSON.stringify(answer.body),
+    );
   }
   assert.equal((await inject('PATCH', '/v1/nodes/x', {})).status, 400);
   assert.deepEqual(calls, []);
@@ -172,6 +186,7 @@ test('the node list follows the /v1 list protocol: filters, sort, pages, Total-R
     status: i === 2 ? 'STOPPED' : 'ACTIVE',
     created_at: i,
     updated_at: 10 * i,
+    version: 10 * i,
   }));
   const { inject } = setUp((method) => (method === 'List' ? { nodes, version: 1 } : NODE));
   const active = await inject('GET', '/v1/nodes?status=ACTIVE&_sort=-created_at');
@@ -181,6 +196,7 @@ test('the node list follows the /v1 list protocol: filters, sort, pages, Total-R
   );
   assert.equal(active.headers['total-records'], '2');
   assert.equal((await inject('GET', '/v1/nodes?_since=15')).body?.data?.length, 2);
+  assert.equal((await inject('GET', '/v1/nodes?_since="15"&_before=30')).body?.data?.length, 1, 'an ETag as _since');
   // Page by page: each page names the next in Next-Page until the last.
   const seen: string[] = [];
   let url: string | undefined = '/v1/nodes?_limit=2';
@@ -196,6 +212,50 @@ test('the node list follows the /v1 list protocol: filters, sort, pages, Total-R
   assert.deepEqual(seen, ['n-1', 'n-2', 'n-3']);
   const unknown = await inject('GET', '/v1/nodes?colour=red');
   assert.deepEqual([unknown.status, unknown.body?.errno], [400, 107]);
+});
+
+test('tombstones: a _since reader sees the nodes deleted after it, others never; Last-Modified and _fields', async () => {
+  const nodes = [1, 2].map((i) => ({ ...NODE, id: `n-${i}`, name: `web-${i}`, created_at: i, version: 100 * i }));
+  const deleted = [
+    { id: 'gone-1', last_modified: 150 },
+    { id: 'gone-2', last_modified: 250 },
+  ];
+  const { inject } = setUp((method) => (method === 'List' ? { nodes, version: 250, deleted } : NODE));
+  const all = await inject('GET', '/v1/nodes');
+  assert.deepEqual(
+    all.body?.data?.map((n) => n.id),
+    ['n-1', 'n-2'],
+    'no tombstone without _since',
+  );
+  assert.deepEqual([all.headers.etag, all.headers['last-modified']], ['"250"', new Date(250).toUTCString()]);
+  const since = await inject('GET', '/v1/nodes?_since=120&_sort=last_modified&_fields=name');
+  assert.deepEqual(since.body?.data, [
+    { id: 'gone-1', last_modified: 150, deleted: true },
+    { id: 'n-2', name: 'web-2', last_modified: 200 },
+    { id: 'gone-2', last_modified: 250, deleted: true },
+  ]);
+  const filtered = await inject('GET', '/v1/nodes?_since=0&name=web-1');
+  assert.deepEqual(
+    filtered.body?.data?.map((n) => n.id),
+    ['n-1'],
+    'a tombstone has no fields to match a filter on',
+  );
+  const filters = await inject('GET', '/v1/nodes?not_name=web-1&gt_last_modified=99&contains_any_name=2,9');
+  assert.deepEqual(
+    filters.body?.data?.map((n) => n.id),
+    ['n-2'],
+  );
+  const newest = await inject('GET', '/v1/nodes?_sort=-last_modified&_limit=1');
+  assert.deepEqual(
+    newest.body?.data?.map((n) => n.id),
+    ['n-2'],
+  );
+  const bad = await inject('GET', '/v1/nodes?lt_port=ten');
+  assert.deepEqual([bad.status, bad.body?.errno], [400, 107]);
+  const notModified = await inject('GET', '/v1/nodes', undefined, 'Bearer 77', {
+    'if-modified-since': new Date(1000).toUTCString(),
+  });
+  assert.equal(notModified.status, 304, 'the list did not change after that second');
 });
 
 test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to Compute, whose 412 is rendered with the current ETag', async () => {
@@ -219,7 +279,7 @@ test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to
   assert.deepEqual([unchanged.status, unchanged.body, unchanged.headers.etag], [304, undefined, '"4"']);
   // 1. A write naming the current version: Compute is asked to compare it, and answers the new one.
   const stopped = await inject('PATCH', '/v1/nodes/n-1', { action: 'stop' }, 'Bearer 77', { 'if-match': '"4"' });
-  assert.deepEqual([stopped.status, stopped.headers.etag, stopped.body?.version], [200, '"5"', 5]);
+  assert.deepEqual([stopped.status, stopped.headers.etag, one(stopped.body).last_modified], [200, '"5"', 5]);
   assert.deepEqual(calls.at(-1)?.params, {
     action: 'stop',
     check_version: true,
@@ -231,9 +291,19 @@ test('ETags on nodes: the version; 304 on an unchanged read; If-Match travels to
   // 2. The old version again: Compute refuses; 412, errno 114, the current ETag in info.
   const stale = await inject('PATCH', '/v1/nodes/n-1', { action: 'start' }, 'Bearer 77', { 'if-match': '"4"' });
   assert.deepEqual([stale.status, stale.body?.errno, stale.body?.info], [412, 114, 'current ETag: "5"']);
+  assert.deepEqual(
+    stale.body?.details,
+    { existing: { ...RECORD, status: 'STOPPED', last_modified: 5 } },
+    'a 412 shows the record as it is now',
+  );
   const staleDelete = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"4"' });
   assert.deepEqual([staleDelete.status, staleDelete.body?.info], [412, 'current ETag: "5"']);
-  assert.equal(calls.at(-1)?.options.idempotent, false, 'a compared delete is not retried');
+  assert.equal(
+    calls.filter((c) => c.method === 'Delete').at(-1)?.options.idempotent,
+    false,
+    'a compared delete is not retried',
+  );
+  assert.equal(calls.at(-1)?.method, 'Get', "the record as it is now read for the 412's details");
   // 3. A tag that names no version is refused at the edge against a fresh read, before any write.
   const writes = calls.filter((c) => c.method !== 'Get').length;
   const foreign = await inject('DELETE', '/v1/nodes/n-1', undefined, 'Bearer 77', { 'if-match': '"abc"' });

@@ -35,6 +35,18 @@ test('filters: equal, bounds, in, has, like with * and case folding, since/befor
   assert.throws(() => ids({ colour: 'red' }), { code: 'AGORA_ERR_HTTP_INVALID_PARAMS' });
 });
 
+test('filters of the Kinto protocol: not, lt, gt, exclude, contains, contains_any; _since as an ETag', () => {
+  assert.deepEqual(ids({ not_who: 'ann', max_id: 6 }), [2, 3, 5, 6]);
+  assert.deepEqual(ids({ gt_id: 20, lt_id: 23 }), [21, 22]);
+  assert.deepEqual(ids({ exclude_who: 'ann,bob', max_id: 9 }), [3, 6, 9]);
+  assert.deepEqual(ids({ contains_text: 'Hello,1', max_id: 20 }), [13, 17]);
+  assert.deepEqual(ids({ contains_text: 'hello' }), [], 'case kept');
+  assert.deepEqual(ids({ contains_any_text: 'Hello 4,bye 3', max_id: 6 }), [4, 5]);
+  assert.deepEqual(ids({ _since: '"20"', _before: '"23"' }), [21, 22]);
+  assert.throws(() => ids({ exclude_id: '1,x' }), { code: 'AGORA_ERR_HTTP_INVALID_PARAMS' });
+  assert.throws(() => ids({ not_colour: 'red' }), { code: 'AGORA_ERR_HTTP_INVALID_PARAMS' });
+});
+
 test('sort: several keys, descending, the id breaking ties; an unknown field is refused', () => {
   assert.deepEqual(ids({ _sort: '-who,-id', max_id: 6 }), [6, 3, 5, 2, 4, 1]);
   assert.deepEqual(ids({ _sort: 'who', max_id: 6 }), [1, 4, 2, 5, 3, 6]);

@@ -71,7 +71,8 @@ class FakeRoutes implements RoutesApi {
 
 function setUp() {
   const routes = new FakeRoutes();
-  const store = new MemoryNodeStore();
+  // A clock stopped at 0: each write's timestamp is its owner's count of writes (1, 2, …).
+  const store = new MemoryNodeStore(() => 0);
   const pusher = new RoutePusher({
     routes,
     store,
@@ -121,7 +122,7 @@ test('every write is pushed with the version the store gave; a delete is a drop 
     'sync a v2 ACTIVE 4100',
     'sync a v3 ACTIVE 4200',
     'drop a v3',
-    'sync b v1 BUILDING 0',
+    'sync b v5 BUILDING 0',
   ]);
 });
 
@@ -141,7 +142,7 @@ test('while Routes is slow or down, writes answer at once; pushes coalesce and a
   assert.deepEqual(routes.calls, []);
   routes.down = false;
   await until(async () => pusher.backlog === 0, 2000, 'the backlog to drain');
-  assert.deepEqual(routes.calls.sort(), ['sync a v6 ACTIVE 5', 'sync b v1 ACTIVE 9']);
+  assert.deepEqual(routes.calls.sort(), ['sync a v6 ACTIVE 5', 'sync b v7 ACTIVE 9']);
 });
 
 test('a hello: every record pushed again, and what Routes holds that compute does not dropped', async (t) => {
@@ -162,7 +163,7 @@ test('a hello: every record pushed again, and what Routes holds that compute doe
     'drop ghost v4',
     'drop old v0',
     'sync a v1 ACTIVE 4000',
-    'sync b v1 BUILDING 0',
+    'sync b v2 BUILDING 0',
   ]);
   // A write made while a resync reads keeps its own push: the resync's older read does not replace it.
   routes.calls = [];
@@ -181,5 +182,5 @@ test('a hello: every record pushed again, and what Routes holds that compute doe
   release();
   await resync;
   await until(async () => routes.calls.length === 2, 2000);
-  assert.deepEqual(routes.calls.sort(), ['drop b v1', 'sync a v1 ACTIVE 4000']);
+  assert.deepEqual(routes.calls.sort(), ['drop b v2', 'sync a v1 ACTIVE 4000']);
 });

@@ -51,7 +51,8 @@ const ROUTE: RouteRecord = {
 };
 
 test('a Watch stream: hello first, then every change in order; shutdown ends it', async () => {
-  const store = new MemoryRouteStore();
+  // A clock stopped at 0: each write's timestamp is its owner's count of writes (1, 2, …).
+  const store = new MemoryRouteStore(() => 0);
   const routes = buildRoutes({ store, sessions: fakeSessions(), rules: { domain: 'd.test', admins: new Set() }, log });
   await routes.start(1000);
   const call = new FakeCall();

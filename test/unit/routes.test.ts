@@ -40,7 +40,8 @@ interface Json {
 }
 
 async function setUp() {
-  const store = new MemoryRouteStore();
+  // A clock stopped at 0: each write's timestamp is its owner's count of writes (1, 2, …).
+  const store = new MemoryRouteStore(() => 0);
   const service = buildRoutes({
     store,
     sessions,
@@ -73,7 +74,10 @@ async function setUp() {
       headers: { authorization: `Bearer ${key}`, ...headers },
       ...(payload === undefined ? {} : { payload }),
     });
-    return { status: res.statusCode, headers: res.headers, body: res.body === '' ? ({} as Json) : res.json<Json>() };
+    const body = res.body === '' ? ({} as Json) : res.json<Json>();
+    // The record of a single answer, `{data: {…}, permissions}`.
+    const rec = (body.data !== undefined && !Array.isArray(body.data) ? body.data : {}) as Json;
+    return { status: res.statusCode, headers: res.headers, body, rec };
   };
   return { store, service, handlers, app, api };
 }
@@ -86,11 +90,14 @@ test('create, read, list, replace and delete a route, with ETags and exact If-Ma
   assert.equal(made.headers.location, '/v1/routes/web.example.com');
   assert.equal(made.headers.etag, '"1"');
   assert.deepEqual(
-    [made.body.source, made.body.owner, made.body.target_node, made.body.mode, made.body.version],
+    [made.rec.source, made.rec.owner, made.rec.target_node, made.rec.mode, made.rec.last_modified],
     ['web.example.com', 'alice', 'alice-1', 'proxy', 1],
   );
   const one = await api('GET', '/v1/routes/web.example.com', ALICE);
-  assert.deepEqual([one.status, one.body.source], [200, 'web.example.com']);
+  assert.deepEqual(
+    [one.status, one.rec.source, one.rec.id, one.body.permissions],
+    [200, 'web.example.com', 'web.example.com', {}],
+  );
   assert.equal(
     (await api('GET', '/v1/routes/web.example.com', ALICE, undefined, { 'if-none-match': '"1"' })).status,
     304,
@@ -103,10 +110,10 @@ test('create, read, list, replace and delete a route, with ETags and exact If-Ma
   const replaced = await api('PUT', '/v1/routes/web.example.com', ALICE, body, { 'if-match': '"1"' });
   assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
   assert.deepEqual(
-    [replaced.body.mode, replaced.body.enforce_https, replaced.body.read_timeout_ms, replaced.body.version],
+    [replaced.rec.mode, replaced.rec.enforce_https, replaced.rec.read_timeout_ms, replaced.rec.last_modified],
     ['redirect', true, 5000, 2],
   );
-  assert.equal(replaced.body.created_at, made.body.created_at, 'a replace keeps created_at');
+  assert.equal(replaced.rec.created_at, made.rec.created_at, 'a replace keeps created_at');
   const stale = await api('PUT', '/v1/routes/web.example.com', ALICE, body, { 'if-match': '"1"' });
   assert.deepEqual([stale.status, stale.body.errno, stale.body.info], [412, 114, 'current ETag: "2"']);
   assert.equal((await api('GET', '/v1/routes?mode=redirect', ALICE)).body.data?.length, 1);
@@ -132,7 +139,7 @@ test('create, read, list, replace and delete a route, with ETags and exact If-Ma
     412,
   );
   const gone = await api('DELETE', '/v1/routes/web.example.com', ALICE, undefined, { 'if-match': '"2"' });
-  assert.deepEqual([gone.status, gone.body.version, gone.body.mode], [200, 2, 'redirect']);
+  assert.deepEqual([gone.status, gone.rec.last_modified, gone.rec.mode], [200, 2, 'redirect']);
   const after = await api('GET', '/v1/routes/web.example.com', ALICE);
   assert.deepEqual([after.status, after.body.errno], [404, 111]);
   assert.equal((await api('GET', '/v1/routes', ALICE)).headers.etag, '"3"', 'create, replace, delete');
@@ -193,7 +200,7 @@ test('refusals: invalid hosts and bodies (400), zones and URL targets (403), nod
     source: 'docs.example.com',
     target_url: 'https://example.org/docs',
   });
-  assert.deepEqual([url.status, url.body.target_url, url.body.target_node], [201, 'https://example.org/docs', '']);
+  assert.deepEqual([url.status, url.rec.target_url, url.rec.target_node], [201, 'https://example.org/docs', '']);
   assert.equal((await api('POST', '/v1/routes', 99, { source: 'y.example.com', target_node: 'alice-1' })).status, 401);
 });
 

@@ -14,6 +14,10 @@ export interface CreateChannelReply {
    * The channel's permissions (as they were, when it existed).
    */
   'permissions'?: (_agora_ChannelPermissions | null);
+  /**
+   * The channel's last_modified (ms), created now or before.
+   */
+  'last_modified'?: (number | string | Long);
 }
 
 export interface CreateChannelReply__Output {
@@ -27,4 +31,8 @@ export interface CreateChannelReply__Output {
    * The channel's permissions (as they were, when it existed).
    */
   'permissions': (_agora_ChannelPermissions__Output | null);
+  /**
+   * The channel's last_modified (ms), created now or before.
+   */
+  'last_modified': (number);
 }

@@ -42,7 +42,8 @@ export interface Node {
    */
   'pid'?: (number);
   /**
-   * Bumped by every write of the record: the node's ETag at the edge.
+   * The timestamp (ms) of the record's last write, strictly increasing across the writes of its
+   * owner's nodes: its last_modified and its ETag at the edge.
    */
   'version'?: (number | string | Long);
   /**
@@ -92,7 +93,8 @@ export interface Node__Output {
    */
   'pid': (number);
   /**
-   * Bumped by every write of the record: the node's ETag at the edge.
+   * The timestamp (ms) of the record's last write, strictly increasing across the writes of its
+   * owner's nodes: its last_modified and its ETag at the edge.
    */
   'version': (number);
   /**

@@ -32,7 +32,8 @@ export interface Route {
   'created_at'?: (number | string | Long);
   'updated_at'?: (number | string | Long);
   /**
-   * Bumped by every write of the route: its ETag at the edge.
+   * The timestamp (ms) of the route's last write, strictly increasing across the writes of its
+   * owner's routes: its last_modified and its ETag at the edge.
    */
   'version'?: (number | string | Long);
 }
@@ -67,7 +68,8 @@ export interface Route__Output {
   'created_at': (number);
   'updated_at': (number);
   /**
-   * Bumped by every write of the route: its ETag at the edge.
+   * The timestamp (ms) of the route's last write, strictly increasing across the writes of its
+   * owner's routes: its last_modified and its ETag at the edge.
    */
   'version': (number);
 }

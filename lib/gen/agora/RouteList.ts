@@ -6,7 +6,7 @@ import type { Long } from '@grpc/proto-loader';
 export interface RouteList {
   'routes'?: (_agora_Route)[];
   /**
-   * Bumped by every write of any of the caller's routes.
+   * The timestamp (ms) of the last write of any of the caller's routes.
    */
   'version'?: (number | string | Long);
 }
@@ -14,7 +14,7 @@ export interface RouteList {
 export interface RouteList__Output {
   'routes': (_agora_Route__Output)[];
   /**
-   * Bumped by every write of any of the caller's routes.
+   * The timestamp (ms) of the last write of any of the caller's routes.
    */
   'version': (number);
 }
