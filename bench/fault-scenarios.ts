@@ -57,6 +57,8 @@ export interface ScenarioResult {
   figures: Figures;
   note: string;
   lostExamples: string[];
+  /** No request failed for `settleMs` before `maxMs` had passed since the fault: the mesh came back. */
+  settled: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -265,10 +267,11 @@ export async function runScenario(mesh: FaultMesh, scenario: Scenario, sizes: Si
     const faultAt = Date.now();
     const note = await scenario.fault(mesh, sizes);
     const restartedAt = Date.now();
-    while (Date.now() - faultAt < sizes.maxMs) {
+    let settled = false;
+    while (!settled && Date.now() - faultAt < sizes.maxMs) {
       const quietSince = Math.max(restartedAt, load.lastFailureEnd() ?? 0);
-      if (Date.now() - quietSince >= sizes.settleMs) break;
-      await sleep(100);
+      settled = Date.now() - quietSince >= sizes.settleMs;
+      if (!settled) await sleep(100);
     }
     await load.stop();
     const readBack = await load.readBack();
@@ -278,6 +281,7 @@ export async function runScenario(mesh: FaultMesh, scenario: Scenario, sizes: Si
       figures: load.figures(faultAt, readBack),
       note,
       lostExamples: readBack.lostExamples,
+      settled,
     };
   } finally {
     await load.stop();

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     writeSection('faults', faultsSection(results, FULL, header));
     process.stderr.write('faults: wrote docs/RELIABILITY.md\n');
   }
-  const missed = results.filter((r) => r.figures.lost > 0 || r.figures.hung > 0);
+  const missed = results.filter((r) => r.figures.lost > 0 || r.figures.hung > 0 || !r.settled);
   if (missed.length > 0) {
     process.stderr.write(`faults: the bar is missed by ${missed.map((r) => r.key).join(', ')}\n`);
     process.exitCode = 1;

@@ -52,6 +52,7 @@ test('every fault scenario, small: nothing hung, no acknowledged post lost', asy
       const f = r.figures;
       const said = `${r.note}: ${JSON.stringify(f)}`;
       assert.equal(f.hung, 0, `hung requests: ${said}`);
+      assert.ok(r.settled, `requests still failing ${SMALL.maxMs} ms after the fault: ${said}`);
       assert.equal(f.lost, 0, `acknowledged, then lost (${r.lostExamples.join(', ')}): ${said}`);
       assert.equal(f.duplicated, 0, `duplicated posts: ${said}`);
       assert.ok(f.sent >= 50 && f.acknowledgedPosts >= 10, `the load hardly ran: ${said}`);
