@@ -322,91 +322,6 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (channel, username, key)
       );
       CREATE INDEX agora_message_keys_expires_at ON agora_message_keys (expires_at);
-      -- agora_append_messages (migration 7) with a key per append (NULL: none) and an id per append
-      -- (out_ord: its place in the call, from 1); a key is looked at as of its p_nows and kept until its
-      -- p_expires (ms since the epoch). First the keys, in one order, so that two calls
-      -- never wait on each other in a circle (keys, then counters, each in one order): a key taken
-      -- (inserted, or over an expired one) makes its append new; a key held by another transaction
-      -- waits for it, and a key held and unexpired makes its append a replay of the id it records,
-      -- nothing stored. Then the new appends as in migration 7, and their keys get their ids.
-      -- The caller never puts one (channel, username, key) twice in a call.
-      CREATE FUNCTION agora_append_keyed_messages(
-        p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
-        p_retain bigint, p_nows bigint[], p_expires bigint[])
-        RETURNS TABLE (out_ord bigint, out_id bigint) LANGUAGE plpgsql VOLATILE AS $$
-      DECLARE
-        r record;
-        v bigint;
-        known bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_channels)]);
-        fresh boolean[] := array_fill(false, ARRAY[cardinality(p_channels)]);
-        a_channel text[];
-        a_prev bigint[];
-        a_first bigint[];
-        a_ord bigint[];
-        a_id bigint[];
-      BEGIN
-        FOR r IN
-          SELECT u.ord, u.ch, u.username, u.k, u.t_now, u.t_exp
-            FROM unnest(p_channels, p_usernames, p_keys, p_nows, p_expires) WITH ORDINALITY
-                 AS u(ch, username, k, t_now, t_exp, ord)
-           WHERE u.k IS NOT NULL
-           ORDER BY u.ch COLLATE "C", u.username COLLATE "C", u.k COLLATE "C"
-        LOOP
-          -- A key deleted by a sweep between the two statements is taken on the next turn.
-          LOOP
-            INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
-              VALUES (r.ch, r.username, r.k, 0, r.t_exp)
-              ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
-              WHERE k.expires_at <= r.t_now;
-            IF FOUND THEN
-              fresh[r.ord] := true;
-              EXIT;
-            END IF;
-            SELECT message_id INTO v FROM agora_message_keys
-             WHERE channel = r.ch AND username = r.username AND key = r.k;
-            IF FOUND THEN
-              known[r.ord] := v;
-              EXIT;
-            END IF;
-          END LOOP;
-        END LOOP;
-        WITH t AS (
-          SELECT u.ch, u.username, u.message, u.ord
-            FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)
-           WHERE known[u.ord] IS NULL),
-        b AS (
-          SELECT t.ch, count(*) AS n FROM t GROUP BY t.ch),
-        c AS (
-          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id)
-            SELECT b.ch, b.n, GREATEST(1, b.n + 1 - p_retain), 1 FROM b ORDER BY b.ch COLLATE "C"
-          ON CONFLICT (channel) DO UPDATE
-            SET last_id = k.last_id + excluded.last_id, prev_first_id = k.first_id,
-                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain)
-          RETURNING k.channel, k.last_id, k.first_id, k.prev_first_id),
-        m AS (
-          SELECT t.ch, t.username, t.message, t.ord, c.first_id,
-                 c.last_id - b.n + row_number() OVER (PARTITION BY t.ch ORDER BY t.ord) AS id
-            FROM t JOIN b ON b.ch = t.ch JOIN c ON c.channel = t.ch),
-        ins AS (
-          INSERT INTO agora_messages (channel, id, username, message)
-            SELECT m.ch, m.id, m.username, m.message FROM m WHERE m.id >= m.first_id)
-        SELECT (SELECT array_agg(c.channel) FROM c), (SELECT array_agg(c.prev_first_id) FROM c),
-               (SELECT array_agg(c.first_id) FROM c), (SELECT array_agg(m.ord) FROM m), (SELECT array_agg(m.id) FROM m)
-          INTO a_channel, a_prev, a_first, a_ord, a_id;
-        FOR i IN 1 .. coalesce(cardinality(a_ord), 0) LOOP
-          known[a_ord[i]] := a_id[i];
-        END LOOP;
-        IF true = ANY (fresh) THEN
-          UPDATE agora_message_keys k SET message_id = u.id
-            FROM unnest(p_channels, p_usernames, p_keys, known, fresh) AS u(ch, username, kk, id, f)
-           WHERE u.f AND k.channel = u.ch AND k.username = u.username AND k.key = u.kk;
-        END IF;
-        -- One range of the primary key per channel, never a join the planner could turn into a scan.
-        FOR i IN 1 .. coalesce(cardinality(a_channel), 0) LOOP
-          DELETE FROM agora_messages WHERE channel = a_channel[i] AND id >= a_prev[i] AND id < a_first[i];
-        END LOOP;
-        RETURN QUERY SELECT u.ord, u.id FROM unnest(known) WITH ORDINALITY AS u(id, ord);
-      END $$;
     `,
   },
   {
@@ -427,9 +342,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE agora_messages
         ALTER COLUMN last_modified SET DEFAULT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint,
         ALTER COLUMN last_modified SET NOT NULL;
-      -- agora_append_keyed_messages (migration 11), each message stamped: the n new messages of a
-      -- channel get max(now, its counter's stamp + 1) and the n - 1 ms after it, in id order; now is
-      -- read once per call.
+      -- agora_append_messages (migration 7) with a key per append (NULL: none) and an id per append
+      -- (out_ord: its place in the call, from 1); a key is looked at as of its p_nows and kept until its
+      -- p_expires (ms since the epoch). First the keys, in one order, so that two calls
+      -- never wait on each other in a circle (keys, then counters, each in one order): a key taken
+      -- (inserted, or over an expired one) makes its append new; a key held by another transaction
+      -- waits for it, and a key held and unexpired makes its append a replay of the id it records,
+      -- nothing stored. Then the new appends as in migration 7, each stamped: the n new
+      -- messages of a channel get max(now, its counter's stamp + 1) and the n - 1 ms after it, in id
+      -- order, now read once per call, and their keys get their ids.
+      -- The caller never puts one (channel, username, key) twice in a call.
       CREATE FUNCTION agora_append_stamped_messages(
         p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
         p_retain bigint, p_nows bigint[], p_expires bigint[])
