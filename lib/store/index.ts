@@ -33,14 +33,8 @@ import { PgIdempotencyStore } from './idempotency-postgres';
 import { RedisIdempotencyStore } from './idempotency-redis';
 import { PgBroadcast } from './postgres-broadcast';
 import { PgDatabase } from './postgres-pool';
-import {
-  PgChannelStore,
-  PgFailureStore,
-  PgMessageStore,
-  PgNodeStore,
-  PgSessionStore,
-  PgUserStore,
-} from './store-postgres';
+import { PgChannelStore, PgFailureStore, PgNodeStore, PgSessionStore, PgUserStore } from './store-postgres';
+import { PgMessageStore } from './messages-postgres';
 import { MemoryRouteStore } from './routes-memory';
 import { PgRouteStore } from './routes-postgres';
 import { RedisRouteStore } from './routes-redis';

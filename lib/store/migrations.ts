@@ -160,7 +160,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     name: 'appends that arrive together in one call',
     sql: `
-      -- Appends that arrive together, to any channels (lib/store/store-postgres.ts "PgMessageStore"):
+      -- Appends that arrive together, to any channels (lib/store/messages-postgres.ts "PgMessageStore"):
       -- each channel's counter moves by its number of messages under its row lock, the rows locked in
       -- one order (by name), so the ids stay gap-free and in order and two calls never deadlock; ids
       -- that retention already drops are given but not inserted. A VOLATILE function's statements each
@@ -309,7 +309,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 11,
     name: 'idempotency keys of posts',
     sql: `
-      -- The idempotency keys of posts (lib/store/store-postgres.ts "PgMessageStore"): per channel,
+      -- The idempotency keys of posts (lib/store/messages-postgres.ts "PgMessageStore"): per channel,
       -- username and key, the id the post was given, written in the transaction that stores the
       -- message, and kept until expires_at whatever the channel's retention (the messages services'
       -- sweep deletes it then, through the index).

@@ -1,27 +1,23 @@
 /**
- * The PostgreSQL adapters (AGORA_DATABASE_URL): users, sessions, channels, messages, compute
+ * The PostgreSQL adapters (AGORA_DATABASE_URL): users, sessions, channels, compute
  * nodes and failed logons in tables made by ./migrations.ts, shared by every instance of
  * every service, reached through the pool of ./postgres-pool.ts (which gives every query
  * its deadline and turns an outage into AGORA_ERR_STORE_UNAVAILABLE).
  */
 import { ownerOnly, publicChannel, type Permissions } from '../permissions';
 import {
-  checkRetain,
-  type AppendKey,
   type ChannelCreate,
   type ChannelList,
   type ChannelRecord,
   type ChannelStore,
   type FailureRule,
   type FailureStore,
-  type MessageStore,
   type NodeRecord,
   type NodeStore,
   type NodeTombstone,
   type OwnedNodes,
   type SessionRecord,
   type SessionStore,
-  type StoredMessage,
   type UserRecord,
   type UserStore,
   type Versioned,
@@ -242,254 +238,6 @@ export class PgChannelStore implements ChannelStore {
       await query('UPDATE agora_channel_list SET version = $1 WHERE id = 1', [row.next]);
       return Number(row.next);
     });
-  }
-}
-
-/**
- * One statement per conditional append (appendIfLast), so one round trip:
- * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
- *    row lock until commit, so a concurrent append (any process) waits and then sees the
- *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
- *    and prev_first_id remembers where it was; last_modified moves to max(now, itself + 1)
- *    (migration 12 in ./migrations.ts);
- * 2. the message goes in under the new id and that stamp;
- * 3. exactly the ids that fell out, [prev_first_id, first_id), are deleted through the
- *    primary key: retention never scans the table, nor even the channel.
- * With an expected last id ($5, NULL for none) step 1 happens only if the counter is still
- * at it (under the same row lock; a channel without a counter row is at 0): otherwise no row
- * comes back, nothing is inserted, and the append answers undefined.
- */
-const APPEND_SQL = `
-  WITH c AS (
-    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, last_modified)
-      SELECT $1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
-      WHERE $5::bigint IS NULL OR $5::bigint = 0 OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
-    ON CONFLICT (channel) DO UPDATE
-      SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4),
-          last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
-      WHERE $5::bigint IS NULL OR k.last_id = $5::bigint
-    RETURNING last_id, first_id, prev_first_id, last_modified),
-  ins AS (
-    INSERT INTO agora_messages (channel, id, username, message, last_modified)
-      SELECT $1, last_id, $2, $3, last_modified FROM c),
-  del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
-  SELECT last_id FROM c`;
-
-/**
- * Appends that arrive together, as one call (migrations 7, 11 and 12 in ./migrations.ts), with their
- * keys (NULL: none); it answers each append's id by its place in the call. The leading comment
- * says what the call writes: `isWrite` (./postgres-pool.ts) then counts it as the write it is (a lost
- * answer is AGORA_ERR_STORE_OUTCOME_UNKNOWN), and pg_stat_activity shows which tables it holds.
- */
-const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters and agora_messages */
-  SELECT out_ord, out_id FROM agora_append_stamped_messages($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
-
-/** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
-const TAKE_KEY_SQL = `
-  INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
-    VALUES ($1, $2, $3, 0, $4::bigint + $5::bigint)
-  ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
-    WHERE k.expires_at <= $4::bigint
-  RETURNING 1 AS taken`;
-
-/** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
-const MAX_BATCH = 256;
-const MAX_IN_FLIGHT = 4;
-
-interface PendingAppend {
-  channel: string;
-  username: string;
-  message: Buffer;
-  retain: number;
-  key: AppendKey | undefined;
-  resolve: (id: number) => void;
-  reject: (err: unknown) => void;
-}
-
-/** Refuses a conditional append inside its transaction, so that the key it took is rolled back. */
-class NotAtLast extends Error {}
-
-export class PgMessageStore implements MessageStore {
-  /** Appends waiting for a call to carry them, in arrival order. */
-  private readonly waiting: PendingAppend[] = [];
-  private inFlight = 0;
-  /** The channels of the calls in flight. */
-  private readonly busy = new Set<string>();
-
-  constructor(private readonly db: PgDatabase) {}
-
-  /**
-   * Group commit: an append goes at once in a call of its own unless MAX_IN_FLIGHT calls are in flight
-   * or one of them carries its channel; appends that wait go together in the next call (those of one
-   * retain), whatever their channels. Each is answered once
-   * its row is committed, with its own id; its key, if any, is committed with it.
-   */
-  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      checkRetain(retain); // a throw here rejects
-      this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, key, resolve, reject });
-      this.next();
-    });
-  }
-
-  private next(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
-      // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
-      const batch: PendingAppend[] = [];
-      const head = this.waiting.find((p) => !this.busy.has(p.channel));
-      if (head === undefined) return;
-      const keys = new Set<string>();
-      const rest: PendingAppend[] = [];
-      for (const p of this.waiting) {
-        // A key sent twice waits for the next call, which finds it recorded.
-        const id = p.key === undefined ? undefined : JSON.stringify([p.channel, p.username, p.key.key]);
-        const fits = p.retain === head.retain && !(id !== undefined && keys.has(id));
-        if (batch.length < MAX_BATCH && fits && !this.busy.has(p.channel)) {
-          batch.push(p);
-          if (id !== undefined) keys.add(id);
-        } else rest.push(p);
-      }
-      const channels = new Set(batch.map((p) => p.channel));
-      this.waiting.splice(0, this.waiting.length, ...rest);
-      for (const c of channels) this.busy.add(c);
-      this.inFlight++;
-      void this.appendBatch(batch).finally(() => {
-        this.inFlight--;
-        for (const c of channels) this.busy.delete(c);
-        this.next();
-      });
-    }
-  }
-
-  private async appendBatch(batch: PendingAppend[]): Promise<void> {
-    try {
-      const rows = await this.db.query<{ out_ord: string; out_id: string | null }>(APPEND_BATCH_SQL, [
-        batch.map((p) => p.channel),
-        batch.map((p) => p.username),
-        batch.map((p) => p.message),
-        batch.map((p) => p.key?.key ?? null),
-        batch[0].retain,
-        batch.map((p) => p.key?.now ?? 0),
-        batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
-      ]);
-      const ids = new Map(rows.map((r) => [Number(r.out_ord), r.out_id === null ? undefined : Number(r.out_id)]));
-      for (const [i, p] of batch.entries()) {
-        const id = ids.get(i + 1);
-        if (id === undefined) p.reject(new Error('append without a condition stored nothing'));
-        else p.resolve(id);
-      }
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
-  }
-
-  appendIfLast(
-    channel: string,
-    username: string,
-    message: string,
-    retain: number,
-    expectedLast: number,
-    key?: AppendKey,
-  ): Promise<number | undefined> {
-    if (key === undefined) return this.appendWhere(channel, username, message, retain, expectedLast);
-    return this.appendIfLastKeyed(channel, username, message, retain, expectedLast, key);
-  }
-
-  /**
-   * One transaction, taking the key first and then the counter, as the calls of `append` do: the key
-   * held answers its id; else the conditional append, and the key gets the id (a refusal rolls the
-   * key back).
-   */
-  private async appendIfLastKeyed(
-    channel: string,
-    username: string,
-    message: string,
-    retain: number,
-    expectedLast: number,
-    key: AppendKey,
-  ): Promise<number | undefined> {
-    checkRetain(retain);
-    try {
-      return await this.db.transaction(async (query) => {
-        for (;;) {
-          if ((await query(TAKE_KEY_SQL, [channel, username, key.key, key.now, key.ttlMs])).length === 1) break;
-          const [held] = await query<{ message_id: string }>(
-            'SELECT message_id FROM agora_message_keys WHERE channel = $1 AND username = $2 AND key = $3',
-            [channel, username, key.key],
-          );
-          // Gone between the two statements (swept): take it on the next turn.
-          if (held !== undefined) return Number(held.message_id);
-        }
-        const rows = await query<{ last_id: string }>(APPEND_SQL, [
-          channel,
-          username,
-          Buffer.from(message, 'utf8'),
-          retain,
-          expectedLast,
-        ]);
-        if (rows.length === 0) throw new NotAtLast();
-        const id = Number(rows[0].last_id);
-        await query('UPDATE agora_message_keys SET message_id = $4 WHERE channel = $1 AND username = $2 AND key = $3', [
-          channel,
-          username,
-          key.key,
-          id,
-        ]);
-        return id;
-      });
-    } catch (err) {
-      if (err instanceof NotAtLast) return undefined;
-      throw err;
-    }
-  }
-
-  private async appendWhere(
-    channel: string,
-    username: string,
-    message: string,
-    retain: number,
-    expectedLast: number | null,
-  ): Promise<number | undefined> {
-    checkRetain(retain);
-    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [
-      channel,
-      username,
-      Buffer.from(message, 'utf8'),
-      retain,
-      expectedLast,
-    ]);
-    return rows.length === 0 ? undefined : Number(rows[0].last_id);
-  }
-
-  async pruneKeys(now: number): Promise<number> {
-    const [row] = await this.db.query<{ n: number }>(
-      'WITH gone AS (DELETE FROM agora_message_keys WHERE expires_at <= $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
-      [now],
-    );
-    return row.n;
-  }
-
-  async last(channel: string): Promise<number> {
-    const rows = await this.db.query<{ last_id: string }>(
-      'SELECT last_id FROM agora_message_counters WHERE channel = $1',
-      [channel],
-    );
-    return rows.length === 0 ? 0 : Number(rows[0].last_id);
-  }
-
-  async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {
-    if (first > last) return [];
-    const rows = await this.db.query<{ id: string; username: string; message: Buffer; last_modified: string }>(
-      `SELECT id, username, message, last_modified FROM agora_messages
-       WHERE channel = $1 AND id BETWEEN $2 AND $3 ORDER BY id`,
-      [channel, first, last],
-    );
-    return rows.map((r) => ({
-      messageid: Number(r.id),
-      username: r.username,
-      message: r.message.toString('utf8'),
-      lastModified: Number(r.last_modified),
-    }));
   }
 }
 

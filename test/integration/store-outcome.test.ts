@@ -15,7 +15,7 @@ import { AgoraError, isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisConnection } from '../../lib/store/store-redis';
-import { PgMessageStore } from '../../lib/store/store-postgres';
+import { PgMessageStore } from '../../lib/store/messages-postgres';
 import type { RpcContext } from '../../lib/rpc/service';
 import { buildMessagesHandlers } from '../../services/messages/handlers';
 import { ALICE, fakeSessions } from '../helpers/sessions';
