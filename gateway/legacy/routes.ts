@@ -5,7 +5,7 @@
  * reply into the answer's `data`. Failures are thrown and rendered by
  * gateway/errors.ts. No business logic lives here.
  */
-import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
 
@@ -64,7 +64,15 @@ interface LegacyRoute {
   clientAddr?: boolean;
   /** The answer's `data` from the service's reply; `undefined` when the reply is malformed. */
   data(reply: Reply): unknown;
+  /**
+   * The whole answer as JSON text, the bytes `JSON.stringify({status: true, data})` writes, made straight
+   * from the reply without the objects in between; `undefined` where only `data` can say (then it does).
+   */
+  json?(reply: Reply): string | undefined;
 }
+
+/** The answer of every route whose `data` is `true`. */
+const TRUE_ANSWER = '{"status":true,"data":true}';
 
 /** The seven routes of the legacy messaging API and the proto method each one calls. */
 export const LEGACY_ROUTES: readonly LegacyRoute[] = [
@@ -77,7 +85,15 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
     clientAddr: true,
     data: (r) => safeInt(r.sesskey),
   },
-  { path: '/logoff', service: 'Auth', method: 'Logoff', fields: ['sesskey'], idempotent: false, data: () => true },
+  {
+    path: '/logoff',
+    service: 'Auth',
+    method: 'Logoff',
+    fields: ['sesskey'],
+    idempotent: false,
+    data: () => true,
+    json: () => TRUE_ANSWER,
+  },
   {
     path: '/list',
     service: 'Channels',
@@ -93,6 +109,7 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
     fields: ['sesskey', 'channel'],
     idempotent: true,
     data: () => true,
+    json: () => TRUE_ANSWER,
   },
   {
     path: '/post',
@@ -101,6 +118,7 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
     fields: ['sesskey', 'channel', 'message'],
     idempotent: false,
     data: () => true,
+    json: () => TRUE_ANSWER,
   },
   {
     path: '/lastmessage',
@@ -117,6 +135,7 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
     fields: ['sesskey', 'channel', 'first', 'last'],
     idempotent: true,
     data: (r) => messages(r.messages),
+    json: (r) => messagesAnswer(r.messages),
   },
 ];
 
@@ -128,6 +147,34 @@ function safeInt(value: unknown): number | undefined {
 function messages(value: unknown): unknown[] | undefined {
   if (!Array.isArray(value)) return undefined;
   return value.map((m: Reply) => ({ messageid: m.messageid, username: m.username, message: m.message }));
+}
+
+/**
+ * The answer of `/retrieve` as `messages` would make it, written from the reply's messages as they are:
+ * `undefined` (and `messages` decides) unless each is an object with a finite number `messageid` and
+ * string `username` and `message`, where the text is provably JSON.stringify's (a finite number is
+ * written as its String, which is what JSON.stringify writes).
+ */
+export function messagesAnswer(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return undefined;
+  let out = '{"status":true,"data":[';
+  for (let i = 0; i < value.length; i++) {
+    const m: unknown = value[i];
+    if (m === null || typeof m !== 'object') return undefined;
+    const { messageid, username, message } = m as Reply;
+    if (typeof messageid !== 'number' || !Number.isFinite(messageid)) return undefined;
+    if (typeof username !== 'string' || typeof message !== 'string') return undefined;
+    out += `${i === 0 ? '' : ','}{"messageid":${messageid},"username":${jsonString(username)},"message":${jsonString(message)}}`;
+  }
+  return `${out}]}`;
+}
+
+/** Any character JSON.stringify escapes: a control character, a quote, a backslash, a surrogate. */
+const NEEDS_ESCAPE = /[^\x20\x21\x23-\x5b\x5d-\ud7ff\ue000-\uffff]/;
+
+/** What JSON.stringify writes for a string, taking the short way when nothing in it needs escaping. */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 function bodySchema(fields: readonly Field[]): Record<string, unknown> {
@@ -196,8 +243,11 @@ function paramsOf(route: LegacyRoute, request: FastifyRequest): Reply {
   return params;
 }
 
+/** The Content-Type Fastify gives an answer it serializes itself. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function handlerOf(route: LegacyRoute, options: LegacyOptions) {
-  return async (request: FastifyRequest): Promise<{ status: true; data: unknown }> => {
+  return async (request: FastifyRequest, answer: FastifyReply): Promise<{ status: true; data: unknown } | string> => {
     if (request.validationError !== undefined) {
       const errors = (request.validationError as { validation?: FastifySchemaValidationError[] }).validation ?? [];
       throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [describeValidation(errors, request.body)]);
@@ -208,6 +258,11 @@ function handlerOf(route: LegacyRoute, options: LegacyOptions) {
       idempotent: route.idempotent,
     };
     const reply = await options.bus.call(route.service, route.method, [paramsOf(route, request)], callOptions);
+    const json = reply !== null && typeof reply === 'object' ? route.json?.(reply as Reply) : undefined;
+    if (json !== undefined) {
+      void answer.type(JSON_TYPE);
+      return json;
+    }
     const data = reply !== null && typeof reply === 'object' ? route.data(reply as Reply) : undefined;
     if (data === undefined) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${route.service}.${route.method}`]);
     return { status: true, data };
