@@ -3,7 +3,8 @@
  * transports"). A bus call arrives decoded from msgpack; giving its handler what gRPC would give it used to
  * mean encoding it to protobuf and decoding it again, and the same for the reply. A shape does the same
  * work in one pass over the object: proto3 defaults filled, unknown fields dropped, keys in the order
- * protobuf.js's `toObject` writes them (repeated fields first, then the others, each by field number).
+ * protobuf.js's `toObject` writes them (repeated fields first, then the others, each by field number). An
+ * object already in that form (no repeated field) is answered itself, not copied.
  *
  * It answers only where the result is provably the codec's: every value already of its field's type and
  * range, strings without surrogates, no oneof, enum, bytes or map. Anything else answers UNSURE, and the
@@ -107,7 +108,11 @@ const compiled = new Map<MessageDescriptor, Shape | undefined>();
 export function shapeOf(type: MessageDescriptor): Shape | undefined {
   if (compiled.has(type)) return compiled.get(type);
   const holder: { plans?: FieldPlan[] } = {};
-  const shape: Shape = (value) => (holder.plans === undefined ? UNSURE : apply(holder.plans, value));
+  const shape: Shape = (value) => {
+    const plans = holder.plans;
+    if (plans === undefined) return UNSURE;
+    return settled(plans, value) ? value : apply(plans, value);
+  };
   compiled.set(type, shape); // a type that contains itself finds its own shape
   holder.plans = plan(type);
   if (holder.plans === undefined) compiled.set(type, undefined);
@@ -162,4 +167,27 @@ function apply(plans: readonly FieldPlan[], value: unknown): unknown {
     }
   }
   return out;
+}
+
+/**
+ * Whether `value` is already what the codec answers, so that it is answered itself rather than copied (a
+ * reply of many messages, each made by its handler in field order, costs no second object per message): a
+ * plain object whose enumerable keys are the plan's fields, all present and in the plan's order, each value
+ * already its decoded form (a string, a boolean, a number the codec gives back unchanged, a message that is
+ * itself settled). A message with a repeated field never is: its arrays are always new ones (an array may
+ * carry properties of its own that the codec would not). Symbol keys are not looked at: neither msgpack
+ * nor the codec writes them.
+ */
+function settled(plans: readonly FieldPlan[], value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const source = value as Record<string, unknown>;
+  let i = 0;
+  for (const key in source) {
+    const p = plans[i];
+    if (p === undefined || p.repeated || key !== p.name) return false;
+    const v = source[key];
+    if (v === undefined || v === null || !Object.is(p.convert(v), v)) return false;
+    i++;
+  }
+  return i === plans.length;
 }

@@ -124,3 +124,59 @@ test('the shapes of the hot methods exist (the messages service and sessions nev
   assert.equal(post?.({ sesskey: '1' }), UNSURE);
   assert.equal(post?.({ sesskey: -1 }), UNSURE);
 });
+
+test('a value already in the codec form is answered itself; any other is copied', () => {
+  const messages = loadProto('messages.proto').agora.Messages.service;
+  const list = shapeOf(messages.Retrieve.responseType.type);
+  const item = { messageid: 1, username: 'u', message: 'm', last_modified: 5 };
+  const other = { messageid: 2, username: 'v', message: 'n', last_modified: 6 };
+  const shaped = list?.({ messages: [item, other] }) as { messages: unknown[] };
+  assert.equal(shaped.messages[0], item, 'a settled message is not copied');
+  assert.equal(shaped.messages[1], other);
+  const input = [item];
+  const again = list?.({ messages: input }) as { messages: unknown[] };
+  assert.notEqual(again.messages, input, 'a repeated field is always a new array');
+  const post = shapeOf(messages.Post.responseType.type);
+  const reply = { messageid: 3 };
+  assert.equal(post?.(reply), reply);
+  const copies: object[] = [
+    { username: 'u', messageid: 1, message: 'm', last_modified: 5 },
+    { messageid: 1, username: 'u', message: 'm' },
+    { messageid: 1, username: 'u', message: 'm', last_modified: 5, extra: 1 },
+    { messageid: -0, username: 'u', message: 'm', last_modified: 5 },
+    { messageid: 1, username: 'u', message: 'm', last_modified: null },
+    Object.assign(Object.create({ inherited: 1 }) as object, {
+      messageid: 1,
+      username: 'u',
+      message: 'm',
+      last_modified: 5,
+    }),
+  ];
+  for (const copied of copies) {
+    const out = list?.({ messages: [copied] }) as { messages: unknown[] };
+    assert.notEqual(out.messages[0], copied, JSON.stringify(copied));
+    const want = messages.Retrieve.responseDeserialize(messages.Retrieve.responseSerialize({ messages: [copied] }));
+    assert.equal(JSON.stringify(out), JSON.stringify(want), JSON.stringify(copied));
+    assert.deepEqual(out, want);
+  }
+});
+
+test('a shape answers the codec round trip of the codec round trip itself, for every method', () => {
+  for (const [name, method] of methods()) {
+    if (method.requestStream || method.responseStream) continue;
+    const shape = shapeOf(method.responseType.type);
+    if (shape === undefined) continue;
+    for (let seed = 1; seed <= 100; seed++) {
+      const decoded = roundTrip(
+        method.responseSerialize,
+        method.responseDeserialize,
+        sample(method.responseType.type, seed),
+      );
+      if (decoded === UNSURE) continue;
+      const got: unknown = shape(decoded);
+      if (got === UNSURE) continue;
+      assert.deepEqual(got, decoded, name);
+      assert.equal(JSON.stringify(got), JSON.stringify(decoded), `${name}: key order`);
+    }
+  }
+});
