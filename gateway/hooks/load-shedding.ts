@@ -57,8 +57,12 @@ export const loadShedding = fp<LoadSheddingOptions>(
     });
     /** Whether a pressure of `type` counts now (event-loop delay only once the start is behind). */
     const counts = (type: string): boolean => type !== underPressure.TYPE_EVENT_LOOP_DELAY || Date.now() >= settledAt;
-    /** The thresholds, as under-pressure checks them, with the start's delay left out. */
+    /**
+     * The thresholds, as under-pressure checks them, with the start's delay left out. Its own answer first,
+     * which reads the same samples without making an object: only a process past a threshold looks closer.
+     */
     const overloaded = (): boolean => {
+      if (!app.isUnderPressure()) return false;
       const usage = app.memoryUsage();
       return (
         (options.maxEventLoopDelayMs > 0 &&
