@@ -20,8 +20,12 @@ export function announcesNoBody(request: FastifyRequest): boolean {
 export const emptyBody = fp(
   async (app) => {
     app.addHook('onRequest', (request, _reply, done) => {
-      const legacy = request.routeOptions.config?.surface === 'legacy';
-      if (!legacy && request.headers['content-type'] !== undefined && announcesNoBody(request))
+      // The route is looked at last: Fastify's routeOptions makes a new object at each read.
+      if (
+        request.headers['content-type'] !== undefined &&
+        announcesNoBody(request) &&
+        request.routeOptions.config?.surface !== 'legacy'
+      )
         delete request.raw.headers['content-type'];
       done();
     });

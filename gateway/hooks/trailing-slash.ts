@@ -34,10 +34,13 @@ function endsWithParameter(route: string): boolean {
 export const trailingSlash = fp(
   async (app) => {
     app.addHook('onRequest', (request, reply, done) => {
+      // The path first, the route only for a path that would be redirected: Fastify's routeOptions makes a
+      // new object at each read, and almost no path ends with a slash.
+      const location = withoutTrailingSlash(request.url);
+      if (location === undefined) return done();
       const route = request.routeOptions.url;
       const unanswered = route === undefined || endsWithParameter(route);
-      const location = unanswered && !isLegacy(request) ? withoutTrailingSlash(request.url) : undefined;
-      if (location === undefined) return done();
+      if (!unanswered || isLegacy(request)) return done();
       void reply.code(307).header('location', location).send();
     });
   },
