@@ -128,6 +128,12 @@ export interface ChannelStore {
    * stamped) when there is no such channel.
    */
   setPermissions(name: string, permissions: Permissions): Promise<number | undefined>;
+  /**
+   * `setPermissions`, only if the channel's last_modified is still `version`, the check and the
+   * write one atomic step (of concurrent writers naming one version, exactly one writes); refused,
+   * nothing written, with the last_modified found (undefined: no such channel).
+   */
+  setPermissionsIfVersion(name: string, permissions: Permissions, version: number): Promise<Versioned>;
 }
 
 export interface StoredMessage {
