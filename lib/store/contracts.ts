@@ -343,10 +343,21 @@ export interface RouteRecord {
   version: number;
 }
 
+/** What is left of a deleted route for a while: its source and the timestamp of its deletion. */
+export interface RouteTombstone {
+  source: string;
+  lastModified: number;
+}
+
 /** One owner's routes at one moment, and the version of that list. */
 export interface OwnedRoutes {
   /** Oldest first (createdAt, then source). */
   routes: RouteRecord[];
+  /**
+   * The owner's deleted routes not yet pruned (`pruneTombstones`), by timestamp: a delete leaves
+   * one, stamped as the write it is; the owner's create of that source again removes it.
+   */
+  deleted: RouteTombstone[];
   /** The timestamp of the last write of any of the owner's routes (as `OwnedNodes`); 0 before the first. */
   version: number;
 }
@@ -409,8 +420,13 @@ export interface RouteStore {
    * otherwise), with `expectedVersion` only if it is still at it ('stale'); createdAt is kept.
    */
   replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite>;
-  /** Remove `owner`'s route of `source` ('absent', 'stale' as replace); answers it as it was. */
+  /**
+   * Remove `owner`'s route of `source` ('absent', 'stale' as replace), leaving a tombstone stamped
+   * as the write; answers the route as it was.
+   */
   delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite>;
+  /** Forget the route tombstones stamped before `before`; answers how many. */
+  pruneTombstones(before: number): Promise<number>;
   node(id: string): Promise<NodeTargetRecord | undefined>;
   /** Every node target held (tombstones left out), by id. */
   nodes(): Promise<NodeTargetRecord[]>;
