@@ -658,7 +658,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_DRIVER_STATE_DIR',
     '',
     orEmpty(absolutePath),
-    'Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`).',
+    "Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`). A compute on the memory backend keeps its nodes' permissions there too, in `compute@<bus host_port>`.",
   ),
   v(
     'driverKeepNodes',
