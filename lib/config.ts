@@ -194,7 +194,7 @@ export interface Config {
   logFormat: LogFormat;
   /** Seconds the answer of a POST with an Idempotency-Key is kept for replay (gateway). */
   idempotencyTtlS: number;
-  /** Seconds a deleted node is kept as a tombstone for `_since` readers. */
+  /** Seconds a deleted node or route is kept as a tombstone for `_since` readers. */
   tombstoneTtlS: number;
 }
 
@@ -658,7 +658,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_DRIVER_STATE_DIR',
     '',
     orEmpty(absolutePath),
-    'Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`).',
+    "Absolute path under which a driver keeps its state directory `<service>@<bus host_port>` (node records, output logs), so that a restarted driver adopts its running nodes; empty: `agora-driver-<uid>` in the OS temp dir (`docs/COMPUTE.md`). A compute on the memory backend keeps its nodes' permissions there too, in `compute@<bus host_port>`.",
   ),
   v(
     'driverKeepNodes',
@@ -955,7 +955,7 @@ export const VARIABLES: readonly Variable[] = [
     'AGORA_TOMBSTONE_TTL_S',
     86_400,
     int(0, 31_536_000),
-    'Seconds a deleted node stays in `GET /v1/nodes?_since=…` as a tombstone `{id, last_modified, deleted: true}` (`docs/API-V1.md`); 0: none is kept.',
+    'Seconds a deleted node stays in `GET /v1/nodes?_since=…`, and a deleted route in `GET /v1/routes?_since=…`, as a tombstone `{id, last_modified, deleted: true}` (`docs/API-V1.md`); 0: none is kept. Read by compute and by Routes.',
   ),
 ];
 

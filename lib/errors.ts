@@ -420,6 +420,12 @@ export const ERRORS = {
     grpc: GRPC.INVALID_ARGUMENT,
     message: 'Invalid permissions: %s',
   },
+  AGORA_ERR_CHANNEL_STALE: {
+    status: 412,
+    errno: 114,
+    grpc: GRPC.FAILED_PRECONDITION,
+    message: 'Channel %s has moved on from version %s: nothing was changed',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every code of the registry, as a type. */

@@ -7,7 +7,7 @@
  * ETag the timestamp of its last write.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { checkIfMatch, checkIfNoneMatch, ifMatchVersion, versionCheck, versionTag } from './conditional';
+import { checkIfNoneMatch, ifMatchVersion, versionCheck, versionTag, writeVersion } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
 import {
   createPermissions,
@@ -74,20 +74,6 @@ function channelReads(options: V1Options) {
     oneChannel(await callBus(options, request, 'Channels', 'Get', { sesskey: request.sesskey, channel: name }, true));
   return { all, one };
 }
-
-/**
- * The conditions of a change of a channel's permissions, which Channels does not compare as it
- * writes: checked here against the channel's timestamp `current`, read first (its ETag).
- */
-async function checkConditions(request: FastifyRequest, current: number): Promise<void> {
-  checkIfMatch(request, versionTag(current));
-  checkIfNoneMatch(request, versionTag(current));
-  await ifMatchVersion(request, async () => current);
-}
-
-/** Whether a request sends any condition on the record it writes. */
-const conditional = (request: FastifyRequest): boolean =>
-  ['if-match', 'if-none-match', 'if-unmodified-since'].some((h) => h in request.headers);
 
 export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options) => {
   v1Scope(app);
@@ -175,9 +161,21 @@ export const channelRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       const { permissions } = request.body as { permissions: Record<'read' | 'write', string[]> };
       const existing = async (): Promise<Rec | undefined> => (await one(request, name)).data;
       return withExisting(async () => {
-        if (conditional(request)) await checkConditions(request, Number((await existing())?.last_modified));
+        // If-Match (or If-Unmodified-Since) names the version Channels compares in the same atomic
+        // step as the write; If-None-Match is checked here against the version read now.
+        const expected = await writeVersion(request, async () => Number((await one(request, name)).data.last_modified));
         const params = { sesskey: request.sesskey, channel: name, ...patchPermissions(permissions) };
-        const channel = oneChannel(await callBus(options, request, 'Channels', 'SetPermissions', params, true));
+        const check = versionCheck(expected);
+        // With a version to compare, a retry after a lost reply would be refused as stale: not idempotent then.
+        const r = await callBus(
+          options,
+          request,
+          'Channels',
+          'SetPermissions',
+          { ...params, ...check },
+          !check.check_version,
+        );
+        const channel = oneChannel(r);
         return sendRecord(reply, 200, channel.data, channel.permissions);
       }, existing);
     },

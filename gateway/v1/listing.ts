@@ -270,9 +270,12 @@ export function applyQuery<T extends Rec>(records: readonly T[], query: Rec, spe
     .filter((t): t is Test => t !== undefined);
   const keys = sortOf(query, spec);
   // Each record's sort key is read once, not at every comparison.
+  // A tombstone carries its id as `id` whatever the list's id field (a route's `source`): its tie-breaker.
+  const valueOf = (record: T, field: string): unknown =>
+    record[field] ?? (field === spec.id && record.deleted === true ? record.id : undefined);
   const matching = records
     .filter((r) => tests.every((t) => t(r)))
-    .map((record) => ({ record, key: keys.map((k) => record[k.field]) }));
+    .map((record) => ({ record, key: keys.map((k) => valueOf(record, k.field)) }));
   matching.sort((a, b) => compareKeys(a.key, b.key, keys));
   const hash = queryHash(query);
   let from = 0;

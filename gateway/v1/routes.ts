@@ -10,7 +10,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ifMatchVersion, versionCheck, writeVersion } from './conditional';
-import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
+import { answerList, listQuerySchema, listResponse, type ListSpec, type Tombstone } from './listing';
 import { answerRecord, RECORD_QUERY, recordResponse, sendRecord, withExisting } from './record';
 import { callBus, errorResponses, sessionRoute, v1Scope, type V1Options } from './scope';
 
@@ -68,6 +68,7 @@ export const ROUTE_SCHEMA = {
       type: 'integer',
       description: 'ms since the epoch: the timestamp of its last change; its ETag is this number, quoted',
     },
+    deleted: { type: 'boolean', description: 'true on a tombstone (a deleted route, listed to _since readers)' },
   },
 } as const;
 
@@ -101,11 +102,18 @@ export function routeRecord(route: Body): Body {
 function routesCalls(options: V1Options) {
   const call = (request: FastifyRequest, method: string, params: Body, idempotent: boolean): Promise<Body> =>
     callBus(options, request, 'Routes', method, { ...params, sesskey: request.sesskey }, idempotent);
-  /** The caller's routes and the version of that list (its ETag), read together. */
-  const list = async (request: FastifyRequest): Promise<{ routes: Body[]; version: number }> => {
+  /** The caller's routes, the tombstones of those deleted, and the version of that list (its ETag), read together. */
+  const list = async (request: FastifyRequest): Promise<{ routes: Body[]; version: number; deleted: Tombstone[] }> => {
     const reply = await call(request, 'List', {}, true);
     const routes = Array.isArray(reply.routes) ? (reply.routes as Body[]).map(routeRecord) : [];
-    return { routes, version: Number(reply.version) };
+    const deleted = Array.isArray(reply.deleted)
+      ? (reply.deleted as Body[]).map((t): Tombstone => ({
+          id: String(t.source),
+          last_modified: Number(t.last_modified),
+          deleted: true,
+        }))
+      : [];
+    return { routes, version: Number(reply.version), deleted };
   };
   /** The route of `source` as a record, or undefined when the caller has none (for a 412's details.existing). */
   const existing = (request: FastifyRequest, source: string) => async (): Promise<Body | undefined> =>
@@ -157,14 +165,9 @@ export const routeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =
       response: { 200: listResponse(ROUTE_SCHEMA), ...errorResponses() },
     }),
     async (request, reply) => {
-      const { routes, version } = await list(request);
-      return answerList(
-        request,
-        reply,
-        { records: routes, lastModified: version },
-        ROUTES_LIST,
-        options.pageMaxRecords,
-      );
+      const { routes, version, deleted } = await list(request);
+      const state = { records: routes, lastModified: version, tombstones: deleted };
+      return answerList(request, reply, state, ROUTES_LIST, options.pageMaxRecords);
     },
   );
   app.get<WithSource>(

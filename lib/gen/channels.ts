@@ -10,6 +10,7 @@ import type { ChannelsClient as _agora_ChannelsClient, ChannelsDefinition as _ag
 import type { CreateChannelReply as _agora_CreateChannelReply, CreateChannelReply__Output as _agora_CreateChannelReply__Output } from './agora/CreateChannelReply';
 import type { CreateChannelRequest as _agora_CreateChannelRequest, CreateChannelRequest__Output as _agora_CreateChannelRequest__Output } from './agora/CreateChannelRequest';
 import type { ExistsReply as _agora_ExistsReply, ExistsReply__Output as _agora_ExistsReply__Output } from './agora/ExistsReply';
+import type { ExistsRequest as _agora_ExistsRequest, ExistsRequest__Output as _agora_ExistsRequest__Output } from './agora/ExistsRequest';
 import type { GetChannelRequest as _agora_GetChannelRequest, GetChannelRequest__Output as _agora_GetChannelRequest__Output } from './agora/GetChannelRequest';
 import type { ListChannelsRequest as _agora_ListChannelsRequest, ListChannelsRequest__Output as _agora_ListChannelsRequest__Output } from './agora/ListChannelsRequest';
 import type { SetChannelPermissionsRequest as _agora_SetChannelPermissionsRequest, SetChannelPermissionsRequest__Output as _agora_SetChannelPermissionsRequest__Output } from './agora/SetChannelPermissionsRequest';
@@ -29,6 +30,7 @@ export interface ProtoGrpcType {
     CreateChannelReply: MessageTypeDefinition<_agora_CreateChannelReply, _agora_CreateChannelReply__Output>
     CreateChannelRequest: MessageTypeDefinition<_agora_CreateChannelRequest, _agora_CreateChannelRequest__Output>
     ExistsReply: MessageTypeDefinition<_agora_ExistsReply, _agora_ExistsReply__Output>
+    ExistsRequest: MessageTypeDefinition<_agora_ExistsRequest, _agora_ExistsRequest__Output>
     GetChannelRequest: MessageTypeDefinition<_agora_GetChannelRequest, _agora_GetChannelRequest__Output>
     ListChannelsRequest: MessageTypeDefinition<_agora_ListChannelsRequest, _agora_ListChannelsRequest__Output>
     SetChannelPermissionsRequest: MessageTypeDefinition<_agora_SetChannelPermissionsRequest, _agora_SetChannelPermissionsRequest__Output>

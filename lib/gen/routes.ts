@@ -11,6 +11,7 @@ import type { RouteChange as _agora_RouteChange, RouteChange__Output as _agora_R
 import type { RouteList as _agora_RouteList, RouteList__Output as _agora_RouteList__Output } from './agora/RouteList';
 import type { RouteRequest as _agora_RouteRequest, RouteRequest__Output as _agora_RouteRequest__Output } from './agora/RouteRequest';
 import type { RouteTable as _agora_RouteTable, RouteTable__Output as _agora_RouteTable__Output } from './agora/RouteTable';
+import type { RouteTombstone as _agora_RouteTombstone, RouteTombstone__Output as _agora_RouteTombstone__Output } from './agora/RouteTombstone';
 import type { RoutesClient as _agora_RoutesClient, RoutesDefinition as _agora_RoutesDefinition } from './agora/Routes';
 import type { SyncReply as _agora_SyncReply, SyncReply__Output as _agora_SyncReply__Output } from './agora/SyncReply';
 import type { TableRequest as _agora_TableRequest, TableRequest__Output as _agora_TableRequest__Output } from './agora/TableRequest';
@@ -32,6 +33,7 @@ export interface ProtoGrpcType {
     RouteList: MessageTypeDefinition<_agora_RouteList, _agora_RouteList__Output>
     RouteRequest: MessageTypeDefinition<_agora_RouteRequest, _agora_RouteRequest__Output>
     RouteTable: MessageTypeDefinition<_agora_RouteTable, _agora_RouteTable__Output>
+    RouteTombstone: MessageTypeDefinition<_agora_RouteTombstone, _agora_RouteTombstone__Output>
     Routes: SubtypeConstructor<typeof grpc.Client, _agora_RoutesClient> & { service: _agora_RoutesDefinition }
     SyncReply: MessageTypeDefinition<_agora_SyncReply, _agora_SyncReply__Output>
     TableRequest: MessageTypeDefinition<_agora_TableRequest, _agora_TableRequest__Output>

@@ -128,6 +128,12 @@ export interface ChannelStore {
    * stamped) when there is no such channel.
    */
   setPermissions(name: string, permissions: Permissions): Promise<number | undefined>;
+  /**
+   * `setPermissions`, only if the channel's last_modified is still `version`, the check and the
+   * write one atomic step (of concurrent writers naming one version, exactly one writes); refused,
+   * nothing written, with the last_modified found (undefined: no such channel).
+   */
+  setPermissionsIfVersion(name: string, permissions: Permissions, version: number): Promise<Versioned>;
 }
 
 export interface StoredMessage {
@@ -337,10 +343,21 @@ export interface RouteRecord {
   version: number;
 }
 
+/** What is left of a deleted route for a while: its source and the timestamp of its deletion. */
+export interface RouteTombstone {
+  source: string;
+  lastModified: number;
+}
+
 /** One owner's routes at one moment, and the version of that list. */
 export interface OwnedRoutes {
   /** Oldest first (createdAt, then source). */
   routes: RouteRecord[];
+  /**
+   * The owner's deleted routes not yet pruned (`pruneTombstones`), by timestamp: a delete leaves
+   * one, stamped as the write it is; the owner's create of that source again removes it.
+   */
+  deleted: RouteTombstone[];
   /** The timestamp of the last write of any of the owner's routes (as `OwnedNodes`); 0 before the first. */
   version: number;
 }
@@ -403,8 +420,13 @@ export interface RouteStore {
    * otherwise), with `expectedVersion` only if it is still at it ('stale'); createdAt is kept.
    */
   replace(route: RouteRecord, expectedVersion?: number): Promise<RouteWrite>;
-  /** Remove `owner`'s route of `source` ('absent', 'stale' as replace); answers it as it was. */
+  /**
+   * Remove `owner`'s route of `source` ('absent', 'stale' as replace), leaving a tombstone stamped
+   * as the write; answers the route as it was.
+   */
   delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite>;
+  /** Forget the route tombstones stamped before `before`; answers how many. */
+  pruneTombstones(before: number): Promise<number>;
   node(id: string): Promise<NodeTargetRecord | undefined>;
   /** Every node target held (tombstones left out), by id. */
   nodes(): Promise<NodeTargetRecord[]>;

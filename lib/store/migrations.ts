@@ -434,6 +434,23 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 13,
+    name: 'route tombstones',
+    sql: `
+      -- A deleted route leaves its tombstone (lib/store/routes-postgres.ts): per owner and source,
+      -- the timestamp of the delete, stamped under the owner's list row lock as any write; the
+      -- owner's create of that source again removes it; Routes prunes it once AGORA_TOMBSTONE_TTL_S
+      -- has passed, through the index on last_modified.
+      CREATE TABLE agora_route_tombstones (
+        owner         text COLLATE "C" NOT NULL,
+        source        text COLLATE "C" NOT NULL,
+        last_modified bigint NOT NULL,
+        PRIMARY KEY (owner, source)
+      );
+      CREATE INDEX agora_route_tombstones_age ON agora_route_tombstones (last_modified);
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

@@ -18,6 +18,7 @@ import {
   type RouteChange,
   type RouteRecord,
   type RouteStore,
+  type RouteTombstone,
   type RouteWrite,
 } from './contracts';
 
@@ -54,6 +55,8 @@ export class MemoryRouteStore implements RouteStore {
   /** The version of each owner's list. */
   private readonly lists = new Map<string, number>();
   private readonly targets = new Map<string, Held>();
+  /** The tombstones of deleted routes, by owner, then by source. */
+  private readonly tombstones = new Map<string, Map<string, number>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -63,7 +66,10 @@ export class MemoryRouteStore implements RouteStore {
   }
 
   async owned(owner: string): Promise<OwnedRoutes> {
-    return { routes: this.sorted((r) => r.owner === owner), version: this.lists.get(owner) ?? 0 };
+    const deleted: RouteTombstone[] = [...(this.tombstones.get(owner) ?? [])]
+      .map(([source, lastModified]) => ({ source, lastModified }))
+      .sort((a, b) => a.lastModified - b.lastModified);
+    return { routes: this.sorted((r) => r.owner === owner), deleted, version: this.lists.get(owner) ?? 0 };
   }
 
   async routes(): Promise<RouteRecord[]> {
@@ -75,6 +81,7 @@ export class MemoryRouteStore implements RouteStore {
     if (expectedListVersion !== undefined && expectedListVersion !== list)
       return { done: false, reason: 'stale', version: list };
     if (this.routesBySource.has(route.source)) return { done: false, reason: 'exists' };
+    this.tombstones.get(route.owner)?.delete(route.source);
     return { done: true, route: this.write(route) };
   }
 
@@ -92,9 +99,20 @@ export class MemoryRouteStore implements RouteStore {
     if (expectedVersion !== undefined && expectedVersion !== current.version)
       return { done: false, reason: 'stale', version: current.version };
     this.routesBySource.delete(source);
-    this.bump(owner);
+    let owned = this.tombstones.get(owner);
+    if (owned === undefined) this.tombstones.set(owner, (owned = new Map<string, number>()));
+    owned.set(source, this.bump(owner));
     this.announce({ kind: 'route_deleted', source });
     return { done: true, route: { ...current } };
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    let n = 0;
+    for (const [owner, owned] of this.tombstones) {
+      for (const [source, at] of owned) if (at < before && owned.delete(source)) n++;
+      if (owned.size === 0) this.tombstones.delete(owner);
+    }
+    return n;
   }
 
   async node(id: string): Promise<NodeTargetRecord | undefined> {

@@ -15,6 +15,7 @@ import {
   type OwnedRoutes,
   type RouteRecord,
   type RouteStore,
+  type RouteTombstone,
   type RouteWrite,
 } from './contracts';
 import type { PgDatabase } from './postgres-pool';
@@ -98,16 +99,29 @@ export class PgRouteStore implements RouteStore {
     return rows.length === 0 ? undefined : routeOf(rows[0]);
   }
 
-  /** One statement, so the routes and the version come from one snapshot (a null record: no route). */
+  /**
+   * One statement, so the routes, the tombstones and the version come from one snapshot (a null
+   * record: no route; `gone` set: a tombstone).
+   */
   async owned(owner: string): Promise<OwnedRoutes> {
-    const rows = await this.db.query<{ list: string | null } & { [K in keyof RouteRow]: RouteRow[K] | null }>(
-      `SELECT l.version AS list, r.record, r.version, r.created_at FROM (SELECT $1::text AS owner) o
+    type Row = { list: string | null; gone: string | null; gone_at: string | null } & {
+      [K in keyof RouteRow]: RouteRow[K] | null;
+    };
+    const rows = await this.db.query<Row>(
+      `SELECT l.version AS list, r.record, r.version, r.created_at, r.source AS src, NULL::text AS gone,
+              NULL::bigint AS gone_at
+       FROM (SELECT $1::text AS owner) o
        LEFT JOIN agora_route_lists l ON l.owner = o.owner LEFT JOIN agora_routes r ON r.owner = o.owner
-       ORDER BY r.created_at, r.source`,
+       UNION ALL
+       SELECT NULL, NULL, NULL, NULL, NULL, t.source, t.last_modified FROM agora_route_tombstones t WHERE t.owner = $1
+       ORDER BY created_at, src, gone_at, gone`,
       [owner],
     );
     const routes = rows.flatMap((r) => (r.record === null ? [] : [routeOf(r as RouteRow)]));
-    return { routes, version: Number(rows[0]?.list ?? 0) };
+    const deleted: RouteTombstone[] = rows.flatMap((r) =>
+      r.gone === null ? [] : [{ source: r.gone, lastModified: Number(r.gone_at) }],
+    );
+    return { routes, deleted, version: Number(rows.find((r) => r.gone === null)?.list ?? 0) };
   }
 
   async routes(): Promise<RouteRecord[]> {
@@ -133,6 +147,7 @@ export class PgRouteStore implements RouteStore {
         [route.source, route.owner, route.createdAt, routeBody(route), next],
       );
       if (inserted.length === 0) return { done: false, reason: 'exists' };
+      await query('DELETE FROM agora_route_tombstones WHERE owner = $1 AND source = $2', [route.owner, route.source]);
       const stored = { ...route, version: next };
       await this.bumpAndAnnounce(query, route.owner, next, encodeRouteChange({ kind: 'route', route: stored }));
       return { done: true, route: stored };
@@ -164,9 +179,19 @@ export class PgRouteStore implements RouteStore {
         [source, owner, expectedVersion ?? null],
       );
       if (rows.length === 0) return refusal(query, source, owner);
+      await query(
+        `INSERT INTO agora_route_tombstones (owner, source, last_modified) VALUES ($1, $2, $3)
+         ON CONFLICT (owner, source) DO UPDATE SET last_modified = EXCLUDED.last_modified`,
+        [owner, source, next],
+      );
       await this.bumpAndAnnounce(query, owner, next, encodeRouteChange({ kind: 'route_deleted', source }));
       return { done: true, route: routeOf(rows[0]) };
     });
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    const sql = 'DELETE FROM agora_route_tombstones WHERE last_modified < $1 RETURNING source';
+    return (await this.db.query(sql, [before])).length;
   }
 
   async node(id: string): Promise<NodeTargetRecord | undefined> {

@@ -4,6 +4,9 @@
  * - a route is the hash `<p>route:<source>` {o: owner, v: version, c: created_at, r: the rest
  *   as JSON}, a member of `<p>route-sources` (every source) and `<p>routes-of:<owner>`;
  * - each owner's list version is a field of the hash `<p>route-lists`;
+ * - a deleted route's tombstone is a member (its source) of the sorted set
+ *   `<p>route-tombstones:<owner>`, scored by the delete's timestamp, and (`<source> <owner>`: a
+ *   source holds no space) of `<p>route-tombstones`, by which the old ones are pruned;
  * - a node target is the hash `<p>node-target:<id>` {v: version, e: epoch, r: the target as
  *   JSON, g: drop time when it is a tombstone}, a member of `<p>node-targets` while live, of
  *   the sorted set `<p>node-tombstones` (by drop time) once dropped.
@@ -24,6 +27,7 @@ import {
   type OwnedRoutes,
   type RouteRecord,
   type RouteStore,
+  type RouteTombstone,
   type RouteWrite,
 } from './contracts';
 import type { RedisConnection } from './redis-connection';
@@ -42,13 +46,15 @@ local function stamp(lists, owner, now)
 end`;
 
 /**
- * KEYS route, owner's set, every source, lists; ARGV source, owner, created_at, body, expected ('' none),
- * channel, now.
+ * KEYS route, owner's set, every source, lists, owner's tombstones, every tombstone; ARGV source, owner,
+ * created_at, body, expected ('' none), channel, now.
  */
 const CREATE = `${STAMP}
 local list = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
 if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= list then return {0, 'stale', list} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 'exists', 0} end
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1] .. ' ' .. ARGV[2])
 local v = stamp(KEYS[4], ARGV[2], ARGV[7])
 redis.call('HSET', KEYS[1], 'o', ARGV[2], 'v', v, 'c', ARGV[3], 'r', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
@@ -67,7 +73,10 @@ local c = redis.call('HGET', KEYS[1], 'c')
 redis.call('PUBLISH', ARGV[4], 'r ' .. ts .. ' ' .. c .. ' ' .. ARGV[2])
 return {1, c, ts}`;
 
-/** KEYS route, owner's set, every source, lists; ARGV source, owner, expected ('' none), channel, now. */
+/**
+ * KEYS route, owner's set, every source, lists, owner's tombstones, every tombstone; ARGV source, owner,
+ * expected ('' none), channel, now.
+ */
 const DELETE = `${STAMP}
 if redis.call('HGET', KEYS[1], 'o') ~= ARGV[2] then return {0, 'absent', 0} end
 local h = redis.call('HMGET', KEYS[1], 'v', 'c', 'r')
@@ -76,7 +85,9 @@ if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= v then return {0, 'stale', v} end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
-stamp(KEYS[4], ARGV[2], ARGV[5])
+local ts = stamp(KEYS[4], ARGV[2], ARGV[5])
+redis.call('ZADD', KEYS[5], ts, ARGV[1])
+redis.call('ZADD', KEYS[6], ts, ARGV[1] .. ' ' .. ARGV[2])
 redis.call('PUBLISH', ARGV[4], 'R ' .. ARGV[1])
 return {1, h[2], h[1], h[3]}`;
 
@@ -88,6 +99,28 @@ for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if h[1] then table.insert(out, {h[1], h[2], h[3]}) end
 end
 return out`;
+
+/**
+ * KEYS owner's set, lists, owner's tombstones; ARGV owner, route key prefix:
+ * {list version, {source, stamp, ...}, {v, c, r}...}.
+ */
+const READ_OWNED = `
+local out = {redis.call('HGET', KEYS[2], ARGV[1]) or '0', redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')}
+for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local h = redis.call('HMGET', ARGV[2] .. s, 'v', 'c', 'r')
+  if h[1] then table.insert(out, {h[1], h[2], h[3]}) end
+end
+return out`;
+
+/** KEYS every tombstone; ARGV before, owner's tombstones key prefix: how many were stamped before. */
+const PRUNE = `
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, m in ipairs(old) do
+  local at = string.find(m, ' ', 1, true)
+  redis.call('ZREM', ARGV[2] .. string.sub(m, at + 1), string.sub(m, 1, at - 1))
+  redis.call('ZREM', KEYS[1], m)
+end
+return #old`;
 
 /** KEYS target, live set, tombstones; ARGV id, version, epoch, target JSON, channel, message. */
 const SYNC_NODE = `
@@ -168,14 +201,20 @@ export class RedisRouteStore implements RouteStore {
     return v === null || c === null || r === null ? undefined : routeOf([v, c, r]);
   }
 
-  /** One script, so the routes and the version come from one moment. */
+  /** One script, so the routes, the tombstones and the version come from one moment. */
   async owned(owner: string): Promise<OwnedRoutes> {
-    const [list, ...rows] = await this.conn.script<[string, ...Row[]]>(
-      READ,
-      [`${this.p}routes-of:${owner}`, `${this.p}route-lists`],
+    const [list, gone, ...rows] = await this.conn.script<[string, string[], ...Row[]]>(
+      READ_OWNED,
+      [`${this.p}routes-of:${owner}`, `${this.p}route-lists`, `${this.p}route-tombstones:${owner}`],
       [owner, `${this.p}route:`],
     );
-    return { routes: rows.map(routeOf).sort(byRouteAge), version: Number(list) };
+    const deleted: RouteTombstone[] = [];
+    for (let i = 0; i + 1 < gone.length; i += 2) deleted.push({ source: gone[i], lastModified: Number(gone[i + 1]) });
+    return { routes: rows.map(routeOf).sort(byRouteAge), deleted, version: Number(list) };
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    return this.conn.script<number>(PRUNE, [`${this.p}route-tombstones`], [before, `${this.p}route-tombstones:`]);
   }
 
   async routes(): Promise<RouteRecord[]> {
@@ -195,6 +234,7 @@ export class RedisRouteStore implements RouteStore {
         `${this.p}routes-of:${route.owner}`,
         `${this.p}route-sources`,
         `${this.p}route-lists`,
+        ...this.tombstoneKeys(route.owner),
       ],
       [
         route.source,
@@ -227,7 +267,13 @@ export class RedisRouteStore implements RouteStore {
   async delete(source: string, owner: string, expectedVersion?: number): Promise<RouteWrite> {
     const [done, created, version, body] = await this.conn.script<[number, string, number | string, string]>(
       DELETE,
-      [`${this.p}route:${source}`, `${this.p}routes-of:${owner}`, `${this.p}route-sources`, `${this.p}route-lists`],
+      [
+        `${this.p}route:${source}`,
+        `${this.p}routes-of:${owner}`,
+        `${this.p}route-sources`,
+        `${this.p}route-lists`,
+        ...this.tombstoneKeys(owner),
+      ],
       [source, owner, expectedVersion ?? '', this.channel, this.now()],
     );
     if (done === 1) return { done: true, route: routeOf([String(version), created, body]) };
@@ -275,6 +321,11 @@ export class RedisRouteStore implements RouteStore {
       `${this.p}node-target:`,
     ]);
     return held === 1;
+  }
+
+  /** The sorted sets of `owner`'s route tombstones and of every one. */
+  private tombstoneKeys(owner: string): string[] {
+    return [`${this.p}route-tombstones:${owner}`, `${this.p}route-tombstones`];
   }
 
   private targetKeys(id: string): string[] {

@@ -85,6 +85,13 @@ export class MemoryChannelStore implements ChannelStore {
     channel.lastModified = this.version;
     return this.version;
   }
+
+  /** Compared, replaced and stamped in one synchronous step. */
+  async setPermissionsIfVersion(name: string, permissions: Permissions, version: number): Promise<Versioned> {
+    const found = this.channels.get(name)?.lastModified;
+    if (found !== version) return { done: false, version: found };
+    return { done: true, version: (await this.setPermissions(name, permissions)) as number };
+  }
 }
 
 /**

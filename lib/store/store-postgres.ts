@@ -225,18 +225,43 @@ export class PgChannelStore implements ChannelStore {
    * when there is no such channel).
    */
   async setPermissions(name: string, permissions: Permissions): Promise<number | undefined> {
+    const written = await this.writePermissions(name, permissions, undefined);
+    return written.done ? written.version : undefined;
+  }
+
+  /** As setPermissions, the UPDATE matching only the row still at `version` (under the same lock). */
+  async setPermissionsIfVersion(name: string, permissions: Permissions, version: number): Promise<Versioned> {
+    return this.writePermissions(name, permissions, version);
+  }
+
+  /**
+   * Under the list row's lock (every channel write takes it, so nothing moves the row meanwhile):
+   * the UPDATE, compared when `expected` is given, then the list's version; refused: the row's
+   * last_modified as found.
+   */
+  private async writePermissions(
+    name: string,
+    permissions: Permissions,
+    expected: number | undefined,
+  ): Promise<Versioned> {
     return this.db.transaction(async (query) => {
       const [row] = await query<{ next: string }>(
         'SELECT GREATEST(agora_now_ms(), version + 1) AS next FROM agora_channel_list WHERE id = 1 FOR UPDATE',
       );
       const updated = await query(
         `UPDATE agora_channels SET read_principals = $2, write_principals = $3, last_modified = $4
-         WHERE name = $1 RETURNING name`,
-        [name, permissions.read, permissions.write, row.next],
+         WHERE name = $1 AND ($5::bigint IS NULL OR last_modified = $5) RETURNING name`,
+        [name, permissions.read, permissions.write, row.next, expected ?? null],
       );
-      if (updated.length === 0) return undefined;
+      if (updated.length === 0) {
+        const found = await query<{ last_modified: string }>(
+          'SELECT last_modified FROM agora_channels WHERE name = $1',
+          [name],
+        );
+        return { done: false, version: found.length === 0 ? undefined : Number(found[0].last_modified) };
+      }
       await query('UPDATE agora_channel_list SET version = $1 WHERE id = 1', [row.next]);
-      return Number(row.next);
+      return { done: true, version: Number(row.next) };
     });
   }
 }

@@ -11,6 +11,7 @@ import type { ChannelsDefinition } from '../../lib/gen/agora/Channels';
 import {
   canRead,
   canWrite,
+  EVERYONE,
   normalized,
   patched,
   permissionsProblem,
@@ -22,6 +23,12 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { ChannelRecord, ChannelStore } from '../../lib/store/contracts';
+
+/**
+ * How often a change of permissions without a version is made again after losing a race (each
+ * loss means another writer went ahead, so n writers at once need at most n tries).
+ */
+const PERMISSIONS_TRIES = 32;
 
 /** Longest channel name, in characters. */
 export const CHANNEL_NAME_MAX = 64;
@@ -84,9 +91,14 @@ export function requestedPermissions(
  *   AGORA_ERR_CHANNEL_NOT_FOUND when there is none (an invalid name included: it names no
  *   channel) or the caller may not read it.
  * - SetPermissions: for a writer (AGORA_ERR_FORBIDDEN for a reader): each kind named replaced,
- *   the creator and the caller kept among the writers (lib/permissions.ts `patched`).
+ *   the creator and the caller kept among the writers (lib/permissions.ts `patched`), written by
+ *   a compare-and-write on the last_modified read (ChannelStore `setPermissionsIfVersion`), so a
+ *   concurrent change is never lost: with `check_version`, compared with `expected_version`
+ *   (AGORA_ERR_CHANNEL_STALE when the channel moved on); without, a lost race reads and patches
+ *   again.
  * - Create: with the permissions asked for (the creator always among the writers), else public.
- * - Exists: no session; an invalid name never exists.
+ * - Exists: whether the channel exists for the session (one it may not read does not); without
+ *   a session (sesskey 0), only those system.Everyone may read exist. An invalid name never exists.
  * - Access: no session, gRPC only: whether it exists and its permissions, for Messages to judge.
  */
 export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<ChannelsDefinition> {
@@ -143,19 +155,34 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
     },
     SetPermissions: async (request, ctx) => {
       const username = await user(request.sesskey, ctx);
-      const found = await readable(request.channel, username);
-      if (!canWrite(found.permissions, principalsOf(username)))
-        throw new AgoraError('AGORA_ERR_FORBIDDEN', ['change the permissions of channel', quote(found.name)]);
       const change = requestedPermissions(request.permissions, { read: request.set_read, write: request.set_write });
-      const permissions = patched(found.permissions, change, found.createdBy, username);
-      const lastModified = await deps.store.setPermissions(found.name, permissions);
-      if (lastModified === undefined) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(found.name)]);
-      ctx.log.info({ channel: found.name, username, permissions }, 'channel permissions changed');
-      return { channel: found.name, permissions, last_modified: lastModified };
+      const expected = request.check_version ? request.expected_version : undefined;
+      for (let tries = 1; ; tries++) {
+        const found = await readable(request.channel, username);
+        if (!canWrite(found.permissions, principalsOf(username)))
+          throw new AgoraError('AGORA_ERR_FORBIDDEN', ['change the permissions of channel', quote(found.name)]);
+        if (expected !== undefined && expected !== found.lastModified)
+          throw staleError('AGORA_ERR_CHANNEL_STALE', [quote(found.name), expected], found.lastModified);
+        const permissions = patched(found.permissions, change, found.createdBy, username);
+        // Compared with what was read: a write in between (another PATCH) refuses this one.
+        const written = await deps.store.setPermissionsIfVersion(found.name, permissions, found.lastModified);
+        if (written.done) {
+          ctx.log.info({ channel: found.name, username, permissions }, 'channel permissions changed');
+          return { channel: found.name, permissions, last_modified: written.version };
+        }
+        if (written.version === undefined) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(found.name)]);
+        // The client named a version, which is no longer current; otherwise read again and patch that.
+        if (expected !== undefined || tries >= PERMISSIONS_TRIES)
+          throw staleError('AGORA_ERR_CHANNEL_STALE', [quote(found.name), found.lastModified], written.version);
+      }
     },
-    Exists: async (request) => ({
-      exists: channelNameProblem(request.channel) === null && (await deps.store.exists(request.channel)),
-    }),
+    Exists: async (request, ctx) => {
+      if (channelNameProblem(request.channel) !== null) return { exists: false };
+      // Without a session the caller is anyone: system.Everyone is all it holds.
+      const principals = request.sesskey === 0 ? [EVERYONE] : principalsOf(await user(request.sesskey, ctx));
+      const found = await deps.store.get(request.channel);
+      return { exists: found !== undefined && canRead(found.permissions, principals) };
+    },
     Access: async (request) => {
       const found = channelNameProblem(request.channel) === null ? await deps.store.get(request.channel) : undefined;
       return { exists: found !== undefined, permissions: found?.permissions ?? null };

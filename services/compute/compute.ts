@@ -39,6 +39,11 @@ export interface ComputeOptions {
   settleMs?: number;
   /** How long a deleted node is listed as a tombstone (AGORA_TOMBSTONE_TTL_S); default a day. */
   tombstoneTtlMs?: number;
+  /**
+   * The permissions a node had, for a record rebuilt from the driver (none kept: its owner's
+   * alone); on the memory backend, what ./kept-permissions.ts kept on disk.
+   */
+  keptPermissions?: (id: string) => Permissions | undefined;
 }
 
 /** How often the sync loop forgets the tombstones past their time, at most. */
@@ -355,7 +360,11 @@ export class Compute {
       if (this.busy.has(node.id)) continue;
       // A reply older than what a driver call already recorded must not undo it.
       if (current !== undefined && node.updated_at < current.updatedAt) continue;
-      const next = fromDriver(node, current);
+      const next = fromDriver(
+        node,
+        current,
+        current === undefined ? this.options.keptPermissions?.(node.id) : undefined,
+      );
       if (current === undefined) await this.put(next, current);
       else if (changed(current, next)) await this.putIfUnchanged(next, current);
     }
@@ -503,7 +512,7 @@ function lostRecord(record: NodeRecord): NodeRecord {
 }
 
 /** A record from what the driver answered of a node. */
-export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeRecord {
+export function fromDriver(node: DriverNodeView, current?: NodeRecord, kept?: Permissions): NodeRecord {
   const [status, task] = STATUS_OF[node.state] ?? ['ERROR', ''];
   const reason =
     STATUS_OF[node.state] === undefined ? `the driver reported an unknown state ${cut(node.state)}` : node.reason;
@@ -526,8 +535,9 @@ export function fromDriver(node: DriverNodeView, current?: NodeRecord): NodeReco
     // The driver's clock, so that the sync loop compares like with like (stale replies).
     updatedAt: node.updated_at || current?.updatedAt || Date.now(),
     version: current?.version ?? 0,
-    // The driver knows nothing of permissions: the record's stay; one rebuilt from the driver is its owner's.
-    permissions: current?.permissions ?? ownerOnly(node.owner),
+    // The driver knows nothing of permissions: the record's stay; one rebuilt from the driver gets those kept
+    // for it, or is its owner's alone.
+    permissions: current?.permissions ?? (kept === undefined ? ownerOnly(node.owner) : normalized(kept, node.owner)),
   };
 }
 

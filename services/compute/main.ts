@@ -12,6 +12,7 @@ import { openStores } from '../../lib/store/index';
 import { createDriverClient } from './driver-client';
 import { buildComputeService } from './handlers';
 import { Compute } from './compute';
+import { KeptPermissions, keptPermissionsDir } from './kept-permissions';
 import { pushingStore, RoutePusher } from './routes-push';
 
 serviceMain(
@@ -51,8 +52,13 @@ serviceMain(
       ready: (): Promise<void> => compute.ready(),
       log: log.child({ mod: 'routes' }),
     });
+    // In memory the records go with the process: their permissions are kept on disk for the next one.
+    const kept = stores.backends.includes('memory')
+      ? new KeptPermissions(keptPermissionsDir(config.driverStateDir, config.busUrl), log.child({ mod: 'permissions' }))
+      : undefined;
     const compute: Compute = new Compute({
-      store: pushingStore(stores.nodes, pusher),
+      store: pushingStore(kept === undefined ? stores.nodes : kept.wrap(stores.nodes), pusher),
+      keptPermissions: kept === undefined ? undefined : (id) => kept.get(id),
       driver,
       maxNodesPerUser: config.computeMaxNodesPerUser,
       log: log.child({ mod: 'nodes' }),

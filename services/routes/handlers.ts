@@ -31,7 +31,12 @@ export interface RoutesDeps {
   log: Logger;
   /** Wall clock, ms since the epoch (tests inject one). */
   now?: () => number;
+  /** How long a deleted route is listed as a tombstone (AGORA_TOMBSTONE_TTL_S); default a day. */
+  tombstoneTtlMs?: number;
 }
+
+/** How often the tombstones past their time are forgotten, at most (on a list or a delete). */
+const PRUNE_EVERY_MS = 60_000;
 
 /** The statuses compute gives a node (proto/compute.proto `Node.status`). */
 const STATUSES = new Set(['BUILDING', 'ACTIVE', 'STOPPED', 'DELETING', 'ERROR']);
@@ -92,6 +97,16 @@ function targetProblem(t: NodeTarget__Output): string | null {
 export function buildRoutesHandlers(deps: RoutesDeps): UnaryHandlers {
   const { store, rules } = deps;
   const now = deps.now ?? Date.now;
+  const ttlMs = deps.tombstoneTtlMs ?? 86_400_000;
+  let prunedAt = 0;
+  /** Forget the tombstones past their time, at most every PRUNE_EVERY_MS; a failure is only logged. */
+  const prune = async (ctx: RpcContext): Promise<void> => {
+    if (now() - prunedAt < PRUNE_EVERY_MS) return;
+    prunedAt = now();
+    await store.pruneTombstones(prunedAt - ttlMs).catch((err: unknown) => {
+      ctx.log.warn({ err }, 'route tombstones not pruned');
+    });
+  };
   const user = (sesskey: number, ctx: RpcContext): Promise<string> => deps.sessions.resolve(sesskey, ctx);
   /**
    * The route asked for, checked; the caller must hold write on a node target (docs/ROUTING.md
@@ -107,8 +122,16 @@ export function buildRoutesHandlers(deps: RoutesDeps): UnaryHandlers {
   };
   return {
     List: async (request, ctx) => {
-      const { routes, version } = await store.owned(await user(request.sesskey, ctx));
-      return { routes: routes.map(routeOf), version };
+      const { routes, deleted, version } = await store.owned(await user(request.sesskey, ctx));
+      await prune(ctx);
+      const since = now() - ttlMs;
+      return {
+        routes: routes.map(routeOf),
+        version,
+        deleted: deleted
+          .filter((t) => t.lastModified >= since)
+          .map((t) => ({ source: t.source, last_modified: t.lastModified })),
+      };
     },
     Get: async (request, ctx) => {
       const owner = await user(request.sesskey, ctx);
@@ -144,6 +167,7 @@ export function buildRoutesHandlers(deps: RoutesDeps): UnaryHandlers {
         throw staleError('AGORA_ERR_ROUTE_STALE', [cut(source), request.expected_version], written.version);
       if (!written.done) throw new AgoraError('AGORA_ERR_ROUTE_NOT_FOUND', [cut(source)]);
       ctx.log.info({ source, owner }, 'route deleted');
+      await prune(ctx);
       return routeOf(written.route);
     },
     SyncNode: async (request) => {

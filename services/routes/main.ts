@@ -24,6 +24,7 @@ serviceMain(
       sessions,
       rules: { domain: config.proxyDomain, admins: new Set(config.admins) },
       log: log.child({ mod: 'routes' }),
+      tombstoneTtlMs: config.tombstoneTtlS * 1000,
     });
     await routes.start(config.storeTimeoutMs);
     return {

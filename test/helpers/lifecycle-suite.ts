@@ -256,6 +256,13 @@ async function computeRestarted({ mesh, api, alice, bob, get, settle, web }: Ste
   const extra = before.find((id) => id !== web.id)!;
   await settle(extra, 'ACTIVE');
   assert.equal((await api('PATCH', `/v1/nodes/${extra}`, alice, { action: 'stop' })).status, 200);
+  // Shared with bob for reading: the permissions are compute's, and must outlive its restart.
+  const shared = { read: ['account:bob'] };
+  assert.equal((await api('PATCH', `/v1/nodes/${extra}`, alice, { permissions: shared })).status, 200);
+  const permissionsOf = async (id: string): Promise<unknown> =>
+    ((await call(mesh.http, 'GET', `/v1/nodes/${id}`, { key: alice })).body as { permissions?: unknown }).permissions;
+  const sharedBefore = await permissionsOf(extra);
+  assert.deepEqual(sharedBefore, { read: ['account:bob'], write: ['account:alice'] });
   await mesh.restartCompute();
   const after = await poll(
     () => api('GET', '/v1/nodes', alice),
@@ -269,8 +276,20 @@ async function computeRestarted({ mesh, api, alice, bob, get, settle, web }: Ste
   assert.equal((await get(web.id)).body.status, 'ACTIVE');
   assert.equal((await hello(web)).id, web.id);
   await settle(extra, 'STOPPED');
-  assert.equal(nodesOf(await api('GET', '/v1/nodes', bob)).length, 1);
-  assert.equal((await get(web.id, bob)).status, 404, 'ownership lost in the restart');
+  assert.deepEqual(await permissionsOf(extra), sharedBefore, 'the permissions came back with the record');
+  assert.deepEqual(await permissionsOf(web.id), { read: [], write: ['account:alice'] }, "web: its owner's alone");
+  assert.deepEqual(
+    nodesOf(await api('GET', '/v1/nodes', bob))
+      .map((n) => n.id)
+      .includes(extra),
+    true,
+    'bob still reads the node shared with him',
+  );
+  assert.equal((await get(extra, bob)).status, 200);
+  assert.equal((await get(web.id, bob)).status, 404, 'nothing of web given away in the restart');
+  // As it was before: alice's alone again.
+  const back = { read: [] as string[] };
+  assert.equal((await api('PATCH', `/v1/nodes/${extra}`, alice, { permissions: back })).status, 200);
 }
 
 async function driverKilled(s: Steps): Promise<void> {

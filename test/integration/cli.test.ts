@@ -236,3 +236,44 @@ test("agora routes and agora nodes list and show the caller's own through the ga
   assert.equal(anonymous.code, 64);
   assert.match(anonymous.stderr, /--key KEY or AGORA_SESSION/);
 });
+
+test('agora call Channels Exists and /v1/rpc: a channel the caller may not read is absent to it', async (t) => {
+  const mesh = await startMesh(t);
+  const env = { AGORA_BUS_URL: String(mesh.procs.broker.endpoints.bus) };
+  const ann = await logon(mesh.base, 'ann');
+  const bob = await logon(mesh.base, 'bob');
+  const made = await call(mesh.base, 'POST', '/v1/channels', {
+    key: ann,
+    body: { name: 'hidden', permissions: { read: [], write: [] } },
+  });
+  assert.equal(made.status, 201, made.text);
+  const exists = async (params: Record<string, unknown>): Promise<unknown> => {
+    const ran = await agora(['call', 'Channels', 'Exists', JSON.stringify(params), '--json'], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    return JSON.parse(ran.stdout);
+  };
+  assert.deepEqual(await exists({ channel: 'hidden', sesskey: ann }), { exists: true }, 'its creator sees it');
+  assert.deepEqual(await exists({ channel: 'hidden', sesskey: bob }), { exists: false }, 'absent to bob');
+  assert.deepEqual(await exists({ channel: 'hidden' }), { exists: false }, 'absent without a session');
+  assert.deepEqual(await exists({ channel: 'never-made', sesskey: bob }), { exists: false });
+  // As over /v1: bob's GET is the 404 of a channel that does not exist.
+  const got = await call(mesh.base, 'GET', '/v1/channels/hidden', { key: bob });
+  assert.equal(got.status, 404, got.text);
+  // Through the gateway's bridge, no method of Channels is public: 404 whatever the channel.
+  for (const method of ['Exists', 'Get', 'List', 'Access']) {
+    const bridged = await call(mesh.base, 'POST', `/v1/rpc/Channels/${method}`, {
+      key: bob,
+      body: { channel: 'hidden' },
+    });
+    assert.equal(bridged.status, 404, `${method}: ${bridged.text}`);
+    assert.equal((bridged.body as { errno: number }).errno, 111);
+  }
+  // The other methods on the bus answer bob as absent too (Get, SetPermissions: AGORA_ERR_CHANNEL_NOT_FOUND).
+  for (const method of ['Get', 'SetPermissions']) {
+    const ran = await agora(['call', 'Channels', method, JSON.stringify({ channel: 'hidden', sesskey: bob })], env);
+    assert.equal(ran.code === 0, false, `${method}: ${ran.stdout}`);
+    assert.match(ran.stderr, /AGORA_ERR_CHANNEL_NOT_FOUND/, method);
+  }
+  const listed = await agora(['call', 'Channels', 'List', JSON.stringify({ sesskey: bob }), '--json'], env);
+  assert.equal((JSON.parse(listed.stdout) as { channels: string[] }).channels.includes('hidden'), false);
+});

@@ -61,6 +61,14 @@ async function races(t: TestContext, base: string): Promise<void> {
   await t.test('POST /v1/channels with If-None-Match: *: of racers creating one name, one creates', () =>
     createOnce(racers),
   );
+  await t.test(
+    "PATCH /v1/channels/{name} with If-Match: the channel's version; one racer changes it, the others get 412",
+    () => channelPatches(racers),
+  );
+  await t.test(
+    'PATCH /v1/channels/{name}: ten clients at once each adding a reader (read, then If-Match): all ten present',
+    () => channelReaders(racers),
+  );
   await t.test('DELETE /v1/sessions/current with If-Match: the session version; stale is 412, one racer logs off', () =>
     logoffs(racers),
   );
@@ -119,6 +127,66 @@ async function channelCreates({ base, ann, bob, keyOf }: Racers): Promise<void> 
   });
   const [sub] = (batch.body as { responses: Array<{ status: number; body: Json }> }).responses;
   assert.deepEqual([sub.status, sub.body.errno, sub.body.info], [412, 114, `current ETag: "${next}"`]);
+}
+
+async function channelPatches({ base, ann }: Racers): Promise<void> {
+  const made = await call(base, 'POST', '/v1/channels', {
+    key: ann,
+    body: { name: 'patched', permissions: { read: [], write: [] } },
+  });
+  assert.equal(made.status, 201, made.text);
+  const version = versionOf(made.headers.get('etag'));
+  const answers = await race((i) =>
+    call(base, 'PATCH', '/v1/channels/patched', {
+      key: ann,
+      body: { permissions: { read: [`account:r${i}`] } },
+      headers: { 'if-match': `"${version}"` },
+    }),
+  );
+  const won = oneWinner(answers, 200, version, 'channel permission changes');
+  const after = await call(base, 'GET', '/v1/channels/patched', { key: ann });
+  assert.deepEqual(after.body, won.body, "the winner's change is the one stored");
+  for (const lost of answers.filter((a) => a.status === 412)) {
+    const body = assertError(lost, 412, 114, 'loser');
+    assert.equal(body.info, `current ETag: "${String(won.rec.last_modified)}"`);
+    assert.deepEqual(body.details, { existing: won.rec }, 'the channel as it is now');
+  }
+  // If-Unmodified-Since before its last change: refused, nothing written.
+  const dated = await call(base, 'PATCH', '/v1/channels/patched', {
+    key: ann,
+    body: { permissions: { read: [] } },
+    headers: { 'if-unmodified-since': new Date(Number(won.rec.last_modified) - 5000).toUTCString() },
+  });
+  assertError(dated, 412, 114, 'If-Unmodified-Since before the change');
+  assert.deepEqual((await call(base, 'GET', '/v1/channels/patched', { key: ann })).body, won.body);
+}
+
+async function channelReaders({ base, ann }: Racers): Promise<void> {
+  assert.equal(
+    (await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'readers', permissions: { read: [] } } }))
+      .status,
+    201,
+  );
+  /** Add a reader as a Kinto client does: read, write the readers plus one naming the version read, again on 412. */
+  const addReader = async (principal: string): Promise<number> => {
+    for (let tries = 1; ; tries++) {
+      const read = await call(base, 'GET', '/v1/channels/readers', { key: ann });
+      const readers = ((read.body as { permissions: { read: string[] } }).permissions.read ?? []).concat(principal);
+      const written = await call(base, 'PATCH', '/v1/channels/readers', {
+        key: ann,
+        body: { permissions: { read: readers } },
+        headers: { 'if-match': String(read.headers.get('etag')) },
+      });
+      if (written.status === 200) return tries;
+      assertError(written, 412, 114, `${principal}: a lost race`);
+      assert.ok(tries < 50, `${principal}: too many tries`);
+    }
+  };
+  const principals = Array.from({ length: RACERS }, (_, i) => `account:reader${i}`);
+  await Promise.all(principals.map(addReader));
+  const after = await call(base, 'GET', '/v1/channels/readers', { key: ann });
+  const { read } = (after.body as { permissions: { read: string[] } }).permissions;
+  assert.deepEqual([...read].sort(), [...principals].sort(), 'no change lost');
 }
 
 async function createOnce({ base, keyOf }: Racers): Promise<void> {

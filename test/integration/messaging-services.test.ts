@@ -125,7 +125,11 @@ async function channelsCreateAndList({ client, alice }: Mesh): Promise<void> {
     version: second.version,
     last_modified: [second.version, made.version],
   });
-  assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: true });
+  assert.deepEqual(await client.call('Channels', 'Exists', [{ sesskey: alice, channel: 'general' }]), {
+    exists: true,
+  });
+  // A public channel is its signed-in users': to a call without a session it is absent.
+  assert.deepEqual(await client.call('Channels', 'Exists', [{ channel: 'general' }]), { exists: false });
 }
 
 async function postLastRetrieve({ client, alice }: Mesh): Promise<void> {
@@ -247,7 +251,12 @@ async function grpcCalls({ t, procs, alice }: Mesh): Promise<void> {
     messages.close();
   });
   assert.deepEqual(
-    await unary<object, ExistsReply__Output>(channels, 'Exists', { channel: 'busy' }, { timeoutMs: 5000 }),
+    await unary<object, ExistsReply__Output>(
+      channels,
+      'Exists',
+      { sesskey: alice, channel: 'busy' },
+      { timeoutMs: 5000 },
+    ),
     { exists: true },
   );
   assert.deepEqual(

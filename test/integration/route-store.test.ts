@@ -11,6 +11,7 @@ import { defaultConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import {
   decodeRouteChange,
+  routeBody,
   type NodeTargetRecord,
   type RouteChange,
   type RouteRecord,
@@ -18,6 +19,8 @@ import {
   type RouteWrite,
 } from '../../lib/store/contracts';
 import { openStores, resolve } from '../../lib/store/index';
+import { migrate, MIGRATIONS } from '../../lib/store/migrations';
+import { Pool } from 'pg';
 import { startPostgres, startRedis, until } from '../helpers/backends';
 
 const log = createLogger('test', 'silent');
@@ -61,7 +64,7 @@ function stampOf(w: RouteWrite): number {
 }
 
 async function checkRoutes(s: RouteStore): Promise<void> {
-  assert.deepEqual(await s.owned('ann'), { routes: [], version: 0 });
+  assert.deepEqual(await s.owned('ann'), { routes: [], deleted: [], version: 0 });
   const t0 = Date.now() - 1000; // the database's clock may lag this one a little
   const a = await s.create(route('a.example.com', 'ann', { createdAt: 200 }));
   const va = stampOf(a);
@@ -121,6 +124,51 @@ async function checkRoutes(s: RouteStore): Promise<void> {
     ['b.example.com', 'c.example.com'],
   );
   for (const source of ['b.example.com', 'c.example.com']) await s.delete(source, 'ann');
+}
+
+async function checkRouteTombstones(s: RouteStore): Promise<void> {
+  const owner = 'tomb';
+  const v1 = stampOf(await s.create(route('t1.example.com', owner)));
+  stampOf(await s.create(route('t2.example.com', owner)));
+  assert.deepEqual((await s.owned(owner)).deleted, [], 'nothing deleted yet');
+  assert.deepEqual(await s.delete('t1.example.com', 'other'), { done: false, reason: 'absent' });
+  assert.deepEqual((await s.owned(owner)).deleted, [], 'a refused delete leaves no tombstone');
+  assert.equal((await s.delete('t1.example.com', owner)).done, true);
+  const afterOne = await s.owned(owner);
+  assert.deepEqual(
+    afterOne.deleted,
+    [{ source: 't1.example.com', lastModified: afterOne.version }],
+    "the tombstone is stamped as the delete: the list's version",
+  );
+  assert.ok(afterOne.version > v1);
+  assert.equal((await s.delete('t2.example.com', owner)).done, true);
+  const afterTwo = await s.owned(owner);
+  assert.deepEqual(
+    afterTwo.deleted.map((t) => t.source),
+    ['t1.example.com', 't2.example.com'],
+    'by timestamp',
+  );
+  assert.equal(afterTwo.deleted[1].lastModified, afterTwo.version);
+  assert.deepEqual((await s.owned('other')).deleted, [], "another owner's list has none");
+  // Another owner routing the source does not undo the first owner's tombstone; its owner's create does.
+  assert.equal((await s.create(route('t2.example.com', 'other'))).done, true);
+  assert.equal((await s.owned(owner)).deleted.length, 2);
+  await s.delete('t2.example.com', 'other');
+  assert.equal((await s.create(route('t1.example.com', owner))).done, true);
+  assert.deepEqual(
+    (await s.owned(owner)).deleted.map((t) => t.source),
+    ['t2.example.com'],
+    'created again: no longer a tombstone',
+  );
+  await s.delete('t1.example.com', owner);
+  const last = await s.owned(owner);
+  const cut = last.deleted.find((t) => t.source === 't1.example.com')!.lastModified;
+  // Every tombstone older than t1's goes (t2's, and those the checks before left), whoever's.
+  assert.ok((await s.pruneTombstones(cut)) >= 2, "t2's and other's at least");
+  assert.deepEqual((await s.owned(owner)).deleted, [{ source: 't1.example.com', lastModified: cut }]);
+  assert.ok((await s.pruneTombstones(cut + 1)) >= 1);
+  assert.deepEqual((await s.owned(owner)).deleted, []);
+  assert.deepEqual((await s.owned('other')).deleted, [], 'pruned too');
 }
 
 async function checkRouteRaces(s: RouteStore): Promise<void> {
@@ -217,6 +265,10 @@ const CONTRACT: Array<[string, (s: RouteStore) => Promise<void>]> = [
   ['routes: create, get, owned, replace, delete; versions of each route and each owner list', checkRoutes],
   ['routes: 12 racers on one source, one version, one list version: one write each time', checkRouteRaces],
   [
+    "routes: a delete leaves a tombstone in its owner's list, stamped as the write, until created again or pruned",
+    checkRouteTombstones,
+  ],
+  [
     'node targets: newer versions win within an epoch, any version in a new one; drops leave tombstones',
     checkNodeTargets,
   ],
@@ -255,7 +307,50 @@ test('PostgreSQL route store keeps the contract; two instances', async (t) => {
   assert.equal(resolve('routes', config), 'postgres');
   await contract(t, config);
   await t.test('two instances: one hears the other; racing creates pass one at a time', () => twoInstances(t, config));
+  await t.test('migration 13: routes stored before it are deleted with a tombstone', async () =>
+    tombstonesMigration(await pg.newDatabase()),
+  );
 });
+
+/** A database at migration 12 with a route in it, upgraded: its delete leaves a tombstone. */
+async function tombstonesMigration(url: string): Promise<void> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < 13),
+    );
+    await client.query(
+      "INSERT INTO agora_routes (source, owner, created_at, version, record) VALUES ('old.example.com', 'ann', 1, 5, $1)",
+      [routeBody(route('old.example.com', 'ann'))],
+    );
+    await client.query("INSERT INTO agora_route_lists (owner, version) VALUES ('ann', 5)");
+    assert.deepEqual(await migrate(client), [13]);
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const stores = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['routes']);
+  try {
+    assert.deepEqual(await stores.routes.owned('ann'), {
+      routes: [route('old.example.com', 'ann', { createdAt: 1, version: 5 })],
+      deleted: [],
+      version: 5,
+    });
+    const gone = await stores.routes.delete('old.example.com', 'ann', 5);
+    assert.equal(gone.done, true);
+    const after = await stores.routes.owned('ann');
+    assert.ok(after.version > 5);
+    assert.deepEqual(after, {
+      routes: [],
+      deleted: [{ source: 'old.example.com', lastModified: after.version }],
+      version: after.version,
+    });
+  } finally {
+    await stores.close();
+  }
+}
 
 test('Redis route store keeps the contract; two instances', async (t) => {
   const redis = await startRedis(t);

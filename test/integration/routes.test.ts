@@ -242,9 +242,38 @@ async function crud(api: Api, keys: { alice: number; bob: number; root: number }
   );
   assert.deepEqual([put.status, put.rec.mode], [200, 'redirect'], put.text);
   assert.ok(Number(JSON.parse(put.headers.get('etag') ?? '0')) > Number(JSON.parse(madeTag)), 'a later timestamp');
+  const before = await api('GET', '/v1/routes', alice);
+  const beforeTag = before.headers.get('etag') ?? '';
   const gone = await api('DELETE', '/v1/routes/web.example.com', alice);
   assert.equal(gone.status, 200, gone.text);
   assert.equal((await api('GET', '/v1/routes/web.example.com', alice)).status, 404);
+  // A _since reader of the list learns what went: the route's tombstone, stamped as the delete (the list's ETag).
+  const since = await api('GET', `/v1/routes?_since=${encodeURIComponent(beforeTag)}`, alice);
+  assert.equal(since.status, 200, since.text);
+  const stamp = Number(JSON.parse(since.headers.get('etag') ?? '0'));
+  assert.ok(stamp > Number(JSON.parse(beforeTag)), 'the delete moved the list');
+  const changed = (since.body as { data: Json[] }).data;
+  assert.deepEqual(
+    changed.filter((r) => r.deleted === true),
+    [{ id: 'web.example.com', last_modified: stamp, deleted: true }],
+    since.text,
+  );
+  const fields = await api('GET', `/v1/routes?_since=${encodeURIComponent(beforeTag)}&_fields=mode`, alice);
+  assert.deepEqual((fields.body as { data: Json[] }).data, [
+    { id: 'web.example.com', last_modified: stamp, deleted: true },
+  ]);
+  const plain = await api('GET', '/v1/routes', alice);
+  assert.equal(
+    (plain.body as { data: Json[] }).data.some((r) => r.deleted === true),
+    false,
+    'without _since, no tombstone',
+  );
+  const bobs = await api('GET', '/v1/routes?_since=0', bob);
+  assert.equal(
+    (bobs.body as { data: Json[] }).data.some((r) => r.id === 'web.example.com'),
+    false,
+    "another owner's list shows none",
+  );
 }
 
 async function stopStart(

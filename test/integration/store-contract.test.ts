@@ -251,6 +251,32 @@ async function checkChannelPermissions(s: Opened): Promise<void> {
   assert.equal((await s.channels.list()).version, stamped, 'the list is at the stamp of the change, not after');
 }
 
+async function checkChannelPermissionVersions(s: Opened): Promise<void> {
+  const made = await s.channels.create('pv-team', 'ann', undefined, { read: [], write: ['account:ann'] });
+  const at = made.lastModified!;
+  const shared = (who: string): Permissions => ({ read: [`account:${who}`], write: ['account:ann'] });
+  assert.deepEqual(await s.channels.setPermissionsIfVersion('pv-team', shared('bo'), at - 1), {
+    done: false,
+    version: at,
+  });
+  assert.deepEqual((await s.channels.get('pv-team'))?.permissions.read, [], 'refused: nothing written');
+  const racers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => s.channels.setPermissionsIfVersion('pv-team', shared(`u${i}`), at)),
+  );
+  const won = racers.filter((r) => r.done);
+  assert.equal(won.length, 1, 'one writer at one version');
+  const found = await s.channels.get('pv-team');
+  assert.equal(found?.lastModified, won[0].version);
+  assert.ok(won[0].version > at, 'stamped after');
+  for (const r of racers) if (!r.done) assert.equal(r.version, won[0].version, 'each refused one names the current');
+  assert.equal(found?.permissions.read.length, 1);
+  assert.equal((await s.channels.list()).version, won[0].version, 'the list is at the stamp of the change');
+  assert.deepEqual(await s.channels.setPermissionsIfVersion('pv-none', shared('bo'), at), {
+    done: false,
+    version: undefined,
+  });
+}
+
 async function checkMessages(s: Opened): Promise<void> {
   assert.equal(await s.messages.last('c1'), 0);
   assert.deepEqual(await s.messages.range('c1', 1, 10), []);
@@ -646,6 +672,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
     'channels: permissions kept with the channel (public by default), a list for principals, setPermissions',
     checkChannelPermissions,
   ],
+  [
+    "channels: setPermissionsIfVersion writes only at the channel's last_modified, atomically under 12 racers",
+    checkChannelPermissionVersions,
+  ],
   ['messages: ids from 1 without gaps, retention of the newest, any text kept exactly', checkMessages],
   ['messages: 60 concurrent appends to one channel get 1..60 exactly once', checkConcurrentAppends],
   [
@@ -933,6 +963,11 @@ async function twoInstancesCompare(config: Config): Promise<void> {
     const creates = await both(10, (s, i) => s.channels.create(`two-${i}`, 'ann', version));
     assert.equal(creates.filter((r) => r.created).length, 1, 'one channel created');
     assert.ok((await b.channels.list()).version > version);
+    const team = (await a.channels.create('two-team', 'ann')).lastModified!;
+    const changes = await both(10, (s, i) =>
+      s.channels.setPermissionsIfVersion('two-team', { read: [`account:u${i}`], write: ['account:ann'] }, team),
+    );
+    assert.equal(changes.filter((r) => r.done).length, 1, "one change of a channel's permissions");
     const v = (await a.sessions.create({ sesskey: 4242, username: 'ann', lastUsed: Date.now() }))!;
     assert.equal(
       (await both(10, (s) => s.sessions.deleteIfVersion(4242, v))).filter((r) => r.done).length,

@@ -129,7 +129,7 @@ test('List answers every name, sorted, and names are case-sensitive', async () =
   });
 });
 
-test('List and Create need a valid session; Exists does not', async () => {
+test('List and Create need a valid session; Exists does not (without one, it answers for anyone)', async () => {
   const { h } = setup();
   await assert.rejects(Promise.resolve(h.List({ sesskey: 7 }, ctx)), {
     code: 'AGORA_ERR_AUTH_BAD_SESSION',
@@ -148,10 +148,101 @@ test('List and Create need a valid session; Exists does not', async () => {
     ),
     { code: 'AGORA_ERR_AUTH_BAD_SESSION' },
   );
-  assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: false });
+  assert.deepEqual(await h.Exists({ channel: 'x', sesskey: ALICE }, ctx), { exists: false });
   await h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'x' }, ctx);
-  assert.deepEqual(await h.Exists({ channel: 'x' }, ctx), { exists: true });
-  assert.deepEqual(await h.Exists({ channel: '' }, ctx), { exists: false });
+  assert.deepEqual(await h.Exists({ channel: 'x', sesskey: ALICE }, ctx), { exists: true });
+  assert.deepEqual(await h.Exists({ channel: '', sesskey: ALICE }, ctx), { exists: false });
+  // A public channel is for signed-in users (system.Authenticated): absent to a call without a session.
+  assert.deepEqual(await h.Exists({ channel: 'x', sesskey: 0 }, ctx), { exists: false });
+  await h.Create(
+    {
+      permissions: { read: ['system.Everyone'], write: [] },
+      check_version: false,
+      expected_version: 0,
+      sesskey: ALICE,
+      channel: 'open',
+    },
+    ctx,
+  );
+  assert.deepEqual(await h.Exists({ channel: 'open', sesskey: 0 }, ctx), { exists: true });
+  await assert.rejects(Promise.resolve(h.Exists({ channel: 'x', sesskey: 7 }, ctx)), {
+    code: 'AGORA_ERR_AUTH_BAD_SESSION',
+  });
+});
+
+test('Exists answers a private channel as absent to whoever may not read it', async () => {
+  const { h } = setup();
+  await create(h, ALICE, 'secret', { read: [], write: [] });
+  assert.deepEqual(await h.Exists({ channel: 'secret', sesskey: ALICE }, ctx), { exists: true });
+  assert.deepEqual(await h.Exists({ channel: 'secret', sesskey: BOB }, ctx), { exists: false });
+  assert.deepEqual(await h.Exists({ channel: 'secret', sesskey: 0 }, ctx), { exists: false });
+  assert.deepEqual(
+    await h.Exists({ channel: 'secret', sesskey: BOB }, ctx),
+    await h.Exists({ channel: 'never-made', sesskey: BOB }, ctx),
+    'the same answer as a channel that does not exist',
+  );
+  await setPermissions(h, ALICE, 'secret', { read: ['account:bob'] });
+  assert.deepEqual(await h.Exists({ channel: 'secret', sesskey: BOB }, ctx), { exists: true });
+});
+
+test('SetPermissions: ten concurrent writers naming the version they read each add a reader; none lost', async () => {
+  const { h } = setup();
+  await create(h, ALICE, 'team', { read: [], write: [] });
+  const names = Array.from({ length: 10 }, (_, i) => `account:u${i}`);
+  // The ten reads all happen before any write: of those naming one version, one writes, the others start again.
+  await Promise.all(names.map((n) => addReader(h, 'team', n)));
+  const { permissions } = await h.Get({ sesskey: ALICE, channel: 'team' }, ctx);
+  assert.deepEqual([...(permissions?.read ?? [])].sort(), [...names].sort());
+});
+
+test('SetPermissions without a version: concurrent changes of the two kinds both land', async () => {
+  const { h } = setup();
+  await create(h, ALICE, 'team', { read: [], write: [] });
+  // Both read the channel before either writes: the one that loses the race patches what the other wrote.
+  await Promise.all([
+    setPermissions(h, ALICE, 'team', { read: ['account:bob'] }),
+    setPermissions(h, ALICE, 'team', { write: ['account:carol'] }),
+  ]);
+  const { permissions } = await h.Get({ sesskey: ALICE, channel: 'team' }, ctx);
+  assert.deepEqual(permissions, { read: ['account:bob'], write: ['account:alice', 'account:carol'] });
+});
+
+test('SetPermissions with a version: compared in the store, AGORA_ERR_CHANNEL_STALE when it moved on', async () => {
+  const { h, store } = setup();
+  const made = Number((await create(h, ALICE, 'team', { read: [], write: [] })).last_modified);
+  const asked = (expected: number) =>
+    Promise.resolve(
+      h.SetPermissions(
+        {
+          sesskey: ALICE,
+          channel: 'team',
+          permissions: { read: ['account:bob'], write: [] },
+          set_read: true,
+          set_write: false,
+          check_version: true,
+          expected_version: expected,
+        },
+        ctx,
+      ),
+    );
+  await assert.rejects(asked(made - 1), {
+    code: 'AGORA_ERR_CHANNEL_STALE',
+    status: 412,
+    errno: 114,
+    data: { info: `current ETag: "${made}"` },
+  });
+  assert.deepEqual((await store.get('team'))?.permissions.read, [], 'nothing written');
+  // A write between the service's read and its write: the store refuses the named version.
+  const real = store.setPermissionsIfVersion.bind(store);
+  store.setPermissionsIfVersion = async (name, permissions, version) => {
+    await store.setPermissions(name, { read: ['account:carol'], write: ['account:alice'] });
+    return real(name, permissions, version);
+  };
+  await assert.rejects(asked(made), { code: 'AGORA_ERR_CHANNEL_STALE', status: 412 });
+  assert.deepEqual((await store.get('team'))?.permissions.read, ['account:carol'], "the other write's, kept");
+  store.setPermissionsIfVersion = real;
+  const now = (await store.get('team'))?.lastModified ?? 0;
+  assert.deepEqual((await asked(now)).permissions, { read: ['account:bob'], write: ['account:alice'] });
 });
 
 test('the service is named and shaped as proto service Channels', () => {
@@ -212,10 +303,37 @@ const setPermissions = (
         permissions: { read: permissions.read ?? [], write: permissions.write ?? [] },
         set_read: permissions.read !== undefined,
         set_write: permissions.write !== undefined,
+        check_version: false,
+        expected_version: 0,
       },
       ctx,
     ),
   );
+
+/**
+ * Add `principal` to the readers of `channel` (alice's) as a client does: read the channel, send
+ * its readers plus one naming the version read (If-Match), and start again when that is stale.
+ */
+async function addReader(h: ReturnType<typeof setup>['h'], channel: string, principal: string): Promise<void> {
+  for (;;) {
+    const { permissions, last_modified } = await h.Get({ sesskey: ALICE, channel }, ctx);
+    const request = {
+      sesskey: ALICE,
+      channel,
+      permissions: { read: [...(permissions?.read ?? []), principal], write: [] },
+      set_read: true,
+      set_write: false,
+      check_version: true,
+      expected_version: Number(last_modified),
+    };
+    try {
+      await h.SetPermissions(request, ctx);
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'AGORA_ERR_CHANNEL_STALE') throw e;
+    }
+  }
+}
 
 test('a private channel: listed, read and changed by its creator only; absent for the others', async () => {
   const { h } = setup();

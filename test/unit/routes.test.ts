@@ -252,3 +252,37 @@ test('a route may lead to any node the caller may write: its own, or one shared 
   assert.equal(await post(ALICE, 'd.example.com', 'bob-4'), 404);
   assert.equal(await post(BOB, 'bob.example.com', 'bob-4'), 201);
 });
+
+test('List: the tombstones of deleted routes for AGORA_TOMBSTONE_TTL_S, then pruned', async () => {
+  let now = 10_000;
+  const clock = (): number => now;
+  const store = new MemoryRouteStore(clock);
+  const service = buildRoutes({
+    store,
+    sessions,
+    rules: { domain: 'nodes.localhost', admins: new Set(['root']) },
+    log,
+    now: clock,
+    tombstoneTtlMs: 5_000,
+  });
+  const handlers = busHandlers(service.impl);
+  const ctx = { service: 'Routes', method: 'test', log };
+  const list = async () =>
+    (await handlers.List([{ sesskey: ROOT }], { ...ctx, method: 'List' })) as {
+      version: number;
+      deleted: Array<{ source: string; last_modified: number }>;
+    };
+  const route = { source: 'gone.example.com', target_url: 'http://127.0.0.1:9/' };
+  await handlers.Create([{ sesskey: ROOT, route }], { ...ctx, method: 'Create' });
+  assert.deepEqual((await list()).deleted, []);
+  now = 11_000;
+  await handlers.Delete([{ sesskey: ROOT, source: 'gone.example.com' }], { ...ctx, method: 'Delete' });
+  const after = await list();
+  assert.deepEqual(after.deleted, [{ source: 'gone.example.com', last_modified: after.version }]);
+  assert.equal(after.version, 11_000, "stamped as the delete: the list's version");
+  now = 11_000 + 5_000;
+  assert.equal((await list()).deleted.length, 1, 'kept its time to live');
+  now = 11_000 + 5_001 + 60_000;
+  assert.deepEqual((await list()).deleted, [], 'past it: not listed');
+  assert.deepEqual((await store.owned('root')).deleted, [], 'and pruned from the store');
+});

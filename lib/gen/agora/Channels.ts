@@ -9,6 +9,7 @@ import type { ChannelRef as _agora_ChannelRef, ChannelRef__Output as _agora_Chan
 import type { CreateChannelReply as _agora_CreateChannelReply, CreateChannelReply__Output as _agora_CreateChannelReply__Output } from '../agora/CreateChannelReply';
 import type { CreateChannelRequest as _agora_CreateChannelRequest, CreateChannelRequest__Output as _agora_CreateChannelRequest__Output } from '../agora/CreateChannelRequest';
 import type { ExistsReply as _agora_ExistsReply, ExistsReply__Output as _agora_ExistsReply__Output } from '../agora/ExistsReply';
+import type { ExistsRequest as _agora_ExistsRequest, ExistsRequest__Output as _agora_ExistsRequest__Output } from '../agora/ExistsRequest';
 import type { GetChannelRequest as _agora_GetChannelRequest, GetChannelRequest__Output as _agora_GetChannelRequest__Output } from '../agora/GetChannelRequest';
 import type { ListChannelsRequest as _agora_ListChannelsRequest, ListChannelsRequest__Output as _agora_ListChannelsRequest__Output } from '../agora/ListChannelsRequest';
 import type { SetChannelPermissionsRequest as _agora_SetChannelPermissionsRequest, SetChannelPermissionsRequest__Output as _agora_SetChannelPermissionsRequest__Output } from '../agora/SetChannelPermissionsRequest';
@@ -47,19 +48,21 @@ export interface ChannelsClient extends grpc.Client {
   create(argument: _agora_CreateChannelRequest, callback: grpc.requestCallback<_agora_CreateChannelReply__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Does this channel exist? (typed internal call; no session needed)
+   * Does this channel exist for the session? A channel it may not read is absent to it, and to a
+   * call without a session (sesskey 0) every channel is but those system.Everyone may read.
    */
-  Exists(argument: _agora_ChannelRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
-  Exists(argument: _agora_ChannelRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
-  Exists(argument: _agora_ChannelRef, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
-  Exists(argument: _agora_ChannelRef, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  Exists(argument: _agora_ExistsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  Exists(argument: _agora_ExistsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  Exists(argument: _agora_ExistsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  Exists(argument: _agora_ExistsRequest, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
   /**
-   * Does this channel exist? (typed internal call; no session needed)
+   * Does this channel exist for the session? A channel it may not read is absent to it, and to a
+   * call without a session (sesskey 0) every channel is but those system.Everyone may read.
    */
-  exists(argument: _agora_ChannelRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
-  exists(argument: _agora_ChannelRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
-  exists(argument: _agora_ChannelRef, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
-  exists(argument: _agora_ChannelRef, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  exists(argument: _agora_ExistsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  exists(argument: _agora_ExistsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  exists(argument: _agora_ExistsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
+  exists(argument: _agora_ExistsRequest, callback: grpc.requestCallback<_agora_ExistsReply__Output>): grpc.ClientUnaryCall;
   
   /**
    * One channel the session may read (GET /v1/channels/{name}); AGORA_ERR_CHANNEL_NOT_FOUND when
@@ -119,9 +122,10 @@ export interface ChannelsHandlers extends grpc.UntypedServiceImplementation {
   Create: grpc.handleUnaryCall<_agora_CreateChannelRequest__Output, _agora_CreateChannelReply>;
   
   /**
-   * Does this channel exist? (typed internal call; no session needed)
+   * Does this channel exist for the session? A channel it may not read is absent to it, and to a
+   * call without a session (sesskey 0) every channel is but those system.Everyone may read.
    */
-  Exists: grpc.handleUnaryCall<_agora_ChannelRef__Output, _agora_ExistsReply>;
+  Exists: grpc.handleUnaryCall<_agora_ExistsRequest__Output, _agora_ExistsReply>;
   
   /**
    * One channel the session may read (GET /v1/channels/{name}); AGORA_ERR_CHANNEL_NOT_FOUND when
@@ -142,7 +146,7 @@ export interface ChannelsHandlers extends grpc.UntypedServiceImplementation {
 export interface ChannelsDefinition extends grpc.ServiceDefinition {
   Access: MethodDefinition<_agora_ChannelRef, _agora_ChannelAccess, _agora_ChannelRef__Output, _agora_ChannelAccess__Output>
   Create: MethodDefinition<_agora_CreateChannelRequest, _agora_CreateChannelReply, _agora_CreateChannelRequest__Output, _agora_CreateChannelReply__Output>
-  Exists: MethodDefinition<_agora_ChannelRef, _agora_ExistsReply, _agora_ChannelRef__Output, _agora_ExistsReply__Output>
+  Exists: MethodDefinition<_agora_ExistsRequest, _agora_ExistsReply, _agora_ExistsRequest__Output, _agora_ExistsReply__Output>
   Get: MethodDefinition<_agora_GetChannelRequest, _agora_Channel, _agora_GetChannelRequest__Output, _agora_Channel__Output>
   List: MethodDefinition<_agora_ListChannelsRequest, _agora_ChannelList, _agora_ListChannelsRequest__Output, _agora_ChannelList__Output>
   SetPermissions: MethodDefinition<_agora_SetChannelPermissionsRequest, _agora_Channel, _agora_SetChannelPermissionsRequest__Output, _agora_Channel__Output>

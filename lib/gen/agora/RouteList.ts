@@ -1,6 +1,7 @@
 // Original file: proto/routes.proto
 
 import type { Route as _agora_Route, Route__Output as _agora_Route__Output } from '../agora/Route';
+import type { RouteTombstone as _agora_RouteTombstone, RouteTombstone__Output as _agora_RouteTombstone__Output } from '../agora/RouteTombstone';
 import type { Long } from '@grpc/proto-loader';
 
 export interface RouteList {
@@ -9,6 +10,10 @@ export interface RouteList {
    * The timestamp (ms) of the last write of any of the caller's routes.
    */
   'version'?: (number | string | Long);
+  /**
+   * The caller's routes deleted within AGORA_TOMBSTONE_TTL_S, by timestamp.
+   */
+  'deleted'?: (_agora_RouteTombstone)[];
 }
 
 export interface RouteList__Output {
@@ -17,4 +22,8 @@ export interface RouteList__Output {
    * The timestamp (ms) of the last write of any of the caller's routes.
    */
   'version': (number);
+  /**
+   * The caller's routes deleted within AGORA_TOMBSTONE_TTL_S, by timestamp.
+   */
+  'deleted': (_agora_RouteTombstone__Output)[];
 }

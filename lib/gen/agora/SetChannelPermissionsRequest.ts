@@ -13,6 +13,13 @@ export interface SetChannelPermissionsRequest {
   'permissions'?: (_agora_ChannelPermissions | null);
   'set_read'?: (boolean);
   'set_write'?: (boolean);
+  /**
+   * With check_version, write only if the channel's last_modified is still expected_version
+   * (AGORA_ERR_CHANNEL_STALE otherwise, nothing written); the store compares and writes in one
+   * step. Without it, a write that loses a race with another is made again on what that one wrote.
+   */
+  'check_version'?: (boolean);
+  'expected_version'?: (number | string | Long);
 }
 
 export interface SetChannelPermissionsRequest__Output {
@@ -25,4 +32,11 @@ export interface SetChannelPermissionsRequest__Output {
   'permissions': (_agora_ChannelPermissions__Output | null);
   'set_read': (boolean);
   'set_write': (boolean);
+  /**
+   * With check_version, write only if the channel's last_modified is still expected_version
+   * (AGORA_ERR_CHANNEL_STALE otherwise, nothing written); the store compares and writes in one
+   * step. Without it, a write that loses a race with another is made again on what that one wrote.
+   */
+  'check_version': (boolean);
+  'expected_version': (number);
 }
