@@ -51,6 +51,11 @@ export function quote(name: string): string {
 export interface ChannelsDeps {
   store: ChannelStore;
   sessions: SessionResolver;
+  /**
+   * Told of each change of a channel's permissions once stored; resolves once every messages
+   * instance has dropped what it kept of them (main.ts: lib/fanout.ts over the store's topic).
+   */
+  announce?: (channel: string) => Promise<void>;
 }
 
 /**
@@ -150,6 +155,8 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
       const permissions = patched(found.permissions, change, found.createdBy, username);
       const lastModified = await deps.store.setPermissions(found.name, permissions);
       if (lastModified === undefined) throw new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', [quote(found.name)]);
+      // Answered once no messages instance can still answer a post with the permissions before.
+      await deps.announce?.(found.name);
       ctx.log.info({ channel: found.name, username, permissions }, 'channel permissions changed');
       return { channel: found.name, permissions, last_modified: lastModified };
     },

@@ -1,8 +1,15 @@
-/** The channels process (Procfile: channels): `Channels` on the bus and on gRPC. */
+/**
+ * The channels process (Procfile: channels): `Channels` on the bus and on gRPC. With a shared
+ * backend, a change of a channel's permissions is announced on the store's topic `channels`
+ * (lib/fanout.ts) and answered once every messages instance has dropped its copy of them.
+ */
+import { InvalidationFanout } from '../../lib/fanout';
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { buildChannelsService } from './handlers';
+
+const isKey = (key: unknown): key is string => typeof key === 'string';
 
 serviceMain(
   'channels',
@@ -15,10 +22,20 @@ serviceMain(
       log: log.child({ mod: 'sessions' }),
       credentials: security.client,
     });
+    const topic = stores.broadcast('channels');
+    // Channels keeps no copy of its own: its part is to announce, and to wait for the acks.
+    const hub = { invalidate: async () => undefined, fence: () => undefined };
+    const fanout =
+      topic === undefined
+        ? undefined
+        : new InvalidationFanout<string>({ broadcast: topic, hub, log: log.child({ mod: 'fanout' }), isKey });
+    await fanout?.start(config.storeTimeoutMs);
+    const announce = fanout === undefined ? undefined : (channel: string) => fanout.invalidate([channel]);
     return {
-      impl: buildChannelsService({ store: stores.channels, sessions }),
+      impl: buildChannelsService({ store: stores.channels, sessions, announce }),
       health: stores.checks(),
       close: async () => {
+        fanout?.close();
         sessions.close();
         await stores.close();
       },

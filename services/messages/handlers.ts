@@ -7,6 +7,7 @@
  */
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
+import type { LocalWatchers } from '../../lib/fanout';
 import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
 import { canRead, canWrite, principalsOf, type Permissions } from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
@@ -40,34 +41,71 @@ const NAME_IN_ERROR_MAX = 64;
 /** An idempotency key: 1 to 255 visible ASCII characters (as the gateway's Idempotency-Key). */
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** How long Messages keeps a channel's permissions: a change reaches every instance within it. */
+/** How long Messages keeps a channel's permissions at most. */
 export const ACCESS_CACHE_MS = 1000;
 
 /**
- * `check` with the permissions of the channels it found remembered `ttlMs` (channels are never
- * deleted, docs/API-LEGACY.md "Channels", but their permissions change: a change is seen within
- * `ttlMs`). Absent channels are not kept — one may be created a moment later. Concurrent lookups
- * of one name share a single call.
+ * A ChannelAccess that remembers, and the cache it keeps (lib/fanout.ts `LocalWatchers`): told
+ * of each change of a channel's permissions (`invalidate`), and fenced off while it cannot be
+ * told (then every lookup asks, nothing is kept).
  */
-export function cacheAccess(check: ChannelAccess, ttlMs = ACCESS_CACHE_MS, now = Date.now): ChannelAccess {
+export type AccessCache = ChannelAccess & LocalWatchers<string>;
+
+/**
+ * `check` with the permissions of the channels it found remembered `ttlMs` at most (channels are
+ * never deleted, docs/API-LEGACY.md "Channels", but their permissions change: with a shared
+ * backend each change is announced to `invalidate`, which drops the channel at once; in memory a
+ * change is seen within `ttlMs`). Absent channels are not kept — one may be created a moment
+ * later. Concurrent lookups of one name share a single call, unless the name was invalidated
+ * since it started (a lookup that started before a change neither answers a later one nor is kept).
+ */
+export function cacheAccess(check: ChannelAccess, ttlMs = ACCESS_CACHE_MS, now = Date.now): AccessCache {
   const known = new Map<string, { permissions: Permissions; until: number }>();
   const inFlight = new Map<string, Promise<Permissions | undefined>>();
-  return (channel, ctx) => {
-    const hit = known.get(channel);
+  /** Why nothing is kept now (undefined: the cache is on). */
+  let fenced: string | undefined;
+  /** Moves at every invalidation: a lookup started before one keeps nothing. */
+  let epoch = 0;
+  const access: ChannelAccess = (channel, ctx) => {
+    const hit = fenced === undefined ? known.get(channel) : undefined;
     if (hit !== undefined && hit.until > now()) return Promise.resolve(hit.permissions);
-    let pending = inFlight.get(channel);
+    let pending = fenced === undefined ? inFlight.get(channel) : undefined;
     if (pending === undefined) {
+      const started = epoch;
       pending = check(channel, ctx).then((permissions) => {
-        if (permissions !== undefined) known.set(channel, { permissions, until: now() + ttlMs });
+        if (epoch !== started) return permissions;
+        if (permissions !== undefined && fenced === undefined)
+          known.set(channel, { permissions, until: now() + ttlMs });
         else known.delete(channel);
         return permissions;
       });
-      const forget = (): void => void inFlight.delete(channel);
-      pending.then(forget, forget);
-      inFlight.set(channel, pending);
+      const asked = pending;
+      const forget = (): void => {
+        if (inFlight.get(channel) === asked) inFlight.delete(channel);
+      };
+      asked.then(forget, forget);
+      if (fenced === undefined) inFlight.set(channel, asked);
     }
     return pending;
   };
+  return Object.assign(access, {
+    invalidate: async (channels: readonly string[]): Promise<void> => {
+      epoch++;
+      for (const name of channels) {
+        known.delete(name);
+        inFlight.delete(name);
+      }
+    },
+    fence: (on: boolean, reason: string): void => {
+      if (!on) return void (fenced = undefined);
+      if (fenced === undefined) {
+        epoch++;
+        known.clear();
+        inFlight.clear();
+      }
+      fenced = reason;
+    },
+  });
 }
 
 /**

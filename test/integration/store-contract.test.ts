@@ -1158,7 +1158,7 @@ test('a service whose database cannot be reached exits 1 at start, naming AGORA_
 });
 
 /**
- * What the auth fan-out relies on (services/auth/fanout.ts): one order for every subscriber,
+ * What the auth fan-out relies on (lib/fanout.ts): one order for every subscriber,
  * the publisher included; `onGap` when the subscription breaks; delivery again once the
  * server is back, without help.
  */

@@ -527,3 +527,45 @@ test('Post answers the stamp Retrieve shows and announces it; with check_last_mo
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one racer at that stamp');
   assert.equal(announced.length, 2, 'refused posts are not announced');
 });
+
+test('cacheAccess: an invalidated channel is asked again at once; a lookup from before is neither joined nor kept; fenced, nothing is kept', async () => {
+  let current = publicChannel('ann');
+  const revoked = { read: ['system.Authenticated'], write: ['account:ann'] };
+  let asked = 0;
+  let gate: Promise<void> = Promise.resolve();
+  const cached = cacheAccess(async () => {
+    asked++;
+    const seen = current;
+    await gate;
+    return seen;
+  }, 60_000);
+  assert.deepEqual(await cached('c', {}), publicChannel('ann'));
+  assert.deepEqual(await cached('c', {}), publicChannel('ann'));
+  assert.equal(asked, 1, 'remembered');
+  current = revoked;
+  await cached.invalidate(['c']);
+  assert.deepEqual(await cached('c', {}), revoked, 'the change, at the next lookup');
+  assert.equal(asked, 2);
+  // A lookup under way when the change is announced: later lookups ask anew, and it keeps nothing.
+  current = publicChannel('ann');
+  let release: () => void = () => undefined;
+  gate = new Promise((resolve) => (release = resolve));
+  const before = cached('d', {});
+  current = revoked;
+  await cached.invalidate(['d']);
+  gate = Promise.resolve();
+  const after = cached('d', {});
+  release();
+  assert.deepEqual([await before, await after], [publicChannel('ann'), revoked]);
+  assert.deepEqual(await cached('d', {}), revoked, 'what is kept is the lookup after the change');
+  assert.equal(asked, 4);
+  // Fenced (the announcements cannot be heard): every lookup asks, and nothing stays once it lifts.
+  cached.fence(true, 'topic down');
+  await cached('d', {});
+  await cached('d', {});
+  assert.equal(asked, 6);
+  cached.fence(false, '');
+  await cached('d', {});
+  await cached('d', {});
+  assert.equal(asked, 7, 'kept again');
+});
