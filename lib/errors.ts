@@ -188,7 +188,7 @@ export const ERRORS = {
     status: 412,
     errno: 114,
     grpc: GRPC.FAILED_PRECONDITION,
-    message: 'Channel %s has moved on from message %s: nothing was posted',
+    message: 'Channel %s has moved on from version %s: nothing was posted',
   },
   AGORA_ERR_MESSAGE_NOT_FOUND: {
     status: 404,

@@ -26,10 +26,17 @@ export interface FeedOptions {
   credentials?: grpc.ChannelCredentials;
 }
 
+/** A message as the /v1 protocol shows it: with the store's `last_modified` (ms since the epoch). */
+export interface FeedMessage {
+  messageid: number;
+  username: string;
+  message: string;
+  last_modified: number;
+}
 /** What a listener of one channel is told. */
 export interface FeedListener {
-  /** A message posted to the channel, whole. */
-  message(message: { messageid: number; username: string; message: string }): void;
+  /** A message posted to the channel, whole (`last_modified` 0 when the instance that posted it did not say). */
+  message(message: FeedMessage): void;
   /** Messages may have been posted that this listener was not told of: fetch what follows its last. */
   catchUp(): void;
 }
@@ -153,6 +160,11 @@ export class MessageFeeds {
   }
 }
 
-function plain(m: Message__Output): { messageid: number; username: string; message: string } {
-  return { messageid: Number(m.messageid), username: m.username, message: m.message };
+function plain(m: Message__Output): FeedMessage {
+  return {
+    messageid: Number(m.messageid),
+    username: m.username,
+    message: m.message,
+    last_modified: Number(m.last_modified),
+  };
 }

@@ -21,6 +21,14 @@ export const AUTHENTICATED = 'system.Authenticated';
 export const PERMISSION_KINDS = ['read', 'write'] as const;
 export type PermissionKind = (typeof PERMISSION_KINDS)[number];
 
+/**
+ * How long Messages keeps a channel's permissions at most, counted from when it asked Channels
+ * (services/messages/handlers.ts `cacheAccess`). Without a shared backend to announce a change on,
+ * Channels answers a change of permissions only this long (and a margin) after it is stored
+ * (services/channels/main.ts), so no copy from before the change can still answer a post.
+ */
+export const CHANNEL_ACCESS_CACHE_MS = 1000;
+
 /** Most principals one kind of permission may list. */
 export const PRINCIPALS_MAX = 64;
 

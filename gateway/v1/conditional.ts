@@ -7,8 +7,8 @@
  * older than the resource's last change, answers 412 with errno 114.
  *
  * ETags are strong: a record's and a list's is its timestamp (last_modified, ms), quoted, as
- * Kinto's; a session's and a message list's a version number (lib/etag.ts); a node's output a
- * digest of the representation. A write whose `If-Match` names a version hands that version to
+ * Kinto's (a message list's, its newest message's); a session's a version number (lib/etag.ts);
+ * a node's output a digest of the representation. A write whose `If-Match` names a version hands that version to
  * the service (`ifMatchVersion`), whose store compares it in the same atomic step as the write:
  * the edge does not check it first, so two writers racing cannot both pass.
  */
@@ -127,7 +127,7 @@ export function checkIfNoneMatch(request: FastifyRequest, current: string | unde
  *   names it, and then that version is what the write compares, so a change in between is
  *   still refused (at worst a tag it changed to is refused too: never a lost update).
  * Without `If-Match`, `If-Unmodified-Since` is heeded where versions are timestamps (`dated`;
- * not a message post nor a logoff, whose versions are counters).
+ * not a logoff, whose versions are counters).
  */
 export async function ifMatchVersion(
   request: FastifyRequest,

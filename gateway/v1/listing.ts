@@ -34,7 +34,7 @@ export interface ListSpec {
   id: string;
   /** Sort without `_sort`. */
   defaultSort: readonly string[];
-  /** The integer field that `_since` / `_before` compare (`last_modified`, or a message's id). */
+  /** The integer field that `_since` / `_before` compare (`last_modified`). */
   since?: string;
 }
 
@@ -310,8 +310,8 @@ export function sendPage<T extends Rec>(request: FastifyRequest, reply: FastifyR
 export interface ListState<T> {
   records: readonly T[];
   /**
-   * The list's timestamp (its ETag, `"<ms>"`, and `Last-Modified`); for a list without
-   * timestamps (messages), `etag` names its version instead.
+   * The list's timestamp (its ETag, `"<ms>"`, and `Last-Modified`); for a list whose version is
+   * no timestamp of its own (one holding other users' nodes), `etag` names it instead.
    */
   lastModified: number;
   etag?: string;

@@ -1,19 +1,21 @@
 /**
  * /v1/channels/{name}/messages: list (Messages.Retrieve over everything retained, then
- * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on messageid; each item carries
- * the store's `last_modified`), post (Messages.Post → 201) and read one (Messages.Retrieve of
- * [id, id]). A message is a record `{data, permissions}` (v1/record.ts) whose id is its messageid;
- * a list's ETag is the channel's last message id, so `If-Match` on a post means "nobody posted
- * since I read". A post's Idempotency-Key goes to Messages too, whose store records it with the
+ * filtered, sorted and paged by v1/listing.ts, `_since`/`_before` on the store's `last_modified`),
+ * post (Messages.Post → 201) and read one (Messages.Retrieve of [id, id]). A message is a record
+ * `{data, permissions}` (v1/record.ts) whose id is its messageid and whose ETag is its
+ * `last_modified`; the list's ETag and Last-Modified are the collection's timestamp, the newest
+ * message's `last_modified` ("0" for a channel with none), so `If-Match` (or
+ * `If-Unmodified-Since`) on a post means "nobody posted since I read", which Messages compares as
+ * it appends. A post's Idempotency-Key goes to Messages too, whose store records it with the
  * message: a retry after an unknown outcome (a 5xx the idempotency hook does not keep) answers
- * the id already given.
+ * the message already posted.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AgoraError } from '../../lib/errors';
 import { KEY_HEADER, parseKey } from '../hooks/idempotency';
-import { ifMatchVersion, notModified, versionTag } from './conditional';
+import { ifMatchVersion } from './conditional';
 import { answerList, listQuerySchema, listResponse, type ListSpec } from './listing';
-import { pickFields, RECORD_QUERY, recordBody, recordResponse, withExisting } from './record';
+import { answerRecord, RECORD_QUERY, recordResponse, sendRecord, withExisting } from './record';
 import { callBus, errorResponses, sessionRoute, v1Scope, type Rec, type V1Options } from './scope';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
@@ -36,7 +38,7 @@ export const MESSAGES_LIST: ListSpec = {
   fields: { id: 'string', messageid: 'integer', username: 'string', message: 'string', last_modified: 'integer' },
   id: 'messageid',
   defaultSort: ['messageid'],
-  since: 'messageid',
+  since: 'last_modified',
 };
 
 /** A stored message as the /v1 protocol answers it, with the store's `last_modified` (ms since the epoch). */
@@ -77,9 +79,9 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const all = await retrieve(request, name, 1, SAFE);
-      const last = all.length === 0 ? 0 : Number(all[all.length - 1].messageid);
-      const state = { records: all, lastModified: 0, etag: versionTag(last) };
-      return answerList(request, reply, state, MESSAGES_LIST, options.pageMaxRecords);
+      // In id order, so the newest message's stamp is the collection's timestamp.
+      const lastModified = all.length === 0 ? 0 : Number(all[all.length - 1].last_modified);
+      return answerList(request, reply, { records: all, lastModified }, MESSAGES_LIST, options.pageMaxRecords);
     },
   );
 
@@ -100,19 +102,19 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       const { name } = request.params as { name: string };
       const { message } = request.body as { message: string };
       const post: Record<string, unknown> = { sesskey: request.sesskey, channel: name, message };
-      // Messages compares the last id If-Match names as it appends, atomically: a post landing
-      // first makes this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past a check.
-      const last = async (): Promise<number> =>
+      // Messages compares the list's timestamp If-Match names as it appends, atomically: a post
+      // landing first makes this one AGORA_ERR_MESSAGE_STALE (412) instead of slipping past a check.
+      const version = async (): Promise<number> =>
         Number(
           (await callBus(options, request, 'Messages', 'Last', { sesskey: request.sesskey, channel: name }, true))
-            .messageid,
+            .last_modified,
         );
       // Nothing is overwritten by a post: a 412 shows no existing record.
       return withExisting(
         async () => {
-          // A message list's version is its last id, not a timestamp: If-Unmodified-Since does not apply.
-          const expected = await ifMatchVersion(request, last, false);
-          if (expected !== undefined) Object.assign(post, { check_last: true, expected_last: expected });
+          const expected = await ifMatchVersion(request, version);
+          if (expected !== undefined)
+            Object.assign(post, { check_last_modified: true, expected_last_modified: expected });
           const header = request.headers[KEY_HEADER];
           if (header !== undefined) {
             const key = parseKey(header);
@@ -121,8 +123,9 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
           }
           const r = await callBus(options, request, 'Messages', 'Post', post, false);
           const id = Number(r.messageid);
-          reply.header('etag', versionTag(id)).header('location', `/v1/channels/${name}/messages/${id}`);
-          return reply.code(201).send(recordBody({ id: String(id), messageid: id, message }));
+          reply.header('location', `/v1/channels/${name}/messages/${id}`);
+          const data = { id: String(id), messageid: id, message, last_modified: Number(r.last_modified) };
+          return sendRecord(reply, 201, data);
         },
         async () => undefined,
       );
@@ -145,8 +148,7 @@ export const messageRoutes: FastifyPluginAsync<V1Options> = async (app, options)
       const { name, id } = request.params as { name: string; id: number };
       const [found] = await retrieve(request, name, id, id);
       if (found === undefined) throw new AgoraError('AGORA_ERR_MESSAGE_NOT_FOUND', [id, JSON.stringify(name)]);
-      if (notModified(request, reply, versionTag(id))) return reply;
-      return recordBody(pickFields(found, (request.query as Rec)._fields));
+      return answerRecord(request, reply, found);
     },
   );
 };

@@ -1,7 +1,8 @@
 /**
  * GET /v1/channels/{name}/messages/stream: the messages of a channel as they are posted, as
  * Server-Sent Events (docs/API-V1.md "Live messages"). Each event's `id` is the message id and
- * its `data` the message as the list shows it.
+ * its `data` the message as the list shows it, `last_modified` included (a message announced
+ * without it, by an older Messages instance, is fetched with Messages.Retrieve instead).
  *
  * - At connect, Messages.Last with the caller's session checks the session and the channel (401,
  *   404 in the error body, before any event) and gives the id the stream starts after; with
@@ -20,7 +21,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AgoraError, isAgoraError } from '../../lib/errors';
-import type { FeedListener, MessageFeeds } from '../../lib/messages-feed';
+import type { FeedListener, FeedMessage, MessageFeeds } from '../../lib/messages-feed';
 import { renderCliquet, toProblem } from '../errors';
 import { BEARER_HEADERS, requireSession } from '../hooks/auth';
 import { authed, callBus, errorResponses, v1ValidatorCompiler, type Rec, type V1Options } from './scope';
@@ -42,11 +43,7 @@ export const MAX_UNSENT_BYTES = 1 << 20;
 /** What an EventSource waits before reconnecting, ms (the `retry` field). */
 const RETRY_MS = 3000;
 
-interface Msg {
-  messageid: number;
-  username: string;
-  message: string;
-}
+type Msg = FeedMessage;
 
 /** One open stream: its cursor (the last id sent) and its work, done one task at a time. */
 class StreamClient implements FeedListener {
@@ -76,7 +73,7 @@ class StreamClient implements FeedListener {
   message(m: Msg): void {
     this.enqueue(async () => {
       if (m.messageid <= this.cursor) return;
-      if (m.messageid === this.cursor + 1) this.send(m);
+      if (m.messageid === this.cursor + 1 && m.last_modified > 0) this.send(m);
       else await this.fetch();
     });
   }
@@ -120,7 +117,12 @@ class StreamClient implements FeedListener {
       true,
     );
     for (const m of Array.isArray(r.messages) ? (r.messages as Rec[]) : []) {
-      const msg = { messageid: Number(m.messageid), username: String(m.username), message: String(m.message) };
+      const msg = {
+        messageid: Number(m.messageid),
+        username: String(m.username),
+        message: String(m.message),
+        last_modified: Number(m.last_modified),
+      };
       if (msg.messageid > this.cursor) this.send(msg);
     }
   }

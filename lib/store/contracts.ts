@@ -148,8 +148,18 @@ export interface StoredMessage {
   lastModified: number;
 }
 
-/** A message as a post announces it (services/messages/stream.ts): what the poster knows, without the store's stamp. */
-export type PostedMessage = Omit<StoredMessage, 'lastModified'>;
+/**
+ * What an append answers: the message's id and its stamp (`StoredMessage.lastModified`). A replay
+ * of an idempotency key answers the stamp its message was stored with while it is retained, 0 after.
+ */
+export type Appended = Pick<StoredMessage, 'messageid' | 'lastModified'>;
+
+/**
+ * What a conditional append expects the channel to be at: its last id (`lastId`), or the stamp of
+ * its last message (`lastModified`, the /v1 protocol's version of the message list); 0 for a channel
+ * with no message yet.
+ */
+export type AppendExpect = { lastId: number } | { lastModified: number };
 
 /** What a MessageStore's append takes as `retain`: a positive integer (a RangeError otherwise, a caller's bug). */
 export function checkRetain(retain: number): void {
@@ -175,24 +185,24 @@ export interface MessageStore {
    * Append to `channel`: the id is the channel's last id + 1 (from 1, no gaps, also under
    * concurrent posters), then only the newest `retain` messages are kept. With `key`, see AppendKey.
    */
-  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number>;
+  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<Appended>;
   /**
-   * `append`, only if the channel's last id is still `expectedLast` (0: no message yet), the
-   * check and the append being one atomic step; undefined (and nothing stored) otherwise. A key
-   * already recorded answers its id, whatever the last id (the key is looked at first).
+   * `append`, only if the channel is still at `expect` (its last id, or its last stamp), the check
+   * and the append being one atomic step; undefined (and nothing stored) otherwise. A key already
+   * recorded answers its message, wherever the channel is (the key is looked at first).
    */
-  appendIfLast(
+  appendIf(
     channel: string,
     username: string,
     message: string,
     retain: number,
-    expectedLast: number,
+    expect: AppendExpect,
     key?: AppendKey,
-  ): Promise<number | undefined>;
+  ): Promise<Appended | undefined>;
   /** Forget the append keys expired by `now` (where nothing expires them by itself); answers how many. */
   pruneKeys(now: number): Promise<number>;
-  /** The last id given in `channel`, 0 if none. */
-  last(channel: string): Promise<number>;
+  /** The last id given in `channel` and its stamp, both 0 if none. */
+  last(channel: string): Promise<Appended>;
   /** The retained messages with first <= id <= last, in id order. */
   range(channel: string, first: number, last: number): Promise<StoredMessage[]>;
 }

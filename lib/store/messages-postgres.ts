@@ -1,13 +1,20 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * function made by ./migrations.ts (migrations 7, 11 and 12), through the pool of ./postgres-pool.ts.
+ * functions made by ./migrations.ts (migrations 7, 11, 12 and 13), through the pool of ./postgres-pool.ts.
  */
-import { checkRetain, type AppendKey, type MessageStore, type StoredMessage } from './contracts';
+import {
+  checkRetain,
+  type Appended,
+  type AppendExpect,
+  type AppendKey,
+  type MessageStore,
+  type StoredMessage,
+} from './contracts';
 import type { PgDatabase } from './postgres-pool';
 
 /**
- * One statement per conditional append (appendIfLast), so one round trip:
+ * One statement per conditional append (appendIf), so one round trip:
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
  *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
@@ -16,34 +23,36 @@ import type { PgDatabase } from './postgres-pool';
  * 2. the message goes in under the new id and that stamp;
  * 3. exactly the ids that fell out, [prev_first_id, first_id), are deleted through the
  *    primary key: retention never scans the table, nor even the channel.
- * With an expected last id ($5, NULL for none) step 1 happens only if the counter is still
- * at it (under the same row lock; a channel without a counter row is at 0): otherwise no row
- * comes back, nothing is inserted, and the append answers undefined.
+ * With an expected last id ($5) or last stamp ($6) (NULL for none) step 1 happens only if the
+ * counter is still at it (under the same row lock; a channel without a counter row is at 0):
+ * otherwise no row comes back, nothing is inserted, and the append answers undefined.
  */
 const APPEND_SQL = `
   WITH c AS (
     INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, last_modified)
       SELECT $1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
-      WHERE $5::bigint IS NULL OR $5::bigint = 0 OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
+      WHERE (coalesce($5::bigint, 0) = 0 AND coalesce($6::bigint, 0) = 0)
+         OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
     ON CONFLICT (channel) DO UPDATE
       SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4),
           last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
-      WHERE $5::bigint IS NULL OR k.last_id = $5::bigint
+      WHERE ($5::bigint IS NULL OR k.last_id = $5::bigint) AND ($6::bigint IS NULL OR k.last_modified = $6::bigint)
     RETURNING last_id, first_id, prev_first_id, last_modified),
   ins AS (
     INSERT INTO agora_messages (channel, id, username, message, last_modified)
       SELECT $1, last_id, $2, $3, last_modified FROM c),
   del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
-  SELECT last_id FROM c`;
+  SELECT last_id, last_modified FROM c`;
 
 /**
- * Appends that arrive together, as one call (migrations 7, 11 and 12 in ./migrations.ts), with their
- * keys (NULL: none); it answers each append's id by its place in the call. The leading comment
+ * Appends that arrive together, as one call (migrations 7, 11, 12 and 14 in ./migrations.ts), with their
+ * keys (NULL: none); it answers each append's id and stamp by its place in the call. The leading comment
  * says what the call writes: `isWrite` (./postgres-pool.ts) then counts it as the write it is (a lost
  * answer is AGORA_ERR_STORE_OUTCOME_UNKNOWN), and pg_stat_activity shows which tables it holds.
  */
 const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters and agora_messages */
-  SELECT out_ord, out_id FROM agora_append_stamped_messages($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
+  SELECT out_ord, out_id, out_stamp
+    FROM agora_append_messages_answered($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
@@ -52,6 +61,17 @@ const TAKE_KEY_SQL = `
   ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
     WHERE k.expires_at <= $4::bigint
   RETURNING 1 AS taken`;
+
+/** The message a key held names, with its stamp (0 once it is no longer retained). */
+const HELD_KEY_SQL = `
+  SELECT k.message_id, coalesce(m.last_modified, 0) AS last_modified
+    FROM agora_message_keys k LEFT JOIN agora_messages m ON m.channel = k.channel AND m.id = k.message_id
+   WHERE k.channel = $1 AND k.username = $2 AND k.key = $3`;
+
+/** APPEND_SQL's $5 and $6: the last id or the last stamp a conditional append expects, the other NULL. */
+function expected(expect: AppendExpect): [number | null, number | null] {
+  return 'lastId' in expect ? [expect.lastId, null] : [null, expect.lastModified];
+}
 
 /** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
 const MAX_BATCH = 256;
@@ -63,7 +83,7 @@ interface PendingAppend {
   message: Buffer;
   retain: number;
   key: AppendKey | undefined;
-  resolve: (id: number) => void;
+  resolve: (appended: Appended) => void;
   reject: (err: unknown) => void;
 }
 
@@ -85,8 +105,8 @@ export class PgMessageStore implements MessageStore {
    * retain), whatever their channels. Each is answered once
    * its row is committed, with its own id; its key, if any, is committed with it.
    */
-  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
+  append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<Appended> {
+    return new Promise<Appended>((resolve, reject) => {
       checkRetain(retain); // a throw here rejects
       this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, key, resolve, reject });
       this.next();
@@ -124,69 +144,74 @@ export class PgMessageStore implements MessageStore {
 
   private async appendBatch(batch: PendingAppend[]): Promise<void> {
     try {
-      const rows = await this.db.query<{ out_ord: string; out_id: string | null }>(APPEND_BATCH_SQL, [
-        batch.map((p) => p.channel),
-        batch.map((p) => p.username),
-        batch.map((p) => p.message),
-        batch.map((p) => p.key?.key ?? null),
-        batch[0].retain,
-        batch.map((p) => p.key?.now ?? 0),
-        batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
-      ]);
-      const ids = new Map(rows.map((r) => [Number(r.out_ord), r.out_id === null ? undefined : Number(r.out_id)]));
+      const rows = await this.db.query<{ out_ord: string; out_id: string | null; out_stamp: string | null }>(
+        APPEND_BATCH_SQL,
+        [
+          batch.map((p) => p.channel),
+          batch.map((p) => p.username),
+          batch.map((p) => p.message),
+          batch.map((p) => p.key?.key ?? null),
+          batch[0].retain,
+          batch.map((p) => p.key?.now ?? 0),
+          batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
+        ],
+      );
+      const answers = new Map(rows.map((r) => [Number(r.out_ord), r]));
       for (const [i, p] of batch.entries()) {
-        const id = ids.get(i + 1);
-        if (id === undefined) p.reject(new Error('append without a condition stored nothing'));
-        else p.resolve(id);
+        const r = answers.get(i + 1);
+        if (r?.out_id == null) p.reject(new Error('append without a condition stored nothing'));
+        else p.resolve({ messageid: Number(r.out_id), lastModified: Number(r.out_stamp ?? 0) });
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
   }
 
-  appendIfLast(
+  appendIf(
     channel: string,
     username: string,
     message: string,
     retain: number,
-    expectedLast: number,
+    expect: AppendExpect,
     key?: AppendKey,
-  ): Promise<number | undefined> {
-    if (key === undefined) return this.appendWhere(channel, username, message, retain, expectedLast);
-    return this.appendIfLastKeyed(channel, username, message, retain, expectedLast, key);
+  ): Promise<Appended | undefined> {
+    if (key === undefined) return this.appendWhere(channel, username, message, retain, expect);
+    return this.appendIfKeyed(channel, username, message, retain, expect, key);
   }
 
   /**
    * One transaction, taking the key first and then the counter, as the calls of `append` do: the key
-   * held answers its id; else the conditional append, and the key gets the id (a refusal rolls the
+   * held answers its message; else the conditional append, and the key gets the id (a refusal rolls the
    * key back).
    */
-  private async appendIfLastKeyed(
+  private async appendIfKeyed(
     channel: string,
     username: string,
     message: string,
     retain: number,
-    expectedLast: number,
+    expect: AppendExpect,
     key: AppendKey,
-  ): Promise<number | undefined> {
+  ): Promise<Appended | undefined> {
     checkRetain(retain);
     try {
       return await this.db.transaction(async (query) => {
         for (;;) {
           if ((await query(TAKE_KEY_SQL, [channel, username, key.key, key.now, key.ttlMs])).length === 1) break;
-          const [held] = await query<{ message_id: string }>(
-            'SELECT message_id FROM agora_message_keys WHERE channel = $1 AND username = $2 AND key = $3',
-            [channel, username, key.key],
-          );
+          const [held] = await query<{ message_id: string; last_modified: string }>(HELD_KEY_SQL, [
+            channel,
+            username,
+            key.key,
+          ]);
           // Gone between the two statements (swept): take it on the next turn.
-          if (held !== undefined) return Number(held.message_id);
+          if (held !== undefined)
+            return { messageid: Number(held.message_id), lastModified: Number(held.last_modified) };
         }
-        const rows = await query<{ last_id: string }>(APPEND_SQL, [
+        const rows = await query<{ last_id: string; last_modified: string }>(APPEND_SQL, [
           channel,
           username,
           Buffer.from(message, 'utf8'),
           retain,
-          expectedLast,
+          ...expected(expect),
         ]);
         if (rows.length === 0) throw new NotAtLast();
         const id = Number(rows[0].last_id);
@@ -196,7 +221,7 @@ export class PgMessageStore implements MessageStore {
           key.key,
           id,
         ]);
-        return id;
+        return { messageid: id, lastModified: Number(rows[0].last_modified) };
       });
     } catch (err) {
       if (err instanceof NotAtLast) return undefined;
@@ -209,17 +234,19 @@ export class PgMessageStore implements MessageStore {
     username: string,
     message: string,
     retain: number,
-    expectedLast: number | null,
-  ): Promise<number | undefined> {
+    expect: AppendExpect,
+  ): Promise<Appended | undefined> {
     checkRetain(retain);
-    const rows = await this.db.query<{ last_id: string }>(APPEND_SQL, [
+    const rows = await this.db.query<{ last_id: string; last_modified: string }>(APPEND_SQL, [
       channel,
       username,
       Buffer.from(message, 'utf8'),
       retain,
-      expectedLast,
+      ...expected(expect),
     ]);
-    return rows.length === 0 ? undefined : Number(rows[0].last_id);
+    return rows.length === 0
+      ? undefined
+      : { messageid: Number(rows[0].last_id), lastModified: Number(rows[0].last_modified) };
   }
 
   async pruneKeys(now: number): Promise<number> {
@@ -230,12 +257,15 @@ export class PgMessageStore implements MessageStore {
     return row.n;
   }
 
-  async last(channel: string): Promise<number> {
-    const rows = await this.db.query<{ last_id: string }>(
-      'SELECT last_id FROM agora_message_counters WHERE channel = $1',
+  async last(channel: string): Promise<Appended> {
+    const rows = await this.db.query<{ last_id: string; last_modified: string }>(
+      'SELECT last_id, last_modified FROM agora_message_counters WHERE channel = $1',
       [channel],
     );
-    return rows.length === 0 ? 0 : Number(rows[0].last_id);
+    const [r] = rows;
+    return r === undefined
+      ? { messageid: 0, lastModified: 0 }
+      : { messageid: Number(r.last_id), lastModified: Number(r.last_modified) };
   }
 
   async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {

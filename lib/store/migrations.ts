@@ -451,6 +451,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agora_route_tombstones_age ON agora_route_tombstones (last_modified);
     `,
   },
+  {
+    version: 14,
+    name: 'appends answer their stamps',
+    sql: `
+      -- agora_append_stamped_messages (migration 12), answering besides each append's id the
+      -- last_modified of its message (out_stamp), so that a post answers it and its announce carries
+      -- it without another round trip. Read once the call has stored the messages: a later statement
+      -- of this function sees them. 0 for a message that is not retained: a replayed key whose
+      -- message has fallen out, or a message that retention dropped in the same call.
+      CREATE FUNCTION agora_append_messages_answered(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
+        p_retain bigint, p_nows bigint[], p_expires bigint[])
+        RETURNS TABLE (out_ord bigint, out_id bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_ord bigint[];
+        a_id bigint[];
+      BEGIN
+        SELECT array_agg(a.out_ord), array_agg(a.out_id) INTO a_ord, a_id
+          FROM agora_append_stamped_messages(p_channels, p_usernames, p_messages, p_keys, p_retain, p_nows, p_expires) a;
+        RETURN QUERY
+          SELECT u.ord, u.id, coalesce(m.last_modified, 0)
+            FROM unnest(a_ord, a_id) AS u(ord, id)
+            LEFT JOIN agora_messages m ON m.channel = p_channels[u.ord] AND m.id = u.id;
+      END $$;
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

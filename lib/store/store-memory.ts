@@ -6,6 +6,8 @@
 import { canRead, copyPermissions, publicChannel, type Permissions } from '../permissions';
 import { checkRetain, stamp } from './contracts';
 import type {
+  AppendExpect,
+  Appended,
   AppendKey,
   ChannelCreate,
   ChannelList,
@@ -125,22 +127,25 @@ export class MemoryMessageStore implements MessageStore {
    * with no gap and no duplicate however many posters call at once, and each stamp is
    * max(now, the previous one + 1).
    */
-  async appendIfLast(
+  async appendIf(
     channel: string,
     username: string,
     message: string,
     retain: number,
-    expectedLast: number,
+    expect: AppendExpect,
     key?: AppendKey,
-  ): Promise<number | undefined> {
+  ): Promise<Appended | undefined> {
     // Checked and appended with no `await` in between: nothing can interleave.
     const known = this.keyed(channel, username, key);
     if (known !== undefined) return known;
-    if ((this.logs.get(channel)?.lastId ?? 0) !== expectedLast) return undefined;
+    const log = this.logs.get(channel);
+    const at =
+      'lastId' in expect ? (log?.lastId ?? 0) === expect.lastId : (log?.lastModified ?? 0) === expect.lastModified;
+    if (!at) return undefined;
     return this.append(channel, username, message, retain, key);
   }
 
-  async append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number> {
+  async append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<Appended> {
     checkRetain(retain);
     const known = this.keyed(channel, username, key);
     if (known !== undefined) return known;
@@ -154,14 +159,18 @@ export class MemoryMessageStore implements MessageStore {
       if (keys === undefined) this.keys.set(channel, (keys = new Map<string, KeyEntry>()));
       keys.set(JSON.stringify([username, key.key]), { messageid, expiresAt: key.now + key.ttlMs });
     }
-    return messageid;
+    return { messageid, lastModified };
   }
 
-  /** The id recorded for `key` in the channel, if it is there and unexpired. */
-  private keyed(channel: string, username: string, key: AppendKey | undefined): number | undefined {
+  /** The message recorded for `key` in the channel, if it is there and unexpired (its stamp 0 once not retained). */
+  private keyed(channel: string, username: string, key: AppendKey | undefined): Appended | undefined {
     if (key === undefined) return undefined;
     const found = this.keys.get(channel)?.get(JSON.stringify([username, key.key]));
-    return found !== undefined && found.expiresAt > key.now ? found.messageid : undefined;
+    if (found === undefined || found.expiresAt <= key.now) return undefined;
+    const log = this.logs.get(channel);
+    const retained = log !== undefined && found.messageid >= log.oldestId && found.messageid <= log.lastId;
+    const lastModified = retained ? log.ring[(found.messageid - 1) % log.capacity]!.lastModified : 0;
+    return { messageid: found.messageid, lastModified };
   }
 
   async pruneKeys(now: number): Promise<number> {
@@ -177,8 +186,9 @@ export class MemoryMessageStore implements MessageStore {
     return pruned;
   }
 
-  async last(channel: string): Promise<number> {
-    return this.logs.get(channel)?.lastId ?? 0;
+  async last(channel: string): Promise<Appended> {
+    const log = this.logs.get(channel);
+    return { messageid: log?.lastId ?? 0, lastModified: log?.lastModified ?? 0 };
   }
 
   async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {

@@ -17,7 +17,7 @@ import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { Broadcast, FailureStore, SessionStore, UserRecord, UserStore } from '../../lib/store/contracts';
 import { newUser, passwordProblem, usernameProblem, verifyPassword } from './credentials';
-import { InvalidationFanout } from './fanout';
+import { InvalidationFanout } from '../../lib/fanout';
 import { drawSessionKey, Sessions } from './sessions';
 import { startSweep } from './sweep';
 import { clientAddr, LogonThrottle } from './throttle';
@@ -36,7 +36,7 @@ export interface AuthDeps {
   drawKey?: () => number;
   /** Watch stream tuning (tests). */
   watch?: Pick<WatchHubOptions, 'leaseMs' | 'pingMs' | 'clock'>;
-  /** Shared with the other auth instances, when there can be several (./fanout.ts). */
+  /** Shared with the other auth instances, when there can be several (lib/fanout.ts). */
   broadcast?: Broadcast;
   /** Failed logons, per user and per client address: shared with the other auth instances when there can be several. */
   failures: FailureStore;
@@ -129,7 +129,7 @@ function authHandlers(parts: Parts): UnaryHandlers {
     /**
      * Answers once no watcher of this instance can answer for the key any more, and no
      * watcher of another instance either unless the invalidation could not be published
-     * (./fanout.ts: the logoff still succeeds, the session being gone; those caches heal).
+     * (lib/fanout.ts: the logoff still succeeds, the session being gone; those caches heal).
      * With `check_version`, the session ends only if still at `expected_version`
      * (./sessions.ts end()).
      */

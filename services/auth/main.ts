@@ -9,7 +9,7 @@ serviceMain(
   async (config, log) => {
     const stores = await openStores(config, log, ['users', 'sessions', 'failures']);
     // Several auth instances can only share state through a backend; that backend then carries
-    // their session invalidations too (./fanout.ts). In memory there is one instance.
+    // their session invalidations too (lib/fanout.ts). In memory there is one instance.
     const auth = buildAuth({
       users: stores.users,
       sessions: stores.sessions,

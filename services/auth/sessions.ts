@@ -2,7 +2,7 @@
  * The session lifecycle: a session opens under a fresh random key, is refreshed by each use
  * (a Resolve, or a touch from a session cache), and ends by Logoff or by going idle for
  * `idleMs`. Every end empties the caches that may hold the key (`invalidate`: this
- * instance's watchers, ./watch.ts, and with several instances every other one's, ./fanout.ts).
+ * instance's watchers, ./watch.ts, and with several instances every other one's, lib/fanout.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { staleError } from '../../lib/etag';

@@ -60,7 +60,7 @@ export class WatchHub {
   private readonly pinger: NodeJS.Timeout;
   /** Until when a watcher that went away may still answer from its cache. */
   private departedLeaseEnd = -Infinity;
-  /** Why watchers are refused now (./fanout.ts, step 2); undefined when they are served. */
+  /** Why watchers are refused now (lib/fanout.ts, step 2); undefined when they are served. */
   private fenced: string | undefined;
 
   constructor(private readonly options: WatchHubOptions) {
@@ -112,7 +112,7 @@ export class WatchHub {
 
   /**
    * While `on`, cut every watcher off and refuse new ones: this instance can no longer
-   * vouch that it hears every invalidation (./fanout.ts, step 2).
+   * vouch that it hears every invalidation (lib/fanout.ts, step 2).
    */
   fence(on: boolean, reason: string): void {
     if (!on) {

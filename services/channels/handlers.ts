@@ -58,6 +58,11 @@ export function quote(name: string): string {
 export interface ChannelsDeps {
   store: ChannelStore;
   sessions: SessionResolver;
+  /**
+   * Told of each change of a channel's permissions once stored; resolves once every messages
+   * instance has dropped what it kept of them (main.ts: lib/fanout.ts over the store's topic).
+   */
+  announce?: (channel: string) => Promise<void>;
 }
 
 /**
@@ -167,6 +172,8 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
         // Compared with what was read: a write in between (another PATCH) refuses this one.
         const written = await deps.store.setPermissionsIfVersion(found.name, permissions, found.lastModified);
         if (written.done) {
+          // Answered once no messages instance can still answer a post with the permissions before.
+          await deps.announce?.(found.name);
           ctx.log.info({ channel: found.name, username, permissions }, 'channel permissions changed');
           return { channel: found.name, permissions, last_modified: written.version };
         }

@@ -7,13 +7,14 @@
  */
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
+import type { LocalWatchers } from '../../lib/fanout';
 import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
-import { canRead, canWrite, principalsOf, type Permissions } from '../../lib/permissions';
+import { canRead, canWrite, CHANNEL_ACCESS_CACHE_MS, principalsOf, type Permissions } from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
 import type { MessageStreamHub, StreamCall } from './stream';
-import type { AppendKey, MessageStore, PostedMessage } from '../../lib/store/contracts';
+import type { Appended, AppendExpect, AppendKey, MessageStore, StoredMessage } from '../../lib/store/contracts';
 
 /** Answers a channel's permissions, undefined when it does not exist; may fail (e.g. Channels unreachable). */
 export type ChannelAccess = (
@@ -32,7 +33,7 @@ export interface MessagesDeps {
   /** How long a post's idempotency key is kept, in ms (config.idempotencyTtlS). */
   keyTtlMs: number;
   /** Told of every message stored here, to announce it to the streams of every instance (./stream.ts). */
-  onPosted?: (channel: string, message: PostedMessage) => void;
+  onPosted?: (channel: string, message: StoredMessage) => void;
 }
 
 /** Longest part of a channel name echoed in an error message. */
@@ -40,34 +41,71 @@ const NAME_IN_ERROR_MAX = 64;
 /** An idempotency key: 1 to 255 visible ASCII characters (as the gateway's Idempotency-Key). */
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** How long Messages keeps a channel's permissions: a change reaches every instance within it. */
-export const ACCESS_CACHE_MS = 1000;
+/**
+ * A ChannelAccess that remembers, and the cache it keeps (lib/fanout.ts `LocalWatchers`): told
+ * of each change of a channel's permissions (`invalidate`), and fenced off while it cannot be
+ * told (then every lookup asks, nothing is kept).
+ */
+export type AccessCache = ChannelAccess & LocalWatchers<string>;
 
 /**
- * `check` with the permissions of the channels it found remembered `ttlMs` (channels are never
- * deleted, docs/API-LEGACY.md "Channels", but their permissions change: a change is seen within
- * `ttlMs`). Absent channels are not kept — one may be created a moment later. Concurrent lookups
- * of one name share a single call.
+ * `check` with the permissions of the channels it found remembered `ttlMs` at most (channels are
+ * never deleted, docs/API-LEGACY.md "Channels", but their permissions change: with a shared
+ * backend each change is announced to `invalidate`, which drops the channel at once; in memory a
+ * change is seen within `ttlMs`, which Channels waits out before it answers the change). `ttlMs`
+ * counts from when the lookup started, not from its answer: a lookup that read the channel before
+ * a change is forgotten `ttlMs` after the change at the latest. Absent channels are not kept — one
+ * may be created a moment later. Concurrent lookups of one name share a single call, unless the name was invalidated
+ * since it started (a lookup that started before a change neither answers a later one nor is kept).
  */
-export function cacheAccess(check: ChannelAccess, ttlMs = ACCESS_CACHE_MS, now = Date.now): ChannelAccess {
+export function cacheAccess(check: ChannelAccess, ttlMs = CHANNEL_ACCESS_CACHE_MS, now = Date.now): AccessCache {
   const known = new Map<string, { permissions: Permissions; until: number }>();
   const inFlight = new Map<string, Promise<Permissions | undefined>>();
-  return (channel, ctx) => {
-    const hit = known.get(channel);
+  /** Why nothing is kept now (undefined: the cache is on). */
+  let fenced: string | undefined;
+  /** Moves at every invalidation: a lookup started before one keeps nothing. */
+  let epoch = 0;
+  const access: ChannelAccess = (channel, ctx) => {
+    const hit = fenced === undefined ? known.get(channel) : undefined;
     if (hit !== undefined && hit.until > now()) return Promise.resolve(hit.permissions);
-    let pending = inFlight.get(channel);
+    let pending = fenced === undefined ? inFlight.get(channel) : undefined;
     if (pending === undefined) {
+      const started = epoch;
+      const startedAt = now();
       pending = check(channel, ctx).then((permissions) => {
-        if (permissions !== undefined) known.set(channel, { permissions, until: now() + ttlMs });
+        if (epoch !== started) return permissions;
+        if (permissions !== undefined && fenced === undefined)
+          known.set(channel, { permissions, until: startedAt + ttlMs });
         else known.delete(channel);
         return permissions;
       });
-      const forget = (): void => void inFlight.delete(channel);
-      pending.then(forget, forget);
-      inFlight.set(channel, pending);
+      const asked = pending;
+      const forget = (): void => {
+        if (inFlight.get(channel) === asked) inFlight.delete(channel);
+      };
+      asked.then(forget, forget);
+      if (fenced === undefined) inFlight.set(channel, asked);
     }
     return pending;
   };
+  return Object.assign(access, {
+    invalidate: async (channels: readonly string[]): Promise<void> => {
+      epoch++;
+      for (const name of channels) {
+        known.delete(name);
+        inFlight.delete(name);
+      }
+    },
+    fence: (on: boolean, reason: string): void => {
+      if (!on) return void (fenced = undefined);
+      if (fenced === undefined) {
+        epoch++;
+        known.clear();
+        inFlight.clear();
+      }
+      fenced = reason;
+    },
+  });
 }
 
 /**
@@ -76,10 +114,12 @@ export function cacheAccess(check: ChannelAccess, ttlMs = ACCESS_CACHE_MS, now =
  * may not read is answered as absent (AGORA_ERR_CHANNEL_NOT_FOUND); a post to one it may read
  * but not write is AGORA_ERR_FORBIDDEN.
  * - Post: the message must be a string of 1..maxBytes UTF-8 bytes (whitespace counts);
- *   answers the new id (per channel, from 1, no gaps). With an idempotency key, a key the
- *   store already holds for the channel and the caller's username answers the id it was given,
- *   and nothing is stored (a retry after AGORA_ERR_STORE_OUTCOME_UNKNOWN posts once).
- * - Last: the last id given in the channel, 0 when it has none.
+ *   answers the new id (per channel, from 1, no gaps) and the message's last_modified. With an
+ *   idempotency key, a key the store already holds for the channel and the caller's username
+ *   answers the message it was given, and nothing is stored (a retry after
+ *   AGORA_ERR_STORE_OUTCOME_UNKNOWN posts once). With check_last_modified (or check_last), only
+ *   if the channel is still at that last_modified (or last id): else AGORA_ERR_MESSAGE_STALE.
+ * - Last: the last id given in the channel and its message's last_modified, 0 when it has none.
  * - Retrieve: the retained messages with first <= id <= last, in id order. Bounds are
  *   clamped to what is retained, so negative or huge bounds are fine; first > last answers
  *   an empty list. Bounds must be safe integers (AGORA_ERR_RPC_BAD_PARAMS otherwise).
@@ -100,31 +140,24 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
       const permissions = await channel(request.channel, username, ctx);
       if (!canWrite(permissions, principalsOf(username)))
         throw new AgoraError('AGORA_ERR_FORBIDDEN', ['post to channel', quote(request.channel)]);
-      const posted = (messageid: number): { messageid: number } => {
-        deps.onPosted?.(request.channel, { messageid, username, message: request.message });
-        return { messageid };
+      const posted = ({ messageid, lastModified }: Appended): { messageid: number; last_modified: number } => {
+        deps.onPosted?.(request.channel, { messageid, username, message: request.message, lastModified });
+        return { messageid, last_modified: lastModified };
       };
-      if (!request.check_last)
+      const expect = expectOf(request);
+      if (expect === undefined)
         return posted(await deps.store.append(request.channel, username, request.message, deps.retain, key));
-      const messageid = await deps.store.appendIfLast(
-        request.channel,
-        username,
-        request.message,
-        deps.retain,
-        request.expected_last,
-        key,
-      );
-      if (messageid === undefined)
-        throw staleError(
-          'AGORA_ERR_MESSAGE_STALE',
-          [quote(request.channel), request.expected_last],
-          await deps.store.last(request.channel),
-        );
-      return posted(messageid);
+      const appended = await deps.store.appendIf(request.channel, username, request.message, deps.retain, expect, key);
+      if (appended !== undefined) return posted(appended);
+      const now = await deps.store.last(request.channel);
+      const [expected, found] =
+        'lastId' in expect ? [expect.lastId, now.messageid] : [expect.lastModified, now.lastModified];
+      throw staleError('AGORA_ERR_MESSAGE_STALE', [quote(request.channel), expected], found);
     },
     Last: async (request, ctx) => {
       await channel(request.channel, await deps.sessions.resolve(request.sesskey, ctx), ctx);
-      return { messageid: await deps.store.last(request.channel) };
+      const { messageid, lastModified } = await deps.store.last(request.channel);
+      return { messageid, last_modified: lastModified };
     },
     Retrieve: async (request, ctx) => {
       const username = await deps.sessions.resolve(request.sesskey, ctx);
@@ -151,7 +184,7 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
  */
 export function buildMessagesService(deps: MessagesDeps, hub?: MessageStreamHub): ServiceImpl<MessagesDefinition> {
   const onPosted =
-    deps.onPosted ?? (hub === undefined ? undefined : (channel: string, m: PostedMessage) => hub.announce(channel, m));
+    deps.onPosted ?? (hub === undefined ? undefined : (channel: string, m: StoredMessage) => hub.announce(channel, m));
   return {
     name: 'Messages',
     definition: loadProto('messages.proto').agora.Messages.service,
@@ -159,6 +192,17 @@ export function buildMessagesService(deps: MessagesDeps, hub?: MessageStreamHub)
     handlers: buildMessagesHandlers({ ...deps, onPosted }) as Implementation<MessagesDefinition>,
     grpcOnly: hub === undefined ? undefined : { Stream: (call: StreamCall) => hub.attach(call) },
   };
+}
+
+/** What a post expects the channel to be at: its last message's last_modified, or its last id; undefined: nothing. */
+function expectOf(request: {
+  check_last: boolean;
+  expected_last: number;
+  check_last_modified: boolean;
+  expected_last_modified: number;
+}): AppendExpect | undefined {
+  if (request.check_last_modified) return { lastModified: request.expected_last_modified };
+  return request.check_last ? { lastId: request.expected_last } : undefined;
 }
 
 /** A message is a non-empty string of at most `maxBytes` bytes once UTF-8 encoded. */

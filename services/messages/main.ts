@@ -3,9 +3,13 @@
  * `Stream` of posted messages on gRPC (./stream.ts: fed by the store's topic, so that a stream
  * on any instance hears the posts of every instance). It asks Channels whether a channel
  * exists, and its permissions, by typed gRPC (Channels.Access), with a deadline, remembering
- * each answer for a second (./handlers.ts `cacheAccess`).
+ * each answer for a second at most (./handlers.ts `cacheAccess`): with a shared backend, Channels
+ * announces each change of a channel's permissions on the store's topic `channels`, and this
+ * instance drops the channel before Channels answers the change (lib/fanout.ts); while it cannot
+ * hear the topic it keeps nothing.
  */
 import { grpcChannelOptions, grpcTarget } from '../../lib/config';
+import { InvalidationFanout } from '../../lib/fanout';
 import type { ChannelAccess__Output } from '../../lib/gen/agora/ChannelAccess';
 import { unary } from '../../lib/rpc/grpc';
 import { loadProto } from '../../lib/rpc/proto';
@@ -45,6 +49,18 @@ serviceMain(
       );
       return reply.exists ? { read: reply.permissions?.read ?? [], write: reply.permissions?.write ?? [] } : undefined;
     };
+    const accessCache = cacheAccess(access);
+    const changes = stores.broadcast('channels');
+    const fanout =
+      changes === undefined
+        ? undefined
+        : new InvalidationFanout<string>({
+            broadcast: changes,
+            hub: accessCache,
+            log: log.child({ mod: 'fanout' }),
+            isKey: (key): key is string => typeof key === 'string',
+          });
+    await fanout?.start(config.storeTimeoutMs);
     // In memory (no broadcast) there is no other instance: the hub announces to itself.
     const hub = new MessageStreamHub(stores.broadcast('messages'), log.child({ mod: 'stream' }));
     await hub.start();
@@ -57,7 +73,7 @@ serviceMain(
         {
           store: stores.messages,
           sessions,
-          channelAccess: cacheAccess(access),
+          channelAccess: accessCache,
           retain: config.messagesRetained,
           maxBytes: config.messageMaxBytes,
           keyTtlMs: config.idempotencyTtlS * 1000,
@@ -68,6 +84,7 @@ serviceMain(
       drain: () => hub.close(),
       close: async () => {
         clearInterval(sweep);
+        fanout?.close();
         hub.close();
         sessions.close();
         channels.close();

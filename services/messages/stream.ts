@@ -12,7 +12,7 @@ import { GRPC, errorMessage } from '../../lib/errors';
 import type { StreamEvent } from '../../lib/gen/agora/StreamEvent';
 import type { StreamRequest__Output } from '../../lib/gen/agora/StreamRequest';
 import type { Logger } from '../../lib/log';
-import type { Broadcast, PostedMessage } from '../../lib/store/contracts';
+import type { Broadcast, StoredMessage } from '../../lib/store/contracts';
 
 export type StreamCall = grpc.ServerWritableStream<StreamRequest__Output, StreamEvent>;
 
@@ -25,17 +25,19 @@ export const MAX_QUEUED = 10_000;
  */
 export const MAX_TOPIC_BYTES = 7000;
 
-/** A posted message as the topic carries it. */
+/** A posted message as the topic carries it (`t`: its last_modified; absent from an older instance's). */
 interface Announce {
   c: string;
   i: number;
   u?: string;
   m?: string;
+  t?: number;
 }
 
 /** The topic message announcing `message` posted to `channel`. */
-export function encodeAnnounce(channel: string, message: PostedMessage): string {
-  const full = JSON.stringify({ c: channel, i: message.messageid, u: message.username, m: message.message });
+export function encodeAnnounce(channel: string, message: StoredMessage): string {
+  const { messageid: i, username: u, message: m, lastModified: t } = message;
+  const full = JSON.stringify({ c: channel, i, u, m, t });
   if (Buffer.byteLength(full, 'utf8') <= MAX_TOPIC_BYTES) return full;
   return JSON.stringify({ c: channel, i: message.messageid });
 }
@@ -78,7 +80,7 @@ export class MessageStreamHub {
   }
 
   /** Announce a message stored now (never throws: a lost announce is caught up by the followers). */
-  announce(channel: string, message: PostedMessage): void {
+  announce(channel: string, message: StoredMessage): void {
     if (this.topic === undefined) {
       // The only instance hears only itself: with no stream of the channel here, no one is told.
       if (!this.streams.has(channel)) return;
@@ -123,7 +125,7 @@ export class MessageStreamHub {
     const event: StreamEvent =
       a.u === undefined || a.m === undefined
         ? { posted: a.i }
-        : { message: { messageid: a.i, username: a.u, message: a.m } };
+        : { message: { messageid: a.i, username: a.u, message: a.m, last_modified: a.t ?? 0 } };
     for (const call of calls) this.send(call, event);
   }
 

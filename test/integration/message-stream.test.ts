@@ -29,7 +29,10 @@ async function expectMessage(s: SseStream, id: number, username: string, message
   const event = await s.next();
   assert.equal(event.event, 'message');
   assert.equal(event.id, String(id));
-  assert.deepEqual(JSON.parse(event.data), { messageid: id, username, message });
+  const data = JSON.parse(event.data) as { last_modified: unknown };
+  const stamp = data.last_modified;
+  assert.ok(typeof stamp === 'number' && Number.isSafeInteger(stamp) && stamp > 1e12, `last_modified ${String(stamp)}`);
+  assert.deepEqual(data, { messageid: id, username, message, last_modified: stamp });
 }
 
 test('message streams through the mesh (memory)', async (t) => {

@@ -41,6 +41,10 @@ for (const withRedis of [true, false]) {
       '3. 200 concurrent posts from 4 users through both messages instances: ids 1..n once each, every text kept',
       () => concurrentPosts(base),
     );
+    await t.test(
+      "3b. a writer's write permission revoked through either channels instance: its very next post through every messages instance is refused",
+      () => revokedWriter(base),
+    );
     await t.test('4. /__heartbeat__ reports the backends of every service', () =>
       heartbeatNamesBackends(base, withRedis),
     );
@@ -125,6 +129,46 @@ async function concurrentPosts(base: string): Promise<void> {
     Array.from({ length: 200 }, (_, i) => i + 1),
   );
   assert.deepEqual(got.map((m) => m.message).sort(), [...texts].sort());
+}
+
+/** A /v1 call through the gateway with `key` as Bearer; the status and the parsed body. */
+async function v1(base: string, method: string, path: string, key: number, body?: unknown) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  return { status: res.status, body: (await res.json()) as { errno?: number } };
+}
+
+async function revokedWriter(base: string): Promise<void> {
+  const [owner, writer] = await Promise.all([logon(base, 'rv-owner'), logon(base, 'rv-writer')]);
+  // Twice: the broker hands the two changes to the two channels instances in turn.
+  for (const channel of ['revoked-1', 'revoked-2']) {
+    const made = await v1(base, 'POST', '/v1/channels', owner, {
+      name: channel,
+      permissions: { read: ['system.Authenticated'], write: ['account:rv-writer'] },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    // Every messages instance keeps the channel's permissions: posts through both, both ways.
+    for (let i = 0; i < 6; i++) {
+      assert.equal((await legacy(base, '/post', { sesskey: writer, channel, message: `w${i}` })).status, true);
+      assert.equal(
+        (await v1(base, 'POST', `/v1/channels/${channel}/messages`, writer, { message: `v${i}` })).status,
+        201,
+      );
+    }
+    const revoked = await v1(base, 'PATCH', `/v1/channels/${channel}`, owner, { permissions: { write: [] } });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    for (let i = 0; i < 6; i++) {
+      const post = await legacy(base, '/post', { sesskey: writer, channel, message: 'after' });
+      assert.equal(post.status, false, `legacy post ${i} after the change accepted`);
+      const refused = await v1(base, 'POST', `/v1/channels/${channel}/messages`, writer, { message: 'after' });
+      assert.deepEqual([refused.status, refused.body.errno], [403, 121], `/v1 post ${i} after the change`);
+    }
+    assert.equal((await legacy(base, '/post', { sesskey: owner, channel, message: 'owner' })).status, true);
+  }
 }
 
 async function heartbeatNamesBackends(base: string, withRedis: boolean): Promise<void> {

@@ -20,9 +20,21 @@ import { PgBroadcast } from '../../lib/store/postgres-broadcast';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
 import { EVERYONE, ownerOnly, principalsOf, publicChannel, type Permissions } from '../../lib/permissions';
-import { newNode, type Broadcast, type NodeRecord, type StoredMessage } from '../../lib/store/contracts';
+import {
+  newNode,
+  type Appended,
+  type AppendKey,
+  type Broadcast,
+  type NodeRecord,
+  type StoredMessage,
+} from '../../lib/store/contracts';
 import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
+
+/** The id of the message an append answered. */
+const idOf = async (p: Promise<Appended>): Promise<number> => (await p).messageid;
+/** The id of the message a conditional append answered, undefined when it was refused. */
+const idIf = async (p: Promise<Appended | undefined>): Promise<number | undefined> => (await p)?.messageid;
 
 const log = createLogger('test', 'silent');
 type Opened = OpenStores & Pick<AllStores, (typeof KINDS)[number]>;
@@ -278,11 +290,11 @@ async function checkChannelPermissionVersions(s: Opened): Promise<void> {
 }
 
 async function checkMessages(s: Opened): Promise<void> {
-  assert.equal(await s.messages.last('c1'), 0);
+  assert.equal(await idOf(s.messages.last('c1')), 0);
   assert.deepEqual(await s.messages.range('c1', 1, 10), []);
   const texts = ['hello', 'nul \u0000 inside', '😀 é 中文', ' spaces ', 'x'.repeat(4096)];
-  for (const [i, text] of texts.entries()) assert.equal(await s.messages.append('c1', 'ann', text, 3), i + 1);
-  assert.equal(await s.messages.last('c1'), 5);
+  for (const [i, text] of texts.entries()) assert.equal(await idOf(s.messages.append('c1', 'ann', text, 3)), i + 1);
+  assert.equal(await idOf(s.messages.last('c1')), 5);
   // Their stamps (lastModified) are checkMessageStamps' concern.
   assert.deepEqual(
     unstamped(await s.messages.range('c1', 1, 100)),
@@ -292,19 +304,19 @@ async function checkMessages(s: Opened): Promise<void> {
     { messageid: 4, username: 'ann', message: ' spaces ' },
   ]);
   assert.deepEqual(await s.messages.range('c1', 5, 4), []);
-  assert.equal(await s.messages.last('c2'), 0, 'channels are independent');
+  assert.equal(await idOf(s.messages.last('c2')), 0, 'channels are independent');
   // Growing the retention cannot bring back what fell out; shrinking drops the oldest.
-  assert.equal(await s.messages.append('c1', 'bo', 'six', 5), 6);
+  assert.equal(await idOf(s.messages.append('c1', 'bo', 'six', 5)), 6);
   assert.deepEqual(
     (await s.messages.range('c1', 1, 100)).map((m) => m.messageid),
     [3, 4, 5, 6],
   );
-  assert.equal(await s.messages.append('c1', 'bo', 'seven', 2), 7);
+  assert.equal(await idOf(s.messages.append('c1', 'bo', 'seven', 2)), 7);
   assert.deepEqual(
     (await s.messages.range('c1', 1, 100)).map((m) => m.messageid),
     [6, 7],
   );
-  await assert.rejects(s.messages.append('c1', 'bo', 'bad', 0), RangeError);
+  await assert.rejects(idOf(s.messages.append('c1', 'bo', 'bad', 0)), RangeError);
 }
 
 /** Stored messages without their stamps. */
@@ -328,13 +340,13 @@ async function checkMessageStamps(s: Opened): Promise<void> {
   const t0 = Date.now();
   // Many appends within a few ms: max(now, the last + 1) keeps them apart, whatever the kind of append.
   const ids = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => s.messages.append('stamped', 'ann', `m${i}`, 100)),
+    Array.from({ length: 40 }, (_, i) => idOf(s.messages.append('stamped', 'ann', `m${i}`, 100))),
   );
   // Kept longer than checkAppendKeys prunes up to.
   const key = { key: 'k', now: t0, ttlMs: 3_600_000 };
-  assert.equal(await s.messages.appendIfLast('stamped', 'bo', 'at 40', 100, 40), 41);
-  assert.equal(await s.messages.append('stamped', 'bo', 'keyed', 100, key), 42);
-  await Promise.all(Array.from({ length: 10 }, (_, i) => s.messages.append('stamped-other', 'cy', `o${i}`, 100)));
+  assert.equal(await idIf(s.messages.appendIf('stamped', 'bo', 'at 40', 100, { lastId: 40 })), 41);
+  assert.equal(await idOf(s.messages.append('stamped', 'bo', 'keyed', 100, key)), 42);
+  await Promise.all(Array.from({ length: 10 }, (_, i) => idOf(s.messages.append('stamped-other', 'cy', `o${i}`, 100))));
   const t1 = Date.now();
   assert.equal(ids.length, 40);
   const stored = await s.messages.range('stamped', 1, 100);
@@ -345,11 +357,11 @@ async function checkMessageStamps(s: Opened): Promise<void> {
   assert.ok(stored[41].lastModified <= t1 + 1000 + 42, `${stored[41].lastModified} not after ${t1}`);
   assertStampsIncrease(await s.messages.range('stamped-other', 1, 100), 'another channel');
   // A replayed key and a refused condition store nothing and stamp nothing.
-  assert.equal(await s.messages.append('stamped', 'bo', 'keyed', 100, key), 42);
-  assert.equal(await s.messages.appendIfLast('stamped', 'bo', 'stale', 100, 40), undefined);
+  assert.equal(await idOf(s.messages.append('stamped', 'bo', 'keyed', 100, key)), 42);
+  assert.equal(await idIf(s.messages.appendIf('stamped', 'bo', 'stale', 100, { lastId: 40 })), undefined);
   assert.deepEqual(await s.messages.range('stamped', 1, 100), stored, 'the same messages, the same stamps');
   // Retention drops the oldest; what follows is stamped after what is kept.
-  assert.equal(await s.messages.append('stamped', 'ann', 'last', 5), 43);
+  assert.equal(await idOf(s.messages.append('stamped', 'ann', 'last', 5)), 43);
   const kept = await s.messages.range('stamped', 1, 100);
   assert.deepEqual(
     kept.map((m) => m.messageid),
@@ -360,7 +372,9 @@ async function checkMessageStamps(s: Opened): Promise<void> {
 }
 
 async function checkConcurrentAppends(s: Opened): Promise<void> {
-  const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => s.messages.append('busy', 'ann', `m${i}`, 100)));
+  const ids = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => idOf(s.messages.append('busy', 'ann', `m${i}`, 100))),
+  );
   assert.deepEqual(
     [...ids].sort((a, b) => a - b),
     Array.from({ length: 60 }, (_, i) => i + 1),
@@ -371,16 +385,20 @@ async function checkConcurrentAppends(s: Opened): Promise<void> {
 }
 
 async function checkAppendIfLast(s: Opened): Promise<void> {
-  assert.equal(await s.messages.appendIfLast('cond', 'ann', 'not at 3', 100, 3), undefined, 'an empty channel is at 0');
-  assert.equal(await s.messages.last('cond'), 0);
-  assert.equal(await s.messages.appendIfLast('cond', 'ann', 'first', 100, 0), 1);
-  assert.equal(await s.messages.appendIfLast('cond', 'ann', 'again at 0', 100, 0), undefined);
+  assert.equal(
+    await idIf(s.messages.appendIf('cond', 'ann', 'not at 3', 100, { lastId: 3 })),
+    undefined,
+    'an empty channel is at 0',
+  );
+  assert.equal(await idOf(s.messages.last('cond')), 0);
+  assert.equal(await idIf(s.messages.appendIf('cond', 'ann', 'first', 100, { lastId: 0 })), 1);
+  assert.equal(await idIf(s.messages.appendIf('cond', 'ann', 'again at 0', 100, { lastId: 0 })), undefined);
   const racers = await Promise.all(
-    Array.from({ length: 20 }, (_, i) => s.messages.appendIfLast('cond', 'bo', `racer ${i}`, 100, 1)),
+    Array.from({ length: 20 }, (_, i) => idIf(s.messages.appendIf('cond', 'bo', `racer ${i}`, 100, { lastId: 1 }))),
   );
   const won = racers.filter((id) => id !== undefined);
   assert.deepEqual(won, [2], 'exactly one racer appended');
-  assert.equal(await s.messages.last('cond'), 2);
+  assert.equal(await idOf(s.messages.last('cond')), 2);
   const stored = await s.messages.range('cond', 1, 10);
   assert.deepEqual(
     stored.map((m) => m.messageid),
@@ -388,21 +406,71 @@ async function checkAppendIfLast(s: Opened): Promise<void> {
   );
   assert.equal(stored[1].message, `racer ${racers.indexOf(2)}`);
   // Unconditional appends carry on from there.
-  assert.equal(await s.messages.append('cond', 'ann', 'plain', 100), 3);
+  assert.equal(await idOf(s.messages.append('cond', 'ann', 'plain', 100)), 3);
+}
+
+async function checkAppendIfStamp(s: Opened): Promise<void> {
+  const at = (lastModified: number, text: string, key?: AppendKey) =>
+    s.messages.appendIf('by-stamp', 'ann', text, 100, { lastModified }, key);
+  assert.deepEqual(await s.messages.last('by-stamp'), { messageid: 0, lastModified: 0 }, 'nothing yet: both 0');
+  assert.equal(await at(1, 'not at 1'), undefined, 'an empty channel is at 0');
+  const first = await at(0, 'first');
+  assert.equal(first?.messageid, 1);
+  const plain = await s.messages.append('by-stamp', 'bo', 'plain', 100);
+  const stored = await s.messages.range('by-stamp', 1, 10);
+  assert.deepEqual(
+    [first, plain],
+    stored.map((m) => ({ messageid: m.messageid, lastModified: m.lastModified })),
+    'each append answers the stamp its message is stored with',
+  );
+  assert.deepEqual(await s.messages.last('by-stamp'), plain, 'last: the newest id and its stamp');
+  assert.equal(await at(first.lastModified, 'at an older stamp'), undefined);
+  assert.equal(await at(plain.messageid, 'at the last id, not a stamp'), undefined);
+  const racers = await Promise.all(Array.from({ length: 20 }, (_, i) => at(plain.lastModified, `racer ${i}`)));
+  const won = racers.filter((r) => r !== undefined);
+  assert.equal(won.length, 1, 'exactly one racer appended');
+  assert.equal(won[0].messageid, 3);
+  assert.ok(won[0].lastModified > plain.lastModified);
+  assert.deepEqual(await s.messages.last('by-stamp'), won[0]);
+  // A key held answers its message, with its stamp, wherever the channel is; a refusal keeps no key.
+  // (Kept longer than checkAppendKeys prunes up to.)
+  const key = { key: 'k', now: Date.now(), ttlMs: 3_600_000 };
+  assert.equal(await at(plain.lastModified, 'stale', key), undefined);
+  const keyed = await at(won[0].lastModified, 'keyed', key);
+  assert.equal(keyed?.messageid, 4);
+  assert.deepEqual(await at(0, 'keyed', key), keyed, 'the key again: the same message and stamp');
+  assert.deepEqual(await s.messages.append('by-stamp', 'ann', 'keyed', 100, key), keyed);
+  assert.deepEqual(await s.messages.append('by-stamp', 'ann', 'drops the rest', 1), {
+    messageid: 5,
+    lastModified: (await s.messages.last('by-stamp')).lastModified,
+  });
+  assert.deepEqual(
+    await s.messages.append('by-stamp', 'ann', 'keyed', 1, key),
+    { messageid: 4, lastModified: 0 },
+    'a key whose message is no longer retained: its id, stamp 0',
+  );
 }
 
 async function checkAppendKeys(s: Opened): Promise<void> {
   const now = Date.now();
   const key = (k: string, at = now) => ({ key: k, now: at, ttlMs: 60_000 });
   const count = async (channel: string) => (await s.messages.range(channel, 1, 1000)).length;
-  assert.equal(await s.messages.append('keyed', 'ann', 'once', 100, key('k1')), 1);
-  assert.equal(await s.messages.append('keyed', 'ann', 'once', 100, key('k1')), 1, 'the same key: the same id');
+  assert.equal(await idOf(s.messages.append('keyed', 'ann', 'once', 100, key('k1'))), 1);
+  assert.equal(await idOf(s.messages.append('keyed', 'ann', 'once', 100, key('k1'))), 1, 'the same key: the same id');
   assert.equal(await count('keyed'), 1, 'and nothing stored');
-  assert.equal(await s.messages.append('keyed', 'ann', 'other', 100, key('k2')), 2, 'another key: another message');
-  assert.equal(await s.messages.append('keyed', 'bo', 'bo', 100, key('k1')), 3, "another user's key is independent");
-  assert.equal(await s.messages.append('keyed-2', 'ann', 'there', 100, key('k1')), 1, "another channel's too");
-  assert.equal(await s.messages.append('keyed', 'ann', 'plain', 100), 4);
-  assert.equal(await s.messages.append('keyed', 'bo', 'bo', 100, key('k1')), 3);
+  assert.equal(
+    await idOf(s.messages.append('keyed', 'ann', 'other', 100, key('k2'))),
+    2,
+    'another key: another message',
+  );
+  assert.equal(
+    await idOf(s.messages.append('keyed', 'bo', 'bo', 100, key('k1'))),
+    3,
+    "another user's key is independent",
+  );
+  assert.equal(await idOf(s.messages.append('keyed-2', 'ann', 'there', 100, key('k1'))), 1, "another channel's too");
+  assert.equal(await idOf(s.messages.append('keyed', 'ann', 'plain', 100)), 4);
+  assert.equal(await idOf(s.messages.append('keyed', 'bo', 'bo', 100, key('k1'))), 3);
   assert.deepEqual(
     (await s.messages.range('keyed', 1, 10)).map((m) => [m.username, m.message]),
     [
@@ -416,8 +484,8 @@ async function checkAppendKeys(s: Opened): Promise<void> {
   const racers = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
       i % 2 === 0
-        ? s.messages.append('keyed', 'cy', 'raced', 100, key('race'))
-        : s.messages.append('keyed', 'cy', `plain ${i}`, 100),
+        ? idOf(s.messages.append('keyed', 'cy', 'raced', 100, key('race')))
+        : idOf(s.messages.append('keyed', 'cy', `plain ${i}`, 100)),
     ),
   );
   const keyedIds = racers.filter((_, i) => i % 2 === 0);
@@ -429,25 +497,33 @@ async function checkAppendKeys(s: Opened): Promise<void> {
   );
   assert.equal((await s.messages.range('keyed', 1, 100)).filter((m) => m.message === 'raced').length, 1);
   // appendIfLast: a key held answers its id whatever the last id; a new key is checked and kept.
-  const last = await s.messages.last('keyed');
-  assert.equal(await s.messages.appendIfLast('keyed', 'ann', 'once', 100, 0, key('k1')), 1);
-  assert.equal(await s.messages.appendIfLast('keyed', 'ann', 'stale', 100, 0, key('k3')), undefined);
+  const last = await idOf(s.messages.last('keyed'));
+  assert.equal(await idIf(s.messages.appendIf('keyed', 'ann', 'once', 100, { lastId: 0 }, key('k1'))), 1);
+  assert.equal(await idIf(s.messages.appendIf('keyed', 'ann', 'stale', 100, { lastId: 0 }, key('k3'))), undefined);
   assert.equal(
-    await s.messages.appendIfLast('keyed', 'ann', 'at last', 100, last, key('k3')),
+    await idIf(s.messages.appendIf('keyed', 'ann', 'at last', 100, { lastId: last }, key('k3'))),
     last + 1,
     'refused: key not kept',
   );
-  assert.equal(await s.messages.appendIfLast('keyed', 'ann', 'at last', 100, last, key('k3')), last + 1);
-  assert.equal(await s.messages.append('keyed', 'ann', 'at last', 100, key('k3')), last + 1, 'one key for both kinds');
+  assert.equal(await idIf(s.messages.appendIf('keyed', 'ann', 'at last', 100, { lastId: last }, key('k3'))), last + 1);
+  assert.equal(
+    await idOf(s.messages.append('keyed', 'ann', 'at last', 100, key('k3'))),
+    last + 1,
+    'one key for both kinds',
+  );
   // Kept their time to live whatever the retention (a retain of 1 drops message 1), then a new key.
-  assert.equal(await s.messages.append('keyed', 'ann', 'drops the rest', 1), last + 2);
+  assert.equal(await idOf(s.messages.append('keyed', 'ann', 'drops the rest', 1)), last + 2);
   assert.deepEqual(await s.messages.range('keyed', 1, 1), [], 'message 1 is no longer retained');
-  assert.equal(await s.messages.append('keyed', 'ann', 'x', 1, key('k1', now + 59_999)), 1);
-  assert.equal(await s.messages.append('keyed', 'ann', 'new', 1, key('k1', now + 60_000)), last + 3, 'expired');
+  assert.equal(await idOf(s.messages.append('keyed', 'ann', 'x', 1, key('k1', now + 59_999))), 1);
+  assert.equal(await idOf(s.messages.append('keyed', 'ann', 'new', 1, key('k1', now + 60_000))), last + 3, 'expired');
   assert.equal(await s.messages.pruneKeys(now + 59_999), 0);
   assert.equal(await s.messages.pruneKeys(now + 60_000), 5, 'every key but the one taken again');
   assert.equal(await s.messages.pruneKeys(now + 60_000), 0);
-  assert.equal(await s.messages.append('keyed', 'bo', 'bo again', 1, key('k1', now + 60_001)), last + 4, 'pruned');
+  assert.equal(
+    await idOf(s.messages.append('keyed', 'bo', 'bo again', 1, key('k1', now + 60_001))),
+    last + 4,
+    'pruned',
+  );
 }
 
 async function checkNodes(s: Opened): Promise<void> {
@@ -682,7 +758,11 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
     'messages: every message stamped lastModified, strictly increasing in id order per channel, near now',
     checkMessageStamps,
   ],
-  ['messages: appendIfLast appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
+  ['messages: appendIf appends only at the expected last id, atomically under 20 racers', checkAppendIfLast],
+  [
+    'messages: appends answer the stamp range shows, last the newest; appendIf at the last stamp, atomically under 20 racers',
+    checkAppendIfStamp,
+  ],
   [
     'messages: a key recorded with its append answers its id and stores nothing, per channel and user, under racers; kept its time to live',
     checkAppendKeys,
@@ -768,8 +848,9 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   await t.test("migration 9: existing channels stay public, existing nodes become their owner's alone", () =>
     permissionsMigration(pg),
   );
-  await t.test('migration 12: the messages stored before get increasing stamps, and new ones come after', () =>
-    stampsMigration(pg),
+  await t.test(
+    'migrations 12 and 14: the messages stored before get increasing stamps, new ones come after, answered',
+    () => stampsMigration(pg),
   );
   await t.test(
     'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
@@ -883,9 +964,17 @@ async function stampsMigration(pg: Postgres): Promise<void> {
     assertStampsIncrease(old, 'back-filled');
     assert.ok(old[0].lastModified >= t0 - 1000 && old[2].lastModified <= Date.now() + 1000, 'at the migration');
     assert.equal((await s.messages.range('other', 1, 10)).length, 1);
-    assert.equal(await s.messages.append('old', 'ann', 'new', 3), 6);
-    assert.equal(await s.messages.appendIfLast('old', 'ann', 'newer', 3, 6), 7);
-    assertStampsIncrease(await s.messages.range('old', 1, 10), 'back-filled, then new');
+    const sixth = await s.messages.append('old', 'ann', 'new', 3);
+    assert.equal(sixth.messageid, 6);
+    const seventh = await s.messages.appendIf('old', 'ann', 'newer', 3, { lastModified: sixth.lastModified });
+    assert.equal(seventh?.messageid, 7);
+    const now = await s.messages.range('old', 1, 10);
+    assertStampsIncrease(now, 'back-filled, then new');
+    // Migration 14: an append answers the stamp it stored.
+    assert.deepEqual(
+      [sixth, seventh],
+      now.slice(-2).map((m) => ({ messageid: m.messageid, lastModified: m.lastModified })),
+    );
   } finally {
     await s.close();
   }
@@ -896,7 +985,7 @@ async function twoInstancesAppend(t: TestContext, config: Config): Promise<void>
   const b = await openStores(config, log, ['messages']);
   try {
     const posts = Array.from({ length: 200 }, (_, i) =>
-      (i % 2 === 0 ? a : b).messages.append('shared', i % 2 === 0 ? 'a' : 'b', `p${i}`, 150),
+      idOf((i % 2 === 0 ? a : b).messages.append('shared', i % 2 === 0 ? 'a' : 'b', `p${i}`, 150)),
     );
     const ids = await Promise.all(posts);
     assert.deepEqual(
@@ -927,11 +1016,11 @@ async function twoInstancesKeyed(config: Config): Promise<void> {
     // refused unless the key is held), with keyless appends between.
     const posts = Array.from({ length: 140 }, (_, i) => {
       const s = i % 2 === 0 ? a : b;
-      if (i % 7 === 6) return s.messages.append('two-keyed', 'ann', `plain ${i}`, 1000);
+      if (i % 7 === 6) return idOf(s.messages.append('two-keyed', 'ann', `plain ${i}`, 1000));
       const key = { key: `k${i % 10}`, now, ttlMs: 60_000 };
       return i % 3 === 0
-        ? s.messages.appendIfLast('two-keyed', 'ann', `keyed ${i % 10}`, 1000, 0, key)
-        : s.messages.append('two-keyed', 'ann', `keyed ${i % 10}`, 1000, key);
+        ? idIf(s.messages.appendIf('two-keyed', 'ann', `keyed ${i % 10}`, 1000, { lastId: 0 }, key))
+        : idOf(s.messages.append('two-keyed', 'ann', `keyed ${i % 10}`, 1000, key));
     });
     const ids = await Promise.all(posts);
     const stored = await a.messages.range('two-keyed', 1, 1000);
@@ -1104,7 +1193,7 @@ test('a service whose database cannot be reached exits 1 at start, naming AGORA_
 });
 
 /**
- * What the auth fan-out relies on (services/auth/fanout.ts): one order for every subscriber,
+ * What the auth fan-out relies on (lib/fanout.ts): one order for every subscriber,
  * the publisher included; `onGap` when the subscription breaks; delivery again once the
  * server is back, without help.
  */

@@ -298,14 +298,23 @@ async function sortingAndFilters(mesh: V1Mesh): Promise<void> {
     (await get('min_messageid=10&max_messageid=12')).map((m) => m.messageid),
     [10, 11, 12],
   );
+  // _since and _before compare last_modified (as an ETag, quoted, too), not ids.
+  const [at4] = await get('messageid=4');
+  const [at247] = await get('messageid=247');
   assert.deepEqual(
-    (await get('_since=247')).map((m) => m.messageid),
+    (await get(`_since=${String(at247.last_modified)}`)).map((m) => m.messageid),
     [248, 249, 250, 251],
   );
   assert.deepEqual(
-    (await get('_before=4')).map((m) => m.messageid),
+    (await get(`_since="${String(at247.last_modified)}"&_sort=-last_modified`)).map((m) => m.messageid),
+    [251, 250, 249, 248],
+  );
+  assert.deepEqual(
+    (await get(`_before=${String(at4.last_modified)}`)).map((m) => m.messageid),
     [1, 2, 3],
   );
+  assert.equal((await get('_since=247&_limit=50')).length, 50, 'an id is no timestamp: every message is after 247 ms');
+  assert.deepEqual(await get('_before=4'), []);
   // last_modified is a field like the others: filtered and sorted on.
   const [at248] = await get('messageid=248');
   assert.deepEqual(
@@ -421,40 +430,55 @@ function stampOf(record: unknown): number {
 async function versions(mesh: V1Mesh): Promise<void> {
   const { base, ann, bob } = mesh;
   const list = await call(base, 'GET', '/v1/channels/busy/messages?_limit=1', { key: ann });
-  assert.equal(list.headers.get('etag'), '"251"', 'a message list is versioned by its last id');
+  const newest = await call(base, 'GET', '/v1/channels/busy/messages?_sort=-messageid&_limit=2', { key: ann });
+  const [at251, at250] = (newest.body as { data: Json[] }).data.map(stampOf);
+  // The list's version is the collection's timestamp, the newest message's last_modified, as Kinto's.
+  const tag251 = `"${at251}"`;
+  assert.equal(list.headers.get('etag'), tag251, "a message list's ETag: its newest last_modified");
+  assert.equal(list.headers.get('last-modified'), new Date(at251).toUTCString());
   assert.equal(
-    (await call(base, 'GET', '/v1/channels/busy/messages', { key: ann, headers: { 'if-none-match': '"251"' } })).status,
+    (await call(base, 'GET', '/v1/channels/busy/messages', { key: ann, headers: { 'if-none-match': tag251 } })).status,
     304,
   );
-  const stale = assertError(
-    await call(base, 'POST', '/v1/channels/busy/messages', {
-      key: ann,
-      body: { message: 'late' },
-      headers: { 'if-match': '"250"' },
-    }),
-    412,
-    114,
-    'stale If-Match',
+  assert.equal(
+    (
+      await call(base, 'GET', '/v1/channels/busy/messages', {
+        key: ann,
+        headers: { 'if-modified-since': new Date(at251).toUTCString() },
+      })
+    ).status,
+    304,
   );
-  assert.equal(stale.info, 'current ETag: "251"');
-  assert.deepEqual(stale.details, { existing: null }, 'a post overwrites nothing: no existing record');
+  for (const tag of [`"${at250}"`, '"251"']) {
+    const stale = assertError(
+      await call(base, 'POST', '/v1/channels/busy/messages', {
+        key: ann,
+        body: { message: 'late' },
+        headers: { 'if-match': tag },
+      }),
+      412,
+      114,
+      `stale If-Match ${tag}`,
+    );
+    assert.equal(stale.info, `current ETag: ${tag251}`);
+    assert.deepEqual(stale.details, { existing: null }, 'a post overwrites nothing: no existing record');
+  }
   const posted = await call(base, 'POST', '/v1/channels/busy/messages', {
     key: ann,
     body: { message: 'on time' },
-    headers: { 'if-match': '"251"' },
+    headers: { 'if-match': tag251 },
   });
   assert.equal(posted.status, 201);
-  assert.equal(posted.headers.get('etag'), '"252"');
+  const at252 = stampOf(posted.rec);
+  assert.ok(at252 > at251);
+  assert.deepEqual(posted.rec, { id: '252', messageid: 252, message: 'on time', last_modified: at252 });
+  assert.equal(posted.headers.get('etag'), `"${at252}"`, "a message's ETag: its last_modified");
+  assert.equal(posted.headers.get('last-modified'), new Date(at252).toUTCString());
   assert.equal(posted.headers.get('location'), '/v1/channels/busy/messages/252');
   const one = await call(base, 'GET', '/v1/channels/busy/messages/252', { key: bob });
+  assert.equal(one.headers.get('etag'), `"${at252}"`);
   assert.deepEqual(one.body, {
-    data: {
-      id: '252',
-      messageid: 252,
-      username: 'ann',
-      message: 'on time',
-      last_modified: stampOf((one.body as { data: unknown }).data),
-    },
+    data: { id: '252', messageid: 252, username: 'ann', message: 'on time', last_modified: at252 },
     permissions: {},
   });
   const cut = await call(base, 'GET', '/v1/channels/busy/messages/252?_fields=message', { key: bob });
@@ -476,12 +500,25 @@ async function versions(mesh: V1Mesh): Promise<void> {
     (
       await call(base, 'GET', '/v1/channels/busy/messages?_limit=1', {
         key: ann,
-        headers: { 'if-none-match': '"251"' },
+        headers: { 'if-none-match': tag251 },
       })
     ).status,
     200,
     'a new message changes the list ETag',
   );
+  // An empty channel: ETag "0" and no Last-Modified, as any empty collection; If-Match "0" posts its first.
+  assert.equal((await call(base, 'POST', '/v1/channels', { key: ann, body: { name: 'empty' } })).status, 201);
+  const empty = await call(base, 'GET', '/v1/channels/empty/messages', { key: ann });
+  assert.deepEqual([empty.headers.get('etag'), empty.headers.get('last-modified')], ['"0"', null]);
+  const firstPost = (tag: string) =>
+    call(base, 'POST', '/v1/channels/empty/messages', {
+      key: ann,
+      body: { message: 'first' },
+      headers: { 'if-match': tag },
+    });
+  assertError(await firstPost('"1"'), 412, 114, 'an empty channel is at "0"');
+  assert.equal((await firstPost('"0"')).status, 201);
+  assertError(await firstPost('"0"'), 412, 114, 'no longer empty');
   await channelVersions(mesh);
 }
 
@@ -567,12 +604,15 @@ async function channelVersions({ base, ann }: V1Mesh): Promise<void> {
     });
   assertError(await unmodified(stamp - 1000, 'too-late'), 412, 114, 'the list changed after that date');
   assert.equal((await unmodified(Date.now() + 5000, 'in-time')).status, 201);
-  const post = await call(base, 'POST', '/v1/channels/busy/messages', {
-    key: ann,
-    body: { message: 'undated' },
-    headers: { 'if-unmodified-since': new Date(0).toUTCString() },
-  });
-  assert.equal(post.status, 201, 'a message list is versioned by ids, not dates: If-Unmodified-Since does not apply');
+  // A message list's version is a timestamp too: If-Unmodified-Since applies to a post.
+  const dated = (ms: number) =>
+    call(base, 'POST', '/v1/channels/busy/messages', {
+      key: ann,
+      body: { message: 'dated' },
+      headers: { 'if-unmodified-since': new Date(ms).toUTCString() },
+    });
+  assertError(await dated(0), 412, 114, 'the message list changed after that date');
+  assert.equal((await dated(Date.now() + 5000)).status, 201);
 }
 
 async function ifMatchRace(mesh: V1Mesh): Promise<void> {
@@ -640,7 +680,7 @@ async function batches(mesh: V1Mesh): Promise<void> {
   assert.deepEqual(batched, [
     { id: '1', messageid: 1, username: 'bob', message: 'from a batch', last_modified: stampOf(batched[0]) },
   ]);
-  assert.equal((responses[2].headers as Json).etag, '"1"');
+  assert.equal((responses[2].headers as Json).etag, `"${stampOf(batched[0])}"`);
   assert.equal((responses[3].body as Json).errno, 107);
   assert.deepEqual(
     ((responses[3].body as Json).details as { name: string }[]).map((d) => d.name),

@@ -412,3 +412,61 @@ test('Access: whether a channel exists and its permissions, without a session', 
     permissions: { read: ['account:bob'], write: ['account:alice'] },
   });
 });
+
+test('SetPermissions answers only once its change is announced; a refused change announces nothing', async () => {
+  const store = new MemoryChannelStore(() => 1000);
+  const announced: string[] = [];
+  let release: () => void = () => undefined;
+  const h = buildChannelsHandlers({
+    store,
+    sessions: fakeSessions(),
+    announce: (channel) => {
+      announced.push(channel);
+      return new Promise((resolve) => (release = resolve));
+    },
+  });
+  await Promise.resolve(
+    h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'secret' }, ctx),
+  );
+  let answered = false;
+  const change = Promise.resolve(
+    h.SetPermissions(
+      {
+        sesskey: ALICE,
+        channel: 'secret',
+        permissions: { read: [], write: [] },
+        set_read: false,
+        set_write: true,
+        check_version: false,
+        expected_version: 0,
+      },
+      ctx,
+    ),
+  ).then((r) => {
+    answered = true;
+    return r;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(announced, ['secret']);
+  assert.equal(answered, false, 'not before the announcement is done');
+  release();
+  assert.deepEqual((await change).permissions?.write, ['account:alice']);
+  await assert.rejects(
+    Promise.resolve(
+      h.SetPermissions(
+        {
+          sesskey: BOB,
+          channel: 'secret',
+          permissions: { read: [], write: [] },
+          set_read: false,
+          set_write: true,
+          check_version: false,
+          expected_version: 0,
+        },
+        ctx,
+      ),
+    ),
+    { code: 'AGORA_ERR_FORBIDDEN' },
+  );
+  assert.deepEqual(announced, ['secret'], 'nothing changed, nothing announced');
+});

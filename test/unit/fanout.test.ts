@@ -1,12 +1,12 @@
 /**
- * services/auth/fanout.ts: session invalidations across auth instances, on an in-process
+ * lib/fanout.ts: session invalidations across auth instances, on an in-process
  * ordered topic (a narrow fake of Broadcast), with t.mock.timers and an injected clock.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createLogger } from '../../lib/log';
 import type { Broadcast } from '../../lib/store/contracts';
-import { BOUND_MS, FENCE_CHECK_MS, FENCE_MS, InvalidationFanout, type LocalWatchers } from '../../services/auth/fanout';
+import { BOUND_MS, FENCE_CHECK_MS, FENCE_MS, InvalidationFanout, type LocalWatchers } from '../../lib/fanout';
 
 const log = createLogger('test', 'silent');
 

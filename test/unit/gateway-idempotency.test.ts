@@ -53,7 +53,8 @@ function setUp(ttlS = 86_400): Setup {
         const instead = next.post;
         next.post = undefined;
         if (instead !== undefined) await instead();
-        return { messageid: ++id };
+        id++;
+        return { messageid: id, last_modified: 1_796_481_183_300 + id };
       }
       if (`${service}.${method}` === 'Channels.Create') {
         const permissions = { read: ['system.Authenticated'], write: ['system.Authenticated'] };

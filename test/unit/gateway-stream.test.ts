@@ -20,6 +20,7 @@ interface Msg {
   messageid: number;
   username: string;
   message: string;
+  last_modified: number;
 }
 
 /** Messages over an array, the session good while `live.ok`, the channel readable unless `live.readable` is false. */
@@ -60,7 +61,12 @@ async function serve(t: TestContext, bus: BusCaller, feeds?: { listeners: FeedLi
   return `http://127.0.0.1:${port}`;
 }
 
-const msg = (id: number): Msg => ({ messageid: id, username: 'ann', message: `m${id}` });
+const msg = (id: number): Msg => ({
+  messageid: id,
+  username: 'ann',
+  message: `m${id}`,
+  last_modified: 1_796_481_183_300 + id,
+});
 
 test('a client gets every id once, in order: gaps are fetched, late and repeated ids dropped', async (t) => {
   const stored = [msg(1), msg(2)];
@@ -84,7 +90,11 @@ test('a client gets every id once, in order: gaps are fetched, late and repeated
   stored.push(msg(6));
   const sixth = await s.next(2000);
   assert.equal(sixth.id, '6');
-  assert.deepEqual(JSON.parse(sixth.data), msg(6));
+  assert.deepEqual(JSON.parse(sixth.data), msg(6), 'with its last_modified');
+  // Announced without its stamp (an older Messages instance): fetched, so the event has it.
+  stored.push(msg(7));
+  feed.message({ ...msg(7), last_modified: 0 });
+  assert.deepEqual(JSON.parse((await s.next()).data), msg(7));
   s.close();
   await s.ended;
   await new Promise((resolve) => setTimeout(resolve, 50));

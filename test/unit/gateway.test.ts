@@ -41,7 +41,7 @@ const HAPPY: Record<string, Answer> = {
   'Auth.Logoff': () => ({ ok: true }),
   'Channels.List': () => ({ channels: ['Zeta', 'general'] }),
   'Channels.Create': (p) => ({ channel: p.channel, created: true }),
-  'Messages.Post': () => ({ messageid: 7 }),
+  'Messages.Post': () => ({ messageid: 7, last_modified: 1_796_481_183_307 }),
   'Messages.Last': () => ({ messageid: 0 }),
   'Messages.Retrieve': () => ({
     messages: [

@@ -14,6 +14,10 @@ import {
   type MessagesDeps,
 } from '../../services/messages/handlers';
 import { decodeAnnounce, encodeAnnounce, MAX_TOPIC_BYTES } from '../../services/messages/stream';
+import type { Appended } from '../../lib/store/contracts';
+
+/** The id of the message an append answered. */
+const idOf = async (p: Promise<Appended>): Promise<number> => (await p).messageid;
 
 const log = createLogger('test', 'silent');
 const ctx: RpcContext = { service: 'Messages', method: 'test', log };
@@ -34,26 +38,43 @@ function setup(options: Partial<MessagesDeps> = {}) {
 
 const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE, channel = 'general') =>
   Promise.resolve(
-    h.Post({ sesskey, channel, message, check_last: false, expected_last: 0, idempotency_key: '' }, ctx),
+    h.Post(
+      {
+        sesskey,
+        channel,
+        message,
+        check_last: false,
+        expected_last: 0,
+        check_last_modified: false,
+        expected_last_modified: 0,
+        idempotency_key: '',
+      },
+      ctx,
+    ),
   ).then((r) => Number(r.messageid));
 const retrieve = (h: ReturnType<typeof setup>['h'], first: number, last: number, channel = 'general') =>
   Promise.resolve(h.Retrieve({ sesskey: ALICE, channel, first, last }, ctx)).then((r) => r.messages ?? []);
 
 test('ids start at 1, Last answers 0 on an empty channel, Retrieve answers {messageid, username, message, last_modified}', async () => {
   const { h } = setup();
-  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 0 });
+  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 0, last_modified: 0 });
   const t0 = Date.now();
   assert.equal(await post(h, 'hello'), 1);
   assert.equal(await post(h, 'hi alice', BOB), 2);
-  assert.deepEqual(await h.Last({ sesskey: BOB, channel: 'general' }, ctx), { messageid: 2 });
+  const last = await h.Last({ sesskey: BOB, channel: 'general' }, ctx);
   const got = await retrieve(h, 1, 2);
   const [first, second] = got.map((m) => Number(m.last_modified));
+  assert.deepEqual(last, { messageid: 2, last_modified: second }, "Last: the last id and its message's stamp");
   assert.ok(first >= t0 && second > first, `stamped ${first}, then ${second}, from ${t0}`);
   assert.deepEqual(got, [
     { messageid: 1, username: 'alice', message: 'hello', last_modified: first },
     { messageid: 2, username: 'bob', message: 'hi alice', last_modified: second },
   ]);
-  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'empty' }, ctx), { messageid: 0 }, 'ids are per channel');
+  assert.deepEqual(
+    await h.Last({ sesskey: ALICE, channel: 'empty' }, ctx),
+    { messageid: 0, last_modified: 0 },
+    'ids are per channel',
+  );
 });
 
 test('500 concurrent appends get ids 1..500, each once, and every message is kept', async () => {
@@ -71,7 +92,7 @@ test('500 concurrent appends get ids 1..500, each once, and every message is kep
 
 test('the store alone: concurrent appends over several channels stay gap-free per channel', async () => {
   const store = new MemoryMessageStore();
-  const calls = Array.from({ length: 600 }, (_, i) => store.append(`c${i % 3}`, 'u', `m${i}`, 100));
+  const calls = Array.from({ length: 600 }, (_, i) => idOf(store.append(`c${i % 3}`, 'u', `m${i}`, 100)));
   const ids = await Promise.all(calls);
   for (const c of [0, 1, 2]) {
     const mine = ids.filter((_, i) => i % 3 === c).sort((a, b) => a - b);
@@ -79,7 +100,7 @@ test('the store alone: concurrent appends over several channels stay gap-free pe
       mine,
       Array.from({ length: 200 }, (_, i) => i + 1),
     );
-    assert.equal(await store.last(`c${c}`), 200);
+    assert.equal(await idOf(store.last(`c${c}`)), 200);
   }
 });
 
@@ -93,7 +114,7 @@ test('retention: after 250 posts exactly ids 151..250 are retained', async () =>
   );
   assert.equal(kept[0].message, 'message 151');
   assert.equal(kept[99].message, 'message 250');
-  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 250 });
+  assert.equal((await h.Last({ sesskey: ALICE, channel: 'general' }, ctx)).messageid, 250);
   assert.deepEqual(await retrieve(h, 1, 150), [], 'what fell out of retention is gone');
 });
 
@@ -151,7 +172,12 @@ test('on the bus a non-integer bound is refused before the handler runs', async 
   assert.deepEqual(await handlers.Retrieve([{ sesskey: ALICE, channel: 'general', first: -3, last: 3 }], call), {
     messages: [],
   });
-  assert.deepEqual(await handlers.Post([{ sesskey: ALICE, channel: 'general', message: 'x' }], call), { messageid: 1 });
+  const posted = (await handlers.Post([{ sesskey: ALICE, channel: 'general', message: 'x' }], call)) as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(posted, { messageid: 1, last_modified: posted.last_modified });
+  assert.ok(Number(posted.last_modified) > 0, 'stamped');
 });
 
 test('message size: empty is invalid, maxBytes of UTF-8 is fine, one byte more is too long', async () => {
@@ -183,6 +209,8 @@ test('message size: empty is invalid, maxBytes of UTF-8 is fine, one byte more i
           message: 42 as never,
           check_last: false,
           expected_last: 0,
+          check_last_modified: false,
+          expected_last_modified: 0,
           idempotency_key: '',
         },
         ctx,
@@ -190,11 +218,7 @@ test('message size: empty is invalid, maxBytes of UTF-8 is fine, one byte more i
     ),
     { code: 'AGORA_ERR_MESSAGE_INVALID' },
   );
-  assert.deepEqual(
-    await h.Last({ sesskey: ALICE, channel: 'general' }, ctx),
-    { messageid: 5 },
-    'refused posts took no id',
-  );
+  assert.equal((await h.Last({ sesskey: ALICE, channel: 'general' }, ctx)).messageid, 5, 'refused posts took no id');
 });
 
 test('an unknown channel fails with AGORA_ERR_CHANNEL_NOT_FOUND on every method', async () => {
@@ -278,24 +302,24 @@ test('cacheAccess: a found channel is remembered for its time, an absent one ask
 
 test('the store resizes a channel ring when retain changes, keeping the newest', async () => {
   const store = new MemoryMessageStore();
-  for (let i = 0; i < 10; i++) await store.append('c', 'u', `m${i + 1}`, 5);
+  for (let i = 0; i < 10; i++) await idOf(store.append('c', 'u', `m${i + 1}`, 5));
   assert.deepEqual(
     (await store.range('c', 1, 100)).map((m) => m.messageid),
     [6, 7, 8, 9, 10],
   );
-  await store.append('c', 'u', 'm11', 8);
+  await idOf(store.append('c', 'u', 'm11', 8));
   assert.deepEqual(
     (await store.range('c', 1, 100)).map((m) => m.messageid),
     [6, 7, 8, 9, 10, 11],
   );
-  await store.append('c', 'u', 'm12', 3);
+  await idOf(store.append('c', 'u', 'm12', 3));
   assert.deepEqual(
     (await store.range('c', 1, 100)).map((m) => m.message),
     ['m10', 'm11', 'm12'],
   );
   assert.deepEqual(await store.range('none', 1, 10), []);
-  assert.equal(await store.last('none'), 0);
-  await assert.rejects(store.append('c', 'u', 'x', 0), RangeError);
+  assert.equal(await idOf(store.last('none')), 0);
+  await assert.rejects(idOf(store.append('c', 'u', 'x', 0)), RangeError);
 });
 
 test('Post with check_last appends only while the channel is still at expected_last', async () => {
@@ -303,7 +327,16 @@ test('Post with check_last appends only while the channel is still at expected_l
   const ifLast = (expected_last: number, message: string) =>
     Promise.resolve(
       h.Post(
-        { sesskey: ALICE, channel: 'general', message, check_last: true, expected_last, idempotency_key: '' },
+        {
+          sesskey: ALICE,
+          channel: 'general',
+          message,
+          check_last: true,
+          expected_last,
+          check_last_modified: false,
+          expected_last_modified: 0,
+          idempotency_key: '',
+        },
         ctx,
       ),
     ).then((r) => Number(r.messageid));
@@ -316,17 +349,23 @@ test('Post with check_last appends only while the channel is still at expected_l
     results.filter((r) => r.status === 'fulfilled').map((r) => r.value),
     [3],
   );
-  assert.deepEqual(
-    await h.Last({ sesskey: ALICE, channel: 'general' }, ctx),
-    { messageid: 3 },
-    'refused posts took no id',
-  );
+  assert.equal((await h.Last({ sesskey: ALICE, channel: 'general' }, ctx)).messageid, 3, 'refused posts took no id');
 });
 
 test('a posted message is announced whole, or by its id alone when too long for a NOTIFY payload', () => {
-  const short = encodeAnnounce('general', { messageid: 3, username: 'ann', message: 'hi' });
-  assert.deepEqual(decodeAnnounce(short), { c: 'general', i: 3, u: 'ann', m: 'hi' });
-  const long = encodeAnnounce('general', { messageid: 4, username: 'ann', message: '\u0001'.repeat(4096) });
+  const short = encodeAnnounce('general', {
+    messageid: 3,
+    username: 'ann',
+    message: 'hi',
+    lastModified: 1796481183306,
+  });
+  assert.deepEqual(decodeAnnounce(short), { c: 'general', i: 3, u: 'ann', m: 'hi', t: 1796481183306 });
+  const long = encodeAnnounce('general', {
+    messageid: 4,
+    username: 'ann',
+    message: '\u0001'.repeat(4096),
+    lastModified: 1796481183307,
+  });
   assert.ok(Buffer.byteLength(long) <= MAX_TOPIC_BYTES);
   assert.deepEqual(decodeAnnounce(long), { c: 'general', i: 4 });
   assert.equal(decodeAnnounce('p probe 1'), undefined);
@@ -347,10 +386,16 @@ test("on the bus a call's own logger is made only when the process logs at debug
     },
   });
   const request = [{ sesskey: ALICE, channel: 'general' }];
-  assert.deepEqual(await busHandlers(buildMessagesService(deps), log).Last(request, call()), { messageid: 0 });
+  assert.deepEqual(await busHandlers(buildMessagesService(deps), log).Last(request, call()), {
+    messageid: 0,
+    last_modified: 0,
+  });
   assert.equal(made, 0);
   assert.deepEqual(lines, []);
-  assert.deepEqual(await busHandlers(buildMessagesService(deps), debugLog).Last(request, call()), { messageid: 0 });
+  assert.deepEqual(await busHandlers(buildMessagesService(deps), debugLog).Last(request, call()), {
+    messageid: 0,
+    last_modified: 0,
+  });
   assert.equal(made, 1);
   assert.match(lines.join(''), /"reqId":"r-9".*"method":"Last","caller":"bus","msg":"call"/);
 });
@@ -382,7 +427,19 @@ test('Post with an idempotency key: the key again answers the id it was given an
   const { h } = setup();
   const keyed = (message: string, idempotency_key: string, sesskey = ALICE, channel = 'general') =>
     Promise.resolve(
-      h.Post({ sesskey, channel, message, check_last: false, expected_last: 0, idempotency_key }, ctx),
+      h.Post(
+        {
+          sesskey,
+          channel,
+          message,
+          check_last: false,
+          expected_last: 0,
+          check_last_modified: false,
+          expected_last_modified: 0,
+          idempotency_key,
+        },
+        ctx,
+      ),
     ).then((r) => Number(r.messageid));
   assert.equal(await keyed('once', 'k-1'), 1);
   assert.equal(await keyed('once', 'k-1'), 1, 'the same key: the same id');
@@ -398,7 +455,16 @@ test('Post with an idempotency key: the key again answers the id it was given an
   const ifLast = (expected_last: number, idempotency_key: string) =>
     Promise.resolve(
       h.Post(
-        { sesskey: ALICE, channel: 'general', message: 'm', check_last: true, expected_last, idempotency_key },
+        {
+          sesskey: ALICE,
+          channel: 'general',
+          message: 'm',
+          check_last: true,
+          expected_last,
+          check_last_modified: false,
+          expected_last_modified: 0,
+          idempotency_key,
+        },
         ctx,
       ),
     ).then((r) => Number(r.messageid));
@@ -406,25 +472,126 @@ test('Post with an idempotency key: the key again answers the id it was given an
   assert.equal(await ifLast(4, 'k-3'), 5, 'held: the id, no AGORA_ERR_MESSAGE_STALE');
   assert.equal(await ifLast(4, 'k-1'), 1);
   await assert.rejects(ifLast(4, 'k-4'), { code: 'AGORA_ERR_MESSAGE_STALE' }, 'a new key is still checked');
-  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), { messageid: 5 });
+  assert.equal((await h.Last({ sesskey: ALICE, channel: 'general' }, ctx)).messageid, 5);
   for (const bad of ['has space', 'x'.repeat(256), 'é'])
     await assert.rejects(keyed('bad', bad), { code: 'AGORA_ERR_IDEMPOTENCY_KEY_INVALID', status: 400 }, bad);
-  assert.deepEqual(
-    await h.Last({ sesskey: ALICE, channel: 'general' }, ctx),
-    { messageid: 5 },
-    'a bad key posts nothing',
-  );
+  assert.equal((await h.Last({ sesskey: ALICE, channel: 'general' }, ctx)).messageid, 5, 'a bad key posts nothing');
 });
 
 test('the store keeps a post key its time to live, whatever the retention; then it is a new key, and pruned', async () => {
   const store = new MemoryMessageStore();
   const key = (now: number) => ({ key: 'k', now, ttlMs: 1000 });
-  assert.equal(await store.append('c', 'u', 'a', 1, key(0)), 1);
-  assert.equal(await store.append('c', 'u', 'b', 1), 2, 'message 1 falls out of retention');
-  assert.equal(await store.append('c', 'u', 'a', 1, key(999)), 1, 'its key still answers');
+  assert.equal(await idOf(store.append('c', 'u', 'a', 1, key(0))), 1);
+  assert.equal(await idOf(store.append('c', 'u', 'b', 1)), 2, 'message 1 falls out of retention');
+  assert.equal(await idOf(store.append('c', 'u', 'a', 1, key(999))), 1, 'its key still answers');
   assert.equal(await store.pruneKeys(999), 0);
-  assert.equal(await store.append('c', 'u', 'a', 1, key(1000)), 3, 'expired: a new post');
-  assert.equal(await store.append('c', 'u', 'a', 1, key(1500)), 3);
+  assert.equal(await idOf(store.append('c', 'u', 'a', 1, key(1000))), 3, 'expired: a new post');
+  assert.equal(await idOf(store.append('c', 'u', 'a', 1, key(1500))), 3);
   assert.equal(await store.pruneKeys(2000), 1);
   assert.equal(await store.pruneKeys(2000), 0);
+});
+
+test('Post answers the stamp Retrieve shows and announces it; with check_last_modified it appends only at that stamp', async () => {
+  const announced: unknown[] = [];
+  const { h } = setup({ onPosted: (channel, m) => void announced.push({ channel, ...m }) });
+  const ifStamp = (expected_last_modified: number, message: string) =>
+    Promise.resolve(
+      h.Post(
+        {
+          sesskey: ALICE,
+          channel: 'general',
+          message,
+          check_last: false,
+          expected_last: 0,
+          check_last_modified: true,
+          expected_last_modified,
+          idempotency_key: '',
+        },
+        ctx,
+      ),
+    );
+  await assert.rejects(ifStamp(5, 'an empty channel is at 0'), { code: 'AGORA_ERR_MESSAGE_STALE' });
+  const first = await ifStamp(0, 'first');
+  const stamp = Number(first.last_modified);
+  const [stored] = await retrieve(h, 1, 1);
+  assert.deepEqual(first, { messageid: 1, last_modified: stored.last_modified });
+  assert.deepEqual(announced, [
+    { channel: 'general', messageid: 1, username: 'alice', message: 'first', lastModified: stamp },
+  ]);
+  assert.deepEqual(await h.Last({ sesskey: ALICE, channel: 'general' }, ctx), first);
+  // The last id is no stamp: naming it is refused, with the current stamp in the answer.
+  const stale = await ifStamp(1, 'at id 1?').catch((e: unknown) => e as AgoraError);
+  assert.ok(stale instanceof AgoraError && stale.code === 'AGORA_ERR_MESSAGE_STALE');
+  assert.deepEqual(stale.data, { info: `current ETag: "${stamp}"` });
+  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ifStamp(stamp, `r${i}`)));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one racer at that stamp');
+  assert.equal(announced.length, 2, 'refused posts are not announced');
+});
+
+test('cacheAccess: an answer is kept for its time counted from when it was asked, not from when it came', async () => {
+  let clock = 1000;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let asked = 0;
+  const cached = cacheAccess(
+    async () => {
+      asked++;
+      if (asked === 1) await gate;
+      return publicChannel('ann');
+    },
+    500,
+    () => clock,
+  );
+  const first = cached('c', {});
+  clock += 400; // the answer comes 400 ms after the question
+  release();
+  await first;
+  clock += 99;
+  await cached('c', {});
+  assert.equal(asked, 1, 'within 500 ms of the question: kept');
+  clock += 1;
+  await cached('c', {});
+  assert.equal(asked, 2, '500 ms after the question: asked again, though the answer is only 100 ms old');
+});
+
+test('cacheAccess: an invalidated channel is asked again at once; a lookup from before is neither joined nor kept; fenced, nothing is kept', async () => {
+  let current = publicChannel('ann');
+  const revoked = { read: ['system.Authenticated'], write: ['account:ann'] };
+  let asked = 0;
+  let gate: Promise<void> = Promise.resolve();
+  const cached = cacheAccess(async () => {
+    asked++;
+    const seen = current;
+    await gate;
+    return seen;
+  }, 60_000);
+  assert.deepEqual(await cached('c', {}), publicChannel('ann'));
+  assert.deepEqual(await cached('c', {}), publicChannel('ann'));
+  assert.equal(asked, 1, 'remembered');
+  current = revoked;
+  await cached.invalidate(['c']);
+  assert.deepEqual(await cached('c', {}), revoked, 'the change, at the next lookup');
+  assert.equal(asked, 2);
+  // A lookup under way when the change is announced: later lookups ask anew, and it keeps nothing.
+  current = publicChannel('ann');
+  let release: () => void = () => undefined;
+  gate = new Promise((resolve) => (release = resolve));
+  const before = cached('d', {});
+  current = revoked;
+  await cached.invalidate(['d']);
+  gate = Promise.resolve();
+  const after = cached('d', {});
+  release();
+  assert.deepEqual([await before, await after], [publicChannel('ann'), revoked]);
+  assert.deepEqual(await cached('d', {}), revoked, 'what is kept is the lookup after the change');
+  assert.equal(asked, 4);
+  // Fenced (the announcements cannot be heard): every lookup asks, and nothing stays once it lifts.
+  cached.fence(true, 'topic down');
+  await cached('d', {});
+  await cached('d', {});
+  assert.equal(asked, 6);
+  cached.fence(false, '');
+  await cached('d', {});
+  await cached('d', {});
+  assert.equal(asked, 7, 'kept again');
 });

@@ -32,7 +32,7 @@ function bus(mode: 'live' | 'dead' | 'down'): BusCaller {
     'Channels.Create': (p) => ({ channel: p.channel, created: true }),
     'Messages.Last': () => ({ messageid: 1 }),
     'Messages.Retrieve': () => ({ messages: [{ messageid: 1, username: 'ann', message: 'hi' }] }),
-    'Messages.Post': () => ({ messageid: 2 }),
+    'Messages.Post': () => ({ messageid: 2, last_modified: 1_796_481_183_302 }),
   };
   return {
     async call(service, method, params) {

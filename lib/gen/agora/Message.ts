@@ -8,7 +8,8 @@ export interface Message {
   'message'?: (string);
   /**
    * When the store stored it, ms since the epoch, strictly increasing in id order within a channel
-   * (the /v1 protocol's last_modified, docs/API-V1.md). Retrieve sets it; a Stream event does not (0).
+   * (the /v1 protocol's last_modified, docs/API-V1.md). Retrieve and Stream events set it (0 in the
+   * event of a post announced by an instance that did not know it).
    */
   'last_modified'?: (number | string | Long);
 }
@@ -19,7 +20,8 @@ export interface Message__Output {
   'message': (string);
   /**
    * When the store stored it, ms since the epoch, strictly increasing in id order within a channel
-   * (the /v1 protocol's last_modified, docs/API-V1.md). Retrieve sets it; a Stream event does not (0).
+   * (the /v1 protocol's last_modified, docs/API-V1.md). Retrieve and Stream events set it (0 in the
+   * event of a post announced by an instance that did not know it).
    */
   'last_modified': (number);
 }

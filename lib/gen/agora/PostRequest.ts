@@ -21,6 +21,13 @@ export interface PostRequest {
    * whatever the channel's retention.
    */
   'idempotency_key'?: (string);
+  /**
+   * With check_last_modified, post only if the last_modified of the channel's last message is still
+   * expected_last_modified (0: no message yet), compared and appended in one step as check_last:
+   * the /v1 protocol's If-Match on the message list, whose version is that timestamp.
+   */
+  'check_last_modified'?: (boolean);
+  'expected_last_modified'?: (number | string | Long);
 }
 
 export interface PostRequest__Output {
@@ -42,4 +49,11 @@ export interface PostRequest__Output {
    * whatever the channel's retention.
    */
   'idempotency_key': (string);
+  /**
+   * With check_last_modified, post only if the last_modified of the channel's last message is still
+   * expected_last_modified (0: no message yet), compared and appended in one step as check_last:
+   * the /v1 protocol's If-Match on the message list, whose version is that timestamp.
+   */
+  'check_last_modified': (boolean);
+  'expected_last_modified': (number);
 }

@@ -1,15 +1,18 @@
 /**
- * Session invalidations across several auth instances. Each instance keeps its own watchers
- * (./watch.ts); a Logoff served by one must empty the caches fed by all of them before it
- * answers. The instances share a Broadcast topic (Redis pub/sub or PostgreSQL NOTIFY),
- * which delivers every message to every subscriber in one order, the publisher included.
+ * Invalidations of caches across the instances that share a Broadcast topic (Redis pub/sub or
+ * PostgreSQL NOTIFY), which delivers every message to every subscriber in one order, the
+ * publisher included: auth's session keys (each auth instance keeps its own watchers,
+ * services/auth/watch.ts, and a Logoff served by one must empty the caches fed by all of them
+ * before it answers), and the permissions of channels that Messages keeps (a change of a
+ * channel's permissions served by one channels instance must empty every messages instance's
+ * entry of that channel before it answers). A key is a number or a string.
  *
  * 1. Every instance publishes a heartbeat `{t:'hb', from, at}` every HEARTBEAT_MS. Hearing
  *    its own heartbeat back proves its subscription is live up to that heartbeat. An
  *    instance is *fresh* until its last heard-back heartbeat's send time + FENCE_MS.
  * 2. Only a fresh instance serves watchers. When it stops being fresh, or its subscription
  *    breaks (`onGap`: messages may have been lost), it cuts every watcher off and refuses
- *    new ones (WatchHub.fence): their caches drop, and resolves go to auth by unary calls.
+ *    new ones (`LocalWatchers.fence`): their caches drop, and lookups go to the source.
  * 3. `invalidate(keys)`: invalidate the local watchers; publish `{t:'inv', from, n, keys}`;
  *    each other instance, on receiving it, invalidates its watchers and publishes
  *    `{t:'ack', to, n, from}`. The publisher waits for the acks of every peer it had heard
@@ -24,15 +27,16 @@
  *    gone from the store, so the logoff (or expiry) has happened and `invalidate` succeeds
  *    once the local watchers have dropped them. A cache fed by another instance may still
  *    hold a key; the first time it answers for it, its touch reaches that instance, which
- *    finds the session gone and invalidates the key again, everywhere (./sessions.ts
- *    touch()). If the backend is down for every instance, none hears its heartbeats back,
- *    and all of them cut their watchers off within the bound of step 4.
+ *    finds the session gone and invalidates the key again, everywhere
+ *    (services/auth/sessions.ts touch()); a permissions cache keeps an entry a second at most.
+ *    If the backend is down for every instance, none hears its heartbeats back, and all of
+ *    them cut their watchers off within the bound of step 4.
  */
 import { randomBytes } from 'node:crypto';
-import { AgoraError, errorMessage } from '../../lib/errors';
-import type { Logger } from '../../lib/log';
-import { WATCH_LEASE_MS } from '../../lib/session-watch';
-import type { Broadcast } from '../../lib/store/contracts';
+import { AgoraError, errorMessage } from './errors';
+import type { Logger } from './log';
+import { WATCH_LEASE_MS } from './session-watch';
+import type { Broadcast } from './store/contracts';
 
 export const HEARTBEAT_MS = 200;
 export const FENCE_MS = 1000;
@@ -44,9 +48,12 @@ export const BOUND_MS = FENCE_MS + FENCE_CHECK_MS + WATCH_LEASE_MS + MARGIN_MS;
 /** Keys per message: PostgreSQL's NOTIFY payload holds under 8000 bytes. */
 const KEYS_PER_MESSAGE = 400;
 
+/** A key of a cache: a session key, a channel name. */
+export type CacheKey = number | string;
+
 type Message =
   | { t: 'hb'; from: string; at: number }
-  | { t: 'inv'; from: string; n: number; keys: number[] }
+  | { t: 'inv'; from: string; n: number; keys: CacheKey[] }
   | { t: 'ack'; from: string; to: string; n: number };
 
 interface Pending {
@@ -55,21 +62,25 @@ interface Pending {
   done(): void;
 }
 
-/** What the fan-out needs of the local WatchHub. */
-export interface LocalWatchers {
-  invalidate(keys: readonly number[]): Promise<void>;
+/** What the fan-out needs of the local caches (auth's WatchHub, Messages' permissions). */
+export interface LocalWatchers<K extends CacheKey = number> {
+  invalidate(keys: readonly K[]): Promise<void>;
   fence(on: boolean, reason: string): void;
 }
 
-export interface FanoutOptions {
+export interface FanoutOptions<K extends CacheKey = number> {
   broadcast: Broadcast;
-  hub: LocalWatchers;
+  hub: LocalWatchers<K>;
   log: Logger;
+  /** Which keys of a message to heed (default: safe integers, session keys). */
+  isKey?: (key: unknown) => key is K;
   /** Monotonic ms (tests inject one). */
   clock?: () => number;
 }
 
-export class InvalidationFanout {
+const isSafeInteger = (key: unknown): key is number => Number.isSafeInteger(key);
+
+export class InvalidationFanout<K extends CacheKey = number> {
   readonly id = randomBytes(6).toString('hex');
   private readonly peers = new Map<string, number>();
   private readonly pending = new Map<number, Pending>();
@@ -79,7 +90,7 @@ export class InvalidationFanout {
   private timers: NodeJS.Timeout[] = [];
   private firstEcho: (() => void) | undefined;
 
-  constructor(private readonly options: FanoutOptions) {
+  constructor(private readonly options: FanoutOptions<K>) {
     this.clock = options.clock ?? (() => performance.now());
   }
 
@@ -131,7 +142,7 @@ export class InvalidationFanout {
    * the local caches are emptied all the same, the failure is logged, and the other
    * instances' caches heal on their own (step 5).
    */
-  async invalidate(keys: readonly number[]): Promise<void> {
+  async invalidate(keys: readonly K[]): Promise<void> {
     const remote: Array<Promise<void>> = [];
     for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE)
       remote.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
@@ -151,7 +162,7 @@ export class InvalidationFanout {
     for (const p of this.pending.values()) p.done();
   }
 
-  private async remote(keys: number[]): Promise<void> {
+  private async remote(keys: K[]): Promise<void> {
     const n = ++this.n;
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -219,7 +230,8 @@ export class InvalidationFanout {
       return;
     }
     this.peers.set(m.from, this.clock());
-    const keys = Array.isArray(m.keys) ? m.keys.filter((k) => Number.isSafeInteger(k)) : [];
+    const isKey = this.options.isKey ?? (isSafeInteger as (key: unknown) => key is K);
+    const keys = Array.isArray(m.keys) ? m.keys.filter(isKey) : [];
     this.options.hub
       .invalidate(keys)
       .then(() => this.publish({ t: 'ack', from: this.id, to: m.from, n: m.n }))
