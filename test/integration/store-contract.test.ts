@@ -1086,6 +1086,12 @@ async function broadcastContract(
     await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).publish(`m${i}`)));
     await until(async () => got.a.length === 20 && got.b.length === 20, 'every message at both subscribers');
     assert.deepEqual(got.a, got.b, 'one order for all');
+    // Published at once, the same text several times: each is delivered, in order.
+    const same = ['same', 'same', 'other', 'same', 'other'];
+    await Promise.all(same.map((m) => a.publish(m)));
+    await until(async () => got.a.length === 25 && got.b.length === 25, 'every repeated message at both subscribers');
+    assert.deepEqual(got.a.slice(20), same);
+    assert.deepEqual(got.b.slice(20), same);
     await outage.stop();
     await until(async () => gaps.includes('a') && gaps.includes('b'), 'both subscribers to report the gap');
     await outage.restart();
@@ -1103,6 +1109,24 @@ async function broadcastContract(
   }
 }
 
+/** A payload PostgreSQL refuses (8000 bytes or more) fails alone: the messages published with it go out. */
+async function refusedPayloadAlone(db: PgDatabase): Promise<void> {
+  const topic = new PgBroadcast(db, 'agora_test_long');
+  const got: string[] = [];
+  try {
+    await topic.subscribe({ onMessage: (m) => got.push(m), onGap: () => undefined });
+    const sent = await Promise.allSettled(['before', 'é'.repeat(4000), 'after'].map((m) => topic.publish(m)));
+    assert.deepEqual(
+      sent.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    await until(async () => got.length === 2, 'the two short messages');
+    assert.deepEqual(got, ['before', 'after']);
+  } finally {
+    await topic.close();
+  }
+}
+
 test('PostgreSQL and Redis broadcasts: one order for all, a gap reported on an outage, delivery again after', async (t) => {
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
@@ -1110,6 +1134,7 @@ test('PostgreSQL and Redis broadcasts: one order for all, a gap reported on an o
   const db = new PgDatabase({ url: await pg.newDatabase(), poolMax: 2, timeoutMs: 2000, log });
   t.after(() => db.close());
   await broadcastContract(() => new PgBroadcast(db, 'agora_test'), pg);
+  await refusedPayloadAlone(db);
   const conn = new RedisConnection({ url: redis.url, prefix: 'bc:', timeoutMs: 2000, log });
   t.after(() => conn.close());
   await broadcastContract(() => new RedisBroadcast(conn, 'test'), redis);
