@@ -45,6 +45,10 @@ const APPEND_SQL = `
 const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters and agora_messages */
   SELECT out_ord, out_id FROM agora_append_stamped_messages($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
+/** The same for a call that carries no key (migration 13): one array of ids, in the order of the call. */
+const APPEND_UNKEYED_SQL = `/* writes agora_message_counters and agora_messages */
+  SELECT agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4) AS ids`;
+
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
   INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
@@ -56,6 +60,11 @@ const TAKE_KEY_SQL = `
 /** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
 const MAX_BATCH = 256;
 const MAX_IN_FLIGHT = 4;
+/**
+ * The fewest appends a call starts with beside another in flight: each call costs PostgreSQL a commit
+ * whatever it carries, so fewer wait for the next, together.
+ */
+const MIN_BESIDE = 32;
 
 interface PendingAppend {
   channel: string;
@@ -80,10 +89,11 @@ export class PgMessageStore implements MessageStore {
   constructor(private readonly db: PgDatabase) {}
 
   /**
-   * Group commit: an append goes at once in a call of its own unless MAX_IN_FLIGHT calls are in flight
-   * or one of them carries its channel; appends that wait go together in the next call (those of one
-   * retain), whatever their channels. Each is answered once
-   * its row is committed, with its own id; its key, if any, is committed with it.
+   * Group commit: an append goes at once in a call of its own when no call is in flight; else it waits,
+   * and the appends that wait go together in the next call (those of one retain), whatever their channels.
+   * That call starts when one in flight ends, or beside those in flight (at most MAX_IN_FLIGHT) once
+   * MIN_BESIDE appends of channels none of them carries wait. Each is answered once its row is committed,
+   * with its own id; its key, if any, is committed with it.
    */
   append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<number> {
     return new Promise<number>((resolve, reject) => {
@@ -110,6 +120,7 @@ export class PgMessageStore implements MessageStore {
           if (id !== undefined) keys.add(id);
         } else rest.push(p);
       }
+      if (this.inFlight > 0 && batch.length < MIN_BESIDE) return;
       const channels = new Set(batch.map((p) => p.channel));
       this.waiting.splice(0, this.waiting.length, ...rest);
       for (const c of channels) this.busy.add(c);
@@ -124,24 +135,43 @@ export class PgMessageStore implements MessageStore {
 
   private async appendBatch(batch: PendingAppend[]): Promise<void> {
     try {
-      const rows = await this.db.query<{ out_ord: string; out_id: string | null }>(APPEND_BATCH_SQL, [
-        batch.map((p) => p.channel),
-        batch.map((p) => p.username),
-        batch.map((p) => p.message),
-        batch.map((p) => p.key?.key ?? null),
-        batch[0].retain,
-        batch.map((p) => p.key?.now ?? 0),
-        batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
-      ]);
-      const ids = new Map(rows.map((r) => [Number(r.out_ord), r.out_id === null ? undefined : Number(r.out_id)]));
+      const ids = batch.some((p) => p.key !== undefined)
+        ? await this.appendKeyed(batch)
+        : await this.appendUnkeyed(batch);
       for (const [i, p] of batch.entries()) {
-        const id = ids.get(i + 1);
+        const id = ids[i];
         if (id === undefined) p.reject(new Error('append without a condition stored nothing'));
         else p.resolve(id);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
+  }
+
+  /** The ids of a call with keys, in the order of the call (undefined: none came back). */
+  private async appendKeyed(batch: PendingAppend[]): Promise<Array<number | undefined>> {
+    const rows = await this.db.query<{ out_ord: string; out_id: string | null }>(APPEND_BATCH_SQL, [
+      batch.map((p) => p.channel),
+      batch.map((p) => p.username),
+      batch.map((p) => p.message),
+      batch.map((p) => p.key?.key ?? null),
+      batch[0].retain,
+      batch.map((p) => p.key?.now ?? 0),
+      batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
+    ]);
+    const ids = new Map(rows.map((r) => [Number(r.out_ord), r.out_id === null ? undefined : Number(r.out_id)]));
+    return batch.map((_, i) => ids.get(i + 1));
+  }
+
+  /** The ids of a call without keys, in the order of the call. */
+  private async appendUnkeyed(batch: PendingAppend[]): Promise<Array<number | undefined>> {
+    const [row] = await this.db.query<{ ids: string[] | null }>(APPEND_UNKEYED_SQL, [
+      batch.map((p) => p.channel),
+      batch.map((p) => p.username),
+      batch.map((p) => p.message),
+      batch[0].retain,
+    ]);
+    return (row?.ids ?? []).map(Number);
   }
 
   appendIfLast(

@@ -741,6 +741,9 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   await t.test('migration 12: the messages stored before get increasing stamps, and new ones come after', () =>
     stampsMigration(pg),
   );
+  await t.test('migration 13: appends without keys go on after those of migration 12, ids, stamps and retention', () =>
+    unkeyedMigration(pg),
+  );
   await t.test(
     'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
     () => twoInstancesAppend(t, config),
@@ -856,6 +859,56 @@ async function stampsMigration(pg: Postgres): Promise<void> {
     assert.equal(await s.messages.append('old', 'ann', 'new', 3), 6);
     assert.equal(await s.messages.appendIfLast('old', 'ann', 'newer', 3, 6), 7);
     assertStampsIncrease(await s.messages.range('old', 1, 10), 'back-filled, then new');
+  } finally {
+    await s.close();
+  }
+}
+
+async function unkeyedMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < 13),
+    );
+    // Stored as the processes before migration 13 store them (retention 3: messages 2..4 kept).
+    await client.query(
+      `SELECT * FROM agora_append_stamped_messages(ARRAY['c','c','c','c','d'], ARRAY['ann','ann','bo','bo','cy'],
+         $1, ARRAY[NULL,NULL,NULL,NULL,NULL]::text[], 3, ARRAY[0,0,0,0,0]::bigint[], ARRAY[0,0,0,0,0]::bigint[])`,
+      [['m1', 'm2', 'm3', 'm4', 'o1'].map((m) => Buffer.from(m))],
+    );
+    assert.deepEqual(
+      await migrate(client),
+      MIGRATIONS.filter((m) => m.version >= 13).map((m) => m.version),
+    );
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['messages']);
+  try {
+    const ids = await Promise.all(['n5', 'n6', 'n7'].map((m) => s.messages.append('c', 'ann', m, 3)));
+    assert.deepEqual(ids, [5, 6, 7]);
+    assert.equal(await s.messages.append('d', 'cy', 'o2', 3), 2);
+    const kept = await s.messages.range('c', 1, 10);
+    assert.deepEqual(unstamped(kept), [
+      { messageid: 5, username: 'ann', message: 'n5' },
+      { messageid: 6, username: 'ann', message: 'n6' },
+      { messageid: 7, username: 'ann', message: 'n7' },
+    ]);
+    assertStampsIncrease(kept, 'after migration 13');
+    const db = new PgDatabase({ url, poolMax: 1, timeoutMs: 2000, log });
+    try {
+      const [row] = await db.query<{ n: string; last: string }>(
+        "SELECT count(*) AS n, (SELECT last_modified FROM agora_message_counters WHERE channel = 'c') AS last FROM agora_messages WHERE channel = 'c'",
+      );
+      assert.equal(Number(row.n), 3, 'nothing beyond the retention stays in the table');
+      assert.equal(Number(row.last), kept[2].lastModified, "the counter keeps the channel's last stamp");
+    } finally {
+      await db.close();
+    }
   } finally {
     await s.close();
   }
