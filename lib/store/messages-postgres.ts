@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * function made by ./migrations.ts (migrations 7, 11 and 12), through the pool of ./postgres-pool.ts.
+ * functions made by ./migrations.ts (migrations 7, 11, 12 and 13), through the pool of ./postgres-pool.ts.
  */
 import { checkRetain, type AppendKey, type MessageStore, type StoredMessage } from './contracts';
 import type { PgDatabase } from './postgres-pool';
