@@ -105,6 +105,7 @@ export class PgMessageStore implements MessageStore {
 
   private next(): void {
     while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
+      if (this.inFlight > 0 && this.waiting.length < MIN_BESIDE) return; // not enough to go beside: no scan
       // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
       const batch: PendingAppend[] = [];
       const head = this.waiting.find((p) => !this.busy.has(p.channel));
