@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
+import { postgresCpuMicros, postmasterPid } from './postgres-cpu';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
 type AutocannonResult = autocannon.Result;
@@ -245,6 +246,8 @@ export interface HttpBench {
   cpu: CpuRows[];
   /** The target ratios, by name. */
   ratios: Array<{ name: string; value: number }>;
+  /** CPU per request of POST /post on PostgreSQL: each mesh process's, then the PostgreSQL server's. */
+  postgresCpu?: PostgresCpuRow[];
   startup: Startup | undefined;
 }
 
@@ -331,6 +334,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     ];
     // 3. The same posts with PostgreSQL holding users, sessions, channels and messages.
     const onPostgres = spread === undefined ? undefined : await postOnPostgres(procs, opts);
+    const postgresCpu = onPostgres?.cpu;
     if (spread !== undefined && onPostgres !== undefined) {
       rows.push(row('mesh on PostgreSQL: POST /post (one channel)', onPostgres.one, ceilingRps));
       rows.push(row(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, onPostgres.many, ceilingRps));
@@ -363,20 +367,29 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
           opts.progress(`http: npm start not measured: ${err instanceof Error ? err.message : String(err)}`);
           return undefined;
         });
-    return { rows, cpu, ratios, startup };
+    return { rows, cpu, ratios, postgresCpu, startup };
   } finally {
     await stopAll(procs);
   }
 }
 
+/** The CPU time one process (or the PostgreSQL server) spent per POST /post on PostgreSQL. */
+export interface PostgresCpuRow {
+  name: string;
+  /** µs per request to one channel; undefined where /proc cannot say. */
+  one: number | undefined;
+  /** µs per request to the 64 channels in turn. */
+  many: number | undefined;
+}
+
 /**
- * POST /post through a mesh on a throwaway PostgreSQL server, to one channel then to many; undefined (said
- * on progress) when it cannot run here.
+ * POST /post through a mesh on a throwaway PostgreSQL server, to one channel then to many, with the CPU
+ * each process and the server spent; undefined (said on progress) when it cannot run here.
  */
 async function postOnPostgres(
   procs: Proc[],
   opts: Required<HttpBenchOptions>,
-): Promise<{ one: AutocannonResult; many: AutocannonResult } | undefined> {
+): Promise<{ one: AutocannonResult; many: AutocannonResult; cpu: PostgresCpuRow[] } | undefined> {
   const problem = postgresProblem();
   if (problem !== undefined) {
     opts.progress(`http: PostgreSQL rows skipped: ${problem}`);
@@ -384,13 +397,24 @@ async function postOnPostgres(
   }
   const pg = await launchPostgres();
   try {
-    const base = await startMesh(procs, { AGORA_DATABASE_URL: await pg.newDatabase() });
+    const url = await pg.newDatabase();
+    const base = await startMesh(procs, { AGORA_DATABASE_URL: url });
+    const server = await postmasterPid(url);
     const { one, many } = await prepare(base);
+    const measured = async (bodies: Bodies): Promise<{ result: AutocannonResult; cpu: CpuRow[] }> => {
+      const before = postgresCpuMicros(server);
+      const { result, cpu } = await loadMeasured(procs, `${base}/post`, bodies, POST_OK, opts);
+      const after = postgresCpuMicros(server);
+      const used = before === undefined || after === undefined ? undefined : after - before;
+      const usPerRequest = used === undefined ? undefined : used / Math.max(1, result.requests.total);
+      return { result, cpu: [...cpu, { name: 'PostgreSQL server', usPerRequest }] };
+    };
     opts.progress(`http: mesh on PostgreSQL POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const oneResult = await load(`${base}/post`, one, POST_OK, opts);
+    const oneRun = await measured(one);
     opts.progress(`http: mesh on PostgreSQL POST /post to ${CHANNELS} channels`);
-    const manyResult = await load(`${base}/post`, many, POST_OK, opts);
-    return { one: oneResult, many: manyResult };
+    const manyRun = await measured(many);
+    const cpu = oneRun.cpu.map((c, i) => ({ name: c.name, one: c.usPerRequest, many: manyRun.cpu[i]?.usPerRequest }));
+    return { one: oneRun.result, many: manyRun.result, cpu };
   } finally {
     await stopAll(procs.splice(0));
     await pg.close();
@@ -431,6 +455,17 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     '|---|---:|---:|',
     ...bench.cpu.map((c) => `| ${c.name} | ${micros(c.post)} | ${micros(c.retrieve)} |`),
   ];
+  if (bench.postgresCpu !== undefined) {
+    lines.push(
+      '',
+      'The same for the PostgreSQL rows, with the PostgreSQL server (the postmaster and every process it',
+      'started) beside the mesh:',
+      '',
+      `| process | CPU µs per POST /post on PostgreSQL, one channel | ${CHANNELS} channels |`,
+      '|---|---:|---:|',
+      ...bench.postgresCpu.map((c) => `| ${c.name} | ${micros(c.one)} | ${micros(c.many)} |`),
+    );
+  }
   if (bench.startup !== undefined) lines.push('', formatStartup(bench.startup));
   return lines.join('\n');
 }

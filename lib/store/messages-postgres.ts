@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * functions made by ./migrations.ts (migrations 7, 11, 12 and 13), through the pool of ./postgres-pool.ts.
+ * functions made by ./migrations.ts (migrations 7, 11, 12, 14 and 15), through the pool of ./postgres-pool.ts.
  */
 import {
   checkRetain,
@@ -54,6 +54,10 @@ const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters a
   SELECT out_ord, out_id, out_stamp
     FROM agora_append_messages_answered($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
+/** The same for a call that carries no key (migration 15): its ids and their stamps, in the order of the call. */
+const APPEND_UNKEYED_SQL = `/* writes agora_message_counters and agora_messages */
+  SELECT out_ids, out_stamps FROM agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4)`;
+
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
   INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
@@ -76,6 +80,11 @@ function expected(expect: AppendExpect): [number | null, number | null] {
 /** The most appends one call carries, and the most calls in flight at once (each holds a connection). */
 const MAX_BATCH = 256;
 const MAX_IN_FLIGHT = 4;
+/**
+ * The fewest appends a call starts with beside another in flight: each call costs PostgreSQL a commit
+ * whatever it carries, so fewer wait for the next, together.
+ */
+const MIN_BESIDE = 32;
 
 interface PendingAppend {
   channel: string;
@@ -100,10 +109,11 @@ export class PgMessageStore implements MessageStore {
   constructor(private readonly db: PgDatabase) {}
 
   /**
-   * Group commit: an append goes at once in a call of its own unless MAX_IN_FLIGHT calls are in flight
-   * or one of them carries its channel; appends that wait go together in the next call (those of one
-   * retain), whatever their channels. Each is answered once
-   * its row is committed, with its own id; its key, if any, is committed with it.
+   * Group commit: an append goes at once in a call of its own when no call is in flight; else it waits,
+   * and the appends that wait go together in the next call (those of one retain), whatever their channels.
+   * That call starts when one in flight ends, or beside those in flight (at most MAX_IN_FLIGHT) once
+   * MIN_BESIDE appends of channels none of them carries wait. Each is answered once its row is committed,
+   * with its own id; its key, if any, is committed with it.
    */
   append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<Appended> {
     return new Promise<Appended>((resolve, reject) => {
@@ -115,6 +125,7 @@ export class PgMessageStore implements MessageStore {
 
   private next(): void {
     while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
+      if (this.inFlight > 0 && this.waiting.length < MIN_BESIDE) return; // not enough to go beside: no scan
       // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
       const batch: PendingAppend[] = [];
       const head = this.waiting.find((p) => !this.busy.has(p.channel));
@@ -130,6 +141,7 @@ export class PgMessageStore implements MessageStore {
           if (id !== undefined) keys.add(id);
         } else rest.push(p);
       }
+      if (this.inFlight > 0 && batch.length < MIN_BESIDE) return;
       const channels = new Set(batch.map((p) => p.channel));
       this.waiting.splice(0, this.waiting.length, ...rest);
       for (const c of channels) this.busy.add(c);
@@ -144,27 +156,50 @@ export class PgMessageStore implements MessageStore {
 
   private async appendBatch(batch: PendingAppend[]): Promise<void> {
     try {
-      const rows = await this.db.query<{ out_ord: string; out_id: string | null; out_stamp: string | null }>(
-        APPEND_BATCH_SQL,
-        [
-          batch.map((p) => p.channel),
-          batch.map((p) => p.username),
-          batch.map((p) => p.message),
-          batch.map((p) => p.key?.key ?? null),
-          batch[0].retain,
-          batch.map((p) => p.key?.now ?? 0),
-          batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
-        ],
-      );
-      const answers = new Map(rows.map((r) => [Number(r.out_ord), r]));
+      const answers = batch.some((p) => p.key !== undefined)
+        ? await this.appendKeyed(batch)
+        : await this.appendUnkeyed(batch);
       for (const [i, p] of batch.entries()) {
-        const r = answers.get(i + 1);
-        if (r?.out_id == null) p.reject(new Error('append without a condition stored nothing'));
-        else p.resolve({ messageid: Number(r.out_id), lastModified: Number(r.out_stamp ?? 0) });
+        const answer = answers[i];
+        if (answer === undefined) p.reject(new Error('append without a condition stored nothing'));
+        else p.resolve(answer);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
+  }
+
+  /** The ids and stamps of a call with keys, in the order of the call (undefined: none came back). */
+  private async appendKeyed(batch: PendingAppend[]): Promise<Array<Appended | undefined>> {
+    const rows = await this.db.query<{ out_ord: string; out_id: string | null; out_stamp: string | null }>(
+      APPEND_BATCH_SQL,
+      [
+        batch.map((p) => p.channel),
+        batch.map((p) => p.username),
+        batch.map((p) => p.message),
+        batch.map((p) => p.key?.key ?? null),
+        batch[0].retain,
+        batch.map((p) => p.key?.now ?? 0),
+        batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
+      ],
+    );
+    const answers = new Map(rows.map((r) => [Number(r.out_ord), r]));
+    return batch.map((_, i) => {
+      const r = answers.get(i + 1);
+      return r?.out_id == null ? undefined : { messageid: Number(r.out_id), lastModified: Number(r.out_stamp ?? 0) };
+    });
+  }
+
+  /** The ids and stamps of a call without keys, in the order of the call. */
+  private async appendUnkeyed(batch: PendingAppend[]): Promise<Array<Appended | undefined>> {
+    const [row] = await this.db.query<{ out_ids: string[] | null; out_stamps: string[] | null }>(APPEND_UNKEYED_SQL, [
+      batch.map((p) => p.channel),
+      batch.map((p) => p.username),
+      batch.map((p) => p.message),
+      batch[0].retain,
+    ]);
+    const stamps = row?.out_stamps ?? [];
+    return (row?.out_ids ?? []).map((id, i) => ({ messageid: Number(id), lastModified: Number(stamps[i]) }));
   }
 
   appendIf(

@@ -477,6 +477,64 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 15,
+    name: 'appends without keys in one statement',
+    sql: `
+      -- The appends of a call that carries no key (lib/store/messages-postgres.ts "PgMessageStore"):
+      -- agora_append_stamped_messages (migration 12) without its keys, in one statement that moves the
+      -- counters (locked in name order), inserts the messages stamped and collects their ids, then a
+      -- delete of the ids retention dropped, one range of the primary key per channel that has some;
+      -- answers every append's id and its message's stamp, in the order of the call (the stamp a
+      -- message retention dropped in the same call would have had). A call with keys goes through
+      -- migration 14's function, which takes its keys first: both take the counters the same way.
+      CREATE FUNCTION agora_append_unkeyed_messages(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_retain bigint)
+        RETURNS TABLE (out_ids bigint[], out_stamps bigint[]) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_channel text[];
+        a_prev bigint[];
+        a_first bigint[];
+        a_id bigint[];
+        a_stamp bigint[];
+        v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      BEGIN
+        WITH t AS (
+          SELECT u.ch, u.username, u.message, u.ord
+            FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)),
+        b AS (
+          SELECT t.ch, count(*) AS n FROM t GROUP BY t.ch),
+        c AS (
+          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, last_modified)
+            SELECT b.ch, b.n, GREATEST(1, b.n + 1 - p_retain), 1, v_now + b.n - 1 FROM b ORDER BY b.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id, prev_first_id = k.first_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain),
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + excluded.last_id)
+          RETURNING k.channel, k.last_id, k.first_id, k.prev_first_id, k.last_modified),
+        m AS (
+          SELECT t.ch, t.username, t.message, t.ord, c.first_id, c.last_id, c.last_modified,
+                 c.last_id - b.n + row_number() OVER (PARTITION BY t.ch ORDER BY t.ord) AS id
+            FROM t JOIN b ON b.ch = t.ch JOIN c ON c.channel = t.ch),
+        ins AS (
+          INSERT INTO agora_messages (channel, id, username, message, last_modified)
+            SELECT m.ch, m.id, m.username, m.message, m.last_modified - (m.last_id - m.id)
+              FROM m WHERE m.id >= m.first_id)
+        SELECT (SELECT array_agg(c.channel) FROM c WHERE c.first_id > c.prev_first_id),
+               (SELECT array_agg(c.prev_first_id) FROM c WHERE c.first_id > c.prev_first_id),
+               (SELECT array_agg(c.first_id) FROM c WHERE c.first_id > c.prev_first_id),
+               (SELECT array_agg(m.id ORDER BY m.ord) FROM m),
+               (SELECT array_agg(m.last_modified - (m.last_id - m.id) ORDER BY m.ord) FROM m)
+          INTO a_channel, a_prev, a_first, a_id, a_stamp;
+        -- A statement of its own, so that it sees the messages of the calls that held a counter before
+        -- this one (migration 7); one range of the primary key per channel, never a scan.
+        FOR i IN 1 .. coalesce(cardinality(a_channel), 0) LOOP
+          DELETE FROM agora_messages WHERE channel = a_channel[i] AND id >= a_prev[i] AND id < a_first[i];
+        END LOOP;
+        RETURN QUERY SELECT a_id, a_stamp;
+      END $$;
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

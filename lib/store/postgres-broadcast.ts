@@ -7,6 +7,19 @@ import { errorMessage } from '../errors';
 import type { Broadcast } from './contracts';
 import { storeError, type PgDatabase } from './postgres-pool';
 
+/** The most messages one notify statement carries. */
+const MAX_NOTIFY_BATCH = 500;
+/** PostgreSQL refuses a payload of this many bytes or more: such a message fails in a statement of its own. */
+const PAYLOAD_MAX_BYTES = 8000;
+/** Every message of `$2`, in order, in one statement and so one transaction. */
+const NOTIFY_SQL = 'SELECT pg_notify($1, u.m) FROM unnest($2::text[]) WITH ORDINALITY AS u(m, o) ORDER BY u.o';
+
+interface Queued {
+  message: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * A Broadcast on LISTEN/NOTIFY: notifications reach listeners in commit order, the same
  * order for all. The listening connection is its own (not the pool's); when it breaks,
@@ -20,8 +33,9 @@ export class PgBroadcast implements Broadcast {
   private closed = false;
   private backoffMs = 100;
   private timer: NodeJS.Timeout | undefined;
-  /** The last notify sent on the listener (settled once it has answered). */
-  private sending: Promise<unknown> = Promise.resolve();
+  /** Messages waiting for the notify in flight to be answered, in publish order. */
+  private readonly queued: Queued[] = [];
+  private flushing = false;
 
   constructor(
     private readonly db: PgDatabase,
@@ -32,20 +46,53 @@ export class PgBroadcast implements Broadcast {
   }
 
   /**
+   * One notify statement at a time (a pg Client must not be handed a query while it runs another);
+   * the messages published meanwhile go together in the next, in order: one round trip and one
+   * commit for all of them, not one each.
+   */
+  publish(message: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ message, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queued.length > 0) {
+      // PostgreSQL delivers one of identical payloads notified in one transaction: a statement stops
+      // before a message it already carries, which goes in the next.
+      const carried = new Set<string>();
+      for (const { message } of this.queued) {
+        const refused = message.length * 3 >= PAYLOAD_MAX_BYTES && Buffer.byteLength(message) >= PAYLOAD_MAX_BYTES;
+        if (carried.size === MAX_NOTIFY_BATCH || carried.has(message) || (refused && carried.size > 0)) break;
+        carried.add(message);
+        if (refused) break;
+      }
+      const n = carried.size;
+      const batch = this.queued.splice(0, n);
+      try {
+        await this.notify(batch.map((q) => q.message));
+        for (const q of batch) q.resolve();
+      } catch (e) {
+        for (const q of batch) q.reject(e);
+      }
+    }
+    this.flushing = false;
+  }
+
+  /**
    * On the listening connection when it is up: a busy pool must not delay heartbeats (which
    * would fence auth instances under load for nothing), and this connection serves nothing else.
-   * One notify at a time: a pg Client must not be handed a query while it runs another.
    */
-  async publish(message: string): Promise<void> {
+  private async notify(messages: string[]): Promise<void> {
     const listener = this.listening;
     if (listener === undefined) {
-      await this.db.query('SELECT pg_notify($1, $2)', [this.channel, message]);
+      await this.db.query(NOTIFY_SQL, [this.channel, messages]);
       return;
     }
-    const sent = this.sending.then(() => listener.query('SELECT pg_notify($1, $2)', [this.channel, message]));
-    this.sending = sent.catch(() => undefined);
     try {
-      await sent;
+      await listener.query(NOTIFY_SQL, [this.channel, messages]);
     } catch (e) {
       throw storeError('PostgreSQL', e);
     }

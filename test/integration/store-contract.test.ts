@@ -853,6 +853,10 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     () => stampsMigration(pg),
   );
   await t.test(
+    'migration 15: appends without keys go on after those of migrations 12 and 14, ids, stamps and retention',
+    () => unkeyedMigration(pg),
+  );
+  await t.test(
     'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
     () => twoInstancesAppend(t, config),
   );
@@ -975,6 +979,64 @@ async function stampsMigration(pg: Postgres): Promise<void> {
       [sixth, seventh],
       now.slice(-2).map((m) => ({ messageid: m.messageid, lastModified: m.lastModified })),
     );
+  } finally {
+    await s.close();
+  }
+}
+
+async function unkeyedMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < 15),
+    );
+    // Stored as the processes before migration 15 store them (retention 3: messages 2..4 kept).
+    await client.query(
+      `SELECT * FROM agora_append_stamped_messages(ARRAY['c','c','c','c','d'], ARRAY['ann','ann','bo','bo','cy'],
+         $1, ARRAY[NULL,NULL,NULL,NULL,NULL]::text[], 3, ARRAY[0,0,0,0,0]::bigint[], ARRAY[0,0,0,0,0]::bigint[])`,
+      [['m1', 'm2', 'm3', 'm4', 'o1'].map((m) => Buffer.from(m))],
+    );
+    assert.deepEqual(
+      await migrate(client),
+      MIGRATIONS.filter((m) => m.version >= 15).map((m) => m.version),
+    );
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['messages']);
+  try {
+    const appended = await Promise.all(['n5', 'n6', 'n7'].map((m) => s.messages.append('c', 'ann', m, 3)));
+    assert.deepEqual(
+      appended.map((a) => a.messageid),
+      [5, 6, 7],
+    );
+    assert.equal((await s.messages.append('d', 'cy', 'o2', 3)).messageid, 2);
+    const kept = await s.messages.range('c', 1, 10);
+    assert.deepEqual(unstamped(kept), [
+      { messageid: 5, username: 'ann', message: 'n5' },
+      { messageid: 6, username: 'ann', message: 'n6' },
+      { messageid: 7, username: 'ann', message: 'n7' },
+    ]);
+    assertStampsIncrease(kept, 'after migration 15');
+    assert.deepEqual(
+      appended.map((a) => a.lastModified),
+      kept.map((m) => m.lastModified),
+      'each append answers the stamp its message was stored with',
+    );
+    const db = new PgDatabase({ url, poolMax: 1, timeoutMs: 2000, log });
+    try {
+      const [row] = await db.query<{ n: string; last: string }>(
+        "SELECT count(*) AS n, (SELECT last_modified FROM agora_message_counters WHERE channel = 'c') AS last FROM agora_messages WHERE channel = 'c'",
+      );
+      assert.equal(Number(row.n), 3, 'nothing beyond the retention stays in the table');
+      assert.equal(Number(row.last), kept[2].lastModified, "the counter keeps the channel's last stamp");
+    } finally {
+      await db.close();
+    }
   } finally {
     await s.close();
   }
@@ -1210,6 +1272,12 @@ async function broadcastContract(
     await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).publish(`m${i}`)));
     await until(async () => got.a.length === 20 && got.b.length === 20, 'every message at both subscribers');
     assert.deepEqual(got.a, got.b, 'one order for all');
+    // Published at once, the same text several times: each is delivered, in order.
+    const same = ['same', 'same', 'other', 'same', 'other'];
+    await Promise.all(same.map((m) => a.publish(m)));
+    await until(async () => got.a.length === 25 && got.b.length === 25, 'every repeated message at both subscribers');
+    assert.deepEqual(got.a.slice(20), same);
+    assert.deepEqual(got.b.slice(20), same);
     await outage.stop();
     await until(async () => gaps.includes('a') && gaps.includes('b'), 'both subscribers to report the gap');
     await outage.restart();
@@ -1227,6 +1295,24 @@ async function broadcastContract(
   }
 }
 
+/** A payload PostgreSQL refuses (8000 bytes or more) fails alone: the messages published with it go out. */
+async function refusedPayloadAlone(db: PgDatabase): Promise<void> {
+  const topic = new PgBroadcast(db, 'agora_test_long');
+  const got: string[] = [];
+  try {
+    await topic.subscribe({ onMessage: (m) => got.push(m), onGap: () => undefined });
+    const sent = await Promise.allSettled(['before', 'é'.repeat(4000), 'after'].map((m) => topic.publish(m)));
+    assert.deepEqual(
+      sent.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    await until(async () => got.length === 2, 'the two short messages');
+    assert.deepEqual(got, ['before', 'after']);
+  } finally {
+    await topic.close();
+  }
+}
+
 test('PostgreSQL and Redis broadcasts: one order for all, a gap reported on an outage, delivery again after', async (t) => {
   const pg = await startPostgres(t);
   const redis = await startRedis(t);
@@ -1234,6 +1320,7 @@ test('PostgreSQL and Redis broadcasts: one order for all, a gap reported on an o
   const db = new PgDatabase({ url: await pg.newDatabase(), poolMax: 2, timeoutMs: 2000, log });
   t.after(() => db.close());
   await broadcastContract(() => new PgBroadcast(db, 'agora_test'), pg);
+  await refusedPayloadAlone(db);
   const conn = new RedisConnection({ url: redis.url, prefix: 'bc:', timeoutMs: 2000, log });
   t.after(() => conn.close());
   await broadcastContract(() => new RedisBroadcast(conn, 'test'), redis);

@@ -1,0 +1,92 @@
+/**
+ * The group commit of lib/store/messages-postgres.ts "PgMessageStore" against a database that answers when
+ * told: which appends go together in which call, and which function each call uses.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PgMessageStore } from '../../lib/store/messages-postgres';
+import type { PgDatabase } from '../../lib/store/postgres-pool';
+
+interface Call {
+  sql: string;
+  channels: string[];
+  answer: () => void;
+}
+
+/**
+ * A database whose calls wait until answered, each append's id its place in the call plus 100 × the call, its
+ * stamp the id plus 5000.
+ */
+function fakeDatabase(): { db: PgDatabase; calls: Call[] } {
+  const calls: Call[] = [];
+  const query = (sql: string, params: unknown[]): Promise<unknown[]> =>
+    new Promise((resolve) => {
+      const channels = params[0] as string[];
+      const n = calls.length + 1;
+      const ids = channels.map((_, i) => 100 * n + i);
+      const answer = (): void =>
+        resolve(
+          sql.includes('agora_append_unkeyed_messages')
+            ? [{ out_ids: ids.map(String), out_stamps: ids.map((id) => String(id + 5000)) }]
+            : ids.map((id, i) => ({ out_ord: String(i + 1), out_id: String(id), out_stamp: String(id + 5000) })),
+        );
+      calls.push({ sql, channels, answer });
+    });
+  return { db: { query } as unknown as PgDatabase, calls };
+}
+
+/** What an append answers, for the id given. */
+const appended = (messageid: number): { messageid: number; lastModified: number } => ({
+  messageid,
+  lastModified: messageid + 5000,
+});
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('beside a call in flight, appends wait for the next unless 32 of them can go together', async () => {
+  const { db, calls } = fakeDatabase();
+  const store = new PgMessageStore(db);
+  const first = store.append('a', 'ann', 'one', 100);
+  await settle();
+  assert.equal(calls.length, 1, 'alone: at once');
+  const few = Array.from({ length: 31 }, (_, i) => store.append(`c${i}`, 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 1, '31 appends of other channels wait for the call in flight');
+  const more = store.append('c31', 'ann', 'm', 100);
+  await settle();
+  assert.equal(calls.length, 2, 'the 32nd starts a call beside it');
+  assert.deepEqual(
+    calls[1].channels,
+    Array.from({ length: 32 }, (_, i) => `c${i}`),
+  );
+  const late = store.append('a', 'bo', 'two', 100);
+  calls[1].answer();
+  assert.deepEqual(await Promise.all([...few, more]), [...Array.from({ length: 32 }, (_, i) => appended(200 + i))]);
+  await settle();
+  assert.equal(calls.length, 2, "an append of the channel in flight waits for that channel's call");
+  calls[0].answer();
+  assert.deepEqual(await first, appended(100));
+  await settle();
+  assert.deepEqual(calls[2].channels, ['a']);
+  calls[2].answer();
+  assert.deepEqual(await late, appended(300));
+});
+
+test('a call without keys uses the unkeyed function; a call with one key, the function that takes keys', async () => {
+  const { db, calls } = fakeDatabase();
+  const store = new PgMessageStore(db);
+  const plain = store.append('a', 'ann', 'one', 100);
+  await settle();
+  const keyed = [
+    store.append('b', 'ann', 'two', 100, { key: 'k', now: 1, ttlMs: 10 }),
+    store.append('c', 'ann', 'three', 100),
+  ];
+  calls[0].answer();
+  assert.deepEqual(await plain, appended(100));
+  await settle();
+  assert.match(calls[0].sql, /agora_append_unkeyed_messages/);
+  assert.match(calls[1].sql, /agora_append_messages_answered/);
+  assert.deepEqual(calls[1].channels, ['b', 'c']);
+  calls[1].answer();
+  assert.deepEqual(await Promise.all(keyed), [appended(200), appended(201)]);
+});
