@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseFigures, type ProcessFigures } from '../lib/process-figures';
 import { launchPostgres, postgresProblem, type Postgres } from '../test/helpers/backends';
 import { freePort } from '../test/helpers/proc';
 import { ROOT } from './procs';
@@ -21,6 +22,8 @@ export interface MeshProc {
   child: ChildProcess;
   /** Its last output lines, for an error that must say what it said. */
   tail: string[];
+  /** The figures of its last `process figures` line (with AGORA_PROCESS_FIGURES_MS set), lib/process-figures.ts. */
+  figures?: ProcessFigures;
 }
 
 export interface FaultMesh {
@@ -81,6 +84,11 @@ async function launch(name: string, entry: string, env: Record<string, string>):
     };
     child.once('exit', onExit);
     lines.on('line', (line) => {
+      const figures = parseFigures(line);
+      if (figures !== undefined) {
+        proc.figures = figures;
+        return;
+      }
       keep(line);
       if (!line.includes('"ready":true')) return;
       clearTimeout(timer);
