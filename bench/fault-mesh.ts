@@ -56,8 +56,13 @@ function redisServer(): string | undefined {
 }
 
 /** Spawn `node dist/<entry>` and resolve once it prints its ready line (or reject on exit or after 30 s). */
-async function launch(name: string, entry: string, env: Record<string, string>): Promise<MeshProc> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', entry)], {
+async function launch(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[],
+): Promise<MeshProc> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', entry)], {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -137,8 +142,14 @@ async function ports(): Promise<Record<string, number>> {
   return out;
 }
 
-/** Start the mesh; `env` goes to every Agora process (over the mesh's own settings). */
-export async function startFaultMesh(env: Record<string, string> = {}): Promise<FaultMesh> {
+/**
+ * Start the mesh; `env` goes to every Agora process (over the mesh's own settings), and `nodeArgs` to
+ * every `node` that runs one (V8 flags that NODE_OPTIONS does not take, for the soak).
+ */
+export async function startFaultMesh(
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<FaultMesh> {
   const port = await ports();
   const hostPort = (n: string): string => `127.0.0.1:${port[n]}`;
   const busUrls = ['broker.1', 'broker.2'].map((n) => `tcp://${hostPort(n)}`);
@@ -161,7 +172,7 @@ export async function startFaultMesh(env: Record<string, string> = {}): Promise<
   const procs = new Map<string, MeshProc>();
   const start = async (name: string, entry: string, own: Record<string, string>): Promise<void> => {
     envs.set(name, { entry, env: { ...common, ...own } });
-    procs.set(name, await launch(name, entry, { ...common, ...own }));
+    procs.set(name, await launch(name, entry, { ...common, ...own }, nodeArgs));
   };
   const service = (svc: string) => (name: string) =>
     start(name, `services/${svc}/main.js`, { AGORA_GRPC_BIND: hostPort(name) });
@@ -180,7 +191,7 @@ export async function startFaultMesh(env: Record<string, string> = {}): Promise<
     restart: async (name) => {
       const spec = envs.get(name);
       if (spec === undefined) throw new Error(`no process named ${name}`);
-      const proc = await launch(name, spec.entry, spec.env);
+      const proc = await launch(name, spec.entry, spec.env, nodeArgs);
       procs.set(name, proc);
       return proc;
     },

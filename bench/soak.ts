@@ -10,9 +10,10 @@
  *
  * `--snapshots broker.1,messages.1` also starts every Agora process with `--heapsnapshot-signal=SIGUSR2`
  * and has the named ones write a heap snapshot at minute 2 and just before the end, into a new
- * folder it names (compare them with bench/soak-snapshots.ts).
+ * folder it names (compare them with bench/soak-snapshots.ts). `--series FILE` writes every sample, by
+ * process and measure, to FILE as JSON.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MixedLoad, type Figures } from './fault-load';
@@ -66,6 +67,7 @@ function sampleRound(mesh: FaultMesh, t: number, series: Map<string, Sample[]>):
     // What V8's heap and the Buffers leave of the resident memory: code, stacks, malloc's arenas.
     add(`${name} · outside`, (f.rss - f.heapTotal - f.external) / MB);
     add(`${name} · gc`, f.gcPauseMs);
+    add(`${name} · gc major`, f.gcCount - f.gcMinor);
     add(`${name} · handles`, f.handles);
     add(`${name} · loop p99`, f.loopP99Ms);
   }
@@ -86,10 +88,14 @@ const MEASURES: ReadonlyArray<[string, string, number]> = [
   ['external', 'External memory (Buffers), MB', 1],
   ['outside', 'Resident outside heap and Buffers, MB', 1],
   ['gc', 'Garbage-collection pauses since start, ms', 0],
+  ['gc major', 'Full (mark-compact) collections since start', 0],
   ['fds', 'Open file descriptors (/proc/<pid>/fd)', 0],
   ['handles', 'Active handles', 0],
   ['loop p99', 'Event-loop delay p99 over 5 s, ms', 1],
 ];
+
+/** Measures counted since the process began. */
+const CUMULATIVE = new Set(['gc', 'gc major']);
 
 /** One table per measure: a row per process, its value at each whole minute, slope and growth. */
 export function soakTables(series: Map<string, Sample[]>, minutes: number, from: number): string {
@@ -104,7 +110,8 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
         const s = samples.find((x) => x.t >= m * 60_000 - EVERY_MS / 2);
         return s === undefined ? '–' : s.value.toFixed(digits);
       });
-      const g = growth(samples, from * 60_000);
+      // A count since the start has no growth to speak of: its slope is its rate.
+      const g = CUMULATIVE.has(measure) ? undefined : growth(samples, from * 60_000);
       const slope = slopePerMinute(samples, from * 60_000);
       const pct = g === undefined ? '–' : `${(g * 100).toFixed(1)} %`;
       return `| ${key.split(' · ')[0]} | ${at.join(' | ')} | ${slope?.toFixed(digits + 1) ?? '–'} | ${pct} |`;
@@ -212,7 +219,9 @@ async function main(): Promise<void> {
     env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${options}`.trim();
     process.stderr.write(`soak: heap snapshots of ${snaps.names.join(', ')} go to ${snaps.dir}\n`);
   }
-  const mesh = await startFaultMesh(env);
+  const nodeArgs = argv.indexOf('--node-args') < 0 ? [] : argv[argv.indexOf('--node-args') + 1].split(/\s+/);
+  if (nodeArgs.length > 0) process.stderr.write(`soak: every Agora process runs node ${nodeArgs.join(' ')}\n`);
+  const mesh = await startFaultMesh(env, nodeArgs);
   const from = Math.min(2, minutes / 3);
   let result: RunResult;
   try {
@@ -226,6 +235,8 @@ async function main(): Promise<void> {
     .filter(([, samples]) => (growth(samples, from * 60_000) ?? 0) > MAX_GROWTH)
     .map(([key]) => key.split(' · ')[0]);
   const tables = soakTables(series, minutes, from);
+  const seriesFile = argv.indexOf('--series') < 0 ? undefined : argv[argv.indexOf('--series') + 1];
+  if (seriesFile !== undefined) writeFileSync(seriesFile, JSON.stringify(Object.fromEntries(series)));
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
     writeSection('soak', section(header, minutes, from, tables, figures, over));
