@@ -131,6 +131,7 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
 
 interface Run {
   header: string;
+  nodeArgs: string[];
   minutes: number;
   from: number;
   series: Map<string, Sample[]>;
@@ -138,7 +139,7 @@ interface Run {
   over: string[];
 }
 
-function section({ header, minutes, from, series, figures: f, over }: Run): string {
+function section({ header, nodeArgs, minutes, from, series, figures: f, over }: Run): string {
   const tables = soakTables(series, minutes, from);
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
@@ -149,7 +150,7 @@ function section({ header, minutes, from, series, figures: f, over }: Run): stri
 ${header}
 
 The mixed load of the fault suite, with no fault, for ${minutes} minutes; every process sampled each
-${EVERY_MS / 1000} s. Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
+${EVERY_MS / 1000} s.${nodeArgs.length === 0 ? '' : ` Every Agora process ran as \`node ${nodeArgs.join(' ')}\`.`} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
 after the first seconds every read costs the same: the load is steady from the start, and minute ${from} is past its
 warm-up. The read-back at the end looks for every acknowledged post a channel still keeps. Resident memory and open
 file descriptors come from /proc for every process (PostgreSQL: the sum over its processes, where its shared buffers
@@ -264,7 +265,7 @@ async function main(): Promise<void> {
   if (seriesFile !== undefined) writeFileSync(seriesFile, JSON.stringify(Object.fromEntries(series)));
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
-    writeSection('soak', section({ header, minutes, from, series, figures, over }));
+    writeSection('soak', section({ header, nodeArgs, minutes, from, series, figures, over }));
     process.stderr.write('soak: wrote docs/RELIABILITY.md\n');
   }
   if (over.length > 0 || figures.lost > 0 || figures.hung > 0) {
