@@ -23,8 +23,12 @@ export interface ProcessFigures {
   gcCount: number;
   gcPauseMs: number;
   gcMaxPauseMs: number;
-  /** Minor (scavenge) collections among gcCount. */
+  /**
+   * Minor (scavenge) and full (mark-compact) collections among gcCount; the rest are incremental marking
+   * steps and weak-callback passes.
+   */
   gcMinor: number;
+  gcMajor: number;
   /** Handles and requests keeping the event loop alive (`process.getActiveResourcesInfo()`). */
   handles: number;
   /** Event-loop delay over the last interval: 99th percentile and maximum, ms. */
@@ -35,13 +39,15 @@ export interface ProcessFigures {
 /** The message of the line; the figures are under its `figures` key. */
 export const FIGURES_MESSAGE = 'process figures';
 
-/** `NODE_PERFORMANCE_GC_MINOR` of perf_hooks' constants (an entry's `detail.kind`). */
+/** `NODE_PERFORMANCE_GC_MINOR` and `_MAJOR` of perf_hooks' constants (an entry's `detail.kind`). */
 const GC_MINOR = 1;
+const GC_MAJOR = 4;
 
 /** Garbage-collection totals, kept by one observer. */
 export class GcTotals {
   count = 0;
   minor = 0;
+  major = 0;
   pauseMs = 0;
   maxPauseMs = 0;
   private readonly observer = new PerformanceObserver((list) => this.add(list.getEntries()));
@@ -58,7 +64,9 @@ export class GcTotals {
   add(entries: readonly PerformanceEntry[]): void {
     for (const e of entries) {
       this.count++;
-      if ((e as { detail?: { kind?: number } }).detail?.kind === GC_MINOR) this.minor++;
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === GC_MINOR) this.minor++;
+      else if (kind === GC_MAJOR) this.major++;
       this.pauseMs += e.duration;
       if (e.duration > this.maxPauseMs) this.maxPauseMs = e.duration;
     }
@@ -81,6 +89,7 @@ export function readFigures(
     gcPauseMs: Math.round(gc.pauseMs * 10) / 10,
     gcMaxPauseMs: Math.round(gc.maxPauseMs * 10) / 10,
     gcMinor: gc.minor,
+    gcMajor: gc.major,
     handles: process.getActiveResourcesInfo().length,
     loopP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
     loopMaxMs: Math.round(loop.max / 1e4) / 100,

@@ -21,6 +21,7 @@ const KEYS = [
   'gcPauseMs',
   'gcMaxPauseMs',
   'gcMinor',
+  'gcMajor',
   'handles',
   'loopP99Ms',
   'loopMaxMs',
@@ -60,11 +61,11 @@ test('startProcessFigures logs every figure at its interval, until stopped; 0 lo
   assert.equal(lines.length, count);
 });
 
-test('GcTotals counts collections, minor ones and their pauses', () => {
+test('GcTotals counts collections, minor and full ones and their pauses', () => {
   const gc = new GcTotals();
   const entry = (kind: number, duration: number) => ({ detail: { kind }, duration }) as unknown as PerformanceEntry;
-  gc.add([entry(1, 0.5), entry(4, 3), entry(1, 1)]);
-  assert.deepEqual([gc.count, gc.minor, gc.pauseMs, gc.maxPauseMs], [3, 2, 4.5, 3]);
+  gc.add([entry(1, 0.5), entry(4, 3), entry(1, 1), entry(8, 0.5)]);
+  assert.deepEqual([gc.count, gc.minor, gc.major, gc.pauseMs, gc.maxPauseMs], [4, 2, 1, 5, 3]);
 });
 
 test('GcTotals observes the real collections of the process', async () => {
