@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseProcfile } from '../lib/procfile';
 import { parseFigures, type ProcessFigures } from '../lib/process-figures';
 import { launchPostgres, postgresProblem, type Postgres } from '../test/helpers/backends';
 import { freePort } from '../test/helpers/proc';
@@ -62,7 +63,8 @@ async function launch(
   env: Record<string, string>,
   nodeArgs: readonly string[],
 ): Promise<MeshProc> {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', entry)], {
+  const args = [...procfileNodeFlags(entry), ...nodeArgs, path.join(ROOT, 'dist', entry)];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,6 +104,23 @@ async function launch(
     });
   });
   return proc;
+}
+
+/**
+ * The node flags the Procfile runs `dist/<entry>` with (`node --min-semi-space-size=16 dist/…`, README.md
+ * "The parts"), so that the mesh's processes run as the Procfile's do; none when no entry runs it.
+ */
+export function procfileNodeFlags(entry: string): string[] {
+  const entries = parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'));
+  for (const { command } of entries) {
+    const m = /(?:^|\s)node((?:\s+--\S+)*)\s+(\S+)/.exec(command);
+    if (m !== null && m[2] === `dist/${entry}`)
+      return m[1]
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f !== '');
+  }
+  return [];
 }
 
 /** A Redis server on `port` keeping its data in `dir` (append-only file, fsync every second). */
@@ -144,7 +163,7 @@ async function ports(): Promise<Record<string, number>> {
 
 /**
  * Start the mesh; `env` goes to every Agora process (over the mesh's own settings), and `nodeArgs` to
- * every `node` that runs one (V8 flags that NODE_OPTIONS does not take, for the soak).
+ * every `node` that runs one, after the Procfile's flags (V8 flags that NODE_OPTIONS does not take).
  */
 export async function startFaultMesh(
   env: Record<string, string> = {},

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MixedLoad, type Figures } from './fault-load';
-import { meshProblem, startFaultMesh, type FaultMesh } from './fault-mesh';
+import { meshProblem, procfileNodeFlags, startFaultMesh, type FaultMesh } from './fault-mesh';
 import { healthy, openFds, rssOf } from './fault-scenarios';
 import { runHeader, writeSection } from './reliability-doc';
 import { growth, slopePerMinute, type Sample } from './soak-stats';
@@ -74,7 +74,7 @@ function sampleRound(mesh: FaultMesh, t: number, series: Map<string, Sample[]>):
     // What V8's heap and the Buffers leave of the resident memory: code, stacks, malloc's arenas.
     add(`${name} · outside`, (f.rss - f.heapTotal - f.external) / MB);
     add(`${name} · gc`, f.gcPauseMs);
-    add(`${name} · gc major`, f.gcCount - f.gcMinor);
+    add(`${name} · gc major`, f.gcMajor);
     add(`${name} · handles`, f.handles);
     add(`${name} · loop p99`, f.loopP99Ms);
   }
@@ -150,7 +150,7 @@ function section({ header, nodeArgs, minutes, from, series, figures: f, over }: 
 ${header}
 
 The mixed load of the fault suite, with no fault, for ${minutes} minutes; every process sampled each
-${EVERY_MS / 1000} s.${nodeArgs.length === 0 ? '' : ` Every Agora process ran as \`node ${nodeArgs.join(' ')}\`.`} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
+${EVERY_MS / 1000} s.${nodeArgs.length === 0 ? '' : ` Every Agora process ran as \`node ${nodeArgs.join(' ')} …\` (the Procfile's flags, README.md "The parts").`} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
 after the first seconds every read costs the same: the load is steady from the start, and minute ${from} is past its
 warm-up. The read-back at the end looks for every acknowledged post a channel still keeps. Resident memory and open
 file descriptors come from /proc for every process (PostgreSQL: the sum over its processes, where its shared buffers
@@ -265,7 +265,8 @@ async function main(): Promise<void> {
   if (seriesFile !== undefined) writeFileSync(seriesFile, JSON.stringify(Object.fromEntries(series)));
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
-    writeSection('soak', section({ header, nodeArgs, minutes, from, series, figures, over }));
+    const flags = [...procfileNodeFlags('services/broker/main.js'), ...nodeArgs];
+    writeSection('soak', section({ header, nodeArgs: flags, minutes, from, series, figures, over }));
     process.stderr.write('soak: wrote docs/RELIABILITY.md\n');
   }
   if (over.length > 0 || figures.lost > 0 || figures.hung > 0) {
