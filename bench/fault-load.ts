@@ -292,13 +292,26 @@ export class MixedLoad {
     return this.relogon;
   }
 
-  /** Read every channel whole (retrying for up to 60 s while it fails) and compare with what was posted. */
-  async readBack(): Promise<ReadBack> {
+  /**
+   * Read every channel whole (retrying for up to 60 s while it fails) and compare with what was posted.
+   * With `retained` (the mesh's AGORA_MESSAGES_RETAINED), only the posts a channel still keeps are looked
+   * for: of each channel's acknowledged posts, the newest `retained` less the failed ones (which may hold a
+   * place). Each lane posts to its own channel one post at a time, so acknowledgement order is id order.
+   */
+  async readBack(retained = Infinity): Promise<ReadBack> {
+    if (retained !== Infinity && this.options.lanes > this.options.channels)
+      throw new Error('readBack(retained) needs a channel per lane, so that acknowledgement order is id order');
     const seen = new Map<string, number>();
     for (const channel of this.channelNames()) {
       for (const m of await this.readChannel(channel)) seen.set(m.message, (seen.get(m.message) ?? 0) + 1);
     }
-    const lostTexts = [...this.acked.keys()].filter((text) => !seen.has(text));
+    const kept = (texts: Map<string, string>, channel: string): string[] =>
+      [...texts].filter(([, c]) => c === channel).map(([text]) => text);
+    const expected = this.channelNames().flatMap((channel) => {
+      const acked = kept(this.acked, channel);
+      return acked.slice(Math.max(0, acked.length - Math.max(0, retained - kept(this.unsure, channel).length)));
+    });
+    const lostTexts = expected.filter((text) => !seen.has(text));
     const ours = [...seen].filter(([text]) => text.startsWith(`${this.options.prefix}-`));
     return {
       lost: lostTexts.length,

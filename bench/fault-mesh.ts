@@ -11,6 +11,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseProcfile } from '../lib/procfile';
+import { parseFigures, type ProcessFigures } from '../lib/process-figures';
 import { launchPostgres, postgresProblem, type Postgres } from '../test/helpers/backends';
 import { freePort } from '../test/helpers/proc';
 import { ROOT } from './procs';
@@ -21,6 +23,8 @@ export interface MeshProc {
   child: ChildProcess;
   /** Its last output lines, for an error that must say what it said. */
   tail: string[];
+  /** The figures of its last `process figures` line (with AGORA_PROCESS_FIGURES_MS set), lib/process-figures.ts. */
+  figures?: ProcessFigures;
 }
 
 export interface FaultMesh {
@@ -53,8 +57,14 @@ function redisServer(): string | undefined {
 }
 
 /** Spawn `node dist/<entry>` and resolve once it prints its ready line (or reject on exit or after 30 s). */
-async function launch(name: string, entry: string, env: Record<string, string>): Promise<MeshProc> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', entry)], {
+async function launch(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[],
+): Promise<MeshProc> {
+  const args = [...procfileNodeFlags(entry), ...nodeArgs, path.join(ROOT, 'dist', entry)];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,6 +91,11 @@ async function launch(name: string, entry: string, env: Record<string, string>):
     };
     child.once('exit', onExit);
     lines.on('line', (line) => {
+      const figures = parseFigures(line);
+      if (figures !== undefined) {
+        proc.figures = figures;
+        return;
+      }
       keep(line);
       if (!line.includes('"ready":true')) return;
       clearTimeout(timer);
@@ -89,6 +104,23 @@ async function launch(name: string, entry: string, env: Record<string, string>):
     });
   });
   return proc;
+}
+
+/**
+ * The node flags the Procfile runs `dist/<entry>` with (`node --min-semi-space-size=16 dist/…`, README.md
+ * "The parts"), so that the mesh's processes run as the Procfile's do; none when no entry runs it.
+ */
+export function procfileNodeFlags(entry: string): string[] {
+  const entries = parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'));
+  for (const { command } of entries) {
+    const m = /(?:^|\s)node((?:\s+--\S+)*)\s+(\S+)/.exec(command);
+    if (m !== null && m[2] === `dist/${entry}`)
+      return m[1]
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f !== '');
+  }
+  return [];
 }
 
 /** A Redis server on `port` keeping its data in `dir` (append-only file, fsync every second). */
@@ -129,8 +161,14 @@ async function ports(): Promise<Record<string, number>> {
   return out;
 }
 
-/** Start the mesh; `env` goes to every Agora process (over the mesh's own settings). */
-export async function startFaultMesh(env: Record<string, string> = {}): Promise<FaultMesh> {
+/**
+ * Start the mesh; `env` goes to every Agora process (over the mesh's own settings), and `nodeArgs` to
+ * every `node` that runs one, after the Procfile's flags (V8 flags that NODE_OPTIONS does not take).
+ */
+export async function startFaultMesh(
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<FaultMesh> {
   const port = await ports();
   const hostPort = (n: string): string => `127.0.0.1:${port[n]}`;
   const busUrls = ['broker.1', 'broker.2'].map((n) => `tcp://${hostPort(n)}`);
@@ -153,7 +191,7 @@ export async function startFaultMesh(env: Record<string, string> = {}): Promise<
   const procs = new Map<string, MeshProc>();
   const start = async (name: string, entry: string, own: Record<string, string>): Promise<void> => {
     envs.set(name, { entry, env: { ...common, ...own } });
-    procs.set(name, await launch(name, entry, { ...common, ...own }));
+    procs.set(name, await launch(name, entry, { ...common, ...own }, nodeArgs));
   };
   const service = (svc: string) => (name: string) =>
     start(name, `services/${svc}/main.js`, { AGORA_GRPC_BIND: hostPort(name) });
@@ -172,7 +210,7 @@ export async function startFaultMesh(env: Record<string, string> = {}): Promise<
     restart: async (name) => {
       const spec = envs.get(name);
       if (spec === undefined) throw new Error(`no process named ${name}`);
-      const proc = await launch(name, spec.entry, spec.env);
+      const proc = await launch(name, spec.entry, spec.env, nodeArgs);
       procs.set(name, proc);
       return proc;
     },

@@ -1,31 +1,41 @@
 /**
  * `npm run soak -- --minutes N` (default 10): the mesh of bench/fault-mesh.ts under the mixed load of
  * bench/fault-load.ts for N minutes, no fault, every process sampled each 10 s: resident memory and
- * open file descriptors from /proc (every process), and from the gateways' `/metrics` (prom-client's
- * process metrics) the heap in use, the active handles and the event-loop delay. The services
- * export no metrics: of them only /proc's figures are known. Writes the "soak" section of
- * docs/RELIABILITY.md when N is at least 10, and exits 1 when a process's resident memory grew by
- * more than 10 % from minute 2 to the end, or an acknowledged post was lost, or a request hung.
+ * open file descriptors from /proc (every process), and from each Agora process's own `process figures`
+ * line (lib/process-figures.ts, every 5 s) its heap in use and reserved, its external (Buffer) memory,
+ * what its resident memory holds outside both, its garbage collections, active handles and event-loop
+ * delay. Writes the "soak" section of docs/RELIABILITY.md when N is at least 10, and exits 1 when a
+ * process's resident memory grew by more than 10 % from minute 2 to the end, or an acknowledged post
+ * was lost, or a request hung.
+ *
+ * `--snapshots broker.1,messages.1` also starts every Agora process with `--heapsnapshot-signal=SIGUSR2`
+ * and has the named ones write a heap snapshot at minute 2 and just before the end, into a new
+ * folder it names (compare them with bench/soak-snapshots.ts). `--series FILE` writes every sample, by
+ * process and measure, to FILE as JSON.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { MixedLoad, type Figures } from './fault-load';
-import { meshProblem, startFaultMesh, type FaultMesh } from './fault-mesh';
+import { meshProblem, procfileNodeFlags, startFaultMesh, type FaultMesh } from './fault-mesh';
 import { healthy, openFds, rssOf } from './fault-scenarios';
 import { runHeader, writeSection } from './reliability-doc';
 import { growth, slopePerMinute, type Sample } from './soak-stats';
 
 const EVERY_MS = 10_000;
+/** AGORA_PROCESS_FIGURES_MS of the mesh's processes: twice per sample, so each sample reads a fresh line. */
+const FIGURES_MS = 5_000;
 const n = (x: number): string => x.toLocaleString('en-US');
-/** The bar: growth of resident memory from minute 2 to the end. */
+/** The bar: growth of resident memory from minute 2 to the end, of every Agora process. */
 const MAX_GROWTH = 0.1;
-
-/** The gateway metrics read, by prom-client's name (after the `agora_gateway_` prefix). */
-const GATEWAY_METRICS = {
-  heapMb: 'nodejs_heap_size_used_bytes',
-  handles: 'nodejs_active_handles_total',
-  loopP99Ms: 'nodejs_eventloop_lag_p99_seconds',
-} as const;
+/**
+ * Messages kept per channel: AGORA_MESSAGES_RETAINED's default, so that after the first seconds a read
+ * of a channel costs the same all along (a /v1 list asks Messages for every message retained).
+ */
+const RETAINED = 100;
+/** The processes that are not Agora's: reported, not held to the bar. */
+const NOT_AGORA = /^(redis|postgresql)/;
+const MB = 2 ** 20;
 
 /** `pid` and its descendants (from /proc/<pid>/task/<tid>/children). */
 function tree(pid: number): number[] {
@@ -41,14 +51,8 @@ function tree(pid: number): number[] {
   return out;
 }
 
-/** One value of a Prometheus text exposition (unlabelled). */
-function metric(text: string, name: string): number | undefined {
-  const m = new RegExp(`^agora_gateway_${name} ([0-9.e+-]+)$`, 'm').exec(text);
-  return m === null ? undefined : Number(m[1]);
-}
-
 /** Every series of one sample round, keyed `process · measure`. */
-async function sampleRound(mesh: FaultMesh, t: number, series: Map<string, Sample[]>): Promise<void> {
+function sampleRound(mesh: FaultMesh, t: number, series: Map<string, Sample[]>): void {
   const add = (key: string, value: number | undefined): void => {
     if (value === undefined || !Number.isFinite(value)) return;
     if (!series.has(key)) series.set(key, []);
@@ -56,19 +60,23 @@ async function sampleRound(mesh: FaultMesh, t: number, series: Map<string, Sampl
   };
   for (const [name, pid] of mesh.pids()) {
     const pids = name.startsWith('postgresql') ? tree(pid) : [pid];
-    add(`${name} · rss`, pids.map((p) => rssOf(p) ?? 0).reduce((a, b) => a + b, 0) / 2 ** 20);
+    const rss = pids.map((p) => rssOf(p) ?? 0).reduce((a, b) => a + b, 0);
+    add(`${name} · rss`, rss / MB);
     add(
       `${name} · fds`,
       pids.map((p) => openFds(p) ?? 0).reduce((a, b) => a + b, 0),
     );
-  }
-  for (const [i, base] of mesh.gateways.entries()) {
-    const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })
-      .then((r) => r.text())
-      .catch(() => '');
-    add(`gateway.${i + 1} · heap`, (metric(text, GATEWAY_METRICS.heapMb) ?? NaN) / 2 ** 20);
-    add(`gateway.${i + 1} · handles`, metric(text, GATEWAY_METRICS.handles));
-    add(`gateway.${i + 1} · loop p99`, (metric(text, GATEWAY_METRICS.loopP99Ms) ?? NaN) * 1000);
+    const f = mesh.procs.get(name)?.figures;
+    if (f === undefined) continue;
+    add(`${name} · heap`, f.heapUsed / MB);
+    add(`${name} · heap total`, f.heapTotal / MB);
+    add(`${name} · external`, f.external / MB);
+    // What V8's heap and the Buffers leave of the resident memory: code, stacks, malloc's arenas.
+    add(`${name} · outside`, (f.rss - f.heapTotal - f.external) / MB);
+    add(`${name} · gc`, f.gcPauseMs);
+    add(`${name} · gc major`, f.gcMajor);
+    add(`${name} · handles`, f.handles);
+    add(`${name} · loop p99`, f.loopP99Ms);
   }
 }
 
@@ -81,12 +89,20 @@ function minutesArg(argv: string[]): number {
 }
 
 const MEASURES: ReadonlyArray<[string, string, number]> = [
-  ['rss', 'Resident memory, MB', 1],
+  ['rss', 'Resident memory, MB (/proc)', 1],
+  ['heap', 'Heap in use, MB', 1],
+  ['heap total', 'Heap reserved by V8, MB', 1],
+  ['external', 'External memory (Buffers), MB', 1],
+  ['outside', 'Resident outside heap and Buffers, MB', 1],
+  ['gc', 'Garbage-collection pauses since start, ms', 0],
+  ['gc major', 'Full (mark-compact) collections since start', 0],
   ['fds', 'Open file descriptors (/proc/<pid>/fd)', 0],
-  ['heap', 'Gateway heap in use, MB (/metrics)', 1],
-  ['handles', 'Gateway active handles (/metrics)', 0],
-  ['loop p99', 'Gateway event-loop delay p99, ms (/metrics)', 1],
+  ['handles', 'Active handles', 0],
+  ['loop p99', 'Event-loop delay p99 over 5 s, ms', 1],
 ];
+
+/** Measures counted since the process began. */
+const CUMULATIVE = new Set(['gc', 'gc major']);
 
 /** One table per measure: a row per process, its value at each whole minute, slope and growth. */
 export function soakTables(series: Map<string, Sample[]>, minutes: number, from: number): string {
@@ -101,7 +117,8 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
         const s = samples.find((x) => x.t >= m * 60_000 - EVERY_MS / 2);
         return s === undefined ? '–' : s.value.toFixed(digits);
       });
-      const g = growth(samples, from * 60_000);
+      // A count since the start has no growth to speak of: its slope is its rate.
+      const g = CUMULATIVE.has(measure) ? undefined : growth(samples, from * 60_000);
       const slope = slopePerMinute(samples, from * 60_000);
       const pct = g === undefined ? '–' : `${(g * 100).toFixed(1)} %`;
       return `| ${key.split(' · ')[0]} | ${at.join(' | ')} | ${slope?.toFixed(digits + 1) ?? '–'} | ${pct} |`;
@@ -112,71 +129,144 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
     .join('\n\n');
 }
 
-function section(header: string, minutes: number, from: number, tables: string, f: Figures, over: string[]): string {
+interface Run {
+  header: string;
+  nodeArgs: string[];
+  minutes: number;
+  from: number;
+  series: Map<string, Sample[]>;
+  figures: Figures;
+  over: string[];
+}
+
+function section({ header, nodeArgs, minutes, from, series, figures: f, over }: Run): string {
+  const tables = soakTables(series, minutes, from);
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
     .join('; ');
+  const pg = growth(series.get('postgresql (all its processes) · rss') ?? [], from * 60_000);
   return `## Soak
 
 ${header}
 
 The mixed load of the fault suite, with no fault, for ${minutes} minutes; every process sampled each
-${EVERY_MS / 1000} s. Resident memory and open file descriptors come from /proc for every process
-(PostgreSQL: the sum over its processes, where its shared buffers count in each process that has touched them).
-Heap in use, active handles and event-loop delay come from the gateways' \`/metrics\`; the services, the
-brokers and echo export no metrics, so of them only /proc's figures are known. "growth" compares the mean of
-the last three samples with the mean of the three from minute ${from} on; "slope" is the least-squares slope
-from minute ${from} to the end. Bar: no process's resident memory grows by more than ${MAX_GROWTH * 100} %.
+${EVERY_MS / 1000} s.${nodeArgs.length === 0 ? '' : ` Every Agora process ran as \`node ${nodeArgs.join(' ')} …\` (the Procfile's flags, README.md "The parts").`} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
+after the first seconds every read costs the same: the load is steady from the start, and minute ${from} is past its
+warm-up. The read-back at the end looks for every acknowledged post a channel still keeps. Resident memory and open
+file descriptors come from /proc for every process (PostgreSQL: the sum over its processes, where its shared buffers
+count in each process that has touched them). The other figures are each Agora process's own
+(\`AGORA_PROCESS_FIGURES_MS\`, lib/process-figures.ts): heap in use (live objects and garbage not yet collected), the
+heap V8 has reserved, external memory (Buffers and other memory outside the heap that V8 is told of), what resident
+memory holds beside those two (code, stacks, the allocator's arenas), garbage-collection pauses and full collections
+since the start, active handles and event-loop delay. A JavaScript leak shows as heap in use climbing; memory V8 or
+the allocator keep as "reserved" or "outside" climbing with heap in use flat. "growth" compares the mean of the last
+three samples with the mean of the three from minute ${from} on; "slope" is the least-squares slope from minute
+${from} to the end. Bar: no Agora process's resident memory grows by more than ${MAX_GROWTH * 100} %. PostgreSQL and
+Redis are measured and shown but not held to it: PostgreSQL's resident memory grows as its backends touch more of its
+shared buffers, which it keeps by design (here ${pg === undefined ? '–' : `${(pg * 100).toFixed(1)} %`} from minute ${from}).
 
 The load: ${n(f.sent)} requests, ${n(f.failed)} failed${failures === '' ? '' : ` (${failures})`}, ${n(f.hung)} hung,
-${n(f.acknowledgedPosts)} posts acknowledged, ${n(f.lost)} of them lost, ${n(f.duplicated)} duplicated.
-${over.length === 0 ? 'Every process stayed within the bar.' : `Over the bar: ${over.join(', ')}.`}
+${n(f.acknowledgedPosts)} posts acknowledged, ${n(f.lost)} of those kept lost, ${n(f.duplicated)} duplicated.
+${over.length === 0 ? 'Every Agora process stayed within the bar.' : `Over the bar: ${over.join(', ')}.`}
 
 ${tables}
 `;
 }
 
+/** `--snapshots a,b`: the processes to snapshot, and the folder the snapshots go to; undefined without. */
+function snapshotsArg(argv: string[]): { names: string[]; dir: string } | undefined {
+  const i = argv.indexOf('--snapshots');
+  if (i < 0) return undefined;
+  const names = (argv[i + 1] ?? '').split(',').filter((x) => x !== '');
+  if (names.length === 0) throw new Error('--snapshots takes process names, such as broker.1,messages.1');
+  return { names, dir: mkdtempSync(path.join(os.tmpdir(), 'agora-soak-snapshots-')) };
+}
+
+/** Have each of `names` write a heap snapshot (SIGUSR2, with --heapsnapshot-signal). */
+function snapshot(mesh: FaultMesh, names: readonly string[], at: string): void {
+  for (const name of names) {
+    const child = mesh.procs.get(name)?.child;
+    if (child === undefined) throw new Error(`--snapshots: no process named ${name}`);
+    child.kill('SIGUSR2');
+    process.stderr.write(`soak: ${name} (pid ${child.pid}) writes a heap snapshot at ${at}\n`);
+  }
+}
+
+/** The load runs `minutes`; a sample each EVERY_MS; snapshots asked at minute `from` and 20 s before the end. */
+async function run(mesh: FaultMesh, minutes: number, from: number, snaps: string[]): Promise<RunResult> {
+  const series = new Map<string, Sample[]>();
+  await healthy(mesh);
+  const load = await MixedLoad.open({
+    gateways: mesh.gateways,
+    busUrl: mesh.busUrl,
+    prefix: `soak-${Date.now().toString(36)}`,
+    lanes: 8,
+    channels: 8,
+    paceMs: 20,
+    hangMs: 15_000,
+  });
+  load.start();
+  const t0 = Date.now();
+  const marks = [from * 60_000, minutes * 60_000 - 20_000];
+  for (let round = 0; round * EVERY_MS <= minutes * 60_000; round++) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + round * EVERY_MS - Date.now())));
+    const t = Date.now() - t0;
+    sampleRound(mesh, t, series);
+    while (snaps.length > 0 && marks.length > 0 && t >= marks[0]) {
+      marks.shift();
+      snapshot(mesh, snaps, `${(t / 60_000).toFixed(1)} min`);
+    }
+    process.stderr.write(`soak: ${(t / 60_000).toFixed(1)} min, ${load.outcomes.length} requests\n`);
+  }
+  await load.stop();
+  const figures = load.figures(t0, await load.readBack(RETAINED));
+  load.close();
+  return { series, figures };
+}
+
+interface RunResult {
+  series: Map<string, Sample[]>;
+  figures: Figures;
+}
+
 async function main(): Promise<void> {
-  const minutes = minutesArg(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const minutes = minutesArg(argv);
+  const snaps = snapshotsArg(argv);
   const problem = meshProblem();
   if (problem !== undefined) throw new Error(`the soak needs PostgreSQL and Redis: ${problem}`);
   const header = runHeader(os.loadavg()[0]);
-  const mesh = await startFaultMesh();
-  const series = new Map<string, Sample[]>();
-  let figures: Figures;
+  const env: Record<string, string> = {
+    AGORA_PROCESS_FIGURES_MS: String(FIGURES_MS),
+    AGORA_MESSAGES_RETAINED: String(RETAINED),
+  };
+  if (snaps !== undefined) {
+    const options = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snaps.dir}`;
+    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${options}`.trim();
+    process.stderr.write(`soak: heap snapshots of ${snaps.names.join(', ')} go to ${snaps.dir}\n`);
+  }
+  const nodeArgs = argv.indexOf('--node-args') < 0 ? [] : argv[argv.indexOf('--node-args') + 1].split(/\s+/);
+  if (nodeArgs.length > 0) process.stderr.write(`soak: every Agora process runs node ${nodeArgs.join(' ')}\n`);
+  const mesh = await startFaultMesh(env, nodeArgs);
+  const from = Math.min(2, minutes / 3);
+  let result: RunResult;
   try {
-    await healthy(mesh);
-    const load = await MixedLoad.open({
-      gateways: mesh.gateways,
-      busUrl: mesh.busUrl,
-      prefix: `soak-${Date.now().toString(36)}`,
-      lanes: 8,
-      channels: 8,
-      paceMs: 20,
-      hangMs: 15_000,
-    });
-    load.start();
-    const t0 = Date.now();
-    for (let round = 0; round * EVERY_MS <= minutes * 60_000; round++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + round * EVERY_MS - Date.now())));
-      await sampleRound(mesh, Date.now() - t0, series);
-      process.stderr.write(`soak: ${((Date.now() - t0) / 60_000).toFixed(1)} min, ${load.outcomes.length} requests\n`);
-    }
-    await load.stop();
-    figures = load.figures(t0, await load.readBack());
-    load.close();
+    result = await run(mesh, minutes, from, snaps?.names ?? []);
   } finally {
     await mesh.stop();
   }
-  const from = Math.min(2, minutes / 3);
+  const { series, figures } = result;
   const over = [...series]
-    .filter(([key]) => key.endsWith(' · rss'))
+    .filter(([key]) => key.endsWith(' · rss') && !NOT_AGORA.test(key))
     .filter(([, samples]) => (growth(samples, from * 60_000) ?? 0) > MAX_GROWTH)
     .map(([key]) => key.split(' · ')[0]);
   const tables = soakTables(series, minutes, from);
+  const seriesFile = argv.indexOf('--series') < 0 ? undefined : argv[argv.indexOf('--series') + 1];
+  if (seriesFile !== undefined) writeFileSync(seriesFile, JSON.stringify(Object.fromEntries(series)));
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
-    writeSection('soak', section(header, minutes, from, tables, figures, over));
+    const flags = [...procfileNodeFlags('services/broker/main.js'), ...nodeArgs];
+    writeSection('soak', section({ header, nodeArgs: flags, minutes, from, series, figures, over }));
     process.stderr.write('soak: wrote docs/RELIABILITY.md\n');
   }
   if (over.length > 0 || figures.lost > 0 || figures.hung > 0) {

@@ -196,6 +196,8 @@ export interface Config {
   idempotencyTtlS: number;
   /** Seconds a deleted node or route is kept as a tombstone for `_since` readers. */
   tombstoneTtlS: number;
+  /** Every this many ms a process logs its own memory and GC figures (lib/process-figures.ts); 0: never. */
+  processFiguresMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -956,6 +958,13 @@ export const VARIABLES: readonly Variable[] = [
     86_400,
     int(0, 31_536_000),
     'Seconds a deleted node stays in `GET /v1/nodes?_since=…`, and a deleted route in `GET /v1/routes?_since=…`, as a tombstone `{id, last_modified, deleted: true}` (`docs/API-V1.md`); 0: none is kept. Read by compute and by Routes.',
+  ),
+  v(
+    'processFiguresMs',
+    'AGORA_PROCESS_FIGURES_MS',
+    0,
+    int(0, 3_600_000),
+    'Every this many ms each process logs a `process figures` line: resident memory, heap in use and total, external and ArrayBuffer memory, garbage collections (count, pauses), active handles and event-loop delay (`lib/process-figures.ts`; `npm run soak` reads them); 0: never.',
   ),
 ];
 

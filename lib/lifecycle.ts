@@ -1,16 +1,22 @@
 /**
  * What every process's main.ts shares: read the config or exit with a clear message,
  * announce readiness with one `{"ready":true,"endpoints":…}` log line, and drain on
- * SIGTERM/SIGINT before exiting.
+ * SIGTERM/SIGINT before exiting. A process that read its config here and announces readiness
+ * logs its own figures every `AGORA_PROCESS_FIGURES_MS` from then on (lib/process-figures.ts).
  */
 import { loadConfig, type Config } from './config';
 import { errorMessage, isAgoraError } from './errors';
 import { afterLogsWritten, type Logger } from './log';
+import { startProcessFigures } from './process-figures';
+
+/** The config configOrExit read, for announceReady. */
+let loaded: Readonly<Config> | undefined;
 
 /** The config, or exit 78 (EX_CONFIG) with every bad variable named on stderr. */
 export function configOrExit(svc: string): Readonly<Config> {
   try {
-    return loadConfig();
+    loaded = loadConfig();
+    return loaded;
   } catch (e) {
     return exitInvalid(svc, e);
   }
@@ -48,9 +54,17 @@ export function exitFlushed(log: Logger, code: number, ms = 1000): void {
   afterLogsWritten(log, () => process.exit(code));
 }
 
-/** The line test helpers and launchers wait for. */
-export function announceReady(log: Logger, endpoints: Record<string, string | number>): void {
+/**
+ * The line test helpers and launchers wait for; from then on, with `AGORA_PROCESS_FIGURES_MS` set
+ * (read by configOrExit, or `figuresMs`), a `process figures` line at that interval.
+ */
+export function announceReady(
+  log: Logger,
+  endpoints: Record<string, string | number>,
+  figuresMs = loaded?.processFiguresMs ?? 0,
+): void {
   log.info({ ready: true, endpoints }, 'ready');
+  startProcessFigures(log, figuresMs);
 }
 
 /**

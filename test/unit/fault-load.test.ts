@@ -14,7 +14,7 @@ import { soakTables } from '../../bench/soak';
 import { growth, slopePerMinute } from '../../bench/soak-stats';
 import { freePort } from '../helpers/proc';
 
-type Fault = 'none' | 'lose' | 'duplicate' | 'hang' | 'cut';
+type Fault = 'none' | 'lose' | 'duplicate' | 'hang' | 'cut' | 'retain3';
 
 /** A legacy gateway keeping posts in memory, with `fault` applied to every other post. */
 async function fakeGateway(t: TestContext, fault: Fault): Promise<string> {
@@ -41,6 +41,8 @@ async function fakeGateway(t: TestContext, fault: Fault): Promise<string> {
       const copies = odd && fault === 'lose' ? 0 : odd && fault === 'duplicate' ? 2 : 1;
       for (let i = 0; i < copies; i++)
         stored.push({ messageid: stored.length + 1, username: 'u', message: json.message! });
+      // A channel keeping its newest 3 only, as AGORA_MESSAGES_RETAINED=3 would.
+      if (fault === 'retain3' && stored.length > 3) stored.shift();
       return answer(true);
     });
   });
@@ -55,12 +57,12 @@ async function fakeGateway(t: TestContext, fault: Fault): Promise<string> {
 
 const OPS: Op[] = ['legacy-post', 'legacy-retrieve'];
 
-async function run(gateways: string[], hangMs = 2000): Promise<MixedLoad> {
+async function run(gateways: string[], hangMs = 2000, lanes = 2): Promise<MixedLoad> {
   const load = await MixedLoad.open({
     gateways,
     busUrl: 'tcp://127.0.0.1:1',
     prefix: 'unit',
-    lanes: 2,
+    lanes,
     channels: 1,
     paceMs: 5,
     hangMs,
@@ -86,6 +88,17 @@ test('acknowledged posts that are not there afterwards count as lost', async (t)
   assert.ok(back.lost > 0 && back.lost < load.acked.size, JSON.stringify(back));
   assert.equal(load.figures(Date.now(), back).lost, back.lost);
   assert.match(back.lostExamples[0], /^unit-\d-\d+$/);
+});
+
+test('with a retention, only the posts a channel still keeps are looked for, and a lane per channel is needed', async (t) => {
+  const gateway = await fakeGateway(t, 'retain3');
+  const load = await run([gateway], 2000, 1);
+  assert.ok(load.acked.size > 3, String(load.acked.size));
+  assert.equal((await load.readBack()).lost, load.acked.size - 3);
+  assert.equal((await load.readBack(3)).lost, 0);
+  // Four kept looked for, three there: the oldest of the four is missing.
+  assert.equal((await load.readBack(4)).lost, 1);
+  await assert.rejects((await run([gateway])).readBack(3), /a channel per lane/);
 });
 
 test('a post found twice counts as duplicated', async (t) => {
@@ -156,5 +169,5 @@ test("the soak's tables: a row per process, its value at each whole minute, slop
   const table = soakTables(new Map([['broker.1 · rss', samples]]), 3, 1);
   const row = table.split('\n').find((line) => line.startsWith('| broker.1 '));
   assert.equal(row, '| broker.1 | 100.0 | 106.0 | 112.0 | 118.0 | 6.00 | 9.3 % |');
-  assert.ok(table.startsWith('| Resident memory, MB | 0 min | 1 min | 2 min | 3 min |'), table);
+  assert.ok(table.startsWith('| Resident memory, MB (/proc) | 0 min | 1 min | 2 min | 3 min |'), table);
 });

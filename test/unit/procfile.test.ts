@@ -30,11 +30,11 @@ test('parseProcfile names the line of a malformed entry or a repeated name', () 
   assert.throws(() => parseProcfile('a: x\n\na: y\n'), /line 3: "a" is defined twice/);
 });
 
-test("the repository's Procfile starts the broker and echo from dist/", () => {
+test("the repository's Procfile starts the broker and echo from dist/, with a fixed young generation", () => {
   const entries = parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'));
   assert.deepEqual(entries.slice(0, 2), [
-    { name: 'broker', command: 'node dist/services/broker/main.js' },
-    { name: 'echo', command: 'node dist/services/echo/main.js' },
+    { name: 'broker', command: 'node --min-semi-space-size=16 dist/services/broker/main.js' },
+    { name: 'echo', command: 'node --min-semi-space-size=16 dist/services/echo/main.js' },
   ]);
 });
 
