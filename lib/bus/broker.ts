@@ -25,7 +25,6 @@ import {
 } from './broker-stats';
 import {
   decodeHeartbeatOptions,
-  decodeMeta,
   decodeReadyOptions,
   pack,
   peekId,
@@ -50,6 +49,7 @@ import {
 } from './mdp';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
+import { peekRouteMeta } from './meta-peek';
 import { sodiumReady } from './sodium';
 import { z85Encode } from './z85';
 import { RouterSocket, routingKey, type RoutingKey } from './zmtp';
@@ -314,7 +314,8 @@ export class Broker {
     }
     if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
     if (this.allow !== undefined && !this.authorizeCall(client, name, serviceFrame, body)) return undefined;
-    const meta = body.length > 1 ? decodeMeta(body[1]) : {};
+    // Only `deadline` and `idempotent` matter here: read from the frame's bytes (lib/bus/meta-peek.ts).
+    const meta = peekRouteMeta(body[1]);
     const msgid = peekId(body[0], REQUEST_TYPE);
     const job: Job = {
       client,
@@ -322,7 +323,7 @@ export class Broker {
       next: undefined,
       body,
       deadline: meta.deadline,
-      idempotent: meta.idempotent === true,
+      idempotent: meta.idempotent,
       waitUntil: 0,
       at: performance.now(),
     };
