@@ -28,11 +28,11 @@ const COMPATIBLE: Record<SocketType, readonly string[]> = {
 
 /**
  * Received frames up to this size are copied out of the read chunk (from Node's pool when
- * small): a view would pin the whole chunk's memory for as long as the frame lives, e.g. a
- * request waiting in the broker's queue. Larger frames span chunks anyway and are views of
- * the buffer they were joined into.
+ * small), unless the connection hands out views: a view would pin the whole chunk's memory for
+ * as long as the frame lives, e.g. a request waiting in the broker's queue. Larger frames span
+ * chunks anyway and are views of the buffer they were joined into.
  */
-const RECEIVE_COPY_BELOW = 65_536;
+export const RECEIVE_COPY_BELOW = 65_536;
 /** What one turn queues is joined into one buffer up to this size (the copy costs less than a vector). */
 const JOIN_BELOW = 65_536;
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
@@ -47,6 +47,13 @@ export interface ConnectionOptions {
   handshakeMs: number;
   /** Makes this connection's security mechanism. */
   mechanism: MechanismFactory;
+  /**
+   * Received frames are views of the buffer they were read into, never copies. That buffer is
+   * never written again (each read and each join of chunks makes a new one), so a view keeps its
+   * bytes; but it keeps the whole buffer alive as long as it lives: a receiver that keeps a frame
+   * beyond its `onMessage` call copies it (the broker: lib/bus/broker.ts `Job`).
+   */
+  views?: boolean;
   /** The handshake is done; `identity` is the peer's Identity property (empty when it sent none). False cuts it. */
   onReady: (conn: Connection, identity: Buffer) => boolean;
   onMessage: (conn: Connection, frames: Frames) => void;
@@ -162,7 +169,7 @@ export class Connection implements FrameSink {
     if (flags & COMMAND) return this.command(buf.subarray(start, end));
     if (this.phase !== 'ready') return this.fail();
     let frame: Buffer;
-    if (end - start <= RECEIVE_COPY_BELOW) {
+    if (end - start <= RECEIVE_COPY_BELOW && this.o.views !== true) {
       frame = Buffer.allocUnsafe(end - start);
       buf.copy(frame, 0, start, end);
     } else {

@@ -48,6 +48,12 @@ export interface SocketOptions {
   handshakeMs?: number;
   /** Makes each connection's security mechanism (default NULL; CURVE: lib/bus/zmtp-curve.ts). */
   mechanism?: MechanismFactory;
+  /**
+   * Hand out received frames as views of the buffer they were read into instead of copies
+   * (lib/bus/zmtp-connection.ts `views`): for a receiver that copies what it keeps beyond the
+   * `onMessage` call. Default false.
+   */
+  receiveViews?: boolean;
 }
 
 /** A peer that has not finished its greeting and handshake in this time is cut (`handshakeMs` by default). */
@@ -108,12 +114,14 @@ export class RouterSocket {
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
+  private readonly receiveViews: boolean;
 
   constructor(options: SocketOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
     this.mechanism = options.mechanism ?? nullMechanism;
+    this.receiveViews = options.receiveViews ?? false;
   }
 
   /** The authenticated long-term public key of the peer `routingId` names (CURVE), or undefined. */
@@ -179,6 +187,7 @@ export class RouterSocket {
       maxFrameBytes: this.maxFrameBytes,
       handshakeMs: this.handshakeMs,
       mechanism: this.mechanism,
+      views: this.receiveViews,
       onReady: (c, wanted) => {
         const id = this.identify(wanted);
         if (id === undefined) return false;
@@ -242,6 +251,7 @@ export class DealerSocket {
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
+  private readonly receiveViews: boolean;
 
   constructor(options: DealerOptions = {}) {
     this.routingId = options.routingId ?? EMPTY;
@@ -251,6 +261,7 @@ export class DealerSocket {
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
     this.mechanism = options.mechanism ?? nullMechanism;
+    this.receiveViews = options.receiveViews ?? false;
   }
 
   connect(endpoint: string): void {
@@ -305,6 +316,7 @@ export class DealerSocket {
       maxFrameBytes: this.maxFrameBytes,
       handshakeMs: this.handshakeMs,
       mechanism: this.mechanism,
+      views: this.receiveViews,
       onReady: () => {
         if (this.closed) return false;
         const queued = this.queue;

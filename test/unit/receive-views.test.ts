@@ -1,0 +1,70 @@
+/**
+ * Received frames as views (lib/bus/zmtp-connection.ts `views`, the broker's ROUTER): the socket
+ * hands out the frames where they lie in the buffer they were read into, and the broker copies
+ * the body of every request it holds into a buffer of its own (lib/bus/broker.ts `ownCopy`), so
+ * that a held request neither changes when that memory is written nor keeps it alive.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { ownCopy } from '../../lib/bus/broker';
+import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
+import { RECEIVE_COPY_BELOW } from '../../lib/bus/zmtp-connection';
+
+/** Frames of `sizes` bytes as views of one buffer, each filled with its index + 1, and that buffer. */
+function views(sizes: number[]): { frames: Buffer[]; under: Buffer } {
+  const under = Buffer.alloc(sizes.reduce((a, b) => a + b, 0) + 16);
+  let at = 8;
+  const frames = sizes.map((n, i) => {
+    const f = under.subarray(at, at + n);
+    f.fill(i + 1);
+    at += n;
+    return f;
+  });
+  return { frames, under };
+}
+
+test('a held body keeps its bytes when the buffer it was read into is written again', () => {
+  for (const sizes of [[40, 25], [0, 7], [1], [300, 0, 4096]]) {
+    const { frames, under } = views(sizes);
+    const held = ownCopy(frames);
+    under.fill(0xee);
+    assert.equal(held.length, sizes.length);
+    held.forEach((f, i) => {
+      assert.deepEqual(f, Buffer.alloc(sizes[i], i + 1));
+      assert.notEqual(f.buffer, under.buffer, 'a held frame shares the read buffer');
+    });
+  }
+});
+
+test('a held body over the copy limit keeps only its large frames as they are', () => {
+  const { frames, under } = views([RECEIVE_COPY_BELOW + 1, 10]);
+  const held = ownCopy(frames);
+  assert.equal(held[0], frames[0]);
+  under.fill(0xee, RECEIVE_COPY_BELOW + 20);
+  assert.deepEqual(held[1], Buffer.alloc(10, 2));
+});
+
+async function pair(t: TestContext, receiveViews: boolean): Promise<{ frames: Promise<Frames>; d: DealerSocket }> {
+  const r = new RouterSocket({ receiveViews });
+  const frames = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+  const endpoint = await r.bind('tcp://127.0.0.1:*');
+  const d = new DealerSocket();
+  d.connect(endpoint);
+  t.after(async () => {
+    await d.close();
+    r.close();
+  });
+  return { frames, d };
+}
+
+test('a ROUTER with receiveViews hands out views of one read buffer; without, copies', async (t) => {
+  for (const receiveViews of [true, false]) {
+    const { frames, d } = await pair(t, receiveViews);
+    d.send([Buffer.from('abc'), Buffer.from('def'), Buffer.from('ghi')]);
+    const [, a, b, c] = await frames;
+    assert.deepEqual([a, b, c].map(String), ['abc', 'def', 'ghi']);
+    // On the wire each 3-byte frame follows a 2-byte header: views lie 5 bytes apart in one buffer.
+    const adjacent = a.buffer === b.buffer && b.byteOffset - a.byteOffset === 5 && c.byteOffset - b.byteOffset === 5;
+    assert.equal(adjacent, receiveViews);
+  }
+});
