@@ -53,7 +53,7 @@ import { peekRouteMeta } from './meta-peek';
 import { sodiumReady } from './sodium';
 import { z85Encode } from './z85';
 import { RouterSocket, routingKey, type RoutingKey } from './zmtp';
-import { RECEIVE_COPY_BELOW } from './zmtp-connection';
+import { keepFrame, RECEIVE_COPY_BELOW } from './zmtp-connection';
 import { curveServer, type CurveKeys } from './zmtp-curve';
 
 export interface BrokerOptions {
@@ -769,7 +769,7 @@ export function waitEnd(deadline: number | undefined, now: number, waitMs: numbe
 export function ownCopy(body: Buffer[]): Buffer[] {
   // Not the size checked on arrival: under CURVE the metadata frame has been replaced since.
   const size = bodySize(body);
-  if (size > RECEIVE_COPY_BELOW) return body.map((f) => (f.length > RECEIVE_COPY_BELOW ? f : Buffer.from(f)));
+  if (size > RECEIVE_COPY_BELOW) return body.map(keepFrame);
   const all = Buffer.allocUnsafe(size);
   const out = new Array<Buffer>(body.length);
   let at = 0;

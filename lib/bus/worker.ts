@@ -26,6 +26,7 @@ import {
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
 import { busEndpoints, DealerSocket } from './zmtp';
+import { keepFrame } from './zmtp-connection';
 import type { MechanismFactory } from './zmtp-mechanism';
 
 /**
@@ -207,6 +208,8 @@ class BrokerWorker {
       queueMax: 1000,
       handshakeMs: this.options.handshakeMs,
       mechanism: this.options.mechanism,
+      // Frames are views of the read buffer: what outlives onMessage is copied (onRequest).
+      receiveViews: true,
     });
     this.socket = socket;
     this.linked = false;
@@ -289,10 +292,12 @@ class BrokerWorker {
       this.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
       return;
     }
-    const client = frames[3];
+    // Copies: the client's address is kept until the reply, and the params decoded from the body
+    // (a bin among them is a view of it) may be kept by the handler; the rest is read now.
+    const client = keepFrame(frames[3]);
     const generation = this.generation;
     const running = this.running;
-    const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+    const call: Promise<void> = this.handle(keepFrame(frames[5]), decodeMeta(frames[6])).then((body) => {
       running.delete(call);
       if (generation === this.generation) this.socket.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });

@@ -33,6 +33,14 @@ const COMPATIBLE: Record<SocketType, readonly string[]> = {
  * chunks anyway and are views of the buffer they were joined into.
  */
 export const RECEIVE_COPY_BELOW = 65_536;
+/**
+ * A received frame its receiver keeps beyond `onMessage`, from a connection with `views`: a copy
+ * of its own when small, for a view would keep its whole read buffer alive; as it is when large.
+ */
+export function keepFrame(frame: Buffer): Buffer {
+  return frame.length > RECEIVE_COPY_BELOW ? frame : Buffer.from(frame);
+}
+
 /** What one turn queues is joined into one buffer up to this size (the copy costs less than a vector). */
 const JOIN_BELOW = 65_536;
 /** More frames than this in one message closes the connection: no MDP message comes near it. */

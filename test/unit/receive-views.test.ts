@@ -2,13 +2,14 @@
  * Received frames as views (lib/bus/zmtp-connection.ts `views`, the broker's ROUTER): the socket
  * hands out the frames where they lie in the buffer they were read into, and the broker copies
  * the body of every request it holds into a buffer of its own (lib/bus/broker.ts `ownCopy`), so
- * that a held request neither changes when that memory is written nor keeps it alive.
+ * that a held request neither changes when that memory is written nor keeps it alive; clients and
+ * workers (DEALER, also with views) copy the frames they keep (`keepFrame`).
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ownCopy } from '../../lib/bus/broker';
 import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
-import { RECEIVE_COPY_BELOW } from '../../lib/bus/zmtp-connection';
+import { keepFrame, RECEIVE_COPY_BELOW } from '../../lib/bus/zmtp-connection';
 
 /** Frames of `sizes` bytes as views of one buffer, each filled with its index + 1, and that buffer. */
 function views(sizes: number[]): { frames: Buffer[]; under: Buffer } {
@@ -67,4 +68,33 @@ test('a ROUTER with receiveViews hands out views of one read buffer; without, co
     const adjacent = a.buffer === b.buffer && b.byteOffset - a.byteOffset === 5 && c.byteOffset - b.byteOffset === 5;
     assert.equal(adjacent, receiveViews);
   }
+});
+
+test('keepFrame copies a small frame and keeps a large one as it is', () => {
+  const { frames, under } = views([12, RECEIVE_COPY_BELOW + 1]);
+  const small = keepFrame(frames[0]);
+  const large = keepFrame(frames[1]);
+  under.fill(0xee, 0, 30);
+  assert.deepEqual(small, Buffer.alloc(12, 1));
+  assert.notEqual(small.buffer, under.buffer);
+  assert.equal(large, frames[1]);
+});
+
+test('a DEALER with receiveViews hands out views of one read buffer', async (t) => {
+  const r = new RouterSocket();
+  const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+  const endpoint = await r.bind('tcp://127.0.0.1:*');
+  const d = new DealerSocket({ receiveViews: true });
+  const back = new Promise<Frames>((resolve) => (d.onMessage = resolve));
+  d.connect(endpoint);
+  t.after(async () => {
+    await d.close();
+    r.close();
+  });
+  d.send([Buffer.from('hi')]);
+  const [id] = await got;
+  r.send([id, Buffer.from('abc'), Buffer.from('def')]);
+  const [a, b] = await back;
+  assert.deepEqual([a, b].map(String), ['abc', 'def']);
+  assert.ok(a.buffer === b.buffer && b.byteOffset - a.byteOffset === 5);
 });
