@@ -56,10 +56,12 @@ export interface ConnectionOptions {
   /** Makes this connection's security mechanism. */
   mechanism: MechanismFactory;
   /**
-   * Received frames are views of the buffer they were read into, never copies. That buffer is
-   * never written again (each read and each join of chunks makes a new one), so a view keeps its
-   * bytes; but it keeps the whole buffer alive as long as it lives: a receiver that keeps a frame
-   * beyond its `onMessage` call copies it (the broker: lib/bus/broker.ts `Job`).
+   * Received frames are views of the buffer they were read into, never copies; a receiver that
+   * keeps a frame beyond its `onMessage` call copies it (`keepFrame`; the broker: lib/bus/broker.ts
+   * `ownCopy`). Where each read makes a new buffer (a ROUTER's accepted streams) a view would keep
+   * that whole buffer alive; where the socket reuses one buffer for every read (a DEALER's, read
+   * with `onread`) the next read writes over it. Frames over RECEIVE_COPY_BELOW are larger than
+   * that buffer, so they always lie in one of their own.
    */
   views?: boolean;
   /** The handshake is done; `identity` is the peer's Identity property (empty when it sent none). False cuts it. */
@@ -84,6 +86,8 @@ export class Connection implements FrameSink {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushing = false;
+  /** The chunk being parsed lies in a buffer the next read writes over: a command is copied before it is read. */
+  private transient = false;
   private readonly timer: NodeJS.Timeout;
   /** The peer's authenticated long-term public key once the handshake is done (CURVE; NULL: undefined). */
   peerKey: Buffer | undefined;
@@ -96,7 +100,7 @@ export class Connection implements FrameSink {
     this.mechanism = o.mechanism(encodeProperties({ 'Socket-Type': Buffer.from(o.type), Identity: o.routingId }));
     this.unbox = this.mechanism.unbox;
     stream.setNoDelay(true);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('error', () => undefined); // 'close' follows
     stream.on('close', () => this.onClosed());
     this.timer = setTimeout(() => {
@@ -174,7 +178,8 @@ export class Connection implements FrameSink {
   /** FrameSink: one frame, a command or part of a message. */
   frame(flags: number, buf: Buffer, start: number, end: number): boolean {
     if (this.unbox !== undefined && this.phase === 'ready') return this.unboxed(this.unbox(buf, start, end));
-    if (flags & COMMAND) return this.command(buf.subarray(start, end));
+    if (flags & COMMAND)
+      return this.command(this.transient ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
     if (this.phase !== 'ready') return this.fail();
     let frame: Buffer;
     if (end - start <= RECEIVE_COPY_BELOW && this.o.views !== true) {
@@ -208,8 +213,14 @@ export class Connection implements FrameSink {
     this.o.onClose(this, handshaken);
   }
 
-  private onData(chunk: Buffer): void {
-    if (!this.gone()) this.parser.push(chunk);
+  /**
+   * Bytes read from the stream: a 'data' chunk, or with `transient` a read into the buffer the
+   * socket reuses for every read (`onread`, lib/bus/zmtp.ts DealerSocket), only valid during this call.
+   */
+  receive(chunk: Buffer, transient = false): void {
+    if (this.gone()) return;
+    this.transient = transient;
+    this.parser.push(chunk, transient);
   }
 
   /** Add a frame to the message being received; the last one (no MORE) delivers it. False: stop reading. */

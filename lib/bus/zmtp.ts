@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { Connection } from './zmtp-connection';
+import { Connection, RECEIVE_COPY_BELOW } from './zmtp-connection';
 import { nullMechanism, type MechanismFactory } from './zmtp-mechanism';
 import type { Frames } from './zmtp-wire';
 
@@ -61,6 +61,8 @@ const DEFAULT_HANDSHAKE_MS = 10_000;
 const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
 const DEFAULT_HIGH_WATER = 64 * 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
+/** A DEALER's read buffer: as large as a frame received as a copy can be (RECEIVE_COPY_BELOW). */
+const READ_BUFFER_BYTES = RECEIVE_COPY_BELOW;
 
 interface Address {
   path?: string;
@@ -252,6 +254,8 @@ export class DealerSocket {
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
   private readonly receiveViews: boolean;
+  /** Where every read of this socket's connection lands (see `dial`). */
+  private readBuffer: Buffer | undefined;
 
   constructor(options: DealerOptions = {}) {
     this.routingId = options.routingId ?? EMPTY;
@@ -309,8 +313,21 @@ export class DealerSocket {
   private dial(): void {
     if (this.closed || this.endpoint === undefined) return;
     const a = this.endpoint;
-    const stream = a.path !== undefined ? net.connect(a.path) : net.connect(a.port ?? 0, a.host);
-    const conn = new Connection(stream, {
+    // Every read lands in one buffer of this socket, reused (no new buffer per read); the
+    // connection copies what it keeps of it (lib/bus/zmtp-connection.ts `receive`).
+    this.readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const onread = {
+      buffer: this.readBuffer,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        conn.receive(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+        return true;
+      },
+    };
+    const stream =
+      a.path !== undefined
+        ? net.connect({ path: a.path, onread })
+        : net.connect({ port: a.port ?? 0, host: a.host, onread });
+    const conn: Connection = new Connection(stream, {
       type: 'DEALER',
       routingId: this.routingId,
       maxFrameBytes: this.maxFrameBytes,

@@ -98,3 +98,46 @@ test('a DEALER with receiveViews hands out views of one read buffer', async (t) 
   assert.deepEqual([a, b].map(String), ['abc', 'def']);
   assert.ok(a.buffer === b.buffer && b.byteOffset - a.byteOffset === 5);
 });
+
+/** Frame `i` of the stream: its size varies from 1 byte to over two reads' worth, its bytes depend on i. */
+function nth(i: number): Buffer {
+  const size = [1, 7, 254, 256, 3000, 40_000, 70_000, 150_000][i % 8] + (i % 13);
+  const f = Buffer.allocUnsafe(size);
+  for (let j = 0; j < size; j++) f[j] = (i * 31 + j * 7) & 0xff;
+  return f;
+}
+
+test('a DEALER reads into one reused buffer: frames kept from it, and frames split over reads, keep their bytes', async (t) => {
+  for (const receiveViews of [false, true]) {
+    const r = new RouterSocket();
+    const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+    const endpoint = await r.bind('tcp://127.0.0.1:*');
+    const d = new DealerSocket({ receiveViews });
+    const count = 400;
+    const kept: Buffer[] = [];
+    const all = new Promise<void>((resolve) => {
+      d.onMessage = (frames) => {
+        for (const f of frames) kept.push(receiveViews ? keepFrame(f) : f);
+        if (kept.length === count * 2) resolve();
+      };
+    });
+    d.connect(endpoint);
+    t.after(async () => {
+      await d.close();
+      r.close();
+    });
+    d.send([Buffer.from('hi')]);
+    const [id] = await got;
+    // Sent in one turn: the reads that carry them end and start anywhere within their frames.
+    for (let i = 0; i < count; i++) r.send([id, nth(i), Buffer.from(`message ${i}`)]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${kept.length / 2} of ${count} messages arrived`)), 10_000);
+    });
+    await Promise.race([all, late]).finally(() => clearTimeout(timer));
+    for (let i = 0; i < count; i++) {
+      assert.ok(kept[2 * i].equals(nth(i)), `frame ${i} of ${receiveViews ? 'views' : 'copies'} changed`);
+      assert.equal(kept[2 * i + 1].toString(), `message ${i}`);
+    }
+  }
+});
