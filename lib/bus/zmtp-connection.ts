@@ -221,6 +221,12 @@ export class Connection implements FrameSink {
     if (this.gone()) return;
     this.transient = transient;
     this.parser.push(chunk, transient);
+    // A message cut by the end of the read: its frames so far are kept until its last one
+    // arrives, by when the next read has written over them; they are copied now.
+    if (transient && this.message.length > 0) {
+      const m = this.message;
+      for (let i = 0; i < m.length; i++) if (m[i].buffer === chunk.buffer) m[i] = Buffer.from(m[i]);
+    }
   }
 
   /** Add a frame to the message being received; the last one (no MORE) delivers it. False: stop reading. */
