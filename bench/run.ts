@@ -255,8 +255,10 @@ the native binding. Profiling the broker on zeromq.js showed where its time went
 allocation (an ArrayBuffer backing store, freed on another thread) per received frame, and
 two or three system calls per send and per receive (zeromq.js probes ${'`'}ZMQ_EVENTS${'`'} around
 each); the broker receives 13 frames and sends 14 per call. The TypeScript transport parses
-every message a read returns, copies small frames from Node's pool, and writes everything one
-turn of the event loop sends in one system call. Workers offering slots (docs/PROTOCOL.md §3)
+every message a read returns and hands out its frames where they lie in the read buffer: the
+broker copies, into one buffer, only the body of a request it holds; clients and workers read
+every chunk into one buffer per connection, reused (no allocation per read), and copy the frames
+they keep. It writes everything one turn of the event loop sends in one system call. Workers offering slots (docs/PROTOCOL.md §3)
 keep one connection per process instead of one per concurrent request.
 
 Rerun with ${'`'}npm run bench${'`'} (about two minutes; knobs are listed at the top of ${'`'}bench/run.ts${'`'}).

@@ -25,7 +25,6 @@ import {
 } from './broker-stats';
 import {
   decodeHeartbeatOptions,
-  decodeMeta,
   decodeReadyOptions,
   pack,
   peekId,
@@ -50,9 +49,11 @@ import {
 } from './mdp';
 import { HeartbeatClock } from './heartbeat';
 import { HeldRequests, type HeldRequest } from './held';
+import { peekRouteMeta } from './meta-peek';
 import { sodiumReady } from './sodium';
 import { z85Encode } from './z85';
 import { RouterSocket, routingKey, type RoutingKey } from './zmtp';
+import { keepFrame, RECEIVE_COPY_BELOW } from './zmtp-connection';
 import { curveServer, type CurveKeys } from './zmtp-curve';
 
 export interface BrokerOptions {
@@ -168,6 +169,9 @@ export class Broker {
       maxFrameBytes: options.maxBodyBytes * 2 + 65536,
       handshakeMs: options.handshakeMs,
       mechanism: options.curve === undefined ? undefined : curveServer(options.curve.keys, (key) => this.admit(key)),
+      // Frames are views of the read buffer: what the broker keeps beyond the message it handles
+      // (a request's body, a service's name, a tailer's id) it copies (`ownCopy`, `service`, `tail`).
+      receiveViews: true,
     });
     this.router.onMessage = (frames) => {
       try {
@@ -314,15 +318,16 @@ export class Broker {
     }
     if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
     if (this.allow !== undefined && !this.authorizeCall(client, name, serviceFrame, body)) return undefined;
-    const meta = body.length > 1 ? decodeMeta(body[1]) : {};
+    // Only `deadline` and `idempotent` matter here: read from the frame's bytes (lib/bus/meta-peek.ts).
+    const meta = peekRouteMeta(body[1]);
     const msgid = peekId(body[0], REQUEST_TYPE);
     const job: Job = {
       client,
       msgid,
       next: undefined,
-      body,
+      body: ownCopy(body),
       deadline: meta.deadline,
-      idempotent: meta.idempotent === true,
+      idempotent: meta.idempotent,
       waitUntil: 0,
       at: performance.now(),
     };
@@ -754,6 +759,26 @@ const WAIT_SLACK_MS = 5;
 export function waitEnd(deadline: number | undefined, now: number, waitMs: number): number {
   if (deadline === undefined) return now + waitMs;
   return deadline - Math.min(250, Math.max(20, Math.floor((deadline - now) / 10)));
+}
+
+/**
+ * A request's body frames copied into one buffer of their own: the broker holds a request while
+ * it waits and while its worker runs it, and a view would keep the whole read buffer alive that
+ * long. Frames over RECEIVE_COPY_BELOW are kept as they are (a buffer of their own already).
+ */
+export function ownCopy(body: Buffer[]): Buffer[] {
+  // Not the size checked on arrival: under CURVE the metadata frame has been replaced since.
+  const size = bodySize(body);
+  if (size > RECEIVE_COPY_BELOW) return body.map(keepFrame);
+  const all = Buffer.allocUnsafe(size);
+  const out = new Array<Buffer>(body.length);
+  let at = 0;
+  for (let i = 0; i < body.length; i++) {
+    const start = at;
+    at += body[i].copy(all, at);
+    out[i] = all.subarray(start, at);
+  }
+  return out;
 }
 
 function bodySize(body: Buffer[]): number {

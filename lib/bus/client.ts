@@ -16,6 +16,7 @@ import { MMI_STATUS, type BrokerStatus } from './broker-stats';
 
 import type { MechanismFactory } from './zmtp-mechanism';
 import { busEndpoints, DealerSocket } from './zmtp';
+import { keepFrame } from './zmtp-connection';
 
 export interface ClientOptions {
   /** Broker endpoint, e.g. `tcp://127.0.0.1:5555`, or several, comma-separated. */
@@ -222,6 +223,8 @@ export class BusClient {
       queueMax: this.maxPending * 2,
       handshakeMs: this.options.handshakeMs,
       mechanism: this.options.mechanism,
+      // Frames are views of the read buffer: the body, whose bytes the caller may keep, is copied (onMessage).
+      receiveViews: true,
     });
     const link: Link = {
       endpoint,
@@ -340,10 +343,12 @@ export class BusClient {
       return;
     }
     if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
-    if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), frames[3]);
+    // A copy: the caller keeps the MMI answer, or what the reply decodes to (a bin in it is a view).
+    const body = keepFrame(frames[3]);
+    if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), body);
     let reply;
     try {
-      reply = decodeMessage(frames[3]);
+      reply = decodeMessage(body);
     } catch (err) {
       this.log?.warn({ err, service: frames[2].toString() }, 'dropped undecodable reply');
       return;

@@ -26,6 +26,7 @@ import {
 import { HeartbeatClock } from './heartbeat';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
 import { busEndpoints, DealerSocket } from './zmtp';
+import { keepFrame } from './zmtp-connection';
 import type { MechanismFactory } from './zmtp-mechanism';
 
 /**
@@ -207,6 +208,8 @@ class BrokerWorker {
       queueMax: 1000,
       handshakeMs: this.options.handshakeMs,
       mechanism: this.options.mechanism,
+      // Frames are views of the read buffer: what outlives onMessage is copied (onRequest).
+      receiveViews: true,
     });
     this.socket = socket;
     this.linked = false;
@@ -289,10 +292,12 @@ class BrokerWorker {
       this.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
       return;
     }
-    const client = frames[3];
+    // Copies: the client's address is kept until the reply, and the params decoded from the body
+    // (a bin among them is a view of it) may be kept by the handler; the rest is read now.
+    const client = keepFrame(frames[3]);
     const generation = this.generation;
     const running = this.running;
-    const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+    const call: Promise<void> = this.handle(keepFrame(frames[5]), decodeMeta(frames[6])).then((body) => {
       running.delete(call);
       if (generation === this.generation) this.socket.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });
@@ -315,39 +320,53 @@ class BrokerWorker {
     }
     if (message.type === 1) return EMPTY;
     const msgid = message.type === 0 ? message.msgid : null;
-    const respond = (error: WireError | null, result: unknown): Buffer =>
-      msgid === null ? EMPTY : encodeResponse(msgid, error, result);
     if (expired(meta.deadline))
-      return respond(new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.service, message.method]).toWire(), null);
+      return respond(msgid, new AgoraError('AGORA_ERR_BUS_TIMEOUT', [this.service, message.method]).toWire(), null);
     const handler = Object.prototype.hasOwnProperty.call(this.handlers, message.method)
       ? this.handlers[message.method]
       : undefined;
     if (handler === undefined)
-      return respond(new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.service, message.method]).toWire(), null);
-    const ctx = this.context(message.method, meta);
+      return respond(msgid, new AgoraError('AGORA_ERR_RPC_NO_METHOD', [this.service, message.method]).toWire(), null);
+    const ctx = new CallContext(this.service, message.method, meta, this.log);
     try {
-      return respond(null, await handler(message.params, ctx));
+      return respond(msgid, null, await handler(message.params, ctx));
     } catch (err) {
       if (!isAgoraError(err)) ctx.log.error({ err, method: message.method }, 'handler failed');
-      return respond(toWire(err), null);
+      return respond(msgid, toWire(err), null);
     }
   }
+}
 
-  /** The handler's context; its logger (a child carrying reqId) is made only if the handler logs. */
-  private context(method: string, meta: Meta): RpcContext {
-    const base = this.log;
-    let log: Logger | undefined;
-    return {
-      service: this.service,
-      method,
-      reqId: meta.reqId,
-      deadline: meta.deadline,
-      caller: meta.caller,
-      user: meta.user,
-      get log(): Logger {
-        log ??= meta.reqId === undefined ? base : base.child({ reqId: meta.reqId });
-        return log;
-      },
-    };
+/** The response to send: none (an empty body) for a notification. */
+function respond(msgid: number | null, error: WireError | null, result: unknown): Buffer {
+  return msgid === null ? EMPTY : encodeResponse(msgid, error, result);
+}
+
+/**
+ * A handler's context: one object of one class per call (its fields set in the constructor), whose
+ * logger, a child carrying reqId, is made only if the handler logs.
+ */
+class CallContext implements RpcContext {
+  readonly reqId: string | undefined;
+  readonly deadline: number | undefined;
+  readonly caller: string | undefined;
+  readonly user: string | undefined;
+  private logger: Logger | undefined = undefined;
+
+  constructor(
+    readonly service: string,
+    readonly method: string,
+    meta: Meta,
+    private readonly base: Logger,
+  ) {
+    this.reqId = meta.reqId;
+    this.deadline = meta.deadline;
+    this.caller = meta.caller;
+    this.user = meta.user;
+  }
+
+  get log(): Logger {
+    this.logger ??= this.reqId === undefined ? this.base : this.base.child({ reqId: this.reqId });
+    return this.logger;
   }
 }

@@ -28,11 +28,19 @@ const COMPATIBLE: Record<SocketType, readonly string[]> = {
 
 /**
  * Received frames up to this size are copied out of the read chunk (from Node's pool when
- * small): a view would pin the whole chunk's memory for as long as the frame lives, e.g. a
- * request waiting in the broker's queue. Larger frames span chunks anyway and are views of
- * the buffer they were joined into.
+ * small), unless the connection hands out views: a view would pin the whole chunk's memory for
+ * as long as the frame lives, e.g. a request waiting in the broker's queue. Larger frames span
+ * chunks anyway and are views of the buffer they were joined into.
  */
-const RECEIVE_COPY_BELOW = 65_536;
+export const RECEIVE_COPY_BELOW = 65_536;
+/**
+ * A received frame its receiver keeps beyond `onMessage`, from a connection with `views`: a copy
+ * of its own when small, for a view would keep its whole read buffer alive; as it is when large.
+ */
+export function keepFrame(frame: Buffer): Buffer {
+  return frame.length > RECEIVE_COPY_BELOW ? frame : Buffer.from(frame);
+}
+
 /** What one turn queues is joined into one buffer up to this size (the copy costs less than a vector). */
 const JOIN_BELOW = 65_536;
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
@@ -47,6 +55,15 @@ export interface ConnectionOptions {
   handshakeMs: number;
   /** Makes this connection's security mechanism. */
   mechanism: MechanismFactory;
+  /**
+   * Received frames are views of the buffer they were read into, never copies; a receiver that
+   * keeps a frame beyond its `onMessage` call copies it (`keepFrame`; the broker: lib/bus/broker.ts
+   * `ownCopy`). Where each read makes a new buffer (a ROUTER's accepted streams) a view would keep
+   * that whole buffer alive; where the socket reuses one buffer for every read (a DEALER's, read
+   * with `onread`) the next read writes over it. Frames over RECEIVE_COPY_BELOW are larger than
+   * that buffer, so they always lie in one of their own.
+   */
+  views?: boolean;
   /** The handshake is done; `identity` is the peer's Identity property (empty when it sent none). False cuts it. */
   onReady: (conn: Connection, identity: Buffer) => boolean;
   onMessage: (conn: Connection, frames: Frames) => void;
@@ -69,6 +86,8 @@ export class Connection implements FrameSink {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushing = false;
+  /** The chunk being parsed lies in a buffer the next read writes over: a command is copied before it is read. */
+  private transient = false;
   private readonly timer: NodeJS.Timeout;
   /** The peer's authenticated long-term public key once the handshake is done (CURVE; NULL: undefined). */
   peerKey: Buffer | undefined;
@@ -81,7 +100,7 @@ export class Connection implements FrameSink {
     this.mechanism = o.mechanism(encodeProperties({ 'Socket-Type': Buffer.from(o.type), Identity: o.routingId }));
     this.unbox = this.mechanism.unbox;
     stream.setNoDelay(true);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('error', () => undefined); // 'close' follows
     stream.on('close', () => this.onClosed());
     this.timer = setTimeout(() => {
@@ -159,10 +178,11 @@ export class Connection implements FrameSink {
   /** FrameSink: one frame, a command or part of a message. */
   frame(flags: number, buf: Buffer, start: number, end: number): boolean {
     if (this.unbox !== undefined && this.phase === 'ready') return this.unboxed(this.unbox(buf, start, end));
-    if (flags & COMMAND) return this.command(buf.subarray(start, end));
+    if (flags & COMMAND)
+      return this.command(this.transient ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
     if (this.phase !== 'ready') return this.fail();
     let frame: Buffer;
-    if (end - start <= RECEIVE_COPY_BELOW) {
+    if (end - start <= RECEIVE_COPY_BELOW && this.o.views !== true) {
       frame = Buffer.allocUnsafe(end - start);
       buf.copy(frame, 0, start, end);
     } else {
@@ -193,8 +213,20 @@ export class Connection implements FrameSink {
     this.o.onClose(this, handshaken);
   }
 
-  private onData(chunk: Buffer): void {
-    if (!this.gone()) this.parser.push(chunk);
+  /**
+   * Bytes read from the stream: a 'data' chunk, or with `transient` a read into the buffer the
+   * socket reuses for every read (`onread`, lib/bus/zmtp.ts DealerSocket), only valid during this call.
+   */
+  receive(chunk: Buffer, transient = false): void {
+    if (this.gone()) return;
+    this.transient = transient;
+    this.parser.push(chunk, transient);
+    // A message cut by the end of the read: its frames so far are kept until its last one
+    // arrives, by when the next read has written over them; they are copied now.
+    if (transient && this.message.length > 0) {
+      const m = this.message;
+      for (let i = 0; i < m.length; i++) if (m[i].buffer === chunk.buffer) m[i] = Buffer.from(m[i]);
+    }
   }
 
   /** Add a frame to the message being received; the last one (no MORE) delivers it. False: stop reading. */

@@ -94,7 +94,8 @@ export interface FrameSink {
   greeting(g: Buffer): boolean;
   /**
    * One complete frame: its flags, and its body from `start` to `end` in `buf`, which is the
-   * read chunk: copy what must outlive the call. False: stop reading (the connection is gone).
+   * read chunk (possibly one the next read writes over, see `push`): copy what must outlive the
+   * call. False: stop reading (the connection is gone).
    */
   frame(flags: number, buf: Buffer, start: number, end: number): boolean;
   /** The peer broke the framing (a frame over the size limit, an unknown flag): reading stops. */
@@ -118,22 +119,29 @@ export class FrameParser {
     private readonly sink: FrameSink,
   ) {}
 
-  /** Take one chunk read from the stream. */
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
+  /**
+   * Take one chunk read from the stream. A `transient` chunk lies in a buffer the next read writes
+   * over (a socket reading with `onread`): what is kept of it once this call returns, the unparsed
+   * tail, is copied, and the sink is handed frames that are only valid during its call.
+   */
+  push(chunk: Buffer, transient = false): void {
     this.buffered += chunk.length;
-    if (this.buffered < this.need) return;
-    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    if (this.buffered < this.need) {
+      this.chunks.push(transient ? Buffer.from(chunk) : chunk);
+      return;
+    }
+    this.chunks.push(chunk);
+    const buf = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.buffered);
     let at = 0;
     if (!this.greeted) {
-      if (!this.sink.greeting(buf)) return;
+      if (!this.sink.greeting(buf)) return this.clear();
       this.greeted = true;
       at = GREETING_BYTES;
     }
     at = this.parse(buf, at);
-    if (at < 0) return;
+    if (at < 0) return this.clear();
     const rest = buf.length - at;
-    this.chunks = rest === 0 ? [] : [buf.subarray(at)];
+    this.chunks = rest === 0 ? [] : [transient && buf === chunk ? Buffer.from(buf.subarray(at)) : buf.subarray(at)];
     this.buffered = rest;
   }
 

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { Connection } from './zmtp-connection';
+import { Connection, RECEIVE_COPY_BELOW } from './zmtp-connection';
 import { nullMechanism, type MechanismFactory } from './zmtp-mechanism';
 import type { Frames } from './zmtp-wire';
 
@@ -48,6 +48,12 @@ export interface SocketOptions {
   handshakeMs?: number;
   /** Makes each connection's security mechanism (default NULL; CURVE: lib/bus/zmtp-curve.ts). */
   mechanism?: MechanismFactory;
+  /**
+   * Hand out received frames as views of the buffer they were read into instead of copies
+   * (lib/bus/zmtp-connection.ts `views`): for a receiver that copies what it keeps beyond the
+   * `onMessage` call. Default false.
+   */
+  receiveViews?: boolean;
 }
 
 /** A peer that has not finished its greeting and handshake in this time is cut (`handshakeMs` by default). */
@@ -55,6 +61,8 @@ const DEFAULT_HANDSHAKE_MS = 10_000;
 const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
 const DEFAULT_HIGH_WATER = 64 * 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
+/** A DEALER's read buffer: as large as a frame received as a copy can be (RECEIVE_COPY_BELOW). */
+const READ_BUFFER_BYTES = RECEIVE_COPY_BELOW;
 
 interface Address {
   path?: string;
@@ -108,12 +116,14 @@ export class RouterSocket {
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
+  private readonly receiveViews: boolean;
 
   constructor(options: SocketOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
     this.mechanism = options.mechanism ?? nullMechanism;
+    this.receiveViews = options.receiveViews ?? false;
   }
 
   /** The authenticated long-term public key of the peer `routingId` names (CURVE), or undefined. */
@@ -179,6 +189,7 @@ export class RouterSocket {
       maxFrameBytes: this.maxFrameBytes,
       handshakeMs: this.handshakeMs,
       mechanism: this.mechanism,
+      views: this.receiveViews,
       onReady: (c, wanted) => {
         const id = this.identify(wanted);
         if (id === undefined) return false;
@@ -242,6 +253,9 @@ export class DealerSocket {
   private readonly highWaterBytes: number;
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
+  private readonly receiveViews: boolean;
+  /** Where every read of this socket's connection lands (see `dial`). */
+  private readBuffer: Buffer | undefined;
 
   constructor(options: DealerOptions = {}) {
     this.routingId = options.routingId ?? EMPTY;
@@ -251,6 +265,7 @@ export class DealerSocket {
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
     this.mechanism = options.mechanism ?? nullMechanism;
+    this.receiveViews = options.receiveViews ?? false;
   }
 
   connect(endpoint: string): void {
@@ -298,13 +313,27 @@ export class DealerSocket {
   private dial(): void {
     if (this.closed || this.endpoint === undefined) return;
     const a = this.endpoint;
-    const stream = a.path !== undefined ? net.connect(a.path) : net.connect(a.port ?? 0, a.host);
-    const conn = new Connection(stream, {
+    // Every read lands in one buffer of this socket, reused (no new buffer per read); the
+    // connection copies what it keeps of it (lib/bus/zmtp-connection.ts `receive`).
+    this.readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const onread = {
+      buffer: this.readBuffer,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        conn.receive(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+        return true;
+      },
+    };
+    const stream =
+      a.path !== undefined
+        ? net.connect({ path: a.path, onread })
+        : net.connect({ port: a.port ?? 0, host: a.host, onread });
+    const conn: Connection = new Connection(stream, {
       type: 'DEALER',
       routingId: this.routingId,
       maxFrameBytes: this.maxFrameBytes,
       handshakeMs: this.handshakeMs,
       mechanism: this.mechanism,
+      views: this.receiveViews,
       onReady: () => {
         if (this.closed) return false;
         const queued = this.queue;

@@ -1,0 +1,144 @@
+/**
+ * Received frames as views (lib/bus/zmtp-connection.ts `views`, the broker's ROUTER): the socket
+ * hands out the frames where they lie in the buffer they were read into, and the broker copies
+ * the body of every request it holds into a buffer of its own (lib/bus/broker.ts `ownCopy`), so
+ * that a held request neither changes when that memory is written nor keeps it alive; clients and
+ * workers (DEALER, also with views) copy the frames they keep (`keepFrame`).
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { ownCopy } from '../../lib/bus/broker';
+import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
+import { keepFrame, RECEIVE_COPY_BELOW } from '../../lib/bus/zmtp-connection';
+
+/** Frames of `sizes` bytes as views of one buffer, each filled with its index + 1, and that buffer. */
+function views(sizes: number[]): { frames: Buffer[]; under: Buffer } {
+  const under = Buffer.alloc(sizes.reduce((a, b) => a + b, 0) + 16);
+  let at = 8;
+  const frames = sizes.map((n, i) => {
+    const f = under.subarray(at, at + n);
+    f.fill(i + 1);
+    at += n;
+    return f;
+  });
+  return { frames, under };
+}
+
+test('a held body keeps its bytes when the buffer it was read into is written again', () => {
+  for (const sizes of [[40, 25], [0, 7], [1], [300, 0, 4096]]) {
+    const { frames, under } = views(sizes);
+    const held = ownCopy(frames);
+    under.fill(0xee);
+    assert.equal(held.length, sizes.length);
+    held.forEach((f, i) => {
+      assert.deepEqual(f, Buffer.alloc(sizes[i], i + 1));
+      assert.notEqual(f.buffer, under.buffer, 'a held frame shares the read buffer');
+    });
+  }
+});
+
+test('a held body over the copy limit keeps only its large frames as they are', () => {
+  const { frames, under } = views([RECEIVE_COPY_BELOW + 1, 10]);
+  const held = ownCopy(frames);
+  assert.equal(held[0], frames[0]);
+  under.fill(0xee, RECEIVE_COPY_BELOW + 20);
+  assert.deepEqual(held[1], Buffer.alloc(10, 2));
+});
+
+async function pair(t: TestContext, receiveViews: boolean): Promise<{ frames: Promise<Frames>; d: DealerSocket }> {
+  const r = new RouterSocket({ receiveViews });
+  const frames = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+  const endpoint = await r.bind('tcp://127.0.0.1:*');
+  const d = new DealerSocket();
+  d.connect(endpoint);
+  t.after(async () => {
+    await d.close();
+    r.close();
+  });
+  return { frames, d };
+}
+
+test('a ROUTER with receiveViews hands out views of one read buffer; without, copies', async (t) => {
+  for (const receiveViews of [true, false]) {
+    const { frames, d } = await pair(t, receiveViews);
+    d.send([Buffer.from('abc'), Buffer.from('def'), Buffer.from('ghi')]);
+    const [, a, b, c] = await frames;
+    assert.deepEqual([a, b, c].map(String), ['abc', 'def', 'ghi']);
+    // On the wire each 3-byte frame follows a 2-byte header: views lie 5 bytes apart in one buffer.
+    const adjacent = a.buffer === b.buffer && b.byteOffset - a.byteOffset === 5 && c.byteOffset - b.byteOffset === 5;
+    assert.equal(adjacent, receiveViews);
+  }
+});
+
+test('keepFrame copies a small frame and keeps a large one as it is', () => {
+  const { frames, under } = views([12, RECEIVE_COPY_BELOW + 1]);
+  const small = keepFrame(frames[0]);
+  const large = keepFrame(frames[1]);
+  under.fill(0xee, 0, 30);
+  assert.deepEqual(small, Buffer.alloc(12, 1));
+  assert.notEqual(small.buffer, under.buffer);
+  assert.equal(large, frames[1]);
+});
+
+test('a DEALER with receiveViews hands out views of one read buffer', async (t) => {
+  const r = new RouterSocket();
+  const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+  const endpoint = await r.bind('tcp://127.0.0.1:*');
+  const d = new DealerSocket({ receiveViews: true });
+  const back = new Promise<Frames>((resolve) => (d.onMessage = resolve));
+  d.connect(endpoint);
+  t.after(async () => {
+    await d.close();
+    r.close();
+  });
+  d.send([Buffer.from('hi')]);
+  const [id] = await got;
+  r.send([id, Buffer.from('abc'), Buffer.from('def')]);
+  const [a, b] = await back;
+  assert.deepEqual([a, b].map(String), ['abc', 'def']);
+  assert.ok(a.buffer === b.buffer && b.byteOffset - a.byteOffset === 5);
+});
+
+/** Frame `i` of the stream: its size varies from 1 byte to over two reads' worth, its bytes depend on i. */
+function nth(i: number): Buffer {
+  const size = [1, 7, 254, 256, 3000, 40_000, 70_000, 150_000][i % 8] + (i % 13);
+  const f = Buffer.allocUnsafe(size);
+  for (let j = 0; j < size; j++) f[j] = (i * 31 + j * 7) & 0xff;
+  return f;
+}
+
+test('a DEALER reads into one reused buffer: frames kept from it, and messages and frames split over reads, keep their bytes', async (t) => {
+  for (const receiveViews of [false, true]) {
+    const r = new RouterSocket();
+    const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+    const endpoint = await r.bind('tcp://127.0.0.1:*');
+    const d = new DealerSocket({ receiveViews });
+    const count = 400;
+    const kept: Buffer[] = [];
+    const all = new Promise<void>((resolve) => {
+      d.onMessage = (frames) => {
+        for (const f of frames) kept.push(receiveViews ? keepFrame(f) : f);
+        if (kept.length === count * 2) resolve();
+      };
+    });
+    d.connect(endpoint);
+    t.after(async () => {
+      await d.close();
+      r.close();
+    });
+    d.send([Buffer.from('hi')]);
+    const [id] = await got;
+    // Sent in one turn: the reads that carry them end and start anywhere within their frames.
+    // A small frame first: where the read ends within the large one, it has been read already.
+    for (let i = 0; i < count; i++) r.send([id, Buffer.from(`message ${i}`), nth(i)]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${kept.length / 2} of ${count} messages arrived`)), 10_000);
+    });
+    await Promise.race([all, late]).finally(() => clearTimeout(timer));
+    for (let i = 0; i < count; i++) {
+      assert.equal(kept[2 * i].toString(), `message ${i}`);
+      assert.ok(kept[2 * i + 1].equals(nth(i)), `frame ${i} of ${receiveViews ? 'views' : 'copies'} changed`);
+    }
+  }
+});
