@@ -137,7 +137,7 @@ test('a value already in the codec form is answered itself; any other is copied'
   const again = list?.({ messages: input }) as { messages: unknown[] };
   assert.notEqual(again.messages, input, 'a repeated field is always a new array');
   const post = shapeOf(messages.Post.responseType.type);
-  const reply = { messageid: 3 };
+  const reply = { messageid: 3, last_modified: 7 };
   assert.equal(post?.(reply), reply);
   const copies: object[] = [
     { username: 'u', messageid: 1, message: 'm', last_modified: 5 },
