@@ -20,7 +20,7 @@ import { PgBroadcast } from '../../lib/store/postgres-broadcast';
 import { PgDatabase } from '../../lib/store/postgres-pool';
 import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
 import { EVERYONE, ownerOnly, principalsOf, publicChannel, type Permissions } from '../../lib/permissions';
-import { newNode, type Broadcast, type NodeRecord, type StoredMessage } from '../../lib/store/contracts';
+import { newNode, viewVersion, type Broadcast, type NodeRecord, type StoredMessage } from '../../lib/store/contracts';
 import { startPostgres, startRedis, until, type Postgres } from '../helpers/backends';
 import { entry, freePort } from '../helpers/proc';
 
@@ -536,8 +536,9 @@ async function checkNodeListVersions(s: Opened): Promise<void> {
     ...newNode({ id, owner, name: id, image: 'echo', size: 'small', command: '' }, 7),
     version: 0,
   });
-  assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], deleted: [], version: 0 });
-  assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, 0), 'created');
+  const { sharing } = await s.nodes.owned('dee');
+  assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], deleted: [], version: 0, sharing });
+  assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, sharing), 'created', 'an empty list: at the sharing stamp');
   const created = await s.nodes.owned('dee');
   assert.equal(created.version, created.nodes[0].version, "the list's version is its last write's timestamp");
   const put = await s.nodes.put({ ...rec('d1', 'dee'), status: 'ACTIVE' });
@@ -625,6 +626,54 @@ async function checkNodePermissions(s: Opened): Promise<void> {
   for (const id of ['pn1', 'pn2', 'pn3']) assert.equal(await s.nodes.delete(id), true);
 }
 
+/**
+ * The sharing stamp: every write of a node shared before or after it moves it, so the list a reader sees
+ * (`viewVersion`) moves when a node shared with it is unshared or deleted, which leaves it no tombstone;
+ * a create compares that view.
+ */
+async function checkNodeSharing(s: Opened): Promise<void> {
+  const rec = (id: string, owner: string, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'echo', size: 'small', command: '', permissions }, 5);
+  const views: number[] = [];
+  const view = async (): Promise<number> => {
+    const seen = viewVersion(await s.nodes.owned('sb'));
+    views.push(seen);
+    return seen;
+  };
+  const sharedWithSb: Permissions = { read: ['account:sb'], write: ['account:sa'] };
+  const v0 = await view();
+  assert.equal(await s.nodes.create(rec('sn1', 'sa', sharedWithSb), 10), 'created');
+  const made = (await s.nodes.get('sn1'))!;
+  assert.equal((await s.nodes.owned('sc')).sharing, made.version, 'a shared create stamps it');
+  assert.ok((await view()) > v0);
+  const quiet = (await s.nodes.owned('sb')).sharing;
+  assert.equal(await s.nodes.create(rec('sn2', 'sa'), 10), 'created');
+  await s.nodes.put({ ...rec('sn2', 'sa'), status: 'ACTIVE' });
+  assert.equal((await s.nodes.owned('sb')).sharing, quiet, 'a write of a node nobody else sees: not');
+  assert.ok((await s.nodes.get('sn2'))!.version > quiet, 'but it comes after it');
+  const running = await s.nodes.put({ ...made, status: 'ACTIVE' });
+  assert.equal((await s.nodes.owned('sb')).sharing, running, 'any write of a shared node stamps it');
+  const before = await view();
+  const unshared = await s.nodes.putIfVersion({ ...made, permissions: ownerOnly('sa') }, running);
+  assert.equal(unshared.done, true);
+  const after = await view();
+  assert.equal(after, unshared.version, 'unsharing moves the view of the reader it no longer sees');
+  assert.ok(after > before);
+  assert.equal(await s.nodes.create(rec('sb1', 'sb'), 10, before), 'stale', 'a view before the unsharing');
+  assert.equal(await s.nodes.create(rec('sb1', 'sb'), 10, after), 'created', 'the view as it is');
+  const own = await view();
+  assert.ok(own > after, "the reader's own create comes after the sharing stamp");
+  await s.nodes.put({ ...(await s.nodes.get('sn1'))!, permissions: { read: [EVERYONE], write: ['account:sa'] } });
+  const reshared = await view();
+  assert.equal(await s.nodes.delete('sn1'), true);
+  const deleted = await view();
+  assert.ok(deleted > reshared, 'deleting a shared node moves the view too');
+  assert.deepEqual((await s.nodes.owned('sb')).deleted, [], 'without a tombstone in the reader list');
+  assert.equal(await s.nodes.create(rec('sb2', 'sb'), 10, own), 'stale', 'a view before the delete');
+  for (let i = 1; i < views.length; i++) assert.ok(views[i] >= views[i - 1], `never backwards: ${views.join(', ')}`);
+  for (const id of ['sn2', 'sb1']) assert.equal(await s.nodes.delete(id), true);
+}
+
 async function checkFailures(s: Opened): Promise<void> {
   // defaultConfig: 5 failures within 60 s lock for 60 s.
   const t0 = 1_800_000_000_000;
@@ -691,6 +740,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
     "nodes: create under a per-owner limit (also when concurrent) and not under a name the owner's nodes hold; list oldest first, put, delete",
     checkNodes,
   ],
+  [
+    'nodes: the sharing stamp moves with every write of a shared node; a create compares the view it makes',
+    checkNodeSharing,
+  ],
   ['nodes: putIfVersion writes only at the version, atomically under 12 racers', checkNodeVersions],
   [
     "nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers",
@@ -714,6 +767,27 @@ test('memory adapters keep the contract', async (t) => {
   await contract(t, () => openStores(defaultConfig(), log, KINDS));
 });
 
+test("a reader's view of the node list grows with every change of it, the clock stuck", async () => {
+  const nodes = new MemoryNodeStore(() => 9_000);
+  const rec = (id: string, owner: string, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'e', size: 's', command: '', permissions }, 1);
+  const seen = [viewVersion(await nodes.owned('rd'))];
+  const step = async (what: string, write: () => Promise<unknown>): Promise<void> => {
+    await write();
+    const now = viewVersion(await nodes.owned('rd'));
+    assert.ok(now > seen[seen.length - 1], `${what}: ${[...seen, now].join(', ')}`);
+    seen.push(now);
+  };
+  for (let i = 0; i < 3; i++) await step(`own write ${i}`, () => nodes.put(rec(`own${i}`, 'rd')));
+  const shared = rec('sh', 'ow', { read: ['account:rd'], write: [] });
+  await step('shared with it', () => nodes.create(shared, 10));
+  await step('its own again', () => nodes.put(rec('own0', 'rd')));
+  await step('unshared', () => nodes.put({ ...shared, permissions: ownerOnly('ow') }));
+  await step('shared again', () => nodes.put(shared));
+  await step('its own again', () => nodes.put(rec('own1', 'rd')));
+  await step('deleted', () => nodes.delete('sh'));
+});
+
 test('timestamps: writes within one millisecond, or after the clock stepped back, still grow by one', async () => {
   let now = 5_000;
   const clock = (): number => now;
@@ -729,8 +803,10 @@ test('timestamps: writes within one millisecond, or after the clock stepped back
     nodes: [],
     deleted: [{ id: 'a', lastModified: 5_002 }],
     version: 5_002,
+    sharing: 0,
   });
-  assert.equal(await nodes.put({ ...rec('b'), owner: 'bo' }), 5_000, "another owner's collection is its own");
+  const bos = { ...rec('b'), owner: 'bo', permissions: ownerOnly('bo') };
+  assert.equal(await nodes.put(bos), 5_000, "another owner's collection is its own");
   now = 4_000;
   assert.equal((await channels.create('x', 'ann')).version, 4_000);
   assert.equal((await channels.create('y', 'ann')).version, 4_001, 'same millisecond');
