@@ -13,7 +13,7 @@ import { defaultConfig, type Config } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
-import { migrate, MIGRATIONS } from '../../lib/store/migrations';
+import { migrate, MIGRATIONS, NODE_SHARING_MIGRATION } from '../../lib/store/migrations';
 import { MemoryRouteStore } from '../../lib/store/routes-memory';
 import { MemoryChannelStore, MemoryNodeStore } from '../../lib/store/store-memory';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
@@ -848,6 +848,10 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     stampsMigration(pg),
   );
   await t.test(
+    "the sharing stamp's migration: it starts at the last shared node's timestamp, and an unsharing moves it on",
+    () => sharingMigration(pg),
+  );
+  await t.test(
     'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
     () => twoInstancesAppend(t, config),
   );
@@ -920,6 +924,49 @@ async function permissionsMigration(pg: Postgres): Promise<void> {
       ['old'],
     );
     assert.deepEqual(await s.nodes.readable(principalsOf('cy')), []);
+  } finally {
+    await s.close();
+  }
+}
+
+async function sharingMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  const rec = (id: string, owner: string, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'echo', size: '', command: '', permissions }, 1);
+  let sharedAt = 0;
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < NODE_SHARING_MIGRATION),
+    );
+    // Written as the processes before the migration write them (the trigger of migration 8 stamps them).
+    const insert = 'INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, 1, $3) RETURNING version';
+    const shared = rec('up-shared', 'uo', { read: ['account:ur'], write: ['account:uo'] });
+    sharedAt = Number((await client.query<{ version: string }>(insert, ['up-shared', 'uo', shared])).rows[0].version);
+    await client.query(insert, ['up-own', 'uo', rec('up-own', 'uo')]);
+    assert.deepEqual(
+      await migrate(client),
+      MIGRATIONS.filter((m) => m.version >= NODE_SHARING_MIGRATION).map((m) => m.version),
+    );
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['nodes']);
+  try {
+    const reader = await s.nodes.owned('ur');
+    assert.equal(reader.sharing, sharedAt, 'the last timestamp of the nodes shared before');
+    const seen = viewVersion(reader);
+    const node = (await s.nodes.get('up-shared'))!;
+    const unshared = await s.nodes.putIfVersion({ ...node, permissions: ownerOnly('uo') }, node.version);
+    assert.equal(unshared.done, true);
+    const after = await s.nodes.owned('ur');
+    assert.ok(viewVersion(after) > seen, "the reader's view moves on");
+    assert.ok(after.sharing >= (await s.nodes.owned('uo')).version, "after its owner's list");
+    assert.equal(await s.nodes.create(rec('ur1', 'ur'), 10, seen), 'stale');
+    assert.equal(await s.nodes.create(rec('ur1', 'ur'), 10, viewVersion(after)), 'created');
   } finally {
     await s.close();
   }
