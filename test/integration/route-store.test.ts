@@ -326,7 +326,10 @@ async function tombstonesMigration(url: string): Promise<void> {
       [routeBody(route('old.example.com', 'ann'))],
     );
     await client.query("INSERT INTO agora_route_lists (owner, version) VALUES ('ann', 5)");
-    assert.deepEqual(await migrate(client), [13]);
+    assert.deepEqual(
+      await migrate(client),
+      MIGRATIONS.filter((m) => m.version >= 13).map((m) => m.version),
+    );
   } finally {
     client.release();
     await pool.end();
