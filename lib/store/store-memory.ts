@@ -390,8 +390,9 @@ export class MemoryNodeStore implements NodeStore {
    */
   private bump(owner: string, shared: boolean): number {
     // A sharing change comes after every list's last write, so every reader's view moves.
-    const last = shared ? Math.max(this.sharing, ...this.lists.values()) : (this.lists.get(owner) ?? 0);
-    const version = stamp(this.now(), Math.max(last, this.sharing));
+    let last = Math.max(this.lists.get(owner) ?? 0, this.sharing);
+    if (shared) for (const listed of this.lists.values()) last = Math.max(last, listed);
+    const version = stamp(this.now(), last);
     this.lists.set(owner, version);
     if (shared) this.sharing = version;
     return version;
