@@ -106,24 +106,20 @@ interface NodeList {
   nodes: Body[];
   version: number;
   deleted: Tombstone[];
-  /** Set when the list's ETag is not its timestamp. */
-  etag?: string;
 }
 
 /**
  * Compute's List reply as the route answers it: the nodes the caller may read (as records,
  * without their permissions: a list keeps its shape), the tombstones of the caller's nodes
- * deleted, and the version of the caller's own list: its timestamp, the list's ETag, unless
- * another user's node is in it (`shared`: that user's writes do not move the version), when the
- * ETag is a digest of the list.
+ * deleted, and the timestamp of the list the caller sees (its own list's, or the store's sharing
+ * stamp when later: docs/API-V1.md "Permissions"), the list's ETag and Last-Modified, and what
+ * `If-Match` on a create names.
  */
 function listOf(reply: Body): NodeList {
   const nodes = Array.isArray(reply.nodes)
     ? (reply.nodes as Body[]).map((n) => nodeRecord(splitPermissions(n).record))
     : [];
-  const version = Number(reply.version);
-  const deleted = tombstonesOf(reply.deleted);
-  return { nodes, version, deleted, ...(reply.shared === true ? { etag: etagOf({ version, nodes }) } : {}) };
+  return { nodes, version: Number(reply.version), deleted: tombstonesOf(reply.deleted) };
 }
 
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: STR } } as const;
@@ -196,8 +192,8 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
     }),
     async (request, reply) => {
       const { permissions, ...fields } = request.body as Asked;
-      // If-Match names a version of the caller's list, the collection this creates into;
-      // Compute compares it as it inserts. Nothing exists yet to show in a 412.
+      // If-Match names a timestamp of the list the caller sees (what GET /v1/nodes answered as its
+      // ETag); Compute's store compares it as it inserts. Nothing exists yet to show in a 412.
       return withExisting(
         async () => {
           const expected = await ifMatchVersion(request, async () => (await list(request)).version);
@@ -216,8 +212,8 @@ export const nodeRoutes: FastifyPluginAsync<V1Options> = async (app, options) =>
       response: { 200: listResponse(NODE_SCHEMA), ...errorResponses() },
     }),
     async (request, reply) => {
-      const { nodes, version, deleted, etag } = await list(request);
-      const state = { records: nodes, lastModified: version, tombstones: deleted, etag };
+      const { nodes, version, deleted } = await list(request);
+      const state = { records: nodes, lastModified: version, tombstones: deleted };
       return answerList(request, reply, state, NODES_LIST, options.pageMaxRecords);
     },
   );

@@ -285,6 +285,33 @@ export interface OwnedNodes {
    * before the first.
    */
   version: number;
+  /**
+   * The store-wide sharing stamp, read in the same snapshot. Every write of a node takes
+   * `stamp(now, max(its owner's list, sharing))` as its own timestamp and its owner's list's, so it
+   * comes after every sharing change before it; a write of a node that is shared before or after
+   * it (`sharedNode`: its permissions changed, its delete, its create, any change of it) is stamped
+   * after every owner's list too, and is the sharing stamp, in the same atomic step. 0 before the
+   * first.
+   */
+  sharing: number;
+}
+
+/**
+ * Whether another user than its owner may see node `node`: its permissions name a principal
+ * other than its owner's account (another account, `system.Authenticated`, `system.Everyone`).
+ */
+export function sharedNode(node: Pick<NodeRecord, 'owner' | 'permissions'>): boolean {
+  const own = `account:${node.owner}`;
+  return [...node.permissions.read, ...node.permissions.write].some((p) => p !== own);
+}
+
+/**
+ * The timestamp of the node list a user sees (docs/API-V1.md "Permissions"): the last of its own
+ * list's and the sharing stamp, so that it moves on every change of what the user may see, a
+ * node shared with it unshared or deleted too (which leaves no tombstone in its list).
+ */
+export function viewVersion(owned: Pick<OwnedNodes, 'version' | 'sharing'>): number {
+  return Math.max(owned.version, owned.sharing);
 }
 
 export interface NodeStore {
@@ -298,9 +325,10 @@ export interface NodeStore {
   /**
    * Insert a new node unless the id is taken ('exists'), its owner already holds a node of that
    * name ('name': a name is the node's host, docs/ROUTING.md "Static URLs") or `limit` nodes
-   * ('limit'), and, with `expectedListVersion`, only if the owner's list is still at that version
-   * ('stale', checked first); the checks and the insert are one step, so concurrent creates can
-   * pass neither the limit, the name nor the version.
+   * ('limit'), and, with `expectedListVersion`, only if the owner's view of the list is still at
+   * that version (`viewVersion`: its own list's and the sharing stamp; 'stale', checked first); the
+   * checks and the insert are one step, so concurrent creates can pass neither the limit, the name
+   * nor the version.
    */
   create(
     node: NodeRecord,

@@ -15,6 +15,9 @@ export interface Migration {
 /** Key of the advisory lock held while migrating ('agora' in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x61676f7261;
 
+/** The migration that adds the sharing stamp of the node lists (its number, named once). */
+export const NODE_SHARING_MIGRATION = 16;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -533,6 +536,58 @@ export const MIGRATIONS: readonly Migration[] = [
         END LOOP;
         RETURN QUERY SELECT a_id, a_stamp;
       END $$;
+    `,
+  },
+  {
+    version: NODE_SHARING_MIGRATION,
+    name: 'node sharing stamp',
+    sql: `
+      -- The sharing stamp of the node lists (lib/store/contracts.ts "OwnedNodes"): one row; every write
+      -- of a node is stamped after it, and a write of a node shared before or after it (its permissions
+      -- name another principal than its owner's account) stamps it too, after every list's last
+      -- timestamp, under its row lock, taken after the owner's list row; it starts at the last
+      -- timestamp of the nodes shared now.
+      CREATE TABLE agora_node_sharing (
+        id   boolean PRIMARY KEY DEFAULT true CHECK (id),
+        last bigint NOT NULL
+      );
+      CREATE INDEX agora_node_lists_version ON agora_node_lists (version);
+      CREATE FUNCTION agora_node_shared(record jsonb, owner text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+        SELECT EXISTS (SELECT 1 FROM jsonb_array_elements_text(
+            COALESCE(record->'permissions'->'read', '[]'::jsonb) || COALESCE(record->'permissions'->'write', '[]'::jsonb)
+          ) AS p(principal) WHERE p.principal <> 'account:' || owner) $$;
+      INSERT INTO agora_node_sharing (last)
+        SELECT COALESCE(max(version), 0) FROM agora_nodes WHERE agora_node_shared(record, owner);
+      CREATE OR REPLACE FUNCTION agora_node_stamp() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE
+        ts bigint;
+        owner_of text := COALESCE(NEW.owner, OLD.owner);
+        shared boolean := (TG_OP <> 'DELETE' AND agora_node_shared(NEW.record, NEW.owner))
+          OR (TG_OP <> 'INSERT' AND agora_node_shared(OLD.record, OLD.owner));
+      BEGIN
+        INSERT INTO agora_node_lists AS l (owner, version)
+          VALUES (owner_of, GREATEST(agora_now_ms(), (SELECT last + 1 FROM agora_node_sharing)))
+          ON CONFLICT (owner) DO UPDATE
+            SET version = GREATEST(agora_now_ms(), l.version + 1, (SELECT last + 1 FROM agora_node_sharing))
+          RETURNING version INTO ts;
+        IF shared THEN
+          -- After every list's last write, so that every reader's view moves.
+          UPDATE agora_node_sharing SET last = GREATEST(ts, last + 1, (SELECT max(version) + 1 FROM agora_node_lists))
+            RETURNING last INTO ts;
+          UPDATE agora_node_lists SET version = ts WHERE owner = owner_of;
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+          INSERT INTO agora_node_tombstones AS t (id, owner, last_modified) VALUES (OLD.id, OLD.owner, ts)
+            ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, last_modified = EXCLUDED.last_modified;
+          RETURN OLD;
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+          DELETE FROM agora_node_tombstones WHERE id = NEW.id;
+        END IF;
+        NEW.version := ts;
+        RETURN NEW;
+      END
+      $fn$;
     `,
   },
 ];

@@ -4,7 +4,7 @@
  * PostgreSQL and Redis adapters behind the same contracts (lib/store/contracts.ts).
  */
 import { canRead, copyPermissions, publicChannel, type Permissions } from '../permissions';
-import { checkRetain, stamp } from './contracts';
+import { checkRetain, sharedNode, stamp, viewVersion } from './contracts';
 import type {
   AppendExpect,
   Appended,
@@ -315,6 +315,8 @@ export class MemoryNodeStore implements NodeStore {
   private readonly lists = new Map<string, number>();
   /** Deleted nodes, by id, with their owner. */
   private readonly tombstones = new Map<string, NodeTombstone & { owner: string }>();
+  /** The sharing stamp (`OwnedNodes.sharing`). */
+  private sharing = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -342,7 +344,7 @@ export class MemoryNodeStore implements NodeStore {
       .filter((t) => t.owner === owner)
       .map((t) => ({ id: t.id, lastModified: t.lastModified }))
       .sort((a, b) => a.lastModified - b.lastModified);
-    return { nodes: await this.list(owner), deleted, version: this.lists.get(owner) ?? 0 };
+    return { nodes: await this.list(owner), deleted, version: this.lists.get(owner) ?? 0, sharing: this.sharing };
   }
 
   /** Compared, counted and inserted in one synchronous step: no other write can interleave. */
@@ -351,18 +353,20 @@ export class MemoryNodeStore implements NodeStore {
     limit: number,
     expectedListVersion?: number,
   ): Promise<'created' | 'limit' | 'exists' | 'stale' | 'name'> {
-    if (expectedListVersion !== undefined && expectedListVersion !== (this.lists.get(node.owner) ?? 0)) return 'stale';
+    const view = viewVersion({ version: this.lists.get(node.owner) ?? 0, sharing: this.sharing });
+    if (expectedListVersion !== undefined && expectedListVersion !== view) return 'stale';
     if (this.nodes.has(node.id)) return 'exists';
     const held = [...this.nodes.values()].filter((n) => n.owner === node.owner);
     if (held.some((n) => n.name === node.name)) return 'name';
     if (held.length >= limit) return 'limit';
     this.tombstones.delete(node.id);
-    this.nodes.set(node.id, { ...copy(node), version: this.bump(node.owner) });
+    this.nodes.set(node.id, { ...copy(node), version: this.bump(node.owner, sharedNode(node)) });
     return 'created';
   }
 
   async put(node: NodeRecord): Promise<number> {
-    const version = this.bump(node.owner);
+    const before = this.nodes.get(node.id);
+    const version = this.bump(node.owner, sharedNode(node) || (before !== undefined && sharedNode(before)));
     this.tombstones.delete(node.id);
     this.nodes.set(node.id, { ...copy(node), version });
     return version;
@@ -376,10 +380,10 @@ export class MemoryNodeStore implements NodeStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const owner = this.nodes.get(id)?.owner;
-    if (owner === undefined) return false;
+    const node = this.nodes.get(id);
+    if (node === undefined) return false;
     this.nodes.delete(id);
-    this.tombstones.set(id, { id, owner, lastModified: this.bump(owner) });
+    this.tombstones.set(id, { id, owner: node.owner, lastModified: this.bump(node.owner, sharedNode(node)) });
     return true;
   }
 
@@ -389,10 +393,18 @@ export class MemoryNodeStore implements NodeStore {
     return n;
   }
 
-  /** Stamp a write of one of `owner`'s nodes: the list's new timestamp, answered. */
-  private bump(owner: string): number {
-    const version = stamp(this.now(), this.lists.get(owner) ?? 0);
+  /**
+   * Stamp a write of one of `owner`'s nodes, after the last sharing change too: the list's new
+   * timestamp, answered; also the sharing stamp's when the node is `shared` before or after it,
+   * then after every list's last timestamp.
+   */
+  private bump(owner: string, shared: boolean): number {
+    // A sharing change comes after every list's last write, so every reader's view moves.
+    let last = Math.max(this.lists.get(owner) ?? 0, this.sharing);
+    if (shared) for (const listed of this.lists.values()) last = Math.max(last, listed);
+    const version = stamp(this.now(), last);
     this.lists.set(owner, version);
+    if (shared) this.sharing = version;
     return version;
   }
 }

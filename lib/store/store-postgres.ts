@@ -21,6 +21,7 @@ import {
   type UserRecord,
   type UserStore,
   type Versioned,
+  viewVersion,
 } from './contracts';
 import type { PgDatabase } from './postgres-pool';
 
@@ -308,11 +309,14 @@ export class PgNodeStore implements NodeStore {
       version: string | null;
       gone: string | null;
       gone_at: string | null;
+      sharing: string | null;
     }>(
-      `SELECT l.version AS list, n.record, n.version, NULL AS gone, NULL AS gone_at FROM (SELECT $1::text AS owner) o
+      `SELECT l.version AS list, n.record, n.version, NULL AS gone, NULL AS gone_at,
+              (SELECT last FROM agora_node_sharing) AS sharing
+       FROM (SELECT $1::text AS owner) o
        LEFT JOIN agora_node_lists l ON l.owner = o.owner LEFT JOIN agora_nodes n ON n.owner = o.owner
        UNION ALL
-       SELECT NULL, NULL, NULL, t.id, t.last_modified FROM agora_node_tombstones t WHERE t.owner = $1
+       SELECT NULL, NULL, NULL, t.id, t.last_modified, NULL FROM agora_node_tombstones t WHERE t.owner = $1
        ORDER BY 4 NULLS FIRST, 5`,
       [owner],
     );
@@ -324,14 +328,15 @@ export class PgNodeStore implements NodeStore {
       .filter((r) => r.gone !== null)
       .map((r) => ({ id: String(r.gone), lastModified: Number(r.gone_at) }))
       .sort((a, b) => a.lastModified - b.lastModified);
-    return { nodes, deleted, version: Number(live[0]?.list ?? 0) };
+    return { nodes, deleted, version: Number(live[0]?.list ?? 0), sharing: Number(live[0]?.sharing ?? 0) };
   }
 
   /**
    * A transaction-scoped advisory lock per owner serialises the creates of one owner in
    * every instance (so neither the limit nor a name is passed twice); with an expected list
-   * version, the owner's list row is then locked and compared (the other writes of that
-   * owner's nodes bump it under that lock, through the trigger of migration 5). The count and
+   * version, the owner's list row and the sharing stamp's row are then locked and compared
+   * (`viewVersion`; the other writes bump them under those locks, through the trigger of the
+   * migration NODE_SHARING_MIGRATION names). The count and
    * the insert run on snapshots taken after the locks, so concurrent creates can pass neither
    * the limit nor the version.
    */
@@ -350,7 +355,10 @@ export class PgNodeStore implements NodeStore {
           'SELECT version FROM agora_node_lists WHERE owner = $1 FOR UPDATE',
           [node.owner],
         );
-        if (Number(list.version) !== expectedListVersion) return 'stale';
+        // After the list's row, as the trigger takes them; held to the insert, so no sharing change passes between.
+        const [sharing] = await query<{ last: string }>('SELECT last FROM agora_node_sharing FOR UPDATE');
+        const view = viewVersion({ version: Number(list.version), sharing: Number(sharing.last) });
+        if (view !== expectedListVersion) return 'stale';
       }
       if ((await query('SELECT 1 FROM agora_nodes WHERE id = $1', [node.id])).length > 0) return 'exists';
       const named = await query("SELECT 1 FROM agora_nodes WHERE owner = $1 AND record->>'name' = $2", [

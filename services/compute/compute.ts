@@ -22,7 +22,14 @@ import {
   principalsOf,
   type Permissions,
 } from '../../lib/permissions';
-import { newNode, type NodeRecord, type NodeStatus, type NodeStore, type OwnedNodes } from '../../lib/store/contracts';
+import {
+  newNode,
+  viewVersion,
+  type NodeRecord,
+  type NodeStatus,
+  type NodeStore,
+  type OwnedNodes,
+} from '../../lib/store/contracts';
 import type { DriverApi, DriverNodeView } from './driver-client';
 
 export interface ComputeOptions {
@@ -119,7 +126,11 @@ export class Compute {
     return this.withDriver(record.id, async () => {
       const created = await this.options.store.create(record, this.options.maxNodesPerUser, expectedList);
       if (created === 'stale')
-        throw staleError('AGORA_ERR_NODE_LIST_STALE', [expectedList], (await this.options.store.owned(owner)).version);
+        throw staleError(
+          'AGORA_ERR_NODE_LIST_STALE',
+          [expectedList],
+          viewVersion(await this.options.store.owned(owner)),
+        );
       if (created === 'name') throw new AgoraError('AGORA_ERR_NODE_NAME_TAKEN', [cut(input.name)]);
       if (created === 'limit') throw new AgoraError('AGORA_ERR_NODE_LIMIT', [this.options.maxNodesPerUser]);
       if (created === 'exists') throw new AgoraError('AGORA_ERR_INTERNAL');
@@ -139,18 +150,18 @@ export class Compute {
 
   /**
    * The nodes `user` may read (its own and those shared with it), its own deleted within the
-   * tombstones' time, and the version of its own list (what a create compares); `shared` when
-   * another user's node is among them.
+   * tombstones' time, and the timestamp of the list it sees (`viewVersion`: what a create
+   * compares); `shared` when another user's node is among them. The version is read before the
+   * nodes, so that the nodes answered are never older than it (an ETag at worst behind them).
    */
   async list(user: string): Promise<OwnedNodes & { shared: boolean }> {
     await this.ready();
-    const [nodes, owned] = await Promise.all([
-      this.options.store.readable(principalsOf(user)),
-      this.options.store.owned(user),
-    ]);
+    const owned = await this.options.store.owned(user);
+    const nodes = await this.options.store.readable(principalsOf(user));
     const since = Date.now() - this.tombstoneTtlMs();
     const deleted = owned.deleted.filter((t) => t.lastModified >= since);
-    return { nodes, deleted, version: owned.version, shared: nodes.some((n) => n.owner !== user) };
+    const version = viewVersion(owned);
+    return { nodes, deleted, version, sharing: owned.sharing, shared: nodes.some((n) => n.owner !== user) };
   }
 
   private tombstoneTtlMs(): number {

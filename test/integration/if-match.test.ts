@@ -76,6 +76,10 @@ async function races(t: TestContext, base: string): Promise<void> {
     'POST, PATCH and DELETE /v1/nodes with If-Match: the list version, then the node version; one racer writes, the others nothing',
     () => nodeWrites(racers),
   );
+  await t.test(
+    "a list with another's shared node: its ETag is its timestamp; If-Match with it creates once; an unsharing moves it",
+    () => sharedListWrites(racers),
+  );
 }
 
 /** The gateway, and the sessions the races act as: ann's, bob's, and racer i's. */
@@ -277,6 +281,72 @@ async function nodeWrites({ base, ann }: Racers): Promise<void> {
     'the node gone',
     20_000,
   );
+}
+
+/** A node list answered 200 with its timestamp as ETag and Last-Modified; that timestamp. */
+function listStamp(list: Answer): number {
+  assert.equal(list.status, 200, list.text);
+  const stamp = versionOf(list.headers.get('etag'));
+  assert.equal(list.headers.get('last-modified'), new Date(stamp).toUTCString());
+  return stamp;
+}
+
+/** Until node `id` is ACTIVE (the sync loop's writes stop moving the lists). */
+async function active(base: string, key: number, id: string): Promise<void> {
+  await until(
+    async () => (await call(base, 'GET', `/v1/nodes/${id}`, { key })).rec.status === 'ACTIVE',
+    `node ${id} ACTIVE`,
+    20_000,
+  );
+}
+
+async function sharedListWrites({ base, ann, bob }: Racers): Promise<void> {
+  const shared = await call(base, 'POST', '/v1/nodes', {
+    key: ann,
+    body: { name: 'lent', image: 'http', permissions: { read: ['account:bob'] } },
+  });
+  assert.equal(shared.status, 201, shared.text);
+  const sharedId = String(shared.rec.id);
+  await active(base, ann, sharedId);
+  const first = await call(base, 'GET', '/v1/nodes', { key: bob });
+  const seen = listStamp(first);
+  assert.ok(
+    (first.body as { data: Json[] }).data.some((n) => n.id === sharedId),
+    "ann's node in bob's list",
+  );
+  const fresh = await call(base, 'GET', '/v1/nodes', { key: bob, headers: { 'if-none-match': `"${seen}"` } });
+  assert.equal(fresh.status, 304, 'nothing changed');
+  const creates = await race((i) =>
+    call(base, 'POST', '/v1/nodes', {
+      key: bob,
+      body: { name: `borrower-${i}`, image: 'http' },
+      headers: { 'if-match': `"${seen}"` },
+    }),
+  );
+  const own = String(oneWinner(creates, 201, seen, "creates into a list with another's node").rec.id);
+  await active(base, bob, own);
+  const before = listStamp(await call(base, 'GET', '/v1/nodes', { key: bob }));
+  assert.ok(before > seen, 'the create moved it');
+  const unshare = { permissions: { read: [] } };
+  assert.equal((await call(base, 'PATCH', `/v1/nodes/${sharedId}`, { key: ann, body: unshare })).status, 200);
+  const after = await call(base, 'GET', '/v1/nodes', { key: bob, headers: { 'if-none-match': `"${before}"` } });
+  const moved = listStamp(after);
+  assert.ok(moved > before, `the unsharing moved it on: ${before}, then ${moved}`);
+  assert.deepEqual(
+    (after.body as { data: Json[] }).data.map((n) => n.id),
+    [own],
+  );
+  const stale = await call(base, 'POST', '/v1/nodes', {
+    key: bob,
+    body: { name: 'after-unsharing', image: 'http' },
+    headers: { 'if-match': `"${before}"` },
+  });
+  assertError(stale, 412, 114, 'If-Match of the list before the unsharing');
+  for (const [key, id] of [
+    [bob, own],
+    [ann, sharedId],
+  ] as const)
+    assert.equal((await call(base, 'DELETE', `/v1/nodes/${id}`, { key })).status, 202);
 }
 
 test('If-Match is exact on every write: the embedded mesh', async (t) => {

@@ -197,7 +197,26 @@ async function sharedNode({ base, ann, bob, cy }: Ctx): Promise<void> {
     items.map((n) => [n.id, 'permissions' in n]),
     [[id, false]],
   );
-  assert.doesNotMatch(String(listed.headers.get('etag')), /^"\d+"$/, "a list with another's node: a digest");
+  const first = listTimestamp(listed, Number(items[0].last_modified));
+  assert.equal(
+    (await call(base, 'GET', '/v1/nodes', { key: bob, headers: { 'if-none-match': `"${first}"` } })).status,
+    304,
+  );
+  // If-Match with that ETag creates into bob's list while nothing changed; once it did, 412.
+  const own = await call(base, 'POST', '/v1/nodes', {
+    key: bob,
+    body: { name: 'own', image: 'http' },
+    headers: { 'if-match': `"${first}"` },
+  });
+  assert.equal(own.status, 201, own.text);
+  const ownList = await call(base, 'GET', '/v1/nodes', { key: bob });
+  const second = listTimestamp(ownList, first + 1);
+  const late = await call(base, 'POST', '/v1/nodes', {
+    key: bob,
+    body: { name: 'late', image: 'http' },
+    headers: { 'if-match': `"${first}"` },
+  });
+  assertError(late, 412, 114, 'an If-Match of the list before bob created');
   assertError(await call(base, 'GET', path, { key: cy }), 404, 111, 'cy may not read it');
   assert.deepEqual(((await call(base, 'GET', '/v1/nodes', { key: cy })).body as { data: Json[] }).data, []);
   // ...and controls nothing of it.
@@ -233,7 +252,34 @@ async function sharedNode({ base, ann, bob, cy }: Ctx): Promise<void> {
   // Withdrawn: bob reads it again only.
   await call(base, 'PATCH', path, { key: ann, body: { permissions: { write: [] } } });
   assertError(await call(base, 'PATCH', path, { key: bob, body: { action: 'start' } }), 403, 121, 'withdrawn');
+  const ownPath = `/v1/nodes/${String(own.rec.id)}`;
+  await until(async () => (await call(base, 'GET', ownPath, { key: bob })).rec.status === 'ACTIVE', 20_000, 'own');
+  const before = listTimestamp(await call(base, 'GET', '/v1/nodes', { key: bob }), second);
+  // Unshared: it leaves bob's list without a tombstone, and the list's timestamp moves on, never back.
+  assert.equal((await call(base, 'PATCH', path, { key: ann, body: { permissions: { read: [] } } })).status, 200);
+  const unshared = await call(base, 'GET', '/v1/nodes', { key: bob, headers: { 'if-none-match': `"${before}"` } });
+  assert.equal(unshared.status, 200, 'no 304 with the ETag of the list before the unsharing');
+  assert.deepEqual(
+    (unshared.body as { data: Json[] }).data.map((n) => n.id),
+    [own.rec.id],
+  );
+  const after = listTimestamp(unshared, before + 1);
+  const since = await call(base, 'GET', `/v1/nodes?_since=${before}`, { key: bob });
+  assert.deepEqual((since.body as { data: Json[] }).data, [], 'no tombstone of a node bob no longer sees');
   assert.equal((await call(base, 'DELETE', path, { key: ann })).status, 202);
+  listTimestamp(await call(base, 'GET', '/v1/nodes', { key: bob }), after);
+  assert.equal((await call(base, 'DELETE', ownPath, { key: bob })).status, 202);
+}
+
+/** The timestamp a node list answered as its ETag and Last-Modified, checked to be at least `least`. */
+function listTimestamp(list: { status: number; text: string; headers: Headers }, least: number): number {
+  assert.equal(list.status, 200, list.text);
+  const etag = String(list.headers.get('etag'));
+  assert.match(etag, /^"\d+"$/, "a list's ETag is its timestamp, another's node in it or not");
+  const ts = Number(etag.slice(1, -1));
+  assert.equal(list.headers.get('last-modified'), new Date(ts).toUTCString(), 'its Last-Modified');
+  assert.ok(ts >= least, `${ts} at least ${least}`);
+  return ts;
 }
 
 /**

@@ -13,7 +13,7 @@ import { defaultConfig, type Config } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
-import { migrate, MIGRATIONS } from '../../lib/store/migrations';
+import { migrate, MIGRATIONS, NODE_SHARING_MIGRATION } from '../../lib/store/migrations';
 import { MemoryRouteStore } from '../../lib/store/routes-memory';
 import { MemoryChannelStore, MemoryNodeStore } from '../../lib/store/store-memory';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
@@ -22,6 +22,7 @@ import { RedisBroadcast, RedisConnection } from '../../lib/store/store-redis';
 import { EVERYONE, ownerOnly, principalsOf, publicChannel, type Permissions } from '../../lib/permissions';
 import {
   newNode,
+  viewVersion,
   type Appended,
   type AppendKey,
   type Broadcast,
@@ -612,8 +613,9 @@ async function checkNodeListVersions(s: Opened): Promise<void> {
     ...newNode({ id, owner, name: id, image: 'echo', size: 'small', command: '' }, 7),
     version: 0,
   });
-  assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], deleted: [], version: 0 });
-  assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, 0), 'created');
+  const { sharing } = await s.nodes.owned('dee');
+  assert.deepEqual(await s.nodes.owned('dee'), { nodes: [], deleted: [], version: 0, sharing });
+  assert.equal(await s.nodes.create(rec('d1', 'dee'), 10, sharing), 'created', 'an empty list: at the sharing stamp');
   const created = await s.nodes.owned('dee');
   assert.equal(created.version, created.nodes[0].version, "the list's version is its last write's timestamp");
   const put = await s.nodes.put({ ...rec('d1', 'dee'), status: 'ACTIVE' });
@@ -701,6 +703,54 @@ async function checkNodePermissions(s: Opened): Promise<void> {
   for (const id of ['pn1', 'pn2', 'pn3']) assert.equal(await s.nodes.delete(id), true);
 }
 
+/**
+ * The sharing stamp: every write of a node shared before or after it moves it, so the list a reader sees
+ * (`viewVersion`) moves when a node shared with it is unshared or deleted, which leaves it no tombstone;
+ * a create compares that view.
+ */
+async function checkNodeSharing(s: Opened): Promise<void> {
+  const rec = (id: string, owner: string, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'echo', size: 'small', command: '', permissions }, 5);
+  const views: number[] = [];
+  const view = async (): Promise<number> => {
+    const seen = viewVersion(await s.nodes.owned('sb'));
+    views.push(seen);
+    return seen;
+  };
+  const sharedWithSb: Permissions = { read: ['account:sb'], write: ['account:sa'] };
+  const v0 = await view();
+  assert.equal(await s.nodes.create(rec('sn1', 'sa', sharedWithSb), 10), 'created');
+  const made = (await s.nodes.get('sn1'))!;
+  assert.equal((await s.nodes.owned('sc')).sharing, made.version, 'a shared create stamps it');
+  assert.ok((await view()) > v0);
+  const quiet = (await s.nodes.owned('sb')).sharing;
+  assert.equal(await s.nodes.create(rec('sn2', 'sa'), 10), 'created');
+  await s.nodes.put({ ...rec('sn2', 'sa'), status: 'ACTIVE' });
+  assert.equal((await s.nodes.owned('sb')).sharing, quiet, 'a write of a node nobody else sees: not');
+  assert.ok((await s.nodes.get('sn2'))!.version > quiet, 'but it comes after it');
+  const running = await s.nodes.put({ ...made, status: 'ACTIVE' });
+  assert.equal((await s.nodes.owned('sb')).sharing, running, 'any write of a shared node stamps it');
+  const before = await view();
+  const unshared = await s.nodes.putIfVersion({ ...made, permissions: ownerOnly('sa') }, running);
+  assert.equal(unshared.done, true);
+  const after = await view();
+  assert.equal(after, unshared.version, 'unsharing moves the view of the reader it no longer sees');
+  assert.ok(after > before);
+  assert.equal(await s.nodes.create(rec('sb1', 'sb'), 10, before), 'stale', 'a view before the unsharing');
+  assert.equal(await s.nodes.create(rec('sb1', 'sb'), 10, after), 'created', 'the view as it is');
+  const own = await view();
+  assert.ok(own > after, "the reader's own create comes after the sharing stamp");
+  await s.nodes.put({ ...(await s.nodes.get('sn1'))!, permissions: { read: [EVERYONE], write: ['account:sa'] } });
+  const reshared = await view();
+  assert.equal(await s.nodes.delete('sn1'), true);
+  const deleted = await view();
+  assert.ok(deleted > reshared, 'deleting a shared node moves the view too');
+  assert.deepEqual((await s.nodes.owned('sb')).deleted, [], 'without a tombstone in the reader list');
+  assert.equal(await s.nodes.create(rec('sb2', 'sb'), 10, own), 'stale', 'a view before the delete');
+  for (let i = 1; i < views.length; i++) assert.ok(views[i] >= views[i - 1], `never backwards: ${views.join(', ')}`);
+  for (const id of ['sn2', 'sb1']) assert.equal(await s.nodes.delete(id), true);
+}
+
 async function checkFailures(s: Opened): Promise<void> {
   // defaultConfig: 5 failures within 60 s lock for 60 s.
   const t0 = 1_800_000_000_000;
@@ -771,6 +821,10 @@ const CONTRACT: Array<[string, (s: Opened) => Promise<void>]> = [
     "nodes: create under a per-owner limit (also when concurrent) and not under a name the owner's nodes hold; list oldest first, put, delete",
     checkNodes,
   ],
+  [
+    'nodes: the sharing stamp moves with every write of a shared node; a create compares the view it makes',
+    checkNodeSharing,
+  ],
   ['nodes: putIfVersion writes only at the version, atomically under 12 racers', checkNodeVersions],
   [
     "nodes: an owner's list version moves with every write of its nodes; create at an expected list version, atomically under 12 racers",
@@ -794,6 +848,27 @@ test('memory adapters keep the contract', async (t) => {
   await contract(t, () => openStores(defaultConfig(), log, KINDS));
 });
 
+test("a reader's view of the node list grows with every change of it, the clock stuck", async () => {
+  const nodes = new MemoryNodeStore(() => 9_000);
+  const rec = (id: string, owner: string, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'e', size: 's', command: '', permissions }, 1);
+  const seen = [viewVersion(await nodes.owned('rd'))];
+  const step = async (what: string, write: () => Promise<unknown>): Promise<void> => {
+    await write();
+    const now = viewVersion(await nodes.owned('rd'));
+    assert.ok(now > seen[seen.length - 1], `${what}: ${[...seen, now].join(', ')}`);
+    seen.push(now);
+  };
+  for (let i = 0; i < 3; i++) await step(`own write ${i}`, () => nodes.put(rec(`own${i}`, 'rd')));
+  const shared = rec('sh', 'ow', { read: ['account:rd'], write: [] });
+  await step('shared with it', () => nodes.create(shared, 10));
+  await step('its own again', () => nodes.put(rec('own0', 'rd')));
+  await step('unshared', () => nodes.put({ ...shared, permissions: ownerOnly('ow') }));
+  await step('shared again', () => nodes.put(shared));
+  await step('its own again', () => nodes.put(rec('own1', 'rd')));
+  await step('deleted', () => nodes.delete('sh'));
+});
+
 test('timestamps: writes within one millisecond, or after the clock stepped back, still grow by one', async () => {
   let now = 5_000;
   const clock = (): number => now;
@@ -809,8 +884,10 @@ test('timestamps: writes within one millisecond, or after the clock stepped back
     nodes: [],
     deleted: [{ id: 'a', lastModified: 5_002 }],
     version: 5_002,
+    sharing: 0,
   });
-  assert.equal(await nodes.put({ ...rec('b'), owner: 'bo' }), 5_000, "another owner's collection is its own");
+  const bos = { ...rec('b'), owner: 'bo', permissions: ownerOnly('bo') };
+  assert.equal(await nodes.put(bos), 5_000, "another owner's collection is its own");
   now = 4_000;
   assert.equal((await channels.create('x', 'ann')).version, 4_000);
   assert.equal((await channels.create('y', 'ann')).version, 4_001, 'same millisecond');
@@ -855,6 +932,10 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
   await t.test(
     'migration 15: appends without keys go on after those of migrations 12 and 14, ids, stamps and retention',
     () => unkeyedMigration(pg),
+  );
+  await t.test(
+    "the sharing stamp's migration: it starts at the last shared node's timestamp, and an unsharing moves it on",
+    () => sharingMigration(pg),
   );
   await t.test(
     'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
@@ -929,6 +1010,49 @@ async function permissionsMigration(pg: Postgres): Promise<void> {
       ['old'],
     );
     assert.deepEqual(await s.nodes.readable(principalsOf('cy')), []);
+  } finally {
+    await s.close();
+  }
+}
+
+async function sharingMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  const rec = (id: string, owner: string, permissions?: Permissions): NodeRecord =>
+    newNode({ id, owner, name: id, image: 'echo', size: '', command: '', permissions }, 1);
+  let sharedAt = 0;
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < NODE_SHARING_MIGRATION),
+    );
+    // Written as the processes before the migration write them (the trigger of migration 8 stamps them).
+    const insert = 'INSERT INTO agora_nodes (id, owner, created_at, record) VALUES ($1, $2, 1, $3) RETURNING version';
+    const shared = rec('up-shared', 'uo', { read: ['account:ur'], write: ['account:uo'] });
+    sharedAt = Number((await client.query<{ version: string }>(insert, ['up-shared', 'uo', shared])).rows[0].version);
+    await client.query(insert, ['up-own', 'uo', rec('up-own', 'uo')]);
+    assert.deepEqual(
+      await migrate(client),
+      MIGRATIONS.filter((m) => m.version >= NODE_SHARING_MIGRATION).map((m) => m.version),
+    );
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['nodes']);
+  try {
+    const reader = await s.nodes.owned('ur');
+    assert.equal(reader.sharing, sharedAt, 'the last timestamp of the nodes shared before');
+    const seen = viewVersion(reader);
+    const node = (await s.nodes.get('up-shared'))!;
+    const unshared = await s.nodes.putIfVersion({ ...node, permissions: ownerOnly('uo') }, node.version);
+    assert.equal(unshared.done, true);
+    const after = await s.nodes.owned('ur');
+    assert.ok(viewVersion(after) > seen, "the reader's view moves on");
+    assert.ok(after.sharing >= (await s.nodes.owned('uo')).version, "after its owner's list");
+    assert.equal(await s.nodes.create(rec('ur1', 'ur'), 10, seen), 'stale');
+    assert.equal(await s.nodes.create(rec('ur1', 'ur'), 10, viewVersion(after)), 'created');
   } finally {
     await s.close();
   }

@@ -159,6 +159,27 @@ test('a node shared for reading is seen, listed and read; changing it is AGORA_E
   assert.deepEqual((await compute.list('cy')).nodes, []);
 });
 
+test("a reader's list version moves when a node shared with it is unshared; a create compares it", async () => {
+  const { compute } = setUp();
+  const node = await compute.create('alice', { ...HTTP, permissions: { read: ['account:bob'] } });
+  const seen = (await compute.list('bob')).version;
+  assert.ok(seen >= node.version, 'at least the shared node it lists');
+  const permissions = { read: [] };
+  await compute.update('alice', node.id, { name: '', size: '', action: '', permissions });
+  const after = await compute.list('bob');
+  assert.deepEqual(after.nodes, [], 'no longer listed');
+  assert.ok(after.version > seen, `${after.version} after ${seen}`);
+  await assert.rejects(
+    compute.create('bob', HTTP, undefined, seen),
+    (e: unknown) =>
+      e instanceof AgoraError &&
+      e.code === 'AGORA_ERR_NODE_LIST_STALE' &&
+      JSON.stringify(e.data) === JSON.stringify({ info: `current ETag: "${after.version}"` }),
+  );
+  const made = await compute.create('bob', HTTP, undefined, after.version);
+  assert.ok((await compute.list('bob')).version >= made.version, 'its own create moves it too');
+});
+
 test('a node shared for control: its writer stops, renames and deletes it; permissions change alone', async () => {
   const { compute, driver } = setUp();
   const node = await compute.create('alice', HTTP);

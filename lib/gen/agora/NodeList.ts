@@ -7,13 +7,13 @@ import type { Long } from '@grpc/proto-loader';
 export interface NodeList {
   'nodes'?: (_agora_Node)[];
   /**
-   * The version of the caller's own list: the timestamp (ms) of the last write of any of the
-   * caller's nodes (what a create's check_version compares).
+   * The timestamp (ms) of the list the caller sees: the last write of any of the caller's nodes,
+   * or the store's sharing stamp (the last write of any shared node) when later; the list's
+   * ETag, and what a create's check_version compares.
    */
   'version'?: (number | string | Long);
   /**
-   * Some of the nodes are another user's, shared with the caller: their writes do not move
-   * `version`, so the list's ETag is then a digest of the list.
+   * Some of the nodes are another user's, shared with the caller.
    */
   'shared'?: (boolean);
   /**
@@ -25,13 +25,13 @@ export interface NodeList {
 export interface NodeList__Output {
   'nodes': (_agora_Node__Output)[];
   /**
-   * The version of the caller's own list: the timestamp (ms) of the last write of any of the
-   * caller's nodes (what a create's check_version compares).
+   * The timestamp (ms) of the list the caller sees: the last write of any of the caller's nodes,
+   * or the store's sharing stamp (the last write of any shared node) when later; the list's
+   * ETag, and what a create's check_version compares.
    */
   'version': (number);
   /**
-   * Some of the nodes are another user's, shared with the caller: their writes do not move
-   * `version`, so the list's ETag is then a digest of the list.
+   * Some of the nodes are another user's, shared with the caller.
    */
   'shared': (boolean);
   /**
