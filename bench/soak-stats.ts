@@ -33,3 +33,20 @@ export function slopePerMinute(samples: readonly Sample[], fromMs: number): numb
   }
   return den === 0 ? undefined : (num / den) * 60_000;
 }
+
+/**
+ * Growth of the trend from `fromMs` to the end: the least-squares line through the samples from
+ * `fromMs` on, its value at the last sample over its value at the first, minus 1. Unlike `growth`,
+ * a sawtooth (a young generation filling and emptied by a collection every minute or two) moves it
+ * only by its drift, whatever phase the run ends in. Undefined with fewer than six samples from there.
+ */
+export function trendGrowth(samples: readonly Sample[], fromMs: number): number | undefined {
+  const after = samples.filter((s) => s.t >= fromMs);
+  const slope = slopePerMinute(samples, fromMs);
+  if (after.length < 6 || slope === undefined) return undefined;
+  const tx = mean(after.map((s) => s.t));
+  const vy = mean(after.map((s) => s.value));
+  const at = (t: number): number => vy + ((t - tx) * slope) / 60_000;
+  const start = at(after[0].t);
+  return start <= 0 ? undefined : at(after[after.length - 1].t) / start - 1;
+}

@@ -20,7 +20,7 @@ import { MixedLoad, type Figures } from './fault-load';
 import { meshProblem, procfileNodeFlags, startFaultMesh, type FaultMesh } from './fault-mesh';
 import { healthy, openFds, rssOf } from './fault-scenarios';
 import { runHeader, writeSection } from './reliability-doc';
-import { growth, slopePerMinute, type Sample } from './soak-stats';
+import { growth, slopePerMinute, trendGrowth, type Sample } from './soak-stats';
 
 const EVERY_MS = 10_000;
 /** AGORA_PROCESS_FIGURES_MS of the mesh's processes: twice per sample, so each sample reads a fresh line. */
@@ -110,8 +110,10 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
   return MEASURES.map(([measure, title, digits]) => {
     const rows = [...series].filter(([key]) => key.endsWith(` · ${measure}`));
     if (rows.length === 0) return '';
-    const head = `| ${title} | ${marks.map((m) => `${m} min`).join(' | ')} | slope /min | growth from min ${from} |`;
-    const rule = `|---|${marks.map(() => '---:').join('|')}|---:|---:|`;
+    const head =
+      `| ${title} | ${marks.map((m) => `${m} min`).join(' | ')} | slope /min | growth from min ${from}, ends | ` +
+      `growth from min ${from}, trend |`;
+    const rule = `|---|${marks.map(() => '---:').join('|')}|---:|---:|---:|`;
     const lines = rows.map(([key, samples]) => {
       const at = marks.map((m) => {
         const s = samples.find((x) => x.t >= m * 60_000 - EVERY_MS / 2);
@@ -119,9 +121,11 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
       });
       // A count since the start has no growth to speak of: its slope is its rate.
       const g = CUMULATIVE.has(measure) ? undefined : growth(samples, from * 60_000);
+      const trend = CUMULATIVE.has(measure) ? undefined : trendGrowth(samples, from * 60_000);
       const slope = slopePerMinute(samples, from * 60_000);
-      const pct = g === undefined ? '–' : `${(g * 100).toFixed(1)} %`;
-      return `| ${key.split(' · ')[0]} | ${at.join(' | ')} | ${slope?.toFixed(digits + 1) ?? '–'} | ${pct} |`;
+      const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)} %`);
+      const name = key.split(' · ')[0];
+      return `| ${name} | ${at.join(' | ')} | ${slope?.toFixed(digits + 1) ?? '–'} | ${pct(g)} | ${pct(trend)} |`;
     });
     return [head, rule, ...lines].join('\n');
   })
@@ -144,7 +148,7 @@ function section({ header, nodeArgs, minutes, from, series, figures: f, over }: 
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
     .join('; ');
-  const pg = growth(series.get('postgresql (all its processes) · rss') ?? [], from * 60_000);
+  const pg = trendGrowth(series.get('postgresql (all its processes) · rss') ?? [], from * 60_000);
   return `## Soak
 
 ${header}
@@ -159,9 +163,12 @@ count in each process that has touched them). The other figures are each Agora p
 heap V8 has reserved, external memory (Buffers and other memory outside the heap that V8 is told of), what resident
 memory holds beside those two (code, stacks, the allocator's arenas), garbage-collection pauses and full collections
 since the start, active handles and event-loop delay. A JavaScript leak shows as heap in use climbing; memory V8 or
-the allocator keep as "reserved" or "outside" climbing with heap in use flat. "growth" compares the mean of the last
-three samples with the mean of the three from minute ${from} on; "slope" is the least-squares slope from minute
-${from} to the end. Bar: no Agora process's resident memory grows by more than ${MAX_GROWTH * 100} %. PostgreSQL and
+the allocator keep as "reserved" or "outside" climbing with heap in use flat. "slope" is the least-squares slope
+from minute ${from} to the end; "growth, trend" is that line's rise from minute ${from} to the end over its value at
+minute ${from}; "growth, ends" compares the mean of the last three samples with the mean of the three from minute
+${from} on, and so moves with the phase a sawtooth (a young generation filled, then emptied by a collection every
+minute or two) ends in. Bar: no Agora process's resident memory grows by more than ${MAX_GROWTH * 100} % by its
+trend. PostgreSQL and
 Redis are measured and shown but not held to it: PostgreSQL's resident memory grows as its backends touch more of its
 shared buffers, which it keeps by design (here ${pg === undefined ? '–' : `${(pg * 100).toFixed(1)} %`} from minute ${from}).
 
@@ -258,7 +265,7 @@ async function main(): Promise<void> {
   const { series, figures } = result;
   const over = [...series]
     .filter(([key]) => key.endsWith(' · rss') && !NOT_AGORA.test(key))
-    .filter(([, samples]) => (growth(samples, from * 60_000) ?? 0) > MAX_GROWTH)
+    .filter(([, samples]) => (trendGrowth(samples, from * 60_000) ?? 0) > MAX_GROWTH)
     .map(([key]) => key.split(' · ')[0]);
   const tables = soakTables(series, minutes, from);
   const seriesFile = argv.indexOf('--series') < 0 ? undefined : argv[argv.indexOf('--series') + 1];

@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { figuresOf, MixedLoad, type Op } from '../../bench/fault-load';
 import { withSection } from '../../bench/reliability-doc';
 import { soakTables } from '../../bench/soak';
-import { growth, slopePerMinute } from '../../bench/soak-stats';
+import { growth, slopePerMinute, trendGrowth } from '../../bench/soak-stats';
 import { freePort } from '../helpers/proc';
 
 type Fault = 'none' | 'lose' | 'duplicate' | 'hang' | 'cut' | 'retain3';
@@ -156,6 +156,20 @@ test('growth compares the last three samples with the first three from the mark;
   assert.equal(growth(flat.slice(0, 5), 0), undefined);
 });
 
+test("the trend's growth: a ramp's rise; a sawtooth's drift, whatever phase it ends in", () => {
+  const ramp = Array.from({ length: 13 }, (_, i) => ({ t: i * 10_000, value: 100 + i * 2 }));
+  assert.ok(Math.abs(trendGrowth(ramp, 0)! - 0.24) < 1e-9, 'a ramp 100 -> 124: +24 %');
+  // Climbs 74 -> 89 over 100 s, then drops back: flat on average, the ends in different phases.
+  const saw = Array.from({ length: 61 }, (_, i) => ({ t: i * 10_000, value: 74 + 1.5 * (i % 10) }));
+  const ends = growth(saw.slice(10, 60), 100_000)!;
+  const trend = trendGrowth(saw.slice(10, 60), 100_000)!;
+  assert.ok(ends > 0.1, `the ends' means of this sawtooth: ${ends}`);
+  assert.ok(Math.abs(trend) < 0.05, `its trend: ${trend}`);
+  const leaking = saw.map((s) => ({ t: s.t, value: s.value + s.t / 20_000 }));
+  assert.ok(trendGrowth(leaking.slice(10, 60), 100_000)! > 0.2, 'the same sawtooth on a 3 MB/min climb');
+  assert.equal(trendGrowth(ramp.slice(0, 5), 0), undefined);
+});
+
 test('a script rewrites its own section of docs/RELIABILITY.md and keeps the rest', () => {
   const once1 = withSection('# Reliability\n\nIntro by hand.\n', 'faults', 'F1');
   const twice = withSection(withSection(once1, 'soak', 'S1'), 'faults', 'F2');
@@ -168,6 +182,6 @@ test("the soak's tables: a row per process, its value at each whole minute, slop
   const samples = Array.from({ length: 19 }, (_, i) => ({ t: i * 10_000, value: 100 + i }));
   const table = soakTables(new Map([['broker.1 · rss', samples]]), 3, 1);
   const row = table.split('\n').find((line) => line.startsWith('| broker.1 '));
-  assert.equal(row, '| broker.1 | 100.0 | 106.0 | 112.0 | 118.0 | 6.00 | 9.3 % |');
+  assert.equal(row, '| broker.1 | 100.0 | 106.0 | 112.0 | 118.0 | 6.00 | 9.3 % | 11.3 % |');
   assert.ok(table.startsWith('| Resident memory, MB (/proc) | 0 min | 1 min | 2 min | 3 min |'), table);
 });
