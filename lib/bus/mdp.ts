@@ -38,9 +38,14 @@ export const MMI_SERVICES = 'mmi.services';
 
 /** Byte-wise equality of a frame and a constant, without allocating. */
 export function same(frame: Buffer | undefined, constant: Buffer): boolean {
-  if (frame === undefined || frame.length !== constant.length) return false;
+  return frame !== undefined && sameAt(frame, 0, frame.length, constant);
+}
+
+/** Whether bytes [start, end) of `buf` are `constant`'s, without allocating. */
+export function sameAt(buf: Buffer, start: number, end: number, constant: Buffer): boolean {
+  if (end - start !== constant.length) return false;
   // The constants are a few bytes: compared here, byte by byte, rather than by a native call.
-  for (let i = 0; i < constant.length; i++) if (frame[i] !== constant[i]) return false;
+  for (let i = 0; i < constant.length; i++) if (buf[start + i] !== constant[i]) return false;
   return true;
 }
 

@@ -6,6 +6,7 @@
  * the same for every frame.
  */
 import { decodeMeta } from './codec';
+import { sameAt } from './mdp';
 
 /** The two fields the broker routes by. */
 export interface RouteMeta {
@@ -44,12 +45,12 @@ function scan(f: Buffer): RouteMeta | undefined {
     const valueAt = end;
     const next = skip(f, valueAt);
     if (next < 0) return undefined;
-    if (sameBytes(f, start, end, DEADLINE)) {
+    if (sameAt(f, start, end, DEADLINE)) {
       const n = numberAt(f, valueAt);
       deadline = n !== undefined && Number.isFinite(n) ? n : undefined;
-    } else if (sameBytes(f, start, end, IDEMPOTENT)) {
+    } else if (sameAt(f, start, end, IDEMPOTENT)) {
       idempotent = f[valueAt] === 0xc3;
-    } else if (sameBytes(f, start, end, PROTO)) {
+    } else if (sameAt(f, start, end, PROTO)) {
       return undefined;
     }
     at = next;
@@ -114,10 +115,4 @@ function numberAt(f: Buffer, at: number): number | undefined {
     default:
       return undefined;
   }
-}
-
-function sameBytes(f: Buffer, start: number, end: number, word: Buffer): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (f[start + i] !== word[i]) return false;
-  return true;
 }

@@ -429,20 +429,7 @@ test('SetPermissions answers only once its change is announced; a refused change
     h.Create({ permissions: null, check_version: false, expected_version: 0, sesskey: ALICE, channel: 'secret' }, ctx),
   );
   let answered = false;
-  const change = Promise.resolve(
-    h.SetPermissions(
-      {
-        sesskey: ALICE,
-        channel: 'secret',
-        permissions: { read: [], write: [] },
-        set_read: false,
-        set_write: true,
-        check_version: false,
-        expected_version: 0,
-      },
-      ctx,
-    ),
-  ).then((r) => {
+  const change = setPermissions(h, ALICE, 'secret', { write: [] }).then((r) => {
     answered = true;
     return r;
   });
@@ -451,22 +438,6 @@ test('SetPermissions answers only once its change is announced; a refused change
   assert.equal(answered, false, 'not before the announcement is done');
   release();
   assert.deepEqual((await change).permissions?.write, ['account:alice']);
-  await assert.rejects(
-    Promise.resolve(
-      h.SetPermissions(
-        {
-          sesskey: BOB,
-          channel: 'secret',
-          permissions: { read: [], write: [] },
-          set_read: false,
-          set_write: true,
-          check_version: false,
-          expected_version: 0,
-        },
-        ctx,
-      ),
-    ),
-    { code: 'AGORA_ERR_FORBIDDEN' },
-  );
+  await assert.rejects(setPermissions(h, BOB, 'secret', { write: [] }), { code: 'AGORA_ERR_FORBIDDEN' });
   assert.deepEqual(announced, ['secret'], 'nothing changed, nothing announced');
 });

@@ -36,7 +36,13 @@ function setup(options: Partial<MessagesDeps> = {}) {
   return { channels, deps, h: buildMessagesHandlers(deps) };
 }
 
-const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE, channel = 'general') =>
+const post = (
+  h: ReturnType<typeof setup>['h'],
+  message: string,
+  sesskey = ALICE,
+  channel = 'general',
+  idempotency_key = '',
+) =>
   Promise.resolve(
     h.Post(
       {
@@ -47,7 +53,7 @@ const post = (h: ReturnType<typeof setup>['h'], message: string, sesskey = ALICE
         expected_last: 0,
         check_last_modified: false,
         expected_last_modified: 0,
-        idempotency_key: '',
+        idempotency_key,
       },
       ctx,
     ),
@@ -426,21 +432,7 @@ test('a private channel: absent for whom may not read it, a post refused with FO
 test('Post with an idempotency key: the key again answers the id it was given and posts nothing, per channel and user', async () => {
   const { h } = setup();
   const keyed = (message: string, idempotency_key: string, sesskey = ALICE, channel = 'general') =>
-    Promise.resolve(
-      h.Post(
-        {
-          sesskey,
-          channel,
-          message,
-          check_last: false,
-          expected_last: 0,
-          check_last_modified: false,
-          expected_last_modified: 0,
-          idempotency_key,
-        },
-        ctx,
-      ),
-    ).then((r) => Number(r.messageid));
+    post(h, message, sesskey, channel, idempotency_key);
   assert.equal(await keyed('once', 'k-1'), 1);
   assert.equal(await keyed('once', 'k-1'), 1, 'the same key: the same id');
   assert.equal(await keyed('twice', 'k-2'), 2, 'another key: another post');
