@@ -10,7 +10,9 @@
  * prints a Markdown table. `node dist/bench/http.js --ceiling` is the ceiling server itself.
  * BENCH_DURATION_S (default 10) and BENCH_CONNECTIONS (default 64) tune a run; BENCH_HTTP_QUICK=1 measures
  * only /post and /retrieve (no many-channel run, no PostgreSQL, no `npm start`), for comparing changes to the
- * hot path; BENCH_HTTP_RATE fixes the requests per second; BENCH_PROFILE_DIR runs every process under
+ * hot path; BENCH_HTTP_POSTGRES=1 measures only /post on PostgreSQL (one channel and 64) beside the same on the
+ * in-memory mesh, with the CPU each process spends (no ceiling, no /retrieve, no `npm start`);
+ * BENCH_HTTP_RATE fixes the requests per second; BENCH_PROFILE_DIR runs every process under
  * `node --cpu-prof`, its profile written there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -291,6 +293,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     progress: options.progress ?? ((line) => process.stderr.write(`${line}\n`)),
   };
   const procs: Proc[] = [];
+  if (process.env.BENCH_HTTP_POSTGRES === '1') return postgresAlone(procs, opts);
   try {
     // 1. The ceiling.
     const ceiling = await ceilingRuns(procs, opts);
@@ -368,6 +371,47 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
           return undefined;
         });
     return { rows, cpu, ratios, postgresCpu, startup };
+  } finally {
+    await stopAll(procs);
+  }
+}
+
+/**
+ * BENCH_HTTP_POSTGRES=1: /post on the in-memory mesh (one channel, then 64 in turn), then the same on
+ * PostgreSQL; the rows' ratio is to the in-memory mesh's one-channel /post, and `cpu` holds the in-memory
+ * mesh's CPU per post (one channel in `post`, 64 channels in `retrieve`).
+ */
+async function postgresAlone(procs: Proc[], opts: Required<HttpBenchOptions>): Promise<HttpBench> {
+  try {
+    const base = await startMesh(procs);
+    const { one, many } = await prepare(base);
+    opts.progress(`http: mesh POST /post, ${opts.connections} connections, ${opts.durationS} s`);
+    const oneRun = await loadMeasured(procs, `${base}/post`, one, POST_OK, opts);
+    opts.progress(`http: mesh POST /post to ${CHANNELS} channels`);
+    const manyRun = await loadMeasured(procs, `${base}/post`, many, POST_OK, opts);
+    await stopAll(procs.splice(0));
+    const onPostgres = await postOnPostgres(procs, opts);
+    const memoryRps = oneRun.result.requests.average;
+    const rows = [
+      row('mesh: POST /post (one channel)', oneRun.result, memoryRps),
+      row(`mesh: POST /post to ${CHANNELS} channels in turn`, manyRun.result, memoryRps),
+    ];
+    const ratios: Array<{ name: string; value: number }> = [];
+    if (onPostgres !== undefined) {
+      rows.push(row('mesh on PostgreSQL: POST /post (one channel)', onPostgres.one, memoryRps));
+      rows.push(row(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, onPostgres.many, memoryRps));
+      ratios.push(
+        {
+          name: 'PostgreSQL POST /post / in-memory mesh, one channel',
+          value: onPostgres.one.requests.average / memoryRps,
+        },
+        {
+          name: `PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`,
+          value: onPostgres.many.requests.average / manyRun.result.requests.average,
+        },
+      );
+    }
+    return { rows, cpu: cpuRows(oneRun.cpu, manyRun.cpu), ratios, postgresCpu: onPostgres?.cpu, startup: undefined };
   } finally {
     await stopAll(procs);
   }
@@ -470,6 +514,24 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
   return lines.join('\n');
 }
 
+/** BENCH_HTTP_POSTGRES=1's results as Markdown: the rows, the two ratios, and every process's CPU per post. */
+export function formatPostgresAlone(bench: HttpBench, connections = 64): string {
+  return [
+    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to in-memory /post | bad answers |`,
+    '|---|---:|---:|---:|---:|---:|',
+    ...bench.rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} |`),
+    '',
+    ...bench.ratios.map((r) => `| ${r.name} | ${r.value.toFixed(2)} |`),
+    '',
+    `| process | CPU µs per POST /post in memory, one channel | ${CHANNELS} channels | on PostgreSQL, one | ${CHANNELS} |`,
+    '|---|---:|---:|---:|---:|',
+    ...(bench.postgresCpu ?? []).map((c, i) => {
+      const memory = bench.cpu[i];
+      return `| ${c.name} | ${micros(memory?.post)} | ${micros(memory?.retrieve)} | ${micros(c.one)} | ${micros(c.many)} |`;
+    }),
+  ].join('\n');
+}
+
 function micros(us: number | undefined): string {
   return us === undefined ? '–' : us.toFixed(1);
 }
@@ -524,7 +586,12 @@ if (require.main === module) {
   } else {
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
     benchHttp({ connections }).then(
-      (bench) => process.stdout.write(`${formatHttpTable(bench, connections)}\n`),
+      (bench) => {
+        const alone = process.env.BENCH_HTTP_POSTGRES === '1';
+        process.stdout.write(
+          `${alone ? formatPostgresAlone(bench, connections) : formatHttpTable(bench, connections)}\n`,
+        );
+      },
       (err: unknown) => {
         process.stderr.write(`bench/http: ${err instanceof Error ? err.stack : String(err)}\n`);
         process.exit(1);

@@ -149,6 +149,7 @@ function settings(): {
     profileDir === undefined &&
     env.BENCH_HTTP !== '0' &&
     env.BENCH_HTTP_QUICK === undefined &&
+    env.BENCH_HTTP_POSTGRES === undefined &&
     env.BENCH_HTTP_RATE === undefined &&
     env.BENCH_PROXY !== '0' &&
     env.BENCH_SSE !== '0';
