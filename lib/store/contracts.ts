@@ -151,8 +151,10 @@ export interface StoredMessage {
 /**
  * What an append answers: the message's id and its stamp (`StoredMessage.lastModified`). A replay
  * of an idempotency key answers the stamp its message was stored with while it is retained, 0 after.
+ * `announced`: the store has announced the message on the messages topic itself, in the step that
+ * stored it (`announceHead`), so the caller does not.
  */
-export type Appended = Pick<StoredMessage, 'messageid' | 'lastModified'>;
+export type Appended = Pick<StoredMessage, 'messageid' | 'lastModified'> & { announced?: boolean };
 
 /**
  * What a conditional append expects the channel to be at: its last id (`lastId`), or the stamp of
@@ -663,4 +665,73 @@ export interface IdempotencyStore {
   release(scope: string, key: string, token: string): Promise<void>;
   /** Remove the entries expired by `now` (where nothing expires them by itself); answers how many. */
   prune(now: number): Promise<number>;
+}
+
+/*
+ * The announce of a posted message on the messages topic (`Broadcast`): what
+ * services/messages/stream.ts publishes once a post is stored and what every instance's streams
+ * hear, and what the PostgreSQL message store sends itself, in the transaction that stores the
+ * message (./messages-postgres.ts), when the topic is PostgreSQL's. One JSON object: `c` the
+ * channel, `i` the id, `u` and `m` the username and the text, `t` the stamp; a message too long
+ * for the topic carries only `c`, `i` (and `t`).
+ */
+
+/**
+ * Longest topic message carrying the text; a longer one (PostgreSQL's NOTIFY payload stops at
+ * 8000 bytes) announces only the channel and the id, and the streams send `posted`.
+ */
+export const MAX_TOPIC_BYTES = 7000;
+
+/** The most bytes `completeAnnounce` adds to a head: two safe integers and their keys. */
+const TAIL_MAX_BYTES = 40;
+
+/** PostgreSQL refuses a NOTIFY payload of this many bytes or more. */
+const NOTIFY_MAX_BYTES = 8000;
+
+/** A posted message as the topic carries it (`t`: its last_modified; absent from an older instance's). */
+export interface Announce {
+  c: string;
+  i: number;
+  u?: string;
+  m?: string;
+  t?: number;
+}
+
+/** The topic message announcing `message` posted to `channel`. */
+export function encodeAnnounce(channel: string, message: StoredMessage): string {
+  const { messageid: i, username: u, message: m, lastModified: t } = message;
+  const full = JSON.stringify({ c: channel, i, u, m, t });
+  if (Buffer.byteLength(full, 'utf8') <= MAX_TOPIC_BYTES) return full;
+  return JSON.stringify({ c: channel, i: message.messageid });
+}
+
+/**
+ * The announce of a message before its id and stamp are known: `completeAnnounce` (or the SQL that
+ * does the same) appends them. The text is left out where the whole would pass MAX_TOPIC_BYTES;
+ * undefined where even that would not fit a NOTIFY payload (a channel name of thousands of bytes).
+ */
+export function announceHead(channel: string, username: string, message: string): string | undefined {
+  const c = JSON.stringify(channel);
+  // 3 bytes per UTF-16 unit at most: only a long text needs counting.
+  const full = `{"c":${c},"u":${JSON.stringify(username)},"m":${JSON.stringify(message)},"i":`;
+  if (full.length * 3 + TAIL_MAX_BYTES <= MAX_TOPIC_BYTES) return full;
+  if (Buffer.byteLength(full, 'utf8') + TAIL_MAX_BYTES <= MAX_TOPIC_BYTES) return full;
+  const short = `{"c":${c},"i":`;
+  return Buffer.byteLength(short, 'utf8') + TAIL_MAX_BYTES < NOTIFY_MAX_BYTES ? short : undefined;
+}
+
+/** The topic message of a head (`announceHead`) once the message has its id and stamp. */
+export function completeAnnounce(head: string, messageid: number, lastModified: number): string {
+  return `${head}${messageid},"t":${lastModified}}`;
+}
+
+/** The announce of a topic message, or undefined when it is none. */
+export function decodeAnnounce(text: string): Announce | undefined {
+  try {
+    const a = JSON.parse(text) as Partial<Announce>;
+    if (typeof a.c !== 'string' || typeof a.i !== 'number') return undefined;
+    return a as Announce;
+  } catch {
+    return undefined;
+  }
 }

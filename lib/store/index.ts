@@ -103,6 +103,15 @@ function failed(h: BackendHealth): void {
   if (!h.ok) throw new Error(h.error);
 }
 
+export interface OpenOptions {
+  /**
+   * The messages process's: where the `messages` topic is PostgreSQL's (`broadcast('messages')` without
+   * Redis), the PostgreSQL message store announces what it stores on it itself, in the same transaction
+   * (./messages-postgres.ts), and answers those appends `announced`.
+   */
+  announcePosts?: boolean;
+}
+
 /**
  * Open the stores of `kinds`, connecting to what they need; PostgreSQL's migrations run
  * first (several processes starting at once take turns on an advisory lock).
@@ -111,6 +120,7 @@ export async function openStores<K extends StoreKind>(
   config: StoreConfig,
   log: Logger,
   kinds: readonly K[],
+  options: OpenOptions = {},
 ): Promise<OpenStores & Pick<AllStores, K>> {
   const used = new Set(kinds.map((k) => resolve(k, config)));
   const opts = { timeoutMs: config.storeTimeoutMs, log: log.child({ mod: 'store' }) };
@@ -135,7 +145,10 @@ export async function openStores<K extends StoreKind>(
             ? new PgSessionStore(pg)
             : new MemorySessionStore(),
       channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
-      messages: () => (pg ? new PgMessageStore(pg) : new MemoryMessageStore()),
+      messages: () =>
+        pg
+          ? new PgMessageStore(pg, options.announcePosts === true && !redis ? 'agora_messages' : undefined)
+          : new MemoryMessageStore(),
       nodes: () => (pg ? new PgNodeStore(pg) : new MemoryNodeStore()),
       routes: () => {
         if (redis !== undefined) {

@@ -4,6 +4,7 @@
  * functions made by ./migrations.ts (migrations 7, 11, 12, 14 and 15), through the pool of ./postgres-pool.ts.
  */
 import {
+  announceHead,
   checkRetain,
   type Appended,
   type AppendExpect,
@@ -58,6 +59,19 @@ const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters a
 const APPEND_UNKEYED_SQL = `/* writes agora_message_counters and agora_messages */
   SELECT out_ids, out_stamps FROM agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4)`;
 
+/**
+ * APPEND_UNKEYED_SQL that also announces the messages it stores on the topic (NOTIFY channel $5), in the
+ * same statement and so the same transaction: each append's head ($6, ./contracts.ts
+ * `announceHead`; NULL: none) completed with its id and stamp as `completeAnnounce` does, in the order
+ * of the call. Listeners hear them when, and only if, the messages are committed.
+ */
+const APPEND_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_messages */
+  WITH a AS (SELECT out_ids, out_stamps FROM agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4)),
+  n AS (SELECT pg_notify($5, u.h || u.i || ',"t":' || u.s || '}')
+          FROM a, unnest($6::text[], a.out_ids, a.out_stamps) WITH ORDINALITY AS u(h, i, s, o)
+         WHERE u.h IS NOT NULL ORDER BY u.o)
+  SELECT a.out_ids, a.out_stamps, (SELECT count(*) FROM n) AS announced FROM a`;
+
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
   INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
@@ -92,6 +106,8 @@ interface PendingAppend {
   message: Buffer;
   retain: number;
   key: AppendKey | undefined;
+  /** Its announce before its id (./contracts.ts `announceHead`), when the store announces. */
+  head: string | undefined;
   resolve: (appended: Appended) => void;
   reject: (err: unknown) => void;
 }
@@ -106,7 +122,15 @@ export class PgMessageStore implements MessageStore {
   /** The channels of the calls in flight. */
   private readonly busy = new Set<string>();
 
-  constructor(private readonly db: PgDatabase) {}
+  /**
+   * `topic`: the NOTIFY channel of the messages topic when it is this database's (lib/store/index.ts), on
+   * which the calls without keys announce the messages they store (./contracts.ts), answering them
+   * `announced`; undefined: the caller announces.
+   */
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly topic?: string,
+  ) {}
 
   /**
    * Group commit: an append goes at once in a call of its own when no call is in flight; else it waits,
@@ -118,7 +142,17 @@ export class PgMessageStore implements MessageStore {
   append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<Appended> {
     return new Promise<Appended>((resolve, reject) => {
       checkRetain(retain); // a throw here rejects
-      this.waiting.push({ channel, username, message: Buffer.from(message, 'utf8'), retain, key, resolve, reject });
+      const head = this.topic === undefined || key !== undefined ? undefined : announceHead(channel, username, message);
+      this.waiting.push({
+        channel,
+        username,
+        message: Buffer.from(message, 'utf8'),
+        retain,
+        key,
+        head,
+        resolve,
+        reject,
+      });
       this.next();
     });
   }
@@ -190,16 +224,25 @@ export class PgMessageStore implements MessageStore {
     });
   }
 
-  /** The ids and stamps of a call without keys, in the order of the call. */
+  /** The ids and stamps of a call without keys, in the order of the call; announced on `topic` if set. */
   private async appendUnkeyed(batch: PendingAppend[]): Promise<Array<Appended | undefined>> {
-    const [row] = await this.db.query<{ out_ids: string[] | null; out_stamps: string[] | null }>(APPEND_UNKEYED_SQL, [
+    const params = [
       batch.map((p) => p.channel),
       batch.map((p) => p.username),
       batch.map((p) => p.message),
       batch[0].retain,
-    ]);
+    ];
+    const heads = this.topic === undefined ? undefined : batch.map((p) => p.head ?? null);
+    type Row = { out_ids: string[] | null; out_stamps: string[] | null };
+    const [row] =
+      heads === undefined
+        ? await this.db.query<Row>(APPEND_UNKEYED_SQL, params, 'agora_append_unkeyed')
+        : await this.db.query<Row>(APPEND_ANNOUNCED_SQL, [...params, this.topic, heads], 'agora_append_announced');
     const stamps = row?.out_stamps ?? [];
-    return (row?.out_ids ?? []).map((id, i) => ({ messageid: Number(id), lastModified: Number(stamps[i]) }));
+    return (row?.out_ids ?? []).map((id, i) => {
+      const appended: Appended = { messageid: Number(id), lastModified: Number(stamps[i]) };
+      return heads?.[i] == null ? appended : { ...appended, announced: true };
+    });
   }
 
   appendIf(

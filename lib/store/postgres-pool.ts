@@ -46,12 +46,17 @@ export class PgDatabase {
     this.pool.on('error', (err) => options.log.warn({ err }, 'postgres idle connection lost'));
   }
 
-  /** Run one parameterised statement (committed on its own). */
-  async query<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+  /**
+   * Run one parameterised statement (committed on its own). With `name`, each connection parses and plans
+   * it once, as a prepared statement of that name, and then only binds and runs it: for the statements
+   * run at every request. A name stands for one text only.
+   */
+  async query<R extends QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<R[]> {
     const client = await this.connect();
     let failure: Error | undefined;
     try {
-      return (await client.query<R>(sql, params)).rows;
+      const config = name === undefined ? sql : { name, text: sql, values: params };
+      return (await client.query<R>(config, params)).rows;
     } catch (e) {
       failure = e as Error;
       throw this.report(storeError('PostgreSQL', e, isWrite(sql)));

@@ -140,8 +140,14 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
       const permissions = await channel(request.channel, username, ctx);
       if (!canWrite(permissions, principalsOf(username)))
         throw new AgoraError('AGORA_ERR_FORBIDDEN', ['post to channel', quote(request.channel)]);
-      const posted = ({ messageid, lastModified }: Appended): { messageid: number; last_modified: number } => {
-        deps.onPosted?.(request.channel, { messageid, username, message: request.message, lastModified });
+      const posted = ({
+        messageid,
+        lastModified,
+        announced,
+      }: Appended): { messageid: number; last_modified: number } => {
+        // The store may have announced it itself, with the message's commit.
+        if (announced !== true)
+          deps.onPosted?.(request.channel, { messageid, username, message: request.message, lastModified });
         return { messageid, last_modified: lastModified };
       };
       const expect = expectOf(request);

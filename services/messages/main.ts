@@ -26,7 +26,8 @@ serviceMain(
   'messages',
   (config) => config.messagesGrpcUrl,
   async (config, log, security) => {
-    const stores = await openStores(config, log, ['messages']);
+    // On PostgreSQL the store announces each post to the hub's topic in the transaction that stores it.
+    const stores = await openStores(config, log, ['messages'], { announcePosts: true });
     const sessions = createSessionCache({
       authGrpcUrl: config.authGrpcUrl,
       timeoutMs: config.grpcTimeoutMs,

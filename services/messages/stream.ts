@@ -2,7 +2,8 @@
  * Messages' end of the `Stream` gRPC stream (proto/messages.proto): every message posted to a
  * channel, through any Messages instance, reaches every instance's streams of that channel.
  * A post announces its message on the store's topic (lib/store/contracts.ts `Broadcast`: Redis
- * PUBLISH, PostgreSQL NOTIFY; in memory, with no other instance, it stays in this process) once it is stored; each
+ * PUBLISH, PostgreSQL NOTIFY; in memory, with no other instance, it stays in this process) once it is stored
+ * (on PostgreSQL the store mostly does so itself, in the transaction that stores it: docs/STORAGE.md "PostgreSQL"); each
  * instance hears the topic and writes the message to its streams of that channel. A topic that
  * breaks may lose messages: every stream is then told `reload`, and its follower fetches what
  * follows the last message it has (a gateway does so at each heartbeat anyway).
@@ -12,46 +13,14 @@ import { GRPC, errorMessage } from '../../lib/errors';
 import type { StreamEvent } from '../../lib/gen/agora/StreamEvent';
 import type { StreamRequest__Output } from '../../lib/gen/agora/StreamRequest';
 import type { Logger } from '../../lib/log';
-import type { Broadcast, StoredMessage } from '../../lib/store/contracts';
+import { decodeAnnounce, encodeAnnounce, type Broadcast, type StoredMessage } from '../../lib/store/contracts';
 
 export type StreamCall = grpc.ServerWritableStream<StreamRequest__Output, StreamEvent>;
 
 /** Events a stream may hold unsent before its follower counts as gone. */
 export const MAX_QUEUED = 10_000;
 
-/**
- * Longest topic message carrying the text; a longer one (PostgreSQL's NOTIFY payload stops at
- * 8000 bytes) announces only the channel and the id, and the streams send `posted`.
- */
-export const MAX_TOPIC_BYTES = 7000;
-
-/** A posted message as the topic carries it (`t`: its last_modified; absent from an older instance's). */
-interface Announce {
-  c: string;
-  i: number;
-  u?: string;
-  m?: string;
-  t?: number;
-}
-
-/** The topic message announcing `message` posted to `channel`. */
-export function encodeAnnounce(channel: string, message: StoredMessage): string {
-  const { messageid: i, username: u, message: m, lastModified: t } = message;
-  const full = JSON.stringify({ c: channel, i, u, m, t });
-  if (Buffer.byteLength(full, 'utf8') <= MAX_TOPIC_BYTES) return full;
-  return JSON.stringify({ c: channel, i: message.messageid });
-}
-
-/** The announce of a topic message, or undefined when it is none. */
-export function decodeAnnounce(text: string): Announce | undefined {
-  try {
-    const a = JSON.parse(text) as Partial<Announce>;
-    if (typeof a.c !== 'string' || typeof a.i !== 'number') return undefined;
-    return a as Announce;
-  } catch {
-    return undefined;
-  }
-}
+export { decodeAnnounce, encodeAnnounce, MAX_TOPIC_BYTES } from '../../lib/store/contracts';
 
 export class MessageStreamHub {
   private readonly streams = new Map<string, Set<StreamCall>>();
@@ -118,6 +87,7 @@ export class MessageStreamHub {
   }
 
   private onMessage(text: string): void {
+    if (this.streams.size === 0) return; // no stream here: nothing to read the announce for
     const a = decodeAnnounce(text);
     if (a === undefined) return;
     const calls = this.streams.get(a.c);
