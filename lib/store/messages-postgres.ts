@@ -216,6 +216,7 @@ export class PgMessageStore implements MessageStore {
         batch.map((p) => p.key?.now ?? 0),
         batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
       ],
+      'agora_append_keyed',
     );
     const answers = new Map(rows.map((r) => [Number(r.out_ord), r]));
     return batch.map((_, i) => {

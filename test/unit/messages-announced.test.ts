@@ -68,6 +68,7 @@ test('with a topic, a call without keys carries the topic and a head per append,
   const keyed = await store.append('a', 'ann', 'hi', 100, { key: 'k', now: 1, ttlMs: 10 });
   assert.deepEqual(keyed, { messageid: 1, lastModified: 5000 }, 'a call with a key is not announced');
   assert.doesNotMatch(calls[1].sql, /pg_notify/);
+  assert.equal(calls[1].name, 'agora_append_keyed');
   const quiet = new PgMessageStore({ query } as unknown as PgDatabase);
   assert.deepEqual(await quiet.append('a', 'ann', 'hi', 100), { messageid: 1, lastModified: 5000 });
   assert.doesNotMatch(calls[2].sql, /pg_notify/);
