@@ -3,8 +3,8 @@
  * channel, through any Messages instance, reaches every instance's streams of that channel.
  * A post announces its message on the store's topic (lib/store/contracts.ts `Broadcast`: Redis
  * PUBLISH, PostgreSQL NOTIFY; in memory, with no other instance, it stays in this process) once it is stored
- * (on PostgreSQL the store mostly does so itself, in the transaction that stores it: docs/STORAGE.md "PostgreSQL"); each
- * instance hears the topic and writes the message to its streams of that channel. A topic that
+ * (on PostgreSQL the store mostly does so itself, in the transaction that stores it: docs/STORAGE.md
+ * "PostgreSQL"); each instance hears the topic and writes the message to its streams of that channel. A topic that
  * breaks may lose messages: every stream is then told `reload`, and its follower fetches what
  * follows the last message it has (a gateway does so at each heartbeat anyway).
  */
