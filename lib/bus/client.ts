@@ -355,7 +355,7 @@ export class BusClient {
       return;
     }
     if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
-    if (this.readRaw(link, frames[3])) return;
+    if (!isMmi(frames[2]) && this.readRaw(link, frames[3])) return;
     // A copy: the caller keeps the MMI answer, or what the reply decodes to (a bin in it is a view).
     const body = keepFrame(frames[3]);
     if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), body);
