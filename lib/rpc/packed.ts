@@ -4,9 +4,10 @@
  * (`withBusPacked`) what the bus sends for it, already encoded: `busHandlers` (./service.ts) then sends those
  * bytes instead of shaping and encoding the object, and gRPC, which never looks at it, answers the object.
  * `PackedItems` makes such bytes from items each shaped (./shape.ts) and encoded once, and kept by the object
- * the item is made from for as long as that object lives (a store's retained message, say).
+ * the item is made from for as long as that object lives, when that object is frozen (its owner keeps it
+ * unchanged, as the memory store does its retained messages).
  */
-import { Packed, packedMapOfList, packOwn } from '../bus/codec';
+import { pack, Packed, packedMapOfList, packOwn } from '../bus/codec';
 import { shapeOf, UNSURE, type MessageDescriptor, type Shape } from './shape';
 
 /** Where a reply keeps its bus encoding: a symbol, which neither msgpack, protobuf nor JSON writes. */
@@ -32,9 +33,10 @@ export function busPackedOf(reply: unknown): Packed | undefined {
 
 /**
  * A reply `{[field]: [item…]}` of one repeated message field, each item made from a source object by
- * `itemOf`, shaped by the item's message type and encoded once per source object (kept in a WeakMap, so for
- * as long as the source lives, and no longer). An item its shape cannot vouch for makes the whole reply
- * undefined: the caller's general path decides.
+ * `itemOf` and shaped by the item's message type. The encoding of an item whose source is frozen is made once
+ * and kept in a WeakMap, so for as long as the source lives and no longer; any other source (one that may
+ * change, or is new at each call, as a database's rows) is encoded at each call. An item its shape cannot
+ * vouch for makes the whole reply undefined: the caller's general path decides.
  */
 export class PackedItems<S extends object> {
   private readonly kept = new WeakMap<S, Buffer | null>();
@@ -55,11 +57,13 @@ export class PackedItems<S extends object> {
     const items = new Array<Buffer>(sources.length);
     for (let i = 0; i < sources.length; i++) {
       const source = sources[i];
-      let bytes = this.kept.get(source);
+      const keep = Object.isFrozen(source);
+      let bytes = keep ? this.kept.get(source) : undefined;
       if (bytes === undefined) {
         const shaped = this.shape(this.itemOf(source));
-        bytes = shaped === UNSURE ? null : packOwn(shaped);
-        this.kept.set(source, bytes);
+        // Kept bytes get a buffer of their own: a slice of Node's pool would keep all of the pool alive.
+        bytes = shaped === UNSURE ? null : keep ? packOwn(shaped) : pack(shaped);
+        if (keep) this.kept.set(source, bytes);
       }
       if (bytes === null) return undefined;
       items[i] = bytes;

@@ -1,8 +1,8 @@
 /**
  * Replies encoded ahead of time (lib/rpc/packed.ts, lib/bus/codec.ts `Packed`): the bytes a worker sends for
  * a packed reply are exactly those it sends for the reply shaped and encoded as before, for any message text
- * and id; an item only the codec can judge (a lone surrogate) leaves the reply to the general path; each
- * item is encoded once while its source object lives.
+ * and id; an item only the codec can judge (a lone surrogate) leaves the reply to the general path; an
+ * item is encoded once while its source object lives if that object is frozen, else at each call.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -81,14 +81,21 @@ test('list and msgid headers of every width match the encoder', () => {
   }
 });
 
-test('each item is encoded once while its source lives', () => {
+test('an item of a frozen source is encoded once while it lives; of any other source, at each call', () => {
   const items = packer();
-  const source = { messageid: 1, username: 'ann', message: 'hi', lastModified: 5 };
+  const source = Object.freeze({ messageid: 1, username: 'ann', message: 'hi', lastModified: 5 });
   const first = items.pack([source]);
   const again = items.pack([source]);
   assert.ok(first !== undefined && again !== undefined);
   assert.equal(first.chunks[3], again.chunks[3], 'the same kept bytes');
   assert.notEqual(items.pack([{ ...source }])?.chunks[3], first.chunks[3], 'another object is encoded anew');
+  const changing: StoredMessage = { ...source };
+  const before = items.pack([changing]);
+  changing.message = 'changed';
+  const after = items.pack([changing]);
+  assert.ok(before !== undefined && after !== undefined);
+  assert.notEqual(after.chunks[3], before.chunks[3]);
+  assert.deepEqual(after.chunks[3], pack({ messageid: 1, username: 'ann', message: 'changed', last_modified: 5 }));
 });
 
 test('the memory store answers the same frozen object for a message at every range', async () => {
