@@ -499,6 +499,16 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     '| process | CPU µs per POST /post | CPU µs per POST /retrieve |',
     '|---|---:|---:|',
     ...bench.cpu.map((c) => `| ${c.name} | ${micros(c.post)} | ${micros(c.retrieve)} |`),
+    '',
+    "How a `/retrieve` of 100 messages travels: the messages process keeps each retained message's msgpack",
+    'encoding, made the first time it is read (lib/rpc/packed.ts; on PostgreSQL, whose every read makes new',
+    'objects, once per reply), and writes its reply, about 7 KB, as those encodings one after another behind',
+    "the list's header; the broker forwards the reply's frames as they came;",
+    "the gateway takes the result's bytes where they lie in its read buffer and writes the answer's JSON straight",
+    "from them (gateway/legacy/retrieve-json.ts): each text's UTF-8 copied as it is, escaped where JSON.stringify",
+    'escapes, and no object or string made per message (anything not of that plain shape is decoded as before).',
+    'What that path still costs is mostly the system calls that move the reply and the answer, and collecting',
+    'their buffers.',
   ];
   if (bench.postgresCpu !== undefined) {
     lines.push(

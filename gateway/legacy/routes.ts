@@ -7,7 +7,9 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { BusCaller, CallOptions } from '../../lib/bus/client';
+import { unpack } from '../../lib/bus/codec';
 import { AgoraError } from '../../lib/errors';
+import { retrieveJson } from './retrieve-json';
 
 export interface LegacyOptions {
   bus: BusCaller;
@@ -69,6 +71,12 @@ interface LegacyRoute {
    * from the reply without the objects in between; `undefined` where only `data` can say (then it does).
    */
   json?(reply: Reply): string | undefined;
+  /**
+   * The whole answer's bytes made straight from the msgpack bytes of the service's result (the bus call reads
+   * them with `readResult`); `undefined` where only the decoded result can say (then it is decoded, and
+   * `json` or `data` say).
+   */
+  raw?(result: Uint8Array): Buffer | undefined;
 }
 
 /** The answer of every route whose `data` is `true`. */
@@ -136,6 +144,7 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
     idempotent: true,
     data: (r) => messages(r.messages),
     json: (r) => messagesAnswer(r.messages),
+    raw: retrieveJson,
   },
 ];
 
@@ -247,7 +256,11 @@ function paramsOf(route: LegacyRoute, request: FastifyRequest): Reply {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 function handlerOf(route: LegacyRoute, options: LegacyOptions) {
-  return async (request: FastifyRequest, answer: FastifyReply): Promise<{ status: true; data: unknown } | string> => {
+  const readResult = route.raw === undefined ? undefined : readerOf(route);
+  return async (
+    request: FastifyRequest,
+    answer: FastifyReply,
+  ): Promise<{ status: true; data: unknown } | string | Buffer> => {
     if (request.validationError !== undefined) {
       const errors = (request.validationError as { validation?: FastifySchemaValidationError[] }).validation ?? [];
       throw new AgoraError('AGORA_ERR_RPC_BAD_PARAMS', [describeValidation(errors, request.body)]);
@@ -257,7 +270,12 @@ function handlerOf(route: LegacyRoute, options: LegacyOptions) {
       reqId: request.id,
       idempotent: route.idempotent,
     };
+    if (readResult !== undefined) callOptions.readResult = readResult;
     const reply = await options.bus.call(route.service, route.method, [paramsOf(route, request)], callOptions);
+    if (reply instanceof Answer) {
+      void answer.type(JSON_TYPE);
+      return reply.bytes;
+    }
     const json = reply !== null && typeof reply === 'object' ? route.json?.(reply as Reply) : undefined;
     if (json !== undefined) {
       void answer.type(JSON_TYPE);
@@ -266,6 +284,28 @@ function handlerOf(route: LegacyRoute, options: LegacyOptions) {
     const data = reply !== null && typeof reply === 'object' ? route.data(reply as Reply) : undefined;
     if (data === undefined) throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${route.service}.${route.method}`]);
     return { status: true, data };
+  };
+}
+
+/** An answer made from a result's bytes (LegacyRoute.raw). */
+class Answer {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/**
+ * What the bus call reads a result's bytes with (CallOptions.readResult): the answer `raw` makes of them, else
+ * the result decoded from a copy (the bytes are a view of the bus's read buffer); AGORA_ERR_BUS_BAD_REPLY if
+ * they are not msgpack.
+ */
+function readerOf(route: LegacyRoute): (result: Uint8Array) => unknown {
+  return (result) => {
+    const bytes = route.raw?.(result);
+    if (bytes !== undefined) return new Answer(bytes);
+    try {
+      return unpack(Buffer.from(result));
+    } catch {
+      throw new AgoraError('AGORA_ERR_BUS_BAD_REPLY', [`${route.service}.${route.method}`]);
+    }
   };
 }
 

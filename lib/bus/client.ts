@@ -9,7 +9,7 @@
 import { deadlineIn, remaining } from '../deadline';
 import { AgoraError, fromWire } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, unpack } from './codec';
+import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, peekId, RESPONSE_TYPE, unpack } from './codec';
 import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './mdp';
 import type { ServiceStats } from './broker';
 import { MMI_STATUS, type BrokerStatus } from './broker-stats';
@@ -62,6 +62,13 @@ export interface CallOptions {
    * only from a key granted act_for_users (§15).
    */
   user?: string;
+  /**
+   * Read the result from its msgpack bytes instead of having it decoded: called at once with a view of them
+   * inside the reply frame, valid only during the call (copy what is kept), once the reply's msgid and error
+   * have been read as for any call (`readRaw`); what it answers settles the call, as does what it throws. A
+   * reply with an error, or not of that form, is decoded as usual.
+   */
+  readResult?: (result: Uint8Array) => unknown;
 }
 
 /** What a caller needs of the bus (BusClient satisfies it; unit tests pass a hand-made fake). */
@@ -81,6 +88,8 @@ interface PendingCall {
   link: Link;
   /** Its frames, kept for an idempotent call: sent again through another broker if `link` is lost. */
   frames: Buffer[] | undefined;
+  /** Reads a successful result from its bytes (CallOptions.readResult). */
+  readResult?: (result: Uint8Array) => unknown;
 }
 
 interface PendingMmi {
@@ -106,6 +115,8 @@ interface Link {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** msgpack nil: a reply's error when it has none. */
+const NIL = 0xc0;
 
 export class BusClient {
   private readonly links: Link[];
@@ -174,6 +185,7 @@ export class BusClient {
         trace,
         link,
         frames: keep,
+        readResult: options.readResult,
       };
       this.pending.set(msgid, call);
       if (!link.socket.send(frames)) this.settleUnsent(msgid);
@@ -343,6 +355,7 @@ export class BusClient {
       return;
     }
     if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
+    if (!isMmi(frames[2]) && this.readRaw(link, frames[3])) return;
     // A copy: the caller keeps the MMI answer, or what the reply decodes to (a bin in it is a view).
     const body = keepFrame(frames[3]);
     if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), body);
@@ -361,6 +374,29 @@ export class BusClient {
     clearTimeout(call.timer);
     if (reply.error !== null && reply.error !== undefined) call.reject(fromWire(reply.error));
     else call.resolve(reply.result);
+  }
+
+  /**
+   * A successful reply to a call made with `readResult`: settled with what it reads from the result's bytes,
+   * a view of `body` after `[1, msgid, nil,` (read as peekId and the broker read them), and true. Anything
+   * else (another call, an error, a body not of that form) is left to the decoding path: false.
+   */
+  private readRaw(link: Link, body: Buffer): boolean {
+    const msgid = peekId(body, RESPONSE_TYPE);
+    const call = msgid === null ? undefined : this.pending.get(msgid);
+    if (call?.readResult === undefined || call.link !== link) return false;
+    // The msgid's width, of a form peekId took: positive fixint, uint 8..64 or int 8..64.
+    const tag = body[2];
+    const at = 3 + (tag < 0x80 ? 0 : 1 << (tag - (tag <= 0xcf ? 0xcc : 0xd0)));
+    if (at >= body.length - 1 || body[at] !== NIL) return false;
+    this.pending.delete(msgid as number);
+    clearTimeout(call.timer);
+    try {
+      call.resolve(call.readResult(body.subarray(at + 1)));
+    } catch (err) {
+      call.reject(err as Error);
+    }
+    return true;
   }
 
   private onMmiReply(link: Link, service: string, body: Buffer): void {

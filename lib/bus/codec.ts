@@ -78,9 +78,71 @@ export function encodeRequest(msgid: number, method: string, params: unknown[]):
   return pack([REQUEST_TYPE, msgid, method, params]);
 }
 
-/** A response; msgid null only for an error answering a request whose msgid cannot be read (docs/PROTOCOL.md §6). */
+/**
+ * A response; msgid null only for an error answering a request whose msgid cannot be read (docs/PROTOCOL.md §6).
+ * A `Packed` result is written as the bytes it holds.
+ */
 export function encodeResponse(msgid: number | null, error: WireError | null, result: unknown): Buffer {
+  if (result instanceof Packed && error === null && msgid !== null) return packedResponse(msgid, result);
   return pack([RESPONSE_TYPE, msgid, error, error === null ? (result === undefined ? null : result) : null]);
+}
+
+/**
+ * A result encoded already: msgpack bytes in pieces, one after another, that a response carries as they are
+ * instead of encoding a value (a reply made of items each encoded once and kept, lib/rpc/packed.ts).
+ */
+export class Packed {
+  constructor(
+    readonly chunks: readonly Uint8Array[],
+    readonly byteLength: number,
+  ) {}
+}
+
+/** A copy of `value`'s msgpack encoding in a buffer of its own, exactly its size: for keeping long. */
+export function packOwn(value: unknown): Buffer {
+  const bytes = encoder.encodeSharedRef(value);
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+/** The encoding of the one-entry map `{[key]: [items…]}`, each item given as its own encoding. */
+export function packedMapOfList(key: string, items: readonly Uint8Array[]): Packed {
+  const name = pack(key);
+  const n = items.length;
+  const head =
+    n < 16
+      ? Buffer.from([0x90 | n])
+      : n < 0x10000
+        ? Buffer.from([0xdc, n >>> 8, n & 0xff])
+        : Buffer.from([0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+  let size = 1 + name.length + head.length;
+  for (let i = 0; i < n; i++) size += items[i].length;
+  return new Packed([FIXMAP_ONE, name, head, ...items], size);
+}
+
+const FIXMAP_ONE = Buffer.from([0x81]);
+
+/** `[1, msgid, nil, result]` around a packed result, in one buffer. */
+function packedResponse(msgid: number, result: Packed): Buffer {
+  // msgid as the encoder writes a non-negative integer: positive fixint, uint 8, 16 or 32.
+  const width = msgid < 0x80 ? 0 : msgid <= 0xff ? 1 : msgid <= 0xffff ? 2 : 4;
+  const head = 2 + (width === 0 ? 1 : 1 + width) + 1;
+  const out = Buffer.allocUnsafe(head + result.byteLength);
+  out[0] = 0x94;
+  out[1] = RESPONSE_TYPE;
+  if (width === 0) out[2] = msgid;
+  else {
+    out[2] = width === 1 ? 0xcc : width === 2 ? 0xcd : 0xce;
+    out.writeUIntBE(msgid, 3, width);
+  }
+  out[head - 1] = 0xc0;
+  let at = head;
+  for (const chunk of result.chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 export function encodeNotification(method: string, params: unknown[]): Buffer {

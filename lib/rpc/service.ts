@@ -12,6 +12,7 @@ import { AgoraError, errorMessage } from '../errors';
 import type { Handlers, RpcContext } from '../bus/worker';
 import type { Logger } from '../log';
 import type { PublicMethods } from './describe';
+import { busPackedOf } from './packed';
 import { shapeOf, UNSURE, type MessageDescriptor, type Shape } from './shape';
 
 /** What a handler knows of the call, whichever transport brought it (defined with the bus worker). */
@@ -72,7 +73,8 @@ export interface ServiceImpl<D extends grpc.ServiceDefinition = grpc.ServiceDefi
 /**
  * Bus handlers for a service: params `[request]` → reply. The request and the reply take the shape the
  * method's protobuf codec would give them (lib/rpc/shape.ts, or the codec round trip itself where a shape
- * cannot be sure), so the handler sees exactly what gRPC would give it. Each call writes a debug line
+ * cannot be sure), so the handler sees exactly what gRPC would give it; a reply that carries its own encoding
+ * (./packed.ts `withBusPacked`) is sent as those bytes. Each call writes a debug line
  * through its own logger (`ctx.log`, made on first use) when `log`, the process's, logs at debug (without
  * `log`: always, at the level of the call's logger).
  */
@@ -89,6 +91,8 @@ export function busHandlers<D extends grpc.ServiceDefinition>(impl: ServiceImpl<
       const request = normalize(method, params[0], requestShape);
       if (debug) ctx.log.debug({ method: name, caller: ctx.caller ?? 'bus' }, 'call');
       const reply = await handler(request, ctx);
+      const packed = busPackedOf(reply);
+      if (packed !== undefined) return packed;
       const shaped = replyShape === undefined ? UNSURE : replyShape(reply);
       return shaped !== UNSURE ? shaped : method.responseDeserialize(method.responseSerialize(reply));
     };

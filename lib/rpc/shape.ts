@@ -7,8 +7,9 @@
  * object already in that form (no repeated field) is answered itself, not copied.
  *
  * It answers only where the result is provably the codec's: every value already of its field's type and
- * range, strings without surrogates, no oneof, enum, bytes or map. Anything else answers UNSURE, and the
- * caller takes the codec round trip, whose coercions and errors stay the reference.
+ * range, strings without lone surrogates (a pair, as an emoji's, is fine), no oneof, enum, bytes or map.
+ * Anything else answers UNSURE, and the caller takes the codec round trip, whose coercions and errors stay
+ * the reference.
  */
 
 /** What a shape answers when only the codec round trip can say what the value becomes. */
@@ -41,6 +42,8 @@ export function registerMessageTypes(definition: Record<string, unknown>): void 
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
+/** A surrogate that is not half of a pair: UTF-8 cannot carry it, and the codec replaces it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
@@ -49,7 +52,7 @@ const UINT32_MAX = 0xffffffff;
 function scalar(type: string, v: unknown): unknown {
   switch (type) {
     case 'TYPE_STRING':
-      return typeof v === 'string' && !SURROGATE.test(v) ? v : UNSURE;
+      return typeof v === 'string' && !(SURROGATE.test(v) && LONE_SURROGATE.test(v)) ? v : UNSURE;
     case 'TYPE_BOOL':
       return typeof v === 'boolean' ? v : UNSURE;
     case 'TYPE_DOUBLE':

@@ -152,7 +152,8 @@ export class MemoryMessageStore implements MessageStore {
     const log = this.logOf(channel, retain);
     const messageid = ++log.lastId;
     const lastModified = (log.lastModified = Math.max(Date.now(), log.lastModified + 1));
-    log.ring[(messageid - 1) % log.capacity] = { messageid, username, message, lastModified };
+    // Frozen: range answers these objects themselves, which callers may keep things by (services/messages).
+    log.ring[(messageid - 1) % log.capacity] = Object.freeze({ messageid, username, message, lastModified });
     log.oldestId = Math.max(log.oldestId, messageid - log.capacity + 1);
     if (key !== undefined) {
       let keys = this.keys.get(channel);
@@ -191,16 +192,14 @@ export class MemoryMessageStore implements MessageStore {
     return { messageid: log?.lastId ?? 0, lastModified: log?.lastModified ?? 0 };
   }
 
+  /** The retained messages themselves (frozen), not copies: the same object for a message at every call. */
   async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {
     const log = this.logs.get(channel);
     if (log === undefined) return [];
     const lo = Math.max(first, log.oldestId);
     const hi = Math.min(last, log.lastId);
     const out: StoredMessage[] = [];
-    for (let id = lo; id <= hi; id++) {
-      const m = log.ring[(id - 1) % log.capacity]!;
-      out.push({ messageid: m.messageid, username: m.username, message: m.message, lastModified: m.lastModified });
-    }
+    for (let id = lo; id <= hi; id++) out.push(log.ring[(id - 1) % log.capacity]!);
     return out;
   }
 

@@ -8,8 +8,10 @@
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { LocalWatchers } from '../../lib/fanout';
+import type { Message__Output } from '../../lib/gen/agora/Message';
 import type { MessagesDefinition } from '../../lib/gen/agora/Messages';
 import { canRead, canWrite, CHANNEL_ACCESS_CACHE_MS, principalsOf, type Permissions } from '../../lib/permissions';
+import { PackedItems, withBusPacked } from '../../lib/rpc/packed';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
@@ -125,6 +127,7 @@ export function cacheAccess(check: ChannelAccess, ttlMs = CHANNEL_ACCESS_CACHE_M
  *   an empty list. Bounds must be safe integers (AGORA_ERR_RPC_BAD_PARAMS otherwise).
  */
 export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<MessagesDefinition>, 'Stream'> {
+  const packed = new PackedItems('messages', loadProto('messages.proto').agora.Message.type, messageOf);
   /** The permissions of channel `name`, which `username` may read (else as absent). */
   const channel = async (name: string, username: string, ctx: RpcContext): Promise<Permissions> => {
     const permissions = typeof name !== 'string' || name.length === 0 ? undefined : await deps.channelAccess(name, ctx);
@@ -172,14 +175,8 @@ export function buildMessagesHandlers(deps: MessagesDeps): Omit<Implementation<M
       await channel(request.channel, username, ctx);
       if (request.first > request.last) return { messages: [] };
       const stored = await deps.store.range(request.channel, request.first, request.last);
-      return {
-        messages: stored.map((m) => ({
-          messageid: m.messageid,
-          username: m.username,
-          message: m.message,
-          last_modified: m.lastModified,
-        })),
-      };
+      // On the bus, each message's encoding made once and kept while the store returns that message's object.
+      return withBusPacked({ messages: stored.map(messageOf) }, () => packed.pack(stored));
     },
   };
 }
@@ -198,6 +195,11 @@ export function buildMessagesService(deps: MessagesDeps, hub?: MessageStreamHub)
     handlers: buildMessagesHandlers({ ...deps, onPosted }) as Implementation<MessagesDefinition>,
     grpcOnly: hub === undefined ? undefined : { Stream: (call: StreamCall) => hub.attach(call) },
   };
+}
+
+/** A stored message as the proto's `Message`, its fields in field order. */
+function messageOf(m: StoredMessage): Message__Output {
+  return { messageid: m.messageid, username: m.username, message: m.message, last_modified: m.lastModified };
 }
 
 /** What a post expects the channel to be at: its last message's last_modified, or its last id; undefined: nothing. */

@@ -1,13 +1,15 @@
 /**
  * lib/bus/client.ts against a scripted broker (a zeromq.js ROUTER): behaviours a real broker
- * cannot be made to show on demand, such as an answer arriving after its request timed out.
+ * cannot be made to show on demand, such as an answer arriving after its request timed out, or a reply whose
+ * msgid is written wider than it needs.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Router } from 'zeromq';
 import { createClient } from '../../lib/bus/client';
+import { decodeMessage, pack } from '../../lib/bus/codec';
 import { EMPTY, MDPC01, MMI_SERVICE } from '../../lib/bus/mdp';
-import { isAgoraError } from '../../lib/errors';
+import { AgoraError, isAgoraError } from '../../lib/errors';
 
 test('a late MMI answer is taken by the request that timed out, not by the next one', async (t) => {
   const broker = new Router({ linger: 0 });
@@ -30,4 +32,49 @@ test('a late MMI answer is taken by the request that timed out, not by the next 
   await broker.send([id1, EMPTY, MDPC01, service1, Buffer.from('404')]);
   await broker.send([id1, EMPTY, MDPC01, service1, Buffer.from('200')]);
   assert.equal(await second, true);
+});
+
+test('readResult reads a successful result from its bytes, whatever the msgid width; an error is decoded as usual', async (t) => {
+  const broker = new Router({ linger: 0 });
+  await broker.bind('tcp://127.0.0.1:*');
+  const client = createClient({ endpoint: String(broker.lastEndpoint) });
+  t.after(() => {
+    client.close();
+    broker.close();
+  });
+  const result = { messages: [{ messageid: 1, username: 'ann', message: 'hi' }] };
+  const read: Buffer[] = [];
+  const readResult = (bytes: Uint8Array): unknown => {
+    read.push(Buffer.from(bytes));
+    return 'read';
+  };
+  /** [1, msgid, error, result] with the msgid written in `width` bytes (0: a fixint). */
+  const reply = (msgid: number, width: number, error: unknown, value: unknown): Buffer => {
+    const id = width === 0 ? [msgid] : [[0xcc, 0xcd, 0, 0xce][width - 1], ...Array<number>(width - 1).fill(0), msgid];
+    return Buffer.concat([Buffer.from([0x94, 0x01, ...id]), pack(error), pack(value)]);
+  };
+  for (const width of [0, 1, 2, 4]) {
+    const call = client.call('Messages', 'Retrieve', [{}], { readResult });
+    const [id, , , service, body] = await broker.receive();
+    const msgid = (decodeMessage(body) as { msgid: number }).msgid;
+    await broker.send([id, EMPTY, MDPC01, service, reply(msgid, width, null, result)]);
+    assert.equal(await call, 'read');
+    assert.deepEqual(read.pop(), pack(result), `msgid in ${width} bytes`);
+  }
+  const failing = client.call('Messages', 'Retrieve', [{}], { readResult });
+  const [id, , , service, body] = await broker.receive();
+  const msgid = (decodeMessage(body) as { msgid: number }).msgid;
+  const error = new AgoraError('AGORA_ERR_CHANNEL_NOT_FOUND', ['"x"']).toWire();
+  await broker.send([id, EMPTY, MDPC01, service, reply(msgid, 0, error, null)]);
+  await assert.rejects(failing, (err) => isAgoraError(err) && err.code === 'AGORA_ERR_CHANNEL_NOT_FOUND');
+  assert.equal(read.length, 0, 'an error is not read as a result');
+  const throwing = client.call('Messages', 'Retrieve', [{}], {
+    readResult: () => {
+      throw new Error('unreadable');
+    },
+  });
+  const [id2, , , service2, body2] = await broker.receive();
+  const msgid2 = (decodeMessage(body2) as { msgid: number }).msgid;
+  await broker.send([id2, EMPTY, MDPC01, service2, reply(msgid2, 0, null, result)]);
+  await assert.rejects(throwing, /unreadable/);
 });
