@@ -11,11 +11,13 @@ import {
   decodeMessage,
   decodeReadyOptions,
   DRAIN_OPTIONS,
+  encodeMeta,
   encodeReadyOptions,
   encodeRequest,
   encodeResponse,
   MAX_MSGID,
   pack,
+  packFlat,
   peekId,
   REQUEST_TYPE,
   RESPONSE_TYPE,
@@ -112,4 +114,44 @@ test('HEARTBEAT options: {"slots": 0} asks to drain; other maps ask nothing; any
   ]) {
     assert.equal(decodeHeartbeatOptions(bad), undefined, bad.toString('hex'));
   }
+});
+
+test('packFlat writes the bytes pack writes for every flat map it takes, and takes every metadata frame', () => {
+  const bounds = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER];
+  const ascii = fc.string({
+    unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),
+    maxLength: 300,
+  });
+  const value = fc.oneof(
+    ascii,
+    fc.boolean(),
+    fc.constant(undefined),
+    fc.constantFrom(...bounds),
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    // What it leaves to the encoder: other text, negative, fractional or unsafe numbers, nested values.
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom(-1, -0x81, 1.5, Number.MAX_SAFE_INTEGER + 1, NaN, Infinity),
+    fc.constantFrom(null, [1], { a: 1 }),
+  );
+  const key = fc.oneof(
+    ascii.filter((k) => k.length < 40),
+    fc.string({ maxLength: 8 }),
+  );
+  fc.assert(
+    fc.property(fc.dictionary(key, value, { maxKeys: 18 }), (map) => {
+      const flat = packFlat(map);
+      if (flat !== undefined) assert.deepEqual(flat, pack(map));
+      assert.deepEqual(encodeMeta(map), pack(map));
+    }),
+    { numRuns: 3000 },
+  );
+  for (const deadline of bounds) {
+    for (const reqId of ['', 'r-1', 'x'.repeat(31), 'x'.repeat(32), crypto.randomUUID(), 'x'.repeat(255)]) {
+      const meta = { deadline, reqId, caller: 'gateway', idempotent: true, user: 'alice' };
+      assert.deepEqual(packFlat(meta), pack(meta), JSON.stringify(meta));
+    }
+  }
+  assert.equal(packFlat({ deadline: 1, reqId: 'x'.repeat(256) }), undefined);
+  assert.equal(packFlat({ reqId: 'é' }), undefined);
+  assert.equal(packFlat({ user: 'n', deadline: 1.5 }), undefined);
 });
