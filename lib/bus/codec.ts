@@ -75,7 +75,8 @@ export function unpack(frame: Uint8Array): unknown {
 }
 
 export function encodeRequest(msgid: number, method: string, params: unknown[]): Buffer {
-  return pack([REQUEST_TYPE, msgid, method, params]);
+  const request = [REQUEST_TYPE, msgid, method, params];
+  return packPlain(request) ?? pack(request);
 }
 
 /** A response; msgid null only for an error answering a request whose msgid cannot be read (docs/PROTOCOL.md §6). */
@@ -191,51 +192,89 @@ function decodeOptionsMap(frame: Uint8Array): Record<string, unknown> | undefine
   }
 }
 
-/** The metadata frame: the bytes `pack(meta)` writes (`packFlat` when it can, the encoder otherwise). */
+/** The metadata frame: the bytes `pack(meta)` writes (`packPlain` when it can, the encoder otherwise). */
 export function encodeMeta(meta: Meta): Buffer {
-  return packFlat(meta as Record<string, unknown>) ?? pack(meta);
+  return packPlain(meta) ?? pack(meta);
 }
 
+/** Where `packPlain` writes before copying out; what would not fit is left to the encoder. */
+const scratch = Buffer.allocUnsafe(4096);
+/** The most one value writes at once (a str 8 of 255 characters with its header); past this, no room. */
+const ROOM = scratch.length - 260;
+/** Arrays and maps nested deeper than this are left to the encoder. */
+const PLAIN_DEPTH = 4;
+
 /**
- * A map of fewer than 16 entries, each key ASCII text of fewer than 32 characters and each value ASCII
- * text of fewer than 256, an integer from 0 to 2^53 - 1, a boolean or undefined (left out), as `pack`
- * writes it, byte for byte, for a fraction of its cost (no encoder, one buffer); undefined for any
- * other value. Every call's metadata is such a map (a deadline, a request id, names).
+ * A plain value as `pack` writes it, byte for byte, for a fraction of its cost (no encoder): null, a
+ * boolean, an integer from 0 to 2^53 - 1, ASCII text of fewer than 256 characters, and arrays and plain
+ * objects of fewer than 16 of these (an undefined element written as nil, an undefined property left
+ * out, as the encoder does), up to 4 levels deep, 4 KB in all; undefined for anything else (other
+ * text, negative or fractional numbers, binaries, dates, larger values), which the encoder writes.
+ * A call's request, [0, msgid, method, [params]], and its metadata are usually such values.
  */
-export function packFlat(map: Record<string, unknown>): Buffer | undefined {
-  const keys = Object.keys(map);
-  if (keys.length > 15) return undefined;
-  let size = 1;
-  let count = 0;
-  for (const key of keys) {
-    const value = map[key];
-    if (value === undefined) continue;
-    const valueSize = flatSize(value);
-    if (valueSize < 0 || key.length > 31 || !isAscii(key)) return undefined;
-    size += 1 + key.length + valueSize;
-    count++;
-  }
-  const out = Buffer.allocUnsafe(size);
-  out[0] = 0x80 | count; // fixmap
-  let at = 1;
-  for (const key of keys) {
-    const value = map[key];
-    if (value === undefined) continue;
-    at = writeAscii(out, at, key);
-    if (typeof value === 'string') at = writeAscii(out, at, value);
-    else if (typeof value === 'boolean') out[at++] = value ? 0xc3 : 0xc2;
-    else at = writeUint(out, at, value as number);
-  }
+export function packPlain(value: unknown): Buffer | undefined {
+  const end = writePlain(value, 0, 0);
+  if (end < 0) return undefined;
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
   return out;
 }
 
-/** The bytes `value` takes in `packFlat`, or -1 when it is none of the values it writes. */
-function flatSize(value: unknown): number {
-  if (typeof value === 'string')
-    return value.length < 256 && isAscii(value) ? value.length + (value.length < 32 ? 1 : 2) : -1;
-  if (typeof value === 'boolean') return 1;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return -1;
-  return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : value < 0x100000000 ? 5 : 9;
+/** Write `value` into the scratch buffer at `at`: the offset after it, or -1 where it is not plain. */
+function writePlain(value: unknown, at: number, depth: number): number {
+  if (at > ROOM) return -1;
+  switch (typeof value) {
+    case 'string':
+      return value.length < 256 && isAscii(value) ? writeAscii(scratch, at, value) : -1;
+    case 'number':
+      return Number.isSafeInteger(value) && value >= 0 ? writeUint(scratch, at, value) : -1;
+    case 'boolean':
+      scratch[at] = value ? 0xc3 : 0xc2;
+      return at + 1;
+    case 'object':
+      if (value === null) {
+        scratch[at] = 0xc0;
+        return at + 1;
+      }
+      if (depth >= PLAIN_DEPTH) return -1;
+      if (Array.isArray(value)) return writePlainArray(value as unknown[], at, depth);
+      return isPlainObject(value) ? writePlainMap(value as Record<string, unknown>, at, depth) : -1;
+    default:
+      return -1;
+  }
+}
+
+function writePlainArray(items: unknown[], at: number, depth: number): number {
+  if (items.length > 15) return -1;
+  scratch[at++] = 0x90 | items.length; // fixarray
+  for (let i = 0; i < items.length && at >= 0; i++) {
+    const item = items[i];
+    if (item === undefined) scratch[at++] = 0xc0;
+    else at = writePlain(item, at, depth + 1);
+  }
+  return at;
+}
+
+function writePlainMap(map: Record<string, unknown>, at: number, depth: number): number {
+  const keys = Object.keys(map);
+  let count = 0;
+  for (const key of keys) if (map[key] !== undefined) count++;
+  if (count > 15) return -1;
+  scratch[at++] = 0x80 | count; // fixmap
+  for (let i = 0; i < keys.length && at >= 0; i++) {
+    const key = keys[i];
+    const item = map[key];
+    if (item === undefined) continue;
+    at = writePlain(key, at, depth + 1);
+    if (at >= 0) at = writePlain(item, at, depth + 1);
+  }
+  return at;
+}
+
+/** An object the encoder writes as a map of its own keys (no extension type, such as a Date, applies). */
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function isAscii(text: string): boolean {
@@ -243,7 +282,7 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** fixstr or str 8, then the characters (ASCII, fewer than 256: `flatSize` said so); the offset after. */
+/** fixstr or str 8, then the characters (ASCII, fewer than 256); the offset after. */
 function writeAscii(out: Buffer, at: number, text: string): number {
   const n = text.length;
   if (n < 32) out[at++] = 0xa0 | n;
