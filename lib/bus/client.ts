@@ -79,7 +79,8 @@ export interface BusCaller {
 interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+  /** When it times out (ms since the epoch): the client's one deadline timer checks it (`expire`). */
+  deadline: number;
   service: string;
   method: string;
   /** The caller's stack, for a timeout (with `traces`). */
@@ -117,6 +118,8 @@ interface Link {
 const DEFAULT_TIMEOUT_MS = 5000;
 /** msgpack nil: a reply's error when it has none. */
 const NIL = 0xc0;
+/** The longest delay Node's setTimeout takes as it is (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class BusClient {
   private readonly links: Link[];
@@ -131,6 +134,13 @@ export class BusClient {
   private readonly log: Logger | undefined;
   /** Service name frames, encoded once. */
   private readonly names = new Map<string, Buffer>();
+  /**
+   * One timer for every call's deadline, set for the earliest deadline among the calls in flight
+   * (`timerAt`), instead of a timer per call: a call that starts makes no timer unless its deadline is
+   * the earliest, one that ends clears none unless it was the last.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   constructor(private readonly options: ClientOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -174,12 +184,11 @@ export class BusClient {
     const frames = [EMPTY, MDPC01, this.nameFrame(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
     return new Promise<T>((resolve, reject) => {
       const trace = this.options.traces === true ? new Error() : undefined;
-      const timer = setTimeout(() => this.timeout(msgid), remaining(deadline));
       const keep = options.idempotent === true && this.links.length > 1 ? frames : undefined;
       const call = {
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer,
+        deadline,
         service,
         method,
         trace,
@@ -188,6 +197,7 @@ export class BusClient {
         readResult: options.readResult,
       };
       this.pending.set(msgid, call);
+      if (!(deadline >= this.timerAt)) this.armTimer(deadline);
       if (!link.socket.send(frames)) this.settleUnsent(msgid);
     });
   }
@@ -226,6 +236,7 @@ export class BusClient {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.probe);
+    this.disarmTimer();
     this.rejectAll(undefined, () => new AgoraError('AGORA_ERR_BUS_CLOSED'));
     for (const link of this.links) void link.socket.close();
   }
@@ -338,8 +349,7 @@ export class BusClient {
   private settleUnsent(msgid: number): void {
     const call = this.pending.get(msgid);
     if (call === undefined) return;
-    this.pending.delete(msgid);
-    clearTimeout(call.timer);
+    this.ended(msgid);
     call.reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
   }
 
@@ -370,8 +380,7 @@ export class BusClient {
     const call = this.pending.get(reply.msgid);
     // A late answer to a call that timed out, or one held by a broker it was taken from.
     if (call === undefined || call.link !== link) return;
-    this.pending.delete(reply.msgid);
-    clearTimeout(call.timer);
+    this.ended(reply.msgid);
     if (reply.error !== null && reply.error !== undefined) call.reject(fromWire(reply.error));
     else call.resolve(reply.result);
   }
@@ -389,8 +398,7 @@ export class BusClient {
     const tag = body[2];
     const at = 3 + (tag < 0x80 ? 0 : 1 << (tag - (tag <= 0xcf ? 0xcc : 0xd0)));
     if (at >= body.length - 1 || body[at] !== NIL) return false;
-    this.pending.delete(msgid as number);
-    clearTimeout(call.timer);
+    this.ended(msgid as number);
     try {
       call.resolve(call.readResult(body.subarray(at + 1)));
     } catch (err) {
@@ -406,9 +414,45 @@ export class BusClient {
     entry.resolve(body);
   }
 
-  private timeout(msgid: number): void {
-    const call = this.pending.get(msgid);
-    if (call === undefined) return;
+  /** A call is answered or failed: forget it, and the deadline timer with the last call in flight. */
+  private ended(msgid: number): void {
+    this.pending.delete(msgid);
+    if (this.pending.size === 0) this.disarmTimer();
+  }
+
+  /** Set the deadline timer for `deadline` (earlier than the one it was set for, if any). */
+  private armTimer(deadline: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = deadline;
+    // Node runs a timer of more than MAX_TIMER_MS after 1 ms: a farther deadline is looked at again then.
+    this.timer = setTimeout(() => this.expire(), Math.min(remaining(deadline), MAX_TIMER_MS));
+  }
+
+  private disarmTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  /**
+   * The deadline timer: every call whose deadline has passed times out, and the timer is set again for
+   * the earliest deadline left. It runs at the earliest deadline of the calls in flight (the one it was
+   * set for, or a later one once that call ended), so no call times out later than with its own timer.
+   */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [msgid, call] of this.pending) {
+      // Negated, so that a deadline that is not a number has passed, as with a timer of its own.
+      if (!(call.deadline > now)) this.timeout(msgid, call);
+      else if (call.deadline < next) next = call.deadline;
+    }
+    if (next !== Infinity && !this.closed) this.armTimer(next);
+  }
+
+  private timeout(msgid: number, call: PendingCall): void {
     this.pending.delete(msgid);
     const err = new AgoraError('AGORA_ERR_BUS_TIMEOUT', [call.service, call.method]);
     if (call.trace !== undefined)
@@ -441,8 +485,7 @@ export class BusClient {
     let n = 0;
     for (const [msgid, call] of this.pending) {
       if (link !== undefined && call.link !== link) continue;
-      clearTimeout(call.timer);
-      this.pending.delete(msgid);
+      this.ended(msgid);
       call.reject(make());
       n++;
     }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Router } from 'zeromq';
 import { createClient } from '../../lib/bus/client';
-import { decodeMessage, pack } from '../../lib/bus/codec';
+import { decodeMessage, encodeResponse, pack } from '../../lib/bus/codec';
 import { EMPTY, MDPC01, MMI_SERVICE } from '../../lib/bus/mdp';
 import { AgoraError, isAgoraError } from '../../lib/errors';
 
@@ -77,4 +77,51 @@ test('readResult reads a successful result from its bytes, whatever the msgid wi
   const msgid2 = (decodeMessage(body2) as { msgid: number }).msgid;
   await broker.send([id2, EMPTY, MDPC01, service2, reply(msgid2, 0, null, result)]);
   await assert.rejects(throwing, /unreadable/);
+});
+
+test('calls time out at their own deadlines, in any order, past the ones answered or failed before', async (t) => {
+  const broker = new Router({ linger: 0 });
+  await broker.bind('tcp://127.0.0.1:*');
+  const client = createClient({ endpoint: String(broker.lastEndpoint) });
+  t.after(() => {
+    client.close();
+    broker.close();
+  });
+  const start = Date.now();
+  // Deadlines out of order: 400, 150 (answered), 250, 80 (answered), 300 ms; each call's settling is timed.
+  const ms = [400, 150, 250, 80, 300];
+  const settled = ms.map((timeoutMs, i) => {
+    const deadline = start + timeoutMs;
+    return client.call('echo', 'echo', [i], { deadline }).then(
+      (value) => ({ i, value, at: Date.now(), deadline }),
+      (err: unknown) => ({ i, err, at: Date.now(), deadline }),
+    );
+  });
+  const ids = new Map<number, { route: Buffer; msgid: number }>();
+  for (let n = 0; n < ms.length; n++) {
+    const [route, , , , body] = await broker.receive();
+    const request = decodeMessage(body);
+    assert.equal(request.type, 0);
+    if (request.type === 0) ids.set(request.params[0] as number, { route, msgid: request.msgid });
+  }
+  for (const i of [1, 3]) {
+    const { route, msgid } = ids.get(i) ?? assert.fail(`call ${i} not received`);
+    await broker.send([route, EMPTY, MDPC01, Buffer.from('echo'), encodeResponse(msgid, null, `answer ${i}`)]);
+  }
+  const results = await Promise.all(settled);
+  assert.deepEqual(
+    results.filter((r) => 'value' in r).map((r) => ('value' in r ? r.value : undefined)),
+    ['answer 1', 'answer 3'],
+  );
+  const timedOut = results.filter((r) => 'err' in r).sort((a, b) => a.at - b.at);
+  assert.deepEqual(
+    timedOut.map((r) => r.i),
+    [2, 4, 0],
+  );
+  for (const r of timedOut) {
+    assert.ok('err' in r && isAgoraError(r.err) && r.err.code === 'AGORA_ERR_BUS_TIMEOUT', `call ${r.i}`);
+    assert.ok(r.at >= r.deadline, `call ${r.i} timed out ${r.deadline - r.at} ms before its deadline`);
+    assert.ok(r.at < r.deadline + 1000, `call ${r.i} timed out ${r.at - r.deadline} ms after its deadline`);
+  }
+  assert.equal(client.inFlight, 0);
 });

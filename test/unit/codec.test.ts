@@ -11,11 +11,13 @@ import {
   decodeMessage,
   decodeReadyOptions,
   DRAIN_OPTIONS,
+  encodeMeta,
   encodeReadyOptions,
   encodeRequest,
   encodeResponse,
   MAX_MSGID,
   pack,
+  packPlain,
   peekId,
   REQUEST_TYPE,
   RESPONSE_TYPE,
@@ -112,4 +114,62 @@ test('HEARTBEAT options: {"slots": 0} asks to drain; other maps ask nothing; any
   ]) {
     assert.equal(decodeHeartbeatOptions(bad), undefined, bad.toString('hex'));
   }
+});
+
+test('packPlain writes the bytes pack writes for every value it takes, and takes requests and metadata', () => {
+  const bounds = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER];
+  const ascii = fc.string({
+    unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),
+    maxLength: 300,
+  });
+  const leaf = fc.oneof(
+    ascii,
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.constantFrom(...bounds),
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    // What it leaves to the encoder: other text, negative, fractional or unsafe numbers, binaries, dates.
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom(-1, -0x81, 1.5, Number.MAX_SAFE_INTEGER + 1, NaN, Infinity),
+    fc.constantFrom(Buffer.from('ab'), new Uint8Array(3), new Date(0), new Map([[1, 2]])),
+  );
+  const key = fc.oneof(
+    ascii.filter((k) => k.length < 40),
+    fc.string({ maxLength: 8 }),
+  );
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('map')),
+    array: fc.array(tie('value'), { maxLength: 18 }),
+    map: fc.dictionary(key, tie('value'), { maxKeys: 18 }),
+  }));
+  fc.assert(
+    fc.property(value, (v) => {
+      const plain = packPlain(v);
+      if (plain !== undefined) assert.deepEqual(plain, pack(v));
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(fc.dictionary(key, leaf, { maxKeys: 18 }), fc.integer({ min: 0, max: MAX_MSGID }), (map, msgid) => {
+      assert.deepEqual(encodeMeta(map), pack(map));
+      assert.deepEqual(encodeRequest(msgid, 'Post', [map]), pack([REQUEST_TYPE, msgid, 'Post', [map]]));
+    }),
+    { numRuns: 2000 },
+  );
+  for (const deadline of bounds) {
+    for (const reqId of ['', 'r-1', 'x'.repeat(31), 'x'.repeat(32), crypto.randomUUID(), 'x'.repeat(255)]) {
+      const meta = { deadline, reqId, caller: 'gateway', idempotent: true, user: 'alice' };
+      assert.deepEqual(packPlain(meta), pack(meta), JSON.stringify(meta));
+    }
+  }
+  const post = [REQUEST_TYPE, 7, 'Post', [{ sesskey: 123456789, channel: 'bench', message: 'hello, bench' }]];
+  assert.deepEqual(packPlain(post), pack(post));
+  assert.equal(packPlain({ deadline: 1, reqId: 'x'.repeat(256) }), undefined);
+  assert.equal(packPlain({ reqId: 'é' }), undefined);
+  assert.equal(packPlain([{ user: 'n', deadline: 1.5 }]), undefined);
+  assert.equal(packPlain([[[[['five levels']]]]]), undefined);
+  const fits = Array.from({ length: 15 }, () => 'x'.repeat(200));
+  assert.deepEqual(packPlain(fits), pack(fits));
+  assert.equal(packPlain([fits, fits]), undefined, 'more than 4 KB');
 });
