@@ -196,12 +196,11 @@ export class RouterSocket {
         identity = id;
         key = routingKey(id);
         this.peers.set(key, c);
+        c.lead = id;
         return true;
       },
-      onMessage: (_c, frames) => {
-        frames.unshift(identity);
-        this.onMessage(frames);
-      },
+      // Each message starts with the peer's routing id (the connection's `lead`).
+      onMessage: (_c, frames) => this.onMessage(frames),
       onClose: (c) => {
         this.connections.delete(c);
         if (this.peers.get(key) !== c) return;
