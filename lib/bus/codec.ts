@@ -9,6 +9,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { WireError } from '../errors';
+import { readMsgpack, UNREAD } from './msgpack-read';
 
 export const REQUEST_TYPE = 0;
 export const RESPONSE_TYPE = 1;
@@ -69,9 +70,10 @@ export function pack(value: unknown): Buffer {
   return out;
 }
 
-/** msgpack-decode; throws on malformed input or trailing bytes. */
+/** msgpack-decode; throws on malformed input or trailing bytes. Most frames take lib/bus/msgpack-read.ts. */
 export function unpack(frame: Uint8Array): unknown {
-  return decoder.decode(frame);
+  const quick = readMsgpack(frame);
+  return quick !== UNREAD ? quick : decoder.decode(frame);
 }
 
 export function encodeRequest(msgid: number, method: string, params: unknown[]): Buffer {
