@@ -70,10 +70,15 @@ export function pack(value: unknown): Buffer {
   return out;
 }
 
-/** msgpack-decode; throws on malformed input or trailing bytes. Most frames take lib/bus/msgpack-read.ts. */
-export function unpack(frame: Uint8Array): unknown {
+/**
+ * msgpack-decode; throws on malformed input or trailing bytes. Most frames take lib/bus/msgpack-read.ts,
+ * whose answer holds no view of the frame; the others take the Decoder, whose bins are views of the bytes
+ * it reads: with `copy`, of a copy of the frame, so that a frame in a reused read buffer may be decoded.
+ */
+export function unpack(frame: Uint8Array, copy = false): unknown {
   const quick = readMsgpack(frame);
-  return quick !== UNREAD ? quick : decoder.decode(frame);
+  if (quick !== UNREAD) return quick;
+  return decoder.decode(copy ? Buffer.from(frame) : frame);
 }
 
 export function encodeRequest(msgid: number, method: string, params: unknown[]): Buffer {
@@ -89,9 +94,9 @@ export function encodeNotification(method: string, params: unknown[]): Buffer {
   return pack([NOTIFICATION_TYPE, method, params]);
 }
 
-/** Decode and check a msgpack-RPC message; throws a plain Error naming what is wrong. */
-export function decodeMessage(frame: Uint8Array): RpcMessage {
-  const m = unpack(frame);
+/** Decode and check a msgpack-RPC message (`copy`: see `unpack`); throws a plain Error naming what is wrong. */
+export function decodeMessage(frame: Uint8Array, copy = false): RpcMessage {
+  const m = unpack(frame, copy);
   if (!Array.isArray(m)) throw new Error('body is not a msgpack array');
   switch (m[0]) {
     case REQUEST_TYPE:
