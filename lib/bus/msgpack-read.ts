@@ -99,12 +99,12 @@ function read(): unknown {
   }
 }
 
-function string(length: number): string | undefined {
+function string(length: number, key = false): string | undefined {
   if (!has(length)) return fail();
   const start = pos;
   pos += length;
   if (length <= SHORT_STRING) {
-    const ascii = shortAscii(start, pos);
+    const ascii = key ? cachedKey(start, pos) : shortAscii(start, pos);
     if (ascii !== undefined) return ascii;
   }
   const s = buf.toString('utf8', start, pos);
@@ -115,7 +115,42 @@ function string(length: number): string | undefined {
   return s;
 }
 
-/** Bytes [start, end) as a string when they are all ASCII (then one byte is one character); else undefined. */
+/** Short keys seen, by a hash of their bytes: a few keys come again and again. */
+const CACHE_SLOTS = 512;
+const cachedBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(CACHE_SLOTS);
+const cachedStrings: string[] = new Array<string>(CACHE_SLOTS);
+
+/**
+ * Bytes [start, end) of a map key as a string when they are all ASCII (then one byte is one character),
+ * the one made the last time when they come again; else undefined.
+ */
+function cachedKey(start: number, end: number): string | undefined {
+  let h = end - start;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c >= 0x80) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = h & (CACHE_SLOTS - 1);
+  const seen = cachedBytes[slot];
+  if (seen !== undefined && seen.length === end - start) {
+    let same = true;
+    for (let i = 0; i < seen.length; i++) {
+      if (seen[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cachedStrings[slot];
+  }
+  const s = buf.toString('latin1', start, end);
+  // A copy of its own (not a slice of Node's pool, which it would keep alive).
+  cachedBytes[slot] = new Uint8Array(buf.subarray(start, end));
+  cachedStrings[slot] = s;
+  return s;
+}
+
+/** Bytes [start, end) as a string when they are all ASCII; else undefined. */
 function shortAscii(start: number, end: number): string | undefined {
   let s = '';
   for (let i = start; i < end; i++) {
@@ -142,7 +177,12 @@ function map(size: number): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
   for (let i = 0; i < size; i++) {
     // Keys are strings here; any other key is the Decoder's to judge.
-    const key = read();
+    const tag = buf[pos];
+    let key: unknown;
+    if (tag >= 0xa0 && tag <= 0xbf) {
+      pos++;
+      key = string(tag - 0xa0, true);
+    } else key = read();
     if (bad || typeof key !== 'string' || key === KEY_PROTO) return fail();
     out[key] = read();
     if (bad) return undefined;

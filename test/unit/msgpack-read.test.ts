@@ -97,3 +97,13 @@ test('on any bytes it either leaves the frame to the Decoder or answers the same
     { numRuns: 5000 },
   );
 });
+
+test('short keys read again, and keys whose slots collide, are each their own string', () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `k${i.toString(36)}`);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < keys.length; i += 3) {
+      const value = { [keys[i]]: i, [keys[i + 1]]: i + 1, [keys[i + 2]]: i + 2 };
+      assert.deepEqual(readMsgpack(enc(value)), value);
+    }
+  }
+});
