@@ -4,7 +4,8 @@
  * @msgpack/msgpack's Decoder answers for the same bytes, in a fraction of its time (strings are
  * decoded by Node's native UTF-8 decoder, no decoder state is reset per frame). Anything else (bin,
  * ext, a key that is not a string, `__proto__` as a key, a string that is not valid UTF-8, bytes
- * cut short or left over) it leaves to that Decoder: it answers UNREAD, and reads nothing twice.
+ * cut short or left over) it leaves to that Decoder: it answers UNREAD, and the Decoder reads the
+ * frame from its start.
  */
 
 /** What `readMsgpack` answers for a frame it leaves to the full decoder. */
