@@ -45,6 +45,8 @@ import {
   MMI_PREFIX,
   MMI_SERVICE,
   MMI_SERVICES,
+  READY,
+  REPLY,
   REQUEST,
   same,
 } from './mdp';
@@ -175,6 +177,8 @@ export class Broker {
       // Frames are views of the read buffer: what the broker keeps beyond the message it handles
       // (a request's body, a service's name, a tailer's id) it copies (`ownCopy`, `service`, `tail`).
       receiveViews: true,
+      // Every message's header and every worker command arrive as these, not as a view each.
+      knownFrames: [MDPC01, MDPW01, READY, REPLY, HEARTBEAT, DISCONNECT],
     });
     this.router.onMessage = (frames) => {
       try {

@@ -24,7 +24,7 @@ import {
   type Meta,
 } from './codec';
 import { HeartbeatClock } from './heartbeat';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, REQUEST, same } from './mdp';
 import { busEndpoints, DealerSocket } from './zmtp';
 import { keepFrame } from './zmtp-connection';
 import type { MechanismFactory } from './zmtp-mechanism';
@@ -212,6 +212,7 @@ class BrokerWorker {
       mechanism: this.options.mechanism,
       // Frames are views of the read buffer: what outlives onMessage is copied (onRequest).
       receiveViews: true,
+      knownFrames: [MDPW01, REQUEST, HEARTBEAT, DISCONNECT],
     });
     this.socket = socket;
     this.linked = false;

@@ -51,6 +51,7 @@ const JOIN_BELOW = 65_536;
 const STAGE_BYTES = 16_384;
 /** A received empty frame (an MDP delimiter), the same one each time: it holds nothing to copy or keep. */
 const EMPTY_FRAME = Buffer.alloc(0);
+const NONE_KNOWN: readonly Buffer[] = [];
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
 const MAX_FRAMES = 1024;
 
@@ -72,6 +73,11 @@ export interface ConnectionOptions {
    * that buffer, so they always lie in one of their own.
    */
   views?: boolean;
+  /**
+   * Frames the receiver expects often (protocol headers, commands; a few bytes each): a received frame
+   * with the same bytes is handed out as the one given here, made once, rather than as a view or a copy.
+   */
+  known?: readonly Buffer[];
   /** The handshake is done; `identity` is the peer's Identity property (empty when it sent none). False cuts it. */
   onReady: (conn: Connection, identity: Buffer) => boolean;
   onMessage: (conn: Connection, frames: Frames) => void;
@@ -103,6 +109,8 @@ export class Connection implements FrameSink {
   /** The chunk being parsed lies in a buffer the next read writes over: a command is copied before it is read. */
   private transient = false;
   private readonly timer: NodeJS.Timeout;
+  /** The length of the longest of `known` (0: none), so that longer frames are not compared. */
+  private readonly knownMax: number;
   /** The peer's authenticated long-term public key once the handshake is done (CURVE; NULL: undefined). */
   peerKey: Buffer | undefined;
   /** Set by `onReady` (a ROUTER: the peer's routing id): every message received after it starts with this frame. */
@@ -115,6 +123,7 @@ export class Connection implements FrameSink {
     this.parser = new FrameParser(o.maxFrameBytes, this);
     this.mechanism = o.mechanism(encodeProperties({ 'Socket-Type': Buffer.from(o.type), Identity: o.routingId }));
     this.unbox = this.mechanism.unbox;
+    this.knownMax = Math.max(0, ...(o.known ?? NONE_KNOWN).map((k) => k.length));
     stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('error', () => undefined); // 'close' follows
@@ -225,16 +234,27 @@ export class Connection implements FrameSink {
     if (flags & COMMAND)
       return this.command(this.transient ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
     if (this.phase !== 'ready') return this.fail();
-    let frame: Buffer;
-    if (end === start) {
-      frame = EMPTY_FRAME;
-    } else if (end - start <= RECEIVE_COPY_BELOW && this.o.views !== true) {
+    let frame = end === start ? EMPTY_FRAME : this.knownFrame(buf, start, end);
+    if (frame !== undefined) return this.take(flags, frame);
+    if (end - start <= RECEIVE_COPY_BELOW && this.o.views !== true) {
       frame = Buffer.allocUnsafe(end - start);
       buf.copy(frame, 0, start, end);
     } else {
       frame = buf.subarray(start, end);
     }
     return this.take(flags, frame);
+  }
+
+  /** The frame of `known` with bytes [start, end) of `buf`, if there is one. */
+  private knownFrame(buf: Buffer, start: number, end: number): Buffer | undefined {
+    if (end - start > this.knownMax) return undefined;
+    for (const k of this.o.known ?? NONE_KNOWN) {
+      if (k.length !== end - start) continue;
+      let i = 0;
+      while (i < k.length && k[i] === buf[start + i]) i++;
+      if (i === k.length) return k;
+    }
+    return undefined;
   }
 
   /** FrameSink: a framing violation. */

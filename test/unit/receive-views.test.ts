@@ -207,3 +207,25 @@ test('a worker reads each request body where it lies: params its handler keeps d
     );
   }
 });
+
+test('a frame with the bytes of one of knownFrames is handed out as that one; any other as before', async (t) => {
+  const known: Buffer[] = [Buffer.from('MDPC01'), Buffer.from([3])];
+  const r = new RouterSocket({ receiveViews: true, knownFrames: known });
+  const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+  const endpoint = await r.bind('tcp://127.0.0.1:*');
+  const d = new DealerSocket();
+  d.connect(endpoint);
+  t.after(async () => {
+    await d.close();
+    r.close();
+  });
+  d.send([Buffer.from('MDPC01'), Buffer.from([3]), Buffer.from('MDPC02'), Buffer.from([3, 3]), Buffer.from('MDPC0')]);
+  const [, header, command, ...others] = await got;
+  assert.equal(header, known[0]);
+  assert.equal(command, known[1]);
+  assert.deepEqual(
+    others.map((f) => f.toString('hex')),
+    ['4d4450433032', '0303', '4d44504330'],
+  );
+  assert.ok(others.every((f) => !known.includes(f)));
+});
