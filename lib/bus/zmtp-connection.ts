@@ -300,7 +300,7 @@ export class Connection implements FrameSink {
   private take(flags: number, frame: Buffer): boolean {
     if (this.message.length === 0 && this.lead !== undefined) this.message.push(this.lead);
     this.message.push(frame);
-    if (this.message.length > MAX_FRAMES) return this.fail();
+    if (this.message.length > (this.lead === undefined ? MAX_FRAMES : MAX_FRAMES + 1)) return this.fail();
     if ((flags & MORE) !== 0) return true;
     const message = this.message;
     this.message = [];

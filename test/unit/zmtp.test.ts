@@ -529,3 +529,17 @@ test('a message encoded in place is the bytes encodeMessage writes, or nothing w
     }),
   );
 });
+
+test('a ROUTER takes a message of 1024 frames besides the routing id it adds, and cuts a peer that sends more', async (t) => {
+  const { inbox, endpoint } = await router(t);
+  const { d, connected, lost } = dealer(t, endpoint);
+  await connected.next();
+  const frames = (n: number): Frames => Array.from({ length: n }, (_, i) => b(String(i)));
+  d.send(frames(1024));
+  const got = await inbox.next();
+  assert.equal(got.length, 1025);
+  assert.deepEqual(got.slice(1), frames(1024));
+  d.send(frames(1025));
+  await lost.next();
+  assert.equal(inbox.size, 0);
+});
