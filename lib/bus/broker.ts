@@ -39,11 +39,14 @@ import {
   DISCONNECT,
   EMPTY,
   HEARTBEAT,
+  isMmi,
   MDPC01,
   MDPW01,
   MMI_PREFIX,
   MMI_SERVICE,
   MMI_SERVICES,
+  READY,
+  REPLY,
   REQUEST,
   same,
 } from './mdp';
@@ -159,6 +162,8 @@ export class Broker {
   /** Clients tailing the calls (`mmi.tail`, docs/PROTOCOL.md §16); empty, the tail costs one size check per call. */
   private readonly tailers = new Map<RoutingKey, Tailer>();
   private readonly startedAt = Date.now();
+  /** The service the last request routed to a worker named (most requests name the one before's). */
+  private lastService: ServiceEntry | undefined;
 
   constructor(private readonly options: BrokerOptions) {
     this.log = options.log.child({ mod: 'broker' });
@@ -172,6 +177,8 @@ export class Broker {
       // Frames are views of the read buffer: what the broker keeps beyond the message it handles
       // (a request's body, a service's name, a tailer's id) it copies (`ownCopy`, `service`, `tail`).
       receiveViews: true,
+      // Every message's header and every worker command arrive as these, not as a view each.
+      knownFrames: [MDPC01, MDPW01, READY, REPLY, HEARTBEAT, DISCONNECT],
     });
     this.router.onMessage = (frames) => {
       try {
@@ -305,34 +312,44 @@ export class Broker {
     if (frames.length < 5) return this.drop('client message without body', frames);
     const client = frames[0];
     const serviceFrame = frames[3];
-    const body = frames.slice(4);
-    const name = serviceFrame.toString('utf8');
     if (serviceFrame.length === 0 || serviceFrame.length > MAX_SERVICE_NAME) {
-      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_BAD_MESSAGE', [
+      return this.fail(client, serviceFrame, frames.slice(4), 'AGORA_ERR_BUS_BAD_MESSAGE', [
         'service name must be 1 to 255 bytes',
       ]);
     }
-    const size = bodySize(body);
+    const size = bodySize(frames, 4);
     if (size > this.options.maxBodyBytes) {
-      return this.fail(client, serviceFrame, body, 'AGORA_ERR_BUS_TOO_LARGE', [size, this.options.maxBodyBytes]);
+      return this.fail(client, serviceFrame, frames.slice(4), 'AGORA_ERR_BUS_TOO_LARGE', [
+        size,
+        this.options.maxBodyBytes,
+      ]);
     }
-    if (name.startsWith(MMI_PREFIX)) return this.onMmi(client, name, serviceFrame, body);
-    if (this.allow !== undefined && !this.authorizeCall(client, name, serviceFrame, body)) return undefined;
+    // The service of the previous request, when this one names it too: no name decoded, no lookup.
+    const last = this.lastService;
+    const known = last !== undefined && same(serviceFrame, last.nameFrame) ? last : undefined;
+    const name = known?.name ?? serviceFrame.toString('utf8');
+    if (known === undefined && isMmi(serviceFrame)) return this.onMmi(client, name, serviceFrame, frames.slice(4));
+    let body: Buffer[];
+    if (this.allow !== undefined) {
+      body = frames.slice(4);
+      if (!this.authorizeCall(client, name, serviceFrame, body)) return undefined;
+      body = ownCopy(body);
+    } else body = ownCopy(frames, 4);
     // Only `deadline` and `idempotent` matter here: read from the frame's bytes (lib/bus/meta-peek.ts).
     const meta = peekRouteMeta(body[1]);
-    const msgid = peekId(body[0], REQUEST_TYPE);
     const job: Job = {
       client,
-      msgid,
+      msgid: peekId(body[0], REQUEST_TYPE),
       next: undefined,
-      body: ownCopy(body),
+      body,
       deadline: meta.deadline,
       idempotent: meta.idempotent,
       waitUntil: 0,
       at: performance.now(),
     };
-    const service = this.services.get(name);
+    const service = known ?? this.services.get(name);
     if (service === undefined || service.workers.size === 0) return this.awaitWorker(name, serviceFrame, job);
+    this.lastService = service;
     const worker = this.takeIdle(service);
     if (worker !== undefined) return this.assign(worker, job);
     if (service.queue.length >= this.options.queueMax) {
@@ -481,19 +498,20 @@ export class Broker {
     // answers none is dropped: handling it would free a slot twice (two requests on one slot,
     // and a stale entry left behind once the worker is removed).
     const client = frames[4];
-    const body = frames.slice(6);
-    const job = this.answered(worker, client, body[0]);
+    const job = this.answered(worker, client, frames[6]);
     if (job === undefined) return this.drop('REPLY answering no request the worker holds', frames);
-    const size = bodySize(body);
+    const size = bodySize(frames, 6);
     if (size > this.options.maxBodyBytes) {
       this.fail(client, worker.service.nameFrame, job.body, 'AGORA_ERR_BUS_TOO_LARGE', [
         size,
         this.options.maxBodyBytes,
       ]);
     } else {
-      this.router.send([client, EMPTY, MDPC01, worker.service.nameFrame, ...body]);
+      const out = [client, EMPTY, MDPC01, worker.service.nameFrame, frames[6]];
+      for (let i = 7; i < frames.length; i++) out.push(frames[i]);
+      this.router.send(out);
     }
-    const failed = responseFailed(body[0]);
+    const failed = responseFailed(frames[6]);
     const ms = performance.now() - job.at;
     worker.service.metrics.record(ms, failed);
     if (this.tailers.size > 0) this.publish(worker.service.name, job.body, ms, failed ? 'error' : 'ok');
@@ -520,14 +538,17 @@ export class Broker {
 
   private assign(worker: WorkerEntry, job: Job): void {
     worker.held.add(job);
-    this.router.send([worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, ...job.body]);
+    const body = job.body;
+    const frames = [worker.id, EMPTY, MDPW01, REQUEST, job.client, EMPTY, body[0]];
+    for (let i = 1; i < body.length; i++) frames.push(body[i]);
+    this.router.send(frames);
   }
 
   /** A slot of `worker` became free: give it the oldest live request, or park it. */
   private idle(worker: WorkerEntry): void {
     if (worker.draining) return;
     const queue = worker.service.queue;
-    const now = Date.now();
+    const now = queue.length > 0 ? Date.now() : 0;
     while (queue.length > 0) {
       const job = queue.shift() as Job;
       if (job.deadline !== undefined && job.deadline <= now) continue; // its caller has given up
@@ -636,8 +657,10 @@ export class Broker {
     for (const service of this.services.values()) {
       if (service.queue.length > 0)
         service.queue = service.queue.filter((job) => job.deadline === undefined || job.deadline > now);
-      if (service.workers.size === 0 && service.queue.length === 0) this.services.delete(service.name);
-      else service.metrics.roll(now);
+      if (service.workers.size === 0 && service.queue.length === 0) {
+        this.services.delete(service.name);
+        if (this.lastService === service) this.lastService = undefined;
+      } else service.metrics.roll(now);
     }
     for (const [key, tailer] of this.tailers) if (tailer.until <= now) this.tailers.delete(key);
     if (this.dropped > this.droppedLogged) {
@@ -766,23 +789,24 @@ export function waitEnd(deadline: number | undefined, now: number, waitMs: numbe
  * it waits and while its worker runs it, and a view would keep the whole read buffer alive that
  * long. Frames over RECEIVE_COPY_BELOW are kept as they are (a buffer of their own already).
  */
-export function ownCopy(body: Buffer[]): Buffer[] {
+export function ownCopy(body: Buffer[], from = 0): Buffer[] {
   // Not the size checked on arrival: under CURVE the metadata frame has been replaced since.
-  const size = bodySize(body);
-  if (size > RECEIVE_COPY_BELOW) return body.map(keepFrame);
+  const size = bodySize(body, from);
+  if (size > RECEIVE_COPY_BELOW) return body.slice(from).map(keepFrame);
   const all = Buffer.allocUnsafe(size);
-  const out = new Array<Buffer>(body.length);
+  const out = new Array<Buffer>(body.length - from);
   let at = 0;
-  for (let i = 0; i < body.length; i++) {
+  for (let i = from; i < body.length; i++) {
     const start = at;
     at += body[i].copy(all, at);
-    out[i] = all.subarray(start, at);
+    out[i - from] = all.subarray(start, at);
   }
   return out;
 }
 
-function bodySize(body: Buffer[]): number {
+/** The bytes of `frames` from index `from`. */
+function bodySize(frames: Buffer[], from = 0): number {
   let n = 0;
-  for (const frame of body) n += frame.length;
+  for (let i = from; i < frames.length; i++) n += frames[i].length;
   return n;
 }

@@ -9,6 +9,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { WireError } from '../errors';
+import { readMsgpack, UNREAD } from './msgpack-read';
 
 export const REQUEST_TYPE = 0;
 export const RESPONSE_TYPE = 1;
@@ -69,9 +70,15 @@ export function pack(value: unknown): Buffer {
   return out;
 }
 
-/** msgpack-decode; throws on malformed input or trailing bytes. */
-export function unpack(frame: Uint8Array): unknown {
-  return decoder.decode(frame);
+/**
+ * msgpack-decode; throws on malformed input or trailing bytes. Most frames take lib/bus/msgpack-read.ts,
+ * whose answer holds no view of the frame; the others take the Decoder, whose bins are views of the bytes
+ * it reads: with `copy`, of a copy of the frame, so that a frame in a reused read buffer may be decoded.
+ */
+export function unpack(frame: Uint8Array, copy = false): unknown {
+  const quick = readMsgpack(frame);
+  if (quick !== UNREAD) return quick;
+  return decoder.decode(copy ? Buffer.from(frame) : frame);
 }
 
 export function encodeRequest(msgid: number, method: string, params: unknown[]): Buffer {
@@ -150,9 +157,9 @@ export function encodeNotification(method: string, params: unknown[]): Buffer {
   return pack([NOTIFICATION_TYPE, method, params]);
 }
 
-/** Decode and check a msgpack-RPC message; throws a plain Error naming what is wrong. */
-export function decodeMessage(frame: Uint8Array): RpcMessage {
-  const m = unpack(frame);
+/** Decode and check a msgpack-RPC message (`copy`: see `unpack`); throws a plain Error naming what is wrong. */
+export function decodeMessage(frame: Uint8Array, copy = false): RpcMessage {
+  const m = unpack(frame, copy);
   if (!Array.isArray(m)) throw new Error('body is not a msgpack array');
   switch (m[0]) {
     case REQUEST_TYPE:

@@ -24,7 +24,7 @@ import {
   type Meta,
 } from './codec';
 import { HeartbeatClock } from './heartbeat';
-import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, same } from './mdp';
+import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, REQUEST, same } from './mdp';
 import { busEndpoints, DealerSocket } from './zmtp';
 import { keepFrame } from './zmtp-connection';
 import type { MechanismFactory } from './zmtp-mechanism';
@@ -130,6 +130,8 @@ class BrokerWorker {
   private readonly clock: HeartbeatClock;
   /** Requests of the current connection being served. */
   private running = new Set<Promise<void>>();
+  /** The client address of the last request, copied (most requests come from the client before's). */
+  private lastClient: Buffer = EMPTY;
   private closing = false;
   /** Our heartbeats ask the broker to send no more requests (docs/PROTOCOL.md §3, drain). */
   private draining = false;
@@ -210,6 +212,7 @@ class BrokerWorker {
       mechanism: this.options.mechanism,
       // Frames are views of the read buffer: what outlives onMessage is copied (onRequest).
       receiveViews: true,
+      knownFrames: [MDPW01, REQUEST, HEARTBEAT, DISCONNECT],
     });
     this.socket = socket;
     this.linked = false;
@@ -292,23 +295,27 @@ class BrokerWorker {
       this.log.warn({ frames: frames.length, disconnected: this.disconnected }, 'dropped request');
       return;
     }
-    // Copies: the client's address is kept until the reply, and the params decoded from the body
-    // (a bin among them is a view of it) may be kept by the handler; the rest is read now.
-    const client = keepFrame(frames[3]);
+    // The client's address is kept until the reply: a copy, the one of the request before when it is the same
+    // client. The body is read now (`handle` decodes it before it awaits anything), into params that hold
+    // no view of it.
+    const client = same(frames[3], this.lastClient) ? this.lastClient : (this.lastClient = keepFrame(frames[3]));
     const generation = this.generation;
     const running = this.running;
-    const call: Promise<void> = this.handle(keepFrame(frames[5]), decodeMeta(frames[6])).then((body) => {
+    const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
       running.delete(call);
       if (generation === this.generation) this.socket.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });
     running.add(call);
   }
 
-  /** Run the handler and encode its answer; never throws. */
+  /**
+   * Run the handler and encode its answer; never throws. `body` is read before the first `await` only: it
+   * may lie in the read buffer, which the next read writes over.
+   */
   private async handle(body: Buffer, meta: Meta): Promise<Buffer> {
     let message;
     try {
-      message = decodeMessage(body);
+      message = decodeMessage(body, true);
     } catch (err) {
       // The msgid as the broker read it, so that it matches this REPLY to the request, else nil:
       // never 0, which could name another request of the same client (docs/PROTOCOL.md §6).

@@ -11,6 +11,7 @@ import type { Mechanism, MechanismFactory, Unboxed } from './zmtp-mechanism';
 import {
   COMMAND,
   encodeGreeting,
+  encodeMessageInto,
   FrameParser,
   greetingMechanism,
   MORE,
@@ -43,6 +44,14 @@ export function keepFrame(frame: Buffer): Buffer {
 
 /** What one turn queues is joined into one buffer up to this size (the copy costs less than a vector). */
 const JOIN_BELOW = 65_536;
+/**
+ * Where a connection whose frames travel as they are (NULL) encodes what one turn sends: one buffer
+ * of this size, made at its first send and reused for as long as the socket takes each write whole.
+ */
+const STAGE_BYTES = 16_384;
+/** A received empty frame (an MDP delimiter), the same one each time: it holds nothing to copy or keep. */
+const EMPTY_FRAME = Buffer.alloc(0);
+const NONE_KNOWN: readonly Buffer[] = [];
 /** More frames than this in one message closes the connection: no MDP message comes near it. */
 const MAX_FRAMES = 1024;
 
@@ -64,6 +73,11 @@ export interface ConnectionOptions {
    * that buffer, so they always lie in one of their own.
    */
   views?: boolean;
+  /**
+   * Frames the receiver expects often (protocol headers, commands; a few bytes each): a received frame
+   * with the same bytes is handed out as the one given here, made once, rather than as a view or a copy.
+   */
+  known?: readonly Buffer[];
   /** The handshake is done; `identity` is the peer's Identity property (empty when it sent none). False cuts it. */
   onReady: (conn: Connection, identity: Buffer) => boolean;
   onMessage: (conn: Connection, frames: Frames) => void;
@@ -85,12 +99,22 @@ export class Connection implements FrameSink {
   private message: Frames = [];
   private out: Buffer[] = [];
   private outBytes = 0;
+  /**
+   * What this turn sends, encoded in place while it fits (frames that travel as they are only):
+   * bytes [0, staged) of `stage`, written before anything in `out`.
+   */
+  private stage: Buffer | undefined;
+  private staged = 0;
   private flushing = false;
   /** The chunk being parsed lies in a buffer the next read writes over: a command is copied before it is read. */
   private transient = false;
   private readonly timer: NodeJS.Timeout;
+  /** The length of the longest of `known` (0: none), so that longer frames are not compared. */
+  private readonly knownMax: number;
   /** The peer's authenticated long-term public key once the handshake is done (CURVE; NULL: undefined). */
   peerKey: Buffer | undefined;
+  /** Set by `onReady` (a ROUTER: the peer's routing id): every message received after it starts with this frame. */
+  lead: Buffer | undefined;
 
   constructor(
     readonly stream: net.Socket,
@@ -99,6 +123,7 @@ export class Connection implements FrameSink {
     this.parser = new FrameParser(o.maxFrameBytes, this);
     this.mechanism = o.mechanism(encodeProperties({ 'Socket-Type': Buffer.from(o.type), Identity: o.routingId }));
     this.unbox = this.mechanism.unbox;
+    this.knownMax = Math.max(0, ...(o.known ?? NONE_KNOWN).map((k) => k.length));
     stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('error', () => undefined); // 'close' follows
@@ -125,8 +150,26 @@ export class Connection implements FrameSink {
    * in one turn of the event loop (every callback of its poll phase) leaves in one write.
    */
   send(frames: Frames, from = 0): void {
+    if (this.unbox === undefined && this.out.length === 0) {
+      this.stage ??= Buffer.allocUnsafe(STAGE_BYTES);
+      const end = encodeMessageInto(frames, from, this.stage, this.staged);
+      if (end >= 0) {
+        this.outBytes += end - this.staged;
+        this.staged = end;
+        return this.schedule();
+      }
+    }
+    this.unstage();
     this.outBytes += this.mechanism.box(frames, from, this.out);
     this.schedule();
+  }
+
+  /** Hand what is staged over to `out` (the stage goes with it), before something is queued there. */
+  private unstage(): void {
+    if (this.staged === 0 || this.stage === undefined) return;
+    this.out.push(this.stage.subarray(0, this.staged));
+    this.stage = undefined;
+    this.staged = 0;
   }
 
   /**
@@ -135,7 +178,17 @@ export class Connection implements FrameSink {
    */
   flush(): void {
     this.flushing = false;
-    if (this.out.length === 0 || this.phase === 'closed') return;
+    if (this.phase === 'closed') return;
+    if (this.staged > 0 && this.stage !== undefined) {
+      const bytes = this.stage.subarray(0, this.staged);
+      this.staged = 0;
+      this.outBytes = 0;
+      this.stream.write(bytes);
+      // Written whole at once, the stage is free again; else the socket holds it until it is written.
+      if (this.stream.writableLength !== 0) this.stage = undefined;
+      return;
+    }
+    if (this.out.length === 0) return;
     const out = this.out;
     const bytes = this.outBytes;
     this.out = [];
@@ -181,7 +234,8 @@ export class Connection implements FrameSink {
     if (flags & COMMAND)
       return this.command(this.transient ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end));
     if (this.phase !== 'ready') return this.fail();
-    let frame: Buffer;
+    let frame = end === start ? EMPTY_FRAME : this.knownFrame(buf, start, end);
+    if (frame !== undefined) return this.take(flags, frame);
     if (end - start <= RECEIVE_COPY_BELOW && this.o.views !== true) {
       frame = Buffer.allocUnsafe(end - start);
       buf.copy(frame, 0, start, end);
@@ -189,6 +243,18 @@ export class Connection implements FrameSink {
       frame = buf.subarray(start, end);
     }
     return this.take(flags, frame);
+  }
+
+  /** The frame of `known` with bytes [start, end) of `buf`, if there is one. */
+  private knownFrame(buf: Buffer, start: number, end: number): Buffer | undefined {
+    if (end - start > this.knownMax) return undefined;
+    for (const k of this.o.known ?? NONE_KNOWN) {
+      if (k.length !== end - start) continue;
+      let i = 0;
+      while (i < k.length && k[i] === buf[start + i]) i++;
+      if (i === k.length) return k;
+    }
+    return undefined;
   }
 
   /** FrameSink: a framing violation. */
@@ -210,6 +276,7 @@ export class Connection implements FrameSink {
     clearTimeout(this.timer);
     this.parser.clear();
     this.out = [];
+    this.staged = 0;
     this.o.onClose(this, handshaken);
   }
 
@@ -231,8 +298,9 @@ export class Connection implements FrameSink {
 
   /** Add a frame to the message being received; the last one (no MORE) delivers it. False: stop reading. */
   private take(flags: number, frame: Buffer): boolean {
+    if (this.message.length === 0 && this.lead !== undefined) this.message.push(this.lead);
     this.message.push(frame);
-    if (this.message.length > MAX_FRAMES) return this.fail();
+    if (this.message.length > (this.lead === undefined ? MAX_FRAMES : MAX_FRAMES + 1)) return this.fail();
     if ((flags & MORE) !== 0) return true;
     const message = this.message;
     this.message = [];
@@ -281,6 +349,7 @@ export class Connection implements FrameSink {
   }
 
   private queue(bytes: Buffer): void {
+    this.unstage();
     this.out.push(bytes);
     this.outBytes += bytes.length;
     this.schedule();

@@ -88,6 +88,38 @@ export function encodeMessage(frames: Frames, from: number, out: Buffer[]): numb
   return copied + referenced;
 }
 
+/**
+ * Encode one message, `frames` from index `from`, as plain message frames into `buf` from `at`:
+ * answers where it ends, or -1 (nothing written) when it does not fit or holds a frame over
+ * COPY_BELOW, which `encodeMessage` sends by reference instead.
+ */
+export function encodeMessageInto(frames: Frames, from: number, buf: Buffer, at: number): number {
+  let end = at;
+  for (let i = from; i < frames.length; i++) {
+    const n = frames[i].length;
+    if (n > COPY_BELOW) return -1;
+    end += (n <= 255 ? 2 : 9) + n;
+  }
+  if (end > buf.length) return -1;
+  for (let i = from; i < frames.length; i++) {
+    const f = frames[i];
+    const flags = i < frames.length - 1 ? MORE : 0;
+    if (f.length <= 255) {
+      buf[at++] = flags;
+      buf[at++] = f.length;
+    } else {
+      buf[at] = flags | LONG;
+      buf.writeUInt32BE(0, at + 1);
+      buf.writeUInt32BE(f.length, at + 5);
+      at += 9;
+    }
+    // Most frames are a few bytes (delimiters, headers, routing ids): a loop costs less than a native copy.
+    if (f.length <= 16) for (let j = 0; j < f.length; j++) buf[at++] = f[j];
+    else at += f.copy(buf, at);
+  }
+  return at;
+}
+
 /** Where a FrameParser hands what it reads (one connection: lib/bus/zmtp-connection.ts). */
 export interface FrameSink {
   /** The peer's greeting (the buffer's first GREETING_BYTES bytes); false: stop reading. */

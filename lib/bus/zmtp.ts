@@ -54,6 +54,8 @@ export interface SocketOptions {
    * `onMessage` call. Default false.
    */
   receiveViews?: boolean;
+  /** Frames the receiver expects often, handed out as given when received (lib/bus/zmtp-connection.ts `known`). */
+  knownFrames?: readonly Buffer[];
 }
 
 /** A peer that has not finished its greeting and handshake in this time is cut (`handshakeMs` by default). */
@@ -117,6 +119,7 @@ export class RouterSocket {
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
   private readonly receiveViews: boolean;
+  private readonly knownFrames: readonly Buffer[] | undefined;
 
   constructor(options: SocketOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
@@ -124,6 +127,7 @@ export class RouterSocket {
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
     this.mechanism = options.mechanism ?? nullMechanism;
     this.receiveViews = options.receiveViews ?? false;
+    this.knownFrames = options.knownFrames;
   }
 
   /** The authenticated long-term public key of the peer `routingId` names (CURVE), or undefined. */
@@ -190,18 +194,18 @@ export class RouterSocket {
       handshakeMs: this.handshakeMs,
       mechanism: this.mechanism,
       views: this.receiveViews,
+      known: this.knownFrames,
       onReady: (c, wanted) => {
         const id = this.identify(wanted);
         if (id === undefined) return false;
         identity = id;
         key = routingKey(id);
         this.peers.set(key, c);
+        c.lead = id;
         return true;
       },
-      onMessage: (_c, frames) => {
-        frames.unshift(identity);
-        this.onMessage(frames);
-      },
+      // Each message starts with the peer's routing id (the connection's `lead`).
+      onMessage: (_c, frames) => this.onMessage(frames),
       onClose: (c) => {
         this.connections.delete(c);
         if (this.peers.get(key) !== c) return;
@@ -254,6 +258,7 @@ export class DealerSocket {
   private readonly handshakeMs: number;
   private readonly mechanism: MechanismFactory;
   private readonly receiveViews: boolean;
+  private readonly knownFrames: readonly Buffer[] | undefined;
   /** Where every read of this socket's connection lands (see `dial`). */
   private readBuffer: Buffer | undefined;
 
@@ -266,6 +271,7 @@ export class DealerSocket {
     this.handshakeMs = options.handshakeMs ?? DEFAULT_HANDSHAKE_MS;
     this.mechanism = options.mechanism ?? nullMechanism;
     this.receiveViews = options.receiveViews ?? false;
+    this.knownFrames = options.knownFrames;
   }
 
   connect(endpoint: string): void {
@@ -334,6 +340,7 @@ export class DealerSocket {
       handshakeMs: this.handshakeMs,
       mechanism: this.mechanism,
       views: this.receiveViews,
+      known: this.knownFrames,
       onReady: () => {
         if (this.closed) return false;
         const queued = this.queue;

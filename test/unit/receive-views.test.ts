@@ -3,11 +3,16 @@
  * hands out the frames where they lie in the buffer they were read into, and the broker copies
  * the body of every request it holds into a buffer of its own (lib/bus/broker.ts `ownCopy`), so
  * that a held request neither changes when that memory is written nor keeps it alive; clients and
- * workers (DEALER, also with views) copy the frames they keep (`keepFrame`).
+ * workers (DEALER, also with views) copy the frames they keep (`keepFrame`), and a worker reads a request
+ * body where it lies into params that hold no view of it (lib/bus/codec.ts `unpack` with `copy`).
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ownCopy } from '../../lib/bus/broker';
+import { encodeRequest, unpack } from '../../lib/bus/codec';
+import { Command, EMPTY, MDPW01, REQUEST } from '../../lib/bus/mdp';
+import { serve } from '../../lib/bus/worker';
+import { createLogger } from '../../lib/log';
 import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
 import { keepFrame, RECEIVE_COPY_BELOW } from '../../lib/bus/zmtp-connection';
 
@@ -141,4 +146,86 @@ test('a DEALER reads into one reused buffer: frames kept from it, and messages a
       assert.ok(kept[2 * i + 1].equals(nth(i)), `frame ${i} of ${receiveViews ? 'views' : 'copies'} changed`);
     }
   }
+});
+
+test('a worker reads each request body where it lies: params its handler keeps do not change with the next read', async (t) => {
+  const broker = new RouterSocket();
+  const received: Frames[] = [];
+  let arrived: () => void = () => undefined;
+  broker.onMessage = (frames) => {
+    received.push(frames);
+    arrived();
+  };
+  const next = async (): Promise<Frames> => {
+    while (received.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
+    return received.shift() as Frames;
+  };
+  const endpoint = await broker.bind('tcp://127.0.0.1:*');
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let calls = 0;
+  let called: () => void = () => undefined;
+  const keep = async (params: unknown[]): Promise<unknown> => {
+    calls++;
+    called();
+    await gate;
+    return params;
+  };
+  const log = createLogger('test', 'error', { write: () => undefined });
+  const pool = serve('keep', { keep }, { endpoint, concurrency: 8, log });
+  t.after(async () => {
+    await pool.close();
+    broker.close();
+  });
+  const ready = await next();
+  const id = ready[0];
+  const client = Buffer.from([0, 1, 2, 3, 4]);
+  const bin = (i: number): Buffer => Buffer.alloc(64, i + 1);
+  // Four requests in one write, held by the handler; four more of the same sizes land in the same read buffer.
+  const batch = (from: number): void => {
+    for (let i = from; i < from + 4; i++) {
+      const body = encodeRequest(i, 'keep', [bin(i), `text ${i}`, { bin: bin(i + 100) }]);
+      broker.send([id, EMPTY, MDPW01, REQUEST, client, EMPTY, body]);
+    }
+  };
+  const callsReach = async (n: number): Promise<void> => {
+    while (calls < n) await new Promise<void>((resolve) => (called = resolve));
+  };
+  batch(0);
+  await callsReach(4);
+  batch(4);
+  await callsReach(8);
+  release();
+  for (let n = 0; n < 8; n++) {
+    const reply = await next();
+    assert.equal(reply[3][0], Command.REPLY);
+    const [, msgid, error, result] = unpack(reply[6]) as [number, number, unknown, unknown[]];
+    assert.equal(error, null);
+    assert.deepEqual(
+      [Buffer.from(result[0] as Uint8Array), result[1], Buffer.from((result[2] as { bin: Uint8Array }).bin)],
+      [bin(msgid), `text ${msgid}`, bin(msgid + 100)],
+    );
+  }
+});
+
+test('a frame with the bytes of one of knownFrames is handed out as that one; any other as before', async (t) => {
+  const known: Buffer[] = [Buffer.from('MDPC01'), Buffer.from([3])];
+  const r = new RouterSocket({ receiveViews: true, knownFrames: known });
+  const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
+  const endpoint = await r.bind('tcp://127.0.0.1:*');
+  const d = new DealerSocket();
+  d.connect(endpoint);
+  t.after(async () => {
+    await d.close();
+    r.close();
+  });
+  d.send([Buffer.from('MDPC01'), Buffer.from([3]), Buffer.from('MDPC02'), Buffer.from([3, 3]), Buffer.from('MDPC0')]);
+  const [, header, command, ...others] = await got;
+  assert.equal(header, known[0]);
+  assert.equal(command, known[1]);
+  assert.deepEqual(
+    others.map((f) => f.toString('hex')),
+    ['4d4450433032', '0303', '4d44504330'],
+  );
+  assert.ok(others.every((f) => !known.includes(f)));
 });

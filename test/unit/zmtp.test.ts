@@ -16,7 +16,7 @@ import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
 import { Connection, type ConnectionOptions } from '../../lib/bus/zmtp-connection';
 import type { HandshakeStep, Mechanism, Unboxed } from '../../lib/bus/zmtp-mechanism';
 import { decodeProperties } from '../../lib/bus/properties';
-import { COMMAND, encodeCommand } from '../../lib/bus/zmtp-wire';
+import { COMMAND, encodeCommand, encodeMessage, encodeMessageInto } from '../../lib/bus/zmtp-wire';
 
 const WAIT_MS = 5000;
 
@@ -479,4 +479,67 @@ test('a connection runs the handshake and every frame through its mechanism', as
   stream.write(clientMechanism.boxCommand('PING', ping));
   await until('PONG', () => clientMechanism.opened.includes('PONG'));
   assert.deepEqual(serverMechanism.opened, ['PING']);
+});
+
+test('what one turn sends arrives whole and in order, also while the socket holds an earlier write', async (t) => {
+  const { inbox, endpoint } = await router(t);
+  const { d, connected } = dealer(t, endpoint);
+  await connected.next();
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const small = (n: number, tag: string): Frames[] =>
+    Array.from({ length: n }, (_, i) => [b(''), b(`${tag}-${i}`), Buffer.alloc(i % 300, i % 251)]);
+  const sent: Frames[] = [];
+  const send = (frames: Frames): void => {
+    assert.equal(d.send(frames), true);
+    sent.push(frames);
+  };
+  // One turn: small messages (encoded in place), a large one (by reference) among them, small ones again.
+  for (const m of small(150, 'a')) send(m);
+  send([b('big'), Buffer.alloc(300_000, 7)]);
+  for (const m of small(150, 'b')) send(m);
+  await turn();
+  // A write the kernel cannot take at once, then two turns of small messages while it is still held.
+  send([b('huge'), Buffer.alloc(16 * 1024 * 1024, 9)]);
+  await turn();
+  for (const m of small(100, 'c')) send(m);
+  await turn();
+  for (const m of small(100, 'd')) send(m);
+  for (const expected of sent) assert.deepEqual((await inbox.next()).slice(1), expected);
+});
+
+test('a message encoded in place is the bytes encodeMessage writes, or nothing when it does not fit', () => {
+  const frame = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.integer({ min: 0, max: 5000 }).map((n) => new Uint8Array(n).fill(n & 0xff)),
+  );
+  fc.assert(
+    fc.property(fc.array(frame, { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 3 }), (raw, skip) => {
+      const frames = raw.map((f) => Buffer.from(f));
+      const from = Math.min(skip, frames.length - 1);
+      const parts: Buffer[] = [];
+      encodeMessage(frames, from, parts);
+      const expected = Buffer.concat(parts);
+      const buf = Buffer.alloc(expected.length + 10, 0xee);
+      const end = encodeMessageInto(frames, from, buf, 10);
+      if (frames.slice(from).some((f) => f.length > 4096)) return assert.equal(end, -1);
+      assert.equal(end, 10 + expected.length);
+      assert.deepEqual(buf.subarray(10, end), expected);
+      assert.equal(encodeMessageInto(frames, from, buf, 11), -1, 'one byte short: nothing written');
+      assert.deepEqual(buf.subarray(10, end), expected);
+    }),
+  );
+});
+
+test('a ROUTER takes a message of 1024 frames besides the routing id it adds, and cuts a peer that sends more', async (t) => {
+  const { inbox, endpoint } = await router(t);
+  const { d, connected, lost } = dealer(t, endpoint);
+  await connected.next();
+  const frames = (n: number): Frames => Array.from({ length: n }, (_, i) => b(String(i)));
+  d.send(frames(1024));
+  const got = await inbox.next();
+  assert.equal(got.length, 1025);
+  assert.deepEqual(got.slice(1), frames(1024));
+  d.send(frames(1025));
+  await lost.next();
+  assert.equal(inbox.size, 0);
 });

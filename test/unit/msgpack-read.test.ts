@@ -1,0 +1,109 @@
+/**
+ * lib/bus/msgpack-read.ts against @msgpack/msgpack's Decoder: for every frame it reads, it answers
+ * what the Decoder answers; it reads the frames bus bodies are made of (it is no fallback that
+ * always gives up); what it leaves to the Decoder, the Decoder decodes or refuses as before.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decode, Encoder } from '@msgpack/msgpack';
+import fc from 'fast-check';
+import { unpack } from '../../lib/bus/codec';
+import { readMsgpack, UNREAD } from '../../lib/bus/msgpack-read';
+
+const encoder = new Encoder({ ignoreUndefined: true });
+const enc = (value: unknown): Buffer => Buffer.from(encoder.encode(value));
+
+/** What the Decoder answers for `frame`: its value, or the error it throws. */
+function decoded(frame: Uint8Array): { value: unknown } | { error: string } {
+  try {
+    return { value: decode(frame) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ minLength: 190, maxLength: 300 }));
+const plain = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.double(),
+    fc.float().map((f) => Math.fround(f)),
+    text,
+    fc.array(tie('value'), { maxLength: 5 }),
+    fc.dictionary(text, tie('value'), { maxKeys: 5 }),
+  ),
+})).value;
+
+test('it answers what the Decoder answers for every value bus frames are made of, and reads them all', () => {
+  fc.assert(
+    fc.property(plain, (value) => {
+      const frame = enc(value);
+      const read = readMsgpack(frame);
+      assert.notEqual(read, UNREAD, 'a plain value is read here, not left to the Decoder');
+      assert.deepEqual(read, decode(frame));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('a request and its metadata frame as the gateway sends them are read here', () => {
+  const body = enc([0, 4_000_000_000, 'Post', [{ sesskey: 2 ** 40 + 3, channel: 'bench', message: 'é'.repeat(60) }]]);
+  assert.deepEqual(readMsgpack(body), [
+    0,
+    4_000_000_000,
+    'Post',
+    [{ sesskey: 2 ** 40 + 3, channel: 'bench', message: 'é'.repeat(60) }],
+  ]);
+  const meta = enc({ deadline: Date.now() + 5000, reqId: 'r-1', caller: 'gateway', idempotent: true });
+  assert.deepEqual(readMsgpack(meta), decode(meta));
+});
+
+test('what it leaves to the Decoder', () => {
+  const left = [
+    Buffer.alloc(0),
+    enc({ a: new Uint8Array([1, 2]) }), // bin
+    enc(new Date(0)), // ext (timestamp)
+    Buffer.from([0x81, 0x01, 0x02]), // a number as a key
+    Buffer.from([0x81, 0xa9, ...Buffer.from('__proto__'), 0xc0]),
+    Buffer.from([0xa2, 0xff, 0xfe]), // not UTF-8
+    Buffer.from([0xa3, 0xef, 0xbf, 0xbd]), // U+FFFD itself: the Decoder's to decode
+    Buffer.concat([Buffer.from([0xd9, 201, 0xef, 0xbb, 0xbf]), Buffer.alloc(198, 0x61)]), // a BOM the Decoder drops
+    Buffer.from([0x92, 0x01]), // cut short
+    Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]), // an array longer than the frame
+    Buffer.from([0x01, 0x02]), // bytes left over
+    Buffer.from([0xc1]),
+  ];
+  for (const frame of left) {
+    assert.equal(readMsgpack(frame), UNREAD, frame.toString('hex'));
+    const expected = decoded(frame);
+    if ('error' in expected) assert.throws(() => unpack(frame), { message: expected.error });
+    else assert.deepEqual(unpack(frame), expected.value);
+  }
+  // The frame after a refused one is read from its own start.
+  assert.deepEqual(readMsgpack(enc({ after: 'refusal' })), { after: 'refusal' });
+});
+
+test('on any bytes it either leaves the frame to the Decoder or answers the same', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+      const read = readMsgpack(bytes);
+      if (read === UNREAD) return;
+      assert.deepEqual({ value: read }, decoded(bytes));
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('short keys read again, and keys whose slots collide, are each their own string', () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `k${i.toString(36)}`);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < keys.length; i += 3) {
+      const value = { [keys[i]]: i, [keys[i + 1]]: i + 1, [keys[i + 2]]: i + 2 };
+      assert.deepEqual(readMsgpack(enc(value)), value);
+    }
+  }
+});
