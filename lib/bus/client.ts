@@ -365,13 +365,13 @@ export class BusClient {
       return;
     }
     if (frames[3].length === 0) return; // a worker's REPLY to a notification carries an empty body
-    if (!isMmi(frames[2]) && this.readRaw(link, frames[3])) return;
-    // A copy: the caller keeps the MMI answer, or what the reply decodes to (a bin in it is a view).
-    const body = keepFrame(frames[3]);
-    if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), body);
+    // A copy of an MMI answer, which its caller keeps.
+    if (isMmi(frames[2])) return this.onMmiReply(link, frames[2].toString(), keepFrame(frames[3]));
+    if (this.readRaw(link, frames[3])) return;
     let reply;
     try {
-      reply = decodeMessage(body);
+      // Decoded where it lies in the read buffer, which the next read reuses: what the caller keeps is copied.
+      reply = decodeMessage(frames[3], true);
     } catch (err) {
       this.log?.warn({ err, service: frames[2].toString() }, 'dropped undecodable reply');
       return;
