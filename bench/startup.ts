@@ -8,6 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/helpers/proc';
@@ -68,6 +69,8 @@ export function residentParts(pid: number | undefined): ResidentParts | undefine
 export interface Startup {
   /** From spawning the launcher until the last process's ready line. */
   readyMs: number;
+  /** The machine's load average (1 minute) when the launcher was spawned, and its cores. */
+  load: { average: number; cores: number };
   /** Each process's RSS once every process is ready, by launcher label, with its parts. */
   rss: Array<{ label: string; mb: number | undefined; parts?: ResidentParts }>;
 }
@@ -89,6 +92,7 @@ export async function measureStartup(settleMs = 1000): Promise<Startup> {
   for (const name of ['AUTH', 'CHANNELS', 'MESSAGES', 'DRIVER', 'COMPUTE', 'ROUTES']) {
     env[`AGORA_${name}_GRPC_URL`] = `127.0.0.1:${await freePort()}`;
   }
+  const load = { average: os.loadavg()[0], cores: os.cpus().length };
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bin', 'agora.js'), 'start'], {
     cwd: ROOT,
@@ -117,7 +121,7 @@ export async function measureStartup(settleMs = 1000): Promise<Startup> {
       mb: rssMb(pids.get(label)),
       parts: residentParts(pids.get(label)),
     }));
-    return { readyMs, rss };
+    return { readyMs, load, rss };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -131,7 +135,9 @@ export function formatStartup(s: Startup): string {
   const fmt = (mb: number | undefined): string => (mb === undefined ? '–' : mb.toFixed(1));
   return [
     `\`npm start\` on a built tree (\`node dist/bin/agora.js start\`, the Procfile, one of each entry): every`,
-    `process printed its ready line ${Math.round(s.readyMs)} ms after the launcher was spawned (bar: under 3 s).`,
+    `process printed its ready line ${Math.round(s.readyMs)} ms after the launcher was spawned (bar: under 3 s). The load`,
+    `average was ${s.load.average.toFixed(1)} on ${s.load.cores} cores then: the processes start together, so that time moves`,
+    "with the machine's other work.",
     'Resident memory of each process at rest, 1 s after the last ready line (bar: under 80 MB), and its parts',
     "(/proc/<pid>/smaps_rollup): the process's own pages (V8's heap, Buffers, the allocator's arenas), and those",
     "mapped from files (node's binary and libraries, the same pages in every process, which the proportional",
