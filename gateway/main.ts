@@ -3,6 +3,8 @@
  * gRPC client of Messages for the message streams (lib/messages-feed.ts), and the store of
  * idempotency keys (hooks/idempotency.ts).
  */
+// First: it holds the young generation small while the rest loads (lib/young-generation.ts).
+import './hold-young-generation';
 import type { AddressInfo } from 'node:net';
 import { createClient } from '../lib/bus/client';
 import { peerMechanism } from '../lib/bus/security';
@@ -11,6 +13,7 @@ import { createLogger } from '../lib/log';
 import { MessageFeeds } from '../lib/messages-feed';
 import { openStores } from '../lib/store/index';
 import { grpcSecurity } from '../lib/rpc/grpc';
+import { growYoungGenerationAtOnce } from '../lib/young-generation';
 import { buildApp } from './app';
 
 const HOST = '127.0.0.1';
@@ -59,6 +62,8 @@ async function main(): Promise<void> {
   await app.listen({ host: HOST, port: config.httpPort });
   const { port } = app.server.address() as AddressInfo;
   announceReady(log, { http: `http://${HOST}:${port}` });
+  // From now on the first growth under load takes the young generation to its full size.
+  growYoungGenerationAtOnce();
 }
 
 main().catch((err: unknown) => {
