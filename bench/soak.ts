@@ -136,6 +136,8 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
 interface Run {
   header: string;
   nodeArgs: string[];
+  /** The gateway's, where the Procfile gives it other flags (README.md "The parts"). */
+  gatewayArgs: string[];
   minutes: number;
   from: number;
   series: Map<string, Sample[]>;
@@ -143,7 +145,17 @@ interface Run {
   over: string[];
 }
 
-function section({ header, nodeArgs, minutes, from, series, figures: f, over }: Run): string {
+/** How the Agora processes were run: the Procfile's flags, the gateway's where they differ. */
+function flagsSentence(nodeArgs: readonly string[], gatewayArgs: readonly string[]): string {
+  const as = (args: readonly string[]): string => (args.length === 0 ? '`node …`' : `\`node ${args.join(' ')} …\``);
+  if (nodeArgs.join(' ') === gatewayArgs.join(' '))
+    return nodeArgs.length === 0
+      ? ''
+      : ` Every Agora process ran as ${as(nodeArgs)} (the Procfile's flags, README.md "The parts").`;
+  return ` Every Agora process but the gateways ran as ${as(nodeArgs)}, the gateways as ${as(gatewayArgs)} (the Procfile's flags, README.md "The parts").`;
+}
+
+function section({ header, nodeArgs, gatewayArgs, minutes, from, series, figures: f, over }: Run): string {
   const tables = soakTables(series, minutes, from);
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
@@ -154,7 +166,7 @@ function section({ header, nodeArgs, minutes, from, series, figures: f, over }: 
 ${header}
 
 The mixed load of the fault suite, with no fault, for ${minutes} minutes; every process sampled each
-${EVERY_MS / 1000} s.${nodeArgs.length === 0 ? '' : ` Every Agora process ran as \`node ${nodeArgs.join(' ')} …\` (the Procfile's flags, README.md "The parts").`} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
+${EVERY_MS / 1000} s.${flagsSentence(nodeArgs, gatewayArgs)} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
 after the first seconds every read costs the same: the load is steady from the start, and minute ${from} is past its
 warm-up. The read-back at the end looks for every acknowledged post a channel still keeps. Resident memory and open
 file descriptors come from /proc for every process (PostgreSQL: the sum over its processes, where its shared buffers
@@ -273,7 +285,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
     const flags = [...procfileNodeFlags('services/broker/main.js'), ...nodeArgs];
-    writeSection('soak', section({ header, nodeArgs: flags, minutes, from, series, figures, over }));
+    const gatewayArgs = [...procfileNodeFlags('gateway/main.js'), ...nodeArgs];
+    writeSection('soak', section({ header, nodeArgs: flags, gatewayArgs, minutes, from, series, figures, over }));
     process.stderr.write('soak: wrote docs/RELIABILITY.md\n');
   }
   if (over.length > 0 || figures.lost > 0 || figures.hung > 0) {

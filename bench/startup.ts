@@ -2,11 +2,13 @@
  * What the bench reads of processes (docs/ARCHITECTURE.md "Tests and measurement"): CPU time from
  * /proc/<pid>/stat, resident memory from /proc/<pid>/status, and how long `npm start` takes on a built
  * tree (`node dist/bin/agora.js start`, the Procfile, one of each entry, on free loopback ports) until
- * every process has printed its ready line, with each process's RSS once all are ready.
+ * every process has printed its ready line, with each process's RSS once all are ready, split by
+ * /proc/<pid>/smaps_rollup into the process's own memory and what it shares with the others.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/helpers/proc';
@@ -40,11 +42,37 @@ export function rssMb(pid: number | undefined): number | undefined {
   }
 }
 
+/** A process's resident memory in MB, by /proc/<pid>/smaps_rollup. */
+export interface ResidentParts {
+  /** Its own pages (V8's heap, Buffers, the allocator's arenas, stacks): `Anonymous`. */
+  anonMb: number;
+  /** Pages mapped from files (node's binary, shared libraries), the same pages in every process. */
+  fileMb: number;
+  /** Proportional set size: each shared page divided among the processes that map it. */
+  pssMb: number;
+}
+
+/** What smaps_rollup says of a process; undefined where /proc cannot say. */
+export function residentParts(pid: number | undefined): ResidentParts | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? NaN);
+    const [rss, anon, pss] = [kb('Rss'), kb('Anonymous'), kb('Pss')];
+    if (![rss, anon, pss].every(Number.isFinite)) return undefined;
+    return { anonMb: anon / 1024, fileMb: (rss - anon) / 1024, pssMb: pss / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Startup {
   /** From spawning the launcher until the last process's ready line. */
   readyMs: number;
-  /** Each process's RSS once every process is ready, by launcher label. */
-  rss: Array<{ label: string; mb: number | undefined }>;
+  /** The machine's load average (1 minute) when the launcher was spawned, and its cores. */
+  load: { average: number; cores: number };
+  /** Each process's RSS once every process is ready, by launcher label, with its parts. */
+  rss: Array<{ label: string; mb: number | undefined; parts?: ResidentParts }>;
 }
 
 const LABELS = procfileLabels();
@@ -64,6 +92,7 @@ export async function measureStartup(settleMs = 1000): Promise<Startup> {
   for (const name of ['AUTH', 'CHANNELS', 'MESSAGES', 'DRIVER', 'COMPUTE', 'ROUTES']) {
     env[`AGORA_${name}_GRPC_URL`] = `127.0.0.1:${await freePort()}`;
   }
+  const load = { average: os.loadavg()[0], cores: os.cpus().length };
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bin', 'agora.js'), 'start'], {
     cwd: ROOT,
@@ -87,7 +116,12 @@ export async function measureStartup(settleMs = 1000): Promise<Startup> {
       });
     });
     await new Promise((resolve) => setTimeout(resolve, settleMs)); // at rest: what starting allocated settles
-    return { readyMs, rss: LABELS.map((label) => ({ label, mb: rssMb(pids.get(label)) })) };
+    const rss = LABELS.map((label) => ({
+      label,
+      mb: rssMb(pids.get(label)),
+      parts: residentParts(pids.get(label)),
+    }));
+    return { readyMs, load, rss };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -101,11 +135,19 @@ export function formatStartup(s: Startup): string {
   const fmt = (mb: number | undefined): string => (mb === undefined ? '–' : mb.toFixed(1));
   return [
     `\`npm start\` on a built tree (\`node dist/bin/agora.js start\`, the Procfile, one of each entry): every`,
-    `process printed its ready line ${Math.round(s.readyMs)} ms after the launcher was spawned (bar: under 3 s).`,
-    'Resident memory of each process at rest, 1 s after the last ready line (bar: under 80 MB):',
+    `process printed its ready line ${Math.round(s.readyMs)} ms after the launcher was spawned (bar: under 3 s). The load`,
+    `average was ${s.load.average.toFixed(1)} on ${s.load.cores} cores then: the processes start together, so that time moves`,
+    "with the machine's other work.",
+    'Resident memory of each process at rest, 1 s after the last ready line (bar: under 80 MB), and its parts',
+    "(/proc/<pid>/smaps_rollup): the process's own pages (V8's heap, Buffers, the allocator's arenas), and those",
+    "mapped from files (node's binary and libraries, the same pages in every process, which the proportional",
+    'set size, PSS, divides among the processes sharing them):',
     '',
-    '| process | RSS MB |',
-    '|---|---:|',
-    ...s.rss.map((r) => `| ${r.label} | ${fmt(r.mb)} |`),
+    '| process | RSS MB | own (anonymous) MB | from files MB | PSS MB |',
+    '|---|---:|---:|---:|---:|',
+    ...s.rss.map(
+      (r) =>
+        `| ${r.label} | ${fmt(r.mb)} | ${fmt(r.parts?.anonMb)} | ${fmt(r.parts?.fileMb)} | ${fmt(r.parts?.pssMb)} |`,
+    ),
   ].join('\n');
 }

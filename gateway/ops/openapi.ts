@@ -3,11 +3,15 @@
  * routes' JSON Schemas (legacy, /v1, utility endpoints alike), served at /v1/openapi.json,
  * with Swagger UI at /v1/docs under Agora's own title and mark. Register it before any
  * route: it sees only routes added after it.
+ *
+ * Swagger UI is served by a Fastify instance of its own, made at the first request under
+ * /v1/docs: @fastify/swagger-ui and its static files' server load then, not at the gateway's
+ * start, which leaves some 2 MB of resident memory unused until someone reads the docs
+ * (README.md "The parts").
  */
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { CLIQUET_ERROR_SCHEMA } from '../errors';
 import { ERROR_RESPONSE } from './statuses';
@@ -81,14 +85,9 @@ export const openApi = fp(
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },
     });
-    await app.register(swaggerUi, {
-      routePrefix: DOCS_PREFIX,
-      logo: { type: 'image/svg+xml', content: LOGO_SVG },
-      theme: {
-        title: 'Agora API',
-        favicon: [{ filename: 'favicon.svg', rel: 'icon', type: 'image/svg+xml', sizes: 'any', content: FAVICON_SVG }],
-      },
-    });
+    const ui = swaggerUiServer(app.swagger.bind(app));
+    app.get(DOCS_PREFIX, { schema: { hide: true } }, ui);
+    app.get(`${DOCS_PREFIX}/*`, { schema: { hide: true } }, ui);
     app.get(OPENAPI_PATH, { schema: { tags: ['utilities'], summary: 'This OpenAPI 3 document' } }, async () => {
       // @fastify/swagger builds the routes' part once and keeps it: copied, never changed.
       const doc = app.swagger() as unknown as { paths?: Record<string, unknown> };
@@ -98,3 +97,54 @@ export const openApi = fp(
   },
   { name: 'agora-openapi' },
 );
+
+/** Headers of Swagger UI's own answer that the gateway's answer does not repeat. */
+const HOP_HEADERS = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * The handler of every request under DOCS_PREFIX: Swagger UI's instance, made at the first one, answers
+ * it (its `/json` and `/yaml` from the gateway's document), and its answer is the gateway's.
+ */
+function swaggerUiServer(
+  document: FastifyInstance['swagger'],
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  let server: Promise<FastifyInstance> | undefined;
+  const make = async (): Promise<FastifyInstance> => {
+    const [{ default: fastify }, { default: swaggerUi }] = await Promise.all([
+      import('fastify'),
+      import('@fastify/swagger-ui'),
+    ]);
+    const docs = fastify();
+    // What @fastify/swagger-ui asks of the instance it is registered in: the document, by @fastify/swagger's name.
+    await docs.register(
+      fp(async (instance) => void instance.decorate('swagger', document), { name: '@fastify/swagger' }),
+    );
+    await docs.register(swaggerUi, {
+      routePrefix: DOCS_PREFIX,
+      logo: { type: 'image/svg+xml', content: LOGO_SVG },
+      theme: {
+        title: 'Agora API',
+        favicon: [{ filename: 'favicon.svg', rel: 'icon', type: 'image/svg+xml', sizes: 'any', content: FAVICON_SVG }],
+      },
+    });
+    await docs.ready();
+    return docs;
+  };
+  return async (request, reply) => {
+    server ??= make().catch((err: unknown) => {
+      server = undefined;
+      throw err;
+    });
+    const res = await (
+      await server
+    ).inject({ method: request.method as 'GET' | 'HEAD', url: request.url, headers: request.headers });
+    // What Swagger UI does not serve is the gateway's 404, in its error body (gateway/errors.ts).
+    if (res.statusCode === 404) {
+      reply.callNotFound();
+      return reply;
+    }
+    for (const [name, value] of Object.entries(res.headers))
+      if (value !== undefined && !HOP_HEADERS.has(name)) void reply.header(name, value);
+    return reply.code(res.statusCode).send(res.rawPayload);
+  };
+}

@@ -29,16 +29,36 @@ import {
   MemoryUserStore,
 } from './store-memory';
 import { MemoryIdempotencyStore } from './idempotency-memory';
-import { PgIdempotencyStore } from './idempotency-postgres';
-import { RedisIdempotencyStore } from './idempotency-redis';
-import { PgBroadcast } from './postgres-broadcast';
-import { PgDatabase } from './postgres-pool';
-import { PgChannelStore, PgFailureStore, PgNodeStore, PgSessionStore, PgUserStore } from './store-postgres';
-import { PgMessageStore } from './messages-postgres';
 import { MemoryRouteStore } from './routes-memory';
-import { PgRouteStore } from './routes-postgres';
-import { RedisRouteStore } from './routes-redis';
-import { RedisBroadcast, RedisConnection, RedisFailureStore, RedisSessionStore } from './store-redis';
+import type { PgDatabase } from './postgres-pool';
+import type { RedisConnection } from './redis-connection';
+
+/**
+ * The PostgreSQL adapters, with pg, and the Redis ones, with ioredis, are loaded only by a process
+ * whose configuration uses them: in memory neither library is loaded, which leaves some 10 MB of
+ * resident memory unused (README.md "The parts").
+ */
+async function postgresAdapters() {
+  const parts = await Promise.all([
+    import('./postgres-pool'),
+    import('./store-postgres'),
+    import('./messages-postgres'),
+    import('./routes-postgres'),
+    import('./idempotency-postgres'),
+    import('./postgres-broadcast'),
+  ]);
+  const [pool, stores, messages, routes, idempotency, broadcast] = parts;
+  return { ...pool, ...stores, ...messages, ...routes, ...idempotency, ...broadcast };
+}
+
+async function redisAdapters() {
+  const [stores, routes, idempotency] = await Promise.all([
+    import('./store-redis'),
+    import('./routes-redis'),
+    import('./idempotency-redis'),
+  ]);
+  return { ...stores, ...routes, ...idempotency };
+}
 
 export type Backend = 'memory' | 'postgres' | 'redis';
 
@@ -98,6 +118,31 @@ export interface OpenStores {
   close(): Promise<void>;
 }
 
+/** PostgreSQL's pool and Redis's connection, each with its adapters, where `used` names it. */
+async function backends(
+  used: ReadonlySet<Backend>,
+  config: StoreConfig,
+  opts: { timeoutMs: number; log: Logger },
+): Promise<{
+  pg?: Awaited<ReturnType<typeof postgresAdapters>> & { db: PgDatabase };
+  redis?: Awaited<ReturnType<typeof redisAdapters>> & { db: RedisConnection };
+}> {
+  const [pg, redis] = await Promise.all([
+    used.has('postgres') ? postgresAdapters() : undefined,
+    used.has('redis') ? redisAdapters() : undefined,
+  ]);
+  return {
+    pg: pg && {
+      ...pg,
+      db: new pg.PgDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, ...opts }),
+    },
+    redis: redis && {
+      ...redis,
+      db: new redis.RedisConnection({ url: config.redisUrl, prefix: config.redisPrefix, ...opts }),
+    },
+  };
+}
+
 /** A health answer as a check: a failure throws its reason. */
 function failed(h: BackendHealth): void {
   if (!h.ok) throw new Error(h.error);
@@ -124,53 +169,52 @@ export async function openStores<K extends StoreKind>(
 ): Promise<OpenStores & Pick<AllStores, K>> {
   const used = new Set(kinds.map((k) => resolve(k, config)));
   const opts = { timeoutMs: config.storeTimeoutMs, log: log.child({ mod: 'store' }) };
-  const pg = used.has('postgres')
-    ? new PgDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, ...opts })
-    : undefined;
-  const redis = used.has('redis')
-    ? new RedisConnection({ url: config.redisUrl, prefix: config.redisPrefix, ...opts })
-    : undefined;
+  const { pg, redis } = await backends(used, config, opts);
   const broadcasts: Broadcast[] = [];
   try {
     if (pg !== undefined) {
-      const applied = await pg.migrate();
+      const applied = await pg.db.migrate();
       if (applied.length > 0) opts.log.info({ applied }, 'database migrated');
     }
     const makers: { [P in StoreKind]: () => AllStores[P] } = {
-      users: () => (pg ? new PgUserStore(pg) : new MemoryUserStore()),
+      users: () => (pg ? new pg.PgUserStore(pg.db) : new MemoryUserStore()),
       sessions: () =>
         redis
-          ? new RedisSessionStore(redis, 2 * config.sessionIdleS * 1000)
+          ? new redis.RedisSessionStore(redis.db, 2 * config.sessionIdleS * 1000)
           : pg
-            ? new PgSessionStore(pg)
+            ? new pg.PgSessionStore(pg.db)
             : new MemorySessionStore(),
-      channels: () => (pg ? new PgChannelStore(pg) : new MemoryChannelStore()),
+      channels: () => (pg ? new pg.PgChannelStore(pg.db) : new MemoryChannelStore()),
       messages: () =>
         pg
-          ? new PgMessageStore(pg, options.announcePosts === true && !redis ? 'agora_messages' : undefined)
+          ? new pg.PgMessageStore(pg.db, options.announcePosts === true && !redis ? 'agora_messages' : undefined)
           : new MemoryMessageStore(),
-      nodes: () => (pg ? new PgNodeStore(pg) : new MemoryNodeStore()),
+      nodes: () => (pg ? new pg.PgNodeStore(pg.db) : new MemoryNodeStore()),
       routes: () => {
         if (redis !== undefined) {
-          const topic = new RedisBroadcast(redis, 'routes');
+          const topic = new redis.RedisBroadcast(redis.db, 'routes');
           broadcasts.push(topic);
-          return new RedisRouteStore(redis, topic);
+          return new redis.RedisRouteStore(redis.db, topic);
         }
         if (pg !== undefined) {
-          const topic = new PgBroadcast(pg, 'agora_routes');
+          const topic = new pg.PgBroadcast(pg.db, 'agora_routes');
           broadcasts.push(topic);
-          return new PgRouteStore(pg, topic, 'agora_routes');
+          return new pg.PgRouteStore(pg.db, topic, 'agora_routes');
         }
         return new MemoryRouteStore();
       },
       idempotency: () =>
-        redis ? new RedisIdempotencyStore(redis) : pg ? new PgIdempotencyStore(pg) : new MemoryIdempotencyStore(),
+        redis
+          ? new redis.RedisIdempotencyStore(redis.db)
+          : pg
+            ? new pg.PgIdempotencyStore(pg.db)
+            : new MemoryIdempotencyStore(),
       failures: () => {
         const rule = { maxFailures: config.logonMaxFailures, windowMs: config.logonLockoutS * 1000 };
         return redis
-          ? new RedisFailureStore(redis, rule)
+          ? new redis.RedisFailureStore(redis.db, rule)
           : pg
-            ? new PgFailureStore(pg, rule)
+            ? new pg.PgFailureStore(pg.db, rule)
             : new MemoryFailureStore(rule);
       },
     };
@@ -179,7 +223,11 @@ export async function openStores<K extends StoreKind>(
       ...stores,
       backends: [...used],
       broadcast: (topic) => {
-        const b = redis ? new RedisBroadcast(redis, topic) : pg ? new PgBroadcast(pg, `agora_${topic}`) : undefined;
+        const b = redis
+          ? new redis.RedisBroadcast(redis.db, topic)
+          : pg
+            ? new pg.PgBroadcast(pg.db, `agora_${topic}`)
+            : undefined;
         if (b !== undefined) broadcasts.push(b);
         return b;
       },
@@ -187,26 +235,26 @@ export async function openStores<K extends StoreKind>(
         Promise.all(
           [...used].map((b) =>
             b === 'postgres'
-              ? pg!.ping()
+              ? pg!.db.ping()
               : b === 'redis'
-                ? redis!.ping()
+                ? redis!.db.ping()
                 : Promise.resolve({ backend: 'memory', ok: true, ms: 0 }),
           ),
         ),
       checks: () => {
         const checks = new HealthChecks();
         // Memory is part of the process: it works whenever the process answers at all.
-        if (pg !== undefined) checks.add('postgres', () => pg.ping().then(failed));
-        if (redis !== undefined) checks.add('redis', () => redis.ping().then(failed));
+        if (pg !== undefined) checks.add('postgres', () => pg.db.ping().then(failed));
+        if (redis !== undefined) checks.add('redis', () => redis.db.ping().then(failed));
         return checks;
       },
       close: async () => {
         await Promise.all(broadcasts.map((b) => b.close()));
-        await Promise.all([pg?.close(), redis?.close()]);
+        await Promise.all([pg?.db.close(), redis?.db.close()]);
       },
     };
   } catch (e) {
-    await Promise.all([pg?.close().catch(() => undefined), redis?.close()]);
+    await Promise.all([pg?.db.close().catch(() => undefined), redis?.db.close()]);
     throw e;
   }
 }

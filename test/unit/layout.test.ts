@@ -24,12 +24,12 @@ function sources(dir: string): string[] {
   return out;
 }
 
-/** The files `file` imports, resolved to repository paths (packages left out). */
+/** The files `file` imports, at its top or by `import('…')` on demand, as repository paths (packages left out). */
 function imports(file: string): string[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/^import\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) =>
-    path.normalize(path.join(path.dirname(file), m[1])),
-  );
+  const onTop = [...text.matchAll(/^import\s[^;]*?from\s+'(\.[^']+)'/gms)];
+  const onDemand = [...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)];
+  return [...onTop, ...onDemand].map((m) => path.normalize(path.join(path.dirname(file), m[1])));
 }
 
 const CODE = ['lib', 'services', 'gateway', 'bin'].flatMap(sources);
