@@ -4,14 +4,15 @@
  * msgid is written wider than it needs.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { Router } from 'zeromq';
 import { createClient } from '../../lib/bus/client';
 import { decodeMessage, encodeResponse, pack } from '../../lib/bus/codec';
 import { EMPTY, MDPC01, MMI_SERVICE } from '../../lib/bus/mdp';
 import { AgoraError, isAgoraError } from '../../lib/errors';
 
-test('a late MMI answer is taken by the request that timed out, not by the next one', async (t) => {
+/** A scripted broker (a zeromq.js ROUTER on a free port) and a client of it, both closed after the test. */
+async function scripted(t: TestContext): Promise<{ broker: Router; client: ReturnType<typeof createClient> }> {
   const broker = new Router({ linger: 0 });
   await broker.bind('tcp://127.0.0.1:*');
   const client = createClient({ endpoint: String(broker.lastEndpoint) });
@@ -19,6 +20,11 @@ test('a late MMI answer is taken by the request that timed out, not by the next 
     client.close();
     broker.close();
   });
+  return { broker, client };
+}
+
+test('a late MMI answer is taken by the request that timed out, not by the next one', async (t) => {
+  const { broker, client } = await scripted(t);
   // 1. The first probe gets no answer in time.
   const first = client.hasService('echo', { timeoutMs: 100 });
   const [id1, , , service1, body1] = await broker.receive();
@@ -35,13 +41,7 @@ test('a late MMI answer is taken by the request that timed out, not by the next 
 });
 
 test('readResult reads a successful result from its bytes, whatever the msgid width; an error is decoded as usual', async (t) => {
-  const broker = new Router({ linger: 0 });
-  await broker.bind('tcp://127.0.0.1:*');
-  const client = createClient({ endpoint: String(broker.lastEndpoint) });
-  t.after(() => {
-    client.close();
-    broker.close();
-  });
+  const { broker, client } = await scripted(t);
   const result = { messages: [{ messageid: 1, username: 'ann', message: 'hi' }] };
   const read: Buffer[] = [];
   const readResult = (bytes: Uint8Array): unknown => {
@@ -80,13 +80,7 @@ test('readResult reads a successful result from its bytes, whatever the msgid wi
 });
 
 test('calls time out at their own deadlines, in any order, past the ones answered or failed before', async (t) => {
-  const broker = new Router({ linger: 0 });
-  await broker.bind('tcp://127.0.0.1:*');
-  const client = createClient({ endpoint: String(broker.lastEndpoint) });
-  t.after(() => {
-    client.close();
-    broker.close();
-  });
+  const { broker, client } = await scripted(t);
   const start = Date.now();
   // Deadlines out of order: 400, 150 (answered), 250, 80 (answered), 300 ms; each call's settling is timed.
   const ms = [400, 150, 250, 80, 300];

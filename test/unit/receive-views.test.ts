@@ -50,8 +50,12 @@ test('a held body over the copy limit keeps only its large frames as they are', 
   assert.deepEqual(held[1], Buffer.alloc(10, 2));
 });
 
-async function pair(t: TestContext, receiveViews: boolean): Promise<{ frames: Promise<Frames>; d: DealerSocket }> {
-  const r = new RouterSocket({ receiveViews });
+async function pair(
+  t: TestContext,
+  receiveViews: boolean,
+  knownFrames?: Buffer[],
+): Promise<{ frames: Promise<Frames>; d: DealerSocket }> {
+  const r = new RouterSocket(knownFrames === undefined ? { receiveViews } : { receiveViews, knownFrames });
   const frames = new Promise<Frames>((resolve) => (r.onMessage = resolve));
   const endpoint = await r.bind('tcp://127.0.0.1:*');
   const d = new DealerSocket();
@@ -210,15 +214,7 @@ test('a worker reads each request body where it lies: params its handler keeps d
 
 test('a frame with the bytes of one of knownFrames is handed out as that one; any other as before', async (t) => {
   const known: Buffer[] = [Buffer.from('MDPC01'), Buffer.from([3])];
-  const r = new RouterSocket({ receiveViews: true, knownFrames: known });
-  const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
-  const endpoint = await r.bind('tcp://127.0.0.1:*');
-  const d = new DealerSocket();
-  d.connect(endpoint);
-  t.after(async () => {
-    await d.close();
-    r.close();
-  });
+  const { frames: got, d } = await pair(t, true, known);
   d.send([Buffer.from('MDPC01'), Buffer.from([3]), Buffer.from('MDPC02'), Buffer.from([3, 3]), Buffer.from('MDPC0')]);
   const [, header, command, ...others] = await got;
   assert.equal(header, known[0]);
