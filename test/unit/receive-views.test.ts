@@ -13,6 +13,7 @@ import { encodeRequest, unpack } from '../../lib/bus/codec';
 import { Command, EMPTY, MDPW01, REQUEST } from '../../lib/bus/mdp';
 import { serve } from '../../lib/bus/worker';
 import { createLogger } from '../../lib/log';
+import { routerInbox } from '../helpers/router-inbox';
 import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
 import { keepFrame, RECEIVE_COPY_BELOW } from '../../lib/bus/zmtp-connection';
 
@@ -153,17 +154,7 @@ test('a DEALER reads into one reused buffer: frames kept from it, and messages a
 });
 
 test('a worker reads each request body where it lies: params its handler keeps do not change with the next read', async (t) => {
-  const broker = new RouterSocket();
-  const received: Frames[] = [];
-  let arrived: () => void = () => undefined;
-  broker.onMessage = (frames) => {
-    received.push(frames);
-    arrived();
-  };
-  const next = async (): Promise<Frames> => {
-    while (received.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
-    return received.shift() as Frames;
-  };
+  const { broker, next } = routerInbox();
   const endpoint = await broker.bind('tcp://127.0.0.1:*');
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));

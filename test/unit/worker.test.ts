@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { serve } from '../../lib/bus/worker';
 import { Command } from '../../lib/bus/mdp';
 import { createLogger } from '../../lib/log';
-import { RouterSocket, type Frames } from '../../lib/bus/zmtp';
+import { routerInbox } from '../helpers/router-inbox';
 
 const HEARTBEAT_MS = 100;
 const LIVENESS = 3;
@@ -16,17 +16,7 @@ const LIVENESS = 3;
 test("a stall of the worker is not the broker's silence: only silence it was awake for counts", async (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
   // 1. A ROUTER for a broker that never speaks; the worker's READY reaches it.
-  const broker = new RouterSocket();
-  const received: Frames[] = [];
-  let arrived: () => void = () => undefined;
-  broker.onMessage = (frames) => {
-    received.push(frames);
-    arrived();
-  };
-  const next = async (): Promise<Frames> => {
-    while (received.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
-    return received.shift() as Frames;
-  };
+  const { broker, next } = routerInbox();
   const endpoint = await broker.bind('tcp://127.0.0.1:*');
   const lines: Array<{ msg: string; reason?: string }> = [];
   const log = createLogger('test', 'info', {
