@@ -20,7 +20,8 @@ import { PgMessageStore } from '../../lib/store/messages-postgres';
 import type { PgDatabase } from '../../lib/store/postgres-pool';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
 import { buildMessagesHandlers } from '../../services/messages/handlers';
-import { ALICE, fakeSessions } from '../helpers/sessions';
+import { postRequest } from '../helpers/messages';
+import { fakeSessions } from '../helpers/sessions';
 
 const log = createLogger('test', 'silent');
 const ctx: RpcContext = { service: 'Messages', method: 'test', log };
@@ -94,22 +95,7 @@ test('Post leaves a post the store announced to it, and announces the others', a
     keyTtlMs: 60_000,
     onPosted: (channel, m) => void announced.push(`${channel}/${m.messageid}`),
   });
-  const post = (message: string) =>
-    Promise.resolve(
-      h.Post(
-        {
-          sesskey: ALICE,
-          channel: 'general',
-          message,
-          check_last: false,
-          expected_last: 0,
-          check_last_modified: false,
-          expected_last_modified: 0,
-          idempotency_key: '',
-        },
-        ctx,
-      ),
-    );
+  const post = (message: string) => Promise.resolve(h.Post(postRequest(message), ctx));
   const first = await post('by the store');
   assert.equal(Number(first.messageid), 1);
   assert.deepEqual(announced, [], 'announced by the store: not again');

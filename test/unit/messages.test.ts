@@ -5,6 +5,7 @@ import { AgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { publicChannel } from '../../lib/permissions';
 import { busHandlers, type RpcContext } from '../../lib/rpc/service';
+import { postRequest } from '../helpers/messages';
 import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
 import {
@@ -44,21 +45,9 @@ const post = (
   channel = 'general',
   idempotency_key = '',
 ) =>
-  Promise.resolve(
-    h.Post(
-      {
-        sesskey,
-        channel,
-        message,
-        check_last: false,
-        expected_last: 0,
-        check_last_modified: false,
-        expected_last_modified: 0,
-        idempotency_key,
-      },
-      ctx,
-    ),
-  ).then((r) => Number(r.messageid));
+  Promise.resolve(h.Post(postRequest(message, { sesskey, channel, idempotency_key }), ctx)).then((r) =>
+    Number(r.messageid),
+  );
 const retrieve = (h: ReturnType<typeof setup>['h'], first: number, last: number, channel = 'general') =>
   Promise.resolve(h.Retrieve({ sesskey: ALICE, channel, first, last }, ctx)).then((r) => r.messages ?? []);
 
