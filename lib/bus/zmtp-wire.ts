@@ -66,16 +66,7 @@ export function encodeMessage(frames: Frames, from: number, out: Buffer[]): numb
   let referenced = 0;
   for (let i = from; i < frames.length; i++) {
     const f = frames[i];
-    const flags = i < frames.length - 1 ? MORE : 0;
-    if (f.length <= 255) {
-      head[at++] = flags;
-      head[at++] = f.length;
-    } else {
-      head[at] = flags | LONG;
-      head.writeUInt32BE(0, at + 1);
-      head.writeUInt32BE(f.length, at + 5);
-      at += 9;
-    }
+    at = writeFrameHeader(head, at, f.length, i < frames.length - 1);
     if (f.length <= COPY_BELOW) {
       at += f.copy(head, at);
     } else {
@@ -86,6 +77,20 @@ export function encodeMessage(frames: Frames, from: number, out: Buffer[]): numb
   }
   if (at > start) out.push(head.subarray(start, at));
   return copied + referenced;
+}
+
+/** A message frame's flags and size (RFC 23 §"Framing": short under 256 bytes, else long) into `buf` at `at`. */
+function writeFrameHeader(buf: Buffer, at: number, length: number, more: boolean): number {
+  const flags = more ? MORE : 0;
+  if (length <= 255) {
+    buf[at] = flags;
+    buf[at + 1] = length;
+    return at + 2;
+  }
+  buf[at] = flags | LONG;
+  buf.writeUInt32BE(0, at + 1);
+  buf.writeUInt32BE(length, at + 5);
+  return at + 9;
 }
 
 /**
@@ -103,16 +108,7 @@ export function encodeMessageInto(frames: Frames, from: number, buf: Buffer, at:
   if (end > buf.length) return -1;
   for (let i = from; i < frames.length; i++) {
     const f = frames[i];
-    const flags = i < frames.length - 1 ? MORE : 0;
-    if (f.length <= 255) {
-      buf[at++] = flags;
-      buf[at++] = f.length;
-    } else {
-      buf[at] = flags | LONG;
-      buf.writeUInt32BE(0, at + 1);
-      buf.writeUInt32BE(f.length, at + 5);
-      at += 9;
-    }
+    at = writeFrameHeader(buf, at, f.length, i < frames.length - 1);
     // Most frames are a few bytes (delimiters, headers, routing ids): a loop costs less than a native copy.
     if (f.length <= 16) for (let j = 0; j < f.length; j++) buf[at++] = f[j];
     else at += f.copy(buf, at);
