@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
 import { postgresCpuMicros, postmasterPid } from './postgres-cpu';
+import { procfileNodeArgs } from './procs';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
 type AutocannonResult = autocannon.Result;
@@ -57,18 +58,22 @@ interface Proc {
 }
 
 /**
- * Start a compiled entry point and wait for its ready line; afterwards its output is
- * drained unparsed, so that the bench process spends its CPU on load, not on logs.
+ * Start a compiled entry point with the Node options the Procfile gives it, and wait for its ready line;
+ * afterwards its output is drained unparsed, so that the bench process spends its CPU on load, not on logs.
  */
 async function launch(name: string, entry: string, env: Record<string, string>, args: string[] = []): Promise<Proc> {
   // BENCH_PROFILE_DIR: every process under `node --cpu-prof`, its profile written there when it stops.
   const dir = process.env.BENCH_PROFILE_DIR;
   const prof = dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`];
-  const child = spawn(process.execPath, [...prof, path.join(ROOT, 'dist', entry), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...procfileNodeArgs(entry), ...prof, path.join(ROOT, 'dist', entry), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout });
   const ready = new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready in 15 s`)), 15_000);

@@ -6,11 +6,27 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseProcfile } from '../lib/procfile';
 
 /** The repository root (this file runs from dist/bench). */
 export const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * The Node options the Procfile gives the process that runs `dist/<script>` (e.g. `--min-semi-space-size=16`),
+ * so that the bench runs each process as `npm start` does; none if no `node` entry runs it.
+ */
+export function procfileNodeArgs(script: string): string[] {
+  const target = `dist/${script}`;
+  for (const { command } of parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'))) {
+    const words = command.split(/\s+/);
+    const at = words.indexOf(target);
+    if (words[0] === 'node' && at > 0) return words.slice(1, at);
+  }
+  return [];
+}
 
 export interface Proc {
   name: string;
