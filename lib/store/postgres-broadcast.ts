@@ -40,12 +40,24 @@ class PgListener {
   private readonly topics = new Map<string, Set<Handlers>>();
   private backoffMs = 100;
   private timer: NodeJS.Timeout | undefined;
+  /** The statement last handed to `client`: the next waits for it (a pg Client runs one at a time). */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly db: PgDatabase) {}
 
   /** The connection when it is up and listens to `channel`. */
   listening(channel: string): Client | undefined {
     return this.listened.has(channel) ? this.client : undefined;
+  }
+
+  /** Run `sql` on `client` once the statements handed to it before are done, whatever their outcome. */
+  run(client: Client, sql: string, params?: unknown[]): Promise<unknown> {
+    const next = this.last.then(
+      () => client.query(sql, params),
+      () => client.query(sql, params),
+    );
+    this.last = next.catch(() => undefined);
+    return next;
   }
 
   /** Hear `channel` from when its LISTEN has succeeded (failing: `onGap`, a retry later, and a throw). */
@@ -58,7 +70,7 @@ class PgListener {
     await this.ready;
     if (this.listened.has(channel) || this.client !== client || client === undefined) return;
     try {
-      await client.query(`LISTEN ${channel}`);
+      await this.run(client, `LISTEN ${channel}`);
       if (this.client === client) this.listened.add(channel);
     } catch (e) {
       this.down(client, e);
@@ -74,7 +86,7 @@ class PgListener {
     const client = this.client;
     if (client === undefined) return;
     if (this.topics.size > 0) {
-      if (this.listened.delete(channel)) await client.query(`UNLISTEN ${channel}`).catch(() => undefined);
+      if (this.listened.delete(channel)) await this.run(client, `UNLISTEN ${channel}`).catch(() => undefined);
       return;
     }
     clearTimeout(this.timer);
@@ -100,11 +112,12 @@ class PgListener {
       for (const h of this.topics.get(n.channel) ?? []) h.onMessage(n.payload ?? '');
     });
     this.client = client;
+    this.last = Promise.resolve(); // what a lost connection still runs does not hold up the new one
     this.ready = (async () => {
       try {
         await client.connect();
         for (const channel of [...this.topics.keys()]) {
-          await client.query(`LISTEN ${channel}`);
+          await this.run(client, `LISTEN ${channel}`);
           if (this.client === client) this.listened.add(channel);
         }
         this.backoffMs = 100;
@@ -201,13 +214,14 @@ export class PgBroadcast implements Broadcast {
    * would fence auth instances under load for nothing), and this connection serves nothing else.
    */
   private async notify(messages: string[]): Promise<void> {
-    const listener = this.handlers === undefined ? undefined : listenerOf(this.db).listening(this.channel);
+    const shared = listenerOf(this.db);
+    const listener = this.handlers === undefined ? undefined : shared.listening(this.channel);
     if (listener === undefined) {
       await this.db.query(NOTIFY_SQL, [this.channel, messages]);
       return;
     }
     try {
-      await listener.query(NOTIFY_SQL, [this.channel, messages]);
+      await shared.run(listener, NOTIFY_SQL, [this.channel, messages]);
     } catch (e) {
       throw storeError('PostgreSQL', e);
     }
