@@ -725,13 +725,67 @@ export function completeAnnounce(head: string, messageid: number, lastModified: 
   return `${head}${messageid},"t":${lastModified}}`;
 }
 
-/** The announce of a topic message, or undefined when it is none. */
+/** The announce of a topic message, or undefined when it is none (or is a list: `decodeAnnounces`). */
 export function decodeAnnounce(text: string): Announce | undefined {
   try {
-    const a = JSON.parse(text) as Partial<Announce>;
-    if (typeof a.c !== 'string' || typeof a.i !== 'number') return undefined;
-    return a as Announce;
+    return announceOf(JSON.parse(text));
   } catch {
     return undefined;
   }
+}
+
+function announceOf(value: unknown): Announce | undefined {
+  const a = value as Partial<Announce> | null;
+  if (typeof a !== 'object' || a === null || typeof a.c !== 'string' || typeof a.i !== 'number') return undefined;
+  return a as Announce;
+}
+
+/**
+ * The announces of a topic message, in order: one announce, or the JSON list of several that the
+ * PostgreSQL store sends for the appends of one call (`announceGroups`); none when it carries none.
+ */
+export function decodeAnnounces(text: string): Announce[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    const a = announceOf(value);
+    return a === undefined ? [] : [a];
+  }
+  const list: Announce[] = [];
+  for (const item of value) {
+    const a = announceOf(item);
+    if (a !== undefined) list.push(a);
+  }
+  return list;
+}
+
+/**
+ * The NOTIFY of each head of one call (`announceHead`; null: none), numbered from 0: consecutive heads
+ * share one while the JSON list of their completed announces stays under PostgreSQL's payload limit.
+ * A NOTIFY of one head sends its announce alone (what instances of an older version read), of several
+ * the list (`decodeAnnounces`).
+ */
+export function announceGroups(heads: ReadonlyArray<string | null>): number[] {
+  const groups: number[] = [];
+  let group = 0;
+  let bytes = 1; // '[' and, per announce, its bytes and a ',' (the last one's being the ']')
+  let count = 0;
+  for (const head of heads) {
+    if (head !== null) {
+      const size = Buffer.byteLength(head, 'utf8') + TAIL_MAX_BYTES + 1;
+      if (count > 0 && bytes + size >= NOTIFY_MAX_BYTES) {
+        group++;
+        bytes = 1;
+        count = 0;
+      }
+      bytes += size;
+      count++;
+    }
+    groups.push(group);
+  }
+  return groups;
 }

@@ -4,6 +4,7 @@
  * functions made by ./migrations.ts (migrations 7, 11, 12, 14 and 15), through the pool of ./postgres-pool.ts.
  */
 import {
+  announceGroups,
   announceHead,
   checkRetain,
   type Appended,
@@ -63,14 +64,19 @@ const APPEND_UNKEYED_SQL = `/* writes agora_message_counters and agora_messages 
  * APPEND_UNKEYED_SQL that also announces the messages it stores on the topic (NOTIFY channel $5), in the
  * same statement and so the same transaction: each append's head ($6, ./contracts.ts
  * `announceHead`; NULL: none) completed with its id and stamp as `completeAnnounce` does, in the order
- * of the call. Listeners hear them when, and only if, the messages are committed.
+ * of the call, as few NOTIFYs as fit the payload limit ($7, ./contracts.ts `announceGroups`): one
+ * announce alone, several as a JSON list. Listeners hear them when, and only if, the messages are committed.
  */
 const APPEND_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_messages */
   WITH a AS (SELECT out_ids, out_stamps FROM agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4)),
-  n AS (SELECT pg_notify($5, u.h || u.i || ',"t":' || u.s || '}')
-          FROM a, unnest($6::text[], a.out_ids, a.out_stamps) WITH ORDINALITY AS u(h, i, s, o)
-         WHERE u.h IS NOT NULL ORDER BY u.o)
-  SELECT a.out_ids, a.out_stamps, (SELECT count(*) FROM n) AS announced FROM a`;
+  u AS (SELECT u.h || u.i || ',"t":' || u.s || '}' AS m, u.g, u.o
+          FROM a, unnest($6::text[], $7::int[], a.out_ids, a.out_stamps) WITH ORDINALITY AS u(h, g, i, s, o)
+         WHERE u.h IS NOT NULL),
+  p AS (SELECT u.g, CASE WHEN count(*) = 1 THEN string_agg(u.m, ',' ORDER BY u.o)
+                         ELSE '[' || string_agg(u.m, ',' ORDER BY u.o) || ']' END AS payload
+          FROM u GROUP BY u.g),
+  n AS (SELECT pg_notify($5, p.payload) FROM p ORDER BY p.g)
+  SELECT a.out_ids, a.out_stamps, (SELECT count(*) FROM n) AS notified FROM a`;
 
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
@@ -238,7 +244,11 @@ export class PgMessageStore implements MessageStore {
     const [row] =
       heads === undefined
         ? await this.db.query<Row>(APPEND_UNKEYED_SQL, params, 'agora_append_unkeyed')
-        : await this.db.query<Row>(APPEND_ANNOUNCED_SQL, [...params, this.topic, heads], 'agora_append_announced');
+        : await this.db.query<Row>(
+            APPEND_ANNOUNCED_SQL,
+            [...params, this.topic, heads, announceGroups(heads)],
+            'agora_append_announced',
+          );
     const stamps = row?.out_stamps ?? [];
     return (row?.out_ids ?? []).map((id, i) => {
       const appended: Appended = { messageid: Number(id), lastModified: Number(stamps[i]) };

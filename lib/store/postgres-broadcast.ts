@@ -1,6 +1,7 @@
 /**
  * A Broadcast (./contracts.ts) on PostgreSQL's LISTEN/NOTIFY, for processes that share a
- * database: what auth instances fan session invalidations out on when Redis is not set.
+ * database: what auth instances fan session invalidations out on when Redis is not set. The topics
+ * of a process on one database listen on one connection (`PgListener`).
  */
 import { Client } from 'pg';
 import { errorMessage } from '../errors';
@@ -20,19 +21,146 @@ interface Queued {
   reject: (err: unknown) => void;
 }
 
+type Handlers = { onMessage(message: string): void; onGap(reason: string): void };
+
 /**
- * A Broadcast on LISTEN/NOTIFY: notifications reach listeners in commit order, the same
- * order for all. The listening connection is its own (not the pool's); when it breaks,
- * `onGap` fires and it reconnects with a doubling backoff.
+ * The one listening connection of a process's topics on a database: PostgreSQL wakes every
+ * connection that listens in the database at each committed NOTIFY, whatever it listens to, so one
+ * per process rather than one per topic. It is its own (not the pool's), opened with the first
+ * topic and closed with the last; when it breaks, every topic's `onGap` fires and it reconnects
+ * with a doubling backoff, listening again to every topic.
  */
-export class PgBroadcast implements Broadcast {
-  private listener: Client | undefined;
-  /** The listener once its LISTEN has succeeded. */
-  private listening: Client | undefined;
-  private handlers: { onMessage(message: string): void; onGap(reason: string): void } | undefined;
-  private closed = false;
+class PgListener {
+  /** The connection, from its start until it is lost or closed. */
+  private client: Client | undefined;
+  /** Settles once `client` is connected and listens to the topics of that time. */
+  private ready: Promise<void> | undefined;
+  /** The channels `client` listens to. */
+  private readonly listened = new Set<string>();
+  private readonly topics = new Map<string, Set<Handlers>>();
   private backoffMs = 100;
   private timer: NodeJS.Timeout | undefined;
+  /** The statement last handed to `client`: the next waits for it (a pg Client runs one at a time). */
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly db: PgDatabase) {}
+
+  /** The connection when it is up and listens to `channel`. */
+  listening(channel: string): Client | undefined {
+    return this.listened.has(channel) ? this.client : undefined;
+  }
+
+  /** Run `sql` on `client` once the statements handed to it before are done, whatever their outcome. */
+  run(client: Client, sql: string, params?: unknown[]): Promise<unknown> {
+    const next = this.last.then(
+      () => client.query(sql, params),
+      () => client.query(sql, params),
+    );
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Hear `channel` from when its LISTEN has succeeded (failing: `onGap`, a retry later, and a throw). */
+  async add(channel: string, handlers: Handlers): Promise<void> {
+    let set = this.topics.get(channel);
+    if (set === undefined) this.topics.set(channel, (set = new Set()));
+    set.add(handlers);
+    if (this.client === undefined) this.connect();
+    const client = this.client;
+    await this.ready;
+    if (this.listened.has(channel) || this.client !== client || client === undefined) return;
+    try {
+      await this.run(client, `LISTEN ${channel}`);
+      if (this.client === client) this.listened.add(channel);
+    } catch (e) {
+      this.down(client, e);
+      throw storeError('PostgreSQL', e);
+    }
+  }
+
+  /** Stop hearing `channel` for `handlers`; the connection closes with its last topic. */
+  async remove(channel: string, handlers: Handlers): Promise<void> {
+    const set = this.topics.get(channel);
+    if (set === undefined || !set.delete(handlers) || set.size > 0) return;
+    this.topics.delete(channel);
+    const client = this.client;
+    if (client === undefined) return;
+    if (this.topics.size > 0) {
+      if (this.listened.delete(channel)) await this.run(client, `UNLISTEN ${channel}`).catch(() => undefined);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.client = undefined;
+    this.ready = undefined;
+    this.listened.clear();
+    await client.end().catch(() => undefined);
+  }
+
+  private connect(): void {
+    // TCP keep-alive: a listener whose server vanished without a word must notice, reconnect and resubscribe.
+    const client = new Client({
+      connectionString: this.db.options.url,
+      connectionTimeoutMillis: this.db.options.timeoutMs,
+      query_timeout: this.db.options.timeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
+    });
+    client.on('error', (err) => this.down(client, err));
+    client.on('end', () => this.down(client, new Error('connection ended')));
+    client.on('notification', (n) => {
+      if (this.client !== client) return;
+      for (const h of this.topics.get(n.channel) ?? []) h.onMessage(n.payload ?? '');
+    });
+    this.client = client;
+    this.last = Promise.resolve(); // what a lost connection still runs does not hold up the new one
+    this.ready = (async () => {
+      try {
+        await client.connect();
+        for (const channel of [...this.topics.keys()]) {
+          await this.run(client, `LISTEN ${channel}`);
+          if (this.client === client) this.listened.add(channel);
+        }
+        this.backoffMs = 100;
+      } catch (e) {
+        this.down(client, e);
+        throw storeError('PostgreSQL', e);
+      }
+    })();
+    this.ready.catch(() => undefined);
+  }
+
+  private down(client: Client, err: unknown): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.ready = undefined;
+    this.listened.clear();
+    client.end().catch(() => undefined);
+    const reason = `listen connection lost: ${errorMessage(err)}`;
+    for (const set of [...this.topics.values()]) for (const h of [...set]) h.onGap(reason);
+    if (this.topics.size === 0) return;
+    this.timer = setTimeout(() => {
+      if (this.client === undefined && this.topics.size > 0) this.connect();
+    }, this.backoffMs);
+    this.timer.unref();
+    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+  }
+}
+
+/** The listener of each database (a process's topics on it share it). */
+const listeners = new WeakMap<PgDatabase, PgListener>();
+
+function listenerOf(db: PgDatabase): PgListener {
+  let listener = listeners.get(db);
+  if (listener === undefined) listeners.set(db, (listener = new PgListener(db)));
+  return listener;
+}
+
+/**
+ * A Broadcast on LISTEN/NOTIFY: notifications reach listeners in commit order, the same
+ * order for all. It listens on its process's connection of the database (`PgListener`).
+ */
+export class PgBroadcast implements Broadcast {
+  private handlers: Handlers | undefined;
   /** Messages waiting for the notify in flight to be answered, in publish order. */
   private readonly queued: Queued[] = [];
   private flushing = false;
@@ -86,70 +214,27 @@ export class PgBroadcast implements Broadcast {
    * would fence auth instances under load for nothing), and this connection serves nothing else.
    */
   private async notify(messages: string[]): Promise<void> {
-    const listener = this.listening;
+    const shared = listenerOf(this.db);
+    const listener = this.handlers === undefined ? undefined : shared.listening(this.channel);
     if (listener === undefined) {
       await this.db.query(NOTIFY_SQL, [this.channel, messages]);
       return;
     }
     try {
-      await listener.query(NOTIFY_SQL, [this.channel, messages]);
+      await shared.run(listener, NOTIFY_SQL, [this.channel, messages]);
     } catch (e) {
       throw storeError('PostgreSQL', e);
     }
   }
 
-  async subscribe(handlers: { onMessage(message: string): void; onGap(reason: string): void }): Promise<void> {
+  async subscribe(handlers: Handlers): Promise<void> {
     this.handlers = handlers;
-    await this.listen();
+    await listenerOf(this.db).add(this.channel, handlers);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    const listener = this.listener;
-    this.listener = undefined;
-    this.listening = undefined;
-    await listener?.end().catch(() => undefined);
-  }
-
-  private async listen(): Promise<void> {
-    // TCP keep-alive: a listener whose server vanished without a word must notice, reconnect and resubscribe.
-    const client = new Client({
-      connectionString: this.db.options.url,
-      connectionTimeoutMillis: this.db.options.timeoutMs,
-      query_timeout: this.db.options.timeoutMs,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 5000,
-    });
-    const down = (err: unknown): void => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      this.listening = undefined;
-      client.end().catch(() => undefined);
-      this.handlers?.onGap(`listen connection lost: ${errorMessage(err)}`);
-      this.retry();
-    };
-    client.on('error', down);
-    client.on('end', () => down(new Error('connection ended')));
-    client.on('notification', (n) => {
-      if (this.listener === client && n.channel === this.channel) this.handlers?.onMessage(n.payload ?? '');
-    });
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${this.channel}`);
-      if (this.listener === client) this.listening = client;
-      this.backoffMs = 100;
-    } catch (e) {
-      down(e);
-      throw storeError('PostgreSQL', e);
-    }
-  }
-
-  private retry(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => void this.listen().catch(() => undefined), this.backoffMs);
-    this.timer.unref();
-    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+    const handlers = this.handlers;
+    this.handlers = undefined;
+    if (handlers !== undefined) await listenerOf(this.db).remove(this.channel, handlers);
   }
 }

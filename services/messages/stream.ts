@@ -13,7 +13,7 @@ import { GRPC, errorMessage } from '../../lib/errors';
 import type { StreamEvent } from '../../lib/gen/agora/StreamEvent';
 import type { StreamRequest__Output } from '../../lib/gen/agora/StreamRequest';
 import type { Logger } from '../../lib/log';
-import { decodeAnnounce, encodeAnnounce, type Broadcast, type StoredMessage } from '../../lib/store/contracts';
+import { decodeAnnounces, encodeAnnounce, type Broadcast, type StoredMessage } from '../../lib/store/contracts';
 
 export type StreamCall = grpc.ServerWritableStream<StreamRequest__Output, StreamEvent>;
 
@@ -87,16 +87,16 @@ export class MessageStreamHub {
   }
 
   private onMessage(text: string): void {
-    if (this.streams.size === 0) return; // no stream here: nothing to read the announce for
-    const a = decodeAnnounce(text);
-    if (a === undefined) return;
-    const calls = this.streams.get(a.c);
-    if (calls === undefined) return;
-    const event: StreamEvent =
-      a.u === undefined || a.m === undefined
-        ? { posted: a.i }
-        : { message: { messageid: a.i, username: a.u, message: a.m, last_modified: a.t ?? 0 } };
-    for (const call of calls) this.send(call, event);
+    if (this.streams.size === 0) return; // no stream here: nothing to read the announces for
+    for (const a of decodeAnnounces(text)) {
+      const calls = this.streams.get(a.c);
+      if (calls === undefined) continue;
+      const event: StreamEvent =
+        a.u === undefined || a.m === undefined
+          ? { posted: a.i }
+          : { message: { messageid: a.i, username: a.u, message: a.m, last_modified: a.t ?? 0 } };
+      for (const call of calls) this.send(call, event);
+    }
   }
 
   private drop(channel: string, call: StreamCall): void {

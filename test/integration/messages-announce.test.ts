@@ -8,27 +8,34 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { decodeAnnounce, type Announce, type Appended } from '../../lib/store/contracts';
+import { decodeAnnounce, decodeAnnounces, type Announce, type Appended } from '../../lib/store/contracts';
 import { openStores, type OpenStores } from '../../lib/store/index';
 import { startPostgres } from '../helpers/backends';
 
 const log = createLogger('test', 'silent');
 
-/** What a topic delivers, with a promise of its first `n` messages (failing after 10 s). */
-async function hear(stores: OpenStores): Promise<{ heard: string[]; first(n: number): Promise<string[]> }> {
+/**
+ * What a topic delivers: its messages (`texts`) and the announces they carry, with a promise of the first
+ * `n` announces (failing after 10 s).
+ */
+async function hear(
+  stores: OpenStores,
+): Promise<{ texts: string[]; heard: Announce[]; first(n: number): Promise<Announce[]> }> {
   const topic = stores.broadcast('messages');
   assert.ok(topic !== undefined, 'PostgreSQL gives a messages topic');
-  const heard: string[] = [];
+  const texts: string[] = [];
+  const heard: Announce[] = [];
   let wake = (): void => undefined;
   await topic.subscribe({
     onMessage: (m) => {
-      heard.push(m);
+      texts.push(m);
+      heard.push(...decodeAnnounces(m));
       wake();
     },
     // The server stops at the end of the test: a gap then is no failure; one before loses announces counted.
     onGap: () => undefined,
   });
-  const first = (n: number): Promise<string[]> =>
+  const first = (n: number): Promise<Announce[]> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${heard.length} of ${n} announces heard in 10 s`)), 10_000);
       wake = () => {
@@ -38,7 +45,7 @@ async function hear(stores: OpenStores): Promise<{ heard: string[]; first(n: num
       };
       wake();
     });
-  return { heard, first };
+  return { texts, heard, first };
 }
 
 test('the PostgreSQL store announces its appends without keys in their transaction, in id order', async (t) => {
@@ -80,7 +87,7 @@ test('the PostgreSQL store announces its appends without keys in their transacti
     ['the announcing instance', here],
     ['another instance', there],
   ] as const) {
-    const got = (await topic.first(sent.length)).map((text) => decodeAnnounce(text) ?? assert.fail(text));
+    const got = await topic.first(sent.length);
     assert.deepEqual(inOrder(got), inOrder(expected), `${name} hears every append, once`);
     for (const channel of ['a', 'b']) {
       const ids: number[] = got.filter((a) => a.c === channel).map((a) => a.i);
@@ -101,7 +108,44 @@ test('the PostgreSQL store announces its appends without keys in their transacti
   const quiet = await other.messages.append('c', 'ann', 'quiet', 100);
   assert.deepEqual(quiet, { messageid: 1, lastModified: quiet.lastModified });
   const marker = await s.messages.append('c', 'ann', 'after', 100);
-  const next = decodeAnnounce((await here.first(sent.length + 1))[sent.length]);
+  const next = (await here.first(sent.length + 1))[sent.length];
   assert.deepEqual(next, { c: 'c', u: 'ann', m: 'after', i: marker.messageid, t: marker.lastModified });
   assert.equal(marker.messageid, 2, 'the quiet append was stored (id 1) and not announced');
+});
+
+test('the announces of one call go in as few NOTIFYs as fit, a single one as older instances read it', async (t) => {
+  const pg = await startPostgres(t);
+  if (pg === undefined) return;
+  const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), storeTimeoutMs: 5000 };
+  const s = await openStores(config, log, ['messages'], { announcePosts: true });
+  t.after(() => s.close());
+  const other = await openStores(config, log, ['messages']);
+  t.after(() => other.close());
+  const there = await hear(other);
+
+  const first = await s.messages.append('a', 'ann', 'alone', 100);
+  assert.deepEqual(decodeAnnounce((await there.first(1)) && there.texts[0]), {
+    c: 'a',
+    u: 'ann',
+    m: 'alone',
+    i: first.messageid,
+    t: first.lastModified,
+  });
+  // 200 appends of ~1000 bytes to one channel: the first goes alone, the others wait for it and go together.
+
+  const text = (i: number): string => `${i} ${'é'.repeat(500)}`;
+  const answered = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => s.messages.append('a', 'bo', text(i), 1000)),
+  );
+  const got = (await there.first(201)).slice(1);
+  assert.deepEqual(
+    got,
+    answered.map((a, i) => ({ c: 'a', u: 'bo', m: text(i), i: a.messageid, t: a.lastModified })),
+    'every announce, once, in the order of the call',
+  );
+  assert.ok(there.texts.length < 50, `${there.texts.length} NOTIFYs for 201 announces`);
+  for (const payload of there.texts) {
+    assert.ok(Buffer.byteLength(payload) < 8000, 'each under the payload limit');
+    assert.equal(payload.startsWith('['), decodeAnnounces(payload).length > 1, 'a list only of several');
+  }
 });

@@ -9,9 +9,11 @@ import { createLogger } from '../../lib/log';
 import { publicChannel } from '../../lib/permissions';
 import type { RpcContext } from '../../lib/rpc/service';
 import {
+  announceGroups,
   announceHead,
   completeAnnounce,
   decodeAnnounce,
+  decodeAnnounces,
   MAX_TOPIC_BYTES,
   type Appended,
   type MessageStore,
@@ -48,6 +50,36 @@ test('a head completed with the id and stamp decodes to the announce; a long tex
   assert.equal(announceHead('x'.repeat(8000), 'ann', 'hi'), undefined, 'no NOTIFY payload holds it');
 });
 
+test('the heads of a call share NOTIFYs while their list fits a payload; a list decodes in order', () => {
+  const heads = [
+    announceHead('a', 'ann', 'é'.repeat(3000)),
+    null,
+    announceHead('a', 'ann', 'x'.repeat(1000)),
+    announceHead('b', 'bo', 'é'.repeat(3000)),
+    announceHead('c', 'cy', 'hi'),
+  ].map((h) => h ?? null);
+  const groups = announceGroups(heads);
+  assert.deepEqual(groups, [0, 0, 0, 1, 1], '6 kB and 1 kB share one, the next 6 kB starts another');
+  const texts = heads.map((h, i) => (h === null ? '' : completeAnnounce(h, Number.MAX_SAFE_INTEGER - i, 2 ** 52)));
+  for (const g of new Set(groups)) {
+    const list = `[${texts.filter((t, i) => t !== '' && groups[i] === g).join(',')}]`;
+    assert.ok(Buffer.byteLength(list) < 8000, `NOTIFY ${g} fits: ${Buffer.byteLength(list)} bytes`);
+  }
+  const small = (n: number): number[] =>
+    announceGroups(Array.from({ length: n }, () => announceHead('a', 'ann', 'hi') ?? null));
+  assert.equal(small(100).at(-1), 0, '100 announces of ~60 bytes in one');
+  assert.equal(small(120).at(-1), 1, '120 in two');
+  const list = `[${completeAnnounce(heads[0] ?? '', 1, 5)},${completeAnnounce(heads[4] ?? '', 2, 6)},7,{"c":1}]`;
+  assert.deepEqual(decodeAnnounces(list), [
+    { c: 'a', u: 'ann', m: 'é'.repeat(3000), i: 1, t: 5 },
+    { c: 'c', u: 'cy', m: 'hi', i: 2, t: 6 },
+  ]);
+  assert.deepEqual(decodeAnnounces(completeAnnounce(heads[4] ?? '', 3, 7)), [{ c: 'c', u: 'cy', m: 'hi', i: 3, t: 7 }]);
+  assert.deepEqual(decodeAnnounces('not json'), []);
+  assert.deepEqual(decodeAnnounces('null'), []);
+  assert.equal(decodeAnnounce(list), undefined, 'a list is no single announce (what an older instance reads)');
+});
+
 test('with a topic, a call without keys carries the topic and a head per append, and answers them announced', async () => {
   const calls: Array<{ sql: string; params: unknown[]; name?: string }> = [];
   const query = (sql: string, params: unknown[], name?: string): Promise<unknown[]> => {
@@ -66,6 +98,7 @@ test('with a topic, a call without keys carries the topic and a head per append,
   assert.equal(calls[0].name, 'agora_append_announced', 'a prepared statement');
   assert.equal(calls[0].params[4], 'agora_messages');
   assert.deepEqual(calls[0].params[5], [announceHead('a', 'ann', 'hi')]);
+  assert.deepEqual(calls[0].params[6], [0], 'its NOTIFY');
   const keyed = await store.append('a', 'ann', 'hi', 100, { key: 'k', now: 1, ttlMs: 10 });
   assert.deepEqual(keyed, { messageid: 1, lastModified: 5000 }, 'a call with a key is not announced');
   assert.doesNotMatch(calls[1].sql, /pg_notify/);
