@@ -33,6 +33,7 @@
  *    them cut their watchers off within the bound of step 4.
  */
 import { randomBytes } from 'node:crypto';
+import { within } from './deadline';
 import { AgoraError, errorMessage } from './errors';
 import type { Logger } from './log';
 import { WATCH_LEASE_MS } from './session-watch';
@@ -108,20 +109,12 @@ export class InvalidationFanout<K extends CacheKey = number> {
     );
     for (const timer of this.timers) timer.unref();
     this.heartbeat();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', [
-              'broadcast',
-              `own heartbeat not heard back in ${timeoutMs} ms`,
-            ]),
-          ),
-        timeoutMs,
-      );
-    });
-    await Promise.race([heard, late]).finally(() => clearTimeout(timer));
+    await within(
+      heard,
+      timeoutMs,
+      () =>
+        new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['broadcast', `own heartbeat not heard back in ${timeoutMs} ms`]),
+    );
     this.checkFence();
   }
 

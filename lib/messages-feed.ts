@@ -7,6 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { grpcChannelOptions, grpcTarget } from './config';
+import { within } from './deadline';
 import { AgoraError } from './errors';
 import type { Message__Output } from './gen/agora/Message';
 import type { MessagesClient } from './gen/agora/Messages';
@@ -80,20 +81,15 @@ export class MessageFeeds {
     }
     feed.listeners.add(listener);
     const leave = (): void => this.leave(channel, listener);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Messages (its message stream)'])),
-        this.options.timeoutMs,
-      );
-    });
     try {
-      await Promise.race([feed.ready, late]);
+      await within(
+        feed.ready,
+        this.options.timeoutMs,
+        () => new AgoraError('AGORA_ERR_RPC_UNAVAILABLE', ['Messages (its message stream)']),
+      );
     } catch (e) {
       leave();
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
     return leave;
   }

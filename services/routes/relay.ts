@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { within } from '../../lib/deadline';
 import { AgoraError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { decodeRouteChange, type Broadcast, type RouteChange } from '../../lib/store/contracts';
@@ -66,20 +67,12 @@ export class ChangeRelay {
     this.timer = setInterval(() => this.tick(), this.options.probeMs ?? PROBE_MS);
     this.timer.unref();
     this.probe();
-    let late: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      late = setTimeout(
-        () =>
-          reject(
-            new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', [
-              'route topic',
-              `own probe not heard back in ${timeoutMs} ms`,
-            ]),
-          ),
-        timeoutMs,
-      );
-    });
-    await Promise.race([heard, timeout]).finally(() => clearTimeout(late));
+    await within(
+      heard,
+      timeoutMs,
+      () =>
+        new AgoraError('AGORA_ERR_STORE_UNAVAILABLE', ['route topic', `own probe not heard back in ${timeoutMs} ms`]),
+    );
   }
 
   close(): void {
