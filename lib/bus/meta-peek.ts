@@ -7,6 +7,7 @@
  */
 import { decodeMeta } from './codec';
 import { sameAt } from './mdp';
+import { numberAt, numberBytes } from './msgpack-read';
 
 /** The two fields the broker routes by. */
 export interface RouteMeta {
@@ -78,41 +79,7 @@ function skip(f: Buffer, at: number): number {
   if (tag <= 0x7f || tag >= 0xe0 || tag === 0xc0 || tag === 0xc2 || tag === 0xc3) end = at + 1;
   else if (tag >= 0xa0 && tag <= 0xbf) end = at + 1 + (tag - 0xa0);
   else if (tag === 0xd9 || tag === 0xda) return stringAt(f, at)?.[1] ?? -1;
-  else if (tag === 0xca) end = at + 5;
-  else if (tag === 0xcb) end = at + 9;
-  else if (tag >= 0xcc && tag <= 0xcf) end = at + 1 + (1 << (tag - 0xcc));
-  else if (tag >= 0xd0 && tag <= 0xd3) end = at + 1 + (1 << (tag - 0xd0));
+  else if (tag >= 0xca && tag <= 0xd3) end = at + 1 + numberBytes(tag);
   else return -1;
   return end <= f.length ? end : -1;
-}
-
-/** The number at `at` (whose extent `skip` has checked), as the decoder reads it; undefined when not a number. */
-function numberAt(f: Buffer, at: number): number | undefined {
-  const tag = f[at];
-  if (tag <= 0x7f) return tag;
-  if (tag >= 0xe0) return tag - 0x100;
-  switch (tag) {
-    case 0xca:
-      return f.readFloatBE(at + 1);
-    case 0xcb:
-      return f.readDoubleBE(at + 1);
-    case 0xcc:
-      return f[at + 1];
-    case 0xcd:
-      return f.readUInt16BE(at + 1);
-    case 0xce:
-      return f.readUInt32BE(at + 1);
-    case 0xcf:
-      return f.readUInt32BE(at + 1) * 0x1_0000_0000 + f.readUInt32BE(at + 5);
-    case 0xd0:
-      return f.readInt8(at + 1);
-    case 0xd1:
-      return f.readInt16BE(at + 1);
-    case 0xd2:
-      return f.readInt32BE(at + 1);
-    case 0xd3:
-      return f.readInt32BE(at + 1) * 0x1_0000_0000 + f.readUInt32BE(at + 5);
-    default:
-      return undefined;
-  }
 }

@@ -54,6 +54,12 @@ function read(): unknown {
   if (tag <= 0x8f) return map(tag - 0x80);
   if (tag <= 0x9f) return array(tag - 0x90);
   if (tag <= 0xbf) return string(tag - 0xa0);
+  if (tag >= 0xca && tag <= 0xd3) {
+    const n = numberBytes(tag);
+    if (!has(n)) return fail();
+    pos += n;
+    return numberAt(buf, pos - n - 1);
+  }
   switch (tag) {
     case 0xc0:
       return null;
@@ -61,26 +67,6 @@ function read(): unknown {
       return false;
     case 0xc3:
       return true;
-    case 0xca:
-      return has(4) ? buf.readFloatBE((pos += 4) - 4) : fail();
-    case 0xcb:
-      return has(8) ? buf.readDoubleBE((pos += 8) - 8) : fail();
-    case 0xcc:
-      return has(1) ? buf[pos++] : fail();
-    case 0xcd:
-      return has(2) ? buf.readUInt16BE((pos += 2) - 2) : fail();
-    case 0xce:
-      return has(4) ? buf.readUInt32BE((pos += 4) - 4) : fail();
-    case 0xcf:
-      return has(8) ? buf.readUInt32BE((pos += 8) - 8) * 0x1_0000_0000 + buf.readUInt32BE(pos - 4) : fail();
-    case 0xd0:
-      return has(1) ? buf.readInt8(pos++) : fail();
-    case 0xd1:
-      return has(2) ? buf.readInt16BE((pos += 2) - 2) : fail();
-    case 0xd2:
-      return has(4) ? buf.readInt32BE((pos += 4) - 4) : fail();
-    case 0xd3:
-      return has(8) ? buf.readInt32BE((pos += 8) - 8) * 0x1_0000_0000 + buf.readUInt32BE(pos - 4) : fail();
     case 0xd9:
       return has(1) ? string(buf[pos++]) : fail();
     case 0xda:
@@ -189,4 +175,43 @@ function map(size: number): Record<string, unknown> | undefined {
     if (bad) return undefined;
   }
   return out;
+}
+
+/** How many bytes follow a float's or an integer's tag (0xca to 0xd3). */
+export function numberBytes(tag: number): number {
+  return tag === 0xca ? 4 : tag === 0xcb ? 8 : 1 << ((tag - 0xcc) & 3);
+}
+
+/**
+ * The number whose tag is at `at` (its bytes known to be there), as the Decoder reads it; undefined when no
+ * number starts there.
+ */
+export function numberAt(f: Buffer, at: number): number | undefined {
+  const tag = f[at];
+  if (tag <= 0x7f) return tag;
+  if (tag >= 0xe0) return tag - 0x100;
+  switch (tag) {
+    case 0xca:
+      return f.readFloatBE(at + 1);
+    case 0xcb:
+      return f.readDoubleBE(at + 1);
+    case 0xcc:
+      return f[at + 1];
+    case 0xcd:
+      return f.readUInt16BE(at + 1);
+    case 0xce:
+      return f.readUInt32BE(at + 1);
+    case 0xcf:
+      return f.readUInt32BE(at + 1) * 0x1_0000_0000 + f.readUInt32BE(at + 5);
+    case 0xd0:
+      return f.readInt8(at + 1);
+    case 0xd1:
+      return f.readInt16BE(at + 1);
+    case 0xd2:
+      return f.readInt32BE(at + 1);
+    case 0xd3:
+      return f.readInt32BE(at + 1) * 0x1_0000_0000 + f.readUInt32BE(at + 5);
+    default:
+      return undefined;
+  }
 }
