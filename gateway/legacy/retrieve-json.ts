@@ -8,6 +8,8 @@
  * encoding is; bytes after the value) answers undefined, and the caller decodes the result as usual.
  */
 
+import { numberAt, numberBytes } from '../../lib/bus/msgpack-read';
+
 const HEAD = Buffer.from('{"status":true,"data":[');
 const TAIL = Buffer.from(']}');
 const ID = Buffer.from('{"messageid":');
@@ -45,13 +47,13 @@ export function retrieveJson(result: Uint8Array): Buffer | undefined {
  * calls (all of one call happens synchronously), then copies the answer out.
  */
 class Writer {
-  private src: Uint8Array = Buffer.alloc(0);
+  private src: Buffer = Buffer.alloc(0);
   private at = 0;
   private out: Buffer = Buffer.allocUnsafeSlow(SCRATCH_KEPT);
   private to = 0;
 
   run(src: Uint8Array): Buffer | undefined {
-    this.src = src;
+    this.src = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.length);
     this.at = 0;
     this.to = 0;
     const ok = this.walk();
@@ -154,21 +156,13 @@ class Writer {
     const { src, at } = this;
     if (at >= src.length) return undefined;
     const tag = src[at];
-    if (tag < 0x80 || tag >= 0xe0) {
-      this.at = at + 1;
-      return tag < 0x80 ? tag : tag - 0x100;
-    }
-    const unsigned = tag >= 0xcc && tag <= 0xcf;
-    if (!unsigned && !(tag >= 0xd0 && tag <= 0xd3)) return undefined;
-    const width = 1 << (tag - (unsigned ? 0xcc : 0xd0));
-    if (at + 1 + width > src.length) return undefined;
-    const negative = !unsigned && src[at + 1] >= 0x80;
-    let value: number;
-    if (width < 8) value = readUint(src, at + 1, width) - (negative ? 2 ** (8 * width) : 0);
-    // 64 bits: each half exact, the high one signed when the integer is (its sum exact while safe).
-    else value = (readUint(src, at + 1, 4) - (negative ? 2 ** 32 : 0)) * 2 ** 32 + readUint(src, at + 5, 4);
-    if (!Number.isSafeInteger(value)) return undefined;
-    this.at = at + 1 + width;
+    const fixed = tag < 0x80 || tag >= 0xe0;
+    if (!fixed && !(tag >= 0xcc && tag <= 0xd3)) return undefined;
+    const end = at + 1 + (fixed ? 0 : numberBytes(tag));
+    if (end > src.length) return undefined;
+    const value = numberAt(src, at);
+    if (value === undefined || !Number.isSafeInteger(value)) return undefined;
+    this.at = end;
     return value;
   }
 
