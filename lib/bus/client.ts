@@ -16,6 +16,7 @@ import { MMI_STATUS, type BrokerStatus } from './broker-stats';
 
 import type { MechanismFactory } from './zmtp-mechanism';
 import { busEndpoints, DealerSocket } from './zmtp';
+import { numberBytes } from './msgpack-read';
 import { keepFrame } from './zmtp-connection';
 
 export interface ClientOptions {
@@ -396,7 +397,7 @@ export class BusClient {
     if (call?.readResult === undefined || call.link !== link) return false;
     // The msgid's width, of a form peekId took: positive fixint, uint 8..64 or int 8..64.
     const tag = body[2];
-    const at = 3 + (tag < 0x80 ? 0 : 1 << (tag - (tag <= 0xcf ? 0xcc : 0xd0)));
+    const at = 3 + (tag < 0x80 ? 0 : numberBytes(tag));
     if (at >= body.length - 1 || body[at] !== NIL) return false;
     this.ended(msgid as number);
     try {
