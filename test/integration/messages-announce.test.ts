@@ -5,7 +5,7 @@
  * stamps; an append with a key is left to its caller; a store opened without the option announces nothing.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { defaultConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { decodeAnnounce, decodeAnnounces, type Announce, type Appended } from '../../lib/store/contracts';
@@ -13,6 +13,23 @@ import { openStores, type OpenStores } from '../../lib/store/index';
 import { startPostgres } from '../helpers/backends';
 
 const log = createLogger('test', 'silent');
+
+type MessageStores = Awaited<ReturnType<typeof openStores<'messages'>>>;
+
+/**
+ * Two message stores on one throwaway database: `s` announces its appends, `other` does not; undefined (the
+ * test skipped) without PostgreSQL.
+ */
+async function announcingPair(t: TestContext): Promise<{ s: MessageStores; other: MessageStores } | undefined> {
+  const pg = await startPostgres(t);
+  if (pg === undefined) return undefined;
+  const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), storeTimeoutMs: 5000 };
+  const s = await openStores(config, log, ['messages'], { announcePosts: true });
+  t.after(() => s.close());
+  const other = await openStores(config, log, ['messages']);
+  t.after(() => other.close());
+  return { s, other };
+}
 
 /**
  * What a topic delivers: its messages (`texts`) and the announces they carry, with a promise of the first
@@ -49,13 +66,9 @@ async function hear(
 }
 
 test('the PostgreSQL store announces its appends without keys in their transaction, in id order', async (t) => {
-  const pg = await startPostgres(t);
-  if (pg === undefined) return;
-  const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), storeTimeoutMs: 5000 };
-  const s = await openStores(config, log, ['messages'], { announcePosts: true });
-  t.after(() => s.close());
-  const other = await openStores(config, log, ['messages']);
-  t.after(() => other.close());
+  const pair = await announcingPair(t);
+  if (pair === undefined) return;
+  const { s, other } = pair;
   const here = await hear(s);
   const there = await hear(other);
 
@@ -114,13 +127,9 @@ test('the PostgreSQL store announces its appends without keys in their transacti
 });
 
 test('the announces of one call go in as few NOTIFYs as fit, a single one as older instances read it', async (t) => {
-  const pg = await startPostgres(t);
-  if (pg === undefined) return;
-  const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), storeTimeoutMs: 5000 };
-  const s = await openStores(config, log, ['messages'], { announcePosts: true });
-  t.after(() => s.close());
-  const other = await openStores(config, log, ['messages']);
-  t.after(() => other.close());
+  const pair = await announcingPair(t);
+  if (pair === undefined) return;
+  const { s, other } = pair;
   const there = await hear(other);
 
   const first = await s.messages.append('a', 'ann', 'alone', 100);
