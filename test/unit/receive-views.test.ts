@@ -12,6 +12,7 @@ import { ownCopy } from '../../lib/bus/broker';
 import { encodeRequest, unpack } from '../../lib/bus/codec';
 import { Command, EMPTY, MDPW01, REQUEST } from '../../lib/bus/mdp';
 import { serve } from '../../lib/bus/worker';
+import { within } from '../../lib/deadline';
 import { createLogger } from '../../lib/log';
 import { routerInbox } from '../helpers/router-inbox';
 import { DealerSocket, RouterSocket, type Frames } from '../../lib/bus/zmtp';
@@ -90,17 +91,26 @@ test('keepFrame copies a small frame and keeps a large one as it is', () => {
   assert.equal(large, frames[1]);
 });
 
-test('a DEALER with receiveViews hands out views of one read buffer', async (t) => {
+/** A ROUTER of ours and a DEALER (with or without receiveViews) connected to it, closed after the test. */
+async function dealerPair(
+  t: TestContext,
+  receiveViews: boolean,
+): Promise<{ r: RouterSocket; got: Promise<Frames>; d: DealerSocket }> {
   const r = new RouterSocket();
   const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
   const endpoint = await r.bind('tcp://127.0.0.1:*');
-  const d = new DealerSocket({ receiveViews: true });
-  const back = new Promise<Frames>((resolve) => (d.onMessage = resolve));
+  const d = new DealerSocket({ receiveViews });
   d.connect(endpoint);
   t.after(async () => {
     await d.close();
     r.close();
   });
+  return { r, got, d };
+}
+
+test('a DEALER with receiveViews hands out views of one read buffer', async (t) => {
+  const { r, got, d } = await dealerPair(t, true);
+  const back = new Promise<Frames>((resolve) => (d.onMessage = resolve));
   d.send([Buffer.from('hi')]);
   const [id] = await got;
   r.send([id, Buffer.from('abc'), Buffer.from('def')]);
@@ -119,10 +129,7 @@ function nth(i: number): Buffer {
 
 test('a DEALER reads into one reused buffer: frames kept from it, and messages and frames split over reads, keep their bytes', async (t) => {
   for (const receiveViews of [false, true]) {
-    const r = new RouterSocket();
-    const got = new Promise<Frames>((resolve) => (r.onMessage = resolve));
-    const endpoint = await r.bind('tcp://127.0.0.1:*');
-    const d = new DealerSocket({ receiveViews });
+    const { r, got, d } = await dealerPair(t, receiveViews);
     const count = 400;
     const kept: Buffer[] = [];
     const all = new Promise<void>((resolve) => {
@@ -131,21 +138,12 @@ test('a DEALER reads into one reused buffer: frames kept from it, and messages a
         if (kept.length === count * 2) resolve();
       };
     });
-    d.connect(endpoint);
-    t.after(async () => {
-      await d.close();
-      r.close();
-    });
     d.send([Buffer.from('hi')]);
     const [id] = await got;
     // Sent in one turn: the reads that carry them end and start anywhere within their frames.
     // A small frame first: where the read ends within the large one, it has been read already.
     for (let i = 0; i < count; i++) r.send([id, Buffer.from(`message ${i}`), nth(i)]);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${kept.length / 2} of ${count} messages arrived`)), 10_000);
-    });
-    await Promise.race([all, late]).finally(() => clearTimeout(timer));
+    await within(all, 10_000, () => new Error(`${kept.length / 2} of ${count} messages arrived`));
     for (let i = 0; i < count; i++) {
       assert.equal(kept[2 * i].toString(), `message ${i}`);
       assert.ok(kept[2 * i + 1].equals(nth(i)), `frame ${i} of ${receiveViews ? 'views' : 'copies'} changed`);
