@@ -63,8 +63,8 @@ serviceMain(
           });
     await fanout?.start(config.storeTimeoutMs);
     // In memory (no broadcast) there is no other instance: the hub announces to itself.
+    // Elsewhere the topic is heard only while streams are open here (./stream.ts).
     const hub = new MessageStreamHub(stores.broadcast('messages'), log.child({ mod: 'stream' }));
-    await hub.start();
     // Posts' idempotency keys are kept AGORA_IDEMPOTENCY_TTL_S, then swept (by every instance: a delete is idempotent).
     const sweep = setInterval(() => {
       stores.messages.pruneKeys(Date.now()).catch((err: unknown) => log.warn({ err }, 'post key sweep failed'));
