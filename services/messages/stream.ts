@@ -105,7 +105,10 @@ export class MessageStreamHub {
       (err: unknown) => {
         if (!this.waiting.has(call)) return;
         this.drop(call);
-        call.emit('error', { code: GRPC.UNAVAILABLE, details: `the message topic cannot be heard: ${errorMessage(err)}` });
+        call.emit('error', {
+          code: GRPC.UNAVAILABLE,
+          details: `the message topic cannot be heard: ${errorMessage(err)}`,
+        });
       },
     );
   }

@@ -68,7 +68,12 @@ async function nextEvent(call: Call, count: number): Promise<void> {
   while (call.events.length < count) await once(call, 'event');
 }
 
-const stored = (id: number): StoredMessage => ({ messageid: id, username: 'ann', message: `m${id}`, lastModified: 1000 + id });
+const stored = (id: number): StoredMessage => ({
+  messageid: id,
+  username: 'ann',
+  message: `m${id}`,
+  lastModified: 1000 + id,
+});
 
 test('the topic is heard from the first stream on, and the hello comes only once it is', async () => {
   const topic = new CountedTopic();
