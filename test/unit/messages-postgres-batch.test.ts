@@ -90,3 +90,67 @@ test('a call without keys uses the unkeyed function; a call with one key, the fu
   calls[1].answer();
   assert.deepEqual(await Promise.all(keyed), [appended(200), appended(201)]);
 });
+
+test('after a call of 8 appends or more on few channels, the next waits for more to join it', async () => {
+  const { db, calls } = fakeDatabase();
+  const store = new PgMessageStore(db, undefined, 60_000);
+  const answered: Array<Promise<unknown>> = [store.append('a', 'ann', 'm', 100)];
+  await settle();
+  const many = (n: number): void => {
+    for (let i = 0; i < n; i++) answered.push(store.append('a', 'ann', 'm', 100));
+  };
+  many(10);
+  calls[0].answer();
+  await settle();
+  assert.equal(calls.length, 2, 'a call of one append does not hold the next');
+  assert.equal(calls[1].channels.length, 10);
+  // The call of 10 on one channel ends: the 3 that wait are held, then 32 go at once.
+  many(3);
+  calls[1].answer();
+  await settle();
+  assert.equal(calls.length, 2, 'held');
+  many(29);
+  await settle();
+  assert.equal(calls.length, 3, 'with 32 waiting the call goes at once');
+  assert.equal(calls[2].channels.length, 32);
+  calls[2].answer();
+  assert.equal((await Promise.all(answered)).length, 1 + 10 + 3 + 29);
+});
+
+test('a call on as many channels as appends (posts spread over channels) holds nothing', async () => {
+  const { db, calls } = fakeDatabase();
+  const store = new PgMessageStore(db, undefined, 60_000);
+  const answered: Array<Promise<unknown>> = [store.append('a', 'ann', 'm', 100)];
+  await settle();
+  for (let i = 0; i < 10; i++) answered.push(store.append(`c${i}`, 'ann', 'm', 100));
+  calls[0].answer();
+  await settle();
+  assert.equal(calls[1].channels.length, 10);
+  for (let i = 0; i < 3; i++) answered.push(store.append(`d${i}`, 'ann', 'm', 100));
+  calls[1].answer();
+  await settle();
+  assert.equal(calls.length, 3, 'not held');
+  calls[2].answer();
+  assert.equal((await Promise.all(answered)).length, 14);
+});
+
+test('a held append goes when the hold ends, however few wait', async () => {
+  const { db, calls } = fakeDatabase();
+  const store = new PgMessageStore(db, undefined, 5);
+  const first = store.append('a', 'ann', 'm', 100);
+  await settle();
+  const ten = Array.from({ length: 10 }, () => store.append('a', 'ann', 'm', 100));
+  calls[0].answer();
+  await settle();
+  const held = store.append('a', 'ann', 'm', 100);
+  calls[1].answer();
+  await Promise.all([first, ...ten]);
+  const started = performance.now();
+  while (calls.length === 2) {
+    assert.ok(performance.now() - started < 1000, 'the hold never ended');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.deepEqual(calls[2].channels, ['a']);
+  calls[2].answer();
+  assert.deepEqual(await held, appended(300));
+});
