@@ -1,12 +1,12 @@
 /**
  * GET /v1/channels/{name}/messages/stream through the real mesh (docs/API-V1.md "Live
  * messages"): two clients get a post live, Last-Event-ID resumes, a logoff ends the stream, a
- * bad session is 401, and over PostgreSQL a stream on one gateway, following one Messages
- * instance, sees the posts another gateway made through the other instance.
+ * bad session is 401, and over PostgreSQL (the messages topic on PostgreSQL, then on Redis) a stream on one
+ * gateway, following one Messages instance, sees the posts another gateway made through the other instance.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { startPostgres, until } from '../helpers/backends';
+import { test, type TestContext } from 'node:test';
+import { startPostgres, startRedis, until } from '../helpers/backends';
 import { startMesh } from '../helpers/mesh';
 import { startNode } from '../helpers/proc';
 import { startScaledMesh } from '../helpers/scaled-mesh';
@@ -114,11 +114,22 @@ test('message streams through the mesh (memory)', async (t) => {
 test('a stream on gateway A, following one Messages instance, sees posts made through gateway B (PostgreSQL)', async (t) => {
   const pg = await startPostgres(t);
   if (pg === undefined) return;
-  const mesh = await startScaledMesh(2, {
-    AGORA_DATABASE_URL: await pg.newDatabase(),
-    AGORA_LOG_LEVEL: 'debug',
-    AGORA_SSE_HEARTBEAT_MS: '60000',
-  });
+  await crossInstance(t, { AGORA_DATABASE_URL: await pg.newDatabase() });
+});
+
+test('the same with the messages topic on Redis (PostgreSQL for the messages)', async (t) => {
+  const pg = await startPostgres(t);
+  const redis = await startRedis(t);
+  if (pg === undefined || redis === undefined) return;
+  await crossInstance(t, { AGORA_DATABASE_URL: await pg.newDatabase(), AGORA_REDIS_URL: redis.url });
+});
+
+/**
+ * Gateway A follows the first Messages instance only; posts go through the scaled mesh's gateway until the second
+ * instance has stored some, and A's stream gets every one: the first instance heard the topic from A's stream on.
+ */
+async function crossInstance(t: TestContext, env: Record<string, string>): Promise<void> {
+  const mesh = await startScaledMesh(2, { ...env, AGORA_LOG_LEVEL: 'debug', AGORA_SSE_HEARTBEAT_MS: '60000' });
   t.after(() => mesh.stop());
   const gatewayA = await startNode('gateway/main.js', {
     env: {
@@ -145,4 +156,4 @@ test('a stream on gateway A, following one Messages instance, sees posts made th
     await post(baseB, ann, 'wide', `m${++n}`);
   }
   for (let id = 1; id <= n; id++) await expectMessage(s, id, 'ann', `m${id}`);
-});
+}
