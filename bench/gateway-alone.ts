@@ -4,8 +4,9 @@
  * as in production, here to /dev/null) in a child process, with a bus that answers every call at once
  * in that process, and loads `POST /post` with autocannon at 64 connections from this one. It prints the
  * requests per second and the gateway process's CPU µs per request (utime + stime from /proc), run after
- * run. With no broker or service beside it, the CPU per request moves by about ±1 µs between runs,
- * against ±2.5 µs for the gateway's row in bench/http.ts: a way to judge a change to its hooks.
+ * run. With no broker or service beside it, the CPU per request moves less than the gateway's row in
+ * bench/http.ts (±2.5 µs), though still by some ±1 µs between runs of one tree: alternate runs of the
+ * trees compared.
  *
  * Knobs: BENCH_RUNS (4), BENCH_DURATION_S (5 per run, after 2 s of warm-up), BENCH_CONNECTIONS (64).
  * Not part of `npm run bench`: the bus here is no bus, so the numbers are the gateway's alone.
