@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { test } from 'node:test';
+import { within } from '../../lib/deadline';
 import { GRPC } from '../../lib/errors';
 import type { StreamEvent } from '../../lib/gen/agora/StreamEvent';
 import { createLogger } from '../../lib/log';
@@ -64,8 +65,20 @@ const open = (hub: MessageStreamHub, channel: string): Call => {
   return call;
 };
 
+/** Wait until `call` has been written `count` events (2 s at most). */
 async function nextEvent(call: Call, count: number): Promise<void> {
-  while (call.events.length < count) await once(call, 'event');
+  const written = async (): Promise<void> => {
+    while (call.events.length < count) await once(call, 'event');
+  };
+  await within(written(), 2000, () => new Error(`${call.events.length} events written, ${count} awaited`));
+}
+
+/** Wait until `done()` holds, looking at each turn of the event loop (2 s at most). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const reached = async (): Promise<void> => {
+    while (!done()) await new Promise((resolve) => setTimeout(resolve, 1));
+  };
+  await within(reached(), 2000, () => new Error(`never: ${what}`));
 }
 
 const stored = (id: number): StoredMessage => ({
@@ -117,9 +130,7 @@ test('the subscription is left after the last stream, and made again for the nex
   await nextEvent(b, 1);
   assert.equal(topic.subscribed, 1);
   b.emit('close');
-  while (hub.hears) await new Promise((resolve) => setTimeout(resolve, 5));
-  while (topic.closed === 0) await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(topic.closed, 1);
+  await until(() => !hub.hears && topic.closed === 1, 'the topic left after the linger');
   // Announces of the old subscription reach no one; a new stream subscribes again and is written to.
   const c = open(hub, 'general');
   await nextEvent(c, 1);
