@@ -11,11 +11,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseProcfile } from '../lib/procfile';
 import { parseFigures, type ProcessFigures } from '../lib/process-figures';
 import { launchPostgres, postgresProblem, type Postgres } from '../test/helpers/backends';
 import { freePort } from '../test/helpers/proc';
-import { ROOT } from './procs';
+import { procfileNodeFlags, ROOT } from './procs';
 
 /** One process of the mesh, restartable. */
 export interface MeshProc {
@@ -104,23 +103,6 @@ async function launch(
     });
   });
   return proc;
-}
-
-/**
- * The node flags the Procfile runs `dist/<entry>` with (`node --min-semi-space-size=16 dist/…`, README.md
- * "The parts"), so that the mesh's processes run as the Procfile's do; none when no entry runs it.
- */
-export function procfileNodeFlags(entry: string): string[] {
-  const entries = parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'));
-  for (const { command } of entries) {
-    const m = /(?:^|\s)node((?:\s+--\S+)*)\s+(\S+)/.exec(command);
-    if (m !== null && m[2] === `dist/${entry}`)
-      return m[1]
-        .trim()
-        .split(/\s+/)
-        .filter((f) => f !== '');
-  }
-  return [];
 }
 
 /** A Redis server on `port` keeping its data in `dir` (append-only file, fsync every second). */

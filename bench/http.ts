@@ -24,7 +24,7 @@ import autocannon from 'autocannon';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
 import { postgresCpuMicros, postmasterPid } from './postgres-cpu';
-import { procfileNodeArgs } from './procs';
+import { procfileNodeFlags } from './procs';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
 type AutocannonResult = autocannon.Result;
@@ -67,7 +67,7 @@ async function launch(name: string, entry: string, env: Record<string, string>, 
   const prof = dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`];
   const child = spawn(
     process.execPath,
-    [...procfileNodeArgs(entry), ...prof, path.join(ROOT, 'dist', entry), ...args],
+    [...procfileNodeFlags(entry), ...prof, path.join(ROOT, 'dist', entry), ...args],
     {
       cwd: ROOT,
       env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },

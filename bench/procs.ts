@@ -15,15 +15,18 @@ import { parseProcfile } from '../lib/procfile';
 export const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
- * The Node options the Procfile gives the process that runs `dist/<script>` (e.g. `--min-semi-space-size=16`),
- * so that the bench runs each process as `npm start` does; none if no `node` entry runs it.
+ * The node flags the Procfile runs `dist/<entry>` with (`node --min-semi-space-size=16 dist/…`, README.md
+ * "The parts"), so that the mesh's processes run as the Procfile's do; none when no entry runs it.
  */
-export function procfileNodeArgs(script: string): string[] {
-  const target = `dist/${script}`;
-  for (const { command } of parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'))) {
-    const words = command.split(/\s+/);
-    const at = words.indexOf(target);
-    if (words[0] === 'node' && at > 0) return words.slice(1, at);
+export function procfileNodeFlags(entry: string): string[] {
+  const entries = parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'));
+  for (const { command } of entries) {
+    const m = /(?:^|\s)node((?:\s+--\S+)*)\s+(\S+)/.exec(command);
+    if (m !== null && m[2] === `dist/${entry}`)
+      return m[1]
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f !== '');
   }
   return [];
 }
