@@ -133,19 +133,14 @@ const FIXMAP_ONE = Buffer.from([0x81]);
 
 /** `[1, msgid, nil, result]` around a packed result, in one buffer. */
 function packedResponse(msgid: number, result: Packed): Buffer {
-  // msgid as the encoder writes a non-negative integer: positive fixint, uint 8, 16 or 32.
-  const width = msgid < 0x80 ? 0 : msgid <= 0xff ? 1 : msgid <= 0xffff ? 2 : 4;
-  const head = 2 + (width === 0 ? 1 : 1 + width) + 1;
-  const out = Buffer.allocUnsafe(head + result.byteLength);
-  out[0] = 0x94;
-  out[1] = RESPONSE_TYPE;
-  if (width === 0) out[2] = msgid;
-  else {
-    out[2] = width === 1 ? 0xcc : width === 2 ? 0xcd : 0xce;
-    out.writeUIntBE(msgid, 3, width);
-  }
-  out[head - 1] = 0xc0;
-  let at = head;
+  // At most 1 + 1 + 9 + 1 bytes before the result: the msgid as the encoder writes a non-negative integer.
+  const head = Buffer.allocUnsafe(12);
+  head[0] = 0x94;
+  head[1] = RESPONSE_TYPE;
+  let at = writeUint(head, 2, msgid);
+  head[at++] = 0xc0;
+  const out = Buffer.allocUnsafe(at + result.byteLength);
+  head.copy(out, 0, 0, at);
   for (const chunk of result.chunks) {
     out.set(chunk, at);
     at += chunk.length;
