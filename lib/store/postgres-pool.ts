@@ -55,8 +55,11 @@ export class PgDatabase {
     const client = await this.connect();
     let failure: Error | undefined;
     try {
-      const config = name === undefined ? sql : { name, text: sql, values: params };
-      return (await client.query<R>(config, params)).rows;
+      const result =
+        name === undefined
+          ? await client.query<R>(sql, params)
+          : await client.query<R>({ name, text: sql, values: params });
+      return result.rows;
     } catch (e) {
       failure = e as Error;
       throw this.report(storeError('PostgreSQL', e, isWrite(sql)));

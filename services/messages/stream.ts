@@ -98,7 +98,7 @@ export class MessageStreamHub {
     if (this.topic === undefined) return greet();
     this.waiting.add(call);
     clearTimeout(this.idle);
-    this.hear().then(
+    this.hear(this.topic).then(
       () => {
         if (this.waiting.delete(call)) greet();
       },
@@ -114,9 +114,7 @@ export class MessageStreamHub {
   }
 
   /** Subscribe to the topic unless subscribed (or subscribing); settles once it is heard. */
-  private hear(): Promise<void> {
-    const topic = this.topic;
-    if (topic === undefined) return Promise.resolve();
+  private hear(topic: Broadcast): Promise<void> {
     if (this.hearing !== undefined) return this.hearing;
     const handlers: Handlers = {
       onMessage: (text) => {

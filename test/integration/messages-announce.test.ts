@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { defaultConfig } from '../../lib/config';
+import { within } from '../../lib/deadline';
 import { createLogger } from '../../lib/log';
 import { decodeAnnounce, decodeAnnounces, type Announce, type Appended } from '../../lib/store/contracts';
 import { openStores, type OpenStores } from '../../lib/store/index';
@@ -53,15 +54,16 @@ async function hear(
     onGap: () => undefined,
   });
   const first = (n: number): Promise<Announce[]> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${heard.length} of ${n} announces heard in 10 s`)), 10_000);
-      wake = () => {
-        if (heard.length < n) return;
-        clearTimeout(timer);
-        resolve(heard.slice(0, n));
-      };
-      wake();
-    });
+    within(
+      new Promise<Announce[]>((resolve) => {
+        wake = () => {
+          if (heard.length >= n) resolve(heard.slice(0, n));
+        };
+        wake();
+      }),
+      10_000,
+      () => new Error(`${heard.length} of ${n} announces heard in 10 s`),
+    );
   return { texts, heard, first };
 }
 
