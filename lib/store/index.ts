@@ -152,7 +152,8 @@ export interface OpenOptions {
   /**
    * The messages process's: where the `messages` topic is PostgreSQL's (`broadcast('messages')` without
    * Redis), the PostgreSQL message store announces what it stores on it itself, in the same transaction
-   * (./messages-postgres.ts), and answers those appends `announced`.
+   * (./messages-postgres.ts), when a subscriber of the topic is listed (none: nothing to announce), and
+   * answers those appends `announced`.
    */
   announcePosts?: boolean;
 }
@@ -226,7 +227,8 @@ export async function openStores<K extends StoreKind>(
         const b = redis
           ? new redis.RedisBroadcast(redis.db, topic)
           : pg
-            ? new pg.PgBroadcast(pg.db, `agora_${topic}`)
+            ? // The appends announce on `messages` only while a subscriber is listed (./postgres-broadcast.ts).
+              new pg.PgBroadcast(pg.db, `agora_${topic}`, topic === 'messages')
             : undefined;
         if (b !== undefined) broadcasts.push(b);
         return b;

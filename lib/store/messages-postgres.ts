@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * functions made by ./migrations.ts (migrations 7, 11, 12, 14 and 15), through the pool of ./postgres-pool.ts.
+ * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15 and 17), through the pool of ./postgres-pool.ts.
  */
 import {
   announceGroups,
@@ -62,16 +62,19 @@ const APPEND_UNKEYED_SQL = `/* writes agora_message_counters and agora_messages 
 
 /**
  * APPEND_UNKEYED_SQL that also announces the messages it stores on the topic (NOTIFY channel $5), in the
- * same statement and so the same transaction: each append's head ($6, ./contracts.ts
- * `announceHead`; NULL: none) completed with its id and stamp as `completeAnnounce` does, in the order
- * of the call, as few NOTIFYs as fit the payload limit ($7, ./contracts.ts `announceGroups`): one
- * announce alone, several as a JSON list. Listeners hear them when, and only if, the messages are committed.
+ * same statement and so the same transaction, when a listener of the topic is listed (migration 17:
+ * none, no NOTIFY, which would wake every listening connection of the database for nothing): each
+ * append's head ($6, ./contracts.ts `announceHead`; NULL: none) completed with its id and stamp as
+ * `completeAnnounce` does, in the order of the call, as few NOTIFYs as fit the payload limit ($7,
+ * ./contracts.ts `announceGroups`): one announce alone, several as a JSON list. Listeners hear them
+ * when, and only if, the messages are committed.
  */
 const APPEND_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_messages */
-  WITH a AS (SELECT out_ids, out_stamps FROM agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4)),
+  WITH a AS (SELECT out_ids, out_stamps, out_heard
+               FROM agora_append_heard_messages($1::text[], $2::text[], $3::bytea[], $4, $5)),
   u AS (SELECT u.h || u.i || ',"t":' || u.s || '}' AS m, u.g, u.o
           FROM a, unnest($6::text[], $7::int[], a.out_ids, a.out_stamps) WITH ORDINALITY AS u(h, g, i, s, o)
-         WHERE u.h IS NOT NULL),
+         WHERE u.h IS NOT NULL AND a.out_heard),
   p AS (SELECT u.g, CASE WHEN count(*) = 1 THEN string_agg(u.m, ',' ORDER BY u.o)
                          ELSE '[' || string_agg(u.m, ',' ORDER BY u.o) || ']' END AS payload
           FROM u GROUP BY u.g),

@@ -18,6 +18,12 @@ export const MIGRATION_LOCK_KEY = 0x61676f7261;
 /** The migration that adds the sharing stamp of the node lists (its number, named once). */
 export const NODE_SHARING_MIGRATION = 16;
 
+/**
+ * First key of the advisory lock of a topic's listeners (migration 17, 'topi' in ASCII); the second is
+ * hashtext of the topic.
+ */
+export const TOPIC_LISTENERS_LOCK = 0x746f7069;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -588,6 +594,58 @@ export const MIGRATIONS: readonly Migration[] = [
         RETURN NEW;
       END
       $fn$;
+    `,
+  },
+  {
+    version: 17,
+    name: 'announce only to listed listeners',
+    sql: `
+      -- Who hears a topic now (lib/store/postgres-broadcast.ts "listed"): a process listening to a topic that
+      -- the appends announce on lists itself here until expires_at (the database's clock, ms) and renews
+      -- the listing while it listens. PostgreSQL wakes every listening connection of the database at each
+      -- NOTIFY, whatever it listens to: an append without a listener of its topic notifies nothing.
+      CREATE TABLE agora_topic_listeners (
+        topic      text COLLATE "C" NOT NULL,
+        listener   text COLLATE "C" NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (topic, listener)
+      );
+      -- Renew p_listener's listing of p_topic until p_lease_ms from now; true when it was listed with more
+      -- than p_margin_ms left (no announce can have missed it). Else (false) list it anew under the topic's
+      -- advisory lock (first key ${TOPIC_LISTENERS_LOCK}), taken exclusive: it waits for the appends that
+      -- hold it shared, which could not see the listing, to commit, so that what they stored is there
+      -- to read once this call returns; the appends after it see the listing.
+      CREATE FUNCTION agora_list_listener(p_topic text, p_listener text, p_lease_ms bigint, p_margin_ms bigint)
+        RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        UPDATE agora_topic_listeners SET expires_at = agora_now_ms() + p_lease_ms
+         WHERE topic = p_topic AND listener = p_listener AND expires_at > agora_now_ms() + p_margin_ms;
+        IF FOUND THEN
+          RETURN true;
+        END IF;
+        PERFORM pg_advisory_xact_lock(${TOPIC_LISTENERS_LOCK}, hashtext(p_topic));
+        DELETE FROM agora_topic_listeners WHERE topic = p_topic AND expires_at <= agora_now_ms();
+        INSERT INTO agora_topic_listeners AS l (topic, listener, expires_at)
+          VALUES (p_topic, p_listener, agora_now_ms() + p_lease_ms)
+          ON CONFLICT (topic, listener) DO UPDATE SET expires_at = excluded.expires_at;
+        RETURN false;
+      END $$;
+      -- agora_append_unkeyed_messages (migration 15) under the topic's advisory lock taken shared, answering
+      -- besides the ids and stamps whether a listener of p_topic is listed (out_heard): read by a statement
+      -- that starts once the lock is held, so it sees every listing that has waited for it.
+      CREATE FUNCTION agora_append_heard_messages(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_retain bigint, p_topic text)
+        RETURNS TABLE (out_ids bigint[], out_stamps bigint[], out_heard boolean) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_id bigint[];
+        a_stamp bigint[];
+      BEGIN
+        PERFORM pg_advisory_xact_lock_shared(${TOPIC_LISTENERS_LOCK}, hashtext(p_topic));
+        SELECT a.out_ids, a.out_stamps INTO a_id, a_stamp
+          FROM agora_append_unkeyed_messages(p_channels, p_usernames, p_messages, p_retain) a;
+        RETURN QUERY SELECT a_id, a_stamp, EXISTS (
+          SELECT 1 FROM agora_topic_listeners l WHERE l.topic = p_topic AND l.expires_at > agora_now_ms());
+      END $$;
     `,
   },
 ];

@@ -1,8 +1,11 @@
 /**
  * A Broadcast (./contracts.ts) on PostgreSQL's LISTEN/NOTIFY, for processes that share a
  * database: what auth instances fan session invalidations out on when Redis is not set. The topics
- * of a process on one database listen on one connection (`PgListener`).
+ * of a process on one database listen on one connection (`PgListener`). A topic that appends
+ * announce on only while someone hears it (the messages topic) is `listed`: its subscribers list
+ * themselves in agora_topic_listeners (./migrations.ts, migration 17) while they listen.
  */
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { errorMessage } from '../errors';
 import type { Broadcast } from './contracts';
@@ -22,6 +25,15 @@ interface Queued {
 }
 
 type Handlers = { onMessage(message: string): void; onGap(reason: string): void };
+
+/**
+ * A listing lasts LEASE_MS from its renewal, renewed every RENEW_MS; a renewal that finds less than
+ * MARGIN_MS left lists anew, and reports a gap (an append may have found no listener). Without a
+ * renewal that succeeded since LEASE_MS - MARGIN_MS, the listing may lapse: a gap too.
+ */
+export const LISTING = { leaseMs: 30_000, renewMs: 10_000, marginMs: 10_000 };
+const LIST_SQL = 'SELECT agora_list_listener($1, $2, $3, $4) AS kept';
+const UNLIST_SQL = 'DELETE FROM agora_topic_listeners WHERE topic = $1 AND listener = $2';
 
 /**
  * The one listening connection of a process's topics on a database: PostgreSQL wakes every
@@ -164,11 +176,28 @@ export class PgBroadcast implements Broadcast {
   /** Messages waiting for the notify in flight to be answered, in publish order. */
   private readonly queued: Queued[] = [];
   private flushing = false;
+  /** This subscriber in agora_topic_listeners, when `listed`. */
+  private readonly listener = randomBytes(8).toString('hex');
+  private renewal: NodeJS.Timeout | undefined;
+  /** When the last renewal that succeeded started (performance.now()). */
+  private renewedAt = 0;
+  private renewing = false;
+  /**
+   * When a lapse was reported (undefined: none since the last renewal): the next renewal started after it
+   * does not report one again, and one started before it counts for nothing.
+   */
+  private lapsedAt: number | undefined;
 
   constructor(
     private readonly db: PgDatabase,
     /** A PostgreSQL identifier, e.g. agora_auth. */
     private readonly channel: string,
+    /**
+     * Whether subscribers list themselves while they listen (./migrations.ts, migration 17): the appends
+     * announce only to a listed topic. `listing` (tests): the lease, the renewal period and the margin.
+     */
+    private readonly listed = false,
+    private readonly listing = LISTING,
   ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`bad channel name ${channel}`);
   }
@@ -227,14 +256,66 @@ export class PgBroadcast implements Broadcast {
     }
   }
 
+  /**
+   * Listen; a `listed` topic then lists this subscriber, once the appends that could not see it have
+   * committed, before it resolves: whatever they stored can be read, whatever is stored after is heard.
+   */
   async subscribe(handlers: Handlers): Promise<void> {
     this.handlers = handlers;
-    await listenerOf(this.db).add(this.channel, handlers);
+    const shared = listenerOf(this.db);
+    await shared.add(this.channel, handlers);
+    if (!this.listed) return;
+    try {
+      const started = performance.now();
+      await this.db.query(LIST_SQL, [this.channel, this.listener, this.listing.leaseMs, this.listing.marginMs]);
+      this.renewedAt = started;
+      this.lapsedAt = undefined;
+    } catch (e) {
+      if (this.handlers === handlers) this.handlers = undefined;
+      await shared.remove(this.channel, handlers);
+      throw e;
+    }
+    clearInterval(this.renewal);
+    this.renewal = setInterval(() => void this.renew(handlers), this.listing.renewMs);
+    this.renewal.unref();
+  }
+
+  /** Keep the listing (`listed`), reporting a gap when it may have lapsed (LISTING). */
+  private async renew(handlers: Handlers): Promise<void> {
+    if (this.handlers !== handlers) return;
+    const started = performance.now();
+    if (this.lapsedAt === undefined && started - this.renewedAt > this.listing.leaseMs - this.listing.marginMs) {
+      this.lapsedAt = started;
+      handlers.onGap('the listing of the topic may have lapsed: announces may have been left unsent');
+    }
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      const [row] = await this.db.query<{ kept: boolean }>(LIST_SQL, [
+        this.channel,
+        this.listener,
+        this.listing.leaseMs,
+        this.listing.marginMs,
+      ]);
+      if (this.handlers !== handlers || (this.lapsedAt !== undefined && started < this.lapsedAt)) return;
+      this.renewedAt = started;
+      if (row?.kept !== true && this.lapsedAt === undefined)
+        handlers.onGap('the topic was listed anew: announces may have been left unsent');
+      this.lapsedAt = undefined;
+    } catch {
+      // Tried again at the next period; a lapse is reported then.
+    } finally {
+      this.renewing = false;
+    }
   }
 
   async close(): Promise<void> {
     const handlers = this.handlers;
     this.handlers = undefined;
-    if (handlers !== undefined) await listenerOf(this.db).remove(this.channel, handlers);
+    clearInterval(this.renewal);
+    this.renewal = undefined;
+    if (handlers === undefined) return;
+    if (this.listed) await this.db.query(UNLIST_SQL, [this.channel, this.listener]).catch(() => undefined);
+    await listenerOf(this.db).remove(this.channel, handlers);
   }
 }

@@ -3,15 +3,22 @@
  * lib/store/messages-postgres.ts): the appends without keys of one call are announced on the `messages`
  * topic by the statement that stores them, heard by every instance in id order with their ids and
  * stamps; an append with a key is left to its caller; a store opened without the option announces nothing.
+ * The statement notifies only while a subscriber of the topic is listed (lib/store/postgres-broadcast.ts
+ * "listed"): a listing waits for the appends that could not see it, renews itself, and reports a gap
+ * when it may have lapsed.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { Client } from 'pg';
 import { defaultConfig } from '../../lib/config';
 import { within } from '../../lib/deadline';
 import { createLogger } from '../../lib/log';
 import { decodeAnnounce, decodeAnnounces, type Announce, type Appended } from '../../lib/store/contracts';
 import { openStores, type OpenStores } from '../../lib/store/index';
-import { startPostgres } from '../helpers/backends';
+import { TOPIC_LISTENERS_LOCK } from '../../lib/store/migrations';
+import { PgBroadcast } from '../../lib/store/postgres-broadcast';
+import { PgDatabase } from '../../lib/store/postgres-pool';
+import { startPostgres, until } from '../helpers/backends';
 
 const log = createLogger('test', 'silent');
 
@@ -21,7 +28,9 @@ type MessageStores = Awaited<ReturnType<typeof openStores<'messages'>>>;
  * Two message stores on one throwaway database: `s` announces its appends, `other` does not; undefined (the
  * test skipped) without PostgreSQL.
  */
-async function announcingPair(t: TestContext): Promise<{ s: MessageStores; other: MessageStores } | undefined> {
+async function announcingPair(
+  t: TestContext,
+): Promise<{ s: MessageStores; other: MessageStores; url: string } | undefined> {
   const pg = await startPostgres(t);
   if (pg === undefined) return undefined;
   const config = { ...defaultConfig(), databaseUrl: await pg.newDatabase(), storeTimeoutMs: 5000 };
@@ -29,7 +38,50 @@ async function announcingPair(t: TestContext): Promise<{ s: MessageStores; other
   t.after(() => s.close());
   const other = await openStores(config, log, ['messages']);
   t.after(() => other.close());
-  return { s, other };
+  return { s, other, url: config.databaseUrl };
+}
+
+/** A connection of its own to `url`, ended after the test. */
+async function connect(t: TestContext, url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  c.on('error', () => undefined); // the server stops at the end of the test, maybe first
+  await c.connect();
+  t.after(() => c.end());
+  return c;
+}
+
+/** Payloads of `agora_messages` heard by a bare LISTEN, which lists nothing; `next()` waits for the next one. */
+async function bareListener(t: TestContext, url: string): Promise<{ next(): Promise<string> }> {
+  const c = await connect(t, url);
+  const payloads: string[] = [];
+  let wake = (): void => undefined;
+  c.on('notification', (n) => {
+    payloads.push(n.payload ?? '');
+    wake();
+  });
+  await c.query('LISTEN agora_messages');
+  return {
+    next: () =>
+      within(
+        new Promise<string>((resolve) => {
+          wake = () => {
+            const p = payloads.shift();
+            if (p !== undefined) resolve(p);
+          };
+          wake();
+        }),
+        10_000,
+        () => new Error('no NOTIFY heard in 10 s'),
+      ),
+  };
+}
+
+/** The listings of the messages topic now. */
+async function listings(c: Client): Promise<number> {
+  const { rows } = await c.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM agora_topic_listeners WHERE topic = 'agora_messages' AND expires_at > agora_now_ms()",
+  );
+  return rows[0].n;
 }
 
 /**
@@ -159,4 +211,116 @@ test('the announces of one call go in as few NOTIFYs as fit, a single one as old
     assert.ok(Buffer.byteLength(payload) < 8000, 'each under the payload limit');
     assert.equal(payload.startsWith('['), decodeAnnounces(payload).length > 1, 'a list only of several');
   }
+});
+
+test('an append notifies nothing while no subscriber of the topic is listed, and is still answered announced', async (t) => {
+  const pair = await announcingPair(t);
+  if (pair === undefined) return;
+  const { s, other, url } = pair;
+  const bare = await bareListener(t, url);
+  const sql = await connect(t, url);
+  assert.equal(await listings(sql), 0);
+  const unheard = await s.messages.append('a', 'ann', 'unheard', 100);
+  assert.equal(unheard.announced, true, 'no one to tell: its caller must not announce it either');
+
+  const topic = other.broadcast('messages');
+  assert.ok(topic !== undefined);
+  await topic.subscribe({ onMessage: () => undefined, onGap: () => undefined });
+  assert.equal(await listings(sql), 1, 'a subscriber of the messages topic lists itself');
+  const heard = await s.messages.append('a', 'ann', 'heard', 100);
+  assert.deepEqual(decodeAnnounce(await bare.next()), {
+    c: 'a',
+    u: 'ann',
+    m: 'heard',
+    i: heard.messageid,
+    t: heard.lastModified,
+  });
+  assert.equal(heard.messageid, unheard.messageid + 1, 'the first NOTIFY is that of the append made once listed');
+
+  await topic.close();
+  assert.equal(await listings(sql), 0, 'closed: unlisted');
+  await s.messages.append('a', 'ann', 'unheard again', 100);
+  const again = other.broadcast('messages');
+  assert.ok(again !== undefined);
+  await again.subscribe({ onMessage: () => undefined, onGap: () => undefined });
+  const last = await s.messages.append('a', 'ann', 'heard again', 100);
+  assert.equal(decodeAnnounce(await bare.next())?.i, last.messageid, 'nothing was notified while unlisted');
+});
+
+test('a listing waits for the appends in flight that could not see it', async (t) => {
+  const pair = await announcingPair(t);
+  if (pair === undefined) return;
+  const { other, url } = pair;
+  // What an append holds from its start to its commit.
+  const append = await connect(t, url);
+  await append.query('BEGIN');
+  await append.query("SELECT pg_advisory_xact_lock_shared($1, hashtext('agora_messages'))", [TOPIC_LISTENERS_LOCK]);
+  const topic = other.broadcast('messages');
+  assert.ok(topic !== undefined);
+  let listed = false;
+  const subscribed = topic.subscribe({ onMessage: () => undefined, onGap: () => undefined }).then(() => {
+    listed = true;
+  });
+  const sql = await connect(t, url);
+  await until(async () => {
+    const { rows } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%agora_list_listener%'`,
+    );
+    return rows[0].n === 1;
+  }, 'the listing waiting for the lock');
+  assert.equal(listed, false, 'not listed while an append that could not see it is in flight');
+  assert.equal(await listings(sql), 0);
+  await append.query('COMMIT');
+  await subscribed;
+  assert.equal(await listings(sql), 1);
+});
+
+test('a listing renews itself, and reports a gap when it may have lapsed or was made anew', async (t) => {
+  const pair = await announcingPair(t);
+  if (pair === undefined) return;
+  const { url } = pair;
+  const db = new PgDatabase({ url, poolMax: 2, timeoutMs: 5000, log });
+  t.after(() => db.close());
+  const topic = new PgBroadcast(db, 'agora_messages', true, { leaseMs: 1000, renewMs: 100, marginMs: 500 });
+  t.after(() => topic.close());
+  const gaps: string[] = [];
+  let wake = (): void => undefined;
+  await topic.subscribe({
+    onMessage: () => undefined,
+    onGap: (reason) => {
+      gaps.push(reason);
+      wake();
+    },
+  });
+  const gap = (): Promise<string> =>
+    within(
+      new Promise<string>((resolve) => {
+        wake = () => {
+          const g = gaps.shift();
+          if (g !== undefined) resolve(g);
+        };
+        wake();
+      }),
+      10_000,
+      () => new Error('no gap reported in 10 s'),
+    );
+  const sql = await connect(t, url);
+  const expiry = async (): Promise<number> =>
+    Number((await sql.query<{ e: string }>('SELECT expires_at AS e FROM agora_topic_listeners')).rows[0].e);
+  const first = await expiry();
+  await until(async () => (await expiry()) > first, 'a renewal');
+  assert.deepEqual(gaps, [], 'renewed in time: no gap');
+
+  // A listing that expired (or was removed) is made anew at the next renewal: announces may have been missed.
+  await sql.query('UPDATE agora_topic_listeners SET expires_at = 0');
+  assert.match(await gap(), /listed anew/);
+  assert.equal(await listings(sql), 1);
+
+  // Renewals held up past the lease less the margin: the listing may lapse.
+  await sql.query('BEGIN');
+  await sql.query('SELECT 1 FROM agora_topic_listeners FOR UPDATE');
+  assert.match(await gap(), /may have lapsed/);
+  await sql.query('COMMIT');
+  await until(async () => (await listings(sql)) === 1, 'listed again');
 });
