@@ -79,7 +79,7 @@ const APPEND_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_message
                          ELSE '[' || string_agg(u.m, ',' ORDER BY u.o) || ']' END AS payload
           FROM u GROUP BY u.g),
   n AS (SELECT pg_notify($5, p.payload) FROM p ORDER BY p.g)
-  SELECT a.out_ids, a.out_stamps, (SELECT count(*) FROM n) AS notified FROM a`;
+  SELECT a.out_ids, a.out_stamps, a.out_heard, (SELECT count(*) FROM n) AS notified FROM a`;
 
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
@@ -124,8 +124,9 @@ interface PendingAppend {
   message: Buffer;
   retain: number;
   key: AppendKey | undefined;
-  /** Its announce before its id (./contracts.ts `announceHead`), when the store announces. */
-  head: string | undefined;
+  /** Whether the store announces it (it has a topic, the append no key): `text` is its message then. */
+  announces: boolean;
+  text: string;
   resolve: (appended: Appended) => void;
   reject: (err: unknown) => void;
 }
@@ -141,6 +142,8 @@ export class PgMessageStore implements MessageStore {
   private readonly busy = new Set<string>();
   /** What the last call carried (HOLD_AFTER), and the wait for more, while there is one. */
   private lastCall = { appends: 0, channels: 0 };
+  /** Whether the last call with announces found a listener of the topic listed (so at first). */
+  private heard = true;
   private hold: NodeJS.Timeout | undefined;
 
   /**
@@ -164,14 +167,14 @@ export class PgMessageStore implements MessageStore {
   append(channel: string, username: string, message: string, retain: number, key?: AppendKey): Promise<Appended> {
     return new Promise<Appended>((resolve, reject) => {
       checkRetain(retain); // a throw here rejects
-      const head = this.topic === undefined || key !== undefined ? undefined : announceHead(channel, username, message);
       this.waiting.push({
         channel,
         username,
         message: Buffer.from(message, 'utf8'),
         retain,
         key,
-        head,
+        announces: this.topic !== undefined && key === undefined,
+        text: message,
         resolve,
         reject,
       });
@@ -264,7 +267,12 @@ export class PgMessageStore implements MessageStore {
     });
   }
 
-  /** The ids and stamps of a call without keys, in the order of the call; announced on `topic` if set. */
+  /**
+   * The ids and stamps of a call without keys, in the order of the call; with a `topic`, announced on it
+   * when a listener is listed. The heads of the announces go with the call while the last call found a
+   * listener (`heard`): when none was found, the next call goes without them, and if it finds one after
+   * all, its appends are answered unannounced, for their caller to announce.
+   */
   private async appendUnkeyed(batch: PendingAppend[]): Promise<Array<Appended | undefined>> {
     const params = [
       batch.map((p) => p.channel),
@@ -272,20 +280,28 @@ export class PgMessageStore implements MessageStore {
       batch.map((p) => p.message),
       batch[0].retain,
     ];
-    const heads = this.topic === undefined ? undefined : batch.map((p) => p.head ?? null);
-    type Row = { out_ids: string[] | null; out_stamps: string[] | null };
-    const [row] =
-      heads === undefined
-        ? await this.db.query<Row>(APPEND_UNKEYED_SQL, params, 'agora_append_unkeyed')
-        : await this.db.query<Row>(
-            APPEND_ANNOUNCED_SQL,
-            [...params, this.topic, heads, announceGroups(heads)],
-            'agora_append_announced',
-          );
-    const stamps = row?.out_stamps ?? [];
-    return (row?.out_ids ?? []).map((id, i) => {
-      const appended: Appended = { messageid: Number(id), lastModified: Number(stamps[i]) };
-      return heads?.[i] == null ? appended : { ...appended, announced: true };
+    type Row = { out_ids: string[] | null; out_stamps: string[] | null; out_heard?: boolean };
+    const answers = (row: Row | undefined): Appended[] => {
+      const stamps = row?.out_stamps ?? [];
+      return (row?.out_ids ?? []).map((id, i) => ({ messageid: Number(id), lastModified: Number(stamps[i]) }));
+    };
+    if (this.topic === undefined)
+      return answers((await this.db.query<Row>(APPEND_UNKEYED_SQL, params, 'agora_append_unkeyed'))[0]);
+    const sent = this.heard;
+    const heads = sent
+      ? batch.map((p) => (p.announces ? (announceHead(p.channel, p.username, p.text) ?? null) : null))
+      : [];
+    const [row] = await this.db.query<Row>(
+      APPEND_ANNOUNCED_SQL,
+      [...params, this.topic, heads, sent ? announceGroups(heads) : []],
+      'agora_append_announced',
+    );
+    const heard = row?.out_heard === true;
+    this.heard = heard;
+    return answers(row).map((appended, i) => {
+      // Sent: announced with its head. Not sent: no one to announce it to, unless a listener came meanwhile.
+      const announced = sent ? heads[i] != null : batch[i].announces && !heard;
+      return announced ? { ...appended, announced: true } : appended;
     });
   }
 

@@ -223,11 +223,17 @@ test('an append notifies nothing while no subscriber of the topic is listed, and
   const unheard = await s.messages.append('a', 'ann', 'unheard', 100);
   assert.equal(unheard.announced, true, 'no one to tell: its caller must not announce it either');
 
+  const quiet = await s.messages.append('a', 'ann', 'unheard, without a head', 100);
+  assert.equal(quiet.announced, true, 'the last call found no listener: this one carries no head');
+
   const topic = other.broadcast('messages');
   assert.ok(topic !== undefined);
   await topic.subscribe({ onMessage: () => undefined, onGap: () => undefined });
   assert.equal(await listings(sql), 1, 'a subscriber of the messages topic lists itself');
+  const found = await s.messages.append('a', 'ann', 'found a listener', 100);
+  assert.equal(found.announced, undefined, 'a listener found with no head sent: left to its caller to announce');
   const heard = await s.messages.append('a', 'ann', 'heard', 100);
+  assert.equal(heard.announced, true);
   assert.deepEqual(decodeAnnounce(await bare.next()), {
     c: 'a',
     u: 'ann',
@@ -235,7 +241,11 @@ test('an append notifies nothing while no subscriber of the topic is listed, and
     i: heard.messageid,
     t: heard.lastModified,
   });
-  assert.equal(heard.messageid, unheard.messageid + 1, 'the first NOTIFY is that of the append made once listed');
+  assert.equal(
+    heard.messageid,
+    unheard.messageid + 3,
+    'the first NOTIFY is that of the first append with heads once listed',
+  );
 
   await topic.close();
   assert.equal(await listings(sql), 0, 'closed: unlisted');
@@ -243,6 +253,7 @@ test('an append notifies nothing while no subscriber of the topic is listed, and
   const again = other.broadcast('messages');
   assert.ok(again !== undefined);
   await again.subscribe({ onMessage: () => undefined, onGap: () => undefined });
+  await s.messages.append('a', 'ann', 'found again', 100);
   const last = await s.messages.append('a', 'ann', 'heard again', 100);
   assert.equal(decodeAnnounce(await bare.next())?.i, last.messageid, 'nothing was notified while unlisted');
 });

@@ -109,6 +109,34 @@ test('with a topic, a call without keys carries the topic and a head per append,
   assert.equal(calls[2].name, 'agora_append_unkeyed');
 });
 
+test('heads go with a call while the last found a listener; a listener found without them leaves the posts to their caller', async () => {
+  const calls: Array<{ params: unknown[] }> = [];
+  let listed = false;
+  const query = (_sql: string, params: unknown[]): Promise<unknown[]> => {
+    calls.push({ params });
+    const n = (params[0] as string[]).length;
+    const ids = Array.from({ length: n }, (_, i) => String(i + 1));
+    return Promise.resolve([{ out_ids: ids, out_stamps: ids.map(() => '5000'), out_heard: listed }]);
+  };
+  const store = new PgMessageStore({ query } as unknown as PgDatabase, 'agora_messages');
+  const announced = async (): Promise<boolean | undefined> => (await store.append('a', 'ann', 'hi', 100)).announced;
+  assert.equal(await announced(), true, 'sent with its head, which no one heard');
+  assert.deepEqual(calls[0].params[5], [announceHead('a', 'ann', 'hi')], 'the first call carries the heads');
+  assert.equal(await announced(), true, 'no one listens: nothing for its caller to announce');
+  assert.deepEqual(calls[1].params[5], [], 'no listener at the last call: no heads');
+  assert.deepEqual(calls[1].params[6], []);
+  listed = true;
+  assert.equal(await announced(), undefined, 'a listener, and no head sent: its caller announces it');
+  assert.deepEqual(calls[2].params[5], []);
+  assert.equal(await announced(), true, 'a listener at the last call: heads again');
+  assert.deepEqual(calls[3].params[5], [announceHead('a', 'ann', 'hi')]);
+  listed = false;
+  assert.equal(await announced(), true);
+  assert.deepEqual(calls[4].params[5], [announceHead('a', 'ann', 'hi')], 'the last call found one: heads, unheard');
+  assert.equal(await announced(), true);
+  assert.deepEqual(calls[5].params[5], [], 'none again: no heads');
+});
+
 test('Post leaves a post the store announced to it, and announces the others', async () => {
   const announced: string[] = [];
   const memory = new MemoryMessageStore();
