@@ -19,34 +19,66 @@ export function growth(samples: readonly Sample[], fromMs: number): number | und
   return start === 0 ? undefined : mean(after.slice(-3)) / start - 1;
 }
 
-/** Least-squares slope of the samples from `fromMs` on, per minute; undefined with fewer than two. */
-export function slopePerMinute(samples: readonly Sample[], fromMs: number): number | undefined {
-  const after = samples.filter((s) => s.t >= fromMs);
-  if (after.length < 2) return undefined;
-  const tx = mean(after.map((s) => s.t));
-  const vy = mean(after.map((s) => s.value));
+/** Least-squares slope of `points`, per ms; undefined with fewer than two (or all at one time). */
+function slopeOf(points: readonly Sample[]): number | undefined {
+  if (points.length < 2) return undefined;
+  const tx = mean(points.map((s) => s.t));
+  const vy = mean(points.map((s) => s.value));
   let num = 0;
   let den = 0;
-  for (const s of after) {
+  for (const s of points) {
     num += (s.t - tx) * (s.value - vy);
     den += (s.t - tx) ** 2;
   }
-  return den === 0 ? undefined : (num / den) * 60_000;
+  return den === 0 ? undefined : num / den;
+}
+
+/** The least-squares line through `points`: its value at the last over its value at the first, minus 1. */
+function lineGrowth(points: readonly Sample[]): number | undefined {
+  const slope = slopeOf(points);
+  if (slope === undefined) return undefined;
+  const tx = mean(points.map((s) => s.t));
+  const vy = mean(points.map((s) => s.value));
+  const at = (t: number): number => vy + (t - tx) * slope;
+  const start = at(points[0].t);
+  return start <= 0 ? undefined : at(points[points.length - 1].t) / start - 1;
+}
+
+/** Least-squares slope of the samples from `fromMs` on, per minute; undefined with fewer than two. */
+export function slopePerMinute(samples: readonly Sample[], fromMs: number): number | undefined {
+  const slope = slopeOf(samples.filter((s) => s.t >= fromMs));
+  return slope === undefined ? undefined : slope * 60_000;
 }
 
 /**
  * Growth of the trend from `fromMs` to the end: the least-squares line through the samples from
  * `fromMs` on, its value at the last sample over its value at the first, minus 1. Unlike `growth`,
- * a sawtooth (a young generation filling and emptied by a collection every minute or two) moves it
- * only by its drift, whatever phase the run ends in. Undefined with fewer than six samples from there.
+ * it does not rest on the phase of a sawtooth (a young generation filling and emptied by a collection
+ * every minute or two) at the two ends alone, but a sawtooth of a few periods still tilts it by some
+ * per cent either way (`peakGrowth` does not). Undefined with fewer than six samples from there.
  */
 export function trendGrowth(samples: readonly Sample[], fromMs: number): number | undefined {
   const after = samples.filter((s) => s.t >= fromMs);
-  const slope = slopePerMinute(samples, fromMs);
-  if (after.length < 6 || slope === undefined) return undefined;
-  const tx = mean(after.map((s) => s.t));
-  const vy = mean(after.map((s) => s.value));
-  const at = (t: number): number => vy + ((t - tx) * slope) / 60_000;
-  const start = at(after[0].t);
-  return start <= 0 ? undefined : at(after[after.length - 1].t) / start - 1;
+  return after.length < 6 ? undefined : lineGrowth(after);
+}
+
+/**
+ * Growth of the peaks from `fromMs` to the end: the samples from there cut into windows of `windowMs`
+ * (what is left at the end joins the last whole window, or makes one when it spans half a window or
+ * more), the highest sample of each, and the least-squares line's growth through those. A sawtooth whose
+ * period is shorter than a window peaks in every window at the same height, whatever phase the run ends
+ * in; memory that leaks lifts every peak. Undefined with fewer than three windows.
+ */
+export function peakGrowth(samples: readonly Sample[], fromMs: number, windowMs = 120_000): number | undefined {
+  const after = samples.filter((s) => s.t >= fromMs);
+  if (after.length === 0) return undefined;
+  const windows = Math.round((after[after.length - 1].t - fromMs) / windowMs);
+  if (windows < 3) return undefined;
+  const peaks: Sample[] = [];
+  for (const s of after) {
+    const w = Math.min(windows - 1, Math.floor((s.t - fromMs) / windowMs));
+    if (peaks[w] === undefined || s.value > peaks[w].value) peaks[w] = s;
+  }
+  const points = peaks.filter((p) => p !== undefined);
+  return points.length < 3 ? undefined : lineGrowth(points);
 }

@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { figuresOf, MixedLoad, type Op } from '../../bench/fault-load';
 import { withSection } from '../../bench/reliability-doc';
 import { soakTables } from '../../bench/soak';
-import { growth, slopePerMinute, trendGrowth } from '../../bench/soak-stats';
+import { growth, peakGrowth, slopePerMinute, trendGrowth } from '../../bench/soak-stats';
 import { freePort } from '../helpers/proc';
 
 type Fault = 'none' | 'lose' | 'duplicate' | 'hang' | 'cut' | 'retain3';
@@ -170,6 +170,23 @@ test("the trend's growth: a ramp's rise; a sawtooth's drift, whatever phase it e
   assert.equal(trendGrowth(ramp.slice(0, 5), 0), undefined);
 });
 
+test("the peaks' growth: flat for a sawtooth whose trend tilts with its phase; a leak lifts it", () => {
+  // Sampled every 10 s for 10 minutes: climbs 67 -> 93.6 over 110 s, then drops back.
+  const saw = Array.from({ length: 61 }, (_, i) => ({ t: i * 10_000, value: 67 + 2.4 * (i % 12) }));
+  const trend = trendGrowth(saw, 120_000)!;
+  assert.ok(trend > 0.05, `the trend of this sawtooth from minute 2 leans with its phase: ${trend}`);
+  const peaks = peakGrowth(saw, 120_000)!;
+  assert.ok(Math.abs(peaks) < 0.01, `its peaks: ${peaks}`);
+  const leaking = saw.map((s) => ({ t: s.t, value: s.value + s.t / 20_000 }));
+  assert.ok(peakGrowth(leaking, 120_000)! > 0.1, 'the same sawtooth on a 3 MB/min climb: over the bar');
+  const ramp = Array.from({ length: 61 }, (_, i) => ({ t: i * 10_000, value: 100 + i }));
+  assert.ok(
+    Math.abs(peakGrowth(ramp, 0)! - (160 / 111 - 1)) < 0.01,
+    'a ramp 100 -> 160: from the highest of the first window (111, at 110 s) to that of the last (160)',
+  );
+  assert.equal(peakGrowth(ramp, 0, 300_000), undefined, 'fewer than three windows');
+});
+
 test('a script rewrites its own section of docs/RELIABILITY.md and keeps the rest', () => {
   const once1 = withSection('# Reliability\n\nIntro by hand.\n', 'faults', 'F1');
   const twice = withSection(withSection(once1, 'soak', 'S1'), 'faults', 'F2');
@@ -182,6 +199,10 @@ test("the soak's tables: a row per process, its value at each whole minute, slop
   const samples = Array.from({ length: 19 }, (_, i) => ({ t: i * 10_000, value: 100 + i }));
   const table = soakTables(new Map([['broker.1 · rss', samples]]), 3, 1);
   const row = table.split('\n').find((line) => line.startsWith('| broker.1 '));
-  assert.equal(row, '| broker.1 | 100.0 | 106.0 | 112.0 | 118.0 | 6.00 | 9.3 % | 11.3 % |');
+  assert.equal(
+    row,
+    '| broker.1 | 100.0 | 106.0 | 112.0 | 118.0 | 6.00 | 9.3 % | 11.3 % | – |',
+    'no peaks in 2 minutes',
+  );
   assert.ok(table.startsWith('| Resident memory, MB (/proc) | 0 min | 1 min | 2 min | 3 min |'), table);
 });
