@@ -28,7 +28,9 @@
  *    once the local watchers have dropped them. A cache fed by another instance may still
  *    hold a key; the first time it answers for it, its touch reaches that instance, which
  *    finds the session gone and invalidates the key again, everywhere
- *    (services/auth/sessions.ts touch()); a permissions cache keeps an entry a second at most.
+ *    (services/auth/sessions.ts touch()). `invalidate` answers false then: Channels waits out the
+ *    longest a permissions cache keeps an entry before it answers the change
+ *    (lib/permissions.ts `SHARED_CHANNEL_ACCESS_CACHE_MS`).
  *    If the backend is down for every instance, none hears its heartbeats back, and all of
  *    them cut their watchers off within the bound of step 4.
  */
@@ -130,24 +132,28 @@ export class InvalidationFanout<K extends CacheKey = number> {
   }
 
   /**
-   * Empty every cache, of every instance, of `keys` (header, step 3). The keys are already
-   * deleted from the store when this is called, so a publish that fails does not fail it:
-   * the local caches are emptied all the same, the failure is logged, and the other
-   * instances' caches heal on their own (step 5).
+   * Empty every cache, of every instance, of `keys` (header, step 3); true once every other
+   * instance has (or the bound has passed). The keys are already deleted from the store when this
+   * is called, so a publish that fails does not fail it: the local caches are emptied all the same,
+   * the failure is logged, and it answers false: the other instances' caches heal on their own
+   * (step 5).
    */
-  async invalidate(keys: readonly K[]): Promise<void> {
+  async invalidate(keys: readonly K[]): Promise<boolean> {
     const remote: Array<Promise<void>> = [];
     for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE)
       remote.push(this.remote(keys.slice(i, i + KEYS_PER_MESSAGE)));
     const published = Promise.all(remote).then(
-      () => undefined,
-      (err: unknown) =>
+      () => true,
+      (err: unknown) => {
         this.options.log.warn(
           { err: errorMessage(err), keys: keys.length },
           'invalidation not published; other instances heal on their next touch',
-        ),
+        );
+        return false;
+      },
     );
-    await Promise.all([this.options.hub.invalidate(keys), published]);
+    const [, told] = await Promise.all([this.options.hub.invalidate(keys), published]);
+    return told;
   }
 
   close(): void {

@@ -25,9 +25,17 @@ export type PermissionKind = (typeof PERMISSION_KINDS)[number];
  * How long Messages keeps a channel's permissions at most, counted from when it asked Channels
  * (services/messages/handlers.ts `cacheAccess`). Without a shared backend to announce a change on,
  * Channels answers a change of permissions only this long (and a margin) after it is stored
- * (services/channels/main.ts), so no copy from before the change can still answer a post.
+ * (services/channels/handlers.ts `permissionChanges`), so no copy from before the change can still
+ * answer a post.
  */
 export const CHANNEL_ACCESS_CACHE_MS = 1000;
+
+/**
+ * The same with a shared backend, where each change is announced to every Messages instance, which
+ * drops its copy before Channels answers (lib/fanout.ts): the bound matters only when that announce
+ * cannot be published, and then Channels answers once it has passed (and a margin).
+ */
+export const SHARED_CHANNEL_ACCESS_CACHE_MS = 10_000;
 
 /** Most principals one kind of permission may list. */
 export const PRINCIPALS_MAX = 64;

@@ -93,8 +93,11 @@ export function buildAuth(deps: AuthDeps): Auth {
     idleMs,
     now,
     drawKey: deps.drawKey ?? drawSessionKey,
-    // Empty every cache of the keys: this instance's watchers, and every other instance's.
-    invalidate: (keys) => (fanout === undefined ? hub.invalidate(keys) : fanout.invalidate(keys)),
+    // Empty every cache of the keys: this instance's watchers, and every other instance's (those heal on
+    // their own when the invalidation cannot be published: lib/fanout.ts step 5).
+    invalidate: async (keys) => {
+      await (fanout === undefined ? hub.invalidate(keys) : fanout.invalidate(keys));
+    },
     log,
   });
   const throttle = new LogonThrottle(deps.failures, now);

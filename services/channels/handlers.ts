@@ -19,6 +19,7 @@ import {
   publicChannel,
   type Permissions,
 } from '../../lib/permissions';
+import { CHANNEL_ACCESS_CACHE_MS, SHARED_CHANNEL_ACCESS_CACHE_MS } from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
@@ -194,6 +195,29 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
       const found = channelNameProblem(request.channel) === null ? await deps.store.get(request.channel) : undefined;
       return { exists: found !== undefined, permissions: found?.permissions ?? null };
     },
+  };
+}
+
+/** Beyond Messages' cache time: two processes' timers do not fire at the very same instant. */
+const EXPIRY_MARGIN_MS = 50;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What Channels does with a change of a channel's permissions before it answers it, so that no copy
+ * Messages keeps from before the change can answer a post after (lib/permissions.ts): with a topic of
+ * changes (`fanout`), announce it, which answers once every messages instance has dropped its copy,
+ * and if the announce could not be published, wait until the copies kept with a topic have expired
+ * (SHARED_CHANNEL_ACCESS_CACHE_MS); without a topic, wait until the copy kept in memory has
+ * (CHANNEL_ACCESS_CACHE_MS). `wait` (tests) sleeps.
+ */
+export function permissionChanges(
+  fanout: { invalidate(keys: readonly string[]): Promise<boolean> } | undefined,
+  wait = sleep,
+): (channel: string) => Promise<void> {
+  if (fanout === undefined) return () => wait(CHANNEL_ACCESS_CACHE_MS + EXPIRY_MARGIN_MS);
+  return async (channel) => {
+    if (!(await fanout.invalidate([channel]))) await wait(SHARED_CHANNEL_ACCESS_CACHE_MS + EXPIRY_MARGIN_MS);
   };
 }
 

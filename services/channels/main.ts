@@ -3,22 +3,15 @@
  * backend, a change of a channel's permissions is announced on the store's topic `channels`
  * (lib/fanout.ts) and answered once every messages instance has dropped its copy of them. In
  * memory there is no topic: a change is answered once the copy Messages may keep has expired
- * (lib/permissions.ts `CHANNEL_ACCESS_CACHE_MS`).
+ * (./handlers.ts `permissionChanges`).
  */
 import { InvalidationFanout } from '../../lib/fanout';
-import { CHANNEL_ACCESS_CACHE_MS } from '../../lib/permissions';
 import { serviceMain } from '../../lib/rpc/run';
 import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
-import { buildChannelsService } from './handlers';
+import { buildChannelsService, permissionChanges } from './handlers';
 
 const isKey = (key: unknown): key is string => typeof key === 'string';
-/** Beyond Messages' cache time: two processes' timers do not fire at the very same instant. */
-const EXPIRY_MARGIN_MS = 50;
-
-/** Resolves once every copy of a channel's permissions taken before now has expired. */
-const outlastCaches = (): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, CHANNEL_ACCESS_CACHE_MS + EXPIRY_MARGIN_MS));
 
 serviceMain(
   'channels',
@@ -39,8 +32,7 @@ serviceMain(
         ? undefined
         : new InvalidationFanout<string>({ broadcast: topic, hub, log: log.child({ mod: 'fanout' }), isKey });
     await fanout?.start(config.storeTimeoutMs);
-    const announce =
-      fanout === undefined ? outlastCaches : (channel: string): Promise<void> => fanout.invalidate([channel]);
+    const announce = permissionChanges(fanout);
     return {
       impl: buildChannelsService({ store: stores.channels, sessions, announce }),
       health: stores.checks(),

@@ -3,13 +3,16 @@
  * `Stream` of posted messages on gRPC (./stream.ts: fed by the store's topic, so that a stream
  * on any instance hears the posts of every instance). It asks Channels whether a channel
  * exists, and its permissions, by typed gRPC (Channels.Access), with a deadline, remembering
- * each answer for a second at most (./handlers.ts `cacheAccess`): with a shared backend, Channels
- * announces each change of a channel's permissions on the store's topic `channels`, and this
- * instance drops the channel before Channels answers the change (lib/fanout.ts); while it cannot
+ * each answer a while (./handlers.ts `cacheAccess`): in memory a second at most, which Channels waits
+ * out before it answers a change; with a shared backend, Channels announces each change of a channel's
+ * permissions on the store's topic `channels`, and this instance drops the channel before Channels
+ * answers the change (lib/fanout.ts), so it keeps an answer 10 s (lib/permissions.ts
+ * `SHARED_CHANNEL_ACCESS_CACHE_MS`, what Channels waits out when it cannot announce); while it cannot
  * hear the topic it keeps nothing.
  */
 import { grpcChannelOptions, grpcTarget } from '../../lib/config';
 import { InvalidationFanout } from '../../lib/fanout';
+import { CHANNEL_ACCESS_CACHE_MS, SHARED_CHANNEL_ACCESS_CACHE_MS } from '../../lib/permissions';
 import type { ChannelAccess__Output } from '../../lib/gen/agora/ChannelAccess';
 import { unary } from '../../lib/rpc/grpc';
 import { loadProto } from '../../lib/rpc/proto';
@@ -50,8 +53,11 @@ serviceMain(
       );
       return reply.exists ? { read: reply.permissions?.read ?? [], write: reply.permissions?.write ?? [] } : undefined;
     };
-    const accessCache = cacheAccess(access);
     const changes = stores.broadcast('channels');
+    const accessCache = cacheAccess(
+      access,
+      changes === undefined ? CHANNEL_ACCESS_CACHE_MS : SHARED_CHANNEL_ACCESS_CACHE_MS,
+    );
     const fanout =
       changes === undefined
         ? undefined

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '../../lib/log';
-import { publicChannel } from '../../lib/permissions';
+import { CHANNEL_ACCESS_CACHE_MS, publicChannel, SHARED_CHANNEL_ACCESS_CACHE_MS } from '../../lib/permissions';
 import type { RpcContext } from '../../lib/rpc/service';
 import { ALICE, BOB, fakeSessions } from '../helpers/sessions';
 import { MemoryChannelStore } from '../../lib/store/store-memory';
-import { buildChannelsHandlers, buildChannelsService, channelNameProblem } from '../../services/channels/handlers';
+import {
+  buildChannelsHandlers,
+  buildChannelsService,
+  channelNameProblem,
+  permissionChanges,
+} from '../../services/channels/handlers';
 
 const ctx: RpcContext = { service: 'Channels', method: 'test', log: createLogger('test', 'silent') };
 
@@ -440,4 +445,32 @@ test('SetPermissions answers only once its change is announced; a refused change
   assert.deepEqual((await change).permissions?.write, ['account:alice']);
   await assert.rejects(setPermissions(h, BOB, 'secret', { write: [] }), { code: 'AGORA_ERR_FORBIDDEN' });
   assert.deepEqual(announced, ['secret'], 'nothing changed, nothing announced');
+});
+
+test('a change of permissions is answered once no copy from before it can answer a post', async () => {
+  const waits: number[] = [];
+  const wait = (ms: number): Promise<void> => {
+    waits.push(ms);
+    return Promise.resolve();
+  };
+  await permissionChanges(undefined, wait)('general');
+  assert.equal(waits.length, 1);
+  assert.ok(waits[0] > CHANNEL_ACCESS_CACHE_MS, 'in memory: the copy Messages keeps has expired');
+  const told: string[][] = [];
+  let published = true;
+  const fanout = {
+    invalidate: (keys: readonly string[]): Promise<boolean> => {
+      told.push([...keys]);
+      return Promise.resolve(published);
+    },
+  };
+  const announce = permissionChanges(fanout, wait);
+  await announce('general');
+  assert.deepEqual(told, [['general']]);
+  assert.equal(waits.length, 1, 'announced to every messages instance: no wait');
+  published = false;
+  await announce('other');
+  assert.deepEqual(told, [['general'], ['other']]);
+  assert.equal(waits.length, 2);
+  assert.ok(waits[1] > SHARED_CHANNEL_ACCESS_CACHE_MS, 'not published: the copies kept with a topic have expired');
 });

@@ -94,7 +94,10 @@ test('fan-out: an invalidation answers only once every other instance has emptie
   assert.deepEqual(a.fanout.livePeers.sort(), [b.fanout.id, c.fanout.id].sort());
   b.hub.hold = true;
   let done = false;
-  const pending = a.fanout.invalidate([7, 8]).then(() => (done = true));
+  const pending = a.fanout.invalidate([7, 8]).then((told) => {
+    done = true;
+    return told;
+  });
   await tick(100);
   assert.deepEqual(a.hub.invalidated, [[7, 8]]);
   assert.deepEqual(b.hub.invalidated, [[7, 8]]);
@@ -103,7 +106,7 @@ test('fan-out: an invalidation answers only once every other instance has emptie
   b.hub.release();
   await tick(20);
   assert.equal(done, true);
-  await pending;
+  assert.equal(await pending, true, 'every other instance was told');
 });
 
 test('fan-out: a peer that stops hearing the topic is waited for at most BOUND_MS, and fences itself first', async (t) => {
@@ -145,7 +148,10 @@ test('fan-out: a publish that fails does not fail the invalidation: local watche
   };
   a.hub.hold = true;
   let done = false;
-  const pending = a.fanout.invalidate([5, 6]).then(() => (done = true));
+  const pending = a.fanout.invalidate([5, 6]).then((told) => {
+    done = true;
+    return told;
+  });
   await tick(20);
   // 2. It waits for its own watchers all the same…
   assert.deepEqual(a.hub.invalidated, [[5, 6]]);
@@ -154,6 +160,6 @@ test('fan-out: a publish that fails does not fail the invalidation: local watche
   await tick(20);
   // 3. …then resolves, though b never heard of the keys (its caches heal on their next touch).
   assert.equal(done, true);
-  await pending;
+  assert.equal(await pending, false, 'answered as not told to the others');
   assert.deepEqual(b.hub.invalidated, []);
 });
