@@ -53,26 +53,35 @@ async function connect(t: TestContext, url: string): Promise<Client> {
 /** Payloads of `agora_messages` heard by a bare LISTEN, which lists nothing; `next()` waits for the next one. */
 async function bareListener(t: TestContext, url: string): Promise<{ next(): Promise<string> }> {
   const c = await connect(t, url);
-  const payloads: string[] = [];
-  let wake = (): void => undefined;
-  c.on('notification', (n) => {
-    payloads.push(n.payload ?? '');
-    wake();
-  });
+  const payloads = arrivals<string>('NOTIFY');
+  c.on('notification', (n) => payloads.push(n.payload ?? ''));
   await c.query('LISTEN agora_messages');
+  return payloads;
+}
+
+/** What arrives, in order: `next()` takes the next one, waiting for it 10 s at most. */
+function arrivals<T>(what: string): { push(x: T): void; next(): Promise<T>; waiting(): T[] } {
+  const queue: T[] = [];
+  let wake = (): void => undefined;
   return {
+    push: (x) => {
+      queue.push(x);
+      wake();
+    },
     next: () =>
       within(
-        new Promise<string>((resolve) => {
+        new Promise<T>((resolve) => {
           wake = () => {
-            const p = payloads.shift();
-            if (p !== undefined) resolve(p);
+            if (queue.length === 0) return;
+            wake = () => undefined; // what arrives next waits for the next call
+            resolve(queue.shift() as T);
           };
           wake();
         }),
         10_000,
-        () => new Error('no NOTIFY heard in 10 s'),
+        () => new Error(`no ${what} in 10 s`),
       ),
+    waiting: () => [...queue],
   };
 }
 
@@ -295,33 +304,15 @@ test('a listing renews itself, and reports a gap when it may have lapsed or was 
   t.after(() => db.close());
   const topic = new PgBroadcast(db, 'agora_messages', true, { leaseMs: 1000, renewMs: 100, marginMs: 500 });
   t.after(() => topic.close());
-  const gaps: string[] = [];
-  let wake = (): void => undefined;
-  await topic.subscribe({
-    onMessage: () => undefined,
-    onGap: (reason) => {
-      gaps.push(reason);
-      wake();
-    },
-  });
-  const gap = (): Promise<string> =>
-    within(
-      new Promise<string>((resolve) => {
-        wake = () => {
-          const g = gaps.shift();
-          if (g !== undefined) resolve(g);
-        };
-        wake();
-      }),
-      10_000,
-      () => new Error('no gap reported in 10 s'),
-    );
+  const gaps = arrivals<string>('gap reported');
+  await topic.subscribe({ onMessage: () => undefined, onGap: (reason) => gaps.push(reason) });
+  const gap = (): Promise<string> => gaps.next();
   const sql = await connect(t, url);
   const expiry = async (): Promise<number> =>
     Number((await sql.query<{ e: string }>('SELECT expires_at AS e FROM agora_topic_listeners')).rows[0].e);
   const first = await expiry();
   await until(async () => (await expiry()) > first, 'a renewal');
-  assert.deepEqual(gaps, [], 'renewed in time: no gap');
+  assert.deepEqual(gaps.waiting(), [], 'renewed in time: no gap');
 
   // A listing that expired (or was removed) is made anew at the next renewal: announces may have been missed.
   await sql.query('UPDATE agora_topic_listeners SET expires_at = 0');
