@@ -27,13 +27,98 @@ interface Queued {
 type Handlers = { onMessage(message: string): void; onGap(reason: string): void };
 
 /**
- * A listing lasts LEASE_MS from its renewal, renewed every RENEW_MS; a renewal that finds less than
- * MARGIN_MS left lists anew, and reports a gap (an append may have found no listener). Without a
- * renewal that succeeded since LEASE_MS - MARGIN_MS, the listing may lapse: a gap too.
+ * A listing lasts `leaseMs` from its renewal, renewed every `renewMs`; a renewal that finds less than
+ * `marginMs` left lists anew, and reports a gap (an append may have found no listener). Without a
+ * renewal that succeeded since `leaseMs - marginMs`, the listing may lapse: a gap too.
  */
 export const LISTING = { leaseMs: 30_000, renewMs: 10_000, marginMs: 10_000 };
 const LIST_SQL = 'SELECT agora_list_listener($1, $2, $3, $4) AS kept';
 const UNLIST_SQL = 'DELETE FROM agora_topic_listeners WHERE topic = $1 AND listener = $2';
+
+/**
+ * One subscriber's listing of a topic in agora_topic_listeners (./migrations.ts, migration 17), kept
+ * while it listens (LISTING): `list` makes it (once the appends that could not see it have committed),
+ * renewals keep it and report a gap when it may have lapsed, `unlist` removes it, after the renewal in
+ * flight if any (which could otherwise list it again).
+ */
+export class TopicListing {
+  private readonly listener = randomBytes(8).toString('hex');
+  private renewal: NodeJS.Timeout | undefined;
+  /** When the last renewal that succeeded started (`clock`). */
+  private renewedAt = 0;
+  /** The renewal in flight. */
+  private renewing: Promise<void> | undefined;
+  /**
+   * When a lapse was reported (undefined: none since the last renewal): the next renewal started after it
+   * does not report one again, and one started before it counts for nothing.
+   */
+  private lapsedAt: number | undefined;
+  private onGap: ((reason: string) => void) | undefined;
+
+  /** `listing` and `clock` (ms, monotonic): tests. */
+  constructor(
+    private readonly db: Pick<PgDatabase, 'query'>,
+    private readonly topic: string,
+    private readonly listing = LISTING,
+    private readonly clock = (): number => performance.now(),
+  ) {}
+
+  /** List this subscriber, then keep it listed, telling `onGap` when it may have lapsed. */
+  async list(onGap: (reason: string) => void): Promise<void> {
+    const started = this.clock();
+    await this.db.query(LIST_SQL, [this.topic, this.listener, this.listing.leaseMs, this.listing.marginMs]);
+    this.renewedAt = started;
+    this.lapsedAt = undefined;
+    this.onGap = onGap;
+    clearInterval(this.renewal);
+    this.renewal = setInterval(() => void this.renew(), this.listing.renewMs);
+    this.renewal.unref();
+  }
+
+  /** Stop renewing and remove the listing, once the renewal in flight is done. */
+  async unlist(): Promise<void> {
+    clearInterval(this.renewal);
+    this.renewal = undefined;
+    this.onGap = undefined;
+    await this.renewing;
+    await this.db.query(UNLIST_SQL, [this.topic, this.listener]).catch(() => undefined);
+  }
+
+  /** A renewal, unless one is in flight; first a lapse is reported if the last success is too old. */
+  async renew(): Promise<void> {
+    const onGap = this.onGap;
+    if (onGap === undefined) return;
+    const started = this.clock();
+    if (this.lapsedAt === undefined && started - this.renewedAt > this.listing.leaseMs - this.listing.marginMs) {
+      this.lapsedAt = started;
+      onGap('the listing of the topic may have lapsed: announces may have been left unsent');
+    }
+    if (this.renewing !== undefined) return;
+    const renewing = this.listAgain(onGap, started);
+    this.renewing = renewing;
+    await renewing;
+    this.renewing = undefined;
+  }
+
+  /** One renewal, started at `started`: what it finds is reported unless a lapse was reported since it started. */
+  private async listAgain(onGap: (reason: string) => void, started: number): Promise<void> {
+    try {
+      const [row] = await this.db.query<{ kept: boolean }>(LIST_SQL, [
+        this.topic,
+        this.listener,
+        this.listing.leaseMs,
+        this.listing.marginMs,
+      ]);
+      if (this.onGap !== onGap || (this.lapsedAt !== undefined && started < this.lapsedAt)) return;
+      this.renewedAt = started;
+      if (row?.kept !== true && this.lapsedAt === undefined)
+        onGap('the topic was listed anew: announces may have been left unsent');
+      this.lapsedAt = undefined;
+    } catch {
+      // Tried again at the next period; a lapse is reported then.
+    }
+  }
+}
 
 /**
  * The one listening connection of a process's topics on a database: PostgreSQL wakes every
@@ -177,16 +262,7 @@ export class PgBroadcast implements Broadcast {
   private readonly queued: Queued[] = [];
   private flushing = false;
   /** This subscriber in agora_topic_listeners, when `listed`. */
-  private readonly listener = randomBytes(8).toString('hex');
-  private renewal: NodeJS.Timeout | undefined;
-  /** When the last renewal that succeeded started (performance.now()). */
-  private renewedAt = 0;
-  private renewing = false;
-  /**
-   * When a lapse was reported (undefined: none since the last renewal): the next renewal started after it
-   * does not report one again, and one started before it counts for nothing.
-   */
-  private lapsedAt: number | undefined;
+  private readonly listing: TopicListing | undefined;
 
   constructor(
     private readonly db: PgDatabase,
@@ -196,10 +272,11 @@ export class PgBroadcast implements Broadcast {
      * Whether subscribers list themselves while they listen (./migrations.ts, migration 17): the appends
      * announce only to a listed topic. `listing` (tests): the lease, the renewal period and the margin.
      */
-    private readonly listed = false,
-    private readonly listing = LISTING,
+    listed = false,
+    listing = LISTING,
   ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`bad channel name ${channel}`);
+    this.listing = listed ? new TopicListing(db, channel, listing) : undefined;
   }
 
   /**
@@ -264,58 +341,22 @@ export class PgBroadcast implements Broadcast {
     this.handlers = handlers;
     const shared = listenerOf(this.db);
     await shared.add(this.channel, handlers);
-    if (!this.listed) return;
     try {
-      const started = performance.now();
-      await this.db.query(LIST_SQL, [this.channel, this.listener, this.listing.leaseMs, this.listing.marginMs]);
-      this.renewedAt = started;
-      this.lapsedAt = undefined;
+      await this.listing?.list((reason) => {
+        if (this.handlers === handlers) handlers.onGap(reason);
+      });
     } catch (e) {
       if (this.handlers === handlers) this.handlers = undefined;
       await shared.remove(this.channel, handlers);
       throw e;
-    }
-    clearInterval(this.renewal);
-    this.renewal = setInterval(() => void this.renew(handlers), this.listing.renewMs);
-    this.renewal.unref();
-  }
-
-  /** Keep the listing (`listed`), reporting a gap when it may have lapsed (LISTING). */
-  private async renew(handlers: Handlers): Promise<void> {
-    if (this.handlers !== handlers) return;
-    const started = performance.now();
-    if (this.lapsedAt === undefined && started - this.renewedAt > this.listing.leaseMs - this.listing.marginMs) {
-      this.lapsedAt = started;
-      handlers.onGap('the listing of the topic may have lapsed: announces may have been left unsent');
-    }
-    if (this.renewing) return;
-    this.renewing = true;
-    try {
-      const [row] = await this.db.query<{ kept: boolean }>(LIST_SQL, [
-        this.channel,
-        this.listener,
-        this.listing.leaseMs,
-        this.listing.marginMs,
-      ]);
-      if (this.handlers !== handlers || (this.lapsedAt !== undefined && started < this.lapsedAt)) return;
-      this.renewedAt = started;
-      if (row?.kept !== true && this.lapsedAt === undefined)
-        handlers.onGap('the topic was listed anew: announces may have been left unsent');
-      this.lapsedAt = undefined;
-    } catch {
-      // Tried again at the next period; a lapse is reported then.
-    } finally {
-      this.renewing = false;
     }
   }
 
   async close(): Promise<void> {
     const handlers = this.handlers;
     this.handlers = undefined;
-    clearInterval(this.renewal);
-    this.renewal = undefined;
     if (handlers === undefined) return;
-    if (this.listed) await this.db.query(UNLIST_SQL, [this.channel, this.listener]).catch(() => undefined);
+    await this.listing?.unlist();
     await listenerOf(this.db).remove(this.channel, handlers);
   }
 }
