@@ -29,25 +29,34 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
-test('a listing renews quietly while kept, and reports a gap when it was made anew', async () => {
+/**
+ * A listing made at 0 ms on a scripted database (its first statement answered `kept`), with a lease of
+ * 1 s, a margin of 500 ms, no timer of its own (the test renews), the gaps it reported, and its clock.
+ */
+async function listedAt0(kept: boolean) {
   const { db, sent, answer } = scriptedDb();
-  let now = 0;
+  const clock = { now: 0 };
   const listing = new TopicListing(
     db,
     'agora_messages',
     { leaseMs: 1000, renewMs: 3_600_000, marginMs: 500 },
-    () => now,
+    () => clock.now,
   );
   const gaps: string[] = [];
   const listed = listing.list((reason) => gaps.push(reason));
-  answer(0, [{ kept: false }]);
+  answer(0, [{ kept }]);
   await listed;
-  now = 100;
+  return { sent, answer, listing, gaps, clock };
+}
+
+test('a listing renews quietly while kept, and reports a gap when it was made anew', async () => {
+  const { sent, answer, listing, gaps, clock } = await listedAt0(false);
+  clock.now = 100;
   const kept = listing.renew();
   answer(1, [{ kept: true }]);
   await kept;
   assert.deepEqual(gaps, [], 'kept: no gap');
-  now = 200;
+  clock.now = 200;
   const anew = listing.renew();
   answer(2, [{ kept: false }]);
   await anew;
@@ -61,22 +70,11 @@ test('a listing renews quietly while kept, and reports a gap when it was made an
 });
 
 test('a renewal held up past the lease less the margin reports a lapse once; one started before it counts for nothing', async () => {
-  const { db, sent, answer } = scriptedDb();
-  let now = 0;
-  const listing = new TopicListing(
-    db,
-    'agora_messages',
-    { leaseMs: 1000, renewMs: 3_600_000, marginMs: 500 },
-    () => now,
-  );
-  const gaps: string[] = [];
-  const listed = listing.list((reason) => gaps.push(reason));
-  answer(0, [{ kept: true }]);
-  await listed;
-  now = 100;
+  const { sent, answer, listing, gaps, clock } = await listedAt0(true);
+  clock.now = 100;
   const stuck = listing.renew(); // sent at 100, answered late
   await settle();
-  now = 600;
+  clock.now = 600;
   await listing.renew(); // 500 ms since the last success: a lapse; the first is still in flight
   assert.equal(gaps.length, 1);
   assert.match(gaps[0], /may have lapsed/);
@@ -84,12 +82,12 @@ test('a renewal held up past the lease less the margin reports a lapse once; one
   answer(1, [{ kept: false }]);
   await stuck;
   assert.equal(gaps.length, 1, 'the late answer of a renewal from before the lapse is not reported again');
-  now = 700;
+  clock.now = 700;
   const after = listing.renew();
   answer(2, [{ kept: false }]);
   await after;
   assert.equal(gaps.length, 1, 'the first renewal after the lapse: made anew, already reported');
-  now = 800;
+  clock.now = 800;
   const next = listing.renew();
   answer(3, [{ kept: true }]);
   await next;
