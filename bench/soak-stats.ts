@@ -19,8 +19,11 @@ export function growth(samples: readonly Sample[], fromMs: number): number | und
   return start === 0 ? undefined : mean(after.slice(-3)) / start - 1;
 }
 
-/** Least-squares slope of `points`, per ms; undefined with fewer than two (or all at one time). */
-function slopeOf(points: readonly Sample[]): number | undefined {
+/**
+ * The least-squares line through `points`: its slope per ms and its value at `t`; undefined with fewer
+ * than two points (or all at one time).
+ */
+function fit(points: readonly Sample[]): { slope: number; at(t: number): number } | undefined {
   if (points.length < 2) return undefined;
   const tx = mean(points.map((s) => s.t));
   const vy = mean(points.map((s) => s.value));
@@ -30,24 +33,23 @@ function slopeOf(points: readonly Sample[]): number | undefined {
     num += (s.t - tx) * (s.value - vy);
     den += (s.t - tx) ** 2;
   }
-  return den === 0 ? undefined : num / den;
+  if (den === 0) return undefined;
+  const slope = num / den;
+  return { slope, at: (t) => vy + (t - tx) * slope };
 }
 
-/** The least-squares line through `points`: its value at the last over its value at the first, minus 1. */
+/** That line's value at the last of `points` over its value at the first, minus 1. */
 function lineGrowth(points: readonly Sample[]): number | undefined {
-  const slope = slopeOf(points);
-  if (slope === undefined) return undefined;
-  const tx = mean(points.map((s) => s.t));
-  const vy = mean(points.map((s) => s.value));
-  const at = (t: number): number => vy + (t - tx) * slope;
-  const start = at(points[0].t);
-  return start <= 0 ? undefined : at(points[points.length - 1].t) / start - 1;
+  const line = fit(points);
+  if (line === undefined) return undefined;
+  const start = line.at(points[0].t);
+  return start <= 0 ? undefined : line.at(points[points.length - 1].t) / start - 1;
 }
 
 /** Least-squares slope of the samples from `fromMs` on, per minute; undefined with fewer than two. */
 export function slopePerMinute(samples: readonly Sample[], fromMs: number): number | undefined {
-  const slope = slopeOf(samples.filter((s) => s.t >= fromMs));
-  return slope === undefined ? undefined : slope * 60_000;
+  const line = fit(samples.filter((s) => s.t >= fromMs));
+  return line === undefined ? undefined : line.slope * 60_000;
 }
 
 /**
@@ -62,6 +64,9 @@ export function trendGrowth(samples: readonly Sample[], fromMs: number): number 
   return after.length < 6 ? undefined : lineGrowth(after);
 }
 
+/** The windows whose highest samples make the peaks (`peakGrowth`): 2 minutes. */
+export const PEAK_WINDOW_MS = 120_000;
+
 /**
  * Growth of the peaks from `fromMs` to the end: the samples from there cut into windows of `windowMs`
  * (what is left at the end joins the last whole window, or makes one when it spans half a window or
@@ -69,7 +74,7 @@ export function trendGrowth(samples: readonly Sample[], fromMs: number): number 
  * period is shorter than a window peaks in every window at the same height, whatever phase the run ends
  * in; memory that leaks lifts every peak. Undefined with fewer than three windows.
  */
-export function peakGrowth(samples: readonly Sample[], fromMs: number, windowMs = 120_000): number | undefined {
+export function peakGrowth(samples: readonly Sample[], fromMs: number, windowMs = PEAK_WINDOW_MS): number | undefined {
   const after = samples.filter((s) => s.t >= fromMs);
   if (after.length === 0) return undefined;
   const windows = Math.round((after[after.length - 1].t - fromMs) / windowMs);

@@ -21,7 +21,7 @@ import { meshProblem, startFaultMesh, type FaultMesh } from './fault-mesh';
 import { procfileNodeFlags } from './procs';
 import { healthy, openFds, rssOf } from './fault-scenarios';
 import { runHeader, writeSection } from './reliability-doc';
-import { growth, peakGrowth, slopePerMinute, trendGrowth, type Sample } from './soak-stats';
+import { growth, PEAK_WINDOW_MS, peakGrowth, slopePerMinute, trendGrowth, type Sample } from './soak-stats';
 
 const EVERY_MS = 10_000;
 /** AGORA_PROCESS_FIGURES_MS of the mesh's processes: twice per sample, so each sample reads a fresh line. */
@@ -29,8 +29,6 @@ const FIGURES_MS = 5_000;
 const n = (x: number): string => x.toLocaleString('en-US');
 /** The bar: growth of resident memory from minute 2 to the end, of every Agora process, by its peaks. */
 const MAX_GROWTH = 0.1;
-/** The windows whose highest samples make the peaks (bench/soak-stats.ts `peakGrowth`). */
-const PEAK_WINDOW_MS = 120_000;
 /**
  * Messages kept per channel: AGORA_MESSAGES_RETAINED's default, so that after the first seconds a read
  * of a channel costs the same all along (a /v1 list asks Messages for every message retained).
@@ -125,7 +123,7 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
       // A count since the start has no growth to speak of: its slope is its rate.
       const g = CUMULATIVE.has(measure) ? undefined : growth(samples, from * 60_000);
       const trend = CUMULATIVE.has(measure) ? undefined : trendGrowth(samples, from * 60_000);
-      const peaks = CUMULATIVE.has(measure) ? undefined : peakGrowth(samples, from * 60_000, PEAK_WINDOW_MS);
+      const peaks = CUMULATIVE.has(measure) ? undefined : peakGrowth(samples, from * 60_000);
       const slope = slopePerMinute(samples, from * 60_000);
       const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)} %`);
       const name = key.split(' · ')[0];
@@ -165,7 +163,7 @@ function section({ header, nodeArgs, gatewayArgs, minutes, from, series, figures
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
     .join('; ');
-  const pg = peakGrowth(series.get('postgresql (all its processes) · rss') ?? [], from * 60_000, PEAK_WINDOW_MS);
+  const pg = peakGrowth(series.get('postgresql (all its processes) · rss') ?? [], from * 60_000);
   return `## Soak
 
 ${header}
@@ -284,7 +282,7 @@ async function main(): Promise<void> {
   const { series, figures } = result;
   const over = [...series]
     .filter(([key]) => key.endsWith(' · rss') && !NOT_AGORA.test(key))
-    .filter(([, samples]) => (peakGrowth(samples, from * 60_000, PEAK_WINDOW_MS) ?? 0) > MAX_GROWTH)
+    .filter(([, samples]) => (peakGrowth(samples, from * 60_000) ?? 0) > MAX_GROWTH)
     .map(([key]) => key.split(' · ')[0]);
   const tables = soakTables(series, minutes, from);
   const seriesFile = argv.indexOf('--series') < 0 ? undefined : argv[argv.indexOf('--series') + 1];

@@ -20,7 +20,7 @@ export const NODE_SHARING_MIGRATION = 16;
 
 /**
  * First key of the advisory lock of a topic's listeners (migration 17, 'topi' in ASCII); the second is
- * hashtext of the topic.
+ * hashtext of the topic. Written into that migration's functions: it never changes.
  */
 export const TOPIC_LISTENERS_LOCK = 0x746f7069;
 

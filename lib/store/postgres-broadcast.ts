@@ -66,7 +66,7 @@ export class TopicListing {
   /** List this subscriber, then keep it listed, telling `onGap` when it may have lapsed. */
   async list(onGap: (reason: string) => void): Promise<void> {
     const started = this.clock();
-    await this.db.query(LIST_SQL, [this.topic, this.listener, this.listing.leaseMs, this.listing.marginMs]);
+    await this.listed();
     this.renewedAt = started;
     this.lapsedAt = undefined;
     this.onGap = onGap;
@@ -100,19 +100,24 @@ export class TopicListing {
     this.renewing = undefined;
   }
 
+  /** List or renew (agora_list_listener): whether the listing was kept without a break. */
+  private async listed(): Promise<boolean> {
+    const [row] = await this.db.query<{ kept: boolean }>(LIST_SQL, [
+      this.topic,
+      this.listener,
+      this.listing.leaseMs,
+      this.listing.marginMs,
+    ]);
+    return row?.kept === true;
+  }
+
   /** One renewal, started at `started`: what it finds is reported unless a lapse was reported since it started. */
   private async listAgain(onGap: (reason: string) => void, started: number): Promise<void> {
     try {
-      const [row] = await this.db.query<{ kept: boolean }>(LIST_SQL, [
-        this.topic,
-        this.listener,
-        this.listing.leaseMs,
-        this.listing.marginMs,
-      ]);
+      const kept = await this.listed();
       if (this.onGap !== onGap || (this.lapsedAt !== undefined && started < this.lapsedAt)) return;
       this.renewedAt = started;
-      if (row?.kept !== true && this.lapsedAt === undefined)
-        onGap('the topic was listed anew: announces may have been left unsent');
+      if (!kept && this.lapsedAt === undefined) onGap('the topic was listed anew: announces may have been left unsent');
       this.lapsedAt = undefined;
     } catch {
       // Tried again at the next period; a lapse is reported then.

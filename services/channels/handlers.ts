@@ -4,6 +4,7 @@
  * and on gRPC by lib/rpc. State is reached only through the ChannelStore contract; sessions
  * only through a SessionResolver.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { staleError } from '../../lib/etag';
 import { AgoraError } from '../../lib/errors';
 import type { ChannelPermissions__Output } from '../../lib/gen/agora/ChannelPermissions';
@@ -11,15 +12,16 @@ import type { ChannelsDefinition } from '../../lib/gen/agora/Channels';
 import {
   canRead,
   canWrite,
+  CHANNEL_ACCESS_CACHE_MS,
   EVERYONE,
   normalized,
   patched,
+  type Permissions,
   permissionsProblem,
   principalsOf,
   publicChannel,
-  type Permissions,
+  SHARED_CHANNEL_ACCESS_CACHE_MS,
 } from '../../lib/permissions';
-import { CHANNEL_ACCESS_CACHE_MS, SHARED_CHANNEL_ACCESS_CACHE_MS } from '../../lib/permissions';
 import { loadProto } from '../../lib/rpc/proto';
 import type { Implementation, RpcContext, ServiceImpl } from '../../lib/rpc/service';
 import type { SessionResolver } from '../../lib/session-cache';
@@ -201,8 +203,6 @@ export function buildChannelsHandlers(deps: ChannelsDeps): Implementation<Channe
 /** Beyond Messages' cache time: two processes' timers do not fire at the very same instant. */
 const EXPIRY_MARGIN_MS = 50;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * What Channels does with a change of a channel's permissions before it answers it, so that no copy
  * Messages keeps from before the change can answer a post after (lib/permissions.ts): with a topic of
@@ -213,7 +213,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export function permissionChanges(
   fanout: { invalidate(keys: readonly string[]): Promise<boolean> } | undefined,
-  wait = sleep,
+  wait = (ms: number): Promise<void> => sleep(ms),
 ): (channel: string) => Promise<void> {
   if (fanout === undefined) return () => wait(CHANNEL_ACCESS_CACHE_MS + EXPIRY_MARGIN_MS);
   return async (channel) => {
