@@ -14,7 +14,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { MessageFeeds } from '../lib/messages-feed';
 import { openStores } from '../lib/store/index';
-import { growYoungGenerationAtOnce } from '../lib/young-generation';
+import { compactOldGeneration, growYoungGenerationAtOnce } from '../lib/young-generation';
 import { buildApp } from './app';
 import { LazyFeeds } from './lazy-feeds';
 
@@ -53,6 +53,9 @@ async function main(): Promise<void> {
     client.close();
     await stores.close();
   });
+  // What building the routes promoted, then left, goes back to the system before the first request.
+  await app.ready();
+  compactOldGeneration();
   await app.listen({ host: HOST, port: config.httpPort });
   const { port } = app.server.address() as AddressInfo;
   announceReady(log, { http: `http://${HOST}:${port}` });

@@ -11,8 +11,15 @@
  * the first growth under load takes it to its full 16 MB at once, and it stays there while the load
  * lasts. V8 reads the factor at each growth. A process started with its own `--min-semi-space-size`
  * or `--semi-space-growth-factor` keeps them: both functions then do nothing.
+ *
+ * Held that small, the young generation promotes much of the start's short-lived garbage (the
+ * routes' compiled schemas, ~10 MB) to the old generation, which no collection visits while the
+ * gateway rests: a full collection alone frees that space but keeps its pages. So once its routes are
+ * built, the gateway makes one full collection that compacts (`compactOldGeneration`), and the
+ * emptied pages go back to the system: ~9 MB less resident at rest, for ~20 ms before it listens.
  */
 import v8 from 'node:v8';
+import vm from 'node:vm';
 
 /** From V8's first 1 MB per semi-space to its largest, 16 MB, in one step. */
 export const GROWTH_FACTOR = 16;
@@ -44,4 +51,35 @@ export function growYoungGenerationAtOnce(
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): boolean {
   return setGrowthFactor(GROWTH_FACTOR, execArgv, nodeOptions);
+}
+
+/**
+ * One full collection that compacts the old generation; answers whether V8 offered one. A process
+ * started with `--expose-gc` keeps its `gc` global; otherwise the collection is taken from a context
+ * made while that flag is set (V8 installs `gc` in contexts made then), and the flag is unset again.
+ */
+export function compactOldGeneration(): boolean {
+  const collect = fullCollection();
+  if (collect === undefined) return false;
+  v8.setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    collect();
+  } finally {
+    v8.setFlagsFromString('--no-compact-on-every-full-gc');
+  }
+  return true;
+}
+
+function fullCollection(): (() => void) | undefined {
+  const exposed: unknown = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return exposed as () => void;
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    const made: unknown = vm.runInNewContext('gc');
+    return typeof made === 'function' ? (made as () => void) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
 }
