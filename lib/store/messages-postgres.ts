@@ -1,7 +1,9 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15 and 17), through the pool of ./postgres-pool.ts.
+ * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15, 17 and 18), through the pool of
+ * ./postgres-pool.ts. Retention trims in chunks (migration 18): the messages a channel no longer retains
+ * may stay in the table a while, before its counter's first_id, where every read here starts.
  */
 import {
   announceGroups,
@@ -13,17 +15,19 @@ import {
   type MessageStore,
   type StoredMessage,
 } from './contracts';
+import { RETENTION_CHUNK } from './migrations';
 import type { PgDatabase } from './postgres-pool';
 
 /**
  * One statement per conditional append (appendIf), so one round trip:
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
- *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages,
- *    and prev_first_id remembers where it was; last_modified moves to max(now, itself + 1)
- *    (migration 12 in ./migrations.ts);
+ *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages;
+ *    trimmed_id moves to it once the ids between them make a chunk (RETENTION_CHUNK), and
+ *    prev_first_id remembers where trimmed_id was; last_modified moves to max(now, itself + 1)
+ *    (migrations 12 and 18 in ./migrations.ts);
  * 2. the message goes in under the new id and that stamp;
- * 3. exactly the ids that fell out, [prev_first_id, first_id), are deleted through the
+ * 3. the chunk trimmed, [prev_first_id, trimmed_id), if any, is deleted through the
  *    primary key: retention never scans the table, nor even the channel.
  * With an expected last id ($5) or last stamp ($6) (NULL for none) step 1 happens only if the
  * counter is still at it (under the same row lock; a channel without a counter row is at 0):
@@ -31,19 +35,21 @@ import type { PgDatabase } from './postgres-pool';
  */
 const APPEND_SQL = `
   WITH c AS (
-    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, last_modified)
-      SELECT $1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
+    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified)
+      SELECT $1, 1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
       WHERE (coalesce($5::bigint, 0) = 0 AND coalesce($6::bigint, 0) = 0)
          OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
     ON CONFLICT (channel) DO UPDATE
-      SET last_id = k.last_id + 1, prev_first_id = k.first_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4),
+      SET last_id = k.last_id + 1, prev_first_id = k.trimmed_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4),
+          trimmed_id = CASE WHEN GREATEST(k.first_id, k.last_id + 2 - $4) - k.trimmed_id >= LEAST($4, ${RETENTION_CHUNK})
+                            THEN GREATEST(k.first_id, k.last_id + 2 - $4) ELSE k.trimmed_id END,
           last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
       WHERE ($5::bigint IS NULL OR k.last_id = $5::bigint) AND ($6::bigint IS NULL OR k.last_modified = $6::bigint)
-    RETURNING last_id, first_id, prev_first_id, last_modified),
+    RETURNING last_id, prev_first_id, trimmed_id, last_modified),
   ins AS (
     INSERT INTO agora_messages (channel, id, username, message, last_modified)
       SELECT $1, last_id, $2, $3, last_modified FROM c),
-  del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.first_id)
+  del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.trimmed_id)
   SELECT last_id, last_modified FROM c`;
 
 /**
@@ -56,30 +62,40 @@ const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters a
   SELECT out_ord, out_id, out_stamp
     FROM agora_append_messages_answered($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
-/** The same for a call that carries no key (migration 15): its ids and their stamps, in the order of the call. */
-const APPEND_UNKEYED_SQL = `/* writes agora_message_counters and agora_messages */
-  SELECT out_ids, out_stamps FROM agora_append_unkeyed_messages($1::text[], $2::text[], $3::bytea[], $4)`;
+/**
+ * A call that carries no key (migration 18's agora_append_posts): $1 the topic (NULL: none), $2 retain,
+ * $3 the call's channels once each, $4 how many appends each carries; per append, $5 its channel's place
+ * in $3 (from 1), $6 how many appends of its channel come after it in the call, $7 its username, $8 its
+ * message. It answers per channel the new last id and stamp, which an append's are less its $6, and with
+ * a topic whether a listener of it is listed.
+ */
+const APPEND_POSTS_SQL = `/* writes agora_message_counters and agora_messages */
+  SELECT out_channels, out_last, out_stamps, out_heard
+    FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[])`;
 
 /**
- * APPEND_UNKEYED_SQL that also announces the messages it stores on the topic (NOTIFY channel $5), in the
+ * APPEND_POSTS_SQL that also announces the messages it stores on the topic (NOTIFY channel $1), in the
  * same statement and so the same transaction, when a listener of the topic is listed (migration 17:
  * none, no NOTIFY, which would wake every listening connection of the database for nothing): each
- * append's head ($6, ./contracts.ts `announceHead`; NULL: none) completed with its id and stamp as
- * `completeAnnounce` does, in the order of the call, as few NOTIFYs as fit the payload limit ($7,
+ * append's head ($9, ./contracts.ts `announceHead`; NULL: none) completed with its id and stamp as
+ * `completeAnnounce` does, in the order of the call, as few NOTIFYs as fit the payload limit ($10,
  * ./contracts.ts `announceGroups`): one announce alone, several as a JSON list. Listeners hear them
  * when, and only if, the messages are committed.
  */
-const APPEND_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_messages */
-  WITH a AS (SELECT out_ids, out_stamps, out_heard
-               FROM agora_append_heard_messages($1::text[], $2::text[], $3::bytea[], $4, $5)),
-  u AS (SELECT u.h || u.i || ',"t":' || u.s || '}' AS m, u.g, u.o
-          FROM a, unnest($6::text[], $7::int[], a.out_ids, a.out_stamps) WITH ORDINALITY AS u(h, g, i, s, o)
-         WHERE u.h IS NOT NULL AND a.out_heard),
+const APPEND_POSTS_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_messages */
+  WITH a AS (SELECT out_channels, out_last, out_stamps, out_heard
+               FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[])),
+  l AS (SELECT l.ch, l.last, l.stamp
+          FROM a, unnest(a.out_channels, a.out_last, a.out_stamps) AS l(ch, last, stamp) WHERE a.out_heard),
+  u AS (SELECT u.h || (l.last - u.b) || ',"t":' || (l.stamp - u.b) || '}' AS m, u.g, u.o
+          FROM unnest($9::text[], $10::int[], $5::int[], $6::bigint[]) WITH ORDINALITY AS u(h, g, at, b, o)
+          JOIN l ON l.ch = ($3::text[])[u.at]
+         WHERE u.h IS NOT NULL),
   p AS (SELECT u.g, CASE WHEN count(*) = 1 THEN string_agg(u.m, ',' ORDER BY u.o)
                          ELSE '[' || string_agg(u.m, ',' ORDER BY u.o) || ']' END AS payload
           FROM u GROUP BY u.g),
-  n AS (SELECT pg_notify($5, p.payload) FROM p ORDER BY p.g)
-  SELECT a.out_ids, a.out_stamps, a.out_heard, (SELECT count(*) FROM n) AS notified FROM a`;
+  n AS (SELECT pg_notify($1, p.payload) FROM p ORDER BY p.g)
+  SELECT a.out_channels, a.out_last, a.out_stamps, a.out_heard, (SELECT count(*) FROM n) AS notified FROM a`;
 
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
@@ -92,7 +108,9 @@ const TAKE_KEY_SQL = `
 /** The message a key held names, with its stamp (0 once it is no longer retained). */
 const HELD_KEY_SQL = `
   SELECT k.message_id, coalesce(m.last_modified, 0) AS last_modified
-    FROM agora_message_keys k LEFT JOIN agora_messages m ON m.channel = k.channel AND m.id = k.message_id
+    FROM agora_message_keys k
+    LEFT JOIN agora_message_counters c ON c.channel = k.channel
+    LEFT JOIN agora_messages m ON m.channel = k.channel AND m.id = k.message_id AND m.id >= c.first_id
    WHERE k.channel = $1 AND k.username = $2 AND k.key = $3`;
 
 /** APPEND_SQL's $5 and $6: the last id or the last stamp a conditional append expects, the other NULL. */
@@ -110,8 +128,8 @@ const MAX_IN_FLIGHT = 4;
 const MIN_BESIDE = 32;
 /**
  * Under a load on few channels, the next call waits up to HOLD_MS for more appends to join it (fewer than
- * MIN_BESIDE wait): a call costs PostgreSQL some 100 µs of CPU whatever it carries, plus a few µs per append
- * and some 10 per channel. The load is read from the last call: HOLD_AFTER appends or more, on at most one
+ * MIN_BESIDE wait): a call costs PostgreSQL some 90 µs of CPU whatever it carries, plus some 4 µs per append
+ * and 3 more per channel. The load is read from the last call: HOLD_AFTER appends or more, on at most one
  * channel for every HOLD_SHARE of them. Under a light load no append waits.
  */
 const HOLD_MS = 1;
@@ -129,6 +147,50 @@ interface PendingAppend {
   text: string;
   resolve: (appended: Appended) => void;
   reject: (err: unknown) => void;
+}
+
+/** What APPEND_POSTS_SQL answers: per channel of the call, its new last id and stamp. */
+interface PostsRow {
+  out_channels: string[] | null;
+  out_last: string[] | null;
+  out_stamps: string[] | null;
+  out_heard: boolean | null;
+}
+
+/**
+ * APPEND_POSTS_SQL's grouping of a call: its channels once each, in the order they first come, with how
+ * many appends each carries; per append, its channel's place among them (from 1) and how many appends
+ * of its channel come after it.
+ */
+export function groupByChannel(batch: ReadonlyArray<{ channel: string }>): {
+  channels: string[];
+  counts: number[];
+  at: number[];
+  back: number[];
+} {
+  const place = new Map<string, number>();
+  const channels: string[] = [];
+  const counts: number[] = [];
+  const at: number[] = [];
+  for (const { channel } of batch) {
+    let i = place.get(channel);
+    if (i === undefined) {
+      i = channels.length;
+      place.set(channel, i);
+      channels.push(channel);
+      counts.push(0);
+    }
+    counts[i]++;
+    at.push(i + 1);
+  }
+  const seen = counts.map(() => 0);
+  const back = at.map((a) => counts[a - 1] - ++seen[a - 1]);
+  return { channels, counts, at, back };
+}
+
+/** An append's id and stamp from its channel's last ones in the call, and how many came after it. */
+function appendedOf(last: { id: number; stamp: number } | undefined, back: number): Appended | undefined {
+  return last === undefined ? undefined : { messageid: last.id - back, lastModified: last.stamp - back };
 }
 
 /** Refuses a conditional append inside its transaction, so that the key it took is rolled back. */
@@ -274,34 +336,39 @@ export class PgMessageStore implements MessageStore {
    * all, its appends are answered unannounced, for their caller to announce.
    */
   private async appendUnkeyed(batch: PendingAppend[]): Promise<Array<Appended | undefined>> {
+    const { channels, counts, at, back } = groupByChannel(batch);
     const params = [
-      batch.map((p) => p.channel),
+      this.topic ?? null,
+      batch[0].retain,
+      channels,
+      counts,
+      at,
+      back,
       batch.map((p) => p.username),
       batch.map((p) => p.message),
-      batch[0].retain,
     ];
-    type Row = { out_ids: string[] | null; out_stamps: string[] | null; out_heard?: boolean };
-    const answers = (row: Row | undefined): Appended[] => {
-      const stamps = row?.out_stamps ?? [];
-      return (row?.out_ids ?? []).map((id, i) => ({ messageid: Number(id), lastModified: Number(stamps[i]) }));
-    };
-    if (this.topic === undefined)
-      return answers((await this.db.query<Row>(APPEND_UNKEYED_SQL, params, 'agora_append_unkeyed'))[0]);
-    const sent = this.heard;
+    const sent = this.topic !== undefined && this.heard;
     const heads = sent
       ? batch.map((p) => (p.announces ? (announceHead(p.channel, p.username, p.text) ?? null) : null))
       : [];
-    const [row] = await this.db.query<Row>(
-      APPEND_ANNOUNCED_SQL,
-      [...params, this.topic, heads, sent ? announceGroups(heads) : []],
-      'agora_append_announced',
-    );
+    const [row] = sent
+      ? await this.db.query<PostsRow>(
+          APPEND_POSTS_ANNOUNCED_SQL,
+          [...params, heads, announceGroups(heads)],
+          'agora_append_posts_announced',
+        )
+      : await this.db.query<PostsRow>(APPEND_POSTS_SQL, params, 'agora_append_posts');
+    const last = new Map<string, { id: number; stamp: number }>();
+    for (const [i, channel] of (row?.out_channels ?? []).entries())
+      last.set(channel, { id: Number(row.out_last?.[i]), stamp: Number(row.out_stamps?.[i]) });
+    if (this.topic === undefined) return batch.map((p, i) => appendedOf(last.get(p.channel), back[i]));
     const heard = row?.out_heard === true;
     this.heard = heard;
-    return answers(row).map((appended, i) => {
+    return batch.map((p, i) => {
+      const appended = appendedOf(last.get(p.channel), back[i]);
       // Sent: announced with its head. Not sent: no one to announce it to, unless a listener came meanwhile.
-      const announced = sent ? heads[i] != null : batch[i].announces && !heard;
-      return announced ? { ...appended, announced: true } : appended;
+      const announced = sent ? heads[i] != null : p.announces && !heard;
+      return appended !== undefined && announced ? { ...appended, announced: true } : appended;
     });
   }
 
@@ -410,7 +477,8 @@ export class PgMessageStore implements MessageStore {
     if (first > last) return [];
     const rows = await this.db.query<{ id: string; username: string; message: Buffer; last_modified: string }>(
       `SELECT id, username, message, last_modified FROM agora_messages
-       WHERE channel = $1 AND id BETWEEN $2 AND $3 ORDER BY id`,
+       WHERE channel = $1 AND id BETWEEN GREATEST($2::bigint, (SELECT first_id FROM agora_message_counters WHERE channel = $1))
+             AND $3 ORDER BY id`,
       [channel, first, last],
     );
     return rows.map((r) => ({

@@ -24,6 +24,14 @@ export const NODE_SHARING_MIGRATION = 16;
  */
 export const TOPIC_LISTENERS_LOCK = 0x746f7069;
 
+/**
+ * Retention trims in chunks (migration 18): a channel's messages that fell out are deleted once at
+ * least this many have (fewer when it retains fewer), one range of the primary key; until then they stay
+ * in the table, past the counter's first_id, where no read looks. Written into that migration's functions
+ * and lib/store/messages-postgres.ts's conditional append: any value keeps them right.
+ */
+export const RETENTION_CHUNK = 32;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -645,6 +653,181 @@ export const MIGRATIONS: readonly Migration[] = [
           FROM agora_append_unkeyed_messages(p_channels, p_usernames, p_messages, p_retain) a;
         RETURN QUERY SELECT a_id, a_stamp, EXISTS (
           SELECT 1 FROM agora_topic_listeners l WHERE l.topic = p_topic AND l.expires_at > agora_now_ms());
+      END $$;
+    `,
+  },
+  {
+    version: 18,
+    name: 'retention trimmed in chunks, appends grouped by channel',
+    sql: `
+      -- Retention trims in chunks (RETENTION_CHUNK): trimmed_id is where the messages of a channel start
+      -- in the table, first_id where its retained ones do. Every append still moves first_id; the ids
+      -- between trimmed_id and first_id are deleted (one range of the primary key) only once they are
+      -- LEAST(retain, ${RETENTION_CHUNK}) or more, and trimmed_id moves to first_id then; prev_first_id now
+      -- keeps the trimmed_id an update found, so that the range deleted is [prev_first_id, trimmed_id). A
+      -- statement per trimmed channel made most of an append's cost on many channels. Reads start at
+      -- first_id (lib/store/messages-postgres.ts). Every row is trimmed up to first_id now.
+      ALTER TABLE agora_message_counters ADD COLUMN trimmed_id bigint NOT NULL DEFAULT 1;
+      UPDATE agora_message_counters SET trimmed_id = first_id;
+      -- agora_append_stamped_messages (migration 12) trimming in chunks.
+      CREATE OR REPLACE FUNCTION agora_append_stamped_messages(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
+        p_retain bigint, p_nows bigint[], p_expires bigint[])
+        RETURNS TABLE (out_ord bigint, out_id bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        r record;
+        v bigint;
+        known bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_channels)]);
+        fresh boolean[] := array_fill(false, ARRAY[cardinality(p_channels)]);
+        a_channel text[];
+        a_prev bigint[];
+        a_trimmed bigint[];
+        a_ord bigint[];
+        a_id bigint[];
+        v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      BEGIN
+        FOR r IN
+          SELECT u.ord, u.ch, u.username, u.k, u.t_now, u.t_exp
+            FROM unnest(p_channels, p_usernames, p_keys, p_nows, p_expires) WITH ORDINALITY
+                 AS u(ch, username, k, t_now, t_exp, ord)
+           WHERE u.k IS NOT NULL
+           ORDER BY u.ch COLLATE "C", u.username COLLATE "C", u.k COLLATE "C"
+        LOOP
+          LOOP
+            INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
+              VALUES (r.ch, r.username, r.k, 0, r.t_exp)
+              ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
+              WHERE k.expires_at <= r.t_now;
+            IF FOUND THEN
+              fresh[r.ord] := true;
+              EXIT;
+            END IF;
+            SELECT message_id INTO v FROM agora_message_keys
+             WHERE channel = r.ch AND username = r.username AND key = r.k;
+            IF FOUND THEN
+              known[r.ord] := v;
+              EXIT;
+            END IF;
+          END LOOP;
+        END LOOP;
+        WITH t AS (
+          SELECT u.ch, u.username, u.message, u.ord
+            FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)
+           WHERE known[u.ord] IS NULL),
+        b AS (
+          SELECT t.ch, count(*) AS n FROM t GROUP BY t.ch),
+        c AS (
+          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified)
+            SELECT b.ch, b.n, GREATEST(1, b.n + 1 - p_retain), GREATEST(1, b.n + 1 - p_retain),
+                   GREATEST(1, b.n + 1 - p_retain), v_now + b.n - 1
+              FROM b ORDER BY b.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id, prev_first_id = k.trimmed_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain),
+                trimmed_id = CASE
+                  WHEN GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain) - k.trimmed_id
+                       >= LEAST(p_retain, ${RETENTION_CHUNK})
+                  THEN GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain) ELSE k.trimmed_id END,
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + excluded.last_id)
+          RETURNING k.channel, k.last_id, k.first_id, k.prev_first_id, k.trimmed_id, k.last_modified),
+        m AS (
+          SELECT t.ch, t.username, t.message, t.ord, c.first_id, c.last_id, c.last_modified,
+                 c.last_id - b.n + row_number() OVER (PARTITION BY t.ch ORDER BY t.ord) AS id
+            FROM t JOIN b ON b.ch = t.ch JOIN c ON c.channel = t.ch),
+        ins AS (
+          INSERT INTO agora_messages (channel, id, username, message, last_modified)
+            SELECT m.ch, m.id, m.username, m.message, m.last_modified - (m.last_id - m.id)
+              FROM m WHERE m.id >= m.first_id)
+        SELECT (SELECT array_agg(c.channel) FROM c WHERE c.trimmed_id > c.prev_first_id),
+               (SELECT array_agg(c.prev_first_id) FROM c WHERE c.trimmed_id > c.prev_first_id),
+               (SELECT array_agg(c.trimmed_id) FROM c WHERE c.trimmed_id > c.prev_first_id),
+               (SELECT array_agg(m.ord) FROM m), (SELECT array_agg(m.id) FROM m)
+          INTO a_channel, a_prev, a_trimmed, a_ord, a_id;
+        FOR i IN 1 .. coalesce(cardinality(a_ord), 0) LOOP
+          known[a_ord[i]] := a_id[i];
+        END LOOP;
+        IF true = ANY (fresh) THEN
+          UPDATE agora_message_keys k SET message_id = u.id
+            FROM unnest(p_channels, p_usernames, p_keys, known, fresh) AS u(ch, username, kk, id, f)
+           WHERE u.f AND k.channel = u.ch AND k.username = u.username AND k.key = u.kk;
+        END IF;
+        FOR i IN 1 .. coalesce(cardinality(a_channel), 0) LOOP
+          DELETE FROM agora_messages WHERE channel = a_channel[i] AND id >= a_prev[i] AND id < a_trimmed[i];
+        END LOOP;
+        RETURN QUERY SELECT u.ord, u.id FROM unnest(known) WITH ORDINALITY AS u(id, ord);
+      END $$;
+      -- agora_append_messages_answered (migration 14): a message before its channel's first_id, in the
+      -- table until its chunk is trimmed, is not retained either (stamp 0).
+      CREATE OR REPLACE FUNCTION agora_append_messages_answered(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
+        p_retain bigint, p_nows bigint[], p_expires bigint[])
+        RETURNS TABLE (out_ord bigint, out_id bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_ord bigint[];
+        a_id bigint[];
+      BEGIN
+        SELECT array_agg(a.out_ord), array_agg(a.out_id) INTO a_ord, a_id
+          FROM agora_append_stamped_messages(p_channels, p_usernames, p_messages, p_keys, p_retain, p_nows, p_expires) a;
+        RETURN QUERY
+          SELECT u.ord, u.id, coalesce(m.last_modified, 0)
+            FROM unnest(a_ord, a_id) AS u(ord, id)
+            LEFT JOIN agora_message_counters k ON k.channel = p_channels[u.ord]
+            LEFT JOIN agora_messages m ON m.channel = k.channel AND m.id = u.id AND m.id >= k.first_id;
+      END $$;
+      -- The appends of a call without keys (lib/store/messages-postgres.ts "PgMessageStore"), grouped by
+      -- the caller: the call's channels once each (p_channels) with how many appends each carries
+      -- (p_counts); then per append, its channel's place in p_channels (p_at, from 1), how many appends of
+      -- its channel come after it in the call (p_back), its username and message. One statement moves the
+      -- counters (locked in name order) and inserts the messages, each id the counter's new last_id less
+      -- its p_back (nothing to group, number or join per append); then the chunks retention trims. It
+      -- answers per channel its new last id and stamp (the id and stamp of an append: those less its
+      -- p_back). With p_topic (migration 17), under the topic's advisory lock taken shared, and whether a
+      -- listener of it is listed (out_heard), read once the lock is held.
+      CREATE FUNCTION agora_append_posts(
+        p_topic text, p_retain bigint, p_channels text[], p_counts bigint[],
+        p_at int[], p_back bigint[], p_usernames text[], p_messages bytea[])
+        RETURNS TABLE (out_channels text[], out_last bigint[], out_stamps bigint[], out_heard boolean)
+        LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_channel text[];
+        a_prev bigint[];
+        a_trimmed bigint[];
+        v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      BEGIN
+        IF p_topic IS NOT NULL THEN
+          PERFORM pg_advisory_xact_lock_shared(${TOPIC_LISTENERS_LOCK}, hashtext(p_topic));
+        END IF;
+        WITH c AS (
+          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified)
+            SELECT u.ch, u.n, GREATEST(1, u.n + 1 - p_retain), GREATEST(1, u.n + 1 - p_retain),
+                   GREATEST(1, u.n + 1 - p_retain), v_now + u.n - 1
+              FROM unnest(p_channels, p_counts) AS u(ch, n) ORDER BY u.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id, prev_first_id = k.trimmed_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain),
+                trimmed_id = CASE
+                  WHEN GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain) - k.trimmed_id
+                       >= LEAST(p_retain, ${RETENTION_CHUNK})
+                  THEN GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - p_retain) ELSE k.trimmed_id END,
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + excluded.last_id)
+          RETURNING k.channel, k.last_id, k.first_id, k.prev_first_id, k.trimmed_id, k.last_modified),
+        ins AS (
+          INSERT INTO agora_messages (channel, id, username, message, last_modified)
+            SELECT c.channel, c.last_id - a.back, a.username, a.message, c.last_modified - a.back
+              FROM unnest(p_at, p_back, p_usernames, p_messages) AS a(at, back, username, message)
+              JOIN c ON c.channel = p_channels[a.at]
+             WHERE c.last_id - a.back >= c.first_id)
+        SELECT array_agg(c.channel), array_agg(c.last_id), array_agg(c.last_modified),
+               array_agg(c.channel) FILTER (WHERE c.trimmed_id > c.prev_first_id),
+               array_agg(c.prev_first_id) FILTER (WHERE c.trimmed_id > c.prev_first_id),
+               array_agg(c.trimmed_id) FILTER (WHERE c.trimmed_id > c.prev_first_id)
+          INTO out_channels, out_last, out_stamps, a_channel, a_prev, a_trimmed FROM c;
+        FOR i IN 1 .. coalesce(cardinality(a_channel), 0) LOOP
+          DELETE FROM agora_messages WHERE channel = a_channel[i] AND id >= a_prev[i] AND id < a_trimmed[i];
+        END LOOP;
+        out_heard := p_topic IS NOT NULL AND EXISTS (
+          SELECT 1 FROM agora_topic_listeners l WHERE l.topic = p_topic AND l.expires_at > agora_now_ms());
+        RETURN NEXT;
       END $$;
     `,
   },

@@ -13,7 +13,7 @@ import { defaultConfig, type Config } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
-import { migrate, MIGRATIONS, NODE_SHARING_MIGRATION } from '../../lib/store/migrations';
+import { migrate, MIGRATIONS, NODE_SHARING_MIGRATION, RETENTION_CHUNK } from '../../lib/store/migrations';
 import { MemoryRouteStore } from '../../lib/store/routes-memory';
 import { MemoryChannelStore, MemoryNodeStore } from '../../lib/store/store-memory';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
@@ -941,6 +941,10 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     'two instances posting to one channel at once: ids gap-free and unique, stamps increasing, retention holds',
     () => twoInstancesAppend(t, config),
   );
+  await t.test(
+    'retention trims in chunks: the dropped messages left in the table are never read, and a replayed key finds its message gone',
+    () => chunkedRetention(config),
+  );
   await t.test('two instances posting with the same keys at once: one message per key, every caller its id', () =>
     twoInstancesKeyed(config),
   );
@@ -1153,15 +1157,78 @@ async function unkeyedMigration(pg: Postgres): Promise<void> {
     );
     const db = new PgDatabase({ url, poolMax: 1, timeoutMs: 2000, log });
     try {
-      const [row] = await db.query<{ n: string; last: string }>(
-        "SELECT count(*) AS n, (SELECT last_modified FROM agora_message_counters WHERE channel = 'c') AS last FROM agora_messages WHERE channel = 'c'",
+      const [row] = await db.query<{ last: string }>(
+        "SELECT last_modified AS last FROM agora_message_counters WHERE channel = 'c'",
       );
-      assert.equal(Number(row.n), 3, 'nothing beyond the retention stays in the table');
+      assertRetentionHolds(await inTable(db, 'c'), 3);
       assert.equal(Number(row.last), kept[2].lastModified, "the counter keeps the channel's last stamp");
     } finally {
       await db.close();
     }
   } finally {
+    await s.close();
+  }
+}
+
+/**
+ * A channel's messages in the table: those it retains (from its counter's first_id on), and those retention
+ * dropped that stay until their chunk is trimmed (lib/store/migrations.ts RETENTION_CHUNK).
+ */
+async function inTable(db: PgDatabase, channel: string): Promise<{ retained: number; untrimmed: number }> {
+  const [row] = await db.query<{ retained: string; untrimmed: string }>(
+    `SELECT count(*) FILTER (WHERE m.id >= k.first_id) AS retained, count(*) FILTER (WHERE m.id < k.first_id) AS untrimmed
+       FROM agora_messages m JOIN agora_message_counters k ON k.channel = m.channel WHERE m.channel = $1`,
+    [channel],
+  );
+  return { retained: Number(row.retained), untrimmed: Number(row.untrimmed) };
+}
+
+function assertRetentionHolds(found: { retained: number; untrimmed: number }, retain: number): void {
+  assert.equal(found.retained, retain, 'the channel retains what it should');
+  assert.ok(
+    found.untrimmed < Math.min(retain, RETENTION_CHUNK),
+    `no more than a chunk less one waits to be trimmed: ${found.untrimmed}`,
+  );
+}
+
+async function chunkedRetention(config: Config): Promise<void> {
+  const s = await openStores(config, log, ['messages']);
+  const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
+  const ids = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  try {
+    // Retaining 40, a chunk is 32: after 71 appends (one call each) the first 31 wait for the 32nd.
+    for (let i = 1; i <= 71; i++) await s.messages.append('chunked', 'ann', `m${i}`, 40);
+    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 31 });
+    assert.deepEqual(
+      (await s.messages.range('chunked', 1, 100)).map((m) => m.messageid),
+      ids(32, 71),
+    );
+    assert.deepEqual(await s.messages.range('chunked', 1, 31), [], 'what is left untrimmed is not read');
+    await s.messages.append('chunked', 'ann', 'm72', 40);
+    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 0 }, 'the 32nd trims the chunk');
+    // Conditional appends trim alike.
+    for (let i = 73; i <= 103; i++) await s.messages.appendIf('chunked', 'ann', `m${i}`, 40, { lastId: i - 1 });
+    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 31 });
+    await s.messages.appendIf('chunked', 'ann', 'm104', 40, { lastId: 103 });
+    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 0 });
+    // Retaining 2 (a chunk of 2): the keyed first message is dropped by the third, though still in the table.
+    const key = { key: 'k1', now: Date.now(), ttlMs: 60_000 };
+    const first = await s.messages.append('keyed', 'ann', 'one', 2, key);
+    await s.messages.append('keyed', 'ann', 'two', 2);
+    await s.messages.append('keyed', 'ann', 'three', 2);
+    assert.deepEqual(await inTable(db, 'keyed'), { retained: 2, untrimmed: 1 });
+    assert.deepEqual(
+      await s.messages.append('keyed', 'ann', 'one', 2, key),
+      { messageid: first.messageid, lastModified: 0 },
+      'the replay of a key whose message retention dropped: its id, no stamp',
+    );
+    assert.deepEqual(
+      await s.messages.appendIf('keyed', 'ann', 'one', 2, { lastId: 3 }, key),
+      { messageid: first.messageid, lastModified: 0 },
+      'the same through a conditional append',
+    );
+  } finally {
+    await db.close();
     await s.close();
   }
 }
@@ -1186,8 +1253,7 @@ async function twoInstancesAppend(t: TestContext, config: Config): Promise<void>
     assertStampsIncrease(kept, 'two instances');
     const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
     t.after(() => db.close());
-    const rows = await db.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'shared'");
-    assert.equal(Number(rows[0].n), 150, 'nothing beyond the retention stays in the table');
+    assertRetentionHolds(await inTable(db, 'shared'), 150);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

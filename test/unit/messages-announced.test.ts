@@ -18,7 +18,7 @@ import {
   type Appended,
   type MessageStore,
 } from '../../lib/store/contracts';
-import { PgMessageStore } from '../../lib/store/messages-postgres';
+import { groupByChannel, PgMessageStore } from '../../lib/store/messages-postgres';
 import type { PgDatabase } from '../../lib/store/postgres-pool';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
 import { buildMessagesHandlers } from '../../services/messages/handlers';
@@ -84,21 +84,19 @@ test('with a topic, a call without keys carries the topic and a head per append,
   const calls: Array<{ sql: string; params: unknown[]; name?: string }> = [];
   const query = (sql: string, params: unknown[], name?: string): Promise<unknown[]> => {
     calls.push({ sql, params, name });
-    const n = (params[0] as string[]).length;
-    const ids = Array.from({ length: n }, (_, i) => String(i + 1));
-    return Promise.resolve(
-      sql.includes('agora_append_messages_answered')
-        ? ids.map((id) => ({ out_ord: id, out_id: id, out_stamp: '5000' }))
-        : [{ out_ids: ids, out_stamps: ids.map(() => '5000') }],
-    );
+    if (sql.includes('agora_append_messages_answered')) {
+      const ids = (params[0] as string[]).map((_, i) => String(i + 1));
+      return Promise.resolve(ids.map((id) => ({ out_ord: id, out_id: id, out_stamp: '5000' })));
+    }
+    return Promise.resolve([lastOfEach(params)]);
   };
   const store = new PgMessageStore({ query } as unknown as PgDatabase, 'agora_messages');
   assert.deepEqual(await store.append('a', 'ann', 'hi', 100), { messageid: 1, lastModified: 5000, announced: true });
-  assert.match(calls[0].sql, /pg_notify\(\$5/);
-  assert.equal(calls[0].name, 'agora_append_announced', 'a prepared statement');
-  assert.equal(calls[0].params[4], 'agora_messages');
-  assert.deepEqual(calls[0].params[5], [announceHead('a', 'ann', 'hi')]);
-  assert.deepEqual(calls[0].params[6], [0], 'its NOTIFY');
+  assert.match(calls[0].sql, /pg_notify\(\$1/);
+  assert.equal(calls[0].name, 'agora_append_posts_announced', 'a prepared statement');
+  assert.equal(calls[0].params[0], 'agora_messages');
+  assert.deepEqual(calls[0].params[8], [announceHead('a', 'ann', 'hi')]);
+  assert.deepEqual(calls[0].params[9], [0], 'its NOTIFY');
   const keyed = await store.append('a', 'ann', 'hi', 100, { key: 'k', now: 1, ttlMs: 10 });
   assert.deepEqual(keyed, { messageid: 1, lastModified: 5000 }, 'a call with a key is not announced');
   assert.doesNotMatch(calls[1].sql, /pg_notify/);
@@ -106,7 +104,50 @@ test('with a topic, a call without keys carries the topic and a head per append,
   const quiet = new PgMessageStore({ query } as unknown as PgDatabase);
   assert.deepEqual(await quiet.append('a', 'ann', 'hi', 100), { messageid: 1, lastModified: 5000 });
   assert.doesNotMatch(calls[2].sql, /pg_notify/);
-  assert.equal(calls[2].name, 'agora_append_unkeyed');
+  assert.equal(calls[2].name, 'agora_append_posts');
+  assert.equal(calls[2].params[0], null, 'no topic');
+});
+
+/** What agora_append_posts answers for a call's params when every channel starts empty, stamps at 5000. */
+function lastOfEach(params: unknown[], heard?: boolean): Record<string, unknown> {
+  const counts = params[3] as number[];
+  return {
+    out_channels: params[2],
+    out_last: counts.map(String),
+    out_stamps: counts.map((n) => String(4999 + n)),
+    out_heard: heard ?? false,
+  };
+}
+
+test('a call names each channel once, with its appends counted, and answers each append its own id', async () => {
+  assert.deepEqual(groupByChannel(['a', 'b', 'a', 'c', 'a', 'b'].map((channel) => ({ channel }))), {
+    channels: ['a', 'b', 'c'],
+    counts: [3, 2, 1],
+    at: [1, 2, 1, 3, 1, 2],
+    back: [2, 1, 1, 0, 0, 0],
+  });
+  const calls: unknown[][] = [];
+  const query = (_sql: string, params: unknown[]): Promise<unknown[]> => {
+    calls.push(params);
+    return Promise.resolve([lastOfEach(params)]);
+  };
+  const store = new PgMessageStore({ query } as unknown as PgDatabase);
+  const first = store.append('a', 'ann', 'one', 100); // a call of its own
+  const rest = ['a', 'b', 'a'].map((channel, i) => store.append(channel, 'ann', `m${i}`, 100));
+  assert.deepEqual(await first, { messageid: 1, lastModified: 5000 });
+  assert.deepEqual(await Promise.all(rest), [
+    { messageid: 1, lastModified: 5000 },
+    { messageid: 1, lastModified: 5000 },
+    { messageid: 2, lastModified: 5001 },
+  ]);
+  assert.deepEqual(calls[1].slice(2, 8), [
+    ['a', 'b'],
+    [2, 1],
+    [1, 2, 1],
+    [1, 0, 0],
+    ['ann', 'ann', 'ann'],
+    ['m0', 'm1', 'm2'].map((m) => Buffer.from(m)),
+  ]);
 });
 
 test('heads go with a call while the last found a listener; a listener found without them leaves the posts to their caller', async () => {
@@ -114,27 +155,24 @@ test('heads go with a call while the last found a listener; a listener found wit
   let listed = false;
   const query = (_sql: string, params: unknown[]): Promise<unknown[]> => {
     calls.push({ params });
-    const n = (params[0] as string[]).length;
-    const ids = Array.from({ length: n }, (_, i) => String(i + 1));
-    return Promise.resolve([{ out_ids: ids, out_stamps: ids.map(() => '5000'), out_heard: listed }]);
+    return Promise.resolve([lastOfEach(params, listed)]);
   };
   const store = new PgMessageStore({ query } as unknown as PgDatabase, 'agora_messages');
   const announced = async (): Promise<boolean | undefined> => (await store.append('a', 'ann', 'hi', 100)).announced;
   assert.equal(await announced(), true, 'sent with its head, which no one heard');
-  assert.deepEqual(calls[0].params[5], [announceHead('a', 'ann', 'hi')], 'the first call carries the heads');
+  assert.deepEqual(calls[0].params[8], [announceHead('a', 'ann', 'hi')], 'the first call carries the heads');
   assert.equal(await announced(), true, 'no one listens: nothing for its caller to announce');
-  assert.deepEqual(calls[1].params[5], [], 'no listener at the last call: no heads');
-  assert.deepEqual(calls[1].params[6], []);
+  assert.equal(calls[1].params.length, 8, 'no listener at the last call: no heads');
   listed = true;
   assert.equal(await announced(), undefined, 'a listener, and no head sent: its caller announces it');
-  assert.deepEqual(calls[2].params[5], []);
+  assert.equal(calls[2].params.length, 8);
   assert.equal(await announced(), true, 'a listener at the last call: heads again');
-  assert.deepEqual(calls[3].params[5], [announceHead('a', 'ann', 'hi')]);
+  assert.deepEqual(calls[3].params[8], [announceHead('a', 'ann', 'hi')]);
   listed = false;
   assert.equal(await announced(), true);
-  assert.deepEqual(calls[4].params[5], [announceHead('a', 'ann', 'hi')], 'the last call found one: heads, unheard');
+  assert.deepEqual(calls[4].params[8], [announceHead('a', 'ann', 'hi')], 'the last call found one: heads, unheard');
   assert.equal(await announced(), true);
-  assert.deepEqual(calls[5].params[5], [], 'none again: no heads');
+  assert.equal(calls[5].params.length, 8, 'none again: no heads');
 });
 
 test('Post leaves a post the store announced to it, and announces the others', async () => {

@@ -14,20 +14,25 @@ interface Call {
 }
 
 /**
- * A database whose calls wait until answered, each append's id its place in the call plus 100 × the call, its
- * stamp the id plus 5000.
+ * A database whose calls wait until answered, each append's id its place in the call plus 100 × the call (in
+ * a call without keys, that of its channel's last append less those after it), its stamp the id plus 5000.
  */
 function fakeDatabase(): { db: PgDatabase; calls: Call[] } {
   const calls: Call[] = [];
   const query = (sql: string, params: unknown[]): Promise<unknown[]> =>
     new Promise((resolve) => {
-      const channels = params[0] as string[];
+      const posts = sql.includes('agora_append_posts');
+      // A call without keys names its channels once each (params[2]), and each append's by its place there.
+      const once = params[2] as string[];
+      const channels = posts ? (params[4] as number[]).map((at) => once[at - 1]) : (params[0] as string[]);
       const n = calls.length + 1;
       const ids = channels.map((_, i) => 100 * n + i);
+      // Without keys, each channel's last id (that of its last append in the call) and stamp.
+      const last = once.map((channel) => ids[channels.lastIndexOf(channel)]);
       const answer = (): void =>
         resolve(
-          sql.includes('agora_append_unkeyed_messages')
-            ? [{ out_ids: ids.map(String), out_stamps: ids.map((id) => String(id + 5000)) }]
+          posts
+            ? [{ out_channels: once, out_last: last.map(String), out_stamps: last.map((id) => String(id + 5000)) }]
             : ids.map((id, i) => ({ out_ord: String(i + 1), out_id: String(id), out_stamp: String(id + 5000) })),
         );
       calls.push({ sql, channels, answer });
@@ -72,7 +77,7 @@ test('beside a call in flight, appends wait for the next unless 32 of them can g
   assert.deepEqual(await late, appended(300));
 });
 
-test('a call without keys uses the unkeyed function; a call with one key, the function that takes keys', async () => {
+test('a call without keys uses the function of posts; a call with one key, the function that takes keys', async () => {
   const { db, calls } = fakeDatabase();
   const store = new PgMessageStore(db);
   const plain = store.append('a', 'ann', 'one', 100);
@@ -84,7 +89,7 @@ test('a call without keys uses the unkeyed function; a call with one key, the fu
   calls[0].answer();
   assert.deepEqual(await plain, appended(100));
   await settle();
-  assert.match(calls[0].sql, /agora_append_unkeyed_messages/);
+  assert.match(calls[0].sql, /agora_append_posts/);
   assert.match(calls[1].sql, /agora_append_messages_answered/);
   assert.deepEqual(calls[1].channels, ['b', 'c']);
   calls[1].answer();
