@@ -209,8 +209,8 @@ export class PgMessageStore implements MessageStore {
   private lastCall = { appends: 0, channels: 0 };
   /** Whether the last call with announces found a listener of the topic listed (so at first). */
   private heard = true;
-  /** The wait of the next call (`held`): a timer on few channels, the rest of the loop's turn on many. */
-  private hold: { timer?: NodeJS.Timeout; turn?: NodeJS.Immediate } | undefined;
+  /** Cancels the wait of the next call (`held`) while there is one. */
+  private cancelHold: (() => void) | undefined;
 
   /**
    * `topic`: the NOTIFY channel of the messages topic when it is this database's (lib/store/index.ts), on
@@ -273,11 +273,8 @@ export class PgMessageStore implements MessageStore {
       for (const c of channels) this.busy.add(c);
       this.inFlight++;
       this.lastCall = { appends: batch.length, channels: channels.size };
-      if (this.hold !== undefined) {
-        clearTimeout(this.hold.timer);
-        if (this.hold.turn !== undefined) clearImmediate(this.hold.turn);
-        this.hold = undefined;
-      }
+      this.cancelHold?.();
+      this.cancelHold = undefined;
       void this.appendBatch(batch).finally(() => {
         this.inFlight--;
         for (const c of channels) this.busy.delete(c);
@@ -294,13 +291,19 @@ export class PgMessageStore implements MessageStore {
     const { appends, channels } = this.lastCall;
     const waiting = this.waiting.length;
     if (this.inFlight > 0 || waiting === 0 || waiting >= MIN_BESIDE || appends === 0) return false;
+    if (this.cancelHold !== undefined) return true;
     const release = (): void => {
-      this.hold = undefined;
+      this.cancelHold = undefined;
       this.lastCall = { appends: 0, channels: 0 };
       this.next();
     };
-    const few = appends >= HOLD_AFTER && channels * HOLD_SHARE <= appends;
-    this.hold ??= few ? { timer: setTimeout(release, this.holdMs) } : { turn: setImmediate(release) };
+    if (appends >= HOLD_AFTER && channels * HOLD_SHARE <= appends) {
+      const timer = setTimeout(release, this.holdMs);
+      this.cancelHold = () => clearTimeout(timer);
+    } else {
+      const turn = setImmediate(release);
+      this.cancelHold = () => clearImmediate(turn);
+    }
     return true;
   }
 
@@ -373,9 +376,9 @@ export class PgMessageStore implements MessageStore {
     const last = new Map<string, { id: number; stamp: number }>();
     for (const [i, channel] of (row?.out_channels ?? []).entries())
       last.set(channel, { id: Number(row.out_last?.[i]), stamp: Number(row.out_stamps?.[i]) });
-    if (this.topic === undefined) return batch.map((p, i) => appendedOf(last.get(p.channel), back[i]));
+    // Without a topic nothing was sent, no append announces and none is heard: each is answered as stored.
     const heard = row?.out_heard === true;
-    this.heard = heard;
+    if (this.topic !== undefined) this.heard = heard;
     return batch.map((p, i) => {
       const appended = appendedOf(last.get(p.channel), back[i]);
       // Sent: announced with its head. Not sent: no one to announce it to, unless a listener came meanwhile.
