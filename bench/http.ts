@@ -2,13 +2,15 @@
  * HTTP through the whole mesh (docs/ARCHITECTURE.md "Tests and measurement"): POST /post and POST
  * /retrieve at 64 connections with autocannon, against broker + auth + channels + messages
  * + gateway as the Procfile starts them, beside the ceiling: one plain Fastify process that
- * answers the same /post from memory; then /post again with the mesh on a throwaway
- * PostgreSQL server (skipped, with a note, where PostgreSQL is not installed). Every answer is
- * checked (`expectBody`): a run whose answers are failures would measure nothing.
+ * answers the same /post from memory, and beside the same mesh on a throwaway PostgreSQL server
+ * (skipped, with a note, where PostgreSQL is not installed), all loaded side by side in turns
+ * (bench/side-by-side.ts). Every answer is checked (`expectBody`): a run whose answers are failures
+ * would measure nothing.
  *
  * `benchHttp()` is what bench/run.ts calls; `node dist/bench/http.js` runs it alone and
  * prints a Markdown table. `node dist/bench/http.js --ceiling` is the ceiling server itself.
- * BENCH_DURATION_S (default 10) and BENCH_CONNECTIONS (default 64) tune a run; BENCH_HTTP_QUICK=1 measures
+ * BENCH_DURATION_S (measured seconds per row, default 10), BENCH_SLICES (the turns they are cut in, default 5)
+ * and BENCH_CONNECTIONS (default 64) tune a run; BENCH_HTTP_QUICK=1 measures
  * only /post and /retrieve (no many-channel run, no PostgreSQL, no `npm start`), for comparing changes to the
  * hot path; BENCH_HTTP_POSTGRES=1 measures only /post on PostgreSQL (one channel and 64) beside the same on the
  * in-memory mesh, with the CPU each process spends (no ceiling, no /retrieve, no `npm start`);
@@ -20,17 +22,17 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
-import { postgresCpuMicros, postmasterPid } from './postgres-cpu';
+import { postgresCpuMicros, postgresPids, postmasterPid } from './postgres-cpu';
+import { SETTLE_S, sideBySide, type CpuRow, type Measured, type Meter, type SideBySideOptions } from './side-by-side';
 import { procfileNodeFlags } from './procs';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
-type AutocannonResult = autocannon.Result;
-
 export interface HttpBenchOptions {
+  /** Measured seconds per row, taken in `slices` turns (bench/side-by-side.ts). */
   durationS?: number;
+  slices?: number;
   connections?: number;
   /** Progress lines (default: stderr). */
   progress?: (line: string) => void;
@@ -38,7 +40,7 @@ export interface HttpBenchOptions {
 
 export interface HttpBenchRow {
   name: string;
-  /** Mean requests per second over the run. */
+  /** Mean requests per second over the row's turns. */
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -138,65 +140,6 @@ async function call(base: string, route: string, body: unknown): Promise<{ statu
   return (await res.json()) as { status: boolean; data: unknown };
 }
 
-/**
- * BENCH_HTTP_RATE: requests per second over all connections instead of as many as they can, so that runs
- * compared on a busy machine batch alike (the CPU per request moves with how many requests share a read).
- */
-function rate(): { overallRate?: number } {
-  const perSecond = Number(process.env.BENCH_HTTP_RATE ?? 0);
-  return perSecond > 0 ? { overallRate: perSecond } : {};
-}
-
-/** One body, or a different body for each request in turn (e.g. one per channel). */
-type Bodies = string | readonly string[];
-
-async function load(
-  url: string,
-  bodies: Bodies,
-  expectBody: string,
-  options: Required<HttpBenchOptions>,
-): Promise<AutocannonResult> {
-  if (typeof bodies === 'string') {
-    return autocannon({
-      url,
-      method: 'POST',
-      body: bodies,
-      headers: { 'content-type': 'application/json' },
-      connections: options.connections,
-      duration: options.durationS,
-      expectBody,
-      ...rate(),
-    });
-  }
-  // autocannon refuses expectBody beside requests: each answer is compared here instead.
-  let next = 0;
-  let mismatches = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    connections: options.connections,
-    duration: options.durationS,
-    ...rate(),
-    requests: [
-      {
-        setupRequest: (req: object) => ({ ...req, body: bodies[next++ % bodies.length] }),
-        onResponse: (_status: number, body: string) => {
-          if (body !== expectBody) mismatches++;
-        },
-      },
-    ],
-  });
-  return { ...result, mismatches: result.mismatches + mismatches };
-}
-
-/** The CPU time one server process spent per request of a run. */
-export interface CpuRow {
-  name: string;
-  /** µs of CPU (user + system) per request answered; undefined where /proc cannot say. */
-  usPerRequest: number | undefined;
-}
-
 /** The CPU time one server process spent per request of POST /post and of POST /retrieve. */
 export interface CpuRows {
   name: string;
@@ -213,36 +156,19 @@ function cpuRatio(mesh: readonly CpuRow[], ceiling: readonly CpuRow[]): number {
   return mesh.reduce((sum, c) => sum + (c.usPerRequest ?? NaN), 0) / (ceiling[0]?.usPerRequest ?? NaN);
 }
 
-/** `load` while reading the CPU time every process of `procs` spends on it. */
-async function loadMeasured(
-  procs: readonly Proc[],
-  url: string,
-  bodies: Bodies,
-  expectBody: string,
-  options: Required<HttpBenchOptions>,
-): Promise<{ result: AutocannonResult; cpu: CpuRow[] }> {
-  const before = procs.map((p) => cpuMicros(p.child.pid));
-  const result = await load(url, bodies, expectBody, options);
-  const answered = Math.max(1, result.requests.total);
-  const cpu = procs.map((p, i) => {
-    const now = cpuMicros(p.child.pid);
-    const then = before[i];
-    return {
-      name: p.name,
-      usPerRequest: now === undefined || then === undefined ? undefined : (now - then) / answered,
-    };
-  });
-  return { result, cpu };
+/** Each process's CPU clock (bench/startup.ts cpuMicros). */
+function meters(procs: readonly Proc[]): Meter[] {
+  return procs.map((p) => ({ name: p.name, read: () => cpuMicros(p.child.pid) }));
 }
 
-function row(name: string, r: AutocannonResult, baselineRps: number): HttpBenchRow {
+function row(name: string, r: Measured, baselineRps: number): HttpBenchRow {
   return {
     name,
-    rps: Math.round(r.requests.average),
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    ratio: baselineRps > 0 ? r.requests.average / baselineRps : 1,
-    bad: r.mismatches + r.errors + r.timeouts + r.non2xx,
+    rps: Math.round(r.rps),
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    ratio: baselineRps > 0 ? r.rps / baselineRps : 1,
+    bad: r.bad,
   };
 }
 
@@ -256,169 +182,300 @@ export interface HttpBench {
   /** CPU per request of POST /post on PostgreSQL: each mesh process's, then the PostgreSQL server's. */
   postgresCpu?: PostgresCpuRow[];
   startup: Startup | undefined;
+  /** How the comparisons were cut (bench/side-by-side.ts): rounds of `measuredS` seconds each. */
+  rounds: number;
+  measuredS: number;
 }
 
 const CHANNELS = 64;
 const channelName = (i: number): string => `bench-${i}`;
 
-/** Log on and make the bench's channels (`bench`, and bench-0… for the many-channel runs) on a mesh. */
-async function prepare(base: string): Promise<{ sesskey: number; one: string; many: string[] }> {
-  const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
-  await call(base, '/create', { sesskey, channel: 'bench' });
-  for (let i = 0; i < CHANNELS; i++) await call(base, '/create', { sesskey, channel: channelName(i) });
-  const post = (channel: string): string => JSON.stringify({ sesskey, channel, message: 'hello, bench' });
-  return { sesskey, one: post('bench'), many: Array.from({ length: CHANNELS }, (_, i) => post(channelName(i))) };
+/** A mesh the bench loads: its gateway's base URL, its processes, and the bodies of its posts. */
+interface Mesh {
+  base: string;
+  procs: Proc[];
+  meters: Meter[];
+  /** Its processes (and its PostgreSQL server's), stopped while another is measured (bench/side-by-side.ts). */
+  pids: () => number[];
+  sesskey: number;
+  /** A post to the channel `bench`. */
+  one: string;
+  /** A post to each of the 64 channels. */
+  many: string[];
 }
 
-/** The ceiling: plain Fastify answering /post, then /retrieve of its last 100 messages, in its own process. */
-async function ceilingRuns(
-  procs: Proc[],
-  opts: Required<HttpBenchOptions>,
-): Promise<{ post: AutocannonResult; retrieve: AutocannonResult; cpu: CpuRow[]; retrieveCpu: CpuRow[] }> {
-  const ceilingProc = await launch('plain Fastify', 'bench/http.js', {}, ['--ceiling']);
-  procs.push(ceilingProc);
-  const base = ceilingProc.endpoints.http;
-  const body = JSON.stringify({ sesskey: 1, channel: 'bench', message: 'hello, bench' });
-  opts.progress(`http: ceiling POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-  const post = await loadMeasured(procs, `${base}/post`, body, POST_OK, opts);
-  const retrieveBody = JSON.stringify({ sesskey: 1, channel: 'bench', first: 1, last: Number.MAX_SAFE_INTEGER });
-  const expected = JSON.stringify(await call(base, '/retrieve', JSON.parse(retrieveBody)));
-  if (!expected.startsWith('{"status":true')) throw new Error(`the ceiling's /retrieve answered ${expected}`);
-  opts.progress(`http: ceiling POST /retrieve, ${opts.connections} connections, ${opts.durationS} s`);
-  const retrieve = await loadMeasured(procs, `${base}/retrieve`, retrieveBody, expected, opts);
-  await stopAll(procs.splice(0));
-  return { post: post.result, retrieve: retrieve.result, cpu: post.cpu, retrieveCpu: retrieve.cpu };
-}
-
-/** Run every measurement, one after the other on the same machine. */
-export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBench> {
-  const opts: Required<HttpBenchOptions> = {
-    durationS: options.durationS ?? Number(process.env.BENCH_DURATION_S ?? 10),
-    connections: options.connections ?? Number(process.env.BENCH_CONNECTIONS ?? 64),
-    progress: options.progress ?? ((line) => process.stderr.write(`${line}\n`)),
-  };
-  const procs: Proc[] = [];
-  if (process.env.BENCH_HTTP_POSTGRES === '1') return postgresAlone(procs, opts);
+/** Start a mesh (`env` to every process), log on and make its channels (`bench`, and bench-0…). */
+async function readyMesh(procs: Proc[], env: Record<string, string> = {}): Promise<Mesh> {
+  const own: Proc[] = [];
   try {
-    // 1. The ceiling.
-    const ceiling = await ceilingRuns(procs, opts);
-    // 2. The mesh: a real session and channels, then /post (one channel), /retrieve, /post (64 channels).
-    const base = await startMesh(procs);
-    const { sesskey, one, many } = await prepare(base);
-    const before = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
-    opts.progress(`http: mesh POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const posts = await loadMeasured(procs, `${base}/post`, one, POST_OK, opts);
-    const after = (await call(base, '/lastmessage', { sesskey, channel: 'bench' })).data as number;
-    // Requests still in flight when autocannon stops are served but not counted: at most one per connection.
-    const p = posts.result;
-    const uncounted = after - before - (p.requests.total - p.mismatches - p.errors - p.timeouts);
-    if (uncounted < 0 || uncounted > opts.connections) {
-      opts.progress(`http: warning: ${after - before} ids given for ${p.requests.total} requests counted`);
-    }
-    const retrieveBody = JSON.stringify({ sesskey, channel: 'bench', first: 1, last: after });
-    const expected = JSON.stringify(await call(base, '/retrieve', JSON.parse(retrieveBody)));
-    const retrieved = (JSON.parse(expected) as { data: unknown[] }).data.length;
-    opts.progress(`http: mesh POST /retrieve (${retrieved} messages per answer)`);
-    const retrievals = await loadMeasured(procs, `${base}/retrieve`, retrieveBody, expected, opts);
-    const retrieves = retrievals.result;
-    const quick = process.env.BENCH_HTTP_QUICK === '1';
-    if (!quick) opts.progress(`http: mesh POST /post to ${CHANNELS} channels`);
-    const spread = quick ? undefined : await load(`${base}/post`, many, POST_OK, opts);
-    await stopAll(procs.splice(0));
-    const ceilingRps = ceiling.post.requests.average;
-    const rows = [
-      row('ceiling: plain Fastify, POST /post from memory (1 process)', ceiling.post, ceilingRps),
-      row(`ceiling: plain Fastify, POST /retrieve (${retrieved} messages from memory)`, ceiling.retrieve, ceilingRps),
-      row('mesh: POST /post (gateway → broker → messages, session cached)', p, ceilingRps),
-      row(`mesh: POST /retrieve (${retrieved} messages per answer)`, retrieves, ceilingRps),
-    ];
-    if (spread !== undefined) rows.push(row(`mesh: POST /post to ${CHANNELS} channels in turn`, spread, ceilingRps));
-    const ratios = [
-      { name: 'mesh POST /post / plain Fastify', value: p.requests.average / ceilingRps },
-      {
-        name: `mesh POST /retrieve / plain Fastify answering the same ${retrieved}`,
-        value: retrieves.requests.average / ceiling.retrieve.requests.average,
-      },
-    ];
-    // 3. The same posts with PostgreSQL holding users, sessions, channels and messages.
-    const onPostgres = spread === undefined ? undefined : await postOnPostgres(procs, opts);
-    const postgresCpu = onPostgres?.cpu;
-    if (spread !== undefined && onPostgres !== undefined) {
-      rows.push(row('mesh on PostgreSQL: POST /post (one channel)', onPostgres.one, ceilingRps));
-      rows.push(row(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, onPostgres.many, ceilingRps));
-      ratios.push(
-        {
-          name: 'PostgreSQL POST /post / in-memory mesh, one channel',
-          value: onPostgres.one.requests.average / p.requests.average,
-        },
-        {
-          name: `PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`,
-          value: onPostgres.many.requests.average / spread.requests.average,
-        },
-      );
-    }
-    const cpu = cpuRows([...ceiling.cpu, ...posts.cpu], [...ceiling.retrieveCpu, ...retrievals.cpu]);
-    ratios.push(
-      {
-        name: 'CPU per request, all mesh processes / plain Fastify (POST /post)',
-        value: cpuRatio(posts.cpu, ceiling.cpu),
-      },
-      {
-        name: 'CPU per request, all mesh processes / plain Fastify (POST /retrieve)',
-        value: cpuRatio(retrievals.cpu, ceiling.retrieveCpu),
-      },
-    );
-    if (!quick) opts.progress('http: npm start readiness and memory at rest');
-    const startup = quick
-      ? undefined
-      : await measureStartup().catch((err: unknown) => {
-          opts.progress(`http: npm start not measured: ${err instanceof Error ? err.message : String(err)}`);
-          return undefined;
-        });
-    return { rows, cpu, ratios, postgresCpu, startup };
+    // Its processes are stopped while another is measured (bench/side-by-side.ts): the gateway would read
+    // the jump of its clocks at each turn as an event-loop delay, and shed load for the next second.
+    const base = await startMesh(own, { AGORA_MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
+    const sesskey = (await call(base, '/logon', { username: 'bench', password: 'bench-pw' })).data as number;
+    await call(base, '/create', { sesskey, channel: 'bench' });
+    for (let i = 0; i < CHANNELS; i++) await call(base, '/create', { sesskey, channel: channelName(i) });
+    const post = (channel: string): string => JSON.stringify({ sesskey, channel, message: 'hello, bench' });
+    const many = Array.from({ length: CHANNELS }, (_, i) => post(channelName(i)));
+    const pids = (): number[] => own.flatMap((p) => (p.child.pid === undefined ? [] : [p.child.pid]));
+    return { base, procs: own, meters: meters(own), pids, sesskey, one: post('bench'), many };
   } finally {
-    await stopAll(procs);
+    procs.push(...own);
   }
 }
 
-/**
- * BENCH_HTTP_POSTGRES=1: /post on the in-memory mesh (one channel, then 64 in turn), then the same on
- * PostgreSQL; the rows' ratio is to the in-memory mesh's one-channel /post, and `cpu` holds the in-memory
- * mesh's CPU per post (one channel in `post`, 64 channels in `retrieve`).
- */
-async function postgresAlone(procs: Proc[], opts: Required<HttpBenchOptions>): Promise<HttpBench> {
+/** The PostgreSQL server the mesh on PostgreSQL uses, counted as one more process of that mesh. */
+async function readyMeshOnPostgres(
+  procs: Proc[],
+  progress: (line: string) => void,
+): Promise<{ mesh: Mesh; close: () => Promise<void> } | undefined> {
+  const problem = postgresProblem();
+  if (problem !== undefined) {
+    progress(`http: PostgreSQL rows skipped: ${problem}`);
+    return undefined;
+  }
+  const pg = await launchPostgres();
   try {
-    const base = await startMesh(procs);
-    const { one, many } = await prepare(base);
-    opts.progress(`http: mesh POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const oneRun = await loadMeasured(procs, `${base}/post`, one, POST_OK, opts);
-    opts.progress(`http: mesh POST /post to ${CHANNELS} channels`);
-    const manyRun = await loadMeasured(procs, `${base}/post`, many, POST_OK, opts);
+    const url = await pg.newDatabase();
+    const mesh = await readyMesh(procs, { AGORA_DATABASE_URL: url });
+    const server = await postmasterPid(url);
+    mesh.meters.push({ name: 'PostgreSQL server', read: () => postgresCpuMicros(server) });
+    const meshPids = mesh.pids;
+    mesh.pids = () => [...meshPids(), ...postgresPids(server)];
+    return { mesh, close: () => pg.close() };
+  } catch (err) {
     await stopAll(procs.splice(0));
-    const onPostgres = await postOnPostgres(procs, opts);
-    const memoryRps = oneRun.result.requests.average;
-    const rows = [
-      row('mesh: POST /post (one channel)', oneRun.result, memoryRps),
-      row(`mesh: POST /post to ${CHANNELS} channels in turn`, manyRun.result, memoryRps),
-    ];
-    const ratios: Array<{ name: string; value: number }> = [];
-    if (onPostgres !== undefined) {
-      rows.push(row('mesh on PostgreSQL: POST /post (one channel)', onPostgres.one, memoryRps));
-      rows.push(row(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, onPostgres.many, memoryRps));
-      ratios.push(
-        {
-          name: 'PostgreSQL POST /post / in-memory mesh, one channel',
-          value: onPostgres.one.requests.average / memoryRps,
-        },
-        {
-          name: `PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`,
-          value: onPostgres.many.requests.average / manyRun.result.requests.average,
-        },
-      );
+    await pg.close();
+    throw err;
+  }
+}
+
+/** What a comparison loads: a server's base URL, its CPU clocks, and its processes. */
+type Deployment = Pick<Mesh, 'base' | 'meters' | 'pids'>;
+
+/** What the three comparisons measured; a part left out by BENCH_HTTP_QUICK or BENCH_HTTP_POSTGRES is undefined. */
+interface Measurements {
+  ceilingPosts: Measured | undefined;
+  posts: Measured;
+  pgPosts: Measured | undefined;
+  retrieves: { ceiling: Measured; mesh: Measured; count: number } | undefined;
+  spread: { mesh: Measured; pg: Measured | undefined } | undefined;
+}
+
+interface Run {
+  opts: Required<HttpBenchOptions>;
+  slicing: SideBySideOptions;
+  /** How each comparison is cut, for the progress lines. */
+  turns: string;
+}
+
+const present = <T>(items: ReadonlyArray<T | undefined>): T[] => items.filter((i): i is T => i !== undefined);
+
+/** 1. POST /post to one channel: plain Fastify, the mesh and the mesh on PostgreSQL, whichever run. */
+async function postOneChannel(
+  run: Run,
+  ceiling: Deployment | undefined,
+  memory: Mesh,
+  pgMesh: Mesh | undefined,
+): Promise<Pick<Measurements, 'ceilingPosts' | 'posts' | 'pgPosts'> & { lastId: number }> {
+  const ceilingPost = JSON.stringify({ sesskey: 1, channel: 'bench', message: 'hello, bench' });
+  const last = async (): Promise<number> =>
+    (await call(memory.base, '/lastmessage', { sesskey: memory.sesskey, channel: 'bench' })).data as number;
+  const before = await last();
+  run.opts.progress(`http: POST /post to one channel, side by side, ${run.turns}`);
+  const measured = await sideBySide(
+    present([
+      ceiling && { ...ceiling, url: `${ceiling.base}/post`, bodies: ceilingPost, expectBody: POST_OK },
+      { ...memory, url: `${memory.base}/post`, bodies: memory.one, expectBody: POST_OK },
+      pgMesh && { ...pgMesh, url: `${pgMesh.base}/post`, bodies: pgMesh.one, expectBody: POST_OK },
+    ]),
+    run.slicing,
+    run.opts.progress,
+  );
+  const ceilingPosts = ceiling === undefined ? undefined : measured.shift();
+  const [posts, pgPosts] = measured;
+  // Requests still in flight when a run ends are served but not counted: at most one per connection.
+  const lastId = await last();
+  const uncounted = lastId - before - posts.served;
+  if (uncounted < 0 || uncounted > run.opts.connections * posts.runs) {
+    run.opts.progress(`http: warning: ${lastId - before} ids given for ${posts.served} requests answered`);
+  }
+  return { ceilingPosts, posts, pgPosts, lastId };
+}
+
+/** 2. POST /retrieve of the whole channel: plain Fastify and the mesh (the mesh on PostgreSQL stopped). */
+async function retrieveBoth(
+  run: Run,
+  ceiling: Deployment,
+  memory: Mesh,
+  lastId: number,
+  bystanders: ReadonlyArray<() => number[]>,
+): Promise<Measurements['retrieves']> {
+  const meshBody = JSON.stringify({ sesskey: memory.sesskey, channel: 'bench', first: 1, last: lastId });
+  const meshExpected = JSON.stringify(await call(memory.base, '/retrieve', JSON.parse(meshBody)));
+  const count = (JSON.parse(meshExpected) as { data: unknown[] }).data.length;
+  const ceilingBody = JSON.stringify({ sesskey: 1, channel: 'bench', first: 1, last: Number.MAX_SAFE_INTEGER });
+  const ceilingExpected = JSON.stringify(await call(ceiling.base, '/retrieve', JSON.parse(ceilingBody)));
+  if (!ceilingExpected.startsWith('{"status":true'))
+    throw new Error(`the ceiling's /retrieve answered ${ceilingExpected}`);
+  run.opts.progress(`http: POST /retrieve (${count} messages per answer), side by side, ${run.turns}`);
+  const [c, m] = await sideBySide(
+    [
+      { ...ceiling, url: `${ceiling.base}/retrieve`, bodies: ceilingBody, expectBody: ceilingExpected },
+      { ...memory, url: `${memory.base}/retrieve`, bodies: meshBody, expectBody: meshExpected },
+    ],
+    run.slicing,
+    run.opts.progress,
+    bystanders,
+  );
+  return { ceiling: c, mesh: m, count };
+}
+
+/** 3. POST /post to 64 channels in turn: the mesh and the mesh on PostgreSQL (plain Fastify stopped). */
+async function postManyChannels(
+  run: Run,
+  memory: Mesh,
+  pgMesh: Mesh | undefined,
+  bystanders: ReadonlyArray<() => number[]>,
+): Promise<Measurements['spread']> {
+  run.opts.progress(`http: POST /post to ${CHANNELS} channels in turn, side by side, ${run.turns}`);
+  const [mesh, pg] = await sideBySide(
+    present([
+      { ...memory, url: `${memory.base}/post`, bodies: memory.many, expectBody: POST_OK },
+      pgMesh && { ...pgMesh, url: `${pgMesh.base}/post`, bodies: pgMesh.many, expectBody: POST_OK },
+    ]),
+    run.slicing,
+    run.opts.progress,
+    bystanders,
+  );
+  return { mesh, pg };
+}
+
+/** The table's rows, in the document's order. */
+function rowsOf(m: Measurements, postgresOnly: boolean): HttpBenchRow[] {
+  const baseline = m.ceilingPosts?.rps ?? m.posts.rps;
+  const { retrieves, spread } = m;
+  const named = (name: string, r: Measured | undefined): HttpBenchRow | undefined =>
+    r === undefined ? undefined : row(name, r, baseline);
+  return present([
+    named('ceiling: plain Fastify, POST /post from memory (1 process)', m.ceilingPosts),
+    named(`ceiling: plain Fastify, POST /retrieve (${retrieves?.count} messages from memory)`, retrieves?.ceiling),
+    named(
+      postgresOnly
+        ? 'mesh: POST /post (one channel)'
+        : 'mesh: POST /post (gateway → broker → messages, session cached)',
+      m.posts,
+    ),
+    named(`mesh: POST /retrieve (${retrieves?.count} messages per answer)`, retrieves?.mesh),
+    named(`mesh: POST /post to ${CHANNELS} channels in turn`, spread?.mesh),
+    named('mesh on PostgreSQL: POST /post (one channel)', spread?.pg && m.pgPosts),
+    named(`mesh on PostgreSQL: POST /post to ${CHANNELS} channels in turn`, m.pgPosts && spread?.pg),
+  ]);
+}
+
+/** The target ratios, the CPU tables. */
+function ratiosOf(m: Measurements): Pick<HttpBench, 'ratios' | 'cpu' | 'postgresCpu'> {
+  const { ceilingPosts, posts, pgPosts, retrieves, spread } = m;
+  const ratios: Array<{ name: string; value: number }> = [];
+  if (ceilingPosts !== undefined && retrieves !== undefined) {
+    ratios.push(
+      { name: 'mesh POST /post / plain Fastify', value: posts.rps / ceilingPosts.rps },
+      {
+        name: `mesh POST /retrieve / plain Fastify answering the same ${retrieves.count}`,
+        value: retrieves.mesh.rps / retrieves.ceiling.rps,
+      },
+    );
+  }
+  let postgresCpu: PostgresCpuRow[] | undefined;
+  if (pgPosts !== undefined && spread?.pg !== undefined) {
+    ratios.push(
+      { name: 'PostgreSQL POST /post / in-memory mesh, one channel', value: pgPosts.rps / posts.rps },
+      { name: `PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`, value: spread.pg.rps / spread.mesh.rps },
+    );
+    const many = spread.pg.cpu;
+    postgresCpu = pgPosts.cpu.map((c, i) => ({ name: c.name, one: c.usPerRequest, many: many[i]?.usPerRequest }));
+  }
+  if (ceilingPosts === undefined || retrieves === undefined) {
+    // BENCH_HTTP_POSTGRES=1: the in-memory mesh's CPU per post, one channel in `post`, 64 in `retrieve`.
+    return { ratios, cpu: cpuRows(posts.cpu, spread?.mesh.cpu ?? []), postgresCpu };
+  }
+  ratios.push(
+    {
+      name: 'CPU per request, all mesh processes / plain Fastify (POST /post)',
+      value: cpuRatio(posts.cpu, ceilingPosts.cpu),
+    },
+    {
+      name: 'CPU per request, all mesh processes / plain Fastify (POST /retrieve)',
+      value: cpuRatio(retrieves.mesh.cpu, retrieves.ceiling.cpu),
+    },
+  );
+  const cpu = cpuRows([...ceilingPosts.cpu, ...posts.cpu], [...retrieves.ceiling.cpu, ...retrieves.mesh.cpu]);
+  return { ratios, cpu, postgresCpu };
+}
+
+/** The ceiling: plain Fastify answering /post and /retrieve from memory, in its own process. */
+async function readyCeiling(procs: Proc[]): Promise<Deployment> {
+  const proc = await launch('plain Fastify', 'bench/http.js', {}, ['--ceiling']);
+  procs.push(proc);
+  const pid = proc.child.pid;
+  return { base: proc.endpoints.http, meters: meters([proc]), pids: () => (pid === undefined ? [] : [pid]) };
+}
+
+/**
+ * Run every measurement on the same machine: plain Fastify, the in-memory mesh and the mesh on
+ * PostgreSQL are all started first, then each comparison is loaded side by side (bench/side-by-side.ts):
+ * /post to one channel (all three), /retrieve (plain Fastify and the mesh), /post to 64 channels (the
+ * two meshes). BENCH_HTTP_QUICK=1 leaves out PostgreSQL, the 64 channels and `npm start`;
+ * BENCH_HTTP_POSTGRES=1 leaves out plain Fastify, /retrieve and `npm start`.
+ */
+export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBench> {
+  const opts: Required<HttpBenchOptions> = {
+    durationS: options.durationS ?? Number(process.env.BENCH_DURATION_S ?? 10),
+    slices: options.slices ?? Number(process.env.BENCH_SLICES ?? 5),
+    connections: options.connections ?? Number(process.env.BENCH_CONNECTIONS ?? 64),
+    progress: options.progress ?? ((line) => process.stderr.write(`${line}\n`)),
+  };
+  const quick = process.env.BENCH_HTTP_QUICK === '1';
+  const postgresOnly = process.env.BENCH_HTTP_POSTGRES === '1';
+  const run: Run = {
+    opts,
+    slicing: {
+      durationS: opts.durationS,
+      slices: opts.slices,
+      connections: opts.connections,
+      overallRate: Number(process.env.BENCH_HTTP_RATE ?? 0),
+    },
+    turns: `${opts.slices} turns of ${SETTLE_S} s settling + ${opts.durationS / opts.slices} s measured, ${opts.connections} connections`,
+  };
+  const procs: Proc[] = [];
+  let closePostgres: (() => Promise<void>) | undefined;
+  try {
+    opts.progress('http: starting what is compared (plain Fastify, the mesh, the mesh on PostgreSQL)');
+    const ceiling = postgresOnly ? undefined : await readyCeiling(procs);
+    const memory = await readyMesh(procs);
+    const onPostgres = quick ? undefined : await readyMeshOnPostgres(procs, opts.progress);
+    closePostgres = onPostgres?.close;
+    const pgMesh = onPostgres?.mesh;
+    const { lastId, ...one } = await postOneChannel(run, ceiling, memory, pgMesh);
+    const retrieves =
+      ceiling === undefined ? undefined : await retrieveBoth(run, ceiling, memory, lastId, present([pgMesh?.pids]));
+    const spread = quick ? undefined : await postManyChannels(run, memory, pgMesh, present([ceiling?.pids]));
+    await stopAll(procs.splice(0));
+    await closePostgres?.();
+    closePostgres = undefined;
+    const measurements: Measurements = { ...one, retrieves, spread };
+    let startup: Startup | undefined;
+    if (!quick && !postgresOnly) {
+      opts.progress('http: npm start readiness and memory at rest');
+      startup = await measureStartup().catch((err: unknown) => {
+        opts.progress(`http: npm start not measured: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      });
     }
-    return { rows, cpu: cpuRows(oneRun.cpu, manyRun.cpu), ratios, postgresCpu: onPostgres?.cpu, startup: undefined };
+    const cut = { rounds: opts.slices, measuredS: opts.durationS / opts.slices };
+    return { rows: rowsOf(measurements, postgresOnly), ...ratiosOf(measurements), startup, ...cut };
   } finally {
     await stopAll(procs);
+    await closePostgres?.();
   }
 }
 
@@ -431,52 +488,17 @@ export interface PostgresCpuRow {
   many: number | undefined;
 }
 
-/**
- * POST /post through a mesh on a throwaway PostgreSQL server, to one channel then to many, with the CPU
- * each process and the server spent; undefined (said on progress) when it cannot run here.
- */
-async function postOnPostgres(
-  procs: Proc[],
-  opts: Required<HttpBenchOptions>,
-): Promise<{ one: AutocannonResult; many: AutocannonResult; cpu: PostgresCpuRow[] } | undefined> {
-  const problem = postgresProblem();
-  if (problem !== undefined) {
-    opts.progress(`http: PostgreSQL rows skipped: ${problem}`);
-    return undefined;
-  }
-  const pg = await launchPostgres();
-  try {
-    const url = await pg.newDatabase();
-    const base = await startMesh(procs, { AGORA_DATABASE_URL: url });
-    const server = await postmasterPid(url);
-    const { one, many } = await prepare(base);
-    const measured = async (bodies: Bodies): Promise<{ result: AutocannonResult; cpu: CpuRow[] }> => {
-      const before = postgresCpuMicros(server);
-      const { result, cpu } = await loadMeasured(procs, `${base}/post`, bodies, POST_OK, opts);
-      const after = postgresCpuMicros(server);
-      const used = before === undefined || after === undefined ? undefined : after - before;
-      const usPerRequest = used === undefined ? undefined : used / Math.max(1, result.requests.total);
-      return { result, cpu: [...cpu, { name: 'PostgreSQL server', usPerRequest }] };
-    };
-    opts.progress(`http: mesh on PostgreSQL POST /post, ${opts.connections} connections, ${opts.durationS} s`);
-    const oneRun = await measured(one);
-    opts.progress(`http: mesh on PostgreSQL POST /post to ${CHANNELS} channels`);
-    const manyRun = await measured(many);
-    const cpu = oneRun.cpu.map((c, i) => ({ name: c.name, one: c.usPerRequest, many: manyRun.cpu[i]?.usPerRequest }));
-    return { one: oneRun.result, many: manyRun.result, cpu };
-  } finally {
-    await stopAll(procs.splice(0));
-    await pg.close();
-  }
-}
-
 /** The results as Markdown for docs/PERFORMANCE.md, with how they were taken. */
 export function formatHttpTable(bench: HttpBench, connections = 64): string {
   const { rows } = bench;
   const lines = [
     `autocannon in the bench process keeps ${connections} HTTP/1.1 keep-alive connections busy (one request`,
-    'in flight each) for the run; requests/s is the mean over the run, p50/p99 the latency',
-    'percentiles. Every answer is compared with the expected body, so "bad answers" counts',
+    'in flight each). What a ratio compares is started together and loaded side by side (bench/side-by-side.ts):',
+    `in turns, ${bench.rounds} rounds of ${bench.measuredS} s measured each after ${SETTLE_S} s settling, each running alone while the processes of`,
+    "the others are stopped (SIGSTOP), so that a drift of the machine's speed falls on both sides alike and",
+    "no one's idle timers take from another's turn (the meshes run with the gateway's load shedding on",
+    'event-loop delay off, as a stopped process reads its stop as one). requests/s is over the measured',
+    'seconds, p50/p99 the median of the turns\' own. Every answer is compared with the expected body, so "bad answers" counts',
     'envelopes with `status: false` as well as errors and timeouts. The ceiling is one plain',
     'Fastify process (no logger) answering /post from an in-memory array, and /retrieve with the last',
     '100 of those messages; the mesh is broker, auth, channels, messages and gateway as the Procfile runs',
@@ -504,8 +526,8 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     ...bench.ratios.map((r) => `| ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(2) : '–'} |`),
     '',
     "CPU time per request of `POST /post` (one channel, in memory) and of `POST /retrieve`, from each process's",
-    'utime + stime in `/proc/<pid>/stat` before and after the run, divided by the requests answered; steadier',
-    'than requests/s on a loaded machine:',
+    'utime + stime in `/proc/<pid>/stat` before and after each measured turn, divided by the requests answered;',
+    'steadier than requests/s on a loaded machine:',
     '',
     '| process | CPU µs per POST /post | CPU µs per POST /retrieve |',
     '|---|---:|---:|',

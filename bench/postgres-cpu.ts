@@ -32,6 +32,16 @@ export async function postmasterPid(url: string): Promise<number | undefined> {
   }
 }
 
+/** The postmaster and every process it started that is still alive. */
+export function postgresPids(postmaster: number | undefined): number[] {
+  if (postmaster === undefined) return [];
+  const pids = [postmaster];
+  for (const entry of readdirSync('/proc')) {
+    if (/^\d+$/.test(entry) && Number(statFields(Number(entry))?.[1]) === postmaster) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 /** CPU time (user + system) the server of `postmaster` has used so far, in µs; undefined where /proc cannot say. */
 export function postgresCpuMicros(postmaster: number | undefined): number | undefined {
   if (postmaster === undefined) return undefined;

@@ -13,8 +13,8 @@
  * BENCH_ONLY ("raw,moleculer,agora,agora-curve"), BENCH_PROFILE_DIR (runs Agora's three
  * processes, with and without CURVE, under `node --cpu-prof` into that folder's agora/ and
  * agora-curve/). Only a full default run writes the doc.
- * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify,
- * BENCH_HTTP_DURATION_S seconds per run, default 5) and adds its table; BENCH_HTTP=0 skips it,
+ * Then bench/http.ts runs (HTTP through the whole mesh against plain Fastify and on PostgreSQL, side by side,
+ * BENCH_HTTP_DURATION_S measured seconds per row, default 10, in 5 turns) and adds its table; BENCH_HTTP=0 skips it,
  * BENCH_HTTP_QUICK=1 keeps only its /post and /retrieve runs, BENCH_HTTP_RATE fixes their requests per
  * second (bench/http.ts runs alone too: `node dist/bench/http.js`).
  * Then bench/proxy.ts runs (a GET direct, through nginx and through the proxy,
@@ -282,7 +282,7 @@ async function http(): Promise<string> {
   const { benchHttp, formatHttpTable } = await import('./http');
   const connections = 64;
   process.stderr.write('bench: HTTP through the mesh\n');
-  const bench = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 5), connections });
+  const bench = await benchHttp({ durationS: Number(process.env.BENCH_HTTP_DURATION_S ?? 10), connections });
   return `\n## HTTP\n\n${formatHttpTable(bench, connections)}\n`;
 }
 

@@ -1,0 +1,69 @@
+/**
+ * The bench's side-by-side runner (bench/side-by-side.ts) against two real server processes: each is
+ * loaded in its turns only, the other stopped meanwhile, every answer checked, and both run again after.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { test, type TestContext } from 'node:test';
+import { sideBySide, type Contender } from '../../bench/side-by-side';
+import { cpuMicros } from '../../bench/startup';
+
+/** A process answering every POST with `answer`, its URL printed on its first line. */
+async function server(t: TestContext, answer: string): Promise<{ url: string; child: ChildProcess; pid: number }> {
+  const source = `
+    const http = require('node:http');
+    const s = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end(${JSON.stringify(answer)})); });
+    s.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + s.address().port));`;
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  return { url: line.toString().trim(), child, pid: child.pid! };
+}
+
+/** The state letter of /proc/<pid>/stat: T while stopped. */
+function state(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
+
+test('each contender is loaded in its own turns, the others stopped, every answer checked', async (t) => {
+  const a = await server(t, 'a');
+  const b = await server(t, 'b');
+  const idle = await server(t, 'idle');
+  // Read at the start and end of each measured slice: who is stopped then.
+  const seen: string[] = [];
+  const contender = (own: typeof a, other: typeof a, expectBody: string): Contender => ({
+    url: own.url,
+    bodies: '{}',
+    expectBody,
+    pids: () => [own.pid],
+    meters: [
+      { name: 'cpu', read: () => cpuMicros(own.pid) },
+      { name: 'states', read: () => (seen.push(`${state(own.pid)}${state(other.pid)}${state(idle.pid)}`), 0) },
+    ],
+  });
+  const [ra, rb] = await sideBySide(
+    [contender(a, b, 'a'), contender(b, a, 'not b')],
+    { durationS: 2, slices: 2, connections: 4 },
+    undefined,
+    [() => [idle.pid]],
+  );
+  // The measured one runs (R or S), the other and the bystander are stopped, at every read of every turn.
+  assert.equal(seen.length, 8);
+  for (const s of seen) assert.match(s, /^[RS]TT$/, `states (own, other, bystander): ${s}`);
+  assert.ok(ra.total > 0 && ra.rps > 0, 'a answered');
+  assert.equal(ra.bad, 0);
+  assert.equal(ra.runs, 4);
+  assert.ok(ra.served >= ra.total, 'the settling runs are served too');
+  assert.ok(ra.cpu[0].usPerRequest !== undefined && ra.cpu[0].usPerRequest > 0);
+  // b answers "b" where "not b" is expected: every measured answer is counted bad.
+  assert.ok(rb.total > 0);
+  assert.ok(rb.bad >= rb.total - 4 && rb.bad > 0, `${rb.bad} bad of ${rb.total}`);
+  // Everything runs again afterwards.
+  for (const pid of [a.pid, b.pid, idle.pid]) assert.notEqual(state(pid), 'T');
+});
