@@ -25,7 +25,15 @@ import { createInterface } from 'node:readline';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
 import { postgresCpuMicros, postgresPids, postmasterPid } from './postgres-cpu';
-import { SETTLE_S, sideBySide, type CpuRow, type Measured, type Meter, type SideBySideOptions } from './side-by-side';
+import {
+  SETTLE_S,
+  WARMUP_S,
+  sideBySide,
+  type CpuRow,
+  type Measured,
+  type Meter,
+  type SideBySideOptions,
+} from './side-by-side';
 import { procfileNodeFlags } from './procs';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
@@ -494,7 +502,7 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
   const lines = [
     `autocannon in the bench process keeps ${connections} HTTP/1.1 keep-alive connections busy (one request`,
     'in flight each). What a ratio compares is started together and loaded side by side (bench/side-by-side.ts):',
-    `in turns, ${bench.rounds} rounds of ${bench.measuredS} s measured each after ${SETTLE_S} s settling, each running alone while the processes of`,
+    `in turns, after ${WARMUP_S} s of warm-up each, ${bench.rounds} rounds of ${bench.measuredS} s measured each after ${SETTLE_S} s settling, each running alone while the processes of`,
     "the others are stopped (SIGSTOP), so that a drift of the machine's speed falls on both sides alike and",
     "no one's idle timers take from another's turn (the meshes run with the gateway's load shedding on",
     'event-loop delay off, as a stopped process reads its stop as one). requests/s is over the measured',

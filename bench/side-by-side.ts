@@ -8,15 +8,18 @@
  * turn): their idle work (timers, heartbeats, a database's background writers) would otherwise take CPU
  * from the contender measured, as it does not when each runs alone.
  *
- * Each turn starts with `SETTLE_S` of the same load, not measured: a process that was stopped wakes to
- * timers that are all late at once (heartbeats, the fence of the caches, lib/fanout.ts), and the first turn
- * opens the connections and compiles the code. A slice is one autocannon run at `connections` keep-alive
+ * Each contender first gets `WARMUP_S` of its load, not measured (code compiled, a database's plans and
+ * pages cached: a process's first seconds are slower), and each turn starts with `SETTLE_S` of it, not
+ * measured either: a process that was stopped wakes to timers that are all late at once (heartbeats, the
+ * fence of the caches, lib/fanout.ts). A slice is one autocannon run at `connections` keep-alive
  * connections, every answer checked.
  */
 import autocannon from 'autocannon';
 
 /** Seconds of unmeasured load at the start of each turn. */
 export const SETTLE_S = 1;
+/** Seconds of unmeasured load for each contender before the first round (a process's first seconds are slower). */
+export const WARMUP_S = 3;
 
 /** One body, or a different body for each request in turn (e.g. one per channel). */
 export type Bodies = string | readonly string[];
@@ -124,9 +127,9 @@ function median(values: readonly number[]): number {
 }
 
 /**
- * Load every contender in turn, `opts.slices` rounds of `durationS / slices` measured seconds each (after
- * SETTLE_S unmeasured); `progress` hears each round. The processes of `bystanders` (started, but not
- * part of this comparison) stay stopped throughout.
+ * Load every contender in turn, after WARMUP_S each, `opts.slices` rounds of `durationS / slices` measured
+ * seconds each (after SETTLE_S unmeasured); `progress` hears each round's requests/s. The processes of
+ * `bystanders` (started, but not part of this comparison) stay stopped throughout.
  */
 export async function sideBySide(
   contenders: readonly Contender[],
@@ -153,8 +156,14 @@ export async function sideBySide(
   };
   try {
     for (const pids of bystanders) signal(pids(), 'SIGSTOP');
+    for (const [i, c] of contenders.entries()) {
+      turn(i);
+      const warm = await load(c, WARMUP_S, opts);
+      sums[i].sent += warm.requests.total;
+      sums[i].settleBad += badOf(warm);
+    }
     for (let round = 1; round <= slices; round++) {
-      progress(`  round ${round}/${slices}: ${contenders.length} × (${SETTLE_S} + ${sliceS}) s`);
+      const rates: number[] = [];
       for (const [i, c] of contenders.entries()) {
         turn(i);
         const settled = await load(c, SETTLE_S, opts);
@@ -170,12 +179,16 @@ export async function sideBySide(
         sum.bad += badOf(r);
         sum.p50.push(r.latency.p50);
         sum.p99.push(r.latency.p99);
+        rates.push(Math.round(r.requests.total / sliceS));
         sum.cpu = sum.cpu.map((used, m) => {
           const then = before[m];
           const now = after[m];
           return used === undefined || then === undefined || now === undefined ? undefined : used + now - then;
         });
       }
+      progress(
+        `  round ${round}/${slices} (${SETTLE_S} s settling + ${sliceS} s each), requests/s: ${rates.join(' | ')}`,
+      );
     }
   } finally {
     for (const pids of [...contenders.map((c) => c.pids), ...bystanders]) signal(pids(), 'SIGCONT');
@@ -187,7 +200,7 @@ export async function sideBySide(
       rps: sum.total / sum.seconds,
       total: sum.total,
       served: sum.sent - sum.settleBad - sum.bad,
-      runs: 2 * slices,
+      runs: 2 * slices + 1,
       p50Ms: median(sum.p50),
       p99Ms: median(sum.p99),
       bad: sum.bad,
