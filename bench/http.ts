@@ -56,6 +56,8 @@ export interface HttpBenchRow {
   ratio: number;
   /** Requests whose answer was not the expected body, errors and timeouts. */
   bad: number;
+  /** Requests/s of each measured turn (bench/side-by-side.ts). */
+  turns: number[];
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -172,6 +174,7 @@ function meters(procs: readonly Proc[]): Meter[] {
 function row(name: string, r: Measured, baselineRps: number): HttpBenchRow {
   return {
     name,
+    turns: r.turnRps,
     rps: Math.round(r.rps),
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
@@ -506,7 +509,8 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     "the others are stopped (SIGSTOP), so that a drift of the machine's speed falls on both sides alike and",
     "no one's idle timers take from another's turn (the meshes run with the gateway's load shedding on",
     'event-loop delay off, as a stopped process reads its stop as one). requests/s is over the measured',
-    'seconds, p50/p99 the median of the turns\' own. Every answer is compared with the expected body, so "bad answers" counts',
+    "seconds (each turn's in the last column), p50/p99 the median of the turns' own. Every answer is compared",
+    'with the expected body, so "bad answers" counts',
     'envelopes with `status: false` as well as errors and timeouts. The ceiling is one plain',
     'Fastify process (no logger) answering /post from an in-memory array, and /retrieve with the last',
     '100 of those messages; the mesh is broker, auth, channels, messages and gateway as the Procfile runs',
@@ -525,9 +529,12 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     'messages process listens to the topic (one listens only while it has streams open) and the calls notify',
     'nothing; with a stream open anywhere, every call announces its posts.',
     '',
-    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to the /post ceiling | bad answers |`,
-    '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} |`),
+    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to the /post ceiling | bad answers | requests/s of each turn |`,
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} | ${r.turns.join(' · ')} |`,
+    ),
     '',
     '| ratio | value |',
     '|---|---:|',
@@ -569,9 +576,12 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
 /** BENCH_HTTP_POSTGRES=1's results as Markdown: the rows, the two ratios, and every process's CPU per post. */
 export function formatPostgresAlone(bench: HttpBench, connections = 64): string {
   return [
-    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to in-memory /post | bad answers |`,
-    '|---|---:|---:|---:|---:|---:|',
-    ...bench.rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} |`),
+    `| HTTP, ${connections} connections | requests/s | p50 ms | p99 ms | ratio to in-memory /post | bad answers | requests/s of each turn |`,
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...bench.rows.map(
+      (r) =>
+        `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} | ${r.turns.join(' · ')} |`,
+    ),
     '',
     ...bench.ratios.map((r) => `| ${r.name} | ${r.value.toFixed(2)} |`),
     '',

@@ -59,6 +59,8 @@ export interface Measured {
    */
   served: number;
   runs: number;
+  /** Requests/s of each measured turn, in order. */
+  turnRps: number[];
   /** The median of its slices' p50 and p99 latencies, ms. */
   p50Ms: number;
   p99Ms: number;
@@ -147,6 +149,7 @@ export async function sideBySide(
     bad: 0,
     p50: [] as number[],
     p99: [] as number[],
+    rates: [] as number[],
     cpu: c.meters.map((): number | undefined => 0),
   }));
   // Only the contender whose turn it is runs; every process is running again when this returns.
@@ -180,6 +183,7 @@ export async function sideBySide(
         sum.p50.push(r.latency.p50);
         sum.p99.push(r.latency.p99);
         rates.push(Math.round(r.requests.total / sliceS));
+        sum.rates.push(Math.round(r.requests.total / sliceS));
         sum.cpu = sum.cpu.map((used, m) => {
           const then = before[m];
           const now = after[m];
@@ -200,6 +204,7 @@ export async function sideBySide(
       rps: sum.total / sum.seconds,
       total: sum.total,
       served: sum.sent - sum.settleBad - sum.bad,
+      turnRps: sum.rates,
       runs: 2 * slices + 1,
       p50Ms: median(sum.p50),
       p99Ms: median(sum.p99),

@@ -59,6 +59,8 @@ test('each contender is loaded in its own turns, the others stopped, every answe
   assert.ok(ra.total > 0 && ra.rps > 0, 'a answered');
   assert.equal(ra.bad, 0);
   assert.equal(ra.runs, 5);
+  assert.equal(ra.turnRps.length, 2);
+  assert.ok(ra.turnRps.every((rps) => rps > 0));
   assert.ok(ra.served >= ra.total, 'the settling runs are served too');
   assert.ok(ra.cpu[0].usPerRequest !== undefined && ra.cpu[0].usPerRequest > 0);
   // b answers "b" where "not b" is expected: every measured answer is counted bad.
