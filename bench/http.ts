@@ -17,11 +17,8 @@
  * BENCH_HTTP_RATE fixes the requests per second; BENCH_PROFILE_DIR runs every process under
  * `node --cpu-prof`, its profile written there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
 import { postgresCpuMicros, postgresPids, postmasterPid } from './postgres-cpu';
@@ -34,7 +31,7 @@ import {
   type Meter,
   type SideBySideOptions,
 } from './side-by-side';
-import { procfileNodeFlags } from './procs';
+import { launch as launchProc, procfileNodeFlags, stopAll, type Proc } from './procs';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
 export interface HttpBenchOptions {
@@ -60,56 +57,22 @@ export interface HttpBenchRow {
   turns: number[];
 }
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const POST_OK = '{"status":true,"data":true}';
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  endpoints: Record<string, string>;
-}
-
 /**
- * Start a compiled entry point with the Node options the Procfile gives it, and wait for its ready line;
- * afterwards its output is drained unparsed, so that the bench process spends its CPU on load, not on logs.
+ * Start a compiled entry point (bench/procs.ts) with the Node options the Procfile gives it, and with
+ * BENCH_PROFILE_DIR every process under `node --cpu-prof`, its profile written there when it stops.
  */
-async function launch(name: string, entry: string, env: Record<string, string>, args: string[] = []): Promise<Proc> {
-  // BENCH_PROFILE_DIR: every process under `node --cpu-prof`, its profile written there when it stops.
+async function launch(
+  procs: Proc[],
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<Proc> {
   const dir = process.env.BENCH_PROFILE_DIR;
   const prof = dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`];
-  const child = spawn(
-    process.execPath,
-    [...procfileNodeFlags(entry), ...prof, path.join(ROOT, 'dist', entry), ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout });
-  const ready = new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} not ready in 15 s`)), 15_000);
-    child.once('exit', (code) => reject(new Error(`${entry} exited (${code}) before it was ready`)));
-    lines.on('line', (text) => {
-      if (!text.includes('"ready":true')) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(text) as { endpoints: Record<string, string> }).endpoints);
-    });
-  });
-  const endpoints = await ready;
-  lines.close();
-  child.stdout.resume();
-  return { name, child, endpoints };
-}
-
-async function stopAll(procs: Proc[]): Promise<void> {
-  await Promise.all(
-    procs.map(async ({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }),
-  );
+  return launchProc(procs, name, entry, env, [...procfileNodeFlags(entry), ...prof], args);
 }
 
 /**
@@ -117,27 +80,21 @@ async function stopAll(procs: Proc[]): Promise<void> {
  * every one.
  */
 async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promise<string> {
-  const broker = await launch('broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
-  procs.push(broker);
+  const broker = await launch(procs, 'broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
   const common = { ...env, AGORA_BUS_URL: broker.endpoints.bus };
-  const auth = await launch('auth', 'services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
-  procs.push(auth);
-  const channels = await launch('channels', 'services/channels/main.js', {
+  const auth = await launch(procs, 'auth', 'services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
+  const channels = await launch(procs, 'channels', 'services/channels/main.js', {
     ...common,
     AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
     AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0',
   });
-  procs.push(channels);
-  procs.push(
-    await launch('messages', 'services/messages/main.js', {
-      ...common,
-      AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
-      AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
-      AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
-    }),
-  );
-  const gateway = await launch('gateway', 'gateway/main.js', { ...common, AGORA_HTTP_PORT: '0' });
-  procs.push(gateway);
+  await launch(procs, 'messages', 'services/messages/main.js', {
+    ...common,
+    AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
+    AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
+    AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
+  });
+  const gateway = await launch(procs, 'gateway', 'gateway/main.js', { ...common, AGORA_HTTP_PORT: '0' });
   return gateway.endpoints.http;
 }
 
@@ -425,8 +382,7 @@ function ratiosOf(m: Measurements): Pick<HttpBench, 'ratios' | 'cpu' | 'postgres
 
 /** The ceiling: plain Fastify answering /post and /retrieve from memory, in its own process. */
 async function readyCeiling(procs: Proc[]): Promise<Deployment> {
-  const proc = await launch('plain Fastify', 'bench/http.js', {}, ['--ceiling']);
-  procs.push(proc);
+  const proc = await launch(procs, 'plain Fastify', 'bench/http.js', {}, ['--ceiling']);
   const pid = proc.child.pid;
   return { base: proc.endpoints.http, meters: meters([proc]), pids: () => (pid === undefined ? [] : [pid]) };
 }

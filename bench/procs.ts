@@ -77,8 +77,9 @@ export async function launch(
   entry: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  args: string[] = [],
 ): Promise<Proc> {
-  const { child, line } = spawnUntil(entry, [], env, nodeArgs, 15_000, (text) => {
+  const { child, line } = spawnUntil(entry, args, env, nodeArgs, 15_000, (text) => {
     if (!text.includes('"ready":true')) return undefined;
     return (JSON.parse(text) as { endpoints: Record<string, string> }).endpoints;
   });
