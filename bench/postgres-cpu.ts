@@ -32,14 +32,20 @@ export async function postmasterPid(url: string): Promise<number | undefined> {
   }
 }
 
+/** The /proc/<pid>/stat fields of every process `postmaster` started that is still alive, by pid. */
+function children(postmaster: number): Array<[number, string[]]> {
+  const found: Array<[number, string[]]> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields !== undefined && Number(fields[1]) === postmaster) found.push([Number(entry), fields]);
+  }
+  return found;
+}
+
 /** The postmaster and every process it started that is still alive. */
 export function postgresPids(postmaster: number | undefined): number[] {
-  if (postmaster === undefined) return [];
-  const pids = [postmaster];
-  for (const entry of readdirSync('/proc')) {
-    if (/^\d+$/.test(entry) && Number(statFields(Number(entry))?.[1]) === postmaster) pids.push(Number(entry));
-  }
-  return pids;
+  return postmaster === undefined ? [] : [postmaster, ...children(postmaster).map(([pid]) => pid)];
 }
 
 /** CPU time (user + system) the server of `postmaster` has used so far, in µs; undefined where /proc cannot say. */
@@ -50,10 +56,6 @@ export function postgresCpuMicros(postmaster: number | undefined): number | unde
   ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   // utime, stime, cutime, cstime
   let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (fields !== undefined && Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
-  }
+  for (const [, fields] of children(postmaster)) ticks += Number(fields[11]) + Number(fields[12]);
   return (ticks * 1e6) / ticksPerSecond;
 }

@@ -15,6 +15,7 @@
  * connections, every answer checked.
  */
 import autocannon from 'autocannon';
+import { percentile } from './load';
 
 /** Seconds of unmeasured load at the start of each turn. */
 export const SETTLE_S = 1;
@@ -61,7 +62,7 @@ export interface Measured {
   runs: number;
   /** Requests/s of each measured turn, in order. */
   turnRps: number[];
-  /** The median of its slices' p50 and p99 latencies, ms. */
+  /** The median (nearest rank) of its slices' p50 and p99 latencies, ms. */
   p50Ms: number;
   p99Ms: number;
   /** Answers that were not the expected body, errors, timeouts and non-2xx statuses. */
@@ -122,12 +123,6 @@ function badOf(r: autocannon.Result): number {
   return r.mismatches + r.errors + r.timeouts + r.non2xx;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /**
  * Load every contender in turn, after WARMUP_S each, `opts.slices` rounds of `durationS / slices` measured
  * seconds each (after SETTLE_S unmeasured); `progress` hears each round's requests/s. The processes of
@@ -142,10 +137,8 @@ export async function sideBySide(
   const slices = Math.max(1, Math.round(opts.slices));
   const sliceS = Math.max(1, opts.durationS / slices);
   const sums = contenders.map((c) => ({
-    total: 0,
-    sent: 0,
-    settleBad: 0,
-    seconds: 0,
+    total: 0, // answered in the measured turns
+    served: 0, // answered well in every run, warm-up and settling included
     bad: 0,
     p50: [] as number[],
     p99: [] as number[],
@@ -157,32 +150,29 @@ export async function sideBySide(
     contenders.forEach((c, j) => j !== i && signal(c.pids(), 'SIGSTOP'));
     signal(contenders[i].pids(), 'SIGCONT');
   };
+  const run = async (i: number, seconds: number): Promise<autocannon.Result> => {
+    const r = await load(contenders[i], seconds, opts);
+    sums[i].served += r.requests.total - badOf(r);
+    return r;
+  };
   try {
     for (const pids of bystanders) signal(pids(), 'SIGSTOP');
-    for (const [i, c] of contenders.entries()) {
+    for (const i of contenders.keys()) {
       turn(i);
-      const warm = await load(c, WARMUP_S, opts);
-      sums[i].sent += warm.requests.total;
-      sums[i].settleBad += badOf(warm);
+      await run(i, WARMUP_S);
     }
     for (let round = 1; round <= slices; round++) {
-      const rates: number[] = [];
       for (const [i, c] of contenders.entries()) {
         turn(i);
-        const settled = await load(c, SETTLE_S, opts);
-        sums[i].sent += settled.requests.total;
-        sums[i].settleBad += badOf(settled);
+        await run(i, SETTLE_S);
         const before = c.meters.map((m) => m.read());
-        const r = await load(c, sliceS, opts);
+        const r = await run(i, sliceS);
         const after = c.meters.map((m) => m.read());
         const sum = sums[i];
         sum.total += r.requests.total;
-        sum.sent += r.requests.total;
-        sum.seconds += sliceS;
         sum.bad += badOf(r);
         sum.p50.push(r.latency.p50);
         sum.p99.push(r.latency.p99);
-        rates.push(Math.round(r.requests.total / sliceS));
         sum.rates.push(Math.round(r.requests.total / sliceS));
         sum.cpu = sum.cpu.map((used, m) => {
           const then = before[m];
@@ -190,20 +180,20 @@ export async function sideBySide(
           return used === undefined || then === undefined || now === undefined ? undefined : used + now - then;
         });
       }
-      progress(
-        `  round ${round}/${slices} (${SETTLE_S} s settling + ${sliceS} s each), requests/s: ${rates.join(' | ')}`,
-      );
+      const rates = sums.map((sum) => sum.rates[round - 1]).join(' | ');
+      progress(`  round ${round}/${slices} (${SETTLE_S} s settling + ${sliceS} s each), requests/s: ${rates}`);
     }
   } finally {
     for (const pids of [...contenders.map((c) => c.pids), ...bystanders]) signal(pids(), 'SIGCONT');
   }
+  const median = (values: number[]): number => percentile(Float64Array.from(values).sort(), 0.5);
   return contenders.map((c, i) => {
     const sum = sums[i];
     const answered = Math.max(1, sum.total);
     return {
-      rps: sum.total / sum.seconds,
+      rps: sum.total / (slices * sliceS),
       total: sum.total,
-      served: sum.sent - sum.settleBad - sum.bad,
+      served: sum.served,
       turnRps: sum.rates,
       runs: 2 * slices + 1,
       p50Ms: median(sum.p50),
