@@ -138,8 +138,9 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
 
 interface Run {
   header: string;
+  /** The node flags of the services (the Procfile's), and of the brokers and gateways where they differ. */
   nodeArgs: string[];
-  /** The gateway's, where the Procfile gives it other flags (README.md "The parts"). */
+  brokerArgs: string[];
   gatewayArgs: string[];
   minutes: number;
   from: number;
@@ -148,17 +149,23 @@ interface Run {
   over: string[];
 }
 
-/** How the Agora processes were run: the Procfile's flags, the gateway's where they differ. */
-function flagsSentence(nodeArgs: readonly string[], gatewayArgs: readonly string[]): string {
+/** How the Agora processes were run: the Procfile's flags, the brokers' and the gateways' where they differ. */
+function flagsSentence(
+  nodeArgs: readonly string[],
+  own: ReadonlyArray<[who: string, args: readonly string[]]>,
+): string {
   const as = (args: readonly string[]): string => (args.length === 0 ? '`node …`' : `\`node ${args.join(' ')} …\``);
-  if (nodeArgs.join(' ') === gatewayArgs.join(' '))
+  const differ = own.filter(([, args]) => args.join(' ') !== nodeArgs.join(' '));
+  if (differ.length === 0)
     return nodeArgs.length === 0
       ? ''
       : ` Every Agora process ran as ${as(nodeArgs)} (the Procfile's flags, README.md "The parts").`;
-  return ` Every Agora process but the gateways ran as ${as(nodeArgs)}, the gateways as ${as(gatewayArgs)} (the Procfile's flags, README.md "The parts").`;
+  const but = differ.map(([who]) => `the ${who}`).join(' and ');
+  const theirs = differ.map(([who, args]) => `the ${who} as ${as(args)}`).join(', ');
+  return ` Every Agora process but ${but} ran as ${as(nodeArgs)}, ${theirs} (the Procfile's flags, README.md "The parts").`;
 }
 
-function section({ header, nodeArgs, gatewayArgs, minutes, from, series, figures: f, over }: Run): string {
+function section({ header, nodeArgs, brokerArgs, gatewayArgs, minutes, from, series, figures: f, over }: Run): string {
   const tables = soakTables(series, minutes, from);
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
@@ -169,7 +176,10 @@ function section({ header, nodeArgs, gatewayArgs, minutes, from, series, figures
 ${header}
 
 The mixed load of the fault suite, with no fault, for ${minutes} minutes; every process sampled each
-${EVERY_MS / 1000} s.${flagsSentence(nodeArgs, gatewayArgs)} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
+${EVERY_MS / 1000} s.${flagsSentence(nodeArgs, [
+    ['brokers', brokerArgs],
+    ['gateways', gatewayArgs],
+  ])} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
 after the first seconds every read costs the same: the load is steady from the start, and minute ${from} is past its
 warm-up. The read-back at the end looks for every acknowledged post a channel still keeps. Resident memory and open
 file descriptors come from /proc for every process (PostgreSQL: the sum over its processes, where its shared buffers
@@ -289,9 +299,21 @@ async function main(): Promise<void> {
   if (seriesFile !== undefined) writeFileSync(seriesFile, JSON.stringify(Object.fromEntries(series)));
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
-    const flags = [...procfileNodeFlags('services/broker/main.js'), ...nodeArgs];
-    const gatewayArgs = [...procfileNodeFlags('gateway/main.js'), ...nodeArgs];
-    writeSection('soak', section({ header, nodeArgs: flags, gatewayArgs, minutes, from, series, figures, over }));
+    const flags = (entry: string): string[] => [...procfileNodeFlags(entry), ...nodeArgs];
+    writeSection(
+      'soak',
+      section({
+        header,
+        nodeArgs: flags('services/messages/main.js'),
+        brokerArgs: flags('services/broker/main.js'),
+        gatewayArgs: flags('gateway/main.js'),
+        minutes,
+        from,
+        series,
+        figures,
+        over,
+      }),
+    );
     process.stderr.write('soak: wrote docs/RELIABILITY.md\n');
   }
   if (over.length > 0 || figures.lost > 0 || figures.hung > 0) {

@@ -33,7 +33,7 @@ test('parseProcfile names the line of a malformed entry or a repeated name', () 
 test("the repository's Procfile starts the broker and echo from dist/, with a fixed young generation", () => {
   const entries = parseProcfile(readFileSync(path.join(ROOT, 'Procfile'), 'utf8'));
   assert.deepEqual(entries.slice(0, 2), [
-    { name: 'broker', command: 'node --min-semi-space-size=16 dist/services/broker/main.js' },
+    { name: 'broker', command: 'node --min-semi-space-size=2 --max-semi-space-size=2 dist/services/broker/main.js' },
     { name: 'echo', command: 'node --min-semi-space-size=16 dist/services/echo/main.js' },
   ]);
 });
