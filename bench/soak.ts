@@ -18,7 +18,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { MixedLoad, type Figures } from './fault-load';
 import { meshProblem, startFaultMesh, type FaultMesh } from './fault-mesh';
-import { procfileNodeFlags } from './procs';
 import { healthy, openFds, rssOf } from './fault-scenarios';
 import { runHeader, writeSection } from './reliability-doc';
 import { growth, PEAK_WINDOW_MS, peakGrowth, slopePerMinute, trendGrowth, type Sample } from './soak-stats';
@@ -138,10 +137,8 @@ export function soakTables(series: Map<string, Sample[]>, minutes: number, from:
 
 interface Run {
   header: string;
-  /** The node flags of the services (the Procfile's), and of the brokers and gateways where they differ. */
-  nodeArgs: string[];
-  brokerArgs: string[];
-  gatewayArgs: string[];
+  /** Each kind of Agora process the mesh ran, with the node flags it ran with (flagsByKind). */
+  kinds: Array<[kind: string, args: string[]]>;
   minutes: number;
   from: number;
   series: Map<string, Sample[]>;
@@ -149,23 +146,33 @@ interface Run {
   over: string[];
 }
 
-/** How the Agora processes were run: the Procfile's flags, the brokers' and the gateways' where they differ. */
-function flagsSentence(
-  nodeArgs: readonly string[],
-  own: ReadonlyArray<[who: string, args: readonly string[]]>,
-): string {
-  const as = (args: readonly string[]): string => (args.length === 0 ? '`node …`' : `\`node ${args.join(' ')} …\``);
-  const differ = own.filter(([, args]) => args.join(' ') !== nodeArgs.join(' '));
-  if (differ.length === 0)
-    return nodeArgs.length === 0
-      ? ''
-      : ` Every Agora process ran as ${as(nodeArgs)} (the Procfile's flags, README.md "The parts").`;
-  const but = differ.map(([who]) => `the ${who}`).join(' and ');
-  const theirs = differ.map(([who, args]) => `the ${who} as ${as(args)}`).join(', ');
-  return ` Every Agora process but ${but} ran as ${as(nodeArgs)}, ${theirs} (the Procfile's flags, README.md "The parts").`;
+/** Each kind of Agora process the mesh ran (`broker` for broker.1 and broker.2), with the node flags it ran with. */
+function flagsByKind(mesh: FaultMesh): Array<[kind: string, args: string[]]> {
+  const kinds = new Map<string, string[]>();
+  // spawnargs: node, its flags, the entry point.
+  for (const [name, p] of mesh.procs) kinds.set(name.split('.')[0], p.child.spawnargs.slice(1, -1));
+  return [...kinds];
 }
 
-function section({ header, nodeArgs, brokerArgs, gatewayArgs, minutes, from, series, figures: f, over }: Run): string {
+/** How the Agora processes were run: the flags most kinds ran with, and the kinds that ran with others. */
+export function flagsSentence(kinds: ReadonlyArray<[kind: string, args: readonly string[]]>): string {
+  const as = (args: readonly string[]): string => (args.length === 0 ? '`node …`' : `\`node ${args.join(' ')} …\``);
+  const key = (args: readonly string[]): string => args.join(' ');
+  const count = (args: readonly string[]): number => kinds.filter(([, other]) => key(other) === key(args)).length;
+  const common = kinds.reduce<readonly string[] | undefined>(
+    (best, [, args]) => (best === undefined || count(args) > count(best) ? args : best),
+    undefined,
+  );
+  if (common === undefined) return '';
+  const differ = kinds.filter(([, args]) => key(args) !== key(common));
+  const where = ' (the Procfile\'s flags, README.md "The parts").';
+  if (differ.length === 0) return common.length === 0 ? '' : ` Every Agora process ran as ${as(common)}${where}`;
+  const but = differ.map(([kind]) => `the ${kind}s`).join(' and ');
+  const theirs = differ.map(([kind, args]) => `the ${kind}s as ${as(args)}`).join(', ');
+  return ` Every Agora process but ${but} ran as ${as(common)}, ${theirs}${where}`;
+}
+
+function section({ header, kinds, minutes, from, series, figures: f, over }: Run): string {
   const tables = soakTables(series, minutes, from);
   const failures = Object.entries(f.codes)
     .map(([code, n]) => `${n} × ${code}`)
@@ -176,10 +183,7 @@ function section({ header, nodeArgs, brokerArgs, gatewayArgs, minutes, from, ser
 ${header}
 
 The mixed load of the fault suite, with no fault, for ${minutes} minutes; every process sampled each
-${EVERY_MS / 1000} s.${flagsSentence(nodeArgs, [
-    ['brokers', brokerArgs],
-    ['gateways', gatewayArgs],
-  ])} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
+${EVERY_MS / 1000} s.${flagsSentence(kinds)} Each channel keeps its newest ${RETAINED} messages (\`AGORA_MESSAGES_RETAINED\`'s default), so
 after the first seconds every read costs the same: the load is steady from the start, and minute ${from} is past its
 warm-up. The read-back at the end looks for every acknowledged post a channel still keeps. Resident memory and open
 file descriptors come from /proc for every process (PostgreSQL: the sum over its processes, where its shared buffers
@@ -299,21 +303,7 @@ async function main(): Promise<void> {
   if (seriesFile !== undefined) writeFileSync(seriesFile, JSON.stringify(Object.fromEntries(series)));
   process.stdout.write(`\n${tables}\n\n${JSON.stringify(figures)}\n`);
   if (minutes >= 10) {
-    const flags = (entry: string): string[] => [...procfileNodeFlags(entry), ...nodeArgs];
-    writeSection(
-      'soak',
-      section({
-        header,
-        nodeArgs: flags('services/messages/main.js'),
-        brokerArgs: flags('services/broker/main.js'),
-        gatewayArgs: flags('gateway/main.js'),
-        minutes,
-        from,
-        series,
-        figures,
-        over,
-      }),
-    );
+    writeSection('soak', section({ header, kinds: flagsByKind(mesh), minutes, from, series, figures, over }));
     process.stderr.write('soak: wrote docs/RELIABILITY.md\n');
   }
   if (over.length > 0 || figures.lost > 0 || figures.hung > 0) {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { figuresOf, MixedLoad, type Op } from '../../bench/fault-load';
 import { withSection } from '../../bench/reliability-doc';
-import { soakTables } from '../../bench/soak';
+import { flagsSentence, soakTables } from '../../bench/soak';
 import { growth, peakGrowth, slopePerMinute, trendGrowth } from '../../bench/soak-stats';
 import { freePort } from '../helpers/proc';
 
@@ -205,4 +205,28 @@ test("the soak's tables: a row per process, its value at each whole minute, slop
     'no peaks in 2 minutes',
   );
   assert.ok(table.startsWith('| Resident memory, MB (/proc) | 0 min | 1 min | 2 min | 3 min |'), table);
+});
+
+test('the soak says which flags most kinds of process ran with, and names the kinds that ran with others', () => {
+  const services = ['--min-semi-space-size=16'];
+  const broker = ['--min-semi-space-size=2', '--max-semi-space-size=2'];
+  assert.equal(
+    flagsSentence([
+      ['broker', broker],
+      ['auth', services],
+      ['messages', services],
+      ['gateway', []],
+    ]),
+    ' Every Agora process but the brokers and the gateways ran as `node --min-semi-space-size=16 …`, the brokers as' +
+      " `node --min-semi-space-size=2 --max-semi-space-size=2 …`, the gateways as `node …` (the Procfile's flags," +
+      ' README.md "The parts").',
+  );
+  assert.equal(
+    flagsSentence([
+      ['auth', services],
+      ['messages', services],
+    ]),
+    ' Every Agora process ran as `node --min-semi-space-size=16 …` (the Procfile\'s flags, README.md "The parts").',
+  );
+  assert.equal(flagsSentence([['auth', []]]), '');
 });
