@@ -16,6 +16,7 @@ import {
   type StoredMessage,
 } from './contracts';
 import { RETENTION_CHUNK } from './migrations';
+import { byteaArray, intArray, parseIntArray, parseTextArray, textArray } from './pg-arrays';
 import type { PgDatabase } from './postgres-pool';
 
 /**
@@ -67,10 +68,11 @@ const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters a
  * $3 the call's channels once each, $4 how many appends each carries; per append, $5 its channel's place
  * in $3 (from 1), $6 how many appends of its channel come after it in the call, $7 its username, $8 its
  * message. It answers per channel the new last id and stamp, which an append's are less its $6, and with
- * a topic whether a listener of it is listed.
+ * a topic whether a listener of it is listed. The arrays go as ./pg-arrays.ts makes them and come back as text,
+ * which it reads.
  */
 const APPEND_POSTS_SQL = `/* writes agora_message_counters and agora_messages */
-  SELECT out_channels, out_last, out_stamps, out_heard
+  SELECT out_channels::text, out_last::text, out_stamps::text, out_heard
     FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[])`;
 
 /**
@@ -95,7 +97,8 @@ const APPEND_POSTS_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_m
                          ELSE '[' || string_agg(u.m, ',' ORDER BY u.o) || ']' END AS payload
           FROM u GROUP BY u.g),
   n AS (SELECT pg_notify($1, p.payload) FROM p ORDER BY p.g)
-  SELECT a.out_channels, a.out_last, a.out_stamps, a.out_heard, (SELECT count(*) FROM n) AS notified FROM a`;
+  SELECT a.out_channels::text, a.out_last::text, a.out_stamps::text, a.out_heard, (SELECT count(*) FROM n) AS notified
+    FROM a`;
 
 /** Take (channel $1, username $2, key $3) until $4 + $5, unless it is held and unexpired; one row when taken. */
 const TAKE_KEY_SQL = `
@@ -152,11 +155,11 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
-/** What APPEND_POSTS_SQL answers: per channel of the call, its new last id and stamp. */
+/** What APPEND_POSTS_SQL answers: per channel of the call, its new last id and stamp (arrays as text). */
 interface PostsRow {
-  out_channels: string[] | null;
-  out_last: string[] | null;
-  out_stamps: string[] | null;
+  out_channels: string | null;
+  out_last: string | null;
+  out_stamps: string | null;
   out_heard: boolean | null;
 }
 
@@ -327,13 +330,13 @@ export class PgMessageStore implements MessageStore {
     const rows = await this.db.query<{ out_ord: string; out_id: string | null; out_stamp: string | null }>(
       APPEND_BATCH_SQL,
       [
-        batch.map((p) => p.channel),
-        batch.map((p) => p.username),
-        batch.map((p) => p.message),
-        batch.map((p) => p.key?.key ?? null),
+        textArray(batch.map((p) => p.channel)),
+        textArray(batch.map((p) => p.username)),
+        byteaArray(batch.map((p) => p.message)),
+        textArray(batch.map((p) => p.key?.key ?? null)),
         batch[0].retain,
-        batch.map((p) => p.key?.now ?? 0),
-        batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs)),
+        intArray(batch.map((p) => p.key?.now ?? 0)),
+        intArray(batch.map((p) => (p.key === undefined ? 0 : p.key.now + p.key.ttlMs))),
       ],
       'agora_append_keyed',
     );
@@ -355,12 +358,12 @@ export class PgMessageStore implements MessageStore {
     const params = [
       this.topic ?? null,
       batch[0].retain,
-      channels,
-      counts,
-      at,
-      back,
-      batch.map((p) => p.username),
-      batch.map((p) => p.message),
+      textArray(channels),
+      intArray(counts),
+      intArray(at),
+      intArray(back),
+      textArray(batch.map((p) => p.username)),
+      byteaArray(batch.map((p) => p.message)),
     ];
     const sent = this.topic !== undefined && this.heard;
     const heads = sent
@@ -369,13 +372,19 @@ export class PgMessageStore implements MessageStore {
     const [row] = sent
       ? await this.db.query<PostsRow>(
           APPEND_POSTS_ANNOUNCED_SQL,
-          [...params, heads, announceGroups(heads)],
+          [...params, textArray(heads), intArray(announceGroups(heads))],
           'agora_append_posts_announced',
         )
       : await this.db.query<PostsRow>(APPEND_POSTS_SQL, params, 'agora_append_posts');
     const last = new Map<string, { id: number; stamp: number }>();
-    for (const [i, channel] of (row?.out_channels ?? []).entries())
-      last.set(channel, { id: Number(row.out_last?.[i]), stamp: Number(row.out_stamps?.[i]) });
+    if (row !== undefined) {
+      const [names, ids, stamps] = [
+        parseTextArray(row.out_channels),
+        parseIntArray(row.out_last),
+        parseIntArray(row.out_stamps),
+      ];
+      for (const [i, channel] of names.entries()) last.set(channel, { id: ids[i], stamp: stamps[i] });
+    }
     // Without a topic nothing was sent, no append announces and none is heard: each is answered as stored.
     const heard = row?.out_heard === true;
     if (this.topic !== undefined) this.heard = heard;

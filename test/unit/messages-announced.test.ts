@@ -23,6 +23,7 @@ import type { PgDatabase } from '../../lib/store/postgres-pool';
 import { MemoryMessageStore } from '../../lib/store/store-memory';
 import { buildMessagesHandlers } from '../../services/messages/handlers';
 import { postRequest } from '../helpers/messages';
+import { binaryElements, elementType, ints, literal, texts } from '../helpers/pg-params';
 import { fakeSessions } from '../helpers/sessions';
 
 const log = createLogger('test', 'silent');
@@ -85,7 +86,7 @@ test('with a topic, a call without keys carries the topic and a head per append,
   const query = (sql: string, params: unknown[], name?: string): Promise<unknown[]> => {
     calls.push({ sql, params, name });
     if (sql.includes('agora_append_messages_answered')) {
-      const ids = (params[0] as string[]).map((_, i) => String(i + 1));
+      const ids = texts(params[0]).map((_, i) => String(i + 1));
       return Promise.resolve(ids.map((id) => ({ out_ord: id, out_id: id, out_stamp: '5000' })));
     }
     return Promise.resolve([lastOfEach(params)]);
@@ -95,8 +96,8 @@ test('with a topic, a call without keys carries the topic and a head per append,
   assert.match(calls[0].sql, /pg_notify\(\$1/);
   assert.equal(calls[0].name, 'agora_append_posts_announced', 'a prepared statement');
   assert.equal(calls[0].params[0], 'agora_messages');
-  assert.deepEqual(calls[0].params[8], [announceHead('a', 'ann', 'hi')]);
-  assert.deepEqual(calls[0].params[9], [0], 'its NOTIFY');
+  assert.deepEqual(texts(calls[0].params[8]), [announceHead('a', 'ann', 'hi')]);
+  assert.deepEqual(ints(calls[0].params[9]), [0], 'its NOTIFY');
   const keyed = await store.append('a', 'ann', 'hi', 100, { key: 'k', now: 1, ttlMs: 10 });
   assert.deepEqual(keyed, { messageid: 1, lastModified: 5000 }, 'a call with a key is not announced');
   assert.doesNotMatch(calls[1].sql, /pg_notify/);
@@ -110,11 +111,11 @@ test('with a topic, a call without keys carries the topic and a head per append,
 
 /** What agora_append_posts answers for a call's params when every channel starts empty, stamps at 5000. */
 function lastOfEach(params: unknown[], heard?: boolean): Record<string, unknown> {
-  const counts = params[3] as number[];
+  const counts = ints(params[3]);
   return {
-    out_channels: params[2],
-    out_last: counts.map(String),
-    out_stamps: counts.map((n) => String(4999 + n)),
+    out_channels: literal(texts(params[2]).map(String)),
+    out_last: literal(counts),
+    out_stamps: literal(counts.map((n) => 4999 + n)),
     out_heard: heard ?? false,
   };
 }
@@ -140,14 +141,16 @@ test('a call names each channel once, with its appends counted, and answers each
     { messageid: 1, lastModified: 5000 },
     { messageid: 2, lastModified: 5001 },
   ]);
-  assert.deepEqual(calls[1].slice(2, 8), [
-    ['a', 'b'],
-    [2, 1],
-    [1, 2, 1],
-    [1, 0, 0],
-    ['ann', 'ann', 'ann'],
-    ['m0', 'm1', 'm2'].map((m) => Buffer.from(m)),
-  ]);
+  const [channels, counts, at, back, usernames, messages] = calls[1].slice(2, 8);
+  assert.deepEqual(
+    [texts(channels), ints(counts), ints(at), ints(back), texts(usernames), binaryElements(messages)],
+    [['a', 'b'], [2, 1], [1, 2, 1], [1, 0, 0], ['ann', 'ann', 'ann'], ['m0', 'm1', 'm2'].map((m) => Buffer.from(m))],
+  );
+  assert.deepEqual(
+    [elementType(channels), elementType(usernames), elementType(messages)],
+    [25, 25, 17],
+    'text, text, bytea',
+  );
 });
 
 test('heads go with a call while the last found a listener; a listener found without them leaves the posts to their caller', async () => {
@@ -160,17 +163,21 @@ test('heads go with a call while the last found a listener; a listener found wit
   const store = new PgMessageStore({ query } as unknown as PgDatabase, 'agora_messages');
   const announced = async (): Promise<boolean | undefined> => (await store.append('a', 'ann', 'hi', 100)).announced;
   assert.equal(await announced(), true, 'sent with its head, which no one heard');
-  assert.deepEqual(calls[0].params[8], [announceHead('a', 'ann', 'hi')], 'the first call carries the heads');
+  assert.deepEqual(texts(calls[0].params[8]), [announceHead('a', 'ann', 'hi')], 'the first call carries the heads');
   assert.equal(await announced(), true, 'no one listens: nothing for its caller to announce');
   assert.equal(calls[1].params.length, 8, 'no listener at the last call: no heads');
   listed = true;
   assert.equal(await announced(), undefined, 'a listener, and no head sent: its caller announces it');
   assert.equal(calls[2].params.length, 8);
   assert.equal(await announced(), true, 'a listener at the last call: heads again');
-  assert.deepEqual(calls[3].params[8], [announceHead('a', 'ann', 'hi')]);
+  assert.deepEqual(texts(calls[3].params[8]), [announceHead('a', 'ann', 'hi')]);
   listed = false;
   assert.equal(await announced(), true);
-  assert.deepEqual(calls[4].params[8], [announceHead('a', 'ann', 'hi')], 'the last call found one: heads, unheard');
+  assert.deepEqual(
+    texts(calls[4].params[8]),
+    [announceHead('a', 'ann', 'hi')],
+    'the last call found one: heads, unheard',
+  );
   assert.equal(await announced(), true);
   assert.equal(calls[5].params.length, 8, 'none again: no heads');
 });

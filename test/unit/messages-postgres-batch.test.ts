@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PgMessageStore } from '../../lib/store/messages-postgres';
 import type { PgDatabase } from '../../lib/store/postgres-pool';
+import { ints, literal, texts } from '../helpers/pg-params';
 
 interface Call {
   sql: string;
@@ -23,8 +24,8 @@ function fakeDatabase(): { db: PgDatabase; calls: Call[] } {
     new Promise((resolve) => {
       const posts = sql.includes('agora_append_posts');
       // A call without keys names its channels once each (params[2]), and each append's by its place there.
-      const once = params[2] as string[];
-      const channels = posts ? (params[4] as number[]).map((at) => once[at - 1]) : (params[0] as string[]);
+      const once = posts ? texts(params[2]).map(String) : [];
+      const channels = posts ? ints(params[4]).map((at) => once[at - 1]) : texts(params[0]).map(String);
       const n = calls.length + 1;
       const ids = channels.map((_, i) => 100 * n + i);
       // Without keys, each channel's last id (that of its last append in the call) and stamp.
@@ -32,7 +33,13 @@ function fakeDatabase(): { db: PgDatabase; calls: Call[] } {
       const answer = (): void =>
         resolve(
           posts
-            ? [{ out_channels: once, out_last: last.map(String), out_stamps: last.map((id) => String(id + 5000)) }]
+            ? [
+                {
+                  out_channels: literal(once),
+                  out_last: literal(last),
+                  out_stamps: literal(last.map((id) => id + 5000)),
+                },
+              ]
             : ids.map((id, i) => ({ out_ord: String(i + 1), out_id: String(id), out_stamp: String(id + 5000) })),
         );
       calls.push({ sql, channels, answer });
