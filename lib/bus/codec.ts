@@ -56,7 +56,34 @@ export interface Meta {
 }
 
 const encoder = new Encoder({ ignoreUndefined: true });
-const decoder = new Decoder();
+
+/** The Decoder decodes a string of more bytes than this with a TextDecoder. */
+const TEXT_DECODER_ABOVE = 200;
+
+/**
+ * `decoder` with its strings kept whole. The Decoder reads a string of over TEXT_DECODER_ABOVE bytes with
+ * a TextDecoder in its default mode, which drops a leading byte order mark (U+FEFF, bytes EF BB BF): a
+ * message or a name that begins with one would reach its service without it. The mark is put back on
+ * such a string, as it is on shorter ones and by lib/bus/msgpack-read.ts.
+ */
+function keepingByteOrderMarks(decoder: Decoder): Decoder {
+  const inner = decoder as unknown as {
+    pos: number;
+    bytes: Uint8Array;
+    decodeUtf8String(byteLength: number, headerOffset: number): string;
+  };
+  const decodeUtf8String = inner.decodeUtf8String.bind(inner);
+  inner.decodeUtf8String = (byteLength: number, headerOffset: number): string => {
+    const at = inner.pos + headerOffset;
+    const bytes = inner.bytes;
+    const s = decodeUtf8String(byteLength, headerOffset);
+    const marked = bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf;
+    return marked && byteLength > TEXT_DECODER_ABOVE ? `\uFEFF${s}` : s;
+  };
+  return decoder;
+}
+
+const decoder = keepingByteOrderMarks(new Decoder());
 
 /**
  * msgpack-encode any value into a Buffer that shares no memory with the encoder: copied out of the
@@ -78,7 +105,12 @@ export function pack(value: unknown): Buffer {
 export function unpack(frame: Uint8Array, copy = false): unknown {
   const quick = readMsgpack(frame);
   if (quick !== UNREAD) return quick;
-  return decoder.decode(copy ? Buffer.from(frame) : frame);
+  return decodeFully(copy ? Buffer.from(frame) : frame);
+}
+
+/** The Decoder's answer for `frame`, strings kept whole (`keepingByteOrderMarks`): what `unpack` answers. */
+export function decodeFully(frame: Uint8Array): unknown {
+  return decoder.decode(frame);
 }
 
 export function encodeRequest(msgid: number, method: string, params: unknown[]): Buffer {

@@ -19,8 +19,6 @@ let pos = 0;
 let bad = false;
 
 const KEY_PROTO = '__proto__';
-/** Longer strings go through the Decoder's TextDecoder, which drops a leading byte order mark. */
-const TEXT_DECODER_ABOVE = 200;
 /** Strings up to this many bytes (keys, names) are built here when ASCII: cheaper than a native call. */
 const SHORT_STRING = 16;
 
@@ -95,10 +93,9 @@ function string(length: number, key = false): string | undefined {
     if (ascii !== undefined) return ascii;
   }
   const s = buf.toString('utf8', start, pos);
-  // Not valid UTF-8 (Node's decoder put U+FFFD where the bytes are wrong), or a leading byte order
-  // mark the Decoder would drop: left to the Decoder (a real U+FFFD lands here too, decoded there alike).
+  // Not valid UTF-8 (Node's decoder put U+FFFD where the bytes are wrong): left to the Decoder (a real
+  // U+FFFD lands here too, decoded there alike). A leading byte order mark stays, as lib/bus/codec.ts keeps it.
   if (s.includes('\uFFFD')) return fail();
-  if (length > TEXT_DECODER_ABOVE && s.charCodeAt(0) === 0xfeff) return fail();
   return s;
 }
 
