@@ -145,12 +145,12 @@ const HOLD_SHARE = 4;
 interface PendingAppend {
   channel: string;
   username: string;
-  message: Buffer;
+  /** Stored as its UTF-8 bytes (bytea: ./migrations.ts). */
+  message: string;
   retain: number;
   key: AppendKey | undefined;
-  /** Whether the store announces it (it has a topic, the append no key): `text` is its message then. */
+  /** Whether the store announces it (it has a topic, the append no key). */
   announces: boolean;
-  text: string;
   resolve: (appended: Appended) => void;
   reject: (err: unknown) => void;
 }
@@ -239,11 +239,10 @@ export class PgMessageStore implements MessageStore {
       this.waiting.push({
         channel,
         username,
-        message: Buffer.from(message, 'utf8'),
+        message,
         retain,
         key,
         announces: this.topic !== undefined && key === undefined,
-        text: message,
         resolve,
         reject,
       });
@@ -367,7 +366,7 @@ export class PgMessageStore implements MessageStore {
     ];
     const sent = this.topic !== undefined && this.heard;
     const heads = sent
-      ? batch.map((p) => (p.announces ? (announceHead(p.channel, p.username, p.text) ?? null) : null))
+      ? batch.map((p) => (p.announces ? (announceHead(p.channel, p.username, p.message) ?? null) : null))
       : [];
     const [row] = sent
       ? await this.db.query<PostsRow>(

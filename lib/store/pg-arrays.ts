@@ -68,13 +68,13 @@ export function textArray(items: ReadonlyArray<string | null>): Buffer {
   );
 }
 
-/** A `bytea[]` parameter, in the binary format: each element's bytes as they are. */
-export function byteaArray(items: ReadonlyArray<Buffer>): Buffer {
+/** A `bytea[]` parameter, in the binary format: each element's bytes as they are, a string's in UTF-8. */
+export function byteaArray(items: ReadonlyArray<Buffer | string>): Buffer {
   return binaryArray(
     BYTEA_OID,
     items,
-    (b) => b.length,
-    (out, at, b) => void b.copy(out, at),
+    (b) => (typeof b === 'string' ? Buffer.byteLength(b, 'utf8') : b.length),
+    (out, at, b) => void (typeof b === 'string' ? out.write(b, at, 'utf8') : b.copy(out, at)),
   );
 }
 

@@ -25,7 +25,7 @@ test('PostgreSQL takes the arrays for their types and gives them back as sent', 
 async function check(client: Client): Promise<void> {
   const roundTrip = async (
     texts: Array<string | null>,
-    bytes: Buffer[],
+    bytes: Array<Buffer | string>,
     ints: number[],
   ): Promise<{ texts: Array<string | null>; bytes: Buffer[]; ints: number[]; plain: string[]; n: number }> => {
     const { rows } = await client.query<{
@@ -47,13 +47,24 @@ async function check(client: Client): Promise<void> {
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.option(text, { nil: null, freq: 6 }), { maxLength: 12 }),
-      fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 12 }),
+      fc.array(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+          fc.string({ maxLength: 20 }),
+        ),
+        {
+          maxLength: 12,
+        },
+      ),
       fc.array(fc.maxSafeInteger(), { maxLength: 12 }),
-      async (texts, arrays, ints) => {
-        const bytes = arrays.map((a) => Buffer.from(a));
+      async (texts, bytes, ints) => {
         const back = await roundTrip(texts, bytes, ints);
         assert.deepEqual(back.texts, texts);
-        assert.deepEqual(back.bytes, bytes);
+        // A string goes as its UTF-8 bytes (a message, NUL included: bytea takes any byte).
+        assert.deepEqual(
+          back.bytes,
+          bytes.map((b) => (typeof b === 'string' ? Buffer.from(b, 'utf8') : b)),
+        );
         assert.deepEqual(back.ints, ints);
         assert.deepEqual(
           back.plain,
@@ -65,9 +76,13 @@ async function check(client: Client): Promise<void> {
     { numRuns: 150 },
   );
   const odd = ['', 'NULL', 'null', 'a,b', '"q"', 'back\\slash', '{x}', ' sp ', 'tab\t', 'é中😀'];
-  const back = await roundTrip(odd, [Buffer.from([0, 1, 0, 255]), Buffer.alloc(0)], [Number.MIN_SAFE_INTEGER, 0]);
+  const back = await roundTrip(
+    odd,
+    [Buffer.from([0, 1, 0, 255]), Buffer.alloc(0), 'a\0é'],
+    [Number.MIN_SAFE_INTEGER, 0],
+  );
   assert.deepEqual([back.texts, back.plain], [odd, odd]);
-  assert.deepEqual(back.bytes, [Buffer.from([0, 1, 0, 255]), Buffer.alloc(0)]);
+  assert.deepEqual(back.bytes, [Buffer.from([0, 1, 0, 255]), Buffer.alloc(0), Buffer.from('a\0é', 'utf8')]);
   // A NUL in a text element is refused by the server, as it is in every text PostgreSQL stores.
   await assert.rejects(roundTrip(['a\0b'], [], []), /invalid byte sequence|0x00/);
 }

@@ -32,14 +32,20 @@ test('a text[] holds each element as UTF-8, NULL as length -1, under a header fo
   assert.deepEqual([...textArray([])], [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0, 0, 0, 0, 0, 1]);
 });
 
-test("a bytea[] holds each element's bytes as they are", () => {
+test("a bytea[] holds each element's bytes as they are, a string's in UTF-8", () => {
+  const element = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+    fc.string({ unit: 'binary', maxLength: 100 }),
+  );
   fc.assert(
-    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 30 }), (items) => {
-      const buffers = items.map((a) => Buffer.from(a));
-      const param = byteaArray(buffers);
+    fc.property(fc.array(element, { maxLength: 30 }), (items) => {
+      const param = byteaArray(items);
       assert.equal(elementType(param), 17, 'bytea');
       assert.equal(param.readInt32BE(4), 0, 'no NULL');
-      assert.deepEqual(binaryElements(param), buffers);
+      assert.deepEqual(
+        binaryElements(param),
+        items.map((b) => (typeof b === 'string' ? Buffer.from(b, 'utf8') : b)),
+      );
     }),
   );
 });
