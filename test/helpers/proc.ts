@@ -88,12 +88,19 @@ export async function start(command: string, args: string[], options: StartOptio
   createInterface({ input: child.stdout }).on('line', onLine);
   if (options.stderrLines === true) createInterface({ input: child.stderr }).on('line', onLine);
   const exited = once(child, 'exit');
-  /** The last stdout lines, for an error that must say what the process said before it failed. */
-  const tail = (): string =>
-    lines
-      .slice(-30)
-      .map((l) => `${JSON.stringify(l)}\n`)
-      .join('');
+  /**
+   * What the process said before it failed, for the error: its errors (a log line of level 50 or more, an
+   * instance that exited with another code than 0: under foreman, the first is what stopped the others),
+   * then its last 30 lines.
+   */
+  const tail = (): string => {
+    const last = lines.slice(-30);
+    const failed = (l: Record<string, unknown>): boolean =>
+      (typeof l.level === 'number' && l.level >= 50) ||
+      (typeof l.raw === 'string' && /exited with code [1-9]/.test(l.raw));
+    const errors = lines.filter((l) => failed(l) && !last.includes(l)).slice(0, 10);
+    return [...errors, ...last].map((l) => `${JSON.stringify(l)}\n`).join('');
+  };
 
   const waitFor = (match: (line: Record<string, unknown>) => boolean, ms = 15_000): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {

@@ -70,10 +70,24 @@ async function registeredWithBoth(busUrls: string[], keys: string): Promise<void
   assert.ok(names[0].includes('Auth:2'), names[0].join(' '));
 }
 
-/** A foreman base port whose instance ports (base + 100 n + i) are free. */
+/** Where the kernel starts the ports it gives outgoing connections and servers bound to port 0. */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A foreman base port whose instance ports (base + 100 n + i, up to base + 999) are free, all below the
+ * kernel's ephemeral range: no connection or server of another process can take one of them between
+ * this check and foreman's start.
+ */
 async function freeBase(ports: number[]): Promise<number> {
+  const bases = Math.max(1, Math.floor((ephemeralStart() - 1000 - 20_000) / 100));
   for (;;) {
-    const base = 20_000 + 100 * Math.floor(Math.random() * 300);
+    const base = 20_000 + 100 * Math.floor(Math.random() * bases);
     if ((await Promise.all(ports.map((p) => isFree(base + p)))).every(Boolean)) return base;
   }
 }
