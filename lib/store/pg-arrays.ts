@@ -2,7 +2,7 @@
  * Arrays for the statements a PostgreSQL store runs at every request, in the forms that cost least on
  * both sides of the wire. The driver writes a JavaScript array as a text literal, quoting and escaping
  * every element (a bytea element as hex), which the server then parses back character by character:
- * at 21 appends a call, that was about half of what this process spent on a call besides its round trip.
+ * at 21 appends a call, that was about a third of what this process spent on a call besides its round trip.
  * - `textArray` and `byteaArray`: PostgreSQL's binary array format (what `array_recv` reads). The driver
  *   sends a Buffer parameter as binary, and the server takes it for the type the statement gives the
  *   parameter (`$3::text[]`), the element type in the header included: each element's bytes as they are,
