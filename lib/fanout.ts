@@ -20,7 +20,8 @@
  *    the topic ordered before the message is then known), or for the bound below.
  * 4. The bound. A peer that never receives message n has heard back no heartbeat the topic
  *    ordered after n, so it stops being fresh by (n accepted) + FENCE_MS, cuts its watchers
- *    within FENCE_CHECK_MS, and their leases end at most WATCH_LEASE_MS later. So once
+ *    then (a timer set for the moment its freshness ends; FENCE_CHECK_MS allows for the timer
+ *    running late), and their leases end at most WATCH_LEASE_MS later. So once
  *    BOUND_MS has passed since the publish was accepted, no cache anywhere can still answer
  *    for the keys: the wait never exceeds it, even with a peer dead or partitioned.
  * 5. A publish that fails (the topic's backend unreachable from here). The keys are already
@@ -43,6 +44,7 @@ import type { Broadcast } from './store/contracts';
 
 export const HEARTBEAT_MS = 200;
 export const FENCE_MS = 1000;
+/** How late the fence may come after freshness ends (a timer firing late on a busy event loop). */
 export const FENCE_CHECK_MS = 50;
 const PEER_FORGET_MS = FENCE_MS + 2 * HEARTBEAT_MS;
 const MARGIN_MS = 100;
@@ -91,6 +93,9 @@ export class InvalidationFanout<K extends CacheKey = number> {
   private lastEcho = -Infinity;
   private n = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** Fires when freshness would end unless a heartbeat comes back first (`armFence`). */
+  private fenceTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   private firstEcho: (() => void) | undefined;
 
   constructor(private readonly options: FanoutOptions<K>) {
@@ -105,10 +110,7 @@ export class InvalidationFanout<K extends CacheKey = number> {
       onMessage: (m) => this.onMessage(m),
       onGap: (reason) => this.onGap(reason),
     });
-    this.timers.push(
-      setInterval(() => this.heartbeat(), HEARTBEAT_MS),
-      setInterval(() => this.checkFence(), FENCE_CHECK_MS),
-    );
+    this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_MS));
     for (const timer of this.timers) timer.unref();
     this.heartbeat();
     await within(
@@ -157,7 +159,9 @@ export class InvalidationFanout<K extends CacheKey = number> {
   }
 
   close(): void {
+    this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.fenceTimer);
     for (const p of this.pending.values()) p.done();
   }
 
@@ -192,6 +196,22 @@ export class InvalidationFanout<K extends CacheKey = number> {
     else this.options.hub.fence(true, `no heartbeat heard back in ${FENCE_MS} ms`);
   }
 
+  /**
+   * A timer for the moment freshness ends, unless one is set: when it fires, the fence is checked and, if a
+   * heartbeat came back meanwhile, the timer set again for the new moment. So an instance that hears itself
+   * wakes for this about once every FENCE_MS, not every few milliseconds.
+   */
+  private armFence(): void {
+    if (this.fenceTimer !== undefined || this.closed || !this.fresh) return;
+    const ms = Math.max(1, Math.ceil(this.lastEcho + FENCE_MS - this.clock()));
+    this.fenceTimer = setTimeout(() => {
+      this.fenceTimer = undefined;
+      this.checkFence();
+      this.armFence();
+    }, ms);
+    this.fenceTimer.unref();
+  }
+
   private onGap(reason: string): void {
     this.lastEcho = -Infinity;
     this.options.hub.fence(true, reason);
@@ -218,6 +238,9 @@ export class InvalidationFanout<K extends CacheKey = number> {
     this.lastEcho = Math.max(this.lastEcho, m.at);
     this.firstEcho?.();
     this.firstEcho = undefined;
+    // Fresh again after a gap or a lapse: the fence lifts now.
+    if (!this.closed) this.checkFence();
+    this.armFence();
   }
 
   private onInvalidate(m: Extract<Message, { t: 'inv' }>): void {

@@ -54,8 +54,11 @@ class FakeHub implements LocalWatchers {
   release(): void {
     for (const r of this.releases.splice(0)) r();
   }
+  /** How many times the fan-out told it its state. */
+  fences = 0;
   fence(on: boolean): void {
     this.fenced = on;
+    this.fences++;
   }
 }
 
@@ -122,6 +125,21 @@ test('fan-out: a peer that stops hearing the topic is waited for at most BOUND_M
   await tick(BOUND_MS - (FENCE_MS + FENCE_CHECK_MS + 20) + 20);
   assert.equal(done, true, 'a answers once no cache fed by b can still answer');
   await pending;
+});
+
+test('fan-out: a fresh instance looks at its fence when it hears itself and when freshness would end, not every few ms', async (t) => {
+  const { nodes, tick } = await setup(t, 1);
+  const [a] = nodes;
+  const before = a.hub.fences;
+  await tick(2000);
+  const looks = a.hub.fences - before;
+  // Ten heartbeats heard back, and a timer that finds each time that one came back meanwhile: about 12,
+  // where a check every FENCE_CHECK_MS would make 40.
+  assert.ok(looks >= 10 && looks <= 14, `${looks} looks in 2 s`);
+  assert.equal(a.hub.fenced, false);
+  a.broadcast.connected = false;
+  await tick(FENCE_MS + 20);
+  assert.equal(a.hub.fenced, true, 'fenced when freshness ends');
 });
 
 test('fan-out: a broken subscription fences at once; hearing itself again lifts the fence', async (t) => {
