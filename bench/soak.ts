@@ -157,19 +157,22 @@ function flagsByKind(mesh: FaultMesh): Array<[kind: string, args: string[]]> {
 /** How the Agora processes were run: the flags most kinds ran with, and the kinds that ran with others. */
 export function flagsSentence(kinds: ReadonlyArray<[kind: string, args: readonly string[]]>): string {
   const as = (args: readonly string[]): string => (args.length === 0 ? '`node …`' : `\`node ${args.join(' ')} …\``);
-  const key = (args: readonly string[]): string => args.join(' ');
-  const count = (args: readonly string[]): number => kinds.filter(([, other]) => key(other) === key(args)).length;
-  const common = kinds.reduce<readonly string[] | undefined>(
-    (best, [, args]) => (best === undefined || count(args) > count(best) ? args : best),
-    undefined,
-  );
+  // The kinds by their flags, the flags most kinds ran with first.
+  const groups = new Map<string, { args: readonly string[]; kinds: string[] }>();
+  for (const [kind, args] of kinds) {
+    const group = groups.get(args.join(' ')) ?? { args, kinds: [] };
+    group.kinds.push(kind);
+    groups.set(args.join(' '), group);
+  }
+  const [common, ...others] = [...groups.values()].sort((a, b) => b.kinds.length - a.kinds.length);
   if (common === undefined) return '';
-  const differ = kinds.filter(([, args]) => key(args) !== key(common));
   const where = ' (the Procfile\'s flags, README.md "The parts").';
-  if (differ.length === 0) return common.length === 0 ? '' : ` Every Agora process ran as ${as(common)}${where}`;
-  const but = differ.map(([kind]) => `the ${kind}s`).join(' and ');
-  const theirs = differ.map(([kind, args]) => `the ${kind}s as ${as(args)}`).join(', ');
-  return ` Every Agora process but ${but} ran as ${as(common)}, ${theirs}${where}`;
+  if (others.length === 0)
+    return common.args.length === 0 ? '' : ` Every Agora process ran as ${as(common.args)}${where}`;
+  const differ = others.flatMap((g) => g.kinds.map((kind) => ({ kind, args: g.args })));
+  const but = differ.map(({ kind }) => `the ${kind}s`).join(' and ');
+  const theirs = differ.map(({ kind, args }) => `the ${kind}s as ${as(args)}`).join(', ');
+  return ` Every Agora process but ${but} ran as ${as(common.args)}, ${theirs}${where}`;
 }
 
 function section({ header, kinds, minutes, from, series, figures: f, over }: Run): string {

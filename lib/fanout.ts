@@ -92,7 +92,7 @@ export class InvalidationFanout<K extends CacheKey = number> {
   private readonly clock: () => number;
   private lastEcho = -Infinity;
   private n = 0;
-  private timers: NodeJS.Timeout[] = [];
+  private heartbeats: NodeJS.Timeout | undefined;
   /** Fires when freshness would end unless a heartbeat comes back first (`armFence`). */
   private fenceTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -110,8 +110,8 @@ export class InvalidationFanout<K extends CacheKey = number> {
       onMessage: (m) => this.onMessage(m),
       onGap: (reason) => this.onGap(reason),
     });
-    this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_MS));
-    for (const timer of this.timers) timer.unref();
+    this.heartbeats = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
+    this.heartbeats.unref();
     this.heartbeat();
     await within(
       heard,
@@ -160,7 +160,7 @@ export class InvalidationFanout<K extends CacheKey = number> {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    clearInterval(this.heartbeats);
     clearTimeout(this.fenceTimer);
     for (const p of this.pending.values()) p.done();
   }

@@ -77,8 +77,9 @@ function keepingByteOrderMarks(decoder: Decoder): Decoder {
     const at = inner.pos + headerOffset;
     const bytes = inner.bytes;
     const s = decodeUtf8String(byteLength, headerOffset);
-    const marked = bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf;
-    return marked && byteLength > TEXT_DECODER_ABOVE ? `\uFEFF${s}` : s;
+    const marked =
+      byteLength > TEXT_DECODER_ABOVE && bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf;
+    return marked ? `\uFEFF${s}` : s;
   };
   return decoder;
 }

@@ -20,25 +20,16 @@ const BYTEA_OID = 17;
 /** Header: dimensions, has-nulls flag, element type; then the one dimension's length and lower bound. */
 const HEADER_BYTES = 20;
 
-function binaryArray<T>(
-  oid: number,
-  items: ReadonlyArray<T | null>,
-  size: (item: T) => number,
-  write: (out: Buffer, at: number, item: T) => void,
-): Buffer {
+/** Each element's bytes behind its length (-1: NULL): a string's in UTF-8, a Buffer's as they are. */
+function binaryArray(oid: number, items: ReadonlyArray<Buffer | string | null>): Buffer {
   let bytes = HEADER_BYTES;
   let nulls = 0;
   const sizes = new Array<number>(items.length);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (item === null) {
-      nulls = 1;
-      sizes[i] = -1;
-      bytes += 4;
-    } else {
-      sizes[i] = size(item);
-      bytes += 4 + sizes[i];
-    }
+    sizes[i] = item === null ? -1 : typeof item === 'string' ? Buffer.byteLength(item, 'utf8') : item.length;
+    if (item === null) nulls = 1;
+    bytes += 4 + Math.max(0, sizes[i]);
   }
   const out = Buffer.allocUnsafe(bytes);
   out.writeInt32BE(1, 0);
@@ -52,7 +43,8 @@ function binaryArray<T>(
     at += 4;
     const item = items[i];
     if (item === null) continue;
-    write(out, at, item);
+    if (typeof item === 'string') out.write(item, at, 'utf8');
+    else item.copy(out, at);
     at += sizes[i];
   }
   return out;
@@ -60,22 +52,12 @@ function binaryArray<T>(
 
 /** A `text[]` parameter (null: a NULL element), in the binary format. */
 export function textArray(items: ReadonlyArray<string | null>): Buffer {
-  return binaryArray(
-    TEXT_OID,
-    items,
-    (s) => Buffer.byteLength(s, 'utf8'),
-    (out, at, s) => void out.write(s, at, 'utf8'),
-  );
+  return binaryArray(TEXT_OID, items);
 }
 
 /** A `bytea[]` parameter, in the binary format: each element's bytes as they are, a string's in UTF-8. */
 export function byteaArray(items: ReadonlyArray<Buffer | string>): Buffer {
-  return binaryArray(
-    BYTEA_OID,
-    items,
-    (b) => (typeof b === 'string' ? Buffer.byteLength(b, 'utf8') : b.length),
-    (out, at, b) => void (typeof b === 'string' ? out.write(b, at, 'utf8') : b.copy(out, at)),
-  );
+  return binaryArray(BYTEA_OID, items);
 }
 
 /** An `int[]` or `bigint[]` parameter of safe integers, as its text literal. */

@@ -1,8 +1,9 @@
 /**
  * The parameters lib/store/pg-arrays.ts makes, read back for tests that stand in for PostgreSQL: a binary
- * array's elements (as `array_recv` reads them), an integer array's text literal, and an array written
- * as PostgreSQL writes plain elements as text.
+ * array's elements (as `array_recv` reads them), an integer array's literal, and an array written as
+ * PostgreSQL writes plain elements as text.
  */
+import { parseIntArray } from '../../lib/store/pg-arrays';
 
 /** The elements of a one-dimensional binary array (null: a NULL element). */
 export function binaryElements(param: unknown): Array<Buffer | null> {
@@ -31,8 +32,7 @@ export const texts = (param: unknown): Array<string | null> =>
   binaryElements(param).map((b) => (b === null ? null : b.toString('utf8')));
 
 /** The elements of an `int[]` parameter's text literal. */
-export const ints = (param: unknown): number[] =>
-  param === '{}' ? [] : (param as string).slice(1, -1).split(',').map(Number);
+export const ints = (param: unknown): number[] => parseIntArray(param as string);
 
 /** An array of plain elements (no quoting needed) as PostgreSQL writes it as text. */
 export const literal = (items: ReadonlyArray<string | number>): string => `{${items.join(',')}}`;

@@ -61,11 +61,13 @@ test('answers are read as the driver reads them, the plain ones without its pars
   const general = types.getTypeParser(1009 as Parameters<typeof types.getTypeParser>[0], 'text') as (
     s: string,
   ) => string[];
-  // Elements as PostgreSQL writes them: quoted where they hold a separator, a quote, a backslash, a brace,
-  // white space, or are empty or read NULL.
+  // Elements as PostgreSQL's array_out writes them: quoted where they hold a separator, a quote, a backslash,
+  // a brace or its white space (space, \t, \n, \r, \v, \f; not U+00A0 or U+2028), or are empty or read NULL.
   const written = (items: string[]): string =>
     `{${items
-      .map((s) => (s === '' || /^null$/i.test(s) || /[{}",\\\s]/.test(s) ? `"${s.replace(/["\\]/g, '\\$&')}"` : s))
+      .map((s) =>
+        s === '' || /^null$/i.test(s) || /[{}",\\ \t\n\r\v\f]/.test(s) ? `"${s.replace(/["\\]/g, '\\$&')}"` : s,
+      )
       .join(',')}}`;
   fc.assert(
     fc.property(fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 20 }), (items) => {
