@@ -145,8 +145,8 @@ export interface HttpBench {
   rows: HttpBenchRow[];
   /** CPU per request of POST /post and /retrieve: plain Fastify's first, then each mesh process's. */
   cpu: CpuRows[];
-  /** The target ratios, by name. */
-  ratios: Array<{ name: string; value: number }>;
+  /** The target ratios, by name; with `rounds`, the same ratio in each round (bench/side-by-side.ts). */
+  ratios: Ratio[];
   /** CPU per request of POST /post on PostgreSQL: each mesh process's, then the PostgreSQL server's. */
   postgresCpu?: PostgresCpuRow[];
   startup: Startup | undefined;
@@ -319,6 +319,27 @@ async function postManyChannels(
   return { mesh, pg };
 }
 
+/** A target ratio; the throughput ratios also give it round by round, each from two turns taken one after the other. */
+export interface Ratio {
+  name: string;
+  value: number;
+  rounds?: number[];
+}
+
+/** `a`'s throughput over `b`'s, over all their turns and round by round. */
+export function throughputRatio(name: string, a: Measured, b: Measured): Ratio {
+  const rounds = a.turnRps.map((rps, i) => rps / b.turnRps[i]);
+  return { name, value: a.rps / b.rps, rounds };
+}
+
+/** A ratio's rounds as the table shows them: "0.58 · 0.61 · …" (– for none). */
+export function roundsCell(ratio: Ratio): string {
+  const { rounds } = ratio;
+  return rounds === undefined || rounds.length === 0
+    ? '–'
+    : rounds.map((r) => (Number.isFinite(r) ? r.toFixed(2) : '–')).join(' · ');
+}
+
 /** The table's rows, in the document's order. */
 function rowsOf(m: Measurements, postgresOnly: boolean): HttpBenchRow[] {
   const baseline = m.ceilingPosts?.rps ?? m.posts.rps;
@@ -345,21 +366,22 @@ function rowsOf(m: Measurements, postgresOnly: boolean): HttpBenchRow[] {
 /** The target ratios, the CPU tables. */
 function ratiosOf(m: Measurements): Pick<HttpBench, 'ratios' | 'cpu' | 'postgresCpu'> {
   const { ceilingPosts, posts, pgPosts, retrieves, spread } = m;
-  const ratios: Array<{ name: string; value: number }> = [];
+  const ratios: Ratio[] = [];
   if (ceilingPosts !== undefined && retrieves !== undefined) {
     ratios.push(
-      { name: 'mesh POST /post / plain Fastify', value: posts.rps / ceilingPosts.rps },
-      {
-        name: `mesh POST /retrieve / plain Fastify answering the same ${retrieves.count}`,
-        value: retrieves.mesh.rps / retrieves.ceiling.rps,
-      },
+      throughputRatio('mesh POST /post / plain Fastify', posts, ceilingPosts),
+      throughputRatio(
+        `mesh POST /retrieve / plain Fastify answering the same ${retrieves.count}`,
+        retrieves.mesh,
+        retrieves.ceiling,
+      ),
     );
   }
   let postgresCpu: PostgresCpuRow[] | undefined;
   if (pgPosts !== undefined && spread?.pg !== undefined) {
     ratios.push(
-      { name: 'PostgreSQL POST /post / in-memory mesh, one channel', value: pgPosts.rps / posts.rps },
-      { name: `PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`, value: spread.pg.rps / spread.mesh.rps },
+      throughputRatio('PostgreSQL POST /post / in-memory mesh, one channel', pgPosts, posts),
+      throughputRatio(`PostgreSQL POST /post / in-memory mesh, ${CHANNELS} channels`, spread.pg, spread.mesh),
     );
     const many = spread.pg.cpu;
     postgresCpu = pgPosts.cpu.map((c, i) => ({ name: c.name, one: c.usPerRequest, many: many[i]?.usPerRequest }));
@@ -494,9 +516,15 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
         `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} | ${r.turns.join(' · ')} |`,
     ),
     '',
-    '| ratio | value |',
-    '|---|---:|',
-    ...bench.ratios.map((r) => `| ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(2) : '–'} |`),
+    "A throughput ratio's value is over all the measured turns of both sides; the last column gives it round",
+    'by round, from the two turns each round took one after the other: their spread is the noise within this',
+    'run (runs on other days, the machine busier or quieter, have landed further apart).',
+    '',
+    '| ratio | value | in each round |',
+    '|---|---:|---|',
+    ...bench.ratios.map(
+      (r) => `| ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(2) : '–'} | ${roundsCell(r)} |`,
+    ),
     '',
     "CPU time per request of `POST /post` (one channel, in memory) and of `POST /retrieve`, from each process's",
     'utime + stime in `/proc/<pid>/stat` before and after each measured turn, divided by the requests answered;',
@@ -541,7 +569,7 @@ export function formatPostgresAlone(bench: HttpBench, connections = 64): string 
         `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} | ${r.turns.join(' · ')} |`,
     ),
     '',
-    ...bench.ratios.map((r) => `| ${r.name} | ${r.value.toFixed(2)} |`),
+    ...bench.ratios.map((r) => `| ${r.name} | ${r.value.toFixed(2)} | ${roundsCell(r)} |`),
     '',
     `| process | CPU µs per POST /post in memory, one channel | ${CHANNELS} channels | on PostgreSQL, one | ${CHANNELS} |`,
     '|---|---:|---:|---:|---:|',

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
+import { roundsCell, throughputRatio } from '../../bench/http';
 import { sideBySide, type Contender } from '../../bench/side-by-side';
 import { cpuMicros } from '../../bench/startup';
 
@@ -68,4 +69,14 @@ test('each contender is loaded in its own turns, the others stopped, every answe
   assert.ok(rb.bad >= rb.total - 4 && rb.bad > 0, `${rb.bad} bad of ${rb.total}`);
   // Everything runs again afterwards.
   for (const pid of [a.pid, b.pid, idle.pid]) assert.notEqual(state(pid), 'T');
+  // A ratio of the two: over all turns, and round by round from the turns each round took.
+  const ratio = throughputRatio('a / b', ra, rb);
+  assert.equal(ratio.value, ra.rps / rb.rps);
+  assert.deepEqual(ratio.rounds, [ra.turnRps[0] / rb.turnRps[0], ra.turnRps[1] / rb.turnRps[1]]);
+  assert.equal(roundsCell(ratio), ratio.rounds.map((r) => r.toFixed(2)).join(' · '));
+});
+
+test("a ratio's rounds as the table shows them", () => {
+  assert.equal(roundsCell({ name: 'cpu', value: 2.4 }), '–');
+  assert.equal(roundsCell({ name: 'x', value: 0.6, rounds: [0.584, 0.6, Infinity, 0.655] }), '0.58 · 0.60 · – · 0.66');
 });
