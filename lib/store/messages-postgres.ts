@@ -15,43 +15,28 @@ import {
   type MessageStore,
   type StoredMessage,
 } from './contracts';
-import { RETENTION_CHUNK } from './migrations';
 import { byteaArray, intArray, parseIntArray, parseTextArray, textArray } from './pg-arrays';
 import type { PgDatabase } from './postgres-pool';
 
 /**
- * One statement per conditional append (appendIf), so one round trip:
+ * One call per conditional append (appendIf), so one round trip (migration 19's agora_append_where):
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
  *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages;
  *    trimmed_id moves to it once the ids between them make a chunk (RETENTION_CHUNK), and
  *    prev_first_id remembers where trimmed_id was; last_modified moves to max(now, itself + 1)
- *    (migrations 12 and 18 in ./migrations.ts);
+ *    (migrations 12 and 18 in ./migrations.ts, which holds RETENTION_CHUNK);
  * 2. the message goes in under the new id and that stamp;
  * 3. the chunk trimmed, [prev_first_id, trimmed_id), if any, is deleted through the
- *    primary key: retention never scans the table, nor even the channel.
+ *    primary key (retention never scans the table, nor even the channel), by a statement of
+ *    its own: one started after a wait for the row lock sees what the append waited for stored.
  * With an expected last id ($5) or last stamp ($6) (NULL for none) step 1 happens only if the
  * counter is still at it (under the same row lock; a channel without a counter row is at 0):
  * otherwise no row comes back, nothing is inserted, and the append answers undefined.
  */
-const APPEND_SQL = `
-  WITH c AS (
-    INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified)
-      SELECT $1, 1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
-      WHERE (coalesce($5::bigint, 0) = 0 AND coalesce($6::bigint, 0) = 0)
-         OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = $1)
-    ON CONFLICT (channel) DO UPDATE
-      SET last_id = k.last_id + 1, prev_first_id = k.trimmed_id, first_id = GREATEST(k.first_id, k.last_id + 2 - $4),
-          trimmed_id = CASE WHEN GREATEST(k.first_id, k.last_id + 2 - $4) - k.trimmed_id >= LEAST($4, ${RETENTION_CHUNK})
-                            THEN GREATEST(k.first_id, k.last_id + 2 - $4) ELSE k.trimmed_id END,
-          last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
-      WHERE ($5::bigint IS NULL OR k.last_id = $5::bigint) AND ($6::bigint IS NULL OR k.last_modified = $6::bigint)
-    RETURNING last_id, prev_first_id, trimmed_id, last_modified),
-  ins AS (
-    INSERT INTO agora_messages (channel, id, username, message, last_modified)
-      SELECT $1, last_id, $2, $3, last_modified FROM c),
-  del AS (DELETE FROM agora_messages m USING c WHERE m.channel = $1 AND m.id >= c.prev_first_id AND m.id < c.trimmed_id)
-  SELECT last_id, last_modified FROM c`;
+const APPEND_SQL = `/* writes agora_message_counters and agora_messages */
+  SELECT out_last AS last_id, out_stamp AS last_modified
+    FROM agora_append_where($1, $2, $3, $4, $5::bigint, $6::bigint)`;
 
 /**
  * Appends that arrive together, as one call (migrations 7, 11, 12 and 14 in ./migrations.ts), with their

@@ -831,6 +831,51 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 19,
+    name: 'conditional appends trim what they waited for',
+    sql: `
+      -- A single append, conditional (p_last: the counter's last_id expected, p_stamp: its last_modified; NULL
+      -- for none; lib/store/messages-postgres.ts APPEND_SQL), as one statement did it before, but deleting the
+      -- chunk it trims by a statement of its own: an append that waited for the counter's row lock of another
+      -- must trim the messages that one stored, and only a statement started after the wait sees them.
+      -- Answers no row when the counter is not at what was expected.
+      CREATE FUNCTION agora_append_where(p_channel text, p_username text, p_message bytea, p_retain bigint,
+                                         p_last bigint, p_stamp bigint)
+        RETURNS TABLE (out_last bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        v_prev bigint;
+        v_trimmed bigint;
+      BEGIN
+        WITH c AS (
+          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified)
+            SELECT p_channel, 1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
+             WHERE (coalesce(p_last, 0) = 0 AND coalesce(p_stamp, 0) = 0)
+                OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = p_channel)
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + 1, prev_first_id = k.trimmed_id,
+                first_id = GREATEST(k.first_id, k.last_id + 2 - p_retain),
+                trimmed_id = CASE
+                  WHEN GREATEST(k.first_id, k.last_id + 2 - p_retain) - k.trimmed_id >= LEAST(p_retain, ${RETENTION_CHUNK})
+                  THEN GREATEST(k.first_id, k.last_id + 2 - p_retain) ELSE k.trimmed_id END,
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
+            WHERE (p_last IS NULL OR k.last_id = p_last) AND (p_stamp IS NULL OR k.last_modified = p_stamp)
+          RETURNING k.last_id, k.prev_first_id, k.trimmed_id, k.last_modified),
+        ins AS (
+          INSERT INTO agora_messages (channel, id, username, message, last_modified)
+            SELECT p_channel, c.last_id, p_username, p_message, c.last_modified FROM c)
+        SELECT c.last_id, c.last_modified, c.prev_first_id, c.trimmed_id
+          INTO out_last, out_stamp, v_prev, v_trimmed FROM c;
+        IF NOT FOUND THEN
+          RETURN;
+        END IF;
+        IF v_trimmed > v_prev THEN
+          DELETE FROM agora_messages WHERE channel = p_channel AND id >= v_prev AND id < v_trimmed;
+        END IF;
+        RETURN NEXT;
+      END $$;
+    `,
+  },
 ];
 
 /** Apply every migration not yet applied, under the advisory lock; answers the versions applied now. */

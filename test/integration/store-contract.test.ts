@@ -945,6 +945,10 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     'retention trims in chunks: the dropped messages left in the table are never read, and a replayed key finds its message gone',
     () => chunkedRetention(config),
   );
+  await t.test(
+    'a conditional append that waited for another append to commit trims the messages that append stored',
+    () => trimAfterWait(config),
+  );
   await t.test('two instances posting with the same keys at once: one message per key, every caller its id', () =>
     twoInstancesKeyed(config),
   );
@@ -1228,6 +1232,50 @@ async function chunkedRetention(config: Config): Promise<void> {
       'the same through a conditional append',
     );
   } finally {
+    await db.close();
+    await s.close();
+  }
+}
+
+/**
+ * Retaining 1 (a chunk of 1), every append trims the message before it. An append holds the channel's counter
+ * row, uncommitted, while a conditional append waits for it; once the first commits, the second must trim
+ * the message the first stored, which it did not see when it started.
+ */
+async function trimAfterWait(config: Config): Promise<void> {
+  const s = await openStores(config, log, ['messages']);
+  const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
+  const holder = new Pool({ connectionString: config.databaseUrl, max: 1 });
+  const first = await holder.connect();
+  try {
+    for (let i = 1; i <= 3; i++) await s.messages.append('raced', 'ann', `m${i}`, 1);
+    assert.deepEqual(await inTable(db, 'raced'), { retained: 1, untrimmed: 0 });
+    await first.query('BEGIN');
+    const [held] = (
+      await first.query<{ out_last: string }>(
+        `SELECT out_last[1]::text AS out_last FROM agora_append_posts(NULL, 1, ARRAY['raced'], ARRAY[1]::bigint[],
+           ARRAY[1], ARRAY[0]::bigint[], ARRAY['ann'], ARRAY['m4'::bytea])`,
+      )
+    ).rows;
+    assert.equal(held.out_last, '4');
+    const second = s.messages.appendIf('raced', 'ann', 'm5', 1, { lastId: 4 });
+    // It waits for the counter's row lock, which the first holds.
+    await until(async () => {
+      const [w] = await db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+      );
+      return Number(w.n) === 1;
+    }, 'the conditional append waiting for the lock');
+    await first.query('COMMIT');
+    assert.equal((await second)?.messageid, 5);
+    assert.deepEqual(await inTable(db, 'raced'), { retained: 1, untrimmed: 0 }, 'm4 is trimmed, not left behind');
+    assert.deepEqual(
+      (await s.messages.range('raced', 1, 10)).map((m) => m.message),
+      ['m5'],
+    );
+  } finally {
+    first.release();
+    await holder.end();
     await db.close();
     await s.close();
   }
