@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15, 17 and 18), through the pool of
- * ./postgres-pool.ts. Retention trims in chunks (migration 18): the messages a channel no longer retains
- * may stay in the table a while, before its counter's first_id, where every read here starts.
+ * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15, 17, 18, 19 and 20), through the pool of
+ * ./postgres-pool.ts. A channel's messages are a ring of rows (migration 20), each new message taking over
+ * the row of the one `slots` before it; a row whose message is before its counter's first_id (the
+ * retention got smaller) is never read, since every read here starts there.
  */
 import {
   announceGroups,
@@ -19,17 +20,14 @@ import { byteaArray, intArray, parseIntArray, parseTextArray, textArray } from '
 import type { PgDatabase } from './postgres-pool';
 
 /**
- * One call per conditional append (appendIf), so one round trip (migration 19's agora_append_where):
+ * One call per conditional append (appendIf), so one round trip (migration 20's agora_append_where):
+ * 0. the channel's ring of messages grows if it has fewer rows than `retain` (docs/STORAGE.md);
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
  *    new last_id: ids are gap-free and unique. first_id moves to keep `retain` messages;
- *    trimmed_id moves to it once the ids between them make a chunk (RETENTION_CHUNK), and
- *    prev_first_id remembers where trimmed_id was; last_modified moves to max(now, itself + 1)
- *    (migrations 12 and 18 in ./migrations.ts, which holds RETENTION_CHUNK);
- * 2. the message goes in under the new id and that stamp;
- * 3. the chunk trimmed, [prev_first_id, trimmed_id), if any, is deleted through the
- *    primary key (retention never scans the table, nor even the channel), by a statement of
- *    its own: one started after a wait for the row lock sees what the append waited for stored.
+ *    last_modified moves to max(now, itself + 1) (migration 12 in ./migrations.ts);
+ * 2. the message goes in under the new id and that stamp, on its row of the ring (id % slots),
+ *    taking it over from the message `slots` before it: retention deletes nothing.
  * With an expected last id ($5) or last stamp ($6) (NULL for none) step 1 happens only if the
  * counter is still at it (under the same row lock; a channel without a counter row is at 0):
  * otherwise no row comes back, nothing is inserted, and the append answers undefined.
@@ -49,16 +47,17 @@ const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters a
     FROM agora_append_messages_answered($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
 /**
- * A call that carries no key (migration 18's agora_append_posts): $1 the topic (NULL: none), $2 retain,
+ * A call that carries no key (migration 20's agora_append_posts): $1 the topic (NULL: none), $2 retain,
  * $3 the call's channels once each, $4 how many appends each carries; per append, $5 its channel's place
  * in $3 (from 1), $6 how many appends of its channel come after it in the call, $7 its username, $8 its
- * message. It answers per channel the new last id and stamp, which an append's are less its $6, and with
- * a topic whether a listener of it is listed. The arrays go as ./pg-arrays.ts makes them and come back as text,
- * which it reads.
+ * message; $9 whether a channel's ring may have fewer rows than retain (then grown first; false: this process
+ * has seen every one of them take retain). It answers per channel the new last id and stamp, which an
+ * append's are less its $6, and with a topic whether a listener of it is listed. The arrays go as
+ * ./pg-arrays.ts makes them and come back as text, which it reads.
  */
 const APPEND_POSTS_SQL = `/* writes agora_message_counters and agora_messages */
   SELECT out_channels::text, out_last::text, out_stamps::text, out_heard
-    FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[])`;
+    FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[], $9)`;
 
 /**
  * APPEND_POSTS_SQL that also announces the messages it stores on the topic (NOTIFY channel $1), in the
@@ -66,12 +65,13 @@ const APPEND_POSTS_SQL = `/* writes agora_message_counters and agora_messages */
  * none, no NOTIFY, which would wake every listening connection of the database for nothing): each
  * append's head ($9, ./contracts.ts `announceHead`; NULL: none) completed with its id and stamp as
  * `completeAnnounce` does, in the order of the call, as few NOTIFYs as fit the payload limit ($10,
- * ./contracts.ts `announceGroups`): one announce alone, several as a JSON list. Listeners hear them
- * when, and only if, the messages are committed.
+ * ./contracts.ts `announceGroups`): one announce alone, several as a JSON list; $11 is APPEND_POSTS_SQL's $9.
+ * Listeners hear them when, and only if, the messages are committed.
  */
 const APPEND_POSTS_ANNOUNCED_SQL = `/* writes agora_message_counters and agora_messages */
   WITH a AS (SELECT out_channels, out_last, out_stamps, out_heard
-               FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[])),
+               FROM agora_append_posts($1, $2, $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::text[], $8::bytea[],
+                                       $11)),
   l AS (SELECT l.ch, l.last, l.stamp
           FROM a, unnest(a.out_channels, a.out_last, a.out_stamps) AS l(ch, last, stamp) WHERE a.out_heard),
   u AS (SELECT u.h || (l.last - u.b) || ',"t":' || (l.stamp - u.b) || '}' AS m, u.g, u.o
@@ -98,8 +98,29 @@ const HELD_KEY_SQL = `
   SELECT k.message_id, coalesce(m.last_modified, 0) AS last_modified
     FROM agora_message_keys k
     LEFT JOIN agora_message_counters c ON c.channel = k.channel
-    LEFT JOIN agora_messages m ON m.channel = k.channel AND m.id = k.message_id AND m.id >= c.first_id
+    LEFT JOIN agora_messages m
+           ON m.channel = k.channel AND m.slot = k.message_id % c.slots AND m.id = k.message_id AND m.id >= c.first_id
    WHERE k.channel = $1 AND k.username = $2 AND k.key = $3`;
+
+/**
+ * The retained messages of channel $1 with $2 <= id <= $3, in id order: those from the counter's first_id to
+ * its last_id (lo..hi), which lie on the rows lo % slots .. hi % slots of the channel's ring (migration 20),
+ * wrapping round at most once (fewer than slots ids): two ranges of the primary key, the second empty unless
+ * it wraps. Rows of older ids (a retention got smaller) are left out by their id.
+ */
+const RANGE_SQL = `
+  WITH k AS (
+    SELECT channel, slots, GREATEST($2::bigint, first_id) AS lo, LEAST($3::bigint, last_id) AS hi
+      FROM agora_message_counters WHERE channel = $1)
+  SELECT m.id, m.username, m.message, m.last_modified
+    FROM k JOIN agora_messages m ON m.channel = k.channel
+     AND m.slot BETWEEN k.lo % k.slots AND CASE WHEN k.lo % k.slots <= k.hi % k.slots THEN k.hi % k.slots ELSE k.slots - 1 END
+   WHERE m.id BETWEEN k.lo AND k.hi
+  UNION ALL
+  SELECT m.id, m.username, m.message, m.last_modified
+    FROM k JOIN agora_messages m ON m.channel = k.channel AND m.slot BETWEEN 0 AND k.hi % k.slots
+   WHERE k.lo % k.slots > k.hi % k.slots AND m.id BETWEEN k.lo AND k.hi
+  ORDER BY 1`;
 
 /** APPEND_SQL's $5 and $6: the last id or the last stamp a conditional append expects, the other NULL. */
 function expected(expect: AppendExpect): [number | null, number | null] {
@@ -124,6 +145,8 @@ const MIN_BESIDE = 32;
  * waited, or after none, does not wait.
  */
 const HOLD_MS = 1;
+/** The most channels `fitted` remembers; past that it starts again (a call then fits its rings once more). */
+const MAX_FITTED = 100_000;
 const HOLD_AFTER = 8;
 const HOLD_SHARE = 4;
 
@@ -197,6 +220,11 @@ export class PgMessageStore implements MessageStore {
   private lastCall = { appends: 0, channels: 0 };
   /** Whether the last call with announces found a listener of the topic listed (so at first). */
   private heard = true;
+  /**
+   * The channels whose ring (migration 20) this process has seen take a retention, with the largest: a ring
+   * never shrinks, so a call whose channels are all here at its retention or more need not fit them.
+   */
+  private readonly fitted = new Map<string, number>();
   /** Cancels the wait of the next call (`held`) while there is one. */
   private cancelHold: (() => void) | undefined;
 
@@ -339,9 +367,11 @@ export class PgMessageStore implements MessageStore {
    */
   private async appendUnkeyed(batch: PendingAppend[]): Promise<Array<Appended | undefined>> {
     const { channels, counts, at, back } = groupByChannel(batch);
+    const { retain } = batch[0];
+    const fitRings = channels.some((c) => (this.fitted.get(c) ?? 0) < retain);
     const params = [
       this.topic ?? null,
-      batch[0].retain,
+      retain,
       textArray(channels),
       intArray(counts),
       intArray(at),
@@ -356,10 +386,11 @@ export class PgMessageStore implements MessageStore {
     const [row] = sent
       ? await this.db.query<PostsRow>(
           APPEND_POSTS_ANNOUNCED_SQL,
-          [...params, textArray(heads), intArray(announceGroups(heads))],
+          [...params, textArray(heads), intArray(announceGroups(heads)), fitRings],
           'agora_append_posts_announced',
         )
-      : await this.db.query<PostsRow>(APPEND_POSTS_SQL, params, 'agora_append_posts');
+      : await this.db.query<PostsRow>(APPEND_POSTS_SQL, [...params, fitRings], 'agora_append_posts');
+    if (fitRings) this.sawFitted(channels, retain);
     const last = new Map<string, { id: number; stamp: number }>();
     if (row !== undefined) {
       const [names, ids, stamps] = [
@@ -378,6 +409,12 @@ export class PgMessageStore implements MessageStore {
       const announced = sent ? heads[i] != null : p.announces && !heard;
       return appended !== undefined && announced ? { ...appended, announced: true } : appended;
     });
+  }
+
+  /** `channels` have rings of `retain` rows or more (a call that fitted them committed). */
+  private sawFitted(channels: readonly string[], retain: number): void {
+    if (this.fitted.size > MAX_FITTED) this.fitted.clear();
+    for (const c of channels) if ((this.fitted.get(c) ?? 0) < retain) this.fitted.set(c, retain);
   }
 
   appendIf(
@@ -484,9 +521,7 @@ export class PgMessageStore implements MessageStore {
   async range(channel: string, first: number, last: number): Promise<StoredMessage[]> {
     if (first > last) return [];
     const rows = await this.db.query<{ id: string; username: string; message: Buffer; last_modified: string }>(
-      `SELECT id, username, message, last_modified FROM agora_messages
-       WHERE channel = $1 AND id BETWEEN GREATEST($2::bigint, (SELECT first_id FROM agora_message_counters WHERE channel = $1))
-             AND $3 ORDER BY id`,
+      RANGE_SQL,
       [channel, first, last],
     );
     return rows.map((r) => ({

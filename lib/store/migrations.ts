@@ -32,6 +32,37 @@ export const TOPIC_LISTENERS_LOCK = 0x746f7069;
  */
 export const RETENTION_CHUNK = 32;
 
+/**
+ * The start of a call with keys (migrations 18 and 20, agora_append_stamped_messages): each key of the call
+ * taken in one order (channel, username, key), by an upsert that takes over only an expired row; a key
+ * taken is `fresh`, a key held and unexpired makes its append a replay of the id it records (`known`).
+ */
+const TAKE_KEYS = `        FOR r IN
+          SELECT u.ord, u.ch, u.username, u.k, u.t_now, u.t_exp
+            FROM unnest(p_channels, p_usernames, p_keys, p_nows, p_expires) WITH ORDINALITY
+                 AS u(ch, username, k, t_now, t_exp, ord)
+           WHERE u.k IS NOT NULL
+           ORDER BY u.ch COLLATE "C", u.username COLLATE "C", u.k COLLATE "C"
+        LOOP
+          LOOP
+            INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
+              VALUES (r.ch, r.username, r.k, 0, r.t_exp)
+              ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
+              WHERE k.expires_at <= r.t_now;
+            IF FOUND THEN
+              fresh[r.ord] := true;
+              EXIT;
+            END IF;
+            SELECT message_id INTO v FROM agora_message_keys
+             WHERE channel = r.ch AND username = r.username AND key = r.k;
+            IF FOUND THEN
+              known[r.ord] := v;
+              EXIT;
+            END IF;
+          END LOOP;
+        END LOOP;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -686,31 +717,7 @@ export const MIGRATIONS: readonly Migration[] = [
         a_id bigint[];
         v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
       BEGIN
-        FOR r IN
-          SELECT u.ord, u.ch, u.username, u.k, u.t_now, u.t_exp
-            FROM unnest(p_channels, p_usernames, p_keys, p_nows, p_expires) WITH ORDINALITY
-                 AS u(ch, username, k, t_now, t_exp, ord)
-           WHERE u.k IS NOT NULL
-           ORDER BY u.ch COLLATE "C", u.username COLLATE "C", u.k COLLATE "C"
-        LOOP
-          LOOP
-            INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
-              VALUES (r.ch, r.username, r.k, 0, r.t_exp)
-              ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
-              WHERE k.expires_at <= r.t_now;
-            IF FOUND THEN
-              fresh[r.ord] := true;
-              EXIT;
-            END IF;
-            SELECT message_id INTO v FROM agora_message_keys
-             WHERE channel = r.ch AND username = r.username AND key = r.k;
-            IF FOUND THEN
-              known[r.ord] := v;
-              EXIT;
-            END IF;
-          END LOOP;
-        END LOOP;
-        WITH t AS (
+${TAKE_KEYS}        WITH t AS (
           SELECT u.ch, u.username, u.message, u.ord
             FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)
            WHERE known[u.ord] IS NULL),
@@ -873,6 +880,214 @@ export const MIGRATIONS: readonly Migration[] = [
           DELETE FROM agora_messages WHERE channel = p_channel AND id >= v_prev AND id < v_trimmed;
         END IF;
         RETURN NEXT;
+      END $$;
+    `,
+  },
+  {
+    version: 20,
+    name: 'messages in a ring of slots per channel',
+    sql: `
+      -- A channel's messages are a ring of rows: the message with id n is row (channel, n % slots), which
+      -- the message n + slots takes over in place, as an update of the row's other columns (so PostgreSQL
+      -- can make it a heap-only update, without an index entry, reclaiming the old version within its page).
+      -- Retention needs no delete and leaves no dead row for vacuum; a table holds no more rows than its
+      -- channels have slots. slots is the largest retention a channel was appended with: a call with a larger
+      -- one first grows the ring (agora_fit_rings). Reads start at first_id, as before: rows before it (after
+      -- a retention got smaller) are never read, and are taken over in turn. trimmed_id and prev_first_id are
+      -- no longer moved.
+      ALTER TABLE agora_message_counters ADD COLUMN slots bigint;
+      DELETE FROM agora_messages m USING agora_message_counters k WHERE m.channel = k.channel AND m.id < k.first_id;
+      DELETE FROM agora_messages m
+       WHERE NOT EXISTS (SELECT 1 FROM agora_message_counters k WHERE k.channel = m.channel);
+      UPDATE agora_message_counters SET slots = GREATEST(last_id - first_id + 1, 1);
+      ALTER TABLE agora_message_counters ALTER COLUMN slots SET NOT NULL;
+      ALTER TABLE agora_messages ADD COLUMN slot bigint;
+      UPDATE agora_messages m SET slot = m.id % k.slots FROM agora_message_counters k WHERE k.channel = m.channel;
+      ALTER TABLE agora_messages ALTER COLUMN slot SET NOT NULL;
+      ALTER TABLE agora_messages DROP CONSTRAINT agora_messages_pkey;
+      ALTER TABLE agora_messages ADD PRIMARY KEY (channel, slot);
+      -- Room in each page for the next version of its rows.
+      ALTER TABLE agora_messages SET (fillfactor = 90);
+
+      -- The rings of p_channels, whose counters the caller has locked, grow to p_retain rows where they have
+      -- fewer. A ring holds ids of less than slots apart, all distinct modulo the larger size too; they move
+      -- to their new rows through negative ones, never two on one row.
+      CREATE FUNCTION agora_grow_rings(p_channels text[], p_retain bigint) RETURNS void
+        LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        r record;
+      BEGIN
+        FOR r IN
+          SELECT channel FROM agora_message_counters
+           WHERE channel = ANY (p_channels) AND slots < p_retain ORDER BY channel COLLATE "C"
+        LOOP
+          UPDATE agora_messages SET slot = -1 - slot WHERE channel = r.channel;
+          UPDATE agora_messages SET slot = id % p_retain WHERE channel = r.channel;
+          UPDATE agora_message_counters SET slots = p_retain WHERE channel = r.channel;
+        END LOOP;
+      END $$;
+      -- Before a call moves the counters of p_channels: the rings of those with fewer rows than p_retain grow.
+      -- Every counter of the call is locked first, in the order the call's own statement locks them (by
+      -- name), so that this rare step cannot deadlock with a call on some of the same channels.
+      CREATE FUNCTION agora_fit_rings(p_channels text[], p_retain bigint) RETURNS void
+        LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = ANY (p_channels) AND slots < p_retain) THEN
+          PERFORM 1 FROM agora_message_counters WHERE channel = ANY (p_channels) ORDER BY channel COLLATE "C" FOR UPDATE;
+          PERFORM agora_grow_rings(p_channels, p_retain);
+        END IF;
+      END $$;
+
+      -- agora_append_posts (migration 18) on the ring: the messages take over their rows, nothing is trimmed.
+      -- With p_grow, the rings are fitted first (agora_fit_rings); without, the caller knows that every ring
+      -- of the call has p_retain rows or more (lib/store/messages-postgres.ts), and a ring found smaller all the
+      -- same keeps no more messages than it has rows, then grows (its counter locked by the statement).
+      DROP FUNCTION agora_append_posts(text, bigint, text[], bigint[], int[], bigint[], text[], bytea[]);
+      CREATE FUNCTION agora_append_posts(
+        p_topic text, p_retain bigint, p_channels text[], p_counts bigint[],
+        p_at int[], p_back bigint[], p_usernames text[], p_messages bytea[], p_grow boolean DEFAULT true)
+        RETURNS TABLE (out_channels text[], out_last bigint[], out_stamps bigint[], out_heard boolean)
+        LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+        a_small text[];
+      BEGIN
+        IF p_topic IS NOT NULL THEN
+          PERFORM pg_advisory_xact_lock_shared(${TOPIC_LISTENERS_LOCK}, hashtext(p_topic));
+        END IF;
+        IF p_grow THEN
+          PERFORM agora_fit_rings(p_channels, p_retain);
+        END IF;
+        WITH c AS (
+          INSERT INTO agora_message_counters AS k
+                 (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified, slots)
+            SELECT u.ch, u.n, GREATEST(1, u.n + 1 - p_retain), 1, 1, v_now + u.n - 1, p_retain
+              FROM unnest(p_channels, p_counts) AS u(ch, n) ORDER BY u.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - LEAST(p_retain, k.slots)),
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + excluded.last_id)
+          RETURNING k.channel, k.last_id, k.first_id, k.last_modified, k.slots),
+        ins AS (
+          INSERT INTO agora_messages AS m (channel, slot, id, username, message, last_modified)
+            SELECT c.channel, (c.last_id - a.back) % c.slots, c.last_id - a.back, a.username, a.message,
+                   c.last_modified - a.back
+              FROM unnest(p_at, p_back, p_usernames, p_messages) AS a(at, back, username, message)
+              JOIN c ON c.channel = p_channels[a.at]
+             WHERE c.last_id - a.back >= c.first_id
+          ON CONFLICT (channel, slot) DO UPDATE
+            SET id = excluded.id, username = excluded.username, message = excluded.message,
+                last_modified = excluded.last_modified)
+        SELECT array_agg(c.channel), array_agg(c.last_id), array_agg(c.last_modified),
+               array_agg(c.channel) FILTER (WHERE c.slots < p_retain)
+          INTO out_channels, out_last, out_stamps, a_small FROM c;
+        IF a_small IS NOT NULL THEN
+          PERFORM agora_grow_rings(a_small, p_retain);
+        END IF;
+        out_heard := p_topic IS NOT NULL AND EXISTS (
+          SELECT 1 FROM agora_topic_listeners l WHERE l.topic = p_topic AND l.expires_at > agora_now_ms());
+        RETURN NEXT;
+      END $$;
+
+      -- agora_append_stamped_messages (migration 18) on the ring: the keys first, as before, then the rings
+      -- fitted, then the counters and messages.
+      CREATE OR REPLACE FUNCTION agora_append_stamped_messages(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
+        p_retain bigint, p_nows bigint[], p_expires bigint[])
+        RETURNS TABLE (out_ord bigint, out_id bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        r record;
+        v bigint;
+        known bigint[] := array_fill(NULL::bigint, ARRAY[cardinality(p_channels)]);
+        fresh boolean[] := array_fill(false, ARRAY[cardinality(p_channels)]);
+        a_ord bigint[];
+        a_id bigint[];
+        v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      BEGIN
+${TAKE_KEYS}        PERFORM agora_fit_rings(p_channels, p_retain);
+        WITH t AS (
+          SELECT u.ch, u.username, u.message, u.ord
+            FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)
+           WHERE known[u.ord] IS NULL),
+        b AS (
+          SELECT t.ch, count(*) AS n FROM t GROUP BY t.ch),
+        c AS (
+          INSERT INTO agora_message_counters AS k
+                 (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified, slots)
+            SELECT b.ch, b.n, GREATEST(1, b.n + 1 - p_retain), 1, 1, v_now + b.n - 1, p_retain
+              FROM b ORDER BY b.ch COLLATE "C"
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + excluded.last_id,
+                first_id = GREATEST(k.first_id, k.last_id + excluded.last_id + 1 - LEAST(p_retain, k.slots)),
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + excluded.last_id)
+          RETURNING k.channel, k.last_id, k.first_id, k.last_modified, k.slots),
+        m AS (
+          SELECT t.ch, t.username, t.message, t.ord, c.first_id, c.last_id, c.last_modified, c.slots,
+                 c.last_id - b.n + row_number() OVER (PARTITION BY t.ch ORDER BY t.ord) AS id
+            FROM t JOIN b ON b.ch = t.ch JOIN c ON c.channel = t.ch),
+        ins AS (
+          INSERT INTO agora_messages AS x (channel, slot, id, username, message, last_modified)
+            SELECT m.ch, m.id % m.slots, m.id, m.username, m.message, m.last_modified - (m.last_id - m.id)
+              FROM m WHERE m.id >= m.first_id
+          ON CONFLICT (channel, slot) DO UPDATE
+            SET id = excluded.id, username = excluded.username, message = excluded.message,
+                last_modified = excluded.last_modified)
+        SELECT (SELECT array_agg(m.ord) FROM m), (SELECT array_agg(m.id) FROM m) INTO a_ord, a_id;
+        FOR i IN 1 .. coalesce(cardinality(a_ord), 0) LOOP
+          known[a_ord[i]] := a_id[i];
+        END LOOP;
+        IF true = ANY (fresh) THEN
+          UPDATE agora_message_keys k SET message_id = u.id
+            FROM unnest(p_channels, p_usernames, p_keys, known, fresh) AS u(ch, username, kk, id, f)
+           WHERE u.f AND k.channel = u.ch AND k.username = u.username AND k.key = u.kk;
+        END IF;
+        RETURN QUERY SELECT u.ord, u.id FROM unnest(known) WITH ORDINALITY AS u(id, ord);
+      END $$;
+
+      -- agora_append_messages_answered (migration 18) reading each message from its row of the ring.
+      CREATE OR REPLACE FUNCTION agora_append_messages_answered(
+        p_channels text[], p_usernames text[], p_messages bytea[], p_keys text[],
+        p_retain bigint, p_nows bigint[], p_expires bigint[])
+        RETURNS TABLE (out_ord bigint, out_id bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        a_ord bigint[];
+        a_id bigint[];
+      BEGIN
+        SELECT array_agg(a.out_ord), array_agg(a.out_id) INTO a_ord, a_id
+          FROM agora_append_stamped_messages(p_channels, p_usernames, p_messages, p_keys, p_retain, p_nows, p_expires) a;
+        RETURN QUERY
+          SELECT u.ord, u.id, coalesce(m.last_modified, 0)
+            FROM unnest(a_ord, a_id) AS u(ord, id)
+            LEFT JOIN agora_message_counters k ON k.channel = p_channels[u.ord]
+            LEFT JOIN agora_messages m
+                   ON m.channel = k.channel AND m.slot = u.id % k.slots AND m.id = u.id AND m.id >= k.first_id;
+      END $$;
+
+      -- agora_append_where (migration 19) on the ring, its ring fitted first.
+      CREATE OR REPLACE FUNCTION agora_append_where(p_channel text, p_username text, p_message bytea, p_retain bigint,
+                                                    p_last bigint, p_stamp bigint)
+        RETURNS TABLE (out_last bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        PERFORM agora_fit_rings(ARRAY[p_channel], p_retain);
+        RETURN QUERY
+        WITH c AS (
+          INSERT INTO agora_message_counters AS k
+                 (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified, slots)
+            SELECT p_channel, 1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, p_retain
+             WHERE (coalesce(p_last, 0) = 0 AND coalesce(p_stamp, 0) = 0)
+                OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = p_channel)
+          ON CONFLICT (channel) DO UPDATE
+            SET last_id = k.last_id + 1, first_id = GREATEST(k.first_id, k.last_id + 2 - LEAST(p_retain, k.slots)),
+                last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
+            WHERE (p_last IS NULL OR k.last_id = p_last) AND (p_stamp IS NULL OR k.last_modified = p_stamp)
+          RETURNING k.last_id, k.last_modified, k.slots),
+        ins AS (
+          INSERT INTO agora_messages AS m (channel, slot, id, username, message, last_modified)
+            SELECT p_channel, c.last_id % c.slots, c.last_id, p_username, p_message, c.last_modified FROM c
+          ON CONFLICT (channel, slot) DO UPDATE
+            SET id = excluded.id, username = excluded.username, message = excluded.message,
+                last_modified = excluded.last_modified)
+        SELECT c.last_id, c.last_modified FROM c;
       END $$;
     `,
   },

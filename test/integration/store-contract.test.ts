@@ -13,7 +13,7 @@ import { defaultConfig, type Config } from '../../lib/config';
 import { isAgoraError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { openStores, resolve, type AllStores, type OpenStores } from '../../lib/store/index';
-import { migrate, MIGRATIONS, NODE_SHARING_MIGRATION, RETENTION_CHUNK } from '../../lib/store/migrations';
+import { migrate, MIGRATIONS, NODE_SHARING_MIGRATION } from '../../lib/store/migrations';
 import { MemoryRouteStore } from '../../lib/store/routes-memory';
 import { MemoryChannelStore, MemoryNodeStore } from '../../lib/store/store-memory';
 import { PgBroadcast } from '../../lib/store/postgres-broadcast';
@@ -934,6 +934,10 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     () => unkeyedMigration(pg),
   );
   await t.test(
+    'migration 20: the messages retained move into rings of as many rows, those awaiting their trim go; appends go on',
+    () => ringMigration(pg),
+  );
+  await t.test(
     "the sharing stamp's migration: it starts at the last shared node's timestamp, and an unsharing moves it on",
     () => sharingMigration(pg),
   );
@@ -942,12 +946,16 @@ test('PostgreSQL adapters keep the contract; several instances at once; outages'
     () => twoInstancesAppend(t, config),
   );
   await t.test(
-    'retention trims in chunks: the dropped messages left in the table are never read, and a replayed key finds its message gone',
-    () => chunkedRetention(config),
+    'retention keeps a ring of rows per channel: taken over in turn, grown and shrunk with the retention, read across its end, and a replayed key finds its message gone',
+    () => ringRetention(config),
   );
   await t.test(
     'a conditional append that waited for another append to commit trims the messages that append stored',
     () => trimAfterWait(config),
+  );
+  await t.test(
+    'two instances posting at once with retentions that grow the rings: no deadlock, ids gap-free, every message on its id',
+    () => twoInstancesGrow(config),
   );
   await t.test('two instances posting with the same keys at once: one message per key, every caller its id', () =>
     twoInstancesKeyed(config),
@@ -1116,6 +1124,92 @@ async function stampsMigration(pg: Postgres): Promise<void> {
   }
 }
 
+async function ringMigration(pg: Postgres): Promise<void> {
+  const url = await pg.newDatabase();
+  const pool = new Pool({ connectionString: url, max: 1 });
+  const client = await pool.connect();
+  const post = (channel: string, message: string, retain: number): Promise<unknown> =>
+    client.query(
+      `SELECT * FROM agora_append_posts(NULL, $1, ARRAY[$2], ARRAY[1]::bigint[], ARRAY[1], ARRAY[0]::bigint[],
+         ARRAY['ann'], ARRAY[$3::bytea])`,
+      [retain, channel, Buffer.from(message)],
+    );
+  try {
+    await migrate(
+      client,
+      MIGRATIONS.filter((m) => m.version < 20),
+    );
+    // Stored as the processes before migration 20 store them: retaining 40, 71 appends leave 31 to trim.
+    for (let i = 1; i <= 71; i++) await post('old', `m${i}`, 40);
+    for (let i = 1; i <= 3; i++) await post('few', `f${i}`, 5);
+    const [before] = (
+      await client.query<{ n: string }>("SELECT count(*) AS n FROM agora_messages WHERE channel = 'old'")
+    ).rows;
+    assert.equal(Number(before.n), 71, 'the chunk awaiting its trim is in the table');
+    assert.deepEqual(await migrate(client), [20]);
+  } finally {
+    client.release();
+    await pool.end();
+  }
+  const s = await openStores({ ...defaultConfig(), databaseUrl: url, storeTimeoutMs: 2000 }, log, ['messages']);
+  const db = new PgDatabase({ url, poolMax: 1, timeoutMs: 2000, log });
+  try {
+    assertRetentionHolds(await inTable(db, 'old'), 40);
+    assertRetentionHolds(await inTable(db, 'few'), 3);
+    const kept = await s.messages.range('old', 1, 100);
+    assert.deepEqual(
+      kept.map((m) => [m.messageid, m.message]),
+      Array.from({ length: 40 }, (_, i) => [i + 32, `m${i + 32}`]),
+    );
+    assertStampsIncrease(kept, 'migrated');
+    const next = await s.messages.append('old', 'ann', 'm72', 40);
+    assert.equal(next.messageid, 72);
+    assertRetentionHolds(await inTable(db, 'old'), 40);
+    const after = await s.messages.range('old', 1, 100);
+    assert.deepEqual(
+      after.map((m) => m.messageid),
+      Array.from({ length: 40 }, (_, i) => i + 33),
+    );
+    assertStampsIncrease(after, 'migrated, then new');
+    assert.equal(after[39].lastModified, next.lastModified);
+    // A process of the previous version calls the function with its eight arguments, as before.
+    await db.query(
+      `SELECT * FROM agora_append_posts(NULL, 40, ARRAY['old'], ARRAY[1]::bigint[], ARRAY[1], ARRAY[0]::bigint[],
+         ARRAY['bo'], ARRAY['m73'::bytea])`,
+      [],
+    );
+    assertRetentionHolds(await inTable(db, 'old'), 40);
+    assert.deepEqual(
+      (await s.messages.range('old', 73, 100)).map((m) => [m.messageid, m.username, m.message]),
+      [[73, 'bo', 'm73']],
+    );
+    // The ring of 'few' had 3 rows, its window's: retaining 5, it grows.
+    assert.equal((await s.messages.append('few', 'ann', 'f4', 5)).messageid, 4);
+    assert.deepEqual(await inTable(db, 'few'), { retained: 4, untrimmed: 0, slots: 5 });
+    for (const m of ['f5', 'f6']) await s.messages.append('few', 'ann', m, 5);
+    assert.deepEqual(
+      (await s.messages.range('few', 1, 10)).map((m) => m.message),
+      ['f2', 'f3', 'f4', 'f5', 'f6'],
+    );
+    // A call told that the rings fit (a process that saw them take its retention) on a ring too small all the
+    // same: it keeps as many as the ring has rows, then grows it.
+    await db.query(
+      `SELECT * FROM agora_append_posts(NULL, 8, ARRAY['few'], ARRAY[4]::bigint[], ARRAY[1, 1, 1, 1],
+         ARRAY[3, 2, 1, 0]::bigint[], ARRAY['ann', 'ann', 'ann', 'ann'], ARRAY['g1', 'g2', 'g3', 'g4']::bytea[], false)`,
+      [],
+    );
+    assert.deepEqual(await inTable(db, 'few'), { retained: 5, untrimmed: 0, slots: 8 });
+    await s.messages.append('few', 'ann', 'g5', 8);
+    assert.deepEqual(
+      (await s.messages.range('few', 1, 20)).map((m) => m.message),
+      ['f6', 'g1', 'g2', 'g3', 'g4', 'g5'],
+    );
+  } finally {
+    await db.close();
+    await s.close();
+  }
+}
+
 async function unkeyedMigration(pg: Postgres): Promise<void> {
   const url = await pg.newDatabase();
   const pool = new Pool({ connectionString: url, max: 1 });
@@ -1175,61 +1269,100 @@ async function unkeyedMigration(pg: Postgres): Promise<void> {
 }
 
 /**
- * A channel's messages in the table: those it retains (from its counter's first_id on), and those retention
- * dropped that stay until their chunk is trimmed (lib/store/migrations.ts RETENTION_CHUNK).
+ * A channel's rows in the table: the messages it retains (from its counter's first_id on), the rows of older
+ * ids its ring still holds (after its retention got smaller), and how many rows its ring has (migration 20).
  */
-async function inTable(db: PgDatabase, channel: string): Promise<{ retained: number; untrimmed: number }> {
-  const [row] = await db.query<{ retained: string; untrimmed: string }>(
-    `SELECT count(*) FILTER (WHERE m.id >= k.first_id) AS retained, count(*) FILTER (WHERE m.id < k.first_id) AS untrimmed
+async function inTable(
+  db: PgDatabase,
+  channel: string,
+): Promise<{ retained: number; untrimmed: number; slots: number }> {
+  const [row] = await db.query<{ retained: string; untrimmed: string; slots: string }>(
+    `SELECT count(*) FILTER (WHERE m.id >= k.first_id) AS retained, count(*) FILTER (WHERE m.id < k.first_id) AS untrimmed,
+            min(k.slots) AS slots
        FROM agora_messages m JOIN agora_message_counters k ON k.channel = m.channel WHERE m.channel = $1`,
     [channel],
   );
-  return { retained: Number(row.retained), untrimmed: Number(row.untrimmed) };
+  return { retained: Number(row.retained), untrimmed: Number(row.untrimmed), slots: Number(row.slots) };
 }
 
-function assertRetentionHolds(found: { retained: number; untrimmed: number }, retain: number): void {
-  assert.equal(found.retained, retain, 'the channel retains what it should');
-  assert.ok(
-    found.untrimmed < Math.min(retain, RETENTION_CHUNK),
-    `no more than a chunk less one waits to be trimmed: ${found.untrimmed}`,
-  );
+/** The channel holds what it retains and nothing else, in a ring of `retain` rows. */
+function assertRetentionHolds(found: { retained: number; untrimmed: number; slots: number }, retain: number): void {
+  assert.deepEqual(found, { retained: retain, untrimmed: 0, slots: retain }, 'the channel retains what it should');
 }
 
-async function chunkedRetention(config: Config): Promise<void> {
+async function ringRetention(config: Config): Promise<void> {
   const s = await openStores(config, log, ['messages']);
   const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
   const ids = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const idsIn = async (first: number, last: number): Promise<number[]> =>
+    (await s.messages.range('ring', first, last)).map((m) => m.messageid);
   try {
-    // Retaining 40, a chunk is 32: after 71 appends (one call each) the first 31 wait for the 32nd.
-    for (let i = 1; i <= 71; i++) await s.messages.append('chunked', 'ann', `m${i}`, 40);
-    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 31 });
+    // Retaining 40: the channel's ring has 40 rows, taken over in turn; nothing else stays.
+    for (let i = 1; i <= 71; i++) await s.messages.append('ring', 'ann', `m${i}`, 40);
+    assertRetentionHolds(await inTable(db, 'ring'), 40);
+    assert.deepEqual(await idsIn(1, 100), ids(32, 71));
+    assert.deepEqual(await idsIn(1, 31), [], 'what retention dropped is not read');
+    // Conditional appends, and appends that go together in calls, take over the rows alike.
+    for (let i = 72; i <= 103; i++) await s.messages.appendIf('ring', 'ann', `m${i}`, 40, { lastId: i - 1 });
+    await Promise.all(ids(104, 200).map((i) => s.messages.append('ring', 'ann', `m${i}`, 40)));
+    assertRetentionHolds(await inTable(db, 'ring'), 40);
+    const kept = await s.messages.range('ring', 1, 1000);
     assert.deepEqual(
-      (await s.messages.range('chunked', 1, 100)).map((m) => m.messageid),
-      ids(32, 71),
+      kept.map((m) => [m.messageid, m.message]),
+      ids(161, 200).map((i) => [i, `m${i}`]),
     );
-    assert.deepEqual(await s.messages.range('chunked', 1, 31), [], 'what is left untrimmed is not read');
-    await s.messages.append('chunked', 'ann', 'm72', 40);
-    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 0 }, 'the 32nd trims the chunk');
-    // Conditional appends trim alike.
-    for (let i = 73; i <= 103; i++) await s.messages.appendIf('chunked', 'ann', `m${i}`, 40, { lastId: i - 1 });
-    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 31 });
-    await s.messages.appendIf('chunked', 'ann', 'm104', 40, { lastId: 103 });
-    assert.deepEqual(await inTable(db, 'chunked'), { retained: 40, untrimmed: 0 });
-    // Retaining 2 (a chunk of 2): the keyed first message is dropped by the third, though still in the table.
-    const key = { key: 'k1', now: Date.now(), ttlMs: 60_000 };
-    const first = await s.messages.append('keyed', 'ann', 'one', 2, key);
-    await s.messages.append('keyed', 'ann', 'two', 2);
-    await s.messages.append('keyed', 'ann', 'three', 2);
-    assert.deepEqual(await inTable(db, 'keyed'), { retained: 2, untrimmed: 1 });
+    assertStampsIncrease(kept, 'the ring');
+    // Ranges whose rows wrap round the ring's end (ids 161..200 lie on rows 1..39 and 0), and parts of it.
+    assert.deepEqual(await idsIn(175, 185), ids(175, 185));
+    assert.deepEqual(await idsIn(199, 1_000_000), [199, 200], 'row 39, then row 0');
+    assert.deepEqual(await idsIn(-5, 161), [161]);
+    assert.deepEqual(await idsIn(180, 180), [180]);
+    assert.deepEqual(await idsIn(201, 300), []);
+    // Retaining 100 now: the ring grows to 100 rows keeping the 40 messages; the next 99 fill it.
+    await s.messages.append('ring', 'ann', 'm201', 100);
+    assert.deepEqual(await inTable(db, 'ring'), { retained: 41, untrimmed: 0, slots: 100 });
+    assert.deepEqual(await idsIn(1, 1000), ids(161, 201));
+    for (let i = 202; i <= 300; i++) await s.messages.appendIf('ring', 'ann', `m${i}`, 100, { lastId: i - 1 });
+    assertRetentionHolds(await inTable(db, 'ring'), 100);
+    const grown = await s.messages.range('ring', 1, 1000);
     assert.deepEqual(
-      await s.messages.append('keyed', 'ann', 'one', 2, key),
+      grown.map((m) => [m.messageid, m.message]),
+      ids(201, 300).map((i) => [i, `m${i}`]),
+    );
+    assertStampsIncrease(grown, 'the grown ring');
+    assert.deepEqual(await idsIn(250, 251), [250, 251]);
+    // Retaining 10 now: the ring keeps its 100 rows, of which only the last 10 messages are read.
+    await s.messages.append('ring', 'ann', 'm301', 10);
+    assert.deepEqual(await inTable(db, 'ring'), { retained: 10, untrimmed: 90, slots: 100 });
+    assert.deepEqual(await idsIn(1, 1000), ids(292, 301));
+    assert.deepEqual(await idsIn(200, 291), [], 'rows of older ids are not read');
+    // Retaining 2: the keyed first message is taken over by the third.
+    const key = { key: 'k1', now: Date.now(), ttlMs: 60_000 };
+    const first = await s.messages.append('ring-keyed', 'ann', 'one', 2, key);
+    await s.messages.append('ring-keyed', 'ann', 'two', 2);
+    await s.messages.append('ring-keyed', 'ann', 'three', 2);
+    assertRetentionHolds(await inTable(db, 'ring-keyed'), 2);
+    assert.deepEqual(
+      await s.messages.append('ring-keyed', 'ann', 'one', 2, key),
       { messageid: first.messageid, lastModified: 0 },
       'the replay of a key whose message retention dropped: its id, no stamp',
     );
     assert.deepEqual(
-      await s.messages.appendIf('keyed', 'ann', 'one', 2, { lastId: 3 }, key),
+      await s.messages.appendIf('ring-keyed', 'ann', 'one', 2, { lastId: 3 }, key),
       { messageid: first.messageid, lastModified: 0 },
       'the same through a conditional append',
+    );
+    // A keyed call that grows the ring.
+    const grownKeyed = await s.messages.append('ring-keyed', 'ann', 'four', 5, {
+      key: 'k2',
+      now: Date.now(),
+      ttlMs: 60_000,
+    });
+    assert.equal(grownKeyed.messageid, 4);
+    assert.deepEqual(await inTable(db, 'ring-keyed'), { retained: 3, untrimmed: 0, slots: 5 });
+    assert.deepEqual(
+      (await s.messages.range('ring-keyed', 1, 10)).map((m) => m.message),
+      ['two', 'three', 'four'],
     );
   } finally {
     await db.close();
@@ -1238,9 +1371,10 @@ async function chunkedRetention(config: Config): Promise<void> {
 }
 
 /**
- * Retaining 1 (a chunk of 1), every append trims the message before it. An append holds the channel's counter
- * row, uncommitted, while a conditional append waits for it; once the first commits, the second must trim
- * the message the first stored, which it did not see when it started.
+ * Retaining 1, every append drops the message before it. An append holds the channel's counter row,
+ * uncommitted, while a conditional append waits for it; once the first commits, the second must drop the
+ * message the first stored, which it did not see when it started (migration 19: a chunk trimmed by the
+ * statement that moved the counter was left in the table; migration 20: the row is taken over).
  */
 async function trimAfterWait(config: Config): Promise<void> {
   const s = await openStores(config, log, ['messages']);
@@ -1249,7 +1383,7 @@ async function trimAfterWait(config: Config): Promise<void> {
   const first = await holder.connect();
   try {
     for (let i = 1; i <= 3; i++) await s.messages.append('raced', 'ann', `m${i}`, 1);
-    assert.deepEqual(await inTable(db, 'raced'), { retained: 1, untrimmed: 0 });
+    assertRetentionHolds(await inTable(db, 'raced'), 1);
     await first.query('BEGIN');
     const [held] = (
       await first.query<{ out_last: string }>(
@@ -1268,7 +1402,7 @@ async function trimAfterWait(config: Config): Promise<void> {
     }, 'the conditional append waiting for the lock');
     await first.query('COMMIT');
     assert.equal((await second)?.messageid, 5);
-    assert.deepEqual(await inTable(db, 'raced'), { retained: 1, untrimmed: 0 }, 'm4 is trimmed, not left behind');
+    assertRetentionHolds(await inTable(db, 'raced'), 1);
     assert.deepEqual(
       (await s.messages.range('raced', 1, 10)).map((m) => m.message),
       ['m5'],
@@ -1303,6 +1437,51 @@ async function twoInstancesAppend(t: TestContext, config: Config): Promise<void>
     t.after(() => db.close());
     assertRetentionHolds(await inTable(db, 'shared'), 150);
   } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+async function twoInstancesGrow(config: Config): Promise<void> {
+  const a = await openStores(config, log, ['messages']);
+  const b = await openStores(config, log, ['messages']);
+  const db = new PgDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: 2000, log });
+  const channels = ['grow-1', 'grow-2', 'grow-3'];
+  const retains = [3, 50, 7, 100, 20];
+  try {
+    // Calls of either instance carry several channels, with retentions each larger than some ring.
+    const posts = Array.from({ length: 240 }, (_, i) => {
+      const s = i % 2 === 0 ? a : b;
+      const channel = channels[i % 3];
+      const message = `p${i}`;
+      const retain = retains[Math.floor(i / 3) % retains.length];
+      const appended =
+        i % 11 === 10
+          ? s.messages.appendIf(channel, 'ann', message, retain, { lastModified: 0 })
+          : s.messages.append(channel, 'ann', message, retain);
+      return appended.then((r) => ({ channel, message, id: r?.messageid }));
+    });
+    const done = await Promise.all(posts);
+    for (const channel of channels) {
+      const mine = done.filter((p) => p.channel === channel && p.id !== undefined);
+      const stored = new Map(mine.map((p) => [p.id!, p.message]));
+      assert.deepEqual(
+        [...stored.keys()].sort((x, y) => x - y),
+        Array.from({ length: mine.length }, (_, i) => i + 1),
+        `${channel}: gap-free`,
+      );
+      const kept = await a.messages.range(channel, 1, 1000);
+      assert.ok(kept.length >= 3, `${channel}: keeps at least the smallest retention`);
+      assert.equal(kept[kept.length - 1].messageid, mine.length, `${channel}: up to its last id`);
+      for (const [i, m] of kept.entries()) {
+        assert.equal(m.message, stored.get(m.messageid), `${channel}: message ${m.messageid} is the one posted`);
+        if (i > 0) assert.equal(m.messageid, kept[i - 1].messageid + 1);
+      }
+      const found = await inTable(db, channel);
+      assert.equal(found.slots, 100, `${channel}: the ring grew to the largest retention`);
+      assert.ok(found.retained + found.untrimmed <= found.slots);
+    }
+  } finally {
+    await db.close();
     await Promise.all([a.close(), b.close()]);
   }
 }

@@ -153,6 +153,30 @@ test('a call names each channel once, with its appends counted, and answers each
   );
 });
 
+test("a call fits the channels' rings unless this process has seen each take the call's retention or more", async () => {
+  const calls: unknown[][] = [];
+  let fails = false;
+  const query = (_sql: string, params: unknown[]): Promise<unknown[]> => {
+    calls.push(params);
+    return fails ? Promise.reject(new Error('lost')) : Promise.resolve([lastOfEach(params)]);
+  };
+  const store = new PgMessageStore({ query } as unknown as PgDatabase);
+  const fits = async (channels: string[], retain: number): Promise<unknown> => {
+    await Promise.all(channels.map((c) => store.append(c, 'ann', 'x', retain)));
+    return calls[calls.length - 1][8];
+  };
+  assert.equal(await fits(['a'], 100), true, 'a channel not seen');
+  assert.equal(await fits(['a'], 100), false, 'seen at this retention');
+  assert.equal(await fits(['a'], 50), false, 'a smaller one');
+  assert.equal(await fits(['a'], 200), true, 'a larger one');
+  assert.equal(await fits(['a'], 150), false);
+  fails = true;
+  await assert.rejects(fits(['b'], 10));
+  fails = false;
+  assert.equal(await fits(['b'], 10), true, 'a call that failed taught nothing');
+  assert.equal(await fits(['a', 'b'], 10), false);
+});
+
 test('heads go with a call while the last found a listener; a listener found without them leaves the posts to their caller', async () => {
   const calls: Array<{ params: unknown[] }> = [];
   let listed = false;
@@ -165,10 +189,10 @@ test('heads go with a call while the last found a listener; a listener found wit
   assert.equal(await announced(), true, 'sent with its head, which no one heard');
   assert.deepEqual(texts(calls[0].params[8]), [announceHead('a', 'ann', 'hi')], 'the first call carries the heads');
   assert.equal(await announced(), true, 'no one listens: nothing for its caller to announce');
-  assert.equal(calls[1].params.length, 8, 'no listener at the last call: no heads');
+  assert.equal(calls[1].params.length, 9, 'no listener at the last call: no heads');
   listed = true;
   assert.equal(await announced(), undefined, 'a listener, and no head sent: its caller announces it');
-  assert.equal(calls[2].params.length, 8);
+  assert.equal(calls[2].params.length, 9);
   assert.equal(await announced(), true, 'a listener at the last call: heads again');
   assert.deepEqual(texts(calls[3].params[8]), [announceHead('a', 'ann', 'hi')]);
   listed = false;
@@ -179,7 +203,7 @@ test('heads go with a call while the last found a listener; a listener found wit
     'the last call found one: heads, unheard',
   );
   assert.equal(await announced(), true);
-  assert.equal(calls[5].params.length, 8, 'none again: no heads');
+  assert.equal(calls[5].params.length, 9, 'none again: no heads');
 });
 
 test('Post leaves a post the store announced to it, and announces the others', async () => {
