@@ -332,12 +332,20 @@ export function throughputRatio(name: string, a: Measured, b: Measured): Ratio {
   return { name, value: a.rps / b.rps, rounds };
 }
 
+/** A ratio as the tables show it: two decimals, – where it could not be taken. */
+function ratioText(r: number): string {
+  return Number.isFinite(r) ? r.toFixed(2) : '–';
+}
+
 /** A ratio's rounds as the table shows them: "0.58 · 0.61 · …" (– for none). */
 export function roundsCell(ratio: Ratio): string {
   const { rounds } = ratio;
-  return rounds === undefined || rounds.length === 0
-    ? '–'
-    : rounds.map((r) => (Number.isFinite(r) ? r.toFixed(2) : '–')).join(' · ');
+  return rounds === undefined || rounds.length === 0 ? '–' : rounds.map(ratioText).join(' · ');
+}
+
+/** A ratio's row: its name, its value, its rounds. */
+function ratioRow(ratio: Ratio): string {
+  return `| ${ratio.name} | ${ratioText(ratio.value)} | ${roundsCell(ratio)} |`;
 }
 
 /** The table's rows, in the document's order. */
@@ -523,9 +531,7 @@ export function formatHttpTable(bench: HttpBench, connections = 64): string {
     '',
     '| ratio | value | in each round |',
     '|---|---:|---|',
-    ...bench.ratios.map(
-      (r) => `| ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(2) : '–'} | ${roundsCell(r)} |`,
-    ),
+    ...bench.ratios.map(ratioRow),
     '',
     "CPU time per request of `POST /post` (one channel, in memory) and of `POST /retrieve`, from each process's",
     'utime + stime in `/proc/<pid>/stat` before and after each measured turn, divided by the requests answered;',
@@ -570,7 +576,7 @@ export function formatPostgresAlone(bench: HttpBench, connections = 64): string 
         `| ${r.name} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.ratio.toFixed(2)} | ${r.bad} | ${r.turns.join(' · ')} |`,
     ),
     '',
-    ...bench.ratios.map((r) => `| ${r.name} | ${r.value.toFixed(2)} | ${roundsCell(r)} |`),
+    ...bench.ratios.map(ratioRow),
     '',
     `| process | CPU µs per POST /post in memory, one channel | ${CHANNELS} channels | on PostgreSQL, one | ${CHANNELS} |`,
     '|---|---:|---:|---:|---:|',

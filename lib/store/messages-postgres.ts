@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL message store (AGORA_DATABASE_URL): posts appended to their channel's counter,
  * together when they arrive together (group commit), with their idempotency keys, in the tables and
- * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15, 17, 18, 19 and 20), through the pool of
- * ./postgres-pool.ts. A channel's messages are a ring of rows (migration 20), each new message taking over
+ * functions made by ./migrations.ts (migrations 7, 11, 12, 14, 15, 17, 18 and 19), through the pool of
+ * ./postgres-pool.ts. A channel's messages are a ring of rows (migration 19), each new message taking over
  * the row of the one `slots` before it; a row whose message is before its counter's first_id (the
  * retention got smaller) is never read, since every read here starts there.
  */
@@ -20,7 +20,7 @@ import { byteaArray, intArray, parseIntArray, parseTextArray, textArray } from '
 import type { PgDatabase } from './postgres-pool';
 
 /**
- * One call per conditional append (appendIf), so one round trip (migration 20's agora_append_where):
+ * One call per conditional append (appendIf), so one round trip (migration 19's agora_append_where):
  * 0. the channel's ring of messages grows if it has fewer rows than `retain` (docs/STORAGE.md);
  * 1. the channel's counter row is inserted or incremented; ON CONFLICT DO UPDATE holds its
  *    row lock until commit, so a concurrent append (any process) waits and then sees the
@@ -47,7 +47,7 @@ const APPEND_BATCH_SQL = `/* writes agora_message_keys, agora_message_counters a
     FROM agora_append_messages_answered($1::text[], $2::text[], $3::bytea[], $4::text[], $5, $6::bigint[], $7::bigint[])`;
 
 /**
- * A call that carries no key (migration 20's agora_append_posts): $1 the topic (NULL: none), $2 retain,
+ * A call that carries no key (migration 19's agora_append_posts): $1 the topic (NULL: none), $2 retain,
  * $3 the call's channels once each, $4 how many appends each carries; per append, $5 its channel's place
  * in $3 (from 1), $6 how many appends of its channel come after it in the call, $7 its username, $8 its
  * message; $9 whether a channel's ring may have fewer rows than retain (then grown first; false: this process
@@ -104,7 +104,7 @@ const HELD_KEY_SQL = `
 
 /**
  * The retained messages of channel $1 with $2 <= id <= $3, in id order: those from the counter's first_id to
- * its last_id (lo..hi), which lie on the rows lo % slots .. hi % slots of the channel's ring (migration 20),
+ * its last_id (lo..hi), which lie on the rows lo % slots .. hi % slots of the channel's ring (migration 19),
  * wrapping round at most once (fewer than slots ids): two ranges of the primary key, the second empty unless
  * it wraps. Rows of older ids (a retention got smaller) are left out by their id.
  */
@@ -145,10 +145,11 @@ const MIN_BESIDE = 32;
  * waited, or after none, does not wait.
  */
 const HOLD_MS = 1;
-/** The most channels `fitted` remembers; past that it starts again (a call then fits its rings once more). */
-const MAX_FITTED = 100_000;
 const HOLD_AFTER = 8;
 const HOLD_SHARE = 4;
+
+/** The most channels `fitted` remembers; past that it starts again (a call then fits its rings once more). */
+const MAX_FITTED = 100_000;
 
 interface PendingAppend {
   channel: string;
@@ -221,7 +222,7 @@ export class PgMessageStore implements MessageStore {
   /** Whether the last call with announces found a listener of the topic listed (so at first). */
   private heard = true;
   /**
-   * The channels whose ring (migration 20) this process has seen take a retention, with the largest: a ring
+   * The channels whose ring (migration 19) this process has seen take a retention, with the largest: a ring
    * never shrinks, so a call whose channels are all here at its retention or more need not fit them.
    */
   private readonly fitted = new Map<string, number>();

@@ -25,12 +25,11 @@ export const NODE_SHARING_MIGRATION = 16;
 export const TOPIC_LISTENERS_LOCK = 0x746f7069;
 
 /**
- * Retention trims in chunks (migration 18): a channel's messages that fell out are deleted once at
- * least this many have (fewer when it retains fewer), one range of the primary key; until then they stay
- * in the table, past the counter's first_id, where no read looks. Written into that migration's functions
- * and lib/store/messages-postgres.ts's conditional append: any value keeps them right.
+ * Retention trimmed in chunks from migration 18 until migration 19's rings: a channel's messages that fell
+ * out were deleted once at least this many had (fewer when it retained fewer). Written into migration 18's
+ * functions, which a database applies before migration 19 replaces them.
  */
-export const RETENTION_CHUNK = 32;
+const RETENTION_CHUNK = 32;
 
 /**
  * The start of a call with keys (migrations 18 and 20, agora_append_stamped_messages): each key of the call
@@ -840,51 +839,6 @@ ${TAKE_KEYS}        WITH t AS (
   },
   {
     version: 19,
-    name: 'conditional appends trim what they waited for',
-    sql: `
-      -- A single append, conditional (p_last: the counter's last_id expected, p_stamp: its last_modified; NULL
-      -- for none; lib/store/messages-postgres.ts APPEND_SQL), as one statement did it before, but deleting the
-      -- chunk it trims by a statement of its own: an append that waited for the counter's row lock of another
-      -- must trim the messages that one stored, and only a statement started after the wait sees them.
-      -- Answers no row when the counter is not at what was expected.
-      CREATE FUNCTION agora_append_where(p_channel text, p_username text, p_message bytea, p_retain bigint,
-                                         p_last bigint, p_stamp bigint)
-        RETURNS TABLE (out_last bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
-      DECLARE
-        v_prev bigint;
-        v_trimmed bigint;
-      BEGIN
-        WITH c AS (
-          INSERT INTO agora_message_counters AS k (channel, last_id, first_id, prev_first_id, trimmed_id, last_modified)
-            SELECT p_channel, 1, 1, 1, 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
-             WHERE (coalesce(p_last, 0) = 0 AND coalesce(p_stamp, 0) = 0)
-                OR EXISTS (SELECT 1 FROM agora_message_counters WHERE channel = p_channel)
-          ON CONFLICT (channel) DO UPDATE
-            SET last_id = k.last_id + 1, prev_first_id = k.trimmed_id,
-                first_id = GREATEST(k.first_id, k.last_id + 2 - p_retain),
-                trimmed_id = CASE
-                  WHEN GREATEST(k.first_id, k.last_id + 2 - p_retain) - k.trimmed_id >= LEAST(p_retain, ${RETENTION_CHUNK})
-                  THEN GREATEST(k.first_id, k.last_id + 2 - p_retain) ELSE k.trimmed_id END,
-                last_modified = GREATEST(excluded.last_modified, k.last_modified + 1)
-            WHERE (p_last IS NULL OR k.last_id = p_last) AND (p_stamp IS NULL OR k.last_modified = p_stamp)
-          RETURNING k.last_id, k.prev_first_id, k.trimmed_id, k.last_modified),
-        ins AS (
-          INSERT INTO agora_messages (channel, id, username, message, last_modified)
-            SELECT p_channel, c.last_id, p_username, p_message, c.last_modified FROM c)
-        SELECT c.last_id, c.last_modified, c.prev_first_id, c.trimmed_id
-          INTO out_last, out_stamp, v_prev, v_trimmed FROM c;
-        IF NOT FOUND THEN
-          RETURN;
-        END IF;
-        IF v_trimmed > v_prev THEN
-          DELETE FROM agora_messages WHERE channel = p_channel AND id >= v_prev AND id < v_trimmed;
-        END IF;
-        RETURN NEXT;
-      END $$;
-    `,
-  },
-  {
-    version: 20,
     name: 'messages in a ring of slots per channel',
     sql: `
       -- A channel's messages are a ring of rows: the message with id n is row (channel, n % slots), which
@@ -1063,8 +1017,12 @@ ${TAKE_KEYS}        PERFORM agora_fit_rings(p_channels, p_retain);
                    ON m.channel = k.channel AND m.slot = u.id % k.slots AND m.id = u.id AND m.id >= k.first_id;
       END $$;
 
-      -- agora_append_where (migration 19) on the ring, its ring fitted first.
-      CREATE OR REPLACE FUNCTION agora_append_where(p_channel text, p_username text, p_message bytea, p_retain bigint,
+      -- A single append, conditional (p_last: the counter's last_id expected, p_stamp: its last_modified; NULL
+      -- for none; lib/store/messages-postgres.ts APPEND_SQL), its ring fitted first; no row when the counter
+      -- is not at what was expected. Before, a statement of its own, which also deleted the chunk it trimmed:
+      -- one that had waited for another append's lock on the counter row could not see, and so left in the
+      -- table for good, the messages that append had stored.
+      CREATE FUNCTION agora_append_where(p_channel text, p_username text, p_message bytea, p_retain bigint,
                                                     p_last bigint, p_stamp bigint)
         RETURNS TABLE (out_last bigint, out_stamp bigint) LANGUAGE plpgsql VOLATILE AS $$
       BEGIN
