@@ -98,13 +98,28 @@ async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promi
   return gateway.endpoints.http;
 }
 
+/** How long one set-up request (log on, create, the expected answers) may take. */
+const CALL_MS = 10_000;
+
+/** One set-up request, which must succeed: the loads that follow would otherwise measure its failure. */
 async function call(base: string, route: string, body: unknown): Promise<{ status: boolean; data: unknown }> {
   const res = await fetch(base + route, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(CALL_MS),
   });
-  return (await res.json()) as { status: boolean; data: unknown };
+  const text = await res.text();
+  const answer = (() => {
+    try {
+      return JSON.parse(text) as { status: boolean; data: unknown };
+    } catch {
+      return undefined;
+    }
+  })();
+  if (!res.ok || answer?.status !== true)
+    throw new Error(`${base}${route} answered ${res.status}: ${text.slice(0, 300)}`);
+  return answer;
 }
 
 /** The CPU time one server process spent per request of POST /post and of POST /retrieve. */

@@ -123,6 +123,34 @@ function badOf(r: autocannon.Result): number {
   return r.mismatches + r.errors + r.timeouts + r.non2xx;
 }
 
+/** How long the one request `answeringNothing` sends may take. */
+const ASK_MS = 5000;
+
+/**
+ * Why a contender that gave no expected answer in its warm-up is not measured (its figures would be those of
+ * its failures), with what one of its requests gets now: a process of it gone, a store failing, a session
+ * refused.
+ */
+async function answeringNothing(c: Contender, r: autocannon.Result): Promise<string> {
+  const body = typeof c.bodies === 'string' ? c.bodies : c.bodies[0];
+  let answer: string;
+  try {
+    const res = await fetch(c.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(ASK_MS),
+    });
+    answer = `${res.status} ${(await res.text()).slice(0, 300)}`;
+  } catch (err) {
+    answer = err instanceof Error ? err.message : String(err);
+  }
+  return (
+    `${c.url} gave no expected answer in ${WARMUP_S} s of warm-up (${r.requests.total} answers, ${r.errors} ` +
+    `errors, ${r.timeouts} timeouts), so it is not measured; one request now gets: ${answer}`
+  );
+}
+
 /**
  * Load every contender in turn, after WARMUP_S each, `opts.slices` rounds of `durationS / slices` measured
  * seconds each (after SETTLE_S unmeasured); `progress` hears each round's requests/s. The processes of
@@ -159,7 +187,8 @@ export async function sideBySide(
     for (const pids of bystanders) signal(pids(), 'SIGSTOP');
     for (const i of contenders.keys()) {
       turn(i);
-      await run(i, WARMUP_S);
+      const r = await run(i, WARMUP_S);
+      if (r.requests.total - badOf(r) <= 0) throw new Error(await answeringNothing(contenders[i], r));
     }
     for (let round = 1; round <= slices; round++) {
       for (const [i, c] of contenders.entries()) {
