@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
+import { machine, speedNote, speedProbeMs } from './machine';
 import { postgresCpuMicros, postgresPids, postmasterPid } from './postgres-cpu';
 import {
   SETTLE_S,
@@ -655,11 +656,13 @@ if (require.main === module) {
     void ceilingServer();
   } else {
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+    const speedAtStart = speedProbeMs();
     benchHttp({ connections }).then(
       (bench) => {
         const alone = process.env.BENCH_HTTP_POSTGRES === '1';
         process.stdout.write(
-          `${alone ? formatPostgresAlone(bench, connections) : formatHttpTable(bench, connections)}\n`,
+          `${machine()}; ${speedNote(speedAtStart, speedProbeMs())}\n\n` +
+            `${alone ? formatPostgresAlone(bench, connections) : formatHttpTable(bench, connections)}\n`,
         );
       },
       (err: unknown) => {

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { machine } from './machine';
 import { ROOT } from './procs';
 
 export const RELIABILITY = path.join(ROOT, 'docs', 'RELIABILITY.md');
@@ -31,12 +32,6 @@ export function withSection(doc: string, name: string, body: string): string {
 export function writeSection(name: string, body: string): void {
   const doc = existsSync(RELIABILITY) ? readFileSync(RELIABILITY, 'utf8') : NEW_FILE;
   writeFileSync(RELIABILITY, withSection(doc, name, body));
-}
-
-/** The machine, as docs/PERFORMANCE.md names it. */
-export function machine(): string {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
 /** The run's header line: date, machine, and the load average when it began. */

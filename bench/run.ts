@@ -27,6 +27,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CellResult, LoadPlan } from './load';
+import { machine, speedNote, speedProbeMs } from './machine';
 import { launch, ROOT, runClient, stopAll, type Proc } from './procs';
 
 interface System {
@@ -199,11 +200,6 @@ function ratios(rows: readonly Row[], inFlight: number[]): string {
   ].join('\n');
 }
 
-function machine(): string {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${os.type()} ${os.release()}, Node ${process.version}`;
-}
-
 function moleculerVersion(): string {
   const file = path.join(ROOT, 'node_modules', 'moleculer', 'package.json');
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
@@ -217,8 +213,9 @@ function loadNote(load: number): string {
 }
 
 const loadAtStart = os.loadavg()[0];
+const speedAtStart = speedProbeMs();
 
-function doc(rows: readonly Row[], plan: Omit<LoadPlan, 'endpoint'>, extra: string): string {
+function doc(rows: readonly Row[], plan: Omit<LoadPlan, 'endpoint'>, extra: string, speed: string): string {
   return `# Performance
 
 What is measured: one echo call carrying the same payload (a msgpack/JSON map of a
@@ -267,7 +264,7 @@ Numbers are only comparable within one run on one machine; on a shared 2-vCPU VM
 runs moved by about ±20 %, the ratios less, and on a loaded machine far more: there the CPU
 time per request (in the HTTP section) is the steadier measure.
 
-Run of ${new Date().toISOString().slice(0, 10)} on ${machine()}; ${loadNote(loadAtStart)}.
+Run of ${new Date().toISOString().slice(0, 10)} on ${machine()}; ${loadNote(loadAtStart)}; ${speed}.
 
 ${table(rows)}
 
@@ -338,9 +335,10 @@ async function main(): Promise<void> {
     (process.env.BENCH_HTTP === '0' ? '' : await http()) +
     (process.env.BENCH_PROXY === '0' ? '' : await proxy()) +
     (process.env.BENCH_SSE === '0' ? '' : await sse());
-  process.stdout.write(`\n${machine()}\n\n${table(rows)}\n\n${ratios(rows, plan.inFlight)}\n${extra}`);
+  const speed = speedNote(speedAtStart, speedProbeMs());
+  process.stdout.write(`\n${machine()}; ${speed}\n\n${table(rows)}\n\n${ratios(rows, plan.inFlight)}\n${extra}`);
   if (full) {
-    writeFileSync(path.join(ROOT, 'docs', 'PERFORMANCE.md'), doc(rows, plan, extra));
+    writeFileSync(path.join(ROOT, 'docs', 'PERFORMANCE.md'), doc(rows, plan, extra, speed));
     process.stderr.write('bench: wrote docs/PERFORMANCE.md\n');
   }
 }
