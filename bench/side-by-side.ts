@@ -12,7 +12,8 @@
  * pages cached: a process's first seconds are slower), and each turn starts with `SETTLE_S` of it, not
  * measured either: a process that was stopped wakes to timers that are all late at once (heartbeats, the
  * fence of the caches, lib/fanout.ts). A slice is one autocannon run at `connections` keep-alive
- * connections, every answer checked.
+ * connections, every answer checked. A contender whose warm-up gets no expected answer at all stops the
+ * run, saying what one of its requests gets: its figures would be those of its failures.
  */
 import autocannon from 'autocannon';
 import { percentile } from './load';
