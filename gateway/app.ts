@@ -27,6 +27,7 @@ import { rateLimit } from './hooks/rate-limit';
 import { genReqId, requestId } from './hooks/request-id';
 import { clientErrorHandler, lingeringClose, serverTimeouts, type LingerBounds } from './hooks/slow-clients';
 import { trailingSlash } from './hooks/trailing-slash';
+import { compileOncePerSchema } from './validators';
 import { LEGACY_ROUTES, legacyRoutes } from './legacy/routes';
 import { heartbeat, type BrokerInspector } from './ops/heartbeat';
 import { docsUrl, hello, HelloRegistry } from './ops/hello';
@@ -106,7 +107,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     frameworkErrors,
     // No type coercion: a legacy client's `null` or `true` must not become the number 0 or 1.
     // (A later surface whose querystrings need coercion can register its own validator compiler.)
-    ajv: { customOptions: { coerceTypes: false } },
+    ajv: { customOptions: { coerceTypes: false }, onCreate: compileOncePerSchema },
   }) as unknown as FastifyInstance;
 
   void app.register(requestId);

@@ -11,6 +11,7 @@ import type { BusCaller, CallOptions } from '../../lib/bus/client';
 import { AgoraError } from '../../lib/errors';
 import { BEARER_HEADERS, requireSession } from '../hooks/auth';
 import { answersMethod, declaredHeaders, documentStatuses, ERROR_RESPONSE } from '../ops/statuses';
+import { compileOncePerSchema } from '../validators';
 import { CONDITIONAL_HEADERS } from './conditional';
 
 /** Options of every /v1 route plugin. */
@@ -42,6 +43,8 @@ const textAjv = new Ajv({
   allErrors: true,
   strict: false,
 });
+compileOncePerSchema(bodyAjv);
+compileOncePerSchema(textAjv);
 
 /** The validator compiler of the /v1 scope. */
 export function v1ValidatorCompiler({
