@@ -32,7 +32,15 @@ export const TOPIC_LISTENERS_LOCK = 0x746f7069;
 const RETENTION_CHUNK = 32;
 
 /**
- * The start of a call with keys (migrations 18 and 20, agora_append_stamped_messages): each key of the call
+ * How a message goes onto its row of its channel's ring (migration 19): it takes the row over from the
+ * message `slots` before it, as an update of the row's other columns (a heap-only update), nothing deleted.
+ */
+const TAKE_OVER_ROW = `ON CONFLICT (channel, slot) DO UPDATE
+            SET id = excluded.id, username = excluded.username, message = excluded.message,
+                last_modified = excluded.last_modified`;
+
+/**
+ * The start of a call with keys (migrations 12, 18 and 19, agora_append_stamped_messages): each key of the call
  * taken in one order (channel, username, key), by an upsert that takes over only an expired row; a key
  * taken is `fresh`, a key held and unexpired makes its append a replay of the id it records (`known`).
  */
@@ -43,6 +51,7 @@ const TAKE_KEYS = `        FOR r IN
            WHERE u.k IS NOT NULL
            ORDER BY u.ch COLLATE "C", u.username COLLATE "C", u.k COLLATE "C"
         LOOP
+          -- A key deleted by a sweep between the two statements is taken on the next turn.
           LOOP
             INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
               VALUES (r.ch, r.username, r.k, 0, r.t_exp)
@@ -415,32 +424,7 @@ export const MIGRATIONS: readonly Migration[] = [
         a_id bigint[];
         v_now bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
       BEGIN
-        FOR r IN
-          SELECT u.ord, u.ch, u.username, u.k, u.t_now, u.t_exp
-            FROM unnest(p_channels, p_usernames, p_keys, p_nows, p_expires) WITH ORDINALITY
-                 AS u(ch, username, k, t_now, t_exp, ord)
-           WHERE u.k IS NOT NULL
-           ORDER BY u.ch COLLATE "C", u.username COLLATE "C", u.k COLLATE "C"
-        LOOP
-          -- A key deleted by a sweep between the two statements is taken on the next turn.
-          LOOP
-            INSERT INTO agora_message_keys AS k (channel, username, key, message_id, expires_at)
-              VALUES (r.ch, r.username, r.k, 0, r.t_exp)
-              ON CONFLICT (channel, username, key) DO UPDATE SET message_id = 0, expires_at = excluded.expires_at
-              WHERE k.expires_at <= r.t_now;
-            IF FOUND THEN
-              fresh[r.ord] := true;
-              EXIT;
-            END IF;
-            SELECT message_id INTO v FROM agora_message_keys
-             WHERE channel = r.ch AND username = r.username AND key = r.k;
-            IF FOUND THEN
-              known[r.ord] := v;
-              EXIT;
-            END IF;
-          END LOOP;
-        END LOOP;
-        WITH t AS (
+${TAKE_KEYS}        WITH t AS (
           SELECT u.ch, u.username, u.message, u.ord
             FROM unnest(p_channels, p_usernames, p_messages) WITH ORDINALITY AS u(ch, username, message, ord)
            WHERE known[u.ord] IS NULL),
@@ -929,9 +913,7 @@ ${TAKE_KEYS}        WITH t AS (
               FROM unnest(p_at, p_back, p_usernames, p_messages) AS a(at, back, username, message)
               JOIN c ON c.channel = p_channels[a.at]
              WHERE c.last_id - a.back >= c.first_id
-          ON CONFLICT (channel, slot) DO UPDATE
-            SET id = excluded.id, username = excluded.username, message = excluded.message,
-                last_modified = excluded.last_modified)
+          ${TAKE_OVER_ROW})
         SELECT array_agg(c.channel), array_agg(c.last_id), array_agg(c.last_modified),
                array_agg(c.channel) FILTER (WHERE c.slots < p_retain)
           INTO out_channels, out_last, out_stamps, a_small FROM c;
@@ -983,9 +965,7 @@ ${TAKE_KEYS}        PERFORM agora_fit_rings(p_channels, p_retain);
           INSERT INTO agora_messages AS x (channel, slot, id, username, message, last_modified)
             SELECT m.ch, m.id % m.slots, m.id, m.username, m.message, m.last_modified - (m.last_id - m.id)
               FROM m WHERE m.id >= m.first_id
-          ON CONFLICT (channel, slot) DO UPDATE
-            SET id = excluded.id, username = excluded.username, message = excluded.message,
-                last_modified = excluded.last_modified)
+          ${TAKE_OVER_ROW})
         SELECT (SELECT array_agg(m.ord) FROM m), (SELECT array_agg(m.id) FROM m) INTO a_ord, a_id;
         FOR i IN 1 .. coalesce(cardinality(a_ord), 0) LOOP
           known[a_ord[i]] := a_id[i];
@@ -1042,9 +1022,7 @@ ${TAKE_KEYS}        PERFORM agora_fit_rings(p_channels, p_retain);
         ins AS (
           INSERT INTO agora_messages AS m (channel, slot, id, username, message, last_modified)
             SELECT p_channel, c.last_id % c.slots, c.last_id, p_username, p_message, c.last_modified FROM c
-          ON CONFLICT (channel, slot) DO UPDATE
-            SET id = excluded.id, username = excluded.username, message = excluded.message,
-                last_modified = excluded.last_modified)
+          ${TAKE_OVER_ROW})
         SELECT c.last_id, c.last_modified FROM c;
       END $$;
     `,
