@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fastify from 'fastify';
 import { launchPostgres, postgresProblem } from '../test/helpers/backends';
+import { call as httpCall } from '../test/helpers/v1';
 import { machine, speedNote, speedProbeMs } from './machine';
 import { postgresCpuMicros, postgresPids, postmasterPid } from './postgres-cpu';
 import {
@@ -99,28 +100,16 @@ async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promi
   return gateway.endpoints.http;
 }
 
-/** How long one set-up request (log on, create, the expected answers) may take. */
-const CALL_MS = 10_000;
-
-/** One set-up request, which must succeed: the loads that follow would otherwise measure its failure. */
+/**
+ * One set-up request (log on, create, the expected answers), which must succeed: the loads that follow would
+ * otherwise measure its failure. test/helpers/v1.ts `call` sends it, with its deadline.
+ */
 async function call(base: string, route: string, body: unknown): Promise<{ status: boolean; data: unknown }> {
-  const res = await fetch(base + route, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(CALL_MS),
-  });
-  const text = await res.text();
-  const answer = (() => {
-    try {
-      return JSON.parse(text) as { status: boolean; data: unknown };
-    } catch {
-      return undefined;
-    }
-  })();
-  if (!res.ok || answer?.status !== true)
-    throw new Error(`${base}${route} answered ${res.status}: ${text.slice(0, 300)}`);
-  return answer;
+  const answer = await httpCall(base, 'POST', route, { body });
+  const envelope = answer.body as { status?: unknown; data?: unknown } | null;
+  if (answer.status < 200 || answer.status > 299 || envelope?.status !== true)
+    throw new Error(`${base}${route} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return { status: true, data: envelope.data };
 }
 
 /** The CPU time one server process spent per request of POST /post and of POST /retrieve. */
