@@ -3,17 +3,21 @@
  * announce readiness with one `{"ready":true,"endpoints":…}` log line, and drain on
  * SIGTERM/SIGINT before exiting. A process that read its config here and announces readiness
  * logs its own figures every `AGORA_PROCESS_FIGURES_MS` from then on (lib/process-figures.ts).
+ * Reading the config is the first thing every process does, so it also keeps the tick object that
+ * holds `process.nextTick` on V8's fast path (lib/tick-shape.ts).
  */
 import { loadConfig, type Config } from './config';
 import { errorMessage, isAgoraError } from './errors';
 import { afterLogsWritten, type Logger } from './log';
 import { startProcessFigures } from './process-figures';
+import { keepTickShape } from './tick-shape';
 
 /** The config configOrExit read, for announceReady. */
 let loaded: Readonly<Config> | undefined;
 
 /** The config, or exit 78 (EX_CONFIG) with every bad variable named on stderr. */
 export function configOrExit(svc: string): Readonly<Config> {
+  keepTickShape();
   try {
     loaded = loadConfig();
     return loaded;
