@@ -125,7 +125,8 @@ export function encodeRequest(msgid: number, method: string, params: unknown[]):
  */
 export function encodeResponse(msgid: number | null, error: WireError | null, result: unknown): Buffer {
   if (result instanceof Packed && error === null && msgid !== null) return packedResponse(msgid, result);
-  return pack([RESPONSE_TYPE, msgid, error, error === null ? (result === undefined ? null : result) : null]);
+  const response = [RESPONSE_TYPE, msgid, error, error === null ? (result === undefined ? null : result) : null];
+  return packPlain(response) ?? pack(response);
 }
 
 /**
@@ -322,7 +323,7 @@ function writePlain(value: unknown, at: number, depth: number): number {
   if (at > ROOM) return -1;
   switch (typeof value) {
     case 'string':
-      return value.length < 256 && isAscii(value) ? writeAscii(scratch, at, value) : -1;
+      return value.length < 256 ? writeAscii(scratch, at, value) : -1;
     case 'number':
       return Number.isSafeInteger(value) && value >= 0 ? writeUint(scratch, at, value) : -1;
     case 'boolean':
@@ -354,17 +355,18 @@ function writePlainArray(items: unknown[], at: number, depth: number): number {
 
 function writePlainMap(map: Record<string, unknown>, at: number, depth: number): number {
   const keys = Object.keys(map);
+  // fixmap: its count, of the keys whose value is not undefined, is known once they are written.
+  const head = at++;
   let count = 0;
-  for (const key of keys) if (map[key] !== undefined) count++;
-  if (count > 15) return -1;
-  scratch[at++] = 0x80 | count; // fixmap
   for (let i = 0; i < keys.length && at >= 0; i++) {
     const key = keys[i];
     const item = map[key];
     if (item === undefined) continue;
+    if (++count > 15) return -1;
     at = writePlain(key, at, depth + 1);
     if (at >= 0) at = writePlain(item, at, depth + 1);
   }
+  scratch[head] = 0x80 | count;
   return at;
 }
 
@@ -374,12 +376,10 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
-/** fixstr or str 8, then the characters (ASCII, fewer than 256); the offset after. */
+/**
+ * fixstr or str 8, then the characters (fewer than 256), in one pass: the offset after, or -1 when one is not
+ * ASCII (what was written then is left for the next value to write over).
+ */
 function writeAscii(out: Buffer, at: number, text: string): number {
   const n = text.length;
   if (n < 32) out[at++] = 0xa0 | n;
@@ -387,8 +387,13 @@ function writeAscii(out: Buffer, at: number, text: string): number {
     out[at++] = 0xd9;
     out[at++] = n;
   }
-  for (let i = 0; i < n; i++) out[at++] = text.charCodeAt(i);
-  return at;
+  let all = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    all |= c;
+    out[at++] = c;
+  }
+  return all > 0x7f ? -1 : at;
 }
 
 /** The smallest of positive fixint, uint 8, 16, 32 and 64, as the encoder picks; the offset after. */

@@ -173,3 +173,16 @@ test('packPlain writes the bytes pack writes for every value it takes, and takes
   assert.deepEqual(packPlain(fits), pack(fits));
   assert.equal(packPlain([fits, fits]), undefined, 'more than 4 KB');
 });
+
+test('a response is the bytes the encoder writes, whether packPlain or the encoder writes it', () => {
+  const error = { code: 'NOT_FOUND', message: 'no such channel', data: null };
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: MAX_MSGID }), fc.jsonValue(), fc.boolean(), (msgid, value, failed) => {
+      const expected = pack([RESPONSE_TYPE, msgid, failed ? error : null, failed ? null : value]);
+      assert.deepEqual(encodeResponse(msgid, failed ? error : null, value), expected);
+    }),
+    { numRuns: 2000 },
+  );
+  assert.deepEqual(encodeResponse(3, null, undefined), pack([RESPONSE_TYPE, 3, null, null]));
+  assert.deepEqual(encodeResponse(null, error, undefined), pack([RESPONSE_TYPE, null, error, null]));
+});
