@@ -1,11 +1,12 @@
 /**
- * What the broker needs of a request's metadata frame (docs/PROTOCOL.md §7), its `deadline` and
- * `idempotent`, read from the frame's bytes without decoding the rest: no object, no string is
- * made for the other keys. A frame this reader is not sure of (nested values, bin, ext, a key
- * that is not a string, trailing bytes…) is decoded whole by `decodeMeta`, so that both answer
- * the same for every frame.
+ * A request's metadata frame (docs/PROTOCOL.md §7) read from its bytes: what the broker needs of it, its
+ * `deadline` and `idempotent`, without decoding the rest (no object, no string is made for the other
+ * keys), and what a worker hands its handler, the whole `Meta`, without the general decoder's map of every
+ * key. A frame this reader is not sure of (nested values, bin, ext, a key that is not a string, text that
+ * is not UTF-8, trailing bytes…) is decoded whole by `decodeMeta`, so that both answer the same for every
+ * frame.
  */
-import { decodeMeta } from './codec';
+import { decodeMeta, type Meta } from './codec';
 import { sameAt } from './mdp';
 import { numberAt, numberBytes } from './msgpack-read';
 
@@ -18,19 +19,47 @@ export interface RouteMeta {
 const NONE: RouteMeta = Object.freeze({ deadline: undefined, idempotent: false });
 const DEADLINE = Buffer.from('deadline');
 const IDEMPOTENT = Buffer.from('idempotent');
+const REQ_ID = Buffer.from('reqId');
+const CALLER = Buffer.from('caller');
+const USER = Buffer.from('user');
+/** The text fields of `Meta`, in this order. */
+const TEXTS = [REQ_ID, CALLER, USER];
 const PROTO = Buffer.from('__proto__');
 
 /** `deadline` (a finite number) and `idempotent` (true) of a metadata frame, as `decodeMeta` reads them. */
 export function peekRouteMeta(frame: Buffer | undefined): RouteMeta {
   if (frame === undefined || frame.length === 0) return NONE;
-  const read = scan(frame);
+  const read = scan(frame, false);
   if (read !== undefined) return read;
   const meta = decodeMeta(frame);
   return { deadline: meta.deadline, idempotent: meta.idempotent === true };
 }
 
-/** The scan itself; undefined when the frame holds something it leaves to the full decoder. */
-function scan(f: Buffer): RouteMeta | undefined {
+/** The `Meta` of a metadata frame, as `decodeMeta` reads it. */
+export function peekMeta(frame: Buffer | undefined): Meta {
+  if (frame === undefined || frame.length === 0) return {};
+  return scan(frame, true) ?? decodeMeta(frame);
+}
+
+/** What `textAt` answers for text the full decoder is left to read. */
+const UNSURE = null;
+
+/** The text value at [at, end): undefined when it is not text, UNSURE when it is not valid UTF-8. */
+function textAt(f: Buffer, at: number, end: number): string | undefined | typeof UNSURE {
+  const bytes = stringAt(f, at);
+  if (bytes === undefined || bytes[1] !== end) return undefined;
+  const text = f.toString('utf8', bytes[0], bytes[1]);
+  // Node's decoder puts U+FFFD where the bytes are wrong, and the full decoder decides (as msgpack-read.ts).
+  return text.includes('\uFFFD') ? UNSURE : text;
+}
+
+/**
+ * The scan itself: `deadline` and `idempotent`, and with `whole` the other keys of `Meta`, in the order
+ * `decodeMeta` sets them; undefined when the frame holds something it leaves to the full decoder.
+ */
+function scan(f: Buffer, whole: true): Meta | undefined;
+function scan(f: Buffer, whole: false): RouteMeta | undefined;
+function scan(f: Buffer, whole: boolean): Meta | RouteMeta | undefined {
   const tag = f[0];
   let count: number;
   let at: number;
@@ -39,6 +68,9 @@ function scan(f: Buffer): RouteMeta | undefined {
   else return undefined;
   let deadline: number | undefined;
   let idempotent = false;
+  let reqId: string | undefined;
+  let caller: string | undefined;
+  let user: string | undefined;
   for (let i = 0; i < count; i++) {
     const key = stringAt(f, at);
     if (key === undefined) return undefined;
@@ -53,10 +85,27 @@ function scan(f: Buffer): RouteMeta | undefined {
       idempotent = f[valueAt] === 0xc3;
     } else if (sameAt(f, start, end, PROTO)) {
       return undefined;
+    } else if (whole) {
+      const text = TEXTS.findIndex((name) => sameAt(f, start, end, name));
+      if (text >= 0) {
+        const value = textAt(f, valueAt, next);
+        if (value === UNSURE) return undefined;
+        if (text === 0) reqId = value;
+        else if (text === 1) caller = value;
+        else user = value;
+      }
     }
     at = next;
   }
-  return at === f.length ? { deadline, idempotent } : undefined;
+  if (at !== f.length) return undefined;
+  if (!whole) return { deadline, idempotent };
+  const meta: Meta = {};
+  if (deadline !== undefined) meta.deadline = deadline;
+  if (reqId !== undefined) meta.reqId = reqId;
+  if (caller !== undefined) meta.caller = caller;
+  if (idempotent) meta.idempotent = true;
+  if (user !== undefined) meta.user = user;
+  return meta;
 }
 
 /** The bytes of the string at `at` as [start, end), or undefined when no whole string starts there. */

@@ -14,7 +14,6 @@ import { AgoraError, isAgoraError, toWire, type WireError } from '../errors';
 import type { Logger } from '../log';
 import {
   decodeMessage,
-  decodeMeta,
   DRAIN_OPTIONS,
   encodeReadyOptions,
   encodeResponse,
@@ -24,6 +23,7 @@ import {
   type Meta,
 } from './codec';
 import { HeartbeatClock } from './heartbeat';
+import { peekMeta } from './meta-peek';
 import { Command, DISCONNECT, EMPTY, HEARTBEAT, MDPW01, READY, REPLY, REQUEST, same } from './mdp';
 import { busEndpoints, DealerSocket } from './zmtp';
 import { keepFrame } from './zmtp-connection';
@@ -301,7 +301,7 @@ class BrokerWorker {
     const client = same(frames[3], this.lastClient) ? this.lastClient : (this.lastClient = keepFrame(frames[3]));
     const generation = this.generation;
     const running = this.running;
-    const call: Promise<void> = this.handle(frames[5], decodeMeta(frames[6])).then((body) => {
+    const call: Promise<void> = this.handle(frames[5], peekMeta(frames[6])).then((body) => {
       running.delete(call);
       if (generation === this.generation) this.socket.send([EMPTY, MDPW01, REPLY, client, EMPTY, body]);
     });

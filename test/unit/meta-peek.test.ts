@@ -1,13 +1,13 @@
 /**
  * lib/bus/meta-peek.ts: the broker reads `deadline` and `idempotent` from a metadata frame's
- * bytes instead of decoding it; for every frame, well formed or not, it must read what a full
- * decode (decodeMeta, lib/bus/codec.ts) reads.
+ * bytes instead of decoding it, and a worker the whole Meta; for every frame, well formed or not,
+ * each must read what a full decode (decodeMeta, lib/bus/codec.ts) reads.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { decodeMeta, pack } from '../../lib/bus/codec';
-import { peekRouteMeta, type RouteMeta } from '../../lib/bus/meta-peek';
+import { peekMeta, peekRouteMeta, type RouteMeta } from '../../lib/bus/meta-peek';
 
 function decoded(frame: Buffer): RouteMeta {
   const meta = decodeMeta(frame);
@@ -108,7 +108,42 @@ test('frames the scan leaves to the decoder answer what the decoder answers', ()
     pack('deadline'),
     bytes(0xc1),
   ];
-  for (const frame of frames) assert.deepEqual(peekRouteMeta(frame), decoded(frame), frame.toString('hex'));
+  for (const frame of frames) {
+    assert.deepEqual(peekRouteMeta(frame), decoded(frame), frame.toString('hex'));
+    assert.deepEqual(peekMeta(frame), decodeMeta(frame), frame.toString('hex'));
+  }
+});
+
+test('the whole Meta: its text fields, as the decoder reads them, whatever their bytes', () => {
+  const usual = { deadline: 1_765_000_000_123, reqId: 'r-1', caller: 'gateway', idempotent: true, user: 'ann' };
+  assert.deepEqual(peekMeta(pack(usual)), usual);
+  assert.deepEqual(peekMeta(undefined), {});
+  assert.deepEqual(peekMeta(Buffer.alloc(0)), {});
+  const texts: Buffer[] = [
+    pack('é 😀 ünïcode'),
+    pack('\uFEFFwith a byte order mark'),
+    pack('a real \uFFFD'),
+    pack('x'.repeat(300)), // str 16
+    Buffer.concat([bytes(0xdb, 0, 0, 0, 2), Buffer.from('ab')]), // str 32: left to the decoder
+    bytes(0xa2, 0xc3, 0x28), // not UTF-8
+    bytes(0xa1, 0xff),
+    pack(7), // not text: no field
+    bytes(0xc0),
+  ];
+  for (const name of ['reqId', 'caller', 'user']) {
+    for (const text of texts) {
+      const frame = map([
+        [key('deadline'), pack(5)],
+        [key(name), text],
+      ]);
+      assert.deepEqual(peekMeta(frame), decodeMeta(frame), `${name} ${frame.toString('hex')}`);
+    }
+    const twice = map([
+      [key(name), pack('first')],
+      [key(name), pack(1)],
+    ]); // the last one counts, even when it is not text
+    assert.deepEqual(peekMeta(twice), decodeMeta(twice));
+  }
 });
 
 test('any map, and any bytes, read as the decoder reads them', () => {
@@ -126,6 +161,7 @@ test('any map, and any bytes, read as the decoder reads them', () => {
     fc.property(fc.dictionary(name, value, { maxKeys: 20 }), (m) => {
       const frame = pack(m);
       assert.deepEqual(peekRouteMeta(frame), decoded(frame));
+      assert.deepEqual(peekMeta(frame), decodeMeta(frame));
     }),
     { numRuns: 2000 },
   );
@@ -133,6 +169,7 @@ test('any map, and any bytes, read as the decoder reads them', () => {
     fc.property(fc.uint8Array({ maxLength: 40 }), (raw) => {
       const frame = Buffer.from(raw);
       assert.deepEqual(peekRouteMeta(frame), decoded(frame));
+      assert.deepEqual(peekMeta(frame), decodeMeta(frame));
     }),
     { numRuns: 5000 },
   );
