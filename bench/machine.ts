@@ -30,6 +30,6 @@ export function speedProbeMs(): number {
 export function speedNote(startMs: number, endMs: number): string {
   return (
     `one core ran a fixed loop (${PROBE_STEPS / 1e8}·10⁸ steps) in ` +
-    `${Math.round(startMs)} ms when the run began and ${Math.round(endMs)} ms when it ended (longer: a busier host)`
+    `${Math.round(startMs)} ms when the run began and ${Math.round(endMs)} ms when it ended (the longer, the slower or busier the host)`
   );
 }
