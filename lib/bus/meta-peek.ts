@@ -19,11 +19,8 @@ export interface RouteMeta {
 const NONE: RouteMeta = Object.freeze({ deadline: undefined, idempotent: false });
 const DEADLINE = Buffer.from('deadline');
 const IDEMPOTENT = Buffer.from('idempotent');
-const REQ_ID = Buffer.from('reqId');
-const CALLER = Buffer.from('caller');
-const USER = Buffer.from('user');
-/** The text fields of `Meta`, in this order. */
-const TEXTS = [REQ_ID, CALLER, USER];
+/** The text fields of `Meta`, each with its key's bytes. */
+const TEXTS = (['reqId', 'caller', 'user'] as const).map((name) => [name, Buffer.from(name)] as const);
 const PROTO = Buffer.from('__proto__');
 
 /** `deadline` (a finite number) and `idempotent` (true) of a metadata frame, as `decodeMeta` reads them. */
@@ -44,10 +41,10 @@ export function peekMeta(frame: Buffer | undefined): Meta {
 /** What `textAt` answers for text the full decoder is left to read. */
 const UNSURE = null;
 
-/** The text value at [at, end): undefined when it is not text, UNSURE when it is not valid UTF-8. */
-function textAt(f: Buffer, at: number, end: number): string | undefined | typeof UNSURE {
+/** The value at `at` as text: undefined when it is not text, UNSURE when it is not valid UTF-8. */
+function textAt(f: Buffer, at: number): string | undefined | typeof UNSURE {
   const bytes = stringAt(f, at);
-  if (bytes === undefined || bytes[1] !== end) return undefined;
+  if (bytes === undefined) return undefined;
   const text = f.toString('utf8', bytes[0], bytes[1]);
   // Node's decoder puts U+FFFD where the bytes are wrong, and the full decoder decides (as msgpack-read.ts).
   return text.includes('\uFFFD') ? UNSURE : text;
@@ -68,9 +65,7 @@ function scan(f: Buffer, whole: boolean): Meta | RouteMeta | undefined {
   else return undefined;
   let deadline: number | undefined;
   let idempotent = false;
-  let reqId: string | undefined;
-  let caller: string | undefined;
-  let user: string | undefined;
+  const texts: Pick<Meta, 'reqId' | 'caller' | 'user'> = {};
   for (let i = 0; i < count; i++) {
     const key = stringAt(f, at);
     if (key === undefined) return undefined;
@@ -86,13 +81,11 @@ function scan(f: Buffer, whole: boolean): Meta | RouteMeta | undefined {
     } else if (sameAt(f, start, end, PROTO)) {
       return undefined;
     } else if (whole) {
-      const text = TEXTS.findIndex((name) => sameAt(f, start, end, name));
-      if (text >= 0) {
-        const value = textAt(f, valueAt, next);
+      const field = TEXTS.find(([, name]) => sameAt(f, start, end, name));
+      if (field !== undefined) {
+        const value = textAt(f, valueAt);
         if (value === UNSURE) return undefined;
-        if (text === 0) reqId = value;
-        else if (text === 1) caller = value;
-        else user = value;
+        texts[field[0]] = value;
       }
     }
     at = next;
@@ -101,10 +94,10 @@ function scan(f: Buffer, whole: boolean): Meta | RouteMeta | undefined {
   if (!whole) return { deadline, idempotent };
   const meta: Meta = {};
   if (deadline !== undefined) meta.deadline = deadline;
-  if (reqId !== undefined) meta.reqId = reqId;
-  if (caller !== undefined) meta.caller = caller;
+  if (texts.reqId !== undefined) meta.reqId = texts.reqId;
+  if (texts.caller !== undefined) meta.caller = texts.caller;
   if (idempotent) meta.idempotent = true;
-  if (user !== undefined) meta.user = user;
+  if (texts.user !== undefined) meta.user = texts.user;
   return meta;
 }
 

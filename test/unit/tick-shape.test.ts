@@ -23,7 +23,7 @@ function literalCaches(keep: boolean): string[] {
     }
     function round(r) {
       if (r === 0) return %DebugPrint(process.nextTick);
-      burst(2000, () => setTimeout(() => { gc(); round(r - 1); }, 1));
+      burst(2000, () => setImmediate(() => { gc(); round(r - 1); }));
     }
     round(8);
   `;
