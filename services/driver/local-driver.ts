@@ -139,11 +139,16 @@ export class LocalDriver {
     return this.view(entry);
   }
 
-  /** The node, with the last lines of its output. */
+  /**
+   * The node, with the last lines of its output. Its state is taken before the log is read: a node seen to
+   * have ended has written all it will, whereas one that ended while the log was read would be answered
+   * ended without its last lines.
+   */
   async status(id: string): Promise<NodeView> {
     const entry = this.get(id);
+    const view = this.view(entry);
     const output = await this.options.state.output(entry.node.id, this.options.outputLines, LINE_MAX);
-    return { ...this.view(entry), output };
+    return { ...view, output };
   }
 
   list(owner: string): NodeView[] {

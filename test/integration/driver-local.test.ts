@@ -4,7 +4,7 @@
  * in-process here; its nodes are real processes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -17,10 +17,21 @@ import { alive } from '../helpers/proc';
 
 const STATE_MS = 15_000;
 
-function driverOf(t: { after(fn: () => Promise<unknown>): void }, maxNodes: number): LocalDriver {
+/** How a test reads a node's log: StateDir's `output`, or a wrap of it. */
+type ReadOutput = StateDir['output'];
+
+function driverOf(
+  t: { after(fn: () => Promise<unknown>): void },
+  maxNodes: number,
+  readOutput?: (real: ReadOutput) => ReadOutput,
+): LocalDriver {
   const log = createLogger('test', 'silent');
   const root = mkdtempSync(path.join(tmpdir(), 'agora-driver-test-'));
-  const state = StateDir.open(path.join(root, 'driver'), log);
+  const dir = StateDir.open(path.join(root, 'driver'), log);
+  const state: StateDir =
+    readOutput === undefined
+      ? dir
+      : Object.assign(Object.create(dir) as StateDir, { output: readOutput(dir.output.bind(dir)) });
   const driver = new LocalDriver({
     allowCommand: true,
     stopGraceMs: 500,
@@ -72,4 +83,40 @@ test("stopping a command node stops what its shell started too (the node's proce
   const stopped = await reach(driver, 'grp', 'STOPPED');
   assert.equal(stopped.pid, 0);
   await until(async () => !alive(child), STATE_MS);
+});
+
+test('a node answered as ended carries all it wrote: its state is taken before its log is read', async (t) => {
+  const go = path.join(mkdtempSync(path.join(tmpdir(), 'agora-driver-go-')), 'go');
+  t.after(() => rmSync(path.dirname(go), { recursive: true, force: true }));
+  // The first Status reads the log while the node has written nothing, and answers only after the node has ended.
+  let read!: () => void;
+  const logRead = new Promise<void>((resolve) => (read = resolve));
+  let release!: () => void;
+  const nodeEnded = new Promise<void>((resolve) => (release = resolve));
+  let first = true;
+  const driver = driverOf(t, 10, (real) => async (id, lines, lineMax) => {
+    const output = await real(id, lines, lineMax);
+    if (first) {
+      first = false;
+      read();
+      await nodeEnded;
+    }
+    return output;
+  });
+  await driver.create({
+    id: 'late',
+    name: 'late',
+    owner: 'ann',
+    image: 'command',
+    size: '',
+    command: `while [ ! -e '${go}' ]; do sleep 0.05; done; echo 'last words'; exit 0`,
+  });
+  const answer = driver.status('late');
+  await logRead;
+  writeFileSync(go, '');
+  const ended = await reach(driver, 'late', 'ERROR');
+  assert.deepEqual(ended.output, ['last words']);
+  release();
+  const early = await answer;
+  assert.ok(early.state !== 'ERROR' || early.output.includes('last words'), JSON.stringify(early));
 });
