@@ -362,6 +362,10 @@ function drainTest(sdk: Sdk): void {
       (r, i) => r === ms(i),
     );
     t.after(() => load.stop());
+    // Every slot has answered about twice: each worker has read what the broker sent it, so the
+    // calls it holds are in its hands, not still on their way (then it would rightly say
+    // DISCONNECT at once, holding nothing, and the broker would serve them elsewhere).
+    await load.answered(4 * slots, 10_000);
     await until(async () => {
       const s = await stats();
       return s !== undefined && s.idle === 0 && s.queued > 0;
