@@ -16,7 +16,7 @@ import type { Logger } from '../lib/log';
 import type { MessageFeeds } from '../lib/messages-feed';
 import type { IdempotencyStore } from '../lib/store/contracts';
 import { frameworkErrors, installErrorHandlers, type RouteTable } from './errors';
-import { AccessLog } from './hooks/access-log';
+import { AccessLog, requestLogger } from './hooks/access-log';
 import { Authenticator, authStatuses } from './hooks/auth';
 import { cors } from './hooks/cors';
 import { deprecation } from './hooks/deprecation';
@@ -98,6 +98,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId,
     // One line per request (hooks/access-log.ts) instead of Fastify's two.
     logController: new AccessLog(),
+    // Each request's child logger is made only when something logs through it (hooks/access-log.ts).
+    childLoggerFactory: requestLogger,
     bodyLimit: deps.config.busMaxBodyBytes,
     // A request, headers and body, arrives within AGORA_HTTP_REQUEST_TIMEOUT_MS, or gets 408.
     requestTimeout: config.httpRequestTimeoutMs,
