@@ -8,9 +8,9 @@
  * Fastify gives every request a child logger bound to its id. Most requests log nothing but
  * that line, and making a pino child (its bindings censored and serialized) cost about as
  * much as writing the line: `requestLogger` gives each request a `RequestLogger` instead,
- * which makes the child only when something logs through it, and the access line of a
- * request that has none is written by the parent with the id as its first field: the same
- * bytes the child would have written.
+ * which makes the child only when something logs through it. The access line of a request
+ * that has none is written by the process's logger, with the id as its first field and its
+ * fields made JSON here (lib/log.ts `infoLineWriter`): the bytes its child would have written.
  */
 import {
   LogController,
@@ -19,6 +19,7 @@ import {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { infoLineWriter, jsonText, type InfoLine } from '../../lib/log';
 
 type Bindings = Parameters<FastifyBaseLogger['child']>[0];
 type ChildOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>;
@@ -26,6 +27,10 @@ type Args = [obj: unknown, msg?: string, ...rest: unknown[]];
 
 /** The label Fastify binds a request's id to (its `requestIdLogLabel`, left at its default). */
 const ID_LABEL = 'reqId';
+/** The message of the access line. */
+const ACCESS_MSG = 'request';
+/** The keys of the access line. */
+const ACCESS_KEYS = [ID_LABEL, 'method', 'path', 'route', 'status', 'ms'];
 
 /** A request's logger: its pino child, made at the first line logged through it. */
 export class RequestLogger {
@@ -36,6 +41,8 @@ export class RequestLogger {
     /** The request's id, as the child would bind it. */
     readonly id: string,
     private readonly bindings: Bindings,
+    /** The parent's writer of lines given as JSON text, when it has one. */
+    private readonly line: InfoLine | undefined,
   ) {}
 
   /** The child itself, made now if it was not. */
@@ -51,10 +58,19 @@ export class RequestLogger {
     this.made().level = level;
   }
 
-  /** `obj` and `msg` at info, as the child would write them, without making it. */
-  infoAsChild(obj: Record<string, unknown>, msg: string): void {
-    if (this.own !== undefined) this.own.info(obj, msg);
-    else this.parent.info({ [ID_LABEL]: this.id, ...obj }, msg);
+  /** The access line, as the child would write it, without making it. */
+  access(method: string, path: string, route: string | undefined, status: number, ms: number): void {
+    if (this.own === undefined && this.line !== undefined) {
+      const routed = route === undefined ? '' : `,"route":${jsonText(route)}`;
+      this.line(
+        `,"${ID_LABEL}":${jsonText(this.id)},"method":${jsonText(method)},"path":${jsonText(path)}${routed},"status":${status},"ms":${ms}`,
+        ACCESS_MSG,
+      );
+      return;
+    }
+    const line = { method, path, route, status, ms };
+    if (this.own !== undefined) this.own.info(line, ACCESS_MSG);
+    else this.parent.info({ [ID_LABEL]: this.id, ...line }, ACCESS_MSG);
   }
 
   fatal(...args: Args): void {
@@ -98,8 +114,19 @@ export const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory
   const id = (bindings as Record<string, unknown>)[ID_LABEL];
   if (typeof id !== 'string' || options.level !== undefined || options.serializers !== undefined)
     return logger.child(bindings, options);
-  return new RequestLogger(logger, id, bindings);
+  return new RequestLogger(logger, id, bindings, lineWriterOf(logger));
 };
+
+/** Each parent's writer of access lines (undefined where it has none), made at its first request. */
+const lineWriters = new WeakMap<FastifyBaseLogger, InfoLine | undefined>();
+
+function lineWriterOf(logger: FastifyBaseLogger): InfoLine | undefined {
+  if (lineWriters.has(logger)) return lineWriters.get(logger);
+  const pinoLogger = typeof (logger as { levelVal?: unknown }).levelVal === 'number';
+  const writer = pinoLogger ? infoLineWriter(logger as Parameters<typeof infoLineWriter>[0], ACCESS_KEYS) : undefined;
+  lineWriters.set(logger, writer);
+  return writer;
+}
 
 export class AccessLog extends LogController {
   override incomingRequest(): void {
@@ -113,16 +140,14 @@ export class AccessLog extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const url = request.url;
     const query = url.indexOf('?');
-    const line = {
-      method: request.method,
-      path: query < 0 ? url : url.slice(0, query),
-      route: request.routeOptions.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
-    };
+    const path = query < 0 ? url : url.slice(0, query);
+    const route = request.routeOptions.url;
+    const ms = Math.round(reply.elapsedTime * 100) / 100;
     const log: unknown = request.log;
-    if (error !== null && error !== undefined) request.log.error({ ...line, err: error }, 'request');
-    else if (log instanceof RequestLogger) log.infoAsChild(line, 'request');
-    else request.log.info(line, 'request');
+    if (error === null || error === undefined) {
+      if (log instanceof RequestLogger) log.access(request.method, path, route, reply.statusCode, ms);
+      else request.log.info({ method: request.method, path, route, status: reply.statusCode, ms }, ACCESS_MSG);
+    } else
+      request.log.error({ method: request.method, path, route, status: reply.statusCode, ms, err: error }, ACCESS_MSG);
   }
 }

@@ -114,3 +114,17 @@ test("the request's logger answers its level, and a child of it carries the requ
   const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'from a child');
   assert.deepEqual([warn?.reqId, warn?.part, warn?.level], ['acc-3', 'probe', 40]);
 });
+
+test('a request no route answers: its access line has no route, as its child would write it', async (t) => {
+  const { app, log, lines } = gateway();
+  t.after(() => app.close());
+  await app.ready();
+  const res = await app.inject({ method: 'GET', url: '/no/such/path?q=1', headers: { 'x-request-id': 'acc-4' } });
+  assert.equal(res.statusCode, 404);
+  const mine = lines.filter((l) => l.includes('"reqId":"acc-4"') && l.includes('"msg":"request"'));
+  assert.equal(mine.length, 1, lines.join(''));
+  const line = JSON.parse(mine[0]) as Record<string, unknown>;
+  assert.deepEqual([line.path, line.status, 'route' in line], ['/no/such/path', 404, false]);
+  log.child({ reqId: 'acc-4' }).info({ method: 'GET', path: '/no/such/path', status: 404, ms: line.ms }, 'request');
+  assert.equal(timeless(mine[0]), timeless(lines[lines.length - 1]));
+});

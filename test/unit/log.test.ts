@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createLogger, type Logger } from '../../lib/log';
+import fc from 'fast-check';
+import pino from 'pino';
+import { createLogger, infoLineWriter, jsonText, type Logger } from '../../lib/log';
 
 /** A logger whose lines are collected, parsed, in `lines`. */
 function capture(): { log: Logger; lines: Array<Record<string, unknown>> } {
@@ -124,4 +126,47 @@ test('a line that waits for its turn is written without any line after it, nor a
     log.info({ i: 2 }, 'line');
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);`);
   assert.deepEqual(ids(out), [1, 2]);
+});
+
+test('a line written from JSON text has the bytes of the same line logged from an object', () => {
+  const lines: string[] = [];
+  const log = createLogger('test', 'info', { write: (line: string) => void lines.push(line) });
+  const write = infoLineWriter(log, ['path', 'status']);
+  assert.ok(write !== undefined, 'a logger of createLogger has a line writer');
+  const timeless = (line: string | undefined): string | undefined => line?.replace(/"time":\d+,/, '');
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 130 }), fc.integer(), (text, status) => {
+      lines.length = 0;
+      log.info({ path: text, status }, text);
+      write(`,"path":${jsonText(text)},"status":${status}`, text);
+      assert.equal(lines.length, 2);
+      assert.equal(timeless(lines[1]), timeless(lines[0]));
+    }),
+    { numRuns: 2000 },
+  );
+  for (const text of ['a"b', 'back\\slash', 'tab\there', 'x'.repeat(101), 'é ☃ 😀', '']) {
+    lines.length = 0;
+    log.info({ path: text, status: 1 }, 'm');
+    write(`,"path":${jsonText(text)},"status":1`, 'm');
+    assert.equal(timeless(lines[1]), timeless(lines[0]), text);
+    assert.equal((JSON.parse(lines[1]) as { path: string }).path, text);
+  }
+});
+
+test('a line writer keeps to the level, and is not given where the logger would change the line', () => {
+  const lines: string[] = [];
+  const log = createLogger('test', 'warn', { write: (line: string) => void lines.push(line) });
+  const write = infoLineWriter(log, ['path']);
+  write?.(',"path":"/x"', 'm');
+  assert.deepEqual(lines, [], 'info is below warn');
+  log.level = 'info';
+  write?.(',"path":"/x"', 'm');
+  assert.equal(lines.length, 1);
+  const mixed = pino({ mixin: () => ({ extra: 1 }) }, { write: () => undefined });
+  assert.equal(infoLineWriter(mixed, ['path']), undefined, 'a mixin adds fields');
+  const serialized = pino({ serializers: { path: () => 'x' } }, { write: () => undefined });
+  assert.equal(infoLineWriter(serialized, ['path']), undefined, 'a serializer of one of its keys');
+  const redacted = pino({ redact: ['path'] }, { write: () => undefined });
+  assert.equal(infoLineWriter(redacted, ['path']), undefined, 'a redaction of one of its keys');
+  assert.notEqual(infoLineWriter(redacted, ['status']), undefined, 'a redaction of another key');
 });
