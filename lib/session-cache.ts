@@ -58,6 +58,9 @@ interface Miss {
 
 type WatchStream = grpc.ClientDuplexStream<WatchUp, WatchDown__Output>;
 
+/** The shortest period of the cache's tick, whatever the sessions' idle time. */
+const MIN_TICK_MS = 50;
+
 /** Counters, for tests and metrics. */
 export interface SessionCacheStats {
   hits: number;
@@ -92,11 +95,12 @@ export class SessionCache implements SessionResolver {
   private watchedOnce = false;
   private backoffMs: number;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly flushTimer: NodeJS.Timeout;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The period of `flushTimer`. */
+  private tickEveryMs = 0;
   private closed = false;
 
   private readonly touchEveryMs: number;
-  private lastFlush = 0;
   /** Shortest idle timeout seen from auth. */
   private minIdleMs = Infinity;
 
@@ -114,11 +118,8 @@ export class SessionCache implements SessionResolver {
       'grpc.initial_reconnect_backoff_ms': this.backoffMinMs,
       'grpc.max_reconnect_backoff_ms': this.backoffMaxMs,
     });
-    // Ticks often; touches leave every touchEveryMs, or every idle/4 when sessions are shorter,
-    // so a session used only through this cache never reaches auth's idle limit.
     this.touchEveryMs = options.touchEveryMs ?? 1000;
-    this.flushTimer = setInterval(() => this.tick(), Math.min(100, this.touchEveryMs));
-    this.flushTimer.unref();
+    this.armTick();
     this.connect();
   }
 
@@ -208,7 +209,10 @@ export class SessionCache implements SessionResolver {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
-    this.minIdleMs = Math.min(this.minIdleMs, identity.idle_s * 1000);
+    if (identity.idle_s * 1000 < this.minIdleMs) {
+      this.minIdleMs = identity.idle_s * 1000;
+      this.armTick();
+    }
     this.entries.set(sesskey, { username: identity.username, lastUsed: Date.now(), idleMs: identity.idle_s * 1000 });
   }
 
@@ -281,12 +285,22 @@ export class SessionCache implements SessionResolver {
   }
 
   /** Periodic work: send pending touches; give up on a stream that has gone silent. */
+  /**
+   * Tick every touchEveryMs, or every idle/4 when sessions are shorter: the touches leave at each tick, so a
+   * session used only through this cache never reaches auth's idle limit. No more often: each tick wakes the
+   * process, which every watching service is, at rest too.
+   */
+  private armTick(): void {
+    const every = Math.max(MIN_TICK_MS, Math.min(this.touchEveryMs, this.minIdleMs / 4));
+    if (every === this.tickEveryMs || this.closed) return;
+    this.tickEveryMs = every;
+    clearInterval(this.flushTimer);
+    this.flushTimer = setInterval(() => this.tick(), every);
+    this.flushTimer.unref();
+  }
+
   private tick(): void {
-    const now = performance.now();
-    if (now - this.lastFlush >= Math.min(this.touchEveryMs, this.minIdleMs / 4)) {
-      this.lastFlush = now;
-      this.flushTouches();
-    }
+    this.flushTouches();
     const stream = this.stream;
     if (stream !== null && performance.now() - this.lastHeard > 4 * WATCH_LEASE_MS) {
       this.onDown(stream, new Error(`no message from auth in ${4 * WATCH_LEASE_MS} ms`));
