@@ -315,6 +315,9 @@ function readerOf(route: LegacyRoute): (result: Uint8Array) => unknown {
  */
 export const legacyRoutes: FastifyPluginAsync<LegacyOptions> = async (app, options) => {
   app.removeAllContentTypeParsers();
+  // Named for application/json as well as caught by `*`: Fastify remembers the parser of each Content-Type
+  // it finds by name, but finds the catch-all afresh for every request, parsing its Content-Type each time.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   for (const route of LEGACY_ROUTES) {
     app.post(
