@@ -173,18 +173,19 @@ export function jsonText(text: string): string {
 // eslint-disable-next-line no-control-regex -- the characters a JSON string must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 
-/** A line at info whose fields are given as JSON text (`,"key":value` each), and its message. */
-export type InfoLine = (fields: string, msg: string) => void;
+/** A line at info, its fields given as JSON text (`,"key":value` each). */
+export type InfoLine = (fields: string) => void;
 
 /**
  * A writer of lines at info with the bytes `log.info(fields, msg)` writes, for lines written per request:
  * pino's own walk over a fields object (each string escaped by a loop over its characters) costs the
- * gateway more than the rest of the line. The fields are given as JSON text, their keys among `keys`.
+ * gateway more than the rest of the line. The fields are given as JSON text, their keys among `keys`; the
+ * message is the same on every line.
  * Undefined when `log` has anything that would change such a line (a mixin, a hook, a message prefix or
  * key, a nested key, a serializer or redaction of one of `keys`, a destination that wants metadata): then
  * `log.info` it is. Fields given as text are not objects: the censoring of nested secrets has nothing to do.
  */
-export function infoLineWriter(log: Logger, keys: readonly string[]): InfoLine | undefined {
+export function infoLineWriter(log: Logger, keys: readonly string[], msg: string): InfoLine | undefined {
   const own = log as unknown as Record<symbol, unknown>;
   const hooks = own[pino.symbols.hooksSym] as { logMethod?: unknown; streamWrite?: unknown } | undefined;
   const serializers = own[pino.symbols.serializersSym] as Record<string, unknown>;
@@ -194,6 +195,7 @@ export function infoLineWriter(log: Logger, keys: readonly string[]): InfoLine |
   const time = own[pino.symbols.timeSym] as () => string;
   const end = own[pino.symbols.endSym];
   const formatters = own[pino.symbols.formattersSym] as { log?: unknown } | undefined;
+  const info = log.levels.values.info;
   if (
     // censorNested leaves fields that are not objects as they are.
     (formatters?.log !== undefined && formatters.log !== censorNested) ||
@@ -206,17 +208,16 @@ export function infoLineWriter(log: Logger, keys: readonly string[]): InfoLine |
     stringifiers[pino.symbols.wildcardFirstSym] !== undefined ||
     keys.some((k) => serializers[k] !== undefined || stringifiers[k] !== undefined) ||
     stream[pino.symbols.needsMetadataGsym] === true ||
-    typeof levels[30] !== 'string' ||
+    typeof levels[info] !== 'string' ||
     typeof time !== 'function' ||
     typeof end !== 'string'
   )
     return undefined;
-  const info = log.levels.values.info;
-  return (fields, msg) => {
+  const head = levels[info];
+  const tail = `,"msg":${jsonText(msg)}${end}`;
+  return (fields) => {
     if (log.levelVal > info) return;
-    stream.write(
-      `${levels[30]}${time()}${own[pino.symbols.chindingsSym] as string}${fields},"msg":${jsonText(msg)}${end}`,
-    );
+    stream.write(`${head}${time()}${own[pino.symbols.chindingsSym] as string}${fields}${tail}`);
   };
 }
 

@@ -284,7 +284,6 @@ export class SessionCache implements SessionResolver {
     for (const miss of this.inFlight.values()) miss.tainted = true;
   }
 
-  /** Periodic work: send pending touches; give up on a stream that has gone silent. */
   /**
    * Tick every touchEveryMs, or every idle/4 when sessions are shorter: the touches leave at each tick, so a
    * session used only through this cache never reaches auth's idle limit. No more often: each tick wakes the
@@ -299,6 +298,7 @@ export class SessionCache implements SessionResolver {
     this.flushTimer.unref();
   }
 
+  /** Periodic work: send pending touches; give up on a stream that has gone silent. */
   private tick(): void {
     this.flushTouches();
     const stream = this.stream;

@@ -9,8 +9,9 @@
  * that line, and making a pino child (its bindings censored and serialized) cost about as
  * much as writing the line: `requestLogger` gives each request a `RequestLogger` instead,
  * which makes the child only when something logs through it. The access line of a request
- * that has none is written by the process's logger, with the id as its first field and its
- * fields made JSON here (lib/log.ts `infoLineWriter`): the bytes its child would have written.
+ * that has none is written by the process's logger where it can (lib/log.ts `infoLineWriter`),
+ * with the id as its first field and its fields made JSON here: the bytes its child would have
+ * written; elsewhere through the child.
  */
 import {
   LogController,
@@ -38,8 +39,6 @@ export class RequestLogger {
 
   constructor(
     private readonly parent: FastifyBaseLogger,
-    /** The request's id, as the child would bind it. */
-    readonly id: string,
     private readonly bindings: Bindings,
     /** The parent's writer of lines given as JSON text, when it has one. */
     private readonly line: InfoLine | undefined,
@@ -58,19 +57,12 @@ export class RequestLogger {
     this.made().level = level;
   }
 
-  /** The access line, as the child would write it, without making it. */
-  access(method: string, path: string, route: string | undefined, status: number, ms: number): void {
-    if (this.own === undefined && this.line !== undefined) {
-      const routed = route === undefined ? '' : `,"route":${jsonText(route)}`;
-      this.line(
-        `,"${ID_LABEL}":${jsonText(this.id)},"method":${jsonText(method)},"path":${jsonText(path)}${routed},"status":${status},"ms":${ms}`,
-        ACCESS_MSG,
-      );
-      return;
-    }
-    const line = { method, path, route, status, ms };
-    if (this.own !== undefined) this.own.info(line, ACCESS_MSG);
-    else this.parent.info({ [ID_LABEL]: this.id, ...line }, ACCESS_MSG);
+  /**
+   * The parent's writer of lines given as JSON text while the child is not made (a line written through it
+   * has the bytes the child would write, given the id as its first field); undefined otherwise.
+   */
+  get lineWithoutChild(): InfoLine | undefined {
+    return this.own === undefined ? this.line : undefined;
   }
 
   fatal(...args: Args): void {
@@ -111,10 +103,11 @@ export class RequestLogger {
  * level or serializers (its lines, the access line too, must follow them).
  */
 export const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) => {
+  // The access line names the request's id under ID_LABEL, as the child would.
   const id = (bindings as Record<string, unknown>)[ID_LABEL];
   if (typeof id !== 'string' || options.level !== undefined || options.serializers !== undefined)
     return logger.child(bindings, options);
-  return new RequestLogger(logger, id, bindings, lineWriterOf(logger));
+  return new RequestLogger(logger, bindings, lineWriterOf(logger));
 };
 
 /** Each parent's writer of access lines (undefined where it has none), made at its first request. */
@@ -123,7 +116,9 @@ const lineWriters = new WeakMap<FastifyBaseLogger, InfoLine | undefined>();
 function lineWriterOf(logger: FastifyBaseLogger): InfoLine | undefined {
   if (lineWriters.has(logger)) return lineWriters.get(logger);
   const pinoLogger = typeof (logger as { levelVal?: unknown }).levelVal === 'number';
-  const writer = pinoLogger ? infoLineWriter(logger as Parameters<typeof infoLineWriter>[0], ACCESS_KEYS) : undefined;
+  const writer = pinoLogger
+    ? infoLineWriter(logger as Parameters<typeof infoLineWriter>[0], ACCESS_KEYS, ACCESS_MSG)
+    : undefined;
   lineWriters.set(logger, writer);
   return writer;
 }
@@ -142,12 +137,20 @@ export class AccessLog extends LogController {
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     const route = request.routeOptions.url;
+    const status = reply.statusCode;
     const ms = Math.round(reply.elapsedTime * 100) / 100;
     const log: unknown = request.log;
-    if (error === null || error === undefined) {
-      if (log instanceof RequestLogger) log.access(request.method, path, route, reply.statusCode, ms);
-      else request.log.info({ method: request.method, path, route, status: reply.statusCode, ms }, ACCESS_MSG);
-    } else
-      request.log.error({ method: request.method, path, route, status: reply.statusCode, ms, err: error }, ACCESS_MSG);
+    const ok = error === null || error === undefined;
+    const line = ok && log instanceof RequestLogger ? log.lineWithoutChild : undefined;
+    if (line !== undefined) {
+      const routed = route === undefined ? '' : `,"route":${jsonText(route)}`;
+      line(
+        `,"${ID_LABEL}":${jsonText(request.id)},"method":${jsonText(request.method)},"path":${jsonText(path)}${routed},"status":${status},"ms":${ms}`,
+      );
+      return;
+    }
+    const fields = { method: request.method, path, route, status, ms };
+    if (ok) request.log.info(fields, ACCESS_MSG);
+    else request.log.error({ ...fields, err: error }, ACCESS_MSG);
   }
 }

@@ -131,14 +131,17 @@ test('a line that waits for its turn is written without any line after it, nor a
 test('a line written from JSON text has the bytes of the same line logged from an object', () => {
   const lines: string[] = [];
   const log = createLogger('test', 'info', { write: (line: string) => void lines.push(line) });
-  const write = infoLineWriter(log, ['path', 'status']);
-  assert.ok(write !== undefined, 'a logger of createLogger has a line writer');
+  const writer = (msg: string): ((fields: string) => void) => {
+    const write = infoLineWriter(log, ['path', 'status'], msg);
+    assert.ok(write !== undefined, 'a logger of createLogger has a line writer');
+    return write;
+  };
   const timeless = (line: string | undefined): string | undefined => line?.replace(/"time":\d+,/, '');
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 130 }), fc.integer(), (text, status) => {
       lines.length = 0;
       log.info({ path: text, status }, text);
-      write(`,"path":${jsonText(text)},"status":${status}`, text);
+      writer(text)(`,"path":${jsonText(text)},"status":${status}`);
       assert.equal(lines.length, 2);
       assert.equal(timeless(lines[1]), timeless(lines[0]));
     }),
@@ -147,7 +150,7 @@ test('a line written from JSON text has the bytes of the same line logged from a
   for (const text of ['a"b', 'back\\slash', 'tab\there', 'x'.repeat(101), 'é ☃ 😀', '']) {
     lines.length = 0;
     log.info({ path: text, status: 1 }, 'm');
-    write(`,"path":${jsonText(text)},"status":1`, 'm');
+    writer('m')(`,"path":${jsonText(text)},"status":1`);
     assert.equal(timeless(lines[1]), timeless(lines[0]), text);
     assert.equal((JSON.parse(lines[1]) as { path: string }).path, text);
   }
@@ -156,17 +159,17 @@ test('a line written from JSON text has the bytes of the same line logged from a
 test('a line writer keeps to the level, and is not given where the logger would change the line', () => {
   const lines: string[] = [];
   const log = createLogger('test', 'warn', { write: (line: string) => void lines.push(line) });
-  const write = infoLineWriter(log, ['path']);
-  write?.(',"path":"/x"', 'm');
+  const write = infoLineWriter(log, ['path'], 'm');
+  write?.(',"path":"/x"');
   assert.deepEqual(lines, [], 'info is below warn');
   log.level = 'info';
-  write?.(',"path":"/x"', 'm');
+  write?.(',"path":"/x"');
   assert.equal(lines.length, 1);
   const mixed = pino({ mixin: () => ({ extra: 1 }) }, { write: () => undefined });
-  assert.equal(infoLineWriter(mixed, ['path']), undefined, 'a mixin adds fields');
+  assert.equal(infoLineWriter(mixed, ['path'], 'm'), undefined, 'a mixin adds fields');
   const serialized = pino({ serializers: { path: () => 'x' } }, { write: () => undefined });
-  assert.equal(infoLineWriter(serialized, ['path']), undefined, 'a serializer of one of its keys');
+  assert.equal(infoLineWriter(serialized, ['path'], 'm'), undefined, 'a serializer of one of its keys');
   const redacted = pino({ redact: ['path'] }, { write: () => undefined });
-  assert.equal(infoLineWriter(redacted, ['path']), undefined, 'a redaction of one of its keys');
-  assert.notEqual(infoLineWriter(redacted, ['status']), undefined, 'a redaction of another key');
+  assert.equal(infoLineWriter(redacted, ['path'], 'm'), undefined, 'a redaction of one of its keys');
+  assert.notEqual(infoLineWriter(redacted, ['status'], 'm'), undefined, 'a redaction of another key');
 });
