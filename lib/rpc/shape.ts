@@ -48,51 +48,35 @@ const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
 
-/** Check one scalar of a protobuf type; its decoded value, or UNSURE. */
-function scalar(type: string, v: unknown): unknown {
-  switch (type) {
-    case 'TYPE_STRING':
-      return typeof v === 'string' && !(SURROGATE.test(v) && LONE_SURROGATE.test(v)) ? v : UNSURE;
-    case 'TYPE_BOOL':
-      return typeof v === 'boolean' ? v : UNSURE;
-    case 'TYPE_DOUBLE':
-      return typeof v === 'number' ? v : UNSURE;
-    case 'TYPE_FLOAT':
-      return typeof v === 'number' && Math.fround(v) === v ? v : UNSURE;
-    case 'TYPE_UINT32':
-    case 'TYPE_FIXED32':
-      return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX ? v + 0 : UNSURE;
-    case 'TYPE_INT32':
-    case 'TYPE_SINT32':
-    case 'TYPE_SFIXED32':
-      return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? v + 0 : UNSURE;
-    case 'TYPE_UINT64':
-    case 'TYPE_FIXED64':
-      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : UNSURE;
-    case 'TYPE_INT64':
-    case 'TYPE_SINT64':
-    case 'TYPE_SFIXED64':
-      return typeof v === 'number' && Number.isSafeInteger(v) ? v + 0 : UNSURE;
-    default:
-      return UNSURE;
-  }
-}
+type Convert = (v: unknown) => unknown;
 
-const SCALAR_DEFAULTS: Record<string, unknown> = {
-  TYPE_STRING: '',
-  TYPE_BOOL: false,
-  TYPE_DOUBLE: 0,
-  TYPE_FLOAT: 0,
-  TYPE_UINT32: 0,
-  TYPE_FIXED32: 0,
-  TYPE_INT32: 0,
-  TYPE_SINT32: 0,
-  TYPE_SFIXED32: 0,
-  TYPE_UINT64: 0,
-  TYPE_FIXED64: 0,
-  TYPE_INT64: 0,
-  TYPE_SINT64: 0,
-  TYPE_SFIXED64: 0,
+const isString: Convert = (v) => (typeof v === 'string' && !(SURROGATE.test(v) && LONE_SURROGATE.test(v)) ? v : UNSURE);
+const isUint32: Convert = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX ? v + 0 : UNSURE;
+const isInt32: Convert = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? v + 0 : UNSURE;
+const isUint64: Convert = (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v + 0 : UNSURE);
+const isInt64: Convert = (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? v + 0 : UNSURE);
+
+/**
+ * Each scalar protobuf type: its check (the decoded value, or UNSURE; one function per type, so that a shape's
+ * call of it is always the same function) and its proto3 default.
+ */
+const SCALARS: Record<string, { convert: Convert; initial: unknown }> = {
+  TYPE_STRING: { convert: isString, initial: '' },
+  TYPE_BOOL: { convert: (v) => (typeof v === 'boolean' ? v : UNSURE), initial: false },
+  TYPE_DOUBLE: { convert: (v) => (typeof v === 'number' ? v : UNSURE), initial: 0 },
+  TYPE_FLOAT: { convert: (v) => (typeof v === 'number' && Math.fround(v) === v ? v : UNSURE), initial: 0 },
+  TYPE_UINT32: { convert: isUint32, initial: 0 },
+  TYPE_FIXED32: { convert: isUint32, initial: 0 },
+  TYPE_INT32: { convert: isInt32, initial: 0 },
+  TYPE_SINT32: { convert: isInt32, initial: 0 },
+  TYPE_SFIXED32: { convert: isInt32, initial: 0 },
+  TYPE_UINT64: { convert: isUint64, initial: 0 },
+  TYPE_FIXED64: { convert: isUint64, initial: 0 },
+  TYPE_INT64: { convert: isInt64, initial: 0 },
+  TYPE_SINT64: { convert: isInt64, initial: 0 },
+  TYPE_SFIXED64: { convert: isInt64, initial: 0 },
 };
 
 interface FieldPlan {
@@ -102,7 +86,7 @@ interface FieldPlan {
   /** The default of a singular field (null for a message). */
   initial: unknown;
   /** One value (an item, for a repeated field) to its decoded form, or UNSURE. */
-  convert: (v: unknown) => unknown;
+  convert: Convert;
 }
 
 const compiled = new Map<MessageDescriptor, Shape | undefined>();
@@ -110,16 +94,13 @@ const compiled = new Map<MessageDescriptor, Shape | undefined>();
 /** The shape of a message type, or undefined where only the codec can do the work. */
 export function shapeOf(type: MessageDescriptor): Shape | undefined {
   if (compiled.has(type)) return compiled.get(type);
-  const holder: { plans?: FieldPlan[] } = {};
-  const shape: Shape = (value) => {
-    const plans = holder.plans;
-    if (plans === undefined) return UNSURE;
-    return settled(plans, value) ? value : apply(plans, value);
-  };
-  compiled.set(type, shape); // a type that contains itself finds its own shape
-  holder.plans = plan(type);
-  if (holder.plans === undefined) compiled.set(type, undefined);
-  return holder.plans === undefined ? undefined : shape;
+  const made: { shape?: Shape } = {};
+  // A type that contains itself finds this forwarder, which calls its shape once made.
+  compiled.set(type, (value) => (made.shape === undefined ? UNSURE : made.shape(value)));
+  const plans = plan(type);
+  made.shape = plans === undefined ? undefined : compile(plans);
+  compiled.set(type, made.shape);
+  return made.shape;
 }
 
 function plan(type: MessageDescriptor): FieldPlan[] | undefined {
@@ -127,70 +108,76 @@ function plan(type: MessageDescriptor): FieldPlan[] | undefined {
   const plans: FieldPlan[] = [];
   for (const field of type.field) {
     const repeated = field.label === 'LABEL_REPEATED';
+    // A field named __proto__ would be the prototype in the object literal compile() writes.
+    if (field.name === '__proto__' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field.name)) return undefined;
     if (field.type === 'TYPE_MESSAGE') {
       const nested = descriptors.get(field.typeName ?? '');
       const inner = nested === undefined || nested === null ? undefined : shapeOf(nested);
       if (inner === undefined) return undefined;
-      const convert = (v: unknown): unknown => (v !== null && typeof v === 'object' ? inner(v) : UNSURE);
+      const convert: Convert = (v) => (v !== null && typeof v === 'object' ? inner(v) : UNSURE);
       plans.push({ name: field.name, number: field.number, repeated, initial: null, convert });
-    } else if (field.type in SCALAR_DEFAULTS) {
-      const kind = field.type;
-      const convert = (v: unknown): unknown => scalar(kind, v);
-      const initial = SCALAR_DEFAULTS[kind];
-      plans.push({ name: field.name, number: field.number, repeated, initial, convert });
     } else {
-      return undefined;
+      const scalar = SCALARS[field.type];
+      if (scalar === undefined) return undefined;
+      const { initial, convert } = scalar;
+      plans.push({ name: field.name, number: field.number, repeated, initial, convert });
     }
   }
   plans.sort((a, b) => a.number - b.number);
   return [...plans.filter((p) => p.repeated), ...plans.filter((p) => !p.repeated)];
 }
 
-function apply(plans: readonly FieldPlan[], value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return UNSURE;
-  const source = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const p of plans) {
-    const v = source[p.name];
-    if (v === undefined || v === null) {
-      out[p.name] = p.repeated ? [] : p.initial;
-    } else if (p.repeated) {
-      if (!Array.isArray(v)) return UNSURE;
-      const items: unknown[] = new Array(v.length);
-      for (let i = 0; i < v.length; i++) {
-        const item = p.convert(v[i]);
-        if (item === UNSURE) return UNSURE;
-        items[i] = item;
-      }
-      out[p.name] = items;
-    } else {
-      const one = p.convert(v);
-      if (one === UNSURE) return UNSURE;
-      out[p.name] = one;
-    }
-  }
-  return out;
-}
-
 /**
- * Whether `value` is already what the codec answers, so that it is answered itself rather than copied (a
- * reply of many messages, each made by its handler in field order, costs no second object per message): a
- * plain object whose enumerable keys are the plan's fields, all present and in the plan's order, each value
- * already its decoded form (a string, a boolean, a number the codec gives back unchanged, a message that is
- * itself settled). A message with a repeated field never is: its arrays are always new ones (an array may
- * carry properties of its own that the codec would not). Symbol keys are not looked at: neither msgpack
- * nor the codec writes them.
+ * The shape of `plans` as one function written for them (as protobuf.js and ajv write theirs): each field read
+ * by its name and the copy made by one object literal, where a loop over the plans would read and write every
+ * key through V8's slowest, megamorphic, property access. It answers:
+ * - the value itself when it is already what the codec answers (`settled` below);
+ * - else a new object, its keys in the plans' order, each field's value checked and converted, an absent
+ *   (undefined or null) one given its default, a repeated field always a new array;
+ * - UNSURE where any value is not one the shape can vouch for (or the value is not a plain object).
+ *
+ * Settled: a plain object (its prototype Object.prototype) whose enumerable keys are the plans' fields, all
+ * present and in the plans' order, each value already its decoded form (a string, a boolean, a number the
+ * codec gives back unchanged, a message that is itself settled). A reply of many messages, each made by its
+ * handler in field order, thus costs no second object per message. A message with a repeated field never is:
+ * its arrays are always new ones (an array may carry properties of its own that the codec would not). Symbol
+ * keys are not looked at: neither msgpack nor the codec writes them.
  */
-function settled(plans: readonly FieldPlan[], value: unknown): boolean {
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  const source = value as Record<string, unknown>;
-  let i = 0;
-  for (const key in source) {
-    const p = plans[i];
-    if (p === undefined || p.repeated || key !== p.name) return false;
-    const v = source[key];
-    if (v === undefined || v === null || !Object.is(p.convert(v), v)) return false;
-    i++;
+function compile(plans: readonly FieldPlan[]): Shape {
+  const key = (p: FieldPlan): string => JSON.stringify(p.name);
+  const lines = ["if (value === null || typeof value !== 'object') return UNSURE;"];
+  if (plans.every((p) => !p.repeated)) {
+    lines.push('settled: {', 'if (Object.getPrototypeOf(value) !== Object.prototype) break settled;', 'let i = 0;');
+    lines.push('for (const k in value) {', 'switch (i++) {');
+    plans.forEach((p, i) => lines.push(`case ${i}: if (k !== ${key(p)}) break settled; break;`));
+    lines.push('default: break settled;', '}', '}', `if (i !== ${plans.length}) break settled;`);
+    plans.forEach((p, i) => {
+      lines.push(`{ const v = value[${key(p)}];`);
+      lines.push(`if (v === undefined || v === null || !Object.is(c${i}(v), v)) break settled; }`);
+    });
+    lines.push('return value;', '}');
   }
-  return i === plans.length;
+  lines.push('if (Array.isArray(value)) return UNSURE;', 'let v;');
+  plans.forEach((p, i) => {
+    lines.push(`let x${i};`, `v = value[${key(p)}];`);
+    if (p.repeated) {
+      lines.push(
+        `if (v === undefined || v === null) x${i} = [];`,
+        'else if (!Array.isArray(v)) return UNSURE;',
+        `else { x${i} = new Array(v.length); for (let j = 0; j < v.length; j++) { const item = c${i}(v[j]); if (item === UNSURE) return UNSURE; x${i}[j] = item; } }`,
+      );
+    } else {
+      lines.push(
+        `if (v === undefined || v === null) x${i} = ${JSON.stringify(p.initial)};`,
+        `else { x${i} = c${i}(v); if (x${i} === UNSURE) return UNSURE; }`,
+      );
+    }
+  });
+  lines.push(`return { ${plans.map((p, i) => `${key(p)}: x${i}`).join(', ')} };`);
+  const params = ['UNSURE', ...plans.map((_p, i) => `c${i}`)];
+  const body = `return function shape(value) {\n${lines.join('\n')}\n};`;
+  // Written from the plans' names, each checked an identifier (plan); their values come in as parameters.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(...params, body) as (...args: unknown[]) => Shape;
+  return make(UNSURE, ...plans.map((p) => p.convert));
 }

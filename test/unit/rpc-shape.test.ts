@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { loadProto } from '../../lib/rpc/proto';
-import { shapeOf, UNSURE, type MessageDescriptor } from '../../lib/rpc/shape';
+import { registerMessageTypes, shapeOf, UNSURE, type MessageDescriptor } from '../../lib/rpc/shape';
 
 type Method = MethodDefinition<unknown, unknown>;
 
@@ -182,4 +182,34 @@ test('a shape answers the codec round trip of the codec round trip itself, for e
       assert.equal(JSON.stringify(got), JSON.stringify(decoded), `${name}: key order`);
     }
   }
+});
+
+test('a message type that contains itself is shaped through its own shape, at any depth', () => {
+  const node: MessageDescriptor = {
+    name: 'ShapeTestNode',
+    field: [
+      { name: 'label', number: 1, type: 'TYPE_STRING' },
+      { name: 'next', number: 2, type: 'TYPE_MESSAGE', typeName: 'ShapeTestNode' },
+    ],
+  };
+  registerMessageTypes({ 'shape.test.ShapeTestNode': { type: node } });
+  const shape = shapeOf(node);
+  assert.notEqual(shape, undefined);
+  assert.deepEqual(shape?.({ next: { label: 'b', next: { extra: 1 } } }), {
+    label: '',
+    next: { label: 'b', next: { label: '', next: null } },
+  });
+  assert.equal(shape?.({ next: { label: 7 } }), UNSURE, 'a wrong value at depth 2');
+});
+
+test('a field whose name is not a plain identifier, or is __proto__, leaves the type to the codec', () => {
+  for (const name of ['__proto__', 'a-b', '1a', 'x"y']) {
+    const type: MessageDescriptor = { name: 'Odd', field: [{ name, number: 1, type: 'TYPE_STRING' }] };
+    assert.equal(shapeOf(type), undefined, name);
+  }
+  const plain: MessageDescriptor = { name: 'Plain', field: [{ name: 'constructor', number: 1, type: 'TYPE_STRING' }] };
+  const out = shapeOf(plain)?.({ constructor: 'x', extra: 1 }) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  assert.deepEqual(Object.keys(out), ['constructor']);
+  assert.equal(out.constructor, 'x');
 });
