@@ -80,7 +80,8 @@ let exitHooked = false;
 /**
  * stdout as pino's default destination (sonic-boom, asynchronous), but:
  * - the lines waiting for the write in flight are kept as bytes: as text, sonic-boom measures the UTF-8
- *   length of all it holds at every new line, which copies it whole each time;
+ *   length of all it holds at every new line, which copies it whole each time; each line is written into one
+ *   buffer the batch fills (`LineBatch`), not made a Buffer of its own and joined to the others later;
  * - while lines keep coming, they are handed to sonic-boom at most once per LOG_BATCH_MS: each write to
  *   stdout goes through libuv's thread pool and back, which cost the gateway more per access line than
  *   writing the line itself; the first line after a lull is handed at once.
@@ -93,15 +94,10 @@ function stdoutDestination(): pino.DestinationStream | undefined {
   const fd = process.stdout.fd || 1;
   const boom = pino.destination({ dest: fd, contentMode: 'buffer' });
   const writeBuffer = boom.write.bind(boom) as unknown as (bytes: Buffer) => boolean;
-  let pending: Buffer[] = [];
+  const pending = new LineBatch();
   let timer: NodeJS.Timeout | undefined;
   let handedAt = -Infinity;
-  const take = (): Buffer | undefined => {
-    if (pending.length === 0) return undefined;
-    const bytes = pending.length === 1 ? pending[0] : Buffer.concat(pending);
-    pending = [];
-    return bytes;
-  };
+  const take = (): Buffer | undefined => pending.take();
   const handOver = (): void => {
     clearTimeout(timer);
     timer = undefined;
@@ -114,7 +110,7 @@ function stdoutDestination(): pino.DestinationStream | undefined {
   out.handOver = handOver;
   out.take = take;
   boom.write = (line: string) => {
-    pending.push(Buffer.from(line));
+    pending.add(line);
     if (timer === undefined) {
       const wait = handedAt + LOG_BATCH_MS - performance.now();
       if (wait <= 0) handOver();
@@ -128,6 +124,46 @@ function stdoutDestination(): pino.DestinationStream | undefined {
     process.on('exit', () => writeLeftovers(fd));
   }
   return out;
+}
+
+/**
+ * Lines as UTF-8 bytes, written one after another into a buffer that the batch fills, and taken all at once. What
+ * is taken is the batch's own (a destination writes it later): the next line starts a new buffer, sized for what
+ * the last batch held. A line that does not fit where the buffer has room goes to a new one.
+ */
+const BATCH_MIN_BYTES = 4096;
+const BATCH_MAX_BYTES = 1 << 20;
+
+export class LineBatch {
+  /** The buffers filled before the current one (usually none). */
+  private full: Buffer[] = [];
+  private current: Buffer | undefined;
+  private used = 0;
+  /** The size of the next buffer: twice what the last batch held, from 4 KB to 1 MB. */
+  private nextBytes = BATCH_MIN_BYTES;
+
+  add(line: string): void {
+    // At most 3 bytes per UTF-16 unit (a surrogate pair, 2 units, is 4 bytes).
+    const most = line.length * 3;
+    if (this.current === undefined || this.used + most > this.current.length) {
+      if (this.current !== undefined) this.full.push(this.current.subarray(0, this.used));
+      this.current = Buffer.allocUnsafeSlow(Math.max(this.nextBytes, most));
+      this.used = 0;
+    }
+    this.used += this.current.write(line, this.used);
+  }
+
+  /** Every line added since the last take, as one buffer; undefined when there is none. */
+  take(): Buffer | undefined {
+    if (this.current === undefined) return undefined;
+    const last = this.current.subarray(0, this.used);
+    const bytes = this.full.length === 0 ? last : Buffer.concat([...this.full, last]);
+    this.nextBytes = Math.min(BATCH_MAX_BYTES, Math.max(BATCH_MIN_BYTES, 2 * bytes.length));
+    this.full = [];
+    this.current = undefined;
+    this.used = 0;
+    return bytes;
+  }
 }
 
 /** At exit: what each sonic-boom holds, then what it was not yet handed, synchronously, to `fd`. */

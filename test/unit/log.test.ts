@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import pino from 'pino';
-import { createLogger, infoLineWriter, jsonText, type Logger } from '../../lib/log';
+import { createLogger, infoLineWriter, jsonText, LineBatch, type Logger } from '../../lib/log';
 
 /** A logger whose lines are collected, parsed, in `lines`. */
 function capture(): { log: Logger; lines: Array<Record<string, unknown>> } {
@@ -172,4 +172,44 @@ test('a line writer keeps to the level, and is not given where the logger would 
   const redacted = pino({ redact: ['path'] }, { write: () => undefined });
   assert.equal(infoLineWriter(redacted, ['path'], 'm'), undefined, 'a redaction of one of its keys');
   assert.notEqual(infoLineWriter(redacted, ['status'], 'm'), undefined, 'a redaction of another key');
+});
+
+test("a batch of lines takes the UTF-8 bytes of all its lines in order, each batch's bytes its own", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.array(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 3000 })), {
+          maxLength: 40,
+        }),
+        {
+          maxLength: 6,
+        },
+      ),
+      (batches) => {
+        const batch = new LineBatch();
+        const taken: Array<[Buffer | undefined, string[]]> = [];
+        for (const lines of batches) {
+          for (const line of lines) batch.add(line);
+          taken.push([batch.take(), lines]);
+        }
+        // Compared only once all are taken: a later batch must not have written over an earlier one's bytes.
+        for (const [bytes, lines] of taken) {
+          const want = lines.join('');
+          if (lines.length === 0) assert.equal(bytes, undefined);
+          else assert.deepEqual(bytes, Buffer.from(want));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a batch of lines takes a line longer than any buffer it had, and lone surrogates as Buffer.from writes them', () => {
+  const batch = new LineBatch();
+  const long = `${'é'.repeat(200_000)}\n`;
+  batch.add('a\n');
+  batch.add(long);
+  batch.add('\uD800 \uDC00 😀\n');
+  assert.deepEqual(batch.take(), Buffer.from(`a\n${long}\uD800 \uDC00 😀\n`));
+  assert.equal(batch.take(), undefined);
 });
