@@ -9,7 +9,7 @@
 import { deadlineIn, remaining } from '../deadline';
 import { AgoraError, fromWire } from '../errors';
 import type { Logger } from '../log';
-import { decodeMessage, encodeMeta, encodeRequest, MAX_MSGID, type Meta, peekId, RESPONSE_TYPE, unpack } from './codec';
+import { decodeMessage, encodeCallMeta, encodeRequest, MAX_MSGID, peekId, RESPONSE_TYPE, unpack } from './codec';
 import { EMPTY, isMmi, MDPC01, MMI_SERVICE, MMI_SERVICES, same } from './mdp';
 import type { ServiceStats } from './broker';
 import { MMI_STATUS, type BrokerStatus } from './broker-stats';
@@ -177,12 +177,14 @@ export class BusClient {
     if (this.pending.size >= this.maxPending) return Promise.reject(new AgoraError('AGORA_ERR_BUS_TOO_MANY_PENDING'));
     const deadline = options.deadline ?? deadlineIn(options.timeoutMs ?? this.timeoutMs);
     const msgid = this.allocateId();
-    const meta: Meta = { deadline };
-    if (options.reqId !== undefined) meta.reqId = options.reqId;
-    if (this.options.caller !== undefined) meta.caller = this.options.caller;
-    if (options.idempotent === true) meta.idempotent = true;
-    if (options.user !== undefined) meta.user = options.user;
-    const frames = [EMPTY, MDPC01, this.nameFrame(service), encodeRequest(msgid, method, params), encodeMeta(meta)];
+    const meta = encodeCallMeta(
+      deadline,
+      options.reqId,
+      this.options.caller,
+      options.idempotent === true,
+      options.user,
+    );
+    const frames = [EMPTY, MDPC01, this.nameFrame(service), encodeRequest(msgid, method, params), meta];
     return new Promise<T>((resolve, reject) => {
       const trace = this.options.traces === true ? new Error() : undefined;
       const keep = options.idempotent === true && this.links.length > 1 ? frames : undefined;

@@ -11,6 +11,7 @@ import {
   decodeMessage,
   decodeReadyOptions,
   DRAIN_OPTIONS,
+  encodeCallMeta,
   encodeMeta,
   encodeReadyOptions,
   encodeRequest,
@@ -185,4 +186,28 @@ test('a response is the bytes the encoder writes, whether packPlain or the encod
   );
   assert.deepEqual(encodeResponse(3, null, undefined), pack([RESPONSE_TYPE, 3, null, null]));
   assert.deepEqual(encodeResponse(null, error, undefined), pack([RESPONSE_TYPE, null, error, null]));
+});
+
+test("encodeCallMeta writes the bytes of a call's metadata object, made in BusClient's order, for any values", () => {
+  const text = fc.oneof(
+    fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 300 }),
+    fc.string({ maxLength: 40 }),
+    fc.constant(crypto.randomUUID()),
+  );
+  const deadline = fc.oneof(
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    fc.constantFrom(0, 0x7f, 0x80, 0xffffffff, 0x100000000, Date.now() + 5000, -1, 1.5, Number.MAX_SAFE_INTEGER + 1),
+  );
+  const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined });
+  fc.assert(
+    fc.property(deadline, maybe(text), maybe(text), fc.boolean(), maybe(text), (d, reqId, caller, idempotent, user) => {
+      const meta: Record<string, unknown> = { deadline: d };
+      if (reqId !== undefined) meta.reqId = reqId;
+      if (caller !== undefined) meta.caller = caller;
+      if (idempotent) meta.idempotent = true;
+      if (user !== undefined) meta.user = user;
+      assert.deepEqual(encodeCallMeta(d, reqId, caller, idempotent, user), pack(meta));
+    }),
+    { numRuns: 3000 },
+  );
 });
