@@ -33,7 +33,7 @@ import {
   type Meter,
   type SideBySideOptions,
 } from './side-by-side';
-import { launch as launchProc, procfileNodeFlags, stopAll, type Proc } from './procs';
+import { launch as launchProc, launchServices, procfileNodeFlags, stopAll, type Proc } from './procs';
 import { cpuMicros, formatStartup, measureStartup, type Startup } from './startup';
 
 export interface HttpBenchOptions {
@@ -82,21 +82,12 @@ async function launch(
  * every one.
  */
 async function startMesh(procs: Proc[], env: Record<string, string> = {}): Promise<string> {
-  const broker = await launch(procs, 'broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
-  const common = { ...env, AGORA_BUS_URL: broker.endpoints.bus };
-  const auth = await launch(procs, 'auth', 'services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
-  const channels = await launch(procs, 'channels', 'services/channels/main.js', {
-    ...common,
-    AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
-    AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0',
+  const services = await launchServices((name, entry, vars) => launch(procs, name, entry, vars), env);
+  const gateway = await launch(procs, 'gateway', 'gateway/main.js', {
+    ...env,
+    AGORA_BUS_URL: services.bus,
+    AGORA_HTTP_PORT: '0',
   });
-  await launch(procs, 'messages', 'services/messages/main.js', {
-    ...common,
-    AGORA_AUTH_GRPC_URL: auth.endpoints.grpc,
-    AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
-    AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
-  });
-  const gateway = await launch(procs, 'gateway', 'gateway/main.js', { ...common, AGORA_HTTP_PORT: '0' });
   return gateway.endpoints.http;
 }
 

@@ -37,7 +37,7 @@ export interface Proc {
   endpoints: Record<string, string>;
 }
 
-/** Spawn `node dist/<entry> args…` and resolve with the first line that `pick` accepts. */
+/** Spawn `node dist/<entry> args…` in `root` and resolve with the first line that `pick` accepts. */
 function spawnUntil<T>(
   entry: string,
   args: string[],
@@ -45,9 +45,10 @@ function spawnUntil<T>(
   nodeArgs: string[],
   ms: number,
   pick: (line: string) => T | undefined,
+  root = ROOT,
 ): { child: ChildProcess; line: Promise<T> } {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', entry), ...args], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', entry), ...args], {
+    cwd: root,
     env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -70,7 +71,10 @@ function spawnUntil<T>(
   return { child, line };
 }
 
-/** Start a server and wait for its ready line; it joins `procs` at once, so a failure still stops it. */
+/**
+ * Start a server (`dist/<entry>` of `root`, this tree by default) and wait for its ready line; it joins `procs` at
+ * once, so a failure still stops it.
+ */
 export async function launch(
   procs: Proc[],
   name: string,
@@ -78,15 +82,62 @@ export async function launch(
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
   args: string[] = [],
+  root = ROOT,
 ): Promise<Proc> {
-  const { child, line } = spawnUntil(entry, args, env, nodeArgs, 15_000, (text) => {
-    if (!text.includes('"ready":true')) return undefined;
-    return (JSON.parse(text) as { endpoints: Record<string, string> }).endpoints;
-  });
+  const { child, line } = spawnUntil(
+    entry,
+    args,
+    env,
+    nodeArgs,
+    15_000,
+    (text) => {
+      if (!text.includes('"ready":true')) return undefined;
+      return (JSON.parse(text) as { endpoints: Record<string, string> }).endpoints;
+    },
+    root,
+  );
   const proc: Proc = { name, child, endpoints: {} };
   procs.push(proc);
   proc.endpoints = await line;
   return proc;
+}
+
+/** Where the services `launchServices` started listen. */
+export interface Services {
+  /** The broker's endpoint (AGORA_BUS_URL). */
+  bus: string;
+  authGrpc: string;
+  channelsGrpc: string;
+  messagesGrpc: string;
+}
+
+/** Starts one server (e.g. `launch` with the process list and Node flags the caller wants). */
+export type Launcher = (name: string, entry: string, env: Record<string, string>) => Promise<Proc>;
+
+/**
+ * The bus and the messaging services behind a gateway, broker, auth, channels and messages, on free loopback ports,
+ * each started by `start` once the one before is ready; `env` goes to every one but the broker.
+ */
+export async function launchServices(start: Launcher, env: Record<string, string> = {}): Promise<Services> {
+  const broker = await start('broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
+  const common = { ...env, AGORA_BUS_URL: broker.endpoints.bus };
+  const auth = await start('auth', 'services/auth/main.js', { ...common, AGORA_AUTH_GRPC_URL: '127.0.0.1:0' });
+  const withAuth = { ...common, AGORA_AUTH_GRPC_URL: auth.endpoints.grpc };
+  const channels = await start('channels', 'services/channels/main.js', {
+    ...withAuth,
+    AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0',
+  });
+  const messages = await start('messages', 'services/messages/main.js', {
+    ...withAuth,
+    AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
+    AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
+  });
+  return {
+    bus: broker.endpoints.bus,
+    authGrpc: auth.endpoints.grpc,
+    channelsGrpc: channels.endpoints.grpc,
+    messagesGrpc: messages.endpoints.grpc,
+  };
 }
 
 /** Run a load client with `plan` (JSON in argv[2]) and resolve with its results line. */

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launch, stopAll, type Proc } from './procs';
+import { launch, launchServices, stopAll, type Proc } from './procs';
 import { rssMb } from './startup';
 
 const STREAMS = Number(process.env.BENCH_SSE_STREAMS ?? 1000);
@@ -69,26 +69,11 @@ function open(base: string, key: number, channel: string): Promise<Stream> {
 export async function benchSse(): Promise<string> {
   const procs: Proc[] = [];
   try {
-    const broker = await launch(procs, 'broker', 'services/broker/main.js', { AGORA_BUS_URL: 'tcp://127.0.0.1:0' });
-    const common = { AGORA_BUS_URL: broker.endpoints.bus };
-    const auth = await launch(procs, 'auth', 'services/auth/main.js', {
-      ...common,
-      AGORA_AUTH_GRPC_URL: '127.0.0.1:0',
-    });
-    const withAuth = { ...common, AGORA_AUTH_GRPC_URL: auth.endpoints.grpc };
-    const channels = await launch(procs, 'channels', 'services/channels/main.js', {
-      ...withAuth,
-      AGORA_CHANNELS_GRPC_URL: '127.0.0.1:0',
-    });
-    const messages = await launch(procs, 'messages', 'services/messages/main.js', {
-      ...withAuth,
-      AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
-      AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
-    });
+    const services = await launchServices((name, entry, env) => launch(procs, name, entry, env));
     const gateway = await launch(procs, 'gateway', 'gateway/main.js', {
-      ...common,
+      AGORA_BUS_URL: services.bus,
       AGORA_HTTP_PORT: '0',
-      AGORA_MESSAGES_GRPC_URL: messages.endpoints.grpc,
+      AGORA_MESSAGES_GRPC_URL: services.messagesGrpc,
     });
     const base = gateway.endpoints.http;
     const pid = gateway.child.pid!;
