@@ -18,6 +18,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { call } from '../test/helpers/v1';
 import { launch, launchServices, procfileNodeFlags, ROOT, stopAll, type Launcher, type Proc } from './procs';
+import { POST_OK } from './http';
+import { badOf } from './side-by-side';
 import { cpuMicros } from './startup';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -61,6 +63,8 @@ async function main(): Promise<void> {
         duration,
         body,
         headers: { 'content-type': 'application/json' },
+        // Every answer checked: the legacy API answers a failure with 200 and `status: false`.
+        expectBody: POST_OK,
       });
     await Promise.all(sides.map((s) => load(s.url, 3)));
     console.log(sides.map((s) => s.name).join(' vs '));
@@ -77,7 +81,7 @@ async function main(): Promise<void> {
         totals[i].requests += answered;
         return (end - start) / answered;
       });
-      const bad = results.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0);
+      const bad = results.reduce((n, r) => n + badOf(r), 0);
       const each = results.map((r, i) => `${Math.round(r.requests.average)} requests/s, ${us[i].toFixed(2)} µs`);
       console.log(`round ${round}: A ${each[0]} | B ${each[1]} | B / A ${(us[1] / us[0]).toFixed(3)}, ${bad} bad`);
     }

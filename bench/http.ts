@@ -59,7 +59,8 @@ export interface HttpBenchRow {
   turns: number[];
 }
 
-const POST_OK = '{"status":true,"data":true}';
+/** The legacy API's answer to a post that succeeded. */
+export const POST_OK = '{"status":true,"data":true}';
 
 /**
  * Start a compiled entry point (bench/procs.ts) with the Node options the Procfile gives it, and with

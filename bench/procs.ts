@@ -106,8 +106,7 @@ export async function launch(
 export interface Services {
   /** The broker's endpoint (AGORA_BUS_URL). */
   bus: string;
-  authGrpc: string;
-  channelsGrpc: string;
+  /** The messages service's gRPC address (AGORA_MESSAGES_GRPC_URL, for the gateway's message streams). */
   messagesGrpc: string;
 }
 
@@ -132,12 +131,7 @@ export async function launchServices(start: Launcher, env: Record<string, string
     AGORA_CHANNELS_GRPC_URL: channels.endpoints.grpc,
     AGORA_MESSAGES_GRPC_URL: '127.0.0.1:0',
   });
-  return {
-    bus: broker.endpoints.bus,
-    authGrpc: auth.endpoints.grpc,
-    channelsGrpc: channels.endpoints.grpc,
-    messagesGrpc: messages.endpoints.grpc,
-  };
+  return { bus: broker.endpoints.bus, messagesGrpc: messages.endpoints.grpc };
 }
 
 /** Run a load client with `plan` (JSON in argv[2]) and resolve with its results line. */

@@ -120,7 +120,8 @@ function signal(pids: readonly number[], sig: 'SIGSTOP' | 'SIGCONT'): void {
   }
 }
 
-function badOf(r: autocannon.Result): number {
+/** Answers that were not the expected body, errors and timeouts. */
+export function badOf(r: autocannon.Result): number {
   return r.mismatches + r.errors + r.timeouts + r.non2xx;
 }
 

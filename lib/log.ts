@@ -97,18 +97,17 @@ function stdoutDestination(): pino.DestinationStream | undefined {
   const pending = new LineBatch();
   let timer: NodeJS.Timeout | undefined;
   let handedAt = -Infinity;
-  const take = (): Buffer | undefined => pending.take();
   const handOver = (): void => {
     clearTimeout(timer);
     timer = undefined;
-    const bytes = take();
+    const bytes = pending.take();
     if (bytes === undefined) return;
     handedAt = performance.now();
     writeBuffer(bytes);
   };
   const out = boom as unknown as Batched;
   out.handOver = handOver;
-  out.take = take;
+  out.take = () => pending.take();
   boom.write = (line: string) => {
     pending.add(line);
     if (timer === undefined) {
@@ -126,14 +125,14 @@ function stdoutDestination(): pino.DestinationStream | undefined {
   return out;
 }
 
+const BATCH_MIN_BYTES = 4096;
+const BATCH_MAX_BYTES = 1 << 20;
+
 /**
  * Lines as UTF-8 bytes, written one after another into a buffer that the batch fills, and taken all at once. What
  * is taken is the batch's own (a destination writes it later): the next line starts a new buffer, sized for what
  * the last batch held. A line that does not fit where the buffer has room goes to a new one.
  */
-const BATCH_MIN_BYTES = 4096;
-const BATCH_MAX_BYTES = 1 << 20;
-
 export class LineBatch {
   /** The buffers filled before the current one (usually none). */
   private full: Buffer[] = [];

@@ -90,6 +90,7 @@ interface FieldPlan {
 }
 
 const compiled = new Map<MessageDescriptor, Shape | undefined>();
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The shape of a message type, or undefined where only the codec can do the work. */
 export function shapeOf(type: MessageDescriptor): Shape | undefined {
@@ -108,8 +109,9 @@ function plan(type: MessageDescriptor): FieldPlan[] | undefined {
   const plans: FieldPlan[] = [];
   for (const field of type.field) {
     const repeated = field.label === 'LABEL_REPEATED';
-    // A field named __proto__ would be the prototype in the object literal compile() writes.
-    if (field.name === '__proto__' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field.name)) return undefined;
+    // compile() writes each name into its code: only plain identifiers, and not __proto__, which would be
+    // the prototype in its object literal.
+    if (field.name === '__proto__' || !IDENTIFIER.test(field.name)) return undefined;
     if (field.type === 'TYPE_MESSAGE') {
       const nested = descriptors.get(field.typeName ?? '');
       const inner = nested === undefined || nested === null ? undefined : shapeOf(nested);
@@ -176,7 +178,7 @@ function compile(plans: readonly FieldPlan[]): Shape {
   lines.push(`return { ${plans.map((p, i) => `${key(p)}: x${i}`).join(', ')} };`);
   const params = ['UNSURE', ...plans.map((_p, i) => `c${i}`)];
   const body = `return function shape(value) {\n${lines.join('\n')}\n};`;
-  // Written from the plans' names, each checked an identifier (plan); their values come in as parameters.
+  // Written from the plans' names, each checked an identifier (plan); their converters come in as parameters.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function(...params, body) as (...args: unknown[]) => Shape;
   return make(UNSURE, ...plans.map((p) => p.convert));
