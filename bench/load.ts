@@ -2,9 +2,13 @@
  * The load side of the bus bench, shared by the three client processes (raw ZeroMQ,
  * Moleculer, Agora): a closed loop keeping N calls in flight for a warm-up and then a
  * fixed measured window, with every call's latency taken from the monotonic clock
- * (`process.hrtime.bigint()`). Each client process runs one cell per in-flight level
- * and prints one JSON line `{"results":[…]}` for bench/run.ts to read.
+ * (`process.hrtime.bigint()`). A client process connects, prints `{"connected":true}`, then
+ * measures one cell for each line bench/run.ts writes to its stdin (a `Turn`), printing one JSON
+ * line `{"cell":…}` for each, until its stdin ends: the systems compared take turns this way, each
+ * loaded while the others wait, so that a change in the host's load falls on all of them.
  */
+
+import { createInterface } from 'node:readline';
 
 /** The one payload every system echoes: a map with 100 characters of text and a number. */
 export const PAYLOAD = Object.freeze({ text: 'agora-bench-'.padEnd(100, 'x'), n: 42 });
@@ -19,7 +23,11 @@ export function isEcho(value: unknown): boolean {
 export interface LoadPlan {
   /** Where the server listens (its ready line's endpoint). */
   endpoint: string;
-  inFlight: number[];
+}
+
+/** One cell a client process measures, asked for by a line of its stdin. */
+export interface Turn {
+  inFlight: number;
   warmupMs: number;
   durationMs: number;
 }
@@ -87,6 +95,28 @@ export async function runCell(
   };
 }
 
+/**
+ * The turns of one cell taken as one: the calls of every turn over their measured time, p50 and p99 the
+ * median of the turns' own (a turn the host slowed moves them less than pooling every latency would).
+ */
+export function combineTurns(turns: readonly CellResult[], durationMs: number): CellResult {
+  if (turns.length === 0) throw new Error('no turn to combine');
+  const calls = turns.reduce((sum, t) => sum + t.calls, 0);
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : Math.round(((sorted[mid - 1] + sorted[mid]) / 2) * 10) / 10;
+  };
+  return {
+    inFlight: turns[0].inFlight,
+    calls,
+    perSecond: Math.round(calls / (durationMs / 1000)),
+    p50Us: median(turns.map((t) => t.p50Us)),
+    p99Us: median(turns.map((t) => t.p99Us)),
+    bad: turns.reduce((sum, t) => sum + t.bad, 0),
+  };
+}
+
 /** Nearest-rank percentile of ascending samples, rounded to 0.1 µs. */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -103,16 +133,20 @@ export interface Connected {
 }
 
 /**
- * The body of a client process: read the plan from argv, `connect` (which resolves once
- * the server is known to answer), run every cell, print the results line, `close`, exit.
+ * The body of a client process: read the plan from argv, `connect` (which resolves once the server is known
+ * to answer), say so, then measure a cell for each `Turn` line of stdin and print it; when stdin ends, `close`
+ * and exit.
  */
 export function clientMain(name: string, connect: (plan: LoadPlan) => Promise<Connected>): void {
   const plan = JSON.parse(process.argv[2] ?? '{}') as LoadPlan;
   const run = async (): Promise<void> => {
     const { call, check = isEcho, close } = await connect(plan);
-    const results: CellResult[] = [];
-    for (const n of plan.inFlight) results.push(await runCell(call, check, n, plan.warmupMs, plan.durationMs));
-    process.stdout.write(`${JSON.stringify({ results })}\n`);
+    process.stdout.write('{"connected":true}\n');
+    for await (const line of createInterface({ input: process.stdin })) {
+      const turn = JSON.parse(line) as Turn;
+      const cell = await runCell(call, check, turn.inFlight, turn.warmupMs, turn.durationMs);
+      process.stdout.write(`${JSON.stringify({ cell })}\n`);
+    }
     await close();
   };
   run().then(

@@ -1,7 +1,7 @@
 /**
  * Child processes for the bus bench: servers are started and awaited on their
  * `{"ready":true,"endpoints":…}` line (racing their exit, with a deadline); load clients
- * are run to completion and their `{"results":…}` line is returned. After the ready line
+ * are started, then asked for one measured cell at a time (`startClient`). After the ready line
  * a server's output is drained unparsed, so the bench spends no CPU reading logs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,6 +37,22 @@ export interface Proc {
   endpoints: Record<string, string>;
 }
 
+/** `node nodeArgs… dist/<entry> args…` in `root`, its stdout piped (its stdin too with `stdin`), stderr shared. */
+function spawnEntry(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[],
+  root: string,
+  stdin: 'pipe' | 'ignore' = 'ignore',
+): ChildProcess & { stdout: NodeJS.ReadableStream } {
+  return spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', entry), ...args], {
+    cwd: root,
+    env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
+    stdio: [stdin, 'pipe', 'inherit'],
+  }) as ChildProcess & { stdout: NodeJS.ReadableStream };
+}
+
 /** Spawn `node dist/<entry> args…` in `root` and resolve with the first line that `pick` accepts. */
 function spawnUntil<T>(
   entry: string,
@@ -47,11 +63,7 @@ function spawnUntil<T>(
   pick: (line: string) => T | undefined,
   root = ROOT,
 ): { child: ChildProcess; line: Promise<T> } {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', entry), ...args], {
-    cwd: root,
-    env: { ...process.env, AGORA_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnEntry(entry, args, env, nodeArgs, root);
   const lines = createInterface({ input: child.stdout });
   const line = new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry}: no awaited line within ${ms} ms`)), ms);
@@ -134,23 +146,75 @@ export async function launchServices(start: Launcher, env: Record<string, string
   return { bus: broker.endpoints.bus, messagesGrpc: messages.endpoints.grpc };
 }
 
-/** Run a load client with `plan` (JSON in argv[2]) and resolve with its results line. */
-export async function runClient<T>(
+/** A load client process (bench/load.ts `clientMain`), connected and waiting for turns. */
+export interface Client<Turn, Cell> {
+  /** Measure one cell: resolves with the client's line for it, or rejects after `ms`. */
+  turn: (turn: Turn, ms: number) => Promise<Cell>;
+  /** Close its stdin and wait up to `ms` for it to exit (having closed its connection, written its profile). */
+  end: (ms: number) => Promise<void>;
+}
+
+/**
+ * Start a load client (`dist/<entry>`, the plan as JSON in its argv) and wait, up to `ms`, for it to say it
+ * is connected; it joins `procs` at once, so a failure still stops it. Each turn is a line to its stdin and
+ * the next `{"cell":…}` line it prints; `end` closes its stdin, and it closes its connection and exits.
+ */
+export async function startClient<Turn, Cell>(
   procs: Proc[],
   entry: string,
   plan: unknown,
   ms: number,
   nodeArgs: string[] = [],
   env: Record<string, string> = {},
-): Promise<T> {
-  const { child, line } = spawnUntil(entry, [JSON.stringify(plan)], env, nodeArgs, ms, (text) => {
-    if (!text.startsWith('{"results":')) return undefined;
-    return (JSON.parse(text) as { results: T }).results;
-  });
+): Promise<Client<Turn, Cell>> {
+  const child = spawnEntry(entry, [JSON.stringify(plan)], env, nodeArgs, ROOT, 'pipe');
   procs.push({ name: entry, child, endpoints: {} });
-  const results = await line;
-  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-  return results;
+  const lines = createInterface({ input: child.stdout });
+  /** The next line that `pick` accepts, racing the client's exit and the deadline. */
+  const next = <T>(pick: (line: string) => T | undefined, what: string, within: number): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        child.off('exit', exited);
+        lines.off('line', read);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${entry}: no ${what} within ${within} ms`));
+      }, within);
+      const exited = (code: number | null, signal: string | null): void => {
+        done();
+        reject(new Error(`${entry} exited (${code ?? signal}) before its ${what}`));
+      };
+      const read = (text: string): void => {
+        const value = pick(text);
+        if (value === undefined) return;
+        done();
+        resolve(value);
+      };
+      child.once('exit', exited);
+      lines.on('line', read);
+    });
+  await next((text) => (text === '{"connected":true}' ? true : undefined), 'connected line', ms);
+  return {
+    turn: (turn, within) => {
+      const cell = next(
+        (text) => (text.startsWith('{"cell":') ? (JSON.parse(text) as { cell: Cell }).cell : undefined),
+        'cell',
+        within,
+      );
+      child.stdin?.write(`${JSON.stringify(turn)}\n`);
+      return cell;
+    },
+    end: async (within) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.stdin?.end();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, within)))]);
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** SIGTERM every process still running, SIGKILL it after 5 s, and wait for each exit. */

@@ -9,7 +9,7 @@
  * generator is its own process (bench/load.ts). Prints a Markdown table and writes
  * docs/PERFORMANCE.md.
  *
- * Knobs: BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_IN_FLIGHT ("1,64"),
+ * Knobs: BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_TURNS (3), BENCH_IN_FLIGHT ("1,64"),
  * BENCH_ONLY ("raw,moleculer,agora,agora-curve"), BENCH_PROFILE_DIR (runs Agora's three
  * processes, with and without CURVE, under `node --cpu-prof` into that folder's agora/ and
  * agora-curve/). Only a full default run writes the doc.
@@ -26,9 +26,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CellResult, LoadPlan } from './load';
+import { combineTurns, type CellResult, type Turn } from './load';
 import { machine, speedNote, speedProbeMs } from './machine';
-import { launch, ROOT, runClient, stopAll, type Proc } from './procs';
+import { launch, ROOT, startClient, stopAll, type Client, type Proc } from './procs';
 
 interface System {
   key: string;
@@ -123,8 +123,22 @@ function curvePeer(name: string): Record<string, string> {
   };
 }
 
+/**
+ * What the echo table measures: each in-flight level `durationMs` per system after a `warmupMs` warm-up, in
+ * `turns` turns, the systems loaded one after another in each (a later turn warms up for TURN_WARMUP_MS).
+ */
+interface Plan {
+  inFlight: number[];
+  warmupMs: number;
+  durationMs: number;
+  turns: number;
+}
+
+/** The warm-up of a system's later turns at one level: it has run that load before, then waited. */
+const TURN_WARMUP_MS = 250;
+
 function settings(): {
-  plan: Omit<LoadPlan, 'endpoint'>;
+  plan: Plan;
   only: string[];
   profileDir: string | undefined;
   full: boolean;
@@ -139,6 +153,7 @@ function settings(): {
     inFlight,
     warmupMs: Number(env.BENCH_WARMUP_S ?? 1) * 1000,
     durationMs: Number(env.BENCH_DURATION_S ?? 3) * 1000,
+    turns: Math.max(1, Math.floor(Number(env.BENCH_TURNS ?? 3)) || 1),
   };
   const profileDir =
     env.BENCH_PROFILE_DIR === undefined || env.BENCH_PROFILE_DIR === ''
@@ -157,14 +172,45 @@ function settings(): {
   return { plan, only, profileDir, full };
 }
 
-async function measure(system: System, plan: Omit<LoadPlan, 'endpoint'>, nodeArgs: string[]): Promise<Row[]> {
+/**
+ * Every system started at once, each with its load client connected; then, for each in-flight level, the
+ * systems take turns (one loaded while the others wait, in another order each turn) and each one's turns
+ * make its row (bench/load.ts `combineTurns`). Rows in the order of `systems`, each system's levels in order.
+ */
+async function measureAll(systems: readonly System[], plan: Plan, profileDir: string | undefined): Promise<Row[]> {
   const procs: Proc[] = [];
   try {
-    const endpoint = await system.start(procs, nodeArgs);
-    const budgetMs = 20_000 + plan.inFlight.length * (plan.warmupMs + plan.durationMs) * 2;
-    const env = system.clientEnv?.() ?? {};
-    const results = await runClient<CellResult[]>(procs, system.client, { ...plan, endpoint }, budgetMs, nodeArgs, env);
-    return results.map((r) => ({ ...r, key: system.key, label: system.label }));
+    const clients: Array<{ system: System; client: Client<Turn, CellResult>; cells: Map<number, CellResult[]> }> = [];
+    for (const system of systems) {
+      process.stderr.write(`bench: starting ${system.label}\n`);
+      const nodeArgs =
+        profileDir !== undefined && system.key.startsWith('agora')
+          ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, system.key)}`]
+          : [];
+      const endpoint = await system.start(procs, nodeArgs);
+      const env = system.clientEnv?.() ?? {};
+      const client = await startClient<Turn, CellResult>(procs, system.client, { endpoint }, 20_000, nodeArgs, env);
+      clients.push({ system, client, cells: new Map(plan.inFlight.map((n) => [n, []])) });
+    }
+    const turnMs = plan.durationMs / plan.turns;
+    for (const n of plan.inFlight)
+      for (let t = 0; t < plan.turns; t++) {
+        process.stderr.write(`bench: ${n} in flight, turn ${t + 1} of ${plan.turns}\n`);
+        const warmupMs = t === 0 ? plan.warmupMs : Math.min(plan.warmupMs, TURN_WARMUP_MS);
+        for (let i = 0; i < clients.length; i++) {
+          const { client, cells } = clients[(i + t) % clients.length];
+          const turn = { inFlight: n, warmupMs, durationMs: turnMs };
+          cells.get(n)?.push(await client.turn(turn, 20_000 + warmupMs + turnMs));
+        }
+      }
+    await Promise.all(clients.map(({ client }) => client.end(10_000)));
+    return clients.flatMap(({ system, cells }) =>
+      plan.inFlight.map((n) => ({
+        ...combineTurns(cells.get(n) ?? [], plan.durationMs),
+        key: system.key,
+        label: system.label,
+      })),
+    );
   } finally {
     await stopAll(procs);
   }
@@ -215,14 +261,18 @@ function loadNote(load: number): string {
 const loadAtStart = os.loadavg()[0];
 const speedAtStart = speedProbeMs();
 
-function doc(rows: readonly Row[], plan: Omit<LoadPlan, 'endpoint'>, extra: string, speed: string): string {
+function doc(rows: readonly Row[], plan: Plan, extra: string, speed: string): string {
   return `# Performance
 
 What is measured: one echo call carrying the same payload (a msgpack/JSON map of a
 100-character string and a number), by a load process that keeps 1 or 64 calls in flight
-(closed loop) for a ${plan.warmupMs / 1000} s warm-up and then ${plan.durationMs / 1000} s measured. calls/s counts the calls
-answered in the measured window; p50/p99 come from every call's latency on the monotonic
-clock. Every server and every load generator is its own process, on loopback.
+(closed loop) for a ${plan.warmupMs / 1000} s warm-up and then ${plan.durationMs / 1000} s measured, in ${plan.turns} turns of
+${plan.durationMs / plan.turns / 1000} s: every system is started and its load process connected first, then at each level
+the systems take turns, one loaded while the others wait, in another order each turn (a later
+turn warms up for ${TURN_WARMUP_MS} ms), so that a change in the host's load falls on all of them.
+calls/s counts the calls answered in the measured windows; p50/p99 come from every call's latency
+on the monotonic clock, each the median of the turns' own. Every server and every load generator
+is its own process, on loopback.
 
 - **raw ZeroMQ**: a DEALER sends [id][payload bytes, encoded once], a ROUTER process sends
   each message back, both with zeromq.js (libzmq). No encoding, routing or deadlines: the
@@ -322,15 +372,11 @@ async function sse(): Promise<string> {
 
 async function main(): Promise<void> {
   const { plan, only, profileDir, full } = settings();
-  const rows: Row[] = [];
-  for (const system of SYSTEMS.filter((s) => only.includes(s.key))) {
-    process.stderr.write(`bench: ${system.label}, in flight ${plan.inFlight.join(' and ')}\n`);
-    const nodeArgs =
-      profileDir !== undefined && system.key.startsWith('agora')
-        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, system.key)}`]
-        : [];
-    rows.push(...(await measure(system, plan, nodeArgs)));
-  }
+  const rows = await measureAll(
+    SYSTEMS.filter((s) => only.includes(s.key)),
+    plan,
+    profileDir,
+  );
   const extra =
     (process.env.BENCH_HTTP === '0' ? '' : await http()) +
     (process.env.BENCH_PROXY === '0' ? '' : await proxy()) +
