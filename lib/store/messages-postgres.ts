@@ -226,6 +226,11 @@ export class PgMessageStore implements MessageStore {
    * never shrinks, so a call whose channels are all here at its retention or more need not fit them.
    */
   private readonly fitted = new Map<string, number>();
+  /**
+   * What the last scan for a call beside those in flight found, when it found too few to go: the appends that
+   * would have gone, of how many waiting. Forgotten when a call ends or starts (what is busy, or waits, changed).
+   */
+  private short: { batch: number; waiting: number } | undefined;
   /** Cancels the wait of the next call (`held`) while there is one. */
   private cancelHold: (() => void) | undefined;
 
@@ -268,10 +273,19 @@ export class PgMessageStore implements MessageStore {
     if (this.held()) return;
     while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
       if (this.inFlight > 0 && this.waiting.length < MIN_BESIDE) return; // not enough to go beside: no scan
+      // The last scan beside a call found too few to go, and every append since, were it to join, would not
+      // make enough: no scan (the same calls in flight, the same head, the same batch but for those appends).
+      const short = this.short;
+      if (this.inFlight > 0 && short !== undefined && short.batch + this.waiting.length - short.waiting < MIN_BESIDE)
+        return;
+      this.short = undefined;
       // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
       const batch: PendingAppend[] = [];
       const head = this.waiting.find((p) => !this.busy.has(p.channel));
-      if (head === undefined) return;
+      if (head === undefined) {
+        if (this.inFlight > 0) this.short = { batch: 0, waiting: this.waiting.length };
+        return;
+      }
       const keys = new Set<string>();
       const rest: PendingAppend[] = [];
       for (const p of this.waiting) {
@@ -283,7 +297,10 @@ export class PgMessageStore implements MessageStore {
           if (id !== undefined) keys.add(id);
         } else rest.push(p);
       }
-      if (this.inFlight > 0 && batch.length < MIN_BESIDE) return;
+      if (this.inFlight > 0 && batch.length < MIN_BESIDE) {
+        this.short = { batch: batch.length, waiting: this.waiting.length };
+        return;
+      }
       const channels = new Set(batch.map((p) => p.channel));
       this.waiting.splice(0, this.waiting.length, ...rest);
       for (const c of channels) this.busy.add(c);
@@ -292,6 +309,7 @@ export class PgMessageStore implements MessageStore {
       this.cancelHold?.();
       this.cancelHold = undefined;
       void this.appendBatch(batch).finally(() => {
+        this.short = undefined;
         this.inFlight--;
         for (const c of channels) this.busy.delete(c);
         this.next();

@@ -179,3 +179,56 @@ test('a held append goes when the hold ends, however few wait', async (t) => {
   calls[2].answer();
   assert.deepEqual(await held, appended(300));
 });
+
+test('beside a call in flight, a call goes as soon as 32 appends can, however many waited before that could not', async () => {
+  const { db, calls } = fakeDatabase();
+  const store = new PgMessageStore(db);
+  const answered: Array<Promise<unknown>> = [store.append('a', 'ann', 'm', 100)];
+  await settle();
+  assert.equal(calls.length, 1);
+  // 40 appends of the channel in flight: none can go beside it, however many.
+  for (let i = 0; i < 40; i++) answered.push(store.append('a', 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 1, 'all of the channel in flight');
+  // Appends of other channels join them one by one: a call goes with the 32nd, not later.
+  for (let i = 0; i < 31; i++) answered.push(store.append(`b${i}`, 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 1, '31 that could go');
+  answered.push(store.append('b31', 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 2, 'the 32nd that could go');
+  assert.deepEqual(
+    calls[1].channels,
+    Array.from({ length: 32 }, (_, i) => `b${i}`),
+  );
+  // Now two in flight: 20 of a third channel's ring and of the two busy ones wait, then more of free channels.
+  for (let i = 0; i < 10; i++) answered.push(store.append('b0', 'ann', 'm', 100));
+  for (let i = 0; i < 20; i++) answered.push(store.append(`c${i}`, 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 2, '20 could go');
+  for (let i = 20; i < 31; i++) answered.push(store.append(`c${i}`, 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 2, '31 could go');
+  answered.push(store.append('c31', 'ann', 'm', 100));
+  await settle();
+  assert.equal(calls.length, 3, 'the 32nd');
+  assert.deepEqual(
+    calls[2].channels,
+    Array.from({ length: 32 }, (_, i) => `c${i}`),
+  );
+  // When a call ends, what waits is looked at afresh: the 10 of `b0`, free now, are too few to go beside...
+  calls[1].answer();
+  await settle();
+  assert.equal(calls.length, 3, 'the 10 of b0 wait');
+  // ...but once `a` is free too, its 40 and those 10 go together.
+  calls[0].answer();
+  await settle();
+  assert.equal(calls.length, 4);
+  assert.deepEqual(calls[3].channels, [
+    ...Array.from({ length: 40 }, () => 'a'),
+    ...Array.from({ length: 10 }, () => 'b0'),
+  ]);
+  calls[2].answer();
+  calls[3].answer();
+  assert.equal((await Promise.all(answered)).length, 1 + 40 + 32 + 10 + 32);
+});
