@@ -102,11 +102,6 @@ export async function runCell(
 export function combineTurns(turns: readonly CellResult[], durationMs: number): CellResult {
   if (turns.length === 0) throw new Error('no turn to combine');
   const calls = turns.reduce((sum, t) => sum + t.calls, 0);
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid] : Math.round(((sorted[mid - 1] + sorted[mid]) / 2) * 10) / 10;
-  };
   return {
     inFlight: turns[0].inFlight,
     calls,
@@ -115,6 +110,11 @@ export function combineTurns(turns: readonly CellResult[], durationMs: number): 
     p99Us: median(turns.map((t) => t.p99Us)),
     bad: turns.reduce((sum, t) => sum + t.bad, 0),
   };
+}
+
+/** The nearest-rank median of `values` (the turns' p50s or p99s, here and in bench/side-by-side.ts). */
+export function median(values: readonly number[]): number {
+  return percentile(Float64Array.from(values).sort(), 0.5);
 }
 
 /** Nearest-rank percentile of ascending samples, rounded to 0.1 µs. */

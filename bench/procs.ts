@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { parseProcfile } from '../lib/procfile';
 
 /** The repository root (this file runs from dist/bench). */
@@ -53,6 +53,43 @@ function spawnEntry(
   }) as ChildProcess & { stdout: NodeJS.ReadableStream };
 }
 
+/**
+ * The next line of `lines` (the stdout of `child`, started from `entry`) that `pick` accepts, racing the
+ * child's exit and `ms`; what it says it waits for is `what`.
+ */
+function nextLine<T>(
+  entry: string,
+  child: ChildProcess,
+  lines: Interface,
+  pick: (line: string) => T | undefined,
+  what: string,
+  ms: number,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      child.off('exit', exited);
+      lines.off('line', read);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${entry}: no ${what} within ${ms} ms`));
+    }, ms);
+    const exited = (code: number | null, signal: string | null): void => {
+      done();
+      reject(new Error(`${entry} exited (${code ?? signal}) before its ${what}`));
+    };
+    const read = (text: string): void => {
+      const value = pick(text);
+      if (value === undefined) return;
+      done();
+      resolve(value);
+    };
+    child.once('exit', exited);
+    lines.on('line', read);
+  });
+}
+
 /** Spawn `node dist/<entry> args…` in `root` and resolve with the first line that `pick` accepts. */
 function spawnUntil<T>(
   entry: string,
@@ -65,20 +102,10 @@ function spawnUntil<T>(
 ): { child: ChildProcess; line: Promise<T> } {
   const child = spawnEntry(entry, args, env, nodeArgs, root);
   const lines = createInterface({ input: child.stdout });
-  const line = new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry}: no awaited line within ${ms} ms`)), ms);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${entry} exited (${code ?? signal}) before its awaited line`));
-    });
-    lines.on('line', (text) => {
-      const value = pick(text);
-      if (value === undefined) return;
-      clearTimeout(timer);
-      lines.close();
-      child.stdout.resume();
-      resolve(value);
-    });
+  const line = nextLine(entry, child, lines, pick, 'awaited line', ms).then((value) => {
+    lines.close();
+    child.stdout.resume();
+    return value;
   });
   return { child, line };
 }
@@ -170,35 +197,14 @@ export async function startClient<Turn, Cell>(
   const child = spawnEntry(entry, [JSON.stringify(plan)], env, nodeArgs, ROOT, 'pipe');
   procs.push({ name: entry, child, endpoints: {} });
   const lines = createInterface({ input: child.stdout });
-  /** The next line that `pick` accepts, racing the client's exit and the deadline. */
-  const next = <T>(pick: (line: string) => T | undefined, what: string, within: number): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        child.off('exit', exited);
-        lines.off('line', read);
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${entry}: no ${what} within ${within} ms`));
-      }, within);
-      const exited = (code: number | null, signal: string | null): void => {
-        done();
-        reject(new Error(`${entry} exited (${code ?? signal}) before its ${what}`));
-      };
-      const read = (text: string): void => {
-        const value = pick(text);
-        if (value === undefined) return;
-        done();
-        resolve(value);
-      };
-      child.once('exit', exited);
-      lines.on('line', read);
-    });
-  await next((text) => (text === '{"connected":true}' ? true : undefined), 'connected line', ms);
+  const connected = (text: string): true | undefined => (text === '{"connected":true}' ? true : undefined);
+  await nextLine(entry, child, lines, connected, 'connected line', ms);
   return {
     turn: (turn, within) => {
-      const cell = next(
+      const cell = nextLine(
+        entry,
+        child,
+        lines,
         (text) => (text.startsWith('{"cell":') ? (JSON.parse(text) as { cell: Cell }).cell : undefined),
         'cell',
         within,

@@ -16,7 +16,7 @@
  * run, saying what one of its requests gets: its figures would be those of its failures.
  */
 import autocannon from 'autocannon';
-import { percentile } from './load';
+import { median } from './load';
 
 /** Seconds of unmeasured load at the start of each turn. */
 export const SETTLE_S = 1;
@@ -217,7 +217,6 @@ export async function sideBySide(
   } finally {
     for (const pids of [...contenders.map((c) => c.pids), ...bystanders]) signal(pids(), 'SIGCONT');
   }
-  const median = (values: number[]): number => percentile(Float64Array.from(values).sort(), 0.5);
   return contenders.map((c, i) => {
     const sum = sums[i];
     const answered = Math.max(1, sum.total);

@@ -228,7 +228,8 @@ export class PgMessageStore implements MessageStore {
   private readonly fitted = new Map<string, number>();
   /**
    * What the last scan for a call beside those in flight found, when it found too few to go: the appends that
-   * would have gone, of how many waiting. Forgotten when a call ends or starts (what is busy, or waits, changed).
+   * would have gone, of how many waiting. Set only with a call in flight; forgotten when a call ends or starts
+   * (what is busy, or waits, changed).
    */
   private short: { batch: number; waiting: number } | undefined;
   /** Cancels the wait of the next call (`held`) while there is one. */
@@ -276,14 +277,14 @@ export class PgMessageStore implements MessageStore {
       // The last scan beside a call found too few to go, and every append since, were it to join, would not
       // make enough: no scan (the same calls in flight, the same head, the same batch but for those appends).
       const short = this.short;
-      if (this.inFlight > 0 && short !== undefined && short.batch + this.waiting.length - short.waiting < MIN_BESIDE)
-        return;
+      if (short !== undefined && short.batch + this.waiting.length - short.waiting < MIN_BESIDE) return;
       this.short = undefined;
       // One call in flight per channel: its appends that arrive meanwhile wait for the next, together.
       const batch: PendingAppend[] = [];
       const head = this.waiting.find((p) => !this.busy.has(p.channel));
       if (head === undefined) {
-        if (this.inFlight > 0) this.short = { batch: 0, waiting: this.waiting.length };
+        // Every channel waiting is in a call in flight.
+        this.short = { batch: 0, waiting: this.waiting.length };
         return;
       }
       const keys = new Set<string>();

@@ -183,39 +183,34 @@ test('a held append goes when the hold ends, however few wait', async (t) => {
 test('beside a call in flight, a call goes as soon as 32 appends can, however many waited before that could not', async () => {
   const { db, calls } = fakeDatabase();
   const store = new PgMessageStore(db);
-  const answered: Array<Promise<unknown>> = [store.append('a', 'ann', 'm', 100)];
-  await settle();
+  const answered: Array<Promise<unknown>> = [];
+  /** One append to each channel named, then the turns that let the store start a call. */
+  const post = async (channels: readonly string[]): Promise<void> => {
+    for (const c of channels) answered.push(store.append(c, 'ann', 'm', 100));
+    await settle();
+  };
+  const named = (prefix: string, from: number, to: number): string[] =>
+    Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
+  const times = (channel: string, n: number): string[] => Array.from({ length: n }, () => channel);
+  await post(['a']);
   assert.equal(calls.length, 1);
   // 40 appends of the channel in flight: none can go beside it, however many.
-  for (let i = 0; i < 40; i++) answered.push(store.append('a', 'ann', 'm', 100));
-  await settle();
+  await post(times('a', 40));
   assert.equal(calls.length, 1, 'all of the channel in flight');
   // Appends of other channels join them one by one: a call goes with the 32nd, not later.
-  for (let i = 0; i < 31; i++) answered.push(store.append(`b${i}`, 'ann', 'm', 100));
-  await settle();
+  await post(named('b', 0, 31));
   assert.equal(calls.length, 1, '31 that could go');
-  answered.push(store.append('b31', 'ann', 'm', 100));
-  await settle();
+  await post(['b31']);
   assert.equal(calls.length, 2, 'the 32nd that could go');
-  assert.deepEqual(
-    calls[1].channels,
-    Array.from({ length: 32 }, (_, i) => `b${i}`),
-  );
-  // Now two in flight: 20 of a third channel's ring and of the two busy ones wait, then more of free channels.
-  for (let i = 0; i < 10; i++) answered.push(store.append('b0', 'ann', 'm', 100));
-  for (let i = 0; i < 20; i++) answered.push(store.append(`c${i}`, 'ann', 'm', 100));
-  await settle();
+  assert.deepEqual(calls[1].channels, named('b', 0, 32));
+  // Now two in flight (`a`, and `b0`…`b31`): 10 more of `b0` wait, which cannot go, then appends of free channels.
+  await post([...times('b0', 10), ...named('c', 0, 20)]);
   assert.equal(calls.length, 2, '20 could go');
-  for (let i = 20; i < 31; i++) answered.push(store.append(`c${i}`, 'ann', 'm', 100));
-  await settle();
+  await post(named('c', 20, 31));
   assert.equal(calls.length, 2, '31 could go');
-  answered.push(store.append('c31', 'ann', 'm', 100));
-  await settle();
+  await post(['c31']);
   assert.equal(calls.length, 3, 'the 32nd');
-  assert.deepEqual(
-    calls[2].channels,
-    Array.from({ length: 32 }, (_, i) => `c${i}`),
-  );
+  assert.deepEqual(calls[2].channels, named('c', 0, 32));
   // When a call ends, what waits is looked at afresh: the 10 of `b0`, free now, are too few to go beside...
   calls[1].answer();
   await settle();
@@ -224,10 +219,7 @@ test('beside a call in flight, a call goes as soon as 32 appends can, however ma
   calls[0].answer();
   await settle();
   assert.equal(calls.length, 4);
-  assert.deepEqual(calls[3].channels, [
-    ...Array.from({ length: 40 }, () => 'a'),
-    ...Array.from({ length: 10 }, () => 'b0'),
-  ]);
+  assert.deepEqual(calls[3].channels, [...times('a', 40), ...times('b0', 10)]);
   calls[2].answer();
   calls[3].answer();
   assert.equal((await Promise.all(answered)).length, 1 + 40 + 32 + 10 + 32);
