@@ -8,7 +8,15 @@ import './hold-young-generation';
 import type { AddressInfo } from 'node:net';
 import { createClient } from '../lib/bus/client';
 import { peerMechanism } from '../lib/bus/security';
-import { announceReady, configOrExit, exitConfig, onShutdown, settingOrExit } from '../lib/lifecycle';
+import {
+  addressInUse,
+  announceReady,
+  configOrExit,
+  exitConfig,
+  exitFlushed,
+  onShutdown,
+  settingOrExit,
+} from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
@@ -56,7 +64,14 @@ async function main(): Promise<void> {
   // What building the routes promoted, then left, goes back to the system before the first request.
   await app.ready();
   compactOldGeneration();
-  await app.listen({ host: HOST, port: config.httpPort });
+  try {
+    await app.listen({ host: HOST, port: config.httpPort });
+  } catch (err) {
+    const inUse = addressInUse(err, `${HOST}:${config.httpPort}`, 'AGORA_HTTP_PORT');
+    if (inUse === undefined) throw err;
+    log.fatal({ err }, inUse);
+    return exitFlushed(log, 1);
+  }
   const { port } = app.server.address() as AddressInfo;
   announceReady(log, { http: `http://${HOST}:${port}` });
   // From now on the first growth under load takes the young generation to its full size.

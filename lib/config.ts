@@ -239,7 +239,7 @@ const hostPort: Parser<string> = (raw) => {
   const v = raw.trim();
   const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(v);
   if (m === null || Number(m[2]) > 65535)
-    throw new Error(`must be host:port such as 127.0.0.1:50051, got ${JSON.stringify(raw)}`);
+    throw new Error(`must be host:port such as 127.0.0.1:15051, got ${JSON.stringify(raw)}`);
   return v;
 };
 
@@ -283,7 +283,7 @@ const hostPorts: Parser<string> = (raw) => {
   for (const part of parts) {
     if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(part))
       throw new Error(
-        `must list IPv4 host:port entries, such as 10.0.0.1:50051,10.0.0.2:50051; got ${JSON.stringify(part)}`,
+        `must list IPv4 host:port entries, such as 10.0.0.1:15051,10.0.0.2:15051; got ${JSON.stringify(part)}`,
       );
   }
   return parts.join(',');
@@ -504,21 +504,21 @@ export const VARIABLES: readonly Variable[] = [
   v(
     'authGrpcUrl',
     'AGORA_AUTH_GRPC_URL',
-    '127.0.0.1:50051',
+    '127.0.0.1:15051',
     hostPorts,
     'gRPC address of the auth service (port 0: any free port, for tests); several instances: `ip:port,ip:port`.',
   ),
   v(
     'channelsGrpcUrl',
     'AGORA_CHANNELS_GRPC_URL',
-    '127.0.0.1:50052',
+    '127.0.0.1:15052',
     hostPorts,
     'gRPC address of the channels service.',
   ),
   v(
     'messagesGrpcUrl',
     'AGORA_MESSAGES_GRPC_URL',
-    '127.0.0.1:50053',
+    '127.0.0.1:15053',
     hostPorts,
     'gRPC address of the messages service.',
   ),
@@ -596,7 +596,7 @@ export const VARIABLES: readonly Variable[] = [
     int(1, 10_000_000),
     'Calls in flight per bus client before new calls are refused.',
   ),
-  v('computeGrpcUrl', 'AGORA_COMPUTE_GRPC_URL', '127.0.0.1:50054', hostPort, 'gRPC address of the compute service.'),
+  v('computeGrpcUrl', 'AGORA_COMPUTE_GRPC_URL', '127.0.0.1:15054', hostPort, 'gRPC address of the compute service.'),
   v(
     'computeDriver',
     'AGORA_COMPUTE_DRIVER',
@@ -625,7 +625,7 @@ export const VARIABLES: readonly Variable[] = [
     serviceName,
     'Bus service name the TypeScript driver registers.',
   ),
-  v('driverGrpcUrl', 'AGORA_DRIVER_GRPC_URL', '127.0.0.1:50055', hostPort, 'gRPC address of the TypeScript driver.'),
+  v('driverGrpcUrl', 'AGORA_DRIVER_GRPC_URL', '127.0.0.1:15055', hostPort, 'gRPC address of the TypeScript driver.'),
   v(
     'driverAllowCommand',
     'AGORA_DRIVER_ALLOW_COMMAND',
@@ -834,14 +834,14 @@ export const VARIABLES: readonly Variable[] = [
   v(
     'routesGrpcUrl',
     'AGORA_ROUTES_GRPC_URL',
-    '127.0.0.1:50056',
+    '127.0.0.1:15056',
     hostPorts,
     'gRPC address of the routes service (`docs/ROUTING.md`); several instances: `ip:port,ip:port`.',
   ),
   v(
     'wakeGrpcUrl',
     'AGORA_WAKE_GRPC_URL',
-    '127.0.0.1:50057',
+    '127.0.0.1:15057',
     hostPort,
     'gRPC address of the wake service (`services/wake`), which starts stopped nodes for the proxies; the proxies call it on the bus.',
   ),
@@ -967,6 +967,13 @@ export const VARIABLES: readonly Variable[] = [
     'Every this many ms each process logs a `process figures` line: resident memory, heap in use and total, external and ArrayBuffer memory, garbage collections (count, pauses), active handles and event-loop delay (`lib/process-figures.ts`; `npm run soak` reads them); 0: never.',
   ),
 ];
+
+/** The environment variable that sets `key`. */
+export function variableOf(key: keyof Config): string {
+  const variable = VARIABLES.find((x) => x.key === key);
+  if (variable === undefined) throw new Error(`no variable sets ${key}`);
+  return variable.env;
+}
 
 /** A fresh object holding every default. */
 export function defaultConfig(): Config {

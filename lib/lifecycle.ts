@@ -52,6 +52,17 @@ export function exitConfig(svc: string, problems: readonly string[]): never {
   process.exit(78);
 }
 
+/**
+ * What to tell a person whose process could not listen because `address` is taken: undefined unless `err` is
+ * that failure (EADDRINUSE, from Node's listen or within grpc-js's bind error); `variable` is the setting
+ * that moves the address.
+ */
+export function addressInUse(err: unknown, address: string, variable: string): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== 'EADDRINUSE' && !errorMessage(err).includes('EADDRINUSE')) return undefined;
+  return `${address} is already in use by another program: stop that program (\`ss -ltnp\` names it), or set ${variable} to a free address`;
+}
+
 /** Exit once `log`'s lines are written (in order; `afterLogsWritten`), or after `ms` at most. */
 export function exitFlushed(log: Logger, code: number, ms = 1000): void {
   setTimeout(() => process.exit(code), ms).unref();

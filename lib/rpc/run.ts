@@ -6,9 +6,17 @@ import * as grpc from '@grpc/grpc-js';
 import { peerMechanism } from '../bus/security';
 import { serve, type Handler } from '../bus/worker';
 import type { MechanismFactory } from '../bus/zmtp-mechanism';
-import type { Config } from '../config';
+import { variableOf, type Config } from '../config';
 import { HEALTH_METHOD, HealthChecks } from '../health';
-import { announceReady, configOrExit, exitConfig, exitFlushed, onShutdown, settingOrExit } from '../lifecycle';
+import {
+  addressInUse,
+  announceReady,
+  configOrExit,
+  exitConfig,
+  exitFlushed,
+  onShutdown,
+  settingOrExit,
+} from '../lifecycle';
 import { createLogger, type Logger } from '../log';
 import { describeHandler, DESCRIBE_METHOD } from './describe';
 import { bindServer, grpcImplementation, grpcSecurity, shutdownServer, type GrpcSecurity } from './grpc';
@@ -88,14 +96,20 @@ export interface Built {
   health?: HealthChecks;
 }
 
+/** The config keys of the services' own gRPC addresses. */
+export type GrpcUrlKey = {
+  [K in keyof Config]: K extends `${string}GrpcUrl` ? (Config[K] extends string ? K : never) : never;
+}[keyof Config];
+
 /**
  * The whole main of a service process: config, logger, build, serve, ready line, drain.
- * `grpcUrlOf` picks the service's own gRPC address from the config; `build` gets the bus
- * mechanism too, for the bus clients it makes.
+ * `grpcUrlKey` names the service's own gRPC address in the config (AGORA_GRPC_BIND overrides it); `build`
+ * gets the bus mechanism too, for the bus clients it makes. An address already taken exits 1 with a
+ * line that names it and the variable that moves it.
  */
 export function serviceMain(
   svc: string,
-  grpcUrlOf: (config: Readonly<Config>) => string,
+  grpcUrlKey: GrpcUrlKey,
   build: (
     config: Readonly<Config>,
     log: Logger,
@@ -104,7 +118,8 @@ export function serviceMain(
   ) => Promise<Built> | Built,
 ): void {
   const config = configOrExit(svc);
-  const grpcUrl = config.grpcBind !== '' ? config.grpcBind : grpcUrlOf(config);
+  const grpcVariable = config.grpcBind !== '' ? 'AGORA_GRPC_BIND' : variableOf(grpcUrlKey);
+  const grpcUrl = config.grpcBind !== '' ? config.grpcBind : config[grpcUrlKey];
   // Plaintext gRPC only on loopback, unless mTLS is configured or AGORA_GRPC_INSECURE says so.
   const security = grpcSecurity(config, grpcUrl.includes(',') ? undefined : grpcUrl);
   if (!('server' in security)) return exitConfig(svc, security.problems);
@@ -136,7 +151,7 @@ export function serviceMain(
     const host = grpcUrl.replace(/:\d+$/, '');
     announceReady(log, { bus: config.busUrl, grpc: `${host}:${running.grpcPort}`, service: built.impl.name });
   })().catch((err: unknown) => {
-    log.fatal({ err }, 'failed to start');
+    log.fatal({ err }, addressInUse(err, grpcUrl, grpcVariable) ?? 'failed to start');
     exitFlushed(log, 1);
   });
 }

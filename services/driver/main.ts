@@ -10,24 +10,20 @@ import { buildDriverService } from './handlers';
 import { LocalDriver } from './local-driver';
 import { StateDir, stateDirOf } from './state-dir';
 
-serviceMain(
-  'driver',
-  (config) => config.driverGrpcUrl,
-  (config, log) => {
-    const state = StateDir.open(
-      stateDirOf(config.driverStateDir, config.driverService, config.busUrl),
-      log.child({ mod: 'state' }),
-    );
-    const driver = new LocalDriver({
-      allowCommand: config.driverAllowCommand,
-      stopGraceMs: config.driverStopGraceMs,
-      healthTimeoutMs: config.driverHealthTimeoutMs,
-      outputLines: config.driverOutputLines,
-      maxNodes: config.driverMaxNodes,
-      state,
-      keepNodes: config.driverKeepNodes,
-      log: log.child({ mod: 'nodes' }),
-    });
-    return { impl: buildDriverService(driver, config.driverService), close: () => driver.close() };
-  },
-);
+serviceMain('driver', 'driverGrpcUrl', (config, log) => {
+  const state = StateDir.open(
+    stateDirOf(config.driverStateDir, config.driverService, config.busUrl),
+    log.child({ mod: 'state' }),
+  );
+  const driver = new LocalDriver({
+    allowCommand: config.driverAllowCommand,
+    stopGraceMs: config.driverStopGraceMs,
+    healthTimeoutMs: config.driverHealthTimeoutMs,
+    outputLines: config.driverOutputLines,
+    maxNodes: config.driverMaxNodes,
+    state,
+    keepNodes: config.driverKeepNodes,
+    log: log.child({ mod: 'nodes' }),
+  });
+  return { impl: buildDriverService(driver, config.driverService), close: () => driver.close() };
+});

@@ -8,35 +8,31 @@ import { createSessionCache } from '../../lib/session-cache';
 import { openStores } from '../../lib/store/index';
 import { buildRoutes } from './handlers';
 
-serviceMain(
-  'routes',
-  (config) => config.routesGrpcUrl,
-  async (config, log, security) => {
-    const stores = await openStores(config, log, ['routes']);
-    const sessions = createSessionCache({
-      authGrpcUrl: config.authGrpcUrl,
-      timeoutMs: config.grpcTimeoutMs,
-      log: log.child({ mod: 'sessions' }),
-      credentials: security.client,
-    });
-    const routes = buildRoutes({
-      store: stores.routes,
-      sessions,
-      rules: { domain: config.proxyDomain, admins: new Set(config.admins) },
-      log: log.child({ mod: 'routes' }),
-      tombstoneTtlMs: config.tombstoneTtlS * 1000,
-    });
-    await routes.start(config.storeTimeoutMs);
-    return {
-      impl: routes.impl,
-      // Whether this instance hears the store's changes (./relay.ts): `Routes.changes` in /__heartbeat__.
-      health: stores.checks().add('changes', () => routes.relay.hearing),
-      drain: () => routes.close(),
-      close: async () => {
-        routes.close();
-        sessions.close();
-        await stores.close();
-      },
-    };
-  },
-);
+serviceMain('routes', 'routesGrpcUrl', async (config, log, security) => {
+  const stores = await openStores(config, log, ['routes']);
+  const sessions = createSessionCache({
+    authGrpcUrl: config.authGrpcUrl,
+    timeoutMs: config.grpcTimeoutMs,
+    log: log.child({ mod: 'sessions' }),
+    credentials: security.client,
+  });
+  const routes = buildRoutes({
+    store: stores.routes,
+    sessions,
+    rules: { domain: config.proxyDomain, admins: new Set(config.admins) },
+    log: log.child({ mod: 'routes' }),
+    tombstoneTtlMs: config.tombstoneTtlS * 1000,
+  });
+  await routes.start(config.storeTimeoutMs);
+  return {
+    impl: routes.impl,
+    // Whether this instance hears the store's changes (./relay.ts): `Routes.changes` in /__heartbeat__.
+    health: stores.checks().add('changes', () => routes.relay.hearing),
+    drain: () => routes.close(),
+    close: async () => {
+      routes.close();
+      sessions.close();
+      await stores.close();
+    },
+  };
+});

@@ -13,45 +13,41 @@ import { openStores } from '../../lib/store/index';
 import { buildWakeService, computeOverBus } from './handlers';
 import { WakeService } from './wake';
 
-serviceMain(
-  'wake',
-  (config) => config.wakeGrpcUrl,
-  async (config, log, security) => {
-    // No store of its own: the routes' backend, for its topic only.
-    const shared = config.redisUrl !== '' || config.databaseUrl !== '';
-    const topicStores = shared ? await openStores(config, log, ['routes']) : undefined;
-    const bus = createClient({
-      endpoint: config.busUrl,
-      timeoutMs: config.requestTimeoutMs,
-      maxPending: config.clientMaxPending,
-      caller: 'wake',
-      handshakeMs: config.zmtpHandshakeMs,
-      log,
-    });
-    const routes = new RoutesClient({
-      url: config.routesGrpcUrl,
-      timeoutMs: config.grpcTimeoutMs,
-      log: log.child({ mod: 'routes' }),
-      credentials: security.client,
-    });
-    const wake = new WakeService({
-      compute: computeOverBus(bus, config.requestTimeoutMs),
-      routes,
-      idleMs: config.nodeIdleS * 1000,
-      topic: topicStores?.broadcast('wake'),
-      log: log.child({ mod: 'wake' }),
-    });
-    await wake.start();
-    return {
-      impl: buildWakeService(wake),
-      health: topicStores?.checks(),
-      drain: () => wake.close(),
-      close: async () => {
-        wake.close();
-        routes.close();
-        bus.close();
-        await topicStores?.close();
-      },
-    };
-  },
-);
+serviceMain('wake', 'wakeGrpcUrl', async (config, log, security) => {
+  // No store of its own: the routes' backend, for its topic only.
+  const shared = config.redisUrl !== '' || config.databaseUrl !== '';
+  const topicStores = shared ? await openStores(config, log, ['routes']) : undefined;
+  const bus = createClient({
+    endpoint: config.busUrl,
+    timeoutMs: config.requestTimeoutMs,
+    maxPending: config.clientMaxPending,
+    caller: 'wake',
+    handshakeMs: config.zmtpHandshakeMs,
+    log,
+  });
+  const routes = new RoutesClient({
+    url: config.routesGrpcUrl,
+    timeoutMs: config.grpcTimeoutMs,
+    log: log.child({ mod: 'routes' }),
+    credentials: security.client,
+  });
+  const wake = new WakeService({
+    compute: computeOverBus(bus, config.requestTimeoutMs),
+    routes,
+    idleMs: config.nodeIdleS * 1000,
+    topic: topicStores?.broadcast('wake'),
+    log: log.child({ mod: 'wake' }),
+  });
+  await wake.start();
+  return {
+    impl: buildWakeService(wake),
+    health: topicStores?.checks(),
+    drain: () => wake.close(),
+    close: async () => {
+      wake.close();
+      routes.close();
+      bus.close();
+      await topicStores?.close();
+    },
+  };
+});

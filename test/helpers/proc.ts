@@ -2,7 +2,7 @@
  * Start real processes for integration tests, the way the Procfile starts them, and wait
  * for their `{"ready":true,"endpoints":…}` log line while racing their exit, with a deadline.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -151,6 +151,26 @@ export async function start(command: string, args: string[], options: StartOptio
 /** Start a compiled Node entry point (e.g. `services/broker/main.js`). */
 export function startNode(relative: string, options: StartOptions = {}): Promise<Started> {
   return start(process.execPath, [entry(relative)], options);
+}
+
+/** What a process that ran to its end said: its exit code (null if killed) and its output. */
+export interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a compiled Node entry point to its exit, killed after `timeoutMs`. */
+export function runToExit(relative: string, env: Record<string, string>, timeoutMs = 15_000): Promise<Exited> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [entry(relative)],
+      { env: { ...process.env, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
+    );
+  });
 }
 
 /** Start the broker on a free port; `endpoints.bus` is where to connect. */

@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createClient } from '../../lib/bus/client';
 import { loadProto } from '../../lib/rpc/proto';
 import { waitForService } from '../helpers/bus';
-import { entry, skipOrFail, startBroker, startNode, type Started } from '../helpers/proc';
+import { runToExit, skipOrFail, startBroker, startNode, type Started } from '../helpers/proc';
 
 const run = promisify(execFile);
 
@@ -80,18 +80,6 @@ async function makePki(t: TestContext): Promise<Pki | null> {
   const mesh = await authority(dir, 'mesh');
   const rogue = await authority(dir, 'rogue');
   return { dir, ...mesh, rogueCert: rogue.cert, rogueKey: rogue.key };
-}
-
-/** Run a service entry point to its exit: code and stderr. */
-function exitOf(relative: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [entry(relative)],
-      { env: { ...process.env, ...env }, timeout: 15_000 },
-      (err, _o, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr }),
-    );
-  });
 }
 
 type Resolve = (sesskey: number) => Promise<{ username: string }>;
@@ -171,15 +159,15 @@ test('auth and channels speak gRPC over mutual TLS; a client without the CA-sign
 
 test('without TLS, gRPC bound off loopback exits 78 naming the variables, unless AGORA_GRPC_INSECURE=true', async (t) => {
   const base = { AGORA_BUS_URL: 'tcp://127.0.0.1:1', AGORA_AUTH_GRPC_URL: '0.0.0.0:0' };
-  const plain = await exitOf('services/auth/main.js', base);
+  const plain = await runToExit('services/auth/main.js', base);
   assert.equal(plain.code, 78, plain.stderr);
   assert.match(plain.stderr, /auth: invalid configuration/);
   for (const name of ['AGORA_GRPC_TLS_CERT', 'AGORA_GRPC_TLS_KEY', 'AGORA_GRPC_TLS_CA', 'AGORA_GRPC_INSECURE'])
     assert.match(plain.stderr, new RegExp(name), name);
-  const partial = await exitOf('services/auth/main.js', { ...base, AGORA_GRPC_TLS_CERT: '/nonexistent/cert.pem' });
+  const partial = await runToExit('services/auth/main.js', { ...base, AGORA_GRPC_TLS_CERT: '/nonexistent/cert.pem' });
   assert.equal(partial.code, 78, partial.stderr);
   assert.match(partial.stderr, /must be set together/);
-  const missing = await exitOf('services/auth/main.js', {
+  const missing = await runToExit('services/auth/main.js', {
     ...base,
     AGORA_GRPC_TLS_CERT: '/nonexistent/cert.pem',
     AGORA_GRPC_TLS_KEY: '/nonexistent/key.pem',
