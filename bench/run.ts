@@ -180,7 +180,8 @@ function settings(): {
 async function measureAll(systems: readonly System[], plan: Plan, profileDir: string | undefined): Promise<Row[]> {
   const procs: Proc[] = [];
   try {
-    const clients: Array<{ system: System; client: Client<Turn, CellResult>; cells: Map<number, CellResult[]> }> = [];
+    // Each client's cells: one list of turns per in-flight level, in the order of plan.inFlight.
+    const clients: Array<{ system: System; client: Client<Turn, CellResult>; cells: CellResult[][] }> = [];
     for (const system of systems) {
       process.stderr.write(`bench: starting ${system.label}\n`);
       const nodeArgs =
@@ -190,23 +191,23 @@ async function measureAll(systems: readonly System[], plan: Plan, profileDir: st
       const endpoint = await system.start(procs, nodeArgs);
       const env = system.clientEnv?.() ?? {};
       const client = await startClient<Turn, CellResult>(procs, system.client, { endpoint }, 20_000, nodeArgs, env);
-      clients.push({ system, client, cells: new Map(plan.inFlight.map((n) => [n, []])) });
+      clients.push({ system, client, cells: plan.inFlight.map(() => []) });
     }
     const turnMs = plan.durationMs / plan.turns;
-    for (const n of plan.inFlight)
+    for (const [level, n] of plan.inFlight.entries())
       for (let t = 0; t < plan.turns; t++) {
         process.stderr.write(`bench: ${n} in flight, turn ${t + 1} of ${plan.turns}\n`);
         const warmupMs = t === 0 ? plan.warmupMs : Math.min(plan.warmupMs, TURN_WARMUP_MS);
         for (let i = 0; i < clients.length; i++) {
           const { client, cells } = clients[(i + t) % clients.length];
           const turn = { inFlight: n, warmupMs, durationMs: turnMs };
-          cells.get(n)?.push(await client.turn(turn, 20_000 + warmupMs + turnMs));
+          cells[level].push(await client.turn(turn, 20_000 + warmupMs + turnMs));
         }
       }
     await Promise.all(clients.map(({ client }) => client.end(10_000)));
     return clients.flatMap(({ system, cells }) =>
-      plan.inFlight.map((n) => ({
-        ...combineTurns(cells.get(n) ?? [], plan.durationMs),
+      cells.map((turns) => ({
+        ...combineTurns(turns, plan.durationMs),
         key: system.key,
         label: system.label,
       })),

@@ -8,17 +8,9 @@ import './hold-young-generation';
 import type { AddressInfo } from 'node:net';
 import { createClient } from '../lib/bus/client';
 import { peerMechanism } from '../lib/bus/security';
-import {
-  addressInUse,
-  announceReady,
-  configOrExit,
-  exitConfig,
-  exitFlushed,
-  onShutdown,
-  settingOrExit,
-} from '../lib/lifecycle';
+import { announceReady, configOrExit, exitConfig, listenOrExit, onShutdown, settingOrExit } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
-import type { Config } from '../lib/config';
+import { variableOf, type Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { MessageFeeds } from '../lib/messages-feed';
 import { openStores } from '../lib/store/index';
@@ -64,14 +56,8 @@ async function main(): Promise<void> {
   // What building the routes promoted, then left, goes back to the system before the first request.
   await app.ready();
   compactOldGeneration();
-  try {
-    await app.listen({ host: HOST, port: config.httpPort });
-  } catch (err) {
-    const inUse = addressInUse(err, `${HOST}:${config.httpPort}`, 'AGORA_HTTP_PORT');
-    if (inUse === undefined) throw err;
-    log.fatal({ err }, inUse);
-    return exitFlushed(log, 1);
-  }
+  const listen = (): Promise<string> => app.listen({ host: HOST, port: config.httpPort });
+  await listenOrExit(log, listen, `${HOST}:${config.httpPort}`, variableOf('httpPort'));
   const { port } = app.server.address() as AddressInfo;
   announceReady(log, { http: `http://${HOST}:${port}` });
   // From now on the first growth under load takes the young generation to its full size.

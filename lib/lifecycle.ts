@@ -63,6 +63,27 @@ export function addressInUse(err: unknown, address: string, variable: string): s
   return `${address} is already in use by another program: stop that program (\`ss -ltnp\` names it), or set ${variable} to a free address`;
 }
 
+/**
+ * What `listen` resolves with; when the address it listens on is taken, addressInUse's line is logged as fatal
+ * and the process exits 1 (the promise then never settles). Any other failure rejects, as `listen`'s.
+ */
+export async function listenOrExit<T>(
+  log: Logger,
+  listen: () => Promise<T>,
+  address: string,
+  variable: string,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const inUse = addressInUse(err, address, variable);
+    if (inUse === undefined) throw err;
+    log.fatal({ err }, inUse);
+    exitFlushed(log, 1);
+    return new Promise<never>(() => undefined);
+  }
+}
+
 /** Exit once `log`'s lines are written (in order; `afterLogsWritten`), or after `ms` at most. */
 export function exitFlushed(log: Logger, code: number, ms = 1000): void {
   setTimeout(() => process.exit(code), ms).unref();

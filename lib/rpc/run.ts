@@ -118,8 +118,8 @@ export function serviceMain(
   ) => Promise<Built> | Built,
 ): void {
   const config = configOrExit(svc);
-  const grpcVariable = config.grpcBind !== '' ? 'AGORA_GRPC_BIND' : variableOf(grpcUrlKey);
-  const grpcUrl = config.grpcBind !== '' ? config.grpcBind : config[grpcUrlKey];
+  const grpcKey = config.grpcBind !== '' ? 'grpcBind' : grpcUrlKey;
+  const grpcUrl = config[grpcKey];
   // Plaintext gRPC only on loopback, unless mTLS is configured or AGORA_GRPC_INSECURE says so.
   const security = grpcSecurity(config, grpcUrl.includes(',') ? undefined : grpcUrl);
   if (!('server' in security)) return exitConfig(svc, security.problems);
@@ -151,7 +151,7 @@ export function serviceMain(
     const host = grpcUrl.replace(/:\d+$/, '');
     announceReady(log, { bus: config.busUrl, grpc: `${host}:${running.grpcPort}`, service: built.impl.name });
   })().catch((err: unknown) => {
-    log.fatal({ err }, addressInUse(err, grpcUrl, grpcVariable) ?? 'failed to start');
+    log.fatal({ err }, addressInUse(err, grpcUrl, variableOf(grpcKey)) ?? 'failed to start');
     exitFlushed(log, 1);
   });
 }

@@ -7,9 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createClient, type BusClient } from '../../lib/bus/client';
-import type { Config } from '../../lib/config';
+import { variableOf, type Config } from '../../lib/config';
 import { AgoraError, errorMessage } from '../../lib/errors';
-import { addressInUse, announceReady, configOrExit, exitConfig, exitFlushed, onShutdown } from '../../lib/lifecycle';
+import { announceReady, configOrExit, exitConfig, exitFlushed, listenOrExit, onShutdown } from '../../lib/lifecycle';
 import { createLogger, type Logger } from '../../lib/log';
 import { RoutesClient } from '../../lib/routes-client';
 import { grpcSecurity } from '../../lib/rpc/grpc';
@@ -108,15 +108,8 @@ async function main(): Promise<void> {
   });
   // Serve only once the table is loaded: a proxy that answered 404 to every host meanwhile would lie.
   await followed?.follower.start();
-  let port: number;
-  try {
-    port = await proxy.listen(config.proxyPort, HOST);
-  } catch (err) {
-    const inUse = addressInUse(err, `${HOST}:${config.proxyPort}`, 'AGORA_PROXY_PORT');
-    if (inUse === undefined) throw err;
-    log.fatal({ err }, inUse);
-    return exitFlushed(log, 1);
-  }
+  const listen = (): Promise<number> => proxy.listen(config.proxyPort, HOST);
+  const port = await listenOrExit(log, listen, `${HOST}:${config.proxyPort}`, variableOf('proxyPort'));
   announceReady(log, {
     http: `http://${HOST}:${port}`,
     domain: config.proxyDomain,

@@ -179,10 +179,6 @@ export function startBroker(env: Record<string, string> = {}): Promise<Started> 
 }
 
 /**
- * A loopback TCP port that was free a moment ago, for a child that must be told its port
- * in advance (a process that can bind port 0 itself should, and report it in its ready line).
- */
-/**
  * A TCP port free on 127.0.0.1 for a process to bind next. It is drawn below the kernel's ephemeral
  * range, which the OS hands out for `listen(0)` and for the local end of every outgoing connection:
  * a port taken from that range and released could be reused by any connection in between.

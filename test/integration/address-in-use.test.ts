@@ -24,69 +24,64 @@ async function heldPort(t: TestContext): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** The fatal line among a process's output lines. */
-function fatalLine(output: string): Record<string, unknown> | undefined {
-  return output
+/**
+ * Run `entry` with the environment `env` makes of a port another program holds (and the bus of a real broker,
+ * with `broker`) to its exit, which must be 1; answer that port and the message of its fatal line.
+ */
+async function fatalWithPortHeld(
+  t: TestContext,
+  entry: string,
+  env: (port: number) => Record<string, string>,
+  broker = true,
+): Promise<{ port: number; msg: string }> {
+  const bus: Record<string, string> = {};
+  if (broker) {
+    const started = await startBroker();
+    t.after(() => started.stop());
+    bus.AGORA_BUS_URL = String(started.endpoints.bus);
+  }
+  const port = await heldPort(t);
+  const exited = await runToExit(entry, { ...bus, ...env(port) });
+  const output = exited.stdout + exited.stderr;
+  assert.equal(exited.code, 1, output);
+  const fatal = exited.stdout
     .split('\n')
     .map(jsonLine)
     .find((line) => line.level === 60);
+  assert.ok(fatal !== undefined, output);
+  return { port, msg: String(fatal.msg) };
 }
 
 test('a service whose gRPC address is taken exits 1 naming it and AGORA_<SERVICE>_GRPC_URL', async (t) => {
-  const broker = await startBroker();
-  t.after(() => broker.stop());
-  const port = await heldPort(t);
-  const exited = await runToExit('services/auth/main.js', {
-    AGORA_BUS_URL: String(broker.endpoints.bus),
-    AGORA_AUTH_GRPC_URL: `127.0.0.1:${port}`,
-  });
-  assert.equal(exited.code, 1, exited.stdout + exited.stderr);
-  const fatal = fatalLine(exited.stdout);
-  assert.ok(fatal !== undefined, exited.stdout);
-  assert.match(String(fatal.msg), new RegExp(`^127\\.0\\.0\\.1:${port} is already in use by another program`));
-  assert.match(String(fatal.msg), /set AGORA_AUTH_GRPC_URL to a free address/);
+  const { port, msg } = await fatalWithPortHeld(t, 'services/auth/main.js', (p) => ({
+    AGORA_AUTH_GRPC_URL: `127.0.0.1:${p}`,
+  }));
+  assert.match(msg, new RegExp(`^127\\.0\\.0\\.1:${port} is already in use by another program`));
+  assert.match(msg, /set AGORA_AUTH_GRPC_URL to a free address/);
 });
 
 test('AGORA_GRPC_BIND, where it is what was bound, is the variable named', async (t) => {
-  const broker = await startBroker();
-  t.after(() => broker.stop());
-  const port = await heldPort(t);
-  const exited = await runToExit('services/channels/main.js', {
-    AGORA_BUS_URL: String(broker.endpoints.bus),
-    AGORA_GRPC_BIND: `127.0.0.1:${port}`,
-  });
-  assert.equal(exited.code, 1, exited.stdout + exited.stderr);
-  assert.match(String(fatalLine(exited.stdout)?.msg), /set AGORA_GRPC_BIND to a free address/);
+  const { msg } = await fatalWithPortHeld(t, 'services/channels/main.js', (p) => ({
+    AGORA_GRPC_BIND: `127.0.0.1:${p}`,
+  }));
+  assert.match(msg, /set AGORA_GRPC_BIND to a free address/);
 });
 
 test('a gateway whose HTTP port is taken exits 1 naming it and AGORA_HTTP_PORT', async (t) => {
-  const broker = await startBroker();
-  t.after(() => broker.stop());
-  const port = await heldPort(t);
-  const exited = await runToExit('gateway/main.js', {
-    AGORA_BUS_URL: String(broker.endpoints.bus),
-    AGORA_HTTP_PORT: String(port),
-  });
-  assert.equal(exited.code, 1, exited.stdout + exited.stderr);
-  const fatal = fatalLine(exited.stdout);
-  assert.ok(fatal !== undefined, exited.stdout + exited.stderr);
-  assert.match(String(fatal.msg), new RegExp(`^127\\.0\\.0\\.1:${port} is already in use.*set AGORA_HTTP_PORT`));
+  const { port, msg } = await fatalWithPortHeld(t, 'gateway/main.js', (p) => ({ AGORA_HTTP_PORT: String(p) }));
+  assert.match(msg, new RegExp(`^127\\.0\\.0\\.1:${port} is already in use.*set AGORA_HTTP_PORT`));
 });
 
 test('a proxy whose port is taken exits 1 naming it and AGORA_PROXY_PORT', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agora-in-use-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'routes.json'), '[]');
-  const port = await heldPort(t);
-  const exited = await runToExit('services/proxy/main.js', {
-    AGORA_PROXY_PORT: String(port),
+  const env = (p: number): Record<string, string> => ({
+    AGORA_PROXY_PORT: String(p),
     AGORA_PROXY_ROUTES_FILE: path.join(dir, 'routes.json'),
   });
-  assert.equal(exited.code, 1, exited.stdout + exited.stderr);
-  assert.match(
-    String(fatalLine(exited.stdout)?.msg),
-    new RegExp(`^127\\.0\\.0\\.1:${port} is already in use.*AGORA_PROXY_PORT`),
-  );
+  const { port, msg } = await fatalWithPortHeld(t, 'services/proxy/main.js', env, false);
+  assert.match(msg, new RegExp(`^127\\.0\\.0\\.1:${port} is already in use.*AGORA_PROXY_PORT`));
 });
 
 test('addressInUse: Node’s EADDRINUSE and grpc-js’s bind error are recognised, nothing else', () => {
